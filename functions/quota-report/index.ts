@@ -1,0 +1,1 @@
+export const main_handler = async () => ({ ok: true });

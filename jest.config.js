@@ -1,0 +1,10 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  // esbuild strips types in milliseconds; `npm run typecheck` is where types are checked.
+  transform: { '^.+\\.ts$': '<rootDir>/scripts/jest-esbuild.js' },
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  testTimeout: 30000,
+};

@@ -1,0 +1,136 @@
+/**
+ * Thin typed wrapper around the official CCC client. It turns SDK exceptions into `ApiFailure`
+ * values and API responses into plain data; every decision about them lives in `outcome.ts`.
+ */
+import * as http from 'http';
+import * as https from 'https';
+import * as net from 'net';
+import { Client } from 'tencentcloud-sdk-nodejs/tencentcloud/services/ccc/v20200210/ccc_client';
+import type { Config, Endpoint } from './config';
+
+export const CCC_HOST = 'ccc.tencentcloudapi.com';
+
+export interface UploadItem {
+  CustomFileName: string;
+  AudioUrl: string;
+}
+
+export interface AudioFile {
+  fileId: number;
+  customFileName: string;
+  audioFileName: string;
+  /** 0 not reviewed yet, 1 approved, 2 rejected. */
+  status?: number;
+}
+
+export interface UploadResponse {
+  requestId: string;
+  succeeded: AudioFile[];
+  failed: Array<{ fileName: string; message: string }>;
+}
+
+export type FailureKind = 'api' | 'http' | 'network' | 'invalid-response';
+
+/** Why a call did not produce a response we can use. `code` keeps Tencent's code when there is one. */
+export interface ApiFailure {
+  kind: FailureKind;
+  code: string;
+  message: string;
+  requestId?: string;
+  httpStatus?: number;
+}
+
+export type ApiResult<T> = { ok: true; value: T } | { ok: false; failure: ApiFailure };
+
+export interface IvrAudioApi {
+  upload(items: UploadItem[]): Promise<ApiResult<UploadResponse>>;
+  describe(query: { fileIds?: number[]; customFileNames?: string[]; pageNumber: number; pageSize: number }): Promise<ApiResult<{ requestId: string; total: number; files: AudioFile[] }>>;
+}
+
+/**
+ * An agent that opens every connection to `target`, whatever host the URL names, so the request
+ * keeps its real Host header and TC3 scope (the SDK derives the scope's service from the host).
+ */
+export function loopbackAgent(target: Endpoint): http.Agent {
+  const agent = new http.Agent({ keepAlive: true });
+  (agent as unknown as { createConnection: (o: unknown, cb: unknown) => net.Socket }).createConnection = () =>
+    net.connect({ host: target.hostname, port: target.port });
+  return agent;
+}
+
+type SdkError = { code?: unknown; message?: unknown; requestId?: unknown; httpCode?: unknown };
+
+export function failureFromSdkError(e: unknown): ApiFailure {
+  const err = (typeof e === 'object' && e !== null ? e : {}) as SdkError;
+  const message = typeof err.message === 'string' ? err.message : String(e);
+  const requestId = typeof err.requestId === 'string' && err.requestId !== '' ? err.requestId : undefined;
+  if (typeof err.code === 'string' && err.code !== '') return { kind: 'api', code: err.code, message, requestId };
+  if (typeof err.httpCode === 'number') return { kind: 'http', code: 'HttpError', message: `HTTP ${err.httpCode} ${message}`.trim(), httpStatus: err.httpCode, requestId };
+  if (e instanceof SyntaxError || /JSON|Unexpected token|Unexpected end/i.test(message)) return { kind: 'invalid-response', code: 'ResponseInvalid', message };
+  return { kind: 'network', code: 'NetworkError', message };
+}
+
+const num = (v: unknown): number | undefined => (typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : undefined);
+const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+function toAudioFile(raw: unknown): AudioFile | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const r = raw as Record<string, unknown>;
+  const fileId = num(r.FileId);
+  if (fileId === undefined || !Number.isSafeInteger(fileId)) return undefined;
+  return { fileId, customFileName: text(r.CustomFileName), audioFileName: text(r.AudioFileName), status: num(r.Status) };
+}
+
+export function createCccClient(config: Config): Client {
+  const endpoint = config.cccEndpoint;
+  return new Client({
+    credential: { secretId: config.credentials.secretId, secretKey: config.credentials.secretKey, token: config.credentials.sessionToken },
+    region: '',
+    profile: {
+      httpProfile: {
+        endpoint: CCC_HOST,
+        protocol: endpoint ? `${endpoint.protocol}//` : 'https://',
+        reqTimeout: config.cccTimeoutSeconds,
+        // An explicit agent also stops the SDK from picking up http_proxy from the environment.
+        agent: endpoint ? loopbackAgent(endpoint) : new https.Agent({ keepAlive: true }),
+      },
+    },
+  });
+}
+
+export function createIvrAudioApi(client: Client, sdkAppId: number): IvrAudioApi {
+  return {
+    async upload(items) {
+      try {
+        const res = await client.UploadIvrAudio({ SdkAppId: sdkAppId, AudioList: items });
+        const succeeded = (res.SuccessFileList ?? []).map(toAudioFile);
+        if (succeeded.some((f) => f === undefined)) return { ok: false, failure: { kind: 'invalid-response', code: 'ResponseInvalid', message: 'SuccessFileList entry without a FileId', requestId: res.RequestId } };
+        return {
+          ok: true,
+          value: {
+            requestId: text(res.RequestId),
+            succeeded: succeeded as AudioFile[],
+            failed: (res.FailedFileList ?? []).map((f) => ({ fileName: text(f.FileName), message: text(f.FailedMsg) })),
+          },
+        };
+      } catch (e) {
+        return { ok: false, failure: failureFromSdkError(e) };
+      }
+    },
+    async describe(q) {
+      try {
+        const res = await client.DescribeIvrAudioList({
+          SdkAppId: sdkAppId,
+          PageSize: q.pageSize,
+          PageNumber: q.pageNumber,
+          FileId: q.fileIds,
+          CustomFileName: q.customFileNames,
+        } as Parameters<Client['DescribeIvrAudioList']>[0]);
+        const files = (res.FileInfo ?? []).map(toAudioFile).filter((f): f is AudioFile => f !== undefined);
+        return { ok: true, value: { requestId: text(res.RequestId), total: num(res.TotalCount) ?? files.length, files } };
+      } catch (e) {
+        return { ok: false, failure: failureFromSdkError(e) };
+      }
+    },
+  };
+}

@@ -1,0 +1,162 @@
+/**
+ * The one place where environment variables are read. Everything is validated at cold start;
+ * a bad value fails with a message naming the variable, so an operator can fix the right thing.
+ */
+import { IvrError } from './errors';
+
+export type Env = Record<string, string | undefined>;
+
+/** A loopback (or other) address to connect to while keeping the real Host header and scope. */
+export interface Endpoint {
+  protocol: 'http:' | 'https:';
+  hostname: string;
+  port: number;
+}
+
+export interface Credentials {
+  secretId: string;
+  secretKey: string;
+  sessionToken?: string;
+}
+
+export interface Config {
+  sdkAppId: number;
+  credentials: Credentials;
+  /** The function's own region; the COS event's region wins when it has one. */
+  region?: string;
+  urlExpiresSeconds: number;
+  cccEndpoint?: Endpoint;
+  cosEndpoint?: Endpoint;
+  cccTimeoutSeconds: number;
+  /** Only keys under this prefix are processed ('' = the whole bucket). */
+  audioPrefix: string;
+  /** Where the ledger lives in the bucket; never processed as audio. */
+  ledgerPrefix: string;
+  dailyQuota: number;
+  /** Offset of the quota day's time zone from UTC, in minutes (China Standard Time: 480). */
+  quotaUtcOffsetMinutes: number;
+  /** Attempts of one API call inside one invocation before handing over to SCF's retry. */
+  maxAttempts: number;
+  retryBaseMs: number;
+  /** Files sent in one UploadIvrAudio call at most. */
+  maxBatch: number;
+  /** How long a claimed job is considered alive before another invocation may recover it. */
+  jobLeaseSeconds: number;
+  reportWebhook?: string;
+}
+
+const MAX_FILE_BYTES = 5 * 1024 * 1024;
+export const LIMITS = { MAX_FILE_BYTES } as const;
+
+function fail(name: string, problem: string): never {
+  throw new IvrError('ConfigInvalid', `${name} ${problem}`);
+}
+
+function str(env: Env, name: string): string | undefined {
+  const v = env[name];
+  if (v === undefined) return undefined;
+  const t = v.trim();
+  return t === '' ? undefined : t;
+}
+
+function required(env: Env, name: string): string {
+  const v = str(env, name);
+  if (v === undefined) fail(name, 'is required but not set');
+  return v;
+}
+
+export function intVar(env: Env, name: string, def: number | undefined, min: number, max: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) {
+    if (def === undefined) fail(name, 'is required but not set');
+    return def;
+  }
+  if (!/^-?\d+$/.test(raw)) fail(name, `must be an integer, got "${raw.slice(0, 40)}"`);
+  const n = Number(raw);
+  if (n < min || n > max) fail(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+export function parseEndpoint(name: string, raw: string): Endpoint {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    fail(name, `must be a URL such as http://127.0.0.1:4600, got "${raw.slice(0, 80)}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') fail(name, `must use http or https, got ${url.protocol}`);
+  if (url.pathname !== '/' || url.search) fail(name, 'must be scheme://host:port with no path');
+  const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+  return { protocol: url.protocol, hostname: url.hostname.replace(/^\[|\]$/g, ''), port };
+}
+
+function optionalEndpoint(env: Env, name: string): Endpoint | undefined {
+  const raw = str(env, name);
+  return raw === undefined ? undefined : parseEndpoint(name, raw);
+}
+
+function prefixVar(env: Env, name: string, def: string): string {
+  const raw = env[name] === undefined ? def : (env[name] ?? '').trim();
+  if (raw.startsWith('/')) fail(name, 'must not start with "/" (COS keys have no leading slash)');
+  if (/[\u0000-\u001f\u007f]/.test(raw)) fail(name, 'must not contain control characters');
+  if (raw !== '' && !raw.endsWith('/')) fail(name, `must end with "/", got "${raw}"`);
+  return raw;
+}
+
+/** "+08:00", "-05:30", "UTC" or "Z". */
+export function parseUtcOffset(name: string, raw: string): number {
+  if (raw === 'UTC' || raw === 'Z') return 0;
+  const m = /^([+-])(\d{2}):(\d{2})$/.exec(raw);
+  if (!m) fail(name, `must look like +08:00, got "${raw}"`);
+  const minutes = Number(m[2]) * 60 + Number(m[3]);
+  if (Number(m[2]) > 14 || Number(m[3]) > 59) fail(name, `is out of range: "${raw}"`);
+  return m[1] === '-' ? -minutes : minutes;
+}
+
+function webhookVar(env: Env, name: string): string | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    fail(name, 'must be an http(s) URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') fail(name, 'must be an http(s) URL');
+  return raw;
+}
+
+export function loadConfig(env: Env): Config {
+  const sdkAppId = intVar(env, 'CCC_SDK_APP_ID', undefined, 1, 2 ** 53 - 1);
+  const credentials: Credentials = {
+    secretId: required(env, 'TENCENTCLOUD_SECRETID'),
+    secretKey: required(env, 'TENCENTCLOUD_SECRETKEY'),
+    sessionToken: str(env, 'TENCENTCLOUD_SESSIONTOKEN'),
+  };
+  const audioPrefix = prefixVar(env, 'IVR_AUDIO_PREFIX', '');
+  const ledgerPrefix = prefixVar(env, 'IVR_LEDGER_PREFIX', '.ivr-audio-sync/');
+  if (ledgerPrefix === '') fail('IVR_LEDGER_PREFIX', 'must not be empty');
+  if (audioPrefix !== '' && ledgerPrefix.startsWith(audioPrefix)) {
+    fail('IVR_LEDGER_PREFIX', `must be outside IVR_AUDIO_PREFIX ("${audioPrefix}") or the trigger would fire on it`);
+  }
+  return {
+    sdkAppId,
+    credentials,
+    region: str(env, 'TENCENTCLOUD_REGION'),
+    // CCC fetches the file shortly after the call; a few minutes covers its download with margin,
+    // a day would leave a usable link lying around in logs of the service.
+    urlExpiresSeconds: intVar(env, 'IVR_URL_EXPIRES', 600, 60, 86400),
+    cccEndpoint: optionalEndpoint(env, 'CCC_ENDPOINT'),
+    cosEndpoint: optionalEndpoint(env, 'COS_ENDPOINT'),
+    cccTimeoutSeconds: intVar(env, 'CCC_TIMEOUT_SECONDS', 15, 1, 120),
+    audioPrefix,
+    ledgerPrefix,
+    dailyQuota: intVar(env, 'IVR_DAILY_QUOTA', 50, 1, 100000),
+    quotaUtcOffsetMinutes: parseUtcOffset('IVR_QUOTA_UTC_OFFSET', str(env, 'IVR_QUOTA_UTC_OFFSET') ?? '+08:00'),
+    maxAttempts: intVar(env, 'IVR_MAX_ATTEMPTS', 4, 1, 10),
+    retryBaseMs: intVar(env, 'IVR_RETRY_BASE_MS', 1000, 0, 60000),
+    maxBatch: intVar(env, 'IVR_MAX_BATCH', 20, 1, 50),
+    jobLeaseSeconds: intVar(env, 'IVR_JOB_LEASE_SECONDS', 120, 5, 3600),
+    reportWebhook: webhookVar(env, 'IVR_REPORT_WEBHOOK'),
+  };
+}

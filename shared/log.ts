@@ -1,0 +1,79 @@
+/**
+ * Structured logging: one JSON object per line, one line per decision. Everything passes through
+ * `redact` so that secrets, session tokens, signatures and signed URLs never reach the log even
+ * when they hide inside an error message from an SDK.
+ */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFields = Record<string, unknown>;
+export type LogSink = (line: string) => void;
+
+let sink: LogSink = (line) => {
+  process.stdout.write(line + '\n');
+};
+const secrets = new Set<string>();
+
+/** Tests and the local stack capture log lines through this; production writes to stdout. */
+export function setLogSink(next: LogSink): LogSink {
+  const previous = sink;
+  sink = next;
+  return previous;
+}
+
+/** Values registered here are replaced wherever they appear in a log line. */
+export function registerSecret(value: string | undefined): void {
+  if (value && value.length >= 4) secrets.add(value);
+}
+
+const SIGNATURE_PATTERNS: Array<[RegExp, string]> = [
+  // COS q-sign fields, in Authorization headers and in signed URL queries
+  [/(q-signature=)[0-9a-fA-F]+/g, '$1[REDACTED]'],
+  [/(q-ak=)[^&\s"']+/g, '$1[REDACTED]'],
+  [/((?:x-cos-security-token|X-TC-Token|token)=)[^&\s"']+/gi, '$1[REDACTED]'],
+  // TC3 Authorization header
+  [/(Signature=)[0-9a-fA-F]{16,}/g, '$1[REDACTED]'],
+  [/(Credential=)[^/\s,]+/g, '$1[REDACTED]'],
+];
+
+/** Signed URLs are reduced to their address: the query is the credential. */
+export function redactUrl(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q) + '?[signed]';
+}
+
+export function redact(text: string): string {
+  let out = text.replace(/https?:\/\/[^\s"'<>]+\?[^\s"'<>]*q-sign[^\s"'<>]*/g, (m) => redactUrl(m));
+  for (const [re, rep] of SIGNATURE_PATTERNS) out = out.replace(re, rep);
+  for (const s of secrets) out = out.split(s).join('[REDACTED]');
+  return out;
+}
+
+function serialise(fields: LogFields): string {
+  return JSON.stringify(fields, (_k, v: unknown) => {
+    if (v instanceof Error) return { name: v.name, message: v.message, code: (v as { code?: unknown }).code };
+    if (typeof v === 'bigint') return v.toString();
+    return v;
+  });
+}
+
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  child(fields: LogFields): Logger;
+}
+
+export function createLogger(base: LogFields = {}): Logger {
+  const write = (level: LogLevel, msg: string, fields: LogFields = {}): void => {
+    if (level === 'debug' && process.env.IVR_LOG_DEBUG !== '1') return;
+    const line = serialise({ level, time: new Date().toISOString(), msg, ...base, ...fields });
+    sink(redact(line));
+  };
+  return {
+    debug: (m, f) => write('debug', m, f),
+    info: (m, f) => write('info', m, f),
+    warn: (m, f) => write('warn', m, f),
+    error: (m, f) => write('error', m, f),
+    child: (fields) => createLogger({ ...base, ...fields }),
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * How a result is written onto the object: `x-cos-meta-ivr-*` fields, URL-encoded, within COS's
+ * 2 KB user-metadata budget. User metadata we do not own is carried over untouched.
+ */
+import { IvrError } from './errors';
+
+export type IvrStatus = 'uploaded' | 'failed' | 'deferred' | 'retrying';
+export type ReviewState = 'pending' | 'approved' | 'rejected';
+
+export const STATUSES: readonly IvrStatus[] = ['uploaded', 'failed', 'deferred', 'retrying'];
+
+export interface IvrResult {
+  status: IvrStatus;
+  /** ETag of the object version the result belongs to. */
+  etag: string;
+  at: string;
+  fileId?: number;
+  audioFileName?: string;
+  customName?: string;
+  review?: ReviewState;
+  requestId?: string;
+  errorCode?: string;
+  errorMessage?: string;
+}
+
+/** Metadata names, without the `x-cos-meta-` prefix. `ivr-name` is the uploader's, never ours. */
+export const META = {
+  status: 'ivr-status',
+  fileId: 'ivr-file-id',
+  audioFileName: 'ivr-audio-file-name',
+  customName: 'ivr-custom-name',
+  review: 'ivr-review',
+  requestId: 'ivr-request-id',
+  errorCode: 'ivr-error-code',
+  errorMessage: 'ivr-error-message',
+  etag: 'ivr-etag',
+  at: 'ivr-at',
+} as const;
+export const USER_NAME_META = 'ivr-name';
+const OURS = new Set<string>(Object.values(META));
+
+export const META_PREFIX = 'x-cos-meta-';
+export const META_BUDGET_BYTES = 2048;
+
+export function reviewFromCode(code: number | undefined): ReviewState | undefined {
+  return code === 0 ? 'pending' : code === 1 ? 'approved' : code === 2 ? 'rejected' : undefined;
+}
+
+/** Picks `x-cos-meta-*` headers (names lower-cased, prefix stripped) out of a HEAD response. */
+export function userMetadataFromHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const meta: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (lower.startsWith(META_PREFIX) && typeof value === 'string') meta[lower.slice(META_PREFIX.length)] = value;
+  }
+  return meta;
+}
+
+const enc = (v: string) => encodeURIComponent(v);
+const dec = (v: string | undefined) => {
+  if (v === undefined) return undefined;
+  try {
+    return decodeURIComponent(v);
+  } catch {
+    return v;
+  }
+};
+
+function entryBytes(name: string, value: string): number {
+  return Buffer.byteLength(META_PREFIX + name) + Buffer.byteLength(value);
+}
+
+/** Cuts a string so that its URL encoding fits `maxBytes`, never splitting a character. */
+export function encodeTrimmed(value: string, maxBytes: number): string {
+  const full = enc(value);
+  if (full.length <= maxBytes) return full;
+  const chars = [...value];
+  let lo = 0;
+  let hi = chars.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (enc(chars.slice(0, mid).join('') + '…').length <= maxBytes) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo === 0 ? '' : enc(chars.slice(0, lo).join('') + '…');
+}
+
+/** Fields in the order they are given up when space runs out (last given up first). */
+const PRIORITY: Array<keyof typeof META> = ['status', 'etag', 'fileId', 'errorCode', 'review', 'at', 'requestId', 'customName', 'audioFileName', 'errorMessage'];
+
+/**
+ * Returns the complete user metadata to write: everything the object had except our own fields
+ * (including any an uploader tried to spoof), plus the new result.
+ */
+export function mergeResult(existing: Record<string, string>, result: IvrResult): Record<string, string> {
+  const out: Record<string, string> = {};
+  let used = 0;
+  for (const [name, value] of Object.entries(existing)) {
+    if (OURS.has(name)) continue;
+    out[name] = value;
+    used += entryBytes(name, value);
+  }
+  for (const field of PRIORITY) {
+    const raw = result[field];
+    if (raw === undefined || raw === '') continue;
+    const name = META[field];
+    const room = META_BUDGET_BYTES - used - Buffer.byteLength(META_PREFIX + name);
+    const value = field === 'errorMessage' || field === 'audioFileName' || field === 'customName' ? encodeTrimmed(String(raw), Math.min(room, 512)) : enc(String(raw));
+    if (value === '' || entryBytes(name, value) > META_BUDGET_BYTES - used) {
+      if (field === 'status' || field === 'etag') {
+        throw new IvrError('MetadataTooLarge', `the object's own metadata leaves no room for ${META_PREFIX}${name} within COS's 2 KB limit`);
+      }
+      continue;
+    }
+    out[name] = value;
+    used += entryBytes(name, value);
+  }
+  return out;
+}
+
+/** Reads our result back from user metadata; undefined when there is none or it is unreadable. */
+export function readResult(meta: Record<string, string>): IvrResult | undefined {
+  const status = meta[META.status] as IvrStatus | undefined;
+  const etag = dec(meta[META.etag]);
+  if (!status || !STATUSES.includes(status) || !etag) return undefined;
+  const fileId = meta[META.fileId] !== undefined ? Number(meta[META.fileId]) : undefined;
+  const review = dec(meta[META.review]) as ReviewState | undefined;
+  return {
+    status,
+    etag,
+    at: dec(meta[META.at]) ?? '',
+    fileId: fileId !== undefined && Number.isSafeInteger(fileId) ? fileId : undefined,
+    audioFileName: dec(meta[META.audioFileName]),
+    customName: dec(meta[META.customName]),
+    review: review && ['pending', 'approved', 'rejected'].includes(review) ? review : undefined,
+    requestId: dec(meta[META.requestId]),
+    errorCode: dec(meta[META.errorCode]),
+    errorMessage: dec(meta[META.errorMessage]),
+  };
+}
+
+/** True when two results say the same thing (timestamps aside): no write-back needed. */
+export function sameResult(a: IvrResult | undefined, b: IvrResult): boolean {
+  if (!a) return false;
+  return PRIORITY.every((f) => f === 'at' || f === 'errorMessage' || String(a[f] ?? '') === String(b[f] ?? ''));
+}

@@ -1,0 +1,33 @@
+/** The `CustomFileName` CCC shows for a file: the base name, or the uploader's `ivr-name`. */
+import { IvrError } from './errors';
+
+export const MAX_CUSTOM_NAME_CHARS = 64;
+
+export function baseName(key: string): string {
+  const last = key.slice(key.lastIndexOf('/') + 1);
+  const dot = last.lastIndexOf('.');
+  return dot > 0 ? last.slice(0, dot) : last;
+}
+
+function validName(name: string, source: string): string | IvrError {
+  const trimmed = name.trim();
+  if (trimmed === '') return new IvrError('IvrNameInvalid', `${source} is empty`);
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(trimmed)) return new IvrError('IvrNameInvalid', `${source} contains control characters or line breaks`);
+  if ([...trimmed].length > MAX_CUSTOM_NAME_CHARS) return new IvrError('IvrNameInvalid', `${source} is longer than ${MAX_CUSTOM_NAME_CHARS} characters`);
+  return trimmed;
+}
+
+/**
+ * @param requested raw value of `x-cos-meta-ivr-name` (URL-encoded UTF-8), if the uploader set one
+ */
+export function customFileName(key: string, requested: string | undefined): string | IvrError {
+  if (requested === undefined) return validName(baseName(key), 'the file name');
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(requested);
+  } catch {
+    return new IvrError('IvrNameInvalid', 'x-cos-meta-ivr-name is not valid URL-encoded UTF-8');
+  }
+  if (decoded.includes('\ufffd')) return new IvrError('IvrNameInvalid', 'x-cos-meta-ivr-name is not valid UTF-8');
+  return validName(decoded, 'x-cos-meta-ivr-name');
+}

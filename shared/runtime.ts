@@ -1,0 +1,60 @@
+/**
+ * Per-instance wiring shared by the functions: configuration, SDK clients and the logger are built
+ * once at cold start and reused by every invocation the instance serves.
+ */
+import { createCccClient, createIvrAudioApi, type IvrAudioApi } from './ccc';
+import { loadConfig, type Config, type Env } from './config';
+import { CosBucket, createCosClient } from './cos';
+import { toIvrError, type IvrError } from './errors';
+import { createLogger, registerSecret, type Logger } from './log';
+
+export interface Runtime {
+  config: Config;
+  api: IvrAudioApi;
+  log: Logger;
+  bucket(name: string, region: string): CosBucket;
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export type RuntimeOrError = { ok: true; runtime: Runtime } | { ok: false; error: IvrError; log: Logger };
+
+export function createRuntime(env: Env, functionName: string): RuntimeOrError {
+  const log = createLogger({ fn: functionName });
+  // Registered before validation so that even a config error message cannot echo them.
+  registerSecret(env.TENCENTCLOUD_SECRETKEY);
+  registerSecret(env.TENCENTCLOUD_SESSIONTOKEN);
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (e) {
+    const error = toIvrError(e, 'ConfigInvalid');
+    log.error('configuration invalid', { code: error.code, error: error.message });
+    return { ok: false, error, log };
+  }
+  const cos = createCosClient(config);
+  const protocol = config.cosEndpoint?.protocol ?? 'https:';
+  const buckets = new Map<string, CosBucket>();
+  return {
+    ok: true,
+    runtime: {
+      config,
+      api: createIvrAudioApi(createCccClient(config), config.sdkAppId),
+      log,
+      bucket(name, region) {
+        const id = `${name}@${region}`;
+        let b = buckets.get(id);
+        if (!b) buckets.set(id, (b = new CosBucket(cos, name, region, protocol)));
+        return b;
+      },
+      now: () => Date.now(),
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    },
+  };
+}
+
+/** SCF's context, as much of it as we use. */
+export interface ScfContext {
+  request_id?: string;
+  function_name?: string;
+}
