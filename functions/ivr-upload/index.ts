@@ -10,11 +10,11 @@ export function createHandler(env: Env) {
   return async (event: unknown, context?: ScfContext): Promise<UploadSummary> => {
     if (!init.ok) {
       // Thrown, not returned: SCF retries the event, so nothing is lost once the variable is fixed.
-      init.log.error('invocation refused: configuration invalid', { requestId: context?.request_id, code: init.error.code, error: init.error.message });
+      init.log.error('invocation refused: configuration invalid', { scfRequestId: context?.request_id, code: init.error.code, error: init.error.message });
       throw init.error;
     }
     const { runtime } = init;
-    const log = runtime.log.child({ requestId: context?.request_id });
+    const log = runtime.log.child({ scfRequestId: context?.request_id });
     const summary = await handleCosEvent(event, { ...runtime, log });
     log.info('invocation done', { records: summary.records, counts: summary.counts });
     return summary;

@@ -1,0 +1,185 @@
+/** The functional core: pure decisions, tested on plain data without any server. */
+import { loadConfig, parseUtcOffset } from '../shared/config';
+import { checkContent, checkKey, checkNameAndSize, sniffFormat } from '../shared/eligibility';
+import { parseCosEvent, recoverKey, resolveRegion } from '../shared/event';
+import { decideExistingJob, quotaDay, type JobRecord } from '../shared/ledger';
+import { createLogger, redact, redactUrl, registerSecret, setLogSink } from '../shared/log';
+import { encodeTrimmed, mergeResult, META_BUDGET_BYTES, readResult, type IvrResult } from '../shared/metadata';
+import { customFileName } from '../shared/naming';
+import { backoffMs, isTransient, matchOutcomes } from '../shared/outcome';
+import { mp3Silence, PNG_BYTES, wavTone } from './fakes/audio';
+import { cosEventRecord } from './fakes/events';
+
+describe('event parsing', () => {
+  test('recovers raw and encoded keys and prefers the url', () => {
+    expect(recoverKey('/125/b/a b.mp3', '125', 'b')).toEqual({ key: 'a b.mp3' });
+    expect(recoverKey('/125/b/a%20b.mp3', '125', 'b')).toEqual({ key: 'a b.mp3', altKey: 'a%20b.mp3' });
+    expect(recoverKey('/125/b/a%20b.mp3', '125', 'b', 'http://b-125.cos.ap-gz.myqcloud.com/a%2520b.mp3')).toEqual({ key: 'a%20b.mp3' });
+    expect(recoverKey('/125/b/100%.mp3', '125', 'b')).toEqual({ key: '100%.mp3' });
+    expect(recoverKey('/999/b/x.mp3', '125', 'b')).toBeUndefined();
+  });
+
+  test('short region codes give way to cosRegion', () => {
+    expect(resolveRegion({ region: 'gz', cosRegion: 'ap-guangzhou' })).toBe('ap-guangzhou');
+    expect(resolveRegion({ region: 'ap-shanghai' })).toBe('ap-shanghai');
+    expect(resolveRegion({ region: 'sh' })).toBeUndefined();
+  });
+
+  test('classifies events and builds the full bucket name', () => {
+    const [p] = parseCosEvent({ Records: [cosEventRecord({ bucket: 'prompts-1250000000', region: 'ap-guangzhou', key: 'a.mp3', size: 3, eventName: 'cos:ObjectCreated:Copy' })] });
+    expect(p).toMatchObject({ ok: true, event: { kind: 'copy', bucket: 'prompts-1250000000', region: 'ap-guangzhou', key: 'a.mp3', size: 3 } });
+  });
+
+  test('caps huge Records arrays instead of running forever', () => {
+    const rec = cosEventRecord({ bucket: 'p-1', region: 'ap-guangzhou', key: 'a.mp3', size: 1 });
+    const parsed = parseCosEvent({ Records: Array.from({ length: 1002 }, () => rec) });
+    expect(parsed.filter((r) => !r.ok)).toHaveLength(2);
+  });
+});
+
+describe('eligibility', () => {
+  test('sniffs mp3 (ID3 and bare frames) and wav', () => {
+    expect(sniffFormat(mp3Silence(1))).toBe('mp3');
+    expect(sniffFormat(mp3Silence(1, false))).toBe('mp3');
+    expect(sniffFormat(wavTone())).toBe('wav');
+    expect(sniffFormat(PNG_BYTES)).toBeUndefined();
+    expect(sniffFormat(Buffer.from([0xff, 0xff, 0xff]))).toBeUndefined();
+  });
+  test('name, size and content checks give specific codes', () => {
+    expect(checkNameAndSize('a.MP3', 1)).toEqual({ format: 'mp3' });
+    expect(checkNameAndSize('a.ogg', 1)).toMatchObject({ code: 'UnsupportedExtension' });
+    expect(checkNameAndSize('a.wav', 0)).toMatchObject({ code: 'EmptyFile' });
+    expect(checkNameAndSize('a.wav', 5 * 1024 * 1024)).toEqual({ format: 'wav' });
+    expect(checkNameAndSize('a.wav', 5 * 1024 * 1024 + 1)).toMatchObject({ code: 'FileTooLarge' });
+    expect(checkContent('mp3', wavTone())).toMatchObject({ code: 'FormatMismatch' });
+  });
+  test('keys', () => {
+    expect(checkKey('.ivr-audio-sync/x', '', '.ivr-audio-sync/')).toBe('ledger');
+    expect(checkKey('a/\u0007.mp3', '', '.l/')).toMatchObject({ code: 'KeyInvalid' });
+    expect(checkKey('a/../b.mp3', '', '.l/')).toMatchObject({ code: 'KeyInvalid' });
+    expect(checkKey('x'.repeat(900), '', '.l/')).toMatchObject({ code: 'KeyInvalid' });
+    expect(checkKey('b.mp3', 'a/', '.l/')).toMatchObject({ code: 'KeyOutsidePrefix' });
+    expect(checkKey('a/b.mp3', 'a/', '.l/')).toBeUndefined();
+  });
+});
+
+describe('naming', () => {
+  test('base name, or the uploader override', () => {
+    expect(customFileName('a/b/Welcome Message.mp3', undefined)).toBe('Welcome Message');
+    expect(customFileName('a/b.mp3', encodeURIComponent(' 你好 '))).toBe('你好');
+    expect(customFileName('a/b.mp3', '%FF')).toMatchObject({ code: 'IvrNameInvalid' });
+    expect(customFileName('a/b.mp3', '')).toMatchObject({ code: 'IvrNameInvalid' });
+  });
+});
+
+describe('metadata', () => {
+  const result: IvrResult = { status: 'failed', etag: 'abc', at: '2026-01-01T00:00:00.000Z', errorCode: 'NotAudio', errorMessage: '错误'.repeat(400) };
+  const bytes = (m: Record<string, string>) => Object.entries(m).reduce((n, [k, v]) => n + Buffer.byteLength('x-cos-meta-' + k) + Buffer.byteLength(v), 0);
+
+  test('round-trips, drops spoofed fields, keeps foreign ones and stays within 2 KB', () => {
+    const merged = mergeResult({ owner: 'ops', 'ivr-file-id': '999', 'ivr-status': 'uploaded' }, result);
+    expect(merged.owner).toBe('ops');
+    expect(merged['ivr-file-id']).toBeUndefined();
+    expect(bytes(merged)).toBeLessThanOrEqual(META_BUDGET_BYTES);
+    expect(readResult(merged)).toMatchObject({ status: 'failed', etag: 'abc', errorCode: 'NotAudio' });
+    expect(readResult(merged)!.errorMessage!.endsWith('…')).toBe(true);
+  });
+
+  test('near-full user metadata still gets status and etag, or a clear error', () => {
+    const nearly = { big: 'x'.repeat(1900) };
+    const merged = mergeResult(nearly, result);
+    expect(merged['ivr-status']).toBe('failed');
+    expect(bytes(merged)).toBeLessThanOrEqual(META_BUDGET_BYTES);
+    expect(() => mergeResult({ big: 'x'.repeat(2030) }, result)).toThrow(expect.objectContaining({ code: 'MetadataTooLarge' }));
+  });
+
+  test('trimming never splits a character', () => {
+    const t = encodeTrimmed('é'.repeat(100), 40);
+    expect(t.length).toBeLessThanOrEqual(40);
+    expect(() => decodeURIComponent(t)).not.toThrow();
+  });
+});
+
+describe('outcome', () => {
+  test('transient classification', () => {
+    expect(isTransient({ kind: 'api', code: 'InternalError.DBError', message: '' })).toBe(true);
+    expect(isTransient({ kind: 'api', code: 'RequestLimitExceeded', message: '' })).toBe(true);
+    expect(isTransient({ kind: 'api', code: 'InvalidParameterValue', message: '' })).toBe(false);
+    expect(isTransient({ kind: 'api', code: 'FailedOperation.UploadFileOverflow', message: '' })).toBe(false);
+    expect(isTransient({ kind: 'http', code: 'HttpError', message: '', httpStatus: 503 })).toBe(true);
+    expect(isTransient({ kind: 'http', code: 'HttpError', message: '', httpStatus: 404 })).toBe(false);
+    expect(isTransient({ kind: 'network', code: 'NetworkError', message: '' })).toBe(true);
+  });
+  test('backoff grows and stays bounded', () => {
+    expect(backoffMs(1, 1000, () => 0)).toBe(500);
+    expect(backoffMs(3, 1000, () => 1)).toBe(4000);
+    expect(backoffMs(20, 1000, () => 1)).toBe(20000);
+  });
+  test('matches batch results by name, duplicates one to one', () => {
+    const out = matchOutcomes(
+      [
+        { customName: 'a', urlFileName: 'a.mp3' },
+        { customName: 'a', urlFileName: 'a2.mp3' },
+        { customName: 'b', urlFileName: 'b.mp3' },
+      ],
+      { requestId: 'r', succeeded: [{ fileId: 1, customFileName: 'a', audioFileName: 'x' }, { fileId: 2, customFileName: 'a', audioFileName: 'y' }], failed: [{ fileName: 'b.mp3', message: 'bad' }] },
+    );
+    expect(out.map((o) => (o.status === 'uploaded' ? o.file.fileId : o.errorMessage))).toEqual([1, 2, 'bad']);
+  });
+});
+
+describe('ledger decisions', () => {
+  const job = (state: JobRecord['state'], ageS: number): JobRecord => ({ v: 1, state, bucket: 'b', key: 'k', etag: 'e', customName: 'n', attempts: 1, updatedAt: new Date(1_000_000 - ageS * 1000).toISOString() });
+  test.each([
+    ['done', 0, 'done'],
+    ['deferred', 0, 'deferred'],
+    ['retryable', 0, 'take-over'],
+    ['claimed', 10, 'in-flight'],
+    ['claimed', 500, 'take-over'],
+    ['calling', 10, 'in-flight'],
+    ['calling', 500, 'uncertain'],
+  ] as const)('%s, %ss old → %s', (state, age, decision) => {
+    expect(decideExistingJob(job(state, age), 1_000_000, 120)).toBe(decision);
+  });
+  test('the quota day follows the configured offset', () => {
+    const t = Date.parse('2026-11-23T16:30:00Z');
+    expect(quotaDay(t, 480)).toBe('2026-11-24');
+    expect(quotaDay(t, 0)).toBe('2026-11-23');
+    expect(parseUtcOffset('X', '-05:30')).toBe(-330);
+  });
+});
+
+describe('config', () => {
+  const base = { CCC_SDK_APP_ID: '1400000001', TENCENTCLOUD_SECRETID: 'id', TENCENTCLOUD_SECRETKEY: 'key' };
+  test('defaults', () => {
+    expect(loadConfig(base)).toMatchObject({ sdkAppId: 1400000001, urlExpiresSeconds: 600, dailyQuota: 50, ledgerPrefix: '.ivr-audio-sync/', quotaUtcOffsetMinutes: 480 });
+  });
+  test.each([
+    ['IVR_LEDGER_PREFIX', 'prompts/ledger/', 'IVR_AUDIO_PREFIX'],
+    ['IVR_AUDIO_PREFIX', '/prompts/', 'must not start'],
+    ['IVR_AUDIO_PREFIX', 'prompts', 'must end with'],
+    ['IVR_DAILY_QUOTA', '0', 'between'],
+    ['IVR_REPORT_WEBHOOK', 'ftp://x', 'http'],
+    ['COS_ENDPOINT', 'http://127.0.0.1:1/path', 'no path'],
+  ])('%s=%s is refused', (name, value, message) => {
+    expect(() => loadConfig({ ...base, IVR_AUDIO_PREFIX: 'prompts/', [name]: value })).toThrow(new RegExp(`${name}.*${message}`));
+  });
+});
+
+describe('logging', () => {
+  test('signatures, tokens, signed URLs and registered secrets never reach a line', () => {
+    registerSecret('super-secret-key-123');
+    const lines: string[] = [];
+    const prev = setLogSink((l) => lines.push(l));
+    createLogger().error('boom', {
+      url: 'http://b-1.cos.ap-gz.myqcloud.com/a.mp3?q-sign-algorithm=sha1&q-ak=AKID1&q-signature=abcdef0123&x-cos-security-token=tok',
+      auth: 'TC3-HMAC-SHA256 Credential=AKID1/2026-01-01/ccc/tc3_request, SignedHeaders=content-type;host, Signature=' + 'a'.repeat(64),
+      error: new Error('failed with super-secret-key-123'),
+    });
+    setLogSink(prev);
+    expect(lines[0]).not.toMatch(/abcdef0123|super-secret-key-123|aaaaaaaaaaaaaaaa|tok\b|AKID1/);
+    expect(lines[0]).toContain('a.mp3?[signed]');
+    expect(redactUrl('http://x/y?z=1')).toBe('http://x/y?[signed]');
+    expect(redact('plain')).toBe('plain');
+  });
+});

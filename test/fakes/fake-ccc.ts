@@ -1,0 +1,333 @@
+/**
+ * A CCC API server on loopback that behaves like the real one where the product depends on it:
+ * TC3 signatures verified (with the 5-minute window and session tokens), `UploadIvrAudio` limited
+ * to one call per second and 50 files per day by its own clock, the real error shapes, and every
+ * `AudioUrl` really downloaded from COS (the fake COS) before a file is accepted.
+ */
+import { randomUUID } from 'crypto';
+import * as fs from 'fs';
+import * as http from 'http';
+import type { AddressInfo } from 'net';
+import type { FakeCredential } from './credentials';
+import { parseTc3Authorization, tc3Sign } from './signatures';
+
+export const CCC_HOST = 'ccc.tencentcloudapi.com';
+const MAX_AUDIO_BYTES = 5 * 1024 * 1024;
+
+export interface FakeFile {
+  FileId: number;
+  CustomFileName: string;
+  AudioFileName: string;
+  Status: number;
+  SdkAppId: number;
+  uploadedAt: number;
+}
+
+export interface CccFault {
+  action?: string;
+  times?: number;
+  /** Answer with this Tencent error code (HTTP 200, error body). */
+  code?: string;
+  message?: string;
+  /** Answer with this HTTP status and a non-JSON body. */
+  http?: number;
+  reset?: boolean;
+  /** Never answer (the client's timeout decides). */
+  hang?: boolean;
+  malformed?: boolean;
+  /** Register the files, then drop the connection: the caller never learns the outcome. */
+  resetAfterCommit?: boolean;
+}
+
+export interface CccCall {
+  action: string;
+  at: number;
+  requestId: string;
+  files: number;
+  /** 'ok' or the error code answered. */
+  result: string;
+}
+
+export interface FakeCccOptions {
+  credentials: FakeCredential[];
+  /** Where `*.myqcloud.com` resolves: the fake COS. */
+  cos: { host: string; port: number };
+  port?: number;
+  clock?: () => number;
+  dailyQuota?: number;
+  /** Offset of the quota day from UTC in minutes (unverified; China Standard Time assumed). */
+  quotaUtcOffsetMinutes?: number;
+  /** Persist registered files here (local stack). */
+  dataFile?: string;
+  /** Approve files this long after upload (local stack); tests approve explicitly. */
+  autoReviewMs?: number;
+}
+
+type Json = Record<string, unknown>;
+
+class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function sniff(body: Buffer): 'mp3' | 'wav' | undefined {
+  if (body.length >= 12 && body.toString('latin1', 0, 4) === 'RIFF' && body.toString('latin1', 8, 12) === 'WAVE') return 'wav';
+  if (body.length >= 3 && body.toString('latin1', 0, 3) === 'ID3') return 'mp3';
+  if (body.length >= 2 && body[0] === 0xff && (body[1] & 0xe0) === 0xe0) return 'mp3';
+  return undefined;
+}
+
+export class FakeCcc {
+  private server: http.Server;
+  private creds: Map<string, FakeCredential>;
+  private faults: CccFault[] = [];
+  private failingNames = new Map<string, string>();
+  private lastUploadSecond = -1;
+  private nextFileId = 1001;
+  files: FakeFile[] = [];
+  readonly calls: CccCall[] = [];
+  clock: () => number;
+  port = 0;
+
+  constructor(private readonly opts: FakeCccOptions) {
+    this.creds = new Map(opts.credentials.map((c) => [c.secretId, c]));
+    this.clock = opts.clock ?? Date.now;
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    this.server.keepAliveTimeout = 1000;
+    if (opts.dataFile && fs.existsSync(opts.dataFile)) {
+      this.files = JSON.parse(fs.readFileSync(opts.dataFile, 'utf8')) as FakeFile[];
+      this.nextFileId = Math.max(1000, ...this.files.map((f) => f.FileId)) + 1;
+    }
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(this.opts.port ?? 0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  inject(fault: CccFault): void {
+    this.faults.push({ times: 1, ...fault });
+  }
+
+  clearFaults(): void {
+    this.faults = [];
+    this.failingNames.clear();
+  }
+
+  /** CCC will list this file in FailedFileList with `message`. */
+  failFile(customFileName: string, message: string): void {
+    this.failingNames.set(customFileName, message);
+  }
+
+  review(fileId: number, status: 1 | 2): void {
+    const f = this.files.find((x) => x.FileId === fileId);
+    if (f) f.Status = status;
+    this.persist();
+  }
+
+  quotaDay(ms = this.clock()): string {
+    return new Date(ms + (this.opts.quotaUtcOffsetMinutes ?? 480) * 60000).toISOString().slice(0, 10);
+  }
+
+  filesOn(day: string, sdkAppId?: number): FakeFile[] {
+    return this.files.filter((f) => this.quotaDay(f.uploadedAt) === day && (sdkAppId === undefined || f.SdkAppId === sdkAppId));
+  }
+
+  uploadCalls(): CccCall[] {
+    return this.calls.filter((c) => c.action === 'UploadIvrAudio');
+  }
+
+  private persist(): void {
+    if (!this.opts.dataFile) return;
+    fs.writeFileSync(this.opts.dataFile + '.tmp', JSON.stringify(this.files));
+    fs.renameSync(this.opts.dataFile + '.tmp', this.opts.dataFile);
+  }
+
+  private takeFault(action: string): CccFault | undefined {
+    const i = this.faults.findIndex((f) => !f.action || f.action === action);
+    if (i === -1) return undefined;
+    const f = this.faults[i];
+    f.times = (f.times ?? 1) - 1;
+    if (f.times <= 0) this.faults.splice(i, 1);
+    return f;
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks);
+    const requestId = randomUUID();
+    const action = String(req.headers['x-tc-action'] ?? '');
+    const call: CccCall = { action, at: this.clock(), requestId, files: 0, result: 'ok' };
+    const send = (payload: Json) => {
+      const text = JSON.stringify({ Response: { ...payload, RequestId: requestId } });
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) }).end(text);
+    };
+    try {
+      this.authenticate(req, body);
+      const fault = this.takeFault(action);
+      if (fault?.hang) {
+        call.result = 'hang';
+        return;
+      }
+      if (fault?.reset) {
+        call.result = 'reset';
+        req.socket.destroy();
+        return;
+      }
+      if (fault?.http) {
+        call.result = `HTTP${fault.http}`;
+        res.writeHead(fault.http, { 'Content-Type': 'text/html' }).end('<html><body>Bad Gateway</body></html>');
+        return;
+      }
+      if (fault?.malformed) {
+        call.result = 'malformed';
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"Response":{"RequestId":');
+        return;
+      }
+      if (fault?.code) throw new ApiError(fault.code, fault.message ?? `injected ${fault.code}`);
+      let params: Json;
+      try {
+        params = JSON.parse(body.toString('utf8')) as Json;
+      } catch {
+        throw new ApiError('InvalidParameter', 'The request body is not valid JSON.');
+      }
+      if (action === 'UploadIvrAudio') {
+        const result = await this.upload(params, call);
+        if (fault?.resetAfterCommit) {
+          call.result = 'reset-after-commit';
+          req.socket.destroy();
+          return;
+        }
+        send(result);
+      } else if (action === 'DescribeIvrAudioList') {
+        send(this.describe(params));
+      } else {
+        throw new ApiError('InvalidAction', `The action ${action} is not supported by this fake.`);
+      }
+    } catch (e) {
+      const err = e instanceof ApiError ? e : new ApiError('InternalError', String(e));
+      call.result = err.code;
+      send({ Error: { Code: err.code, Message: err.message } });
+    } finally {
+      this.calls.push(call);
+    }
+  }
+
+  private authenticate(req: http.IncomingMessage, body: Buffer): void {
+    const h = req.headers;
+    const host = String(h.host ?? '').replace(/:\d+$/, '');
+    const auth = parseTc3Authorization(String(h.authorization ?? ''));
+    if (!auth) throw new ApiError('AuthFailure.InvalidAuthorization', 'Authorization header is missing or malformed.');
+    const cred = this.creds.get(auth.secretId);
+    if (!cred) throw new ApiError('AuthFailure.SecretIdNotFound', 'The SecretId is not found, please ensure that your SecretId is correct.');
+    const timestamp = Number(h['x-tc-timestamp']);
+    if (!Number.isInteger(timestamp) || Math.abs(timestamp - this.clock() / 1000) > 300) {
+      throw new ApiError('AuthFailure.SignatureExpire', 'Signature expired. Timestamp and server time cannot differ by more than five minutes.');
+    }
+    if (host !== CCC_HOST || auth.service !== 'ccc') throw new ApiError('AuthFailure.SignatureFailure', `The credential scope ${auth.date}/${auth.service} does not match host ${host}.`);
+    if (auth.date !== new Date(timestamp * 1000).toISOString().slice(0, 10)) throw new ApiError('AuthFailure.SignatureFailure', 'The credential date does not match X-TC-Timestamp.');
+    if (!auth.signedHeaders.includes('host') || !auth.signedHeaders.includes('content-type')) throw new ApiError('AuthFailure.SignatureFailure', 'SignedHeaders must include content-type and host.');
+    const headers = auth.signedHeaders.map((n): [string, string] => [n, n === 'host' ? host : String(h[n] ?? '')]);
+    const expected = tc3Sign({ secretKey: cred.secretKey, service: auth.service, timestamp, headers, payload: body }).signature;
+    if (expected !== auth.signature) throw new ApiError('AuthFailure.SignatureFailure', 'The provided credentials could not be validated. Please check your signature is correct.');
+    if (cred.token !== undefined && h['x-tc-token'] !== cred.token) throw new ApiError('AuthFailure.TokenFailure', 'Token verification failed.');
+    if (h['x-tc-version'] !== '2020-02-10') throw new ApiError('NoSuchVersion', 'The API version does not exist.');
+  }
+
+  private async upload(p: Json, call: CccCall): Promise<Json> {
+    const second = Math.floor(this.clock() / 1000);
+    if (second === this.lastUploadSecond) throw new ApiError('RequestLimitExceeded', 'Your current request times equals to `1` in a second, which exceeds the frequency limit `1` for a second. Please reduce the frequency of calls.');
+    this.lastUploadSecond = second;
+    const sdkAppId = p.SdkAppId;
+    const list = p.AudioList;
+    if (typeof sdkAppId !== 'number' || !Number.isInteger(sdkAppId) || sdkAppId <= 0) throw new ApiError('InvalidParameterValue', 'SdkAppId is invalid.');
+    if (!Array.isArray(list) || list.length === 0) throw new ApiError('InvalidParameterValue', 'AudioList must not be empty.');
+    for (const item of list as Json[]) {
+      if (typeof item?.CustomFileName !== 'string' || item.CustomFileName === '') throw new ApiError('InvalidParameterValue', 'CustomFileName must not be empty.');
+      if (typeof item?.AudioUrl !== 'string' || item.AudioUrl === '') throw new ApiError('InvalidParameterValue', 'AudioUrl must not be empty.');
+    }
+    call.files = list.length;
+    const today = this.filesOn(this.quotaDay(), sdkAppId).length;
+    if (today + list.length > (this.opts.dailyQuota ?? 50)) throw new ApiError('FailedOperation.UploadFileOverflow', 'Upload file overflow: at most 50 files can be uploaded per day.');
+    const success: Json[] = [];
+    const failed: Json[] = [];
+    for (const item of list as Array<{ CustomFileName: string; AudioUrl: string }>) {
+      const problem = this.failingNames.get(item.CustomFileName) ?? (await this.download(item.AudioUrl)).problem;
+      if (problem) {
+        failed.push({ FileName: item.CustomFileName, FailedMsg: problem });
+        continue;
+      }
+      const ext = /\.wav(\?|$)/i.test(new URL(item.AudioUrl).pathname) ? 'wav' : 'mp3';
+      const file: FakeFile = { FileId: this.nextFileId++, CustomFileName: item.CustomFileName, AudioFileName: `${sdkAppId}_${randomUUID().slice(0, 8)}.${ext}`, Status: 0, SdkAppId: sdkAppId, uploadedAt: this.clock() };
+      if (this.opts.autoReviewMs !== undefined) setTimeout(() => this.review(file.FileId, 1), this.opts.autoReviewMs).unref();
+      this.files.push(file);
+      const { FileId, CustomFileName, AudioFileName, Status } = file;
+      success.push({ FileId, CustomFileName, AudioFileName, Status });
+    }
+    this.persist();
+    return { SuccessFileList: success, FailedFileList: failed };
+  }
+
+  /** Downloads an AudioUrl the way the service would; COS hosts resolve to the fake COS. */
+  private download(url: string): Promise<{ problem?: string; body?: Buffer }> {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      return Promise.resolve({ problem: 'AudioUrl is not a valid URL' });
+    }
+    if (!/\.cos\.[a-z0-9-]+\.myqcloud\.com$/.test(u.hostname)) return Promise.resolve({ problem: `download failed: cannot resolve ${u.hostname}` });
+    return new Promise((resolve) => {
+      const req = http.request(
+        { host: this.opts.cos.host, port: this.opts.cos.port, method: 'GET', path: u.pathname + u.search, headers: { Host: u.hostname }, timeout: 10000 },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const body = Buffer.concat(chunks);
+            if (res.statusCode !== 200) {
+              const code = /<Code>([^<]+)<\/Code>/.exec(body.toString('utf8'))?.[1] ?? '';
+              return resolve({ problem: `download failed: HTTP ${res.statusCode} ${code}`.trim() });
+            }
+            if (body.length > MAX_AUDIO_BYTES) return resolve({ problem: 'file size exceeds 5MB' });
+            if (!sniff(body)) return resolve({ problem: 'file format is not mp3 or wav' });
+            resolve({ body });
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', (e) => resolve({ problem: `download failed: ${e.message}` }));
+      req.end();
+    });
+  }
+
+  private describe(p: Json): Json {
+    const size = p.PageSize;
+    const page = p.PageNumber;
+    if (typeof size !== 'number' || size < 1 || size > 50) throw new ApiError('InvalidParameterValue', 'PageSize must be between 1 and 50.');
+    if (typeof page !== 'number' || page < 0) throw new ApiError('InvalidParameterValue', 'PageNumber must be >= 0.');
+    const ids = Array.isArray(p.FileId) ? (p.FileId as number[]) : undefined;
+    const names = Array.isArray(p.CustomFileName) ? (p.CustomFileName as string[]) : undefined;
+    const audio = Array.isArray(p.AudioFileName) ? (p.AudioFileName as string[]) : undefined;
+    const matching = this.files.filter(
+      (f) => f.SdkAppId === p.SdkAppId && (!ids || ids.includes(f.FileId)) && (!names || names.includes(f.CustomFileName)) && (!audio || audio.includes(f.AudioFileName)),
+    );
+    const FileInfo = matching.slice(page * size, page * size + size).map(({ FileId, CustomFileName, AudioFileName, Status }) => ({ FileId, CustomFileName, AudioFileName, Status }));
+    return { TotalCount: matching.length, FileInfo };
+  }
+}

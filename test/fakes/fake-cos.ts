@@ -1,0 +1,437 @@
+/**
+ * A COS XML API server on loopback that behaves like the real one where the product depends on
+ * it: q-sign signatures (headers or URL query) are verified and expire, buckets are private,
+ * HEAD/GET (Range, If-Match)/PUT (forbid-overwrite)/copy (metadata directives)/DELETE/list, real
+ * error shapes, and `cos:ObjectCreated:*` events for whoever subscribes.
+ */
+import { createHash, randomBytes } from 'crypto';
+import * as fs from 'fs';
+import * as http from 'http';
+import type { AddressInfo } from 'net';
+import * as path from 'path';
+import type { FakeCredential } from './credentials';
+import { cosSign, parseCosAuthorization } from './signatures';
+
+export interface StoredObject {
+  key: string;
+  body: Buffer;
+  etag: string;
+  lastModified: string;
+  standard: Record<string, string>;
+  meta: Record<string, string>;
+}
+
+export type CosOp = 'HEAD' | 'GET' | 'PUT' | 'COPY' | 'DELETE' | 'LIST';
+
+export interface CosFault {
+  op?: CosOp;
+  /** Only requests for keys starting with this. */
+  keyPrefix?: string;
+  times?: number;
+  status?: number;
+  code?: string;
+  /** For COPY: answer 200 with an error body, as COS sometimes does. */
+  bodyError?: boolean;
+  /** Drop the connection without answering. */
+  reset?: boolean;
+  /** Run before the request is served (e.g. to change the object mid-flight). */
+  before?: () => void;
+}
+
+export interface FakeCosOptions {
+  credentials: FakeCredential[];
+  port?: number;
+  /** Persist objects here so a restart keeps the bucket (local stack). */
+  dataDir?: string;
+  clock?: () => number;
+}
+
+export interface CosRequestLog {
+  op: CosOp | 'BUCKET';
+  bucket: string;
+  key: string;
+  status: number;
+}
+
+const STANDARD = ['content-type', 'cache-control', 'content-disposition', 'content-encoding', 'expires'];
+const META_BUDGET = 2048;
+const HOST_RE = /^([a-z0-9-]+-\d+)\.cos\.([a-z0-9-]+)\.myqcloud\.com$/;
+
+const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+function parseQuery(raw: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of raw.split('&')) {
+    if (!part) continue;
+    const eq = part.indexOf('=');
+    const k = eq === -1 ? part : part.slice(0, eq);
+    const v = eq === -1 ? '' : part.slice(eq + 1);
+    try {
+      out[decodeURIComponent(k)] = decodeURIComponent(v);
+    } catch {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+class CosHttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class FakeCos {
+  private server: http.Server;
+  private buckets = new Map<string, Map<string, StoredObject>>();
+  private faults: CosFault[] = [];
+  private listeners: Array<(e: { eventName: string; bucket: string; region: string; object: StoredObject }) => void> = [];
+  readonly requests: CosRequestLog[] = [];
+  private creds: Map<string, FakeCredential>;
+  clock: () => number;
+  port = 0;
+
+  constructor(private readonly opts: FakeCosOptions) {
+    this.creds = new Map(opts.credentials.map((c) => [c.secretId, c]));
+    this.clock = opts.clock ?? Date.now;
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    this.server.keepAliveTimeout = 1000;
+    if (opts.dataDir) this.load(opts.dataDir);
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(this.opts.port ?? 0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  createBucket(bucket: string): void {
+    if (!this.buckets.has(bucket)) this.buckets.set(bucket, new Map());
+  }
+
+  onObjectCreated(fn: (e: { eventName: string; bucket: string; region: string; object: StoredObject }) => void): void {
+    this.listeners.push(fn);
+  }
+
+  inject(fault: CosFault): void {
+    this.faults.push({ times: 1, ...fault });
+  }
+
+  clearFaults(): void {
+    this.faults = [];
+  }
+
+  object(bucket: string, key: string): StoredObject | undefined {
+    return this.buckets.get(bucket)?.get(key);
+  }
+
+  keys(bucket: string, prefix = ''): string[] {
+    return [...(this.buckets.get(bucket)?.keys() ?? [])].filter((k) => k.startsWith(prefix)).sort();
+  }
+
+  /** Writes an object directly (test set-up), without a signed request or an event. */
+  putDirect(bucket: string, key: string, body: Buffer, headers: { contentType?: string; meta?: Record<string, string>; standard?: Record<string, string> } = {}): StoredObject {
+    this.createBucket(bucket);
+    const obj: StoredObject = {
+      key,
+      body,
+      etag: createHash('md5').update(body).digest('hex'),
+      lastModified: new Date(this.clock()).toUTCString(),
+      standard: { 'content-type': headers.contentType ?? 'application/octet-stream', ...headers.standard },
+      meta: headers.meta ?? {},
+    };
+    this.store(bucket, obj);
+    return obj;
+  }
+
+  deleteDirect(bucket: string, key: string): void {
+    this.buckets.get(bucket)?.delete(key);
+    this.persistDelete(bucket, key);
+  }
+
+  // ---- persistence (local stack) ----
+
+  private fileFor(bucket: string, key: string): string {
+    return path.join(this.opts.dataDir!, bucket, createHash('sha1').update(key).digest('hex'));
+  }
+
+  private store(bucket: string, obj: StoredObject): void {
+    this.buckets.get(bucket)!.set(obj.key, obj);
+    if (!this.opts.dataDir) return;
+    const file = this.fileFor(bucket, obj.key);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    // Write-then-rename: a Ctrl-C mid-write never leaves a half-written object behind.
+    const { body, ...rest } = obj;
+    fs.writeFileSync(file + '.tmp', JSON.stringify({ ...rest, body: body.toString('base64') }));
+    fs.renameSync(file + '.tmp', file + '.json');
+  }
+
+  private persistDelete(bucket: string, key: string): void {
+    if (this.opts.dataDir) fs.rmSync(this.fileFor(bucket, key) + '.json', { force: true });
+  }
+
+  private load(dir: string): void {
+    if (!fs.existsSync(dir)) return;
+    for (const bucket of fs.readdirSync(dir)) {
+      const objects = new Map<string, StoredObject>();
+      for (const f of fs.readdirSync(path.join(dir, bucket))) {
+        if (!f.endsWith('.json')) continue;
+        const raw = JSON.parse(fs.readFileSync(path.join(dir, bucket, f), 'utf8')) as Omit<StoredObject, 'body'> & { body: string };
+        objects.set(raw.key, { ...raw, body: Buffer.from(raw.body, 'base64') });
+      }
+      this.buckets.set(bucket, objects);
+    }
+  }
+
+  // ---- HTTP ----
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks);
+    const requestId = randomBytes(12).toString('base64url');
+    res.setHeader('x-cos-request-id', requestId);
+    res.setHeader('Server', 'tencent-cos');
+    let op: CosOp | 'BUCKET' = 'GET';
+    let bucket = '';
+    let key = '';
+    try {
+      const host = String(req.headers.host ?? '').replace(/:\d+$/, '');
+      const hm = HOST_RE.exec(host);
+      if (!hm) throw new CosHttpError(400, 'InvalidURI', `unknown host ${host}`);
+      bucket = hm[1];
+      const [rawPath, rawQuery = ''] = (req.url ?? '/').split('?');
+      let decodedPath: string;
+      try {
+        decodedPath = decodeURIComponent(rawPath);
+      } catch {
+        throw new CosHttpError(400, 'InvalidURI', 'could not decode the path');
+      }
+      key = decodedPath.slice(1);
+      const query = parseQuery(rawQuery);
+      const method = (req.method ?? 'GET').toUpperCase();
+      op = key === '' ? (method === 'GET' ? 'LIST' : 'BUCKET') : method === 'PUT' && req.headers['x-cos-copy-source'] ? 'COPY' : (method as CosOp);
+      this.authenticate(req, method, decodedPath, query);
+      const fault = this.takeFault(op === 'BUCKET' ? 'PUT' : op, key);
+      if (fault?.before) fault.before();
+      if (fault?.reset) {
+        req.socket.destroy();
+        return;
+      }
+      if (fault && fault.status) throw new CosHttpError(fault.status, fault.code ?? 'InternalError', 'injected fault');
+      if (fault?.bodyError) {
+        this.sendError(res, 200, fault.code ?? 'InternalError', 'We encountered an internal error. Please try again.', `${host}/${key}`, requestId);
+        return;
+      }
+      this.route(op, req, res, bucket, hm[2], key, query, body);
+    } catch (e) {
+      if (e instanceof CosHttpError) {
+        if (req.method === 'HEAD') {
+          res.writeHead(e.status, { 'x-cos-error-code': e.code }).end();
+        } else {
+          this.sendError(res, e.status, e.code, e.message, `${bucket}/${key}`, requestId);
+        }
+      } else {
+        this.sendError(res, 500, 'InternalError', String(e), `${bucket}/${key}`, requestId);
+      }
+    } finally {
+      this.requests.push({ op, bucket, key, status: res.statusCode });
+    }
+  }
+
+  private takeFault(op: CosOp, key: string): CosFault | undefined {
+    const i = this.faults.findIndex((f) => (!f.op || f.op === op) && (!f.keyPrefix || key.startsWith(f.keyPrefix)));
+    if (i === -1) return undefined;
+    const f = this.faults[i];
+    f.times = (f.times ?? 1) - 1;
+    if (f.times <= 0) this.faults.splice(i, 1);
+    return f;
+  }
+
+  private sendError(res: http.ServerResponse, status: number, code: string, message: string, resource: string, requestId: string): void {
+    const xml = `<?xml version='1.0' encoding='utf-8' ?>\n<Error>\n\t<Code>${xmlEscape(code)}</Code>\n\t<Message>${xmlEscape(message)}</Message>\n\t<Resource>${xmlEscape(resource)}</Resource>\n\t<RequestId>${requestId}</RequestId>\n\t<TraceId>${randomBytes(16).toString('hex')}</TraceId>\n</Error>`;
+    res.writeHead(status, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(xml) }).end(xml);
+  }
+
+  /** Verifies the q-sign signature, from the Authorization header or a signed URL. */
+  private authenticate(req: http.IncomingMessage, method: string, decodedPath: string, query: Record<string, string>): void {
+    const fromQuery = query['q-sign-algorithm'] !== undefined;
+    const fields = fromQuery ? query : parseQuery(String(req.headers.authorization ?? ''));
+    const auth = parseCosAuthorization(fields);
+    if (!auth) throw new CosHttpError(403, 'AccessDenied', 'Access Denied.');
+    const cred = this.creds.get(auth.secretId);
+    if (!cred) throw new CosHttpError(403, 'InvalidAccessKeyId', 'The Access Key Id you provided does not exist in our records.');
+    const now = Math.floor(this.clock() / 1000);
+    if (now > auth.signTime[1]) throw new CosHttpError(403, 'AccessDenied', 'Request has expired');
+    if (now < auth.signTime[0] - 60) throw new CosHttpError(403, 'RequestTimeTooSkewed', 'The difference between the request time and the server time is too large.');
+    const headers: Record<string, string> = {};
+    for (const name of auth.headerList) {
+      const v = req.headers[name];
+      headers[name] = Array.isArray(v) ? v.join(',') : (v ?? '');
+    }
+    const params: Record<string, string> = {};
+    for (const name of auth.paramList) {
+      const found = Object.keys(query).find((k) => k.toLowerCase() === name);
+      params[name] = found === undefined ? '' : query[found];
+    }
+    const expected = cosSign({ secretKey: cred.secretKey, keyTime: auth.keyTime, method, path: decodedPath, params, headers }).signature;
+    if (expected !== auth.signature) throw new CosHttpError(403, 'SignatureDoesNotMatch', 'The Signature you specified is invalid.');
+    if (cred.token !== undefined) {
+      const token = fromQuery ? query['x-cos-security-token'] : req.headers['x-cos-security-token'];
+      if (token !== cred.token) throw new CosHttpError(403, 'InvalidAccessKeyId', 'The security token is missing or invalid.');
+    }
+  }
+
+  private route(op: CosOp | 'BUCKET', req: http.IncomingMessage, res: http.ServerResponse, bucket: string, region: string, key: string, query: Record<string, string>, body: Buffer): void {
+    if (op === 'BUCKET') {
+      if (req.method === 'PUT') {
+        this.createBucket(bucket);
+        res.writeHead(200).end();
+        return;
+      }
+      if (!this.buckets.has(bucket)) throw new CosHttpError(404, 'NoSuchBucket', 'The specified bucket does not exist.');
+      res.writeHead(200).end();
+      return;
+    }
+    const objects = this.buckets.get(bucket);
+    if (!objects) throw new CosHttpError(404, 'NoSuchBucket', 'The specified bucket does not exist.');
+    switch (op) {
+      case 'LIST':
+        return this.list(res, bucket, objects, query);
+      case 'HEAD':
+      case 'GET':
+        return this.read(op, req, res, objects.get(key));
+      case 'PUT':
+        return this.put(req, res, bucket, region, key, body);
+      case 'COPY':
+        return this.copy(req, res, bucket, region, key);
+      case 'DELETE':
+        objects.delete(key);
+        this.persistDelete(bucket, key);
+        res.writeHead(204).end();
+        return;
+      default:
+        throw new CosHttpError(405, 'MethodNotAllowed', 'The specified method is not allowed.');
+    }
+  }
+
+  private objectHeaders(o: StoredObject): Record<string, string> {
+    const h: Record<string, string> = { ETag: `"${o.etag}"`, 'Last-Modified': o.lastModified };
+    for (const [k, v] of Object.entries(o.standard)) if (v) h[k] = v;
+    for (const [k, v] of Object.entries(o.meta)) h[`x-cos-meta-${k}`] = v;
+    return h;
+  }
+
+  private read(op: 'HEAD' | 'GET', req: http.IncomingMessage, res: http.ServerResponse, o: StoredObject | undefined): void {
+    if (!o) throw new CosHttpError(404, 'NoSuchKey', 'The specified key does not exist.');
+    const ifMatch = req.headers['if-match'];
+    if (ifMatch && ifMatch.replace(/"/g, '') !== o.etag) throw new CosHttpError(412, 'PreconditionFailed', 'Precondition not met for target object.');
+    const headers = this.objectHeaders(o);
+    let slice = o.body;
+    let status = 200;
+    const range = /^bytes=(\d*)-(\d*)$/.exec(String(req.headers.range ?? ''));
+    if (range && o.body.length > 0) {
+      const start = range[1] === '' ? Math.max(0, o.body.length - Number(range[2])) : Number(range[1]);
+      const end = range[1] === '' || range[2] === '' ? o.body.length - 1 : Math.min(Number(range[2]), o.body.length - 1);
+      if (start > end || start >= o.body.length) throw new CosHttpError(416, 'InvalidRange', 'The requested range is not satisfiable');
+      slice = o.body.subarray(start, end + 1);
+      status = 206;
+      headers['Content-Range'] = `bytes ${start}-${end}/${o.body.length}`;
+    }
+    headers['Content-Length'] = String(slice.length);
+    res.writeHead(status, headers);
+    res.end(op === 'HEAD' ? undefined : slice);
+  }
+
+  private metaFrom(req: http.IncomingMessage): { standard: Record<string, string>; meta: Record<string, string> } {
+    const standard: Record<string, string> = {};
+    const meta: Record<string, string> = {};
+    let used = 0;
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (typeof value !== 'string') continue;
+      if (STANDARD.includes(name) && value !== '') standard[name] = value;
+      if (name.startsWith('x-cos-meta-')) {
+        meta[name.slice('x-cos-meta-'.length)] = value;
+        used += Buffer.byteLength(name) + Buffer.byteLength(value);
+      }
+    }
+    if (used > META_BUDGET) throw new CosHttpError(400, 'MetadataTooLarge', 'Your metadata headers exceed the maximum allowed metadata size.');
+    return { standard, meta };
+  }
+
+  private put(req: http.IncomingMessage, res: http.ServerResponse, bucket: string, region: string, key: string, body: Buffer): void {
+    const objects = this.buckets.get(bucket)!;
+    if (req.headers['x-cos-forbid-overwrite'] === 'true' && objects.has(key)) {
+      throw new CosHttpError(409, 'FileAlreadyExists', 'The object already exists, overwriting is forbidden.');
+    }
+    const { standard, meta } = this.metaFrom(req);
+    if (!standard['content-type']) standard['content-type'] = 'application/octet-stream';
+    const obj: StoredObject = { key, body, etag: createHash('md5').update(body).digest('hex'), lastModified: new Date(this.clock()).toUTCString(), standard, meta };
+    this.store(bucket, obj);
+    res.writeHead(200, { ETag: `"${obj.etag}"`, 'Content-Length': '0' }).end();
+    this.emit('cos:ObjectCreated:Put', bucket, region, obj);
+  }
+
+  private copy(req: http.IncomingMessage, res: http.ServerResponse, bucket: string, region: string, key: string): void {
+    const source = String(req.headers['x-cos-copy-source']);
+    const m = /^([a-z0-9-]+-\d+)\.cos\.[a-z0-9-]+\.myqcloud\.com\/(.+)$/.exec(source);
+    if (!m) throw new CosHttpError(400, 'InvalidArgument', 'x-cos-copy-source is malformed');
+    let sourceKey: string;
+    try {
+      sourceKey = decodeURIComponent(m[2]);
+    } catch {
+      throw new CosHttpError(400, 'InvalidArgument', 'x-cos-copy-source is not URL-encoded');
+    }
+    const src = this.buckets.get(m[1])?.get(sourceKey);
+    if (!src) throw new CosHttpError(404, 'NoSuchKey', 'The specified key does not exist.');
+    const ifMatch = req.headers['x-cos-copy-source-if-match'];
+    if (typeof ifMatch === 'string' && ifMatch.replace(/"/g, '') !== src.etag) throw new CosHttpError(412, 'PreconditionFailed', 'Precondition not met for source object.');
+    const directive = String(req.headers['x-cos-metadata-directive'] ?? 'Copy');
+    let standard = src.standard;
+    let meta = src.meta;
+    if (directive === 'Replaced') {
+      ({ standard, meta } = this.metaFrom(req));
+    } else if (m[1] === bucket && sourceKey === key) {
+      throw new CosHttpError(400, 'InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the metadata.');
+    }
+    const obj: StoredObject = { key, body: src.body, etag: src.etag, lastModified: new Date(this.clock()).toUTCString(), standard: { ...standard }, meta: { ...meta } };
+    this.store(bucket, obj);
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<CopyObjectResult><ETag>"${obj.etag}"</ETag><LastModified>${new Date(this.clock()).toISOString()}</LastModified></CopyObjectResult>`;
+    res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(xml) }).end(xml);
+    this.emit('cos:ObjectCreated:Copy', bucket, region, obj);
+  }
+
+  private list(res: http.ServerResponse, bucket: string, objects: Map<string, StoredObject>, query: Record<string, string>): void {
+    const prefix = query.prefix ?? '';
+    const marker = query.marker ?? '';
+    const max = Math.min(Number(query['max-keys'] ?? 1000) || 1000, 1000);
+    const all = [...objects.keys()].filter((k) => k.startsWith(prefix) && k > marker).sort();
+    const page = all.slice(0, max);
+    const truncated = all.length > max;
+    const contents = page
+      .map((k) => {
+        const o = objects.get(k)!;
+        return `<Contents><Key>${xmlEscape(k)}</Key><LastModified>${new Date(o.lastModified).toISOString()}</LastModified><ETag>"${o.etag}"</ETag><Size>${o.body.length}</Size><StorageClass>STANDARD</StorageClass></Contents>`;
+      })
+      .join('');
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult><Name>${bucket}</Name><Prefix>${xmlEscape(prefix)}</Prefix><Marker>${xmlEscape(marker)}</Marker><MaxKeys>${max}</MaxKeys><IsTruncated>${truncated}</IsTruncated>${truncated ? `<NextMarker>${xmlEscape(page[page.length - 1])}</NextMarker>` : ''}${contents}</ListBucketResult>`;
+    res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(xml) }).end(xml);
+  }
+
+  private emit(eventName: string, bucket: string, region: string, object: StoredObject): void {
+    for (const l of this.listeners) l({ eventName, bucket, region, object });
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Starts the fake COS and CCC on loopback and builds the environment a deployed function would
+ * see, pointed at them. Every integration test goes through this.
+ */
+import type { Env } from '../shared/config';
+import { setLogSink } from '../shared/log';
+import { TEST_CREDENTIAL } from './fakes/credentials';
+import { cosEvent, cosEventRecord } from './fakes/events';
+import { FakeCcc, type FakeCccOptions } from './fakes/fake-ccc';
+import { FakeCos } from './fakes/fake-cos';
+
+export const BUCKET = 'prompts-1250000000';
+export const REGION = 'ap-guangzhou';
+export const SDK_APP_ID = 1400000001;
+
+export interface Stack {
+  cos: FakeCos;
+  ccc: FakeCcc;
+  env: Env;
+  logs: string[];
+  /** Uploads an object as a user would (no event) and returns the Put event SCF would deliver. */
+  drop(key: string, body: Buffer, meta?: Record<string, string>): ReturnType<typeof cosEvent>;
+  event(key: string, opts?: { eventName?: string; encodeKeyField?: boolean }): ReturnType<typeof cosEventRecord>;
+  meta(key: string): Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(opts: Partial<FakeCccOptions> = {}, envOverrides: Env = {}): Promise<Stack> {
+  const cos = await new FakeCos({ credentials: [TEST_CREDENTIAL] }).start();
+  const ccc = await new FakeCcc({ credentials: [TEST_CREDENTIAL], cos: { host: '127.0.0.1', port: cos.port }, ...opts }).start();
+  cos.createBucket(BUCKET);
+  const logs: string[] = [];
+  const previous = setLogSink((line) => logs.push(line));
+  const env: Env = {
+    CCC_SDK_APP_ID: String(SDK_APP_ID),
+    TENCENTCLOUD_SECRETID: TEST_CREDENTIAL.secretId,
+    TENCENTCLOUD_SECRETKEY: TEST_CREDENTIAL.secretKey,
+    TENCENTCLOUD_SESSIONTOKEN: TEST_CREDENTIAL.token,
+    TENCENTCLOUD_REGION: REGION,
+    CCC_ENDPOINT: ccc.endpoint,
+    COS_ENDPOINT: cos.endpoint,
+    IVR_RETRY_BASE_MS: '20',
+    ...envOverrides,
+  };
+  const event = (key: string, o: { eventName?: string; encodeKeyField?: boolean } = {}) =>
+    cosEventRecord({ bucket: BUCKET, region: REGION, key, size: cos.object(BUCKET, key)?.body.length ?? 0, ...o });
+  return {
+    cos,
+    ccc,
+    env,
+    logs,
+    drop(key, body, meta = {}) {
+      cos.putDirect(BUCKET, key, body, { contentType: key.endsWith('.wav') ? 'audio/wav' : 'audio/mpeg', meta });
+      return cosEvent(event(key));
+    },
+    event,
+    meta(key) {
+      return cos.object(BUCKET, key)?.meta ?? {};
+    },
+    async stop() {
+      setLogSink(previous);
+      await Promise.all([cos.stop(), ccc.stop()]);
+    },
+  };
+}

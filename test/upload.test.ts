@@ -1,0 +1,290 @@
+/**
+ * The ivr-upload handler end to end: the real SDKs over HTTP against the signature-checking fakes.
+ */
+import COS from 'cos-nodejs-sdk-v5';
+import * as http from 'http';
+import { createHandler } from '../functions/ivr-upload';
+import type { UploadSummary } from '../shared/upload';
+import { mp3Silence, PNG_BYTES, wavTone } from './fakes/audio';
+import { TEST_CREDENTIAL } from './fakes/credentials';
+import { cosEvent } from './fakes/events';
+import { BUCKET, REGION, startStack, type Stack } from './harness';
+
+let stack: Stack;
+beforeEach(async () => {
+  stack = await startStack();
+});
+afterEach(() => stack.stop());
+
+const handler = () => createHandler(stack.env);
+const run = (event: unknown) => handler()(event, { request_id: 'scf-req-1' });
+const only = (s: UploadSummary) => {
+  expect(s.results).toHaveLength(1);
+  return s.results[0];
+};
+
+describe('success', () => {
+  test('a dropped mp3 is registered and the object carries the result', async () => {
+    const r = only(await run(stack.drop('prompts/welcome.mp3', mp3Silence())));
+    const file = stack.ccc.files[0];
+    expect(r).toMatchObject({ status: 'uploaded', key: 'prompts/welcome.mp3', fileId: file.FileId });
+    const meta = stack.meta('prompts/welcome.mp3');
+    expect(meta).toMatchObject({
+      'ivr-status': 'uploaded',
+      'ivr-file-id': String(file.FileId),
+      'ivr-audio-file-name': file.AudioFileName,
+      'ivr-custom-name': 'welcome',
+      'ivr-review': 'pending',
+      'ivr-etag': stack.cos.object(BUCKET, 'prompts/welcome.mp3')!.etag,
+    });
+    expect(meta['ivr-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(Date.parse(decodeURIComponent(meta['ivr-at']))).not.toBeNaN();
+    expect(file.CustomFileName).toBe('welcome');
+    expect(stack.ccc.uploadCalls()).toHaveLength(1);
+  });
+
+  test('a wav with an uploader-chosen name (URL-encoded UTF-8) uses that name', async () => {
+    only(await run(stack.drop('prompts/greeting.WAV', wavTone(), { 'ivr-name': encodeURIComponent('欢迎 语音') })));
+    expect(stack.ccc.files[0].CustomFileName).toBe('欢迎 语音');
+    expect(decodeURIComponent(stack.meta('prompts/greeting.WAV')['ivr-custom-name'])).toBe('欢迎 语音');
+  });
+
+  test('the self-copy keeps content type, cache headers and every other user metadata', async () => {
+    stack.cos.putDirect(BUCKET, 'prompts/keep.mp3', mp3Silence(), {
+      contentType: 'audio/mpeg',
+      standard: { 'cache-control': 'max-age=60', 'content-disposition': 'attachment; filename="keep.mp3"', 'content-encoding': 'identity', expires: 'Wed, 21 Oct 2099 07:28:00 GMT' },
+      meta: { owner: 'ops-team', 'campaign-id': '42' },
+    });
+    only(await run(cosEvent(stack.event('prompts/keep.mp3'))));
+    const o = stack.cos.object(BUCKET, 'prompts/keep.mp3')!;
+    expect(o.standard).toEqual({
+      'content-type': 'audio/mpeg',
+      'cache-control': 'max-age=60',
+      'content-disposition': 'attachment; filename="keep.mp3"',
+      'content-encoding': 'identity',
+      expires: 'Wed, 21 Oct 2099 07:28:00 GMT',
+    });
+    expect(o.meta).toMatchObject({ owner: 'ops-team', 'campaign-id': '42', 'ivr-status': 'uploaded' });
+  });
+
+  test.each([
+    ['spaces', 'prompts/after hours/closed now.mp3', 'closed now'],
+    ['plus', 'prompts/a+b.mp3', 'a+b'],
+    ['percent', 'prompts/100%.mp3', '100%'],
+    ['percent sequence', 'prompts/a%20b.mp3', 'a%20b'],
+    ['chinese', 'prompts/欢迎/请稍候.mp3', '请稍候'],
+    ['deep path', 'a/b/c/d/e/f/g/deep.mp3', 'deep'],
+  ])('odd key (%s) is recovered from the event', async (_label, key, name) => {
+    for (const encodeKeyField of [false, true]) {
+      stack.cos.putDirect(BUCKET, key, mp3Silence(3 + (encodeKeyField ? 1 : 0)));
+      const r = only(await run(cosEvent(stack.event(key, { encodeKeyField }))));
+      expect(r).toMatchObject({ status: 'uploaded', key });
+      expect(stack.meta(key)['ivr-status']).toBe('uploaded');
+    }
+    expect(stack.ccc.files.map((f) => f.CustomFileName)).toEqual([name, name]);
+  });
+});
+
+describe('ineligible objects fail with a specific code and cost no API call', () => {
+  const big = Buffer.concat([mp3Silence(1), Buffer.alloc(5 * 1024 * 1024 + 1 - mp3Silence(1).length)]);
+  test.each([
+    ['prompts/notes.txt', 'UnsupportedExtension', Buffer.from('hello'), {}],
+    ['prompts/empty.mp3', 'EmptyFile', Buffer.alloc(0), {}],
+    ['prompts/huge.mp3', 'FileTooLarge', big, {}],
+    ['prompts/picture.mp3', 'NotAudio', PNG_BYTES, {}],
+    ['prompts/truncated.wav', 'NotAudio', Buffer.from('RIFF'), {}],
+    ['prompts/really-wav.mp3', 'FormatMismatch', wavTone(), {}],
+    ['prompts/named.mp3', 'IvrNameInvalid', mp3Silence(), { 'ivr-name': '%E0%A4%A' }],
+    ['prompts/named2.mp3', 'IvrNameInvalid', mp3Silence(), { 'ivr-name': encodeURIComponent('line\nbreak') }],
+    ['prompts/named3.mp3', 'IvrNameInvalid', mp3Silence(), { 'ivr-name': encodeURIComponent('x'.repeat(65)) }],
+  ])('%s → %s', async (key, code, body, meta) => {
+    const r = only(await run(stack.drop(key, body, meta)));
+    expect(r).toMatchObject({ status: 'failed', code });
+    expect(stack.meta(key)).toMatchObject({ 'ivr-status': 'failed', 'ivr-error-code': code });
+    expect(decodeURIComponent(stack.meta(key)['ivr-error-message']).length).toBeGreaterThan(10);
+    expect(stack.ccc.calls).toHaveLength(0);
+    expect(stack.logs.some((l) => l.includes(`"code":"${code}"`))).toBe(true);
+  });
+});
+
+describe('no loops, no doubles', () => {
+  test('the Copy event from our own write-back is skipped without an API call', async () => {
+    await run(stack.drop('prompts/a.mp3', mp3Silence()));
+    const r = only(await run(cosEvent(stack.event('prompts/a.mp3', { eventName: 'cos:ObjectCreated:Copy' }))));
+    expect(r).toMatchObject({ status: 'skipped', code: 'OwnCopy' });
+    expect(stack.ccc.calls).toHaveLength(1);
+  });
+
+  test('a redelivered event registers nothing twice', async () => {
+    const event = stack.drop('prompts/a.mp3', mp3Silence());
+    await run(event);
+    const again = only(await run(event));
+    expect(again).toMatchObject({ status: 'uploaded', code: 'Duplicate', fileId: stack.ccc.files[0].FileId });
+    expect(stack.ccc.files).toHaveLength(1);
+  });
+
+  test('the same event delivered three times at once registers once', async () => {
+    const event = stack.drop('prompts/a.mp3', mp3Silence());
+    const h = handler();
+    const results = await Promise.all([h(event), h(event), h(event)]);
+    expect(stack.ccc.files).toHaveLength(1);
+    expect(results.map((s) => s.results[0].status).sort()).toEqual(['skipped', 'skipped', 'uploaded']);
+    expect(stack.meta('prompts/a.mp3')['ivr-status']).toBe('uploaded');
+  });
+
+  test('a new version of the same key is registered again', async () => {
+    await run(stack.drop('prompts/a.mp3', mp3Silence(3)));
+    await run(stack.drop('prompts/a.mp3', mp3Silence(4)));
+    expect(stack.ccc.files).toHaveLength(2);
+  });
+
+  test('a spoofed status on an upload does not stop the registration', async () => {
+    const body = mp3Silence();
+    const etag = require('crypto').createHash('md5').update(body).digest('hex') as string;
+    await run(stack.drop('prompts/spoof.mp3', body, { 'ivr-status': 'uploaded', 'ivr-etag': etag, 'ivr-file-id': '1' }));
+    expect(stack.ccc.files).toHaveLength(1);
+    expect(stack.meta('prompts/spoof.mp3')['ivr-file-id']).toBe(String(stack.ccc.files[0].FileId));
+  });
+
+  test('ledger objects and other event types are ignored', async () => {
+    stack.cos.putDirect(BUCKET, '.ivr-audio-sync/jobs/x.json', Buffer.from('{}'));
+    stack.cos.putDirect(BUCKET, 'prompts/a.mp3', mp3Silence());
+    const s = await run(cosEvent(stack.event('.ivr-audio-sync/jobs/x.json'), stack.event('prompts/a.mp3', { eventName: 'cos:ObjectRemoved:Delete' })));
+    expect(s.results.map((r) => r.code)).toEqual(['LedgerObject', 'UnsupportedEvent']);
+    expect(stack.ccc.calls).toHaveLength(0);
+  });
+});
+
+describe('events', () => {
+  test('one bad record never fails the others', async () => {
+    stack.cos.putDirect(BUCKET, 'prompts/ok.mp3', mp3Silence());
+    const s = await run({ Records: [{ nonsense: true }, stack.event('prompts/ok.mp3'), { cos: {}, event: {} }] });
+    expect(s.results.map((r) => r.status)).toEqual(['rejected', 'uploaded', 'rejected']);
+    expect(s.results[0].code).toBe('EventInvalid');
+  });
+
+  test.each([[undefined], [{}], [{ Records: [] }], ['text'], [{ Records: 'x' }]])('a malformed event (%p) is rejected with a clear result', async (event) => {
+    const s = await run(event);
+    expect(s.results[0]).toMatchObject({ status: 'rejected', code: 'EventInvalid' });
+  });
+
+  test('an object deleted before processing is reported, not retried', async () => {
+    const event = stack.drop('prompts/gone.mp3', mp3Silence());
+    stack.cos.deleteDirect(BUCKET, 'prompts/gone.mp3');
+    expect(only(await run(event))).toMatchObject({ status: 'rejected', code: 'ObjectNotFound' });
+  });
+
+  test('keys outside IVR_AUDIO_PREFIX and unsafe keys are refused', async () => {
+    stack.env.IVR_AUDIO_PREFIX = 'prompts/';
+    stack.cos.putDirect(BUCKET, 'other/a.mp3', mp3Silence());
+    stack.cos.putDirect(BUCKET, 'prompts/../a.mp3', mp3Silence());
+    const s = await run(cosEvent(stack.event('other/a.mp3'), stack.event('prompts/../a.mp3')));
+    expect(s.results.map((r) => r.code)).toEqual(['KeyOutsidePrefix', 'KeyInvalid']);
+    expect(stack.ccc.calls).toHaveLength(0);
+  });
+});
+
+describe('API errors keep their Tencent code', () => {
+  test('a FailedFileList entry fails that file with FailedMsg', async () => {
+    stack.ccc.failFile('bad', 'audio duration exceeds the limit');
+    const r = only(await run(stack.drop('prompts/bad.mp3', mp3Silence())));
+    expect(r).toMatchObject({ status: 'failed', code: 'UploadRejected', message: 'audio duration exceeds the limit' });
+    expect(decodeURIComponent(stack.meta('prompts/bad.mp3')['ivr-error-message'])).toBe('audio duration exceeds the limit');
+  });
+
+  test.each(['InvalidParameterValue', 'AuthFailure.SecretIdNotFound', 'AuthFailure.UnauthorizedOperation'])('%s fails the file at once', async (code) => {
+    stack.ccc.inject({ code, times: 5 });
+    const r = only(await run(stack.drop('prompts/a.mp3', mp3Silence())));
+    expect(r).toMatchObject({ status: 'failed', code });
+    expect(stack.meta('prompts/a.mp3')['ivr-error-code']).toBe(code);
+    expect(stack.ccc.uploadCalls()).toHaveLength(1);
+  });
+
+  test('FailedOperation.UploadFileOverflow defers the file instead of failing it', async () => {
+    stack.ccc.inject({ code: 'FailedOperation.UploadFileOverflow' });
+    const r = only(await run(stack.drop('prompts/a.mp3', mp3Silence())));
+    expect(r).toMatchObject({ status: 'deferred' });
+    expect(stack.meta('prompts/a.mp3')['ivr-status']).toBe('deferred');
+    expect(stack.cos.keys(BUCKET, '.ivr-audio-sync/deferred/')).toHaveLength(1);
+  });
+
+  test.each([
+    ['InternalError.DBError', { code: 'InternalError.DBError' }],
+    ['InternalError', { code: 'InternalError' }],
+    ['RequestLimitExceeded', { code: 'RequestLimitExceeded' }],
+    ['HTTP 502', { http: 502 }],
+    ['connection reset', { reset: true }],
+    ['malformed JSON', { malformed: true }],
+  ])('a transient %s is retried inside the invocation and recovers', async (_l, fault) => {
+    stack.ccc.inject({ action: 'UploadIvrAudio', times: 2, ...fault });
+    const r = only(await run(stack.drop('prompts/a.mp3', mp3Silence())));
+    expect(r.status).toBe('uploaded');
+    expect(stack.ccc.files).toHaveLength(1);
+    expect(stack.ccc.uploadCalls()).toHaveLength(3);
+  });
+
+  test('a transient error that does not pass throws for SCF to retry, and the retry finishes the job once', async () => {
+    stack.ccc.inject({ action: 'UploadIvrAudio', code: 'InternalError.DBError', times: 100 });
+    const event = stack.drop('prompts/a.mp3', mp3Silence());
+    await expect(run(event)).rejects.toMatchObject({ code: 'RetryScheduled' });
+    expect(stack.meta('prompts/a.mp3')).toMatchObject({ 'ivr-status': 'retrying', 'ivr-error-code': 'InternalError.DBError' });
+    stack.ccc.clearFaults();
+    expect(only(await run(event))).toMatchObject({ status: 'uploaded' });
+    expect(stack.ccc.files).toHaveLength(1);
+  });
+
+  test('an answer lost after CCC registered the file is recovered, not registered twice', async () => {
+    stack.ccc.inject({ action: 'UploadIvrAudio', resetAfterCommit: true });
+    const r = only(await run(stack.drop('prompts/lost.mp3', mp3Silence())));
+    expect(r).toMatchObject({ status: 'uploaded', fileId: stack.ccc.files[0].FileId });
+    expect(stack.ccc.files).toHaveLength(1);
+    expect(stack.ccc.uploadCalls()).toHaveLength(1);
+  });
+});
+
+describe('the signed AudioUrl', () => {
+  test('CCC really downloads it: an expired URL fails the file as it would for real', async () => {
+    stack.env.IVR_URL_EXPIRES = '60';
+    const real = stack.cos.clock;
+    const h = handler();
+    const event = stack.drop('prompts/late.mp3', mp3Silence());
+    // COS sees every request two minutes "later": the 60 s URL has expired when CCC fetches it,
+    // while the SDK's own requests (signed for 15 minutes) stay valid.
+    stack.cos.clock = () => real() + 120_000;
+    const r = only(await h(event));
+    stack.cos.clock = real;
+    expect(r).toMatchObject({ status: 'failed', code: 'UploadRejected' });
+    expect(r.message).toMatch(/403 AccessDenied/);
+  });
+
+  test('the fake COS refuses unsigned and mis-signed requests', async () => {
+    const bad = new COS({ SecretId: TEST_CREDENTIAL.secretId, SecretKey: 'wrong-key-000000000000', SecurityToken: TEST_CREDENTIAL.token, Ip: `127.0.0.1:${stack.cos.port}`, Protocol: 'http:', AutoSwitchHost: false });
+    stack.cos.putDirect(BUCKET, 'x.mp3', mp3Silence());
+    await expect(bad.headObject({ Bucket: BUCKET, Region: REGION, Key: 'x.mp3' })).rejects.toMatchObject({ statusCode: 403 });
+    const status = await new Promise<number | undefined>((resolve) => {
+      http.get({ host: '127.0.0.1', port: stack.cos.port, path: '/x.mp3', headers: { Host: `${BUCKET}.cos.${REGION}.myqcloud.com` } }, (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      });
+    });
+    expect(status).toBe(403);
+  });
+});
+
+describe('configuration', () => {
+  test.each([
+    ['CCC_SDK_APP_ID', undefined, /CCC_SDK_APP_ID is required/],
+    ['CCC_SDK_APP_ID', 'abc', /CCC_SDK_APP_ID must be an integer/],
+    ['CCC_SDK_APP_ID', '0', /CCC_SDK_APP_ID must be between/],
+    ['TENCENTCLOUD_SECRETID', undefined, /TENCENTCLOUD_SECRETID is required/],
+    ['IVR_URL_EXPIRES', '5', /IVR_URL_EXPIRES must be between 60/],
+    ['CCC_ENDPOINT', 'not a url', /CCC_ENDPOINT must be a URL/],
+    ['IVR_QUOTA_UTC_OFFSET', '8', /IVR_QUOTA_UTC_OFFSET must look like/],
+  ])('%s=%p refuses every invocation with a message naming the variable', async (name, value, message) => {
+    const env = { ...stack.env, [name]: value };
+    const h = createHandler(env);
+    await expect(h(stack.drop('prompts/a.mp3', mp3Silence()))).rejects.toMatchObject({ code: 'ConfigInvalid', message: expect.stringMatching(message) });
+    expect(stack.logs.some((l) => l.includes('ConfigInvalid') && l.includes(name))).toBe(true);
+    expect(stack.ccc.calls).toHaveLength(0);
+  });
+});
