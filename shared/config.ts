@@ -42,6 +42,8 @@ export interface Config {
   maxBatch: number;
   /** How long a claimed job is considered alive before another invocation may recover it. */
   jobLeaseSeconds: number;
+  /** How long an invocation waits for its file to be sent before leaving it to the queue. */
+  waitSeconds: number;
   reportWebhook?: string;
 }
 
@@ -157,6 +159,7 @@ export function loadConfig(env: Env): Config {
     retryBaseMs: intVar(env, 'IVR_RETRY_BASE_MS', 1000, 0, 60000),
     maxBatch: intVar(env, 'IVR_MAX_BATCH', 20, 1, 50),
     jobLeaseSeconds: intVar(env, 'IVR_JOB_LEASE_SECONDS', 120, 5, 3600),
+    waitSeconds: intVar(env, 'IVR_WAIT_SECONDS', 60, 1, 800),
     reportWebhook: webhookVar(env, 'IVR_REPORT_WEBHOOK'),
   };
 }

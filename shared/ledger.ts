@@ -7,15 +7,16 @@
  *   <prefix>quota/<day>/<nnnnn>     one per file submitted on that quota day
  *   <prefix>quota-full/<day>        CCC said the day's quota is spent, whatever we counted
  *   <prefix>rate/<epoch second>     one per UploadIvrAudio call: at most one call per second
+ *   <prefix>pending/<time>-<id>-<n> files waiting for the next call, oldest first (n: attempt)
+ *   <prefix>taken/<pending name>    the leader that put that pending file into its call
  *   <prefix>deferred/<time>-<id>    files waiting for the next quota day, oldest first
  *   <prefix>files/<FileId>          FileIds we know we registered (used to recover after a crash)
  */
 import { createHash } from 'crypto';
 import type { BlobStore } from './cos';
-import { IvrError } from './errors';
 import type { IvrResult } from './metadata';
 
-export type JobState = 'claimed' | 'calling' | 'done' | 'retryable' | 'deferred';
+export type JobState = 'claimed' | 'queued' | 'calling' | 'done' | 'retryable' | 'deferred';
 
 export interface JobRecord {
   v: 1;
@@ -28,6 +29,10 @@ export interface JobRecord {
   attempts: number;
   quotaDay?: string;
   result?: IvrResult;
+  /** Send alone: a call with it in a batch failed as a whole, so it must not sink others again. */
+  solo?: boolean;
+  /** Not before this time (ms): backoff after a transient failure. */
+  notBefore?: number;
 }
 
 export function jobId(bucket: string, key: string, etag: string): string {
@@ -39,7 +44,7 @@ export function quotaDay(nowMs: number, utcOffsetMinutes: number): string {
   return new Date(nowMs + utcOffsetMinutes * 60000).toISOString().slice(0, 10);
 }
 
-export type ExistingJobDecision = 'done' | 'deferred' | 'in-flight' | 'take-over' | 'uncertain';
+export type ExistingJobDecision = 'done' | 'deferred' | 'queued' | 'in-flight' | 'take-over' | 'uncertain';
 
 /**
  * What to do when another invocation already claimed this object version. A claim younger than
@@ -49,6 +54,7 @@ export function decideExistingJob(job: JobRecord, nowMs: number, leaseSeconds: n
   if (job.state === 'done') return 'done';
   if (job.state === 'deferred') return 'deferred';
   if (job.state === 'retryable') return 'take-over';
+  if (job.state === 'queued') return 'queued';
   const age = nowMs - Date.parse(job.updatedAt);
   if (!(age >= leaseSeconds * 1000)) return 'in-flight';
   return job.state === 'calling' ? 'uncertain' : 'take-over';
@@ -112,22 +118,34 @@ export class Ledger {
   }
 
   /**
-   * Waits for a second of our own to call UploadIvrAudio in. Seconds are claimed in the bucket, so
-   * concurrent instances queue up one per second instead of tripping the service's limit.
+   * Claims the next second in which this instance may call UploadIvrAudio, or undefined when
+   * another instance has it. Seconds are claimed in the bucket, so any number of instances make
+   * at most one call per second between them.
    */
-  async awaitRateSlot(now: () => number, sleep: (ms: number) => Promise<void>, owner: string): Promise<number> {
-    const start = now();
-    // Late in a second there is no time left to send; start with the next one.
-    let second = Math.floor(start / 1000) + (start % 1000 > 700 ? 1 : 0);
-    for (let tries = 0; tries < 900; tries++, second++) {
-      if (await this.store.putIfAbsent(`${this.prefix}rate/${second}`, JSON.stringify({ owner }))) {
-        const wait = second * 1000 - now();
-        if (wait > 0) await sleep(wait + 5);
-        return second;
-      }
-      second = Math.max(second, Math.floor(now() / 1000));
-    }
-    throw new IvrError('RequestLimitExceeded', 'no free UploadIvrAudio second in the next 15 minutes', { transient: true });
+  async tryRateSlot(nowMs: number, owner: string): Promise<number | undefined> {
+    // Late in a second there is no time left to prepare and send; aim at the next one.
+    const second = Math.floor(nowMs / 1000) + (nowMs % 1000 > 500 ? 1 : 0);
+    return (await this.store.putIfAbsent(`${this.prefix}rate/${second}`, JSON.stringify({ owner }))) ? second : undefined;
+  }
+
+  async addPending(id: string, sinceMs: number, attempt: number): Promise<void> {
+    await this.store.put(`${this.prefix}pending/${String(sinceMs).padStart(15, '0')}-${id}-${attempt}`, JSON.stringify({ id }));
+  }
+
+  /** Oldest first. */
+  async listPending(limit: number): Promise<Array<{ entry: string; id: string }>> {
+    const keys = (await this.store.list(`${this.prefix}pending/`, limit)).sort();
+    return keys.map((entry) => ({ entry, id: entry.slice(entry.lastIndexOf('/') + 17, entry.lastIndexOf('-')) }));
+  }
+
+  /** True when this leader now owns that pending entry for its call. */
+  takePending(entry: string, owner: string): Promise<boolean> {
+    return this.store.putIfAbsent(`${this.prefix}taken/${entry.slice(entry.lastIndexOf('/') + 1)}`, JSON.stringify({ owner }));
+  }
+
+  async removePending(entry: string): Promise<void> {
+    await this.store.delete(entry);
+    await this.store.delete(`${this.prefix}taken/${entry.slice(entry.lastIndexOf('/') + 1)}`);
   }
 
   async enqueueDeferred(id: string, atMs: number): Promise<void> {

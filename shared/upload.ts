@@ -3,17 +3,18 @@
  * Every step that costs an API call comes after every check that can be made for free, and the
  * ledger makes each object version's registration happen at most once across retries.
  */
-import type { AudioFile, IvrAudioApi } from './ccc';
+import { randomUUID } from 'crypto';
+import type { IvrAudioApi } from './ccc';
 import type { Config } from './config';
 import type { CosBucket, ObjectHead } from './cos';
 import { checkContent, checkKey, checkNameAndSize, SNIFF_BYTES } from './eligibility';
 import { IvrError, toIvrError } from './errors';
 import { parseCosEvent, type ObjectEvent } from './event';
 import { decideExistingJob, jobId, Ledger, quotaDay, type JobRecord } from './ledger';
+import { awaitJob, defer, enqueue, recoverUncertain, writeBack, type Queue } from './queue';
 import type { Logger } from './log';
-import { mergeResult, readResult, sameResult, USER_NAME_META, type IvrResult, type IvrStatus } from './metadata';
+import { USER_NAME_META, type IvrResult, type IvrStatus } from './metadata';
 import { customFileName } from './naming';
-import { backoffMs, isQuotaExhausted, isTransient, matchOutcomes, outcomeUnknown, resultFromOutcome } from './outcome';
 
 export interface UploadDeps {
   config: Config;
@@ -105,17 +106,6 @@ function outcomeOfError(ev: ObjectEvent, err: IvrError): RecordOutcome {
   return { ...base, status: 'retrying', retry: true };
 }
 
-/** Everything one record needs while it is processed. */
-interface Job {
-  ev: ObjectEvent;
-  deps: UploadDeps;
-  cos: CosBucket;
-  ledger: Ledger;
-  key: string;
-  head: ObjectHead;
-  id: string;
-}
-
 export async function processRecord(ev: ObjectEvent, deps: UploadDeps): Promise<RecordOutcome> {
   const { config } = deps;
   const base = { index: ev.index, key: ev.key };
@@ -127,6 +117,7 @@ export async function processRecord(ev: ObjectEvent, deps: UploadDeps): Promise<
   const region = ev.region ?? config.region;
   if (!region) return { ...base, status: 'rejected', code: 'EventInvalid', message: 'the event names no ap-* region and TENCENTCLOUD_REGION is not set' };
 
+  const started = deps.now();
   const cos = deps.bucket(ev.bucket, region);
   let key = ev.key;
   let head = await cos.head(key);
@@ -135,157 +126,78 @@ export async function processRecord(ev: ObjectEvent, deps: UploadDeps): Promise<
     head = await cos.head(key);
   }
   if (!head) return { ...base, status: 'rejected', code: 'ObjectNotFound', message: 'the object no longer exists' };
-  const job: Job = { ev, deps, cos, ledger: new Ledger(cos, config.ledgerPrefix), key, head, id: jobId(ev.bucket, key, head.etag) };
+  const q: Queue = { deps, cos, ledger: new Ledger(cos, config.ledgerPrefix), owner: randomUUID() };
+  const id = jobId(ev.bucket, key, head.etag);
+  const deadline = started + config.waitSeconds * 1000;
+  const fromJob = (job: JobRecord | undefined) => outcomeOfJob(q, ev.index, key, head!, id, job);
 
-  const existing = await job.ledger.getJob(job.id);
+  const existing = await q.ledger.getJob(id);
   if (existing) {
-    const handled = await handleExisting(job, existing);
-    if (handled) return handled;
+    switch (decideExistingJob(existing, deps.now(), config.jobLeaseSeconds)) {
+      case 'done':
+      case 'deferred':
+        return { ...(await fromJob(existing)), code: existing.result?.errorCode ?? 'Duplicate', message: existing.result?.errorMessage ?? 'this object version was already handled' };
+      case 'queued':
+        return fromJob(await awaitJob(q, id, deadline));
+      case 'in-flight':
+        return { ...base, key, etag: head.etag, status: 'skipped', code: 'InFlightElsewhere', message: 'another invocation is handling this object version' };
+      case 'uncertain':
+        await recoverUncertain(q, id, existing);
+        return fromJob(await awaitJob(q, id, deadline));
+      case 'take-over':
+        return queueAndWait(q, id, existing, deadline, fromJob);
+    }
   }
 
-  const fail = (err: IvrError) => finish(job, { status: 'failed', etag: head!.etag, at: iso(deps), errorCode: err.code, errorMessage: err.message });
+  const failed = (err: IvrError) => settleIneligible(q, ev.index, key, head!, err);
   const ok = checkNameAndSize(key, head.size);
-  if (ok instanceof IvrError) return fail(ok);
+  if (ok instanceof IvrError) return failed(ok);
   const contentProblem = checkContent(ok.format, await cos.readPrefix(key, SNIFF_BYTES, head.etag));
-  if (contentProblem) return fail(contentProblem);
+  if (contentProblem) return failed(contentProblem);
   const name = customFileName(key, head.meta[USER_NAME_META]);
-  if (name instanceof IvrError) return fail(name);
+  if (name instanceof IvrError) return failed(name);
 
-  const record: JobRecord = { v: 1, state: 'claimed', bucket: ev.bucket, key, etag: head.etag, customName: name, updatedAt: iso(deps), attempts: 0 };
-  if (existing) {
-    await job.ledger.saveJob(job.id, record);
-  } else if (!(await job.ledger.claimJob(job.id, record))) {
-    // Another delivery of the same event got here first.
-    const other = await job.ledger.getJob(job.id);
-    const handled = other ? await handleExisting(job, other) : undefined;
-    return handled ?? { ...base, etag: head.etag, status: 'skipped', code: 'InFlightElsewhere', message: 'another invocation is handling this object version' };
+  const record: JobRecord = { v: 1, state: 'claimed', bucket: ev.bucket, key, etag: head.etag, customName: name, updatedAt: new Date(deps.now()).toISOString(), attempts: 0 };
+  if (!(await q.ledger.claimJob(id, record))) {
+    // Another delivery of the same event got here first; it will finish the job.
+    return { ...base, key, etag: head.etag, status: 'skipped', code: 'InFlightElsewhere', message: 'another invocation is handling this object version' };
   }
-  return submit(job, record);
+  return queueAndWait(q, id, record, deadline, fromJob, head);
 }
 
-const iso = (deps: UploadDeps) => new Date(deps.now()).toISOString();
+/** Ineligible files need no ledger entry: the decision is pure and the same on every delivery. */
+async function settleIneligible(q: Queue, index: number, key: string, head: ObjectHead, err: IvrError): Promise<RecordOutcome> {
+  const result: IvrResult = { status: 'failed', etag: head.etag, at: new Date(q.deps.now()).toISOString(), errorCode: err.code, errorMessage: err.message };
+  const wb = await writeBack(q.cos, key, result, head);
+  return { index, key, etag: head.etag, status: 'failed', code: err.code, message: wb.note ? `${err.message} (${wb.note})` : err.message };
+}
 
-/** Returns an outcome when the existing job settles the record, undefined to (re)submit. */
-async function handleExisting(job: Job, existing: JobRecord): Promise<RecordOutcome | undefined> {
-  const { deps } = job;
-  switch (decideExistingJob(existing, deps.now(), deps.config.jobLeaseSeconds)) {
-    case 'done':
-    case 'deferred': {
-      const outcome = existing.result ? await finish(job, existing.result) : undefined;
-      return { ...(outcome ?? { index: job.ev.index, key: job.key, status: existing.result?.status ?? 'skipped' }), code: 'Duplicate', message: 'this object version was already handled' };
+/** Takes a quota slot (or defers), queues the file and waits for a leader to send it. */
+async function queueAndWait(q: Queue, id: string, job: JobRecord, deadline: number, fromJob: (j: JobRecord | undefined) => Promise<RecordOutcome>, head?: ObjectHead): Promise<RecordOutcome> {
+  const { config } = q.deps;
+  const day = quotaDay(q.deps.now(), config.quotaUtcOffsetMinutes);
+  if (job.quotaDay !== day) {
+    if ((await q.ledger.claimQuotaSlot(day, config.dailyQuota, id)) === undefined) {
+      await defer(q, id, job, day, `the daily quota of ${config.dailyQuota} files is used up; the file will be submitted automatically after the quota day ends`, head);
+      return fromJob(await q.ledger.getJob(id));
     }
-    case 'in-flight':
-      return { index: job.ev.index, key: job.key, etag: job.head.etag, status: 'skipped', code: 'InFlightElsewhere', message: 'another invocation is handling this object version' };
-    case 'uncertain': {
-      // A previous attempt called CCC and stopped before recording the answer.
-      const found = await findUnrecordedUpload(job, existing.customName);
-      if (found) return recordUploaded(job, existing, found, 'recovered');
-      return undefined;
-    }
-    case 'take-over':
-      return undefined;
+    job = { ...job, quotaDay: day };
   }
+  await enqueue(q, id, job, { solo: false, notBefore: undefined });
+  return fromJob(await awaitJob(q, id, deadline));
 }
 
-/**
- * After a call whose answer we never saw, looks for a file CCC holds under our name whose FileId no
- * job has recorded: that is the registration the lost answer would have told us about.
- */
-async function findUnrecordedUpload(job: Job, customName: string): Promise<AudioFile | undefined> {
-  const res = await job.deps.api.describe({ customFileNames: [customName], pageNumber: 0, pageSize: 50 });
-  if (!res.ok) throw new IvrError(res.failure.code, `could not check whether an earlier attempt registered the file: ${res.failure.message}`, { transient: true, requestId: res.failure.requestId });
-  const candidates = res.value.files.filter((f) => f.customFileName === customName).sort((a, b) => b.fileId - a.fileId);
-  for (const f of candidates) if (!(await job.ledger.knowsFile(f.fileId))) return f;
-  return undefined;
-}
-
-async function recordUploaded(job: Job, record: JobRecord, file: AudioFile, requestId: string): Promise<RecordOutcome> {
-  const result = resultFromOutcome({ status: 'uploaded', file, requestId }, job.head.etag, record.customName, iso(job.deps));
-  await job.ledger.recordFile(file.fileId, job.id);
-  await job.ledger.saveJob(job.id, { ...record, state: 'done', updatedAt: iso(job.deps), result });
-  return finish(job, result);
-}
-
-async function defer(job: Job, record: JobRecord, day: string, why: string): Promise<RecordOutcome> {
-  const { deps } = job;
-  const result: IvrResult = { status: 'deferred', etag: job.head.etag, at: iso(deps), customName: record.customName, errorCode: 'QuotaExhausted', errorMessage: why };
-  await job.ledger.saveJob(job.id, { ...record, state: 'deferred', quotaDay: day, updatedAt: iso(deps), result });
-  await job.ledger.enqueueDeferred(job.id, deps.now());
-  return finish(job, result);
-}
-
-async function submit(job: Job, record: JobRecord): Promise<RecordOutcome> {
-  const { deps, ledger } = job;
-  const { config } = deps;
-  const day = quotaDay(deps.now(), config.quotaUtcOffsetMinutes);
-  const quotaWhy = `the daily quota of ${config.dailyQuota} files is used up; the file will be submitted automatically after the quota day ends`;
-  if (record.quotaDay !== day) {
-    if ((await ledger.claimQuotaSlot(day, config.dailyQuota, job.id)) === undefined) return defer(job, record, day, quotaWhy);
-    record = { ...record, quotaDay: day };
+/** Turns the job as it stands into this record's outcome, making sure the object shows it. */
+async function outcomeOfJob(q: Queue, index: number, key: string, head: ObjectHead, id: string, job: JobRecord | undefined): Promise<RecordOutcome> {
+  const base = { index, key, etag: head.etag };
+  if (!job) return { ...base, status: 'retrying', code: 'LedgerMissing', message: `job ${id} vanished from the ledger`, retry: true };
+  const r = job.result;
+  if ((job.state === 'done' || job.state === 'deferred' || job.state === 'retryable') && r) {
+    // The leader normally wrote it already; this repairs the object if it could not.
+    const wb = await writeBack(q.cos, key, r);
+    const outcome: RecordOutcome = { ...base, status: r.status, code: r.errorCode, message: wb.note ? `${r.errorMessage ?? ''} (${wb.note})`.trim() : r.errorMessage, fileId: r.fileId, requestId: r.requestId };
+    return job.state === 'retryable' ? { ...outcome, retry: true } : outcome;
   }
-  const urlFileName = job.key.slice(job.key.lastIndexOf('/') + 1);
-  for (let attempt = 1; ; attempt++) {
-    await ledger.awaitRateSlot(deps.now, deps.sleep, job.id);
-    record = { ...record, state: 'calling', attempts: record.attempts + 1, updatedAt: iso(deps) };
-    await ledger.saveJob(job.id, record);
-    const res = await deps.api.upload([{ CustomFileName: record.customName, AudioUrl: job.cos.signedUrl(job.key, config.urlExpiresSeconds) }]);
-    if (res.ok) {
-      const [outcome] = matchOutcomes([{ customName: record.customName, urlFileName }], res.value);
-      if (outcome.status === 'uploaded') return recordUploaded(job, record, outcome.file, outcome.requestId);
-      const result = resultFromOutcome(outcome, job.head.etag, record.customName, iso(deps));
-      await ledger.saveJob(job.id, { ...record, state: 'done', updatedAt: iso(deps), result });
-      return finish(job, result);
-    }
-    const f = res.failure;
-    deps.log.warn('UploadIvrAudio failed', { key: job.key, etag: job.head.etag, attempt, code: f.code, error: f.message, requestId: f.requestId });
-    if (isQuotaExhausted(f)) {
-      await ledger.markQuotaFull(day);
-      return defer(job, record, day, `CCC reports the daily upload limit reached (${f.code}); the file will be submitted automatically after the quota day ends`);
-    }
-    if (!isTransient(f)) {
-      const result: IvrResult = { status: 'failed', etag: job.head.etag, at: iso(deps), customName: record.customName, requestId: f.requestId, errorCode: f.code, errorMessage: f.message };
-      await ledger.saveJob(job.id, { ...record, state: 'done', updatedAt: iso(deps), result });
-      return finish(job, result);
-    }
-    if (outcomeUnknown(f)) {
-      // The call may have registered the file: look before calling again.
-      const found = await findUnrecordedUpload(job, record.customName).catch(() => undefined);
-      if (found) return recordUploaded(job, record, found, f.requestId ?? 'recovered');
-    }
-    if (attempt >= config.maxAttempts) {
-      const result: IvrResult = { status: 'retrying', etag: job.head.etag, at: iso(deps), customName: record.customName, requestId: f.requestId, errorCode: f.code, errorMessage: `${f.message} (attempt ${attempt}; will be retried)` };
-      // An unknown outcome stays `calling`, so the next run checks CCC before calling again.
-      await ledger.saveJob(job.id, { ...record, state: outcomeUnknown(f) ? 'calling' : 'retryable', updatedAt: iso(deps) });
-      const written = await finish(job, result);
-      return { ...written, retry: true };
-    }
-    await deps.sleep(backoffMs(attempt, config.retryBaseMs));
-  }
-}
-
-/** Writes the result onto the object unless it already says exactly that. */
-async function finish(job: Job, result: IvrResult): Promise<RecordOutcome> {
-  const outcome: RecordOutcome = {
-    index: job.ev.index,
-    key: job.key,
-    etag: job.head.etag,
-    status: result.status,
-    code: result.errorCode,
-    message: result.errorMessage,
-    fileId: result.fileId,
-    requestId: result.requestId,
-  };
-  if (sameResult(readResult(job.head.meta), result)) return outcome;
-  try {
-    await job.cos.replaceMetadata(job.key, job.head, mergeResult(job.head.meta, result));
-  } catch (e) {
-    const err = toIvrError(e);
-    if (err.code === 'ObjectChanged' || err.code === 'ObjectNotFound') {
-      // A newer upload replaced or removed this version; its own event carries on from here.
-      return { ...outcome, message: `${outcome.message ?? ''} (status not written: ${err.message})`.trim() };
-    }
-    if (err.code === 'MetadataTooLarge') return { ...outcome, code: outcome.code ?? err.code, message: err.message };
-    throw err;
-  }
-  return outcome;
+  // Still waiting for a call: SCF delivers the event again and this invocation's successor waits on.
+  return { ...base, status: 'retrying', code: 'StillQueued', message: `not sent within ${q.deps.config.waitSeconds}s; the queue keeps it and a later run finishes it`, retry: true };
 }
