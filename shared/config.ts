@@ -45,6 +45,10 @@ export interface Config {
   /** How long an invocation waits for its file to be sent before leaving it to the queue. */
   waitSeconds: number;
   reportWebhook?: string;
+  /** `<name>-<appid>`: the bucket the timer function reports on (the upload function gets it from events). */
+  bucket?: string;
+  /** Settled ledger entries older than this are pruned. */
+  retentionDays: number;
 }
 
 const MAX_FILE_BYTES = 5 * 1024 * 1024;
@@ -128,6 +132,19 @@ function webhookVar(env: Env, name: string): string | undefined {
   return raw;
 }
 
+function bucketVar(env: Env, name: string): string | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  if (!/^[a-z0-9][a-z0-9-]*-\d{5,}$/.test(raw)) fail(name, `must be the full bucket name <name>-<appid>, e.g. prompts-1250000000; got "${raw.slice(0, 60)}"`);
+  return raw;
+}
+
+/** For functions that need a variable the upload function does not. */
+export function requireSetting<T>(value: T | undefined, name: string, why: string): T {
+  if (value === undefined) fail(name, `is required ${why}`);
+  return value;
+}
+
 export function loadConfig(env: Env): Config {
   const sdkAppId = intVar(env, 'CCC_SDK_APP_ID', undefined, 1, 2 ** 53 - 1);
   const credentials: Credentials = {
@@ -161,5 +178,7 @@ export function loadConfig(env: Env): Config {
     jobLeaseSeconds: intVar(env, 'IVR_JOB_LEASE_SECONDS', 120, 5, 3600),
     waitSeconds: intVar(env, 'IVR_WAIT_SECONDS', 60, 1, 800),
     reportWebhook: webhookVar(env, 'IVR_REPORT_WEBHOOK'),
+    bucket: bucketVar(env, 'IVR_BUCKET'),
+    retentionDays: intVar(env, 'IVR_RETENTION_DAYS', 35, 2, 3650),
   };
 }

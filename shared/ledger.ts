@@ -100,6 +100,16 @@ export class Ledger {
     return (await this.store.list(`${this.prefix}quota/${day}/`)).length;
   }
 
+  /** Files submitted per quota day, from one listing of the quota slots. */
+  async quotaUseByDay(): Promise<Record<string, number>> {
+    const use: Record<string, number> = {};
+    for (const k of await this.store.list(`${this.prefix}quota/`)) {
+      const day = k.slice(this.prefix.length + 'quota/'.length).split('/')[0];
+      use[day] = (use[day] ?? 0) + 1;
+    }
+    return use;
+  }
+
   async quotaMarkedFull(day: string): Promise<boolean> {
     return (await this.store.get(`${this.prefix}quota-full/${day}`)) !== undefined;
   }
@@ -123,9 +133,16 @@ export class Ledger {
    * at most one call per second between them.
    */
   async tryRateSlot(nowMs: number, owner: string): Promise<number | undefined> {
-    // Late in a second there is no time left to prepare and send; aim at the next one.
-    const second = Math.floor(nowMs / 1000) + (nowMs % 1000 > 500 ? 1 : 0);
+    // Always the next second: the wait until it starts lets a burst gather into one call.
+    const second = Math.floor(nowMs / 1000) + 1;
     return (await this.store.putIfAbsent(`${this.prefix}rate/${second}`, JSON.stringify({ owner }))) ? second : undefined;
+  }
+
+  /** Claims the first free second from `from` on, however many instances compete. */
+  async claimRateSlotFrom(from: number, owner: string): Promise<number> {
+    for (let second = from; ; second++) {
+      if (await this.store.putIfAbsent(`${this.prefix}rate/${second}`, JSON.stringify({ owner }))) return second;
+    }
   }
 
   async addPending(id: string, sinceMs: number, attempt: number): Promise<void> {
@@ -162,11 +179,61 @@ export class Ledger {
     return this.store.delete(entry);
   }
 
+  /** Every job record (the report reads them all; pruning keeps the number bounded). */
+  async listJobs(concurrency = 16): Promise<Array<{ id: string; job: JobRecord }>> {
+    const keys = await this.store.list(`${this.prefix}jobs/`);
+    const out: Array<{ id: string; job: JobRecord }> = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < keys.length) {
+        const key = keys[next++];
+        const job = parseJob(await this.store.get(key));
+        if (job) out.push({ id: key.slice(key.lastIndexOf('/') + 1, -'.json'.length), job });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, keys.length) }, worker));
+    return out;
+  }
+
+  /**
+   * Deletes what is no longer needed: rate seconds and stray claims older than an hour, quota days
+   * and settled jobs older than `retentionDays`. FileIds are kept: crash recovery relies on them.
+   */
+  async prune(nowMs: number, retentionDays: number, utcOffsetMinutes: number, jobs: Array<{ id: string; job: JobRecord }>): Promise<number> {
+    const doomed: string[] = [];
+    const hourAgo = Math.floor(nowMs / 1000) - 3600;
+    for (const k of await this.store.list(`${this.prefix}rate/`)) if (Number(k.slice(k.lastIndexOf('/') + 1)) < hourAgo) doomed.push(k);
+    const pending = new Set((await this.store.list(`${this.prefix}pending/`)).map((k) => k.slice(k.lastIndexOf('/') + 1)));
+    for (const k of await this.store.list(`${this.prefix}taken/`)) if (!pending.has(k.slice(k.lastIndexOf('/') + 1))) doomed.push(k);
+    const oldestDay = quotaDay(nowMs - retentionDays * 86400000, utcOffsetMinutes);
+    for (const k of await this.store.list(`${this.prefix}quota/`)) if (k.slice(this.prefix.length + 'quota/'.length, this.prefix.length + 'quota/'.length + 10) < oldestDay) doomed.push(k);
+    for (const k of await this.store.list(`${this.prefix}quota-full/`)) if (k.slice(k.lastIndexOf('/') + 1) < oldestDay) doomed.push(k);
+    const cutoff = nowMs - retentionDays * 86400000;
+    for (const { id, job } of jobs) if (job.state === 'done' && Date.parse(job.updatedAt) < cutoff) doomed.push(this.jobKey(id));
+    for (const k of doomed) await this.store.delete(k);
+    return doomed.length;
+  }
+
+  async putReport(day: string, json: string, html: string): Promise<{ jsonKey: string; htmlKey: string }> {
+    const jsonKey = `${this.prefix}reports/${day}.json`;
+    const htmlKey = `${this.prefix}reports/index.html`;
+    await this.store.put(jsonKey, json, 'application/json');
+    await this.store.put(htmlKey, html, 'text/html; charset=utf-8');
+    return { jsonKey, htmlKey };
+  }
+
   recordFile(fileId: number, id: string): Promise<void> {
     return this.store.put(`${this.prefix}files/${fileId}`, JSON.stringify({ job: id }));
   }
 
-  async knowsFile(fileId: number): Promise<boolean> {
-    return (await this.store.get(`${this.prefix}files/${fileId}`)) !== undefined;
+  /** The job a FileId was recorded for, if any. */
+  async fileOwner(fileId: number): Promise<string | undefined> {
+    const text = await this.store.get(`${this.prefix}files/${fileId}`);
+    if (text === undefined) return undefined;
+    try {
+      return String((JSON.parse(text) as { job?: unknown }).job ?? '');
+    } catch {
+      return '';
+    }
   }
 }

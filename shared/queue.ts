@@ -23,6 +23,7 @@ export interface Queue {
 }
 
 const WRITE_CONCURRENCY = 8;
+const LATE_IN_SECOND_MS = 800;
 const iso = (q: Queue) => new Date(q.deps.now()).toISOString();
 
 export interface WriteBack {
@@ -85,17 +86,21 @@ export async function enqueue(q: Queue, id: string, job: JobRecord, extra: Parti
  * After a call whose answer we never saw, looks for a file CCC holds under our name whose FileId no
  * job has recorded: that is the registration the lost answer would have told us about.
  */
-export async function findUnrecordedUpload(q: Queue, customName: string): Promise<AudioFile | undefined> {
+export async function findUnrecordedUpload(q: Queue, id: string, customName: string): Promise<AudioFile | undefined> {
   const res = await q.deps.api.describe({ customFileNames: [customName], pageNumber: 0, pageSize: 50 });
   if (!res.ok) throw new IvrError(res.failure.code, `could not check whether an earlier call registered the file: ${res.failure.message}`, { transient: true, requestId: res.failure.requestId });
   const candidates = res.value.files.filter((f) => f.customFileName === customName).sort((a, b) => b.fileId - a.fileId);
-  for (const f of candidates) if (!(await q.ledger.knowsFile(f.fileId))) return f;
+  for (const f of candidates) {
+    const owner = await q.ledger.fileOwner(f.fileId);
+    // Unrecorded, or recorded for this very job by a run that died before it finished.
+    if (owner === undefined || owner === id) return f;
+  }
   return undefined;
 }
 
 /** A `calling` job whose caller vanished: adopt the registration if it happened, else queue again. */
 export async function recoverUncertain(q: Queue, id: string, job: JobRecord): Promise<void> {
-  const found = await findUnrecordedUpload(q, job.customName);
+  const found = await findUnrecordedUpload(q, id, job.customName);
   if (found) {
     q.deps.log.warn('recovered a registration whose answer was lost', { key: job.key, etag: job.etag, fileId: found.fileId });
     await settleUploaded(q, id, job, found, 'recovered');
@@ -219,7 +224,7 @@ async function submit(q: Queue, items: Item[]): Promise<void> {
 async function adoptLostRegistration(q: Queue, it: Item, requestId: string | undefined): Promise<boolean> {
   let found: AudioFile | undefined;
   try {
-    found = await findUnrecordedUpload(q, it.job.customName);
+    found = await findUnrecordedUpload(q, it.id, it.job.customName);
   } catch (e) {
     q.deps.log.warn('could not check for a lost registration; the job waits for recovery', { key: it.job.key, code: toIvrError(e).code });
     return true;
@@ -239,7 +244,13 @@ export async function leadOnce(q: Queue): Promise<number> {
   const wait = second * 1000 - q.deps.now();
   if (wait > 0) await q.deps.sleep(wait);
   const items = await gather(q);
-  if (items.length > 0) await submit(q, items);
+  if (items.length === 0) return 0;
+  // Gathering ran late: the call would land in the next leader's second, so take a later one.
+  if (q.deps.now() - second * 1000 > LATE_IN_SECOND_MS) {
+    const later = await q.ledger.claimRateSlotFrom(Math.floor(q.deps.now() / 1000) + 1, q.owner);
+    await q.deps.sleep(Math.max(0, later * 1000 - q.deps.now()));
+  }
+  await submit(q, items);
   return items.length;
 }
 

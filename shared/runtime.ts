@@ -19,7 +19,12 @@ export interface Runtime {
 
 export type RuntimeOrError = { ok: true; runtime: Runtime } | { ok: false; error: IvrError; log: Logger };
 
-export function createRuntime(env: Env, functionName: string): RuntimeOrError {
+/** Test seams: a clock to simulate a quota-day change. Production passes nothing. */
+export interface Seams {
+  now?: () => number;
+}
+
+export function createRuntime(env: Env, functionName: string, seams: Seams = {}): RuntimeOrError {
   const log = createLogger({ fn: functionName });
   // Registered before validation so that even a config error message cannot echo them.
   registerSecret(env.TENCENTCLOUD_SECRETKEY);
@@ -47,7 +52,7 @@ export function createRuntime(env: Env, functionName: string): RuntimeOrError {
         if (!b) buckets.set(id, (b = new CosBucket(cos, name, region, protocol)));
         return b;
       },
-      now: () => Date.now(),
+      now: seams.now ?? (() => Date.now()),
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     },
   };

@@ -11,7 +11,7 @@ import { checkContent, checkKey, checkNameAndSize, SNIFF_BYTES } from './eligibi
 import { IvrError, toIvrError } from './errors';
 import { parseCosEvent, type ObjectEvent } from './event';
 import { decideExistingJob, jobId, Ledger, quotaDay, type JobRecord } from './ledger';
-import { awaitJob, defer, enqueue, recoverUncertain, writeBack, type Queue } from './queue';
+import { awaitJob, defer, enqueue, recoverUncertain, settle, writeBack, type Queue } from './queue';
 import type { Logger } from './log';
 import { USER_NAME_META, type IvrResult, type IvrStatus } from './metadata';
 import { customFileName } from './naming';
@@ -149,7 +149,7 @@ export async function processRecord(ev: ObjectEvent, deps: UploadDeps): Promise<
     }
   }
 
-  const failed = (err: IvrError) => settleIneligible(q, ev.index, key, head!, err);
+  const failed = (err: IvrError) => settleIneligible(q, ev.index, id, { v: 1, state: 'done', bucket: ev.bucket, key, etag: head!.etag, customName: '', updatedAt: '', attempts: 0 }, head!, err);
   const ok = checkNameAndSize(key, head.size);
   if (ok instanceof IvrError) return failed(ok);
   const contentProblem = checkContent(ok.format, await cos.readPrefix(key, SNIFF_BYTES, head.etag));
@@ -165,11 +165,11 @@ export async function processRecord(ev: ObjectEvent, deps: UploadDeps): Promise<
   return queueAndWait(q, id, record, deadline, fromJob, head);
 }
 
-/** Ineligible files need no ledger entry: the decision is pure and the same on every delivery. */
-async function settleIneligible(q: Queue, index: number, key: string, head: ObjectHead, err: IvrError): Promise<RecordOutcome> {
+/** Ineligible files cost no API call; the ledger keeps the result for the report and for redeliveries. */
+async function settleIneligible(q: Queue, index: number, id: string, job: JobRecord, head: ObjectHead, err: IvrError): Promise<RecordOutcome> {
   const result: IvrResult = { status: 'failed', etag: head.etag, at: new Date(q.deps.now()).toISOString(), errorCode: err.code, errorMessage: err.message };
-  const wb = await writeBack(q.cos, key, result, head);
-  return { index, key, etag: head.etag, status: 'failed', code: err.code, message: wb.note ? `${err.message} (${wb.note})` : err.message };
+  const wb = await settle(q, id, job, result, head);
+  return { index, key: job.key, etag: head.etag, status: 'failed', code: err.code, message: wb.note ? `${err.message} (${wb.note})` : err.message };
 }
 
 /** Takes a quota slot (or defers), queues the file and waits for a leader to send it. */

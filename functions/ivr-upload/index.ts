@@ -2,11 +2,11 @@
  * ivr-upload: COS trigger → register each new mp3/wav as CCC IVR audio → result on the object.
  */
 import type { Env } from '../../shared/config';
-import { createRuntime, type ScfContext } from '../../shared/runtime';
+import { createRuntime, type ScfContext, type Seams } from '../../shared/runtime';
 import { handleCosEvent, type UploadSummary } from '../../shared/upload';
 
-export function createHandler(env: Env) {
-  const init = createRuntime(env, 'ivr-upload');
+export function createHandler(env: Env, seams: Seams = {}) {
+  const init = createRuntime(env, 'ivr-upload', seams);
   return async (event: unknown, context?: ScfContext): Promise<UploadSummary> => {
     if (!init.ok) {
       // Thrown, not returned: SCF retries the event, so nothing is lost once the variable is fixed.

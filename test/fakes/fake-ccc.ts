@@ -91,6 +91,8 @@ export class FakeCcc {
   files: FakeFile[] = [];
   readonly calls: CccCall[] = [];
   clock: () => number;
+  /** Moves the quota day without touching the clock the signatures are checked against. */
+  dayShiftMs = 0;
   port = 0;
 
   constructor(private readonly opts: FakeCccOptions) {
@@ -139,7 +141,7 @@ export class FakeCcc {
     this.persist();
   }
 
-  quotaDay(ms = this.clock()): string {
+  quotaDay(ms = this.clock() + this.dayShiftMs): string {
     return new Date(ms + (this.opts.quotaUtcOffsetMinutes ?? 480) * 60000).toISOString().slice(0, 10);
   }
 
@@ -178,6 +180,12 @@ export class FakeCcc {
       res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) }).end(text);
     };
     try {
+      const list = (JSON.parse(body.toString('utf8') || '{}') as { AudioList?: unknown }).AudioList;
+      call.files = Array.isArray(list) ? list.length : 0;
+    } catch {
+      // counted as 0 files; the request is refused below
+    }
+    try {
       this.authenticate(req, body);
       const fault = this.takeFault(action);
       if (fault?.hang) {
@@ -207,7 +215,7 @@ export class FakeCcc {
         throw new ApiError('InvalidParameter', 'The request body is not valid JSON.');
       }
       if (action === 'UploadIvrAudio') {
-        const result = await this.upload(params, call);
+        const result = await this.upload(params);
         if (fault?.resetAfterCommit) {
           call.result = 'reset-after-commit';
           req.socket.destroy();
@@ -249,7 +257,7 @@ export class FakeCcc {
     if (h['x-tc-version'] !== '2020-02-10') throw new ApiError('NoSuchVersion', 'The API version does not exist.');
   }
 
-  private async upload(p: Json, call: CccCall): Promise<Json> {
+  private async upload(p: Json): Promise<Json> {
     const second = Math.floor(this.clock() / 1000);
     if (second === this.lastUploadSecond) throw new ApiError('RequestLimitExceeded', 'Your current request times equals to `1` in a second, which exceeds the frequency limit `1` for a second. Please reduce the frequency of calls.');
     this.lastUploadSecond = second;
@@ -261,7 +269,6 @@ export class FakeCcc {
       if (typeof item?.CustomFileName !== 'string' || item.CustomFileName === '') throw new ApiError('InvalidParameterValue', 'CustomFileName must not be empty.');
       if (typeof item?.AudioUrl !== 'string' || item.AudioUrl === '') throw new ApiError('InvalidParameterValue', 'AudioUrl must not be empty.');
     }
-    call.files = list.length;
     const today = this.filesOn(this.quotaDay(), sdkAppId).length;
     if (today + list.length > (this.opts.dailyQuota ?? 50)) throw new ApiError('FailedOperation.UploadFileOverflow', 'Upload file overflow: at most 50 files can be uploaded per day.');
     const success: Json[] = [];
@@ -273,7 +280,7 @@ export class FakeCcc {
         continue;
       }
       const ext = /\.wav(\?|$)/i.test(new URL(item.AudioUrl).pathname) ? 'wav' : 'mp3';
-      const file: FakeFile = { FileId: this.nextFileId++, CustomFileName: item.CustomFileName, AudioFileName: `${sdkAppId}_${randomUUID().slice(0, 8)}.${ext}`, Status: 0, SdkAppId: sdkAppId, uploadedAt: this.clock() };
+      const file: FakeFile = { FileId: this.nextFileId++, CustomFileName: item.CustomFileName, AudioFileName: `${sdkAppId}_${randomUUID().slice(0, 8)}.${ext}`, Status: 0, SdkAppId: sdkAppId, uploadedAt: this.clock() + this.dayShiftMs };
       if (this.opts.autoReviewMs !== undefined) setTimeout(() => this.review(file.FileId, 1), this.opts.autoReviewMs).unref();
       this.files.push(file);
       const { FileId, CustomFileName, AudioFileName, Status } = file;

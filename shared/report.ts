@@ -1,0 +1,147 @@
+/**
+ * The daily report, as pure functions: numbers from ledger records, the JSON document, the HTML
+ * page with a 30-day chart, and the WeCom robot message.
+ */
+import type { JobRecord } from './ledger';
+import { quotaDay } from './ledger';
+import type { ReviewState } from './metadata';
+
+export interface DailyReport {
+  day: string;
+  generatedAt: string;
+  utcOffset: string;
+  quota: { limit: number; submitted: number; remaining: number; exhausted: boolean };
+  files: { uploaded: number; failed: number; deferred: number; retrying: number };
+  review: Record<ReviewState, number>;
+  backlog: { deferred: number; queued: number; oldestDeferredDay?: string };
+  errors: Record<string, number>;
+  actions: { deferredReleased: number; sent: number; reviewsUpdated: number; pruned: number };
+}
+
+export interface DayUse {
+  day: string;
+  submitted: number;
+}
+
+/** The day a run reports on: the one whose larger part lies behind it (23:55 → today, 00:05 → yesterday). */
+export function reportDay(nowMs: number, utcOffsetMinutes: number): string {
+  return quotaDay(nowMs - 12 * 3600 * 1000, utcOffsetMinutes);
+}
+
+export function formatOffset(minutes: number): string {
+  const sign = minutes < 0 ? '-' : '+';
+  const m = Math.abs(minutes);
+  return `${sign}${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+}
+
+/** The last `n` days ending with `day`, oldest first. */
+export function lastDays(day: string, n: number): string[] {
+  const end = Date.parse(`${day}T00:00:00Z`);
+  return Array.from({ length: n }, (_, i) => new Date(end - (n - 1 - i) * 86400000).toISOString().slice(0, 10));
+}
+
+export interface ReportInput {
+  day: string;
+  nowMs: number;
+  utcOffsetMinutes: number;
+  quotaLimit: number;
+  submitted: number;
+  exhausted: boolean;
+  jobs: JobRecord[];
+  actions: DailyReport['actions'];
+}
+
+export function buildReport(i: ReportInput): DailyReport {
+  const files = { uploaded: 0, failed: 0, deferred: 0, retrying: 0 };
+  const review: Record<ReviewState, number> = { pending: 0, approved: 0, rejected: 0 };
+  const errors: Record<string, number> = {};
+  const backlog: DailyReport['backlog'] = { deferred: 0, queued: 0 };
+  for (const job of i.jobs) {
+    if (job.state === 'deferred') {
+      backlog.deferred++;
+      if (job.quotaDay && (!backlog.oldestDeferredDay || job.quotaDay < backlog.oldestDeferredDay)) backlog.oldestDeferredDay = job.quotaDay;
+    }
+    if (job.state === 'queued' || job.state === 'calling' || job.state === 'claimed') backlog.queued++;
+    const r = job.result;
+    if (!r || quotaDay(Date.parse(r.at), i.utcOffsetMinutes) !== i.day) continue;
+    files[r.status]++;
+    if (r.status === 'uploaded') review[r.review ?? 'pending']++;
+    if ((r.status === 'failed' || r.status === 'retrying') && r.errorCode) errors[r.errorCode] = (errors[r.errorCode] ?? 0) + 1;
+  }
+  return {
+    day: i.day,
+    generatedAt: new Date(i.nowMs).toISOString(),
+    utcOffset: formatOffset(i.utcOffsetMinutes),
+    quota: { limit: i.quotaLimit, submitted: i.submitted, remaining: Math.max(0, i.quotaLimit - i.submitted), exhausted: i.exhausted || i.submitted >= i.quotaLimit },
+    files,
+    review,
+    backlog,
+    errors,
+    actions: i.actions,
+  };
+}
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+function chart(history: DayUse[], limit: number): string {
+  const w = 720;
+  const h = 220;
+  const pad = 30;
+  const max = Math.max(limit, ...history.map((d) => d.submitted), 1);
+  const bw = (w - pad * 2) / Math.max(history.length, 1);
+  const y = (v: number) => h - pad - ((h - pad * 2) * v) / max;
+  const bars = history
+    .map((d, i) => {
+      const x = pad + i * bw + 2;
+      const over = d.submitted >= limit;
+      return `<rect class="bar${over ? ' full' : ''}" x="${x.toFixed(1)}" y="${y(d.submitted).toFixed(1)}" width="${(bw - 4).toFixed(1)}" height="${(h - pad - y(d.submitted)).toFixed(1)}"><title>${d.day}: ${d.submitted}/${limit}</title></rect>` +
+        (i % 5 === 4 || i === history.length - 1 ? `<text x="${(x + bw / 2).toFixed(1)}" y="${h - 10}" text-anchor="middle">${d.day.slice(5)}</text>` : '');
+    })
+    .join('');
+  return `<svg id="quota-chart" viewBox="0 0 ${w} ${h}" role="img" aria-label="Files submitted per day, last ${history.length} days">
+<line class="limit" x1="${pad}" x2="${w - pad}" y1="${y(limit).toFixed(1)}" y2="${y(limit).toFixed(1)}"/><text x="${w - pad}" y="${(y(limit) - 4).toFixed(1)}" text-anchor="end">quota ${limit}</text>${bars}</svg>`;
+}
+
+const row = (label: string, value: string | number) => `<tr><th>${esc(label)}</th><td>${esc(String(value))}</td></tr>`;
+
+export function renderReportHtml(r: DailyReport, history: DayUse[]): string {
+  const errors = Object.entries(r.errors).sort((a, b) => b[1] - a[1]);
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>IVR audio quota: ${esc(r.day)}</title>
+<style>
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:780px;color:#1f2933;padding:0 1rem}
+h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}
+.big{font-size:2.4rem;font-weight:600}.muted{color:#616e7c}
+table{border-collapse:collapse;min-width:320px}th,td{text-align:left;padding:.3rem 1rem .3rem 0;border-bottom:1px solid #e4e7eb}
+svg{width:100%;height:auto;font-size:11px;fill:#52606d}.bar{fill:#2680c2}.bar.full{fill:#d64545}.limit{stroke:#d64545;stroke-dasharray:4 3}
+</style></head><body>
+<h1>IVR audio sync: quota report for ${esc(r.day)} <span class="muted">(UTC${esc(r.utcOffset)})</span></h1>
+<p><span class="big" id="quota-used">${r.quota.submitted} / ${r.quota.limit}</span> files submitted to CCC${r.quota.exhausted ? ' — <strong>quota used up</strong>' : ` — ${r.quota.remaining} left`}</p>
+<h2>Last ${history.length} days</h2>
+${chart(history, r.quota.limit)}
+<h2>Files finished on ${esc(r.day)}</h2>
+<table id="files">${row('uploaded', r.files.uploaded)}${row('failed', r.files.failed)}${row('deferred (quota)', r.files.deferred)}${row('retrying', r.files.retrying)}</table>
+<h2>Review state of uploaded files</h2>
+<table id="review">${row('pending review', r.review.pending)}${row('approved', r.review.approved)}${row('rejected', r.review.rejected)}</table>
+<h2>Backlog</h2>
+<table id="backlog">${row('deferred, waiting for quota', r.backlog.deferred)}${row('queued for the next call', r.backlog.queued)}${r.backlog.oldestDeferredDay ? row('oldest deferred since', r.backlog.oldestDeferredDay) : ''}</table>
+<h2>Errors by code</h2>
+${errors.length ? `<table id="errors">${errors.map(([c, n]) => row(c, n)).join('')}</table>` : '<p id="errors">None.</p>'}
+<p class="muted">Generated ${esc(r.generatedAt)}. This run released ${r.actions.deferredReleased} deferred file(s), sent ${r.actions.sent}, updated ${r.actions.reviewsUpdated} review state(s) and pruned ${r.actions.pruned} ledger entries.</p>
+</body></html>
+`;
+}
+
+/** A WeCom group robot message (`msgtype: markdown`). */
+export function wecomMessage(r: DailyReport): { msgtype: 'markdown'; markdown: { content: string } } {
+  const errors = Object.entries(r.errors).map(([c, n]) => `${c} ×${n}`).join(', ');
+  const lines = [
+    `**IVR audio quota ${r.day}**: <font color="${r.quota.exhausted ? 'warning' : 'info'}">${r.quota.submitted}/${r.quota.limit}</font> files submitted`,
+    `> uploaded ${r.files.uploaded}, failed ${r.files.failed}, deferred ${r.files.deferred}, retrying ${r.files.retrying}`,
+    `> review: ${r.review.approved} approved, ${r.review.rejected} rejected, ${r.review.pending} pending`,
+    `> backlog: ${r.backlog.deferred} deferred, ${r.backlog.queued} queued`,
+  ];
+  if (errors) lines.push(`> errors: ${errors}`);
+  return { msgtype: 'markdown', markdown: { content: lines.join('\n') } };
+}

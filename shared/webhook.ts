@@ -1,0 +1,50 @@
+/** Posts a JSON body to the report webhook, with a few retries; never throws. */
+import * as http from 'http';
+import * as https from 'https';
+import { redactUrl } from './log';
+
+export interface WebhookResult {
+  ok: boolean;
+  attempts: number;
+  status?: number;
+  error?: string;
+}
+
+function postOnce(url: string, body: string, timeoutMs: number): Promise<{ status: number; text: string }> {
+  const u = new URL(url);
+  const lib = u.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = lib.request(u, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }, timeout: timeoutMs }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c.slice(0, 2000)));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+export async function postWebhook(url: string, payload: unknown, sleep: (ms: number) => Promise<void>, attempts = 3, timeoutMs = 5000): Promise<WebhookResult> {
+  const body = JSON.stringify(payload);
+  let last: WebhookResult = { ok: false, attempts: 0 };
+  for (let i = 1; i <= attempts; i++) {
+    try {
+      const { status, text } = await postOnce(url, body, timeoutMs);
+      // WeCom answers HTTP 200 with {"errcode":0} on success and a non-zero errcode otherwise.
+      let errcode = 0;
+      try {
+        errcode = Number((JSON.parse(text) as { errcode?: number }).errcode ?? 0);
+      } catch {
+        errcode = 0;
+      }
+      if (status >= 200 && status < 300 && errcode === 0) return { ok: true, attempts: i, status };
+      last = { ok: false, attempts: i, status, error: `HTTP ${status}${errcode ? ` errcode ${errcode}` : ''} from ${redactUrl(url)}` };
+    } catch (e) {
+      last = { ok: false, attempts: i, error: `${e instanceof Error ? e.message : String(e)} (${redactUrl(url)})` };
+    }
+    if (i < attempts) await sleep(500 * 2 ** (i - 1));
+  }
+  return last;
+}
