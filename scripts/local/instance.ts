@@ -1,0 +1,59 @@
+/** A function bundle running in its own process, invoked over IPC like an SCF instance. */
+import { fork, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { bundlePath } from './settings';
+
+export type Invocation = { ok: true; result: unknown } | { ok: false; error: { code?: string; message: string } };
+
+export class FunctionInstance {
+  private child: ChildProcess;
+  private waiting = new Map<string, (r: Invocation) => void>();
+  private seq = 0;
+
+  constructor(
+    readonly name: string,
+    env: NodeJS.ProcessEnv,
+    logFile: string,
+  ) {
+    const bundle = bundlePath(name);
+    if (!fs.existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build`);
+    fs.mkdirSync(path.dirname(logFile), { recursive: true });
+    const log = fs.openSync(logFile, 'a');
+    this.child = fork(path.join(__dirname, 'scf-runtime.cjs'), [bundle], { env, stdio: ['ignore', log, log, 'ipc'] });
+    fs.closeSync(log);
+    this.child.on('message', (m: { id: string } & Invocation) => {
+      this.waiting.get(m.id)?.(m);
+      this.waiting.delete(m.id);
+    });
+    this.child.on('exit', () => {
+      for (const done of this.waiting.values()) done({ ok: false, error: { code: 'InstanceExited', message: `${name} exited` } });
+      this.waiting.clear();
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  invoke(event: unknown): Promise<Invocation> {
+    const id = `${this.name}-${Date.now()}-${++this.seq}`;
+    return new Promise((resolve) => {
+      this.waiting.set(id, resolve);
+      this.child.send({ id, event });
+    });
+  }
+
+  get busy(): number {
+    return this.waiting.size;
+  }
+
+  stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.child.once('exit', () => resolve());
+      this.child.disconnect();
+      setTimeout(() => this.child.kill('SIGKILL'), 3000).unref();
+    });
+  }
+}

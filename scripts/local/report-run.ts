@@ -1,0 +1,38 @@
+/** Runs the quota-report bundle once and saves its page where a browser can open it. */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { FunctionInstance } from './instance';
+
+export interface ReportRun {
+  ok: boolean;
+  day?: string;
+  summary: string;
+  page?: string;
+  result?: unknown;
+}
+
+interface DailyResultShape {
+  report: { day: string; quota: { submitted: number; limit: number }; files: Record<string, number>; review: Record<string, number>; backlog: { deferred: number } };
+  htmlKey: string;
+}
+
+export async function runReport(instance: FunctionInstance, dataDir: string, fetchObject: (key: string) => Promise<Buffer | undefined>, message = ''): Promise<ReportRun> {
+  const res = await instance.invoke({ Type: 'Timer', TriggerName: 'daily-report', Time: new Date().toISOString(), Message: message });
+  if (!res.ok) return { ok: false, summary: `report failed: ${res.error.code ?? ''} ${res.error.message}`.trim() };
+  const r = res.result as DailyResultShape;
+  const html = await fetchObject(r.htmlKey);
+  let page: string | undefined;
+  if (html) {
+    page = path.join(dataDir, 'reports', 'index.html');
+    fs.mkdirSync(path.dirname(page), { recursive: true });
+    fs.writeFileSync(page, html);
+  }
+  const f = r.report.files;
+  return {
+    ok: true,
+    day: r.report.day,
+    page,
+    result: r,
+    summary: `report ${r.report.day}: ${r.report.quota.submitted}/${r.report.quota.limit} files submitted; ${f.uploaded} uploaded, ${f.failed} failed, ${f.deferred} deferred; review ${r.report.review.approved} approved, ${r.report.review.rejected} rejected, ${r.report.review.pending} pending; backlog ${r.report.backlog.deferred} deferred`,
+  };
+}
