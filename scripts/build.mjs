@@ -1,7 +1,7 @@
 // Bundles each function into dist/<function>/index.js: one self-contained CommonJS file exporting
 // main_handler, so the deploy package needs no node_modules.
 import { build } from 'esbuild';
-import { readdirSync, writeFileSync, mkdirSync } from 'fs';
+import { copyFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'fs';
 import { join } from 'path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -31,4 +31,9 @@ for (const fn of functions) {
   const bytes = Object.values(result.metafile.outputs)[0].bytes;
   report.push(`${fn}: ${(bytes / 1024).toFixed(0)} KB`);
 }
-console.log(`built ${report.join(', ')}`);
+// The deploy package: only the bundles, flat, one file per function (handler `<file>.main_handler`).
+const pkg = join(root, 'dist', 'package');
+rmSync(pkg, { recursive: true, force: true });
+mkdirSync(pkg, { recursive: true });
+for (const fn of functions) copyFileSync(join(root, 'dist', fn, 'index.js'), join(pkg, `${fn.replace(/-/g, '_')}.js`));
+console.log(`built ${report.join(', ')}; deploy package in dist/package/`);
