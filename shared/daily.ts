@@ -27,7 +27,7 @@ export function requestedDay(event: unknown): string | undefined {
 async function settleLeftovers(q: Queue, jobs: Array<{ id: string; job: JobRecord }>): Promise<void> {
   for (const { id, job } of jobs) {
     const decision = decideExistingJob(job, q.deps.now(), q.deps.config.jobLeaseSeconds);
-    if (job.state === 'retryable') await enqueue(q, id, { ...job, attempts: 0, result: undefined });
+    if (job.state === 'retryable') await enqueue(q, id, { ...job, giveUpAt: job.attempts + q.deps.config.maxAttempts, result: undefined });
     else if (decision === 'uncertain') await recoverUncertain(q, id, job);
   }
 }
@@ -45,7 +45,7 @@ async function releaseDeferred(q: Queue, today: string): Promise<number> {
     // Entries are in deferral order: once one is from today, the rest are too.
     if (job.quotaDay !== undefined && job.quotaDay >= today) break;
     if ((await ledger.claimQuotaSlot(today, deps.config.dailyQuota, id)) === undefined) break;
-    await enqueue(q, id, { ...job, quotaDay: today, attempts: 0, result: undefined, solo: false });
+    await enqueue(q, id, { ...job, quotaDay: today, giveUpAt: job.attempts + deps.config.maxAttempts, result: undefined, solo: false });
     await ledger.removeDeferred(entry);
     released++;
   }

@@ -8,7 +8,8 @@
  *   <prefix>quota-full/<day>        CCC said the day's quota is spent, whatever we counted
  *   <prefix>rate/<epoch second>     one per UploadIvrAudio call: at most one call per second
  *   <prefix>pending/<time>-<id>-<n> files waiting for the next call, oldest first (n: attempt)
- *   <prefix>taken/<pending name>    the leader that put that pending file into its call
+ *   <prefix>taken/<id>-<n>          the leader that put that pending file into its call
+ *   <prefix>reruns/<id>-<n>         a failed job started again (a re-upload of the same content)
  *   <prefix>deferred/<time>-<id>    files waiting for the next quota day, oldest first
  *   <prefix>files/<FileId>          FileIds we know we registered (used to recover after a crash)
  */
@@ -33,6 +34,10 @@ export interface JobRecord {
   solo?: boolean;
   /** Not before this time (ms): backoff after a transient failure. */
   notBefore?: number;
+  /** Marked `retrying` once `attempts` reaches this; set whenever the job is (re)started. */
+  giveUpAt?: number;
+  /** How many times a failed job was started again. */
+  reruns?: number;
 }
 
 export function jobId(bucket: string, key: string, etag: string): string {
@@ -44,14 +49,15 @@ export function quotaDay(nowMs: number, utcOffsetMinutes: number): string {
   return new Date(nowMs + utcOffsetMinutes * 60000).toISOString().slice(0, 10);
 }
 
-export type ExistingJobDecision = 'done' | 'deferred' | 'queued' | 'in-flight' | 'take-over' | 'uncertain';
+export type ExistingJobDecision = 'done' | 'failed' | 'deferred' | 'queued' | 'in-flight' | 'take-over' | 'uncertain';
 
 /**
  * What to do when another invocation already claimed this object version. A claim younger than
  * the lease belongs to a live invocation; an old `calling` claim may or may not have reached CCC.
+ * A `failed` job may be started again: an upload of the same content is how operators retry.
  */
 export function decideExistingJob(job: JobRecord, nowMs: number, leaseSeconds: number): ExistingJobDecision {
-  if (job.state === 'done') return 'done';
+  if (job.state === 'done') return job.result?.status === 'failed' ? 'failed' : 'done';
   if (job.state === 'deferred') return 'deferred';
   if (job.state === 'retryable') return 'take-over';
   if (job.state === 'queued') return 'queued';
@@ -155,14 +161,26 @@ export class Ledger {
     return keys.map((entry) => ({ entry, id: entry.slice(entry.lastIndexOf('/') + 17, entry.lastIndexOf('-')) }));
   }
 
-  /** True when this leader now owns that pending entry for its call. */
+  /**
+   * True when this leader now owns that pending entry for its call. The claim is per job and
+   * attempt, not per entry, so two entries for the same job can never both be sent.
+   */
   takePending(entry: string, owner: string): Promise<boolean> {
-    return this.store.putIfAbsent(`${this.prefix}taken/${entry.slice(entry.lastIndexOf('/') + 1)}`, JSON.stringify({ owner }));
+    return this.store.putIfAbsent(this.takenKey(entry), JSON.stringify({ owner }));
+  }
+
+  private takenKey(entry: string): string {
+    return `${this.prefix}taken/${entry.slice(entry.lastIndexOf('/') + 17)}`;
   }
 
   async removePending(entry: string): Promise<void> {
     await this.store.delete(entry);
-    await this.store.delete(`${this.prefix}taken/${entry.slice(entry.lastIndexOf('/') + 1)}`);
+    await this.store.delete(this.takenKey(entry));
+  }
+
+  /** One re-run of a failed job at a time, however many deliveries ask for it. */
+  claimRerun(id: string, rerun: number): Promise<boolean> {
+    return this.store.putIfAbsent(`${this.prefix}reruns/${id}-${rerun}`, '{}');
   }
 
   async enqueueDeferred(id: string, atMs: number): Promise<void> {
@@ -203,8 +221,8 @@ export class Ledger {
     const doomed: string[] = [];
     const hourAgo = Math.floor(nowMs / 1000) - 3600;
     for (const k of await this.store.list(`${this.prefix}rate/`)) if (Number(k.slice(k.lastIndexOf('/') + 1)) < hourAgo) doomed.push(k);
-    const pending = new Set((await this.store.list(`${this.prefix}pending/`)).map((k) => k.slice(k.lastIndexOf('/') + 1)));
-    for (const k of await this.store.list(`${this.prefix}taken/`)) if (!pending.has(k.slice(k.lastIndexOf('/') + 1))) doomed.push(k);
+    const pending = new Set((await this.store.list(`${this.prefix}pending/`)).map((k) => this.takenKey(k)));
+    for (const k of await this.store.list(`${this.prefix}taken/`)) if (!pending.has(k)) doomed.push(k);
     const oldestDay = quotaDay(nowMs - retentionDays * 86400000, utcOffsetMinutes);
     for (const k of await this.store.list(`${this.prefix}quota/`)) if (k.slice(this.prefix.length + 'quota/'.length, this.prefix.length + 'quota/'.length + 10) < oldestDay) doomed.push(k);
     for (const k of await this.store.list(`${this.prefix}quota-full/`)) if (k.slice(k.lastIndexOf('/') + 1) < oldestDay) doomed.push(k);

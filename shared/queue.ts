@@ -208,7 +208,7 @@ async function submit(q: Queue, items: Item[]): Promise<void> {
       await settle(q, it.id, it.job, { status: 'failed', etag: it.job.etag, at: iso(q), customName: it.job.customName, requestId: f.requestId, errorCode: f.code, errorMessage: f.message });
     } else if (outcomeUnknown(f) && (await adoptLostRegistration(q, it, f.requestId))) {
       // settled, or left `calling` for recovery once its lease runs out
-    } else if (it.job.attempts >= config.maxAttempts) {
+    } else if (it.job.attempts >= (it.job.giveUpAt ?? config.maxAttempts)) {
       await settle(q, it.id, it.job, { status: 'retrying', etag: it.job.etag, at: iso(q), customName: it.job.customName, requestId: f.requestId, errorCode: f.code, errorMessage: `${f.message} (after ${it.job.attempts} attempts; will be retried)` });
     } else {
       await enqueue(q, it.id, it.job, { notBefore: deps.now() + backoffMs(it.job.attempts, config.retryBaseMs) });
@@ -264,9 +264,8 @@ export async function awaitJob(q: Queue, id: string, deadlineMs: number): Promis
   for (;;) {
     const job = await q.ledger.getJob(id);
     if (!job) return undefined;
-    const decision = decideExistingJob(job, q.deps.now(), q.deps.config.jobLeaseSeconds);
-    if (decision === 'done' || decision === 'deferred' || job.state === 'retryable') return job;
-    if (decision === 'uncertain') {
+    if (job.state === 'done' || job.state === 'deferred' || job.state === 'retryable') return job;
+    if (decideExistingJob(job, q.deps.now(), q.deps.config.jobLeaseSeconds) === 'uncertain') {
       await recoverUncertain(q, id, job);
       continue;
     }

@@ -137,6 +137,10 @@ export async function processRecord(ev: ObjectEvent, deps: UploadDeps): Promise<
       case 'done':
       case 'deferred':
         return { ...(await fromJob(existing)), code: existing.result?.errorCode ?? 'Duplicate', message: existing.result?.errorMessage ?? 'this object version was already handled' };
+      case 'failed':
+        // Checked again from scratch below; only one delivery gets to start the re-run.
+        if (!(await q.ledger.claimRerun(id, (existing.reruns ?? 0) + 1))) return { ...(await fromJob(existing)), code: existing.result?.errorCode, message: existing.result?.errorMessage };
+        break;
       case 'queued':
         return fromJob(await awaitJob(q, id, deadline));
       case 'in-flight':
@@ -145,11 +149,14 @@ export async function processRecord(ev: ObjectEvent, deps: UploadDeps): Promise<
         await recoverUncertain(q, id, existing);
         return fromJob(await awaitJob(q, id, deadline));
       case 'take-over':
-        return queueAndWait(q, id, existing, deadline, fromJob);
+        return queueAndWait(q, id, { ...existing, giveUpAt: existing.attempts + config.maxAttempts }, deadline, fromJob);
     }
   }
 
-  const failed = (err: IvrError) => settleIneligible(q, ev.index, id, { v: 1, state: 'done', bucket: ev.bucket, key, etag: head!.etag, customName: '', updatedAt: '', attempts: 0 }, head!, err);
+  const attempts = existing?.attempts ?? 0;
+  const reruns = existing ? (existing.reruns ?? 0) + 1 : 0;
+  const fresh: JobRecord = { v: 1, state: 'claimed', bucket: ev.bucket, key, etag: head.etag, customName: '', updatedAt: new Date(deps.now()).toISOString(), attempts, giveUpAt: attempts + config.maxAttempts, reruns };
+  const failed = (err: IvrError) => settleIneligible(q, ev.index, id, fresh, head!, err);
   const ok = checkNameAndSize(key, head.size);
   if (ok instanceof IvrError) return failed(ok);
   const contentProblem = checkContent(ok.format, await cos.readPrefix(key, SNIFF_BYTES, head.etag));
@@ -157,8 +164,10 @@ export async function processRecord(ev: ObjectEvent, deps: UploadDeps): Promise<
   const name = customFileName(key, head.meta[USER_NAME_META]);
   if (name instanceof IvrError) return failed(name);
 
-  const record: JobRecord = { v: 1, state: 'claimed', bucket: ev.bucket, key, etag: head.etag, customName: name, updatedAt: new Date(deps.now()).toISOString(), attempts: 0 };
-  if (!(await q.ledger.claimJob(id, record))) {
+  const record: JobRecord = { ...fresh, customName: name };
+  if (existing) {
+    await q.ledger.saveJob(id, record);
+  } else if (!(await q.ledger.claimJob(id, record))) {
     // Another delivery of the same event got here first; it will finish the job.
     return { ...base, key, etag: head.etag, status: 'skipped', code: 'InFlightElsewhere', message: 'another invocation is handling this object version' };
   }

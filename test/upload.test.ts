@@ -146,6 +146,31 @@ describe('no loops, no doubles', () => {
     expect(stack.meta('prompts/spoof.mp3')['ivr-file-id']).toBe(String(stack.ccc.files[0].FileId));
   });
 
+  test('re-uploading the same content after a failure retries it (once, however often it is delivered)', async () => {
+    stack.ccc.inject({ action: 'UploadIvrAudio', code: 'AuthFailure.UnauthorizedOperation' });
+    const body = mp3Silence();
+    await run(stack.drop('prompts/retry.mp3', body));
+    expect(stack.meta('prompts/retry.mp3')['ivr-status']).toBe('failed');
+    // The operator fixes the role and uploads the very same file again; SCF even delivers it twice.
+    const event = stack.drop('prompts/retry.mp3', body);
+    const h = handler();
+    const [a, b] = await Promise.all([h(event), h(event)]);
+    expect([a.results[0].status, b.results[0].status]).toContain('uploaded');
+    expect(stack.ccc.files).toHaveLength(1);
+    expect(stack.meta('prompts/retry.mp3')['ivr-status']).toBe('uploaded');
+    // Once uploaded, a further upload of the same content is a duplicate, not a second registration.
+    await run(stack.drop('prompts/retry.mp3', body));
+    expect(stack.ccc.files).toHaveLength(1);
+  });
+
+  test('a bad ivr-name fixed on re-upload of the same content is used', async () => {
+    const body = mp3Silence();
+    await run(stack.drop('prompts/n.mp3', body, { 'ivr-name': '%ZZ' }));
+    expect(stack.meta('prompts/n.mp3')['ivr-error-code']).toBe('IvrNameInvalid');
+    await run(stack.drop('prompts/n.mp3', body, { 'ivr-name': encodeURIComponent('Main menu') }));
+    expect(stack.ccc.files.map((f) => f.CustomFileName)).toEqual(['Main menu']);
+  });
+
   test('ledger objects and other event types are ignored', async () => {
     stack.cos.putDirect(BUCKET, '.ivr-audio-sync/jobs/x.json', Buffer.from('{}'));
     stack.cos.putDirect(BUCKET, 'prompts/a.mp3', mp3Silence());
