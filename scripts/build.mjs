@@ -9,6 +9,24 @@ const functions = readdirSync(join(root, 'functions'), { withFileTypes: true })
   .filter((d) => d.isDirectory())
   .map((d) => d.name);
 
+// Modules the SDKs drag in but the functions never execute (see scripts/shims/README.md).
+const SHIMS = {
+  'whatwg-url': 'whatwg-url.cjs',
+  'tough-cookie': 'tough-cookie.cjs',
+  'http-signature': 'unsupported-auth.cjs',
+  aws4: 'unsupported-auth.cjs',
+  'aws-sign2': 'unsupported-auth.cjs',
+  'oauth-sign': 'unsupported-auth.cjs',
+  'mime-types': 'mime-types.cjs',
+};
+const shimPlugin = {
+  name: 'shims',
+  setup(b) {
+    const filter = new RegExp(`^(${Object.keys(SHIMS).map((m) => m.replace(/[-/]/g, '\\$&')).join('|')})$`);
+    b.onResolve({ filter }, (args) => ({ path: join(root, 'scripts', 'shims', SHIMS[args.path]) }));
+  },
+};
+
 const report = [];
 for (const fn of functions) {
   const outfile = join(root, 'dist', fn, 'index.js');
@@ -25,6 +43,7 @@ for (const fn of functions) {
     legalComments: 'none',
     metafile: true,
     logLevel: 'warning',
+    plugins: [shimPlugin],
   });
   mkdirSync(join(root, 'dist', 'meta'), { recursive: true });
   writeFileSync(join(root, 'dist', 'meta', `${fn}.json`), JSON.stringify(result.metafile));

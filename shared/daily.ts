@@ -97,12 +97,12 @@ export async function runDaily(event: unknown, deps: UploadDeps, bucket: string,
     nowMs: deps.now(),
     utcOffsetMinutes: config.quotaUtcOffsetMinutes,
     quotaLimit: config.dailyQuota,
-    submitted: use[day] ?? 0,
-    exhausted: await q.ledger.quotaMarkedFull(day),
+    submitted: use[day]?.used ?? 0,
+    exhausted: use[day]?.full ?? false,
     jobs: jobs.map((j) => j.job),
     actions: { deferredReleased, sent, reviewsUpdated, pruned },
   });
-  const history = lastDays(day, 30).map((d) => ({ day: d, submitted: use[d] ?? 0 }));
+  const history = lastDays(day, 30).map((d) => ({ day: d, submitted: use[d]?.used ?? 0 }));
   const { jsonKey, htmlKey } = await q.ledger.putReport(day, JSON.stringify({ ...report, history }, null, 2), renderReportHtml(report, history));
   log.info('daily report', { bucket, jsonKey, htmlKey, report });
 

@@ -5,7 +5,7 @@
  *
  *   <prefix>jobs/<id>.json          one per object version: who is handling it and the result
  *   <prefix>quota/<day>/<nnnnn>     one per file submitted on that quota day
- *   <prefix>quota-full/<day>        CCC said the day's quota is spent, whatever we counted
+ *   <prefix>quota/<day>/full        CCC said the day's quota is spent, whatever we counted
  *   <prefix>rate/<epoch second>     one per UploadIvrAudio call: at most one call per second
  *   <prefix>pending/<time>-<id>-<n> files waiting for the next call, oldest first (n: attempt)
  *   <prefix>taken/<id>-<n>          the leader that put that pending file into its call
@@ -80,6 +80,8 @@ export function parseJob(text: string | undefined): JobRecord | undefined {
 }
 
 const pad = (n: number) => String(n).padStart(5, '0');
+/** Marker in a quota day's folder: CCC answered that the day's quota is spent. */
+const FULL = 'full';
 
 export class Ledger {
   constructor(
@@ -102,32 +104,34 @@ export class Ledger {
     return this.store.put(this.jobKey(id), JSON.stringify(job));
   }
 
-  async quotaUsed(day: string): Promise<number> {
-    return (await this.store.list(`${this.prefix}quota/${day}/`)).length;
+  /** Slots taken on a quota day, and whether CCC said the day is spent; one listing. */
+  async quotaState(day: string): Promise<{ used: number; full: boolean }> {
+    const keys = await this.store.list(`${this.prefix}quota/${day}/`);
+    const full = keys.some((k) => k.endsWith(`/${FULL}`));
+    return { used: keys.length - (full ? 1 : 0), full };
   }
 
   /** Files submitted per quota day, from one listing of the quota slots. */
-  async quotaUseByDay(): Promise<Record<string, number>> {
-    const use: Record<string, number> = {};
+  async quotaUseByDay(): Promise<Record<string, { used: number; full: boolean }>> {
+    const use: Record<string, { used: number; full: boolean }> = {};
     for (const k of await this.store.list(`${this.prefix}quota/`)) {
-      const day = k.slice(this.prefix.length + 'quota/'.length).split('/')[0];
-      use[day] = (use[day] ?? 0) + 1;
+      const [day, name] = k.slice(this.prefix.length + 'quota/'.length).split('/');
+      const u = (use[day] ??= { used: 0, full: false });
+      if (name === FULL) u.full = true;
+      else u.used++;
     }
     return use;
   }
 
-  async quotaMarkedFull(day: string): Promise<boolean> {
-    return (await this.store.get(`${this.prefix}quota-full/${day}`)) !== undefined;
-  }
-
   markQuotaFull(day: string): Promise<void> {
-    return this.store.put(`${this.prefix}quota-full/${day}`, JSON.stringify({ at: new Date().toISOString() }));
+    return this.store.put(`${this.prefix}quota/${day}/${FULL}`, JSON.stringify({ at: new Date().toISOString() }));
   }
 
-  /** Claims one of the day's `quota` slots; undefined when all are taken. */
+  /** Claims one of the day's `quota` slots; undefined when all are taken or CCC said the day is spent. */
   async claimQuotaSlot(day: string, quota: number, owner: string): Promise<number | undefined> {
-    if (await this.quotaMarkedFull(day)) return undefined;
-    for (let slot = await this.quotaUsed(day); slot < quota; slot++) {
+    const state = await this.quotaState(day);
+    if (state.full) return undefined;
+    for (let slot = state.used; slot < quota; slot++) {
       if (await this.store.putIfAbsent(`${this.prefix}quota/${day}/${pad(slot)}`, JSON.stringify({ owner }))) return slot;
     }
     return undefined;
@@ -173,9 +177,9 @@ export class Ledger {
     return `${this.prefix}taken/${entry.slice(entry.lastIndexOf('/') + 17)}`;
   }
 
-  async removePending(entry: string): Promise<void> {
-    await this.store.delete(entry);
-    await this.store.delete(this.takenKey(entry));
+  /** The `taken/` claim stays behind: pruning sweeps claims whose entry is gone. */
+  removePending(entry: string): Promise<void> {
+    return this.store.delete(entry);
   }
 
   /** One re-run of a failed job at a time, however many deliveries ask for it. */
@@ -225,7 +229,6 @@ export class Ledger {
     for (const k of await this.store.list(`${this.prefix}taken/`)) if (!pending.has(k)) doomed.push(k);
     const oldestDay = quotaDay(nowMs - retentionDays * 86400000, utcOffsetMinutes);
     for (const k of await this.store.list(`${this.prefix}quota/`)) if (k.slice(this.prefix.length + 'quota/'.length, this.prefix.length + 'quota/'.length + 10) < oldestDay) doomed.push(k);
-    for (const k of await this.store.list(`${this.prefix}quota-full/`)) if (k.slice(k.lastIndexOf('/') + 1) < oldestDay) doomed.push(k);
     const cutoff = nowMs - retentionDays * 86400000;
     for (const { id, job } of jobs) if (job.state === 'done' && Date.parse(job.updatedAt) < cutoff) doomed.push(this.jobKey(id));
     for (const k of doomed) await this.store.delete(k);

@@ -74,7 +74,10 @@ export async function defer(q: Queue, id: string, job: JobRecord, day: string, w
   await q.ledger.enqueueDeferred(id, q.deps.now());
 }
 
-/** Puts a job (back) in the queue; `attempts` counts the calls it has already been part of. */
+/**
+ * Puts a job (back) in the queue; `attempts` counts the calls it has already been part of. Each
+ * entry is claimed per (job, attempts), so a job re-queued after a call gets a fresh claim.
+ */
 export async function enqueue(q: Queue, id: string, job: JobRecord, extra: Partial<JobRecord> = {}): Promise<JobRecord> {
   const queued: JobRecord = { ...job, ...extra, state: 'queued', updatedAt: iso(q) };
   await q.ledger.saveJob(id, queued);
@@ -198,7 +201,8 @@ async function submit(q: Queue, items: Item[]): Promise<void> {
   if (!isTransient(f) && calling.length > 1) {
     // One bad file can fail a whole call; resend each alone so only that one fails.
     await eachSettled(calling, async (it) => {
-      await enqueue(q, it.id, it.job, { solo: true, attempts: it.job.attempts - 1 });
+      // A new attempt number (a new claim key); the failed batch call does not count against it.
+      await enqueue(q, it.id, it.job, { solo: true, giveUpAt: (it.job.giveUpAt ?? config.maxAttempts) + 1 });
       await done(it);
     }, q);
     return;

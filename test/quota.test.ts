@@ -2,8 +2,8 @@
  * Limits across instances: many concurrent invocations (as SCF runs them) against the fake CCC,
  * which enforces 1 call/s and the daily quota by its own clock and counts every call.
  */
-import { createHandler as createUpload } from '../functions/ivr-upload';
-import { createHandler as createReport } from '../functions/quota-report';
+import { createHandler as createUpload } from '../functions/ivr-upload/handler';
+import { createHandler as createReport } from '../functions/quota-report/handler';
 import { mp3Silence } from './fakes/audio';
 import { BUCKET, startStack, type Stack } from './harness';
 

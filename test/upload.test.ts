@@ -3,7 +3,7 @@
  */
 import COS from 'cos-nodejs-sdk-v5';
 import * as http from 'http';
-import { createHandler } from '../functions/ivr-upload';
+import { createHandler } from '../functions/ivr-upload/handler';
 import type { UploadSummary } from '../shared/upload';
 import { mp3Silence, PNG_BYTES, wavTone } from './fakes/audio';
 import { TEST_CREDENTIAL } from './fakes/credentials';

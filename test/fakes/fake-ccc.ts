@@ -99,7 +99,8 @@ export class FakeCcc {
     this.creds = new Map(opts.credentials.map((c) => [c.secretId, c]));
     this.clock = opts.clock ?? Date.now;
     this.server = http.createServer((req, res) => void this.handle(req, res));
-    this.server.keepAliveTimeout = 1000;
+    // Real endpoints keep idle connections open for many seconds; so do the fakes.
+    this.server.keepAliveTimeout = 30000;
     if (opts.dataFile && fs.existsSync(opts.dataFile)) {
       this.files = JSON.parse(fs.readFileSync(opts.dataFile, 'utf8')) as FakeFile[];
       this.nextFileId = Math.max(1000, ...this.files.map((f) => f.FileId)) + 1;

@@ -99,7 +99,8 @@ export class FakeCos {
     this.creds = new Map(opts.credentials.map((c) => [c.secretId, c]));
     this.clock = opts.clock ?? Date.now;
     this.server = http.createServer((req, res) => void this.handle(req, res));
-    this.server.keepAliveTimeout = 1000;
+    // Real endpoints keep idle connections open for many seconds; so do the fakes.
+    this.server.keepAliveTimeout = 30000;
     if (opts.dataDir) this.load(opts.dataDir);
   }
 
