@@ -175,7 +175,7 @@ export function loadConfig(env: Env): Config {
     maxAttempts: intVar(env, 'IVR_MAX_ATTEMPTS', 4, 1, 10),
     retryBaseMs: intVar(env, 'IVR_RETRY_BASE_MS', 1000, 0, 60000),
     maxBatch: intVar(env, 'IVR_MAX_BATCH', 20, 1, 50),
-    jobLeaseSeconds: intVar(env, 'IVR_JOB_LEASE_SECONDS', 120, 5, 3600),
+    jobLeaseSeconds: intVar(env, 'IVR_JOB_LEASE_SECONDS', 120, 2, 3600),
     waitSeconds: intVar(env, 'IVR_WAIT_SECONDS', 60, 1, 800),
     reportWebhook: webhookVar(env, 'IVR_REPORT_WEBHOOK'),
     bucket: bucketVar(env, 'IVR_BUCKET'),

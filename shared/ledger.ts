@@ -159,10 +159,10 @@ export class Ledger {
     await this.store.put(`${this.prefix}pending/${String(sinceMs).padStart(15, '0')}-${id}-${attempt}`, JSON.stringify({ id }));
   }
 
-  /** Oldest first. */
-  async listPending(limit: number): Promise<Array<{ entry: string; id: string }>> {
+  /** Oldest first; `attempt` is the job's attempt count when the entry was written. */
+  async listPending(limit: number): Promise<Array<{ entry: string; id: string; attempt: number }>> {
     const keys = (await this.store.list(`${this.prefix}pending/`, limit)).sort();
-    return keys.map((entry) => ({ entry, id: entry.slice(entry.lastIndexOf('/') + 17, entry.lastIndexOf('-')) }));
+    return keys.map((entry) => ({ entry, id: entry.slice(entry.lastIndexOf('/') + 17, entry.lastIndexOf('-')), attempt: Number(entry.slice(entry.lastIndexOf('-') + 1)) }));
   }
 
   /**

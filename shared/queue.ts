@@ -125,9 +125,14 @@ async function gather(q: Queue): Promise<Item[]> {
   const now = q.deps.now();
   const loaded = await Promise.all(entries.map(async (e) => ({ ...e, job: await q.ledger.getJob(e.id) })));
   const ready: Item[] = [];
+  const seen = new Set<string>();
   for (const e of loaded) {
-    if (!e.job || e.job.state === 'done' || e.job.state === 'deferred' || e.job.state === 'retryable') {
-      await q.ledger.removePending(e.entry); // settled elsewhere: the entry is litter
+    // A job re-queued after a lost entry can have two entries; one call must never hold it twice.
+    if (seen.has(e.id)) continue;
+    seen.add(e.id);
+    if (!e.job || e.job.state === 'done' || e.job.state === 'deferred' || e.job.state === 'retryable' || e.attempt < e.job.attempts) {
+      // Settled elsewhere, or superseded by a newer entry for a later attempt: litter.
+      await q.ledger.removePending(e.entry);
       continue;
     }
     if (e.job.state !== 'queued' || (e.job.notBefore ?? 0) > now) continue;
@@ -271,6 +276,12 @@ export async function awaitJob(q: Queue, id: string, deadlineMs: number): Promis
     if (job.state === 'done' || job.state === 'deferred' || job.state === 'retryable') return job;
     if (decideExistingJob(job, q.deps.now(), q.deps.config.jobLeaseSeconds) === 'uncertain') {
       await recoverUncertain(q, id, job);
+      continue;
+    }
+    if (job.state === 'queued' && q.deps.now() - Date.parse(job.updatedAt) > q.deps.config.jobLeaseSeconds * 1000) {
+      // Queued for longer than any queue takes to drain: its pending entry was lost. Queue it anew.
+      q.deps.log.warn('queued job without progress; queuing it again', { key: job.key, etag: job.etag, job: id });
+      await enqueue(q, id, job, { attempts: job.attempts + 1, giveUpAt: (job.giveUpAt ?? q.deps.config.maxAttempts) + 1 });
       continue;
     }
     if (q.deps.now() >= deadlineMs) return job;

@@ -11,7 +11,7 @@ import { checkContent, checkKey, checkNameAndSize, SNIFF_BYTES } from './eligibi
 import { IvrError, toIvrError } from './errors';
 import { parseCosEvent, type ObjectEvent } from './event';
 import { decideExistingJob, jobId, Ledger, quotaDay, type JobRecord } from './ledger';
-import { awaitJob, defer, enqueue, recoverUncertain, settle, writeBack, type Queue } from './queue';
+import { awaitJob, defer, enqueue, findUnrecordedUpload, recoverUncertain, settle, settleUploaded, writeBack, type Queue } from './queue';
 import type { Logger } from './log';
 import { USER_NAME_META, type IvrResult, type IvrStatus } from './metadata';
 import { customFileName } from './naming';
@@ -168,9 +168,25 @@ export async function processRecord(ev: ObjectEvent, deps: UploadDeps): Promise<
   if (existing) {
     await q.ledger.saveJob(id, record);
   } else if (!(await q.ledger.claimJob(id, record))) {
+    if ((await q.ledger.getJob(id)) === undefined) return rebuildCorruptJob(q, id, record, deadline, fromJob, head);
     // Another delivery of the same event got here first; it will finish the job.
     return { ...base, key, etag: head.etag, status: 'skipped', code: 'InFlightElsewhere', message: 'another invocation is handling this object version' };
   }
+  return queueAndWait(q, id, record, deadline, fromJob, head);
+}
+
+/**
+ * The job record exists but cannot be read (corrupted or half-written by hand). It may belong to
+ * a registration that happened, so CCC is asked first; otherwise the job starts afresh.
+ */
+async function rebuildCorruptJob(q: Queue, id: string, record: JobRecord, deadline: number, fromJob: (j: JobRecord | undefined) => Promise<RecordOutcome>, head: ObjectHead): Promise<RecordOutcome> {
+  q.deps.log.warn('ledger job record unreadable; rebuilding it', { key: record.key, etag: record.etag, job: id, code: 'LedgerCorrupt' });
+  const found = await findUnrecordedUpload(q, id, record.customName);
+  if (found) {
+    await settleUploaded(q, id, record, found, 'recovered');
+    return fromJob(await q.ledger.getJob(id));
+  }
+  await q.ledger.saveJob(id, record);
   return queueAndWait(q, id, record, deadline, fromJob, head);
 }
 

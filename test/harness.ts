@@ -25,6 +25,13 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/** Log lines that contain a secret key, a session token, a signature or a signed URL's query. */
+export function findLeaks(lines: string[]): string[] {
+  const secrets = [TEST_CREDENTIAL.secretKey, TEST_CREDENTIAL.token!];
+  const patterns = [/q-signature=[0-9a-f]{8}/i, /Signature=[0-9a-f]{16}/, /x-cos-security-token=(?!\[REDACTED\])[^&"\s]/i, /q-sign-algorithm=sha1[^"\s]*q-ak=(?!\[REDACTED\])/];
+  return lines.filter((l) => secrets.some((s) => l.includes(s)) || patterns.some((p) => p.test(l)));
+}
+
 export async function startStack(opts: Partial<FakeCccOptions> = {}, envOverrides: Env = {}): Promise<Stack> {
   const cos = await new FakeCos({ credentials: [TEST_CREDENTIAL] }).start();
   const ccc = await new FakeCcc({ credentials: [TEST_CREDENTIAL], cos: { host: '127.0.0.1', port: cos.port }, ...opts }).start();
@@ -60,6 +67,9 @@ export async function startStack(opts: Partial<FakeCccOptions> = {}, envOverride
     async stop() {
       setLogSink(previous);
       await Promise.all([cos.stop(), ccc.stop()]);
+      // Every integration test doubles as a leak check of everything the functions logged.
+      const leaked = findLeaks(logs);
+      if (leaked.length > 0) throw new Error(`secrets in logs: ${leaked[0].slice(0, 300)}`);
     },
   };
 }

@@ -10,6 +10,7 @@ import * as path from 'path';
 import { promisify } from 'util';
 import { cosClient } from '../scripts/local/client';
 import { mp3Silence, PNG_BYTES, wavTone } from './fakes/audio';
+import { findLeaks } from './harness';
 
 const ROOT = path.resolve(__dirname, '..');
 const run = promisify(execFile);
@@ -122,6 +123,11 @@ test('npm start: dropped mp3 and wav are registered, a bad file fails clearly, C
   for (const pid of ready.pids as number[]) expect(alive(pid)).toBe(false);
   expect(fs.existsSync(path.join(dir, 'state', 'stack.json'))).toBe(false);
   expect(fs.readdirSync(path.join(dir, 'state', 'cos', 'local-1250000000')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  // Everything the bundles logged: JSON lines, and not one secret, token, signature or signed URL.
+  const logLines = fs.readdirSync(path.join(dir, 'state', 'logs')).flatMap((f) => fs.readFileSync(path.join(dir, 'state', 'logs', f), 'utf8').split('\n').filter(Boolean));
+  expect(logLines.length).toBeGreaterThan(5);
+  expect(findLeaks(logLines)).toEqual([]);
+  expect(stack.lines.map((l) => JSON.stringify(l)).filter((l) => findLeaks([l]).length > 0)).toEqual([]);
 
   // Restarted, the local bucket still holds everything.
   const again = new Stack(args);

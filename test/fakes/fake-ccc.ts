@@ -46,6 +46,8 @@ export interface CccCall {
   files: number;
   /** 'ok' or the error code answered. */
   result: string;
+  /** The AudioUrls it was asked to download (signed: test use only). */
+  audioUrls: string[];
 }
 
 export interface FakeCccOptions {
@@ -175,7 +177,7 @@ export class FakeCcc {
     const body = Buffer.concat(chunks);
     const requestId = randomUUID();
     const action = String(req.headers['x-tc-action'] ?? '');
-    const call: CccCall = { action, at: this.clock(), requestId, files: 0, result: 'ok' };
+    const call: CccCall = { action, at: this.clock(), requestId, files: 0, result: 'ok', audioUrls: [] };
     const send = (payload: Json) => {
       const text = JSON.stringify({ Response: { ...payload, RequestId: requestId } });
       res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) }).end(text);
@@ -183,6 +185,7 @@ export class FakeCcc {
     try {
       const list = (JSON.parse(body.toString('utf8') || '{}') as { AudioList?: unknown }).AudioList;
       call.files = Array.isArray(list) ? list.length : 0;
+      if (Array.isArray(list)) call.audioUrls = list.map((i: { AudioUrl?: unknown }) => String(i?.AudioUrl ?? ''));
     } catch {
       // counted as 0 files; the request is refused below
     }

@@ -27,6 +27,8 @@ export interface CosFault {
   op?: CosOp;
   /** Only requests for keys starting with this. */
   keyPrefix?: string;
+  /** Let this many matching requests through first (to fail at an exact step). */
+  after?: number;
   times?: number;
   status?: number;
   code?: string;
@@ -257,6 +259,10 @@ export class FakeCos {
     const i = this.faults.findIndex((f) => (!f.op || f.op === op) && (!f.keyPrefix || key.startsWith(f.keyPrefix)));
     if (i === -1) return undefined;
     const f = this.faults[i];
+    if (f.after && f.after > 0) {
+      f.after--;
+      return undefined;
+    }
     f.times = (f.times ?? 1) - 1;
     if (f.times <= 0) this.faults.splice(i, 1);
     return f;
@@ -277,7 +283,8 @@ export class FakeCos {
     if (!cred) throw new CosHttpError(403, 'InvalidAccessKeyId', 'The Access Key Id you provided does not exist in our records.');
     const now = Math.floor(this.clock() / 1000);
     if (now > auth.signTime[1]) throw new CosHttpError(403, 'AccessDenied', 'Request has expired');
-    if (now < auth.signTime[0] - 60) throw new CosHttpError(403, 'RequestTimeTooSkewed', 'The difference between the request time and the server time is too large.');
+    // A signature that starts in the future is accepted within a clock-skew allowance.
+    if (now < auth.signTime[0] - 900) throw new CosHttpError(403, 'RequestTimeTooSkewed', 'The difference between the request time and the server time is too large.');
     const headers: Record<string, string> = {};
     for (const name of auth.headerList) {
       const v = req.headers[name];

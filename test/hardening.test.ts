@@ -1,0 +1,339 @@
+/**
+ * Faults, hostile input and secrets. The fakes inject each fault; every case asserts the object's
+ * final visible state (or that it stays retryable), one registration at most, the quota, and the
+ * log line that says what happened.
+ */
+import * as http from 'http';
+import { createHandler as createUpload } from '../functions/ivr-upload/handler';
+import { createHandler as createReport } from '../functions/quota-report/handler';
+import { loadConfig } from '../shared/config';
+import { jobId } from '../shared/ledger';
+import { mp3Silence, wavTone } from './fakes/audio';
+import { TEST_CREDENTIAL } from './fakes/credentials';
+import { cosEvent } from './fakes/events';
+import type { CosFault } from './fakes/fake-cos';
+import { BUCKET, findLeaks, REGION, startStack, type Stack } from './harness';
+
+let stack: Stack;
+afterEach(() => stack?.stop());
+
+const upload = (env = stack.env, now?: () => number) => createUpload(env, { now });
+const status = (key: string) => stack.meta(key)['ivr-status'];
+const LEDGER = '.ivr-audio-sync/';
+
+/** Delivers like SCF: up to three times while the invocation throws. */
+async function deliver(event: unknown, env = stack.env, pauseMs = 0) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await upload(env)(event);
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  }
+}
+
+describe('CCC faults', () => {
+  test('a response that never comes: the next attempt checks CCC first, then sends once', async () => {
+    stack = await startStack({}, { CCC_TIMEOUT_SECONDS: '1' });
+    stack.ccc.inject({ action: 'UploadIvrAudio', hang: true });
+    const r = await upload()(stack.drop('p/slow.mp3', mp3Silence()));
+    expect(r.results[0].status).toBe('uploaded');
+    expect(stack.ccc.files).toHaveLength(1);
+    expect(stack.ccc.calls.some((c) => c.action === 'DescribeIvrAudioList')).toBe(true);
+    expect(stack.logs.some((l) => l.includes('UploadIvrAudio failed') || l.includes('"code":"NetworkError"'))).toBe(true);
+  });
+
+  test('a RequestLimitExceeded storm is waited out and never reaches the object', async () => {
+    stack = await startStack();
+    stack.ccc.inject({ action: 'UploadIvrAudio', code: 'RequestLimitExceeded', times: 3 });
+    await upload()(stack.drop('p/a.mp3', mp3Silence()));
+    expect(status('p/a.mp3')).toBe('uploaded');
+    expect(stack.meta('p/a.mp3')['ivr-error-code']).toBeUndefined();
+  });
+
+  test('a storm longer than the attempts leaves the file retrying (not failed) for SCF and the daily run', async () => {
+    stack = await startStack({}, { IVR_MAX_ATTEMPTS: '2' });
+    stack.ccc.inject({ action: 'UploadIvrAudio', code: 'RequestLimitExceeded', times: 100 });
+    await expect(upload()(stack.drop('p/a.mp3', mp3Silence()))).rejects.toMatchObject({ code: 'RetryScheduled' });
+    expect(stack.meta('p/a.mp3')).toMatchObject({ 'ivr-status': 'retrying', 'ivr-error-code': 'RequestLimitExceeded' });
+    stack.ccc.clearFaults();
+    await createReport({ ...stack.env, IVR_BUCKET: BUCKET })({ Type: 'Timer' });
+    expect(status('p/a.mp3')).toBe('uploaded');
+    expect(stack.ccc.files).toHaveLength(1);
+  });
+
+  test('an expired session token is retried; a bad signature fails the file with its code', async () => {
+    stack = await startStack({}, { IVR_MAX_ATTEMPTS: '2' });
+    stack.ccc.inject({ action: 'UploadIvrAudio', code: 'AuthFailure.TokenFailure', times: 1 });
+    await upload()(stack.drop('p/token.mp3', mp3Silence(3)));
+    expect(status('p/token.mp3')).toBe('uploaded');
+    stack.ccc.inject({ action: 'UploadIvrAudio', code: 'AuthFailure.SignatureFailure', times: 1 });
+    await upload()(stack.drop('p/sig.mp3', mp3Silence(4)));
+    expect(stack.meta('p/sig.mp3')).toMatchObject({ 'ivr-status': 'failed', 'ivr-error-code': 'AuthFailure.SignatureFailure' });
+  });
+
+  test('a partial FailedFileList in a batch fails only that file', async () => {
+    stack = await startStack();
+    stack.ccc.failFile('two', 'unsupported sample rate');
+    for (const k of ['one', 'two', 'three']) stack.cos.putDirect(BUCKET, `p/${k}.mp3`, mp3Silence(k.length + 2));
+    const s = await upload()(cosEvent(stack.event('p/one.mp3'), stack.event('p/two.mp3'), stack.event('p/three.mp3')));
+    expect(s.results.map((r) => r.status)).toEqual(['uploaded', 'failed', 'uploaded']);
+    expect(stack.ccc.uploadCalls().filter((c) => c.result === 'ok').map((c) => c.files)).toEqual([3]);
+    expect(decodeURIComponent(stack.meta('p/two.mp3')['ivr-error-message'])).toBe('unsupported sample rate');
+  });
+});
+
+describe('COS faults', () => {
+  test.each<[string, CosFault]>([
+    ['HEAD 503', { op: 'HEAD', status: 503, code: 'ServiceUnavailable', times: 20 }],
+    ['GET 500', { op: 'GET', keyPrefix: 'p/', status: 500, times: 20 }],
+    ['COPY 503', { op: 'COPY', status: 503, code: 'ServiceUnavailable', times: 20 }],
+    ['COPY 200 with an error body', { op: 'COPY', bodyError: true, code: 'InternalError', times: 20 }],
+    ['connection resets on ledger writes', { op: 'PUT', keyPrefix: LEDGER, reset: true, times: 20 }],
+  ])('%s: the object stays retryable, and a later delivery finishes it once', async (_l, fault) => {
+    stack = await startStack({}, { IVR_WAIT_SECONDS: '3', IVR_JOB_LEASE_SECONDS: '2' });
+    const event = stack.drop('p/f.mp3', mp3Silence());
+    stack.cos.inject(fault);
+    await expect(upload()(event)).rejects.toMatchObject({ code: 'RetryScheduled' });
+    expect(stack.logs.some((l) => l.includes('"retry":true'))).toBe(true);
+    stack.cos.clearFaults();
+    await new Promise((r) => setTimeout(r, 2100));
+    await deliver(event, stack.env, 2100);
+    expect(status('p/f.mp3')).toBe('uploaded');
+    expect(stack.ccc.files.length).toBeLessThanOrEqual(1);
+    expect(stack.ccc.files).toHaveLength(1);
+  }, 60000);
+
+  test('an object overwritten mid-flight: the old version is dropped, the new one registered', async () => {
+    stack = await startStack();
+    const event = stack.drop('p/v.mp3', mp3Silence(3));
+    stack.cos.inject({ op: 'GET', keyPrefix: 'p/v.mp3', after: 0, times: 1, before: () => stack.cos.putDirect(BUCKET, 'p/v.mp3', mp3Silence(5)) });
+    const r = await upload()(event);
+    expect(r.results[0]).toMatchObject({ status: 'skipped', code: 'ObjectChanged' });
+    await upload()(cosEvent(stack.event('p/v.mp3')));
+    expect(stack.ccc.files).toHaveLength(1);
+    expect(stack.meta('p/v.mp3')['ivr-etag']).toBe(stack.cos.object(BUCKET, 'p/v.mp3')!.etag);
+  });
+
+  test('an object overwritten after the call: the old result is not stamped on the new content', async () => {
+    stack = await startStack();
+    const event = stack.drop('p/w.mp3', mp3Silence(3));
+    stack.cos.inject({ op: 'COPY', times: 1, before: () => stack.cos.putDirect(BUCKET, 'p/w.mp3', mp3Silence(6)) });
+    await upload()(event);
+    expect(status('p/w.mp3')).toBeUndefined();
+    await upload()(cosEvent(stack.event('p/w.mp3')));
+    expect(stack.ccc.files).toHaveLength(2); // two versions, two registrations
+    expect(stack.meta('p/w.mp3')).toMatchObject({ 'ivr-status': 'uploaded', 'ivr-file-id': String(stack.ccc.files[1].FileId), 'ivr-etag': stack.cos.object(BUCKET, 'p/w.mp3')!.etag });
+  });
+
+  test('a corrupted job record is rebuilt without registering twice', async () => {
+    stack = await startStack();
+    const event = stack.drop('p/c.mp3', mp3Silence());
+    await upload()(event);
+    const id = jobId(BUCKET, 'p/c.mp3', stack.cos.object(BUCKET, 'p/c.mp3')!.etag);
+    stack.cos.putDirect(BUCKET, `${LEDGER}jobs/${id}.json`, Buffer.from('{"v":1,"state":"do'));
+    const again = await upload()(event);
+    expect(again.results[0]).toMatchObject({ status: 'uploaded', fileId: stack.ccc.files[0].FileId });
+    expect(stack.ccc.files).toHaveLength(1);
+    expect(stack.logs.some((l) => l.includes('LedgerCorrupt'))).toBe(true);
+  });
+
+  test('a queued file whose pending entry vanished is queued again', async () => {
+    stack = await startStack({}, { IVR_WAIT_SECONDS: '6', IVR_JOB_LEASE_SECONDS: '2' });
+    let deleted = false;
+    // The moment the pending entry is written, it disappears.
+    stack.cos.inject({ op: 'PUT', keyPrefix: `${LEDGER}pending/`, times: 1, before: () => setTimeout(() => {
+      for (const k of stack.cos.keys(BUCKET, `${LEDGER}pending/`)) stack.cos.deleteDirect(BUCKET, k);
+      deleted = true;
+    }, 5) });
+    // The injected fault above only runs `before`; the write itself goes through.
+    const r = await upload()(stack.drop('p/q.mp3', mp3Silence()));
+    expect(deleted).toBe(true);
+    expect(r.results[0].status).toBe('uploaded');
+    expect(stack.logs.some((l) => l.includes('queuing it again'))).toBe(true);
+  }, 30000);
+});
+
+describe('platform', () => {
+  const steps: Array<[string, CosFault]> = [
+    ['claiming the job', { op: 'PUT', keyPrefix: `${LEDGER}jobs/`, after: 0 }],
+    ['taking a quota slot', { op: 'PUT', keyPrefix: `${LEDGER}quota/`, after: 0 }],
+    ['queuing the job', { op: 'PUT', keyPrefix: `${LEDGER}jobs/`, after: 1 }],
+    ['writing the pending entry', { op: 'PUT', keyPrefix: `${LEDGER}pending/`, after: 0 }],
+    ['claiming the rate second', { op: 'PUT', keyPrefix: `${LEDGER}rate/`, after: 0 }],
+    ['marking the job calling', { op: 'PUT', keyPrefix: `${LEDGER}jobs/`, after: 2 }],
+    ['recording the FileId', { op: 'PUT', keyPrefix: `${LEDGER}files/`, after: 0 }],
+    ['recording the result', { op: 'PUT', keyPrefix: `${LEDGER}jobs/`, after: 3 }],
+    ['writing the metadata', { op: 'COPY', after: 0 }],
+  ];
+  test.each(steps)('killed while %s: redelivery ends uploaded, registered once', async (_step, at) => {
+    stack = await startStack({}, { IVR_WAIT_SECONDS: '3', IVR_JOB_LEASE_SECONDS: '2' });
+    const event = stack.drop('p/k.mp3', mp3Silence());
+    // From that step on, every matching request dies: the instance is gone.
+    stack.cos.inject({ ...at, reset: true, times: 1000 });
+    await upload()(event).catch(() => undefined);
+    stack.cos.clearFaults();
+    await new Promise((r) => setTimeout(r, 2100));
+    await deliver(event, stack.env, 2100).catch(() => undefined);
+    if (status('p/k.mp3') !== 'uploaded') await createReport({ ...stack.env, IVR_BUCKET: BUCKET })({ Type: 'Timer' });
+    expect(status('p/k.mp3')).toBe('uploaded');
+    expect(stack.ccc.files).toHaveLength(1);
+    expect(stack.cos.keys(BUCKET, `${LEDGER}quota/`).length).toBeLessThanOrEqual(2);
+  }, 60000);
+
+  test.each([
+    ['COS 3 minutes ahead', 180_000, 0],
+    ['COS 3 minutes behind', -180_000, 0],
+    ['CCC 3 minutes ahead', 0, 180_000],
+    ['CCC 3 minutes behind', 0, -180_000],
+  ])('clock skew (%s) is tolerated', async (_l, cosSkew, cccSkew) => {
+    stack = await startStack();
+    stack.cos.clock = () => Date.now() + cosSkew;
+    stack.ccc.clock = () => Date.now() + cccSkew;
+    await upload()(stack.drop('p/s.mp3', mp3Silence()));
+    expect(status('p/s.mp3')).toBe('uploaded');
+  });
+
+  test('clock skew beyond five minutes at CCC leaves the file retrying with SignatureExpire', async () => {
+    stack = await startStack({}, { IVR_MAX_ATTEMPTS: '1' });
+    stack.ccc.clock = () => Date.now() + 400_000;
+    await expect(upload()(stack.drop('p/s.mp3', mp3Silence()))).rejects.toMatchObject({ code: 'RetryScheduled' });
+    expect(stack.meta('p/s.mp3')).toMatchObject({ 'ivr-status': 'retrying', 'ivr-error-code': 'AuthFailure.SignatureExpire' });
+  });
+
+  test('the quota day rolls over during a batch: never more than the quota on either day', async () => {
+    stack = await startStack({ dailyQuota: 1 }, { IVR_DAILY_QUOTA: '1' });
+    // 23:59:59.2 in China Standard Time, for the function and for CCC alike.
+    const cst = Date.now() + 8 * 3600_000;
+    const toMidnight = 86_400_000 - (cst % 86_400_000) - 800;
+    const now = () => Date.now() + toMidnight;
+    stack.ccc.dayShiftMs = toMidnight;
+    const drops = ['p/d1.mp3', 'p/d2.mp3'].map((k, i) => stack.drop(k, mp3Silence(3 + i)));
+    await Promise.all(drops.map((e) => createUpload(stack.env, { now })(e)));
+    const statuses = ['p/d1.mp3', 'p/d2.mp3'].map(status).sort();
+    expect(statuses).toEqual(['deferred', 'uploaded']);
+    // The timer of the new day sends the deferred file; CCC already counted the first on this day.
+    await createReport({ ...stack.env, IVR_BUCKET: BUCKET }, { now })({ Type: 'Timer' });
+    const byDay = new Map<string, number>();
+    for (const f of stack.ccc.files) byDay.set(stack.ccc.quotaDay(f.uploadedAt), (byDay.get(stack.ccc.quotaDay(f.uploadedAt)) ?? 0) + 1);
+    for (const n of byDay.values()) expect(n).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('hostile and bad input', () => {
+  beforeEach(async () => {
+    stack = await startStack();
+  });
+
+  test.each([
+    ['key is a number', (r: Record<string, any>) => (r.cos.cosObject.key = 42)], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['bucket is missing', (r: Record<string, any>) => delete r.cos.cosBucket], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['event name is missing', (r: Record<string, any>) => delete r.event.eventName], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['appid is not numeric', (r: Record<string, any>) => (r.cos.cosBucket.appid = 'abc')], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['key outside the bucket path', (r: Record<string, any>) => { r.cos.cosObject.key = '/999/other/x.mp3'; delete r.cos.cosObject.url; }], // eslint-disable-line @typescript-eslint/no-explicit-any
+  ])('a record whose %s is rejected with EventInvalid, the others still run', async (_l, spoil) => {
+    stack.cos.putDirect(BUCKET, 'p/ok.mp3', mp3Silence());
+    const bad = stack.event('p/ok.mp3');
+    spoil(bad as unknown as Record<string, unknown>);
+    const s = await upload()({ Records: [bad, stack.event('p/ok.mp3')] });
+    expect(s.results.map((r) => r.status)).toEqual(['rejected', 'uploaded']);
+    expect(s.results[0].code).toBe('EventInvalid');
+  });
+
+  test.each([
+    ['control characters', 'p/bell\u0007.mp3', 'KeyInvalid'],
+    ['a very long key', `p/${'x'.repeat(900)}.mp3`, 'KeyInvalid'],
+    ['../ segments', 'p/../../etc/passwd.mp3', 'KeyInvalid'],
+  ])('a key with %s is refused without an API call', async (_l, key, code) => {
+    const s = await upload()(cosEvent(stack.event(key)));
+    expect(s.results[0]).toMatchObject({ status: 'rejected', code });
+    expect(stack.ccc.calls).toHaveLength(0);
+    expect(stack.logs.some((l) => l.includes(code))).toBe(true);
+  });
+
+  test('invalid percent-encoding in the key is taken literally', async () => {
+    stack.cos.putDirect(BUCKET, 'p/bad%zz.mp3', mp3Silence());
+    const rec = stack.event('p/bad%zz.mp3');
+    delete (rec.cos.cosObject as { url?: string }).url;
+    const s = await upload()(cosEvent(rec));
+    expect(s.results[0]).toMatchObject({ status: 'uploaded', key: 'p/bad%zz.mp3' });
+  });
+
+  test('metadata already near the 2 KB limit: the result still fits, trimmed', async () => {
+    stack.cos.putDirect(BUCKET, 'p/m.mp3', mp3Silence(), { meta: { notes: 'n'.repeat(1850) } });
+    await upload()(cosEvent(stack.event('p/m.mp3')));
+    const meta = stack.meta('p/m.mp3');
+    expect(meta).toMatchObject({ notes: 'n'.repeat(1850), 'ivr-status': 'uploaded', 'ivr-file-id': String(stack.ccc.files[0].FileId) });
+  });
+
+  test('metadata with no room left: the file is still registered, the ledger keeps the result, the log says why', async () => {
+    stack.cos.putDirect(BUCKET, 'p/full.mp3', mp3Silence(), { meta: { notes: 'n'.repeat(2020) } });
+    const s = await upload()(cosEvent(stack.event('p/full.mp3')));
+    expect(s.results[0]).toMatchObject({ status: 'uploaded', fileId: stack.ccc.files[0].FileId });
+    expect(s.results[0].message).toMatch(/2 KB/);
+    expect(stack.meta('p/full.mp3')['ivr-status']).toBeUndefined();
+  });
+
+  test.each([
+    ['huge', 'x'.repeat(600)],
+    ['newlines', 'a\nb'],
+    ['a spoofed field inside', 'x\r\nx-cos-meta-ivr-status: uploaded'],
+  ])('an ivr-name that is %s is refused with IvrNameInvalid', async (_l, name) => {
+    await upload()(stack.drop('p/n.mp3', mp3Silence(), { 'ivr-name': encodeURIComponent(name) }));
+    expect(stack.meta('p/n.mp3')).toMatchObject({ 'ivr-status': 'failed', 'ivr-error-code': 'IvrNameInvalid' });
+    expect(stack.ccc.calls).toHaveLength(0);
+  });
+
+  test('spoofed status fields are replaced by the real result', async () => {
+    await upload()(stack.drop('p/s.wav', Buffer.from('RIFF....WAVX'), { 'ivr-status': 'uploaded', 'ivr-file-id': '7', 'ivr-error-code': 'none' }));
+    expect(stack.meta('p/s.wav')).toMatchObject({ 'ivr-status': 'failed', 'ivr-error-code': 'NotAudio' });
+    expect(stack.meta('p/s.wav')['ivr-file-id']).toBeUndefined();
+    void wavTone;
+  });
+});
+
+describe('configuration: every variable missing, empty, malformed or out of range', () => {
+  const good = { CCC_SDK_APP_ID: '1400000001', TENCENTCLOUD_SECRETID: 'id', TENCENTCLOUD_SECRETKEY: 'key' };
+  const cases: Array<[string, string | undefined]> = [
+    ['CCC_SDK_APP_ID', undefined], ['CCC_SDK_APP_ID', ''], ['CCC_SDK_APP_ID', '1.5'], ['CCC_SDK_APP_ID', '-3'], ['CCC_SDK_APP_ID', '99999999999999999999'],
+    ['TENCENTCLOUD_SECRETID', undefined], ['TENCENTCLOUD_SECRETID', '  '], ['TENCENTCLOUD_SECRETKEY', undefined],
+    ['IVR_URL_EXPIRES', 'soon'], ['IVR_URL_EXPIRES', '59'], ['IVR_URL_EXPIRES', '86401'],
+    ['CCC_ENDPOINT', 'ftp://127.0.0.1:1'], ['COS_ENDPOINT', 'http://'], ['CCC_TIMEOUT_SECONDS', '0'],
+    ['IVR_AUDIO_PREFIX', 'no-slash'], ['IVR_LEDGER_PREFIX', ''], ['IVR_LEDGER_PREFIX', '/abs/'],
+    ['IVR_DAILY_QUOTA', '0'], ['IVR_DAILY_QUOTA', 'fifty'], ['IVR_QUOTA_UTC_OFFSET', '+8'], ['IVR_QUOTA_UTC_OFFSET', '+15:00'],
+    ['IVR_MAX_ATTEMPTS', '11'], ['IVR_RETRY_BASE_MS', '-1'], ['IVR_MAX_BATCH', '51'], ['IVR_JOB_LEASE_SECONDS', '1'],
+    ['IVR_WAIT_SECONDS', '0'], ['IVR_RETENTION_DAYS', '1'], ['IVR_REPORT_WEBHOOK', 'not a url'], ['IVR_BUCKET', 'prompts'],
+  ];
+  test.each(cases)('%s=%p is refused with a message naming it', (name, value) => {
+    expect(() => loadConfig({ ...good, [name]: value })).toThrow(expect.objectContaining({ code: 'ConfigInvalid', message: expect.stringContaining(name) }));
+  });
+});
+
+describe('secrets and access', () => {
+  test('the leak detector catches what it must', () => {
+    expect(findLeaks([`{"e":"${TEST_CREDENTIAL.secretKey}"}`])).toHaveLength(1);
+    expect(findLeaks(['http://b-1.cos.ap-gz.myqcloud.com/a.mp3?q-sign-algorithm=sha1&q-ak=AKID&q-signature=0123456789abcdef'])).toHaveLength(1);
+    expect(findLeaks(['http://b-1.cos.ap-gz.myqcloud.com/a.mp3?[signed]'])).toHaveLength(0);
+  });
+
+  test('a signed AudioUrl works within its lifetime and is refused when replayed after it', async () => {
+    stack = await startStack({}, { IVR_URL_EXPIRES: '60' });
+    await upload()(stack.drop('p/u.mp3', mp3Silence()));
+    const url = stack.ccc.uploadCalls()[0].audioUrls[0];
+    expect(url).toContain('q-signature=');
+    const get = () => new Promise<number>((resolve) => {
+      const u = new URL(url);
+      http.get({ host: '127.0.0.1', port: stack.cos.port, path: u.pathname + u.search, headers: { Host: u.host } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+    });
+    expect(await get()).toBe(200);
+    const real = stack.cos.clock;
+    stack.cos.clock = () => real() + 61_000;
+    expect(await get()).toBe(403);
+    stack.cos.clock = real;
+    void REGION;
+  });
+});
