@@ -7,4 +7,6 @@ module.exports = {
   transform: { '^.+\\.ts$': '<rootDir>/scripts/jest-esbuild.js' },
   moduleFileExtensions: ['ts', 'js', 'json'],
   testTimeout: 30000,
+  // Most tests wait on CCC's one-call-per-second limit rather than the CPU.
+  maxWorkers: 4,
 };
