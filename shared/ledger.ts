@@ -14,6 +14,7 @@
  *   <prefix>files/<FileId>          FileIds we know we registered (used to recover after a crash)
  */
 import { createHash } from 'crypto';
+import { mapLimited } from './concurrency';
 import type { BlobStore } from './cos';
 import type { IvrResult } from './metadata';
 
@@ -204,17 +205,8 @@ export class Ledger {
   /** Every job record (the report reads them all; pruning keeps the number bounded). */
   async listJobs(concurrency = 16): Promise<Array<{ id: string; job: JobRecord }>> {
     const keys = await this.store.list(`${this.prefix}jobs/`);
-    const out: Array<{ id: string; job: JobRecord }> = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < keys.length) {
-        const key = keys[next++];
-        const job = parseJob(await this.store.get(key));
-        if (job) out.push({ id: key.slice(key.lastIndexOf('/') + 1, -'.json'.length), job });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, keys.length) }, worker));
-    return out;
+    const jobs = await mapLimited(keys, concurrency, async (key) => ({ id: key.slice(key.lastIndexOf('/') + 1, -'.json'.length), job: parseJob(await this.store.get(key)) }));
+    return jobs.filter((j): j is { id: string; job: JobRecord } => j.job !== undefined);
   }
 
   /**

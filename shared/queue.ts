@@ -7,6 +7,7 @@
  * finished by the next leader.
  */
 import type { AudioFile } from './ccc';
+import { mapLimited } from './concurrency';
 import type { CosBucket, ObjectHead } from './cos';
 import { IvrError, toIvrError } from './errors';
 import { decideExistingJob, Ledger, quotaDay, type JobRecord } from './ledger';
@@ -146,21 +147,16 @@ async function gather(q: Queue): Promise<Item[]> {
   return won.filter((x): x is Item => x !== undefined);
 }
 
-/** Runs `fn` over items with bounded concurrency; one item's error never stops the others. */
+/** Settles each item with bounded concurrency; one item's error never stops the others. */
 async function eachSettled<T>(items: T[], fn: (item: T) => Promise<void>, q: Queue): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++];
-      try {
-        await fn(item);
-      } catch (e) {
-        const err = toIvrError(e);
-        q.deps.log.error('could not finish a file after the call; it stays in the ledger for a retry', { code: err.code, error: err.message });
-      }
+  await mapLimited(items, WRITE_CONCURRENCY, async (item) => {
+    try {
+      await fn(item);
+    } catch (e) {
+      const err = toIvrError(e);
+      q.deps.log.error('could not finish a file after the call; it stays in the ledger for a retry', { code: err.code, error: err.message });
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, items.length) }, worker));
+  });
 }
 
 /** Sends one batch in one UploadIvrAudio call and settles every file in it. */

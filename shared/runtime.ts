@@ -63,3 +63,19 @@ export interface ScfContext {
   request_id?: string;
   function_name?: string;
 }
+
+/**
+ * An SCF handler whose runtime is built once per instance at cold start. With bad configuration
+ * every invocation is refused by throwing, not returning: SCF then retries the event, so nothing is
+ * lost once the variable is fixed.
+ */
+export function scfHandler<R>(env: Env, functionName: string, seams: Seams, run: (runtime: Runtime, event: unknown) => Promise<R>) {
+  const init = createRuntime(env, functionName, seams);
+  return async (event: unknown, context?: ScfContext): Promise<R> => {
+    if (!init.ok) {
+      init.log.error('invocation refused: configuration invalid', { scfRequestId: context?.request_id, code: init.error.code, error: init.error.message });
+      throw init.error;
+    }
+    return run({ ...init.runtime, log: init.runtime.log.child({ scfRequestId: context?.request_id }) }, event);
+  };
+}

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'crypto';
 import type { IvrAudioApi } from './ccc';
+import { mapLimited } from './concurrency';
 import type { Config } from './config';
 import type { CosBucket, ObjectHead } from './cos';
 import { checkContent, checkKey, checkNameAndSize, SNIFF_BYTES } from './eligibility';
@@ -46,20 +47,6 @@ export interface UploadSummary {
 }
 
 const RECORD_CONCURRENCY = 8;
-
-/** Runs `fn` over `items` with at most `limit` in flight, keeping order in the results. */
-export async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 /** Handles a whole COS event. Throws only after every record was handled, and only for retries. */
 export async function handleCosEvent(event: unknown, deps: UploadDeps): Promise<UploadSummary> {

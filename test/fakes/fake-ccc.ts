@@ -7,8 +7,8 @@
 import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
-import type { AddressInfo } from 'net';
 import type { FakeCredential } from './credentials';
+import { FaultQueue, LoopbackServer, type Fault } from './loopback-server';
 import { parseTc3Authorization, tc3Sign } from './signatures';
 
 export const CCC_HOST = 'ccc.tencentcloudapi.com';
@@ -23,9 +23,8 @@ export interface FakeFile {
   uploadedAt: number;
 }
 
-export interface CccFault {
+export interface CccFault extends Fault {
   action?: string;
-  times?: number;
   /** Answer with this Tencent error code (HTTP 200, error body). */
   code?: string;
   message?: string;
@@ -83,10 +82,9 @@ function sniff(body: Buffer): 'mp3' | 'wav' | undefined {
   return undefined;
 }
 
-export class FakeCcc {
-  private server: http.Server;
+export class FakeCcc extends LoopbackServer {
   private creds: Map<string, FakeCredential>;
-  private faults: CccFault[] = [];
+  private faults = new FaultQueue<CccFault>();
   private failingNames = new Map<string, string>();
   private lastUploadSecond = -1;
   private nextFileId = 1001;
@@ -95,41 +93,23 @@ export class FakeCcc {
   clock: () => number;
   /** Moves the quota day without touching the clock the signatures are checked against. */
   dayShiftMs = 0;
-  port = 0;
 
   constructor(private readonly opts: FakeCccOptions) {
+    super(opts.port, (req, res) => this.handle(req, res));
     this.creds = new Map(opts.credentials.map((c) => [c.secretId, c]));
     this.clock = opts.clock ?? Date.now;
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-    // Real endpoints keep idle connections open for many seconds; so do the fakes.
-    this.server.keepAliveTimeout = 30000;
     if (opts.dataFile && fs.existsSync(opts.dataFile)) {
       this.files = JSON.parse(fs.readFileSync(opts.dataFile, 'utf8')) as FakeFile[];
       this.nextFileId = Math.max(1000, ...this.files.map((f) => f.FileId)) + 1;
     }
   }
 
-  async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(this.opts.port ?? 0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  get endpoint(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
   inject(fault: CccFault): void {
-    this.faults.push({ times: 1, ...fault });
+    this.faults.add(fault);
   }
 
   clearFaults(): void {
-    this.faults = [];
+    this.faults.clear();
     this.failingNames.clear();
   }
 
@@ -163,12 +143,7 @@ export class FakeCcc {
   }
 
   private takeFault(action: string): CccFault | undefined {
-    const i = this.faults.findIndex((f) => !f.action || f.action === action);
-    if (i === -1) return undefined;
-    const f = this.faults[i];
-    f.times = (f.times ?? 1) - 1;
-    if (f.times <= 0) this.faults.splice(i, 1);
-    return f;
+    return this.faults.take((f) => !f.action || f.action === action);
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

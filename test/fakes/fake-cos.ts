@@ -7,9 +7,9 @@
 import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
-import type { AddressInfo } from 'net';
 import * as path from 'path';
 import type { FakeCredential } from './credentials';
+import { FaultQueue, LoopbackServer, type Fault } from './loopback-server';
 import { cosSign, parseCosAuthorization } from './signatures';
 
 export interface StoredObject {
@@ -23,13 +23,10 @@ export interface StoredObject {
 
 export type CosOp = 'HEAD' | 'GET' | 'PUT' | 'COPY' | 'DELETE' | 'LIST';
 
-export interface CosFault {
+export interface CosFault extends Fault {
   op?: CosOp;
   /** Only requests for keys starting with this. */
   keyPrefix?: string;
-  /** Let this many matching requests through first (to fail at an exact step). */
-  after?: number;
-  times?: number;
   status?: number;
   code?: string;
   /** For COPY: answer 200 with an error body, as COS sometimes does. */
@@ -87,38 +84,19 @@ class CosHttpError extends Error {
   }
 }
 
-export class FakeCos {
-  private server: http.Server;
+export class FakeCos extends LoopbackServer {
   private buckets = new Map<string, Map<string, StoredObject>>();
-  private faults: CosFault[] = [];
+  private faults = new FaultQueue<CosFault>();
   private listeners: Array<(e: { eventName: string; bucket: string; region: string; object: StoredObject }) => void> = [];
   readonly requests: CosRequestLog[] = [];
   private creds: Map<string, FakeCredential>;
   clock: () => number;
-  port = 0;
 
   constructor(private readonly opts: FakeCosOptions) {
+    super(opts.port, (req, res) => this.handle(req, res));
     this.creds = new Map(opts.credentials.map((c) => [c.secretId, c]));
     this.clock = opts.clock ?? Date.now;
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-    // Real endpoints keep idle connections open for many seconds; so do the fakes.
-    this.server.keepAliveTimeout = 30000;
     if (opts.dataDir) this.load(opts.dataDir);
-  }
-
-  async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(this.opts.port ?? 0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  get endpoint(): string {
-    return `http://127.0.0.1:${this.port}`;
   }
 
   createBucket(bucket: string): void {
@@ -130,11 +108,11 @@ export class FakeCos {
   }
 
   inject(fault: CosFault): void {
-    this.faults.push({ times: 1, ...fault });
+    this.faults.add(fault);
   }
 
   clearFaults(): void {
-    this.faults = [];
+    this.faults.clear();
   }
 
   object(bucket: string, key: string): StoredObject | undefined {
@@ -256,16 +234,7 @@ export class FakeCos {
   }
 
   private takeFault(op: CosOp, key: string): CosFault | undefined {
-    const i = this.faults.findIndex((f) => (!f.op || f.op === op) && (!f.keyPrefix || key.startsWith(f.keyPrefix)));
-    if (i === -1) return undefined;
-    const f = this.faults[i];
-    if (f.after && f.after > 0) {
-      f.after--;
-      return undefined;
-    }
-    f.times = (f.times ?? 1) - 1;
-    if (f.times <= 0) this.faults.splice(i, 1);
-    return f;
+    return this.faults.take((f) => (!f.op || f.op === op) && (!f.keyPrefix || key.startsWith(f.keyPrefix)));
   }
 
   private sendError(res: http.ServerResponse, status: number, code: string, message: string, resource: string, requestId: string): void {
