@@ -125,7 +125,7 @@ export function createIvrAudioApi(client: Client, sdkAppId: number): IvrAudioApi
           PageNumber: q.pageNumber,
           FileId: q.fileIds,
           CustomFileName: q.customFileNames,
-        } as Parameters<Client['DescribeIvrAudioList']>[0]);
+        });
         const files = (res.FileInfo ?? []).map(toAudioFile).filter((f): f is AudioFile => f !== undefined);
         return { ok: true, value: { requestId: text(res.RequestId), total: num(res.TotalCount) ?? files.length, files } };
       } catch (e) {
