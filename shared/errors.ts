@@ -39,10 +39,6 @@ export class IvrError extends Error {
   }
 }
 
-export function isIvrError(e: unknown): e is IvrError {
-  return e instanceof IvrError;
-}
-
 /** Normalises anything thrown into an IvrError without losing its message. */
 export function toIvrError(e: unknown, fallbackCode: OwnErrorCode = 'StorageError'): IvrError {
   if (e instanceof IvrError) return e;

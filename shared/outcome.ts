@@ -25,7 +25,6 @@ export function outcomeUnknown(f: ApiFailure): boolean {
 }
 
 export const isQuotaExhausted = (f: ApiFailure) => f.code === 'FailedOperation.UploadFileOverflow';
-export const isRateLimited = (f: ApiFailure) => f.code.startsWith('RequestLimitExceeded');
 
 /** Exponential backoff with full jitter, capped. `attempt` counts from 1. */
 export function backoffMs(attempt: number, baseMs: number, random: () => number = Math.random): number {
