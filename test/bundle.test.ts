@@ -24,9 +24,12 @@ function load(file: string, env: Record<string, string | undefined>): Handler {
       handler = require(path.join(PKG, file)).main_handler;
     });
     return async (event, context) => {
+      // The bundle logs to stdout, as on SCF; keep the test output readable.
+      const quiet = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
       try {
         return await handler!(event, context);
       } finally {
+        quiet.mockRestore();
         process.env = { ...saved };
       }
     };
