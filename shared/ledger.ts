@@ -210,8 +210,9 @@ export class Ledger {
   }
 
   /**
-   * Deletes what is no longer needed: rate seconds and stray claims older than an hour, quota days
-   * and settled jobs older than `retentionDays`. FileIds are kept: crash recovery relies on them.
+   * Deletes what is no longer needed: rate seconds older than an hour, claims whose entry or job is
+   * gone, quota days and settled jobs older than `retentionDays`. FileIds are kept: crash recovery
+   * relies on them.
    */
   async prune(nowMs: number, retentionDays: number, utcOffsetMinutes: number, jobs: Array<{ id: string; job: JobRecord }>): Promise<number> {
     const doomed: string[] = [];
@@ -222,7 +223,16 @@ export class Ledger {
     const oldestDay = quotaDay(nowMs - retentionDays * 86400000, utcOffsetMinutes);
     for (const k of await this.store.list(`${this.prefix}quota/`)) if (k.slice(this.prefix.length + 'quota/'.length, this.prefix.length + 'quota/'.length + 10) < oldestDay) doomed.push(k);
     const cutoff = nowMs - retentionDays * 86400000;
-    for (const { id, job } of jobs) if (job.state === 'done' && Date.parse(job.updatedAt) < cutoff) doomed.push(this.jobKey(id));
+    const kept = new Set<string>();
+    for (const { id, job } of jobs) {
+      if (job.state === 'done' && Date.parse(job.updatedAt) < cutoff) doomed.push(this.jobKey(id));
+      else kept.add(id);
+    }
+    // A re-run claim means nothing once its job is gone.
+    for (const k of await this.store.list(`${this.prefix}reruns/`)) {
+      const name = k.slice(k.lastIndexOf('/') + 1);
+      if (!kept.has(name.slice(0, name.lastIndexOf('-')))) doomed.push(k);
+    }
     for (const k of doomed) await this.store.delete(k);
     return doomed.length;
   }

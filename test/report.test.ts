@@ -141,3 +141,32 @@ test('retries SCF gave up on are sent by the daily run', async () => {
   expect(stack.meta('p/late.mp3')['ivr-status']).toBe('uploaded');
   expect(stack.ccc.files).toHaveLength(1);
 });
+
+test('old ledger entries are pruned; recent ones and FileIds are kept', async () => {
+  stack = await startStack();
+  await createUpload(stack.env)(stack.drop('p/keep.mp3', mp3Silence()));
+  const L = '.ivr-audio-sync/';
+  const old = new Date(Date.now() - 40 * 86400000);
+  const oldDay = old.toISOString().slice(0, 10);
+  const oldJob = { v: 1, state: 'done', bucket: BUCKET, key: 'p/old.mp3', etag: 'e', customName: 'old', updatedAt: old.toISOString(), attempts: 1 };
+  const put = (k: string, body: unknown = {}) => stack.cos.putDirect(BUCKET, L + k, Buffer.from(JSON.stringify(body)));
+  put(`jobs/${'a'.repeat(40)}.json`, oldJob);
+  put(`reruns/${'a'.repeat(40)}-1`);
+  put(`quota/${oldDay}/00000`);
+  put(`quota/${oldDay}/full`);
+  put(`rate/${Math.floor(Date.now() / 1000) - 7200}`);
+  put(`taken/${'b'.repeat(40)}-0`);
+  put('files/999');
+  const before = stack.cos.keys(BUCKET, L);
+  const { report } = await createReport({ ...stack.env, IVR_BUCKET: BUCKET })({ Type: 'Timer' });
+  const after = new Set(stack.cos.keys(BUCKET, L));
+  const gone = before.filter((k) => !after.has(k));
+  const expected = [`jobs/${'a'.repeat(40)}.json`, `reruns/${'a'.repeat(40)}-1`, `quota/${oldDay}/00000`, `quota/${oldDay}/full`, `rate/${Math.floor(Date.now() / 1000) - 7200}`, `taken/${'b'.repeat(40)}-0`].map((k) => L + k);
+  expect(gone).toEqual(expect.arrayContaining(expected));
+  // Anything else removed is a claim whose pending entry is gone (like the one of the upload above).
+  for (const k of gone.filter((g) => !expected.includes(g))) expect(k.startsWith(`${L}taken/`)).toBe(true);
+  expect(report.actions.pruned).toBeGreaterThanOrEqual(6);
+  expect(after.has(`${L}files/999`)).toBe(true);
+  expect(stack.meta('p/keep.mp3')['ivr-status']).toBe('uploaded');
+  expect([...after].some((k) => k.startsWith(`${L}jobs/`))).toBe(true);
+});
