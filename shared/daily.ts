@@ -52,7 +52,10 @@ async function releaseDeferred(q: Queue, today: string): Promise<number> {
   return released;
 }
 
-/** Asks CCC for the review state of uploaded files still pending review; ≤ 50 FileIds a call. */
+/**
+ * Asks CCC for the review state of uploaded files still pending review; ≤ 50 FileIds a call.
+ * Updates `jobs` in place, so the report sees the new states without reading the ledger again.
+ */
 async function refreshReviews(q: Queue, jobs: Array<{ id: string; job: JobRecord }>): Promise<number> {
   const waiting = jobs.filter(({ job }) => job.state === 'done' && job.result?.status === 'uploaded' && job.result.review === 'pending' && job.result.fileId !== undefined);
   let updated = 0;
@@ -64,10 +67,10 @@ async function refreshReviews(q: Queue, jobs: Array<{ id: string; job: JobRecord
       break;
     }
     const byId = new Map(res.value.files.map((f) => [f.fileId, f]));
-    for (const { id, job } of chunk) {
-      const review = reviewFromCode(byId.get(job.result!.fileId!)?.status);
+    for (const entry of chunk) {
+      const review = reviewFromCode(byId.get(entry.job.result!.fileId!)?.status);
       if (!review || review === 'pending') continue;
-      await settle(q, id, job, { ...job.result!, review, requestId: res.value.requestId });
+      entry.job = (await settle(q, entry.id, entry.job, { ...entry.job.result!, review, requestId: res.value.requestId })).job;
       updated++;
     }
   }
@@ -85,9 +88,8 @@ export async function runDaily(event: unknown, deps: UploadDeps, bucket: string,
   const deferredReleased = await releaseDeferred(q, today);
   const sent = await drain(q, started + config.waitSeconds * 1000);
 
-  let jobs = await q.ledger.listJobs();
+  const jobs = await q.ledger.listJobs();
   const reviewsUpdated = await refreshReviews(q, jobs);
-  if (reviewsUpdated > 0) jobs = await q.ledger.listJobs();
 
   const day = requestedDay(event) ?? reportDay(deps.now(), config.quotaUtcOffsetMinutes);
   const use = await q.ledger.quotaUseByDay();

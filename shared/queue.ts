@@ -52,13 +52,19 @@ export async function writeBack(cos: CosBucket, key: string, result: IvrResult, 
   }
 }
 
+export interface Settled extends WriteBack {
+  /** The job record as saved. */
+  job: JobRecord;
+}
+
 /** Records a final (or deferred) result in the ledger, then on the object. */
-export async function settle(q: Queue, id: string, job: JobRecord, result: IvrResult, head?: ObjectHead): Promise<WriteBack> {
+export async function settle(q: Queue, id: string, job: JobRecord, result: IvrResult, head?: ObjectHead): Promise<Settled> {
   const state = result.status === 'deferred' ? 'deferred' : result.status === 'retrying' ? 'retryable' : 'done';
-  await q.ledger.saveJob(id, { ...job, state, updatedAt: iso(q), result });
+  const saved: JobRecord = { ...job, state, updatedAt: iso(q), result };
+  await q.ledger.saveJob(id, saved);
   const wb = await writeBack(q.cos, job.key, result, head);
   q.deps.log.info('result recorded', { key: job.key, etag: job.etag, status: result.status, fileId: result.fileId, code: result.errorCode, requestId: result.requestId, written: wb.written, note: wb.note });
-  return wb;
+  return { ...wb, job: saved };
 }
 
 export async function settleUploaded(q: Queue, id: string, job: JobRecord, file: AudioFile, requestId: string): Promise<void> {
@@ -66,12 +72,9 @@ export async function settleUploaded(q: Queue, id: string, job: JobRecord, file:
   await settle(q, id, job, resultFromOutcome({ status: 'uploaded', file, requestId }, job.etag, job.customName, iso(q)));
 }
 
-export function deferredResult(q: Queue, job: JobRecord, why: string): IvrResult {
-  return { status: 'deferred', etag: job.etag, at: iso(q), customName: job.customName, errorCode: 'QuotaExhausted', errorMessage: why };
-}
-
 export async function defer(q: Queue, id: string, job: JobRecord, day: string, why: string, head?: ObjectHead): Promise<void> {
-  await settle(q, id, { ...job, quotaDay: day }, deferredResult(q, job, why), head);
+  const result: IvrResult = { status: 'deferred', etag: job.etag, at: iso(q), customName: job.customName, errorCode: 'QuotaExhausted', errorMessage: why };
+  await settle(q, id, { ...job, quotaDay: day }, result, head);
   await q.ledger.enqueueDeferred(id, q.deps.now());
 }
 
@@ -128,14 +131,14 @@ async function gather(q: Queue): Promise<Item[]> {
   const ready: Item[] = [];
   const seen = new Set<string>();
   for (const e of loaded) {
-    // A job re-queued after a lost entry can have two entries; one call must never hold it twice.
-    if (seen.has(e.id)) continue;
-    seen.add(e.id);
     if (!e.job || e.job.state === 'done' || e.job.state === 'deferred' || e.job.state === 'retryable' || e.attempt < e.job.attempts) {
       // Settled elsewhere, or superseded by a newer entry for a later attempt: litter.
       await q.ledger.removePending(e.entry);
       continue;
     }
+    // A job re-queued after a lost entry can have two entries; one call must never hold it twice.
+    if (seen.has(e.id)) continue;
+    seen.add(e.id);
     if (e.job.state !== 'queued' || (e.job.notBefore ?? 0) > now) continue;
     if (e.job.solo) {
       if (ready.length === 0) ready.push(e as Item);

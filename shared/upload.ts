@@ -117,6 +117,7 @@ export async function processRecord(ev: ObjectEvent, deps: UploadDeps): Promise<
   const id = jobId(ev.bucket, key, head.etag);
   const deadline = started + config.waitSeconds * 1000;
   const fromJob = (job: JobRecord | undefined) => outcomeOfJob(q, ev.index, key, head!, id, job);
+  const inFlightElsewhere: RecordOutcome = { ...base, key, etag: head.etag, status: 'skipped', code: 'InFlightElsewhere', message: 'another invocation is handling this object version' };
 
   const existing = await q.ledger.getJob(id);
   if (existing) {
@@ -131,7 +132,7 @@ export async function processRecord(ev: ObjectEvent, deps: UploadDeps): Promise<
       case 'queued':
         return fromJob(await awaitJob(q, id, deadline));
       case 'in-flight':
-        return { ...base, key, etag: head.etag, status: 'skipped', code: 'InFlightElsewhere', message: 'another invocation is handling this object version' };
+        return inFlightElsewhere;
       case 'uncertain':
         await recoverUncertain(q, id, existing);
         return fromJob(await awaitJob(q, id, deadline));
@@ -157,7 +158,7 @@ export async function processRecord(ev: ObjectEvent, deps: UploadDeps): Promise<
   } else if (!(await q.ledger.claimJob(id, record))) {
     if ((await q.ledger.getJob(id)) === undefined) return rebuildCorruptJob(q, id, record, deadline, fromJob, head);
     // Another delivery of the same event got here first; it will finish the job.
-    return { ...base, key, etag: head.etag, status: 'skipped', code: 'InFlightElsewhere', message: 'another invocation is handling this object version' };
+    return inFlightElsewhere;
   }
   return queueAndWait(q, id, record, deadline, fromJob, head);
 }
