@@ -5,8 +5,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { mp3Silence, wavTone } from './fakes/audio';
-import { cosEvent } from './fakes/events';
+import { mp3Silence, wavTone } from './audio';
+import { cosEvent } from '../scripts/local/fakes/events';
 import { BUCKET, startStack, type Stack } from './harness';
 
 const PKG = path.join(__dirname, '..', 'dist', 'package');

@@ -1,14 +1,14 @@
 /** The functional core: pure decisions, tested on plain data without any server. */
-import { loadConfig, parseUtcOffset } from '../shared/config';
-import { checkContent, checkKey, checkNameAndSize, sniffFormat } from '../shared/eligibility';
-import { parseCosEvent, recoverKey, resolveRegion } from '../shared/event';
-import { decideExistingJob, quotaDay, type JobRecord } from '../shared/ledger';
-import { createLogger, redact, redactUrl, registerSecret, setLogSink } from '../shared/log';
-import { encodeTrimmed, mergeResult, META_BUDGET_BYTES, readResult, type IvrResult } from '../shared/metadata';
-import { customFileName } from '../shared/naming';
-import { backoffMs, isTransient, matchOutcomes } from '../shared/outcome';
-import { mp3Silence, PNG_BYTES, wavTone } from './fakes/audio';
-import { cosEventRecord } from './fakes/events';
+import { loadConfig, parseUtcOffset } from '../shared/core/config';
+import { checkContent, checkKey, checkNameAndSize, sniffFormat } from '../shared/core/eligibility';
+import { parseCosEvent, recoverKey, resolveRegion } from '../shared/core/event';
+import { decideExistingJob, quotaDay, type JobRecord } from '../shared/store/ledger';
+import { createLogger, redact, redactUrl, registerSecret, setLogSink } from '../shared/runtime/log';
+import { encodeTrimmed, mergeResult, META_BUDGET_BYTES, readResult, type IvrResult } from '../shared/core/metadata';
+import { customFileName } from '../shared/core/naming';
+import { backoffMs, isTransient, matchOutcomes } from '../shared/core/outcome';
+import { mp3Silence, PNG_BYTES, wavTone } from './audio';
+import { cosEventRecord } from '../scripts/local/fakes/events';
 
 describe('event parsing', () => {
   test('recovers raw and encoded keys and prefers the url', () => {

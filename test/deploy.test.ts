@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { loadConfig } from '../shared/config';
+import { loadConfig } from '../shared/core/config';
 import { cronMatches, parseCron } from '../scripts/lib/cron';
 import { envReferences, loadServerlessYml, readDotenv, renderPolicy, ROOT } from '../scripts/lib/deploy-config';
 
@@ -131,7 +131,7 @@ test('the deploy package holds the two bundles and nothing else', () => {
 });
 
 test('the CAM policy grants exactly what the code calls', () => {
-  const source = ['cos.ts', 'ccc.ts'].map((f) => fs.readFileSync(path.join(ROOT, 'shared', f), 'utf8')).join('\n');
+  const source = ['cos.ts', 'ccc.ts'].map((f) => fs.readFileSync(path.join(ROOT, 'shared', 'sdk', f), 'utf8')).join('\n');
   const cosCalls = [...source.matchAll(/this\.cos\.(\w+)\(/g)].map((m) => m[1]);
   const cccCalls = [...source.matchAll(/client\.([A-Z]\w+)\(/g)].map((m) => m[1]);
   const COS_ACTIONS: Record<string, string[]> = {

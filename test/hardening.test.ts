@@ -6,12 +6,12 @@
 import * as http from 'http';
 import { createHandler as createUpload } from '../functions/ivr-upload/handler';
 import { createHandler as createReport } from '../functions/quota-report/handler';
-import { loadConfig } from '../shared/config';
-import { jobId } from '../shared/ledger';
-import { mp3Silence, wavTone } from './fakes/audio';
-import { TEST_CREDENTIAL } from './fakes/credentials';
-import { cosEvent } from './fakes/events';
-import type { CosFault } from './fakes/fake-cos';
+import { loadConfig } from '../shared/core/config';
+import { jobId } from '../shared/store/ledger';
+import { mp3Silence, wavTone } from './audio';
+import { TEST_CREDENTIAL } from '../scripts/local/fakes/credentials';
+import { cosEvent } from '../scripts/local/fakes/events';
+import type { CosFault } from '../scripts/local/fakes/fake-cos';
 import { BUCKET, findLeaks, REGION, startStack, type Stack } from './harness';
 
 let stack: Stack;

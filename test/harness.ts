@@ -2,12 +2,12 @@
  * Starts the fake COS and CCC on loopback and builds the environment a deployed function would
  * see, pointed at them. Every integration test goes through this.
  */
-import type { Env } from '../shared/config';
-import { setLogSink } from '../shared/log';
-import { TEST_CREDENTIAL } from './fakes/credentials';
-import { cosEvent, cosEventRecord } from './fakes/events';
-import { FakeCcc, type FakeCccOptions } from './fakes/fake-ccc';
-import { FakeCos } from './fakes/fake-cos';
+import type { Env } from '../shared/core/config';
+import { setLogSink } from '../shared/runtime/log';
+import { TEST_CREDENTIAL } from '../scripts/local/fakes/credentials';
+import { cosEvent, cosEventRecord } from '../scripts/local/fakes/events';
+import { FakeCcc, type FakeCccOptions } from '../scripts/local/fakes/fake-ccc';
+import { FakeCos } from '../scripts/local/fakes/fake-cos';
 
 export const BUCKET = 'prompts-1250000000';
 export const REGION = 'ap-guangzhou';

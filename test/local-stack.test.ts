@@ -9,7 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
 import { cosClient } from '../scripts/local/client';
-import { mp3Silence, PNG_BYTES, wavTone } from './fakes/audio';
+import { mp3Silence, PNG_BYTES, wavTone } from './audio';
 import { findLeaks } from './harness';
 
 const ROOT = path.resolve(__dirname, '..');

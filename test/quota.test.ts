@@ -4,7 +4,7 @@
  */
 import { createHandler as createUpload } from '../functions/ivr-upload/handler';
 import { createHandler as createReport } from '../functions/quota-report/handler';
-import { mp3Silence } from './fakes/audio';
+import { mp3Silence } from './audio';
 import { BUCKET, startStack, type Stack } from './harness';
 
 const DAY = 24 * 3600 * 1000;

@@ -9,8 +9,8 @@ import type { AddressInfo } from 'net';
 import * as path from 'path';
 import { createHandler as createUpload } from '../functions/ivr-upload/handler';
 import { createHandler as createReport } from '../functions/quota-report/handler';
-import { mp3Silence, wavTone } from './fakes/audio';
-import { cosEvent } from './fakes/events';
+import { mp3Silence, wavTone } from './audio';
+import { cosEvent } from '../scripts/local/fakes/events';
 import { BUCKET, startStack, type Stack } from './harness';
 
 const ARTIFACTS = path.join(__dirname, '..', 'test-artifacts');

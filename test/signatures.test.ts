@@ -1,4 +1,4 @@
-import { cosSign, parseTc3Authorization, tc3Sign } from './fakes/signatures';
+import { cosSign, parseTc3Authorization, tc3Sign } from '../scripts/local/fakes/signatures';
 
 // Tencent's published vectors (../shared/reference/platform.md §5). The fakes verify every request
 // with these functions, so they are proven here first.

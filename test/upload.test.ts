@@ -4,10 +4,10 @@
 import COS from 'cos-nodejs-sdk-v5';
 import * as http from 'http';
 import { createHandler } from '../functions/ivr-upload/handler';
-import type { UploadSummary } from '../shared/upload';
-import { mp3Silence, PNG_BYTES, wavTone } from './fakes/audio';
-import { TEST_CREDENTIAL } from './fakes/credentials';
-import { cosEvent } from './fakes/events';
+import type { UploadSummary } from '../shared/workflow/upload';
+import { mp3Silence, PNG_BYTES, wavTone } from './audio';
+import { TEST_CREDENTIAL } from '../scripts/local/fakes/credentials';
+import { cosEvent } from '../scripts/local/fakes/events';
 import { BUCKET, REGION, startStack, type Stack } from './harness';
 
 let stack: Stack;

@@ -1,9 +1,9 @@
 /**
  * ivr-upload: COS trigger → register each new mp3/wav as CCC IVR audio → result on the object.
  */
-import type { Env } from '../../shared/config';
-import { scfHandler, type Seams } from '../../shared/runtime';
-import { handleCosEvent } from '../../shared/upload';
+import type { Env } from '../../shared/core/config';
+import { scfHandler, type Seams } from '../../shared/runtime/scf';
+import { handleCosEvent } from '../../shared/workflow/upload';
 
 export function createHandler(env: Env, seams: Seams = {}) {
   return scfHandler(env, 'ivr-upload', seams, async (runtime, event) => {

@@ -2,9 +2,9 @@
  * quota-report: daily timer → release deferred files into the new quota day, refresh review
  * states, and write the quota report (log line, JSON and HTML page in the bucket, webhook).
  */
-import { requireSetting, type Env } from '../../shared/config';
-import { runDaily } from '../../shared/daily';
-import { scfHandler, type Seams } from '../../shared/runtime';
+import { requireSetting, type Env } from '../../shared/core/config';
+import { runDaily } from '../../shared/workflow/daily';
+import { scfHandler, type Seams } from '../../shared/runtime/scf';
 
 export function createHandler(env: Env, seams: Seams = {}) {
   return scfHandler(env, 'quota-report', seams, (runtime, event) => {

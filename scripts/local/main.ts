@@ -6,9 +6,9 @@
 import type COS from 'cos-nodejs-sdk-v5';
 import * as fs from 'fs';
 import * as path from 'path';
-import { cosEventRecord } from '../../test/fakes/events';
-import { FakeCcc } from '../../test/fakes/fake-ccc';
-import { FakeCos } from '../../test/fakes/fake-cos';
+import { cosEventRecord } from './fakes/events';
+import { FakeCcc } from './fakes/fake-ccc';
+import { FakeCos } from './fakes/fake-cos';
 import { cronMatches, parseCron } from '../lib/cron';
 import { cosClient, stackFile, type StackFile } from './client';
 import { FunctionInstance } from './instance';

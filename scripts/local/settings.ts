@@ -1,6 +1,6 @@
 /** What the local stack is made of and where it lives; shared by start, report and status. */
 import * as path from 'path';
-import { TEST_CREDENTIAL } from '../../test/fakes/credentials';
+import { TEST_CREDENTIAL } from './fakes/credentials';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const BUCKET = 'local-1250000000';

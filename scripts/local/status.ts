@@ -1,5 +1,5 @@
 /** `npm run status`: every object under the prefix with its ivr status, FileId and error. */
-import { readResult, userMetadataFromHeaders } from '../../shared/metadata';
+import { readResult, userMetadataFromHeaders } from '../../shared/core/metadata';
 import { cosClient, findStack } from './client';
 import { BUCKET, readSettings, REGION } from './settings';
 

@@ -2,10 +2,10 @@
  * Per-instance wiring shared by the functions: configuration, SDK clients and the logger are built
  * once at cold start and reused by every invocation the instance serves.
  */
-import { createCccClient, createIvrAudioApi, type IvrAudioApi } from './ccc';
-import { loadConfig, type Config, type Env } from './config';
-import { CosBucket, createCosClient } from './cos';
-import { toIvrError, type IvrError } from './errors';
+import { createCccClient, createIvrAudioApi, type IvrAudioApi } from '../sdk/ccc';
+import { loadConfig, type Config, type Env } from '../core/config';
+import { CosBucket, createCosClient } from '../sdk/cos';
+import { toIvrError, type IvrError } from '../core/errors';
 import { createLogger, registerSecret, type Logger } from './log';
 
 export interface Runtime {

@@ -2,8 +2,8 @@
  * The daily report, as pure functions: numbers from ledger records, the JSON document, the HTML
  * page with a 30-day chart, and the WeCom robot message.
  */
-import type { JobRecord } from './ledger';
-import { quotaDay } from './ledger';
+import type { JobRecord } from '../store/ledger';
+import { quotaDay } from '../store/ledger';
 import type { ReviewState } from './metadata';
 
 export interface DailyReport {

@@ -51,6 +51,37 @@ export interface Config {
   retentionDays: number;
 }
 
+/**
+ * Every environment variable the functions read, and who provides it: `platform` variables are set
+ * by SCF itself (the role's credentials, the region), `operator` ones come from the deployer's
+ * `.env` through both deploy paths, and `local` ones only make sense against the local fakes.
+ * Deploy checks compare this list with `serverless.yml` and the API deploy.
+ */
+export const ENV_VARIABLES = [
+  { name: 'TENCENTCLOUD_SECRETID', source: 'platform' },
+  { name: 'TENCENTCLOUD_SECRETKEY', source: 'platform' },
+  { name: 'TENCENTCLOUD_SESSIONTOKEN', source: 'platform' },
+  { name: 'TENCENTCLOUD_REGION', source: 'platform' },
+  { name: 'CCC_SDK_APP_ID', source: 'operator' },
+  { name: 'IVR_BUCKET', source: 'operator' },
+  { name: 'IVR_AUDIO_PREFIX', source: 'operator' },
+  { name: 'IVR_LEDGER_PREFIX', source: 'operator' },
+  { name: 'IVR_DAILY_QUOTA', source: 'operator' },
+  { name: 'IVR_QUOTA_UTC_OFFSET', source: 'operator' },
+  { name: 'IVR_URL_EXPIRES', source: 'operator' },
+  { name: 'IVR_MAX_BATCH', source: 'operator' },
+  { name: 'IVR_MAX_ATTEMPTS', source: 'operator' },
+  { name: 'IVR_RETRY_BASE_MS', source: 'operator' },
+  { name: 'IVR_WAIT_SECONDS', source: 'operator' },
+  { name: 'IVR_JOB_LEASE_SECONDS', source: 'operator' },
+  { name: 'IVR_RETENTION_DAYS', source: 'operator' },
+  { name: 'IVR_REPORT_WEBHOOK', source: 'operator' },
+  { name: 'CCC_TIMEOUT_SECONDS', source: 'operator' },
+  { name: 'IVR_LOG_DEBUG', source: 'operator' },
+  { name: 'CCC_ENDPOINT', source: 'local' },
+  { name: 'COS_ENDPOINT', source: 'local' },
+] as const satisfies ReadonlyArray<{ name: string; source: 'platform' | 'operator' | 'local' }>;
+
 const MAX_FILE_BYTES = 5 * 1024 * 1024;
 export const LIMITS = { MAX_FILE_BYTES } as const;
 

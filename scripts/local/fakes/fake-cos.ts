@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
 import type { FakeCredential } from './credentials';
+import { recordAction } from './actions';
 import { FaultQueue, LoopbackServer, type Fault } from './loopback-server';
 import { cosSign, parseCosAuthorization } from './signatures';
 
@@ -52,6 +53,16 @@ export interface CosRequestLog {
   status: number;
 }
 
+/** CAM action names of the operations this fake serves. */
+const COS_ACTIONS: Record<CosOp | 'BUCKET', string> = {
+  HEAD: 'cos:HeadObject',
+  GET: 'cos:GetObject',
+  PUT: 'cos:PutObject',
+  COPY: 'cos:PutObjectCopy',
+  DELETE: 'cos:DeleteObject',
+  LIST: 'cos:GetBucket',
+  BUCKET: 'cos:PutBucket',
+};
 const STANDARD = ['content-type', 'cache-control', 'content-disposition', 'content-encoding', 'expires'];
 const META_BUDGET = 2048;
 const HOST_RE = /^([a-z0-9-]+-\d+)\.cos\.([a-z0-9-]+)\.myqcloud\.com$/;
@@ -206,6 +217,7 @@ export class FakeCos extends LoopbackServer {
       const method = (req.method ?? 'GET').toUpperCase();
       op = key === '' ? (method === 'GET' ? 'LIST' : 'BUCKET') : method === 'PUT' && req.headers['x-cos-copy-source'] ? 'COPY' : (method as CosOp);
       this.authenticate(req, method, decodedPath, query);
+      recordAction(COS_ACTIONS[op]);
       const fault = this.takeFault(op === 'BUCKET' ? 'PUT' : op, key);
       if (fault?.before) fault.before();
       if (fault?.reset) {

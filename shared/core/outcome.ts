@@ -2,7 +2,7 @@
  * Pure decisions about API results: which failures are worth retrying, how long to wait, and
  * what each file's result is.
  */
-import type { ApiFailure, AudioFile, UploadResponse } from './ccc';
+import type { ApiFailure, AudioFile, UploadResponse } from '../sdk/ccc';
 import { reviewFromCode, type IvrResult } from './metadata';
 
 /** A failure after which the same call may succeed. Unknown outcomes (network) count too. */

@@ -3,9 +3,9 @@
  * nothing else, with SDK errors turned into IvrErrors that keep COS's code and request id.
  */
 import COS from 'cos-nodejs-sdk-v5';
-import type { Config } from './config';
-import { IvrError } from './errors';
-import { userMetadataFromHeaders, META_PREFIX } from './metadata';
+import type { Config } from '../core/config';
+import { IvrError } from '../core/errors';
+import { userMetadataFromHeaders, META_PREFIX } from '../core/metadata';
 
 export interface ObjectHead {
   etag: string;

@@ -14,9 +14,9 @@
  *   <prefix>files/<FileId>          FileIds we know we registered (used to recover after a crash)
  */
 import { createHash } from 'crypto';
-import { mapLimited } from './concurrency';
-import type { BlobStore } from './cos';
-import type { IvrResult } from './metadata';
+import { mapLimited } from '../runtime/concurrency';
+import type { BlobStore } from '../sdk/cos';
+import type { IvrResult } from '../core/metadata';
 
 export type JobState = 'claimed' | 'queued' | 'calling' | 'done' | 'retryable' | 'deferred';
 

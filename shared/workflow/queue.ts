@@ -6,13 +6,13 @@
  * calls, never more than one per second, and a file whose invocation gave up waiting is still
  * finished by the next leader.
  */
-import type { AudioFile } from './ccc';
-import { mapLimited } from './concurrency';
-import type { CosBucket, ObjectHead } from './cos';
-import { IvrError, toIvrError } from './errors';
-import { decideExistingJob, Ledger, quotaDay, type JobRecord } from './ledger';
-import { mergeResult, readResult, sameResult, type IvrResult } from './metadata';
-import { backoffMs, isQuotaExhausted, isTransient, matchOutcomes, outcomeUnknown, resultFromOutcome } from './outcome';
+import type { AudioFile } from '../sdk/ccc';
+import { mapLimited } from '../runtime/concurrency';
+import type { CosBucket, ObjectHead } from '../sdk/cos';
+import { IvrError, toIvrError } from '../core/errors';
+import { decideExistingJob, Ledger, quotaDay, type JobRecord } from '../store/ledger';
+import { mergeResult, readResult, sameResult, type IvrResult } from '../core/metadata';
+import { backoffMs, isQuotaExhausted, isTransient, matchOutcomes, outcomeUnknown, resultFromOutcome } from '../core/outcome';
 import type { UploadDeps } from './upload';
 
 export interface Queue {

@@ -8,6 +8,7 @@ import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
 import type { FakeCredential } from './credentials';
+import { recordAction } from './actions';
 import { FaultQueue, LoopbackServer, type Fault } from './loopback-server';
 import { parseTc3Authorization, tc3Sign } from './signatures';
 
@@ -166,6 +167,7 @@ export class FakeCcc extends LoopbackServer {
     }
     try {
       this.authenticate(req, body);
+      recordAction(`ccc:${action}`);
       const fault = this.takeFault(action);
       if (fault?.hang) {
         call.result = 'hang';

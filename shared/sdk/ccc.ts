@@ -6,7 +6,7 @@ import * as http from 'http';
 import * as https from 'https';
 import * as net from 'net';
 import { Client } from 'tencentcloud-sdk-nodejs/tencentcloud/services/ccc/v20200210/ccc_client';
-import type { Config, Endpoint } from './config';
+import type { Config, Endpoint } from '../core/config';
 
 export const CCC_HOST = 'ccc.tencentcloudapi.com';
 

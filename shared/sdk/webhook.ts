@@ -1,7 +1,7 @@
 /** Posts a JSON body to the report webhook, with a few retries; never throws. */
 import * as http from 'http';
 import * as https from 'https';
-import { redactUrl } from './log';
+import { redactUrl } from '../runtime/log';
 
 export interface WebhookResult {
   ok: boolean;

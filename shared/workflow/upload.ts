@@ -4,18 +4,18 @@
  * ledger makes each object version's registration happen at most once across retries.
  */
 import { randomUUID } from 'crypto';
-import type { IvrAudioApi } from './ccc';
-import { mapLimited } from './concurrency';
-import type { Config } from './config';
-import type { CosBucket, ObjectHead } from './cos';
-import { checkContent, checkKey, checkNameAndSize, SNIFF_BYTES } from './eligibility';
-import { IvrError, toIvrError } from './errors';
-import { parseCosEvent, type ObjectEvent } from './event';
-import { decideExistingJob, jobId, Ledger, quotaDay, type JobRecord } from './ledger';
+import type { IvrAudioApi } from '../sdk/ccc';
+import { mapLimited } from '../runtime/concurrency';
+import type { Config } from '../core/config';
+import type { CosBucket, ObjectHead } from '../sdk/cos';
+import { checkContent, checkKey, checkNameAndSize, SNIFF_BYTES } from '../core/eligibility';
+import { IvrError, toIvrError } from '../core/errors';
+import { parseCosEvent, type ObjectEvent } from '../core/event';
+import { decideExistingJob, jobId, Ledger, quotaDay, type JobRecord } from '../store/ledger';
 import { awaitJob, defer, enqueue, findUnrecordedUpload, recoverUncertain, settle, settleUploaded, writeBack, type Queue } from './queue';
-import type { Logger } from './log';
-import { USER_NAME_META, type IvrResult, type IvrStatus } from './metadata';
-import { customFileName } from './naming';
+import type { Logger } from '../runtime/log';
+import { USER_NAME_META, type IvrResult, type IvrStatus } from '../core/metadata';
+import { customFileName } from '../core/naming';
 
 export interface UploadDeps {
   config: Config;

@@ -3,12 +3,12 @@
  * new quota day and send them, refresh review states, then report and prune.
  */
 import { randomUUID } from 'crypto';
-import { decideExistingJob, Ledger, quotaDay, type JobRecord } from './ledger';
-import { reviewFromCode } from './metadata';
+import { decideExistingJob, Ledger, quotaDay, type JobRecord } from '../store/ledger';
+import { reviewFromCode } from '../core/metadata';
 import { drain, enqueue, recoverUncertain, settle, type Queue } from './queue';
-import { buildReport, lastDays, renderReportHtml, reportDay, wecomMessage, type DailyReport } from './report';
+import { buildReport, lastDays, renderReportHtml, reportDay, wecomMessage, type DailyReport } from '../core/report';
 import type { UploadDeps } from './upload';
-import { postWebhook, type WebhookResult } from './webhook';
+import { postWebhook, type WebhookResult } from '../sdk/webhook';
 
 export interface DailyResult {
   report: DailyReport;
