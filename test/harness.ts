@@ -4,6 +4,8 @@
  */
 import type { Env } from '../shared/core/config';
 import { setLogSink } from '../shared/runtime/log';
+import type { Seams } from '../shared/runtime/scf';
+import type { Clock } from '../shared/workflow/context';
 import { TEST_CREDENTIAL } from '../scripts/local/fakes/credentials';
 import { cosEvent, cosEventRecord } from '../scripts/local/fakes/events';
 import { FakeCcc, type FakeCccOptions } from '../scripts/local/fakes/fake-ccc';
@@ -13,11 +15,33 @@ export const BUCKET = 'prompts-1250000000';
 export const REGION = 'ap-guangzhou';
 export const SDK_APP_ID = 1400000001;
 
+/**
+ * A clock that never waits for real: `sleep(ms)` moves time forward by `ms` (after yielding so I/O
+ * goes on), and concurrent sleepers do not add up. The fakes share it, so CCC's one-second window,
+ * leases and a call's lifetime are all measured in the same time, at the speed of the I/O.
+ */
+export class TestClock implements Clock {
+  skip = 0;
+  now = (): number => Date.now() + this.skip;
+  sleep = async (ms: number): Promise<void> => {
+    const target = this.now() + Math.max(0, ms);
+    await new Promise((r) => setTimeout(r, Math.min(Math.max(0, ms), 2)));
+    this.skip = Math.max(this.skip, target - Date.now());
+  };
+  /** Jumps ahead, as if that much time had passed. */
+  advance(ms: number): void {
+    this.skip += ms;
+  }
+}
+
 export interface Stack {
   cos: FakeCos;
   ccc: FakeCcc;
   env: Env;
   logs: string[];
+  clock: TestClock;
+  /** Seams that put a handler on the stack's clock. */
+  seams: Seams;
   /** Uploads an object as a user would (no event) and returns the Put event SCF would deliver. */
   drop(key: string, body: Buffer, meta?: Record<string, string>): ReturnType<typeof cosEvent>;
   event(key: string, opts?: { eventName?: string; encodeKeyField?: boolean }): ReturnType<typeof cosEventRecord>;
@@ -33,8 +57,9 @@ export function findLeaks(lines: string[]): string[] {
 }
 
 export async function startStack(opts: Partial<FakeCccOptions> = {}, envOverrides: Env = {}): Promise<Stack> {
-  const cos = await new FakeCos({ credentials: [TEST_CREDENTIAL] }).start();
-  const ccc = await new FakeCcc({ credentials: [TEST_CREDENTIAL], cos: { host: '127.0.0.1', port: cos.port }, ...opts }).start();
+  const clock = new TestClock();
+  const cos = await new FakeCos({ credentials: [TEST_CREDENTIAL], clock: clock.now }).start();
+  const ccc = await new FakeCcc({ credentials: [TEST_CREDENTIAL], cos: { host: '127.0.0.1', port: cos.port }, clock: clock.now, ...opts }).start();
   cos.createBucket(BUCKET);
   const logs: string[] = [];
   const previous = setLogSink((line) => logs.push(line));
@@ -47,6 +72,8 @@ export async function startStack(opts: Partial<FakeCccOptions> = {}, envOverride
     CCC_ENDPOINT: ccc.endpoint,
     COS_ENDPOINT: cos.endpoint,
     IVR_RETRY_BASE_MS: '20',
+    // No listing lag in these fakes unless a test asks for one: senders need not linger long.
+    IVR_LIST_LAG_MS: '200',
     ...envOverrides,
   };
   const event = (key: string, o: { eventName?: string; encodeKeyField?: boolean } = {}) =>
@@ -56,6 +83,8 @@ export async function startStack(opts: Partial<FakeCccOptions> = {}, envOverride
     ccc,
     env,
     logs,
+    clock,
+    seams: { clock },
     drop(key, body, meta = {}) {
       cos.putDirect(BUCKET, key, body, { contentType: key.endsWith('.wav') ? 'audio/wav' : 'audio/mpeg', meta });
       return cosEvent(event(key));

@@ -1,15 +1,18 @@
 /**
- * quota-report: daily timer → release deferred files into the new quota day, refresh review
- * states, and write the quota report (log line, JSON and HTML page in the bucket, webhook).
+ * quota-report: the recovery pass, on a timer (every 5 minutes by default) → finish what crashes
+ * left, release deferred files, refresh review states, and once per quota day write the report.
+ * Wiring only: the workflow lives in shared/workflow/recovery.ts.
  */
 import { requireSetting, type Env } from '../../shared/core/config';
-import { runDaily } from '../../shared/workflow/daily';
+import { IvrError } from '../../shared/core/errors';
 import { scfHandler, type Seams } from '../../shared/runtime/scf';
+import { runRecovery } from '../../shared/workflow/recovery';
 
 export function createHandler(env: Env, seams: Seams = {}) {
   return scfHandler(env, 'quota-report', seams, (runtime, event) => {
-    const bucket = requireSetting(runtime.config.bucket, 'IVR_BUCKET', 'by quota-report (the bucket to report on)');
-    const region = requireSetting(runtime.config.region, 'TENCENTCLOUD_REGION', 'by quota-report (the bucket region)');
-    return runDaily(event, runtime, bucket, region);
+    const bucket = requireSetting(runtime.config.bucket, 'IVR_BUCKET', 'by quota-report (the bucket to recover and report on)');
+    const ctx = runtime.context(bucket, runtime.config.region);
+    if (ctx instanceof IvrError) throw ctx;
+    return runRecovery(ctx, event);
   });
 }

@@ -1,6 +1,6 @@
 /** `npm run report`: runs the quota-report function now against the running local stack. */
 import * as path from 'path';
-import { quotaDay } from '../../shared/store/ledger';
+import { quotaDay } from '../../shared/core/sendlog';
 import { cosClient, findStack } from './client';
 import { FunctionInstance } from './instance';
 import { runReport } from './report-run';

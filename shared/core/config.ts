@@ -35,20 +35,24 @@ export interface Config {
   dailyQuota: number;
   /** Offset of the quota day's time zone from UTC, in minutes (China Standard Time: 480). */
   quotaUtcOffsetMinutes: number;
-  /** Attempts of one API call inside one invocation before handing over to SCF's retry. */
+  /** Calls a file may be part of (answers that did not register it) before it is marked failed. */
   maxAttempts: number;
   retryBaseMs: number;
   /** Files sent in one UploadIvrAudio call at most. */
   maxBatch: number;
-  /** How long a claimed job is considered alive before another invocation may recover it. */
+  /** How long an intake may take between its first ledger write and its job record; older orphans are recovered by others. */
   jobLeaseSeconds: number;
-  /** How long an invocation waits for its file to be sent before leaving it to the queue. */
+  /** The longest one invocation keeps sending other instances' files before handing over. */
   waitSeconds: number;
   reportWebhook?: string;
   /** `<name>-<appid>`: the bucket the timer function reports on (the upload function gets it from events). */
   bucket?: string;
   /** Settled ledger entries older than this are pruned. */
   retentionDays: number;
+  /** How late a COS listing may show a new or deleted object; senders linger this long before exiting. */
+  listLagMs: number;
+  /** Margin for clock differences between instances and CCC, and for network jitter. */
+  clockSkewMs: number;
 }
 
 /**
@@ -77,6 +81,8 @@ export const ENV_VARIABLES = [
   { name: 'IVR_RETENTION_DAYS', source: 'operator' },
   { name: 'IVR_REPORT_WEBHOOK', source: 'operator' },
   { name: 'CCC_TIMEOUT_SECONDS', source: 'operator' },
+  { name: 'IVR_LIST_LAG_MS', source: 'operator' },
+  { name: 'IVR_CLOCK_SKEW_MS', source: 'operator' },
   { name: 'IVR_LOG_DEBUG', source: 'operator' },
   { name: 'CCC_ENDPOINT', source: 'local' },
   { name: 'COS_ENDPOINT', source: 'local' },
@@ -211,5 +217,7 @@ export function loadConfig(env: Env): Config {
     reportWebhook: webhookVar(env, 'IVR_REPORT_WEBHOOK'),
     bucket: bucketVar(env, 'IVR_BUCKET'),
     retentionDays: intVar(env, 'IVR_RETENTION_DAYS', 35, 2, 3650),
+    listLagMs: intVar(env, 'IVR_LIST_LAG_MS', 1500, 0, 60000),
+    clockSkewMs: intVar(env, 'IVR_CLOCK_SKEW_MS', 250, 0, 10000),
   };
 }

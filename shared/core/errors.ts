@@ -1,9 +1,13 @@
 /**
- * Every failure the product reports carries a stable `code`. Codes that come from Tencent
- * (`InvalidParameterValue`, `AuthFailure.SignatureFailure`, ...) are kept verbatim so an operator
- * can look them up; our own codes are PascalCase words that never collide with Tencent's.
+ * The product's one error family. Every failure carries a stable `code`: our own codes are
+ * PascalCase words; codes that come from Tencent (`InvalidParameterValue`,
+ * `AuthFailure.SignatureFailure`, …) are kept verbatim so an operator can look them up, and are
+ * typed by their documented prefixes. `transient` is what decides whether anything is retried.
  */
+
+/** Codes this product defines. They never collide with Tencent's (no dot, no Tencent prefix). */
 export type OwnErrorCode =
+  // configuration and input
   | 'ConfigInvalid'
   | 'EventInvalid'
   | 'KeyInvalid'
@@ -13,25 +17,96 @@ export type OwnErrorCode =
   | 'FileTooLarge'
   | 'NotAudio'
   | 'FormatMismatch'
+  | 'AudioTruncated'
+  | 'AudioInvalid'
+  | 'AudioEmpty'
+  | 'AudioTooLong'
+  | 'AudioTooLargeToConvert'
+  | 'ConversionFailed'
   | 'IvrNameInvalid'
+  // the object
   | 'ObjectNotFound'
   | 'ObjectChanged'
   | 'MetadataTooLarge'
+  // storage and network
   | 'StorageError'
+  | 'LedgerCorrupt'
   | 'NetworkError'
   | 'HttpError'
   | 'ResponseInvalid'
+  // CCC outcomes
   | 'UploadRejected'
-  | 'InFlightElsewhere';
+  | 'QuotaExhausted'
+  | 'OutcomeUnknown'
+  | 'GaveUp'
+  // control flow reported to SCF
+  | 'RetryScheduled'
+  | 'WebhookFailed'
+  // a bug: anything thrown that is not an IvrError
+  | 'Unexpected';
 
-export class IvrError extends Error {
-  readonly code: string;
+/** Top-level error code families documented for Tencent Cloud APIs (common and CCC codes). */
+type TencentFamily =
+  | 'AuthFailure'
+  | 'FailedOperation'
+  | 'InternalError'
+  | 'InvalidAction'
+  | 'InvalidParameter'
+  | 'InvalidParameterValue'
+  | 'InvalidRequest'
+  | 'LimitExceeded'
+  | 'MissingParameter'
+  | 'NoSuchVersion'
+  | 'OperationDenied'
+  | 'RequestLimitExceeded'
+  | 'RequestSizeLimitExceeded'
+  | 'ResourceInUse'
+  | 'ResourceInsufficient'
+  | 'ResourceNotFound'
+  | 'ResourceUnavailable'
+  | 'ServiceUnavailable'
+  | 'UnauthorizedOperation'
+  | 'UnknownParameter'
+  | 'UnsupportedOperation'
+  | 'UnsupportedProtocol'
+  | 'UnsupportedRegion';
+
+/** A Tencent API error code such as `FailedOperation.UploadFileOverflow`. */
+export type TencentErrorCode = TencentFamily | `${TencentFamily}.${string}`;
+
+export type ErrorCode = OwnErrorCode | TencentErrorCode;
+
+const FAMILIES = new Set<string>([
+  'AuthFailure', 'FailedOperation', 'InternalError', 'InvalidAction', 'InvalidParameter', 'InvalidParameterValue', 'InvalidRequest',
+  'LimitExceeded', 'MissingParameter', 'NoSuchVersion', 'OperationDenied', 'RequestLimitExceeded', 'RequestSizeLimitExceeded',
+  'ResourceInUse', 'ResourceInsufficient', 'ResourceNotFound', 'ResourceUnavailable', 'ServiceUnavailable', 'UnauthorizedOperation',
+  'UnknownParameter', 'UnsupportedOperation', 'UnsupportedProtocol', 'UnsupportedRegion',
+]);
+
+/** Parses an untrusted code string from a Tencent API answer; undefined when it is not one. */
+export function asTencentCode(code: string): TencentErrorCode | undefined {
+  const family = code.split('.')[0];
+  return FAMILIES.has(family) && /^[A-Za-z0-9.]+$/.test(code) ? (code as TencentErrorCode) : undefined;
+}
+
+/** Options of an {@link IvrError}. */
+export interface IvrErrorOptions {
   /** Worth retrying later: the same request may succeed once the cause passes. */
+  transient?: boolean;
+  /** The service's request id, for support. */
+  requestId?: string;
+  /** What caused it (an SDK error, a parse error), kept for logs and debugging. */
+  cause?: unknown;
+}
+
+/** The error every layer throws or returns. Programming bugs are not turned into IvrErrors. */
+export class IvrError extends Error {
+  readonly code: ErrorCode;
   readonly transient: boolean;
   readonly requestId?: string;
 
-  constructor(code: OwnErrorCode | string, message: string, opts: { transient?: boolean; requestId?: string } = {}) {
-    super(message);
+  constructor(code: ErrorCode, message: string, opts: IvrErrorOptions = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'IvrError';
     this.code = code;
     this.transient = opts.transient ?? false;
@@ -39,9 +114,7 @@ export class IvrError extends Error {
   }
 }
 
-/** Normalises anything thrown into an IvrError without losing its message. */
-export function toIvrError(e: unknown, fallbackCode: OwnErrorCode = 'StorageError'): IvrError {
-  if (e instanceof IvrError) return e;
-  const message = e instanceof Error ? e.message : String(e);
-  return new IvrError(fallbackCode, message);
-}
+/** A value that is either a result or an IvrError, for pure functions that must not throw. */
+export type Checked<T> = T | IvrError;
+
+export const isIvrError = (v: unknown): v is IvrError => v instanceof IvrError;

@@ -4,10 +4,11 @@
  */
 import { IvrError } from './errors';
 
-export type IvrStatus = 'uploaded' | 'failed' | 'deferred' | 'retrying';
+/** What an object shows. `queued`, `retrying` and `deferred` are on the way; `uploaded` and `failed` are final. */
+export type IvrStatus = 'queued' | 'uploaded' | 'failed' | 'deferred' | 'retrying';
 export type ReviewState = 'pending' | 'approved' | 'rejected';
 
-export const STATUSES: readonly IvrStatus[] = ['uploaded', 'failed', 'deferred', 'retrying'];
+export const STATUSES: readonly IvrStatus[] = ['queued', 'uploaded', 'failed', 'deferred', 'retrying'];
 
 export interface IvrResult {
   status: IvrStatus;
@@ -18,9 +19,16 @@ export interface IvrResult {
   audioFileName?: string;
   customName?: string;
   review?: ReviewState;
+  /** When the review state was last refreshed from CCC. */
+  reviewedAt?: string;
+  /** RequestId of the DescribeIvrAudioList call that refreshed the review (never overwrites `requestId`). */
+  reviewRequestId?: string;
+  /** RequestId of the UploadIvrAudio call that registered the file: what Tencent support asks for. */
   requestId?: string;
   errorCode?: string;
   errorMessage?: string;
+  /** What conversion did before CCC got the file, e.g. `44100Hz/2ch/16bit → 8000Hz/1ch/16bit`. */
+  converted?: string;
 }
 
 /** Metadata names, without the `x-cos-meta-` prefix. `ivr-name` is the uploader's, never ours. */
@@ -30,11 +38,14 @@ export const META = {
   audioFileName: 'ivr-audio-file-name',
   customName: 'ivr-custom-name',
   review: 'ivr-review',
+  reviewedAt: 'ivr-reviewed-at',
+  reviewRequestId: 'ivr-review-request-id',
   requestId: 'ivr-request-id',
   errorCode: 'ivr-error-code',
   errorMessage: 'ivr-error-message',
   etag: 'ivr-etag',
   at: 'ivr-at',
+  converted: 'ivr-converted',
 } as const;
 export const USER_NAME_META = 'ivr-name';
 const OURS = new Set<string>(Object.values(META));
@@ -86,7 +97,7 @@ export function encodeTrimmed(value: string, maxBytes: number): string {
 }
 
 /** Fields in the order they are given up when space runs out (last given up first). */
-const PRIORITY: Array<keyof typeof META> = ['status', 'etag', 'fileId', 'errorCode', 'review', 'at', 'requestId', 'customName', 'audioFileName', 'errorMessage'];
+const PRIORITY: Array<keyof typeof META> = ['status', 'etag', 'fileId', 'errorCode', 'review', 'at', 'requestId', 'converted', 'customName', 'reviewedAt', 'audioFileName', 'errorMessage', 'reviewRequestId'];
 
 /**
  * Returns the complete user metadata to write: everything the object had except our own fields
@@ -105,7 +116,7 @@ export function mergeResult(existing: Record<string, string>, result: IvrResult)
     if (raw === undefined || raw === '') continue;
     const name = META[field];
     const room = META_BUDGET_BYTES - used - Buffer.byteLength(META_PREFIX + name);
-    const value = field === 'errorMessage' || field === 'audioFileName' || field === 'customName' ? encodeTrimmed(String(raw), Math.min(room, 512)) : enc(String(raw));
+    const value = field === 'errorMessage' || field === 'audioFileName' || field === 'customName' || field === 'converted' ? encodeTrimmed(String(raw), Math.min(room, 512)) : enc(String(raw));
     if (value === '' || entryBytes(name, value) > META_BUDGET_BYTES - used) {
       if (field === 'status' || field === 'etag') {
         throw new IvrError('MetadataTooLarge', `the object's own metadata leaves no room for ${META_PREFIX}${name} within COS's 2 KB limit`);
@@ -133,7 +144,10 @@ export function readResult(meta: Record<string, string>): IvrResult | undefined 
     audioFileName: dec(meta[META.audioFileName]),
     customName: dec(meta[META.customName]),
     review: review && ['pending', 'approved', 'rejected'].includes(review) ? review : undefined,
+    reviewedAt: dec(meta[META.reviewedAt]),
+    reviewRequestId: dec(meta[META.reviewRequestId]),
     requestId: dec(meta[META.requestId]),
+    converted: dec(meta[META.converted]),
     errorCode: dec(meta[META.errorCode]),
     errorMessage: dec(meta[META.errorMessage]),
   };

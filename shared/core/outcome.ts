@@ -1,45 +1,74 @@
 /**
- * Pure decisions about API results: which failures are worth retrying, how long to wait, and
- * what each file's result is.
+ * Pure decisions about CCC's answers: what a failed call means for its files, how long to back
+ * off, and which file each entry of a successful answer belongs to.
  */
-import type { ApiFailure, AudioFile, UploadResponse } from '../sdk/ccc';
-import { reviewFromCode, type IvrResult } from './metadata';
+import type { ErrorCode } from './errors';
 
-/** A failure after which the same call may succeed. Unknown outcomes (network) count too. */
-export function isTransient(f: ApiFailure): boolean {
-  if (f.kind === 'network' || f.kind === 'invalid-response') return true;
-  if (f.kind === 'http') return (f.httpStatus ?? 0) >= 500 || f.httpStatus === 429;
-  return (
-    f.code.startsWith('InternalError') ||
-    f.code === 'RequestLimitExceeded' ||
-    f.code.startsWith('RequestLimitExceeded.') ||
-    // Clock skew and an STS token that expired mid-flight are cured by the next attempt.
-    f.code === 'AuthFailure.SignatureExpire' ||
-    f.code === 'AuthFailure.TokenFailure'
-  );
+/** Why a call did not produce a usable answer (the CCC adapter's view of an SDK error). */
+export interface ApiFailure {
+  kind: 'api' | 'http' | 'network' | 'invalid-response';
+  code: ErrorCode;
+  message: string;
+  requestId?: string;
+  httpStatus?: number;
 }
 
-/** True when the service may have registered the files even though we got no answer. */
-export function outcomeUnknown(f: ApiFailure): boolean {
-  return f.kind === 'network' || f.kind === 'invalid-response' || (f.kind === 'http' && (f.httpStatus ?? 0) >= 500);
+/** A registered file as CCC describes it. */
+export interface AudioFile {
+  fileId: number;
+  customFileName: string;
+  audioFileName: string;
+  /** 0 not reviewed yet, 1 approved, 2 rejected. */
+  status?: number;
 }
 
-export const isQuotaExhausted = (f: ApiFailure) => f.code === 'FailedOperation.UploadFileOverflow';
+export interface UploadResponse {
+  requestId: string;
+  succeeded: AudioFile[];
+  failed: Array<{ fileName: string; message: string }>;
+}
 
-/** Exponential backoff with full jitter, capped. `attempt` counts from 1. */
+/** What a failed call means for the files in it. */
+export type CallFailureKind =
+  /** Refused before processing (`RequestLimitExceeded`): not an attempt; send again after the gap. */
+  | 'rate-limited'
+  /** `FailedOperation.UploadFileOverflow`: the quota day is spent; every send stops for that day. */
+  | 'quota'
+  /** No answer (network, timeout, 5xx, garbage): it may have registered; ask CCC once its lifetime has passed. */
+  | 'unknown'
+  /** CCC answered with an internal error: it may have registered part of it; ask CCC now. */
+  | 'internal'
+  /** Credentials expired mid-flight or a clock off by minutes: not processed; retry with backoff. */
+  | 'credentials'
+  /** Anything a retry cannot cure (bad parameters, permissions): the file fails with the code. */
+  | 'permanent';
+
+export function classifyFailure(f: ApiFailure): CallFailureKind {
+  if (f.kind === 'network' || f.kind === 'invalid-response') return 'unknown';
+  if (f.kind === 'http') return (f.httpStatus ?? 0) >= 500 || f.httpStatus === 429 ? 'unknown' : 'permanent';
+  const c: string = f.code;
+  if (c === 'RequestLimitExceeded' || c.startsWith('RequestLimitExceeded.')) return 'rate-limited';
+  if (c === 'FailedOperation.UploadFileOverflow') return 'quota';
+  if (c === 'InternalError' || c.startsWith('InternalError.')) return 'internal';
+  if (c === 'AuthFailure.TokenFailure' || c === 'AuthFailure.SignatureExpire') return 'credentials';
+  return 'permanent';
+}
+
+/**
+ * Backoff before attempt `attempt + 1`, with jitter: ×4 per attempt, capped at 5 minutes, so the
+ * default four attempts spread over about half a minute and ride out a short outage.
+ */
 export function backoffMs(attempt: number, baseMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(baseMs * 2 ** (attempt - 1), 20000);
+  const ceiling = Math.min(baseMs * 4 ** Math.max(0, attempt - 1), 300000);
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
-export type FileOutcome =
-  | { status: 'uploaded'; file: AudioFile; requestId: string }
-  | { status: 'failed'; errorCode: string; errorMessage: string; requestId: string };
+export type FileOutcome = { status: 'uploaded'; file: AudioFile } | { status: 'failed'; errorCode: 'UploadRejected' | 'ResponseInvalid'; errorMessage: string };
 
 /**
- * Assigns each requested file its entry in the response. Entries are matched by name, in order,
- * so duplicate names in one batch still map one to one; `FailedFileList.FileName` may be either
- * the custom name or the file name in the URL, so both are tried.
+ * Assigns each requested file its entry in the answer. Entries are matched by name, in order, so
+ * duplicate names still map one to one; `FailedFileList.FileName` may be the custom name or the
+ * file name in the URL, so both are tried.
  */
 export function matchOutcomes(requested: Array<{ customName: string; urlFileName: string }>, res: UploadResponse): FileOutcome[] {
   const ok = [...res.succeeded];
@@ -48,36 +77,35 @@ export function matchOutcomes(requested: Array<{ customName: string; urlFileName
     const i = list.findIndex(pred);
     return i === -1 ? undefined : list.splice(i, 1)[0];
   };
-  const first = requested.map((r) => {
+  const rejected = (message: string): FileOutcome => ({ status: 'failed', errorCode: 'UploadRejected', errorMessage: message || 'rejected by CCC' });
+  const first = requested.map((r): FileOutcome | undefined => {
     const s = take(ok, (f) => f.customFileName === r.customName);
-    if (s) return { status: 'uploaded', file: s, requestId: res.requestId } as FileOutcome;
+    if (s) return { status: 'uploaded', file: s };
     const f = take(bad, (x) => x.fileName === r.customName || x.fileName === r.urlFileName);
-    if (f) return { status: 'failed', errorCode: 'UploadRejected', errorMessage: f.message || 'rejected by CCC', requestId: res.requestId } as FileOutcome;
-    return undefined;
+    return f ? rejected(f.message) : undefined;
   });
   // Whatever is left pairs up in order (a single-file call always lands here if names differ).
   return first.map((o) => {
     if (o) return o;
     const s = ok.shift();
-    if (s) return { status: 'uploaded', file: s, requestId: res.requestId };
+    if (s) return { status: 'uploaded', file: s };
     const f = bad.shift();
-    if (f) return { status: 'failed', errorCode: 'UploadRejected', errorMessage: f.message || 'rejected by CCC', requestId: res.requestId };
-    return { status: 'failed', errorCode: 'ResponseInvalid', errorMessage: 'CCC answered without mentioning this file', requestId: res.requestId };
+    if (f) return rejected(f.message);
+    return { status: 'failed', errorCode: 'ResponseInvalid', errorMessage: 'CCC answered without mentioning this file' };
   });
 }
 
-export function resultFromOutcome(o: FileOutcome, etag: string, customName: string, at: string): IvrResult {
-  if (o.status === 'uploaded') {
-    return {
-      status: 'uploaded',
-      etag,
-      at,
-      fileId: o.file.fileId,
-      audioFileName: o.file.audioFileName,
-      customName,
-      review: reviewFromCode(o.file.status) ?? 'pending',
-      requestId: o.requestId,
-    };
-  }
-  return { status: 'failed', etag, at, customName, requestId: o.requestId, errorCode: o.errorCode, errorMessage: o.errorMessage };
+/**
+ * After a call whose answer was lost: which FileId, if any, is this job's registration. CCC lists
+ * files by display name; a candidate is ours if no other job recorded it. The send log never lets
+ * two files of one name be in open calls at once, so at most one job is looking at a name.
+ */
+export function pickRegistration(name: string, described: AudioFile[], owners: Map<number, string | undefined>, jobId: string): AudioFile | undefined {
+  return described
+    .filter((f) => f.customFileName === name)
+    .sort((a, b) => b.fileId - a.fileId)
+    .find((f) => {
+      const owner = owners.get(f.fileId);
+      return owner === undefined || owner === jobId;
+    });
 }

@@ -2,9 +2,9 @@
  * The daily report, as pure functions: numbers from ledger records, the JSON document, the HTML
  * page with a 30-day chart, and the WeCom robot message.
  */
-import type { JobRecord } from '../store/ledger';
-import { quotaDay } from '../store/ledger';
+import { visibleStatus, type JobVersion } from './job';
 import type { ReviewState } from './metadata';
+import { quotaDay } from './sendlog';
 
 export interface DailyReport {
   day: string;
@@ -15,7 +15,19 @@ export interface DailyReport {
   review: Record<ReviewState, number>;
   backlog: { deferred: number; queued: number; oldestDeferredDay?: string };
   errors: Record<string, number>;
+  /** Files an operator should look at: failed (with why), rejected by review, deferred, retrying. */
+  needsAction: NeedsAction[];
   actions: { deferredReleased: number; sent: number; reviewsUpdated: number; pruned: number };
+}
+
+export interface NeedsAction {
+  key: string;
+  status: 'failed' | 'rejected' | 'deferred' | 'retrying';
+  code?: string;
+  message?: string;
+  /** deferred: the quota day that was full (the file goes out the day after). */
+  day?: string;
+  fileId?: number;
 }
 
 export interface DayUse {
@@ -47,8 +59,20 @@ export interface ReportInput {
   quotaLimit: number;
   submitted: number;
   exhausted: boolean;
-  jobs: JobRecord[];
+  /** The newest version of every recent job in the ledger. */
+  jobs: JobVersion[];
   actions: DailyReport['actions'];
+}
+
+/** What the operator should do about a job, if anything. */
+export function needsAction(v: JobVersion): NeedsAction | undefined {
+  const status = visibleStatus(v);
+  const base = { key: v.object.key, code: v.lastError?.code, message: v.lastError?.message };
+  if (status === 'failed') return { ...base, status: 'failed' };
+  if (status === 'uploaded' && v.upload?.review === 'rejected') return { key: v.object.key, status: 'rejected', fileId: v.upload.fileId, message: 'rejected by CCC review: record it again and upload it under a new name or version' };
+  if (status === 'deferred') return { ...base, status: 'deferred', day: v.deferredDay };
+  if (status === 'retrying') return { ...base, status: 'retrying' };
+  return undefined;
 }
 
 export function buildReport(i: ReportInput): DailyReport {
@@ -56,17 +80,20 @@ export function buildReport(i: ReportInput): DailyReport {
   const review: Record<ReviewState, number> = { pending: 0, approved: 0, rejected: 0 };
   const errors: Record<string, number> = {};
   const backlog: DailyReport['backlog'] = { deferred: 0, queued: 0 };
-  for (const job of i.jobs) {
-    if (job.state === 'deferred') {
+  const action: NeedsAction[] = [];
+  for (const v of i.jobs) {
+    const status = visibleStatus(v);
+    if (status === 'deferred') {
       backlog.deferred++;
-      if (job.quotaDay && (!backlog.oldestDeferredDay || job.quotaDay < backlog.oldestDeferredDay)) backlog.oldestDeferredDay = job.quotaDay;
+      if (v.deferredDay && (!backlog.oldestDeferredDay || v.deferredDay < backlog.oldestDeferredDay)) backlog.oldestDeferredDay = v.deferredDay;
     }
-    if (job.state === 'queued' || job.state === 'calling' || job.state === 'claimed') backlog.queued++;
-    const r = job.result;
-    if (!r || quotaDay(Date.parse(r.at), i.utcOffsetMinutes) !== i.day) continue;
-    files[r.status]++;
-    if (r.status === 'uploaded') review[r.review ?? 'pending']++;
-    if ((r.status === 'failed' || r.status === 'retrying') && r.errorCode) errors[r.errorCode] = (errors[r.errorCode] ?? 0) + 1;
+    if (status === 'queued' || status === 'retrying') backlog.queued++;
+    const a = needsAction(v);
+    if (a) action.push(a);
+    if (quotaDay(Date.parse(v.at), i.utcOffsetMinutes) !== i.day) continue;
+    if (status !== 'queued') files[status]++;
+    if (status === 'uploaded') review[v.upload?.review ?? 'pending']++;
+    if ((status === 'failed' || status === 'retrying') && v.lastError) errors[v.lastError.code] = (errors[v.lastError.code] ?? 0) + 1;
   }
   return {
     day: i.day,
@@ -77,6 +104,7 @@ export function buildReport(i: ReportInput): DailyReport {
     review,
     backlog,
     errors,
+    needsAction: action.sort((a, b) => a.status.localeCompare(b.status) || a.key.localeCompare(b.key)),
     actions: i.actions,
   };
 }
@@ -126,6 +154,8 @@ ${chart(history, r.quota.limit)}
 <table id="review">${row('pending review', r.review.pending)}${row('approved', r.review.approved)}${row('rejected', r.review.rejected)}</table>
 <h2>Backlog</h2>
 <table id="backlog">${row('deferred, waiting for quota', r.backlog.deferred)}${row('queued for the next call', r.backlog.queued)}${r.backlog.oldestDeferredDay ? row('oldest deferred since', r.backlog.oldestDeferredDay) : ''}</table>
+<h2>Files that need action</h2>
+${r.needsAction.length ? `<table id="needs-action"><tr><th>file</th><th>status</th><th>why</th></tr>${r.needsAction.map((a) => `<tr class="${a.status}"><td>${esc(a.key)}</td><td>${esc(a.status)}${a.day ? ` (day ${esc(a.day)} full)` : ''}</td><td>${esc([a.code, a.message].filter(Boolean).join(': '))}</td></tr>`).join('')}</table>` : '<p id="needs-action">None: every file is uploaded or on its way.</p>'}
 <h2>Errors by code</h2>
 ${errors.length ? `<table id="errors">${errors.map(([c, n]) => row(c, n)).join('')}</table>` : '<p id="errors">None.</p>'}
 <p class="muted">Generated ${esc(r.generatedAt)}. This run released ${r.actions.deferredReleased} deferred file(s), sent ${r.actions.sent}, updated ${r.actions.reviewsUpdated} review state(s) and pruned ${r.actions.pruned} ledger entries.</p>

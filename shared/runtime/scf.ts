@@ -1,28 +1,37 @@
 /**
  * Per-instance wiring shared by the functions: configuration, SDK clients and the logger are built
- * once at cold start and reused by every invocation the instance serves.
+ * once at cold start and reused by every invocation the instance serves; each invocation gets its
+ * own workflow context (its own owner id for the ledger, its own log fields).
  */
-import { createCccClient, createIvrAudioApi, type IvrAudioApi } from '../sdk/ccc';
+import { randomUUID } from 'crypto';
 import { loadConfig, type Config, type Env } from '../core/config';
+import { IvrError } from '../core/errors';
+import { timingFrom } from '../core/timing';
+import { createCccClient, createIvrAudioApi, type IvrAudioApi } from '../sdk/ccc';
 import { CosBucket, createCosClient } from '../sdk/cos';
-import { toIvrError, type IvrError } from '../core/errors';
+import { Ledger } from '../store/ledger';
+import type { Clock, Ctx } from '../workflow/context';
 import { createLogger, registerSecret, type Logger } from './log';
 
 export interface Runtime {
   config: Config;
   api: IvrAudioApi;
   log: Logger;
+  clock: Clock;
+  /** The adapter for one bucket (cached per instance). */
   bucket(name: string, region: string): CosBucket;
-  now(): number;
-  sleep(ms: number): Promise<void>;
+  /** A workflow context for one bucket and one invocation; an error when the region is unknown. */
+  context(bucket: string, region: string | undefined, owner?: string): Ctx | IvrError;
 }
 
 export type RuntimeOrError = { ok: true; runtime: Runtime } | { ok: false; error: IvrError; log: Logger };
 
-/** Test seams: a clock to simulate a quota-day change. Production passes nothing. */
+/** Test seams: a clock (to reach a lease's end or a new quota day without waiting). Production passes nothing. */
 export interface Seams {
-  now?: () => number;
+  clock?: Partial<Clock>;
 }
+
+const realClock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))) };
 
 export function createRuntime(env: Env, functionName: string, seams: Seams = {}): RuntimeOrError {
   const log = createLogger({ fn: functionName });
@@ -33,27 +42,36 @@ export function createRuntime(env: Env, functionName: string, seams: Seams = {})
   try {
     config = loadConfig(env);
   } catch (e) {
-    const error = toIvrError(e, 'ConfigInvalid');
-    log.error('configuration invalid', { code: error.code, error: error.message });
-    return { ok: false, error, log };
+    if (!(e instanceof IvrError)) throw e;
+    log.error('configuration invalid', { code: e.code, error: e.message });
+    return { ok: false, error: e, log };
   }
   const cos = createCosClient(config);
   const protocol = config.cosEndpoint?.protocol ?? 'https:';
   const buckets = new Map<string, CosBucket>();
+  const api = createIvrAudioApi(createCccClient(config), config.sdkAppId);
+  const clock: Clock = { ...realClock, ...seams.clock };
+  const timing = timingFrom(config);
+  const bucket = (name: string, region: string) => {
+    const id = `${name}@${region}`;
+    let b = buckets.get(id);
+    if (!b) buckets.set(id, (b = new CosBucket(cos, name, region, protocol)));
+    return b;
+  };
   return {
     ok: true,
     runtime: {
       config,
-      api: createIvrAudioApi(createCccClient(config), config.sdkAppId),
+      api,
       log,
-      bucket(name, region) {
-        const id = `${name}@${region}`;
-        let b = buckets.get(id);
-        if (!b) buckets.set(id, (b = new CosBucket(cos, name, region, protocol)));
-        return b;
+      clock,
+      bucket,
+      context(name, eventRegion, owner = randomUUID()) {
+        const region = eventRegion ?? config.region;
+        if (!region) return new IvrError('EventInvalid', 'the event names no ap-* region and TENCENTCLOUD_REGION is not set');
+        const b = bucket(name, region);
+        return { config, timing, ledger: new Ledger(b, config.ledgerPrefix), objects: b, api, log, clock, owner };
       },
-      now: seams.now ?? (() => Date.now()),
-      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     },
   };
 }
@@ -76,6 +94,9 @@ export function scfHandler<R>(env: Env, functionName: string, seams: Seams, run:
       init.log.error('invocation refused: configuration invalid', { scfRequestId: context?.request_id, code: init.error.code, error: init.error.message });
       throw init.error;
     }
-    return run({ ...init.runtime, log: init.runtime.log.child({ scfRequestId: context?.request_id }) }, event);
+    const log = init.runtime.log.child({ scfRequestId: context?.request_id });
+    return run({ ...init.runtime, log, context: (b, r, o) => withLog(init.runtime.context(b, r, o), log) }, event);
   };
 }
+
+const withLog = (ctx: Ctx | IvrError, log: Logger): Ctx | IvrError => (ctx instanceof IvrError ? ctx : { ...ctx, log });

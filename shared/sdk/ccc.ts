@@ -7,37 +7,14 @@ import * as https from 'https';
 import * as net from 'net';
 import { Client } from 'tencentcloud-sdk-nodejs/tencentcloud/services/ccc/v20200210/ccc_client';
 import type { Config, Endpoint } from '../core/config';
+import { asTencentCode } from '../core/errors';
+import type { ApiFailure, AudioFile, UploadResponse } from '../core/outcome';
 
 export const CCC_HOST = 'ccc.tencentcloudapi.com';
 
 export interface UploadItem {
   CustomFileName: string;
   AudioUrl: string;
-}
-
-export interface AudioFile {
-  fileId: number;
-  customFileName: string;
-  audioFileName: string;
-  /** 0 not reviewed yet, 1 approved, 2 rejected. */
-  status?: number;
-}
-
-export interface UploadResponse {
-  requestId: string;
-  succeeded: AudioFile[];
-  failed: Array<{ fileName: string; message: string }>;
-}
-
-export type FailureKind = 'api' | 'http' | 'network' | 'invalid-response';
-
-/** Why a call did not produce a response we can use. `code` keeps Tencent's code when there is one. */
-export interface ApiFailure {
-  kind: FailureKind;
-  code: string;
-  message: string;
-  requestId?: string;
-  httpStatus?: number;
 }
 
 export type ApiResult<T> = { ok: true; value: T } | { ok: false; failure: ApiFailure };
@@ -64,7 +41,10 @@ export function failureFromSdkError(e: unknown): ApiFailure {
   const err = (typeof e === 'object' && e !== null ? e : {}) as SdkError;
   const message = typeof err.message === 'string' ? err.message : String(e);
   const requestId = typeof err.requestId === 'string' && err.requestId !== '' ? err.requestId : undefined;
-  if (typeof err.code === 'string' && err.code !== '') return { kind: 'api', code: err.code, message, requestId };
+  if (typeof err.code === 'string' && err.code !== '') {
+    const code = asTencentCode(err.code);
+    return code ? { kind: 'api', code, message, requestId } : { kind: 'invalid-response', code: 'ResponseInvalid', message: `unrecognised error code ${err.code.slice(0, 60)}: ${message}`, requestId };
+  }
   if (typeof err.httpCode === 'number') return { kind: 'http', code: 'HttpError', message: `HTTP ${err.httpCode} ${message}`.trim(), httpStatus: err.httpCode, requestId };
   if (e instanceof SyntaxError || /JSON|Unexpected token|Unexpected end/i.test(message)) return { kind: 'invalid-response', code: 'ResponseInvalid', message };
   return { kind: 'network', code: 'NetworkError', message };

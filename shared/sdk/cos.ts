@@ -1,38 +1,14 @@
 /**
- * Thin typed wrapper around cos-nodejs-sdk-v5 for one bucket: the calls the functions make and
- * nothing else, with SDK errors turned into IvrErrors that keep COS's code and request id.
+ * Thin typed wrapper around cos-nodejs-sdk-v5 for one bucket: the ledger's {@link Store} and the
+ * workflow's {@link AudioObjects}, with SDK errors turned into IvrErrors that keep COS's code and
+ * request id (and the SDK error as `cause`).
  */
 import COS from 'cos-nodejs-sdk-v5';
 import type { Config } from '../core/config';
 import { IvrError } from '../core/errors';
-import { userMetadataFromHeaders, META_PREFIX } from '../core/metadata';
-
-export interface ObjectHead {
-  etag: string;
-  size: number;
-  /** Standard headers a metadata self-copy must resend or lose. */
-  standard: StandardHeaders;
-  /** User metadata, names lower-cased without `x-cos-meta-`. */
-  meta: Record<string, string>;
-}
-
-export interface StandardHeaders {
-  contentType?: string;
-  cacheControl?: string;
-  contentDisposition?: string;
-  contentEncoding?: string;
-  expires?: string;
-}
-
-/** The narrow storage interface the ledger needs; the COS bucket adapter implements it. */
-export interface BlobStore {
-  get(key: string): Promise<string | undefined>;
-  put(key: string, body: string, contentType?: string): Promise<void>;
-  /** Atomic create-if-absent; false when the key already exists. */
-  putIfAbsent(key: string, body: string): Promise<boolean>;
-  list(prefix: string, limit?: number): Promise<string[]>;
-  delete(key: string): Promise<void>;
-}
+import { META_PREFIX, userMetadataFromHeaders } from '../core/metadata';
+import type { AudioObjects, ObjectRead } from '../store/objects';
+import type { Listed, Store } from '../store/store';
 
 export function cosHost(bucket: string, region: string): string {
   return `${bucket}.cos.${region}.myqcloud.com`;
@@ -57,21 +33,23 @@ export function createCosClient(config: Config): COS {
   });
 }
 
-type CosErr = { statusCode?: number; code?: string; message?: string; error?: unknown; headers?: Record<string, string> };
+type CosErr = { statusCode?: number; code?: string; message?: string; headers?: Record<string, string> };
 
 function cosError(op: string, key: string, e: unknown): IvrError {
   const err = (e ?? {}) as CosErr;
   const status = err.statusCode;
   const code = err.code && !/^\d+$/.test(err.code) ? err.code : status ? `HTTP${status}` : 'NetworkError';
-  const requestId = err.headers?.['x-cos-request-id'];
-  // 5xx and network errors have already been retried by the SDK; a later run may still succeed.
+  // 5xx, throttling and network errors were already retried by the SDK; a later run may still succeed.
   const transient = status === undefined || status >= 500 || status === 429 || code === 'NetworkError';
-  return new IvrError('StorageError', `COS ${op} ${key} failed: ${code}${err.message ? ` (${err.message})` : ''}`, { transient, requestId });
+  return new IvrError('StorageError', `COS ${op} ${key} failed: ${code}${err.message ? ` (${err.message})` : ''}`, { transient, requestId: err.headers?.['x-cos-request-id'], cause: e });
 }
 
-const isNotFound = (e: unknown) => (e as CosErr | undefined)?.statusCode === 404;
+const statusOf = (e: unknown) => (e as CosErr | undefined)?.statusCode;
 
-export class CosBucket implements BlobStore {
+/** The headers a `Replaced` self-copy must resend, or COS drops them. */
+const STANDARD = ['content-type', 'cache-control', 'content-disposition', 'content-encoding', 'expires'] as const;
+
+export class CosBucket implements Store, AudioObjects {
   constructor(
     private readonly cos: COS,
     readonly bucket: string,
@@ -83,80 +61,86 @@ export class CosBucket implements BlobStore {
     return { Bucket: this.bucket, Region: this.region, Key: key };
   }
 
-  async head(key: string): Promise<ObjectHead | undefined> {
+  // ---- AudioObjects ----
+
+  /** One ranged GET gives the version, the headers and the bytes: no separate HEAD. */
+  async read(key: string, maxBytes: number): Promise<ObjectRead | undefined> {
+    let res: COS.GetObjectResult;
+    try {
+      res = await this.cos.getObject({ ...this.loc(key), Range: `bytes=0-${maxBytes - 1}` });
+    } catch (e) {
+      if (statusOf(e) === 404) return undefined;
+      // An empty object has no byte 0: COS answers 416 to any range.
+      if (statusOf(e) === 416) return this.read416(key);
+      throw cosError('GET', key, e);
+    }
+    const h = (res.headers ?? {}) as Record<string, string | undefined>;
+    const body = Buffer.isBuffer(res.Body) ? res.Body : Buffer.from(String(res.Body ?? ''));
+    const total = /\/(\d+)$/.exec(h['content-range'] ?? '')?.[1];
+    return { etag: (h.etag ?? '').replace(/"/g, ''), size: total ? Number(total) : body.length, standard: standardOf(h), meta: userMetadataFromHeaders(h), body };
+  }
+
+  private async read416(key: string): Promise<ObjectRead | undefined> {
     try {
       const res = await this.cos.headObject(this.loc(key));
-      const h = res.headers as Record<string, string | undefined>;
-      return {
-        etag: (h.etag ?? '').replace(/"/g, ''),
-        size: Number(h['content-length'] ?? 0),
-        standard: {
-          contentType: h['content-type'],
-          cacheControl: h['cache-control'],
-          contentDisposition: h['content-disposition'],
-          contentEncoding: h['content-encoding'],
-          expires: h.expires,
-        },
-        meta: userMetadataFromHeaders(h),
-      };
+      const h = (res.headers ?? {}) as Record<string, string | undefined>;
+      return { etag: (h.etag ?? '').replace(/"/g, ''), size: Number(h['content-length'] ?? 0), standard: standardOf(h), meta: userMetadataFromHeaders(h), body: Buffer.alloc(0) };
     } catch (e) {
-      if (isNotFound(e)) return undefined;
+      if (statusOf(e) === 404) return undefined;
       throw cosError('HEAD', key, e);
     }
   }
 
-  /** First bytes of one object version; `etag` pins the version we decided on. */
-  async readPrefix(key: string, bytes: number, etag: string): Promise<Buffer> {
-    try {
-      const res = await this.cos.getObject({ ...this.loc(key), Range: `bytes=0-${bytes - 1}`, IfMatch: `"${etag}"` });
-      return Buffer.isBuffer(res.Body) ? res.Body : Buffer.from(String(res.Body));
-    } catch (e) {
-      if (isNotFound(e)) throw new IvrError('ObjectNotFound', `the object ${key} was deleted before it could be read`);
-      if ((e as CosErr).statusCode === 412) throw new IvrError('ObjectChanged', `the object ${key} was overwritten while being processed; the new version is handled by its own event`);
-      throw cosError('GET', key, e);
-    }
-  }
-
-  /** A temporary signed GET URL; its query is a credential and must never be logged. */
-  signedUrl(key: string, expiresSeconds: number): string {
-    return this.cos.getObjectUrl({ ...this.loc(key), Sign: true, Expires: expiresSeconds, Protocol: this.protocol }, () => undefined);
-  }
-
   /**
    * Rewrites user metadata with a self-copy. `Replaced` keeps only what the request carries, so
-   * every standard header and all user metadata are resent. `If-Match` on the source stops us from
-   * stamping a result onto content that changed since we read it.
+   * every standard header is resent. `If-Match` on the source stops us from stamping a result onto
+   * content that changed since we read it. COS may answer a failed copy with HTTP 200 and an error
+   * body; the SDK turns that into an error.
    */
-  async replaceMetadata(key: string, head: ObjectHead, meta: Record<string, string>): Promise<void> {
+  async writeMetadata(key: string, etag: string, standard: Record<string, string>, meta: Record<string, string>): Promise<void> {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(meta)) headers[META_PREFIX + name] = value;
-    const s = head.standard;
     try {
       await this.cos.putObjectCopy({
         ...this.loc(key),
         CopySource: `${cosHost(this.bucket, this.region)}/${encodeURIComponent(key).replace(/%2F/g, '/')}`,
         MetadataDirective: 'Replaced',
-        CopySourceIfMatch: `"${head.etag}"`,
-        ContentType: s.contentType,
-        CacheControl: s.cacheControl,
-        ContentDisposition: s.contentDisposition,
-        ContentEncoding: s.contentEncoding,
-        Expires: s.expires,
+        CopySourceIfMatch: `"${etag}"`,
+        ContentType: standard['content-type'],
+        CacheControl: standard['cache-control'],
+        ContentDisposition: standard['content-disposition'],
+        ContentEncoding: standard['content-encoding'],
+        Expires: standard.expires,
         Headers: headers,
       } as COS.PutObjectCopyParams);
     } catch (e) {
-      if (isNotFound(e)) throw new IvrError('ObjectNotFound', `the object ${key} was deleted before its status could be written`);
-      if ((e as CosErr).statusCode === 412) throw new IvrError('ObjectChanged', `the object ${key} was overwritten before its status could be written`);
+      if (statusOf(e) === 404) throw new IvrError('ObjectNotFound', `the object ${key} was deleted before its status could be written`, { cause: e });
+      if (statusOf(e) === 412) throw new IvrError('ObjectChanged', `the object ${key} was overwritten before its status could be written`, { cause: e });
+      if ((e as CosErr).code === 'MetadataTooLarge') throw new IvrError('MetadataTooLarge', `the object ${key}'s own metadata leaves no room for the result within COS's 2 KB`, { cause: e });
       throw cosError('COPY', key, e);
     }
   }
+
+  signedUrl(key: string, expiresSeconds: number): string {
+    return this.cos.getObjectUrl({ ...this.loc(key), Sign: true, Expires: expiresSeconds, Protocol: this.protocol }, () => undefined);
+  }
+
+  async putBytes(key: string, body: Buffer, contentType: string): Promise<void> {
+    try {
+      await this.cos.putObject({ ...this.loc(key), Body: body, ContentType: contentType });
+    } catch (e) {
+      throw cosError('PUT', key, e);
+    }
+  }
+
+  // ---- Store ----
 
   async get(key: string): Promise<string | undefined> {
     try {
       const res = await this.cos.getObject(this.loc(key));
       return Buffer.isBuffer(res.Body) ? res.Body.toString('utf8') : String(res.Body);
     } catch (e) {
-      if (isNotFound(e)) return undefined;
+      if (statusOf(e) === 404) return undefined;
       throw cosError('GET', key, e);
     }
   }
@@ -169,37 +153,63 @@ export class CosBucket implements BlobStore {
     }
   }
 
-  async putIfAbsent(key: string, body: string): Promise<boolean> {
+  /**
+   * `x-cos-forbid-overwrite` makes PUT an atomic create-if-absent (409 FileAlreadyExists). A PUT
+   * that COS committed but whose answer was lost is retried by the SDK and then answers 409: the
+   * caller cannot tell that from losing the race, so callers read the key back when it matters.
+   */
+  async create(key: string, body: string): Promise<boolean> {
     try {
       await this.cos.putObject({ ...this.loc(key), Body: Buffer.from(body), ContentType: 'application/json', Headers: { 'x-cos-forbid-overwrite': 'true' } });
       return true;
     } catch (e) {
-      if ((e as CosErr).statusCode === 409) return false;
+      if (statusOf(e) === 409) return false;
       throw cosError('PUT', key, e);
     }
-  }
-
-  async list(prefix: string, limit = Infinity): Promise<string[]> {
-    const keys: string[] = [];
-    let marker: string | undefined;
-    try {
-      for (;;) {
-        const res = await this.cos.getBucket({ Bucket: this.bucket, Region: this.region, Prefix: prefix, Marker: marker, MaxKeys: 1000 });
-        for (const c of res.Contents ?? []) keys.push(c.Key);
-        if (res.IsTruncated !== 'true' || keys.length >= limit || !res.Contents?.length) break;
-        marker = res.NextMarker || res.Contents[res.Contents.length - 1].Key;
-      }
-    } catch (e) {
-      throw cosError('LIST', prefix, e);
-    }
-    return keys.slice(0, limit);
   }
 
   async delete(key: string): Promise<void> {
     try {
       await this.cos.deleteObject(this.loc(key));
     } catch (e) {
-      if (!isNotFound(e)) throw cosError('DELETE', key, e);
+      if (statusOf(e) !== 404) throw cosError('DELETE', key, e);
     }
   }
+
+  /** One request per 1000 keys (DeleteMultipleObjects). */
+  async deleteMany(keys: string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000) {
+      const chunk = keys.slice(i, i + 1000);
+      try {
+        await this.cos.deleteMultipleObject({ Bucket: this.bucket, Region: this.region, Objects: chunk.map((Key) => ({ Key })), Quiet: true });
+      } catch (e) {
+        throw cosError('DELETE', `${chunk.length} keys`, e);
+      }
+    }
+  }
+
+  async list(prefix: string, limit = Infinity): Promise<Listed[]> {
+    const out: Listed[] = [];
+    let marker: string | undefined;
+    try {
+      for (;;) {
+        const res = await this.cos.getBucket({ Bucket: this.bucket, Region: this.region, Prefix: prefix, Marker: marker, MaxKeys: 1000 });
+        for (const c of res.Contents ?? []) out.push({ key: c.Key, lastModified: Date.parse(c.LastModified) });
+        if (res.IsTruncated !== 'true' || out.length >= limit || !res.Contents?.length) break;
+        marker = res.NextMarker || res.Contents[res.Contents.length - 1].Key;
+      }
+    } catch (e) {
+      throw cosError('LIST', prefix, e);
+    }
+    return out.slice(0, limit);
+  }
+}
+
+function standardOf(h: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of STANDARD) {
+    const v = h[name];
+    if (v) out[name] = v;
+  }
+  return out;
 }

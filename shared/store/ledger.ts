@@ -1,255 +1,174 @@
 /**
- * The durable ledger kept in the bucket under one prefix. COS `PUT` with
- * `x-cos-forbid-overwrite: true` is an atomic create-if-absent, which gives us claims that hold
- * across any number of function instances without a database:
+ * The ledger: typed records on a {@link Store}, under one prefix of the bucket.
  *
- *   <prefix>jobs/<id>.json          one per object version: who is handling it and the result
- *   <prefix>quota/<day>/<nnnnn>     one per file submitted on that quota day
- *   <prefix>quota/<day>/full        CCC said the day's quota is spent, whatever we counted
- *   <prefix>rate/<epoch second>     one per UploadIvrAudio call: at most one call per second
- *   <prefix>pending/<time>-<id>-<n> files waiting for the next call, oldest first (n: attempt)
- *   <prefix>taken/<id>-<n>          the leader that put that pending file into its call
- *   <prefix>reruns/<id>-<n>         a failed job started again (a re-upload of the same content)
- *   <prefix>deferred/<time>-<id>    files waiting for the next quota day, oldest first
- *   <prefix>files/<FileId>          FileIds we know we registered (used to recover after a crash)
+ *   jobs/<id>/<seq>              job versions, each created once (the job state machine's chain)
+ *   queue/<ts>-<id>-<seq>        a job that needs a sender: the file's snapshot, for crash recovery
+ *   deferred/<ts>-<id>-<seq>     a job waiting for a quota day with room
+ *   send/<n>                     the send log, each entry created once (lease, calls, quota)
+ *   send/tail                    a copy of the newest entry: where readers start (a hint, may lag)
+ *   files/<FileId>               which job a FileId belongs to (recovery after a lost answer)
+ *   reviewed/<FileId>            its review reached a final state (announced once)
+ *   reports/<day>.json, reports/index.html, reports/history.json
+ *   converted/<id>.wav           converted copies CCC downloads instead of an oversized original
+ *
+ * `<ts>` is the time the file was queued, so a listing sorts oldest first. Listings are used
+ * only to find candidate work; whether a job exists, what state it is in and who may send are
+ * always read by key or decided by a create-if-absent.
  */
-import { createHash } from 'crypto';
-import { mapLimited } from '../runtime/concurrency';
-import type { BlobStore } from '../sdk/cos';
-import type { IvrResult } from '../core/metadata';
+import { parseJobVersion, type JobVersion } from '../core/job';
+import { parseLogEntry, type LogEntry } from '../core/sendlog';
+import type { Listed, Store } from './store';
 
-export type JobState = 'claimed' | 'queued' | 'calling' | 'done' | 'retryable' | 'deferred';
-
-export interface JobRecord {
-  v: 1;
-  state: JobState;
-  bucket: string;
+/** A reference to a job found in `queue/` or `deferred/`. */
+export interface EntryRef {
   key: string;
-  etag: string;
-  customName: string;
-  updatedAt: string;
-  attempts: number;
-  quotaDay?: string;
-  result?: IvrResult;
-  /** Send alone: a call with it in a batch failed as a whole, so it must not sink others again. */
-  solo?: boolean;
-  /** Not before this time (ms): backoff after a transient failure. */
-  notBefore?: number;
-  /** Marked `retrying` once `attempts` reaches this; set whenever the job is (re)started. */
-  giveUpAt?: number;
-  /** How many times a failed job was started again. */
-  reruns?: number;
+  queuedAt: number;
+  id: string;
+  /** The job version when the entry was written (a lower bound of the chain's head). */
+  seq: number;
+  lastModified: number;
 }
 
-export function jobId(bucket: string, key: string, etag: string): string {
-  return createHash('sha1').update(`${bucket}\n${key}\n${etag}`).digest('hex');
+/** What a queue entry holds: enough to rebuild the job if its intake died before writing it. */
+export interface QueueEntryBody {
+  v: 2;
+  job: JobVersion;
 }
 
-/** The quota day (YYYY-MM-DD) of an instant, in the configured offset from UTC. */
-export function quotaDay(nowMs: number, utcOffsetMinutes: number): string {
-  return new Date(nowMs + utcOffsetMinutes * 60000).toISOString().slice(0, 10);
+const pad = (n: number, width: number) => String(Math.max(0, Math.floor(n))).padStart(width, '0');
+const ENTRY_RE = /(\d{15})-([0-9a-f]{40})-(\d+)$/;
+
+function parseEntry(l: Listed): EntryRef | undefined {
+  const m = ENTRY_RE.exec(l.key);
+  return m ? { key: l.key, queuedAt: Number(m[1]), id: m[2], seq: Number(m[3]), lastModified: l.lastModified } : undefined;
 }
 
-export type ExistingJobDecision = 'done' | 'failed' | 'deferred' | 'queued' | 'in-flight' | 'take-over' | 'uncertain';
-
-/**
- * What to do when another invocation already claimed this object version. A claim younger than
- * the lease belongs to a live invocation; an old `calling` claim may or may not have reached CCC.
- * A `failed` job may be started again: an upload of the same content is how operators retry.
- */
-export function decideExistingJob(job: JobRecord, nowMs: number, leaseSeconds: number): ExistingJobDecision {
-  if (job.state === 'done') return job.result?.status === 'failed' ? 'failed' : 'done';
-  if (job.state === 'deferred') return 'deferred';
-  if (job.state === 'retryable') return 'take-over';
-  if (job.state === 'queued') return 'queued';
-  const age = nowMs - Date.parse(job.updatedAt);
-  if (!(age >= leaseSeconds * 1000)) return 'in-flight';
-  return job.state === 'calling' ? 'uncertain' : 'take-over';
-}
-
-export function parseJob(text: string | undefined): JobRecord | undefined {
-  if (text === undefined) return undefined;
-  try {
-    const j = JSON.parse(text) as Partial<JobRecord>;
-    if (j && j.v === 1 && typeof j.state === 'string' && typeof j.key === 'string' && typeof j.etag === 'string' && typeof j.updatedAt === 'string') {
-      return j as JobRecord;
-    }
-  } catch {
-    // fall through: a corrupt record is treated as missing, and the caller re-creates it
-  }
-  return undefined;
-}
-
-const pad = (n: number) => String(n).padStart(5, '0');
-/** Marker in a quota day's folder: CCC answered that the day's quota is spent. */
-const FULL = 'full';
+/** A version that exists but cannot be read: it may belong to a registration, so it is never overwritten. */
+export const CORRUPT = Symbol('corrupt');
 
 export class Ledger {
   constructor(
-    private readonly store: BlobStore,
+    readonly store: Store,
     readonly prefix: string,
   ) {}
 
-  private jobKey = (id: string) => `${this.prefix}jobs/${id}.json`;
+  // ---- jobs ----
 
-  async getJob(id: string): Promise<JobRecord | undefined> {
-    return parseJob(await this.store.get(this.jobKey(id)));
-  }
-
-  /** True when this invocation now owns the job. */
-  claimJob(id: string, job: JobRecord): Promise<boolean> {
-    return this.store.putIfAbsent(this.jobKey(id), JSON.stringify(job));
-  }
-
-  saveJob(id: string, job: JobRecord): Promise<void> {
-    return this.store.put(this.jobKey(id), JSON.stringify(job));
-  }
-
-  /** Slots taken on a quota day, and whether CCC said the day is spent; one listing. */
-  async quotaState(day: string): Promise<{ used: number; full: boolean }> {
-    const keys = await this.store.list(`${this.prefix}quota/${day}/`);
-    const full = keys.some((k) => k.endsWith(`/${FULL}`));
-    return { used: keys.length - (full ? 1 : 0), full };
-  }
-
-  /** Files submitted per quota day, from one listing of the quota slots. */
-  async quotaUseByDay(): Promise<Record<string, { used: number; full: boolean }>> {
-    const use: Record<string, { used: number; full: boolean }> = {};
-    for (const k of await this.store.list(`${this.prefix}quota/`)) {
-      const [day, name] = k.slice(this.prefix.length + 'quota/'.length).split('/');
-      const u = (use[day] ??= { used: 0, full: false });
-      if (name === FULL) u.full = true;
-      else u.used++;
-    }
-    return use;
-  }
-
-  markQuotaFull(day: string): Promise<void> {
-    return this.store.put(`${this.prefix}quota/${day}/${FULL}`, JSON.stringify({ at: new Date().toISOString() }));
-  }
-
-  /** Claims one of the day's `quota` slots; undefined when all are taken or CCC said the day is spent. */
-  async claimQuotaSlot(day: string, quota: number, owner: string): Promise<number | undefined> {
-    const state = await this.quotaState(day);
-    if (state.full) return undefined;
-    for (let slot = state.used; slot < quota; slot++) {
-      if (await this.store.putIfAbsent(`${this.prefix}quota/${day}/${pad(slot)}`, JSON.stringify({ owner }))) return slot;
-    }
-    return undefined;
+  jobKey(id: string, seq: number): string {
+    return `${this.prefix}jobs/${id}/${seq}`;
   }
 
   /**
-   * Claims the next second in which this instance may call UploadIvrAudio, or undefined when
-   * another instance has it. Seconds are claimed in the bucket, so any number of instances make
-   * at most one call per second between them.
+   * Creates a version; false when someone else created that version first. A create whose answer
+   * was lost and that the SDK retried comes back as "exists": reading it back tells it was ours.
    */
-  async tryRateSlot(nowMs: number, owner: string): Promise<number | undefined> {
-    // Always the next second: the wait until it starts lets a burst gather into one call.
-    const second = Math.floor(nowMs / 1000) + 1;
-    return (await this.store.putIfAbsent(`${this.prefix}rate/${second}`, JSON.stringify({ owner }))) ? second : undefined;
+  async writeVersion(v: JobVersion): Promise<boolean> {
+    if (await this.store.create(this.jobKey(v.id, v.seq), JSON.stringify(v))) return true;
+    const there = await this.readVersion(v.id, v.seq);
+    return there !== undefined && there !== CORRUPT && there.by === v.by && there.at === v.at;
   }
 
-  /** Claims the first free second from `from` on, however many instances compete. */
-  async claimRateSlotFrom(from: number, owner: string): Promise<number> {
-    for (let second = from; ; second++) {
-      if (await this.store.putIfAbsent(`${this.prefix}rate/${second}`, JSON.stringify({ owner }))) return second;
-    }
-  }
-
-  async addPending(id: string, sinceMs: number, attempt: number): Promise<void> {
-    await this.store.put(`${this.prefix}pending/${String(sinceMs).padStart(15, '0')}-${id}-${attempt}`, JSON.stringify({ id }));
-  }
-
-  /** Oldest first; `attempt` is the job's attempt count when the entry was written. */
-  async listPending(limit: number): Promise<Array<{ entry: string; id: string; attempt: number }>> {
-    const keys = (await this.store.list(`${this.prefix}pending/`, limit)).sort();
-    return keys.map((entry) => ({ entry, id: entry.slice(entry.lastIndexOf('/') + 17, entry.lastIndexOf('-')), attempt: Number(entry.slice(entry.lastIndexOf('-') + 1)) }));
+  async readVersion(id: string, seq: number): Promise<JobVersion | undefined | typeof CORRUPT> {
+    const text = await this.store.get(this.jobKey(id, seq));
+    if (text === undefined) return undefined;
+    return parseJobVersion(text) ?? CORRUPT;
   }
 
   /**
-   * True when this leader now owns that pending entry for its call. The claim is per job and
-   * attempt, not per entry, so two entries for the same job can never both be sent.
+   * The newest version, probing forward from a version known to exist (`known`) or from `fromSeq`.
+   * Chains are short (a few versions), so this is a handful of reads at most.
    */
-  takePending(entry: string, owner: string): Promise<boolean> {
-    return this.store.putIfAbsent(this.takenKey(entry), JSON.stringify({ owner }));
-  }
-
-  private takenKey(entry: string): string {
-    return `${this.prefix}taken/${entry.slice(entry.lastIndexOf('/') + 17)}`;
-  }
-
-  /** The `taken/` claim stays behind: pruning sweeps claims whose entry is gone. */
-  removePending(entry: string): Promise<void> {
-    return this.store.delete(entry);
-  }
-
-  /** One re-run of a failed job at a time, however many deliveries ask for it. */
-  claimRerun(id: string, rerun: number): Promise<boolean> {
-    return this.store.putIfAbsent(`${this.prefix}reruns/${id}-${rerun}`, '{}');
-  }
-
-  async enqueueDeferred(id: string, atMs: number): Promise<void> {
-    await this.store.put(`${this.prefix}deferred/${String(atMs).padStart(15, '0')}-${id}`, JSON.stringify({ id }));
-  }
-
-  /** Oldest first: the keys sort by the time the file was deferred. */
-  async listDeferred(limit = 1000): Promise<Array<{ entry: string; id: string }>> {
-    const keys = await this.store.list(`${this.prefix}deferred/`, limit);
-    return keys.sort().map((entry) => ({ entry, id: entry.slice(entry.lastIndexOf('-') + 1) }));
-  }
-
-  removeDeferred(entry: string): Promise<void> {
-    return this.store.delete(entry);
-  }
-
-  /** Every job record (the report reads them all; pruning keeps the number bounded). */
-  async listJobs(concurrency = 16): Promise<Array<{ id: string; job: JobRecord }>> {
-    const keys = await this.store.list(`${this.prefix}jobs/`);
-    const jobs = await mapLimited(keys, concurrency, async (key) => ({ id: key.slice(key.lastIndexOf('/') + 1, -'.json'.length), job: parseJob(await this.store.get(key)) }));
-    return jobs.filter((j): j is { id: string; job: JobRecord } => j.job !== undefined);
-  }
-
-  /**
-   * Deletes what is no longer needed: rate seconds older than an hour, claims whose entry or job is
-   * gone, quota days and settled jobs older than `retentionDays`. FileIds are kept: crash recovery
-   * relies on them.
-   */
-  async prune(nowMs: number, retentionDays: number, utcOffsetMinutes: number, jobs: Array<{ id: string; job: JobRecord }>): Promise<number> {
-    const doomed: string[] = [];
-    const hourAgo = Math.floor(nowMs / 1000) - 3600;
-    for (const k of await this.store.list(`${this.prefix}rate/`)) if (Number(k.slice(k.lastIndexOf('/') + 1)) < hourAgo) doomed.push(k);
-    const pending = new Set((await this.store.list(`${this.prefix}pending/`)).map((k) => this.takenKey(k)));
-    for (const k of await this.store.list(`${this.prefix}taken/`)) if (!pending.has(k)) doomed.push(k);
-    const oldestDay = quotaDay(nowMs - retentionDays * 86400000, utcOffsetMinutes);
-    for (const k of await this.store.list(`${this.prefix}quota/`)) if (k.slice(this.prefix.length + 'quota/'.length, this.prefix.length + 'quota/'.length + 10) < oldestDay) doomed.push(k);
-    const cutoff = nowMs - retentionDays * 86400000;
-    const kept = new Set<string>();
-    for (const { id, job } of jobs) {
-      if (job.state === 'done' && Date.parse(job.updatedAt) < cutoff) doomed.push(this.jobKey(id));
-      else kept.add(id);
+  async head(id: string, from: JobVersion | number = 0): Promise<JobVersion | undefined | typeof CORRUPT> {
+    let current: JobVersion | undefined | typeof CORRUPT = typeof from === 'number' ? await this.readVersion(id, from) : from;
+    if (current === undefined || current === CORRUPT) return current;
+    for (;;) {
+      const next = await this.readVersion(id, current.seq + 1);
+      if (next === undefined) return current;
+      if (next === CORRUPT) return CORRUPT;
+      current = next;
     }
-    // A re-run claim means nothing once its job is gone.
-    for (const k of await this.store.list(`${this.prefix}reruns/`)) {
-      const name = k.slice(k.lastIndexOf('/') + 1);
-      if (!kept.has(name.slice(0, name.lastIndexOf('-')))) doomed.push(k);
+  }
+
+  // ---- queue and deferred entries ----
+
+  queueKey(job: JobVersion): string {
+    return `${this.prefix}queue/${pad(job.object.queuedAt, 15)}-${job.id}-${job.seq}`;
+  }
+
+  deferredKey(job: JobVersion): string {
+    return `${this.prefix}deferred/${pad(job.object.queuedAt, 15)}-${job.id}-${job.seq}`;
+  }
+
+  /** Writes the entry that makes a job findable by senders and by the recovery pass. */
+  async enqueue(job: JobVersion): Promise<string> {
+    const key = this.queueKey(job);
+    await this.store.put(key, JSON.stringify({ v: 2, job } satisfies QueueEntryBody));
+    return key;
+  }
+
+  async putDeferred(job: JobVersion): Promise<string> {
+    const key = this.deferredKey(job);
+    await this.store.put(key, JSON.stringify({ v: 2, job } satisfies QueueEntryBody));
+    return key;
+  }
+
+  async readEntry(key: string): Promise<QueueEntryBody | undefined> {
+    const text = await this.store.get(key);
+    if (text === undefined) return undefined;
+    try {
+      const body = JSON.parse(text) as QueueEntryBody;
+      return body?.v === 2 && parseJobVersion(JSON.stringify(body.job)) ? body : undefined;
+    } catch {
+      return undefined;
     }
-    for (const k of doomed) await this.store.delete(k);
-    return doomed.length;
   }
 
-  async putReport(day: string, json: string, html: string): Promise<{ jsonKey: string; htmlKey: string }> {
-    const jsonKey = `${this.prefix}reports/${day}.json`;
-    const htmlKey = `${this.prefix}reports/index.html`;
-    await this.store.put(jsonKey, json, 'application/json');
-    await this.store.put(htmlKey, html, 'text/html; charset=utf-8');
-    return { jsonKey, htmlKey };
+  /** Candidate work, oldest first. A late listing may miss entries: a later pass finds them. */
+  async listQueue(): Promise<EntryRef[]> {
+    return (await this.store.list(`${this.prefix}queue/`)).map(parseEntry).filter((e): e is EntryRef => e !== undefined);
   }
 
-  recordFile(fileId: number, id: string): Promise<void> {
-    return this.store.put(`${this.prefix}files/${fileId}`, JSON.stringify({ job: id }));
+  async listDeferred(): Promise<EntryRef[]> {
+    return (await this.store.list(`${this.prefix}deferred/`)).map(parseEntry).filter((e): e is EntryRef => e !== undefined);
   }
 
-  /** The job a FileId was recorded for, if any. */
+  deleteEntries(keys: string[]): Promise<void> {
+    return this.store.deleteMany([...new Set(keys)]);
+  }
+
+  // ---- send log ----
+
+  private entryKey = (n: number) => `${this.prefix}send/${n}`;
+  private tailKey = () => `${this.prefix}send/tail`;
+
+  /** The newest entry as last published: a hint that may lag a few entries behind. */
+  async readTail(): Promise<LogEntry | undefined> {
+    return parseLogEntry(await this.store.get(this.tailKey()));
+  }
+
+  async readEntryAt(n: number): Promise<LogEntry | undefined> {
+    return parseLogEntry(await this.store.get(this.entryKey(n)));
+  }
+
+  /** Appends entry `e.n`; false when that number is taken: someone else appended first (read back, as for versions). */
+  async appendEntry(e: LogEntry): Promise<boolean> {
+    if (await this.store.create(this.entryKey(e.n), JSON.stringify(e))) return true;
+    const there = await this.readEntryAt(e.n);
+    return there !== undefined && there.owner === e.owner && there.at === e.at;
+  }
+
+  publishTail(e: LogEntry): Promise<void> {
+    return this.store.put(this.tailKey(), JSON.stringify(e));
+  }
+
+  // ---- FileIds ----
+
+  /** Records which job a FileId belongs to, before the job's own version says so. */
+  recordFile(fileId: number, jobId: string): Promise<void> {
+    return this.store.put(`${this.prefix}files/${fileId}`, JSON.stringify({ job: jobId }));
+  }
+
+  /** The job a FileId was recorded for; undefined when none; '' when unreadable. */
   async fileOwner(fileId: number): Promise<string | undefined> {
     const text = await this.store.get(`${this.prefix}files/${fileId}`);
     if (text === undefined) return undefined;
@@ -259,4 +178,25 @@ export class Ledger {
       return '';
     }
   }
+
+  async listFiles(): Promise<Array<{ fileId: number; lastModified: number }>> {
+    return (await this.store.list(`${this.prefix}files/`)).map((l) => ({ fileId: Number(l.key.slice(l.key.lastIndexOf('/') + 1)), lastModified: l.lastModified })).filter((f) => Number.isSafeInteger(f.fileId));
+  }
+
+  /** Marks a FileId's review as final; true only for the first marker (so a rejection is announced once). */
+  markReviewed(fileId: number, review: string): Promise<boolean> {
+    return this.store.create(`${this.prefix}reviewed/${fileId}`, JSON.stringify({ review }));
+  }
+
+  async listReviewed(): Promise<Set<number>> {
+    return new Set((await this.store.list(`${this.prefix}reviewed/`)).map((l) => Number(l.key.slice(l.key.lastIndexOf('/') + 1))));
+  }
+
+  // ---- reports ----
+
+  reportKey = (day: string) => `${this.prefix}reports/${day}.json`;
+  reportPageKey = () => `${this.prefix}reports/index.html`;
+  historyKey = () => `${this.prefix}reports/history.json`;
+
+  convertedKey = (id: string) => `${this.prefix}converted/${id}.wav`;
 }

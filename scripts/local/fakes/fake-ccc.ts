@@ -22,6 +22,10 @@ export interface FakeFile {
   Status: number;
   SdkAppId: number;
   uploadedAt: number;
+  /** The object version CCC downloaded (bucket, key, ETag); absent for files registered elsewhere. */
+  source?: { bucket: string; key: string; etag: string };
+  /** The credential that made the call. */
+  secretId?: string;
 }
 
 export interface CccFault extends Fault {
@@ -37,11 +41,19 @@ export interface CccFault extends Fault {
   malformed?: boolean;
   /** Register the files, then drop the connection: the caller never learns the outcome. */
   resetAfterCommit?: boolean;
+  /**
+   * Accept the call but answer late: the files are registered `registerAfterMs` after arrival and
+   * the answer sent `answerAfterMs` after it (past the client's timeout, the answer is lost).
+   */
+  slow?: { registerAfterMs: number; answerAfterMs: number };
 }
 
 export interface CccCall {
   action: string;
+  /** Arrival time, by the fake's clock. */
   at: number;
+  /** The credential that signed it. */
+  secretId?: string;
   requestId: string;
   files: number;
   /** 'ok' or the error code answered. */
@@ -87,7 +99,12 @@ export class FakeCcc extends LoopbackServer {
   private creds: Map<string, FakeCredential>;
   private faults = new FaultQueue<CccFault>();
   private failingNames = new Map<string, string>();
-  private lastUploadSecond = -1;
+  /** Arrival of the latest UploadIvrAudio request: CCC counts a sliding one-second window. */
+  private lastUploadAt = -Infinity;
+  /** Files refused with UploadFileOverflow, per quota day: attempts that count against the day. */
+  readonly refusedForQuota = new Map<string, number>();
+  /** Called when a request arrives, after its signature is checked (the fault suite kills callers here). */
+  onRequest?: (call: CccCall) => void;
   private nextFileId = 1001;
   files: FakeFile[] = [];
   readonly calls: CccCall[] = [];
@@ -107,6 +124,19 @@ export class FakeCcc extends LoopbackServer {
 
   inject(fault: CccFault): void {
     this.faults.add(fault);
+  }
+
+  /** Accepts another credential (each process of the fault suite has its own). */
+  addCredential(c: FakeCredential): void {
+    this.creds.set(c.secretId, c);
+  }
+
+  /** Files registered on `day` by someone else (the console, another deployment): they count against the quota. */
+  registerForeign(sdkAppId: number, count: number, name = 'foreign'): void {
+    for (let i = 0; i < count; i++) {
+      this.files.push({ FileId: this.nextFileId++, CustomFileName: `${name}-${i}`, AudioFileName: `${sdkAppId}_${randomUUID().slice(0, 8)}.mp3`, Status: 0, SdkAppId: sdkAppId, uploadedAt: this.clock() + this.dayShiftMs });
+    }
+    this.persist();
   }
 
   clearFaults(): void {
@@ -166,8 +196,9 @@ export class FakeCcc extends LoopbackServer {
       // counted as 0 files; the request is refused below
     }
     try {
-      this.authenticate(req, body);
+      call.secretId = this.authenticate(req, body);
       recordAction(`ccc:${action}`);
+      this.onRequest?.(call);
       const fault = this.takeFault(action);
       if (fault?.hang) {
         call.result = 'hang';
@@ -196,7 +227,18 @@ export class FakeCcc extends LoopbackServer {
         throw new ApiError('InvalidParameter', 'The request body is not valid JSON.');
       }
       if (action === 'UploadIvrAudio') {
-        const result = await this.upload(params);
+        if (fault?.slow) {
+          call.result = 'slow';
+          const arrived = this.clock();
+          this.checkRate();
+          await new Promise((r) => setTimeout(r, fault.slow!.registerAfterMs));
+          const result = await this.upload(params, call.secretId, arrived, false);
+          const rest = fault.slow.answerAfterMs - fault.slow.registerAfterMs;
+          if (rest > 0) await new Promise((r) => setTimeout(r, rest));
+          if (!res.destroyed && !res.socket?.destroyed) send(result);
+          return;
+        }
+        const result = await this.upload(params, call.secretId);
         if (fault?.resetAfterCommit) {
           call.result = 'reset-after-commit';
           req.socket.destroy();
@@ -217,7 +259,7 @@ export class FakeCcc extends LoopbackServer {
     }
   }
 
-  private authenticate(req: http.IncomingMessage, body: Buffer): void {
+  private authenticate(req: http.IncomingMessage, body: Buffer): string {
     const h = req.headers;
     const host = String(h.host ?? '').replace(/:\d+$/, '');
     const auth = parseTc3Authorization(String(h.authorization ?? ''));
@@ -236,12 +278,19 @@ export class FakeCcc extends LoopbackServer {
     if (expected !== auth.signature) throw new ApiError('AuthFailure.SignatureFailure', 'The provided credentials could not be validated. Please check your signature is correct.');
     if (cred.token !== undefined && h['x-tc-token'] !== cred.token) throw new ApiError('AuthFailure.TokenFailure', 'Token verification failed.');
     if (h['x-tc-version'] !== '2020-02-10') throw new ApiError('NoSuchVersion', 'The API version does not exist.');
+    return cred.secretId;
   }
 
-  private async upload(p: Json): Promise<Json> {
-    const second = Math.floor(this.clock() / 1000);
-    if (second === this.lastUploadSecond) throw new ApiError('RequestLimitExceeded', 'Your current request times equals to `1` in a second, which exceeds the frequency limit `1` for a second. Please reduce the frequency of calls.');
-    this.lastUploadSecond = second;
+  /** A strict sliding window: two calls whose arrivals are less than 1000 ms apart, the second is refused. */
+  private checkRate(): void {
+    const now = this.clock();
+    const tooSoon = now - this.lastUploadAt < 1000;
+    this.lastUploadAt = now;
+    if (tooSoon) throw new ApiError('RequestLimitExceeded', 'Your current request times equals to `1` in a second, which exceeds the frequency limit `1` for a second. Please reduce the frequency of calls.');
+  }
+
+  private async upload(p: Json, secretId?: string, arrived = this.clock(), checkRate = true): Promise<Json> {
+    if (checkRate) this.checkRate();
     const sdkAppId = p.SdkAppId;
     const list = p.AudioList;
     if (typeof sdkAppId !== 'number' || !Number.isInteger(sdkAppId) || sdkAppId <= 0) throw new ApiError('InvalidParameterValue', 'SdkAppId is invalid.');
@@ -250,18 +299,23 @@ export class FakeCcc extends LoopbackServer {
       if (typeof item?.CustomFileName !== 'string' || item.CustomFileName === '') throw new ApiError('InvalidParameterValue', 'CustomFileName must not be empty.');
       if (typeof item?.AudioUrl !== 'string' || item.AudioUrl === '') throw new ApiError('InvalidParameterValue', 'AudioUrl must not be empty.');
     }
-    const today = this.filesOn(this.quotaDay(), sdkAppId).length;
-    if (today + list.length > (this.opts.dailyQuota ?? 50)) throw new ApiError('FailedOperation.UploadFileOverflow', 'Upload file overflow: at most 50 files can be uploaded per day.');
+    const day = this.quotaDay(arrived + this.dayShiftMs);
+    const today = this.filesOn(day, sdkAppId).length;
+    if (today + list.length > (this.opts.dailyQuota ?? 50)) {
+      this.refusedForQuota.set(day, (this.refusedForQuota.get(day) ?? 0) + list.length);
+      throw new ApiError('FailedOperation.UploadFileOverflow', 'Upload file overflow: at most 50 files can be uploaded per day.');
+    }
     const success: Json[] = [];
     const failed: Json[] = [];
     for (const item of list as Array<{ CustomFileName: string; AudioUrl: string }>) {
-      const problem = this.failingNames.get(item.CustomFileName) ?? (await this.download(item.AudioUrl)).problem;
+      const fetched = this.failingNames.has(item.CustomFileName) ? { problem: this.failingNames.get(item.CustomFileName) } : await this.download(item.AudioUrl);
+      const problem = fetched.problem;
       if (problem) {
         failed.push({ FileName: item.CustomFileName, FailedMsg: problem });
         continue;
       }
       const ext = /\.wav(\?|$)/i.test(new URL(item.AudioUrl).pathname) ? 'wav' : 'mp3';
-      const file: FakeFile = { FileId: this.nextFileId++, CustomFileName: item.CustomFileName, AudioFileName: `${sdkAppId}_${randomUUID().slice(0, 8)}.${ext}`, Status: 0, SdkAppId: sdkAppId, uploadedAt: this.clock() + this.dayShiftMs };
+      const file: FakeFile = { FileId: this.nextFileId++, CustomFileName: item.CustomFileName, AudioFileName: `${sdkAppId}_${randomUUID().slice(0, 8)}.${ext}`, Status: 0, SdkAppId: sdkAppId, uploadedAt: arrived + this.dayShiftMs, source: fetched.source, secretId };
       if (this.opts.autoReviewMs !== undefined) setTimeout(() => this.review(file.FileId, 1), this.opts.autoReviewMs).unref();
       this.files.push(file);
       const { FileId, CustomFileName, AudioFileName, Status } = file;
@@ -272,7 +326,7 @@ export class FakeCcc extends LoopbackServer {
   }
 
   /** Downloads an AudioUrl the way the service would; COS hosts resolve to the fake COS. */
-  private download(url: string): Promise<{ problem?: string; body?: Buffer }> {
+  private download(url: string): Promise<{ problem?: string; body?: Buffer; source?: FakeFile['source'] }> {
     let u: URL;
     try {
       u = new URL(url);
@@ -294,7 +348,8 @@ export class FakeCcc extends LoopbackServer {
             }
             if (body.length > MAX_AUDIO_BYTES) return resolve({ problem: 'file size exceeds 5MB' });
             if (!sniff(body)) return resolve({ problem: 'file format is not mp3 or wav' });
-            resolve({ body });
+            const bucket = u.hostname.split('.')[0];
+            resolve({ body, source: { bucket, key: decodeURIComponent(u.pathname.slice(1)), etag: String(res.headers.etag ?? '').replace(/"/g, '') } });
           });
         },
       );

@@ -22,7 +22,7 @@ export interface StoredObject {
   meta: Record<string, string>;
 }
 
-export type CosOp = 'HEAD' | 'GET' | 'PUT' | 'COPY' | 'DELETE' | 'LIST';
+export type CosOp = 'HEAD' | 'GET' | 'PUT' | 'COPY' | 'DELETE' | 'DELETE_MULTI' | 'LIST';
 
 export interface CosFault extends Fault {
   op?: CosOp;
@@ -32,8 +32,10 @@ export interface CosFault extends Fault {
   code?: string;
   /** For COPY: answer 200 with an error body, as COS sometimes does. */
   bodyError?: boolean;
-  /** Drop the connection without answering. */
+  /** Drop the connection without answering (nothing is done). */
   reset?: boolean;
+  /** Do the write, then drop the connection: the client never learns that it happened. */
+  resetAfterCommit?: boolean;
   /** Run before the request is served (e.g. to change the object mid-flight). */
   before?: () => void;
 }
@@ -44,6 +46,22 @@ export interface FakeCosOptions {
   /** Persist objects here so a restart keeps the bucket (local stack). */
   dataDir?: string;
   clock?: () => number;
+  /**
+   * Listings lag like COS's (GET Bucket is eventually consistent): a new key shows up, and a
+   * deleted one disappears, only after a random delay of up to this many ms. Reads by key are exact.
+   */
+  listLagMs?: number;
+  /** Random source for the listing lag (seeded in the fault suite). */
+  random?: () => number;
+}
+
+/** A request as the fault suite sees it: who made it, and whether a write took effect. */
+export interface CosRequestInfo {
+  op: CosOp | 'BUCKET';
+  bucket: string;
+  key: string;
+  secretId: string;
+  status: number;
 }
 
 export interface CosRequestLog {
@@ -51,6 +69,8 @@ export interface CosRequestLog {
   bucket: string;
   key: string;
   status: number;
+  /** The credential that signed it (the fault suite gives each process its own). */
+  secretId: string;
 }
 
 /** CAM action names of the operations this fake serves. */
@@ -60,6 +80,7 @@ const COS_ACTIONS: Record<CosOp | 'BUCKET', string> = {
   PUT: 'cos:PutObject',
   COPY: 'cos:PutObjectCopy',
   DELETE: 'cos:DeleteObject',
+  DELETE_MULTI: 'cos:DeleteMultipleObjects',
   LIST: 'cos:GetBucket',
   BUCKET: 'cos:PutBucket',
 };
@@ -102,12 +123,27 @@ export class FakeCos extends LoopbackServer {
   readonly requests: CosRequestLog[] = [];
   private creds: Map<string, FakeCredential>;
   clock: () => number;
+  listLagMs: number;
+  private random: () => number;
+  /** When each key becomes visible to listings (absent: visible). */
+  private listedFrom = new Map<string, number>();
+  /** Deleted keys that listings still show until the given time. */
+  private ghosts = new Map<string, { object: StoredObject; until: number }>();
+  /** Called once a write has taken effect, before the answer is sent (the fault suite kills callers here). */
+  onCommitted?: (info: CosRequestInfo) => void;
 
   constructor(private readonly opts: FakeCosOptions) {
     super(opts.port, (req, res) => this.handle(req, res));
     this.creds = new Map(opts.credentials.map((c) => [c.secretId, c]));
     this.clock = opts.clock ?? Date.now;
+    this.listLagMs = opts.listLagMs ?? 0;
+    this.random = opts.random ?? Math.random;
     if (opts.dataDir) this.load(opts.dataDir);
+  }
+
+  /** Accepts another credential (each process of the fault suite has its own, to tell callers apart). */
+  addCredential(c: FakeCredential): void {
+    this.creds.set(c.secretId, c);
   }
 
   createBucket(bucket: string): void {
@@ -150,7 +186,17 @@ export class FakeCos extends LoopbackServer {
   }
 
   deleteDirect(bucket: string, key: string): void {
-    this.buckets.get(bucket)?.delete(key);
+    this.remove(bucket, key);
+  }
+
+  private remove(bucket: string, key: string): void {
+    const objects = this.buckets.get(bucket);
+    const o = objects?.get(key);
+    if (!o) return;
+    objects!.delete(key);
+    const id = `${bucket}/${key}`;
+    this.listedFrom.delete(id);
+    if (this.listLagMs > 0) this.ghosts.set(id, { object: o, until: this.clock() + this.random() * this.listLagMs });
     this.persistDelete(bucket, key);
   }
 
@@ -161,6 +207,9 @@ export class FakeCos extends LoopbackServer {
   }
 
   private store(bucket: string, obj: StoredObject): void {
+    const id = `${bucket}/${obj.key}`;
+    if (!this.buckets.get(bucket)!.has(obj.key) && this.listLagMs > 0) this.listedFrom.set(id, this.clock() + this.random() * this.listLagMs);
+    this.ghosts.delete(id);
     this.buckets.get(bucket)!.set(obj.key, obj);
     if (!this.opts.dataDir) return;
     const file = this.fileFor(bucket, obj.key);
@@ -200,6 +249,7 @@ export class FakeCos extends LoopbackServer {
     let op: CosOp | 'BUCKET' = 'GET';
     let bucket = '';
     let key = '';
+    let secretId = '';
     try {
       const host = String(req.headers.host ?? '').replace(/:\d+$/, '');
       const hm = HOST_RE.exec(host);
@@ -215,14 +265,34 @@ export class FakeCos extends LoopbackServer {
       key = decodedPath.slice(1);
       const query = parseQuery(rawQuery);
       const method = (req.method ?? 'GET').toUpperCase();
-      op = key === '' ? (method === 'GET' ? 'LIST' : 'BUCKET') : method === 'PUT' && req.headers['x-cos-copy-source'] ? 'COPY' : (method as CosOp);
-      this.authenticate(req, method, decodedPath, query);
+      op = key === '' ? (method === 'GET' ? 'LIST' : method === 'POST' && 'delete' in query ? 'DELETE_MULTI' : 'BUCKET') : method === 'PUT' && req.headers['x-cos-copy-source'] ? 'COPY' : (method as CosOp);
+      secretId = this.authenticate(req, method, decodedPath, query);
       recordAction(COS_ACTIONS[op]);
       const fault = this.takeFault(op === 'BUCKET' ? 'PUT' : op, key);
       if (fault?.before) fault.before();
       if (fault?.reset) {
         req.socket.destroy();
         return;
+      }
+      const info = (): CosRequestInfo => ({ op, bucket, key, secretId, status: res.statusCode });
+      const writes = op === 'PUT' || op === 'COPY' || op === 'DELETE' || op === 'DELETE_MULTI';
+      if (writes && (fault?.resetAfterCommit || this.onCommitted)) {
+        // Intercept the answer: the write has happened by the time the route answers.
+        const end = res.end.bind(res);
+        const writeHead = res.writeHead.bind(res);
+        let status = 0;
+        res.writeHead = ((code: number, ...rest: unknown[]) => {
+          status = code;
+          return fault?.resetAfterCommit ? res : (writeHead as (...a: unknown[]) => http.ServerResponse)(code, ...rest);
+        }) as typeof res.writeHead;
+        res.end = ((...args: unknown[]) => {
+          if (status < 300) this.onCommitted?.({ ...info(), status });
+          if (fault?.resetAfterCommit) {
+            req.socket.destroy();
+            return res;
+          }
+          return (end as (...a: unknown[]) => http.ServerResponse)(...args);
+        }) as typeof res.end;
       }
       if (fault && fault.status) throw new CosHttpError(fault.status, fault.code ?? 'InternalError', 'injected fault');
       if (fault?.bodyError) {
@@ -241,7 +311,7 @@ export class FakeCos extends LoopbackServer {
         this.sendError(res, 500, 'InternalError', String(e), `${bucket}/${key}`, requestId);
       }
     } finally {
-      this.requests.push({ op, bucket, key, status: res.statusCode });
+      this.requests.push({ op, bucket, key, status: res.statusCode, secretId });
     }
   }
 
@@ -255,7 +325,7 @@ export class FakeCos extends LoopbackServer {
   }
 
   /** Verifies the q-sign signature, from the Authorization header or a signed URL. */
-  private authenticate(req: http.IncomingMessage, method: string, decodedPath: string, query: Record<string, string>): void {
+  private authenticate(req: http.IncomingMessage, method: string, decodedPath: string, query: Record<string, string>): string {
     const fromQuery = query['q-sign-algorithm'] !== undefined;
     const fields = fromQuery ? query : parseQuery(String(req.headers.authorization ?? ''));
     const auth = parseCosAuthorization(fields);
@@ -282,9 +352,11 @@ export class FakeCos extends LoopbackServer {
       const token = fromQuery ? query['x-cos-security-token'] : req.headers['x-cos-security-token'];
       if (token !== cred.token) throw new CosHttpError(403, 'InvalidAccessKeyId', 'The security token is missing or invalid.');
     }
+    return cred.secretId;
   }
 
   private route(op: CosOp | 'BUCKET', req: http.IncomingMessage, res: http.ServerResponse, bucket: string, region: string, key: string, query: Record<string, string>, body: Buffer): void {
+    if (op === 'DELETE_MULTI') return this.deleteMulti(req, res, bucket, body);
     if (op === 'BUCKET') {
       if (req.method === 'PUT') {
         this.createBucket(bucket);
@@ -308,8 +380,7 @@ export class FakeCos extends LoopbackServer {
       case 'COPY':
         return this.copy(req, res, bucket, region, key);
       case 'DELETE':
-        objects.delete(key);
-        this.persistDelete(bucket, key);
+        this.remove(bucket, key);
         res.writeHead(204).end();
         return;
       default:
@@ -332,6 +403,8 @@ export class FakeCos extends LoopbackServer {
     let slice = o.body;
     let status = 200;
     const range = /^bytes=(\d*)-(\d*)$/.exec(String(req.headers.range ?? ''));
+    // Like COS (and S3), an empty object has no byte to range over.
+    if (range && o.body.length === 0) throw new CosHttpError(416, 'InvalidRange', 'The requested range is not satisfiable');
     if (range && o.body.length > 0) {
       const start = range[1] === '' ? Math.max(0, o.body.length - Number(range[2])) : Number(range[1]);
       const end = range[1] === '' || range[2] === '' ? o.body.length - 1 : Math.min(Number(range[2]), o.body.length - 1);
@@ -407,17 +480,38 @@ export class FakeCos extends LoopbackServer {
     const prefix = query.prefix ?? '';
     const marker = query.marker ?? '';
     const max = Math.min(Number(query['max-keys'] ?? 1000) || 1000, 1000);
-    const all = [...objects.keys()].filter((k) => k.startsWith(prefix) && k > marker).sort();
+    const now = this.clock();
+    const visible = new Map<string, StoredObject>();
+    for (const [k, o] of objects) if ((this.listedFrom.get(`${bucket}/${k}`) ?? 0) <= now) visible.set(k, o);
+    for (const [id, g] of this.ghosts) {
+      if (g.until <= now) this.ghosts.delete(id);
+      else if (id.startsWith(`${bucket}/`) && !visible.has(g.object.key)) visible.set(g.object.key, g.object);
+    }
+    const all = [...visible.keys()].filter((k) => k.startsWith(prefix) && k > marker).sort();
     const page = all.slice(0, max);
     const truncated = all.length > max;
     const contents = page
       .map((k) => {
-        const o = objects.get(k)!;
+        const o = visible.get(k)!;
         return `<Contents><Key>${xmlEscape(k)}</Key><LastModified>${new Date(o.lastModified).toISOString()}</LastModified><ETag>"${o.etag}"</ETag><Size>${o.body.length}</Size><StorageClass>STANDARD</StorageClass></Contents>`;
       })
       .join('');
     const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult><Name>${bucket}</Name><Prefix>${xmlEscape(prefix)}</Prefix><Marker>${xmlEscape(marker)}</Marker><MaxKeys>${max}</MaxKeys><IsTruncated>${truncated}</IsTruncated>${truncated ? `<NextMarker>${xmlEscape(page[page.length - 1])}</NextMarker>` : ''}${contents}</ListBucketResult>`;
     res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(xml) }).end(xml);
+  }
+
+  /** POST /?delete (DeleteMultipleObjects): the XML names the keys; Content-MD5 must match. */
+  private deleteMulti(req: http.IncomingMessage, res: http.ServerResponse, bucket: string, body: Buffer): void {
+    const md5 = createHash('md5').update(body).digest('base64');
+    if (req.headers['content-md5'] !== md5) throw new CosHttpError(400, 'InvalidDigest', 'The Content-MD5 you specified did not match what we received.');
+    const xml = body.toString('utf8');
+    const unescape = (v: string) => v.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+    const keys = [...xml.matchAll(/<Key>([\s\S]*?)<\/Key>/g)].map((m) => unescape(m[1]));
+    if (keys.length === 0 || keys.length > 1000) throw new CosHttpError(400, 'MalformedXML', 'The XML you provided was not well-formed.');
+    for (const k of keys) this.remove(bucket, k);
+    const quiet = /<Quiet>true<\/Quiet>/.test(xml);
+    const out = `<?xml version="1.0" encoding="UTF-8"?>\n<DeleteResult>${quiet ? '' : keys.map((k) => `<Deleted><Key>${xmlEscape(k)}</Key></Deleted>`).join('')}</DeleteResult>`;
+    res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(out) }).end(out);
   }
 
   private emit(eventName: string, bucket: string, region: string, object: StoredObject): void {

@@ -1,0 +1,231 @@
+/**
+ * The job state machine: one job per object version (bucket, key, ETag). This module owns the
+ * states, the allowed transitions and how a state shows on the object; everything else asks it.
+ *
+ * A job's history is a chain of versions in the ledger, `jobs/<id>/<seq>`, each created with
+ * `x-cos-forbid-overwrite`: a transition is the creation of version `seq + 1`, so two instances
+ * that try to move the same job collide on one name and exactly one wins. In particular a file is
+ * put into a call only by creating its `sending` version, which names the call: whatever a sender
+ * believes, a file can be in one call at a time, and it is sent again only after that call was
+ * settled (from its answer, or from CCC once the call's lifetime has passed).
+ *
+ *   queued ──send──▶ sending ──registered──▶ uploaded ──review──▶ uploaded
+ *     │  ▲              │ ├──rejected / give-up──▶ failed ──rerun──▶ queued
+ *   defer│              │ ├──retry / unsent──▶ queued
+ *     ▼  │send          │ ├──lost──▶ uncertain ──registered / retry / give-up──▶ …
+ *   deferred ◀──defer───┘ └──defer──▶ deferred
+ */
+import { createHash } from 'crypto';
+import type { ErrorCode } from './errors';
+import type { IvrResult, IvrStatus, ReviewState } from './metadata';
+
+/** Every state a job can be in; each is a version in its chain. */
+export const JOB_STATES = ['queued', 'deferred', 'sending', 'uncertain', 'uploaded', 'failed'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export type JobEvent =
+  /** Put into a call (after the call's send-log entry, before the call). */
+  | 'send'
+  /** CCC holds the file: it answered with a FileId, or shows it after a lost answer. */
+  | 'registered'
+  /** CCC refused this file, or the call for a reason a retry cannot cure. */
+  | 'rejected'
+  /** The call did not register it and may be tried again (counts as an attempt). */
+  | 'retry'
+  /** The call never reached CCC's processing (rate limit, a missed window): not an attempt. */
+  | 'unsent'
+  /** The answer was lost: CCC is asked once the call's lifetime has passed. */
+  | 'lost'
+  /** The quota day is full: wait for the next one. */
+  | 'defer'
+  /** Out of attempts. */
+  | 'give-up'
+  /** CCC's review state changed. */
+  | 'review'
+  /** The same content was uploaded again after it failed: the operator's way to retry. */
+  | 'rerun';
+
+/** The allowed transitions. Anything not listed is a bug, not a runtime condition. */
+export const TRANSITIONS: Readonly<Record<JobState, Partial<Record<JobEvent, JobState>>>> = {
+  queued: { send: 'sending', defer: 'deferred' },
+  deferred: { send: 'sending', defer: 'deferred' },
+  sending: { registered: 'uploaded', rejected: 'failed', retry: 'queued', unsent: 'queued', lost: 'uncertain', defer: 'deferred', 'give-up': 'failed' },
+  uncertain: { registered: 'uploaded', retry: 'queued', 'give-up': 'failed' },
+  uploaded: { review: 'uploaded' },
+  failed: { rerun: 'queued' },
+};
+
+export const isFinal = (s: JobState): s is 'uploaded' | 'failed' => s === 'uploaded' || s === 'failed';
+
+/** What a job needs to know about its object; captured once at intake. */
+export interface JobObject {
+  bucket: string;
+  key: string;
+  etag: string;
+  size: number;
+  /** The name CCC shows (`CustomFileName`). */
+  customName: string;
+  /** When the intake queued it (ms): files are sent and released in this order. */
+  queuedAt: number;
+  /** Standard headers and user metadata as the intake saw them, resent by every metadata write. */
+  head: { standard: Record<string, string>; meta: Record<string, string> };
+  /** What conversion did, when CCC gets a converted copy (`44100Hz/2ch/16bit → 8000Hz/1ch/16bit`). */
+  converted?: string;
+  /** Ledger key of the converted copy CCC downloads instead of the object. */
+  convertedKey?: string;
+}
+
+/** The registration CCC reported. */
+export interface Registration {
+  fileId: number;
+  audioFileName: string;
+  /** RequestId of the UploadIvrAudio call that registered it, or `recovered`. */
+  requestId: string;
+  review: ReviewState;
+  reviewedAt?: string;
+  reviewRequestId?: string;
+}
+
+export interface LastError {
+  code: ErrorCode;
+  message: string;
+  requestId?: string;
+}
+
+/** One version of a job, as stored at `jobs/<id>/<seq>`. */
+export interface JobVersion {
+  v: 2;
+  id: string;
+  seq: number;
+  state: JobState;
+  /** ISO time the version was written. */
+  at: string;
+  /** The invocation that wrote it: tells our own create, confirmed late, from someone else's. */
+  by: string;
+  object: JobObject;
+  /** Calls this file was part of that reached CCC without registering it. */
+  attempts: number;
+  /** How many times it was started again by a re-upload. */
+  run: number;
+  /** sending: the send-log call it is in; later states: the call they are the outcome of. */
+  call?: number;
+  /** queued: not before this time (ms), a backoff. */
+  notBefore?: number;
+  /** deferred: the quota day that was full. */
+  deferredDay?: string;
+  /** sending, uncertain: when CCC may be asked whether the call registered it (its lifetime has passed), ms. */
+  checkAfter?: number;
+  lastError?: LastError;
+  upload?: Registration;
+}
+
+/** Stable id of an object version. */
+export function jobId(bucket: string, key: string, etag: string): string {
+  return createHash('sha1').update(`${bucket}\n${key}\n${etag}`).digest('hex');
+}
+
+/** The first version of an eligible file. */
+export function queuedJob(id: string, object: JobObject, at: number, by: string): JobVersion {
+  return { v: 2, id, seq: 0, state: 'queued', at: new Date(at).toISOString(), by, object, attempts: 0, run: 0 };
+}
+
+/** The first (and last) version of a file that failed its free checks. */
+export function ineligibleJob(id: string, object: JobObject, at: number, by: string, error: LastError): JobVersion {
+  return { v: 2, id, seq: 0, state: 'failed', at: new Date(at).toISOString(), by, object, attempts: 0, run: 0, lastError: error };
+}
+
+/** Fields a transition may set on the next version. */
+export type TransitionPatch = Partial<Pick<JobVersion, 'call' | 'notBefore' | 'deferredDay' | 'checkAfter' | 'lastError' | 'upload'>> & { object?: Partial<JobObject> };
+
+/**
+ * The next version after `event`, from the chain's newest version `current`. Throws on a
+ * transition the table forbids: that is a bug in the caller, not a runtime condition.
+ */
+export function transition(current: JobVersion, event: JobEvent, at: number, by: string, patch: TransitionPatch = {}): JobVersion {
+  const from = current.state;
+  const to = TRANSITIONS[from][event];
+  if (!to) throw new Error(`job ${current.id}: no transition ${from} --${event}-->`);
+  const next: JobVersion = {
+    v: 2,
+    id: current.id,
+    seq: current.seq + 1,
+    state: to,
+    at: new Date(at).toISOString(),
+    by,
+    object: { ...current.object, ...patch.object },
+    attempts: current.attempts + (event === 'retry' || event === 'give-up' ? 1 : 0),
+    run: current.run + (event === 'rerun' ? 1 : 0),
+  };
+  if (event === 'rerun') next.attempts = 0;
+  // Fields carried over only where they still mean something.
+  if (to === 'uploaded') next.upload = patch.upload ?? current.upload;
+  if (to === 'deferred') next.deferredDay = patch.deferredDay ?? current.deferredDay;
+  if (to === 'uncertain' || to === 'sending') next.checkAfter = patch.checkAfter;
+  if (to === 'queued' && patch.notBefore !== undefined) next.notBefore = patch.notBefore;
+  if (patch.call !== undefined) next.call = patch.call;
+  const lastError = patch.lastError ?? (to === 'queued' || to === 'sending' || to === 'uncertain' || to === 'failed' ? current.lastError : undefined);
+  if (lastError && event !== 'rerun') next.lastError = lastError;
+  return next;
+}
+
+/** Whether a job may be settled from what CCC holds: its call's whole lifetime has passed. */
+export const settleable = (v: JobVersion, nowMs: number): boolean => (v.state === 'sending' || v.state === 'uncertain') && (v.checkAfter ?? 0) <= nowMs;
+
+/** Whether a sender may put this version into a call now. */
+export function sendable(v: JobVersion, nowMs: number, today: string): boolean {
+  if (v.state === 'queued') return (v.notBefore ?? 0) <= nowMs;
+  return v.state === 'deferred' && v.deferredDay !== undefined && v.deferredDay < today;
+}
+
+/** The status an object shows for a job: the one place where the two vocabularies meet. */
+export function visibleStatus(v: JobVersion): IvrStatus {
+  switch (v.state) {
+    case 'uploaded':
+    case 'failed':
+    case 'deferred':
+      return v.state;
+    case 'uncertain':
+      return 'retrying';
+    case 'queued':
+    case 'sending':
+      return v.attempts > 0 || v.lastError ? 'retrying' : 'queued';
+  }
+}
+
+/** The result written onto the object for a job. */
+export function visibleResult(v: JobVersion): IvrResult {
+  const status = visibleStatus(v);
+  const o = v.object;
+  const r: IvrResult = { status, etag: o.etag, at: v.at, customName: o.customName, converted: o.converted };
+  if (status === 'uploaded' && v.upload) {
+    Object.assign(r, {
+      fileId: v.upload.fileId,
+      audioFileName: v.upload.audioFileName,
+      requestId: v.upload.requestId,
+      review: v.upload.review,
+      reviewedAt: v.upload.reviewedAt,
+      reviewRequestId: v.upload.reviewRequestId,
+    });
+  } else if (v.lastError && status !== 'queued') {
+    Object.assign(r, { errorCode: v.lastError.code, errorMessage: v.lastError.message, requestId: v.lastError.requestId });
+  }
+  if (status === 'deferred' && !r.errorCode) Object.assign(r, { errorCode: 'QuotaExhausted', errorMessage: `the daily quota of ${v.deferredDay} is used up; the file is sent automatically on the next quota day` });
+  return r;
+}
+
+/** Parses a stored version; undefined when it is not one (corrupt or from another format). */
+export function parseJobVersion(text: string | undefined): JobVersion | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const j = JSON.parse(text) as Partial<JobVersion>;
+    if (j && j.v === 2 && typeof j.id === 'string' && Number.isInteger(j.seq) && JOB_STATES.includes(j.state as JobState) && j.object && typeof j.object.key === 'string') {
+      return j as JobVersion;
+    }
+  } catch {
+    // corrupt: the caller treats it as unreadable
+  }
+  return undefined;
+}
+
+/** A job's display name clashing with one in an open call would make crash recovery ambiguous. */
+export const sameName = (a: { customName: string }, b: { customName: string }) => a.customName === b.customName;

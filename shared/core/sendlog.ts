@@ -1,0 +1,236 @@
+/**
+ * The send log: pure decisions about the one sender, the rate limit and the daily quota.
+ *
+ * The log is a chain of entries `send/<n>`, each created with `x-cos-forbid-overwrite`. Only the
+ * holder of the newest entry may make calls, and only by appending an entry first, so the entry
+ * number is a fencing token: two would-be senders collide on the same name and one loses. Each
+ * entry carries the coordinator's whole state forward (the quota day's count, the latest call's
+ * window, the calls whose outcome is not yet known to be recorded), so whoever appends next
+ * needs only its predecessor, read by key, never a listing.
+ *
+ * An entry also states the lease: until `acceptUntil` its owner promises to pick up files queued
+ * by others (it keeps listing the queue until `leaseUntil = acceptUntil + listLag`, long enough
+ * for a late listing to show them); between the two a newcomer waits; after `leaseUntil` anyone
+ * may take over by appending.
+ */
+import type { Timing } from './timing';
+
+/** A file in a call, as the send log records it. */
+export interface CallJob {
+  id: string;
+  /** The job version that was sent (its chain head when the call was made). */
+  seq: number;
+  name: string;
+}
+
+/** A call whose files may not all have their outcome recorded in their job chains yet. */
+export interface OpenCall {
+  n: number;
+  /** The latest moment the call may have started (ms); its lifetime counts from here. */
+  notAfter: number;
+  jobs: CallJob[];
+}
+
+/** Files attempted on one quota day by this product, and whether CCC said the day is spent. */
+export interface QuotaState {
+  day: string;
+  used: number;
+  full: boolean;
+}
+
+export interface LogEntry {
+  v: 2;
+  n: number;
+  /** The instance that appended it (an invocation id). */
+  owner: string;
+  /** When it was appended, by its owner's clock (ms). */
+  at: number;
+  kind: 'lease' | 'call';
+  acceptUntil: number;
+  leaseUntil: number;
+  /** End of the latest call's start window, from any owner: the next call waits a gap after it. */
+  lastCallNotAfter?: number;
+  /**
+   * Until when some sender may have listed the queue. A queue entry written later than this was
+   * never seen by an earlier sender, so its job is still at the version the entry names.
+   */
+  listedUntil?: number;
+  call?: { notBefore: number; notAfter: number; day: string; jobs: CallJob[] };
+  quota: QuotaState;
+  /** The day before `quota.day` as it ended, kept for the daily report. */
+  previousDay?: QuotaState;
+  open: OpenCall[];
+  /** About how many files wait in `deferred/`; a sender lists them only when this is not 0. */
+  deferred: number;
+}
+
+/** The state before the first entry. */
+export function genesis(today: string): LogEntry {
+  return { v: 2, n: 0, owner: '', at: 0, kind: 'lease', acceptUntil: 0, leaseUntil: 0, quota: { day: today, used: 0, full: false }, open: [], deferred: 0 };
+}
+
+/** How a newcomer sees the newest entry. */
+export type LeaseView =
+  /** Its owner will pick up anything queued now: return. */
+  | { kind: 'accepting' }
+  /** Its owner no longer accepts but may still be finishing: wait until `until`, then look again. */
+  | { kind: 'closing'; until: number }
+  /** Nobody holds it: append to take it. */
+  | { kind: 'free' };
+
+export function leaseView(tail: LogEntry, nowMs: number, t: Timing): LeaseView {
+  if (nowMs < tail.acceptUntil - t.skewMs) return { kind: 'accepting' };
+  if (nowMs < tail.leaseUntil + t.skewMs) return { kind: 'closing', until: tail.leaseUntil + t.skewMs };
+  return { kind: 'free' };
+}
+
+/** The quota day (YYYY-MM-DD) of an instant, in the configured offset from UTC. */
+export function quotaDay(nowMs: number, utcOffsetMinutes: number): string {
+  return new Date(nowMs + utcOffsetMinutes * 60000).toISOString().slice(0, 10);
+}
+
+/** Start of the quota day after the one containing `nowMs` (ms). */
+export function nextQuotaDayStart(nowMs: number, utcOffsetMinutes: number): number {
+  const local = nowMs + utcOffsetMinutes * 60000;
+  return Math.floor(local / 86400000 + 1) * 86400000 - utcOffsetMinutes * 60000;
+}
+
+/** The quota as of `day`: a new day starts from zero, and the old one is kept for the report. */
+export function quotaOn(prev: LogEntry, day: string): { quota: QuotaState; previousDay?: QuotaState } {
+  if (prev.quota.day === day) return { quota: prev.quota, previousDay: prev.previousDay };
+  if (prev.quota.day > day) return { quota: prev.quota, previousDay: prev.previousDay }; // a clock behind: never go back
+  return { quota: { day, used: 0, full: false }, previousDay: prev.quota };
+}
+
+/** Files that may still be attempted on the quota's day. */
+export function quotaRoom(q: QuotaState, dailyQuota: number): number {
+  return q.full ? 0 : Math.max(0, dailyQuota - q.used);
+}
+
+/**
+ * The start window of the next call: at least a gap after the latest one from any instance, and
+ * never across a quota-day boundary (CCC's clock may differ from ours by the skew allowance).
+ */
+export function nextWindow(prev: LogEntry, nowMs: number, t: Timing, utcOffsetMinutes: number): { notBefore: number; notAfter: number; day: string } {
+  let notBefore = Math.max(nowMs, prev.lastCallNotAfter === undefined ? nowMs : prev.lastCallNotAfter + t.callGapMs);
+  const straddles = () => quotaDay(notBefore - t.skewMs, utcOffsetMinutes) !== quotaDay(notBefore + t.windowSlackMs + t.skewMs, utcOffsetMinutes);
+  if (straddles()) notBefore = nextQuotaDayStart(notBefore - t.skewMs, utcOffsetMinutes) + t.skewMs;
+  return { notBefore, notAfter: notBefore + t.windowSlackMs, day: quotaDay(notBefore, utcOffsetMinutes) };
+}
+
+/** Names of files in calls whose outcome is not known yet: no second file of the same name may go out. */
+export function openNames(open: OpenCall[]): Set<string> {
+  return new Set(open.flatMap((c) => c.jobs.map((j) => j.name)));
+}
+
+export const openIds = (open: OpenCall[]): Set<string> => new Set(open.flatMap((c) => c.jobs.map((j) => j.id)));
+
+/** A candidate for the next call, oldest first. */
+export interface Candidate {
+  id: string;
+  seq: number;
+  name: string;
+  queuedAt: number;
+}
+
+/**
+ * Picks the next batch: oldest first, at most `maxBatch` and the quota's room, one file per display
+ * name and none whose name is in an open call (a lost answer could otherwise not be told apart).
+ * What does not fit for quota is returned as `defer`.
+ */
+export function chooseBatch(candidates: Candidate[], open: OpenCall[], room: number, maxBatch: number): { batch: Candidate[]; defer: Candidate[]; waiting: Candidate[] } {
+  const busy = openNames(open);
+  const inOpen = openIds(open);
+  const batch: Candidate[] = [];
+  const defer: Candidate[] = [];
+  const waiting: Candidate[] = [];
+  const names = new Set<string>();
+  let allotted = 0;
+  for (const c of [...candidates].sort((a, b) => a.queuedAt - b.queuedAt || a.id.localeCompare(b.id))) {
+    if (inOpen.has(c.id)) continue;
+    if (busy.has(c.name) || names.has(c.name)) {
+      waiting.push(c);
+      continue;
+    }
+    if (allotted >= room) {
+      defer.push(c);
+      continue;
+    }
+    allotted++;
+    if (batch.length < maxBatch) {
+      batch.push(c);
+      names.add(c.name);
+    } else {
+      waiting.push(c);
+    }
+  }
+  return { batch, defer, waiting };
+}
+
+/** What the appender knows beyond its predecessor. */
+export interface EntryChanges {
+  owner: string;
+  now: number;
+  quota: QuotaState;
+  previousDay?: QuotaState;
+  open: OpenCall[];
+  deferred: number;
+}
+
+/**
+ * A lease entry: the owner takes the log without calling yet. A sender that expects others' files
+ * accepts them until its first call's window plus one gap.
+ */
+export function leaseEntry(prev: LogEntry, c: EntryChanges, acceptUntil: number, t: Timing): LogEntry {
+  return {
+    v: 2,
+    n: prev.n + 1,
+    owner: c.owner,
+    at: c.now,
+    kind: 'lease',
+    acceptUntil,
+    leaseUntil: Math.max(acceptUntil, c.now) + t.listLagMs,
+    lastCallNotAfter: prev.lastCallNotAfter,
+    listedUntil: Math.max(prev.listedUntil ?? 0, Math.max(acceptUntil, c.now) + t.listLagMs),
+    quota: c.quota,
+    previousDay: c.previousDay,
+    open: c.open,
+    deferred: c.deferred,
+  };
+}
+
+/**
+ * A call entry. `accepting` false is the lone sender's fast path: it promises nothing to others,
+ * so its lease ends as soon as its call has started, and nobody waits on it for long.
+ */
+export function callEntry(prev: LogEntry, c: EntryChanges, window: { notBefore: number; notAfter: number; day: string }, jobs: CallJob[], accepting: boolean, t: Timing): LogEntry {
+  const acceptUntil = accepting ? window.notAfter + t.acceptMs : c.now;
+  return {
+    v: 2,
+    n: prev.n + 1,
+    owner: c.owner,
+    at: c.now,
+    kind: 'call',
+    acceptUntil,
+    leaseUntil: accepting ? acceptUntil + t.listLagMs : window.notAfter,
+    lastCallNotAfter: window.notAfter,
+    listedUntil: accepting ? Math.max(prev.listedUntil ?? 0, acceptUntil + t.listLagMs) : prev.listedUntil,
+    call: { ...window, jobs },
+    quota: { ...c.quota, used: c.quota.used + jobs.length },
+    previousDay: c.previousDay,
+    open: [...c.open, { n: prev.n + 1, notAfter: window.notAfter, jobs }],
+    deferred: c.deferred,
+  };
+}
+
+/** Parses an entry read from the ledger; undefined when unreadable. */
+export function parseLogEntry(text: string | undefined): LogEntry | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const e = JSON.parse(text) as Partial<LogEntry>;
+    if (e && e.v === 2 && Number.isInteger(e.n) && (e.kind === 'lease' || e.kind === 'call') && e.quota && Array.isArray(e.open)) return e as LogEntry;
+  } catch {
+    // unreadable
+  }
+  return undefined;
+}

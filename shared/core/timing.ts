@@ -1,0 +1,50 @@
+/**
+ * Every duration the coordination uses, derived in one place from the configuration, so that
+ * tests and the fault suite can scale them together by changing a few settings.
+ */
+import type { Config } from './config';
+
+/** CCC allows one `UploadIvrAudio` call per second; we assume it counts a sliding 1000 ms window. */
+export const CCC_UPLOAD_INTERVAL_MS = 1000;
+
+/** Durations of the send protocol, all in milliseconds. */
+export interface Timing {
+  /** Minimum distance between the starts of two UploadIvrAudio calls, from any instances. */
+  callGapMs: number;
+  /** How late after its window opens a call may still start; later, it is abandoned unsent. */
+  windowSlackMs: number;
+  /** Clock-difference allowance when one instance reads a time another one wrote. */
+  skewMs: number;
+  /** How late a listing may be; a sender keeps listing this long after it stops accepting work. */
+  listLagMs: number;
+  /** How long after its latest call a sender still promises to pick up newly queued files. */
+  acceptMs: number;
+  /** A call's full lifetime: the client timeout plus as much again for CCC to finish what it started. */
+  callLifetimeMs: number;
+  /** Client timeout of one CCC request. */
+  requestTimeoutMs: number;
+  /** After this, an orphaned queue entry (its intake vanished) is finished by someone else. */
+  jobLeaseMs: number;
+  /** Longest stretch one invocation keeps sending before it hands over to the next one. */
+  maxTermMs: number;
+  /** Backoff base for files whose call failed transiently. */
+  retryBaseMs: number;
+}
+
+export function timingFrom(config: Config): Timing {
+  const skewMs = config.clockSkewMs;
+  const callGapMs = CCC_UPLOAD_INTERVAL_MS + skewMs;
+  return {
+    callGapMs,
+    windowSlackMs: Math.max(skewMs, 50),
+    skewMs,
+    listLagMs: config.listLagMs,
+    // One gap: a sender that keeps calling every gap never lets its promise lapse between calls.
+    acceptMs: callGapMs,
+    callLifetimeMs: 2 * config.cccTimeoutSeconds * 1000,
+    requestTimeoutMs: config.cccTimeoutSeconds * 1000,
+    jobLeaseMs: config.jobLeaseSeconds * 1000,
+    maxTermMs: config.waitSeconds * 1000,
+    retryBaseMs: config.retryBaseMs,
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * The operators' audio objects, as the workflow sees them: read one version, write our result
+ * into its metadata, hand CCC a signed URL, and keep a converted copy. The COS adapter implements
+ * it; unit tests use the in-memory one.
+ */
+import { createHash } from 'crypto';
+import { IvrError } from '../core/errors';
+
+/** Headers a metadata write must resend, or COS drops them (a `Replaced` self-copy keeps only what it carries). */
+export interface StandardHeaders {
+  'content-type'?: string;
+  'cache-control'?: string;
+  'content-disposition'?: string;
+  'content-encoding'?: string;
+  expires?: string;
+}
+
+/** One read of an object: its version, its headers and (the start of) its bytes. */
+export interface ObjectRead {
+  etag: string;
+  /** The whole object's size, even when `body` holds only its start. */
+  size: number;
+  standard: Record<string, string>;
+  /** User metadata, names lower-cased without `x-cos-meta-`. */
+  meta: Record<string, string>;
+  body: Buffer;
+}
+
+export interface AudioObjects {
+  /** Reads at most `maxBytes` from the start; undefined when the object does not exist. */
+  read(key: string, maxBytes: number): Promise<ObjectRead | undefined>;
+  /**
+   * Replaces the user metadata of version `etag` (standard headers resent as given). Throws
+   * `ObjectChanged` when the object is no longer that version, `ObjectNotFound` when it is gone.
+   */
+  writeMetadata(key: string, etag: string, standard: Record<string, string>, meta: Record<string, string>): Promise<void>;
+  /** A temporary signed GET URL. Its query is a credential: never log it. */
+  signedUrl(key: string, expiresSeconds: number): string;
+  /** Stores bytes we produced (a converted copy) under the ledger prefix. */
+  putBytes(key: string, body: Buffer, contentType: string): Promise<void>;
+}
+
+interface MemoryObject {
+  body: Buffer;
+  etag: string;
+  standard: Record<string, string>;
+  meta: Record<string, string>;
+}
+
+/** In-memory objects for unit tests. */
+export class MemoryObjects implements AudioObjects {
+  readonly objects = new Map<string, MemoryObject>();
+  readonly writes: Array<{ key: string; meta: Record<string, string> }> = [];
+
+  putObject(key: string, body: Buffer, meta: Record<string, string> = {}, contentType = 'audio/mpeg'): MemoryObject {
+    const o = { body, etag: createHash('md5').update(body).digest('hex'), standard: { 'content-type': contentType }, meta };
+    this.objects.set(key, o);
+    return o;
+  }
+
+  async read(key: string, maxBytes: number): Promise<ObjectRead | undefined> {
+    const o = this.objects.get(key);
+    if (!o) return undefined;
+    return { etag: o.etag, size: o.body.length, standard: { ...o.standard }, meta: { ...o.meta }, body: o.body.subarray(0, maxBytes) };
+  }
+
+  async writeMetadata(key: string, etag: string, standard: Record<string, string>, meta: Record<string, string>): Promise<void> {
+    const o = this.objects.get(key);
+    if (!o) throw new IvrError('ObjectNotFound', `the object ${key} was deleted before its status could be written`);
+    if (o.etag !== etag) throw new IvrError('ObjectChanged', `the object ${key} was overwritten before its status could be written`);
+    o.standard = { ...standard };
+    o.meta = { ...meta };
+    this.writes.push({ key, meta: { ...meta } });
+  }
+
+  signedUrl(key: string): string {
+    return `memory://objects/${encodeURIComponent(key)}?signed`;
+  }
+
+  async putBytes(key: string, body: Buffer, contentType: string): Promise<void> {
+    this.putObject(key, body, {}, contentType);
+  }
+}

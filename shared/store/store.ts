@@ -1,0 +1,80 @@
+/**
+ * The storage the ledger is kept in, reduced to what COS guarantees: read and write one key,
+ * create a key only if it is absent (the one atomic operation), delete, and list a prefix — a
+ * listing that may be late, so nothing that guards an invariant may be decided from it.
+ */
+
+/** A key found by a listing, with the time its object was last written. */
+export interface Listed {
+  key: string;
+  lastModified: number;
+}
+
+export interface Store {
+  /** The object's text, or undefined when it does not exist. */
+  get(key: string): Promise<string | undefined>;
+  /** Atomic create-if-absent: true when this call created it, false when it already existed. */
+  create(key: string, body: string): Promise<boolean>;
+  /** Blind write: last writer wins. Only for data where that is fine (hints, reports). */
+  put(key: string, body: string, contentType?: string): Promise<void>;
+  delete(key: string): Promise<void>;
+  /** Deletes many keys in as few requests as the store allows. */
+  deleteMany(keys: string[]): Promise<void>;
+  /** Candidate keys under a prefix, in key order. Eventually consistent: may miss new keys or show deleted ones. */
+  list(prefix: string, limit?: number): Promise<Listed[]>;
+}
+
+/** A hook the in-memory store calls before each operation (tests use it to crash or fail a step). */
+export type StoreHook = (op: 'get' | 'create' | 'put' | 'delete' | 'list', key: string) => void;
+
+/** An in-memory store for unit tests of the workflow: the same contract, no server. */
+export class MemoryStore implements Store {
+  readonly objects = new Map<string, { body: string; at: number }>();
+  /** Every operation, in order, for cost and crash-point tests. */
+  readonly ops: Array<{ op: string; key: string }> = [];
+  hook?: StoreHook;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  private touch(op: 'get' | 'create' | 'put' | 'delete' | 'list', key: string): void {
+    this.ops.push({ op, key });
+    this.hook?.(op, key);
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    this.touch('get', key);
+    return this.objects.get(key)?.body;
+  }
+
+  async create(key: string, body: string): Promise<boolean> {
+    this.touch('create', key);
+    if (this.objects.has(key)) return false;
+    this.objects.set(key, { body, at: this.now() });
+    return true;
+  }
+
+  async put(key: string, body: string): Promise<void> {
+    this.touch('put', key);
+    this.objects.set(key, { body, at: this.now() });
+  }
+
+  async delete(key: string): Promise<void> {
+    this.touch('delete', key);
+    this.objects.delete(key);
+  }
+
+  async deleteMany(keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    this.touch('delete', keys[0]);
+    for (const k of keys) this.objects.delete(k);
+  }
+
+  async list(prefix: string, limit = Infinity): Promise<Listed[]> {
+    this.touch('list', prefix);
+    return [...this.objects.entries()]
+      .filter(([k]) => k.startsWith(prefix))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .slice(0, limit)
+      .map(([key, v]) => ({ key, lastModified: v.at }));
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * What every workflow step is given: configuration and its derived timing, the ledger and the
+ * objects of one bucket, the CCC API, a logger and a clock. Production wires the COS and CCC
+ * adapters in; unit tests wire in-memory ones and a fake clock.
+ */
+import type { Config } from '../core/config';
+import { quotaDay } from '../core/sendlog';
+import type { Timing } from '../core/timing';
+import type { Logger } from '../runtime/log';
+import type { IvrAudioApi } from '../sdk/ccc';
+import type { Ledger } from '../store/ledger';
+import type { AudioObjects } from '../store/objects';
+
+/** Time, injectable so that tests never sleep for real to reach a deadline. */
+export interface Clock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export interface Ctx {
+  config: Config;
+  timing: Timing;
+  ledger: Ledger;
+  objects: AudioObjects;
+  api: IvrAudioApi;
+  log: Logger;
+  clock: Clock;
+  /** This invocation's id: written into every ledger record it creates. */
+  owner: string;
+}
+
+export const today = (ctx: Ctx): string => quotaDay(ctx.clock.now(), ctx.config.quotaUtcOffsetMinutes);
+export const iso = (ctx: Ctx): string => new Date(ctx.clock.now()).toISOString();

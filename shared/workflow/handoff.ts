@@ -1,0 +1,75 @@
+/**
+ * After an intake has queued its files: make sure a sender will send them. If the lease holder is
+ * accepting, it will (return at once). If it is finishing, wait until its lease ends. If nobody
+ * holds it, take it and send. A quota day that the send log already knows is full defers the
+ * files on the spot, without the lease.
+ */
+import { IvrError } from '../core/errors';
+import { sendable, settleable, type JobVersion } from '../core/job';
+import { leaseView, quotaOn, quotaRoom } from '../core/sendlog';
+import type { Ctx } from './context';
+import { today } from './context';
+import { move, show } from './jobs';
+import { settleFromCcc } from './resolve';
+import { readTail, Sender } from './sender';
+
+export interface HandOff {
+  /** Newest version of each file. */
+  versions: Map<string, JobVersion>;
+  /** True when this invocation held the lease; false when it left its files to another sender. */
+  sent: boolean;
+}
+
+export async function handOff(ctx: Ctx, files: JobVersion[]): Promise<HandOff> {
+  const { timing: t, config } = ctx;
+  const versions = new Map(files.map((v) => [v.id, v]));
+  // Our own files whose call's lifetime has passed without a recorded outcome (a redelivery after a
+  // lost answer or a crashed sender): ask CCC now.
+  const due = files.filter((v) => settleable(v, ctx.clock.now()));
+  if (due.length > 0) for (const [id, v] of await settleFromCcc(ctx, due.map((version) => ({ version })))) versions.set(id, v);
+
+  const deadline = ctx.clock.now() + t.maxTermMs;
+  let tail = await readTail(ctx, today(ctx));
+  for (;;) {
+    const day = today(ctx);
+    const waiting = [...versions.values()].filter((v) => sendable(v, Number.MAX_SAFE_INTEGER, day));
+    if (waiting.length === 0) return { versions, sent: false };
+    if (quotaRoom(quotaOn(tail, day).quota, config.dailyQuota) === 0) {
+      for (const v of waiting) versions.set(v.id, await deferNow(ctx, v, day));
+      return { versions, sent: false };
+    }
+    const view = leaseView(tail, ctx.clock.now(), t);
+    if (view.kind === 'accepting') return { versions, sent: false };
+    if (view.kind === 'closing') {
+      if (view.until > deadline) return { versions, sent: false };
+      await ctx.clock.sleep(view.until - ctx.clock.now());
+      tail = await readTail(ctx, day);
+      continue;
+    }
+    const got = await Sender.acquire(ctx, tail, waiting);
+    if (!got.sender) {
+      tail = got.tail;
+      continue;
+    }
+    await got.sender.run();
+    for (const [id, v] of got.sender.versions) if (versions.has(id)) versions.set(id, v);
+    return { versions, sent: true };
+  }
+}
+
+/** The send log says today is full: defer without waiting for a sender to say so. */
+async function deferNow(ctx: Ctx, v: JobVersion, day: string): Promise<JobVersion> {
+  const moved = await move(ctx, v, 'defer', {
+    deferredDay: day,
+    lastError: { code: 'QuotaExhausted', message: `the daily quota of ${ctx.config.dailyQuota} files is used up; the file is sent automatically on the next quota day` },
+  });
+  const newest = moved.moved ? moved.version : moved.head;
+  if (!newest) throw new IvrError('LedgerCorrupt', `job ${v.id} vanished while being deferred`, { transient: true });
+  if (newest.state === 'deferred') {
+    await ctx.ledger.putDeferred(newest);
+    await show(ctx, newest);
+    // The queue entry goes once the deferred one exists; a failure here only leaves litter a sender cleans.
+    await ctx.ledger.deleteEntries([ctx.ledger.queueKey(v)]).catch(() => undefined);
+  }
+  return newest;
+}

@@ -1,0 +1,170 @@
+/**
+ * Intake: one COS record in, one job in the ledger and a visible status on the object out.
+ *
+ * Order matters. For an eligible file the intake writes (1) the queue entry, which holds a
+ * snapshot of the job so that anyone can finish it if this instance dies, (2) `queued` on the
+ * object, and (3) the job's first version, created only if absent. A sender takes a job only once
+ * its version exists, so the sender's final status can never be overwritten by our `queued`; and
+ * every write after (1) can be repeated by a redelivery or done by someone else.
+ */
+import { LIMITS } from '../core/config';
+import { checkContent, checkKey, checkNameAndSize } from '../core/eligibility';
+import { IvrError, type ErrorCode } from '../core/errors';
+import type { ObjectEvent } from '../core/event';
+import { ineligibleJob, jobId, queuedJob, transition, visibleStatus, type JobObject, type JobVersion } from '../core/job';
+import { readResult, USER_NAME_META, type IvrStatus } from '../core/metadata';
+import { customFileName } from '../core/naming';
+import { CORRUPT } from '../store/ledger';
+import type { ObjectRead } from '../store/objects';
+import type { Ctx } from './context';
+import { show } from './jobs';
+
+/** Why a record needed no work. */
+export type SkipReason = 'OwnCopy' | 'UnsupportedEvent' | 'LedgerObject' | 'Duplicate';
+
+/** How one record ended, as the function's result and log report it. */
+export interface RecordOutcome {
+  index: number;
+  key?: string;
+  etag?: string;
+  /** `skipped`: nothing to do (our own copy, a duplicate in flight); `rejected`: the record could not be acted on. */
+  status: IvrStatus | 'skipped' | 'rejected';
+  code?: ErrorCode | SkipReason;
+  message?: string;
+  fileId?: number;
+  requestId?: string;
+  /** This record needs SCF to deliver the event again. */
+  retry?: boolean;
+}
+
+/** A job this invocation found waiting for a sender. */
+export interface PendingJob {
+  index: number;
+  version: JobVersion;
+}
+
+export type IntakeResult = { outcome: RecordOutcome; pending?: PendingJob };
+
+/** The most the intake reads: one byte more than CCC accepts tells "too large" without reading it all. */
+const READ_LIMIT = LIMITS.MAX_FILE_BYTES + 1;
+
+/** The outcome a job's version shows. */
+export function outcomeOf(index: number, v: JobVersion, note?: string): RecordOutcome {
+  const status = visibleStatus(v);
+  const base: RecordOutcome = { index, key: v.object.key, etag: v.object.etag, status };
+  if (status === 'uploaded' && v.upload) return { ...base, fileId: v.upload.fileId, requestId: v.upload.requestId, ...(note ? { message: note } : {}) };
+  const err = v.lastError;
+  const message = err?.message ?? (status === 'deferred' ? `waiting for the quota day after ${v.deferredDay}` : status === 'queued' ? 'queued for the next call' : undefined);
+  return { ...base, code: err?.code ?? (status === 'deferred' ? 'QuotaExhausted' : undefined), message: note ? `${message ?? ''} (${note})`.trim() : message, requestId: err?.requestId };
+}
+
+export async function intake(ctx: Ctx, ev: ObjectEvent): Promise<IntakeResult> {
+  const { config } = ctx;
+  const base = { index: ev.index, key: ev.key };
+  if (ev.kind === 'copy') return { outcome: { ...base, status: 'skipped', code: 'OwnCopy', message: 'copy events come from metadata write-backs' } };
+  if (ev.kind === 'other') return { outcome: { ...base, status: 'skipped', code: 'UnsupportedEvent', message: `${ev.eventName} is not an upload` } };
+  const keyProblem = checkKey(ev.key, config.audioPrefix, config.ledgerPrefix);
+  if (keyProblem === 'ledger') return { outcome: { ...base, status: 'skipped', code: 'LedgerObject', message: 'the ledger is not audio' } };
+  if (keyProblem) return { outcome: { ...base, status: 'rejected', code: keyProblem.code, message: keyProblem.message } };
+
+  let key = ev.key;
+  let obj = await ctx.objects.read(key, READ_LIMIT);
+  if (!obj && ev.altKey) {
+    key = ev.altKey;
+    obj = await ctx.objects.read(key, READ_LIMIT);
+  }
+  if (!obj) return { outcome: { ...base, status: 'rejected', code: 'ObjectNotFound', message: 'the object no longer exists' } };
+
+  const id = jobId(ev.bucket, key, obj.etag);
+  const now = ctx.clock.now();
+  const checked = check(key, obj);
+  const object: JobObject = {
+    bucket: ev.bucket,
+    key,
+    etag: obj.etag,
+    size: obj.size,
+    customName: checked instanceof IvrError ? '' : checked.customName,
+    queuedAt: now,
+    head: { standard: obj.standard, meta: obj.meta },
+  };
+
+  // The object says we already handled this version: take the ledger's word for it, not a new job.
+  const claimed = readResult(obj.meta);
+  if (claimed?.etag === obj.etag) {
+    const existing = await ctx.ledger.head(id, 0);
+    if (existing !== undefined) return existingJob(ctx, ev.index, id, existing, object, obj);
+  }
+
+  if (checked instanceof IvrError) {
+    const failed = ineligibleJob(id, object, now, ctx.owner, { code: checked.code, message: checked.message });
+    if (!(await ctx.ledger.writeVersion(failed))) return existingJob(ctx, ev.index, id, await ctx.ledger.head(id, 0), object, obj);
+    const shown = await show(ctx, failed);
+    ctx.log.info('file failed its checks', { key, etag: obj.etag, code: checked.code, error: checked.message });
+    return { outcome: outcomeOf(ev.index, failed, shown.note) };
+  }
+
+  const queued = queuedJob(id, object, now, ctx.owner);
+  await ctx.ledger.enqueue(queued);
+  const shown = await show(ctx, queued);
+  if (!(await ctx.ledger.writeVersion(queued))) return existingJob(ctx, ev.index, id, await ctx.ledger.head(id, 0), object, obj);
+  ctx.log.info('file queued', { key, etag: obj.etag, job: id, customName: object.customName, size: obj.size });
+  return { outcome: outcomeOf(ev.index, queued, shown.note), pending: { index: ev.index, version: queued } };
+}
+
+/** Checks that cost nothing but the bytes already read. */
+function check(key: string, obj: ObjectRead): { customName: string } | IvrError {
+  const ok = checkNameAndSize(key, obj.size);
+  if (ok instanceof IvrError) return ok;
+  const contentProblem = checkContent(ok.format, obj.body);
+  if (contentProblem) return contentProblem;
+  const name = customFileName(key, obj.meta[USER_NAME_META]);
+  if (name instanceof IvrError) return name;
+  return { customName: name };
+}
+
+/**
+ * A delivery for a version that already has a job: a duplicate, a redelivery after a crash, or a
+ * re-upload of the same content. The job's newest version decides; the object is repaired if it
+ * does not show it.
+ */
+async function existingJob(ctx: Ctx, index: number, id: string, head: JobVersion | undefined | typeof CORRUPT, object: JobObject, obj: ObjectRead): Promise<IntakeResult> {
+  if (head === undefined) {
+    // Lost between our two reads (a version cannot be deleted but by pruning): let SCF try again.
+    throw new IvrError('LedgerCorrupt', `job ${id} for ${object.key} exists but its first version cannot be read`, { transient: true });
+  }
+  if (head === CORRUPT) {
+    ctx.log.error('job has an unreadable version; leaving it for an operator', { key: object.key, job: id, code: 'LedgerCorrupt' });
+    return { outcome: { index, key: object.key, etag: object.etag, status: 'failed', code: 'LedgerCorrupt', message: `the ledger record of job ${id} is unreadable; nothing is sent twice, so it is left alone: delete ${ctx.ledger.jobKey(id, 0)}… to start over` } };
+  }
+  const shows = readResult(obj.meta);
+  if (head.state === 'failed') {
+    // Our own `failed` on the object means this is a redelivery; without it, the operator uploaded the same content again.
+    if (shows?.etag === head.object.etag && shows.status === 'failed') return { outcome: outcomeOf(index, head) }; // a redelivery: same answer
+    const rerun = transition(head, 'rerun', ctx.clock.now(), ctx.owner, { object: { customName: object.customName || head.object.customName, head: object.head, queuedAt: object.queuedAt } });
+    if (!object.customName) return { outcome: outcomeOf(index, head) };
+    await ctx.ledger.enqueue(rerun);
+    await show(ctx, rerun);
+    if (!(await ctx.ledger.writeVersion(rerun))) return existingJob(ctx, index, id, await ctx.ledger.head(id, head.seq + 1), object, obj);
+    ctx.log.info('failed file uploaded again: starting it over', { key: object.key, etag: object.etag, job: id, run: rerun.run });
+    return { outcome: outcomeOf(index, rerun), pending: { index, version: rerun } };
+  }
+  const status = visibleStatus(head);
+  if (!(shows?.etag === head.object.etag && shows.status === status && (status !== 'uploaded' || shows.fileId === head.upload?.fileId))) {
+    await show(ctx, head);
+    if (status !== 'uploaded' && status !== 'failed') {
+      // A sender may have finished the job while we wrote: make sure the object ends with its final word.
+      const after = await ctx.ledger.head(id, head);
+      if (after !== CORRUPT && after && after.seq !== head.seq) {
+        await show(ctx, after);
+        return settledOrPending(index, after);
+      }
+    }
+  }
+  const outcome = settledOrPending(index, head);
+  return status === 'uploaded' ? { ...outcome, outcome: { ...outcome.outcome, code: 'Duplicate', message: 'this object version was already registered' } } : outcome;
+}
+
+function settledOrPending(index: number, v: JobVersion): IntakeResult {
+  const outcome = outcomeOf(index, v);
+  return v.state === 'uploaded' || v.state === 'failed' ? { outcome } : { outcome, pending: { index, version: v } };
+}

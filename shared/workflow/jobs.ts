@@ -1,0 +1,53 @@
+/**
+ * Moving a job and showing it: the two writes every step is made of. A move is a conditional
+ * write of the job's next version (the state machine decides what it is); showing writes the
+ * state the machine derives onto the object's metadata.
+ */
+import { IvrError } from '../core/errors';
+import { transition, visibleResult, type JobEvent, type JobVersion, type TransitionPatch } from '../core/job';
+import { mergeResult } from '../core/metadata';
+import { CORRUPT } from '../store/ledger';
+import type { Ctx } from './context';
+
+export type Moved = { moved: true; version: JobVersion } | { moved: false; head: JobVersion | undefined };
+
+/**
+ * Applies `event` to a job whose newest version (as the caller knows it) is `current`. When
+ * another instance moved the job first, returns the newest version instead.
+ */
+export async function move(ctx: Ctx, current: JobVersion, event: JobEvent, patch: TransitionPatch = {}): Promise<Moved> {
+  const next = transition(current, event, ctx.clock.now(), ctx.owner, patch);
+  if (await ctx.ledger.writeVersion(next)) {
+    ctx.log.debug('job moved', { job: current.id, key: current.object.key, from: current.state, event, to: next.state, seq: next.seq });
+    return { moved: true, version: next };
+  }
+  const head = await ctx.ledger.head(current.id, current.seq + 1);
+  if (head === CORRUPT) throw new IvrError('LedgerCorrupt', `job ${current.id} (${current.object.key}) has an unreadable version after ${current.seq}`);
+  return { moved: false, head };
+}
+
+export interface Shown {
+  written: boolean;
+  /** Why the object could not show it (it still stands in the ledger). */
+  note?: string;
+}
+
+/**
+ * Writes what the job's state shows onto its object version, keeping every other user metadata and
+ * standard header as the intake saw them. A version that was overwritten or deleted is left alone:
+ * the new version has a job of its own.
+ */
+export async function show(ctx: Ctx, v: JobVersion): Promise<Shown> {
+  const o = v.object;
+  try {
+    const meta = mergeResult(o.head.meta, visibleResult(v));
+    await ctx.objects.writeMetadata(o.key, o.etag, o.head.standard, meta);
+    return { written: true };
+  } catch (e) {
+    if (e instanceof IvrError && (e.code === 'ObjectChanged' || e.code === 'ObjectNotFound' || e.code === 'MetadataTooLarge')) {
+      ctx.log.warn('result not written onto the object', { key: o.key, etag: o.etag, code: e.code, error: e.message });
+      return { written: false, note: e.message };
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * The recovery pass: the timer function, every few minutes. It finishes whatever a crash left
+ * (orphaned queue entries, queued files nobody is sending, calls whose answer was lost, deferred
+ * files once their day has room) by acting as a sender; refreshes review states; and once per
+ * quota day, on the first run after the day ends, writes the daily report and prunes the ledger.
+ */
+import { isFinal, type JobVersion } from '../core/job';
+import { reviewFromCode, type ReviewState } from '../core/metadata';
+import { buildReport, lastDays, renderReportHtml, wecomMessage, type DailyReport, type DayUse } from '../core/report';
+import { leaseView, quotaDay, type LogEntry } from '../core/sendlog';
+import { mapLimited } from '../runtime/concurrency';
+import { CORRUPT } from '../store/ledger';
+import { postWebhook, type WebhookResult } from '../sdk/webhook';
+import type { Ctx } from './context';
+import { today } from './context';
+import { move, show } from './jobs';
+import { readTail, Sender } from './sender';
+
+export interface RecoveryResult {
+  /** Whether this pass held the send lease (false: an active sender had it). */
+  sent: boolean;
+  /** Files whose state this pass changed while sending and settling. */
+  settled: number;
+  reviews: { checked: number; changed: number; rejected: string[] };
+  report?: { day: string; jsonKey: string; htmlKey: string; report: DailyReport; webhook?: WebhookResult };
+  pruned?: number;
+}
+
+/** A timer's `Message` may name the day to report (`2026-11-23`); anything else means the default. */
+export function requestedDay(event: unknown): string | undefined {
+  const msg = typeof event === 'object' && event !== null ? (event as { Message?: unknown }).Message : undefined;
+  return typeof msg === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(msg.trim()) ? msg.trim() : undefined;
+}
+
+export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryResult> {
+  const day = today(ctx);
+  const { sent, settled } = await sendLeftovers(ctx, day);
+  const reviews = await refreshReviews(ctx);
+  if (reviews.rejected.length > 0 && ctx.config.reportWebhook) {
+    const text = `**IVR audio rejected by CCC review**\n${reviews.rejected.map((k) => `> ${k}`).join('\n')}\nRecord them again and upload them under a new name or version.`;
+    const res = await postWebhook(ctx.config.reportWebhook, { msgtype: 'markdown', markdown: { content: text } }, ctx.clock.sleep);
+    if (!res.ok) ctx.log.error('rejection webhook failed', { code: 'WebhookFailed', attempts: res.attempts, error: res.error });
+  }
+
+  const asked = requestedDay(event);
+  const ended = quotaDay(ctx.clock.now() - 86400000, ctx.config.quotaUtcOffsetMinutes);
+  const result: RecoveryResult = { sent, settled, reviews };
+  // Once per quota day: the first run after it ends reports it. A named day is reported on request.
+  if (asked || (await ctx.ledger.store.get(ctx.ledger.reportKey(ended))) === undefined) {
+    result.report = await writeReport(ctx, asked ?? ended, { settled, reviewsUpdated: reviews.changed }, asked !== undefined);
+    if (!asked && result.report) result.pruned = await prune(ctx);
+  }
+  ctx.log.info('recovery pass done', { sent, settled, reviews: { checked: reviews.checked, changed: reviews.changed, rejected: reviews.rejected.length }, report: result.report?.day, pruned: result.pruned, day });
+  return result;
+}
+
+/** Acts as a sender for everything waiting, unless a sender is at work (it picks everything up itself). */
+async function sendLeftovers(ctx: Ctx, day: string): Promise<{ sent: boolean; settled: number }> {
+  let tail: LogEntry = await readTail(ctx, day);
+  for (let tries = 0; tries < 5; tries++) {
+    const view = leaseView(tail, ctx.clock.now(), ctx.timing);
+    if (view.kind === 'accepting') return { sent: false, settled: 0 };
+    if (view.kind === 'closing') {
+      await ctx.clock.sleep(view.until - ctx.clock.now());
+      tail = await readTail(ctx, day);
+      continue;
+    }
+    const got = await Sender.acquire(ctx, tail, [], { recovery: true });
+    if (!got.sender) {
+      tail = got.tail;
+      continue;
+    }
+    await got.sender.run();
+    return { sent: true, settled: got.sender.versions.size };
+  }
+  return { sent: false, settled: 0 };
+}
+
+/** Newest version of every job touched in the last `days` days (listing for candidates, each read by key). */
+async function recentJobs(ctx: Ctx, days: number): Promise<JobVersion[]> {
+  const since = ctx.clock.now() - days * 86400000;
+  const newest = new Map<string, { seq: number; at: number }>();
+  for (const l of await ctx.ledger.store.list(`${ctx.ledger.prefix}jobs/`)) {
+    const m = /jobs\/([0-9a-f]{40})\/(\d+)$/.exec(l.key);
+    if (!m) continue;
+    const cur = newest.get(m[1]);
+    if (!cur || Number(m[2]) > cur.seq) newest.set(m[1], { seq: Number(m[2]), at: l.lastModified });
+  }
+  const ids = [...newest.entries()].filter(([, n]) => n.at >= since);
+  const heads = await mapLimited(ids, 16, async ([id, n]) => ctx.ledger.head(id, n.seq));
+  return heads.filter((h): h is JobVersion => h !== undefined && h !== CORRUPT);
+}
+
+/** Asks CCC about files still pending review (≤ 50 FileIds a call) and records what changed. */
+async function refreshReviews(ctx: Ctx): Promise<RecoveryResult['reviews']> {
+  const out: RecoveryResult['reviews'] = { checked: 0, changed: 0, rejected: [] };
+  const since = ctx.clock.now() - ctx.config.retentionDays * 86400000;
+  const reviewed = await ctx.ledger.listReviewed();
+  const pending = (await ctx.ledger.listFiles()).filter((f) => f.lastModified >= since && !reviewed.has(f.fileId)).map((f) => f.fileId);
+  for (let i = 0; i < pending.length; i += 50) {
+    const chunk = pending.slice(i, i + 50);
+    const res = await ctx.api.describe({ fileIds: chunk, pageNumber: 0, pageSize: 50 });
+    if (!res.ok) {
+      ctx.log.warn('could not refresh review states', { code: res.failure.code, error: res.failure.message, requestId: res.failure.requestId });
+      break;
+    }
+    out.checked += chunk.length;
+    for (const f of res.value.files) {
+      const review = reviewFromCode(f.status);
+      if (!review || review === 'pending') continue;
+      const key = await recordReview(ctx, f.fileId, review, res.value.requestId);
+      if (key === undefined) continue;
+      out.changed++;
+      if ((await ctx.ledger.markReviewed(f.fileId, review)) && review === 'rejected') out.rejected.push(key);
+    }
+  }
+  return out;
+}
+
+/** Moves the job that owns a FileId to its new review state; returns its key, undefined when nothing changed. */
+async function recordReview(ctx: Ctx, fileId: number, review: ReviewState, requestId: string): Promise<string | undefined> {
+  const jobIdOf = await ctx.ledger.fileOwner(fileId);
+  if (!jobIdOf) return undefined;
+  const head = await ctx.ledger.head(jobIdOf, 0);
+  if (!head || head === CORRUPT || head.state !== 'uploaded' || !head.upload || head.upload.fileId !== fileId) return undefined;
+  if (head.upload.review === review) return head.object.key;
+  // The upload's RequestId stays in `requestId`; the refresh brings its own.
+  const moved = await move(ctx, head, 'review', { upload: { ...head.upload, review, reviewedAt: new Date(ctx.clock.now()).toISOString(), reviewRequestId: requestId } });
+  const newest = moved.moved ? moved.version : moved.head;
+  if (newest) await show(ctx, newest);
+  ctx.log.info('review state changed', { key: head.object.key, fileId, review });
+  return head.object.key;
+}
+
+/** Builds the report of `day` from the send log and the jobs, stores it (once, unless forced) and posts the summary. */
+async function writeReport(ctx: Ctx, day: string, actions: { settled: number; reviewsUpdated: number }, force: boolean): Promise<RecoveryResult['report']> {
+  const tail = await readTail(ctx, today(ctx));
+  const quota = tail.quota.day === day ? tail.quota : tail.previousDay?.day === day ? tail.previousDay : undefined;
+  const jobs = await recentJobs(ctx, 8);
+  const historyText = await ctx.ledger.store.get(ctx.ledger.historyKey());
+  const history = parseHistory(historyText);
+  const submitted = quota?.used ?? history[day] ?? 0;
+  history[day] = submitted;
+  const report = buildReport({
+    day,
+    nowMs: ctx.clock.now(),
+    utcOffsetMinutes: ctx.config.quotaUtcOffsetMinutes,
+    quotaLimit: ctx.config.dailyQuota,
+    submitted,
+    exhausted: quota?.full ?? false,
+    jobs,
+    actions: { deferredReleased: 0, sent: actions.settled, reviewsUpdated: actions.reviewsUpdated, pruned: 0 },
+  });
+  const days: DayUse[] = lastDays(day, 30).map((d) => ({ day: d, submitted: history[d] ?? 0 }));
+  const jsonKey = ctx.ledger.reportKey(day);
+  const json = JSON.stringify({ ...report, history: days }, null, 2);
+  if (force) await ctx.ledger.store.put(jsonKey, json);
+  else if (!(await ctx.ledger.store.create(jsonKey, json))) return undefined; // another run reported it first
+  const htmlKey = ctx.ledger.reportPageKey();
+  await ctx.ledger.store.put(htmlKey, renderReportHtml(report, days), 'text/html; charset=utf-8');
+  await ctx.ledger.store.put(ctx.ledger.historyKey(), JSON.stringify(Object.fromEntries(Object.entries(history).sort().slice(-60))));
+  ctx.log.info('daily report', { jsonKey, htmlKey, report: { ...report, needsAction: report.needsAction.length } });
+  let webhook: WebhookResult | undefined;
+  if (ctx.config.reportWebhook) {
+    webhook = await postWebhook(ctx.config.reportWebhook, wecomMessage(report), ctx.clock.sleep);
+    // The report is already stored; a webhook failure is reported, never fatal.
+    if (webhook.ok) ctx.log.info('report posted to webhook', { attempts: webhook.attempts });
+    else ctx.log.error('report webhook failed', { code: 'WebhookFailed', attempts: webhook.attempts, error: webhook.error });
+  }
+  return { day, jsonKey, htmlKey, report, webhook };
+}
+
+function parseHistory(text: string | undefined): Record<string, number> {
+  try {
+    const h = JSON.parse(text ?? '{}') as Record<string, unknown>;
+    return Object.fromEntries(Object.entries(h).filter((e): e is [string, number] => typeof e[1] === 'number'));
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Deletes what is no longer needed: settled jobs older than the retention, send-log entries far
+ * behind the tail, review markers and converted copies. FileId records are kept: recovery after a
+ * lost answer relies on them.
+ */
+async function prune(ctx: Ctx): Promise<number> {
+  const { ledger } = ctx;
+  const now = ctx.clock.now();
+  const cutoff = now - ctx.config.retentionDays * 86400000;
+  const doomed: string[] = [];
+  const byJob = new Map<string, { keys: string[]; newestSeq: number; newestAt: number }>();
+  for (const l of await ledger.store.list(`${ledger.prefix}jobs/`)) {
+    const m = /jobs\/([0-9a-f]{40})\/(\d+)$/.exec(l.key);
+    if (!m) continue;
+    const j = byJob.get(m[1]) ?? { keys: [], newestSeq: -1, newestAt: 0 };
+    j.keys.push(l.key);
+    if (Number(m[2]) > j.newestSeq) Object.assign(j, { newestSeq: Number(m[2]), newestAt: l.lastModified });
+    byJob.set(m[1], j);
+  }
+  for (const [id, j] of byJob) {
+    if (j.newestAt >= cutoff) continue;
+    const head = await ledger.head(id, j.newestSeq);
+    if (head && head !== CORRUPT && isFinal(head.state)) doomed.push(...j.keys);
+  }
+  const tail = await ledger.readTail();
+  for (const l of await ledger.store.list(`${ledger.prefix}send/`)) {
+    const n = Number(l.key.slice(l.key.lastIndexOf('/') + 1));
+    // Far behind the tail and old: no reader ever starts there (the tail hint only lags a little).
+    if (tail && Number.isInteger(n) && n < tail.n - 1000 && l.lastModified < cutoff) doomed.push(l.key);
+  }
+  for (const l of await ledger.store.list(`${ledger.prefix}reviewed/`)) if (l.lastModified < cutoff) doomed.push(l.key);
+  for (const l of await ledger.store.list(`${ledger.prefix}converted/`)) if (l.lastModified < now - 86400000) doomed.push(l.key);
+  await ledger.deleteEntries(doomed);
+  return doomed.length;
+}
+

@@ -1,0 +1,72 @@
+/**
+ * Settling files whose call may or may not have registered them: the answer was lost, timed out,
+ * or was an internal error. CCC is asked (by display name) and the file is adopted if CCC holds a
+ * registration no other job recorded; otherwise it goes back to the queue as a new attempt. For a
+ * lost answer this runs only once the call's whole lifetime has passed, so a call that CCC is still
+ * working on can never be sent a second time.
+ */
+import type { JobVersion } from '../core/job';
+import { backoffMs, pickRegistration, type AudioFile } from '../core/outcome';
+import { reviewFromCode } from '../core/metadata';
+import type { Ctx } from './context';
+import { move, show } from './jobs';
+
+/** A file to settle: its newest version (`sending` or `uncertain`) and the RequestId of its call's answer, if any. */
+export interface Unsettled {
+  version: JobVersion;
+  requestId?: string;
+}
+
+/** Every file CCC lists under `name` (all pages). */
+async function describeName(ctx: Ctx, name: string): Promise<AudioFile[] | undefined> {
+  const files: AudioFile[] = [];
+  for (let page = 0; page < 100; page++) {
+    const res = await ctx.api.describe({ customFileNames: [name], pageNumber: page, pageSize: 50 });
+    if (!res.ok) {
+      ctx.log.warn('could not ask CCC whether a file was registered; it stays unsettled for now', { customName: name, code: res.failure.code, error: res.failure.message, requestId: res.failure.requestId });
+      return undefined;
+    }
+    files.push(...res.value.files);
+    if (files.length >= res.value.total || res.value.files.length === 0) break;
+  }
+  return files;
+}
+
+/**
+ * Settles each file from what CCC holds. Returns the newest version of each file it could settle;
+ * a file CCC could not be asked about is left as it was (and retried by the next pass).
+ */
+export async function settleFromCcc(ctx: Ctx, files: Unsettled[]): Promise<Map<string, JobVersion>> {
+  const out = new Map<string, JobVersion>();
+  const byName = new Map<string, AudioFile[] | undefined>();
+  for (const f of files) {
+    const name = f.version.object.customName;
+    if (!byName.has(name)) byName.set(name, await describeName(ctx, name));
+  }
+  for (const f of files) {
+    const described = byName.get(f.version.object.customName);
+    if (!described) continue;
+    const owners = new Map<number, string | undefined>();
+    for (const d of described) if (d.customFileName === f.version.object.customName) owners.set(d.fileId, await ctx.ledger.fileOwner(d.fileId));
+    const found = pickRegistration(f.version.object.customName, described, owners, f.version.id);
+    const v = f.version;
+    let moved;
+    if (found) {
+      // Record the FileId first: once it is on record, no other job can ever adopt it.
+      await ctx.ledger.recordFile(found.fileId, v.id);
+      moved = await move(ctx, v, 'registered', { call: v.call, upload: { fileId: found.fileId, audioFileName: found.audioFileName, requestId: f.requestId ?? 'recovered', review: reviewFromCode(found.status) ?? 'pending' } });
+      ctx.log.warn('CCC holds the file although its answer was lost: adopted', { key: v.object.key, etag: v.object.etag, fileId: found.fileId, call: v.call });
+    } else if (v.attempts + 1 >= ctx.config.maxAttempts) {
+      moved = await move(ctx, v, 'give-up', { call: v.call, lastError: { code: 'GaveUp', message: `not registered after ${v.attempts + 1} attempts (last: ${v.lastError?.code ?? 'no answer'}); upload the file again to retry` } });
+    } else {
+      moved = await move(ctx, v, 'retry', { call: v.call, notBefore: ctx.clock.now() + backoffMs(v.attempts + 1, ctx.timing.retryBaseMs) });
+      ctx.log.info('CCC does not hold the file: it will be sent again', { key: v.object.key, etag: v.object.etag, call: v.call, attempts: v.attempts + 1 });
+    }
+    const newest = moved.moved ? moved.version : moved.head;
+    if (newest) {
+      await show(ctx, newest);
+      out.set(v.id, newest);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,622 @@
+/**
+ * The one sender. Whoever appends the next send-log entry holds the lease and is the only
+ * instance that calls `UploadIvrAudio`: it batches every queued file (its own and other
+ * instances'), spaces calls a gap apart, keeps the day's quota, settles each answer into the
+ * files' job chains and onto the objects, and hands over when it runs out of work.
+ *
+ * Two ways to hold it:
+ * - lone: nothing else is waiting and the last call is more than a gap ago, so the intake appends
+ *   its call directly and sends at once (no listing, no lingering): an idle file is registered in
+ *   one round trip;
+ * - accepting: it promises, until `acceptUntil`, to pick up files queued by others, lists the queue
+ *   before each call, and lingers a listing lag after the promise ends before it exits. Everyone
+ *   else returns as soon as their file is queued and shown.
+ */
+import { IvrError } from '../core/errors';
+import { isFinal, sendable, settleable, type JobVersion } from '../core/job';
+import { classifyFailure, backoffMs, matchOutcomes, type ApiFailure, type UploadResponse } from '../core/outcome';
+import { callEntry, chooseBatch, genesis, leaseEntry, leaseView, nextWindow, openIds, quotaOn, quotaRoom, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
+import { mapLimited } from '../runtime/concurrency';
+import { CORRUPT, type EntryRef } from '../store/ledger';
+import type { Ctx } from './context';
+import { move, show, type Moved } from './jobs';
+import { settleFromCcc, type Unsettled } from './resolve';
+
+const SETTLE_CONCURRENCY = 8;
+/** How long before its window a sender gathers the batch (list, read new jobs, append). */
+const GATHER_LEAD_MS = 300;
+
+interface Cand {
+  version: JobVersion;
+  /** Queue and deferred entries that point at it, deleted once it is settled. */
+  entries: Set<string>;
+  /** Send alone: a batch with it failed as a whole, so one bad file must not sink others again. */
+  solo?: boolean;
+}
+
+/** A call of ours whose answer was lost: settled from CCC once its lifetime has passed. */
+interface LostCall {
+  n: number;
+  checkAfter: number;
+  ids: string[];
+}
+
+/** Reads forward from entry `n` to the newest entry (each read by key). */
+async function readToTail(ctx: Ctx, n: number): Promise<LogEntry> {
+  let tail = await ctx.ledger.readEntryAt(n);
+  if (!tail) throw new IvrError('LedgerCorrupt', `send-log entry ${n} exists but cannot be read; remove it only if no sender is running`, { transient: true });
+  for (;;) {
+    const next = await ctx.ledger.readEntryAt(tail.n + 1);
+    if (!next) return tail;
+    tail = next;
+  }
+}
+
+/**
+ * Drops open calls whose every file is settled: its version after `sending` exists (and is not
+ * `uncertain`), or it never got its `sending` version and the call's window is long past (a sender
+ * writes that version before it calls, so such a file was never sent). A file still in flight keeps
+ * its call open, and with it its display name reserved.
+ */
+export async function pruneOpen(ctx: Ctx, open: OpenCall[], nowMs: number): Promise<OpenCall[]> {
+  const kept: OpenCall[] = [];
+  for (const call of open) {
+    const settled = await Promise.all(
+      call.jobs.map(async (j) => {
+        const after = await ctx.ledger.readVersion(j.id, j.seq + 1);
+        if (after !== undefined) return after === CORRUPT || after.state !== 'uncertain';
+        if (nowMs <= call.notAfter + ctx.timing.skewMs) return false;
+        const sending = await ctx.ledger.readVersion(j.id, j.seq);
+        return sending === undefined || (sending !== CORRUPT && sending.state !== 'sending');
+      }),
+    );
+    if (settled.some((x) => !x)) kept.push(call);
+  }
+  return kept;
+}
+
+export interface SenderOptions {
+  /** The recovery pass: list everything, trust no entry's version, finish orphans. */
+  recovery?: boolean;
+}
+
+export class Sender {
+  /** Newest version of every job this sender touched. */
+  readonly versions = new Map<string, JobVersion>();
+  private readonly cands = new Map<string, Cand>();
+  private readonly lost = new Map<number, LostCall>();
+  private readonly done = new Set<string>();
+  private readonly toDelete = new Set<string>();
+  private open: OpenCall[];
+  private quota: QuotaState;
+  private previousDay?: QuotaState;
+  private deferredCount: number;
+  private readonly started: number;
+  private rateLimited = 0;
+  private othersChecked = false;
+  private stopped = false;
+  /** The quota day whose deferred files this sender has listed: once a day at least, so none waits behind new files. */
+  private deferredListedOn?: string;
+
+  private constructor(
+    private readonly ctx: Ctx,
+    private held: LogEntry,
+    own: JobVersion[],
+    private readonly opts: SenderOptions,
+  ) {
+    this.open = held.open;
+    this.quota = held.quota;
+    this.previousDay = held.previousDay;
+    this.deferredCount = held.deferred;
+    this.started = ctx.clock.now();
+    for (const v of own) {
+      this.cands.set(v.id, { version: v, entries: new Set([v.state === 'deferred' ? ctx.ledger.deferredKey(v) : ctx.ledger.queueKey(v)]) });
+      this.versions.set(v.id, v);
+    }
+    if (held.kind === 'call') this.quota = { ...held.quota };
+  }
+
+  /**
+   * Takes the lease if nobody holds it. Returns the sender, or the newest entry when someone else
+   * holds the lease (the caller then waits or leaves its files to them).
+   */
+  static async acquire(ctx: Ctx, hint: LogEntry, own: JobVersion[], opts: SenderOptions = {}): Promise<{ sender?: Sender; tail: LogEntry }> {
+    const { config, timing: t } = ctx;
+    let prev = hint;
+    for (let tries = 0; tries < 20; tries++) {
+      const now = ctx.clock.now();
+      if (leaseView(prev, now, t).kind !== 'free') return { tail: prev };
+      const window = nextWindow(prev, now, t, config.quotaUtcOffsetMinutes);
+      const { quota, previousDay } = quotaOn(prev, window.day);
+      const open = await pruneOpen(ctx, prev.open, now);
+      const changes = { owner: ctx.owner, now, quota, previousDay, open, deferred: prev.deferred };
+      const cands: Candidate[] = own.filter((v) => sendable(v, now, window.day)).map((v) => ({ id: v.id, seq: v.seq, name: v.object.customName, queuedAt: v.object.queuedAt }));
+      const { batch } = chooseBatch(cands, open, quotaRoom(quota, config.dailyQuota), config.maxBatch);
+      // Alone and on time: nothing older waits (no deferred backlog), every own file fits, and the
+      // window is open now. Anything else needs a sender that gathers.
+      const lone = !opts.recovery && own.length > 0 && batch.length === own.length && prev.deferred === 0 && prev.quota.day === window.day && window.notBefore <= now + t.skewMs;
+      const entry = lone
+        ? callEntry(prev, changes, window, batch.map(callJob), false, t)
+        : leaseEntry(prev, changes, window.notBefore + t.acceptMs, t);
+      if (await ctx.ledger.appendEntry(entry)) {
+        await publish(ctx, entry);
+        ctx.log.info('send lease taken', { entry: entry.n, mode: lone ? 'lone' : 'accepting', recovery: opts.recovery === true, acceptUntil: new Date(entry.acceptUntil).toISOString() });
+        return { sender: new Sender(ctx, entry, own, opts), tail: entry };
+      }
+      prev = await readToTail(ctx, prev.n + 1);
+    }
+    throw new IvrError('StorageError', 'could not append to the send log after 20 tries', { transient: true });
+  }
+
+  /** Works until nothing is left that this sender promised to do, then cleans up its entries. */
+  async run(): Promise<void> {
+    try {
+      if (this.held.kind === 'call') {
+        await this.makeCall(this.held);
+        // Something of ours still waits (a backoff, a refusal for the rate limit, a lost answer to
+        // settle): keep the lease and go on as an accepting sender.
+        if (this.cands.size > 0 || this.lost.size > 0) await this.loop();
+      } else {
+        await this.loop();
+      }
+      await this.settleLost(true);
+    } finally {
+      await this.flushDeletes();
+    }
+  }
+
+  private now = () => this.ctx.clock.now();
+
+  private async loop(): Promise<void> {
+    const { ctx } = this;
+    const t = ctx.timing;
+    const termEnd = this.started + t.maxTermMs;
+    const pollMs = Math.max(100, Math.min(500, Math.round(t.listLagMs / 3)));
+    while (!this.stopped) {
+      await this.settleLost(false);
+      await this.settleOthers();
+      await this.gather();
+      const now = this.now();
+      const window = nextWindow({ ...this.held, quota: this.quota }, now, t, ctx.config.quotaUtcOffsetMinutes);
+      this.rollQuota(window.day);
+      const ids = openIds(this.open);
+      const ready = [...this.cands.values()].filter((c) => !ids.has(c.version.id) && sendable(c.version, window.notBefore, window.day));
+      const solo = ready.filter((c) => c.solo);
+      const pool = solo.length > 0 ? solo : ready;
+      const choice = chooseBatch(pool.map(candidateOf), this.open, quotaRoom(this.quota, ctx.config.dailyQuota), solo.length > 0 ? 1 : ctx.config.maxBatch);
+      if (choice.defer.length > 0) await this.defer(choice.defer.map((c) => this.cands.get(c.id)!), window.day, 'the daily quota is used up');
+      if (choice.batch.length === 0) {
+        const wake = this.nextWake();
+        if (now >= this.held.leaseUntil) {
+          // Still work within the term (a backoff, a lost answer to settle): extend the lease and stay.
+          if (wake !== undefined && wake <= termEnd && wake - now < t.maxTermMs) {
+            if (!(await this.extend(Math.min(wake, termEnd) + t.acceptMs))) break;
+            continue;
+          }
+          break;
+        }
+        await ctx.clock.sleep(Math.max(10, Math.min(pollMs, this.held.leaseUntil - now + 1, wake === undefined ? pollMs : wake - now)));
+        continue;
+      }
+      if (window.notBefore - now > GATHER_LEAD_MS) {
+        await ctx.clock.sleep(window.notBefore - now - GATHER_LEAD_MS);
+        continue;
+      }
+      const entry = callEntry(this.held, this.changes(), window, choice.batch.map(callJob), now < termEnd, t);
+      if (!(await ctx.ledger.appendEntry(entry))) {
+        ctx.log.warn('send lease lost to another instance; stopping', { entry: entry.n });
+        break;
+      }
+      this.held = entry;
+      await publish(ctx, entry);
+      await this.makeCall(entry);
+    }
+  }
+
+  private changes() {
+    return { owner: this.ctx.owner, now: this.now(), quota: this.quota, previousDay: this.previousDay, open: this.open, deferred: this.deferredCount };
+  }
+
+  private rollQuota(day: string): void {
+    const rolled = quotaOn({ ...this.held, quota: this.quota, previousDay: this.previousDay }, day);
+    this.quota = rolled.quota;
+    this.previousDay = rolled.previousDay;
+  }
+
+  /** Appends a lease entry to keep the lease while waiting for work we already hold. */
+  private async extend(acceptUntil: number): Promise<boolean> {
+    const entry = leaseEntry(this.held, this.changes(), acceptUntil, this.ctx.timing);
+    if (!(await this.ctx.ledger.appendEntry(entry))) return false;
+    this.held = entry;
+    await publish(this.ctx, entry);
+    return true;
+  }
+
+  /** The earliest moment something we hold becomes ready. */
+  private nextWake(): number | undefined {
+    const times = [...[...this.cands.values()].map((c) => c.version.notBefore ?? 0).filter((x) => x > this.now()), ...[...this.lost.values()].map((l) => l.checkAfter)];
+    return times.length ? Math.min(...times) : undefined;
+  }
+
+  // ---- finding work ----
+
+  /** Lists the queue (and the deferred files when any may wait) and reads the jobs it has not seen. */
+  private async gather(): Promise<void> {
+    const { ctx } = this;
+    const refs: EntryRef[] = await ctx.ledger.listQueue();
+    const day = this.quota.day;
+    if (this.deferredCount > 0 || this.opts.recovery || this.deferredListedOn !== day) {
+      const deferred = await ctx.ledger.listDeferred();
+      this.deferredListedOn = day;
+      // A hint only (listings lag): it decides whether to list again, never whether a file is sent.
+      this.deferredCount = deferred.length;
+      refs.push(...deferred);
+    }
+    const byId = new Map<string, EntryRef[]>();
+    for (const r of refs) byId.set(r.id, [...(byId.get(r.id) ?? []), r]);
+    const busy = openIds(this.open);
+    await mapLimited([...byId.entries()], SETTLE_CONCURRENCY, async ([id, entries]) => {
+      const known = this.cands.get(id);
+      if (known) {
+        for (const e of entries) known.entries.add(e.key);
+        return;
+      }
+      if (this.done.has(id)) {
+        for (const e of entries) this.toDelete.add(e.key);
+        return;
+      }
+      if (busy.has(id)) return;
+      try {
+        await this.adopt(id, entries);
+      } catch (e) {
+        if (!(e instanceof IvrError)) throw e;
+        ctx.log.warn('could not take up a queued file; the next pass will', { job: id, code: e.code, error: e.message });
+      }
+    });
+  }
+
+  /**
+   * Reads a job found in a listing and takes it on as a candidate, or cleans up after it. One read
+   * of the version the entry names is enough: if the job has moved on since, the `sending` version
+   * we try to write before calling already exists, and we learn the truth then.
+   */
+  private async adopt(id: string, entries: EntryRef[]): Promise<void> {
+    const { ctx } = this;
+    const newest = entries.reduce((a, b) => (b.seq > a.seq ? b : a));
+    let v = this.opts.recovery ? await ctx.ledger.head(id, newest.seq) : await ctx.ledger.readVersion(id, newest.seq);
+    if (v === undefined) {
+      if (this.now() - newest.queuedAt < ctx.timing.jobLeaseMs) return; // its intake is still writing it
+      v = await this.rebuild(newest);
+      if (!v) return;
+    }
+    if (v === CORRUPT) {
+      ctx.log.error('queued job has an unreadable version; left for an operator', { job: id, code: 'LedgerCorrupt' });
+      return;
+    }
+    await this.consider(v, entries.map((e) => e.key));
+  }
+
+  /** Decides what a job found in the queue needs, given its (possibly not newest) version. */
+  private async consider(v: JobVersion, keys: string[]): Promise<void> {
+    const { ctx } = this;
+    this.versions.set(v.id, v);
+    if (isFinal(v.state)) {
+      // Settled, but its entry (and maybe its status on the object) was left behind by a crash.
+      await show(ctx, v);
+      this.finish(v.id, keys);
+      return;
+    }
+    if (v.state === 'sending' || v.state === 'uncertain') {
+      // Someone's call: settle it from CCC once the call's lifetime has passed, never before.
+      if (settleable(v, this.now())) await this.settle([{ version: v }], keys);
+      return;
+    }
+    if (v.state === 'deferred' && !keys.includes(ctx.ledger.deferredKey(v))) {
+      await ctx.ledger.putDeferred(v);
+      for (const k of keys) if (k.includes('/queue/')) this.toDelete.add(k);
+      this.deferredCount++;
+      this.cands.set(v.id, { version: v, entries: new Set([ctx.ledger.deferredKey(v)]) });
+      return;
+    }
+    this.cands.set(v.id, { version: v, entries: new Set(keys) });
+  }
+
+  /** An entry whose intake died before writing the job: the entry's snapshot becomes the job. */
+  private async rebuild(ref: EntryRef): Promise<JobVersion | undefined> {
+    const { ctx } = this;
+    const body = await ctx.ledger.readEntry(ref.key);
+    if (!body) {
+      this.toDelete.add(ref.key);
+      return undefined;
+    }
+    const job = { ...body.job, by: ctx.owner, at: new Date(this.now()).toISOString() };
+    const head = (await ctx.ledger.writeVersion(job)) ? job : await ctx.ledger.head(job.id, job.seq);
+    if (head === undefined || head === CORRUPT) return undefined;
+    ctx.log.warn('finished the intake of a file whose invocation vanished', { key: head.object.key, etag: head.object.etag, job: head.id });
+    await show(ctx, head);
+    return head;
+  }
+
+  // ---- calls ----
+
+  private async makeCall(entry: LogEntry): Promise<void> {
+    const { ctx } = this;
+    const call = entry.call!;
+    this.open = entry.open;
+    this.quota = { ...entry.quota };
+    // Each file's `sending` version, named after this call, is what puts it in the call: whoever
+    // else moved it first wins, and the file is left out.
+    const sent: JobVersion[] = [];
+    await mapLimited(call.jobs, SETTLE_CONCURRENCY, async (j) => {
+      const cand = this.cands.get(j.id);
+      if (!cand) return;
+      const moved = await move(ctx, cand.version, 'send', { call: entry.n, checkAfter: call.notAfter + ctx.timing.callLifetimeMs });
+      if (moved.moved) {
+        cand.version = moved.version;
+        this.versions.set(j.id, moved.version);
+        sent.push(moved.version);
+      } else if (moved.head) {
+        this.cands.delete(j.id);
+        await this.consider(moved.head, [...cand.entries]);
+      }
+    });
+    this.quota.used -= call.jobs.length - sent.length;
+    if (sent.length === 0) return this.closeCall(entry.n);
+    const wait = call.notBefore - this.now();
+    if (wait > 0) await ctx.clock.sleep(wait);
+    if (this.now() > call.notAfter) {
+      // Too late for our window: the next call's spacing assumed we started by notAfter. Not sent.
+      ctx.log.warn('call window missed; the files stay queued', { entry: entry.n, lateMs: this.now() - call.notAfter });
+      this.quota.used -= sent.length;
+      this.closeCall(entry.n);
+      await this.each(sent, (v) => move(ctx, v, 'unsent'));
+      return;
+    }
+    const jobs = call.jobs.map((j) => sent.find((v) => v.id === j.id)).filter((v): v is JobVersion => v !== undefined);
+    const started = this.now();
+    const res = await ctx.api.upload(
+      jobs.map((v) => ({ CustomFileName: v.object.customName, AudioUrl: ctx.objects.signedUrl(v.object.convertedKey ?? v.object.key, ctx.config.urlExpiresSeconds) })),
+    );
+    ctx.log.info('UploadIvrAudio called', {
+      entry: entry.n,
+      files: jobs.length,
+      keys: jobs.map((v) => v.object.key),
+      ok: res.ok,
+      code: res.ok ? undefined : res.failure.code,
+      requestId: res.ok ? res.value.requestId : res.failure.requestId,
+      durationMs: this.now() - started,
+    });
+    if (res.ok) await this.settleAnswer(entry.n, jobs, res.value);
+    else await this.settleFailure(entry.n, call, jobs, res.failure);
+  }
+
+  private async settleAnswer(n: number, jobs: JobVersion[], answer: UploadResponse): Promise<void> {
+    const { ctx } = this;
+    this.rateLimited = 0;
+    const outcomes = matchOutcomes(jobs.map((v) => ({ customName: v.object.customName, urlFileName: v.object.key.slice(v.object.key.lastIndexOf('/') + 1) })), answer);
+    await this.each(jobs, async (v, i) => {
+      const o = outcomes[i];
+      if (o.status === 'uploaded') {
+        // The FileId goes on record before the job says so: recovery must never adopt it for another job.
+        await ctx.ledger.recordFile(o.file.fileId, v.id);
+        const review = o.file.status === 1 ? 'approved' : o.file.status === 2 ? 'rejected' : 'pending';
+        return move(ctx, v, 'registered', { upload: { fileId: o.file.fileId, audioFileName: o.file.audioFileName, requestId: answer.requestId, review } });
+      }
+      return move(ctx, v, 'rejected', { lastError: { code: o.errorCode, message: o.errorMessage, requestId: answer.requestId } });
+    });
+    this.closeCall(n);
+  }
+
+  private async settleFailure(n: number, call: NonNullable<LogEntry['call']>, jobs: JobVersion[], f: ApiFailure): Promise<void> {
+    const { ctx } = this;
+    const lastError = { code: f.code, message: f.message, requestId: f.requestId };
+    switch (classifyFailure(f)) {
+      case 'quota':
+        this.quota = { ...this.quota, full: true };
+        this.closeCall(n);
+        await this.defer(jobs.map((v) => this.cands.get(v.id)!), call.day, `CCC reports the daily upload limit reached (${f.code})`);
+        return;
+      case 'rate-limited':
+        // Refused before processing: not an attempt, no quota used; sent again a gap later.
+        this.quota.used -= jobs.length;
+        this.closeCall(n);
+        await this.each(jobs, (v) => move(ctx, v, 'unsent'));
+        if (++this.rateLimited >= 3) {
+          ctx.log.error('CCC keeps refusing calls for the rate limit; leaving the files queued', { code: f.code, entry: n });
+          this.stopped = true;
+        }
+        return;
+      case 'permanent':
+        this.quota.used -= jobs.length;
+        this.closeCall(n);
+        if (jobs.length > 1) {
+          // One bad file can fail a whole call: resend each alone so only that one fails.
+          await this.each(jobs, (v) => move(ctx, v, 'unsent'));
+          for (const v of jobs) {
+            const c = this.cands.get(v.id);
+            if (c) c.solo = true;
+          }
+          return;
+        }
+        await this.each(jobs, (v) => move(ctx, v, 'rejected', { lastError }));
+        return;
+      case 'credentials':
+        this.quota.used -= jobs.length;
+        this.closeCall(n);
+        await this.each(jobs, (v) =>
+          v.attempts + 1 >= ctx.config.maxAttempts
+            ? move(ctx, v, 'give-up', { lastError })
+            : move(ctx, v, 'retry', { lastError, notBefore: this.now() + backoffMs(v.attempts + 1, ctx.timing.retryBaseMs) }),
+        );
+        return;
+      case 'internal':
+        // CCC answered, so nothing of this call is still in progress there: ask now.
+        await this.settle(jobs.map((v) => ({ version: { ...v, lastError, checkAfter: this.now() }, requestId: f.requestId })), [], n);
+        return;
+      case 'unknown': {
+        const checkAfter = call.notAfter + ctx.timing.callLifetimeMs;
+        const message = `no answer from CCC (${f.message}); CCC is asked after ${Math.round(ctx.timing.callLifetimeMs / 1000)} s whether it registered the file before anything is sent again`;
+        await this.each(jobs, (v) => move(ctx, v, 'lost', { checkAfter, lastError: { code: f.code === 'NetworkError' ? 'OutcomeUnknown' : f.code, message, requestId: f.requestId } }));
+        this.lost.set(n, { n, checkAfter, ids: jobs.map((v) => v.id) });
+        return;
+      }
+    }
+  }
+
+  /**
+   * Settles files from what CCC holds (their call's lifetime has passed, or CCC answered). Those
+   * CCC could not be asked about stay as they are and are asked about again shortly.
+   */
+  private async settle(files: Unsettled[], keys: string[], n?: number): Promise<number> {
+    const settled = await settleFromCcc(this.ctx, files);
+    for (const v of settled.values()) this.take(v, keys);
+    const left = files.filter((f) => !settled.has(f.version.id));
+    if (n !== undefined) {
+      if (left.length > 0) this.lost.set(n, { n, checkAfter: this.now() + this.ctx.timing.retryBaseMs, ids: left.map((f) => f.version.id) });
+      else this.closeCall(n);
+    }
+    for (const f of left) this.versions.set(f.version.id, f.version);
+    return settled.size;
+  }
+
+  /** Our calls whose answer was lost, once their lifetime has passed (or, at the end, if it passes within the term). */
+  private async settleLost(atEnd: boolean): Promise<void> {
+    const { ctx } = this;
+    for (const l of [...this.lost.values()]) {
+      const wait = l.checkAfter - this.now();
+      if (wait > 0) {
+        if (!atEnd || this.now() + wait > this.started + ctx.timing.maxTermMs) continue;
+        await ctx.clock.sleep(wait);
+      }
+      const files: Unsettled[] = [];
+      for (const id of l.ids) {
+        const v = this.versions.get(id);
+        if (v && (v.state === 'uncertain' || v.state === 'sending')) files.push({ version: { ...v, checkAfter: Math.min(v.checkAfter ?? 0, this.now()) } });
+      }
+      this.lost.delete(l.n);
+      await this.settle(files, [], l.n);
+    }
+  }
+
+  /** Open calls of earlier senders whose lifetime has passed: settle their files from CCC. */
+  private async settleOthers(): Promise<void> {
+    if (this.othersChecked) return;
+    this.othersChecked = true;
+    const { ctx } = this;
+    for (const call of this.open.filter((c) => !this.lost.has(c.n) && c.notAfter + ctx.timing.callLifetimeMs <= this.now())) {
+      const files: Unsettled[] = [];
+      for (const j of call.jobs) {
+        const head = await ctx.ledger.head(j.id, Math.max(0, j.seq - 1));
+        if (head && head !== CORRUPT && head.call === call.n && settleable(head, this.now())) files.push({ version: head });
+        else if (head && head !== CORRUPT) this.versions.set(head.id, head);
+      }
+      const settled = await this.settle(files, []);
+      const stillOpen = (await pruneOpen(ctx, [call], this.now())).length > 0;
+      if (!stillOpen || settled === files.length) this.closeCall(call.n);
+    }
+  }
+
+  // ---- settling ----
+
+  /** Runs `step` for each file and takes its newest version; one file's failure never stops the others. */
+  private async each(jobs: JobVersion[], step: (v: JobVersion, i: number) => Promise<Moved>): Promise<void> {
+    await mapLimited(
+      jobs.map((v, i) => ({ v, i })),
+      SETTLE_CONCURRENCY,
+      async ({ v, i }) => {
+        try {
+          const moved = await step(v, i);
+          const newest = moved.moved ? moved.version : moved.head;
+          if (newest) {
+            await show(this.ctx, newest);
+            this.take(newest, []);
+          }
+        } catch (e) {
+          if (!(e instanceof IvrError)) throw e;
+          // The ledger keeps the call open; the next sender or the recovery pass settles it.
+          this.ctx.log.error('could not settle a file after its call; it stays for the next pass', { key: v.object.key, code: e.code, error: e.message });
+        }
+      },
+    );
+  }
+
+  /** Records a job's newest version: final ones are done (their entries deleted), others stay candidates. */
+  private take(v: JobVersion, keys: string[]): void {
+    this.versions.set(v.id, v);
+    const cand = this.cands.get(v.id);
+    const entries = [...(cand?.entries ?? []), ...keys];
+    if (isFinal(v.state)) {
+      this.cands.delete(v.id);
+      this.finish(v.id, entries);
+    } else if (v.state === 'uncertain' || v.state === 'sending') {
+      this.cands.delete(v.id);
+    } else if (cand) {
+      cand.version = v;
+    } else if (v.state === 'queued') {
+      this.cands.set(v.id, { version: v, entries: new Set(entries) });
+    }
+  }
+
+  private finish(id: string, keys: Iterable<string>): void {
+    this.done.add(id);
+    for (const k of keys) this.toDelete.add(k);
+  }
+
+  /** Moves files to the next quota day: their job says so, their object says so, and `deferred/` lists them. */
+  private async defer(cands: Cand[], day: string, why: string): Promise<void> {
+    const { ctx } = this;
+    await mapLimited(cands, SETTLE_CONCURRENCY, async (c) => {
+      try {
+        const moved = await move(ctx, c.version, 'defer', { deferredDay: day, lastError: { code: 'QuotaExhausted', message: `${why}; the file is sent automatically on the next quota day` } });
+        const v = moved.moved ? moved.version : moved.head;
+        if (!v) return;
+        this.versions.set(v.id, v);
+        if (v.state !== 'deferred') return this.take(v, []);
+        await ctx.ledger.putDeferred(v);
+        await show(ctx, v);
+        for (const k of c.entries) if (k !== ctx.ledger.deferredKey(v)) this.toDelete.add(k);
+        this.cands.delete(v.id);
+        this.deferredCount++;
+        ctx.log.info('file deferred to the next quota day', { key: v.object.key, etag: v.object.etag, day });
+      } catch (e) {
+        if (!(e instanceof IvrError)) throw e;
+        ctx.log.error('could not defer a file; the next pass will', { key: c.version.object.key, code: e.code, error: e.message });
+      }
+    });
+  }
+
+  private closeCall(n: number): void {
+    this.open = this.open.filter((c) => c.n !== n);
+    this.lost.delete(n);
+  }
+
+  private async flushDeletes(): Promise<void> {
+    if (this.toDelete.size === 0) return;
+    try {
+      await this.ctx.ledger.deleteEntries([...this.toDelete]);
+    } catch (e) {
+      if (!(e instanceof IvrError)) throw e;
+      // Harmless: a later pass sees the entries, finds their jobs settled and deletes them.
+      this.ctx.log.warn('could not delete settled queue entries', { count: this.toDelete.size, code: e.code });
+    }
+  }
+}
+
+const candidateOf = (c: Cand): Candidate => ({ id: c.version.id, seq: c.version.seq, name: c.version.object.customName, queuedAt: c.version.object.queuedAt });
+/** A candidate as the call entry lists it: the `sending` version it is about to get. */
+const callJob = (c: Candidate): CallJob => ({ id: c.id, seq: c.seq + 1, name: c.name });
+
+/** Publishes the newest entry for readers. A failure only makes readers walk a few entries further. */
+async function publish(ctx: Ctx, entry: LogEntry): Promise<void> {
+  try {
+    await ctx.ledger.publishTail(entry);
+  } catch (e) {
+    if (!(e instanceof IvrError)) throw e;
+    ctx.log.warn('could not publish the send-log tail', { entry: entry.n, code: e.code });
+  }
+}
+
+/** The newest entry as far as the published tail knows, or the state before the first one. */
+export async function readTail(ctx: Ctx, today: string): Promise<LogEntry> {
+  return (await ctx.ledger.readTail()) ?? genesis(today);
+}
