@@ -28,6 +28,8 @@ export interface OpenCall {
   n: number;
   /** The latest moment the call may have started (ms); its lifetime counts from here. */
   notAfter: number;
+  /** The quota day it counted against. */
+  day: string;
   jobs: CallJob[];
 }
 
@@ -50,11 +52,6 @@ export interface LogEntry {
   leaseUntil: number;
   /** End of the latest call's start window, from any owner: the next call waits a gap after it. */
   lastCallNotAfter?: number;
-  /**
-   * Until when some sender may have listed the queue. A queue entry written later than this was
-   * never seen by an earlier sender, so its job is still at the version the entry names.
-   */
-  listedUntil?: number;
   call?: { notBefore: number; notAfter: number; day: string; jobs: CallJob[] };
   quota: QuotaState;
   /** The day before `quota.day` as it ended, kept for the daily report. */
@@ -100,6 +97,12 @@ export function quotaOn(prev: LogEntry, day: string): { quota: QuotaState; previ
   if (prev.quota.day === day) return { quota: prev.quota, previousDay: prev.previousDay };
   if (prev.quota.day > day) return { quota: prev.quota, previousDay: prev.previousDay }; // a clock behind: never go back
   return { quota: { day, used: 0, full: false }, previousDay: prev.quota };
+}
+
+/** Gives back quota reserved by calls whose files were never attempted (never sent, or refused unprocessed). */
+export function reclaim(q: QuotaState, unattempted: Map<string, number>): QuotaState {
+  const n = unattempted.get(q.day) ?? 0;
+  return n > 0 ? { ...q, used: Math.max(0, q.used - n) } : q;
 }
 
 /** Files that may still be attempted on the quota's day. */
@@ -191,7 +194,6 @@ export function leaseEntry(prev: LogEntry, c: EntryChanges, acceptUntil: number,
     acceptUntil,
     leaseUntil: Math.max(acceptUntil, c.now) + t.listLagMs,
     lastCallNotAfter: prev.lastCallNotAfter,
-    listedUntil: Math.max(prev.listedUntil ?? 0, Math.max(acceptUntil, c.now) + t.listLagMs),
     quota: c.quota,
     previousDay: c.previousDay,
     open: c.open,
@@ -214,11 +216,10 @@ export function callEntry(prev: LogEntry, c: EntryChanges, window: { notBefore: 
     acceptUntil,
     leaseUntil: accepting ? acceptUntil + t.listLagMs : window.notAfter,
     lastCallNotAfter: window.notAfter,
-    listedUntil: accepting ? Math.max(prev.listedUntil ?? 0, acceptUntil + t.listLagMs) : prev.listedUntil,
     call: { ...window, jobs },
     quota: { ...c.quota, used: c.quota.used + jobs.length },
     previousDay: c.previousDay,
-    open: [...c.open, { n: prev.n + 1, notAfter: window.notAfter, jobs }],
+    open: [...c.open, { n: prev.n + 1, notAfter: window.notAfter, day: window.day, jobs }],
     deferred: c.deferred,
   };
 }

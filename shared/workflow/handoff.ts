@@ -30,18 +30,19 @@ export async function handOff(ctx: Ctx, files: JobVersion[]): Promise<HandOff> {
 
   const deadline = ctx.clock.now() + t.maxTermMs;
   let tail = await readTail(ctx, today(ctx));
+  let sent = false;
   for (;;) {
     const day = today(ctx);
     const waiting = [...versions.values()].filter((v) => sendable(v, Number.MAX_SAFE_INTEGER, day));
-    if (waiting.length === 0) return { versions, sent: false };
+    if (waiting.length === 0) return { versions, sent };
     if (quotaRoom(quotaOn(tail, day).quota, config.dailyQuota) === 0) {
       for (const v of waiting) versions.set(v.id, await deferNow(ctx, v, day));
-      return { versions, sent: false };
+      return { versions, sent };
     }
     const view = leaseView(tail, ctx.clock.now(), t);
     if (view.kind === 'accepting') return { versions, sent: false };
     if (view.kind === 'closing') {
-      if (view.until > deadline) return { versions, sent: false };
+      if (view.until > deadline) return { versions, sent };
       await ctx.clock.sleep(view.until - ctx.clock.now());
       tail = await readTail(ctx, day);
       continue;
@@ -52,8 +53,12 @@ export async function handOff(ctx: Ctx, files: JobVersion[]): Promise<HandOff> {
       continue;
     }
     await got.sender.run();
+    sent = true;
     for (const [id, v] of got.sender.versions) if (versions.has(id)) versions.set(id, v);
-    return { versions, sent: true };
+    // Our files may still wait (the lease passed to another sender, a backoff beyond our term):
+    // look again, and leave them to an accepting sender or take the lease once more.
+    if (ctx.clock.now() >= deadline) return { versions, sent };
+    tail = await readTail(ctx, today(ctx));
   }
 }
 

@@ -15,7 +15,7 @@
 import { IvrError } from '../core/errors';
 import { isFinal, sendable, settleable, type JobVersion } from '../core/job';
 import { classifyFailure, backoffMs, matchOutcomes, type ApiFailure, type UploadResponse } from '../core/outcome';
-import { callEntry, chooseBatch, genesis, leaseEntry, leaseView, nextWindow, openIds, quotaOn, quotaRoom, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
+import { callEntry, chooseBatch, genesis, leaseEntry, leaseView, nextWindow, openIds, quotaOn, quotaRoom, reclaim, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
 import { mapLimited } from '../runtime/concurrency';
 import { CORRUPT, type EntryRef } from '../store/ledger';
 import type { Ctx } from './context';
@@ -58,21 +58,33 @@ async function readToTail(ctx: Ctx, n: number): Promise<LogEntry> {
  * writes that version before it calls, so such a file was never sent). A file still in flight keeps
  * its call open, and with it its display name reserved.
  */
-export async function pruneOpen(ctx: Ctx, open: OpenCall[], nowMs: number): Promise<OpenCall[]> {
+export async function pruneOpen(ctx: Ctx, open: OpenCall[], nowMs: number): Promise<{ open: OpenCall[]; unattempted: Map<string, number> }> {
   const kept: OpenCall[] = [];
+  const unattempted = new Map<string, number>();
   for (const call of open) {
-    const settled = await Promise.all(
-      call.jobs.map(async (j) => {
+    // Per file: settled or not, and whether it counted against the day's quota.
+    const states = await Promise.all(
+      call.jobs.map(async (j): Promise<{ settled: boolean; attempted: boolean }> => {
         const after = await ctx.ledger.readVersion(j.id, j.seq + 1);
-        if (after !== undefined) return after === CORRUPT || after.state !== 'uncertain';
-        if (nowMs <= call.notAfter + ctx.timing.skewMs) return false;
+        if (after === CORRUPT) return { settled: true, attempted: true };
+        if (after !== undefined) return { settled: after.state !== 'uncertain', attempted: !(after.state === 'queued' && after.attempts === (await attemptsAt(ctx, j.id, j.seq))) };
+        if (nowMs <= call.notAfter + ctx.timing.skewMs) return { settled: false, attempted: true };
         const sending = await ctx.ledger.readVersion(j.id, j.seq);
-        return sending === undefined || (sending !== CORRUPT && sending.state !== 'sending');
+        // No `sending` version by the end of the window: the file was never sent.
+        if (sending === undefined || (sending !== CORRUPT && sending.call !== call.n)) return { settled: true, attempted: false };
+        return { settled: false, attempted: true };
       }),
     );
-    if (settled.some((x) => !x)) kept.push(call);
+    if (states.some((x) => !x.settled)) kept.push(call);
+    else unattempted.set(call.day, (unattempted.get(call.day) ?? 0) + states.filter((x) => !x.attempted).length);
   }
-  return kept;
+  return { open: kept, unattempted };
+}
+
+/** Attempts recorded on a job's version (an `unsent` outcome keeps them; a real attempt adds one). */
+async function attemptsAt(ctx: Ctx, id: string, seq: number): Promise<number> {
+  const v = await ctx.ledger.readVersion(id, seq);
+  return v && v !== CORRUPT ? v.attempts : -1;
 }
 
 export interface SenderOptions {
@@ -126,20 +138,24 @@ export class Sender {
     for (let tries = 0; tries < 20; tries++) {
       const now = ctx.clock.now();
       if (leaseView(prev, now, t).kind !== 'free') return { tail: prev };
-      const window = nextWindow(prev, now, t, config.quotaUtcOffsetMinutes);
-      const { quota, previousDay } = quotaOn(prev, window.day);
-      const open = await pruneOpen(ctx, prev.open, now);
-      const changes = { owner: ctx.owner, now, quota, previousDay, open, deferred: prev.deferred };
+      const pruned = await pruneOpen(ctx, prev.open, now);
+      const at = ctx.clock.now();
+      const window = nextWindow(prev, at, t, config.quotaUtcOffsetMinutes);
+      const rolled = quotaOn(prev, window.day);
+      const quota = reclaim(rolled.quota, pruned.unattempted);
+      const open = pruned.open;
+      const changes = { owner: ctx.owner, now: at, quota, previousDay: rolled.previousDay, open, deferred: prev.deferred };
       const cands: Candidate[] = own.filter((v) => sendable(v, now, window.day)).map((v) => ({ id: v.id, seq: v.seq, name: v.object.customName, queuedAt: v.object.queuedAt }));
       const { batch } = chooseBatch(cands, open, quotaRoom(quota, config.dailyQuota), config.maxBatch);
       // Alone and on time: nothing older waits (no deferred backlog), every own file fits, and the
       // window is open now. Anything else needs a sender that gathers.
-      const lone = !opts.recovery && own.length > 0 && batch.length === own.length && prev.deferred === 0 && prev.quota.day === window.day && window.notBefore <= now + t.skewMs;
+      const lone = !opts.recovery && own.length > 0 && batch.length === own.length && prev.deferred === 0 && prev.quota.day === window.day && window.notBefore <= at;
       const entry = lone
         ? callEntry(prev, changes, window, batch.map(callJob), false, t)
         : leaseEntry(prev, changes, window.notBefore + t.acceptMs, t);
       if (await ctx.ledger.appendEntry(entry)) {
-        await publish(ctx, entry);
+        // A lone call is on the clock: its tail is published while its files are put into the call.
+        if (!lone) await publish(ctx, entry);
         ctx.log.info('send lease taken', { entry: entry.n, mode: lone ? 'lone' : 'accepting', recovery: opts.recovery === true, acceptUntil: new Date(entry.acceptUntil).toISOString() });
         return { sender: new Sender(ctx, entry, own, opts), tail: entry };
       }
@@ -230,6 +246,20 @@ export class Sender {
     this.held = entry;
     await publish(this.ctx, entry);
     return true;
+  }
+
+  /**
+   * Appends our current state (quota, open calls) without changing the lease's times: for news
+   * every later sender must see even if we make no further call (CCC said the day is full).
+   */
+  private async publishState(): Promise<void> {
+    const entry: LogEntry = { ...leaseEntry(this.held, this.changes(), this.held.acceptUntil, this.ctx.timing), leaseUntil: this.held.leaseUntil, lastCallNotAfter: this.held.lastCallNotAfter };
+    if (await this.ctx.ledger.appendEntry(entry)) {
+      this.held = entry;
+      await publish(this.ctx, entry);
+    } else {
+      this.ctx.log.warn('another sender appended first; it will learn the news from CCC', { entry: entry.n });
+    }
   }
 
   /** The earliest moment something we hold becomes ready. */
@@ -347,6 +377,7 @@ export class Sender {
     // Each file's `sending` version, named after this call, is what puts it in the call: whoever
     // else moved it first wins, and the file is left out.
     const sent: JobVersion[] = [];
+    const published = entry.kind === 'call' && entry.acceptUntil <= entry.at ? publish(ctx, entry) : Promise.resolve();
     await mapLimited(call.jobs, SETTLE_CONCURRENCY, async (j) => {
       const cand = this.cands.get(j.id);
       if (!cand) return;
@@ -360,6 +391,7 @@ export class Sender {
         await this.consider(moved.head, [...cand.entries]);
       }
     });
+    await published;
     this.quota.used -= call.jobs.length - sent.length;
     if (sent.length === 0) return this.closeCall(entry.n);
     const wait = call.notBefore - this.now();
@@ -414,6 +446,8 @@ export class Sender {
       case 'quota':
         this.quota = { ...this.quota, full: true };
         this.closeCall(n);
+        // Every later sender must know at once: the send log says so before anything else happens.
+        await this.publishState();
         await this.defer(jobs.map((v) => this.cands.get(v.id)!), call.day, `CCC reports the daily upload limit reached (${f.code})`);
         return;
       case 'rate-limited':
@@ -511,7 +545,7 @@ export class Sender {
         else if (head && head !== CORRUPT) this.versions.set(head.id, head);
       }
       const settled = await this.settle(files, []);
-      const stillOpen = (await pruneOpen(ctx, [call], this.now())).length > 0;
+      const stillOpen = (await pruneOpen(ctx, [call], this.now())).open.length > 0;
       if (!stillOpen || settled === files.length) this.closeCall(call.n);
     }
   }

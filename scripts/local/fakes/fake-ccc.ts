@@ -67,7 +67,12 @@ export interface FakeCccOptions {
   /** Where `*.myqcloud.com` resolves: the fake COS. */
   cos: { host: string; port: number };
   port?: number;
+  /** The clock signatures are checked against (real time: the SDKs sign with it). */
   clock?: () => number;
+  /** The clock of everything else: rate windows, quota days, listing lag, timestamps. Defaults to `clock`. */
+  time?: () => number;
+  /** Waits in `time`'s units (slow answers); defaults to real timers. */
+  sleep?: (ms: number) => Promise<void>;
   dailyQuota?: number;
   /** Offset of the quota day from UTC in minutes (unverified; China Standard Time assumed). */
   quotaUtcOffsetMinutes?: number;
@@ -109,6 +114,8 @@ export class FakeCcc extends LoopbackServer {
   files: FakeFile[] = [];
   readonly calls: CccCall[] = [];
   clock: () => number;
+  time: () => number;
+  sleep: (ms: number) => Promise<void>;
   /** Moves the quota day without touching the clock the signatures are checked against. */
   dayShiftMs = 0;
 
@@ -116,6 +123,8 @@ export class FakeCcc extends LoopbackServer {
     super(opts.port, (req, res) => this.handle(req, res));
     this.creds = new Map(opts.credentials.map((c) => [c.secretId, c]));
     this.clock = opts.clock ?? Date.now;
+    this.time = opts.time ?? (() => this.clock());
+    this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     if (opts.dataFile && fs.existsSync(opts.dataFile)) {
       this.files = JSON.parse(fs.readFileSync(opts.dataFile, 'utf8')) as FakeFile[];
       this.nextFileId = Math.max(1000, ...this.files.map((f) => f.FileId)) + 1;
@@ -134,7 +143,7 @@ export class FakeCcc extends LoopbackServer {
   /** Files registered on `day` by someone else (the console, another deployment): they count against the quota. */
   registerForeign(sdkAppId: number, count: number, name = 'foreign'): void {
     for (let i = 0; i < count; i++) {
-      this.files.push({ FileId: this.nextFileId++, CustomFileName: `${name}-${i}`, AudioFileName: `${sdkAppId}_${randomUUID().slice(0, 8)}.mp3`, Status: 0, SdkAppId: sdkAppId, uploadedAt: this.clock() + this.dayShiftMs });
+      this.files.push({ FileId: this.nextFileId++, CustomFileName: `${name}-${i}`, AudioFileName: `${sdkAppId}_${randomUUID().slice(0, 8)}.mp3`, Status: 0, SdkAppId: sdkAppId, uploadedAt: this.time() + this.dayShiftMs });
     }
     this.persist();
   }
@@ -155,7 +164,7 @@ export class FakeCcc extends LoopbackServer {
     this.persist();
   }
 
-  quotaDay(ms = this.clock() + this.dayShiftMs): string {
+  quotaDay(ms = this.time() + this.dayShiftMs): string {
     return new Date(ms + (this.opts.quotaUtcOffsetMinutes ?? 480) * 60000).toISOString().slice(0, 10);
   }
 
@@ -183,7 +192,7 @@ export class FakeCcc extends LoopbackServer {
     const body = Buffer.concat(chunks);
     const requestId = randomUUID();
     const action = String(req.headers['x-tc-action'] ?? '');
-    const call: CccCall = { action, at: this.clock(), requestId, files: 0, result: 'ok', audioUrls: [] };
+    const call: CccCall = { action, at: this.time(), requestId, files: 0, result: 'ok', audioUrls: [] };
     const send = (payload: Json) => {
       const text = JSON.stringify({ Response: { ...payload, RequestId: requestId } });
       res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) }).end(text);
@@ -229,12 +238,12 @@ export class FakeCcc extends LoopbackServer {
       if (action === 'UploadIvrAudio') {
         if (fault?.slow) {
           call.result = 'slow';
-          const arrived = this.clock();
+          const arrived = this.time();
           this.checkRate();
-          await new Promise((r) => setTimeout(r, fault.slow!.registerAfterMs));
+          await this.sleep(fault.slow!.registerAfterMs);
           const result = await this.upload(params, call.secretId, arrived, false);
           const rest = fault.slow.answerAfterMs - fault.slow.registerAfterMs;
-          if (rest > 0) await new Promise((r) => setTimeout(r, rest));
+          if (rest > 0) await this.sleep(rest);
           if (!res.destroyed && !res.socket?.destroyed) send(result);
           return;
         }
@@ -283,13 +292,13 @@ export class FakeCcc extends LoopbackServer {
 
   /** A strict sliding window: two calls whose arrivals are less than 1000 ms apart, the second is refused. */
   private checkRate(): void {
-    const now = this.clock();
+    const now = this.time();
     const tooSoon = now - this.lastUploadAt < 1000;
     this.lastUploadAt = now;
     if (tooSoon) throw new ApiError('RequestLimitExceeded', 'Your current request times equals to `1` in a second, which exceeds the frequency limit `1` for a second. Please reduce the frequency of calls.');
   }
 
-  private async upload(p: Json, secretId?: string, arrived = this.clock(), checkRate = true): Promise<Json> {
+  private async upload(p: Json, secretId?: string, arrived = this.time(), checkRate = true): Promise<Json> {
     if (checkRate) this.checkRate();
     const sdkAppId = p.SdkAppId;
     const list = p.AudioList;

@@ -45,7 +45,12 @@ export interface FakeCosOptions {
   port?: number;
   /** Persist objects here so a restart keeps the bucket (local stack). */
   dataDir?: string;
+  /** The clock signatures are checked against (real time: the SDKs sign with it). */
   clock?: () => number;
+  /** The clock of everything else: rate windows, quota days, listing lag, timestamps. Defaults to `clock`. */
+  time?: () => number;
+  /** Waits in `time`'s units (slow answers); defaults to real timers. */
+  sleep?: (ms: number) => Promise<void>;
   /**
    * Listings lag like COS's (GET Bucket is eventually consistent): a new key shows up, and a
    * deleted one disappears, only after a random delay of up to this many ms. Reads by key are exact.
@@ -123,6 +128,8 @@ export class FakeCos extends LoopbackServer {
   readonly requests: CosRequestLog[] = [];
   private creds: Map<string, FakeCredential>;
   clock: () => number;
+  time: () => number;
+  sleep: (ms: number) => Promise<void>;
   listLagMs: number;
   private random: () => number;
   /** When each key becomes visible to listings (absent: visible). */
@@ -136,6 +143,8 @@ export class FakeCos extends LoopbackServer {
     super(opts.port, (req, res) => this.handle(req, res));
     this.creds = new Map(opts.credentials.map((c) => [c.secretId, c]));
     this.clock = opts.clock ?? Date.now;
+    this.time = opts.time ?? (() => this.clock());
+    this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.listLagMs = opts.listLagMs ?? 0;
     this.random = opts.random ?? Math.random;
     if (opts.dataDir) this.load(opts.dataDir);
@@ -177,7 +186,7 @@ export class FakeCos extends LoopbackServer {
       key,
       body,
       etag: createHash('md5').update(body).digest('hex'),
-      lastModified: new Date(this.clock()).toUTCString(),
+      lastModified: new Date(this.time()).toUTCString(),
       standard: { 'content-type': headers.contentType ?? 'application/octet-stream', ...headers.standard },
       meta: headers.meta ?? {},
     };
@@ -196,7 +205,7 @@ export class FakeCos extends LoopbackServer {
     objects!.delete(key);
     const id = `${bucket}/${key}`;
     this.listedFrom.delete(id);
-    if (this.listLagMs > 0) this.ghosts.set(id, { object: o, until: this.clock() + this.random() * this.listLagMs });
+    if (this.listLagMs > 0) this.ghosts.set(id, { object: o, until: this.time() + this.random() * this.listLagMs });
     this.persistDelete(bucket, key);
   }
 
@@ -208,7 +217,7 @@ export class FakeCos extends LoopbackServer {
 
   private store(bucket: string, obj: StoredObject): void {
     const id = `${bucket}/${obj.key}`;
-    if (!this.buckets.get(bucket)!.has(obj.key) && this.listLagMs > 0) this.listedFrom.set(id, this.clock() + this.random() * this.listLagMs);
+    if (!this.buckets.get(bucket)!.has(obj.key) && this.listLagMs > 0) this.listedFrom.set(id, this.time() + this.random() * this.listLagMs);
     this.ghosts.delete(id);
     this.buckets.get(bucket)!.set(obj.key, obj);
     if (!this.opts.dataDir) return;
@@ -441,7 +450,7 @@ export class FakeCos extends LoopbackServer {
     }
     const { standard, meta } = this.metaFrom(req);
     if (!standard['content-type']) standard['content-type'] = 'application/octet-stream';
-    const obj: StoredObject = { key, body, etag: createHash('md5').update(body).digest('hex'), lastModified: new Date(this.clock()).toUTCString(), standard, meta };
+    const obj: StoredObject = { key, body, etag: createHash('md5').update(body).digest('hex'), lastModified: new Date(this.time()).toUTCString(), standard, meta };
     this.store(bucket, obj);
     res.writeHead(200, { ETag: `"${obj.etag}"`, 'Content-Length': '0' }).end();
     this.emit('cos:ObjectCreated:Put', bucket, region, obj);
@@ -469,9 +478,9 @@ export class FakeCos extends LoopbackServer {
     } else if (m[1] === bucket && sourceKey === key) {
       throw new CosHttpError(400, 'InvalidRequest', 'This copy request is illegal because it is trying to copy an object to itself without changing the metadata.');
     }
-    const obj: StoredObject = { key, body: src.body, etag: src.etag, lastModified: new Date(this.clock()).toUTCString(), standard: { ...standard }, meta: { ...meta } };
+    const obj: StoredObject = { key, body: src.body, etag: src.etag, lastModified: new Date(this.time()).toUTCString(), standard: { ...standard }, meta: { ...meta } };
     this.store(bucket, obj);
-    const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<CopyObjectResult><ETag>"${obj.etag}"</ETag><LastModified>${new Date(this.clock()).toISOString()}</LastModified></CopyObjectResult>`;
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<CopyObjectResult><ETag>"${obj.etag}"</ETag><LastModified>${new Date(this.time()).toISOString()}</LastModified></CopyObjectResult>`;
     res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(xml) }).end(xml);
     this.emit('cos:ObjectCreated:Copy', bucket, region, obj);
   }
@@ -480,7 +489,7 @@ export class FakeCos extends LoopbackServer {
     const prefix = query.prefix ?? '';
     const marker = query.marker ?? '';
     const max = Math.min(Number(query['max-keys'] ?? 1000) || 1000, 1000);
-    const now = this.clock();
+    const now = this.time();
     const visible = new Map<string, StoredObject>();
     for (const [k, o] of objects) if ((this.listedFrom.get(`${bucket}/${k}`) ?? 0) <= now) visible.set(k, o);
     for (const [id, g] of this.ghosts) {
