@@ -2,11 +2,11 @@
 import { loadConfig, parseUtcOffset } from '../shared/core/config';
 import { checkContent, checkKey, checkNameAndSize, sniffFormat } from '../shared/core/eligibility';
 import { parseCosEvent, recoverKey, resolveRegion } from '../shared/core/event';
-import { decideExistingJob, quotaDay, type JobRecord } from '../shared/store/ledger';
+import { quotaDay } from '../shared/core/sendlog';
 import { createLogger, redact, redactUrl, registerSecret, setLogSink } from '../shared/runtime/log';
 import { encodeTrimmed, mergeResult, META_BUDGET_BYTES, readResult, type IvrResult } from '../shared/core/metadata';
 import { customFileName } from '../shared/core/naming';
-import { backoffMs, isTransient, matchOutcomes } from '../shared/core/outcome';
+import { backoffMs, classifyFailure, matchOutcomes, pickRegistration, type ApiFailure } from '../shared/core/outcome';
 import { mp3Silence, PNG_BYTES, wavTone } from './audio';
 import { cosEventRecord } from '../scripts/local/fakes/events';
 
@@ -101,19 +101,28 @@ describe('metadata', () => {
 });
 
 describe('outcome', () => {
-  test('transient classification', () => {
-    expect(isTransient({ kind: 'api', code: 'InternalError.DBError', message: '' })).toBe(true);
-    expect(isTransient({ kind: 'api', code: 'RequestLimitExceeded', message: '' })).toBe(true);
-    expect(isTransient({ kind: 'api', code: 'InvalidParameterValue', message: '' })).toBe(false);
-    expect(isTransient({ kind: 'api', code: 'FailedOperation.UploadFileOverflow', message: '' })).toBe(false);
-    expect(isTransient({ kind: 'http', code: 'HttpError', message: '', httpStatus: 503 })).toBe(true);
-    expect(isTransient({ kind: 'http', code: 'HttpError', message: '', httpStatus: 404 })).toBe(false);
-    expect(isTransient({ kind: 'network', code: 'NetworkError', message: '' })).toBe(true);
+  const f = (kind: ApiFailure['kind'], code: ApiFailure['code'], httpStatus?: number): ApiFailure => ({ kind, code, message: '', httpStatus });
+  test.each<[ApiFailure, string]>([
+    [f('api', 'RequestLimitExceeded'), 'rate-limited'],
+    [f('api', 'RequestLimitExceeded.UinLimitExceeded'), 'rate-limited'],
+    [f('api', 'FailedOperation.UploadFileOverflow'), 'quota'],
+    [f('api', 'InternalError.DBError'), 'internal'],
+    [f('api', 'InternalError'), 'internal'],
+    [f('api', 'AuthFailure.TokenFailure'), 'credentials'],
+    [f('api', 'AuthFailure.SignatureExpire'), 'credentials'],
+    [f('api', 'AuthFailure.SignatureFailure'), 'permanent'],
+    [f('api', 'InvalidParameterValue'), 'permanent'],
+    [f('http', 'HttpError', 503), 'unknown'],
+    [f('http', 'HttpError', 404), 'permanent'],
+    [f('network', 'NetworkError'), 'unknown'],
+    [f('invalid-response', 'ResponseInvalid'), 'unknown'],
+  ])('%j is %s', (failure, kind) => {
+    expect(classifyFailure(failure)).toBe(kind);
   });
-  test('backoff grows and stays bounded', () => {
+  test('backoff grows ×4 and stays bounded', () => {
     expect(backoffMs(1, 1000, () => 0)).toBe(500);
-    expect(backoffMs(3, 1000, () => 1)).toBe(4000);
-    expect(backoffMs(20, 1000, () => 1)).toBe(20000);
+    expect(backoffMs(3, 1000, () => 1)).toBe(16000);
+    expect(backoffMs(20, 1000, () => 1)).toBe(300000);
   });
   test('matches batch results by name, duplicates one to one', () => {
     const out = matchOutcomes(
@@ -126,26 +135,26 @@ describe('outcome', () => {
     );
     expect(out.map((o) => (o.status === 'uploaded' ? o.file.fileId : o.errorMessage))).toEqual([1, 2, 'bad']);
   });
+  test('after a lost answer, the newest registration of the name that no other job recorded is ours', () => {
+    const files = [
+      { fileId: 7, customFileName: 'welcome', audioFileName: 'a' },
+      { fileId: 9, customFileName: 'welcome', audioFileName: 'b' },
+      { fileId: 8, customFileName: 'other', audioFileName: 'c' },
+    ];
+    expect(pickRegistration('welcome', files, new Map([[9, 'someone-else'], [7, undefined]]), 'me')?.fileId).toBe(7);
+    expect(pickRegistration('welcome', files, new Map([[9, 'me'], [7, undefined]]), 'me')?.fileId).toBe(9);
+    expect(pickRegistration('welcome', files, new Map([[9, 'x'], [7, 'y']]), 'me')).toBeUndefined();
+    expect(pickRegistration('nobody', files, new Map(), 'me')).toBeUndefined();
+  });
 });
 
-describe('ledger decisions', () => {
-  const job = (state: JobRecord['state'], ageS: number): JobRecord => ({ v: 1, state, bucket: 'b', key: 'k', etag: 'e', customName: 'n', attempts: 1, updatedAt: new Date(1_000_000 - ageS * 1000).toISOString() });
-  test.each([
-    ['done', 0, 'done'],
-    ['deferred', 0, 'deferred'],
-    ['retryable', 0, 'take-over'],
-    ['claimed', 10, 'in-flight'],
-    ['claimed', 500, 'take-over'],
-    ['calling', 10, 'in-flight'],
-    ['calling', 500, 'uncertain'],
-  ] as const)('%s, %ss old → %s', (state, age, decision) => {
-    expect(decideExistingJob(job(state, age), 1_000_000, 120)).toBe(decision);
-  });
-  test('the quota day follows the configured offset', () => {
+describe('quota day', () => {
+  test('follows the configured offset', () => {
     const t = Date.parse('2026-11-23T16:30:00Z');
     expect(quotaDay(t, 480)).toBe('2026-11-24');
     expect(quotaDay(t, 0)).toBe('2026-11-23');
-    expect(parseUtcOffset('X', '-05:30')).toBe(-330);
+    expect(quotaDay(t, -300)).toBe('2026-11-23');
+    expect([parseUtcOffset('X', '+08:00'), parseUtcOffset('X', '-05:30'), parseUtcOffset('X', 'UTC')]).toEqual([480, -330, 0]);
   });
 });
 

@@ -113,6 +113,14 @@ export interface JobVersion {
   notBefore?: number;
   /** deferred: the quota day that was full. */
   deferredDay?: string;
+  /**
+   * The quota day on which this job holds a slot of the daily quota. A job takes one slot per day
+   * however often it is sent (a retry reuses it); a slot taken by a call that never reached CCC is
+   * given back.
+   */
+  slot?: string;
+  /** sending: whether this call took the job's slot (rather than reusing one from an earlier call). */
+  newSlot?: boolean;
   /** sending, uncertain: when CCC may be asked whether the call registered it (its lifetime has passed), ms. */
   checkAfter?: number;
   lastError?: LastError;
@@ -135,7 +143,7 @@ export function ineligibleJob(id: string, object: JobObject, at: number, by: str
 }
 
 /** Fields a transition may set on the next version. */
-export type TransitionPatch = Partial<Pick<JobVersion, 'call' | 'notBefore' | 'deferredDay' | 'checkAfter' | 'lastError' | 'upload'>> & { object?: Partial<JobObject> };
+export type TransitionPatch = Partial<Pick<JobVersion, 'call' | 'notBefore' | 'deferredDay' | 'checkAfter' | 'lastError' | 'upload' | 'slot' | 'newSlot'>> & { object?: Partial<JobObject> };
 
 /**
  * The next version after `event`, from the chain's newest version `current`. Throws on a
@@ -157,6 +165,11 @@ export function transition(current: JobVersion, event: JobEvent, at: number, by:
     run: current.run + (event === 'rerun' ? 1 : 0),
   };
   if (event === 'rerun') next.attempts = 0;
+  // The quota slot follows the job, except when the call that took it never reached CCC, or the
+  // operator starts the job over (a new attempt on its own).
+  const slot = patch.slot ?? (event === 'rerun' || (event === 'unsent' && current.newSlot) ? undefined : current.slot);
+  if (slot) next.slot = slot;
+  if (to === 'sending' && patch.newSlot) next.newSlot = true;
   // Fields carried over only where they still mean something.
   if (to === 'uploaded') next.upload = patch.upload ?? current.upload;
   if (to === 'deferred') next.deferredDay = patch.deferredDay ?? current.deferredDay;

@@ -18,9 +18,11 @@ import type { Timing } from './timing';
 /** A file in a call, as the send log records it. */
 export interface CallJob {
   id: string;
-  /** The job version that was sent (its chain head when the call was made). */
+  /** The job's `sending` version for this call. */
   seq: number;
   name: string;
+  /** This call takes the job's quota slot for the day (false: it holds one from an earlier call). */
+  newSlot: boolean;
 }
 
 /** A call whose files may not all have their outcome recorded in their job chains yet. */
@@ -134,6 +136,8 @@ export interface Candidate {
   seq: number;
   name: string;
   queuedAt: number;
+  /** The quota day on which it already holds a slot, if any. */
+  slot?: string;
 }
 
 /**
@@ -141,7 +145,7 @@ export interface Candidate {
  * name and none whose name is in an open call (a lost answer could otherwise not be told apart).
  * What does not fit for quota is returned as `defer`.
  */
-export function chooseBatch(candidates: Candidate[], open: OpenCall[], room: number, maxBatch: number): { batch: Candidate[]; defer: Candidate[]; waiting: Candidate[] } {
+export function chooseBatch(candidates: Candidate[], open: OpenCall[], room: number, maxBatch: number, day?: string): { batch: Candidate[]; defer: Candidate[]; waiting: Candidate[] } {
   const busy = openNames(open);
   const inOpen = openIds(open);
   const batch: Candidate[] = [];
@@ -155,11 +159,12 @@ export function chooseBatch(candidates: Candidate[], open: OpenCall[], room: num
       waiting.push(c);
       continue;
     }
-    if (allotted >= room) {
+    const slotted = day !== undefined && c.slot === day;
+    if (!slotted && allotted >= room) {
       defer.push(c);
       continue;
     }
-    allotted++;
+    if (!slotted) allotted++;
     if (batch.length < maxBatch) {
       batch.push(c);
       names.add(c.name);
@@ -217,7 +222,7 @@ export function callEntry(prev: LogEntry, c: EntryChanges, window: { notBefore: 
     leaseUntil: accepting ? acceptUntil + t.listLagMs : window.notAfter,
     lastCallNotAfter: window.notAfter,
     call: { ...window, jobs },
-    quota: { ...c.quota, used: c.quota.used + jobs.length },
+    quota: { ...c.quota, used: c.quota.used + jobs.filter((j) => j.newSlot).length },
     previousDay: c.previousDay,
     open: [...c.open, { n: prev.n + 1, notAfter: window.notAfter, day: window.day, jobs }],
     deferred: c.deferred,

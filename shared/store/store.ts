@@ -24,8 +24,8 @@ export interface Store {
   list(prefix: string, limit?: number): Promise<Listed[]>;
 }
 
-/** A hook the in-memory store calls before each operation (tests use it to crash or fail a step). */
-export type StoreHook = (op: 'get' | 'create' | 'put' | 'delete' | 'list', key: string) => void;
+/** A hook the in-memory store calls before each operation and after each write took effect (tests crash or fail a step there). */
+export type StoreHook = (op: 'get' | 'create' | 'put' | 'delete' | 'list', key: string, phase: 'before' | 'after') => void;
 
 /** An in-memory store for unit tests of the workflow: the same contract, no server. */
 export class MemoryStore implements Store {
@@ -38,7 +38,11 @@ export class MemoryStore implements Store {
 
   private touch(op: 'get' | 'create' | 'put' | 'delete' | 'list', key: string): void {
     this.ops.push({ op, key });
-    this.hook?.(op, key);
+    this.hook?.(op, key, 'before');
+  }
+
+  private done(op: 'create' | 'put' | 'delete', key: string): void {
+    this.hook?.(op, key, 'after');
   }
 
   async get(key: string): Promise<string | undefined> {
@@ -50,23 +54,27 @@ export class MemoryStore implements Store {
     this.touch('create', key);
     if (this.objects.has(key)) return false;
     this.objects.set(key, { body, at: this.now() });
+    this.done('create', key);
     return true;
   }
 
   async put(key: string, body: string): Promise<void> {
     this.touch('put', key);
     this.objects.set(key, { body, at: this.now() });
+    this.done('put', key);
   }
 
   async delete(key: string): Promise<void> {
     this.touch('delete', key);
     this.objects.delete(key);
+    this.done('delete', key);
   }
 
   async deleteMany(keys: string[]): Promise<void> {
     if (keys.length === 0) return;
     this.touch('delete', keys[0]);
     for (const k of keys) this.objects.delete(k);
+    this.done('delete', keys[0]);
   }
 
   async list(prefix: string, limit = Infinity): Promise<Listed[]> {

@@ -67,16 +67,20 @@ export async function pruneOpen(ctx: Ctx, open: OpenCall[], nowMs: number): Prom
       call.jobs.map(async (j): Promise<{ settled: boolean; attempted: boolean }> => {
         const after = await ctx.ledger.readVersion(j.id, j.seq + 1);
         if (after === CORRUPT) return { settled: true, attempted: true };
-        if (after !== undefined) return { settled: after.state !== 'uncertain', attempted: !(after.state === 'queued' && after.attempts === (await attemptsAt(ctx, j.id, j.seq))) };
+        if (after !== undefined) return { settled: after.state !== 'uncertain', attempted: !j.newSlot || !(after.state === 'queued' && after.attempts === (await attemptsAt(ctx, j.id, j.seq))) };
         if (nowMs <= call.notAfter + ctx.timing.skewMs) return { settled: false, attempted: true };
         const sending = await ctx.ledger.readVersion(j.id, j.seq);
         // No `sending` version by the end of the window: the file was never sent.
-        if (sending === undefined || (sending !== CORRUPT && sending.call !== call.n)) return { settled: true, attempted: false };
+        if (sending === undefined || (sending !== CORRUPT && sending.call !== call.n)) return { settled: true, attempted: !j.newSlot };
         return { settled: false, attempted: true };
       }),
     );
-    if (states.some((x) => !x.settled)) kept.push(call);
-    else unattempted.set(call.day, (unattempted.get(call.day) ?? 0) + states.filter((x) => !x.attempted).length);
+    // File by file: settled files leave the call (their slot given back if never attempted); the
+    // call stays open for the rest.
+    const left = call.jobs.filter((_, i) => !states[i].settled);
+    if (left.length > 0) kept.push({ ...call, jobs: left });
+    const back = states.filter((x) => x.settled && !x.attempted).length;
+    if (back > 0) unattempted.set(call.day, (unattempted.get(call.day) ?? 0) + back);
   }
   return { open: kept, unattempted };
 }
@@ -145,13 +149,13 @@ export class Sender {
       const quota = reclaim(rolled.quota, pruned.unattempted);
       const open = pruned.open;
       const changes = { owner: ctx.owner, now: at, quota, previousDay: rolled.previousDay, open, deferred: prev.deferred };
-      const cands: Candidate[] = own.filter((v) => sendable(v, now, window.day)).map((v) => ({ id: v.id, seq: v.seq, name: v.object.customName, queuedAt: v.object.queuedAt }));
-      const { batch } = chooseBatch(cands, open, quotaRoom(quota, config.dailyQuota), config.maxBatch);
+      const cands: Candidate[] = own.filter((v) => sendable(v, now, window.day)).map(candidateOfVersion);
+      const { batch } = chooseBatch(cands, open, quotaRoom(quota, config.dailyQuota), config.maxBatch, window.day);
       // Alone and on time: nothing older waits (no deferred backlog), every own file fits, and the
       // window is open now. Anything else needs a sender that gathers.
       const lone = !opts.recovery && own.length > 0 && batch.length === own.length && prev.deferred === 0 && prev.quota.day === window.day && window.notBefore <= at;
       const entry = lone
-        ? callEntry(prev, changes, window, batch.map(callJob), false, t)
+        ? callEntry(prev, changes, window, batch.map(callJob(window.day)), false, t)
         : leaseEntry(prev, changes, window.notBefore + t.acceptMs, t);
       if (await ctx.ledger.appendEntry(entry)) {
         // A lone call is on the clock: its tail is published while its files are put into the call.
@@ -199,7 +203,7 @@ export class Sender {
       const ready = [...this.cands.values()].filter((c) => !ids.has(c.version.id) && sendable(c.version, window.notBefore, window.day));
       const solo = ready.filter((c) => c.solo);
       const pool = solo.length > 0 ? solo : ready;
-      const choice = chooseBatch(pool.map(candidateOf), this.open, quotaRoom(this.quota, ctx.config.dailyQuota), solo.length > 0 ? 1 : ctx.config.maxBatch);
+      const choice = chooseBatch(pool.map((c) => candidateOfVersion(c.version)), this.open, quotaRoom(this.quota, ctx.config.dailyQuota), solo.length > 0 ? 1 : ctx.config.maxBatch, window.day);
       if (choice.defer.length > 0) await this.defer(choice.defer.map((c) => this.cands.get(c.id)!), window.day, 'the daily quota is used up');
       if (choice.batch.length === 0) {
         const wake = this.nextWake();
@@ -218,7 +222,7 @@ export class Sender {
         await ctx.clock.sleep(window.notBefore - now - GATHER_LEAD_MS);
         continue;
       }
-      const entry = callEntry(this.held, this.changes(), window, choice.batch.map(callJob), now < termEnd, t);
+      const entry = callEntry(this.held, this.changes(), window, choice.batch.map(callJob(window.day)), now < termEnd, t);
       if (!(await ctx.ledger.appendEntry(entry))) {
         ctx.log.warn('send lease lost to another instance; stopping', { entry: entry.n });
         break;
@@ -378,10 +382,10 @@ export class Sender {
     // else moved it first wins, and the file is left out.
     const sent: JobVersion[] = [];
     const published = entry.kind === 'call' && entry.acceptUntil <= entry.at ? publish(ctx, entry) : Promise.resolve();
-    await mapLimited(call.jobs, SETTLE_CONCURRENCY, async (j) => {
+    const putInCall = mapLimited(call.jobs, SETTLE_CONCURRENCY, async (j) => {
       const cand = this.cands.get(j.id);
       if (!cand) return;
-      const moved = await move(ctx, cand.version, 'send', { call: entry.n, checkAfter: call.notAfter + ctx.timing.callLifetimeMs });
+      const moved = await move(ctx, cand.version, 'send', { call: entry.n, checkAfter: call.notAfter + ctx.timing.callLifetimeMs, slot: call.day, newSlot: j.newSlot });
       if (moved.moved) {
         cand.version = moved.version;
         this.versions.set(j.id, moved.version);
@@ -391,15 +395,15 @@ export class Sender {
         await this.consider(moved.head, [...cand.entries]);
       }
     });
-    await published;
-    this.quota.used -= call.jobs.length - sent.length;
+    await Promise.all([published, putInCall]);
+    this.release(call.jobs.filter((j) => !sent.some((v) => v.id === j.id)));
     if (sent.length === 0) return this.closeCall(entry.n);
     const wait = call.notBefore - this.now();
     if (wait > 0) await ctx.clock.sleep(wait);
     if (this.now() > call.notAfter) {
       // Too late for our window: the next call's spacing assumed we started by notAfter. Not sent.
       ctx.log.warn('call window missed; the files stay queued', { entry: entry.n, lateMs: this.now() - call.notAfter });
-      this.quota.used -= sent.length;
+      this.release(sent);
       this.closeCall(entry.n);
       await this.each(sent, (v) => move(ctx, v, 'unsent'));
       return;
@@ -452,7 +456,7 @@ export class Sender {
         return;
       case 'rate-limited':
         // Refused before processing: not an attempt, no quota used; sent again a gap later.
-        this.quota.used -= jobs.length;
+        this.release(jobs);
         this.closeCall(n);
         await this.each(jobs, (v) => move(ctx, v, 'unsent'));
         if (++this.rateLimited >= 3) {
@@ -461,7 +465,7 @@ export class Sender {
         }
         return;
       case 'permanent':
-        this.quota.used -= jobs.length;
+        this.release(jobs);
         this.closeCall(n);
         if (jobs.length > 1) {
           // One bad file can fail a whole call: resend each alone so only that one fails.
@@ -475,7 +479,6 @@ export class Sender {
         await this.each(jobs, (v) => move(ctx, v, 'rejected', { lastError }));
         return;
       case 'credentials':
-        this.quota.used -= jobs.length;
         this.closeCall(n);
         await this.each(jobs, (v) =>
           v.attempts + 1 >= ctx.config.maxAttempts
@@ -619,6 +622,11 @@ export class Sender {
     });
   }
 
+  /** Gives back the quota slots these files took in a call that never reached CCC's processing. */
+  private release(files: Array<{ newSlot?: boolean }>): void {
+    this.quota = { ...this.quota, used: Math.max(0, this.quota.used - files.filter((f) => f.newSlot).length) };
+  }
+
   private closeCall(n: number): void {
     this.open = this.open.filter((c) => c.n !== n);
     this.lost.delete(n);
@@ -636,9 +644,9 @@ export class Sender {
   }
 }
 
-const candidateOf = (c: Cand): Candidate => ({ id: c.version.id, seq: c.version.seq, name: c.version.object.customName, queuedAt: c.version.object.queuedAt });
-/** A candidate as the call entry lists it: the `sending` version it is about to get. */
-const callJob = (c: Candidate): CallJob => ({ id: c.id, seq: c.seq + 1, name: c.name });
+const candidateOfVersion = (v: JobVersion): Candidate => ({ id: v.id, seq: v.seq, name: v.object.customName, queuedAt: v.object.queuedAt, slot: v.slot });
+/** A candidate as the call entry lists it: the `sending` version it is about to get, and whether it takes a slot. */
+const callJob = (day: string) => (c: Candidate): CallJob => ({ id: c.id, seq: c.seq + 1, name: c.name, newSlot: c.slot !== day });
 
 /** Publishes the newest entry for readers. A failure only makes readers walk a few entries further. */
 async function publish(ctx: Ctx, entry: LogEntry): Promise<void> {

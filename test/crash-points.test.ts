@@ -1,0 +1,252 @@
+/**
+ * Every crash point between two writes, in process: the workflow runs on the in-memory store,
+ * objects and CCC, and "dies" just before or just after its n-th write, for every n (from then on
+ * nothing it does reaches the ledger, as with a killed process). SCF then delivers the event
+ * again, the recovery pass runs, and the invariants must hold: each object version registered
+ * exactly once, shown as uploaded with its FileId, nothing left in the queue, and the day's quota
+ * count equal to what CCC really received. The fault suite does the same with real processes.
+ */
+import { loadConfig, type Env } from '../shared/core/config';
+import { timingFrom } from '../shared/core/timing';
+import { createLogger, setLogSink } from '../shared/runtime/log';
+import { Ledger } from '../shared/store/ledger';
+import { MemoryObjects, type AudioObjects } from '../shared/store/objects';
+import { MemoryStore } from '../shared/store/store';
+import type { Ctx } from '../shared/workflow/context';
+import { runRecovery } from '../shared/workflow/recovery';
+import { handleCosEvent } from '../shared/workflow/upload';
+import { cosEvent, cosEventRecord } from '../scripts/local/fakes/events';
+import { mp3Silence } from './audio';
+import { MemoryCcc, type MemoryFault } from './memory-ccc';
+
+const BUCKET = 'prompts-1250000000';
+const ENV: Env = { CCC_SDK_APP_ID: '1400000001', TENCENTCLOUD_SECRETID: 'id', TENCENTCLOUD_SECRETKEY: 'key', TENCENTCLOUD_REGION: 'ap-guangzhou', IVR_BUCKET: BUCKET, IVR_RETRY_BASE_MS: '10' };
+
+class Crash extends Error {}
+
+/** Where to die: just before, or just after, the n-th write (ledger or object metadata). */
+interface CrashPoint {
+  n: number;
+  phase: 'before' | 'after';
+}
+
+class World {
+  t = Date.parse('2026-11-25T03:00:00Z');
+  readonly store = new MemoryStore(() => this.t);
+  readonly objects = new MemoryObjects();
+  readonly ccc = new MemoryCcc(this.objects, () => this.t);
+  readonly config = loadConfig(ENV);
+  writes = 0;
+  dead = false;
+  crash?: CrashPoint;
+
+  constructor() {
+    this.store.hook = (op, _key, phase) => this.step(op === 'get' || op === 'list' ? undefined : phase);
+  }
+
+  /** Counts writes and dies at the crash point; once dead, every operation fails. */
+  private step(phase: 'before' | 'after' | undefined): void {
+    if (this.dead) throw new Crash('dead');
+    if (!phase || !this.crash) return;
+    if (phase === 'before') this.writes++;
+    if (this.writes === this.crash.n && phase === this.crash.phase) {
+      this.dead = true;
+      throw new Crash(`killed ${phase} write ${this.crash.n}`);
+    }
+  }
+
+  ctx(owner: string): Ctx {
+    const objects: AudioObjects = {
+      read: async (k, m) => (this.step(undefined), this.objects.read(k, m)),
+      writeMetadata: async (k, e, s, m) => {
+        this.step('before');
+        await this.objects.writeMetadata(k, e, s, m);
+        this.step('after');
+      },
+      signedUrl: (k) => this.objects.signedUrl(k),
+      putBytes: (k, b, c) => this.objects.putBytes(k, b, c),
+    };
+    const clock = { now: () => this.t, sleep: async (ms: number) => void (this.t += Math.max(0, ms)) };
+    return { config: this.config, timing: timingFrom(this.config), ledger: new Ledger(this.store, this.config.ledgerPrefix), objects, api: this.ccc, log: createLogger(), clock, owner };
+  }
+
+  drop(keys: string[]) {
+    for (const [i, k] of keys.entries()) this.objects.putObject(k, mp3Silence(3 + i));
+    return cosEvent(...keys.map((key) => cosEventRecord({ bucket: BUCKET, region: 'ap-guangzhou', key, size: 100 })));
+  }
+
+  async deliver(event: unknown, owner: string): Promise<void> {
+    const ctx = this.ctx(owner);
+    await handleCosEvent(event, () => ctx, ctx.log).catch(() => undefined);
+  }
+
+  async recover(owner: string): Promise<void> {
+    await runRecovery(this.ctx(owner), { Type: 'Timer' }).catch(() => undefined);
+  }
+
+  revive(): void {
+    this.dead = false;
+    this.crash = undefined;
+  }
+}
+
+beforeAll(() => setLogSink(() => undefined));
+
+async function scenario(keys: string[], crash: CrashPoint | undefined, faults: MemoryFault[] = [], redeliver = true): Promise<World> {
+  const w = new World();
+  const event = w.drop(keys);
+  w.ccc.faults.push(...faults);
+  w.crash = crash;
+  await w.deliver(event, 'first');
+  w.revive();
+  // SCF delivers the event again about a minute later; the recovery pass runs every five minutes.
+  w.t += 60_000;
+  if (redeliver) await w.deliver(event, 'redelivery');
+  w.t += 300_000;
+  await w.recover('recovery');
+  return w;
+}
+
+function expectInvariants(w: World, keys: string[]): void {
+  for (const key of keys) {
+    const o = w.objects.objects.get(key)!;
+    const regs = w.ccc.files.filter((f) => f.key === key && f.etag === o.etag);
+    expect({ key, registrations: regs.length }).toEqual({ key, registrations: 1 });
+    expect(o.meta['ivr-status']).toBe('uploaded');
+    expect(o.meta['ivr-file-id']).toBe(String(regs[0].fileId));
+  }
+  const left = [...w.store.objects.keys()].filter((k) => k.includes('/queue/') || k.includes('/deferred/'));
+  expect(left).toEqual([]);
+  const tail = JSON.parse(w.store.objects.get('.ivr-audio-sync/send/tail')!.body) as { quota: { used: number } };
+  // A crash never costs a slot: the count equals what CCC received (once the recovery pass pruned).
+  expect(tail.quota.used).toBe(w.ccc.files.length);
+}
+
+/** How many writes a clean run makes, so every crash point is visited. */
+async function cleanWrites(keys: string[], faults: MemoryFault[] = []): Promise<number> {
+  const w = new World();
+  const event = w.drop(keys);
+  w.ccc.faults.push(...faults);
+  w.crash = { n: Number.MAX_SAFE_INTEGER, phase: 'after' };
+  await w.deliver(event, 'first');
+  return w.writes;
+}
+
+const points = (n: number): CrashPoint[] => Array.from({ length: n }, (_, i) => [{ n: i + 1, phase: 'before' as const }, { n: i + 1, phase: 'after' as const }]).flat();
+
+describe('one file, killed at every write', () => {
+  const keys = ['prompts/welcome.mp3'];
+  test('clean run', async () => expectInvariants(await scenario(keys, undefined), keys));
+  test('every crash point', async () => {
+    const n = await cleanWrites(keys);
+    expect(n).toBeGreaterThan(4);
+    for (const p of points(n)) {
+      const w = await scenario(keys, p);
+      try {
+        expectInvariants(w, keys);
+      } catch (e) {
+        throw new Error(`crash ${p.phase} write ${p.n}: ${(e as Error).message}`);
+      }
+    }
+  });
+});
+
+describe('one file, killed at every write, and SCF never delivers again: the recovery pass alone finishes it', () => {
+  const keys = ['prompts/alone.mp3'];
+  test('every crash point', async () => {
+    const n = await cleanWrites(keys);
+    // Before the first write nothing is in the ledger: only SCF's redelivery can help then.
+    for (const p of points(n).slice(1)) {
+      const w = await scenario(keys, p, [], false);
+      try {
+        expectInvariants(w, keys);
+      } catch (e) {
+        throw new Error(`crash ${p.phase} write ${p.n}: ${(e as Error).message}`);
+      }
+    }
+  });
+});
+
+describe('the recovery pass itself killed at every write: the next pass finishes', () => {
+  const keys = ['prompts/x.mp3', 'prompts/y.mp3'];
+  /** The intake dies right after queueing; the recovery pass is then killed at write n. */
+  async function run(p: CrashPoint | undefined): Promise<World> {
+    const w = new World();
+    const event = w.drop(keys);
+    w.crash = { n: 6, phase: 'after' };
+    await w.deliver(event, 'first');
+    w.revive();
+    w.t += 300_000;
+    w.writes = 0;
+    w.crash = p;
+    await w.recover('recovery-1');
+    w.revive();
+    w.t += 300_000;
+    await w.recover('recovery-2');
+    return w;
+  }
+  test('every crash point', async () => {
+    const clean = new World();
+    clean.drop(keys);
+    const base = await run(undefined);
+    expectInvariants(base, keys);
+    void clean;
+    for (const p of points(30)) {
+      const w = await run(p);
+      try {
+        expectInvariants(w, keys);
+      } catch (e) {
+        throw new Error(`recovery crash ${p.phase} write ${p.n}: ${(e as Error).message}`);
+      }
+    }
+  });
+});
+
+describe('a batch of three files in one event, killed at every write', () => {
+  const keys = ['prompts/a.mp3', 'prompts/b.mp3', 'prompts/c.mp3'];
+  test('every crash point', async () => {
+    const n = await cleanWrites(keys);
+    for (const p of points(n)) {
+      const w = await scenario(keys, p);
+      try {
+        expectInvariants(w, keys);
+      } catch (e) {
+        throw new Error(`crash ${p.phase} write ${p.n}: ${(e as Error).message}`);
+      }
+    }
+  });
+});
+
+describe('an answer lost after CCC registered, killed at every write', () => {
+  const keys = ['prompts/lost.mp3'];
+  const lost: MemoryFault[] = [{ kind: 'lose-after-register' }];
+  test('every crash point', async () => {
+    const n = await cleanWrites(keys, lost);
+    for (const p of points(n)) {
+      const w = await scenario(keys, p, [{ kind: 'lose-after-register' }]);
+      try {
+        expectInvariants(w, keys);
+        // Registered by the first call only: the lost answer was settled by asking CCC, never by resending.
+        expect(w.ccc.calls.filter((c) => c.files > 0)).toHaveLength(1);
+      } catch (e) {
+        throw new Error(`crash ${p.phase} write ${p.n}: ${(e as Error).message}`);
+      }
+    }
+  });
+});
+
+describe('CCC fails the call transiently, killed at every write', () => {
+  const keys = ['prompts/retry.mp3'];
+  const fault = (): MemoryFault[] => [{ kind: 'fail', failure: { kind: 'api', code: 'InternalError.DBError', message: 'db' } }];
+  test('every crash point', async () => {
+    const n = await cleanWrites(keys, fault());
+    for (const p of points(n)) {
+      const w = await scenario(keys, p, fault());
+      try {
+        expectInvariants(w, keys);
+      } catch (e) {
+        throw new Error(`crash ${p.phase} write ${p.n}: ${(e as Error).message}`);
+      }
+    }
+  });
+});

@@ -1,0 +1,141 @@
+/** The job state machine and the send log's decisions: pure functions on plain data. */
+import { JOB_STATES, TRANSITIONS, queuedJob, sendable, settleable, transition, visibleResult, visibleStatus, type JobEvent, type JobState, type JobVersion } from '../shared/core/job';
+import { callEntry, chooseBatch, genesis, leaseEntry, leaseView, nextWindow, quotaOn, quotaRoom, reclaim, type Candidate } from '../shared/core/sendlog';
+import { loadConfig } from '../shared/core/config';
+import { timingFrom } from '../shared/core/timing';
+
+const T0 = Date.parse('2026-11-25T03:00:00Z');
+const object = { bucket: 'b-1250000000', key: 'p/a.mp3', etag: 'e', size: 10, customName: 'a', queuedAt: T0, head: { standard: {}, meta: {} } };
+const EVENTS: JobEvent[] = ['send', 'registered', 'rejected', 'retry', 'unsent', 'lost', 'defer', 'give-up', 'review', 'rerun'];
+
+/** A version in `state`, reached through the table from a fresh job. */
+function inState(state: JobState): JobVersion {
+  const q = queuedJob('id', object, T0, 'test');
+  const path: Record<JobState, JobEvent[]> = {
+    queued: [],
+    deferred: ['defer'],
+    sending: ['send'],
+    uncertain: ['send', 'lost'],
+    uploaded: ['send', 'registered'],
+    failed: ['send', 'rejected'],
+  };
+  return path[state].reduce((v, e) => transition(v, e, T0, 'test', e === 'registered' ? { upload: { fileId: 7, audioFileName: 'x', requestId: 'r', review: 'pending' } } : {}), q);
+}
+
+describe('job state machine', () => {
+  const pairs = JOB_STATES.flatMap((s) => EVENTS.map((e) => [s, e] as const));
+  test.each(pairs)('%s --%s-->', (state, event) => {
+    const v = inState(state);
+    const to = TRANSITIONS[state][event];
+    if (!to) {
+      expect(() => transition(v, event, T0, 'test')).toThrow(/no transition/);
+      return;
+    }
+    const next = transition(v, event, T0 + 1, 'test2', { call: 3 });
+    expect(next).toMatchObject({ state: to, seq: v.seq + 1, by: 'test2', id: v.id, object: v.object });
+  });
+
+  test('attempts count real attempts only; a re-run starts over', () => {
+    const s = inState('sending');
+    expect(transition(s, 'retry', T0, 't').attempts).toBe(1);
+    expect(transition(s, 'unsent', T0, 't').attempts).toBe(0);
+    expect(transition(s, 'lost', T0, 't').attempts).toBe(0);
+    const failed = transition(transition(s, 'retry', T0, 't'), 'send', T0, 't');
+    const gaveUp = transition(failed, 'give-up', T0, 't', { lastError: { code: 'GaveUp', message: 'x' } });
+    expect(gaveUp.attempts).toBe(2);
+    expect(transition(gaveUp, 'rerun', T0, 't')).toMatchObject({ state: 'queued', attempts: 0, run: 1 });
+    expect(transition(gaveUp, 'rerun', T0, 't').lastError).toBeUndefined();
+  });
+
+  test('the quota slot follows the job: reused by a retry, given back when the call never reached CCC', () => {
+    const q = inState('queued');
+    const sending = transition(q, 'send', T0, 't', { slot: '2026-11-25', newSlot: true });
+    expect(transition(sending, 'retry', T0, 't').slot).toBe('2026-11-25');
+    expect(transition(sending, 'unsent', T0, 't').slot).toBeUndefined();
+    const again = transition(transition(sending, 'retry', T0, 't'), 'send', T0, 't', { slot: '2026-11-25', newSlot: false });
+    expect(transition(again, 'unsent', T0, 't').slot).toBe('2026-11-25');
+  });
+
+  test('what the object shows for each state', () => {
+    expect(JOB_STATES.map((s) => visibleStatus(inState(s)))).toEqual(['queued', 'deferred', 'queued', 'retrying', 'uploaded', 'failed']);
+    const retried = transition(inState('sending'), 'retry', T0, 't', { lastError: { code: 'InternalError', message: 'x' } });
+    expect(visibleStatus(retried)).toBe('retrying');
+    expect(visibleResult(inState('uploaded'))).toMatchObject({ status: 'uploaded', fileId: 7, requestId: 'r', review: 'pending' });
+    expect(visibleResult(inState('deferred'))).toMatchObject({ status: 'deferred', errorCode: 'QuotaExhausted' });
+  });
+
+  test('sendable and settleable', () => {
+    const d = transition(inState('queued'), 'defer', T0, 't', { deferredDay: '2026-11-25' });
+    expect(sendable(d, T0, '2026-11-25')).toBe(false);
+    expect(sendable(d, T0, '2026-11-26')).toBe(true);
+    const backoff = transition(inState('sending'), 'retry', T0, 't', { notBefore: T0 + 1000 });
+    expect(sendable(backoff, T0, '2026-11-25')).toBe(false);
+    expect(sendable(backoff, T0 + 1000, '2026-11-25')).toBe(true);
+    const s = transition(inState('queued'), 'send', T0, 't', { checkAfter: T0 + 30000 });
+    expect(settleable(s, T0 + 29999)).toBe(false);
+    expect(settleable(s, T0 + 30000)).toBe(true);
+  });
+});
+
+describe('send log', () => {
+  const config = loadConfig({ CCC_SDK_APP_ID: '1', TENCENTCLOUD_SECRETID: 'a', TENCENTCLOUD_SECRETKEY: 'b' });
+  const t = timingFrom(config);
+  const day = '2026-11-25';
+  const changes = (now: number, quota = { day, used: 0, full: false }) => ({ owner: 'me', now, quota, open: [], deferred: 0 });
+
+  test('a lease is accepting, then closing for a listing lag, then free', () => {
+    const e = leaseEntry(genesis(day), changes(T0), T0 + 2000, t);
+    expect(leaseView(e, T0, t).kind).toBe('accepting');
+    expect(leaseView(e, T0 + 2000, t).kind).toBe('closing');
+    expect(leaseView(e, e.leaseUntil + t.skewMs, t).kind).toBe('free');
+  });
+
+  test('calls are a gap apart, counting from the latest window end, and never straddle a quota day', () => {
+    const first = callEntry(genesis(day), changes(T0), nextWindow(genesis(day), T0, t, 480), [{ id: 'a', seq: 1, name: 'a', newSlot: true }], false, t);
+    expect(first.call!.notBefore).toBe(T0);
+    const w = nextWindow(first, T0 + 10, t, 480);
+    expect(w.notBefore - first.call!.notAfter).toBe(t.callGapMs);
+    expect(t.callGapMs).toBeGreaterThanOrEqual(1000 + t.skewMs);
+    // 23:59:59.9 China Standard Time: the window moves past midnight (plus the skew allowance).
+    const late = Date.parse('2026-11-25T15:59:59.900Z');
+    const moved = nextWindow(genesis(day), late, t, 480);
+    expect(moved.day).toBe('2026-11-26');
+    expect(moved.notBefore).toBe(Date.parse('2026-11-25T16:00:00Z') + t.skewMs);
+  });
+
+  test('a lone call accepts nobody and holds the lease only until its window ends', () => {
+    const e = callEntry(genesis(day), changes(T0), { notBefore: T0, notAfter: T0 + 250, day }, [{ id: 'a', seq: 1, name: 'a', newSlot: true }], false, t);
+    expect(leaseView(e, T0, t).kind).toBe('closing');
+    expect(e.leaseUntil).toBe(T0 + 250);
+    expect(e.quota.used).toBe(1);
+    expect(e.open).toEqual([{ n: 1, notAfter: T0 + 250, day, jobs: [{ id: 'a', seq: 1, name: 'a', newSlot: true }] }]);
+  });
+
+  test('a call takes quota only for files without a slot today', () => {
+    const e = callEntry(genesis(day), changes(T0, { day, used: 3, full: false }), { notBefore: T0, notAfter: T0 + 250, day }, [
+      { id: 'a', seq: 1, name: 'a', newSlot: true },
+      { id: 'b', seq: 3, name: 'b', newSlot: false },
+    ], true, t);
+    expect(e.quota.used).toBe(4);
+  });
+
+  test('a new quota day starts at zero and keeps the old one for the report; a lagging clock never goes back', () => {
+    const e = callEntry(genesis(day), changes(T0, { day, used: 50, full: true }), { notBefore: T0, notAfter: T0 + 1, day }, [], false, t);
+    expect(quotaOn(e, '2026-11-26')).toEqual({ quota: { day: '2026-11-26', used: 0, full: false }, previousDay: { day, used: 50, full: true } });
+    expect(quotaOn(e, '2026-11-24').quota.day).toBe(day);
+    expect(quotaRoom({ day, used: 48, full: false }, 50)).toBe(2);
+    expect(quotaRoom({ day, used: 1, full: true }, 50)).toBe(0);
+    expect(reclaim({ day, used: 5, full: false }, new Map([[day, 2], ['2026-11-24', 9]]))).toEqual({ day, used: 3, full: false });
+  });
+
+  test('batches: oldest first, within the room and the batch size, one file per name, none whose name is in an open call', () => {
+    const c = (id: string, name: string, queuedAt: number, slot?: string): Candidate => ({ id, seq: 0, name, queuedAt, slot });
+    const cands = [c('e', 'e', 5), c('a', 'a', 1), c('b', 'x', 2), c('c', 'x', 3), c('d', 'busy', 4), c('f', 'f', 6, day)];
+    const open = [{ n: 1, notAfter: 0, day, jobs: [{ id: 'z', seq: 1, name: 'busy', newSlot: true }] }];
+    const r = chooseBatch(cands, open, 2, 20, day);
+    expect(r.batch.map((x) => x.id)).toEqual(['a', 'b', 'f']); // f already holds today's slot
+    expect(r.defer.map((x) => x.id)).toEqual(['e']);
+    expect(r.waiting.map((x) => x.id).sort()).toEqual(['c', 'd']);
+    expect(chooseBatch(cands, [], 10, 2, day).batch.map((x) => x.id)).toEqual(['a', 'b']);
+  });
+});
