@@ -7,7 +7,7 @@ import * as http from 'http';
 import { createHandler as createUpload } from '../functions/ivr-upload/handler';
 import { createHandler as createReport } from '../functions/quota-report/handler';
 import { loadConfig } from '../shared/core/config';
-import { jobId } from '../shared/store/ledger';
+import { jobId } from '../shared/core/job';
 import { mp3Silence, wavTone } from './audio';
 import { TEST_CREDENTIAL } from '../scripts/local/fakes/credentials';
 import { cosEvent } from '../scripts/local/fakes/events';
@@ -17,48 +17,65 @@ import { BUCKET, findLeaks, REGION, startStack, type Stack } from './harness';
 let stack: Stack;
 afterEach(() => stack?.stop());
 
-const upload = (env = stack.env, now?: () => number) => createUpload(env, { now });
+const upload = (env = stack.env) => createUpload(env, stack.seams);
+const report = () => createReport({ ...stack.env, IVR_BUCKET: BUCKET }, stack.seams);
 const status = (key: string) => stack.meta(key)['ivr-status'];
 const LEDGER = '.ivr-audio-sync/';
 
-/** Delivers like SCF: up to three times while the invocation throws. */
-async function deliver(event: unknown, env = stack.env, pauseMs = 0) {
+/** Delivers like SCF: up to three times while the invocation throws, a minute apart. */
+async function deliver(event: unknown, env = stack.env) {
   for (let attempt = 1; ; attempt++) {
     try {
       return await upload(env)(event);
     } catch (e) {
       if (attempt >= 3) throw e;
-      if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
+      stack.clock.advance(60_000);
     }
   }
 }
 
 describe('CCC faults', () => {
-  test('a response that never comes: the next attempt checks CCC first, then sends once', async () => {
+  test('an answer that never comes: CCC is asked once the call\'s lifetime has passed, then the file is sent once', async () => {
     stack = await startStack({}, { CCC_TIMEOUT_SECONDS: '1' });
     stack.ccc.inject({ action: 'UploadIvrAudio', hang: true });
     const r = await upload()(stack.drop('p/slow.mp3', mp3Silence()));
     expect(r.results[0].status).toBe('uploaded');
     expect(stack.ccc.files).toHaveLength(1);
-    expect(stack.ccc.calls.some((c) => c.action === 'DescribeIvrAudioList')).toBe(true);
-    expect(stack.logs.some((l) => l.includes('UploadIvrAudio failed') || l.includes('"code":"NetworkError"'))).toBe(true);
+    const describe = stack.ccc.calls.find((c) => c.action === 'DescribeIvrAudioList')!;
+    const [first, second] = stack.ccc.uploadCalls();
+    // Asked only after the first call's lifetime (2 × CCC_TIMEOUT_SECONDS), and before resending.
+    expect(describe.at - first.at).toBeGreaterThanOrEqual(2000);
+    expect(second.at).toBeGreaterThan(describe.at);
+    expect(stack.logs.some((l) => l.includes('"code":"OutcomeUnknown"') || l.includes('NetworkError'))).toBe(true);
   });
 
-  test('a RequestLimitExceeded storm is waited out and never reaches the object', async () => {
-    stack = await startStack();
+  test('a registration that lands after the client gave up is found, not registered again', async () => {
+    stack = await startStack({}, { CCC_TIMEOUT_SECONDS: '1' });
+    // Registered 1.5 s after arrival, answered after 3 s: the client has long given up.
+    stack.ccc.inject({ action: 'UploadIvrAudio', slow: { registerAfterMs: 1500, answerAfterMs: 3000 } });
+    const r = await upload()(stack.drop('p/late.mp3', mp3Silence()));
+    expect(r.results[0]).toMatchObject({ status: 'uploaded', fileId: stack.ccc.files[0].FileId });
+    expect(stack.ccc.files).toHaveLength(1);
+    expect(stack.ccc.uploadCalls()).toHaveLength(1);
+  });
+
+  test('a RequestLimitExceeded storm (another client on the SdkAppId) is waited out, never an attempt, never shown', async () => {
+    stack = await startStack({}, { IVR_MAX_ATTEMPTS: '1' });
     stack.ccc.inject({ action: 'UploadIvrAudio', code: 'RequestLimitExceeded', times: 3 });
     await upload()(stack.drop('p/a.mp3', mp3Silence()));
     expect(status('p/a.mp3')).toBe('uploaded');
     expect(stack.meta('p/a.mp3')['ivr-error-code']).toBeUndefined();
+    expect(stack.ccc.uploadCalls()).toHaveLength(4);
   });
 
-  test('a storm longer than the attempts leaves the file retrying (not failed) for SCF and the daily run', async () => {
-    stack = await startStack({}, { IVR_MAX_ATTEMPTS: '2' });
+  test('a storm longer than the invocation leaves the file queued (not failed) for the next sender or the recovery pass', async () => {
+    stack = await startStack({}, { IVR_MAX_ATTEMPTS: '2', IVR_WAIT_SECONDS: '5' });
     stack.ccc.inject({ action: 'UploadIvrAudio', code: 'RequestLimitExceeded', times: 100 });
     await expect(upload()(stack.drop('p/a.mp3', mp3Silence()))).rejects.toMatchObject({ code: 'RetryScheduled' });
-    expect(stack.meta('p/a.mp3')).toMatchObject({ 'ivr-status': 'retrying', 'ivr-error-code': 'RequestLimitExceeded' });
+    expect(status('p/a.mp3')).toBe('queued');
     stack.ccc.clearFaults();
-    await createReport({ ...stack.env, IVR_BUCKET: BUCKET })({ Type: 'Timer' });
+    stack.clock.advance(300_000);
+    await report()({ Type: 'Timer' });
     expect(status('p/a.mp3')).toBe('uploaded');
     expect(stack.ccc.files).toHaveLength(1);
   });
@@ -86,32 +103,31 @@ describe('CCC faults', () => {
 
 describe('COS faults', () => {
   test.each<[string, CosFault]>([
-    ['HEAD 503', { op: 'HEAD', status: 503, code: 'ServiceUnavailable', times: 20 }],
-    ['GET 500', { op: 'GET', keyPrefix: 'p/', status: 500, times: 20 }],
+    ['GET 503 on the object', { op: 'GET', keyPrefix: 'p/', status: 503, code: 'ServiceUnavailable', times: 20 }],
+    ['GET 500 on the object', { op: 'GET', keyPrefix: 'p/', status: 500, times: 20 }],
     ['COPY 503', { op: 'COPY', status: 503, code: 'ServiceUnavailable', times: 20 }],
     ['COPY 200 with an error body', { op: 'COPY', bodyError: true, code: 'InternalError', times: 20 }],
     ['connection resets on ledger writes', { op: 'PUT', keyPrefix: LEDGER, reset: true, times: 20 }],
-  ])('%s: the object stays retryable, and a later delivery finishes it once', async (_l, fault) => {
-    stack = await startStack({}, { IVR_WAIT_SECONDS: '3', IVR_JOB_LEASE_SECONDS: '2' });
+    ['ledger writes that commit but whose answer is lost', { op: 'PUT', keyPrefix: LEDGER, resetAfterCommit: true, times: 3 }],
+  ])('%s: SCF delivers again, and the file ends uploaded, registered once', async (_l, fault) => {
+    stack = await startStack();
     const event = stack.drop('p/f.mp3', mp3Silence());
     stack.cos.inject(fault);
-    await expect(upload()(event)).rejects.toMatchObject({ code: 'RetryScheduled' });
-    expect(stack.logs.some((l) => l.includes('"retry":true'))).toBe(true);
+    await deliver(event).catch(() => undefined);
     stack.cos.clearFaults();
-    await new Promise((r) => setTimeout(r, 2100));
-    await deliver(event, stack.env, 2100);
+    if (status('p/f.mp3') !== 'uploaded') await deliver(event);
     expect(status('p/f.mp3')).toBe('uploaded');
-    expect(stack.ccc.files.length).toBeLessThanOrEqual(1);
     expect(stack.ccc.files).toHaveLength(1);
   }, 60000);
 
-  test('an object overwritten mid-flight: the old version is dropped, the new one registered', async () => {
+  test('an object overwritten before it is read: its current version is the one registered, once', async () => {
     stack = await startStack();
     const event = stack.drop('p/v.mp3', mp3Silence(3));
-    stack.cos.inject({ op: 'GET', keyPrefix: 'p/v.mp3', after: 0, times: 1, before: () => stack.cos.putDirect(BUCKET, 'p/v.mp3', mp3Silence(5)) });
+    stack.cos.inject({ op: 'GET', keyPrefix: 'p/v.mp3', times: 1, before: () => stack.cos.putDirect(BUCKET, 'p/v.mp3', mp3Silence(5)) });
     const r = await upload()(event);
-    expect(r.results[0]).toMatchObject({ status: 'skipped', code: 'ObjectChanged' });
-    await upload()(cosEvent(stack.event('p/v.mp3')));
+    expect(r.results[0]).toMatchObject({ status: 'uploaded', etag: stack.cos.object(BUCKET, 'p/v.mp3')!.etag });
+    const second = await upload()(cosEvent(stack.event('p/v.mp3')));
+    expect(second.results[0]).toMatchObject({ status: 'uploaded', code: 'Duplicate' });
     expect(stack.ccc.files).toHaveLength(1);
     expect(stack.meta('p/v.mp3')['ivr-etag']).toBe(stack.cos.object(BUCKET, 'p/v.mp3')!.etag);
   });
@@ -119,7 +135,8 @@ describe('COS faults', () => {
   test('an object overwritten after the call: the old result is not stamped on the new content', async () => {
     stack = await startStack();
     const event = stack.drop('p/w.mp3', mp3Silence(3));
-    stack.cos.inject({ op: 'COPY', times: 1, before: () => stack.cos.putDirect(BUCKET, 'p/w.mp3', mp3Silence(6)) });
+    // The second metadata write (the final one) finds new content in place.
+    stack.cos.inject({ op: 'COPY', after: 1, times: 1, before: () => stack.cos.putDirect(BUCKET, 'p/w.mp3', mp3Silence(6)) });
     await upload()(event);
     expect(status('p/w.mp3')).toBeUndefined();
     await upload()(cosEvent(stack.event('p/w.mp3')));
@@ -127,59 +144,56 @@ describe('COS faults', () => {
     expect(stack.meta('p/w.mp3')).toMatchObject({ 'ivr-status': 'uploaded', 'ivr-file-id': String(stack.ccc.files[1].FileId), 'ivr-etag': stack.cos.object(BUCKET, 'p/w.mp3')!.etag });
   });
 
-  test('a corrupted job record is rebuilt without registering twice', async () => {
+  test('a corrupted job version is rebuilt from what CCC holds, without registering twice', async () => {
     stack = await startStack();
     const event = stack.drop('p/c.mp3', mp3Silence());
     await upload()(event);
     const id = jobId(BUCKET, 'p/c.mp3', stack.cos.object(BUCKET, 'p/c.mp3')!.etag);
-    stack.cos.putDirect(BUCKET, `${LEDGER}jobs/${id}.json`, Buffer.from('{"v":1,"state":"do'));
+    stack.cos.putDirect(BUCKET, `${LEDGER}jobs/${id}/0`, Buffer.from('{"v":2,"state":"do'));
+    stack.cos.putDirect(BUCKET, `${LEDGER}jobs/${id}/1`, Buffer.from('garbage'));
+    stack.cos.putDirect(BUCKET, `${LEDGER}jobs/${id}/2`, Buffer.from('garbage'));
     const again = await upload()(event);
     expect(again.results[0]).toMatchObject({ status: 'uploaded', fileId: stack.ccc.files[0].FileId });
     expect(stack.ccc.files).toHaveLength(1);
     expect(stack.logs.some((l) => l.includes('LedgerCorrupt'))).toBe(true);
   });
 
-  test('a queued file whose pending entry vanished is queued again', async () => {
-    stack = await startStack({}, { IVR_WAIT_SECONDS: '6', IVR_JOB_LEASE_SECONDS: '2' });
-    let deleted = false;
-    // The moment the pending entry is written, it disappears.
-    stack.cos.inject({ op: 'PUT', keyPrefix: `${LEDGER}pending/`, times: 1, before: () => setTimeout(() => {
-      for (const k of stack.cos.keys(BUCKET, `${LEDGER}pending/`)) stack.cos.deleteDirect(BUCKET, k);
-      deleted = true;
-    }, 5) });
-    // The injected fault above only runs `before`; the write itself goes through.
-    const r = await upload()(stack.drop('p/q.mp3', mp3Silence()));
-    expect(deleted).toBe(true);
-    expect(r.results[0].status).toBe('uploaded');
-    expect(stack.logs.some((l) => l.includes('queuing it again'))).toBe(true);
+  test('listings a second late: a burst is still sent whole by the sender that accepted it', async () => {
+    stack = await startStack({}, { IVR_LIST_LAG_MS: '1500' });
+    stack.cos.listLagMs = 1000;
+    const keys = Array.from({ length: 12 }, (_, i) => `p/lag${i}.mp3`);
+    await Promise.all(keys.map((k, i) => upload()(stack.drop(k, mp3Silence(2 + i)))));
+    for (const k of keys) expect(status(k)).toBe('uploaded');
+    expect(stack.ccc.files).toHaveLength(12);
   }, 30000);
 });
 
-describe('platform', () => {
+describe('platform: killed at each step of the walk (real HTTP), then SCF redelivers and the recovery pass runs', () => {
   const steps: Array<[string, CosFault]> = [
-    ['claiming the job', { op: 'PUT', keyPrefix: `${LEDGER}jobs/`, after: 0 }],
-    ['taking a quota slot', { op: 'PUT', keyPrefix: `${LEDGER}quota/`, after: 0 }],
-    ['queuing the job', { op: 'PUT', keyPrefix: `${LEDGER}jobs/`, after: 1 }],
-    ['writing the pending entry', { op: 'PUT', keyPrefix: `${LEDGER}pending/`, after: 0 }],
-    ['claiming the rate second', { op: 'PUT', keyPrefix: `${LEDGER}rate/`, after: 0 }],
-    ['marking the job calling', { op: 'PUT', keyPrefix: `${LEDGER}jobs/`, after: 2 }],
-    ['recording the FileId', { op: 'PUT', keyPrefix: `${LEDGER}files/`, after: 0 }],
-    ['recording the result', { op: 'PUT', keyPrefix: `${LEDGER}jobs/`, after: 3 }],
-    ['writing the metadata', { op: 'COPY', after: 0 }],
+    ['writing the queue entry', { op: 'PUT', keyPrefix: `${LEDGER}queue/` }],
+    ['showing queued', { op: 'COPY' }],
+    ['creating the job', { op: 'PUT', keyPrefix: `${LEDGER}jobs/` }],
+    ['taking the send lease', { op: 'PUT', keyPrefix: `${LEDGER}send/` }],
+    ['writing the sending version', { op: 'PUT', keyPrefix: `${LEDGER}jobs/`, after: 1 }],
+    ['recording the FileId', { op: 'PUT', keyPrefix: `${LEDGER}files/` }],
+    ['recording the outcome', { op: 'PUT', keyPrefix: `${LEDGER}jobs/`, after: 2 }],
+    ['showing the outcome', { op: 'COPY', after: 1 }],
   ];
-  test.each(steps)('killed while %s: redelivery ends uploaded, registered once', async (_step, at) => {
-    stack = await startStack({}, { IVR_WAIT_SECONDS: '3', IVR_JOB_LEASE_SECONDS: '2' });
+  test.each(steps)('killed after %s: ends uploaded, registered once, nothing left queued', async (_step, at) => {
+    stack = await startStack();
     const event = stack.drop('p/k.mp3', mp3Silence());
-    // From that step on, every matching request dies: the instance is gone.
-    stack.cos.inject({ ...at, reset: true, times: 1000 });
+    // That write commits, then every request fails: the instance is gone.
+    stack.cos.inject({ ...at, resetAfterCommit: true, times: 1 });
+    stack.cos.inject({ reset: true, times: 100000 });
     await upload()(event).catch(() => undefined);
     stack.cos.clearFaults();
-    await new Promise((r) => setTimeout(r, 2100));
-    await deliver(event, stack.env, 2100).catch(() => undefined);
-    if (status('p/k.mp3') !== 'uploaded') await createReport({ ...stack.env, IVR_BUCKET: BUCKET })({ Type: 'Timer' });
+    stack.clock.advance(60_000);
+    await deliver(event).catch(() => undefined);
+    stack.clock.advance(300_000);
+    await report()({ Type: 'Timer' });
     expect(status('p/k.mp3')).toBe('uploaded');
     expect(stack.ccc.files).toHaveLength(1);
-    expect(stack.cos.keys(BUCKET, `${LEDGER}quota/`).length).toBeLessThanOrEqual(2);
+    expect(stack.cos.keys(BUCKET, `${LEDGER}queue/`)).toHaveLength(0);
   }, 60000);
 
   test.each([
@@ -195,29 +209,28 @@ describe('platform', () => {
     expect(status('p/s.mp3')).toBe('uploaded');
   });
 
-  test('clock skew beyond five minutes at CCC leaves the file retrying with SignatureExpire', async () => {
+  test('clock skew beyond five minutes at CCC fails the file, after its attempts, with SignatureExpire', async () => {
     stack = await startStack({}, { IVR_MAX_ATTEMPTS: '1' });
     stack.ccc.clock = () => Date.now() + 400_000;
-    await expect(upload()(stack.drop('p/s.mp3', mp3Silence()))).rejects.toMatchObject({ code: 'RetryScheduled' });
-    expect(stack.meta('p/s.mp3')).toMatchObject({ 'ivr-status': 'retrying', 'ivr-error-code': 'AuthFailure.SignatureExpire' });
+    await upload()(stack.drop('p/s.mp3', mp3Silence()));
+    expect(stack.meta('p/s.mp3')).toMatchObject({ 'ivr-status': 'failed', 'ivr-error-code': 'AuthFailure.SignatureExpire' });
   });
 
-  test('the quota day rolls over during a batch: never more than the quota on either day', async () => {
+  test('the quota day rolls over during a burst: never more than the quota on either day, every file sent', async () => {
     stack = await startStack({ dailyQuota: 1 }, { IVR_DAILY_QUOTA: '1' });
-    // 23:59:59.2 in China Standard Time, for the function and for CCC alike.
-    const cst = Date.now() + 8 * 3600_000;
-    const toMidnight = 86_400_000 - (cst % 86_400_000) - 800;
-    const now = () => Date.now() + toMidnight;
-    stack.ccc.dayShiftMs = toMidnight;
-    const drops = ['p/d1.mp3', 'p/d2.mp3'].map((k, i) => stack.drop(k, mp3Silence(3 + i)));
-    await Promise.all(drops.map((e) => createUpload(stack.env, { now })(e)));
-    const statuses = ['p/d1.mp3', 'p/d2.mp3'].map(status).sort();
-    expect(statuses).toEqual(['deferred', 'uploaded']);
-    // The timer of the new day sends the deferred file; CCC already counted the first on this day.
-    await createReport({ ...stack.env, IVR_BUCKET: BUCKET }, { now })({ Type: 'Timer' });
+    // 23:59:59 China Standard Time, for the function and for CCC alike.
+    const cst = stack.clock.now() + 8 * 3600_000;
+    stack.clock.advance(86_400_000 - (cst % 86_400_000) - 1000);
+    const drops = ['p/d1.mp3', 'p/d2.mp3', 'p/d3.mp3'].map((k, i) => stack.drop(k, mp3Silence(3 + i)));
+    await Promise.all(drops.map((e) => upload()(e).catch(() => undefined)));
+    stack.clock.advance(300_000);
+    await report()({ Type: 'Timer' });
     const byDay = new Map<string, number>();
     for (const f of stack.ccc.files) byDay.set(stack.ccc.quotaDay(f.uploadedAt), (byDay.get(stack.ccc.quotaDay(f.uploadedAt)) ?? 0) + 1);
     for (const n of byDay.values()) expect(n).toBeLessThanOrEqual(1);
+    // One on the old day (if it made it before midnight) and one on the new: the third waits.
+    expect(['p/d1.mp3', 'p/d2.mp3', 'p/d3.mp3'].map(status).sort()).toEqual(stack.ccc.files.length === 2 ? ['deferred', 'uploaded', 'uploaded'] : ['deferred', 'deferred', 'uploaded']);
+    expect(stack.ccc.refusedForQuota.size).toBe(0);
   });
 });
 

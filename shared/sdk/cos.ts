@@ -40,7 +40,8 @@ function cosError(op: string, key: string, e: unknown): IvrError {
   const status = err.statusCode;
   const code = err.code && !/^\d+$/.test(err.code) ? err.code : status ? `HTTP${status}` : 'NetworkError';
   // 5xx, throttling and network errors were already retried by the SDK; a later run may still succeed.
-  const transient = status === undefined || status >= 500 || status === 429 || code === 'NetworkError';
+  // So may a copy that COS answered with HTTP 200 and an error body (its documented way to fail late).
+  const transient = status === undefined || status >= 500 || status === 429 || status === 200 || code === 'NetworkError';
   return new IvrError('StorageError', `COS ${op} ${key} failed: ${code}${err.message ? ` (${err.message})` : ''}`, { transient, requestId: err.headers?.['x-cos-request-id'], cause: e });
 }
 

@@ -18,6 +18,7 @@ import { CORRUPT } from '../store/ledger';
 import type { ObjectRead } from '../store/objects';
 import type { Ctx } from './context';
 import { show } from './jobs';
+import { settleFromCcc } from './resolve';
 
 /** Why a record needed no work. */
 export type SkipReason = 'OwnCopy' | 'UnsupportedEvent' | 'LedgerObject' | 'Duplicate';
@@ -41,6 +42,8 @@ export interface RecordOutcome {
 export interface PendingJob {
   index: number;
   version: JobVersion;
+  /** Why the object could not show its status (kept for the final outcome). */
+  note?: string;
 }
 
 export type IntakeResult = { outcome: RecordOutcome; pending?: PendingJob };
@@ -108,7 +111,7 @@ export async function intake(ctx: Ctx, ev: ObjectEvent): Promise<IntakeResult> {
   const shown = await show(ctx, queued);
   if (!(await ctx.ledger.writeVersion(queued))) return existingJob(ctx, ev.index, id, await ctx.ledger.head(id, 0), object, obj);
   ctx.log.info('file queued', { key, etag: obj.etag, job: id, customName: object.customName, size: obj.size });
-  return { outcome: outcomeOf(ev.index, queued, shown.note), pending: { index: ev.index, version: queued } };
+  return { outcome: outcomeOf(ev.index, queued, shown.note), pending: { index: ev.index, version: queued, note: shown.note } };
 }
 
 /** Checks that cost nothing but the bytes already read. */
@@ -132,10 +135,7 @@ async function existingJob(ctx: Ctx, index: number, id: string, head: JobVersion
     // Lost between our two reads (a version cannot be deleted but by pruning): let SCF try again.
     throw new IvrError('LedgerCorrupt', `job ${id} for ${object.key} exists but its first version cannot be read`, { transient: true });
   }
-  if (head === CORRUPT) {
-    ctx.log.error('job has an unreadable version; leaving it for an operator', { key: object.key, job: id, code: 'LedgerCorrupt' });
-    return { outcome: { index, key: object.key, etag: object.etag, status: 'failed', code: 'LedgerCorrupt', message: `the ledger record of job ${id} is unreadable; nothing is sent twice, so it is left alone: delete ${ctx.ledger.jobKey(id, 0)}… to start over` } };
-  }
+  if (head === CORRUPT) return rebuildCorrupt(ctx, index, id, object);
   const shows = readResult(obj.meta);
   if (head.state === 'failed') {
     // Our own `failed` on the object means this is a redelivery; without it, the operator uploaded the same content again.
@@ -162,6 +162,26 @@ async function existingJob(ctx: Ctx, index: number, id: string, head: JobVersion
   }
   const outcome = settledOrPending(index, head);
   return status === 'uploaded' ? { ...outcome, outcome: { ...outcome.outcome, code: 'Duplicate', message: 'this object version was already registered' } } : outcome;
+}
+
+/**
+ * A version of this job cannot be read (edited or damaged by hand). It may stand for a registration,
+ * so nothing is sent blind: a version after it is built from what CCC holds (the registration, if CCC
+ * has one under the name that no other job recorded), else the file is queued again.
+ */
+async function rebuildCorrupt(ctx: Ctx, index: number, id: string, object: JobObject): Promise<IntakeResult> {
+  let seq = 0;
+  while ((await ctx.ledger.readVersion(id, seq)) !== undefined) seq++;
+  ctx.log.warn('job has an unreadable version; rebuilding it from what CCC holds', { key: object.key, job: id, code: 'LedgerCorrupt', versions: seq });
+  const customName = object.customName;
+  if (!customName) throw new IvrError('LedgerCorrupt', `job ${id} for ${object.key} is unreadable and the file no longer passes its checks`);
+  // A stand-in for the unreadable version: the file as it is now, its call's lifetime long over.
+  const standIn: JobVersion = { ...queuedJob(id, object, ctx.clock.now(), ctx.owner), seq: seq - 1, state: 'uncertain', checkAfter: 0 };
+  const settled = await settleFromCcc(ctx, [{ version: standIn }]);
+  const v = settled.get(id) ?? (await ctx.ledger.head(id, seq));
+  if (!v || v === CORRUPT) throw new IvrError('LedgerCorrupt', `job ${id} for ${object.key} could not be rebuilt`, { transient: true });
+  if (v.state === 'queued') await ctx.ledger.enqueue(v);
+  return settledOrPending(index, v);
 }
 
 function settledOrPending(index: number, v: JobVersion): IntakeResult {

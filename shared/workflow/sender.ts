@@ -109,8 +109,9 @@ export class Sender {
   private deferredCount: number;
   private readonly started: number;
   private rateLimited = 0;
+  /** After CCC refused for the rate limit (someone else calls it too), the next call waits at least until then. */
+  private notBeforeFloor = 0;
   private othersChecked = false;
-  private stopped = false;
   /** The quota day whose deferred files this sender has listed: once a day at least, so none waits behind new files. */
   private deferredListedOn?: string;
 
@@ -125,6 +126,7 @@ export class Sender {
     this.previousDay = held.previousDay;
     this.deferredCount = held.deferred;
     this.started = ctx.clock.now();
+    this.hold(held);
     for (const v of own) {
       this.cands.set(v.id, { version: v, entries: new Set([v.state === 'deferred' ? ctx.ledger.deferredKey(v) : ctx.ledger.queueKey(v)]) });
       this.versions.set(v.id, v);
@@ -192,12 +194,15 @@ export class Sender {
     const t = ctx.timing;
     const termEnd = this.started + t.maxTermMs;
     const pollMs = Math.max(100, Math.min(500, Math.round(t.listLagMs / 3)));
-    while (!this.stopped) {
+    for (;;) {
+      // Past our term and past what we promised others: hand over (what is left waits for the next
+      // sender, SCF's redelivery of our own files, or the recovery pass).
+      if (this.now() >= termEnd && this.now() >= this.promiseEnd()) break;
       await this.settleLost(false);
       await this.settleOthers();
       await this.gather();
       const now = this.now();
-      const window = nextWindow({ ...this.held, quota: this.quota }, now, t, ctx.config.quotaUtcOffsetMinutes);
+      const window = nextWindow({ ...this.held, quota: this.quota }, Math.max(now, this.notBeforeFloor), t, ctx.config.quotaUtcOffsetMinutes);
       this.rollQuota(window.day);
       const ids = openIds(this.open);
       const ready = [...this.cands.values()].filter((c) => !ids.has(c.version.id) && sendable(c.version, window.notBefore, window.day));
@@ -209,7 +214,7 @@ export class Sender {
         const wake = this.nextWake();
         if (now >= this.held.leaseUntil) {
           // Still work within the term (a backoff, a lost answer to settle): extend the lease and stay.
-          if (wake !== undefined && wake <= termEnd && wake - now < t.maxTermMs) {
+          if (wake !== undefined && wake <= termEnd) {
             if (!(await this.extend(Math.min(wake, termEnd) + t.acceptMs))) break;
             continue;
           }
@@ -222,15 +227,29 @@ export class Sender {
         await ctx.clock.sleep(window.notBefore - now - GATHER_LEAD_MS);
         continue;
       }
-      const entry = callEntry(this.held, this.changes(), window, choice.batch.map(callJob(window.day)), now < termEnd, t);
+      // A call accepts others' files only while the promise still ends within our term.
+      const entry = callEntry(this.held, this.changes(), window, choice.batch.map(callJob(window.day)), window.notAfter + t.acceptMs <= termEnd, t);
       if (!(await ctx.ledger.appendEntry(entry))) {
         ctx.log.warn('send lease lost to another instance; stopping', { entry: entry.n });
         break;
       }
-      this.held = entry;
+      this.hold(entry);
       await publish(ctx, entry);
       await this.makeCall(entry);
     }
+  }
+
+  /** Until when we promised to pick up others' files: the lease end of our latest accepting entry. */
+  private promised = 0;
+
+  private promiseEnd(): number {
+    return this.promised;
+  }
+
+  /** Makes `entry` (just appended) ours. */
+  private hold(entry: LogEntry): void {
+    this.held = entry;
+    if (entry.acceptUntil > entry.at) this.promised = Math.max(this.promised, entry.leaseUntil);
   }
 
   private changes() {
@@ -247,7 +266,7 @@ export class Sender {
   private async extend(acceptUntil: number): Promise<boolean> {
     const entry = leaseEntry(this.held, this.changes(), acceptUntil, this.ctx.timing);
     if (!(await this.ctx.ledger.appendEntry(entry))) return false;
-    this.held = entry;
+    this.hold(entry);
     await publish(this.ctx, entry);
     return true;
   }
@@ -259,7 +278,7 @@ export class Sender {
   private async publishState(): Promise<void> {
     const entry: LogEntry = { ...leaseEntry(this.held, this.changes(), this.held.acceptUntil, this.ctx.timing), leaseUntil: this.held.leaseUntil, lastCallNotAfter: this.held.lastCallNotAfter };
     if (await this.ctx.ledger.appendEntry(entry)) {
-      this.held = entry;
+      this.hold(entry);
       await publish(this.ctx, entry);
     } else {
       this.ctx.log.warn('another sender appended first; it will learn the news from CCC', { entry: entry.n });
@@ -459,10 +478,10 @@ export class Sender {
         this.release(jobs);
         this.closeCall(n);
         await this.each(jobs, (v) => move(ctx, v, 'unsent'));
-        if (++this.rateLimited >= 3) {
-          ctx.log.error('CCC keeps refusing calls for the rate limit; leaving the files queued', { code: f.code, entry: n });
-          this.stopped = true;
-        }
+        // We keep our own calls a gap apart, so someone else is calling CCC: back off further each time.
+        this.rateLimited++;
+        this.notBeforeFloor = this.now() + ctx.timing.callGapMs * Math.min(2 ** this.rateLimited, 30);
+        ctx.log.warn('CCC refused the call for the rate limit although calls are spaced; is another client using this SdkAppId?', { code: f.code, entry: n, refusals: this.rateLimited });
         return;
       case 'permanent':
         this.release(jobs);

@@ -66,7 +66,7 @@ export async function handleCosEvent(event: unknown, contextFor: ContextFor, log
       const done = await handOff(ctx, jobs.map((j) => j.version));
       for (const j of jobs) {
         const v = done.versions.get(j.version.id) ?? j.version;
-        const outcome = outcomeOf(j.index, v);
+        const outcome = outcomeOf(j.index, v, j.note);
         // Our own file still unsettled after we held the lease (a lost answer, a storm of refusals):
         // SCF's redelivery, a minute later, finishes it.
         const unsettled = done.sent && !['uploaded', 'failed', 'deferred'].includes(visibleStatus(v));
