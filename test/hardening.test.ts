@@ -183,9 +183,10 @@ describe('platform: killed at each step of the walk (real HTTP), then SCF redeli
     stack = await startStack();
     const event = stack.drop('p/k.mp3', mp3Silence());
     // That write commits, then every request fails: the instance is gone.
-    stack.cos.inject({ ...at, resetAfterCommit: true, times: 1 });
-    stack.cos.inject({ reset: true, times: 100000 });
+    stack.cos.inject({ ...at, resetAfterCommit: true, times: 1, before: () => stack.cos.inject({ reset: true, times: 100000 }) });
     await upload()(event).catch(() => undefined);
+    // The kill really happened at that step: the write is there, nothing after it.
+    expect(stack.cos.requests.filter((r) => r.status === 0 || r.status >= 500).length).toBeGreaterThan(0);
     stack.cos.clearFaults();
     stack.clock.advance(60_000);
     await deliver(event).catch(() => undefined);

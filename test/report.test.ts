@@ -11,6 +11,7 @@ import { createHandler as createUpload } from '../functions/ivr-upload/handler';
 import { createHandler as createReport } from '../functions/quota-report/handler';
 import { mp3Silence, wavTone } from './audio';
 import { cosEvent } from '../scripts/local/fakes/events';
+import { jobId } from '../shared/core/job';
 import { BUCKET, startStack, type Stack } from './harness';
 
 const ARTIFACTS = path.join(__dirname, '..', 'test-artifacts');
@@ -29,7 +30,14 @@ async function populate() {
   ] as const) {
     stack.cos.putDirect(BUCKET, k, b);
   }
-  await createUpload(stack.env)(cosEvent(stack.event('p/hello.mp3'), stack.event('p/menu.wav'), stack.event('p/rejected-by-ccc.mp3'), stack.event('p/readme.txt')));
+  await createUpload(stack.env, stack.seams)(cosEvent(stack.event('p/hello.mp3'), stack.event('p/menu.wav'), stack.event('p/rejected-by-ccc.mp3'), stack.event('p/readme.txt')));
+}
+
+/** Runs the recovery pass and returns its report (asked for a day, it always writes one). */
+async function runReport(env = stack.env, message = today()) {
+  const r = await createReport({ ...env, IVR_BUCKET: BUCKET }, stack.seams)({ Type: 'Timer', Message: message });
+  if (!r.report) throw new Error('no report written');
+  return { ...r.report, result: r };
 }
 
 const today = () => stack.ccc.quotaDay();
@@ -42,8 +50,9 @@ test('the report counts the day, refreshes review states onto objects, and store
   stack.ccc.review(hello.FileId, 1);
   stack.ccc.review(menu.FileId, 2);
 
-  const { report, jsonKey, htmlKey, webhook } = await createReport({ ...stack.env, IVR_BUCKET: BUCKET })({ Type: 'Timer', Message: today() });
+  const { report, jsonKey, htmlKey, webhook, result } = await runReport();
   expect(webhook).toBeUndefined();
+  expect(result.reviews).toMatchObject({ changed: 2, rejected: ['p/menu.wav'] });
   expect(report).toMatchObject({
     day: today(),
     quota: { limit: 50, submitted: 3, remaining: 47, exhausted: false },
@@ -53,6 +62,12 @@ test('the report counts the day, refreshes review states onto objects, and store
     errors: { UploadRejected: 1, UnsupportedExtension: 1 },
     actions: { reviewsUpdated: 2 },
   });
+  // The page's reason to exist: which files need an operator, and why.
+  expect(report.needsAction.map((a) => [a.key, a.status, a.code])).toEqual([
+    ['p/readme.txt', 'failed', 'UnsupportedExtension'],
+    ['p/rejected-by-ccc.mp3', 'failed', 'UploadRejected'],
+    ['p/menu.wav', 'rejected', undefined],
+  ]);
   expect(stack.meta('p/hello.mp3')['ivr-review']).toBe('approved');
   expect(stack.meta('p/menu.wav')['ivr-review']).toBe('rejected');
 
@@ -65,6 +80,7 @@ test('the report counts the day, refreshes review states onto objects, and store
   const html = page.body.toString('utf8');
   expect(html).toContain('3 / 50');
   expect(html).toContain('UnsupportedExtension');
+  expect(html).toMatch(/id="needs-action"[\s\S]*p\/rejected-by-ccc\.mp3[\s\S]*audio duration exceeds 60 seconds/);
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   fs.writeFileSync(path.join(ARTIFACTS, 'report.html'), html);
   expect(stack.logs.some((l) => l.includes('"msg":"daily report"') && l.includes('"submitted":3'))).toBe(true);
@@ -73,7 +89,8 @@ test('the report counts the day, refreshes review states onto objects, and store
 (CHROMIUM ? test : test.skip)('the report page renders in headless Chromium (screenshot kept in test-artifacts/)', async () => {
   stack = await startStack();
   await populate();
-  const { htmlKey } = await createReport({ ...stack.env, IVR_BUCKET: BUCKET })({ Type: 'Timer', Message: today() });
+  stack.ccc.review(stack.ccc.files.find((f) => f.CustomFileName === 'menu')!.FileId, 2);
+  const { htmlKey } = await runReport();
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const file = path.join(ARTIFACTS, 'report-page.html');
   fs.writeFileSync(file, stack.cos.object(BUCKET, htmlKey)!.body);
@@ -81,6 +98,9 @@ test('the report counts the day, refreshes review states onto objects, and store
   const dom = execFileSync(CHROMIUM!, [...flags, '--dump-dom', `file://${file}`], { encoding: 'utf8', timeout: 60000, stdio: ['ignore', 'pipe', 'ignore'] });
   expect(dom).toMatch(/id="quota-used"[^>]*>3 \/ 50</);
   expect((dom.match(/<rect class="bar/g) ?? []).length).toBe(30);
+  // The files that need action are listed, with their reason.
+  expect(dom).toMatch(/<table id="needs-action">[\s\S]*p\/readme\.txt[\s\S]*UnsupportedExtension/);
+  expect(dom).toMatch(/p\/menu\.wav<\/td><td>rejected/);
   const png = path.join(ARTIFACTS, 'report.png');
   fs.rmSync(png, { force: true });
   execFileSync(CHROMIUM!, [...flags, '--hide-scrollbars', '--window-size=900,1400', `--screenshot=${png}`, `file://${file}`], { timeout: 60000, stdio: 'ignore' });
@@ -106,7 +126,7 @@ function webhookServer(answers: Array<[number, string]>) {
 test('a failing webhook is retried and then succeeds with a WeCom markdown message', async () => {
   stack = await startStack();
   const hook = await webhookServer([[500, 'oops'], [200, '{"errcode":93000,"errmsg":"invalid webhook url"}'], [200, '{"errcode":0,"errmsg":"ok"}']]);
-  const { webhook } = await createReport({ ...stack.env, IVR_BUCKET: BUCKET, IVR_REPORT_WEBHOOK: hook.url })({ Type: 'Timer' });
+  const { webhook } = await runReport({ ...stack.env, IVR_REPORT_WEBHOOK: hook.url }, '');
   hook.close();
   expect(webhook).toEqual({ ok: true, attempts: 3, status: 200 });
   const body = JSON.parse(hook.bodies[2]);
@@ -117,7 +137,7 @@ test('a failing webhook is retried and then succeeds with a WeCom markdown messa
 test('a webhook that keeps failing is reported, never fatal, and the report is still stored', async () => {
   stack = await startStack();
   const hook = await webhookServer([[502, 'bad gateway']]);
-  const { webhook, jsonKey } = await createReport({ ...stack.env, IVR_BUCKET: BUCKET, IVR_REPORT_WEBHOOK: hook.url })({ Type: 'Timer' });
+  const { webhook, jsonKey } = await runReport({ ...stack.env, IVR_REPORT_WEBHOOK: hook.url }, '');
   hook.close();
   expect(webhook).toMatchObject({ ok: false, attempts: 3, status: 502 });
   expect(stack.cos.object(BUCKET, jsonKey)).toBeDefined();
@@ -131,42 +151,88 @@ test('quota-report refuses to run without IVR_BUCKET, naming it', async () => {
   await expect(createReport(stack.env)({ Type: 'Timer' })).rejects.toThrow(/IVR_BUCKET is required/);
 });
 
-test('retries SCF gave up on are sent by the daily run', async () => {
-  stack = await startStack({}, { IVR_MAX_ATTEMPTS: '1' });
-  stack.ccc.inject({ action: 'UploadIvrAudio', code: 'InternalError', times: 1 });
-  await expect(createUpload(stack.env)(stack.drop('p/late.mp3', mp3Silence()))).rejects.toMatchObject({ code: 'RetryScheduled' });
-  expect(stack.meta('p/late.mp3')['ivr-status']).toBe('retrying');
-  const { report } = await createReport({ ...stack.env, IVR_BUCKET: BUCKET })({ Type: 'Timer', Message: today() });
-  expect(report.actions.sent).toBe(1);
+test('the daily report is written once per quota day, by the first pass after the day ends', async () => {
+  stack = await startStack();
+  await createUpload(stack.env, stack.seams)(stack.drop('p/a.mp3', mp3Silence()));
+  const pass = () => createReport({ ...stack.env, IVR_BUCKET: BUCKET }, stack.seams)({ Type: 'Timer', Message: '' });
+  const first = await pass();
+  const ended = first.report?.day;
+  expect(ended).toBeDefined();
+  expect((await pass()).report).toBeUndefined();
+  stack.clock.advance(24 * 3600_000);
+  const next = await pass();
+  expect(next.report?.day).toBe(today() > ended! ? stack.ccc.quotaDay(stack.clock.now() - 24 * 3600_000) : undefined);
+  expect(next.report?.report.quota.submitted).toBe(1);
+});
+
+test('a file whose intake died after queueing it is sent by the recovery pass', async () => {
+  stack = await startStack();
+  const event = stack.drop('p/late.mp3', mp3Silence());
+  // The intake dies right after creating the job (before it could look for a sender).
+  stack.cos.inject({ op: 'PUT', keyPrefix: '.ivr-audio-sync/jobs/', resetAfterCommit: true, times: 1, before: () => stack.cos.inject({ reset: true, times: 100000 }) });
+  await createUpload(stack.env, stack.seams)(event).catch(() => undefined);
+  stack.cos.clearFaults();
+  expect(stack.meta('p/late.mp3')['ivr-status']).toBe('queued');
+  stack.clock.advance(300_000);
+  const r = await createReport({ ...stack.env, IVR_BUCKET: BUCKET }, stack.seams)({ Type: 'Timer', Message: '' });
+  expect(r.sent).toBe(true);
   expect(stack.meta('p/late.mp3')['ivr-status']).toBe('uploaded');
   expect(stack.ccc.files).toHaveLength(1);
 });
 
-test('old ledger entries are pruned; recent ones and FileIds are kept', async () => {
+test('a ledger left by the previous version is migrated: done jobs kept, waiting ones sent, a lost call asked about first', async () => {
   stack = await startStack();
-  await createUpload(stack.env)(stack.drop('p/keep.mp3', mp3Silence()));
   const L = '.ivr-audio-sync/';
-  const old = new Date(Date.now() - 40 * 86400000);
-  const oldDay = old.toISOString().slice(0, 10);
-  const oldJob = { v: 1, state: 'done', bucket: BUCKET, key: 'p/old.mp3', etag: 'e', customName: 'old', updatedAt: old.toISOString(), attempts: 1 };
   const put = (k: string, body: unknown = {}) => stack.cos.putDirect(BUCKET, L + k, Buffer.from(JSON.stringify(body)));
-  put(`jobs/${'a'.repeat(40)}.json`, oldJob);
-  put(`reruns/${'a'.repeat(40)}-1`);
-  put(`quota/${oldDay}/00000`);
-  put(`quota/${oldDay}/full`);
-  put(`rate/${Math.floor(Date.now() / 1000) - 7200}`);
+  const drop = (key: string, n: number) => {
+    const o = stack.cos.putDirect(BUCKET, key, mp3Silence(n), { contentType: 'audio/mpeg', meta: { owner: 'ops' } });
+    return { bucket: BUCKET, key, etag: o.etag, id: jobId(BUCKET, key, o.etag) };
+  };
+  const at = new Date(stack.clock.now() - 3600_000).toISOString();
+  const done = drop('p/done.mp3', 3);
+  const waiting = drop('p/waiting.mp3', 4);
+  const calling = drop('p/calling.mp3', 5);
+  // The lost call did register its file: CCC holds it, nobody recorded it.
+  stack.ccc.files.push({ FileId: 5000, CustomFileName: 'calling', AudioFileName: 'x.mp3', Status: 0, SdkAppId: 1400000001, uploadedAt: stack.clock.now() });
+  put(`jobs/${done.id}.json`, { v: 1, state: 'done', bucket: BUCKET, key: done.key, etag: done.etag, customName: 'done', updatedAt: at, attempts: 1, result: { status: 'uploaded', etag: done.etag, at, fileId: 4000, audioFileName: 'd.mp3', review: 'approved', requestId: 'r' } });
+  put(`jobs/${waiting.id}.json`, { v: 1, state: 'queued', bucket: BUCKET, key: waiting.key, etag: waiting.etag, customName: 'waiting', updatedAt: at, attempts: 0 });
+  put(`jobs/${calling.id}.json`, { v: 1, state: 'calling', bucket: BUCKET, key: calling.key, etag: calling.etag, customName: 'calling', updatedAt: at, attempts: 1 });
+  put(`pending/000001795600000-${waiting.id}-0`, { id: waiting.id });
   put(`taken/${'b'.repeat(40)}-0`);
-  put('files/999');
-  const before = stack.cos.keys(BUCKET, L);
-  const { report } = await createReport({ ...stack.env, IVR_BUCKET: BUCKET })({ Type: 'Timer' });
-  const after = new Set(stack.cos.keys(BUCKET, L));
-  const gone = before.filter((k) => !after.has(k));
-  const expected = [`jobs/${'a'.repeat(40)}.json`, `reruns/${'a'.repeat(40)}-1`, `quota/${oldDay}/00000`, `quota/${oldDay}/full`, `rate/${Math.floor(Date.now() / 1000) - 7200}`, `taken/${'b'.repeat(40)}-0`].map((k) => L + k);
-  expect(gone).toEqual(expect.arrayContaining(expected));
-  // Anything else removed is a claim whose pending entry is gone (like the one of the upload above).
-  for (const k of gone.filter((g) => !expected.includes(g))) expect(k.startsWith(`${L}taken/`)).toBe(true);
-  expect(report.actions.pruned).toBeGreaterThanOrEqual(6);
-  expect(after.has(`${L}files/999`)).toBe(true);
-  expect(stack.meta('p/keep.mp3')['ivr-status']).toBe('uploaded');
-  expect([...after].some((k) => k.startsWith(`${L}jobs/`))).toBe(true);
+  put(`rate/${Math.floor(Date.now() / 1000) - 7200}`);
+  put(`quota/${today()}/00000`);
+  put(`quota/${today()}/00001`);
+  put('files/4000', { job: done.id });
+
+  await createReport({ ...stack.env, IVR_BUCKET: BUCKET }, stack.seams)({ Type: 'Timer', Message: '' });
+  const keys = stack.cos.keys(BUCKET, L);
+  expect(keys.filter((k) => /\.json$/.test(k) && k.includes('/jobs/'))).toEqual([]);
+  expect(keys.filter((k) => /\/(pending|taken|rate|quota)\//.test(k))).toEqual([]);
+  expect(keys).toContain(`${L}files/4000`);
+  // The waiting file was sent once; the lost call's file was adopted, not sent again; the done one left alone.
+  expect(stack.ccc.uploadCalls()).toHaveLength(1);
+  expect(stack.meta('p/waiting.mp3')).toMatchObject({ 'ivr-status': 'uploaded', owner: 'ops' });
+  expect(stack.meta('p/calling.mp3')).toMatchObject({ 'ivr-status': 'uploaded', 'ivr-file-id': '5000' });
+  expect(stack.cos.object(BUCKET, 'p/calling.mp3')!.standard['content-type']).toBe('audio/mpeg');
+  expect(keys).toContain(`${L}jobs/${done.id}/0`);
+  // Today's two slots of the old ledger still count, plus the one just sent.
+  const tail = JSON.parse(stack.cos.object(BUCKET, `${L}send/tail`)!.body.toString('utf8')) as { quota: { used: number } };
+  expect(tail.quota.used).toBe(3);
+});
+
+test('settled jobs older than the retention are pruned; FileIds are kept', async () => {
+  stack = await startStack();
+  await createUpload(stack.env, stack.seams)(stack.drop('p/old.mp3', mp3Silence(3)));
+  stack.clock.advance(40 * 86400000);
+  await createUpload(stack.env, stack.seams)(stack.drop('p/keep.mp3', mp3Silence(4)));
+  const L = '.ivr-audio-sync/';
+  const oldId = jobId(BUCKET, 'p/old.mp3', stack.cos.object(BUCKET, 'p/old.mp3')!.etag);
+  const keepId = jobId(BUCKET, 'p/keep.mp3', stack.cos.object(BUCKET, 'p/keep.mp3')!.etag);
+  const r = await createReport({ ...stack.env, IVR_BUCKET: BUCKET }, stack.seams)({ Type: 'Timer', Message: '' });
+  expect(r.pruned).toBeGreaterThanOrEqual(2);
+  const keys = stack.cos.keys(BUCKET, L);
+  expect(keys.filter((k) => k.includes(oldId))).toEqual([]);
+  expect(keys.some((k) => k.includes(keepId))).toBe(true);
+  expect(keys.filter((k) => k.startsWith(`${L}files/`))).toHaveLength(2);
+  expect(stack.meta('p/old.mp3')['ivr-status']).toBe('uploaded');
 });

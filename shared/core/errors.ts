@@ -6,44 +6,46 @@
  */
 
 /** Codes this product defines. They never collide with Tencent's (no dot, no Tencent prefix). */
-export type OwnErrorCode =
+export const OWN_ERROR_CODES = [
   // configuration and input
-  | 'ConfigInvalid'
-  | 'EventInvalid'
-  | 'KeyInvalid'
-  | 'KeyOutsidePrefix'
-  | 'UnsupportedExtension'
-  | 'EmptyFile'
-  | 'FileTooLarge'
-  | 'NotAudio'
-  | 'FormatMismatch'
-  | 'AudioTruncated'
-  | 'AudioInvalid'
-  | 'AudioEmpty'
-  | 'AudioTooLong'
-  | 'AudioTooLargeToConvert'
-  | 'ConversionFailed'
-  | 'IvrNameInvalid'
+  'ConfigInvalid',
+  'EventInvalid',
+  'KeyInvalid',
+  'KeyOutsidePrefix',
+  'UnsupportedExtension',
+  'EmptyFile',
+  'FileTooLarge',
+  'NotAudio',
+  'FormatMismatch',
+  'AudioTruncated',
+  'AudioInvalid',
+  'AudioEmpty',
+  'AudioTooLong',
+  'AudioTooLargeToConvert',
+  'ConversionFailed',
+  'IvrNameInvalid',
   // the object
-  | 'ObjectNotFound'
-  | 'ObjectChanged'
-  | 'MetadataTooLarge'
+  'ObjectNotFound',
+  'ObjectChanged',
+  'MetadataTooLarge',
   // storage and network
-  | 'StorageError'
-  | 'LedgerCorrupt'
-  | 'NetworkError'
-  | 'HttpError'
-  | 'ResponseInvalid'
+  'StorageError',
+  'LedgerCorrupt',
+  'NetworkError',
+  'HttpError',
+  'ResponseInvalid',
   // CCC outcomes
-  | 'UploadRejected'
-  | 'QuotaExhausted'
-  | 'OutcomeUnknown'
-  | 'GaveUp'
+  'UploadRejected',
+  'QuotaExhausted',
+  'OutcomeUnknown',
+  'GaveUp',
   // control flow reported to SCF
-  | 'RetryScheduled'
-  | 'WebhookFailed'
+  'RetryScheduled',
+  'WebhookFailed',
   // a bug: anything thrown that is not an IvrError
-  | 'Unexpected';
+  'Unexpected',
+] as const;
+export type OwnErrorCode = (typeof OWN_ERROR_CODES)[number];
 
 /** Top-level error code families documented for Tencent Cloud APIs (common and CCC codes). */
 type TencentFamily =
@@ -82,6 +84,12 @@ const FAMILIES = new Set<string>([
   'ResourceInUse', 'ResourceInsufficient', 'ResourceNotFound', 'ResourceUnavailable', 'ServiceUnavailable', 'UnauthorizedOperation',
   'UnknownParameter', 'UnsupportedOperation', 'UnsupportedProtocol', 'UnsupportedRegion',
 ]);
+
+/** Parses a code read back from storage (ours or Tencent's); undefined when it is neither. */
+export function asErrorCode(code: string | undefined): ErrorCode | undefined {
+  if (code === undefined) return undefined;
+  return (OWN_ERROR_CODES as readonly string[]).includes(code) ? (code as OwnErrorCode) : asTencentCode(code);
+}
 
 /** Parses an untrusted code string from a Tencent API answer; undefined when it is not one. */
 export function asTencentCode(code: string): TencentErrorCode | undefined {

@@ -4,10 +4,11 @@
  * files once their day has room) by acting as a sender; refreshes review states; and once per
  * quota day, on the first run after the day ends, writes the daily report and prunes the ledger.
  */
+import { asErrorCode } from '../core/errors';
 import { isFinal, type JobVersion } from '../core/job';
 import { reviewFromCode, type ReviewState } from '../core/metadata';
 import { buildReport, lastDays, renderReportHtml, wecomMessage, type DailyReport, type DayUse } from '../core/report';
-import { leaseView, quotaDay, type LogEntry } from '../core/sendlog';
+import { leaseEntry, leaseView, quotaDay, type LogEntry } from '../core/sendlog';
 import { mapLimited } from '../runtime/concurrency';
 import { CORRUPT } from '../store/ledger';
 import { postWebhook, type WebhookResult } from '../sdk/webhook';
@@ -34,6 +35,7 @@ export function requestedDay(event: unknown): string | undefined {
 
 export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryResult> {
   const day = today(ctx);
+  await migrateLegacy(ctx, day);
   const { sent, settled } = await sendLeftovers(ctx, day);
   const reviews = await refreshReviews(ctx);
   if (reviews.rejected.length > 0 && ctx.config.reportWebhook) {
@@ -177,6 +179,90 @@ function parseHistory(text: string | undefined): Record<string, number> {
   } catch {
     return {};
   }
+}
+
+/** A job record of the previous version of this product (`jobs/<id>.json`). */
+interface LegacyJob {
+  v: 1;
+  state: 'claimed' | 'queued' | 'calling' | 'done' | 'retryable' | 'deferred';
+  bucket: string;
+  key: string;
+  etag: string;
+  customName: string;
+  updatedAt: string;
+  attempts: number;
+  quotaDay?: string;
+  result?: { status: string; fileId?: number; audioFileName?: string; requestId?: string; review?: ReviewState; errorCode?: string; errorMessage?: string };
+}
+
+/** Keys of the previous ledger layout that have no meaning any more once its jobs are migrated. */
+const LEGACY_PREFIXES = ['pending/', 'taken/', 'reruns/', 'rate/', 'quota/'];
+
+/**
+ * Reads a ledger left by the previous version once: each `jobs/<id>.json` becomes the first version
+ * of a job chain (a call whose answer was never recorded becomes `uncertain`, so CCC is asked before
+ * anything is resent), waiting jobs get queue or deferred entries, and today's quota use is carried
+ * into the send log. Then the old keys go. A marker makes later passes skip all of it.
+ */
+async function migrateLegacy(ctx: Ctx, day: string): Promise<void> {
+  const { ledger } = ctx;
+  const marker = `${ledger.prefix}migrated/v2`;
+  if ((await ledger.store.get(marker)) !== undefined) return;
+  const legacy = (await ledger.store.list(`${ledger.prefix}jobs/`)).filter((l) => /jobs\/[0-9a-f]{40}\.json$/.test(l.key));
+  for (const l of legacy) {
+    const id = l.key.slice(l.key.lastIndexOf('/') + 1, -'.json'.length);
+    let old: LegacyJob | undefined;
+    try {
+      old = JSON.parse((await ledger.store.get(l.key)) ?? '') as LegacyJob;
+    } catch {
+      old = undefined;
+    }
+    if (old?.v === 1 && typeof old.key === 'string' && (await ledger.readVersion(id, 0)) === undefined) {
+      const obj = await ctx.objects.read(old.key, 1);
+      const head = obj && obj.etag === old.etag ? { standard: obj.standard, meta: obj.meta } : { standard: {}, meta: {} };
+      const v = legacyVersion(id, old, head, ctx.owner);
+      if (await ledger.writeVersion(v)) {
+        if (v.state === 'queued' || v.state === 'uncertain') await ledger.enqueue(v);
+        if (v.state === 'deferred') await ledger.putDeferred(v);
+      }
+    }
+    await ledger.store.delete(l.key);
+  }
+  const doomed: string[] = [];
+  for (const p of LEGACY_PREFIXES) for (const l of await ledger.store.list(`${ledger.prefix}${p}`)) doomed.push(l.key);
+  // Old deferred entries were `<time>-<id>` (no version): their jobs were just migrated.
+  for (const l of await ledger.store.list(`${ledger.prefix}deferred/`)) if (/\/\d{15}-[0-9a-f]{40}$/.test(l.key)) doomed.push(l.key);
+  const usedToday = doomed.filter((k) => k.includes(`/quota/${day}/`) && !k.endsWith('/full')).length;
+  const fullToday = doomed.some((k) => k.endsWith(`/quota/${day}/full`));
+  if (usedToday > 0 || fullToday) await carryQuota(ctx, day, usedToday, fullToday);
+  await ledger.deleteEntries(doomed);
+  await ledger.store.put(marker, JSON.stringify({ at: new Date(ctx.clock.now()).toISOString(), jobs: legacy.length }));
+  if (legacy.length > 0 || doomed.length > 0) ctx.log.info('ledger of the previous version migrated', { jobs: legacy.length, removed: doomed.length, usedToday });
+}
+
+function legacyVersion(id: string, old: LegacyJob, head: JobVersion['object']['head'], by: string): JobVersion {
+  const at = Date.parse(old.updatedAt) || 0;
+  const object = { bucket: old.bucket, key: old.key, etag: old.etag, size: 0, customName: old.customName, queuedAt: at, head };
+  const base: JobVersion = { v: 2, id, seq: 0, state: 'queued', at: new Date(at).toISOString(), by, object, attempts: old.attempts ?? 0, run: 0 };
+  const r = old.result;
+  if (old.state === 'done' && r?.status === 'uploaded' && r.fileId !== undefined) {
+    return { ...base, state: 'uploaded', upload: { fileId: r.fileId, audioFileName: r.audioFileName ?? '', requestId: r.requestId ?? '', review: r.review ?? 'pending' } };
+  }
+  if (old.state === 'done') return { ...base, state: 'failed', lastError: { code: asErrorCode(r?.errorCode) ?? 'Unexpected', message: r?.errorMessage ?? 'failed under the previous version' } };
+  if (old.state === 'deferred') return { ...base, state: 'deferred', deferredDay: old.quotaDay };
+  // A call may have been made: CCC is asked before anything is resent.
+  if (old.state === 'calling') return { ...base, state: 'uncertain', checkAfter: 0 };
+  return base;
+}
+
+/** Carries the previous version's count of today's quota into the send log. */
+async function carryQuota(ctx: Ctx, day: string, used: number, full: boolean): Promise<void> {
+  const tail = await readTail(ctx, day);
+  const quota = tail.quota.day === day ? tail.quota : { day, used: 0, full: false };
+  if (quota.used >= used && (quota.full || !full)) return;
+  const now = ctx.clock.now();
+  const entry: LogEntry = { ...leaseEntry(tail, { owner: ctx.owner, now, quota: { day, used: Math.max(quota.used, used), full: quota.full || full }, previousDay: tail.previousDay, open: tail.open, deferred: tail.deferred }, now, ctx.timing), leaseUntil: now };
+  if (await ctx.ledger.appendEntry(entry)) await ctx.ledger.publishTail(entry);
 }
 
 /**

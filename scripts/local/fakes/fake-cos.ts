@@ -259,6 +259,8 @@ export class FakeCos extends LoopbackServer {
     let bucket = '';
     let key = '';
     let secretId = '';
+    /** The connection was dropped by a fault: the client saw no answer (status 0 in the log). */
+    let dropped = false;
     try {
       const host = String(req.headers.host ?? '').replace(/:\d+$/, '');
       const hm = HOST_RE.exec(host);
@@ -280,6 +282,7 @@ export class FakeCos extends LoopbackServer {
       const fault = this.takeFault(op === 'BUCKET' ? 'PUT' : op, key);
       if (fault?.before) fault.before();
       if (fault?.reset) {
+        dropped = true;
         req.socket.destroy();
         return;
       }
@@ -297,6 +300,7 @@ export class FakeCos extends LoopbackServer {
         res.end = ((...args: unknown[]) => {
           if (status < 300) this.onCommitted?.({ ...info(), status });
           if (fault?.resetAfterCommit) {
+            dropped = true;
             req.socket.destroy();
             return res;
           }
@@ -320,7 +324,7 @@ export class FakeCos extends LoopbackServer {
         this.sendError(res, 500, 'InternalError', String(e), `${bucket}/${key}`, requestId);
       }
     } finally {
-      this.requests.push({ op, bucket, key, status: res.statusCode, secretId });
+      this.requests.push({ op, bucket, key, status: dropped ? 0 : res.statusCode, secretId });
     }
   }
 
