@@ -1,0 +1,224 @@
+/**
+ * The audio modules on their own (no servers): whole-file validation against files made by real
+ * encoders (test/fixtures/audio/README.md says how) and damaged copies of them, the conversion
+ * plan, the pure-JS converter's output and filter, and the lazy loading of the bundled converter.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { inspectAudio, type AudioInfo, type AudioProblemCode, type InspectResult, type WavInfo } from '../shared/audio/inspect';
+import { mp3Silence, PNG_BYTES, riff, wav, wavTone } from './audio';
+
+const FIXTURES = path.join(__dirname, 'fixtures', 'audio');
+const fixture = (name: string): Buffer => fs.readFileSync(path.join(FIXTURES, name));
+
+function ok(r: InspectResult): AudioInfo {
+  if (!r.ok) throw new Error(`expected valid audio, got ${r.problem.code}: ${r.problem.message}`);
+  return r.info;
+}
+function problem(r: InspectResult, code: AudioProblemCode): string {
+  if (r.ok) throw new Error(`expected ${code}, got valid audio ${JSON.stringify(r.info)}`);
+  expect(r.problem.code).toBe(code);
+  return r.problem.message;
+}
+
+// Reference durations: `soxi -D` for WAVs; for MP3s, `soxi -D` of what `lame --decode` writes
+// (a decoder that honours the LAME tag's encoder delay and padding), see the fixtures README.
+const FIXTURES_TABLE: Array<[string, Partial<AudioInfo> & Record<string, unknown>, number]> = [
+  ['speech-cbr-info.mp3', { codec: 'mp3', mpegVersion: '2', sampleRate: 16000, channels: 1, bitrate: 64000, frames: 42, header: 'Info' }, 1.412625],
+  ['speech-vbr-xing.mp3', { codec: 'mp3', mpegVersion: '2', sampleRate: 22050, channels: 1, frames: 57, header: 'Xing' }, 1.412608],
+  ['speech-id3.mp3', { codec: 'mp3', mpegVersion: '2', sampleRate: 16000, channels: 1, bitrate: 48000, header: 'Info' }, 1.412625],
+  ['speech-mpeg25.mp3', { codec: 'mp3', mpegVersion: '2.5', sampleRate: 8000, channels: 1, bitrate: 24000, header: 'Info' }, 1.412625],
+  ['speech-notag.mp3', { codec: 'mp3', mpegVersion: '2', sampleRate: 16000, channels: 1, bitrate: 32000, frames: 42 }, 1.478938],
+  ['speech-44k-stereo.mp3', { codec: 'mp3', mpegVersion: '1', sampleRate: 44100, channels: 2, header: 'Info' }, 1.412608],
+  ['speech-alaw.wav', { codec: 'alaw', sampleRate: 8000, channels: 1, bitsPerSample: 8 }, 1.412625],
+  ['speech-ulaw.wav', { codec: 'mulaw', sampleRate: 8000, channels: 1, bitsPerSample: 8 }, 1.412625],
+  ['speech-24bit.wav', { codec: 'pcm', sampleRate: 8000, channels: 1, bitsPerSample: 24 }, 1.0],
+  ['speech-float.wav', { codec: 'float', sampleRate: 8000, channels: 1, bitsPerSample: 32 }, 0.8],
+  ['speech-8bit.wav', { codec: 'pcm', sampleRate: 11025, channels: 1, bitsPerSample: 8 }, 1.412608],
+  ['speech-44k-stereo.wav', { codec: 'pcm', sampleRate: 44100, channels: 2, bitsPerSample: 16 }, 0.150023],
+];
+
+describe('inspectAudio: files made by real encoders', () => {
+  test.each(FIXTURES_TABLE)('%s', (name, expected, seconds) => {
+    const format = name.endsWith('.mp3') ? 'mp3' : 'wav';
+    const info = ok(inspectAudio(fixture(name), format));
+    expect(info).toMatchObject({ container: format, ...expected });
+    expect(Math.abs(info.durationSeconds - seconds)).toBeLessThanOrEqual(0.05);
+  });
+
+  test('the fixtures stay small', () => {
+    const sizes = fs.readdirSync(FIXTURES).filter((f) => /\.(mp3|wav)$/.test(f)).map((f) => fs.statSync(path.join(FIXTURES, f)).size);
+    expect(sizes).toHaveLength(FIXTURES_TABLE.length);
+    for (const s of sizes) expect(s).toBeLessThan(30 * 1024);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBeLessThan(200 * 1024);
+  });
+});
+
+describe('inspectAudio: what the rest of the suite sends as audio', () => {
+  test.each([1, 2, 3, 10])('mp3Silence(%i) with and without ID3', (n) => {
+    for (const id3 of [true, false]) {
+      const info = ok(inspectAudio(mp3Silence(n, id3), 'mp3'));
+      expect(info).toMatchObject({ container: 'mp3', frames: n, sampleRate: 44100, channels: 2 });
+      expect(info.durationSeconds).toBeCloseTo((n * 1152) / 44100, 6);
+    }
+    // Padded like a real encoder's: 128 kbit/s on average.
+    if (n === 10) expect(Math.abs((ok(inspectAudio(mp3Silence(n), 'mp3')) as { bitrate: number }).bitrate - 128000)).toBeLessThan(64);
+  });
+
+  test('wavTone and wav() in every layout', () => {
+    expect(ok(inspectAudio(wavTone(), 'wav'))).toMatchObject({ codec: 'pcm', sampleRate: 8000, channels: 1, bitsPerSample: 16, frames: 1600, durationSeconds: 0.2 });
+    expect(ok(inspectAudio(wavTone(300, 440, 16000), 'wav'))).toMatchObject({ sampleRate: 16000, frames: 4800 });
+    const layouts = [
+      { bits: 8 },
+      { bits: 24, channels: 2 },
+      { bits: 32 },
+      { bits: 32, float: true },
+      { bits: 64, float: true, rate: 96000 },
+      { bits: 24, extensible: true, channels: 6, rate: 48000 },
+      { bits: 32, float: true, extensible: true, channels: 8 },
+    ];
+    for (const l of layouts) {
+      const info = ok(inspectAudio(wav({ ...l, seconds: 0.1 }), 'wav'));
+      expect(info).toMatchObject({ codec: l.float ? 'float' : 'pcm', bitsPerSample: l.bits, channels: l.channels ?? 1, sampleRate: l.rate ?? 8000 });
+      expect(info.durationSeconds).toBeCloseTo(0.1, 6);
+    }
+  });
+
+  test('chunks with odd sizes are padded, chunk order and extra chunks do not matter', () => {
+    const tone = wavTone(100);
+    const fmt = tone.subarray(20, 36);
+    const data = tone.subarray(44);
+    const file = riff([['LIST', Buffer.from('INFOISFT\x05\x00\x00\x00sox!\x00', 'latin1')], ['fmt ', fmt], ['odd ', Buffer.from('abc')], ['data', data]]);
+    const info = ok(inspectAudio(file, 'wav')) as WavInfo;
+    expect(info).toMatchObject({ frames: 800, dataBytes: 1600 });
+    expect(file.subarray(info.dataOffset, info.dataOffset + 1600).equals(data)).toBe(true);
+    // A-law and µ-law fixtures from sox carry an odd-sized data chunk and a `fact` chunk.
+    expect(ok(inspectAudio(fixture('speech-alaw.wav'), 'wav'))).toMatchObject({ dataBytes: 11301, frames: 11301 });
+  });
+
+  test('junk before the first frame and zero padding after the last are tolerated', () => {
+    expect(ok(inspectAudio(Buffer.concat([Buffer.alloc(100), mp3Silence(10, false)]), 'mp3'))).toMatchObject({ frames: 10 });
+    expect(ok(inspectAudio(Buffer.concat([mp3Silence(10), Buffer.alloc(300)]), 'mp3'))).toMatchObject({ frames: 10 });
+  });
+});
+
+describe('inspectAudio: truncated files', () => {
+  test('a WAV whose data chunk is shorter than declared', () => {
+    const full = wav({ rate: 8000, seconds: 10 }); // 160000 bytes of samples
+    const message = problem(inspectAudio(full.subarray(0, 44 + 48000), 'wav'), 'AudioTruncated');
+    expect(message).toMatch(/^data chunk declares 160000 bytes, the file holds 48000; .*upload the complete file/);
+    const alaw = fixture('speech-alaw.wav');
+    expect(problem(inspectAudio(alaw.subarray(0, 5000), 'wav'), 'AudioTruncated')).toMatch(/data chunk declares 11301 bytes, the file holds 4942/);
+  });
+
+  test('a WAV cut after its samples, inside a later chunk, or inside its header', () => {
+    const file = riff([['fmt ', wavTone().subarray(20, 36)], ['data', wavTone().subarray(44)], ['LIST', Buffer.alloc(200)]]);
+    expect(ok(inspectAudio(file, 'wav'))).toMatchObject({ frames: 1600 });
+    expect(problem(inspectAudio(file.subarray(0, file.length - 100), 'wav'), 'AudioTruncated')).toMatch(`the RIFF header declares ${file.length} bytes, the file holds ${file.length - 100}`);
+    expect(problem(inspectAudio(wavTone().subarray(0, 30), 'wav'), 'AudioTruncated')).toMatch(/chunk "fmt " at byte 12 declares 16 bytes, the file holds 10/);
+  });
+
+  test('an MP3 cut in the middle of a frame', () => {
+    const cbr = fixture('speech-cbr-info.mp3'); // 43 frames of 288 bytes, the first one the Info header
+    expect(problem(inspectAudio(cbr.subarray(0, cbr.length - 100), 'mp3'), 'AudioTruncated')).toBe(
+      'MPEG frame 43 at byte 12096 declares 288 bytes, the file holds 188; the upload or recording was cut short: upload the complete file again',
+    );
+    const vbr = fixture('speech-vbr-xing.mp3');
+    expect(problem(inspectAudio(vbr.subarray(0, 5000), 'mp3'), 'AudioTruncated')).toMatch(/^MPEG frame \d+ at byte \d+ declares \d+ bytes, the file holds \d+;/);
+    const two = mp3Silence(2, false).length;
+    expect(problem(inspectAudio(mp3Silence(3, false).subarray(0, two + 2), 'mp3'), 'AudioTruncated')).toMatch(`ends inside an MPEG frame header at byte ${two}`);
+  });
+
+  test('an MP3 with whole frames missing, against its Xing/Info header', () => {
+    const cbr = fixture('speech-cbr-info.mp3');
+    expect(problem(inspectAudio(cbr.subarray(0, cbr.length - 3 * 288), 'mp3'), 'AudioTruncated')).toMatch(/^the Info header declares 42 frames, the file holds 39;/);
+    // Tags before and after do not hide it.
+    const id3 = fixture('speech-id3.mp3'); // ID3v2 (132 bytes), 43 frames of 216 bytes, ID3v1 (128 bytes)
+    const cut = Buffer.concat([id3.subarray(0, id3.length - 128 - 5 * 216), id3.subarray(id3.length - 128)]);
+    expect(problem(inspectAudio(cut, 'mp3'), 'AudioTruncated')).toMatch(/^the Info header declares 42 frames, the file holds 37;/);
+  });
+
+  test('an MP3 with whole frames missing, against its VBRI header', () => {
+    const withVbri = (declared: number, held: number) => {
+      const frames = mp3Silence(held + 1, false); // the first frame carries the header
+      const header = Buffer.alloc(18);
+      header.write('VBRI', 0, 'latin1');
+      header.writeUInt16BE(1, 4);
+      header.writeUInt32BE(mp3Silence(declared + 1, false).length, 10);
+      header.writeUInt32BE(declared, 14);
+      header.copy(frames, 36);
+      return frames;
+    };
+    expect(ok(inspectAudio(withVbri(10, 10), 'mp3'))).toMatchObject({ header: 'VBRI', frames: 10 });
+    expect(problem(inspectAudio(withVbri(10, 7), 'mp3'), 'AudioTruncated')).toMatch(/^the VBRI header declares 10 frames, the file holds 7;/);
+  });
+
+  test('an ID3v2 tag longer than the file', () => {
+    const tag = Buffer.from([0x49, 0x44, 0x33, 3, 0, 0, 0, 0, 0x10, 0]); // 2048 bytes declared
+    expect(problem(inspectAudio(Buffer.concat([tag, Buffer.alloc(500)]), 'mp3'), 'AudioTruncated')).toMatch(/ID3v2 tag declares 2058 bytes, the file holds 510/);
+  });
+});
+
+describe('inspectAudio: empty, not audio, mismatched, invalid, too long', () => {
+  test('no samples → AudioEmpty', () => {
+    expect(problem(inspectAudio(wav({ seconds: 0 }), 'wav'), 'AudioEmpty')).toMatch(/no samples \(its data chunk has 0 bytes\)/);
+    const stereo = wav({ channels: 2, seconds: 0 });
+    const oneByteShort = riff([['fmt ', stereo.subarray(20, 36)], ['data', Buffer.alloc(3)]]);
+    expect(problem(inspectAudio(oneByteShort, 'wav'), 'AudioEmpty')).toMatch(/3 bytes/);
+  });
+
+  test('PNG, text, random bytes and an empty file → NotAudio', () => {
+    let seed = 42;
+    const random = Buffer.alloc(200_000);
+    for (let i = 0; i < random.length; i++) random[i] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+    // A single valid frame header inside random bytes is not audio either.
+    const lone = Buffer.from(random);
+    mp3Silence(1, false).copy(lone, 1000, 0, 4);
+    for (const bytes of [PNG_BYTES, Buffer.from('not a wav at all'), random, lone, Buffer.alloc(0)]) {
+      expect(problem(inspectAudio(bytes, 'mp3'), 'NotAudio')).toMatch(/not MP3 audio/);
+      expect(problem(inspectAudio(bytes, 'wav'), 'NotAudio')).toMatch(/not WAV audio/);
+    }
+    expect(problem(inspectAudio(Buffer.concat([Buffer.from('ID3\x03\x00\x00\x00\x00\x00\x00', 'latin1'), PNG_BYTES]), 'mp3'), 'NotAudio')).toMatch(/after its ID3 tag/);
+  });
+
+  test('content that does not match the extension → FormatMismatch', () => {
+    expect(problem(inspectAudio(fixture('speech-8bit.wav'), 'mp3'), 'FormatMismatch')).toMatch(/named \.mp3 but holds a WAV/);
+    expect(problem(inspectAudio(fixture('speech-cbr-info.mp3'), 'wav'), 'FormatMismatch')).toMatch(/named \.wav but holds MPEG audio/);
+    expect(problem(inspectAudio(mp3Silence(2, false), 'wav'), 'FormatMismatch')).toBeTruthy();
+  });
+
+  test('odd fmt values and unsupported codecs → AudioInvalid', () => {
+    const edit = (at: number, write: (b: Buffer) => void) => {
+      const b = Buffer.from(wavTone());
+      write(b.subarray(at));
+      return inspectAudio(b, 'wav');
+    };
+    expect(problem(edit(32, (b) => b.writeUInt16LE(3)), 'AudioInvalid')).toBe('the WAV declares a block align of 3 bytes, expected 2 (1 channels × 16 bits / 8); re-save the file');
+    expect(problem(edit(22, (b) => b.writeUInt16LE(0)), 'AudioInvalid')).toMatch(/declares 0 channels, expected 1 to 8/);
+    expect(problem(edit(22, (b) => b.writeUInt16LE(9)), 'AudioInvalid')).toMatch(/declares 9 channels/);
+    expect(problem(edit(24, (b) => b.writeUInt32LE(0)), 'AudioInvalid')).toMatch(/sample rate of 0 Hz, expected 1000 to 384000/);
+    expect(problem(edit(34, (b) => b.writeUInt16LE(12)), 'AudioInvalid')).toMatch(/12-bit pcm samples, expected 8 or 16 or 24 or 32 bits/);
+    expect(problem(edit(20, (b) => b.writeUInt16LE(0x11)), 'AudioInvalid')).toMatch(/holds IMA ADPCM \(format 0x0011\); only PCM, IEEE float, A-law and µ-law are supported: convert it to PCM/);
+    expect(problem(edit(0, (b) => b.write('RIFX', 'latin1')), 'AudioInvalid')).toMatch(/RIFX variant/);
+    expect(problem(edit(40, (b) => b.writeUInt32LE(0xffffffff)), 'AudioInvalid')).toMatch(/never filled in/);
+    expect(problem(inspectAudio(riff([['data', Buffer.alloc(100)]]), 'wav'), 'AudioInvalid')).toMatch(/no "fmt " chunk/);
+    expect(problem(inspectAudio(riff([['fmt ', wavTone().subarray(20, 36)]]), 'wav'), 'AudioInvalid')).toMatch(/no "data" chunk/);
+    const ext = wav({ bits: 24, extensible: true });
+    ext[46] = 0x99; // the sub-format GUID's tail starts 26 bytes into the fmt chunk (at 20)
+    expect(problem(inspectAudio(ext, 'wav'), 'AudioInvalid')).toMatch(/EXTENSIBLE with an unknown sub-format/);
+  });
+
+  test('an MP3 whose frame chain breaks → AudioInvalid', () => {
+    const joined = Buffer.concat([fixture('speech-mpeg25.mp3'), fixture('speech-cbr-info.mp3')]);
+    expect(problem(inspectAudio(joined, 'mp3'), 'AudioInvalid')).toMatch(/chain breaks at byte 4968 .* different MPEG version, layer, sample rate or channel count/);
+    const garbage = Buffer.concat([mp3Silence(10, false), Buffer.from('trailing garbage that is not a frame')]);
+    expect(problem(inspectAudio(garbage, 'mp3'), 'AudioInvalid')).toMatch(/bytes that are not an MPEG frame/);
+  });
+
+  test('maxSeconds → AudioTooLong with both durations', () => {
+    expect(problem(inspectAudio(fixture('speech-cbr-info.mp3'), 'mp3', { maxSeconds: 1 }), 'AudioTooLong')).toBe('the audio lasts 1.413 s, longer than the configured maximum of 1 s; shorten it');
+    expect(problem(inspectAudio(wavTone(2500), 'wav', { maxSeconds: 2 }), 'AudioTooLong')).toMatch(/lasts 2.5 s, longer than the configured maximum of 2 s/);
+    expect(ok(inspectAudio(wavTone(2000), 'wav', { maxSeconds: 2 }))).toMatchObject({ durationSeconds: 2 });
+  });
+});
+
