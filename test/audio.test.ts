@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { inspectAudio, type AudioInfo, type AudioProblemCode, type InspectResult, type WavInfo } from '../shared/audio/inspect';
+import { conversionPlan, MAX_CCC_FILE_BYTES, MAX_CONVERT_INPUT_BYTES, type ConversionPlan } from '../shared/audio/plan';
 import { mp3Silence, PNG_BYTES, riff, wav, wavTone } from './audio';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'audio');
@@ -219,6 +220,55 @@ describe('inspectAudio: empty, not audio, mismatched, invalid, too long', () => 
     expect(problem(inspectAudio(fixture('speech-cbr-info.mp3'), 'mp3', { maxSeconds: 1 }), 'AudioTooLong')).toBe('the audio lasts 1.413 s, longer than the configured maximum of 1 s; shorten it');
     expect(problem(inspectAudio(wavTone(2500), 'wav', { maxSeconds: 2 }), 'AudioTooLong')).toMatch(/lasts 2.5 s, longer than the configured maximum of 2 s/);
     expect(ok(inspectAudio(wavTone(2000), 'wav', { maxSeconds: 2 }))).toMatchObject({ durationSeconds: 2 });
+  });
+});
+
+describe('conversionPlan', () => {
+  const info = (bytes: Buffer, format: 'mp3' | 'wav' = 'wav') => ok(inspectAudio(bytes, format));
+  const studio = { container: 'wav', codec: 'pcm', sampleRate: 44100, channels: 2, bitsPerSample: 16, blockAlign: 4, dataOffset: 44 } as const;
+  /** What inspectAudio reports for a 44.1 kHz stereo 16-bit WAV of that many seconds, without making it. */
+  const studioWav = (seconds: number): [WavInfo, number] => {
+    const frames = Math.round(seconds * 44100);
+    return [{ ...studio, frames, durationSeconds: frames / 44100, dataBytes: frames * 4 }, 44 + frames * 4];
+  };
+  const plan = (i: AudioInfo, bytes: number, mode: 'auto' | 'telephony' | 'off'): ConversionPlan => conversionPlan(i, bytes, mode);
+
+  test('auto converts only WAVs over 5 MB; off never converts; telephony converts what is not 8 kHz mono 16-bit', () => {
+    const small = info(fixture('speech-44k-stereo.wav'));
+    const phone = info(wavTone(1000));
+    const [big, bigBytes] = studioWav(40);
+    expect(bigBytes).toBeGreaterThan(MAX_CCC_FILE_BYTES);
+    expect(plan(small, 26508, 'auto')).toBe('send-as-is');
+    expect(plan(big, bigBytes, 'auto')).toBe('convert');
+    expect(plan(small, 26508, 'telephony')).toBe('convert');
+    expect(plan(phone, 16044, 'telephony')).toBe('send-as-is');
+    expect(plan(info(fixture('speech-alaw.wav')), 11360, 'telephony')).toBe('convert');
+    expect(plan(small, 26508, 'off')).toBe('send-as-is');
+    expect(plan(big, bigBytes, 'off')).toMatchObject({ code: 'FileTooLarge', message: expect.stringMatching(/conversion is turned off: convert it to 8 kHz mono first, e.g. `sox in.wav -r 8000 -c 1 -b 16 out.wav`/) });
+    expect(conversionPlan(small, 26508, 'auto', { maxFileBytes: 20000 })).toBe('convert');
+  });
+
+  test('an MP3 over the limit fails with the fix; within it, it is sent', () => {
+    const mp3 = info(fixture('speech-cbr-info.mp3'), 'mp3');
+    expect(plan(mp3, 12384, 'telephony')).toBe('send-as-is');
+    const r = plan(mp3, MAX_CCC_FILE_BYTES + 1, 'auto');
+    expect(r).toEqual({ code: 'FileTooLarge', message: expect.stringMatching(/^the file is 5242881 bytes \(5 MB\); CCC accepts at most 5242880 bytes \(5 MB\), and MP3s are not converted: re-encode it .*`lame --mp3input -m m -b 32 in.mp3 out.mp3`/) });
+  });
+
+  test('too long even at 8 kHz, or too big to convert in memory', () => {
+    const [long, longBytes] = studioWav(400);
+    expect(plan(long, longBytes, 'auto')).toMatchObject({ code: 'FileTooLarge', message: expect.stringMatching(/its 400 s of audio take 6400044 bytes even as 8 kHz mono 16-bit WAV \(which holds at most 327 s\): shorten or split it/) });
+    const [huge, hugeBytes] = studioWav(200);
+    expect(hugeBytes).toBeGreaterThan(MAX_CONVERT_INPUT_BYTES);
+    expect(plan(huge, hugeBytes, 'auto')).toEqual({
+      code: 'AudioTooLargeToConvert',
+      message: `the WAV is ${hugeBytes} bytes (33.6 MB), more than the ${MAX_CONVERT_INPUT_BYTES} bytes (24 MB) that can be converted within the function's memory: convert it before uploading, e.g. \`sox in.wav -r 8000 -c 1 -b 16 out.wav\``,
+    });
+    // An 8 kHz mono 16-bit WAV over the limit cannot shrink; 8-bit input within the limit is sent rather than doubled.
+    const phone: WavInfo = { ...studio, sampleRate: 8000, channels: 1, blockAlign: 2, frames: 2_700_000, durationSeconds: 337.5, dataBytes: 5_400_000 };
+    expect(plan(phone, 5_400_044, 'auto')).toMatchObject({ code: 'FileTooLarge' });
+    const alaw: WavInfo = { ...phone, codec: 'alaw', bitsPerSample: 8, blockAlign: 1, dataBytes: 2_700_000 };
+    expect(plan(alaw, 2_700_058, 'telephony')).toBe('send-as-is');
   });
 });
 
