@@ -3,13 +3,20 @@
  * encoders (test/fixtures/audio/README.md says how) and damaged copies of them, the conversion
  * plan, the pure-JS converter's output and filter, and the lazy loading of the bundled converter.
  */
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
+import { build } from 'esbuild';
 import { inspectAudio, type AudioInfo, type AudioProblemCode, type InspectResult, type WavInfo } from '../shared/audio/inspect';
 import { conversionPlan, MAX_CCC_FILE_BYTES, MAX_CONVERT_INPUT_BYTES, type ConversionPlan } from '../shared/audio/plan';
+import { convertWav, CONVERTER_ID, type Converted } from '../shared/audio/convert';
+import { CONVERTER_FILE, loadConverter } from '../shared/audio/load-converter';
 import { mp3Silence, PNG_BYTES, riff, wav, wavTone } from './audio';
 
+const ROOT = path.join(__dirname, '..');
 const FIXTURES = path.join(__dirname, 'fixtures', 'audio');
+const PKG = path.join(ROOT, 'dist', 'package');
 const fixture = (name: string): Buffer => fs.readFileSync(path.join(FIXTURES, name));
 
 function ok(r: InspectResult): AudioInfo {
@@ -21,6 +28,22 @@ function problem(r: InspectResult, code: AudioProblemCode): string {
   expect(r.problem.code).toBe(code);
   return r.problem.message;
 }
+function converted(bytes: Uint8Array): Converted {
+  const r = convertWav(bytes);
+  if (!r.ok) throw new Error(`conversion failed: ${r.problem.code}: ${r.problem.message}`);
+  return r.converted;
+}
+/** The 16-bit samples of a canonical 44-byte-header mono WAV, as numbers in [-1, 1). */
+function samplesOf(file: Buffer): Float64Array {
+  return Float64Array.from({ length: (file.length - 44) / 2 }, (_, i) => file.readInt16LE(44 + 2 * i) / 32768);
+}
+/** RMS, ignoring the filter's ramp-in and ramp-out at both ends. */
+function rms(x: Float64Array, skip = 200): number {
+  let e = 0;
+  for (let i = skip; i < x.length - skip; i++) e += x[i] * x[i];
+  return Math.sqrt(e / (x.length - 2 * skip));
+}
+const sine = (hz: number, amp = 0.5) => (t: number) => amp * Math.sin(2 * Math.PI * hz * t);
 
 // Reference durations: `soxi -D` for WAVs; for MP3s, `soxi -D` of what `lame --decode` writes
 // (a decoder that honours the LAME tag's encoder delay and padding), see the fixtures README.
@@ -272,3 +295,154 @@ describe('conversionPlan', () => {
   });
 });
 
+describe('convertWav', () => {
+  test('a 40 s 44.1 kHz stereo 16-bit WAV (7 MB) becomes a ≤ 5 MB 8 kHz mono 16-bit WAV of the same length', () => {
+    const input = wav({ rate: 44100, channels: 2, seconds: 40, signal: (t, c) => sine(c ? 440 : 1000)(t) });
+    expect(input.length).toBe(7_056_044);
+    const before = ok(inspectAudio(input, 'wav'));
+    expect(conversionPlan(before, input.length, 'auto')).toBe('convert');
+    const out = converted(input);
+    expect(out.bytes.length).toBeLessThanOrEqual(MAX_CCC_FILE_BYTES);
+    expect(out.description).toBe('44100Hz/2ch/16bit → 8000Hz/1ch/16bit');
+    const after = ok(inspectAudio(out.bytes, 'wav'));
+    expect(after).toEqual(out.info);
+    expect(after).toMatchObject({ codec: 'pcm', sampleRate: 8000, channels: 1, bitsPerSample: 16 });
+    expect(Math.abs(after.durationSeconds - 40)).toBeLessThanOrEqual(0.1);
+    expect(conversionPlan(after, out.bytes.length, 'telephony')).toBe('send-as-is');
+  });
+
+  test('the low-pass keeps the telephone band and removes what would alias (above 4 kHz)', () => {
+    const level = (hz: number, rate = 44100) => rms(samplesOf(converted(wav({ rate, seconds: 1, signal: sine(hz) })).bytes)) / (0.5 / Math.SQRT2);
+    for (const hz of [300, 1000, 3000, 3400]) expect(Math.abs(20 * Math.log10(level(hz)))).toBeLessThan(0.1);
+    for (const hz of [4400, 5000, 6000, 12000]) expect(20 * Math.log10(level(hz))).toBeLessThan(-60);
+    expect(20 * Math.log10(level(6000, 48000))).toBeLessThan(-60);
+    expect(20 * Math.log10(level(5000, 44056))).toBeLessThan(-60); // an odd rate: more phases than tabulated
+  });
+
+  test('every sample encoding decodes to the same signal', () => {
+    const signal = sine(700, 0.6);
+    const reference = samplesOf(converted(wav({ rate: 16000, bits: 16, seconds: 0.25, signal })).bytes);
+    const layouts = [{ bits: 24 }, { bits: 32 }, { bits: 32, float: true }, { bits: 64, float: true }, { bits: 24, extensible: true }, { bits: 8 }];
+    for (const l of layouts) {
+      const out = samplesOf(converted(wav({ rate: 16000, seconds: 0.25, signal, ...l })).bytes);
+      expect(out.length).toBe(reference.length);
+      const worst = out.reduce((m, x, i) => Math.max(m, Math.abs(x - reference[i])), 0);
+      expect(worst).toBeLessThan(l.bits === 8 ? 0.01 : 0.0002);
+    }
+  });
+
+  test('channels are averaged', () => {
+    const mono = rms(samplesOf(converted(wav({ rate: 8000, seconds: 0.5, signal: sine(500) })).bytes));
+    const half = rms(samplesOf(converted(wav({ rate: 22050, channels: 2, seconds: 0.5, signal: (t, c) => (c ? 0 : sine(500)(t)) })).bytes));
+    expect(half / mono).toBeCloseTo(0.5, 2);
+    const six = converted(wav({ rate: 48000, channels: 6, bits: 24, extensible: true, seconds: 0.5, signal: sine(500) }));
+    expect(six.description).toBe('48000Hz/6ch/24bit → 8000Hz/1ch/16bit');
+    expect(rms(samplesOf(six.bytes)) / mono).toBeCloseTo(1, 2);
+  });
+
+  test('A-law and µ-law decode as G.711 specifies', () => {
+    const g711 = (format: number, codes: number[]) => {
+      const fmt = Buffer.alloc(16);
+      [format, 1].forEach((v, i) => fmt.writeUInt16LE(v, 2 * i));
+      fmt.writeUInt32LE(8000, 4);
+      fmt.writeUInt32LE(8000, 8);
+      fmt.writeUInt16LE(1, 12);
+      fmt.writeUInt16LE(8, 14);
+      const out = converted(riff([['fmt ', fmt], ['data', Buffer.from(codes)]]));
+      return Array.from({ length: codes.length }, (_, i) => out.bytes.readInt16LE(44 + 2 * i));
+    };
+    expect(g711(6, [0xd5, 0x55, 0xaa, 0x2a])).toEqual([8, -8, 32256, -32256]);
+    expect(g711(7, [0xff, 0x7f, 0x80, 0x00])).toEqual([0, 0, 32124, -32124]);
+  });
+
+  test.each(['speech-alaw.wav', 'speech-ulaw.wav', 'speech-float.wav', 'speech-24bit.wav', 'speech-8bit.wav', 'speech-44k-stereo.wav'])('fixture %s converts', (name) => {
+    const input = ok(inspectAudio(fixture(name), 'wav'));
+    const out = converted(fixture(name));
+    const after = ok(inspectAudio(out.bytes, 'wav'));
+    expect(after).toMatchObject({ sampleRate: 8000, channels: 1, bitsPerSample: 16, codec: 'pcm' });
+    expect(Math.abs(after.durationSeconds - input.durationSeconds)).toBeLessThanOrEqual(0.001);
+    expect(rms(samplesOf(out.bytes), 0)).toBeGreaterThan(0.01); // speech, not silence
+  });
+
+  test('upsamples rates below 8 kHz', () => {
+    const out = converted(wav({ rate: 6000, seconds: 0.5, signal: sine(1000) }));
+    expect(out.info).toMatchObject({ sampleRate: 8000, frames: 4000 });
+    expect(rms(samplesOf(out.bytes))).toBeCloseTo(0.5 / Math.SQRT2, 2);
+  });
+
+  test('invalid input is reported, not thrown', () => {
+    expect(convertWav(PNG_BYTES)).toEqual({ ok: false, problem: expect.objectContaining({ code: 'NotAudio' }) });
+    expect(convertWav(wavTone().subarray(0, 100))).toEqual({ ok: false, problem: expect.objectContaining({ code: 'AudioTruncated' }) });
+  });
+});
+
+describe('lazy loading of the converter', () => {
+  test('from TypeScript, loadConverter() loads ./convert', () => {
+    const c = loadConverter();
+    expect(c.CONVERTER_ID).toBe(CONVERTER_ID);
+    expect(c.convertWav(wavTone())).toMatchObject({ ok: true });
+  });
+
+  test('the build ships the converter as its own file, and the function bundles do not contain it', () => {
+    const converterFile = fs.readFileSync(path.join(PKG, CONVERTER_FILE), 'utf8');
+    expect(converterFile).toContain(CONVERTER_ID);
+    for (const bundle of [path.join(PKG, 'ivr_upload.js'), path.join(PKG, 'quota_report.js'), path.join(ROOT, 'dist', 'ivr-upload', 'index.js')]) {
+      expect(fs.readFileSync(bundle, 'utf8')).not.toContain(CONVERTER_ID);
+    }
+    expect(fs.existsSync(path.join(ROOT, 'dist', 'ivr-upload', CONVERTER_FILE))).toBe(true);
+  });
+
+  test('a bundle that calls loadConverter() stays free of the converter and loads it from its own folder', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-converter-'));
+    try {
+      const entry = path.join(dir, 'entry.ts');
+      fs.writeFileSync(entry, `import { loadConverter } from ${JSON.stringify(path.join(ROOT, 'shared', 'audio', 'load-converter'))};\nexport const convert = (b: Uint8Array) => loadConverter().convertWav(b);\n`);
+      const outfile = path.join(dir, 'probe.js');
+      // The options scripts/build.mjs bundles the functions with.
+      await build({ entryPoints: [entry], outfile, bundle: true, platform: 'node', format: 'cjs', target: 'node16', minify: true, logLevel: 'silent' });
+      expect(fs.readFileSync(outfile, 'utf8')).not.toContain(CONVERTER_ID);
+      const run = (script: string) => execFileSync(process.execPath, ['-e', script], { cwd: dir, encoding: 'utf8' });
+      const script = `const r = require('./probe.js').convert(require('fs').readFileSync(${JSON.stringify(path.join(FIXTURES, 'speech-44k-stereo.wav'))})); console.log(r.ok ? r.converted.description : r.problem.code)`;
+      // Without the converter file next to it, the bundle says where it looked.
+      expect(() => execFileSync(process.execPath, ['-e', script], { cwd: dir, stdio: 'pipe' })).toThrow(new RegExp(`the audio converter could not be loaded from ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/${CONVERTER_FILE}`));
+      fs.copyFileSync(path.join(PKG, CONVERTER_FILE), path.join(dir, CONVERTER_FILE));
+      expect(run(script).trim()).toBe('44100Hz/2ch/16bit → 8000Hz/1ch/16bit');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('converting MAX_CONVERT_INPUT_BYTES stays within memory (peak RSS of a cold upload bundle process)', () => {
+    // What plan.ts's figure rests on: the upload bundle loaded, a 44.1 kHz stereo 16-bit WAV received
+    // as cos-nodejs-sdk-v5 getObject delivers a body (64 KB chunks joined by Buffer.concat), converted.
+    const script = `
+      const path = require('path');
+      const write = process.stdout.write.bind(process.stdout);
+      process.stdout.write = () => true; // the bundle's cold-start log
+      require(${JSON.stringify(path.join(PKG, 'ivr_upload.js'))});
+      process.stdout.write = write;
+      const baseMB = process.resourceUsage().maxRSS / 1024;
+      const dataBytes = ${MAX_CONVERT_INPUT_BYTES - 44};
+      const h = Buffer.alloc(44);
+      h.write('RIFF', 0); h.writeUInt32LE(36 + dataBytes, 4); h.write('WAVEfmt ', 8); h.writeUInt32LE(16, 16);
+      h.writeUInt16LE(1, 20); h.writeUInt16LE(2, 22); h.writeUInt32LE(44100, 24); h.writeUInt32LE(176400, 28);
+      h.writeUInt16LE(4, 32); h.writeUInt16LE(16, 34); h.write('data', 36); h.writeUInt32LE(dataBytes, 40);
+      const chunks = [h];
+      for (let off = 0; off < dataBytes; off += 65536) {
+        const c = Buffer.allocUnsafe(Math.min(65536, dataBytes - off));
+        for (let i = 0, n = off / 4; i < c.length; i += 4, n++) { const v = Math.round(8000 * Math.sin(n * 0.0627)); c.writeInt16LE(v, i); c.writeInt16LE(v, i + 2); }
+        chunks.push(c);
+      }
+      const input = Buffer.concat(chunks);
+      chunks.length = 0;
+      const t = Date.now();
+      const r = require(${JSON.stringify(path.join(PKG, CONVERTER_FILE))}).convertWav(input);
+      console.log(JSON.stringify({ ok: r.ok, inputBytes: input.length, outBytes: r.converted && r.converted.bytes.length, ms: Date.now() - t, baseMB, peakMB: process.resourceUsage().maxRSS / 1024 }));`;
+    const m = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as { ok: boolean; inputBytes: number; outBytes: number; ms: number; baseMB: number; peakMB: number };
+    process.stdout.write(`convert ${m.inputBytes} bytes: ${m.ms} ms, RSS ${m.baseMB.toFixed(1)} MB after loading the bundle, peak ${m.peakMB.toFixed(1)} MB\n`);
+    expect(m).toMatchObject({ ok: true, inputBytes: MAX_CONVERT_INPUT_BYTES });
+    expect(m.outBytes).toBeLessThanOrEqual(MAX_CCC_FILE_BYTES);
+    // Measured at 104 MB; the function has 128 MB.
+    expect(m.peakMB).toBeLessThan(115);
+  });
+});
