@@ -6,7 +6,7 @@
  * esbuild (minified, node16, same shims as scripts/build.mjs) a parser library would add:
  * music-metadata 7.x (its last CommonJS line; `lib/core` only) +198 KB, wavefile 11 +41 KB.
  * Neither reports truncation either: music-metadata trusts a Xing header and the data chunk's
- * declared size, wavefile reads what is there. This module adds about 6 KB.
+ * declared size, wavefile reads what is there. This module adds 8.0 KB (8,150 bytes) to the bundle.
  *
  * Pure: bytes in, plain data out, no I/O.
  */
