@@ -119,9 +119,9 @@ test('the timer runs quota-report on a valid seven-field cron', () => {
   expect(() => parseCron('0 61 0 * * * *')).toThrow(/out of range/);
 });
 
-test('the deploy package holds the two bundles and nothing else', () => {
+test('the deploy package holds the two bundles, the lazily loaded audio converter, and nothing else', () => {
   const files = fs.readdirSync(pkgDir).sort();
-  expect(files).toEqual(['ivr_upload.js', 'quota_report.js']);
+  expect(files).toEqual(['audio_convert.js', 'ivr_upload.js', 'quota_report.js']);
   const sizes = files.map((f) => `${f} ${(fs.statSync(path.join(pkgDir, f)).size / 1024).toFixed(0)} KB`);
   process.stdout.write(`deploy package: ${sizes.join(', ')}\n`);
   for (const f of files) {

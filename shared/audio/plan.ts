@@ -1,0 +1,87 @@
+/**
+ * Whether a validated file goes to CCC as it is, is converted first, or cannot be sent. Pure and
+ * small: it runs in the main bundle, before the converter is loaded (see load-converter.ts).
+ */
+import type { AudioInfo } from './inspect';
+
+/** CCC's documented limit, read as 5 MiB (whether Tencent means 10^6 or 2^20 is unverified). */
+export const MAX_CCC_FILE_BYTES = 5 * 1024 * 1024;
+
+/**
+ * The largest WAV the converter takes in the upload function's 128 MB. Measured as the peak RSS
+ * (`process.resourceUsage().maxRSS`) of a fresh Node 20 process that loads dist/package/ivr_upload.js
+ * (48.5 MB), receives a 44.1 kHz stereo 16-bit WAV the way cos-nodejs-sdk-v5 `getObject` delivers
+ * a body (64 KB chunks joined by `Buffer.concat`, so two copies exist for a moment) and converts it:
+ * 7 MB → 70 MB, 24 MiB → 104 MB, 28 MiB → 112 MB, 32 MiB → 120 MB. If the object arrives in a
+ * single buffer instead, 24 MiB peaks at 83 MB and 40 MiB at 100 MB. 24 MiB keeps the SDK path
+ * under ~110 MB: about 142 s of 44.1 kHz stereo 16-bit, 87 s of 48 kHz stereo 24-bit.
+ * The test "converting MAX_CONVERT_INPUT_BYTES stays within memory" in test/audio.test.ts re-measures it.
+ */
+export const MAX_CONVERT_INPUT_BYTES = 24 * 1024 * 1024;
+
+/**
+ * `auto`: convert only WAVs over the size limit; `telephony`: also any WAV not already 8 kHz mono
+ * 16-bit PCM (unless only the original fits the limit); `off`: never.
+ */
+export type ConvertMode = 'auto' | 'telephony' | 'off';
+
+/** Why a file can be neither sent nor converted. */
+export type PlanProblemCode =
+  /** Over CCC's size limit and conversion cannot (or may not) bring it under. */
+  | 'FileTooLarge'
+  /** Would need converting, but is too big to convert within the function's memory. */
+  | 'AudioTooLargeToConvert';
+
+/** A file that cannot be sent, and what the operator can do about it. */
+export interface PlanProblem {
+  code: PlanProblemCode;
+  message: string;
+}
+
+/** What to do with a validated file. */
+export type ConversionPlan = 'send-as-is' | 'convert' | PlanProblem;
+
+/** Limits `conversionPlan` applies; both default to the constants above. */
+export interface PlanLimits {
+  maxFileBytes?: number;
+  maxConvertInputBytes?: number;
+}
+
+const TELEPHONY_RATE = 8000;
+const mb = (n: number): string => `${+(n / 1024 / 1024).toFixed(1)} MB`;
+const SOX_FIX = '`sox in.wav -r 8000 -c 1 -b 16 out.wav`';
+const problem = (code: PlanProblemCode, message: string): PlanProblem => ({ code, message });
+
+/**
+ * Decides, from what `inspectAudio` found and the file's size in bytes, whether to send the file
+ * as it is, convert it to 8 kHz mono 16-bit PCM WAV first, or fail with a message that says how
+ * to fix the file.
+ */
+export function conversionPlan(info: AudioInfo, bytes: number, mode: ConvertMode, limits: PlanLimits = {}): ConversionPlan {
+  const maxFile = limits.maxFileBytes ?? MAX_CCC_FILE_BYTES;
+  const maxInput = limits.maxConvertInputBytes ?? MAX_CONVERT_INPUT_BYTES;
+  const tooBig = bytes > maxFile;
+  const over = `the file is ${bytes} bytes (${mb(bytes)}); CCC accepts at most ${maxFile} bytes (${mb(maxFile)})`;
+  if (info.container === 'mp3') {
+    // MP3s are never converted: decoding one would add ~84 KB (mpg123-decoder, WASM) for files that
+    // are already compressed, and a 16-bit 8 kHz WAV (16 KB/s) is no smaller than a 128 kbit/s MP3.
+    if (!tooBig) return 'send-as-is';
+    return problem('FileTooLarge', `${over}, and MP3s are not converted: re-encode it at a lower bitrate, e.g. \`lame --mp3input -m m -b 32 in.mp3 out.mp3\` (4 KB per second of audio)`);
+  }
+  const telephony = info.codec === 'pcm' && info.sampleRate === TELEPHONY_RATE && info.channels === 1 && info.bitsPerSample === 16;
+  const wanted = mode === 'telephony' ? !telephony : mode === 'auto' && tooBig;
+  const outBytes = 44 + Math.round((info.frames * TELEPHONY_RATE) / info.sampleRate) * 2;
+  // A file within the limit is never made to fail: if its conversion would not fit (8-bit or
+  // A-law input doubles in size), it goes as it is.
+  if (!tooBig && (!wanted || outBytes > maxFile)) return 'send-as-is';
+  if (tooBig && mode === 'off') return problem('FileTooLarge', `${over}, and conversion is turned off: convert it to 8 kHz mono first, e.g. ${SOX_FIX}, or turn conversion on`);
+  // Converting never makes an 8 kHz mono 16-bit file smaller, and the output must fit too.
+  if (tooBig && (telephony || outBytes > maxFile)) {
+    const fits = Math.floor((maxFile - 44) / 2 / TELEPHONY_RATE);
+    return problem('FileTooLarge', `${over}, and its ${+info.durationSeconds.toFixed(1)} s of audio take ${outBytes} bytes even as 8 kHz mono 16-bit WAV (which holds at most ${fits} s): shorten or split it, or encode it as MP3, e.g. \`lame -m m -b 32 in.wav out.mp3\``);
+  }
+  if (bytes > maxInput) {
+    return problem('AudioTooLargeToConvert', `the WAV is ${bytes} bytes (${mb(bytes)}), more than the ${maxInput} bytes (${mb(maxInput)}) that can be converted within the function's memory: convert it before uploading, e.g. ${SOX_FIX}`);
+  }
+  return 'convert';
+}
