@@ -1,10 +1,16 @@
 // Bundles each function into dist/<function>/index.js: one self-contained CommonJS file exporting
 // main_handler, so the deploy package needs no node_modules.
 import { build } from 'esbuild';
+import { tsImport } from 'tsx/esm/api';
 import { copyFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'fs';
 import { join } from 'path';
 
 const root = new URL('..', import.meta.url).pathname;
+// The Node version follows SCF_RUNTIME (set from .env by `sls deploy` and by `npm run deploy:api`);
+// the table lives in scripts/lib/runtime.ts so the deploy paths and the build share it.
+const { esbuildTarget, parseRuntime } = await tsImport('./lib/runtime.ts', import.meta.url);
+const runtime = parseRuntime(process.env.SCF_RUNTIME);
+const target = esbuildTarget(runtime);
 const functions = readdirSync(join(root, 'functions'), { withFileTypes: true })
   .filter((d) => d.isDirectory())
   .map((d) => d.name);
@@ -36,7 +42,7 @@ for (const fn of functions) {
     bundle: true,
     platform: 'node',
     format: 'cjs',
-    target: 'node16',
+    target,
     minify: true,
     keepNames: false,
     sourcemap: false,
@@ -55,4 +61,4 @@ const pkg = join(root, 'dist', 'package');
 rmSync(pkg, { recursive: true, force: true });
 mkdirSync(pkg, { recursive: true });
 for (const fn of functions) copyFileSync(join(root, 'dist', fn, 'index.js'), join(pkg, `${fn.replace(/-/g, '_')}.js`));
-console.log(`built ${report.join(', ')}; deploy package in dist/package/`);
+console.log(`built ${report.join(', ')} for ${runtime} (${target}); deploy package in dist/package/`);
