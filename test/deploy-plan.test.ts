@@ -123,6 +123,11 @@ test('configuration drift updates the configuration only, and names variables wi
   expect(printed).not.toContain('qyapi');
 });
 
+test('a role reported as a CAM resource description is the same role', () => {
+  const plan = planDeploy(desired, SHA, observedOf(deployed(upload, { role: `qcs::cam::uin/100000000001:roleName/${upload.role}` }), deployed(report)));
+  expect(plan.functions[0].action).toBe('unchanged');
+});
+
 test('a changed handler is a code update (UpdateFunctionCode carries the handler)', () => {
   const f = planDeploy(desired, SHA, observedOf(deployed(upload, { handler: 'old.main_handler' }), deployed(report))).functions[0];
   expect(f).toMatchObject({ action: 'update', code: true, config: false, changes: ['handler'] });

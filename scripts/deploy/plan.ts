@@ -142,6 +142,12 @@ export function observeFunction(f: GetFunctionResponse, triggers: TriggerInfo[],
   };
 }
 
+/** A role as GetFunction may report it (a name, or possibly a `qcs::cam::…:roleName/<name>` description) reduced to its name. */
+function roleName(role: string): string {
+  const i = role.lastIndexOf('roleName/');
+  return i >= 0 ? role.slice(i + 'roleName/'.length) : role;
+}
+
 /** Names (never values) of variables added, removed or changed. */
 function envChanges(want: Record<string, string>, have: Record<string, string>): string[] {
   const out: string[] = [];
@@ -193,7 +199,7 @@ function planFunction(spec: FunctionSpec, codeSha: string, have: ObservedFunctio
   if (have.handler !== spec.handler) changes.push('handler');
   if (have.memorySize !== spec.memorySize) changes.push(`memory ${have.memorySize}→${spec.memorySize} MB`);
   if (have.timeout !== spec.timeout) changes.push(`timeout ${have.timeout}→${spec.timeout} s`);
-  if (have.role !== spec.role) changes.push(`role ${have.role || '(none)'}→${spec.role}`);
+  if (roleName(have.role) !== spec.role) changes.push(`role ${have.role || '(none)'}→${spec.role}`);
   const env = envChanges(spec.environment, have.environment);
   if (env.length) changes.push(`environment ${env.join(' ')}`);
   if (!codeChanged && have.description !== description) changes.push('description');

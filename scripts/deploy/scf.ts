@@ -42,7 +42,7 @@ export const BUSY_CODES = new Set([
   'FailedOperation.DeleteFunction',
   'FailedOperation.FunctionStatusError',
   'FailedOperation.FunctionNameStatusError',
-  'ResourceInUse.Function',
+  'FailedOperation.DeleteTrigger',
 ]);
 
 /** Async retry policy as the API reports it. */

@@ -6,8 +6,9 @@
  */
 import type { DeploySettings } from './deploy-config';
 
-/** `app` and `name` in serverless.yml: multi-scf builds the function names from them. */
+/** `app` in serverless.yml: multi-scf builds the function names from it and `name`. */
 export const APP = 'ivr-audio-sync';
+/** `name` (the component instance) in serverless.yml. */
 export const INSTANCE = 'ivr-audio-sync';
 
 /** The only namespace either deploy path uses (multi-scf's default). */
@@ -32,6 +33,7 @@ export const ASYNC_RETRY = { retryNum: 2, msgTTLSeconds: 21600 } as const;
 
 /** COS events that mean "a file was uploaded". Never `:Copy` (our own metadata write-back is a self-copy) nor `:*`. */
 export const COS_EVENTS = ['cos:ObjectCreated:Put', 'cos:ObjectCreated:Post', 'cos:ObjectCreated:CompleteMultipartUpload'] as const;
+/** One of {@link COS_EVENTS}. */
 export type CosEvent = (typeof COS_EVENTS)[number];
 
 /** The timer trigger's name (multi-scf requires one; the API deploy uses the same). */
@@ -63,7 +65,9 @@ export const FUNCTIONS = {
     description: 'IVR audio sync recovery pass. Finishes interrupted uploads, releases deferred files, refreshes reviews, writes the daily report.',
   },
 } as const;
+/** A function's key in serverless.yml (`upload`, `report`). */
 export type FunctionKey = keyof typeof FUNCTIONS;
+/** Both keys, in deploy order. */
 export const FUNCTION_KEYS = Object.keys(FUNCTIONS) as FunctionKey[];
 
 /**

@@ -27,6 +27,7 @@ import type { FakeCredential } from './credentials';
 import { FaultQueue, LoopbackServer, type Fault } from './loopback-server';
 import { parseTc3Authorization, tc3Sign } from './signatures';
 
+/** The host the fake answers for; requests for any other host fail the signature check. */
 export const SCF_HOST = 'scf.tencentcloudapi.com';
 
 type Json = Record<string, unknown>;
@@ -87,6 +88,7 @@ export interface ScfCall {
   write: boolean;
 }
 
+/** A fault to inject into the next matching request. */
 export interface ScfFault extends Fault {
   action?: string;
   /** Answer with this Tencent error code (HTTP 200, error body). */
@@ -96,6 +98,7 @@ export interface ScfFault extends Fault {
   http?: number;
 }
 
+/** How the fake is set up. */
 export interface FakeScfOptions {
   credentials: FakeCredential[];
   port?: number;
@@ -163,6 +166,7 @@ export function zipEntries(zip: Buffer): Array<{ name: string; data: () => Buffe
 
 const stamp = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
 
+/** The fake SCF API server (see the file comment for what it reproduces and where that comes from). */
 export class FakeScf extends LoopbackServer {
   private readonly creds: Map<string, FakeCredential>;
   private readonly faults = new FaultQueue<ScfFault>();
@@ -181,6 +185,7 @@ export class FakeScf extends LoopbackServer {
     this.transitionMs = opts.transitionMs ?? 0;
   }
 
+  /** Queues a fault for the next matching request(s). */
   inject(fault: ScfFault): void {
     this.faults.add(fault);
   }
