@@ -340,12 +340,14 @@ test('refuses before any call: no deploy key, a runtime SCF cannot change in pla
   expect(a.scf.writeCalls().length).toBe(before);
 });
 
-test('an API failure is reported with its code and the deploy exits 1', async () => {
+test('an API failure is reported with its code and the deploy exits 1 (here: an execution role that does not exist)', async () => {
   const a = await account();
-  a.scf.inject({ action: 'CreateFunction', code: 'ResourceNotFound.Role', message: '角色不存在' });
+  a.setEnv({ SCF_ROLE: 'no-such-role' });
   const { code, lines } = await a.run('deploy');
   expect(code).toBe(1);
-  expect(lines[lines.length - 1]).toMatch(/^failed: CreateFunction failed: ResourceNotFound\.Role: 角色不存在 \(RequestId [0-9a-f-]+\)$/);
+  expect(lines[lines.length - 1]).toMatch(/^failed: CreateFunction failed: ResourceNotFound\.Role: 角色不存在: no-such-role \(RequestId [0-9a-f-]+\)$/);
+  a.scf.inject({ action: 'GetFunction', http: 502 });
+  expect((await a.run('deploy')).lines.pop()).toMatch(/^failed: GetFunction failed: HttpError: HTTP 502/);
 });
 
 test('npm run deploy:api -- --dry-run, as a process: prints the plan, writes nothing, prints no secret', async () => {
