@@ -9,4 +9,7 @@ module.exports = {
   testTimeout: 30000,
   // Most tests wait on CCC's one-call-per-second limit rather than the CPU.
   maxWorkers: 4,
+  // The CAM policies are checked against the actions the whole run really used (see the files).
+  globalSetup: '<rootDir>/test/setup/actions-setup.ts',
+  globalTeardown: '<rootDir>/test/setup/actions-teardown.ts',
 };

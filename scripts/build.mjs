@@ -3,10 +3,16 @@
 // audio_convert.js next to each bundle, and required only when a file needs converting (see
 // shared/audio/load-converter.ts), so the functions' cold start never loads it.
 import { build } from 'esbuild';
+import { tsImport } from 'tsx/esm/api';
 import { copyFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'fs';
 import { join } from 'path';
 
 const root = new URL('..', import.meta.url).pathname;
+// The Node version follows SCF_RUNTIME (set from .env by `sls deploy` and by `npm run deploy:api`);
+// the table lives in scripts/lib/runtime.ts so the deploy paths and the build share it.
+const { esbuildTarget, parseRuntime } = await tsImport('./lib/runtime.ts', import.meta.url);
+const runtime = parseRuntime(process.env.SCF_RUNTIME);
+const target = esbuildTarget(runtime);
 const functions = readdirSync(join(root, 'functions'), { withFileTypes: true })
   .filter((d) => d.isDirectory())
   .map((d) => d.name);
@@ -33,7 +39,7 @@ const common = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
-  target: 'node16',
+  target,
   minify: true,
   keepNames: false,
   sourcemap: false,
@@ -64,4 +70,4 @@ rmSync(pkg, { recursive: true, force: true });
 mkdirSync(pkg, { recursive: true });
 for (const fn of functions) copyFileSync(join(root, 'dist', fn, 'index.js'), join(pkg, `${fn.replace(/-/g, '_')}.js`));
 copyFileSync(converter, join(pkg, CONVERTER));
-console.log(`built ${report.join(', ')}; deploy package in dist/package/`);
+console.log(`built ${report.join(', ')} for ${runtime} (${target}); deploy package in dist/package/`);

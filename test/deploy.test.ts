@@ -1,154 +1,288 @@
 /**
- * Offline checks of what `sls deploy` would deploy, so a broken deploy is caught before a user
- * runs it: serverless.yml against the multi-scf input shape (platform reference §7), the bundles
- * it points at, triggers, timer, environment, limits, the package contents and the CAM policy.
+ * Offline checks of what both deploy paths would deploy, so a broken deploy is caught before a user
+ * runs it: serverless.yml against the multi-scf input shape and against deploy-spec.ts (the API
+ * deploy's source), environment wiring from config.ts's ENV_VARIABLES, runtime, triggers, the
+ * deploy package and the two CAM policies' structure. (Whether the policies match real usage is
+ * checked after the whole run: test/setup/actions-teardown.ts.)
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { loadConfig } from '../shared/core/config';
+import { parse } from 'yaml';
+import { ENV_VARIABLES, loadConfig } from '../shared/core/config';
 import { cronMatches, parseCron } from '../scripts/lib/cron';
-import { envReferences, loadServerlessYml, readDotenv, renderPolicy, ROOT } from '../scripts/lib/deploy-config';
+import {
+  DEPLOY_VARIABLES,
+  DeployConfigError,
+  envReferences,
+  loadDeployEnv,
+  loadDeploySettings,
+  loadServerlessYml,
+  OPERATOR_VARIABLES,
+  renderDeployUserPolicy,
+  renderPolicy,
+  ROOT,
+  type CamPolicy,
+} from '../scripts/lib/deploy-config';
+import { APP, ASYNC_RETRY, COS_EVENTS, DEFAULT_RECOVERY_CRON, desiredState, FUNCTION_KEYS, FUNCTIONS, functionName, INSTANCE, triggersFor, type FunctionKey, type TriggerSpec } from '../scripts/lib/deploy-spec';
+import { DEFAULT_RUNTIME, esbuildTarget, parseRuntime, SCF_RUNTIMES } from '../scripts/lib/runtime';
+import { grantedActions } from '../scripts/lib/policy-check';
 
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
 
-const example = readDotenv(path.join(ROOT, '.env.example'));
-const yml = loadServerlessYml(example) as Obj;
-const inputs = yml.inputs as Obj;
-const functions = inputs.functions as Record<string, Obj>;
-const triggers = inputs.triggers as Obj[];
-const pkgDir = path.join(ROOT, inputs.src.dist);
-const RUNTIMES = ['Nodejs16.13', 'Nodejs18.15', 'Nodejs20.15', 'Nodejs12.16'];
-const COS_EVENTS = ['cos:ObjectCreated:Put', 'cos:ObjectCreated:Post', 'cos:ObjectCreated:CompleteMultipartUpload'];
+const EXAMPLE = path.join(ROOT, '.env.example');
+const example = loadDeployEnv(EXAMPLE, {}).values;
+const settings = loadDeploySettings(example);
+const yml = obj(loadServerlessYml(example));
+const rawYml = obj(parse(fs.readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8')) as unknown);
+const inputs = obj(yml.inputs);
+const functions = obj(inputs.functions);
+const triggers = arr(inputs.triggers).map(obj);
+const pkgDir = path.join(ROOT, str(obj(inputs.src).dist));
 
-test('serverless.yml is a multi-scf component file that serverless@2 routes to Tencent', () => {
-  expect(yml).toMatchObject({ app: expect.any(String), stage: expect.any(String), component: 'multi-scf', name: expect.any(String) });
-  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
-  expect(pkg.devDependencies.serverless).toBe('2.72.4');
-  const lock = JSON.parse(fs.readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8'));
-  expect(lock.packages['node_modules/serverless'].version).toBe('2.72.4');
-  expect(inputs.src).toEqual({ hook: 'npm run build', dist: './dist/package' });
-  expect(inputs.region).toMatch(/^ap-[a-z]+(-[a-z]+)?$/);
-  expect(RUNTIMES).toContain(inputs.runtime);
-  expect(Object.keys(functions).sort()).toEqual(['report', 'upload']);
-});
+/** The runtimes the multi-scf schema allows (serverless-components/tencent-multi-scf serverless.component.yml, 0.3.14). */
+const MULTI_SCF_SCHEMA_RUNTIMES = ['Python2.7', 'Python3.6', 'Python3.7', 'Nodejs6.10', 'Nodejs8.9', 'Nodejs10.15', 'Nodejs12.16', 'Nodejs14.18', 'Nodejs16.13', 'Php5', 'Php7', 'Php7.4', 'Php8.0', 'Go1', 'Java8', 'Java11', 'CustomRuntime'];
 
-test('every ${env:…} the file uses is listed in .env.example, and .env stays out of git', () => {
-  const refs = envReferences(fs.readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8'));
-  for (const name of refs) expect(Object.keys(example)).toContain(name);
-  expect(Object.keys(example)).toEqual(expect.arrayContaining(['TENCENT_SECRET_ID', 'TENCENT_SECRET_KEY']));
-  expect(example.TENCENT_SECRET_KEY).toBe('');
-  expect(fs.readFileSync(path.join(ROOT, '.gitignore'), 'utf8').split('\n')).toContain('.env');
-});
+/** `.env.example` with every operator variable set to a non-empty valid value. */
+function everyOperatorVariableSet(): Record<string, string> {
+  const v = { ...example };
+  for (const name of OPERATOR_VARIABLES) if (!v[name]) v[name] = name === 'IVR_REPORT_WEBHOOK' ? 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k' : name === 'IVR_LOG_DEBUG' ? '1' : `probe-${name}`;
+  return v;
+}
 
-describe.each(Object.entries(functions))('function %s', (key, fn) => {
-  test('its handler resolves to a bundle in the package that exports main_handler', () => {
-    const [file, exported] = [fn.handler.slice(0, fn.handler.lastIndexOf('.')), fn.handler.slice(fn.handler.lastIndexOf('.') + 1)];
-    const bundle = path.join(pkgDir, `${file}.js`);
-    expect(fs.existsSync(bundle)).toBe(true);
-    expect(exported).toBe('main_handler');
-    // Loading it runs its cold start, which logs (to stdout, as on SCF) that no config is set here.
-    const quiet = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const loaded = require(bundle);
-    quiet.mockRestore();
-    expect(typeof loaded.main_handler).toBe('function');
+describe('serverless.yml (the sls deploy path)', () => {
+  test('is a multi-scf component file with the names deploy-spec.ts uses, and serverless is pinned at 2.72.4', () => {
+    expect(yml).toMatchObject({ app: APP, name: INSTANCE, component: 'multi-scf', stage: example.STAGE });
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Obj };
+    expect(pkg.devDependencies.serverless).toBe('2.72.4');
+    const lock = JSON.parse(fs.readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string }> };
+    expect(lock.packages['node_modules/serverless'].version).toBe('2.72.4');
+    expect(inputs.src).toEqual({ hook: 'npm run build', dist: './dist/package' });
+    expect(inputs.region).toBe(settings.region);
+    expect(Object.keys(functions).sort()).toEqual([...FUNCTION_KEYS].sort());
   });
 
-  test('memory, timeout and role are valid', () => {
-    const mem = Number(fn.memorySize);
-    expect(mem === 64 || (mem >= 128 && mem <= 3072 && mem % 128 === 0)).toBe(true);
-    expect(fn.timeout).toBeGreaterThanOrEqual(1);
-    expect(fn.timeout).toBeLessThanOrEqual(900);
-    expect(fn.role).toMatch(/^[\w+=,.@-]+$/);
+  test('every ${env:…} it uses is a deploy or function variable listed in .env.example; secrets are empty there; .env stays out of git', () => {
+    const known = new Set<string>([...DEPLOY_VARIABLES.map((v) => v.name), ...OPERATOR_VARIABLES]);
+    const refs = envReferences(fs.readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8'));
+    expect(refs.filter((n) => !known.has(n))).toEqual([]);
+    expect(refs.filter((n) => !(n in example))).toEqual([]);
+    expect(example.TENCENT_SECRET_ID).toBe('');
+    expect(example.TENCENT_SECRET_KEY).toBe('');
+    expect(fs.readFileSync(path.join(ROOT, '.gitignore'), 'utf8').split('\n')).toContain('.env');
   });
 
-  test('its environment is complete, uses no reserved prefix, and is valid for the function', () => {
-    expect(fn.environments).toEqual(fn.environment);
-    const env: Record<string, string> = {};
-    for (const { key: k, value } of fn.environments as Array<{ key: string; value: unknown }>) {
-      expect(k).not.toMatch(/^(SCF_|QCLOUD_|TENCENTCLOUD_)/);
-      env[k] = String(value ?? '');
-    }
-    // What SCF adds at run time (role credentials and region), then the function's own validation.
-    const config = loadConfig({ ...env, TENCENTCLOUD_SECRETID: 'x', TENCENTCLOUD_SECRETKEY: 'y', TENCENTCLOUD_REGION: inputs.region });
-    expect(config.bucket).toBe(example.BUCKET);
-    expect(config.audioPrefix).not.toBe('');
-    if (key === 'upload') expect(fn.timeout).toBeGreaterThan(config.waitSeconds + 30);
-  });
-});
+  describe.each(FUNCTION_KEYS)('function %s', (key: FunctionKey) => {
+    const fn = obj(functions[key]);
+    const rawFn = obj(obj(obj(rawYml.inputs).functions)[key]);
 
-describe('COS triggers', () => {
-  const cos = triggers.filter((t) => t.type === 'cos');
-  test('bind the upload function to Put, Post and CompleteMultipartUpload, never Copy', () => {
-    expect(cos.map((t) => t.parameters.events).sort()).toEqual([...COS_EVENTS].sort());
-    for (const t of cos) expect(t.function).toBe('upload');
-    expect(cos.length).toBeLessThanOrEqual(10);
+    test('handler, limits, role and description are those of deploy-spec.ts', () => {
+      expect(fn.handler).toBe(FUNCTIONS[key].handler);
+      expect(fn.timeout).toBe(FUNCTIONS[key].timeout);
+      expect(Number(fn.memorySize)).toBe(settings.memorySize);
+      expect(fn.role).toBe(settings.role);
+      expect(fn.description).toBe(FUNCTIONS[key].description);
+      // SCF accepts letters, digits, spaces, commas and periods in a description (CreateFunction).
+      expect(String(fn.description)).toMatch(/^[A-Za-z0-9 ,.]{1,1000}$/);
+    });
+
+    test('its handler resolves to a bundle in the package that exports main_handler', () => {
+      const handler = str(fn.handler);
+      const [file, exported] = [handler.slice(0, handler.lastIndexOf('.')), handler.slice(handler.lastIndexOf('.') + 1)];
+      const bundle = path.join(pkgDir, `${file}.js`);
+      expect(fs.existsSync(bundle)).toBe(true);
+      expect(exported).toBe('main_handler');
+      // Loading it runs its cold start, which logs (to stdout, as on SCF) that no config is set here.
+      const quiet = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const loaded = require(bundle) as { main_handler?: unknown };
+      quiet.mockRestore();
+      expect(typeof loaded.main_handler).toBe('function');
+    });
+
+    test('passes every operator variable of ENV_VARIABLES, each from the .env variable of the same name', () => {
+      const entries = arr(rawFn.environments).map(obj);
+      expect(rawFn.environment).toEqual(rawFn.environments);
+      const passed = entries.map((e) => str(e.key));
+      // Named in the failure: a variable config.ts reads that serverless.yml does not pass, or one it passes that nobody reads.
+      expect({ notPassedByServerlessYml: OPERATOR_VARIABLES.filter((n) => !passed.includes(n)), passedButNotInEnvVariables: passed.filter((n) => !OPERATOR_VARIABLES.includes(n)) }).toEqual({ notPassedByServerlessYml: [], passedButNotInEnvVariables: [] });
+      for (const e of entries) expect(`${str(e.key)}=${str(e.value)}`).toBe(`${str(e.key)}=\${env:${str(e.key)}}`);
+      for (const name of passed) expect(name).not.toMatch(/^(SCF_|QCLOUD_|TENCENTCLOUD_)/);
+    });
+
+    test('the environment it gets is valid for the function', () => {
+      const env: Record<string, string> = {};
+      for (const e of arr(fn.environments).map(obj)) env[str(e.key)] = str(e.value);
+      const config = loadConfig({ ...env, TENCENTCLOUD_SECRETID: 'x', TENCENTCLOUD_SECRETKEY: 'y', TENCENTCLOUD_REGION: settings.region });
+      expect(config.bucket).toBe(settings.bucket);
+      expect(config.audioPrefix).toBe(settings.audioPrefix);
+      if (key === 'upload') expect(fn.timeout).toBeGreaterThanOrEqual(config.waitSeconds + 30);
+    });
   });
-  test.each(cos.map((t) => [t.parameters.name, t]))('%s is well-formed', (_name, t) => {
-    const p = (t as Obj).parameters;
-    const m = /^([a-z0-9-]+-\d+)\.cos\.([a-z0-9-]+)\.myqcloud\.com$/.exec(p.bucket);
-    expect(m).not.toBeNull();
-    expect(m![1]).toBe(example.BUCKET);
-    expect(m![2]).toBe(inputs.region);
-    expect(p.enable).toBe(true);
-    expect(typeof p.events).toBe('string');
-    expect(p.filter.prefix).toMatch(/^[^/].*\/$/);
-    if (p.filter.suffix !== undefined) expect(p.filter.suffix).toMatch(/^\./);
+
+  test('the upload function keeps at least 150 s and the recovery pass 300 s', () => {
+    expect(FUNCTIONS.upload.timeout).toBeGreaterThanOrEqual(150);
+    expect(FUNCTIONS.report.timeout).toBe(300);
+  });
+
+  test('its triggers are exactly those the API deploy creates: Put, Post and CompleteMultipartUpload on the audio prefix, and the timer', () => {
+    const fromYml = (t: Obj): { fn: string; spec: TriggerSpec } => {
+      const p = obj(t.parameters);
+      if (t.type === 'cos') {
+        const filter = obj(p.filter);
+        return { fn: str(t.function), spec: { type: 'cos', name: str(p.bucket), event: str(p.events), prefix: str(filter.prefix), suffix: str(filter.suffix), enable: p.enable === true, qualifier: str(p.qualifier) || '$DEFAULT' } };
+      }
+      return { fn: str(t.function), spec: { type: 'timer', name: str(p.name), cron: str(p.cronExpression), argument: str(p.argument), enable: p.enable === true, qualifier: str(p.qualifier) || '$DEFAULT' } };
+    };
+    const got = triggers.map(fromYml);
+    for (const key of FUNCTION_KEYS) expect(got.filter((g) => g.fn === key).map((g) => g.spec)).toEqual(triggersFor(key, settings));
+    const events = got.filter((g) => g.spec.type === 'cos').map((g) => (g.spec.type === 'cos' ? g.spec.event : ''));
+    expect(events.sort()).toEqual([...COS_EVENTS].sort());
+    for (const e of events) expect(e).not.toMatch(/Copy|\*/);
+    // One trigger per event (the COS `events` field takes one type), each bound once.
+    expect(new Set(events).size).toBe(events.length);
     // The ledger lives outside the trigger's prefix, or every ledger write would invoke the function.
-    expect(example.LEDGER_PREFIX.startsWith(p.filter.prefix)).toBe(false);
+    expect(settings.ledgerPrefix.startsWith(settings.audioPrefix)).toBe(false);
   });
-  test('each event + prefix + suffix combination is bound once', () => {
-    const combos = cos.map((t) => `${t.parameters.events}|${t.parameters.filter.prefix}|${t.parameters.filter.suffix ?? ''}`);
-    expect(new Set(combos).size).toBe(combos.length);
+
+  test('the recovery pass runs every 5 minutes by default and REPORT_CRON stays configurable', () => {
+    expect(example.REPORT_CRON).toBe(DEFAULT_RECOVERY_CRON);
+    const cron = parseCron(DEFAULT_RECOVERY_CRON);
+    const day = Date.parse('2026-01-01T00:00:00Z');
+    let hits = 0;
+    for (let s = 0; s < 86400; s++) if (cronMatches(cron, day + s * 1000, 0)) hits++;
+    expect(hits).toBe(288);
+    expect(loadDeploySettings({ ...example, REPORT_CRON: '0 5 0 * * * *' }).recoveryCron).toBe('0 5 0 * * * *');
+    expect(() => loadDeploySettings({ ...example, REPORT_CRON: '0 5 0 * * *' })).toThrow(/REPORT_CRON.*seven fields/);
+    expect(() => loadDeploySettings({ ...example, REPORT_CRON: '0 0 0 31 2 * *' })).toThrow(/never fires in a day/);
   });
 });
 
-test('the timer runs quota-report on a valid seven-field cron', () => {
-  const timers = triggers.filter((t) => t.type === 'timer');
-  expect(timers).toHaveLength(1);
-  const t = timers[0];
-  expect(t.function).toBe('report');
-  expect(t.parameters).toMatchObject({ name: expect.any(String), enable: true });
-  const cron = parseCron(String(t.parameters.cronExpression));
-  // Fires once a day: exactly one match in a day's seconds.
-  const day = Date.parse('2026-01-01T00:00:00Z');
-  let hits = 0;
-  for (let s = 0; s < 86400; s++) if (cronMatches(cron, day + s * 1000, 0)) hits++;
-  expect(hits).toBe(1);
-  expect(() => parseCron('0 5 0 * * *')).toThrow(/seven fields/);
-  expect(() => parseCron('0 61 0 * * * *')).toThrow(/out of range/);
+describe('configuration wiring (both deploy paths)', () => {
+  test('every operator variable config.ts reads is in .env.example and reaches both functions through the API deploy', () => {
+    expect(OPERATOR_VARIABLES.filter((n) => !(n in example))).toEqual([]);
+    const desired = desiredState(loadDeploySettings(everyOperatorVariableSet()));
+    for (const f of desired.functions) {
+      const names = Object.keys(f.environment);
+      expect({ fn: f.name, notPassedByApiDeploy: OPERATOR_VARIABLES.filter((n) => !names.includes(n)), extra: names.filter((n) => !OPERATOR_VARIABLES.includes(n)) }).toEqual({ fn: f.name, notPassedByApiDeploy: [], extra: [] });
+    }
+  });
+
+  test('platform and local variables are never passed to the functions', () => {
+    const others = ENV_VARIABLES.filter((v) => v.source !== 'operator').map((v) => v.name);
+    const desired = desiredState(loadDeploySettings(everyOperatorVariableSet()));
+    for (const f of desired.functions) expect(Object.keys(f.environment).filter((n) => (others as string[]).includes(n))).toEqual([]);
+  });
+
+  test("every tuning value in .env.example is the function's own default (so the example never silently overrides one)", () => {
+    const deploymentSpecific = new Set(['CCC_SDK_APP_ID', 'IVR_BUCKET', 'IVR_AUDIO_PREFIX']);
+    const base = { CCC_SDK_APP_ID: example.CCC_SDK_APP_ID, TENCENTCLOUD_SECRETID: 'x', TENCENTCLOUD_SECRETKEY: 'y' };
+    const defaults = loadConfig(base);
+    for (const name of OPERATOR_VARIABLES) {
+      if (deploymentSpecific.has(name) || !example[name]) continue;
+      expect({ name, config: loadConfig({ ...base, [name]: example[name] }) }).toEqual({ name, config: defaults });
+    }
+  });
+
+  test('an empty value is left out by the API deploy, so the function uses its default', () => {
+    expect(example.IVR_REPORT_WEBHOOK).toBe('');
+    expect(settings.functionEnv).not.toHaveProperty('IVR_REPORT_WEBHOOK');
+  });
+
+  test('a bad .env is refused with one line per problem, each naming the variable', () => {
+    const problems = (values: Record<string, string>): string[] => {
+      try {
+        loadDeploySettings(values);
+        return [];
+      } catch (e) {
+        return e instanceof DeployConfigError ? e.problems : [String(e)];
+      }
+    };
+    const { IVR_MAX_BATCH: _dropped, ...withoutBatch } = example;
+    void _dropped;
+    expect(problems(withoutBatch)).toEqual([expect.stringMatching(/^IVR_MAX_BATCH is missing from \.env/)]);
+    expect(problems({ ...example, BUCKET: 'old-1250000000', IVR_BUCKET: undefined as unknown as string })).toEqual(expect.arrayContaining([expect.stringMatching(/^BUCKET in \.env is now called IVR_BUCKET/)]));
+    expect(problems({ ...example, IVR_WAIT_SECONDS: '140' })).toEqual([expect.stringMatching(/^IVR_WAIT_SECONDS must be at most 120/)]);
+    expect(problems({ ...example, IVR_AUDIO_PREFIX: '' })).toEqual([expect.stringMatching(/^IVR_AUDIO_PREFIX must not be empty/)]);
+    expect(problems({ ...example, MEMORY_SIZE: '200' })).toEqual([expect.stringMatching(/^MEMORY_SIZE/)]);
+    expect(problems({ ...example, IVR_MAX_BATCH: '500' })).toEqual([expect.stringMatching(/^IVR_MAX_BATCH must be between 1 and 50/)]);
+    expect(problems({ ...example, IVR_LEDGER_PREFIX: 'prompts/ledger/' })).toEqual([expect.stringMatching(/^IVR_LEDGER_PREFIX must be outside IVR_AUDIO_PREFIX/)]);
+  });
 });
 
-test('the deploy package holds the two bundles, the lazily loaded audio converter, and nothing else', () => {
+describe('runtime', () => {
+  test('defaults to Nodejs16.13 and accepts only runtimes the multi-scf schema documents', () => {
+    expect(DEFAULT_RUNTIME).toBe('Nodejs16.13');
+    expect(parseRuntime('')).toBe('Nodejs16.13');
+    for (const r of Object.keys(SCF_RUNTIMES)) expect(MULTI_SCF_SCHEMA_RUNTIMES).toContain(r);
+    expect(() => parseRuntime('Nodejs18.15')).toThrow(/SCF_RUNTIME must be one of Nodejs16\.13.*schema/);
+    expect(() => parseRuntime('Nodejs20.15')).toThrow(/SCF_RUNTIME/);
+    expect(() => parseRuntime('Nodejs12.16')).toThrow(/randomUUID/);
+    expect(settings.runtime).toBe(example.SCF_RUNTIME);
+  });
+
+  test('the bundles are built for the runtime: scripts/build.mjs takes its target from runtime.ts', () => {
+    expect(esbuildTarget('Nodejs16.13')).toBe('node16.13');
+    const build = fs.readFileSync(path.join(ROOT, 'scripts', 'build.mjs'), 'utf8');
+    expect(build).toMatch(/esbuildTarget\(runtime\)/);
+    expect(build).toMatch(/parseRuntime\(process\.env\.SCF_RUNTIME\)/);
+    expect(build).not.toMatch(/target:\s*['"]node/);
+  });
+});
+
+describe('function names', () => {
+  test("follow multi-scf's <name>-<stage>-<app>-<key> rule and are what the README states", () => {
+    expect(functionName('prod', 'upload')).toBe('ivr-audio-sync-prod-ivr-audio-sync-upload');
+    expect(functionName('prod', 'report')).toBe('ivr-audio-sync-prod-ivr-audio-sync-report');
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const deploy = readme.slice(readme.indexOf('## Deploy'), readme.indexOf('\n## ', readme.indexOf('## Deploy') + 1));
+    expect(deploy).toContain('ivr-audio-sync-<STAGE>-ivr-audio-sync-upload');
+    expect(deploy).toContain('ivr-audio-sync-<STAGE>-ivr-audio-sync-report');
+    expect(deploy).toContain('deploy/deploy-user-policy.json');
+    expect(deploy).toContain('deploy/cam-policy.json');
+  });
+});
+
+test('the deploy package holds both handler bundles and the lazily loaded audio converter, no node_modules and no SDK left unbundled', () => {
   const files = fs.readdirSync(pkgDir).sort();
-  expect(files).toEqual(['audio_convert.js', 'ivr_upload.js', 'quota_report.js']);
+  expect(files).toEqual([...FUNCTION_KEYS.map((key) => `${FUNCTIONS[key].handler.split('.')[0]}.js`), 'audio_convert.js'].sort());
   const sizes = files.map((f) => `${f} ${(fs.statSync(path.join(pkgDir, f)).size / 1024).toFixed(0)} KB`);
   process.stdout.write(`deploy package: ${sizes.join(', ')}\n`);
-  for (const f of files) {
-    const text = fs.readFileSync(path.join(pkgDir, f), 'utf8');
-    expect(text).not.toMatch(/require\(["'](tencentcloud-sdk-nodejs|cos-nodejs-sdk-v5)/);
-  }
+  for (const f of files.filter((n) => n.endsWith('.js'))) expect(fs.readFileSync(path.join(pkgDir, f), 'utf8')).not.toMatch(/require\(["'](tencentcloud-sdk-nodejs|cos-nodejs-sdk-v5)/);
 });
 
-test('the CAM policy grants exactly what the code calls', () => {
-  const source = ['cos.ts', 'ccc.ts'].map((f) => fs.readFileSync(path.join(ROOT, 'shared', 'sdk', f), 'utf8')).join('\n');
-  const cosCalls = [...source.matchAll(/this\.cos\.(\w+)\(/g)].map((m) => m[1]);
-  const cccCalls = [...source.matchAll(/client\.([A-Z]\w+)\(/g)].map((m) => m[1]);
-  const COS_ACTIONS: Record<string, string[]> = {
-    headObject: ['HeadObject'],
-    getObject: ['GetObject'],
-    putObject: ['PutObject'],
-    putObjectCopy: ['PutObject', 'GetObject'],
-    getBucket: ['GetBucket'],
-    deleteObject: ['DeleteObject'],
-    getObjectUrl: ['GetObject'],
-  };
-  const needed = new Set([...cosCalls.flatMap((c) => (COS_ACTIONS[c] ?? [`unmapped:${c}`]).map((a) => `name/cos:${a}`)), ...cccCalls.map((c) => `name/ccc:${c}`)]);
-  const policy = renderPolicy(example) as { statement: Array<{ action: string[]; resource: string[] }> };
-  const granted = new Set(policy.statement.flatMap((s) => s.action));
-  expect([...granted].sort()).toEqual([...needed].sort());
-  for (const s of policy.statement) for (const r of s.resource) expect(r).not.toContain('${');
-  // Writes are confined to the two prefixes; only the listing is bucket-wide.
-  const writes = policy.statement.filter((s) => s.action.some((a) => /PutObject|DeleteObject/.test(a)));
-  for (const s of writes) for (const r of s.resource) expect(r).toMatch(new RegExp(`/(${example.AUDIO_PREFIX}|${example.LEDGER_PREFIX.replace('.', '\\.')})\\*$`));
+describe('CAM policies (structure; real usage is checked after the whole run)', () => {
+  const policy: CamPolicy = renderPolicy(settings);
+  const resourcesOf = (p: CamPolicy, action: string) => p.statement.filter((s) => s.action.includes(`name/${action}`)).flatMap((s) => s.resource);
+
+  test('the execution role writes only under the audio and ledger prefixes and copies only under the audio prefix', () => {
+    const audio = `qcs::cos:${settings.region}:uid/${settings.appId}:${settings.bucket}/${settings.audioPrefix}*`;
+    const ledger = `qcs::cos:${settings.region}:uid/${settings.appId}:${settings.bucket}/${settings.ledgerPrefix}*`;
+    for (const s of policy.statement) for (const r of s.resource) expect(r).not.toContain('${');
+    expect(resourcesOf(policy, 'cos:PutObjectCopy')).toEqual([audio]);
+    expect(resourcesOf(policy, 'cos:PutObject')).toEqual([ledger]);
+    expect(resourcesOf(policy, 'cos:DeleteObject')).toEqual([ledger]);
+    for (const a of ['cos:HeadObject', 'cos:GetObject']) expect(resourcesOf(policy, a).sort()).toEqual([audio, ledger].sort());
+    expect(resourcesOf(policy, 'cos:GetBucket')).toEqual([`qcs::cos:${settings.region}:uid/${settings.appId}:${settings.bucket}/*`]);
+    expect(grantedActions(policy)).toEqual(expect.arrayContaining(['cos:PutObjectCopy', 'ccc:UploadIvrAudio']));
+  });
+
+  test('the deploy user manages only these functions, passes only the execution role and binds triggers only on the bucket', () => {
+    const user = renderDeployUserPolicy(settings, '100000000001');
+    const fnResource = `qcs::scf:${settings.region}:uin/100000000001:namespace/default/function/ivr-audio-sync-${settings.stage}-ivr-audio-sync-*`;
+    for (const a of grantedActions(user, 'scf')) expect(resourcesOf(user, a)).toEqual([fnResource]);
+    for (const key of FUNCTION_KEYS) expect(functionName(settings.stage, key).startsWith(fnResource.slice(fnResource.lastIndexOf('/') + 1, -1))).toBe(true);
+    expect(resourcesOf(user, 'cam:PassRole')).toEqual([`qcs::cam::uin/100000000001:roleName/${settings.role}`]);
+    expect(resourcesOf(user, 'cos:PutBucketNotification')).toEqual([`qcs::cos:${settings.region}:uid/${settings.appId}:${settings.bucket}/*`]);
+    expect(user.statement.flatMap((s) => s.resource)).not.toContain('*');
+    const withSls = renderDeployUserPolicy(settings, '100000000001', { sls: true });
+    expect(resourcesOf(withSls, 'cam:PassRole')).toEqual([`qcs::cam::uin/100000000001:roleName/${settings.role}`, 'qcs::cam::uin/100000000001:roleName/SLS_QcsRole']);
+    expect(() => renderDeployUserPolicy(settings, '')).toThrow(/OWNER_UIN/);
+  });
+
+  test('the async retry policy the reliability design relies on', () => {
+    expect(ASYNC_RETRY).toEqual({ retryNum: 2, msgTTLSeconds: 21600 });
+  });
 });

@@ -1,26 +1,188 @@
 /**
- * Reads serverless.yml the way `sls deploy` will see it: `${env:NAME}` replaced from a .env file.
- * Used by the offline deploy checks and by `npm run policy`.
+ * The deployment's configuration, read from `.env` the way `sls deploy` reads it, validated once
+ * for both deploy paths (`npm run deploy` and `npm run deploy:api`), plus the two CAM policies
+ * rendered from it and `serverless.yml` as the component engine will see it.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse } from 'yaml';
+import { ENV_VARIABLES, loadConfig } from '../../shared/core/config';
+import { parseCron, cronMatches } from './cron';
+import { effectiveEnv, readDotenv } from './dotenv';
+import { parseRuntime, type ScfRuntime } from './runtime';
+import { APP, DEFAULT_RECOVERY_CRON, FUNCTION_KEYS, FUNCTION_NAME_RE, FUNCTIONS, functionName, functionNamePrefix } from './deploy-spec';
 
+/** The repository root. */
 export const ROOT = path.resolve(__dirname, '..', '..');
 
-export function readDotenv(file: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    const m = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
-    if (m) out[m[1]] = m[2].replace(/^(['"])(.*)\1$/, '$2');
-  }
-  return out;
+/** Every variable the functions read that the deployer sets: derived, so a new one is wired everywhere. */
+export const OPERATOR_VARIABLES: readonly string[] = ENV_VARIABLES.filter((v) => v.source === 'operator').map((v) => v.name);
+
+/**
+ * `.env` variables that configure the deployment itself (not passed to the functions). `secret`
+ * ones are never printed by either deploy path.
+ */
+export const DEPLOY_VARIABLES = [
+  { name: 'TENCENT_SECRET_ID', secret: true, why: 'deploy credentials (both paths)' },
+  { name: 'TENCENT_SECRET_KEY', secret: true, why: 'deploy credentials (both paths)' },
+  { name: 'TENCENT_TOKEN', secret: true, why: 'session token, only with temporary deploy credentials' },
+  { name: 'SERVERLESS_PLATFORM_VENDOR', secret: false, why: 'makes serverless@2 use Tencent from any time zone' },
+  { name: 'REGION', secret: false, why: 'region of the bucket and the functions' },
+  { name: 'STAGE', secret: false, why: 'part of the function names' },
+  { name: 'SCF_ROLE', secret: false, why: 'execution role (deploy/cam-policy.json)' },
+  { name: 'SCF_RUNTIME', secret: false, why: 'SCF runtime; the bundles are built for it' },
+  { name: 'MEMORY_SIZE', secret: false, why: 'memory of both functions, MB' },
+  { name: 'REPORT_CRON', secret: false, why: 'timer of the recovery pass and daily report' },
+  { name: 'OWNER_UIN', secret: false, why: 'account ID, only to render the deploy-user policy' },
+  { name: 'SCF_ENDPOINT', secret: false, why: 'connect the API deploy to another address (tests)' },
+] as const;
+/** The name of a deploy-level `.env` variable. */
+export type DeployVariable = (typeof DEPLOY_VARIABLES)[number]['name'];
+
+/** Every name either deploy path reads from `.env` (or the process environment). */
+export const ALL_DEPLOY_NAMES: readonly string[] = [...DEPLOY_VARIABLES.map((v) => v.name), ...OPERATOR_VARIABLES];
+
+/** Names of secrets: no output of either deploy path may contain their values. */
+export const SECRET_NAMES: readonly string[] = DEPLOY_VARIABLES.filter((v) => v.secret).map((v) => v.name);
+
+/** `.env` names of an earlier layout, now the same as the function variables they feed. */
+const RENAMED: Record<string, string> = {
+  BUCKET: 'IVR_BUCKET',
+  AUDIO_PREFIX: 'IVR_AUDIO_PREFIX',
+  LEDGER_PREFIX: 'IVR_LEDGER_PREFIX',
+  DAILY_QUOTA: 'IVR_DAILY_QUOTA',
+  QUOTA_UTC_OFFSET: 'IVR_QUOTA_UTC_OFFSET',
+  URL_EXPIRES: 'IVR_URL_EXPIRES',
+  REPORT_WEBHOOK: 'IVR_REPORT_WEBHOOK',
+};
+
+/** A validated deployment. */
+export interface DeploySettings {
+  region: string;
+  stage: string;
+  /** `<name>-<appid>`. */
+  bucket: string;
+  appId: string;
+  audioPrefix: string;
+  ledgerPrefix: string;
+  role: string;
+  runtime: ScfRuntime;
+  memorySize: number;
+  /** Seven-field cron of the recovery pass (`REPORT_CRON`). */
+  recoveryCron: string;
+  /** Every operator variable with a non-empty value: what both functions get. Empty ones are left out (the function's default applies). */
+  functionEnv: Record<string, string>;
 }
 
+/** Deploy credentials; never printed. */
+export interface DeployCredentials {
+  secretId: string;
+  secretKey: string;
+  token?: string;
+}
+
+/** One or more problems with `.env`, one line each, each naming the variable to fix. */
+export class DeployConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+/** The `.env` values (file, then process environment on top) of every name a deploy reads. */
+export function loadDeployEnv(file: string, processEnv: Record<string, string | undefined> = process.env): { values: Record<string, string>; fileValues: Record<string, string> } {
+  if (!fs.existsSync(file)) throw new DeployConfigError([`${path.basename(file)} not found: cp .env.example .env and fill it in (README → Deploy)`]);
+  const fileValues = readDotenv(file);
+  return { values: effectiveEnv(fileValues, processEnv, [...ALL_DEPLOY_NAMES, ...Object.keys(RENAMED)]), fileValues };
+}
+
+/** The deploy credentials, or a problem naming the empty variable. */
+export function loadCredentials(values: Record<string, string>): DeployCredentials {
+  const empty = ['TENCENT_SECRET_ID', 'TENCENT_SECRET_KEY'].filter((name) => !(values[name] ?? '').trim());
+  if (empty.length) {
+    // One line: without a key sls falls back to a QR-code login that exits 0 even when it fails.
+    throw new DeployConfigError([`${empty.join(' and ')} ${empty.length > 1 ? 'are' : 'is'} empty in .env: set the deploy user's API key (README → Deploy) instead of relying on sls's QR-code login`]);
+  }
+  const token = (values.TENCENT_TOKEN ?? '').trim();
+  return { secretId: values.TENCENT_SECRET_ID.trim(), secretKey: values.TENCENT_SECRET_KEY.trim(), token: token || undefined };
+}
+
+const MEMORY_OK = (n: number) => n === 64 || (n >= 128 && n <= 3072 && n % 128 === 0);
+
+/** Whether a seven-field cron fires at least once in a sample day (the daily report needs a run per quota day). */
+function firesDaily(cron: string): boolean {
+  const parsed = parseCron(cron);
+  const day = Date.parse('2026-01-05T00:00:00Z');
+  for (let s = 0; s < 86400; s++) if (cronMatches(parsed, day + s * 1000, 0)) return true;
+  return false;
+}
+
+/**
+ * Validates `.env` for a deployment. Every problem is reported at once, one line each, naming the
+ * variable; the functions' own validation (`loadConfig`) runs on exactly what they will receive.
+ */
+export function loadDeploySettings(values: Record<string, string>): DeploySettings {
+  const problems: string[] = [];
+  const get = (name: string) => (values[name] ?? '').trim();
+  for (const [old, now] of Object.entries(RENAMED)) {
+    if (values[old] !== undefined && values[now] === undefined) problems.push(`${old} in .env is now called ${now} (the name the functions read): rename it`);
+  }
+  for (const name of OPERATOR_VARIABLES) {
+    // sls deploy turns a missing ${env:NAME} into the text "undefined" in the function's environment.
+    if (values[name] === undefined) problems.push(`${name} is missing from .env: copy its line from .env.example (empty = the function's default)`);
+  }
+  const region = get('REGION');
+  if (!/^[a-z]{2}-[a-z]+(-[a-z0-9]+)*$/.test(region)) problems.push(`REGION must be a Tencent Cloud region such as ap-guangzhou; got "${region.slice(0, 40)}"`);
+  const stage = get('STAGE');
+  if (!/^[A-Za-z0-9-]{1,20}$/.test(stage)) problems.push(`STAGE must be 1-20 letters, digits or "-"; got "${stage.slice(0, 40)}"`);
+  else for (const key of FUNCTION_KEYS) if (!FUNCTION_NAME_RE.test(functionName(stage, key))) problems.push(`STAGE "${stage}" makes an invalid function name ${functionName(stage, key)}`);
+  const bucket = get('IVR_BUCKET');
+  const appId = /^[a-z0-9][a-z0-9-]*-(\d{5,})$/.exec(bucket)?.[1] ?? '';
+  if (!appId) problems.push(`IVR_BUCKET must be the full bucket name <name>-<appid>, e.g. prompts-1250000000; got "${bucket.slice(0, 60)}"`);
+  const role = get('SCF_ROLE');
+  if (!/^[\w+=,.@-]{1,64}$/.test(role)) problems.push(`SCF_ROLE must be the execution role's name; got "${role.slice(0, 64)}"`);
+  let runtime: ScfRuntime = parseRuntime(undefined);
+  try {
+    runtime = parseRuntime(values.SCF_RUNTIME);
+  } catch (e) {
+    problems.push((e as Error).message);
+  }
+  const memRaw = get('MEMORY_SIZE') || '128';
+  const memorySize = Number(memRaw);
+  if (!/^\d+$/.test(memRaw) || !MEMORY_OK(memorySize)) problems.push(`MEMORY_SIZE must be 64, or 128-3072 in steps of 128 (MB); got "${memRaw.slice(0, 10)}"`);
+  const recoveryCron = get('REPORT_CRON') || DEFAULT_RECOVERY_CRON;
+  try {
+    if (!firesDaily(recoveryCron)) problems.push(`REPORT_CRON "${recoveryCron}" never fires in a day: the daily report and the recovery pass need at least one run per day`);
+  } catch (e) {
+    problems.push(`REPORT_CRON: ${(e as Error).message}`);
+  }
+  const functionEnv: Record<string, string> = {};
+  for (const name of OPERATOR_VARIABLES) {
+    const v = get(name);
+    if (v !== '') functionEnv[name] = v;
+  }
+  const audioPrefix = functionEnv.IVR_AUDIO_PREFIX ?? '';
+  if (audioPrefix === '') problems.push('IVR_AUDIO_PREFIX must not be empty: the COS trigger filters on it, and the whole bucket would include the ledger');
+  // The functions' own validation, on exactly the environment they will get (plus what SCF adds).
+  let ledgerPrefix = '';
+  try {
+    const config = loadConfig({ ...functionEnv, TENCENTCLOUD_SECRETID: 'deploy-check', TENCENTCLOUD_SECRETKEY: 'deploy-check', TENCENTCLOUD_REGION: region });
+    ledgerPrefix = config.ledgerPrefix;
+    if (config.waitSeconds + 30 > FUNCTIONS.upload.timeout) problems.push(`IVR_WAIT_SECONDS must be at most ${FUNCTIONS.upload.timeout - 30}: the upload function's timeout is ${FUNCTIONS.upload.timeout} s`);
+  } catch (e) {
+    problems.push((e as Error).message);
+  }
+  if (problems.length) throw new DeployConfigError(problems);
+  return { region, stage, bucket, appId, audioPrefix, ledgerPrefix, role, runtime, memorySize, recoveryCron, functionEnv };
+}
+
+// ---- serverless.yml as the component engine sees it ----
+
+/** Names `${env:NAME}` refers to in a text. */
 export function envReferences(text: string): string[] {
   return [...new Set([...text.matchAll(/\$\{env:([A-Za-z0-9_]+)\}/g)].map((m) => m[1]))];
 }
 
+/** Replaces `${env:NAME}` from `env`; a name that is not set is an error (sls would insert "undefined"). */
 export function substitute(text: string, env: Record<string, string>): string {
   return text.replace(/\$\{env:([A-Za-z0-9_]+)\}/g, (_m, name: string) => {
     if (!(name in env)) throw new Error(`serverless.yml uses \${env:${name}} but it is not set`);
@@ -28,14 +190,48 @@ export function substitute(text: string, env: Record<string, string>): string {
   });
 }
 
-export function loadServerlessYml(env: Record<string, string>, file = path.join(ROOT, 'serverless.yml')): Record<string, unknown> {
-  return parse(substitute(fs.readFileSync(file, 'utf8'), env)) as Record<string, unknown>;
+/** serverless.yml with `${env:…}` filled in from `env`. */
+export function loadServerlessYml(env: Record<string, string>, file = path.join(ROOT, 'serverless.yml')): unknown {
+  return parse(substitute(fs.readFileSync(file, 'utf8'), env)) as unknown;
 }
 
-/** The CAM policy with the deployment's values filled in. */
-export function renderPolicy(env: Record<string, string>): unknown {
-  const appid = /-(\d+)$/.exec(env.BUCKET ?? '')?.[1];
-  if (!appid) throw new Error('BUCKET must be <name>-<appid>');
-  const text = fs.readFileSync(path.join(ROOT, 'deploy', 'cam-policy.json'), 'utf8').replace(/\$\{([A-Z_]+)\}/g, (_m, name: string) => (name === 'APPID' ? appid : env[name] ?? `\${${name}}`));
-  return JSON.parse(text);
+// ---- CAM policies ----
+
+/** A CAM policy document (version 2.0). */
+export interface CamPolicy {
+  version: string;
+  statement: Array<{ effect: string; action: string[]; resource: string[] }>;
+}
+
+function renderTemplate(file: string, vars: Record<string, string>): CamPolicy {
+  const text = fs.readFileSync(file, 'utf8').replace(/\$\{([A-Z_]+)\}/g, (_m, name: string) => {
+    const v = vars[name];
+    if (v === undefined || v === '') throw new DeployConfigError([`${path.relative(ROOT, file)} needs ${name}: set it in .env`]);
+    return v;
+  });
+  return JSON.parse(text) as CamPolicy;
+}
+
+/** The execution role's policy (deploy/cam-policy.json) for these settings. */
+export function renderPolicy(s: Pick<DeploySettings, 'region' | 'appId' | 'bucket' | 'audioPrefix' | 'ledgerPrefix'>): CamPolicy {
+  return renderTemplate(path.join(ROOT, 'deploy', 'cam-policy.json'), {
+    REGION: s.region,
+    APPID: s.appId,
+    IVR_BUCKET: s.bucket,
+    IVR_AUDIO_PREFIX: s.audioPrefix,
+    IVR_LEDGER_PREFIX: s.ledgerPrefix,
+  });
+}
+
+/**
+ * The deploy user's policy (deploy/deploy-user-policy.json). `OWNER_UIN` is the account ID that
+ * SCF and CAM resource names carry. With `sls`, the extra statement `sls deploy` needs
+ * (deploy/deploy-user-sls-policy.json) is appended.
+ */
+export function renderDeployUserPolicy(s: Pick<DeploySettings, 'region' | 'appId' | 'bucket' | 'stage' | 'role'>, ownerUin: string, opts: { sls?: boolean } = {}): CamPolicy {
+  if (!/^\d{5,}$/.test(ownerUin)) throw new DeployConfigError([`OWNER_UIN must be your account ID (digits, Account Center → Account Info); got "${ownerUin.slice(0, 20)}"`]);
+  const vars = { REGION: s.region, APPID: s.appId, IVR_BUCKET: s.bucket, OWNER_UIN: ownerUin, SCF_ROLE: s.role, FUNCTION_PREFIX: functionNamePrefix(s.stage), APP };
+  const policy = renderTemplate(path.join(ROOT, 'deploy', 'deploy-user-policy.json'), vars);
+  if (opts.sls) policy.statement.push(...renderTemplate(path.join(ROOT, 'deploy', 'deploy-user-sls-policy.json'), vars).statement);
+  return policy;
 }

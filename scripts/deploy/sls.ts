@@ -1,0 +1,133 @@
+/**
+ * `npm run deploy` / `npm run remove`: `sls deploy` / `sls remove` with the checks it lacks.
+ *
+ * Before calling sls: `.env` must route serverless@2 to Tencent (see .env.example), hold the deploy
+ * key, and pass the same validation as `npm run deploy:api`. Without a key, sls falls back to a
+ * QR-code login whose failure exits 0 (`@serverless/utils-china/sdk/login/index.js`, `Login.login()`
+ * ends in `process.exit(0)` on timeout and on error), so a failed deploy would look like success.
+ * After a successful `sls deploy`: sets the async retry policy through the SCF API, which the
+ * multi-scf component does not do (tencent-component-toolkit `modules/scf/index.ts` `deploy()` calls
+ * `updateAsyncRetry` only for functions with `asyncRunEnable`).
+ */
+import { spawn } from 'child_process';
+import * as path from 'path';
+import { DeployConfigError, loadCredentials, loadDeployEnv, loadDeploySettings, ROOT, SECRET_NAMES, type DeployCredentials, type DeploySettings } from '../lib/deploy-config';
+import { desiredState } from '../lib/deploy-spec';
+import { readDotenv } from '../lib/dotenv';
+import { ensureRetryPolicies, type DeployIo } from './execute';
+import { redactingIo } from './run';
+import { createScfApi, createScfClient, scfEndpoint, type ScfApi } from './scf';
+
+/** Lines sls prints when it falls back to (or gives up on) the QR-code login (`@serverless/platform-client-china` `loginWithTencent`, utils-china `Login.login`). */
+export const QR_LOGIN_MARKERS = ['请扫码进行登陆', '登录超时，请重试', '登陆腾讯云失败'];
+
+/**
+ * Whether `sls` will use Tencent's engine. Mirrors `isChinaUser()` in
+ * `@serverless/components/src/cli/utils.js`: SERVERLESS_PLATFORM_VENDOR=tencent or
+ * SLS_GEO_LOCATION=cn wins, SERVERLESS_PLATFORM_VENDOR=aws loses, else a China time zone decides.
+ * `env` is what the sls process will see: the shell's variables, then `.env` for unset ones.
+ */
+export function routingProblem(env: Record<string, string | undefined>, timeZoneName: string): string | undefined {
+  if (env.SERVERLESS_PLATFORM_VENDOR === 'tencent' || env.SLS_GEO_LOCATION === 'cn') return undefined;
+  if (env.SERVERLESS_PLATFORM_VENDOR === 'aws') return 'SERVERLESS_PLATFORM_VENDOR=aws is set in your shell and overrides .env: sls would not deploy to Tencent (unset it)';
+  if (timeZoneName.includes('China Standard Time')) return undefined;
+  return 'SERVERLESS_PLATFORM_VENDOR=tencent is missing from .env: outside China sls would ask you to "serverless login" and deploy nothing (copy the line from .env.example)';
+}
+
+/** Runs sls with `args`, echoing its output; resolves with its exit code and what it printed. */
+export type SlsRunner = (args: string[], io: DeployIo) => Promise<{ code: number; output: string }>;
+
+/** The real runner: `node node_modules/serverless/bin/serverless.js <args>` in the repository. */
+export const runServerless: SlsRunner = (args, io) =>
+  new Promise((resolve, reject) => {
+    const bin = path.join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
+    const child = spawn(process.execPath, [bin, ...args], { cwd: ROOT, env: process.env, stdio: ['inherit', 'pipe', 'pipe'] });
+    let output = '';
+    let pending = '';
+    const onData = (c: Buffer) => {
+      const s = c.toString();
+      output += s;
+      pending += s;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const l of lines) io.out(l);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (pending) io.out(pending);
+      resolve({ code: code ?? 1, output });
+    });
+  });
+
+/** Options of one wrapped sls run. */
+export interface SlsOptions {
+  command: 'deploy' | 'remove';
+  /** Extra arguments passed to sls (e.g. --debug). */
+  args: string[];
+  envFile?: string;
+  processEnv?: Record<string, string | undefined>;
+  /** The local time zone's long name (default from Intl, as sls computes it). */
+  timeZoneName?: string;
+  runner?: SlsRunner;
+  /** For tests: the SCF API used after the deploy (default: the SDK client from .env). */
+  api?: ScfApi;
+  io: DeployIo;
+}
+
+/** Everything checked before sls runs; throws DeployConfigError with one line per problem. */
+export function preflight(envFile: string, processEnv: Record<string, string | undefined>, timeZoneName: string): { settings: DeploySettings; credentials: DeployCredentials; values: Record<string, string> } {
+  const { values } = loadDeployEnv(envFile, processEnv);
+  const file = readDotenv(envFile);
+  const slsEnv: Record<string, string | undefined> = { ...file, ...processEnv };
+  const routing = routingProblem(slsEnv, timeZoneName);
+  if (routing) throw new DeployConfigError([routing]);
+  const credentials = loadCredentials(values);
+  return { settings: loadDeploySettings(values), credentials, values };
+}
+
+/** Runs the wrapped `sls deploy`/`sls remove`. Never throws; returns the exit code. */
+export async function runSls(opts: SlsOptions): Promise<number> {
+  const processEnv = opts.processEnv ?? process.env;
+  const envFile = opts.envFile ?? path.join(ROOT, '.env');
+  const timeZoneName = opts.timeZoneName ?? new Intl.DateTimeFormat('en', { timeZoneName: 'long' }).format();
+  let io = opts.io;
+  try {
+    const { settings, credentials, values } = preflight(envFile, processEnv, timeZoneName);
+    io = redactingIo(opts.io, SECRET_NAMES.map((n) => values[n]));
+    const { code, output } = await (opts.runner ?? runServerless)([opts.command, ...opts.args], io);
+    if (code !== 0) {
+      io.out(`failed: sls ${opts.command} exited with ${code}`);
+      return code;
+    }
+    if (QR_LOGIN_MARKERS.some((m) => output.includes(m))) {
+      io.out(`failed: sls ${opts.command} fell back to the QR-code login and exited 0 without deploying; check TENCENT_SECRET_ID/TENCENT_SECRET_KEY in .env`);
+      return 1;
+    }
+    if (opts.command === 'remove') return 0;
+    const api = opts.api ?? createScfApi(createScfClient(credentials, settings.region, scfEndpoint(values.SCF_ENDPOINT)));
+    await ensureRetryPolicies(api, desiredState(settings), io);
+    io.out('deployed; verify the first file as README → Deploy describes');
+    return 0;
+  } catch (e) {
+    if (e instanceof DeployConfigError) for (const p of e.problems) io.out(`refused: ${p}`);
+    else io.out(`failed: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  const [command, ...args] = process.argv.slice(2);
+  if (command !== 'deploy' && command !== 'remove') {
+    process.stderr.write('usage: tsx scripts/deploy/sls.ts deploy|remove [sls arguments]\n');
+    process.exit(2);
+  }
+  void runSls({
+    command,
+    args,
+    io: { out: (l) => process.stdout.write(l + '\n'), sleep: (ms) => new Promise((r) => setTimeout(r, ms)), now: () => Date.now() },
+  }).then((code) => {
+    process.exitCode = code;
+  });
+}

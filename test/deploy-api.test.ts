@@ -1,0 +1,375 @@
+/**
+ * `npm run deploy:api` / `remove:api` end to end: the official SCF SDK over HTTP against the fake
+ * SCF on 127.0.0.1 (TC3 signatures verified, Creating/Updating states, the API's error codes and
+ * trigger formats). Time is virtual: the deploy's sleeps advance the fake's clock.
+ */
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { Client } from 'tencentcloud-sdk-nodejs/tencentcloud/services/scf/v20180416/scf_client';
+import type { FakeCredential } from '../scripts/local/fakes/credentials';
+import { FakeScf, zipEntries, type FakeFunction } from '../scripts/local/fakes/fake-scf';
+import { ROOT } from '../scripts/lib/deploy-config';
+import { functionName } from '../scripts/lib/deploy-spec';
+import { runApiDeploy } from '../scripts/deploy/run';
+import { createScfClient } from '../scripts/deploy/scf';
+import { WAIT } from '../scripts/deploy/execute';
+
+const DEPLOY_USER: FakeCredential = { secretId: 'AKIDdeployUserFake000000000000000', secretKey: 'deployUserFakeSecretKey000000000' };
+const WEBHOOK = 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=webhookSecretValue123';
+const REGION = 'ap-guangzhou';
+const UPLOAD = functionName('prod', 'upload');
+const REPORT = functionName('prod', 'report');
+const PACKAGE = path.join(ROOT, 'dist', 'package');
+const BUCKET_DOMAIN = 'prompts-1250000000.cos.ap-guangzhou.myqcloud.com';
+
+/** A clock the deploy's sleeps move forward, shared with the fake's state transitions. */
+class VirtualClock {
+  t = Date.now();
+  readonly sleeps: number[] = [];
+  now = (): number => this.t;
+  sleep = async (ms: number): Promise<void> => {
+    this.sleeps.push(ms);
+    this.t += ms;
+  };
+}
+
+interface Account {
+  scf: FakeScf;
+  clock: VirtualClock;
+  dir: string;
+  envFile: string;
+  /** Rewrites .env lines. */
+  setEnv(values: Record<string, string>): void;
+  run(command: 'deploy' | 'remove', opts?: { dryRun?: boolean; packageDir?: string }): Promise<{ code: number; lines: string[] }>;
+  fn(name: string): FakeFunction;
+  sdk(cred?: FakeCredential): Client;
+}
+
+const accounts: Account[] = [];
+afterEach(async () => {
+  for (const a of accounts.splice(0)) {
+    await a.scf.stop();
+    fs.rmSync(a.dir, { recursive: true, force: true });
+  }
+});
+
+function setLines(text: string, values: Record<string, string>): string {
+  let out = text;
+  for (const [k, v] of Object.entries(values)) {
+    const re = new RegExp(`^${k}=.*$`, 'm');
+    out = re.test(out) ? out.replace(re, `${k}=${v}`) : `${out}\n${k}=${v}\n`;
+  }
+  return out;
+}
+
+async function account(transitionMs = 2500): Promise<Account> {
+  const clock = new VirtualClock();
+  const scf = await new FakeScf({ credentials: [DEPLOY_USER], clock: clock.now, transitionMs, roles: ['ivr-audio-sync-role'] }).start();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deploy-api-'));
+  const envFile = path.join(dir, '.env');
+  fs.writeFileSync(
+    envFile,
+    setLines(fs.readFileSync(path.join(ROOT, '.env.example'), 'utf8'), { TENCENT_SECRET_ID: DEPLOY_USER.secretId, TENCENT_SECRET_KEY: DEPLOY_USER.secretKey, IVR_REPORT_WEBHOOK: WEBHOOK, SCF_ENDPOINT: scf.endpoint }),
+  );
+  const a: Account = {
+    scf,
+    clock,
+    dir,
+    envFile,
+    setEnv: (values) => fs.writeFileSync(envFile, setLines(fs.readFileSync(envFile, 'utf8'), values)),
+    async run(command, opts = {}) {
+      const lines: string[] = [];
+      const code = await runApiDeploy({ command, dryRun: opts.dryRun ?? false, build: false, envFile, processEnv: {}, packageDir: opts.packageDir ?? PACKAGE, io: { out: (l) => lines.push(l), sleep: clock.sleep, now: clock.now } });
+      allOutput.push(...lines);
+      return { code, lines };
+    },
+    fn(name) {
+      const f = scf.fn(REGION, name);
+      if (!f) throw new Error(`${name} does not exist`);
+      return f;
+    },
+    sdk: (cred = DEPLOY_USER) => createScfClient(cred, REGION, { protocol: 'http:', hostname: '127.0.0.1', port: scf.port }),
+  };
+  accounts.push(a);
+  return a;
+}
+
+/** Everything any deploy printed in this file: checked for secrets at the end. */
+const allOutput: string[] = [];
+
+async function deployed(): Promise<Account> {
+  const a = await account();
+  expect((await a.run('deploy')).code).toBe(0);
+  return a;
+}
+
+const sdkError = async (p: Promise<unknown>): Promise<string> => {
+  try {
+    await p;
+    return 'no error';
+  } catch (e) {
+    return String((e as { code?: unknown }).code);
+  }
+};
+
+test('--dry-run on a fresh account prints the plan (create / set / create per trigger) and makes no write call', async () => {
+  const a = await account();
+  const { code, lines } = await a.run('deploy', { dryRun: true });
+  expect(code).toBe(0);
+  expect(lines).toEqual(
+    expect.arrayContaining([
+      expect.stringMatching(/dry run: nothing will be changed/),
+      `function ${UPLOAD}: create (ivr_upload.main_handler, Nodejs16.13, 128 MB, 150 s, role ivr-audio-sync-role, 16 variables)`,
+      `function ${REPORT}: create (quota_report.main_handler, Nodejs16.13, 128 MB, 300 s, role ivr-audio-sync-role, 16 variables)`,
+      '  async retry RetryNum 2, MsgTTL 21600 s: set',
+      `  trigger cos cos:ObjectCreated:Put on ${BUCKET_DOMAIN} prefix "prompts/": create`,
+      `  trigger cos cos:ObjectCreated:Post on ${BUCKET_DOMAIN} prefix "prompts/": create`,
+      `  trigger cos cos:ObjectCreated:CompleteMultipartUpload on ${BUCKET_DOMAIN} prefix "prompts/": create`,
+      '  trigger timer ivr-quota-report "0 */5 * * * * *": create',
+    ]),
+  );
+  expect(a.scf.calls.length).toBeGreaterThan(0);
+  expect(a.scf.writeCalls()).toEqual([]);
+  expect(a.scf.functions(REGION).size).toBe(0);
+});
+
+test('creates both functions with handler, runtime, memory, timeout, role, environment, retry policy and triggers, waiting for Active in between', async () => {
+  const a = await account();
+  const { code, lines } = await a.run('deploy');
+  expect(code).toBe(0);
+  expect(lines[lines.length - 1]).toBe(`deployed: ${UPLOAD}, ${REPORT}`);
+  const up = a.fn(UPLOAD);
+  expect(up).toMatchObject({ status: 'Active', Handler: 'ivr_upload.main_handler', Runtime: 'Nodejs16.13', MemorySize: 128, Timeout: 150, Role: 'ivr-audio-sync-role', retry: { RetryNum: 2, MsgTTL: 21600 } });
+  expect(up.Description).toMatch(/^IVR audio sync upload\. .* Build [0-9a-f]{12}\.$/);
+  expect(a.fn(REPORT)).toMatchObject({ Handler: 'quota_report.main_handler', Timeout: 300, retry: { RetryNum: 2, MsgTTL: 21600 } });
+  // The whole package, whatever files it holds, is each function's code.
+  const files = fs.readdirSync(PACKAGE).sort();
+  for (const name of [UPLOAD, REPORT]) {
+    expect(a.fn(name).codeFiles).toEqual(files);
+    const zip = zipEntries(a.scf.zips.get(name) ?? Buffer.alloc(0)) ?? [];
+    for (const e of zip) expect(e.data().equals(fs.readFileSync(path.join(PACKAGE, e.name)))).toBe(true);
+  }
+  const env = Object.fromEntries(up.Environment.map((v) => [v.Key, v.Value]));
+  expect(env).toMatchObject({ CCC_SDK_APP_ID: '1400000000', IVR_BUCKET: 'prompts-1250000000', IVR_AUDIO_PREFIX: 'prompts/', IVR_REPORT_WEBHOOK: WEBHOOK, IVR_WAIT_SECONDS: '60' });
+  expect(a.fn(REPORT).Environment).toEqual(up.Environment);
+  expect(up.triggers.map((t) => [t.Type, t.TriggerName, JSON.parse(t.TriggerDesc), t.Enable, t.Qualifier])).toEqual(
+    ['Put', 'Post', 'CompleteMultipartUpload'].map((e) => ['cos', BUCKET_DOMAIN, { event: `cos:ObjectCreated:${e}`, filter: { Prefix: 'prompts/', Suffix: '' } }, 1, '$DEFAULT']),
+  );
+  expect(a.fn(REPORT).triggers.map((t) => [t.Type, t.TriggerName, t.TriggerDesc, t.Enable, t.CustomArgument])).toEqual([['timer', 'ivr-quota-report', '{"cron":"0 */5 * * * * *"}', 1, '']]);
+  // Every write was accepted: the deploy waited for Active instead of running into Creating/Updating.
+  expect(a.scf.writeCalls().filter((c) => c.result !== 'ok')).toEqual([]);
+  expect(a.scf.writeCalls().map((c) => c.action)).toEqual(['CreateFunction', 'UpdateFunctionEventInvokeConfig', 'CreateTrigger', 'CreateTrigger', 'CreateTrigger', 'CreateFunction', 'UpdateFunctionEventInvokeConfig', 'CreateTrigger']);
+  // Bounded backoff: starts small, doubles, never beyond the cap.
+  expect(a.clock.sleeps[0]).toBe(WAIT.firstDelayMs);
+  expect(Math.max(...a.clock.sleeps)).toBeLessThanOrEqual(WAIT.maxDelayMs);
+});
+
+test('a second run changes nothing and says so', async () => {
+  const a = await deployed();
+  const writes = a.scf.writeCalls().length;
+  const { code, lines } = await a.run('deploy');
+  expect(code).toBe(0);
+  expect(a.scf.writeCalls().length).toBe(writes);
+  expect(lines).toEqual(expect.arrayContaining([`function ${UPLOAD}: unchanged`, `function ${REPORT}: unchanged`, '  async retry RetryNum 2, MsgTTL 21600 s: unchanged', 'everything is up to date']));
+  expect(lines.filter((l) => l.startsWith('  trigger')).every((l) => l.endsWith(': unchanged'))).toBe(true);
+});
+
+test('repairs a deleted trigger: recreates it, leaves the others alone, never duplicates', async () => {
+  const a = await deployed();
+  a.scf.dropTrigger(REGION, UPLOAD, (t) => t.cos?.event === 'cos:ObjectCreated:Post');
+  a.scf.dropTrigger(REGION, REPORT, () => true);
+  const before = a.scf.writeCalls().length;
+  const { code, lines } = await a.run('deploy');
+  expect(code).toBe(0);
+  expect(lines).toEqual(expect.arrayContaining([`  trigger cos cos:ObjectCreated:Post on ${BUCKET_DOMAIN} prefix "prompts/": create`, '  trigger timer ivr-quota-report "0 */5 * * * * *": create']));
+  expect(a.scf.writeCalls().slice(before).map((c) => `${c.action}:${c.result}`)).toEqual(['CreateTrigger:ok', 'CreateTrigger:ok']);
+  expect(a.fn(UPLOAD).triggers.map((t) => t.cos?.event).sort()).toEqual(['cos:ObjectCreated:CompleteMultipartUpload', 'cos:ObjectCreated:Post', 'cos:ObjectCreated:Put']);
+  expect(a.fn(REPORT).triggers).toHaveLength(1);
+});
+
+test('removes stale triggers it owns (a Copy trigger, an old prefix, an old cron) and creates the right ones', async () => {
+  const a = await deployed();
+  const client = a.sdk();
+  for (const [event, prefix] of [
+    ['cos:ObjectCreated:Copy', 'prompts/'],
+    ['cos:ObjectCreated:Put', 'old/'],
+  ]) {
+    await client.CreateTrigger({ FunctionName: UPLOAD, TriggerName: BUCKET_DOMAIN, Type: 'cos', TriggerDesc: JSON.stringify({ event, filter: { Prefix: prefix, Suffix: '' } }), Enable: 'OPEN', Qualifier: '$DEFAULT' });
+  }
+  a.setEnv({ REPORT_CRON: '0 */10 * * * * *' });
+  const { code, lines } = await a.run('deploy');
+  expect(code).toBe(0);
+  expect(lines).toEqual(
+    expect.arrayContaining([
+      `  trigger cos cos:ObjectCreated:Copy on ${BUCKET_DOMAIN} prefix "prompts/": delete`,
+      `  trigger cos cos:ObjectCreated:Put on ${BUCKET_DOMAIN} prefix "old/": delete`,
+      '  trigger timer ivr-quota-report "0 */5 * * * * *": delete',
+      '  trigger timer ivr-quota-report "0 */10 * * * * *": create',
+    ]),
+  );
+  expect(a.fn(UPLOAD).triggers.map((t) => `${t.cos?.event} ${t.cos?.prefix}`).sort()).toEqual(['cos:ObjectCreated:CompleteMultipartUpload prompts/', 'cos:ObjectCreated:Post prompts/', 'cos:ObjectCreated:Put prompts/']);
+  expect(a.fn(REPORT).triggers.map((t) => t.TriggerDesc)).toEqual(['{"cron":"0 */10 * * * * *"}']);
+  expect(a.scf.writeCalls().filter((c) => c.result !== 'ok')).toEqual([]);
+});
+
+test('a new build updates the code and the recorded build of both functions; triggers stay', async () => {
+  const a = await deployed();
+  const pkg = path.join(a.dir, 'package');
+  fs.cpSync(PACKAGE, pkg, { recursive: true });
+  // A package may gain files (e.g. a converter): the whole package is shipped.
+  fs.writeFileSync(path.join(pkg, 'audio_convert.js'), 'module.exports = {};\n');
+  const oldDescription = a.fn(UPLOAD).Description;
+  const before = a.scf.writeCalls().length;
+  const { code, lines } = await a.run('deploy', { packageDir: pkg });
+  expect(code).toBe(0);
+  expect(lines).toEqual(expect.arrayContaining([`function ${UPLOAD}: update (code)`, `function ${REPORT}: update (code)`]));
+  expect(a.scf.writeCalls().slice(before).map((c) => c.action)).toEqual(['UpdateFunctionCode', 'UpdateFunctionConfiguration', 'UpdateFunctionCode', 'UpdateFunctionConfiguration']);
+  expect(a.fn(UPLOAD).codeFiles).toContain('audio_convert.js');
+  expect(a.fn(UPLOAD).Description).not.toBe(oldDescription);
+  expect(a.fn(UPLOAD).triggers).toHaveLength(3);
+  expect((await a.run('deploy', { packageDir: pkg })).lines).toContain('everything is up to date');
+});
+
+test('a configuration change (memory, a variable) updates the configuration only', async () => {
+  const a = await deployed();
+  a.setEnv({ MEMORY_SIZE: '256', IVR_MAX_BATCH: '10' });
+  const before = a.scf.writeCalls().length;
+  const { code, lines } = await a.run('deploy');
+  expect(code).toBe(0);
+  expect(lines).toContain(`function ${UPLOAD}: update (memory 128→256 MB, environment ~IVR_MAX_BATCH)`);
+  expect(a.scf.writeCalls().slice(before).map((c) => c.action)).toEqual(['UpdateFunctionConfiguration', 'UpdateFunctionConfiguration']);
+  expect(a.fn(REPORT)).toMatchObject({ MemorySize: 256 });
+  expect(a.fn(REPORT).Environment).toContainEqual({ Key: 'IVR_MAX_BATCH', Value: '10' });
+});
+
+test('a function that is Updating rejects writes until Active; the deploy waits for it', async () => {
+  const a = await deployed();
+  a.scf.transitionMs = 20000;
+  const client = a.sdk();
+  await client.UpdateFunctionConfiguration({ FunctionName: UPLOAD, Timeout: 150 });
+  expect(a.fn(UPLOAD).status).toBe('Updating');
+  expect(await sdkError(client.UpdateFunctionCode({ FunctionName: UPLOAD, ZipFile: a.scf.zips.get(UPLOAD)?.toString('base64') }))).toBe('FailedOperation.UpdateFunctionCode');
+  expect(await sdkError(client.UpdateFunctionConfiguration({ FunctionName: UPLOAD, MemorySize: 256 }))).toBe('FailedOperation.UpdateFunctionConfiguration');
+  expect(await sdkError(client.CreateTrigger({ FunctionName: UPLOAD, TriggerName: 't1', Type: 'timer', TriggerDesc: '0 0 1 * * * *' }))).toBe('FailedOperation.CreateTrigger');
+  expect(await sdkError(client.DeleteFunction({ FunctionName: UPLOAD }))).toBe('FailedOperation.DeleteFunction');
+  a.setEnv({ MEMORY_SIZE: '256' });
+  const sleepsBefore = a.clock.sleeps.length;
+  const before = a.scf.writeCalls().length;
+  expect((await a.run('deploy')).code).toBe(0);
+  expect(a.scf.writeCalls().slice(before).filter((c) => c.result !== 'ok')).toEqual([]);
+  const waited = a.clock.sleeps.slice(sleepsBefore);
+  expect(waited.slice(0, 4)).toEqual([500, 1000, 2000, 4000]);
+  expect(Math.max(...waited)).toBe(WAIT.maxDelayMs);
+  expect(a.fn(UPLOAD).MemorySize).toBe(256);
+});
+
+test('a write refused because someone else made the function busy is retried after it is Active again', async () => {
+  const a = await deployed();
+  a.scf.inject({ action: 'UpdateFunctionConfiguration', code: 'FailedOperation.UpdateFunctionConfiguration', message: '当前函数处于Updating状态，无法进行此操作，请稍后重试。' });
+  a.setEnv({ IVR_MAX_BATCH: '5' });
+  const { code, lines } = await a.run('deploy');
+  expect(code).toBe(0);
+  expect(lines).toContain(`  ${UPLOAD} is busy (FailedOperation.UpdateFunctionConfiguration); waiting for it to be Active again`);
+  expect(a.fn(UPLOAD).Environment).toContainEqual({ Key: 'IVR_MAX_BATCH', Value: '5' });
+});
+
+test('the fake answers like the real API: unknown function, duplicate and misnamed triggers, rule conflicts, bad descriptions', async () => {
+  const a = await deployed();
+  const client = a.sdk();
+  expect(await sdkError(client.GetFunction({ FunctionName: 'no-such-function' }))).toBe('ResourceNotFound.Function');
+  expect(await sdkError(client.CreateFunction({ FunctionName: UPLOAD, Code: { ZipFile: a.scf.zips.get(UPLOAD)?.toString('base64') }, Handler: 'ivr_upload.main_handler', Runtime: 'Nodejs16.13' }))).toBe('ResourceInUse.Function');
+  const put = JSON.stringify({ event: 'cos:ObjectCreated:Put', filter: { Prefix: 'prompts/', Suffix: '' } });
+  expect(await sdkError(client.CreateTrigger({ FunctionName: UPLOAD, TriggerName: BUCKET_DOMAIN, Type: 'cos', TriggerDesc: put, Qualifier: '$DEFAULT' }))).toBe('ResourceInUse.Trigger');
+  expect(await sdkError(client.CreateTrigger({ FunctionName: UPLOAD, TriggerName: 'prompts-1250000000', Type: 'cos', TriggerDesc: put }))).toBe('InvalidParameterValue.TriggerName');
+  expect(await sdkError(client.CreateTrigger({ FunctionName: UPLOAD, TriggerName: 'prompts-1250000000.cos.ap-shanghai.myqcloud.com', Type: 'cos', TriggerDesc: put }))).toBe('InvalidParameterValue.TriggerName');
+  expect(await sdkError(client.CreateTrigger({ FunctionName: REPORT, TriggerName: BUCKET_DOMAIN, Type: 'cos', TriggerDesc: put }))).toBe('InvalidParameterValue.CosNotifyRuleConflict');
+  expect(await sdkError(client.CreateTrigger({ FunctionName: REPORT, TriggerName: 'ivr-quota-report', Type: 'timer', TriggerDesc: '0 0 1 * * * *' }))).toBe('ResourceInUse.TriggerName');
+  expect(await sdkError(client.CreateTrigger({ FunctionName: REPORT, TriggerName: 'daily', Type: 'timer', TriggerDesc: '0 0 1 * *' }))).toBe('InvalidParameterValue.TriggerDesc');
+  expect(await sdkError(client.DeleteTrigger({ FunctionName: UPLOAD, TriggerName: BUCKET_DOMAIN, Type: 'cos' }))).toBe('InvalidParameterValue.TriggerDesc');
+  expect(await sdkError(client.UpdateFunctionConfiguration({ FunctionName: UPLOAD, Description: 'mp3/wav prompts' }))).toBe('InvalidParameterValue.Description');
+  expect(await sdkError(client.UpdateFunctionConfiguration({ FunctionName: UPLOAD, Environment: { Variables: [{ Key: 'SCF_X', Value: '1' }] } }))).toBe('InvalidParameterValue.EnvironmentSystemProtect');
+  expect(await sdkError(client.UpdateFunctionConfiguration({ FunctionName: UPLOAD, Environment: { Variables: [{ Key: 'A', Value: '' }] } }))).toBe('InvalidParameterValue.Environment');
+  expect(await sdkError(client.UpdateFunctionEventInvokeConfig({ FunctionName: UPLOAD, AsyncTriggerConfig: { RetryConfig: [{ RetryNum: 5 }], MsgTTL: 21600 } }))).toBe('LimitExceeded.RetryNum');
+  expect(await sdkError(client.UpdateFunctionCode({ FunctionName: UPLOAD, ZipFile: Buffer.from('not a zip').toString('base64') }))).toBe('InvalidParameterValue.ZipFile');
+});
+
+test('TC3 signatures are verified, and SCF_ENDPOINT keeps the real Host header and the scf scope', async () => {
+  const a = await account();
+  expect(await sdkError(a.sdk({ ...DEPLOY_USER, secretKey: 'wrong-key-wrong-key-wrong-key-00' }).GetFunction({ FunctionName: UPLOAD }))).toBe('AuthFailure.SignatureFailure');
+  expect(await sdkError(a.sdk({ secretId: 'AKIDunknown', secretKey: 'x' }).GetFunction({ FunctionName: UPLOAD }))).toBe('AuthFailure.SecretIdNotFound');
+  // The fake only accepts Host scf.tencentcloudapi.com with scope …/scf/tc3_request: a plain answer proves both.
+  expect(await sdkError(a.sdk().GetFunction({ FunctionName: UPLOAD }))).toBe('ResourceNotFound.Function');
+});
+
+test('remove:api deletes triggers, then the functions, and waits until they are gone; a second run finds nothing', async () => {
+  const a = await deployed();
+  const before = a.scf.writeCalls().length;
+  const { code, lines } = await a.run('remove');
+  expect(code).toBe(0);
+  expect(lines[lines.length - 1]).toBe('removed; the bucket, its objects and the ledger stay');
+  expect(a.scf.writeCalls().slice(before).map((c) => c.action)).toEqual(['DeleteTrigger', 'DeleteTrigger', 'DeleteTrigger', 'DeleteFunction', 'DeleteTrigger', 'DeleteFunction']);
+  expect(a.scf.functions(REGION).size).toBe(0);
+  const again = await a.run('remove');
+  expect(again.lines).toEqual(expect.arrayContaining([`function ${UPLOAD}: absent (nothing to remove)`, 'nothing to remove']));
+  expect(a.scf.writeCalls().length).toBe(before + 6);
+});
+
+test('remove:api --dry-run lists what it would delete and deletes nothing', async () => {
+  const a = await deployed();
+  const before = a.scf.writeCalls().length;
+  const { lines } = await a.run('remove', { dryRun: true });
+  expect(lines).toEqual(expect.arrayContaining([`function ${UPLOAD}: delete`, `  trigger cos cos:ObjectCreated:Put on ${BUCKET_DOMAIN} prefix "prompts/": delete`]));
+  expect(a.scf.writeCalls().length).toBe(before);
+});
+
+test('refuses before any call: no deploy key, a runtime SCF cannot change in place', async () => {
+  const a = await account();
+  a.setEnv({ TENCENT_SECRET_ID: '' });
+  const noKey = await a.run('deploy');
+  expect(noKey).toEqual({ code: 1, lines: [expect.stringMatching(/^refused: TENCENT_SECRET_ID is empty in \.env/)] });
+  expect(a.scf.calls).toEqual([]);
+  a.setEnv({ TENCENT_SECRET_ID: DEPLOY_USER.secretId });
+  expect((await a.run('deploy')).code).toBe(0);
+  a.fn(UPLOAD).Runtime = 'Nodejs12.16';
+  const before = a.scf.writeCalls().length;
+  const mismatch = await a.run('deploy');
+  expect(mismatch.code).toBe(1);
+  expect(mismatch.lines).toEqual(expect.arrayContaining([expect.stringMatching(/^problem: .*runs Nodejs12\.16/), 'refused: fix the problems above first (nothing was changed)']));
+  expect(a.scf.writeCalls().length).toBe(before);
+});
+
+test('an API failure is reported with its code and the deploy exits 1 (here: an execution role that does not exist)', async () => {
+  const a = await account();
+  a.setEnv({ SCF_ROLE: 'no-such-role' });
+  const { code, lines } = await a.run('deploy');
+  expect(code).toBe(1);
+  expect(lines[lines.length - 1]).toMatch(/^failed: CreateFunction failed: ResourceNotFound\.Role: 角色不存在: no-such-role \(RequestId [0-9a-f-]+\)$/);
+  a.scf.inject({ action: 'GetFunction', http: 502 });
+  expect((await a.run('deploy')).lines.pop()).toMatch(/^failed: GetFunction failed: HttpError: HTTP 502/);
+});
+
+test('npm run deploy:api -- --dry-run, as a process: prints the plan, writes nothing, prints no secret', async () => {
+  const a = await account();
+  const tsx = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+  const child = spawn(tsx, [path.join(ROOT, 'scripts', 'deploy', 'api.ts'), 'deploy', '--dry-run', '--no-build', '--env-file', a.envFile], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: a.dir } });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  expect(code).toBe(0);
+  expect(out).toContain(`function ${UPLOAD}: create`);
+  expect(out).toContain('  trigger timer ivr-quota-report "0 */5 * * * * *": create');
+  expect(a.scf.writeCalls()).toEqual([]);
+  allOutput.push(...out.split('\n'));
+});
+
+afterAll(() => {
+  // Every line any deploy printed in this file (dry runs, creates, updates, failures, removals).
+  expect(allOutput.length).toBeGreaterThan(100);
+  const leaks = allOutput.filter((l) => [DEPLOY_USER.secretKey, DEPLOY_USER.secretId, 'webhookSecretValue123', WEBHOOK].some((s) => l.includes(s)));
+  expect(leaks).toEqual([]);
+  // Not even redacted: the deploy never tries to print a secret in the first place.
+  expect(allOutput.filter((l) => l.includes('[REDACTED]'))).toEqual([]);
+});

@@ -1,0 +1,163 @@
+/**
+ * The `sls deploy` path: `.env.example` routes serverless@2.72.4 to Tencent from any time zone, and
+ * `npm run deploy` refuses what would make sls fail quietly (no key → QR login that exits 0).
+ *
+ * Where serverless decides (node_modules, serverless@2.72.4):
+ * - `serverless/lib/cli/triage.js` (module.exports): a serverless.yml with a top-level `component:`
+ *   goes to `@serverless/components`, whatever the time zone;
+ * - `@serverless/components/src/cli/index.js` (the exported CLI handler) loads `.env` with
+ *   `dotenv.config()` (its own dotenv 8.6.0), then picks `commands-cn` (Tencent) when
+ *   `isChinaUser()` (`src/cli/utils.js`) is true: SERVERLESS_PLATFORM_VENDOR=tencent or
+ *   SLS_GEO_LOCATION=cn, else a China time zone; otherwise the Serverless Inc. commands, whose
+ *   deploy asks for "serverless login".
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import { createRequire } from 'module';
+import * as os from 'os';
+import * as path from 'path';
+import { ROOT } from '../scripts/lib/deploy-config';
+import { readDotenv, serverlessDotenvPath } from '../scripts/lib/dotenv';
+import { functionName } from '../scripts/lib/deploy-spec';
+import { routingProblem, runSls, type SlsRunner } from '../scripts/deploy/sls';
+import { FakeScf } from '../scripts/local/fakes/fake-scf';
+import type { FakeCredential } from '../scripts/local/fakes/credentials';
+import { createScfApi, createScfClient } from '../scripts/deploy/scf';
+import { zipDirectory } from '../scripts/deploy/zip';
+
+const SLS_BIN = path.join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
+const DEPLOY_USER: FakeCredential = { secretId: 'AKIDslsWrapperFake00000000000000', secretKey: 'slsWrapperFakeSecretKey000000000' };
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** A project directory with serverless.yml and the given .env text. */
+function project(envText: string | undefined): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sls-routing-'));
+  dirs.push(dir);
+  fs.copyFileSync(path.join(ROOT, 'serverless.yml'), path.join(dir, 'serverless.yml'));
+  if (envText !== undefined) fs.writeFileSync(path.join(dir, '.env'), envText);
+  return dir;
+}
+
+/** Runs the real serverless@2.72.4 CLI's `help` (no network, no deploy) outside any China setting. */
+function slsHelp(dir: string): string {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: dir, TZ: 'UTC', SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' };
+  const r = spawnSync(process.execPath, [SLS_BIN, 'help'], { cwd: dir, env, encoding: 'utf8', timeout: 20000 });
+  return `${r.stdout}${r.stderr}`;
+}
+
+const example = fs.readFileSync(path.join(ROOT, '.env.example'), 'utf8');
+
+test('.env.example, read by the dotenv that @serverless/components loads, sets SERVERLESS_PLATFORM_VENDOR=tencent', () => {
+  expect(serverlessDotenvPath()).toContain(path.join('@serverless', 'components', 'node_modules', 'dotenv'));
+  const dotenvPkg = JSON.parse(fs.readFileSync(path.join(path.dirname(serverlessDotenvPath()), '..', 'package.json'), 'utf8')) as { version: string };
+  expect(dotenvPkg.version).toBe('8.6.0');
+  const parsed = readDotenv(path.join(ROOT, '.env.example'));
+  expect(parsed.SERVERLESS_PLATFORM_VENDOR).toBe('tencent');
+  // dotenv 8 keeps inline comments in values: none may sneak in.
+  for (const [k, v] of Object.entries(parsed)) expect(`${k}=${v}`).not.toMatch(/\s#/);
+});
+
+test('the real serverless@2.72.4 CLI, in UTC with .env = .env.example, runs Tencent\'s commands; without the line it does not', () => {
+  const routed = slsHelp(project(example));
+  expect(routed).toContain('部署应用到云端');
+  expect(routed).toContain('函数组件命令');
+  const notRouted = slsHelp(project(example.replace(/^SERVERLESS_PLATFORM_VENDOR=tencent$/m, '')));
+  expect(notRouted).toContain('Logs into the Serverless Dashboard');
+  expect(notRouted).not.toContain('部署应用到云端');
+});
+
+test("the wrapper's routing check agrees with @serverless/components' isChinaUser()", () => {
+  const requireFromComponents = createRequire(require.resolve('@serverless/components/package.json'));
+  const utils = requireFromComponents('./src/cli/utils.js') as { isChinaUser: () => boolean };
+  const tz = new Intl.DateTimeFormat('en', { timeZoneName: 'long' }).format();
+  const saved = { v: process.env.SERVERLESS_PLATFORM_VENDOR, g: process.env.SLS_GEO_LOCATION };
+  try {
+    for (const [v, g] of [
+      ['tencent', undefined],
+      ['aws', undefined],
+      [undefined, 'cn'],
+      [undefined, 'us'],
+      [undefined, undefined],
+      ['aws', 'cn'],
+    ] as const) {
+      if (v === undefined) delete process.env.SERVERLESS_PLATFORM_VENDOR;
+      else process.env.SERVERLESS_PLATFORM_VENDOR = v;
+      if (g === undefined) delete process.env.SLS_GEO_LOCATION;
+      else process.env.SLS_GEO_LOCATION = g;
+      expect({ v, g, tencent: routingProblem({ SERVERLESS_PLATFORM_VENDOR: v, SLS_GEO_LOCATION: g }, tz) === undefined }).toEqual({ v, g, tencent: utils.isChinaUser() });
+    }
+  } finally {
+    if (saved.v === undefined) delete process.env.SERVERLESS_PLATFORM_VENDOR;
+    else process.env.SERVERLESS_PLATFORM_VENDOR = saved.v;
+    if (saved.g === undefined) delete process.env.SLS_GEO_LOCATION;
+    else process.env.SLS_GEO_LOCATION = saved.g;
+  }
+});
+
+describe('npm run deploy (the sls wrapper)', () => {
+  const filled = example.replace(/^TENCENT_SECRET_ID=$/m, `TENCENT_SECRET_ID=${DEPLOY_USER.secretId}`).replace(/^TENCENT_SECRET_KEY=$/m, `TENCENT_SECRET_KEY=${DEPLOY_USER.secretKey}`);
+  const io = (lines: string[]) => ({ out: (l: string) => lines.push(l), sleep: async () => undefined, now: () => Date.now() });
+  const neverRun: SlsRunner = () => Promise.reject(new Error('sls must not run'));
+
+  test('refuses with one clear line, before calling sls, when the deploy key is missing', async () => {
+    const lines: string[] = [];
+    const code = await runSls({ command: 'deploy', args: [], envFile: path.join(project(example), '.env'), processEnv: {}, timeZoneName: 'Coordinated Universal Time', runner: neverRun, io: io(lines) });
+    expect(code).toBe(1);
+    expect(lines).toEqual([expect.stringMatching(/^refused: TENCENT_SECRET_ID and TENCENT_SECRET_KEY are empty in \.env: set the deploy user's API key/)]);
+  });
+
+  test('refuses when .env would not route sls to Tencent, or the shell overrides it with aws', async () => {
+    const lines: string[] = [];
+    const noRouting = path.join(project(filled.replace(/^SERVERLESS_PLATFORM_VENDOR=tencent$/m, '')), '.env');
+    expect(await runSls({ command: 'deploy', args: [], envFile: noRouting, processEnv: {}, timeZoneName: 'Coordinated Universal Time', runner: neverRun, io: io(lines) })).toBe(1);
+    expect(await runSls({ command: 'deploy', args: [], envFile: path.join(project(filled), '.env'), processEnv: { SERVERLESS_PLATFORM_VENDOR: 'aws' }, timeZoneName: 'Coordinated Universal Time', runner: neverRun, io: io(lines) })).toBe(1);
+    expect(lines).toEqual([expect.stringMatching(/^refused: SERVERLESS_PLATFORM_VENDOR=tencent is missing from \.env/), expect.stringMatching(/^refused: SERVERLESS_PLATFORM_VENDOR=aws is set in your shell/)]);
+  });
+
+  test('turns the QR-login fallback that exits 0 into a failure', async () => {
+    const lines: string[] = [];
+    const qr: SlsRunner = async (_args, o) => {
+      o.out('请扫码进行登陆，或通过 sls credentials 配置全局用户授权，详情请查看 sls --help');
+      o.out('登录超时，请重试');
+      return { code: 0, output: '请扫码进行登陆，或通过 sls credentials 配置全局用户授权\n登录超时，请重试\n' };
+    };
+    expect(await runSls({ command: 'deploy', args: [], envFile: path.join(project(filled), '.env'), processEnv: {}, timeZoneName: 'UTC', runner: qr, io: io(lines) })).toBe(1);
+    expect(lines[lines.length - 1]).toMatch(/^failed: sls deploy fell back to the QR-code login and exited 0/);
+  });
+
+  test('after a successful sls deploy, sets the async retry policy the component leaves alone', async () => {
+    const scf = await new FakeScf({ credentials: [DEPLOY_USER] }).start();
+    try {
+      const client = createScfClient(DEPLOY_USER, 'ap-guangzhou', { protocol: 'http:', hostname: '127.0.0.1', port: scf.port });
+      // What `sls deploy` leaves: both functions, the retry policy at whatever the account had.
+      const pkg = zipDirectory(path.join(ROOT, 'dist', 'package'));
+      for (const key of ['upload', 'report'] as const) {
+        await client.CreateFunction({ FunctionName: functionName('prod', key), Code: { ZipFile: pkg.bytes.toString('base64') }, Handler: key === 'upload' ? 'ivr_upload.main_handler' : 'quota_report.main_handler', Runtime: 'Nodejs16.13' });
+      }
+      await client.UpdateFunctionEventInvokeConfig({ FunctionName: functionName('prod', 'upload'), AsyncTriggerConfig: { RetryConfig: [{ RetryNum: 0 }], MsgTTL: 3600 } });
+      const lines: string[] = [];
+      const ok: SlsRunner = async (args) => ({ code: 0, output: `ran sls ${args.join(' ')}` });
+      const code = await runSls({ command: 'deploy', args: [], envFile: path.join(project(filled), '.env'), processEnv: {}, timeZoneName: 'UTC', runner: ok, api: createScfApi(client), io: io(lines) });
+      expect(code).toBe(0);
+      expect(lines).toEqual([
+        `async retry of ${functionName('prod', 'upload')}: set RetryNum 2, MsgTTL 21600 s`,
+        `async retry of ${functionName('prod', 'report')}: RetryNum 2, MsgTTL 21600 s (unchanged)`,
+        'deployed; verify the first file as README → Deploy describes',
+      ]);
+      expect(scf.fn('ap-guangzhou', functionName('prod', 'upload'))?.retry).toEqual({ RetryNum: 2, MsgTTL: 21600 });
+      for (const l of lines) expect(l).not.toContain(DEPLOY_USER.secretKey);
+    } finally {
+      await scf.stop();
+    }
+  });
+
+  test('passes a failing sls exit code through', async () => {
+    const lines: string[] = [];
+    const failing: SlsRunner = async () => ({ code: 2, output: 'Error' });
+    expect(await runSls({ command: 'remove', args: [], envFile: path.join(project(filled), '.env'), processEnv: {}, timeZoneName: 'UTC', runner: failing, io: io(lines) })).toBe(2);
+    expect(lines).toEqual(['failed: sls remove exited with 2']);
+  });
+});
