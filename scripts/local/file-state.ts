@@ -5,9 +5,6 @@
  */
 import { nextQuotaDay } from './time';
 
-/** Statuses after which nothing more happens to an object version. */
-export const FINAL_STATUSES: ReadonlySet<string> = new Set(['uploaded', 'failed']);
-
 /** What the `x-cos-meta-ivr-*` fields say, decoded. */
 export interface FileState {
   /** `queued`, `retrying`, `deferred`, `uploaded`, `failed`; undefined before the function wrote one. */
@@ -42,8 +39,6 @@ export function readFileState(meta: Record<string, string>): FileState {
     atMs: Number.isFinite(at) ? at : undefined,
   };
 }
-
-export const isFinal = (s: FileState): boolean => s.status !== undefined && FINAL_STATUSES.has(s.status);
 
 /** One thing an operator has to look at (or wait for), with the object it concerns. */
 export interface ActionItem {

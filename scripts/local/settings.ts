@@ -6,7 +6,9 @@ import { TEST_CREDENTIAL } from './fakes/credentials';
 export const ROOT = path.resolve(__dirname, '..', '..');
 /** The local bucket, `<name>-<appid>` like a real one. */
 export const BUCKET = 'local-1250000000';
+/** The local bucket's region. */
 export const REGION = 'ap-guangzhou';
+/** The local CCC's application. */
 export const SDK_APP_ID = 1400000001;
 /** Local-only credentials: the fakes accept them and nothing else does. */
 export const CREDENTIAL = TEST_CREDENTIAL;
