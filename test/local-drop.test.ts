@@ -16,7 +16,9 @@ const BUCKET = { Bucket: 'local-1250000000', Region: 'ap-guangzhou' };
 
 test('a file copied slowly in chunks is registered whole; temp and hidden names are never taken', async () => {
   const dirs = tempDirs();
-  // Settling takes 1.5 s of no change; the copy below pauses only 250 ms between chunks.
+  // Settling takes 1.5 s of no change; the copy below pauses 600 ms between chunks: longer than a
+  // scan interval (so "unchanged since the last scan" alone would take it cut short), shorter than
+  // the settle interval.
   const stack = Proc.stack(await stackArgs(dirs, ['--settle-ms', '1500']));
   const ready = await stack.waitFor((l) => l.type === 'ready', 'ready', 15000);
 
@@ -26,11 +28,11 @@ test('a file copied slowly in chunks is registered whole; temp and hidden names 
   fs.writeFileSync(path.join(dirs.drop, '.cache', 'inside-hidden.mp3'), mp3Silence(4));
 
   const whole = wavTone(3000); // 48 KB
-  const chunks = 10;
+  const chunks = 6;
   const fd = fs.openSync(path.join(dirs.drop, 'slow.wav'), 'w');
   for (let i = 0; i < chunks; i++) {
     fs.writeSync(fd, whole.subarray(Math.floor((i * whole.length) / chunks), Math.floor(((i + 1) * whole.length) / chunks)));
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 600));
   }
   fs.closeSync(fd);
   // A browser finishing a download renames its .part file: from then on it is an ordinary drop.

@@ -20,7 +20,7 @@ import { DropFolder, type DropEvent } from './drop-folder';
 import { LOCK_NAME, RESERVED_DIRS } from './drop-rules';
 import { FunctionInstance } from './instance';
 import { acquireLock, type HeldLock } from './lock';
-import { parseStartOptions, START_OPTIONS, usage } from './options';
+import { parseStartOptions, START_OPTIONS, usage, UsageError } from './options';
 import { Output } from './output';
 import { checkPorts, portMessage } from './ports';
 import { runReport } from './report-run';
@@ -63,6 +63,9 @@ async function main(): Promise<void> {
   const s: LocalSettings = parsed;
   const out = new Output(s.json, s.quotaOffsetMinutes);
 
+  for (const [dir, option] of [[s.dropDir, '--drop'], [s.dataDir, '--data']]) {
+    if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new UsageError(`${option} ${dir} is a file, not a folder`);
+  }
   // One stack per drop folder and per state folder: two would take the same files or corrupt
   // the same local bucket.
   const locks: HeldLock[] = [];
