@@ -1,140 +1,120 @@
 /**
- * `npm start` end to end: the local stack as a child process on free ports, real files dropped in
- * its drop folder, outcomes read from its --json output and from the local bucket, then Ctrl-C.
+ * `npm start` end to end, as an operator uses it: the real entry on free ports with temporary
+ * folders, real files copied into the drop folder, outcomes read from the folders, the bucket and
+ * the other commands, then Ctrl-C.
  */
-import { execFile, spawn, type ChildProcess } from 'child_process';
+import { createHash } from 'crypto';
 import * as fs from 'fs';
-import * as net from 'net';
-import * as os from 'os';
 import * as path from 'path';
-import { promisify } from 'util';
 import { cosClient } from '../scripts/local/client';
+import { FIXES } from '../scripts/local/fixes';
+import { displayWidth } from '../scripts/local/table';
 import { mp3Silence, PNG_BYTES, wavTone } from './audio';
 import { findLeaks } from './harness';
+import { alive, killAll, Proc, run, stackArgs, tempDirs } from './local-helpers';
 
-const ROOT = path.resolve(__dirname, '..');
-const run = promisify(execFile);
+afterEach(killAll);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const BUCKET = { Bucket: 'local-1250000000', Region: 'ap-guangzhou' };
 
-interface Line {
-  type: string;
-  [k: string]: unknown;
-}
+test('npm start: prompts registered into done/, a bad file into failed/ with its reason, no overwrites, quiet report, clean Ctrl-C', async () => {
+  const dirs = tempDirs();
+  const args = await stackArgs(dirs);
+  const stack = new Proc('npm', ['start', '--silent', '--', '--json', ...args]);
+  const ready = await stack.waitFor((l) => l.type === 'ready', 'the ready line', 30000);
+  expect(ready.dropDir).toBe(dirs.drop);
+  const drop = (rel: string, body: Buffer) => {
+    fs.mkdirSync(path.dirname(path.join(dirs.drop, rel)), { recursive: true });
+    fs.writeFileSync(path.join(dirs.drop, rel), body);
+  };
 
-class Stack {
-  lines: Line[] = [];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private child: ChildProcess;
-  constructor(args: string[]) {
-    // Its own process group, so the test can send SIGINT to all of it, as Ctrl-C in a terminal does.
-    this.child = spawn('npm', ['start', '--silent', '--', '--json', ...args], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    let buf = '';
-    this.child.stdout!.on('data', (c: Buffer) => {
-      buf += c.toString('utf8');
-      let nl;
-      while ((nl = buf.indexOf('\n')) !== -1) {
-        const text = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        try {
-          this.lines.push(JSON.parse(text) as Line);
-        } catch {
-          // build output and other non-JSON lines
-        }
-      }
-    });
-    this.child.stderr!.on('data', () => undefined);
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
-  }
-  async waitFor(pred: (l: Line) => boolean, what: string, ms = 30000): Promise<Line> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const found = this.lines.find(pred);
-      if (found) return found;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; saw ${JSON.stringify(this.lines.slice(-5))}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  interrupt(): void {
-    process.kill(-this.child.pid!, 'SIGINT');
-  }
-}
+  const welcome = mp3Silence(8);
+  drop('welcome.mp3', welcome);
+  drop('menus/main menu.wav', wavTone(300));
+  drop('欢迎词.wav', wavTone(200));
+  drop('photo.mp3', PNG_BYTES);
+  const uploaded = await stack.fileEvent('welcome.mp3', 'uploaded');
+  await stack.fileEvent('menus/main menu.wav', 'uploaded');
+  await stack.fileEvent('欢迎词.wav', 'uploaded');
+  const failed = await stack.fileEvent('photo.mp3', 'failed');
+  expect(failed).toMatchObject({ code: 'NotAudio', movedTo: 'failed/photo.mp3', note: 'failed/photo.mp3.error.txt' });
+  expect(uploaded).toMatchObject({ fileId: expect.any(Number), movedTo: 'done/welcome.mp3' });
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+  // Where the files went: done/ keeps subfolders; failed/ has the reason and the fix beside it.
+  expect(fs.existsSync(path.join(dirs.drop, 'done', 'menus', 'main menu.wav'))).toBe(true);
+  expect(fs.existsSync(path.join(dirs.drop, 'done', '欢迎词.wav'))).toBe(true);
+  const note = fs.readFileSync(path.join(dirs.drop, 'failed', 'photo.mp3.error.txt'), 'utf8');
+  expect(note).toContain('Error:   NotAudio');
+  expect(note).toContain(`Fix:     ${FIXES.NotAudio}`);
+  expect(note).toMatch(/Failed: {2}\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\+08:00/);
+  expect(fs.readdirSync(path.join(dirs.drop, 'waiting'))).toEqual([]);
+  expect(fs.readdirSync(dirs.drop).filter((n) => !n.startsWith('.')).sort()).toEqual(['done', 'failed', 'menus', 'waiting']);
 
-test('npm start: dropped mp3 and wav are registered, a bad file fails clearly, Ctrl-C stops cleanly, state survives', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-local-'));
-  const [cosPort, cccPort] = [await freePort(), await freePort()];
-  const args = ['--cos-port', String(cosPort), '--ccc-port', String(cccPort), '--data', path.join(dir, 'state'), '--drop', path.join(dir, 'drop'), '--auto-review-ms', '500'];
-  const stack = new Stack(args);
-  const ready = await stack.waitFor((l) => l.type === 'ready', 'the ready line', 60000);
-  expect(ready).toMatchObject({ cosPort, cccPort });
-
-  fs.writeFileSync(path.join(dir, 'drop', 'welcome.mp3'), mp3Silence(8));
-  fs.mkdirSync(path.join(dir, 'drop', 'menus'));
-  fs.writeFileSync(path.join(dir, 'drop', 'menus', 'main menu.wav'), wavTone(300));
-  fs.writeFileSync(path.join(dir, 'drop', 'photo.mp3'), PNG_BYTES);
-
-  const final = (key: string) => stack.waitFor((l) => l.type === 'file' && l.key === key && ['uploaded', 'failed', 'deferred'].includes(String(l.state)), `a result for ${key}`);
-  const welcome = await final('prompts/welcome.mp3');
-  const menu = await final('prompts/menus/main menu.wav');
-  const photo = await final('prompts/photo.mp3');
-  expect(welcome).toMatchObject({ state: 'uploaded', fileId: expect.any(Number) });
-  expect(menu).toMatchObject({ state: 'uploaded', fileId: expect.any(Number) });
-  expect(photo).toMatchObject({ state: 'failed', code: 'NotAudio' });
-  expect(stack.lines.some((l) => l.type === 'file' && l.key === 'prompts/welcome.mp3' && l.state === 'queued')).toBe(true);
-  // Our own write-backs came back as Copy events and were ignored: the loop guard, for real.
-  await stack.waitFor((l) => l.type === 'file' && l.code === 'OwnCopy', 'a Copy event being skipped');
-  expect(fs.existsSync(path.join(dir, 'drop', 'done', 'welcome.mp3'))).toBe(true);
-
-  const cos = cosClient(cosPort);
-  const head = await cos.headObject({ Bucket: 'local-1250000000', Region: 'ap-guangzhou', Key: 'prompts/welcome.mp3' });
+  const cos = cosClient(ready.cosPort as number);
+  const head = await cos.headObject({ ...BUCKET, Key: 'prompts/welcome.mp3' });
   expect(head.headers!['x-cos-meta-ivr-status']).toBe('uploaded');
-  expect(head.headers!['x-cos-meta-ivr-file-id']).toBe(String(welcome.fileId));
+  expect(head.headers!['x-cos-meta-ivr-file-id']).toBe(String(uploaded.fileId));
+  const firstBurst = await stack.waitFor((l) => l.type === 'burst', 'a summary once the burst settled');
+  expect(firstBurst).toMatchObject({ sent: 4, uploaded: 3, failed: 1 });
 
-  const status = JSON.parse((await run('npm', ['run', '--silent', 'status', '--', '--json', '--data', path.join(dir, 'state')], { cwd: ROOT })).stdout);
-  expect(status.map((r: { key: string; status: string }) => `${r.key}=${r.status}`).sort()).toEqual(['prompts/menus/main menu.wav=uploaded', 'prompts/photo.mp3=failed', 'prompts/welcome.mp3=uploaded']);
+  // The same names again: a new version of welcome.mp3, and the same bad photo. Nothing earlier is
+  // overwritten; the new ones get " (2)".
+  const seen = stack.lines.length;
+  drop('welcome.mp3', mp3Silence(9));
+  drop('photo.mp3', PNG_BYTES);
+  await stack.fileEvent('photo.mp3', 'failed', 10000, seen).then((l) => expect(l).toMatchObject({ movedTo: 'failed/photo (2).mp3', note: 'failed/photo (2).mp3.error.txt' }));
+  await stack.fileEvent('welcome.mp3', 'uploaded', 10000, seen).then((l) => expect(l.movedTo).toBe('done/welcome (2).mp3'));
+  expect(sha(fs.readFileSync(path.join(dirs.drop, 'done', 'welcome.mp3')))).toBe(sha(welcome));
+  expect(fs.readdirSync(path.join(dirs.drop, 'failed')).sort()).toEqual(['photo (2).mp3', 'photo (2).mp3.error.txt', 'photo.mp3', 'photo.mp3.error.txt']);
+  await stack.waitFor((l) => l.type === 'burst', 'the second summary', 10000, seen);
 
-  await new Promise((r) => setTimeout(r, 700)); // the local CCC approves files 500 ms after upload
-  const report = JSON.parse((await run('npm', ['run', '--silent', 'report', '--', '--json', '--data', path.join(dir, 'state')], { cwd: ROOT })).stdout);
-  expect(report.report).toMatchObject({ quota: { submitted: 2, limit: 50 }, files: { uploaded: 2, failed: 1 }, review: { approved: 2 } });
-  expect(fs.existsSync(path.join(dir, 'state', 'reports', 'index.html'))).toBe(true);
+  // npm run status: a table whose columns line up with a Chinese name, then what needs action.
+  const status = await run(Proc.npm('status', ['--data', dirs.data]));
+  expect(status.code).toBe(0);
+  const rows = status.stdout.split('\n').filter((l) => l.startsWith('prompts/'));
+  const keys = ['prompts/menus/main menu.wav', 'prompts/photo.mp3', 'prompts/welcome.mp3', 'prompts/欢迎词.wav'];
+  expect(rows.map((r) => keys.find((k) => r.startsWith(`${k} `)))).toEqual(keys);
+  const statusColumn = rows.map((r, i) => displayWidth(keys[i]) + (r.slice(keys[i].length).length - r.slice(keys[i].length).trimStart().length));
+  expect(new Set(statusColumn).size).toBe(1);
+  expect(displayWidth('prompts/欢迎词.wav')).toBe('prompts/欢迎词.wav'.length + 3); // 3 wide characters
+  expect(status.stdout).toMatch(/UPDATED \(UTC\+08:00\)/);
+  expect(status.stdout).toMatch(/Needs action \(1\):\n {2}prompts\/photo\.mp3 {2}failed: NotAudio: /);
 
-  stack.interrupt();
-  // npm itself dies of the SIGINT, as in a terminal; the stack behind it shuts down in order.
-  const exit = await stack.exited;
-  expect(exit.code === 0 || exit.signal === 'SIGINT').toBe(true);
+  // npm run report prints in its own terminal only, and says where the page is.
+  const before = stack.lines.length;
+  const report = await run(Proc.npm('report', ['--data', dirs.data]));
+  expect(report.code).toBe(0);
+  const page = /^page: (.+)$/m.exec(report.stdout)?.[1];
+  expect(page && fs.existsSync(page)).toBe(true);
+  // Everything the report run caused in the stack has happened once a file dropped after it is done.
+  drop('after-report.wav', wavTone(100));
+  await stack.fileEvent('after-report.wav', 'uploaded');
+  expect(stack.lines.slice(before).filter((l) => l.file !== 'after-report.wav')).toEqual([]);
+
+  const statusJson = JSON.parse((await run(Proc.npm('status', ['--json', '--data', dirs.data]))).stdout);
+  expect(statusJson.objects.map((o: { key: string; status: string }) => `${o.key}=${o.status}`).sort()).toEqual([
+    'prompts/after-report.wav=uploaded',
+    'prompts/menus/main menu.wav=uploaded',
+    'prompts/photo.mp3=failed',
+    'prompts/welcome.mp3=uploaded',
+    'prompts/欢迎词.wav=uploaded',
+  ]);
+  // The report did write onto the objects (review refreshed: the local CCC approves after 500 ms),
+  // so the quiet stack above is not for lack of events.
+  expect(statusJson.objects.find((o: { key: string }) => o.key === 'prompts/menus/main menu.wav').review).toBe('approved');
+
+  // Ctrl-C: npm dies of the SIGINT as in a terminal; the stack behind it shuts down in order.
+  await stack.stop();
   await stack.waitFor((l) => l.type === 'stopped', 'the stopped line');
-  await new Promise((r) => setTimeout(r, 500));
   for (const pid of ready.pids as number[]) expect(alive(pid)).toBe(false);
-  expect(fs.existsSync(path.join(dir, 'state', 'stack.json'))).toBe(false);
-  expect(fs.readdirSync(path.join(dir, 'state', 'cos', 'local-1250000000')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  expect(fs.existsSync(path.join(dirs.data, 'stack.json'))).toBe(false);
+  expect(fs.existsSync(path.join(dirs.drop, '.ivr-audio-sync.lock'))).toBe(false);
   // Everything the bundles logged: JSON lines, and not one secret, token, signature or signed URL.
-  const logLines = fs.readdirSync(path.join(dir, 'state', 'logs')).flatMap((f) => fs.readFileSync(path.join(dir, 'state', 'logs', f), 'utf8').split('\n').filter(Boolean));
+  const logs = path.join(dirs.data, 'logs');
+  const logLines = fs.readdirSync(logs).flatMap((f) => fs.readFileSync(path.join(logs, f), 'utf8').split('\n').filter(Boolean));
   expect(logLines.length).toBeGreaterThan(5);
   expect(findLeaks(logLines)).toEqual([]);
-  expect(stack.lines.map((l) => JSON.stringify(l)).filter((l) => findLeaks([l]).length > 0)).toEqual([]);
-
-  // Restarted, the local bucket still holds everything.
-  const again = new Stack(args);
-  await again.waitFor((l) => l.type === 'ready', 'the second ready line', 60000);
-  const after = JSON.parse((await run('npm', ['run', '--silent', 'status', '--', '--json', '--data', path.join(dir, 'state')], { cwd: ROOT })).stdout);
-  expect(after).toHaveLength(3);
-  again.interrupt();
-  await again.waitFor((l) => l.type === 'stopped', 'the second stopped line');
-  fs.rmSync(dir, { recursive: true, force: true });
-}, 120000);
+  expect(findLeaks([stack.stdout, stack.stderr, status.stdout, report.stdout])).toEqual([]);
+  dirs.cleanup();
+}, 40000);

@@ -3,18 +3,31 @@ import COS from 'cos-nodejs-sdk-v5';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
-import { CREDENTIAL, type LocalSettings } from './settings';
+import { CREDENTIAL } from './settings';
 
+/** What a running stack tells the other commands about itself (no secrets). */
 export interface StackFile {
   pid: number;
   cosPort: number;
   cccPort: number;
   prefix: string;
   quota: number;
+  /** The quota day's zone, `+08:00`. */
+  quotaOffset: string;
+  dropDir: string;
 }
 
-export const stackFile = (s: LocalSettings) => path.join(s.dataDir, 'stack.json');
+/** Where a stack with this state folder describes itself while it runs. */
+export const stackFile = (dataDir: string): string => path.join(dataDir, 'stack.json');
 
+/** Writes the stack file atomically, so a reader never sees half of it. */
+export function writeStackFile(s: { dataDir: string }, info: StackFile): void {
+  const file = stackFile(s.dataDir);
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(info));
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+/** A COS client for the local bucket, signing like any user's client. */
 export function cosClient(cosPort: number): COS {
   return new COS({ SecretId: CREDENTIAL.secretId, SecretKey: CREDENTIAL.secretKey, SecurityToken: CREDENTIAL.token, Ip: `127.0.0.1:${cosPort}`, Protocol: 'http:', AutoSwitchHost: false });
 }
@@ -29,12 +42,16 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
-/** The running stack's ports, or a clear message telling the user to start it. */
-export async function findStack(s: LocalSettings): Promise<StackFile> {
-  const file = stackFile(s);
-  const info = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as StackFile) : undefined;
+/** The running stack's ports and settings, or a clear message telling the user to start it. */
+export async function findStack(dataDir: string): Promise<StackFile> {
+  let info: StackFile | undefined;
+  try {
+    info = JSON.parse(fs.readFileSync(stackFile(dataDir), 'utf8')) as StackFile;
+  } catch {
+    info = undefined;
+  }
   if (!info || !(await listening(info.cosPort)) || !(await listening(info.cccPort))) {
-    throw new Error('the local stack is not running: start it with `npm start` in another terminal');
+    throw new Error(`no local stack is running with state in ${dataDir}: start it with \`npm start\` in another terminal (or pass the same --data as it)`);
   }
   return info;
 }

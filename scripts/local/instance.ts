@@ -4,8 +4,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { bundlePath } from './settings';
 
+/** An invocation's outcome: the handler's return value, or what it threw. */
 export type Invocation = { ok: true; result: unknown } | { ok: false; error: { code?: string; message: string } };
 
+/** One warm instance of a function: a child process serving invocations one IPC message each. */
 export class FunctionInstance {
   private child: ChildProcess;
   private waiting = new Map<string, (r: Invocation) => void>();

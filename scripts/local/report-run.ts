@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { FunctionInstance } from './instance';
 
+/** One report run: its one-line summary and, when the function stored one, the page's path. */
 export interface ReportRun {
   ok: boolean;
   day?: string;
@@ -16,6 +17,10 @@ interface DailyResultShape {
   htmlKey: string;
 }
 
+/**
+ * Invokes quota-report with a timer event (its `Message` is the day, or empty for the timer's own
+ * choice) and copies the page it stored into `<dataDir>/reports/index.html`.
+ */
 export async function runReport(instance: FunctionInstance, dataDir: string, fetchObject: (key: string) => Promise<Buffer | undefined>, message = ''): Promise<ReportRun> {
   const res = await instance.invoke({ Type: 'Timer', TriggerName: 'daily-report', Time: new Date().toISOString(), Message: message });
   if (!res.ok) return { ok: false, summary: `report failed: ${res.error.code ?? ''} ${res.error.message}`.trim() };

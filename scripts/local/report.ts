@@ -1,28 +1,35 @@
 /** `npm run report`: runs the quota-report function now against the running local stack. */
 import * as path from 'path';
+import { parseUtcOffset } from '../../shared/core/config';
 import { quotaDay } from '../../shared/core/sendlog';
+import { runCommand } from './cli';
 import { cosClient, findStack } from './client';
 import { FunctionInstance } from './instance';
+import { parseClientOptions, REPORT_OPTIONS, usage } from './options';
 import { runReport } from './report-run';
-import { BUCKET, functionEnv, readSettings, REGION } from './settings';
+import { BUCKET, functionEnv, REGION } from './settings';
+import { zoneName } from './time';
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const s = readSettings(args);
-  const stack = await findStack(s);
-  const ports = { ...s, cosPort: stack.cosPort, cccPort: stack.cccPort, prefix: stack.prefix, quota: stack.quota };
-  const instance = new FunctionInstance('quota-report', functionEnv(ports, 'quota-report'), path.join(s.dataDir, 'logs', 'quota-report.log'));
+  const o = parseClientOptions(process.argv.slice(2), process.env.INIT_CWD ?? process.cwd(), 'report');
+  if (o === 'help') {
+    process.stdout.write(usage('npm run report', REPORT_OPTIONS, ' [YYYY-MM-DD]'));
+    return;
+  }
+  const stack = await findStack(o.dataDir);
+  const quotaOffset = stack.quotaOffset ?? '+08:00';
+  const offsetMinutes = parseUtcOffset('quotaOffset', quotaOffset);
+  const env = functionEnv({ cosPort: stack.cosPort, cccPort: stack.cccPort, prefix: stack.prefix, quota: stack.quota, quotaOffset }, 'quota-report');
+  // Its own instance, logging to the state folder: nothing of this run reaches the stack's terminal.
+  const instance = new FunctionInstance('quota-report', env, path.join(o.dataDir, 'logs', 'quota-report.log'));
   const cos = cosClient(stack.cosPort);
   // On demand, "today so far" is what a user wants; the timer reports the day that just ended.
-  const day = args.find((a) => /^\d{4}-\d{2}-\d{2}$/.test(a)) ?? quotaDay(Date.now(), 480);
-  const r = await runReport(instance, s.dataDir, async (key) => (await cos.getObject({ Bucket: BUCKET, Region: REGION, Key: key })).Body as Buffer, day);
+  const day = o.day ?? quotaDay(Date.now(), offsetMinutes);
+  const r = await runReport(instance, o.dataDir, async (key) => (await cos.getObject({ Bucket: BUCKET, Region: REGION, Key: key })).Body as Buffer, day);
   await instance.stop();
-  if (s.json) process.stdout.write(JSON.stringify(r.result ?? r) + '\n');
-  else process.stdout.write(`${r.summary}\n${r.page ? `open file://${r.page}\n` : ''}`);
+  if (o.json) process.stdout.write(`${JSON.stringify(r.result ?? r)}\n`);
+  else process.stdout.write(`${r.summary} (days in ${zoneName(offsetMinutes)})\n${r.page ? `page: ${r.page}\n` : ''}`);
   process.exit(r.ok ? 0 : 1);
 }
 
-main().catch((e) => {
-  process.stderr.write(`npm run report: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
-});
+runCommand('npm run report', main);

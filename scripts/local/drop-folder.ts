@@ -1,0 +1,287 @@
+/**
+ * The drop folder, as an operator uses it: copy prompts in; each complete file is uploaded in drop
+ * order, waits in `waiting/` while it is being registered (or waits for the next quota day), then
+ * lands in `done/` or, with `<name>.error.txt` beside it, in `failed/`. Nothing is overwritten.
+ *
+ * A file's outcome is read from its object's metadata only (see `file-state.ts`); the caller says
+ * when an object may have changed (`objectChanged`), and every scan re-reads the files in flight
+ * as well, so a missed notification only delays a move.
+ */
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { ERROR_SUFFIX, freeName, isIgnoredName, RESERVED_DIRS, scanIntervalMs, SettleTracker, type Observation } from './drop-rules';
+import { readFileState } from './file-state';
+import { failureText } from './fixes';
+import { nextQuotaDay } from './time';
+
+/** What the drop folder needs to see of an object. */
+export interface ObjectView {
+  etag: string;
+  meta: Record<string, string>;
+}
+
+/** Everything the drop folder does, one event per file step; the stack prints one line each. */
+export type DropEvent =
+  | { kind: 'sent'; file: string; key: string; size: number; resumed: boolean }
+  | { kind: 'waiting'; file: string; key: string; reason: string }
+  | { kind: 'status'; file: string; key: string; status: string; code?: string; message?: string; day?: string }
+  | { kind: 'uploaded'; file: string; key: string; fileId?: number; movedTo?: string }
+  | { kind: 'failed'; file: string; key: string; code?: string; message?: string; movedTo?: string; note?: string }
+  | { kind: 'error'; file: string; message: string };
+
+/** How the drop folder reaches the bucket and reports. */
+export interface DropFolderDeps {
+  dropDir: string;
+  settleMs: number;
+  prefix: string;
+  bucket: string;
+  offsetMinutes: number;
+  /** Uploads as an operator's client would (a signed PUT). */
+  put(key: string, body: Buffer, contentType: string): Promise<void>;
+  /** The object as stored now, or undefined. */
+  object(key: string): ObjectView | undefined;
+  emit(event: DropEvent): void;
+  now(): number;
+}
+
+interface InFlight {
+  /** Path relative to `waiting/` (and to the drop folder when it was dropped). */
+  file: string;
+  md5: string;
+  /** Still to be uploaded (the first attempt failed). */
+  unsent: boolean;
+  /** Last status/code reported, so each change is one line. */
+  reported?: string;
+  status?: string;
+}
+
+const CONTENT_TYPES: Record<string, string> = { '.mp3': 'audio/mpeg', '.wav': 'audio/wav' };
+const toRel = (p: string) => p.split(path.sep).join('/');
+const fromRel = (rel: string) => rel.split('/').join(path.sep);
+
+/** The drop folder's engine; `start()` polls it, tests may call `tick()` directly. */
+export class DropFolder {
+  private readonly tracker: SettleTracker;
+  private readonly inFlight = new Map<string, InFlight>();
+  private readonly toldWaiting = new Set<string>();
+  private timer?: NodeJS.Timeout;
+  private ticking = false;
+  private stopped = false;
+  readonly waitingDir: string;
+  readonly doneDir: string;
+  readonly failedDir: string;
+
+  constructor(private readonly deps: DropFolderDeps) {
+    this.tracker = new SettleTracker(deps.settleMs);
+    this.waitingDir = path.join(deps.dropDir, RESERVED_DIRS.waiting);
+    this.doneDir = path.join(deps.dropDir, RESERVED_DIRS.done);
+    this.failedDir = path.join(deps.dropDir, RESERVED_DIRS.failed);
+  }
+
+  /** Creates the folders, picks up what a previous run left in `waiting/`, then scans periodically. */
+  async start(): Promise<void> {
+    for (const dir of [this.deps.dropDir, this.waitingDir, this.doneDir, this.failedDir]) fs.mkdirSync(dir, { recursive: true });
+    await this.resume();
+    this.timer = setInterval(() => void this.tick(), scanIntervalMs(this.deps.settleMs));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** True while files are settling or being registered (deferred files wait for a day: not busy). */
+  get busy(): boolean {
+    if (this.tracker.settling > 0) return true;
+    return [...this.inFlight.values()].some((f) => f.unsent || f.status !== 'deferred');
+  }
+
+  /** Files in `waiting/`. */
+  get waiting(): number {
+    return this.inFlight.size;
+  }
+
+  /** The object `key` may have new metadata (a COS Copy event). */
+  objectChanged(key: string): void {
+    if (this.inFlight.has(key)) this.check(key);
+  }
+
+  /**
+   * The function refused the object outright and will never write a result onto it (a key it
+   * cannot handle): the file fails here with the function's reason.
+   */
+  refused(key: string, code: string | undefined, message: string | undefined): void {
+    const f = this.inFlight.get(key);
+    if (f) this.finishFailed(key, f, code, message);
+  }
+
+  /** One scan: take the files that are complete, in drop order, then look at the files in flight. */
+  async tick(): Promise<void> {
+    if (this.ticking || this.stopped) return;
+    this.ticking = true;
+    try {
+      const ready = this.tracker.observe(this.scan(this.deps.dropDir, true), this.deps.now());
+      for (const o of ready) {
+        if (this.stopped) break;
+        await this.take(o);
+      }
+      for (const [key, f] of this.inFlight) {
+        if (f.unsent && !this.stopped) await this.send(key, f, false);
+      }
+      for (const key of [...this.inFlight.keys()]) this.check(key);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private scan(dir: string, top: boolean): Observation[] {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return [];
+    }
+    const out: Observation[] = [];
+    for (const e of entries) {
+      if (isIgnoredName(e.name)) continue;
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        if (top && (Object.values(RESERVED_DIRS) as string[]).includes(e.name)) continue;
+        out.push(...this.scan(full, false));
+      } else if (e.isFile()) {
+        try {
+          const st = fs.statSync(full);
+          out.push({ rel: toRel(path.relative(this.deps.dropDir, full)), size: st.size, mtimeMs: st.mtimeMs });
+        } catch {
+          // gone between readdir and stat
+        }
+      }
+    }
+    return out;
+  }
+
+  private async take(o: Observation): Promise<void> {
+    const key = this.deps.prefix + o.rel;
+    const target = path.join(this.waitingDir, fromRel(o.rel));
+    if (this.inFlight.has(key) || fs.existsSync(target)) {
+      // Uploading it now would replace the object whose registration is still pending.
+      if (!this.toldWaiting.has(o.rel)) {
+        this.toldWaiting.add(o.rel);
+        this.deps.emit({ kind: 'waiting', file: o.rel, key, reason: `a file with the same name is still in ${RESERVED_DIRS.waiting}/; this one is taken once that one is done` });
+      }
+      return;
+    }
+    this.toldWaiting.delete(o.rel);
+    try {
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.renameSync(path.join(this.deps.dropDir, fromRel(o.rel)), target);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.deps.emit({ kind: 'error', file: o.rel, message: `could not be moved to ${RESERVED_DIRS.waiting}/: ${(e as Error).message}` });
+      return;
+    }
+    const f: InFlight = { file: o.rel, md5: '', unsent: true };
+    this.inFlight.set(key, f);
+    await this.send(key, f, false);
+  }
+
+  private async send(key: string, f: InFlight, resumed: boolean): Promise<void> {
+    let body: Buffer;
+    try {
+      body = fs.readFileSync(path.join(this.waitingDir, fromRel(f.file)));
+    } catch (e) {
+      this.inFlight.delete(key);
+      this.deps.emit({ kind: 'error', file: f.file, message: `could not be read from ${RESERVED_DIRS.waiting}/: ${(e as Error).message}` });
+      return;
+    }
+    f.md5 = createHash('md5').update(body).digest('hex');
+    try {
+      await this.deps.put(key, body, CONTENT_TYPES[path.extname(f.file).toLowerCase()] ?? 'application/octet-stream');
+    } catch (e) {
+      if (f.reported !== 'upload-error') this.deps.emit({ kind: 'error', file: f.file, message: `upload failed, tried again at the next scan: ${e instanceof Error ? e.message : JSON.stringify(e)}` });
+      f.reported = 'upload-error';
+      return;
+    }
+    f.unsent = false;
+    f.reported = undefined;
+    this.deps.emit({ kind: 'sent', file: f.file, key, size: body.length, resumed });
+  }
+
+  /** Files a previous run left in `waiting/`: kept if the bucket has them, uploaded again if not. */
+  private async resume(): Promise<void> {
+    const files = this.scan(this.waitingDir, false)
+      .map((o) => ({ ...o, rel: toRel(path.relative(this.waitingDir, path.join(this.deps.dropDir, fromRel(o.rel)))) }))
+      .sort((a, b) => a.mtimeMs - b.mtimeMs || (a.rel < b.rel ? -1 : 1));
+    for (const o of files) {
+      const key = this.deps.prefix + o.rel;
+      const md5 = createHash('md5').update(fs.readFileSync(path.join(this.waitingDir, fromRel(o.rel)))).digest('hex');
+      const obj = this.deps.object(key);
+      const f: InFlight = { file: o.rel, md5, unsent: obj?.etag.replace(/"/g, '') !== md5 };
+      this.inFlight.set(key, f);
+      if (f.unsent) await this.send(key, f, true);
+      else this.check(key);
+    }
+  }
+
+  private check(key: string): void {
+    const f = this.inFlight.get(key);
+    const obj = f && !f.unsent ? this.deps.object(key) : undefined;
+    if (!f || !obj) return;
+    const s = readFileState(obj.meta);
+    if (!s.status) return;
+    f.status = s.status;
+    if (s.status === 'uploaded') return this.finishUploaded(key, f, s.fileId);
+    if (s.status === 'failed') return this.finishFailed(key, f, s.errorCode, s.errorMessage, s.atMs);
+    const said = `${s.status}|${s.errorCode ?? ''}`;
+    if (said === f.reported) return;
+    f.reported = said;
+    const day = s.status === 'deferred' && s.atMs !== undefined ? nextQuotaDay(s.atMs, this.deps.offsetMinutes) : undefined;
+    this.deps.emit({ kind: 'status', file: f.file, key, status: s.status, code: s.errorCode, message: s.errorMessage, day });
+  }
+
+  /** Moves a file out of `waiting/` into `dir` under a name not yet used there. */
+  private moveOut(f: InFlight, dir: string, extraTaken: (candidate: string) => boolean = () => false): string | undefined {
+    const rel = freeName(f.file, (c) => fs.existsSync(path.join(dir, fromRel(c))) || extraTaken(c));
+    const from = path.join(this.waitingDir, fromRel(f.file));
+    const to = path.join(dir, fromRel(rel));
+    try {
+      fs.mkdirSync(path.dirname(to), { recursive: true });
+      fs.renameSync(from, to);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // removed by hand meanwhile
+      throw e;
+    }
+    this.pruneEmptyDirs(path.dirname(from));
+    return rel;
+  }
+
+  private pruneEmptyDirs(dir: string): void {
+    while (dir.startsWith(this.waitingDir + path.sep)) {
+      try {
+        fs.rmdirSync(dir);
+      } catch {
+        return; // not empty
+      }
+      dir = path.dirname(dir);
+    }
+  }
+
+  private finishUploaded(key: string, f: InFlight, fileId: number | undefined): void {
+    this.inFlight.delete(key);
+    const rel = this.moveOut(f, this.doneDir);
+    this.deps.emit({ kind: 'uploaded', file: f.file, key, fileId, movedTo: rel && `${RESERVED_DIRS.done}/${rel}` });
+  }
+
+  private finishFailed(key: string, f: InFlight, code: string | undefined, message: string | undefined, atMs = this.deps.now()): void {
+    this.inFlight.delete(key);
+    // The note's name must be free too, so a clash suffixes both together.
+    const rel = this.moveOut(f, this.failedDir, (c) => fs.existsSync(path.join(this.failedDir, fromRel(c) + ERROR_SUFFIX)));
+    let note: string | undefined;
+    if (rel) {
+      note = `${RESERVED_DIRS.failed}/${rel}${ERROR_SUFFIX}`;
+      const text = failureText({ file: f.file, key, bucket: this.deps.bucket, code, message, atMs, offsetMinutes: this.deps.offsetMinutes });
+      fs.writeFileSync(path.join(this.failedDir, fromRel(rel) + ERROR_SUFFIX), text);
+    }
+    this.deps.emit({ kind: 'failed', file: f.file, key, code, message, movedTo: rel && `${RESERVED_DIRS.failed}/${rel}`, note });
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * A file's state as its object's metadata tells it: the only reliable signal (an invocation's
+ * return value may say `queued` while another invocation later writes `uploaded`). Read leniently:
+ * a status this code does not know yet is shown as it is rather than dropped.
+ */
+import { nextQuotaDay } from './time';
+
+/** What the `x-cos-meta-ivr-*` fields say, decoded. */
+export interface FileState {
+  /** `queued`, `retrying`, `deferred`, `uploaded`, `failed`; undefined before the function wrote one. */
+  status?: string;
+  fileId?: number;
+  review?: string;
+  errorCode?: string;
+  errorMessage?: string;
+  /** When the function wrote this state (epoch ms). */
+  atMs?: number;
+}
+
+function decoded(v: string | undefined): string | undefined {
+  if (v === undefined || v === '') return undefined;
+  try {
+    return decodeURIComponent(v);
+  } catch {
+    return v;
+  }
+}
+
+/** Reads the state from user metadata (names without `x-cos-meta-`, lower-case). */
+export function readFileState(meta: Record<string, string>): FileState {
+  const fileId = Number(meta['ivr-file-id']);
+  const at = Date.parse(decoded(meta['ivr-at']) ?? '');
+  return {
+    status: decoded(meta['ivr-status']),
+    fileId: Number.isSafeInteger(fileId) && meta['ivr-file-id'] !== undefined ? fileId : undefined,
+    review: decoded(meta['ivr-review']),
+    errorCode: decoded(meta['ivr-error-code']),
+    errorMessage: decoded(meta['ivr-error-message']),
+    atMs: Number.isFinite(at) ? at : undefined,
+  };
+}
+
+/** One thing an operator has to look at (or wait for), with the object it concerns. */
+export interface ActionItem {
+  key: string;
+  kind: 'failed' | 'rejected' | 'deferred' | 'retrying';
+  /** One line saying why and what happens next. */
+  detail: string;
+}
+
+/**
+ * The "needs action" list, from metadata alone: failed (with the reason), rejected by review,
+ * deferred (with the earliest day it can be sent), retrying (with the last error). Files that are
+ * fine or simply in progress are not listed.
+ */
+export function needsAction(objects: Array<{ key: string; state: FileState }>, offsetMinutes: number): ActionItem[] {
+  const items: ActionItem[] = [];
+  const reason = (s: FileState) => [s.errorCode, s.errorMessage].filter(Boolean).join(': ') || 'no reason recorded';
+  for (const { key, state: s } of objects) {
+    if (s.status === 'failed') items.push({ key, kind: 'failed', detail: `failed: ${reason(s)}` });
+    else if (s.review === 'rejected') items.push({ key, kind: 'rejected', detail: `rejected by review${s.fileId !== undefined ? ` (FileId ${s.fileId})` : ''}: record it again and upload the new file` });
+    else if (s.status === 'deferred') {
+      const day = s.atMs !== undefined ? nextQuotaDay(s.atMs, offsetMinutes) : undefined;
+      items.push({ key, kind: 'deferred', detail: `deferred: daily quota used up; sent automatically${day ? ` on ${day} at the earliest` : ' on a later quota day'}` });
+    } else if (s.status === 'retrying') items.push({ key, kind: 'retrying', detail: `retrying: ${reason(s)}; retried automatically` });
+  }
+  return items;
+}

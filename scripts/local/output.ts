@@ -1,0 +1,82 @@
+/**
+ * The stack's terminal: one line per file event, times in the quota day's zone with the offset,
+ * the name column measured in display cells so Chinese names line up. `--json` prints the same
+ * events as JSON lines.
+ */
+import type { DropEvent } from './drop-folder';
+import { padEndWidth } from './table';
+import { formatClock } from './time';
+
+/** Width of the file-name column; longer names push the rest of their line right. */
+export const NAME_WIDTH = 28;
+const LABEL_WIDTH = 9;
+
+/** `48.2 KB`. */
+export function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** `2024-05-01T10:15:02.123+08:00`: ISO 8601 in the quota day's zone. */
+export function isoWithOffset(ms: number, offsetMinutes: number): string {
+  const iso = new Date(ms + offsetMinutes * 60000).toISOString().slice(0, 23);
+  const clock = formatClock(ms, offsetMinutes);
+  return `${iso}${clock.slice(8)}`;
+}
+
+const reason = (code?: string, message?: string) => [code, message].filter(Boolean).join(': ');
+
+/** The state word (`sent`, `deferred`, `uploaded` …) and the rest of the line for an event. */
+export function describeEvent(e: DropEvent): { state: string; detail: string } {
+  switch (e.kind) {
+    case 'sent':
+      return { state: 'sent', detail: `${formatSize(e.size)} → ${e.key}${e.resumed ? ' (again, after a restart)' : ''}` };
+    case 'waiting':
+      return { state: 'waiting', detail: e.reason };
+    case 'status':
+      if (e.status === 'deferred') return { state: 'deferred', detail: `daily quota used up; sent automatically${e.day ? ` on ${e.day}` : ' on the next quota day'}` };
+      if (e.status === 'retrying') return { state: 'retrying', detail: `${reason(e.code, e.message) || 'temporary error'}; retried automatically` };
+      if (e.status === 'queued') return { state: 'queued', detail: 'waiting for its turn (CCC takes 1 call/s)' };
+      return { state: e.status, detail: reason(e.code, e.message) };
+    case 'uploaded':
+      return { state: 'uploaded', detail: `FileId ${e.fileId ?? '?'}${e.movedTo ? ` → ${e.movedTo}` : ''}` };
+    case 'failed':
+      return { state: 'failed', detail: `${reason(e.code, e.message) || 'no reason recorded'}${e.movedTo ? ` → ${e.movedTo}` : ''}${e.note ? ` (how to fix: ${e.note})` : ''}` };
+    case 'error':
+      return { state: 'error', detail: e.message };
+  }
+}
+
+/** One terminal line: `10:15:02+08:00  welcome.mp3    uploaded   FileId 1001 → done/welcome.mp3`. */
+export function fileLine(ms: number, offsetMinutes: number, file: string, state: string, detail: string): string {
+  return `${formatClock(ms, offsetMinutes)}  ${padEndWidth(file, NAME_WIDTH)}  ${state.padEnd(LABEL_WIDTH)}  ${detail}`.trimEnd();
+}
+
+/** Writes the stack's lines, human or JSON. */
+export class Output {
+  constructor(
+    private readonly json: boolean,
+    private readonly offsetMinutes: number,
+    private readonly write: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+  ) {}
+
+  /** A file event. */
+  file(e: DropEvent, now = Date.now()): void {
+    const { state, detail } = describeEvent(e);
+    if (this.json) this.write(JSON.stringify({ type: 'file', time: isoWithOffset(now, this.offsetMinutes), state, ...e }));
+    else this.write(fileLine(now, this.offsetMinutes, e.file, state, detail));
+  }
+
+  /** Anything else worth one line (a report, a burst settling, stopping). */
+  note(type: string, fields: Record<string, unknown>, human: string, now = Date.now()): void {
+    if (this.json) this.write(JSON.stringify({ type, time: isoWithOffset(now, this.offsetMinutes), ...fields }));
+    else this.write(`${formatClock(now, this.offsetMinutes)}  ${human}`);
+  }
+
+  /** The start-up banner (human) or the `ready` line (JSON). */
+  banner(lines: string[], fields: Record<string, unknown>): void {
+    if (this.json) this.write(JSON.stringify({ type: 'ready', ...fields }));
+    else this.write(lines.join('\n'));
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * What `npm run status` shows, as pure functions: every object with its state, then what needs
+ * an operator's attention. More sections can be added by appending to {@link renderStatus}.
+ */
+import { needsAction, type ActionItem, type FileState } from './file-state';
+import { renderTable } from './table';
+import { formatDateTime, zoneName } from './time';
+
+/** One object and what its metadata says. */
+export interface StatusRow {
+  key: string;
+  size: number;
+  state: FileState;
+}
+
+/** The JSON form (`npm run status -- --json`). */
+export interface StatusJson {
+  prefix: string;
+  utcOffset: string;
+  objects: Array<{ key: string; size: number; status?: string; fileId?: number; review?: string; errorCode?: string; errorMessage?: string; at?: string }>;
+  needsAction: ActionItem[];
+}
+
+/** Error messages are cut in the table; the needs-action section and `--json` have them whole. */
+const ERROR_WIDTH = 60;
+
+/** The machine-readable status. */
+export function statusJson(rows: StatusRow[], prefix: string, offsetMinutes: number, utcOffset: string): StatusJson {
+  return {
+    prefix,
+    utcOffset,
+    objects: rows.map(({ key, size, state: s }) => ({
+      key,
+      size,
+      status: s.status,
+      fileId: s.fileId,
+      review: s.review,
+      errorCode: s.errorCode,
+      errorMessage: s.errorMessage,
+      at: s.atMs !== undefined ? formatDateTime(s.atMs, offsetMinutes) : undefined,
+    })),
+    needsAction: needsAction(rows, offsetMinutes),
+  };
+}
+
+/** The human-readable status: a table of every object, then the needs-action list. */
+export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, offsetMinutes: number): string[] {
+  const where = `${prefix ? `under ${prefix} ` : ''}in ${bucket}`;
+  if (rows.length === 0) return [`no objects ${where} yet: copy an .mp3 or .wav into the drop folder`];
+  const table = renderTable(
+    [{ header: 'KEY' }, { header: 'STATUS' }, { header: 'FILEID' }, { header: 'REVIEW' }, { header: `UPDATED (${zoneName(offsetMinutes)})` }, { header: 'ERROR', maxWidth: ERROR_WIDTH }],
+    rows.map(({ key, state: s }) => [
+      key,
+      s.status ?? '(none yet)',
+      s.fileId !== undefined ? String(s.fileId) : '-',
+      s.review ?? '-',
+      s.atMs !== undefined ? formatDateTime(s.atMs, offsetMinutes) : '-',
+      [s.errorCode, s.errorMessage].filter(Boolean).join(': '),
+    ]),
+  );
+  const lines = [`${rows.length} object(s) ${where}`, '', ...table];
+  const actions = needsAction(rows, offsetMinutes);
+  lines.push('');
+  if (actions.length === 0) lines.push('Needs action: nothing.');
+  else lines.push(`Needs action (${actions.length}):`, ...renderTable([{ header: 'KEY' }, { header: 'WHY' }], actions.map((a) => [a.key, a.detail])).slice(1).map((l) => `  ${l}`));
+  return lines;
+}

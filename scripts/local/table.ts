@@ -1,0 +1,46 @@
+/**
+ * Terminal columns measured in display cells, not UTF-16 units: a Chinese character takes two
+ * cells, so `padEnd` alone misaligns every row with a Chinese file name. `string-width` 4 is the
+ * last CommonJS release of the library, which this project's CommonJS scripts and jest can load.
+ */
+import stringWidth = require('string-width');
+
+/** Display width of `text` in terminal cells (CJK wide characters count 2, ANSI escapes 0). */
+export const displayWidth = (text: string): number => stringWidth(text);
+
+/** Pads `text` with spaces to `width` display cells (never cuts it). */
+export function padEndWidth(text: string, width: number): string {
+  return text + ' '.repeat(Math.max(0, width - displayWidth(text)));
+}
+
+/** Cuts `text` to at most `max` display cells, marking the cut with `…`. */
+export function truncateWidth(text: string, max: number): string {
+  if (displayWidth(text) <= max) return text;
+  let out = '';
+  for (const ch of text) {
+    if (displayWidth(out + ch) > max - 1) break;
+    out += ch;
+  }
+  return `${out}…`;
+}
+
+/** A column: its heading and, optionally, a cap on its width (longer cells are cut with `…`). */
+export interface Column {
+  header: string;
+  maxWidth?: number;
+}
+
+/**
+ * Lays rows out in aligned columns two spaces apart. The last column is not padded, so lines
+ * carry no trailing spaces.
+ */
+export function renderTable(columns: Column[], rows: string[][]): string[] {
+  const cells = rows.map((row) => columns.map((c, i) => (c.maxWidth ? truncateWidth(row[i] ?? '', c.maxWidth) : (row[i] ?? ''))));
+  const widths = columns.map((c, i) => Math.max(displayWidth(c.header), ...cells.map((r) => displayWidth(r[i]))));
+  const line = (r: string[]) =>
+    r
+      .map((cell, i) => (i === r.length - 1 ? cell : padEndWidth(cell, widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(columns.map((c) => c.header)), ...cells.map(line)];
+}

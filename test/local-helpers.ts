@@ -1,0 +1,166 @@
+/**
+ * Running the local stack's commands as an operator would, for the local-* tests: real processes
+ * on free ports with temporary folders, waited on by condition (a line, a file), never by a fixed
+ * sleep.
+ */
+import { spawn, type ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import { StringDecoder } from 'string_decoder';
+
+export const ROOT = path.resolve(__dirname, '..');
+const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+export const MAIN = path.join(ROOT, 'scripts', 'local', 'main.ts');
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `probe` until it returns something truthy, or fails naming `what` after `ms`. */
+export async function waitUntil<T>(probe: () => T | undefined | false, what: string, ms = 10000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A temporary drop and state folder, removed by `cleanup`. */
+export function tempDirs(): { root: string; drop: string; data: string; cleanup(): void } {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-local-'));
+  return { root, drop: path.join(root, 'drop'), data: path.join(root, 'state'), cleanup: () => fs.rmSync(root, { recursive: true, force: true }) };
+}
+
+/** Arguments for a stack on free ports in `dirs`, with quick settle and review times. */
+export async function stackArgs(dirs: { drop: string; data: string }, extra: string[] = []): Promise<string[]> {
+  return ['--cos-port', String(await freePort()), '--ccc-port', String(await freePort()), '--drop', dirs.drop, '--data', dirs.data, '--settle-ms', '300', '--auto-review-ms', '500', ...extra];
+}
+
+/** A JSON line of the stack's output. */
+export interface Line {
+  type: string;
+  [k: string]: unknown;
+}
+
+const running = new Set<Proc>();
+
+/**
+ * Kills whatever a test left running (a failed assertion skips its `stop()`), so jest can exit.
+ * Call it from `afterEach`.
+ */
+export async function killAll(): Promise<void> {
+  await Promise.all(
+    [...running].map(async (p) => {
+      try {
+        process.kill(-p.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await p.exited;
+    }),
+  );
+}
+
+/** A command running as its own process group (so Ctrl-C can reach all of it, as in a terminal). */
+export class Proc {
+  stdout = '';
+  stderr = '';
+  lines: Line[] = [];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private readonly child: ChildProcess;
+
+  constructor(command: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
+    this.child = spawn(command, args, { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
+    let buf = '';
+    // A Chinese name can be split across two chunks: decode as a stream, not chunk by chunk.
+    const utf8 = new StringDecoder('utf8');
+    this.child.stdout!.on('data', (c: Buffer) => {
+      const text = utf8.write(c);
+      this.stdout += text;
+      buf += text;
+      let nl;
+      while ((nl = buf.indexOf('\n')) !== -1) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (!line.startsWith('{')) continue;
+        try {
+          this.lines.push(JSON.parse(line) as Line);
+        } catch {
+          this.lines.push({ type: 'unparsable', line });
+        }
+      }
+    });
+    this.child.stderr!.on('data', (c: Buffer) => (this.stderr += c.toString('utf8')));
+    // 'close', not 'exit': all output has been read by then.
+    this.exited = new Promise((resolve) =>
+      this.child.on('close', (code, signal) => {
+        running.delete(this);
+        resolve({ code, signal });
+      }),
+    );
+    running.add(this);
+  }
+
+  /** `npm start`'s main module under tsx, as `npm start` runs it, with `--json`. */
+  static stack(args: string[], json = true): Proc {
+    return new Proc(TSX, [MAIN, ...(json ? ['--json'] : []), ...args]);
+  }
+
+  /** A script of package.json through npm itself (`npm run status -- …`). */
+  static npm(script: string, args: string[]): Proc {
+    return new Proc('npm', ['run', '--silent', script, '--', ...args]);
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  async waitFor(pred: (l: Line) => boolean, what: string, ms = 10000, from = 0): Promise<Line> {
+    return waitUntil(() => this.lines.slice(from).find(pred), `${what}; last lines: ${JSON.stringify(this.lines.slice(-4))}; stderr: ${this.stderr.slice(-300)}`, ms);
+  }
+
+  /** Waits for the `file` event `state` of `file` (a path relative to the drop folder), from line `from` on. */
+  fileEvent(file: string, state: string, ms = 10000, from = 0): Promise<Line> {
+    return this.waitFor((l) => l.type === 'file' && l.file === file && l.state === state, `${file} ${state}`, ms, from);
+  }
+
+  interrupt(): void {
+    try {
+      process.kill(-this.child.pid!, 'SIGINT');
+    } catch {
+      // already gone
+    }
+  }
+
+  /** Stops it (Ctrl-C) and waits for it to exit. */
+  async stop(): Promise<void> {
+    this.interrupt();
+    await this.exited;
+  }
+}
+
+/** Runs a command to its end. */
+export async function run(proc: Proc, ms = 15000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const timer = setTimeout(() => proc.interrupt(), ms);
+  const { code } = await proc.exited;
+  clearTimeout(timer);
+  return { code, stdout: proc.stdout, stderr: proc.stderr };
+}
+
+export const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};

@@ -1,0 +1,299 @@
+/**
+ * The local stack's pure logic, without processes: option validation, drop-folder rules, the
+ * error → fix table, metadata reading, column layout with Chinese names, times, lock decisions.
+ */
+import * as net from 'net';
+import { loadConfig, type Env } from '../shared/core/config';
+import { DEFAULT_FIX, failureText, fixFor, FIXES } from '../scripts/local/fixes';
+import { dropOrder, freeName, isIgnoredName, scanIntervalMs, SettleTracker, withSuffix } from '../scripts/local/drop-rules';
+import { needsAction, readFileState } from '../scripts/local/file-state';
+import { decideLock } from '../scripts/local/lock';
+import { parseClientOptions, parseStartOptions, suggestOption, START_OPTIONS, UsageError } from '../scripts/local/options';
+import { describeEvent, fileLine, isoWithOffset, NAME_WIDTH } from '../scripts/local/output';
+import { portMessage, portProblem } from '../scripts/local/ports';
+import { functionEnv, type LocalSettings } from '../scripts/local/settings';
+import { renderStatus, statusJson, type StatusRow } from '../scripts/local/status-view';
+import { displayWidth, padEndWidth, renderTable, truncateWidth } from '../scripts/local/table';
+import { formatClock, formatDateTime, nextQuotaDay } from '../scripts/local/time';
+
+const CWD = '/home/op/work';
+const start = (...argv: string[]) => parseStartOptions(argv, CWD, {}) as LocalSettings;
+const startError = (...argv: string[]) => {
+  try {
+    parseStartOptions(argv, CWD, {});
+  } catch (e) {
+    expect(e).toBeInstanceOf(UsageError);
+    return (e as Error).message;
+  }
+  throw new Error(`accepted: ${argv.join(' ')}`);
+};
+/** What the functions themselves say about a variable's value in the stack's environment. */
+const functionVerdict = (variable: string, value: string): string => {
+  const env: Env = { ...functionEnv({ cosPort: 1, cccPort: 2, prefix: 'prompts/', quota: 50, quotaOffset: '+08:00' }, 'ivr-upload', {}), [variable]: value };
+  try {
+    loadConfig(env);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error(`${variable}=${value} accepted`);
+};
+
+describe('options', () => {
+  test('defaults, and folders resolved against where the command was typed', () => {
+    const s = start('--drop', 'in', '--data', '/var/ivr');
+    expect(s).toMatchObject({ dropDir: `${CWD}/in`, dataDir: '/var/ivr', prefix: 'prompts/', quota: 50, quotaOffset: '+08:00', quotaOffsetMinutes: 480, settleMs: 1000, cosPort: 4600, cccPort: 4601, json: false });
+    expect(start('--quota-offset', 'UTC', '--quota', '7', '--prefix', '', '--json')).toMatchObject({ quotaOffset: '+00:00', quotaOffsetMinutes: 0, quota: 7, prefix: '', json: true });
+    expect(start('--quota-offset=-05:30').quotaOffsetMinutes).toBe(-330);
+  });
+
+  test.each([
+    ['quota', 'IVR_DAILY_QUOTA', '0'],
+    ['quota', 'IVR_DAILY_QUOTA', '2.5'],
+    ['quota', 'IVR_DAILY_QUOTA', '100001'],
+    ['prefix', 'IVR_AUDIO_PREFIX', 'prompts'],
+    ['prefix', 'IVR_AUDIO_PREFIX', '/prompts/'],
+    ['quota-offset', 'IVR_QUOTA_UTC_OFFSET', '8'],
+    ['quota-offset', 'IVR_QUOTA_UTC_OFFSET', '+15:00'],
+  ])('--%s is checked by the rule for %s (%s)', (option, variable, value) => {
+    const expected = functionVerdict(variable, value).split(variable).join(`--${option}`);
+    expect(startError(`--${option}`, value)).toBe(`${expected} (the rule for ${variable})`);
+  });
+
+  test('a prefix that would contain the ledger is refused, as the functions refuse it', () => {
+    expect(startError('--prefix', '.ivr-audio-sync/')).toMatch(/^IVR_LEDGER_PREFIX must be outside --prefix/);
+  });
+
+  test('stack-only options name their range', () => {
+    expect(startError('--settle-ms', '50')).toBe('--settle-ms must be between 100 and 600000, got 50');
+    expect(startError('--cos-port', 'x')).toBe('--cos-port must be an integer, got "x"');
+    expect(startError('--cos-port', '5000', '--ccc-port', '5000')).toBe('--cos-port and --ccc-port must differ, both are 5000');
+    expect(startError('--report-cron', '* * *')).toMatch(/^--report-cron: cron "\* \* \*" must have seven fields/);
+    expect(startError('--drop', '/x', '--data', '/x/state')).toMatch(/^--data must not be inside --drop/);
+    expect(startError('--drop', '/x/in', '--data', '/x')).toMatch(/^--drop must not be inside --data/);
+  });
+
+  test('unknown options get the closest valid name, or the list', () => {
+    expect(startError('--qouta', '5')).toBe('unknown option --qouta: did you mean --quota?');
+    expect(startError('--quota-ofset', '+08:00')).toBe('unknown option --quota-ofset: did you mean --quota-offset?');
+    expect(startError('--cosport', '1')).toBe('unknown option --cosport: did you mean --cos-port?');
+    expect(startError('--banana')).toMatch(/^unknown option --banana; valid options: --drop, --data, /);
+    expect(startError('-q', '5')).toMatch(/^unknown option -q[:;]/);
+    expect(suggestOption('dorp', START_OPTIONS.map((o) => o.name))).toBe('drop');
+    expect(suggestOption('zzzzzz', START_OPTIONS.map((o) => o.name))).toBeUndefined();
+  });
+
+  test('missing values, stray arguments and values on flags', () => {
+    expect(startError('--quota')).toBe('--quota needs a value, e.g. --quota 50');
+    expect(startError('--quota', '')).toBe('--quota needs a value, e.g. --quota 50');
+    expect(startError('--drop', '--quota', '5')).toMatch(/^--drop needs a value, e.g. --drop drop \(for a value starting with "-", write --drop=VALUE\)$/);
+    expect(startError('--json=yes')).toBe('--json takes no value');
+    expect(startError('5')).toBe('unexpected argument "5": options go after --, e.g. npm start -- --quota 5');
+    expect(parseStartOptions(['-h'], CWD)).toBe('help');
+  });
+
+  test('status and report', () => {
+    expect(parseClientOptions(['--data', 'st'], CWD, 'status')).toEqual({ dataDir: `${CWD}/st`, json: false, day: undefined });
+    expect(parseClientOptions(['2024-05-01', '--json'], CWD, 'report')).toMatchObject({ day: '2024-05-01', json: true });
+    expect(() => parseClientOptions(['2024-5-1'], CWD, 'report')).toThrow('the day to report must look like 2024-05-01, got "2024-5-1"');
+    expect(() => parseClientOptions(['today'], CWD, 'status')).toThrow(/^unexpected argument "today"/);
+    expect(() => parseClientOptions(['--jsn'], CWD, 'status')).toThrow('unknown option --jsn: did you mean --json?');
+  });
+});
+
+describe('drop folder rules', () => {
+  test.each(['a.mp3.part', 'a.PART', 'a.tmp', 'a.crdownload', '~$a.wav', '~a.mp3', '.a.mp3', '.DS_Store', '.a.wav.swp', 'a.swp', 'a.mp3~', 'Thumbs.db', 'desktop.ini', 'a.download', 'a.partial'])('%s is never taken', (name) => {
+    expect(isIgnoredName(name)).toBe(true);
+  });
+  test.each(['welcome.mp3', 'Main Menu.WAV', '欢迎词.wav', 'a.tmp.mp3', 'part.mp3', 'notes.txt'])('%s is taken', (name) => {
+    expect(isIgnoredName(name)).toBe(false);
+  });
+
+  test('a file is ready once unchanged for the settle interval; any change starts the wait again', () => {
+    const t = new SettleTracker(1000);
+    const f = (size: number, mtimeMs = 5) => ({ rel: 'a.mp3', size, mtimeMs });
+    expect(t.observe([f(10)], 0)).toEqual([]); // first sight is never ready, even with an old mtime
+    expect(t.observe([f(10)], 999)).toEqual([]);
+    expect(t.observe([f(20, 6)], 1500)).toEqual([]); // still being written
+    expect(t.observe([f(20, 6)], 2400)).toEqual([]);
+    expect(t.observe([f(20, 7)], 2600)).toEqual([]); // touched: mtime alone counts
+    expect(t.observe([f(20, 7)], 3600)).toEqual([f(20, 7)]);
+    expect(t.settling).toBe(0); // taken: forgotten
+    expect(t.observe([f(20, 7)], 3700)).toEqual([]); // seen again (the caller could not move it): waits again
+  });
+
+  test('files that vanish are forgotten; ready files come in drop order, oldest first', () => {
+    const t = new SettleTracker(100);
+    const scan = [
+      { rel: 'b.mp3', size: 1, mtimeMs: 300 },
+      { rel: 'z.mp3', size: 1, mtimeMs: 100 },
+      { rel: 'a.mp3', size: 1, mtimeMs: 300 },
+      { rel: 'gone.mp3', size: 1, mtimeMs: 50 },
+    ];
+    t.observe(scan, 0);
+    expect(t.observe(scan.slice(0, 3), 50)).toEqual([]);
+    expect(t.settling).toBe(3);
+    expect(t.observe(scan.slice(0, 3), 100).map((o) => o.rel)).toEqual(['z.mp3', 'a.mp3', 'b.mp3']);
+    expect([...scan].sort(dropOrder)[0].rel).toBe('gone.mp3');
+  });
+
+  test('name clashes get " (2)", " (3)" … before the extension, never an overwrite', () => {
+    expect(withSuffix('welcome.mp3', 1)).toBe('welcome.mp3');
+    expect(withSuffix('welcome.mp3', 2)).toBe('welcome (2).mp3');
+    expect(withSuffix('menus/main menu.wav', 3)).toBe('menus/main menu (3).wav');
+    expect(withSuffix('a.b.mp3', 2)).toBe('a.b (2).mp3');
+    expect(withSuffix('README', 2)).toBe('README (2)');
+    expect(withSuffix('v1.2/prompt', 2)).toBe('v1.2/prompt (2)');
+    const taken = new Set(['welcome.mp3', 'welcome (2).mp3']);
+    expect(freeName('welcome.mp3', (c) => taken.has(c))).toBe('welcome (3).mp3');
+    expect(freeName('new.mp3', (c) => taken.has(c))).toBe('new.mp3');
+  });
+
+  test('scans often enough to see the settle interval several times, never busily', () => {
+    expect(scanIntervalMs(1000)).toBe(250);
+    expect(scanIntervalMs(100)).toBe(50);
+    expect(scanIntervalMs(600000)).toBe(500);
+  });
+});
+
+describe('error → fix', () => {
+  const CODES = ['UnsupportedExtension', 'EmptyFile', 'FileTooLarge', 'NotAudio', 'FormatMismatch', 'IvrNameInvalid', 'UploadRejected', 'AudioTruncated', 'AudioInvalid', 'AudioEmpty', 'AudioTooLong', 'AudioTooLargeToConvert'];
+  test('every code an operator can meet has its own fix; others get the default', () => {
+    for (const code of CODES) expect(fixFor(code)).toBe(FIXES[code]);
+    expect(new Set(CODES.map(fixFor)).size).toBe(CODES.length);
+    expect(fixFor('InternalError')).toBe(DEFAULT_FIX);
+    expect(fixFor(undefined)).toBe(DEFAULT_FIX);
+  });
+
+  test('the note says what failed, why, how to fix it, and when (with the offset)', () => {
+    const text = failureText({ file: '欢迎词.mp3', key: 'prompts/欢迎词.mp3', bucket: 'b-1', code: 'FileTooLarge', message: 'the file is 6000000 bytes', atMs: Date.UTC(2024, 4, 1, 2, 15, 2), offsetMinutes: 480 });
+    expect(text).toContain('欢迎词.mp3 could not be registered');
+    expect(text).toContain('Error:   FileTooLarge\nMessage: the file is 6000000 bytes\nFix:     CCC accepts files up to 5 MB.');
+    expect(text).toContain('Failed:  2024-05-01 10:15:02+08:00');
+  });
+});
+
+describe('state from metadata', () => {
+  test('decodes the fields and keeps statuses it does not know yet', () => {
+    const s = readFileState({ 'ivr-status': 'failed', 'ivr-error-code': 'NotAudio', 'ivr-error-message': encodeURIComponent('不是音频: 100%'), 'ivr-at': encodeURIComponent('2024-05-01T02:15:02.000Z'), 'ivr-file-id': '12' });
+    expect(s).toEqual({ status: 'failed', errorCode: 'NotAudio', errorMessage: '不是音频: 100%', atMs: Date.UTC(2024, 4, 1, 2, 15, 2), fileId: 12, review: undefined });
+    expect(readFileState({ 'ivr-status': 'queued' }).status).toBe('queued');
+    expect(readFileState({}).status).toBeUndefined();
+    expect(readFileState({ 'ivr-error-message': '%E4%BD' }).errorMessage).toBe('%E4%BD'); // bad encoding shown raw
+  });
+
+  test('needs action: failed with reason, rejected by review, deferred with its day, retrying; not the fine ones', () => {
+    const at = Date.UTC(2024, 4, 1, 17, 0, 0); // 01:00 on 2 May in UTC+08:00
+    const items = needsAction(
+      [
+        { key: 'ok.mp3', state: { status: 'uploaded', review: 'approved', fileId: 1 } },
+        { key: 'wip.mp3', state: { status: 'queued' } },
+        { key: 'bad.mp3', state: { status: 'failed', errorCode: 'NotAudio', errorMessage: 'not audio' } },
+        { key: 'no.mp3', state: { status: 'uploaded', review: 'rejected', fileId: 7 } },
+        { key: 'later.mp3', state: { status: 'deferred', atMs: at } },
+        { key: 'flaky.mp3', state: { status: 'retrying', errorCode: 'InternalError', errorMessage: 'db' } },
+      ],
+      480,
+    );
+    expect(items).toEqual([
+      { key: 'bad.mp3', kind: 'failed', detail: 'failed: NotAudio: not audio' },
+      { key: 'no.mp3', kind: 'rejected', detail: 'rejected by review (FileId 7): record it again and upload the new file' },
+      { key: 'later.mp3', kind: 'deferred', detail: 'deferred: daily quota used up; sent automatically on 2024-05-03 at the earliest' },
+      { key: 'flaky.mp3', kind: 'retrying', detail: 'retrying: InternalError: db; retried automatically' },
+    ]);
+  });
+});
+
+describe('columns with Chinese names', () => {
+  /** The display column at which `cell` starts in `line`. */
+  const columnOf = (line: string, cell: string) => displayWidth(line.slice(0, line.indexOf(cell)));
+
+  test('widths count wide characters twice', () => {
+    expect(displayWidth('欢迎词.mp3')).toBe(10);
+    expect(displayWidth('welcome.mp3')).toBe(11);
+    expect(padEndWidth('欢迎词', 8)).toBe('欢迎词  ');
+    expect(truncateWidth('主菜单提示音很长的名字', 9)).toBe('主菜单提…');
+    expect(displayWidth(truncateWidth('主菜单提示音很长的名字', 9))).toBeLessThanOrEqual(9);
+  });
+
+  test('a table lines up with Chinese and Latin names (and would not with plain padEnd)', () => {
+    const lines = renderTable([{ header: 'KEY' }, { header: 'STATUS' }, { header: 'FILEID' }], [
+      ['prompts/欢迎词.mp3', 'uploaded', '1001'],
+      ['prompts/main-menu.wav', 'failed', '1002'],
+      ['prompts/主菜单/按键说明.wav', 'deferred', '1003'],
+    ]);
+    const statusCols = [columnOf(lines[0], 'STATUS'), columnOf(lines[1], 'uploaded'), columnOf(lines[2], 'failed'), columnOf(lines[3], 'deferred')];
+    expect(new Set(statusCols).size).toBe(1);
+    expect(new Set([columnOf(lines[0], 'FILEID'), columnOf(lines[1], '1001'), columnOf(lines[2], '1002'), columnOf(lines[3], '1003')]).size).toBe(1);
+    expect(lines.every((l) => l === l.trimEnd())).toBe(true);
+    // The same table laid out by string length would be misaligned: the test can tell.
+    expect(lines[1].indexOf('uploaded')).not.toBe(lines[2].indexOf('failed'));
+  });
+
+  test('the stack’s lines line up too', () => {
+    const t = Date.UTC(2024, 4, 1, 2, 15, 2);
+    const a = fileLine(t, 480, '欢迎词.mp3', 'uploaded', 'FileId 1');
+    const b = fileLine(t, 480, 'main-menu.wav', 'failed', 'NotAudio');
+    expect(a.startsWith('10:15:02+08:00  欢迎词.mp3 ')).toBe(true);
+    expect(columnOf(a, 'uploaded')).toBe(columnOf(b, 'failed'));
+    expect(columnOf(a, 'uploaded')).toBe('10:15:02+08:00  '.length + NAME_WIDTH + 2);
+  });
+
+  test('npm run status: table, zone in the header, needs-action section', () => {
+    const rows: StatusRow[] = [
+      { key: 'prompts/欢迎词.mp3', size: 10, state: { status: 'uploaded', fileId: 1001, review: 'pending', atMs: Date.UTC(2024, 4, 1, 2, 15, 2) } },
+      { key: 'prompts/photo.mp3', size: 10, state: { status: 'failed', errorCode: 'NotAudio', errorMessage: 'x'.repeat(100) } },
+      { key: 'prompts/new.wav', size: 10, state: {} },
+    ];
+    const lines = renderStatus(rows, 'prompts/', 'local-1250000000', 480);
+    expect(lines[0]).toBe('3 object(s) under prompts/ in local-1250000000');
+    expect(lines[2]).toMatch(/^KEY +STATUS +FILEID +REVIEW +UPDATED \(UTC\+08:00\) +ERROR$/);
+    expect(lines[3]).toMatch(/^prompts\/欢迎词\.mp3 +uploaded +1001 +pending +2024-05-01 10:15:02\+08:00$/);
+    expect(columnOf(lines[3], 'uploaded')).toBe(columnOf(lines[4], 'failed'));
+    expect(lines[5]).toMatch(/^prompts\/new\.wav +\(none yet\) +- +- +-$/);
+    expect(lines.slice(-2)).toEqual(['Needs action (1):', `  prompts/photo.mp3  failed: NotAudio: ${'x'.repeat(100)}`]);
+    expect(renderStatus([], 'prompts/', 'b', 480)).toEqual(['no objects under prompts/ in b yet: copy an .mp3 or .wav into the drop folder']);
+    expect(statusJson(rows, 'prompts/', 480, '+08:00').objects[0]).toMatchObject({ key: 'prompts/欢迎词.mp3', status: 'uploaded', at: '2024-05-01 10:15:02+08:00' });
+  });
+});
+
+describe('times in the quota day’s zone', () => {
+  const t = Date.UTC(2024, 4, 1, 17, 15, 2, 345); // 01:15:02 on 2 May in UTC+08:00
+  test('clock, date-time and ISO with the offset shown', () => {
+    expect(formatClock(t, 480)).toBe('01:15:02+08:00');
+    expect(formatClock(t, -330)).toBe('11:45:02-05:30');
+    expect(formatClock(t, 0)).toBe('17:15:02+00:00');
+    expect(formatDateTime(t, 480)).toBe('2024-05-02 01:15:02+08:00');
+    expect(isoWithOffset(t, 480)).toBe('2024-05-02T01:15:02.345+08:00');
+    expect(nextQuotaDay(t, 480)).toBe('2024-05-03');
+    expect(nextQuotaDay(t, 0)).toBe('2024-05-02');
+  });
+
+  test('event lines say what happens next', () => {
+    expect(describeEvent({ kind: 'status', file: 'a.mp3', key: 'p/a.mp3', status: 'deferred', day: '2024-05-03' }).detail).toBe('daily quota used up; sent automatically on 2024-05-03');
+    expect(describeEvent({ kind: 'failed', file: 'a.mp3', key: 'p/a.mp3', code: 'NotAudio', message: 'no', movedTo: 'failed/a.mp3', note: 'failed/a.mp3.error.txt' }).detail).toBe('NotAudio: no → failed/a.mp3 (how to fix: failed/a.mp3.error.txt)');
+    expect(describeEvent({ kind: 'sent', file: 'a.mp3', key: 'p/a.mp3', size: 49356, resumed: false }).detail).toBe('48.2 KB → p/a.mp3');
+  });
+});
+
+describe('lock and ports', () => {
+  const me = { pid: 100, host: 'laptop' };
+  const lock = (pid: number, host = 'laptop') => JSON.stringify({ pid, host, startedAt: 'x' });
+  test('free, held by a live stack, stale when its process is gone', () => {
+    expect(decideLock(undefined, me, () => true)).toEqual({ kind: 'free' });
+    expect(decideLock(lock(42), me, (pid) => pid === 42)).toMatchObject({ kind: 'held', by: { pid: 42 } });
+    expect(decideLock(lock(42), me, () => false)).toMatchObject({ kind: 'stale', previous: { pid: 42 } });
+    expect(decideLock(lock(100), me, () => true)).toMatchObject({ kind: 'stale' }); // our own PID: a leftover
+    expect(decideLock('{"half', me, () => true)).toEqual({ kind: 'stale' });
+    expect(decideLock(lock(42, 'other-host'), me, () => false)).toMatchObject({ kind: 'held' }); // cannot check another host
+  });
+
+  test('a busy port is named with the option to change it', async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    expect(await portProblem(port)).toBe('EADDRINUSE');
+    server.close();
+    expect(await portProblem(0)).toBeUndefined();
+    expect(portMessage(4600, '--cos-port', 'EADDRINUSE')).toBe('port 4600 is already in use (another local stack or program is listening on it); choose another with --cos-port <port>, e.g. --cos-port 4610, or --cos-port 0 for any free port');
+  });
+});
