@@ -15,6 +15,10 @@ import { functionName } from '../scripts/lib/deploy-spec';
 import { runApiDeploy } from '../scripts/deploy/run';
 import { createScfClient } from '../scripts/deploy/scf';
 import { WAIT } from '../scripts/deploy/execute';
+import { ENV_VARIABLES } from '../shared/core/config';
+
+/** Every operator variable of config.ts; the env file these tests deploy with sets them all. */
+const OPERATOR_COUNT = ENV_VARIABLES.filter((v) => v.source === 'operator').length;
 
 const DEPLOY_USER: FakeCredential = { secretId: 'AKIDdeployUserFake000000000000000', secretKey: 'deployUserFakeSecretKey000000000' };
 const WEBHOOK = 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=webhookSecretValue123';
@@ -121,8 +125,8 @@ test('--dry-run on a fresh account prints the plan (create / set / create per tr
   expect(lines).toEqual(
     expect.arrayContaining([
       expect.stringMatching(/dry run: nothing will be changed/),
-      `function ${UPLOAD}: create (ivr_upload.main_handler, Nodejs16.13, 128 MB, 150 s, role ivr-audio-sync-role, 16 variables)`,
-      `function ${REPORT}: create (quota_report.main_handler, Nodejs16.13, 128 MB, 300 s, role ivr-audio-sync-role, 16 variables)`,
+      `function ${UPLOAD}: create (ivr_upload.main_handler, Nodejs16.13, 128 MB, 150 s, role ivr-audio-sync-role, ${OPERATOR_COUNT} variables)`,
+      `function ${REPORT}: create (quota_report.main_handler, Nodejs16.13, 128 MB, 300 s, role ivr-audio-sync-role, ${OPERATOR_COUNT} variables)`,
       '  async retry RetryNum 2, MsgTTL 21600 s: set',
       `  trigger cos cos:ObjectCreated:Put on ${BUCKET_DOMAIN} prefix "prompts/": create`,
       `  trigger cos cos:ObjectCreated:Post on ${BUCKET_DOMAIN} prefix "prompts/": create`,

@@ -85,7 +85,10 @@ const COS_ACTIONS: Record<CosOp | 'BUCKET', string> = {
   PUT: 'cos:PutObject',
   COPY: 'cos:PutObjectCopy',
   DELETE: 'cos:DeleteObject',
-  DELETE_MULTI: 'cos:DeleteMultipleObjects',
+  // With signed (non-anonymous) requests, a batch delete needs cos:DeleteObject on each object and
+  // nothing more (cloud.tencent.com/document/product/436/64963, "删除多个对象"); anonymous batch
+  // deletes would also need cos:DeleteMultipleObjects.
+  DELETE_MULTI: 'cos:DeleteObject',
   LIST: 'cos:GetBucket',
   BUCKET: 'cos:PutBucket',
 };
