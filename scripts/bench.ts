@@ -11,7 +11,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { gzipSync } from 'zlib';
 import { createHandler } from '../functions/ivr-upload/handler';
-import { checkContent, checkKey, checkNameAndSize } from '../shared/core/eligibility';
+import { judgeAudio } from '../shared/audio/check';
+import { checkFile, checkKey } from '../shared/core/eligibility';
 import { parseCosEvent } from '../shared/core/event';
 import { jobId, queuedJob, transition, visibleResult } from '../shared/core/job';
 import { redact, setLogSink } from '../shared/runtime/log';
@@ -37,7 +38,7 @@ const tick = (ok: boolean) => (ok ? 'met' : 'NOT met');
 /** CPU of every pure decision one file goes through, averaged over many files. */
 function coreDecisionsPerFileMs(): number {
   const record = cosEventRecord({ bucket: BUCKET, region: REGION, key: 'prompts/menus/欢迎 main.mp3', size: 4180 });
-  const head = mp3Silence(1).subarray(0, 12);
+  const head = mp3Silence(12);
   const n = 20000;
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i++) {
@@ -45,8 +46,8 @@ function coreDecisionsPerFileMs(): number {
     if (!parsed.ok) throw parsed.error;
     const key = parsed.event.key;
     checkKey(key, 'prompts/', '.ivr-audio-sync/');
-    checkNameAndSize(key, 4180);
-    checkContent('mp3', head);
+    checkFile(key, 4180);
+    judgeAudio(head, 'mp3', head.length, { convert: 'auto' });
     const name = customFileName(key, undefined) as string;
     const id = jobId(BUCKET, key, 'd41d8cd98f00b204e9800998ecf8427e');
     const queued = queuedJob(id, { bucket: BUCKET, key, etag: 'e', size: 4180, customName: name, queuedAt: Date.now(), head: { standard: {}, meta: {} } }, Date.now(), 'bench');

@@ -1,6 +1,7 @@
 /** The functional core: pure decisions, tested on plain data without any server. */
 import { loadConfig, parseUtcOffset } from '../shared/core/config';
-import { checkContent, checkKey, checkNameAndSize, sniffFormat } from '../shared/core/eligibility';
+import { bytesNeeded, judgeAudio } from '../shared/audio/check';
+import { checkFile, checkKey } from '../shared/core/eligibility';
 import { parseCosEvent, recoverKey, resolveRegion } from '../shared/core/event';
 import { quotaDay } from '../shared/core/sendlog';
 import { createLogger, redact, redactUrl, registerSecret, setLogSink } from '../shared/runtime/log';
@@ -38,20 +39,27 @@ describe('event parsing', () => {
 });
 
 describe('eligibility', () => {
-  test('sniffs mp3 (ID3 and bare frames) and wav', () => {
-    expect(sniffFormat(mp3Silence(1))).toBe('mp3');
-    expect(sniffFormat(mp3Silence(1, false))).toBe('mp3');
-    expect(sniffFormat(wavTone())).toBe('wav');
-    expect(sniffFormat(PNG_BYTES)).toBeUndefined();
-    expect(sniffFormat(Buffer.from([0xff, 0xff, 0xff]))).toBeUndefined();
+  test('name and size decide alone only what they can', () => {
+    expect(checkFile('a.MP3', 1)).toEqual({ format: 'mp3' });
+    expect(checkFile('a.ogg', 1)).toMatchObject({ code: 'UnsupportedExtension' });
+    expect(checkFile('a.wav', 0)).toMatchObject({ code: 'EmptyFile' });
+    expect(checkFile('a.wav', 50 * 1024 * 1024)).toEqual({ format: 'wav' });
   });
-  test('name, size and content checks give specific codes', () => {
-    expect(checkNameAndSize('a.MP3', 1)).toEqual({ format: 'mp3' });
-    expect(checkNameAndSize('a.ogg', 1)).toMatchObject({ code: 'UnsupportedExtension' });
-    expect(checkNameAndSize('a.wav', 0)).toMatchObject({ code: 'EmptyFile' });
-    expect(checkNameAndSize('a.wav', 5 * 1024 * 1024)).toEqual({ format: 'wav' });
-    expect(checkNameAndSize('a.wav', 5 * 1024 * 1024 + 1)).toMatchObject({ code: 'FileTooLarge' });
-    expect(checkContent('mp3', wavTone())).toMatchObject({ code: 'FormatMismatch' });
+  test('the whole file decides: valid audio, the right format, sent as it is or converted', () => {
+    const policy = { convert: 'auto' as const };
+    expect(judgeAudio(mp3Silence(10), 'mp3', mp3Silence(10).length, policy)).toMatchObject({ send: 'as-is' });
+    expect(judgeAudio(wavTone(), 'wav', wavTone().length, policy)).toMatchObject({ send: 'as-is' });
+    expect(judgeAudio(wavTone(), 'mp3', wavTone().length, policy)).toMatchObject({ code: 'FormatMismatch' });
+    expect(judgeAudio(PNG_BYTES, 'mp3', PNG_BYTES.length, policy)).toMatchObject({ code: 'NotAudio' });
+    const cut = wavTone(1000).subarray(0, 3000);
+    expect(judgeAudio(cut, 'wav', cut.length, policy)).toMatchObject({ code: 'AudioTruncated' });
+    expect(judgeAudio(wavTone(2000), 'wav', wavTone(2000).length, { ...policy, maxSeconds: 1 })).toMatchObject({ code: 'AudioTooLong' });
+    // Over 5 MB: an MP3 fails with the fix; a WAV too big even to convert fails without being read.
+    expect(bytesNeeded(6 * 1024 * 1024, 'mp3', policy)).toBe(0);
+    expect(judgeAudio(Buffer.alloc(10), 'mp3', 6 * 1024 * 1024, policy)).toMatchObject({ code: 'FileTooLarge', message: expect.stringMatching(/lame/) });
+    expect(bytesNeeded(6 * 1024 * 1024, 'wav', policy)).toBe(6 * 1024 * 1024);
+    expect(bytesNeeded(6 * 1024 * 1024, 'wav', { convert: 'off' })).toBe(0);
+    expect(judgeAudio(Buffer.alloc(10), 'wav', 30 * 1024 * 1024, policy)).toMatchObject({ code: 'AudioTooLargeToConvert' });
   });
   test('keys', () => {
     expect(checkKey('.ivr-audio-sync/x', '', '.ivr-audio-sync/')).toBe('ledger');

@@ -5,7 +5,8 @@ import COS from 'cos-nodejs-sdk-v5';
 import * as http from 'http';
 import { createHandler } from '../functions/ivr-upload/handler';
 import type { UploadSummary } from '../shared/workflow/upload';
-import { mp3Silence, PNG_BYTES, wavTone } from './audio';
+import { createHandler as createReport } from '../functions/quota-report/handler';
+import { mp3Silence, PNG_BYTES, wav, wavTone } from './audio';
 import { TEST_CREDENTIAL } from '../scripts/local/fakes/credentials';
 import { cosEvent } from '../scripts/local/fakes/events';
 import { BUCKET, REGION, startStack, type Stack } from './harness';
@@ -327,5 +328,57 @@ describe('configuration', () => {
     await expect(h(stack.drop('prompts/a.mp3', mp3Silence()))).rejects.toMatchObject({ code: 'ConfigInvalid', message: expect.stringMatching(message) });
     expect(stack.logs.some((l) => l.includes('ConfigInvalid') && l.includes(name))).toBe(true);
     expect(stack.ccc.calls).toHaveLength(0);
+  });
+});
+
+describe('audio that CCC accepts (whole-file checks before any quota is spent)', () => {
+  test.each([
+    ['an mp3 cut mid-frame', 'prompts/cut.mp3', () => mp3Silence(20).subarray(0, mp3Silence(20).length - 200)],
+    ['a WAV whose data chunk is cut short', 'prompts/cut.wav', () => wav({ seconds: 2 }).subarray(0, 12000)],
+  ])('%s fails with AudioTruncated, no CCC call, no quota', async (_l, key, body) => {
+    const r = only(await run(stack.drop(key, body())));
+    expect(r).toMatchObject({ status: 'failed', code: 'AudioTruncated' });
+    expect(r.message).toMatch(/\d+ bytes.*\d+|frame/);
+    expect(stack.meta(key)).toMatchObject({ 'ivr-status': 'failed', 'ivr-error-code': 'AudioTruncated' });
+    expect(stack.ccc.calls).toHaveLength(0);
+  });
+
+  test('a 40 s 44.1 kHz stereo WAV (over 5 MB) is registered as an 8 kHz mono copy; the original is untouched', async () => {
+    const studio = wav({ rate: 44100, channels: 2, seconds: 40, signal: (t, c) => 0.3 * Math.sin(2 * Math.PI * (c ? 330 : 440) * t) });
+    expect(studio.length).toBeGreaterThan(5 * 1024 * 1024);
+    const r = only(await run(stack.drop('prompts/studio.wav', studio, { owner: 'ops' })));
+    expect(r.status).toBe('uploaded');
+    const o = stack.cos.object(BUCKET, 'prompts/studio.wav')!;
+    expect(o.body.equals(studio)).toBe(true);
+    expect(decodeURIComponent(o.meta['ivr-converted'])).toBe('44100Hz/2ch/16bit → 8000Hz/1ch/16bit');
+    expect(o.meta.owner).toBe('ops');
+    // CCC downloaded the converted copy: 8 kHz mono, 40 s, within 5 MB.
+    const url = new URL(stack.ccc.uploadCalls()[0].audioUrls[0]);
+    const copy = stack.cos.object(BUCKET, decodeURIComponent(url.pathname.slice(1)))!;
+    expect(copy.key.startsWith('.ivr-audio-sync/converted/')).toBe(true);
+    expect(copy.body.length).toBeLessThanOrEqual(5 * 1024 * 1024);
+    expect(copy.body.readUInt32LE(24)).toBe(8000);
+    expect(copy.body.readUInt16LE(22)).toBe(1);
+    expect(Math.abs((copy.body.length - 44) / 16000 - 40)).toBeLessThan(0.1);
+  });
+
+  test('IVR_MAX_SECONDS fails a longer file clearly', async () => {
+    stack.env.IVR_MAX_SECONDS = '1';
+    const r = only(await run(stack.drop('prompts/long.wav', wav({ seconds: 2 }))));
+    expect(r).toMatchObject({ status: 'failed', code: 'AudioTooLong' });
+    expect(stack.ccc.calls).toHaveLength(0);
+  });
+
+  test("after a review refresh the object still carries the upload's RequestId, and the review its own", async () => {
+    await run(stack.drop('prompts/keep-id.mp3', mp3Silence()));
+    const uploadRequestId = stack.meta('prompts/keep-id.mp3')['ivr-request-id'];
+    expect(uploadRequestId).toBe(stack.ccc.uploadCalls()[0].requestId);
+    stack.ccc.review(stack.ccc.files[0].FileId, 1);
+    await createReport({ ...stack.env, IVR_BUCKET: BUCKET }, stack.seams)({ Type: 'Timer', Message: '' });
+    const meta = stack.meta('prompts/keep-id.mp3');
+    expect(meta).toMatchObject({ 'ivr-review': 'approved', 'ivr-request-id': uploadRequestId });
+    expect(meta['ivr-review-request-id']).toBeDefined();
+    expect(meta['ivr-review-request-id']).not.toBe(uploadRequestId);
+    expect(Date.parse(decodeURIComponent(meta['ivr-reviewed-at']))).not.toBeNaN();
   });
 });

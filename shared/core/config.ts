@@ -53,6 +53,10 @@ export interface Config {
   listLagMs: number;
   /** Margin for clock differences between instances and CCC, and for network jitter. */
   clockSkewMs: number;
+  /** Which WAVs are converted to 8 kHz mono before CCC gets them: `auto` only those over 5 MB. */
+  convert: 'auto' | 'telephony' | 'off';
+  /** Longest accepted audio, seconds (unset: no limit of ours). */
+  maxSeconds?: number;
 }
 
 /**
@@ -81,6 +85,8 @@ export const ENV_VARIABLES = [
   { name: 'IVR_RETENTION_DAYS', source: 'operator' },
   { name: 'IVR_REPORT_WEBHOOK', source: 'operator' },
   { name: 'CCC_TIMEOUT_SECONDS', source: 'operator' },
+  { name: 'IVR_CONVERT', source: 'operator' },
+  { name: 'IVR_MAX_SECONDS', source: 'operator' },
   { name: 'IVR_LIST_LAG_MS', source: 'operator' },
   { name: 'IVR_CLOCK_SKEW_MS', source: 'operator' },
   { name: 'IVR_LOG_DEBUG', source: 'operator' },
@@ -88,8 +94,6 @@ export const ENV_VARIABLES = [
   { name: 'COS_ENDPOINT', source: 'local' },
 ] as const satisfies ReadonlyArray<{ name: string; source: 'platform' | 'operator' | 'local' }>;
 
-const MAX_FILE_BYTES = 5 * 1024 * 1024;
-export const LIMITS = { MAX_FILE_BYTES } as const;
 
 function fail(name: string, problem: string): never {
   throw new IvrError('ConfigInvalid', `${name} ${problem}`);
@@ -176,6 +180,12 @@ function bucketVar(env: Env, name: string): string | undefined {
   return raw;
 }
 
+function convertVar(env: Env, name: string): Config['convert'] {
+  const raw = str(env, name) ?? 'auto';
+  if (raw !== 'auto' && raw !== 'telephony' && raw !== 'off') fail(name, `must be auto, telephony or off, got "${raw.slice(0, 20)}"`);
+  return raw;
+}
+
 /** For functions that need a variable the upload function does not. */
 export function requireSetting<T>(value: T | undefined, name: string, why: string): T {
   if (value === undefined) fail(name, `is required ${why}`);
@@ -219,5 +229,7 @@ export function loadConfig(env: Env): Config {
     retentionDays: intVar(env, 'IVR_RETENTION_DAYS', 35, 2, 3650),
     listLagMs: intVar(env, 'IVR_LIST_LAG_MS', 1500, 0, 60000),
     clockSkewMs: intVar(env, 'IVR_CLOCK_SKEW_MS', 250, 0, 10000),
+    convert: convertVar(env, 'IVR_CONVERT'),
+    maxSeconds: str(env, 'IVR_MAX_SECONDS') === undefined ? undefined : intVar(env, 'IVR_MAX_SECONDS', undefined, 1, 86400),
   };
 }

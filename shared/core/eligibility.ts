@@ -2,12 +2,9 @@
  * Pure decisions about whether an object may be sent to CCC, taken before any API call is spent.
  */
 import { IvrError } from './errors';
-import { LIMITS } from './config';
 
 export type AudioFormat = 'mp3' | 'wav';
 
-/** Bytes needed by `sniffFormat`. */
-export const SNIFF_BYTES = 12;
 const MAX_KEY_BYTES = 850;
 
 export function extensionOf(key: string): AudioFormat | undefined {
@@ -27,30 +24,10 @@ export function checkKey(key: string, audioPrefix: string, ledgerPrefix: string)
   return undefined;
 }
 
-export function checkNameAndSize(key: string, size: number): { format: AudioFormat } | IvrError {
+/** The checks a file's name and size decide on their own: a supported extension, not empty. */
+export function checkFile(key: string, size: number): { format: AudioFormat } | IvrError {
   const format = extensionOf(key);
   if (!format) return new IvrError('UnsupportedExtension', 'only .mp3 and .wav files can be IVR audio');
   if (size <= 0) return new IvrError('EmptyFile', 'the file is empty (0 bytes)');
-  if (size > LIMITS.MAX_FILE_BYTES) {
-    return new IvrError('FileTooLarge', `the file is ${size} bytes; CCC accepts at most ${LIMITS.MAX_FILE_BYTES} bytes (5 MB)`);
-  }
   return { format };
-}
-
-export function sniffFormat(head: Uint8Array): AudioFormat | undefined {
-  const ascii = (from: number, to: number) => String.fromCharCode(...head.subarray(from, to));
-  if (head.length >= 12 && ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WAVE') return 'wav';
-  if (head.length >= 3 && ascii(0, 3) === 'ID3') return 'mp3';
-  // MPEG audio frame sync: 11 set bits, a valid layer and a bitrate index other than "bad".
-  if (head.length >= 3 && head[0] === 0xff && (head[1] & 0xe0) === 0xe0 && (head[1] & 0x06) !== 0 && (head[2] & 0xf0) !== 0xf0) {
-    return 'mp3';
-  }
-  return undefined;
-}
-
-export function checkContent(expected: AudioFormat, head: Uint8Array): IvrError | undefined {
-  const actual = sniffFormat(head);
-  if (!actual) return new IvrError('NotAudio', `the file's content is not ${expected.toUpperCase()} audio (its first bytes match neither MP3 nor WAV)`);
-  if (actual !== expected) return new IvrError('FormatMismatch', `the file is named .${expected} but its content is ${actual.toUpperCase()}`);
-  return undefined;
 }

@@ -7,8 +7,9 @@
  * its version exists, so the sender's final status can never be overwritten by our `queued`; and
  * every write after (1) can be repeated by a redelivery or done by someone else.
  */
-import { LIMITS } from '../core/config';
-import { checkContent, checkKey, checkNameAndSize } from '../core/eligibility';
+import { bytesNeeded, judgeAudio, MAX_CCC_FILE_BYTES } from '../audio/check';
+import { loadConverter } from '../audio/load-converter';
+import { checkFile, checkKey, extensionOf } from '../core/eligibility';
 import { IvrError, type ErrorCode } from '../core/errors';
 import type { ObjectEvent } from '../core/event';
 import { ineligibleJob, jobId, queuedJob, transition, visibleStatus, type JobObject, type JobVersion } from '../core/job';
@@ -48,8 +49,8 @@ export interface PendingJob {
 
 export type IntakeResult = { outcome: RecordOutcome; pending?: PendingJob };
 
-/** The most the intake reads: one byte more than CCC accepts tells "too large" without reading it all. */
-const READ_LIMIT = LIMITS.MAX_FILE_BYTES + 1;
+/** The first read: all a file CCC may take has, plus one byte to tell "too large" without reading it all. */
+const READ_LIMIT = MAX_CCC_FILE_BYTES + 1;
 
 /** The outcome a job's version shows. */
 export function outcomeOf(index: number, v: JobVersion, note?: string): RecordOutcome {
@@ -78,9 +79,10 @@ export async function intake(ctx: Ctx, ev: ObjectEvent): Promise<IntakeResult> {
   }
   if (!obj) return { outcome: { ...base, status: 'rejected', code: 'ObjectNotFound', message: 'the object no longer exists' } };
 
+  obj = await readWhole(ctx, key, obj);
   const id = jobId(ev.bucket, key, obj.etag);
   const now = ctx.clock.now();
-  const checked = check(key, obj);
+  const checked = await check(ctx, id, key, obj);
   const object: JobObject = {
     bucket: ev.bucket,
     key,
@@ -89,6 +91,7 @@ export async function intake(ctx: Ctx, ev: ObjectEvent): Promise<IntakeResult> {
     customName: checked instanceof IvrError ? '' : checked.customName,
     queuedAt: now,
     head: { standard: obj.standard, meta: obj.meta },
+    ...(checked instanceof IvrError ? {} : checked.converted),
   };
 
   // The object says we already handled this version: take the ledger's word for it, not a new job.
@@ -114,15 +117,34 @@ export async function intake(ctx: Ctx, ev: ObjectEvent): Promise<IntakeResult> {
   return { outcome: outcomeOf(ev.index, queued, shown.note), pending: { index: ev.index, version: queued, note: shown.note } };
 }
 
-/** Checks that cost nothing but the bytes already read. */
-function check(key: string, obj: ObjectRead): { customName: string } | IvrError {
-  const ok = checkNameAndSize(key, obj.size);
-  if (ok instanceof IvrError) return ok;
-  const contentProblem = checkContent(ok.format, obj.body);
-  if (contentProblem) return contentProblem;
+/** A WAV over CCC's limit may be converted: that needs all of it (the first read has only the start). */
+async function readWhole(ctx: Ctx, key: string, first: ObjectRead): Promise<ObjectRead> {
+  const format = extensionOf(key);
+  if (!format || first.body.length >= first.size) return first;
+  const need = bytesNeeded(first.size, format, ctx.config);
+  if (need <= first.body.length) return first;
+  return (await ctx.objects.read(key, need)) ?? first;
+}
+
+/**
+ * Everything decided before any quota is spent: name, size, the whole file's audio, the display
+ * name; and, for a WAV CCC would refuse as it is, its converted copy (stored under the ledger
+ * prefix, so it never triggers anything). The converter is loaded only then.
+ */
+async function check(ctx: Ctx, id: string, key: string, obj: ObjectRead): Promise<{ customName: string; converted?: Pick<JobObject, 'converted' | 'convertedKey'> } | IvrError> {
+  const file = checkFile(key, obj.size);
+  if (file instanceof IvrError) return file;
   const name = customFileName(key, obj.meta[USER_NAME_META]);
   if (name instanceof IvrError) return name;
-  return { customName: name };
+  const verdict = judgeAudio(obj.body, file.format, obj.size, ctx.config);
+  if (verdict instanceof IvrError) return verdict;
+  if (verdict.send === 'as-is') return { customName: name };
+  const out = loadConverter().convertWav(obj.body);
+  if (!out.ok) return new IvrError('ConversionFailed', `the WAV could not be converted: ${out.problem.message}`);
+  const convertedKey = ctx.ledger.convertedKey(id);
+  await ctx.objects.putBytes(convertedKey, out.converted.bytes, 'audio/wav');
+  ctx.log.info('file converted for CCC', { key, converted: out.converted.description, bytes: out.converted.bytes.length, from: obj.size });
+  return { customName: name, converted: { converted: out.converted.description, convertedKey } };
 }
 
 /**
@@ -141,7 +163,11 @@ async function existingJob(ctx: Ctx, index: number, id: string, head: JobVersion
     // Our own `failed` on the object means this is a redelivery; without it, the operator uploaded the same content again.
     if (shows?.etag === head.object.etag && shows.status === 'failed') return { outcome: outcomeOf(index, head) }; // a redelivery: same answer
     const rerun = transition(head, 'rerun', ctx.clock.now(), ctx.owner, { object: { customName: object.customName || head.object.customName, head: object.head, queuedAt: object.queuedAt } });
-    if (!object.customName) return { outcome: outcomeOf(index, head) };
+    if (!object.customName) {
+      // Uploaded again and still failing its checks: the object shows the failure again.
+      const shown = await show(ctx, head);
+      return { outcome: outcomeOf(index, head, shown.note) };
+    }
     await ctx.ledger.enqueue(rerun);
     await show(ctx, rerun);
     if (!(await ctx.ledger.writeVersion(rerun))) return existingJob(ctx, index, id, await ctx.ledger.head(id, head.seq + 1), object, obj);
