@@ -48,7 +48,8 @@ const MULTI_SCF_SCHEMA_RUNTIMES = ['Python2.7', 'Python3.6', 'Python3.7', 'Nodej
 /** `.env.example` with every operator variable set to a non-empty valid value. */
 function everyOperatorVariableSet(): Record<string, string> {
   const v = { ...example };
-  for (const name of OPERATOR_VARIABLES) if (!v[name]) v[name] = name === 'IVR_REPORT_WEBHOOK' ? 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k' : name === 'IVR_LOG_DEBUG' ? '1' : `probe-${name}`;
+  const probes: Record<string, string> = { IVR_REPORT_WEBHOOK: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k', IVR_LOG_DEBUG: '1', IVR_MAX_SECONDS: '600' };
+  for (const name of OPERATOR_VARIABLES) if (!v[name]) v[name] = probes[name] ?? `probe-${name}`;
   return v;
 }
 
