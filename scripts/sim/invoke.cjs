@@ -1,0 +1,34 @@
+// One SCF invocation in a process of its own, as the fault suite and the bench run them:
+//   node invoke.cjs <bundle>   (the event arrives on stdin as JSON)
+// The function's log lines go to stderr; the outcome is the last line on stdout:
+//   {"ok":true,"result":…} or {"ok":false,"error":{"code","message"}}
+// A clock offset for the whole process (`SIM_CLOCK_OFFSET_MS`) lets the fault suite move every
+// party to just before a quota-day boundary: the fakes run on the same offset.
+const offset = Number(process.env.SIM_CLOCK_OFFSET_MS || 0);
+if (offset) {
+  const RealDate = Date;
+  const shifted = class extends RealDate {
+    constructor(...args) {
+      super(...(args.length ? args : [RealDate.now() + offset]));
+    }
+    static now() {
+      return RealDate.now() + offset;
+    }
+  };
+  global.Date = shifted;
+}
+const write = process.stdout.write.bind(process.stdout);
+process.stdout.write = (chunk, ...rest) => process.stderr.write(chunk, ...rest);
+let input = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (c) => (input += c));
+process.stdin.on('end', async () => {
+  let out;
+  try {
+    const handler = require(process.argv[2]).main_handler;
+    out = { ok: true, result: await handler(JSON.parse(input), { request_id: `sim-${process.pid}` }) };
+  } catch (e) {
+    out = { ok: false, error: { code: e && e.code, message: e && e.message ? e.message : String(e) } };
+  }
+  write(JSON.stringify(out) + '\n', () => process.exit(0));
+});
