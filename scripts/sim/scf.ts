@@ -39,6 +39,8 @@ export class ScfSim {
   /** Every process this simulator started, by credential. */
   readonly running = new Map<string, { child: ChildProcess; n: number }>();
   readonly done: SimInvocation[] = [];
+  /** Credential of the process started last (set as soon as `invoke` returns). */
+  lastStarted = '';
 
   constructor(private readonly opts: SimOptions) {}
 
@@ -60,6 +62,7 @@ export class ScfSim {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.running.set(cred.secretId, { child, n });
+    this.lastStarted = cred.secretId;
     let out = '';
     let err = '';
     child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));

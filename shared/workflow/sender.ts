@@ -32,6 +32,8 @@ interface Cand {
   entries: Set<string>;
   /** Send alone: a batch with it failed as a whole, so one bad file must not sink others again. */
   solo?: boolean;
+  /** Its newest version was read (not just the one its queue entry names): it is really waiting. */
+  verified?: boolean;
 }
 
 /** A call of ours whose answer was lost: settled from CCC once its lifetime has passed. */
@@ -65,7 +67,9 @@ export async function pruneOpen(ctx: Ctx, open: OpenCall[], nowMs: number): Prom
     // Per file: settled or not, and whether it counted against the day's quota.
     const states = await Promise.all(
       call.jobs.map(async (j): Promise<{ settled: boolean; attempted: boolean }> => {
-        const after = await ctx.ledger.readVersion(j.id, j.seq + 1);
+        let after = await ctx.ledger.readVersion(j.id, j.seq + 1);
+        // A lost answer: `uncertain` first, then what CCC said; only the newest version tells.
+        if (after !== undefined && after !== CORRUPT && after.state === 'uncertain') after = await ctx.ledger.head(j.id, after);
         if (after === CORRUPT) return { settled: true, attempted: true };
         if (after !== undefined) return { settled: after.state !== 'uncertain', attempted: !j.newSlot || !(after.state === 'queued' && after.attempts === (await attemptsAt(ctx, j.id, j.seq))) };
         if (nowMs <= call.notAfter + ctx.timing.skewMs) return { settled: false, attempted: true };
@@ -209,7 +213,13 @@ export class Sender {
       const solo = ready.filter((c) => c.solo);
       const pool = solo.length > 0 ? solo : ready;
       const choice = chooseBatch(pool.map((c) => candidateOfVersion(c.version)), this.open, quotaRoom(this.quota, ctx.config.dailyQuota), solo.length > 0 ? 1 : ctx.config.maxBatch, window.day);
-      if (choice.defer.length > 0) await this.defer(choice.defer.map((c) => this.cands.get(c.id)!), window.day, 'the daily quota is used up');
+      if (choice.defer.length > 0) {
+        // A file is deferred only on its newest version: an entry left behind by a crash may name a
+        // job that was sent long ago, and must not take the room of one that waits.
+        if (await this.verify(pool)) continue;
+        ctx.log.info('the quota day is full: deferring', { day: window.day, used: this.quota.used, full: this.quota.full, deferring: choice.defer.length });
+        await this.defer(choice.defer.map((c) => this.cands.get(c.id)!), window.day, 'the daily quota is used up');
+      }
       if (choice.batch.length === 0) {
         const wake = this.nextWake();
         if (now >= this.held.leaseUntil) {
@@ -328,6 +338,29 @@ export class Sender {
     });
   }
 
+  /** Reads the newest version of candidates not yet verified; true when any turned out to have moved on. */
+  private async verify(cands: Cand[]): Promise<boolean> {
+    let moved = false;
+    await mapLimited(
+      cands.filter((c) => !c.verified),
+      SETTLE_CONCURRENCY,
+      async (c) => {
+        const head = await this.ctx.ledger.head(c.version.id, c.version);
+        if (head === undefined || head === CORRUPT) return;
+        if (head.seq === c.version.seq) {
+          c.verified = true;
+          return;
+        }
+        moved = true;
+        this.cands.delete(c.version.id);
+        await this.consider(head, [...c.entries]);
+        const again = this.cands.get(head.id);
+        if (again) again.verified = true;
+      },
+    );
+    return moved;
+  }
+
   /**
    * Reads a job found in a listing and takes it on as a candidate, or cleans up after it. One read
    * of the version the entry names is enough: if the job has moved on since, the `sending` version
@@ -365,7 +398,9 @@ export class Sender {
       return;
     }
     if (v.state === 'deferred' && !keys.includes(ctx.ledger.deferredKey(v))) {
+      // A deferral a crash or a failed write left half done: its entry and its status on the object.
       await ctx.ledger.putDeferred(v);
+      await show(ctx, v);
       for (const k of keys) if (k.includes('/queue/')) this.toDelete.add(k);
       this.deferredCount++;
       this.cands.set(v.id, { version: v, entries: new Set([ctx.ledger.deferredKey(v)]) });

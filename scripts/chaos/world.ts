@@ -1,0 +1,239 @@
+/**
+ * The fault suite's world: the fake COS and CCC on loopback, the built bundles run one process per
+ * invocation by the SCF simulator, SCF's delivery rules (duplicates, redelivery of failed
+ * invocations), a clock shared by every party, and the invariant checks that end every run.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { jobId } from '../../shared/core/job';
+import { parseLogEntry } from '../../shared/core/sendlog';
+import { TEST_CREDENTIAL } from '../local/fakes/credentials';
+import { cosEvent, cosEventRecord } from '../local/fakes/events';
+import { FakeCcc } from '../local/fakes/fake-ccc';
+import { FakeCos } from '../local/fakes/fake-cos';
+import { ScfSim, type SimInvocation } from '../sim/scf';
+
+export const BUCKET = 'chaos-1250000000';
+export const REGION = 'ap-guangzhou';
+export const SDK_APP_ID = 1400000009;
+export const LEDGER = '.ivr-audio-sync/';
+export const PREFIX = 'prompts/';
+const PKG = path.resolve(__dirname, '..', '..', 'dist', 'package');
+
+function logTo(file: string): (line: string) => void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, '');
+  return (line) => fs.appendFileSync(file, line + '\n');
+}
+
+/** Deterministic randomness for a seed (mulberry32). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface WorldOptions {
+  /** Every function log line goes here (one file per run), for when a run fails. */
+  logFile?: string;
+  /** Shifts every party's clock (functions, fakes, signatures) so a quota day can end mid-run. */
+  clockOffsetMs: number;
+  listLagMs: number;
+  dailyQuota: number;
+  random: () => number;
+  /** Time-scaled settings: every coordination duration derives from these. */
+  env?: Record<string, string>;
+  /** Delay of SCF's redelivery of a failed invocation (a minute in the cloud, scaled). */
+  redeliveryMs: number;
+}
+
+export interface Figures {
+  [name: string]: number;
+}
+
+export class World {
+  cos!: FakeCos;
+  ccc!: FakeCcc;
+  upload!: ScfSim;
+  recovery!: ScfSim;
+  readonly now: () => number;
+  readonly figures: Figures = { invocations: 0, redeliveries: 0, duplicates: 0, killsRandom: 0, killsAfterWrite: 0, killsInCall: 0, cosFaults: 0, cccFaults: 0 };
+  /** Keys whose first invocation ended normally without the object showing a status (invariant 5). */
+  readonly invisible: string[] = [];
+  private readonly firstEnded = new Set<string>();
+  private pending = 0;
+  private idle: Array<() => void> = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  readonly env: Record<string, string>;
+
+  constructor(readonly opts: WorldOptions) {
+    this.now = () => Date.now() + opts.clockOffsetMs;
+    this.env = {
+      CCC_SDK_APP_ID: String(SDK_APP_ID),
+      TENCENTCLOUD_REGION: REGION,
+      IVR_BUCKET: BUCKET,
+      IVR_AUDIO_PREFIX: PREFIX,
+      IVR_DAILY_QUOTA: String(opts.dailyQuota),
+      IVR_LIST_LAG_MS: String(Math.max(opts.listLagMs + 300, 300)),
+      SIM_CLOCK_OFFSET_MS: String(opts.clockOffsetMs),
+      ...opts.env,
+    };
+  }
+
+  async start(): Promise<void> {
+    const clock = this.now;
+    this.cos = await new FakeCos({ credentials: [TEST_CREDENTIAL], clock, time: clock, listLagMs: this.opts.listLagMs, random: this.opts.random }).start();
+    this.ccc = await new FakeCcc({ credentials: [TEST_CREDENTIAL], cos: { host: '127.0.0.1', port: this.cos.port }, clock, time: clock, dailyQuota: this.opts.dailyQuota }).start();
+    this.cos.createBucket(BUCKET);
+    const env = { ...this.env, CCC_ENDPOINT: this.ccc.endpoint, COS_ENDPOINT: this.cos.endpoint };
+    const register = (c: { secretId: string; secretKey: string; token?: string }) => {
+      this.cos.addCredential(c);
+      this.ccc.addCredential(c);
+    };
+    const log = this.opts.logFile ? logTo(this.opts.logFile) : undefined;
+    this.upload = new ScfSim({ bundle: path.join(PKG, 'ivr_upload.js'), env: { ...env, SCF_FUNCTIONNAME: 'ivr-upload' }, register, log });
+    this.recovery = new ScfSim({ bundle: path.join(PKG, 'quota_report.js'), env: { ...env, SCF_FUNCTIONNAME: 'quota-report' }, register, log });
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    await Promise.all([this.cos.stop(), this.ccc.stop()]);
+  }
+
+  /** A timer counted as pending work, so `settled()` waits for it. */
+  later(ms: number, fn: () => Promise<unknown> | void): void {
+    this.pending++;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      Promise.resolve(fn()).finally(() => this.done());
+    }, ms);
+    this.timers.add(t);
+  }
+
+  private done(): void {
+    if (--this.pending === 0) for (const f of this.idle.splice(0)) f();
+  }
+
+  /** Resolves once no invocation and no scheduled delivery is left. */
+  settled(): Promise<void> {
+    return this.pending === 0 ? Promise.resolve() : new Promise((r) => this.idle.push(r));
+  }
+
+  /** Uploads an object as an operator would (no event: deliveries are scheduled separately). */
+  put(key: string, body: Buffer): void {
+    this.cos.putDirect(BUCKET, key, body, { contentType: key.endsWith('.wav') ? 'audio/wav' : 'audio/mpeg', meta: { owner: 'ops' } });
+  }
+
+  event(key: string) {
+    return cosEvent(cosEventRecord({ bucket: BUCKET, region: REGION, key, size: this.cos.object(BUCKET, key)?.body.length ?? 0 }));
+  }
+
+  /**
+   * Delivers an event as SCF does: when the invocation fails (it threw, or was killed), it is
+   * delivered again after `redeliveryMs`, twice at most. `onStart` may arrange a kill.
+   */
+  deliver(key: string, onStart?: (inv: Promise<SimInvocation>, sim: ScfSim) => void, attempt = 1): void {
+    this.pending++;
+    this.figures.invocations++;
+    const p = this.upload.invoke(this.event(key));
+    onStart?.(p, this.upload);
+    void p.then((inv) => {
+      // Visible as soon as the first invocation that returned ends (one that died, or failed
+      // because COS refused the very write, leaves it to SCF's redelivery).
+      if (inv.ok && !this.firstEnded.has(key) && key.startsWith(PREFIX)) {
+        this.firstEnded.add(key);
+        if (!this.cos.object(BUCKET, key)?.meta['ivr-status']) this.invisible.push(key);
+      }
+      if ((inv.killed || !inv.ok) && attempt < 3) {
+        this.figures.redeliveries++;
+        this.later(this.opts.redeliveryMs, () => this.deliver(key, onStart, attempt + 1));
+      }
+      this.done();
+    });
+  }
+
+  /** Runs the recovery pass once (one process, like a timer invocation). */
+  async recover(message = ''): Promise<SimInvocation> {
+    return this.recovery.invoke({ Type: 'Timer', TriggerName: 'ivr-quota-report', Time: new Date(this.now()).toISOString(), Message: message });
+  }
+
+  /** Keys of ledger entries under a part of the ledger. */
+  ledger(part: string): string[] {
+    return this.cos.keys(BUCKET, LEDGER + part);
+  }
+
+  /**
+   * Checks every invariant of the reliability issue on the final state; returns the violations
+   * (empty when all hold).
+   */
+  check(keys: string[], eligible: Set<string>): string[] {
+    const v: string[] = [];
+    const gap = 1000;
+    // 2. Exactly once per object version, and the object shows that registration.
+    const bySource = new Map<string, number[]>();
+    for (const f of this.ccc.files) if (f.source) bySource.set(`${f.source.key}@${f.source.etag}`, [...(bySource.get(`${f.source.key}@${f.source.etag}`) ?? []), f.FileId]);
+    for (const [src, ids] of bySource) if (ids.length > 1) v.push(`registered ${ids.length} times: ${src} (${ids.join(', ')})`);
+    const fullDays = new Set<string>();
+    for (const day of new Set(this.ccc.files.map((f) => this.ccc.quotaDay(f.uploadedAt)))) {
+      // 3. Quota: files we attempted on a day (registered + refused for quota) never exceed the quota.
+      const ours = this.ccc.files.filter((f) => f.source && this.ccc.quotaDay(f.uploadedAt) === day).length;
+      const all = this.ccc.filesOn(day).length;
+      const refused = this.ccc.refusedForQuota.get(day) ?? 0;
+      if (ours + refused > this.opts.dailyQuota) v.push(`quota: ${ours} registered + ${refused} refused on ${day} > ${this.opts.dailyQuota}`);
+      if (all >= this.opts.dailyQuota || refused > 0) fullDays.add(day);
+    }
+    if (process.env.CHAOS_DEBUG) process.stderr.write(`today ${this.ccc.quotaDay()} full ${[...fullDays].join(',')} files by day ${JSON.stringify(Object.fromEntries([...new Set(this.ccc.files.map((f) => this.ccc.quotaDay(f.uploadedAt)))].map((d) => [d, this.ccc.filesOn(d).length])))}\n`);
+    for (const key of keys) {
+      const o = this.cos.object(BUCKET, key);
+      if (!o) continue;
+      const meta = o.meta;
+      const status = meta['ivr-status'];
+      // 1. Nothing lost: every object ends uploaded, failed with a reason, or deferred on a full day.
+      if (!eligible.has(key)) {
+        if (status !== 'failed' || !meta['ivr-error-code']) v.push(`ineligible ${key} shows ${status ?? 'nothing'} (${meta['ivr-error-code'] ?? ''})`);
+        continue;
+      }
+      const regs = bySource.get(`${key}@${o.etag}`) ?? [];
+      if (status === 'uploaded') {
+        if (regs.length !== 1 || meta['ivr-file-id'] !== String(regs[0])) v.push(`${key} shows FileId ${meta['ivr-file-id']} but CCC holds ${regs.join(',') || 'none'}`);
+      } else if (status === 'deferred') {
+        if (regs.length > 0) v.push(`${key} shows deferred but CCC registered it (${regs.join(',')})`);
+        const day = this.ccc.quotaDay();
+        if (!fullDays.has(day)) v.push(`${key} is deferred while today (${day}) still has room`);
+      } else if (status === 'failed') {
+        if (!meta['ivr-error-code']) v.push(`${key} failed without a reason`);
+        if (regs.length > 0) v.push(`${key} shows failed but CCC registered it`);
+      } else {
+        v.push(`${key} ends ${status ?? 'without a status'}${regs.length ? ` (CCC holds ${regs.join(',')})` : ''}`);
+      }
+    }
+    // 4. Rate: the starts of any two calls are at least a second apart; no refusal for the rate.
+    const calls = this.ccc.uploadCalls();
+    const at = calls.map((c) => c.at).sort((a, b) => a - b);
+    for (let i = 1; i < at.length; i++) if (at[i] - at[i - 1] < gap) v.push(`two UploadIvrAudio calls ${at[i] - at[i - 1]} ms apart`);
+    const refused = calls.filter((c) => c.result === 'RequestLimitExceeded').length;
+    if (refused > 0) v.push(`${refused} call(s) refused with RequestLimitExceeded`);
+    // 5. Visible as soon as the first invocation ended.
+    for (const k of this.invisible) v.push(`${k} had no status when its first invocation ended`);
+    // 7. The recovery passes finished everything: nothing left queued, no call left open.
+    const queued = this.ledger('queue/');
+    if (queued.length > 0) v.push(`${queued.length} queue entr(ies) left: ${queued.slice(0, 3).join(', ')}`);
+    const tail = parseLogEntry(this.cos.object(BUCKET, `${LEDGER}send/tail`)?.body.toString('utf8'));
+    if (tail && tail.open.length > 0) v.push(`send log still has ${tail.open.length} open call(s)`);
+    // 6. One sender: the send log's calls are totally ordered and a gap apart.
+    const entries = this.ledger('send/').filter((k) => /send\/\d+$/.test(k)).map((k) => parseLogEntry(this.cos.object(BUCKET, k)?.body.toString('utf8'))).filter((e) => e?.call).sort((a, b) => a!.n - b!.n);
+    for (let i = 1; i < entries.length; i++) if (entries[i]!.call!.notBefore < entries[i - 1]!.call!.notAfter + gap) v.push(`send-log calls ${entries[i - 1]!.n} and ${entries[i]!.n} are less than a gap apart`);
+    return v;
+  }
+
+  /** FileId recorded for a key's current version, via its job (for reports). */
+  jobIdOf(key: string): string | undefined {
+    const o = this.cos.object(BUCKET, key);
+    return o ? jobId(BUCKET, key, o.etag) : undefined;
+  }
+}
