@@ -4,8 +4,8 @@
 // shared/audio/load-converter.ts), so the functions' cold start never loads it.
 import { build } from 'esbuild';
 import { tsImport } from 'tsx/esm/api';
-import { copyFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'fs';
-import { join } from 'path';
+import { copyFileSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'fs';
+import { join, resolve as resolvePath, sep } from 'path';
 
 const root = new URL('..', import.meta.url).pathname;
 // The Node version follows SCF_RUNTIME (set from .env by `sls deploy` and by `npm run deploy:api`);
@@ -17,7 +17,8 @@ const functions = readdirSync(join(root, 'functions'), { withFileTypes: true })
   .filter((d) => d.isDirectory())
   .map((d) => d.name);
 
-// Modules the SDKs drag in but the functions never execute (see scripts/shims/README.md).
+// Modules the SDKs drag in but the functions never execute (see scripts/shims/README.md, which
+// says for each why it is never reached). By package name, whoever requires it:
 const SHIMS = {
   'whatwg-url': 'whatwg-url.cjs',
   'tough-cookie': 'tough-cookie.cjs',
@@ -26,14 +27,57 @@ const SHIMS = {
   'aws-sign2': 'unsupported-auth.cjs',
   'oauth-sign': 'unsupported-auth.cjs',
   'mime-types': 'mime-types.cjs',
+  'json-bigint': 'json-native.cjs',
+  'https-proxy-agent': 'no-proxy-agent.cjs',
+  'form-data': 'no-multipart.cjs',
+  'combined-stream': 'no-multipart.cjs',
+  'side-channel': 'side-channel.cjs',
+  'tunnel-agent': 'no-tunnel.cjs',
+  'forever-agent': 'no-tunnel.cjs',
+  uuid: 'uuid.cjs',
+  tslib: 'tslib.cjs',
+  'performance-now': 'performance-now.cjs',
 };
+// Files inside the SDKs, by their path under node_modules/.
+const FILE_SHIMS = {
+  'tencentcloud-sdk-nodejs/tencentcloud/common/sse_response_model.js': 'unused.cjs',
+  'cos-nodejs-sdk-v5/sdk/advance.js': 'cos-advance.cjs',
+  'cos-nodejs-sdk-v5/sdk/select-stream.js': 'unused.cjs',
+  'cos-fast-xml-parser/src/validator.js': 'unused.cjs',
+  'cos-fast-xml-parser/src/xmlbuilder/orderedJs2Xml.js': 'unused.cjs',
+};
+// Node's zlib, deferred to the first compressed answer, for these importers only.
+const LAZY_ZLIB = /[\\/]node_modules[\\/](node-fetch|cos-request)[\\/]/;
+const shimPath = (file) => join(root, 'scripts', 'shims', file);
 const shimPlugin = {
   name: 'shims',
   setup(b) {
     const filter = new RegExp(`^(${Object.keys(SHIMS).map((m) => m.replace(/[-/]/g, '\\$&')).join('|')})$`);
-    b.onResolve({ filter }, (args) => ({ path: join(root, 'scripts', 'shims', SHIMS[args.path]) }));
+    b.onResolve({ filter }, (args) => ({ path: shimPath(SHIMS[args.path]) }));
+    b.onResolve({ filter: /^zlib$/ }, (args) => (LAZY_ZLIB.test(args.importer) ? { path: shimPath('lazy-zlib.cjs') } : undefined));
+    b.onResolve({ filter: /^\./ }, (args) => {
+      if (!args.resolveDir.includes(`${sep}node_modules${sep}`)) return undefined;
+      let full = resolvePath(args.resolveDir, args.path);
+      if (!full.endsWith('.js')) full += '.js';
+      const under = full.slice(full.lastIndexOf(`${sep}node_modules${sep}`) + 14).split(sep).join('/');
+      return FILE_SHIMS[under] ? { path: shimPath(FILE_SHIMS[under]) } : undefined;
+    });
   },
 };
+
+/**
+ * The tslib shim has only the helpers the bundled SDK files call; a new SDK version that calls
+ * another one must fail the build here, not at an instance's cold start.
+ */
+function checkTslib(metafile) {
+  const known = new Set(['__importDefault', '__importStar']);
+  for (const input of Object.keys(metafile.inputs)) {
+    if (!input.includes('node_modules/tencentcloud-sdk-nodejs/tencentcloud/')) continue;
+    for (const m of readFileSync(join(root, input), 'utf8').matchAll(/tslib_1\.(\w+)/g)) {
+      if (!known.has(m[1])) throw new Error(`${input} calls tslib.${m[1]}, which scripts/shims/tslib.cjs does not have`);
+    }
+  }
+}
 
 const common = {
   bundle: true,
@@ -56,6 +100,7 @@ for (const fn of functions) {
   const result = await build({ ...common, entryPoints: [join(root, 'functions', fn, 'index.ts')], outfile });
   mkdirSync(join(root, 'dist', 'meta'), { recursive: true });
   writeFileSync(join(root, 'dist', 'meta', `${fn}.json`), JSON.stringify(result.metafile));
+  checkTslib(result.metafile);
   report.push(`${fn}: ${(sizeOf(result) / 1024).toFixed(0)} KB`);
 }
 const CONVERTER = 'audio_convert.js'; // the name load-converter.ts requires
