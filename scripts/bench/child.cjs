@@ -5,6 +5,12 @@
 //      at a time, `gapMs` apart (so each meets an idle system, the normal path); prints
 //      {"coldMs","coldCpuMs","maxRssKiB","warmCpuMs":[...],"warmSysMs":[...]} (warm CPU, and the system
 //      part of it: mostly the socket writes, which on loopback include the kernel's receive path)
+//   node child.cjs builtins <bundle>             → the public Node core modules loading it pulls in
+//   node child.cjs breakdown <bundle> <a,b,c> [cache]
+//      → in-process: require those core modules, then read, compile (vm.Script, with a V8 code
+//        cache file when given) and run the bundle; prints {"coreMs","readMs","compileMs","runMs",
+//        "cacheRejected"} — where a cold load's time goes
+//   node child.cjs cache-make <bundle> <file>     → runs the bundle, then writes its V8 code cache
 // The function's own log lines (stdout on SCF) are dropped here: the result goes to fd 1 directly.
 'use strict';
 const fs = require('fs');
@@ -12,7 +18,46 @@ const [mode, bundle, eventsFile, gap] = process.argv.slice(2);
 const out = (o) => fs.writeSync(1, JSON.stringify(o) + '\n');
 process.stdout.write = () => true;
 
-if (mode === 'init') {
+const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
+
+/** Loads a CommonJS file the way Node's loader does, in timed steps. */
+function loadSteps(file, cachedData) {
+  const vm = require('vm');
+  const path = require('path');
+  const Module = require('module');
+  let t = process.hrtime.bigint();
+  const src = fs.readFileSync(file, 'utf8');
+  const readMs = ms(t);
+  t = process.hrtime.bigint();
+  const script = new vm.Script(Module.wrap(src), { filename: file, ...(cachedData ? { cachedData } : {}) });
+  const compileMs = ms(t);
+  t = process.hrtime.bigint();
+  const m = new Module(file, module);
+  m.filename = file;
+  m.paths = Module._nodeModulePaths(path.dirname(file));
+  script.runInThisContext().call(m.exports, m.exports, (id) => m.require(id), m, file, path.dirname(file));
+  const runMs = ms(t);
+  if (typeof m.exports.main_handler !== 'function') throw new Error(`${file} has no main_handler`);
+  return { script, readMs, compileMs, runMs };
+}
+
+if (mode === 'builtins') {
+  const before = new Set(process.moduleLoadList);
+  require(bundle);
+  const names = process.moduleLoadList.filter((x) => !before.has(x) && x.startsWith('NativeModule ')).map((x) => x.slice(13)).filter((x) => !x.startsWith('internal/') && !x.startsWith('_'));
+  out({ builtins: names });
+} else if (mode === 'breakdown') {
+  const t = process.hrtime.bigint();
+  for (const name of (eventsFile || '').split(',').filter(Boolean)) require(name);
+  const coreMs = ms(t);
+  const cache = gap ? fs.readFileSync(gap) : undefined;
+  const r = loadSteps(bundle, cache);
+  out({ coreMs, readMs: r.readMs, compileMs: r.compileMs, runMs: r.runMs, cacheRejected: cache ? r.script.cachedDataRejected : undefined });
+} else if (mode === 'cache-make') {
+  const r = loadSteps(bundle);
+  fs.writeFileSync(eventsFile, r.script.createCachedData());
+  out({ bytes: fs.statSync(eventsFile).size });
+} else if (mode === 'init') {
   if (typeof require(bundle).main_handler !== 'function') process.exit(1);
   out({ maxRssKiB: process.resourceUsage().maxRSS });
 } else if (mode === 'invoke') {

@@ -83,3 +83,50 @@ export function measureCold(runs: number, files: ReadonlyArray<{ file: string; f
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
+
+/** Where one bundle's cold load goes, in-process (medians): see child.cjs `breakdown`. */
+export interface ColdBreakdown {
+  /** Public Node core modules loading the bundle pulls in (beyond what an empty process has). */
+  builtins: string[];
+  coreMs: number;
+  readMs: number;
+  compileMs: number;
+  /** Module top-level code of the SDKs and ours, the runtime's init, and the lazy compiles they cause. */
+  runMs: number;
+  /** The same with a V8 code cache made by this very Node binary (not shipped; see README). */
+  cached: { compileMs: number; runMs: number; rejected: boolean; bytes: number };
+}
+
+function child(args: string[], env: Record<string, string>): Record<string, unknown> {
+  const r = spawnSync(process.execPath, [CHILD, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.status !== 0) throw new Error(`child ${args[0]} failed: ${r.stderr.slice(-500)}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
+}
+
+export function measureBreakdown(runs: number, b: { file: string; fn: 'ivr-upload' | 'quota-report' }, pkg = PKG): ColdBreakdown {
+  const env = loadEnv(b.fn);
+  const file = path.join(pkg, b.file);
+  const builtins = child(['builtins', file], env).builtins as string[];
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-cache-'));
+  try {
+    const cacheFile = path.join(tmp, 'bundle.cache');
+    const bytes = child(['cache-make', file, cacheFile], env).bytes as number;
+    const plain: Array<Record<string, number>> = [];
+    const cached: Array<Record<string, number | boolean>> = [];
+    for (let i = 0; i < runs; i++) {
+      plain.push(child(['breakdown', file, builtins.join(',')], env) as Record<string, number>);
+      cached.push(child(['breakdown', file, builtins.join(','), cacheFile], env) as Record<string, number | boolean>);
+    }
+    const med = (xs: Array<Record<string, number | boolean>>, k: string) => median(xs.map((x) => Number(x[k])));
+    return {
+      builtins,
+      coreMs: med(plain, 'coreMs'),
+      readMs: med(plain, 'readMs'),
+      compileMs: med(plain, 'compileMs'),
+      runMs: med(plain, 'runMs'),
+      cached: { compileMs: med(cached, 'compileMs'), runMs: med(cached, 'runMs'), rejected: cached.some((x) => x.cacheRejected === true), bytes },
+    };
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
