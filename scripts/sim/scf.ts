@@ -73,7 +73,8 @@ export class ScfSim {
     });
     child.stdin!.end(JSON.stringify(event));
     return new Promise((resolve) => {
-      child.on('exit', (_code, signal) => {
+      // 'close', not 'exit': 'exit' can come before the last of stdout is read (seen in a 50-process burst).
+      child.on('close', (_code, signal) => {
         this.running.delete(cred.secretId);
         const last = out.trim().split('\n').pop() ?? '';
         let parsed: { ok: boolean; result?: unknown; error?: { code?: string; message: string }; cpuMs?: number } | undefined;
