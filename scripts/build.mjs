@@ -33,6 +33,7 @@ const SHIMS = {
   'combined-stream': 'no-multipart.cjs',
   'side-channel': 'side-channel.cjs',
   'forever-agent': 'forever-agent.cjs',
+  'tunnel-agent': 'lazy-tunnel-agent.cjs',
   uuid: 'uuid.cjs',
   tslib: 'tslib.cjs',
   'performance-now': 'performance-now.cjs',

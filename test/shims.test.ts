@@ -93,3 +93,13 @@ test('performance-now: milliseconds, increasing', () => {
   expect(typeof a).toBe('number');
   expect(b).toBeGreaterThanOrEqual(a);
 });
+
+test('lazy tunnel-agent: the same four functions, building the real tunnelling agents', () => {
+  const real = require('tunnel-agent') as Record<string, (o: object) => { request?: unknown }>;
+  const lazy = shim('lazy-tunnel-agent.cjs') as typeof real;
+  for (const name of ['httpOverHttp', 'httpsOverHttp', 'httpOverHttps', 'httpsOverHttps']) {
+    expect(typeof real[name]).toBe('function');
+    const agent = lazy[name]({ proxy: { host: '127.0.0.1', port: 9 } });
+    expect(agent.constructor.name).toBe(real[name]({ proxy: { host: '127.0.0.1', port: 9 } }).constructor.name);
+  }
+});
