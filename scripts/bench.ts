@@ -18,7 +18,7 @@ import { cosEvent, cosEventRecord } from './local/fakes/events';
 import { FAKE_BUCKET, FAKE_REGION, startFakeStack } from './local/fake-stack';
 import { benchMp3 } from './bench/audio';
 import { BASELINE_FILE, type Baseline } from './bench/baseline';
-import { BUNDLES, CHILD, measureBreakdown, measureCold, median, PKG } from './bench/cold';
+import { buildSdkFloor, BUNDLES, CHILD, measureBreakdown, measureCold, median, PKG } from './bench/cold';
 import { burst, idleFile } from './bench/load';
 
 const RUNS = Math.max(11, Number(process.env.BENCH_RUNS ?? 21));
@@ -96,6 +96,17 @@ async function main(): Promise<void> {
     row(`${b.file} peak RSS, cold load`, `${(c.rssKiB / 1024).toFixed(1)} MiB`, `target ≤ 64 MiB: ${tick(c.rssKiB * 1024 <= 64 * MiB)}`);
   }
 
+  // The floor: the official COS SDK alone, shimmed and constructed like ours, in a handler that does nothing.
+  const floorDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-floor-'));
+  try {
+    fs.copyFileSync(path.join(PKG, BUNDLES[0].file), path.join(floorDir, BUNDLES[0].file));
+    const floor = await buildSdkFloor(floorDir);
+    const f = measureCold(RUNS, [{ file: floor.file, fn: 'ivr-upload' }, BUNDLES[0]], floorDir);
+    const fr = f.bundles[floor.file];
+    row('floor: cos-nodejs-sdk-v5 alone (same shims), constructed, nothing else', `${fr.ratio.toFixed(2)}× empty (${fr.ms.toFixed(1)} ms vs ${f.emptyMs.toFixed(1)} ms, ${(floor.bytes / KB).toFixed(0)} KB); ivr_upload.js in the same runs: ${f.bundles[BUNDLES[0].file].ratio.toFixed(2)}× (${f.bundles[BUNDLES[0].file].ms.toFixed(1)} ms)`, 'what any function using the official COS SDK pays');
+  } finally {
+    fs.rmSync(floorDir, { recursive: true, force: true });
+  }
   const bd = measureBreakdown(Math.max(11, Math.round(RUNS / 2)), BUNDLES[0]);
   const over = bd.coreMs + bd.readMs + bd.compileMs + bd.runMs;
   say(`  where ivr_upload.js's load goes, in-process (median): Node core modules ${bd.coreMs.toFixed(1)} ms (${bd.builtins.join(', ')}), read ${bd.readMs.toFixed(1)} ms, compile ${bd.compileMs.toFixed(1)} ms, module top-levels + runtime init (incl. lazy compiles) ${bd.runMs.toFixed(1)} ms = ${over.toFixed(1)} ms`);

@@ -9,9 +9,13 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { pathToFileURL } from 'url';
+import { esbuildTarget } from '../lib/runtime';
 import { functionEnv } from '../local/fake-stack';
 
+/** The script every measured child process runs (see its header for the modes). */
 export const CHILD = path.join(__dirname, 'child.cjs');
+/** The deploy package `npm run build` writes: what SCF runs. */
 export const PKG = path.resolve(__dirname, '..', '..', 'dist', 'package');
 
 /** The deployed bundles and the function each one is. */
@@ -20,6 +24,7 @@ export const BUNDLES = [
   { file: 'quota_report.js', fn: 'quota-report' },
 ] as const;
 
+/** The median (the mean of the middle two for an even count). */
 export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -41,6 +46,7 @@ function loadOnce(file: string, env: Record<string, string>): { ms: number; rssK
   return { ms, rssKiB: (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { maxRssKiB: number }).maxRssKiB };
 }
 
+/** What {@link measureCold} measured: medians over `runs` interleaved rounds. */
 export interface ColdResult {
   runs: number;
   emptyMs: number;
@@ -103,6 +109,11 @@ function child(args: string[], env: Record<string, string>): Record<string, unkn
   return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
 }
 
+/**
+ * Splits one bundle's cold load into Node core modules, reading, compiling and running, in-process
+ * (medians of `runs`), and measures the same with a V8 code cache made by this Node binary — the
+ * most a code cache could give, on the one binary and flag set that made it.
+ */
 export function measureBreakdown(runs: number, b: { file: string; fn: 'ivr-upload' | 'quota-report' }, pkg = PKG): ColdBreakdown {
   const env = loadEnv(b.fn);
   const file = path.join(pkg, b.file);
@@ -129,4 +140,21 @@ export function measureBreakdown(runs: number, b: { file: string; fn: 'ivr-uploa
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** What scripts/lib/bundle-options.mjs exports (plain JavaScript, shared with scripts/build.mjs). */
+interface BundleOptionsModule {
+  bundleOptions(target: string): Record<string, unknown>;
+}
+
+/**
+ * Builds scripts/bench/sdk-floor-entry.ts (the COS SDK alone, with the functions' shims and
+ * patches) into `dir` as `cos_sdk_only.js`, for {@link measureCold}.
+ */
+export async function buildSdkFloor(dir: string): Promise<{ file: string; bytes: number }> {
+  const { build } = await import('esbuild');
+  const mod = (await import(pathToFileURL(path.join(__dirname, '..', 'lib', 'bundle-options.mjs')).href)) as BundleOptionsModule;
+  const file = 'cos_sdk_only.js';
+  await build({ ...mod.bundleOptions(esbuildTarget(undefined)), entryPoints: [path.join(__dirname, 'sdk-floor-entry.ts')], outfile: path.join(dir, file) });
+  return { file, bytes: fs.statSync(path.join(dir, file)).size };
 }

@@ -87,7 +87,7 @@ async function run(count: number, keyOf: (i: number) => string, seconds: (i: num
   }
 }
 
-/** One file into an idle system (fresh fakes, empty ledger), `rounds` times. */
+/** One file into an idle system (fresh fakes, empty ledger), `rounds` times; medians of the figures. */
 export async function idleFile(rounds: number): Promise<{ rounds: Scenario[]; requests: number; eventToRegisteredMs: number; wallMs: number }> {
   const out: Scenario[] = [];
   for (let i = 0; i < rounds; i++) out.push(await run(1, () => `prompts/menus/welcome-${i}.mp3`, () => 6));
@@ -99,7 +99,11 @@ export async function idleFile(rounds: number): Promise<{ rounds: Scenario[]; re
   };
 }
 
-/** `count` files dropped at once, one invocation each, all started together. */
+/**
+ * `count` files dropped at once, one invocation each, all started together; with the burst's
+ * instance-seconds, CPU-seconds, wall time and how long the last instance outlived the last
+ * registration.
+ */
 export async function burst(count: number): Promise<Scenario & { instanceSeconds: number; cpuSeconds: number; lastExitAfterLastRegistrationMs: number; wallMs: number }> {
   const s = await run(count, (i) => `prompts/burst/prompt-${String(i).padStart(3, '0')}.mp3`, (i) => 2 + (i % 9));
   const start = Math.min(...s.invocations.map((i) => i.startedAt));

@@ -8,9 +8,11 @@ import { TEST_CREDENTIAL, type FakeCredential } from './fakes/credentials';
 import { FakeCcc, type FakeCccOptions } from './fakes/fake-ccc';
 import { FakeCos, type FakeCosOptions } from './fakes/fake-cos';
 
-/** The bucket, region and CCC application every fake stack serves. */
+/** The bucket every fake stack serves (created at start). */
 export const FAKE_BUCKET = 'prompts-1250000000';
+/** The region of {@link FAKE_BUCKET} and of the functions. */
 export const FAKE_REGION = 'ap-guangzhou';
+/** The CCC application the functions are configured for. */
 export const FAKE_SDK_APP_ID = 1400000001;
 
 /**
