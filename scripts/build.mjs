@@ -6,6 +6,7 @@ import { build } from 'esbuild';
 import { tsImport } from 'tsx/esm/api';
 import { copyFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'fs';
 import { join } from 'path';
+import { bundleOptions, checkTslib } from './lib/bundle-options.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 // The Node version follows SCF_RUNTIME (set from .env by `sls deploy` and by `npm run deploy:api`);
@@ -17,37 +18,7 @@ const functions = readdirSync(join(root, 'functions'), { withFileTypes: true })
   .filter((d) => d.isDirectory())
   .map((d) => d.name);
 
-// Modules the SDKs drag in but the functions never execute (see scripts/shims/README.md).
-const SHIMS = {
-  'whatwg-url': 'whatwg-url.cjs',
-  'tough-cookie': 'tough-cookie.cjs',
-  'http-signature': 'unsupported-auth.cjs',
-  aws4: 'unsupported-auth.cjs',
-  'aws-sign2': 'unsupported-auth.cjs',
-  'oauth-sign': 'unsupported-auth.cjs',
-  'mime-types': 'mime-types.cjs',
-};
-const shimPlugin = {
-  name: 'shims',
-  setup(b) {
-    const filter = new RegExp(`^(${Object.keys(SHIMS).map((m) => m.replace(/[-/]/g, '\\$&')).join('|')})$`);
-    b.onResolve({ filter }, (args) => ({ path: join(root, 'scripts', 'shims', SHIMS[args.path]) }));
-  },
-};
-
-const common = {
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target,
-  minify: true,
-  keepNames: false,
-  sourcemap: false,
-  legalComments: 'none',
-  metafile: true,
-  logLevel: 'warning',
-  plugins: [shimPlugin],
-};
+const common = bundleOptions(target);
 const sizeOf = (result) => Object.values(result.metafile.outputs)[0].bytes;
 
 const report = [];
@@ -56,6 +27,7 @@ for (const fn of functions) {
   const result = await build({ ...common, entryPoints: [join(root, 'functions', fn, 'index.ts')], outfile });
   mkdirSync(join(root, 'dist', 'meta'), { recursive: true });
   writeFileSync(join(root, 'dist', 'meta', `${fn}.json`), JSON.stringify(result.metafile));
+  checkTslib(result.metafile);
   report.push(`${fn}: ${(sizeOf(result) / 1024).toFixed(0)} KB`);
 }
 const CONVERTER = 'audio_convert.js'; // the name load-converter.ts requires

@@ -69,6 +69,39 @@ test('the report bundle lists the ledger, refreshes reviews and stores the repor
   expect(stack.meta('prompts/x.mp3')['ivr-review']).toBe('approved');
 });
 
+test('through the shims, every SDK request the upload bundle makes is signed and accepted: ranged GET, create-if-absent, copy with metadata, batch delete with Content-MD5, signed URLs, TC3', async () => {
+  stack.cos.putDirect(BUCKET, 'prompts/menus/欢迎 (1).mp3', mp3Silence(40), { meta: { owner: 'ops' }, standard: { 'cache-control': 'max-age=60', 'content-disposition': 'inline' } });
+  stack.cos.putDirect(BUCKET, 'prompts/empty.mp3', Buffer.alloc(0));
+  const upload = load('ivr_upload.js', stack.env);
+  const res = (await upload(cosEvent(stack.event('prompts/menus/欢迎 (1).mp3'), stack.event('prompts/empty.mp3')))) as { results: Array<{ status: string; code?: string }> };
+  expect(res.results.map((r) => r.status)).toEqual(['uploaded', 'failed']);
+  const log = stack.cos.requests;
+  // Nothing was refused: a shim that broke signing, a header or a body would show as 4xx here.
+  expect(log.filter((r) => r.status >= 400 && r.status !== 404 && r.status !== 409 && r.status !== 416)).toEqual([]);
+  const ok = (op: string, pred: (r: (typeof log)[number]) => boolean = () => true) => log.some((r) => r.op === op && r.status < 300 && pred(r));
+  expect(ok('GET', (r) => r.key === 'prompts/menus/欢迎 (1).mp3' && !r.presigned)).toBe(true); // the ranged read
+  expect(log.some((r) => r.op === 'GET' && r.key === 'prompts/empty.mp3' && r.status === 416)).toBe(true); // empty: no byte 0…
+  expect(ok('HEAD', (r) => r.key === 'prompts/empty.mp3')).toBe(true); // …so a HEAD
+  expect(ok('GET', (r) => r.presigned === true && r.key === 'prompts/menus/欢迎 (1).mp3')).toBe(true); // CCC fetched the signed URL
+  expect(ok('PUT', (r) => r.key.includes('/jobs/'))).toBe(true); // create-if-absent
+  expect(ok('COPY', (r) => r.key === 'prompts/menus/欢迎 (1).mp3')).toBe(true);
+  expect(ok('DELETE_MULTI')).toBe(true); // the fake checks Content-MD5 against the XML body
+  expect(stack.ccc.uploadCalls().map((c) => c.result)).toEqual(['ok']);
+  // Copy with metadata kept every user and standard header next to the result.
+  const o = stack.cos.object(BUCKET, 'prompts/menus/欢迎 (1).mp3')!;
+  expect(o.meta).toMatchObject({ owner: 'ops', 'ivr-status': 'uploaded' });
+  expect(o.standard).toMatchObject({ 'cache-control': 'max-age=60', 'content-disposition': 'inline', 'content-type': 'application/octet-stream' });
+  expect(stack.meta('prompts/empty.mp3')['ivr-status']).toBe('failed');
+});
+
+test('an http_proxy in the environment never reaches the shimmed proxy agent: the CCC client has its own agent', async () => {
+  // NO_PROXY keeps cos-request (which honours these variables itself) on the loopback fake COS.
+  const upload = load('ivr_upload.js', { ...stack.env, http_proxy: 'http://127.0.0.1:9', HTTP_PROXY: 'http://127.0.0.1:9', NO_PROXY: '127.0.0.1' });
+  const res = (await upload(stack.drop('prompts/proxy.mp3', mp3Silence()))) as { results: Array<{ status: string }> };
+  expect(res.results.map((r) => r.status)).toEqual(['uploaded']);
+  expect(stack.ccc.uploadCalls().map((c) => c.result)).toEqual(['ok']);
+});
+
 test('bundle size guard: each function bundle stays within its 400 KB budget', () => {
   for (const f of ['ivr_upload.js', 'quota_report.js']) {
     const bytes = fs.statSync(path.join(PKG, f)).size;

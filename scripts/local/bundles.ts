@@ -33,7 +33,7 @@ export function bundlesStale(root = ROOT): boolean {
       return 0;
     }
   });
-  const sources = ['functions', 'shared', 'scripts/build.mjs', 'scripts/shims', 'package-lock.json'].map((p) => newestMtime(path.join(root, p)));
+  const sources = ['functions', 'shared', 'scripts/build.mjs', 'scripts/lib/bundle-options.mjs', 'scripts/shims', 'package-lock.json'].map((p) => newestMtime(path.join(root, p)));
   return Math.min(...bundles) < Math.max(...sources);
 }
 

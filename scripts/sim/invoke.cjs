@@ -1,7 +1,8 @@
 // One SCF invocation in a process of its own, as the fault suite and the bench run them:
 //   node invoke.cjs <bundle>   (the event arrives on stdin as JSON)
 // The function's log lines go to stderr; the outcome is the last line on stdout:
-//   {"ok":true,"result":…} or {"ok":false,"error":{"code","message"}}
+//   {"ok":true,"result":…} or {"ok":false,"error":{"code","message"}}, with "cpuMs": the process's
+//   CPU time (user + system) from its start, for the bench's cost figures.
 // A clock offset for the whole process (`SIM_CLOCK_OFFSET_MS`) lets the fault suite move every
 // party to just before a quota-day boundary: the fakes run on the same offset.
 const offset = Number(process.env.SIM_CLOCK_OFFSET_MS || 0);
@@ -30,5 +31,6 @@ process.stdin.on('end', async () => {
   } catch (e) {
     out = { ok: false, error: { code: e && e.code, message: e && e.message ? e.message : String(e) } };
   }
-  write(JSON.stringify(out) + '\n', () => process.exit(0));
+  const cpu = process.cpuUsage();
+  write(JSON.stringify({ ...out, cpuMs: (cpu.user + cpu.system) / 1000 }) + '\n', () => process.exit(0));
 });

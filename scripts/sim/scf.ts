@@ -19,6 +19,8 @@ export interface SimInvocation {
   ok: boolean;
   result?: unknown;
   error?: { code?: string; message: string };
+  /** CPU time (user + system) of the process from its start, when it reported one (not when killed). */
+  cpuMs?: number;
 }
 
 export interface SimOptions {
@@ -74,10 +76,11 @@ export class ScfSim {
     });
     child.stdin!.end(JSON.stringify(event));
     return new Promise((resolve) => {
-      child.on('exit', (_code, signal) => {
+      // 'close', not 'exit': 'exit' can come before the last of stdout is read (seen in a 50-process burst).
+      child.on('close', (_code, signal) => {
         this.running.delete(cred.secretId);
         const last = out.trim().split('\n').pop() ?? '';
-        let parsed: { ok: boolean; result?: unknown; error?: { code?: string; message: string } } | undefined;
+        let parsed: { ok: boolean; result?: unknown; error?: { code?: string; message: string }; cpuMs?: number } | undefined;
         try {
           parsed = JSON.parse(last) as typeof parsed;
         } catch {
@@ -93,6 +96,7 @@ export class ScfSim {
           ok: parsed?.ok ?? false,
           result: parsed?.result,
           error: parsed?.error ?? (parsed ? undefined : { message: signal ? `killed (${signal})` : `exited without a result: ${err.slice(-300)}` }),
+          ...(typeof parsed?.cpuMs === 'number' ? { cpuMs: parsed.cpuMs } : {}),
         };
         this.done.push(inv);
         resolve(inv);

@@ -49,7 +49,8 @@ export function createRuntime(env: Env, functionName: string, seams: Seams = {})
   const cos = createCosClient(config);
   const protocol = config.cosEndpoint?.protocol ?? 'https:';
   const buckets = new Map<string, CosBucket>();
-  const api = createIvrAudioApi(createCccClient(config), config.sdkAppId);
+  // Built at the first CCC call: most upload invocations only queue their file (see ccc.ts).
+  const api = createIvrAudioApi(() => createCccClient(config), config.sdkAppId);
   const clock: Clock = { ...realClock, ...seams.clock };
   const timing = timingFrom(config);
   const bucket = (name: string, region: string) => {

@@ -5,7 +5,7 @@
 import * as http from 'http';
 import * as https from 'https';
 import * as net from 'net';
-import { Client } from 'tencentcloud-sdk-nodejs/tencentcloud/services/ccc/v20200210/ccc_client';
+import type { Client } from 'tencentcloud-sdk-nodejs/tencentcloud/services/ccc/v20200210/ccc_client';
 import type { Config, Endpoint } from '../core/config';
 import { asTencentCode } from '../core/errors';
 import type { ApiFailure, AudioFile, UploadResponse } from '../core/outcome';
@@ -61,9 +61,22 @@ function toAudioFile(raw: unknown): AudioFile | undefined {
   return { fileId, customFileName: text(r.CustomFileName), audioFileName: text(r.AudioFileName), status: num(r.Status) };
 }
 
+/**
+ * The SDK's client class, required on first use: only senders and the recovery pass call CCC, so
+ * an invocation that only takes its file in (most of a burst) never loads the SDK's HTTP stack
+ * (node-fetch) or runs its module code. esbuild keeps the literal require in the bundle, as a
+ * module initialised at this call.
+ */
+function clientClass(): typeof Client {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('tencentcloud-sdk-nodejs/tencentcloud/services/ccc/v20200210/ccc_client') as { Client: typeof Client }).Client;
+}
+
+/** A CCC client for the configured credentials and endpoint, with a keep-alive agent of its own. */
 export function createCccClient(config: Config): Client {
   const endpoint = config.cccEndpoint;
-  return new Client({
+  const CccClient = clientClass();
+  return new CccClient({
     credential: { secretId: config.credentials.secretId, secretKey: config.credentials.secretKey, token: config.credentials.sessionToken },
     region: '',
     profile: {
@@ -78,11 +91,17 @@ export function createCccClient(config: Config): Client {
   });
 }
 
-export function createIvrAudioApi(client: Client, sdkAppId: number): IvrAudioApi {
+/**
+ * The two CCC actions the product uses. `client` may be a factory: the client (and the SDK) is
+ * then created at the first call and reused by every later one.
+ */
+export function createIvrAudioApi(clientOrFactory: Client | (() => Client), sdkAppId: number): IvrAudioApi {
+  let made: Client | undefined = typeof clientOrFactory === 'function' ? undefined : clientOrFactory;
+  const sdk = (): Client => (made ??= (clientOrFactory as () => Client)());
   return {
     async upload(items) {
       try {
-        const res = await client.UploadIvrAudio({ SdkAppId: sdkAppId, AudioList: items });
+        const res = await sdk().UploadIvrAudio({ SdkAppId: sdkAppId, AudioList: items });
         const succeeded = (res.SuccessFileList ?? []).map(toAudioFile);
         if (succeeded.some((f) => f === undefined)) return { ok: false, failure: { kind: 'invalid-response', code: 'ResponseInvalid', message: 'SuccessFileList entry without a FileId', requestId: res.RequestId } };
         return {
@@ -99,7 +118,7 @@ export function createIvrAudioApi(client: Client, sdkAppId: number): IvrAudioApi
     },
     async describe(q) {
       try {
-        const res = await client.DescribeIvrAudioList({
+        const res = await sdk().DescribeIvrAudioList({
           SdkAppId: sdkAppId,
           PageSize: q.pageSize,
           PageNumber: q.pageNumber,

@@ -22,6 +22,13 @@ export function createCosClient(config: Config): COS {
     SecurityToken: config.credentials.sessionToken,
     KeepAlive: true,
     Timeout: 30000,
+    // The SDK routes every putObject through its upload-task queue (made for progress UIs): at
+    // most FileParallelLimit (default 3) run at once, so a sender's parallel ledger writes would
+    // queue behind each other; and finished tasks stay queued until there are UploadQueueSize
+    // (default 1000) of them, each one re-formatted on every later put — CPU and memory that grow
+    // with a warm instance's age. Our puts are small and already bounded by the workflow.
+    FileParallelLimit: 64,
+    UploadQueueSize: 8,
     ...(endpoint
       ? {
           // Connect to the given address but keep the real Host, so the signature scope is real.

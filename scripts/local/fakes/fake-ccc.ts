@@ -22,6 +22,8 @@ export interface FakeFile {
   Status: number;
   SdkAppId: number;
   uploadedAt: number;
+  /** When the file was registered (after CCC downloaded it), by the fake's clock; absent for files registered elsewhere. */
+  registeredAt?: number;
   /** The object version CCC downloaded (bucket, key, ETag); absent for files registered elsewhere. */
   source?: { bucket: string; key: string; etag: string };
   /** The credential that made the call. */
@@ -324,7 +326,7 @@ export class FakeCcc extends LoopbackServer {
         continue;
       }
       const ext = /\.wav(\?|$)/i.test(new URL(item.AudioUrl).pathname) ? 'wav' : 'mp3';
-      const file: FakeFile = { FileId: this.nextFileId++, CustomFileName: item.CustomFileName, AudioFileName: `${sdkAppId}_${randomUUID().slice(0, 8)}.${ext}`, Status: 0, SdkAppId: sdkAppId, uploadedAt: arrived + this.dayShiftMs, source: fetched.source, secretId };
+      const file: FakeFile = { FileId: this.nextFileId++, CustomFileName: item.CustomFileName, AudioFileName: `${sdkAppId}_${randomUUID().slice(0, 8)}.${ext}`, Status: 0, SdkAppId: sdkAppId, uploadedAt: arrived + this.dayShiftMs, registeredAt: this.time(), source: fetched.source, secretId };
       if (this.opts.autoReviewMs !== undefined) setTimeout(() => this.review(file.FileId, 1), this.opts.autoReviewMs).unref();
       this.files.push(file);
       const { FileId, CustomFileName, AudioFileName, Status } = file;

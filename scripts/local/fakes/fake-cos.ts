@@ -76,6 +76,8 @@ export interface CosRequestLog {
   status: number;
   /** The credential that signed it (the fault suite gives each process its own). */
   secretId: string;
+  /** Signed in the URL's query (a signed URL, e.g. CCC downloading a file), not in an Authorization header. */
+  presigned?: boolean;
 }
 
 /** CAM action names of the operations this fake serves. */
@@ -262,6 +264,7 @@ export class FakeCos extends LoopbackServer {
     let bucket = '';
     let key = '';
     let secretId = '';
+    let presigned = false;
     /** The connection was dropped by a fault: the client saw no answer (status 0 in the log). */
     let dropped = false;
     try {
@@ -280,6 +283,7 @@ export class FakeCos extends LoopbackServer {
       const query = parseQuery(rawQuery);
       const method = (req.method ?? 'GET').toUpperCase();
       op = key === '' ? (method === 'GET' ? 'LIST' : method === 'POST' && 'delete' in query ? 'DELETE_MULTI' : 'BUCKET') : method === 'PUT' && req.headers['x-cos-copy-source'] ? 'COPY' : (method as CosOp);
+      presigned = query['q-sign-algorithm'] !== undefined;
       secretId = this.authenticate(req, method, decodedPath, query);
       recordAction(COS_ACTIONS[op]);
       const fault = this.takeFault(op === 'BUCKET' ? 'PUT' : op, key);
@@ -327,7 +331,7 @@ export class FakeCos extends LoopbackServer {
         this.sendError(res, 500, 'InternalError', String(e), `${bucket}/${key}`, requestId);
       }
     } finally {
-      this.requests.push({ op, bucket, key, status: dropped ? 0 : res.statusCode, secretId });
+      this.requests.push({ op, bucket, key, status: dropped ? 0 : res.statusCode, secretId, ...(presigned ? { presigned } : {}) });
     }
   }
 
