@@ -150,11 +150,14 @@ export class Ledger {
     return parseLogEntry(await this.store.get(this.entryKey(n)));
   }
 
-  /** Appends entry `e.n`; false when that number is taken: someone else appended first (read back, as for versions). */
-  async appendEntry(e: LogEntry): Promise<boolean> {
-    if (await this.store.create(this.entryKey(e.n), JSON.stringify(e))) return true;
+  /**
+   * Appends entry `e.n`. When that number is taken, returns the entry that took it (read back: a
+   * create whose answer was lost may turn out to be ours), so the caller need not read it again.
+   */
+  async appendEntry(e: LogEntry): Promise<{ appended: true } | { appended: false; there: LogEntry | undefined }> {
+    if (await this.store.create(this.entryKey(e.n), JSON.stringify(e))) return { appended: true };
     const there = await this.readEntryAt(e.n);
-    return there !== undefined && there.owner === e.owner && there.at === e.at;
+    return there !== undefined && there.owner === e.owner && there.at === e.at ? { appended: true } : { appended: false, there };
   }
 
   publishTail(e: LogEntry): Promise<void> {

@@ -1,8 +1,8 @@
 /**
  * After an intake has queued its files: make sure a sender will send them. If the lease holder is
- * accepting, it will (return at once). If it is finishing, wait until its lease ends. If nobody
- * holds it, take it and send. A quota day that the send log already knows is full defers the
- * files on the spot, without the lease.
+ * accepting others' files, it will: return at once. Otherwise take the lease and send (a holder
+ * that does not accept, or no longer does, can be taken over at once; see `Sender.acquire`). A
+ * quota day that the send log already knows is full defers the files on the spot, without it.
  */
 import { IvrError } from '../core/errors';
 import { sendable, settleable, type JobVersion } from '../core/job';
@@ -39,14 +39,7 @@ export async function handOff(ctx: Ctx, files: JobVersion[]): Promise<HandOff> {
       for (const v of waiting) versions.set(v.id, await deferNow(ctx, v, day));
       return { versions, sent };
     }
-    const view = leaseView(tail, ctx.clock.now(), t);
-    if (view.kind === 'accepting') return { versions, sent: false };
-    if (view.kind === 'closing') {
-      if (view.until > deadline) return { versions, sent };
-      await ctx.clock.sleep(view.until - ctx.clock.now());
-      tail = await readTail(ctx, day);
-      continue;
-    }
+    if (leaseView(tail, ctx.clock.now(), t).kind === 'accepting') return { versions, sent: false };
     const got = await Sender.acquire(ctx, tail, waiting);
     if (!got.sender) {
       tail = got.tail;
@@ -57,7 +50,7 @@ export async function handOff(ctx: Ctx, files: JobVersion[]): Promise<HandOff> {
     for (const [id, v] of got.sender.versions) if (versions.has(id)) versions.set(id, v);
     // Our files may still wait (the lease passed to another sender, a backoff beyond our term):
     // look again, and leave them to an accepting sender or take the lease once more.
-    if (ctx.clock.now() >= deadline) return { versions, sent };
+    if (ctx.clock.now() >= deadline || ![...versions.values()].some((v) => sendable(v, Number.MAX_SAFE_INTEGER, today(ctx)))) return { versions, sent };
     tail = await readTail(ctx, today(ctx));
   }
 }

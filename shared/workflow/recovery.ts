@@ -56,17 +56,11 @@ export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryRes
   return result;
 }
 
-/** Acts as a sender for everything waiting, unless a sender is at work (it picks everything up itself). */
+/** Acts as a sender for everything waiting, unless an accepting sender is at work (it picks everything up itself). */
 async function sendLeftovers(ctx: Ctx, day: string): Promise<{ sent: boolean; settled: number }> {
   let tail: LogEntry = await readTail(ctx, day);
   for (let tries = 0; tries < 5; tries++) {
-    const view = leaseView(tail, ctx.clock.now(), ctx.timing);
-    if (view.kind === 'accepting') return { sent: false, settled: 0 };
-    if (view.kind === 'closing') {
-      await ctx.clock.sleep(view.until - ctx.clock.now());
-      tail = await readTail(ctx, day);
-      continue;
-    }
+    if (leaseView(tail, ctx.clock.now(), ctx.timing).kind === 'accepting') return { sent: false, settled: 0 };
     const got = await Sender.acquire(ctx, tail, [], { recovery: true });
     if (!got.sender) {
       tail = got.tail;
@@ -262,7 +256,7 @@ async function carryQuota(ctx: Ctx, day: string, used: number, full: boolean): P
   if (quota.used >= used && (quota.full || !full)) return;
   const now = ctx.clock.now();
   const entry: LogEntry = { ...leaseEntry(tail, { owner: ctx.owner, now, quota: { day, used: Math.max(quota.used, used), full: quota.full || full }, previousDay: tail.previousDay, open: tail.open, deferred: tail.deferred }, now, ctx.timing), leaseUntil: now };
-  if (await ctx.ledger.appendEntry(entry)) await ctx.ledger.publishTail(entry);
+  if ((await ctx.ledger.appendEntry(entry)).appended) await ctx.ledger.publishTail(entry);
 }
 
 /**

@@ -43,10 +43,10 @@ interface LostCall {
   ids: string[];
 }
 
-/** Reads forward from entry `n` to the newest entry (each read by key). */
-async function readToTail(ctx: Ctx, n: number): Promise<LogEntry> {
-  let tail = await ctx.ledger.readEntryAt(n);
-  if (!tail) throw new IvrError('LedgerCorrupt', `send-log entry ${n} exists but cannot be read; remove it only if no sender is running`, { transient: true });
+/** Reads forward from entry `from` (already read, or its number) to the newest entry, each by key. */
+async function readToTail(ctx: Ctx, from: LogEntry | number): Promise<LogEntry> {
+  let tail = typeof from === 'number' ? await ctx.ledger.readEntryAt(from) : from;
+  if (!tail) throw new IvrError('LedgerCorrupt', `send-log entry ${String(from)} exists but cannot be read; remove it only if no sender is running`, { transient: true });
   for (;;) {
     const next = await ctx.ledger.readEntryAt(tail.n + 1);
     if (!next) return tail;
@@ -139,15 +139,18 @@ export class Sender {
   }
 
   /**
-   * Takes the lease if nobody holds it. Returns the sender, or the newest entry when someone else
-   * holds the lease (the caller then waits or leaves its files to them).
+   * Takes the lease unless its holder is accepting others' files. A holder that is not (a lone
+   * call, or a sender past its promise, still listing) can be taken over at once: calls stay a
+   * gap apart (each entry's window counts from its predecessor's), a file is in one call only (its
+   * `sending` version), and the old holder stops at its next append, leaving what it found to us.
+   * Returns the sender, or the newest entry when an accepting holder will send the files.
    */
   static async acquire(ctx: Ctx, hint: LogEntry, own: JobVersion[], opts: SenderOptions = {}): Promise<{ sender?: Sender; tail: LogEntry }> {
     const { config, timing: t } = ctx;
     let prev = hint;
     for (let tries = 0; tries < 20; tries++) {
       const now = ctx.clock.now();
-      if (leaseView(prev, now, t).kind !== 'free') return { tail: prev };
+      if (leaseView(prev, now, t).kind === 'accepting') return { tail: prev };
       const pruned = await pruneOpen(ctx, prev.open, now);
       const at = ctx.clock.now();
       const window = nextWindow(prev, at, t, config.quotaUtcOffsetMinutes);
@@ -163,13 +166,14 @@ export class Sender {
       const entry = lone
         ? callEntry(prev, changes, window, batch.map(callJob(window.day)), false, t)
         : leaseEntry(prev, changes, window.notBefore + t.acceptMs, t);
-      if (await ctx.ledger.appendEntry(entry)) {
+      const appended = await ctx.ledger.appendEntry(entry);
+      if (appended.appended) {
         // A lone call is on the clock: its tail is published while its files are put into the call.
         if (!lone) await publish(ctx, entry);
         ctx.log.info('send lease taken', { entry: entry.n, mode: lone ? 'lone' : 'accepting', recovery: opts.recovery === true, acceptUntil: new Date(entry.acceptUntil).toISOString() });
         return { sender: new Sender(ctx, entry, own, opts), tail: entry };
       }
-      prev = await readToTail(ctx, prev.n + 1);
+      prev = await readToTail(ctx, appended.there ?? prev.n + 1);
     }
     throw new IvrError('StorageError', 'could not append to the send log after 20 tries', { transient: true });
   }
@@ -239,8 +243,8 @@ export class Sender {
       }
       // A call accepts others' files only while the promise still ends within our term.
       const entry = callEntry(this.held, this.changes(), window, choice.batch.map(callJob(window.day)), window.notAfter + t.acceptMs <= termEnd, t);
-      if (!(await ctx.ledger.appendEntry(entry))) {
-        ctx.log.warn('send lease lost to another instance; stopping', { entry: entry.n });
+      if (!(await ctx.ledger.appendEntry(entry)).appended) {
+        ctx.log.warn('send lease taken over by another instance; leaving it the rest', { entry: entry.n });
         break;
       }
       this.hold(entry);
@@ -275,7 +279,7 @@ export class Sender {
   /** Appends a lease entry to keep the lease while waiting for work we already hold. */
   private async extend(acceptUntil: number): Promise<boolean> {
     const entry = leaseEntry(this.held, this.changes(), acceptUntil, this.ctx.timing);
-    if (!(await this.ctx.ledger.appendEntry(entry))) return false;
+    if (!(await this.ctx.ledger.appendEntry(entry)).appended) return false;
     this.hold(entry);
     await publish(this.ctx, entry);
     return true;
@@ -287,7 +291,7 @@ export class Sender {
    */
   private async publishState(): Promise<void> {
     const entry: LogEntry = { ...leaseEntry(this.held, this.changes(), this.held.acceptUntil, this.ctx.timing), leaseUntil: this.held.leaseUntil, lastCallNotAfter: this.held.lastCallNotAfter };
-    if (await this.ctx.ledger.appendEntry(entry)) {
+    if ((await this.ctx.ledger.appendEntry(entry)).appended) {
       this.hold(entry);
       await publish(this.ctx, entry);
     } else {
