@@ -35,7 +35,7 @@ export const DEPLOYED_CONFIG: Readonly<Record<string, string>> = {
   IVR_RETENTION_DAYS: '35',
   CCC_TIMEOUT_SECONDS: '15',
   IVR_CONVERT: 'auto',
-  IVR_LIST_LAG_MS: '1500',
+  IVR_LIST_LAG_MS: '1200',
   IVR_CLOCK_SKEW_MS: '250',
   IVR_LOG_DEBUG: '0',
 };

@@ -227,7 +227,7 @@ export function loadConfig(env: Env): Config {
     reportWebhook: webhookVar(env, 'IVR_REPORT_WEBHOOK'),
     bucket: bucketVar(env, 'IVR_BUCKET'),
     retentionDays: intVar(env, 'IVR_RETENTION_DAYS', 35, 2, 3650),
-    listLagMs: intVar(env, 'IVR_LIST_LAG_MS', 1500, 0, 60000),
+    listLagMs: intVar(env, 'IVR_LIST_LAG_MS', 1200, 0, 60000),
     clockSkewMs: intVar(env, 'IVR_CLOCK_SKEW_MS', 250, 0, 10000),
     convert: convertVar(env, 'IVR_CONVERT'),
     maxSeconds: str(env, 'IVR_MAX_SECONDS') === undefined ? undefined : intVar(env, 'IVR_MAX_SECONDS', undefined, 1, 86400),

@@ -25,6 +25,8 @@ import { settleFromCcc, type Unsettled } from './resolve';
 const SETTLE_CONCURRENCY = 8;
 /** How long before its window a sender gathers the batch (list, read new jobs, append). */
 const GATHER_LEAD_MS = 300;
+/** A queue entry younger than this is left for the next listing: its job is likely not written yet. */
+const FRESH_ENTRY_MS = 150;
 
 interface Cand {
   version: JobVersion;
@@ -67,12 +69,13 @@ export async function pruneOpen(ctx: Ctx, open: OpenCall[], nowMs: number): Prom
     // Per file: settled or not, and whether it counted against the day's quota.
     const states = await Promise.all(
       call.jobs.map(async (j): Promise<{ settled: boolean; attempted: boolean }> => {
+        // A call whose window has not closed is in flight: nothing to read yet.
+        if (nowMs <= call.notAfter + ctx.timing.skewMs) return { settled: false, attempted: true };
         let after = await ctx.ledger.readVersion(j.id, j.seq + 1);
         // A lost answer: `uncertain` first, then what CCC said; only the newest version tells.
         if (after !== undefined && after !== CORRUPT && after.state === 'uncertain') after = await ctx.ledger.head(j.id, after);
         if (after === CORRUPT) return { settled: true, attempted: true };
         if (after !== undefined) return { settled: after.state !== 'uncertain', attempted: !j.newSlot || !(after.state === 'queued' && after.attempts === (await attemptsAt(ctx, j.id, j.seq))) };
-        if (nowMs <= call.notAfter + ctx.timing.skewMs) return { settled: false, attempted: true };
         const sending = await ctx.ledger.readVersion(j.id, j.seq);
         // No `sending` version by the end of the window: the file was never sent.
         if (sending === undefined || (sending !== CORRUPT && sending.call !== call.n)) return { settled: true, attempted: !j.newSlot };
@@ -106,6 +109,8 @@ export class Sender {
   private readonly cands = new Map<string, Cand>();
   private readonly lost = new Map<number, LostCall>();
   private readonly done = new Set<string>();
+  /** Jobs in someone else's call: not read again before they could be settled (their call's lifetime). */
+  private readonly elsewhere = new Map<string, number>();
   private readonly toDelete = new Set<string>();
   private open: OpenCall[];
   private quota: QuotaState;
@@ -116,6 +121,9 @@ export class Sender {
   /** After CCC refused for the rate limit (someone else calls it too), the next call waits at least until then. */
   private notBeforeFloor = 0;
   private othersChecked = false;
+  /** Calls this sender made (others' open calls are pruned by reading their files' versions). */
+  private readonly mine = new Set<number>();
+  private othersPrunedAt = 0;
   /** The quota day whose deferred files this sender has listed: once a day at least, so none waits behind new files. */
   private deferredListedOn?: string;
 
@@ -173,6 +181,9 @@ export class Sender {
         ctx.log.info('send lease taken', { entry: entry.n, mode: lone ? 'lone' : 'accepting', recovery: opts.recovery === true, acceptUntil: new Date(entry.acceptUntil).toISOString() });
         return { sender: new Sender(ctx, entry, own, opts), tail: entry };
       }
+      // The entry that won is accepting: it is the newest one that matters (anything after it was
+      // appended by its holder, or once it stopped accepting), so leave our files to it.
+      if (appended.there && leaseView(appended.there, ctx.clock.now(), t).kind === 'accepting') return { tail: appended.there };
       prev = await readToTail(ctx, appended.there ?? prev.n + 1);
     }
     throw new IvrError('StorageError', 'could not append to the send log after 20 tries', { transient: true });
@@ -208,9 +219,17 @@ export class Sender {
       if (this.now() >= termEnd && this.now() >= this.promiseEnd()) break;
       await this.settleLost(false);
       await this.settleOthers();
-      await this.gather();
+      await this.pruneOthers();
       const now = this.now();
       const window = nextWindow({ ...this.held, quota: this.quota }, Math.max(now, this.notBeforeFloor), t, ctx.config.quotaUtcOffsetMinutes);
+      // List the queue just before the next window (files queued meanwhile join this call), and
+      // no earlier than needed: while nothing is in hand, only until the promise to others ends.
+      const wait = Math.min(window.notBefore - now - GATHER_LEAD_MS, this.cands.size > 0 ? Infinity : this.held.leaseUntil - now);
+      if (wait > 10) {
+        await ctx.clock.sleep(wait);
+        continue;
+      }
+      await this.gather();
       this.rollQuota(window.day);
       const ids = openIds(this.open);
       const ready = [...this.cands.values()].filter((c) => !ids.has(c.version.id) && sendable(c.version, window.notBefore, window.day));
@@ -237,10 +256,6 @@ export class Sender {
         await ctx.clock.sleep(Math.max(10, Math.min(pollMs, this.held.leaseUntil - now + 1, wake === undefined ? pollMs : wake - now)));
         continue;
       }
-      if (window.notBefore - now > GATHER_LEAD_MS) {
-        await ctx.clock.sleep(window.notBefore - now - GATHER_LEAD_MS);
-        continue;
-      }
       // A call accepts others' files only while the promise still ends within our term.
       const entry = callEntry(this.held, this.changes(), window, choice.batch.map(callJob(window.day)), window.notAfter + t.acceptMs <= termEnd, t);
       if (!(await ctx.ledger.appendEntry(entry)).appended) {
@@ -264,6 +279,21 @@ export class Sender {
   private hold(entry: LogEntry): void {
     this.held = entry;
     if (entry.acceptUntil > entry.at) this.promised = Math.max(this.promised, entry.leaseUntil);
+  }
+
+  /**
+   * Others' open calls whose window is over: files they settled (or never sent) leave the open set,
+   * so that a file its sender put back in the queue (a missed window, a refusal) is sent by us.
+   */
+  private async pruneOthers(): Promise<void> {
+    const now = this.now();
+    if (now - this.othersPrunedAt < Math.max(200, this.ctx.timing.listLagMs / 3)) return;
+    this.othersPrunedAt = now;
+    const others = this.open.filter((c) => !this.mine.has(c.n) && !this.lost.has(c.n) && now > c.notAfter + this.ctx.timing.skewMs);
+    if (others.length === 0) return;
+    const pruned = await pruneOpen(this.ctx, others, now);
+    this.open = [...this.open.filter((c) => !others.includes(c)), ...pruned.open];
+    this.quota = reclaim(this.quota, pruned.unattempted);
   }
 
   private changes() {
@@ -332,7 +362,11 @@ export class Sender {
         for (const e of entries) this.toDelete.add(e.key);
         return;
       }
+      if ((this.elsewhere.get(id) ?? 0) > this.now()) return;
       if (busy.has(id)) return;
+      // Queued a moment ago: its intake is most likely still writing the job. Read it next time
+      // rather than twice (the next listing comes before the next call, and before we leave).
+      if (entries.every((e) => e.queuedAt > this.now() - FRESH_ENTRY_MS)) return;
       try {
         await this.adopt(id, entries);
       } catch (e) {
@@ -399,6 +433,7 @@ export class Sender {
     if (v.state === 'sending' || v.state === 'uncertain') {
       // Someone's call: settle it from CCC once the call's lifetime has passed, never before.
       if (settleable(v, this.now())) await this.settle([{ version: v }], keys);
+      else this.elsewhere.set(v.id, v.checkAfter ?? this.now());
       return;
     }
     if (v.state === 'deferred' && !keys.includes(ctx.ledger.deferredKey(v))) {
@@ -434,6 +469,7 @@ export class Sender {
   private async makeCall(entry: LogEntry): Promise<void> {
     const { ctx } = this;
     const call = entry.call!;
+    this.mine.add(entry.n);
     this.open = entry.open;
     this.quota = { ...entry.quota };
     // Each file's `sending` version, named after this call, is what puts it in the call: whoever
