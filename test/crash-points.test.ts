@@ -134,20 +134,26 @@ async function cleanWrites(keys: string[], faults: MemoryFault[] = []): Promise<
 
 const points = (n: number): CrashPoint[] => Array.from({ length: n }, (_, i) => [{ n: i + 1, phase: 'before' as const }, { n: i + 1, phase: 'after' as const }]).flat();
 
+/** Runs `run` once per crash point and checks the invariants (plus `extra`) after each, naming the point that broke them. */
+async function atEveryPoint(list: CrashPoint[], run: (p: CrashPoint) => Promise<World>, keys: string[], extra?: (w: World) => void): Promise<void> {
+  for (const p of list) {
+    const w = await run(p);
+    try {
+      expectInvariants(w, keys);
+      extra?.(w);
+    } catch (e) {
+      throw new Error(`crash ${p.phase} write ${p.n}: ${(e as Error).message}`);
+    }
+  }
+}
+
 describe('one file, killed at every write', () => {
   const keys = ['prompts/welcome.mp3'];
   test('clean run', async () => expectInvariants(await scenario(keys, undefined), keys));
   test('every crash point', async () => {
     const n = await cleanWrites(keys);
     expect(n).toBeGreaterThan(4);
-    for (const p of points(n)) {
-      const w = await scenario(keys, p);
-      try {
-        expectInvariants(w, keys);
-      } catch (e) {
-        throw new Error(`crash ${p.phase} write ${p.n}: ${(e as Error).message}`);
-      }
-    }
+    await atEveryPoint(points(n), (p) => scenario(keys, p), keys);
   });
 });
 
@@ -156,14 +162,7 @@ describe('one file, killed at every write, and SCF never delivers again: the rec
   test('every crash point', async () => {
     const n = await cleanWrites(keys);
     // Before the first write nothing is in the ledger: only SCF's redelivery can help then.
-    for (const p of points(n).slice(1)) {
-      const w = await scenario(keys, p, [], false);
-      try {
-        expectInvariants(w, keys);
-      } catch (e) {
-        throw new Error(`crash ${p.phase} write ${p.n}: ${(e as Error).message}`);
-      }
-    }
+    await atEveryPoint(points(n).slice(1), (p) => scenario(keys, p, [], false), keys);
   });
 });
 
@@ -186,19 +185,8 @@ describe('the recovery pass itself killed at every write: the next pass finishes
     return w;
   }
   test('every crash point', async () => {
-    const clean = new World();
-    clean.drop(keys);
-    const base = await run(undefined);
-    expectInvariants(base, keys);
-    void clean;
-    for (const p of points(30)) {
-      const w = await run(p);
-      try {
-        expectInvariants(w, keys);
-      } catch (e) {
-        throw new Error(`recovery crash ${p.phase} write ${p.n}: ${(e as Error).message}`);
-      }
-    }
+    expectInvariants(await run(undefined), keys);
+    await atEveryPoint(points(30), (p) => run(p), keys);
   });
 });
 
@@ -206,14 +194,7 @@ describe('a batch of three files in one event, killed at every write', () => {
   const keys = ['prompts/a.mp3', 'prompts/b.mp3', 'prompts/c.mp3'];
   test('every crash point', async () => {
     const n = await cleanWrites(keys);
-    for (const p of points(n)) {
-      const w = await scenario(keys, p);
-      try {
-        expectInvariants(w, keys);
-      } catch (e) {
-        throw new Error(`crash ${p.phase} write ${p.n}: ${(e as Error).message}`);
-      }
-    }
+    await atEveryPoint(points(n), (p) => scenario(keys, p), keys);
   });
 });
 
@@ -222,16 +203,8 @@ describe('an answer lost after CCC registered, killed at every write', () => {
   const lost: MemoryFault[] = [{ kind: 'lose-after-register' }];
   test('every crash point', async () => {
     const n = await cleanWrites(keys, lost);
-    for (const p of points(n)) {
-      const w = await scenario(keys, p, [{ kind: 'lose-after-register' }]);
-      try {
-        expectInvariants(w, keys);
-        // Registered by the first call only: the lost answer was settled by asking CCC, never by resending.
-        expect(w.ccc.calls.filter((c) => c.files > 0)).toHaveLength(1);
-      } catch (e) {
-        throw new Error(`crash ${p.phase} write ${p.n}: ${(e as Error).message}`);
-      }
-    }
+    // Registered by the first call only: the lost answer was settled by asking CCC, never by resending.
+    await atEveryPoint(points(n), (p) => scenario(keys, p, [{ kind: 'lose-after-register' }]), keys, (w) => expect(w.ccc.calls.filter((c) => c.files > 0)).toHaveLength(1));
   });
 });
 
@@ -240,13 +213,6 @@ describe('CCC fails the call transiently, killed at every write', () => {
   const fault = (): MemoryFault[] => [{ kind: 'fail', failure: { kind: 'api', code: 'InternalError.DBError', message: 'db' } }];
   test('every crash point', async () => {
     const n = await cleanWrites(keys, fault());
-    for (const p of points(n)) {
-      const w = await scenario(keys, p, fault());
-      try {
-        expectInvariants(w, keys);
-      } catch (e) {
-        throw new Error(`crash ${p.phase} write ${p.n}: ${(e as Error).message}`);
-      }
-    }
+    await atEveryPoint(points(n), (p) => scenario(keys, p, fault()), keys);
   });
 });

@@ -20,18 +20,10 @@ export interface ObservedTrigger {
   spec?: TriggerSpec;
 }
 
-/** A function as the API reports it. */
-export interface ObservedFunction {
-  name: string;
+/** A function as the API reports it: the spec's plain fields, plus its status and triggers as observed. */
+export interface ObservedFunction extends Omit<FunctionSpec, 'key' | 'triggers' | 'retry'> {
   status: string;
   statusReason: string;
-  handler: string;
-  runtime: string;
-  memorySize: number;
-  timeout: number;
-  role: string;
-  description: string;
-  environment: Record<string, string>;
   triggers: ObservedTrigger[];
   retry?: RetryPolicy;
 }

@@ -190,20 +190,12 @@ export interface EntryChanges {
  * accepts them until its first call's window plus one gap.
  */
 export function leaseEntry(prev: LogEntry, c: EntryChanges, acceptUntil: number, t: Timing): LogEntry {
-  return {
-    v: 2,
-    n: prev.n + 1,
-    owner: c.owner,
-    at: c.now,
-    kind: 'lease',
-    acceptUntil,
-    leaseUntil: Math.max(acceptUntil, c.now) + t.listLagMs,
-    lastCallNotAfter: prev.lastCallNotAfter,
-    quota: c.quota,
-    previousDay: c.previousDay,
-    open: c.open,
-    deferred: c.deferred,
-  };
+  return { ...nextEntry(prev, c), kind: 'lease', acceptUntil, leaseUntil: Math.max(acceptUntil, c.now) + t.listLagMs, lastCallNotAfter: prev.lastCallNotAfter };
+}
+
+/** What every entry after `prev` carries over from the appender's changes. */
+function nextEntry(prev: LogEntry, c: EntryChanges): Pick<LogEntry, 'v' | 'n' | 'owner' | 'at' | 'quota' | 'previousDay' | 'open' | 'deferred'> {
+  return { v: 2, n: prev.n + 1, owner: c.owner, at: c.now, quota: c.quota, previousDay: c.previousDay, open: c.open, deferred: c.deferred };
 }
 
 /**
@@ -212,20 +204,16 @@ export function leaseEntry(prev: LogEntry, c: EntryChanges, acceptUntil: number,
  */
 export function callEntry(prev: LogEntry, c: EntryChanges, window: { notBefore: number; notAfter: number; day: string }, jobs: CallJob[], accepting: boolean, t: Timing): LogEntry {
   const acceptUntil = accepting ? window.notAfter + t.acceptMs : c.now;
+  const base = nextEntry(prev, c);
   return {
-    v: 2,
-    n: prev.n + 1,
-    owner: c.owner,
-    at: c.now,
+    ...base,
     kind: 'call',
     acceptUntil,
     leaseUntil: accepting ? acceptUntil + t.listLagMs : window.notAfter,
     lastCallNotAfter: window.notAfter,
     call: { ...window, jobs },
     quota: { ...c.quota, used: c.quota.used + jobs.filter((j) => j.newSlot).length },
-    previousDay: c.previousDay,
-    open: [...c.open, { n: prev.n + 1, notAfter: window.notAfter, day: window.day, jobs }],
-    deferred: c.deferred,
+    open: [...c.open, { n: base.n, notAfter: window.notAfter, day: window.day, jobs }],
   };
 }
 
