@@ -173,7 +173,7 @@ test('the package zip is deterministic, complete and readable', () => {
     expect(one.files).toEqual(['b.js', 'lib/a.wasm']);
     const entries = zipEntries(one.bytes) ?? [];
     expect(entries.map((e) => e.name)).toEqual(['b.js', 'lib/a.wasm']);
-    expect(entries[1].data()).toEqual(Buffer.from([0, 1, 2, 255]));
+    expect(entries[1].data).toEqual(Buffer.from([0, 1, 2, 255]));
     fs.writeFileSync(path.join(dir, 'b.js'), 'changed');
     expect(zipDirectory(dir).sha256).not.toBe(one.sha256);
   } finally {

@@ -20,9 +20,9 @@
  * is Creating/Updating/Deleting and every write on it is refused, as the real API does.
  */
 import { randomUUID } from 'crypto';
+import { unzipSync, type Unzipped } from 'fflate';
 import * as fs from 'fs';
 import * as http from 'http';
-import { inflateRawSync } from 'zlib';
 import type { FakeCredential } from './credentials';
 import { FaultQueue, LoopbackServer, type Fault } from './loopback-server';
 import { parseTc3Authorization, tc3Sign } from './signatures';
@@ -135,33 +135,18 @@ export function recordDeployAction(action: string): void {
   fs.appendFileSync(file, action + '\n');
 }
 
-/** File names in a zip (central directory), or undefined when it is not a zip. */
-export function zipEntries(zip: Buffer): Array<{ name: string; data: () => Buffer }> | undefined {
-  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
-  if (eocd < 0 || zip.length < 22 || zip.readUInt32LE(0) !== 0x04034b50) return undefined;
-  const count = zip.readUInt16LE(eocd + 10);
-  let p = zip.readUInt32LE(eocd + 16);
-  const out: Array<{ name: string; data: () => Buffer }> = [];
-  for (let i = 0; i < count; i++) {
-    if (p + 46 > zip.length || zip.readUInt32LE(p) !== 0x02014b50) return undefined;
-    const method = zip.readUInt16LE(p + 10);
-    const size = zip.readUInt32LE(p + 20);
-    const nameLen = zip.readUInt16LE(p + 28);
-    const extraLen = zip.readUInt16LE(p + 30);
-    const commentLen = zip.readUInt16LE(p + 32);
-    const local = zip.readUInt32LE(p + 42);
-    const name = zip.toString('utf8', p + 46, p + 46 + nameLen);
-    out.push({
-      name,
-      data: () => {
-        const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
-        const raw = zip.subarray(start, start + size);
-        return method === 8 ? inflateRawSync(raw) : Buffer.from(raw);
-      },
-    });
-    p += 46 + nameLen + extraLen + commentLen;
+/**
+ * The entries of a zip (names as in its central directory, contents inflated), or undefined when
+ * it is not a zip that can be read: the fake then refuses it as SCF does.
+ */
+export function zipEntries(zip: Buffer): Array<{ name: string; data: Buffer }> | undefined {
+  let files: Unzipped;
+  try {
+    files = unzipSync(zip);
+  } catch {
+    return undefined;
   }
-  return out;
+  return Object.entries(files).map(([name, data]) => ({ name, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) }));
 }
 
 const stamp = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
