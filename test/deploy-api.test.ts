@@ -153,8 +153,9 @@ test('creates both functions with handler, runtime, memory, timeout, role, envir
   const files = fs.readdirSync(PACKAGE).sort();
   for (const name of [UPLOAD, REPORT]) {
     expect(a.fn(name).codeFiles).toEqual(files);
-    const zip = zipEntries(a.scf.zips.get(name) ?? Buffer.alloc(0)) ?? [];
-    for (const e of zip) expect(e.data.equals(fs.readFileSync(path.join(PACKAGE, e.name)))).toBe(true);
+    const zip = zipEntries(a.scf.zips.get(name) ?? Buffer.alloc(0));
+    expect(zip?.map((e) => e.name).sort()).toEqual(files);
+    for (const e of zip ?? []) expect(e.data.equals(fs.readFileSync(path.join(PACKAGE, e.name)))).toBe(true);
   }
   const env = Object.fromEntries(up.Environment.map((v) => [v.Key, v.Value]));
   expect(env).toMatchObject({ CCC_SDK_APP_ID: '1400000000', IVR_BUCKET: 'prompts-1250000000', IVR_AUDIO_PREFIX: 'prompts/', IVR_REPORT_WEBHOOK: WEBHOOK, IVR_WAIT_SECONDS: '60' });

@@ -146,6 +146,8 @@ export function zipEntries(zip: Buffer): Array<{ name: string; data: Buffer }> |
   } catch {
     return undefined;
   }
+  // A package with nothing in it has no handler: treat it like any other unusable upload.
+  if (Object.keys(files).length === 0) return undefined;
   return Object.entries(files).map(([name, data]) => ({ name, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) }));
 }
 
