@@ -35,12 +35,13 @@ class World {
   readonly store = new MemoryStore(() => this.t);
   readonly objects = new MemoryObjects();
   readonly ccc = new MemoryCcc(this.objects, () => this.t);
-  readonly config = loadConfig(ENV);
+  readonly config: ReturnType<typeof loadConfig>;
   writes = 0;
   dead = false;
   crash?: CrashPoint;
 
-  constructor() {
+  constructor(env: Env = {}) {
+    this.config = loadConfig({ ...ENV, ...env });
     this.store.hook = (op, _key, phase) => this.step(op === 'get' || op === 'list' ? undefined : phase);
   }
 
@@ -214,5 +215,56 @@ describe('CCC fails the call transiently, killed at every write', () => {
   test('every crash point', async () => {
     const n = await cleanWrites(keys, fault());
     await atEveryPoint(points(n), (p) => scenario(keys, p, fault()), keys);
+  });
+});
+
+describe('the quota day full: a deferral killed at every write', () => {
+  const keys = ['prompts/first.mp3', 'prompts/second.mp3'];
+  const entries = (w: World) => [...w.store.objects.keys()].filter((k) => k.includes('/queue/') || k.includes('/deferred/'));
+  async function run(p: CrashPoint | undefined): Promise<World> {
+    const w = new World({ IVR_DAILY_QUOTA: '1' });
+    const event = w.drop(keys);
+    w.crash = p;
+    await w.deliver(event, 'first');
+    w.revive();
+    w.t += 60_000;
+    await w.deliver(event, 'redelivery');
+    w.t += 300_000;
+    await w.recover('recovery');
+    return w;
+  }
+  /** While one file waits for the next day, its deferred entry is all the ledger holds for it. */
+  function expectDeferred(w: World): void {
+    const statuses = keys.map((k) => w.objects.objects.get(k)!.meta['ivr-status']).sort();
+    expect(statuses).toEqual(['deferred', 'uploaded']);
+    expect(w.ccc.files).toHaveLength(1);
+    expect(entries(w)).toEqual([expect.stringContaining('/deferred/')]);
+  }
+  /** The next quota day: the recovery pass sends it, once, and nothing is left. */
+  async function expectNextDay(w: World): Promise<void> {
+    w.t += 24 * 3600_000;
+    await w.recover('next-day');
+    for (const key of keys) {
+      const o = w.objects.objects.get(key)!;
+      expect({ key, registrations: w.ccc.files.filter((f) => f.key === key && f.etag === o.etag).length, status: o.meta['ivr-status'] }).toEqual({ key, registrations: 1, status: 'uploaded' });
+    }
+    expect(entries(w)).toEqual([]);
+  }
+  test('clean run', async () => {
+    const w = await run(undefined);
+    expectDeferred(w);
+    await expectNextDay(w);
+  });
+  test('every crash point', async () => {
+    const n = (await run({ n: Number.MAX_SAFE_INTEGER, phase: 'after' })).writes;
+    for (const p of points(n)) {
+      const w = await run(p);
+      try {
+        expectDeferred(w);
+        await expectNextDay(w);
+      } catch (e) {
+        throw new Error(`crash ${p.phase} write ${p.n}: ${(e as Error).message}`);
+      }
+    }
   });
 });

@@ -6,7 +6,7 @@
  */
 import { IvrError } from '../core/errors';
 import { sendable, settleable, type JobVersion } from '../core/job';
-import { leaseView, quotaOn, quotaRoom } from '../core/sendlog';
+import { leaseView, quotaOn, quotaRoom, type LogEntry } from '../core/sendlog';
 import type { Ctx } from './context';
 import { today } from './context';
 import { move, show } from './jobs';
@@ -35,7 +35,7 @@ export async function handOff(ctx: Ctx, files: JobVersion[]): Promise<HandOff> {
     const day = today(ctx);
     const waiting = [...versions.values()].filter((v) => sendable(v, Number.MAX_SAFE_INTEGER, day));
     if (waiting.length === 0) return { versions, sent };
-    if (quotaRoom(quotaOn(tail, day).quota, config.dailyQuota) === 0) {
+    if (dayIsFull(tail, day, config.dailyQuota)) {
       for (const v of waiting) versions.set(v.id, await deferNow(ctx, v, day));
       return { versions, sent };
     }
@@ -53,6 +53,17 @@ export async function handOff(ctx: Ctx, files: JobVersion[]): Promise<HandOff> {
     if (ctx.clock.now() >= deadline || ![...versions.values()].some((v) => sendable(v, Number.MAX_SAFE_INTEGER, today(ctx)))) return { versions, sent };
     tail = await readTail(ctx, today(ctx));
   }
+}
+
+/**
+ * Whether the send log already settles that `day` has no room: CCC said so, or its slots are used
+ * by calls that are all closed. A call still open may have never reached CCC and give its slots
+ * back, which only a sender (pruning it) can tell: then the files go to a sender, not to tomorrow.
+ */
+function dayIsFull(tail: LogEntry, day: string, dailyQuota: number): boolean {
+  const { quota } = quotaOn(tail, day);
+  if (quota.full) return true;
+  return quotaRoom(quota, dailyQuota) === 0 && !tail.open.some((c) => c.day === day);
 }
 
 /** The send log says today is full: defer without waiting for a sender to say so. */

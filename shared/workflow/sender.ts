@@ -436,13 +436,18 @@ export class Sender {
       else this.elsewhere.set(v.id, v.checkAfter ?? this.now());
       return;
     }
-    if (v.state === 'deferred' && !keys.includes(ctx.ledger.deferredKey(v))) {
-      // A deferral a crash or a failed write left half done: its entry and its status on the object.
-      await ctx.ledger.putDeferred(v);
-      await show(ctx, v);
-      for (const k of keys) if (k.includes('/queue/')) this.toDelete.add(k);
-      this.deferredCount++;
-      this.cands.set(v.id, { version: v, entries: new Set([ctx.ledger.deferredKey(v)]) });
+    if (v.state === 'deferred') {
+      const own = ctx.ledger.deferredKey(v);
+      if (!keys.includes(own)) {
+        // A deferral a crash or a failed write left half done: its entry and its status on the object.
+        await ctx.ledger.putDeferred(v);
+        await show(ctx, v);
+        this.deferredCount++;
+      }
+      // Its own deferred entry now holds it; entries of earlier versions (the queue entry a killed
+      // deferral did not delete, an older day's deferral) go now, not when it is sent days later.
+      for (const k of keys) if (k !== own) this.toDelete.add(k);
+      this.cands.set(v.id, { version: v, entries: new Set([own]) });
       return;
     }
     this.cands.set(v.id, { version: v, entries: new Set(keys) });
