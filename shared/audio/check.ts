@@ -9,11 +9,15 @@ import { conversionPlan, MAX_CCC_FILE_BYTES, MAX_CONVERT_INPUT_BYTES, type Conve
 
 export { MAX_CCC_FILE_BYTES, MAX_CONVERT_INPUT_BYTES, type ConvertMode };
 
+/** The operator's settings a verdict depends on (a `Config` is one). */
 export interface AudioPolicy {
+  /** Which WAVs CCC gets converted to 8 kHz mono (`IVR_CONVERT`). */
   convert: ConvertMode;
+  /** Longest accepted duration, seconds; undefined: no limit of ours. */
   maxSeconds?: number;
 }
 
+/** Send the file as it is or convert it first (with what inspection found), or why it cannot be sent at all. */
 export type AudioVerdict = { send: 'as-is' | 'convert'; info: AudioInfo } | IvrError;
 
 /**

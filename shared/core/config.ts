@@ -4,6 +4,7 @@
  */
 import { IvrError } from './errors';
 
+/** Environment variables, as `process.env` holds them. */
 export type Env = Record<string, string | undefined>;
 
 /** A loopback (or other) address to connect to while keeping the real Host header and scope. */
@@ -13,30 +14,39 @@ export interface Endpoint {
   port: number;
 }
 
+/** Tencent Cloud API keys: in SCF the function role's temporary ones, with their session token. */
 export interface Credentials {
   secretId: string;
   secretKey: string;
   sessionToken?: string;
 }
 
+/** The validated settings; {@link loadConfig} shows each one's variable, default and range. */
 export interface Config {
+  /** The CCC application (`CCC_SDK_APP_ID`) the audio files are registered in. */
   sdkAppId: number;
   credentials: Credentials;
   /** The function's own region; the COS event's region wins when it has one. */
   region?: string;
+  /** Lifetime of the signed URLs CCC downloads files from, in seconds. */
   urlExpiresSeconds: number;
+  /** Local stack only: where CCC requests connect (the Host header and signature stay real). */
   cccEndpoint?: Endpoint;
+  /** Local stack only: where COS requests connect (the Host header and signature stay real). */
   cosEndpoint?: Endpoint;
+  /** Client timeout of one CCC request, in seconds; a call's lifetime is twice this. */
   cccTimeoutSeconds: number;
   /** Only keys under this prefix are processed ('' = the whole bucket). */
   audioPrefix: string;
   /** Where the ledger lives in the bucket; never processed as audio. */
   ledgerPrefix: string;
+  /** Files that may be submitted to CCC per quota day. */
   dailyQuota: number;
   /** Offset of the quota day's time zone from UTC, in minutes (China Standard Time: 480). */
   quotaUtcOffsetMinutes: number;
   /** Calls a file may be part of (answers that did not register it) before it is marked failed. */
   maxAttempts: number;
+  /** Backoff base for files whose call failed transiently, in ms (see `backoffMs`). */
   retryBaseMs: number;
   /** Files sent in one UploadIvrAudio call at most. */
   maxBatch: number;
@@ -44,6 +54,7 @@ export interface Config {
   jobLeaseSeconds: number;
   /** The longest one invocation keeps sending other instances' files before handing over. */
   waitSeconds: number;
+  /** WeCom robot URL for the daily report and review rejections (unset: reports are only stored). */
   reportWebhook?: string;
   /** `<name>-<appid>`: the bucket the timer function reports on (the upload function gets it from events). */
   bucket?: string;
@@ -112,6 +123,7 @@ function required(env: Env, name: string): string {
   return v;
 }
 
+/** An integer variable within `[min, max]`, or `def` when unset (`def` undefined: required). Throws `ConfigInvalid`. */
 export function intVar(env: Env, name: string, def: number | undefined, min: number, max: number): number {
   const raw = str(env, name);
   if (raw === undefined) {
@@ -124,6 +136,7 @@ export function intVar(env: Env, name: string, def: number | undefined, min: num
   return n;
 }
 
+/** An endpoint override such as `http://127.0.0.1:4600` (no path, no query); throws `ConfigInvalid` naming `name`. */
 export function parseEndpoint(name: string, raw: string): Endpoint {
   let url: URL;
   try {
@@ -192,6 +205,7 @@ export function requireSetting<T>(value: T | undefined, name: string, why: strin
   return value;
 }
 
+/** Reads and validates every setting; throws `ConfigInvalid` naming the first bad variable. */
 export function loadConfig(env: Env): Config {
   const sdkAppId = intVar(env, 'CCC_SDK_APP_ID', undefined, 1, 2 ** 53 - 1);
   const credentials: Credentials = {

@@ -3,10 +3,12 @@
  */
 import { IvrError } from './errors';
 
+/** An accepted extension, lower-cased (the same values as `AudioFormat` in audio/inspect.ts). */
 export type AudioFormat = 'mp3' | 'wav';
 
 const MAX_KEY_BYTES = 850;
 
+/** The key's extension when it is `.mp3` or `.wav` in any case; undefined otherwise. */
 export function extensionOf(key: string): AudioFormat | undefined {
   const m = /\.([A-Za-z0-9]+)$/.exec(key);
   const ext = m?.[1].toLowerCase();

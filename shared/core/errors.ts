@@ -45,6 +45,7 @@ export const OWN_ERROR_CODES = [
   // a bug: anything thrown that is not an IvrError
   'Unexpected',
 ] as const;
+/** One of {@link OWN_ERROR_CODES}. */
 export type OwnErrorCode = (typeof OWN_ERROR_CODES)[number];
 
 /** Top-level error code families documented for Tencent Cloud APIs (common and CCC codes). */
@@ -76,6 +77,7 @@ type TencentFamily =
 /** A Tencent API error code such as `FailedOperation.UploadFileOverflow`. */
 export type TencentErrorCode = TencentFamily | `${TencentFamily}.${string}`;
 
+/** Any code an {@link IvrError} carries: ours, or Tencent's verbatim. */
 export type ErrorCode = OwnErrorCode | TencentErrorCode;
 
 const FAMILIES = new Set<string>([
@@ -125,4 +127,5 @@ export class IvrError extends Error {
 /** A value that is either a result or an IvrError, for pure functions that must not throw. */
 export type Checked<T> = T | IvrError;
 
+/** Whether a caught value is one of ours; anything else is a bug. */
 export const isIvrError = (v: unknown): v is IvrError => v instanceof IvrError;

@@ -4,9 +4,12 @@
  */
 import { IvrError } from './errors';
 
+/** `created`: an upload; `copy`: a copy, our own metadata write-backs included; `other`: anything else. */
 export type EventKind = 'created' | 'copy' | 'other';
 
+/** One usable record of a COS trigger event. */
 export interface ObjectEvent {
+  /** Position of the record in the event's `Records`. */
   index: number;
   eventName: string;
   kind: EventKind;
@@ -17,10 +20,13 @@ export interface ObjectEvent {
   key: string;
   /** The other reading of an ambiguous key (see `recoverKey`), tried when `key` does not exist. */
   altKey?: string;
+  /** The size the event states, when valid (the intake goes by the object's own size). */
   size?: number;
+  /** The event's request id (`reqid` or `requestId`), when it has one. */
   eventRequestId?: string;
 }
 
+/** A parsed record, or why record `index` cannot be acted on (`EventInvalid`). */
 export type ParsedRecord = { ok: true; event: ObjectEvent } | { ok: false; index: number; error: IvrError; key?: string };
 
 const MAX_RECORDS = 1000;
@@ -29,6 +35,7 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const optStr = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
+/** Sorts a COS event name: `cos:ObjectCreated:Copy` is `copy`, any other `cos:ObjectCreated:*` is `created`. */
 export function classifyEvent(eventName: string): EventKind {
   if (!eventName.startsWith('cos:ObjectCreated:')) return 'other';
   return eventName === 'cos:ObjectCreated:Copy' ? 'copy' : 'created';

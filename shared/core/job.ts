@@ -21,8 +21,10 @@ import type { IvrResult, IvrStatus, ReviewState } from './metadata';
 
 /** Every state a job can be in; each is a version in its chain. */
 export const JOB_STATES = ['queued', 'deferred', 'sending', 'uncertain', 'uploaded', 'failed'] as const;
+/** One of {@link JOB_STATES}. */
 export type JobState = (typeof JOB_STATES)[number];
 
+/** What happens to a job; {@link TRANSITIONS} says which state each event leads to from where. */
 export type JobEvent =
   /** Put into a call (after the call's send-log entry, before the call). */
   | 'send'
@@ -55,6 +57,7 @@ export const TRANSITIONS: Readonly<Record<JobState, Partial<Record<JobEvent, Job
   failed: { rerun: 'queued' },
 };
 
+/** Settled: its queue entries can go; only a review (`uploaded`) or a re-upload (`failed`) moves the job on. */
 export const isFinal = (s: JobState): s is 'uploaded' | 'failed' => s === 'uploaded' || s === 'failed';
 
 /** What a job needs to know about its object; captured once at intake. */
@@ -86,6 +89,7 @@ export interface Registration {
   reviewRequestId?: string;
 }
 
+/** The error a job version carries; the object shows it as `ivr-error-code` and `ivr-error-message`. */
 export interface LastError {
   code: ErrorCode;
   message: string;

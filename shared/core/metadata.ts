@@ -6,17 +6,23 @@ import { IvrError } from './errors';
 
 /** What an object shows. `queued`, `retrying` and `deferred` are on the way; `uploaded` and `failed` are final. */
 export type IvrStatus = 'queued' | 'uploaded' | 'failed' | 'deferred' | 'retrying';
+/** CCC's review of a registered file (its `Status` 0, 1 and 2; see {@link reviewFromCode}). */
 export type ReviewState = 'pending' | 'approved' | 'rejected';
 
+/** Every {@link IvrStatus}: what a status read back from an object must be one of. */
 export const STATUSES: readonly IvrStatus[] = ['queued', 'uploaded', 'failed', 'deferred', 'retrying'];
 
+/** A job's result as written onto its object, one `x-cos-meta-` field per member (see {@link META}). */
 export interface IvrResult {
   status: IvrStatus;
   /** ETag of the object version the result belongs to. */
   etag: string;
+  /** ISO time of the job version the result shows. */
   at: string;
   fileId?: number;
+  /** The file name CCC gave the registered audio. */
   audioFileName?: string;
+  /** The display name (`CustomFileName`) sent to CCC. */
   customName?: string;
   review?: ReviewState;
   /** When the review state was last refreshed from CCC. */
@@ -25,7 +31,9 @@ export interface IvrResult {
   reviewRequestId?: string;
   /** RequestId of the UploadIvrAudio call that registered the file: what Tencent support asks for. */
   requestId?: string;
+  /** Our code or Tencent's, when the file failed, waits for quota or is being retried. */
   errorCode?: string;
+  /** What went wrong and what to do, trimmed to fit the metadata budget. */
   errorMessage?: string;
   /** What conversion did before CCC got the file, e.g. `44100Hz/2ch/16bit → 8000Hz/1ch/16bit`. */
   converted?: string;
@@ -47,12 +55,16 @@ export const META = {
   at: 'ivr-at',
   converted: 'ivr-converted',
 } as const;
+/** Where an uploader may set the display name: `x-cos-meta-ivr-name`, URL-encoded UTF-8. */
 export const USER_NAME_META = 'ivr-name';
 const OURS = new Set<string>(Object.values(META));
 
+/** Prefix of COS user-metadata headers. */
 export const META_PREFIX = 'x-cos-meta-';
+/** COS's limit on an object's user metadata: header names with prefix plus values, in bytes. */
 export const META_BUDGET_BYTES = 2048;
 
+/** CCC's review `Status` (0 pending, 1 approved, 2 rejected); undefined for anything else. */
 export function reviewFromCode(code: number | undefined): ReviewState | undefined {
   return code === 0 ? 'pending' : code === 1 ? 'approved' : code === 2 ? 'rejected' : undefined;
 }

@@ -1,8 +1,10 @@
 /** The `CustomFileName` CCC shows for a file: the base name, or the uploader's `ivr-name`. */
 import { IvrError } from './errors';
 
+/** Longest display name accepted, counted in Unicode code points (not UTF-16 units or bytes). */
 export const MAX_CUSTOM_NAME_CHARS = 64;
 
+/** The key's last path segment without its extension; a name that only starts with a dot keeps it. */
 export function baseName(key: string): string {
   const last = key.slice(key.lastIndexOf('/') + 1);
   const dot = last.lastIndexOf('.');

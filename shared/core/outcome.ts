@@ -22,9 +22,11 @@ export interface AudioFile {
   status?: number;
 }
 
+/** An UploadIvrAudio answer (the request succeeded; single files may still have failed), as plain data. */
 export interface UploadResponse {
   requestId: string;
   succeeded: AudioFile[];
+  /** Files CCC refused; `fileName` may be the custom name or the file name in the URL (see {@link matchOutcomes}). */
   failed: Array<{ fileName: string; message: string }>;
 }
 
@@ -43,6 +45,7 @@ export type CallFailureKind =
   /** Anything a retry cannot cure (bad parameters, permissions): the file fails with the code. */
   | 'permanent';
 
+/** What a call that produced no usable answer means for every file in it. */
 export function classifyFailure(f: ApiFailure): CallFailureKind {
   if (f.kind === 'network' || f.kind === 'invalid-response') return 'unknown';
   if (f.kind === 'http') return (f.httpStatus ?? 0) >= 500 || f.httpStatus === 429 ? 'unknown' : 'permanent';
@@ -63,6 +66,7 @@ export function backoffMs(attempt: number, baseMs: number, random: () => number 
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
+/** One file's result in a successful answer: registered, refused by CCC, or not mentioned (`ResponseInvalid`). */
 export type FileOutcome = { status: 'uploaded'; file: AudioFile } | { status: 'failed'; errorCode: 'UploadRejected' | 'ResponseInvalid'; errorMessage: string };
 
 /**

@@ -6,20 +6,28 @@ import { visibleStatus, type JobVersion } from './job';
 import type { ReviewState } from './metadata';
 import { quotaDay } from './sendlog';
 
+/** The report of one quota day: stored as `reports/<day>.json`, rendered as HTML and a WeCom message. */
 export interface DailyReport {
   day: string;
   generatedAt: string;
+  /** The quota day's offset from UTC, e.g. `+08:00`. */
   utcOffset: string;
+  /** Files submitted to CCC on `day` against the daily quota, from the send log (or the stored history). */
   quota: { limit: number; submitted: number; remaining: number; exhausted: boolean };
+  /** Jobs whose newest version was written on `day`, by the status they show. */
   files: { uploaded: number; failed: number; deferred: number; retrying: number };
   review: Record<ReviewState, number>;
+  /** Files still waiting when the report was made, whatever day they came in: deferred, or queued and retrying. */
   backlog: { deferred: number; queued: number; oldestDeferredDay?: string };
+  /** Failed and retrying files of `day`, counted by error code. */
   errors: Record<string, number>;
   /** Files an operator should look at: failed (with why), rejected by review, deferred, retrying. */
   needsAction: NeedsAction[];
+  /** What the run that wrote the report did. */
   actions: { deferredReleased: number; sent: number; reviewsUpdated: number; pruned: number };
 }
 
+/** One file an operator should look at, with the error or review verdict that says why. */
 export interface NeedsAction {
   key: string;
   status: 'failed' | 'rejected' | 'deferred' | 'retrying';
@@ -30,6 +38,7 @@ export interface NeedsAction {
   fileId?: number;
 }
 
+/** Files submitted on one quota day: one bar of the report's chart. */
 export interface DayUse {
   day: string;
   submitted: number;
@@ -40,6 +49,7 @@ export function reportDay(nowMs: number, utcOffsetMinutes: number): string {
   return quotaDay(nowMs - 12 * 3600 * 1000, utcOffsetMinutes);
 }
 
+/** An offset from UTC in minutes as `+08:00` or `-05:30`. */
 export function formatOffset(minutes: number): string {
   const sign = minutes < 0 ? '-' : '+';
   const m = Math.abs(minutes);
@@ -52,6 +62,7 @@ export function lastDays(day: string, n: number): string[] {
   return Array.from({ length: n }, (_, i) => new Date(end - (n - 1 - i) * 86400000).toISOString().slice(0, 10));
 }
 
+/** What {@link buildReport} needs; `submitted` and `exhausted` come from the send log's quota state. */
 export interface ReportInput {
   day: string;
   nowMs: number;
@@ -75,6 +86,7 @@ export function needsAction(v: JobVersion): NeedsAction | undefined {
   return undefined;
 }
 
+/** Counts the report of `i.day` from the jobs' newest versions; needs-action entries sorted by status, then key. */
 export function buildReport(i: ReportInput): DailyReport {
   const files = { uploaded: 0, failed: 0, deferred: 0, retrying: 0 };
   const review: Record<ReviewState, number> = { pending: 0, approved: 0, rejected: 0 };
@@ -132,6 +144,7 @@ function chart(history: DayUse[], limit: number): string {
 
 const row = (label: string, value: string | number) => `<tr><th>${esc(label)}</th><td>${esc(String(value))}</td></tr>`;
 
+/** The report as a self-contained HTML page, with `history` (oldest first) drawn as a bar chart against the quota. */
 export function renderReportHtml(r: DailyReport, history: DayUse[]): string {
   const errors = Object.entries(r.errors).sort((a, b) => b[1] - a[1]);
   return `<!doctype html>

@@ -42,6 +42,7 @@ export interface QuotaState {
   full: boolean;
 }
 
+/** One send-log entry, `send/<n>`: a lease or a call, carrying the coordinator's whole state forward. */
 export interface LogEntry {
   v: 2;
   n: number;
@@ -49,11 +50,15 @@ export interface LogEntry {
   owner: string;
   /** When it was appended, by its owner's clock (ms). */
   at: number;
+  /** `call`: its owner also makes the call in `call`; `lease`: it takes the log without calling. */
   kind: 'lease' | 'call';
+  /** Until then (ms) its owner picks up files queued by others. */
   acceptUntil: number;
+  /** Until then (ms) its owner may still list and call; after it anyone may take over by appending. */
   leaseUntil: number;
   /** End of the latest call's start window, from any owner: the next call waits a gap after it. */
   lastCallNotAfter?: number;
+  /** `call` entries: the call's start window (ms), the quota day it counts against, and its files. */
   call?: { notBefore: number; notAfter: number; day: string; jobs: CallJob[] };
   quota: QuotaState;
   /** The day before `quota.day` as it ended, kept for the daily report. */
@@ -77,6 +82,7 @@ export type LeaseView =
   /** Nobody holds it: append to take it. */
   | { kind: 'free' };
 
+/** How a newcomer should treat the newest entry at `nowMs`, allowing for clock skew either way. */
 export function leaseView(tail: LogEntry, nowMs: number, t: Timing): LeaseView {
   if (nowMs < tail.acceptUntil - t.skewMs) return { kind: 'accepting' };
   if (nowMs < tail.leaseUntil + t.skewMs) return { kind: 'closing', until: tail.leaseUntil + t.skewMs };
@@ -128,6 +134,7 @@ export function openNames(open: OpenCall[]): Set<string> {
   return new Set(open.flatMap((c) => c.jobs.map((j) => j.name)));
 }
 
+/** Ids of the jobs in calls whose outcome is not known yet: a sender leaves them alone. */
 export const openIds = (open: OpenCall[]): Set<string> => new Set(open.flatMap((c) => c.jobs.map((j) => j.id)));
 
 /** A candidate for the next call, oldest first. */

@@ -31,6 +31,7 @@ export interface Timing {
   retryBaseMs: number;
 }
 
+/** Derives every duration from the configuration (settings in seconds become milliseconds). */
 export function timingFrom(config: Config): Timing {
   const skewMs = config.clockSkewMs;
   const callGapMs = CCC_UPLOAD_INTERVAL_MS + skewMs;

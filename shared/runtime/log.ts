@@ -3,8 +3,12 @@
  * `redact` so that secrets, session tokens, signatures and signed URLs never reach the log even
  * when they hide inside an error message from an SDK.
  */
+
+/** A line's severity; `debug` lines are written only when `IVR_LOG_DEBUG=1`. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+/** Structured fields merged into a line's JSON object; Errors are reduced to name, message and code. */
 export type LogFields = Record<string, unknown>;
+/** Receives each finished, already redacted line (one JSON object, without the newline). */
 export type LogSink = (line: string) => void;
 
 let sink: LogSink = (line) => {
@@ -40,6 +44,7 @@ export function redactUrl(url: string): string {
   return q === -1 ? url : url.slice(0, q) + '?[signed]';
 }
 
+/** Masks signed-URL queries, COS and TC3 signature fields, tokens and every registered secret in `text`. */
 export function redact(text: string): string {
   let out = text.replace(/https?:\/\/[^\s"'<>]+\?[^\s"'<>]*q-sign[^\s"'<>]*/g, (m) => redactUrl(m));
   for (const [re, rep] of SIGNATURE_PATTERNS) out = out.replace(re, rep);
@@ -55,14 +60,17 @@ function serialise(fields: LogFields): string {
   });
 }
 
+/** Writes one JSON line per call: `level`, `time`, `msg`, the logger's own fields and the call's. */
 export interface Logger {
   debug(msg: string, fields?: LogFields): void;
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
+  /** A logger that adds `fields` to every line (they win over the parent's of the same name). */
   child(fields: LogFields): Logger;
 }
 
+/** A logger with `base` in every line. It writes to whatever sink is set when a line is written (see `setLogSink`). */
 export function createLogger(base: LogFields = {}): Logger {
   const write = (level: LogLevel, msg: string, fields: LogFields = {}): void => {
     if (level === 'debug' && process.env.IVR_LOG_DEBUG !== '1') return;

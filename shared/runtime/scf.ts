@@ -13,6 +13,7 @@ import { Ledger } from '../store/ledger';
 import type { Clock, Ctx } from '../workflow/context';
 import { createLogger, registerSecret, type Logger } from './log';
 
+/** What an instance builds once at cold start and shares with every invocation it serves. */
 export interface Runtime {
   config: Config;
   api: IvrAudioApi;
@@ -24,6 +25,7 @@ export interface Runtime {
   context(bucket: string, region: string | undefined, owner?: string): Ctx | IvrError;
 }
 
+/** The runtime, or the configuration error that prevents it, with a logger to report it on. */
 export type RuntimeOrError = { ok: true; runtime: Runtime } | { ok: false; error: IvrError; log: Logger };
 
 /** Test seams: a clock (to reach a lease's end or a new quota day without waiting). Production passes nothing. */
@@ -33,6 +35,10 @@ export interface Seams {
 
 const realClock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))) };
 
+/**
+ * Builds the instance's runtime from `env`. An invalid configuration is logged and returned as an
+ * error; anything else thrown (a bug) propagates. The CCC client is built at its first call.
+ */
 export function createRuntime(env: Env, functionName: string, seams: Seams = {}): RuntimeOrError {
   const log = createLogger({ fn: functionName });
   // Registered before validation so that even a config error message cannot echo them.

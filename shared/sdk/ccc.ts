@@ -10,17 +10,24 @@ import type { Config, Endpoint } from '../core/config';
 import { asTencentCode } from '../core/errors';
 import type { ApiFailure, AudioFile, UploadResponse } from '../core/outcome';
 
+/** The host CCC requests are addressed and signed for, also when an endpoint override connects elsewhere. */
 export const CCC_HOST = 'ccc.tencentcloudapi.com';
 
+/** One file of an UploadIvrAudio call, in the API's field names. */
 export interface UploadItem {
   CustomFileName: string;
+  /** The signed URL CCC downloads the file from: a credential, never logged. */
   AudioUrl: string;
 }
 
+/** A CCC call's value, or why it failed: the API returns failures rather than throwing them. */
 export type ApiResult<T> = { ok: true; value: T } | { ok: false; failure: ApiFailure };
 
+/** The two CCC actions the product uses; SDK errors come back as {@link ApiFailure}s. */
 export interface IvrAudioApi {
+  /** UploadIvrAudio: CCC downloads and registers the files. */
   upload(items: UploadItem[]): Promise<ApiResult<UploadResponse>>;
+  /** DescribeIvrAudioList: one page of registered files, by FileId or by display name. */
   describe(query: { fileIds?: number[]; customFileNames?: string[]; pageNumber: number; pageSize: number }): Promise<ApiResult<{ requestId: string; total: number; files: AudioFile[] }>>;
 }
 
@@ -37,6 +44,7 @@ export function loopbackAgent(target: Endpoint): http.Agent {
 
 type SdkError = { code?: unknown; message?: unknown; requestId?: unknown; httpCode?: unknown };
 
+/** Classifies what the SDK threw: a Tencent error code, an HTTP status, an unreadable answer, or a network error. */
 export function failureFromSdkError(e: unknown): ApiFailure {
   const err = (typeof e === 'object' && e !== null ? e : {}) as SdkError;
   const message = typeof err.message === 'string' ? err.message : String(e);

@@ -10,10 +10,12 @@ import { META_PREFIX, userMetadataFromHeaders } from '../core/metadata';
 import type { AudioObjects, ObjectRead } from '../store/objects';
 import type { Listed, Store } from '../store/store';
 
+/** The bucket's COS host name, as a copy's `CopySource` names it. */
 export function cosHost(bucket: string, region: string): string {
   return `${bucket}.cos.${region}.myqcloud.com`;
 }
 
+/** A COS client for the configured credentials (and endpoint override), set up for many small parallel writes. */
 export function createCosClient(config: Config): COS {
   const endpoint = config.cosEndpoint;
   return new COS({
@@ -57,9 +59,11 @@ const statusOf = (e: unknown) => (e as CosErr | undefined)?.statusCode;
 /** The headers a `Replaced` self-copy must resend, or COS drops them. */
 const STANDARD = ['content-type', 'cache-control', 'content-disposition', 'content-encoding', 'expires'] as const;
 
+/** One bucket through cos-nodejs-sdk-v5: the ledger's {@link Store} and the workflow's {@link AudioObjects}. */
 export class CosBucket implements Store, AudioObjects {
   constructor(
     private readonly cos: COS,
+    /** Full bucket name, `<name>-<appid>`. */
     readonly bucket: string,
     readonly region: string,
     private readonly protocol: 'http:' | 'https:',
@@ -129,10 +133,12 @@ export class CosBucket implements Store, AudioObjects {
     }
   }
 
+  /** A presigned GET URL, computed locally (no request), over the configured protocol. Its query is a credential. */
   signedUrl(key: string, expiresSeconds: number): string {
     return this.cos.getObjectUrl({ ...this.loc(key), Sign: true, Expires: expiresSeconds, Protocol: this.protocol }, () => undefined);
   }
 
+  /** A plain PUT: an existing object is overwritten. */
   async putBytes(key: string, body: Buffer, contentType: string): Promise<void> {
     try {
       await this.cos.putObject({ ...this.loc(key), Body: body, ContentType: contentType });
@@ -143,6 +149,7 @@ export class CosBucket implements Store, AudioObjects {
 
   // ---- Store ----
 
+  /** The object's body as UTF-8 text; undefined on 404. */
   async get(key: string): Promise<string | undefined> {
     try {
       const res = await this.cos.getObject(this.loc(key));
@@ -153,6 +160,7 @@ export class CosBucket implements Store, AudioObjects {
     }
   }
 
+  /** A plain PUT, last writer wins; the content type defaults to JSON. */
   async put(key: string, body: string, contentType = 'application/json'): Promise<void> {
     try {
       await this.cos.putObject({ ...this.loc(key), Body: Buffer.from(body), ContentType: contentType });
@@ -176,6 +184,7 @@ export class CosBucket implements Store, AudioObjects {
     }
   }
 
+  /** Deletes a key; 404 counts as deleted. */
   async delete(key: string): Promise<void> {
     try {
       await this.cos.deleteObject(this.loc(key));
@@ -196,6 +205,7 @@ export class CosBucket implements Store, AudioObjects {
     }
   }
 
+  /** Pages through GET Bucket, 1000 keys a request, until the listing ends or `limit` keys are in. */
   async list(prefix: string, limit = Infinity): Promise<Listed[]> {
     const out: Listed[] = [];
     let marker: string | undefined;

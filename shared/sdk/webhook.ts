@@ -3,6 +3,7 @@ import * as http from 'http';
 import * as https from 'https';
 import { redactUrl } from '../runtime/log';
 
+/** How a post went: attempts made, and the last HTTP status or error (the URL's query redacted). */
 export interface WebhookResult {
   ok: boolean;
   attempts: number;
@@ -26,6 +27,10 @@ function postOnce(url: string, body: string, timeoutMs: number): Promise<{ statu
   });
 }
 
+/**
+ * Posts `payload` as JSON, up to `attempts` times with a doubling pause from 0.5 s. Succeeds on a
+ * 2xx whose body has no non-zero WeCom `errcode`; each attempt times out after `timeoutMs`.
+ */
 export async function postWebhook(url: string, payload: unknown, sleep: (ms: number) => Promise<void>, attempts = 3, timeoutMs = 5000): Promise<WebhookResult> {
   const body = JSON.stringify(payload);
   let last: WebhookResult = { ok: false, attempts: 0 };

@@ -46,14 +46,18 @@ function parseEntry(l: Listed): EntryRef | undefined {
 /** A version that exists but cannot be read: it may belong to a registration, so it is never overwritten. */
 export const CORRUPT = Symbol('corrupt');
 
+/** Typed records under the ledger prefix of one bucket (layout in the module comment). */
 export class Ledger {
   constructor(
+    /** The storage the records live in (the recovery pass also uses it directly: reports, migration, pruning). */
     readonly store: Store,
+    /** The ledger prefix (`IVR_LEDGER_PREFIX`), ending in `/`. */
     readonly prefix: string,
   ) {}
 
   // ---- jobs ----
 
+  /** Where version `seq` of job `id` is stored: `jobs/<id>/<seq>`. */
   jobKey(id: string, seq: number): string {
     return `${this.prefix}jobs/${id}/${seq}`;
   }
@@ -68,6 +72,7 @@ export class Ledger {
     return there !== undefined && there !== CORRUPT && there.by === v.by && there.at === v.at;
   }
 
+  /** Version `seq` of a job: undefined when it does not exist, {@link CORRUPT} when it exists but cannot be parsed. */
   async readVersion(id: string, seq: number): Promise<JobVersion | undefined | typeof CORRUPT> {
     const text = await this.store.get(this.jobKey(id, seq));
     if (text === undefined) return undefined;
@@ -91,10 +96,12 @@ export class Ledger {
 
   // ---- queue and deferred entries ----
 
+  /** Key of a job version's queue entry; its `queuedAt` comes first, so a listing sorts oldest first. */
   queueKey(job: JobVersion): string {
     return `${this.prefix}queue/${pad(job.object.queuedAt, 15)}-${job.id}-${job.seq}`;
   }
 
+  /** Key of a job version's `deferred/` entry, named like its queue entry. */
   deferredKey(job: JobVersion): string {
     return `${this.prefix}deferred/${pad(job.object.queuedAt, 15)}-${job.id}-${job.seq}`;
   }
@@ -106,12 +113,14 @@ export class Ledger {
     return key;
   }
 
+  /** Writes the entry that lists a deferred job for senders (blind write, like a queue entry); returns its key. */
   async putDeferred(job: JobVersion): Promise<string> {
     const key = this.deferredKey(job);
     await this.store.put(key, JSON.stringify({ v: 2, job } satisfies QueueEntryBody));
     return key;
   }
 
+  /** A queue or deferred entry's body; undefined when the entry is gone or holds no readable job version. */
   async readEntry(key: string): Promise<QueueEntryBody | undefined> {
     const text = await this.store.get(key);
     if (text === undefined) return undefined;
@@ -128,10 +137,12 @@ export class Ledger {
     return (await this.store.list(`${this.prefix}queue/`)).map(parseEntry).filter((e): e is EntryRef => e !== undefined);
   }
 
+  /** Deferred jobs, oldest first; like `listQueue`, a late listing may miss entries. */
   async listDeferred(): Promise<EntryRef[]> {
     return (await this.store.list(`${this.prefix}deferred/`)).map(parseEntry).filter((e): e is EntryRef => e !== undefined);
   }
 
+  /** Deletes ledger keys (duplicates dropped) in as few requests as the store allows. */
   deleteEntries(keys: string[]): Promise<void> {
     return this.store.deleteMany([...new Set(keys)]);
   }
@@ -146,6 +157,7 @@ export class Ledger {
     return parseLogEntry(await this.store.get(this.tailKey()));
   }
 
+  /** Send-log entry `n`, read by key; undefined when it is absent or unreadable. */
   async readEntryAt(n: number): Promise<LogEntry | undefined> {
     return parseLogEntry(await this.store.get(this.entryKey(n)));
   }
@@ -160,6 +172,7 @@ export class Ledger {
     return there !== undefined && there.owner === e.owner && there.at === e.at ? { appended: true } : { appended: false, there };
   }
 
+  /** Overwrites `send/tail` with `e`: a blind write, so the hint may lag (or briefly go back when publishes race). */
   publishTail(e: LogEntry): Promise<void> {
     return this.store.put(this.tailKey(), JSON.stringify(e));
   }
@@ -182,6 +195,7 @@ export class Ledger {
     }
   }
 
+  /** Every FileId on record, with when its record was written (keys that are not a FileId are skipped). */
   async listFiles(): Promise<Array<{ fileId: number; lastModified: number }>> {
     return (await this.store.list(`${this.prefix}files/`)).map((l) => ({ fileId: Number(l.key.slice(l.key.lastIndexOf('/') + 1)), lastModified: l.lastModified })).filter((f) => Number.isSafeInteger(f.fileId));
   }
@@ -191,15 +205,20 @@ export class Ledger {
     return this.store.create(`${this.prefix}reviewed/${fileId}`, JSON.stringify({ review }));
   }
 
+  /** FileIds whose review was marked final by `markReviewed`. */
   async listReviewed(): Promise<Set<number>> {
     return new Set((await this.store.list(`${this.prefix}reviewed/`)).map((l) => Number(l.key.slice(l.key.lastIndexOf('/') + 1))));
   }
 
   // ---- reports ----
 
+  /** Key of the stored JSON report of a quota day (YYYY-MM-DD). */
   reportKey = (day: string) => `${this.prefix}reports/${day}.json`;
+  /** Key of the HTML page, which shows the latest report written. */
   reportPageKey = () => `${this.prefix}reports/index.html`;
+  /** Key of the per-day submitted counts (last 60 days) the report's chart is drawn from. */
   historyKey = () => `${this.prefix}reports/history.json`;
 
+  /** Key of the converted copy CCC downloads for job `id` instead of the original. */
   convertedKey = (id: string) => `${this.prefix}converted/${id}.wav`;
 }

@@ -26,6 +26,7 @@ export interface ObjectRead {
   body: Buffer;
 }
 
+/** The operations the workflow needs on the operators' audio objects (see the module comment). */
 export interface AudioObjects {
   /** Reads at most `maxBytes` from the start; undefined when the object does not exist. */
   read(key: string, maxBytes: number): Promise<ObjectRead | undefined>;

@@ -10,6 +10,7 @@ export interface Listed {
   lastModified: number;
 }
 
+/** The ledger's storage (see the module comment): COS in production, {@link MemoryStore} in unit tests. */
 export interface Store {
   /** The object's text, or undefined when it does not exist. */
   get(key: string): Promise<string | undefined>;
@@ -17,6 +18,7 @@ export interface Store {
   create(key: string, body: string): Promise<boolean>;
   /** Blind write: last writer wins. Only for data where that is fine (hints, reports). */
   put(key: string, body: string, contentType?: string): Promise<void>;
+  /** Deletes a key; a key that does not exist is not an error. */
   delete(key: string): Promise<void>;
   /** Deletes many keys in as few requests as the store allows. */
   deleteMany(keys: string[]): Promise<void>;

@@ -17,6 +17,7 @@ export interface Clock {
   sleep(ms: number): Promise<void>;
 }
 
+/** The context of a workflow step: one bucket, one invocation (see the module comment). */
 export interface Ctx {
   config: Config;
   timing: Timing;
@@ -29,5 +30,7 @@ export interface Ctx {
   owner: string;
 }
 
+/** The current quota day (YYYY-MM-DD), by the context's clock in the configured offset from UTC. */
 export const today = (ctx: Ctx): string => quotaDay(ctx.clock.now(), ctx.config.quotaUtcOffsetMinutes);
+/** The context's clock as an ISO 8601 UTC timestamp. */
 export const iso = (ctx: Ctx): string => new Date(ctx.clock.now()).toISOString();

@@ -13,6 +13,7 @@ import { move, show } from './jobs';
 import { settleFromCcc } from './resolve';
 import { readTail, Sender } from './sender';
 
+/** The intake's files after `handOff`: their newest versions, and whether this invocation sent them. */
 export interface HandOff {
   /** Newest version of each file. */
   versions: Map<string, JobVersion>;
@@ -20,6 +21,11 @@ export interface HandOff {
   sent: boolean;
 }
 
+/**
+ * Sees the intake's queued files to a sender (see the module comment): returns at once when an
+ * accepting sender holds the lease, else sends them itself. Files whose call's lifetime has passed
+ * are settled from CCC first.
+ */
 export async function handOff(ctx: Ctx, files: JobVersion[]): Promise<HandOff> {
   const { timing: t, config } = ctx;
   const versions = new Map(files.map((v) => [v.id, v]));

@@ -47,6 +47,7 @@ export interface PendingJob {
   note?: string;
 }
 
+/** How a record ended, and its job when that still waits for a sender (the upload walk hands those off). */
 export type IntakeResult = { outcome: RecordOutcome; pending?: PendingJob };
 
 /** The first read: all a file CCC may take has, plus one byte to tell "too large" without reading it all. */
@@ -62,6 +63,11 @@ export function outcomeOf(index: number, v: JobVersion, note?: string): RecordOu
   return { ...base, code: err?.code ?? (status === 'deferred' ? 'QuotaExhausted' : undefined), message: note ? `${message ?? ''} (${note})`.trim() : message, requestId: err?.requestId };
 }
 
+/**
+ * Takes one COS record in (see the module comment): skips or rejects it, records a `failed` job for
+ * a file that fails its checks, or queues a job. For a version that already has a job, that job's
+ * newest version decides.
+ */
 export async function intake(ctx: Ctx, ev: ObjectEvent): Promise<IntakeResult> {
   const { config } = ctx;
   const base = { index: ev.index, key: ev.key };

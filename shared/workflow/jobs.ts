@@ -9,6 +9,7 @@ import { mergeResult } from '../core/metadata';
 import { CORRUPT } from '../store/ledger';
 import type { Ctx } from './context';
 
+/** What {@link move} did: wrote `version`, or lost the race to `head`, the newest version (undefined if none found). */
 export type Moved = { moved: true; version: JobVersion } | { moved: false; head: JobVersion | undefined };
 
 /**
@@ -26,6 +27,7 @@ export async function move(ctx: Ctx, current: JobVersion, event: JobEvent, patch
   return { moved: false, head };
 }
 
+/** What {@link show} managed; a result it could not write still stands in the ledger. */
 export interface Shown {
   written: boolean;
   /** Why the object could not show it (it still stands in the ledger). */

@@ -17,13 +17,17 @@ import { today } from './context';
 import { move, show } from './jobs';
 import { readTail, Sender } from './sender';
 
+/** What one recovery pass did: the timer function's result. */
 export interface RecoveryResult {
   /** Whether this pass held the send lease (false: an active sender had it). */
   sent: boolean;
   /** Files whose state this pass changed while sending and settling. */
   settled: number;
+  /** FileIds asked about, those found approved or rejected and recorded, and keys of files newly rejected. */
   reviews: { checked: number; changed: number; rejected: string[] };
+  /** The daily report this pass wrote, if any, where it is stored and how its webhook post went. */
   report?: { day: string; jsonKey: string; htmlKey: string; report: DailyReport; webhook?: WebhookResult };
+  /** Ledger keys deleted; set only by a pass that wrote a day's report unasked. */
   pruned?: number;
 }
 
@@ -33,6 +37,7 @@ export function requestedDay(event: unknown): string | undefined {
   return typeof msg === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(msg.trim()) ? msg.trim() : undefined;
 }
 
+/** One timer-function pass (see the module comment); `event` may name a day to report again ({@link requestedDay}). */
 export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryResult> {
   const day = today(ctx);
   await migrateLegacy(ctx, day);

@@ -98,11 +98,13 @@ async function attemptsAt(ctx: Ctx, id: string, seq: number): Promise<number> {
   return v && v !== CORRUPT ? v.attempts : -1;
 }
 
+/** Options of {@link Sender.acquire}; the upload function passes none. */
 export interface SenderOptions {
   /** The recovery pass: list everything, trust no entry's version, finish orphans. */
   recovery?: boolean;
 }
 
+/** The send-lease holder (see the module comment): obtained from {@link Sender.acquire}, then worked by `run`. */
 export class Sender {
   /** Newest version of every job this sender touched. */
   readonly versions = new Map<string, JobVersion>();

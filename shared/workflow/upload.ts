@@ -12,9 +12,12 @@ import type { Ctx } from './context';
 import { handOff } from './handoff';
 import { intake, outcomeOf, type PendingJob, type RecordOutcome } from './intake';
 
+/** How one record ended; re-exported with the function's result type. */
 export type { RecordOutcome } from './intake';
 
+/** The upload function's result: every record's outcome, and how many ended in each status. */
 export interface UploadSummary {
+  /** Records in the event, rejected ones included. */
   records: number;
   counts: Partial<Record<RecordOutcome['status'], number>>;
   results: RecordOutcome[];
@@ -25,6 +28,11 @@ export type ContextFor = (bucket: string, region: string | undefined) => Ctx | I
 
 const RECORD_CONCURRENCY = 8;
 
+/**
+ * Handles one COS trigger event (see the module comment). An event without records is returned as
+ * one rejected record. Throws `RetryScheduled` (transient) after every record was handled if any
+ * still needs a redelivery.
+ */
 export async function handleCosEvent(event: unknown, contextFor: ContextFor, log: Ctx['log']): Promise<UploadSummary> {
   let parsed;
   try {
