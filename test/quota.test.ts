@@ -6,7 +6,7 @@
  */
 import { createHandler as createUpload } from '../functions/ivr-upload/handler';
 import { createHandler as createReport } from '../functions/quota-report/handler';
-import { mp3Silence } from './audio';
+import { mp3Silence, wav } from './audio';
 import { BUCKET, startStack, type Stack } from './harness';
 
 const DAY = 24 * 3600 * 1000;
@@ -129,3 +129,29 @@ test('a batch failed as a whole is resent file by file, so one bad file fails al
   expect(stack.ccc.uploadCalls().map((c) => c.files)).toEqual([2, 1, 1]);
   expectSpacedCalls();
 });
+
+test('a converted WAV deferred for two quota days keeps its converted copy until it is sent, then the copy goes', async () => {
+  stack = await startStack({ dailyQuota: 1 }, { IVR_DAILY_QUOTA: '1' });
+  const studio = wav({ rate: 44100, channels: 2, seconds: 40, signal: (t) => 0.3 * Math.sin(2 * Math.PI * 440 * t) });
+  for (const [key, body] of [['prompts/a.mp3', mp3Silence(3)], ['prompts/b.mp3', mp3Silence(4)], ['prompts/studio.wav', studio]] as const) {
+    await createUpload(stack.env, stack.seams)(stack.drop(key, body));
+  }
+  expect(['prompts/a.mp3', 'prompts/b.mp3', 'prompts/studio.wav'].map(statusOf)).toEqual(['uploaded', 'deferred', 'deferred']);
+  const copies = () => stack.cos.keys(BUCKET, '.ivr-audio-sync/converted/');
+  expect(copies()).toHaveLength(1);
+  const report = () => createReport({ ...stack.env, IVR_BUCKET: BUCKET }, stack.seams)({ Type: 'Timer', Message: '' });
+
+  // Day 2 sends b.mp3 only; the WAV waits another day and its copy (now a day old) must stay.
+  stack.clock.advance(DAY);
+  stack.ccc.dayShiftMs = 0;
+  await report();
+  expect(['prompts/b.mp3', 'prompts/studio.wav'].map(statusOf)).toEqual(['uploaded', 'deferred']);
+  expect(copies()).toHaveLength(1);
+
+  // Day 3: the WAV is registered from its copy, and the copy, no longer needed, is removed.
+  stack.clock.advance(DAY);
+  await report();
+  expect(statusOf('prompts/studio.wav')).toBe('uploaded');
+  expect(stack.ccc.files).toHaveLength(3);
+  expect(copies()).toHaveLength(0);
+}, 60000);

@@ -80,7 +80,7 @@ export class Ledger {
   }
 
   /**
-   * The newest version, probing forward from a version known to exist (`known`) or from `fromSeq`.
+   * The newest version, probing forward from `from`: a version known to exist, or a seq to start at.
    * Chains are short (a few versions), so this is a handful of reads at most.
    */
   async head(id: string, from: JobVersion | number = 0): Promise<JobVersion | undefined | typeof CORRUPT> {

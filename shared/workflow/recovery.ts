@@ -295,7 +295,14 @@ async function prune(ctx: Ctx): Promise<number> {
     if (tail && Number.isInteger(n) && n < tail.n - 1000 && l.lastModified < cutoff) doomed.push(l.key);
   }
   for (const l of await ledger.store.list(`${ledger.prefix}reviewed/`)) if (l.lastModified < cutoff) doomed.push(l.key);
-  for (const l of await ledger.store.list(`${ledger.prefix}converted/`)) if (l.lastModified < now - 86400000) doomed.push(l.key);
+  // A converted copy is what CCC downloads: it goes only once its job is settled (a file deferred
+  // for days still needs it), or a day after an intake that never wrote its job.
+  for (const l of await ledger.store.list(`${ledger.prefix}converted/`)) {
+    const id = /converted\/([0-9a-f]{40})\.wav$/.exec(l.key)?.[1];
+    if (!id || l.lastModified >= now - 86400000) continue;
+    const head = await ledger.head(id);
+    if (head === undefined || (head !== CORRUPT && isFinal(head.state))) doomed.push(l.key);
+  }
   await ledger.deleteEntries(doomed);
   return doomed.length;
 }
