@@ -51,7 +51,9 @@ test('a burst of 60 files: 50 registered in a few calls, 10 deferred, none refus
   // The quota day rolls over: the recovery pass sends the deferred files.
   stack.clock.advance(DAY);
   stack.ccc.dayShiftMs = 0;
-  await createReport({ ...stack.env, IVR_BUCKET: BUCKET }, stack.seams)({ Type: 'Timer', Time: new Date().toISOString(), Message: '' });
+  const pass = await createReport({ ...stack.env, IVR_BUCKET: BUCKET }, stack.seams)({ Type: 'Timer', Time: new Date().toISOString(), Message: '' });
+  // The pass and the report it wrote for the day that ended say what it did: 10 files registered.
+  expect(pass).toMatchObject({ sent: true, registered: 10, settled: 10, report: { report: { actions: { registered: 10 } } } });
   expect(stack.ccc.files).toHaveLength(60);
   for (const k of keys) expect(statusOf(k)).toBe('uploaded');
   expectNoDoubles();

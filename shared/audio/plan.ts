@@ -3,6 +3,7 @@
  * small: it runs in the main bundle, before the converter is loaded (see load-converter.ts).
  */
 import type { AudioInfo } from './inspect';
+import type { ConvertMode } from '../core/config';
 
 /** CCC's documented limit, read as 5 MiB (whether Tencent means 10^6 or 2^20 is unverified). */
 export const MAX_CCC_FILE_BYTES = 5 * 1024 * 1024;
@@ -19,11 +20,7 @@ export const MAX_CCC_FILE_BYTES = 5 * 1024 * 1024;
  */
 export const MAX_CONVERT_INPUT_BYTES = 24 * 1024 * 1024;
 
-/**
- * `auto`: convert only WAVs over the size limit; `telephony`: also any WAV not already 8 kHz mono
- * 16-bit PCM (unless only the original fits the limit); `off`: never.
- */
-export type ConvertMode = 'auto' | 'telephony' | 'off';
+export type { ConvertMode };
 
 /** Why a file can be neither sent nor converted. */
 export type PlanProblemCode =

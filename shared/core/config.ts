@@ -7,6 +7,12 @@ import { IvrError } from './errors';
 /** Environment variables, as `process.env` holds them. */
 export type Env = Record<string, string | undefined>;
 
+/**
+ * `auto`: convert only WAVs over CCC's size limit; `telephony`: also any WAV not already 8 kHz mono
+ * 16-bit PCM (unless only the original fits the limit); `off`: never.
+ */
+export type ConvertMode = 'auto' | 'telephony' | 'off';
+
 /** A loopback (or other) address to connect to while keeping the real Host header and scope. */
 export interface Endpoint {
   protocol: 'http:' | 'https:';
@@ -65,7 +71,7 @@ export interface Config {
   /** Margin for clock differences between instances and CCC, and for network jitter. */
   clockSkewMs: number;
   /** Which WAVs are converted to 8 kHz mono before CCC gets them: `auto` only those over 5 MB. */
-  convert: 'auto' | 'telephony' | 'off';
+  convert: ConvertMode;
   /** Longest accepted audio, seconds (unset: no limit of ours). */
   maxSeconds?: number;
 }
@@ -193,7 +199,7 @@ function bucketVar(env: Env, name: string): string | undefined {
   return raw;
 }
 
-function convertVar(env: Env, name: string): Config['convert'] {
+function convertVar(env: Env, name: string): ConvertMode {
   const raw = str(env, name) ?? 'auto';
   if (raw !== 'auto' && raw !== 'telephony' && raw !== 'off') fail(name, `must be auto, telephony or off, got "${raw.slice(0, 20)}"`);
   return raw;

@@ -3,7 +3,7 @@
  */
 import { IvrError } from './errors';
 
-/** An accepted extension, lower-cased (the same values as `AudioFormat` in audio/inspect.ts). */
+/** The two containers CCC accepts, as the object's extension names them (lower-cased). */
 export type AudioFormat = 'mp3' | 'wav';
 
 const MAX_KEY_BYTES = 850;

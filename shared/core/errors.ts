@@ -127,5 +127,3 @@ export class IvrError extends Error {
 /** A value that is either a result or an IvrError, for pure functions that must not throw. */
 export type Checked<T> = T | IvrError;
 
-/** Whether a caught value is one of ours; anything else is a bug. */
-export const isIvrError = (v: unknown): v is IvrError => v instanceof IvrError;

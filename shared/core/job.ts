@@ -244,5 +244,3 @@ export function parseJobVersion(text: string | undefined): JobVersion | undefine
   return undefined;
 }
 
-/** A job's display name clashing with one in an open call would make crash recovery ambiguous. */
-export const sameName = (a: { customName: string }, b: { customName: string }) => a.customName === b.customName;

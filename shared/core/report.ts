@@ -24,7 +24,7 @@ export interface DailyReport {
   /** Files an operator should look at: failed (with why), rejected by review, deferred, retrying. */
   needsAction: NeedsAction[];
   /** What the run that wrote the report did. */
-  actions: { deferredReleased: number; sent: number; reviewsUpdated: number; pruned: number };
+  actions: { registered: number; reviewsUpdated: number; pruned: number };
 }
 
 /** One file an operator should look at, with the error or review verdict that says why. */
@@ -42,11 +42,6 @@ export interface NeedsAction {
 export interface DayUse {
   day: string;
   submitted: number;
-}
-
-/** The day a run reports on: the one whose larger part lies behind it (23:55 → today, 00:05 → yesterday). */
-export function reportDay(nowMs: number, utcOffsetMinutes: number): string {
-  return quotaDay(nowMs - 12 * 3600 * 1000, utcOffsetMinutes);
 }
 
 /** An offset from UTC in minutes as `+08:00` or `-05:30`. */
@@ -171,7 +166,7 @@ ${chart(history, r.quota.limit)}
 ${r.needsAction.length ? `<table id="needs-action"><tr><th>file</th><th>status</th><th>why</th></tr>${r.needsAction.map((a) => `<tr class="${a.status}"><td>${esc(a.key)}</td><td>${esc(a.status)}${a.day ? ` (day ${esc(a.day)} full)` : ''}</td><td>${esc([a.code, a.message].filter(Boolean).join(': '))}</td></tr>`).join('')}</table>` : '<p id="needs-action">None: every file is uploaded or on its way.</p>'}
 <h2>Errors by code</h2>
 ${errors.length ? `<table id="errors">${errors.map(([c, n]) => row(c, n)).join('')}</table>` : '<p id="errors">None.</p>'}
-<p class="muted">Generated ${esc(r.generatedAt)}. This run released ${r.actions.deferredReleased} deferred file(s), sent ${r.actions.sent}, updated ${r.actions.reviewsUpdated} review state(s) and pruned ${r.actions.pruned} ledger entries.</p>
+<p class="muted">Generated ${esc(r.generatedAt)}. This run registered ${r.actions.registered} file(s), updated ${r.actions.reviewsUpdated} review state(s) and pruned ${r.actions.pruned} ledger entries.</p>
 </body></html>
 `;
 }

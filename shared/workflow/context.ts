@@ -32,5 +32,3 @@ export interface Ctx {
 
 /** The current quota day (YYYY-MM-DD), by the context's clock in the configured offset from UTC. */
 export const today = (ctx: Ctx): string => quotaDay(ctx.clock.now(), ctx.config.quotaUtcOffsetMinutes);
-/** The context's clock as an ISO 8601 UTC timestamp. */
-export const iso = (ctx: Ctx): string => new Date(ctx.clock.now()).toISOString();

@@ -21,8 +21,10 @@ import { readTail, Sender } from './sender';
 export interface RecoveryResult {
   /** Whether this pass held the send lease (false: an active sender had it). */
   sent: boolean;
-  /** Files whose state this pass changed while sending and settling. */
+  /** Files whose state this pass moved on while sending and settling (sent, settled from CCC, deferred, ...). */
   settled: number;
+  /** Of those, files this pass registered (including answers it recovered by asking CCC). */
+  registered: number;
   /** FileIds asked about, those found approved or rejected and recorded, and keys of files newly rejected. */
   reviews: { checked: number; changed: number; rejected: string[] };
   /** The daily report this pass wrote, if any, where it is stored and how its webhook post went. */
@@ -41,7 +43,7 @@ export function requestedDay(event: unknown): string | undefined {
 export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryResult> {
   const day = today(ctx);
   await migrateLegacy(ctx, day);
-  const { sent, settled } = await sendLeftovers(ctx, day);
+  const { sent, settled, registered } = await sendLeftovers(ctx, day);
   const reviews = await refreshReviews(ctx);
   if (reviews.rejected.length > 0 && ctx.config.reportWebhook) {
     const text = `**IVR audio rejected by CCC review**\n${reviews.rejected.map((k) => `> ${k}`).join('\n')}\nRecord them again and upload them under a new name or version.`;
@@ -51,30 +53,35 @@ export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryRes
 
   const asked = requestedDay(event);
   const ended = quotaDay(ctx.clock.now() - 86400000, ctx.config.quotaUtcOffsetMinutes);
-  const result: RecoveryResult = { sent, settled, reviews };
-  // Once per quota day: the first run after it ends reports it. A named day is reported on request.
+  const result: RecoveryResult = { sent, settled, registered, reviews };
+  // Once per quota day: the first run after it ends reports it (and prunes first, so the report
+  // says how much). A named day is reported on request. Only jobs settled longer ago than the
+  // retention (at least 2 days) are pruned, so nothing the report counts goes.
   if (asked || (await ctx.ledger.store.get(ctx.ledger.reportKey(ended))) === undefined) {
-    result.report = await writeReport(ctx, asked ?? ended, { settled, reviewsUpdated: reviews.changed }, asked !== undefined);
-    if (!asked && result.report) result.pruned = await prune(ctx);
+    if (!asked) result.pruned = await prune(ctx);
+    result.report = await writeReport(ctx, asked ?? ended, { registered, reviewsUpdated: reviews.changed, pruned: result.pruned ?? 0 }, asked !== undefined);
   }
   ctx.log.info('recovery pass done', { sent, settled, reviews: { checked: reviews.checked, changed: reviews.changed, rejected: reviews.rejected.length }, report: result.report?.day, pruned: result.pruned, day });
   return result;
 }
 
 /** Acts as a sender for everything waiting, unless an accepting sender is at work (it picks everything up itself). */
-async function sendLeftovers(ctx: Ctx, day: string): Promise<{ sent: boolean; settled: number }> {
+async function sendLeftovers(ctx: Ctx, day: string): Promise<{ sent: boolean; settled: number; registered: number }> {
   let tail: LogEntry = await readTail(ctx, day);
   for (let tries = 0; tries < 5; tries++) {
-    if (leaseView(tail, ctx.clock.now(), ctx.timing).kind === 'accepting') return { sent: false, settled: 0 };
+    if (leaseView(tail, ctx.clock.now(), ctx.timing).kind === 'accepting') break;
     const got = await Sender.acquire(ctx, tail, [], { recovery: true });
     if (!got.sender) {
       tail = got.tail;
       continue;
     }
     await got.sender.run();
-    return { sent: true, settled: got.sender.versions.size };
+    // The sender also reads files it leaves as they were (still deferred, settled long ago): count
+    // only the versions this pass wrote.
+    const ours = [...got.sender.versions.values()].filter((v) => v.by === ctx.owner);
+    return { sent: true, settled: ours.length, registered: ours.filter((v) => v.state === 'uploaded').length };
   }
-  return { sent: false, settled: 0 };
+  return { sent: false, settled: 0, registered: 0 };
 }
 
 /** Newest version of every job touched in the last `days` days (listing for candidates, each read by key). */
@@ -109,32 +116,36 @@ async function refreshReviews(ctx: Ctx): Promise<RecoveryResult['reviews']> {
     for (const f of res.value.files) {
       const review = reviewFromCode(f.status);
       if (!review || review === 'pending') continue;
-      const key = await recordReview(ctx, f.fileId, review, res.value.requestId);
-      if (key === undefined) continue;
-      out.changed++;
-      if ((await ctx.ledger.markReviewed(f.fileId, review)) && review === 'rejected') out.rejected.push(key);
+      const recorded = await recordReview(ctx, f.fileId, review, res.value.requestId);
+      if (recorded === undefined) continue;
+      if (recorded.changed) out.changed++;
+      if ((await ctx.ledger.markReviewed(f.fileId, review)) && review === 'rejected') out.rejected.push(recorded.key);
     }
   }
   return out;
 }
 
-/** Moves the job that owns a FileId to its new review state; returns its key, undefined when nothing changed. */
-async function recordReview(ctx: Ctx, fileId: number, review: ReviewState, requestId: string): Promise<string | undefined> {
+/**
+ * Moves the job that owns a FileId to its new review state. Returns its key and whether this call
+ * changed it (false: an earlier pass recorded it but died before marking the FileId reviewed);
+ * undefined when no uploaded job owns the FileId.
+ */
+async function recordReview(ctx: Ctx, fileId: number, review: ReviewState, requestId: string): Promise<{ key: string; changed: boolean } | undefined> {
   const jobIdOf = await ctx.ledger.fileOwner(fileId);
   if (!jobIdOf) return undefined;
   const head = await ctx.ledger.head(jobIdOf, 0);
   if (!head || head === CORRUPT || head.state !== 'uploaded' || !head.upload || head.upload.fileId !== fileId) return undefined;
-  if (head.upload.review === review) return head.object.key;
+  if (head.upload.review === review) return { key: head.object.key, changed: false };
   // The upload's RequestId stays in `requestId`; the refresh brings its own.
   const moved = await move(ctx, head, 'review', { upload: { ...head.upload, review, reviewedAt: new Date(ctx.clock.now()).toISOString(), reviewRequestId: requestId } });
   const newest = moved.moved ? moved.version : moved.head;
   if (newest) await show(ctx, newest);
   ctx.log.info('review state changed', { key: head.object.key, fileId, review });
-  return head.object.key;
+  return { key: head.object.key, changed: true };
 }
 
 /** Builds the report of `day` from the send log and the jobs, stores it (once, unless forced) and posts the summary. */
-async function writeReport(ctx: Ctx, day: string, actions: { settled: number; reviewsUpdated: number }, force: boolean): Promise<RecoveryResult['report']> {
+async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'], force: boolean): Promise<RecoveryResult['report']> {
   const tail = await readTail(ctx, today(ctx));
   const quota = tail.quota.day === day ? tail.quota : tail.previousDay?.day === day ? tail.previousDay : undefined;
   const jobs = await recentJobs(ctx, 8);
@@ -150,7 +161,7 @@ async function writeReport(ctx: Ctx, day: string, actions: { settled: number; re
     submitted,
     exhausted: quota?.full ?? false,
     jobs,
-    actions: { deferredReleased: 0, sent: actions.settled, reviewsUpdated: actions.reviewsUpdated, pruned: 0 },
+    actions,
   });
   const days: DayUse[] = lastDays(day, 30).map((d) => ({ day: d, submitted: history[d] ?? 0 }));
   const jsonKey = ctx.ledger.reportKey(day);

@@ -13,7 +13,6 @@ import { handOff } from './handoff';
 import { intake, outcomeOf, type PendingJob, type RecordOutcome } from './intake';
 
 /** How one record ended; re-exported with the function's result type. */
-export type { RecordOutcome } from './intake';
 
 /** The upload function's result: every record's outcome, and how many ended in each status. */
 export interface UploadSummary {
