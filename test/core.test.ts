@@ -199,4 +199,15 @@ describe('logging', () => {
     expect(redactUrl('http://x/y?z=1')).toBe('http://x/y?[signed]');
     expect(redact('plain')).toBe('plain');
   });
+
+  test("a caller's field named level, time or msg cannot replace the line's own", () => {
+    const lines: string[] = [];
+    const prev = setLogSink((l) => lines.push(l));
+    createLogger({ msg: 'base' }).warn('real message', { level: 'info', time: 'yesterday', msg: 'fake', key: 'a.mp3' });
+    setLogSink(prev);
+    const line = JSON.parse(lines[0]) as Record<string, unknown>;
+    expect(line).toMatchObject({ level: 'warn', msg: 'real message', key: 'a.mp3' });
+    expect(Date.parse(line.time as string)).not.toBeNaN();
+    expect(Object.keys(line).slice(0, 3)).toEqual(['level', 'time', 'msg']);
+  });
 });

@@ -362,6 +362,18 @@ describe('audio that CCC accepts (whole-file checks before any quota is spent)',
     expect(Math.abs((copy.body.length - 44) / 16000 - 40)).toBeLessThan(0.1);
   });
 
+  test('a duplicate delivery of a converted WAV is answered from the ledger: not read whole or converted again', async () => {
+    const studio = wav({ rate: 44100, channels: 2, seconds: 40, signal: (t) => 0.3 * Math.sin(2 * Math.PI * 440 * t) });
+    const event = stack.drop('prompts/twice.wav', studio);
+    expect(only(await run(event)).status).toBe('uploaded');
+    const conversions = () => stack.logs.filter((l) => l.includes('"file converted for CCC"')).length;
+    expect(conversions()).toBe(1);
+    const second = only(await run(event));
+    expect(second).toMatchObject({ status: 'uploaded', code: 'Duplicate', fileId: stack.ccc.files[0].FileId });
+    expect(conversions()).toBe(1);
+    expect(stack.ccc.files).toHaveLength(1);
+  });
+
   test('IVR_MAX_SECONDS fails a longer file clearly', async () => {
     stack.env.IVR_MAX_SECONDS = '1';
     const r = only(await run(stack.drop('prompts/long.wav', wav({ seconds: 2 }))));

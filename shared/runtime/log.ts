@@ -74,7 +74,9 @@ export interface Logger {
 export function createLogger(base: LogFields = {}): Logger {
   const write = (level: LogLevel, msg: string, fields: LogFields = {}): void => {
     if (level === 'debug' && process.env.IVR_LOG_DEBUG !== '1') return;
-    const line = serialise({ level, time: new Date().toISOString(), msg, ...base, ...fields });
+    const own = { level, time: new Date().toISOString(), msg };
+    // A field named like one of ours cannot pass for it (nor hide the real message); ours stay first.
+    const line = serialise(Object.assign({}, own, base, fields, own));
     sink(redact(line));
   };
   return {

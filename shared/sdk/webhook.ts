@@ -18,7 +18,8 @@ function postOnce(url: string, body: string, timeoutMs: number): Promise<{ statu
     const req = lib.request(u, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }, timeout: timeoutMs }, (res) => {
       let text = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c.slice(0, 2000)));
+      // Only the start matters (a status or an errcode): keep at most 2000 characters in all.
+      res.on('data', (c: string) => (text += c.slice(0, Math.max(0, 2000 - text.length))));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
     });
     req.on('timeout', () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));

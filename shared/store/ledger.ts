@@ -207,7 +207,7 @@ export class Ledger {
 
   /** FileIds whose review was marked final by `markReviewed`. */
   async listReviewed(): Promise<Set<number>> {
-    return new Set((await this.store.list(`${this.prefix}reviewed/`)).map((l) => Number(l.key.slice(l.key.lastIndexOf('/') + 1))));
+    return new Set((await this.store.list(`${this.prefix}reviewed/`)).map((l) => Number(l.key.slice(l.key.lastIndexOf('/') + 1))).filter(Number.isSafeInteger));
   }
 
   // ---- reports ----

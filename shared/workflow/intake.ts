@@ -85,27 +85,25 @@ export async function intake(ctx: Ctx, ev: ObjectEvent): Promise<IntakeResult> {
   }
   if (!obj) return { outcome: { ...base, status: 'rejected', code: 'ObjectNotFound', message: 'the object no longer exists' } };
 
-  obj = await readWhole(ctx, key, obj);
   const id = jobId(ev.bucket, key, obj.etag);
   const now = ctx.clock.now();
-  const checked = await check(ctx, id, key, obj);
-  const object: JobObject = {
-    bucket: ev.bucket,
-    key,
-    etag: obj.etag,
-    size: obj.size,
-    customName: checked instanceof IvrError ? '' : checked.customName,
-    queuedAt: now,
-    head: { standard: obj.standard, meta: obj.meta },
-    ...(checked instanceof IvrError ? {} : checked.converted),
-  };
+  const unchecked: JobObject = { bucket: ev.bucket, key, etag: obj.etag, size: obj.size, customName: '', queuedAt: now, head: { standard: obj.standard, meta: obj.meta } };
 
   // The object says we already handled this version: take the ledger's word for it, not a new job.
+  // A job that is not `failed` needs nothing from the checks, so a duplicate delivery of a large
+  // WAV is not read whole and converted again. (A failed one may be an upload again: checked below.)
   const claimed = readResult(obj.meta);
-  if (claimed?.etag === obj.etag) {
-    const existing = await ctx.ledger.head(id, 0);
-    if (existing !== undefined) return existingJob(ctx, ev.index, id, existing, object, obj);
-  }
+  const existing = claimed?.etag === obj.etag ? await ctx.ledger.head(id, 0) : undefined;
+  if (existing !== undefined && existing !== CORRUPT && existing.state !== 'failed') return existingJob(ctx, ev.index, id, existing, unchecked, obj);
+
+  obj = await readWhole(ctx, key, obj);
+  const checked = await check(ctx, id, key, obj);
+  const object: JobObject = {
+    ...unchecked,
+    customName: checked instanceof IvrError ? '' : checked.customName,
+    ...(checked instanceof IvrError ? {} : checked.converted),
+  };
+  if (existing !== undefined) return existingJob(ctx, ev.index, id, existing, object, obj);
 
   if (checked instanceof IvrError) {
     const failed = ineligibleJob(id, object, now, ctx.owner, { code: checked.code, message: checked.message });
