@@ -111,7 +111,6 @@ export const ENV_VARIABLES = [
   { name: 'COS_ENDPOINT', source: 'local' },
 ] as const satisfies ReadonlyArray<{ name: string; source: 'platform' | 'operator' | 'local' }>;
 
-
 function fail(name: string, problem: string): never {
   throw new IvrError('ConfigInvalid', `${name} ${problem}`);
 }

@@ -128,6 +128,8 @@ export class Sender {
   private othersPrunedAt = 0;
   /** The quota day whose deferred files this sender has listed: once a day at least, so none waits behind new files. */
   private deferredListedOn?: string;
+  /** Until when we promised to pick up others' files: the lease end of our latest accepting entry. */
+  private promised = 0;
 
   private constructor(
     private readonly ctx: Ctx,
@@ -218,7 +220,7 @@ export class Sender {
     for (;;) {
       // Past our term and past what we promised others: hand over (what is left waits for the next
       // sender, SCF's redelivery of our own files, or the recovery pass).
-      if (this.now() >= termEnd && this.now() >= this.promiseEnd()) break;
+      if (this.now() >= termEnd && this.now() >= this.promised) break;
       await this.settleLost(false);
       await this.settleOthers();
       await this.pruneOthers();
@@ -270,12 +272,6 @@ export class Sender {
     }
   }
 
-  /** Until when we promised to pick up others' files: the lease end of our latest accepting entry. */
-  private promised = 0;
-
-  private promiseEnd(): number {
-    return this.promised;
-  }
 
   /** Makes `entry` (just appended) ours. */
   private hold(entry: LogEntry): void {
