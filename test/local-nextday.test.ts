@@ -64,6 +64,10 @@ test('next-day: the deferred file is sent on the new quota day and lands in done
   expect(none.stdout).toBe('');
   expect(none.stderr).toMatch(/^npm run local -- next-day: no local stack is running with state in .+: start it with `npm start`/);
   expect(none.stderr.trim().split('\n')).toHaveLength(1);
+  // The command is listed where an operator looks for it.
+  const help = await run(Proc.npm('local', ['--help']), 15000);
+  expect(help.code).toBe(0);
+  expect(help.stdout).toMatch(/^ {2}next-day {2}end the running stack's quota day now/m);
 
   // A restart stays on the day it reached: its clock starts where the move left it.
   const again = Proc.stack(args);
