@@ -3,6 +3,7 @@
  * error → fix table, metadata reading, column layout with Chinese names, times, lock decisions.
  */
 import { spawnSync } from 'child_process';
+import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { loadConfig, type Env } from '../shared/core/config';
@@ -50,6 +51,8 @@ describe('options', () => {
     // The timer runs the recovery pass every 5 minutes, as deployed.
     expect(s.reportCron).toBe(DEFAULT_RECOVERY_CRON);
     expect(DEFAULT_RECOVERY_CRON).toBe('0 */5 * * * * *');
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    expect(readme).toContain(`| \`--report-cron CRON\` | \`"${DEFAULT_RECOVERY_CRON}"\` | when the recovery pass runs`);
     expect(s).toMatchObject({ dropDir: `${CWD}/in`, dataDir: '/var/ivr', prefix: 'prompts/', quota: 50, quotaOffset: '+08:00', quotaOffsetMinutes: 480, settleMs: 1000, cosPort: 4600, cccPort: 4601, json: false });
     expect(start('--quota-offset', 'UTC', '--quota', '7', '--prefix', '', '--json')).toMatchObject({ quotaOffset: '+00:00', quotaOffsetMinutes: 0, quota: 7, prefix: '', json: true });
     expect(start('--quota-offset=-05:30').quotaOffsetMinutes).toBe(-330);

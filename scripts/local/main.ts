@@ -209,7 +209,7 @@ async function main(): Promise<void> {
         offsetMinutes: s.quotaOffsetMinutes,
         busy: () => upload.busy + report.busy + (pass ? 1 : 0),
         instances: [upload, report],
-        moved: (from, to, offsetMs) => out.note('next-day', { from, to, clockOffsetMs: offsetMs }, `quota day moved: ${from} → ${to} (npm run local -- next-day; the local clock is now ${formatAhead(offsetMs)} ahead of real time)`),
+        moved: (from, to, offsetMs) => out.note('next-day', { from, to, clockOffsetMs: offsetMs }, `quota day moved: ${from} → ${to} by next-day (the local clock is now ${formatAhead(offsetMs)} ahead of real time)`),
         recoveryPass: async () => {
           const r = await recoveryPass();
           passNote(r);
