@@ -2,7 +2,10 @@
  * The local stack's pure logic, without processes: option validation, drop-folder rules, the
  * error → fix table, metadata reading, column layout with Chinese names, times, lock decisions.
  */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
 import * as net from 'net';
+import * as path from 'path';
 import { loadConfig, type Env } from '../shared/core/config';
 import { DEFAULT_FIX, failureText, fixFor, FIXES } from '../scripts/local/fixes';
 import { dropOrder, freeName, isIgnoredName, scanIntervalMs, SettleTracker, withSuffix } from '../scripts/local/drop-rules';
@@ -14,7 +17,11 @@ import { portMessage, portProblem } from '../scripts/local/ports';
 import { functionEnv, type LocalSettings } from '../scripts/local/settings';
 import { renderStatus, statusJson, type StatusRow } from '../scripts/local/status-view';
 import { displayWidth, padEndWidth, renderTable, truncateWidth } from '../scripts/local/table';
-import { formatClock, formatDateTime, nextQuotaDay } from '../scripts/local/time';
+import { formatAhead, formatClock, formatDateTime, NEXT_DAY_MARGIN_MS, nextDayShiftMs, nextQuotaDay } from '../scripts/local/time';
+import { callControl, ControlRefusal, startControl } from '../scripts/local/control';
+import { moveToNextDay, nextDayLine, type NextDayResult } from '../scripts/local/day-move';
+import { passLine, passSummary, type ReportRun } from '../scripts/local/report-run';
+import { DEFAULT_RECOVERY_CRON } from '../scripts/lib/deploy-spec';
 
 const CWD = '/home/op/work';
 const start = (...argv: string[]) => parseStartOptions(argv, CWD, {}) as LocalSettings;
@@ -41,6 +48,11 @@ const functionVerdict = (variable: string, value: string): string => {
 describe('options', () => {
   test('defaults, and folders resolved against where the command was typed', () => {
     const s = start('--drop', 'in', '--data', '/var/ivr');
+    // The timer runs the recovery pass every 5 minutes, as deployed.
+    expect(s.reportCron).toBe(DEFAULT_RECOVERY_CRON);
+    expect(DEFAULT_RECOVERY_CRON).toBe('0 */5 * * * * *');
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    expect(readme).toContain(`| \`--report-cron CRON\` | \`"${DEFAULT_RECOVERY_CRON}"\` | when the recovery pass runs`);
     expect(s).toMatchObject({ dropDir: `${CWD}/in`, dataDir: '/var/ivr', prefix: 'prompts/', quota: 50, quotaOffset: '+08:00', quotaOffsetMinutes: 480, settleMs: 1000, cosPort: 4600, cccPort: 4601, json: false });
     expect(start('--quota-offset', 'UTC', '--quota', '7', '--prefix', '', '--json')).toMatchObject({ quotaOffset: '+00:00', quotaOffsetMinutes: 0, quota: 7, prefix: '', json: true });
     expect(start('--quota-offset=-05:30').quotaOffsetMinutes).toBe(-330);
@@ -295,5 +307,141 @@ describe('lock and ports', () => {
     server.close();
     expect(await portProblem(0)).toBeUndefined();
     expect(portMessage(4600, '--cos-port', 'EADDRINUSE')).toBe('port 4600 is already in use (another local stack or program is listening on it); choose another with --cos-port <port>, e.g. --cos-port 4610, or --cos-port 0 for any free port');
+  });
+});
+
+describe('next-day', () => {
+  const at = (iso: string) => Date.parse(iso);
+  const dayOf = (ms: number, offsetMinutes: number) => new Date(ms + offsetMinutes * 60000).toISOString().slice(0, 10);
+
+  test('moves to just past the next quota-day boundary in the quota zone, never a flat day', () => {
+    // 23:59:59+08:00 → one second to the boundary, plus the margin.
+    expect(nextDayShiftMs(at('2026-11-26T15:59:59Z'), 480)).toBe(1000 + NEXT_DAY_MARGIN_MS);
+    // Exactly at midnight the next day is a whole day away.
+    expect(nextDayShiftMs(at('2026-11-26T16:00:00Z'), 480)).toBe(86400000 + NEXT_DAY_MARGIN_MS);
+    // 10:30+08:00 is 02:30 UTC: 13 h 30 min to go.
+    expect(nextDayShiftMs(at('2026-11-26T02:30:00Z'), 480)).toBe((13 * 60 + 30) * 60000 + NEXT_DAY_MARGIN_MS);
+    for (const offset of [480, 0, -330, 840]) {
+      for (const iso of ['2026-11-26T00:00:00Z', '2026-11-26T09:17:03.250Z', '2026-12-31T23:59:59.999Z']) {
+        const now = at(iso);
+        const moved = now + nextDayShiftMs(now, offset);
+        expect(dayOf(moved, offset)).toBe(nextQuotaDay(now, offset));
+        expect(dayOf(moved - NEXT_DAY_MARGIN_MS - 1, offset)).toBe(dayOf(now, offset));
+      }
+    }
+  });
+
+  test('offsets read as an operator reads them', () => {
+    expect(formatAhead(40000)).toBe('40 s');
+    expect(formatAhead((13 * 60 + 30) * 60000 + 5000)).toBe('13 h 30 min');
+    expect(formatAhead(86400000 + 2 * 3600000 + 5000)).toBe('1 d 2 h');
+  });
+
+  /** A stack's clock and instances, recording what happens in which order. */
+  function fakeStack(busyFor: number) {
+    const steps: string[] = [];
+    let real = at('2026-11-26T02:30:00Z');
+    let offset = 0;
+    let busyChecks = 0;
+    const pass: ReportRun = { ok: true, noteworthy: true, pass: '1 file sent or settled', summary: 'report 2026-11-26: …', day: '2026-11-26', page: '/x/reports/index.html' };
+    return {
+      steps,
+      deps: {
+        clock: {
+          now: () => real + offset,
+          realNow: () => (real += 50),
+          offset: () => offset,
+          persist: (ms: number) => steps.push(`persist ${ms}`),
+          apply: (ms: number) => {
+            steps.push(`apply ${ms}`);
+            offset = ms;
+          },
+        },
+        offsetMinutes: 480,
+        busy: () => (busyChecks++ < busyFor ? 1 : 0),
+        instances: [{ setClockOffset: (ms: number) => steps.push(`instance ${ms}`) }],
+        moved: (from: string, to: string) => steps.push(`moved ${from} ${to}`),
+        recoveryPass: async () => {
+          steps.push(`pass at ${dayOf(real + offset, 480)}`);
+          return pass;
+        },
+        idleTimeoutMs: 1000,
+      },
+    };
+  }
+
+  test('waits for running invocations, stores the offset before applying it, tells every instance, then runs the pass', async () => {
+    const { steps, deps } = fakeStack(3);
+    const r = await moveToNextDay(deps);
+    const shift = (13 * 60 + 30) * 60000 + NEXT_DAY_MARGIN_MS - 4 * 50; // real time went on while it waited
+    expect(r).toMatchObject({ from: '2026-11-26', to: '2026-11-27', pass: { ok: true, pass: '1 file sent or settled', day: '2026-11-26' } });
+    expect(Math.abs(r.offsetMs - shift)).toBeLessThanOrEqual(100);
+    expect(steps).toEqual([`persist ${r.offsetMs}`, `apply ${r.offsetMs}`, `instance ${r.offsetMs}`, 'moved 2026-11-26 2026-11-27', 'pass at 2026-11-27']);
+    expect(nextDayLine(r)).toBe(`quota day moved: 2026-11-26 → 2026-11-27 (the local clock is now 13 h 30 min ahead of real time); recovery pass: 1 file sent or settled; report 2026-11-26 written: /x/reports/index.html`);
+  });
+
+  test('refuses, moving nothing, while invocations keep running', async () => {
+    const { steps, deps } = fakeStack(Infinity);
+    await expect(moveToNextDay(deps)).rejects.toThrow(ControlRefusal);
+    await expect(moveToNextDay(deps)).rejects.toThrow(/still busy \(1 invocation\(s\) running\); try again when its terminal is quiet/);
+    expect(steps).toEqual([]);
+  });
+
+  test('what a pass did, in one line', () => {
+    expect(passSummary({ settled: 0, reviews: { changed: 0, rejected: [] } })).toBe('nothing to do');
+    expect(passSummary({ settled: 2, reviews: { changed: 3, rejected: ['p/a.mp3'] } })).toBe('2 files sent or settled, 3 review states updated (1 rejected)');
+    const failed: ReportRun = { ok: false, noteworthy: true, pass: 'failed: InstanceExited quota-report exited', summary: 'report failed: InstanceExited quota-report exited' };
+    expect(passLine(failed)).toBe('recovery pass failed: InstanceExited quota-report exited');
+    const quiet: NextDayResult = { from: '2026-11-26', to: '2026-11-27', offsetMs: 60000, pass: { ok: true, pass: 'nothing to do', summary: '' } };
+    expect(nextDayLine(quiet)).toBe('quota day moved: 2026-11-26 → 2026-11-27 (the local clock is now 1 min ahead of real time); recovery pass: nothing to do');
+  });
+
+  test('the control endpoint answers only with the token, and passes refusals on', async () => {
+    let calls = 0;
+    const server = await startControl({
+      'next-day': async () => {
+        if (++calls > 1) throw new ControlRefusal('busy');
+        return { moved: true };
+      },
+    });
+    try {
+      expect(await callControl({ port: server.port, token: 'guess' }, 'next-day')).toEqual({ ok: false, message: 'not allowed' });
+      expect(calls).toBe(0);
+      expect(await callControl(server, 'next-day')).toEqual({ ok: true, moved: true });
+      expect(await callControl(server, 'next-day')).toEqual({ ok: false, message: 'busy' });
+    } finally {
+      await server.stop();
+    }
+    await expect(callControl(server, 'next-day')).rejects.toThrow(/the stack stopped answering/);
+  });
+
+  test('the clock shim moves now() and new Date() only, and every date still is a Date', () => {
+    const shim = path.join(__dirname, '..', 'scripts', 'local', 'clock-shift.cjs');
+    const script = `
+      const c = require(${JSON.stringify(shim)});
+      const real = new Date();
+      c.install(c.offsetFromEnv(process.env));
+      const a = Date.now() - c.realNow();
+      c.setOffset(86400000);
+      const out = {
+        fromEnv: a,
+        now: Date.now() - c.realNow(),
+        ctor: new Date().getTime() - c.realNow(),
+        fixed: new Date(0).toISOString(),
+        parse: Date.parse('2026-11-27T00:00:00Z'),
+        utc: Date.UTC(2026, 10, 27),
+        instance: new Date() instanceof Date && real instanceof Date && require('fs').statSync('.').mtime instanceof Date,
+        called: typeof Date(),
+        offset: c.offset(),
+      };
+      console.log(JSON.stringify(out));`;
+    const res = spawnSync(process.execPath, ['-e', script], { env: { PATH: process.env.PATH, IVR_LOCAL_CLOCK_OFFSET_MS: '5000' }, encoding: 'utf8' });
+    expect(res.stderr).toBe('');
+    const out = JSON.parse(res.stdout) as Record<string, number | string | boolean>;
+    expect(out.fromEnv).toBeGreaterThanOrEqual(5000);
+    expect(out.fromEnv).toBeLessThan(5100);
+    expect(out.now).toBeGreaterThanOrEqual(86400000);
+    expect(out.ctor).toBeGreaterThanOrEqual(86400000 - 5);
+    expect(out).toMatchObject({ fixed: '1970-01-01T00:00:00.000Z', parse: Date.parse('2026-11-27T00:00:00Z'), utc: Date.UTC(2026, 10, 27), instance: true, called: 'string', offset: 86400000 });
   });
 });

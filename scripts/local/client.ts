@@ -15,15 +15,21 @@ export interface StackFile {
   /** The quota day's zone, `+08:00`. */
   quotaOffset: string;
   dropDir: string;
+  /** The stack's control endpoint on loopback (`control.ts`); absent in a stack that predates it. */
+  control?: { port: number; token: string };
 }
 
 /** Where a stack with this state folder describes itself while it runs. */
 export const stackFile = (dataDir: string): string => path.join(dataDir, 'stack.json');
 
-/** Writes the stack file atomically, so a reader never sees half of it. */
+/**
+ * Writes the stack file atomically, so a reader never sees half of it, and readable by its owner
+ * only: it holds the control endpoint's token.
+ */
 export function writeStackFile(s: { dataDir: string }, info: StackFile): void {
   const file = stackFile(s.dataDir);
-  fs.writeFileSync(`${file}.tmp`, JSON.stringify(info));
+  fs.rmSync(`${file}.tmp`, { force: true });
+  fs.writeFileSync(`${file}.tmp`, JSON.stringify(info), { mode: 0o600 });
   fs.renameSync(`${file}.tmp`, file);
 }
 

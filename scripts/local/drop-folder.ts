@@ -43,6 +43,11 @@ export interface DropFolderDeps {
   object(key: string): ObjectView | undefined;
   emit(event: DropEvent): void;
   now(): number;
+  /**
+   * A clock for how long a file has sat unchanged, which must not jump when the stack's clock is
+   * moved to the next day (a file half copied would look settled at once). Defaults to `now`.
+   */
+  elapsed?(): number;
 }
 
 interface InFlight {
@@ -121,7 +126,7 @@ export class DropFolder {
     if (this.ticking || this.stopped) return;
     this.ticking = true;
     try {
-      const ready = this.tracker.observe(this.scan(this.deps.dropDir, true), this.deps.now());
+      const ready = this.tracker.observe(this.scan(this.deps.dropDir, true), this.deps.elapsed ? this.deps.elapsed() : this.deps.now());
       for (const o of ready) {
         if (this.stopped) break;
         await this.take(o);

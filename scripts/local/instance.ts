@@ -2,6 +2,7 @@
 import { fork, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { CLOCK_ENV, clockOffset } from './clock';
 import { bundlePath } from './settings';
 
 /** An invocation's outcome: the handler's return value, or what it threw. */
@@ -22,7 +23,9 @@ export class FunctionInstance {
     if (!fs.existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build`);
     fs.mkdirSync(path.dirname(logFile), { recursive: true });
     const log = fs.openSync(logFile, 'a');
-    this.child = fork(path.join(__dirname, 'scf-runtime.cjs'), [bundle], { env, stdio: ['ignore', log, log, 'ipc'] });
+    // The instance starts on the clock of the process that starts it (the stack's, moved by next-day).
+    const withClock = { ...env, [CLOCK_ENV]: String(clockOffset()) };
+    this.child = fork(path.join(__dirname, 'scf-runtime.cjs'), [bundle], { env: withClock, stdio: ['ignore', log, log, 'ipc'] });
     fs.closeSync(log);
     this.child.on('message', (m: { id: string } & Invocation) => {
       this.waiting.get(m.id)?.(m);
@@ -34,10 +37,12 @@ export class FunctionInstance {
     });
   }
 
+  /** The instance's process id (for the banner's JSON and the tests). */
   get pid(): number | undefined {
     return this.child.pid;
   }
 
+  /** Sends one event, as SCF does to a warm instance; resolves with the handler's outcome. */
   invoke(event: unknown): Promise<Invocation> {
     const id = `${this.name}-${Date.now()}-${++this.seq}`;
     return new Promise((resolve) => {
@@ -46,10 +51,20 @@ export class FunctionInstance {
     });
   }
 
+  /**
+   * Moves the instance's clock to `offsetMs` ahead of real time. Invocations sent after this run
+   * on the new time (IPC keeps order); call it when none is running, so no call sees time jump.
+   */
+  setClockOffset(offsetMs: number): void {
+    if (this.child.connected) this.child.send({ clockOffsetMs: offsetMs });
+  }
+
+  /** Invocations sent and not answered yet. */
   get busy(): number {
     return this.waiting.size;
   }
 
+  /** Lets the instance exit (it finishes nothing new); killed after 3 s if it does not. */
   stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
     return new Promise((resolve) => {

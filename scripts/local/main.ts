@@ -5,7 +5,12 @@
  *
  * Start-up refuses with one line before anything runs: a bad option (exit 2), a folder another
  * stack holds, a busy port (exit 1).
+ *
+ * The stack's clock is real time plus the offset `npm run local -- next-day` moves forward (kept in
+ * `<data>/clock.json`); the stack, its fakes and its function instances all run on it.
  */
+// First: the shifted `Date` must be in place before anything keeps a reference to `Date.now`.
+import { clockOffset, realNow, setClockOffset, useStackClock, writeClockOffset } from './clock';
 import type COS from 'cos-nodejs-sdk-v5';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -23,9 +28,11 @@ import { acquireLock, type HeldLock } from './lock';
 import { parseStartOptions, START_OPTIONS, usage, UsageError } from './options';
 import { Output } from './output';
 import { checkPorts, portMessage } from './ports';
-import { runReport } from './report-run';
+import { startControl } from './control';
+import { moveToNextDay } from './day-move';
+import { passLine, runReport, type ReportRun } from './report-run';
 import { BUCKET, CREDENTIAL, functionEnv, REGION, SDK_APP_ID, type LocalSettings } from './settings';
-import { zoneName } from './time';
+import { formatAhead, zoneName } from './time';
 
 const SCF_ATTEMPTS = 3;
 
@@ -74,6 +81,9 @@ async function main(): Promise<void> {
   locks.push(acquireLock(path.join(s.dropDir, LOCK_NAME), { what: `the drop folder ${s.dropDir}`, option: '--drop' }));
   locks.push(acquireLock(path.join(s.dataDir, 'stack.lock'), { what: `the state folder ${s.dataDir}`, option: '--data' }));
 
+  // Before the fakes and clients exist: they sign, check signatures and count days on this clock.
+  useStackClock(s.dataDir);
+
   if (bundlesStale()) await buildBundles();
   await checkPorts([
     { port: s.cosPort, option: '--cos-port' },
@@ -102,7 +112,6 @@ async function main(): Promise<void> {
   const upload = new FunctionInstance('ivr-upload', functionEnv(ports, 'ivr-upload'), path.join(logs, 'ivr-upload.log'));
   const report = new FunctionInstance('quota-report', functionEnv(ports, 'quota-report'), path.join(logs, 'quota-report.log'));
   const user: COS = cosClient(cos.port);
-  writeStackFile(s, { pid: process.pid, cosPort: cos.port, cccPort: ccc.port, prefix: s.prefix, quota: s.quota, quotaOffset: s.quotaOffset, dropDir: s.dropDir });
 
   let stopping = false;
   let burst = emptyBurst();
@@ -114,7 +123,8 @@ async function main(): Promise<void> {
     prefix: s.prefix,
     bucket: BUCKET,
     offsetMinutes: s.quotaOffsetMinutes,
-    now: Date.now,
+    now: () => Date.now(),
+    elapsed: realNow,
     put: async (key, body, contentType) => {
       await user.putObject({ Bucket: BUCKET, Region: REGION, Key: key, Body: body, ContentType: contentType });
     },
@@ -170,15 +180,48 @@ async function main(): Promise<void> {
   }, 500);
 
   const fetchObject = async (key: string) => cos.object(BUCKET, key)?.body;
+  /** The recovery pass in progress: one at a time, as the timer and next-day both start it. */
+  let pass: Promise<ReportRun> | undefined;
+  const recoveryPass = (): Promise<ReportRun> => {
+    pass ??= runReport(report, s.dataDir, fetchObject).finally(() => (pass = undefined));
+    return pass;
+  };
+  const passNote = (r: ReportRun) => out.note('recovery', { ok: r.ok, pass: r.pass, day: r.day, page: r.page }, passLine(r));
+
+  // The timer, as SCF's: the recovery pass on the cron, read on the stack's clock in the quota
+  // day's zone. A pass that did nothing an operator must know of prints nothing (every 5 minutes).
   const cron = parseCron(s.reportCron);
   let lastCronSecond = 0;
   const cronTimer = setInterval(() => {
     const second = Math.floor(Date.now() / 1000);
     if (second === lastCronSecond || stopping) return;
     lastCronSecond = second;
-    if (!cronMatches(cron, second * 1000, s.quotaOffsetMinutes)) return;
-    void runReport(report, s.dataDir, fetchObject).then((r) => out.note('report', { ok: r.ok, day: r.day, page: r.page }, `${r.summary}${r.page ? `; page: ${r.page}` : ''}`));
+    if (!cronMatches(cron, second * 1000, s.quotaOffsetMinutes) || pass) return;
+    void recoveryPass().then((r) => r.noteworthy && passNote(r));
   }, 200);
+
+  // next-day, one at a time: a second request moves the day again once the first is done.
+  let moving: Promise<unknown> = Promise.resolve();
+  const nextDay = () => {
+    const run = moving.then(() =>
+      moveToNextDay({
+        clock: { now: () => Date.now(), realNow, offset: clockOffset, persist: (ms) => writeClockOffset(s.dataDir, ms), apply: setClockOffset },
+        offsetMinutes: s.quotaOffsetMinutes,
+        busy: () => upload.busy + report.busy + (pass ? 1 : 0),
+        instances: [upload, report],
+        moved: (from, to, offsetMs) => out.note('next-day', { from, to, clockOffsetMs: offsetMs }, `quota day moved: ${from} → ${to} by next-day (the local clock is now ${formatAhead(offsetMs)} ahead of real time)`),
+        recoveryPass: async () => {
+          const r = await recoveryPass();
+          passNote(r);
+          return r;
+        },
+      }),
+    );
+    moving = run.catch(() => undefined);
+    return run;
+  };
+  const control = await startControl({ 'next-day': nextDay });
+  writeStackFile(s, { pid: process.pid, cosPort: cos.port, cccPort: ccc.port, prefix: s.prefix, quota: s.quota, quotaOffset: s.quotaOffset, dropDir: s.dropDir, control: { port: control.port, token: control.token } });
 
   await drop.start();
 
@@ -193,12 +236,15 @@ async function main(): Promise<void> {
       `  COS     http://127.0.0.1:${cos.port}  bucket ${BUCKET} (${REGION}), state in ${shown(s.dataDir)}`,
       `  CCC     http://127.0.0.1:${ccc.port}  SdkAppId ${SDK_APP_ID}, ${s.quota} files per quota day (${zoneName(s.quotaOffsetMinutes)}), 1 call/s`,
       `          the local CCC approves each file ${seconds(s.autoReviewMs)} after upload (--auto-review-ms); the real review time varies`,
-      `  report  cron "${s.reportCron}" (${zoneName(s.quotaOffsetMinutes)}), or any time: npm run report (it prints where the page is)`,
+      `  timer   recovery pass on cron "${s.reportCron}" (${zoneName(s.quotaOffsetMinutes)}): finishes interrupted work, sends deferred files`,
+      `          once their day has room, refreshes reviews, and writes the daily report once per quota day`,
+      `  report  any time: npm run report (it prints where the page is)`,
+      `  day     npm run local -- next-day: the quota day ends now, then the timer runs${clockOffset() > 0 ? ` (the local clock is ${formatAhead(clockOffset())} ahead of real time)` : ''}`,
       `  status  npm run status · function logs in ${shown(logs)}`,
       ...(took ? [`  note    took over a lock left by a stack that is no longer running (PID ${took.pid})`] : []),
       'Ready. Copy .mp3 or .wav files into the drop folder. Ctrl-C stops.',
     ],
-    { cosPort: cos.port, cccPort: ccc.port, bucket: BUCKET, dropDir: s.dropDir, dataDir: s.dataDir, prefix: s.prefix, quotaOffset: s.quotaOffset, tookOverFrom: took?.pid, pids: [process.pid, upload.pid, report.pid] },
+    { cosPort: cos.port, cccPort: ccc.port, bucket: BUCKET, dropDir: s.dropDir, dataDir: s.dataDir, prefix: s.prefix, quotaOffset: s.quotaOffset, clockOffsetMs: clockOffset(), tookOverFrom: took?.pid, pids: [process.pid, upload.pid, report.pid] },
   );
 
   const stop = async (signal: string) => {
@@ -207,6 +253,7 @@ async function main(): Promise<void> {
     drop.stop();
     clearInterval(burstTimer);
     clearInterval(cronTimer);
+    await control.stop();
     out.note('stopping', { signal, inFlight }, `stopping (${signal}): letting ${inFlight} invocation(s) finish…`);
     const deadline = Date.now() + 15000;
     while ((upload.busy > 0 || report.busy > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));

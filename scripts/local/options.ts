@@ -12,6 +12,7 @@ import { intVar, loadConfig, type Config, type Env } from '../../shared/core/con
 import { formatOffset } from '../../shared/core/report';
 import { IvrError } from '../../shared/core/errors';
 import { parseCron } from '../lib/cron';
+import { DEFAULT_RECOVERY_CRON } from '../lib/deploy-spec';
 import { functionEnv, ROOT, type LocalSettings } from './settings';
 
 /** A bad command line. Exit code 2, like other command-line tools. */
@@ -50,7 +51,13 @@ export const START_OPTIONS: readonly OptionSpec[] = [
   { name: 'settle-ms', type: 'string', value: 'MS', example: '1000', help: 'a dropped file is taken once its size and time are unchanged this long (default 1000)' },
   { name: 'cos-port', type: 'string', value: 'PORT', example: '4600', help: 'port of the local COS, 0 = any free port (default 4600)' },
   { name: 'ccc-port', type: 'string', value: 'PORT', example: '4601', help: 'port of the local CCC, 0 = any free port (default 4601)' },
-  { name: 'report-cron', type: 'string', value: 'CRON', example: '"0 5 0 * * * *"', help: 'when the daily report runs, SCF timer syntax (default "0 5 0 * * * *")' },
+  {
+    name: 'report-cron',
+    type: 'string',
+    value: 'CRON',
+    example: `"${DEFAULT_RECOVERY_CRON}"`,
+    help: `when the recovery pass runs (it also writes the daily report once per quota day), SCF timer syntax in the quota day's zone (default "${DEFAULT_RECOVERY_CRON}", every 5 minutes, as deployed)`,
+  },
   { name: 'auto-review-ms', type: 'string', value: 'MS', example: '20000', help: 'the local CCC approves each file this long after upload (default 20000)' },
   { name: 'retry-delay-ms', type: 'string', value: 'MS', example: '30000', help: 'delay before a failed invocation is delivered again, as SCF does (default 30000)' },
   JSON_OPT,
@@ -61,6 +68,8 @@ export const START_OPTIONS: readonly OptionSpec[] = [
 export const STATUS_OPTIONS: readonly OptionSpec[] = [DATA, JSON_OPT, HELP];
 /** Options of `npm run report` (plus an optional day, `YYYY-MM-DD`). */
 export const REPORT_OPTIONS: readonly OptionSpec[] = [DATA, JSON_OPT, HELP];
+/** Options of `npm run local -- next-day`. */
+export const NEXT_DAY_OPTIONS: readonly OptionSpec[] = [DATA, JSON_OPT, HELP];
 
 type Values = Record<string, string | boolean | undefined>;
 
@@ -122,11 +131,14 @@ export function parseCommandLine(argv: string[], specs: readonly OptionSpec[], m
   return parsed;
 }
 
-/** The help text for `command`. */
-export function usage(command: string, specs: readonly OptionSpec[], extra = ''): string {
+/**
+ * The help text for `command`. `optionsForm` is how options follow it: after `--` for an npm
+ * script, directly after a subcommand that already follows `--`.
+ */
+export function usage(command: string, specs: readonly OptionSpec[], extra = '', optionsForm = '[-- options]'): string {
   const rows = specs.map((s) => [`${s.short ? `-${s.short}, ` : '    '}--${s.name}${s.value ? ` ${s.value}` : ''}`, s.help]);
   const width = Math.max(...rows.map((r) => r[0].length));
-  return [`usage: ${command} [-- options]${extra}`, '', ...rows.map(([l, h]) => `  ${l.padEnd(width)}  ${h}`), ''].join('\n');
+  return [`usage: ${command} ${optionsForm}${extra}`, '', ...rows.map(([l, h]) => `  ${l.padEnd(width)}  ${h}`), ''].join('\n');
 }
 
 const str = (v: Values, name: string): string | undefined => (typeof v[name] === 'string' ? (v[name] as string) : undefined);
@@ -198,7 +210,8 @@ const inside = (child: string, parent: string) => {
 export function parseStartOptions(argv: string[], cwd: string, env: Env = {}): LocalSettings | 'help' {
   const { values: v } = parseCommandLine(argv, START_OPTIONS);
   if (v.help) return 'help';
-  const reportCron = str(v, 'report-cron') ?? '0 5 0 * * * *';
+  // The deployed timer's default: the local stack behaves as the cloud does unless told otherwise.
+  const reportCron = str(v, 'report-cron') ?? DEFAULT_RECOVERY_CRON;
   try {
     parseCron(reportCron);
   } catch (e) {
@@ -236,9 +249,11 @@ export interface ClientOptions {
   day?: string;
 }
 
-/** `npm run status` / `npm run report` arguments. */
-export function parseClientOptions(argv: string[], cwd: string, command: 'status' | 'report'): ClientOptions | 'help' {
-  const { values: v, positionals } = parseCommandLine(argv, command === 'status' ? STATUS_OPTIONS : REPORT_OPTIONS, command === 'report' ? 1 : 0);
+const CLIENT_OPTIONS = { status: STATUS_OPTIONS, report: REPORT_OPTIONS, 'next-day': NEXT_DAY_OPTIONS } as const;
+
+/** `npm run status` / `npm run report` / `npm run local -- next-day` arguments. */
+export function parseClientOptions(argv: string[], cwd: string, command: keyof typeof CLIENT_OPTIONS): ClientOptions | 'help' {
+  const { values: v, positionals } = parseCommandLine(argv, CLIENT_OPTIONS[command], command === 'report' ? 1 : 0);
   if (v.help) return 'help';
   const day = positionals[0];
   if (day !== undefined && (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)))) {

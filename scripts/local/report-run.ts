@@ -1,13 +1,23 @@
-/** Runs the quota-report bundle once and saves its page where a browser can open it. */
+/**
+ * Runs the quota-report bundle once (a recovery pass, which writes a day's report when one is due
+ * or named) and saves the report page where a browser can open it.
+ */
 import * as fs from 'fs';
 import * as path from 'path';
+import { TIMER_TRIGGER_NAME } from '../lib/deploy-spec';
 import type { FunctionInstance } from './instance';
 
-/** One report run: its one-line summary and, when the function stored one, the page's path. */
+/** One run: its one-line summary and, when the function stored one, the page's path. */
 export interface ReportRun {
   ok: boolean;
+  /** The day reported, when the pass wrote a report. */
   day?: string;
+  /** The report's line when one was written, else what the pass did. */
   summary: string;
+  /** What the pass did besides reporting: `1 file sent or settled`, `nothing to do`. */
+  pass: string;
+  /** Whether the pass did something an operator should hear of (sent, settled, a rejection, a report). */
+  noteworthy: boolean;
   page?: string;
   result?: unknown;
 }
@@ -16,6 +26,7 @@ export interface ReportRun {
 interface RecoveryResultShape {
   sent: boolean;
   settled: number;
+  reviews?: { checked: number; changed: number; rejected: string[] };
   report?: {
     day: string;
     htmlKey: string;
@@ -28,11 +39,16 @@ interface RecoveryResultShape {
  * choice) and copies the page it stored into `<dataDir>/reports/index.html`.
  */
 export async function runReport(instance: FunctionInstance, dataDir: string, fetchObject: (key: string) => Promise<Buffer | undefined>, message = ''): Promise<ReportRun> {
-  const res = await instance.invoke({ Type: 'Timer', TriggerName: 'daily-report', Time: new Date().toISOString(), Message: message });
-  if (!res.ok) return { ok: false, summary: `report failed: ${res.error.code ?? ''} ${res.error.message}`.trim() };
+  const res = await instance.invoke({ Type: 'Timer', TriggerName: TIMER_TRIGGER_NAME, Time: new Date().toISOString(), Message: message });
+  if (!res.ok) {
+    const failed = `failed: ${res.error.code ?? ''} ${res.error.message}`.replace(/ +/g, ' ');
+    return { ok: false, noteworthy: true, pass: failed, summary: `report ${failed}` };
+  }
   const pass = res.result as RecoveryResultShape;
+  const did = passSummary(pass);
+  const noteworthy = pass.settled > 0 || (pass.reviews?.rejected.length ?? 0) > 0 || pass.report !== undefined;
   // A pass writes the day's report once, after the day ends, or whenever a day is named.
-  if (!pass.report) return { ok: true, result: pass, summary: `recovery pass: ${pass.sent ? `sent or settled ${pass.settled} file(s)` : 'nothing waiting'}; no report due` };
+  if (!pass.report) return { ok: true, noteworthy, result: pass, pass: did, summary: `recovery pass: ${did}; no report due` };
   const r = pass.report;
   const html = await fetchObject(r.htmlKey);
   let page: string | undefined;
@@ -44,9 +60,27 @@ export async function runReport(instance: FunctionInstance, dataDir: string, fet
   const f = r.report.files;
   return {
     ok: true,
+    noteworthy,
+    pass: did,
     day: r.report.day,
     page,
     result: pass,
     summary: `report ${r.report.day}: ${r.report.quota.submitted}/${r.report.quota.limit} files submitted; ${f.uploaded} uploaded, ${f.failed} failed, ${f.deferred} deferred; review ${r.report.review.approved} approved, ${r.report.review.rejected} rejected, ${r.report.review.pending} pending; backlog ${r.report.backlog.deferred} deferred; ${r.report.needsAction.length} file(s) need action`,
   };
+}
+
+/** `1 file sent or settled, 2 review states updated (1 rejected)`, or `nothing to do`. */
+export function passSummary(pass: { settled: number; reviews?: { changed: number; rejected: string[] } }): string {
+  const parts: string[] = [];
+  if (pass.settled > 0) parts.push(`${pass.settled} file${pass.settled === 1 ? '' : 's'} sent or settled`);
+  const changed = pass.reviews?.changed ?? 0;
+  const rejected = pass.reviews?.rejected.length ?? 0;
+  if (changed > 0) parts.push(`${changed} review state${changed === 1 ? '' : 's'} updated${rejected > 0 ? ` (${rejected} rejected)` : ''}`);
+  return parts.length > 0 ? parts.join(', ') : 'nothing to do';
+}
+
+/** The stack's line for a recovery pass: what it did, and the report it wrote, if any. */
+export function passLine(r: ReportRun): string {
+  if (!r.ok) return `recovery pass ${r.pass}`;
+  return `recovery pass: ${r.pass}${r.day ? `; ${r.summary}${r.page ? `; page: ${r.page}` : ''}` : ''}`;
 }

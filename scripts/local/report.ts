@@ -1,4 +1,9 @@
-/** `npm run report`: runs the quota-report function now against the running local stack. */
+/**
+ * `npm run report`: runs the quota-report function now against the running local stack, naming
+ * the day (today by default), so it always writes that day's report and page.
+ */
+// First: this command signs requests and runs a function instance on the stack's clock.
+import { useStackClock } from './clock';
 import * as path from 'path';
 import { parseUtcOffset } from '../../shared/core/config';
 import { quotaDay } from '../../shared/core/sendlog';
@@ -17,6 +22,8 @@ async function main(): Promise<void> {
     return;
   }
   const stack = await findStack(o.dataDir);
+  // On the stack's clock (moved by next-day): its own signatures and "today" must agree with it.
+  useStackClock(o.dataDir);
   const quotaOffset = stack.quotaOffset ?? '+08:00';
   const offsetMinutes = parseUtcOffset('quotaOffset', quotaOffset);
   const env = functionEnv({ cosPort: stack.cosPort, cccPort: stack.cccPort, prefix: stack.prefix, quota: stack.quota, quotaOffset }, 'quota-report');

@@ -1,4 +1,6 @@
 /** `npm run status`: every object under the prefix with its state, then what needs action. */
+// First: this command signs its requests on the stack's clock.
+import { useStackClock } from './clock';
 import { runCommand } from './cli';
 import { findStack, cosClient } from './client';
 import { readFileState } from './file-state';
@@ -15,6 +17,8 @@ async function main(): Promise<void> {
     return;
   }
   const stack = await findStack(o.dataDir);
+  // The local COS checks signatures against the stack's clock, which next-day may have moved.
+  useStackClock(o.dataDir);
   const offsetMinutes = parseUtcOffset('quotaOffset', stack.quotaOffset ?? '+08:00');
   const cos = cosClient(stack.cosPort);
   const rows: StatusRow[] = [];

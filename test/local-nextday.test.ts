@@ -1,0 +1,78 @@
+/**
+ * `npm run local -- next-day` end to end: a stack with a quota of 1 defers the second of two
+ * files; moving the quota day forward releases it, registers it and moves it to done/, with every
+ * party on the moved clock; the offset survives a restart; without a stack, one line and exit 1.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { mp3Silence, wavTone } from './audio';
+import { killAll, Proc, run, stackArgs, tempDirs } from './local-helpers';
+
+afterEach(killAll);
+
+const DAY_MS = 86400000;
+const nextDay = (day: string) => new Date(Date.parse(`${day}T00:00:00Z`) + DAY_MS).toISOString().slice(0, 10);
+
+test('next-day: the deferred file is sent on the new quota day and lands in done/; the clock is kept across a restart', async () => {
+  const dirs = tempDirs();
+  const args = await stackArgs(dirs, ['--quota', '1']);
+  const stack = Proc.stack(args);
+  const ready = await stack.waitFor((l) => l.type === 'ready', 'ready', 15000);
+  expect(ready.clockOffsetMs).toBe(0);
+
+  fs.writeFileSync(path.join(dirs.drop, 'first.mp3'), mp3Silence(5));
+  fs.writeFileSync(path.join(dirs.drop, 'second.wav'), wavTone(300));
+  const deferred = await stack.waitFor((l) => l.type === 'file' && l.state === 'deferred', 'a deferred file', 15000);
+  const late = String(deferred.file);
+  const early = late === 'first.mp3' ? 'second.wav' : 'first.mp3';
+  await stack.fileEvent(early, 'uploaded', 10000);
+  expect(fs.readdirSync(path.join(dirs.drop, 'waiting'))).toEqual([late]);
+
+  // The operator's command, in its own process: one line, exit 0.
+  const seen = stack.lines.length;
+  const moved = await run(Proc.npm('local', ['next-day', '--data', dirs.data]), 15000);
+  expect(moved.stderr).toBe('');
+  expect(moved.code).toBe(0);
+  const line = /^quota day moved: (\d{4}-\d{2}-\d{2}) → (\d{4}-\d{2}-\d{2}) \(the local clock is now .+ ahead of real time\); recovery pass: 1 file sent or settled.*\n$/.exec(moved.stdout);
+  expect(line).not.toBeNull();
+  const [, from, to] = line!;
+  expect(to).toBe(nextDay(from));
+  // The day the file was promised is the day it was released on.
+  expect(deferred.day).toBe(to);
+
+  // The stack's terminal: the move, then the file's lines as usual, timed on the new day.
+  const note = await stack.waitFor((l) => l.type === 'next-day', 'the next-day line', 5000, seen);
+  expect(note).toMatchObject({ from, to });
+  const uploaded = await stack.fileEvent(late, 'uploaded', 15000, seen);
+  expect(uploaded.movedTo).toBe(`done/${late}`);
+  expect(String(uploaded.time).slice(0, 10)).toBe(to);
+  expect(String(uploaded.time)).toMatch(/^\d{4}-\d{2}-\d{2}T00:0\d:\d{2}\.\d{3}\+08:00$/);
+  await stack.waitFor((l) => l.type === 'recovery', 'the recovery pass line', 10000, seen);
+  expect(fs.readdirSync(path.join(dirs.drop, 'done')).sort()).toEqual(['first.mp3', 'second.wav']);
+  expect(fs.readdirSync(path.join(dirs.drop, 'waiting'))).toEqual([]);
+
+  // Just past the boundary, not a flat day: at most a day plus the margin, kept in the state folder.
+  const { offsetMs } = JSON.parse(fs.readFileSync(path.join(dirs.data, 'clock.json'), 'utf8')) as { offsetMs: number };
+  expect(offsetMs).toBeGreaterThan(0);
+  expect(offsetMs).toBeLessThanOrEqual(DAY_MS + 5000);
+  expect(note.clockOffsetMs).toBe(offsetMs);
+  await stack.stop();
+
+  // Nothing runs now: one clear line, exit 1.
+  const none = await run(Proc.npm('local', ['next-day', '--data', dirs.data]), 15000);
+  expect(none.code).toBe(1);
+  expect(none.stdout).toBe('');
+  expect(none.stderr).toMatch(/^npm run local -- next-day: no local stack is running with state in .+: start it with `npm start`/);
+  expect(none.stderr.trim().split('\n')).toHaveLength(1);
+  // The command is listed where an operator looks for it.
+  const help = await run(Proc.npm('local', ['--help']), 15000);
+  expect(help.code).toBe(0);
+  expect(help.stdout).toMatch(/^ {2}next-day {2}end the running stack's quota day now/m);
+
+  // A restart stays on the day it reached: its clock starts where the move left it.
+  const again = Proc.stack(args);
+  const readyAgain = await again.waitFor((l) => l.type === 'ready', 'ready after restart', 15000);
+  expect(readyAgain.clockOffsetMs).toBe(offsetMs);
+  await again.stop();
+  dirs.cleanup();
+}, 40000);
