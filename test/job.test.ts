@@ -1,8 +1,9 @@
 /** The job state machine and the send log's decisions: pure functions on plain data. */
-import { JOB_STATES, TRANSITIONS, queuedJob, sendable, settleable, transition, visibleResult, visibleStatus, type JobEvent, type JobState, type JobVersion } from '../shared/core/job';
+import { JOB_STATES, TRANSITIONS, outcomeAt, queuedJob, sendable, settleable, transition, visibleResult, visibleStatus, type JobEvent, type JobState, type JobVersion } from '../shared/core/job';
 import { callEntry, chooseBatch, genesis, leaseEntry, leaseView, nextWindow, quotaOn, quotaRoom, reclaim, type Candidate } from '../shared/core/sendlog';
 import { loadConfig } from '../shared/core/config';
 import { timingFrom } from '../shared/core/timing';
+import { buildReport } from '../shared/core/report';
 
 const T0 = Date.parse('2026-11-25T03:00:00Z');
 const object = { bucket: 'b-1250000000', key: 'p/a.mp3', etag: 'e', size: 10, customName: 'a', queuedAt: T0, head: { standard: {}, meta: {} } };
@@ -54,6 +55,17 @@ describe('job state machine', () => {
     expect(transition(sending, 'unsent', T0, 't').slot).toBeUndefined();
     const again = transition(transition(sending, 'retry', T0, 't'), 'send', T0, 't', { slot: '2026-11-25', newSlot: false });
     expect(transition(again, 'unsent', T0, 't').slot).toBe('2026-11-25');
+  });
+
+  test('a file counts on the day it was registered, whenever its review arrives', () => {
+    const uploaded = transition(inState('sending'), 'registered', T0, 't', { upload: { fileId: 7, audioFileName: 'x', requestId: 'r', review: 'pending' } });
+    expect(uploaded.upload?.registeredAt).toBe(new Date(T0).toISOString());
+    // Approved 20 hours later: past midnight in +08:00, the next quota day.
+    const reviewed = transition(uploaded, 'review', T0 + 20 * 3600_000, 't', { upload: { ...uploaded.upload!, review: 'approved' } });
+    expect(outcomeAt(reviewed)).toBe(T0);
+    const input = { nowMs: T0 + 21 * 3600_000, utcOffsetMinutes: 480, quotaLimit: 50, submitted: 1, exhausted: false, jobs: [reviewed], actions: { registered: 0, reviewsUpdated: 1, pruned: 0 } };
+    expect(buildReport({ ...input, day: '2026-11-25' })).toMatchObject({ files: { uploaded: 1 }, review: { approved: 1 } });
+    expect(buildReport({ ...input, day: '2026-11-26' })).toMatchObject({ files: { uploaded: 0 }, review: { approved: 0 } });
   });
 
   test('what the object shows for each state', () => {

@@ -33,7 +33,7 @@ test('next-day: the deferred file is sent on the new quota day and lands in done
   const moved = await run(Proc.npm('local', ['next-day', '--data', dirs.data]), 15000);
   expect(moved.stderr).toBe('');
   expect(moved.code).toBe(0);
-  const line = /^quota day moved: (\d{4}-\d{2}-\d{2}) → (\d{4}-\d{2}-\d{2}) \(the local clock is now .+ ahead of real time\); recovery pass: 1 file sent or settled.*\n$/.exec(moved.stdout);
+  const line = /^quota day moved: (\d{4}-\d{2}-\d{2}) → (\d{4}-\d{2}-\d{2}) \(the local clock is now .+ ahead of real time\); recovery pass: 1 file registered.*\n$/.exec(moved.stdout);
   expect(line).not.toBeNull();
   const [, from, to] = line!;
   expect(to).toBe(nextDay(from));

@@ -343,7 +343,7 @@ describe('next-day', () => {
     let real = at('2026-11-26T02:30:00Z');
     let offset = 0;
     let busyChecks = 0;
-    const pass: ReportRun = { ok: true, noteworthy: true, pass: '1 file sent or settled', summary: 'report 2026-11-26: …', day: '2026-11-26', page: '/x/reports/index.html' };
+    const pass: ReportRun = { ok: true, noteworthy: true, pass: '1 file registered', summary: 'report 2026-11-26: …', day: '2026-11-26', page: '/x/reports/index.html' };
     return {
       steps,
       deps: {
@@ -374,10 +374,10 @@ describe('next-day', () => {
     const { steps, deps } = fakeStack(3);
     const r = await moveToNextDay(deps);
     const shift = (13 * 60 + 30) * 60000 + NEXT_DAY_MARGIN_MS - 4 * 50; // real time went on while it waited
-    expect(r).toMatchObject({ from: '2026-11-26', to: '2026-11-27', pass: { ok: true, pass: '1 file sent or settled', day: '2026-11-26' } });
+    expect(r).toMatchObject({ from: '2026-11-26', to: '2026-11-27', pass: { ok: true, pass: '1 file registered', day: '2026-11-26' } });
     expect(Math.abs(r.offsetMs - shift)).toBeLessThanOrEqual(100);
     expect(steps).toEqual([`persist ${r.offsetMs}`, `apply ${r.offsetMs}`, `instance ${r.offsetMs}`, 'moved 2026-11-26 2026-11-27', 'pass at 2026-11-27']);
-    expect(nextDayLine(r)).toBe(`quota day moved: 2026-11-26 → 2026-11-27 (the local clock is now 13 h 30 min ahead of real time); recovery pass: 1 file sent or settled; report 2026-11-26 written: /x/reports/index.html`);
+    expect(nextDayLine(r)).toBe(`quota day moved: 2026-11-26 → 2026-11-27 (the local clock is now 13 h 30 min ahead of real time); recovery pass: 1 file registered; report 2026-11-26 written: /x/reports/index.html`);
   });
 
   test('refuses, moving nothing, while invocations keep running', async () => {
@@ -389,7 +389,9 @@ describe('next-day', () => {
 
   test('what a pass did, in one line', () => {
     expect(passSummary({ settled: 0, reviews: { changed: 0, rejected: [] } })).toBe('nothing to do');
-    expect(passSummary({ settled: 2, reviews: { changed: 3, rejected: ['p/a.mp3'] } })).toBe('2 files sent or settled, 3 review states updated (1 rejected)');
+    expect(passSummary({ settled: 2, registered: 2, reviews: { changed: 3, rejected: ['p/a.mp3'] } })).toBe('2 files registered, 3 review states updated (1 rejected)');
+    expect(passSummary({ settled: 3, registered: 1 })).toBe('1 file registered, 2 other updated');
+    expect(passSummary({ settled: 1, registered: 0 })).toBe('1 file updated');
     const failed: ReportRun = { ok: false, noteworthy: true, pass: 'failed: InstanceExited quota-report exited', summary: 'report failed: InstanceExited quota-report exited' };
     expect(passLine(failed)).toBe('recovery pass failed: InstanceExited quota-report exited');
     const quiet: NextDayResult = { from: '2026-11-26', to: '2026-11-27', offsetMs: 60000, pass: { ok: true, pass: 'nothing to do', summary: '' } };

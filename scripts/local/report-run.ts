@@ -14,7 +14,7 @@ export interface ReportRun {
   day?: string;
   /** The report's line when one was written, else what the pass did. */
   summary: string;
-  /** What the pass did besides reporting: `1 file sent or settled`, `nothing to do`. */
+  /** What the pass did besides reporting: `1 file registered`, `nothing to do`. */
   pass: string;
   /** Whether the pass did something an operator should hear of (sent, settled, a rejection, a report). */
   noteworthy: boolean;
@@ -26,6 +26,7 @@ export interface ReportRun {
 interface RecoveryResultShape {
   sent: boolean;
   settled: number;
+  registered?: number;
   reviews?: { checked: number; changed: number; rejected: string[] };
   report?: {
     day: string;
@@ -69,10 +70,14 @@ export async function runReport(instance: FunctionInstance, dataDir: string, fet
   };
 }
 
-/** `1 file sent or settled, 2 review states updated (1 rejected)`, or `nothing to do`. */
-export function passSummary(pass: { settled: number; reviews?: { changed: number; rejected: string[] } }): string {
+/** `1 file registered, 2 updated, 2 review states updated (1 rejected)`, or `nothing to do`. */
+export function passSummary(pass: { settled: number; registered?: number; reviews?: { changed: number; rejected: string[] } }): string {
   const parts: string[] = [];
-  if (pass.settled > 0) parts.push(`${pass.settled} file${pass.settled === 1 ? '' : 's'} sent or settled`);
+  const registered = pass.registered ?? 0;
+  const other = pass.settled - registered;
+  if (registered > 0) parts.push(`${registered} file${registered === 1 ? '' : 's'} registered`);
+  // Deferred to the next day, put back for a retry, or failed: `npm run status` says which.
+  if (other > 0) parts.push(`${other} ${registered > 0 ? 'other' : `file${other === 1 ? '' : 's'}`} updated`);
   const changed = pass.reviews?.changed ?? 0;
   const rejected = pass.reviews?.rejected.length ?? 0;
   if (changed > 0) parts.push(`${changed} review state${changed === 1 ? '' : 's'} updated${rejected > 0 ? ` (${rejected} rejected)` : ''}`);

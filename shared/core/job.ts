@@ -85,6 +85,8 @@ export interface Registration {
   /** RequestId of the UploadIvrAudio call that registered it, or `recovered`. */
   requestId: string;
   review: ReviewState;
+  /** When the job became `uploaded` (ISO): a later review refresh writes a new version, not a new registration. */
+  registeredAt?: string;
   reviewedAt?: string;
   reviewRequestId?: string;
 }
@@ -176,6 +178,7 @@ export function transition(current: JobVersion, event: JobEvent, at: number, by:
   if (to === 'sending' && patch.newSlot) next.newSlot = true;
   // Fields carried over only where they still mean something.
   if (to === 'uploaded') next.upload = patch.upload ?? current.upload;
+  if (next.upload && from !== 'uploaded') next.upload = { ...next.upload, registeredAt: next.at };
   if (to === 'deferred') next.deferredDay = patch.deferredDay ?? current.deferredDay;
   if (to === 'uncertain' || to === 'sending') next.checkAfter = patch.checkAfter;
   if (to === 'queued' && patch.notBefore !== undefined) next.notBefore = patch.notBefore;
@@ -193,6 +196,12 @@ export function sendable(v: JobVersion, nowMs: number, today: string): boolean {
   if (v.state === 'queued') return (v.notBefore ?? 0) <= nowMs;
   return v.state === 'deferred' && v.deferredDay !== undefined && v.deferredDay < today;
 }
+
+/**
+ * When a job reached what it shows: its registration for an uploaded file (a review refresh after
+ * midnight must not move it to the next day's report), else its newest version's time.
+ */
+export const outcomeAt = (v: JobVersion): number => Date.parse(v.upload?.registeredAt ?? v.at);
 
 /** The status an object shows for a job: the one place where the two vocabularies meet. */
 export function visibleStatus(v: JobVersion): IvrStatus {

@@ -2,7 +2,7 @@
  * The daily report, as pure functions: numbers from ledger records, the JSON document, the HTML
  * page with a 30-day chart, and the WeCom robot message.
  */
-import { visibleStatus, type JobVersion } from './job';
+import { outcomeAt, visibleStatus, type JobVersion } from './job';
 import type { ReviewState } from './metadata';
 import { quotaDay } from './sendlog';
 
@@ -97,7 +97,7 @@ export function buildReport(i: ReportInput): DailyReport {
     if (status === 'queued' || status === 'retrying') backlog.queued++;
     const a = needsAction(v);
     if (a) action.push(a);
-    if (quotaDay(Date.parse(v.at), i.utcOffsetMinutes) !== i.day) continue;
+    if (quotaDay(outcomeAt(v), i.utcOffsetMinutes) !== i.day) continue;
     if (status !== 'queued') files[status]++;
     if (status === 'uploaded') review[v.upload?.review ?? 'pending']++;
     if ((status === 'failed' || status === 'retrying') && v.lastError) errors[v.lastError.code] = (errors[v.lastError.code] ?? 0) + 1;
