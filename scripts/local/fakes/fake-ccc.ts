@@ -8,9 +8,9 @@ import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
 import type { FakeCredential } from './credentials';
+import { apiAnswer, readBody, TencentApiError, verifyTc3 } from './tc3-server';
 import { recordAction } from './actions';
 import { FaultQueue, LoopbackServer, type Fault } from './loopback-server';
-import { parseTc3Authorization, tc3Sign } from './signatures';
 
 export const CCC_HOST = 'ccc.tencentcloudapi.com';
 const MAX_AUDIO_BYTES = 5 * 1024 * 1024;
@@ -85,15 +85,6 @@ export interface FakeCccOptions {
 }
 
 type Json = Record<string, unknown>;
-
-class ApiError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 function sniff(body: Buffer): 'mp3' | 'wav' | undefined {
   if (body.length >= 12 && body.toString('latin1', 0, 4) === 'RIFF' && body.toString('latin1', 8, 12) === 'WAVE') return 'wav';
@@ -189,16 +180,11 @@ export class FakeCcc extends LoopbackServer {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks);
+    const body = await readBody(req);
     const requestId = randomUUID();
     const action = String(req.headers['x-tc-action'] ?? '');
     const call: CccCall = { action, at: this.time(), requestId, files: 0, result: 'ok', audioUrls: [] };
-    const send = (payload: Json) => {
-      const text = JSON.stringify({ Response: { ...payload, RequestId: requestId } });
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) }).end(text);
-    };
+    const send = apiAnswer(res, requestId);
     try {
       const list = (JSON.parse(body.toString('utf8') || '{}') as { AudioList?: unknown }).AudioList;
       call.files = Array.isArray(list) ? list.length : 0;
@@ -230,12 +216,12 @@ export class FakeCcc extends LoopbackServer {
         res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"Response":{"RequestId":');
         return;
       }
-      if (fault?.code) throw new ApiError(fault.code, fault.message ?? `injected ${fault.code}`);
+      if (fault?.code) throw new TencentApiError(fault.code, fault.message ?? `injected ${fault.code}`);
       let params: Json;
       try {
         params = JSON.parse(body.toString('utf8')) as Json;
       } catch {
-        throw new ApiError('InvalidParameter', 'The request body is not valid JSON.');
+        throw new TencentApiError('InvalidParameter', 'The request body is not valid JSON.');
       }
       if (action === 'UploadIvrAudio') {
         if (fault?.slow) {
@@ -259,10 +245,10 @@ export class FakeCcc extends LoopbackServer {
       } else if (action === 'DescribeIvrAudioList') {
         send(this.describe(params));
       } else {
-        throw new ApiError('InvalidAction', `The action ${action} is not supported by this fake.`);
+        throw new TencentApiError('InvalidAction', `The action ${action} is not supported by this fake.`);
       }
     } catch (e) {
-      const err = e instanceof ApiError ? e : new ApiError('InternalError', String(e));
+      const err = e instanceof TencentApiError ? e : new TencentApiError('InternalError', String(e));
       call.result = err.code;
       send({ Error: { Code: err.code, Message: err.message } });
     } finally {
@@ -271,25 +257,7 @@ export class FakeCcc extends LoopbackServer {
   }
 
   private authenticate(req: http.IncomingMessage, body: Buffer): string {
-    const h = req.headers;
-    const host = String(h.host ?? '').replace(/:\d+$/, '');
-    const auth = parseTc3Authorization(String(h.authorization ?? ''));
-    if (!auth) throw new ApiError('AuthFailure.InvalidAuthorization', 'Authorization header is missing or malformed.');
-    const cred = this.creds.get(auth.secretId);
-    if (!cred) throw new ApiError('AuthFailure.SecretIdNotFound', 'The SecretId is not found, please ensure that your SecretId is correct.');
-    const timestamp = Number(h['x-tc-timestamp']);
-    if (!Number.isInteger(timestamp) || Math.abs(timestamp - this.clock() / 1000) > 300) {
-      throw new ApiError('AuthFailure.SignatureExpire', 'Signature expired. Timestamp and server time cannot differ by more than five minutes.');
-    }
-    if (host !== CCC_HOST || auth.service !== 'ccc') throw new ApiError('AuthFailure.SignatureFailure', `The credential scope ${auth.date}/${auth.service} does not match host ${host}.`);
-    if (auth.date !== new Date(timestamp * 1000).toISOString().slice(0, 10)) throw new ApiError('AuthFailure.SignatureFailure', 'The credential date does not match X-TC-Timestamp.');
-    if (!auth.signedHeaders.includes('host') || !auth.signedHeaders.includes('content-type')) throw new ApiError('AuthFailure.SignatureFailure', 'SignedHeaders must include content-type and host.');
-    const headers = auth.signedHeaders.map((n): [string, string] => [n, n === 'host' ? host : String(h[n] ?? '')]);
-    const expected = tc3Sign({ secretKey: cred.secretKey, service: auth.service, timestamp, headers, payload: body }).signature;
-    if (expected !== auth.signature) throw new ApiError('AuthFailure.SignatureFailure', 'The provided credentials could not be validated. Please check your signature is correct.');
-    if (cred.token !== undefined && h['x-tc-token'] !== cred.token) throw new ApiError('AuthFailure.TokenFailure', 'Token verification failed.');
-    if (h['x-tc-version'] !== '2020-02-10') throw new ApiError('NoSuchVersion', 'The API version does not exist.');
-    return cred.secretId;
+    return verifyTc3(req, body, { host: CCC_HOST, service: 'ccc', version: '2020-02-10' }, this.creds, this.clock()).secretId;
   }
 
   /** A strict sliding window: two calls whose arrivals are less than 1000 ms apart, the second is refused. */
@@ -297,24 +265,24 @@ export class FakeCcc extends LoopbackServer {
     const now = this.time();
     const tooSoon = now - this.lastUploadAt < 1000;
     this.lastUploadAt = now;
-    if (tooSoon) throw new ApiError('RequestLimitExceeded', 'Your current request times equals to `1` in a second, which exceeds the frequency limit `1` for a second. Please reduce the frequency of calls.');
+    if (tooSoon) throw new TencentApiError('RequestLimitExceeded', 'Your current request times equals to `1` in a second, which exceeds the frequency limit `1` for a second. Please reduce the frequency of calls.');
   }
 
   private async upload(p: Json, secretId?: string, arrived = this.time(), checkRate = true): Promise<Json> {
     if (checkRate) this.checkRate();
     const sdkAppId = p.SdkAppId;
     const list = p.AudioList;
-    if (typeof sdkAppId !== 'number' || !Number.isInteger(sdkAppId) || sdkAppId <= 0) throw new ApiError('InvalidParameterValue', 'SdkAppId is invalid.');
-    if (!Array.isArray(list) || list.length === 0) throw new ApiError('InvalidParameterValue', 'AudioList must not be empty.');
+    if (typeof sdkAppId !== 'number' || !Number.isInteger(sdkAppId) || sdkAppId <= 0) throw new TencentApiError('InvalidParameterValue', 'SdkAppId is invalid.');
+    if (!Array.isArray(list) || list.length === 0) throw new TencentApiError('InvalidParameterValue', 'AudioList must not be empty.');
     for (const item of list as Json[]) {
-      if (typeof item?.CustomFileName !== 'string' || item.CustomFileName === '') throw new ApiError('InvalidParameterValue', 'CustomFileName must not be empty.');
-      if (typeof item?.AudioUrl !== 'string' || item.AudioUrl === '') throw new ApiError('InvalidParameterValue', 'AudioUrl must not be empty.');
+      if (typeof item?.CustomFileName !== 'string' || item.CustomFileName === '') throw new TencentApiError('InvalidParameterValue', 'CustomFileName must not be empty.');
+      if (typeof item?.AudioUrl !== 'string' || item.AudioUrl === '') throw new TencentApiError('InvalidParameterValue', 'AudioUrl must not be empty.');
     }
     const day = this.quotaDay(arrived + this.dayShiftMs);
     const today = this.filesOn(day, sdkAppId).length;
     if (today + list.length > (this.opts.dailyQuota ?? 50)) {
       this.refusedForQuota.set(day, (this.refusedForQuota.get(day) ?? 0) + list.length);
-      throw new ApiError('FailedOperation.UploadFileOverflow', 'Upload file overflow: at most 50 files can be uploaded per day.');
+      throw new TencentApiError('FailedOperation.UploadFileOverflow', 'Upload file overflow: at most 50 files can be uploaded per day.');
     }
     const success: Json[] = [];
     const failed: Json[] = [];
@@ -373,8 +341,8 @@ export class FakeCcc extends LoopbackServer {
   private describe(p: Json): Json {
     const size = p.PageSize;
     const page = p.PageNumber;
-    if (typeof size !== 'number' || size < 1 || size > 50) throw new ApiError('InvalidParameterValue', 'PageSize must be between 1 and 50.');
-    if (typeof page !== 'number' || page < 0) throw new ApiError('InvalidParameterValue', 'PageNumber must be >= 0.');
+    if (typeof size !== 'number' || size < 1 || size > 50) throw new TencentApiError('InvalidParameterValue', 'PageSize must be between 1 and 50.');
+    if (typeof page !== 'number' || page < 0) throw new TencentApiError('InvalidParameterValue', 'PageNumber must be >= 0.');
     const ids = Array.isArray(p.FileId) ? (p.FileId as number[]) : undefined;
     const names = Array.isArray(p.CustomFileName) ? (p.CustomFileName as string[]) : undefined;
     const audio = Array.isArray(p.AudioFileName) ? (p.AudioFileName as string[]) : undefined;

@@ -24,8 +24,8 @@ import { unzipSync, type Unzipped } from 'fflate';
 import * as fs from 'fs';
 import * as http from 'http';
 import type { FakeCredential } from './credentials';
+import { apiAnswer, readBody, TencentApiError, verifyTc3 } from './tc3-server';
 import { FaultQueue, LoopbackServer, type Fault } from './loopback-server';
-import { parseTc3Authorization, tc3Sign } from './signatures';
 
 /** The host the fake answers for; requests for any other host fail the signature check. */
 export const SCF_HOST = 'scf.tencentcloudapi.com';
@@ -110,15 +110,6 @@ export interface FakeScfOptions {
   transitionMs?: number;
   /** When set, `Role` must be one of these (`ResourceNotFound.Role` otherwise). */
   roles?: string[];
-}
-
-class ApiError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 const seenDeployActions = new Set<string>();
@@ -207,24 +198,19 @@ export class FakeScf extends LoopbackServer {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks);
+    const body = await readBody(req);
     const requestId = randomUUID();
     const action = String(req.headers['x-tc-action'] ?? '');
     const region = String(req.headers['x-tc-region'] ?? '');
     const call: ScfCall = { action, region, params: {}, result: 'ok', write: !READ_ACTIONS.has(action) };
-    const send = (payload: Json) => {
-      const text = JSON.stringify({ Response: { ...payload, RequestId: requestId } });
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) }).end(text);
-    };
+    const send = apiAnswer(res, requestId);
     try {
       this.authenticate(req, body);
       let params: Json;
       try {
         params = JSON.parse(body.toString('utf8') || '{}') as Json;
       } catch {
-        throw new ApiError('InvalidParameter.Payload', 'The request body is not valid JSON.');
+        throw new TencentApiError('InvalidParameter.Payload', 'The request body is not valid JSON.');
       }
       call.params = this.loggable(params);
       recordDeployAction(`scf:${action}`);
@@ -234,12 +220,12 @@ export class FakeScf extends LoopbackServer {
         res.writeHead(fault.http, { 'Content-Type': 'text/html' }).end('<html><body>Bad Gateway</body></html>');
         return;
       }
-      if (fault?.code) throw new ApiError(fault.code, fault.message ?? `injected ${fault.code}`);
-      if (!region) throw new ApiError('MissingParameter', 'The request is missing a required parameter `Region`.');
-      if (params.Namespace !== undefined && params.Namespace !== 'default') throw new ApiError('ResourceNotFound.Namespace', `Namespace ${String(params.Namespace)} does not exist.`);
+      if (fault?.code) throw new TencentApiError(fault.code, fault.message ?? `injected ${fault.code}`);
+      if (!region) throw new TencentApiError('MissingParameter', 'The request is missing a required parameter `Region`.');
+      if (params.Namespace !== undefined && params.Namespace !== 'default') throw new TencentApiError('ResourceNotFound.Namespace', `Namespace ${String(params.Namespace)} does not exist.`);
       send(this.route(action, region, params));
     } catch (e) {
-      const err = e instanceof ApiError ? e : new ApiError('InternalError', String(e));
+      const err = e instanceof TencentApiError ? e : new TencentApiError('InternalError', String(e));
       call.result = err.code;
       send({ Error: { Code: err.code, Message: err.message } });
     } finally {
@@ -257,23 +243,7 @@ export class FakeScf extends LoopbackServer {
   }
 
   private authenticate(req: http.IncomingMessage, body: Buffer): void {
-    const h = req.headers;
-    const host = String(h.host ?? '').replace(/:\d+$/, '');
-    const auth = parseTc3Authorization(String(h.authorization ?? ''));
-    if (!auth) throw new ApiError('AuthFailure.InvalidAuthorization', 'Authorization header is missing or malformed.');
-    const cred = this.creds.get(auth.secretId);
-    if (!cred) throw new ApiError('AuthFailure.SecretIdNotFound', 'The SecretId is not found, please ensure that your SecretId is correct.');
-    const timestamp = Number(h['x-tc-timestamp']);
-    const now = (this.opts.signatureClock ?? Date.now)();
-    if (!Number.isInteger(timestamp) || Math.abs(timestamp - now / 1000) > 300) throw new ApiError('AuthFailure.SignatureExpire', 'Signature expired. Timestamp and server time cannot differ by more than five minutes.');
-    if (host !== SCF_HOST || auth.service !== 'scf') throw new ApiError('AuthFailure.SignatureFailure', `The credential scope ${auth.date}/${auth.service} does not match host ${host}.`);
-    if (auth.date !== new Date(timestamp * 1000).toISOString().slice(0, 10)) throw new ApiError('AuthFailure.SignatureFailure', 'The credential date does not match X-TC-Timestamp.');
-    if (!auth.signedHeaders.includes('host') || !auth.signedHeaders.includes('content-type')) throw new ApiError('AuthFailure.SignatureFailure', 'SignedHeaders must include content-type and host.');
-    const headers = auth.signedHeaders.map((n): [string, string] => [n, n === 'host' ? host : String(h[n] ?? '')]);
-    const expected = tc3Sign({ secretKey: cred.secretKey, service: auth.service, timestamp, headers, payload: body }).signature;
-    if (expected !== auth.signature) throw new ApiError('AuthFailure.SignatureFailure', 'The provided credentials could not be validated. Please check your signature is correct.');
-    if (cred.token !== undefined && h['x-tc-token'] !== cred.token) throw new ApiError('AuthFailure.TokenFailure', 'Token verification failed.');
-    if (h['x-tc-version'] !== '2018-04-16') throw new ApiError('NoSuchVersion', 'The API version does not exist.');
+    verifyTc3(req, body, { host: SCF_HOST, service: 'scf', version: '2018-04-16' }, this.creds, (this.opts.signatureClock ?? Date.now)());
   }
 
   private route(action: string, region: string, p: Json): Json {
@@ -301,22 +271,22 @@ export class FakeScf extends LoopbackServer {
       case 'UpdateFunctionEventInvokeConfig':
         return this.updateRetry(region, p);
       default:
-        throw new ApiError('InvalidAction', `The action ${action} is not supported by this fake.`);
+        throw new TencentApiError('InvalidAction', `The action ${action} is not supported by this fake.`);
     }
   }
 
   private existing(region: string, p: Json): FakeFunction {
     const name = p.FunctionName;
-    if (typeof name !== 'string' || name === '') throw new ApiError('MissingParameter', 'FunctionName is required.');
+    if (typeof name !== 'string' || name === '') throw new TencentApiError('MissingParameter', 'FunctionName is required.');
     const f = this.fn(region, name);
-    if (!f) throw new ApiError('ResourceNotFound.Function', `未找到指定的Function，请创建后再试。(${name})`);
+    if (!f) throw new TencentApiError('ResourceNotFound.Function', `未找到指定的Function，请创建后再试。(${name})`);
     return f;
   }
 
   /** Writes need an Active function; `code` is what the real API answers otherwise. */
   private active(region: string, p: Json, code: string): FakeFunction {
     const f = this.existing(region, p);
-    if (f.status !== 'Active') throw new ApiError(code, `当前函数处于${f.status}状态，无法进行此操作，请稍后重试。`);
+    if (f.status !== 'Active') throw new TencentApiError(code, `当前函数处于${f.status}状态，无法进行此操作，请稍后重试。`);
     return f;
   }
 
@@ -366,50 +336,50 @@ export class FakeScf extends LoopbackServer {
   private validateConfig(p: Json, creating: boolean): void {
     if (p.MemorySize !== undefined) {
       const m = p.MemorySize;
-      if (typeof m !== 'number' || !(m === 64 || (m >= 128 && m <= 3072 && m % 128 === 0))) throw new ApiError('InvalidParameterValue.MemorySize', 'MemorySize must be 64, or 128-3072 in steps of 128.');
+      if (typeof m !== 'number' || !(m === 64 || (m >= 128 && m <= 3072 && m % 128 === 0))) throw new TencentApiError('InvalidParameterValue.MemorySize', 'MemorySize must be 64, or 128-3072 in steps of 128.');
     }
-    if (p.Timeout !== undefined && (typeof p.Timeout !== 'number' || p.Timeout < 1 || p.Timeout > 900)) throw new ApiError('LimitExceeded.Timeout', 'Timeout must be 1-900 seconds.');
+    if (p.Timeout !== undefined && (typeof p.Timeout !== 'number' || p.Timeout < 1 || p.Timeout > 900)) throw new TencentApiError('LimitExceeded.Timeout', 'Timeout must be 1-900 seconds.');
     if (p.Description !== undefined) {
       // "最大支持 1000 个英文字母、数字、空格、逗号、换行符和英文句号，支持中文" (CreateFunction Description).
-      if (typeof p.Description !== 'string' || p.Description.length > 1000 || !/^[A-Za-z0-9 ,.\n\u4e00-\u9fff，。]*$/.test(p.Description)) throw new ApiError('InvalidParameterValue.Description', 'Description may contain letters, digits, spaces, commas, newlines and periods only.');
+      if (typeof p.Description !== 'string' || p.Description.length > 1000 || !/^[A-Za-z0-9 ,.\n\u4e00-\u9fff，。]*$/.test(p.Description)) throw new TencentApiError('InvalidParameterValue.Description', 'Description may contain letters, digits, spaces, commas, newlines and periods only.');
     }
-    if (p.Role !== undefined && this.opts.roles && !this.opts.roles.includes(String(p.Role))) throw new ApiError('ResourceNotFound.Role', `角色不存在: ${String(p.Role)}`);
+    if (p.Role !== undefined && this.opts.roles && !this.opts.roles.includes(String(p.Role))) throw new TencentApiError('ResourceNotFound.Role', `角色不存在: ${String(p.Role)}`);
     if (p.Environment !== undefined) {
       const vars = (p.Environment as { Variables?: unknown }).Variables;
-      if (!Array.isArray(vars)) throw new ApiError('InvalidParameterValue.Environment', 'Environment.Variables must be an array.');
+      if (!Array.isArray(vars)) throw new TencentApiError('InvalidParameterValue.Environment', 'Environment.Variables must be an array.');
       let size = 0;
       for (const v of vars as Array<{ Key?: unknown; Value?: unknown }>) {
         // Variable: "变量的名称，不可为空字符" / "变量的值，不可为空字符" (scf_models.d.ts).
-        if (typeof v.Key !== 'string' || v.Key === '' || typeof v.Value !== 'string' || v.Value === '') throw new ApiError('InvalidParameterValue.Environment', 'Environment variable keys and values must not be empty.');
-        if (/^(SCF_|QCLOUD_|TENCENTCLOUD_)/.test(v.Key)) throw new ApiError('InvalidParameterValue.EnvironmentSystemProtect', `不支持修改函数系统环境变量和运行环境变量: ${v.Key}`);
+        if (typeof v.Key !== 'string' || v.Key === '' || typeof v.Value !== 'string' || v.Value === '') throw new TencentApiError('InvalidParameterValue.Environment', 'Environment variable keys and values must not be empty.');
+        if (/^(SCF_|QCLOUD_|TENCENTCLOUD_)/.test(v.Key)) throw new TencentApiError('InvalidParameterValue.EnvironmentSystemProtect', `不支持修改函数系统环境变量和运行环境变量: ${v.Key}`);
         size += v.Key.length + v.Value.length;
       }
-      if (size > 4096) throw new ApiError('InvalidParameterValue.EnvironmentExceededLimit', '环境变量大小超限，请保持在 4KB 以内。');
+      if (size > 4096) throw new TencentApiError('InvalidParameterValue.EnvironmentExceededLimit', '环境变量大小超限，请保持在 4KB 以内。');
     }
     if (creating || p.Runtime !== undefined) {
-      if (typeof p.Runtime !== 'string' || !RUNTIMES.has(p.Runtime)) throw new ApiError('InvalidParameterValue.Runtime', `Runtime ${String(p.Runtime)} is not supported.`);
+      if (typeof p.Runtime !== 'string' || !RUNTIMES.has(p.Runtime)) throw new TencentApiError('InvalidParameterValue.Runtime', `Runtime ${String(p.Runtime)} is not supported.`);
     }
   }
 
   private unzip(b64: unknown): { files: string[]; bytes: Buffer } {
-    if (typeof b64 !== 'string' || b64 === '') throw new ApiError('MissingParameter.Code', 'Code没有传入。');
+    if (typeof b64 !== 'string' || b64 === '') throw new TencentApiError('MissingParameter.Code', 'Code没有传入。');
     const bytes = Buffer.from(b64, 'base64');
     const entries = zipEntries(bytes);
-    if (!entries) throw new ApiError('InvalidParameterValue.ZipFile', '检测到不是标准的zip文件，请重新压缩后再试。');
+    if (!entries) throw new TencentApiError('InvalidParameterValue.ZipFile', '检测到不是标准的zip文件，请重新压缩后再试。');
     return { files: entries.map((e) => e.name).sort(), bytes };
   }
 
   private validateHandler(h: unknown): string {
     // "文件名称.方法名称", each starting and ending with a letter, 2-60 characters (CreateFunction Handler).
-    if (typeof h !== 'string' || !/^[A-Za-z][\w-]*[A-Za-z0-9]\.[A-Za-z][\w-]*[A-Za-z0-9]$/.test(h) || h.length > 60) throw new ApiError('InvalidParameterValue.Handler', `Handler ${String(h)} is invalid.`);
+    if (typeof h !== 'string' || !/^[A-Za-z][\w-]*[A-Za-z0-9]\.[A-Za-z][\w-]*[A-Za-z0-9]$/.test(h) || h.length > 60) throw new TencentApiError('InvalidParameterValue.Handler', `Handler ${String(h)} is invalid.`);
     return h;
   }
 
   private createFunction(region: string, p: Json): Json {
     const name = p.FunctionName;
-    if (typeof name !== 'string' || !/^[A-Za-z][A-Za-z0-9_-]{0,58}[A-Za-z0-9]$/.test(name)) throw new ApiError('InvalidParameterValue.FunctionName', 'FunctionName取值与规范不符。');
+    if (typeof name !== 'string' || !/^[A-Za-z][A-Za-z0-9_-]{0,58}[A-Za-z0-9]$/.test(name)) throw new TencentApiError('InvalidParameterValue.FunctionName', 'FunctionName取值与规范不符。');
     const fns = this.functions(region);
-    if (fns.has(name)) throw new ApiError('ResourceInUse.Function', `函数已存在: ${name}`);
+    if (fns.has(name)) throw new TencentApiError('ResourceInUse.Function', `函数已存在: ${name}`);
     this.validateConfig(p, true);
     const handler = this.validateHandler(p.Handler);
     const zip = this.unzip((p.Code as { ZipFile?: unknown } | undefined)?.ZipFile);
@@ -453,7 +423,7 @@ export class FakeScf extends LoopbackServer {
   private updateConfiguration(region: string, p: Json): Json {
     const f = this.active(region, p, 'FailedOperation.UpdateFunctionConfiguration');
     // "函数运行环境，创建时指定，目前不支持修改" (UpdateFunctionConfigurationRequest.Runtime).
-    if (p.Runtime !== undefined && p.Runtime !== f.Runtime) throw new ApiError('InvalidParameterValue.Runtime', '函数运行环境创建时指定，目前不支持修改。');
+    if (p.Runtime !== undefined && p.Runtime !== f.Runtime) throw new TencentApiError('InvalidParameterValue.Runtime', '函数运行环境创建时指定，目前不支持修改。');
     this.validateConfig({ ...p, Runtime: undefined }, false);
     if (typeof p.MemorySize === 'number') f.MemorySize = p.MemorySize;
     if (typeof p.Timeout === 'number') f.Timeout = p.Timeout;
@@ -476,7 +446,7 @@ export class FakeScf extends LoopbackServer {
     const f = this.existing(region, p);
     const offset = typeof p.Offset === 'number' ? p.Offset : 0;
     const limit = typeof p.Limit === 'number' ? p.Limit : 20;
-    if (limit < 1 || limit > 100) throw new ApiError('InvalidParameterValue.Limit', 'Limit must be 1-100.');
+    if (limit < 1 || limit > 100) throw new TencentApiError('InvalidParameterValue.Limit', 'Limit must be 1-100.');
     return { TotalCount: f.triggers.length, Triggers: f.triggers.slice(offset, offset + limit).map((t) => this.triggerOut(t)) };
   }
 
@@ -485,9 +455,9 @@ export class FakeScf extends LoopbackServer {
     try {
       d = JSON.parse(String(desc)) as Json;
     } catch {
-      throw new ApiError('InvalidParameterValue.TriggerDesc', 'TriggerDesc of a COS trigger must be JSON {"event":…,"filter":{…}}.');
+      throw new TencentApiError('InvalidParameterValue.TriggerDesc', 'TriggerDesc of a COS trigger must be JSON {"event":…,"filter":{…}}.');
     }
-    if (typeof d.event !== 'string' || !COS_EVENT_TYPES.has(d.event)) throw new ApiError('InvalidParameterValue.TriggerDesc', `Unknown COS event ${String(d.event)}.`);
+    if (typeof d.event !== 'string' || !COS_EVENT_TYPES.has(d.event)) throw new TencentApiError('InvalidParameterValue.TriggerDesc', `Unknown COS event ${String(d.event)}.`);
     const filter = (typeof d.filter === 'object' && d.filter !== null ? d.filter : {}) as Json;
     return { event: d.event, prefix: typeof filter.Prefix === 'string' ? filter.Prefix : '', suffix: typeof filter.Suffix === 'string' ? filter.Suffix : '' };
   }
@@ -496,29 +466,29 @@ export class FakeScf extends LoopbackServer {
     const f = this.active(region, p, 'FailedOperation.CreateTrigger');
     const type = p.Type;
     const name = typeof p.TriggerName === 'string' ? p.TriggerName : '';
-    if (type !== 'cos' && type !== 'timer') throw new ApiError('InvalidParameterValue.Type', `Trigger type ${String(type)} is not supported by this fake.`);
-    if (p.Enable !== undefined && p.Enable !== 'OPEN' && p.Enable !== 'CLOSE') throw new ApiError('InvalidParameterValue.Enable', 'Enable must be OPEN or CLOSE.');
+    if (type !== 'cos' && type !== 'timer') throw new TencentApiError('InvalidParameterValue.Type', `Trigger type ${String(type)} is not supported by this fake.`);
+    if (p.Enable !== undefined && p.Enable !== 'OPEN' && p.Enable !== 'CLOSE') throw new TencentApiError('InvalidParameterValue.Enable', 'Enable must be OPEN or CLOSE.');
     const qualifier = p.Qualifier === undefined ? '$LATEST' : String(p.Qualifier);
-    if (qualifier !== '$LATEST' && qualifier !== '$DEFAULT') throw new ApiError('InvalidParameterValue.Qualifier', `Qualifier ${qualifier} does not exist.`);
+    if (qualifier !== '$LATEST' && qualifier !== '$DEFAULT') throw new TencentApiError('InvalidParameterValue.Qualifier', `Qualifier ${qualifier} does not exist.`);
     const now = stamp(this.clock());
     const base = { TriggerName: name, Enable: (p.Enable === 'CLOSE' ? 0 : 1) as 0 | 1, Qualifier: qualifier, AddTime: now, ModTime: now };
     let t: FakeTrigger;
     if (type === 'cos') {
       const m = COS_DOMAIN.exec(name);
-      if (!m || m[2] !== region) throw new ApiError('InvalidParameterValue.TriggerName', `A COS trigger is named after the bucket's XML-API domain in the function's region (<bucket>-<appid>.cos.${region}.myqcloud.com); got ${name}.`);
+      if (!m || m[2] !== region) throw new TencentApiError('InvalidParameterValue.TriggerName', `A COS trigger is named after the bucket's XML-API domain in the function's region (<bucket>-<appid>.cos.${region}.myqcloud.com); got ${name}.`);
       const cos = { bucket: m[1], ...this.parseCosDesc(p.TriggerDesc) };
-      if (f.triggers.some((x) => x.cos && x.TriggerName === name && x.cos.event === cos.event && x.cos.prefix === cos.prefix && x.cos.suffix === cos.suffix)) throw new ApiError('ResourceInUse.Trigger', `TriggerName已存在: ${name} ${cos.event}`);
+      if (f.triggers.some((x) => x.cos && x.TriggerName === name && x.cos.event === cos.event && x.cos.prefix === cos.prefix && x.cos.suffix === cos.suffix)) throw new TencentApiError('ResourceInUse.Trigger', `TriggerName已存在: ${name} ${cos.event}`);
       for (const [otherName, other] of this.functions(region)) {
         if (otherName === f.FunctionName) continue;
-        if (other.triggers.some((x) => x.cos && x.cos.bucket === cos.bucket && x.cos.event === cos.event && x.cos.prefix === cos.prefix && x.cos.suffix === cos.suffix)) throw new ApiError('InvalidParameterValue.CosNotifyRuleConflict', 'COS通知规则冲突。');
+        if (other.triggers.some((x) => x.cos && x.cos.bucket === cos.bucket && x.cos.event === cos.event && x.cos.prefix === cos.prefix && x.cos.suffix === cos.suffix)) throw new TencentApiError('InvalidParameterValue.CosNotifyRuleConflict', 'COS通知规则冲突。');
       }
-      if (f.triggers.filter((x) => x.Type === 'cos').length >= 10) throw new ApiError('LimitExceeded.Trigger', '触发器数量超出最大限制。');
+      if (f.triggers.filter((x) => x.Type === 'cos').length >= 10) throw new TencentApiError('LimitExceeded.Trigger', '触发器数量超出最大限制。');
       t = { ...base, Type: 'cos', TriggerDesc: String(p.TriggerDesc), CustomArgument: '', cos };
     } else {
-      if (!/^[A-Za-z0-9_-]{1,100}$/.test(name)) throw new ApiError('InvalidParameterValue.TriggerName', `Timer trigger name ${name} is invalid.`);
+      if (!/^[A-Za-z0-9_-]{1,100}$/.test(name)) throw new TencentApiError('InvalidParameterValue.TriggerName', `Timer trigger name ${name} is invalid.`);
       const cron = String(p.TriggerDesc ?? '').trim();
-      if (cron.split(/\s+/).length !== 7) throw new ApiError('InvalidParameterValue.TriggerDesc', 'A timer TriggerDesc is a seven-field cron expression (sec min hour day month weekday year).');
-      if (f.triggers.some((x) => x.Type === 'timer' && x.TriggerName === name)) throw new ApiError('ResourceInUse.TriggerName', `TriggerName已存在: ${name}`);
+      if (cron.split(/\s+/).length !== 7) throw new TencentApiError('InvalidParameterValue.TriggerDesc', 'A timer TriggerDesc is a seven-field cron expression (sec min hour day month weekday year).');
+      if (f.triggers.some((x) => x.Type === 'timer' && x.TriggerName === name)) throw new TencentApiError('ResourceInUse.TriggerName', `TriggerName已存在: ${name}`);
       t = { ...base, Type: 'timer', TriggerDesc: JSON.stringify({ cron }), CustomArgument: typeof p.CustomArgument === 'string' ? p.CustomArgument : '' };
     }
     f.triggers.push(t);
@@ -531,13 +501,13 @@ export class FakeScf extends LoopbackServer {
     let i: number;
     if (p.Type === 'cos') {
       // "如果删除的触发器类型为 COS 触发器，该字段为必填值" (DeleteTriggerRequest.TriggerDesc).
-      if (p.TriggerDesc === undefined) throw new ApiError('InvalidParameterValue.TriggerDesc', 'TriggerDesc is required to delete a COS trigger.');
+      if (p.TriggerDesc === undefined) throw new TencentApiError('InvalidParameterValue.TriggerDesc', 'TriggerDesc is required to delete a COS trigger.');
       const d = this.parseCosDesc(p.TriggerDesc);
       i = f.triggers.findIndex((x) => x.cos && x.TriggerName === name && x.cos.event === d.event && x.cos.prefix === d.prefix && x.cos.suffix === d.suffix);
     } else {
       i = f.triggers.findIndex((x) => x.Type === p.Type && x.TriggerName === name);
     }
-    if (i < 0) throw new ApiError('ResourceNotFound.Trigger', `触发器不存在: ${name}`);
+    if (i < 0) throw new TencentApiError('ResourceNotFound.Trigger', `触发器不存在: ${name}`);
     f.triggers.splice(i, 1);
     return {};
   }
@@ -546,9 +516,9 @@ export class FakeScf extends LoopbackServer {
     const f = this.active(region, p, 'FailedOperation.FunctionStatusError');
     const cfg = p.AsyncTriggerConfig as { RetryConfig?: Array<{ RetryNum?: unknown }>; MsgTTL?: unknown } | undefined;
     const retryNum = cfg?.RetryConfig?.[0]?.RetryNum;
-    if (typeof retryNum !== 'number' || typeof cfg?.MsgTTL !== 'number') throw new ApiError('InvalidParameterValue.AsyncTriggerConfig', '函数异步重试配置参数无效。');
-    if (retryNum < 0 || retryNum > 2) throw new ApiError('LimitExceeded.RetryNum', '函数异步重试配置异步重试次数超过限制。');
-    if (cfg.MsgTTL < 60 || cfg.MsgTTL > 21600) throw new ApiError('LimitExceeded.MsgTTL', '函数异步重试配置消息保留时间超过限制。');
+    if (typeof retryNum !== 'number' || typeof cfg?.MsgTTL !== 'number') throw new TencentApiError('InvalidParameterValue.AsyncTriggerConfig', '函数异步重试配置参数无效。');
+    if (retryNum < 0 || retryNum > 2) throw new TencentApiError('LimitExceeded.RetryNum', '函数异步重试配置异步重试次数超过限制。');
+    if (cfg.MsgTTL < 60 || cfg.MsgTTL > 21600) throw new TencentApiError('LimitExceeded.MsgTTL', '函数异步重试配置消息保留时间超过限制。');
     f.retry = { RetryNum: retryNum, MsgTTL: cfg.MsgTTL };
     return {};
   }
