@@ -1,0 +1,54 @@
+/**
+ * The layering the README's architecture section describes, kept true by a test: product code
+ * (functions/, shared/, scripts/) never imports test/; inside shared/, the pure core imports only
+ * itself, and there are no import circles.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+const ROOT = path.join(__dirname, '..');
+
+function sources(dir: string): string[] {
+  return fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
+    const rel = path.join(dir, e.name);
+    if (e.isDirectory()) return e.name === 'node_modules' ? [] : sources(rel);
+    return /\.(ts|cts|mts|cjs|mjs|js)$/.test(e.name) && !e.name.endsWith('.d.ts') ? [rel] : [];
+  });
+}
+
+/** Relative imports and requires of a file, resolved to paths from the repository root. */
+function imports(file: string): string[] {
+  const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
+  const specs = [...text.matchAll(/(?:from\s+|require\(\s*|import\(\s*)['"](\.[^'"]+)['"]/g)].map((m) => m[1]);
+  return specs.map((s) => path.normalize(path.join(path.dirname(file), s)));
+}
+
+test('no product code imports test/', () => {
+  const offenders = ['functions', 'shared', 'scripts'].flatMap(sources).flatMap((f) => imports(f).filter((i) => i === 'test' || i.startsWith(`test${path.sep}`)).map((i) => `${f} → ${i}`));
+  expect(offenders).toEqual([]);
+});
+
+describe('shared/', () => {
+  const files = sources('shared');
+  const graph = new Map(files.map((f) => [f.replace(/\.ts$/, ''), imports(f).filter((i) => i.startsWith(`shared${path.sep}`))]));
+
+  test('the pure core imports only the core', () => {
+    const out = [...graph].filter(([f]) => f.startsWith(path.join('shared', 'core'))).flatMap(([f, deps]) => deps.filter((d) => !d.startsWith(path.join('shared', 'core'))).map((d) => `${f} → ${d}`));
+    expect(out).toEqual([]);
+  });
+
+  test('no import circles', () => {
+    const circles: string[] = [];
+    const state = new Map<string, 'open' | 'done'>();
+    const visit = (f: string, trail: string[]): void => {
+      state.set(f, 'open');
+      for (const d of graph.get(f) ?? []) {
+        if (state.get(d) === 'open') circles.push([...trail.slice(trail.indexOf(d)), d].join(' → '));
+        else if (!state.has(d)) visit(d, [...trail, d]);
+      }
+      state.set(f, 'done');
+    };
+    for (const f of graph.keys()) if (!state.has(f)) visit(f, [f]);
+    expect(circles).toEqual([]);
+  });
+});
