@@ -267,4 +267,30 @@ describe('the quota day full: a deferral killed at every write', () => {
       }
     }
   });
+  test('the deferral killed at every write, and SCF never delivers again: the recovery pass alone finishes it', async () => {
+    /** The first file is registered by an event of its own; the second's event, which defers it, dies at `p`. */
+    async function alone(p: CrashPoint): Promise<World> {
+      const w = new World({ IVR_DAILY_QUOTA: '1' });
+      await w.deliver(w.drop([keys[0]]), 'first');
+      const event = w.drop([keys[1]]);
+      w.writes = 0;
+      w.crash = p;
+      await w.deliver(event, 'second');
+      w.revive();
+      w.t += 360_000;
+      await w.recover('recovery');
+      return w;
+    }
+    const n = (await alone({ n: Number.MAX_SAFE_INTEGER, phase: 'after' })).writes;
+    // Before the first write nothing is in the ledger: only SCF's redelivery can help then.
+    for (const p of points(n).slice(1)) {
+      const w = await alone(p);
+      try {
+        expectDeferred(w);
+        await expectNextDay(w);
+      } catch (e) {
+        throw new Error(`crash ${p.phase} write ${p.n}: ${(e as Error).message}`);
+      }
+    }
+  });
 });

@@ -81,8 +81,9 @@ async function deferNow(ctx: Ctx, v: JobVersion, day: string): Promise<JobVersio
   const newest = moved.moved ? moved.version : moved.head;
   if (!newest) throw new IvrError('LedgerCorrupt', `job ${v.id} vanished while being deferred`, { transient: true });
   if (newest.state === 'deferred') {
-    await ctx.ledger.putDeferred(newest);
+    // Object first, entry last (see Sender.defer): a crash between them is finished via the queue entry.
     await show(ctx, newest);
+    await ctx.ledger.putDeferred(newest);
     // The queue entry goes once the deferred one exists; a failure here only leaves litter a sender cleans.
     await ctx.ledger.deleteEntries([ctx.ledger.queueKey(v)]).catch(() => undefined);
   }

@@ -437,9 +437,9 @@ export class Sender {
     if (v.state === 'deferred') {
       const own = ctx.ledger.deferredKey(v);
       if (!keys.includes(own)) {
-        // A deferral a crash or a failed write left half done: its entry and its status on the object.
-        await ctx.ledger.putDeferred(v);
+        // A deferral a crash or a failed write left half done: its status on the object, then its entry.
         await show(ctx, v);
+        await ctx.ledger.putDeferred(v);
         this.deferredCount++;
       }
       // Its own deferred entry now holds it; entries of earlier versions (the queue entry a killed
@@ -706,8 +706,11 @@ export class Sender {
         if (!v) return;
         this.versions.set(v.id, v);
         if (v.state !== 'deferred') return this.take(v, []);
-        await ctx.ledger.putDeferred(v);
+        // The object first, the entry last: until the entry exists, the queue entry still leads a
+        // sender here and `consider` finishes both. (The other order could leave the object saying
+        // `queued` for days, with nobody looking.)
         await show(ctx, v);
+        await ctx.ledger.putDeferred(v);
         for (const k of c.entries) if (k !== ctx.ledger.deferredKey(v)) this.toDelete.add(k);
         this.cands.delete(v.id);
         this.deferredCount++;
