@@ -8,7 +8,7 @@ import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
 import type { FakeCredential } from './credentials';
-import { apiAnswer, readBody, TencentApiError, verifyTc3 } from './tc3-server';
+import { answerError, apiAnswer, readBody, TencentApiError, verifyTc3 } from './tc3-server';
 import { recordAction } from './actions';
 import { FaultQueue, LoopbackServer, type Fault } from './loopback-server';
 
@@ -248,9 +248,7 @@ export class FakeCcc extends LoopbackServer {
         throw new TencentApiError('InvalidAction', `The action ${action} is not supported by this fake.`);
       }
     } catch (e) {
-      const err = e instanceof TencentApiError ? e : new TencentApiError('InternalError', String(e));
-      call.result = err.code;
-      send({ Error: { Code: err.code, Message: err.message } });
+      call.result = answerError(send, e);
     } finally {
       this.calls.push(call);
     }

@@ -24,7 +24,7 @@ import { unzipSync, type Unzipped } from 'fflate';
 import * as fs from 'fs';
 import * as http from 'http';
 import type { FakeCredential } from './credentials';
-import { apiAnswer, readBody, TencentApiError, verifyTc3 } from './tc3-server';
+import { answerError, apiAnswer, readBody, TencentApiError, verifyTc3 } from './tc3-server';
 import { FaultQueue, LoopbackServer, type Fault } from './loopback-server';
 
 /** The host the fake answers for; requests for any other host fail the signature check. */
@@ -225,9 +225,7 @@ export class FakeScf extends LoopbackServer {
       if (params.Namespace !== undefined && params.Namespace !== 'default') throw new TencentApiError('ResourceNotFound.Namespace', `Namespace ${String(params.Namespace)} does not exist.`);
       send(this.route(action, region, params));
     } catch (e) {
-      const err = e instanceof TencentApiError ? e : new TencentApiError('InternalError', String(e));
-      call.result = err.code;
-      send({ Error: { Code: err.code, Message: err.message } });
+      call.result = answerError(send, e);
     } finally {
       this.calls.push(call);
     }

@@ -64,3 +64,10 @@ export function apiAnswer(res: http.ServerResponse, requestId: string): (payload
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) }).end(text);
   };
 }
+
+/** Answers a thrown error as API 3.0 does (anything not a {@link TencentApiError} is an `InternalError`); returns its code. */
+export function answerError(send: (payload: Record<string, unknown>) => void, e: unknown): string {
+  const err = e instanceof TencentApiError ? e : new TencentApiError('InternalError', String(e));
+  send({ Error: { Code: err.code, Message: err.message } });
+  return err.code;
+}
