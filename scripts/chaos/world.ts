@@ -180,12 +180,14 @@ export class World {
     for (const [src, ids] of bySource) if (ids.length > 1) v.push(`registered ${ids.length} times: ${src} (${ids.join(', ')})`);
     const fullDays = new Set<string>();
     for (const day of new Set(this.ccc.files.map((f) => this.ccc.quotaDay(f.uploadedAt)))) {
-      // 3. Quota: files we attempted on a day (registered + refused for quota) never exceed the quota.
-      const ours = this.ccc.files.filter((f) => f.source && this.ccc.quotaDay(f.uploadedAt) === day).length;
+      // 3. Quota: files we attempted on a day (registered, or refused for quota) never exceed the
+      // quota. Files, not attempts: a file refused, then resent and registered, counts once.
+      const ours = new Set(this.ccc.files.filter((f) => f.source && this.ccc.quotaDay(f.uploadedAt) === day).map((f) => f.source!.key));
       const all = this.ccc.filesOn(day).length;
-      const refused = this.ccc.refusedForQuota.get(day) ?? 0;
-      if (ours + refused > this.opts.dailyQuota) v.push(`quota: ${ours} registered + ${refused} refused on ${day} > ${this.opts.dailyQuota}`);
-      if (all >= this.opts.dailyQuota || refused > 0) fullDays.add(day);
+      const refused = this.ccc.refusedForQuota.get(day) ?? new Set<string>();
+      const attempted = new Set([...ours, ...refused]).size;
+      if (attempted > this.opts.dailyQuota) v.push(`quota: ${attempted} files attempted on ${day} (${ours.size} registered, ${refused.size} refused for the quota) > ${this.opts.dailyQuota}`);
+      if (all >= this.opts.dailyQuota || refused.size > 0) fullDays.add(day);
     }
     if (process.env.CHAOS_DEBUG) process.stderr.write(`today ${this.ccc.quotaDay()} full ${[...fullDays].join(',')} files by day ${JSON.stringify(Object.fromEntries([...new Set(this.ccc.files.map((f) => this.ccc.quotaDay(f.uploadedAt)))].map((d) => [d, this.ccc.filesOn(d).length])))}\n`);
     for (const key of keys) {

@@ -93,14 +93,26 @@ function sniff(body: Buffer): 'mp3' | 'wav' | undefined {
   return undefined;
 }
 
+/** The object key a signed AudioUrl names (its path), or the URL itself when it cannot be parsed. */
+function objectKeyOf(url: string): string {
+  try {
+    return decodeURIComponent(new URL(url).pathname.slice(1));
+  } catch {
+    return url;
+  }
+}
+
 export class FakeCcc extends LoopbackServer {
   private creds: Map<string, FakeCredential>;
   private faults = new FaultQueue<CccFault>();
   private failingNames = new Map<string, string>();
   /** Arrival of the latest UploadIvrAudio request: CCC counts a sliding one-second window. */
   private lastUploadAt = -Infinity;
-  /** Files refused with UploadFileOverflow, per quota day: attempts that count against the day. */
-  readonly refusedForQuota = new Map<string, number>();
+  /**
+   * Files refused with UploadFileOverflow, per quota day, by the object key their AudioUrl names:
+   * a set, because the same file refused twice (a resend after a lost answer) is one file attempted.
+   */
+  readonly refusedForQuota = new Map<string, Set<string>>();
   /** Called when a request arrives, after its signature is checked (the fault suite kills callers here). */
   onRequest?: (call: CccCall) => void;
   private nextFileId = 1001;
@@ -279,7 +291,9 @@ export class FakeCcc extends LoopbackServer {
     const day = this.quotaDay(arrived + this.dayShiftMs);
     const today = this.filesOn(day, sdkAppId).length;
     if (today + list.length > (this.opts.dailyQuota ?? 50)) {
-      this.refusedForQuota.set(day, (this.refusedForQuota.get(day) ?? 0) + list.length);
+      const refused = this.refusedForQuota.get(day) ?? new Set<string>();
+      for (const item of list as Array<{ AudioUrl: string }>) refused.add(objectKeyOf(item.AudioUrl));
+      this.refusedForQuota.set(day, refused);
       throw new TencentApiError('FailedOperation.UploadFileOverflow', 'Upload file overflow: at most 50 files can be uploaded per day.');
     }
     const success: Json[] = [];
