@@ -15,6 +15,8 @@ import { MemoryStore } from '../shared/store/store';
 import type { Ctx } from '../shared/workflow/context';
 import { runRecovery } from '../shared/workflow/recovery';
 import { handleCosEvent } from '../shared/workflow/upload';
+import { pruneOpen } from '../shared/workflow/sender';
+import { queuedJob, transition } from '../shared/core/job';
 import { cosEvent, cosEventRecord } from '../scripts/local/fakes/events';
 import { mp3Silence } from './audio';
 import { MemoryCcc, type MemoryFault } from './memory-ccc';
@@ -292,5 +294,33 @@ describe('the quota day full: a deferral killed at every write', () => {
         throw new Error(`crash ${p.phase} write ${p.n}: ${(e as Error).message}`);
       }
     }
+  });
+});
+
+describe('pruning a call whose window closed: a slot comes back exactly when the call never sent the file', () => {
+  const w = new World();
+  const ctx = w.ctx('pruner');
+  const object = { bucket: BUCKET, key: 'prompts/p.mp3', etag: 'e', size: 10, customName: 'p', queuedAt: w.t, head: { standard: {}, meta: {} } };
+  const upload = { fileId: 1, audioFileName: 'x', requestId: 'r', review: 'pending' as const };
+  /** A job queued, then put in call `inCall` (slot of `day`), then registered. */
+  async function jobSentIn(id: string, inCall: number, day: string): Promise<void> {
+    const q = queuedJob(id, { ...object, key: `prompts/${id}.mp3` }, w.t, 'a');
+    const sending = transition(q, 'send', w.t, 'a', { call: inCall, slot: day, newSlot: true });
+    for (const v of [q, sending, transition(sending, 'registered', w.t, 'a', { upload })]) await ctx.ledger.writeVersion(v);
+  }
+  const call = (n: number, id: string) => ({ n, notAfter: w.t - 60_000, day: '2026-11-27', jobs: [{ id, seq: 1, name: id, newSlot: true }] });
+
+  test('the file was in this call: its slot stays', async () => {
+    await jobSentIn('a'.repeat(40), 13, '2026-11-27');
+    const r = await pruneOpen(ctx, [call(13, 'a'.repeat(40))], w.t);
+    expect(r).toEqual({ open: [], unattempted: new Map() });
+  });
+
+  test('another call had already taken the version this call named: the file was never in it, its new slot comes back', async () => {
+    // The sender of call 13 read the job before call 11's sender moved it: its `sending` version
+    // (seq 1) belongs to call 11, so call 13 never sent it.
+    await jobSentIn('b'.repeat(40), 11, '2026-11-26');
+    const r = await pruneOpen(ctx, [call(13, 'b'.repeat(40))], w.t);
+    expect(r).toEqual({ open: [], unattempted: new Map([['2026-11-27', 1]]) });
   });
 });

@@ -72,6 +72,12 @@ export async function pruneOpen(ctx: Ctx, open: OpenCall[], nowMs: number): Prom
         // A call whose window has not closed is in flight: nothing to read yet.
         if (nowMs <= call.notAfter + ctx.timing.skewMs) return { settled: false, attempted: true };
         let after = await ctx.ledger.readVersion(j.id, j.seq + 1);
+        if (after !== undefined && j.newSlot) {
+          // The call named the version it meant to create; if another call's `sending` took that
+          // seq first, this call never sent the file, and the slot it counted comes back.
+          const sending = await ctx.ledger.readVersion(j.id, j.seq);
+          if (sending !== undefined && sending !== CORRUPT && sending.call !== call.n) return { settled: true, attempted: false };
+        }
         // A lost answer: `uncertain` first, then what CCC said; only the newest version tells.
         if (after !== undefined && after !== CORRUPT && after.state === 'uncertain') after = await ctx.ledger.head(j.id, after);
         if (after === CORRUPT) return { settled: true, attempted: true };
@@ -493,7 +499,11 @@ export class Sender {
       }
     });
     await Promise.all([published, putInCall]);
-    this.release(call.jobs.filter((j) => !sent.some((v) => v.id === j.id)));
+    // Files another sender moved first are not in this call: their slots come back, and they leave
+    // the call in what we append next, so nobody prunes them and gives the same slots back again.
+    const inCall = (j: CallJob) => sent.some((v) => v.id === j.id);
+    this.release(call.jobs.filter((j) => !inCall(j)));
+    this.open = this.open.map((c) => (c.n === entry.n ? { ...c, jobs: c.jobs.filter(inCall) } : c));
     if (sent.length === 0) return this.closeCall(entry.n);
     const wait = call.notBefore - this.now();
     if (wait > 0) await ctx.clock.sleep(wait);
