@@ -324,3 +324,33 @@ describe('pruning a call whose window closed: a slot comes back exactly when the
     expect(r).toEqual({ open: [], unattempted: new Map([['2026-11-27', 1]]) });
   });
 });
+
+describe('a file that fails its checks, killed at every write, and SCF never delivers again', () => {
+  const keys = ['prompts/cut.mp3'];
+  async function run(p: CrashPoint): Promise<World> {
+    const w = new World();
+    w.objects.putObject(keys[0], mp3Silence(20).subarray(0, mp3Silence(20).length - 200));
+    const event = cosEvent(cosEventRecord({ bucket: BUCKET, region: 'ap-guangzhou', key: keys[0], size: 100 }));
+    w.crash = p;
+    await w.deliver(event, 'first');
+    w.revive();
+    w.t += 360_000;
+    await w.recover('recovery');
+    return w;
+  }
+  test('the recovery pass shows the failure, and nothing is left in the queue', async () => {
+    const n = (await run({ n: Number.MAX_SAFE_INTEGER, phase: 'after' })).writes;
+    expect(n).toBeGreaterThan(1);
+    // Before the first write nothing is in the ledger: only SCF's redelivery can help then.
+    for (const p of points(n).slice(1)) {
+      const w = await run(p);
+      try {
+        expect(w.objects.objects.get(keys[0])!.meta).toMatchObject({ 'ivr-status': 'failed', 'ivr-error-code': 'AudioTruncated' });
+        expect([...w.store.objects.keys()].filter((k) => k.includes('/queue/'))).toEqual([]);
+        expect(w.ccc.calls).toEqual([]);
+      } catch (e) {
+        throw new Error(`crash ${p.phase} write ${p.n}: ${(e as Error).message}`);
+      }
+    }
+  });
+});

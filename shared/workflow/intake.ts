@@ -107,8 +107,12 @@ export async function intake(ctx: Ctx, ev: ObjectEvent): Promise<IntakeResult> {
 
   if (checked instanceof IvrError) {
     const failed = ineligibleJob(id, object, now, ctx.owner, { code: checked.code, message: checked.message });
+    // A queue entry for the failure too: if every delivery dies (or COS refuses) before the object
+    // says `failed`, the recovery pass finds the entry and shows it. It goes once the object does.
+    await ctx.ledger.enqueue(failed);
     if (!(await ctx.ledger.writeVersion(failed))) return existingJob(ctx, ev.index, id, await ctx.ledger.head(id, 0), object, obj);
     const shown = await show(ctx, failed);
+    await ctx.ledger.deleteEntries([ctx.ledger.queueKey(failed)]).catch(() => undefined);
     ctx.log.info('file failed its checks', { key, etag: obj.etag, code: checked.code, error: checked.message });
     return { outcome: outcomeOf(ev.index, failed, shown.note) };
   }
