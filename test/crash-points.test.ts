@@ -137,13 +137,12 @@ async function cleanWrites(keys: string[], faults: MemoryFault[] = []): Promise<
 
 const points = (n: number): CrashPoint[] => Array.from({ length: n }, (_, i) => [{ n: i + 1, phase: 'before' as const }, { n: i + 1, phase: 'after' as const }]).flat();
 
-/** Runs `run` once per crash point and checks the invariants (plus `extra`) after each, naming the point that broke them. */
-async function atEveryPoint(list: CrashPoint[], run: (p: CrashPoint) => Promise<World>, keys: string[], extra?: (w: World) => void): Promise<void> {
+/** Runs `run` once per crash point and applies `check` after each, naming the point that broke it. */
+async function atEveryPoint(list: CrashPoint[], run: (p: CrashPoint) => Promise<World>, check: (w: World) => void | Promise<void>): Promise<void> {
   for (const p of list) {
     const w = await run(p);
     try {
-      expectInvariants(w, keys);
-      extra?.(w);
+      await check(w);
     } catch (e) {
       throw new Error(`crash ${p.phase} write ${p.n}: ${(e as Error).message}`);
     }
@@ -156,7 +155,7 @@ describe('one file, killed at every write', () => {
   test('every crash point', async () => {
     const n = await cleanWrites(keys);
     expect(n).toBeGreaterThan(4);
-    await atEveryPoint(points(n), (p) => scenario(keys, p), keys);
+    await atEveryPoint(points(n), (p) => scenario(keys, p), (w) => expectInvariants(w, keys));
   });
 });
 
@@ -165,7 +164,7 @@ describe('one file, killed at every write, and SCF never delivers again: the rec
   test('every crash point', async () => {
     const n = await cleanWrites(keys);
     // Before the first write nothing is in the ledger: only SCF's redelivery can help then.
-    await atEveryPoint(points(n).slice(1), (p) => scenario(keys, p, [], false), keys);
+    await atEveryPoint(points(n).slice(1), (p) => scenario(keys, p, [], false), (w) => expectInvariants(w, keys));
   });
 });
 
@@ -189,7 +188,7 @@ describe('the recovery pass itself killed at every write: the next pass finishes
   }
   test('every crash point', async () => {
     expectInvariants(await run(undefined), keys);
-    await atEveryPoint(points(30), (p) => run(p), keys);
+    await atEveryPoint(points(30), run, (w) => expectInvariants(w, keys));
   });
 });
 
@@ -197,7 +196,7 @@ describe('a batch of three files in one event, killed at every write', () => {
   const keys = ['prompts/a.mp3', 'prompts/b.mp3', 'prompts/c.mp3'];
   test('every crash point', async () => {
     const n = await cleanWrites(keys);
-    await atEveryPoint(points(n), (p) => scenario(keys, p), keys);
+    await atEveryPoint(points(n), (p) => scenario(keys, p), (w) => expectInvariants(w, keys));
   });
 });
 
@@ -207,7 +206,10 @@ describe('an answer lost after CCC registered, killed at every write', () => {
   test('every crash point', async () => {
     const n = await cleanWrites(keys, lost);
     // Registered by the first call only: the lost answer was settled by asking CCC, never by resending.
-    await atEveryPoint(points(n), (p) => scenario(keys, p, [{ kind: 'lose-after-register' }]), keys, (w) => expect(w.ccc.calls.filter((c) => c.files > 0)).toHaveLength(1));
+    await atEveryPoint(points(n), (p) => scenario(keys, p, [{ kind: 'lose-after-register' }]), (w) => {
+      expectInvariants(w, keys);
+      expect(w.ccc.calls.filter((c) => c.files > 0)).toHaveLength(1);
+    });
   });
 });
 
@@ -216,7 +218,7 @@ describe('CCC fails the call transiently, killed at every write', () => {
   const fault = (): MemoryFault[] => [{ kind: 'fail', failure: { kind: 'api', code: 'InternalError.DBError', message: 'db' } }];
   test('every crash point', async () => {
     const n = await cleanWrites(keys, fault());
-    await atEveryPoint(points(n), (p) => scenario(keys, p, fault()), keys);
+    await atEveryPoint(points(n), (p) => scenario(keys, p, fault()), (w) => expectInvariants(w, keys));
   });
 });
 
@@ -259,15 +261,10 @@ describe('the quota day full: a deferral killed at every write', () => {
   });
   test('every crash point', async () => {
     const n = (await run({ n: Number.MAX_SAFE_INTEGER, phase: 'after' })).writes;
-    for (const p of points(n)) {
-      const w = await run(p);
-      try {
-        expectDeferred(w);
-        await expectNextDay(w);
-      } catch (e) {
-        throw new Error(`crash ${p.phase} write ${p.n}: ${(e as Error).message}`);
-      }
-    }
+    await atEveryPoint(points(n), run, async (w) => {
+      expectDeferred(w);
+      await expectNextDay(w);
+    });
   });
   test('the deferral killed at every write, and SCF never delivers again: the recovery pass alone finishes it', async () => {
     /** The first file is registered by an event of its own; the second's event, which defers it, dies at `p`. */
@@ -285,15 +282,10 @@ describe('the quota day full: a deferral killed at every write', () => {
     }
     const n = (await alone({ n: Number.MAX_SAFE_INTEGER, phase: 'after' })).writes;
     // Before the first write nothing is in the ledger: only SCF's redelivery can help then.
-    for (const p of points(n).slice(1)) {
-      const w = await alone(p);
-      try {
-        expectDeferred(w);
-        await expectNextDay(w);
-      } catch (e) {
-        throw new Error(`crash ${p.phase} write ${p.n}: ${(e as Error).message}`);
-      }
-    }
+    await atEveryPoint(points(n).slice(1), alone, async (w) => {
+      expectDeferred(w);
+      await expectNextDay(w);
+    });
   });
 });
 
@@ -342,15 +334,10 @@ describe('a file that fails its checks, killed at every write, and SCF never del
     const n = (await run({ n: Number.MAX_SAFE_INTEGER, phase: 'after' })).writes;
     expect(n).toBeGreaterThan(1);
     // Before the first write nothing is in the ledger: only SCF's redelivery can help then.
-    for (const p of points(n).slice(1)) {
-      const w = await run(p);
-      try {
-        expect(w.objects.objects.get(keys[0])!.meta).toMatchObject({ 'ivr-status': 'failed', 'ivr-error-code': 'AudioTruncated' });
-        expect([...w.store.objects.keys()].filter((k) => k.includes('/queue/'))).toEqual([]);
-        expect(w.ccc.calls).toEqual([]);
-      } catch (e) {
-        throw new Error(`crash ${p.phase} write ${p.n}: ${(e as Error).message}`);
-      }
-    }
+    await atEveryPoint(points(n).slice(1), run, (w) => {
+      expect(w.objects.objects.get(keys[0])!.meta).toMatchObject({ 'ivr-status': 'failed', 'ivr-error-code': 'AudioTruncated' });
+      expect([...w.store.objects.keys()].filter((k) => k.includes('/queue/'))).toEqual([]);
+      expect(w.ccc.calls).toEqual([]);
+    });
   });
 });
