@@ -4,6 +4,8 @@
  * the product uses, and guards the bundle size.
  */
 import * as fs from 'fs';
+import * as http from 'http';
+import type { AddressInfo } from 'net';
 import * as path from 'path';
 import { mp3Silence, wavTone } from './audio';
 import { cosEvent } from '../scripts/local/fakes/events';
@@ -15,7 +17,10 @@ type Handler = (event: unknown, context?: unknown) => Promise<Record<string, unk
 /** Loads a bundle fresh with the given environment, as a cold SCF instance would. */
 function load(file: string, env: Record<string, string | undefined>): Handler {
   const saved = { ...process.env };
-  Object.assign(process.env, env);
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
   const silenced = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
   try {
     let handler: Handler | undefined;
@@ -100,6 +105,32 @@ test('an http_proxy in the environment never reaches the shimmed proxy agent: th
   const res = (await upload(stack.drop('prompts/proxy.mp3', mp3Silence()))) as { results: Array<{ status: string }> };
   expect(res.results.map((r) => r.status)).toEqual(['uploaded']);
   expect(stack.ccc.uploadCalls().map((c) => c.result)).toEqual(['ok']);
+});
+
+test('with HTTP_PROXY set, COS requests go through the proxy (the real cos-request, loaded for it), and still verify', async () => {
+  // A forwarding proxy on loopback: request sends it absolute URLs, as to any HTTP proxy.
+  const forwarded: string[] = [];
+  const proxy = http.createServer((req, res) => {
+    const target = new URL(req.url ?? '/');
+    forwarded.push(`${req.method} ${target.pathname}`);
+    const out = http.request({ host: target.hostname, port: target.port, method: req.method, path: target.pathname + target.search, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    out.on('error', () => res.destroy());
+    req.pipe(out);
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const upload = load('ivr_upload.js', { ...stack.env, HTTP_PROXY: url, http_proxy: url, NO_PROXY: undefined, no_proxy: undefined });
+    const res = (await upload(stack.drop('prompts/via-proxy.mp3', mp3Silence()))) as { results: Array<{ status: string }> };
+    expect(res.results.map((r) => r.status)).toEqual(['uploaded']);
+    expect(forwarded).toEqual(expect.arrayContaining(['GET /prompts/via-proxy.mp3', 'PUT /prompts/via-proxy.mp3']));
+  } finally {
+    proxy.closeAllConnections();
+    await new Promise((r) => proxy.close(r));
+  }
 });
 
 test('bundle size guard: each function bundle stays within its 400 KB budget', () => {

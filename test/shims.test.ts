@@ -3,6 +3,9 @@
  * contract of the module they replace: compared here with the real packages, which are installed.
  * test/bundle.test.ts proves the shipped bundles still work against the signature-checking fakes.
  */
+import * as http from 'http';
+import type { AddressInfo } from 'net';
+import { PassThrough } from 'stream';
 import { gzipSync } from 'zlib';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -102,4 +105,113 @@ test('lazy tunnel-agent: the same four functions, building the real tunnelling a
     const agent = lazy[name]({ proxy: { host: '127.0.0.1', port: 9 } });
     expect(agent.constructor.name).toBe(real[name]({ proxy: { host: '127.0.0.1', port: 9 } }).constructor.name);
   }
+});
+
+// --- cos-transport: the COS SDK's REQUEST(opt), compared on the wire with the real cos-request ---
+
+type Seen = { method?: string; url?: string; headers: Record<string, string | string[] | undefined>; body: string };
+type Sent = { seen: Seen; status?: number; headers?: Record<string, unknown>; body: string; events: string[]; error?: string };
+type Requester = (opt: Record<string, unknown>) => NodeJS.EventEmitter & { abort?: () => void; write?: (c: Buffer) => void; end?: () => void };
+
+/** A loopback server that records each request and answers from its path. */
+async function echoServer(): Promise<{ url: string; seen: Seen[]; close: () => Promise<void> }> {
+  const seen: Seen[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      seen.push({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() });
+      if (req.url?.startsWith('/slow')) return; // never answers: the timeout test
+      const status = req.url?.startsWith('/missing') ? 404 : 200;
+      res.writeHead(status, { 'content-type': 'application/xml', 'x-cos-request-id': 'rid-1' });
+      res.end(req.method === 'HEAD' ? undefined : `<R>${req.method} ${req.url}</R>`);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, seen, close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+}
+
+/** Sends one request the way sdk/base.js does, and collects what it emits. */
+function send(request: Requester, opt: Record<string, unknown>, seen: Seen[], pipeBody?: string): Promise<Sent> {
+  return new Promise((resolve) => {
+    const sender = request(opt);
+    const events: string[] = [];
+    const chunks: Buffer[] = [];
+    let status: number | undefined;
+    let headers: Record<string, unknown> | undefined;
+    const id = (opt.headers as Record<string, string> | undefined)?.['x-test-id'];
+    const done = (error?: string) => setImmediate(() => resolve({ seen: seen.find((x) => x.headers['x-test-id'] === id) ?? { headers: {}, body: '' }, status, headers, body: Buffer.concat(chunks).toString(), events, error }));
+    sender.on('error', (e: NodeJS.ErrnoException) => {
+      events.push('error');
+      done(e.code);
+    });
+    sender.on('response', (res: http.IncomingMessage) => {
+      events.push('response');
+      status = res.statusCode;
+      headers = { 'x-cos-request-id': res.headers['x-cos-request-id'], 'content-type': res.headers['content-type'] };
+      sender.on('data', (c: Buffer) => chunks.push(c));
+      sender.on('end', () => {
+        events.push('end');
+        done();
+      });
+    });
+    if (pipeBody !== undefined) {
+      const src = new PassThrough();
+      src.pipe(sender as unknown as NodeJS.WritableStream);
+      src.end(pipeBody);
+    }
+  });
+}
+
+describe('cos-transport: the bundles’ COS transport puts the same requests on the wire as cos-request', () => {
+  const real = require('cos-request') as Requester;
+  const lean = shim('cos-transport.cjs') as Requester;
+  let server: Awaited<ReturnType<typeof echoServer>>;
+  const saved = { ...process.env };
+  beforeAll(async () => {
+    server = await echoServer();
+    // A proxy in the developer's shell would send the real request through it.
+    for (const k of ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'NO_PROXY', 'no_proxy']) delete process.env[k];
+  });
+  afterAll(async () => {
+    process.env = saved;
+    await server.close();
+  });
+
+  const host = 'prompts-1250000000.cos.ap-guangzhou.myqcloud.com';
+  let sent = 0;
+  const cases: Array<[string, Record<string, unknown>, string | undefined]> = [
+    ['GET with a query merged into the url’s own (listing)', { method: 'GET', url: '/?prefix=old', qs: { prefix: '.ivr-audio-sync/queue/', marker: 'a b+c/欢迎 (1)!*\'', 'max-keys': 1000, delimiter: undefined, 'encoding-type': null } }, undefined],
+    ['GET of an object, ranged', { method: 'GET', url: '/prompts/%E6%AC%A2%E8%BF%8E%20%281%29.mp3', headers: { Range: 'bytes=0-99' } }, undefined],
+    ['HEAD', { method: 'HEAD', url: '/prompts/a.mp3' }, undefined],
+    ['PUT with a Buffer body and create-if-absent', { method: 'PUT', url: '/.ivr-audio-sync/jobs/x/0', headers: { 'Content-Type': 'application/json', 'x-cos-forbid-overwrite': 'true' }, body: Buffer.from('{"v":2,"名":"é"}') }, undefined],
+    ['PUT without a body (a copy): content-length 0, not chunked', { method: 'PUT', url: '/prompts/a.mp3', headers: { 'x-cos-copy-source': `${host}/prompts/a.mp3`, 'x-cos-metadata-directive': 'Replaced' } }, undefined],
+    ['POST ?delete with an empty qs and a string body', { method: 'POST', url: '/?delete', qs: {}, headers: { 'Content-MD5': 'abc==' }, body: '<Delete><Quiet>true</Quiet></Delete>' }, undefined],
+    ['DELETE', { method: 'DELETE', url: '/prompts/a.mp3', qs: { versionId: 'v 1' } }, undefined],
+    ['an error status with a body', { method: 'GET', url: '/missing/key' }, undefined],
+    ['PUT with a piped body and its length', { method: 'PUT', url: '/prompts/piped.mp3', headers: { 'Content-Length': 11 } }, 'hello world'],
+  ];
+  test.each(cases)('%s', async (_, base, pipeBody) => {
+    const out: Sent[] = [];
+    for (const request of [real, lean]) {
+      const opt = { ...base, url: `${server.url}${base.url as string}`, headers: { Host: host, Authorization: 'q-sign-algorithm=sha1&q-signature=x', 'x-test-id': String(++sent), ...(base.headers as object) }, forever: true, timeout: 5000, followRedirect: false };
+      out.push(await send(request, opt, server.seen, pipeBody));
+    }
+    const wire = (s: Sent) => ({ ...s, seen: { ...s.seen, headers: Object.fromEntries(Object.entries(s.seen.headers).filter(([k]) => k !== 'connection' && k !== 'x-test-id')) } });
+    expect(out[0].seen.url).toEqual(expect.any(String));
+    expect(wire(out[1])).toEqual(wire(out[0]));
+    expect(out[1].error).toBeUndefined();
+  });
+
+  test('a request that gets no answer ends with ESOCKETTIMEDOUT, as cos-request’s does', async () => {
+    const codes: Array<string | undefined> = [];
+    for (const request of [real, lean]) codes.push((await send(request, { method: 'GET', url: `${server.url}/slow`, headers: { Host: host }, timeout: 50, forever: true, followRedirect: false }, server.seen)).error);
+    expect(codes).toEqual(['ESOCKETTIMEDOUT', 'ESOCKETTIMEDOUT']);
+  });
+
+  test('a refused connection is one error event carrying the socket’s code', async () => {
+    const r = await send(lean, { method: 'GET', url: 'http://127.0.0.1:9/', timeout: 2000, followRedirect: false }, server.seen);
+    expect(r).toMatchObject({ events: ['error'], error: 'ECONNREFUSED' });
+  });
 });

@@ -25,6 +25,7 @@ const SHIMS = {
   uuid: 'uuid.cjs',
   tslib: 'tslib.cjs',
   'performance-now': 'performance-now.cjs',
+  'cos-request': 'cos-transport.cjs',
 };
 // Files inside the SDKs, by their path under node_modules/.
 const FILE_SHIMS = {
