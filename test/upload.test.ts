@@ -44,6 +44,16 @@ describe('success', () => {
     expect(stack.ccc.uploadCalls()).toHaveLength(1);
   });
 
+  test('the next sender learns from the outcome alone that the previous call sent its file (one read per file of that call, not two)', async () => {
+    only(await run(stack.drop('prompts/first.mp3', mp3Silence())));
+    const before = stack.cos.requests.length;
+    // The previous call's window must be over before its files are read at all.
+    stack.clock.advance(60_000);
+    only(await run(stack.drop('prompts/second.mp3', mp3Silence())));
+    const reads = stack.cos.requests.slice(before).filter((r) => r.op === 'GET' && r.key.includes('/jobs/'));
+    expect(reads.map((r) => r.key.replace(/^.*\/jobs\/[0-9a-f]+\//, 'jobs/<first>/'))).toEqual(['jobs/<first>/2']);
+  });
+
   test('a wav with an uploader-chosen name (URL-encoded UTF-8) uses that name', async () => {
     only(await run(stack.drop('prompts/greeting.WAV', wavTone(), { 'ivr-name': encodeURIComponent('欢迎 语音') })));
     expect(stack.ccc.files[0].CustomFileName).toBe('欢迎 语音');

@@ -72,7 +72,10 @@ export async function pruneOpen(ctx: Ctx, open: OpenCall[], nowMs: number): Prom
         // A call whose window has not closed is in flight: nothing to read yet.
         if (nowMs <= call.notAfter + ctx.timing.skewMs) return { settled: false, attempted: true };
         let after = await ctx.ledger.readVersion(j.id, j.seq + 1);
-        if (after !== undefined && j.newSlot) {
+        // An outcome naming this call comes from this call's own `sending` version: only that
+        // version carries the call's number at this seq, and outcomes copy the number from it.
+        const sentByThisCall = after !== undefined && after !== CORRUPT && after.call === call.n;
+        if (after !== undefined && j.newSlot && !sentByThisCall) {
           // The call named the version it meant to create; if another call's `sending` took that
           // seq first, this call never sent the file, and the slot it counted comes back.
           const sending = await ctx.ledger.readVersion(j.id, j.seq);
@@ -543,9 +546,10 @@ export class Sender {
         // The FileId goes on record before the job says so: recovery must never adopt it for another job.
         await ctx.ledger.recordFile(o.file.fileId, v.id);
         const review = o.file.status === 1 ? 'approved' : o.file.status === 2 ? 'rejected' : 'pending';
-        return move(ctx, v, 'registered', { upload: { fileId: o.file.fileId, audioFileName: o.file.audioFileName, requestId: answer.requestId, review } });
+        // Naming the call on its outcome lets the next sender see that this call sent the file without reading its `sending` version.
+        return move(ctx, v, 'registered', { call: n, upload: { fileId: o.file.fileId, audioFileName: o.file.audioFileName, requestId: answer.requestId, review } });
       }
-      return move(ctx, v, 'rejected', { lastError: { code: o.errorCode, message: o.errorMessage, requestId: answer.requestId } });
+      return move(ctx, v, 'rejected', { call: n, lastError: { code: o.errorCode, message: o.errorMessage, requestId: answer.requestId } });
     });
     this.closeCall(n);
   }
