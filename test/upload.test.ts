@@ -54,6 +54,16 @@ describe('success', () => {
     expect(reads.map((r) => r.key.replace(/^.*\/jobs\/[0-9a-f]+\//, 'jobs/<first>/'))).toEqual(['jobs/<first>/2']);
   });
 
+  test('a warm instance does not read back the outcome it wrote itself for the previous call', async () => {
+    const warm = handler();
+    only(await warm(stack.drop('prompts/first.mp3', mp3Silence()), { request_id: 'scf-req-1' }));
+    const before = stack.cos.requests.length;
+    stack.clock.advance(60_000);
+    only(await warm(stack.drop('prompts/second.mp3', mp3Silence()), { request_id: 'scf-req-2' }));
+    expect(stack.cos.requests.slice(before).filter((r) => r.op === 'GET' && r.key.includes('/jobs/'))).toEqual([]);
+    expect(stack.ccc.files).toHaveLength(2);
+  });
+
   test('a wav with an uploader-chosen name (URL-encoded UTF-8) uses that name', async () => {
     only(await run(stack.drop('prompts/greeting.WAV', wavTone(), { 'ivr-name': encodeURIComponent('欢迎 语音') })));
     expect(stack.ccc.files[0].CustomFileName).toBe('欢迎 语音');

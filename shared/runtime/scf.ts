@@ -9,7 +9,7 @@ import { IvrError } from '../core/errors';
 import { timingFrom } from '../core/timing';
 import { createCccClient, createIvrAudioApi, type IvrAudioApi } from '../sdk/ccc';
 import { CosBucket, createCosClient } from '../sdk/cos';
-import { Ledger } from '../store/ledger';
+import { CreatedVersions, Ledger } from '../store/ledger';
 import type { Clock, Ctx } from '../workflow/context';
 import { createLogger, registerSecret, type Logger } from './log';
 
@@ -55,6 +55,8 @@ export function createRuntime(env: Env, functionName: string, seams: Seams = {})
   const cos = createCosClient(config);
   const protocol = config.cosEndpoint?.protocol ?? 'https:';
   const buckets = new Map<string, CosBucket>();
+  // What this instance created survives its invocations (see CreatedVersions), per bucket.
+  const created = new Map<string, CreatedVersions>();
   // Built at the first CCC call: most upload invocations only queue their file (see ccc.ts).
   const api = createIvrAudioApi(() => createCccClient(config), config.sdkAppId);
   const clock: Clock = { ...realClock, ...seams.clock };
@@ -77,7 +79,9 @@ export function createRuntime(env: Env, functionName: string, seams: Seams = {})
         const region = eventRegion ?? config.region;
         if (!region) return new IvrError('EventInvalid', 'the event names no ap-* region and TENCENTCLOUD_REGION is not set');
         const b = bucket(name, region);
-        return { config, timing, ledger: new Ledger(b, config.ledgerPrefix), objects: b, api, log, clock, owner };
+        const id = `${name}@${region}`;
+        if (!created.has(id)) created.set(id, new CreatedVersions());
+        return { config, timing, ledger: new Ledger(b, config.ledgerPrefix, created.get(id)), objects: b, api, log, clock, owner };
       },
     },
   };

@@ -46,6 +46,29 @@ function parseEntry(l: Listed): EntryRef | undefined {
 /** A version that exists but cannot be read: it may belong to a registration, so it is never overwritten. */
 export const CORRUPT = Symbol('corrupt');
 
+/**
+ * Job versions this instance created itself, kept for a warm instance's next invocations: a version
+ * is created once and never rewritten, so the one we created is the one that is there. Bounded in
+ * number; readers also bound it in age, because pruning deletes settled chains days later.
+ */
+export class CreatedVersions {
+  private readonly byKey = new Map<string, JobVersion>();
+  constructor(private readonly limit = 256) {}
+
+  /** Remembers a version this instance created. */
+  remember(v: JobVersion): void {
+    const key = `${v.id}/${v.seq}`;
+    this.byKey.delete(key);
+    this.byKey.set(key, v);
+    if (this.byKey.size > this.limit) this.byKey.delete(this.byKey.keys().next().value as string);
+  }
+
+  /** Version `seq` of job `id`, if this instance created it. */
+  get(id: string, seq: number): JobVersion | undefined {
+    return this.byKey.get(`${id}/${seq}`);
+  }
+}
+
 /** Typed records under the ledger prefix of one bucket (layout in the module comment). */
 export class Ledger {
   constructor(
@@ -53,6 +76,8 @@ export class Ledger {
     readonly store: Store,
     /** The ledger prefix (`IVR_LEDGER_PREFIX`), ending in `/`. */
     readonly prefix: string,
+    /** Versions this instance created, shared by its invocations on this bucket. */
+    readonly created: CreatedVersions = new CreatedVersions(),
   ) {}
 
   // ---- jobs ----
@@ -67,9 +92,13 @@ export class Ledger {
    * was lost and that the SDK retried comes back as "exists": reading it back tells it was ours.
    */
   async writeVersion(v: JobVersion): Promise<boolean> {
-    if (await this.store.create(this.jobKey(v.id, v.seq), JSON.stringify(v))) return true;
-    const there = await this.readVersion(v.id, v.seq);
-    return there !== undefined && there !== CORRUPT && there.by === v.by && there.at === v.at;
+    let ours = await this.store.create(this.jobKey(v.id, v.seq), JSON.stringify(v));
+    if (!ours) {
+      const there = await this.readVersion(v.id, v.seq);
+      ours = there !== undefined && there !== CORRUPT && there.by === v.by && there.at === v.at;
+    }
+    if (ours) this.created.remember(v);
+    return ours;
   }
 
   /** Version `seq` of a job: undefined when it does not exist, {@link CORRUPT} when it exists but cannot be parsed. */

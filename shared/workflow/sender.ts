@@ -27,6 +27,8 @@ const SETTLE_CONCURRENCY = 8;
 const GATHER_LEAD_MS = 300;
 /** A queue entry younger than this is left for the next listing: its job is likely not written yet. */
 const FRESH_ENTRY_MS = 150;
+/** How long a warm instance trusts its memory of an outcome it wrote (see CreatedVersions): far longer than a call's lifetime, far shorter than pruning. */
+const OWN_OUTCOME_MAX_AGE_MS = 60 * 60 * 1000;
 
 interface Cand {
   version: JobVersion;
@@ -71,7 +73,11 @@ export async function pruneOpen(ctx: Ctx, open: OpenCall[], nowMs: number): Prom
       call.jobs.map(async (j): Promise<{ settled: boolean; attempted: boolean }> => {
         // A call whose window has not closed is in flight: nothing to read yet.
         if (nowMs <= call.notAfter + ctx.timing.skewMs) return { settled: false, attempted: true };
-        let after = await ctx.ledger.readVersion(j.id, j.seq + 1);
+        // This instance's own outcome of this call needs no read: versions are created once.
+        // (Recent ones only: pruning deletes settled chains days later, and a chain may start over.)
+        const mine = ctx.ledger.created.get(j.id, j.seq + 1);
+        const recent = mine !== undefined && mine.call === call.n && nowMs - Date.parse(mine.at) < OWN_OUTCOME_MAX_AGE_MS;
+        let after: JobVersion | undefined | typeof CORRUPT = recent ? mine : await ctx.ledger.readVersion(j.id, j.seq + 1);
         // An outcome naming this call comes from this call's own `sending` version: only that
         // version carries the call's number at this seq, and outcomes copy the number from it.
         const sentByThisCall = after !== undefined && after !== CORRUPT && after.call === call.n;
