@@ -134,6 +134,7 @@ async function main(): Promise<void> {
   say(`    per file: ${kinds(b.byKind, BURST)}`);
   row('burst instance-seconds (sum of every invocation process’s wall time)', `${b.instanceSeconds.toFixed(1)} s`, `target ≤ 20 s: ${tick(b.instanceSeconds <= 20)}`);
   say(`    of which CPU (user + system of every process, start-up included): ${b.cpuSeconds.toFixed(1)} s; ${os.cpus().length} cores run all ${BURST} processes here, so a process waits for a core more than on SCF, where each instance has its own`);
+  row('burst instance-seconds less each process’s wait for a core (estimate of a core per instance; /proc/<pid>/schedstat of each main thread)', Number.isFinite(b.ownCoreSeconds) ? `${b.ownCoreSeconds.toFixed(1)} s` : 'not available on this OS', 'estimate, not measured on SCF');
   row('last instance exits after the last registration', `${b.lastExitAfterLastRegistrationMs.toFixed(0)} ms`, `target ≤ 3000 ms: ${tick(b.lastExitAfterLastRegistrationMs <= 3000)}`);
   row('UploadIvrAudio calls in the burst', `${b.uploadCalls} (${b.refusedForRate} refused for the rate limit)`, `target ≤ 5: ${tick(b.uploadCalls <= 5)}`);
   row('burst outcome', `${Object.entries(b.statuses).map(([k, v]) => `${k} ${v}`).join(', ')}; ${(b.wallMs / 1000).toFixed(1)} s from the first start to the last exit`, 'info');

@@ -104,13 +104,16 @@ export async function idleFile(rounds: number): Promise<{ rounds: Scenario[]; re
  * instance-seconds, CPU-seconds, wall time and how long the last instance outlived the last
  * registration.
  */
-export async function burst(count: number): Promise<Scenario & { instanceSeconds: number; cpuSeconds: number; lastExitAfterLastRegistrationMs: number; wallMs: number }> {
+export async function burst(count: number): Promise<Scenario & { instanceSeconds: number; ownCoreSeconds: number; cpuSeconds: number; lastExitAfterLastRegistrationMs: number; wallMs: number }> {
   const s = await run(count, (i) => `prompts/burst/prompt-${String(i).padStart(3, '0')}.mp3`, (i) => 2 + (i % 9));
   const start = Math.min(...s.invocations.map((i) => i.startedAt));
   const lastExit = Math.max(...s.invocations.map((i) => i.endedAt));
   return {
     ...s,
     instanceSeconds: s.invocations.reduce((a, i) => a + (i.endedAt - i.startedAt), 0) / 1000,
+    // Each process's wall time less the time its main thread waited for one of this machine's
+    // cores: an estimate of the instance-seconds with a core per instance, as on SCF.
+    ownCoreSeconds: s.invocations.reduce((a, i) => a + (i.endedAt - i.startedAt - (i.runqWaitMs ?? NaN)), 0) / 1000,
     cpuSeconds: s.invocations.reduce((a, i) => a + (i.cpuMs ?? NaN), 0) / 1000,
     lastExitAfterLastRegistrationMs: lastExit - Math.max(...s.registeredAt),
     wallMs: lastExit - start,

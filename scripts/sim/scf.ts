@@ -21,6 +21,8 @@ export interface SimInvocation {
   error?: { code?: string; message: string };
   /** CPU time (user + system) of the process from its start, when it reported one (not when killed). */
   cpuMs?: number;
+  /** Time the process's main thread was ready to run but waited for a core (Linux), when it reported one. */
+  runqWaitMs?: number;
 }
 
 export interface SimOptions {
@@ -80,7 +82,7 @@ export class ScfSim {
       child.on('close', (_code, signal) => {
         this.running.delete(cred.secretId);
         const last = out.trim().split('\n').pop() ?? '';
-        let parsed: { ok: boolean; result?: unknown; error?: { code?: string; message: string }; cpuMs?: number } | undefined;
+        let parsed: { ok: boolean; result?: unknown; error?: { code?: string; message: string }; cpuMs?: number; runqWaitMs?: number } | undefined;
         try {
           parsed = JSON.parse(last) as typeof parsed;
         } catch {
@@ -97,6 +99,7 @@ export class ScfSim {
           result: parsed?.result,
           error: parsed?.error ?? (parsed ? undefined : { message: signal ? `killed (${signal})` : `exited without a result: ${err.slice(-300)}` }),
           ...(typeof parsed?.cpuMs === 'number' ? { cpuMs: parsed.cpuMs } : {}),
+          ...(typeof parsed?.runqWaitMs === 'number' ? { runqWaitMs: parsed.runqWaitMs } : {}),
         };
         this.done.push(inv);
         resolve(inv);
