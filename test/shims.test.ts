@@ -215,3 +215,112 @@ describe('cos-transport: the bundles’ COS transport puts the same requests on 
     expect(r).toMatchObject({ events: ['error'], error: 'ECONNREFUSED' });
   });
 });
+
+// --- fetch-lite: the CCC SDK's fetch(), compared on the wire and in its answers with node-fetch ---
+
+type Fetch = (url: string, opts?: Record<string, unknown>) => Promise<{ status: number; statusText: string; ok: boolean; headers: { get(n: string): string | null }; json(): Promise<unknown>; text(): Promise<string> }>;
+type Outcome = { seen?: Seen; status?: number; statusText?: string; ok?: boolean; contentType?: string | null; traceId?: string | null; body?: unknown; error?: { name: string; type?: string; code?: string; message: string } };
+
+describe('fetch-lite: the bundles’ CCC transport sends and reads like node-fetch', () => {
+  const realFetch = require('node-fetch') as Fetch;
+  const lean = shim('fetch-lite.cjs') as Fetch;
+  const seen: Seen[] = [];
+  let url = '';
+  let server: http.Server;
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        seen.push({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() });
+        const json = JSON.stringify({ Response: { RequestId: 'rid-1', Echo: req.url } });
+        switch (req.url) {
+          case '/gzip':
+            res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'x-tc-traceid': 't-1' });
+            return res.end(gzipSync(json));
+          case '/bad-json':
+            res.writeHead(200, { 'content-type': 'application/json' });
+            return res.end('<html>gateway</html>');
+          case '/http-502':
+            res.writeHead(502, 'Bad Gateway', { 'content-type': 'text/plain' });
+            return res.end('bad gateway');
+          case '/no-answer':
+            return; // the client's timeout ends it
+          case '/slow-body':
+            res.writeHead(200, { 'content-type': 'application/json' });
+            return res.write('{"Response":'); // never ends
+          case '/reset':
+            return req.socket.destroy();
+          default:
+            res.writeHead(200, { 'content-type': 'application/json', 'x-tc-traceid': 't-1' });
+            return res.end(json);
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  let n = 0;
+  async function call(fetch: Fetch, path: string, opts: Record<string, unknown>, read: 'json' | 'text' = 'json'): Promise<Outcome> {
+    const id = String(++n);
+    const headers = { ...(opts.headers as object), 'x-test-id': id };
+    const out: Outcome = {};
+    try {
+      const res = await fetch(`${url}${path}`, { ...opts, headers });
+      Object.assign(out, { status: res.status, statusText: res.statusText, ok: res.ok, contentType: res.headers.get('Content-Type'), traceId: res.headers.get('x-tc-traceid') });
+      out.body = await res[read]();
+    } catch (e) {
+      const err = e as Error & { type?: string; code?: string };
+      out.error = { name: err.name, type: err.type, code: err.code, message: err.message.replace(url, '<url>') };
+    }
+    const s = seen.find((x) => x.headers['x-test-id'] === id);
+    if (s) out.seen = { ...s, headers: Object.fromEntries(Object.entries(s.headers).filter(([k]) => k !== 'x-test-id' && k !== 'connection')) };
+    return out;
+  }
+
+  // What the CCC SDK sends: a signed JSON POST with its X-TC-* headers, through a keep-alive agent.
+  const agent = new http.Agent({ keepAlive: true });
+  const post = (extra: Record<string, unknown> = {}) => ({
+    method: 'POST',
+    timeout: 2000,
+    agent,
+    headers: { Host: 'ccc.tencentcloudapi.com', 'X-TC-Action': 'UploadIvrAudio', 'X-TC-Timestamp': 1700000000, 'X-TC-Version': '2020-02-10', 'X-TC-Token': 'tok', 'X-TC-RequestClient': 'SDK_NODEJS_4.1.313', 'Content-Type': 'application/json', Authorization: 'TC3-HMAC-SHA256 Credential=x' },
+    body: JSON.stringify({ SdkAppId: 1400000001, AudioList: [{ CustomFileName: '欢迎', AudioUrl: 'https://b.cos/a.mp3?sign=1' }] }),
+    ...extra,
+  });
+  const cases: Array<[string, string, Record<string, unknown>, 'json' | 'text']> = [
+    ['a signed JSON POST and its JSON answer', '/', post(), 'json'],
+    ['a gzip answer is inflated', '/gzip', post(), 'json'],
+    ['an answer that is not JSON: invalid-json, with node-fetch’s message', '/bad-json', post(), 'json'],
+    ['an HTTP error status and its text', '/http-502', post(), 'text'],
+    ['no answer before the timeout: request-timeout', '/no-answer', post({ timeout: 100 }), 'json'],
+    ['an answer whose body stops: body-timeout', '/slow-body', post({ timeout: 100 }), 'json'],
+    ['a connection reset before the answer: a system error with the socket’s code', '/reset', post(), 'json'],
+    ['a GET without a body', '/get?x=1', { method: 'GET', agent, headers: { Host: 'ccc.tencentcloudapi.com' } }, 'json'],
+  ];
+  test.each(cases)('%s', async (_, path, opts, read) => {
+    const a = await call(realFetch, path, opts, read);
+    const b = await call(lean, path, opts, read);
+    expect(a.seen ?? a.error).toBeDefined();
+    expect(b).toEqual(a);
+  });
+
+  test('a refused connection: the same system error', async () => {
+    const opts = { method: 'POST', body: '{}', timeout: 2000 };
+    const errs = await Promise.all([realFetch, lean].map((f) => f('http://127.0.0.1:9/', opts).then(() => undefined, (e: Error & { type?: string; code?: string }) => ({ name: e.name, type: e.type, code: e.code, message: e.message }))));
+    expect(errs[1]).toEqual(errs[0]);
+    expect(errs[0]).toMatchObject({ type: 'system', code: 'ECONNREFUSED' });
+  });
+
+  test('an aborted signal rejects with an AbortError before sending', async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const errs = await Promise.all([realFetch, lean].map((f) => f(`${url}/`, { method: 'POST', body: '{}', signal: ac.signal }).then(() => undefined, (e: Error & { type?: string }) => ({ name: e.name, type: e.type, message: e.message }))));
+    expect(errs[1]).toEqual(errs[0]);
+  });
+});

@@ -8,7 +8,6 @@ const root = new URL('../..', import.meta.url).pathname;
 // Modules the SDKs drag in but the functions never execute (see scripts/shims/README.md, which
 // says for each why it is never reached). By package name, whoever requires it:
 const SHIMS = {
-  'whatwg-url': 'whatwg-url.cjs',
   'tough-cookie': 'tough-cookie.cjs',
   'http-signature': 'unsupported-auth.cjs',
   aws4: 'unsupported-auth.cjs',
@@ -26,6 +25,7 @@ const SHIMS = {
   tslib: 'tslib.cjs',
   'performance-now': 'performance-now.cjs',
   'cos-request': 'cos-transport.cjs',
+  'node-fetch': 'fetch-lite.cjs',
 };
 // Files inside the SDKs, by their path under node_modules/.
 const FILE_SHIMS = {
@@ -35,8 +35,8 @@ const FILE_SHIMS = {
   'cos-fast-xml-parser/src/validator.js': 'unused.cjs',
   'cos-fast-xml-parser/src/xmlbuilder/orderedJs2Xml.js': 'unused.cjs',
 };
-// Node's zlib, deferred to the first compressed answer, for these importers only.
-const LAZY_ZLIB = /[\\/]node_modules[\\/](node-fetch|cos-request)[\\/]/;
+// Node's zlib, deferred to the first compressed answer, for this importer only (the real cos-request, loaded for a proxy).
+const LAZY_ZLIB = /[\\/]node_modules[\\/]cos-request[\\/]/;
 const shimPath = (file) => join(root, 'scripts', 'shims', file);
 const shimPlugin = {
   name: 'shims',
