@@ -160,10 +160,19 @@ export class CosBucket implements Store, AudioObjects {
     }
   }
 
+  /**
+   * A small PUT through the SDK's generic `request`: putObject would route it through the SDK's
+   * upload-task queue (progress events, queue bookkeeping), which cost about a fifth of each
+   * ledger write's CPU (measured with `npm run bench`). Same signed request on the wire.
+   */
+  private async putSmall(key: string, body: string, headers: Record<string, string>): Promise<void> {
+    await this.cos.request({ ...this.loc(key), Method: 'PUT', Body: Buffer.from(body), Headers: headers });
+  }
+
   /** A plain PUT, last writer wins; the content type defaults to JSON. */
   async put(key: string, body: string, contentType = 'application/json'): Promise<void> {
     try {
-      await this.cos.putObject({ ...this.loc(key), Body: Buffer.from(body), ContentType: contentType });
+      await this.putSmall(key, body, { 'Content-Type': contentType });
     } catch (e) {
       throw cosError('PUT', key, e);
     }
@@ -176,7 +185,7 @@ export class CosBucket implements Store, AudioObjects {
    */
   async create(key: string, body: string): Promise<boolean> {
     try {
-      await this.cos.putObject({ ...this.loc(key), Body: Buffer.from(body), ContentType: 'application/json', Headers: { 'x-cos-forbid-overwrite': 'true' } });
+      await this.putSmall(key, body, { 'Content-Type': 'application/json', 'x-cos-forbid-overwrite': 'true' });
       return true;
     } catch (e) {
       if (statusOf(e) === 409) return false;
