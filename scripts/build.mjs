@@ -1,7 +1,6 @@
 // Bundles each function into dist/<function>/index.js: one self-contained CommonJS file exporting
-// main_handler, so the deploy package needs no node_modules. The WAV converter is bundled apart, as
-// audio_convert.js next to each bundle, and required only when a file needs converting (see
-// shared/audio/load-converter.ts), so the functions' cold start never loads it.
+// main_handler, so the deploy package needs no node_modules. Two side files are bundled apart and
+// required only when needed (SIDE_FILES below), so the functions' cold start never compiles them.
 import { build } from 'esbuild';
 import { tsImport } from 'tsx/esm/api';
 import { copyFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'fs';
@@ -30,16 +29,24 @@ for (const fn of functions) {
   checkTslib(result.metafile);
   report.push(`${fn}: ${(sizeOf(result) / 1024).toFixed(0)} KB`);
 }
-const CONVERTER = 'audio_convert.js'; // the name load-converter.ts requires
-const converter = join(root, 'dist', 'audio-convert', CONVERTER);
-const conv = await build({ ...common, entryPoints: [join(root, 'shared', 'audio', 'convert.ts')], outfile: converter });
-report.push(`${CONVERTER}: ${(sizeOf(conv) / 1024).toFixed(0)} KB`);
-for (const fn of functions) copyFileSync(converter, join(root, 'dist', fn, CONVERTER));
+// Side files, next to every function bundle and required at run time only when needed:
+//   audio_convert.js  the WAV converter (shared/audio/load-converter.ts), for a file to convert;
+//   cos_request.js    the real cos-request, for a COS request through a proxy (scripts/shims/cos-transport.cjs).
+const SIDE_FILES = [
+  { file: 'audio_convert.js', entry: join(root, 'shared', 'audio', 'convert.ts') },
+  { file: 'cos_request.js', entry: join(root, 'node_modules', 'cos-request', 'index.js') },
+];
+for (const side of SIDE_FILES) {
+  const out = join(root, 'dist', 'side', side.file);
+  const result = await build({ ...common, entryPoints: [side.entry], outfile: out });
+  report.push(`${side.file}: ${(sizeOf(result) / 1024).toFixed(0)} KB`);
+  for (const fn of functions) copyFileSync(out, join(root, 'dist', fn, side.file));
+}
 // The deploy package: only the bundles, flat, one file per function (handler `<file>.main_handler`),
-// and the converter they share.
+// and the side files they share.
 const pkg = join(root, 'dist', 'package');
 rmSync(pkg, { recursive: true, force: true });
 mkdirSync(pkg, { recursive: true });
 for (const fn of functions) copyFileSync(join(root, 'dist', fn, 'index.js'), join(pkg, `${fn.replace(/-/g, '_')}.js`));
-copyFileSync(converter, join(pkg, CONVERTER));
+for (const side of SIDE_FILES) copyFileSync(join(root, 'dist', 'side', side.file), join(pkg, side.file));
 console.log(`built ${report.join(', ')} for ${runtime} (${target}); deploy package in dist/package/`);

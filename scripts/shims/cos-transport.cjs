@@ -20,8 +20,19 @@
 const { EventEmitter } = require('events');
 const getProxyFromURI = require('cos-request/lib/getProxyFromURI.js');
 
+// The real cos-request is needed only for a proxy, so it is not in the function bundles:
+// scripts/build.mjs bundles it on its own as cos_request.js next to them (as it does the audio
+// converter), and it is required from there at the first request that needs it. Run from the
+// sources (jest), that file is not there and the package is.
+const REAL_FILE = 'cos_request.js';
 let real;
-const realRequest = () => real || (real = require('cos-request/index.js'));
+function realRequest() {
+  if (real) return real;
+  const side = require('path').join(__dirname, REAL_FILE);
+  // A variable argument: esbuild leaves this require to run time instead of bundling the package.
+  const target = require('fs').existsSync(side) ? side : 'cos-request';
+  return (real = require(target));
+}
 const agents = new Map();
 
 function agentFor(mod, protocol, opt) {
