@@ -1,5 +1,5 @@
 // Bundles each function into dist/<function>/index.js: one self-contained CommonJS file exporting
-// main_handler, so the deploy package needs no node_modules. Two side files are bundled apart and
+// main_handler, so the deploy package needs no node_modules. Side files are bundled apart and
 // required only when needed (SIDE_FILES below), so the functions' cold start never compiles them.
 import { build } from 'esbuild';
 import { tsImport } from 'tsx/esm/api';
@@ -31,14 +31,17 @@ for (const fn of functions) {
 }
 // Side files, next to every function bundle and required at run time only when needed:
 //   audio_convert.js  the WAV converter (shared/audio/load-converter.ts), for a file to convert;
-//   cos_request.js    the real cos-request, for a COS request through a proxy (scripts/shims/cos-transport.cjs).
+//   cos_request.js    the real cos-request, for a COS request through a proxy (scripts/shims/cos-transport.cjs);
+//   ccc_client.js     the CCC SDK's client, at an instance's first CCC call (shared/sdk/ccc.ts).
 const SIDE_FILES = [
   { file: 'audio_convert.js', entry: join(root, 'shared', 'audio', 'convert.ts') },
   { file: 'cos_request.js', entry: join(root, 'node_modules', 'cos-request', 'index.js') },
+  { file: 'ccc_client.js', entry: join(root, 'node_modules', 'tencentcloud-sdk-nodejs', 'tencentcloud', 'services', 'ccc', 'v20200210', 'ccc_client.js') },
 ];
 for (const side of SIDE_FILES) {
   const out = join(root, 'dist', 'side', side.file);
   const result = await build({ ...common, entryPoints: [side.entry], outfile: out });
+  checkTslib(result.metafile);
   report.push(`${side.file}: ${(sizeOf(result) / 1024).toFixed(0)} KB`);
   for (const fn of functions) copyFileSync(out, join(root, 'dist', fn, side.file));
 }

@@ -69,7 +69,8 @@ export class FunctionInstance {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
     return new Promise((resolve) => {
       this.child.once('exit', () => resolve());
-      this.child.disconnect();
+      // A Ctrl-C reaches the instance too (same process group): it may have let go of the channel already.
+      if (this.child.connected) this.child.disconnect();
       setTimeout(() => this.child.kill('SIGKILL'), 3000).unref();
     });
   }

@@ -5,6 +5,7 @@
 import * as http from 'http';
 import * as https from 'https';
 import * as net from 'net';
+import * as path from 'path';
 import type { Client } from 'tencentcloud-sdk-nodejs/tencentcloud/services/ccc/v20200210/ccc_client';
 import type { Config, Endpoint } from '../core/config';
 import { asTencentCode } from '../core/errors';
@@ -69,16 +70,25 @@ function toAudioFile(raw: unknown): AudioFile | undefined {
   return { fileId, customFileName: text(r.CustomFileName), audioFileName: text(r.AudioFileName), status: num(r.Status) };
 }
 
+/** The CCC client module, by deep import (platform reference §2). */
+const CCC_CLIENT_MODULE = 'tencentcloud-sdk-nodejs/tencentcloud/services/ccc/v20200210/ccc_client';
+/** File name of the bundled CCC client, next to the function bundles (kept in step with scripts/build.mjs). */
+export const CCC_CLIENT_FILE = 'ccc_client.js';
+
 /**
  * The SDK's client class, required on first use: only senders and the recovery pass call CCC, so
- * an invocation that only takes its file in (most of a burst) never loads the SDK's HTTP stack
- * (node-fetch) or runs its module code. esbuild keeps the literal require in the bundle, as a
- * module initialised at this call.
+ * an invocation that only takes its file in (most of a burst) never loads the SDK. In the deploy
+ * package the client is a side file next to the function bundle (scripts/build.mjs), so a cold
+ * start does not even compile it; run from the sources (jest, tsx) it is the package itself.
  */
 function clientClass(): typeof Client {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('tencentcloud-sdk-nodejs/tencentcloud/services/ccc/v20200210/ccc_client') as { Client: typeof Client }).Client;
+  const fromSource = /\.ts$/.test(__filename);
+  return (requireAt(fromSource ? CCC_CLIENT_MODULE : path.join(__dirname, CCC_CLIENT_FILE)) as { Client: typeof Client }).Client;
 }
+
+// A plain call with a variable argument: esbuild leaves it as a run-time require (see load-converter.ts).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const requireAt = (id: string): unknown => require(id);
 
 /** A CCC client for the configured credentials and endpoint, with a keep-alive agent of its own. */
 export function createCccClient(config: Config): Client {
