@@ -214,6 +214,56 @@ describe('cos-transport: the bundles’ COS transport puts the same requests on 
     const r = await send(lean, { method: 'GET', url: 'http://127.0.0.1:9/', timeout: 2000, followRedirect: false }, server.seen);
     expect(r).toMatchObject({ events: ['error'], error: 'ECONNREFUSED' });
   });
+
+  test('a connection that never completes (here: a name lookup that never answers) ends with ETIMEDOUT, connect: true, as cos-request’s does', async () => {
+    // The one seam: Node's resolver, so the socket stays in its connecting phase.
+    const dns = require('dns') as { lookup: unknown };
+    const lookup = dns.lookup;
+    dns.lookup = () => undefined;
+    try {
+      const errs = await Promise.all(
+        [real, lean].map(
+          (request) =>
+            new Promise<{ code?: string; connect?: boolean }>((resolve) => {
+              const s = request({ method: 'GET', url: 'http://bucket-1250000000.cos.ap-guangzhou.myqcloud.com/k', headers: {}, timeout: 80, forever: true, followRedirect: false });
+              s.on('error', (e: NodeJS.ErrnoException & { connect?: boolean }) => resolve({ code: e.code, connect: e.connect }));
+            }),
+        ),
+      );
+      expect(errs).toEqual([{ code: 'ETIMEDOUT', connect: true }, { code: 'ETIMEDOUT', connect: true }]);
+    } finally {
+      dns.lookup = lookup;
+    }
+  });
+
+  test('a connection cut in the middle of the body: one error, no end', async () => {
+    const cut = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-length': '1000' });
+      res.write('partial', () => res.socket?.destroy());
+    });
+    await new Promise<void>((r) => cut.listen(0, '127.0.0.1', r));
+    try {
+      const port = (cut.address() as AddressInfo).port;
+      const events = await new Promise<string[]>((resolve) => {
+        const seen: string[] = [];
+        const s = lean({ method: 'GET', url: `http://127.0.0.1:${port}/k`, headers: {}, timeout: 2000, forever: true, followRedirect: false });
+        s.on('response', () => {
+          seen.push('response');
+          s.on('data', () => undefined);
+          s.on('end', () => seen.push('end'));
+        });
+        s.on('error', (e: NodeJS.ErrnoException) => {
+          seen.push(`error ${e.code}`);
+          // Anything else it would emit comes within the same few turns of the loop.
+          setImmediate(() => setImmediate(() => resolve(seen)));
+        });
+      });
+      expect(events).toEqual(['response', 'error ECONNRESET']);
+    } finally {
+      cut.closeAllConnections();
+      await new Promise((r) => cut.close(r));
+    }
+  });
 });
 
 // --- fetch-lite: the CCC SDK's fetch(), compared on the wire and in its answers with node-fetch ---
@@ -315,6 +365,22 @@ describe('fetch-lite: the bundles’ CCC transport sends and reads like node-fet
     const errs = await Promise.all([realFetch, lean].map((f) => f('http://127.0.0.1:9/', opts).then(() => undefined, (e: Error & { type?: string; code?: string }) => ({ name: e.name, type: e.type, code: e.code, message: e.message }))));
     expect(errs[1]).toEqual(errs[0]);
     expect(errs[0]).toMatchObject({ type: 'system', code: 'ECONNREFUSED' });
+  });
+
+  test('answers nobody reads (the SDK throws on a non-200 status without reading) still give the keep-alive socket back', async () => {
+    const counts = [];
+    for (const f of [realFetch, lean]) {
+      const a = new http.Agent({ keepAlive: true });
+      for (let i = 0; i < 5; i++) await f(`${url}/http-502`, { method: 'POST', body: '{}', agent: a });
+      const count = (m: NodeJS.ReadOnlyDict<unknown[]>) => Object.values(m).reduce((n, l) => n + (l?.length ?? 0), 0);
+      // The last answer's socket goes back once its body has ended: wait for that, not for a time.
+      if (count(a.freeSockets) === 0) await new Promise((r) => a.once('free', r));
+      await new Promise((r) => setImmediate(r));
+      counts.push({ busy: count(a.sockets), free: count(a.freeSockets) });
+      a.destroy();
+    }
+    expect(counts[1]).toEqual(counts[0]);
+    expect(counts[1]).toEqual({ busy: 0, free: 1 });
   });
 
   test('an aborted signal rejects with an AbortError before sending', async () => {

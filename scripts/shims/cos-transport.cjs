@@ -8,7 +8,7 @@
 //   - `qs` is laid over the url's own query and written the way qs writes it (RFC 3986);
 //   - `content-length` is set for a body, and to 0 for a body-less request other than GET;
 //   - `forever` shares a keep-alive agent per protocol; `timeout` ends the request with
-//     ETIMEDOUT (not connected yet) or ESOCKETTIMEDOUT (no answer), as request does;
+//     ETIMEDOUT while it connects (DNS included) or ESOCKETTIMEDOUT once connected, as request does;
 //   - it starts on the next turn, like request, so the SDK's listeners and piped body come first;
 //   - events: `response`, then `data` (Buffers) and `end`, or one `error`; `drain` while a piped
 //     body is written; `req` is the ClientRequest; `abort()` ends it without an error.
@@ -148,14 +148,37 @@ class Sender extends EventEmitter {
     req.on('response', (res) => this._response(res));
     req.on('error', (e) => this._fail(e));
     req.on('drain', () => this.emit('drain'));
-    if (opt.timeout) {
-      req.setTimeout(opt.timeout, () => {
-        const connected = !!req.socket && !req.socket.connecting;
-        const e = new Error(connected ? 'ESOCKETTIMEDOUT' : 'ETIMEDOUT');
-        e.code = connected ? 'ESOCKETTIMEDOUT' : 'ETIMEDOUT';
-        e.connect = !connected;
-        this._fail(e);
-        req.destroy();
+    const timeout = opt.timeout;
+    if (typeof timeout === 'number' && timeout > 0) {
+      // As request does: while the socket connects (DNS included) a timer of our own, which
+      // Node's socket timeout does not cover; once connected (or reused), the socket's idle timeout.
+      const idle = () =>
+        req.setTimeout(timeout, () => {
+          const e = new Error('ESOCKETTIMEDOUT');
+          e.code = 'ESOCKETTIMEDOUT';
+          e.connect = false;
+          this._fail(e);
+          req.destroy();
+        });
+      req.once('socket', (socket) => {
+        if (!socket.connecting) return idle();
+        const timer = setTimeout(() => {
+          socket.removeListener('connect', onConnect);
+          const e = new Error('ETIMEDOUT');
+          e.code = 'ETIMEDOUT';
+          e.connect = true;
+          this._fail(e);
+          req.destroy();
+        }, timeout);
+        const onConnect = () => {
+          clearTimeout(timer);
+          idle();
+        };
+        socket.once('connect', onConnect);
+        req.once('error', () => {
+          clearTimeout(timer);
+          socket.removeListener('connect', onConnect);
+        });
       });
     }
     if (!this._src) {

@@ -49,59 +49,84 @@ class ResponseHeaders {
   }
 }
 
+/**
+ * The answer. Its body is read as soon as it arrives, as node-fetch does (it pipes every answer into
+ * a buffer): a caller that never reads it (the CCC SDK throws on a non-200 status without reading)
+ * still gives the keep-alive socket back. The body timeout counts from json()/text(), as there.
+ */
 class Response {
-  constructor(res, url, timeout, signal) {
+  constructor(res, url, timeout, signal, method) {
     this.url = url;
     this.status = res.statusCode;
     this.statusText = res.statusMessage;
     this.ok = res.statusCode >= 200 && res.statusCode < 300;
     this.headers = new ResponseHeaders(res.headers);
+    this.bodyUsed = false;
     this._res = res;
     this._timeout = timeout;
     this._signal = signal;
-    this.bodyUsed = false;
+    this._method = method;
+    this._chunks = [];
+    this._outcome = undefined; // { body } or { error }, once the body has ended or failed
+    this._waiting = [];
+    const settle = (outcome) => {
+      if (this._outcome) return;
+      this._outcome = outcome;
+      for (const w of this._waiting.splice(0)) w(outcome);
+    };
+    res.on('data', (c) => this._chunks.push(c));
+    res.on('end', () => settle({ body: Buffer.concat(this._chunks) }));
+    res.on('error', (e) => settle({ error: new FetchError(`Invalid response body while trying to fetch ${url}: ${e.message}`, 'system', e) }));
+    res.on('aborted', () => settle({ error: new FetchError(`Invalid response body while trying to fetch ${url}: Premature close`, 'system', { code: 'ERR_STREAM_PREMATURE_CLOSE' }) }));
   }
 
   /** The whole body, inflated when the answer says it is compressed. */
   buffer() {
     if (this.bodyUsed) return Promise.reject(new TypeError(`body used already for: ${this.url}`));
     this.bodyUsed = true;
-    const res = this._res;
-    const coding = (res.headers['content-encoding'] || '').toLowerCase();
     return new Promise((resolve, reject) => {
       let timer;
-      const chunks = [];
-      const fail = (e) => {
+      let finished = false;
+      const signal = this._signal;
+      const onAbort = () => once({ error: new AbortError('The user aborted a request.') });
+      const done = (outcome) => {
         clearTimeout(timer);
-        reject(e);
-      };
-      if (this._timeout) {
-        timer = setTimeout(() => {
-          fail(new FetchError(`Response timeout while trying to fetch ${this.url} (over ${this._timeout}ms)`, 'body-timeout'));
-          res.destroy();
-        }, this._timeout);
-      }
-      if (this._signal) this._signal.addEventListener('abort', () => fail(new AbortError('The user aborted a request.')), { once: true });
-      res.on('data', (c) => chunks.push(c));
-      res.on('error', (e) => fail(new FetchError(`Invalid response body while trying to fetch ${this.url}: ${e.message}`, 'system', e)));
-      res.on('aborted', () => fail(new FetchError(`Invalid response body while trying to fetch ${this.url}: Premature close`, 'system', { code: 'ERR_STREAM_PREMATURE_CLOSE' })));
-      res.on('end', () => {
-        clearTimeout(timer);
-        const body = Buffer.concat(chunks);
-        const skip = this._method === 'HEAD' || this.status === 204 || this.status === 304;
-        if (skip || (coding !== 'gzip' && coding !== 'x-gzip' && coding !== 'deflate' && coding !== 'x-deflate')) return resolve(body);
-        // Lenient like node-fetch: a truncated compressed answer gives what inflated.
-        const zlib = require('zlib');
-        const flush = { flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+        if (signal) signal.removeEventListener('abort', onAbort);
+        if (outcome.error) return reject(outcome.error);
         try {
-          if (coding.endsWith('gzip')) resolve(zlib.gunzipSync(body, flush));
-          // node-fetch looks at the first byte: a zlib header, or raw deflate.
-          else resolve((body[0] & 0x0f) === 0x08 ? zlib.inflateSync(body, flush) : zlib.inflateRawSync(body, flush));
+          resolve(this._decode(outcome.body));
         } catch (e) {
           reject(new FetchError(`Invalid response body while trying to fetch ${this.url}: ${e.message}`, 'system', e));
         }
-      });
+      };
+      if (this._outcome) return done(this._outcome);
+      if (signal && signal.aborted) return done({ error: new AbortError('The user aborted a request.') });
+      const once = (outcome) => {
+        if (finished) return;
+        finished = true;
+        done(outcome);
+      };
+      this._waiting.push(once);
+      if (this._timeout) {
+        timer = setTimeout(() => {
+          once({ error: new FetchError(`Response timeout while trying to fetch ${this.url} (over ${this._timeout}ms)`, 'body-timeout') });
+          this._res.destroy();
+        }, this._timeout);
+      }
+      if (signal) signal.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  /** Inflates a gzip/deflate body, leniently like node-fetch (a truncated answer gives what inflated). */
+  _decode(body) {
+    const coding = String(this._res.headers['content-encoding'] || '').toLowerCase();
+    const skip = this._method === 'HEAD' || this.status === 204 || this.status === 304;
+    if (skip || (coding !== 'gzip' && coding !== 'x-gzip' && coding !== 'deflate' && coding !== 'x-deflate')) return body;
+    const zlib = require('zlib');
+    const flush = { flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+    if (coding.endsWith('gzip')) return zlib.gunzipSync(body, flush);
+    // node-fetch looks at the first byte: a zlib header, or raw deflate.
+    return (body[0] & 0x0f) === 0x08 ? zlib.inflateSync(body, flush) : zlib.inflateRawSync(body, flush);
   }
 
   text() {
@@ -188,11 +213,7 @@ function fetch(url, opts = {}) {
       });
     }
     req.on('error', (e) => finish(reject, new FetchError(`request to ${url} failed, reason: ${e.message}`, 'system', e)));
-    req.on('response', (res) => {
-      const response = new Response(res, url, opts.timeout || 0, signal);
-      response._method = method;
-      finish(resolve, response);
-    });
+    req.on('response', (res) => finish(resolve, new Response(res, url, opts.timeout || 0, signal, method)));
     req.end(body === null ? undefined : body);
   });
 }
