@@ -24,7 +24,10 @@ import { burst, idleFile } from './bench/load';
 const RUNS = Math.max(11, Number(process.env.BENCH_RUNS ?? 21));
 const BURST = Number(process.env.BENCH_BURST ?? 50);
 const IDLE_ROUNDS = Math.max(1, Number(process.env.BENCH_IDLE_ROUNDS ?? 5));
+// The target is judged on the first 11 warm files (an instance's early life, JIT still warming up);
+// the next ones show the steady state of a long-lived instance, printed for information.
 const WARM_FILES = 11;
+const LATER_FILES = 20;
 const KB = 1024;
 const MiB = 1024 * 1024;
 
@@ -46,7 +49,7 @@ async function invocations(): Promise<{ coldMs: number; coldCpuMs: number; maxRs
   const stack = await startFakeStack();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-bench-'));
   try {
-    const events = Array.from({ length: WARM_FILES + 1 }, (_, i) => {
+    const events = Array.from({ length: WARM_FILES + LATER_FILES + 1 }, (_, i) => {
       const key = `prompts/warm/prompt-${i}.mp3`;
       const body = benchMp3(4 + (i % 5));
       stack.cos.putDirect(FAKE_BUCKET, key, body, { contentType: 'audio/mpeg' });
@@ -113,14 +116,17 @@ async function main(): Promise<void> {
   say(`  where ivr_upload.js's load goes, in-process (median): Node core modules ${bd.coreMs.toFixed(1)} ms (${bd.builtins.join(', ')}), read ${bd.readMs.toFixed(1)} ms, compile ${bd.compileMs.toFixed(1)} ms, module top-levels + runtime init (incl. lazy compiles) ${bd.runMs.toFixed(1)} ms = ${over.toFixed(1)} ms`);
   say(`  with a V8 code cache made by this Node binary (${(bd.cached.bytes / KB).toFixed(0)} KB; not shipped, see README): compile ${bd.cached.compileMs.toFixed(1)} ms, run ${bd.cached.runMs.toFixed(1)} ms${bd.cached.rejected ? ' (REJECTED on some runs)' : ''}`);
 
-  say(`\nInvocations in one process: one cold, then ${WARM_FILES} warm, each file alone (against the fakes)`);
+  say(`\nInvocations in one process: one cold, then ${WARM_FILES + LATER_FILES} warm, each file alone (against the fakes)`);
   const inv = await invocations();
   const notUploaded = inv.statuses.filter((s) => s !== 'uploaded');
   if (notUploaded.length > 0) throw new Error(`warm run: not every file was uploaded: ${inv.statuses.join(', ')}`);
   row('peak RSS, cold invocation of one file', `${(inv.maxRssKiB / 1024).toFixed(1)} MiB`, `target ≤ 64 MiB: ${tick(inv.maxRssKiB * 1024 <= 64 * MiB)}`);
   row('cold invocation of one file (load + intake + its CCC call)', `${inv.coldMs.toFixed(0)} ms wall, ${inv.coldCpuMs.toFixed(0)} ms CPU`, 'info');
-  const warm = median(inv.warmCpuMs);
-  row('warm CPU per file (process.cpuUsage around the handler)', `${warm.toFixed(1)} ms median (min ${Math.min(...inv.warmCpuMs).toFixed(1)}, max ${Math.max(...inv.warmCpuMs).toFixed(1)}; system part ${median(inv.warmSysMs).toFixed(1)} ms)`, `target ≤ 10 ms: ${tick(warm <= 10)}`);
+  const first = inv.warmCpuMs.slice(0, WARM_FILES);
+  const warm = median(first);
+  row(`warm CPU per file (process.cpuUsage around the handler), warm files 1–${WARM_FILES}`, `${warm.toFixed(1)} ms median (min ${Math.min(...first).toFixed(1)}, max ${Math.max(...first).toFixed(1)}; system part ${median(inv.warmSysMs.slice(0, WARM_FILES)).toFixed(1)} ms)`, `target ≤ 10 ms: ${tick(warm <= 10)}`);
+  const later = inv.warmCpuMs.slice(WARM_FILES);
+  row(`warm CPU per file, warm files ${WARM_FILES + 1}–${WARM_FILES + LATER_FILES} (a long-lived instance)`, `${median(later).toFixed(1)} ms median (min ${Math.min(...later).toFixed(1)}, max ${Math.max(...later).toFixed(1)})`, 'info');
 
   say(`\nOne file into an idle system (one process per event, like SCF; median of ${IDLE_ROUNDS} rounds on fresh fakes)`);
   const idle = await idleFile(IDLE_ROUNDS);

@@ -74,12 +74,13 @@ test('the report bundle lists the ledger, refreshes reviews and stores the repor
   expect(stack.meta('prompts/x.mp3')['ivr-review']).toBe('approved');
 });
 
-test('through the shims, every SDK request the upload bundle makes is signed and accepted: ranged GET, create-if-absent, copy with metadata, batch delete with Content-MD5, signed URLs, TC3', async () => {
+test('through the shims, every SDK request the upload bundle makes is signed and accepted: ranged GET, create-if-absent, copy with metadata, batch and single delete, signed URLs, TC3', async () => {
   stack.cos.putDirect(BUCKET, 'prompts/menus/欢迎 (1).mp3', mp3Silence(40), { meta: { owner: 'ops' }, standard: { 'cache-control': 'max-age=60', 'content-disposition': 'inline' } });
   stack.cos.putDirect(BUCKET, 'prompts/empty.mp3', Buffer.alloc(0));
+  stack.cos.putDirect(BUCKET, 'prompts/menus/second.mp3', mp3Silence(2));
   const upload = load('ivr_upload.js', stack.env);
-  const res = (await upload(cosEvent(stack.event('prompts/menus/欢迎 (1).mp3'), stack.event('prompts/empty.mp3')))) as { results: Array<{ status: string; code?: string }> };
-  expect(res.results.map((r) => r.status)).toEqual(['uploaded', 'failed']);
+  const res = (await upload(cosEvent(stack.event('prompts/menus/欢迎 (1).mp3'), stack.event('prompts/empty.mp3'), stack.event('prompts/menus/second.mp3')))) as { results: Array<{ status: string; code?: string }> };
+  expect(res.results.map((r) => r.status)).toEqual(['uploaded', 'failed', 'uploaded']);
   const log = stack.cos.requests;
   // Nothing was refused: a shim that broke signing, a header or a body would show as 4xx here.
   expect(log.filter((r) => r.status >= 400 && r.status !== 404 && r.status !== 409 && r.status !== 416)).toEqual([]);
@@ -90,7 +91,8 @@ test('through the shims, every SDK request the upload bundle makes is signed and
   expect(ok('GET', (r) => r.presigned === true && r.key === 'prompts/menus/欢迎 (1).mp3')).toBe(true); // CCC fetched the signed URL
   expect(ok('PUT', (r) => r.key.includes('/jobs/'))).toBe(true); // create-if-absent
   expect(ok('COPY', (r) => r.key === 'prompts/menus/欢迎 (1).mp3')).toBe(true);
-  expect(ok('DELETE_MULTI')).toBe(true); // the fake checks Content-MD5 against the XML body
+  expect(ok('DELETE_MULTI')).toBe(true); // the two files' queue entries at once: the fake checks Content-MD5 against the XML body
+  expect(ok('DELETE', (r) => r.key.includes('/queue/'))).toBe(true); // the failed file's entry alone: a plain DELETE
   expect(stack.ccc.uploadCalls().map((c) => c.result)).toEqual(['ok']);
   // Copy with metadata kept every user and standard header next to the result.
   const o = stack.cos.object(BUCKET, 'prompts/menus/欢迎 (1).mp3')!;
