@@ -71,6 +71,15 @@ const PATCHES = [
     find: 'let errorMessage = err.error.Message;',
     replace: 'let errorMessage = err && err.error ? err.error.Message : undefined;',
   },
+  {
+    // Every answer's body was decoded as UTF-8 text before the line that returns a successful
+    // getObject's body as the raw Buffer: each audio file read (tens to hundreds of KB of binary)
+    // was decoded for nothing, and left a string twice its size as garbage. The text is still made
+    // for every answer that is parsed; the raw ones return on the next line, as before.
+    file: 'cos-nodejs-sdk-v5/sdk/base.js',
+    find: 'var body = bodyBuf.toString();',
+    replace: 'var body = rawBody && statusSuccess ? "" : bodyBuf.toString();',
+  },
 ];
 const patchPlugin = {
   name: 'sdk-patches',
