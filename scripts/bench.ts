@@ -141,6 +141,11 @@ async function main(): Promise<void> {
   say(`    per file: ${kinds(b.byKind, BURST)}`);
   row('burst instance-seconds (sum of every invocation process’s wall time)', `${b.instanceSeconds.toFixed(1)} s`, `target ≤ 20 s: ${tick(b.instanceSeconds <= 20)}`);
   say(`    of which CPU (user + system of every process, start-up included): ${b.cpuSeconds.toFixed(1)} s; ${os.cpus().length} cores run all ${BURST} processes here, so a process waits for a core more than on SCF, where each instance has its own`);
+  {
+    const byWall = [...b.invocations].sort((x, y) => (y.endedAt - y.startedAt) - (x.endedAt - x.startedAt));
+    const [longest, ...rest] = byWall;
+    say(`    the longest-lived process: ${((longest.endedAt - longest.startedAt) / 1000).toFixed(1)} s (CPU ${(longest.cpuMs ?? NaN).toFixed(0)} ms); the other ${rest.length}, median: ${(median(rest.map((i) => i.endedAt - i.startedAt)) / 1000).toFixed(2)} s wall, ${(median(rest.map((i) => i.runqWaitMs ?? NaN)) / 1000).toFixed(2)} s of it waiting for a core, ${median(rest.map((i) => i.cpuMs ?? NaN)).toFixed(0)} ms CPU`);
+  }
   row('burst instance-seconds less each process’s wait for a core (estimate of a core per instance; /proc/<pid>/schedstat of each main thread)', Number.isFinite(b.ownCoreSeconds) ? `${b.ownCoreSeconds.toFixed(1)} s` : 'not available on this OS', 'estimate, not measured on SCF');
   row('last instance exits after the last registration', `${b.lastExitAfterLastRegistrationMs.toFixed(0)} ms`, `target ≤ 3000 ms: ${tick(b.lastExitAfterLastRegistrationMs <= 3000)}`);
   row('UploadIvrAudio calls in the burst', `${b.uploadCalls} (${b.refusedForRate} refused for the rate limit)`, `target ≤ 5: ${tick(b.uploadCalls <= 5)}`);
