@@ -213,9 +213,17 @@ export class Sender {
     try {
       if (this.held.kind === 'call') {
         await this.makeCall(this.held);
-        // Something of ours still waits (a backoff, a refusal for the rate limit, a lost answer to
-        // settle): keep the lease and go on as an accepting sender.
-        if (this.cands.size > 0 || this.lost.size > 0) await this.loop();
+        // Something of ours still waits (a backoff, a refusal for the rate limit, a missed window, a
+        // lost answer to settle): keep the lease and go on as an accepting sender. Unless our entry
+        // promised nothing and someone has already taken the lease over (a lone call can be taken
+        // over at once): that holder gathers what is left, ours included, and we would learn it only
+        // at our next append, after reading every queued file for nothing (seen in a 50-file burst).
+        if (this.cands.size > 0 || this.lost.size > 0) {
+          const promised = this.held.acceptUntil > this.held.at;
+          const next = promised ? undefined : await this.ctx.ledger.readEntryAt(this.held.n + 1);
+          if (next) this.ctx.log.info('send lease taken over after our call; leaving the rest to its holder', { entry: this.held.n, by: next.n });
+          else await this.loop();
+        }
       } else {
         await this.loop();
       }
