@@ -68,6 +68,39 @@ describe('CCC faults', () => {
     expect(stack.ccc.uploadCalls()).toHaveLength(4);
   });
 
+  test('a lone sender refused by CCC whose lease was taken over meanwhile leaves its file to the new holder without reading the queue', async () => {
+    stack = await startStack();
+    stack.ccc.inject({ action: 'UploadIvrAudio', code: 'RequestLimitExceeded', times: 1 });
+    // While the lone sender puts its file into its call, another instance takes the lease over
+    // (a lone entry promises nothing, so it may): it appends an accepting entry after the lone one.
+    const LOG = '.ivr-audio-sync/send/';
+    stack.cos.inject({
+      op: 'PUT',
+      keyPrefix: '.ivr-audio-sync/jobs/',
+      after: 1, // the queued version goes through; the `sending` version triggers the take-over
+      before: () => {
+        const lone = JSON.parse(stack.cos.object(BUCKET, `${LOG}1`)!.body.toString()) as Record<string, unknown> & { n: number };
+        const now = stack.clock.now();
+        const { call: _call, ...rest } = lone;
+        const takeover = { ...rest, n: lone.n + 1, owner: 'another-instance', at: now, kind: 'lease', acceptUntil: now + 60_000, leaseUntil: now + 65_000 };
+        stack.cos.putDirect(BUCKET, `${LOG}2`, Buffer.from(JSON.stringify(takeover)), { contentType: 'application/json' });
+      },
+    });
+    const before = stack.cos.requests.length;
+    await upload()(stack.drop('p/a.mp3', mp3Silence())).catch((e: { code?: string }) => expect(e.code).toBe('RetryScheduled'));
+    const after = stack.cos.requests.slice(before);
+    // It read the entry after its own (and found the take-over); it listed nothing and read no other job.
+    expect(after.some((r) => r.op === 'GET' && r.key === `${LOG}2`)).toBe(true);
+    expect(after.filter((r) => r.op === 'LIST' || r.op === 'BUCKET')).toEqual([]);
+    expect(stack.ccc.uploadCalls().map((c) => c.result)).toEqual(['RequestLimitExceeded']);
+    expect(status('p/a.mp3')).toBe('queued');
+    // The other instance never comes: once its lease is over, the recovery pass sends the file.
+    stack.clock.advance(300_000);
+    await report()({ Type: 'Timer' });
+    expect(status('p/a.mp3')).toBe('uploaded');
+    expect(stack.ccc.files).toHaveLength(1);
+  });
+
   test('a storm longer than the invocation leaves the file queued (not failed) for the next sender or the recovery pass', async () => {
     stack = await startStack({}, { IVR_MAX_ATTEMPTS: '2', IVR_WAIT_SECONDS: '5' });
     stack.ccc.inject({ action: 'UploadIvrAudio', code: 'RequestLimitExceeded', times: 100 });
