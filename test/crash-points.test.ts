@@ -91,6 +91,13 @@ class World {
     this.dead = false;
     this.crash = undefined;
   }
+
+  /** After a crash that SCF never redelivers: the next recovery pass, once the job lease is over. */
+  async recoverAfterLease(): Promise<void> {
+    this.revive();
+    this.t += 360_000;
+    await this.recover('recovery');
+  }
 }
 
 beforeAll(() => setLogSink(() => undefined));
@@ -275,9 +282,7 @@ describe('the quota day full: a deferral killed at every write', () => {
       w.writes = 0;
       w.crash = p;
       await w.deliver(event, 'second');
-      w.revive();
-      w.t += 360_000;
-      await w.recover('recovery');
+      await w.recoverAfterLease();
       return w;
     }
     const n = (await alone({ n: Number.MAX_SAFE_INTEGER, phase: 'after' })).writes;
@@ -325,9 +330,7 @@ describe('a file that fails its checks, killed at every write, and SCF never del
     const event = cosEvent(cosEventRecord({ bucket: BUCKET, region: 'ap-guangzhou', key: keys[0], size: 100 }));
     w.crash = p;
     await w.deliver(event, 'first');
-    w.revive();
-    w.t += 360_000;
-    await w.recover('recovery');
+    await w.recoverAfterLease();
     return w;
   }
   test('the recovery pass shows the failure, and nothing is left in the queue', async () => {
