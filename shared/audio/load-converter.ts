@@ -10,6 +10,7 @@
  */
 import * as path from 'path';
 import type * as ConvertModule from './convert';
+import { loadSideFile } from '../runtime/side-file';
 
 /** The converter's API, as both the bundled file and the TypeScript module export it. */
 export type Converter = Pick<typeof ConvertModule, 'convertWav' | 'CONVERTER_ID' | 'TELEPHONY_FORMAT'>;
@@ -25,23 +26,11 @@ let loaded: Converter | undefined;
  */
 export function loadConverter(): Converter {
   if (loaded) return loaded;
-  // This file is `…/load-converter.ts` when run from source, the bundle's own file once bundled.
-  const fromSource = /\.ts$/.test(__filename);
-  const file = path.join(__dirname, fromSource ? 'convert' : CONVERTER_FILE);
-  let mod: unknown;
-  try {
-    mod = requireAt(file);
-  } catch (e) {
-    throw new Error(`the audio converter could not be loaded from ${file}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  if (!isConverter(mod)) throw new Error(`${file} is not the audio converter (it does not export convertWav)`);
+  const { module: mod, from } = loadSideFile(CONVERTER_FILE, path.join(__dirname, 'convert'), 'the audio converter');
+  if (!isConverter(mod)) throw new Error(`${from} is not the audio converter (it does not export convertWav)`);
   loaded = mod;
   return mod;
 }
-
-// A plain call with a variable argument: esbuild leaves it as a run-time require.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const requireAt = (file: string): unknown => require(file);
 
 function isConverter(mod: unknown): mod is Converter {
   return typeof mod === 'object' && mod !== null && typeof (mod as { convertWav?: unknown }).convertWav === 'function';

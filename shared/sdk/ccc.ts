@@ -5,11 +5,11 @@
 import * as http from 'http';
 import * as https from 'https';
 import * as net from 'net';
-import * as path from 'path';
 import type { Client } from 'tencentcloud-sdk-nodejs/tencentcloud/services/ccc/v20200210/ccc_client';
 import type { Config, Endpoint } from '../core/config';
 import { asTencentCode } from '../core/errors';
 import type { ApiFailure, AudioFile, UploadResponse } from '../core/outcome';
+import { loadSideFile } from '../runtime/side-file';
 
 /** The host CCC requests are addressed and signed for, also when an endpoint override connects elsewhere. */
 export const CCC_HOST = 'ccc.tencentcloudapi.com';
@@ -82,13 +82,8 @@ export const CCC_CLIENT_FILE = 'ccc_client.js';
  * start does not even compile it; run from the sources (jest, tsx) it is the package itself.
  */
 function clientClass(): typeof Client {
-  const fromSource = /\.ts$/.test(__filename);
-  return (requireAt(fromSource ? CCC_CLIENT_MODULE : path.join(__dirname, CCC_CLIENT_FILE)) as { Client: typeof Client }).Client;
+  return (loadSideFile(CCC_CLIENT_FILE, CCC_CLIENT_MODULE, 'the CCC client').module as { Client: typeof Client }).Client;
 }
-
-// A plain call with a variable argument: esbuild leaves it as a run-time require (see load-converter.ts).
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const requireAt = (id: string): unknown => require(id);
 
 /** A CCC client for the configured credentials and endpoint, with a keep-alive agent of its own. */
 export function createCccClient(config: Config): Client {

@@ -1,0 +1,26 @@
+/**
+ * Code that scripts/build.mjs bundles apart, as a side file next to the function bundles
+ * (SIDE_FILES there), and that a function requires only on the path that needs it, so a cold start
+ * never compiles it. Run from the sources (jest, tsx) there is no bundle: the module or package
+ * `fromSource` names is required instead.
+ */
+import * as path from 'path';
+
+/**
+ * Requires side file `file` (or, from the sources, `fromSource`); throws an Error that says what
+ * could not be loaded and from where (a deploy package missing the file).
+ */
+export function loadSideFile(file: string, fromSource: string, what: string): { module: unknown; from: string } {
+  // This module is `…/side-file.ts` from the sources; once bundled, `__filename` is the bundle itself.
+  const from = /\.ts$/.test(__filename) ? fromSource : path.join(__dirname, file);
+  try {
+    return { module: requireAt(from), from };
+  } catch (e) {
+    throw new Error(`${what} could not be loaded from ${from}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+}
+
+// A plain call with a variable argument: esbuild leaves it as a run-time require instead of
+// bundling its target back into the function bundle.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const requireAt = (id: string): unknown => require(id);
