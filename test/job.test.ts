@@ -1,6 +1,6 @@
 /** The job state machine and the send log's decisions: pure functions on plain data. */
 import { JOB_STATES, TRANSITIONS, outcomeAt, queuedJob, sendable, settleable, transition, visibleResult, visibleStatus, type JobEvent, type JobState, type JobVersion } from '../shared/core/job';
-import { callEntry, chooseBatch, genesis, leaseEntry, leaseView, nextWindow, quotaOn, quotaRoom, reclaim, type Candidate } from '../shared/core/sendlog';
+import { callEntry, chooseBatch, genesis, handOffMove, leaseEntry, leaseView, nextWindow, quotaOn, quotaRoom, reclaim, type Candidate } from '../shared/core/sendlog';
 import { loadConfig } from '../shared/core/config';
 import { timingFrom } from '../shared/core/timing';
 import { buildReport } from '../shared/core/report';
@@ -100,6 +100,21 @@ describe('send log', () => {
     expect(leaseView(e, T0, t).kind).toBe('accepting');
     expect(leaseView(e, T0 + 2000, t).kind).toBe('closing');
     expect(leaseView(e, e.leaseUntil + t.skewMs, t).kind).toBe('free');
+  });
+
+  test('an intake leaves its files to an accepting holder, defers them on a day the log knows is full, else sends them itself', () => {
+    const accepting = leaseEntry(genesis(day), changes(T0), T0 + 2000, t);
+    expect(handOffMove(accepting, T0, day, t, 50)).toBe('leave');
+    expect(handOffMove(accepting, T0 + 2000, day, t, 50)).toBe('send'); // closing: taken over at once
+    expect(handOffMove(genesis(day), T0, day, t, 50)).toBe('send');
+    // Full by CCC's word, or by closed calls: defer, even with a holder accepting.
+    expect(handOffMove(leaseEntry(genesis(day), changes(T0, { day, used: 3, full: true }), T0 + 2000, t), T0, day, t, 50)).toBe('defer');
+    expect(handOffMove(leaseEntry(genesis(day), changes(T0, { day, used: 50, full: false }), T0 + 2000, t), T0, day, t, 50)).toBe('defer');
+    // All slots used but a call still open: it may give slots back, which only a sender can tell.
+    const open = { ...leaseEntry(genesis(day), changes(T0, { day, used: 50, full: false }), T0, t), open: [{ n: 1, day, notBefore: T0, notAfter: T0 + 250, jobs: [] }] };
+    expect(handOffMove(open, T0, day, t, 50)).toBe('send');
+    // Yesterday's full day does not hold today back.
+    expect(handOffMove(leaseEntry(genesis('2026-11-24'), changes(T0, { day: '2026-11-24', used: 50, full: true }), T0, t), T0, day, t, 50)).toBe('send');
   });
 
   test('calls are a gap apart, counting from the latest window end, and never straddle a quota day', () => {

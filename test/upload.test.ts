@@ -44,6 +44,50 @@ describe('success', () => {
     expect(stack.ccc.uploadCalls()).toHaveLength(1);
   });
 
+  test('an idle file goes straight to its outcome: one metadata write, so one copy event', async () => {
+    only(await run(stack.drop('prompts/idle.mp3', mp3Silence())));
+    expect(stack.cos.requests.filter((r) => r.op === 'COPY' && r.key === 'prompts/idle.mp3')).toHaveLength(1);
+    expect(stack.meta('prompts/idle.mp3')['ivr-status']).toBe('uploaded');
+  });
+
+  /** Another instance's sender holding the lease and accepting others' files for the next 10 s. */
+  const acceptingSender = () => {
+    const now = stack.clock.now();
+    const entry = JSON.stringify({ v: 2, n: 1, owner: 'other-instance', at: now, kind: 'lease', acceptUntil: now + 10_000, leaseUntil: now + 12_000, quota: { day: stack.ccc.quotaDay(), used: 0, full: false }, open: [], deferred: 0 });
+    for (const k of ['send/1', 'send/tail']) stack.cos.putDirect(BUCKET, `.ivr-audio-sync/${k}`, Buffer.from(entry), { contentType: 'application/json' });
+  };
+  const sendByRecovery = async () => {
+    stack.clock.advance(60_000);
+    await createReport({ ...stack.env, IVR_BUCKET: BUCKET }, stack.seams)({ Type: 'Timer', Message: '' });
+  };
+
+  test('a file left to an accepting sender shows `queued` at once, before its job exists', async () => {
+    acceptingSender();
+    const r = only(await run(stack.drop('prompts/left.mp3', mp3Silence())));
+    expect(r).toMatchObject({ status: 'queued' });
+    expect(stack.meta('prompts/left.mp3')['ivr-status']).toBe('queued');
+    const copy = stack.cos.requests.findIndex((q) => q.op === 'COPY' && q.key === 'prompts/left.mp3');
+    const job = stack.cos.requests.findIndex((q) => q.op === 'PUT' && q.key.includes('/jobs/'));
+    expect(copy).toBeGreaterThanOrEqual(0);
+    expect(copy).toBeLessThan(job);
+    expect(stack.ccc.uploadCalls()).toHaveLength(0);
+    await sendByRecovery();
+    expect(stack.meta('prompts/left.mp3')['ivr-status']).toBe('uploaded');
+    expect(stack.ccc.files).toHaveLength(1);
+  });
+
+  test('a file its invocation meant to send, whose lease another instance took first, is shown `queued` late and ends with the newest word', async () => {
+    // The tail said "free" when the intake read it; the other sender appears while the job is written.
+    stack.cos.inject({ op: 'PUT', keyPrefix: '.ivr-audio-sync/jobs/', times: 1, before: acceptingSender });
+    const r = only(await run(stack.drop('prompts/late.mp3', mp3Silence())));
+    expect(r).toMatchObject({ status: 'queued' });
+    expect(stack.meta('prompts/late.mp3')['ivr-status']).toBe('queued');
+    expect(stack.ccc.uploadCalls()).toHaveLength(0);
+    await sendByRecovery();
+    expect(stack.meta('prompts/late.mp3')['ivr-status']).toBe('uploaded');
+    expect(stack.ccc.files).toHaveLength(1);
+  });
+
   test('the next sender learns from the outcome alone that the previous call sent its file (one read per file of that call, not two)', async () => {
     only(await run(stack.drop('prompts/first.mp3', mp3Silence())));
     const before = stack.cos.requests.length;

@@ -118,6 +118,26 @@ export function quotaRoom(q: QuotaState, dailyQuota: number): number {
   return q.full ? 0 : Math.max(0, dailyQuota - q.used);
 }
 
+/** What an invocation does with the files it queued, given the newest send-log entry it knows. */
+export type HandOffMove =
+  /** The send log already settles that the day has no room: defer them now, without a sender. */
+  | 'defer'
+  /** A sender holds the lease and accepts others' files: leave them to it. */
+  | 'leave'
+  /** Nobody accepts: take the lease and send them (at once when alone). */
+  | 'send';
+
+/**
+ * Decides {@link HandOffMove}. The day counts as full when CCC said so, or when its slots are used by
+ * calls that are all closed: a call still open may never have reached CCC and give its slots back,
+ * which only a sender (pruning it) can tell, so then the files go to a sender, not to tomorrow.
+ */
+export function handOffMove(tail: LogEntry, nowMs: number, day: string, t: Timing, dailyQuota: number): HandOffMove {
+  const { quota } = quotaOn(tail, day);
+  if (quota.full || (quotaRoom(quota, dailyQuota) === 0 && !tail.open.some((c) => c.day === day))) return 'defer';
+  return leaseView(tail, nowMs, t).kind === 'accepting' ? 'leave' : 'send';
+}
+
 /**
  * The start window of the next call: at least a gap after the latest one from any instance, and
  * never across a quota-day boundary (CCC's clock may differ from ours by the skew allowance).

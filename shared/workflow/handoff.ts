@@ -3,15 +3,48 @@
  * accepting others' files, it will: return at once. Otherwise take the lease and send (a holder
  * that does not accept, or no longer does, can be taken over at once; see `Sender.acquire`). A
  * quota day that the send log already knows is full defers the files on the spot, without it.
+ *
+ * The send log's tail is read once per invocation and bucket ({@link TailHint}), before the intakes
+ * write their jobs: an intake shows `queued` on the object only when it will leave the file to
+ * another instance's sender. A file this invocation sends or defers itself goes straight to its
+ * outcome (one metadata write, and one copy event, fewer); if the plan changes (another instance
+ * took the lease first), the file is shown `queued` here, safely late.
  */
 import { IvrError } from '../core/errors';
-import { sendable, settleable, type JobVersion } from '../core/job';
-import { leaseView, quotaOn, quotaRoom, type LogEntry } from '../core/sendlog';
+import { sendable, settleable, visibleStatus, type JobVersion } from '../core/job';
+import { handOffMove, type LogEntry } from '../core/sendlog';
+import { CORRUPT } from '../store/ledger';
 import type { Ctx } from './context';
 import { today } from './context';
 import { move, show } from './jobs';
 import { settleFromCcc } from './resolve';
 import { readTail, Sender } from './sender';
+
+/**
+ * The send log's tail as one invocation read it for one bucket: read by the first intake that
+ * needs it and shared with the others and with the hand-off, so the decision costs no request.
+ */
+export class TailHint {
+  private read?: Promise<{ tail: LogEntry; at: number }>;
+  constructor(private readonly ctx: Ctx) {}
+
+  /** The tail, read now or reused if read at most `maxAgeMs` ago (a failed read is tried again next time). */
+  async get(maxAgeMs = Infinity): Promise<LogEntry> {
+    const held = this.read && (await this.read);
+    if (held && this.ctx.clock.now() - held.at <= maxAgeMs) return held.tail;
+    const p = readTail(this.ctx, today(this.ctx)).then((tail) => ({ tail, at: this.ctx.clock.now() }));
+    this.read = p;
+    p.catch(() => {
+      if (this.read === p) this.read = undefined;
+    });
+    return (await p).tail;
+  }
+}
+
+/** Whether an intake shows `queued` now: only when the file goes to another instance's sender (see the module comment). */
+export async function showsQueuedNow(ctx: Ctx, hint: TailHint): Promise<boolean> {
+  return handOffMove(await hint.get(), ctx.clock.now(), today(ctx), ctx.timing, ctx.config.dailyQuota) === 'leave';
+}
 
 /** The intake's files after `handOff`: their newest versions, and whether this invocation sent them. */
 export interface HandOff {
@@ -19,33 +52,70 @@ export interface HandOff {
   versions: Map<string, JobVersion>;
   /** True when this invocation held the lease; false when it left its files to another sender. */
   sent: boolean;
+  /** Why an object could not show what this invocation wrote for it, by job id. */
+  notes: Map<string, string>;
+}
+
+/** Options of {@link handOff}. */
+export interface HandOffOptions {
+  /** The tail the intakes read (reused while younger than a call gap). */
+  hint?: TailHint;
+  /** Files whose intake did not show `queued` (it expected this invocation to send or defer them). */
+  unshown?: ReadonlySet<string>;
 }
 
 /**
  * Sees the intake's queued files to a sender (see the module comment): returns at once when an
  * accepting sender holds the lease, else sends them itself. Files whose call's lifetime has passed
- * are settled from CCC first.
+ * are settled from CCC first. A file left unshown by its intake and not settled here is shown now.
  */
-export async function handOff(ctx: Ctx, files: JobVersion[]): Promise<HandOff> {
+export async function handOff(ctx: Ctx, files: JobVersion[], opts: HandOffOptions = {}): Promise<HandOff> {
+  const done = await sendOrLeave(ctx, files, opts.hint);
+  for (const v of files) {
+    const now = done.versions.get(v.id) ?? v;
+    // An outcome (uploaded, failed, deferred) is shown by whoever wrote it; anything else still
+    // waits, for us or for another sender, and the object should say so.
+    if (opts.unshown?.has(v.id) && !['uploaded', 'failed', 'deferred'].includes(visibleStatus(now))) done.versions.set(v.id, await showLate(ctx, now, done.notes));
+  }
+  return done;
+}
+
+/**
+ * Shows a version that may no longer be the newest (another sender may have moved the job since),
+ * then reads the job again so that the object ends with the newest word, not ours.
+ */
+async function showLate(ctx: Ctx, v: JobVersion, notes: Map<string, string>): Promise<JobVersion> {
+  const shown = await show(ctx, v);
+  const head = await ctx.ledger.head(v.id, v);
+  const newest = head === undefined || head === CORRUPT || head.seq === v.seq ? v : head;
+  const last = newest === v ? shown : await show(ctx, newest);
+  if (last.note) notes.set(v.id, last.note);
+  return newest;
+}
+
+async function sendOrLeave(ctx: Ctx, files: JobVersion[], hint: TailHint | undefined): Promise<HandOff> {
   const { timing: t, config } = ctx;
   const versions = new Map(files.map((v) => [v.id, v]));
+  const notes = new Map<string, string>();
   // Our own files whose call's lifetime has passed without a recorded outcome (a redelivery after a
   // lost answer or a crashed sender): ask CCC now.
   const due = files.filter((v) => settleable(v, ctx.clock.now()));
   if (due.length > 0) for (const [id, v] of await settleFromCcc(ctx, due.map((version) => ({ version })))) versions.set(id, v);
 
   const deadline = ctx.clock.now() + t.maxTermMs;
-  let tail = await readTail(ctx, today(ctx));
+  // The intakes' read is fresh enough unless they took longer than a call gap (a large conversion).
+  let tail = hint ? await hint.get(t.callGapMs) : await readTail(ctx, today(ctx));
   let sent = false;
   for (;;) {
     const day = today(ctx);
     const waiting = [...versions.values()].filter((v) => sendable(v, Number.MAX_SAFE_INTEGER, day));
-    if (waiting.length === 0) return { versions, sent };
-    if (dayIsFull(tail, day, config.dailyQuota)) {
-      for (const v of waiting) versions.set(v.id, await deferNow(ctx, v, day));
-      return { versions, sent };
+    if (waiting.length === 0) return { versions, sent, notes };
+    const next = handOffMove(tail, ctx.clock.now(), day, t, config.dailyQuota);
+    if (next === 'defer') {
+      for (const v of waiting) versions.set(v.id, await deferNow(ctx, v, day, notes));
+      return { versions, sent, notes };
     }
-    if (leaseView(tail, ctx.clock.now(), t).kind === 'accepting') return { versions, sent: false };
+    if (next === 'leave') return { versions, sent: false, notes };
     const got = await Sender.acquire(ctx, tail, waiting);
     if (!got.sender) {
       tail = got.tail;
@@ -54,26 +124,16 @@ export async function handOff(ctx: Ctx, files: JobVersion[]): Promise<HandOff> {
     await got.sender.run();
     sent = true;
     for (const [id, v] of got.sender.versions) if (versions.has(id)) versions.set(id, v);
+    for (const [id, note] of got.sender.notes) if (versions.has(id)) notes.set(id, note);
     // Our files may still wait (the lease passed to another sender, a backoff beyond our term):
     // look again, and leave them to an accepting sender or take the lease once more.
-    if (ctx.clock.now() >= deadline || ![...versions.values()].some((v) => sendable(v, Number.MAX_SAFE_INTEGER, today(ctx)))) return { versions, sent };
+    if (ctx.clock.now() >= deadline || ![...versions.values()].some((v) => sendable(v, Number.MAX_SAFE_INTEGER, today(ctx)))) return { versions, sent, notes };
     tail = await readTail(ctx, today(ctx));
   }
 }
 
-/**
- * Whether the send log already settles that `day` has no room: CCC said so, or its slots are used
- * by calls that are all closed. A call still open may have never reached CCC and give its slots
- * back, which only a sender (pruning it) can tell: then the files go to a sender, not to tomorrow.
- */
-function dayIsFull(tail: LogEntry, day: string, dailyQuota: number): boolean {
-  const { quota } = quotaOn(tail, day);
-  if (quota.full) return true;
-  return quotaRoom(quota, dailyQuota) === 0 && !tail.open.some((c) => c.day === day);
-}
-
 /** The send log says today is full: defer without waiting for a sender to say so. */
-async function deferNow(ctx: Ctx, v: JobVersion, day: string): Promise<JobVersion> {
+async function deferNow(ctx: Ctx, v: JobVersion, day: string, notes: Map<string, string>): Promise<JobVersion> {
   const moved = await move(ctx, v, 'defer', {
     deferredDay: day,
     lastError: { code: 'QuotaExhausted', message: `the daily quota of ${ctx.config.dailyQuota} files is used up; the file is sent automatically on the next quota day` },
@@ -82,7 +142,8 @@ async function deferNow(ctx: Ctx, v: JobVersion, day: string): Promise<JobVersio
   if (!newest) throw new IvrError('LedgerCorrupt', `job ${v.id} vanished while being deferred`, { transient: true });
   if (newest.state === 'deferred') {
     // Object first, entry last (see Sender.defer): a crash between them is finished via the queue entry.
-    await show(ctx, newest);
+    const shown = await show(ctx, newest);
+    if (shown.note) notes.set(v.id, shown.note);
     await ctx.ledger.putDeferred(newest);
     // The queue entry goes once the deferred one exists; a failure here only leaves litter a sender cleans.
     await ctx.ledger.deleteEntries([ctx.ledger.queueKey(v)]).catch(() => undefined);

@@ -3,9 +3,11 @@
  *
  * Order matters. For an eligible file the intake writes (1) the queue entry, which holds a
  * snapshot of the job so that anyone can finish it if this instance dies, (2) `queued` on the
- * object, and (3) the job's first version, created only if absent. A sender takes a job only once
- * its version exists, so the sender's final status can never be overwritten by our `queued`; and
- * every write after (1) can be repeated by a redelivery or done by someone else.
+ * object, when another instance's sender will send it (a file this invocation sends or defers
+ * itself goes straight to its outcome; see handoff.ts), and (3) the job's first version, created
+ * only if absent. A sender takes a job only once its version exists, so the sender's final status
+ * can never be overwritten by our `queued`; and every write after (1) can be repeated by a
+ * redelivery or done by someone else.
  */
 import { bytesNeeded, judgeAudio, MAX_CCC_FILE_BYTES } from '../audio/check';
 import { loadConverter } from '../audio/load-converter';
@@ -18,6 +20,7 @@ import { customFileName } from '../core/naming';
 import { CORRUPT } from '../store/ledger';
 import type { ObjectRead } from '../store/objects';
 import type { Ctx } from './context';
+import { showsQueuedNow, type TailHint } from './handoff';
 import { show } from './jobs';
 import { settleFromCcc } from './resolve';
 
@@ -45,6 +48,8 @@ export interface PendingJob {
   version: JobVersion;
   /** Why the object could not show its status (kept for the final outcome). */
   note?: string;
+  /** Whether the object shows this version (false: the intake left that to the hand-off). */
+  shown: boolean;
 }
 
 /** How a record ended, and its job when that still waits for a sender (the upload walk hands those off). */
@@ -68,7 +73,7 @@ export function outcomeOf(index: number, v: JobVersion, note?: string): RecordOu
  * a file that fails its checks, or queues a job. For a version that already has a job, that job's
  * newest version decides.
  */
-export async function intake(ctx: Ctx, ev: ObjectEvent): Promise<IntakeResult> {
+export async function intake(ctx: Ctx, ev: ObjectEvent, hint: TailHint): Promise<IntakeResult> {
   const { config } = ctx;
   const base = { index: ev.index, key: ev.key };
   if (ev.kind === 'copy') return { outcome: { ...base, status: 'skipped', code: 'OwnCopy', message: 'copy events come from metadata write-backs' } };
@@ -119,10 +124,10 @@ export async function intake(ctx: Ctx, ev: ObjectEvent): Promise<IntakeResult> {
 
   const queued = queuedJob(id, object, now, ctx.owner);
   await ctx.ledger.enqueue(queued);
-  const shown = await show(ctx, queued);
+  const shown = (await showsQueuedNow(ctx, hint)) ? await show(ctx, queued) : undefined;
   if (!(await ctx.ledger.writeVersion(queued))) return existingJob(ctx, ev.index, id, await ctx.ledger.head(id, 0), object, obj);
   ctx.log.info('file queued', { key, etag: obj.etag, job: id, customName: object.customName, size: obj.size });
-  return { outcome: outcomeOf(ev.index, queued, shown.note), pending: { index: ev.index, version: queued, note: shown.note } };
+  return { outcome: outcomeOf(ev.index, queued, shown?.note), pending: { index: ev.index, version: queued, note: shown?.note, shown: shown !== undefined } };
 }
 
 /** A WAV over CCC's limit may be converted: that needs all of it (the first read has only the start). */
@@ -180,7 +185,7 @@ async function existingJob(ctx: Ctx, index: number, id: string, head: JobVersion
     await show(ctx, rerun);
     if (!(await ctx.ledger.writeVersion(rerun))) return existingJob(ctx, index, id, await ctx.ledger.head(id, head.seq + 1), object, obj);
     ctx.log.info('failed file uploaded again: starting it over', { key: object.key, etag: object.etag, job: id, run: rerun.run });
-    return { outcome: outcomeOf(index, rerun), pending: { index, version: rerun } };
+    return { outcome: outcomeOf(index, rerun), pending: { index, version: rerun, shown: true } };
   }
   const status = visibleStatus(head);
   if (!(shows?.etag === head.object.etag && shows.status === status && (status !== 'uploaded' || shows.fileId === head.upload?.fileId))) {
@@ -220,5 +225,5 @@ async function rebuildCorrupt(ctx: Ctx, index: number, id: string, object: JobOb
 
 function settledOrPending(index: number, v: JobVersion): IntakeResult {
   const outcome = outcomeOf(index, v);
-  return v.state === 'uploaded' || v.state === 'failed' ? { outcome } : { outcome, pending: { index, version: v } };
+  return v.state === 'uploaded' || v.state === 'failed' ? { outcome } : { outcome, pending: { index, version: v, shown: true } };
 }

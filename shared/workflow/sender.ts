@@ -123,6 +123,8 @@ export interface SenderOptions {
 export class Sender {
   /** Newest version of every job this sender touched. */
   readonly versions = new Map<string, JobVersion>();
+  /** Why an object could not show what this sender wrote for it (the intake's result reports it). */
+  readonly notes = new Map<string, string>();
   private readonly cands = new Map<string, Cand>();
   private readonly lost = new Map<number, LostCall>();
   private readonly done = new Set<string>();
@@ -690,7 +692,7 @@ export class Sender {
           const moved = await step(v, i);
           const newest = moved.moved ? moved.version : moved.head;
           if (newest) {
-            await show(this.ctx, newest);
+            await this.show(newest);
             this.take(newest, []);
           }
         } catch (e) {
@@ -719,6 +721,13 @@ export class Sender {
     }
   }
 
+  /** Shows a version on its object, keeping why it could not (see `notes`). */
+  private async show(v: JobVersion): Promise<void> {
+    const shown = await show(this.ctx, v);
+    if (shown.note) this.notes.set(v.id, shown.note);
+    else this.notes.delete(v.id);
+  }
+
   private finish(id: string, keys: Iterable<string>): void {
     this.done.add(id);
     for (const k of keys) this.toDelete.add(k);
@@ -737,7 +746,7 @@ export class Sender {
         // The object first, the entry last: until the entry exists, the queue entry still leads a
         // sender here and `consider` finishes both. (The other order could leave the object saying
         // `queued` for days, with nobody looking.)
-        await show(ctx, v);
+        await this.show(v);
         await ctx.ledger.putDeferred(v);
         for (const k of c.entries) if (k !== ctx.ledger.deferredKey(v)) this.toDelete.add(k);
         this.cands.delete(v.id);

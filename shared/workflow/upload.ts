@@ -9,7 +9,7 @@ import { parseCosEvent, type ObjectEvent } from '../core/event';
 import { visibleStatus } from '../core/job';
 import { mapLimited } from '../runtime/concurrency';
 import type { Ctx } from './context';
-import { handOff } from './handoff';
+import { handOff, TailHint } from './handoff';
 import { intake, outcomeOf, type PendingJob, type RecordOutcome } from './intake';
 
 /** How one record ended; re-exported with the function's result type. */
@@ -44,6 +44,13 @@ export async function handleCosEvent(event: unknown, contextFor: ContextFor, log
 
   const results: RecordOutcome[] = new Array(parsed.length);
   const pendingByBucket = new Map<string, { ctx: Ctx; jobs: PendingJob[] }>();
+  // One read of the send log per bucket serves every intake and the hand-off (see handoff.ts).
+  const hints = new Map<string, TailHint>();
+  const hintFor = (bucket: string, ctx: Ctx): TailHint => {
+    const hint = hints.get(bucket) ?? new TailHint(ctx);
+    hints.set(bucket, hint);
+    return hint;
+  };
   await mapLimited(parsed, RECORD_CONCURRENCY, async (rec, i) => {
     if (!rec.ok) {
       log.error('record rejected', { record: rec.index, code: rec.error.code, error: rec.error.message });
@@ -56,7 +63,7 @@ export async function handleCosEvent(event: unknown, contextFor: ContextFor, log
       return;
     }
     try {
-      const r = await intake(ctx, rec.event);
+      const r = await intake(ctx, rec.event, hintFor(rec.event.bucket, ctx));
       results[i] = r.outcome;
       if (r.pending) {
         const group = pendingByBucket.get(rec.event.bucket) ?? { ctx, jobs: [] };
@@ -68,12 +75,13 @@ export async function handleCosEvent(event: unknown, contextFor: ContextFor, log
     }
   });
 
-  for (const { ctx, jobs } of pendingByBucket.values()) {
+  for (const [bucket, { ctx, jobs }] of pendingByBucket) {
     try {
-      const done = await handOff(ctx, jobs.map((j) => j.version));
+      const unshown = new Set(jobs.filter((j) => !j.shown).map((j) => j.version.id));
+      const done = await handOff(ctx, jobs.map((j) => j.version), { hint: hints.get(bucket), unshown });
       for (const j of jobs) {
         const v = done.versions.get(j.version.id) ?? j.version;
-        const outcome = outcomeOf(j.index, v, j.note);
+        const outcome = outcomeOf(j.index, v, j.note ?? done.notes.get(j.version.id));
         // Our own file still unsettled after we held the lease (a lost answer, a storm of refusals):
         // SCF's redelivery, a minute later, finishes it.
         const unsettled = done.sent && !['uploaded', 'failed', 'deferred'].includes(visibleStatus(v));
