@@ -9,7 +9,7 @@
 import { loadConfig, type Env } from '../shared/core/config';
 import { timingFrom } from '../shared/core/timing';
 import { createLogger, setLogSink } from '../shared/runtime/log';
-import { Ledger } from '../shared/store/ledger';
+import { Ledger, SeenEntry } from '../shared/store/ledger';
 import { MemoryObjects, type AudioObjects } from '../shared/store/objects';
 import { MemoryStore } from '../shared/store/store';
 import type { Ctx } from '../shared/workflow/context';
@@ -41,6 +41,10 @@ class World {
   writes = 0;
   dead = false;
   crash?: CrashPoint;
+  /** A warm instance's memory of the send log, shared by its invocations; none: each one is cold. */
+  seen?: SeenEntry;
+  /** Metadata writes per object key. */
+  readonly metaWrites = new Map<string, number>();
 
   constructor(env: Env = {}) {
     this.config = loadConfig({ ...ENV, ...env });
@@ -62,6 +66,7 @@ class World {
     const objects: AudioObjects = {
       read: async (k, m) => (this.step(undefined), this.objects.read(k, m)),
       writeMetadata: async (k, e, s, m) => {
+        this.metaWrites.set(k, (this.metaWrites.get(k) ?? 0) + 1);
         this.step('before');
         await this.objects.writeMetadata(k, e, s, m);
         this.step('after');
@@ -70,7 +75,7 @@ class World {
       putBytes: (k, b, c) => this.objects.putBytes(k, b, c),
     };
     const clock = { now: () => this.t, sleep: async (ms: number) => void (this.t += Math.max(0, ms)) };
-    return { config: this.config, timing: timingFrom(this.config), ledger: new Ledger(this.store, this.config.ledgerPrefix), objects, api: this.ccc, log: createLogger(), clock, owner };
+    return { config: this.config, timing: timingFrom(this.config), ledger: new Ledger(this.store, this.config.ledgerPrefix, undefined, this.seen), objects, api: this.ccc, log: createLogger(), clock, owner };
   }
 
   drop(keys: string[]) {
@@ -172,6 +177,43 @@ describe('one file, killed at every write, and SCF never delivers again: the rec
     const n = await cleanWrites(keys);
     // Before the first write nothing is in the ledger: only SCF's redelivery can help then.
     await atEveryPoint(points(n).slice(1), (p) => scenario(keys, p, [], false), (w) => expectInvariants(w, keys));
+  });
+});
+
+describe('one file on a warm instance that saw the system idle (no `queued` before the outcome), killed at every write', () => {
+  const keys = ['prompts/warm.mp3'];
+  /** A file through a warm instance, then the file under test through it, killed at `crash`; SCF redelivers to a cold one. */
+  async function run(crash: CrashPoint | undefined, redeliver: boolean): Promise<World> {
+    const w = new World();
+    w.seen = new SeenEntry();
+    await w.deliver(w.drop(['prompts/earlier.mp3']), 'earlier');
+    w.t += 60_000;
+    w.writes = 0;
+    w.crash = crash;
+    const event = w.drop(keys);
+    await w.deliver(event, 'first');
+    w.revive();
+    w.seen = undefined;
+    w.t += 60_000;
+    if (redeliver) await w.deliver(event, 'redelivery');
+    w.t += 300_000;
+    await w.recover('recovery');
+    return w;
+  }
+  const all = [...keys, 'prompts/earlier.mp3'];
+  test('clean run: one metadata write for the file', async () => {
+    const w = await run(undefined, true);
+    expectInvariants(w, all);
+    expect(w.metaWrites.get('prompts/earlier.mp3')).toBe(2); // a cold instance: `queued`, then the outcome
+    expect(w.metaWrites.get('prompts/warm.mp3')).toBe(1);
+  });
+  test('every crash point, with and without a redelivery', async () => {
+    const w = await run({ n: Number.MAX_SAFE_INTEGER, phase: 'after' }, false);
+    const n = w.writes;
+    expect(n).toBeGreaterThan(4);
+    await atEveryPoint(points(n), (p) => run(p, true), (x) => expectInvariants(x, all));
+    // Before the first write nothing is in the ledger: only SCF's redelivery can help then.
+    await atEveryPoint(points(n).slice(1), (p) => run(p, false), (x) => expectInvariants(x, all));
   });
 });
 

@@ -168,9 +168,8 @@ describe('COS faults', () => {
   test('an object overwritten after the call: the old result is not stamped on the new content', async () => {
     stack = await startStack();
     const event = stack.drop('p/w.mp3', mp3Silence(3));
-    // The metadata write finds new content in place. (An idle file is sent by its own invocation,
-    // which shows no `queued` before its outcome: its one metadata write is the final one.)
-    stack.cos.inject({ op: 'COPY', times: 1, before: () => stack.cos.putDirect(BUCKET, 'p/w.mp3', mp3Silence(6)) });
+    // The second metadata write (the final one) finds new content in place.
+    stack.cos.inject({ op: 'COPY', after: 1, times: 1, before: () => stack.cos.putDirect(BUCKET, 'p/w.mp3', mp3Silence(6)) });
     await upload()(event);
     expect(status('p/w.mp3')).toBeUndefined();
     await upload()(cosEvent(stack.event('p/w.mp3')));
@@ -205,13 +204,13 @@ describe('COS faults', () => {
 describe('platform: killed at each step of the walk (real HTTP), then SCF redelivers and the recovery pass runs', () => {
   const steps: Array<[string, CosFault]> = [
     ['writing the queue entry', { op: 'PUT', keyPrefix: `${LEDGER}queue/` }],
+    ['showing queued', { op: 'COPY' }],
     ['creating the job', { op: 'PUT', keyPrefix: `${LEDGER}jobs/` }],
     ['taking the send lease', { op: 'PUT', keyPrefix: `${LEDGER}send/` }],
     ['writing the sending version', { op: 'PUT', keyPrefix: `${LEDGER}jobs/`, after: 1 }],
     ['recording the FileId', { op: 'PUT', keyPrefix: `${LEDGER}files/` }],
     ['recording the outcome', { op: 'PUT', keyPrefix: `${LEDGER}jobs/`, after: 2 }],
-    // (An idle file is sent by its own invocation: no `queued` is shown before the outcome.)
-    ['showing the outcome', { op: 'COPY' }],
+    ['showing the outcome', { op: 'COPY', after: 1 }],
   ];
   test.each(steps)('killed after %s: ends uploaded, registered once, nothing left queued', async (_step, at) => {
     stack = await startStack();

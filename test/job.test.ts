@@ -102,19 +102,25 @@ describe('send log', () => {
     expect(leaseView(e, e.leaseUntil + t.skewMs, t).kind).toBe('free');
   });
 
-  test('an intake leaves its files to an accepting holder, defers them on a day the log knows is full, else sends them itself', () => {
+  test('an intake leaves its files to an accepting holder, defers them on a day the log knows is full, else sends them itself (at once when a call may start now)', () => {
     const accepting = leaseEntry(genesis(day), changes(T0), T0 + 2000, t);
-    expect(handOffMove(accepting, T0, day, t, 50)).toBe('leave');
-    expect(handOffMove(accepting, T0 + 2000, day, t, 50)).toBe('send'); // closing: taken over at once
-    expect(handOffMove(genesis(day), T0, day, t, 50)).toBe('send');
+    expect(handOffMove(accepting, T0, day, t, 50, 480)).toBe('leave');
+    expect(handOffMove(accepting, T0 + 2000, day, t, 50, 480)).toBe('send-now'); // closing: taken over at once
+    expect(handOffMove(genesis(day), T0, day, t, 50, 480)).toBe('send-now');
+    // A call just made: the next one waits a gap.
+    const call = callEntry(genesis(day), changes(T0), { notBefore: T0, notAfter: T0 + 250, day }, [{ id: 'a', seq: 1, name: 'a', newSlot: true }], false, t);
+    expect(handOffMove(call, T0 + 300, day, t, 50, 480)).toBe('send');
+    expect(handOffMove(call, T0 + 250 + t.callGapMs, day, t, 50, 480)).toBe('send-now');
+    // Deferred files wait: they go first, with a sender that gathers.
+    expect(handOffMove({ ...genesis(day), deferred: 2 }, T0, day, t, 50, 480)).toBe('send');
     // Full by CCC's word, or by closed calls: defer, even with a holder accepting.
-    expect(handOffMove(leaseEntry(genesis(day), changes(T0, { day, used: 3, full: true }), T0 + 2000, t), T0, day, t, 50)).toBe('defer');
-    expect(handOffMove(leaseEntry(genesis(day), changes(T0, { day, used: 50, full: false }), T0 + 2000, t), T0, day, t, 50)).toBe('defer');
+    expect(handOffMove(leaseEntry(genesis(day), changes(T0, { day, used: 3, full: true }), T0 + 2000, t), T0, day, t, 50, 480)).toBe('defer');
+    expect(handOffMove(leaseEntry(genesis(day), changes(T0, { day, used: 50, full: false }), T0 + 2000, t), T0, day, t, 50, 480)).toBe('defer');
     // All slots used but a call still open: it may give slots back, which only a sender can tell.
     const open = { ...leaseEntry(genesis(day), changes(T0, { day, used: 50, full: false }), T0, t), open: [{ n: 1, day, notBefore: T0, notAfter: T0 + 250, jobs: [] }] };
-    expect(handOffMove(open, T0, day, t, 50)).toBe('send');
+    expect(handOffMove(open, T0, day, t, 50, 480)).toBe('send-now');
     // Yesterday's full day does not hold today back.
-    expect(handOffMove(leaseEntry(genesis('2026-11-24'), changes(T0, { day: '2026-11-24', used: 50, full: true }), T0, t), T0, day, t, 50)).toBe('send');
+    expect(handOffMove(leaseEntry(genesis('2026-11-24'), changes(T0, { day: '2026-11-24', used: 50, full: true }), T0, t), T0, day, t, 50, 480)).toBe('send-now');
   });
 
   test('calls are a gap apart, counting from the latest window end, and never straddle a quota day', () => {

@@ -44,17 +44,24 @@ describe('success', () => {
     expect(stack.ccc.uploadCalls()).toHaveLength(1);
   });
 
-  test('an idle file goes straight to its outcome: one metadata write, so one copy event', async () => {
-    only(await run(stack.drop('prompts/idle.mp3', mp3Silence())));
-    expect(stack.cos.requests.filter((r) => r.op === 'COPY' && r.key === 'prompts/idle.mp3')).toHaveLength(1);
+  const copies = (key: string) => stack.cos.requests.filter((r) => r.op === 'COPY' && r.key === key).length;
+
+  test('a cold instance shows `queued` first; a warm one that saw the system idle sends the next file straight to its outcome (one metadata write, so one copy event)', async () => {
+    const warm = handler();
+    only(await warm(stack.drop('prompts/first.mp3', mp3Silence()), { request_id: 'scf-req-1' }));
+    expect(copies('prompts/first.mp3')).toBe(2);
+    stack.clock.advance(60_000);
+    only(await warm(stack.drop('prompts/idle.mp3', mp3Silence()), { request_id: 'scf-req-2' }));
+    expect(copies('prompts/idle.mp3')).toBe(1);
     expect(stack.meta('prompts/idle.mp3')['ivr-status']).toBe('uploaded');
   });
 
   /** Another instance's sender holding the lease and accepting others' files for the next 10 s. */
   const acceptingSender = () => {
     const now = stack.clock.now();
-    const entry = JSON.stringify({ v: 2, n: 1, owner: 'other-instance', at: now, kind: 'lease', acceptUntil: now + 10_000, leaseUntil: now + 12_000, quota: { day: stack.ccc.quotaDay(), used: 0, full: false }, open: [], deferred: 0 });
-    for (const k of ['send/1', 'send/tail']) stack.cos.putDirect(BUCKET, `.ivr-audio-sync/${k}`, Buffer.from(entry), { contentType: 'application/json' });
+    const n = stack.cos.keys(BUCKET, '.ivr-audio-sync/send/').filter((k) => /\/\d+$/.test(k)).length + 1;
+    const entry = JSON.stringify({ v: 2, n, owner: 'other-instance', at: now, kind: 'lease', acceptUntil: now + 10_000, leaseUntil: now + 12_000, quota: { day: stack.ccc.quotaDay(), used: 0, full: false }, open: [], deferred: 0 });
+    for (const k of [`send/${n}`, 'send/tail']) stack.cos.putDirect(BUCKET, `.ivr-audio-sync/${k}`, Buffer.from(entry), { contentType: 'application/json' });
   };
   const sendByRecovery = async () => {
     stack.clock.advance(60_000);
@@ -76,16 +83,20 @@ describe('success', () => {
     expect(stack.ccc.files).toHaveLength(1);
   });
 
-  test('a file its invocation meant to send, whose lease another instance took first, is shown `queued` late and ends with the newest word', async () => {
-    // The tail said "free" when the intake read it; the other sender appears while the job is written.
+  test('a file a warm instance meant to send, whose lease another instance took first, is shown `queued` late and ends with the newest word', async () => {
+    const warm = handler();
+    only(await warm(stack.drop('prompts/first.mp3', mp3Silence()), { request_id: 'scf-req-1' }));
+    stack.clock.advance(60_000);
+    // The instance saw the system idle; another sender takes the lease while the job is written.
     stack.cos.inject({ op: 'PUT', keyPrefix: '.ivr-audio-sync/jobs/', times: 1, before: acceptingSender });
-    const r = only(await run(stack.drop('prompts/late.mp3', mp3Silence())));
+    const r = only(await warm(stack.drop('prompts/late.mp3', mp3Silence()), { request_id: 'scf-req-2' }));
     expect(r).toMatchObject({ status: 'queued' });
     expect(stack.meta('prompts/late.mp3')['ivr-status']).toBe('queued');
-    expect(stack.ccc.uploadCalls()).toHaveLength(0);
+    expect(copies('prompts/late.mp3')).toBe(1);
+    expect(stack.ccc.uploadCalls()).toHaveLength(1);
     await sendByRecovery();
     expect(stack.meta('prompts/late.mp3')['ivr-status']).toBe('uploaded');
-    expect(stack.ccc.files).toHaveLength(1);
+    expect(stack.ccc.files).toHaveLength(2);
   });
 
   test('the next sender learns from the outcome alone that the previous call sent its file (one read per file of that call, not two)', async () => {

@@ -124,7 +124,9 @@ export type HandOffMove =
   | 'defer'
   /** A sender holds the lease and accepts others' files: leave them to it. */
   | 'leave'
-  /** Nobody accepts: take the lease and send them (at once when alone). */
+  /** Nobody accepts, and a call may start now: take the lease and send them at once (alone, as a rule). */
+  | 'send-now'
+  /** Nobody accepts, but the next call must wait (a gap after the last one, a deferred backlog): take the lease, send them then. */
   | 'send';
 
 /**
@@ -132,10 +134,12 @@ export type HandOffMove =
  * calls that are all closed: a call still open may never have reached CCC and give its slots back,
  * which only a sender (pruning it) can tell, so then the files go to a sender, not to tomorrow.
  */
-export function handOffMove(tail: LogEntry, nowMs: number, day: string, t: Timing, dailyQuota: number): HandOffMove {
+export function handOffMove(tail: LogEntry, nowMs: number, day: string, t: Timing, dailyQuota: number, utcOffsetMinutes: number): HandOffMove {
   const { quota } = quotaOn(tail, day);
   if (quota.full || (quotaRoom(quota, dailyQuota) === 0 && !tail.open.some((c) => c.day === day))) return 'defer';
-  return leaseView(tail, nowMs, t).kind === 'accepting' ? 'leave' : 'send';
+  if (leaseView(tail, nowMs, t).kind === 'accepting') return 'leave';
+  const window = nextWindow(tail, nowMs, t, utcOffsetMinutes);
+  return window.notBefore <= nowMs && tail.deferred === 0 && window.day === day ? 'send-now' : 'send';
 }
 
 /**

@@ -9,7 +9,7 @@ import { IvrError } from '../core/errors';
 import { timingFrom } from '../core/timing';
 import { createCccClient, createIvrAudioApi, type IvrAudioApi } from '../sdk/ccc';
 import { CosBucket, createCosClient } from '../sdk/cos';
-import { CreatedVersions, Ledger } from '../store/ledger';
+import { CreatedVersions, Ledger, SeenEntry } from '../store/ledger';
 import type { Clock, Ctx } from '../workflow/context';
 import { createLogger, registerSecret, type Logger } from './log';
 
@@ -55,8 +55,10 @@ export function createRuntime(env: Env, functionName: string, seams: Seams = {})
   const cos = createCosClient(config);
   const protocol = config.cosEndpoint?.protocol ?? 'https:';
   const buckets = new Map<string, CosBucket>();
-  // What this instance created survives its invocations (see CreatedVersions), per bucket.
+  // What this instance created, and the newest send-log entry it saw, survive its invocations
+  // (see CreatedVersions, SeenEntry), per bucket.
   const created = new Map<string, CreatedVersions>();
+  const seen = new Map<string, SeenEntry>();
   // Built at the first CCC call: most upload invocations only queue their file (see ccc.ts).
   const api = createIvrAudioApi(() => createCccClient(config), config.sdkAppId);
   const clock: Clock = { ...realClock, ...seams.clock };
@@ -81,7 +83,8 @@ export function createRuntime(env: Env, functionName: string, seams: Seams = {})
         const b = bucket(name, region);
         const id = `${name}@${region}`;
         if (!created.has(id)) created.set(id, new CreatedVersions());
-        return { config, timing, ledger: new Ledger(b, config.ledgerPrefix, created.get(id)), objects: b, api, log, clock, owner };
+        if (!seen.has(id)) seen.set(id, new SeenEntry());
+        return { config, timing, ledger: new Ledger(b, config.ledgerPrefix, created.get(id), seen.get(id)), objects: b, api, log, clock, owner };
       },
     },
   };

@@ -69,6 +69,21 @@ export class CreatedVersions {
   }
 }
 
+/**
+ * The newest send-log entry this instance read or appended, kept for a warm instance's next
+ * invocations. A hint only: it may be long out of date, so it decides nothing but whether an
+ * intake shows `queued` before its hand-off reads the log (see handoff.ts).
+ */
+export class SeenEntry {
+  /** The newest entry seen, by entry number. */
+  entry?: LogEntry;
+
+  /** Notes an entry read or appended (an older one than already seen is ignored). */
+  note(e: LogEntry | undefined): void {
+    if (e && (!this.entry || e.n >= this.entry.n)) this.entry = e;
+  }
+}
+
 /** Typed records under the ledger prefix of one bucket (layout in the module comment). */
 export class Ledger {
   constructor(
@@ -78,6 +93,8 @@ export class Ledger {
     readonly prefix: string,
     /** Versions this instance created, shared by its invocations on this bucket. */
     readonly created: CreatedVersions = new CreatedVersions(),
+    /** The newest send-log entry this instance saw, shared by its invocations on this bucket. */
+    readonly seen: SeenEntry = new SeenEntry(),
   ) {}
 
   // ---- jobs ----
@@ -183,12 +200,16 @@ export class Ledger {
 
   /** The newest entry as last published: a hint that may lag a few entries behind. */
   async readTail(): Promise<LogEntry | undefined> {
-    return parseLogEntry(await this.store.get(this.tailKey()));
+    const e = parseLogEntry(await this.store.get(this.tailKey()));
+    this.seen.note(e);
+    return e;
   }
 
   /** Send-log entry `n`, read by key; undefined when it is absent or unreadable. */
   async readEntryAt(n: number): Promise<LogEntry | undefined> {
-    return parseLogEntry(await this.store.get(this.entryKey(n)));
+    const e = parseLogEntry(await this.store.get(this.entryKey(n)));
+    this.seen.note(e);
+    return e;
   }
 
   /**
@@ -196,7 +217,10 @@ export class Ledger {
    * create whose answer was lost may turn out to be ours), so the caller need not read it again.
    */
   async appendEntry(e: LogEntry): Promise<{ appended: true } | { appended: false; there: LogEntry | undefined }> {
-    if (await this.store.create(this.entryKey(e.n), JSON.stringify(e))) return { appended: true };
+    if (await this.store.create(this.entryKey(e.n), JSON.stringify(e))) {
+      this.seen.note(e);
+      return { appended: true };
+    }
     const there = await this.readEntryAt(e.n);
     return there !== undefined && there.owner === e.owner && there.at === e.at ? { appended: true } : { appended: false, there };
   }

@@ -4,11 +4,12 @@
  * that does not accept, or no longer does, can be taken over at once; see `Sender.acquire`). A
  * quota day that the send log already knows is full defers the files on the spot, without it.
  *
- * The send log's tail is read once per invocation and bucket ({@link TailHint}), before the intakes
- * write their jobs: an intake shows `queued` on the object only when it will leave the file to
- * another instance's sender. A file this invocation sends or defers itself goes straight to its
- * outcome (one metadata write, and one copy event, fewer); if the plan changes (another instance
- * took the lease first), the file is shown `queued` here, safely late.
+ * A warm instance remembers the newest send-log entry it saw (see `SeenEntry`). When that says the
+ * system is idle, its intake does not show `queued`: the file is most likely sent by this very
+ * invocation at once and goes straight to its outcome (one metadata write, and one copy event,
+ * fewer). If the send log turns out otherwise (another instance's sender took the lease), the file
+ * is shown `queued` here, safely late. The memory decides nothing else: who sends is still decided
+ * by appending to the send log.
  */
 import { IvrError } from '../core/errors';
 import { sendable, settleable, visibleStatus, type JobVersion } from '../core/job';
@@ -20,30 +21,19 @@ import { move, show } from './jobs';
 import { settleFromCcc } from './resolve';
 import { readTail, Sender } from './sender';
 
+/** What the hand-off will do, as far as `tail` tells now. */
+const plan = (ctx: Ctx, tail: LogEntry) => handOffMove(tail, ctx.clock.now(), today(ctx), ctx.timing, ctx.config.dailyQuota, ctx.config.quotaUtcOffsetMinutes);
+
 /**
- * The send log's tail as one invocation read it for one bucket: read by the first intake that
- * needs it and shared with the others and with the hand-off, so the decision costs no request.
+ * Whether an intake shows `queued` before it writes the job (see the module comment): yes, unless
+ * the newest send-log entry this instance saw says it will send the file at once (or defer it).
+ * A cold instance has seen none: it shows `queued`, as a file in a burst needs.
  */
-export class TailHint {
-  private read?: Promise<{ tail: LogEntry; at: number }>;
-  constructor(private readonly ctx: Ctx) {}
-
-  /** The tail, read now or reused if read at most `maxAgeMs` ago (a failed read is tried again next time). */
-  async get(maxAgeMs = Infinity): Promise<LogEntry> {
-    const held = this.read && (await this.read);
-    if (held && this.ctx.clock.now() - held.at <= maxAgeMs) return held.tail;
-    const p = readTail(this.ctx, today(this.ctx)).then((tail) => ({ tail, at: this.ctx.clock.now() }));
-    this.read = p;
-    p.catch(() => {
-      if (this.read === p) this.read = undefined;
-    });
-    return (await p).tail;
-  }
-}
-
-/** Whether an intake shows `queued` now: only when the file goes to another instance's sender (see the module comment). */
-export async function showsQueuedNow(ctx: Ctx, hint: TailHint): Promise<boolean> {
-  return handOffMove(await hint.get(), ctx.clock.now(), today(ctx), ctx.timing, ctx.config.dailyQuota) === 'leave';
+export function showsQueuedNow(ctx: Ctx): boolean {
+  const seen = ctx.ledger.seen.entry;
+  if (!seen) return true;
+  const move = plan(ctx, seen);
+  return move === 'leave' || move === 'send';
 }
 
 /** The intake's files after `handOff`: their newest versions, and whether this invocation sent them. */
@@ -58,8 +48,6 @@ export interface HandOff {
 
 /** Options of {@link handOff}. */
 export interface HandOffOptions {
-  /** The tail the intakes read (reused while younger than a call gap). */
-  hint?: TailHint;
   /** Files whose intake did not show `queued` (it expected this invocation to send or defer them). */
   unshown?: ReadonlySet<string>;
 }
@@ -70,7 +58,7 @@ export interface HandOffOptions {
  * are settled from CCC first. A file left unshown by its intake and not settled here is shown now.
  */
 export async function handOff(ctx: Ctx, files: JobVersion[], opts: HandOffOptions = {}): Promise<HandOff> {
-  const done = await sendOrLeave(ctx, files, opts.hint);
+  const done = await sendOrLeave(ctx, files);
   for (const v of files) {
     const now = done.versions.get(v.id) ?? v;
     // An outcome (uploaded, failed, deferred) is shown by whoever wrote it; anything else still
@@ -93,8 +81,8 @@ async function showLate(ctx: Ctx, v: JobVersion, notes: Map<string, string>): Pr
   return newest;
 }
 
-async function sendOrLeave(ctx: Ctx, files: JobVersion[], hint: TailHint | undefined): Promise<HandOff> {
-  const { timing: t, config } = ctx;
+async function sendOrLeave(ctx: Ctx, files: JobVersion[]): Promise<HandOff> {
+  const t = ctx.timing;
   const versions = new Map(files.map((v) => [v.id, v]));
   const notes = new Map<string, string>();
   // Our own files whose call's lifetime has passed without a recorded outcome (a redelivery after a
@@ -103,14 +91,13 @@ async function sendOrLeave(ctx: Ctx, files: JobVersion[], hint: TailHint | undef
   if (due.length > 0) for (const [id, v] of await settleFromCcc(ctx, due.map((version) => ({ version })))) versions.set(id, v);
 
   const deadline = ctx.clock.now() + t.maxTermMs;
-  // The intakes' read is fresh enough unless they took longer than a call gap (a large conversion).
-  let tail = hint ? await hint.get(t.callGapMs) : await readTail(ctx, today(ctx));
+  let tail = await readTail(ctx, today(ctx));
   let sent = false;
   for (;;) {
     const day = today(ctx);
     const waiting = [...versions.values()].filter((v) => sendable(v, Number.MAX_SAFE_INTEGER, day));
     if (waiting.length === 0) return { versions, sent, notes };
-    const next = handOffMove(tail, ctx.clock.now(), day, t, config.dailyQuota);
+    const next = plan(ctx, tail);
     if (next === 'defer') {
       for (const v of waiting) versions.set(v.id, await deferNow(ctx, v, day, notes));
       return { versions, sent, notes };

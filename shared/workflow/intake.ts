@@ -3,8 +3,7 @@
  *
  * Order matters. For an eligible file the intake writes (1) the queue entry, which holds a
  * snapshot of the job so that anyone can finish it if this instance dies, (2) `queued` on the
- * object, when another instance's sender will send it (a file this invocation sends or defers
- * itself goes straight to its outcome; see handoff.ts), and (3) the job's first version, created
+ * object (unless this warm instance expects to send it at once: see handoff.ts), and (3) the job's first version, created
  * only if absent. A sender takes a job only once its version exists, so the sender's final status
  * can never be overwritten by our `queued`; and every write after (1) can be repeated by a
  * redelivery or done by someone else.
@@ -20,7 +19,7 @@ import { customFileName } from '../core/naming';
 import { CORRUPT } from '../store/ledger';
 import type { ObjectRead } from '../store/objects';
 import type { Ctx } from './context';
-import { showsQueuedNow, type TailHint } from './handoff';
+import { showsQueuedNow } from './handoff';
 import { show } from './jobs';
 import { settleFromCcc } from './resolve';
 
@@ -73,7 +72,7 @@ export function outcomeOf(index: number, v: JobVersion, note?: string): RecordOu
  * a file that fails its checks, or queues a job. For a version that already has a job, that job's
  * newest version decides.
  */
-export async function intake(ctx: Ctx, ev: ObjectEvent, hint: TailHint): Promise<IntakeResult> {
+export async function intake(ctx: Ctx, ev: ObjectEvent): Promise<IntakeResult> {
   const { config } = ctx;
   const base = { index: ev.index, key: ev.key };
   if (ev.kind === 'copy') return { outcome: { ...base, status: 'skipped', code: 'OwnCopy', message: 'copy events come from metadata write-backs' } };
@@ -124,7 +123,7 @@ export async function intake(ctx: Ctx, ev: ObjectEvent, hint: TailHint): Promise
 
   const queued = queuedJob(id, object, now, ctx.owner);
   await ctx.ledger.enqueue(queued);
-  const shown = (await showsQueuedNow(ctx, hint)) ? await show(ctx, queued) : undefined;
+  const shown = showsQueuedNow(ctx) ? await show(ctx, queued) : undefined;
   if (!(await ctx.ledger.writeVersion(queued))) return existingJob(ctx, ev.index, id, await ctx.ledger.head(id, 0), object, obj);
   ctx.log.info('file queued', { key, etag: obj.etag, job: id, customName: object.customName, size: obj.size });
   return { outcome: outcomeOf(ev.index, queued, shown?.note), pending: { index: ev.index, version: queued, note: shown?.note, shown: shown !== undefined } };

@@ -9,7 +9,7 @@ import { parseCosEvent, type ObjectEvent } from '../core/event';
 import { visibleStatus } from '../core/job';
 import { mapLimited } from '../runtime/concurrency';
 import type { Ctx } from './context';
-import { handOff, TailHint } from './handoff';
+import { handOff } from './handoff';
 import { intake, outcomeOf, type PendingJob, type RecordOutcome } from './intake';
 
 /** How one record ended; re-exported with the function's result type. */
@@ -44,13 +44,6 @@ export async function handleCosEvent(event: unknown, contextFor: ContextFor, log
 
   const results: RecordOutcome[] = new Array(parsed.length);
   const pendingByBucket = new Map<string, { ctx: Ctx; jobs: PendingJob[] }>();
-  // One read of the send log per bucket serves every intake and the hand-off (see handoff.ts).
-  const hints = new Map<string, TailHint>();
-  const hintFor = (bucket: string, ctx: Ctx): TailHint => {
-    const hint = hints.get(bucket) ?? new TailHint(ctx);
-    hints.set(bucket, hint);
-    return hint;
-  };
   await mapLimited(parsed, RECORD_CONCURRENCY, async (rec, i) => {
     if (!rec.ok) {
       log.error('record rejected', { record: rec.index, code: rec.error.code, error: rec.error.message });
@@ -63,7 +56,7 @@ export async function handleCosEvent(event: unknown, contextFor: ContextFor, log
       return;
     }
     try {
-      const r = await intake(ctx, rec.event, hintFor(rec.event.bucket, ctx));
+      const r = await intake(ctx, rec.event);
       results[i] = r.outcome;
       if (r.pending) {
         const group = pendingByBucket.get(rec.event.bucket) ?? { ctx, jobs: [] };
@@ -75,10 +68,10 @@ export async function handleCosEvent(event: unknown, contextFor: ContextFor, log
     }
   });
 
-  for (const [bucket, { ctx, jobs }] of pendingByBucket) {
+  for (const { ctx, jobs } of pendingByBucket.values()) {
     try {
       const unshown = new Set(jobs.filter((j) => !j.shown).map((j) => j.version.id));
-      const done = await handOff(ctx, jobs.map((j) => j.version), { hint: hints.get(bucket), unshown });
+      const done = await handOff(ctx, jobs.map((j) => j.version), { unshown });
       for (const j of jobs) {
         const v = done.versions.get(j.version.id) ?? j.version;
         const outcome = outcomeOf(j.index, v, j.note ?? done.notes.get(j.version.id));
