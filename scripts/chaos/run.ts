@@ -218,7 +218,7 @@ function collect(w: World, keys: string[]): void {
   f.failed = keys.filter((k) => w.cos.object(BUCKET, k)?.meta['ivr-status'] === 'failed').length;
   f.deferred = keys.filter((k) => w.cos.object(BUCKET, k)?.meta['ivr-status'] === 'deferred').length;
   f.cosRequests = w.cos.requests.length;
-  f.processes = w.upload.done.length + w.recovery.done.length;
+  f.processes = new Set([...w.upload.done, ...w.recovery.done].map((i) => i.pid)).size;
 }
 
 /** A small deterministic run around one fault. */

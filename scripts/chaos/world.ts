@@ -19,6 +19,8 @@ export const SDK_APP_ID = 1400000009;
 export const LEDGER = '.ivr-audio-sync/';
 export const PREFIX = 'prompts/';
 const PKG = path.resolve(__dirname, '..', '..', 'dist', 'package');
+/** How long an idle instance stays warm (real ms): long enough that redeliveries and later files often meet one. */
+const WARM_MS = 5000;
 
 function logTo(file: string): (line: string) => void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -98,12 +100,17 @@ export class World {
       this.ccc.addCredential(c);
     };
     const log = this.opts.logFile ? logTo(this.opts.logFile) : undefined;
-    this.upload = new ScfSim({ bundle: path.join(PKG, 'ivr_upload.js'), env: { ...env, SCF_FUNCTIONNAME: 'ivr-upload' }, register, log });
-    this.recovery = new ScfSim({ bundle: path.join(PKG, 'quota_report.js'), env: { ...env, SCF_FUNCTIONNAME: 'quota-report' }, register, log });
+    // Instances stay warm for a while, as on SCF: what a process keeps between invocations (the
+    // versions it created, the send-log entry it saw last) is then under fault too.
+    const warm = { keepWarmMs: WARM_MS };
+    this.upload = new ScfSim({ bundle: path.join(PKG, 'ivr_upload.js'), env: { ...env, SCF_FUNCTIONNAME: 'ivr-upload' }, register, log, warm });
+    this.recovery = new ScfSim({ bundle: path.join(PKG, 'quota_report.js'), env: { ...env, SCF_FUNCTIONNAME: 'quota-report' }, register, log, warm });
   }
 
   async stop(): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
+    this.upload.stopIdle();
+    this.recovery.stopIdle();
     await Promise.all([this.cos.stop(), this.ccc.stop()]);
   }
 

@@ -34,76 +34,131 @@ export interface SimOptions {
   register: (c: FakeCredential) => void;
   /** Where the functions' log lines go (default: dropped). */
   log?: (line: string) => void;
+  /**
+   * Warm instances, as SCF keeps them: an invocation goes to an idle process when there is one
+   * (one invocation at a time each), which is ended after `keepWarmMs` without work. Without
+   * this, every invocation gets a fresh process.
+   */
+  warm?: { keepWarmMs: number };
 }
 
 const INVOKE = path.join(__dirname, 'invoke.cjs');
 
+type Outcome = { ok: boolean; result?: unknown; error?: { code?: string; message: string }; cpuMs?: number; runqWaitMs?: number };
+
+/** One process: an instance, with the invocation it is serving. */
+interface Instance {
+  child: ChildProcess;
+  cred: FakeCredential;
+  busy?: { n: number; startedAt: number; resolve: (inv: SimInvocation) => void };
+  idleTimer?: NodeJS.Timeout;
+  exited: boolean;
+}
+
 export class ScfSim {
   private n = 0;
-  /** Every process this simulator started, by credential. */
-  readonly running = new Map<string, { child: ChildProcess; n: number }>();
+  /** Every process this simulator started and that still runs, by credential. */
+  readonly running = new Map<string, Instance>();
   readonly done: SimInvocation[] = [];
-  /** Credential of the process started last (set as soon as `invoke` returns). */
+  /** Credential of the process the latest invocation went to (set as soon as `invoke` returns). */
   lastStarted = '';
+  private procs = 0;
 
   constructor(private readonly opts: SimOptions) {}
 
-  /** Kills the process that signed with this credential, if it is still running. */
+  /** Kills the process that signed with this credential, if it is serving an invocation. */
   kill(secretId: string): boolean {
     const p = this.running.get(secretId);
-    if (!p || p.child.exitCode !== null) return false;
+    if (!p || p.exited || !p.busy) return false;
     p.child.kill('SIGKILL');
     return true;
   }
 
+  /** Ends every idle warm process (the fault suite calls it when a run is over). */
+  stopIdle(): void {
+    for (const p of this.running.values()) if (!p.busy) this.retire(p);
+  }
+
   invoke(event: unknown, extraEnv: Record<string, string> = {}): Promise<SimInvocation> {
     const n = ++this.n;
-    const cred: FakeCredential = { secretId: `AKIDsim${String(n).padStart(6, '0')}aaaaaaaaaaaaaaaaaaaaaaa`, secretKey: `simSecretKey${n}xxxxxxxxxxxxxxxxxxxxx`, token: `simToken${n}yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy` };
+    const idle = this.opts.warm && Object.keys(extraEnv).length === 0 ? [...this.running.values()].reverse().find((p) => !p.busy && !p.exited) : undefined;
+    const p = idle ?? this.start(extraEnv);
+    if (p.idleTimer) clearTimeout(p.idleTimer);
+    this.lastStarted = p.cred.secretId;
+    return new Promise((resolve) => {
+      p.busy = { n, startedAt: Date.now(), resolve };
+      p.child.stdin!.write(JSON.stringify(event) + '\n');
+      if (!this.opts.warm) p.child.stdin!.end();
+    });
+  }
+
+  private start(extraEnv: Record<string, string>): Instance {
+    const k = ++this.procs;
+    const cred: FakeCredential = { secretId: `AKIDsim${String(k).padStart(6, '0')}aaaaaaaaaaaaaaaaaaaaaaa`, secretKey: `simSecretKey${k}xxxxxxxxxxxxxxxxxxxxx`, token: `simToken${k}yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy` };
     this.opts.register(cred);
-    const startedAt = Date.now();
     const child = spawn(process.execPath, [INVOKE, this.opts.bundle], {
-      env: { PATH: process.env.PATH ?? '', ...this.opts.env, ...extraEnv, TENCENTCLOUD_SECRETID: cred.secretId, TENCENTCLOUD_SECRETKEY: cred.secretKey, TENCENTCLOUD_SESSIONTOKEN: cred.token! },
+      env: { PATH: process.env.PATH ?? '', ...this.opts.env, ...extraEnv, ...(this.opts.warm ? { SIM_WARM: '1' } : {}), TENCENTCLOUD_SECRETID: cred.secretId, TENCENTCLOUD_SECRETKEY: cred.secretKey, TENCENTCLOUD_SESSIONTOKEN: cred.token! },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    this.running.set(cred.secretId, { child, n });
-    this.lastStarted = cred.secretId;
+    const p: Instance = { child, cred, exited: false };
+    this.running.set(cred.secretId, p);
     let out = '';
     let err = '';
-    child.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+      const lines = (out + c).split('\n');
+      out = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) this.finish(p, parseOutcome(line), undefined, '');
+    });
     child.stderr!.setEncoding('utf8').on('data', (c: string) => {
       err += c;
       const lines = err.split('\n');
       err = lines.pop() ?? '';
       if (this.opts.log) for (const l of lines) this.opts.log(l);
     });
-    child.stdin!.end(JSON.stringify(event));
-    return new Promise((resolve) => {
-      // 'close', not 'exit': 'exit' can come before the last of stdout is read (seen in a 50-process burst).
-      child.on('close', (_code, signal) => {
-        this.running.delete(cred.secretId);
-        const last = out.trim().split('\n').pop() ?? '';
-        let parsed: { ok: boolean; result?: unknown; error?: { code?: string; message: string }; cpuMs?: number; runqWaitMs?: number } | undefined;
-        try {
-          parsed = JSON.parse(last) as typeof parsed;
-        } catch {
-          parsed = undefined;
-        }
-        const inv: SimInvocation = {
-          n,
-          pid: child.pid,
-          secretId: cred.secretId,
-          startedAt,
-          endedAt: Date.now(),
-          killed: signal === 'SIGKILL',
-          ok: parsed?.ok ?? false,
-          result: parsed?.result,
-          error: parsed?.error ?? (parsed ? undefined : { message: signal ? `killed (${signal})` : `exited without a result: ${err.slice(-300)}` }),
-          ...(typeof parsed?.cpuMs === 'number' ? { cpuMs: parsed.cpuMs } : {}),
-          ...(typeof parsed?.runqWaitMs === 'number' ? { runqWaitMs: parsed.runqWaitMs } : {}),
-        };
-        this.done.push(inv);
-        resolve(inv);
-      });
+    // 'close', not 'exit': 'exit' can come before the last of stdout is read (seen in a 50-process burst).
+    child.on('close', (_code, signal) => {
+      p.exited = true;
+      if (p.idleTimer) clearTimeout(p.idleTimer);
+      this.running.delete(cred.secretId);
+      if (out.trim()) this.finish(p, parseOutcome(out), signal, err);
+      else if (p.busy) this.finish(p, undefined, signal, err);
     });
+    return p;
+  }
+
+  /** Resolves the invocation `p` is serving with its outcome line (none: the process died first). */
+  private finish(p: Instance, parsed: Outcome | undefined, signal: NodeJS.Signals | null | undefined, err: string): void {
+    const busy = p.busy;
+    if (!busy) return;
+    p.busy = undefined;
+    const inv: SimInvocation = {
+      n: busy.n,
+      pid: p.child.pid,
+      secretId: p.cred.secretId,
+      startedAt: busy.startedAt,
+      endedAt: Date.now(),
+      killed: signal === 'SIGKILL',
+      ok: parsed?.ok ?? false,
+      result: parsed?.result,
+      error: parsed?.error ?? (parsed ? undefined : { message: signal ? `killed (${signal})` : `exited without a result: ${err.slice(-300)}` }),
+      ...(typeof parsed?.cpuMs === 'number' ? { cpuMs: parsed.cpuMs } : {}),
+      ...(typeof parsed?.runqWaitMs === 'number' ? { runqWaitMs: parsed.runqWaitMs } : {}),
+    };
+    this.done.push(inv);
+    if (this.opts.warm && !p.exited) p.idleTimer = setTimeout(() => this.retire(p), this.opts.warm.keepWarmMs);
+    busy.resolve(inv);
+  }
+
+  private retire(p: Instance): void {
+    if (p.idleTimer) clearTimeout(p.idleTimer);
+    if (!p.exited && !p.busy) p.child.stdin!.end();
+  }
+}
+
+function parseOutcome(line: string): Outcome | undefined {
+  try {
+    return JSON.parse(line.trim()) as Outcome;
+  } catch {
+    return undefined;
   }
 }
