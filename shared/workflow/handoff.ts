@@ -12,12 +12,11 @@
  * by appending to the send log.
  */
 import { IvrError } from '../core/errors';
-import { sendable, settleable, visibleStatus, type JobVersion } from '../core/job';
+import { sendable, settleable, type JobVersion } from '../core/job';
 import { handOffMove, type LogEntry } from '../core/sendlog';
-import { CORRUPT } from '../store/ledger';
 import type { Ctx } from './context';
 import { today } from './context';
-import { move, show } from './jobs';
+import { move, show, showNewest } from './jobs';
 import { settleFromCcc } from './resolve';
 import { readTail, Sender } from './sender';
 
@@ -44,6 +43,8 @@ export interface HandOff {
   sent: boolean;
   /** Why an object could not show what this invocation wrote for it, by job id. */
   notes: Map<string, string>;
+  /** Files whose intake left them unshown and that this invocation could not show either (COS refused): SCF must deliver again. */
+  notShown: Set<string>;
 }
 
 /** Options of {@link handOff}. */
@@ -52,39 +53,54 @@ export interface HandOffOptions {
   unshown?: ReadonlySet<string>;
 }
 
+/** What the hand-off showed, and what it still has to show. */
+interface Showing {
+  unshown: ReadonlySet<string>;
+  /** The version (seq) each object was last shown at by this invocation. */
+  shown: Map<string, number>;
+  notes: Map<string, string>;
+  notShown: Set<string>;
+}
+
 /**
  * Sees the intake's queued files to a sender (see the module comment): returns at once when an
  * accepting sender holds the lease, else sends them itself. Files whose call's lifetime has passed
- * are settled from CCC first. A file left unshown by its intake and not settled here is shown now.
+ * are settled from CCC first. A file its intake left unshown is shown `queued` as soon as it turns
+ * out to wait, and at the end any such file this invocation did not show at its newest version is.
  */
 export async function handOff(ctx: Ctx, files: JobVersion[], opts: HandOffOptions = {}): Promise<HandOff> {
-  const done = await sendOrLeave(ctx, files);
-  for (const v of files) {
-    const now = done.versions.get(v.id) ?? v;
-    // An outcome (uploaded, failed, deferred) is shown by whoever wrote it; anything else still
-    // waits, for us or for another sender, and the object should say so.
-    if (opts.unshown?.has(v.id) && !['uploaded', 'failed', 'deferred'].includes(visibleStatus(now))) done.versions.set(v.id, await showLate(ctx, now, done.notes));
-  }
-  return done;
+  const showing: Showing = { unshown: opts.unshown ?? new Set(), shown: new Map(), notes: new Map(), notShown: new Set() };
+  const done = await sendOrLeave(ctx, files, showing);
+  await showUnshown(ctx, done.versions, showing);
+  return { ...done, notes: showing.notes, notShown: showing.notShown };
 }
 
 /**
- * Shows a version that may no longer be the newest (another sender may have moved the job since),
- * then reads the job again so that the object ends with the newest word, not ours.
+ * Shows each file its intake left unshown whose newest version this invocation has not shown:
+ * once it is known to wait, and at the end. A metadata write COS refuses leaves the file to SCF's
+ * redelivery (`notShown`), without failing the others.
  */
-async function showLate(ctx: Ctx, v: JobVersion, notes: Map<string, string>): Promise<JobVersion> {
-  const shown = await show(ctx, v);
-  const head = await ctx.ledger.head(v.id, v);
-  const newest = head === undefined || head === CORRUPT || head.seq === v.seq ? v : head;
-  const last = newest === v ? shown : await show(ctx, newest);
-  if (last.note) notes.set(v.id, last.note);
-  return newest;
+async function showUnshown(ctx: Ctx, versions: Map<string, JobVersion>, s: Showing): Promise<void> {
+  for (const id of s.unshown) {
+    const v = versions.get(id);
+    if (!v || s.shown.get(id) === v.seq) continue;
+    try {
+      const { version, shown } = await showNewest(ctx, v);
+      versions.set(id, version);
+      s.shown.set(id, version.seq);
+      if (shown.note) s.notes.set(id, shown.note);
+      s.notShown.delete(id);
+    } catch (e) {
+      if (!(e instanceof IvrError)) throw e;
+      s.notShown.add(id);
+      ctx.log.warn('could not show a file its intake left unshown; SCF will deliver it again', { key: v.object.key, code: e.code, error: e.message });
+    }
+  }
 }
 
-async function sendOrLeave(ctx: Ctx, files: JobVersion[]): Promise<HandOff> {
+async function sendOrLeave(ctx: Ctx, files: JobVersion[], showing: Showing): Promise<Pick<HandOff, 'versions' | 'sent'>> {
   const t = ctx.timing;
   const versions = new Map(files.map((v) => [v.id, v]));
-  const notes = new Map<string, string>();
   // Our own files whose call's lifetime has passed without a recorded outcome (a redelivery after a
   // lost answer or a crashed sender): ask CCC now.
   const due = files.filter((v) => settleable(v, ctx.clock.now()));
@@ -96,13 +112,16 @@ async function sendOrLeave(ctx: Ctx, files: JobVersion[]): Promise<HandOff> {
   for (;;) {
     const day = today(ctx);
     const waiting = [...versions.values()].filter((v) => sendable(v, Number.MAX_SAFE_INTEGER, day));
-    if (waiting.length === 0) return { versions, sent, notes };
+    if (waiting.length === 0) return { versions, sent };
     const next = plan(ctx, tail);
     if (next === 'defer') {
-      for (const v of waiting) versions.set(v.id, await deferNow(ctx, v, day, notes));
-      return { versions, sent, notes };
+      for (const v of waiting) versions.set(v.id, await deferNow(ctx, v, day, showing));
+      return { versions, sent };
     }
-    if (next === 'leave') return { versions, sent: false, notes };
+    // Not sent at once after all (another sender holds the lease, or the next call must wait):
+    // the files wait, and their objects say so now.
+    if (next !== 'send-now') await showUnshown(ctx, versions, showing);
+    if (next === 'leave') return { versions, sent: false };
     const got = await Sender.acquire(ctx, tail, waiting);
     if (!got.sender) {
       tail = got.tail;
@@ -111,16 +130,17 @@ async function sendOrLeave(ctx: Ctx, files: JobVersion[]): Promise<HandOff> {
     await got.sender.run();
     sent = true;
     for (const [id, v] of got.sender.versions) if (versions.has(id)) versions.set(id, v);
-    for (const [id, note] of got.sender.notes) if (versions.has(id)) notes.set(id, note);
+    for (const [id, seq] of got.sender.shown) if (versions.has(id)) showing.shown.set(id, seq);
+    for (const [id, note] of got.sender.notes) if (versions.has(id)) showing.notes.set(id, note);
     // Our files may still wait (the lease passed to another sender, a backoff beyond our term):
     // look again, and leave them to an accepting sender or take the lease once more.
-    if (ctx.clock.now() >= deadline || ![...versions.values()].some((v) => sendable(v, Number.MAX_SAFE_INTEGER, today(ctx)))) return { versions, sent, notes };
+    if (ctx.clock.now() >= deadline || ![...versions.values()].some((v) => sendable(v, Number.MAX_SAFE_INTEGER, today(ctx)))) return { versions, sent };
     tail = await readTail(ctx, today(ctx));
   }
 }
 
 /** The send log says today is full: defer without waiting for a sender to say so. */
-async function deferNow(ctx: Ctx, v: JobVersion, day: string, notes: Map<string, string>): Promise<JobVersion> {
+async function deferNow(ctx: Ctx, v: JobVersion, day: string, showing: Showing): Promise<JobVersion> {
   const moved = await move(ctx, v, 'defer', {
     deferredDay: day,
     lastError: { code: 'QuotaExhausted', message: `the daily quota of ${ctx.config.dailyQuota} files is used up; the file is sent automatically on the next quota day` },
@@ -130,7 +150,8 @@ async function deferNow(ctx: Ctx, v: JobVersion, day: string, notes: Map<string,
   if (newest.state === 'deferred') {
     // Object first, entry last (see Sender.defer): a crash between them is finished via the queue entry.
     const shown = await show(ctx, newest);
-    if (shown.note) notes.set(v.id, shown.note);
+    showing.shown.set(v.id, newest.seq);
+    if (shown.note) showing.notes.set(v.id, shown.note);
     await ctx.ledger.putDeferred(newest);
     // The queue entry goes once the deferred one exists; a failure here only leaves litter a sender cleans.
     await ctx.ledger.deleteEntries([ctx.ledger.queueKey(v)]).catch(() => undefined);

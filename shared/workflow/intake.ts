@@ -20,7 +20,7 @@ import { CORRUPT } from '../store/ledger';
 import type { ObjectRead } from '../store/objects';
 import type { Ctx } from './context';
 import { showsQueuedNow } from './handoff';
-import { show } from './jobs';
+import { show, showNewest } from './jobs';
 import { settleFromCcc } from './resolve';
 
 /** Why a record needed no work. */
@@ -188,14 +188,12 @@ async function existingJob(ctx: Ctx, index: number, id: string, head: JobVersion
   }
   const status = visibleStatus(head);
   if (!(shows?.etag === head.object.etag && shows.status === status && (status !== 'uploaded' || shows.fileId === head.upload?.fileId))) {
-    await show(ctx, head);
     if (status !== 'uploaded' && status !== 'failed') {
-      // A sender may have finished the job while we wrote: make sure the object ends with its final word.
-      const after = await ctx.ledger.head(id, head);
-      if (after !== CORRUPT && after && after.seq !== head.seq) {
-        await show(ctx, after);
-        return settledOrPending(index, after);
-      }
+      // A sender may finish the job while we write: make sure the object ends with its final word.
+      const newest = (await showNewest(ctx, head)).version;
+      if (newest.seq !== head.seq) return settledOrPending(index, newest);
+    } else {
+      await show(ctx, head);
     }
   }
   const outcome = settledOrPending(index, head);

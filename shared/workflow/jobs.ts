@@ -53,3 +53,20 @@ export async function show(ctx: Ctx, v: JobVersion): Promise<Shown> {
     throw e;
   }
 }
+
+/**
+ * Shows `v`, which may no longer be the newest version: another instance may move the job at any
+ * time, and its own metadata write may land before ours. So after each write the job is read
+ * again and a newer version is shown in turn, until a read finds none. Whoever writes a version
+ * after that read shows it after our last write, so the object ends with the newest word.
+ */
+export async function showNewest(ctx: Ctx, v: JobVersion): Promise<{ version: JobVersion; shown: Shown }> {
+  let current = v;
+  for (;;) {
+    const shown = await show(ctx, current);
+    const head = await ctx.ledger.head(current.id, current);
+    // (An unreadable next version is an operator's problem, reported by whoever reads it for work.)
+    if (head === undefined || head === CORRUPT || head.seq === current.seq) return { version: current, shown };
+    current = head;
+  }
+}

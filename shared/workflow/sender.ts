@@ -125,6 +125,8 @@ export class Sender {
   readonly versions = new Map<string, JobVersion>();
   /** Why an object could not show what this sender wrote for it (the intake's result reports it). */
   readonly notes = new Map<string, string>();
+  /** The version (seq) each object was last shown at by this sender: the hand-off shows the rest. */
+  readonly shown = new Map<string, number>();
   private readonly cands = new Map<string, Cand>();
   private readonly lost = new Map<number, LostCall>();
   private readonly done = new Set<string>();
@@ -721,9 +723,10 @@ export class Sender {
     }
   }
 
-  /** Shows a version on its object, keeping why it could not (see `notes`). */
+  /** Shows a version on its object, keeping which one and why it could not (see `shown`, `notes`). */
   private async show(v: JobVersion): Promise<void> {
     const shown = await show(this.ctx, v);
+    this.shown.set(v.id, v.seq);
     if (shown.note) this.notes.set(v.id, shown.note);
     else this.notes.delete(v.id);
   }

@@ -79,12 +79,15 @@ export async function handleCosEvent(event: unknown, contextFor: ContextFor, log
         // SCF's redelivery, a minute later, finishes it.
         const unsettled = done.sent && !['uploaded', 'failed', 'deferred'].includes(visibleStatus(v));
         const at = results.findIndex((r) => r?.index === j.index);
-        results[at] = unsettled ? { ...outcome, retry: true } : outcome;
+        // Its object could not show it (COS refused the write): the redelivery shows it.
+        results[at] = unsettled || done.notShown.has(j.version.id) ? { ...outcome, retry: true } : outcome;
       }
     } catch (e) {
       for (const j of jobs) {
         const at = results.findIndex((r) => r?.index === j.index);
-        results[at] = { ...failedRecord({ index: j.index, key: j.version.object.key } as ObjectEvent, e, log), etag: j.version.object.etag, status: 'queued' };
+        const failed = failedRecord({ index: j.index, key: j.version.object.key } as ObjectEvent, e, log);
+        // A file its intake left unshown shows nothing yet: SCF must deliver it again, whatever the error.
+        results[at] = { ...failed, etag: j.version.object.etag, status: 'queued', retry: failed.retry || !j.shown };
       }
     }
   }
