@@ -8,7 +8,7 @@ import * as path from 'path';
 import type { FakeCredential } from '../local/fakes/credentials';
 
 export interface SimInvocation {
-  /** Sequence number, also in the process's credentials. */
+  /** Sequence number of the invocation. */
   n: number;
   pid?: number;
   secretId: string;
@@ -51,7 +51,11 @@ interface Instance {
   child: ChildProcess;
   cred: FakeCredential;
   busy?: { n: number; startedAt: number; resolve: (inv: SimInvocation) => void };
+  /** A one-shot process's outcome line, held until the process has exited (its wall time includes the exit). */
+  outcome?: Outcome;
   idleTimer?: NodeJS.Timeout;
+  /** Its stdin was ended: it takes no more events. */
+  retiring: boolean;
   exited: boolean;
 }
 
@@ -63,6 +67,7 @@ export class ScfSim {
   /** Credential of the process the latest invocation went to (set as soon as `invoke` returns). */
   lastStarted = '';
   private procs = 0;
+  private stopped = false;
 
   constructor(private readonly opts: SimOptions) {}
 
@@ -74,14 +79,15 @@ export class ScfSim {
     return true;
   }
 
-  /** Ends every idle warm process (the fault suite calls it when a run is over). */
+  /** Ends every idle warm process, and each busy one once its invocation is over (the fault suite calls it when a run is over). */
   stopIdle(): void {
-    for (const p of this.running.values()) if (!p.busy) this.retire(p);
+    this.stopped = true;
+    for (const p of [...this.running.values()]) if (!p.busy) this.retire(p);
   }
 
   invoke(event: unknown, extraEnv: Record<string, string> = {}): Promise<SimInvocation> {
     const n = ++this.n;
-    const idle = this.opts.warm && Object.keys(extraEnv).length === 0 ? [...this.running.values()].reverse().find((p) => !p.busy && !p.exited) : undefined;
+    const idle = this.opts.warm && Object.keys(extraEnv).length === 0 ? [...this.running.values()].reverse().find((p) => !p.busy && !p.exited && !p.retiring) : undefined;
     const p = idle ?? this.start(extraEnv);
     if (p.idleTimer) clearTimeout(p.idleTimer);
     this.lastStarted = p.cred.secretId;
@@ -100,14 +106,18 @@ export class ScfSim {
       env: { PATH: process.env.PATH ?? '', ...this.opts.env, ...extraEnv, ...(this.opts.warm ? { SIM_WARM: '1' } : {}), TENCENTCLOUD_SECRETID: cred.secretId, TENCENTCLOUD_SECRETKEY: cred.secretKey, TENCENTCLOUD_SESSIONTOKEN: cred.token! },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    const p: Instance = { child, cred, exited: false };
+    const p: Instance = { child, cred, retiring: false, exited: false };
     this.running.set(cred.secretId, p);
     let out = '';
     let err = '';
     child.stdout!.setEncoding('utf8').on('data', (c: string) => {
       const lines = (out + c).split('\n');
       out = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) this.finish(p, parseOutcome(line), undefined, '');
+      for (const line of lines) {
+        if (!line.trim()) continue;
+        if (this.opts.warm) this.finish(p, parseOutcome(line), undefined, '');
+        else p.outcome = parseOutcome(line);
+      }
     });
     child.stderr!.setEncoding('utf8').on('data', (c: string) => {
       err += c;
@@ -120,8 +130,7 @@ export class ScfSim {
       p.exited = true;
       if (p.idleTimer) clearTimeout(p.idleTimer);
       this.running.delete(cred.secretId);
-      if (out.trim()) this.finish(p, parseOutcome(out), signal, err);
-      else if (p.busy) this.finish(p, undefined, signal, err);
+      this.finish(p, out.trim() ? parseOutcome(out) : p.outcome, signal, err);
     });
     return p;
   }
@@ -145,13 +154,21 @@ export class ScfSim {
       ...(typeof parsed?.runqWaitMs === 'number' ? { runqWaitMs: parsed.runqWaitMs } : {}),
     };
     this.done.push(inv);
-    if (this.opts.warm && !p.exited) p.idleTimer = setTimeout(() => this.retire(p), this.opts.warm.keepWarmMs);
+    if (this.opts.warm && !p.exited) {
+      if (this.stopped) this.retire(p);
+      else {
+        p.idleTimer = setTimeout(() => this.retire(p), this.opts.warm.keepWarmMs);
+        p.idleTimer.unref();
+      }
+    }
     busy.resolve(inv);
   }
 
   private retire(p: Instance): void {
     if (p.idleTimer) clearTimeout(p.idleTimer);
-    if (!p.exited && !p.busy) p.child.stdin!.end();
+    if (p.exited || p.busy || p.retiring) return;
+    p.retiring = true;
+    p.child.stdin!.end();
   }
 }
 
