@@ -142,3 +142,12 @@ test('bundle size guard: each function bundle stays within its 400 KB budget', (
     expect(bytes).toBeLessThanOrEqual(400 * 1024);
   }
 });
+
+test('the bundles keep every COS SDK method the COS adapter calls (the others are dropped at build time)', () => {
+  const options = fs.readFileSync(path.join(__dirname, '..', 'scripts', 'lib', 'bundle-options.mjs'), 'utf8');
+  const kept = JSON.parse(/export const COS_METHODS = (\[[^\]]*\])/.exec(options)![1].replace(/'/g, '"')) as string[];
+  const adapter = fs.readFileSync(path.join(__dirname, '..', 'shared', 'sdk', 'cos.ts'), 'utf8');
+  const called = [...new Set([...adapter.matchAll(/\.cos\.(\w+)\(/g)].map((m) => m[1]))];
+  expect(called.length).toBeGreaterThan(5);
+  expect(called.filter((m) => !kept.includes(m))).toEqual([]);
+});
