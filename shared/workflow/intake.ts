@@ -3,10 +3,12 @@
  *
  * Order matters. For an eligible file the intake writes (1) the queue entry, which holds a
  * snapshot of the job so that anyone can finish it if this instance dies, (2) `queued` on the
- * object (unless this warm instance expects to send it at once: see handoff.ts), and (3) the job's first version, created
- * only if absent. A sender takes a job only once its version exists, so the sender's final status
- * can never be overwritten by our `queued`; and every write after (1) can be repeated by a
- * redelivery or done by someone else.
+ * object (unless this warm instance expects to send the file at once: see handoff.ts), and (3)
+ * the job's first version, created only if absent. A sender takes a job only once its version
+ * exists, so the sender's final status can never be overwritten by this `queued`; one shown after
+ * the job exists (late, by the hand-off, or for a duplicate delivery) is followed by reads of the
+ * job until none is newer (`showNewest`). Every write after (1) can be repeated by a redelivery
+ * or done by someone else.
  */
 import { bytesNeeded, judgeAudio, MAX_CCC_FILE_BYTES } from '../audio/check';
 import { loadConverter } from '../audio/load-converter';
