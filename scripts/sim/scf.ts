@@ -1,7 +1,9 @@
 /**
- * A small SCF simulator for the fault suite and the bench: every invocation runs a built function
- * bundle in a fresh Node process with credentials of its own (so the fakes can tell callers apart
- * and kill the right process), and reports its result, its exit and its wall time.
+ * A small SCF simulator for the fault suite and the bench: an invocation runs a built function
+ * bundle in a Node process with credentials of its own (so the fakes can tell callers apart and
+ * kill the right process), and reports its result, its exit and its wall time. The bench gives
+ * every invocation a fresh process; the fault suite keeps idle processes warm for a while and
+ * reuses them, one invocation at a time, as SCF does (`warm`).
  */
 import { spawn, type ChildProcess } from 'child_process';
 import * as path from 'path';
@@ -56,6 +58,8 @@ interface Instance {
   idleTimer?: NodeJS.Timeout;
   /** Its stdin was ended: it takes no more events. */
   retiring: boolean;
+  /** Started with an environment of its own: never given another invocation's event. */
+  special: boolean;
   exited: boolean;
 }
 
@@ -87,7 +91,7 @@ export class ScfSim {
 
   invoke(event: unknown, extraEnv: Record<string, string> = {}): Promise<SimInvocation> {
     const n = ++this.n;
-    const idle = this.opts.warm && Object.keys(extraEnv).length === 0 ? [...this.running.values()].reverse().find((p) => !p.busy && !p.exited && !p.retiring) : undefined;
+    const idle = this.opts.warm && Object.keys(extraEnv).length === 0 ? [...this.running.values()].reverse().find((p) => !p.busy && !p.exited && !p.retiring && !p.special) : undefined;
     const p = idle ?? this.start(extraEnv);
     if (p.idleTimer) clearTimeout(p.idleTimer);
     this.lastStarted = p.cred.secretId;
@@ -106,7 +110,7 @@ export class ScfSim {
       env: { PATH: process.env.PATH ?? '', ...this.opts.env, ...extraEnv, ...(this.opts.warm ? { SIM_WARM: '1' } : {}), TENCENTCLOUD_SECRETID: cred.secretId, TENCENTCLOUD_SECRETKEY: cred.secretKey, TENCENTCLOUD_SESSIONTOKEN: cred.token! },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    const p: Instance = { child, cred, retiring: false, exited: false };
+    const p: Instance = { child, cred, retiring: false, special: Object.keys(extraEnv).length > 0, exited: false };
     this.running.set(cred.secretId, p);
     let out = '';
     let err = '';
