@@ -19,7 +19,7 @@ test('a file copied slowly in chunks is registered whole; temp and hidden names 
   // Settling takes 1.5 s of no change; the copy below pauses 600 ms between chunks: longer than a
   // scan interval (so "unchanged since the last scan" alone would take it cut short), shorter than
   // the settle interval.
-  const stack = Proc.stack(await stackArgs(dirs, ['--settle-ms', '1500']));
+  const stack = Proc.stack(stackArgs(dirs, ['--settle-ms', '1500']));
   const ready = await stack.waitFor((l) => l.type === 'ready', 'ready', 15000);
 
   const ignored = ['take.mp3.part', '.hidden.mp3', '~$draft.wav', 'export.tmp', 'song.mp3.crdownload', '.prompt.wav.swp', 'prompt.wav.swp'];
@@ -62,7 +62,7 @@ test('a file copied slowly in chunks is registered whole; temp and hidden names 
 
 test('files are sent oldest first; the file the quota defers waits in waiting/, also across a restart', async () => {
   const dirs = tempDirs();
-  const stack = Proc.stack(await stackArgs(dirs, ['--quota', '2']));
+  const stack = Proc.stack(stackArgs(dirs, ['--quota', '2']));
   await stack.waitFor((l) => l.type === 'ready', 'ready', 15000);
 
   // Prepared in a hidden folder with their drop times, then moved in at once, as one batch:
@@ -94,7 +94,7 @@ test('files are sent oldest first; the file the quota defers waits in waiting/, 
 
   // A restart keeps it waiting: it is not uploaded a second time, and its state is said again.
   await stack.stop();
-  const again = Proc.stack(await stackArgs(dirs, ['--quota', '2']));
+  const again = Proc.stack(stackArgs(dirs, ['--quota', '2']));
   await again.waitFor((l) => l.type === 'ready', 'ready after restart', 15000);
   await again.fileEvent(late, 'deferred');
   expect(fs.existsSync(path.join(dirs.drop, 'waiting', late))).toBe(true);

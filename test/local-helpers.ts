@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { StringDecoder } from 'string_decoder';
@@ -14,22 +13,13 @@ export const ROOT = path.resolve(__dirname, '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 export const MAIN = path.join(ROOT, 'scripts', 'local', 'main.ts');
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls `probe` until it returns something truthy, or fails naming `what` after `ms`. */
-export async function waitUntil<T>(probe: () => T | undefined | false, what: string, ms = 10000): Promise<T> {
+/** Polls `probe` until it returns something truthy, or fails naming `what` (described when it fails) after `ms`. */
+export async function waitUntil<T>(probe: () => T | undefined | false, what: string | (() => string), ms = 10000): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = probe();
     if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -41,13 +31,15 @@ export function tempDirs(): { root: string; drop: string; data: string; cleanup(
 }
 
 /**
- * Arguments for a stack on free ports in `dirs`, with quick settle and review times. The timer is
+ * Arguments for a stack in `dirs` on ports it picks itself (`0`; the `ready` line names them), with
+ * quick settle and review times. Not a port found free and closed again: any outgoing connection
+ * of a parallel test can take it before the stack binds it. The timer is
  * moved to once a year: tests run the recovery pass themselves (report, next-day) and assert
  * exactly what the terminal prints, which the default 5-minute timer would break whenever a test
  * runs across a 5-minute boundary.
  */
-export async function stackArgs(dirs: { drop: string; data: string }, extra: string[] = []): Promise<string[]> {
-  return ['--cos-port', String(await freePort()), '--ccc-port', String(await freePort()), '--drop', dirs.drop, '--data', dirs.data, '--settle-ms', '300', '--auto-review-ms', '500', '--report-cron', '0 0 0 1 1 * *', ...extra];
+export function stackArgs(dirs: { drop: string; data: string }, extra: string[] = []): string[] {
+  return ['--cos-port', '0', '--ccc-port', '0', '--drop', dirs.drop, '--data', dirs.data, '--settle-ms', '300', '--auto-review-ms', '500', '--report-cron', '0 0 0 1 1 * *', ...extra];
 }
 
 /** A JSON line of the stack's output. */
@@ -81,6 +73,8 @@ export class Proc {
   stderr = '';
   lines: Line[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Set once the process has exited and all its output has been read. */
+  private closed = false;
   private readonly child: ChildProcess;
 
   constructor(command: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
@@ -108,6 +102,7 @@ export class Proc {
     // 'close', not 'exit': all output has been read by then.
     this.exited = new Promise((resolve) =>
       this.child.on('close', (code, signal) => {
+        this.closed = true;
         running.delete(this);
         resolve({ code, signal });
       }),
@@ -130,7 +125,15 @@ export class Proc {
   }
 
   async waitFor(pred: (l: Line) => boolean, what: string, ms = 10000, from = 0): Promise<Line> {
-    return waitUntil(() => this.lines.slice(from).find(pred), `${what}; last lines: ${JSON.stringify(this.lines.slice(-4))}; stderr: ${this.stderr.slice(-300)}`, ms);
+    // Described when it fails, so the message shows the output up to then, not at the start.
+    const describe = (): string => `${what}; last lines: ${JSON.stringify(this.lines.slice(-4))}; stderr: ${this.stderr.slice(-300)}`;
+    return waitUntil(() => {
+      const line = this.lines.slice(from).find(pred);
+      if (line) return line;
+      // A process that has exited prints nothing more: fail now, with what it said.
+      if (this.closed) throw new Error(`the process exited before ${describe()}`);
+      return undefined;
+    }, describe, ms);
   }
 
   /** Waits for the `file` event `state` of `file` (a path relative to the drop folder), from line `from` on. */

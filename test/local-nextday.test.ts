@@ -15,7 +15,7 @@ const nextDay = (day: string) => new Date(Date.parse(`${day}T00:00:00Z`) + DAY_M
 
 test('next-day: the deferred file is sent on the new quota day and lands in done/; the clock is kept across a restart', async () => {
   const dirs = tempDirs();
-  const args = await stackArgs(dirs, ['--quota', '1']);
+  const args = stackArgs(dirs, ['--quota', '1']);
   const stack = Proc.stack(args);
   const ready = await stack.waitFor((l) => l.type === 'ready', 'ready', 15000);
   expect(ready.clockOffsetMs).toBe(0);

@@ -20,7 +20,7 @@ const BUCKET = { Bucket: 'local-1250000000', Region: 'ap-guangzhou' };
 
 test('npm start: prompts registered into done/, a bad file into failed/ with its reason, no overwrites, quiet report, clean Ctrl-C', async () => {
   const dirs = tempDirs();
-  const args = await stackArgs(dirs);
+  const args = stackArgs(dirs);
   const stack = new Proc('npm', ['start', '--silent', '--', '--json', ...args]);
   const ready = await stack.waitFor((l) => l.type === 'ready', 'the ready line', 30000);
   expect(ready.dropDir).toBe(dirs.drop);

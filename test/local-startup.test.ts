@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { alive, freePort, killAll, Proc, run, stackArgs, tempDirs } from './local-helpers';
+import { alive, killAll, Proc, run, stackArgs, tempDirs } from './local-helpers';
 
 afterEach(killAll);
 
@@ -54,7 +54,7 @@ test('a busy port is one line naming the port and the option to choose another',
   const busy = net.createServer();
   await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
   const port = (busy.address() as net.AddressInfo).port;
-  const r = await run(Proc.stack(['--drop', dirs.drop, '--data', dirs.data, '--cos-port', String(await freePort()), '--ccc-port', String(port)], false));
+  const r = await run(Proc.stack(['--drop', dirs.drop, '--data', dirs.data, '--cos-port', '0', '--ccc-port', String(port)], false));
   busy.close();
   expect(r.code).toBe(1);
   expect(expectOneLine(r)).toMatch(new RegExp(`^npm start: port ${port} is already in use .*choose another with --ccc-port <port>`));
@@ -65,12 +65,12 @@ test('a busy port is one line naming the port and the option to choose another',
 
 test('a second stack on the same drop folder is refused; a dead stack’s lock is taken over', async () => {
   const dirs = tempDirs();
-  const first = Proc.stack(await stackArgs(dirs));
+  const first = Proc.stack(stackArgs(dirs));
   const ready = await first.waitFor((l) => l.type === 'ready', 'the first stack to be ready', 15000);
   const firstPid = (ready.pids as number[])[0];
 
   // Same drop folder, everything else different: the lock decides.
-  const second = await run(Proc.stack(await stackArgs({ drop: dirs.drop, data: path.join(dirs.root, 'other-state') }), false));
+  const second = await run(Proc.stack(stackArgs({ drop: dirs.drop, data: path.join(dirs.root, 'other-state') }), false));
   expect(second.code).toBe(1);
   expect(expectOneLine(second)).toBe(`npm start: another local stack (PID ${firstPid}) is already using the drop folder ${dirs.drop}; stop it first (Ctrl-C in its terminal) or choose another folder with --drop`);
   await first.stop();
@@ -81,7 +81,7 @@ test('a second stack on the same drop folder is refused; a dead stack’s lock i
   expect(alive(deadPid)).toBe(false);
   const lock = path.join(dirs.drop, '.ivr-audio-sync.lock');
   fs.writeFileSync(lock, JSON.stringify({ pid: deadPid, host: os.hostname(), startedAt: '2024-05-01T00:00:00Z' }));
-  const third = Proc.stack(await stackArgs(dirs));
+  const third = Proc.stack(stackArgs(dirs));
   const again = await third.waitFor((l) => l.type === 'ready', 'the third stack to be ready', 15000);
   expect(again.tookOverFrom).toBe(deadPid);
   expect(JSON.parse(fs.readFileSync(lock, 'utf8')).pid).toBe((again.pids as number[])[0]);
