@@ -22,6 +22,7 @@ import { callControl, ControlRefusal, startControl } from '../scripts/local/cont
 import { moveToNextDay, nextDayLine, type NextDayResult } from '../scripts/local/day-move';
 import { passLine, passSummary, type ReportRun } from '../scripts/local/report-run';
 import { DEFAULT_RECOVERY_CRON } from '../scripts/lib/deploy-spec';
+import { Burst, burstLine } from '../scripts/local/burst';
 
 const CWD = '/home/op/work';
 const start = (...argv: string[]) => parseStartOptions(argv, CWD, {}) as LocalSettings;
@@ -445,5 +446,28 @@ describe('next-day', () => {
     expect(out.now).toBeGreaterThanOrEqual(86400000);
     expect(out.ctor).toBeGreaterThanOrEqual(86400000 - 5);
     expect(out).toMatchObject({ fixed: '1970-01-01T00:00:00.000Z', parse: Date.parse('2026-11-27T00:00:00Z'), utc: Date.UTC(2026, 10, 27), instance: true, called: 'string', offset: 86400000 });
+  });
+});
+
+describe('burst summary', () => {
+  const up = (file: string) => ({ kind: 'uploaded' as const, file, key: `prompts/${file}` });
+
+  test('the line adds up to the outcomes since the stack was last idle', () => {
+    const b = new Burst();
+    b.count({ kind: 'sent', file: 'a.mp3', key: 'prompts/a.mp3', size: 1, resumed: false });
+    b.count(up('a.mp3'));
+    // One file: its own line is the summary; its count must not roll into the next burst.
+    expect(b.settle()).toBeUndefined();
+    b.count(up('b.mp3'));
+    b.count({ kind: 'failed', file: 'c.mp3', key: 'prompts/c.mp3', code: 'NotAudio' });
+    b.count({ kind: 'status', file: 'd.mp3', key: 'prompts/d.mp3', status: 'deferred', day: '2026-11-27' });
+    const s = b.settle()!;
+    expect(s).toMatchObject({ handled: 3, uploaded: 1, failed: 1, deferred: 1 });
+    expect(burstLine(s)).toBe('3 files handled: 1 uploaded, 1 failed, 1 deferred to 2026-11-27');
+    // Files a recovery pass released count too, though nothing was dropped.
+    b.count(up('e.mp3'));
+    b.count(up('f.mp3'));
+    expect(burstLine(b.settle()!)).toBe('2 files handled: 2 uploaded, 0 failed');
+    expect(b.settle()).toBeUndefined();
   });
 });

@@ -19,6 +19,7 @@ import { FakeCcc } from './fakes/fake-ccc';
 import { FakeCos } from './fakes/fake-cos';
 import { cronMatches, parseCron } from '../lib/cron';
 import { buildBundles, bundlesStale } from './bundles';
+import { Burst, burstLine } from './burst';
 import { failureLine, runCommand } from './cli';
 import { cosClient, stackFile, writeStackFile } from './client';
 import { DropFolder, type DropEvent } from './drop-folder';
@@ -44,16 +45,6 @@ interface RecordResult {
   message?: string;
 }
 
-/** Counts since the last burst summary. */
-interface Burst {
-  sent: number;
-  uploaded: number;
-  failed: number;
-  deferred: number;
-  deferredDay?: string;
-}
-
-const emptyBurst = (): Burst => ({ sent: 0, uploaded: 0, failed: 0, deferred: 0 });
 
 /** Where paths are shown from: the user's own folder when npm started us from it. */
 const shown = (p: string) => {
@@ -114,7 +105,7 @@ async function main(): Promise<void> {
   const user: COS = cosClient(cos.port);
 
   let stopping = false;
-  let burst = emptyBurst();
+  const burst = new Burst();
   let inFlight = 0;
 
   const drop = new DropFolder({
@@ -130,13 +121,7 @@ async function main(): Promise<void> {
     },
     object: (key) => cos.object(BUCKET, key),
     emit: (e: DropEvent) => {
-      if (e.kind === 'sent') burst.sent++;
-      if (e.kind === 'uploaded') burst.uploaded++;
-      if (e.kind === 'failed') burst.failed++;
-      if (e.kind === 'status' && e.status === 'deferred') {
-        burst.deferred++;
-        burst.deferredDay = e.day ?? burst.deferredDay;
-      }
+      burst.count(e);
       out.file(e);
     },
   });
@@ -169,14 +154,13 @@ async function main(): Promise<void> {
     void deliver(eventName, object.key, object.body.length);
   });
 
-  // At most one short line when a burst of several files has settled.
+  // At most one short line when a burst of several files has settled (see ./burst).
   const burstTimer = setInterval(() => {
-    if (stopping || drop.busy || inFlight > 0 || burst.sent < 2) return;
-    const b = burst;
-    burst = emptyBurst();
+    if (stopping || drop.busy || inFlight > 0) return;
+    const b = burst.settle();
+    if (!b) return;
     const today = ccc.filesOn(ccc.quotaDay(), SDK_APP_ID).length;
-    const deferred = b.deferred > 0 ? `, ${b.deferred} deferred${b.deferredDay ? ` to ${b.deferredDay}` : ''}` : '';
-    out.note('burst', { ...b, quotaUsedToday: today, quota: s.quota }, `${b.sent} files handled: ${b.uploaded} uploaded, ${b.failed} failed${deferred}; quota used today ${today}/${s.quota}`);
+    out.note('burst', { ...b, quotaUsedToday: today, quota: s.quota }, `${burstLine(b)}; quota used today ${today}/${s.quota}`);
   }, 500);
 
   const fetchObject = async (key: string) => cos.object(BUCKET, key)?.body;
