@@ -63,7 +63,7 @@ describe('job state machine', () => {
     // Approved 20 hours later: past midnight in +08:00, the next quota day.
     const reviewed = transition(uploaded, 'review', T0 + 20 * 3600_000, 't', { upload: { ...uploaded.upload!, review: 'approved' } });
     expect(outcomeAt(reviewed)).toBe(T0);
-    const input = { nowMs: T0 + 21 * 3600_000, utcOffsetMinutes: 480, quotaLimit: 50, submitted: 1, exhausted: false, jobs: [reviewed], actions: { registered: 0, reviewsUpdated: 1, pruned: 0 } };
+    const input = { nowMs: T0 + 21 * 3600_000, utcOffsetMinutes: 480, quotaLimit: 50, submitted: 1, exhausted: false, jobs: [reviewed], actions: { registered: 0, reviewsUpdated: 1, pruned: 0 }, final: true };
     expect(buildReport({ ...input, day: '2026-11-25' })).toMatchObject({ files: { uploaded: 1 }, review: { approved: 1 } });
     expect(buildReport({ ...input, day: '2026-11-26' })).toMatchObject({ files: { uploaded: 0 }, review: { approved: 0 } });
   });

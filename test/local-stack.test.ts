@@ -85,12 +85,18 @@ test('npm start: prompts registered into done/, a bad file into failed/ with its
   const before = stack.lines.length;
   const report = await run(Proc.npm('report', ['--data', dirs.data]));
   expect(report.code).toBe(0);
+  // Today's, so far: the day's own report is still written after midnight.
+  expect(report.stdout).toMatch(/^report \d{4}-\d{2}-\d{2} so far: \d+\/50 files submitted; /);
   const page = /^page: (.+)$/m.exec(report.stdout)?.[1];
   expect(page && fs.existsSync(page)).toBe(true);
   // Everything the report run caused in the stack has happened once a file dropped after it is done.
   drop('after-report.wav', wavTone(100));
   await stack.fileEvent('after-report.wav', 'uploaded');
   expect(stack.lines.slice(before).filter((l) => l.file !== 'after-report.wav')).toEqual([]);
+  // A day that has not begun: one line saying why, exit 1.
+  const future = await run(Proc.npm('report', ['--data', dirs.data, '2099-01-01']));
+  expect(future.code).toBe(1);
+  expect(future.stdout).toMatch(/^report not written: 2099-01-01 has not begun: today is \d{4}-\d{2}-\d{2} \(UTC\+08:00\)\n$/);
 
   const statusJson = JSON.parse((await run(Proc.npm('status', ['--json', '--data', dirs.data]))).stdout);
   expect(statusJson.objects.map((o: { key: string; status: string }) => `${o.key}=${o.status}`).sort()).toEqual([

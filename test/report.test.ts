@@ -50,7 +50,13 @@ test('the report counts the day, refreshes review states onto objects, and store
   stack.ccc.review(hello.FileId, 1);
   stack.ccc.review(menu.FileId, 2);
 
+  const day = today();
   const { report, jsonKey, htmlKey, webhook, result } = await runReport();
+  // Today's report so far: the page, not the day's stored report, which waits for the day to end.
+  expect(report.final).toBe(false);
+  expect(jsonKey).toBeUndefined();
+  expect(stack.cos.object(BUCKET, `.ivr-audio-sync/reports/${day}.json`)).toBeUndefined();
+  expect(stack.cos.object(BUCKET, htmlKey)!.body.toString('utf8')).toContain('This quota day has not ended');
   expect(webhook).toBeUndefined();
   expect(result.reviews).toMatchObject({ changed: 2, rejected: ['p/menu.wav'] });
   expect(report).toMatchObject({
@@ -71,11 +77,15 @@ test('the report counts the day, refreshes review states onto objects, and store
   expect(stack.meta('p/hello.mp3')['ivr-review']).toBe('approved');
   expect(stack.meta('p/menu.wav')['ivr-review']).toBe('rejected');
 
-  const stored = JSON.parse(stack.cos.object(BUCKET, jsonKey)!.body.toString('utf8'));
-  expect(stored).toMatchObject({ ...report, history: expect.any(Array) });
+  // Once the day has ended, the same day named again is its final report, stored as JSON.
+  stack.clock.advance(24 * 3600_000);
+  const final = await runReport(stack.env, day);
+  expect(final.report).toMatchObject({ day, final: true, quota: report.quota, files: report.files, errors: report.errors });
+  const stored = JSON.parse(stack.cos.object(BUCKET, final.jsonKey!)!.body.toString('utf8'));
+  expect(stored).toMatchObject({ ...final.report, history: expect.any(Array) });
   expect(stored.history).toHaveLength(30);
-  expect(stored.history[29]).toEqual({ day: today(), submitted: 3 });
-  const page = stack.cos.object(BUCKET, htmlKey)!;
+  expect(stored.history[29]).toEqual({ day, submitted: 3 });
+  const page = stack.cos.object(BUCKET, final.htmlKey)!;
   expect(page.standard['content-type']).toBe('text/html; charset=utf-8');
   const html = page.body.toString('utf8');
   expect(html).toContain('3 / 50');
@@ -140,7 +150,7 @@ test('a webhook that keeps failing is reported, never fatal, and the report is s
   const { webhook, jsonKey } = await runReport({ ...stack.env, IVR_REPORT_WEBHOOK: hook.url }, '');
   hook.close();
   expect(webhook).toMatchObject({ ok: false, attempts: 3, status: 502 });
-  expect(stack.cos.object(BUCKET, jsonKey)).toBeDefined();
+  expect(stack.cos.object(BUCKET, jsonKey!)).toBeDefined();
   const line = stack.logs.find((l) => l.includes('WebhookFailed'))!;
   expect(line).toBeDefined();
   expect(line).not.toContain('secret-robot-key');
@@ -163,6 +173,40 @@ test('the daily report is written once per quota day, by the first pass after th
   const next = await pass();
   expect(next.report?.day).toBe(today() > ended! ? stack.ccc.quotaDay(stack.clock.now() - 24 * 3600_000) : undefined);
   expect(next.report?.report.quota.submitted).toBe(1);
+});
+
+test('today\'s report on request does not stand in for the day\'s own report, written after the day ends', async () => {
+  stack = await startStack();
+  const day = today();
+  await createUpload(stack.env, stack.seams)(stack.drop('p/a.mp3', mp3Silence(3)));
+  expect((await runReport()).report).toMatchObject({ day, final: false, files: { uploaded: 1 } });
+  await createUpload(stack.env, stack.seams)(stack.drop('p/b.mp3', mp3Silence(4)));
+  stack.clock.advance(24 * 3600_000);
+  const pass = await createReport({ ...stack.env, IVR_BUCKET: BUCKET }, stack.seams)({ Type: 'Timer', Message: '' });
+  expect(pass.report).toMatchObject({ day, jsonKey: `.ivr-audio-sync/reports/${day}.json`, report: { final: true, files: { uploaded: 2 }, quota: { submitted: 2 } } });
+  expect(pass.pruned).toBeDefined();
+});
+
+test('a day that has not begun is not reported: the pass says why and does the rest of its work', async () => {
+  stack = await startStack();
+  const tomorrow = stack.ccc.quotaDay(stack.clock.now() + 24 * 3600_000);
+  const pass = await createReport({ ...stack.env, IVR_BUCKET: BUCKET }, stack.seams)({ Type: 'Timer', Message: tomorrow });
+  expect(pass.report).toBeUndefined();
+  expect(pass.reportRefused).toBe(`${tomorrow} has not begun: today is ${today()} (UTC+08:00)`);
+  expect(stack.cos.keys(BUCKET, '.ivr-audio-sync/reports/')).toEqual([]);
+  expect(stack.logs.some((l) => l.includes('"msg":"report not written"') && l.includes('"code":"EventInvalid"'))).toBe(true);
+});
+
+test('a failed file dropped again, fixed, under the same name no longer needs action; its registration still counts', async () => {
+  stack = await startStack();
+  await createUpload(stack.env, stack.seams)(stack.drop('p/fixed.mp3', Buffer.from('not audio at all')));
+  expect(stack.meta('p/fixed.mp3')['ivr-status']).toBe('failed');
+  expect((await runReport()).report.needsAction.map((a) => a.key)).toEqual(['p/fixed.mp3']);
+  stack.clock.advance(60_000);
+  await createUpload(stack.env, stack.seams)(stack.drop('p/fixed.mp3', mp3Silence(3)));
+  expect(stack.meta('p/fixed.mp3')['ivr-status']).toBe('uploaded');
+  const { report } = await runReport();
+  expect(report).toMatchObject({ needsAction: [], files: { uploaded: 1, failed: 0 }, errors: {} });
 });
 
 test('a file whose intake died after queueing it is sent by the recovery pass', async () => {

@@ -28,10 +28,11 @@ interface RecoveryResultShape {
   settled: number;
   registered?: number;
   reviews?: { checked: number; changed: number; rejected: string[] };
+  reportRefused?: string;
   report?: {
     day: string;
     htmlKey: string;
-    report: { day: string; quota: { submitted: number; limit: number }; files: Record<string, number>; review: Record<string, number>; backlog: { deferred: number }; needsAction: unknown[] };
+    report: { day: string; final: boolean; quota: { submitted: number; limit: number }; files: Record<string, number>; review: Record<string, number>; backlog: { deferred: number }; needsAction: unknown[] };
   };
 }
 
@@ -48,6 +49,7 @@ export async function runReport(instance: FunctionInstance, dataDir: string, fet
   const pass = res.result as RecoveryResultShape;
   const did = passSummary(pass);
   const noteworthy = pass.settled > 0 || (pass.reviews?.rejected.length ?? 0) > 0 || pass.report !== undefined;
+  if (pass.reportRefused) return { ok: false, noteworthy: true, result: pass, pass: did, summary: `report not written: ${pass.reportRefused}` };
   // A pass writes the day's report once, after the day ends, or whenever a day is named.
   if (!pass.report) return { ok: true, noteworthy, result: pass, pass: did, summary: `recovery pass: ${did}; no report due` };
   const r = pass.report;
@@ -66,7 +68,7 @@ export async function runReport(instance: FunctionInstance, dataDir: string, fet
     day: r.report.day,
     page,
     result: pass,
-    summary: `report ${r.report.day}: ${r.report.quota.submitted}/${r.report.quota.limit} files submitted; ${f.uploaded} uploaded, ${f.failed} failed, ${f.deferred} deferred; review ${r.report.review.approved} approved, ${r.report.review.rejected} rejected, ${r.report.review.pending} pending; backlog ${r.report.backlog.deferred} deferred; ${r.report.needsAction.length} file(s) need action`,
+    summary: `report ${r.report.day}${r.report.final ? '' : ' so far'}: ${r.report.quota.submitted}/${r.report.quota.limit} files submitted; ${f.uploaded} uploaded, ${f.failed} failed, ${f.deferred} deferred; review ${r.report.review.approved} approved, ${r.report.review.rejected} rejected, ${r.report.review.pending} pending; backlog ${r.report.backlog.deferred} deferred; ${r.report.needsAction.length} file(s) need action`,
   };
 }
 

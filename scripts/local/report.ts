@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   const r = await runReport(instance, o.dataDir, async (key) => (await cos.getObject({ Bucket: BUCKET, Region: REGION, Key: key })).Body as Buffer, day);
   await instance.stop();
   if (o.json) process.stdout.write(`${JSON.stringify(r.result ?? r)}\n`);
-  else process.stdout.write(`${r.summary} (days in ${zoneName(offsetMinutes)})\n${r.page ? `page: ${r.page}\n` : ''}`);
+  else process.stdout.write(`${r.summary}${r.ok ? ` (days in ${zoneName(offsetMinutes)})` : ''}\n${r.page ? `page: ${r.page}\n` : ''}`);
   process.exit(r.ok ? 0 : 1);
 }
 

@@ -12,6 +12,8 @@ export interface DailyReport {
   generatedAt: string;
   /** The quota day's offset from UTC, e.g. `+08:00`. */
   utcOffset: string;
+  /** False for a report of the current day so far: its figures can still change. */
+  final: boolean;
   /** Files submitted to CCC on `day` against the daily quota, from the send log (or the stored history). */
   quota: { limit: number; submitted: number; remaining: number; exhausted: boolean };
   /** Jobs whose newest version was written on `day`, by the status they show. */
@@ -68,6 +70,8 @@ export interface ReportInput {
   /** The newest version of every recent job in the ledger. */
   jobs: JobVersion[];
   actions: DailyReport['actions'];
+  /** Whether `day` has ended (see {@link DailyReport.final}). */
+  final: boolean;
 }
 
 /** What the operator should do about a job, if anything. */
@@ -81,8 +85,24 @@ export function needsAction(v: JobVersion): NeedsAction | undefined {
   return undefined;
 }
 
-/** Counts the report of `i.day` from the jobs' newest versions; needs-action entries sorted by status, then key. */
+/**
+ * Jobs whose object was dropped again later under the same key: the operator replaced the file,
+ * so its earlier failure or rejection needs no action and no longer counts as a failure.
+ */
+function replacedJobs(jobs: JobVersion[]): Set<JobVersion> {
+  const newest = new Map<string, number>();
+  const at = (v: JobVersion) => `${v.object.bucket}\n${v.object.key}`;
+  for (const v of jobs) newest.set(at(v), Math.max(newest.get(at(v)) ?? 0, v.object.queuedAt));
+  return new Set(jobs.filter((v) => v.object.queuedAt < newest.get(at(v))!));
+}
+
+/**
+ * Counts the report of `i.day` from the jobs' newest versions; needs-action entries sorted by
+ * status, then key. A file dropped again under the same key replaces the earlier one, except
+ * that every registration counts (each is an audio file in CCC, with a quota slot).
+ */
 export function buildReport(i: ReportInput): DailyReport {
+  const replaced = replacedJobs(i.jobs);
   const files = { uploaded: 0, failed: 0, deferred: 0, retrying: 0 };
   const review: Record<ReviewState, number> = { pending: 0, approved: 0, rejected: 0 };
   const errors: Record<string, number> = {};
@@ -95,9 +115,13 @@ export function buildReport(i: ReportInput): DailyReport {
       if (v.deferredDay && (!backlog.oldestDeferredDay || v.deferredDay < backlog.oldestDeferredDay)) backlog.oldestDeferredDay = v.deferredDay;
     }
     if (status === 'queued' || status === 'retrying') backlog.queued++;
+    // Deferred and waiting files are still work in progress, replaced or not; a replaced failure or
+    // rejection is settled by the new drop.
+    const settledByNewDrop = replaced.has(v) && (status === 'failed' || status === 'uploaded');
     const a = needsAction(v);
-    if (a) action.push(a);
+    if (a && !settledByNewDrop) action.push(a);
     if (quotaDay(outcomeAt(v), i.utcOffsetMinutes) !== i.day) continue;
+    if (settledByNewDrop && status === 'failed') continue;
     if (status !== 'queued') files[status]++;
     if (status === 'uploaded') review[v.upload?.review ?? 'pending']++;
     if ((status === 'failed' || status === 'retrying') && v.lastError) errors[v.lastError.code] = (errors[v.lastError.code] ?? 0) + 1;
@@ -106,6 +130,7 @@ export function buildReport(i: ReportInput): DailyReport {
     day: i.day,
     generatedAt: new Date(i.nowMs).toISOString(),
     utcOffset: formatOffset(i.utcOffsetMinutes),
+    final: i.final,
     quota: { limit: i.quotaLimit, submitted: i.submitted, remaining: Math.max(0, i.quotaLimit - i.submitted), exhausted: i.exhausted || i.submitted >= i.quotaLimit },
     files,
     review,
@@ -152,7 +177,9 @@ h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}
 table{border-collapse:collapse;min-width:320px}th,td{text-align:left;padding:.3rem 1rem .3rem 0;border-bottom:1px solid #e4e7eb}
 svg{width:100%;height:auto;font-size:11px;fill:#52606d}.bar{fill:#2680c2}.bar.full{fill:#d64545}.limit{stroke:#d64545;stroke-dasharray:4 3}
 </style></head><body>
-<h1>IVR audio sync: quota report for ${esc(r.day)} <span class="muted">(UTC${esc(r.utcOffset)})</span></h1>
+<h1>IVR audio sync: quota report for ${esc(r.day)}${r.final ? '' : ' so far'} <span class="muted">(UTC${esc(r.utcOffset)})</span></h1>
+${r.final ? '' : `<p id="so-far">This quota day has not ended: the figures are those at ${esc(r.generatedAt)}. The day's own report is written by the first recovery pass after it ends.</p>
+`}
 <p><span class="big" id="quota-used">${r.quota.submitted} / ${r.quota.limit}</span> files submitted to CCC${r.quota.exhausted ? ' — <strong>quota used up</strong>' : ` — ${r.quota.remaining} left`}</p>
 <h2>Last ${history.length} days</h2>
 ${chart(history, r.quota.limit)}
@@ -175,7 +202,7 @@ ${errors.length ? `<table id="errors">${errors.map(([c, n]) => row(c, n)).join('
 export function wecomMessage(r: DailyReport): { msgtype: 'markdown'; markdown: { content: string } } {
   const errors = Object.entries(r.errors).map(([c, n]) => `${c} ×${n}`).join(', ');
   const lines = [
-    `**IVR audio quota ${r.day}**: <font color="${r.quota.exhausted ? 'warning' : 'info'}">${r.quota.submitted}/${r.quota.limit}</font> files submitted`,
+    `**IVR audio quota ${r.day}${r.final ? '' : ' (so far)'}**: <font color="${r.quota.exhausted ? 'warning' : 'info'}">${r.quota.submitted}/${r.quota.limit}</font> files submitted`,
     `> uploaded ${r.files.uploaded}, failed ${r.files.failed}, deferred ${r.files.deferred}, retrying ${r.files.retrying}`,
     `> review: ${r.review.approved} approved, ${r.review.rejected} rejected, ${r.review.pending} pending`,
     `> backlog: ${r.backlog.deferred} deferred, ${r.backlog.queued} queued`,

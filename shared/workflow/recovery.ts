@@ -7,7 +7,7 @@
 import { asErrorCode } from '../core/errors';
 import { isFinal, type JobVersion } from '../core/job';
 import { reviewFromCode, type ReviewState } from '../core/metadata';
-import { buildReport, lastDays, renderReportHtml, wecomMessage, type DailyReport, type DayUse } from '../core/report';
+import { buildReport, formatOffset, lastDays, renderReportHtml, wecomMessage, type DailyReport, type DayUse } from '../core/report';
 import { leaseEntry, leaseView, quotaDay, type LogEntry } from '../core/sendlog';
 import { mapLimited } from '../runtime/concurrency';
 import { CORRUPT } from '../store/ledger';
@@ -27,8 +27,14 @@ export interface RecoveryResult {
   registered: number;
   /** FileIds asked about, those found approved or rejected and recorded, and keys of files newly rejected. */
   reviews: { checked: number; changed: number; rejected: string[] };
-  /** The daily report this pass wrote, if any, where it is stored and how its webhook post went. */
-  report?: { day: string; jsonKey: string; htmlKey: string; report: DailyReport; webhook?: WebhookResult };
+  /**
+   * The daily report this pass wrote, if any, where it is stored and how its webhook post went.
+   * `jsonKey` is absent for today's report so far: only a report of a day that has ended is stored
+   * as that day's report.
+   */
+  report?: { day: string; jsonKey?: string; htmlKey: string; report: DailyReport; webhook?: WebhookResult };
+  /** Why a day named in the timer's argument was not reported (it has not begun). */
+  reportRefused?: string;
   /** Ledger keys deleted; set only by a pass that wrote a day's report unasked. */
   pruned?: number;
 }
@@ -54,12 +60,19 @@ export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryRes
   const asked = requestedDay(event);
   const ended = quotaDay(ctx.clock.now() - 86400000, ctx.config.quotaUtcOffsetMinutes);
   const result: RecoveryResult = { sent, settled, registered, reviews };
+  const actions = (pruned: number): DailyReport['actions'] => ({ registered, reviewsUpdated: reviews.changed, pruned });
   // Once per quota day: the first run after it ends reports it (and prunes first, so the report
-  // says how much). A named day is reported on request. Only jobs settled longer ago than the
-  // retention (at least 2 days) are pruned, so nothing the report counts goes.
-  if (asked || (await ctx.ledger.store.get(ctx.ledger.reportKey(ended))) === undefined) {
-    if (!asked) result.pruned = await prune(ctx);
-    result.report = await writeReport(ctx, asked ?? ended, { registered, reviewsUpdated: reviews.changed, pruned: result.pruned ?? 0 }, asked !== undefined);
+  // says how much). Only jobs settled longer ago than the retention (at least 2 days) are pruned,
+  // so nothing the report counts goes. A named day is reported on request: a day that has ended
+  // is stored again; today's is a report so far, which must not take the day's own report's place.
+  if (asked !== undefined && asked > day) {
+    result.reportRefused = `${asked} has not begun: today is ${day} (UTC${formatOffset(ctx.config.quotaUtcOffsetMinutes)})`;
+    ctx.log.warn('report not written', { code: 'EventInvalid', error: result.reportRefused });
+  } else if (asked !== undefined) {
+    result.report = await writeReport(ctx, asked, actions(0), asked === day ? 'so-far' : 'replace');
+  } else if ((await ctx.ledger.store.get(ctx.ledger.reportKey(ended))) === undefined) {
+    result.pruned = await prune(ctx);
+    result.report = await writeReport(ctx, ended, actions(result.pruned), 'once');
   }
   ctx.log.info('recovery pass done', { sent, settled, reviews: { checked: reviews.checked, changed: reviews.changed, rejected: reviews.rejected.length }, report: result.report?.day, pruned: result.pruned, day });
   return result;
@@ -144,8 +157,15 @@ async function recordReview(ctx: Ctx, fileId: number, review: ReviewState, reque
   return { key: head.object.key, changed: true };
 }
 
-/** Builds the report of `day` from the send log and the jobs, stores it (once, unless forced) and posts the summary. */
-async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'], force: boolean): Promise<RecoveryResult['report']> {
+/**
+ * How a report is stored: `once`, the day's own report, created only if no run stored it first
+ * (so it and its webhook post happen once); `replace`, an ended day reported again on request;
+ * `so-far`, today's report on request: the page only, never `reports/<day>.json`.
+ */
+type ReportWrite = 'once' | 'replace' | 'so-far';
+
+/** Builds the report of `day` from the send log and the jobs, stores it as `how` says and posts the summary. */
+async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'], how: ReportWrite): Promise<RecoveryResult['report']> {
   const tail = await readTail(ctx, today(ctx));
   const quota = tail.quota.day === day ? tail.quota : tail.previousDay?.day === day ? tail.previousDay : undefined;
   const jobs = await recentJobs(ctx, 8);
@@ -162,12 +182,13 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
     exhausted: quota?.full ?? false,
     jobs,
     actions,
+    final: how !== 'so-far',
   });
   const days: DayUse[] = lastDays(day, 30).map((d) => ({ day: d, submitted: history[d] ?? 0 }));
-  const jsonKey = ctx.ledger.reportKey(day);
+  const jsonKey = how === 'so-far' ? undefined : ctx.ledger.reportKey(day);
   const json = JSON.stringify({ ...report, history: days }, null, 2);
-  if (force) await ctx.ledger.store.put(jsonKey, json);
-  else if (!(await ctx.ledger.store.create(jsonKey, json))) return undefined; // another run reported it first
+  if (how === 'replace') await ctx.ledger.store.put(jsonKey!, json);
+  else if (how === 'once' && !(await ctx.ledger.store.create(jsonKey!, json))) return undefined; // another run reported it first
   const htmlKey = ctx.ledger.reportPageKey();
   await ctx.ledger.store.put(htmlKey, renderReportHtml(report, days), 'text/html; charset=utf-8');
   await ctx.ledger.store.put(ctx.ledger.historyKey(), JSON.stringify(Object.fromEntries(Object.entries(history).sort().slice(-60))));
