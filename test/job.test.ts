@@ -1,5 +1,5 @@
 /** The job state machine and the send log's decisions: pure functions on plain data. */
-import { JOB_STATES, TRANSITIONS, outcomeAt, queuedJob, sendable, settleable, transition, visibleResult, visibleStatus, type JobEvent, type JobState, type JobVersion } from '../shared/core/job';
+import { JOB_STATES, TRANSITIONS, inCall, outcomeAt, queuedJob, sendable, settleable, transition, visibleResult, visibleStatus, type JobEvent, type JobState, type JobVersion } from '../shared/core/job';
 import { callEntry, chooseBatch, genesis, handOffMove, leaseEntry, leaseView, nextWindow, quotaOn, quotaRoom, reclaim, type Candidate } from '../shared/core/sendlog';
 import { loadConfig } from '../shared/core/config';
 import { timingFrom } from '../shared/core/timing';
@@ -55,6 +55,20 @@ describe('job state machine', () => {
     expect(transition(sending, 'unsent', T0, 't').slot).toBeUndefined();
     const again = transition(transition(sending, 'retry', T0, 't'), 'send', T0, 't', { slot: '2026-11-25', newSlot: false });
     expect(transition(again, 'unsent', T0, 't').slot).toBe('2026-11-25');
+  });
+
+  test('a lost answer keeps the file in its call until it is settled', () => {
+    const sending = transition(queuedJob('id', object, T0, 'test'), 'send', T0, 't', { call: 4 });
+    const uncertain = transition(sending, 'lost', T0, 't', { checkAfter: T0 + 30_000 });
+    expect(uncertain.call).toBe(4);
+    expect(inCall(uncertain, 4, sending.seq)).toBe(true);
+    expect(inCall(uncertain, 5, sending.seq)).toBe(false);
+    // As the previous version wrote it: no number, but right after this call's `sending`.
+    const { call: _, ...legacy } = uncertain;
+    expect(inCall(legacy, 4, sending.seq)).toBe(true);
+    expect(inCall(legacy, 4, sending.seq + 1)).toBe(false);
+    // A later outcome belongs to whichever call it names, like any version.
+    expect(inCall(transition(uncertain, 'retry', T0, 't', { call: 4 }), 4, sending.seq)).toBe(true);
   });
 
   test('a file counts on the day it was registered, whenever its review arrives', () => {

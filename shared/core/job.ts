@@ -182,11 +182,22 @@ export function transition(current: JobVersion, event: JobEvent, at: number, by:
   if (to === 'deferred') next.deferredDay = patch.deferredDay ?? current.deferredDay;
   if (to === 'uncertain' || to === 'sending') next.checkAfter = patch.checkAfter;
   if (to === 'queued' && patch.notBefore !== undefined) next.notBefore = patch.notBefore;
+  // A file whose answer was lost still belongs to its call: whoever settles that call must find it
+  // there (see inCall), and the call keeps its display name reserved until then.
   if (patch.call !== undefined) next.call = patch.call;
+  else if (to === 'uncertain') next.call = current.call;
   const lastError = patch.lastError ?? (to === 'queued' || to === 'sending' || to === 'uncertain' || to === 'failed' ? current.lastError : undefined);
   if (lastError && event !== 'rerun') next.lastError = lastError;
   return next;
 }
+
+/**
+ * Whether version `v` belongs to call `n`, which wrote the job's `sending` version at `sendingSeq`.
+ * An `uncertain` version written before `lost` kept the call's number carries none: then it
+ * belongs to the call if it is the version right after that `sending` one.
+ */
+export const inCall = (v: JobVersion, n: number, sendingSeq: number): boolean =>
+  v.call === n || (v.call === undefined && v.state === 'uncertain' && v.seq === sendingSeq + 1);
 
 /** Whether a job may be settled from what CCC holds: its call's whole lifetime has passed. */
 export const settleable = (v: JobVersion, nowMs: number): boolean => (v.state === 'sending' || v.state === 'uncertain') && (v.checkAfter ?? 0) <= nowMs;

@@ -13,7 +13,7 @@
  *   else returns as soon as their file is queued and shown.
  */
 import { IvrError } from '../core/errors';
-import { isFinal, sendable, settleable, type JobVersion } from '../core/job';
+import { inCall, isFinal, sendable, settleable, type JobVersion } from '../core/job';
 import { classifyFailure, backoffMs, matchOutcomes, type ApiFailure, type UploadResponse } from '../core/outcome';
 import { callEntry, chooseBatch, genesis, leaseEntry, leaseView, nextWindow, openIds, quotaOn, quotaRoom, reclaim, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
 import { mapLimited } from '../runtime/concurrency';
@@ -673,7 +673,10 @@ export class Sender {
       const files: Unsettled[] = [];
       for (const j of call.jobs) {
         const head = await ctx.ledger.head(j.id, Math.max(0, j.seq - 1));
-        if (head && head !== CORRUPT && head.call === call.n && settleable(head, this.now())) files.push({ version: head });
+        // Still sending in this call, or its answer lost: settled from CCC now (the call's
+        // lifetime has passed). Closing the call without it would free its display name while
+        // CCC may hold it, and a file of the same name could then adopt its registration.
+        if (head && head !== CORRUPT && inCall(head, call.n, j.seq) && settleable(head, this.now())) files.push({ version: head });
         else if (head && head !== CORRUPT) this.versions.set(head.id, head);
       }
       const settled = await this.settle(files, []);
