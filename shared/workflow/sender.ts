@@ -149,6 +149,8 @@ export class Sender {
   private deferredListedOn?: string;
   /** Until when we promised to pick up others' files: the lease end of our latest accepting entry. */
   private promised = 0;
+  /** When our latest listing of the queue started. */
+  private listedAt = 0;
 
   private constructor(
     private readonly ctx: Ctx,
@@ -245,17 +247,21 @@ export class Sender {
     const termEnd = this.started + t.maxTermMs;
     const pollMs = Math.max(100, Math.min(500, Math.round(t.listLagMs / 3)));
     for (;;) {
-      // Past our term and past what we promised others: hand over (what is left waits for the next
-      // sender, SCF's redelivery of our own files, or the recovery pass).
-      if (this.now() >= termEnd && this.now() >= this.promised) break;
+      // Past our term and past what we promised others, and the queue listed since (the promise's
+      // last listing): hand over (what is left waits for the next sender, SCF's redelivery of our
+      // own files, or the recovery pass).
+      if (this.now() >= termEnd && this.now() >= this.promised && this.listedAt >= this.promised) break;
       await this.settleLost(false);
       await this.settleOthers();
       await this.pruneOthers();
       const now = this.now();
+      // Our latest entry's lease, or longer: an earlier entry's promise to list for others' files
+      // until its lease ended outlives a last call made too near our term's end to promise more.
+      const stayUntil = Math.max(this.held.leaseUntil, this.promised);
       const window = nextWindow({ ...this.held, quota: this.quota }, Math.max(now, this.notBeforeFloor), t, ctx.config.quotaUtcOffsetMinutes);
       // List the queue just before the next window (files queued meanwhile join this call), and
       // no earlier than needed: while nothing is in hand, only until the promise to others ends.
-      const wait = Math.min(window.notBefore - now - GATHER_LEAD_MS, this.cands.size > 0 ? Infinity : this.held.leaseUntil - now);
+      const wait = Math.min(window.notBefore - now - GATHER_LEAD_MS, this.cands.size > 0 ? Infinity : stayUntil - now);
       if (wait > 10) {
         await ctx.clock.sleep(wait);
         continue;
@@ -276,7 +282,7 @@ export class Sender {
       }
       if (choice.batch.length === 0) {
         const wake = this.nextWake();
-        if (now >= this.held.leaseUntil) {
+        if (now >= stayUntil) {
           // Still work within the term (a backoff, a lost answer to settle): extend the lease and stay.
           if (wake !== undefined && wake <= termEnd) {
             if (!(await this.extend(Math.min(wake, termEnd) + t.acceptMs))) break;
@@ -284,7 +290,7 @@ export class Sender {
           }
           break;
         }
-        await ctx.clock.sleep(Math.max(10, Math.min(pollMs, this.held.leaseUntil - now + 1, wake === undefined ? pollMs : wake - now)));
+        await ctx.clock.sleep(Math.max(10, Math.min(pollMs, stayUntil - now + 1, wake === undefined ? pollMs : wake - now)));
         continue;
       }
       // A call accepts others' files only while the promise still ends within our term.
@@ -365,6 +371,7 @@ export class Sender {
   /** Lists the queue (and the deferred files when any may wait) and reads the jobs it has not seen. */
   private async gather(): Promise<void> {
     const { ctx } = this;
+    this.listedAt = this.now();
     const refs: EntryRef[] = await ctx.ledger.listQueue();
     const day = this.quota.day;
     if (this.deferredCount > 0 || this.opts.recovery || this.deferredListedOn !== day) {
