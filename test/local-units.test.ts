@@ -391,7 +391,7 @@ describe('next-day', () => {
   test('what a pass did, in one line', () => {
     expect(passSummary({ settled: 0, reviews: { changed: 0, rejected: [] } })).toBe('nothing to do');
     expect(passSummary({ settled: 2, registered: 2, reviews: { changed: 3, rejected: ['p/a.mp3'] } })).toBe('2 files registered, 3 review states updated (1 rejected)');
-    expect(passSummary({ settled: 3, registered: 1 })).toBe('1 file registered, 2 other updated');
+    expect(passSummary({ settled: 3, registered: 1 })).toBe('1 file registered, 2 other files updated');
     expect(passSummary({ settled: 1, registered: 0 })).toBe('1 file updated');
     const failed: ReportRun = { ok: false, noteworthy: true, pass: 'failed: InstanceExited quota-report exited', summary: 'report failed: InstanceExited quota-report exited' };
     expect(passLine(failed)).toBe('recovery pass failed: InstanceExited quota-report exited');

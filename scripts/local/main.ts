@@ -218,7 +218,7 @@ async function main(): Promise<void> {
       `          a file is taken once unchanged for ${seconds(s.settleMs)}, sent in drop order to ${s.prefix || 'the bucket root'},`,
       `          kept in ${RESERVED_DIRS.waiting}/ until registered, then moved to ${RESERVED_DIRS.done}/ or ${RESERVED_DIRS.failed}/ (with <name>.error.txt)`,
       `  COS     http://127.0.0.1:${cos.port}  bucket ${BUCKET} (${REGION}), state in ${shown(s.dataDir)}`,
-      `  CCC     http://127.0.0.1:${ccc.port}  SdkAppId ${SDK_APP_ID}, ${s.quota} files per quota day (${zoneName(s.quotaOffsetMinutes)}), 1 call/s`,
+      `  CCC     http://127.0.0.1:${ccc.port}  SdkAppId ${SDK_APP_ID}, ${s.quota} file${s.quota === 1 ? '' : 's'} per quota day (${zoneName(s.quotaOffsetMinutes)}), 1 call/s`,
       `          the local CCC approves each file ${seconds(s.autoReviewMs)} after upload (--auto-review-ms); the real review time varies`,
       `  timer   recovery pass on cron "${s.reportCron}" (${zoneName(s.quotaOffsetMinutes)}): finishes interrupted work, sends deferred files`,
       `          once their day has room, refreshes reviews, and writes the daily report once per quota day`,

@@ -79,7 +79,7 @@ export function passSummary(pass: { settled: number; registered?: number; review
   const other = pass.settled - registered;
   if (registered > 0) parts.push(`${registered} file${registered === 1 ? '' : 's'} registered`);
   // Deferred to the next day, put back for a retry, or failed: `npm run status` says which.
-  if (other > 0) parts.push(`${other} ${registered > 0 ? 'other' : `file${other === 1 ? '' : 's'}`} updated`);
+  if (other > 0) parts.push(`${other} ${registered > 0 ? 'other ' : ''}file${other === 1 ? '' : 's'} updated`);
   const changed = pass.reviews?.changed ?? 0;
   const rejected = pass.reviews?.rejected.length ?? 0;
   if (changed > 0) parts.push(`${changed} review state${changed === 1 ? '' : 's'} updated${rejected > 0 ? ` (${rejected} rejected)` : ''}`);
