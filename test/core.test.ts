@@ -143,7 +143,7 @@ describe('outcome', () => {
     );
     expect(out.map((o) => (o.status === 'uploaded' ? o.file.fileId : o.errorMessage))).toEqual([1, 2, 'bad']);
   });
-  test('after a lost answer, the newest registration of the name that no other job recorded is ours', () => {
+  test('after a lost answer, the registration recorded for this job is ours, else the newest of the name that no job recorded', () => {
     const files = [
       { fileId: 7, customFileName: 'welcome', audioFileName: 'a' },
       { fileId: 9, customFileName: 'welcome', audioFileName: 'b' },
@@ -153,6 +153,9 @@ describe('outcome', () => {
     expect(pickRegistration('welcome', files, new Map([[9, 'me'], [7, undefined]]), 'me')?.fileId).toBe(9);
     expect(pickRegistration('welcome', files, new Map([[9, 'x'], [7, 'y']]), 'me')).toBeUndefined();
     expect(pickRegistration('nobody', files, new Map(), 'me')).toBeUndefined();
+    // One already recorded for this job comes first (its outcome could not be written after the
+    // record was), even when a newer one nobody recorded is listed.
+    expect(pickRegistration('welcome', files, new Map([[9, undefined], [7, 'me']]), 'me')?.fileId).toBe(7);
   });
 });
 

@@ -184,5 +184,7 @@ describe('send log', () => {
     expect(r.defer.map((x) => x.id)).toEqual(['e']);
     expect(r.waiting.map((x) => x.id).sort()).toEqual(['c', 'd']);
     expect(chooseBatch(cands, [], 10, 2, day).batch.map((x) => x.id)).toEqual(['a', 'b']);
+    // A name in flight outside any open call (a migrated `calling` job) is reserved too.
+    expect(chooseBatch(cands, open, 2, 20, day, new Set(['a'])).batch.map((x) => x.id)).toEqual(['b', 'e', 'f']);
   });
 });

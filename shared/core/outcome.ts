@@ -101,15 +101,11 @@ export function matchOutcomes(requested: Array<{ customName: string; urlFileName
 
 /**
  * After a call whose answer was lost: which FileId, if any, is this job's registration. CCC lists
- * files by display name; a candidate is ours if no other job recorded it. The send log never lets
- * two files of one name be in open calls at once, so at most one job is looking at a name.
+ * files by display name; one already recorded for this job is its own (its outcome could not be
+ * written after the record was), else the newest that no job recorded. The send log never lets two
+ * files of one name be in open calls at once, so at most one job is looking at a name.
  */
 export function pickRegistration(name: string, described: AudioFile[], owners: Map<number, string | undefined>, jobId: string): AudioFile | undefined {
-  return described
-    .filter((f) => f.customFileName === name)
-    .sort((a, b) => b.fileId - a.fileId)
-    .find((f) => {
-      const owner = owners.get(f.fileId);
-      return owner === undefined || owner === jobId;
-    });
+  const named = described.filter((f) => f.customFileName === name).sort((a, b) => b.fileId - a.fileId);
+  return named.find((f) => owners.get(f.fileId) === jobId) ?? named.find((f) => owners.get(f.fileId) === undefined);
 }

@@ -173,11 +173,12 @@ export interface Candidate {
 
 /**
  * Picks the next batch: oldest first, at most `maxBatch` and the quota's room, one file per display
- * name and none whose name is in an open call (a lost answer could otherwise not be told apart).
- * What does not fit for quota is returned as `defer`.
+ * name and none whose name is in an open call or in `reserved` (a file known to be in flight
+ * outside any open call, e.g. migrated from the previous version): a lost answer could otherwise
+ * not be told apart. What does not fit for quota is returned as `defer`.
  */
-export function chooseBatch(candidates: Candidate[], open: OpenCall[], room: number, maxBatch: number, day?: string): { batch: Candidate[]; defer: Candidate[]; waiting: Candidate[] } {
-  const busy = openNames(open);
+export function chooseBatch(candidates: Candidate[], open: OpenCall[], room: number, maxBatch: number, day?: string, reserved: ReadonlySet<string> = new Set()): { batch: Candidate[]; defer: Candidate[]; waiting: Candidate[] } {
+  const busy = new Set([...openNames(open), ...reserved]);
   const inOpen = openIds(open);
   const batch: Candidate[] = [];
   const defer: Candidate[] = [];

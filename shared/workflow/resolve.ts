@@ -6,6 +6,7 @@
  * working on can never be sent a second time.
  */
 import type { JobVersion } from '../core/job';
+import { CORRUPT } from '../store/ledger';
 import { backoffMs, pickRegistration, type AudioFile } from '../core/outcome';
 import { reviewFromCode } from '../core/metadata';
 import type { Ctx } from './context';
@@ -36,8 +37,17 @@ async function describeName(ctx: Ctx, name: string): Promise<AudioFile[] | undef
  * Settles each file from what CCC holds. Returns the newest version of each file it could settle;
  * a file CCC could not be asked about is left as it was (and retried by the next pass).
  */
-export async function settleFromCcc(ctx: Ctx, files: Unsettled[]): Promise<Map<string, JobVersion>> {
+export async function settleFromCcc(ctx: Ctx, given: Unsettled[]): Promise<Map<string, JobVersion>> {
   const out = new Map<string, JobVersion>();
+  // Only a job's newest version is settled. A version someone already moved on (a queue entry a
+  // crash left naming an old `uncertain` version, say) would otherwise adopt by name a FileId that
+  // belongs to another file, and record it for a job that already has its own.
+  const files: Unsettled[] = [];
+  for (const f of given) {
+    const head = await ctx.ledger.head(f.version.id, f.version);
+    if (head !== undefined && head !== CORRUPT && head.seq !== f.version.seq) out.set(head.id, head);
+    else files.push(f);
+  }
   const byName = new Map<string, AudioFile[] | undefined>();
   for (const f of files) {
     const name = f.version.object.customName;

@@ -272,7 +272,7 @@ export class Sender {
       const ready = [...this.cands.values()].filter((c) => !ids.has(c.version.id) && sendable(c.version, window.notBefore, window.day));
       const solo = ready.filter((c) => c.solo);
       const pool = solo.length > 0 ? solo : ready;
-      const choice = chooseBatch(pool.map((c) => candidateOfVersion(c.version)), this.open, quotaRoom(this.quota, ctx.config.dailyQuota), solo.length > 0 ? 1 : ctx.config.maxBatch, window.day);
+      const choice = chooseBatch(pool.map((c) => candidateOfVersion(c.version)), this.open, quotaRoom(this.quota, ctx.config.dailyQuota), solo.length > 0 ? 1 : ctx.config.maxBatch, window.day, this.inFlightNames(ids));
       if (choice.defer.length > 0) {
         // A file is deferred only on its newest version: an entry left behind by a crash may name a
         // job that was sent long ago, and must not take the room of one that waits.
@@ -538,9 +538,9 @@ export class Sender {
     if (this.now() > call.notAfter) {
       // Too late for our window: the next call's spacing assumed we started by notAfter. Not sent.
       ctx.log.warn('call window missed; the files stay queued', { entry: entry.n, lateMs: this.now() - call.notAfter });
-      this.release(sent);
-      this.closeCall(entry.n);
       await this.each(sent, (v) => move(ctx, v, 'unsent'));
+      this.release(this.movedOut(entry.n, sent));
+      this.closeIfSettled(entry.n);
       return;
     }
     const jobs = call.jobs.map((j) => sent.find((v) => v.id === j.id)).filter((v): v is JobVersion => v !== undefined);
@@ -576,7 +576,7 @@ export class Sender {
       }
       return move(ctx, v, 'rejected', { call: n, lastError: { code: o.errorCode, message: o.errorMessage, requestId: answer.requestId } });
     });
-    this.closeCall(n);
+    this.closeIfSettled(n);
   }
 
   private async settleFailure(n: number, call: NonNullable<LogEntry['call']>, jobs: JobVersion[], f: ApiFailure): Promise<void> {
@@ -585,24 +585,22 @@ export class Sender {
     switch (classifyFailure(f)) {
       case 'quota':
         this.quota = { ...this.quota, full: true };
-        this.closeCall(n);
         // Every later sender must know at once: the send log says so before anything else happens.
         await this.publishState();
         await this.defer(jobs.map((v) => this.cands.get(v.id)!), call.day, `CCC reports the daily upload limit reached (${f.code})`);
+        this.closeIfSettled(n);
         return;
       case 'rate-limited':
         // Refused before processing: not an attempt, no quota used; sent again a gap later.
-        this.release(jobs);
-        this.closeCall(n);
         await this.each(jobs, (v) => move(ctx, v, 'unsent'));
+        this.release(this.movedOut(n, jobs));
+        this.closeIfSettled(n);
         // We keep our own calls a gap apart, so someone else is calling CCC: back off further each time.
         this.rateLimited++;
         this.notBeforeFloor = this.now() + ctx.timing.callGapMs * Math.min(2 ** this.rateLimited, 30);
         ctx.log.warn('CCC refused the call for the rate limit although calls are spaced; is another client using this SdkAppId?', { code: f.code, entry: n, refusals: this.rateLimited });
         return;
       case 'permanent':
-        this.release(jobs);
-        this.closeCall(n);
         if (jobs.length > 1) {
           // One bad file can fail a whole call: resend each alone so only that one fails.
           await this.each(jobs, (v) => move(ctx, v, 'unsent'));
@@ -610,17 +608,19 @@ export class Sender {
             const c = this.cands.get(v.id);
             if (c) c.solo = true;
           }
-          return;
+        } else {
+          await this.each(jobs, (v) => move(ctx, v, 'rejected', { lastError }));
         }
-        await this.each(jobs, (v) => move(ctx, v, 'rejected', { lastError }));
+        this.release(this.movedOut(n, jobs));
+        this.closeIfSettled(n);
         return;
       case 'credentials':
-        this.closeCall(n);
         await this.each(jobs, (v) =>
           v.attempts + 1 >= ctx.config.maxAttempts
             ? move(ctx, v, 'give-up', { lastError })
             : move(ctx, v, 'retry', { lastError, notBefore: this.now() + backoffMs(v.attempts + 1, ctx.timing.retryBaseMs) }),
         );
+        this.closeIfSettled(n);
         return;
       case 'internal':
         // CCC answered, so nothing of this call is still in progress there: ask now.
@@ -780,6 +780,46 @@ export class Sender {
   private closeCall(n: number): void {
     this.open = this.open.filter((c) => c.n !== n);
     this.lost.delete(n);
+  }
+
+  /** Files of call `n` still in it: their newest version we know is its `sending` or `uncertain` one. */
+  private stillIn(n: number, files: Array<{ id: string }>): Array<{ id: string }> {
+    return files.filter((f) => {
+      const v = this.versions.get(f.id);
+      return v !== undefined && (v.state === 'sending' || v.state === 'uncertain') && v.call === n;
+    });
+  }
+
+  /** Files of call `n` that have left it (their outcome is written): the ones whose slots may come back. */
+  private movedOut<F extends { id: string }>(n: number, files: F[]): F[] {
+    const left = new Set(this.stillIn(n, files).map((f) => f.id));
+    return files.filter((f) => !left.has(f.id));
+  }
+
+  /**
+   * Closes our call `n` once every file has left it. A file whose outcome could not be written (COS
+   * refused the write) is still `sending` in it: the call stays open with that file alone, keeping
+   * its display name reserved, until someone settles it from CCC after the call's lifetime. Closing
+   * it would let a file of the same name be sent meanwhile, and this one adopt that registration.
+   */
+  private closeIfSettled(n: number): void {
+    const call = this.open.find((c) => c.n === n);
+    const left = call ? new Set(this.stillIn(n, call.jobs).map((f) => f.id)) : new Set<string>();
+    if (!call || left.size === 0) return this.closeCall(n);
+    this.open = this.open.map((c) => (c.n === n ? { ...c, jobs: c.jobs.filter((j) => left.has(j.id)) } : c));
+    this.ctx.log.warn('a file of our call could not be settled; its call stays open until it is', { entry: n, files: left.size });
+  }
+
+  /**
+   * Display names of files we know to be in flight in no call: a job the previous version left
+   * `calling` is migrated to an `uncertain` version without a call number, so no open call reserves
+   * its name until it is settled from CCC. (A version that names its call is reserved by that call
+   * while it is open; once the call is pruned, such a version we hold is only out of date.)
+   */
+  private inFlightNames(openIdsNow: ReadonlySet<string>): Set<string> {
+    const names = new Set<string>();
+    for (const v of this.versions.values()) if ((v.state === 'sending' || v.state === 'uncertain') && v.call === undefined && !openIdsNow.has(v.id)) names.add(v.object.customName);
+    return names;
   }
 
   private async flushDeletes(): Promise<void> {
