@@ -1,6 +1,6 @@
 /** The job state machine and the send log's decisions: pure functions on plain data. */
 import { JOB_STATES, TRANSITIONS, inCall, outcomeAt, queuedJob, sendable, settleable, transition, visibleResult, visibleStatus, type JobEvent, type JobState, type JobVersion } from '../shared/core/job';
-import { callEntry, chooseBatch, genesis, handOffMove, leaseEntry, leaseView, nextWindow, quotaOn, quotaRoom, reclaim, type Candidate } from '../shared/core/sendlog';
+import { callEntry, chooseBatch, genesis, handOffMove, leaseEntry, leaseView, nextWindow, quotaOn, quotaRoom, reclaim, withNews, type Candidate } from '../shared/core/sendlog';
 import { loadConfig } from '../shared/core/config';
 import { timingFrom } from '../shared/core/timing';
 import { buildReport } from '../shared/core/report';
@@ -69,6 +69,15 @@ describe('job state machine', () => {
     expect(inCall(legacy, 4, sending.seq + 1)).toBe(false);
     // A later outcome belongs to whichever call it names, like any version.
     expect(inCall(transition(uncertain, 'retry', T0, 't', { call: 4 }), 4, sending.seq)).toBe(true);
+  });
+
+  test('a whole-call refusal before processing gives the slot back on record, as `unsent` does', () => {
+    const sending = transition(queuedJob('id', object, T0, 'test'), 'send', T0, 't', { call: 2, slot: '2026-11-25', newSlot: true });
+    expect(transition(sending, 'rejected', T0, 't', { call: 2 }).slot).toBe('2026-11-25');
+    expect(transition(sending, 'rejected', T0, 't', { call: 2, unattempted: true }).slot).toBeUndefined();
+    // A slot taken by an earlier call (a retry) stays: that call did reach CCC.
+    const retried = transition(transition(sending, 'retry', T0, 't'), 'send', T0, 't', { call: 3, newSlot: false });
+    expect(transition(retried, 'rejected', T0, 't', { call: 3, unattempted: true }).slot).toBe('2026-11-25');
   });
 
   test('a file counts on the day it was registered, whenever its review arrives', () => {
@@ -143,11 +152,16 @@ describe('send log', () => {
     const w = nextWindow(first, T0 + 10, t, 480);
     expect(w.notBefore - first.call!.notAfter).toBe(t.callGapMs);
     expect(t.callGapMs).toBeGreaterThanOrEqual(1000 + t.skewMs);
-    // 23:59:59.9 China Standard Time: the window moves past midnight (plus the skew allowance).
+    // 23:59:59.9 China Standard Time: the window moves past midnight, plus the skew allowance and
+    // the time for a listing a listing lag after midnight to choose the batch (files deferred just
+    // before midnight go first).
     const late = Date.parse('2026-11-25T15:59:59.900Z');
+    const midnight = Date.parse('2026-11-25T16:00:00Z');
     const moved = nextWindow(genesis(day), late, t, 480);
     expect(moved.day).toBe('2026-11-26');
-    expect(moved.notBefore).toBe(Date.parse('2026-11-25T16:00:00Z') + t.skewMs);
+    expect(moved.notBefore).toBe(midnight + t.skewMs + t.listLagMs + t.gatherLeadMs);
+    expect(nextWindow(genesis(day), midnight + 100, t, 480).notBefore).toBe(moved.notBefore);
+    expect(nextWindow(genesis(day), midnight + 5000, t, 480).notBefore).toBe(midnight + 5000);
   });
 
   test('a lone call accepts nobody and holds the lease only until its window ends', () => {
@@ -175,16 +189,28 @@ describe('send log', () => {
     expect(reclaim({ day, used: 5, full: false }, new Map([[day, 2], ['2026-11-24', 9]]))).toEqual({ day, used: 3, full: false });
   });
 
+  test('news for an entry someone appended first: their view, our calls as we know them, our day full', () => {
+    const theirs = { ...leaseEntry(genesis(day), changes(T0, { day, used: 3, full: false }), T0, t), open: [{ n: 1, notAfter: 0, day, jobs: [] }, { n: 2, notAfter: 0, day, jobs: [] }], deferred: 1 };
+    const ours = { quota: { day, used: 2, full: true }, open: [{ n: 2, notAfter: 5, day, jobs: [{ id: 'a', seq: 1, name: 'a', newSlot: true }] }], mine: new Set([2, 4]), deferred: 0 };
+    expect(withNews(theirs, ours)).toEqual({ quota: { day, used: 3, full: true }, previousDay: undefined, open: [{ n: 1, notAfter: 0, day, jobs: [] }, ours.open[0]], deferred: 1 });
+    // Their entry is already on the next day: the news goes to the day it is about.
+    const next = { ...theirs, quota: { day: '2026-11-26', used: 0, full: false }, previousDay: { day, used: 3, full: false } };
+    expect(withNews(next, ours)).toMatchObject({ quota: { day: '2026-11-26', used: 0, full: false }, previousDay: { day, used: 3, full: true } });
+  });
+
   test('batches: oldest first, within the room and the batch size, one file per name, none whose name is in an open call', () => {
     const c = (id: string, name: string, queuedAt: number, slot?: string): Candidate => ({ id, seq: 0, name, queuedAt, slot });
     const cands = [c('e', 'e', 5), c('a', 'a', 1), c('b', 'x', 2), c('c', 'x', 3), c('d', 'busy', 4), c('f', 'f', 6, day)];
     const open = [{ n: 1, notAfter: 0, day, jobs: [{ id: 'z', seq: 1, name: 'busy', newSlot: true }] }];
-    const r = chooseBatch(cands, open, 2, 20, day);
+    const r = chooseBatch(cands, open, { room: 2, full: false, maxBatch: 20, day });
     expect(r.batch.map((x) => x.id)).toEqual(['a', 'b', 'f']); // f already holds today's slot
     expect(r.defer.map((x) => x.id)).toEqual(['e']);
     expect(r.waiting.map((x) => x.id).sort()).toEqual(['c', 'd']);
-    expect(chooseBatch(cands, [], 10, 2, day).batch.map((x) => x.id)).toEqual(['a', 'b']);
+    expect(chooseBatch(cands, [], { room: 10, full: false, maxBatch: 2, day }).batch.map((x) => x.id)).toEqual(['a', 'b']);
+    // CCC said the day is full: even a file that holds one of its slots waits for the next day.
+    const full = chooseBatch(cands, open, { room: 0, full: true, maxBatch: 20, day });
+    expect({ batch: full.batch.map((x) => x.id), defer: full.defer.map((x) => x.id) }).toEqual({ batch: [], defer: ['a', 'b', 'c', 'e', 'f'] });
     // A name in flight outside any open call (a migrated `calling` job) is reserved too.
-    expect(chooseBatch(cands, open, 2, 20, day, new Set(['a'])).batch.map((x) => x.id)).toEqual(['b', 'e', 'f']);
+    expect(chooseBatch(cands, open, { room: 2, full: false, maxBatch: 20, day, reserved: new Set(['a']) }).batch.map((x) => x.id)).toEqual(['b', 'e', 'f']);
   });
 });

@@ -1,12 +1,18 @@
 /**
  * A small in-process world for scenario tests of the send protocol: the workflow on the in-memory
- * store, objects and CCC, on a clock the test owns. Invocations run one after another unless a
- * test starts one inside another (during a CCC call, or while a sender sleeps), which is how an
- * interleaving of instances is written down.
+ * store, objects and CCC, on a clock the test owns. Two ways to write an interleaving down:
+ * - sequential (the default): invocations run one after another and a sleep advances the clock at
+ *   once; a test starts one invocation inside another (during a CCC call, or at a time with
+ *   {@link World.at} while a sender sleeps);
+ * - concurrent: every invocation started with {@link World.spawn} runs as its own promise, a sleep
+ *   parks it, and {@link World.settle} moves the clock to the earliest sleeper only when every
+ *   invocation is blocked, so instances really overlap and runs repeat exactly.
  */
 import { loadConfig, type Env } from '../shared/core/config';
 import { timingFrom } from '../shared/core/timing';
+import type { UploadResponse } from '../shared/core/outcome';
 import { createLogger } from '../shared/runtime/log';
+import type { ApiResult, UploadItem } from '../shared/sdk/ccc';
 import { Ledger } from '../shared/store/ledger';
 import { MemoryObjects } from '../shared/store/objects';
 import { MemoryStore } from '../shared/store/store';
@@ -14,10 +20,19 @@ import type { Ctx } from '../shared/workflow/context';
 import { runRecovery } from '../shared/workflow/recovery';
 import { handleCosEvent } from '../shared/workflow/upload';
 import { cosEvent, cosEventRecord } from '../scripts/local/fakes/events';
+import { mp3Silence } from './audio';
 import { MemoryCcc } from './memory-ccc';
 
 export const BUCKET = 'prompts-1250000000';
 const ENV: Env = { CCC_SDK_APP_ID: '1400000001', TENCENTCLOUD_SECRETID: 'id', TENCENTCLOUD_SECRETKEY: 'key', TENCENTCLOUD_REGION: 'ap-guangzhou', IVR_BUCKET: BUCKET, IVR_RETRY_BASE_MS: '10' };
+
+/** One UploadIvrAudio call as CCC saw it. */
+export interface Call {
+  at: number;
+  names: string[];
+  /** `ok`, or the error code CCC answered. */
+  result: string;
+}
 
 /** What a scenario asserts about one object: registered once, showing `uploaded` with its own FileId. */
 export interface Ending {
@@ -33,16 +48,44 @@ export class World {
   readonly store: MemoryStore;
   readonly objects = new MemoryObjects();
   readonly ccc = new MemoryCcc(this.objects, () => this.t);
+  /** Every UploadIvrAudio call, in order. */
+  readonly calls: Call[] = [];
+  /** Decides a call's answer instead of the memory CCC (undefined: the memory CCC answers). It runs inside the call. */
+  answer?: (items: UploadItem[], call: Call) => Promise<ApiResult<UploadResponse> | undefined>;
+  /** How long a call takes on the world's clock. */
+  callMs = 0;
+  /** How late listings are: a listing misses keys written less than this ago (COS's are eventually consistent). */
+  listLagMs = 0;
   /** CCC as the functions see it; a test may wrap it (faults, another invocation during a call). */
-  api: Ctx['api'] = { upload: (items) => this.ccc.upload(items), describe: (q) => this.ccc.describe(q) };
+  api: Ctx['api'] = {
+    upload: async (items) => {
+      const call: Call = { at: this.t, names: items.map((i) => i.CustomFileName), result: 'ok' };
+      this.calls.push(call);
+      const custom = this.answer ? await this.answer(items, call) : undefined;
+      if (this.callMs > 0) await this.sleep(this.callMs);
+      const r = custom ?? (await this.ccc.upload(items));
+      call.result = r.ok ? 'ok' : r.failure.code;
+      return r;
+    },
+    describe: (q) => this.ccc.describe(q),
+  };
   /** Other invocations that start while one sleeps, at the time given (see {@link at}). */
   private readonly others: Array<{ at: number; run: () => Promise<unknown> }> = [];
+  /** Concurrent mode: sleeping invocations, and the invocations running. */
+  private readonly timers: Array<{ at: number; seq: number; wake: () => void }> = [];
+  private timerSeq = 0;
+  private readonly running = new Set<Promise<unknown>>();
 
-  /** `env` adds to the base settings; `store` makes the store (a lagging one, say) on this world's clock. */
-  constructor(env: Env = {}, store: (now: () => number) => MemoryStore = (now) => new MemoryStore(now)) {
+  /** `env` adds to the base settings; `concurrent` chooses how invocations overlap (see the module comment). */
+  constructor(
+    env: Env = {},
+    private readonly concurrent = false,
+  ) {
     this.config = loadConfig({ ...ENV, ...env });
     this.timing = timingFrom(this.config);
-    this.store = store(() => this.t);
+    this.store = new MemoryStore(() => this.t);
+    const list = this.store.list.bind(this.store);
+    this.store.list = async (prefix, limit) => (await list(prefix, limit)).filter((l) => l.lastModified <= this.t - this.listLagMs);
   }
 
   /** The ledger prefix. */
@@ -55,8 +98,9 @@ export class World {
     this.others.push({ at, run });
   }
 
-  /** Sleeps on the world's clock, running on the way the invocations scheduled with {@link at}. */
+  /** Sleeps on the world's clock: parked until {@link settle} wakes it (concurrent), or at once, running on the way what {@link at} scheduled. */
   readonly sleep = async (ms: number): Promise<void> => {
+    if (this.concurrent) return new Promise((wake) => this.timers.push({ at: this.t + Math.max(0, ms), seq: this.timerSeq++, wake }));
     const end = this.t + Math.max(0, ms);
     for (;;) {
       const next = this.others.filter((o) => o.at <= end).sort((a, b) => a.at - b.at)[0];
@@ -85,11 +129,51 @@ export class World {
     return handleCosEvent(cosEvent(...records), () => c, c.log).catch((e: unknown) => e);
   }
 
+  /** Concurrent mode: starts an invocation; its error, if any, is its result. */
+  spawn<T>(p: Promise<T>): Promise<T | unknown> {
+    const q = p.catch((e: unknown) => e);
+    this.running.add(q);
+    void q.finally(() => this.running.delete(q));
+    return q;
+  }
+
+  /** Concurrent mode: puts `prompts/<name>.mp3` and starts its invocation (a cold instance). */
+  drop(name: string, seconds = 3): Promise<unknown> {
+    const key = `prompts/${name}.mp3`;
+    this.objects.putObject(key, mp3Silence(seconds));
+    return this.spawn(this.deliver(key, `intake-${name}`));
+  }
+
+  /** Concurrent mode: runs until every invocation has returned, moving the clock to each sleeper when all are blocked. */
+  async settle(): Promise<void> {
+    for (let guard = 0; guard < 1_000_000; guard++) {
+      for (let i = 0; i < 3; i++) await new Promise<void>((r) => setImmediate(r));
+      if (this.running.size === 0) return;
+      if (this.timers.length === 0) throw new Error('deadlock: invocations blocked with nobody sleeping');
+      this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
+      const next = this.timers.shift()!;
+      this.t = Math.max(this.t, next.at);
+      next.wake();
+    }
+    throw new Error('the scenario did not end');
+  }
+
+  /** The `ivr-status` of `prompts/<name>.mp3`. */
+  status(name: string): string | undefined {
+    return this.objects.objects.get(`prompts/${name}.mp3`)?.meta['ivr-status'];
+  }
+
   /** `passes` recovery passes, `everyMs` apart (the first one after that wait too). */
   async recover(passes: number, everyMs = 400_000): Promise<void> {
     for (let i = 0; i < passes; i++) {
       this.t += everyMs;
-      await runRecovery(this.ctx(`recovery-${i}`), { Type: 'Timer' }).catch(() => undefined);
+      const pass = runRecovery(this.ctx(`recovery-${i}`), { Type: 'Timer' }).catch(() => undefined);
+      if (this.concurrent) {
+        void this.spawn(pass);
+        await this.settle();
+      } else {
+        await pass;
+      }
     }
   }
 

@@ -149,7 +149,11 @@ export function ineligibleJob(id: string, object: JobObject, at: number, by: str
 }
 
 /** Fields a transition may set on the next version. */
-export type TransitionPatch = Partial<Pick<JobVersion, 'call' | 'notBefore' | 'deferredDay' | 'checkAfter' | 'lastError' | 'upload' | 'slot' | 'newSlot'>> & { object?: Partial<JobObject> };
+export type TransitionPatch = Partial<Pick<JobVersion, 'call' | 'notBefore' | 'deferredDay' | 'checkAfter' | 'lastError' | 'upload' | 'slot' | 'newSlot'>> & {
+  object?: Partial<JobObject>;
+  /** The call never reached CCC's processing (refused as a whole): the slot it took comes back, as after `unsent`. */
+  unattempted?: boolean;
+};
 
 /**
  * The next version after `event`, from the chain's newest version `current`. Throws on a
@@ -173,7 +177,7 @@ export function transition(current: JobVersion, event: JobEvent, at: number, by:
   if (event === 'rerun') next.attempts = 0;
   // The quota slot follows the job, except when the call that took it never reached CCC, or the
   // operator starts the job over (a new attempt on its own).
-  const slot = patch.slot ?? (event === 'rerun' || (event === 'unsent' && current.newSlot) ? undefined : current.slot);
+  const slot = patch.slot ?? (event === 'rerun' || ((event === 'unsent' || patch.unattempted) && current.newSlot) ? undefined : current.slot);
   if (slot) next.slot = slot;
   if (to === 'sending' && patch.newSlot) next.newSlot = true;
   // Fields carried over only where they still mean something.

@@ -150,6 +150,10 @@ export function nextWindow(prev: LogEntry, nowMs: number, t: Timing, utcOffsetMi
   let notBefore = Math.max(nowMs, prev.lastCallNotAfter === undefined ? nowMs : prev.lastCallNotAfter + t.callGapMs);
   const straddles = () => quotaDay(notBefore - t.skewMs, utcOffsetMinutes) !== quotaDay(notBefore + t.windowSlackMs + t.skewMs, utcOffsetMinutes);
   if (straddles()) notBefore = nextQuotaDayStart(notBefore - t.skewMs, utcOffsetMinutes) + t.skewMs;
+  // A day's first calls wait until the batch can come from a listing made a listing lag after
+  // midnight (and the skew): a file deferred just before midnight is listed by then, and goes first.
+  const dayStart = nextQuotaDayStart(notBefore, utcOffsetMinutes) - 86400000;
+  notBefore = Math.max(notBefore, dayStart + t.skewMs + t.listLagMs + t.gatherLeadMs);
   return { notBefore, notAfter: notBefore + t.windowSlackMs, day: quotaDay(notBefore, utcOffsetMinutes) };
 }
 
@@ -171,13 +175,26 @@ export interface Candidate {
   slot?: string;
 }
 
+/** What bounds a batch: see {@link chooseBatch}. */
+export interface BatchLimits {
+  /** Files that may still take a new slot of `day` ({@link quotaRoom}). */
+  room: number;
+  /** CCC said the day is full: nothing more is sent that day, not even a file that holds a slot. */
+  full: boolean;
+  maxBatch: number;
+  /** The quota day of the call. */
+  day?: string;
+  /** Names of files known to be in flight outside any open call (e.g. migrated from the previous version). */
+  reserved?: ReadonlySet<string>;
+}
+
 /**
- * Picks the next batch: oldest first, at most `maxBatch` and the quota's room, one file per display
- * name and none whose name is in an open call or in `reserved` (a file known to be in flight
- * outside any open call, e.g. migrated from the previous version): a lost answer could otherwise
- * not be told apart. What does not fit for quota is returned as `defer`.
+ * Picks the next batch: oldest first, at most `maxBatch` and the quota's room (a file that already
+ * holds a slot of the day needs none, unless the day is full), one file per display name and none
+ * whose name is in an open call or reserved: a lost answer could otherwise not be told apart.
+ * What does not fit for quota is returned as `defer`.
  */
-export function chooseBatch(candidates: Candidate[], open: OpenCall[], room: number, maxBatch: number, day?: string, reserved: ReadonlySet<string> = new Set()): { batch: Candidate[]; defer: Candidate[]; waiting: Candidate[] } {
+export function chooseBatch(candidates: Candidate[], open: OpenCall[], { room, full, maxBatch, day, reserved = new Set() }: BatchLimits): { batch: Candidate[]; defer: Candidate[]; waiting: Candidate[] } {
   const busy = new Set([...openNames(open), ...reserved]);
   const inOpen = openIds(open);
   const batch: Candidate[] = [];
@@ -191,7 +208,7 @@ export function chooseBatch(candidates: Candidate[], open: OpenCall[], room: num
       waiting.push(c);
       continue;
     }
-    const slotted = day !== undefined && c.slot === day;
+    const slotted = !full && day !== undefined && c.slot === day;
     if (!slotted && allotted >= room) {
       defer.push(c);
       continue;
@@ -228,6 +245,21 @@ export function leaseEntry(prev: LogEntry, c: EntryChanges, acceptUntil: number,
 /** What every entry after `prev` carries over from the appender's changes. */
 function nextEntry(prev: LogEntry, c: EntryChanges): Pick<LogEntry, 'v' | 'n' | 'owner' | 'at' | 'quota' | 'previousDay' | 'open' | 'deferred'> {
   return { v: 2, n: prev.n + 1, owner: c.owner, at: c.now, quota: c.quota, previousDay: c.previousDay, open: c.open, deferred: c.deferred };
+}
+
+/**
+ * What to append after `theirs`, an entry another sender appended where we meant to append news it
+ * cannot know (CCC said our quota day is full): its view of the log, with our own calls as we
+ * know them (`mine`: the calls we made) and our quota day marked as we know it.
+ */
+export function withNews(theirs: LogEntry, ours: { quota: QuotaState; open: OpenCall[]; mine: ReadonlySet<number>; deferred: number }): Pick<EntryChanges, 'quota' | 'previousDay' | 'open' | 'deferred'> {
+  const mark = (q: QuotaState): QuotaState => (q.day === ours.quota.day ? { day: q.day, used: Math.max(q.used, ours.quota.used), full: q.full || ours.quota.full } : q);
+  return {
+    quota: mark(theirs.quota),
+    previousDay: theirs.previousDay && mark(theirs.previousDay),
+    open: [...theirs.open.filter((c) => !ours.mine.has(c.n)), ...ours.open.filter((c) => ours.mine.has(c.n))].sort((a, b) => a.n - b.n),
+    deferred: Math.max(theirs.deferred, ours.deferred),
+  };
 }
 
 /**

@@ -7,6 +7,9 @@ import type { Config } from './config';
 /** CCC allows one `UploadIvrAudio` call per second; we assume it counts a sliding 1000 ms window. */
 export const CCC_UPLOAD_INTERVAL_MS = 1000;
 
+/** Listing, reading new jobs and appending take well under this on COS. */
+const GATHER_LEAD_MS = 300;
+
 /** Durations of the send protocol, all in milliseconds. */
 export interface Timing {
   /** Minimum distance between the starts of two UploadIvrAudio calls, from any instances. */
@@ -17,6 +20,8 @@ export interface Timing {
   skewMs: number;
   /** How late a listing may be; a sender keeps listing this long after it stops accepting work. */
   listLagMs: number;
+  /** How long before its window a sender gathers the batch (lists the queue, reads new jobs, appends). */
+  gatherLeadMs: number;
   /** How long after its latest call a sender still promises to pick up newly queued files. */
   acceptMs: number;
   /** A call's full lifetime: the client timeout plus as much again for CCC to finish what it started. */
@@ -40,6 +45,7 @@ export function timingFrom(config: Config): Timing {
     windowSlackMs: Math.max(skewMs, 50),
     skewMs,
     listLagMs: config.listLagMs,
+    gatherLeadMs: GATHER_LEAD_MS,
     // One gap: a sender that keeps calling every gap never lets its promise lapse between calls.
     acceptMs: callGapMs,
     callLifetimeMs: 2 * config.cccTimeoutSeconds * 1000,

@@ -15,7 +15,7 @@
 import { IvrError } from '../core/errors';
 import { inCall, isFinal, sendable, settleable, type JobVersion } from '../core/job';
 import { classifyFailure, backoffMs, matchOutcomes, type ApiFailure, type UploadResponse } from '../core/outcome';
-import { callEntry, chooseBatch, genesis, leaseEntry, leaseView, nextWindow, openIds, quotaOn, quotaRoom, reclaim, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
+import { callEntry, chooseBatch, genesis, leaseEntry, leaseView, nextWindow, openIds, quotaOn, quotaRoom, reclaim, withNews, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
 import { mapLimited } from '../runtime/concurrency';
 import { CORRUPT, type EntryRef } from '../store/ledger';
 import type { Ctx } from './context';
@@ -23,8 +23,6 @@ import { move, show, type Moved } from './jobs';
 import { settleFromCcc, type Unsettled } from './resolve';
 
 const SETTLE_CONCURRENCY = 8;
-/** How long before its window a sender gathers the batch (list, read new jobs, append). */
-const GATHER_LEAD_MS = 300;
 /** A queue entry younger than this is left for the next listing: its job is likely not written yet. */
 const FRESH_ENTRY_MS = 150;
 /** How long a warm instance trusts its memory of an outcome it wrote (see CreatedVersions): far longer than a call's lifetime, far shorter than pruning. */
@@ -90,7 +88,7 @@ export async function pruneOpen(ctx: Ctx, open: OpenCall[], nowMs: number): Prom
         // A lost answer: `uncertain` first, then what CCC said; only the newest version tells.
         if (after !== undefined && after !== CORRUPT && after.state === 'uncertain') after = await ctx.ledger.head(j.id, after);
         if (after === CORRUPT) return { settled: true, attempted: true };
-        if (after !== undefined) return { settled: after.state !== 'uncertain', attempted: !j.newSlot || !(after.state === 'queued' && after.attempts === (await attemptsAt(ctx, j.id, j.seq))) };
+        if (after !== undefined) return { settled: after.state !== 'uncertain', attempted: !j.newSlot || !(await neverProcessed(ctx, j, after)) };
         const sending = await ctx.ledger.readVersion(j.id, j.seq);
         // No `sending` version by the end of the window: the file was never sent.
         if (sending === undefined || (sending !== CORRUPT && sending.call !== call.n)) return { settled: true, attempted: !j.newSlot };
@@ -111,6 +109,16 @@ export async function pruneOpen(ctx: Ctx, open: OpenCall[], nowMs: number): Prom
 async function attemptsAt(ctx: Ctx, id: string, seq: number): Promise<number> {
   const v = await ctx.ledger.readVersion(id, seq);
   return v && v !== CORRUPT ? v.attempts : -1;
+}
+
+/**
+ * Whether `after`, the outcome of a call for file `j`, says the call never reached CCC's
+ * processing: put back unsent (its attempts unchanged), or failed by a whole-call refusal that
+ * gave its slot back.
+ */
+async function neverProcessed(ctx: Ctx, j: CallJob, after: JobVersion): Promise<boolean> {
+  if (after.state === 'failed') return after.slot === undefined && after.call !== undefined;
+  return after.state === 'queued' && after.attempts === (await attemptsAt(ctx, j.id, j.seq));
 }
 
 /** Options of {@link Sender.acquire}; the upload function passes none. */
@@ -192,7 +200,7 @@ export class Sender {
       const open = pruned.open;
       const changes = { owner: ctx.owner, now: at, quota, previousDay: rolled.previousDay, open, deferred: prev.deferred };
       const cands: Candidate[] = own.filter((v) => sendable(v, now, window.day)).map(candidateOfVersion);
-      const { batch } = chooseBatch(cands, open, quotaRoom(quota, config.dailyQuota), config.maxBatch, window.day);
+      const { batch } = chooseBatch(cands, open, { room: quotaRoom(quota, config.dailyQuota), full: quota.full, maxBatch: config.maxBatch, day: window.day });
       // Alone and on time: nothing older waits (no deferred backlog), every own file fits, and the
       // window is open now. Anything else needs a sender that gathers.
       const lone = !opts.recovery && own.length > 0 && batch.length === own.length && prev.deferred === 0 && prev.quota.day === window.day && window.notBefore <= at;
@@ -224,7 +232,7 @@ export class Sender {
         // promised nothing and someone has already taken the lease over (a lone call can be taken
         // over at once): that holder gathers what is left, ours included, and we would learn it only
         // at our next append, after reading every queued file for nothing (seen in a 50-file burst).
-        if (this.cands.size > 0 || this.lost.size > 0) {
+        if (this.cands.size > 0 || this.lost.size > 0 || this.promised > this.now()) {
           const promised = this.held.acceptUntil > this.held.at;
           const next = promised ? undefined : await this.ctx.ledger.readEntryAt(this.held.n + 1);
           if (next) this.ctx.log.info('send lease taken over after our call; leaving the rest to its holder', { entry: this.held.n, by: next.n });
@@ -261,7 +269,7 @@ export class Sender {
       const window = nextWindow({ ...this.held, quota: this.quota }, Math.max(now, this.notBeforeFloor), t, ctx.config.quotaUtcOffsetMinutes);
       // List the queue just before the next window (files queued meanwhile join this call), and
       // no earlier than needed: while nothing is in hand, only until the promise to others ends.
-      const wait = Math.min(window.notBefore - now - GATHER_LEAD_MS, this.cands.size > 0 ? Infinity : stayUntil - now);
+      const wait = Math.min(window.notBefore - now - t.gatherLeadMs, this.cands.size > 0 ? Infinity : stayUntil - now);
       if (wait > 10) {
         await ctx.clock.sleep(wait);
         continue;
@@ -272,7 +280,13 @@ export class Sender {
       const ready = [...this.cands.values()].filter((c) => !ids.has(c.version.id) && sendable(c.version, window.notBefore, window.day));
       const solo = ready.filter((c) => c.solo);
       const pool = solo.length > 0 ? solo : ready;
-      const choice = chooseBatch(pool.map((c) => candidateOfVersion(c.version)), this.open, quotaRoom(this.quota, ctx.config.dailyQuota), solo.length > 0 ? 1 : ctx.config.maxBatch, window.day, this.inFlightNames(ids));
+      const choice = chooseBatch(pool.map((c) => candidateOfVersion(c.version)), this.open, {
+        room: quotaRoom(this.quota, ctx.config.dailyQuota),
+        full: this.quota.full,
+        maxBatch: solo.length > 0 ? 1 : ctx.config.maxBatch,
+        day: window.day,
+        reserved: this.inFlightNames(ids),
+      });
       if (choice.defer.length > 0) {
         // A file is deferred only on its newest version: an entry left behind by a crash may name a
         // job that was sent long ago, and must not take the room of one that waits.
@@ -351,13 +365,29 @@ export class Sender {
    * every later sender must see even if we make no further call (CCC said the day is full).
    */
   private async publishState(): Promise<void> {
-    const entry: LogEntry = { ...leaseEntry(this.held, this.changes(), this.held.acceptUntil, this.ctx.timing), leaseUntil: this.held.leaseUntil, lastCallNotAfter: this.held.lastCallNotAfter };
-    if ((await this.ctx.ledger.appendEntry(entry)).appended) {
-      this.hold(entry);
-      await publish(this.ctx, entry);
-    } else {
-      this.ctx.log.warn('another sender appended first; it will learn the news from CCC', { entry: entry.n });
+    const { ctx } = this;
+    let entry: LogEntry = { ...leaseEntry(this.held, this.changes(), this.held.acceptUntil, ctx.timing), leaseUntil: this.held.leaseUntil, lastCallNotAfter: this.held.lastCallNotAfter };
+    for (let tries = 0; tries < 20; tries++) {
+      const appended = await ctx.ledger.appendEntry(entry);
+      if (appended.appended) {
+        this.hold(entry);
+        await publish(ctx, entry);
+        return;
+      }
+      // Someone took the lease over meanwhile (a lone call's lease can be taken at once), and only
+      // we know the day is full: append the news after their newest entry, taking the lease back
+      // and promising to pick up what is queued. Their next append collides, so they stop before
+      // another call and leave their files to us (a call they already started cannot be stopped).
+      const theirs = await readToTail(ctx, appended.there ?? entry.n);
+      const merged = withNews(theirs, { quota: this.quota, open: this.open, mine: this.mine, deferred: this.deferredCount });
+      this.quota = merged.quota;
+      this.previousDay = merged.previousDay;
+      this.open = merged.open;
+      this.deferredCount = merged.deferred;
+      entry = leaseEntry(theirs, this.changes(), this.now() + ctx.timing.acceptMs, ctx.timing);
+      ctx.log.warn('another sender took the lease before we could say the day is full; taking it back with the news', { after: theirs.n, by: theirs.owner });
     }
+    throw new IvrError('StorageError', 'could not append to the send log after 20 tries', { transient: true });
   }
 
   /** The earliest moment something we hold becomes ready. */
@@ -609,7 +639,9 @@ export class Sender {
             if (c) c.solo = true;
           }
         } else {
-          await this.each(jobs, (v) => move(ctx, v, 'rejected', { lastError }));
+          // Refused as a whole, before processing: not an attempt, so its slot comes back, on
+          // record (the failed version drops it), not only in what we append next.
+          await this.each(jobs, (v) => move(ctx, v, 'rejected', { lastError, call: n, unattempted: true }));
         }
         this.release(this.movedOut(n, jobs));
         this.closeIfSettled(n);

@@ -1,0 +1,115 @@
+/**
+ * The quota day under real overlap: instances that take the lease while another's call is in
+ * flight, retries, whole-call refusals and midnight with listings that lag. Each scenario is one
+ * a review found breaking the README's quota promises; every one fails without its fix:
+ * - `UploadFileOverflow` stops every send for that day at once;
+ * - a slot taken by a call that never reached CCC's processing comes back;
+ * - deferred files are released oldest first when a day has room.
+ */
+import type { ErrorCode } from '../shared/core/errors';
+import type { UploadResponse } from '../shared/core/outcome';
+import { setLogSink } from '../shared/runtime/log';
+import type { ApiResult } from '../shared/sdk/ccc';
+import { mp3Silence } from './audio';
+import { World } from './world';
+
+beforeAll(() => setLogSink(() => undefined));
+
+const refusal = (code: ErrorCode, message: string): ApiResult<UploadResponse> => ({ ok: false, failure: { kind: 'api', code, message, requestId: `r-${code}` } });
+const overflow = () => refusal('FailedOperation.UploadFileOverflow', 'upload file overflow');
+
+/** The calls started once CCC had said the day is full, as `{ msAfter, names, result }`. */
+const callsAfter = (w: World, at: number) => w.calls.filter((c) => c.at >= at).map((c) => ({ msAfter: c.at - at, names: c.names, result: c.result }));
+
+// 11:00 China Standard Time: nowhere near a day boundary.
+const ELEVEN = '2026-11-25T03:00:00Z';
+
+test('UploadFileOverflow on a lone call stops every later send that day, even when another instance took the lease meanwhile', async () => {
+  const w = new World({}, true);
+  w.t = Date.parse(ELEVEN);
+  w.callMs = 100;
+  // Files another tool registered filled the day: CCC refuses every call for the quota. While the
+  // first call is in flight, b is dropped; its instance takes the lease (a lone call's can be taken).
+  let overflowAt: number | undefined;
+  w.answer = async () => {
+    if (w.calls.length === 1) {
+      void w.drop('b');
+      await w.sleep(50);
+      overflowAt = w.t + w.callMs;
+    }
+    return overflow();
+  };
+  void w.drop('a');
+  await w.settle();
+
+  expect(callsAfter(w, overflowAt!)).toEqual([]);
+  expect([w.status('a'), w.status('b')]).toEqual(['deferred', 'deferred']);
+});
+
+test('after UploadFileOverflow, a retry of a file that already holds a slot of the day is not sent that day', async () => {
+  const w = new World({ IVR_RETRY_BASE_MS: '3000' }, true);
+  w.t = Date.parse(ELEVEN);
+  w.callMs = 100;
+  let overflowAt: number | undefined;
+  w.answer = async () => {
+    // j's call: CCC's internal error, CCC holds nothing: j backs off, keeping its slot of the day.
+    if (w.calls.length === 1) return refusal('InternalError.DBError', 'db');
+    // Every later call: the day is spent (another tool's files).
+    overflowAt ??= w.t + w.callMs;
+    return overflow();
+  };
+  void w.drop('j');
+  void w.spawn(w.sleep(200).then(() => w.drop('k')));
+  await w.settle();
+
+  expect(callsAfter(w, overflowAt!)).toEqual([]);
+  expect([w.status('j'), w.status('k')]).toEqual(['deferred', 'deferred']);
+});
+
+test('a file refused by a whole-call permanent error gives its slot back on record: the next file is sent, not deferred', async () => {
+  const w = new World({ IVR_DAILY_QUOTA: '1' }, true);
+  w.t = Date.parse(ELEVEN);
+  w.answer = async () => (w.calls.length === 1 ? refusal('InvalidParameterValue', 'bad AudioUrl') : undefined);
+  void w.drop('bad');
+  await w.settle();
+  expect(w.status('bad')).toBe('failed');
+
+  // A minute later another file; nothing was registered or refused for the quota today.
+  w.t += 60_000;
+  void w.drop('good');
+  await w.settle();
+
+  const tail = JSON.parse(w.store.objects.get(`${w.prefix}send/tail`)!.body) as { quota: unknown };
+  expect({ good: w.status('good'), registered: w.ccc.files.length, quota: tail.quota }).toEqual({ good: 'uploaded', registered: 1, quota: { day: '2026-11-25', used: 1, full: false } });
+});
+
+test('a file deferred a moment before midnight is released before a file queued after midnight, with listings that lag', async () => {
+  // Quota 2; listings as late as IVR_LIST_LAG_MS allows.
+  const w = new World({ IVR_DAILY_QUOTA: '2' }, true);
+  w.t = Date.parse('2026-11-25T04:00:00Z');
+  w.listLagMs = w.config.listLagMs;
+  const at = (iso: string) => (w.t = Math.max(w.t, Date.parse(iso)));
+
+  // Noon: the day fills (two files in one event); 12:01: c is deferred.
+  for (const [k, s] of [['prompts/a1.mp3', 3], ['prompts/a2.mp3', 4]] as const) w.objects.putObject(k, mp3Silence(s));
+  void w.spawn(w.deliver(['prompts/a1.mp3', 'prompts/a2.mp3'], 'intake-a'));
+  await w.settle();
+  at('2026-11-25T04:01:00Z');
+  void w.drop('c', 5);
+  await w.settle();
+  // 23:59:59.5: x is deferred at once by its intake (the send log says the day is full).
+  at('2026-11-25T15:59:59.500Z');
+  void w.drop('x', 6);
+  await w.settle();
+  expect([w.status('a1'), w.status('a2'), w.status('c'), w.status('x')]).toEqual(['uploaded', 'uploaded', 'deferred', 'deferred']);
+  // 00:00:00.4: y is dropped; its instance is the new day's first sender. A pass five minutes later.
+  at('2026-11-25T16:00:00.400Z');
+  void w.drop('y', 7);
+  await w.settle();
+  at('2026-11-25T16:00:00Z');
+  await w.recover(1, 300_000);
+
+  // Oldest first: the two deferred files take the new day's two slots; y, queued last, waits.
+  const newDay = w.ccc.files.filter((f) => f.at >= Date.parse('2026-11-25T16:00:00Z')).map((f) => f.key);
+  expect({ newDay: newDay.sort(), x: w.status('x'), y: w.status('y') }).toEqual({ newDay: ['prompts/c.mp3', 'prompts/x.mp3'], x: 'uploaded', y: 'deferred' });
+});
