@@ -6,7 +6,7 @@
  * - a slot taken by a call that never reached CCC's processing comes back;
  * - deferred files are released oldest first when a day has room.
  */
-import type { ErrorCode } from '../shared/core/errors';
+import { IvrError, type ErrorCode } from '../shared/core/errors';
 import type { UploadResponse } from '../shared/core/outcome';
 import { setLogSink } from '../shared/runtime/log';
 import type { ApiResult } from '../shared/sdk/ccc';
@@ -44,6 +44,57 @@ test('UploadFileOverflow on a lone call stops every later send that day, even wh
 
   expect(callsAfter(w, overflowAt!)).toEqual([]);
   expect([w.status('a'), w.status('b')]).toEqual(['deferred', 'deferred']);
+});
+
+test('UploadFileOverflow heard after a slow answer (1.3 s): the other sender, already waiting for its window, does not call', async () => {
+  const w = new World({}, true);
+  w.t = Date.parse(ELEVEN);
+  w.callMs = 1300;
+  let overflowAt: number | undefined;
+  w.answer = async () => {
+    if (w.calls.length === 1) {
+      void w.drop('b');
+      await w.sleep(50);
+      overflowAt = w.t + w.callMs;
+    }
+    return overflow();
+  };
+  void w.drop('a');
+  await w.settle();
+
+  expect(callsAfter(w, overflowAt!)).toEqual([]);
+  expect([w.status('a'), w.status('b')]).toEqual(['deferred', 'deferred']);
+});
+
+test('the sender that takes the lease back with the news keeps the promise of the one it displaced', async () => {
+  const w = new World({}, true);
+  w.t = Date.parse(ELEVEN);
+  w.callMs = 100;
+  w.listLagMs = w.config.listLagMs;
+  // The take-back's copy to send/tail fails (COS 503 past the SDK's retries): the tail still shows
+  // the displaced sender's promise, and an intake relies on it.
+  let tookBack = false;
+  let failed = false;
+  w.store.hook = (op, key, phase) => {
+    if (op === 'create' && key === `${w.prefix}send/3` && phase === 'after') tookBack = true;
+    if (op === 'put' && key === `${w.prefix}send/tail` && phase === 'before' && tookBack && !failed) {
+      failed = true;
+      throw new IvrError('StorageError', 'COS answered 503 (injected)', { transient: true });
+    }
+  };
+  w.answer = async () => {
+    if (w.calls.length === 1) {
+      void w.drop('b');
+      await w.sleep(50);
+    }
+    return overflow();
+  };
+  void w.drop('a');
+  // Inside b's promise (its lease entry accepts until 2.75 s after a's call), after one gap.
+  void w.spawn(w.sleep(1500).then(() => w.drop('c')));
+  await w.settle();
+
+  expect({ failed, a: w.status('a'), b: w.status('b'), c: w.status('c'), calls: w.calls.length }).toEqual({ failed: true, a: 'deferred', b: 'deferred', c: 'deferred', calls: 1 });
 });
 
 test('after UploadFileOverflow, a retry of a file that already holds a slot of the day is not sent that day', async () => {

@@ -384,7 +384,8 @@ export class Sender {
       this.previousDay = merged.previousDay;
       this.open = merged.open;
       this.deferredCount = merged.deferred;
-      entry = leaseEntry(theirs, this.changes(), this.now() + ctx.timing.acceptMs, ctx.timing);
+      // Our promise covers theirs: intakes that saw their entry left files to whoever holds the lease.
+      entry = leaseEntry(theirs, this.changes(), Math.max(this.now() + ctx.timing.acceptMs, theirs.acceptUntil), ctx.timing);
       ctx.log.warn('another sender took the lease before we could say the day is full; taking it back with the news', { after: theirs.n, by: theirs.owner });
     }
     throw new IvrError('StorageError', 'could not append to the send log after 20 tries', { transient: true });
@@ -564,7 +565,21 @@ export class Sender {
     this.open = this.open.map((c) => (c.n === entry.n ? { ...c, jobs: c.jobs.filter(inCall) } : c));
     if (sent.length === 0) return this.closeCall(entry.n);
     const wait = call.notBefore - this.now();
-    if (wait > 0) await ctx.clock.sleep(wait);
+    if (wait > 0) {
+      await ctx.clock.sleep(wait);
+      // While we waited for the window, a sender that heard UploadFileOverflow may have appended
+      // the news after our entry (see publishState): then this call must not start.
+      const after = await ctx.ledger.readEntryAt(entry.n + 1);
+      const news = after ? quotaOn(after, call.day).quota : undefined;
+      if (news?.day === call.day && news.full) {
+        ctx.log.warn('the quota day was reported full while we waited for our window: the call is not made', { entry: entry.n, by: after!.n });
+        this.quota = { ...this.quota, full: true };
+        await this.each(sent, (v) => move(ctx, v, 'unsent'));
+        this.release(this.movedOut(entry.n, sent));
+        this.closeIfSettled(entry.n);
+        return;
+      }
+    }
     if (this.now() > call.notAfter) {
       // Too late for our window: the next call's spacing assumed we started by notAfter. Not sent.
       ctx.log.warn('call window missed; the files stay queued', { entry: entry.n, lateMs: this.now() - call.notAfter });
