@@ -35,7 +35,7 @@ interface CrashPoint {
 class World {
   t = Date.parse('2026-11-25T03:00:00Z');
   readonly store = new MemoryStore(() => this.t);
-  readonly objects = new MemoryObjects();
+  readonly objects = new MemoryObjects(() => this.t);
   readonly ccc = new MemoryCcc(this.objects, () => this.t);
   readonly config: ReturnType<typeof loadConfig>;
   writes = 0;
@@ -65,6 +65,7 @@ class World {
   ctx(owner: string): Ctx {
     const objects: AudioObjects = {
       read: async (k, m) => (this.step(undefined), this.objects.read(k, m)),
+      stat: async (k) => (this.step(undefined), this.objects.stat(k)),
       writeMetadata: async (k, e, s, m) => {
         this.metaWrites.set(k, (this.metaWrites.get(k) ?? 0) + 1);
         this.step('before');

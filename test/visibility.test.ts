@@ -29,7 +29,7 @@ type MetaHook = (key: string, meta: Record<string, string>, commit: () => Promis
 class World {
   t = Date.parse('2026-11-25T03:00:00Z');
   readonly store = new MemoryStore(() => this.t);
-  readonly objects = new MemoryObjects();
+  readonly objects = new MemoryObjects(() => this.t);
   readonly ccc = new MemoryCcc(this.objects, () => this.t);
   readonly config = loadConfig(ENV);
   /** One warm instance's memory of the send log. */
@@ -39,6 +39,7 @@ class World {
   ctx(owner: string): Ctx {
     const objects: AudioObjects = {
       read: (k, m) => this.objects.read(k, m),
+      stat: (k) => this.objects.stat(k),
       writeMetadata: async (k, e, s, m) => {
         const commit = () => this.objects.writeMetadata(k, e, s, m);
         return this.hook ? this.hook(k, m, commit) : commit();

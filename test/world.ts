@@ -46,7 +46,7 @@ export class World {
   readonly config: ReturnType<typeof loadConfig>;
   readonly timing: ReturnType<typeof timingFrom>;
   readonly store: MemoryStore;
-  readonly objects = new MemoryObjects();
+  readonly objects = new MemoryObjects(() => this.t);
   readonly ccc = new MemoryCcc(this.objects, () => this.t);
   /** Every UploadIvrAudio call, in order. */
   readonly calls: Call[] = [];

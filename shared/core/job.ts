@@ -45,12 +45,14 @@ export type JobEvent =
   /** CCC's review state changed. */
   | 'review'
   /** The same content was uploaded again after it failed: the operator's way to retry. */
-  | 'rerun';
+  | 'rerun'
+  /** The object was overwritten (or deleted) before this version was sent: the new version is a job of its own. */
+  | 'replaced';
 
 /** The allowed transitions. Anything not listed is a bug, not a runtime condition. */
 export const TRANSITIONS: Readonly<Record<JobState, Partial<Record<JobEvent, JobState>>>> = {
-  queued: { send: 'sending', defer: 'deferred' },
-  deferred: { send: 'sending', defer: 'deferred' },
+  queued: { send: 'sending', defer: 'deferred', replaced: 'failed' },
+  deferred: { send: 'sending', defer: 'deferred', replaced: 'failed' },
   sending: { registered: 'uploaded', rejected: 'failed', retry: 'queued', unsent: 'queued', lost: 'uncertain', defer: 'deferred', 'give-up': 'failed' },
   uncertain: { registered: 'uploaded', retry: 'queued', 'give-up': 'failed' },
   uploaded: { review: 'uploaded' },
@@ -70,6 +72,11 @@ export interface JobObject {
   customName: string;
   /** When the intake queued it (ms): files are sent and released in this order. */
   queuedAt: number;
+  /**
+   * The object's Last-Modified when the intake first read it (ms), if known: an object still
+   * carrying it was not uploaded again since, so a delivery that finds it is a redelivery.
+   */
+  uploadedAt?: number;
   /** Standard headers and user metadata as the intake saw them, resent by every metadata write. */
   head: { standard: Record<string, string>; meta: Record<string, string> };
   /** What conversion did, when CCC gets a converted copy (`44100Hz/2ch/16bit → 8000Hz/1ch/16bit`). */

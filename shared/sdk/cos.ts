@@ -89,14 +89,25 @@ export class CosBucket implements Store, AudioObjects {
     const h = (res.headers ?? {}) as Record<string, string | undefined>;
     const body = Buffer.isBuffer(res.Body) ? res.Body : Buffer.from(String(res.Body ?? ''));
     const total = /\/(\d+)$/.exec(h['content-range'] ?? '')?.[1];
-    return { etag: (h.etag ?? '').replace(/"/g, ''), size: total ? Number(total) : body.length, standard: standardOf(h), meta: userMetadataFromHeaders(h), body };
+    return { etag: (h.etag ?? '').replace(/"/g, ''), size: total ? Number(total) : body.length, standard: standardOf(h), meta: userMetadataFromHeaders(h), body, lastModified: lastModifiedOf(h) };
+  }
+
+  async stat(key: string): Promise<Omit<ObjectRead, 'body' | 'size'> | undefined> {
+    try {
+      const res = await this.cos.headObject(this.loc(key));
+      const h = (res.headers ?? {}) as Record<string, string | undefined>;
+      return { etag: (h.etag ?? '').replace(/"/g, ''), standard: standardOf(h), meta: userMetadataFromHeaders(h), lastModified: lastModifiedOf(h) };
+    } catch (e) {
+      if (statusOf(e) === 404) return undefined;
+      throw cosError('HEAD', key, e);
+    }
   }
 
   private async read416(key: string): Promise<ObjectRead | undefined> {
     try {
       const res = await this.cos.headObject(this.loc(key));
       const h = (res.headers ?? {}) as Record<string, string | undefined>;
-      return { etag: (h.etag ?? '').replace(/"/g, ''), size: Number(h['content-length'] ?? 0), standard: standardOf(h), meta: userMetadataFromHeaders(h), body: Buffer.alloc(0) };
+      return { etag: (h.etag ?? '').replace(/"/g, ''), size: Number(h['content-length'] ?? 0), standard: standardOf(h), meta: userMetadataFromHeaders(h), body: Buffer.alloc(0), lastModified: lastModifiedOf(h) };
     } catch (e) {
       if (statusOf(e) === 404) return undefined;
       throw cosError('HEAD', key, e);
@@ -233,6 +244,12 @@ export class CosBucket implements Store, AudioObjects {
     }
     return out.slice(0, limit);
   }
+}
+
+/** `Last-Modified` in ms (HTTP dates have whole seconds); undefined when absent or unreadable. */
+function lastModifiedOf(h: Record<string, string | undefined>): number | undefined {
+  const ms = Date.parse(h['last-modified'] ?? '');
+  return Number.isNaN(ms) ? undefined : ms;
 }
 
 function standardOf(h: Record<string, string | undefined>): Record<string, string> {

@@ -24,12 +24,16 @@ export interface ObjectRead {
   /** User metadata, names lower-cased without `x-cos-meta-`. */
   meta: Record<string, string>;
   body: Buffer;
+  /** When the object was last written (an upload, or one of our metadata writes), ms; undefined when unknown. */
+  lastModified?: number;
 }
 
 /** The operations the workflow needs on the operators' audio objects (see the module comment). */
 export interface AudioObjects {
   /** Reads at most `maxBytes` from the start; undefined when the object does not exist. */
   read(key: string, maxBytes: number): Promise<ObjectRead | undefined>;
+  /** The object as it is now, without its body (a HEAD); undefined when it does not exist. */
+  stat(key: string): Promise<Omit<ObjectRead, 'body' | 'size'> | undefined>;
   /**
    * Replaces the user metadata of version `etag` (standard headers resent as given). Throws
    * `ObjectChanged` when the object is no longer that version, `ObjectNotFound` when it is gone.
@@ -46,15 +50,18 @@ interface MemoryObject {
   etag: string;
   standard: Record<string, string>;
   meta: Record<string, string>;
+  lastModified: number;
 }
 
-/** In-memory objects for unit tests. */
+/** In-memory objects for unit tests, on the test's clock. */
 export class MemoryObjects implements AudioObjects {
   readonly objects = new Map<string, MemoryObject>();
   readonly writes: Array<{ key: string; meta: Record<string, string> }> = [];
 
+  constructor(private readonly now: () => number = Date.now) {}
+
   putObject(key: string, body: Buffer, meta: Record<string, string> = {}, contentType = 'audio/mpeg'): MemoryObject {
-    const o = { body, etag: createHash('md5').update(body).digest('hex'), standard: { 'content-type': contentType }, meta };
+    const o = { body, etag: createHash('md5').update(body).digest('hex'), standard: { 'content-type': contentType }, meta, lastModified: this.now() };
     this.objects.set(key, o);
     return o;
   }
@@ -62,7 +69,12 @@ export class MemoryObjects implements AudioObjects {
   async read(key: string, maxBytes: number): Promise<ObjectRead | undefined> {
     const o = this.objects.get(key);
     if (!o) return undefined;
-    return { etag: o.etag, size: o.body.length, standard: { ...o.standard }, meta: { ...o.meta }, body: o.body.subarray(0, maxBytes) };
+    return { etag: o.etag, size: o.body.length, standard: { ...o.standard }, meta: { ...o.meta }, body: o.body.subarray(0, maxBytes), lastModified: o.lastModified };
+  }
+
+  async stat(key: string): Promise<Omit<ObjectRead, 'body' | 'size'> | undefined> {
+    const o = this.objects.get(key);
+    return o && { etag: o.etag, standard: { ...o.standard }, meta: { ...o.meta }, lastModified: o.lastModified };
   }
 
   async writeMetadata(key: string, etag: string, standard: Record<string, string>, meta: Record<string, string>): Promise<void> {
@@ -71,6 +83,8 @@ export class MemoryObjects implements AudioObjects {
     if (o.etag !== etag) throw new IvrError('ObjectChanged', `the object ${key} was overwritten before its status could be written`);
     o.standard = { ...standard };
     o.meta = { ...meta };
+    // A copy onto itself is a write: COS moves Last-Modified too.
+    o.lastModified = this.now();
     this.writes.push({ key, meta: { ...meta } });
   }
 

@@ -93,7 +93,7 @@ export async function intake(ctx: Ctx, ev: ObjectEvent): Promise<IntakeResult> {
 
   const id = jobId(ev.bucket, key, obj.etag);
   const now = ctx.clock.now();
-  const unchecked: JobObject = { bucket: ev.bucket, key, etag: obj.etag, size: obj.size, customName: '', queuedAt: now, head: { standard: obj.standard, meta: obj.meta } };
+  const unchecked: JobObject = { bucket: ev.bucket, key, etag: obj.etag, size: obj.size, customName: '', queuedAt: now, uploadedAt: obj.lastModified, head: { standard: obj.standard, meta: obj.meta } };
 
   // The object says we already handled this version: take the ledger's word for it, not a new job.
   // A job that is not `failed` needs nothing from the checks, so a duplicate delivery of a large
@@ -102,7 +102,11 @@ export async function intake(ctx: Ctx, ev: ObjectEvent): Promise<IntakeResult> {
   const existing = claimed?.etag === obj.etag ? await ctx.ledger.head(id, 0) : undefined;
   if (existing !== undefined && existing !== CORRUPT && existing.state !== 'failed') return existingJob(ctx, ev.index, id, existing, unchecked, obj);
 
-  obj = await readWhole(ctx, key, obj);
+  const whole = await readWhole(ctx, key, obj);
+  // Overwritten between the two reads: this event's version is gone. Take in the object as it is
+  // now (its own event then finds the job made here), never the new bytes under the old version.
+  if (whole.etag !== obj.etag) return intake(ctx, ev);
+  obj = whole;
   const checked = await check(ctx, id, key, obj);
   const object: JobObject = {
     ...unchecked,
@@ -173,13 +177,30 @@ async function existingJob(ctx: Ctx, index: number, id: string, head: JobVersion
   }
   if (head === CORRUPT) return rebuildCorrupt(ctx, index, id, object);
   const shows = readResult(obj.meta);
+  // The object's own headers and user metadata as they are now: an upload of the same bytes may
+  // bring new ones, and every status write resends what the job holds.
+  const now = withHead(head, object.head);
   if (head.state === 'failed') {
-    // Our own `failed` on the object means this is a redelivery; without it, the operator uploaded the same content again.
-    if (shows?.etag === head.object.etag && shows.status === 'failed') return { outcome: outcomeOf(index, head) }; // a redelivery: same answer
-    const rerun = transition(head, 'rerun', ctx.clock.now(), ctx.owner, { object: { customName: object.customName || head.object.customName, head: object.head, queuedAt: object.queuedAt } });
+    // A redelivery (SCF again, after a crash or a refused write) finds our own status for this
+    // version on the object (an upload wipes it), or, if none of our writes landed, the object
+    // exactly as first read. Last-Modified has whole seconds, so "as first read" is certain only
+    // when the job failed in a later second than that upload (an upload after the failure has a
+    // later Last-Modified); else it is taken for an upload again, which at worst checks it again.
+    // Anything else is the operator uploading the same bytes again: their way to retry.
+    const unchanged = obj.lastModified !== undefined && obj.lastModified === head.object.uploadedAt && Date.parse(head.at) >= obj.lastModified + 1000;
+    const redelivery = shows?.etag === head.object.etag || unchanged;
+    if (redelivery) {
+      const shown = shows?.status === 'failed' ? undefined : await show(ctx, now);
+      return { outcome: outcomeOf(index, head, shown?.note) };
+    }
+    // Started over as the file is now: its name, headers and, when it must be converted now (the
+    // setting may have changed since), its converted copy.
+    const rerun = transition(head, 'rerun', ctx.clock.now(), ctx.owner, {
+      object: { customName: object.customName || head.object.customName, head: object.head, queuedAt: object.queuedAt, uploadedAt: object.uploadedAt, converted: object.converted, convertedKey: object.convertedKey },
+    });
     if (!object.customName) {
       // Uploaded again and still failing its checks: the object shows the failure again.
-      const shown = await show(ctx, head);
+      const shown = await show(ctx, now);
       return { outcome: outcomeOf(index, head, shown.note) };
     }
     await ctx.ledger.enqueue(rerun);
@@ -192,10 +213,10 @@ async function existingJob(ctx: Ctx, index: number, id: string, head: JobVersion
   if (!(shows?.etag === head.object.etag && shows.status === status && (status !== 'uploaded' || shows.fileId === head.upload?.fileId))) {
     if (status !== 'uploaded' && status !== 'failed') {
       // A sender may finish the job while we write: make sure the object ends with its final word.
-      const newest = (await showNewest(ctx, head)).version;
+      const newest = (await showNewest(ctx, now)).version;
       if (newest.seq !== head.seq) return settledOrPending(index, newest);
     } else {
-      await show(ctx, head);
+      await show(ctx, now);
     }
   }
   const outcome = settledOrPending(index, head);
@@ -221,6 +242,9 @@ async function rebuildCorrupt(ctx: Ctx, index: number, id: string, object: JobOb
   if (v.state === 'queued') await ctx.ledger.enqueue(v);
   return settledOrPending(index, v);
 }
+
+/** `v` with the object's headers and user metadata as read now (for writing its status). */
+const withHead = (v: JobVersion, head: JobObject['head']): JobVersion => ({ ...v, object: { ...v.object, head } });
 
 function settledOrPending(index: number, v: JobVersion): IntakeResult {
   const outcome = outcomeOf(index, v);

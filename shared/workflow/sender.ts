@@ -23,6 +23,12 @@ import { move, show, type Moved } from './jobs';
 import { settleFromCcc, type Unsettled } from './resolve';
 
 const SETTLE_CONCURRENCY = 8;
+/**
+ * A file whose intake read its object longer ago than this is checked (a HEAD) before it is put in
+ * a call: the key may have been overwritten meanwhile, and CCC downloads the key, not the version.
+ * Younger ones (an idle file, a burst) go unchecked: their own events are seconds apart at most.
+ */
+const RECHECK_AFTER_MS = 10_000;
 /** A queue entry younger than this is left for the next listing: its job is likely not written yet. */
 const FRESH_ENTRY_MS = 150;
 /** How long a warm instance trusts its memory of an outcome it wrote (see CreatedVersions): far longer than a call's lifetime, far shorter than pruning. */
@@ -294,6 +300,7 @@ export class Sender {
         ctx.log.info('the quota day is full: deferring', { day: window.day, used: this.quota.used, full: this.quota.full, deferring: choice.defer.length });
         await this.defer(choice.defer.map((c) => this.cands.get(c.id)!), window.day, 'the daily quota is used up');
       }
+      if (choice.batch.length > 0 && (await this.dropReplaced(choice.batch))) continue;
       if (choice.batch.length === 0) {
         const wake = this.nextWake();
         if (now >= stayUntil) {
@@ -437,6 +444,47 @@ export class Sender {
         ctx.log.warn('could not take up a queued file; the next pass will', { job: id, code: e.code, error: e.message });
       }
     });
+  }
+
+  /**
+   * Files of the batch whose object is no longer the version their job was made for (overwritten
+   * or deleted since their intake read it, a while ago) end `failed` as replaced instead of being
+   * sent: CCC would download the new content, which its own job sends. True when any did.
+   */
+  private async dropReplaced(batch: Candidate[]): Promise<boolean> {
+    const { ctx } = this;
+    const old = batch.map((c) => this.cands.get(c.id)).filter((c): c is Cand => c !== undefined && c.version.object.queuedAt < this.now() - RECHECK_AFTER_MS);
+    let dropped = false;
+    await mapLimited(old, SETTLE_CONCURRENCY, async (c) => {
+      const o = c.version.object;
+      let now: Awaited<ReturnType<typeof ctx.objects.stat>>;
+      try {
+        now = await ctx.objects.stat(o.key);
+      } catch (e) {
+        if (!(e instanceof IvrError)) throw e;
+        return; // Unknown: sent as it stands, as before this check existed.
+      }
+      const etag = now?.etag;
+      if (now && etag === o.etag) {
+        // Still this version; its headers and user metadata as they are now (the same bytes may
+        // have been uploaded again with new ones) are what its status writes resend from here on.
+        c.version = { ...c.version, object: { ...o, head: { standard: now.standard, meta: now.meta } } };
+        return;
+      }
+      dropped = true;
+      const message = etag === undefined ? 'the object was deleted before it was sent' : 'the object was overwritten before this version was sent: the new upload is registered on its own';
+      try {
+        const moved = await move(ctx, c.version, 'replaced', { lastError: { code: 'ObjectChanged', message } });
+        const v = moved.moved ? moved.version : moved.head;
+        // Nothing to show: the object is another version now (or gone), and carries its own status.
+        if (v) this.take(v, []);
+        ctx.log.info('file replaced before it was sent: not sent', { key: o.key, etag: o.etag, now: etag ?? 'deleted' });
+      } catch (e) {
+        if (!(e instanceof IvrError)) throw e;
+        this.cands.delete(c.version.id); // left for the next pass, which checks it again
+      }
+    });
+    return dropped;
   }
 
   /** Reads the newest version of candidates not yet verified; true when any turned out to have moved on. */

@@ -1,0 +1,177 @@
+/**
+ * One object key over time: overwritten while its old version waits, the same bytes uploaded again
+ * with new metadata, a redelivery after a refused status write, an overwrite between the intake's
+ * two reads, a re-upload after a setting changed. Each scenario is one a review found breaking a
+ * README promise ("exactly once", "nothing is sent for a file that fails its checks", "every other
+ * user metadata is kept", "upload it again: that is the retry"); each fails without its fix.
+ */
+import { createHash } from 'crypto';
+import { convertWav } from '../shared/audio/convert';
+import { IvrError } from '../shared/core/errors';
+import { setLogSink } from '../shared/runtime/log';
+import { mp3Silence, wav } from './audio';
+import { World } from './world';
+
+beforeAll(() => setLogSink(() => undefined));
+
+const DAY = 86_400_000;
+
+test('a key overwritten with new content while its old version is deferred: the new content is registered once, not also under the old job', async () => {
+  const w = new World({ IVR_DAILY_QUOTA: '1' });
+  // The day's one slot goes to another file.
+  w.objects.putObject('prompts/filler.mp3', mp3Silence(2));
+  await w.deliver('prompts/filler.mp3', 'intake-filler');
+  expect(w.status('filler')).toBe('uploaded');
+  // a.mp3 v1 waits for the next quota day.
+  w.objects.putObject('prompts/a.mp3', mp3Silence(3));
+  await w.deliver('prompts/a.mp3', 'intake-a1');
+  expect(w.status('a')).toBe('deferred');
+  // The operator overwrites it with a new recording (new ETag); it waits too.
+  w.t += 60_000;
+  const v2 = w.objects.putObject('prompts/a.mp3', mp3Silence(5));
+  await w.deliver('prompts/a.mp3', 'intake-a2');
+  expect(w.status('a')).toBe('deferred');
+  // Next quota day: the recovery pass releases what waits.
+  w.t += DAY;
+  await w.recover(3);
+  w.t += DAY;
+  await w.recover(3);
+  const ofA = w.ccc.files.filter((f) => f.key === 'prompts/a.mp3');
+  // What CCC downloaded for key a.mp3: each registration's content version.
+  expect(ofA.map((f) => f.etag)).toEqual([v2.etag]);
+  expect(w.status('a')).toBe('uploaded');
+});
+
+test('a key overwritten with a file that fails its checks while the old version is deferred: the bad content is never sent', async () => {
+  const w = new World({ IVR_DAILY_QUOTA: '1' });
+  w.objects.putObject('prompts/filler.mp3', mp3Silence(2));
+  await w.deliver('prompts/filler.mp3', 'intake-filler');
+  w.objects.putObject('prompts/a.mp3', mp3Silence(3));
+  await w.deliver('prompts/a.mp3', 'intake-a1');
+  expect(w.status('a')).toBe('deferred');
+  // Overwritten with a PNG renamed .mp3: it fails its checks at once.
+  w.t += 60_000;
+  w.objects.putObject('prompts/a.mp3', Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), Buffer.alloc(200, 7)]));
+  await w.deliver('prompts/a.mp3', 'intake-a2');
+  expect(w.status('a')).toBe('failed');
+  w.t += DAY;
+  await w.recover(3);
+  // "A file that fails is marked failed with the reason; nothing is sent and no quota is spent."
+  expect(w.ccc.files.filter((f) => f.key === 'prompts/a.mp3')).toEqual([]);
+  expect(w.status('a')).toBe('failed');
+});
+
+test('the same content uploaded again with other user metadata and headers: the object keeps the new ones', async () => {
+  const w = new World();
+  w.objects.putObject('prompts/b.mp3', mp3Silence(3), { owner: 'alice' }, 'audio/mpeg');
+  await w.deliver('prompts/b.mp3', 'intake-b1');
+  expect(w.status('b')).toBe('uploaded');
+  w.t += 600_000;
+  // Identical bytes (same ETag), new metadata and content type: a plain PUT.
+  w.objects.putObject('prompts/b.mp3', mp3Silence(3), { owner: 'bob', 'ticket': 'T-42' }, 'audio/mp3');
+  const r = (await w.deliver('prompts/b.mp3', 'intake-b2')) as { results: Array<{ code?: string }> };
+  expect(r.results[0].code).toBe('Duplicate');
+  expect(w.ccc.files).toHaveLength(1);
+  const o = w.objects.objects.get('prompts/b.mp3')!;
+  expect(o.meta['ivr-status']).toBe('uploaded');
+  // "Every other user metadata, content type and cache header on the object is kept as it was."
+  expect(o.meta.owner).toBe('bob');
+  expect(o.meta.ticket).toBe('T-42');
+  expect(o.standard['content-type']).toBe('audio/mp3');
+});
+
+test('the same content uploaded again with other user metadata while the first upload is still deferred', async () => {
+  const w = new World({ IVR_DAILY_QUOTA: '1' });
+  w.objects.putObject('prompts/filler.mp3', mp3Silence(2));
+  await w.deliver('prompts/filler.mp3', 'intake-filler');
+  w.objects.putObject('prompts/c.mp3', mp3Silence(3), { owner: 'alice' });
+  await w.deliver('prompts/c.mp3', 'intake-c1');
+  expect(w.status('c')).toBe('deferred');
+  w.objects.putObject('prompts/c.mp3', mp3Silence(3), { owner: 'bob' });
+  await w.deliver('prompts/c.mp3', 'intake-c2');
+  w.t += DAY;
+  await w.recover(3);
+  const o = w.objects.objects.get('prompts/c.mp3')!;
+  expect(o.meta['ivr-status']).toBe('uploaded');
+  expect(o.meta.owner).toBe('bob');
+});
+
+test('CCC refuses a file, the write of `failed` onto the object hits a COS 503, SCF delivers the event again: the file is not sent again', async () => {
+  const w = new World();
+  let refuse = true;
+  w.answer = async (items) => {
+    if (!refuse) return undefined;
+    refuse = false;
+    return { ok: true, value: { requestId: 'req-refused', succeeded: [], failed: [{ fileName: items[0].CustomFileName, message: 'audio format not supported' }] } };
+  };
+  const write = w.objects.writeMetadata.bind(w.objects);
+  let fail503 = true;
+  w.objects.writeMetadata = async (key, etag, standard, meta) => {
+    if (fail503 && meta['ivr-status'] === 'failed') {
+      fail503 = false;
+      throw new IvrError('StorageError', `COS COPY ${key} failed: HTTP503`, { transient: true });
+    }
+    return write(key, etag, standard, meta);
+  };
+  w.objects.putObject('prompts/e.mp3', mp3Silence(3));
+  const first = await w.deliver('prompts/e.mp3', 'intake-e1');
+  expect(first).toBeInstanceOf(IvrError); // RetryScheduled: SCF delivers the event again
+  expect(w.calls).toHaveLength(1);
+  // SCF's redelivery, a minute later, on another instance. Nobody uploaded the file again.
+  w.t += 60_000;
+  await w.deliver('prompts/e.mp3', 'intake-e1-redelivered');
+  expect(w.calls).toHaveLength(1);
+  expect(w.status('e')).toBe('failed');
+  expect(w.objects.objects.get('prompts/e.mp3')!.meta['ivr-error-code']).toBe('UploadRejected');
+  // "failed: fix the file (or the cause) and upload it again: that is the retry" — a redelivery is not one.
+  expect(w.calls).toHaveLength(1);
+});
+
+test('a big WAV overwritten between the intake\'s first read and its whole read: the old version\'s job does not register the new content', async () => {
+  const w = new World();
+  const key = 'prompts/big.wav';
+  const v1 = wav({ rate: 44100, channels: 2, seconds: 31, signal: (t) => 0.3 * Math.sin(2 * Math.PI * 440 * t) });
+  const v2 = wav({ rate: 44100, channels: 2, seconds: 31, signal: (t) => 0.3 * Math.sin(2 * Math.PI * 660 * t) });
+  expect(v1.length).toBeGreaterThan(5 * 1024 * 1024);
+  const read = w.objects.read.bind(w.objects);
+  let swapped = false;
+  w.objects.read = async (k, maxBytes) => {
+    // The operator's new upload lands between the first (5 MB + 1) read and the whole-file read.
+    if (k === key && !swapped && maxBytes >= v1.length) {
+      swapped = true;
+      w.objects.putObject(key, v2, {}, 'audio/wav');
+    }
+    return read(k, maxBytes);
+  };
+  w.objects.putObject(key, v1, {}, 'audio/wav');
+  await w.deliver(key, 'intake-v1');
+  expect(swapped).toBe(true);
+  // The new version's own event.
+  await w.deliver(key, 'intake-v2');
+  const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
+  const v2Converted = md5((convertWav(v2) as { ok: true; converted: { bytes: Buffer } }).converted.bytes);
+  // CCC got v2's audio once (for v2's own job), not also for v1's job.
+  expect(w.ccc.files.filter((f) => f.etag === v2Converted)).toHaveLength(1);
+});
+
+test('a WAV refused as too large with IVR_CONVERT=off, conversion turned on as the message says, the same file uploaded again: CCC gets the converted copy', async () => {
+  const w = new World({ IVR_CONVERT: 'off' });
+  const key = 'prompts/studio.wav';
+  const big = wav({ rate: 44100, channels: 2, seconds: 31, signal: (t) => 0.3 * Math.sin(2 * Math.PI * 440 * t) });
+  w.objects.putObject(key, big, {}, 'audio/wav');
+  await w.deliver(key, 'intake-1');
+  const meta = w.objects.objects.get(key)!.meta;
+  expect(meta['ivr-status']).toBe('failed');
+  expect(meta['ivr-error-code']).toBe('FileTooLarge');
+  expect(decodeURIComponent(meta['ivr-error-message'])).toMatch(/turn conversion on \(IVR_CONVERT\)/);
+  // The operator turns conversion on (a new deployment: new instances) and uploads the same file again.
+  (w.config as { convert: string }).convert = 'auto';
+  w.t += 600_000;
+  w.objects.putObject(key, big, {}, 'audio/wav');
+  await w.deliver(key, 'intake-2');
+  expect(w.calls).toHaveLength(1);
+  // What CCC was given to download: the 8 kHz copy, not the 10 MB original.
+  expect(w.ccc.files).toHaveLength(1);
+  expect(w.ccc.files[0].key).toMatch(/converted\//);
+  expect(w.objects.objects.get(key)!.meta['ivr-converted']).toBeDefined();
+});
