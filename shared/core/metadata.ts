@@ -59,6 +59,11 @@ export const META = {
 export const USER_NAME_META = 'ivr-name';
 const OURS = new Set<string>(Object.values(META));
 
+/** The object's user metadata without ours (`ivr-*` results): what the operator set. */
+export function theirMeta(meta: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(meta).filter(([name]) => !OURS.has(name)));
+}
+
 /** Prefix of COS user-metadata headers. */
 export const META_PREFIX = 'x-cos-meta-';
 /** COS's limit on an object's user metadata: header names with prefix plus values, in bytes. */

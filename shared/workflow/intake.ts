@@ -16,13 +16,13 @@ import { checkFile, checkKey, extensionOf } from '../core/eligibility';
 import { IvrError, type ErrorCode } from '../core/errors';
 import type { ObjectEvent } from '../core/event';
 import { ineligibleJob, jobId, queuedJob, transition, visibleStatus, type JobObject, type JobVersion } from '../core/job';
-import { readResult, USER_NAME_META, type IvrStatus } from '../core/metadata';
+import { readResult, theirMeta, USER_NAME_META, type IvrStatus } from '../core/metadata';
 import { customFileName } from '../core/naming';
 import { CORRUPT } from '../store/ledger';
 import type { ObjectRead } from '../store/objects';
 import type { Ctx } from './context';
 import { showsQueuedNow } from './handoff';
-import { show, showNewest } from './jobs';
+import { move, show, showNewest } from './jobs';
 import { settleFromCcc } from './resolve';
 
 /** Why a record needed no work. */
@@ -183,11 +183,12 @@ async function existingJob(ctx: Ctx, index: number, id: string, head: JobVersion
   if (head.state === 'failed') {
     // A redelivery (SCF again, after a crash or a refused write) finds our own status for this
     // version on the object (an upload wipes it), or, if none of our writes landed, the object
-    // exactly as first read. Last-Modified has whole seconds, so "as first read" is certain only
-    // when the job failed in a later second than that upload (an upload after the failure has a
-    // later Last-Modified); else it is taken for an upload again, which at worst checks it again.
-    // Anything else is the operator uploading the same bytes again: their way to retry.
-    const unchanged = obj.lastModified !== undefined && obj.lastModified === head.object.uploadedAt && Date.parse(head.at) >= obj.lastModified + 1000;
+    // exactly as first read. Anything else is the operator uploading the same bytes again: their
+    // way to retry. Last-Modified has whole seconds, so an upload again within the second of the
+    // first looks unchanged: for a file CCC refused, that is taken for a redelivery (never a second
+    // call for one); for a file that failed its checks, for an upload again (it is only checked).
+    const sent = head.call !== undefined || head.attempts > 0;
+    const unchanged = obj.lastModified !== undefined && obj.lastModified === head.object.uploadedAt && (sent || Date.parse(head.at) >= obj.lastModified + 1000);
     const redelivery = shows?.etag === head.object.etag || unchanged;
     if (redelivery) {
       const shown = shows?.status === 'failed' ? undefined : await show(ctx, now);
@@ -219,6 +220,9 @@ async function existingJob(ctx: Ctx, index: number, id: string, head: JobVersion
       await show(ctx, now);
     }
   }
+  // The same bytes uploaded again with other headers or user metadata: an uploaded job keeps them
+  // on record (a version of its own, like a review change), so its later writes resend them.
+  if (status === 'uploaded' && !sameHead(head.object.head, object.head)) await move(ctx, head, 'review', { upload: head.upload, object: { head: object.head } }).catch(() => undefined);
   const outcome = settledOrPending(index, head);
   return status === 'uploaded' ? { ...outcome, outcome: { ...outcome.outcome, code: 'Duplicate', message: 'this object version was already registered' } } : outcome;
 }
@@ -241,6 +245,12 @@ async function rebuildCorrupt(ctx: Ctx, index: number, id: string, object: JobOb
   if (!v || v === CORRUPT) throw new IvrError('LedgerCorrupt', `job ${id} for ${object.key} could not be rebuilt`, { transient: true });
   if (v.state === 'queued') await ctx.ledger.enqueue(v);
   return settledOrPending(index, v);
+}
+
+/** Whether two sets of headers and user metadata are the same, ours (`ivr-*`) aside. */
+function sameHead(a: JobObject['head'], b: JobObject['head']): boolean {
+  const norm = (h: JobObject['head']) => JSON.stringify([Object.entries(h.standard).sort(), Object.entries(theirMeta(h.meta)).sort()]);
+  return norm(a) === norm(b);
 }
 
 /** `v` with the object's headers and user metadata as read now (for writing its status). */

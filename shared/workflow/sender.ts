@@ -293,6 +293,8 @@ export class Sender {
         day: window.day,
         reserved: this.inFlightNames(ids),
       });
+      // A replaced file must not take a slot from one that waits: drop it, then choose again.
+      if (choice.batch.length > 0 && (await this.dropReplaced(choice.batch))) continue;
       if (choice.defer.length > 0) {
         // A file is deferred only on its newest version: an entry left behind by a crash may name a
         // job that was sent long ago, and must not take the room of one that waits.
@@ -300,7 +302,6 @@ export class Sender {
         ctx.log.info('the quota day is full: deferring', { day: window.day, used: this.quota.used, full: this.quota.full, deferring: choice.defer.length });
         await this.defer(choice.defer.map((c) => this.cands.get(c.id)!), window.day, 'the daily quota is used up');
       }
-      if (choice.batch.length > 0 && (await this.dropReplaced(choice.batch))) continue;
       if (choice.batch.length === 0) {
         const wake = this.nextWake();
         if (now >= stayUntil) {
@@ -481,7 +482,11 @@ export class Sender {
         ctx.log.info('file replaced before it was sent: not sent', { key: o.key, etag: o.etag, now: etag ?? 'deleted' });
       } catch (e) {
         if (!(e instanceof IvrError)) throw e;
-        this.cands.delete(c.version.id); // left for the next pass, which checks it again
+        // Not sent either way; looked at again a gap later (not at once: COS refusing the write
+        // must not turn into a loop of listings and HEADs), or by the next pass.
+        this.cands.delete(c.version.id);
+        this.elsewhere.set(c.version.id, this.now() + ctx.timing.callGapMs);
+        ctx.log.warn('could not record a replaced file; it is not sent and is looked at again', { key: o.key, code: e.code, error: e.message });
       }
     });
     return dropped;
