@@ -24,32 +24,16 @@ const callsAfter = (w: World, at: number) => w.calls.filter((c) => c.at >= at).m
 // 11:00 China Standard Time: nowhere near a day boundary.
 const ELEVEN = '2026-11-25T03:00:00Z';
 
-test('UploadFileOverflow on a lone call stops every later send that day, even when another instance took the lease meanwhile', async () => {
+test.each([
+  ['on a lone call, while another instance took the lease meanwhile', 100],
+  // The other instance's sender has already appended its call entry and waits for its window.
+  ['after a slow answer (1.3 s), while the other sender already waits for its window', 1300],
+])('UploadFileOverflow %s: no call starts after it that day', async (_, callMs) => {
   const w = new World({}, true);
   w.t = Date.parse(ELEVEN);
-  w.callMs = 100;
+  w.callMs = callMs;
   // Files another tool registered filled the day: CCC refuses every call for the quota. While the
   // first call is in flight, b is dropped; its instance takes the lease (a lone call's can be taken).
-  let overflowAt: number | undefined;
-  w.answer = async () => {
-    if (w.calls.length === 1) {
-      void w.drop('b');
-      await w.sleep(50);
-      overflowAt = w.t + w.callMs;
-    }
-    return overflow();
-  };
-  void w.drop('a');
-  await w.settle();
-
-  expect(callsAfter(w, overflowAt!)).toEqual([]);
-  expect([w.status('a'), w.status('b')]).toEqual(['deferred', 'deferred']);
-});
-
-test('UploadFileOverflow heard after a slow answer (1.3 s): the other sender, already waiting for its window, does not call', async () => {
-  const w = new World({}, true);
-  w.t = Date.parse(ELEVEN);
-  w.callMs = 1300;
   let overflowAt: number | undefined;
   w.answer = async () => {
     if (w.calls.length === 1) {

@@ -129,6 +129,13 @@ export class World {
     return handleCosEvent(cosEvent(...records), () => c, c.log).catch((e: unknown) => e);
   }
 
+  /** Sequential mode: puts `prompts/<name>.mp3` (`content` seconds of silence, or bytes) and delivers its event. */
+  upload(name: string, content: number | Buffer, owner = `intake-${name}`, meta: Record<string, string> = {}, contentType = 'audio/mpeg'): Promise<unknown> {
+    const key = `prompts/${name}.mp3`;
+    this.objects.putObject(key, typeof content === 'number' ? mp3Silence(content) : content, meta, contentType);
+    return this.deliver(key, owner);
+  }
+
   /** Concurrent mode: starts an invocation; its error, if any, is its result. */
   spawn<T>(p: Promise<T>): Promise<T | unknown> {
     const q = p.catch((e: unknown) => e);
