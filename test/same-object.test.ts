@@ -8,7 +8,9 @@
 import { createHash } from 'crypto';
 import { convertWav } from '../shared/audio/convert';
 import { IvrError } from '../shared/core/errors';
+import { jobId } from '../shared/core/job';
 import { setLogSink } from '../shared/runtime/log';
+import { CORRUPT } from '../shared/store/ledger';
 import { mp3Silence, wav } from './audio';
 import { BUCKET, World } from './world';
 import { handleCosEvent } from '../shared/workflow/upload';
@@ -318,4 +320,93 @@ test('CCC refuses a file within its upload\'s second on a warm idle instance tha
   await w.deliver('prompts/e.mp3', 'intake-e-redelivered');
   expect(eCalls()).toBe(1);
   expect(w.status('e')).toBe('failed');
+});
+
+test('new headers recorded by an upload of the same bytes, racing a review refresh: CCC\'s verdict is not lost', async () => {
+  const w = new World();
+  const key = 'prompts/b.mp3';
+  w.objects.putObject(key, mp3Silence(3), { owner: 'alice' });
+  await w.deliver(key, 'intake-b1');
+  expect(w.status('b')).toBe('uploaded');
+  // CCC approves the file.
+  w.ccc.files[0].status = 1;
+  // While the recovery pass records the approval (between its read of the job and its write of
+  // the next version), the operator uploads the same bytes again with new metadata; its event runs.
+  const create = w.store.create.bind(w.store);
+  let raced = false;
+  w.store.create = async (k, body) => {
+    if (!raced && /\/jobs\//.test(k) && body.includes('"approved"')) {
+      raced = true;
+      w.objects.putObject(key, mp3Silence(3), { owner: 'bob' });
+      await w.deliver(key, 'intake-b2');
+    }
+    return create(k, body);
+  };
+  await w.recover(1);
+  expect(raced).toBe(true);
+  // Later passes: nobody comes back for it?
+  await w.recover(3);
+  const etag = w.objects.objects.get(key)!.etag;
+  const head = await w.ledger.head(jobId(BUCKET, key, etag), 0);
+  if (!head || head === CORRUPT) throw new Error('no job');
+  expect({ job: head.upload?.review, object: w.objects.objects.get(key)!.meta['ivr-review'] }).toEqual({ job: 'approved', object: 'approved' });
+});
+
+test('a review refresh landing between the intake\'s read of an uploaded job and its write of the new headers: both are kept', async () => {
+  const w = new World();
+  const key = 'prompts/b.mp3';
+  w.objects.putObject(key, mp3Silence(3), { owner: 'alice' }, 'audio/mpeg');
+  await w.deliver(key, 'intake-b1');
+  expect(w.status('b')).toBe('uploaded');
+  w.ccc.files[0].status = 1;
+  // The operator uploads the same bytes again with new metadata; just before its intake writes the
+  // job's 'review' version with them, the recovery pass records CCC's approval.
+  const create = w.store.create.bind(w.store);
+  let raced = false;
+  w.store.create = async (k, body) => {
+    if (!raced && /\/jobs\//.test(k) && body.includes('"bob"') && body.includes('"uploaded"')) {
+      raced = true;
+      await w.recover(1);
+    }
+    return create(k, body);
+  };
+  w.t += 60_000;
+  w.objects.putObject(key, mp3Silence(3), { owner: 'bob' }, 'audio/mp3');
+  await w.deliver(key, 'intake-b2');
+  expect(raced).toBe(true);
+  const o = w.objects.objects.get(key)!;
+  expect({ review: o.meta['ivr-review'], owner: o.meta.owner, type: o.standard['content-type'] }).toEqual({ review: 'approved', owner: 'bob', type: 'audio/mp3' });
+});
+
+/** Every ledger and object request of `w` takes `ms` on its clock (concurrent mode). Returns a HEAD counter. */
+function slowCos(w: World, ms: number): { heads: number } {
+  const counter = { heads: 0 };
+  const store = w.store as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+  for (const m of ['get', 'create', 'put', 'delete', 'deleteMany', 'list']) {
+    const f = store[m].bind(w.store);
+    store[m] = async (...a: unknown[]) => (await w.sleep(ms), f(...a));
+  }
+  const objects = w.objects as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+  for (const m of ['read', 'stat', 'writeMetadata']) {
+    const f = objects[m].bind(w.objects);
+    objects[m] = async (...a: unknown[]) => (m === 'stat' && counter.heads++, await w.sleep(ms), f(...a));
+  }
+  return counter;
+}
+
+test.each([50, 60, 80, 150])('with COS at %i ms a request, a day-old backlog of 20 deferred files goes out in one pass, each object checked once', async (ms) => {
+  const w = new World({ IVR_DAILY_QUOTA: '1' }, true);
+  void w.drop('filler', 2);
+  await w.settle();
+  for (let i = 0; i < 20; i++) {
+    w.t += 1000;
+    void w.drop(`f${i}`);
+    await w.settle();
+  }
+  expect(w.status('f0')).toBe('deferred');
+  (w.config as { dailyQuota: number }).dailyQuota = 50;
+  const counter = slowCos(w, ms);
+  w.t += DAY;
+  await w.recover(1);
+  expect({ sent: w.ccc.files.filter((f) => f.at > w.t - DAY / 2).length, heads: counter.heads }).toEqual({ sent: 20, heads: 20 });
 });

@@ -22,7 +22,7 @@ import { CORRUPT } from '../store/ledger';
 import type { ObjectRead } from '../store/objects';
 import type { Ctx } from './context';
 import { showsQueuedNow } from './handoff';
-import { move, show, showNewest } from './jobs';
+import { moveNewest, show, showNewest } from './jobs';
 import { settleFromCcc } from './resolve';
 
 /** Why a record needed no work. */
@@ -221,8 +221,12 @@ async function existingJob(ctx: Ctx, index: number, id: string, head: JobVersion
     }
   }
   // The same bytes uploaded again with other headers or user metadata: an uploaded job keeps them
-  // on record (a version of its own, like a review change), so its later writes resend them.
-  if (status === 'uploaded' && !sameHead(head.object.head, object.head)) await move(ctx, head, 'review', { upload: head.upload, object: { head: object.head } }).catch(() => undefined);
+  // on record (a version of its own, like a review change), so its later writes resend them. A
+  // review refresh may move the job first: then they go on its version, which is shown again.
+  if (status === 'uploaded' && !sameHead(head.object.head, object.head)) {
+    const newest = await moveNewest(ctx, head, 'review', (v) => (v.state === 'uploaded' && !sameHead(v.object.head, object.head) ? { upload: v.upload, object: { head: object.head } } : undefined));
+    if (newest.seq > head.seq + 1) await show(ctx, newest);
+  }
   const outcome = settledOrPending(index, head);
   return status === 'uploaded' ? { ...outcome, outcome: { ...outcome.outcome, code: 'Duplicate', message: 'this object version was already registered' } } : outcome;
 }

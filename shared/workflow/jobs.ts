@@ -27,6 +27,25 @@ export async function move(ctx: Ctx, current: JobVersion, event: JobEvent, patch
   return { moved: false, head };
 }
 
+/**
+ * Applies `event` with the patch `patchOf` gives for the job's newest version, from `current` on:
+ * when another instance moved the job first, the patch is worked out again for its version (a
+ * few times at most), so that neither change is lost. `patchOf` returns undefined when the newest
+ * version needs nothing more (or no longer allows it). Returns the newest version.
+ */
+export async function moveNewest(ctx: Ctx, current: JobVersion, event: JobEvent, patchOf: (v: JobVersion) => TransitionPatch | undefined): Promise<JobVersion> {
+  let v = current;
+  for (let tries = 0; tries < 5; tries++) {
+    const patch = patchOf(v);
+    if (!patch) return v;
+    const moved = await move(ctx, v, event, patch);
+    if (moved.moved) return moved.version;
+    if (!moved.head) return v;
+    v = moved.head;
+  }
+  return v;
+}
+
 /** What {@link show} managed; a result it could not write still stands in the ledger. */
 export interface Shown {
   written: boolean;

@@ -14,7 +14,7 @@ import { CORRUPT } from '../store/ledger';
 import { postWebhook, type WebhookResult } from '../sdk/webhook';
 import type { Ctx } from './context';
 import { today } from './context';
-import { move, show } from './jobs';
+import { moveNewest, show } from './jobs';
 import { readTail, Sender } from './sender';
 
 /** What one recovery pass did: the timer function's result. */
@@ -149,10 +149,13 @@ async function recordReview(ctx: Ctx, fileId: number, review: ReviewState, reque
   const head = await ctx.ledger.head(jobIdOf, 0);
   if (!head || head === CORRUPT || head.state !== 'uploaded' || !head.upload || head.upload.fileId !== fileId) return undefined;
   if (head.upload.review === review) return { key: head.object.key, changed: false };
-  // The upload's RequestId stays in `requestId`; the refresh brings its own.
-  const moved = await move(ctx, head, 'review', { upload: { ...head.upload, review, reviewedAt: new Date(ctx.clock.now()).toISOString(), reviewRequestId: requestId } });
-  const newest = moved.moved ? moved.version : moved.head;
-  if (newest) await show(ctx, newest);
+  // The upload's RequestId stays in `requestId`; the refresh brings its own. Another writer (an
+  // upload of the same bytes with new headers) may move the job first: the verdict then goes on
+  // its version, never lost, since the FileId is not asked about again once marked reviewed.
+  const newest = await moveNewest(ctx, head, 'review', (v) =>
+    v.state === 'uploaded' && v.upload?.fileId === fileId && v.upload.review !== review ? { upload: { ...v.upload, review, reviewedAt: new Date(ctx.clock.now()).toISOString(), reviewRequestId: requestId } } : undefined,
+  );
+  await show(ctx, newest);
   ctx.log.info('review state changed', { key: head.object.key, fileId, review });
   return { key: head.object.key, changed: true };
 }

@@ -23,6 +23,8 @@ import { move, show, type Moved } from './jobs';
 import { settleFromCcc, type Unsettled } from './resolve';
 
 const SETTLE_CONCURRENCY = 8;
+/** The most room a sender leaves before a call after missed windows, however slow COS is. */
+const MAX_SLOW_MS = 10_000;
 /**
  * A file whose intake read its object longer ago than this is checked (a HEAD) before it is put in
  * a call: the key may have been overwritten meanwhile, and CCC downloads the key, not the version.
@@ -165,6 +167,10 @@ export class Sender {
   private promised = 0;
   /** When our latest listing of the queue started. */
   private listedAt = 0;
+  /** Extra room before a call, learnt from missed windows (0 until one is missed). */
+  private slowMs = 0;
+  /** When we last checked that a file's object is still its version (see dropReplaced). */
+  private readonly checkedAt = new Map<string, number>();
 
   private constructor(
     private readonly ctx: Ctx,
@@ -275,7 +281,7 @@ export class Sender {
       const window = nextWindow({ ...this.held, quota: this.quota }, Math.max(now, this.notBeforeFloor), t, ctx.config.quotaUtcOffsetMinutes);
       // List the queue just before the next window (files queued meanwhile join this call), and
       // no earlier than needed: while nothing is in hand, only until the promise to others ends.
-      const wait = Math.min(window.notBefore - now - t.gatherLeadMs, this.cands.size > 0 ? Infinity : stayUntil - now);
+      const wait = Math.min(window.notBefore - now - t.gatherLeadMs - this.slowMs, this.cands.size > 0 ? Infinity : stayUntil - now);
       if (wait > 10) {
         await ctx.clock.sleep(wait);
         continue;
@@ -293,8 +299,9 @@ export class Sender {
         day: window.day,
         reserved: this.inFlightNames(ids),
       });
-      // A replaced file must not take a slot from one that waits: drop it, then choose again.
-      if (choice.batch.length > 0 && (await this.dropReplaced(choice.batch))) continue;
+      // A replaced file must not take a slot from one that waits: drop it, then choose again. After
+      // HEADs the window is worked out again (they took time; a missed window wastes a call's room).
+      if (choice.batch.length > 0 && (await this.dropReplaced(choice.batch)) !== 'none') continue;
       if (choice.defer.length > 0) {
         // A file is deferred only on its newest version: an entry left behind by a crash may name a
         // job that was sent long ago, and must not take the room of one that waits.
@@ -315,8 +322,12 @@ export class Sender {
         await ctx.clock.sleep(Math.max(10, Math.min(pollMs, stayUntil - now + 1, wake === undefined ? pollMs : wake - now)));
         continue;
       }
+      // After a missed window, the window leaves room for what comes before the call (the entry,
+      // a version per file), as slow as COS has shown itself to be.
+      const callWindow = this.slowMs > 0 ? nextWindow({ ...this.held, quota: this.quota }, Math.max(window.notBefore, this.now() + this.slowMs, this.notBeforeFloor), t, ctx.config.quotaUtcOffsetMinutes) : window;
+      if (callWindow.day !== window.day) continue;
       // A call accepts others' files only while the promise still ends within our term.
-      const entry = callEntry(this.held, this.changes(), window, choice.batch.map(callJob(window.day)), window.notAfter + t.acceptMs <= termEnd, t);
+      const entry = callEntry(this.held, this.changes(), callWindow, choice.batch.map(callJob(callWindow.day)), callWindow.notAfter + t.acceptMs <= termEnd, t);
       if (!(await ctx.ledger.appendEntry(entry)).appended) {
         ctx.log.warn('send lease taken over by another instance; leaving it the rest', { entry: entry.n });
         break;
@@ -452,24 +463,28 @@ export class Sender {
    * or deleted since their intake read it, a while ago) end `failed` as replaced instead of being
    * sent: CCC would download the new content, which its own job sends. True when any did.
    */
-  private async dropReplaced(batch: Candidate[]): Promise<boolean> {
+  private async dropReplaced(batch: Candidate[]): Promise<'none' | 'checked' | 'dropped'> {
     const { ctx } = this;
-    const old = batch.map((c) => this.cands.get(c.id)).filter((c): c is Cand => c !== undefined && c.version.object.queuedAt < this.now() - RECHECK_AFTER_MS);
+    const now = this.now();
+    // Checked a moment ago (the window was then worked out again): not again.
+    const old = batch.map((c) => this.cands.get(c.id)).filter((c): c is Cand => c !== undefined && c.version.object.queuedAt < now - RECHECK_AFTER_MS && (this.checkedAt.get(c.version.id) ?? 0) < now - RECHECK_AFTER_MS);
+    if (old.length === 0) return 'none';
+    for (const c of old) this.checkedAt.set(c.version.id, now);
     let dropped = false;
     await mapLimited(old, SETTLE_CONCURRENCY, async (c) => {
       const o = c.version.object;
-      let now: Awaited<ReturnType<typeof ctx.objects.stat>>;
+      let current: Awaited<ReturnType<typeof ctx.objects.stat>>;
       try {
-        now = await ctx.objects.stat(o.key);
+        current = await ctx.objects.stat(o.key);
       } catch (e) {
         if (!(e instanceof IvrError)) throw e;
         return; // Unknown: sent as it stands, as before this check existed.
       }
-      const etag = now?.etag;
-      if (now && etag === o.etag) {
+      const etag = current?.etag;
+      if (current && etag === o.etag) {
         // Still this version; its headers and user metadata as they are now (the same bytes may
         // have been uploaded again with new ones) are what its status writes resend from here on.
-        c.version = { ...c.version, object: { ...o, head: { standard: now.standard, meta: now.meta } } };
+        c.version = { ...c.version, object: { ...o, head: { standard: current.standard, meta: current.meta } } };
         return;
       }
       dropped = true;
@@ -486,10 +501,11 @@ export class Sender {
         // must not turn into a loop of listings and HEADs), or by the next pass.
         this.cands.delete(c.version.id);
         this.elsewhere.set(c.version.id, this.now() + ctx.timing.callGapMs);
+        this.checkedAt.delete(c.version.id);
         ctx.log.warn('could not record a replaced file; it is not sent and is looked at again', { key: o.key, code: e.code, error: e.message });
       }
     });
-    return dropped;
+    return dropped ? 'dropped' : 'checked';
   }
 
   /** Reads the newest version of candidates not yet verified; true when any turned out to have moved on. */
@@ -635,7 +651,10 @@ export class Sender {
     }
     if (this.now() > call.notAfter) {
       // Too late for our window: the next call's spacing assumed we started by notAfter. Not sent.
-      ctx.log.warn('call window missed; the files stay queued', { entry: entry.n, lateMs: this.now() - call.notAfter });
+      ctx.log.warn('call window missed; the files stay queued', { entry: entry.n, lateMs: this.now() - call.notAfter, slowMs: this.slowMs });
+      // COS is slower than the windows allow for (listing, reading jobs, the entry, a version per
+      // file): leave more room next time, or a large batch would miss every window.
+      this.slowMs = Math.min(Math.max(2 * this.slowMs, this.now() - call.notBefore), MAX_SLOW_MS);
       await this.each(sent, (v) => move(ctx, v, 'unsent'));
       this.release(this.movedOut(entry.n, sent));
       this.closeIfSettled(entry.n);
