@@ -16,9 +16,12 @@ import { BUCKET, World } from './world';
 import { handleCosEvent } from '../shared/workflow/upload';
 import { cosEvent, cosEventRecord } from '../scripts/local/fakes/events';
 
-beforeAll(() => setLogSink(() => undefined));
+/** Call windows missed (counted from the log), for the slow-COS scenarios. */
+const missed = { n: 0 };
+beforeAll(() => setLogSink((l) => void (JSON.stringify(l).includes('call window missed') && missed.n++)));
 
 const DAY = 86_400_000;
+const MIDNIGHT = Date.parse('2026-11-25T16:00:00Z'); // 00:00 at +08:00, the default quota offset
 
 test('a key overwritten with new content while its old version is deferred: the new content is registered once, not also under the old job', async () => {
   const w = new World({ IVR_DAILY_QUOTA: '1' });
@@ -365,13 +368,17 @@ test('a review refresh landing between the intake\'s read of an uploaded job and
   expect({ review: o.meta['ivr-review'], owner: o.meta.owner, type: o.standard['content-type'] }).toEqual({ review: 'approved', owner: 'bob', type: 'audio/mp3' });
 });
 
-/** Every ledger and object request of `w` takes `ms` on its clock (concurrent mode). Returns a HEAD counter. */
-function slowCos(w: World, ms: number): { heads: number } {
-  const counter = { heads: 0 };
+/** Every ledger and object request of `w` takes `ms` on its clock (concurrent mode). Counts HEADs, and notes when the queue was listed. */
+function slowCos(w: World, ms: number): { heads: number; queueListings: number[] } {
+  const counter = { heads: 0, queueListings: [] as number[] };
   const store = w.store as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
   for (const m of ['get', 'create', 'put', 'delete', 'deleteMany', 'list']) {
     const f = store[m].bind(w.store);
-    store[m] = async (...a: unknown[]) => (await w.sleep(ms), f(...a));
+    store[m] = async (...a: unknown[]) => {
+      if (m === 'list' && String(a[0]).includes('queue/')) counter.queueListings.push(w.t);
+      await w.sleep(ms);
+      return f(...a);
+    };
   }
   const objects = w.objects as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
   for (const m of ['read', 'stat', 'writeMetadata']) {
@@ -381,7 +388,7 @@ function slowCos(w: World, ms: number): { heads: number } {
   return counter;
 }
 
-test.each([50, 60, 80, 150])('with COS at %i ms a request, a day-old backlog of 20 deferred files goes out in one pass, each object checked once', async (ms) => {
+test.each([50, 60, 80, 150])('with COS at %i ms a request, a day-old backlog of 20 deferred files goes out in one pass, each object checked once per call attempt', async (ms) => {
   const w = new World({ IVR_DAILY_QUOTA: '1' }, true);
   void w.drop('filler', 2);
   await w.settle();
@@ -393,7 +400,70 @@ test.each([50, 60, 80, 150])('with COS at %i ms a request, a day-old backlog of 
   expect(w.status('f0')).toBe('deferred');
   (w.config as { dailyQuota: number }).dailyQuota = 50;
   const counter = slowCos(w, ms);
+  missed.n = 0;
   w.t += DAY;
   await w.recover(1);
-  expect({ sent: w.ccc.files.filter((f) => f.at > w.t - DAY / 2).length, heads: counter.heads }).toEqual({ sent: 20, heads: 20 });
+  // Each object once per call attempt: a missed window is a new attempt, which checks again (the
+  // key may have been overwritten meanwhile); never once per listing.
+  expect({ sent: w.ccc.files.filter((f) => f.at > w.t - DAY / 2).length, heads: counter.heads }).toEqual({ sent: 20, heads: 20 * (1 + missed.n) });
+});
+
+/** The first `sending` version written after `from` stalls `ms` (a COS 503 the SDK retried); `during` runs first. */
+function stallOnce(w: World, from: number, ms: number, during?: () => Promise<unknown>): () => boolean {
+  let stalled = false;
+  const create = w.store.create.bind(w.store);
+  w.store.create = async (k, body) => {
+    if (!stalled && w.t > from && /\/jobs\//.test(k) && body.includes('"sending"')) {
+      stalled = true;
+      if (during) await during();
+      await w.sleep(ms);
+    }
+    return create(k, body);
+  };
+  return () => stalled;
+}
+
+test('a deferred file checked, its call window missed, the key overwritten before the next attempt: the new content is registered once', async () => {
+  const w = new World({ IVR_DAILY_QUOTA: '1' });
+  await w.upload('filler', 2);
+  await w.upload('a', 3, 'intake-a1');
+  expect(w.status('a')).toBe('deferred');
+  w.t += DAY;
+  // The next day's recovery pass HEADs a (still v1), appends its call and writes a's `sending`
+  // version; COS stalls 3 s on that write, so the window is missed. Meanwhile the operator
+  // overwrites a.mp3 with a new recording, whose event runs.
+  const stalled = stallOnce(w, 0, 3000, async () => {
+    w.objects.putObject('prompts/a.mp3', mp3Silence(5));
+    await w.deliver('prompts/a.mp3', 'intake-a2');
+  });
+  await w.recover(3);
+  expect(stalled()).toBe(true);
+  w.t += DAY;
+  await w.recover(3);
+  const v2 = w.objects.objects.get('prompts/a.mp3')!.etag;
+  // CCC downloads the key: every registration of a.mp3 is of v2's content. It must be one.
+  expect(w.ccc.files.filter((f) => f.key === 'prompts/a.mp3').map((f) => f.etag)).toEqual([v2]);
+});
+
+test('after a missed window, the room a sender leaves before its calls does not make it list the queue back to back before midnight', async () => {
+  const w = new World({ IVR_MAX_BATCH: '1' }, true);
+  const lists = slowCos(w, 100).queueListings;
+  stallOnce(w, MIDNIGHT - 20_000, 3000);
+  w.t = MIDNIGHT - 30_000;
+  for (let i = 0; i < 30; i++) void w.drop(`f${i}`);
+  await w.settle();
+  // About two listings per call, one call per 1.25 s gap at most.
+  expect(lists.filter((t) => t >= MIDNIGHT - 3000 && t < MIDNIGHT).length).toBeLessThanOrEqual(8);
+});
+
+test('one 12 s COS stall does not slow the rest of the term, nor push a call past the term', async () => {
+  const w = new World({ IVR_MAX_BATCH: '1' }, true);
+  const t0 = w.t;
+  stallOnce(w, t0 + 5000, 12_000);
+  for (let i = 0; i < 60; i++) void w.drop(`f${i}`);
+  await w.settle();
+  const starts = w.calls.map((c) => c.at - t0);
+  // IVR_WAIT_SECONDS (60 s): the senders started at t0 keep calling a gap apart until then.
+
+  expect({ calls: starts.length >= 30, lastCallWithinTerm: Math.max(...starts) <= 60_000 + w.timing.callGapMs }).toEqual({ calls: true, lastCallWithinTerm: true });
 });

@@ -169,7 +169,7 @@ export class Sender {
   private listedAt = 0;
   /** Extra room before a call, learnt from missed windows (0 until one is missed). */
   private slowMs = 0;
-  /** When we last checked that a file's object is still its version (see dropReplaced). */
+  /** When we checked that a file's object is still its version, for the call being prepared (see dropReplaced). */
   private readonly checkedAt = new Map<string, number>();
 
   private constructor(
@@ -324,8 +324,14 @@ export class Sender {
       }
       // After a missed window, the window leaves room for what comes before the call (the entry,
       // a version per file), as slow as COS has shown itself to be.
-      const callWindow = this.slowMs > 0 ? nextWindow({ ...this.held, quota: this.quota }, Math.max(window.notBefore, this.now() + this.slowMs, this.notBeforeFloor), t, ctx.config.quotaUtcOffsetMinutes) : window;
-      if (callWindow.day !== window.day) continue;
+      // (Never past the term for it: then the window is missed again and the term ends as usual.)
+      const room = Math.min(this.slowMs, Math.max(0, termEnd - this.now()));
+      const callWindow = room > 0 ? nextWindow({ ...this.held, quota: this.quota }, Math.max(window.notBefore, this.now() + room, this.notBeforeFloor), t, ctx.config.quotaUtcOffsetMinutes) : window;
+      if (callWindow.day !== window.day) {
+        // The room reaches into the next quota day: choose that day's batch when it is time.
+        await ctx.clock.sleep(Math.max(10, callWindow.notBefore - this.now() - t.gatherLeadMs - room));
+        continue;
+      }
       // A call accepts others' files only while the promise still ends within our term.
       const entry = callEntry(this.held, this.changes(), callWindow, choice.batch.map(callJob(callWindow.day)), callWindow.notAfter + t.acceptMs <= termEnd, t);
       if (!(await ctx.ledger.appendEntry(entry)).appended) {
@@ -333,6 +339,8 @@ export class Sender {
         break;
       }
       this.hold(entry);
+      // Checks stand for this attempt only: a missed window, and the key is HEADed again.
+      this.checkedAt.clear();
       await publish(ctx, entry);
       await this.makeCall(entry);
     }
@@ -466,7 +474,7 @@ export class Sender {
   private async dropReplaced(batch: Candidate[]): Promise<'none' | 'checked' | 'dropped'> {
     const { ctx } = this;
     const now = this.now();
-    // Checked a moment ago (the window was then worked out again): not again.
+    // Checked for this attempt already (the window was then worked out again): not again.
     const old = batch.map((c) => this.cands.get(c.id)).filter((c): c is Cand => c !== undefined && c.version.object.queuedAt < now - RECHECK_AFTER_MS && (this.checkedAt.get(c.version.id) ?? 0) < now - RECHECK_AFTER_MS);
     if (old.length === 0) return 'none';
     for (const c of old) this.checkedAt.set(c.version.id, now);
@@ -654,12 +662,15 @@ export class Sender {
       ctx.log.warn('call window missed; the files stay queued', { entry: entry.n, lateMs: this.now() - call.notAfter, slowMs: this.slowMs });
       // COS is slower than the windows allow for (listing, reading jobs, the entry, a version per
       // file): leave more room next time, or a large batch would miss every window.
-      this.slowMs = Math.min(Math.max(2 * this.slowMs, this.now() - call.notBefore), MAX_SLOW_MS);
+      // (Doubling from a quarter second: one long stall is not how slow COS is.)
+      this.slowMs = Math.min(Math.max(2 * this.slowMs, 250), MAX_SLOW_MS);
       await this.each(sent, (v) => move(ctx, v, 'unsent'));
       this.release(this.movedOut(entry.n, sent));
       this.closeIfSettled(entry.n);
       return;
     }
+    // On time: the room a missed window asked for shrinks again (one COS stall is not the norm).
+    this.slowMs = this.slowMs > 100 ? Math.floor(this.slowMs / 2) : 0;
     const jobs = call.jobs.map((j) => sent.find((v) => v.id === j.id)).filter((v): v is JobVersion => v !== undefined);
     const started = this.now();
     const res = await ctx.api.upload(
