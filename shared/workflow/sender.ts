@@ -469,7 +469,8 @@ export class Sender {
   /**
    * Files of the batch whose object is no longer the version their job was made for (overwritten
    * or deleted since their intake read it, a while ago) end `failed` as replaced instead of being
-   * sent: CCC would download the new content, which its own job sends. True when any did.
+   * sent: CCC would download the new content, which its own job sends. Says whether any object
+   * was checked (HEADs take time: the caller works the window out again) and whether any dropped.
    */
   private async dropReplaced(batch: Candidate[]): Promise<'none' | 'checked' | 'dropped'> {
     const { ctx } = this;
