@@ -210,6 +210,9 @@ export function transition(current: JobVersion, event: JobEvent, at: number, by:
 export const inCall = (v: JobVersion, n: number, sendingSeq: number): boolean =>
   v.call === n || (v.call === undefined && v.state === 'uncertain' && v.seq === sendingSeq + 1);
 
+/** `v` with the object's headers and user metadata as read now: what its status writes resend from here on. */
+export const withHead = (v: JobVersion, head: JobObject['head']): JobVersion => ({ ...v, object: { ...v.object, head } });
+
 /** Whether a job may be settled from what CCC holds: its call's whole lifetime has passed. */
 export const settleable = (v: JobVersion, nowMs: number): boolean => (v.state === 'sending' || v.state === 'uncertain') && (v.checkAfter ?? 0) <= nowMs;
 

@@ -15,7 +15,7 @@ import { loadConverter } from '../audio/load-converter';
 import { checkFile, checkKey, extensionOf } from '../core/eligibility';
 import { IvrError, type ErrorCode } from '../core/errors';
 import type { ObjectEvent } from '../core/event';
-import { ineligibleJob, jobId, queuedJob, transition, visibleStatus, type JobObject, type JobVersion } from '../core/job';
+import { ineligibleJob, jobId, queuedJob, transition, visibleStatus, withHead, type JobObject, type JobVersion } from '../core/job';
 import { readResult, theirMeta, USER_NAME_META, type IvrStatus } from '../core/metadata';
 import { customFileName } from '../core/naming';
 import { CORRUPT } from '../store/ledger';
@@ -179,7 +179,7 @@ async function existingJob(ctx: Ctx, index: number, id: string, head: JobVersion
   const shows = readResult(obj.meta);
   // The object's own headers and user metadata as they are now: an upload of the same bytes may
   // bring new ones, and every status write resends what the job holds.
-  const now = withHead(head, object.head);
+  const asNow = withHead(head, object.head);
   if (head.state === 'failed') {
     // A redelivery (SCF again, after a crash or a refused write) finds our own status for this
     // version on the object (an upload wipes it), or, if none of our writes landed, the object
@@ -191,7 +191,7 @@ async function existingJob(ctx: Ctx, index: number, id: string, head: JobVersion
     const unchanged = obj.lastModified !== undefined && obj.lastModified === head.object.uploadedAt && (sent || Date.parse(head.at) >= obj.lastModified + 1000);
     const redelivery = shows?.etag === head.object.etag || unchanged;
     if (redelivery) {
-      const shown = shows?.status === 'failed' ? undefined : await show(ctx, now);
+      const shown = shows?.status === 'failed' ? undefined : await show(ctx, asNow);
       return { outcome: outcomeOf(index, head, shown?.note) };
     }
     // Started over as the file is now: its name, headers and, when it must be converted now (the
@@ -201,7 +201,7 @@ async function existingJob(ctx: Ctx, index: number, id: string, head: JobVersion
     });
     if (!object.customName) {
       // Uploaded again and still failing its checks: the object shows the failure again.
-      const shown = await show(ctx, now);
+      const shown = await show(ctx, asNow);
       return { outcome: outcomeOf(index, head, shown.note) };
     }
     await ctx.ledger.enqueue(rerun);
@@ -214,10 +214,10 @@ async function existingJob(ctx: Ctx, index: number, id: string, head: JobVersion
   if (!(shows?.etag === head.object.etag && shows.status === status && (status !== 'uploaded' || shows.fileId === head.upload?.fileId))) {
     if (status !== 'uploaded' && status !== 'failed') {
       // A sender may finish the job while we write: make sure the object ends with its final word.
-      const newest = (await showNewest(ctx, now)).version;
+      const newest = (await showNewest(ctx, asNow)).version;
       if (newest.seq !== head.seq) return settledOrPending(index, newest);
     } else {
-      await show(ctx, now);
+      await show(ctx, asNow);
     }
   }
   // The same bytes uploaded again with other headers or user metadata: an uploaded job keeps them
@@ -256,9 +256,6 @@ function sameHead(a: JobObject['head'], b: JobObject['head']): boolean {
   const norm = (h: JobObject['head']) => JSON.stringify([Object.entries(h.standard).sort(), Object.entries(theirMeta(h.meta)).sort()]);
   return norm(a) === norm(b);
 }
-
-/** `v` with the object's headers and user metadata as read now (for writing its status). */
-const withHead = (v: JobVersion, head: JobObject['head']): JobVersion => ({ ...v, object: { ...v.object, head } });
 
 function settledOrPending(index: number, v: JobVersion): IntakeResult {
   const outcome = outcomeOf(index, v);

@@ -13,7 +13,7 @@
  *   else returns as soon as their file is queued and shown.
  */
 import { IvrError } from '../core/errors';
-import { inCall, isFinal, sendable, settleable, type JobVersion } from '../core/job';
+import { inCall, isFinal, sendable, settleable, withHead, type JobVersion } from '../core/job';
 import { classifyFailure, backoffMs, matchOutcomes, type ApiFailure, type UploadResponse } from '../core/outcome';
 import { callEntry, chooseBatch, genesis, leaseEntry, leaseView, nextWindow, openIds, quotaOn, quotaRoom, reclaim, withNews, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
 import { mapLimited } from '../runtime/concurrency';
@@ -493,7 +493,7 @@ export class Sender {
       if (current && etag === o.etag) {
         // Still this version; its headers and user metadata as they are now (the same bytes may
         // have been uploaded again with new ones) are what its status writes resend from here on.
-        c.version = { ...c.version, object: { ...o, head: { standard: current.standard, meta: current.meta } } };
+        c.version = withHead(c.version, { standard: current.standard, meta: current.meta });
         return;
       }
       dropped = true;
