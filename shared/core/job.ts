@@ -127,6 +127,12 @@ export interface JobVersion {
   /** deferred: the quota day that was full. */
   deferredDay?: string;
   /**
+   * The first and the last quota day a full quota pushed this job past, kept on every later
+   * version (until a rerun): the daily report counts a file as deferred on each of those days
+   * even once it has gone out, and shows how long the oldest has waited.
+   */
+  deferredDays?: { first: string; last: string };
+  /**
    * The quota day on which this job holds a slot of the daily quota. A job takes one slot per day
    * however often it is sent (a retry reuses it); a slot taken by a call that never reached CCC is
    * given back.
@@ -191,6 +197,10 @@ export function transition(current: JobVersion, event: JobEvent, at: number, by:
   if (to === 'uploaded') next.upload = patch.upload ?? current.upload;
   if (next.upload && from !== 'uploaded') next.upload = { ...next.upload, registeredAt: next.at };
   if (to === 'deferred') next.deferredDay = patch.deferredDay ?? current.deferredDay;
+  const days = event === 'rerun' ? undefined : deferredSpan(current);
+  const day = next.deferredDay;
+  if (day) next.deferredDays = { first: days && days.first < day ? days.first : day, last: days && days.last > day ? days.last : day };
+  else if (days) next.deferredDays = days;
   if (to === 'uncertain' || to === 'sending') next.checkAfter = patch.checkAfter;
   if (to === 'queued' && patch.notBefore !== undefined) next.notBefore = patch.notBefore;
   // A file whose answer was lost still belongs to its call: whoever settles that call must find it
@@ -200,6 +210,12 @@ export function transition(current: JobVersion, event: JobEvent, at: number, by:
   const lastError = patch.lastError ?? (to === 'queued' || to === 'sending' || to === 'uncertain' || to === 'failed' ? current.lastError : undefined);
   if (lastError && event !== 'rerun') next.lastError = lastError;
   return next;
+}
+
+/** The quota days `v` was deferred through ({@link JobVersion.deferredDays}; a version written before that field: its `deferredDay`). */
+export function deferredSpan(v: JobVersion): JobVersion['deferredDays'] {
+  if (v.deferredDays) return v.deferredDays;
+  return v.state === 'deferred' && v.deferredDay ? { first: v.deferredDay, last: v.deferredDay } : undefined;
 }
 
 /**

@@ -2,7 +2,7 @@
  * The daily report, as pure functions: numbers from ledger records, the JSON document, the HTML
  * page with a 30-day chart, and the WeCom robot message.
  */
-import { outcomeAt, visibleStatus, type JobVersion } from './job';
+import { deferredSpan, outcomeAt, visibleStatus, type JobVersion } from './job';
 import type { ReviewState } from './metadata';
 import { quotaDay } from './sendlog';
 
@@ -16,7 +16,11 @@ export interface DailyReport {
   final: boolean;
   /** Files submitted to CCC on `day` against the daily quota, from the send log (or the stored history). */
   quota: { limit: number; submitted: number; remaining: number; exhausted: boolean };
-  /** Jobs whose newest version was written on `day`, by the status they show. */
+  /**
+   * Files by what became of them on `day`: uploaded (counted on the day its call took the quota
+   * slot), failed or retrying (their newest version written that day), and deferred: pushed past
+   * `day` by its full quota, whatever became of them since.
+   */
   files: { uploaded: number; failed: number; deferred: number; retrying: number };
   review: Record<ReviewState, number>;
   /** Files still waiting when the report was made, whatever day they came in: deferred, or queued and retrying. */
@@ -97,6 +101,15 @@ function replacedJobs(jobs: JobVersion[]): Set<JobVersion> {
 }
 
 /**
+ * The quota day a job's outcome belongs to: an upload's is the day its call took the quota slot
+ * (a call made just before midnight may be answered after it, and a later review refresh must
+ * not move it either); anything else's is the day its newest version was written.
+ */
+function outcomeDay(v: JobVersion, utcOffsetMinutes: number): string {
+  return v.state === 'uploaded' && v.slot ? v.slot : quotaDay(outcomeAt(v), utcOffsetMinutes);
+}
+
+/**
  * Counts the report of `i.day` from the jobs' newest versions; needs-action entries sorted by
  * status, then key. A file dropped again under the same key replaces the earlier one, except
  * that every registration counts (each is an audio file in CCC, with a quota slot).
@@ -110,19 +123,24 @@ export function buildReport(i: ReportInput): DailyReport {
   const action: NeedsAction[] = [];
   for (const v of i.jobs) {
     const status = visibleStatus(v);
+    const waited = deferredSpan(v);
     if (status === 'deferred') {
       backlog.deferred++;
-      if (v.deferredDay && (!backlog.oldestDeferredDay || v.deferredDay < backlog.oldestDeferredDay)) backlog.oldestDeferredDay = v.deferredDay;
+      const since = waited?.first;
+      if (since && (!backlog.oldestDeferredDay || since < backlog.oldestDeferredDay)) backlog.oldestDeferredDay = since;
     }
+    // A file the day's full quota pushed on counts as deferred that day even once it has gone out:
+    // the report of a day is written after midnight, when its deferred files are already leaving.
+    if (waited && waited.first <= i.day && i.day <= waited.last) files.deferred++;
     if (status === 'queued' || status === 'retrying') backlog.queued++;
     // Deferred and waiting files are still work in progress, replaced or not; a replaced failure or
     // rejection is settled by the new drop.
     const settledByNewDrop = replaced.has(v) && (status === 'failed' || status === 'uploaded');
     const a = needsAction(v);
     if (a && !settledByNewDrop) action.push(a);
-    if (quotaDay(outcomeAt(v), i.utcOffsetMinutes) !== i.day) continue;
+    if (outcomeDay(v, i.utcOffsetMinutes) !== i.day) continue;
     if (settledByNewDrop && status === 'failed') continue;
-    if (status !== 'queued') files[status]++;
+    if (status !== 'queued' && status !== 'deferred') files[status]++;
     if (status === 'uploaded') review[v.upload?.review ?? 'pending']++;
     if ((status === 'failed' || status === 'retrying') && v.lastError) errors[v.lastError.code] = (errors[v.lastError.code] ?? 0) + 1;
   }
@@ -174,7 +192,7 @@ export function renderReportHtml(r: DailyReport, history: DayUse[]): string {
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:780px;color:#1f2933;padding:0 1rem}
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}
 .big{font-size:2.4rem;font-weight:600}.muted{color:#616e7c}
-table{border-collapse:collapse;min-width:320px}th,td{text-align:left;padding:.3rem 1rem .3rem 0;border-bottom:1px solid #e4e7eb}
+table{border-collapse:collapse;min-width:320px}th,td{text-align:left;padding:.3rem 1rem .3rem 0;border-bottom:1px solid #e4e7eb;overflow-wrap:anywhere}
 svg{width:100%;height:auto;font-size:11px;fill:#52606d}.bar{fill:#2680c2}.bar.full{fill:#d64545}.limit{stroke:#d64545;stroke-dasharray:4 3}
 </style></head><body>
 <h1>IVR audio sync: quota report for ${esc(r.day)}${r.final ? '' : ' so far'} <span class="muted">(UTC${esc(r.utcOffset)})</span></h1>
@@ -183,7 +201,7 @@ ${r.final ? '' : `<p id="so-far">This quota day has not ended: the figures are t
 <p><span class="big" id="quota-used">${r.quota.submitted} / ${r.quota.limit}</span> files submitted to CCC${r.quota.exhausted ? ' — <strong>quota used up</strong>' : ` — ${r.quota.remaining} left`}</p>
 <h2>Last ${history.length} days</h2>
 ${chart(history, r.quota.limit)}
-<h2>Files finished on ${esc(r.day)}</h2>
+<h2>What became of files on ${esc(r.day)}</h2>
 <table id="files">${row('uploaded', r.files.uploaded)}${row('failed', r.files.failed)}${row('deferred (quota)', r.files.deferred)}${row('retrying', r.files.retrying)}</table>
 <h2>Review state of uploaded files</h2>
 <table id="review">${row('pending review', r.review.pending)}${row('approved', r.review.approved)}${row('rejected', r.review.rejected)}</table>
@@ -209,4 +227,29 @@ export function wecomMessage(r: DailyReport): { msgtype: 'markdown'; markdown: {
   ];
   if (errors) lines.push(`> errors: ${errors}`);
   return { msgtype: 'markdown', markdown: { content: lines.join('\n') } };
+}
+
+/** WeCom's limit on a markdown message's content, in bytes (UTF-8). */
+export const WECOM_MAX_BYTES = 4096;
+
+/**
+ * The WeCom message naming files CCC's review rejected, within {@link WECOM_MAX_BYTES}: keys that
+ * do not fit are counted instead ("and 12 more"), and the report page lists them all.
+ */
+export function rejectionMessage(keys: string[]): { msgtype: 'markdown'; markdown: { content: string } } {
+  const head = '**IVR audio rejected by CCC review**';
+  const foot = 'Record them again and upload them under a new name or version.';
+  const more = (n: number) => `> … and ${n} more: see the report page`;
+  const bytes = (lines: string[]) => Buffer.byteLength(lines.join('\n'));
+  const lines = [head];
+  for (let i = 0; i < keys.length; i++) {
+    const rest = keys.length - i - 1;
+    const next = [...lines, `> ${keys[i]}`];
+    if (bytes([...next, ...(rest > 0 ? [more(rest)] : []), foot]) > WECOM_MAX_BYTES) {
+      lines.push(more(keys.length - i));
+      break;
+    }
+    lines.push(`> ${keys[i]}`);
+  }
+  return { msgtype: 'markdown', markdown: { content: [...lines, foot].join('\n') } };
 }

@@ -4,11 +4,11 @@
  * files once their day has room) by acting as a sender; refreshes review states; and once per
  * quota day, on the first run after the day ends, writes the daily report and prunes the ledger.
  */
-import { asErrorCode } from '../core/errors';
+import { asErrorCode, IvrError } from '../core/errors';
 import { isFinal, type JobVersion } from '../core/job';
 import { reviewFromCode, type ReviewState } from '../core/metadata';
-import { buildReport, formatOffset, lastDays, renderReportHtml, wecomMessage, type DailyReport, type DayUse } from '../core/report';
-import { leaseEntry, leaseView, quotaDay, type LogEntry } from '../core/sendlog';
+import { buildReport, formatOffset, lastDays, rejectionMessage, renderReportHtml, wecomMessage, type DailyReport, type DayUse } from '../core/report';
+import { leaseEntry, leaseView, quotaDay, type LogEntry, type QuotaState } from '../core/sendlog';
 import { mapLimited } from '../runtime/concurrency';
 import { CORRUPT } from '../store/ledger';
 import { postWebhook, type WebhookResult } from '../sdk/webhook';
@@ -42,18 +42,23 @@ export interface RecoveryResult {
 /** A timer's `Message` may name the day to report (`2026-11-23`); anything else means the default. */
 export function requestedDay(event: unknown): string | undefined {
   const msg = typeof event === 'object' && event !== null ? (event as { Message?: unknown }).Message : undefined;
-  return typeof msg === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(msg.trim()) ? msg.trim() : undefined;
+  const day = typeof msg === 'string' ? msg.trim() : '';
+  // A day that does not exist (2026-02-30) would be read as another one: not a day at all.
+  return /^\d{4}-\d{2}-\d{2}$/.test(day) && new Date(`${day}T00:00:00Z`).toISOString().startsWith(day) ? day : undefined;
 }
 
 /** One timer-function pass (see the module comment); `event` may name a day to report again ({@link requestedDay}). */
 export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryResult> {
   const day = today(ctx);
   await migrateLegacy(ctx, day);
-  const { sent, settled, registered } = await sendLeftovers(ctx, day);
+  // The send log keeps the quota figures of two days; sending may start a new day's entry, so the
+  // figures as found first are kept for a report of the day before yesterday.
+  const found = await readTail(ctx, day);
+  const known = [found.quota, found.previousDay].filter((q): q is QuotaState => q !== undefined);
+  const { sent, settled, registered } = await sendLeftovers(ctx, found);
   const reviews = await refreshReviews(ctx);
   if (reviews.rejected.length > 0 && ctx.config.reportWebhook) {
-    const text = `**IVR audio rejected by CCC review**\n${reviews.rejected.map((k) => `> ${k}`).join('\n')}\nRecord them again and upload them under a new name or version.`;
-    const res = await postWebhook(ctx.config.reportWebhook, { msgtype: 'markdown', markdown: { content: text } }, ctx.clock.sleep);
+    const res = await postWebhook(ctx.config.reportWebhook, rejectionMessage(reviews.rejected), ctx.clock.sleep);
     if (!res.ok) ctx.log.error('rejection webhook failed', { code: 'WebhookFailed', attempts: res.attempts, error: res.error });
   }
 
@@ -69,18 +74,25 @@ export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryRes
     result.reportRefused = `${asked} has not begun: today is ${day} (UTC${formatOffset(ctx.config.quotaUtcOffsetMinutes)})`;
     ctx.log.warn('report not written', { code: 'EventInvalid', error: result.reportRefused });
   } else if (asked !== undefined) {
-    result.report = await writeReport(ctx, asked, actions(0), asked === day ? 'so-far' : 'replace');
-  } else if ((await ctx.ledger.store.get(ctx.ledger.reportKey(ended))) === undefined) {
-    result.pruned = await prune(ctx);
-    result.report = await writeReport(ctx, ended, actions(result.pruned), 'once');
+    result.report = await writeReport(ctx, asked, actions(0), asked === day ? 'so-far' : 'replace', known);
+  } else {
+    // Yesterday, and the day before if no pass ran all of yesterday (the timer failing, or turned
+    // off for a day) while the send log still holds that day's quota figures.
+    const before = quotaDay(ctx.clock.now() - 2 * 86400000, ctx.config.quotaUtcOffsetMinutes);
+    for (const d of [before, ended]) {
+      if ((await ctx.ledger.store.get(ctx.ledger.reportKey(d))) !== undefined) continue;
+      if (d === before && !known.some((q) => q.day === d)) continue;
+      result.pruned ??= await prune(ctx);
+      result.report = (await writeReport(ctx, d, actions(result.pruned), 'once', known)) ?? result.report;
+    }
   }
   ctx.log.info('recovery pass done', { sent, settled, reviews: { checked: reviews.checked, changed: reviews.changed, rejected: reviews.rejected.length }, report: result.report?.day, pruned: result.pruned, day });
   return result;
 }
 
 /** Acts as a sender for everything waiting, unless an accepting sender is at work (it picks everything up itself). */
-async function sendLeftovers(ctx: Ctx, day: string): Promise<{ sent: boolean; settled: number; registered: number }> {
-  let tail: LogEntry = await readTail(ctx, day);
+async function sendLeftovers(ctx: Ctx, found: LogEntry): Promise<{ sent: boolean; settled: number; registered: number }> {
+  let tail = found;
   for (let tries = 0; tries < 5; tries++) {
     if (leaseView(tail, ctx.clock.now(), ctx.timing).kind === 'accepting') break;
     const got = await Sender.acquire(ctx, tail, [], { recovery: true });
@@ -129,35 +141,46 @@ async function refreshReviews(ctx: Ctx): Promise<RecoveryResult['reviews']> {
     for (const f of res.value.files) {
       const review = reviewFromCode(f.status);
       if (!review || review === 'pending') continue;
-      const recorded = await recordReview(ctx, f.fileId, review, res.value.requestId);
-      if (recorded === undefined) continue;
-      if (recorded.changed) out.changed++;
-      if ((await ctx.ledger.markReviewed(f.fileId, review)) && review === 'rejected') out.rejected.push(recorded.key);
+      // One file's failed write must not stop the others, nor the daily report after them: it is
+      // not marked reviewed, so the next pass asks about it again and finishes it.
+      try {
+        const recorded = await recordReview(ctx, f.fileId, review, res.value.requestId);
+        if (recorded === undefined) continue;
+        if (recorded.changed) out.changed++;
+        // The rejection is announced once, and only while the key still holds this upload: a file
+        // since replaced or deleted needs nothing from the operator.
+        if ((await ctx.ledger.markReviewed(f.fileId, review)) && review === 'rejected' && recorded.current) out.rejected.push(recorded.key);
+      } catch (e) {
+        if (!(e instanceof IvrError)) throw e;
+        ctx.log.warn('review state not recorded; the next pass tries again', { fileId: f.fileId, review, code: e.code, error: e.message });
+      }
     }
   }
   return out;
 }
 
 /**
- * Moves the job that owns a FileId to its new review state. Returns its key and whether this call
- * changed it (false: an earlier pass recorded it but died before marking the FileId reviewed);
- * undefined when no uploaded job owns the FileId.
+ * Moves the job that owns a FileId to its new review state and shows it on the object. Returns its
+ * key, whether this call changed the job (false: an earlier pass recorded it but failed or died
+ * before marking the FileId reviewed, and is finished here) and whether the key still holds this
+ * upload; undefined when no uploaded job owns the FileId.
  */
-async function recordReview(ctx: Ctx, fileId: number, review: ReviewState, requestId: string): Promise<{ key: string; changed: boolean } | undefined> {
+async function recordReview(ctx: Ctx, fileId: number, review: ReviewState, requestId: string): Promise<{ key: string; changed: boolean; current: boolean } | undefined> {
   const jobIdOf = await ctx.ledger.fileOwner(fileId);
   if (!jobIdOf) return undefined;
   const head = await ctx.ledger.head(jobIdOf, 0);
   if (!head || head === CORRUPT || head.state !== 'uploaded' || !head.upload || head.upload.fileId !== fileId) return undefined;
-  if (head.upload.review === review) return { key: head.object.key, changed: false };
+  // Recorded, but perhaps never shown: the object is written again (its write is idempotent).
+  if (head.upload.review === review) return { key: head.object.key, changed: false, current: (await show(ctx, head)).written };
   // The upload's RequestId stays in `requestId`; the refresh brings its own. Another writer (an
   // upload of the same bytes with new headers) may move the job first: the verdict then goes on
   // its version, never lost, since the FileId is not asked about again once marked reviewed.
   const newest = await moveNewest(ctx, head, 'review', (v) =>
     v.state === 'uploaded' && v.upload?.fileId === fileId && v.upload.review !== review ? { upload: { ...v.upload, review, reviewedAt: new Date(ctx.clock.now()).toISOString(), reviewRequestId: requestId } } : undefined,
   );
-  await show(ctx, newest);
+  const shown = await show(ctx, newest);
   ctx.log.info('review state changed', { key: head.object.key, fileId, review });
-  return { key: head.object.key, changed: true };
+  return { key: head.object.key, changed: true, current: shown.written };
 }
 
 /**
@@ -167,10 +190,13 @@ async function recordReview(ctx: Ctx, fileId: number, review: ReviewState, reque
  */
 type ReportWrite = 'once' | 'replace' | 'so-far';
 
-/** Builds the report of `day` from the send log and the jobs, stores it as `how` says and posts the summary. */
-async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'], how: ReportWrite): Promise<RecoveryResult['report']> {
+/**
+ * Builds the report of `day` from the send log (or the quota figures `known` from earlier in the
+ * pass) and the jobs, stores it as `how` says and posts the summary.
+ */
+async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'], how: ReportWrite, known: QuotaState[]): Promise<RecoveryResult['report']> {
   const tail = await readTail(ctx, today(ctx));
-  const quota = tail.quota.day === day ? tail.quota : tail.previousDay?.day === day ? tail.previousDay : undefined;
+  const quota = [tail.quota, tail.previousDay, ...known].find((q) => q?.day === day);
   const jobs = await recentJobs(ctx, 8);
   const historyText = await ctx.ledger.store.get(ctx.ledger.historyKey());
   const history = parseHistory(historyText);
@@ -190,11 +216,14 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
   const days: DayUse[] = lastDays(day, 30).map((d) => ({ day: d, submitted: history[d] ?? 0 }));
   const jsonKey = how === 'so-far' ? undefined : ctx.ledger.reportKey(day);
   const json = JSON.stringify({ ...report, history: days }, null, 2);
-  if (how === 'replace') await ctx.ledger.store.put(jsonKey!, json);
-  else if (how === 'once' && !(await ctx.ledger.store.create(jsonKey!, json))) return undefined; // another run reported it first
+  // The page and the chart's history first, the day's JSON last: its existence is what tells
+  // later passes the day is reported, so a pass that fails before it is finished by the next one
+  // (SCF's retry, or the next timer), and the webhook is posted by whoever stored it.
   const htmlKey = ctx.ledger.reportPageKey();
   await ctx.ledger.store.put(htmlKey, renderReportHtml(report, days), 'text/html; charset=utf-8');
   await ctx.ledger.store.put(ctx.ledger.historyKey(), JSON.stringify(Object.fromEntries(Object.entries(history).sort().slice(-60))));
+  if (how === 'replace') await ctx.ledger.store.put(jsonKey!, json);
+  else if (how === 'once' && !(await ctx.ledger.store.create(jsonKey!, json))) return undefined; // another run reported it first
   ctx.log.info('daily report', { jsonKey, htmlKey, report: { ...report, needsAction: report.needsAction.length } });
   let webhook: WebhookResult | undefined;
   if (ctx.config.reportWebhook) {

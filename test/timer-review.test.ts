@@ -1,0 +1,253 @@
+/**
+ * The timer's daily report, review refresh and announcements under the conditions a fresh-eyes
+ * review found them wrong (each of these failed before its fix): deferrals released before the
+ * report, a failed write midway, a missed day, a long rejection list, a call across midnight,
+ * files deferred again, a rejected version already replaced.
+ */
+import * as http from 'http';
+import type { AddressInfo } from 'net';
+import { IvrError } from '../shared/core/errors';
+import { jobId } from '../shared/core/job';
+import { setLogSink } from '../shared/runtime/log';
+import { rejectionMessage, WECOM_MAX_BYTES } from '../shared/core/report';
+import { requestedDay, runRecovery } from '../shared/workflow/recovery';
+import { World } from './world';
+
+const logs: string[] = [];
+beforeAll(() => setLogSink((l) => void logs.push(typeof l === 'string' ? l : JSON.stringify(l))));
+
+const DAY = 86_400_000;
+// 11:00 at +08:00 on 2026-11-25
+const ELEVEN = Date.parse('2026-11-25T03:00:00Z');
+const MIDNIGHT = Date.parse('2026-11-25T16:00:00Z');
+
+test('files deferred on a day count in that day\'s report, though the first pass after midnight has released them', async () => {
+  const w = new World({ IVR_DAILY_QUOTA: '2' });
+  w.t = ELEVEN;
+  await w.upload('a', 2);
+  w.t += 5000;
+  await w.upload('b', 3);
+  w.t += 5000;
+  await w.upload('c', 4);
+  w.t += 5000;
+  await w.upload('d', 5);
+  expect([w.status('a'), w.status('b'), w.status('c'), w.status('d')]).toEqual(['uploaded', 'uploaded', 'deferred', 'deferred']);
+
+  // The timer's first pass after the quota day ends (00:05 +08:00).
+  w.t = MIDNIGHT + 5 * 60_000;
+  const r = await runRecovery(w.ctx('timer-0005'), { Type: 'Timer' });
+  expect(r.report?.day).toBe('2026-11-25');
+  // On 2026-11-25: 2 files registered, 2 deferred (quota used up). The report of that day should say so.
+  expect({ files: r.report!.report.files, backlog: r.report!.report.backlog, exhausted: r.report!.report.quota.exhausted }).toEqual({
+    files: { uploaded: 2, failed: 0, deferred: 2, retrying: 0 },
+    backlog: { deferred: 0, queued: 0 },
+    exhausted: true,
+  });
+});
+
+test('a review verdict whose write onto the object hits a COS 503 reaches the object on a later pass', async () => {
+  const w = new World();
+  w.t = ELEVEN;
+  await w.upload('menu', 3);
+  expect(w.status('menu')).toBe('uploaded');
+  // CCC rejects it in review.
+  w.ccc.files[0].status = 2;
+  // The timer's metadata write (self-copy) fails once with a 503 past the SDK's retries.
+  const write = w.objects.writeMetadata.bind(w.objects);
+  let failed = false;
+  w.objects.writeMetadata = async (key, etag, standard, meta) => {
+    if (!failed && meta['ivr-review'] === 'rejected') {
+      failed = true;
+      throw new IvrError('StorageError', `COS COPY ${key} failed: HTTP503`, { transient: true });
+    }
+    return write(key, etag, standard, meta);
+  };
+  await w.recover(1); // this pass throws (swallowed by w.recover)
+  expect(failed).toBe(true);
+  // SCF retries / the next passes run normally.
+  await w.recover(3);
+  const o = w.objects.objects.get('prompts/menu.mp3')!;
+  // The ledger says rejected...
+  const head = await w.ledger.head(jobId('prompts-1250000000', 'prompts/menu.mp3', o.etag), 0);
+  expect((head as { upload: { review: string } }).upload.review).toBe('rejected');
+  // ...and so should the object.
+  expect(o.meta['ivr-review']).toBe('rejected');
+});
+
+
+function hookServer(): Promise<{ url: string; bodies: string[]; close: () => void }> {
+  const bodies: string[] = [];
+  const server = http.createServer((req, res) => {
+    let b = '';
+    req.on('data', (c) => (b += c));
+    req.on('end', () => {
+      bodies.push(b);
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"errcode":0}');
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/cgi-bin/webhook/send?key=k`, bodies, close: () => server.close() })));
+}
+
+test('a daily-report pass that fails midway is finished by the next: page, history and one webhook post', async () => {
+  const hook = await hookServer();
+  try {
+    const w = new World({ IVR_REPORT_WEBHOOK: hook.url });
+    w.t = ELEVEN;
+    await w.upload('a', 2);
+    await w.upload('b', 3);
+    // First pass after the day ends: the page write hits a COS 503 (after the SDK's retries).
+    let failed = false;
+    w.store.hook = (op, key, phase) => {
+      if (!failed && op === 'put' && key.endsWith('reports/index.html') && phase === 'before') {
+        failed = true;
+        throw new IvrError('StorageError', 'COS answered 503 (injected)', { transient: true });
+      }
+    };
+    w.t = MIDNIGHT + 5 * 60_000;
+    await expect(runRecovery(w.ctx('timer-1'), { Type: 'Timer' })).rejects.toThrow('503');
+    // SCF retries the timer event a minute later, then the timer keeps running every 5 minutes.
+    for (let i = 0; i < 3; i++) {
+      w.t += 60_000;
+      await runRecovery(w.ctx(`timer-retry-${i}`), { Type: 'Timer' });
+    }
+    const history = JSON.parse(w.store.objects.get(`${w.prefix}reports/history.json`)?.body ?? '{}');
+    const page = w.store.objects.get(`${w.prefix}reports/index.html`)?.body ?? '';
+    expect({ posted: hook.bodies.length, history: history['2026-11-25'], pageShowsDay: page.includes('2026-11-25') }).toEqual({ posted: 1, history: 2, pageShowsDay: true });
+  } finally {
+    hook.close();
+  }
+});
+
+test('a quota day on which no timer pass ran is reported by the next pass, with its chart bar', async () => {
+  const w = new World();
+  w.t = ELEVEN; // 2026-11-25
+  await w.upload('a', 2);
+  await w.upload('b', 3);
+  w.t = ELEVEN + DAY; // 2026-11-26: one more file
+  await w.upload('c', 4);
+  // The timer is back only on 2026-11-27 at 00:05.
+  w.t = MIDNIGHT + DAY + 5 * 60_000;
+  const r = await runRecovery(w.ctx('timer-late'), { Type: 'Timer' });
+  expect(r.report?.day).toBe('2026-11-26');
+  const stored = (day: string) => w.store.objects.has(`${w.prefix}reports/${day}.json`);
+  const hist = Object.fromEntries(r.report!.report && (JSON.parse(w.store.objects.get(`${w.prefix}reports/2026-11-26.json`)!.body).history as Array<{ day: string; submitted: number }>).map((d) => [d.day, d.submitted]));
+  expect({ reported25: stored('2026-11-25'), bar25: hist['2026-11-25'], bar26: hist['2026-11-26'] }).toEqual({ reported25: true, bar25: 2, bar26: 1 });
+});
+
+/** A WeCom robot stand-in that enforces the documented 4096-byte limit of markdown.content (errcode 40058). */
+function wecomServer(): Promise<{ url: string; bodies: string[]; accepted: string[]; close: () => void }> {
+  const bodies: string[] = [];
+  const accepted: string[] = [];
+  const server = http.createServer((req, res) => {
+    let b = '';
+    req.setEncoding('utf8');
+    req.on('data', (c) => (b += c));
+    req.on('end', () => {
+      bodies.push(b);
+      const content = (JSON.parse(b) as { markdown?: { content?: string } }).markdown?.content ?? '';
+      const tooLong = Buffer.byteLength(content) > 4096;
+      if (!tooLong) accepted.push(content);
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(tooLong ? '{"errcode":40058,"errmsg":"markdown.content exceed max length 4096"}' : '{"errcode":0,"errmsg":"ok"}');
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/cgi-bin/webhook/send?key=k`, bodies, accepted, close: () => server.close() })));
+}
+
+test('a long list of rejections is announced within WeCom\'s 4096-byte limit, the rest counted; the report page lists them all', async () => {
+  const hook = await wecomServer();
+  try {
+    const w = new World({ IVR_REPORT_WEBHOOK: hook.url });
+    w.t = ELEVEN;
+    // 50 prompts (one day's quota) with long Chinese names, registered during the day.
+    for (let i = 0; i < 50; i++) {
+      w.t += 2000;
+      await w.upload(`欢迎致电客服中心-主菜单-第${i}号提示音-请按键选择业务`, 2 + (i % 5) + i / 100);
+    }
+    expect(w.ccc.files).toHaveLength(50);
+    for (const f of w.ccc.files) f.status = 2; // CCC's review rejects them all
+    await w.recover(3, 300_000);
+    // Every post accepted, each naming as many keys as fit and counting the rest: every rejection
+    // is announced once, by name or in a count.
+    expect(hook.accepted).toEqual(hook.bodies.map((b) => JSON.parse(b).markdown.content));
+    const named = hook.accepted.flatMap((text) => w.ccc.files.filter((f) => text.includes(f.key)).map((f) => f.key));
+    const more = hook.accepted.reduce((n, text) => n + Number(/… and (\d+) more: see the report page/.exec(text)?.[1] ?? 0), 0);
+    expect(new Set(named).size).toBe(named.length);
+    expect(named.length).toBeGreaterThan(10);
+    expect(named.length + more).toBe(50);
+    // The day's report lists every one of them as needing action.
+    w.t = MIDNIGHT + 5 * 60_000;
+    const r = await runRecovery(w.ctx('timer-report'), { Type: 'Timer' });
+    expect(r.report!.report.needsAction.filter((a) => a.status === 'rejected')).toHaveLength(50);
+  } finally {
+    hook.close();
+  }
+}, 30000);
+
+test('a call made just before midnight and answered after it counts as uploaded on the day it was submitted', async () => {
+  const w = new World();
+  w.callMs = 3000; // CCC takes 3 s to download and register (well inside the 15 s client timeout)
+  w.t = MIDNIGHT - 2000; // 23:59:58 +08:00
+  await w.upload('late', 3);
+  expect(w.status('late')).toBe('uploaded');
+  expect(cst(w.calls[0].at)).toBe('2026-11-25');
+  w.t = MIDNIGHT + 5 * 60_000;
+  const r = await runRecovery(w.ctx('timer'), { Type: 'Timer' });
+  expect({ submitted: r.report!.report.quota.submitted, uploaded: r.report!.report.files.uploaded }).toEqual({ submitted: 1, uploaded: 1 });
+});
+const cst = (ms: number) => new Date(ms + 8 * 3600_000).toISOString().slice(0, 10);
+
+test('"oldest deferred since" is the first day a file was deferred, though it was deferred again since', async () => {
+  const w = new World({ IVR_DAILY_QUOTA: '1' });
+  w.t = ELEVEN; // 2026-11-25
+  await w.upload('a', 2);
+  w.t += 5000;
+  await w.upload('b', 3);
+  w.t += 5000;
+  await w.upload('c', 4);
+  expect([w.status('a'), w.status('b'), w.status('c')]).toEqual(['uploaded', 'deferred', 'deferred']);
+  // Next day: the timer releases b, c waits again. The report of 2026-11-26 so far:
+  w.t = MIDNIGHT + 5 * 60_000;
+  await runRecovery(w.ctx('timer-1'), { Type: 'Timer' });
+  w.t += 3600_000;
+  const r = await runRecovery(w.ctx('timer-2'), { Type: 'Timer', Message: '2026-11-26' });
+  expect(w.status('c')).toBe('deferred');
+  // c has been waiting since 2026-11-25 (dropped and first deferred that day).
+  expect(r.report!.report.backlog).toEqual({ deferred: 1, queued: 0, oldestDeferredDay: '2026-11-25' });
+});
+
+test('no rejection is announced for a key whose current upload, a replacement, CCC approved', async () => {
+  const hook = await wecomServer();
+  try {
+    const w = new World({ IVR_REPORT_WEBHOOK: hook.url });
+    w.t = ELEVEN;
+    await w.upload('greeting', 3); // v1
+    w.t += 600_000;
+    await w.upload('greeting', 5, 'intake-greeting-v2'); // the operator already replaced it with a new recording (v2)
+    expect(w.ccc.files).toHaveLength(2);
+    w.ccc.files[0].status = 2; // v1 rejected
+    w.ccc.files[1].status = 1; // v2 approved
+    await w.recover(1, 300_000);
+    const o = w.objects.objects.get('prompts/greeting.mp3')!;
+    expect({ objectReview: o.meta['ivr-review'] }).toEqual({ objectReview: 'approved' });
+    // The group is told to re-record prompts/greeting.mp3 although what is there now is approved.
+    expect(hook.accepted.filter((c) => c.includes('rejected by CCC review'))).toEqual([]);
+  } finally {
+    hook.close();
+  }
+});
+
+test('a timer argument naming a day that does not exist is not a day to report', () => {
+  expect(requestedDay({ Message: '2026-02-30' })).toBeUndefined();
+  expect(requestedDay({ Message: ' 2026-02-28 ' })).toBe('2026-02-28');
+  expect(requestedDay({ Message: '2024-02-29' })).toBe('2024-02-29');
+});
+
+test('the rejection message stays within WeCom\'s limit for any number of the longest keys', () => {
+  const keys = Array.from({ length: 300 }, (_, i) => `${'长'.repeat(280)}-${i}.mp3`); // 850-byte keys
+  const m = rejectionMessage(keys).markdown.content;
+  expect(Buffer.byteLength(m)).toBeLessThanOrEqual(WECOM_MAX_BYTES);
+  const named = keys.filter((k) => m.includes(k)).length;
+  expect(named).toBeGreaterThan(0);
+  expect(m).toContain(`… and ${300 - named} more: see the report page`);
+  expect(rejectionMessage(['a.mp3']).markdown.content).not.toContain('more');
+});
