@@ -134,6 +134,22 @@ describe('CCC faults', () => {
   });
 });
 
+test('CCC quoting the signed AudioUrl in a refusal: only its address reaches the object, the result, the ledger and the logs', async () => {
+  stack = await startStack();
+  stack.ccc.failFile('quoted', 'download failed: $AudioUrl');
+  const r1 = await upload()(stack.drop('p/quoted.mp3', mp3Silence(3)));
+  stack.ccc.inject({ action: 'UploadIvrAudio', code: 'InvalidParameterValue', message: 'AudioUrl $AudioUrl is invalid', times: 1 });
+  const r2 = await upload()(stack.drop('p/whole.mp3', mp3Silence(4)));
+  // The fake did quote the signed URL, with its signature and session token.
+  expect(stack.ccc.uploadCalls()[0].audioUrls[0]).toMatch(/q-signature=[0-9a-f]{8}.*x-cos-security-token=/);
+  const quoted = decodeURIComponent(stack.meta('p/quoted.mp3')['ivr-error-message']);
+  expect(quoted).toMatch(/^download failed: http:\/\/\S+\/p\/quoted\.mp3\?\[signed\]$/);
+  expect(stack.meta('p/whole.mp3')['ivr-status']).toBe('failed');
+  const ledger = stack.cos.keys(BUCKET).map((k) => stack.cos.object(BUCKET, k)!.body.toString('utf8'));
+  const everything = [JSON.stringify(r1), JSON.stringify(r2), ...Object.values(stack.meta('p/quoted.mp3')), ...Object.values(stack.meta('p/whole.mp3')).map(decodeURIComponent), ...ledger, ...stack.logs];
+  expect(findLeaks(everything)).toEqual([]);
+});
+
 describe('COS faults', () => {
   test.each<[string, CosFault]>([
     ['GET 503 on the object', { op: 'GET', keyPrefix: 'p/', status: 503, code: 'ServiceUnavailable', times: 20 }],

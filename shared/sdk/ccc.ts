@@ -9,6 +9,7 @@ import type { Client } from 'tencentcloud-sdk-nodejs/tencentcloud/services/ccc/v
 import type { Config, Endpoint } from '../core/config';
 import { asTencentCode } from '../core/errors';
 import type { ApiFailure, AudioFile, UploadResponse } from '../core/outcome';
+import { redact } from '../runtime/log';
 import { loadSideFile } from '../runtime/side-file';
 
 /** The host CCC requests are addressed and signed for, also when an endpoint override connects elsewhere. */
@@ -48,7 +49,9 @@ type SdkError = { code?: unknown; message?: unknown; requestId?: unknown; httpCo
 /** Classifies what the SDK threw: a Tencent error code, an HTTP status, an unreadable answer, or a network error. */
 export function failureFromSdkError(e: unknown): ApiFailure {
   const err = (typeof e === 'object' && e !== null ? e : {}) as SdkError;
-  const message = typeof err.message === 'string' ? err.message : String(e);
+  // CCC's words are stored on the object and in the ledger, and returned: should they ever quote
+  // the signed AudioUrl or a token, only the address goes on.
+  const message = redact(typeof err.message === 'string' ? err.message : String(e));
   const requestId = typeof err.requestId === 'string' && err.requestId !== '' ? err.requestId : undefined;
   if (typeof err.code === 'string' && err.code !== '') {
     const code = asTencentCode(err.code);
@@ -122,7 +125,7 @@ export function createIvrAudioApi(clientOrFactory: Client | (() => Client), sdkA
           value: {
             requestId: text(res.RequestId),
             succeeded: succeeded as AudioFile[],
-            failed: (res.FailedFileList ?? []).map((f) => ({ fileName: text(f.FileName), message: text(f.FailedMsg) })),
+            failed: (res.FailedFileList ?? []).map((f) => ({ fileName: text(f.FileName), message: redact(text(f.FailedMsg)) })),
           },
         };
       } catch (e) {

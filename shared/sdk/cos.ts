@@ -7,6 +7,7 @@ import COS from 'cos-nodejs-sdk-v5';
 import type { Config } from '../core/config';
 import { IvrError } from '../core/errors';
 import { META_PREFIX, userMetadataFromHeaders } from '../core/metadata';
+import { redact } from '../runtime/log';
 import type { AudioObjects, ObjectRead } from '../store/objects';
 import type { Listed, Store } from '../store/store';
 
@@ -51,7 +52,7 @@ function cosError(op: string, key: string, e: unknown): IvrError {
   // 5xx, throttling and network errors were already retried by the SDK; a later run may still succeed.
   // So may a copy that COS answered with HTTP 200 and an error body (its documented way to fail late).
   const transient = status === undefined || status >= 500 || status === 429 || status === 200 || code === 'NetworkError';
-  return new IvrError('StorageError', `COS ${op} ${key} failed: ${code}${err.message ? ` (${err.message})` : ''}`, { transient, requestId: err.headers?.['x-cos-request-id'], cause: e });
+  return new IvrError('StorageError', `COS ${op} ${key} failed: ${code}${err.message ? ` (${redact(err.message)})` : ''}`, { transient, requestId: err.headers?.['x-cos-request-id'], cause: e });
 }
 
 const statusOf = (e: unknown) => (e as CosErr | undefined)?.statusCode;

@@ -34,6 +34,7 @@ export interface CccFault extends Fault {
   action?: string;
   /** Answer with this Tencent error code (HTTP 200, error body). */
   code?: string;
+  /** The error's message; `$AudioUrl` in it becomes the call's first signed URL (CCC quoting it). */
   message?: string;
   /** Answer with this HTTP status and a non-JSON body. */
   http?: number;
@@ -158,7 +159,7 @@ export class FakeCcc extends LoopbackServer {
     this.failingNames.clear();
   }
 
-  /** CCC will list this file in FailedFileList with `message`. */
+  /** CCC will list this file in FailedFileList with `message`; `$AudioUrl` in it becomes the signed URL it was given (CCC quoting it). */
   failFile(customFileName: string, message: string): void {
     this.failingNames.set(customFileName, message);
   }
@@ -228,7 +229,7 @@ export class FakeCcc extends LoopbackServer {
         res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"Response":{"RequestId":');
         return;
       }
-      if (fault?.code) throw new TencentApiError(fault.code, fault.message ?? `injected ${fault.code}`);
+      if (fault?.code) throw new TencentApiError(fault.code, quotingUrl(fault.message ?? `injected ${fault.code}`, body));
       let params: Json;
       try {
         params = JSON.parse(body.toString('utf8')) as Json;
@@ -299,7 +300,7 @@ export class FakeCcc extends LoopbackServer {
     const success: Json[] = [];
     const failed: Json[] = [];
     for (const item of list as Array<{ CustomFileName: string; AudioUrl: string }>) {
-      const fetched = this.failingNames.has(item.CustomFileName) ? { problem: this.failingNames.get(item.CustomFileName) } : await this.download(item.AudioUrl);
+      const fetched = this.failingNames.has(item.CustomFileName) ? { problem: this.failingNames.get(item.CustomFileName)?.split('$AudioUrl').join(item.AudioUrl) } : await this.download(item.AudioUrl);
       const problem = fetched.problem;
       if (problem) {
         failed.push({ FileName: item.CustomFileName, FailedMsg: problem });
@@ -363,5 +364,16 @@ export class FakeCcc extends LoopbackServer {
     );
     const FileInfo = matching.slice(page * size, page * size + size).map(({ FileId, CustomFileName, AudioFileName, Status }) => ({ FileId, CustomFileName, AudioFileName, Status }));
     return { TotalCount: matching.length, FileInfo };
+  }
+}
+
+/** `message` with `$AudioUrl` replaced by the first AudioUrl of the request `body`, as a CCC error quoting it would read. */
+function quotingUrl(message: string, body: Buffer): string {
+  if (!message.includes('$AudioUrl')) return message;
+  try {
+    const url = (JSON.parse(body.toString('utf8')) as { AudioList?: Array<{ AudioUrl?: string }> }).AudioList?.[0]?.AudioUrl ?? '';
+    return message.split('$AudioUrl').join(url);
+  } catch {
+    return message;
   }
 }
