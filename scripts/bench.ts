@@ -9,7 +9,6 @@
  *   npm run bench -- --update-baseline   also writes scripts/bench/baseline.json for the guard
  *   BENCH_RUNS (default 21), BENCH_BURST (default 50), BENCH_IDLE_ROUNDS (default 5)
  */
-import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -18,8 +17,10 @@ import { cosEvent, cosEventRecord } from './local/fakes/events';
 import { FAKE_BUCKET, FAKE_REGION, startFakeStack } from './local/fake-stack';
 import { benchMp3 } from './bench/audio';
 import { BASELINE_FILE, type Baseline } from './bench/baseline';
-import { buildSdkFloor, BUNDLES, CHILD, measureBreakdown, measureCold, median, PKG } from './bench/cold';
+import { buildSdkFloor, BUNDLES, measureBreakdown, measureCold, median, PKG } from './bench/cold';
 import { burst, idleFile } from './bench/load';
+import { invokeChild, largeFilesEvent, type ChildRun } from './bench/memory';
+import { MAX_CCC_FILE_BYTES, MAX_CONVERT_INPUT_BYTES } from '../shared/audio/plan';
 
 const RUNS = Math.max(11, Number(process.env.BENCH_RUNS ?? 21));
 const BURST = Number(process.env.BENCH_BURST ?? 50);
@@ -45,9 +46,8 @@ const kinds = (byKind: Record<string, number>, per = 1) =>
     .join(', ');
 
 /** A cold invocation of one file, then warm ones, in one process against fresh fakes. */
-async function invocations(): Promise<{ coldMs: number; coldCpuMs: number; maxRssKiB: number; warmCpuMs: number[]; warmSysMs: number[]; statuses: string[] }> {
+async function invocations(): Promise<ChildRun> {
   const stack = await startFakeStack();
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-bench-'));
   try {
     const events = Array.from({ length: WARM_FILES + LATER_FILES + 1 }, (_, i) => {
       const key = `prompts/warm/prompt-${i}.mp3`;
@@ -55,21 +55,9 @@ async function invocations(): Promise<{ coldMs: number; coldCpuMs: number; maxRs
       stack.cos.putDirect(FAKE_BUCKET, key, body, { contentType: 'audio/mpeg' });
       return cosEvent(cosEventRecord({ bucket: FAKE_BUCKET, region: FAKE_REGION, key, size: body.length }));
     });
-    const file = path.join(tmp, 'events.json');
-    fs.writeFileSync(file, JSON.stringify(events));
     // Files a call gap plus margin apart: each meets an idle system, as one upload at a time does.
-    const gapMs = 1500;
-    const out = await new Promise<string>((resolve, reject) => {
-      const p = spawn(process.execPath, [CHILD, 'invoke', path.join(PKG, 'ivr_upload.js'), file, String(gapMs)], { env: stack.env('ivr-upload'), stdio: ['ignore', 'pipe', 'pipe'] });
-      let text = '';
-      let err = '';
-      p.stdout.on('data', (c: Buffer) => (text += c));
-      p.stderr.on('data', (c: Buffer) => (err = (err + c).slice(-4000)));
-      p.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`invocation run failed: ${err}`))));
-    });
-    return JSON.parse(out.trim().split('\n').pop() ?? '{}') as { coldMs: number; coldCpuMs: number; maxRssKiB: number; warmCpuMs: number[]; warmSysMs: number[]; statuses: string[] };
+    return await invokeChild(events, stack.env('ivr-upload'), 1500);
   } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
     await stack.stop();
   }
 }
@@ -127,6 +115,18 @@ async function main(): Promise<void> {
   row(`warm CPU per file (process.cpuUsage around the handler), warm files 1–${WARM_FILES}`, `${warm.toFixed(1)} ms median (min ${Math.min(...first).toFixed(1)}, max ${Math.max(...first).toFixed(1)}; system part ${median(inv.warmSysMs.slice(0, WARM_FILES)).toFixed(1)} ms)`, `target ≤ 10 ms: ${tick(warm <= 10)}`);
   const later = inv.warmCpuMs.slice(WARM_FILES);
   row(`warm CPU per file, warm files ${WARM_FILES + 1}–${WARM_FILES + LATER_FILES} (a long-lived instance)`, `${median(later).toFixed(1)} ms median (min ${Math.min(...later).toFixed(1)}, max ${Math.max(...later).toFixed(1)})`, 'info');
+
+  say(`\nPeak memory with large files: one cold invocation, one event (the function has 128 MB by default)`);
+  for (const [count, bytes, what] of [
+    [1, MAX_CONVERT_INPUT_BYTES, 'the largest WAV converted'],
+    [3, MAX_CONVERT_INPUT_BYTES, 'three of the largest WAVs converted'],
+    [8, MAX_CCC_FILE_BYTES, 'eight WAVs at CCC\'s size limit, sent as they are'],
+  ] as const) {
+    const m = await largeFilesEvent(count, bytes);
+    const bad = m.statuses.filter((s) => s !== 'uploaded');
+    if (bad.length > 0) throw new Error(`large files: not every file was uploaded: ${m.statuses.join(', ')}`);
+    row(`peak RSS, ${what} (${count} × ${(bytes / MiB).toFixed(0)} MiB)`, `${(m.maxRssKiB / 1024).toFixed(1)} MiB`, `target ≤ 120 MiB (8 MiB under the 128 MB function): ${tick(m.maxRssKiB * 1024 <= 120 * MiB)}`);
+  }
 
   say(`\nOne file into an idle system (one process per event, like SCF; median of ${IDLE_ROUNDS} rounds on fresh fakes)`);
   const idle = await idleFile(IDLE_ROUNDS);

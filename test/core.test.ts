@@ -1,4 +1,5 @@
 /** The functional core: pure decisions, tested on plain data without any server. */
+import { byteBudget } from '../shared/runtime/concurrency';
 import { loadConfig, parseUtcOffset } from '../shared/core/config';
 import { bytesNeeded, judgeAudio } from '../shared/audio/check';
 import { checkFile, checkKey } from '../shared/core/eligibility';
@@ -212,5 +213,35 @@ describe('logging', () => {
     expect(line).toMatchObject({ level: 'warn', msg: 'real message', key: 'a.mp3' });
     expect(Date.parse(line.time as string)).not.toBeNaN();
     expect(Object.keys(line).slice(0, 3)).toEqual(['level', 'time', 'msg']);
+  });
+});
+
+describe('byte budget', () => {
+  test('work is admitted by its bytes, never more than the budget at once; larger work runs alone; `between` runs when large work ends while more waits', async () => {
+    let between = 0;
+    const admit = byteBudget(10, () => between++);
+    let inFlight = 0;
+    let most = 0;
+    const order: number[] = [];
+    const release: Array<() => void> = [];
+    const job = (bytes: number) =>
+      admit(bytes, async () => {
+        inFlight += Math.min(bytes, 10);
+        most = Math.max(most, inFlight);
+        order.push(bytes);
+        await new Promise<void>((r) => release.push(r));
+        inFlight -= Math.min(bytes, 10);
+      });
+    const all = Promise.all([job(4), job(4), job(30), job(1), job(6)]);
+    // Let every job that may start, start; then finish them one by one.
+    const settle = () => new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 10; i++) {
+      await settle();
+      release.shift()?.();
+    }
+    await all;
+    expect(most).toBeLessThanOrEqual(10);
+    expect(order.sort((a, b) => a - b)).toEqual([1, 4, 4, 6, 30]);
+    expect(between).toBeGreaterThan(0);
   });
 });

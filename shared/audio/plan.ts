@@ -9,16 +9,21 @@ import type { ConvertMode } from '../core/config';
 export const MAX_CCC_FILE_BYTES = 5 * 1024 * 1024;
 
 /**
- * The largest WAV the converter takes in the upload function's 128 MB. Measured as the peak RSS
- * (`process.resourceUsage().maxRSS`) of a fresh Node 20 process that loads dist/package/ivr_upload.js
- * (48.5 MB), receives a 44.1 kHz stereo 16-bit WAV the way cos-nodejs-sdk-v5 `getObject` delivers
- * a body (64 KB chunks joined by `Buffer.concat`, so two copies exist for a moment) and converts it:
- * 7 MB → 70 MB, 24 MiB → 104 MB, 28 MiB → 112 MB, 32 MiB → 120 MB. If the object arrives in a
- * single buffer instead, 24 MiB peaks at 83 MB and 40 MiB at 100 MB. 24 MiB keeps the SDK path
- * under ~110 MB: about 142 s of 44.1 kHz stereo 16-bit, 87 s of 48 kHz stereo 24-bit.
- * The test "converting MAX_CONVERT_INPUT_BYTES stays within memory" in test/audio.test.ts re-measures it.
+ * The largest WAV the converter takes in the upload function's 128 MB. Measured as the peak RSS of
+ * the real path (`npm run bench`: the bundle in a fresh Node 20 process, one event, the object read
+ * through cos-nodejs-sdk-v5 from the fake COS, converted, the copy written), 44.1 kHz stereo 16-bit:
+ * 12 MiB → 98 MB, 16 MiB → 112 MB, 20 MiB → 125 MB, 24 MiB → 140 MB (the SDK joins a body's chunks,
+ * so two copies exist for a moment, and the first 5 MiB read is still held). 12 MiB is about 71 s
+ * of 44.1 kHz stereo 16-bit audio, 43 s of 48 kHz stereo 24-bit.
  */
-export const MAX_CONVERT_INPUT_BYTES = 24 * 1024 * 1024;
+export const MAX_CONVERT_INPUT_BYTES = 12 * 1024 * 1024;
+
+/**
+ * How many bytes of objects one invocation reads at once (a file larger than this is read alone):
+ * eight 5 MiB files read side by side peaked at 132 MB. With this budget the largest conversion
+ * runs alone, and files up to CCC's limit two at a time.
+ */
+export const MAX_BODY_BYTES_IN_FLIGHT = MAX_CONVERT_INPUT_BYTES;
 
 export type { ConvertMode };
 

@@ -84,7 +84,11 @@ export async function intake(ctx: Ctx, ev: ObjectEvent): Promise<IntakeResult> {
   if (keyProblem) return { outcome: { ...base, status: 'rejected', code: keyProblem.code, message: keyProblem.message } };
 
   let key = ev.key;
-  let obj = await ctx.objects.read(key, READ_LIMIT);
+  // A WAV the event says is to be converted is read whole at once: a first read of its start, then
+  // another of all of it, would leave both bodies for the garbage collector (see plan.ts).
+  const format = extensionOf(key);
+  const firstRead = ev.size !== undefined && format ? Math.max(READ_LIMIT, bytesNeeded(ev.size, format, config)) : READ_LIMIT;
+  let obj = await ctx.objects.read(key, firstRead);
   if (!obj && ev.altKey) {
     key = ev.altKey;
     obj = await ctx.objects.read(key, READ_LIMIT);

@@ -7,7 +7,9 @@
 import { IvrError } from '../core/errors';
 import { parseCosEvent, type ObjectEvent } from '../core/event';
 import { visibleStatus } from '../core/job';
-import { mapLimited } from '../runtime/concurrency';
+import { MAX_BODY_BYTES_IN_FLIGHT } from '../audio/plan';
+import { byteBudget, mapLimited } from '../runtime/concurrency';
+import { collectGarbage } from '../runtime/memory';
 import type { Ctx } from './context';
 import { handOff } from './handoff';
 import { intake, outcomeOf, type PendingJob, type RecordOutcome } from './intake';
@@ -44,6 +46,7 @@ export async function handleCosEvent(event: unknown, contextFor: ContextFor, log
 
   const results: RecordOutcome[] = new Array(parsed.length);
   const pendingByBucket = new Map<string, { ctx: Ctx; jobs: PendingJob[] }>();
+  const admit = byteBudget(MAX_BODY_BYTES_IN_FLIGHT, collectGarbage);
   await mapLimited(parsed, RECORD_CONCURRENCY, async (rec, i) => {
     if (!rec.ok) {
       log.error('record rejected', { record: rec.index, code: rec.error.code, error: rec.error.message });
@@ -56,7 +59,8 @@ export async function handleCosEvent(event: unknown, contextFor: ContextFor, log
       return;
     }
     try {
-      const r = await intake(ctx, rec.event);
+      // An event that does not state the size is read as if it were as large as the budget.
+      const r = await admit(rec.event.size ?? MAX_BODY_BYTES_IN_FLIGHT, () => intake(ctx, rec.event));
       results[i] = r.outcome;
       if (r.pending) {
         const group = pendingByBucket.get(rec.event.bucket) ?? { ctx, jobs: [] };
