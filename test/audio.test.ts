@@ -60,7 +60,12 @@ const FIXTURES_TABLE: Array<[string, Partial<AudioInfo> & Record<string, unknown
   ['speech-float.wav', { codec: 'float', sampleRate: 8000, channels: 1, bitsPerSample: 32 }, 0.8],
   ['speech-8bit.wav', { codec: 'pcm', sampleRate: 11025, channels: 1, bitsPerSample: 8 }, 1.412608],
   ['speech-44k-stereo.wav', { codec: 'pcm', sampleRate: 44100, channels: 2, bitsPerSample: 16 }, 0.150023],
+  // Written to a pipe: the sizes are placeholders (0x7ffff024 / 0x7ffff000), the samples run to the end.
+  ['speech-stream.wav', { codec: 'pcm', sampleRate: 22050, channels: 1, bitsPerSample: 16, streamed: true }, 0.382585],
+  ['speech-sox-pipe.wav', { codec: 'pcm', sampleRate: 8000, channels: 1, bitsPerSample: 16, streamed: true }, 0.5],
 ];
+/** Fixtures of what CCC must never be sent, each with its code. */
+const REFUSED_FIXTURES: Array<[string, string]> = [['speech-layer2.mp3', 'AudioInvalid']];
 
 describe('inspectAudio: files made by real encoders', () => {
   test.each(FIXTURES_TABLE)('%s', (name, expected, seconds) => {
@@ -72,7 +77,7 @@ describe('inspectAudio: files made by real encoders', () => {
 
   test('the fixtures stay small', () => {
     const sizes = fs.readdirSync(FIXTURES).filter((f) => /\.(mp3|wav)$/.test(f)).map((f) => fs.statSync(path.join(FIXTURES, f)).size);
-    expect(sizes).toHaveLength(FIXTURES_TABLE.length);
+    expect(sizes).toHaveLength(FIXTURES_TABLE.length + REFUSED_FIXTURES.length);
     for (const s of sizes) expect(s).toBeLessThan(30 * 1024);
     expect(sizes.reduce((a, b) => a + b, 0)).toBeLessThan(200 * 1024);
   });
@@ -224,7 +229,8 @@ describe('inspectAudio: empty, not audio, mismatched, invalid, too long', () => 
     expect(problem(edit(34, (b) => b.writeUInt16LE(12)), 'AudioInvalid')).toMatch(/12-bit pcm samples, expected 8 or 16 or 24 or 32 bits/);
     expect(problem(edit(20, (b) => b.writeUInt16LE(0x11)), 'AudioInvalid')).toMatch(/holds IMA ADPCM \(format 0x0011\); only PCM, IEEE float, A-law and µ-law are supported: convert it to PCM/);
     expect(problem(edit(0, (b) => b.write('RIFX', 'latin1')), 'AudioInvalid')).toMatch(/RIFX variant/);
-    expect(problem(edit(40, (b) => b.writeUInt32LE(0xffffffff)), 'AudioInvalid')).toMatch(/never filled in/);
+    // A size never filled in (ffmpeg into a pipe) is no problem: the samples run to the end.
+    expect(ok(edit(40, (b) => b.writeUInt32LE(0xffffffff)))).toMatchObject({ streamed: true, dataBytes: wavTone().length - 44 });
     expect(problem(inspectAudio(riff([['data', Buffer.alloc(100)]]), 'wav'), 'AudioInvalid')).toMatch(/no "fmt " chunk/);
     expect(problem(inspectAudio(riff([['fmt ', wavTone().subarray(20, 36)]]), 'wav'), 'AudioInvalid')).toMatch(/no "data" chunk/);
     const ext = wav({ bits: 24, extensible: true });
@@ -269,6 +275,26 @@ describe('conversionPlan', () => {
     expect(plan(small, 26508, 'off')).toBe('send-as-is');
     expect(plan(big, bigBytes, 'off')).toMatchObject({ code: 'FileTooLarge', message: expect.stringMatching(/conversion is turned off: convert it to 8 kHz mono first, e.g. `sox in.wav -r 8000 -c 1 -b 16 out.wav`/) });
     expect(conversionPlan(small, 26508, 'auto', { maxFileBytes: 20000 })).toBe('convert');
+  });
+
+  test('a WAV written as a stream goes as a converted copy (its header complete); with conversion off it fails with the fix', () => {
+    const streamed = info(fixture('speech-stream.wav'));
+    const bytes = fixture('speech-stream.wav').length;
+    expect(plan(streamed, bytes, 'auto')).toBe('convert');
+    expect(plan(info(fixture('speech-sox-pipe.wav')), 8044, 'telephony')).toBe('convert');
+    expect(plan(streamed, bytes, 'off')).toEqual({ code: 'AudioInvalid', message: expect.stringMatching(/written as a stream .*re-save it, e.g. `sox in.wav out.wav`, or turn conversion on \(IVR_CONVERT\)/) });
+    const copy = converted(fixture('speech-stream.wav'));
+    expect(Math.abs(copy.info.durationSeconds - 0.382585)).toBeLessThan(0.01);
+    expect(copy.bytes.readUInt32LE(40)).toBe(copy.bytes.length - 44);
+  });
+
+  test('MPEG Layer II (or I) named .mp3 is refused with the fix, never sent as MP3', () => {
+    const [name, code] = REFUSED_FIXTURES[0];
+    const mp2 = info(fixture(name), 'mp3');
+    if (mp2.container !== 'mp3') throw new Error('expected an MPEG stream');
+    expect(mp2.codec).toBe('mp2');
+    expect(plan(mp2, 5040, 'auto')).toEqual({ code, message: 'the file is MPEG Layer II audio (MP2), not MP3 (Layer III); CCC takes MP3 or WAV: re-encode it, e.g. `lame --mp2input in.mp3 out.mp3`' });
+    expect(plan({ ...mp2, codec: 'mp1' }, 5040, 'off')).toMatchObject({ code, message: expect.stringContaining('`lame --mp1input in.mp3 out.mp3`') });
   });
 
   test('an MP3 over the limit fails with the fix; within it, it is sent', () => {

@@ -2,6 +2,8 @@
  * The ivr-upload handler end to end: the real SDKs over HTTP against the signature-checking fakes.
  */
 import COS from 'cos-nodejs-sdk-v5';
+import * as fs from 'fs';
+import * as path from 'path';
 import * as http from 'http';
 import { createHandler } from '../functions/ivr-upload/handler';
 import type { UploadSummary } from '../shared/workflow/upload';
@@ -438,6 +440,20 @@ describe('audio that CCC accepts (whole-file checks before any quota is spent)',
     expect(copy.body.readUInt32LE(24)).toBe(8000);
     expect(copy.body.readUInt16LE(22)).toBe(1);
     expect(Math.abs((copy.body.length - 44) / 16000 - 40)).toBeLessThan(0.1);
+  });
+
+  test('a WAV written as a stream (espeak-ng --stdout) is registered as a copy with its sizes right; an MP2 named .mp3 fails, never sent', async () => {
+    const fixture = (name: string) => fs.readFileSync(path.join(__dirname, 'fixtures', 'audio', name));
+    const r = only(await run(stack.drop('prompts/tts.wav', fixture('speech-stream.wav'))));
+    expect(r.status).toBe('uploaded');
+    const url = new URL(stack.ccc.uploadCalls()[0].audioUrls[0]);
+    const copy = stack.cos.object(BUCKET, decodeURIComponent(url.pathname.slice(1)))!;
+    expect(copy.key.startsWith('.ivr-audio-sync/converted/')).toBe(true);
+    expect(copy.body.readUInt32LE(4)).toBe(copy.body.length - 8);
+    expect(copy.body.readUInt32LE(40)).toBe(copy.body.length - 44);
+    const mp2 = only(await run(stack.drop('prompts/layer2.mp3', fixture('speech-layer2.mp3'))));
+    expect(mp2).toMatchObject({ status: 'failed', code: 'AudioInvalid', message: expect.stringContaining('MPEG Layer II') });
+    expect(stack.ccc.uploadCalls()).toHaveLength(1);
   });
 
   test('a duplicate delivery of a converted WAV is answered from the ledger: not read whole or converted again', async () => {

@@ -55,6 +55,12 @@ export interface WavInfo {
   /** Where the `data` chunk's samples start, and how many bytes of them there are. */
   dataOffset: number;
   dataBytes: number;
+  /**
+   * Written as a stream: the data chunk's size is a placeholder the writer never filled in
+   * (espeak-ng `--stdout`, sox or ffmpeg into a pipe), so the samples run to the end of the file.
+   * What CCC makes of such a header is unknown: it goes as a converted copy, with real sizes.
+   */
+  streamed?: boolean;
 }
 
 /** What a valid MPEG audio file holds. */
@@ -128,6 +134,12 @@ function isRiffWave(b: Uint8Array): boolean {
   return b.length >= 12 && /^(RIFF|RIFX|RF64)$/.test(ascii(b, 0, 4)) && ascii(b, 8, 4) === 'WAVE';
 }
 
+/**
+ * Data chunk sizes a WAV written as a stream carries, since its writer could not seek back: all
+ * ones (ffmpeg), and the largest size a 2 GiB RIFF can hold (espeak-ng and sox: 0x7ffff000).
+ */
+const STREAM_PLACEHOLDERS = new Set([0xffffffff, 0x7fffffff, 0x7ffff000]);
+
 const WAV_CODECS: Record<number, WavCodec> = { 1: 'pcm', 3: 'float', 6: 'alaw', 7: 'mulaw' };
 const WAV_BITS: Record<WavCodec, number[]> = { pcm: [8, 16, 24, 32], float: [32, 64], alaw: [8], mulaw: [8] };
 // Codecs people meet in practice, so the message can name what the file holds.
@@ -150,13 +162,17 @@ function inspectWav(b: Uint8Array): Checked<WavInfo> {
   // Chunks are walked within the RIFF size when it is plausible, else to the end of the file.
   const end = riffEnd >= 12 && riffEnd <= b.length ? riffEnd : b.length;
   let fmt: Checked<WavFmt> | undefined;
-  let data: { offset: number; bytes: number } | undefined;
+  let data: { offset: number; bytes: number; streamed?: boolean } | undefined;
   let pos = 12;
   while (pos + 8 <= end) {
     const id = ascii(b, pos, 4);
     const size = u32(b, pos + 4);
     const body = pos + 8;
-    if (id === 'data' && size === 0xffffffff) return fail('AudioInvalid', 'the data chunk size was never filled in (the WAV was written as a stream); re-save the file with an audio editor or sox');
+    if (id === 'data' && STREAM_PLACEHOLDERS.has(size) && body + size > b.length) {
+      // The samples run to the end of the file (a dangling odd byte is no sample).
+      if (!data) data = { offset: body, bytes: b.length - body, streamed: true };
+      break;
+    }
     if (body + size > b.length) {
       if (id === 'data') return fail('AudioTruncated', `data chunk declares ${size} bytes, the file holds ${b.length - body}; ${TRUNCATED_FIX}`);
       if (id === 'fmt ' || !data) return fail('AudioTruncated', `chunk "${id}" at byte ${pos} declares ${size} bytes, the file holds ${b.length - body}; ${TRUNCATED_FIX}`);
@@ -166,13 +182,13 @@ function inspectWav(b: Uint8Array): Checked<WavInfo> {
     if (id === 'data' && !data) data = { offset: body, bytes: size };
     pos = body + size + (size & 1); // chunks are word-aligned: odd sizes carry a pad byte
   }
-  if (riffEnd > b.length) return fail('AudioTruncated', `the RIFF header declares ${riffEnd} bytes, the file holds ${b.length}; ${TRUNCATED_FIX}`);
+  if (riffEnd > b.length && !data?.streamed) return fail('AudioTruncated', `the RIFF header declares ${riffEnd} bytes, the file holds ${b.length}; ${TRUNCATED_FIX}`);
   if (!fmt) return fail('AudioInvalid', 'the WAV has no "fmt " chunk, so its sample format is unknown; re-save the file with an audio editor or sox');
   if (isProblem(fmt)) return fmt;
   if (!data) return fail('AudioInvalid', 'the WAV has no "data" chunk; re-save the file with an audio editor or sox');
   const frames = Math.floor(data.bytes / fmt.blockAlign);
   if (frames === 0) return fail('AudioEmpty', `the WAV holds no samples (its data chunk has ${data.bytes} bytes); record or export the prompt again`);
-  return { container: 'wav', ...fmt, frames, durationSeconds: frames / fmt.sampleRate, dataOffset: data.offset, dataBytes: data.bytes };
+  return { container: 'wav', ...fmt, frames, durationSeconds: frames / fmt.sampleRate, dataOffset: data.offset, dataBytes: data.bytes, ...(data.streamed ? { streamed: true } : {}) };
 }
 
 function parseFmt(f: Uint8Array): Checked<WavFmt> {

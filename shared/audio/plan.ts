@@ -32,7 +32,9 @@ export type PlanProblemCode =
   /** Over CCC's size limit and conversion cannot (or may not) bring it under. */
   | 'FileTooLarge'
   /** Would need converting, but is too big to convert within the function's memory. */
-  | 'AudioTooLargeToConvert';
+  | 'AudioTooLargeToConvert'
+  /** MPEG Layer I or II named .mp3; or a WAV written as a stream, with conversion turned off. */
+  | 'AudioInvalid';
 
 /** A file that cannot be sent, and what the operator can do about it. */
 export interface PlanProblem {
@@ -64,6 +66,10 @@ export function conversionPlan(info: AudioInfo, bytes: number, mode: ConvertMode
   const maxInput = limits.maxConvertInputBytes ?? MAX_CONVERT_INPUT_BYTES;
   const tooBig = bytes > maxFile;
   const over = `the file is ${bytes} bytes (${mb(bytes)}); CCC accepts at most ${maxFile} bytes (${mb(maxFile)})`;
+  if (info.container === 'mp3' && info.codec !== 'mp3') {
+    const layer = info.codec === 'mp2' ? 'II' : 'I';
+    return problem('AudioInvalid', `the file is MPEG Layer ${layer} audio (${info.codec.toUpperCase()}), not MP3 (Layer III); CCC takes MP3 or WAV: re-encode it, e.g. \`lame --${info.codec}input in.mp3 out.mp3\``);
+  }
   if (info.container === 'mp3') {
     // MP3s are never converted: decoding one would add ~84 KB (mpg123-decoder, WASM) for files that
     // are already compressed, and a 16-bit 8 kHz WAV (16 KB/s) is no smaller than a 128 kbit/s MP3.
@@ -71,11 +77,14 @@ export function conversionPlan(info: AudioInfo, bytes: number, mode: ConvertMode
     return problem('FileTooLarge', `${over}, and MP3s are not converted: re-encode it at a lower bitrate, e.g. \`lame --mp3input -m m -b 32 in.mp3 out.mp3\` (4 KB per second of audio)`);
   }
   const telephony = info.codec === 'pcm' && info.sampleRate === TELEPHONY_RATE && info.channels === 1 && info.bitsPerSample === 16;
-  const wanted = mode === 'telephony' ? !telephony : mode === 'auto' && tooBig;
+  if (info.streamed && mode === 'off') return problem('AudioInvalid', `the WAV was written as a stream (its sizes were never filled in), which CCC may not read: re-save it, e.g. \`sox in.wav out.wav\`, or turn conversion on (IVR_CONVERT), which sends a copy with its sizes right`);
+  // A streamed WAV goes as a converted copy, whose header is complete.
+  const wanted = info.streamed || (mode === 'telephony' ? !telephony : mode === 'auto' && tooBig);
   const outBytes = 44 + Math.round((info.frames * TELEPHONY_RATE) / info.sampleRate) * 2;
+  if (info.streamed && !tooBig && outBytes > maxFile) return problem('FileTooLarge', `the WAV was written as a stream (its sizes were never filled in), which CCC may not read, and a copy with its sizes right would take ${outBytes} bytes even as 8 kHz mono 16-bit, over CCC's ${maxFile}: shorten it, or encode it as MP3, e.g. \`lame -m m -b 32 in.wav out.mp3\``);
   // A file within the limit is never made to fail: if its conversion would not fit (8-bit or
   // A-law input doubles in size), it goes as it is.
-  if (!tooBig && (!wanted || outBytes > maxFile)) return 'send-as-is';
+  if (!tooBig && (!wanted || (outBytes > maxFile && !info.streamed))) return 'send-as-is';
   if (tooBig && mode === 'off') return problem('FileTooLarge', `${over}, and conversion is turned off: convert it to 8 kHz mono first, e.g. ${SOX_FIX}, or turn conversion on`);
   // Converting never makes an 8 kHz mono 16-bit file smaller, and the output must fit too.
   if (tooBig && (telephony || outBytes > maxFile)) {

@@ -11,11 +11,18 @@ export function baseName(key: string): string {
   return dot > 0 ? last.slice(0, dot) : last;
 }
 
-function validName(name: string, source: string): string | IvrError {
+// What the operator can do: a file name is fixed by renaming it or naming it in the header; the
+// header by setting it right.
+const FIX_FILE_NAME = 'rename the file, or upload it with x-cos-meta-ivr-name set to the URL-encoded name CCC should show';
+const FIX_HEADER = 'upload it again with x-cos-meta-ivr-name set right (URL-encoded UTF-8)';
+
+function validName(name: string, source: 'the file name' | 'x-cos-meta-ivr-name'): string | IvrError {
+  const fix = source === 'the file name' ? FIX_FILE_NAME : FIX_HEADER;
   const trimmed = name.trim();
-  if (trimmed === '') return new IvrError('IvrNameInvalid', `${source} is empty`);
-  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(trimmed)) return new IvrError('IvrNameInvalid', `${source} contains control characters or line breaks`);
-  if ([...trimmed].length > MAX_CUSTOM_NAME_CHARS) return new IvrError('IvrNameInvalid', `${source} is longer than ${MAX_CUSTOM_NAME_CHARS} characters`);
+  if (trimmed === '') return new IvrError('IvrNameInvalid', `${source} is empty: ${fix}`);
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(trimmed)) return new IvrError('IvrNameInvalid', `${source} contains control characters or line breaks: ${fix}`);
+  const chars = [...trimmed].length;
+  if (chars > MAX_CUSTOM_NAME_CHARS) return new IvrError('IvrNameInvalid', `${source} has ${chars} characters, more than the ${MAX_CUSTOM_NAME_CHARS} a display name may have: ${fix}`);
   return trimmed;
 }
 
@@ -28,8 +35,8 @@ export function customFileName(key: string, requested: string | undefined): stri
   try {
     decoded = decodeURIComponent(requested);
   } catch {
-    return new IvrError('IvrNameInvalid', 'x-cos-meta-ivr-name is not valid URL-encoded UTF-8');
+    return new IvrError('IvrNameInvalid', `x-cos-meta-ivr-name is not valid URL-encoded UTF-8: ${FIX_HEADER}`);
   }
-  if (decoded.includes('\ufffd')) return new IvrError('IvrNameInvalid', 'x-cos-meta-ivr-name is not valid UTF-8');
+  if (decoded.includes('\ufffd')) return new IvrError('IvrNameInvalid', `x-cos-meta-ivr-name is not valid UTF-8: ${FIX_HEADER}`);
   return validName(decoded, 'x-cos-meta-ivr-name');
 }
