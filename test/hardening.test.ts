@@ -363,13 +363,20 @@ describe('configuration: every variable missing, empty, malformed or out of rang
     ['TENCENTCLOUD_SECRETID', undefined], ['TENCENTCLOUD_SECRETID', '  '], ['TENCENTCLOUD_SECRETKEY', undefined],
     ['IVR_URL_EXPIRES', 'soon'], ['IVR_URL_EXPIRES', '59'], ['IVR_URL_EXPIRES', '86401'],
     ['CCC_ENDPOINT', 'ftp://127.0.0.1:1'], ['COS_ENDPOINT', 'http://'], ['CCC_TIMEOUT_SECONDS', '0'],
-    ['IVR_AUDIO_PREFIX', 'no-slash'], ['IVR_LEDGER_PREFIX', ''], ['IVR_LEDGER_PREFIX', '/abs/'],
+    ['IVR_AUDIO_PREFIX', 'no-slash'], ['IVR_LEDGER_PREFIX', '/abs/'], ['IVR_LEDGER_PREFIX', 'prompts-'],
     ['IVR_DAILY_QUOTA', '0'], ['IVR_DAILY_QUOTA', 'fifty'], ['IVR_QUOTA_UTC_OFFSET', '+8'], ['IVR_QUOTA_UTC_OFFSET', '+15:00'],
     ['IVR_MAX_ATTEMPTS', '11'], ['IVR_RETRY_BASE_MS', '-1'], ['IVR_MAX_BATCH', '51'], ['IVR_JOB_LEASE_SECONDS', '1'],
     ['IVR_WAIT_SECONDS', '0'], ['IVR_RETENTION_DAYS', '1'], ['IVR_REPORT_WEBHOOK', 'not a url'], ['IVR_BUCKET', 'prompts'],
   ];
   test.each(cases)('%s=%p is refused with a message naming it', (name, value) => {
     expect(() => loadConfig({ ...good, [name]: value })).toThrow(expect.objectContaining({ code: 'ConfigInvalid', message: expect.stringContaining(name) }));
+  });
+
+  test('an optional variable set empty means its default (sls deploys a setting left empty in .env as "")', () => {
+    const empty = loadConfig({ ...good, IVR_LEDGER_PREFIX: '', IVR_AUDIO_PREFIX: '', IVR_DAILY_QUOTA: ' ', IVR_CONVERT: '', IVR_REPORT_WEBHOOK: '' });
+    const unset = loadConfig(good);
+    expect(empty).toEqual(unset);
+    expect(empty.ledgerPrefix).toBe('.ivr-audio-sync/');
   });
 });
 

@@ -17,6 +17,7 @@ import { createRequire } from 'module';
 import * as os from 'os';
 import * as path from 'path';
 import { ROOT } from '../scripts/lib/deploy-config';
+import { loadConfig } from '../shared/core/config';
 import { readDotenv, serverlessDotenvPath } from '../scripts/lib/dotenv';
 import { functionName } from '../scripts/lib/deploy-spec';
 import { routingProblem, runSls, type SlsRunner } from '../scripts/deploy/sls';
@@ -152,6 +153,44 @@ describe('npm run deploy (the sls wrapper)', () => {
     } finally {
       await scf.stop();
     }
+  });
+
+  test('settings left empty in .env reach the engine as the defaults the checks approved, and the functions start with them', async () => {
+    const emptied = ['SCF_RUNTIME', 'MEMORY_SIZE', 'REPORT_CRON', 'IVR_LEDGER_PREFIX'].reduce((t, k) => t.replace(new RegExp(`^${k}=.*$`, 'm'), `${k}=`), filled);
+    const dir = project(emptied);
+    let seen: Record<string, string | undefined> = {};
+    const capture: SlsRunner = async (_args, _io, env) => {
+      seen = env;
+      return { code: 1, output: '' };
+    };
+    expect(await runSls({ command: 'deploy', args: [], envFile: path.join(dir, '.env'), processEnv: {}, timeZoneName: 'UTC', runner: capture, io: io([]) })).toBe(1);
+    // As @serverless/components does: its dotenv fills in what the environment lacks, then it
+    // resolves ${env:…} in serverless.yml (src/cli/utils.js).
+    const engine = createRequire(path.join(ROOT, 'node_modules', '@serverless', 'components', 'package.json'));
+    const utils = engine('./src/cli/utils') as { loadInstanceConfig(dir: string): Record<string, unknown>; resolveVariables(o: Record<string, unknown>): Record<string, unknown> };
+    const dotenv = engine('dotenv') as { config(o: { path: string }): unknown };
+    const saved = process.env;
+    process.env = { ...seen } as NodeJS.ProcessEnv;
+    let yml: { inputs: { runtime: string; functions: Record<string, { memorySize: unknown; environments: Array<{ key: string; value: string }> }>; triggers: Array<{ type: string; parameters: { cronExpression?: string } }> } };
+    try {
+      dotenv.config({ path: path.join(dir, '.env') });
+      yml = utils.resolveVariables(JSON.parse(JSON.stringify(utils.loadInstanceConfig(dir)))) as typeof yml;
+    } finally {
+      process.env = saved;
+    }
+    expect(yml.inputs.runtime).toBe('Nodejs16.13');
+    expect(String(yml.inputs.functions.upload.memorySize)).toBe('128');
+    expect(yml.inputs.triggers.find((t) => t.type === 'timer')?.parameters.cronExpression).toBe('0 */5 * * * * *');
+    const fnEnv = Object.fromEntries(yml.inputs.functions.upload.environments.map((e) => [e.key, e.value]));
+    expect(fnEnv.IVR_LEDGER_PREFIX).toBe('');
+    expect(loadConfig({ ...fnEnv, TENCENTCLOUD_SECRETID: 'x', TENCENTCLOUD_SECRETKEY: 'y', TENCENTCLOUD_REGION: 'ap-guangzhou' }).ledgerPrefix).toBe('.ivr-audio-sync/');
+  });
+
+  test('refuses sls options that would deploy other functions than the ones .env names (and the retry policy step targets)', async () => {
+    const lines: string[] = [];
+    expect(await runSls({ command: 'deploy', args: ['--stage', 'dev'], envFile: path.join(project(filled), '.env'), processEnv: {}, timeZoneName: 'UTC', runner: neverRun, io: io(lines) })).toBe(1);
+    expect(await runSls({ command: 'deploy', args: ['--region=ap-shanghai'], envFile: path.join(project(filled), '.env'), processEnv: {}, timeZoneName: 'UTC', runner: neverRun, io: io(lines) })).toBe(1);
+    expect(lines).toEqual([expect.stringMatching(/^refused: --stage is not passed to sls: set STAGE in \.env instead/), expect.stringMatching(/^refused: --region is not passed to sls: set REGION in \.env instead/)]);
   });
 
   test('passes a failing sls exit code through', async () => {

@@ -34,14 +34,14 @@ export function routingProblem(env: Record<string, string | undefined>, timeZone
   return 'SERVERLESS_PLATFORM_VENDOR=tencent is missing from .env: outside China sls would ask you to "serverless login" and deploy nothing (copy the line from .env.example)';
 }
 
-/** Runs sls with `args`, echoing its output; resolves with its exit code and what it printed. */
-export type SlsRunner = (args: string[], io: DeployIo) => Promise<{ code: number; output: string }>;
+/** Runs sls with `args` and environment `env`, echoing its output; resolves with its exit code and what it printed. */
+export type SlsRunner = (args: string[], io: DeployIo, env: Record<string, string | undefined>) => Promise<{ code: number; output: string }>;
 
 /** The real runner: `node node_modules/serverless/bin/serverless.js <args>` in the repository. */
-export const runServerless: SlsRunner = (args, io) =>
+export const runServerless: SlsRunner = (args, io, env) =>
   new Promise((resolve, reject) => {
     const bin = path.join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
-    const child = spawn(process.execPath, [bin, ...args], { cwd: ROOT, env: process.env, stdio: ['inherit', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args], { cwd: ROOT, env, stdio: ['inherit', 'pipe', 'pipe'] });
     let output = '';
     let pending = '';
     const onData = (c: Buffer) => {
@@ -76,6 +76,22 @@ export interface SlsOptions {
   io: DeployIo;
 }
 
+/**
+ * sls options that would make it deploy something other than what `.env` describes, while the
+ * retry-policy step after it (and every check before it) goes by `.env`.
+ */
+const REFUSED_OPTIONS = ['--stage', '--app', '--org', '--region', '--inputs', '--target'];
+
+/**
+ * What serverless.yml reads from the environment, as the checks resolved it: a setting left empty
+ * in `.env` means its default to the checks, but sls would hand the engine "" (it substitutes
+ * `${env:X}` as it is). sls loads `.env` only for variables not already set, so these win.
+ */
+export function slsEnvironment(settings: DeploySettings, values: Record<string, string>): Record<string, string> {
+  const resolved: Record<string, string> = { SCF_RUNTIME: settings.runtime, MEMORY_SIZE: String(settings.memorySize), REPORT_CRON: settings.recoveryCron };
+  return Object.fromEntries(Object.entries(resolved).filter(([k]) => (values[k] ?? '').trim() === ''));
+}
+
 /** Everything checked before sls runs; throws DeployConfigError with one line per problem. */
 export function preflight(envFile: string, processEnv: Record<string, string | undefined>, timeZoneName: string): { settings: DeploySettings; credentials: DeployCredentials; values: Record<string, string> } {
   const { values } = loadDeployEnv(envFile, processEnv);
@@ -94,9 +110,12 @@ export async function runSls(opts: SlsOptions): Promise<number> {
   const timeZoneName = opts.timeZoneName ?? new Intl.DateTimeFormat('en', { timeZoneName: 'long' }).format();
   let io = opts.io;
   try {
+    const refused = opts.args.filter((a) => REFUSED_OPTIONS.includes(a.split('=')[0]));
+    if (refused.length > 0) throw new DeployConfigError(refused.map((a) => `${a.split('=')[0]} is not passed to sls: set ${a.startsWith('--stage') ? 'STAGE' : a.startsWith('--region') ? 'REGION' : 'it'} in .env instead, so that sls and the retry-policy step after it deploy the same functions`));
     const { settings, credentials, values } = preflight(envFile, processEnv, timeZoneName);
     io = redactingIo(opts.io, SECRET_NAMES.map((n) => values[n]));
-    const { code, output } = await (opts.runner ?? runServerless)([opts.command, ...opts.args], io);
+    const env = { ...processEnv, ...slsEnvironment(settings, values) };
+    const { code, output } = await (opts.runner ?? runServerless)([opts.command, ...opts.args], io, env);
     if (code !== 0) {
       io.out(`failed: sls ${opts.command} exited with ${code}`);
       return code;

@@ -190,7 +190,11 @@ export function substitute(text: string, env: Record<string, string>): string {
   });
 }
 
-/** serverless.yml with `${env:…}` filled in from `env`. */
+/**
+ * serverless.yml with `${env:…}` filled in from `env`, for checking it against the spec with every
+ * value set. (The engine resolves after parsing, so an empty value reaches it as ""; the sls
+ * wrapper's test runs the engine's own resolver for that.)
+ */
 export function loadServerlessYml(env: Record<string, string>, file = path.join(ROOT, 'serverless.yml')): unknown {
   return parse(substitute(fs.readFileSync(file, 'utf8'), env)) as unknown;
 }

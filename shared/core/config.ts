@@ -161,7 +161,8 @@ function optionalEndpoint(env: Env, name: string): Endpoint | undefined {
 }
 
 function prefixVar(env: Env, name: string, def: string): string {
-  const raw = env[name] === undefined ? def : (env[name] ?? '').trim();
+  // Empty means the default, as for every variable (sls deploys a setting left empty as "").
+  const raw = str(env, name) ?? def;
   if (raw.startsWith('/')) fail(name, 'must not start with "/" (COS keys have no leading slash)');
   if (/[\u0000-\u001f\u007f]/.test(raw)) fail(name, 'must not contain control characters');
   if (raw !== '' && !raw.endsWith('/')) fail(name, `must end with "/", got "${raw}"`);
