@@ -301,17 +301,17 @@ describe('conversionPlan', () => {
     const mp3 = info(fixture('speech-cbr-info.mp3'), 'mp3');
     expect(plan(mp3, 12384, 'telephony')).toBe('send-as-is');
     const r = plan(mp3, MAX_CCC_FILE_BYTES + 1, 'auto');
-    expect(r).toEqual({ code: 'FileTooLarge', message: expect.stringMatching(/^the file is 5242881 bytes \(5 MB\); CCC accepts at most 5242880 bytes \(5 MB\), and MP3s are not converted: re-encode it .*`lame --mp3input -m m -b 32 in.mp3 out.mp3`/) });
+    expect(r).toEqual({ code: 'FileTooLarge', message: expect.stringMatching(/^the file is 5000001 bytes \(5 MB\); CCC accepts at most 5000000 bytes \(5 MB\), and MP3s are not converted: re-encode it .*`lame --mp3input -m m -b 32 in.mp3 out.mp3`/) });
   });
 
   test('too long even at 8 kHz, or too big to convert in memory', () => {
     const [long, longBytes] = studioWav(400);
-    expect(plan(long, longBytes, 'auto')).toMatchObject({ code: 'FileTooLarge', message: expect.stringMatching(/its 400 s of audio take 6400044 bytes even as 8 kHz mono 16-bit WAV \(which holds at most 327 s\): shorten or split it/) });
+    expect(plan(long, longBytes, 'auto')).toMatchObject({ code: 'FileTooLarge', message: expect.stringMatching(/its 400 s of audio take 6400044 bytes even as 8 kHz mono 16-bit WAV \(which holds at most 312 s\): shorten or split it/) });
     const [huge, hugeBytes] = studioWav(200);
     expect(hugeBytes).toBeGreaterThan(MAX_CONVERT_INPUT_BYTES);
     expect(plan(huge, hugeBytes, 'auto')).toEqual({
       code: 'AudioTooLargeToConvert',
-      message: `the WAV is ${hugeBytes} bytes (33.6 MB), more than the ${MAX_CONVERT_INPUT_BYTES} bytes (12 MB) that can be converted within the function's memory: convert it before uploading, e.g. \`sox in.wav -r 8000 -c 1 -b 16 out.wav\``,
+      message: `the WAV is ${hugeBytes} bytes (35.3 MB), more than the ${MAX_CONVERT_INPUT_BYTES} bytes (12.6 MB) that can be converted within the function's memory: convert it before uploading, e.g. \`sox in.wav -r 8000 -c 1 -b 16 out.wav\``,
     });
     // An 8 kHz mono 16-bit WAV over the limit cannot shrink; 8-bit input within the limit is sent rather than doubled.
     const phone: WavInfo = { ...studio, sampleRate: 8000, channels: 1, blockAlign: 2, frames: 2_700_000, durationSeconds: 337.5, dataBytes: 5_400_000 };

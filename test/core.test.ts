@@ -1,7 +1,7 @@
 /** The functional core: pure decisions, tested on plain data without any server. */
 import { byteBudget } from '../shared/runtime/concurrency';
 import { loadConfig, parseUtcOffset } from '../shared/core/config';
-import { bytesNeeded, judgeAudio } from '../shared/audio/check';
+import { bytesNeeded, judgeAudio, MAX_CCC_FILE_BYTES } from '../shared/audio/check';
 import { checkFile, checkKey } from '../shared/core/eligibility';
 import { parseCosEvent, recoverKey, resolveRegion } from '../shared/core/event';
 import { quotaDay } from '../shared/core/sendlog';
@@ -46,8 +46,18 @@ describe('eligibility', () => {
     expect(checkFile('a.wav', 0)).toMatchObject({ code: 'EmptyFile' });
     expect(checkFile('a.wav', 50 * 1024 * 1024)).toEqual({ format: 'wav' });
   });
+  test('CCC\'s "5 MB" is read as 5000000 bytes unless IVR_MAX_FILE_BYTES says 5 MiB', () => {
+    const env = { CCC_SDK_APP_ID: '1400000001', TENCENTCLOUD_SECRETID: 'id', TENCENTCLOUD_SECRETKEY: 'key' };
+    expect(loadConfig(env).maxFileBytes).toBe(5_000_000);
+    expect(loadConfig({ ...env, IVR_MAX_FILE_BYTES: '5242880' }).maxFileBytes).toBe(5_242_880);
+    expect(() => loadConfig({ ...env, IVR_MAX_FILE_BYTES: '6000000' })).toThrow(/IVR_MAX_FILE_BYTES/);
+    const size = 5_100_000;
+    expect(judgeAudio(Buffer.alloc(10), 'mp3', size, { convert: 'auto', maxFileBytes: 5_000_000 })).toMatchObject({ code: 'FileTooLarge', message: expect.stringContaining('CCC accepts at most 5000000 bytes (5 MB)') });
+    expect(bytesNeeded(size, 'mp3', { convert: 'auto', maxFileBytes: 5_242_880 })).toBe(size);
+  });
+
   test('the whole file decides: valid audio, the right format, sent as it is or converted', () => {
-    const policy = { convert: 'auto' as const };
+    const policy = { convert: 'auto' as const, maxFileBytes: MAX_CCC_FILE_BYTES };
     expect(judgeAudio(mp3Silence(10), 'mp3', mp3Silence(10).length, policy)).toMatchObject({ send: 'as-is' });
     expect(judgeAudio(wavTone(), 'wav', wavTone().length, policy)).toMatchObject({ send: 'as-is' });
     expect(judgeAudio(wavTone(), 'mp3', wavTone().length, policy)).toMatchObject({ code: 'FormatMismatch' });
@@ -59,7 +69,7 @@ describe('eligibility', () => {
     expect(bytesNeeded(6 * 1024 * 1024, 'mp3', policy)).toBe(0);
     expect(judgeAudio(Buffer.alloc(10), 'mp3', 6 * 1024 * 1024, policy)).toMatchObject({ code: 'FileTooLarge', message: expect.stringMatching(/lame/) });
     expect(bytesNeeded(6 * 1024 * 1024, 'wav', policy)).toBe(6 * 1024 * 1024);
-    expect(bytesNeeded(6 * 1024 * 1024, 'wav', { convert: 'off' })).toBe(0);
+    expect(bytesNeeded(6 * 1024 * 1024, 'wav', { convert: 'off', maxFileBytes: MAX_CCC_FILE_BYTES })).toBe(0);
     expect(judgeAudio(Buffer.alloc(10), 'wav', 30 * 1024 * 1024, policy)).toMatchObject({ code: 'AudioTooLargeToConvert' });
   });
   test('keys', () => {

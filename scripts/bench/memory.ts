@@ -62,7 +62,7 @@ export function largeWav(bytes: number): Buffer {
 }
 
 /** Peak RSS (KiB) of one cold invocation whose event holds `count` WAVs of `bytes` each, and their statuses. */
-export async function largeFilesEvent(count: number, bytes: number): Promise<ChildRun> {
+export async function largeFilesEvent(count: number, bytes: number, env: Record<string, string> = {}): Promise<ChildRun> {
   const stack = await startFakeStack();
   try {
     const body = largeWav(bytes);
@@ -71,7 +71,7 @@ export async function largeFilesEvent(count: number, bytes: number): Promise<Chi
       stack.cos.putDirect(FAKE_BUCKET, key, body, { contentType: 'audio/wav' });
       return cosEventRecord({ bucket: FAKE_BUCKET, region: FAKE_REGION, key, size: body.length });
     });
-    return await invokeChild([cosEvent(...records)], stack.env('ivr-upload'));
+    return await invokeChild([cosEvent(...records)], { ...stack.env('ivr-upload'), ...env });
   } finally {
     await stack.stop();
   }

@@ -5,7 +5,7 @@
  */
 import { IvrError } from '../core/errors';
 import { inspectAudio, type AudioFormat, type AudioInfo } from './inspect';
-import { conversionPlan, MAX_CCC_FILE_BYTES, MAX_CONVERT_INPUT_BYTES, type ConvertMode } from './plan';
+import { conversionPlan, MAX_CCC_FILE_BYTES, MAX_CONVERT_INPUT_BYTES, mb, type ConvertMode } from './plan';
 
 export { MAX_CCC_FILE_BYTES, MAX_CONVERT_INPUT_BYTES, type ConvertMode };
 
@@ -15,6 +15,8 @@ export interface AudioPolicy {
   convert: ConvertMode;
   /** Longest accepted duration, seconds; undefined: no limit of ours. */
   maxSeconds?: number;
+  /** CCC's size limit as configured (`IVR_MAX_FILE_BYTES`). */
+  maxFileBytes: number;
 }
 
 /** Send the file as it is or convert it first (with what inspection found), or why it cannot be sent at all. */
@@ -25,21 +27,20 @@ export type AudioVerdict = { send: 'as-is' | 'convert'; info: AudioInfo } | IvrE
  * none beyond what any first read holds, if its size alone already decides it.
  */
 export function bytesNeeded(size: number, format: AudioFormat, policy: AudioPolicy): number {
-  if (size <= MAX_CCC_FILE_BYTES) return size;
+  if (size <= policy.maxFileBytes) return size;
   return format === 'wav' && policy.convert !== 'off' && size <= MAX_CONVERT_INPUT_BYTES ? size : 0;
 }
 
 /** The verdict on a whole file (`bytes.length === size`), or on its size alone when `bytesNeeded` said so. */
 export function judgeAudio(bytes: Uint8Array, format: AudioFormat, size: number, policy: AudioPolicy): AudioVerdict {
   if (bytes.length < size) {
-    const mb = (n: number) => `${+(n / 1024 / 1024).toFixed(1)} MB`;
     const fix = format === 'mp3' ? 're-encode it at a lower bitrate, e.g. `lame --mp3input -m m -b 32 in.mp3 out.mp3`' : policy.convert === 'off' ? 'convert it to 8 kHz mono first, e.g. `sox in.wav -r 8000 -c 1 -b 16 out.wav`, or turn conversion on (IVR_CONVERT)' : 'convert it before uploading, e.g. `sox in.wav -r 8000 -c 1 -b 16 out.wav`';
     const code = format === 'wav' && policy.convert !== 'off' ? 'AudioTooLargeToConvert' : 'FileTooLarge';
-    return new IvrError(code, `the file is ${size} bytes (${mb(size)}); CCC accepts at most ${MAX_CCC_FILE_BYTES} bytes (${mb(MAX_CCC_FILE_BYTES)})${code === 'AudioTooLargeToConvert' ? ` and at most ${MAX_CONVERT_INPUT_BYTES} bytes can be converted` : ''}: ${fix}`);
+    return new IvrError(code, `the file is ${size} bytes (${mb(size)}); CCC accepts at most ${policy.maxFileBytes} bytes (${mb(policy.maxFileBytes)})${code === 'AudioTooLargeToConvert' ? ` and at most ${MAX_CONVERT_INPUT_BYTES} bytes can be converted` : ''}: ${fix}`);
   }
   const inspected = inspectAudio(bytes, format, { maxSeconds: policy.maxSeconds });
   if (!inspected.ok) return new IvrError(inspected.problem.code, inspected.problem.message);
-  const plan = conversionPlan(inspected.info, size, policy.convert);
+  const plan = conversionPlan(inspected.info, size, policy.convert, { maxFileBytes: policy.maxFileBytes });
   if (typeof plan === 'object') return new IvrError(plan.code, plan.message);
   return { send: plan === 'convert' ? 'convert' : 'as-is', info: inspected.info };
 }

@@ -3,10 +3,10 @@
  * small: it runs in the main bundle, before the converter is loaded (see load-converter.ts).
  */
 import type { AudioInfo } from './inspect';
-import type { ConvertMode } from '../core/config';
+import { CCC_FILE_BYTES_DEFAULT, type ConvertMode } from '../core/config';
 
-/** CCC's documented limit, read as 5 MiB (whether Tencent means 10^6 or 2^20 is unverified). */
-export const MAX_CCC_FILE_BYTES = 5 * 1024 * 1024;
+/** CCC's size limit unless `IVR_MAX_FILE_BYTES` says otherwise (see CCC_FILE_BYTES_DEFAULT). */
+export const MAX_CCC_FILE_BYTES = CCC_FILE_BYTES_DEFAULT;
 
 /**
  * The largest WAV the converter takes in the upload function's 128 MB. Measured as the peak RSS of
@@ -52,7 +52,8 @@ export interface PlanLimits {
 }
 
 const TELEPHONY_RATE = 8000;
-const mb = (n: number): string => `${+(n / 1024 / 1024).toFixed(1)} MB`;
+/** Bytes as operators read sizes in messages: decimal megabytes, one decimal (5000000 → `5 MB`). */
+export const mb = (n: number): string => `${+(n / 1e6).toFixed(1)} MB`;
 const SOX_FIX = '`sox in.wav -r 8000 -c 1 -b 16 out.wav`';
 const problem = (code: PlanProblemCode, message: string): PlanProblem => ({ code, message });
 

@@ -74,6 +74,8 @@ export interface Config {
   convert: ConvertMode;
   /** Longest accepted audio, seconds (unset: no limit of ours). */
   maxSeconds?: number;
+  /** CCC's size limit as this deployment reads it, bytes (`IVR_MAX_FILE_BYTES`). */
+  maxFileBytes: number;
 }
 
 /**
@@ -82,6 +84,13 @@ export interface Config {
  * `.env` through both deploy paths, and `local` ones only make sense against the local fakes.
  * Deploy checks compare this list with `serverless.yml` and the API deploy.
  */
+/**
+ * CCC's documented size limit, "5 MB", read as 10^6 bytes: whether Tencent means 10^6 or 2^20 is
+ * unverified, and a file CCC refuses for its size may still take a quota slot. `IVR_MAX_FILE_BYTES`
+ * sets it (up to 5 MiB).
+ */
+export const CCC_FILE_BYTES_DEFAULT = 5_000_000;
+
 export const ENV_VARIABLES = [
   { name: 'TENCENTCLOUD_SECRETID', source: 'platform' },
   { name: 'TENCENTCLOUD_SECRETKEY', source: 'platform' },
@@ -104,6 +113,7 @@ export const ENV_VARIABLES = [
   { name: 'CCC_TIMEOUT_SECONDS', source: 'operator' },
   { name: 'IVR_CONVERT', source: 'operator' },
   { name: 'IVR_MAX_SECONDS', source: 'operator' },
+  { name: 'IVR_MAX_FILE_BYTES', source: 'operator' },
   { name: 'IVR_LIST_LAG_MS', source: 'operator' },
   { name: 'IVR_CLOCK_SKEW_MS', source: 'operator' },
   { name: 'IVR_LOG_DEBUG', source: 'operator' },
@@ -251,5 +261,8 @@ export function loadConfig(env: Env): Config {
     clockSkewMs: intVar(env, 'IVR_CLOCK_SKEW_MS', 250, 0, 10000),
     convert: convertVar(env, 'IVR_CONVERT'),
     maxSeconds: str(env, 'IVR_MAX_SECONDS') === undefined ? undefined : intVar(env, 'IVR_MAX_SECONDS', undefined, 1, 86400),
+    // Between the two readings of CCC's "5 MB" and well below: more would be refused by CCC after
+    // taking a quota slot, and the function's memory budget is sized for it (audio/plan.ts).
+    maxFileBytes: intVar(env, 'IVR_MAX_FILE_BYTES', CCC_FILE_BYTES_DEFAULT, 100_000, 5 * 1024 * 1024),
   };
 }

@@ -10,7 +10,7 @@
  * job until none is newer (`showNewest`). Every write after (1) can be repeated by a redelivery
  * or done by someone else.
  */
-import { bytesNeeded, judgeAudio, MAX_CCC_FILE_BYTES } from '../audio/check';
+import { bytesNeeded, judgeAudio } from '../audio/check';
 import { loadConverter } from '../audio/load-converter';
 import { checkFile, checkKey, extensionOf } from '../core/eligibility';
 import { IvrError, type ErrorCode } from '../core/errors';
@@ -57,7 +57,6 @@ export interface PendingJob {
 export type IntakeResult = { outcome: RecordOutcome; pending?: PendingJob };
 
 /** The first read: all a file CCC may take has, plus one byte to tell "too large" without reading it all. */
-const READ_LIMIT = MAX_CCC_FILE_BYTES + 1;
 
 /** The outcome a job's version shows. */
 export function outcomeOf(index: number, v: JobVersion, note?: string): RecordOutcome {
@@ -87,11 +86,13 @@ export async function intake(ctx: Ctx, ev: ObjectEvent): Promise<IntakeResult> {
   // A WAV the event says is to be converted is read whole at once: a first read of its start, then
   // another of all of it, would leave both bodies for the garbage collector (see plan.ts).
   const format = extensionOf(key);
-  const firstRead = ev.size !== undefined && format ? Math.max(READ_LIMIT, bytesNeeded(ev.size, format, config)) : READ_LIMIT;
+  // Any file CCC may take is read whole; one byte more tells a larger one.
+  const readLimit = config.maxFileBytes + 1;
+  const firstRead = ev.size !== undefined && format ? Math.max(readLimit, bytesNeeded(ev.size, format, config)) : readLimit;
   let obj = await ctx.objects.read(key, firstRead);
   if (!obj && ev.altKey) {
     key = ev.altKey;
-    obj = await ctx.objects.read(key, READ_LIMIT);
+    obj = await ctx.objects.read(key, readLimit);
   }
   if (!obj) return { outcome: { ...base, status: 'rejected', code: 'ObjectNotFound', message: 'the object no longer exists' } };
 
