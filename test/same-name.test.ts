@@ -10,7 +10,7 @@ import { IvrError } from '../shared/core/errors';
 import { mergeResult } from '../shared/core/metadata';
 import { callEntry, genesis, quotaDay, type LogEntry } from '../shared/core/sendlog';
 import { setLogSink } from '../shared/runtime/log';
-import { mp3Silence } from './audio';
+import { mp3Silence, wavTone } from './audio';
 import { BUCKET, REGISTERED_ONCE, World } from './world';
 
 beforeAll(() => setLogSink(() => undefined));
@@ -174,4 +174,16 @@ test('a leftover queue entry naming an old `uncertain` version does not make a s
   expect(w.ending(B)).toEqual(REGISTERED_ONCE);
   expect(await w.ledger.fileOwner(w.registrations(B)[0].fileId)).toBe(bId);
   expect(await w.ledger.fileOwner(900)).toBe(a0.id);
+});
+
+test('refusals of converted files in one call are matched by the file name CCC downloaded (the copy\'s), each to its own file', async () => {
+  const w = new World({ IVR_CONVERT: 'telephony' });
+  // CCC names a failure by the URL's file name, and lists them in the other order.
+  w.answer = async (items) => ({ ok: true, value: { requestId: 'r', succeeded: [], failed: [...items].reverse().map((i) => ({ fileName: decodeURIComponent(new URL(i.AudioUrl).pathname).split('/').pop()!, message: `refused ${i.CustomFileName}` })) } });
+  w.objects.putObject('prompts/first.wav', wavTone(1000, 440, 16000), {}, 'audio/wav');
+  w.objects.putObject('prompts/second.wav', wavTone(1000, 660, 16000), {}, 'audio/wav');
+  await w.deliver(['prompts/first.wav', 'prompts/second.wav'], 'intake-both');
+  expect(w.calls).toHaveLength(1);
+  const message = (k: string) => decodeURIComponent(w.objects.objects.get(k)!.meta['ivr-error-message'] ?? '');
+  expect([message('prompts/first.wav'), message('prompts/second.wav')]).toEqual(['refused first', 'refused second']);
 });

@@ -693,7 +693,9 @@ export class Sender {
   private async settleAnswer(n: number, jobs: JobVersion[], answer: UploadResponse): Promise<void> {
     const { ctx } = this;
     this.rateLimited = 0;
-    const outcomes = matchOutcomes(jobs.map((v) => ({ customName: v.object.customName, urlFileName: v.object.key.slice(v.object.key.lastIndexOf('/') + 1) })), answer);
+    // The URL's file name is the one CCC downloaded: a converted file's copy, not the original.
+    const urlFileName = (v: JobVersion) => (v.object.convertedKey ?? v.object.key).slice((v.object.convertedKey ?? v.object.key).lastIndexOf('/') + 1);
+    const outcomes = matchOutcomes(jobs.map((v) => ({ customName: v.object.customName, urlFileName: urlFileName(v) })), answer);
     await this.each(jobs, async (v, i) => {
       const o = outcomes[i];
       if (o.status === 'uploaded') {
