@@ -4,8 +4,6 @@
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
-import * as http from 'http';
-import type { AddressInfo } from 'net';
 import * as path from 'path';
 import { createHandler as createUpload } from '../functions/ivr-upload/handler';
 import { createHandler as createReport } from '../functions/quota-report/handler';
@@ -13,6 +11,7 @@ import { mp3Silence, wavTone } from './audio';
 import { cosEvent } from '../scripts/local/fakes/events';
 import { jobId } from '../shared/core/job';
 import { BUCKET, startStack, type Stack } from './harness';
+import { wecomStandIn } from './wecom';
 
 const ARTIFACTS = path.join(__dirname, '..', 'test-artifacts');
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
@@ -117,25 +116,9 @@ test('the report counts the day, refreshes review states onto objects, and store
   expect(fs.statSync(png).size).toBeGreaterThan(10000);
 }, 120000);
 
-function webhookServer(answers: Array<[number, string]>) {
-  const bodies: string[] = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      bodies.push(body);
-      const [status, text] = answers[Math.min(bodies.length - 1, answers.length - 1)];
-      res.writeHead(status, { 'Content-Type': 'application/json' }).end(text);
-    });
-  });
-  return new Promise<{ url: string; bodies: string[]; close: () => void }>((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/cgi-bin/webhook/send?key=secret-robot-key`, bodies, close: () => server.close() })),
-  );
-}
-
 test('a failing webhook is retried and then succeeds with a WeCom markdown message', async () => {
   stack = await startStack();
-  const hook = await webhookServer([[500, 'oops'], [200, '{"errcode":93000,"errmsg":"invalid webhook url"}'], [200, '{"errcode":0,"errmsg":"ok"}']]);
+  const hook = await wecomStandIn([[500, 'oops'], [200, '{"errcode":93000,"errmsg":"invalid webhook url"}'], [200, '{"errcode":0,"errmsg":"ok"}']]);
   const { webhook } = await runReport({ ...stack.env, IVR_REPORT_WEBHOOK: hook.url }, '');
   hook.close();
   expect(webhook).toEqual({ ok: true, attempts: 3, status: 200 });
@@ -146,7 +129,7 @@ test('a failing webhook is retried and then succeeds with a WeCom markdown messa
 
 test('a webhook that keeps failing is reported, never fatal, and the report is still stored', async () => {
   stack = await startStack();
-  const hook = await webhookServer([[502, 'bad gateway']]);
+  const hook = await wecomStandIn([[502, 'bad gateway']]);
   const { webhook, jsonKey } = await runReport({ ...stack.env, IVR_REPORT_WEBHOOK: hook.url }, '');
   hook.close();
   expect(webhook).toMatchObject({ ok: false, attempts: 3, status: 502 });

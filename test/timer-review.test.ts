@@ -4,13 +4,12 @@
  * report, a failed write midway, a missed day, a long rejection list, a call across midnight,
  * files deferred again, a rejected version already replaced.
  */
-import * as http from 'http';
-import type { AddressInfo } from 'net';
 import { IvrError } from '../shared/core/errors';
 import { jobId } from '../shared/core/job';
 import { setLogSink } from '../shared/runtime/log';
 import { rejectionMessage, WECOM_MAX_BYTES } from '../shared/core/report';
 import { requestedDay, runRecovery } from '../shared/workflow/recovery';
+import { wecomStandIn } from './wecom';
 import { World } from './world';
 
 const logs: string[] = [];
@@ -74,22 +73,8 @@ test('a review verdict whose write onto the object hits a COS 503 reaches the ob
   expect(o.meta['ivr-review']).toBe('rejected');
 });
 
-
-function hookServer(): Promise<{ url: string; bodies: string[]; close: () => void }> {
-  const bodies: string[] = [];
-  const server = http.createServer((req, res) => {
-    let b = '';
-    req.on('data', (c) => (b += c));
-    req.on('end', () => {
-      bodies.push(b);
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"errcode":0}');
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/cgi-bin/webhook/send?key=k`, bodies, close: () => server.close() })));
-}
-
 test('a daily-report pass that fails midway is finished by the next: page, history and one webhook post', async () => {
-  const hook = await hookServer();
+  const hook = await wecomStandIn();
   try {
     const w = new World({ IVR_REPORT_WEBHOOK: hook.url });
     w.t = ELEVEN;
@@ -134,27 +119,8 @@ test('a quota day on which no timer pass ran is reported by the next pass, with 
   expect({ reported25: stored('2026-11-25'), bar25: hist['2026-11-25'], bar26: hist['2026-11-26'] }).toEqual({ reported25: true, bar25: 2, bar26: 1 });
 });
 
-/** A WeCom robot stand-in that enforces the documented 4096-byte limit of markdown.content (errcode 40058). */
-function wecomServer(): Promise<{ url: string; bodies: string[]; accepted: string[]; close: () => void }> {
-  const bodies: string[] = [];
-  const accepted: string[] = [];
-  const server = http.createServer((req, res) => {
-    let b = '';
-    req.setEncoding('utf8');
-    req.on('data', (c) => (b += c));
-    req.on('end', () => {
-      bodies.push(b);
-      const content = (JSON.parse(b) as { markdown?: { content?: string } }).markdown?.content ?? '';
-      const tooLong = Buffer.byteLength(content) > 4096;
-      if (!tooLong) accepted.push(content);
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end(tooLong ? '{"errcode":40058,"errmsg":"markdown.content exceed max length 4096"}' : '{"errcode":0,"errmsg":"ok"}');
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/cgi-bin/webhook/send?key=k`, bodies, accepted, close: () => server.close() })));
-}
-
 test('a long list of rejections is announced within WeCom\'s 4096-byte limit, the rest counted; the report page lists them all', async () => {
-  const hook = await wecomServer();
+  const hook = await wecomStandIn();
   try {
     const w = new World({ IVR_REPORT_WEBHOOK: hook.url });
     w.t = ELEVEN;
@@ -216,7 +182,7 @@ test('"oldest deferred since" is the first day a file was deferred, though it wa
 });
 
 test('no rejection is announced for a key whose current upload, a replacement, CCC approved', async () => {
-  const hook = await wecomServer();
+  const hook = await wecomStandIn();
   try {
     const w = new World({ IVR_REPORT_WEBHOOK: hook.url });
     w.t = ELEVEN;
