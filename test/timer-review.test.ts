@@ -217,3 +217,37 @@ test('the rejection message stays within WeCom\'s limit for any number of the lo
   expect(m).toContain(`… and ${300 - named} more: see the report page`);
   expect(rejectionMessage(['a.mp3']).markdown.content).not.toContain('more');
 });
+
+test('a missed day is reported though later sends pushed its quota figures out of the send log: counted from the jobs\' slots', async () => {
+  const D25 = MIDNIGHT - DAY; // 00:00 on 2026-11-25, +08:00
+  const w = new World();
+  w.t = D25 + 11 * 3_600_000;
+  await w.upload('a', 2);
+  await w.upload('b', 3);
+  // No timer pass at all on 2026-11-26; one file is sent that day.
+  w.t = D25 + DAY + 11 * 3_600_000;
+  await w.upload('c', 4);
+  // 2026-11-27: a file is dropped at 08:00, the timer is back at 09:00.
+  w.t = D25 + 2 * DAY + 8 * 3_600_000;
+  await w.upload('d', 2);
+  w.t = D25 + 2 * DAY + 9 * 3_600_000;
+  await runRecovery(w.ctx('timer-back'), { Type: 'Timer' });
+  const report = (day: string) => JSON.parse(w.store.objects.get(`${w.prefix}reports/${day}.json`)?.body ?? 'null') as { quota: { submitted: number }; files: { uploaded: number } } | null;
+  expect(report('2026-11-25')).toMatchObject({ quota: { submitted: 2 }, files: { uploaded: 2 } });
+  expect(report('2026-11-26')).toMatchObject({ quota: { submitted: 1 }, files: { uploaded: 1 } });
+});
+
+test('a missed day\'s report counts every file of that day, also with the shortest retention (pruning comes after reading them)', async () => {
+  const D25 = MIDNIGHT - DAY;
+  const w = new World({ IVR_RETENTION_DAYS: '2' });
+  w.t = D25 + 30 * 60_000; // 2026-11-25 00:30
+  await w.upload('early', 2);
+  w.t = D25 + 11 * 3_600_000;
+  await w.upload('later', 3);
+  // No pass on 2026-11-26; the timer is back on 2026-11-27 at 01:00.
+  w.t = D25 + 2 * DAY + 3_600_000;
+  const r = await runRecovery(w.ctx('timer-back'), { Type: 'Timer' });
+  const rep = JSON.parse(w.store.objects.get(`${w.prefix}reports/2026-11-25.json`)!.body) as { quota: { submitted: number }; files: { uploaded: number } };
+  expect(r.pruned).toBeGreaterThan(0);
+  expect({ submitted: rep.quota.submitted, uploaded: rep.files.uploaded }).toEqual({ submitted: 2, uploaded: 2 });
+});

@@ -66,24 +66,28 @@ export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryRes
   const ended = quotaDay(ctx.clock.now() - 86400000, ctx.config.quotaUtcOffsetMinutes);
   const result: RecoveryResult = { sent, settled, registered, reviews };
   const actions = (pruned: number): DailyReport['actions'] => ({ registered, reviewsUpdated: reviews.changed, pruned });
-  // Once per quota day: the first run after it ends reports it (and prunes first, so the report
-  // says how much). Only jobs settled longer ago than the retention (at least 2 days) are pruned,
-  // so nothing the report counts goes. A named day is reported on request: a day that has ended
-  // is stored again; today's is a report so far, which must not take the day's own report's place.
+  // Once per quota day: the first run after it ends reports it, and prunes (so the report says how
+  // much) after reading the jobs it counts. A named day is reported on request: a day that has
+  // ended is stored again; today's is a report so far, which must not take the day's own report's
+  // place.
   if (asked !== undefined && asked > day) {
     result.reportRefused = `${asked} has not begun: today is ${day} (UTC${formatOffset(ctx.config.quotaUtcOffsetMinutes)})`;
     ctx.log.warn('report not written', { code: 'EventInvalid', error: result.reportRefused });
   } else if (asked !== undefined) {
-    result.report = await writeReport(ctx, asked, actions(0), asked === day ? 'so-far' : 'replace', known);
+    result.report = await writeReport(ctx, asked, actions(0), asked === day ? 'so-far' : 'replace', known, await recentJobs(ctx, 8));
   } else {
     // Yesterday, and the day before if no pass ran all of yesterday (the timer failing, or turned
-    // off for a day) while the send log still holds that day's quota figures.
+    // off for a day) and files were sent that day.
     const before = quotaDay(ctx.clock.now() - 2 * 86400000, ctx.config.quotaUtcOffsetMinutes);
-    for (const d of [before, ended]) {
-      if ((await ctx.ledger.store.get(ctx.ledger.reportKey(d))) !== undefined) continue;
-      if (d === before && !known.some((q) => q.day === d)) continue;
-      result.pruned ??= await prune(ctx);
-      result.report = (await writeReport(ctx, d, actions(result.pruned), 'once', known)) ?? result.report;
+    const due = [];
+    for (const d of [before, ended]) if ((await ctx.ledger.store.get(ctx.ledger.reportKey(d))) === undefined) due.push(d);
+    if (due.length > 0) {
+      const jobs = await recentJobs(ctx, 8);
+      result.pruned = await prune(ctx);
+      for (const d of due) {
+        if (d === before && !known.some((q) => q.day === d) && !jobs.some((v) => v.slot === d)) continue;
+        result.report = (await writeReport(ctx, d, actions(result.pruned), 'once', known, jobs)) ?? result.report;
+      }
     }
   }
   ctx.log.info('recovery pass done', { sent, settled, reviews: { checked: reviews.checked, changed: reviews.changed, rejected: reviews.rejected.length }, report: result.report?.day, pruned: result.pruned, day });
@@ -191,16 +195,17 @@ async function recordReview(ctx: Ctx, fileId: number, review: ReviewState, reque
 type ReportWrite = 'once' | 'replace' | 'so-far';
 
 /**
- * Builds the report of `day` from the send log (or the quota figures `known` from earlier in the
- * pass) and the jobs, stores it as `how` says and posts the summary.
+ * Builds the report of `day` from `jobs` (the newest version of every recent job) and the day's
+ * quota figures: the send log's (or those `known` from earlier in the pass), else the chart's
+ * history, else the quota slots the jobs took that day (the send log keeps two days' figures).
+ * Stores it as `how` says and posts the summary.
  */
-async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'], how: ReportWrite, known: QuotaState[]): Promise<RecoveryResult['report']> {
+async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'], how: ReportWrite, known: QuotaState[], jobs: JobVersion[]): Promise<RecoveryResult['report']> {
   const tail = await readTail(ctx, today(ctx));
   const quota = [tail.quota, tail.previousDay, ...known].find((q) => q?.day === day);
-  const jobs = await recentJobs(ctx, 8);
   const historyText = await ctx.ledger.store.get(ctx.ledger.historyKey());
   const history = parseHistory(historyText);
-  const submitted = quota?.used ?? history[day] ?? 0;
+  const submitted = quota?.used ?? history[day] ?? jobs.filter((v) => v.slot === day).length;
   history[day] = submitted;
   const report = buildReport({
     day,
