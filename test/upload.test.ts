@@ -456,7 +456,7 @@ describe('audio that CCC accepts (whole-file checks before any quota is spent)',
     expect(stack.ccc.uploadCalls()).toHaveLength(1);
   });
 
-  test('a duplicate delivery of a converted WAV is answered from the ledger: not read whole or converted again', async () => {
+  test('a duplicate delivery of a converted WAV is answered from the ledger: not converted again', async () => {
     const studio = wav({ rate: 44100, channels: 2, seconds: 40, signal: (t) => 0.3 * Math.sin(2 * Math.PI * 440 * t) });
     const event = stack.drop('prompts/twice.wav', studio);
     expect(only(await run(event)).status).toBe('uploaded');

@@ -102,7 +102,8 @@ export async function intake(ctx: Ctx, ev: ObjectEvent): Promise<IntakeResult> {
 
   // The object says we already handled this version: take the ledger's word for it, not a new job.
   // A job that is not `failed` needs nothing from the checks, so a duplicate delivery of a large
-  // WAV is not read whole and converted again. (A failed one may be an upload again: checked below.)
+  // WAV is not checked and converted again (it was read whole, sized by its event, as a first
+  // delivery is). (A failed one may be an upload again: checked below.)
   const claimed = readResult(obj.meta);
   const existing = claimed?.etag === obj.etag ? await ctx.ledger.head(id, 0) : undefined;
   if (existing !== undefined && existing !== CORRUPT && existing.state !== 'failed') return existingJob(ctx, ev.index, id, existing, unchecked, obj);
