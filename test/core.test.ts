@@ -198,6 +198,13 @@ describe('config', () => {
 });
 
 describe('logging', () => {
+  test('a signed URL quoted percent-encoded loses its signature, key id and token too', () => {
+    const signed = 'https://b-1250000000.cos.ap-guangzhou.myqcloud.com/p/a.mp3?q-sign-algorithm=sha1&q-ak=AKIDexample123&q-signature=0123456789abcdef0123456789abcdef01234567&x-cos-security-token=SESSIONtoken+/=';
+    const out = redact(`could not fetch ${encodeURIComponent(signed)} (url=${encodeURIComponent(signed)})`);
+    expect(out).not.toMatch(/0123456789abcdef|AKIDexample123|SESSIONtoken/);
+    expect(out).toContain('q-sign-algorithm%3Dsha1');
+  });
+
   test('signatures, tokens, signed URLs and registered secrets never reach a line', () => {
     registerSecret('super-secret-key-123');
     const lines: string[] = [];

@@ -29,10 +29,11 @@ export function registerSecret(value: string | undefined): void {
 }
 
 const SIGNATURE_PATTERNS: Array<[RegExp, string]> = [
-  // COS q-sign fields, in Authorization headers and in signed URL queries
-  [/(q-signature=)[0-9a-fA-F]+/g, '$1[REDACTED]'],
-  [/(q-ak=)[^&\s"']+/g, '$1[REDACTED]'],
-  [/((?:x-cos-security-token|X-TC-Token|token)=)[^&\s"']+/gi, '$1[REDACTED]'],
+  // COS q-sign fields, in Authorization headers and in signed URL queries, also percent-encoded
+  // (a URL quoted inside another URL or a form value: `=` as %3D, `&` as %26)
+  [/(q-signature(?:=|%3D))[0-9a-fA-F]+/gi, '$1[REDACTED]'],
+  [/(q-ak(?:=|%3D))(?:(?!%26)[^&\s"'])+/gi, '$1[REDACTED]'],
+  [/((?:x-cos-security-token|X-TC-Token|token)(?:=|%3D))(?:(?!%26)[^&\s"'])+/gi, '$1[REDACTED]'],
   // TC3 Authorization header
   [/(Signature=)[0-9a-fA-F]{16,}/g, '$1[REDACTED]'],
   [/(Credential=)[^/\s,]+/g, '$1[REDACTED]'],
