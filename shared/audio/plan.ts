@@ -12,9 +12,10 @@ export const MAX_CCC_FILE_BYTES = CCC_FILE_BYTES_DEFAULT;
  * The largest WAV the converter takes in the upload function's 128 MB. Measured as the peak RSS of
  * the real path (`npm run bench`: the bundle in a fresh Node 20 process, one event, the object read
  * through cos-nodejs-sdk-v5 from the fake COS, converted, the copy written), 44.1 kHz stereo 16-bit:
- * 12 MiB → 98 MB, 16 MiB → 112 MB, 20 MiB → 125 MB, 24 MiB → 140 MB (the SDK joins a body's chunks,
- * so two copies exist for a moment, and the first 5 MiB read is still held). 12 MiB is about 71 s
- * of 44.1 kHz stereo 16-bit audio, 43 s of 48 kHz stereo 24-bit.
+ * 12 MiB → 88 MiB. Before the intake read such a WAV whole at once (its start first, then all of
+ * it): 12 MiB → 98 MB, 16 MiB → 112 MB, 20 MiB → 125 MB, 24 MiB → 140 MB (the SDK joins a body's
+ * chunks, so two copies exist for a moment). 12 MiB is about 71 s of 44.1 kHz stereo 16-bit
+ * audio, 43 s of 48 kHz stereo 24-bit.
  */
 export const MAX_CONVERT_INPUT_BYTES = 12 * 1024 * 1024;
 
