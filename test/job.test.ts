@@ -1,5 +1,5 @@
 /** The job state machine and the send log's decisions: pure functions on plain data. */
-import { JOB_STATES, TRANSITIONS, inCall, outcomeAt, queuedJob, sendable, settleable, transition, visibleResult, visibleStatus, type JobEvent, type JobState, type JobVersion } from '../shared/core/job';
+import { JOB_STATES, TRANSITIONS, deferralMessage, inCall, outcomeAt, queuedJob, sendable, settleable, transition, visibleResult, visibleStatus, type JobEvent, type JobState, type JobVersion } from '../shared/core/job';
 import { callEntry, chooseBatch, genesis, handOffMove, leaseEntry, leaseView, nextWindow, quotaOn, quotaRoom, reclaim, withNews, type Candidate } from '../shared/core/sendlog';
 import { loadConfig } from '../shared/core/config';
 import { timingFrom } from '../shared/core/timing';
@@ -213,4 +213,10 @@ describe('send log', () => {
     // A name in flight outside any open call (a migrated `calling` job) is reserved too.
     expect(chooseBatch(cands, open, { room: 2, full: false, maxBatch: 20, day, reserved: new Set(['a']) }).batch.map((x) => x.id)).toEqual(['b', 'e', 'f']);
   });
+});
+
+test('a deferred file\'s message names the full day and the first day it can go out', () => {
+  expect(deferralMessage('2026-11-26', { quota: 1 })).toBe('the daily quota of 1 file for 2026-11-26 is used up; the file is sent automatically from 2026-11-27 at the earliest, after any deferred before it');
+  expect(deferralMessage('2026-12-31', { quota: 50 })).toMatch(/^the daily quota of 50 files for 2026-12-31 is used up; .* from 2027-01-01 at the earliest/);
+  expect(deferralMessage('2026-11-26', { cccCode: 'FailedOperation.UploadFileOverflow' })).toMatch(/^CCC reports the daily upload limit for 2026-11-26 reached \(FailedOperation.UploadFileOverflow\); /);
 });

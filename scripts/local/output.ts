@@ -35,7 +35,7 @@ export function describeEvent(e: DropEvent): { state: string; detail: string } {
     case 'waiting':
       return { state: 'waiting', detail: e.reason };
     case 'status':
-      if (e.status === 'deferred') return { state: 'deferred', detail: `daily quota used up; sent automatically${e.day ? ` on ${e.day}` : ' on the next quota day'}` };
+      if (e.status === 'deferred') return { state: 'deferred', detail: `daily quota used up; sent automatically${e.day ? ` on ${e.day} at the earliest` : ' on a later quota day'}` };
       if (e.status === 'retrying') return { state: 'retrying', detail: `${reason(e.code, e.message) || 'temporary error'}; retried automatically` };
       if (e.status === 'queued') return { state: 'queued', detail: 'waiting for its turn (CCC takes 1 call/s)' };
       return { state: e.status, detail: reason(e.code, e.message) };

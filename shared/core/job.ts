@@ -276,8 +276,24 @@ export function visibleResult(v: JobVersion): IvrResult {
   } else if (v.lastError && status !== 'queued') {
     Object.assign(r, { errorCode: v.lastError.code, errorMessage: v.lastError.message, requestId: v.lastError.requestId });
   }
-  if (status === 'deferred' && !r.errorCode) Object.assign(r, { errorCode: 'QuotaExhausted', errorMessage: `the daily quota of ${v.deferredDay} is used up; the file is sent automatically on the next quota day` });
+  if (status === 'deferred' && !r.errorCode) Object.assign(r, { errorCode: 'QuotaExhausted', errorMessage: deferralMessage(v.deferredDay ?? '', {}) });
   return r;
+}
+
+/** What filled a quota day: our own count of its files, or CCC's refusal (with its error code). */
+export type DeferralCause = { quota?: number } | { cccCode: string };
+
+/**
+ * Why a file waits, as its object and the report say it: the day that is full, and the first day
+ * it can go out (at the earliest: files deferred before it go first, a quota day at a time).
+ */
+export function deferralMessage(day: string, cause: DeferralCause): string {
+  const next = day ? new Date(Date.parse(`${day}T00:00:00Z`) + 86400000).toISOString().slice(0, 10) : '';
+  const full =
+    'cccCode' in cause
+      ? `CCC reports the daily upload limit for ${day} reached (${cause.cccCode})`
+      : `the daily quota${cause.quota !== undefined ? ` of ${cause.quota} file${cause.quota === 1 ? '' : 's'}` : ''} for ${day} is used up`;
+  return `${full}; the file is sent automatically${next ? ` from ${next} at the earliest` : ' on a later quota day'}, after any deferred before it`;
 }
 
 /** Parses a stored version; undefined when it is not one (corrupt or from another format). */

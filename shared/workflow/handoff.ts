@@ -12,7 +12,7 @@
  * by appending to the send log.
  */
 import { IvrError } from '../core/errors';
-import { sendable, settleable, type JobVersion } from '../core/job';
+import { deferralMessage, sendable, settleable, type JobVersion } from '../core/job';
 import { handOffMove, type LogEntry } from '../core/sendlog';
 import type { Ctx } from './context';
 import { today } from './context';
@@ -143,7 +143,7 @@ async function sendOrLeave(ctx: Ctx, files: JobVersion[], showing: Showing): Pro
 async function deferNow(ctx: Ctx, v: JobVersion, day: string, showing: Showing): Promise<JobVersion> {
   const moved = await move(ctx, v, 'defer', {
     deferredDay: day,
-    lastError: { code: 'QuotaExhausted', message: `the daily quota of ${ctx.config.dailyQuota} files is used up; the file is sent automatically on the next quota day` },
+    lastError: { code: 'QuotaExhausted', message: deferralMessage(day, { quota: ctx.config.dailyQuota }) },
   });
   const newest = moved.moved ? moved.version : moved.head;
   if (!newest) throw new IvrError('LedgerCorrupt', `job ${v.id} vanished while being deferred`, { transient: true });

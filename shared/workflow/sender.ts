@@ -13,7 +13,7 @@
  *   else returns as soon as their file is queued and shown.
  */
 import { IvrError } from '../core/errors';
-import { inCall, isFinal, sendable, settleable, withHead, type JobVersion } from '../core/job';
+import { deferralMessage, inCall, isFinal, sendable, settleable, withHead, type DeferralCause, type JobVersion } from '../core/job';
 import { classifyFailure, backoffMs, matchOutcomes, type ApiFailure, type UploadResponse } from '../core/outcome';
 import { callEntry, chooseBatch, genesis, leaseEntry, leaseView, nextWindow, openIds, quotaOn, quotaRoom, reclaim, withNews, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
 import { mapLimited } from '../runtime/concurrency';
@@ -307,7 +307,7 @@ export class Sender {
         // job that was sent long ago, and must not take the room of one that waits.
         if (await this.verify(pool)) continue;
         ctx.log.info('the quota day is full: deferring', { day: window.day, used: this.quota.used, full: this.quota.full, deferring: choice.defer.length });
-        await this.defer(choice.defer.map((c) => this.cands.get(c.id)!), window.day, 'the daily quota is used up');
+        await this.defer(choice.defer.map((c) => this.cands.get(c.id)!), window.day, { quota: ctx.config.dailyQuota });
       }
       if (choice.batch.length === 0) {
         const wake = this.nextWake();
@@ -718,7 +718,7 @@ export class Sender {
         this.quota = { ...this.quota, full: true };
         // Every later sender must know at once: the send log says so before anything else happens.
         await this.publishState();
-        await this.defer(jobs.map((v) => this.cands.get(v.id)!), call.day, `CCC reports the daily upload limit reached (${f.code})`);
+        await this.defer(jobs.map((v) => this.cands.get(v.id)!), call.day, { cccCode: f.code });
         this.closeIfSettled(n);
         return;
       case 'rate-limited':
@@ -880,11 +880,11 @@ export class Sender {
   }
 
   /** Moves files to the next quota day: their job says so, their object says so, and `deferred/` lists them. */
-  private async defer(cands: Cand[], day: string, why: string): Promise<void> {
+  private async defer(cands: Cand[], day: string, cause: DeferralCause): Promise<void> {
     const { ctx } = this;
     await mapLimited(cands, SETTLE_CONCURRENCY, async (c) => {
       try {
-        const moved = await move(ctx, c.version, 'defer', { deferredDay: day, lastError: { code: 'QuotaExhausted', message: `${why}; the file is sent automatically on the next quota day` } });
+        const moved = await move(ctx, c.version, 'defer', { deferredDay: day, lastError: { code: 'QuotaExhausted', message: deferralMessage(day, cause) } });
         const v = moved.moved ? moved.version : moved.head;
         if (!v) return;
         this.versions.set(v.id, v);
