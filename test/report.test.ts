@@ -109,7 +109,7 @@ test('the report counts the day, refreshes review states onto objects, and store
   expect((dom.match(/<rect class="bar/g) ?? []).length).toBe(30);
   // The files that need action are listed, with their reason.
   expect(dom).toMatch(/<table id="needs-action">[\s\S]*p\/readme\.txt[\s\S]*UnsupportedExtension/);
-  expect(dom).toMatch(/p\/menu\.wav<\/td><td>rejected/);
+  expect(dom).toMatch(/p\/menu\.wav<\/td><td class="status">rejected/);
   const png = path.join(ARTIFACTS, 'report.png');
   fs.rmSync(png, { force: true });
   execFileSync(CHROMIUM!, [...flags, '--hide-scrollbars', '--window-size=900,1400', `--screenshot=${png}`, `file://${file}`], { timeout: 60000, stdio: 'ignore' });

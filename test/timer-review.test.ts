@@ -251,3 +251,21 @@ test('a missed day\'s report counts every file of that day, also with the shorte
   expect(r.pruned).toBeGreaterThan(0);
   expect({ submitted: rep.quota.submitted, uploaded: rep.files.uploaded }).toEqual({ submitted: 2, uploaded: 2 });
 });
+
+test('a report of an earlier day asked for later lists only what needed action by then, and its page gives times in the quota day\'s zone', async () => {
+  const w = new World();
+  w.t = ELEVEN; // 2026-11-25 11:00 +08:00
+  await w.upload('a', 2);
+  w.t = ELEVEN + DAY; // the next day a file fails its checks
+  w.objects.putObject('prompts/notes.mp3', Buffer.from('not audio at all'), {}, 'audio/mpeg');
+  await w.deliver('prompts/notes.mp3', 'intake-notes');
+  const r = await runRecovery(w.ctx('asked'), { Type: 'Timer', Message: '2026-11-25' });
+  expect(r.report!.report.needsAction).toEqual([]);
+  const page = w.store.objects.get(`${w.prefix}reports/index.html`)!.body;
+  // 11:00 on 2026-11-26 at +08:00, not the UTC ISO string.
+  expect(page).toMatch(/Generated 2026-11-26 11:00:\d\d\./);
+  expect(page).not.toMatch(/Generated \d{4}-\d{2}-\d{2}T/);
+  // Today's report still lists it.
+  const today = await runRecovery(w.ctx('today'), { Type: 'Timer', Message: '2026-11-26' });
+  expect(today.report!.report.needsAction.map((a) => a.key)).toEqual(['prompts/notes.mp3']);
+});

@@ -13,11 +13,11 @@ export function baseName(key: string): string {
 
 // What the operator can do: a file name is fixed by renaming it or naming it in the header; the
 // header by setting it right.
-const FIX_FILE_NAME = 'rename the file, or upload it with x-cos-meta-ivr-name set to the URL-encoded name CCC should show';
+const FIX_FILE_NAME = 'rename the file (or, uploading to COS yourself, set x-cos-meta-ivr-name to the URL-encoded name CCC should show)';
 const FIX_HEADER = 'upload it again with x-cos-meta-ivr-name set right (URL-encoded UTF-8)';
 
-function validName(name: string, source: 'the file name' | 'x-cos-meta-ivr-name'): string | IvrError {
-  const fix = source === 'the file name' ? FIX_FILE_NAME : FIX_HEADER;
+function validName(name: string, source: 'the file name without its extension' | 'x-cos-meta-ivr-name'): string | IvrError {
+  const fix = source === 'x-cos-meta-ivr-name' ? FIX_HEADER : FIX_FILE_NAME;
   const trimmed = name.trim();
   if (trimmed === '') return new IvrError('IvrNameInvalid', `${source} is empty: ${fix}`);
   if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(trimmed)) return new IvrError('IvrNameInvalid', `${source} contains control characters or line breaks: ${fix}`);
@@ -30,7 +30,7 @@ function validName(name: string, source: 'the file name' | 'x-cos-meta-ivr-name'
  * @param requested raw value of `x-cos-meta-ivr-name` (URL-encoded UTF-8), if the uploader set one
  */
 export function customFileName(key: string, requested: string | undefined): string | IvrError {
-  if (requested === undefined) return validName(baseName(key), 'the file name');
+  if (requested === undefined) return validName(baseName(key), 'the file name without its extension');
   let decoded: string;
   try {
     decoded = decodeURIComponent(requested);

@@ -136,7 +136,9 @@ export function buildReport(i: ReportInput): DailyReport {
     // Deferred and waiting files are still work in progress, replaced or not; a replaced failure or
     // rejection is settled by the new drop.
     const settledByNewDrop = replaced.has(v) && (status === 'failed' || status === 'uploaded');
-    const a = needsAction(v);
+    // What needed action by the end of the day: a report of an earlier day asked for later does
+    // not list what went wrong after it.
+    const a = outcomeDay(v, i.utcOffsetMinutes) <= i.day ? needsAction(v) : undefined;
     if (a && !settledByNewDrop) action.push(a);
     if (outcomeDay(v, i.utcOffsetMinutes) !== i.day) continue;
     if (settledByNewDrop && status === 'failed') continue;
@@ -180,6 +182,14 @@ function chart(history: DayUse[], limit: number): string {
 <line class="limit" x1="${pad}" x2="${w - pad}" y1="${y(limit).toFixed(1)}" y2="${y(limit).toFixed(1)}"/><text x="${w - pad}" y="${(y(limit) - 4).toFixed(1)}" text-anchor="end">quota ${limit}</text>${bars}</svg>`;
 }
 
+/** An ISO time as a wall-clock time in the report's zone (`+08:00`): `2026-11-26 20:07:38`. */
+function zoned(iso: string, utcOffset: string): string {
+  const m = /^([+-])(\d{2}):(\d{2})$/.exec(utcOffset);
+  const minutes = m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
+  const t = Date.parse(iso);
+  return Number.isFinite(t) ? new Date(t + minutes * 60000).toISOString().slice(0, 19).replace('T', ' ') : iso;
+}
+
 const row = (label: string, value: string | number) => `<tr><th>${esc(label)}</th><td>${esc(String(value))}</td></tr>`;
 
 /** The report as a self-contained HTML page, with `history` (oldest first) drawn as a bar chart against the quota. */
@@ -192,11 +202,11 @@ export function renderReportHtml(r: DailyReport, history: DayUse[]): string {
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:780px;color:#1f2933;padding:0 1rem}
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}
 .big{font-size:2.4rem;font-weight:600}.muted{color:#616e7c}
-table{border-collapse:collapse;min-width:320px}th,td{text-align:left;padding:.3rem 1rem .3rem 0;border-bottom:1px solid #e4e7eb;overflow-wrap:anywhere}
+table{border-collapse:collapse;min-width:320px}th,td{text-align:left;padding:.3rem 1rem .3rem 0;border-bottom:1px solid #e4e7eb}td.key{overflow-wrap:anywhere}td.status{white-space:nowrap}
 svg{width:100%;height:auto;font-size:11px;fill:#52606d}.bar{fill:#2680c2}.bar.full{fill:#d64545}.limit{stroke:#d64545;stroke-dasharray:4 3}
 </style></head><body>
 <h1>IVR audio sync: quota report for ${esc(r.day)}${r.final ? '' : ' so far'} <span class="muted">(UTC${esc(r.utcOffset)})</span></h1>
-${r.final ? '' : `<p id="so-far">This quota day has not ended: the figures are those at ${esc(r.generatedAt)}. The day's own report is written by the first recovery pass after it ends.</p>
+${r.final ? '' : `<p id="so-far">This quota day has not ended: the figures are those at ${esc(zoned(r.generatedAt, r.utcOffset))}. The day's own report is written by the first recovery pass after it ends.</p>
 `}
 <p><span class="big" id="quota-used">${r.quota.submitted} / ${r.quota.limit}</span> files submitted to CCC${r.quota.exhausted ? ' — <strong>quota used up</strong>' : ` — ${r.quota.remaining} left`}</p>
 <h2>Last ${history.length} days</h2>
@@ -208,10 +218,10 @@ ${chart(history, r.quota.limit)}
 <h2>Backlog</h2>
 <table id="backlog">${row('deferred, waiting for quota', r.backlog.deferred)}${row('queued for the next call', r.backlog.queued)}${r.backlog.oldestDeferredDay ? row('oldest deferred since', r.backlog.oldestDeferredDay) : ''}</table>
 <h2>Files that need action</h2>
-${r.needsAction.length ? `<table id="needs-action"><tr><th>file</th><th>status</th><th>why</th></tr>${r.needsAction.map((a) => `<tr class="${a.status}"><td>${esc(a.key)}</td><td>${esc(a.status)}${a.day ? ` (day ${esc(a.day)} full)` : ''}</td><td>${esc([a.code, a.message].filter(Boolean).join(': '))}</td></tr>`).join('')}</table>` : '<p id="needs-action">None: every file is uploaded or on its way.</p>'}
+${r.needsAction.length ? `<table id="needs-action"><tr><th>file</th><th>status</th><th>why</th></tr>${r.needsAction.map((a) => `<tr class="${a.status}"><td class="key">${esc(a.key)}</td><td class="status">${esc(a.status)}${a.day ? ` (day ${esc(a.day)} full)` : ''}</td><td>${esc([a.code, a.message].filter(Boolean).join(': '))}</td></tr>`).join('')}</table>` : '<p id="needs-action">None: every file is uploaded or on its way.</p>'}
 <h2>Errors by code</h2>
 ${errors.length ? `<table id="errors">${errors.map(([c, n]) => row(c, n)).join('')}</table>` : '<p id="errors">None.</p>'}
-<p class="muted">Generated ${esc(r.generatedAt)}. This run registered ${r.actions.registered} file(s), updated ${r.actions.reviewsUpdated} review state(s) and pruned ${r.actions.pruned} ledger entries.</p>
+<p class="muted">Generated ${esc(zoned(r.generatedAt, r.utcOffset))}. This run registered ${r.actions.registered} file(s), updated ${r.actions.reviewsUpdated} review state(s) and pruned ${r.actions.pruned} ledger entries.</p>
 </body></html>
 `;
 }
