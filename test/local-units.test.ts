@@ -259,12 +259,16 @@ describe('columns with Chinese names', () => {
     ];
     const lines = renderStatus(rows, 'prompts/', 'local-1250000000', 480);
     expect(lines[0]).toBe('3 object(s) under prompts/ in local-1250000000');
-    expect(lines[2]).toMatch(/^KEY +STATUS +FILEID +REVIEW +UPDATED \(UTC\+08:00\) +ERROR$/);
+    expect(lines[2]).toMatch(/^KEY +STATUS +FILEID +REVIEW +UPDATED \(UTC\+08:00\) +ERROR \/ NOTE$/);
     expect(lines[3]).toMatch(/^prompts\/欢迎词\.mp3 +uploaded +1001 +pending +2024-05-01 10:15:02\+08:00$/);
     expect(columnOf(lines[3], 'uploaded')).toBe(columnOf(lines[4], 'failed'));
     expect(lines[5]).toMatch(/^prompts\/new\.wav +\(none yet\) +- +- +-$/);
     expect(lines.slice(-2)).toEqual(['Needs action (1):', `  prompts/photo.mp3  failed: NotAudio: ${'x'.repeat(100)}`]);
     expect(renderStatus([], 'prompts/', 'b', 480)).toEqual(['no objects under prompts/ in b yet: copy an .mp3 or .wav into the drop folder']);
+    // A file CCC got as a converted copy says so, in the table and on its terminal line.
+    const big: StatusRow = { key: 'prompts/big.wav', size: 10, state: { status: 'uploaded', fileId: 1004, converted: '44100Hz/2ch/16bit → 8000Hz/1ch/16bit' } };
+    expect(renderStatus([big], 'prompts/', 'b', 480)[3]).toMatch(/uploaded +1004 .* sent converted: 44100Hz\/2ch\/16bit → 8000Hz\/1ch\/16bit$/);
+    expect(describeEvent({ kind: 'uploaded', file: 'big.wav', key: 'prompts/big.wav', fileId: 1004, movedTo: 'done/big.wav', converted: '44100Hz/2ch/16bit → 8000Hz/1ch/16bit' }).detail).toBe('FileId 1004 (sent as a converted copy: 44100Hz/2ch/16bit → 8000Hz/1ch/16bit) → done/big.wav');
     expect(statusJson(rows, 'prompts/', 480, '+08:00').objects[0]).toMatchObject({ key: 'prompts/欢迎词.mp3', status: 'uploaded', at: '2024-05-01 10:15:02+08:00' });
   });
 });

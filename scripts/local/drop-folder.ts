@@ -26,7 +26,7 @@ export type DropEvent =
   | { kind: 'sent'; file: string; key: string; size: number; resumed: boolean }
   | { kind: 'waiting'; file: string; key: string; reason: string }
   | { kind: 'status'; file: string; key: string; status: string; code?: string; message?: string; day?: string }
-  | { kind: 'uploaded'; file: string; key: string; fileId?: number; movedTo?: string }
+  | { kind: 'uploaded'; file: string; key: string; fileId?: number; movedTo?: string; converted?: string }
   | { kind: 'failed'; file: string; key: string; code?: string; message?: string; movedTo?: string; note?: string }
   | { kind: 'error'; file: string; message: string };
 
@@ -235,12 +235,13 @@ export class DropFolder {
     const s = readFileState(obj.meta);
     if (!s.status) return;
     f.status = s.status;
-    if (s.status === 'uploaded') return this.finishUploaded(key, f, s.fileId);
+    if (s.status === 'uploaded') return this.finishUploaded(key, f, s.fileId, s.converted);
     if (s.status === 'failed') return this.finishFailed(key, f, s.errorCode, s.errorMessage, s.atMs);
-    const said = `${s.status}|${s.errorCode ?? ''}`;
+    const day = s.status === 'deferred' && s.atMs !== undefined ? nextQuotaDay(s.atMs, this.deps.offsetMinutes) : undefined;
+    // A file deferred again (its day went by full) gets a line with its new day.
+    const said = `${s.status}|${s.errorCode ?? ''}|${day ?? ''}`;
     if (said === f.reported) return;
     f.reported = said;
-    const day = s.status === 'deferred' && s.atMs !== undefined ? nextQuotaDay(s.atMs, this.deps.offsetMinutes) : undefined;
     this.deps.emit({ kind: 'status', file: f.file, key, status: s.status, code: s.errorCode, message: s.errorMessage, day });
   }
 
@@ -271,10 +272,10 @@ export class DropFolder {
     }
   }
 
-  private finishUploaded(key: string, f: InFlight, fileId: number | undefined): void {
+  private finishUploaded(key: string, f: InFlight, fileId: number | undefined, converted: string | undefined): void {
     this.inFlight.delete(key);
     const rel = this.moveOut(f, this.doneDir);
-    this.deps.emit({ kind: 'uploaded', file: f.file, key, fileId, movedTo: rel && `${RESERVED_DIRS.done}/${rel}` });
+    this.deps.emit({ kind: 'uploaded', file: f.file, key, fileId, movedTo: rel && `${RESERVED_DIRS.done}/${rel}`, ...(converted ? { converted } : {}) });
   }
 
   private finishFailed(key: string, f: InFlight, code: string | undefined, message: string | undefined, atMs = this.deps.now()): void {

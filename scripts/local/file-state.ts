@@ -15,6 +15,8 @@ export interface FileState {
   errorMessage?: string;
   /** When the function wrote this state (epoch ms). */
   atMs?: number;
+  /** CCC got a converted copy: `44100Hz/2ch/16bit → 8000Hz/1ch/16bit`. */
+  converted?: string;
 }
 
 function decoded(v: string | undefined): string | undefined {
@@ -37,6 +39,7 @@ export function readFileState(meta: Record<string, string>): FileState {
     errorCode: decoded(meta['ivr-error-code']),
     errorMessage: decoded(meta['ivr-error-message']),
     atMs: Number.isFinite(at) ? at : undefined,
+    converted: decoded(meta['ivr-converted']),
   };
 }
 

@@ -37,6 +37,7 @@ export function statusJson(rows: StatusRow[], prefix: string, offsetMinutes: num
       review: s.review,
       errorCode: s.errorCode,
       errorMessage: s.errorMessage,
+      converted: s.converted,
       at: s.atMs !== undefined ? formatDateTime(s.atMs, offsetMinutes) : undefined,
     })),
     needsAction: needsAction(rows, offsetMinutes),
@@ -48,14 +49,14 @@ export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, 
   const where = `${prefix ? `under ${prefix} ` : ''}in ${bucket}`;
   if (rows.length === 0) return [`no objects ${where} yet: copy an .mp3 or .wav into the drop folder`];
   const table = renderTable(
-    [{ header: 'KEY' }, { header: 'STATUS' }, { header: 'FILEID' }, { header: 'REVIEW' }, { header: `UPDATED (${zoneName(offsetMinutes)})` }, { header: 'ERROR', maxWidth: ERROR_WIDTH }],
+    [{ header: 'KEY' }, { header: 'STATUS' }, { header: 'FILEID' }, { header: 'REVIEW' }, { header: `UPDATED (${zoneName(offsetMinutes)})` }, { header: 'ERROR / NOTE', maxWidth: ERROR_WIDTH }],
     rows.map(({ key, state: s }) => [
       key,
       s.status ?? '(none yet)',
       s.fileId !== undefined ? String(s.fileId) : '-',
       s.review ?? '-',
       s.atMs !== undefined ? formatDateTime(s.atMs, offsetMinutes) : '-',
-      [s.errorCode, s.errorMessage].filter(Boolean).join(': '),
+      [s.errorCode, s.errorMessage].filter(Boolean).join(': ') || (s.converted ? `sent converted: ${s.converted}` : ''),
     ]),
   );
   const lines = [`${rows.length} object(s) ${where}`, '', ...table];
