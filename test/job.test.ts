@@ -220,3 +220,27 @@ test('a deferred file\'s message names the full day and the first day it can go 
   expect(deferralMessage('2026-12-31', { quota: 50 })).toMatch(/^the daily quota of 50 files for 2026-12-31 is used up; .* from 2027-01-01 at the earliest/);
   expect(deferralMessage('2026-11-26', { cccCode: 'FailedOperation.UploadFileOverflow' })).toMatch(/^CCC reports the daily upload limit for 2026-11-26 reached \(FailedOperation.UploadFileOverflow\); /);
 });
+
+describe('the daily report\'s needs-action list: the files dropped by the end of the day, as they are now', () => {
+  const D26_2000 = Date.parse('2026-11-26T12:00:00Z'); // 2026-11-26 20:00 +08:00
+  const D27_0005 = Date.parse('2026-11-26T16:00:05Z'); // 2026-11-27 00:00:05 +08:00
+  const reportObject = { bucket: 'b-1250000000', key: 'p/third.mp3', etag: 'e', size: 10, customName: 'third', queuedAt: D26_2000, head: { standard: {}, meta: {} } };
+  const reportInput = { utcOffsetMinutes: 480, quotaLimit: 1, submitted: 1, exhausted: true, actions: { registered: 1, reviewsUpdated: 0, pruned: 0 }, final: true };
+
+  test('a file of the day deferred again after midnight, by the pass that then writes the day\'s report, is in its needs-action list', () => {
+    const deferred = transition(queuedJob('id', reportObject, D26_2000, 't'), 'defer', D26_2000, 't', { deferredDay: '2026-11-26' });
+    const again = transition(deferred, 'defer', D27_0005, 't', { deferredDay: '2026-11-27' });
+    const r = buildReport({ ...reportInput, day: '2026-11-26', nowMs: D27_0005 + 2000, jobs: [again] });
+    expect(r.backlog).toMatchObject({ deferred: 1, oldestDeferredDay: '2026-11-26' });
+    expect(r.needsAction.map((a) => a.key)).toEqual(['p/third.mp3']);
+  });
+
+  test('a retrying file whose retry was written after midnight is in the day\'s final report', () => {
+    const sending = transition(queuedJob('id', reportObject, D26_2000, 't'), 'send', D26_2000, 't', { call: 1, slot: '2026-11-26', newSlot: true });
+    const retry1 = transition(sending, 'retry', D26_2000, 't', { call: 1, lastError: { code: 'InternalError', message: 'x' } });
+    const sending2 = transition(retry1, 'send', D27_0005, 't', { call: 2 });
+    const retry2 = transition(sending2, 'retry', D27_0005, 't', { call: 2, lastError: { code: 'InternalError', message: 'x' } });
+    const r = buildReport({ ...reportInput, day: '2026-11-26', nowMs: D27_0005 + 2000, jobs: [retry2] });
+    expect(r.needsAction.map((a) => a.key)).toEqual(['p/third.mp3']);
+  });
+});

@@ -136,9 +136,10 @@ export function buildReport(i: ReportInput): DailyReport {
     // Deferred and waiting files are still work in progress, replaced or not; a replaced failure or
     // rejection is settled by the new drop.
     const settledByNewDrop = replaced.has(v) && (status === 'failed' || status === 'uploaded');
-    // What needed action by the end of the day: a report of an earlier day asked for later does
-    // not list what went wrong after it.
-    const a = outcomeDay(v, i.utcOffsetMinutes) <= i.day ? needsAction(v) : undefined;
+    // The files dropped by the end of the day, as they are now: a report of an earlier day asked
+    // for later does not list files dropped after it (a file of the day deferred again or retried
+    // since midnight still is).
+    const a = quotaDay(v.object.queuedAt, i.utcOffsetMinutes) <= i.day ? needsAction(v) : undefined;
     if (a && !settledByNewDrop) action.push(a);
     if (outcomeDay(v, i.utcOffsetMinutes) !== i.day) continue;
     if (settledByNewDrop && status === 'failed') continue;
