@@ -5,7 +5,7 @@ import { bytesNeeded, judgeAudio, MAX_CCC_FILE_BYTES } from '../shared/audio/che
 import { checkFile, checkKey } from '../shared/core/eligibility';
 import { parseCosEvent, recoverKey, resolveRegion } from '../shared/core/event';
 import { quotaDay } from '../shared/core/sendlog';
-import { createLogger, redact, redactUrl, registerSecret, setLogSink } from '../shared/runtime/log';
+import { createLogger, redact, redactUrl, registerSecret, setLogSink, urlSecrets } from '../shared/runtime/log';
 import { encodeTrimmed, mergeResult, META_BUDGET_BYTES, readResult, type IvrResult } from '../shared/core/metadata';
 import { customFileName } from '../shared/core/naming';
 import { backoffMs, classifyFailure, matchOutcomes, pickRegistration, type ApiFailure } from '../shared/core/outcome';
@@ -261,4 +261,12 @@ describe('byte budget', () => {
     expect(order.sort((a, b) => a - b)).toEqual([1, 4, 4, 6, 30]);
     expect(between).toBeGreaterThan(0);
   });
+});
+
+test('a webhook URL\'s key is a secret wherever the URL carries it', () => {
+  expect(urlSecrets('https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7x')).toEqual(['https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7x', '693a91f6-7x']);
+  expect(urlSecrets('http://127.0.0.1:1/send#key=robotsecret')).toContain('key=robotsecret');
+  expect(urlSecrets(undefined)).toEqual([]);
+  for (const s of urlSecrets('http://127.0.0.1:1/send#key=robotsecret')) registerSecret(s);
+  expect(redact('connect ECONNREFUSED (http://127.0.0.1:1/send#key=robotsecret)')).not.toContain('robotsecret');
 });

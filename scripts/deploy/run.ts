@@ -11,6 +11,7 @@ import { applyPlan, applyRemove, observe, type DeployIo } from './execute';
 import { formatPlan, formatRemove, planDeploy, planIsEmpty, planRemove } from './plan';
 import { createScfApi, createScfClient, scfEndpoint, type ScfApi } from './scf';
 import { zipDirectory } from './zip';
+import { urlSecrets } from '../../shared/runtime/log';
 
 /** Options of one run. */
 export interface ApiDeployOptions {
@@ -68,7 +69,7 @@ export async function runApiDeploy(opts: ApiDeployOptions): Promise<number> {
   let io = opts.io;
   try {
     const { values } = loadDeployEnv(opts.envFile ?? path.join(ROOT, '.env'), processEnv);
-    io = redactingIo(opts.io, SECRET_NAMES.map((n) => values[n]));
+    io = redactingIo(opts.io, [...SECRET_NAMES.map((n) => values[n]), ...urlSecrets(values.IVR_REPORT_WEBHOOK)]);
     const credentials = loadCredentials(values);
     const settings = loadDeploySettings(values);
     const desired = desiredState(settings);

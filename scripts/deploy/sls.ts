@@ -15,6 +15,7 @@ import { DeployConfigError, loadCredentials, loadDeployEnv, loadDeploySettings, 
 import { desiredState } from '../lib/deploy-spec';
 import { readDotenv } from '../lib/dotenv';
 import { ensureRetryPolicies, type DeployIo } from './execute';
+import { urlSecrets } from '../../shared/runtime/log';
 import { redactingIo } from './run';
 import { createScfApi, createScfClient, scfEndpoint, type ScfApi } from './scf';
 
@@ -113,7 +114,7 @@ export async function runSls(opts: SlsOptions): Promise<number> {
     const refused = opts.args.filter((a) => REFUSED_OPTIONS.includes(a.split('=')[0]));
     if (refused.length > 0) throw new DeployConfigError(refused.map((a) => `${a.split('=')[0]} is not passed to sls: set ${a.startsWith('--stage') ? 'STAGE' : a.startsWith('--region') ? 'REGION' : 'it'} in .env instead, so that sls and the retry-policy step after it deploy the same functions`));
     const { settings, credentials, values } = preflight(envFile, processEnv, timeZoneName);
-    io = redactingIo(opts.io, SECRET_NAMES.map((n) => values[n]));
+    io = redactingIo(opts.io, [...SECRET_NAMES.map((n) => values[n]), ...urlSecrets(values.IVR_REPORT_WEBHOOK)]);
     const env = { ...processEnv, ...slsEnvironment(settings, values) };
     const { code, output } = await (opts.runner ?? runServerless)([opts.command, ...opts.args], io, env);
     if (code !== 0) {

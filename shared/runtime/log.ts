@@ -28,6 +28,20 @@ export function registerSecret(value: string | undefined): void {
   if (value && value.length >= 4) secrets.add(value);
 }
 
+/**
+ * The parts of a URL that are its credential, wherever it carries them: every query value and the
+ * fragment (a WeCom robot's `?key=`), and the URL itself. Empty for no URL or one that does not parse.
+ */
+export function urlSecrets(url: string | undefined): string[] {
+  if (!url) return [];
+  try {
+    const u = new URL(url);
+    return [url, ...u.searchParams.values(), u.hash.slice(1)].filter((v) => v.length >= 4);
+  } catch {
+    return [url];
+  }
+}
+
 const SIGNATURE_PATTERNS: Array<[RegExp, string]> = [
   // COS q-sign fields, in Authorization headers and in signed URL queries, also percent-encoded
   // (a URL quoted inside another URL or a form value: `=` as %3D, `&` as %26)

@@ -11,7 +11,7 @@ import { createCccClient, createIvrAudioApi, type IvrAudioApi } from '../sdk/ccc
 import { CosBucket, createCosClient } from '../sdk/cos';
 import { CreatedVersions, Ledger, SeenEntry } from '../store/ledger';
 import type { Clock, Ctx } from '../workflow/context';
-import { createLogger, registerSecret, type Logger } from './log';
+import { createLogger, registerSecret, urlSecrets, type Logger } from './log';
 
 /** What an instance builds once at cold start and shares with every invocation it serves. */
 export interface Runtime {
@@ -44,6 +44,7 @@ export function createRuntime(env: Env, functionName: string, seams: Seams = {})
   // Registered before validation so that even a config error message cannot echo them.
   registerSecret(env.TENCENTCLOUD_SECRETKEY);
   registerSecret(env.TENCENTCLOUD_SESSIONTOKEN);
+  for (const part of urlSecrets(env.IVR_REPORT_WEBHOOK)) registerSecret(part);
   let config: Config;
   try {
     config = loadConfig(env);
