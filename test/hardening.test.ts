@@ -407,3 +407,94 @@ describe('secrets and access', () => {
     void REGION;
   });
 });
+
+describe('bad input found by a robustness review', () => {
+  const upload = () => createUpload(stack.env, stack.seams);
+  const good = () => stack.drop('p/good.mp3', mp3Silence()).Records[0];
+  const lines = () => stack.logs.map((l) => JSON.parse(l) as Record<string, unknown>);
+  /** A record's fields these tests edit. */
+  type Rec = { cos: { cosBucket: { name: string; appid: string }; cosObject: { key: string; url?: string } } };
+  const editable = (r: unknown): Rec => JSON.parse(JSON.stringify(r)) as Rec;
+
+  test('a record for another bucket than IVR_BUCKET is rejected WrongBucket, not registered through a second ledger', async () => {
+    stack = await startStack({}, { IVR_AUDIO_PREFIX: 'p/', IVR_BUCKET: BUCKET });
+    stack.cos.putDirect('other-1250000000', 'p/o.mp3', mp3Silence(), { contentType: 'audio/mpeg' });
+    const r = editable(stack.event('p/o.mp3'));
+    r.cos.cosBucket.name = 'other';
+    r.cos.cosObject.key = '/1250000000/other/p/o.mp3';
+    r.cos.cosObject.url = r.cos.cosObject.url?.replace('prompts-', 'other-');
+    const res = await upload()({ Records: [r, good()] });
+    expect(res.results[1].status).toBe('uploaded');
+    expect(res.results[0]).toMatchObject({ status: 'rejected', code: 'WrongBucket', message: expect.stringContaining('other-1250000000') });
+    expect(stack.ccc.files).toHaveLength(1);
+    expect(stack.cos.keys('other-1250000000', '.ivr-audio-sync/')).toEqual([]);
+  });
+
+  test('a record whose appid does not match is rejected WrongBucket, not "the object no longer exists"', async () => {
+    stack = await startStack({}, { IVR_AUDIO_PREFIX: 'p/', IVR_BUCKET: BUCKET });
+    const r = editable(good());
+    r.cos.cosBucket.appid = '1259999999';
+    r.cos.cosObject.key = '/1259999999/prompts/p/good.mp3';
+    const res = await upload()({ Records: [r] });
+    expect(res.results[0]).toMatchObject({ status: 'rejected', code: 'WrongBucket' });
+  });
+
+  test('a permanent COS error (403) is reported as rejected, not "retrying" when nothing will retry it', async () => {
+    stack = await startStack({}, { IVR_AUDIO_PREFIX: 'p/' });
+    stack.cos.putDirect(BUCKET, 'p/deny.mp3', mp3Silence(), { contentType: 'audio/mpeg' });
+    stack.cos.inject({ op: 'GET', keyPrefix: 'p/deny', status: 403, code: 'AccessDenied', times: 10 });
+    const res = await upload()(cosEvent(stack.event('p/deny.mp3'), good()));
+    expect(res.results[1].status).toBe('uploaded');
+    expect(res.results[0]).toMatchObject({ status: 'rejected', code: 'StorageError', retry: false, message: expect.stringContaining('AccessDenied') });
+    const done = lines().find((l) => l.msg === 'record done' && l.key === 'p/deny.mp3')!;
+    expect(done.level).not.toBe('info');
+  });
+
+  test('a key that is not valid Unicode (lone surrogate) is rejected KeyInvalid, not retried by SCF', async () => {
+    stack = await startStack({}, { IVR_AUDIO_PREFIX: 'p/' });
+    const r = editable(good());
+    r.cos.cosObject.key = '/1250000000/prompts/p/x\ud800.mp3';
+    delete r.cos.cosObject.url;
+    const res = await upload()({ Records: [r, good()] });
+    expect(res.results[0]).toMatchObject({ status: 'rejected', code: 'KeyInvalid' });
+  });
+
+  test('the other (raw) reading of a key is held to the prefix rule too', async () => {
+    stack = await startStack({}, { IVR_AUDIO_PREFIX: 'p/' });
+    stack.cos.putDirect(BUCKET, 'p%2Fx.mp3', mp3Silence(), { contentType: 'audio/mpeg' });
+    const r = editable(stack.event('p%2Fx.mp3'));
+    delete r.cos.cosObject.url; // read as p/x.mp3 (within p/, no such object), then as p%2Fx.mp3 (outside p/)
+    const res = await upload()({ Records: [r, good()] });
+    expect(res.results[0].status).toBe('rejected');
+    expect(stack.meta('p%2Fx.mp3')['ivr-status']).toBeUndefined();
+  });
+
+  test('every record of an event is taken, however many (none is refused for the count alone)', async () => {
+    stack = await startStack({}, { IVR_AUDIO_PREFIX: 'p/' });
+    const last = good();
+    const filler = Array.from({ length: 1005 }, (_, i) => stack.event(`p/missing${i}.mp3`));
+    const res = await upload()({ Records: [...filler, last] });
+    expect(res.results[1005]).toMatchObject({ key: 'p/good.mp3', status: 'uploaded' });
+    expect(res.results.filter((r) => r.status === 'rejected' && r.code === 'ObjectNotFound')).toHaveLength(1005);
+  }, 60000);
+
+  test('a raw UTF-8 (not URL-encoded) x-cos-meta-ivr-name is refused as not URL-encoded, not registered garbled', async () => {
+    stack = await startStack({}, { IVR_AUDIO_PREFIX: 'p/' });
+    const raw = (t: string) => Buffer.from(t, 'utf8').toString('latin1'); // what an HTTP client reads back for raw UTF-8 bytes
+    stack.cos.putDirect(BUCKET, 'p/r1.mp3', mp3Silence(), { contentType: 'audio/mpeg', meta: { 'ivr-name': raw('你好') } });
+    stack.cos.putDirect(BUCKET, 'p/r2.mp3', mp3Silence(), { contentType: 'audio/mpeg', meta: { 'ivr-name': raw('欢迎') } });
+    const res = await upload()(cosEvent(stack.event('p/r1.mp3'), stack.event('p/r2.mp3')));
+    expect(res.results[0]).toMatchObject({ status: 'failed', code: 'IvrNameInvalid' });
+    expect(res.results[1].message).toMatch(/URL-encoded/);
+    expect(res.results[1].message).not.toMatch(/control characters/);
+  });
+
+  test('an object whose metadata cannot hold the status: MetadataTooLarge in the result and a warn "record done" line', async () => {
+    stack = await startStack({}, { IVR_AUDIO_PREFIX: 'p/' });
+    stack.cos.putDirect(BUCKET, 'p/full.mp3', mp3Silence(), { contentType: 'audio/mpeg', meta: { big: 'x'.repeat(2048 - 'x-cos-meta-big'.length - 10) } });
+    const res = await upload()(cosEvent(stack.event('p/full.mp3')));
+    expect(res.results[0].code).toBe('MetadataTooLarge');
+    const done = lines().find((l) => l.msg === 'record done' && l.key === 'p/full.mp3')!;
+    expect(done.level).not.toBe('info');
+  });
+});

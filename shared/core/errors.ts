@@ -10,6 +10,7 @@ export const OWN_ERROR_CODES = [
   // configuration and input
   'ConfigInvalid',
   'EventInvalid',
+  'WrongBucket',
   'KeyInvalid',
   'KeyOutsidePrefix',
   'UnsupportedExtension',

@@ -31,6 +31,8 @@ function validName(name: string, source: 'the file name without its extension' |
  */
 export function customFileName(key: string, requested: string | undefined): string | IvrError {
   if (requested === undefined) return validName(baseName(key), 'the file name without its extension');
+  // Header values arrive as bytes read one per character: raw UTF-8 shows up as Latin-1 text.
+  if (/[^\x20-\x7e]/.test(requested)) return new IvrError('IvrNameInvalid', `x-cos-meta-ivr-name is not URL-encoded (it holds raw non-ASCII bytes): ${FIX_HEADER}`);
   let decoded: string;
   try {
     decoded = decodeURIComponent(requested);

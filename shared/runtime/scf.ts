@@ -81,6 +81,9 @@ export function createRuntime(env: Env, functionName: string, seams: Seams = {})
       context(name, eventRegion, owner = randomUUID()) {
         const region = eventRegion ?? config.region;
         if (!region) return new IvrError('EventInvalid', 'the event names no ap-* region and TENCENTCLOUD_REGION is not set');
+        // A trigger on another bucket would start a second ledger and send log there, with its own
+        // count of CCC's one quota, that the timer never looks at.
+        if (config.bucket && name !== config.bucket) return new IvrError('WrongBucket', `the event is for bucket ${name}, but this function serves ${config.bucket} (IVR_BUCKET): the COS trigger points at the wrong bucket`);
         const b = bucket(name, region);
         const id = `${name}@${region}`;
         if (!created.has(id)) created.set(id, new CreatedVersions());

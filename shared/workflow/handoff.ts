@@ -16,7 +16,7 @@ import { deferralMessage, sendable, settleable, type JobVersion } from '../core/
 import { handOffMove, type LogEntry } from '../core/sendlog';
 import type { Ctx } from './context';
 import { today } from './context';
-import { move, show, showNewest } from './jobs';
+import { move, show, showNewest, type ShowNote } from './jobs';
 import { settleFromCcc } from './resolve';
 import { readTail, Sender } from './sender';
 
@@ -42,7 +42,7 @@ export interface HandOff {
   /** True when this invocation held the lease; false when it left its files to another sender. */
   sent: boolean;
   /** Why an object could not show what this invocation wrote for it, by job id. */
-  notes: Map<string, string>;
+  notes: Map<string, ShowNote>;
   /** Files whose intake left them unshown and that this invocation could not show either (COS refused): SCF must deliver again. */
   notShown: Set<string>;
 }
@@ -58,7 +58,7 @@ interface Showing {
   unshown: ReadonlySet<string>;
   /** The version (seq) each object was last shown at by this invocation. */
   shown: Map<string, number>;
-  notes: Map<string, string>;
+  notes: Map<string, ShowNote>;
   notShown: Set<string>;
 }
 

@@ -22,7 +22,7 @@ import { CORRUPT } from '../store/ledger';
 import type { ObjectRead } from '../store/objects';
 import type { Ctx } from './context';
 import { showsQueuedNow } from './handoff';
-import { moveNewest, show, showNewest } from './jobs';
+import { moveNewest, show, showNewest, type ShowNote } from './jobs';
 import { settleFromCcc } from './resolve';
 
 /** Why a record needed no work. */
@@ -48,7 +48,7 @@ export interface PendingJob {
   index: number;
   version: JobVersion;
   /** Why the object could not show its status (kept for the final outcome). */
-  note?: string;
+  note?: ShowNote;
   /** Whether the object shows this version (false: the intake left that to the hand-off). */
   shown: boolean;
 }
@@ -59,13 +59,13 @@ export type IntakeResult = { outcome: RecordOutcome; pending?: PendingJob };
 /** The first read: all a file CCC may take has, plus one byte to tell "too large" without reading it all. */
 
 /** The outcome a job's version shows. */
-export function outcomeOf(index: number, v: JobVersion, note?: string): RecordOutcome {
+export function outcomeOf(index: number, v: JobVersion, note?: ShowNote): RecordOutcome {
   const status = visibleStatus(v);
   const base: RecordOutcome = { index, key: v.object.key, etag: v.object.etag, status };
-  if (status === 'uploaded' && v.upload) return { ...base, fileId: v.upload.fileId, requestId: v.upload.requestId, ...(note ? { message: note } : {}) };
+  if (status === 'uploaded' && v.upload) return { ...base, fileId: v.upload.fileId, requestId: v.upload.requestId, ...(note ? { code: note.code, message: note.message } : {}) };
   const err = v.lastError;
   const message = err?.message ?? (status === 'deferred' ? `waiting for the quota day after ${v.deferredDay}` : status === 'queued' ? 'queued for the next call' : undefined);
-  return { ...base, code: err?.code ?? (status === 'deferred' ? 'QuotaExhausted' : undefined), message: note ? `${message ?? ''} (${note})`.trim() : message, requestId: err?.requestId };
+  return { ...base, code: err?.code ?? (status === 'deferred' ? 'QuotaExhausted' : note?.code), message: note ? `${message ?? ''} (${note.message})`.trim() : message, requestId: err?.requestId };
 }
 
 /**
@@ -90,7 +90,8 @@ export async function intake(ctx: Ctx, ev: ObjectEvent): Promise<IntakeResult> {
   const readLimit = config.maxFileBytes + 1;
   const firstRead = ev.size !== undefined && format ? Math.max(readLimit, bytesNeeded(ev.size, format, config)) : readLimit;
   let obj = await ctx.objects.read(key, firstRead);
-  if (!obj && ev.altKey) {
+  // The other reading of the key is held to the same rules (it may lie outside the prefix).
+  if (!obj && ev.altKey && checkKey(ev.altKey, config.audioPrefix, config.ledgerPrefix) === undefined) {
     key = ev.altKey;
     obj = await ctx.objects.read(key, readLimit);
   }

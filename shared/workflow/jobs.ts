@@ -3,7 +3,7 @@
  * write of the job's next version (the state machine decides what it is); showing writes the
  * state the machine derives onto the object's metadata.
  */
-import { IvrError } from '../core/errors';
+import { IvrError, type ErrorCode } from '../core/errors';
 import { transition, visibleResult, type JobEvent, type JobVersion, type TransitionPatch } from '../core/job';
 import { mergeResult } from '../core/metadata';
 import { CORRUPT } from '../store/ledger';
@@ -46,11 +46,17 @@ export async function moveNewest(ctx: Ctx, current: JobVersion, event: JobEvent,
   return v;
 }
 
+/** Why an object could not show its job's state (the state still stands in the ledger). */
+export interface ShowNote {
+  code: ErrorCode;
+  message: string;
+}
+
 /** What {@link show} managed; a result it could not write still stands in the ledger. */
 export interface Shown {
   written: boolean;
-  /** Why the object could not show it (it still stands in the ledger). */
-  note?: string;
+  /** Why the object could not show it. */
+  note?: ShowNote;
 }
 
 /**
@@ -67,7 +73,7 @@ export async function show(ctx: Ctx, v: JobVersion): Promise<Shown> {
   } catch (e) {
     if (e instanceof IvrError && (e.code === 'ObjectChanged' || e.code === 'ObjectNotFound' || e.code === 'MetadataTooLarge')) {
       ctx.log.warn('result not written onto the object', { key: o.key, etag: o.etag, code: e.code, error: e.message });
-      return { written: false, note: e.message };
+      return { written: false, note: { code: e.code, message: e.message } };
     }
     throw e;
   }

@@ -19,7 +19,7 @@ import { callEntry, chooseBatch, genesis, leaseEntry, leaseView, nextWindow, ope
 import { mapLimited } from '../runtime/concurrency';
 import { CORRUPT, type EntryRef } from '../store/ledger';
 import type { Ctx } from './context';
-import { move, show, type Moved } from './jobs';
+import { move, show, type Moved, type ShowNote } from './jobs';
 import { settleFromCcc, type Unsettled } from './resolve';
 
 const SETTLE_CONCURRENCY = 8;
@@ -140,7 +140,7 @@ export class Sender {
   /** Newest version of every job this sender touched. */
   readonly versions = new Map<string, JobVersion>();
   /** Why an object could not show what this sender wrote for it (the intake's result reports it). */
-  readonly notes = new Map<string, string>();
+  readonly notes = new Map<string, ShowNote>();
   /** The version (seq) each object was last shown at by this sender: the hand-off shows the rest. */
   readonly shown = new Map<string, number>();
   private readonly cands = new Map<string, Cand>();

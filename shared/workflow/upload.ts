@@ -97,7 +97,8 @@ export async function handleCosEvent(event: unknown, contextFor: ContextFor, log
   }
 
   for (const r of results) {
-    const level = r.status === 'failed' || r.status === 'rejected' ? 'warn' : r.retry ? 'error' : 'info';
+    // An uploaded file whose object could not show it (its metadata is full) is worth a warning too.
+    const level = r.status === 'failed' || r.status === 'rejected' || (r.status === 'uploaded' && r.code) ? 'warn' : r.retry ? 'error' : 'info';
     log[level]('record done', { ...r });
   }
   const summary = summarise(results);
@@ -112,7 +113,9 @@ export async function handleCosEvent(event: unknown, contextFor: ContextFor, log
 /** An error that escaped a record: a transient one is retried by SCF; a bug is reported as such. */
 function failedRecord(ev: Pick<ObjectEvent, 'index' | 'key'>, e: unknown, log: Ctx['log']): RecordOutcome {
   if (e instanceof IvrError) {
-    return { index: ev.index, key: ev.key, status: 'retrying', code: e.code, message: e.message, requestId: e.requestId, retry: e.transient || e.code === 'LedgerCorrupt' };
+    const retry = e.transient || e.code === 'LedgerCorrupt';
+    // Not retried (COS refused for good, e.g. AccessDenied): the record is not taken in, and says so.
+    return { index: ev.index, key: ev.key, status: retry ? 'retrying' : 'rejected', code: e.code, message: e.message, requestId: e.requestId, retry };
   }
   log.error('unexpected error while handling a record', { key: ev.key, code: 'Unexpected', error: e instanceof Error ? e.stack ?? e.message : String(e) });
   return { index: ev.index, key: ev.key, status: 'retrying', code: 'Unexpected', message: e instanceof Error ? e.message : String(e), retry: true };
