@@ -379,3 +379,59 @@ afterAll(() => {
   // Not even redacted: the deploy never tries to print a secret in the first place.
   expect(allOutput.filter((l) => l.includes('[REDACTED]'))).toEqual([]);
 });
+
+describe('functions not Active (found by a review of the API deploy path)', () => {
+  /** Leaves `name` in `status` for good, as a failed or interrupted operation does. */
+  function leave(a: Account, name: string, status: FakeFunction['status']): void {
+    const f = a.fn(name);
+    f.status = status;
+    f.readyAt = Number.POSITIVE_INFINITY;
+  }
+
+  test('a CreateFailed function: deploy refuses and points to remove:api, which deletes it; then deploy creates it', async () => {
+    const a = await deployed();
+    leave(a, UPLOAD, 'CreateFailed');
+    const dep = await a.run('deploy');
+    expect(dep.code).toBe(1);
+    expect(dep.lines).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`${UPLOAD} is CreateFailed: run npm run remove:api \\(it deletes a failed function too\\), then deploy again`))]));
+    const rm = await a.run('remove');
+    expect(rm.code).toBe(0);
+    expect(rm.lines).toContain(`deleting ${UPLOAD} (CreateFailed)`);
+    expect(a.scf.fn(REGION, UPLOAD)).toBeUndefined();
+    expect((await a.run('deploy')).code).toBe(0);
+    expect(a.fn(UPLOAD).status).toBe('Active');
+  });
+
+  test('an UpdateFailed function is never reported up to date', async () => {
+    const a = await deployed();
+    leave(a, UPLOAD, 'UpdateFailed');
+    const r = await a.run('deploy');
+    expect(r.code).toBe(1);
+    expect(r.lines).not.toContain('everything is up to date');
+    expect(r.lines).toEqual(expect.arrayContaining([expect.stringMatching(/is UpdateFailed: run npm run remove:api/)]));
+  });
+
+  test('a removal interrupted while a function is Deleting: deploy says so, remove:api waits for it and succeeds', async () => {
+    const a = await deployed();
+    const client = a.sdk();
+    await client.DeleteTrigger({ FunctionName: REPORT, TriggerName: 'ivr-quota-report', Type: 'timer', Qualifier: '$DEFAULT' });
+    a.scf.transitionMs = 10000;
+    await client.DeleteFunction({ FunctionName: REPORT }); // remove:api stopped right after this call
+    expect(a.fn(REPORT).status).toBe('Deleting');
+    const dep = await a.run('deploy');
+    expect(dep.code).toBe(1);
+    expect(dep.lines).toEqual(expect.arrayContaining([expect.stringMatching(/is being deleted \(a removal still in progress\): run npm run remove:api to wait for it/)]));
+    const rm = await a.run('remove');
+    expect(rm.code).toBe(0);
+    expect(rm.lines).not.toEqual(expect.arrayContaining([expect.stringMatching(/disappeared|failed/)]));
+    expect(a.scf.fn(REGION, REPORT)).toBeUndefined();
+  });
+
+  test('another STAGE on the same bucket and prefix: the rule conflict says what to do', async () => {
+    const a = await deployed();
+    a.setEnv({ STAGE: 'staging' });
+    const r = await a.run('deploy');
+    expect(r.code).toBe(1);
+    expect(r.lines[r.lines.length - 1]).toMatch(/CosNotifyRuleConflict: another function already has a COS trigger on this bucket and prefix \(a deployment with another STAGE\?\): run npm run remove:api with that STAGE in \.env, or pick another IVR_AUDIO_PREFIX/);
+  });
+});

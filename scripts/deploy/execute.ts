@@ -51,7 +51,7 @@ export async function waitActive(api: ScfApi, name: string, io: DeployIo): Promi
     const f = await api.getFunction(name);
     if (!f) throw new Error(`${name} disappeared while waiting for it to become Active`);
     if (f.Status === 'Active') return;
-    if (f.Status && FAILED.has(f.Status)) throw new Error(`${name} is ${f.Status}: ${f.StatusReasons?.[0]?.ErrorMessage ?? f.StatusDesc ?? 'no reason given'}`);
+    if (f.Status && FAILED.has(f.Status)) throw new Error(`${name} is ${f.Status}: ${f.StatusReasons?.[0]?.ErrorMessage || f.StatusDesc || 'no reason given'}; run npm run remove:api, then deploy again`);
     if (io.now() - start >= WAIT.timeoutMs) throw new Error(`${name} is still ${f.Status ?? 'not Active'} after ${Math.round(WAIT.timeoutMs / 1000)} s`);
     await io.sleep(delay);
     delay = Math.min(delay * 2, WAIT.maxDelayMs);
@@ -146,24 +146,42 @@ export async function applyPlan(api: ScfApi, plan: DeployPlan, desired: DesiredS
       if (t.action !== 'create' || !t.spec) continue;
       io.out(`creating trigger ${t.label} on ${f.name}`);
       const triggerSpec = t.spec;
-      await whenActive(api, f.name, io, () => api.createTrigger(createTriggerRequest(spec.name, triggerSpec)));
+      await whenActive(api, f.name, io, () => api.createTrigger(createTriggerRequest(spec.name, triggerSpec))).catch((e: unknown) => {
+        // COS keeps one notification rule per bucket and prefix: another function has it.
+        if (e instanceof ScfApiError && e.code === 'InvalidParameterValue.CosNotifyRuleConflict') {
+          throw new Error(`CreateTrigger failed: ${e.code}: another function already has a COS trigger on this bucket and prefix (a deployment with another STAGE?): run npm run remove:api with that STAGE in .env, or pick another IVR_AUDIO_PREFIX, then deploy again`);
+        }
+        throw e;
+      });
     }
     await waitActive(api, f.name, io);
   }
 }
 
-/** Applies a removal: managed triggers first, then the function, then waits until it is gone. */
+/**
+ * Applies a removal: managed triggers first, then the function, then waits until it is gone. A
+ * function that failed is deleted as it is (it will never be Active); one already being deleted
+ * (a removal interrupted) is waited for.
+ */
 export async function applyRemove(api: ScfApi, steps: RemoveStep[], io: DeployIo): Promise<void> {
   for (const s of steps) {
     if (s.action === 'absent') continue;
+    const status = (await api.getFunction(s.name))?.Status;
+    if (status === undefined) continue;
+    if (status === 'Deleting') {
+      io.out(`${s.name} is already being deleted; waiting for it to go`);
+      await waitGone(api, s.name, io);
+      continue;
+    }
+    const when = FAILED.has(status) ? (op: () => Promise<void>) => op() : (op: () => Promise<void>) => whenActive(api, s.name, io, op);
     for (const t of s.triggers) {
       if (t.action !== 'delete' || !t.observed) continue;
       io.out(`removing trigger ${t.label} from ${s.name}`);
       const observed = t.observed;
-      await whenActive(api, s.name, io, () => api.deleteTrigger(deleteTriggerRequest(s.name, observed)));
+      await when(() => api.deleteTrigger(deleteTriggerRequest(s.name, observed)));
     }
-    io.out(`deleting ${s.name}`);
-    await whenActive(api, s.name, io, () => api.deleteFunction(s.name));
+    io.out(`deleting ${s.name}${FAILED.has(status) ? ` (${status})` : ''}`);
+    await when(() => api.deleteFunction(s.name));
     await waitGone(api, s.name, io);
   }
 }

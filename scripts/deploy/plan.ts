@@ -179,8 +179,10 @@ function planFunction(spec: FunctionSpec, codeSha: string, have: ObservedFunctio
   if (!have) {
     return { key: spec.key, name: spec.name, action: 'create', code: true, config: false, changes: [], retry: 'set', triggers: spec.triggers.map((t) => ({ action: 'create', spec: t, label: triggerLabel(t) })) };
   }
-  if (have.status === 'CreateFailed' || have.status === 'DeleteFailed' || have.status === 'Deleting') {
-    problems.push(`${spec.name} is ${have.status}${have.statusReason ? ` (${have.statusReason})` : ''}: fix or delete it in the SCF console (or npm run remove:api), then deploy again`);
+  if (have.status === 'Deleting') {
+    problems.push(`${spec.name} is being deleted (a removal still in progress): run npm run remove:api to wait for it, then deploy again`);
+  } else if (have.status?.endsWith('Failed')) {
+    problems.push(`${spec.name} is ${have.status}${have.statusReason ? ` (${have.statusReason})` : ''}: run npm run remove:api (it deletes a failed function too), then deploy again`);
   }
   if (have.runtime && have.runtime !== spec.runtime) {
     problems.push(`${spec.name} runs ${have.runtime}, SCF_RUNTIME asks for ${spec.runtime}: SCF cannot change a runtime in place (UpdateFunctionConfiguration), so run npm run remove:api, then deploy:api`);

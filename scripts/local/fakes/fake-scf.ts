@@ -66,7 +66,8 @@ export interface FakeFunction {
   Description: string;
   Type: string;
   Environment: Array<{ Key: string; Value: string }>;
-  status: 'Creating' | 'Updating' | 'Deleting' | 'Active';
+  /** A `*Failed` state is set by tests: the fake never fails a transition on its own. */
+  status: 'Creating' | 'Updating' | 'Deleting' | 'Active' | 'CreateFailed' | 'UpdateFailed' | 'DeleteFailed';
   /** On the fake's clock: when the current transition ends. */
   readyAt: number;
   /** Names of the files in the deployed zip. */
@@ -432,8 +433,14 @@ export class FakeScf extends LoopbackServer {
     return {};
   }
 
+  /** Like `active`, but a function that failed may be deleted too (as the console offers). */
+  private deletable(region: string, p: Json, code: string): FakeFunction {
+    const f = this.existing(region, p);
+    return f.status.endsWith('Failed') ? f : this.active(region, p, code);
+  }
+
   private deleteFunction(region: string, p: Json): Json {
-    const f = this.active(region, p, 'FailedOperation.DeleteFunction');
+    const f = this.deletable(region, p, 'FailedOperation.DeleteFunction');
     f.triggers = [];
     this.transition(f, 'Deleting');
     if (this.transitionMs === 0) this.functions(region);
@@ -494,7 +501,7 @@ export class FakeScf extends LoopbackServer {
   }
 
   private deleteTrigger(region: string, p: Json): Json {
-    const f = this.active(region, p, 'FailedOperation.DeleteTrigger');
+    const f = this.deletable(region, p, 'FailedOperation.DeleteTrigger');
     const name = String(p.TriggerName ?? '');
     let i: number;
     if (p.Type === 'cos') {
