@@ -221,7 +221,10 @@ export class DropFolder {
       const key = this.deps.prefix + o.rel;
       const md5 = createHash('md5').update(fs.readFileSync(path.join(this.waitingDir, fromRel(o.rel)))).digest('hex');
       const obj = this.deps.object(key);
-      const f: InFlight = { file: o.rel, md5, unsent: obj?.etag.replace(/"/g, '') !== md5 };
+      // An object with no status yet may never have reached the function (the stack stopped, or
+      // was killed, with its event in flight): it is uploaded again, as SCF would deliver again.
+      // The ledger turns a second delivery of a file already taken in into nothing new.
+      const f: InFlight = { file: o.rel, md5, unsent: obj?.etag.replace(/"/g, '') !== md5 || !readFileState(obj.meta).status };
       this.inFlight.set(key, f);
       if (f.unsent) await this.send(key, f, true);
       else this.check(key);

@@ -208,6 +208,9 @@ async function main(): Promise<void> {
   writeStackFile(s, { pid: process.pid, cosPort: cos.port, cccPort: ccc.port, prefix: s.prefix, quota: s.quota, quotaOffset: s.quotaOffset, dropDir: s.dropDir, control: { port: control.port, token: control.token } });
 
   await drop.start();
+  // Files left waiting by the last run may be queued with no sender at work: a recovery pass now
+  // sends them, rather than the next one on the timer (as long as 5 minutes away).
+  if (drop.waiting > 0) void recoveryPass().then((r) => r.noteworthy && passNote(r));
 
   const seconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`);
   const took = locks.map((l) => l.tookOverFrom).find(Boolean);

@@ -134,6 +134,8 @@ export class FakeCcc extends LoopbackServer {
     if (opts.dataFile && fs.existsSync(opts.dataFile)) {
       this.files = JSON.parse(fs.readFileSync(opts.dataFile, 'utf8')) as FakeFile[];
       this.nextFileId = Math.max(1000, ...this.files.map((f) => f.FileId)) + 1;
+      // Reviews still pending when the stack stopped come due as if it had kept running.
+      for (const f of this.files) if (f.Status === 0 && f.registeredAt !== undefined) this.reviewLater(f.FileId, f.registeredAt);
     }
   }
 
@@ -162,6 +164,12 @@ export class FakeCcc extends LoopbackServer {
   /** CCC will list this file in FailedFileList with `message`; `$AudioUrl` in it becomes the signed URL it was given (CCC quoting it). */
   failFile(customFileName: string, message: string): void {
     this.failingNames.set(customFileName, message);
+  }
+
+  /** With `autoReviewMs`, approves a file that long after it was registered. */
+  private reviewLater(fileId: number, registeredAt: number): void {
+    if (this.opts.autoReviewMs === undefined) return;
+    setTimeout(() => this.review(fileId, 1), Math.max(0, registeredAt + this.opts.autoReviewMs - this.time())).unref();
   }
 
   review(fileId: number, status: 1 | 2): void {
@@ -308,7 +316,7 @@ export class FakeCcc extends LoopbackServer {
       }
       const ext = /\.wav(\?|$)/i.test(new URL(item.AudioUrl).pathname) ? 'wav' : 'mp3';
       const file: FakeFile = { FileId: this.nextFileId++, CustomFileName: item.CustomFileName, AudioFileName: `${sdkAppId}_${randomUUID().slice(0, 8)}.${ext}`, Status: 0, SdkAppId: sdkAppId, uploadedAt: arrived + this.dayShiftMs, registeredAt: this.time(), source: fetched.source, secretId };
-      if (this.opts.autoReviewMs !== undefined) setTimeout(() => this.review(file.FileId, 1), this.opts.autoReviewMs).unref();
+      this.reviewLater(file.FileId, file.registeredAt ?? this.time());
       this.files.push(file);
       const { FileId, CustomFileName, AudioFileName, Status } = file;
       success.push({ FileId, CustomFileName, AudioFileName, Status });
