@@ -4,6 +4,7 @@
  */
 import { deferredSpan, outcomeAt, visibleStatus, type JobVersion } from './job';
 import type { ReviewState } from './metadata';
+import { parseUtcOffset } from './config';
 import { quotaDay } from './sendlog';
 
 /** The report of one quota day: stored as `reports/<day>.json`, rendered as HTML and a WeCom message. */
@@ -185,8 +186,7 @@ function chart(history: DayUse[], limit: number): string {
 
 /** An ISO time as a wall-clock time in the report's zone (`+08:00`): `2026-11-26 20:07:38`. */
 function zoned(iso: string, utcOffset: string): string {
-  const m = /^([+-])(\d{2}):(\d{2})$/.exec(utcOffset);
-  const minutes = m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
+  const minutes = parseUtcOffset('utcOffset', utcOffset);
   const t = Date.parse(iso);
   return Number.isFinite(t) ? new Date(t + minutes * 60000).toISOString().slice(0, 19).replace('T', ' ') : iso;
 }
