@@ -5,13 +5,12 @@
  */
 import { spawn } from 'child_process';
 import * as path from 'path';
-import { DeployConfigError, loadCredentials, loadDeployEnv, loadDeploySettings, ROOT, SECRET_NAMES, type DeploySettings } from '../lib/deploy-config';
+import { DeployConfigError, loadCredentials, loadDeployEnv, loadDeploySettings, ROOT, deploySecrets, type DeploySettings } from '../lib/deploy-config';
 import { desiredState } from '../lib/deploy-spec';
 import { applyPlan, applyRemove, observe, type DeployIo } from './execute';
 import { formatPlan, formatRemove, planDeploy, planIsEmpty, planRemove } from './plan';
 import { createScfApi, createScfClient, scfEndpoint, type ScfApi } from './scf';
 import { zipDirectory } from './zip';
-import { urlSecrets } from '../../shared/runtime/log';
 
 /** Options of one run. */
 export interface ApiDeployOptions {
@@ -69,7 +68,7 @@ export async function runApiDeploy(opts: ApiDeployOptions): Promise<number> {
   let io = opts.io;
   try {
     const { values } = loadDeployEnv(opts.envFile ?? path.join(ROOT, '.env'), processEnv);
-    io = redactingIo(opts.io, [...SECRET_NAMES.map((n) => values[n]), ...urlSecrets(values.IVR_REPORT_WEBHOOK)]);
+    io = redactingIo(opts.io, deploySecrets(values));
     const credentials = loadCredentials(values);
     const settings = loadDeploySettings(values);
     const desired = desiredState(settings);

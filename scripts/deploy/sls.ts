@@ -11,11 +11,10 @@
  */
 import { spawn } from 'child_process';
 import * as path from 'path';
-import { DeployConfigError, loadCredentials, loadDeployEnv, loadDeploySettings, ROOT, SECRET_NAMES, type DeployCredentials, type DeploySettings } from '../lib/deploy-config';
+import { DeployConfigError, loadCredentials, loadDeployEnv, loadDeploySettings, ROOT, deploySecrets, type DeployCredentials, type DeploySettings } from '../lib/deploy-config';
 import { desiredState } from '../lib/deploy-spec';
 import { readDotenv } from '../lib/dotenv';
 import { ensureRetryPolicies, type DeployIo } from './execute';
-import { urlSecrets } from '../../shared/runtime/log';
 import { redactingIo } from './run';
 import { createScfApi, createScfClient, scfEndpoint, type ScfApi } from './scf';
 
@@ -114,7 +113,7 @@ export async function runSls(opts: SlsOptions): Promise<number> {
     const refused = opts.args.filter((a) => REFUSED_OPTIONS.includes(a.split('=')[0]));
     if (refused.length > 0) throw new DeployConfigError(refused.map((a) => `${a.split('=')[0]} is not passed to sls: set ${a.startsWith('--stage') ? 'STAGE' : a.startsWith('--region') ? 'REGION' : 'it'} in .env instead, so that sls and the retry-policy step after it deploy the same functions`));
     const { settings, credentials, values } = preflight(envFile, processEnv, timeZoneName);
-    io = redactingIo(opts.io, [...SECRET_NAMES.map((n) => values[n]), ...urlSecrets(values.IVR_REPORT_WEBHOOK)]);
+    io = redactingIo(opts.io, deploySecrets(values));
     const env = { ...processEnv, ...slsEnvironment(settings, values) };
     const { code, output } = await (opts.runner ?? runServerless)([opts.command, ...opts.args], io, env);
     if (code !== 0) {

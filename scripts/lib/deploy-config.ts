@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parse } from 'yaml';
 import { ENV_VARIABLES, loadConfig } from '../../shared/core/config';
+import { urlSecrets } from '../../shared/runtime/log';
 import { parseCron, cronMatches } from './cron';
 import { effectiveEnv, readDotenv } from './dotenv';
 import { parseRuntime, type ScfRuntime } from './runtime';
@@ -44,6 +45,11 @@ export const ALL_DEPLOY_NAMES: readonly string[] = [...DEPLOY_VARIABLES.map((v) 
 
 /** Names of secrets: no output of either deploy path may contain their values. */
 export const SECRET_NAMES: readonly string[] = DEPLOY_VARIABLES.filter((v) => v.secret).map((v) => v.name);
+
+/** Every value of `.env` a deploy's output must never show: the deploy key and the webhook's key. */
+export function deploySecrets(values: Record<string, string>): string[] {
+  return [...SECRET_NAMES.map((n) => values[n]), ...urlSecrets(values.IVR_REPORT_WEBHOOK)].filter((v): v is string => !!v);
+}
 
 /** `.env` names of an earlier layout, now the same as the function variables they feed. */
 const RENAMED: Record<string, string> = {
