@@ -18,7 +18,7 @@ import { FAKE_BUCKET, FAKE_REGION, startFakeStack } from './local/fake-stack';
 import { benchMp3 } from './bench/audio';
 import { BASELINE_FILE, type Baseline } from './bench/baseline';
 import { buildSdkFloor, BUNDLES, measureBreakdown, measureCold, median, PKG } from './bench/cold';
-import { burst, idleFile } from './bench/load';
+import { burst, emptyBurst, idleFile } from './bench/load';
 import { invokeChild, largeFilesEvent, type ChildRun } from './bench/memory';
 import { MAX_CONVERT_INPUT_BYTES } from '../shared/audio/plan';
 
@@ -148,6 +148,11 @@ async function main(): Promise<void> {
     say(`    the longest-lived process: ${((longest.endedAt - longest.startedAt) / 1000).toFixed(1)} s (CPU ${(longest.cpuMs ?? NaN).toFixed(0)} ms); the other ${rest.length}, median: ${(median(rest.map((i) => i.endedAt - i.startedAt)) / 1000).toFixed(2)} s wall, ${(median(rest.map((i) => i.runqWaitMs ?? NaN)) / 1000).toFixed(2)} s of it waiting for a core, ${median(rest.map((i) => i.cpuMs ?? NaN)).toFixed(0)} ms CPU`);
   }
   row('burst instance-seconds less each process’s wait for a core (estimate of a core per instance; /proc/<pid>/schedstat of each main thread)', Number.isFinite(b.ownCoreSeconds) ? `${b.ownCoreSeconds.toFixed(1)} s` : 'not available on this OS', 'estimate, not measured on SCF');
+  {
+    // Measured right after the burst, on the same machine state: what 50 processes that do nothing cost here.
+    const floor = await emptyBurst(BURST);
+    row(`floor: ${BURST} processes of an empty handler started at once the same way (no request, no work)`, `${floor.instanceSeconds.toFixed(1)} s (CPU ${floor.cpuSeconds.toFixed(1)} s; less the wait for a core ${Number.isFinite(floor.ownCoreSeconds) ? `${floor.ownCoreSeconds.toFixed(1)} s` : 'n/a'})`, 'what any burst costs on this machine before the function does anything');
+  }
   row('last instance exits after the last registration', `${b.lastExitAfterLastRegistrationMs.toFixed(0)} ms`, `target ≤ 3000 ms: ${tick(b.lastExitAfterLastRegistrationMs <= 3000)}`);
   row('UploadIvrAudio calls in the burst', `${b.uploadCalls} (${b.refusedForRate} refused for the rate limit)`, `target ≤ 5: ${tick(b.uploadCalls <= 5)}`);
   row('burst outcome', `${Object.entries(b.statuses).map(([k, v]) => `${k} ${v}`).join(', ')}; ${(b.wallMs / 1000).toFixed(1)} s from the first start to the last exit`, 'info');

@@ -9,6 +9,8 @@
  * Every COS request a function process makes is counted; CCC's own downloads of the signed URLs
  * are not (they are CCC's requests, not ours).
  */
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { cosEvent, cosEventRecord } from '../local/fakes/events';
 import type { CosRequestLog } from '../local/fakes/fake-cos';
@@ -118,4 +120,28 @@ export async function burst(count: number): Promise<Scenario & { instanceSeconds
     lastExitAfterLastRegistrationMs: lastExit - Math.max(...s.registeredAt),
     wallMs: lastExit - start,
   };
+}
+
+/**
+ * The floor of the burst's instance-seconds on this machine: `count` processes of an empty handler
+ * module (it returns at once, no request) started at once through the same simulator. Whatever
+ * the bundle does, a burst here cannot cost less than this; on SCF each instance has its own core.
+ */
+export async function emptyBurst(count: number): Promise<{ instanceSeconds: number; ownCoreSeconds: number; cpuSeconds: number }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-bench-empty-'));
+  try {
+    const empty = path.join(dir, 'empty.js');
+    fs.writeFileSync(empty, 'exports.main_handler = async () => ({});\n');
+    const sim = new ScfSim({ bundle: empty, env: {}, register: () => undefined });
+    const invocations = await Promise.all(Array.from({ length: count }, () => sim.invoke({})));
+    const failed = invocations.filter((i) => !i.ok);
+    if (failed.length > 0) throw new Error(`empty burst: ${failed.length} of ${count} invocations failed: ${failed[0].error?.message ?? '?'}`);
+    return {
+      instanceSeconds: invocations.reduce((a, i) => a + (i.endedAt - i.startedAt), 0) / 1000,
+      ownCoreSeconds: invocations.reduce((a, i) => a + (i.endedAt - i.startedAt - (i.runqWaitMs ?? NaN)), 0) / 1000,
+      cpuSeconds: invocations.reduce((a, i) => a + (i.cpuMs ?? NaN), 0) / 1000,
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
