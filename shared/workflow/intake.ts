@@ -224,7 +224,8 @@ async function existingJob(ctx: Ctx, index: number, id: string, head: JobVersion
       const newest = (await showNewest(ctx, asNow)).version;
       if (newest.seq !== head.seq) return settledOrPending(index, newest);
     } else {
-      await show(ctx, asNow);
+      // Settled: but a review (or a rerun) may move it while our write is on its way.
+      await showNewest(ctx, asNow);
     }
   }
   // The same bytes uploaded again with other headers or user metadata: an uploaded job keeps them

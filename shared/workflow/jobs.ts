@@ -4,7 +4,7 @@
  * state the machine derives onto the object's metadata.
  */
 import { IvrError, type ErrorCode } from '../core/errors';
-import { transition, visibleResult, type JobEvent, type JobVersion, type TransitionPatch } from '../core/job';
+import { isFinal, transition, visibleResult, type JobEvent, type JobVersion, type TransitionPatch } from '../core/job';
 import { mergeResult } from '../core/metadata';
 import { CORRUPT } from '../store/ledger';
 import type { Ctx } from './context';
@@ -94,4 +94,15 @@ export async function showNewest(ctx: Ctx, v: JobVersion): Promise<{ version: Jo
     if (head === undefined || head === CORRUPT || head.seq === current.seq) return { version: current, shown };
     current = head;
   }
+}
+
+/**
+ * Shows a version a sender has just settled. One that is not final may already be behind: the
+ * sender's lease can lapse while its write is slow to land (a connection the SDK retries after its
+ * timeout), and another sender may settle the file and show it first; so it is shown as by
+ * {@link showNewest} (one read more, only off the normal path). A final version is the chain's last
+ * word but for a review or a rerun, which show themselves.
+ */
+export async function showSettled(ctx: Ctx, v: JobVersion): Promise<{ version: JobVersion; shown: Shown }> {
+  return isFinal(v.state) ? { version: v, shown: await show(ctx, v) } : showNewest(ctx, v);
 }

@@ -10,7 +10,7 @@ import { CORRUPT } from '../store/ledger';
 import { backoffMs, pickRegistration, type AudioFile } from '../core/outcome';
 import { reviewFromCode } from '../core/metadata';
 import type { Ctx } from './context';
-import { move, show } from './jobs';
+import { move, showSettled } from './jobs';
 
 /** A file to settle: its newest version (`sending` or `uncertain`) and the RequestId of its call's answer, if any. */
 export interface Unsettled {
@@ -74,7 +74,7 @@ export async function settleFromCcc(ctx: Ctx, given: Unsettled[]): Promise<Map<s
     }
     const newest = moved.moved ? moved.version : moved.head;
     if (newest) {
-      await show(ctx, newest);
+      await showSettled(ctx, newest);
       out.set(v.id, newest);
     }
   }

@@ -19,7 +19,7 @@ import { callEntry, chooseBatch, genesis, leaseEntry, leaseView, nextWindow, ope
 import { mapLimited } from '../runtime/concurrency';
 import { CORRUPT, type EntryRef } from '../store/ledger';
 import type { Ctx } from './context';
-import { move, show, type Moved, type ShowNote } from './jobs';
+import { move, showSettled, type Moved, type ShowNote } from './jobs';
 import { settleFromCcc, type Unsettled } from './resolve';
 
 const SETTLE_CONCURRENCY = 8;
@@ -567,7 +567,7 @@ export class Sender {
     this.versions.set(v.id, v);
     if (isFinal(v.state)) {
       // Settled, but its entry (and maybe its status on the object) was left behind by a crash.
-      await show(ctx, v);
+      await showSettled(ctx, v);
       this.finish(v.id, keys);
       return;
     }
@@ -581,7 +581,7 @@ export class Sender {
       const own = ctx.ledger.deferredKey(v);
       if (!keys.includes(own)) {
         // A deferral a crash or a failed write left half done: its status on the object, then its entry.
-        await show(ctx, v);
+        await showSettled(ctx, v);
         await ctx.ledger.putDeferred(v);
         this.deferredCount++;
       }
@@ -606,7 +606,7 @@ export class Sender {
     const head = (await ctx.ledger.writeVersion(job)) ? job : await ctx.ledger.head(job.id, job.seq);
     if (head === undefined || head === CORRUPT) return undefined;
     ctx.log.warn('finished the intake of a file whose invocation vanished', { key: head.object.key, etag: head.object.etag, job: head.id });
-    await show(ctx, head);
+    await showSettled(ctx, head);
     return head;
   }
 
@@ -866,10 +866,10 @@ export class Sender {
     }
   }
 
-  /** Shows a version on its object, keeping which one and why it could not (see `shown`, `notes`). */
+  /** Shows a version on its object as settled (see `showSettled`), keeping which one and why it could not (see `shown`, `notes`). */
   private async show(v: JobVersion): Promise<void> {
-    const shown = await show(this.ctx, v);
-    this.shown.set(v.id, v.seq);
+    const { version, shown } = await showSettled(this.ctx, v);
+    this.shown.set(v.id, version.seq);
     if (shown.note) this.notes.set(v.id, shown.note);
     else this.notes.delete(v.id);
   }
