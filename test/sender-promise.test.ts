@@ -6,6 +6,7 @@
  * file queued late in the promise, still missing from listings, waits for the recovery pass.
  */
 import { setLogSink } from '../shared/runtime/log';
+import { runRecovery } from '../shared/workflow/recovery';
 import { mp3Silence } from './audio';
 import { World } from './world';
 
@@ -47,4 +48,25 @@ test('a sender whose term ends inside its promise still lists until the promise 
 
   expect({ b: status('b'), d: status('d'), c: status('c') }).toEqual({ b: 'uploaded', d: 'uploaded', c: 'uploaded' });
   expect(w.ccc.files).toHaveLength(4);
+});
+
+test('a newcomer that finds the holder closing still gathers: a file left to the holder just before is sent, not left to the recovery pass', async () => {
+  const w = new World();
+  const drop = (name: string) => {
+    w.objects.putObject(`prompts/${name}.mp3`, mp3Silence(name.length + 2));
+    return w.deliver(`prompts/${name}.mp3`, `intake-${name}`);
+  };
+  const t0 = w.t;
+  // The recovery pass takes an accepting lease (nothing queued yet) that promises until
+  // acceptUntil; readers take it as accepting until acceptUntil less the skew allowance.
+  const lease = w.timing.callGapMs;
+  // c sees the holder accepting and leaves its file to it; bb, 10 ms later, sees it closing and
+  // is alone and on time. A lone call would never list the queue, and the holder's next append
+  // would collide with it: c would wait minutes for the next pass.
+  w.at(t0 + lease - w.timing.skewMs - 5, () => drop('c'));
+  w.at(t0 + lease - w.timing.skewMs + 5, () => drop('bb'));
+  await runRecovery(w.ctx('recovery-A'), { Type: 'Timer' });
+  expect(w.status('c')).toBe('uploaded');
+  expect(w.status('bb')).toBe('uploaded');
+  expect(w.calls.filter((c) => c.result === 'ok').flatMap((c) => c.names).sort()).toEqual(['bb', 'c']);
 });

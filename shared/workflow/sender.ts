@@ -214,8 +214,10 @@ export class Sender {
       const cands: Candidate[] = own.filter((v) => sendable(v, now, window.day)).map(candidateOfVersion);
       const { batch } = chooseBatch(cands, open, { room: quotaRoom(quota, config.dailyQuota), full: quota.full, maxBatch: config.maxBatch, day: window.day });
       // Alone and on time: nothing older waits (no deferred backlog), every own file fits, and the
-      // window is open now. Anything else needs a sender that gathers.
-      const lone = !opts.recovery && own.length > 0 && batch.length === own.length && prev.deferred === 0 && prev.quota.day === window.day && window.notBefore <= at;
+      // window is open now. Anything else needs a sender that gathers. Not while the previous holder
+      // is closing either: it may have promised to take files queued just before (an intake saw it
+      // accepting), and a lone call that never lists would leave those to the recovery pass.
+      const lone = !opts.recovery && leaseView(prev, at, t).kind === 'free' && own.length > 0 && batch.length === own.length && prev.deferred === 0 && prev.quota.day === window.day && window.notBefore <= at;
       const entry = lone
         ? callEntry(prev, changes, window, batch.map(callJob(window.day)), false, t)
         : leaseEntry(prev, changes, window.notBefore + t.acceptMs, t);
