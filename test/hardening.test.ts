@@ -408,6 +408,42 @@ describe('secrets and access', () => {
   });
 });
 
+describe("the role's temporary credentials", () => {
+  const rotated = { ...TEST_CREDENTIAL, token: 'rotatedSessionToken0000000000000000000000000000' };
+
+  test('a warm instance that finds new credentials in its environment signs with them (the services refuse the old token)', async () => {
+    stack = await startStack();
+    const env = { ...stack.env };
+    const warm = upload(env);
+    expect((await warm(stack.drop('p/before.mp3', mp3Silence()))).results[0].status).toBe('uploaded');
+    // Rotation: both services now take only the new token, and SCF puts it in the environment.
+    stack.cos.addCredential(rotated);
+    stack.ccc.addCredential(rotated);
+    env.TENCENTCLOUD_SESSIONTOKEN = rotated.token;
+    expect((await warm(stack.drop('p/after.mp3', mp3Silence(3)))).results[0].status).toBe('uploaded');
+    expect(status('p/after.mp3')).toBe('uploaded');
+    expect(stack.ccc.files.map((f) => f.CustomFileName).sort()).toEqual(['after', 'before']);
+  });
+
+  test('credentials COS refuses are not the file\'s fault: SCF delivers again, and a delivery with good ones registers it', async () => {
+    stack = await startStack();
+    stack.cos.addCredential(rotated);
+    stack.ccc.addCredential(rotated);
+    const event = stack.drop('p/stale.mp3', mp3Silence());
+    // An instance still holding the old token: every COS request is refused (InvalidAccessKeyId).
+    const stale = await upload({ ...stack.env }).call(null, event).then(
+      () => undefined,
+      (e: { code?: string; message?: string }) => e,
+    );
+    expect(stale).toMatchObject({ code: 'RetryScheduled' });
+    expect(stale?.message).toContain('p/stale.mp3 (StorageError)');
+    // SCF's next delivery lands on an instance with the current credentials.
+    const fresh = await upload({ ...stack.env, TENCENTCLOUD_SESSIONTOKEN: rotated.token })(event);
+    expect(fresh.results[0]).toMatchObject({ key: 'p/stale.mp3', status: 'uploaded' });
+    expect(stack.ccc.files).toHaveLength(1);
+  });
+});
+
 describe('bad input found by a robustness review', () => {
   const upload = () => createUpload(stack.env, stack.seams);
   const good = () => stack.drop('p/good.mp3', mp3Silence()).Records[0];

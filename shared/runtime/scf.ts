@@ -101,20 +101,36 @@ export interface ScfContext {
 }
 
 /**
- * An SCF handler whose runtime is built once per instance at cold start. With bad configuration
+ * An SCF handler whose runtime is built once per instance at cold start (and again when the role's
+ * credentials change). With bad configuration
  * every invocation is refused by throwing, not returning: SCF then retries the event, so nothing is
  * lost once the variable is fixed.
  */
 export function scfHandler<R>(env: Env, functionName: string, seams: Seams, run: (runtime: Runtime, event: unknown) => Promise<R>) {
-  const init = createRuntime(env, functionName, seams);
+  let credentials = roleCredentials(env);
+  let init = createRuntime(env, functionName, seams);
   return async (event: unknown, context?: ScfContext): Promise<R> => {
-    if (!init.ok) {
-      init.log.error('invocation refused: configuration invalid', { scfRequestId: context?.request_id, code: init.error.code, error: init.error.message });
-      throw init.error;
+    // The role's credentials are temporary: a warm instance may find new ones in its environment.
+    // Clients signed with the old ones would be refused (a COS 403 that no retry of ours cures), so
+    // the runtime is built again with the new ones (and forgets what it remembered: a cold start).
+    if (roleCredentials(env) !== credentials) {
+      credentials = roleCredentials(env);
+      const fresh = createRuntime(env, functionName, seams);
+      (fresh.ok ? fresh.runtime.log : fresh.log).info('role credentials changed: clients built again');
+      init = fresh;
     }
-    const log = init.runtime.log.child({ scfRequestId: context?.request_id });
-    return run({ ...init.runtime, log, context: (b, r, o) => withLog(init.runtime.context(b, r, o), log) }, event);
+    const current = init;
+    if (!current.ok) {
+      current.log.error('invocation refused: configuration invalid', { scfRequestId: context?.request_id, code: current.error.code, error: current.error.message });
+      throw current.error;
+    }
+    const { runtime } = current;
+    const log = runtime.log.child({ scfRequestId: context?.request_id });
+    return run({ ...runtime, log, context: (b, r, o) => withLog(runtime.context(b, r, o), log) }, event);
   };
 }
+
+/** The role credentials in `env`, as one string to compare (never logged). */
+const roleCredentials = (env: Env): string => [env.TENCENTCLOUD_SECRETID, env.TENCENTCLOUD_SECRETKEY, env.TENCENTCLOUD_SESSIONTOKEN].join('\n');
 
 const withLog = (ctx: Ctx | IvrError, log: Logger): Ctx | IvrError => (ctx instanceof IvrError ? ctx : { ...ctx, log });

@@ -43,6 +43,9 @@ export function createCosClient(config: Config): COS {
   });
 }
 
+/** COS's codes for a request whose credentials or signature it refused (not a missing permission). */
+const CREDENTIAL_REFUSALS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'RequestTimeTooSkewed', 'ExpiredToken', 'InvalidToken']);
+
 type CosErr = { statusCode?: number; code?: string; message?: string; headers?: Record<string, string> };
 
 function cosError(op: string, key: string, e: unknown): IvrError {
@@ -51,7 +54,9 @@ function cosError(op: string, key: string, e: unknown): IvrError {
   const code = err.code && !/^\d+$/.test(err.code) ? err.code : status ? `HTTP${status}` : 'NetworkError';
   // 5xx, throttling and network errors were already retried by the SDK; a later run may still succeed.
   // So may a copy that COS answered with HTTP 200 and an error body (its documented way to fail late).
-  const transient = status === undefined || status >= 500 || status === 429 || status === 200 || code === 'NetworkError';
+  // And so may a refusal of the signature or the role's temporary credentials (expired, rotated,
+  // a clock off): a delivery again runs with the instance's credentials as they are then.
+  const transient = status === undefined || status >= 500 || status === 429 || status === 200 || code === 'NetworkError' || CREDENTIAL_REFUSALS.has(code) || (code === 'AccessDenied' && /expired/i.test(err.message ?? ''));
   return new IvrError('StorageError', `COS ${op} ${key} failed: ${code}${err.message ? ` (${redact(err.message)})` : ''}`, { transient, requestId: err.headers?.['x-cos-request-id'], cause: e });
 }
 
