@@ -137,9 +137,11 @@ export type HandOffMove =
 export function handOffMove(tail: LogEntry, nowMs: number, day: string, t: Timing, dailyQuota: number, utcOffsetMinutes: number): HandOffMove {
   const { quota } = quotaOn(tail, day);
   if (quota.full || (quotaRoom(quota, dailyQuota) === 0 && !tail.open.some((c) => c.day === day))) return 'defer';
-  if (leaseView(tail, nowMs, t).kind === 'accepting') return 'leave';
+  const lease = leaseView(tail, nowMs, t).kind;
+  if (lease === 'accepting') return 'leave';
   const window = nextWindow(tail, nowMs, t, utcOffsetMinutes);
-  return window.notBefore <= nowMs && tail.deferred === 0 && window.day === day ? 'send-now' : 'send';
+  // As `Sender.acquire` decides a lone call: never while the previous holder is closing.
+  return lease === 'free' && window.notBefore <= nowMs && tail.deferred === 0 && window.day === day ? 'send-now' : 'send';
 }
 
 /**
