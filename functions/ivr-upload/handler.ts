@@ -9,6 +9,7 @@ import { scfHandler, type Seams } from '../../shared/runtime/scf';
 import type { Ctx } from '../../shared/workflow/context';
 import { handleCosEvent } from '../../shared/workflow/upload';
 
+/** The ivr-upload handler for `env` (`process.env` on SCF); `seams` are for tests (a clock). */
 export function createHandler(env: Env, seams: Seams = {}) {
   return scfHandler(env, 'ivr-upload', seams, async (runtime, event) => {
     // One owner id and one context per bucket for the whole invocation.

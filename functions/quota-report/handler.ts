@@ -8,6 +8,7 @@ import { IvrError } from '../../shared/core/errors';
 import { scfHandler, type Seams } from '../../shared/runtime/scf';
 import { runRecovery } from '../../shared/workflow/recovery';
 
+/** The quota-report handler for `env` (`process.env` on SCF); `seams` are for tests (a clock). */
 export function createHandler(env: Env, seams: Seams = {}) {
   return scfHandler(env, 'quota-report', seams, (runtime, event) => {
     const bucket = requireSetting(runtime.config.bucket, 'IVR_BUCKET', 'by quota-report (the bucket to recover and report on)');

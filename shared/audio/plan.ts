@@ -84,8 +84,8 @@ export function conversionPlan(info: AudioInfo, bytes: number, mode: ConvertMode
   const wanted = info.streamed || (mode === 'telephony' ? !telephony : mode === 'auto' && tooBig);
   const outBytes = 44 + Math.round((info.frames * TELEPHONY_RATE) / info.sampleRate) * 2;
   if (info.streamed && !tooBig && outBytes > maxFile) return problem('FileTooLarge', `the WAV was written as a stream (its sizes were never filled in), which CCC may not read, and a copy with its sizes right would take ${outBytes} bytes even as 8 kHz mono 16-bit, over CCC's ${maxFile}: shorten it, or encode it as MP3, e.g. \`lame -m m -b 32 in.wav out.mp3\``);
-  // A file within the limit is never made to fail: if its conversion would not fit (8-bit or
-  // A-law input doubles in size), it goes as it is.
+  // Any other file within the limit is never made to fail: if its conversion would not fit (8-bit
+  // or A-law input doubles in size), it goes as it is.
   if (!tooBig && (!wanted || outBytes > maxFile)) return 'send-as-is';
   if (tooBig && mode === 'off') return problem('FileTooLarge', `${over}, and conversion is turned off: convert it to 8 kHz mono first, e.g. ${SOX_FIX}, or turn conversion on`);
   // Converting never makes an 8 kHz mono 16-bit file smaller, and the output must fit too.

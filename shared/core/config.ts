@@ -79,18 +79,18 @@ export interface Config {
 }
 
 /**
- * Every environment variable the functions read, and who provides it: `platform` variables are set
- * by SCF itself (the role's credentials, the region), `operator` ones come from the deployer's
- * `.env` through both deploy paths, and `local` ones only make sense against the local fakes.
- * Deploy checks compare this list with `serverless.yml` and the API deploy.
- */
-/**
  * CCC's documented size limit, "5 MB", read as 10^6 bytes: whether Tencent means 10^6 or 2^20 is
  * unverified, and a file CCC refuses for its size may still take a quota slot. `IVR_MAX_FILE_BYTES`
  * sets it (up to 5 MiB).
  */
 export const CCC_FILE_BYTES_DEFAULT = 5_000_000;
 
+/**
+ * Every environment variable the functions read, and who provides it: `platform` variables are set
+ * by SCF itself (the role's credentials, the region), `operator` ones come from the deployer's
+ * `.env` through both deploy paths, and `local` ones only make sense against the local fakes.
+ * Deploy checks compare this list with `serverless.yml` and the API deploy.
+ */
 export const ENV_VARIABLES = [
   { name: 'TENCENTCLOUD_SECRETID', source: 'platform' },
   { name: 'TENCENTCLOUD_SECRETKEY', source: 'platform' },

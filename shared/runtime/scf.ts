@@ -101,10 +101,9 @@ export interface ScfContext {
 }
 
 /**
- * An SCF handler whose runtime is built once per instance at cold start (and again when the role's
- * credentials change). With bad configuration
- * every invocation is refused by throwing, not returning: SCF then retries the event, so nothing is
- * lost once the variable is fixed.
+ * An SCF handler whose runtime is built once per instance at cold start, and again when the role's
+ * credentials change. With bad configuration every invocation is refused by throwing, not
+ * returning: SCF then retries the event, so nothing is lost once the variable is fixed.
  */
 export function scfHandler<R>(env: Env, functionName: string, seams: Seams, run: (runtime: Runtime, event: unknown) => Promise<R>) {
   let credentials = roleCredentials(env);

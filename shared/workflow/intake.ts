@@ -56,8 +56,6 @@ export interface PendingJob {
 /** How a record ended, and its job when that still waits for a sender (the upload walk hands those off). */
 export type IntakeResult = { outcome: RecordOutcome; pending?: PendingJob };
 
-/** The first read: all a file CCC may take has, plus one byte to tell "too large" without reading it all. */
-
 /** The outcome a job's version shows. */
 export function outcomeOf(index: number, v: JobVersion, note?: ShowNote): RecordOutcome {
   const status = visibleStatus(v);
@@ -86,7 +84,7 @@ export async function intake(ctx: Ctx, ev: ObjectEvent): Promise<IntakeResult> {
   // A WAV the event says is to be converted is read whole at once: a first read of its start, then
   // another of all of it, would leave both bodies for the garbage collector (see plan.ts).
   const format = extensionOf(key);
-  // Any file CCC may take is read whole; one byte more tells a larger one.
+  // The first read: all a file CCC may take has, plus one byte to tell "too large" without reading it all.
   const readLimit = config.maxFileBytes + 1;
   const firstRead = ev.size !== undefined && format ? Math.max(readLimit, bytesNeeded(ev.size, format, config)) : readLimit;
   let obj = await ctx.objects.read(key, firstRead);

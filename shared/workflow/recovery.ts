@@ -35,7 +35,7 @@ export interface RecoveryResult {
   report?: { day: string; jsonKey?: string; htmlKey: string; report: DailyReport; webhook?: WebhookResult };
   /** Why a day named in the timer's argument was not reported (it has not begun). */
   reportRefused?: string;
-  /** Ledger keys deleted; set only by a pass that wrote a day's report unasked. */
+  /** Ledger keys deleted; set only by a pass that found a day's report due (unasked). */
   pruned?: number;
 }
 

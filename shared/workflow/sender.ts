@@ -14,6 +14,7 @@
  */
 import { IvrError } from '../core/errors';
 import { deferralMessage, inCall, isFinal, sendable, settleable, withHead, type DeferralCause, type JobVersion } from '../core/job';
+import { reviewFromCode } from '../core/metadata';
 import { classifyFailure, backoffMs, matchOutcomes, type ApiFailure, type UploadResponse } from '../core/outcome';
 import { callEntry, chooseBatch, genesis, leaseEntry, leaseView, nextWindow, openIds, quotaOn, quotaRoom, reclaim, withNews, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
 import { mapLimited } from '../runtime/concurrency';
@@ -703,7 +704,7 @@ export class Sender {
       if (o.status === 'uploaded') {
         // The FileId goes on record before the job says so: recovery must never adopt it for another job.
         await ctx.ledger.recordFile(o.file.fileId, v.id);
-        const review = o.file.status === 1 ? 'approved' : o.file.status === 2 ? 'rejected' : 'pending';
+        const review = reviewFromCode(o.file.status) ?? 'pending';
         // Naming the call on its outcome lets the next sender see that this call sent the file without reading its `sending` version.
         return move(ctx, v, 'registered', { call: n, upload: { fileId: o.file.fileId, audioFileName: o.file.audioFileName, requestId: answer.requestId, review } });
       }

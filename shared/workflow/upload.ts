@@ -14,8 +14,6 @@ import type { Ctx } from './context';
 import { handOff } from './handoff';
 import { intake, outcomeOf, type PendingJob, type RecordOutcome } from './intake';
 
-/** How one record ended; re-exported with the function's result type. */
-
 /** The upload function's result: every record's outcome, and how many ended in each status. */
 export interface UploadSummary {
   /** Records in the event, rejected ones included. */
