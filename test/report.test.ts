@@ -247,7 +247,7 @@ test('a ledger left by the previous version is migrated: done jobs kept, waiting
   expect(tail.quota.used).toBe(3);
 });
 
-test('settled jobs older than the retention are pruned; FileIds are kept', async () => {
+test('settled jobs older than the retention shrink to one record (a day after their compaction); FileIds are kept', async () => {
   stack = await startStack();
   await createUpload(stack.env, stack.seams)(stack.drop('p/old.mp3', mp3Silence(3)));
   stack.clock.advance(40 * 86400000);
@@ -255,11 +255,21 @@ test('settled jobs older than the retention are pruned; FileIds are kept', async
   const L = '.ivr-audio-sync/';
   const oldId = jobId(BUCKET, 'p/old.mp3', stack.cos.object(BUCKET, 'p/old.mp3')!.etag);
   const keepId = jobId(BUCKET, 'p/keep.mp3', stack.cos.object(BUCKET, 'p/keep.mp3')!.etag);
-  const r = await createReport({ ...stack.env, IVR_BUCKET: BUCKET }, stack.seams)({ Type: 'Timer', Message: '' });
-  expect(r.pruned).toBeGreaterThanOrEqual(2);
+  const oldChain = stack.cos.keys(BUCKET, `${L}jobs/${oldId}/`);
+  const keepChain = stack.cos.keys(BUCKET, `${L}jobs/${keepId}/`);
+  expect(oldChain.length).toBeGreaterThan(1);
+  const timer = createReport({ ...stack.env, IVR_BUCKET: BUCKET }, stack.seams);
+  // The first daily pass compacts the old chain (version 0 now holds its head)...
+  const r = await timer({ Type: 'Timer', Message: '' });
+  expect(r.pruned).toBeGreaterThanOrEqual(1);
+  expect(stack.cos.keys(BUCKET, `${L}jobs/${oldId}/`)).toEqual(oldChain);
+  // ...and the next day's drops the versions between.
+  stack.clock.advance(86400000 + 60_000);
+  expect((await timer({ Type: 'Timer', Message: '' })).pruned).toBeGreaterThanOrEqual(oldChain.length - 1);
+  expect(stack.cos.keys(BUCKET, `${L}jobs/${oldId}/`)).toEqual([`${L}jobs/${oldId}/0`]);
+  expect(JSON.parse(stack.cos.object(BUCKET, `${L}jobs/${oldId}/0`)!.body.toString('utf8'))).toMatchObject({ state: 'uploaded', seq: oldChain.length - 1 });
   const keys = stack.cos.keys(BUCKET, L);
-  expect(keys.filter((k) => k.includes(oldId))).toEqual([]);
-  expect(keys.some((k) => k.includes(keepId))).toBe(true);
+  expect(stack.cos.keys(BUCKET, `${L}jobs/${keepId}/`)).toEqual(keepChain);
   expect(keys.filter((k) => k.startsWith(`${L}files/`))).toHaveLength(2);
   expect(stack.meta('p/old.mp3')['ivr-status']).toBe('uploaded');
 });

@@ -1,7 +1,8 @@
 /**
  * The ledger: typed records on a {@link Store}, under one prefix of the bucket.
  *
- *   jobs/<id>/<seq>              job versions, each created once (the job state machine's chain)
+ *   jobs/<id>/<seq>              job versions, each created once (the job state machine's chain);
+ *                                past the retention, version 0 is overwritten with the head (compaction)
  *   queue/<ts>-<id>-<seq>        a job that needs a sender: the file's snapshot, for crash recovery
  *   deferred/<ts>-<id>-<seq>     a job waiting for a quota day with room
  *   send/<n>                     the send log, each entry created once (lease, calls, quota)
@@ -118,7 +119,18 @@ export class Ledger {
     return ours;
   }
 
-  /** Version `seq` of a job: undefined when it does not exist, {@link CORRUPT} when it exists but cannot be parsed. */
+  /**
+   * Overwrites version 0 of a settled job with its head `v` (which keeps its own seq): the chain's
+   * compacted form, see the recovery pass's pruning. The only write that replaces a version.
+   */
+  async compactVersion(v: JobVersion): Promise<void> {
+    await this.store.put(this.jobKey(v.id, 0), JSON.stringify(v));
+  }
+
+  /**
+   * Version `seq` of a job: undefined when it does not exist, {@link CORRUPT} when it exists but
+   * cannot be parsed. Version 0 of a compacted chain holds its head, with that head's seq.
+   */
   async readVersion(id: string, seq: number): Promise<JobVersion | undefined | typeof CORRUPT> {
     const text = await this.store.get(this.jobKey(id, seq));
     if (text === undefined) return undefined;

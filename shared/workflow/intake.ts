@@ -243,7 +243,9 @@ async function existingJob(ctx: Ctx, index: number, id: string, head: JobVersion
  * has one under the name that no other job recorded), else the file is queued again.
  */
 async function rebuildCorrupt(ctx: Ctx, index: number, id: string, object: JobObject): Promise<IntakeResult> {
-  let seq = 0;
+  // The first version missing after the chain's start (version 0 of a compacted chain holds its head's seq).
+  const first = await ctx.ledger.readVersion(id, 0);
+  let seq = first === undefined ? 0 : first === CORRUPT ? 1 : first.seq + 1;
   while ((await ctx.ledger.readVersion(id, seq)) !== undefined) seq++;
   ctx.log.warn('job has an unreadable version; rebuilding it from what CCC holds', { key: object.key, job: id, code: 'LedgerCorrupt', versions: seq });
   const customName = object.customName;

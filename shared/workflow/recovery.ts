@@ -35,7 +35,7 @@ export interface RecoveryResult {
   report?: { day: string; jsonKey?: string; htmlKey: string; report: DailyReport; webhook?: WebhookResult };
   /** Why a day named in the timer's argument was not reported (it has not begun). */
   reportRefused?: string;
-  /** Ledger keys deleted; set only by a pass that found a day's report due (unasked). */
+  /** Ledger keys deleted or compacted; set only by a pass that found a day's report due (unasked). */
   pruned?: number;
 }
 
@@ -125,7 +125,8 @@ async function recentJobs(ctx: Ctx, days: number): Promise<JobVersion[]> {
   }
   const ids = [...newest.entries()].filter(([, n]) => n.at >= since);
   const heads = await mapLimited(ids, 16, async ([id, n]) => ctx.ledger.head(id, n.seq));
-  return heads.filter((h): h is JobVersion => h !== undefined && h !== CORRUPT);
+  // (A compacted chain's version 0 was written lately, its head long ago: not touched lately.)
+  return heads.filter((h): h is JobVersion => h !== undefined && h !== CORRUPT && Date.parse(h.at) >= since);
 }
 
 /** Asks CCC about files still pending review (≤ 50 FileIds a call) and records what changed. */
@@ -334,29 +335,16 @@ async function carryQuota(ctx: Ctx, day: string, used: number, full: boolean): P
 }
 
 /**
- * Deletes what is no longer needed: settled jobs older than the retention, send-log entries far
- * behind the tail, review markers and converted copies. FileId records are kept: recovery after a
- * lost answer relies on them.
+ * Deletes what is no longer needed: send-log entries far behind the tail, review markers and
+ * converted copies; and compacts settled job chains older than the retention (see
+ * {@link compactJobs}). FileId records are kept: recovery after a lost answer relies on them.
  */
 async function prune(ctx: Ctx): Promise<number> {
   const { ledger } = ctx;
   const now = ctx.clock.now();
   const cutoff = now - ctx.config.retentionDays * 86400000;
-  const doomed: string[] = [];
-  const byJob = new Map<string, { keys: string[]; newestSeq: number; newestAt: number }>();
-  for (const l of await ledger.store.list(`${ledger.prefix}jobs/`)) {
-    const m = /jobs\/([0-9a-f]{40})\/(\d+)$/.exec(l.key);
-    if (!m) continue;
-    const j = byJob.get(m[1]) ?? { keys: [], newestSeq: -1, newestAt: 0 };
-    j.keys.push(l.key);
-    if (Number(m[2]) > j.newestSeq) Object.assign(j, { newestSeq: Number(m[2]), newestAt: l.lastModified });
-    byJob.set(m[1], j);
-  }
-  for (const [id, j] of byJob) {
-    if (j.newestAt >= cutoff) continue;
-    const head = await ledger.head(id, j.newestSeq);
-    if (head && head !== CORRUPT && isFinal(head.state)) doomed.push(...j.keys);
-  }
+  const jobs = await compactJobs(ctx, cutoff);
+  const doomed = jobs.doomed;
   const tail = await ledger.readTail();
   for (const l of await ledger.store.list(`${ledger.prefix}send/`)) {
     const n = Number(l.key.slice(l.key.lastIndexOf('/') + 1));
@@ -373,6 +361,50 @@ async function prune(ctx: Ctx): Promise<number> {
     if (head === undefined || (head !== CORRUPT && isFinal(head.state))) doomed.push(l.key);
   }
   await ledger.deleteEntries(doomed);
-  return doomed.length;
+  return doomed.length + jobs.compacted;
+}
+
+/**
+ * A settled chain older than the retention shrinks to its version 0, never to nothing: a job's
+ * versions are what tells a delivery of that object version (late, or the same bytes uploaded
+ * again) that it was handled, so deleting them all would let it be registered again. So version
+ * 0 is overwritten with the head's content (its own seq inside, so readers walking from 0 go on
+ * from the head: a rerun written meanwhile after it is found), and the versions between are
+ * deleted a day later (a reader that read the old version 0 just before has long finished its
+ * walk by then). Returns the keys to delete now, and how many chains it compacted.
+ */
+async function compactJobs(ctx: Ctx, cutoff: number): Promise<{ doomed: string[]; compacted: number }> {
+  const { ledger } = ctx;
+  const now = ctx.clock.now();
+  const byJob = new Map<string, { rest: Array<{ key: string; seq: number }>; first?: { lastModified: number }; newestSeq: number; newestAt: number }>();
+  for (const l of await ledger.store.list(`${ledger.prefix}jobs/`)) {
+    const m = /jobs\/([0-9a-f]{40})\/(\d+)$/.exec(l.key);
+    if (!m) continue;
+    const seq = Number(m[2]);
+    const j = byJob.get(m[1]) ?? { rest: [], newestSeq: -1, newestAt: 0 };
+    if (seq === 0) j.first = { lastModified: l.lastModified };
+    else j.rest.push({ key: l.key, seq });
+    if (seq > j.newestSeq) Object.assign(j, { newestSeq: seq, newestAt: l.lastModified });
+    byJob.set(m[1], j);
+  }
+  const doomed: string[] = [];
+  let compacted = 0;
+  for (const [id, j] of byJob) {
+    if (!j.first || j.rest.length === 0) continue;
+    const first = await ledger.readVersion(id, 0);
+    if (first === undefined || first === CORRUPT) continue;
+    if (first.seq > 0) {
+      // Compacted: the versions it covers go once a reader's walk across them is long over.
+      if (j.first.lastModified < now - 86400000) doomed.push(...j.rest.filter((r) => r.seq <= first.seq).map((r) => r.key));
+      continue;
+    }
+    if (j.newestAt >= cutoff) continue;
+    const head = await ledger.head(id, j.newestSeq);
+    if (head && head !== CORRUPT && isFinal(head.state)) {
+      await ledger.compactVersion(head);
+      compacted++;
+    }
+  }
+  return { doomed, compacted };
 }
 
