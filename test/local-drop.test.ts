@@ -80,8 +80,10 @@ test('files are sent oldest first; the file the quota defers waits in waiting/, 
   const sentOrder = stack.lines.filter((l) => l.state === 'sent').map((l) => l.file);
   expect(sentOrder).toEqual(['batch/zeta.mp3', 'batch/alpha.mp3', 'batch/mid.mp3']);
 
-  // Which file the quota defers is the core's decision; the drop folder's part is the order it
-  // sends them in (above). TODO(core): with deferral in arrival order this is batch/mid.mp3.
+  // Which file the quota defers is the core's decision: the files queued last, by the time their
+  // intakes queued them. The three uploads above are taken in by concurrent instances within
+  // milliseconds, so that order need not be the upload order; the drop folder's part is the order
+  // it uploads them in (above). Exactly one waits, whichever it is.
   const deferred = await stack.waitFor((l) => l.type === 'file' && l.state === 'deferred', 'a deferred file', 15000);
   const late = String(deferred.file);
   const others = ['batch/zeta.mp3', 'batch/alpha.mp3', 'batch/mid.mp3'].filter((f) => f !== late);

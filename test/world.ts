@@ -9,6 +9,7 @@
  *   invocation is blocked, so instances really overlap and runs repeat exactly.
  */
 import { loadConfig, type Env } from '../shared/core/config';
+import { IvrError } from '../shared/core/errors';
 import { timingFrom } from '../shared/core/timing';
 import type { UploadResponse } from '../shared/core/outcome';
 import { createLogger } from '../shared/runtime/log';
@@ -174,7 +175,10 @@ export class World {
   async recover(passes: number, everyMs = 400_000): Promise<void> {
     for (let i = 0; i < passes; i++) {
       this.t += everyMs;
-      const pass = runRecovery(this.ctx(`recovery-${i}`), { Type: 'Timer' }).catch(() => undefined);
+      // A pass may end in an IvrError (a fault a test injected); anything else is a bug.
+      const pass = runRecovery(this.ctx(`recovery-${i}`), { Type: 'Timer' }).catch((e: unknown) => {
+        if (!(e instanceof IvrError)) throw e;
+      });
       if (this.concurrent) {
         void this.spawn(pass);
         await this.settle();
