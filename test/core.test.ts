@@ -8,7 +8,7 @@ import { quotaDay } from '../shared/core/sendlog';
 import { createLogger, redact, redactUrl, registerSecret, setLogSink, urlSecrets } from '../shared/runtime/log';
 import { encodeTrimmed, mergeResult, META_BUDGET_BYTES, readResult, type IvrResult } from '../shared/core/metadata';
 import { customFileName } from '../shared/core/naming';
-import { backoffMs, classifyFailure, matchOutcomes, pickRegistration, type ApiFailure } from '../shared/core/outcome';
+import { afterFailedAttempt, backoffMs, classifyFailure, matchOutcomes, pickRegistration, type ApiFailure } from '../shared/core/outcome';
 import { mp3Silence, PNG_BYTES, wavTone } from './audio';
 import { cosEventRecord } from '../scripts/local/fakes/events';
 
@@ -142,6 +142,18 @@ describe('outcome', () => {
     expect(backoffMs(1, 1000, () => 0)).toBe(500);
     expect(backoffMs(3, 1000, () => 1)).toBe(16000);
     expect(backoffMs(20, 1000, () => 1)).toBe(300000);
+  });
+  test('a failed attempt is retried after a backoff until the last allowed one, which gives up with the error given for that', () => {
+    const giveUp = { code: 'GaveUp' as const, message: 'out of attempts' };
+    const lastError = { code: 'InternalError' as const, message: 'busy' };
+    const retry = afterFailedAttempt({ attempts: 2 }, { maxAttempts: 4, nowMs: 1000, retryBaseMs: 100, lastError, giveUp });
+    expect(retry.event).toBe('retry');
+    expect(retry.patch.lastError).toEqual(lastError);
+    expect(retry.patch.notBefore).toBeGreaterThanOrEqual(1000 + 800);
+    expect(retry.patch.notBefore).toBeLessThanOrEqual(1000 + 1600);
+    expect(afterFailedAttempt({ attempts: 3 }, { maxAttempts: 4, nowMs: 1000, retryBaseMs: 100, lastError, giveUp })).toEqual({ event: 'give-up', patch: { lastError: giveUp } });
+    // Without a new error, a retry keeps the version's own.
+    expect(afterFailedAttempt({ attempts: 0 }, { maxAttempts: 4, nowMs: 0, retryBaseMs: 100, giveUp }).patch).not.toHaveProperty('lastError');
   });
   test('matches batch results by name, duplicates one to one', () => {
     const out = matchOutcomes(

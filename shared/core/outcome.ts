@@ -3,6 +3,7 @@
  * off, and which file each entry of a successful answer belongs to.
  */
 import type { ErrorCode } from './errors';
+import type { JobVersion, LastError, TransitionPatch } from './job';
 
 /** Why a call did not produce a usable answer (the CCC adapter's view of an SDK error). */
 export interface ApiFailure {
@@ -64,6 +65,16 @@ export function classifyFailure(f: ApiFailure): CallFailureKind {
 export function backoffMs(attempt: number, baseMs: number, random: () => number = Math.random): number {
   const ceiling = Math.min(baseMs * 4 ** Math.max(0, attempt - 1), 300000);
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/**
+ * What a call that reached CCC without registering `v` leads to: another try after a backoff, or,
+ * when that call was its last allowed attempt, giving up. The give-up carries `giveUp` (the error
+ * the object shows); a retry keeps `lastError` if given.
+ */
+export function afterFailedAttempt(v: Pick<JobVersion, 'attempts'>, o: { maxAttempts: number; nowMs: number; retryBaseMs: number; lastError?: LastError; giveUp: LastError }): { event: 'retry' | 'give-up'; patch: TransitionPatch } {
+  if (v.attempts + 1 >= o.maxAttempts) return { event: 'give-up', patch: { lastError: o.giveUp } };
+  return { event: 'retry', patch: { ...(o.lastError ? { lastError: o.lastError } : {}), notBefore: o.nowMs + backoffMs(v.attempts + 1, o.retryBaseMs) } };
 }
 
 /** One file's result in a successful answer: registered, refused by CCC, or not mentioned (`ResponseInvalid`). */

@@ -7,7 +7,7 @@
  */
 import type { JobVersion } from '../core/job';
 import { CORRUPT } from '../store/ledger';
-import { backoffMs, pickRegistration, type AudioFile } from '../core/outcome';
+import { afterFailedAttempt, pickRegistration, type AudioFile } from '../core/outcome';
 import { reviewFromCode } from '../core/metadata';
 import type { Ctx } from './context';
 import { move, showSettled } from './jobs';
@@ -66,11 +66,15 @@ export async function settleFromCcc(ctx: Ctx, given: Unsettled[]): Promise<Map<s
       await ctx.ledger.recordFile(found.fileId, v.id);
       moved = await move(ctx, v, 'registered', { call: v.call, upload: { fileId: found.fileId, audioFileName: found.audioFileName, requestId: f.requestId ?? 'recovered', review: reviewFromCode(found.status) ?? 'pending' } });
       ctx.log.warn('CCC holds the file although its answer was lost: adopted', { key: v.object.key, etag: v.object.etag, fileId: found.fileId, call: v.call });
-    } else if (v.attempts + 1 >= ctx.config.maxAttempts) {
-      moved = await move(ctx, v, 'give-up', { call: v.call, lastError: { code: 'GaveUp', message: `not registered after ${v.attempts + 1} attempts (last: ${v.lastError?.code ?? 'no answer'}); upload the file again to retry` } });
     } else {
-      moved = await move(ctx, v, 'retry', { call: v.call, notBefore: ctx.clock.now() + backoffMs(v.attempts + 1, ctx.timing.retryBaseMs) });
-      ctx.log.info('CCC does not hold the file: it will be sent again', { key: v.object.key, etag: v.object.etag, call: v.call, attempts: v.attempts + 1 });
+      const next = afterFailedAttempt(v, {
+        maxAttempts: ctx.config.maxAttempts,
+        nowMs: ctx.clock.now(),
+        retryBaseMs: ctx.timing.retryBaseMs,
+        giveUp: { code: 'GaveUp', message: `not registered after ${v.attempts + 1} attempts (last: ${v.lastError?.code ?? 'no answer'}); upload the file again to retry` },
+      });
+      moved = await move(ctx, v, next.event, { call: v.call, ...next.patch });
+      if (next.event === 'retry') ctx.log.info('CCC does not hold the file: it will be sent again', { key: v.object.key, etag: v.object.etag, call: v.call, attempts: v.attempts + 1 });
     }
     const newest = moved.moved ? moved.version : moved.head;
     if (newest) {

@@ -15,7 +15,7 @@
 import { IvrError } from '../core/errors';
 import { deferralMessage, inCall, isFinal, sendable, settleable, withHead, type DeferralCause, type JobVersion } from '../core/job';
 import { reviewFromCode } from '../core/metadata';
-import { classifyFailure, backoffMs, matchOutcomes, type ApiFailure, type UploadResponse } from '../core/outcome';
+import { afterFailedAttempt, classifyFailure, matchOutcomes, type ApiFailure, type UploadResponse } from '../core/outcome';
 import { callEntry, chooseBatch, genesis, leaseEntry, leaseView, nextWindow, openIds, quotaOn, quotaRoom, reclaim, withNews, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
 import { mapLimited } from '../runtime/concurrency';
 import { CORRUPT, type EntryRef } from '../store/ledger';
@@ -751,11 +751,11 @@ export class Sender {
         this.closeIfSettled(n);
         return;
       case 'credentials':
-        await this.each(jobs, (v) =>
-          v.attempts + 1 >= ctx.config.maxAttempts
-            ? move(ctx, v, 'give-up', { lastError })
-            : move(ctx, v, 'retry', { lastError, notBefore: this.now() + backoffMs(v.attempts + 1, ctx.timing.retryBaseMs) }),
-        );
+        // Out of attempts, the file shows CCC's own code: it names what to fix (the role).
+        await this.each(jobs, (v) => {
+          const next = afterFailedAttempt(v, { maxAttempts: ctx.config.maxAttempts, nowMs: this.now(), retryBaseMs: ctx.timing.retryBaseMs, lastError, giveUp: lastError });
+          return move(ctx, v, next.event, next.patch);
+        });
         this.closeIfSettled(n);
         return;
       case 'internal':
