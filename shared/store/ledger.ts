@@ -38,6 +38,7 @@ export interface QueueEntryBody {
 
 const pad = (n: number, width: number) => String(Math.max(0, Math.floor(n))).padStart(width, '0');
 const ENTRY_RE = /(\d{15})-([0-9a-f]{40})-(\d+)$/;
+const JOB_KEY_RE = /jobs\/([0-9a-f]{40})\/(\d+)$/;
 
 function parseEntry(l: Listed): EntryRef | undefined {
   const m = ENTRY_RE.exec(l.key);
@@ -117,6 +118,16 @@ export class Ledger {
     }
     if (ours) this.created.remember(v);
     return ours;
+  }
+
+  /** Every job version key a listing shows (candidates only: a listing may lag), with its job, seq and time. */
+  async listJobVersions(): Promise<Array<{ key: string; id: string; seq: number; lastModified: number }>> {
+    const out = [];
+    for (const l of await this.store.list(`${this.prefix}jobs/`)) {
+      const m = JOB_KEY_RE.exec(l.key);
+      if (m) out.push({ key: l.key, id: m[1], seq: Number(m[2]), lastModified: l.lastModified });
+    }
+    return out;
   }
 
   /**

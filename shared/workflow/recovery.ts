@@ -117,11 +117,9 @@ async function sendLeftovers(ctx: Ctx, found: LogEntry): Promise<{ sent: boolean
 async function recentJobs(ctx: Ctx, days: number): Promise<JobVersion[]> {
   const since = ctx.clock.now() - days * 86400000;
   const newest = new Map<string, { seq: number; at: number }>();
-  for (const l of await ctx.ledger.store.list(`${ctx.ledger.prefix}jobs/`)) {
-    const m = /jobs\/([0-9a-f]{40})\/(\d+)$/.exec(l.key);
-    if (!m) continue;
-    const cur = newest.get(m[1]);
-    if (!cur || Number(m[2]) > cur.seq) newest.set(m[1], { seq: Number(m[2]), at: l.lastModified });
+  for (const l of await ctx.ledger.listJobVersions()) {
+    const cur = newest.get(l.id);
+    if (!cur || l.seq > cur.seq) newest.set(l.id, { seq: l.seq, at: l.lastModified });
   }
   const ids = [...newest.entries()].filter(([, n]) => n.at >= since);
   const heads = await mapLimited(ids, 16, async ([id, n]) => ctx.ledger.head(id, n.seq));
@@ -377,15 +375,12 @@ async function compactJobs(ctx: Ctx, cutoff: number): Promise<{ doomed: string[]
   const { ledger } = ctx;
   const now = ctx.clock.now();
   const byJob = new Map<string, { rest: Array<{ key: string; seq: number }>; first?: { lastModified: number }; newestSeq: number; newestAt: number }>();
-  for (const l of await ledger.store.list(`${ledger.prefix}jobs/`)) {
-    const m = /jobs\/([0-9a-f]{40})\/(\d+)$/.exec(l.key);
-    if (!m) continue;
-    const seq = Number(m[2]);
-    const j = byJob.get(m[1]) ?? { rest: [], newestSeq: -1, newestAt: 0 };
-    if (seq === 0) j.first = { lastModified: l.lastModified };
-    else j.rest.push({ key: l.key, seq });
-    if (seq > j.newestSeq) Object.assign(j, { newestSeq: seq, newestAt: l.lastModified });
-    byJob.set(m[1], j);
+  for (const { key, id, seq, lastModified } of await ledger.listJobVersions()) {
+    const j = byJob.get(id) ?? { rest: [], newestSeq: -1, newestAt: 0 };
+    if (seq === 0) j.first = { lastModified };
+    else j.rest.push({ key, seq });
+    if (seq > j.newestSeq) Object.assign(j, { newestSeq: seq, newestAt: lastModified });
+    byJob.set(id, j);
   }
   const doomed: string[] = [];
   let compacted = 0;
