@@ -11,6 +11,7 @@ import { applyPlan, applyRemove, observe, type DeployIo } from './execute';
 import { formatPlan, formatRemove, planDeploy, planIsEmpty, planRemove } from './plan';
 import { createScfApi, createScfClient, scfEndpoint, type ScfApi } from './scf';
 import { zipDirectory } from './zip';
+import { redactWith } from '../../shared/runtime/log';
 
 /** Options of one run. */
 export interface ApiDeployOptions {
@@ -33,15 +34,13 @@ export interface ApiDeployOptions {
   io: DeployIo;
 }
 
-/** An output sink that can never print a secret: any secret value is replaced before writing. */
+/** An output sink that can never print a secret: any secret value, signature or signed-URL query is masked before writing. */
 export function redactingIo(io: DeployIo, secrets: Array<string | undefined>): DeployIo {
   const values = secrets.filter((s): s is string => typeof s === 'string' && s.length >= 4);
   return {
     ...io,
     out(line) {
-      let l = line;
-      for (const s of values) l = l.split(s).join('[REDACTED]');
-      io.out(l);
+      io.out(redactWith(line, values));
     },
   };
 }
