@@ -50,30 +50,32 @@ export const OWN_ERROR_CODES = [
 export type OwnErrorCode = (typeof OWN_ERROR_CODES)[number];
 
 /** Top-level error code families documented for Tencent Cloud APIs (common and CCC codes). */
-type TencentFamily =
-  | 'AuthFailure'
-  | 'FailedOperation'
-  | 'InternalError'
-  | 'InvalidAction'
-  | 'InvalidParameter'
-  | 'InvalidParameterValue'
-  | 'InvalidRequest'
-  | 'LimitExceeded'
-  | 'MissingParameter'
-  | 'NoSuchVersion'
-  | 'OperationDenied'
-  | 'RequestLimitExceeded'
-  | 'RequestSizeLimitExceeded'
-  | 'ResourceInUse'
-  | 'ResourceInsufficient'
-  | 'ResourceNotFound'
-  | 'ResourceUnavailable'
-  | 'ServiceUnavailable'
-  | 'UnauthorizedOperation'
-  | 'UnknownParameter'
-  | 'UnsupportedOperation'
-  | 'UnsupportedProtocol'
-  | 'UnsupportedRegion';
+const TENCENT_FAMILIES = [
+  'AuthFailure',
+  'FailedOperation',
+  'InternalError',
+  'InvalidAction',
+  'InvalidParameter',
+  'InvalidParameterValue',
+  'InvalidRequest',
+  'LimitExceeded',
+  'MissingParameter',
+  'NoSuchVersion',
+  'OperationDenied',
+  'RequestLimitExceeded',
+  'RequestSizeLimitExceeded',
+  'ResourceInUse',
+  'ResourceInsufficient',
+  'ResourceNotFound',
+  'ResourceUnavailable',
+  'ServiceUnavailable',
+  'UnauthorizedOperation',
+  'UnknownParameter',
+  'UnsupportedOperation',
+  'UnsupportedProtocol',
+  'UnsupportedRegion',
+] as const;
+type TencentFamily = (typeof TENCENT_FAMILIES)[number];
 
 /** A Tencent API error code such as `FailedOperation.UploadFileOverflow`. */
 export type TencentErrorCode = TencentFamily | `${TencentFamily}.${string}`;
@@ -81,12 +83,7 @@ export type TencentErrorCode = TencentFamily | `${TencentFamily}.${string}`;
 /** Any code an {@link IvrError} carries: ours, or Tencent's verbatim. */
 export type ErrorCode = OwnErrorCode | TencentErrorCode;
 
-const FAMILIES = new Set<string>([
-  'AuthFailure', 'FailedOperation', 'InternalError', 'InvalidAction', 'InvalidParameter', 'InvalidParameterValue', 'InvalidRequest',
-  'LimitExceeded', 'MissingParameter', 'NoSuchVersion', 'OperationDenied', 'RequestLimitExceeded', 'RequestSizeLimitExceeded',
-  'ResourceInUse', 'ResourceInsufficient', 'ResourceNotFound', 'ResourceUnavailable', 'ServiceUnavailable', 'UnauthorizedOperation',
-  'UnknownParameter', 'UnsupportedOperation', 'UnsupportedProtocol', 'UnsupportedRegion',
-]);
+const FAMILIES = new Set<string>(TENCENT_FAMILIES);
 
 /** Parses a code read back from storage (ours or Tencent's); undefined when it is neither. */
 export function asErrorCode(code: string | undefined): ErrorCode | undefined {
