@@ -12,6 +12,8 @@ export interface ApiFailure {
   message: string;
   requestId?: string;
   httpStatus?: number;
+  /** What the SDK threw, kept for debugging; never stored (its message may quote the signed URL). */
+  cause?: unknown;
 }
 
 /** A registered file as CCC describes it. */

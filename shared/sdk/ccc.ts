@@ -55,11 +55,11 @@ export function failureFromSdkError(e: unknown): ApiFailure {
   const requestId = typeof err.requestId === 'string' && err.requestId !== '' ? err.requestId : undefined;
   if (typeof err.code === 'string' && err.code !== '') {
     const code = asTencentCode(err.code);
-    return code ? { kind: 'api', code, message, requestId } : { kind: 'invalid-response', code: 'ResponseInvalid', message: `unrecognised error code ${err.code.slice(0, 60)}: ${message}`, requestId };
+    return code ? { kind: 'api', code, message, requestId, cause: e } : { kind: 'invalid-response', code: 'ResponseInvalid', message: `unrecognised error code ${err.code.slice(0, 60)}: ${message}`, requestId, cause: e };
   }
-  if (typeof err.httpCode === 'number') return { kind: 'http', code: 'HttpError', message: `HTTP ${err.httpCode} ${message}`.trim(), httpStatus: err.httpCode, requestId };
-  if (e instanceof SyntaxError || /JSON|Unexpected token|Unexpected end/i.test(message)) return { kind: 'invalid-response', code: 'ResponseInvalid', message };
-  return { kind: 'network', code: 'NetworkError', message };
+  if (typeof err.httpCode === 'number') return { kind: 'http', code: 'HttpError', message: `HTTP ${err.httpCode} ${message}`.trim(), httpStatus: err.httpCode, requestId, cause: e };
+  if (e instanceof SyntaxError || /JSON|Unexpected token|Unexpected end/i.test(message)) return { kind: 'invalid-response', code: 'ResponseInvalid', message, cause: e };
+  return { kind: 'network', code: 'NetworkError', message, cause: e };
 }
 
 const num = (v: unknown): number | undefined => (typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : undefined);
