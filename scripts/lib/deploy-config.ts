@@ -11,7 +11,7 @@ import { urlSecrets } from '../../shared/runtime/log';
 import { parseCron, cronMatches } from './cron';
 import { effectiveEnv, readDotenv } from './dotenv';
 import { parseRuntime, type ScfRuntime } from './runtime';
-import { APP, DEFAULT_RECOVERY_CRON, FUNCTION_KEYS, FUNCTION_NAME_RE, FUNCTIONS, functionName, functionNamePrefix } from './deploy-spec';
+import { APP, DEFAULT_RECOVERY_CRON, FUNCTION_KEYS, FUNCTION_NAME_RE, FUNCTIONS, functionName, functionNamePrefix, type DeploySettings } from './deploy-spec';
 
 /** The repository root. */
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -62,23 +62,7 @@ const RENAMED: Record<string, string> = {
   REPORT_WEBHOOK: 'IVR_REPORT_WEBHOOK',
 };
 
-/** A validated deployment. */
-export interface DeploySettings {
-  region: string;
-  stage: string;
-  /** `<name>-<appid>`. */
-  bucket: string;
-  appId: string;
-  audioPrefix: string;
-  ledgerPrefix: string;
-  role: string;
-  runtime: ScfRuntime;
-  memorySize: number;
-  /** Seven-field cron of the recovery pass (`REPORT_CRON`). */
-  recoveryCron: string;
-  /** Every operator variable with a non-empty value: what both functions get. Empty ones are left out (the function's default applies). */
-  functionEnv: Record<string, string>;
-}
+export type { DeploySettings } from './deploy-spec';
 
 /** Deploy credentials; never printed. */
 export interface DeployCredentials {

@@ -4,7 +4,25 @@
  * mirrors these values (YAML cannot import them; `test/deploy.test.ts` fails on any drift) and
  * `npm run deploy:api` builds its desired state from them.
  */
-import type { DeploySettings } from './deploy-config';
+import type { ScfRuntime } from './runtime';
+
+/** A validated deployment. */
+export interface DeploySettings {
+  region: string;
+  stage: string;
+  /** `<name>-<appid>`. */
+  bucket: string;
+  appId: string;
+  audioPrefix: string;
+  ledgerPrefix: string;
+  role: string;
+  runtime: ScfRuntime;
+  memorySize: number;
+  /** Seven-field cron of the recovery pass (`REPORT_CRON`). */
+  recoveryCron: string;
+  /** Every operator variable with a non-empty value: what both functions get. Empty ones are left out (the function's default applies). */
+  functionEnv: Record<string, string>;
+}
 
 /** `app` in serverless.yml: multi-scf builds the function names from it and `name`. */
 export const APP = 'ivr-audio-sync';
