@@ -3,6 +3,7 @@
  * return value may say `queued` while another invocation later writes `uploaded`). Read leniently:
  * a status this code does not know yet is shown as it is rather than dropped.
  */
+import { META } from '../../shared/core/metadata';
 import { nextQuotaDay } from './time';
 
 /** What the `x-cos-meta-ivr-*` fields say, decoded. */
@@ -28,18 +29,21 @@ function decoded(v: string | undefined): string | undefined {
   }
 }
 
-/** Reads the state from user metadata (names without `x-cos-meta-`, lower-case). */
+/**
+ * Reads the state from user metadata (names without `x-cos-meta-`, lower-case): the functions' own
+ * names (META), but not their strict `readResult`, which drops a status it does not know.
+ */
 export function readFileState(meta: Record<string, string>): FileState {
-  const fileId = Number(meta['ivr-file-id']);
-  const at = Date.parse(decoded(meta['ivr-at']) ?? '');
+  const fileId = Number(meta[META.fileId]);
+  const at = Date.parse(decoded(meta[META.at]) ?? '');
   return {
-    status: decoded(meta['ivr-status']),
-    fileId: Number.isSafeInteger(fileId) && meta['ivr-file-id'] !== undefined ? fileId : undefined,
-    review: decoded(meta['ivr-review']),
-    errorCode: decoded(meta['ivr-error-code']),
-    errorMessage: decoded(meta['ivr-error-message']),
+    status: decoded(meta[META.status]),
+    fileId: Number.isSafeInteger(fileId) && meta[META.fileId] !== undefined ? fileId : undefined,
+    review: decoded(meta[META.review]),
+    errorCode: decoded(meta[META.errorCode]),
+    errorMessage: decoded(meta[META.errorMessage]),
     atMs: Number.isFinite(at) ? at : undefined,
-    converted: decoded(meta['ivr-converted']),
+    converted: decoded(meta[META.converted]),
   };
 }
 
