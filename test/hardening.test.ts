@@ -59,6 +59,20 @@ describe('CCC faults', () => {
     expect(stack.ccc.uploadCalls()).toHaveLength(1);
   });
 
+  test('settling a 50-file call after an internal error asks CCC about each file within its 20 Describe calls a second', async () => {
+    stack = await startStack({}, { IVR_MAX_BATCH: '50' });
+    stack.ccc.inject({ action: 'UploadIvrAudio', code: 'InternalError.DBError' });
+    const records = Array.from({ length: 50 }, (_, i) => stack.drop(`p/many-${i}.mp3`, mp3Silence(2 + (i % 3))).Records).flat();
+    const r = await upload()({ Records: records });
+    // CCC holds none of them: each goes back to the queue and is sent again by this invocation.
+    expect(r.counts).toEqual({ uploaded: 50 });
+    expect(new Set(stack.ccc.files.map((f) => f.CustomFileName)).size).toBe(50);
+    expect(stack.ccc.files).toHaveLength(50);
+    const describes = stack.ccc.calls.filter((c) => c.action === 'DescribeIvrAudioList');
+    expect(describes.length).toBeGreaterThanOrEqual(50);
+    expect(describes.filter((c) => c.result === 'RequestLimitExceeded')).toEqual([]);
+  });
+
   test('a RequestLimitExceeded storm (another client on the SdkAppId) is waited out, never an attempt, never shown', async () => {
     stack = await startStack({}, { IVR_MAX_ATTEMPTS: '1' });
     stack.ccc.inject({ action: 'UploadIvrAudio', code: 'RequestLimitExceeded', times: 3 });

@@ -16,6 +16,7 @@ import type { Ctx } from './context';
 import { today } from './context';
 import { moveNewest, show } from './jobs';
 import { readTail, Sender } from './sender';
+import { describePaced } from './resolve';
 
 /** What one recovery pass did: the timer function's result. */
 export interface RecoveryResult {
@@ -135,7 +136,7 @@ async function refreshReviews(ctx: Ctx): Promise<RecoveryResult['reviews']> {
   const pending = (await ctx.ledger.listFiles()).filter((f) => f.lastModified >= since && !reviewed.has(f.fileId)).map((f) => f.fileId);
   for (let i = 0; i < pending.length; i += 50) {
     const chunk = pending.slice(i, i + 50);
-    const res = await ctx.api.describe({ fileIds: chunk, pageNumber: 0, pageSize: 50 });
+    const res = await describePaced(ctx, { fileIds: chunk, pageNumber: 0, pageSize: 50 });
     if (!res.ok) {
       ctx.log.warn('could not refresh review states', { code: res.failure.code, error: res.failure.message, requestId: res.failure.requestId });
       break;

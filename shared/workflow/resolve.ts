@@ -18,11 +18,24 @@ export interface Unsettled {
   requestId?: string;
 }
 
+/** CCC allows `DescribeIvrAudioList` 20 times a second: one instance keeps its calls this far apart. */
+const DESCRIBE_GAP_MS = 50;
+const lastDescribeAt = new WeakMap<Ctx['api'], number>();
+
+/** `ctx.api.describe`, paced to CCC's 20 calls a second (waiting on the context's clock); callers ask one at a time. */
+export async function describePaced(ctx: Ctx, query: Parameters<Ctx['api']['describe']>[0]): ReturnType<Ctx['api']['describe']> {
+  const last = lastDescribeAt.get(ctx.api);
+  const wait = last === undefined ? 0 : last + DESCRIBE_GAP_MS - ctx.clock.now();
+  if (wait > 0) await ctx.clock.sleep(wait);
+  lastDescribeAt.set(ctx.api, ctx.clock.now());
+  return ctx.api.describe(query);
+}
+
 /** Every file CCC lists under `name` (all pages). */
 async function describeName(ctx: Ctx, name: string): Promise<AudioFile[] | undefined> {
   const files: AudioFile[] = [];
   for (let page = 0; page < 100; page++) {
-    const res = await ctx.api.describe({ customFileNames: [name], pageNumber: page, pageSize: 50 });
+    const res = await describePaced(ctx, { customFileNames: [name], pageNumber: page, pageSize: 50 });
     if (!res.ok) {
       ctx.log.warn('could not ask CCC whether a file was registered; it stays unsettled for now', { customName: name, code: res.failure.code, error: res.failure.message, requestId: res.failure.requestId });
       return undefined;

@@ -109,6 +109,8 @@ export class FakeCcc extends LoopbackServer {
   private failingNames = new Map<string, string>();
   /** Arrival of the latest UploadIvrAudio request: CCC counts a sliding one-second window. */
   private lastUploadAt = -Infinity;
+  /** Arrival times of the DescribeIvrAudioList calls of the last second (CCC allows 20 a second). */
+  private describeArrivals: number[] = [];
   /**
    * Files refused with UploadFileOverflow, per quota day, by the object key their AudioUrl names:
    * a set, because the same file refused twice (a resend after a lost answer) is one file attempted.
@@ -264,6 +266,7 @@ export class FakeCcc extends LoopbackServer {
         }
         send(result);
       } else if (action === 'DescribeIvrAudioList') {
+        this.checkDescribeRate();
         send(this.describe(params));
       } else {
         throw new TencentApiError('InvalidAction', `The action ${action} is not supported by this fake.`);
@@ -285,6 +288,14 @@ export class FakeCcc extends LoopbackServer {
     const tooSoon = now - this.lastUploadAt < 1000;
     this.lastUploadAt = now;
     if (tooSoon) throw new TencentApiError('RequestLimitExceeded', 'Your current request times equals to `1` in a second, which exceeds the frequency limit `1` for a second. Please reduce the frequency of calls.');
+  }
+
+  /** DescribeIvrAudioList: at most 20 calls in any 1000 ms. */
+  private checkDescribeRate(): void {
+    const now = this.time();
+    this.describeArrivals = this.describeArrivals.filter((t) => now - t < 1000);
+    if (this.describeArrivals.length >= 20) throw new TencentApiError('RequestLimitExceeded', 'Your current request times equals to `21` in a second, which exceeds the frequency limit `20` for a second. Please reduce the frequency of calls.');
+    this.describeArrivals.push(now);
   }
 
   private async upload(p: Json, secretId?: string, arrived = this.time(), checkRate = true): Promise<Json> {
