@@ -269,3 +269,24 @@ test('a report of an earlier day asked for later lists only what needed action b
   const today = await runRecovery(w.ctx('today'), { Type: 'Timer', Message: '2026-11-26' });
   expect(today.report!.report.needsAction.map((a) => a.key)).toEqual(['prompts/notes.mp3']);
 });
+
+test('on the day a stack is installed, the quiet day before yesterday is looked at once, not by every pass', async () => {
+  const w = new World();
+  w.t = MIDNIGHT + 3_600_000; // 01:00 on the first day
+  const lists: string[] = [];
+  const list = w.store.list.bind(w.store);
+  w.store.list = (prefix, limit) => {
+    lists.push(prefix);
+    return list(prefix, limit);
+  };
+  const first = await runRecovery(w.ctx('timer-1'), { Type: 'Timer' });
+  expect(first.pruned).toBeDefined();
+  expect(lists.some((p) => p.endsWith('jobs/'))).toBe(true);
+  lists.length = 0;
+  w.t += 300_000;
+  const second = await runRecovery(w.ctx('timer-2'), { Type: 'Timer' });
+  // Nothing is due: no jobs listed for a report, no prune.
+  expect(second.pruned).toBeUndefined();
+  expect(second.report).toBeUndefined();
+  expect(lists.filter((p) => p.endsWith('jobs/'))).toEqual([]);
+});

@@ -290,6 +290,8 @@ export class Ledger {
 
   /** Key of the stored JSON report of a quota day (YYYY-MM-DD). */
   reportKey = (day: string) => `${this.prefix}reports/${day}.json`;
+  /** Marks a day that needs no report of its own (nothing was sent; before the stack existed, say). */
+  quietDayKey = (day: string) => `${this.prefix}reports/${day}.quiet`;
   /** Key of the HTML page, which shows the latest report written. */
   reportPageKey = () => `${this.prefix}reports/index.html`;
   /** Key of the per-day submitted counts (last 60 days) the report's chart is drawn from. */

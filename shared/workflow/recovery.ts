@@ -81,12 +81,20 @@ export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryRes
     // off for a day) and files were sent that day.
     const before = quotaDay(ctx.clock.now() - 2 * 86400000, ctx.config.quotaUtcOffsetMinutes);
     const due = [];
-    for (const d of [before, ended]) if ((await ctx.ledger.store.get(ctx.ledger.reportKey(d))) === undefined) due.push(d);
+    for (const d of [before, ended]) {
+      if ((await ctx.ledger.store.get(ctx.ledger.reportKey(d))) !== undefined) continue;
+      // A day before that was found quiet stays so: no pass reads every recent job again for it.
+      if (d === before && (await ctx.ledger.store.get(ctx.ledger.quietDayKey(d))) !== undefined) continue;
+      due.push(d);
+    }
     if (due.length > 0) {
       const jobs = await recentJobs(ctx, 8);
       result.pruned = await prune(ctx);
       for (const d of due) {
-        if (d === before && !known.some((q) => q.day === d) && !jobs.some((v) => v.slot === d)) continue;
+        if (d === before && !known.some((q) => q.day === d) && !jobs.some((v) => v.slot === d)) {
+          await ctx.ledger.store.put(ctx.ledger.quietDayKey(d), '{}');
+          continue;
+        }
         result.report = (await writeReport(ctx, d, actions(result.pruned), 'once', known, jobs)) ?? result.report;
       }
     }
