@@ -1,5 +1,5 @@
 /** The job state machine and the send log's decisions: pure functions on plain data. */
-import { JOB_STATES, TRANSITIONS, deferralMessage, inCall, outcomeAt, queuedJob, sendable, settleable, transition, visibleResult, visibleStatus, type JobEvent, type JobState, type JobVersion } from '../shared/core/job';
+import { JOB_STATES, TRANSITIONS, carriedOverJob, deferralMessage, inCall, isRedelivery, outcomeAt, queuedJob, sendable, settleable, transition, visibleResult, visibleStatus, type JobEvent, type JobState, type JobVersion } from '../shared/core/job';
 import { callEntry, chooseBatch, genesis, handOffMove, leaseEntry, leaseView, nextWindow, quotaOn, quotaRoom, reclaim, withNews, type Candidate } from '../shared/core/sendlog';
 import { loadConfig } from '../shared/core/config';
 import { timingFrom } from '../shared/core/timing';
@@ -109,6 +109,31 @@ describe('job state machine', () => {
     const s = transition(inState('queued'), 'send', T0, 't', { checkAfter: T0 + 30000 });
     expect(settleable(s, T0 + 29999)).toBe(false);
     expect(settleable(s, T0 + 30000)).toBe(true);
+  });
+});
+
+describe('a failed job delivered again', () => {
+  const uploadedAt = T0 - 60_000;
+  const refused = (): JobVersion => ({ ...inState('failed'), object: { ...object, uploadedAt } });
+  const ineligible = (at: number): JobVersion => ({ ...queuedJob('id', { ...object, uploadedAt }, at, 'test'), state: 'failed' });
+
+  test('our own status on the object: a redelivery', () => {
+    expect(isRedelivery(refused(), 'e', uploadedAt + 5000)).toBe(true);
+  });
+  test('the object as first read, none of our writes landed: a redelivery, also within the same second for a file CCC refused', () => {
+    expect(isRedelivery(refused(), undefined, uploadedAt)).toBe(true);
+    expect(isRedelivery(ineligible(uploadedAt + 1000), undefined, uploadedAt)).toBe(true);
+  });
+  test('uploaded again (new Last-Modified, no status of ours): the operator retrying', () => {
+    expect(isRedelivery(refused(), undefined, uploadedAt + 2000)).toBe(false);
+    expect(isRedelivery(refused(), undefined, undefined)).toBe(false);
+  });
+  test('a file that failed its checks uploaded again within the same second: an upload again (it is only checked)', () => {
+    expect(isRedelivery(ineligible(uploadedAt + 400), undefined, uploadedAt)).toBe(false);
+  });
+  test('a carried-over version keeps the queued base and takes the state it carries', () => {
+    const v = carriedOverJob(queuedJob('id', object, T0, 'test'), { state: 'uncertain', checkAfter: 0 }, 3);
+    expect(v).toMatchObject({ state: 'uncertain', checkAfter: 0, seq: 3, attempts: 0, id: 'id' });
   });
 });
 

@@ -161,6 +161,38 @@ export function ineligibleJob(id: string, object: JobObject, at: number, by: str
   return { v: 2, id, seq: 0, state: 'failed', at: new Date(at).toISOString(), by, object, attempts: 0, run: 0, lastError: error };
 }
 
+/**
+ * Whether a delivery that finds `failed` job `head` is a redelivery (SCF again, after a crash or a
+ * refused write) rather than the operator uploading the same bytes again, their way to retry. A
+ * redelivery finds our own status for this version on the object (`shownEtag`; an upload wipes
+ * it), or, if none of our writes landed, the object exactly as first read. Last-Modified has whole
+ * seconds, so an upload again within the second of the first looks unchanged: for a file CCC
+ * refused, that is taken for a redelivery (never a second call for one); for a file that failed
+ * its checks, for an upload again (it is only checked).
+ */
+export function isRedelivery(head: JobVersion, shownEtag: string | undefined, lastModified: number | undefined): boolean {
+  if (shownEtag === head.object.etag) return true;
+  const sent = head.call !== undefined || head.attempts > 0;
+  return lastModified !== undefined && lastModified === head.object.uploadedAt && (sent || Date.parse(head.at) >= lastModified + 1000);
+}
+
+/** A state a job's history before this ledger left it in, with what that state carries. */
+export type CarriedState =
+  | { state: 'deferred'; deferredDay?: string }
+  | { state: 'uncertain'; checkAfter: number }
+  | { state: 'uploaded'; upload: Registration }
+  | { state: 'failed'; lastError: LastError };
+
+/**
+ * A version for a job whose earlier history is known only as a state: carried over from the
+ * previous product version's ledger, or standing in for a version that cannot be read (at `seq`).
+ * Besides {@link transition}, the one place a version gets a state other than `queued` or an
+ * ineligible file's `failed`. An `uncertain` one is settled from CCC before anything is resent.
+ */
+export function carriedOverJob(queued: JobVersion, carried: CarriedState, seq = queued.seq): JobVersion {
+  return { ...queued, ...carried, seq };
+}
+
 /** Fields a transition may set on the next version. */
 export type TransitionPatch = Partial<Pick<JobVersion, 'call' | 'notBefore' | 'deferredDay' | 'checkAfter' | 'lastError' | 'upload' | 'slot' | 'newSlot'>> & {
   object?: Partial<JobObject>;

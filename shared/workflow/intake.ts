@@ -15,7 +15,7 @@ import { loadConverter } from '../audio/load-converter';
 import { checkFile, checkKey, extensionOf } from '../core/eligibility';
 import { IvrError, type ErrorCode } from '../core/errors';
 import type { ObjectEvent } from '../core/event';
-import { ineligibleJob, jobId, queuedJob, transition, visibleStatus, withHead, type JobObject, type JobVersion } from '../core/job';
+import { carriedOverJob, ineligibleJob, isRedelivery, jobId, queuedJob, transition, visibleStatus, withHead, type JobObject, type JobVersion } from '../core/job';
 import { readResult, theirMeta, USER_NAME_META, type IvrStatus } from '../core/metadata';
 import { customFileName } from '../core/naming';
 import { CORRUPT } from '../store/ledger';
@@ -186,16 +186,7 @@ async function existingJob(ctx: Ctx, index: number, id: string, head: JobVersion
   // bring new ones, and every status write resends what the job holds.
   const asNow = withHead(head, object.head);
   if (head.state === 'failed') {
-    // A redelivery (SCF again, after a crash or a refused write) finds our own status for this
-    // version on the object (an upload wipes it), or, if none of our writes landed, the object
-    // exactly as first read. Anything else is the operator uploading the same bytes again: their
-    // way to retry. Last-Modified has whole seconds, so an upload again within the second of the
-    // first looks unchanged: for a file CCC refused, that is taken for a redelivery (never a second
-    // call for one); for a file that failed its checks, for an upload again (it is only checked).
-    const sent = head.call !== undefined || head.attempts > 0;
-    const unchanged = obj.lastModified !== undefined && obj.lastModified === head.object.uploadedAt && (sent || Date.parse(head.at) >= obj.lastModified + 1000);
-    const redelivery = shows?.etag === head.object.etag || unchanged;
-    if (redelivery) {
+    if (isRedelivery(head, shows?.etag, obj.lastModified)) {
       const shown = shows?.status === 'failed' ? undefined : await show(ctx, asNow);
       return { outcome: outcomeOf(index, head, shown?.note) };
     }
@@ -251,7 +242,7 @@ async function rebuildCorrupt(ctx: Ctx, index: number, id: string, object: JobOb
   const customName = object.customName;
   if (!customName) throw new IvrError('LedgerCorrupt', `job ${id} for ${object.key} is unreadable and the file no longer passes its checks`);
   // A stand-in for the unreadable version: the file as it is now, its call's lifetime long over.
-  const standIn: JobVersion = { ...queuedJob(id, object, ctx.clock.now(), ctx.owner), seq: seq - 1, state: 'uncertain', checkAfter: 0 };
+  const standIn = carriedOverJob(queuedJob(id, object, ctx.clock.now(), ctx.owner), { state: 'uncertain', checkAfter: 0 }, seq - 1);
   const settled = await settleFromCcc(ctx, [{ version: standIn }]);
   const v = settled.get(id) ?? (await ctx.ledger.head(id, seq));
   if (!v || v === CORRUPT) throw new IvrError('LedgerCorrupt', `job ${id} for ${object.key} could not be rebuilt`, { transient: true });

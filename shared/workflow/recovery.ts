@@ -5,7 +5,7 @@
  * quota day, on the first run after the day ends, writes the daily report and prunes the ledger.
  */
 import { asErrorCode, IvrError } from '../core/errors';
-import { isFinal, type JobVersion } from '../core/job';
+import { carriedOverJob, isFinal, queuedJob, type JobVersion } from '../core/job';
 import { reviewFromCode, type ReviewState } from '../core/metadata';
 import { buildReport, formatOffset, lastDays, rejectionMessage, renderReportHtml, wecomMessage, type DailyReport, type DayUse } from '../core/report';
 import { leaseEntry, leaseView, quotaDay, type LogEntry, type QuotaState } from '../core/sendlog';
@@ -319,15 +319,15 @@ async function migrateLegacy(ctx: Ctx, day: string): Promise<void> {
 function legacyVersion(id: string, old: LegacyJob, head: JobVersion['object']['head'], by: string): JobVersion {
   const at = Date.parse(old.updatedAt) || 0;
   const object = { bucket: old.bucket, key: old.key, etag: old.etag, size: 0, customName: old.customName, queuedAt: at, head };
-  const base: JobVersion = { v: 2, id, seq: 0, state: 'queued', at: new Date(at).toISOString(), by, object, attempts: old.attempts ?? 0, run: 0 };
+  const base: JobVersion = { ...queuedJob(id, object, at, by), attempts: old.attempts ?? 0 };
   const r = old.result;
   if (old.state === 'done' && r?.status === 'uploaded' && r.fileId !== undefined) {
-    return { ...base, state: 'uploaded', upload: { fileId: r.fileId, audioFileName: r.audioFileName ?? '', requestId: r.requestId ?? '', review: r.review ?? 'pending' } };
+    return carriedOverJob(base, { state: 'uploaded', upload: { fileId: r.fileId, audioFileName: r.audioFileName ?? '', requestId: r.requestId ?? '', review: r.review ?? 'pending' } });
   }
-  if (old.state === 'done') return { ...base, state: 'failed', lastError: { code: asErrorCode(r?.errorCode) ?? 'Unexpected', message: r?.errorMessage ?? 'failed under the previous version' } };
-  if (old.state === 'deferred') return { ...base, state: 'deferred', deferredDay: old.quotaDay };
+  if (old.state === 'done') return carriedOverJob(base, { state: 'failed', lastError: { code: asErrorCode(r?.errorCode) ?? 'Unexpected', message: r?.errorMessage ?? 'failed under the previous version' } });
+  if (old.state === 'deferred') return carriedOverJob(base, { state: 'deferred', deferredDay: old.quotaDay });
   // A call may have been made: CCC is asked before anything is resent.
-  if (old.state === 'calling') return { ...base, state: 'uncertain', checkAfter: 0 };
+  if (old.state === 'calling') return carriedOverJob(base, { state: 'uncertain', checkAfter: 0 });
   return base;
 }
 
