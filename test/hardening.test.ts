@@ -248,9 +248,19 @@ describe('platform: killed at each step of the walk (real HTTP), then SCF redeli
     stack = await startStack();
     const event = stack.drop('p/k.mp3', mp3Silence());
     // That write commits, then every request fails: the instance is gone.
-    stack.cos.inject({ ...at, resetAfterCommit: true, times: 1, before: () => stack.cos.inject({ reset: true, times: 100000 }) });
+    let killed = false;
+    stack.cos.inject({
+      ...at,
+      resetAfterCommit: true,
+      times: 1,
+      before: () => {
+        killed = true;
+        stack.cos.inject({ reset: true, times: 100000 });
+      },
+    });
     await upload()(event).catch(() => undefined);
-    // The kill really happened at that step: the write is there, nothing after it.
+    // The kill really happened at that step (the targeted write was reached), and every request after it failed.
+    expect(killed).toBe(true);
     expect(stack.cos.requests.filter((r) => r.status === 0 || r.status >= 500).length).toBeGreaterThan(0);
     stack.cos.clearFaults();
     stack.clock.advance(60_000);
@@ -305,21 +315,24 @@ describe('platform: killed at each step of the walk (real HTTP), then SCF redeli
   });
 });
 
+/** A COS record as a test spoils it: any field may be set to a wrong type or removed. */
+type Spoilable = { cos: { cosObject: Record<string, unknown>; cosBucket?: Record<string, unknown> }; event: Record<string, unknown> };
+
 describe('hostile and bad input', () => {
   beforeEach(async () => {
     stack = await startStack();
   });
 
   test.each([
-    ['key is a number', (r: Record<string, any>) => (r.cos.cosObject.key = 42)], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['bucket is missing', (r: Record<string, any>) => delete r.cos.cosBucket], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['event name is missing', (r: Record<string, any>) => delete r.event.eventName], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['appid is not numeric', (r: Record<string, any>) => (r.cos.cosBucket.appid = 'abc')], // eslint-disable-line @typescript-eslint/no-explicit-any
-    ['key outside the bucket path', (r: Record<string, any>) => { r.cos.cosObject.key = '/999/other/x.mp3'; delete r.cos.cosObject.url; }], // eslint-disable-line @typescript-eslint/no-explicit-any
+    ['key is a number', (r: Spoilable) => (r.cos.cosObject.key = 42)],
+    ['bucket is missing', (r: Spoilable) => delete r.cos.cosBucket],
+    ['event name is missing', (r: Spoilable) => delete r.event.eventName],
+    ['appid is not numeric', (r: Spoilable) => (r.cos.cosBucket!.appid = 'abc')],
+    ['key outside the bucket path', (r: Spoilable) => { r.cos.cosObject.key = '/999/other/x.mp3'; delete r.cos.cosObject.url; }],
   ])('a record whose %s is rejected with EventInvalid, the others still run', async (_l, spoil) => {
     stack.cos.putDirect(BUCKET, 'p/ok.mp3', mp3Silence());
     const bad = stack.event('p/ok.mp3');
-    spoil(bad as unknown as Record<string, unknown>);
+    spoil(bad as unknown as Spoilable);
     const s = await upload()({ Records: [bad, stack.event('p/ok.mp3')] });
     expect(s.results.map((r) => r.status)).toEqual(['rejected', 'uploaded']);
     expect(s.results[0].code).toBe('EventInvalid');
