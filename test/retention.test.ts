@@ -91,3 +91,78 @@ test('a rerun written while the prune deletes a chain survives it, and a late de
   expect((await headOf(w, id)).state).toBe('uploaded');
   expect(w.status('a')).toBe('uploaded');
 });
+
+/** CCC refuses the first call's file (the job ends `failed`), registers every later one. */
+const refuseFirst = (w: World) => {
+  w.answer = async (items) => (w.calls.length === 1 ? { ok: true, value: { requestId: 'r1', succeeded: [], failed: items.map((i) => ({ fileName: i.CustomFileName, message: 'rejected' })) } } : undefined);
+};
+
+/** The retention passes: compaction, then the versions between deleted two days later. */
+async function compact(w: World): Promise<void> {
+  w.t += 36 * DAY;
+  await w.recover(1);
+  w.t += 2 * DAY;
+  await w.recover(1);
+}
+
+/** Two more files, the second dropped while the first one's call is a moment old: its sender gathers and lists the queue. */
+async function gatheringSender(w: World): Promise<void> {
+  w.t += 20_000;
+  await w.upload('b', 2);
+  w.t += 500;
+  await w.upload('c', 2);
+}
+
+test('a compacted failed job rerun by an upload again: a sender that later gathers never shows the old `failed` over `uploaded`', async () => {
+  const w = new World();
+  refuseFirst(w);
+  await w.upload('a', 3);
+  expect(w.status('a')).toBe('failed');
+  const key = 'prompts/a.mp3';
+  const id = jobId(BUCKET, key, w.objects.objects.get(key)!.etag);
+  await compact(w);
+  // The operator uploads the same bytes again: their way to retry. Its intake loses the create of
+  // version 0 (the compacted chain holds it): the queue entry it wrote first must not lead a sender
+  // to the old head.
+  w.t += 10 * 60_000;
+  await w.upload('a', mp3Silence(3), 'intake-rerun');
+  expect(w.status('a')).toBe('uploaded');
+  await gatheringSender(w);
+  await w.recover(3);
+  expect((await headOf(w, id)).state).toBe('uploaded');
+  expect(w.registrations(key)).toHaveLength(1);
+  expect(w.status('a')).toBe('uploaded');
+});
+
+test('a compacted uploaded job uploaded again with new metadata keeps the new metadata', async () => {
+  const w = new World();
+  await w.upload('a', 3, 'intake-a', { team: 'old' }, 'audio/mpeg');
+  const key = 'prompts/a.mp3';
+  await compact(w);
+  w.t += 10 * 60_000;
+  await w.upload('a', mp3Silence(3), 'intake-again', { team: 'new' }, 'audio/mp3');
+  await gatheringSender(w);
+  await w.recover(3);
+  const o = w.objects.objects.get(key)!;
+  expect(w.registrations(key)).toHaveLength(1);
+  expect(o.meta.team).toBe('new');
+  expect(o.standard['content-type']).toBe('audio/mp3');
+  expect(o.meta['ivr-status']).toBe('uploaded');
+});
+
+test('a chain that moves on after its compaction (a rerun) is compacted again once settled and old', async () => {
+  const w = new World();
+  refuseFirst(w);
+  await w.upload('a', 3);
+  const key = 'prompts/a.mp3';
+  const id = jobId(BUCKET, key, w.objects.objects.get(key)!.etag);
+  await compact(w);
+  w.t += 10 * 60_000;
+  await w.upload('a', mp3Silence(3), 'intake-rerun');
+  const rerun = await headOf(w, id);
+  expect(rerun.state).toBe('uploaded');
+  expect(chainKeys(w, id).length).toBeGreaterThan(1);
+  await compact(w);
+  expect(chainKeys(w, id)).toEqual([`${w.prefix}jobs/${id}/0`]);
+  expect(await headOf(w, id)).toEqual(rerun);
+});

@@ -125,7 +125,7 @@ export async function intake(ctx: Ctx, ev: ObjectEvent): Promise<IntakeResult> {
     // A queue entry for the failure too: if every delivery dies (or COS refuses) before the object
     // says `failed`, the recovery pass finds the entry and shows it. It goes once the object does.
     await ctx.ledger.enqueue(failed);
-    if (!(await ctx.ledger.writeVersion(failed))) return existingJob(ctx, ev.index, id, await ctx.ledger.head(id, 0), object, obj);
+    if (!(await ctx.ledger.writeVersion(failed))) return existingJob(ctx, ev.index, id, await headAfterLosing(ctx, failed), object, obj);
     const shown = await show(ctx, failed);
     await ctx.ledger.deleteEntries([ctx.ledger.queueKey(failed)]).catch(() => undefined);
     ctx.log.info('file failed its checks', { key, etag: obj.etag, code: checked.code, error: checked.message });
@@ -135,9 +135,19 @@ export async function intake(ctx: Ctx, ev: ObjectEvent): Promise<IntakeResult> {
   const queued = queuedJob(id, object, now, ctx.owner);
   await ctx.ledger.enqueue(queued);
   const shown = showsQueuedNow(ctx) ? await show(ctx, queued) : undefined;
-  if (!(await ctx.ledger.writeVersion(queued))) return existingJob(ctx, ev.index, id, await ctx.ledger.head(id, 0), object, obj);
+  if (!(await ctx.ledger.writeVersion(queued))) return existingJob(ctx, ev.index, id, await headAfterLosing(ctx, queued), object, obj);
   ctx.log.info('file queued', { key, etag: obj.etag, job: id, customName: object.customName, size: obj.size });
   return { outcome: outcomeOf(ev.index, queued, shown?.note), pending: { index: ev.index, version: queued, note: shown?.note, shown: shown !== undefined } };
+}
+
+/**
+ * The job already existed after all (another delivery, or a chain compacted long ago): the queue
+ * entry just written for our first version names a version that is not ours, so it goes; the
+ * existing job has entries of its own if it needs work. Returns the job's head.
+ */
+async function headAfterLosing(ctx: Ctx, ours: JobVersion): Promise<JobVersion | undefined | typeof CORRUPT> {
+  await ctx.ledger.deleteEntries([ctx.ledger.queueKey(ours)]).catch(() => undefined);
+  return ctx.ledger.head(ours.id, 0);
 }
 
 /** A WAV over CCC's limit may be converted: that needs all of it (the first read has only the start). */

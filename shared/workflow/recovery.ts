@@ -400,7 +400,8 @@ async function compactJobs(ctx: Ctx, cutoff: number): Promise<{ doomed: string[]
     if (first.seq > 0) {
       // Compacted: the versions it covers go once a reader's walk across them is long over.
       if (j.first.lastModified < now - 86400000) doomed.push(...j.rest.filter((r) => r.seq <= first.seq).map((r) => r.key));
-      continue;
+      // Versions written since (a rerun, a review) are compacted in turn once settled and old.
+      if (j.newestSeq <= first.seq) continue;
     }
     if (j.newestAt >= cutoff) continue;
     const head = await ledger.head(id, j.newestSeq);

@@ -20,7 +20,7 @@ import { callEntry, chooseBatch, genesis, leaseEntry, leaseView, nextWindow, ope
 import { mapLimited } from '../runtime/concurrency';
 import { CORRUPT, type EntryRef } from '../store/ledger';
 import type { Ctx } from './context';
-import { move, showSettled, type Moved, type ShowNote } from './jobs';
+import { move, showNewest, showSettled, type Moved, type ShowNote } from './jobs';
 import { settleFromCcc, type Unsettled } from './resolve';
 
 const SETTLE_CONCURRENCY = 8;
@@ -552,6 +552,8 @@ export class Sender {
     const { ctx } = this;
     const newest = entries.reduce((a, b) => (b.seq > a.seq ? b : a));
     let v = this.opts.recovery ? await ctx.ledger.head(id, newest.seq) : await ctx.ledger.readVersion(id, newest.seq);
+    // Version 0 of a compacted chain holds an old head: a new version may follow it.
+    if (v !== undefined && v !== CORRUPT && v.seq !== newest.seq) v = await ctx.ledger.head(id, v);
     if (v === undefined) {
       if (this.now() - newest.queuedAt < ctx.timing.jobLeaseMs) return; // its intake is still writing it
       v = await this.rebuild(newest);
@@ -569,8 +571,9 @@ export class Sender {
     const { ctx } = this;
     this.versions.set(v.id, v);
     if (isFinal(v.state)) {
-      // Settled, but its entry (and maybe its status on the object) was left behind by a crash.
-      await showSettled(ctx, v);
+      // Settled, but its entry (and maybe its status on the object) was left behind by a crash. The
+      // version read may not be the newest (a review or a rerun since): show whatever is.
+      await showNewest(ctx, v);
       this.finish(v.id, keys);
       return;
     }
