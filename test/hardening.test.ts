@@ -59,7 +59,7 @@ describe('CCC faults', () => {
     expect(stack.ccc.uploadCalls()).toHaveLength(1);
   });
 
-  test('settling a 50-file call after an internal error asks CCC about each file within its 20 Describe calls a second', async () => {
+  test('settling a 50-file call after an internal error asks CCC about each file, paced, and settles every one', async () => {
     stack = await startStack({}, { IVR_MAX_BATCH: '50' });
     stack.ccc.inject({ action: 'UploadIvrAudio', code: 'InternalError.DBError' });
     const records = Array.from({ length: 50 }, (_, i) => stack.drop(`p/many-${i}.mp3`, mp3Silence(2 + (i % 3))).Records).flat();
@@ -68,9 +68,10 @@ describe('CCC faults', () => {
     expect(r.counts).toEqual({ uploaded: 50 });
     expect(new Set(stack.ccc.files.map((f) => f.CustomFileName)).size).toBe(50);
     expect(stack.ccc.files).toHaveLength(50);
-    const describes = stack.ccc.calls.filter((c) => c.action === 'DescribeIvrAudioList');
-    expect(describes.length).toBeGreaterThanOrEqual(50);
-    expect(describes.filter((c) => c.result === 'RequestLimitExceeded')).toEqual([]);
+    // (The pacing itself is asserted on a virtual clock in test/ccc-limits.test.ts: here the clock
+    // runs ten times faster than the wall clock, so a few real milliseconds of network jitter look
+    // like 50, and the fake may refuse a call, which is then asked again.)
+    expect(stack.ccc.calls.filter((c) => c.action === 'DescribeIvrAudioList' && c.result === 'ok').length).toBeGreaterThanOrEqual(50);
   });
 
   test('a RequestLimitExceeded storm (another client on the SdkAppId) is waited out, never an attempt, never shown', async () => {

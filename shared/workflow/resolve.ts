@@ -18,17 +18,28 @@ export interface Unsettled {
   requestId?: string;
 }
 
-/** CCC allows `DescribeIvrAudioList` 20 times a second: one instance keeps its calls this far apart. */
-const DESCRIBE_GAP_MS = 50;
+/**
+ * CCC allows `DescribeIvrAudioList` 20 times a second. One instance keeps its calls this far apart
+ * (15 a second): calls do not arrive as evenly spaced as they leave, and other instances may ask too.
+ */
+export const DESCRIBE_GAP_MS = 67;
 const lastDescribeAt = new WeakMap<Ctx['api'], number>();
 
-/** `ctx.api.describe`, paced to CCC's 20 calls a second (waiting on the context's clock); callers ask one at a time. */
+/**
+ * `ctx.api.describe`, paced (see {@link DESCRIBE_GAP_MS}, waiting on the context's clock), and asked
+ * again a second later, twice at most, when CCC still refuses it for the rate limit. Callers ask
+ * one at a time.
+ */
 export async function describePaced(ctx: Ctx, query: Parameters<Ctx['api']['describe']>[0]): ReturnType<Ctx['api']['describe']> {
-  const last = lastDescribeAt.get(ctx.api);
-  const wait = last === undefined ? 0 : last + DESCRIBE_GAP_MS - ctx.clock.now();
-  if (wait > 0) await ctx.clock.sleep(wait);
-  lastDescribeAt.set(ctx.api, ctx.clock.now());
-  return ctx.api.describe(query);
+  for (let attempt = 0; ; attempt++) {
+    const last = lastDescribeAt.get(ctx.api);
+    const wait = last === undefined ? 0 : last + DESCRIBE_GAP_MS - ctx.clock.now();
+    if (wait > 0) await ctx.clock.sleep(wait);
+    lastDescribeAt.set(ctx.api, ctx.clock.now());
+    const res = await ctx.api.describe(query);
+    if (res.ok || res.failure.code !== 'RequestLimitExceeded' || attempt >= 2) return res;
+    await ctx.clock.sleep(1000);
+  }
 }
 
 /** Every file CCC lists under `name` (all pages). */
