@@ -244,6 +244,16 @@ export function leaseEntry(prev: LogEntry, c: EntryChanges, acceptUntil: number,
   return { ...nextEntry(prev, c), kind: 'lease', acceptUntil, leaseUntil: Math.max(acceptUntil, c.now) + t.listLagMs, lastCallNotAfter: prev.lastCallNotAfter };
 }
 
+/** An entry with news (quota, open calls) from the holder of `held` that keeps the lease's times as they were. */
+export function stateEntry(held: LogEntry, c: EntryChanges, t: Timing): LogEntry {
+  return { ...leaseEntry(held, c, held.acceptUntil, t), leaseUntil: held.leaseUntil, lastCallNotAfter: held.lastCallNotAfter };
+}
+
+/** An entry with news (a quota count carried over) that holds the log for no time at all. */
+export function newsEntry(prev: LogEntry, c: EntryChanges, t: Timing): LogEntry {
+  return { ...leaseEntry(prev, c, c.now, t), leaseUntil: c.now };
+}
+
 /** What every entry after `prev` carries over from the appender's changes. */
 function nextEntry(prev: LogEntry, c: EntryChanges): Pick<LogEntry, 'v' | 'n' | 'owner' | 'at' | 'quota' | 'previousDay' | 'open' | 'deferred'> {
   return { v: 2, n: prev.n + 1, owner: c.owner, at: c.now, quota: c.quota, previousDay: c.previousDay, open: c.open, deferred: c.deferred };

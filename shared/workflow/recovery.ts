@@ -8,7 +8,7 @@ import { asErrorCode, IvrError } from '../core/errors';
 import { carriedOverJob, isFinal, queuedJob, type JobVersion } from '../core/job';
 import { reviewFromCode, type ReviewState } from '../core/metadata';
 import { buildReport, formatOffset, lastDays, rejectionMessage, renderReportHtml, wecomMessage, type DailyReport, type DayUse } from '../core/report';
-import { leaseEntry, leaseView, quotaDay, type LogEntry, type QuotaState } from '../core/sendlog';
+import { leaseView, newsEntry, quotaDay, type LogEntry, type QuotaState } from '../core/sendlog';
 import { mapLimited } from '../runtime/concurrency';
 import { CORRUPT } from '../store/ledger';
 import { postWebhook, type WebhookResult } from '../sdk/webhook';
@@ -337,7 +337,7 @@ async function carryQuota(ctx: Ctx, day: string, used: number, full: boolean): P
   const quota = tail.quota.day === day ? tail.quota : { day, used: 0, full: false };
   if (quota.used >= used && (quota.full || !full)) return;
   const now = ctx.clock.now();
-  const entry: LogEntry = { ...leaseEntry(tail, { owner: ctx.owner, now, quota: { day, used: Math.max(quota.used, used), full: quota.full || full }, previousDay: tail.previousDay, open: tail.open, deferred: tail.deferred }, now, ctx.timing), leaseUntil: now };
+  const entry = newsEntry(tail, { owner: ctx.owner, now, quota: { day, used: Math.max(quota.used, used), full: quota.full || full }, previousDay: tail.previousDay, open: tail.open, deferred: tail.deferred }, ctx.timing);
   if ((await ctx.ledger.appendEntry(entry)).appended) await ctx.ledger.publishTail(entry);
 }
 

@@ -16,7 +16,7 @@ import { IvrError } from '../core/errors';
 import { deferralMessage, inCall, isFinal, sendable, settleable, withHead, type DeferralCause, type JobVersion } from '../core/job';
 import { reviewFromCode } from '../core/metadata';
 import { afterFailedAttempt, classifyFailure, matchOutcomes, type ApiFailure, type UploadResponse } from '../core/outcome';
-import { callEntry, chooseBatch, genesis, leaseEntry, leaseView, nextWindow, openIds, quotaOn, quotaRoom, reclaim, withNews, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
+import { callEntry, chooseBatch, genesis, leaseEntry, leaseView, nextWindow, openIds, quotaOn, quotaRoom, reclaim, stateEntry, withNews, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
 import { mapLimited } from '../runtime/concurrency';
 import { CORRUPT, type EntryRef } from '../store/ledger';
 import type { Ctx } from './context';
@@ -396,7 +396,7 @@ export class Sender {
    */
   private async publishState(): Promise<void> {
     const { ctx } = this;
-    let entry: LogEntry = { ...leaseEntry(this.held, this.changes(), this.held.acceptUntil, ctx.timing), leaseUntil: this.held.leaseUntil, lastCallNotAfter: this.held.lastCallNotAfter };
+    let entry: LogEntry = stateEntry(this.held, this.changes(), ctx.timing);
     for (let tries = 0; tries < 20; tries++) {
       const appended = await ctx.ledger.appendEntry(entry);
       if (appended.appended) {
