@@ -8,7 +8,8 @@
 import { createHash } from 'crypto';
 import { convertWav } from '../shared/audio/convert';
 import { IvrError } from '../shared/core/errors';
-import { jobId } from '../shared/core/job';
+import { jobId, queuedJob } from '../shared/core/job';
+import { genesis, leaseEntry, quotaDay } from '../shared/core/sendlog';
 import { setLogSink } from '../shared/runtime/log';
 import { CORRUPT } from '../shared/store/ledger';
 import { mp3Silence, wav } from './audio';
@@ -466,4 +467,28 @@ test('one 12 s COS stall does not slow the rest of the term, nor push a call pas
   // IVR_WAIT_SECONDS (60 s): the senders started at t0 keep calling a gap apart until then.
 
   expect({ calls: starts.length >= 30, lastCallWithinTerm: Math.max(...starts) <= 60_000 + w.timing.callGapMs }).toEqual({ calls: true, lastCallWithinTerm: true });
+});
+
+test('two deliveries of one upload taken in within the same millisecond: the one that loses the job keeps the queue entry they share', async () => {
+  const w = new World();
+  const key = 'prompts/dup.mp3';
+  const o = w.objects.putObject(key, mp3Silence(3));
+  const id = jobId(BUCKET, key, o.etag);
+  // The first delivery has queued the file (entry, then job) and left it to an accepting holder
+  // (another instance, whose lease then runs out without it ever listing: it died).
+  const first = queuedJob(id, { bucket: BUCKET, key, etag: o.etag, size: o.body.length, customName: 'dup', queuedAt: w.t, uploadedAt: o.lastModified, head: { standard: { ...o.standard }, meta: {} } }, w.t, 'intake-first');
+  await w.ledger.enqueue(first);
+  await w.ledger.writeVersion(first);
+  const tail = genesis(quotaDay(w.t, w.config.quotaUtcOffsetMinutes));
+  const holder = leaseEntry(tail, { owner: 'holder', now: w.t, quota: tail.quota, open: [], deferred: 0 }, w.t + 5000, w.timing);
+  await w.store.create(`${w.prefix}send/${holder.n}`, JSON.stringify(holder));
+  await w.store.put(`${w.prefix}send/tail`, JSON.stringify(holder));
+  // The duplicate, in the same millisecond: its queue entry has the same name as the first's.
+  await w.deliver(key, 'intake-duplicate');
+  expect(w.status('dup')).toBe('queued');
+  expect([...w.store.objects.keys()].filter((k) => k.includes('/queue/'))).toEqual([w.ledger.queueKey(first)]);
+  // The holder never sends it; the recovery pass finds the entry and does.
+  await w.recover(2);
+  expect(w.status('dup')).toBe('uploaded');
+  expect(w.registrations(key)).toHaveLength(1);
 });

@@ -143,11 +143,16 @@ export async function intake(ctx: Ctx, ev: ObjectEvent): Promise<IntakeResult> {
 /**
  * The job already existed after all (another delivery, or a chain compacted long ago): the queue
  * entry just written for our first version names a version that is not ours, so it goes; the
- * existing job has entries of its own if it needs work. Returns the job's head.
+ * existing job has entries of its own if it needs work. Unless it is that job's own entry: an entry
+ * is named by its queue time, and two deliveries taken in within the same millisecond write the
+ * same key (seen in the fault suite: the other delivery's file then had no entry left). Returns the
+ * job's head.
  */
 async function headAfterLosing(ctx: Ctx, ours: JobVersion): Promise<JobVersion | undefined | typeof CORRUPT> {
-  await ctx.ledger.deleteEntries([ctx.ledger.queueKey(ours)]).catch(() => undefined);
-  return ctx.ledger.head(ours.id, 0);
+  const first = await ctx.ledger.readVersion(ours.id, 0);
+  if (first === undefined || first === CORRUPT) return first;
+  if (ctx.ledger.queueKey({ ...first, seq: 0 }) !== ctx.ledger.queueKey(ours)) await ctx.ledger.deleteEntries([ctx.ledger.queueKey(ours)]).catch(() => undefined);
+  return ctx.ledger.head(ours.id, first);
 }
 
 /** A WAV over CCC's limit may be converted: that needs all of it (the first read has only the start). */
