@@ -4,7 +4,7 @@ import { loadConfig, parseUtcOffset } from '../shared/core/config';
 import { bytesNeeded, judgeAudio, MAX_CCC_FILE_BYTES } from '../shared/audio/check';
 import { checkFile, checkKey } from '../shared/core/eligibility';
 import { parseCosEvent, recoverKey, resolveRegion } from '../shared/core/event';
-import { quotaDay } from '../shared/core/sendlog';
+import { quotaDay } from '../shared/core/zone';
 import { createLogger, redact, redactUrl, registerSecret, setLogSink, urlSecrets } from '../shared/runtime/log';
 import { encodeTrimmed, mergeResult, META_BUDGET_BYTES, readResult, type IvrResult } from '../shared/core/metadata';
 import { customFileName } from '../shared/core/naming';

@@ -8,7 +8,8 @@
 import { inCall, jobId, queuedJob, transition, visibleResult, type JobObject, type JobVersion } from '../shared/core/job';
 import { IvrError } from '../shared/core/errors';
 import { mergeResult } from '../shared/core/metadata';
-import { callEntry, genesis, quotaDay, type LogEntry } from '../shared/core/sendlog';
+import { callEntry, genesis, type LogEntry } from '../shared/core/sendlog';
+import { quotaDay } from '../shared/core/zone';
 import { setLogSink } from '../shared/runtime/log';
 import { mp3Silence, wavTone } from './audio';
 import { BUCKET, REGISTERED_ONCE, World } from './world';

@@ -3,7 +3,7 @@
  * boundary, then run the recovery pass as the timer would, so deferred files are released and
  * registered end to end.
  */
-import { quotaDay } from '../../shared/core/sendlog';
+import { quotaDay } from '../../shared/core/zone';
 import { ControlRefusal } from './control';
 import type { ReportRun } from './report-run';
 import { formatAhead, nextDayShiftMs } from './time';

@@ -9,7 +9,7 @@ import { closest, distance } from 'fastest-levenshtein';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { intVar, loadConfig, type Config, type Env } from '../../shared/core/config';
-import { formatOffset } from '../../shared/core/report';
+import { formatOffset } from '../../shared/core/zone';
 import { IvrError } from '../../shared/core/errors';
 import { parseCron } from '../lib/cron';
 import { DEFAULT_RECOVERY_CRON } from '../lib/deploy-spec';

@@ -6,7 +6,7 @@
 import { useStackClock } from './clock';
 import * as path from 'path';
 import { parseUtcOffset } from '../../shared/core/config';
-import { quotaDay } from '../../shared/core/sendlog';
+import { quotaDay } from '../../shared/core/zone';
 import { runCommand } from './cli';
 import { cosClient, findStack } from './client';
 import { FunctionInstance } from './instance';

@@ -2,8 +2,7 @@
  * Times as the operator should read them: in the quota day's zone (UTC+08:00 unless configured),
  * always with the offset written out, so a line is never ambiguous between UTC and local time.
  */
-import { formatOffset } from '../../shared/core/report';
-import { nextQuotaDayStart } from '../../shared/core/sendlog';
+import { dayAfter, formatOffset, nextQuotaDayStart, quotaDay } from '../../shared/core/zone';
 
 const shifted = (ms: number, offsetMinutes: number) => new Date(ms + offsetMinutes * 60000).toISOString();
 
@@ -20,8 +19,7 @@ export function formatDateTime(ms: number, offsetMinutes: number): string {
 
 /** The quota day (`YYYY-MM-DD`) that follows the one `ms` falls in. */
 export function nextQuotaDay(ms: number, offsetMinutes: number): string {
-  const day = shifted(ms, offsetMinutes).slice(0, 10);
-  return new Date(Date.parse(`${day}T00:00:00Z`) + 86400000).toISOString().slice(0, 10);
+  return dayAfter(quotaDay(ms, offsetMinutes));
 }
 
 /** `UTC+08:00`, as shown in headers and the banner. */

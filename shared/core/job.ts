@@ -18,6 +18,7 @@
 import { createHash } from 'crypto';
 import type { ErrorCode } from './errors';
 import type { IvrResult, IvrStatus, ReviewState } from './metadata';
+import { dayAfter } from './zone';
 
 /** Every state a job can be in; each is a version in its chain. */
 export const JOB_STATES = ['queued', 'deferred', 'sending', 'uncertain', 'uploaded', 'failed'] as const;
@@ -320,7 +321,7 @@ export type DeferralCause = { quota?: number } | { cccCode: string };
  * it can go out (at the earliest: files deferred before it go first, a quota day at a time).
  */
 export function deferralMessage(day: string, cause: DeferralCause): string {
-  const next = day ? new Date(Date.parse(`${day}T00:00:00Z`) + 86400000).toISOString().slice(0, 10) : '';
+  const next = day ? dayAfter(day) : '';
   const full =
     'cccCode' in cause
       ? `CCC reports the daily upload limit for ${day} reached (${cause.cccCode})`

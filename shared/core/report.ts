@@ -5,7 +5,7 @@
 import { deferredSpan, outcomeAt, visibleStatus, type JobVersion } from './job';
 import type { ReviewState } from './metadata';
 import { parseUtcOffset } from './config';
-import { quotaDay } from './sendlog';
+import { formatOffset, quotaDay } from './zone';
 
 /** The report of one quota day: stored as `reports/<day>.json`, rendered as HTML and a WeCom message. */
 export interface DailyReport {
@@ -51,18 +51,6 @@ export interface DayUse {
   submitted: number;
 }
 
-/** An offset from UTC in minutes as `+08:00` or `-05:30`. */
-export function formatOffset(minutes: number): string {
-  const sign = minutes < 0 ? '-' : '+';
-  const m = Math.abs(minutes);
-  return `${sign}${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
-}
-
-/** The last `n` days ending with `day`, oldest first. */
-export function lastDays(day: string, n: number): string[] {
-  const end = Date.parse(`${day}T00:00:00Z`);
-  return Array.from({ length: n }, (_, i) => new Date(end - (n - 1 - i) * 86400000).toISOString().slice(0, 10));
-}
 
 /** What {@link buildReport} needs; `submitted` and `exhausted` come from the send log's quota state. */
 export interface ReportInput {

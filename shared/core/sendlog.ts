@@ -14,6 +14,7 @@
  * may take over by appending.
  */
 import type { Timing } from './timing';
+import { DAY_MS, nextQuotaDayStart, quotaDay } from './zone';
 
 /** A file in a call, as the send log records it. */
 export interface CallJob {
@@ -89,16 +90,6 @@ export function leaseView(tail: LogEntry, nowMs: number, t: Timing): LeaseView {
   return { kind: 'free' };
 }
 
-/** The quota day (YYYY-MM-DD) of an instant, in the configured offset from UTC. */
-export function quotaDay(nowMs: number, utcOffsetMinutes: number): string {
-  return new Date(nowMs + utcOffsetMinutes * 60000).toISOString().slice(0, 10);
-}
-
-/** Start of the quota day after the one containing `nowMs` (ms). */
-export function nextQuotaDayStart(nowMs: number, utcOffsetMinutes: number): number {
-  const local = nowMs + utcOffsetMinutes * 60000;
-  return Math.floor(local / 86400000 + 1) * 86400000 - utcOffsetMinutes * 60000;
-}
 
 /** The quota as of `day`: a new day starts from zero, and the old one is kept for the report. */
 export function quotaOn(prev: LogEntry, day: string): { quota: QuotaState; previousDay?: QuotaState } {
@@ -154,7 +145,7 @@ export function nextWindow(prev: LogEntry, nowMs: number, t: Timing, utcOffsetMi
   if (straddles()) notBefore = nextQuotaDayStart(notBefore - t.skewMs, utcOffsetMinutes) + t.skewMs;
   // A day's first calls wait until the batch can come from a listing made a listing lag after
   // midnight (and the skew): a file deferred just before midnight is listed by then, and goes first.
-  const dayStart = nextQuotaDayStart(notBefore, utcOffsetMinutes) - 86400000;
+  const dayStart = nextQuotaDayStart(notBefore, utcOffsetMinutes) - DAY_MS;
   notBefore = Math.max(notBefore, dayStart + t.skewMs + t.listLagMs + t.gatherLeadMs);
   return { notBefore, notAfter: notBefore + t.windowSlackMs, day: quotaDay(notBefore, utcOffsetMinutes) };
 }

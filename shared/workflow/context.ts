@@ -4,7 +4,7 @@
  * adapters in; unit tests wire in-memory ones and a fake clock.
  */
 import type { Config } from '../core/config';
-import { quotaDay } from '../core/sendlog';
+import { quotaDay } from '../core/zone';
 import type { Timing } from '../core/timing';
 import type { Logger } from '../runtime/log';
 import type { IvrAudioApi } from '../sdk/ccc';

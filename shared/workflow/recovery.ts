@@ -7,8 +7,9 @@
 import { asErrorCode, IvrError } from '../core/errors';
 import { carriedOverJob, isFinal, queuedJob, type JobVersion } from '../core/job';
 import { reviewFromCode, type ReviewState } from '../core/metadata';
-import { buildReport, formatOffset, lastDays, rejectionMessage, renderReportHtml, wecomMessage, type DailyReport, type DayUse } from '../core/report';
-import { leaseView, newsEntry, quotaDay, type LogEntry, type QuotaState } from '../core/sendlog';
+import { buildReport, rejectionMessage, renderReportHtml, wecomMessage, type DailyReport, type DayUse } from '../core/report';
+import { leaseView, newsEntry, type LogEntry, type QuotaState } from '../core/sendlog';
+import { DAY_MS, formatOffset, lastDays, quotaDay } from '../core/zone';
 import { mapLimited } from '../runtime/concurrency';
 import { CORRUPT } from '../store/ledger';
 import { postWebhook, type WebhookResult } from '../sdk/webhook';
@@ -64,7 +65,7 @@ export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryRes
   }
 
   const asked = requestedDay(event);
-  const ended = quotaDay(ctx.clock.now() - 86400000, ctx.config.quotaUtcOffsetMinutes);
+  const ended = quotaDay(ctx.clock.now() - DAY_MS, ctx.config.quotaUtcOffsetMinutes);
   const result: RecoveryResult = { sent, settled, registered, reviews };
   const actions = (pruned: number): DailyReport['actions'] => ({ registered, reviewsUpdated: reviews.changed, pruned });
   // Once per quota day: the first run after it ends reports it, and prunes (so the report says how
@@ -79,7 +80,7 @@ export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryRes
   } else {
     // Yesterday, and the day before if no pass ran all of yesterday (the timer failing, or turned
     // off for a day) and files were sent that day.
-    const before = quotaDay(ctx.clock.now() - 2 * 86400000, ctx.config.quotaUtcOffsetMinutes);
+    const before = quotaDay(ctx.clock.now() - 2 * DAY_MS, ctx.config.quotaUtcOffsetMinutes);
     const due = [];
     for (const d of [before, ended]) {
       if ((await ctx.ledger.store.get(ctx.ledger.reportKey(d))) !== undefined) continue;
@@ -124,7 +125,7 @@ async function sendLeftovers(ctx: Ctx, found: LogEntry): Promise<{ sent: boolean
 
 /** Newest version of every job touched in the last `days` days (listing for candidates, each read by key). */
 async function recentJobs(ctx: Ctx, days: number): Promise<JobVersion[]> {
-  const since = ctx.clock.now() - days * 86400000;
+  const since = ctx.clock.now() - days * DAY_MS;
   const newest = new Map<string, { seq: number; at: number }>();
   for (const l of await ctx.ledger.listJobVersions()) {
     const cur = newest.get(l.id);
@@ -139,7 +140,7 @@ async function recentJobs(ctx: Ctx, days: number): Promise<JobVersion[]> {
 /** Asks CCC about files still pending review (≤ 50 FileIds a call) and records what changed. */
 async function refreshReviews(ctx: Ctx): Promise<RecoveryResult['reviews']> {
   const out: RecoveryResult['reviews'] = { checked: 0, changed: 0, rejected: [] };
-  const since = ctx.clock.now() - ctx.config.retentionDays * 86400000;
+  const since = ctx.clock.now() - ctx.config.retentionDays * DAY_MS;
   const reviewed = await ctx.ledger.listReviewed();
   const pending = (await ctx.ledger.listFiles()).filter((f) => f.lastModified >= since && !reviewed.has(f.fileId)).map((f) => f.fileId);
   for (let i = 0; i < pending.length; i += 50) {
@@ -349,7 +350,7 @@ async function carryQuota(ctx: Ctx, day: string, used: number, full: boolean): P
 async function prune(ctx: Ctx): Promise<number> {
   const { ledger } = ctx;
   const now = ctx.clock.now();
-  const cutoff = now - ctx.config.retentionDays * 86400000;
+  const cutoff = now - ctx.config.retentionDays * DAY_MS;
   const jobs = await compactJobs(ctx, cutoff);
   const doomed = jobs.doomed;
   const tail = await ledger.readTail();
@@ -363,7 +364,7 @@ async function prune(ctx: Ctx): Promise<number> {
   // for days still needs it), or a day after an intake that never wrote its job.
   for (const l of await ledger.store.list(`${ledger.prefix}converted/`)) {
     const id = /converted\/([0-9a-f]{40})\.wav$/.exec(l.key)?.[1];
-    if (!id || l.lastModified >= now - 86400000) continue;
+    if (!id || l.lastModified >= now - DAY_MS) continue;
     const head = await ledger.head(id);
     if (head === undefined || (head !== CORRUPT && isFinal(head.state))) doomed.push(l.key);
   }
@@ -399,7 +400,7 @@ async function compactJobs(ctx: Ctx, cutoff: number): Promise<{ doomed: string[]
     if (first === undefined || first === CORRUPT) continue;
     if (first.seq > 0) {
       // Compacted: the versions it covers go once a reader's walk across them is long over.
-      if (j.first.lastModified < now - 86400000) doomed.push(...j.rest.filter((r) => r.seq <= first.seq).map((r) => r.key));
+      if (j.first.lastModified < now - DAY_MS) doomed.push(...j.rest.filter((r) => r.seq <= first.seq).map((r) => r.key));
       // Versions written since (a rerun, a review) are compacted in turn once settled and old.
       if (j.newestSeq <= first.seq) continue;
     }

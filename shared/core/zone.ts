@@ -1,0 +1,36 @@
+/**
+ * Days and offsets: the quota day of an instant in the configured offset from UTC, the days around
+ * it, and how an offset is written. Pure; every other module asks here.
+ */
+
+/** One day in milliseconds (quota days have no daylight-saving shifts: a fixed offset from UTC). */
+export const DAY_MS = 86400000;
+
+/** The quota day (YYYY-MM-DD) of an instant, in the configured offset from UTC. */
+export function quotaDay(nowMs: number, utcOffsetMinutes: number): string {
+  return new Date(nowMs + utcOffsetMinutes * 60000).toISOString().slice(0, 10);
+}
+
+/** Start of the quota day after the one containing `nowMs` (ms). */
+export function nextQuotaDayStart(nowMs: number, utcOffsetMinutes: number): number {
+  const local = nowMs + utcOffsetMinutes * 60000;
+  return Math.floor(local / DAY_MS + 1) * DAY_MS - utcOffsetMinutes * 60000;
+}
+
+/** The day (YYYY-MM-DD) after `day`. */
+export function dayAfter(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + DAY_MS).toISOString().slice(0, 10);
+}
+
+/** The last `n` days ending with `day`, oldest first. */
+export function lastDays(day: string, n: number): string[] {
+  const end = Date.parse(`${day}T00:00:00Z`);
+  return Array.from({ length: n }, (_, i) => new Date(end - (n - 1 - i) * DAY_MS).toISOString().slice(0, 10));
+}
+
+/** An offset from UTC in minutes as `+08:00` or `-05:30`. */
+export function formatOffset(minutes: number): string {
+  const sign = minutes < 0 ? '-' : '+';
+  const m = Math.abs(minutes);
+  return `${sign}${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+}
