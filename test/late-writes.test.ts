@@ -3,13 +3,12 @@
  * timeout, a stalled instance), after another sender has settled the file and shown its outcome.
  * The object must still end with the job's newest word.
  */
-import { jobId, queuedJob, visibleResult } from '../shared/core/job';
+import { visibleResult } from '../shared/core/job';
 import { mergeResult } from '../shared/core/metadata';
 import { setLogSink } from '../shared/runtime/log';
 import type { AudioObjects } from '../shared/store/objects';
 import { runRecovery } from '../shared/workflow/recovery';
-import { mp3Silence } from './audio';
-import { BUCKET, World } from './world';
+import { World } from './world';
 
 beforeAll(() => setLogSink(() => undefined));
 
@@ -18,12 +17,9 @@ test("a sender's `queued` that lands after another sender showed `failed` is fol
   const key = 'prompts/g.mp3';
   // g was queued by an intake that then vanished: its queue entry and first version exist, and the
   // object shows `queued`.
-  const o = w.objects.putObject(key, mp3Silence(3));
-  const id = jobId(BUCKET, key, o.etag);
-  const v0 = queuedJob(id, { bucket: BUCKET, key, etag: o.etag, size: o.body.length, customName: 'g', queuedAt: w.t, uploadedAt: o.lastModified, head: { standard: { ...o.standard }, meta: {} } }, w.t, 'intake-g');
-  await w.ledger.enqueue(v0);
-  await w.ledger.writeVersion(v0);
-  await w.objects.writeMetadata(key, o.etag, o.standard, mergeResult({}, visibleResult(v0)));
+  const v0 = await w.queuedByVanishedIntake('g', 3);
+  const id = v0.id;
+  await w.objects.writeMetadata(key, v0.object.etag, v0.object.head.standard, mergeResult({}, visibleResult(v0)));
   w.t += 60_000;
 
   // Sender A's call is refused for the rate limit (g is `queued` again, not an attempt); sender

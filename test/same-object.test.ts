@@ -8,7 +8,7 @@
 import { createHash } from 'crypto';
 import { convertWav } from '../shared/audio/convert';
 import { IvrError } from '../shared/core/errors';
-import { jobId, queuedJob } from '../shared/core/job';
+import { jobId } from '../shared/core/job';
 import { genesis, leaseEntry } from '../shared/core/sendlog';
 import { quotaDay } from '../shared/core/zone';
 import { setLogSink } from '../shared/runtime/log';
@@ -473,13 +473,9 @@ test('one 12 s COS stall does not slow the rest of the term, nor push a call pas
 test('two deliveries of one upload taken in within the same millisecond: the one that loses the job keeps the queue entry they share', async () => {
   const w = new World();
   const key = 'prompts/dup.mp3';
-  const o = w.objects.putObject(key, mp3Silence(3));
-  const id = jobId(BUCKET, key, o.etag);
   // The first delivery has queued the file (entry, then job) and left it to an accepting holder
   // (another instance, whose lease then runs out without it ever listing: it died).
-  const first = queuedJob(id, { bucket: BUCKET, key, etag: o.etag, size: o.body.length, customName: 'dup', queuedAt: w.t, uploadedAt: o.lastModified, head: { standard: { ...o.standard }, meta: {} } }, w.t, 'intake-first');
-  await w.ledger.enqueue(first);
-  await w.ledger.writeVersion(first);
+  const first = await w.queuedByVanishedIntake('dup', 3, 'intake-first');
   const tail = genesis(quotaDay(w.t, w.config.quotaUtcOffsetMinutes));
   const holder = leaseEntry(tail, { owner: 'holder', now: w.t, quota: tail.quota, open: [], deferred: 0 }, w.t + 5000, w.timing);
   await w.store.create(`${w.prefix}send/${holder.n}`, JSON.stringify(holder));

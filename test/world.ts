@@ -10,6 +10,7 @@
  */
 import { loadConfig, type Env } from '../shared/core/config';
 import { IvrError } from '../shared/core/errors';
+import { jobId, queuedJob, type JobVersion } from '../shared/core/job';
 import { timingFrom } from '../shared/core/timing';
 import type { UploadResponse } from '../shared/core/outcome';
 import { createLogger } from '../shared/runtime/log';
@@ -186,6 +187,19 @@ export class World {
         await pass;
       }
     }
+  }
+
+  /**
+   * What an intake leaves when it queues `prompts/<name>.mp3` (`seconds` of silence) and then
+   * vanishes: the object, its queue entry and the job's first version (the object shows nothing).
+   */
+  async queuedByVanishedIntake(name: string, seconds: number, owner = `intake-${name}`): Promise<JobVersion> {
+    const key = `prompts/${name}.mp3`;
+    const o = this.objects.putObject(key, mp3Silence(seconds));
+    const v = queuedJob(jobId(BUCKET, key, o.etag), { bucket: BUCKET, key, etag: o.etag, size: o.body.length, customName: name, queuedAt: this.t, uploadedAt: o.lastModified, head: { standard: { ...o.standard }, meta: {} } }, this.t, owner);
+    await this.ledger.enqueue(v);
+    await this.ledger.writeVersion(v);
+    return v;
   }
 
   /** CCC's registrations of the object version now at `key`. */
