@@ -121,13 +121,15 @@ async function attemptsAt(ctx: Ctx, id: string, seq: number): Promise<number> {
 }
 
 /**
- * Whether `after`, the outcome of a call for file `j`, says the call never reached CCC's
- * processing: put back unsent (its attempts unchanged), or failed by a whole-call refusal that
- * gave its slot back.
+ * Whether `after`, the outcome of a call for file `j` (which took a slot for it), says the call
+ * never reached CCC's processing: put back unsent (its attempts unchanged), or failed or put back
+ * after a refusal before processing that gave its slot back (its outcome names the call, without
+ * a slot: only such a refusal drops the slot a call took).
  */
 async function neverProcessed(ctx: Ctx, j: CallJob, after: JobVersion): Promise<boolean> {
   if (after.state === 'failed') return after.slot === undefined && after.call !== undefined;
-  return after.state === 'queued' && after.attempts === (await attemptsAt(ctx, j.id, j.seq));
+  if (after.state !== 'queued') return false;
+  return (after.slot === undefined && after.call !== undefined) || after.attempts === (await attemptsAt(ctx, j.id, j.seq));
 }
 
 /** Options of {@link Sender.acquire}; the upload function passes none. */
@@ -211,7 +213,9 @@ export class Sender {
       const rolled = quotaOn(prev, window.day);
       const quota = reclaim(rolled.quota, pruned.unattempted);
       const open = pruned.open;
-      const changes = { owner: ctx.owner, now: at, quota, previousDay: rolled.previousDay, open, deferred: prev.deferred };
+      // A slot given back after midnight is the ended day's: its count (the report's) drops too.
+      const previousDay = rolled.previousDay && reclaim(rolled.previousDay, pruned.unattempted);
+      const changes = { owner: ctx.owner, now: at, quota, previousDay, open, deferred: prev.deferred };
       const cands: Candidate[] = own.filter((v) => sendable(v, now, window.day)).map(candidateOfVersion);
       const { batch } = chooseBatch(cands, open, { room: quotaRoom(quota, config.dailyQuota), full: quota.full, maxBatch: config.maxBatch, day: window.day });
       // Alone and on time: nothing older waits (no deferred backlog), every own file fits, and the
@@ -289,7 +293,7 @@ export class Sender {
         await ctx.clock.sleep(wait);
         continue;
       }
-      await this.gather();
+      await this.gather(window.day);
       this.rollQuota(window.day);
       const ids = openIds(this.open);
       const ready = [...this.cands.values()].filter((c) => !ids.has(c.version.id) && sendable(c.version, window.notBefore, window.day));
@@ -305,7 +309,11 @@ export class Sender {
       // A replaced file must not take a slot from one that waits: drop it, then choose again. After
       // HEADs the window is worked out again (they took time; a missed window wastes a call's room).
       if (choice.batch.length > 0 && (await this.dropReplaced(choice.batch)) !== 'none') continue;
-      if (choice.defer.length > 0) {
+      // Another sender's call on this day still open may give its slots back (a call refused as a
+      // whole never reached CCC): until it settles, files that do not fit wait here (or for the next
+      // pass), not for tomorrow. A day CCC said is full is full.
+      const othersOpen = !this.quota.full && this.open.some((c) => c.day === window.day && !this.mine.has(c.n));
+      if (choice.defer.length > 0 && !othersOpen) {
         // A file is deferred only on its newest version: an entry left behind by a crash may name a
         // job that was sent long ago, and must not take the room of one that waits.
         if (await this.verify(pool)) continue;
@@ -369,6 +377,7 @@ export class Sender {
     const pruned = await pruneOpen(this.ctx, others, now);
     this.open = [...this.open.filter((c) => !others.includes(c)), ...pruned.open];
     this.quota = reclaim(this.quota, pruned.unattempted);
+    if (this.previousDay) this.previousDay = reclaim(this.previousDay, pruned.unattempted);
   }
 
   private changes() {
@@ -429,12 +438,15 @@ export class Sender {
 
   // ---- finding work ----
 
-  /** Lists the queue (and the deferred files when any may wait) and reads the jobs it has not seen. */
-  private async gather(): Promise<void> {
+  /**
+   * Lists the queue (and the deferred files when any may wait) and reads the jobs it has not seen,
+   * for a call on quota day `day`: the day of the next window, not the day of our quota count so
+   * far, which moves to it only after this (on a new day, the files deferred before it go first).
+   */
+  private async gather(day: string): Promise<void> {
     const { ctx } = this;
     this.listedAt = this.now();
     const refs: EntryRef[] = await ctx.ledger.listQueue();
-    const day = this.quota.day;
     if (this.deferredCount > 0 || this.opts.recovery || this.deferredListedOn !== day) {
       const deferred = await ctx.ledger.listDeferred();
       this.deferredListedOn = day;
@@ -754,11 +766,15 @@ export class Sender {
         this.closeIfSettled(n);
         return;
       case 'credentials':
-        // Out of attempts, the file shows CCC's own code: it names what to fix (the role).
+        // CCC did not take the signature or the token: refused before processing, so the slot comes
+        // back, on record (the next version drops it). It still counts as an attempt, so a refusal
+        // that lasts ends the file instead of retrying for ever, with CCC's own code: it names what
+        // to fix (the role).
         await this.each(jobs, (v) => {
           const next = afterFailedAttempt(v, { maxAttempts: ctx.config.maxAttempts, nowMs: this.now(), retryBaseMs: ctx.timing.retryBaseMs, lastError, giveUp: lastError });
-          return move(ctx, v, next.event, next.patch);
+          return move(ctx, v, next.event, { ...next.patch, call: n, unattempted: true });
         });
+        this.release(this.movedOut(n, jobs));
         this.closeIfSettled(n);
         return;
       case 'internal':
