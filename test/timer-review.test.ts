@@ -290,3 +290,25 @@ test('on the day a stack is installed, the quiet day before yesterday is looked 
   expect(second.report).toBeUndefined();
   expect(lists.filter((p) => p.endsWith('jobs/'))).toEqual([]);
 });
+
+test('a sender\'s write of the registration that lands after the timer showed the review is followed by the review again', async () => {
+  const w = new World({}, true);
+  const write = w.objects.writeMetadata.bind(w.objects);
+  let slowed = false;
+  w.objects.writeMetadata = async (key, etag, standard, meta) => {
+    if (!slowed && meta['ivr-status'] === 'uploaded') {
+      slowed = true;
+      // CCC approves the file, and the timer's pass runs while this write is slow (an SDK retry).
+      for (const f of w.ccc.files) f.status = 1;
+      void w.spawn(runRecovery(w.ctx('recovery'), { Type: 'Timer' }));
+      await w.sleep(10_000);
+    }
+    return write(key, etag, standard, meta);
+  };
+  void w.drop('a');
+  await w.settle();
+  expect(slowed).toBe(true);
+  await w.recover(2);
+  const meta = w.objects.objects.get('prompts/a.mp3')!.meta;
+  expect({ status: meta['ivr-status'], review: meta['ivr-review'] }).toEqual({ status: 'uploaded', review: 'approved' });
+});

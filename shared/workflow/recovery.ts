@@ -137,6 +137,12 @@ async function recentJobs(ctx: Ctx, days: number): Promise<JobVersion[]> {
   return heads.filter((h): h is JobVersion => h !== undefined && h !== CORRUPT && Date.parse(h.at) >= since);
 }
 
+/**
+ * How long a metadata write may take to land: the COS SDK's 30 s timeout, retried (4 attempts), and
+ * then some. A verdict is shown again until its registration is this old.
+ */
+const LATE_WRITE_MS = 5 * 60_000;
+
 /** Asks CCC about files still pending review (≤ 50 FileIds a call) and records what changed. */
 async function refreshReviews(ctx: Ctx): Promise<RecoveryResult['reviews']> {
   const out: RecoveryResult['reviews'] = { checked: 0, changed: 0, rejected: [] };
@@ -160,6 +166,9 @@ async function refreshReviews(ctx: Ctx): Promise<RecoveryResult['reviews']> {
         const recorded = await recordReview(ctx, f.fileId, review, res.value.requestId);
         if (recorded === undefined) continue;
         if (recorded.changed) out.changed++;
+        // Not marked (so shown again by the next pass) while a sender's write of the registration
+        // could still be on its way: landing late, it would show the review before this one.
+        if (ctx.clock.now() - recorded.registeredAt < LATE_WRITE_MS) continue;
         // The rejection is announced once, and only while the key still holds this upload: a file
         // since replaced or deleted needs nothing from the operator.
         if ((await ctx.ledger.markReviewed(f.fileId, review)) && review === 'rejected' && recorded.current) out.rejected.push(recorded.key);
@@ -178,13 +187,14 @@ async function refreshReviews(ctx: Ctx): Promise<RecoveryResult['reviews']> {
  * before marking the FileId reviewed, and is finished here) and whether the key still holds this
  * upload; undefined when no uploaded job owns the FileId.
  */
-async function recordReview(ctx: Ctx, fileId: number, review: ReviewState, requestId: string): Promise<{ key: string; changed: boolean; current: boolean } | undefined> {
+async function recordReview(ctx: Ctx, fileId: number, review: ReviewState, requestId: string): Promise<{ key: string; changed: boolean; current: boolean; registeredAt: number } | undefined> {
   const jobIdOf = await ctx.ledger.fileOwner(fileId);
   if (!jobIdOf) return undefined;
   const head = await ctx.ledger.head(jobIdOf, 0);
   if (!head || head === CORRUPT || head.state !== 'uploaded' || !head.upload || head.upload.fileId !== fileId) return undefined;
   // Recorded, but perhaps never shown: the object is written again (its write is idempotent).
-  if (head.upload.review === review) return { key: head.object.key, changed: false, current: (await show(ctx, head)).written };
+  const registeredAt = Date.parse(head.upload.registeredAt ?? head.at) || 0;
+  if (head.upload.review === review) return { key: head.object.key, changed: false, current: (await show(ctx, head)).written, registeredAt };
   // The upload's RequestId stays in `requestId`; the refresh brings its own. Another writer (an
   // upload of the same bytes with new headers) may move the job first: the verdict then goes on
   // its version, never lost, since the FileId is not asked about again once marked reviewed.
@@ -193,7 +203,7 @@ async function recordReview(ctx: Ctx, fileId: number, review: ReviewState, reque
   );
   const shown = await show(ctx, newest);
   ctx.log.info('review state changed', { key: head.object.key, fileId, review });
-  return { key: head.object.key, changed: true, current: shown.written };
+  return { key: head.object.key, changed: true, current: shown.written, registeredAt };
 }
 
 /**
