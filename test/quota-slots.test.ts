@@ -91,3 +91,19 @@ test('a call refused for its credentials (before processing) gives its slot back
   await w.settle();
   expect({ a: w.status('a'), calls: w.calls.map((c) => c.result), registered: w.ccc.files.length, b: w.status('b') }).toEqual({ a: 'failed', calls: ['AuthFailure.TokenFailure', 'ok'], registered: 1, b: 'uploaded' });
 });
+
+test('a file the accepting sender defers just before midnight goes first on the new day, also when that sender\'s lease ends in the listing lag after midnight', async () => {
+  const w = new World({ IVR_DAILY_QUOTA: '2' }, true);
+  w.listLagMs = w.config.listLagMs;
+  const midnight = Date.parse('2026-11-25T16:00:00Z'); // 00:00 on the 26th (UTC+08:00)
+  w.t = midnight - 4_000;
+  const at = (fromMidnight: number, name: string) => void w.spawn(w.sleep(fromMidnight + 4_000).then(() => w.drop(name)));
+  void w.drop('o'); // alone: a lone call (the 25th: 1 of 2)
+  at(-3_900, 'p'); // an accepting sender; its call fills the 25th (2 of 2)
+  at(-2_300, 'b'); // left to it; deferred (the 25th is full)
+  at(-2_000, 'c'); // left to it; for the 26th
+  await w.settle();
+  const day26 = w.ccc.files.filter((f) => f.at >= midnight).map((f) => f.key);
+  // b was deferred on the 25th: it goes first on the 26th.
+  expect({ day26, b: w.status('b') }).toEqual({ day26: ['prompts/b.mp3', 'prompts/c.mp3'], b: 'uploaded' });
+});

@@ -288,7 +288,10 @@ export class Sender {
       const window = nextWindow({ ...this.held, quota: this.quota }, Math.max(now, this.notBeforeFloor), t, ctx.config.quotaUtcOffsetMinutes);
       // List the queue just before the next window (files queued meanwhile join this call), and
       // no earlier than needed: while nothing is in hand, only until the promise to others ends.
-      const wait = Math.min(window.notBefore - now - t.gatherLeadMs - this.slowMs, this.cands.size > 0 ? Infinity : stayUntil - now);
+      // Not for a window on a new quota day: its batch comes from a listing just before it, which
+      // shows the files deferred just before midnight (they go first).
+      const newDay = window.day !== this.quota.day;
+      const wait = Math.min(window.notBefore - now - t.gatherLeadMs - this.slowMs, this.cands.size > 0 || newDay ? Infinity : stayUntil - now);
       if (wait > 10) {
         await ctx.clock.sleep(wait);
         continue;
