@@ -1,4 +1,4 @@
-/** SCF entry point: built once per instance at cold start (handler.ts has the wiring). */
+/** SCF entry point: built per instance at cold start, again on new role credentials (handler.ts has the wiring). */
 import { createHandler } from './handler';
 
 /** What SCF calls for each event (the handler named in serverless.yml). */

@@ -4,8 +4,8 @@
  *
  * Hand-written on purpose. Measured with esbuild (minified, node16, same shims as
  * scripts/build.mjs), a parser library would add: music-metadata 7.x (its last CommonJS line;
- * `lib/core` only) +198 KB, more than the whole upload bundle (157 KB), whose cold load meets its
- * 1.5× target by under a millisecond; wavefile
+ * `lib/core` only) +198 KB, more than the whole upload bundle (159 KB), whose cold load is within
+ * a millisecond or two of its 1.5× target; wavefile
  * 11 +41 KB, which fits but reads WAV only. And the check this module exists for, truncation,
  * neither does: music-metadata trusts a Xing header and the data chunk's declared size, wavefile
  * reads what is there. This module adds 8.0 KB (8,150 bytes) to the bundle.

@@ -64,7 +64,7 @@ export interface Config {
   reportWebhook?: string;
   /** `<name>-<appid>`: the bucket the timer function reports on (the upload function gets it from events). */
   bucket?: string;
-  /** Settled ledger entries older than this are pruned. */
+  /** Settled ledger entries older than this are pruned (a job chain is compacted into its version 0, kept). */
   retentionDays: number;
   /** How late a COS listing may show a new or deleted object; senders linger this long before exiting. */
   listLagMs: number;

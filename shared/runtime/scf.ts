@@ -1,7 +1,8 @@
 /**
  * Per-instance wiring shared by the functions: configuration, SDK clients and the logger are built
- * once at cold start and reused by every invocation the instance serves; each invocation gets its
- * own workflow context (its own owner id for the ledger, its own log fields).
+ * at cold start (and again when the role's credentials change) and reused by every invocation the
+ * instance serves; each invocation gets its own workflow context (its own owner id for the ledger,
+ * its own log fields).
  */
 import { randomUUID } from 'crypto';
 import { loadConfig, type Config, type Env } from '../core/config';
@@ -13,7 +14,7 @@ import { CreatedVersions, Ledger, SeenEntry } from '../store/ledger';
 import type { Clock, Ctx } from '../workflow/context';
 import { createLogger, registerSecret, urlSecrets, type Logger } from './log';
 
-/** What an instance builds once at cold start and shares with every invocation it serves. */
+/** What an instance builds at cold start (again on new role credentials) and shares with every invocation it serves. */
 export interface Runtime {
   config: Config;
   api: IvrAudioApi;

@@ -51,7 +51,8 @@ export const CORRUPT = Symbol('corrupt');
 /**
  * Job versions this instance created itself, kept for a warm instance's next invocations: a version
  * is created once and never rewritten, so the one we created is the one that is there. Bounded in
- * number; readers also bound it in age, because pruning deletes settled chains days later.
+ * number; readers also bound it in age, because compaction rewrites version 0 and deletes the
+ * versions after it weeks later.
  */
 export class CreatedVersions {
   private readonly byKey = new Map<string, JobVersion>();

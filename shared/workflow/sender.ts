@@ -81,7 +81,7 @@ export async function pruneOpen(ctx: Ctx, open: OpenCall[], nowMs: number): Prom
         // A call whose window has not closed is in flight: nothing to read yet.
         if (nowMs <= call.notAfter + ctx.timing.skewMs) return { settled: false, attempted: true };
         // This instance's own outcome of this call needs no read: versions are created once.
-        // (Recent ones only: pruning deletes settled chains days later, and a chain may start over.)
+        // (Recent ones only: compaction deletes a settled chain's later versions weeks later.)
         const mine = ctx.ledger.created.get(j.id, j.seq + 1);
         const recent = mine !== undefined && mine.call === call.n && nowMs - Date.parse(mine.at) < OWN_OUTCOME_MAX_AGE_MS;
         let after: JobVersion | undefined | typeof CORRUPT = recent ? mine : await ctx.ledger.readVersion(j.id, j.seq + 1);
