@@ -312,3 +312,82 @@ test('a sender\'s write of the registration that lands after the timer showed th
   const meta = w.objects.objects.get('prompts/a.mp3')!.meta;
   expect({ status: meta['ivr-status'], review: meta['ivr-review'] }).toEqual({ status: 'uploaded', review: 'approved' });
 });
+
+/** COS commits a create but its answer is lost; the SDK's retry then finds the key: create() says false. */
+function loseCreateAnswer(w: World, match: (key: string) => boolean): () => number {
+  let n = 0;
+  const create = w.store.create.bind(w.store);
+  w.store.create = async (k, body) => {
+    const ok = await create(k, body);
+    if (ok && match(k)) {
+      n++;
+      return false;
+    }
+    return ok;
+  };
+  return () => n;
+}
+
+test('a reviewed marker whose create answer was lost is known as ours: the rejection is still announced once', async () => {
+  const hook = await wecomStandIn();
+  try {
+    const w = new World({ IVR_REPORT_WEBHOOK: hook.url });
+    w.t = ELEVEN;
+    await w.upload('menu', 3);
+    w.ccc.files[0].status = 2; // CCC rejects it
+    const lost = loseCreateAnswer(w, (k) => k.includes('/reviewed/'));
+    await w.recover(4, 300_000);
+    expect(lost()).toBe(1);
+    expect(w.objects.objects.get('prompts/menu.mp3')!.meta['ivr-review']).toBe('rejected');
+    expect(hook.accepted.filter((c) => c.includes('prompts/menu.mp3'))).toHaveLength(1);
+  } finally {
+    hook.close();
+  }
+}, 30000);
+
+test('a day\'s report whose create answer was lost is known as ours: the day is reported and posted once', async () => {
+  const hook = await wecomStandIn();
+  try {
+    const w = new World({ IVR_REPORT_WEBHOOK: hook.url });
+    w.t = ELEVEN;
+    await w.upload('a', 3);
+    const lost = loseCreateAnswer(w, (k) => k.endsWith('reports/2026-11-25.json'));
+    w.t = MIDNIGHT + 5 * 60_000;
+    const r = await runRecovery(w.ctx('timer-0005'), { Type: 'Timer' });
+    for (let i = 0; i < 3; i++) {
+      w.t += 5 * 60_000;
+      await runRecovery(w.ctx(`timer-${i}`), { Type: 'Timer' });
+    }
+    expect(lost()).toBe(1);
+    expect({ reported: r.report?.day, posts: hook.bodies.length }).toEqual({ reported: '2026-11-25', posts: 1 });
+  } finally {
+    hook.close();
+  }
+}, 30000);
+
+test('a day reported again on request more than a week later counts all its files', async () => {
+  const w = new World();
+  w.t = Date.parse('2026-11-25T02:00:00Z'); // 10:00 +08:00
+  await w.upload('morning', 3);
+  w.t = Date.parse('2026-11-25T08:00:00Z'); // 16:00 +08:00
+  await w.upload('afternoon', 4);
+  w.t = MIDNIGHT + 5 * 60_000;
+  const own = await runRecovery(w.ctx('timer-0005'), { Type: 'Timer' });
+  expect(own.report!.report.files.uploaded).toBe(2);
+  w.t = Date.parse('2026-12-03T05:00:00Z'); // 13:00 on 2026-12-03
+  const again = await runRecovery(w.ctx('timer-asked'), { Type: 'Timer', Message: '2026-11-25' });
+  expect(again.report!.report.files.uploaded).toBe(2);
+  expect(JSON.parse(w.store.objects.get(`${w.prefix}reports/2026-11-25.json`)!.body).files.uploaded).toBe(2);
+});
+
+test('a hand-edited job version missing a field the report computes with is unreadable, not a pass that throws before the report', async () => {
+  const w = new World();
+  w.t = ELEVEN;
+  await w.upload('a', 3);
+  const id = 'f'.repeat(40);
+  await w.store.put(`${w.prefix}jobs/${id}/0`, JSON.stringify({ v: 2, id, seq: 0, state: 'failed', at: new Date(w.t).toISOString(), by: 'x', object: { bucket: 'b', key: 'prompts/x.mp3', etag: '"e"', size: 1, customName: 'x', head: { standard: {}, meta: {} } }, attempts: 0, run: 0, lastError: { code: 'EmptyFile', message: 'm' } }));
+  w.t = MIDNIGHT + 5 * 60_000;
+  const r = await runRecovery(w.ctx('timer-0005'), { Type: 'Timer' });
+  expect(r.report?.day).toBe('2026-11-25');
+  expect(r.report!.report.files.uploaded).toBe(1);
+});

@@ -334,9 +334,25 @@ export function parseJobVersion(text: string | undefined): JobVersion | undefine
   if (text === undefined) return undefined;
   try {
     const j = JSON.parse(text) as Partial<JobVersion>;
-    if (j && j.v === 2 && typeof j.id === 'string' && Number.isInteger(j.seq) && JOB_STATES.includes(j.state as JobState) && j.object && typeof j.object.key === 'string') {
-      return j as JobVersion;
-    }
+    // Every field the workflow and the report compute with: a record that lacks one (a hand edit)
+    // is unreadable, never a value that throws later (an invalid date stops a whole report).
+    const o = j?.object;
+    const valid =
+      j?.v === 2 &&
+      typeof j.id === 'string' &&
+      Number.isInteger(j.seq) &&
+      JOB_STATES.includes(j.state as JobState) &&
+      typeof j.at === 'string' &&
+      Number.isFinite(Date.parse(j.at)) &&
+      Number.isInteger(j.attempts) &&
+      o !== undefined &&
+      typeof o.key === 'string' &&
+      typeof o.etag === 'string' &&
+      typeof o.customName === 'string' &&
+      Number.isFinite(o.queuedAt) &&
+      typeof o.head === 'object' &&
+      o.head !== null;
+    if (valid) return j as JobVersion;
   } catch {
     // corrupt: the caller treats it as unreadable
   }

@@ -22,6 +22,11 @@ export function dayAfter(day: string): string {
   return new Date(Date.parse(`${day}T00:00:00Z`) + DAY_MS).toISOString().slice(0, 10);
 }
 
+/** Whole days from `from` to `to` (YYYY-MM-DD each; negative when `to` comes first). */
+export function daysBetween(from: string, to: string): number {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS);
+}
+
 /** The last `n` days ending with `day`, oldest first. */
 export function lastDays(day: string, n: number): string[] {
   const end = Date.parse(`${day}T00:00:00Z`);

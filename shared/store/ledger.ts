@@ -278,8 +278,18 @@ export class Ledger {
   }
 
   /** Marks a FileId's review as final; true only for the first marker (so a rejection is announced once). */
-  markReviewed(fileId: number, review: string): Promise<boolean> {
-    return this.store.create(`${this.prefix}reviewed/${fileId}`, JSON.stringify({ review }));
+  markReviewed(fileId: number, review: string, by: string, at: number): Promise<boolean> {
+    return this.createOnce(`${this.prefix}reviewed/${fileId}`, JSON.stringify({ review, by, at: new Date(at).toISOString() }));
+  }
+
+  /**
+   * Creates `key` if absent; true when this call created it. A create COS committed but whose
+   * answer was lost comes back as "exists" after the SDK's retry: the key is read back, and a body
+   * identical to ours (unique: it names its writer and time) means it was ours.
+   */
+  async createOnce(key: string, body: string): Promise<boolean> {
+    if (await this.store.create(key, body)) return true;
+    return (await this.store.get(key)) === body;
   }
 
   /** FileIds whose review was marked final by `markReviewed`. */

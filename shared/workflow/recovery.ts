@@ -9,7 +9,7 @@ import { carriedOverJob, isFinal, queuedJob, type JobVersion } from '../core/job
 import { reviewFromCode, type ReviewState } from '../core/metadata';
 import { buildReport, rejectionMessage, renderReportHtml, wecomMessage, type DailyReport, type DayUse } from '../core/report';
 import { leaseView, newsEntry, type LogEntry, type QuotaState } from '../core/sendlog';
-import { DAY_MS, formatOffset, lastDays, quotaDay } from '../core/zone';
+import { DAY_MS, daysBetween, formatOffset, lastDays, quotaDay } from '../core/zone';
 import { mapLimited } from '../runtime/concurrency';
 import { CORRUPT } from '../store/ledger';
 import { postWebhook, type WebhookResult } from '../sdk/webhook';
@@ -76,7 +76,9 @@ export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryRes
     result.reportRefused = `${asked} has not begun: today is ${day} (UTC${formatOffset(ctx.config.quotaUtcOffsetMinutes)})`;
     ctx.log.warn('report not written', { code: 'EventInvalid', error: result.reportRefused });
   } else if (asked !== undefined) {
-    result.report = await writeReport(ctx, asked, actions(0), asked === day ? 'so-far' : 'replace', known, await recentJobs(ctx, 8));
+    // Every job touched since that day began (its files may have been dropped just after midnight).
+    const jobs = await recentJobs(ctx, Math.max(8, daysBetween(asked, day) + 2));
+    result.report = await writeReport(ctx, asked, actions(0), asked === day ? 'so-far' : 'replace', known, jobs);
   } else {
     // Yesterday, and the day before if no pass ran all of yesterday (the timer failing, or turned
     // off for a day) and files were sent that day.
@@ -171,7 +173,7 @@ async function refreshReviews(ctx: Ctx): Promise<RecoveryResult['reviews']> {
         if (ctx.clock.now() - recorded.registeredAt < LATE_WRITE_MS) continue;
         // The rejection is announced once, and only while the key still holds this upload: a file
         // since replaced or deleted needs nothing from the operator.
-        if ((await ctx.ledger.markReviewed(f.fileId, review)) && review === 'rejected' && recorded.current) out.rejected.push(recorded.key);
+        if ((await ctx.ledger.markReviewed(f.fileId, review, ctx.owner, ctx.clock.now())) && review === 'rejected' && recorded.current) out.rejected.push(recorded.key);
       } catch (e) {
         if (!(e instanceof IvrError)) throw e;
         ctx.log.warn('review state not recorded; the next pass tries again', { fileId: f.fileId, review, code: e.code, error: e.message });
@@ -247,7 +249,7 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
   await ctx.ledger.store.put(htmlKey, renderReportHtml(report, days), 'text/html; charset=utf-8');
   await ctx.ledger.store.put(ctx.ledger.historyKey(), JSON.stringify(Object.fromEntries(Object.entries(history).sort().slice(-60))));
   if (how === 'replace') await ctx.ledger.store.put(jsonKey!, json);
-  else if (how === 'once' && !(await ctx.ledger.store.create(jsonKey!, json))) return undefined; // another run reported it first
+  else if (how === 'once' && !(await ctx.ledger.createOnce(jsonKey!, json))) return undefined; // another run reported it first
   ctx.log.info('daily report', { jsonKey, htmlKey, report: { ...report, needsAction: report.needsAction.length } });
   let webhook: WebhookResult | undefined;
   if (ctx.config.reportWebhook) {
@@ -394,11 +396,14 @@ async function prune(ctx: Ctx): Promise<number> {
 async function compactJobs(ctx: Ctx, cutoff: number): Promise<{ doomed: string[]; compacted: number }> {
   const { ledger } = ctx;
   const now = ctx.clock.now();
-  const byJob = new Map<string, { rest: Array<{ key: string; seq: number }>; first?: { lastModified: number }; newestSeq: number; newestAt: number }>();
+  const byJob = new Map<string, { rest: Array<{ key: string; seq: number }>; first?: { lastModified: number }; newestSeq: number; newestAt: number; oldestRestAt: number }>();
   for (const { key, id, seq, lastModified } of await ledger.listJobVersions()) {
-    const j = byJob.get(id) ?? { rest: [], newestSeq: -1, newestAt: 0 };
+    const j = byJob.get(id) ?? { rest: [], newestSeq: -1, newestAt: 0, oldestRestAt: Infinity };
     if (seq === 0) j.first = { lastModified };
-    else j.rest.push({ key, seq });
+    else {
+      j.rest.push({ key, seq });
+      j.oldestRestAt = Math.min(j.oldestRestAt, lastModified);
+    }
     if (seq > j.newestSeq) Object.assign(j, { newestSeq: seq, newestAt: lastModified });
     byJob.set(id, j);
   }
@@ -406,6 +411,9 @@ async function compactJobs(ctx: Ctx, cutoff: number): Promise<{ doomed: string[]
   let compacted = 0;
   for (const [id, j] of byJob) {
     if (!j.first || j.rest.length === 0) continue;
+    // Version 0 is read only where there is something to do: a chain old enough to compact, or one
+    // already compacted (its version 0 was written after a later version: compaction rewrote it).
+    if (j.newestAt >= cutoff && j.first.lastModified <= j.oldestRestAt) continue;
     const first = await ledger.readVersion(id, 0);
     if (first === undefined || first === CORRUPT) continue;
     if (first.seq > 0) {
