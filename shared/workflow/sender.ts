@@ -163,6 +163,8 @@ export class Sender {
   private othersChecked = false;
   /** Calls this sender made (others' open calls are pruned by reading their files' versions). */
   private readonly mine = new Set<number>();
+  /** Files wait for another sender's open call to settle: look again then (see the run loop). */
+  private othersSettleBy?: number;
   private othersPrunedAt = 0;
   /** The quota day whose deferred files this sender has listed: once a day at least, so none waits behind new files. */
   private deferredListedOn?: string;
@@ -313,9 +315,11 @@ export class Sender {
       // HEADs the window is worked out again (they took time; a missed window wastes a call's room).
       if (choice.batch.length > 0 && (await this.dropReplaced(choice.batch)) !== 'none') continue;
       // Another sender's call on this day still open may give its slots back (a call refused as a
-      // whole never reached CCC): until it settles, files that do not fit wait here (or for the next
-      // pass), not for tomorrow. A day CCC said is full is full.
+      // whole never reached CCC): until it settles, files that do not fit wait, not for tomorrow,
+      // and this sender stays (within its term) to defer them once it has (see nextWake). A day CCC
+      // said is full is full.
       const othersOpen = !this.quota.full && this.open.some((c) => c.day === window.day && !this.mine.has(c.n));
+      this.othersSettleBy = choice.defer.length > 0 && othersOpen ? this.now() + pollMs : undefined;
       if (choice.defer.length > 0 && !othersOpen) {
         // A file is deferred only on its newest version: an entry left behind by a crash may name a
         // job that was sent long ago, and must not take the room of one that waits.
@@ -435,7 +439,11 @@ export class Sender {
 
   /** The earliest moment something we hold becomes ready. */
   private nextWake(): number | undefined {
-    const times = [...[...this.cands.values()].map((c) => c.version.notBefore ?? 0).filter((x) => x > this.now()), ...[...this.lost.values()].map((l) => l.checkAfter)];
+    const times = [
+      ...[...this.cands.values()].map((c) => c.version.notBefore ?? 0).filter((x) => x > this.now()),
+      ...[...this.lost.values()].map((l) => l.checkAfter),
+      ...(this.othersSettleBy !== undefined ? [this.othersSettleBy] : []),
+    ];
     return times.length ? Math.min(...times) : undefined;
   }
 
