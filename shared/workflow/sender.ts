@@ -902,6 +902,9 @@ export class Sender {
   /** Shows a version on its object as settled (see `showSettled`), keeping which one and why it could not (see `shown`, `notes`). */
   private async show(v: JobVersion): Promise<void> {
     const { version, shown } = await showSettled(this.ctx, v);
+    // Found newer while showing (another sender moved the job): that is the file's state now, also
+    // for the hand-off's answer (an older one would say `queued` and ask SCF to deliver again).
+    if (version.seq > (this.versions.get(v.id)?.seq ?? -1)) this.versions.set(v.id, version);
     this.shown.set(v.id, version.seq);
     if (shown.note) this.notes.set(v.id, shown.note);
     else this.notes.delete(v.id);
