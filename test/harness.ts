@@ -3,6 +3,7 @@
  * see, pointed at them. Every integration test goes through this.
  */
 import type { Env } from '../shared/core/config';
+import { nextQuotaDayStart } from '../shared/core/zone';
 import { setLogSink } from '../shared/runtime/log';
 import type { Seams } from '../shared/runtime/scf';
 import type { Clock } from '../shared/workflow/context';
@@ -10,6 +11,9 @@ import { TEST_CREDENTIAL } from '../scripts/local/fakes/credentials';
 import { cosEvent, cosEventRecord } from '../scripts/local/fakes/events';
 import { FakeCcc, type FakeCccOptions } from '../scripts/local/fakes/fake-ccc';
 import { FakeCos } from '../scripts/local/fakes/fake-cos';
+
+/** Stack time a test gets before its quota day ends, at least (see `startStack`). */
+const DAY_CLEARANCE_MS = 3 * 3600_000;
 
 export const BUCKET = 'prompts-1250000000';
 export const REGION = 'ap-guangzhou';
@@ -58,6 +62,12 @@ export function findLeaks(lines: string[]): string[] {
 
 export async function startStack(opts: Partial<FakeCccOptions> = {}, envOverrides: Env = {}): Promise<Stack> {
   const clock = new TestClock();
+  // Stack time runs 10× faster: a test started in the last real minutes of a quota day would see
+  // the day change between two of its reads of "today". Start such a stack just after that
+  // midnight instead; tests that cross a day do it on purpose, with `advance`. (480: the fake
+  // CCC's and the functions' default zone, UTC+08:00.)
+  const midnight = nextQuotaDayStart(clock.now(), opts.quotaUtcOffsetMinutes ?? 480);
+  if (midnight - clock.now() < DAY_CLEARANCE_MS) clock.advance(midnight - clock.now() + 60_000);
   const cos = await new FakeCos({ credentials: [TEST_CREDENTIAL], time: clock.now, sleep: clock.sleep }).start();
   const ccc = await new FakeCcc({ credentials: [TEST_CREDENTIAL], cos: { host: '127.0.0.1', port: cos.port }, time: clock.now, sleep: clock.sleep, ...opts }).start();
   cos.createBucket(BUCKET);
