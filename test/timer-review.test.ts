@@ -360,6 +360,9 @@ test('a day\'s report whose create answer was lost is known as ours: the day is 
     }
     expect(lost()).toBe(1);
     expect({ reported: r.report?.day, posts: hook.bodies.length }).toEqual({ reported: '2026-11-25', posts: 1 });
+    // Known as ours by the body, which names its writer: another pass's report of the day, built in
+    // the same millisecond, differs from it.
+    expect(JSON.parse((await w.store.get(`${w.prefix}reports/2026-11-25.json`))!)).toMatchObject({ day: '2026-11-25', writtenBy: 'timer-0005' });
   } finally {
     hook.close();
   }

@@ -285,9 +285,8 @@ export class Ledger {
   /**
    * Creates `key` if absent; true when this call created it. A create COS committed but whose
    * answer was lost comes back as "exists" after the SDK's retry: the key is read back, and a body
-   * identical to ours means it was ours. Callers make bodies unique: the reviewed marker names its
-   * writer and time; a report carries its `generatedAt` to the millisecond (two passes writing the
-   * same report in the same millisecond would both take it for theirs).
+   * identical to ours means it was ours. Callers make bodies unique: the reviewed marker and the
+   * day's report both name the invocation that wrote them.
    */
   async createOnce(key: string, body: string): Promise<boolean> {
     if (await this.store.create(key, body)) return true;

@@ -241,7 +241,9 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
   });
   const days: DayUse[] = lastDays(day, 30).map((d) => ({ day: d, submitted: history[d] ?? 0 }));
   const jsonKey = how === 'so-far' ? undefined : ctx.ledger.reportKey(day);
-  const json = JSON.stringify({ ...report, history: days }, null, 2);
+  // `writtenBy` makes the body this pass's own, so `createOnce` can tell a create of ours whose
+  // answer was lost from another pass's report of the same day built in the same millisecond.
+  const json = JSON.stringify({ ...report, history: days, writtenBy: ctx.owner }, null, 2);
   // The page and the chart's history first, the day's JSON last: its existence is what tells
   // later passes the day is reported, so a pass that fails before it is finished by the next one
   // (SCF's retry, or the next timer), and the webhook is posted by whoever stored it.
