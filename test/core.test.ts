@@ -6,7 +6,7 @@ import { checkFile, checkKey } from '../shared/core/eligibility';
 import { parseCosEvent, recoverKey, resolveRegion } from '../shared/core/event';
 import { quotaDay } from '../shared/core/zone';
 import { createLogger, redact, redactUrl, registerSecret, setLogSink, urlSecrets } from '../shared/runtime/log';
-import { encodeTrimmed, mergeResult, META_BUDGET_BYTES, readResult, type IvrResult } from '../shared/core/metadata';
+import { encodeTrimmed, mergeResult, META_BUDGET_BYTES, readResult, wellFormed, type IvrResult } from '../shared/core/metadata';
 import { customFileName } from '../shared/core/naming';
 import { afterFailedAttempt, backoffMs, classifyFailure, matchOutcomes, pickRegistration, type ApiFailure } from '../shared/core/outcome';
 import { mp3Silence, PNG_BYTES, wavTone } from './audio';
@@ -231,6 +231,22 @@ describe('logging', () => {
     expect(lines[0]).toContain('a.mp3?[signed]');
     expect(redactUrl('http://x/y?z=1')).toBe('http://x/y?[signed]');
     expect(redact('plain')).toBe('plain');
+  });
+
+  test('a signature or token quoted as JSON, or after a Signature word, is masked, and a log line stays valid JSON', () => {
+    const sig = 'ab'.repeat(20);
+    expect(redact(`{"q-signature":"${sig}","q-ak":"AKID1","x-cos-security-token":"tok123"}`)).toBe('{"q-signature":"[REDACTED]","q-ak":"[REDACTED]","x-cos-security-token":"[REDACTED]"}');
+    expect(redact(`SignatureDoesNotMatch: ${sig}`)).toBe('SignatureDoesNotMatch: [REDACTED]');
+    const lines: string[] = [];
+    const prev = setLogSink((l) => lines.push(l));
+    createLogger().warn('refused', { error: `params {"q-signature":"${sig}","token":"tok123"} invalid` });
+    setLogSink(prev);
+    expect((JSON.parse(lines[0]) as { error: string }).error).toBe('params {"q-signature":"[REDACTED]","token":"[REDACTED]"} invalid');
+  });
+
+  test('text with lone surrogates is made well formed, so encoding it cannot throw', () => {
+    expect(wellFormed('a\ud800b\udc00c\ud83d\ude00')).toBe('a\ufffdb\ufffdc\ud83d\ude00');
+    expect(() => encodeURIComponent(wellFormed('\udfff'))).not.toThrow();
   });
 
   test("a caller's field named level, time or msg cannot replace the line's own", () => {

@@ -167,6 +167,40 @@ test('CCC quoting the signed AudioUrl in a refusal: only its address reaches the
   expect(findLeaks(everything)).toEqual([]);
 });
 
+test('a lone surrogate in CCC\'s words fails only that file, shown with the message, and no later pass throws', async () => {
+  stack = await startStack();
+  // Valid JSON (`"\ud800"`), but no encoder takes it: the write of the result would throw.
+  stack.ccc.failFile('two', 'bad \ud800 file');
+  for (const k of ['one', 'two', 'three']) stack.cos.putDirect(BUCKET, `p/${k}.mp3`, mp3Silence(k.length + 2));
+  const s = await upload()(cosEvent(stack.event('p/one.mp3'), stack.event('p/two.mp3'), stack.event('p/three.mp3')));
+  expect(s.results.map((r) => r.status)).toEqual(['uploaded', 'failed', 'uploaded']);
+  expect(decodeURIComponent(stack.meta('p/two.mp3')['ivr-error-message'])).toBe('bad \ufffd file');
+  stack.clock.advance(400_000);
+  const pass = await report()({ Type: 'Timer' });
+  expect(pass.reviews.checked).toBe(2);
+});
+
+test('CCC or COS words that echo a credential (a code, a RequestId, a signed query quoted as JSON) are redacted everywhere', async () => {
+  stack = await startStack({}, { IVR_MAX_ATTEMPTS: '1' });
+  const token = TEST_CREDENTIAL.token!;
+  stack.ccc.inject({ action: 'UploadIvrAudio', code: `Weird${token}`, message: 'refused', times: 1 });
+  const r1 = await upload()(stack.drop('p/code.mp3', mp3Silence(3)));
+  stack.ccc.inject({ action: 'UploadIvrAudio', code: 'InvalidParameterValue', message: 'AudioUrl params $AudioQueryJson are invalid', times: 1 });
+  const r2 = await upload()(stack.drop('p/query.mp3', mp3Silence(4)));
+  stack.cos.inject({ op: 'GET', keyPrefix: 'p/', code: `InvalidToken:${token}`, status: 400, times: 1 });
+  const r3 = await upload()(stack.drop('p/cos.mp3', mp3Silence(5)));
+  // The fake did quote the live signature, as JSON.
+  expect(stack.ccc.uploadCalls().map((c) => c.result)).toContain('InvalidParameterValue');
+  expect(stack.logs.join('\n')).toContain('"q-signature\\":\\"[REDACTED]');
+  const ledger = stack.cos.keys(BUCKET).map((k) => stack.cos.object(BUCKET, k)!.body.toString('utf8'));
+  const metas = ['p/code.mp3', 'p/query.mp3', 'p/cos.mp3'].flatMap((k) => Object.values(stack.meta(k)).map(decodeURIComponent));
+  const everything = [JSON.stringify([r1, r2, r3]), ...metas, ...ledger, ...stack.logs];
+  expect(everything.some((t) => t.includes('unrecognised error code Weird[REDACTED]'))).toBe(true);
+  expect(everything.some((t) => t.includes('InvalidToken:[REDACTED]'))).toBe(true);
+  expect(everything.filter((t) => t.includes(token))).toEqual([]);
+  expect(findLeaks(everything)).toEqual([]);
+});
+
 describe('COS faults', () => {
   test.each<[string, CosFault]>([
     ['GET 503 on the object', { op: 'GET', keyPrefix: 'p/', status: 503, code: 'ServiceUnavailable', times: 20 }],
@@ -420,6 +454,14 @@ describe('secrets and access', () => {
     expect(findLeaks([`{"e":"${TEST_CREDENTIAL.secretKey}"}`])).toHaveLength(1);
     expect(findLeaks(['http://b-1.cos.ap-gz.myqcloud.com/a.mp3?q-sign-algorithm=sha1&q-ak=AKID&q-signature=0123456789abcdef'])).toHaveLength(1);
     expect(findLeaks(['http://b-1.cos.ap-gz.myqcloud.com/a.mp3?[signed]'])).toHaveLength(0);
+  });
+
+  test('a secret pasted into the wrong variable is not quoted back in the error SCF shows', async () => {
+    stack = await startStack();
+    const env = { ...stack.env, CCC_SDK_APP_ID: TEST_CREDENTIAL.secretKey };
+    const thrown = await upload(env)(stack.drop('p/s.mp3', mp3Silence())).then(() => undefined, (e: unknown) => e);
+    expect(thrown).toMatchObject({ code: 'ConfigInvalid', message: expect.stringMatching(/^CCC_SDK_APP_ID must be an integer/) });
+    expect(String((thrown as Error).message)).not.toContain(TEST_CREDENTIAL.secretKey);
   });
 
   test('a signed AudioUrl works within its lifetime and is refused when replayed after it', async () => {

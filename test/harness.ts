@@ -56,7 +56,8 @@ export interface Stack {
 /** Log lines that contain a secret key, a session token, a signature or a signed URL's query. */
 export function findLeaks(lines: string[]): string[] {
   const secrets = [TEST_CREDENTIAL.secretKey, TEST_CREDENTIAL.token!];
-  const patterns = [/q-signature=[0-9a-f]{8}/i, /Signature=[0-9a-f]{16}/, /x-cos-security-token=(?!\[REDACTED\])[^&"\s]/i, /q-sign-algorithm=sha1[^"\s]*q-ak=(?!\[REDACTED\])/];
+  // Also in the JSON form a service may quote them in (`"q-signature":"…"`).
+  const patterns = [/q-signature(?:=|\\?"\s*:\s*\\?")[0-9a-f]{8}/i, /Signature\w*[=:]\s*[0-9a-f]{16}/, /x-cos-security-token(?:=|\\?"\s*:\s*\\?")(?!\[REDACTED\])[^&"\\\s]/i, /q-sign-algorithm=sha1[^"\s]*q-ak=(?!\[REDACTED\])/];
   return lines.filter((l) => secrets.some((s) => l.includes(s)) || patterns.some((p) => p.test(l)));
 }
 

@@ -142,6 +142,17 @@ test('a webhook that keeps failing is reported, never fatal, and the report is s
   expect(line).not.toContain('secret-robot-key');
 });
 
+test('a failing webhook whose address carries credentials outside its query (user info, a path token) names only its host', async () => {
+  stack = await startStack();
+  const hook = await wecomStandIn([[502, 'bad gateway']]);
+  const url = hook.url.replace('http://', 'http://robot:s3cretPassw0rd@').replace('/send?', '/send/s3cretPathToken0123456789?');
+  const { webhook, result } = await runReport({ ...stack.env, IVR_REPORT_WEBHOOK: url }, '');
+  hook.close();
+  expect(webhook).toMatchObject({ ok: false, attempts: 3, status: 502, error: `HTTP 502 from ${new URL(hook.url).origin}` });
+  const everything = [JSON.stringify(result), ...stack.logs];
+  for (const secret of ['s3cretPassw0rd', 's3cretPathToken0123456789', 'secret-robot-key']) expect(everything.filter((t) => t.includes(secret))).toEqual([]);
+});
+
 test('quota-report refuses to run without IVR_BUCKET, naming it', async () => {
   stack = await startStack();
   await expect(createReport(stack.env)({ Type: 'Timer' })).rejects.toThrow(/IVR_BUCKET is required/);

@@ -84,7 +84,17 @@ export function userMetadataFromHeaders(headers: Record<string, string | string[
   return meta;
 }
 
-const enc = (v: string) => encodeURIComponent(v);
+/** Lone UTF-16 surrogates: a JSON answer may carry them (`"\\ud800"`), and `encodeURIComponent` throws on them. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** `text` with each lone surrogate replaced by U+FFFD, so any encoder takes it (Node 16 has no `toWellFormed`). */
+export function wellFormed(text: string): string {
+  return text.replace(LONE_SURROGATE, '\ufffd');
+}
+
+// Well-formed first: one odd character in a service's answer must not make the write throw (and
+// with it the batch, and every later recovery pass that shows the same result).
+const enc = (v: string) => encodeURIComponent(wellFormed(v));
 const dec = (v: string | undefined) => {
   if (v === undefined) return undefined;
   try {

@@ -3,6 +3,7 @@
  * `redact` so that secrets, session tokens, signatures and signed URLs never reach the log even
  * when they hide inside an error message from an SDK.
  */
+import { wellFormed } from '../core/metadata';
 
 /** A line's severity; `debug` lines are written only when `IVR_LOG_DEBUG=1`. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -30,26 +31,43 @@ export function registerSecret(value: string | undefined): void {
 
 /**
  * The parts of a URL that are its credential, wherever it carries them: every query value and the
- * fragment (a WeCom robot's `?key=`), and the URL itself. Empty for no URL or one that does not parse.
+ * fragment (a WeCom robot's `?key=`), a user name and password, path segments long enough to be a
+ * token (a Slack-style hook's), and the URL itself. Empty for no URL or one that does not parse.
  */
 export function urlSecrets(url: string | undefined): string[] {
   if (!url) return [];
   try {
     const u = new URL(url);
-    return [url, ...u.searchParams.values(), u.hash.slice(1)].filter((v) => v.length >= 4);
+    const userInfo = [u.username, u.password].map((p) => decodeURIComponent(p));
+    const tokens = u.pathname.split('/').filter((p) => p.length >= 16);
+    return [url, ...u.searchParams.values(), u.hash.slice(1), ...userInfo, ...tokens].filter((v) => v.length >= 4);
   } catch {
     return [url];
   }
 }
 
+/** Where a URL points, for messages: its scheme and host only (its user info, path and query may be its credential). */
+export function urlOrigin(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return '(an address that does not parse)';
+  }
+}
+
+// How a field meets its value: in a query or header (`=`), percent-encoded (a URL quoted inside
+// another URL or a form value: `=` as %3D, `&` as %26), or as a JSON member (`"field":"value"`,
+// also escaped inside a log line's JSON string).
+const IS = String.raw`(?:=|%3D|\\?"\s*:\s*\\?")`;
 const SIGNATURE_PATTERNS: Array<[RegExp, string]> = [
-  // COS q-sign fields, in Authorization headers and in signed URL queries, also percent-encoded
-  // (a URL quoted inside another URL or a form value: `=` as %3D, `&` as %26)
-  [/(q-signature(?:=|%3D))[0-9a-fA-F]+/gi, '$1[REDACTED]'],
-  [/(q-ak(?:=|%3D))(?:(?!%26)[^&\s"'])+/gi, '$1[REDACTED]'],
-  [/((?:x-cos-security-token|X-TC-Token|token)(?:=|%3D))(?:(?!%26)[^&\s"'])+/gi, '$1[REDACTED]'],
-  // TC3 Authorization header
-  [/(Signature=)[0-9a-fA-F]{16,}/g, '$1[REDACTED]'],
+  // COS q-sign fields, in Authorization headers and in signed URL queries
+  [new RegExp(String.raw`(q-signature${IS})[0-9a-fA-F]+`, 'gi'), '$1[REDACTED]'],
+  [new RegExp(String.raw`(q-ak${IS})(?:(?!%26)[^&\s"'\\])+`, 'gi'), '$1[REDACTED]'],
+  [new RegExp(String.raw`((?:x-cos-security-token|X-TC-Token|token)${IS})(?:(?!%26)[^&\s"'\\])+`, 'gi'), '$1[REDACTED]'],
+  // A signature after any Signature word: the TC3 Authorization header's `Signature=`, and a
+  // service's code or message quoting one (`SignatureDoesNotMatch:<hex>`)
+  [new RegExp(String.raw`(Signature\w*(?:${IS}|:\s*))[0-9a-fA-F]{16,}`, 'gi'), '$1[REDACTED]'],
   [/(Credential=)[^/\s,]+/g, '$1[REDACTED]'],
 ];
 
@@ -65,6 +83,14 @@ export function redact(text: string): string {
   for (const [re, rep] of SIGNATURE_PATTERNS) out = out.replace(re, rep);
   for (const s of secrets) out = out.split(s).join('[REDACTED]');
   return out;
+}
+
+/**
+ * Text a service sent back (an error code or message, a RequestId, a file name), before it goes
+ * anywhere: a hostile or broken answer may echo a token or a signature, or carry lone surrogates.
+ */
+export function fromService(text: string): string {
+  return redact(wellFormed(text));
 }
 
 /** {@link redact}, and `extra` secrets as well (a process that does not register them, like the deploy scripts). */

@@ -12,7 +12,7 @@ import { createCccClient, createIvrAudioApi, type IvrAudioApi } from '../sdk/ccc
 import { CosBucket, createCosClient } from '../sdk/cos';
 import { CreatedVersions, Ledger, SeenEntry } from '../store/ledger';
 import type { Clock, Ctx } from '../workflow/context';
-import { createLogger, registerSecret, urlSecrets, type Logger } from './log';
+import { createLogger, redact, registerSecret, urlSecrets, type Logger } from './log';
 
 /** What an instance builds at cold start (again on new role credentials) and shares with every invocation it serves. */
 export interface Runtime {
@@ -122,7 +122,9 @@ export function scfHandler<R>(env: Env, functionName: string, seams: Seams, run:
     const current = init;
     if (!current.ok) {
       current.log.error('invocation refused: configuration invalid', { scfRequestId: context?.request_id, code: current.error.code, error: current.error.message });
-      throw current.error;
+      // SCF shows the thrown message as it is: redacted like the log line (a secret pasted into
+      // the wrong variable is quoted back by the check).
+      throw new IvrError(current.error.code, redact(current.error.message));
     }
     const { runtime } = current;
     const log = runtime.log.child({ scfRequestId: context?.request_id });

@@ -9,7 +9,7 @@ import type { Client } from 'tencentcloud-sdk-nodejs/tencentcloud/services/ccc/v
 import type { Config, Endpoint } from '../core/config';
 import { asTencentCode } from '../core/errors';
 import type { ApiFailure, AudioFile, UploadResponse } from '../core/outcome';
-import { redact } from '../runtime/log';
+import { fromService } from '../runtime/log';
 import { loadSideFile } from '../runtime/side-file';
 
 /** The host CCC requests are addressed and signed for, also when an endpoint override connects elsewhere. */
@@ -51,11 +51,11 @@ export function failureFromSdkError(e: unknown): ApiFailure {
   const err = (typeof e === 'object' && e !== null ? e : {}) as SdkError;
   // CCC's words are stored on the object and in the ledger, and returned: should they ever quote
   // the signed AudioUrl or a token, only the address goes on.
-  const message = redact(typeof err.message === 'string' ? err.message : String(e));
-  const requestId = typeof err.requestId === 'string' && err.requestId !== '' ? err.requestId : undefined;
+  const message = fromService(typeof err.message === 'string' ? err.message : String(e));
+  const requestId = typeof err.requestId === 'string' && err.requestId !== '' ? fromService(err.requestId) : undefined;
   if (typeof err.code === 'string' && err.code !== '') {
     const code = asTencentCode(err.code);
-    return code ? { kind: 'api', code, message, requestId, cause: e } : { kind: 'invalid-response', code: 'ResponseInvalid', message: `unrecognised error code ${err.code.slice(0, 60)}: ${message}`, requestId, cause: e };
+    return code ? { kind: 'api', code, message, requestId, cause: e } : { kind: 'invalid-response', code: 'ResponseInvalid', message: `unrecognised error code ${fromService(err.code.slice(0, 60))}: ${message}`, requestId, cause: e };
   }
   if (typeof err.httpCode === 'number') return { kind: 'http', code: 'HttpError', message: `HTTP ${err.httpCode} ${message}`.trim(), httpStatus: err.httpCode, requestId, cause: e };
   if (e instanceof SyntaxError || /JSON|Unexpected token|Unexpected end/i.test(message)) return { kind: 'invalid-response', code: 'ResponseInvalid', message, cause: e };
@@ -63,7 +63,8 @@ export function failureFromSdkError(e: unknown): ApiFailure {
 }
 
 const num = (v: unknown): number | undefined => (typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : undefined);
-const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+// Strings of an answer go on to objects, the ledger, logs and results: see fromService.
+const text = (v: unknown): string => (typeof v === 'string' ? fromService(v) : '');
 
 function toAudioFile(raw: unknown): AudioFile | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
@@ -119,13 +120,13 @@ export function createIvrAudioApi(clientOrFactory: Client | (() => Client), sdkA
       try {
         const res = await sdk().UploadIvrAudio({ SdkAppId: sdkAppId, AudioList: items });
         const succeeded = (res.SuccessFileList ?? []).map(toAudioFile);
-        if (succeeded.some((f) => f === undefined)) return { ok: false, failure: { kind: 'invalid-response', code: 'ResponseInvalid', message: 'SuccessFileList entry without a FileId', requestId: res.RequestId } };
+        if (succeeded.some((f) => f === undefined)) return { ok: false, failure: { kind: 'invalid-response', code: 'ResponseInvalid', message: 'SuccessFileList entry without a FileId', requestId: text(res.RequestId) } };
         return {
           ok: true,
           value: {
             requestId: text(res.RequestId),
             succeeded: succeeded as AudioFile[],
-            failed: (res.FailedFileList ?? []).map((f) => ({ fileName: text(f.FileName), message: redact(text(f.FailedMsg)) })),
+            failed: (res.FailedFileList ?? []).map((f) => ({ fileName: text(f.FileName), message: text(f.FailedMsg) })),
           },
         };
       } catch (e) {

@@ -7,7 +7,7 @@ import COS from 'cos-nodejs-sdk-v5';
 import type { Config } from '../core/config';
 import { IvrError } from '../core/errors';
 import { META_PREFIX, userMetadataFromHeaders } from '../core/metadata';
-import { redact } from '../runtime/log';
+import { fromService } from '../runtime/log';
 import type { AudioObjects, ObjectRead } from '../store/objects';
 import type { Listed, Store } from '../store/store';
 
@@ -51,13 +51,15 @@ type CosErr = { statusCode?: number; code?: string; message?: string; headers?: 
 function cosError(op: string, key: string, e: unknown): IvrError {
   const err = (e ?? {}) as CosErr;
   const status = err.statusCode;
-  const code = err.code && !/^\d+$/.test(err.code) ? err.code : status ? `HTTP${status}` : 'NetworkError';
+  // COS's words (code, message, request id) are passed on, so they pass fromService first.
+  const code = err.code && !/^\d+$/.test(err.code) ? fromService(err.code) : status ? `HTTP${status}` : 'NetworkError';
   // 5xx, throttling and network errors were already retried by the SDK; a later run may still succeed.
   // So may a copy that COS answered with HTTP 200 and an error body (its documented way to fail late).
   // And so may a refusal of the signature or the role's temporary credentials (expired, rotated,
   // a clock off): a delivery again runs with the instance's credentials as they are then.
   const transient = status === undefined || status >= 500 || status === 429 || status === 200 || code === 'NetworkError' || CREDENTIAL_REFUSALS.has(code) || (code === 'AccessDenied' && /expired/i.test(err.message ?? ''));
-  return new IvrError('StorageError', `COS ${op} ${key} failed: ${code}${err.message ? ` (${redact(err.message)})` : ''}`, { transient, requestId: err.headers?.['x-cos-request-id'], cause: e });
+  const requestId = err.headers?.['x-cos-request-id'];
+  return new IvrError('StorageError', `COS ${op} ${key} failed: ${code}${err.message ? ` (${fromService(err.message)})` : ''}`, { transient, requestId: requestId === undefined ? undefined : fromService(requestId), cause: e });
 }
 
 const statusOf = (e: unknown) => (e as CosErr | undefined)?.statusCode;

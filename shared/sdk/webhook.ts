@@ -1,9 +1,9 @@
 /** Posts a JSON body to the report webhook, with a few retries; never throws. */
 import * as http from 'http';
 import * as https from 'https';
-import { redactUrl } from '../runtime/log';
+import { fromService, urlOrigin } from '../runtime/log';
 
-/** How a post went: attempts made, and the last HTTP status or error (the URL's query redacted). */
+/** How a post went: attempts made, and the last HTTP status or error (naming only the URL's host: the rest may be its key). */
 export interface WebhookResult {
   ok: boolean;
   attempts: number;
@@ -46,9 +46,9 @@ export async function postWebhook(url: string, payload: unknown, sleep: (ms: num
         errcode = 0;
       }
       if (status >= 200 && status < 300 && errcode === 0) return { ok: true, attempts: i, status };
-      last = { ok: false, attempts: i, status, error: `HTTP ${status}${errcode ? ` errcode ${errcode}` : ''} from ${redactUrl(url)}` };
+      last = { ok: false, attempts: i, status, error: `HTTP ${status}${errcode ? ` errcode ${errcode}` : ''} from ${urlOrigin(url)}` };
     } catch (e) {
-      last = { ok: false, attempts: i, error: `${e instanceof Error ? e.message : String(e)} (${redactUrl(url)})` };
+      last = { ok: false, attempts: i, error: `${fromService(e instanceof Error ? e.message : String(e))} (${urlOrigin(url)})` };
     }
     if (i < attempts) await sleep(500 * 2 ** (i - 1));
   }

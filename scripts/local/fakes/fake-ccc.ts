@@ -386,12 +386,16 @@ export class FakeCcc extends LoopbackServer {
   }
 }
 
-/** `message` with `$AudioUrl` replaced by the first AudioUrl of the request `body`, as a CCC error quoting it would read. */
+/**
+ * `message` as a CCC error quoting the request `body`'s first AudioUrl would read: `$AudioUrl`
+ * becomes the URL, `$AudioQueryJson` its query as a JSON object (`{"q-signature":"…",…}`).
+ */
 function quotingUrl(message: string, body: Buffer): string {
-  if (!message.includes('$AudioUrl')) return message;
+  if (!message.includes('$AudioUrl') && !message.includes('$AudioQueryJson')) return message;
   try {
     const url = (JSON.parse(body.toString('utf8')) as { AudioList?: Array<{ AudioUrl?: string }> }).AudioList?.[0]?.AudioUrl ?? '';
-    return message.split('$AudioUrl').join(url);
+    const query = JSON.stringify(Object.fromEntries(new URL(url).searchParams));
+    return message.split('$AudioUrl').join(url).split('$AudioQueryJson').join(query);
   } catch {
     return message;
   }
