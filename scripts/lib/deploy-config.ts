@@ -159,7 +159,9 @@ export function loadDeploySettings(values: Record<string, string>): DeploySettin
     ledgerPrefix = config.ledgerPrefix;
     if (config.waitSeconds + 30 > FUNCTIONS.upload.timeout) problems.push(`IVR_WAIT_SECONDS must be at most ${FUNCTIONS.upload.timeout - 30}: the upload function's timeout is ${FUNCTIONS.upload.timeout} s`);
   } catch (e) {
-    problems.push((e as Error).message);
+    // Some checks above are the functions' own, word for word (IVR_BUCKET): say each problem once.
+    const message = (e as Error).message;
+    if (!problems.includes(message)) problems.push(message);
   }
   if (problems.length) throw new DeployConfigError(problems);
   return { region, stage, bucket, appId, audioPrefix, ledgerPrefix, role, runtime, memorySize, recoveryCron, functionEnv };
