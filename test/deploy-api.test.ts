@@ -346,6 +346,14 @@ test('refuses before any call: no deploy key, a runtime SCF cannot change in pla
   expect(a.scf.writeCalls().length).toBe(before);
 });
 
+test('--dry-run refuses a REPORT_CRON that does not fire on every day (a weekly one), before any call', async () => {
+  const a = await account();
+  a.setEnv({ REPORT_CRON: '0 0 1 * * 1 *' });
+  const { code, lines } = await a.run('deploy', { dryRun: true });
+  expect({ code, lines }).toEqual({ code: 1, lines: [expect.stringMatching(/^refused: REPORT_CRON "0 0 1 \* \* 1 \*" does not fire on every day \(its weekday "1" field leaves days out\)/)] });
+  expect(a.scf.calls).toEqual([]);
+});
+
 test('an API failure is reported with its code and the deploy exits 1 (here: an execution role that does not exist)', async () => {
   const a = await account();
   a.setEnv({ SCF_ROLE: 'no-such-role' });

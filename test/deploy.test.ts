@@ -161,6 +161,45 @@ describe('serverless.yml (the sls deploy path)', () => {
   });
 });
 
+describe('REPORT_CRON fires on every day (found by a review: one sample day, a Monday the 5th, let weekly and monthly crons through)', () => {
+  const refusal = (cron: string): string[] => {
+    try {
+      loadDeploySettings({ ...example, REPORT_CRON: cron });
+      return [];
+    } catch (e) {
+      return e instanceof DeployConfigError ? e.problems : [String(e)];
+    }
+  };
+  /** The first day of 2028 (a leap year, so 29 February too) on which the cron does not fire at all, by the matcher itself. */
+  const firstMissedDay = (cron: string): string | undefined => {
+    const c = parseCron(cron);
+    // The earliest time of day the second, minute and hour fields allow: the day fires iff it fires then.
+    const first = (i: number) => {
+      const f = c[i];
+      return f === '*' ? 0 : Math.min(...f);
+    };
+    const atTime = ((first(2) * 60 + first(1)) * 60 + first(0)) * 1000;
+    for (let t = Date.UTC(2028, 0, 1); t < Date.UTC(2029, 0, 1); t += 86400000) if (!cronMatches(c, t + atTime, 0)) return new Date(t).toISOString().slice(0, 10);
+    return undefined;
+  };
+  const need = 'the daily report and the recovery pass need at least one run on every day (keep the day, month, weekday and year fields "*")';
+
+  test.each([
+    ['0 0 1 * * 1 *', 'weekday "1" field leaves'],
+    ['0 0 1 5 * * *', 'day "5" field leaves'],
+    ['0 0 1 * 1-11 * *', 'month "1-11" field leaves'],
+    ['0 0 1 1-28 * 1-5 *', 'day "1-28" and weekday "1-5" fields leave'],
+  ])('%s is refused, naming the field that leaves days out', (cron, fields) => {
+    expect(firstMissedDay(cron)).toBeDefined();
+    expect(refusal(cron)).toEqual([`REPORT_CRON "${cron}" does not fire on every day (its ${fields} days out): ${need}`]);
+  });
+
+  test.each(['0 0 1 * * * *', DEFAULT_RECOVERY_CRON, '0 30 23 1-31 1-12 0-6 *', '0 0 1 ? * ? *'])('%s fires on every day and is accepted', (cron) => {
+    expect(firstMissedDay(cron)).toBeUndefined();
+    expect(refusal(cron)).toEqual([]);
+  });
+});
+
 describe('configuration wiring (both deploy paths)', () => {
   test('every operator variable config.ts reads is in .env.example and reaches both functions through the API deploy', () => {
     expect(OPERATOR_VARIABLES.filter((n) => !(n in example))).toEqual([]);

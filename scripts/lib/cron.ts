@@ -41,3 +41,41 @@ export function cronMatches(cron: Cron, ms: number, utcOffsetMinutes: number): b
   const values = [d.getUTCSeconds(), d.getUTCMinutes(), d.getUTCHours(), d.getUTCDate(), d.getUTCMonth() + 1, d.getUTCDay(), d.getUTCFullYear()];
   return cron.every((f, i) => f === '*' || f.has(values[i]));
 }
+
+/**
+ * The date fields (day, month, weekday, year) that leave out some day from `fromYear` on, with their
+ * position in the expression; empty when the cron fires on every day. The time fields always allow at least one second, so a
+ * day is covered exactly when all four date fields allow it. Day and weekday must each allow every
+ * value: whether SCF joins them with "and" (as {@link cronMatches} does) or "or" (classic cron) is
+ * not documented, and only both full leaves every day in under either reading.
+ */
+export function dateFieldsLeavingDaysOut(cron: Cron, fromYear: number): Array<{ name: string; index: number }> {
+  const out: Array<{ name: string; index: number }> = [];
+  for (const i of [3, 4, 5, 6]) {
+    const f = cron[i];
+    if (f === '*') continue;
+    const min = i === 6 ? Math.max(fromYear, FIELDS[i].min) : FIELDS[i].min;
+    for (let v = min; v <= FIELDS[i].max; v++) {
+      if (!f.has(v)) {
+        out.push({ name: FIELDS[i].name, index: i });
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Whether the cron's day, month and weekday fields allow at least one day in 28 years (the
+ * Gregorian calendar's cycle of weekdays and leap days, 2028-2055), the year field aside.
+ */
+export function firesOnSomeDay(cron: Cron): boolean {
+  const start = Date.UTC(2028, 0, 1);
+  const end = Date.UTC(2056, 0, 1);
+  for (let t = start; t < end; t += 86400000) {
+    const d = new Date(t);
+    const values = [d.getUTCDate(), d.getUTCMonth() + 1, d.getUTCDay()];
+    if ([cron[3], cron[4], cron[5]].every((f, i) => f === '*' || f.has(values[i]))) return true;
+  }
+  return false;
+}

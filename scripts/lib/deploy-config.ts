@@ -8,7 +8,7 @@ import * as path from 'path';
 import { parse } from 'yaml';
 import { ENV_VARIABLES, loadConfig } from '../../shared/core/config';
 import { urlSecrets } from '../../shared/runtime/log';
-import { parseCron, cronMatches } from './cron';
+import { dateFieldsLeavingDaysOut, firesOnSomeDay, parseCron } from './cron';
 import { effectiveEnv, readDotenv } from './dotenv';
 import { parseRuntime, type ScfRuntime } from './runtime';
 import { APP, DEFAULT_RECOVERY_CRON, FUNCTION_KEYS, FUNCTION_NAME_RE, FUNCTIONS, functionName, functionNamePrefix, type DeploySettings } from './deploy-spec';
@@ -98,12 +98,18 @@ export function loadCredentials(values: Record<string, string>): DeployCredentia
 
 const MEMORY_OK = (n: number) => n === 64 || (n >= 128 && n <= 3072 && n % 128 === 0);
 
-/** Whether a seven-field cron fires at least once in a sample day (the daily report needs a run per quota day). */
-function firesDaily(cron: string): boolean {
+/**
+ * Why a seven-field cron would miss some day from now on, or undefined when it fires on every day:
+ * the daily report and the recovery pass need a run on every quota day.
+ */
+function dailyCronProblem(cron: string): string | undefined {
   const parsed = parseCron(cron);
-  const day = Date.parse('2026-01-05T00:00:00Z');
-  for (let s = 0; s < 86400; s++) if (cronMatches(parsed, day + s * 1000, 0)) return true;
-  return false;
+  const need = 'the daily report and the recovery pass need at least one run on every day (keep the day, month, weekday and year fields "*")';
+  if (!firesOnSomeDay(parsed)) return `REPORT_CRON "${cron}" never fires in a day: ${need}`;
+  const fields = cron.trim().split(/\s+/);
+  const out = dateFieldsLeavingDaysOut(parsed, new Date().getUTCFullYear()).map((f) => `${f.name} "${fields[f.index]}"`);
+  if (out.length) return `REPORT_CRON "${cron}" does not fire on every day (its ${out.join(' and ')} ${out.length > 1 ? 'fields leave' : 'field leaves'} days out): ${need}`;
+  return undefined;
 }
 
 /**
@@ -141,7 +147,8 @@ export function loadDeploySettings(values: Record<string, string>): DeploySettin
   if (!/^\d+$/.test(memRaw) || !MEMORY_OK(memorySize)) problems.push(`MEMORY_SIZE must be 64, or 128-3072 in steps of 128 (MB); got "${memRaw.slice(0, 10)}"`);
   const recoveryCron = get('REPORT_CRON') || DEFAULT_RECOVERY_CRON;
   try {
-    if (!firesDaily(recoveryCron)) problems.push(`REPORT_CRON "${recoveryCron}" never fires in a day: the daily report and the recovery pass need at least one run per day`);
+    const cronProblem = dailyCronProblem(recoveryCron);
+    if (cronProblem) problems.push(cronProblem);
   } catch (e) {
     problems.push(`REPORT_CRON: ${(e as Error).message}`);
   }
