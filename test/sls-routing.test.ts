@@ -193,6 +193,62 @@ describe('npm run deploy (the sls wrapper)', () => {
     expect(lines).toEqual([expect.stringMatching(/^refused: --stage is not passed to sls: set STAGE in \.env instead/), expect.stringMatching(/^refused: --region is not passed to sls: set REGION in \.env instead/)]);
   });
 
+  describe('help and version (found by a review: `npm run deploy -- --help` went on to set the retry policy of live functions)', () => {
+    let scf: FakeScf;
+    beforeAll(async () => {
+      scf = await new FakeScf({ credentials: [DEPLOY_USER] }).start();
+    });
+    afterAll(() => scf.stop());
+    const api = () => createScfApi(createScfClient(DEPLOY_USER, 'ap-guangzhou', { protocol: 'http:', hostname: '127.0.0.1', port: scf.port }));
+
+    test('the real sls prints its deploy help, exits 0, and nothing follows: no SCF call', async () => {
+      const home = fs.mkdtempSync(path.join(os.tmpdir(), 'sls-help-home-'));
+      dirs.push(home);
+      const lines: string[] = [];
+      const processEnv = { PATH: process.env.PATH, HOME: home, TZ: 'UTC', SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', SERVERLESS_PLATFORM_VENDOR: 'tencent' };
+      const code = await runSls({ command: 'deploy', args: ['--help'], envFile: path.join(project(filled), '.env'), processEnv, timeZoneName: 'UTC', api: api(), io: io(lines) });
+      expect(code).toBe(0);
+      expect(lines.join('\n')).toContain('部署应用到云端');
+      expect(lines[lines.length - 1]).toBe('nothing was deployed: sls only printed its help');
+      expect(scf.calls).toEqual([]);
+    });
+
+    test.each([[['-h']], [['help']], [['--debug', '--help']], [['--help-components']]])('%j asks sls for its help only (`sls deploy help` would deploy)', async (args) => {
+      const lines: string[] = [];
+      const ran: string[][] = [];
+      const help: SlsRunner = async (a) => {
+        ran.push(a);
+        return { code: 0, output: 'deploy                    部署应用到云端\n' };
+      };
+      expect(await runSls({ command: 'deploy', args, envFile: path.join(project(filled), '.env'), processEnv: {}, timeZoneName: 'UTC', runner: help, api: api(), io: io(lines) })).toBe(0);
+      expect(ran).toEqual([['deploy', '--help']]);
+      expect(lines).toEqual(['nothing was deployed: sls only printed its help']);
+      expect(scf.calls).toEqual([]);
+    });
+
+    test('--version and -v print versions only; help works before .env is filled in', async () => {
+      for (const args of [['--version'], ['-v']]) {
+        const lines: string[] = [];
+        const ran: string[][] = [];
+        const version: SlsRunner = async (a) => {
+          ran.push(a);
+          return { code: 0, output: 'Framework Core: 2.72.4\n' };
+        };
+        expect(await runSls({ command: 'deploy', args, envFile: path.join(project(example), '.env'), processEnv: {}, timeZoneName: 'UTC', runner: version, api: api(), io: io(lines) })).toBe(0);
+        expect(ran).toEqual([['deploy', '--version']]);
+        expect(lines).toEqual(['nothing was deployed: sls only printed its version']);
+      }
+      expect(scf.calls).toEqual([]);
+    });
+
+    test('any other argument that is not an option is refused before sls runs (sls would ignore it and deploy)', async () => {
+      const lines: string[] = [];
+      expect(await runSls({ command: 'deploy', args: ['upload'], envFile: path.join(project(filled), '.env'), processEnv: {}, timeZoneName: 'UTC', runner: neverRun, api: api(), io: io(lines) })).toBe(1);
+      expect(lines).toEqual(['refused: sls deploy takes only options, not "upload" (it would deploy everything anyway): remove it']);
+      expect(scf.calls).toEqual([]);
+    });
+  });
+
   test('passes a failing sls exit code through', async () => {
     const lines: string[] = [];
     const failing: SlsRunner = async () => ({ code: 2, output: 'Error' });

@@ -5,11 +5,13 @@
  * key, and pass the same validation as `npm run deploy:api`. Without a key, sls falls back to a
  * QR-code login whose failure exits 0 (`@serverless/utils-china/sdk/login/index.js`, `Login.login()`
  * ends in `process.exit(0)` on timeout and on error), so a failed deploy would look like success.
- * After a successful `sls deploy`: sets the async retry policy through the SCF API, which the
+ * After a successful `sls deploy` (one that deployed: not `--help`, `-h`, `help` or `--version`,
+ * which also exit 0): sets the async retry policy through the SCF API, which the
  * multi-scf component does not do (tencent-component-toolkit `modules/scf/index.ts` `deploy()` calls
  * `updateAsyncRetry` only for functions with `asyncRunEnable`).
  */
 import { spawn } from 'child_process';
+import { createRequire } from 'module';
 import * as path from 'path';
 import { DeployConfigError, loadCredentials, loadDeployEnv, loadDeploySettings, ROOT, deploySecrets, type DeployCredentials, type DeploySettings } from '../lib/deploy-config';
 import { desiredState } from '../lib/deploy-spec';
@@ -92,6 +94,33 @@ export function slsEnvironment(settings: DeploySettings, values: Record<string, 
   return Object.fromEntries(Object.entries(resolved).filter(([k]) => (values[k] ?? '').trim() === ''));
 }
 
+/** sls's arguments as @serverless/components reads them (`src/cli/index.js`: its own minimist). */
+type ParsedArgs = { _: Array<string | number> } & Record<string, unknown>;
+
+function parseSlsArgs(argv: string[]): ParsedArgs {
+  const requireFromComponents = createRequire(require.resolve('@serverless/components/package.json'));
+  return (requireFromComponents('minimist') as (args: string[]) => ParsedArgs)(argv);
+}
+
+/**
+ * What `sls <command> <args>` will do, decided the way serverless@2.72.4 decides it, so that the
+ * steps after a deploy run only after one: `--version`/`-v` print versions (`serverless/lib/cli/triage.js`
+ * hands them to the framework; @serverless/components also checks `version`/`v`); `--help`, `-h` or
+ * `--help-components` print help (src/cli/index.js). A positional argument after the command is
+ * ignored by sls, which deploys anyway: `help` is taken as the help the operator asked for (sls
+ * would have deployed), anything else is refused.
+ */
+export type SlsInvocation = { kind: 'run' } | { kind: 'info'; args: string[]; what: string } | { kind: 'refused'; problem: string };
+
+export function slsInvocation(command: 'deploy' | 'remove', args: string[]): SlsInvocation {
+  const parsed = parseSlsArgs([command, ...args]);
+  if (args.includes('--version') || args.includes('-v') || parsed.version || parsed.v) return { kind: 'info', args: [command, '--version'], what: 'its version' };
+  const positionals = parsed._.slice(1).map(String);
+  if (parsed.help || parsed.h || parsed['help-components'] || positionals.includes('help')) return { kind: 'info', args: [command, '--help'], what: 'its help' };
+  if (positionals.length > 0) return { kind: 'refused', problem: `sls ${command} takes only options, not "${positionals.join(' ')}" (it would ${command} everything anyway): remove ${positionals.length > 1 ? 'them' : 'it'}` };
+  return { kind: 'run' };
+}
+
 /** Everything checked before sls runs; throws DeployConfigError with one line per problem. */
 export function preflight(envFile: string, processEnv: Record<string, string | undefined>, timeZoneName: string): { settings: DeploySettings; credentials: DeployCredentials; values: Record<string, string> } {
   const { values } = loadDeployEnv(envFile, processEnv);
@@ -112,6 +141,14 @@ export async function runSls(opts: SlsOptions): Promise<number> {
   try {
     const refused = opts.args.filter((a) => REFUSED_OPTIONS.includes(a.split('=')[0]));
     if (refused.length > 0) throw new DeployConfigError(refused.map((a) => `${a.split('=')[0]} is not passed to sls: set ${a.startsWith('--stage') ? 'STAGE' : a.startsWith('--region') ? 'REGION' : 'it'} in .env instead, so that sls and the retry-policy step after it deploy the same functions`));
+    const invocation = slsInvocation(opts.command, opts.args);
+    if (invocation.kind === 'refused') throw new DeployConfigError([invocation.problem]);
+    if (invocation.kind === 'info') {
+      // Nothing is deployed, so nothing in .env needs to be right yet, and nothing follows.
+      const { code } = await (opts.runner ?? runServerless)(invocation.args, io, processEnv);
+      if (code === 0) io.out(`nothing was ${opts.command === 'deploy' ? 'deployed' : 'removed'}: sls only printed ${invocation.what}`);
+      return code;
+    }
     const { settings, credentials, values } = preflight(envFile, processEnv, timeZoneName);
     io = redactingIo(opts.io, deploySecrets(values));
     const env = { ...processEnv, ...slsEnvironment(settings, values) };
