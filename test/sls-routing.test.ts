@@ -16,10 +16,10 @@ import * as fs from 'fs';
 import { createRequire } from 'module';
 import * as os from 'os';
 import * as path from 'path';
-import { ROOT } from '../scripts/lib/deploy-config';
+import { loadDeployEnv, loadDeploySettings, ROOT } from '../scripts/lib/deploy-config';
 import { loadConfig } from '../shared/core/config';
 import { readDotenv, serverlessDotenvPath } from '../scripts/lib/dotenv';
-import { functionName } from '../scripts/lib/deploy-spec';
+import { desiredState, functionName } from '../scripts/lib/deploy-spec';
 import { routingProblem, runSls, type SlsRunner } from '../scripts/deploy/sls';
 import { FakeScf } from '../scripts/local/fakes/fake-scf';
 import type { FakeCredential } from '../scripts/local/fakes/credentials';
@@ -155,35 +155,113 @@ describe('npm run deploy (the sls wrapper)', () => {
     }
   });
 
-  test('settings left empty in .env reach the engine as the defaults the checks approved, and the functions start with them', async () => {
-    const emptied = ['SCF_RUNTIME', 'MEMORY_SIZE', 'REPORT_CRON', 'IVR_LEDGER_PREFIX'].reduce((t, k) => t.replace(new RegExp(`^${k}=.*$`, 'm'), `${k}=`), filled);
-    const dir = project(emptied);
-    let seen: Record<string, string | undefined> = {};
-    const capture: SlsRunner = async (_args, _io, env) => {
-      seen = env;
+  /** What the sls wrapper hands sls: its arguments and environment (sls itself is not run). */
+  async function handedToSls(envText: string): Promise<{ dir: string; args: string[]; env: Record<string, string | undefined> }> {
+    const dir = project(envText);
+    let seen: { args: string[]; env: Record<string, string | undefined> } = { args: [], env: {} };
+    const capture: SlsRunner = async (args, _io, env) => {
+      seen = { args, env };
       return { code: 1, output: '' };
     };
     expect(await runSls({ command: 'deploy', args: [], envFile: path.join(dir, '.env'), processEnv: {}, timeZoneName: 'UTC', runner: capture, io: io([]) })).toBe(1);
-    // As @serverless/components does: its dotenv fills in what the environment lacks, then it
-    // resolves ${env:…} in serverless.yml (src/cli/utils.js).
+    return { dir, ...seen };
+  }
+
+  type EngineEnv = Array<{ key: string; value?: string }>;
+  type EngineYml = { inputs: { runtime: string; functions: Record<string, { memorySize: unknown; environments: EngineEnv; environment: EngineEnv }>; triggers: Array<{ type: string; parameters: { cronExpression?: string } }> } };
+
+  /**
+   * serverless.yml's inputs as @serverless/components hands them to the engine for these arguments
+   * and environment, by its own code, in the order of `commands-cn/utils.js` loadTencentInstanceConfig
+   * (which itself also looks up the org over the network): the file, `--inputs` merged over it with
+   * ramda's mergeDeepRight, `.env` by its dotenv for what the environment lacks, `${env:…}` resolved.
+   */
+  function engineInputs(dir: string, args: string[], env: Record<string, string | undefined>): EngineYml {
     const engine = createRequire(path.join(ROOT, 'node_modules', '@serverless', 'components', 'package.json'));
-    const utils = engine('./src/cli/utils') as { loadInstanceConfig(dir: string): Record<string, unknown>; resolveVariables(o: Record<string, unknown>): Record<string, unknown> };
+    const utils = engine('./src/cli/utils') as { loadInstanceConfig(dir: string): Record<string, unknown>; parseCliInputs(): Record<string, unknown>; resolveVariables(o: Record<string, unknown>): Record<string, unknown> };
+    const ramda = engine('ramda') as { mergeDeepRight(a: object, b: object): Record<string, unknown> };
     const dotenv = engine('dotenv') as { config(o: { path: string }): unknown };
-    const saved = process.env;
-    process.env = { ...seen } as NodeJS.ProcessEnv;
-    let yml: { inputs: { runtime: string; functions: Record<string, { memorySize: unknown; environments: Array<{ key: string; value: string }> }>; triggers: Array<{ type: string; parameters: { cronExpression?: string } }> } };
+    const saved = { env: process.env, argv: process.argv };
+    process.env = { ...env } as NodeJS.ProcessEnv;
+    process.argv = [process.execPath, SLS_BIN, ...args];
     try {
       dotenv.config({ path: path.join(dir, '.env') });
-      yml = utils.resolveVariables(JSON.parse(JSON.stringify(utils.loadInstanceConfig(dir)))) as typeof yml;
+      const file = JSON.parse(JSON.stringify(utils.loadInstanceConfig(dir))) as Record<string, unknown>;
+      file.inputs = ramda.mergeDeepRight((file.inputs as object | undefined) ?? {}, utils.parseCliInputs());
+      return utils.resolveVariables(file) as EngineYml;
     } finally {
-      process.env = saved;
+      process.env = saved.env;
+      process.argv = saved.argv;
     }
+  }
+
+  /**
+   * The Environment CreateFunction gets from such a list, on Tencent's side: multi-scf's
+   * formatFaasInputs turns the list into `{ variables: { key: value } }` (serverless-components/
+   * tencent-multi-scf src/formatter.ts) and tencent-component-toolkit's formatInputs sends each as
+   * `{ Key, Value: String(val) }` (src/modules/scf/utils.ts).
+   */
+  const scfEnvironment = (list: EngineEnv) => Object.entries(Object.fromEntries(list.map((e) => [e.key, e.value]))).map(([Key, v]) => ({ Key, Value: String(v) }));
+
+  test('settings left empty in .env reach the engine as the defaults the checks approved, and the functions start with them', async () => {
+    const emptied = ['SCF_RUNTIME', 'MEMORY_SIZE', 'REPORT_CRON', 'IVR_LEDGER_PREFIX'].reduce((t, k) => t.replace(new RegExp(`^${k}=.*$`, 'm'), `${k}=`), filled);
+    const { dir, args, env } = await handedToSls(emptied);
+    const yml = engineInputs(dir, args, env);
     expect(yml.inputs.runtime).toBe('Nodejs16.13');
     expect(String(yml.inputs.functions.upload.memorySize)).toBe('128');
     expect(yml.inputs.triggers.find((t) => t.type === 'timer')?.parameters.cronExpression).toBe('0 */5 * * * * *');
     const fnEnv = Object.fromEntries(yml.inputs.functions.upload.environments.map((e) => [e.key, e.value]));
-    expect(fnEnv.IVR_LEDGER_PREFIX).toBe('');
+    // Left out, as deploy:api does (it was sent as ""): the function applies its default.
+    expect(fnEnv).not.toHaveProperty('IVR_LEDGER_PREFIX');
     expect(loadConfig({ ...fnEnv, TENCENTCLOUD_SECRETID: 'x', TENCENTCLOUD_SECRETKEY: 'y', TENCENTCLOUD_REGION: 'ap-guangzhou' }).ledgerPrefix).toBe('.ivr-audio-sync/');
+  });
+
+  test('optional variables left empty (.env.example: IVR_REPORT_WEBHOOK, IVR_MAX_SECONDS) are not sent as "": each function gets what deploy:api sends, and the fake SCF accepts it (found by a review)', async () => {
+    const scf = await new FakeScf({ credentials: [DEPLOY_USER] }).start();
+    try {
+      const client = createScfClient(DEPLOY_USER, 'ap-guangzhou', { protocol: 'http:', hostname: '127.0.0.1', port: scf.port });
+      const zip = zipDirectory(path.join(ROOT, 'dist', 'package')).bytes.toString('base64');
+      const webhook = 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=slsWebhookSecret123';
+      for (const [envText, expectWebhook] of [
+        [filled, false],
+        [filled.replace(/^IVR_REPORT_WEBHOOK=$/m, `IVR_REPORT_WEBHOOK=${webhook}`), true],
+      ] as const) {
+        expect(envText).toMatch(/^IVR_MAX_SECONDS=$/m);
+        const { dir, args, env } = await handedToSls(envText);
+        // The webhook's key never goes on sls's command line: the inputs only name the variables.
+        expect(args.join(' ')).not.toContain('slsWebhookSecret123');
+        const yml = engineInputs(dir, args, env);
+        const settings = loadDeploySettings(loadDeployEnv(path.join(dir, '.env'), {}).values);
+        for (const spec of desiredState(settings).functions) {
+          const fn = yml.inputs.functions[spec.key];
+          expect(fn.environment).toEqual(fn.environments);
+          const sent = scfEnvironment(fn.environments);
+          expect(sent.filter((v) => v.Value === '' || v.Value === 'undefined')).toEqual([]);
+          expect(Object.fromEntries(sent.map((v) => [v.Key, v.Value]))).toEqual(spec.environment);
+          expect(sent.some((v) => v.Key === 'IVR_REPORT_WEBHOOK' && v.Value === webhook)).toBe(expectWebhook);
+          expect(sent.map((v) => v.Key)).not.toContain('IVR_MAX_SECONDS');
+          const name = `${spec.name}-${expectWebhook ? 'webhook' : 'plain'}`;
+          await client.CreateFunction({ FunctionName: name, Code: { ZipFile: zip }, Handler: spec.handler, Runtime: spec.runtime, Environment: { Variables: sent } });
+          expect(scf.fn('ap-guangzhou', name)?.Environment).toEqual(sent);
+        }
+      }
+    } finally {
+      await scf.stop();
+    }
+  });
+
+  test('the operator\'s own sls options still reach sls beside the environment --inputs, and none is read as an input', async () => {
+    const ran: string[][] = [];
+    const capture: SlsRunner = async (args) => {
+      ran.push(args);
+      return { code: 1, output: '' };
+    };
+    const envFile = path.join(project(filled), '.env');
+    expect(await runSls({ command: 'deploy', args: ['--debug', '--profile=work'], envFile, processEnv: {}, timeZoneName: 'UTC', runner: capture, io: io([]) })).toBe(1);
+    expect(ran[0].slice(0, 6)).toEqual(['deploy', '--debug', '--profile', 'work', '--inputs', expect.stringMatching(/^functions=\{/)]);
+    const lines: string[] = [];
+    expect(await runSls({ command: 'deploy', args: ['--note', 'a=b'], envFile, processEnv: {}, timeZoneName: 'UTC', runner: neverRun, io: io(lines) })).toBe(1);
+    expect(lines).toEqual(['refused: "a=b" is not passed to sls: sls would read it as a setting of serverless.yml\'s inputs']);
   });
 
   test('refuses sls options that would deploy other functions than the ones .env names (and the retry policy step targets)', async () => {

@@ -13,8 +13,8 @@
 import { spawn } from 'child_process';
 import { createRequire } from 'module';
 import * as path from 'path';
-import { DeployConfigError, loadCredentials, loadDeployEnv, loadDeploySettings, ROOT, deploySecrets, type DeployCredentials, type DeploySettings } from '../lib/deploy-config';
-import { desiredState } from '../lib/deploy-spec';
+import { DeployConfigError, loadCredentials, loadDeployEnv, loadDeploySettings, OPERATOR_VARIABLES, ROOT, deploySecrets, type DeployCredentials, type DeploySettings } from '../lib/deploy-config';
+import { desiredState, FUNCTION_KEYS } from '../lib/deploy-spec';
 import { readDotenv } from '../lib/dotenv';
 import { ensureRetryPolicies, type DeployIo } from './execute';
 import { redactingIo } from './run';
@@ -121,6 +121,38 @@ export function slsInvocation(command: 'deploy' | 'remove', args: string[]): Sls
   return { kind: 'run' };
 }
 
+/**
+ * `--inputs` that narrow each function's environment list to the variables `.env` gives a value,
+ * as deploy:api does. serverless.yml lists every operator variable, and for one left empty the
+ * engine would send "" (@serverless/components resolves `${env:X}` to it; multi-scf turns the list
+ * into an object and tencent-component-toolkit sends every entry as `Value: String(val)`), which the
+ * SCF API documents as invalid (the fake SCF refuses it). @serverless/components merges
+ * `--inputs key=<json>` over serverless.yml's inputs with ramda's mergeDeepRight
+ * (`commands-cn/utils.js` loadTencentInstanceConfig), which replaces a list whole, then resolves
+ * `${env:…}` in the result: the values stay references, so no secret (the webhook's key) is put on
+ * a command line. Both `environments` and `environment` (serverless.yml sets both) are replaced.
+ */
+export function slsEnvironmentInputs(settings: DeploySettings): string[] {
+  const list = OPERATOR_VARIABLES.filter((name) => name in settings.functionEnv).map((key) => ({ key, value: `\${env:${key}}` }));
+  const functions = Object.fromEntries(FUNCTION_KEYS.map((key) => [key, { environments: list, environment: list }]));
+  return ['--inputs', `functions=${JSON.stringify(functions)}`];
+}
+
+/**
+ * The operator's sls arguments, made safe to pass next to `--inputs`: with it, sls reads every
+ * argument holding "=" as one more input (`parseCliInputs`). `--name=value` becomes `--name value`,
+ * which sls's minimist reads the same; any other "=" is refused.
+ */
+function argsBesideInputs(args: string[]): string[] {
+  const out = args.flatMap((a) => {
+    const m = /^(--?[^=]+)=(.*)$/.exec(a);
+    return m ? [m[1], m[2]] : [a];
+  });
+  const bad = out.filter((a) => a.includes('='));
+  if (bad.length) throw new DeployConfigError(bad.map((a) => `"${a}" is not passed to sls: sls would read it as a setting of serverless.yml's inputs`));
+  return out;
+}
+
 /** Everything checked before sls runs; throws DeployConfigError with one line per problem. */
 export function preflight(envFile: string, processEnv: Record<string, string | undefined>, timeZoneName: string): { settings: DeploySettings; credentials: DeployCredentials; values: Record<string, string> } {
   const { values } = loadDeployEnv(envFile, processEnv);
@@ -152,7 +184,8 @@ export async function runSls(opts: SlsOptions): Promise<number> {
     const { settings, credentials, values } = preflight(envFile, processEnv, timeZoneName);
     io = redactingIo(opts.io, deploySecrets(values));
     const env = { ...processEnv, ...slsEnvironment(settings, values) };
-    const { code, output } = await (opts.runner ?? runServerless)([opts.command, ...opts.args], io, env);
+    const args = opts.command === 'deploy' ? [opts.command, ...argsBesideInputs(opts.args), ...slsEnvironmentInputs(settings)] : [opts.command, ...opts.args];
+    const { code, output } = await (opts.runner ?? runServerless)(args, io, env);
     if (code !== 0) {
       io.out(`failed: sls ${opts.command} exited with ${code}`);
       return code;
