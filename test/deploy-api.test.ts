@@ -281,6 +281,51 @@ test('a write refused because someone else made the function busy is retried aft
   expect(a.fn(UPLOAD).Environment).toContainEqual({ Key: 'IVR_MAX_BATCH', Value: '5' });
 });
 
+describe('transient API errors (found by a review: one InternalError on a CreateTrigger ended the deploy half done)', () => {
+  test('an InternalError on the second CreateTrigger is tried again after a wait on the deploy\'s clock, and the deploy completes', async () => {
+    const a = await account();
+    a.scf.inject({ action: 'CreateTrigger', code: 'InternalError', message: '内部错误', after: 1 });
+    const { code, lines } = await a.run('deploy');
+    expect(code).toBe(0);
+    expect(lines).toContain(`  CreateTrigger answered InternalError (transient); trying again in 1 s (attempt 2 of ${WAIT.transientAttempts})`);
+    expect(a.scf.writeCalls().map((c) => `${c.action}:${c.result}`)).toEqual([
+      'CreateFunction:ok',
+      'UpdateFunctionEventInvokeConfig:ok',
+      'CreateTrigger:ok',
+      'CreateTrigger:InternalError',
+      'CreateTrigger:ok',
+      'CreateTrigger:ok',
+      'CreateFunction:ok',
+      'UpdateFunctionEventInvokeConfig:ok',
+      'CreateTrigger:ok',
+    ]);
+    expect(a.clock.sleeps).toContain(WAIT.transientFirstDelayMs);
+    expect(a.fn(UPLOAD).triggers).toHaveLength(3);
+    expect(a.fn(REPORT).triggers).toHaveLength(1);
+    expect((await a.run('deploy')).lines).toContain('everything is up to date');
+  });
+
+  test('RequestLimitExceeded on a read is tried again too; a transient error that persists gives up after a bounded number of tries with a doubling wait', async () => {
+    const a = await account();
+    a.scf.inject({ action: 'GetFunction', code: 'RequestLimitExceeded' });
+    expect((await a.run('deploy', { dryRun: true })).code).toBe(0);
+    a.scf.inject({ action: 'CreateFunction', code: 'InternalError.DBError', times: WAIT.transientAttempts });
+    const sleepsBefore = a.clock.sleeps.length;
+    const { code, lines } = await a.run('deploy');
+    expect(code).toBe(1);
+    expect(lines[lines.length - 1]).toMatch(/^failed: CreateFunction failed: InternalError\.DBError: /);
+    expect(a.scf.writeCalls().map((c) => `${c.action}:${c.result}`)).toEqual(Array(WAIT.transientAttempts).fill('CreateFunction:InternalError.DBError'));
+    expect(a.clock.sleeps.slice(sleepsBefore)).toEqual([1000, 2000, 4000].slice(0, WAIT.transientAttempts - 1));
+  });
+
+  test('a code that is not transient is not tried again', async () => {
+    const a = await account();
+    a.scf.inject({ action: 'CreateFunction', code: 'InvalidParameterValue.Handler' });
+    expect((await a.run('deploy')).code).toBe(1);
+    expect(a.scf.writeCalls().map((c) => c.action)).toEqual(['CreateFunction']);
+  });
+});
+
 test('the fake answers like the real API: unknown function, duplicate and misnamed triggers, rule conflicts, bad descriptions', async () => {
   const a = await deployed();
   const client = a.sdk();

@@ -6,7 +6,7 @@
 import type { TriggerInfo } from 'tencentcloud-sdk-nodejs/tencentcloud/services/scf/v20180416/scf_models';
 import { NAMESPACE, type DesiredState, type FunctionSpec, type TriggerSpec } from '../lib/deploy-spec';
 import { describeBuild, observeFunction, type DeployPlan, type ObservedFunction, type ObservedTrigger, type RemoveStep } from './plan';
-import { BUSY_CODES, ScfApiError, type ScfApi } from './scf';
+import { BUSY_CODES, isTransientCode, ScfApiError, type ScfApi } from './scf';
 
 /** Time and output, injected so tests run without real waiting. */
 export interface DeployIo {
@@ -23,7 +23,46 @@ export const WAIT = {
   timeoutMs: 5 * 60 * 1000,
   /** Tries of a write call the API refused because the function was busy. */
   busyAttempts: 3,
+  /** Tries of any call answered with a transient error ({@link isTransientCode}), and the first wait between them (doubling). */
+  transientAttempts: 4,
+  transientFirstDelayMs: 1000,
 } as const;
+
+/**
+ * `api` with every call tried again, up to WAIT.transientAttempts times with a doubling wait on
+ * `io`'s clock, when Tencent answers with a transient error: without it one `InternalError` on, say,
+ * the second CreateTrigger ended the deploy half done. A write whose answer was lost this way may
+ * have happened; its repeat then fails with the API's "already exists" code, which names it.
+ */
+export function withTransientRetries(api: ScfApi, io: DeployIo): ScfApi {
+  const retried =
+    <A extends unknown[], R>(op: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      let delay: number = WAIT.transientFirstDelayMs;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await op(...args);
+        } catch (e) {
+          if (!(e instanceof ScfApiError) || !isTransientCode(e.code) || attempt >= WAIT.transientAttempts) throw e;
+          io.out(`  ${e.action} answered ${e.code} (transient); trying again in ${delay / 1000} s (attempt ${attempt + 1} of ${WAIT.transientAttempts})`);
+          await io.sleep(delay);
+          delay *= 2;
+        }
+      }
+    };
+  return {
+    getFunction: retried((name) => api.getFunction(name)),
+    createFunction: retried((req) => api.createFunction(req)),
+    updateFunctionCode: retried((req) => api.updateFunctionCode(req)),
+    updateFunctionConfiguration: retried((req) => api.updateFunctionConfiguration(req)),
+    deleteFunction: retried((name) => api.deleteFunction(name)),
+    listTriggers: retried((name) => api.listTriggers(name)),
+    createTrigger: retried((req) => api.createTrigger(req)),
+    deleteTrigger: retried((req) => api.deleteTrigger(req)),
+    getRetryPolicy: retried((name) => api.getRetryPolicy(name)),
+    setRetryPolicy: retried((name, policy) => api.setRetryPolicy(name, policy)),
+  };
+}
 
 /** What exists now, read-only: GetFunction, ListTriggers, GetFunctionEventInvokeConfig per function. */
 export async function observe(api: ScfApi, desired: DesiredState): Promise<Map<string, ObservedFunction | undefined>> {

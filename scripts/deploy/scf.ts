@@ -45,6 +45,15 @@ export const BUSY_CODES = new Set([
   'FailedOperation.DeleteTrigger',
 ]);
 
+/**
+ * Whether Tencent's answer is a passing one that the same call may not get a moment later:
+ * `InternalError` and its sub-codes (platform.md §1: `InternalError.DBError`, a server-side database
+ * failure) and `RequestLimitExceeded` (the rate limit), common codes of every API 3.0 service.
+ */
+export function isTransientCode(code: string): boolean {
+  return code === 'InternalError' || code.startsWith('InternalError.') || code === 'RequestLimitExceeded' || code.startsWith('RequestLimitExceeded.');
+}
+
 /** Async retry policy as the API reports it. */
 export interface RetryPolicy {
   retryNum: number;

@@ -16,7 +16,7 @@ import * as path from 'path';
 import { DeployConfigError, loadCredentials, loadDeployEnv, loadDeploySettings, OPERATOR_VARIABLES, ROOT, deploySecrets, type DeployCredentials, type DeploySettings } from '../lib/deploy-config';
 import { desiredState, FUNCTION_KEYS } from '../lib/deploy-spec';
 import { readDotenv } from '../lib/dotenv';
-import { ensureRetryPolicies, type DeployIo } from './execute';
+import { ensureRetryPolicies, withTransientRetries, type DeployIo } from './execute';
 import { redactingIo } from './run';
 import { createScfApi, createScfClient, scfEndpoint, type ScfApi } from './scf';
 
@@ -195,7 +195,7 @@ export async function runSls(opts: SlsOptions): Promise<number> {
       return 1;
     }
     if (opts.command === 'remove') return 0;
-    const api = opts.api ?? createScfApi(createScfClient(credentials, settings.region, scfEndpoint(values.SCF_ENDPOINT)));
+    const api = withTransientRetries(opts.api ?? createScfApi(createScfClient(credentials, settings.region, scfEndpoint(values.SCF_ENDPOINT))), io);
     await ensureRetryPolicies(api, desiredState(settings), io);
     io.out('deployed; verify the first file as README → Deploy describes');
     return 0;
