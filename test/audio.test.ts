@@ -63,6 +63,8 @@ const FIXTURES_TABLE: Array<[string, Partial<AudioInfo> & Record<string, unknown
   // Written to a pipe: the sizes are placeholders (0x7ffff024 / 0x7ffff000), the samples run to the end.
   ['speech-stream.wav', { codec: 'pcm', sampleRate: 22050, channels: 1, bitsPerSample: 16, streamed: true }, 0.382585],
   ['speech-sox-pipe.wav', { codec: 'pcm', sampleRate: 8000, channels: 1, bitsPerSample: 16, streamed: true }, 0.5],
+  // arecord to stdout, killed after 900 bytes of samples: data size 0x80000000, RIFF size 0x80000024.
+  ['speech-arecord-pipe.wav', { codec: 'pcm', sampleRate: 8000, channels: 1, bitsPerSample: 16, streamed: true, dataBytes: 900 }, 0.05625],
 ];
 /** Fixtures of what CCC must never be sent, each with its code. */
 const REFUSED_FIXTURES: Array<[string, string]> = [['speech-layer2.mp3', 'AudioInvalid']];

@@ -58,7 +58,7 @@ export interface WavInfo {
   dataBytes: number;
   /**
    * Written as a stream: the data chunk's size is a placeholder the writer never filled in
-   * (espeak-ng `--stdout`, sox or ffmpeg into a pipe), so the samples run to the end of the file.
+   * (espeak-ng `--stdout`, sox, ffmpeg or arecord into a pipe), so the samples run to the end of the file.
    * What CCC makes of such a header is unknown: it goes as a converted copy, with real sizes.
    */
   streamed?: boolean;
@@ -137,9 +137,10 @@ function isRiffWave(b: Uint8Array): boolean {
 
 /**
  * Data chunk sizes a WAV written as a stream carries, since its writer could not seek back: all
- * ones (ffmpeg), and the largest size a 2 GiB RIFF can hold (espeak-ng and sox: 0x7ffff000).
+ * ones (ffmpeg), the largest size a 2 GiB RIFF can hold (espeak-ng and sox: 0x7ffff000), and
+ * 2 GiB (arecord to stdout: aplay.c writes 0x80000000 as the data size, 0x80000024 as the RIFF's).
  */
-const STREAM_PLACEHOLDERS = new Set([0xffffffff, 0x7fffffff, 0x7ffff000]);
+const STREAM_PLACEHOLDERS = new Set([0xffffffff, 0x7fffffff, 0x7ffff000, 0x80000000]);
 
 const WAV_CODECS: Record<number, WavCodec> = { 1: 'pcm', 3: 'float', 6: 'alaw', 7: 'mulaw' };
 const WAV_BITS: Record<WavCodec, number[]> = { pcm: [8, 16, 24, 32], float: [32, 64], alaw: [8], mulaw: [8] };
