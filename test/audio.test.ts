@@ -198,6 +198,28 @@ describe('inspectAudio: empty, not audio, mismatched, invalid, too long', () => 
     expect(problem(inspectAudio(oneByteShort, 'wav'), 'AudioEmpty')).toMatch(/3 bytes/);
   });
 
+  test('a data size of 0 with samples after it (a header never filled in) is streamed, not empty', () => {
+    // sox's pipe output with both sizes left as a recorder that died before fixing its header
+    // leaves them: RIFF 0 or 36, data 0, the 0.5 s of samples still there.
+    const pipe = fixture('speech-sox-pipe.wav');
+    for (const riffSize of [0, 36]) {
+      const unfilled = Buffer.from(pipe);
+      unfilled.writeUInt32LE(riffSize, 4);
+      unfilled.writeUInt32LE(0, 40);
+      const info = ok(inspectAudio(unfilled, 'wav'));
+      expect(info).toMatchObject({ streamed: true, declaredDataBytes: 0, dataOffset: 44, dataBytes: pipe.length - 44, durationSeconds: 0.5 });
+      expect(conversionPlan(info, unfilled.length, 'auto')).toBe('convert');
+      const copy = converted(unfilled);
+      expect(copy.info.frames).toBe(4000);
+      expect(copy.bytes.readUInt32LE(40)).toBe(8000);
+      // With conversion off, the fix named is one that reads on past the 0 (sox would read no samples).
+      expect(conversionPlan(info, unfilled.length, 'off')).toEqual({ code: 'AudioInvalid', message: expect.stringContaining('re-save it, e.g. `ffmpeg -i in.wav -c copy out.wav`') });
+    }
+    // A RIFF size that covers chunks after an empty data chunk: really empty.
+    const fmt = wavTone().subarray(20, 36);
+    expect(problem(inspectAudio(riff([['fmt ', fmt], ['data', Buffer.alloc(0)], ['LIST', Buffer.alloc(20)]]), 'wav'), 'AudioEmpty')).toMatch(/data chunk has 0 bytes/);
+  });
+
   test('PNG, text, random bytes and an empty file → NotAudio', () => {
     let seed = 42;
     const random = Buffer.alloc(200_000);

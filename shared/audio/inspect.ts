@@ -60,8 +60,12 @@ export interface WavInfo {
    * Written as a stream: the data chunk's size is a placeholder the writer never filled in
    * (espeak-ng `--stdout`, sox, ffmpeg or arecord into a pipe), so the samples run to the end of the file.
    * What CCC makes of such a header is unknown: it goes as a converted copy, with real sizes.
+   * A data size of 0 with samples after it (a recorder that stopped before fixing its header)
+   * counts as streamed too.
    */
   streamed?: boolean;
+  /** For a streamed WAV: the data size its header declares (a placeholder, or 0). */
+  declaredDataBytes?: number;
 }
 
 /** What a valid MPEG audio file holds. */
@@ -164,15 +168,21 @@ function inspectWav(b: Uint8Array): Checked<WavInfo> {
   // Chunks are walked within the RIFF size when it is plausible, else to the end of the file.
   const end = riffEnd >= 12 && riffEnd <= b.length ? riffEnd : b.length;
   let fmt: Checked<WavFmt> | undefined;
-  let data: { offset: number; bytes: number; streamed?: boolean } | undefined;
+  let data: { offset: number; bytes: number; streamed?: boolean; declared?: number } | undefined;
   let pos = 12;
   while (pos + 8 <= end) {
     const id = ascii(b, pos, 4);
     const size = u32(b, pos + 4);
     const body = pos + 8;
-    if (id === 'data' && STREAM_PLACEHOLDERS.has(size) && body + size > b.length) {
+    // A data size of 0 with bytes after it, in a RIFF whose size ends there too (0, or 36 for a
+    // 44-byte header), is a header its writer never came back to fill in: the recording runs to
+    // the end of the file (ffmpeg reads it so). Calling it empty would be false; it goes as a
+    // converted copy with its sizes right, like any streamed WAV. A RIFF size that covers chunks
+    // after it means the data chunk really is empty.
+    const unfilled = id === 'data' && size === 0 && body < b.length && riffEnd <= body;
+    if (id === 'data' && ((STREAM_PLACEHOLDERS.has(size) && body + size > b.length) || unfilled)) {
       // The samples run to the end of the file (a dangling odd byte is no sample).
-      if (!data) data = { offset: body, bytes: b.length - body, streamed: true };
+      if (!data) data = { offset: body, bytes: b.length - body, streamed: true, declared: size };
       break;
     }
     if (body + size > b.length) {
@@ -190,7 +200,7 @@ function inspectWav(b: Uint8Array): Checked<WavInfo> {
   if (!data) return fail('AudioInvalid', 'the WAV has no "data" chunk; re-save the file with an audio editor or sox');
   const frames = Math.floor(data.bytes / fmt.blockAlign);
   if (frames === 0) return fail('AudioEmpty', `the WAV holds no samples (its data chunk has ${data.bytes} bytes); record or export the prompt again`);
-  return { container: 'wav', ...fmt, frames, durationSeconds: frames / fmt.sampleRate, dataOffset: data.offset, dataBytes: data.bytes, ...(data.streamed ? { streamed: true } : {}) };
+  return { container: 'wav', ...fmt, frames, durationSeconds: frames / fmt.sampleRate, dataOffset: data.offset, dataBytes: data.bytes, ...(data.streamed ? { streamed: true, declaredDataBytes: data.declared } : {}) };
 }
 
 function parseFmt(f: Uint8Array): Checked<WavFmt> {
