@@ -127,9 +127,35 @@ describe('inspectAudio: what the rest of the suite sends as audio', () => {
     expect(ok(inspectAudio(fixture('speech-alaw.wav'), 'wav'))).toMatchObject({ dataBytes: 11301, frames: 11301 });
   });
 
-  test('junk before the first frame and zero padding after the last are tolerated', () => {
-    expect(ok(inspectAudio(Buffer.concat([Buffer.alloc(100), mp3Silence(10, false)]), 'mp3'))).toMatchObject({ frames: 10 });
+  test('junk between an ID3v2 tag and the first frame, and zero padding after the last, are tolerated', () => {
+    // CCC sees the tag at the start; padding written after a tag is common.
+    const id3 = fixture('speech-id3.mp3'); // ID3v2 (132 bytes), 43 frames
+    for (const junk of [Buffer.alloc(1000), Buffer.from('not audio, but after the tag')]) {
+      expect(ok(inspectAudio(Buffer.concat([id3.subarray(0, 132), junk, id3.subarray(132)]), 'mp3'))).toMatchObject({ frames: 42, header: 'Info' });
+    }
     expect(ok(inspectAudio(Buffer.concat([mp3Silence(10), Buffer.alloc(300)]), 'mp3'))).toMatchObject({ frames: 10 });
+  });
+
+  test('an MP3 that starts with junk and no ID3v2 tag is refused before CCC is asked (CCC would refuse it)', () => {
+    const cbr = fixture('speech-cbr-info.mp3'); // frames of 288 bytes: 1000 bytes in is mid-frame
+    let seed = 7;
+    const random = Buffer.from(Array.from({ length: 1000 }, () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24));
+    random[0] = 0x42; // not a sync word, so the fake CCC's sniff (how the file starts) refuses it
+    const cases: Array<[Buffer, RegExp]> = [
+      [cbr.subarray(1000), /^the MP3 starts with 152 bytes that are neither an ID3v2 tag nor an MPEG frame \(it starts [0-9a-f]{8}: a stream recorded from the middle of a frame/],
+      [Buffer.concat([Buffer.alloc(1000), cbr]), /^the MP3 starts with 1000 zero bytes before its first MPEG frame; CCC recognises an MP3 by its start/],
+      [Buffer.concat([random, cbr]), /^the MP3 starts with 1000 bytes that are neither an ID3v2 tag nor an MPEG frame \(it starts 42/],
+      [Buffer.concat([Buffer.alloc(100), mp3Silence(10, false)]), /^the MP3 starts with 100 zero bytes/],
+    ];
+    for (const [bytes, message] of cases) {
+      const m = problem(inspectAudio(bytes, 'mp3'), 'AudioInvalid');
+      expect(m).toMatch(message);
+      expect(m).toMatch(/export it again as MP3, or strip the first \d+ bytes, e.g. `tail -c \+\d+ in.mp3 > out.mp3`$/);
+    }
+    // The command given in the message makes a file that passes.
+    const m = problem(inspectAudio(Buffer.concat([Buffer.alloc(1000), cbr]), 'mp3'), 'AudioInvalid');
+    const from = Number(/tail -c \+(\d+)/.exec(m)?.[1]);
+    expect(ok(inspectAudio(Buffer.concat([Buffer.alloc(1000), cbr]).subarray(from - 1), 'mp3'))).toMatchObject({ frames: 42 });
   });
 });
 

@@ -251,7 +251,11 @@ const VERSIONS = ['2.5', undefined, '2', '1'] as const;
 const RATES = [44100, 48000, 32000];
 /** Frames in a row that must chain before a sync word mid-file counts as the start of audio. */
 const MIN_RUN = 4;
-/** How far past the tags junk before the first frame is tolerated. */
+/**
+ * How far past an ID3v2 tag junk before the first frame is tolerated (padding written after the
+ * tag is common). Without a tag there may be none: CCC tells an MP3 by how the file starts, an ID3v2
+ * tag or an MPEG frame (as fake-ccc.ts models it), and refuses anything else as not MP3 or WAV.
+ */
 const MAX_LEADING_JUNK = 64 * 1024;
 
 function frameHeader(b: Uint8Array, at: number): FrameHeader | undefined {
@@ -310,6 +314,7 @@ function inspectMp3(b: Uint8Array): Checked<Mp3Info> {
     if (chainLength(b, first, end) >= MIN_RUN) head = frameHeader(b, first);
   }
   if (!head) return fail('NotAudio', `the file's content is not MP3 audio (no run of MPEG audio frames${start > 0 ? ' after its ID3 tag' : ''}); export it again as MP3`);
+  if (start === 0 && first > 0) return fail('AudioInvalid', leadingJunk(b, first));
   const tag = vbrHeader(b, first, head);
   let frames = 0;
   let audioBytes = 0;
@@ -355,6 +360,14 @@ function inspectMp3(b: Uint8Array): Checked<Mp3Info> {
     durationSeconds,
     ...(tag ? { header: tag.kind } : {}),
   };
+}
+
+/** Why an MP3 whose audio starts at byte `first`, with no ID3v2 tag before it, cannot be sent. */
+function leadingJunk(b: Uint8Array, first: number): string {
+  const what = isZero(b, 0, first)
+    ? `${first} zero bytes`
+    : `${first} bytes that are neither an ID3v2 tag nor an MPEG frame (it starts ${Buffer.from(b.subarray(0, Math.min(4, first))).toString('hex')}: a stream recorded from the middle of a frame, or something written before the audio)`;
+  return `the MP3 starts with ${what} before its first MPEG frame; CCC recognises an MP3 by its start (an ID3v2 tag or an MPEG frame) and would refuse it: export it again as MP3, or strip the first ${first} bytes, e.g. \`tail -c +${first + 1} in.mp3 > out.mp3\``;
 }
 
 /** Consecutive consistent frames from `at` (stops counting at MIN_RUN). */
