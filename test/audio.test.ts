@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { build } from 'esbuild';
 import { inspectAudio, type AudioInfo, type AudioProblemCode, type InspectResult, type WavInfo } from '../shared/audio/inspect';
+import { judgeAudio } from '../shared/audio/check';
 import { conversionPlan, MAX_CCC_FILE_BYTES, MAX_CONVERT_INPUT_BYTES, type ConversionPlan } from '../shared/audio/plan';
 import { convertWav, CONVERTER_ID, type Converted } from '../shared/audio/convert';
 import { CONVERTER_FILE, loadConverter } from '../shared/audio/load-converter';
@@ -351,7 +352,20 @@ describe('conversionPlan', () => {
     const mp3 = info(fixture('speech-cbr-info.mp3'), 'mp3');
     expect(plan(mp3, 12384, 'telephony')).toBe('send-as-is');
     const r = plan(mp3, MAX_CCC_FILE_BYTES + 1, 'auto');
-    expect(r).toEqual({ code: 'FileTooLarge', message: expect.stringMatching(/^the file is 5000001 bytes \(5 MB\); CCC accepts at most 5000000 bytes \(5 MB\), and MP3s are not converted: re-encode it .*`lame --mp3input -m m -b 32 in.mp3 out.mp3`/) });
+    expect(r).toEqual({ code: 'FileTooLarge', message: expect.stringMatching(/^the file is 5000001 bytes \(5.000001 MB\); CCC accepts at most 5000000 bytes \(5 MB\), and MP3s are not converted: re-encode it .*`lame --mp3input -m m -b 32 in.mp3 out.mp3`/) });
+  });
+
+  test('sizes just over a limit read differently from the limit in megabytes too', () => {
+    const [huge] = studioWav(200);
+    expect(plan(huge, MAX_CONVERT_INPUT_BYTES + 2, 'auto')).toMatchObject({
+      code: 'AudioTooLargeToConvert',
+      message: expect.stringMatching(/^the WAV is 12582914 bytes \(12.582914 MB\), more than the 12582912 bytes \(12.582912 MB\) that can be converted/),
+    });
+    // Judged on its size alone (never read): with IVR_MAX_FILE_BYTES at 5 MiB.
+    const policy = { convert: 'auto' as const, maxFileBytes: 5_242_880 };
+    expect(judgeAudio(Buffer.alloc(0), 'mp3', 5_242_881, policy)).toMatchObject({ code: 'FileTooLarge', message: expect.stringMatching(/^the file is 5242881 bytes \(5.242881 MB\); CCC accepts at most 5242880 bytes \(5.24288 MB\)/) });
+    // Far from the limit, one decimal as before.
+    expect(plan(huge, 35_280_044, 'auto')).toMatchObject({ message: expect.stringMatching(/\(35.3 MB\), more than the 12582912 bytes \(12.6 MB\)/) });
   });
 
   test('too long even at 8 kHz, or too big to convert in memory', () => {

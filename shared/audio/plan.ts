@@ -53,8 +53,17 @@ export interface PlanLimits {
 }
 
 const TELEPHONY_RATE = 8000;
-/** Bytes as operators read sizes in messages: decimal megabytes, one decimal (5000000 → `5 MB`). */
-export const mb = (n: number): string => `${+(n / 1e6).toFixed(1)} MB`;
+/**
+ * Bytes as operators read sizes in messages: decimal megabytes, one decimal (5000000 → `5 MB`).
+ * Given the size it is set against, as many decimals as it takes for the two to read differently
+ * (5000001 against 5000000 → `5.000001 MB`): a message saying a file of 5 MB is over a 5 MB limit
+ * reads as a bug.
+ */
+export function mb(n: number, against?: number): string {
+  let decimals = 1;
+  while (against !== undefined && decimals < 6 && (n / 1e6).toFixed(decimals) === (against / 1e6).toFixed(decimals)) decimals++;
+  return `${+(n / 1e6).toFixed(decimals)} MB`;
+}
 const SOX_FIX = '`sox in.wav -r 8000 -c 1 -b 16 out.wav`';
 const problem = (code: PlanProblemCode, message: string): PlanProblem => ({ code, message });
 
@@ -67,7 +76,7 @@ export function conversionPlan(info: AudioInfo, bytes: number, mode: ConvertMode
   const maxFile = limits.maxFileBytes ?? MAX_CCC_FILE_BYTES;
   const maxInput = limits.maxConvertInputBytes ?? MAX_CONVERT_INPUT_BYTES;
   const tooBig = bytes > maxFile;
-  const over = `the file is ${bytes} bytes (${mb(bytes)}); CCC accepts at most ${maxFile} bytes (${mb(maxFile)})`;
+  const over = `the file is ${bytes} bytes (${mb(bytes, maxFile)}); CCC accepts at most ${maxFile} bytes (${mb(maxFile, bytes)})`;
   if (info.container === 'mp3' && info.codec !== 'mp3') {
     const layer = info.codec === 'mp2' ? 'II' : 'I';
     return problem('AudioInvalid', `the file is MPEG Layer ${layer} audio (${info.codec.toUpperCase()}), not MP3 (Layer III); CCC takes MP3 or WAV: re-encode it, e.g. \`lame --${info.codec}input in.mp3 out.mp3\``);
@@ -96,7 +105,7 @@ export function conversionPlan(info: AudioInfo, bytes: number, mode: ConvertMode
     return problem('FileTooLarge', `${over}, and its ${+info.durationSeconds.toFixed(1)} s of audio take ${outBytes} bytes even as 8 kHz mono 16-bit WAV (which holds at most ${fits} s): shorten or split it, or encode it as MP3, e.g. \`lame -m m -b 32 in.wav out.mp3\``);
   }
   if (bytes > maxInput) {
-    return problem('AudioTooLargeToConvert', `the WAV is ${bytes} bytes (${mb(bytes)}), more than the ${maxInput} bytes (${mb(maxInput)}) that can be converted within the function's memory: convert it before uploading, e.g. ${SOX_FIX}`);
+    return problem('AudioTooLargeToConvert', `the WAV is ${bytes} bytes (${mb(bytes, maxInput)}), more than the ${maxInput} bytes (${mb(maxInput, bytes)}) that can be converted within the function's memory: convert it before uploading, e.g. ${SOX_FIX}`);
   }
   return 'convert';
 }
