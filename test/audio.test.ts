@@ -68,7 +68,10 @@ const FIXTURES_TABLE: Array<[string, Partial<AudioInfo> & Record<string, unknown
   ['speech-arecord-pipe.wav', { codec: 'pcm', sampleRate: 8000, channels: 1, bitsPerSample: 16, streamed: true, dataBytes: 900 }, 0.05625],
 ];
 /** Fixtures of what CCC must never be sent, each with its code. */
-const REFUSED_FIXTURES: Array<[string, string]> = [['speech-layer2.mp3', 'AudioInvalid']];
+const REFUSED_FIXTURES: Array<[string, string]> = [
+  ['speech-layer2.mp3', 'AudioInvalid'],
+  ['speech-freeformat.mp3', 'AudioInvalid'],
+];
 
 describe('inspectAudio: files made by real encoders', () => {
   test.each(FIXTURES_TABLE)('%s', (name, expected, seconds) => {
@@ -265,6 +268,17 @@ describe('inspectAudio: empty, not audio, mismatched, invalid, too long', () => 
     expect(problem(inspectAudio(fixture('speech-8bit.wav'), 'mp3'), 'FormatMismatch')).toMatch(/named \.mp3 but holds a WAV/);
     expect(problem(inspectAudio(fixture('speech-cbr-info.mp3'), 'wav'), 'FormatMismatch')).toMatch(/named \.wav but holds MPEG audio/);
     expect(problem(inspectAudio(mp3Silence(2, false), 'wav'), 'FormatMismatch')).toBeTruthy();
+  });
+
+  test('MPEG Layer II named .wav is not told to rename (it would fail again as .mp3): export it as MP3', () => {
+    expect(problem(inspectAudio(fixture('speech-layer2.mp3'), 'wav'), 'AudioInvalid')).toBe(
+      'the file is named .wav but holds MPEG Layer II audio (MP2), which CCC does not take (it takes MP3, i.e. Layer III, or WAV): export it again as MP3, e.g. `lame --mp2input in.wav out.mp3`',
+    );
+  });
+
+  test('free-format MP3 is named as such, with a fix', () => {
+    const message = problem(inspectAudio(fixture('speech-freeformat.mp3'), 'mp3'), 'AudioInvalid');
+    expect(message).toMatch(/^the file is free-format MP3 \(its frames declare no standard bitrate.*\), which is not supported: export it again at a standard bitrate, e.g. `lame --mp3input -b 64 in.mp3 out.mp3`/);
   });
 
   test('odd fmt values and unsupported codecs → AudioInvalid', () => {

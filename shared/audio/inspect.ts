@@ -115,7 +115,7 @@ export function inspectAudio(bytes: Uint8Array, expected: AudioFormat, opts: Ins
   const actual = isRiffWave(bytes) ? 'wav' : expected === 'mp3' || looksLikeMp3(bytes) ? 'mp3' : undefined;
   let result: Checked<AudioInfo>;
   if (actual === 'wav') result = expected === 'wav' ? inspectWav(bytes) : fail('FormatMismatch', 'the file is named .mp3 but holds a WAV (RIFF/WAVE); rename it to .wav or convert it to MP3');
-  else if (actual === 'mp3' && expected === 'wav') result = fail('FormatMismatch', 'the file is named .wav but holds MPEG audio (MP3); rename it to .mp3 or convert it to WAV');
+  else if (actual === 'mp3' && expected === 'wav') result = mpegNamedWav(bytes);
   else if (actual === 'mp3') result = inspectMp3(bytes);
   else result = fail('NotAudio', `the file's content is not WAV audio (no RIFF/WAVE header${bytes.length ? '' : '; the file is empty'})`);
   if (isProblem(result)) return { ok: false, problem: result };
@@ -123,6 +123,19 @@ export function inspectAudio(bytes: Uint8Array, expected: AudioFormat, opts: Ins
     return { ok: false, problem: fail('AudioTooLong', `the audio lasts ${seconds(result.durationSeconds)}, longer than the configured maximum of ${seconds(opts.maxSeconds)}; shorten it`) };
   }
   return { ok: true, info: result };
+}
+
+/**
+ * MPEG audio in a file named .wav: renaming fixes MP3 (Layer III), but Layer I or II would only
+ * fail again as .mp3 (CCC takes Layer III), so for those the message says to export it as MP3.
+ */
+function mpegNamedWav(bytes: Uint8Array): AudioProblem {
+  const mpeg = inspectMp3(bytes);
+  if (!isProblem(mpeg) && mpeg.codec !== 'mp3') {
+    const layer = mpeg.codec === 'mp2' ? 'II' : 'I';
+    return fail('AudioInvalid', `the file is named .wav but holds MPEG Layer ${layer} audio (${mpeg.codec.toUpperCase()}), which CCC does not take (it takes MP3, i.e. Layer III, or WAV): export it again as MP3, e.g. \`lame --${mpeg.codec}input in.wav out.mp3\``);
+  }
+  return fail('FormatMismatch', 'the file is named .wav but holds MPEG audio (MP3); rename it to .mp3 or convert it to WAV');
 }
 
 /** A short human description such as `44100Hz/2ch/16bit` or `8000Hz/1ch/8bit-alaw` (ASCII). */
@@ -275,6 +288,16 @@ function frameHeader(b: Uint8Array, at: number): FrameHeader | undefined {
   return { version, layer: l, sampleRate, bitrate, mono: b[at + 3] >> 6 === 3, samples, length };
 }
 
+/**
+ * A frame header that is valid but for its bitrate index 0 ("free format", e.g. `lame --freeformat`):
+ * frame lengths are then not in the header, so this module does not read such streams, and neither
+ * do many decoders.
+ */
+function isFreeFormat(b: Uint8Array, at: number): boolean {
+  if (at + 4 > b.length || b[at] !== 0xff || (b[at + 1] & 0xe0) !== 0xe0) return false;
+  return !!VERSIONS[(b[at + 1] >> 3) & 3] && ((b[at + 1] >> 1) & 3) !== 0 && b[at + 2] >> 4 === 0 && ((b[at + 2] >> 2) & 3) !== 3;
+}
+
 /** Later frames must agree with the first on what a decoder cannot switch mid-stream. */
 const sameStream = (a: FrameHeader, b: FrameHeader): boolean => a.version === b.version && a.layer === b.layer && a.sampleRate === b.sampleRate && a.mono === b.mono;
 
@@ -312,6 +335,9 @@ function inspectMp3(b: Uint8Array): Checked<Mp3Info> {
   let head = frameHeader(b, first);
   for (const limit = Math.min(end, start + MAX_LEADING_JUNK); !head && ++first < limit; ) {
     if (chainLength(b, first, end) >= MIN_RUN) head = frameHeader(b, first);
+  }
+  if (!head && isFreeFormat(b, start)) {
+    return fail('AudioInvalid', 'the file is free-format MP3 (its frames declare no standard bitrate, so many decoders, ffmpeg among them, cannot read it), which is not supported: export it again at a standard bitrate, e.g. `lame --mp3input -b 64 in.mp3 out.mp3` (LAME reads free format)');
   }
   if (!head) return fail('NotAudio', `the file's content is not MP3 audio (no run of MPEG audio frames${start > 0 ? ' after its ID3 tag' : ''}); export it again as MP3`);
   if (start === 0 && first > 0) return fail('AudioInvalid', leadingJunk(b, first));
