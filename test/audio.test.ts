@@ -310,6 +310,38 @@ describe('inspectAudio: empty, not audio, mismatched, invalid, too long', () => 
     expect(problem(inspectAudio(garbage, 'mp3'), 'AudioInvalid')).toMatch(/bytes that are not an MPEG frame/);
   });
 
+  test('tags taggers append (Lyrics3v2, an appended ID3v2.4 with footer, APEv2) and a stray line end after the frames are accepted', () => {
+    const id3 = fixture('speech-id3.mp3'); // ID3v2, 43 frames, ID3v1 (128 bytes)
+    const [audio, v1] = [id3.subarray(0, id3.length - 128), id3.subarray(id3.length - 128)];
+    // Lyrics3 v2.00: LYRICSBEGIN, fields (3-letter id, 5-digit size, text), 6-digit size of all that, LYRICS200.
+    const body = 'LYRICSBEGININD0000210EAL00005Hello';
+    const lyrics3 = Buffer.from(`${body}${String(body.length).padStart(6, '0')}LYRICS200`, 'latin1');
+    // ID3v2.4 with its footer flag: header, one TIT2 frame, footer "3DI" (syncsafe sizes).
+    const frame = Buffer.from('TIT2\x00\x00\x00\x06\x00\x00\x03hello', 'latin1');
+    const v24 = (id: string) => Buffer.from([...Buffer.from(id, 'latin1'), 4, 0, 0x10, 0, 0, 0, frame.length]);
+    const appended = Buffer.concat([v24('ID3'), frame, v24('3DI')]);
+    const ape = Buffer.alloc(32);
+    ape.write('APETAGEX', 0, 'latin1');
+    ape.writeUInt32LE(2000, 8);
+    ape.writeUInt32LE(32, 12); // footer only, no items
+    const files = [
+      Buffer.concat([audio, lyrics3, v1]),
+      Buffer.concat([audio, appended]),
+      Buffer.concat([audio, appended, v1]),
+      Buffer.concat([audio, ape, lyrics3, appended, v1]),
+      Buffer.concat([audio, Buffer.from('\r\n')]),
+      Buffer.concat([audio, Buffer.from('\n\n\x1a  ')]),
+      Buffer.concat([audio, Buffer.from('ok!')]),
+    ];
+    for (const f of files) expect(ok(inspectAudio(f, 'mp3'))).toMatchObject({ frames: 42, header: 'Info' });
+    // What they follow is still checked: whole frames missing before a trailer are still found.
+    expect(problem(inspectAudio(Buffer.concat([audio.subarray(0, audio.length - 2 * 216), lyrics3, v1]), 'mp3'), 'AudioTruncated')).toMatch(/declares 42 frames, the file holds 40/);
+    // A Lyrics3 block whose size does not lead back to LYRICSBEGIN is not a tag.
+    const badSize = Buffer.from(lyrics3);
+    badSize.write('000099', lyrics3.length - 15, 'latin1');
+    expect(problem(inspectAudio(Buffer.concat([audio, badSize, v1]), 'mp3'), 'AudioInvalid')).toMatch(/chain breaks at byte 9420/);
+  });
+
   test('maxSeconds → AudioTooLong with both durations', () => {
     expect(problem(inspectAudio(fixture('speech-cbr-info.mp3'), 'mp3', { maxSeconds: 1 }), 'AudioTooLong')).toBe('the audio lasts 1.413 s, longer than the configured maximum of 1 s; shorten it');
     expect(problem(inspectAudio(wavTone(2500), 'wav', { maxSeconds: 2 }), 'AudioTooLong')).toMatch(/lasts 2.5 s, longer than the configured maximum of 2 s/);

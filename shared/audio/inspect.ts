@@ -311,18 +311,40 @@ function looksLikeMp3(b: Uint8Array): boolean {
 function mpegRange(b: Uint8Array): Checked<{ start: number; end: number }> {
   let start = 0;
   while (start + 10 <= b.length && ascii(b, start, 3) === 'ID3') {
-    const size = ((b[start + 6] & 0x7f) << 21) | ((b[start + 7] & 0x7f) << 14) | ((b[start + 8] & 0x7f) << 7) | (b[start + 9] & 0x7f);
+    const size = syncsafe(b, start + 6);
     const total = 10 + size + (b[start + 5] & 0x10 ? 10 : 0); // ID3v2.4 footer flag
     if (start + total > b.length) return fail('AudioTruncated', `the ID3v2 tag declares ${total} bytes, the file holds ${b.length - start}; ${TRUNCATED_FIX}`);
     start += total;
   }
   let end = b.length;
   if (end - start >= 128 && ascii(b, end - 128, 3) === 'TAG') end -= 128;
-  if (end - start >= 32 && ascii(b, end - 32, 8) === 'APETAGEX') {
-    const size = u32(b, end - 20) + (b[end - 9] & 0x80 ? 32 : 0); // the size excludes the optional header
-    if (size <= end - start) end -= size;
-  }
+  // Tags taggers append, innermost last, in whatever order they were written: each is taken off
+  // the end while one is found (decoders skip them all; CCC looks at the file's start only).
+  for (let size = trailingTag(b, start, end); size > 0; size = trailingTag(b, start, end)) end -= size;
   return { start, end };
+}
+
+/** The size of an APEv2, Lyrics3v2 or appended ID3v2.4 (with footer) tag ending at `end`, or 0. */
+function trailingTag(b: Uint8Array, start: number, end: number): number {
+  const room = end - start;
+  if (room >= 32 && ascii(b, end - 32, 8) === 'APETAGEX') {
+    const size = u32(b, end - 20) + (b[end - 9] & 0x80 ? 32 : 0); // the size excludes the optional header
+    if (size >= 32 && size <= room) return size;
+  }
+  if (room >= 26 && ascii(b, end - 9, 9) === 'LYRICS200' && /^\d{6}$/.test(ascii(b, end - 15, 6))) {
+    const size = Number(ascii(b, end - 15, 6)) + 15; // the 6-digit size counts from LYRICSBEGIN to before itself
+    if (size <= room && ascii(b, end - size, 11) === 'LYRICSBEGIN') return size;
+  }
+  if (room >= 20 && ascii(b, end - 10, 3) === '3DI') {
+    const size = syncsafe(b, end - 4) + 20; // header and footer of 10 bytes each
+    if (size <= room && ascii(b, end - size, 3) === 'ID3') return size;
+  }
+  return 0;
+}
+
+/** A 28-bit ID3v2 size (7 bits a byte). */
+function syncsafe(b: Uint8Array, at: number): number {
+  return ((b[at] & 0x7f) << 21) | ((b[at + 1] & 0x7f) << 14) | ((b[at + 2] & 0x7f) << 7) | (b[at + 3] & 0x7f);
 }
 
 function inspectMp3(b: Uint8Array): Checked<Mp3Info> {
@@ -345,9 +367,11 @@ function inspectMp3(b: Uint8Array): Checked<Mp3Info> {
   let frames = 0;
   let audioBytes = 0;
   let pos = first;
+  let lastLength = head.length;
   for (;;) {
     const h = frameHeader(b, pos);
     if (pos >= end || !h || !sameStream(head, h)) break;
+    lastLength = h.length;
     if (pos + h.length > end) {
       const frame = frames + (tag ? 2 : 1);
       return fail('AudioTruncated', `MPEG frame ${frame} at byte ${pos} declares ${h.length} bytes, the file holds ${end - pos}; ${TRUNCATED_FIX}`);
@@ -358,7 +382,12 @@ function inspectMp3(b: Uint8Array): Checked<Mp3Info> {
     }
     pos += h.length;
   }
-  if (pos < end && !isZero(b, pos, end)) {
+  // A few bytes that cannot start a frame (under 4, not 0xff), or less than a frame of line ends,
+  // spaces or a DOS end-of-file mark (a `\r\n` a transfer added), are left over, not a break in
+  // the chain: decoders play such files to the end. Text or other bytes after the frames still
+  // count as damage: nothing says they are not a second file's remains.
+  const leftover = b[pos] !== 0xff && (end - pos < 4 || (end - pos < lastLength && isPadding(b, pos, end)));
+  if (pos < end && !isZero(b, pos, end) && !leftover) {
     if (end - pos < 4 && b[pos] === 0xff) return fail('AudioTruncated', `the file ends inside an MPEG frame header at byte ${pos}; ${TRUNCATED_FIX}`);
     const why = frameHeader(b, pos) ? 'a frame with a different MPEG version, layer, sample rate or channel count' : 'bytes that are not an MPEG frame';
     return fail('AudioInvalid', `the MPEG frame chain breaks at byte ${pos} of ${b.length} (after ${frames} audio frames) with ${why}; the file is damaged or two files were joined: export it again`);
@@ -406,6 +435,12 @@ function chainLength(b: Uint8Array, at: number, end: number): number {
     if (at === end) return MIN_RUN; // the chain reaches the end of the stream exactly
   }
   return n;
+}
+
+/** Only NUL, tab, line ends, spaces and ^Z (DOS end of file) from `from` to `to`. */
+function isPadding(b: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (![0, 9, 10, 13, 26, 32].includes(b[i])) return false;
+  return true;
 }
 
 function isZero(b: Uint8Array, from: number, to: number): boolean {
