@@ -385,6 +385,26 @@ describe('conversionPlan', () => {
     expect(copy.bytes.readUInt32LE(40)).toBe(copy.bytes.length - 44);
   });
 
+  test('a streamed µ-law WAV whose 16-bit copy would be over the limit is told to re-save it keeping its encoding', () => {
+    // The sox µ-law fixture as ffmpeg writes one into a pipe (`-c:a pcm_mulaw -f wav -`): sizes all ones.
+    const streamed = info(fixture('speech-ulaw.wav'));
+    if (streamed.container !== 'wav') throw new Error('expected a WAV');
+    const ulaw = Buffer.from(fixture('speech-ulaw.wav').subarray(0, streamed.dataOffset + streamed.dataBytes)); // without the pad byte
+    ulaw.writeUInt32LE(0xffffffff, 4);
+    ulaw.writeUInt32LE(0xffffffff, streamed.dataOffset - 4);
+    const piped = info(ulaw);
+    expect(piped).toMatchObject({ codec: 'mulaw', streamed: true, frames: 11301 });
+    // A limit between the file (11359 bytes) and its 16-bit copy (22646), as 3.2 MB against 5 MB.
+    expect(conversionPlan(piped, ulaw.length, 'auto', { maxFileBytes: 20000 })).toEqual({
+      code: 'FileTooLarge',
+      message:
+        "the WAV was written as a stream (its sizes were never filled in), which CCC may not read, and the copy with its sizes right that would go instead, 8 kHz mono 16-bit, takes 22646 bytes, its 8-bit µ-law samples taking twice the room, over CCC's 20000: re-save it with its sizes filled in and its encoding kept, e.g. `sox in.wav out.wav`, and it goes as it is; or shorten it, or encode it as MP3, e.g. `lame -m m -b 32 in.wav out.mp3`",
+    });
+    // What that re-save writes (the sox fixture itself) then goes as it is.
+    expect(conversionPlan(streamed, 11360, 'auto', { maxFileBytes: 20000 })).toBe('send-as-is');
+    expect(conversionPlan(streamed, 11360, 'telephony', { maxFileBytes: 20000 })).toBe('send-as-is');
+  });
+
   test('MPEG Layer II (or I) named .mp3 is refused with the fix, never sent as MP3', () => {
     const [name, code] = REFUSED_FIXTURES[0];
     const mp2 = info(fixture(name), 'mp3');

@@ -94,7 +94,12 @@ export function conversionPlan(info: AudioInfo, bytes: number, mode: ConvertMode
   // A streamed WAV goes as a converted copy, whose header is complete.
   const wanted = info.streamed || (mode === 'telephony' ? !telephony : mode === 'auto' && tooBig);
   const outBytes = 44 + Math.round((info.frames * TELEPHONY_RATE) / info.sampleRate) * 2;
-  if (info.streamed && !tooBig && outBytes > maxFile) return problem('FileTooLarge', `the WAV was written as a stream (its sizes were never filled in), which CCC may not read, and a copy with its sizes right would take ${outBytes} bytes even as 8 kHz mono 16-bit, over CCC's ${maxFile}: shorten it, or encode it as MP3, e.g. \`lame -m m -b 32 in.wav out.mp3\``);
+  if (info.streamed && !tooBig && outBytes > maxFile) {
+    // The converter writes 16-bit samples only, so 8-bit input (A-law, µ-law) doubles. Re-saved
+    // with its sizes filled in, the file is no longer streamed and goes as it is, encoding kept.
+    const wider = info.bitsPerSample < 16 ? `, its ${info.bitsPerSample}-bit ${info.codec === 'pcm' ? 'PCM' : info.codec === 'mulaw' ? 'µ-law' : 'A-law'} samples taking twice the room` : '';
+    return problem('FileTooLarge', `the WAV was written as a stream (its sizes were never filled in), which CCC may not read, and the copy with its sizes right that would go instead, 8 kHz mono 16-bit, takes ${outBytes} bytes${wider}, over CCC's ${maxFile}: re-save it with its sizes filled in and its encoding kept, e.g. ${resave}, and it goes as it is; or shorten it, or encode it as MP3, e.g. \`lame -m m -b 32 in.wav out.mp3\``);
+  }
   // Any other file within the limit is never made to fail: if its conversion would not fit (8-bit
   // or A-law input doubles in size), it goes as it is.
   if (!tooBig && (!wanted || outBytes > maxFile)) return 'send-as-is';
