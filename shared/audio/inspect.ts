@@ -8,7 +8,8 @@
  * a millisecond or two of its 1.5× target; wavefile
  * 11 +41 KB, which fits but reads WAV only. And the check this module exists for, truncation,
  * neither does: music-metadata trusts a Xing header and the data chunk's declared size, wavefile
- * reads what is there. This module adds 8.0 KB (8,150 bytes) to the bundle.
+ * reads what is there. This module adds 9.8 KB to the bundle (8,150 bytes, and 1,935 more for the
+ * start, trailing-tag, free-format and header-never-filled-in checks, minified).
  *
  * Pure: bytes in, plain data out, no I/O.
  */
