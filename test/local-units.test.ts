@@ -8,7 +8,9 @@ import * as net from 'net';
 import * as path from 'path';
 import { loadConfig, type Env } from '../shared/core/config';
 import { DEFAULT_FIX, failureText, fixFor, FIXES } from '../scripts/local/fixes';
-import { dropOrder, freeName, isIgnoredName, scanIntervalMs, SettleTracker, withSuffix } from '../scripts/local/drop-rules';
+import { dropOrder, fitName, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, scanIntervalMs, SettleTracker, withSuffix } from '../scripts/local/drop-rules';
+import { LoopbackServer } from '../scripts/local/fakes/loopback-server';
+import * as http from 'http';
 import { needsAction, readFileState } from '../scripts/local/file-state';
 import { decideLock } from '../scripts/local/lock';
 import { parseClientOptions, parseStartOptions, suggestOption, START_OPTIONS, UsageError } from '../scripts/local/options';
@@ -159,6 +161,48 @@ describe('drop folder rules', () => {
     const taken = new Set(['welcome.mp3', 'welcome (2).mp3']);
     expect(freeName('welcome.mp3', (c) => taken.has(c))).toBe('welcome (3).mp3');
     expect(freeName('new.mp3', (c) => taken.has(c))).toBe('new.mp3');
+  });
+
+  test('names and notes always fit in a file name: the stem gives way, the clash number and extension stay', () => {
+    const bytes = (s: string) => Buffer.byteLength(s);
+    const long = `${'b'.repeat(246)}.mp3`; // 250 bytes
+    expect(withSuffix(long, 1)).toBe(long);
+    expect(noteName(long, 1)).toMatch(/^b+…\.mp3\.error\.txt$/);
+    expect(bytes(noteName(long, 1))).toBeLessThanOrEqual(NAME_MAX_BYTES);
+    const longer = `${'b'.repeat(250)}.mp3`; // 254 bytes: " (2)" would make 258
+    expect(withSuffix(`dir/${longer}`, 2)).toMatch(/^dir\/b+… \(2\)\.mp3$/);
+    expect(bytes(withSuffix(`dir/${longer}`, 2).slice(4))).toBeLessThanOrEqual(NAME_MAX_BYTES);
+    const chinese = `${'长'.repeat(80)}.mp3`; // 244 bytes
+    expect(noteName(chinese, 1)).toBe(`${chinese}.error.txt`);
+    const second = noteName(chinese, 2);
+    expect(second).toMatch(/^长+… \(2\)\.mp3\.error\.txt$/);
+    expect(bytes(second)).toBeLessThanOrEqual(NAME_MAX_BYTES);
+    expect(noteName(chinese, 3)).not.toBe(second);
+    // Cut between characters only: no broken UTF-8, no lone surrogate.
+    expect(fitName(`${'😀'.repeat(70)}.wav`, ' (2)', 10)).toMatch(/^(😀)+… \(2\)\.wav$/);
+    expect(noteName('photo.mp3', 2)).toBe('photo (2).mp3.error.txt');
+  });
+
+  test('a fake server whose handler throws after answering does not take its process down', async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (e: unknown) => rejections.push(e);
+    process.on('unhandledRejection', onRejection);
+    const server = await new LoopbackServer(0, async (_req, res) => {
+      res.writeHead(200).end('ok');
+      throw new Error('a listener failed after the answer');
+    }).start();
+    try {
+      const status = await new Promise<number>((resolve, reject) => http.get(`${server.endpoint}/`, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }).on('error', reject));
+      expect(status).toBe(200);
+      await new Promise((r) => setImmediate(r));
+      expect(rejections).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+      await server.stop();
+    }
   });
 
   test('scans often enough to see the settle interval several times, never busily', () => {

@@ -10,7 +10,7 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { ERROR_SUFFIX, freeName, isIgnoredName, RESERVED_DIRS, scanIntervalMs, SettleTracker, type Observation } from './drop-rules';
+import { freeName, isIgnoredName, noteName, RESERVED_DIRS, scanIntervalMs, SettleTracker, type Observation } from './drop-rules';
 import { readFileState } from './file-state';
 import { failureText } from './fixes';
 import { nextQuotaDay } from './time';
@@ -88,7 +88,8 @@ export class DropFolder {
   async start(): Promise<void> {
     for (const dir of [this.deps.dropDir, this.waitingDir, this.doneDir, this.failedDir]) fs.mkdirSync(dir, { recursive: true });
     await this.resume();
-    this.timer = setInterval(() => void this.tick(), scanIntervalMs(this.deps.settleMs));
+    // A scan that throws (it should not: each file's step is guarded) must not end the stack either.
+    this.timer = setInterval(() => void this.tick().catch((e: unknown) => this.deps.emit({ kind: 'error', file: '', message: `scan failed: ${e instanceof Error ? e.message : String(e)}` })), scanIntervalMs(this.deps.settleMs));
   }
 
   stop(): void {
@@ -109,7 +110,8 @@ export class DropFolder {
 
   /** The object `key` may have new metadata (a COS Copy event). */
   objectChanged(key: string): void {
-    if (this.inFlight.has(key)) this.check(key);
+    const f = this.inFlight.get(key);
+    if (f) this.guard(f.file, () => this.check(key));
   }
 
   /**
@@ -118,7 +120,7 @@ export class DropFolder {
    */
   refused(key: string, code: string | undefined, message: string | undefined): void {
     const f = this.inFlight.get(key);
-    if (f) this.finishFailed(key, f, code, message);
+    if (f) this.guard(f.file, () => this.finishFailed(key, f, code, message));
   }
 
   /** One scan: take the files that are complete, in drop order, then look at the files in flight. */
@@ -134,7 +136,7 @@ export class DropFolder {
       for (const [key, f] of this.inFlight) {
         if (f.unsent && !this.stopped) await this.send(key, f, false);
       }
-      for (const key of [...this.inFlight.keys()]) this.check(key);
+      for (const [key, f] of [...this.inFlight]) this.guard(f.file, () => this.check(key));
     } finally {
       this.ticking = false;
     }
@@ -219,7 +221,13 @@ export class DropFolder {
       .sort((a, b) => a.mtimeMs - b.mtimeMs || (a.rel < b.rel ? -1 : 1));
     for (const o of files) {
       const key = this.deps.prefix + o.rel;
-      const md5 = createHash('md5').update(fs.readFileSync(path.join(this.waitingDir, fromRel(o.rel)))).digest('hex');
+      let md5: string;
+      try {
+        md5 = createHash('md5').update(fs.readFileSync(path.join(this.waitingDir, fromRel(o.rel)))).digest('hex');
+      } catch (e) {
+        this.deps.emit({ kind: 'error', file: o.rel, message: `could not be read from ${RESERVED_DIRS.waiting}/: ${(e as Error).message}` });
+        continue;
+      }
       const obj = this.deps.object(key);
       // An object with no status yet may never have reached the function (the stack stopped, or
       // was killed, with its event in flight): it is uploaded again, as SCF would deliver again.
@@ -227,7 +235,7 @@ export class DropFolder {
       const f: InFlight = { file: o.rel, md5, unsent: obj?.etag.replace(/"/g, '') !== md5 || !readFileState(obj.meta).status };
       this.inFlight.set(key, f);
       if (f.unsent) await this.send(key, f, true);
-      else this.check(key);
+      else this.guard(f.file, () => this.check(key));
     }
   }
 
@@ -248,20 +256,39 @@ export class DropFolder {
     this.deps.emit({ kind: 'status', file: f.file, key, status: s.status, code: s.errorCode, message: s.errorMessage, day });
   }
 
-  /** Moves a file out of `waiting/` into `dir` under a name not yet used there. */
-  private moveOut(f: InFlight, dir: string, extraTaken: (candidate: string) => boolean = () => false): string | undefined {
-    const rel = freeName(f.file, (c) => fs.existsSync(path.join(dir, fromRel(c))) || extraTaken(c));
+  /**
+   * Moves a file out of `waiting/` into `dir` under a name not yet used there (`taken` may add
+   * names that must be free too). Undefined when the file is gone (removed by hand meanwhile);
+   * throws when it could not be moved.
+   */
+  private moveOut(f: InFlight, dir: string, taken: (candidate: string, n: number) => boolean = () => false): string | undefined {
+    const rel = freeName(f.file, (c, n) => fs.existsSync(path.join(dir, fromRel(c))) || taken(c, n));
     const from = path.join(this.waitingDir, fromRel(f.file));
     const to = path.join(dir, fromRel(rel));
     try {
       fs.mkdirSync(path.dirname(to), { recursive: true });
       fs.renameSync(from, to);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // removed by hand meanwhile
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !fs.existsSync(from)) return undefined;
       throw e;
     }
     this.pruneEmptyDirs(path.dirname(from));
     return rel;
+  }
+
+  /**
+   * Runs one file's step; anything it throws (a name the file system refuses, a full disk, a
+   * permission) becomes that file's error line. One file's problem must never stop the scan, nor
+   * escape into the local COS's request handler that delivered the event (it then tried to answer
+   * a request it had already answered, and the stack died with "Cannot write headers after they
+   * are sent").
+   */
+  private guard(file: string, step: () => void): void {
+    try {
+      step();
+    } catch (e) {
+      this.deps.emit({ kind: 'error', file, message: `${e instanceof Error ? e.message : String(e)}; the stack goes on with the other files` });
+    }
   }
 
   private pruneEmptyDirs(dir: string): void {
@@ -277,20 +304,45 @@ export class DropFolder {
 
   private finishUploaded(key: string, f: InFlight, fileId: number | undefined, converted: string | undefined): void {
     this.inFlight.delete(key);
-    const rel = this.moveOut(f, this.doneDir);
+    let rel: string | undefined;
+    try {
+      rel = this.moveOut(f, this.doneDir);
+    } catch (e) {
+      this.deps.emit({ kind: 'uploaded', file: f.file, key, fileId, ...(converted ? { converted } : {}) });
+      this.deps.emit({ kind: 'error', file: f.file, message: `registered, but could not be moved to ${RESERVED_DIRS.done}/ (${(e as Error).message}); it stays in ${RESERVED_DIRS.waiting}/ and is looked at again at the next start` });
+      return;
+    }
     this.deps.emit({ kind: 'uploaded', file: f.file, key, fileId, movedTo: rel && `${RESERVED_DIRS.done}/${rel}`, ...(converted ? { converted } : {}) });
   }
 
   private finishFailed(key: string, f: InFlight, code: string | undefined, message: string | undefined, atMs = this.deps.now()): void {
     this.inFlight.delete(key);
-    // The note's name must be free too, so a clash suffixes both together.
-    const rel = this.moveOut(f, this.failedDir, (c) => fs.existsSync(path.join(this.failedDir, fromRel(c) + ERROR_SUFFIX)));
+    let rel: string | undefined;
+    let n = 1;
+    try {
+      // The note's name must be free too, so a clash suffixes both together.
+      rel = this.moveOut(f, this.failedDir, (_c, i) => {
+        n = i;
+        return fs.existsSync(path.join(this.failedDir, fromRel(noteName(f.file, i))));
+      });
+    } catch (e) {
+      this.deps.emit({ kind: 'failed', file: f.file, key, code, message });
+      this.deps.emit({ kind: 'error', file: f.file, message: `could not be moved to ${RESERVED_DIRS.failed}/ (${(e as Error).message}); it stays in ${RESERVED_DIRS.waiting}/ and is looked at again at the next start` });
+      return;
+    }
     let note: string | undefined;
+    let noteError: string | undefined;
     if (rel) {
-      note = `${RESERVED_DIRS.failed}/${rel}${ERROR_SUFFIX}`;
+      const noteRel = noteName(f.file, n);
       const text = failureText({ file: f.file, key, bucket: this.deps.bucket, code, message, atMs, offsetMinutes: this.deps.offsetMinutes });
-      fs.writeFileSync(path.join(this.failedDir, fromRel(rel) + ERROR_SUFFIX), text);
+      try {
+        fs.writeFileSync(path.join(this.failedDir, fromRel(noteRel)), text);
+        note = `${RESERVED_DIRS.failed}/${noteRel}`;
+      } catch (e) {
+        noteError = (e as Error).message;
+      }
     }
     this.deps.emit({ kind: 'failed', file: f.file, key, code, message, movedTo: rel && `${RESERVED_DIRS.failed}/${rel}`, note });
+    if (noteError) this.deps.emit({ kind: 'error', file: f.file, message: `its note (<name>.error.txt) could not be written (${noteError}); the reason is on the line above` });
   }
 }

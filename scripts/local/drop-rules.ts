@@ -79,25 +79,61 @@ export function dropOrder(a: { rel: string; mtimeMs: number }, b: { rel: string;
   return a.mtimeMs - b.mtimeMs || (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0);
 }
 
-/** `menus/main menu.wav`, 2 → `menus/main menu (2).wav`; the first candidate is the name itself. */
-export function withSuffix(rel: string, n: number): string {
-  if (n <= 1) return rel;
-  const slash = rel.lastIndexOf('/');
-  const dir = rel.slice(0, slash + 1);
-  const base = rel.slice(slash + 1);
+/**
+ * The longest file name (one path segment) most file systems store, in bytes: ext4, APFS, NTFS
+ * (in UTF-16 units, which never exceed the UTF-8 bytes). A name longer than this cannot be created.
+ */
+export const NAME_MAX_BYTES = 255;
+
+/** An extension longer than this is part of the name, not a type (`a.very long sentence`). */
+const MAX_EXT_BYTES = 16;
+
+/**
+ * `base` (one path segment) with `suffix` before its extension, shortened so that it and `reserve`
+ * more bytes fit in {@link NAME_MAX_BYTES}: the end of the stem gives way to `…`, the suffix and
+ * the extension stay, so `(2)` and `.mp3` are never cut off. Cuts between characters, never
+ * inside one.
+ */
+export function fitName(base: string, suffix = '', reserve = 0): string {
   const dot = base.lastIndexOf('.');
-  return dot > 0 ? `${dir}${base.slice(0, dot)} (${n})${base.slice(dot)}` : `${dir}${base} (${n})`;
+  const hasExt = dot > 0 && Buffer.byteLength(base.slice(dot)) <= MAX_EXT_BYTES;
+  const stem = hasExt ? base.slice(0, dot) : base;
+  const ext = hasExt ? base.slice(dot) : '';
+  const fits = (s: string) => Buffer.byteLength(s) + reserve <= NAME_MAX_BYTES;
+  if (fits(stem + suffix + ext)) return stem + suffix + ext;
+  const chars = Array.from(stem);
+  while (chars.length > 0 && !fits(chars.join('') + '…' + suffix + ext)) chars.pop();
+  return chars.join('') + '…' + suffix + ext;
+}
+
+/**
+ * `menus/main menu.wav`, 2 → `menus/main menu (2).wav`; the first candidate is the name itself.
+ * With `reserve`, the last segment leaves that many bytes free (for a `.error.txt` after it).
+ */
+export function withSuffix(rel: string, n: number, reserve = 0): string {
+  const slash = rel.lastIndexOf('/');
+  return rel.slice(0, slash + 1) + fitName(rel.slice(slash + 1), n <= 1 ? '' : ` (${n})`, reserve);
 }
 
 /**
  * The first of `rel`, `rel (2)`, `rel (3)` … for which `taken` is false: a file that arrives in
- * done/ or failed/ never replaces an earlier one with the same name.
+ * done/ or failed/ never replaces an earlier one with the same name. `taken` gets the clash
+ * number too, for names derived from it (the failed file's note).
  */
-export function freeName(rel: string, taken: (candidate: string) => boolean): string {
+export function freeName(rel: string, taken: (candidate: string, n: number) => boolean): string {
   for (let n = 1; ; n++) {
     const candidate = withSuffix(rel, n);
-    if (!taken(candidate)) return candidate;
+    if (!taken(candidate, n)) return candidate;
   }
+}
+
+/**
+ * The note beside failed file number `n` of `rel` (see {@link freeName}): `<name>.error.txt`, or,
+ * when that would be too long a name, the name shortened with `…` before its extension (the
+ * clash number kept), so the note can always be written and still sorts beside its file.
+ */
+export function noteName(rel: string, n: number): string {
+  return withSuffix(rel, n, Buffer.byteLength(ERROR_SUFFIX)) + ERROR_SUFFIX;
 }
 
 /** How often to scan: often enough to see a settle interval several times, never busily. */

@@ -148,9 +148,15 @@ async function main(): Promise<void> {
   // The deployed trigger filters on the prefix and never subscribes to Copy; locally the Copy
   // events of the functions' own write-backs are delivered too (the function ignores them), and
   // each one is the moment an object's metadata may say something new.
+  // The listener runs inside the local COS's request handler, after it has answered: whatever it
+  // throws must stay here, or the handler tries to answer again and the whole stack stops.
   cos.onObjectCreated(({ eventName, bucket, object }) => {
     if (bucket !== BUCKET || !object.key.startsWith(s.prefix) || stopping) return;
-    if (eventName === 'cos:ObjectCreated:Copy') drop.objectChanged(object.key);
+    try {
+      if (eventName === 'cos:ObjectCreated:Copy') drop.objectChanged(object.key);
+    } catch (e) {
+      out.file({ kind: 'error', file: object.key.slice(s.prefix.length), message: e instanceof Error ? e.message : String(e) });
+    }
     void deliver(eventName, object.key, object.body.length);
   });
 

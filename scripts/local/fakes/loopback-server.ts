@@ -10,7 +10,14 @@ export class LoopbackServer {
     private readonly wantedPort: number | undefined,
     handler: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>,
   ) {
-    this.server = http.createServer((req, res) => void handler(req, res));
+    // A handler that throws after it has answered (a listener it called failed) must not become
+    // an unhandled rejection: that ends the process hosting the fake, e.g. the whole local stack.
+    this.server = http.createServer((req, res) =>
+      void handler(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      }),
+    );
     // Real endpoints keep idle connections open for many seconds; so do the fakes.
     this.server.keepAliveTimeout = 30000;
   }
