@@ -28,6 +28,8 @@ export type DropEvent =
   | { kind: 'status'; file: string; key: string; status: string; code?: string; message?: string; day?: string }
   | { kind: 'uploaded'; file: string; key: string; fileId?: number; movedTo?: string; converted?: string }
   | { kind: 'failed'; file: string; key: string; code?: string; message?: string; movedTo?: string; note?: string }
+  /** The file in `waiting/` is no longer the version sent: that version's outcome, and the file is sent again. */
+  | { kind: 'changed'; file: string; key: string; outcome: 'uploaded' | 'failed'; fileId?: number; code?: string; message?: string }
   | { kind: 'error'; file: string; message: string };
 
 /** How the drop folder reaches the bucket and reports. */
@@ -59,6 +61,18 @@ interface InFlight {
   /** Last status/code reported, so each change is one line. */
   reported?: string;
   status?: string;
+  /** Size and time of the file as it was read to be sent: a result is for that version only. */
+  sent?: FileStamp;
+  /**
+   * Set when the file changed after it was sent: it is sent again once it has been unchanged for
+   * the settle time, as a new drop would be (the copy over it may still be going on).
+   */
+  resettle?: FileStamp & { since: number };
+}
+
+interface FileStamp {
+  size: number;
+  mtimeMs: number;
 }
 
 const CONTENT_TYPES: Record<string, string> = { '.mp3': 'audio/mpeg', '.wav': 'audio/wav' };
@@ -84,10 +98,15 @@ export class DropFolder {
     this.failedDir = path.join(deps.dropDir, RESERVED_DIRS.failed);
   }
 
-  /** Creates the folders, picks up what a previous run left in `waiting/`, then scans periodically. */
-  async start(): Promise<void> {
+  /** Creates the folders and picks up what a previous run left in `waiting/` (tests then call `tick()`). */
+  async open(): Promise<void> {
     for (const dir of [this.deps.dropDir, this.waitingDir, this.doneDir, this.failedDir]) fs.mkdirSync(dir, { recursive: true });
     await this.resume();
+  }
+
+  /** Opens the drop folder, then scans periodically. */
+  async start(): Promise<void> {
+    await this.open();
     // A scan that throws (it should not: each file's step is guarded) must not end the stack either.
     this.timer = setInterval(() => void this.tick().catch((e: unknown) => this.deps.emit({ kind: 'error', file: '', message: `scan failed: ${e instanceof Error ? e.message : String(e)}` })), scanIntervalMs(this.deps.settleMs));
   }
@@ -120,7 +139,8 @@ export class DropFolder {
    */
   refused(key: string, code: string | undefined, message: string | undefined): void {
     const f = this.inFlight.get(key);
-    if (f) this.guard(f.file, () => this.finishFailed(key, f, code, message));
+    if (!f || f.unsent) return;
+    this.guard(f.file, () => (this.changedSinceSent(f) ? this.sendAgain(key, f, 'failed', undefined, code, message) : this.finishFailed(key, f, code, message)));
   }
 
   /** One scan: take the files that are complete, in drop order, then look at the files in flight. */
@@ -128,13 +148,13 @@ export class DropFolder {
     if (this.ticking || this.stopped) return;
     this.ticking = true;
     try {
-      const ready = this.tracker.observe(this.scan(this.deps.dropDir, true), this.deps.elapsed ? this.deps.elapsed() : this.deps.now());
+      const ready = this.tracker.observe(this.scan(this.deps.dropDir, true), this.elapsedNow());
       for (const o of ready) {
         if (this.stopped) break;
         await this.take(o);
       }
       for (const [key, f] of this.inFlight) {
-        if (f.unsent && !this.stopped) await this.send(key, f, false);
+        if (f.unsent && !this.stopped && this.settledAgain(f)) await this.send(key, f, false);
       }
       for (const [key, f] of [...this.inFlight]) this.guard(f.file, () => this.check(key));
     } finally {
@@ -195,6 +215,9 @@ export class DropFolder {
   private async send(key: string, f: InFlight, resumed: boolean): Promise<void> {
     let body: Buffer;
     try {
+      // Stamped before reading: a write that lands during the read changes the file's time, so it
+      // is caught as a change after sending, never taken for the version sent.
+      f.sent = this.stamp(f.file);
       body = fs.readFileSync(path.join(this.waitingDir, fromRel(f.file)));
     } catch (e) {
       this.inFlight.delete(key);
@@ -211,6 +234,8 @@ export class DropFolder {
     }
     f.unsent = false;
     f.reported = undefined;
+    f.status = undefined;
+    f.resettle = undefined;
     this.deps.emit({ kind: 'sent', file: f.file, key, size: body.length, resumed });
   }
 
@@ -232,7 +257,7 @@ export class DropFolder {
       // An object with no status yet may never have reached the function (the stack stopped, or
       // was killed, with its event in flight): it is uploaded again, as SCF would deliver again.
       // The ledger turns a second delivery of a file already taken in into nothing new.
-      const f: InFlight = { file: o.rel, md5, unsent: obj?.etag.replace(/"/g, '') !== md5 || !readFileState(obj.meta).status };
+      const f: InFlight = { file: o.rel, md5, unsent: obj?.etag.replace(/"/g, '') !== md5 || !readFileState(obj.meta).status, sent: { size: o.size, mtimeMs: o.mtimeMs } };
       this.inFlight.set(key, f);
       if (f.unsent) await this.send(key, f, true);
       else this.guard(f.file, () => this.check(key));
@@ -246,6 +271,7 @@ export class DropFolder {
     const s = readFileState(obj.meta);
     if (!s.status) return;
     f.status = s.status;
+    if ((s.status === 'uploaded' || s.status === 'failed') && this.changedSinceSent(f)) return this.sendAgain(key, f, s.status, s.fileId, s.errorCode, s.errorMessage);
     if (s.status === 'uploaded') return this.finishUploaded(key, f, s.fileId, s.converted);
     if (s.status === 'failed') return this.finishFailed(key, f, s.errorCode, s.errorMessage, s.atMs);
     const day = s.status === 'deferred' && s.atMs !== undefined ? nextQuotaDay(s.atMs, this.deps.offsetMinutes) : undefined;
@@ -254,6 +280,64 @@ export class DropFolder {
     if (said === f.reported) return;
     f.reported = said;
     this.deps.emit({ kind: 'status', file: f.file, key, status: s.status, code: s.errorCode, message: s.errorMessage, day });
+  }
+
+  /** The size and time of a file in `waiting/`, or undefined when it is not there. */
+  private stamp(file: string): FileStamp | undefined {
+    try {
+      const st = fs.statSync(path.join(this.waitingDir, fromRel(file)));
+      return { size: st.size, mtimeMs: st.mtimeMs };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Whether the file in `waiting/` is no longer the version that was sent: an operator copied a
+   * new recording over it, or a copy that had paused for longer than the settle time went on. Its
+   * size or time differ and so does its content (a file only touched is the same file).
+   */
+  private changedSinceSent(f: InFlight): boolean {
+    const now = this.stamp(f.file);
+    if (!now || !f.sent || (now.size === f.sent.size && now.mtimeMs === f.sent.mtimeMs)) return false;
+    let md5: string;
+    try {
+      md5 = createHash('md5').update(fs.readFileSync(path.join(this.waitingDir, fromRel(f.file)))).digest('hex');
+    } catch {
+      return false;
+    }
+    if (md5 === f.md5) f.sent = now;
+    return md5 !== f.md5;
+  }
+
+  /**
+   * A result arrived for a version of the file that is no longer the one in `waiting/`: it is
+   * said what became of the version sent, and the file stays in `waiting/` to be sent again once
+   * it has settled, so the new content is what ends in done/ or failed/, with its own result.
+   */
+  private sendAgain(key: string, f: InFlight, outcome: 'uploaded' | 'failed', fileId: number | undefined, code: string | undefined, message: string | undefined): void {
+    f.unsent = true;
+    f.status = undefined;
+    f.reported = undefined;
+    const now = this.stamp(f.file);
+    f.resettle = { size: now?.size ?? -1, mtimeMs: now?.mtimeMs ?? -1, since: this.elapsedNow() };
+    this.deps.emit({ kind: 'changed', file: f.file, key, outcome, ...(fileId !== undefined ? { fileId } : {}), ...(code ? { code } : {}), ...(message ? { message } : {}) });
+  }
+
+  /** True when the file may be sent now: it is not settling after a change, or has settled. */
+  private settledAgain(f: InFlight): boolean {
+    if (!f.resettle) return true;
+    const now = this.stamp(f.file);
+    if (!now) return true; // gone: sending says so
+    if (now.size !== f.resettle.size || now.mtimeMs !== f.resettle.mtimeMs) {
+      f.resettle = { ...now, since: this.elapsedNow() };
+      return false;
+    }
+    return this.elapsedNow() - f.resettle.since >= this.deps.settleMs;
+  }
+
+  private elapsedNow(): number {
+    return this.deps.elapsed ? this.deps.elapsed() : this.deps.now();
   }
 
   /**

@@ -43,6 +43,10 @@ export function describeEvent(e: DropEvent): { state: string; detail: string } {
       return { state: 'uploaded', detail: `FileId ${e.fileId ?? '?'}${e.converted ? ` (sent as a converted copy: ${e.converted})` : ''}${e.movedTo ? ` → ${e.movedTo}` : ''}` };
     case 'failed':
       return { state: 'failed', detail: `${reason(e.code, e.message) || 'no reason recorded'}${e.movedTo ? ` → ${e.movedTo}` : ''}${e.note ? ` (how to fix: ${e.note})` : ''}` };
+    case 'changed': {
+      const outcome = e.outcome === 'uploaded' ? `was registered with FileId ${e.fileId ?? '?'}` : `failed (${reason(e.code, e.message) || 'no reason recorded'})`;
+      return { state: 'changed', detail: `the file in waiting/ changed after it was sent: the version sent ${outcome}; the changed file is sent again once it stays unchanged` };
+    }
     case 'error':
       return { state: 'error', detail: e.message };
   }

@@ -1,0 +1,121 @@
+/**
+ * The drop folder's engine on real files, with the bucket and the clock injected: a test writes a
+ * result onto an object's metadata itself and moves the clock, so what happens between sending a
+ * file and its result (a file changed in waiting/, removed, put there by hand) is exact and
+ * needs no waiting.
+ */
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { DropFolder, type DropEvent, type ObjectView } from '../scripts/local/drop-folder';
+import { describeEvent } from '../scripts/local/output';
+import { mp3Silence } from './audio';
+import { tempDirs } from './local-helpers';
+
+const SETTLE = 1000;
+
+/** A drop folder over an in-memory bucket, on a clock the test moves. */
+async function dropFolder() {
+  const dirs = tempDirs();
+  const bucket = new Map<string, ObjectView & { body: Buffer }>();
+  const events: DropEvent[] = [];
+  let clock = 1_800_000_000_000;
+  const drop = new DropFolder({
+    dropDir: dirs.drop,
+    settleMs: SETTLE,
+    prefix: 'prompts/',
+    bucket: 'local-1250000000',
+    offsetMinutes: 480,
+    put: async (key, body) => {
+      bucket.set(key, { body, etag: createHash('md5').update(body).digest('hex'), meta: {} });
+    },
+    object: (key) => bucket.get(key),
+    emit: (e) => events.push(e),
+    now: () => clock,
+  });
+  await drop.open(); // no timer: the test scans with tick()
+  return {
+    dirs,
+    drop,
+    bucket,
+    events,
+    /** Scans now and again once the settle time has passed. */
+    async settle() {
+      await drop.tick();
+      clock += SETTLE;
+      await drop.tick();
+    },
+    /** The function's result, as it writes it onto the object's metadata, then the Copy event. */
+    result(key: string, meta: Record<string, string>) {
+      const o = bucket.get(key)!;
+      o.meta = { ...o.meta, ...meta };
+      drop.objectChanged(key);
+    },
+    of: (kind: DropEvent['kind']) => events.filter((e) => e.kind === kind),
+  };
+}
+
+const uploaded = (fileId: number) => ({ 'ivr-status': 'uploaded', 'ivr-file-id': String(fileId) });
+const failed = (code: string) => ({ 'ivr-status': 'failed', 'ivr-error-code': code, 'ivr-error-message': encodeURIComponent('the audio stops before its end') });
+
+test('a file replaced in waiting/ after it was sent is not called done: the old version’s result is said, the new one is sent', async () => {
+  const t = await dropFolder();
+  const old = mp3Silence(5);
+  const renewed = mp3Silence(9);
+  fs.writeFileSync(path.join(t.dirs.drop, 'ow5.mp3'), old);
+  await t.settle();
+  expect(t.of('sent')).toEqual([expect.objectContaining({ file: 'ow5.mp3', size: old.length })]);
+
+  // The operator copies a new recording over the one being registered.
+  fs.writeFileSync(path.join(t.drop.waitingDir, 'ow5.mp3'), renewed);
+  t.result('prompts/ow5.mp3', uploaded(1001));
+  expect(t.of('changed')).toEqual([{ kind: 'changed', file: 'ow5.mp3', key: 'prompts/ow5.mp3', outcome: 'uploaded', fileId: 1001 }]);
+  expect(describeEvent(t.of('changed')[0]).detail).toBe('the file in waiting/ changed after it was sent: the version sent was registered with FileId 1001; the changed file is sent again once it stays unchanged');
+  expect(t.of('uploaded')).toEqual([]);
+  expect(fs.existsSync(path.join(t.drop.doneDir, 'ow5.mp3'))).toBe(false);
+  expect(t.drop.busy).toBe(true);
+
+  // Taken again like a new drop: once it has stayed unchanged for the settle time.
+  await t.settle();
+  expect(t.of('sent').map((e) => e.kind === 'sent' && e.size)).toEqual([old.length, renewed.length]);
+  expect(t.bucket.get('prompts/ow5.mp3')!.body.equals(renewed)).toBe(true);
+  t.result('prompts/ow5.mp3', uploaded(1002));
+  expect(t.of('uploaded')).toEqual([expect.objectContaining({ fileId: 1002, movedTo: 'done/ow5.mp3' })]);
+  expect(fs.readFileSync(path.join(t.drop.doneDir, 'ow5.mp3')).equals(renewed)).toBe(true);
+  t.dirs.cleanup();
+});
+
+test('a copy that paused longer than the settle time and went on is sent again whole, not failed as cut short', async () => {
+  const t = await dropFolder();
+  const whole = mp3Silence(12);
+  const half = whole.subarray(0, Math.floor(whole.length / 2));
+  const fd = fs.openSync(path.join(t.dirs.drop, 'stall.mp3'), 'w');
+  fs.writeSync(fd, half);
+  await t.settle(); // the pause: taken cut short
+  expect(t.of('sent')).toEqual([expect.objectContaining({ size: half.length })]);
+
+  // The copy goes on (into the file now in waiting/), and the cut version's result arrives.
+  fs.writeSync(fd, whole.subarray(half.length));
+  fs.closeSync(fd);
+  t.result('prompts/stall.mp3', failed('AudioTruncated'));
+  expect(t.of('changed')).toEqual([expect.objectContaining({ outcome: 'failed', code: 'AudioTruncated' })]);
+  expect(t.of('failed')).toEqual([]);
+  expect(fs.readdirSync(t.drop.failedDir)).toEqual([]);
+
+  await t.settle();
+  expect(t.of('sent').map((e) => e.kind === 'sent' && e.size)).toEqual([half.length, whole.length]);
+  expect(t.bucket.get('prompts/stall.mp3')!.body.equals(whole)).toBe(true);
+  t.dirs.cleanup();
+});
+
+test('a file only touched in waiting/ is the version sent: it is done as usual', async () => {
+  const t = await dropFolder();
+  fs.writeFileSync(path.join(t.dirs.drop, 'same.mp3'), mp3Silence(5));
+  await t.settle();
+  const later = new Date(Date.now() + 60000);
+  fs.utimesSync(path.join(t.drop.waitingDir, 'same.mp3'), later, later);
+  t.result('prompts/same.mp3', uploaded(1001));
+  expect(t.of('changed')).toEqual([]);
+  expect(t.of('uploaded')).toEqual([expect.objectContaining({ movedTo: 'done/same.mp3' })]);
+  t.dirs.cleanup();
+});
