@@ -11,7 +11,7 @@ import { DEFAULT_FIX, failureText, fixFor, FIXES } from '../scripts/local/fixes'
 import { dropOrder, fitName, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, scanIntervalMs, SettleTracker, withSuffix } from '../scripts/local/drop-rules';
 import { LoopbackServer } from '../scripts/local/fakes/loopback-server';
 import * as http from 'http';
-import { needsAction, readFileState } from '../scripts/local/file-state';
+import { needsAction, readFileState, withRefusal } from '../scripts/local/file-state';
 import { decideLock } from '../scripts/local/lock';
 import { parseClientOptions, parseStartOptions, suggestOption, START_OPTIONS, UsageError } from '../scripts/local/options';
 import { describeEvent, fileLine, isoWithOffset, NAME_WIDTH } from '../scripts/local/output';
@@ -257,6 +257,30 @@ describe('state from metadata', () => {
       { key: 'later.mp3', kind: 'deferred', detail: 'deferred: daily quota used up; sent automatically on 2024-05-03 at the earliest' },
       { key: 'flaky.mp3', kind: 'retrying', detail: 'retrying: InternalError: db; retried automatically' },
     ]);
+  });
+});
+
+describe('names with control characters', () => {
+  test('status shows a key the function refuses outright as failed, with its reason, in needs action too', () => {
+    const tab = withRefusal('prompts/tab\there.mp3', {}, 'prompts/');
+    expect(tab).toEqual({ status: 'failed', errorCode: 'KeyInvalid', errorMessage: 'object key contains control characters' });
+    // A key the function takes has no state until it writes one; a state it wrote is kept.
+    expect(withRefusal('prompts/new.mp3', {}, 'prompts/')).toEqual({});
+    expect(withRefusal('prompts/tab\there.mp3', { status: 'queued' }, 'prompts/')).toEqual({ status: 'queued' });
+    const rows: StatusRow[] = [{ key: 'prompts/line\nbreak.mp3', size: 1, state: withRefusal('prompts/line\nbreak.mp3', {}, 'prompts/') }];
+    const lines = renderStatus(rows, 'prompts/', 'b', 480);
+    // One row, the newline written as an escape: the table does not break across lines.
+    expect(lines.filter((l) => l.startsWith('prompts/'))).toHaveLength(1);
+    expect(lines[3]).toMatch(/^prompts\/line\\nbreak\.mp3 +failed +- +- +- +KeyInvalid: object key contains control characters$/);
+    expect(lines.slice(-2)).toEqual(['Needs action (1):', '  prompts/line\\nbreak.mp3  failed: KeyInvalid: object key contains control characters']);
+    expect(lines.join('\n')).not.toContain('(none yet)');
+  });
+
+  test('the stack’s line escapes them too, so each file stays one line', () => {
+    const line = fileLine(Date.UTC(2024, 4, 1, 2, 15, 2), 480, 'tab\there\n.mp3', 'failed', 'KeyInvalid → failed/tab\there\n.mp3');
+    expect(line.split('\n')).toHaveLength(1);
+    expect(line).toContain('tab\\there\\n.mp3');
+    expect(line).not.toMatch(/\t/);
   });
 });
 

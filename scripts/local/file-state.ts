@@ -3,6 +3,7 @@
  * return value may say `queued` while another invocation later writes `uploaded`). Read leniently:
  * a status this code does not know yet is shown as it is rather than dropped.
  */
+import { checkKey } from '../../shared/core/eligibility';
 import { META } from '../../shared/core/metadata';
 import { nextQuotaDay } from './time';
 
@@ -53,6 +54,22 @@ export interface ActionItem {
   kind: 'failed' | 'rejected' | 'deferred' | 'retrying';
   /** One line saying why and what happens next. */
   detail: string;
+}
+
+/** Where the functions keep their ledger: the default of `IVR_LEDGER_PREFIX`, which the stack keeps. */
+const LEDGER_PREFIX = '.ivr-audio-sync/';
+
+/**
+ * The state of an object the function refuses outright (a key with control characters, too long,
+ * not valid Unicode): it writes nothing onto such an object, in the cloud as here, so its
+ * metadata alone would say "none yet" forever. It is shown as the drop folder shows it, failed
+ * with the function's own code and reason, so status, its needs-action list and failed/ agree.
+ */
+export function withRefusal(key: string, state: FileState, prefix: string): FileState {
+  if (state.status) return state;
+  const refused = checkKey(key, prefix, LEDGER_PREFIX);
+  if (!refused || refused === 'ledger') return state;
+  return { ...state, status: 'failed', errorCode: refused.code, errorMessage: refused.message };
 }
 
 /**

@@ -4,7 +4,7 @@
  * events as JSON lines.
  */
 import type { DropEvent } from './drop-folder';
-import { padEndWidth } from './table';
+import { padEndWidth, printable } from './table';
 import { formatClock } from './time';
 
 /** Width of the file-name column; longer names push the rest of their line right. */
@@ -54,7 +54,7 @@ export function describeEvent(e: DropEvent): { state: string; detail: string } {
 
 /** One terminal line: `10:15:02+08:00  welcome.mp3    uploaded   FileId 1001 → done/welcome.mp3`. */
 export function fileLine(ms: number, offsetMinutes: number, file: string, state: string, detail: string): string {
-  return `${formatClock(ms, offsetMinutes)}  ${padEndWidth(file, NAME_WIDTH)}  ${state.padEnd(LABEL_WIDTH)}  ${detail}`.trimEnd();
+  return `${formatClock(ms, offsetMinutes)}  ${padEndWidth(printable(file), NAME_WIDTH)}  ${state.padEnd(LABEL_WIDTH)}  ${printable(detail)}`.trimEnd();
 }
 
 /** Writes the stack's lines, human or JSON. */

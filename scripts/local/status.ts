@@ -3,7 +3,7 @@
 import { useStackClock } from './clock';
 import { runCommand } from './cli';
 import { findStack, cosClient } from './client';
-import { readFileState } from './file-state';
+import { readFileState, withRefusal } from './file-state';
 import { parseClientOptions, STATUS_OPTIONS, usage } from './options';
 import { BUCKET, REGION } from './settings';
 import { renderStatus, statusJson, type StatusRow } from './status-view';
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     const page = await cos.getBucket({ Bucket: BUCKET, Region: REGION, Prefix: stack.prefix, Marker: marker, MaxKeys: 1000 });
     for (const obj of page.Contents ?? []) {
       const head = await cos.headObject({ Bucket: BUCKET, Region: REGION, Key: obj.Key });
-      rows.push({ key: obj.Key, size: Number(obj.Size), state: readFileState(userMetadataFromHeaders(head.headers as Record<string, string>)) });
+      rows.push({ key: obj.Key, size: Number(obj.Size), state: withRefusal(obj.Key, readFileState(userMetadataFromHeaders(head.headers as Record<string, string>)), stack.prefix) });
     }
     if (page.IsTruncated !== 'true' || !page.Contents?.length) break;
     marker = page.NextMarker || page.Contents[page.Contents.length - 1].Key;

@@ -5,6 +5,15 @@
  */
 import stringWidth = require('string-width');
 
+/**
+ * `text` with control characters written as escapes (`\t`, `\n`, `\x1b`): a name with a line
+ * break or tab would otherwise break a table's row or a terminal line in two, and an escape
+ * sequence would reach the operator's terminal.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => ({ '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** Display width of `text` in terminal cells (CJK wide characters count 2, ANSI escapes 0). */
 export const displayWidth = (text: string): number => stringWidth(text);
 
@@ -35,7 +44,7 @@ export interface Column {
  * carry no trailing spaces.
  */
 export function renderTable(columns: Column[], rows: string[][]): string[] {
-  const cells = rows.map((row) => columns.map((c, i) => (c.maxWidth ? truncateWidth(row[i] ?? '', c.maxWidth) : (row[i] ?? ''))));
+  const cells = rows.map((row) => columns.map((c, i) => (c.maxWidth ? truncateWidth(printable(row[i] ?? ''), c.maxWidth) : printable(row[i] ?? ''))));
   const widths = columns.map((c, i) => Math.max(displayWidth(c.header), ...cells.map((r) => displayWidth(r[i]))));
   const line = (r: string[]) =>
     r
