@@ -30,6 +30,9 @@ async function dropFolder() {
       bucket.set(key, { body, etag: createHash('md5').update(body).digest('hex'), meta: {} });
     },
     object: (key) => bucket.get(key),
+    remove: async (key) => {
+      bucket.delete(key);
+    },
     emit: (e) => events.push(e),
     now: () => clock,
   });
@@ -117,5 +120,38 @@ test('a file only touched in waiting/ is the version sent: it is done as usual',
   t.result('prompts/same.mp3', uploaded(1001));
   expect(t.of('changed')).toEqual([]);
   expect(t.of('uploaded')).toEqual([expect.objectContaining({ movedTo: 'done/same.mp3' })]);
+  t.dirs.cleanup();
+});
+
+test('a file put straight into waiting/ while the stack runs is taken like a drop, and counted as waiting until then', async () => {
+  const t = await dropFolder();
+  fs.writeFileSync(path.join(t.drop.waitingDir, 'direct.mp3'), mp3Silence(5));
+  await t.drop.tick();
+  // Not sent on first sight (it may still be copied), but counted: Ctrl-C says it is picked up at the next start.
+  expect(t.of('sent')).toEqual([]);
+  expect(t.drop.waiting).toBe(1);
+  expect(t.drop.busy).toBe(true);
+  await t.settle();
+  expect(t.of('sent')).toEqual([expect.objectContaining({ file: 'direct.mp3', key: 'prompts/direct.mp3', resumed: false })]);
+  t.result('prompts/direct.mp3', uploaded(1001));
+  expect(t.of('uploaded')).toEqual([expect.objectContaining({ movedTo: 'done/direct.mp3' })]);
+  expect(t.drop.waiting).toBe(0);
+  t.dirs.cleanup();
+});
+
+test('a deferred file deleted from waiting/ is withdrawn: its object is deleted, so it is not sent on its day', async () => {
+  const t = await dropFolder();
+  fs.writeFileSync(path.join(t.dirs.drop, 'later.mp3'), mp3Silence(5));
+  await t.settle();
+  t.result('prompts/later.mp3', { 'ivr-status': 'deferred' });
+  expect(t.of('status')).toEqual([expect.objectContaining({ status: 'deferred' })]);
+
+  fs.rmSync(path.join(t.drop.waitingDir, 'later.mp3'));
+  await t.drop.tick();
+  expect(t.of('withdrawn')).toEqual([{ kind: 'withdrawn', file: 'later.mp3', key: 'prompts/later.mp3', deleted: true }]);
+  expect(describeEvent(t.of('withdrawn')[0]).detail).toBe('removed from waiting/ before it was registered: prompts/later.mp3 is deleted from the local bucket, so it is not sent');
+  expect(t.bucket.has('prompts/later.mp3')).toBe(false);
+  expect(t.drop.waiting).toBe(0);
+  expect(fs.readdirSync(t.drop.doneDir)).toEqual([]);
   t.dirs.cleanup();
 });

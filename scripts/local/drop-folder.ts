@@ -30,6 +30,8 @@ export type DropEvent =
   | { kind: 'failed'; file: string; key: string; code?: string; message?: string; movedTo?: string; note?: string }
   /** The file in `waiting/` is no longer the version sent: that version's outcome, and the file is sent again. */
   | { kind: 'changed'; file: string; key: string; outcome: 'uploaded' | 'failed'; fileId?: number; code?: string; message?: string }
+  /** Removed from `waiting/` before its result: its object was deleted, so it is not registered. */
+  | { kind: 'withdrawn'; file: string; key: string; deleted: boolean }
   | { kind: 'error'; file: string; message: string };
 
 /** How the drop folder reaches the bucket and reports. */
@@ -43,6 +45,8 @@ export interface DropFolderDeps {
   put(key: string, body: Buffer, contentType: string): Promise<void>;
   /** The object as stored now, or undefined. */
   object(key: string): ObjectView | undefined;
+  /** Deletes an object as an operator's client would (a signed DELETE). */
+  remove(key: string): Promise<void>;
   emit(event: DropEvent): void;
   now(): number;
   /**
@@ -82,6 +86,10 @@ const fromRel = (rel: string) => rel.split('/').join(path.sep);
 /** The drop folder's engine; `start()` polls it, tests may call `tick()` directly. */
 export class DropFolder {
   private readonly tracker: SettleTracker;
+  /** Files put straight into `waiting/` while the stack runs: taken like drops once settled. */
+  private readonly waitingTracker: SettleTracker;
+  /** Files left in `waiting/` because they could not be moved on: never taken as new drops. */
+  private readonly stuck = new Set<string>();
   private readonly inFlight = new Map<string, InFlight>();
   private readonly toldWaiting = new Set<string>();
   private timer?: NodeJS.Timeout;
@@ -93,6 +101,7 @@ export class DropFolder {
 
   constructor(private readonly deps: DropFolderDeps) {
     this.tracker = new SettleTracker(deps.settleMs);
+    this.waitingTracker = new SettleTracker(deps.settleMs);
     this.waitingDir = path.join(deps.dropDir, RESERVED_DIRS.waiting);
     this.doneDir = path.join(deps.dropDir, RESERVED_DIRS.done);
     this.failedDir = path.join(deps.dropDir, RESERVED_DIRS.failed);
@@ -118,13 +127,13 @@ export class DropFolder {
 
   /** True while files are settling or being registered (deferred files wait for a day: not busy). */
   get busy(): boolean {
-    if (this.tracker.settling > 0) return true;
+    if (this.tracker.settling > 0 || this.waitingTracker.settling > 0) return true;
     return [...this.inFlight.values()].some((f) => f.unsent || f.status !== 'deferred');
   }
 
-  /** Files in `waiting/`. */
+  /** Files in `waiting/`, also those put there by hand and not yet taken: all are taken at the next start. */
   get waiting(): number {
-    return this.inFlight.size;
+    return this.scan(this.waitingDir, false).length;
   }
 
   /** The object `key` may have new metadata (a COS Copy event). */
@@ -157,6 +166,8 @@ export class DropFolder {
         if (f.unsent && !this.stopped && this.settledAgain(f)) await this.send(key, f, false);
       }
       for (const [key, f] of [...this.inFlight]) this.guard(f.file, () => this.check(key));
+      await this.withdrawRemoved();
+      await this.takeFromWaiting();
     } finally {
       this.ticking = false;
     }
@@ -221,6 +232,7 @@ export class DropFolder {
       body = fs.readFileSync(path.join(this.waitingDir, fromRel(f.file)));
     } catch (e) {
       this.inFlight.delete(key);
+      this.stuck.add(f.file);
       this.deps.emit({ kind: 'error', file: f.file, message: `could not be read from ${RESERVED_DIRS.waiting}/: ${(e as Error).message}` });
       return;
     }
@@ -237,6 +249,49 @@ export class DropFolder {
     f.status = undefined;
     f.resettle = undefined;
     this.deps.emit({ kind: 'sent', file: f.file, key, size: body.length, resumed });
+  }
+
+  /**
+   * Files the operator removed from `waiting/` before their result: their objects are deleted
+   * from the local bucket, so the function finds nothing to send, as in the cloud when an object
+   * is deleted before it is registered (a deferred file would otherwise still take a slot on its day).
+   */
+  private async withdrawRemoved(): Promise<void> {
+    for (const [key, f] of [...this.inFlight]) {
+      if (this.stopped) return;
+      if (fs.existsSync(path.join(this.waitingDir, fromRel(f.file)))) continue;
+      this.inFlight.delete(key);
+      if (f.unsent) {
+        // Not uploaded, or waiting to be sent again after its earlier version's result: the object
+        // holds nothing pending, so it stays.
+        this.deps.emit({ kind: 'withdrawn', file: f.file, key, deleted: false });
+        continue;
+      }
+      try {
+        await this.deps.remove(key);
+        this.deps.emit({ kind: 'withdrawn', file: f.file, key, deleted: true });
+      } catch (e) {
+        this.deps.emit({ kind: 'error', file: f.file, message: `removed from ${RESERVED_DIRS.waiting}/, but its object ${key} could not be deleted, so it may still be registered: ${e instanceof Error ? e.message : String(e)}` });
+      }
+    }
+  }
+
+  /**
+   * Files the operator put straight into `waiting/` while the stack runs: taken as drops are, once
+   * unchanged for the settle time, rather than left there until the next start.
+   */
+  private async takeFromWaiting(): Promise<void> {
+    const known = new Set([...this.inFlight.values()].map((f) => f.file));
+    const seen = this.scan(this.waitingDir, false)
+      .map((o) => ({ ...o, rel: toRel(path.relative(this.waitingDir, path.join(this.deps.dropDir, fromRel(o.rel)))) }))
+      .filter((o) => !known.has(o.rel) && !this.stuck.has(o.rel));
+    for (const o of this.waitingTracker.observe(seen, this.elapsedNow())) {
+      const key = this.deps.prefix + o.rel;
+      if (this.stopped || this.inFlight.has(key)) continue;
+      const f: InFlight = { file: o.rel, md5: '', unsent: true };
+      this.inFlight.set(key, f);
+      await this.send(key, f, false);
+    }
   }
 
   /** Files a previous run left in `waiting/`: kept if the bucket has them, uploaded again if not. */
@@ -392,6 +447,7 @@ export class DropFolder {
     try {
       rel = this.moveOut(f, this.doneDir);
     } catch (e) {
+      this.stuck.add(f.file);
       this.deps.emit({ kind: 'uploaded', file: f.file, key, fileId, ...(converted ? { converted } : {}) });
       this.deps.emit({ kind: 'error', file: f.file, message: `registered, but could not be moved to ${RESERVED_DIRS.done}/ (${(e as Error).message}); it stays in ${RESERVED_DIRS.waiting}/ and is looked at again at the next start` });
       return;
@@ -410,6 +466,7 @@ export class DropFolder {
         return fs.existsSync(path.join(this.failedDir, fromRel(noteName(f.file, i))));
       });
     } catch (e) {
+      this.stuck.add(f.file);
       this.deps.emit({ kind: 'failed', file: f.file, key, code, message });
       this.deps.emit({ kind: 'error', file: f.file, message: `could not be moved to ${RESERVED_DIRS.failed}/ (${(e as Error).message}); it stays in ${RESERVED_DIRS.waiting}/ and is looked at again at the next start` });
       return;

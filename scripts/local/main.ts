@@ -120,6 +120,9 @@ async function main(): Promise<void> {
       await user.putObject({ Bucket: BUCKET, Region: REGION, Key: key, Body: body, ContentType: contentType });
     },
     object: (key) => cos.object(BUCKET, key),
+    remove: async (key) => {
+      await user.deleteObject({ Bucket: BUCKET, Region: REGION, Key: key });
+    },
     emit: (e: DropEvent) => {
       burst.count(e);
       out.file(e);
