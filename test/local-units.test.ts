@@ -22,7 +22,7 @@ import { displayWidth, padEndWidth, renderTable, truncateWidth } from '../script
 import { formatAhead, formatClock, formatDateTime, NEXT_DAY_MARGIN_MS, nextDayShiftMs, nextQuotaDay } from '../scripts/local/time';
 import { callControl, ControlRefusal, startControl } from '../scripts/local/control';
 import { moveToNextDay, nextDayLine, type NextDayResult } from '../scripts/local/day-move';
-import { passLine, passSummary, type ReportRun } from '../scripts/local/report-run';
+import { isNoteworthy, passLine, passSummary, type ReportRun } from '../scripts/local/report-run';
 import { DEFAULT_RECOVERY_CRON } from '../scripts/lib/deploy-spec';
 import { Burst, burstLine } from '../scripts/local/burst';
 
@@ -469,6 +469,21 @@ describe('next-day', () => {
     expect(passLine(failed)).toBe('recovery pass failed: InstanceExited quota-report exited');
     const quiet: NextDayResult = { from: '2026-11-26', to: '2026-11-27', offsetMs: 60000, pass: { ok: true, pass: 'nothing to do', summary: '' } };
     expect(nextDayLine(quiet)).toBe('quota day moved: 2026-11-26 → 2026-11-27 (the local clock is now 1 min ahead of real time); recovery pass: nothing to do');
+  });
+
+  test('a timer pass gets a line only when it did something: not for the report of a day with nothing in it', () => {
+    const report = (submitted: number, uploaded: number, needsAction: unknown[] = []) => ({
+      day: '2026-11-26',
+      htmlKey: 'x',
+      report: { day: '2026-11-26', final: true, quota: { submitted, limit: 1 }, files: { uploaded, failed: 0, deferred: 0 }, review: { approved: 0, rejected: 0, pending: 0 }, backlog: { deferred: 0 }, needsAction },
+    });
+    // A fresh state folder's first pass reports the day before it existed: nothing to tell.
+    expect(isNoteworthy({ settled: 0, reviews: { checked: 0, changed: 0, rejected: [] }, report: report(0, 0) })).toBe(false);
+    expect(isNoteworthy({ settled: 0, report: report(1, 1) })).toBe(true);
+    expect(isNoteworthy({ settled: 0, report: report(0, 0, [{ key: 'p/a.mp3' }]) })).toBe(true);
+    expect(isNoteworthy({ settled: 1 })).toBe(true);
+    expect(isNoteworthy({ settled: 0, reviews: { checked: 1, changed: 1, rejected: ['p/a.mp3'] } })).toBe(true);
+    expect(isNoteworthy({ settled: 0 })).toBe(false);
   });
 
   test('the control endpoint answers only with the token, and passes refusals on', async () => {

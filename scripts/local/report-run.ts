@@ -23,7 +23,7 @@ export interface ReportRun {
 }
 
 /** What quota-report returns (shared/workflow/recovery.ts `RecoveryResult`), as much as is shown here. */
-interface RecoveryResultShape {
+export interface RecoveryResultShape {
   sent: boolean;
   settled: number;
   registered?: number;
@@ -48,7 +48,7 @@ export async function runReport(instance: FunctionInstance, dataDir: string, fet
   }
   const pass = res.result as RecoveryResultShape;
   const did = passSummary(pass);
-  const noteworthy = pass.settled > 0 || (pass.reviews?.rejected.length ?? 0) > 0 || pass.report !== undefined;
+  const noteworthy = isNoteworthy(pass);
   if (pass.reportRefused) return { ok: false, noteworthy: true, result: pass, pass: did, summary: `report not written: ${pass.reportRefused}` };
   // A pass writes the day's report once, after the day ends, or whenever a day is named.
   if (!pass.report) return { ok: true, noteworthy, result: pass, pass: did, summary: `recovery pass: ${did}; no report due` };
@@ -70,6 +70,20 @@ export async function runReport(instance: FunctionInstance, dataDir: string, fet
     result: pass,
     summary: `report ${r.report.day}${r.report.final ? '' : ' so far'}: ${r.report.quota.submitted}/${r.report.quota.limit} files submitted; ${f.uploaded} uploaded, ${f.failed} failed, ${f.deferred} deferred; review ${r.report.review.approved} approved, ${r.report.review.rejected} rejected, ${r.report.review.pending} pending; backlog ${r.report.backlog.deferred} deferred; ${r.report.needsAction.length} file(s) need action`,
   };
+}
+
+/**
+ * Whether the timer's pass gets a line: it settled a file, found a rejection, or wrote the report
+ * of a day that had something in it. The report of a day with nothing at all (such as the day
+ * before a new state folder's first pass, which the pass reports as it would any ended day) is
+ * still written, to the bucket and the page, without a line saying "0 files".
+ */
+export function isNoteworthy(pass: Pick<RecoveryResultShape, 'settled' | 'reviews' | 'report'>): boolean {
+  if (pass.settled > 0 || (pass.reviews?.rejected.length ?? 0) > 0) return true;
+  const r = pass.report?.report;
+  if (!r) return false;
+  const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+  return r.quota.submitted > 0 || sum(r.files) > 0 || sum(r.review) > 0 || r.backlog.deferred > 0 || r.needsAction.length > 0;
 }
 
 /** `1 file registered, 2 updated, 2 review states updated (1 rejected)`, or `nothing to do`. */
