@@ -59,6 +59,16 @@ describe('CCC faults', () => {
     expect(stack.ccc.uploadCalls()).toHaveLength(1);
   });
 
+  test.each(['promo token=summer', 'SignatureDoesNotMatch: 0123456789abcdef01'])('a prompt named %p whose answer was lost is found by its name, not registered again', async (name) => {
+    stack = await startStack();
+    stack.ccc.inject({ action: 'UploadIvrAudio', resetAfterCommit: true, times: 1 });
+    const r = await deliver(stack.drop(`p/${name}.mp3`, mp3Silence()));
+    // The name looks like a credential to the redaction; compared with ours, it must be as CCC sent it.
+    expect(r.results[0]).toMatchObject({ status: 'uploaded', fileId: stack.ccc.files[0].FileId });
+    expect(stack.ccc.files.map((f) => f.CustomFileName)).toEqual([name]);
+    expect(stack.ccc.uploadCalls()).toHaveLength(1);
+  });
+
   test('settling a 50-file call after an internal error asks CCC about each file, paced, and settles every one', async () => {
     stack = await startStack({}, { IVR_MAX_BATCH: '50' });
     stack.ccc.inject({ action: 'UploadIvrAudio', code: 'InternalError.DBError' });

@@ -63,15 +63,18 @@ export function failureFromSdkError(e: unknown): ApiFailure {
 }
 
 const num = (v: unknown): number | undefined => (typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : undefined);
-// Strings of an answer go on to objects, the ledger, logs and results: see fromService.
+// Strings of an answer that go on to objects, the ledger, logs and results: see fromService.
 const text = (v: unknown): string => (typeof v === 'string' ? fromService(v) : '');
+// Names CCC echoes back are compared with ours to tell which file is which (matchOutcomes, the
+// lookup after a lost answer): as sent, never redacted (a prompt may well be named `token=…`).
+const name = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 function toAudioFile(raw: unknown): AudioFile | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
   const r = raw as Record<string, unknown>;
   const fileId = num(r.FileId);
   if (fileId === undefined || !Number.isSafeInteger(fileId)) return undefined;
-  return { fileId, customFileName: text(r.CustomFileName), audioFileName: text(r.AudioFileName), status: num(r.Status) };
+  return { fileId, customFileName: name(r.CustomFileName), audioFileName: text(r.AudioFileName), status: num(r.Status) };
 }
 
 /** The CCC client module, by deep import (platform reference §2). */
@@ -126,7 +129,7 @@ export function createIvrAudioApi(clientOrFactory: Client | (() => Client), sdkA
           value: {
             requestId: text(res.RequestId),
             succeeded: succeeded as AudioFile[],
-            failed: (res.FailedFileList ?? []).map((f) => ({ fileName: text(f.FileName), message: text(f.FailedMsg) })),
+            failed: (res.FailedFileList ?? []).map((f) => ({ fileName: name(f.FileName), message: text(f.FailedMsg) })),
           },
         };
       } catch (e) {
