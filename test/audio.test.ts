@@ -160,6 +160,11 @@ describe('inspectAudio: what the rest of the suite sends as audio', () => {
     const m = problem(inspectAudio(Buffer.concat([Buffer.alloc(1000), cbr]), 'mp3'), 'AudioInvalid');
     const from = Number(/tail -c \+(\d+)/.exec(m)?.[1]);
     expect(ok(inspectAudio(Buffer.concat([Buffer.alloc(1000), cbr]).subarray(from - 1), 'mp3'))).toMatchObject({ frames: 42 });
+    // Junk before an ID3v2 tag: only the junk is to be stripped, and then the file passes.
+    const tagged = Buffer.concat([Buffer.alloc(10), fixture('speech-id3.mp3')]);
+    const t = problem(inspectAudio(tagged, 'mp3'), 'AudioInvalid');
+    expect(t).toMatch(/^the MP3 starts with 10 zero bytes before its ID3v2 tag; .* strip the first 10 bytes, e\.g\. `tail -c \+11 in\.mp3 > out\.mp3`$/);
+    expect(ok(inspectAudio(tagged.subarray(10), 'mp3'))).toMatchObject({ frames: 42 });
   });
 });
 

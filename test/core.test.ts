@@ -6,7 +6,8 @@ import { checkFile, checkKey } from '../shared/core/eligibility';
 import { parseCosEvent, recoverKey, resolveRegion } from '../shared/core/event';
 import { quotaDay } from '../shared/core/zone';
 import { createLogger, redact, redactUrl, registerSecret, setLogSink, urlSecrets } from '../shared/runtime/log';
-import { encodeTrimmed, mergeResult, META_BUDGET_BYTES, readResult, wellFormed, type IvrResult } from '../shared/core/metadata';
+import { encodeTrimmed, mergeResult, META_BUDGET_BYTES, readResult, type IvrResult } from '../shared/core/metadata';
+import { wellFormed } from '../shared/core/text';
 import { customFileName } from '../shared/core/naming';
 import { afterFailedAttempt, backoffMs, classifyFailure, matchOutcomes, pickRegistration, type ApiFailure } from '../shared/core/outcome';
 import { mp3Silence, PNG_BYTES, wavTone } from './audio';
@@ -242,6 +243,15 @@ describe('logging', () => {
     createLogger().warn('refused', { error: `params {"q-signature":"${sig}","token":"tok123"} invalid` });
     setLogSink(prev);
     expect((JSON.parse(lines[0]) as { error: string }).error).toBe('params {"q-signature":"[REDACTED]","token":"[REDACTED]"} invalid');
+  });
+
+  test('a field merely ending in "token" is not masked; the session-token headers are, in either form', () => {
+    expect(redact('{"nextToken":"abc123","token":"tok456"}')).toBe('{"nextToken":"abc123","token":"[REDACTED]"}');
+    expect(redact('X-TC-Token: tok456, x-cos-security-token=tok789')).toBe('X-TC-Token: [REDACTED], x-cos-security-token=[REDACTED]');
+  });
+
+  test('a webhook password that is not valid percent-encoding does not cost the query its redaction', () => {
+    expect(urlSecrets('https://robot:50%off@hook.example.com/send?key=SECRETKEY123')).toEqual(expect.arrayContaining(['SECRETKEY123', '50%off']));
   });
 
   test('text with lone surrogates is made well formed, so encoding it cannot throw', () => {

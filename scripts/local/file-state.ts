@@ -3,6 +3,7 @@
  * return value may say `queued` while another invocation later writes `uploaded`). Read leniently:
  * a status this code does not know yet is shown as it is rather than dropped.
  */
+import { DEFAULT_LEDGER_PREFIX } from '../../shared/core/config';
 import { checkKey } from '../../shared/core/eligibility';
 import { META } from '../../shared/core/metadata';
 import { nextQuotaDay } from './time';
@@ -57,7 +58,7 @@ export interface ActionItem {
 }
 
 /** Where the functions keep their ledger: the default of `IVR_LEDGER_PREFIX`, which the stack keeps. */
-const LEDGER_PREFIX = '.ivr-audio-sync/';
+const LEDGER_PREFIX = DEFAULT_LEDGER_PREFIX;
 
 /**
  * The state of an object the function refuses outright (a key with control characters, too long,

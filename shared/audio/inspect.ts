@@ -420,10 +420,14 @@ function inspectMp3(b: Uint8Array): Checked<Mp3Info> {
 
 /** Why an MP3 whose audio starts at byte `first`, with no ID3v2 tag before it, cannot be sent. */
 function leadingJunk(b: Uint8Array, first: number): string {
-  const what = isZero(b, 0, first)
-    ? `${first} zero bytes`
-    : `${first} bytes that are neither an ID3v2 tag nor an MPEG frame (it starts ${Buffer.from(b.subarray(0, Math.min(4, first))).toString('hex')}: a stream recorded from the middle of a frame, or something written before the audio)`;
-  return `the MP3 starts with ${what} before its first MPEG frame; CCC recognises an MP3 by its start (an ID3v2 tag or an MPEG frame) and would refuse it: export it again as MP3, or strip the first ${first} bytes, e.g. \`tail -c +${first + 1} in.mp3 > out.mp3\``;
+  // Junk may stand before an ID3v2 tag too: only the bytes before the tag are to go.
+  const tag = Buffer.from(b.subarray(0, first)).indexOf('ID3');
+  const junk = tag > 0 ? tag : first;
+  const before = tag > 0 ? 'its ID3v2 tag' : 'its first MPEG frame';
+  const what = isZero(b, 0, junk)
+    ? `${junk} zero bytes`
+    : `${junk} bytes that are neither an ID3v2 tag nor an MPEG frame (it starts ${Buffer.from(b.subarray(0, Math.min(4, junk))).toString('hex')}: a stream recorded from the middle of a frame, or something written before the audio)`;
+  return `the MP3 starts with ${what} before ${before}; CCC recognises an MP3 by its start (an ID3v2 tag or an MPEG frame) and would refuse it: export it again as MP3, or strip the first ${junk} bytes, e.g. \`tail -c +${junk + 1} in.mp3 > out.mp3\``;
 }
 
 /** Consecutive consistent frames from `at` (stops counting at MIN_RUN). */

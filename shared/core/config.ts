@@ -4,6 +4,9 @@
  */
 import { IvrError } from './errors';
 
+/** Where the ledger lives in the bucket unless `IVR_LEDGER_PREFIX` says otherwise. */
+export const DEFAULT_LEDGER_PREFIX = '.ivr-audio-sync/';
+
 /** Environment variables, as `process.env` holds them. */
 export type Env = Record<string, string | undefined>;
 
@@ -230,7 +233,7 @@ export function loadConfig(env: Env): Config {
     sessionToken: str(env, 'TENCENTCLOUD_SESSIONTOKEN'),
   };
   const audioPrefix = prefixVar(env, 'IVR_AUDIO_PREFIX', '');
-  const ledgerPrefix = prefixVar(env, 'IVR_LEDGER_PREFIX', '.ivr-audio-sync/');
+  const ledgerPrefix = prefixVar(env, 'IVR_LEDGER_PREFIX', DEFAULT_LEDGER_PREFIX);
   if (ledgerPrefix === '') fail('IVR_LEDGER_PREFIX', 'must not be empty');
   if (audioPrefix !== '' && ledgerPrefix.startsWith(audioPrefix)) {
     fail('IVR_LEDGER_PREFIX', `must be outside IVR_AUDIO_PREFIX ("${audioPrefix}") or the trigger would fire on it`);

@@ -2,6 +2,7 @@
  * Pure decisions about whether an object may be sent to CCC, taken before any API call is spent.
  */
 import { IvrError } from './errors';
+import { LONE_SURROGATE } from './text';
 
 /** The two containers CCC accepts, as the object's extension names them (lower-cased). */
 export type AudioFormat = 'mp3' | 'wav';
@@ -20,7 +21,7 @@ export function checkKey(key: string, audioPrefix: string, ledgerPrefix: string)
   if (key.startsWith(ledgerPrefix)) return 'ledger';
   if (/[\u0000-\u001f\u007f]/.test(key)) return new IvrError('KeyInvalid', 'object key contains control characters');
   // A lone surrogate has no UTF-8 form: no request could name the object.
-  if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(key)) return new IvrError('KeyInvalid', 'object key is not valid Unicode (a lone surrogate)');
+  if (LONE_SURROGATE.test(key)) return new IvrError('KeyInvalid', 'object key is not valid Unicode (a lone surrogate)');
   if (Buffer.byteLength(key) > MAX_KEY_BYTES) return new IvrError('KeyInvalid', `object key is longer than ${MAX_KEY_BYTES} bytes`);
   // HTTP clients normalise dot segments, so such a key would address a different object.
   if (key.split('/').some((seg) => seg === '..' || seg === '.')) return new IvrError('KeyInvalid', 'object key contains "." or ".." path segments');

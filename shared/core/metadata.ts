@@ -3,6 +3,7 @@
  * 2 KB user-metadata budget. User metadata we do not own is carried over untouched.
  */
 import { IvrError } from './errors';
+import { wellFormed } from './text';
 
 /** What an object shows. `queued`, `retrying` and `deferred` are on the way; `uploaded` and `failed` are final. */
 export type IvrStatus = 'queued' | 'uploaded' | 'failed' | 'deferred' | 'retrying';
@@ -82,14 +83,6 @@ export function userMetadataFromHeaders(headers: Record<string, string | string[
     if (lower.startsWith(META_PREFIX) && typeof value === 'string') meta[lower.slice(META_PREFIX.length)] = value;
   }
   return meta;
-}
-
-/** Lone UTF-16 surrogates: a JSON answer may carry them (`"\\ud800"`), and `encodeURIComponent` throws on them. */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-
-/** `text` with each lone surrogate replaced by U+FFFD, so any encoder takes it (Node 16 has no `toWellFormed`). */
-export function wellFormed(text: string): string {
-  return text.replace(LONE_SURROGATE, '\ufffd');
 }
 
 // Well-formed first: one odd character in a service's answer must not make the write throw (and

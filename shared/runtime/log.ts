@@ -3,7 +3,7 @@
  * `redact` so that secrets, session tokens, signatures and signed URLs never reach the log even
  * when they hide inside an error message from an SDK.
  */
-import { wellFormed } from '../core/metadata';
+import { wellFormed } from '../core/text';
 
 /** A line's severity; `debug` lines are written only when `IVR_LOG_DEBUG=1`. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -38,11 +38,20 @@ export function urlSecrets(url: string | undefined): string[] {
   if (!url) return [];
   try {
     const u = new URL(url);
-    const userInfo = [u.username, u.password].map((p) => decodeURIComponent(p));
+    // Both as written and decoded (`%` that is not an escape stays as it is: never a reason to lose the rest).
+    const userInfo = [u.username, u.password].flatMap((p) => [p, safeDecode(p)]);
     const tokens = u.pathname.split('/').filter((p) => p.length >= 16);
     return [url, ...u.searchParams.values(), u.hash.slice(1), ...userInfo, ...tokens].filter((v) => v.length >= 4);
   } catch {
     return [url];
+  }
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
   }
 }
 
@@ -64,7 +73,10 @@ const SIGNATURE_PATTERNS: Array<[RegExp, string]> = [
   // COS q-sign fields, in Authorization headers and in signed URL queries
   [new RegExp(String.raw`(q-signature${IS})[0-9a-fA-F]+`, 'gi'), '$1[REDACTED]'],
   [new RegExp(String.raw`(q-ak${IS})(?:(?!%26)[^&\s"'\\])+`, 'gi'), '$1[REDACTED]'],
-  [new RegExp(String.raw`((?:x-cos-security-token|X-TC-Token|token)${IS})(?:(?!%26)[^&\s"'\\])+`, 'gi'), '$1[REDACTED]'],
+  // A token: a query or JSON field named exactly `token` (not `nextToken`), and the session-token
+  // headers, also as `Name: value`
+  [new RegExp(String.raw`((?:x-cos-security-token|X-TC-Token|(?<![\w-])token)${IS})(?:(?!%26)[^&\s"'\\])+`, 'gi'), '$1[REDACTED]'],
+  [/((?:x-cos-security-token|X-TC-Token):\s*)[^\s"'\\,;]+/gi, '$1[REDACTED]'],
   // A signature after any Signature word: the TC3 Authorization header's `Signature=`, and a
   // service's code or message quoting one (`SignatureDoesNotMatch:<hex>`)
   [new RegExp(String.raw`(Signature\w*(?:${IS}|:\s*))[0-9a-fA-F]{16,}`, 'gi'), '$1[REDACTED]'],

@@ -123,8 +123,9 @@ export function scfHandler<R>(env: Env, functionName: string, seams: Seams, run:
     if (!current.ok) {
       current.log.error('invocation refused: configuration invalid', { scfRequestId: context?.request_id, code: current.error.code, error: current.error.message });
       // SCF shows the thrown message as it is: redacted like the log line (a secret pasted into
-      // the wrong variable is quoted back by the check).
-      throw new IvrError(current.error.code, redact(current.error.message));
+      // the wrong variable is quoted back by the check). The original is not kept as `cause`,
+      // which SCF would print with it.
+      throw new IvrError(current.error.code, redact(current.error.message), { transient: current.error.transient, requestId: current.error.requestId });
     }
     const { runtime } = current;
     const log = runtime.log.child({ scfRequestId: context?.request_id });
