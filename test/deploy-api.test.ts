@@ -305,6 +305,17 @@ describe('transient API errors (found by a review: one InternalError on a Create
     expect((await a.run('deploy')).lines).toContain('everything is up to date');
   });
 
+  test('a create that happened but was answered InternalError is known by its repeat\'s "already exists", not reported as a clash', async () => {
+    const a = await account();
+    a.scf.inject({ action: 'CreateTrigger', code: 'InternalError', message: '内部错误', after: 1, afterCommit: true });
+    const { code, lines } = await a.run('deploy');
+    expect(code).toBe(0);
+    expect(lines.filter((l) => l.includes('the earlier try went through'))).toHaveLength(1);
+    expect(a.fn(UPLOAD).triggers).toHaveLength(3);
+    expect(a.fn(REPORT).triggers).toHaveLength(1);
+    expect((await a.run('deploy')).lines).toContain('everything is up to date');
+  });
+
   test('RequestLimitExceeded on a read is tried again too; a transient error that persists gives up after a bounded number of tries with a doubling wait', async () => {
     const a = await account();
     a.scf.inject({ action: 'GetFunction', code: 'RequestLimitExceeded' });

@@ -31,18 +31,23 @@ export const WAIT = {
 /**
  * `api` with every call tried again, up to WAIT.transientAttempts times with a doubling wait on
  * `io`'s clock, when Tencent answers with a transient error: without it one `InternalError` on, say,
- * the second CreateTrigger ended the deploy half done. A write whose answer was lost this way may
- * have happened; its repeat then fails with the API's "already exists" code, which names it.
+ * the second CreateTrigger ended the deploy half done. A create whose answer was lost this way may
+ * have happened: its repeat then meets the API's "already exists" (`ResourceInUse.*`), which here
+ * means the earlier try went through, not a clash (the plan only creates what it found missing).
  */
 export function withTransientRetries(api: ScfApi, io: DeployIo): ScfApi {
   const retried =
-    <A extends unknown[], R>(op: (...args: A) => Promise<R>) =>
+    <A extends unknown[], R>(op: (...args: A) => Promise<R>, alreadyDone?: () => R) =>
     async (...args: A): Promise<R> => {
       let delay: number = WAIT.transientFirstDelayMs;
       for (let attempt = 1; ; attempt++) {
         try {
           return await op(...args);
         } catch (e) {
+          if (alreadyDone && attempt > 1 && e instanceof ScfApiError && e.code.startsWith('ResourceInUse')) {
+            io.out(`  ${e.action} answered ${e.code} after a transient error: the earlier try went through`);
+            return alreadyDone();
+          }
           if (!(e instanceof ScfApiError) || !isTransientCode(e.code) || attempt >= WAIT.transientAttempts) throw e;
           io.out(`  ${e.action} answered ${e.code} (transient); trying again in ${delay / 1000} s (attempt ${attempt + 1} of ${WAIT.transientAttempts})`);
           await io.sleep(delay);
@@ -52,12 +57,12 @@ export function withTransientRetries(api: ScfApi, io: DeployIo): ScfApi {
     };
   return {
     getFunction: retried((name) => api.getFunction(name)),
-    createFunction: retried((req) => api.createFunction(req)),
+    createFunction: retried((req) => api.createFunction(req), () => undefined),
     updateFunctionCode: retried((req) => api.updateFunctionCode(req)),
     updateFunctionConfiguration: retried((req) => api.updateFunctionConfiguration(req)),
     deleteFunction: retried((name) => api.deleteFunction(name)),
     listTriggers: retried((name) => api.listTriggers(name)),
-    createTrigger: retried((req) => api.createTrigger(req)),
+    createTrigger: retried((req) => api.createTrigger(req), () => undefined),
     deleteTrigger: retried((req) => api.deleteTrigger(req)),
     getRetryPolicy: retried((name) => api.getRetryPolicy(name)),
     setRetryPolicy: retried((name, policy) => api.setRetryPolicy(name, policy)),

@@ -97,6 +97,8 @@ export interface ScfFault extends Fault {
   message?: string;
   /** Answer with this HTTP status and a non-JSON body. */
   http?: number;
+  /** Do the request first, then answer with `code`: a write that happened, answered as if it failed. */
+  afterCommit?: boolean;
 }
 
 /** How the fake is set up. */
@@ -221,10 +223,12 @@ export class FakeScf extends LoopbackServer {
         res.writeHead(fault.http, { 'Content-Type': 'text/html' }).end('<html><body>Bad Gateway</body></html>');
         return;
       }
-      if (fault?.code) throw new TencentApiError(fault.code, fault.message ?? `injected ${fault.code}`);
+      if (fault?.code && !fault.afterCommit) throw new TencentApiError(fault.code, fault.message ?? `injected ${fault.code}`);
       if (!region) throw new TencentApiError('MissingParameter', 'The request is missing a required parameter `Region`.');
       if (params.Namespace !== undefined && params.Namespace !== 'default') throw new TencentApiError('ResourceNotFound.Namespace', `Namespace ${String(params.Namespace)} does not exist.`);
-      send(this.route(action, region, params));
+      const answer = this.route(action, region, params);
+      if (fault?.code) throw new TencentApiError(fault.code, fault.message ?? `injected ${fault.code}`);
+      send(answer);
     } catch (e) {
       call.result = answerError(send, e);
     } finally {
