@@ -99,6 +99,14 @@ describe('job state machine', () => {
     expect(visibleResult(inState('deferred'))).toMatchObject({ status: 'deferred', errorCode: 'QuotaExhausted' });
   });
 
+  test('a released deferred file whose call is not made waits as queued, not retrying "the day is used up"', () => {
+    const deferred = transition(queuedJob('id', object, T0, 'test'), 'defer', T0, 't', { deferredDay: '2026-11-25', lastError: { code: 'QuotaExhausted', message: 'the quota day 2026-11-25 is used up' } });
+    const unsent = transition(transition(deferred, 'send', T0 + 86400_000, 't', { call: 4 }), 'unsent', T0 + 86400_000, 't');
+    const shown = (v: JobVersion) => { const r = visibleResult(v); return [r.status, r.errorCode]; };
+    expect(shown(unsent)).toEqual(['queued', undefined]);
+    expect(shown(transition(unsent, 'send', T0 + 86400_000, 't', { call: 5 }))).toEqual(['queued', undefined]);
+  });
+
   test('sendable and settleable', () => {
     const d = transition(inState('queued'), 'defer', T0, 't', { deferredDay: '2026-11-25' });
     expect(sendable(d, T0, '2026-11-25')).toBe(false);

@@ -240,7 +240,10 @@ export function transition(current: JobVersion, event: JobEvent, at: number, by:
   // there (see inCall), and the call keeps its display name reserved until then.
   if (patch.call !== undefined) next.call = patch.call;
   else if (to === 'uncertain') next.call = current.call;
-  const lastError = patch.lastError ?? (to === 'queued' || to === 'sending' || to === 'uncertain' || to === 'failed' ? current.lastError : undefined);
+  // A deferral's reason ends with its day: a released file whose call is then not made (the rate
+  // limit, a missed window) must not show `retrying` with "the quota day is used up".
+  const released = event === 'send' && from === 'deferred' && current.lastError?.code === 'QuotaExhausted';
+  const lastError = patch.lastError ?? (!released && (to === 'queued' || to === 'sending' || to === 'uncertain' || to === 'failed') ? current.lastError : undefined);
   if (lastError && event !== 'rerun') next.lastError = lastError;
   return next;
 }
