@@ -7,7 +7,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { cosClient } from '../scripts/local/client';
-import { FIXES } from '../scripts/local/fixes';
+import { fixFor } from '../scripts/local/fixes';
 import { displayWidth } from '../scripts/local/table';
 import { mp3Silence, PNG_BYTES, wavTone } from './audio';
 import { findLeaks } from './harness';
@@ -46,7 +46,7 @@ test('npm start: prompts registered into done/, a bad file into failed/ with its
   expect(fs.existsSync(path.join(dirs.drop, 'done', '欢迎词.wav'))).toBe(true);
   const note = fs.readFileSync(path.join(dirs.drop, 'failed', 'photo.mp3.error.txt'), 'utf8');
   expect(note).toContain('Error:   NotAudio');
-  expect(note).toContain(`Fix:     ${FIXES.NotAudio}`);
+  expect(note).toContain(`Fix:     ${fixFor('NotAudio')}`);
   expect(note).toMatch(/Failed: {2}\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\+08:00/);
   expect(fs.readdirSync(path.join(dirs.drop, 'waiting'))).toEqual([]);
   expect(fs.readdirSync(dirs.drop).filter((n) => !n.startsWith('.')).sort()).toEqual(['done', 'failed', 'menus', 'waiting']);

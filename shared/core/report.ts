@@ -3,6 +3,7 @@
  * page with a 30-day chart, and the WeCom robot message.
  */
 import { deferredSpan, outcomeAt, visibleStatus, type JobVersion } from './job';
+import { fixFor } from './fixes';
 import type { ReviewState } from './metadata';
 import { parseUtcOffset } from './config';
 import { formatOffset, quotaDay } from './zone';
@@ -43,7 +44,15 @@ export interface NeedsAction {
   /** deferred: the quota day that was full (the file goes out the day after). */
   day?: string;
   fileId?: number;
+  /** failed: what to do, in the operator's words (shared/core/fixes.ts), when a fix is known. */
+  fix?: string;
 }
+
+/** How a fixed file goes in again, in the cloud. */
+const UPLOAD_AGAIN = 'then upload the fixed file again under the same name.';
+
+/** The order the page and the summary list files in: what needs the operator first, what resolves itself last. */
+const URGENCY: Record<NeedsAction['status'], number> = { failed: 0, rejected: 1, retrying: 2, deferred: 3 };
 
 /** Files submitted on one quota day: one bar of the report's chart. */
 export interface DayUse {
@@ -71,7 +80,10 @@ export interface ReportInput {
 export function needsAction(v: JobVersion): NeedsAction | undefined {
   const status = visibleStatus(v);
   const base = { key: v.object.key, code: v.lastError?.code, message: v.lastError?.message };
-  if (status === 'failed') return { ...base, status: 'failed' };
+  if (status === 'failed') {
+    const fix = fixFor(v.lastError?.code, UPLOAD_AGAIN);
+    return fix ? { ...base, status: 'failed', fix } : { ...base, status: 'failed' };
+  }
   if (status === 'uploaded' && v.upload?.review === 'rejected') return { key: v.object.key, status: 'rejected', fileId: v.upload.fileId, message: 'rejected by CCC review: record it again and upload it under a new name or version' };
   if (status === 'deferred') return { ...base, status: 'deferred', day: v.deferredDay };
   if (status === 'retrying') return { ...base, status: 'retrying' };
@@ -146,7 +158,7 @@ export function buildReport(i: ReportInput): DailyReport {
     review,
     backlog,
     errors,
-    needsAction: action.sort((a, b) => a.status.localeCompare(b.status) || a.key.localeCompare(b.key)),
+    needsAction: action.sort((a, b) => URGENCY[a.status] - URGENCY[b.status] || a.key.localeCompare(b.key)),
     actions: i.actions,
   };
 }
@@ -207,7 +219,8 @@ ${chart(history, r.quota.limit)}
 <h2>Backlog</h2>
 <table id="backlog">${row('deferred, waiting for quota', r.backlog.deferred)}${row('queued for the next call', r.backlog.queued)}${r.backlog.oldestDeferredDay ? row('oldest deferred since', r.backlog.oldestDeferredDay) : ''}</table>
 <h2>Files that need action</h2>
-${r.needsAction.length ? `<table id="needs-action"><tr><th>file</th><th>status</th><th>why</th></tr>${r.needsAction.map((a) => `<tr class="${a.status}"><td class="key">${esc(a.key)}</td><td class="status">${esc(a.status)}${a.day ? ` (day ${esc(a.day)} full)` : ''}</td><td>${esc([a.code, a.message].filter(Boolean).join(': '))}</td></tr>`).join('')}</table>` : '<p id="needs-action">None: every file is uploaded or on its way.</p>'}
+${r.needsAction.length ? `<p id="needs-action-counts">${esc(actionCounts(r.needsAction))}: the ones to fix first, deferred and retrying files go out by themselves.</p>
+<table id="needs-action"><tr><th>file</th><th>status</th><th>why, and what to do</th></tr>${r.needsAction.map((a) => `<tr class="${a.status}"><td class="key">${esc(a.key)}</td><td class="status">${esc(a.status)}${a.day ? ` (day ${esc(a.day)} full)` : ''}${a.fileId !== undefined ? ` (FileId ${a.fileId})` : ''}</td><td>${esc([a.code, a.message].filter(Boolean).join(': '))}${a.fix ? `<br><strong>What to do:</strong> ${esc(a.fix)}` : ''}</td></tr>`).join('')}</table>` : '<p id="needs-action">None: every file is uploaded or on its way.</p>'}
 <h2>Errors by code</h2>
 ${errors.length ? `<table id="errors">${errors.map(([c, n]) => row(c, n)).join('')}</table>` : '<p id="errors">None.</p>'}
 <p class="muted">Generated ${esc(zoned(r.generatedAt, r.utcOffset))}. This run registered ${r.actions.registered} file(s), updated ${r.actions.reviewsUpdated} review state(s) and pruned ${r.actions.pruned} ledger entries.</p>
@@ -215,9 +228,27 @@ ${errors.length ? `<table id="errors">${errors.map(([c, n]) => row(c, n)).join('
 `;
 }
 
-/** A WeCom group robot message (`msgtype: markdown`). */
-export function wecomMessage(r: DailyReport): { msgtype: 'markdown'; markdown: { content: string } } {
-  const errors = Object.entries(r.errors).map(([c, n]) => `${c} ×${n}`).join(', ');
+/** "3 files need action (1 failed, 2 deferred)", in the page's order. */
+function actionCounts(items: NeedsAction[]): string {
+  const by = new Map<string, number>();
+  for (const a of items) by.set(a.status, (by.get(a.status) ?? 0) + 1);
+  return `${items.length} file${items.length === 1 ? '' : 's'} need${items.length === 1 ? 's' : ''} action (${[...by].map(([s, n]) => `${n} ${s}`).join(', ')})`;
+}
+
+/**
+ * Text from a file name or a code, safe inside WeCom markdown: `<@all>` would mention everyone and
+ * `[x](url)` make a link, so their brackets become look-alikes; a line break would end the quote.
+ */
+export function markdownText(s: string): string {
+  return s.replace(/[\r\n]+/g, ' ').replace(/</g, '‹').replace(/>/g, '›').replace(/\[/g, '［').replace(/\]/g, '］').replace(/`/g, "'");
+}
+
+/** Files named in the summary at most; the page lists them all. */
+const SUMMARY_FILES = 5;
+
+/** A WeCom group robot message (`msgtype: markdown`); `page` says where the report page is. */
+export function wecomMessage(r: DailyReport, page?: string): { msgtype: 'markdown'; markdown: { content: string } } {
+  const errors = Object.entries(r.errors).map(([c, n]) => `${markdownText(c)} ×${n}`).join(', ');
   const lines = [
     `**IVR audio quota ${r.day}${r.final ? '' : ' (so far)'}**: <font color="${r.quota.exhausted ? 'warning' : 'info'}">${r.quota.submitted}/${r.quota.limit}</font> files submitted`,
     `> uploaded ${r.files.uploaded}, failed ${r.files.failed}, deferred ${r.files.deferred}, retrying ${r.files.retrying}`,
@@ -225,6 +256,12 @@ export function wecomMessage(r: DailyReport): { msgtype: 'markdown'; markdown: {
     `> backlog: ${r.backlog.deferred} deferred, ${r.backlog.queued} queued`,
   ];
   if (errors) lines.push(`> errors: ${errors}`);
+  // The files an operator must fix (failed, rejected), first few by name: the rest wait by themselves.
+  const toFix = r.needsAction.filter((a) => a.status === 'failed' || a.status === 'rejected');
+  if (r.needsAction.length > 0) lines.push(`**${actionCounts(r.needsAction)}**`);
+  for (const a of toFix.slice(0, SUMMARY_FILES)) lines.push(`> ${markdownText(a.key)}: ${a.status}${a.code ? ` (${markdownText(a.code)})` : ''}`);
+  if (toFix.length > SUMMARY_FILES) lines.push(`> … and ${toFix.length - SUMMARY_FILES} more`);
+  if (page && r.needsAction.length > 0) lines.push(`Every file, why and what to do: ${markdownText(page)}`);
   return { msgtype: 'markdown', markdown: { content: lines.join('\n') } };
 }
 
@@ -243,12 +280,12 @@ export function rejectionMessage(keys: string[]): { msgtype: 'markdown'; markdow
   const lines = [head];
   for (let i = 0; i < keys.length; i++) {
     const rest = keys.length - i - 1;
-    const next = [...lines, `> ${keys[i]}`];
+    const next = [...lines, `> ${markdownText(keys[i])}`];
     if (bytes([...next, ...(rest > 0 ? [more(rest)] : []), foot]) > WECOM_MAX_BYTES) {
       lines.push(more(keys.length - i));
       break;
     }
-    lines.push(`> ${keys[i]}`);
+    lines.push(`> ${markdownText(keys[i])}`);
   }
   return { msgtype: 'markdown', markdown: { content: [...lines, foot].join('\n') } };
 }

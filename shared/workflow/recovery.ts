@@ -255,7 +255,7 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
   ctx.log.info('daily report', { jsonKey, htmlKey, report: { ...report, needsAction: report.needsAction.length } });
   let webhook: WebhookResult | undefined;
   if (ctx.config.reportWebhook) {
-    webhook = await postWebhook(ctx.config.reportWebhook, wecomMessage(report), ctx.clock.sleep);
+    webhook = await postWebhook(ctx.config.reportWebhook, wecomMessage(report, `${htmlKey} in the bucket (its newest report)`), ctx.clock.sleep);
     // The report is already stored; a webhook failure is reported, never fatal.
     if (webhook.ok) ctx.log.info('report posted to webhook', { attempts: webhook.attempts });
     else ctx.log.error('report webhook failed', { code: 'WebhookFailed', attempts: webhook.attempts, error: webhook.error });

@@ -1,0 +1,48 @@
+/**
+ * What an operator should do about a failed file, by error code, in the operator's words (the
+ * message on the object says what went wrong in the function's). The report page shows it for the
+ * cloud, the local stack's `<name>.error.txt` for the drop folder: each says how a fixed file goes
+ * in again (`again`).
+ */
+
+/** The fix for `code`, ending with `again` (how the fixed file goes in again); undefined when none is known. */
+export function fixFor(code: string | undefined, again: string): string | undefined {
+  switch (code) {
+    case 'UnsupportedExtension':
+      return `Only .mp3 and .wav files can be IVR prompts. Export the recording as MP3 or WAV from your audio tool, ${again}`;
+    case 'EmptyFile':
+      return `The file is empty (0 bytes), usually a copy or download that did not finish. Copy the original file again, ${orElse(again)}`;
+    case 'FileTooLarge':
+      return `CCC accepts files up to 5 MB. Shorten the prompt, or export it as mono MP3 at a lower bit rate (e.g. 64 kbit/s) or as 8 kHz mono WAV, ${again}`;
+    case 'NotAudio':
+      return `The file's content is not MP3 or WAV audio (for example a picture or document renamed to .mp3, or a damaged file). Export the real recording as MP3 or WAV, ${again}`;
+    case 'FormatMismatch':
+      return `The file's extension does not match its content (for example WAV audio named .mp3). Rename it to the extension the message names, or export it again in the format its name says, ${again}`;
+    case 'IvrNameInvalid':
+      return `The name CCC would show for this prompt is not usable (empty, longer than 64 characters, or with control characters). Rename the file to a short plain name, ${again}`;
+    case 'UploadRejected':
+      return `CCC refused this file; its reason is in the message. Check that the file plays and is a real MP3 or WAV under 5 MB, fix it, ${again} If CCC keeps refusing it, send the message to Tencent Cloud support.`;
+    case 'AudioTruncated':
+      return `The audio stops before its end: the file was cut off, usually by an unfinished copy or download. Copy the complete original again, ${orElse(again)}`;
+    case 'AudioInvalid':
+      return `The audio data cannot be decoded as it is. Follow the message, or open the file in an audio editor and export it again as MP3 or WAV, ${again}`;
+    case 'AudioEmpty':
+      return `The file contains no sound. Check the recording, export it again, ${again}`;
+    case 'AudioTooLong':
+      return `The prompt is longer than allowed. Shorten it or split it into several prompts, ${again}`;
+    case 'AudioTooLargeToConvert':
+    case 'ConversionFailed':
+      return `The audio could not be converted to telephone format. Export it shorter, or already as 8 kHz mono WAV, ${again}`;
+    case 'KeyInvalid':
+      return `The file's name or path cannot be stored safely (control characters, or a path over 850 bytes). Rename it to a shorter plain name, ${again}`;
+    case 'KeyOutsidePrefix':
+      return 'The file was stored outside the folder the function watches (IVR_AUDIO_PREFIX; locally, the --prefix option of npm start).';
+    case 'GaveUp':
+      return `CCC did not register it after several tries; the last reason is in the message. Once that has passed, ${again}`;
+    default:
+      return undefined;
+  }
+}
+
+/** `again` as an alternative ("…, or drop …") rather than a next step ("…, then drop …"). */
+const orElse = (again: string) => again.replace(/^then /, 'or ');
