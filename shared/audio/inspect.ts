@@ -426,8 +426,9 @@ function leadingJunk(b: Uint8Array, first: number): string {
   const before = tag > 0 ? 'its ID3v2 tag' : 'its first MPEG frame';
   const what = isZero(b, 0, junk)
     ? `${junk} zero bytes`
-    : `${junk} bytes that are neither an ID3v2 tag nor an MPEG frame (it starts ${Buffer.from(b.subarray(0, Math.min(4, junk))).toString('hex')}: a stream recorded from the middle of a frame, or something written before the audio)`;
-  return `the MP3 starts with ${what} before ${before}; CCC recognises an MP3 by its start (an ID3v2 tag or an MPEG frame) and would refuse it: export it again as MP3, or strip the first ${junk} bytes, e.g. \`tail -c +${junk + 1} in.mp3 > out.mp3\``;
+    : `${junk} bytes that are not MP3 (${Buffer.from(b.subarray(0, Math.min(4, junk))).toString('hex')}…: cut mid-frame, or written before the audio)`;
+  // Short: the object's metadata keeps about 500 bytes of it URL-encoded, and the command is the point.
+  return `the MP3 starts with ${what} before ${before}, and CCC refuses an MP3 that starts otherwise: export it again, or strip them: \`tail -c +${junk + 1} in.mp3 > out.mp3\``;
 }
 
 /** Consecutive consistent frames from `at` (stops counting at MIN_RUN). */
