@@ -295,5 +295,9 @@ describe('the daily report\'s needs-action list: the files dropped by the end of
     const text = wecomMessage(r, '.ivr-audio-sync/reports/index.html in the bucket').markdown.content;
     expect(text).toContain('**3 files need action (1 failed, 1 rejected, 1 deferred)**\n> p/z-‹@all›［x］(http://e).mp3: failed (EmptyFile)\n> p/m-rejected.mp3: rejected\nEvery file, why and what to do: .ivr-audio-sync/reports/index.html in the bucket');
     expect(text).not.toMatch(/<@|\[x\]/);
+    // A version replaced (or deleted) before it was sent needs nothing from the operator.
+    const replaced = transition(job('p/replaced.mp3'), 'replaced', D26_2000, 't', { lastError: { code: 'ObjectChanged', message: 'overwritten' } });
+    const withReplaced = buildReport({ ...reportInput, day: '2026-11-26', nowMs: D27_0005, jobs: [replaced] });
+    expect({ needsAction: withReplaced.needsAction, errors: withReplaced.errors }).toEqual({ needsAction: [], errors: { ObjectChanged: 1 } });
   });
 });

@@ -80,6 +80,9 @@ export interface ReportInput {
 export function needsAction(v: JobVersion): NeedsAction | undefined {
   const status = visibleStatus(v);
   const base = { key: v.object.key, code: v.lastError?.code, message: v.lastError?.message };
+  // A version replaced or deleted before it was sent needs nothing: the new upload is a job of its
+  // own, and a deleted file was the operator's choice.
+  if (status === 'failed' && v.lastError?.code === 'ObjectChanged') return undefined;
   if (status === 'failed') {
     const fix = fixFor(v.lastError?.code, UPLOAD_AGAIN);
     return fix ? { ...base, status: 'failed', fix } : { ...base, status: 'failed' };
