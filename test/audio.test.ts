@@ -390,6 +390,8 @@ describe('conversionPlan', () => {
     const copy = converted(fixture('speech-stream.wav'));
     expect(Math.abs(copy.info.durationSeconds - 0.382585)).toBeLessThan(0.01);
     expect(copy.bytes.readUInt32LE(40)).toBe(copy.bytes.length - 44);
+    // One already in the telephone format only gets its sizes: the object says so, not "8 kHz → 8 kHz".
+    expect(converted(fixture('speech-arecord-pipe.wav')).description).toBe('8000Hz/1ch/16bit, sizes filled in (it was written as a stream)');
   });
 
   test('a streamed µ-law WAV whose 16-bit copy would be over the limit is told to re-save it keeping its encoding', () => {

@@ -58,7 +58,10 @@ export function convertWav(bytes: Uint8Array): ConvertResult {
     dataOffset: 44,
     dataBytes: frames * 2,
   };
-  return { ok: true, converted: { bytes: file, description: `${describeAudio(input)} → ${describeAudio(info)}`, info } };
+  // A WAV written as a stream in the telephone format already changes only its header.
+  const [from, to] = [describeAudio(input), describeAudio(info)];
+  const description = from === to ? `${to}, sizes filled in (it was written as a stream)` : `${from} → ${to}`;
+  return { ok: true, converted: { bytes: file, description, info } };
 }
 
 /** Sample frames the converted file will hold: the input's duration at 8 kHz (plan.ts predicts the same). */
