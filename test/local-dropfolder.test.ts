@@ -15,7 +15,7 @@ import { tempDirs } from './local-helpers';
 const SETTLE = 1000;
 
 /** A drop folder over an in-memory bucket, on a clock the test moves. */
-async function dropFolder() {
+async function dropFolder(opts: { onPut?: (drop: DropFolder, key: string) => void } = {}) {
   const dirs = tempDirs();
   const bucket = new Map<string, ObjectView & { body: Buffer }>();
   const events: DropEvent[] = [];
@@ -28,6 +28,7 @@ async function dropFolder() {
     offsetMinutes: 480,
     put: async (key, body) => {
       bucket.set(key, { body, etag: createHash('md5').update(body).digest('hex'), meta: {} });
+      opts.onPut?.(drop, key);
     },
     object: (key) => bucket.get(key),
     remove: async (key) => {
@@ -153,5 +154,23 @@ test('a deferred file deleted from waiting/ is withdrawn: its object is deleted,
   expect(t.bucket.has('prompts/later.mp3')).toBe(false);
   expect(t.drop.waiting).toBe(0);
   expect(fs.readdirSync(t.drop.doneDir)).toEqual([]);
+  t.dirs.cleanup();
+});
+
+test('a name the function refuses ends in failed/ even when the refusal arrives before the upload is answered', async () => {
+  // As in the stack: the COS event reaches the function while the upload's answer is still on its way.
+  const t = await dropFolder({ onPut: (drop, key) => drop.refused(key, 'KeyInvalid', 'object key contains control characters') });
+  fs.writeFileSync(path.join(t.dirs.drop, 'tb1\tx.mp3'), mp3Silence(5));
+  fs.writeFileSync(path.join(t.dirs.drop, 'nl1\nx.mp3'), mp3Silence(5));
+  await t.settle();
+  expect(t.of('sent')).toHaveLength(2);
+  expect(t.of('failed')).toEqual([
+    expect.objectContaining({ file: 'nl1\nx.mp3', code: 'KeyInvalid', message: 'object key contains control characters', movedTo: 'failed/nl1\nx.mp3', note: 'failed/nl1\nx.mp3.error.txt' }),
+    expect.objectContaining({ file: 'tb1\tx.mp3', code: 'KeyInvalid', message: 'object key contains control characters', movedTo: 'failed/tb1\tx.mp3', note: 'failed/tb1\tx.mp3.error.txt' }),
+  ]);
+  expect(fs.existsSync(path.join(t.drop.failedDir, 'tb1\tx.mp3.error.txt'))).toBe(true);
+  expect(t.drop.waiting).toBe(0);
+  // Not busy: the burst's summary line is printed once the stack is idle.
+  expect(t.drop.busy).toBe(false);
   t.dirs.cleanup();
 });

@@ -11,7 +11,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { freeName, isIgnoredName, noteName, RESERVED_DIRS, scanIntervalMs, SettleTracker, type Observation } from './drop-rules';
-import { readFileState } from './file-state';
+import { readFileState, withRefusal } from './file-state';
 import { failureText } from './fixes';
 import { nextQuotaDay } from './time';
 
@@ -323,7 +323,11 @@ export class DropFolder {
     const f = this.inFlight.get(key);
     const obj = f && !f.unsent ? this.deps.object(key) : undefined;
     if (!f || !obj) return;
-    const s = readFileState(obj.meta);
+    // A key the function refuses outright gets no status written, and its refusal can come back
+    // before the upload's own answer, while the file is not yet marked sent (`refused` then has
+    // nothing to act on): the key itself says it failed, on every scan, so such a file never
+    // stays in waiting/ (nor keeps the stack busy, which held back the burst's summary line).
+    const s = withRefusal(key, readFileState(obj.meta), this.deps.prefix);
     if (!s.status) return;
     f.status = s.status;
     if ((s.status === 'uploaded' || s.status === 'failed') && this.changedSinceSent(f)) return this.sendAgain(key, f, s.status, s.fileId, s.errorCode, s.errorMessage);
