@@ -15,9 +15,10 @@ import { tempDirs } from './local-helpers';
 const SETTLE = 1000;
 
 /** A drop folder over an in-memory bucket, on a clock the test moves. */
-async function dropFolder(opts: { onPut?: (drop: DropFolder, key: string) => void } = {}) {
-  const dirs = tempDirs();
-  const bucket = new Map<string, ObjectView & { body: Buffer }>();
+async function dropFolder(opts: { onPut?: (drop: DropFolder, key: string) => void; restartOf?: { dirs: ReturnType<typeof tempDirs>; bucket: Map<string, ObjectView & { body: Buffer }> } } = {}) {
+  // A restart: the same folders and bucket, a new engine.
+  const dirs = opts.restartOf?.dirs ?? tempDirs();
+  const bucket = opts.restartOf?.bucket ?? new Map<string, ObjectView & { body: Buffer }>();
   const events: DropEvent[] = [];
   let clock = 1_800_000_000_000;
   const drop = new DropFolder({
@@ -31,6 +32,7 @@ async function dropFolder(opts: { onPut?: (drop: DropFolder, key: string) => voi
       opts.onPut?.(drop, key);
     },
     object: (key) => bucket.get(key),
+    keys: () => [...bucket.keys()].sort(),
     remove: async (key) => {
       bucket.delete(key);
     },
@@ -172,5 +174,28 @@ test('a name the function refuses ends in failed/ even when the refusal arrives 
   expect(t.drop.waiting).toBe(0);
   // Not busy: the burst's summary line is printed once the stack is idle.
   expect(t.drop.busy).toBe(false);
+  t.dirs.cleanup();
+});
+
+test('a waiting file deleted while the stack was stopped is withdrawn at the next start; settled and present files are not', async () => {
+  const t = await dropFolder();
+  for (const name of ['later.mp3', 'kept.mp3', 'queued.mp3', 'done.mp3']) fs.writeFileSync(path.join(t.dirs.drop, name), mp3Silence(5));
+  await t.settle();
+  t.result('prompts/later.mp3', { 'ivr-status': 'deferred' });
+  t.result('prompts/kept.mp3', { 'ivr-status': 'deferred' });
+  t.result('prompts/queued.mp3', { 'ivr-status': 'queued' });
+  t.result('prompts/done.mp3', uploaded(1001));
+  t.drop.stop();
+
+  // While stopped, the operator deletes two waiting files.
+  fs.rmSync(path.join(t.drop.waitingDir, 'later.mp3'));
+  fs.rmSync(path.join(t.drop.waitingDir, 'queued.mp3'));
+  const again = await dropFolder({ restartOf: t });
+  expect(again.of('withdrawn')).toEqual([
+    { kind: 'withdrawn', file: 'later.mp3', key: 'prompts/later.mp3', deleted: true },
+    { kind: 'withdrawn', file: 'queued.mp3', key: 'prompts/queued.mp3', deleted: true },
+  ]);
+  expect([...t.bucket.keys()].sort()).toEqual(['prompts/done.mp3', 'prompts/kept.mp3']);
+  expect(again.drop.waiting).toBe(1);
   t.dirs.cleanup();
 });

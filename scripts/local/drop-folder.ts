@@ -47,6 +47,8 @@ export interface DropFolderDeps {
   object(key: string): ObjectView | undefined;
   /** Deletes an object as an operator's client would (a signed DELETE). */
   remove(key: string): Promise<void>;
+  /** The keys of the objects under the prefix, as stored now. */
+  keys(): string[];
   emit(event: DropEvent): void;
   now(): number;
   /**
@@ -267,12 +269,34 @@ export class DropFolder {
         this.deps.emit({ kind: 'withdrawn', file: f.file, key, deleted: false });
         continue;
       }
-      try {
-        await this.deps.remove(key);
-        this.deps.emit({ kind: 'withdrawn', file: f.file, key, deleted: true });
-      } catch (e) {
-        this.deps.emit({ kind: 'error', file: f.file, message: `removed from ${RESERVED_DIRS.waiting}/, but its object ${key} could not be deleted, so it may still be registered: ${e instanceof Error ? e.message : String(e)}` });
-      }
+      await this.withdraw(key, f.file);
+    }
+  }
+
+  /** Deletes the object of a file removed from `waiting/`, so the function never sends it. */
+  private async withdraw(key: string, file: string): Promise<void> {
+    try {
+      await this.deps.remove(key);
+      this.deps.emit({ kind: 'withdrawn', file, key, deleted: true });
+    } catch (e) {
+      this.deps.emit({ kind: 'error', file, message: `removed from ${RESERVED_DIRS.waiting}/, but its object ${key} could not be deleted, so it may still be registered: ${e instanceof Error ? e.message : String(e)}` });
+    }
+  }
+
+  /**
+   * Files removed from `waiting/` while the stack was stopped: their objects still wait (queued,
+   * retrying, deferred), and the recovery pass would register them, a deferred one taking its
+   * day's slot, with no line and no file in any folder. They are withdrawn as a file removed while
+   * the stack runs is. Settled objects (uploaded, failed) and ones with no status are left alone.
+   */
+  private async withdrawRemovedWhileStopped(): Promise<void> {
+    for (const key of this.deps.keys()) {
+      if (!key.startsWith(this.deps.prefix) || this.inFlight.has(key)) continue;
+      const file = key.slice(this.deps.prefix.length);
+      const status = readFileState(this.deps.object(key)?.meta ?? {}).status;
+      if (status !== 'queued' && status !== 'retrying' && status !== 'deferred') continue;
+      if (fs.existsSync(path.join(this.waitingDir, fromRel(file)))) continue; // there, but unreadable: said above
+      await this.withdraw(key, file);
     }
   }
 
@@ -317,6 +341,7 @@ export class DropFolder {
       if (f.unsent) await this.send(key, f, true);
       else this.guard(f.file, () => this.check(key));
     }
+    await this.withdrawRemovedWhileStopped();
   }
 
   private check(key: string): void {

@@ -120,6 +120,7 @@ async function main(): Promise<void> {
       await user.putObject({ Bucket: BUCKET, Region: REGION, Key: key, Body: body, ContentType: contentType });
     },
     object: (key) => cos.object(BUCKET, key),
+    keys: () => cos.keys(BUCKET, s.prefix),
     remove: async (key) => {
       await user.deleteObject({ Bucket: BUCKET, Region: REGION, Key: key });
     },
