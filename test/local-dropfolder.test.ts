@@ -199,3 +199,45 @@ test('a waiting file deleted while the stack was stopped is withdrawn at the nex
   expect(again.drop.waiting).toBe(1);
   t.dirs.cleanup();
 });
+
+test('a file overwritten in waiting/ while it is deferred replaces the version waiting at once, as in the cloud; the old one is never sent', async () => {
+  const t = await dropFolder();
+  const old = mp3Silence(5);
+  const renewed = mp3Silence(9);
+  fs.writeFileSync(path.join(t.dirs.drop, 'late.mp3'), old);
+  await t.settle();
+  t.result('prompts/late.mp3', { 'ivr-status': 'deferred' });
+
+  // The operator copies a new recording over the deferred one: once it has settled, it goes over the object.
+  fs.writeFileSync(path.join(t.drop.waitingDir, 'late.mp3'), renewed);
+  await t.drop.tick();
+  expect(t.of('replaced')).toEqual([]);
+  expect(t.drop.busy).toBe(true);
+  await t.settle();
+  expect(t.of('replaced')).toEqual([{ kind: 'replaced', file: 'late.mp3', key: 'prompts/late.mp3' }]);
+  expect(describeEvent(t.of('replaced')[0])).toEqual({ state: 'replaced', detail: 'the file in waiting/ changed while it waited: the new version replaces the one waiting, which is never sent, and is handled on its own' });
+  expect(t.of('sent').map((e) => e.kind === 'sent' && e.size)).toEqual([old.length, renewed.length]);
+  expect(t.bucket.get('prompts/late.mp3')!.body.equals(renewed)).toBe(true);
+
+  // The new version's own result moves it on; the result-time check finds nothing changed.
+  t.result('prompts/late.mp3', uploaded(1001));
+  expect(t.of('changed')).toEqual([]);
+  expect(t.of('uploaded')).toEqual([expect.objectContaining({ fileId: 1001, movedTo: 'done/late.mp3' })]);
+  expect(fs.readFileSync(path.join(t.drop.doneDir, 'late.mp3')).equals(renewed)).toBe(true);
+  t.dirs.cleanup();
+});
+
+test('a waiting file only touched is not uploaded again', async () => {
+  const t = await dropFolder();
+  fs.writeFileSync(path.join(t.dirs.drop, 'touched.mp3'), mp3Silence(5));
+  await t.settle();
+  t.result('prompts/touched.mp3', { 'ivr-status': 'deferred' });
+  const later = new Date(Date.now() + 60000);
+  fs.utimesSync(path.join(t.drop.waitingDir, 'touched.mp3'), later, later);
+  await t.settle();
+  await t.settle();
+  expect(t.of('replaced')).toEqual([]);
+  expect(t.of('sent')).toHaveLength(1);
+  expect(t.drop.busy).toBe(false);
+  t.dirs.cleanup();
+});

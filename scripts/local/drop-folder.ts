@@ -30,6 +30,8 @@ export type DropEvent =
   | { kind: 'failed'; file: string; key: string; code?: string; message?: string; movedTo?: string; note?: string }
   /** The file in `waiting/` is no longer the version sent: that version's outcome, and the file is sent again. */
   | { kind: 'changed'; file: string; key: string; outcome: 'uploaded' | 'failed'; fileId?: number; code?: string; message?: string }
+  /** Changed in `waiting/` while it waited: uploaded over its object, which replaces the version waiting (never sent). */
+  | { kind: 'replaced'; file: string; key: string }
   /** Removed from `waiting/` before its result: its object was deleted, so it is not registered. */
   | { kind: 'withdrawn'; file: string; key: string; deleted: boolean }
   | { kind: 'error'; file: string; message: string };
@@ -74,6 +76,8 @@ interface InFlight {
    * the settle time, as a new drop would be (the copy over it may still be going on).
    */
   resettle?: FileStamp & { since: number };
+  /** Set while the file differs from the version sent and has no result yet: settling before it replaces that version. */
+  changing?: FileStamp & { since: number };
 }
 
 interface FileStamp {
@@ -130,7 +134,7 @@ export class DropFolder {
   /** True while files are settling or being registered (deferred files wait for a day: not busy). */
   get busy(): boolean {
     if (this.tracker.settling > 0 || this.waitingTracker.settling > 0) return true;
-    return [...this.inFlight.values()].some((f) => f.unsent || f.status !== 'deferred');
+    return [...this.inFlight.values()].some((f) => f.unsent || f.changing || f.status !== 'deferred');
   }
 
   /** Files in `waiting/`, also those put there by hand and not yet taken: all are taken at the next start. */
@@ -166,6 +170,11 @@ export class DropFolder {
       }
       for (const [key, f] of this.inFlight) {
         if (f.unsent && !this.stopped && this.settledAgain(f)) await this.send(key, f, false);
+      }
+      for (const [key, f] of [...this.inFlight]) {
+        if (this.stopped || f.unsent || !this.replacedWhileWaiting(f)) continue;
+        this.deps.emit({ kind: 'replaced', file: f.file, key });
+        await this.send(key, f, false);
       }
       for (const [key, f] of [...this.inFlight]) this.guard(f.file, () => this.check(key));
       await this.withdrawRemoved();
@@ -250,6 +259,7 @@ export class DropFolder {
     f.reported = undefined;
     f.status = undefined;
     f.resettle = undefined;
+    f.changing = undefined;
     this.deps.emit({ kind: 'sent', file: f.file, key, size: body.length, resumed });
   }
 
@@ -406,6 +416,28 @@ export class DropFolder {
     const now = this.stamp(f.file);
     f.resettle = { size: now?.size ?? -1, mtimeMs: now?.mtimeMs ?? -1, since: this.elapsedNow() };
     this.deps.emit({ kind: 'changed', file: f.file, key, outcome, ...(fileId !== undefined ? { fileId } : {}), ...(code ? { code } : {}), ...(message ? { message } : {}) });
+  }
+
+  /**
+   * True when a file sent and still without a result (queued, retrying, deferred) has changed in
+   * `waiting/` and stayed unchanged for the settle time since, with other content: it is to be
+   * uploaded over its object now, as uploading over a waiting object does in the cloud (the version
+   * waiting ends ObjectChanged, never sent). Waiting for the result instead let the old version be
+   * registered, on a deferred file's day taking the slot, before the new one was even sent.
+   */
+  private replacedWhileWaiting(f: InFlight): boolean {
+    const now = this.stamp(f.file);
+    if (!now || !f.sent || (now.size === f.sent.size && now.mtimeMs === f.sent.mtimeMs)) {
+      f.changing = undefined;
+      return false;
+    }
+    if (!f.changing || f.changing.size !== now.size || f.changing.mtimeMs !== now.mtimeMs) {
+      f.changing = { ...now, since: this.elapsedNow() };
+      return false;
+    }
+    if (this.elapsedNow() - f.changing.since < this.deps.settleMs) return false;
+    f.changing = undefined;
+    return this.changedSinceSent(f); // only touched: the version sent, stamped anew
   }
 
   /** True when the file may be sent now: it is not settling after a change, or has settled. */

@@ -47,6 +47,8 @@ export function describeEvent(e: DropEvent): { state: string; detail: string } {
       const outcome = e.outcome === 'uploaded' ? `was registered with FileId ${e.fileId ?? '?'}` : `failed (${reason(e.code, e.message) || 'no reason recorded'})`;
       return { state: 'changed', detail: `the file in waiting/ changed after it was sent: the version sent ${outcome}; the changed file is sent again once it stays unchanged` };
     }
+    case 'replaced':
+      return { state: 'replaced', detail: 'the file in waiting/ changed while it waited: the new version replaces the one waiting, which is never sent, and is handled on its own' };
     case 'withdrawn':
       return { state: 'withdrawn', detail: e.deleted ? `removed from waiting/ before it was registered: ${e.key} is deleted from the local bucket, so it is not sent` : 'removed from waiting/ before it was sent: nothing is sent' };
     case 'error':
