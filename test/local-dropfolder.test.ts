@@ -58,6 +58,10 @@ async function dropFolder(opts: { onPut?: (drop: DropFolder, key: string) => voi
       drop.objectChanged(key);
     },
     of: (kind: DropEvent['kind']) => events.filter((e) => e.kind === kind),
+    now: () => clock,
+    advance(ms: number) {
+      clock += ms;
+    },
   };
 }
 
@@ -239,5 +243,25 @@ test('a waiting file only touched is not uploaded again', async () => {
   expect(t.of('replaced')).toEqual([]);
   expect(t.of('sent')).toHaveLength(1);
   expect(t.drop.busy).toBe(false);
+  t.dirs.cleanup();
+});
+
+test('the same file dropped again after it was registered says it was already registered', async () => {
+  const t = await dropFolder();
+  const body = mp3Silence(5);
+  fs.writeFileSync(path.join(t.dirs.drop, 'welcome.mp3'), body);
+  await t.settle();
+  const registeredAt = new Date(t.now()).toISOString();
+  t.result('prompts/welcome.mp3', { ...uploaded(1001), 'ivr-at': encodeURIComponent(registeredAt) });
+  expect(t.of('uploaded')).toEqual([expect.not.objectContaining({ alreadyRegistered: true })]);
+
+  // Dropped again later: the function writes the first registration back, with its time.
+  t.advance(60000);
+  fs.writeFileSync(path.join(t.dirs.drop, 'welcome.mp3'), body);
+  await t.settle();
+  t.result('prompts/welcome.mp3', { ...uploaded(1001), 'ivr-at': encodeURIComponent(registeredAt) });
+  const again = t.of('uploaded')[1];
+  expect(again).toEqual(expect.objectContaining({ fileId: 1001, movedTo: 'done/welcome (2).mp3', alreadyRegistered: true }));
+  expect(describeEvent(again).detail).toBe('FileId 1001 (already registered: the same file was uploaded before under this name; nothing new was sent to CCC) → done/welcome (2).mp3');
   t.dirs.cleanup();
 });

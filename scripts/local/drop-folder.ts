@@ -26,7 +26,8 @@ export type DropEvent =
   | { kind: 'sent'; file: string; key: string; size: number; resumed: boolean }
   | { kind: 'waiting'; file: string; key: string; reason: string }
   | { kind: 'status'; file: string; key: string; status: string; code?: string; message?: string; day?: string }
-  | { kind: 'uploaded'; file: string; key: string; fileId?: number; movedTo?: string; converted?: string }
+  /** `alreadyRegistered`: this upload was a copy of a version registered before (the function's `Duplicate`). */
+  | { kind: 'uploaded'; file: string; key: string; fileId?: number; movedTo?: string; converted?: string; alreadyRegistered?: true }
   | { kind: 'failed'; file: string; key: string; code?: string; message?: string; movedTo?: string; note?: string }
   /** The file in `waiting/` is no longer the version sent: that version's outcome, and the file is sent again. */
   | { kind: 'changed'; file: string; key: string; outcome: 'uploaded' | 'failed'; fileId?: number; code?: string; message?: string }
@@ -69,6 +70,8 @@ interface InFlight {
   /** Last status/code reported, so each change is one line. */
   reported?: string;
   status?: string;
+  /** When this run last uploaded the file (the stack's clock), undefined for one resumed as it was. */
+  sentAtMs?: number;
   /** Size and time of the file as it was read to be sent: a result is for that version only. */
   sent?: FileStamp;
   /**
@@ -248,6 +251,7 @@ export class DropFolder {
       return;
     }
     f.md5 = createHash('md5').update(body).digest('hex');
+    const sentAtMs = this.deps.now();
     try {
       await this.deps.put(key, body, CONTENT_TYPES[path.extname(f.file).toLowerCase()] ?? 'application/octet-stream');
     } catch (e) {
@@ -256,6 +260,7 @@ export class DropFolder {
       return;
     }
     f.unsent = false;
+    f.sentAtMs = sentAtMs;
     f.reported = undefined;
     f.status = undefined;
     f.resettle = undefined;
@@ -366,7 +371,10 @@ export class DropFolder {
     if (!s.status) return;
     f.status = s.status;
     if ((s.status === 'uploaded' || s.status === 'failed') && this.changedSinceSent(f)) return this.sendAgain(key, f, s.status, s.fileId, s.errorCode, s.errorMessage);
-    if (s.status === 'uploaded') return this.finishUploaded(key, f, s.fileId, s.converted);
+    // The function answers a copy of a version it registered before with that registration, whose
+    // time (`ivr-at` keeps it) is then older than this upload: the line says so, or the same file
+    // dropped twice reads as registered twice.
+    if (s.status === 'uploaded') return this.finishUploaded(key, f, s.fileId, s.converted, f.sentAtMs !== undefined && s.atMs !== undefined && s.atMs < f.sentAtMs);
     if (s.status === 'failed') return this.finishFailed(key, f, s.errorCode, s.errorMessage, s.atMs);
     const day = s.status === 'deferred' && s.atMs !== undefined ? nextQuotaDay(s.atMs, this.deps.offsetMinutes) : undefined;
     // A file deferred again (its day went by full) gets a line with its new day.
@@ -502,18 +510,19 @@ export class DropFolder {
     }
   }
 
-  private finishUploaded(key: string, f: InFlight, fileId: number | undefined, converted: string | undefined): void {
+  private finishUploaded(key: string, f: InFlight, fileId: number | undefined, converted: string | undefined, alreadyRegistered = false): void {
+    const extra = { ...(converted ? { converted } : {}), ...(alreadyRegistered ? { alreadyRegistered: true as const } : {}) };
     this.inFlight.delete(key);
     let rel: string | undefined;
     try {
       rel = this.moveOut(f, this.doneDir);
     } catch (e) {
       this.stuck.add(f.file);
-      this.deps.emit({ kind: 'uploaded', file: f.file, key, fileId, ...(converted ? { converted } : {}) });
+      this.deps.emit({ kind: 'uploaded', file: f.file, key, fileId, ...extra });
       this.deps.emit({ kind: 'error', file: f.file, message: `registered, but could not be moved to ${RESERVED_DIRS.done}/ (${(e as Error).message}); it stays in ${RESERVED_DIRS.waiting}/ and is looked at again at the next start` });
       return;
     }
-    this.deps.emit({ kind: 'uploaded', file: f.file, key, fileId, movedTo: rel && `${RESERVED_DIRS.done}/${rel}`, ...(converted ? { converted } : {}) });
+    this.deps.emit({ kind: 'uploaded', file: f.file, key, fileId, movedTo: rel && `${RESERVED_DIRS.done}/${rel}`, ...extra });
   }
 
   private finishFailed(key: string, f: InFlight, code: string | undefined, message: string | undefined, atMs = this.deps.now()): void {
