@@ -17,8 +17,8 @@ import { parseClientOptions, parseStartOptions, suggestOption, START_OPTIONS, Us
 import { describeEvent, fileLine, isoWithOffset, NAME_WIDTH } from '../scripts/local/output';
 import { portMessage, portProblem } from '../scripts/local/ports';
 import { functionEnv, type LocalSettings } from '../scripts/local/settings';
-import { renderStatus, statusJson, type StatusRow } from '../scripts/local/status-view';
-import { displayWidth, padEndWidth, renderTable, truncateWidth } from '../scripts/local/table';
+import { KEY_WIDTH, renderStatus, statusJson, type StatusRow } from '../scripts/local/status-view';
+import { displayWidth, padEndWidth, renderTable, truncateMiddleWidth, truncateWidth } from '../scripts/local/table';
 import { formatAhead, formatClock, formatDateTime, NEXT_DAY_MARGIN_MS, nextDayShiftMs, nextQuotaDay } from '../scripts/local/time';
 import { callControl, ControlRefusal, startControl } from '../scripts/local/control';
 import { moveToNextDay, nextDayLine, type NextDayResult } from '../scripts/local/day-move';
@@ -556,5 +556,28 @@ describe('burst summary', () => {
     b.count(up('f.mp3'));
     expect(burstLine(b.settle()!)).toBe('2 files handled: 2 uploaded, 0 failed');
     expect(b.settle()).toBeUndefined();
+  });
+});
+
+describe('long keys in status', () => {
+  test('a key of ~980 bytes is cut in its middle in the table, so rows stay readable; --json keeps it whole', () => {
+    const key = `prompts/${'长'.repeat(300)}-${'x'.repeat(60)}/menu-end.mp3`;
+    expect(Buffer.byteLength(key)).toBeGreaterThan(960);
+    const rows: StatusRow[] = [{ key, size: 1, state: { status: 'deferred', atMs: Date.UTC(2024, 4, 1) } }, { key: 'prompts/short.mp3', size: 1, state: { status: 'uploaded', fileId: 7 } }];
+    const lines = renderStatus(rows, 'prompts/', 'b', 480);
+    const row = lines.find((l) => l.startsWith('prompts/长'))!;
+    expect(row).toMatch(/^prompts\/长+…[长x-]*x\/menu-end\.mp3 +deferred /);
+    expect(displayWidth(row.split('  ')[0])).toBeLessThanOrEqual(KEY_WIDTH);
+    expect(Math.max(...lines.map(displayWidth))).toBeLessThan(KEY_WIDTH + 120);
+    expect(lines.find((l) => l.startsWith('  prompts/长'))).toMatch(/^  prompts\/长+…[长x-]*x\/menu-end\.mp3  deferred: /);
+    expect(statusJson(rows, 'prompts/', 480, '+08:00').objects[0].key).toBe(key);
+  });
+
+  test('the middle cut fits the width in display cells, keeping both ends', () => {
+    expect(truncateMiddleWidth('abcdefghij', 10)).toBe('abcdefghij');
+    expect(truncateMiddleWidth('abcdefghij', 5)).toBe('ab…ij');
+    const cut = truncateMiddleWidth('中文中文中文中文', 8);
+    expect(displayWidth(cut)).toBeLessThanOrEqual(8);
+    expect(cut).toMatch(/^中.*….*文$/);
   });
 });

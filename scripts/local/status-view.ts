@@ -24,6 +24,12 @@ export interface StatusJson {
 /** Error messages are cut in the table; the needs-action section and `--json` have them whole. */
 const ERROR_WIDTH = 60;
 
+/**
+ * Keys are cut in their middle past this width (a key may be ~1,000 bytes, which made every row of
+ * the table as wide); the folder and the name stay readable, and `--json` has them whole.
+ */
+export const KEY_WIDTH = 80;
+
 /** The machine-readable status. */
 export function statusJson(rows: StatusRow[], prefix: string, offsetMinutes: number, utcOffset: string): StatusJson {
   return {
@@ -49,7 +55,7 @@ export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, 
   const where = `${prefix ? `under ${prefix} ` : ''}in ${bucket}`;
   if (rows.length === 0) return [`no objects ${where} yet: copy an .mp3 or .wav into the drop folder`];
   const table = renderTable(
-    [{ header: 'KEY' }, { header: 'STATUS' }, { header: 'FILEID' }, { header: 'REVIEW' }, { header: `UPDATED (${zoneName(offsetMinutes)})` }, { header: 'ERROR / NOTE', maxWidth: ERROR_WIDTH }],
+    [{ header: 'KEY', maxWidth: KEY_WIDTH, cut: 'middle' }, { header: 'STATUS' }, { header: 'FILEID' }, { header: 'REVIEW' }, { header: `UPDATED (${zoneName(offsetMinutes)})` }, { header: 'ERROR / NOTE', maxWidth: ERROR_WIDTH }],
     rows.map(({ key, state: s }) => [
       key,
       s.status ?? '(none yet)',
@@ -63,6 +69,6 @@ export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, 
   const actions = needsAction(rows, offsetMinutes);
   lines.push('');
   if (actions.length === 0) lines.push('Needs action: nothing.');
-  else lines.push(`Needs action (${actions.length}):`, ...renderTable([{ header: 'KEY' }, { header: 'WHY' }], actions.map((a) => [a.key, a.detail])).slice(1).map((l) => `  ${l}`));
+  else lines.push(`Needs action (${actions.length}):`, ...renderTable([{ header: 'KEY', maxWidth: KEY_WIDTH, cut: 'middle' }, { header: 'WHY' }], actions.map((a) => [a.key, a.detail])).slice(1).map((l) => `  ${l}`));
   return lines;
 }

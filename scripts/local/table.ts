@@ -33,10 +33,39 @@ export function truncateWidth(text: string, max: number): string {
   return `${out}…`;
 }
 
-/** A column: its heading and, optionally, a cap on its width (longer cells are cut with `…`). */
+/**
+ * Cuts `text` to at most `max` display cells by taking out its middle, marked with `…`: for keys
+ * and paths, whose start (the folder) and end (the name and extension) say which file it is.
+ */
+export function truncateMiddleWidth(text: string, max: number): string {
+  if (displayWidth(text) <= max) return text;
+  const chars = Array.from(text);
+  let head = '';
+  let tail = '';
+  for (let i = 0, j = chars.length - 1; i <= j; ) {
+    // Alternating ends, so both keep about half of the room.
+    const takeHead = displayWidth(head) <= displayWidth(tail);
+    const next = takeHead ? head + chars[i] : chars[j] + tail;
+    if (displayWidth(next) + displayWidth(takeHead ? tail : head) > max - 1) break;
+    if (takeHead) {
+      head = next;
+      i++;
+    } else {
+      tail = next;
+      j--;
+    }
+  }
+  return `${head}…${tail}`;
+}
+
+/**
+ * A column: its heading and, optionally, a cap on its width (longer cells are cut with `…`, at
+ * their end or, with `cut: 'middle'`, in their middle).
+ */
 export interface Column {
   header: string;
   maxWidth?: number;
+  cut?: 'end' | 'middle';
 }
 
 /**
@@ -44,7 +73,8 @@ export interface Column {
  * carry no trailing spaces.
  */
 export function renderTable(columns: Column[], rows: string[][]): string[] {
-  const cells = rows.map((row) => columns.map((c, i) => (c.maxWidth ? truncateWidth(printable(row[i] ?? ''), c.maxWidth) : printable(row[i] ?? ''))));
+  const cut = (c: Column, text: string) => (!c.maxWidth ? text : c.cut === 'middle' ? truncateMiddleWidth(text, c.maxWidth) : truncateWidth(text, c.maxWidth));
+  const cells = rows.map((row) => columns.map((c, i) => cut(c, printable(row[i] ?? ''))));
   const widths = columns.map((c, i) => Math.max(displayWidth(c.header), ...cells.map((r) => displayWidth(r[i]))));
   const line = (r: string[]) =>
     r
