@@ -13,8 +13,8 @@ import { FakeScf, zipEntries, type FakeFunction } from '../scripts/local/fakes/f
 import { ROOT } from '../scripts/lib/deploy-config';
 import { functionName } from '../scripts/lib/deploy-spec';
 import { runApiDeploy } from '../scripts/deploy/run';
-import { createScfClient } from '../scripts/deploy/scf';
-import { WAIT } from '../scripts/deploy/execute';
+import { createScfClient, ScfApiError, type ScfApi } from '../scripts/deploy/scf';
+import { WAIT, withTransientRetries } from '../scripts/deploy/execute';
 import { parseDotenv } from '../scripts/lib/dotenv';
 import { ENV_VARIABLES } from '../shared/core/config';
 
@@ -314,6 +314,22 @@ describe('transient API errors (found by a review: one InternalError on a Create
     expect(a.fn(UPLOAD).triggers).toHaveLength(3);
     expect(a.fn(REPORT).triggers).toHaveLength(1);
     expect((await a.run('deploy')).lines).toContain('everything is up to date');
+  });
+
+  test('only an "already exists" code after a transient error counts as the earlier try having gone through; "in use" is a refusal', async () => {
+    const unused = () => Promise.reject(new Error('not called'));
+    const api = (repeat: string): ScfApi => {
+      let calls = 0;
+      return {
+        getFunction: unused, createFunction: unused, updateFunctionCode: unused, updateFunctionConfiguration: unused, deleteFunction: unused,
+        listTriggers: unused, deleteTrigger: unused, getRetryPolicy: unused, setRetryPolicy: unused,
+        createTrigger: () => Promise.reject(new ScfApiError('CreateTrigger', ++calls === 1 ? 'InternalError' : repeat, 'x')),
+      };
+    };
+    const io = { out: () => undefined, sleep: () => Promise.resolve(), now: () => 0 };
+    const create = (repeat: string) => withTransientRetries(api(repeat), io).createTrigger({ FunctionName: 'f', TriggerName: 't', Type: 'cos' });
+    await expect(create('ResourceInUse.Trigger')).resolves.toBeUndefined();
+    await expect(create('ResourceInUse.Cos')).rejects.toMatchObject({ code: 'ResourceInUse.Cos' });
   });
 
   test('RequestLimitExceeded on a read is tried again too; a transient error that persists gives up after a bounded number of tries with a doubling wait', async () => {

@@ -3,7 +3,7 @@ import { JOB_STATES, TRANSITIONS, carriedOverJob, deferralMessage, inCall, isRed
 import { callEntry, chooseBatch, genesis, handOffMove, leaseEntry, leaseView, nextWindow, quotaOn, quotaRoom, reclaim, withNews, type Candidate } from '../shared/core/sendlog';
 import { loadConfig } from '../shared/core/config';
 import { timingFrom } from '../shared/core/timing';
-import { buildReport, renderReportHtml, wecomMessage } from '../shared/core/report';
+import { buildReport, renderReportHtml, WECOM_MAX_BYTES, wecomMessage } from '../shared/core/report';
 
 const T0 = Date.parse('2026-11-25T03:00:00Z');
 const object = { bucket: 'b-1250000000', key: 'p/a.mp3', etag: 'e', size: 10, customName: 'a', queuedAt: T0, head: { standard: {}, meta: {} } };
@@ -287,7 +287,7 @@ describe('the daily report\'s needs-action list: the files dropped by the end of
     const rejected = transition(transition(job('p/m-rejected.mp3'), 'send', D26_2000, 't', { call: 1 }), 'registered', D26_2000, 't', { upload: { fileId: 1007, audioFileName: 'x', requestId: 'r', review: 'rejected' } });
     const r = buildReport({ ...reportInput, day: '2026-11-26', nowMs: D27_0005, jobs: [deferred, failed, rejected] });
     expect(r.needsAction.map((a) => [a.status, a.key])).toEqual([['failed', 'p/z-<@all>[x](http://e).mp3'], ['rejected', 'p/m-rejected.mp3'], ['deferred', 'p/a-deferred.mp3']]);
-    expect(r.needsAction[0].fix).toBe('The file is empty (0 bytes), usually a copy or download that did not finish. Copy the original file again, or upload the fixed file again under the same name.');
+    expect(r.needsAction[0].fix).toBe('The file is empty (0 bytes), usually a copy or download that did not finish. Copy the original file again, or upload the fixed file again.');
     const page = renderReportHtml(r, []);
     expect(page).toContain('3 files need action (1 failed, 1 rejected, 1 deferred)');
     expect(page).toContain('<strong>What to do:</strong> The file is empty');
@@ -295,6 +295,11 @@ describe('the daily report\'s needs-action list: the files dropped by the end of
     const text = wecomMessage(r, '.ivr-audio-sync/reports/index.html in the bucket').markdown.content;
     expect(text).toContain('**3 files need action (1 failed, 1 rejected, 1 deferred)**\n> p/z-‹@all›［x］(http://e).mp3: failed (EmptyFile)\n> p/m-rejected.mp3: rejected\nEvery file, why and what to do: .ivr-audio-sync/reports/index.html in the bucket');
     expect(text).not.toMatch(/<@|\[x\]/);
+    // Within WeCom's 4096 bytes however long the keys (up to 850 bytes, brackets written as 3-byte look-alikes).
+    const longKeys = Array.from({ length: 7 }, (_, i) => transition(job(`p/${i}${'[语]'.repeat(140)}.mp3`), 'replaced', D26_2000, 't', { lastError: { code: 'EmptyFile', message: 'empty' } }));
+    const long = wecomMessage(buildReport({ ...reportInput, day: '2026-11-26', nowMs: D27_0005, jobs: longKeys }), 'page').markdown.content;
+    expect(Buffer.byteLength(long)).toBeLessThanOrEqual(WECOM_MAX_BYTES);
+    expect(long).toMatch(/> p\/0‹?［语］.*….*\.mp3: failed \(EmptyFile\)\n(> .*\n){4}> … and 2 more\nEvery file/);
     // A version replaced (or deleted) before it was sent needs nothing from the operator.
     const replaced = transition(job('p/replaced.mp3'), 'replaced', D26_2000, 't', { lastError: { code: 'ObjectChanged', message: 'overwritten' } });
     const withReplaced = buildReport({ ...reportInput, day: '2026-11-26', nowMs: D27_0005, jobs: [replaced] });

@@ -32,9 +32,12 @@ export const WAIT = {
  * `api` with every call tried again, up to WAIT.transientAttempts times with a doubling wait on
  * `io`'s clock, when Tencent answers with a transient error: without it one `InternalError` on, say,
  * the second CreateTrigger ended the deploy half done. A create whose answer was lost this way may
- * have happened: its repeat then meets the API's "already exists" (`ResourceInUse.*`), which here
- * means the earlier try went through, not a clash (the plan only creates what it found missing).
+ * have happened: its repeat then meets the API's "already exists", which here means the earlier
+ * try went through, not a clash (the plan only creates what it found missing). Only those codes:
+ * other `ResourceInUse.*` (a COS bucket, a CDN) mean "in use", a real refusal.
  */
+const ALREADY_EXISTS = new Set(['ResourceInUse.Function', 'ResourceInUse.FunctionName', 'ResourceInUse.Trigger', 'ResourceInUse.TriggerName']);
+
 export function withTransientRetries(api: ScfApi, io: DeployIo): ScfApi {
   const retried =
     <A extends unknown[], R>(op: (...args: A) => Promise<R>, alreadyDone?: () => R) =>
@@ -44,7 +47,7 @@ export function withTransientRetries(api: ScfApi, io: DeployIo): ScfApi {
         try {
           return await op(...args);
         } catch (e) {
-          if (alreadyDone && attempt > 1 && e instanceof ScfApiError && e.code.startsWith('ResourceInUse')) {
+          if (alreadyDone && attempt > 1 && e instanceof ScfApiError && ALREADY_EXISTS.has(e.code)) {
             io.out(`  ${e.action} answered ${e.code} after a transient error: the earlier try went through`);
             return alreadyDone();
           }

@@ -49,7 +49,7 @@ export interface NeedsAction {
 }
 
 /** How a fixed file goes in again, in the cloud. */
-const UPLOAD_AGAIN = 'then upload the fixed file again under the same name.';
+const UPLOAD_AGAIN = 'then upload the fixed file again.';
 
 /** The order the page and the summary list files in: what needs the operator first, what resolves itself last. */
 const URGENCY: Record<NeedsAction['status'], number> = { failed: 0, rejected: 1, retrying: 2, deferred: 3 };
@@ -249,6 +249,12 @@ export function markdownText(s: string): string {
 /** Files named in the summary at most; the page lists them all. */
 const SUMMARY_FILES = 5;
 
+/** A key cut in its middle to 120 characters at most (folder start and file name kept), for the summary. */
+function shortName(key: string): string {
+  const chars = [...key];
+  return chars.length <= 120 ? key : `${chars.slice(0, 40).join('')}…${chars.slice(-79).join('')}`;
+}
+
 /** A WeCom group robot message (`msgtype: markdown`); `page` says where the report page is. */
 export function wecomMessage(r: DailyReport, page?: string): { msgtype: 'markdown'; markdown: { content: string } } {
   const errors = Object.entries(r.errors).map(([c, n]) => `${markdownText(c)} ×${n}`).join(', ');
@@ -262,9 +268,16 @@ export function wecomMessage(r: DailyReport, page?: string): { msgtype: 'markdow
   // The files an operator must fix (failed, rejected), first few by name: the rest wait by themselves.
   const toFix = r.needsAction.filter((a) => a.status === 'failed' || a.status === 'rejected');
   if (r.needsAction.length > 0) lines.push(`**${actionCounts(r.needsAction)}**`);
-  for (const a of toFix.slice(0, SUMMARY_FILES)) lines.push(`> ${markdownText(a.key)}: ${a.status}${a.code ? ` (${markdownText(a.code)})` : ''}`);
-  if (toFix.length > SUMMARY_FILES) lines.push(`> … and ${toFix.length - SUMMARY_FILES} more`);
-  if (page && r.needsAction.length > 0) lines.push(`Every file, why and what to do: ${markdownText(page)}`);
+  const tail = page && r.needsAction.length > 0 ? [`Every file, why and what to do: ${markdownText(page)}`] : [];
+  const more = (n: number) => `> … and ${n} more`;
+  // Within WeCom's limit (a longer message is refused, and would be again every day): names are cut
+  // to a readable length, and those that do not fit are counted instead.
+  const named = toFix.slice(0, SUMMARY_FILES).map((a) => `> ${markdownText(shortName(a.key))}: ${a.status}${a.code ? ` (${markdownText(a.code)})` : ''}`);
+  let shown = 0;
+  while (shown < named.length && Buffer.byteLength([...lines, ...named.slice(0, shown + 1), more(toFix.length), ...tail].join('\n')) <= WECOM_MAX_BYTES) shown++;
+  lines.push(...named.slice(0, shown));
+  if (toFix.length > shown) lines.push(more(toFix.length - shown));
+  lines.push(...tail);
   return { msgtype: 'markdown', markdown: { content: lines.join('\n') } };
 }
 
