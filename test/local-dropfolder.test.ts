@@ -7,6 +7,8 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import * as os from 'os';
+import { pairWithDropFolder } from '../scripts/local/client';
 import { DropFolder, type DropEvent, type ObjectView } from '../scripts/local/drop-folder';
 import { describeEvent } from '../scripts/local/output';
 import { mp3Silence } from './audio';
@@ -15,7 +17,7 @@ import { tempDirs } from './local-helpers';
 const SETTLE = 1000;
 
 /** A drop folder over an in-memory bucket, on a clock the test moves. */
-async function dropFolder(opts: { onPut?: (drop: DropFolder, key: string) => void; restartOf?: { dirs: ReturnType<typeof tempDirs>; bucket: Map<string, ObjectView & { body: Buffer }> } } = {}) {
+async function dropFolder(opts: { onPut?: (drop: DropFolder, key: string) => void; restartOf?: { dirs: ReturnType<typeof tempDirs>; bucket: Map<string, ObjectView & { body: Buffer }> }; ownsWaiting?: boolean } = {}) {
   // A restart: the same folders and bucket, a new engine.
   const dirs = opts.restartOf?.dirs ?? tempDirs();
   const bucket = opts.restartOf?.bucket ?? new Map<string, ObjectView & { body: Buffer }>();
@@ -38,6 +40,7 @@ async function dropFolder(opts: { onPut?: (drop: DropFolder, key: string) => voi
     },
     emit: (e) => events.push(e),
     now: () => clock,
+    ownsWaiting: opts.ownsWaiting,
   });
   await drop.open(); // no timer: the test scans with tick()
   return {
@@ -202,6 +205,31 @@ test('a waiting file deleted while the stack was stopped is withdrawn at the nex
   expect([...t.bucket.keys()].sort()).toEqual(['prompts/done.mp3', 'prompts/kept.mp3']);
   expect(again.drop.waiting).toBe(1);
   t.dirs.cleanup();
+});
+
+test('started with another drop folder than the state folder\'s last one, nothing is withdrawn: its waiting/ says nothing about the bucket', async () => {
+  const t = await dropFolder();
+  fs.writeFileSync(path.join(t.dirs.drop, 'later.mp3'), mp3Silence(5));
+  await t.settle();
+  t.result('prompts/later.mp3', { 'ivr-status': 'deferred' });
+  t.drop.stop();
+  fs.rmSync(path.join(t.drop.waitingDir, 'later.mp3'));
+  const other = await dropFolder({ restartOf: t, ownsWaiting: false });
+  expect(other.of('withdrawn')).toEqual([]);
+  expect([...t.bucket.keys()]).toEqual(['prompts/later.mp3']);
+  t.dirs.cleanup();
+});
+
+test('a state folder remembers the drop folder and prefix it last ran with', () => {
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-pairing-'));
+  try {
+    expect(pairWithDropFolder(data, '/x/drop', 'prompts/')).toEqual({ same: false, previous: undefined });
+    expect(pairWithDropFolder(data, '/x/drop', 'prompts/')).toEqual({ same: true, previous: { dropDir: '/x/drop', prefix: 'prompts/' } });
+    expect(pairWithDropFolder(data, '/x/drop-quota', 'prompts/')).toMatchObject({ same: false, previous: { dropDir: '/x/drop' } });
+    expect(pairWithDropFolder(data, '/x/drop-quota', 'other/')).toMatchObject({ same: false, previous: { dropDir: '/x/drop-quota', prefix: 'prompts/' } });
+  } finally {
+    fs.rmSync(data, { recursive: true, force: true });
+  }
 });
 
 test('a file overwritten in waiting/ while it is deferred replaces the version waiting at once, as in the cloud; the old one is never sent', async () => {

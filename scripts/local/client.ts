@@ -61,3 +61,28 @@ export async function findStack(dataDir: string): Promise<StackFile> {
   }
   return info;
 }
+
+/** The drop folder and key prefix a state folder was started with last. */
+export interface DropPairing {
+  dropDir: string;
+  prefix: string;
+}
+
+/**
+ * Records in `<data>/drop-folder.json` that this state folder now runs with `dropDir` and
+ * `prefix`, and says whether its last start used the same ones (`same`; false on the first start,
+ * or a state folder from before this record existed) and which they were.
+ */
+export function pairWithDropFolder(dataDir: string, dropDir: string, prefix: string): { same: boolean; previous?: DropPairing } {
+  const file = path.join(dataDir, 'drop-folder.json');
+  const now: DropPairing = { dropDir: path.resolve(dropDir), prefix };
+  let previous: DropPairing | undefined;
+  try {
+    const p = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<DropPairing>;
+    if (typeof p.dropDir === 'string' && typeof p.prefix === 'string') previous = { dropDir: p.dropDir, prefix: p.prefix };
+  } catch {
+    previous = undefined;
+  }
+  fs.writeFileSync(file, JSON.stringify(now));
+  return { same: previous !== undefined && previous.dropDir === now.dropDir && previous.prefix === now.prefix, previous };
+}

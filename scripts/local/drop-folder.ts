@@ -52,6 +52,11 @@ export interface DropFolderDeps {
   remove(key: string): Promise<void>;
   /** The keys of the objects under the prefix, as stored now. */
   keys(): string[];
+  /**
+   * Whether this drop folder (and prefix) is the one the bucket's waiting objects were sent from,
+   * so that a file missing from its `waiting/` was removed by the operator (see main.ts). Default true.
+   */
+  ownsWaiting?: boolean;
   emit(event: DropEvent): void;
   now(): number;
   /**
@@ -356,7 +361,7 @@ export class DropFolder {
       if (f.unsent) await this.send(key, f, true);
       else this.guard(f.file, () => this.check(key));
     }
-    await this.withdrawRemovedWhileStopped();
+    if (this.deps.ownsWaiting !== false) await this.withdrawRemovedWhileStopped();
   }
 
   private check(key: string): void {

@@ -21,7 +21,7 @@ import { cronMatches, parseCron } from '../lib/cron';
 import { buildBundles, bundlesStale } from './bundles';
 import { Burst, burstLine } from './burst';
 import { failureLine, runCommand } from './cli';
-import { cosClient, stackFile, writeStackFile } from './client';
+import { cosClient, pairWithDropFolder, stackFile, writeStackFile } from './client';
 import { DropFolder, type DropEvent } from './drop-folder';
 import { LOCK_NAME, RESERVED_DIRS } from './drop-rules';
 import { FunctionInstance } from './instance';
@@ -108,8 +108,13 @@ async function main(): Promise<void> {
   const burst = new Burst();
   let inFlight = 0;
 
+  // Waiting objects whose file is gone from waiting/ are withdrawn at start, but only when this
+  // state folder was last used with this drop folder and prefix: started with another one, its
+  // waiting/ says nothing about them (they would all be deleted).
+  const pairing = pairWithDropFolder(s.dataDir, s.dropDir, s.prefix);
   const drop = new DropFolder({
     dropDir: s.dropDir,
+    ownsWaiting: pairing.same,
     settleMs: s.settleMs,
     prefix: s.prefix,
     bucket: BUCKET,
@@ -239,6 +244,9 @@ async function main(): Promise<void> {
       `  day     npm run local -- next-day: the quota day ends now, then the timer runs${clockOffset() > 0 ? ` (the local clock is ${formatAhead(clockOffset())} ahead of real time)` : ''}`,
       `  status  npm run status · function logs in ${shown(logs)}`,
       ...(took ? [`  note    took over a lock left by a stack that is no longer running (PID ${took.pid})`] : []),
+      ...(pairing.previous && !pairing.same
+        ? [`  note    this state folder was last used with the drop folder ${pairing.previous.dropDir} (prefix ${pairing.previous.prefix || 'none'}): files waiting there are not withdrawn; start with --drop ${pairing.previous.dropDir} to go on with them`]
+        : []),
       'Ready. Copy .mp3 or .wav files into the drop folder. Ctrl-C stops.',
     ],
     { cosPort: cos.port, cccPort: ccc.port, bucket: BUCKET, dropDir: s.dropDir, dataDir: s.dataDir, prefix: s.prefix, quotaOffset: s.quotaOffset, clockOffsetMs: clockOffset(), tookOverFrom: took?.pid, pids: [process.pid, upload.pid, report.pid] },
