@@ -160,6 +160,9 @@ describe('CCC faults', () => {
     expect(s.results.map((r) => r.status)).toEqual(['uploaded', 'failed', 'uploaded']);
     expect(stack.ccc.uploadCalls().filter((c) => c.result === 'ok').map((c) => c.files)).toEqual([3]);
     expect(decodeURIComponent(stack.meta('p/two.mp3')['ivr-error-message'])).toBe('unsupported sample rate');
+    // The line an operator finds by searching the logs for "status":"failed", whichever invocation settled it.
+    const settled = stack.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'file settled');
+    expect(settled.map((l) => [l.key, l.status, l.code]).sort((a, b) => String(a[0]).localeCompare(String(b[0])))).toEqual([['p/one.mp3', 'uploaded', undefined], ['p/three.mp3', 'uploaded', undefined], ['p/two.mp3', 'failed', 'UploadRejected']]);
   });
 });
 

@@ -20,6 +20,12 @@ export async function move(ctx: Ctx, current: JobVersion, event: JobEvent, patch
   const next = transition(current, event, ctx.clock.now(), ctx.owner, patch);
   if (await ctx.ledger.writeVersion(next)) {
     ctx.log.debug('job moved', { job: current.id, key: current.object.key, from: current.state, event, to: next.state, seq: next.seq });
+    // A file's outcome is often settled by another invocation than its own (the lease holder, the
+    // recovery pass): this line is where an operator searching the logs for it finds it.
+    if (isFinal(next.state) && current.state !== next.state) {
+      const shown = visibleResult(next);
+      ctx.log.info('file settled', { key: next.object.key, etag: next.object.etag, status: shown.status, code: shown.errorCode, fileId: shown.fileId, requestId: shown.requestId });
+    }
     return { moved: true, version: next };
   }
   const head = await ctx.ledger.head(current.id, current.seq + 1);
