@@ -17,7 +17,7 @@ import { tempDirs } from './local-helpers';
 const SETTLE = 1000;
 
 /** A drop folder over an in-memory bucket, on a clock the test moves. */
-async function dropFolder(opts: { onPut?: (drop: DropFolder, key: string) => void; restartOf?: { dirs: ReturnType<typeof tempDirs>; bucket: Map<string, ObjectView & { body: Buffer }> }; ownsWaiting?: boolean } = {}) {
+async function dropFolder(opts: { onPut?: (drop: DropFolder, key: string) => void; restartOf?: { dirs: ReturnType<typeof tempDirs>; bucket: Map<string, ObjectView & { body: Buffer }> }; ownsWaiting?: boolean; beforeStore?: (key: string) => Promise<void> } = {}) {
   // A restart: the same folders and bucket, a new engine.
   const dirs = opts.restartOf?.dirs ?? tempDirs();
   const bucket = opts.restartOf?.bucket ?? new Map<string, ObjectView & { body: Buffer }>();
@@ -30,6 +30,7 @@ async function dropFolder(opts: { onPut?: (drop: DropFolder, key: string) => voi
     bucket: 'local-1250000000',
     offsetMinutes: 480,
     put: async (key, body) => {
+      await opts.beforeStore?.(key);
       bucket.set(key, { body, etag: createHash('md5').update(body).digest('hex'), meta: {} });
       opts.onPut?.(drop, key);
     },
@@ -220,12 +221,14 @@ test('started with another drop folder than the state folder\'s last one, nothin
   t.dirs.cleanup();
 });
 
-test('a state folder remembers the drop folder and prefix it last ran with', () => {
+test('a state folder remembers the drop folders and prefixes it ran with; once two, a missing waiting file proves nothing', () => {
   const data = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-pairing-'));
   try {
     expect(pairWithDropFolder(data, '/x/drop', 'prompts/')).toEqual({ same: false, previous: undefined });
     expect(pairWithDropFolder(data, '/x/drop', 'prompts/')).toEqual({ same: true, previous: { dropDir: '/x/drop', prefix: 'prompts/' } });
     expect(pairWithDropFolder(data, '/x/drop-quota', 'prompts/')).toMatchObject({ same: false, previous: { dropDir: '/x/drop' } });
+    // Used with two drop folders, it never withdraws again: a waiting object may be either's.
+    expect(pairWithDropFolder(data, '/x/drop-quota', 'prompts/')).toMatchObject({ same: false, previous: { dropDir: '/x/drop-quota' } });
     expect(pairWithDropFolder(data, '/x/drop-quota', 'other/')).toMatchObject({ same: false, previous: { dropDir: '/x/drop-quota', prefix: 'prompts/' } });
   } finally {
     fs.rmSync(data, { recursive: true, force: true });
@@ -256,6 +259,30 @@ test('a file overwritten in waiting/ while it is deferred replaces the version w
   expect(t.of('changed')).toEqual([]);
   expect(t.of('uploaded')).toEqual([expect.objectContaining({ fileId: 1001, movedTo: 'done/late.mp3' })]);
   expect(fs.readFileSync(path.join(t.drop.doneDir, 'late.mp3')).equals(renewed)).toBe(true);
+  t.dirs.cleanup();
+});
+
+test('the waiting version\'s result arriving while its replacement is still being uploaded does not move the new file on', async () => {
+  let hold: Promise<void> | undefined;
+  let release: () => void = () => undefined;
+  const t = await dropFolder({ beforeStore: () => hold ?? Promise.resolve() });
+  const renewed = mp3Silence(9);
+  fs.writeFileSync(path.join(t.dirs.drop, 'race.mp3'), mp3Silence(5));
+  await t.settle();
+  t.result('prompts/race.mp3', { 'ivr-status': 'queued' });
+  fs.writeFileSync(path.join(t.drop.waitingDir, 'race.mp3'), renewed);
+  hold = new Promise<void>((r) => (release = r));
+  const replacing = t.settle(); // the replacement's upload starts, and waits
+  await new Promise<void>((r) => setImmediate(r));
+  // Meanwhile the version waiting is registered: its result is on the old content.
+  t.result('prompts/race.mp3', uploaded(1001));
+  expect(t.of('uploaded')).toEqual([]);
+  release();
+  await replacing;
+  expect(t.bucket.get('prompts/race.mp3')!.body.equals(renewed)).toBe(true);
+  // The new version's own result moves it on, with its own FileId.
+  t.result('prompts/race.mp3', uploaded(1002));
+  expect(t.of('uploaded')).toEqual([expect.objectContaining({ fileId: 1002, movedTo: 'done/race.mp3' })]);
   t.dirs.cleanup();
 });
 

@@ -62,7 +62,7 @@ export async function findStack(dataDir: string): Promise<StackFile> {
   return info;
 }
 
-/** The drop folder and key prefix a state folder was started with last. */
+/** A drop folder and key prefix a state folder was started with. */
 export interface DropPairing {
   dropDir: string;
   prefix: string;
@@ -70,19 +70,24 @@ export interface DropPairing {
 
 /**
  * Records in `<data>/drop-folder.json` that this state folder now runs with `dropDir` and
- * `prefix`, and says whether its last start used the same ones (`same`; false on the first start,
- * or a state folder from before this record existed) and which they were.
+ * `prefix`, and says whether it has only ever run with these (`same`), and which ones it ran with
+ * last when it has not. Once a state folder has been used with two drop folders, a waiting object
+ * may belong to either, so `same` stays false for good (false too on the first start, or for a
+ * state folder from before this record existed).
  */
 export function pairWithDropFolder(dataDir: string, dropDir: string, prefix: string): { same: boolean; previous?: DropPairing } {
   const file = path.join(dataDir, 'drop-folder.json');
   const now: DropPairing = { dropDir: path.resolve(dropDir), prefix };
-  let previous: DropPairing | undefined;
+  let used: DropPairing[] = [];
   try {
-    const p = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<DropPairing>;
-    if (typeof p.dropDir === 'string' && typeof p.prefix === 'string') previous = { dropDir: p.dropDir, prefix: p.prefix };
+    const p = JSON.parse(fs.readFileSync(file, 'utf8')) as { used?: unknown };
+    if (Array.isArray(p.used)) used = p.used.filter((u): u is DropPairing => typeof u?.dropDir === 'string' && typeof u?.prefix === 'string');
   } catch {
-    previous = undefined;
+    used = [];
   }
-  fs.writeFileSync(file, JSON.stringify(now));
-  return { same: previous !== undefined && previous.dropDir === now.dropDir && previous.prefix === now.prefix, previous };
+  const isNow = (u: DropPairing) => u.dropDir === now.dropDir && u.prefix === now.prefix;
+  const previous = used[used.length - 1];
+  const same = used.length > 0 && used.every(isNow);
+  fs.writeFileSync(file, JSON.stringify({ used: [...used.filter((u) => !isNow(u)), now] }));
+  return { same, previous };
 }

@@ -374,6 +374,9 @@ export class DropFolder {
     // stays in waiting/ (nor keeps the stack busy, which held back the burst's summary line).
     const s = withRefusal(key, readFileState(obj.meta), this.deps.prefix);
     if (!s.status) return;
+    // A result on another content than the file in waiting/ (a replacement still being uploaded
+    // over a version whose result just came) is that version's, not this file's: its own follows.
+    if ((s.status === 'uploaded' || s.status === 'failed') && obj.etag.replace(/"/g, '') !== f.md5) return;
     f.status = s.status;
     if ((s.status === 'uploaded' || s.status === 'failed') && this.changedSinceSent(f)) return this.sendAgain(key, f, s.status, s.fileId, s.errorCode, s.errorMessage);
     // The function answers a copy of a version it registered before with that registration, whose

@@ -245,7 +245,11 @@ async function main(): Promise<void> {
       `  status  npm run status · function logs in ${shown(logs)}`,
       ...(took ? [`  note    took over a lock left by a stack that is no longer running (PID ${took.pid})`] : []),
       ...(pairing.previous && !pairing.same
-        ? [`  note    this state folder was last used with the drop folder ${pairing.previous.dropDir} (prefix ${pairing.previous.prefix || 'none'}): files waiting there are not withdrawn; start with --drop ${pairing.previous.dropDir} to go on with them`]
+        ? [
+            pairing.previous.dropDir !== path.resolve(s.dropDir) || pairing.previous.prefix !== s.prefix
+              ? `  note    this state folder was last used with the drop folder ${pairing.previous.dropDir} (prefix ${pairing.previous.prefix || 'none'}): its waiting files are not withdrawn; start with --drop ${pairing.previous.dropDir} to go on with them`
+              : '  note    this state folder has been used with more than one drop folder: a file missing from waiting/ at start is not withdrawn',
+          ]
         : []),
       'Ready. Copy .mp3 or .wav files into the drop folder. Ctrl-C stops.',
     ],
