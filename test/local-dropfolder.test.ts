@@ -286,6 +286,28 @@ test('the waiting version\'s result arriving while its replacement is still bein
   t.dirs.cleanup();
 });
 
+test('a link, or a name that is not UTF-8, is not taken, and the operator is told once why', async () => {
+  const t = await dropFolder();
+  const real = path.join(t.dirs.drop, '..', 'elsewhere.mp3');
+  fs.writeFileSync(real, mp3Silence(5));
+  fs.symlinkSync(real, path.join(t.dirs.drop, 'link.mp3'));
+  // 你好.mp3 in GBK, as a zip made on a Chinese Windows unpacks it here.
+  fs.writeFileSync(Buffer.concat([Buffer.from(`${t.dirs.drop}/`), Buffer.from([0xc4, 0xe3, 0xba, 0xc3]), Buffer.from('.mp3')]), mp3Silence(5));
+  await t.settle();
+  await t.settle();
+  const errors = t.of('error').map((e) => (e.kind === 'error' ? [e.file, e.message] : []));
+  expect(errors).toHaveLength(2);
+  expect(errors).toEqual(
+    expect.arrayContaining([
+      ['link.mp3', 'not taken: it is a link: copy the file itself into the drop folder'],
+      [expect.stringMatching(/^\ufffd+\.mp3$/), 'not taken: its name is not valid UTF-8 (e.g. GBK from a Windows zip): rename it, then it is taken'],
+    ]),
+  );
+  expect(t.of('sent')).toEqual([]);
+  fs.rmSync(real);
+  t.dirs.cleanup();
+});
+
 test('a waiting file only touched is not uploaded again', async () => {
   const t = await dropFolder();
   fs.writeFileSync(path.join(t.dirs.drop, 'touched.mp3'), mp3Silence(5));

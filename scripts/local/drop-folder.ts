@@ -106,6 +106,8 @@ export class DropFolder {
   private readonly stuck = new Set<string>();
   private readonly inFlight = new Map<string, InFlight>();
   private readonly toldWaiting = new Set<string>();
+  /** Entries the drop folder cannot take (a link, a name that is not UTF-8), each told once. */
+  private readonly toldSkipped = new Set<string>();
   private timer?: NodeJS.Timeout;
   private ticking = false;
   private stopped = false;
@@ -211,11 +213,22 @@ export class DropFolder {
           const st = fs.statSync(full);
           out.push({ rel: toRel(path.relative(this.deps.dropDir, full)), size: st.size, mtimeMs: st.mtimeMs });
         } catch {
-          // gone between readdir and stat
+          // Gone between readdir and stat; or a name that is not UTF-8, which readdir decoded with
+          // U+FFFD, so no path reaches it (a zip made on a Chinese Windows, unpacked here).
+          if (e.name.includes('\ufffd')) this.skip(full, 'its name is not valid UTF-8 (e.g. GBK from a Windows zip): rename it, then it is taken');
         }
+      } else if (e.isSymbolicLink()) {
+        this.skip(full, 'it is a link: copy the file itself into the drop folder');
       }
     }
     return out;
+  }
+
+  /** Says once that an entry of the drop folder is not taken, and why: otherwise it would sit there unexplained. */
+  private skip(full: string, why: string): void {
+    if (this.toldSkipped.has(full)) return;
+    this.toldSkipped.add(full);
+    this.deps.emit({ kind: 'error', file: toRel(path.relative(this.deps.dropDir, full)), message: `not taken: ${why}` });
   }
 
   private async take(o: Observation): Promise<void> {
