@@ -308,6 +308,28 @@ test('a link, or a name that is not UTF-8, is not taken, and the operator is tol
   t.dirs.cleanup();
 });
 
+test('a file deleted from waiting/ while it waits to be sent again is withdrawn, and its name is free for the next one', async () => {
+  const t = await dropFolder();
+  fs.writeFileSync(path.join(t.dirs.drop, 'b.mp3'), mp3Silence(5));
+  await t.settle();
+  // A new recording copied over it, then the version sent fails: it waits to be sent again...
+  fs.writeFileSync(path.join(t.drop.waitingDir, 'b.mp3'), mp3Silence(9));
+  t.result('prompts/b.mp3', { 'ivr-status': 'failed', 'ivr-error-code': 'AudioTruncated' });
+  expect(t.of('changed')).toHaveLength(1);
+  // ...and the operator deletes it.
+  fs.rmSync(path.join(t.drop.waitingDir, 'b.mp3'));
+  await t.settle();
+  expect(t.of('error')).toEqual([]);
+  expect(t.of('withdrawn')).toEqual([{ kind: 'withdrawn', file: 'b.mp3', key: 'prompts/b.mp3', deleted: false }]);
+  // A new b.mp3 put straight into waiting/ is taken.
+  fs.writeFileSync(path.join(t.drop.waitingDir, 'b.mp3'), mp3Silence(7));
+  await t.settle();
+  await t.settle();
+  expect(t.of('sent')).toHaveLength(2);
+  expect(t.drop.waiting).toBe(1);
+  t.dirs.cleanup();
+});
+
 test('a waiting file only touched is not uploaded again', async () => {
   const t = await dropFolder();
   fs.writeFileSync(path.join(t.dirs.drop, 'touched.mp3'), mp3Silence(5));

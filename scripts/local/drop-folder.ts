@@ -264,6 +264,12 @@ export class DropFolder {
       body = fs.readFileSync(path.join(this.waitingDir, fromRel(f.file)));
     } catch (e) {
       this.inFlight.delete(key);
+      // Deleted by the operator before it could be sent (again): withdrawn, as withdrawRemoved
+      // says of such a file; its name stays free for the next one put there.
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && f.unsent) {
+        this.deps.emit({ kind: 'withdrawn', file: f.file, key, deleted: false });
+        return;
+      }
       this.stuck.add(f.file);
       this.deps.emit({ kind: 'error', file: f.file, message: `could not be read from ${RESERVED_DIRS.waiting}/: ${(e as Error).message}` });
       return;
