@@ -300,9 +300,16 @@ describe('the daily report\'s needs-action list: the files dropped by the end of
     const long = wecomMessage(buildReport({ ...reportInput, day: '2026-11-26', nowMs: D27_0005, jobs: longKeys }), 'page').markdown.content;
     expect(Buffer.byteLength(long)).toBeLessThanOrEqual(WECOM_MAX_BYTES);
     expect(long).toMatch(/> p\/0‹?［语］.*….*\.mp3: failed \(EmptyFile\)\n(> .*\n){4}> … and 2 more\nEvery file/);
-    // A version replaced (or deleted) before it was sent needs nothing from the operator.
+    // A version replaced (or deleted) before it was sent is no file of the report: it needs nothing
+    // and failed at nothing (the operator replaced or withdrew it).
     const replaced = transition(job('p/replaced.mp3'), 'replaced', D26_2000, 't', { lastError: { code: 'ObjectChanged', message: 'overwritten' } });
     const withReplaced = buildReport({ ...reportInput, day: '2026-11-26', nowMs: D27_0005, jobs: [replaced] });
-    expect({ needsAction: withReplaced.needsAction, errors: withReplaced.errors }).toEqual({ needsAction: [], errors: { ObjectChanged: 1 } });
+    expect({ needsAction: withReplaced.needsAction, errors: withReplaced.errors, failed: withReplaced.files.failed }).toEqual({ needsAction: [], errors: {}, failed: 0 });
+    // A deferred version overwritten by a newer drop of its key, before a sender marked it replaced:
+    // one file waits, not two.
+    const older = transition(queuedJob('old', { ...reportObject, key: 'p/y.wav', queuedAt: D26_2000 }, D26_2000, 't'), 'defer', D26_2000, 't', { deferredDay: '2026-11-26' });
+    const newer = transition(queuedJob('new', { ...reportObject, key: 'p/y.wav', queuedAt: D26_2000 + 60_000 }, D26_2000 + 60_000, 't'), 'defer', D26_2000 + 60_000, 't', { deferredDay: '2026-11-26' });
+    const both = buildReport({ ...reportInput, day: '2026-11-26', nowMs: D27_0005, jobs: [older, newer] });
+    expect({ deferred: both.files.deferred, backlog: both.backlog.deferred, needsAction: both.needsAction.length }).toEqual({ deferred: 1, backlog: 1, needsAction: 1 });
   });
 });

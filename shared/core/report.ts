@@ -80,9 +80,6 @@ export interface ReportInput {
 export function needsAction(v: JobVersion): NeedsAction | undefined {
   const status = visibleStatus(v);
   const base = { key: v.object.key, code: v.lastError?.code, message: v.lastError?.message };
-  // A version replaced or deleted before it was sent needs nothing: the new upload is a job of its
-  // own, and a deleted file was the operator's choice.
-  if (status === 'failed' && v.lastError?.code === 'ObjectChanged') return undefined;
   if (status === 'failed') {
     const fix = fixFor(v.lastError?.code, UPLOAD_AGAIN);
     return fix ? { ...base, status: 'failed', fix } : { ...base, status: 'failed' };
@@ -126,6 +123,10 @@ export function buildReport(i: ReportInput): DailyReport {
   const backlog: DailyReport['backlog'] = { deferred: 0, queued: 0 };
   const action: NeedsAction[] = [];
   for (const v of i.jobs) {
+    // A version replaced or deleted before it was sent is no file of the report: the new upload is
+    // (or the delete was the operator's choice). One still waiting behind a newer drop of its key
+    // (deferred, or queued outside any call) ends so as soon as a sender looks at it.
+    if ((v.state === 'failed' && v.lastError?.code === 'ObjectChanged') || (replaced.has(v) && (v.state === 'deferred' || v.state === 'queued'))) continue;
     const status = visibleStatus(v);
     const waited = deferredSpan(v);
     if (status === 'deferred') {
@@ -137,8 +138,8 @@ export function buildReport(i: ReportInput): DailyReport {
     // the report of a day is written after midnight, when its deferred files are already leaving.
     if (waited && waited.first <= i.day && i.day <= waited.last) files.deferred++;
     if (status === 'queued' || status === 'retrying') backlog.queued++;
-    // Deferred and waiting files are still work in progress, replaced or not; a replaced failure or
-    // rejection is settled by the new drop.
+    // Files in a call are still work in progress, replaced or not; a replaced failure or rejection
+    // is settled by the new drop.
     const settledByNewDrop = replaced.has(v) && (status === 'failed' || status === 'uploaded');
     // The files dropped by the end of the day, as they are now: a report of an earlier day asked
     // for later does not list files dropped after it (a file of the day deferred again or retried
