@@ -233,7 +233,7 @@ export class DropFolder {
 
   private async take(o: Observation): Promise<void> {
     const key = this.deps.prefix + o.rel;
-    const target = path.join(this.waitingDir, fromRel(o.rel));
+    const target = this.inWaiting(o.rel);
     if (this.inFlight.has(key) || fs.existsSync(target)) {
       // Uploading it now would replace the object whose registration is still pending.
       if (!this.toldWaiting.has(o.rel)) {
@@ -261,7 +261,7 @@ export class DropFolder {
       // Stamped before reading: a write that lands during the read changes the file's time, so it
       // is caught as a change after sending, never taken for the version sent.
       f.sent = this.stamp(f.file);
-      body = fs.readFileSync(path.join(this.waitingDir, fromRel(f.file)));
+      body = fs.readFileSync(this.inWaiting(f.file));
     } catch (e) {
       this.inFlight.delete(key);
       // Deleted by the operator before it could be sent (again): withdrawn, as withdrawRemoved
@@ -300,7 +300,7 @@ export class DropFolder {
   private async withdrawRemoved(): Promise<void> {
     for (const [key, f] of [...this.inFlight]) {
       if (this.stopped) return;
-      if (fs.existsSync(path.join(this.waitingDir, fromRel(f.file)))) continue;
+      if (fs.existsSync(this.inWaiting(f.file))) continue;
       this.inFlight.delete(key);
       if (f.unsent) {
         // Not uploaded, or waiting to be sent again after its earlier version's result: the object
@@ -334,7 +334,7 @@ export class DropFolder {
       const file = key.slice(this.deps.prefix.length);
       const status = readFileState(this.deps.object(key)?.meta ?? {}).status;
       if (status !== 'queued' && status !== 'retrying' && status !== 'deferred') continue;
-      if (fs.existsSync(path.join(this.waitingDir, fromRel(file)))) continue; // there, but unreadable: said above
+      if (fs.existsSync(this.inWaiting(file))) continue; // there, but unreadable: said above
       await this.withdraw(key, file);
     }
   }
@@ -366,7 +366,7 @@ export class DropFolder {
       const key = this.deps.prefix + o.rel;
       let md5: string;
       try {
-        md5 = createHash('md5').update(fs.readFileSync(path.join(this.waitingDir, fromRel(o.rel)))).digest('hex');
+        md5 = this.md5Of(o.rel);
       } catch (e) {
         this.deps.emit({ kind: 'error', file: o.rel, message: `could not be read from ${RESERVED_DIRS.waiting}/: ${(e as Error).message}` });
         continue;
@@ -411,10 +411,20 @@ export class DropFolder {
     this.deps.emit({ kind: 'status', file: f.file, key, status: s.status, code: s.errorCode, message: s.errorMessage, day });
   }
 
+  /** Where a file (path relative to `waiting/`) is on disk. */
+  private inWaiting(file: string): string {
+    return path.join(this.waitingDir, fromRel(file));
+  }
+
+  /** The MD5 of a file in `waiting/`, as COS gives it for a simple upload (its ETag); throws when unreadable. */
+  private md5Of(file: string): string {
+    return createHash('md5').update(fs.readFileSync(this.inWaiting(file))).digest('hex');
+  }
+
   /** The size and time of a file in `waiting/`, or undefined when it is not there. */
   private stamp(file: string): FileStamp | undefined {
     try {
-      const st = fs.statSync(path.join(this.waitingDir, fromRel(file)));
+      const st = fs.statSync(this.inWaiting(file));
       return { size: st.size, mtimeMs: st.mtimeMs };
     } catch {
       return undefined;
@@ -431,7 +441,7 @@ export class DropFolder {
     if (!now || !f.sent || (now.size === f.sent.size && now.mtimeMs === f.sent.mtimeMs)) return false;
     let md5: string;
     try {
-      md5 = createHash('md5').update(fs.readFileSync(path.join(this.waitingDir, fromRel(f.file)))).digest('hex');
+      md5 = this.md5Of(f.file);
     } catch {
       return false;
     }
@@ -498,7 +508,7 @@ export class DropFolder {
    */
   private moveOut(f: InFlight, dir: string, taken: (candidate: string, n: number) => boolean = () => false): string | undefined {
     const rel = freeName(f.file, (c, n) => fs.existsSync(path.join(dir, fromRel(c))) || taken(c, n));
-    const from = path.join(this.waitingDir, fromRel(f.file));
+    const from = this.inWaiting(f.file);
     const to = path.join(dir, fromRel(rel));
     try {
       fs.mkdirSync(path.dirname(to), { recursive: true });
