@@ -32,11 +32,13 @@ for (const fn of functions) {
 // Side files, next to every function bundle and required at run time only when needed:
 //   audio_convert.js  the WAV converter (shared/audio/load-converter.ts), for a file to convert;
 //   cos_request.js    the real cos-request, for a COS request through a proxy (scripts/shims/cos-transport.cjs);
-//   ccc_client.js     the CCC SDK's client, at an instance's first CCC call (shared/sdk/ccc.ts).
+//   ccc_client.js     the CCC SDK's client, at an instance's first CCC call (shared/sdk/ccc.ts);
+//   report_render.js  the daily report's figures, page and messages, once per quota day (shared/runtime/load-report.ts).
 const SIDE_FILES = [
   { file: 'audio_convert.js', entry: join(root, 'shared', 'audio', 'convert.ts') },
   { file: 'cos_request.js', entry: join(root, 'node_modules', 'cos-request', 'index.js') },
   { file: 'ccc_client.js', entry: join(root, 'node_modules', 'tencentcloud-sdk-nodejs', 'tencentcloud', 'services', 'ccc', 'v20200210', 'ccc_client.js') },
+  { file: 'report_render.js', entry: join(root, 'shared', 'core', 'report.ts') },
 ];
 for (const side of SIDE_FILES) {
   const out = join(root, 'dist', 'side', side.file);

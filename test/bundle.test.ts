@@ -5,17 +5,24 @@
  */
 import * as fs from 'fs';
 import * as http from 'http';
+import * as os from 'os';
 import type { AddressInfo } from 'net';
 import * as path from 'path';
 import { mp3Silence, wavTone } from './audio';
 import { cosEvent } from '../scripts/local/fakes/events';
 import { BUCKET, startStack, type Stack } from './harness';
+import { REPORT_FILE } from '../shared/runtime/load-report';
 
 const PKG = path.join(__dirname, '..', 'dist', 'package');
 type Handler = (event: unknown, context?: unknown) => Promise<Record<string, unknown>>;
 
 /** Loads a bundle fresh with the given environment, as a cold SCF instance would. */
 function load(file: string, env: Record<string, string | undefined>): Handler {
+  return loadFrom(PKG, file, env);
+}
+
+/** {@link load} from another folder: a deploy package with a side file left out. */
+function loadFrom(dir: string, file: string, env: Record<string, string | undefined>): Handler {
   const saved = { ...process.env };
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined) delete process.env[k];
@@ -26,7 +33,7 @@ function load(file: string, env: Record<string, string | undefined>): Handler {
     let handler: Handler | undefined;
     jest.isolateModules(() => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      handler = require(path.join(PKG, file)).main_handler;
+      handler = require(path.join(dir, file)).main_handler;
     });
     return async (event, context) => {
       // The bundle logs to stdout, as on SCF; keep the test output readable.
@@ -72,6 +79,32 @@ test('the report bundle lists the ledger, refreshes reviews and stores the repor
   expect(result.report.report.quota.submitted).toBe(1);
   expect(result.report.report.review.approved).toBe(1);
   expect(stack.meta('prompts/x.mp3')['ivr-review']).toBe('approved');
+});
+
+test('the report bundle carries no report code: it loads report_render.js from its own folder only for a pass that reports, and says where it looked when that file is missing', async () => {
+  // The page's title, only in the report code.
+  const marker = 'IVR audio sync: quota report for';
+  expect(fs.readFileSync(path.join(PKG, 'quota_report.js'), 'utf8')).not.toContain(marker);
+  expect(fs.readFileSync(path.join(PKG, REPORT_FILE), 'utf8')).toContain(marker);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-report-code-'));
+  try {
+    for (const f of ['quota_report.js', REPORT_FILE]) fs.copyFileSync(path.join(PKG, f), path.join(dir, f));
+    await load('ivr_upload.js', stack.env)(stack.drop('prompts/x.mp3', mp3Silence()));
+    const env = { ...stack.env, IVR_BUCKET: BUCKET };
+    // The first pass reports the quota day before; the next ones have no report due until today ends.
+    expect(await loadFrom(dir, 'quota_report.js', env)({ Type: 'Timer' })).toMatchObject({ report: { day: expect.any(String) } });
+    fs.rmSync(path.join(dir, REPORT_FILE));
+    // A new instance: jest's module registry would otherwise keep the file already required.
+    jest.resetModules();
+    const pass = await loadFrom(dir, 'quota_report.js', env)({ Type: 'Timer' });
+    expect(pass.report).toBeUndefined();
+    await expect(loadFrom(dir, 'quota_report.js', env)({ Type: 'Timer', Message: stack.ccc.quotaDay() })).rejects.toThrow(`the report code could not be loaded from ${path.join(dir, REPORT_FILE)}`);
+    fs.copyFileSync(path.join(PKG, REPORT_FILE), path.join(dir, REPORT_FILE));
+    const reported = (await loadFrom(dir, 'quota_report.js', env)({ Type: 'Timer', Message: stack.ccc.quotaDay() })) as { report: { report: { quota: { submitted: number } } } };
+    expect(reported.report.report.quota.submitted).toBe(1);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('through the shims, every SDK request the upload bundle makes is signed and accepted: ranged GET, create-if-absent, copy with metadata, batch and single delete, signed URLs, TC3', async () => {

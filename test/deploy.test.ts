@@ -287,9 +287,9 @@ describe('function names', () => {
   });
 });
 
-test('the deploy package holds both handler bundles and the lazily loaded side files (audio converter, CCC client, proxied COS transport), no node_modules and no SDK left unbundled', () => {
+test('the deploy package holds both handler bundles and the lazily loaded side files (audio converter, CCC client, proxied COS transport, report code), no node_modules and no SDK left unbundled', () => {
   const files = fs.readdirSync(pkgDir).sort();
-  expect(files).toEqual([...FUNCTION_KEYS.map((key) => `${FUNCTIONS[key].handler.split('.')[0]}.js`), 'audio_convert.js', 'ccc_client.js', 'cos_request.js'].sort());
+  expect(files).toEqual([...FUNCTION_KEYS.map((key) => `${FUNCTIONS[key].handler.split('.')[0]}.js`), 'audio_convert.js', 'ccc_client.js', 'cos_request.js', 'report_render.js'].sort());
   const sizes = files.map((f) => `${f} ${(fs.statSync(path.join(pkgDir, f)).size / 1024).toFixed(0)} KB`);
   process.stdout.write(`deploy package: ${sizes.join(', ')}\n`);
   for (const f of files.filter((n) => n.endsWith('.js'))) expect(fs.readFileSync(path.join(pkgDir, f), 'utf8')).not.toMatch(/require\(["'](tencentcloud-sdk-nodejs|cos-nodejs-sdk-v5)/);

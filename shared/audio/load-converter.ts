@@ -10,7 +10,7 @@
  */
 import * as path from 'path';
 import type * as ConvertModule from './convert';
-import { loadSideFile } from '../runtime/side-file';
+import { sideFileLoader } from '../runtime/side-file';
 
 /** The converter's API, as both the bundled file and the TypeScript module export it. */
 export type Converter = Pick<typeof ConvertModule, 'convertWav' | 'CONVERTER_ID' | 'TELEPHONY_FORMAT'>;
@@ -18,19 +18,11 @@ export type Converter = Pick<typeof ConvertModule, 'convertWav' | 'CONVERTER_ID'
 /** File name of the bundled converter, next to the function bundles (kept in step with scripts/build.mjs). */
 export const CONVERTER_FILE = 'audio_convert.js';
 
-let loaded: Converter | undefined;
-
 /**
  * The converter, loaded on first use and cached. Throws if the bundled file is missing (a broken
  * deploy package), naming the path it looked for.
  */
-export function loadConverter(): Converter {
-  if (loaded) return loaded;
-  const { module: mod, from } = loadSideFile(CONVERTER_FILE, path.join(__dirname, 'convert'), 'the audio converter');
-  if (!isConverter(mod)) throw new Error(`${from} is not the audio converter (it does not export convertWav)`);
-  loaded = mod;
-  return mod;
-}
+export const loadConverter: () => Converter = sideFileLoader(CONVERTER_FILE, path.join(__dirname, 'convert'), 'the audio converter', isConverter, 'convertWav');
 
 function isConverter(mod: unknown): mod is Converter {
   return typeof mod === 'object' && mod !== null && typeof (mod as { convertWav?: unknown }).convertWav === 'function';

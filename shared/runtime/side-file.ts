@@ -20,6 +20,21 @@ export function loadSideFile(file: string, fromSource: string, what: string): { 
   }
 }
 
+/**
+ * A loader for side file `file` that requires it on first call and caches it: `isIt` checks the
+ * module is what it should be (else an Error names the path and the export `needs` it lacks).
+ */
+export function sideFileLoader<T>(file: string, fromSource: string, what: string, isIt: (mod: unknown) => mod is T, needs: string): () => T {
+  let loaded: T | undefined;
+  return () => {
+    if (loaded) return loaded;
+    const { module: mod, from } = loadSideFile(file, fromSource, what);
+    if (!isIt(mod)) throw new Error(`${from} is not ${what} (it does not export ${needs})`);
+    loaded = mod;
+    return mod;
+  };
+}
+
 // A plain call with a variable argument: esbuild leaves it as a run-time require instead of
 // bundling its target back into the function bundle.
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -7,10 +7,11 @@
 import { asErrorCode, IvrError } from '../core/errors';
 import { carriedOverJob, isFinal, queuedJob, type JobVersion } from '../core/job';
 import { reviewFromCode, type ReviewState } from '../core/metadata';
-import { buildReport, rejectionMessage, renderReportHtml, wecomMessage, type DailyReport, type DayUse } from '../core/report';
+import type { DailyReport, DayUse } from '../core/report';
 import { leaseView, newsEntry, type LogEntry, type QuotaState } from '../core/sendlog';
 import { DAY_MS, daysBetween, formatOffset, lastDays, quotaDay } from '../core/zone';
 import { mapLimited } from '../runtime/concurrency';
+import { loadReportCode } from '../runtime/load-report';
 import { CORRUPT } from '../store/ledger';
 import { postWebhook, type WebhookResult } from '../sdk/webhook';
 import type { Ctx } from './context';
@@ -60,7 +61,7 @@ export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryRes
   const { sent, settled, registered } = await sendLeftovers(ctx, found);
   const reviews = await refreshReviews(ctx);
   if (reviews.rejected.length > 0 && ctx.config.reportWebhook) {
-    const res = await postWebhook(ctx.config.reportWebhook, rejectionMessage(reviews.rejected), ctx.clock.sleep);
+    const res = await postWebhook(ctx.config.reportWebhook, loadReportCode().rejectionMessage(reviews.rejected), ctx.clock.sleep);
     if (!res.ok) ctx.log.error('rejection webhook failed', { code: 'WebhookFailed', attempts: res.attempts, error: res.error });
   }
 
@@ -228,6 +229,7 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
   const history = parseHistory(historyText);
   const submitted = quota?.used ?? history[day] ?? jobs.filter((v) => v.slot === day).length;
   history[day] = submitted;
+  const { buildReport, renderReportHtml, wecomMessage } = loadReportCode();
   const report = buildReport({
     day,
     nowMs: ctx.clock.now(),
