@@ -394,3 +394,37 @@ test('a hand-edited job version missing a field the report computes with is unre
   expect(r.report?.day).toBe('2026-11-25');
   expect(r.report!.report.files.uploaded).toBe(1);
 });
+
+// The deployed timer fires at 00:00:00 (`0 */5 * * * * *`): that pass is the first after the day
+// ends, and a call of the day made in its last seconds may not have been answered yet.
+describe('the pass at midnight and a call of the ended day still going on', () => {
+  async function reportAfterMidnightPass(setUp: (w: World) => void): Promise<{ midnightReport?: string; stored: { quota: { submitted: number }; files: Record<string, number>; needsAction: unknown[] } }> {
+    const w = new World({}, true);
+    setUp(w);
+    w.t = MIDNIGHT - 5000; // 23:59:55 +08:00: the file's call is made at once
+    void w.drop('late');
+    let midnight: Awaited<ReturnType<typeof runRecovery>> | undefined;
+    void w.spawn(
+      (async () => {
+        await w.sleep(5000);
+        midnight = await runRecovery(w.ctx('timer-0000'), { Type: 'Timer' });
+      })(),
+    );
+    await w.settle();
+    expect(cst(w.calls[0].at)).toBe('2026-11-25');
+    expect(w.status('late')).toBe('uploaded');
+    await w.recover(1, 5 * 60_000); // 00:05
+    return { midnightReport: midnight?.report?.day, stored: JSON.parse(w.store.objects.get(`${w.prefix}reports/2026-11-25.json`)!.body) };
+  }
+
+  test('a call CCC takes 10 s to answer (within the client timeout) is counted as uploaded in the day\'s report', async () => {
+    const { stored } = await reportAfterMidnightPass((w) => (w.callMs = 10_000));
+    expect({ submitted: stored.quota.submitted, files: stored.files, needsAction: stored.needsAction }).toEqual({ submitted: 1, files: { uploaded: 1, failed: 0, deferred: 0, retrying: 0 }, needsAction: [] });
+  });
+
+  test('a call whose answer was lost is settled from CCC before the day is reported: uploaded, not retrying', async () => {
+    const { midnightReport, stored } = await reportAfterMidnightPass((w) => w.ccc.faults.push({ kind: 'lose-after-register' }));
+    expect(midnightReport).toBeUndefined();
+    expect({ submitted: stored.quota.submitted, files: stored.files, needsAction: stored.needsAction }).toEqual({ submitted: 1, files: { uploaded: 1, failed: 0, deferred: 0, retrying: 0 }, needsAction: [] });
+  });
+});

@@ -111,6 +111,19 @@ function outcomeDay(v: JobVersion, utcOffsetMinutes: number): string {
 }
 
 /**
+ * Whether the report of `day` must be left to a later pass: a file is still in a call of that day
+ * that may not be over, or that cannot be settled from CCC yet (a call made in the day's last
+ * seconds, answered slowly or with its answer lost, seen by the pass right at midnight, which the
+ * default timer makes the reporting one). Written now, the day's one report would count the file
+ * neither as uploaded nor as failed, nor would any later report (its slot is that day's). Once the
+ * call's lifetime has passed (plus the skew), the pass settles such a file from CCC before it
+ * reports, so the wait is short; a file CCC cannot be asked about then no longer holds it up.
+ */
+export function reportWaits(day: string, jobs: JobVersion[], nowMs: number, skewMs: number): boolean {
+  return jobs.some((v) => (v.state === 'sending' || v.state === 'uncertain') && v.slot === day && nowMs < (v.checkAfter ?? 0) + skewMs);
+}
+
+/**
  * Counts the report of `i.day` from the jobs' newest versions; needs-action entries sorted by
  * status, then key. A file dropped again under the same key replaces the earlier one, except
  * that every registration counts (each is an audio file in CCC, with a quota slot).

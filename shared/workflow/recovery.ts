@@ -69,8 +69,9 @@ export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryRes
   const ended = quotaDay(ctx.clock.now() - DAY_MS, ctx.config.quotaUtcOffsetMinutes);
   const result: RecoveryResult = { sent, settled, registered, reviews };
   const actions = (pruned: number): DailyReport['actions'] => ({ registered, reviewsUpdated: reviews.changed, pruned });
-  // Once per quota day: the first run after it ends reports it, and prunes (so the report says how
-  // much) after reading the jobs it counts. A named day is reported on request: a day that has
+  // Once per quota day: the first run after it ends reports it (unless a file is still in one of
+  // the day's calls: see reportWaits), and prunes (so the report says how much) after reading the
+  // jobs it counts. A named day is reported on request: a day that has
   // ended is stored again; today's is a report so far, which must not take the day's own report's
   // place.
   if (asked !== undefined && asked > day) {
@@ -91,10 +92,13 @@ export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryRes
       if (d === before && (await ctx.ledger.store.get(ctx.ledger.quietDayKey(d))) !== undefined) continue;
       due.push(d);
     }
-    if (due.length > 0) {
-      const jobs = await recentJobs(ctx, 8);
+    const jobs = due.length > 0 ? await recentJobs(ctx, 8) : [];
+    // A day whose last call is still going on (or has its answer lost) is reported by a later pass.
+    const ready = due.filter((d) => !loadReportCode().reportWaits(d, jobs, ctx.clock.now(), ctx.timing.skewMs));
+    if (ready.length < due.length) ctx.log.info('daily report left to a later pass: a file is still in a call of the day', { days: due.filter((d) => !ready.includes(d)) });
+    if (ready.length > 0) {
       result.pruned = await prune(ctx);
-      for (const d of due) {
+      for (const d of ready) {
         if (d === before && !known.some((q) => q.day === d) && !jobs.some((v) => v.slot === d)) {
           await ctx.ledger.store.put(ctx.ledger.quietDayKey(d), '{}');
           continue;
