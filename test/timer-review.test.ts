@@ -428,3 +428,26 @@ describe('the pass at midnight and a call of the ended day still going on', () =
     expect({ submitted: stored.quota.submitted, files: stored.files, needsAction: stored.needsAction }).toEqual({ submitted: 1, files: { uploaded: 1, failed: 0, deferred: 0, retrying: 0 }, needsAction: [] });
   });
 });
+
+test('a missed day asked for so far earlier that day is reported with all its files submitted, not the count when it was asked', async () => {
+  const D25 = MIDNIGHT - DAY; // 00:00 on 2026-11-25, +08:00
+  const w = new World();
+  w.t = D25 + 11 * 3_600_000;
+  await w.upload('a', 2);
+  await w.upload('b', 3);
+  // The operator asks for the day so far at noon: the chart's history gets 2 for 2026-11-25.
+  w.t = D25 + 12 * 3_600_000;
+  const soFar = await runRecovery(w.ctx('asked'), { Type: 'Timer', Message: '2026-11-25' });
+  expect(soFar.report!.report.quota.submitted).toBe(2);
+  w.t = D25 + 13 * 3_600_000;
+  await w.upload('c', 4);
+  // No timer pass on 2026-11-26 (one file sent); on 2026-11-27 a file goes at 08:00, the timer is back at 09:00.
+  w.t = D25 + DAY + 11 * 3_600_000;
+  await w.upload('d', 2);
+  w.t = D25 + 2 * DAY + 8 * 3_600_000;
+  await w.upload('e', 3);
+  w.t = D25 + 2 * DAY + 9 * 3_600_000;
+  await runRecovery(w.ctx('timer-back'), { Type: 'Timer' });
+  const rep = JSON.parse(w.store.objects.get(`${w.prefix}reports/2026-11-25.json`)!.body) as { quota: { submitted: number }; files: { uploaded: number }; history: Array<{ day: string; submitted: number }> };
+  expect({ submitted: rep.quota.submitted, uploaded: rep.files.uploaded, bar: rep.history.find((d) => d.day === '2026-11-25')?.submitted }).toEqual({ submitted: 3, uploaded: 3, bar: 3 });
+});

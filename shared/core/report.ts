@@ -111,6 +111,16 @@ function outcomeDay(v: JobVersion, utcOffsetMinutes: number): string {
 }
 
 /**
+ * Files submitted on `day` against the quota: the send log's count while it still holds the day
+ * (exact). Without it, the chart's history and the quota slots the jobs hold are both lower
+ * bounds: the history may come from a report of the day so far, asked for before the day's last
+ * files were sent, and a file sent again on a later day holds that day's slot. So the larger.
+ */
+export function submittedOn(day: string, logged: number | undefined, history: number | undefined, jobs: JobVersion[]): number {
+  return logged ?? Math.max(history ?? 0, jobs.filter((v) => v.slot === day).length);
+}
+
+/**
  * Whether the report of `day` must be left to a later pass: a file is still in a call of that day
  * that may not be over, or that cannot be settled from CCC yet (a call made in the day's last
  * seconds, answered slowly or with its answer lost, seen by the pass right at midnight, which the

@@ -222,8 +222,9 @@ type ReportWrite = 'once' | 'replace' | 'so-far';
 
 /**
  * Builds the report of `day` from `jobs` (the newest version of every recent job) and the day's
- * quota figures: the send log's (or those `known` from earlier in the pass), else the chart's
- * history, else the quota slots the jobs took that day (the send log keeps two days' figures).
+ * quota figures: the send log's (or those `known` from earlier in the pass), else the larger of
+ * the chart's history and the quota slots the jobs took that day (the send log keeps two days'
+ * figures; see submittedOn).
  * Stores it as `how` says and posts the summary.
  */
 async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'], how: ReportWrite, known: QuotaState[], jobs: JobVersion[]): Promise<RecoveryResult['report']> {
@@ -231,9 +232,9 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
   const quota = [tail.quota, tail.previousDay, ...known].find((q) => q?.day === day);
   const historyText = await ctx.ledger.store.get(ctx.ledger.historyKey());
   const history = parseHistory(historyText);
-  const submitted = quota?.used ?? history[day] ?? jobs.filter((v) => v.slot === day).length;
+  const { buildReport, renderReportHtml, submittedOn, wecomMessage } = loadReportCode();
+  const submitted = submittedOn(day, quota?.used, history[day], jobs);
   history[day] = submitted;
-  const { buildReport, renderReportHtml, wecomMessage } = loadReportCode();
   const report = buildReport({
     day,
     nowMs: ctx.clock.now(),
