@@ -409,6 +409,22 @@ describe('configuration', () => {
     expect(stack.logs.some((l) => l.includes('ConfigInvalid') && l.includes(name))).toBe(true);
     expect(stack.ccc.calls).toHaveLength(0);
   });
+
+  test("IVR_LOG_DEBUG is read from the handler's environment, like every other setting, not the process's", async () => {
+    const saved = process.env.IVR_LOG_DEBUG;
+    const debugLines = () => stack.logs.filter((l) => (JSON.parse(l) as { level: string }).level === 'debug');
+    try {
+      process.env.IVR_LOG_DEBUG = '1';
+      await createHandler({ ...stack.env, IVR_LOG_DEBUG: '0' }, stack.seams)(stack.drop('prompts/quiet.mp3', mp3Silence()));
+      expect(debugLines()).toEqual([]);
+      delete process.env.IVR_LOG_DEBUG;
+      await createHandler({ ...stack.env, IVR_LOG_DEBUG: '1' }, stack.seams)(stack.drop('prompts/verbose.mp3', mp3Silence()));
+      expect(debugLines().some((l) => l.includes('"msg":"job moved"') && l.includes('prompts/verbose.mp3'))).toBe(true);
+    } finally {
+      if (saved === undefined) delete process.env.IVR_LOG_DEBUG;
+      else process.env.IVR_LOG_DEBUG = saved;
+    }
+  });
 });
 
 describe('audio that CCC accepts (whole-file checks before any quota is spent)', () => {

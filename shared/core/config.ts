@@ -218,6 +218,14 @@ function convertVar(env: Env, name: string): ConvertMode {
   return raw;
 }
 
+/**
+ * Whether debug lines are logged (`IVR_LOG_DEBUG=1`). Read apart from {@link loadConfig}: the
+ * logger that reports an invalid configuration exists before the configuration is validated.
+ */
+export function debugLogging(env: Env): boolean {
+  return str(env, 'IVR_LOG_DEBUG') === '1';
+}
+
 /** For functions that need a variable the upload function does not. */
 export function requireSetting<T>(value: T | undefined, name: string, why: string): T {
   if (value === undefined) fail(name, `is required ${why}`);

@@ -5,7 +5,7 @@
  */
 import { wellFormed } from '../core/text';
 
-/** A line's severity; `debug` lines are written only when `IVR_LOG_DEBUG=1`. */
+/** A line's severity; `debug` lines are written only by a logger made with {@link LoggerOptions.debug}. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 /** Structured fields merged into a line's JSON object; Errors are reduced to name, message and code. */
 export type LogFields = Record<string, unknown>;
@@ -130,10 +130,16 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
+/** Options of {@link createLogger}, kept by its children. */
+export interface LoggerOptions {
+  /** Write `debug` lines too (`IVR_LOG_DEBUG=1`: the configuration decides, see `debugLogging`). */
+  debug?: boolean;
+}
+
 /** A logger with `base` in every line. It writes to whatever sink is set when a line is written (see `setLogSink`). */
-export function createLogger(base: LogFields = {}): Logger {
+export function createLogger(base: LogFields = {}, opts: LoggerOptions = {}): Logger {
   const write = (level: LogLevel, msg: string, fields: LogFields = {}): void => {
-    if (level === 'debug' && process.env.IVR_LOG_DEBUG !== '1') return;
+    if (level === 'debug' && !opts.debug) return;
     const own = { level, time: new Date().toISOString(), msg };
     // A field named like one of ours cannot pass for it (nor hide the real message); ours stay first.
     const line = serialise(Object.assign({}, own, base, fields, own));
@@ -144,6 +150,6 @@ export function createLogger(base: LogFields = {}): Logger {
     info: (m, f) => write('info', m, f),
     warn: (m, f) => write('warn', m, f),
     error: (m, f) => write('error', m, f),
-    child: (fields) => createLogger({ ...base, ...fields }),
+    child: (fields) => createLogger({ ...base, ...fields }, opts),
   };
 }

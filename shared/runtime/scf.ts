@@ -5,7 +5,7 @@
  * its own log fields).
  */
 import { randomUUID } from 'crypto';
-import { loadConfig, type Config, type Env } from '../core/config';
+import { debugLogging, loadConfig, type Config, type Env } from '../core/config';
 import { IvrError } from '../core/errors';
 import { timingFrom } from '../core/timing';
 import { createCccClient, createIvrAudioApi, type IvrAudioApi } from '../sdk/ccc';
@@ -41,7 +41,7 @@ const realClock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((re
  * error; anything else thrown (a bug) propagates. The CCC client is built at its first call.
  */
 export function createRuntime(env: Env, functionName: string, seams: Seams = {}): RuntimeOrError {
-  const log = createLogger({ fn: functionName });
+  const log = createLogger({ fn: functionName }, { debug: debugLogging(env) });
   // Registered before validation so that even a config error message cannot echo them.
   registerSecret(env.TENCENTCLOUD_SECRETKEY);
   registerSecret(env.TENCENTCLOUD_SESSIONTOKEN);
