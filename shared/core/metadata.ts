@@ -12,6 +12,12 @@ export type ReviewState = 'pending' | 'approved' | 'rejected';
 
 /** Every {@link IvrStatus}: what a status read back from an object must be one of. */
 export const STATUSES: readonly IvrStatus[] = ['queued', 'uploaded', 'failed', 'deferred', 'retrying'];
+/** Every {@link ReviewState}: what a review read back from an object must be one of. */
+export const REVIEW_STATES: readonly ReviewState[] = ['pending', 'approved', 'rejected'];
+
+// Metadata anyone can set (an uploader may send `x-cos-meta-ivr-status` too): checked, never cast.
+const isStatus = (v: string | undefined): v is IvrStatus => STATUSES.some((s) => s === v);
+const isReview = (v: string | undefined): v is ReviewState => REVIEW_STATES.some((s) => s === v);
 
 /** A job's result as written onto its object, one `x-cos-meta-` field per member (see {@link META}). */
 export interface IvrResult {
@@ -151,11 +157,11 @@ export function mergeResult(existing: Record<string, string>, result: IvrResult)
 
 /** Reads our result back from user metadata; undefined when there is none or it is unreadable. */
 export function readResult(meta: Record<string, string>): IvrResult | undefined {
-  const status = meta[META.status] as IvrStatus | undefined;
+  const status = meta[META.status];
   const etag = dec(meta[META.etag]);
-  if (!status || !STATUSES.includes(status) || !etag) return undefined;
+  if (!isStatus(status) || !etag) return undefined;
   const fileId = meta[META.fileId] !== undefined ? Number(meta[META.fileId]) : undefined;
-  const review = dec(meta[META.review]) as ReviewState | undefined;
+  const review = dec(meta[META.review]);
   return {
     status,
     etag,
@@ -163,7 +169,7 @@ export function readResult(meta: Record<string, string>): IvrResult | undefined 
     fileId: fileId !== undefined && Number.isSafeInteger(fileId) ? fileId : undefined,
     audioFileName: dec(meta[META.audioFileName]),
     customName: dec(meta[META.customName]),
-    review: review && ['pending', 'approved', 'rejected'].includes(review) ? review : undefined,
+    review: isReview(review) ? review : undefined,
     reviewedAt: dec(meta[META.reviewedAt]),
     reviewRequestId: dec(meta[META.reviewRequestId]),
     requestId: dec(meta[META.requestId]),
