@@ -46,10 +46,20 @@ export function createCosClient(config: Config): COS {
 /** COS's codes for a request whose credentials or signature it refused (not a missing permission). */
 const CREDENTIAL_REFUSALS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'RequestTimeTooSkewed', 'ExpiredToken', 'InvalidToken']);
 
-type CosErr = { statusCode?: number; code?: string; message?: string; headers?: Record<string, string> };
+/** What the SDK rejected with, as far as we use it. */
+type CosErr = { statusCode?: number; code?: string; message?: string; requestId?: string };
+
+/** Reads the SDK's untyped rejection once, field by field: a field of an unexpected type is absent. */
+function cosErr(e: unknown): CosErr {
+  if (typeof e !== 'object' || e === null) return {};
+  const r = e as Record<string, unknown>;
+  const headers = typeof r.headers === 'object' && r.headers !== null ? (r.headers as Record<string, unknown>) : {};
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  return { statusCode: typeof r.statusCode === 'number' ? r.statusCode : undefined, code: str(r.code), message: str(r.message), requestId: str(headers['x-cos-request-id']) };
+}
 
 function cosError(op: string, key: string, e: unknown): IvrError {
-  const err = (e ?? {}) as CosErr;
+  const err = cosErr(e);
   const status = err.statusCode;
   // COS's words (code, message, request id) are passed on, so they pass fromService first.
   const code = err.code && !/^\d+$/.test(err.code) ? fromService(err.code) : status ? `HTTP${status}` : 'NetworkError';
@@ -58,11 +68,10 @@ function cosError(op: string, key: string, e: unknown): IvrError {
   // And so may a refusal of the signature or the role's temporary credentials (expired, rotated,
   // a clock off): a delivery again runs with the instance's credentials as they are then.
   const transient = status === undefined || status >= 500 || status === 429 || status === 200 || code === 'NetworkError' || CREDENTIAL_REFUSALS.has(code) || (code === 'AccessDenied' && /expired/i.test(err.message ?? ''));
-  const requestId = err.headers?.['x-cos-request-id'];
-  return new IvrError('StorageError', `COS ${op} ${key} failed: ${code}${err.message ? ` (${fromService(err.message)})` : ''}`, { transient, requestId: requestId === undefined ? undefined : fromService(requestId), cause: e });
+  return new IvrError('StorageError', `COS ${op} ${key} failed: ${code}${err.message ? ` (${fromService(err.message)})` : ''}`, { transient, requestId: err.requestId === undefined ? undefined : fromService(err.requestId), cause: e });
 }
 
-const statusOf = (e: unknown) => (e as CosErr | undefined)?.statusCode;
+const statusOf = (e: unknown) => cosErr(e).statusCode;
 
 /** The headers a `Replaced` self-copy must resend, or COS drops them. */
 const STANDARD = ['content-type', 'cache-control', 'content-disposition', 'content-encoding', 'expires'] as const;
@@ -147,7 +156,7 @@ export class CosBucket implements Store, AudioObjects {
     } catch (e) {
       if (statusOf(e) === 404) throw new IvrError('ObjectNotFound', `the object ${key} was deleted before its status could be written`, { cause: e });
       if (statusOf(e) === 412) throw new IvrError('ObjectChanged', `the object ${key} was overwritten before its status could be written`, { cause: e });
-      if ((e as CosErr).code === 'MetadataTooLarge') throw new IvrError('MetadataTooLarge', `the object ${key}'s own metadata leaves no room for the result within COS's 2 KB`, { cause: e });
+      if (cosErr(e).code === 'MetadataTooLarge') throw new IvrError('MetadataTooLarge', `the object ${key}'s own metadata leaves no room for the result within COS's 2 KB`, { cause: e });
       throw cosError('COPY', key, e);
     }
   }
