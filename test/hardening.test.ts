@@ -6,7 +6,10 @@
 import * as http from 'http';
 import { createHandler as createUpload } from '../functions/ivr-upload/handler';
 import { createHandler as createReport } from '../functions/quota-report/handler';
+import type COS from 'cos-nodejs-sdk-v5';
 import { loadConfig } from '../shared/core/config';
+import { IvrError } from '../shared/core/errors';
+import { CosBucket } from '../shared/sdk/cos';
 import { jobId } from '../shared/core/job';
 import { mp3Silence, wavTone } from './audio';
 import { TEST_CREDENTIAL } from '../scripts/local/fakes/credentials';
@@ -217,6 +220,13 @@ test('CCC or COS words that echo a credential (a code, a RequestId, a signed que
 });
 
 describe('COS faults', () => {
+  test('a metadata write the SDK rejects with no error object is a transient StorageError, not a TypeError thrown from the catch', async () => {
+    const sdk = { putObjectCopy: () => Promise.reject(undefined) } as unknown as COS;
+    const err: unknown = await new CosBucket(sdk, BUCKET, REGION, 'https:').writeMetadata('p/a.mp3', 'e', {}, {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IvrError);
+    expect(err).toMatchObject({ code: 'StorageError', transient: true });
+  });
+
   test.each<[string, CosFault]>([
     ['GET 503 on the object', { op: 'GET', keyPrefix: 'p/', status: 503, code: 'ServiceUnavailable', times: 20 }],
     ['GET 500 on the object', { op: 'GET', keyPrefix: 'p/', status: 500, times: 20 }],
