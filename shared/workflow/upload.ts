@@ -87,7 +87,7 @@ export async function handleCosEvent(event: unknown, contextFor: ContextFor, log
     } catch (e) {
       for (const j of jobs) {
         const at = results.findIndex((r) => r?.index === j.index);
-        const failed = failedRecord({ index: j.index, key: j.version.object.key } as ObjectEvent, e, log);
+        const failed = failedRecord({ index: j.index, key: j.version.object.key }, e, log);
         // A file its intake left unshown shows nothing yet: SCF must deliver it again, whatever the error.
         results[at] = { ...failed, etag: j.version.object.etag, status: 'queued', retry: failed.retry || !j.shown };
       }
