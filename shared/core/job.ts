@@ -265,8 +265,14 @@ export const inCall = (v: JobVersion, n: number, sendingSeq: number): boolean =>
 /** `v` with the object's headers and user metadata as read now: what its status writes resend from here on. */
 export const withHead = (v: JobVersion, head: JobObject['head']): JobVersion => ({ ...v, object: { ...v.object, head } });
 
+/**
+ * In a call whose outcome is not written yet (`sending`), or lost (`uncertain`): only settling it,
+ * from the answer or from what CCC holds, moves it on; until then its display name stays reserved.
+ */
+export const inFlight = (s: JobState): s is 'sending' | 'uncertain' => s === 'sending' || s === 'uncertain';
+
 /** Whether a job may be settled from what CCC holds: its call's whole lifetime has passed. */
-export const settleable = (v: JobVersion, nowMs: number): boolean => (v.state === 'sending' || v.state === 'uncertain') && (v.checkAfter ?? 0) <= nowMs;
+export const settleable = (v: JobVersion, nowMs: number): boolean => inFlight(v.state) && (v.checkAfter ?? 0) <= nowMs;
 
 /** Whether a sender may put this version into a call now. */
 export function sendable(v: JobVersion, nowMs: number, today: string): boolean {

@@ -15,7 +15,7 @@ import { loadConverter } from '../audio/load-converter';
 import { checkFile, checkKey, extensionOf } from '../core/eligibility';
 import { IvrError, type ErrorCode } from '../core/errors';
 import type { ObjectEvent } from '../core/event';
-import { carriedOverJob, ineligibleJob, isRedelivery, jobId, queuedJob, transition, visibleStatus, withHead, type JobObject, type JobVersion } from '../core/job';
+import { carriedOverJob, ineligibleJob, isFinal, isRedelivery, jobId, queuedJob, transition, visibleStatus, withHead, type JobObject, type JobVersion } from '../core/job';
 import { readResult, theirMeta, USER_NAME_META, type IvrStatus } from '../core/metadata';
 import { customFileName } from '../core/naming';
 import { CORRUPT } from '../store/ledger';
@@ -273,5 +273,5 @@ function sameHead(a: JobObject['head'], b: JobObject['head']): boolean {
 
 function settledOrPending(index: number, v: JobVersion): IntakeResult {
   const outcome = outcomeOf(index, v);
-  return v.state === 'uploaded' || v.state === 'failed' ? { outcome } : { outcome, pending: { index, version: v, shown: true } };
+  return isFinal(v.state) ? { outcome } : { outcome, pending: { index, version: v, shown: true } };
 }

@@ -13,7 +13,7 @@
  *   else returns as soon as their file is queued and shown.
  */
 import { IvrError } from '../core/errors';
-import { deferralMessage, inCall, isFinal, sendable, settleable, withHead, type DeferralCause, type JobVersion } from '../core/job';
+import { deferralMessage, inCall, inFlight, isFinal, sendable, settleable, withHead, type DeferralCause, type JobVersion } from '../core/job';
 import { reviewFromCode } from '../core/metadata';
 import { afterFailedAttempt, classifyFailure, matchOutcomes, type ApiFailure, type UploadResponse } from '../core/outcome';
 import { callEntry, chooseBatch, genesis, leaseEntry, leaseView, nextWindow, openIds, quotaOn, quotaRoom, reclaim, stateEntry, withNews, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
@@ -600,7 +600,7 @@ export class Sender {
       this.finish(v.id, keys);
       return;
     }
-    if (v.state === 'sending' || v.state === 'uncertain') {
+    if (inFlight(v.state)) {
       // Someone's call: settle it from CCC once the call's lifetime has passed, never before.
       if (settleable(v, this.now())) await this.settle([{ version: v }], keys);
       else this.elsewhere.set(v.id, v.checkAfter ?? this.now());
@@ -830,7 +830,7 @@ export class Sender {
       const files: Unsettled[] = [];
       for (const id of l.ids) {
         const v = this.versions.get(id);
-        if (v && (v.state === 'uncertain' || v.state === 'sending')) files.push({ version: { ...v, checkAfter: Math.min(v.checkAfter ?? 0, this.now()) } });
+        if (v && inFlight(v.state)) files.push({ version: { ...v, checkAfter: Math.min(v.checkAfter ?? 0, this.now()) } });
       }
       this.lost.delete(l.n);
       await this.settle(files, [], l.n);
@@ -890,7 +890,7 @@ export class Sender {
     if (isFinal(v.state)) {
       this.cands.delete(v.id);
       this.finish(v.id, entries);
-    } else if (v.state === 'uncertain' || v.state === 'sending') {
+    } else if (inFlight(v.state)) {
       this.cands.delete(v.id);
     } else if (cand) {
       cand.version = v;
@@ -955,7 +955,7 @@ export class Sender {
   private stillIn(n: number, files: Array<{ id: string }>): Array<{ id: string }> {
     return files.filter((f) => {
       const v = this.versions.get(f.id);
-      return v !== undefined && (v.state === 'sending' || v.state === 'uncertain') && v.call === n;
+      return v !== undefined && inFlight(v.state) && v.call === n;
     });
   }
 
@@ -987,7 +987,7 @@ export class Sender {
    */
   private inFlightNames(openIdsNow: ReadonlySet<string>): Set<string> {
     const names = new Set<string>();
-    for (const v of this.versions.values()) if ((v.state === 'sending' || v.state === 'uncertain') && v.call === undefined && !openIdsNow.has(v.id)) names.add(v.object.customName);
+    for (const v of this.versions.values()) if (inFlight(v.state) && v.call === undefined && !openIdsNow.has(v.id)) names.add(v.object.customName);
     return names;
   }
 
