@@ -8,7 +8,8 @@ import { IvrError } from '../shared/core/errors';
 import { jobId } from '../shared/core/job';
 import { setLogSink } from '../shared/runtime/log';
 import { rejectionMessage, WECOM_MAX_BYTES } from '../shared/core/report';
-import { requestedDay, runRecovery } from '../shared/workflow/recovery';
+import { requestedDay } from '../shared/core/event';
+import { runRecovery } from '../shared/workflow/recovery';
 import { wecomStandIn } from './wecom';
 import { World } from './world';
 

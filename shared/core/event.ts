@@ -1,6 +1,7 @@
 /**
- * Parsing of COS trigger events into typed records. Each record is parsed on its own so that a
- * malformed one becomes a per-record error instead of failing the whole event.
+ * Parsing of the functions' events: COS trigger events into typed records, each record on its own
+ * so that a malformed one becomes a per-record error instead of failing the whole event; and the
+ * timer's, which may name a day to report.
  */
 import { IvrError } from './errors';
 
@@ -125,4 +126,12 @@ export function parseCosEvent(event: unknown): ParsedRecord[] {
   // status, no retry). SCF's event size bounds them, and a redelivery after a timeout finds the
   // records already handled answered by the ledger.
   return records.map(parseRecord);
+}
+
+/** A timer's `Message` may name the day to report (`2026-11-23`); anything else means the default. */
+export function requestedDay(event: unknown): string | undefined {
+  const msg = isObj(event) ? event.Message : undefined;
+  const day = typeof msg === 'string' ? msg.trim() : '';
+  // A day that does not exist (2026-02-30) would be read as another one: not a day at all.
+  return /^\d{4}-\d{2}-\d{2}$/.test(day) && new Date(`${day}T00:00:00Z`).toISOString().startsWith(day) ? day : undefined;
 }

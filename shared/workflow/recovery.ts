@@ -5,6 +5,7 @@
  * quota day, on the first run after the day ends, writes the daily report and prunes the ledger.
  */
 import { asErrorCode, IvrError } from '../core/errors';
+import { requestedDay } from '../core/event';
 import { carriedOverJob, isFinal, queuedJob, type JobVersion } from '../core/job';
 import { reviewFromCode, type ReviewState } from '../core/metadata';
 import type { DailyReport, DayUse } from '../core/report';
@@ -40,14 +41,6 @@ export interface RecoveryResult {
   reportRefused?: string;
   /** Ledger keys deleted or compacted; set only by a pass that found a day's report due (unasked). */
   pruned?: number;
-}
-
-/** A timer's `Message` may name the day to report (`2026-11-23`); anything else means the default. */
-export function requestedDay(event: unknown): string | undefined {
-  const msg = typeof event === 'object' && event !== null ? (event as { Message?: unknown }).Message : undefined;
-  const day = typeof msg === 'string' ? msg.trim() : '';
-  // A day that does not exist (2026-02-30) would be read as another one: not a day at all.
-  return /^\d{4}-\d{2}-\d{2}$/.test(day) && new Date(`${day}T00:00:00Z`).toISOString().startsWith(day) ? day : undefined;
 }
 
 /** One timer-function pass (see the module comment); `event` may name a day to report again ({@link requestedDay}). */
