@@ -5,6 +5,7 @@
  */
 import type { DropEvent } from './drop-folder';
 import { padEndWidth, printable } from './table';
+import { wallClock } from '../../shared/core/zone';
 import { formatClock } from './time';
 
 /** Width of the file-name column; longer names push the rest of their line right. */
@@ -20,7 +21,7 @@ export function formatSize(bytes: number): string {
 
 /** `2024-05-01T10:15:02.123+08:00`: ISO 8601 in the quota day's zone. */
 export function isoWithOffset(ms: number, offsetMinutes: number): string {
-  const iso = new Date(ms + offsetMinutes * 60000).toISOString().slice(0, 23);
+  const iso = wallClock(ms, offsetMinutes);
   const clock = formatClock(ms, offsetMinutes);
   return `${iso}${clock.slice(8)}`;
 }

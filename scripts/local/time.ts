@@ -2,18 +2,16 @@
  * Times as the operator should read them: in the quota day's zone (UTC+08:00 unless configured),
  * always with the offset written out, so a line is never ambiguous between UTC and local time.
  */
-import { dayAfter, formatOffset, nextQuotaDayStart, quotaDay } from '../../shared/core/zone';
-
-const shifted = (ms: number, offsetMinutes: number) => new Date(ms + offsetMinutes * 60000).toISOString();
+import { dayAfter, formatOffset, nextQuotaDayStart, quotaDay, wallClock } from '../../shared/core/zone';
 
 /** `10:15:02+08:00`: the time of day of `ms` in the zone `offsetMinutes` east of UTC. */
 export function formatClock(ms: number, offsetMinutes: number): string {
-  return `${shifted(ms, offsetMinutes).slice(11, 19)}${formatOffset(offsetMinutes)}`;
+  return `${wallClock(ms, offsetMinutes).slice(11, 19)}${formatOffset(offsetMinutes)}`;
 }
 
 /** `2024-05-01 10:15:02+08:00`. */
 export function formatDateTime(ms: number, offsetMinutes: number): string {
-  const iso = shifted(ms, offsetMinutes);
+  const iso = wallClock(ms, offsetMinutes);
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${formatOffset(offsetMinutes)}`;
 }
 

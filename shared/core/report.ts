@@ -6,7 +6,7 @@ import { deferredSpan, outcomeAt, visibleStatus, type JobVersion } from './job';
 import { fixFor } from './fixes';
 import type { ReviewState } from './metadata';
 import { parseUtcOffset } from './config';
-import { formatOffset, quotaDay } from './zone';
+import { formatOffset, quotaDay, wallClock } from './zone';
 
 /** The report of one quota day: stored as `reports/<day>.json`, rendered as HTML and a WeCom message. */
 export interface DailyReport {
@@ -215,7 +215,7 @@ function chart(history: DayUse[], limit: number): string {
 function zoned(iso: string, utcOffset: string): string {
   const minutes = parseUtcOffset('utcOffset', utcOffset);
   const t = Date.parse(iso);
-  return Number.isFinite(t) ? new Date(t + minutes * 60000).toISOString().slice(0, 19).replace('T', ' ') : iso;
+  return Number.isFinite(t) ? wallClock(t, minutes).slice(0, 19).replace('T', ' ') : iso;
 }
 
 const row = (label: string, value: string | number) => `<tr><th>${esc(label)}</th><td>${esc(String(value))}</td></tr>`;

@@ -6,9 +6,17 @@
 /** One day in milliseconds (quota days have no daylight-saving shifts: a fixed offset from UTC). */
 export const DAY_MS = 86400000;
 
+/**
+ * The wall-clock time of an instant at an offset from UTC, ISO 8601 without the zone
+ * (`2026-11-26T20:07:38.123`): callers write the offset their own way, or cut out the day.
+ */
+export function wallClock(nowMs: number, utcOffsetMinutes: number): string {
+  return new Date(nowMs + utcOffsetMinutes * 60000).toISOString().slice(0, 23);
+}
+
 /** The quota day (YYYY-MM-DD) of an instant, in the configured offset from UTC. */
 export function quotaDay(nowMs: number, utcOffsetMinutes: number): string {
-  return new Date(nowMs + utcOffsetMinutes * 60000).toISOString().slice(0, 10);
+  return wallClock(nowMs, utcOffsetMinutes).slice(0, 10);
 }
 
 /** Start of the quota day after the one containing `nowMs` (ms). */
