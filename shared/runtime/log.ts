@@ -122,9 +122,13 @@ function serialise(fields: LogFields): string {
 
 /** Writes one JSON line per call: `level`, `time`, `msg`, the logger's own fields and the call's. */
 export interface Logger {
+  /** Detail for debugging (each job move); written only with `IVR_LOG_DEBUG=1`. */
   debug(msg: string, fields?: LogFields): void;
+  /** A decision or outcome an operator may search for. */
   info(msg: string, fields?: LogFields): void;
+  /** Something went wrong that is worked around, or that concerns one file (a refusal, a status not written). */
   warn(msg: string, fields?: LogFields): void;
+  /** Something not done that needs a redelivery, a later pass or the operator (a bad setting, a failed webhook), or a bug. */
   error(msg: string, fields?: LogFields): void;
   /** A logger that adds `fields` to every line (they win over the parent's of the same name). */
   child(fields: LogFields): Logger;

@@ -55,11 +55,14 @@ interface MemoryObject {
 
 /** In-memory objects for unit tests, on the test's clock. */
 export class MemoryObjects implements AudioObjects {
+  /** The objects by key, for tests to look into or change behind the workflow's back. */
   readonly objects = new Map<string, MemoryObject>();
+  /** Every metadata write, in order: what a test counts to tell a write saved from one made. */
   readonly writes: Array<{ key: string; meta: Record<string, string> }> = [];
 
   constructor(private readonly now: () => number = Date.now) {}
 
+  /** Uploads as an operator would (a new version: its ETag is the body's MD5, as COS gives a simple upload). */
   putObject(key: string, body: Buffer, meta: Record<string, string> = {}, contentType = 'audio/mpeg'): MemoryObject {
     const o = { body, etag: createHash('md5').update(body).digest('hex'), standard: { 'content-type': contentType }, meta, lastModified: this.now() };
     this.objects.set(key, o);

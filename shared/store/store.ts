@@ -31,9 +31,11 @@ export type StoreHook = (op: 'get' | 'create' | 'put' | 'delete' | 'list', key: 
 
 /** An in-memory store for unit tests of the workflow: the same contract, no server. */
 export class MemoryStore implements Store {
+  /** The records by key, with when each was written (a listing's `lastModified`). */
   readonly objects = new Map<string, { body: string; at: number }>();
   /** Every operation, in order, for cost and crash-point tests. */
   readonly ops: Array<{ op: string; key: string }> = [];
+  /** Called around every operation: where a test crashes or fails a step. */
   hook?: StoreHook;
 
   constructor(private readonly now: () => number = Date.now) {}

@@ -13,7 +13,9 @@ import type { AudioObjects } from '../store/objects';
 
 /** Time, injectable so that tests never sleep for real to reach a deadline. */
 export interface Clock {
+  /** Milliseconds since the epoch, as `Date.now()`. */
   now(): number;
+  /** Resolves once `ms` have passed on this clock. */
   sleep(ms: number): Promise<void>;
 }
 
