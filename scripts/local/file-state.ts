@@ -6,6 +6,7 @@
 import { DEFAULT_LEDGER_PREFIX } from '../../shared/core/config';
 import { checkKey } from '../../shared/core/eligibility';
 import { META } from '../../shared/core/metadata';
+import { tryDecodeURIComponent } from '../../shared/core/text';
 import { nextQuotaDay } from './time';
 
 /** What the `x-cos-meta-ivr-*` fields say, decoded. */
@@ -23,12 +24,7 @@ export interface FileState {
 }
 
 function decoded(v: string | undefined): string | undefined {
-  if (v === undefined || v === '') return undefined;
-  try {
-    return decodeURIComponent(v);
-  } catch {
-    return v;
-  }
+  return v === undefined || v === '' ? undefined : (tryDecodeURIComponent(v) ?? v);
 }
 
 /**

@@ -4,6 +4,7 @@
  * timer's, which may name a day to report.
  */
 import { IvrError } from './errors';
+import { tryDecodeURIComponent } from './text';
 
 /** `created`: an upload; `copy`: a copy, our own metadata write-backs included; `other`: anything else. */
 export type EventKind = 'created' | 'copy' | 'other';
@@ -49,14 +50,6 @@ export function resolveRegion(bucket: Obj): string | undefined {
   return undefined;
 }
 
-function safeDecode(s: string): string | undefined {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * `cosObject.key` is `/<appid>/<bucket>/<key>`; whether the key part is percent-encoded is not
  * documented, while `url` always is. Prefer the key read from `url`; otherwise return the raw key
@@ -67,11 +60,11 @@ export function recoverKey(rawKey: string, appid: string, name: string, url?: st
   const stripped = rawKey.startsWith(prefix) ? rawKey.slice(prefix.length) : undefined;
   if (url) {
     const m = /^https?:\/\/[^/]+\/(.*)$/.exec(url);
-    const fromUrl = m ? safeDecode(m[1].split('?')[0]) : undefined;
-    if (fromUrl && (stripped === undefined || fromUrl === stripped || fromUrl === safeDecode(stripped))) return { key: fromUrl };
+    const fromUrl = m ? tryDecodeURIComponent(m[1].split('?')[0]) : undefined;
+    if (fromUrl && (stripped === undefined || fromUrl === stripped || fromUrl === tryDecodeURIComponent(stripped))) return { key: fromUrl };
   }
   if (stripped === undefined || stripped === '') return undefined;
-  const decoded = /%[0-9a-fA-F]{2}/.test(stripped) ? safeDecode(stripped) : undefined;
+  const decoded = /%[0-9a-fA-F]{2}/.test(stripped) ? tryDecodeURIComponent(stripped) : undefined;
   if (decoded !== undefined && decoded !== stripped) return { key: decoded, altKey: stripped };
   return { key: stripped };
 }

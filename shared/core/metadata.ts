@@ -3,7 +3,7 @@
  * 2 KB user-metadata budget. User metadata we do not own is carried over untouched.
  */
 import { IvrError } from './errors';
-import { wellFormed } from './text';
+import { tryDecodeURIComponent, wellFormed } from './text';
 
 /** What an object shows. `queued`, `retrying` and `deferred` are on the way; `uploaded` and `failed` are final. */
 export type IvrStatus = 'queued' | 'uploaded' | 'failed' | 'deferred' | 'retrying';
@@ -94,14 +94,7 @@ export function userMetadataFromHeaders(headers: Record<string, string | string[
 // Well-formed first: one odd character in a service's answer must not make the write throw (and
 // with it the batch, and every later recovery pass that shows the same result).
 const enc = (v: string) => encodeURIComponent(wellFormed(v));
-const dec = (v: string | undefined) => {
-  if (v === undefined) return undefined;
-  try {
-    return decodeURIComponent(v);
-  } catch {
-    return v;
-  }
-};
+const dec = (v: string | undefined) => (v === undefined ? undefined : (tryDecodeURIComponent(v) ?? v));
 
 function entryBytes(name: string, value: string): number {
   return Buffer.byteLength(META_PREFIX + name) + Buffer.byteLength(value);

@@ -1,5 +1,6 @@
 /** The `CustomFileName` CCC shows for a file: the base name, or the uploader's `ivr-name`. */
 import { IvrError } from './errors';
+import { tryDecodeURIComponent } from './text';
 
 /** Longest display name accepted, counted in Unicode code points (not UTF-16 units or bytes). */
 export const MAX_CUSTOM_NAME_CHARS = 64;
@@ -33,12 +34,8 @@ export function customFileName(key: string, requested: string | undefined): stri
   if (requested === undefined) return validName(baseName(key), 'the file name without its extension');
   // Header values arrive as bytes read one per character: raw UTF-8 shows up as Latin-1 text.
   if (/[^\x20-\x7e]/.test(requested)) return new IvrError('IvrNameInvalid', `x-cos-meta-ivr-name is not URL-encoded (it holds raw non-ASCII bytes): ${FIX_HEADER}`);
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(requested);
-  } catch {
-    return new IvrError('IvrNameInvalid', `x-cos-meta-ivr-name is not valid URL-encoded UTF-8: ${FIX_HEADER}`);
-  }
+  const decoded = tryDecodeURIComponent(requested);
+  if (decoded === undefined) return new IvrError('IvrNameInvalid', `x-cos-meta-ivr-name is not valid URL-encoded UTF-8: ${FIX_HEADER}`);
   if (decoded.includes('\ufffd')) return new IvrError('IvrNameInvalid', `x-cos-meta-ivr-name is not valid UTF-8: ${FIX_HEADER}`);
   return validName(decoded, 'x-cos-meta-ivr-name');
 }

@@ -12,3 +12,12 @@ const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
 export function wellFormed(text: string): string {
   return text.replace(LONE_SURROGATES, '\ufffd');
 }
+
+/** `text` percent-decoded, or undefined when it is not valid percent-encoded UTF-8 (callers choose the fallback). */
+export function tryDecodeURIComponent(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}

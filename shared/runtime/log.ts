@@ -3,7 +3,7 @@
  * `redact` so that secrets, session tokens, signatures and signed URLs never reach the log even
  * when they hide inside an error message from an SDK.
  */
-import { wellFormed } from '../core/text';
+import { tryDecodeURIComponent, wellFormed } from '../core/text';
 
 /** A line's severity; `debug` lines are written only by a logger made with {@link LoggerOptions.debug}. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -39,19 +39,11 @@ export function urlSecrets(url: string | undefined): string[] {
   try {
     const u = new URL(url);
     // Both as written and decoded (`%` that is not an escape stays as it is: never a reason to lose the rest).
-    const userInfo = [u.username, u.password].flatMap((p) => [p, safeDecode(p)]);
+    const userInfo = [u.username, u.password].flatMap((p) => [p, tryDecodeURIComponent(p) ?? p]);
     const tokens = u.pathname.split('/').filter((p) => p.length >= 16);
     return [url, ...u.searchParams.values(), u.hash.slice(1), ...userInfo, ...tokens].filter((v) => v.length >= 4);
   } catch {
     return [url];
-  }
-}
-
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
   }
 }
 
