@@ -39,6 +39,7 @@ export interface QueueEntryBody {
 const pad = (n: number, width: number) => String(Math.max(0, Math.floor(n))).padStart(width, '0');
 const ENTRY_RE = /(\d{15})-([0-9a-f]{40})-(\d+)$/;
 const JOB_KEY_RE = /jobs\/([0-9a-f]{40})\/(\d+)$/;
+const CONVERTED_KEY_RE = /converted\/([0-9a-f]{40})\.wav$/;
 
 function parseEntry(l: Listed): EntryRef | undefined {
   const m = ENTRY_RE.exec(l.key);
@@ -249,6 +250,11 @@ export class Ledger {
     return there !== undefined && there.owner === e.owner && there.at === e.at ? { appended: true } : { appended: false, there };
   }
 
+  /** Every numbered send-log entry a listing shows (not `send/tail`), with its number and time: for pruning. */
+  async listLogEntries(): Promise<Array<{ key: string; n: number; lastModified: number }>> {
+    return (await this.store.list(`${this.prefix}send/`)).map((l) => ({ key: l.key, n: Number(l.key.slice(l.key.lastIndexOf('/') + 1)), lastModified: l.lastModified })).filter((e) => Number.isInteger(e.n));
+  }
+
   /** Overwrites `send/tail` with `e`: a blind write, so the hint may lag (or briefly go back when publishes race). */
   publishTail(e: LogEntry): Promise<void> {
     return this.store.put(this.tailKey(), JSON.stringify(e));
@@ -293,9 +299,14 @@ export class Ledger {
     return (await this.store.get(key)) === body;
   }
 
+  /** The markers `markReviewed` wrote, with when each was written: for pruning. */
+  listReviewMarkers(): Promise<Listed[]> {
+    return this.store.list(`${this.prefix}reviewed/`);
+  }
+
   /** FileIds whose review was marked final by `markReviewed`. */
   async listReviewed(): Promise<Set<number>> {
-    return new Set((await this.store.list(`${this.prefix}reviewed/`)).map((l) => Number(l.key.slice(l.key.lastIndexOf('/') + 1))).filter(Number.isSafeInteger));
+    return new Set((await this.listReviewMarkers()).map((l) => Number(l.key.slice(l.key.lastIndexOf('/') + 1))).filter(Number.isSafeInteger));
   }
 
   // ---- reports ----
@@ -311,4 +322,14 @@ export class Ledger {
 
   /** Key of the converted copy CCC downloads for job `id` instead of the original. */
   convertedKey = (id: string) => `${this.prefix}converted/${id}.wav`;
+
+  /** Every converted copy a listing shows, with the job it was made for (keys that name none are skipped). */
+  async listConverted(): Promise<Array<{ key: string; id: string; lastModified: number }>> {
+    const out = [];
+    for (const l of await this.store.list(`${this.prefix}converted/`)) {
+      const id = CONVERTED_KEY_RE.exec(l.key)?.[1];
+      if (id) out.push({ key: l.key, id, lastModified: l.lastModified });
+    }
+    return out;
+  }
 }

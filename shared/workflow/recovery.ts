@@ -368,19 +368,17 @@ async function prune(ctx: Ctx): Promise<number> {
   const jobs = await compactJobs(ctx, cutoff);
   const doomed = jobs.doomed;
   const tail = await ledger.readTail();
-  for (const l of await ledger.store.list(`${ledger.prefix}send/`)) {
-    const n = Number(l.key.slice(l.key.lastIndexOf('/') + 1));
+  for (const e of await ledger.listLogEntries()) {
     // Far behind the tail and old: no reader ever starts there (the tail hint only lags a little).
-    if (tail && Number.isInteger(n) && n < tail.n - 1000 && l.lastModified < cutoff) doomed.push(l.key);
+    if (tail && e.n < tail.n - 1000 && e.lastModified < cutoff) doomed.push(e.key);
   }
-  for (const l of await ledger.store.list(`${ledger.prefix}reviewed/`)) if (l.lastModified < cutoff) doomed.push(l.key);
+  for (const l of await ledger.listReviewMarkers()) if (l.lastModified < cutoff) doomed.push(l.key);
   // A converted copy is what CCC downloads: it goes only once its job is settled (a file deferred
   // for days still needs it), or a day after an intake that never wrote its job.
-  for (const l of await ledger.store.list(`${ledger.prefix}converted/`)) {
-    const id = /converted\/([0-9a-f]{40})\.wav$/.exec(l.key)?.[1];
-    if (!id || l.lastModified >= now - DAY_MS) continue;
-    const head = await ledger.head(id);
-    if (head === undefined || (head !== CORRUPT && isFinal(head.state))) doomed.push(l.key);
+  for (const c of await ledger.listConverted()) {
+    if (c.lastModified >= now - DAY_MS) continue;
+    const head = await ledger.head(c.id);
+    if (head === undefined || (head !== CORRUPT && isFinal(head.state))) doomed.push(c.key);
   }
   await ledger.deleteEntries(doomed);
   return doomed.length + jobs.compacted;
