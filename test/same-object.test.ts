@@ -489,3 +489,30 @@ test('two deliveries of one upload taken in within the same millisecond: the one
   expect(w.status('dup')).toBe('uploaded');
   expect(w.registrations(key)).toHaveLength(1);
 });
+
+test('a retried file taken up from its queue entry by another sender, its key overwritten meanwhile: the check that finds it replaced keeps it out of the call', async () => {
+  // A retry's backoff (30 to 60 s) longer than a sender's term, so that another sender takes the file up later.
+  const w = new World({ IVR_RETRY_BASE_MS: '60000', IVR_WAIT_SECONDS: '5' });
+  // x.mp3's call is refused for the role's token (not processed): x is queued again as a retry
+  // after a backoff. Its chain moves on (sending, then queued); its queue entry still names version 0.
+  w.answer = async () => (w.calls.length === 1 ? { ok: false, failure: { kind: 'api', code: 'AuthFailure.TokenFailure', message: 'token expired' } } : undefined);
+  const v1 = w.objects.putObject('prompts/x.mp3', mp3Silence(3));
+  await w.deliver('prompts/x.mp3', 'intake-x1');
+  expect(w.status('x')).toBe('retrying');
+  // Seeing 'retrying', the operator uploads a new recording over it (new ETag): its own job registers it.
+  w.t += 300_000;
+  const v2 = w.objects.putObject('prompts/x.mp3', mp3Silence(5));
+  await w.deliver('prompts/x.mp3', 'intake-x2');
+  expect(w.status('x')).toBe('uploaded');
+  // Half a second later another file arrives: too soon after that call to go out alone, so its
+  // intake takes the lease as a sender that lists the queue, and takes x's old version up from its
+  // entry, which names version 0. Its check finds the key overwritten, and the write recording it
+  // as replaced collides with the versions written since.
+  w.t += 500;
+  await w.upload('z', 2);
+  expect(w.status('z')).toBe('uploaded');
+  // README: "a replaced one is not sent". What CCC downloaded for key x.mp3: v2 once, for v2's own job.
+  expect(w.ccc.files.filter((f) => f.key === 'prompts/x.mp3').map((f) => f.etag)).toEqual([v2.etag]);
+  const old = await w.ledger.head(jobId(BUCKET, 'prompts/x.mp3', v1.etag), 0);
+  expect(old !== undefined && old !== CORRUPT && [old.state, old.lastError?.code]).toEqual(['failed', 'ObjectChanged']);
+});

@@ -13,14 +13,14 @@
  *   else returns as soon as their file is queued and shown.
  */
 import { IvrError } from '../core/errors';
-import { deferralMessage, inCall, inFlight, isFinal, sendable, settleable, withHead, type DeferralCause, type JobVersion } from '../core/job';
+import { deferralMessage, inCall, inFlight, isFinal, sendable, settleable, TRANSITIONS, withHead, type DeferralCause, type JobVersion } from '../core/job';
 import { reviewFromCode } from '../core/metadata';
 import { afterFailedAttempt, classifyFailure, matchOutcomes, type ApiFailure, type UploadResponse } from '../core/outcome';
 import { callEntry, chooseBatch, genesis, leaseEntry, leaseView, nextWindow, openIds, quotaOn, quotaRoom, reclaim, stateEntry, withNews, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
 import { mapLimited } from '../runtime/concurrency';
 import { CORRUPT, type EntryRef } from '../store/ledger';
 import type { Ctx } from './context';
-import { move, showNewest, showSettled, type Moved, type ShowNote } from './jobs';
+import { move, moveNewest, showNewest, showSettled, type Moved, type ShowNote } from './jobs';
 import { settleFromCcc, type Unsettled } from './resolve';
 
 const SETTLE_CONCURRENCY = 8;
@@ -524,19 +524,30 @@ export class Sender {
       }
       dropped = true;
       const message = etag === undefined ? 'the object was deleted before it was sent' : 'the object was overwritten before this version was sent: the new upload is registered on its own';
-      try {
-        const moved = await move(ctx, c.version, 'replaced', { lastError: { code: 'ObjectChanged', message } });
-        const v = moved.moved ? moved.version : moved.head;
-        // Nothing to show: the object is another version now (or gone), and carries its own status.
-        if (v) this.take(v, []);
-        ctx.log.info('file replaced before it was sent: not sent', { key: o.key, etag: o.etag, now: etag ?? 'deleted' });
-      } catch (e) {
-        if (!(e instanceof IvrError)) throw e;
-        // Not sent either way; looked at again a gap later (not at once: COS refusing the write
-        // must not turn into a loop of listings and HEADs), or by the next pass.
+      // Not sent either way; looked at again a gap later (not at once: COS refusing the write must
+      // not turn into a loop of listings and HEADs), or by the next pass.
+      const lookAgain = () => {
         this.cands.delete(c.version.id);
         this.elsewhere.set(c.version.id, this.now() + ctx.timing.callGapMs);
         this.checkedAt.delete(c.version.id);
+      };
+      try {
+        // Recorded on the newest version that still waits, not only on the one in hand: a file
+        // taken up from its queue entry comes with the version the entry names, and a retry or a
+        // put-back since is newer. Losing the race to that version and taking it as the file's
+        // state kept it in the batch as checked, and the new content went out under the old job.
+        const v = await moveNewest(ctx, c.version, 'replaced', (newest) => (TRANSITIONS[newest.state].replaced ? { lastError: { code: 'ObjectChanged', message } } : undefined));
+        if (TRANSITIONS[v.state].replaced) {
+          lookAgain();
+          ctx.log.warn('could not record a replaced file; it is not sent and is looked at again', { key: o.key, code: 'ObjectChanged', error: 'the job kept moving while it was recorded' });
+          return;
+        }
+        // Nothing to show: the object is another version now (or gone), and carries its own status.
+        this.take(v, []);
+        ctx.log.info('file replaced before it was sent: not sent', { key: o.key, etag: o.etag, now: etag ?? 'deleted' });
+      } catch (e) {
+        if (!(e instanceof IvrError)) throw e;
+        lookAgain();
         ctx.log.warn('could not record a replaced file; it is not sent and is looked at again', { key: o.key, code: e.code, error: e.message });
       }
     });
