@@ -2,7 +2,7 @@
  * The daily report, as pure functions: numbers from ledger records, the JSON document, the HTML
  * page with a 30-day chart, and the WeCom robot message.
  */
-import { deferredSpan, outcomeAt, visibleStatus, type JobVersion } from './job';
+import { deferredSpan, inFlight, outcomeAt, visibleStatus, type JobVersion } from './job';
 import { fixFor } from './fixes';
 import type { ReviewState } from './metadata';
 import { parseUtcOffset } from './config';
@@ -130,7 +130,7 @@ export function submittedOn(day: string, logged: number | undefined, history: nu
  * reports, so the wait is short; a file CCC cannot be asked about then no longer holds it up.
  */
 export function reportWaits(day: string, jobs: JobVersion[], nowMs: number, skewMs: number): boolean {
-  return jobs.some((v) => (v.state === 'sending' || v.state === 'uncertain') && v.slot === day && nowMs < (v.checkAfter ?? 0) + skewMs);
+  return jobs.some((v) => inFlight(v.state) && v.slot === day && nowMs < (v.checkAfter ?? 0) + skewMs);
 }
 
 /**
