@@ -1,7 +1,7 @@
 /**
  * The layering the README's architecture section describes, kept true by a test: product code
  * (functions/, shared/, scripts/) never imports test/; inside shared/, the pure core imports only
- * itself, and there are no import circles.
+ * itself, each folder only the layers below it, and there are no import circles.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -37,6 +37,15 @@ describe('shared/', () => {
     expect(out).toEqual([]);
   });
 
+  // The folders are the layers, lowest first: each imports only the folders before it (and
+  // itself), so `ls shared` reads bottom-up and no two folders lean on each other.
+  const LAYERS = ['core', 'runtime', 'store', 'sdk', 'audio', 'workflow', 'wiring'];
+  test(`each folder imports only the layers below it: ${LAYERS.join(' < ')}`, () => {
+    const layerOf = (f: string) => f.split(path.sep)[1];
+    expect(fs.readdirSync(path.join(ROOT, 'shared')).sort()).toEqual([...LAYERS].sort());
+    const out = [...graph].flatMap(([f, deps]) => deps.filter((d) => LAYERS.indexOf(layerOf(d)) > LAYERS.indexOf(layerOf(f))).map((d) => `${f} → ${d}`));
+    expect(out).toEqual([]);
+  });
 });
 
 /** Every import circle in `graph` (file → the files it imports), each as `a → b → a`. */

@@ -5,7 +5,7 @@
 import type { Env } from '../shared/core/config';
 import { nextQuotaDayStart } from '../shared/core/zone';
 import { setLogSink } from '../shared/runtime/log';
-import type { Seams } from '../shared/runtime/scf';
+import type { Seams } from '../shared/wiring/scf';
 import type { Clock } from '../shared/workflow/context';
 import { TEST_CREDENTIAL } from '../scripts/local/fakes/credentials';
 import { cosEvent, cosEventRecord } from '../scripts/local/fakes/events';

@@ -5,7 +5,7 @@
 import { randomUUID } from 'crypto';
 import type { Env } from '../../shared/core/config';
 import type { IvrError } from '../../shared/core/errors';
-import { scfHandler, type Seams } from '../../shared/runtime/scf';
+import { scfHandler, type Seams } from '../../shared/wiring/scf';
 import type { Ctx } from '../../shared/workflow/context';
 import { handleCosEvent } from '../../shared/workflow/upload';
 

@@ -5,7 +5,7 @@
  */
 import { requireSetting, type Env } from '../../shared/core/config';
 import { IvrError } from '../../shared/core/errors';
-import { scfHandler, type Seams } from '../../shared/runtime/scf';
+import { scfHandler, type Seams } from '../../shared/wiring/scf';
 import { runRecovery } from '../../shared/workflow/recovery';
 
 /** The quota-report handler for `env` (`process.env` on SCF); `seams` are for tests (a clock). */

@@ -12,7 +12,7 @@ import { createCccClient, createIvrAudioApi, type IvrAudioApi } from '../sdk/ccc
 import { CosBucket, createCosClient } from '../sdk/cos';
 import { CreatedVersions, Ledger, SeenEntry } from '../store/ledger';
 import type { Clock, Ctx } from '../workflow/context';
-import { createLogger, redact, registerSecret, urlSecrets, type Logger } from './log';
+import { createLogger, redact, registerSecret, urlSecrets, type Logger } from '../runtime/log';
 
 /** What an instance builds at cold start (again on new role credentials) and shares with every invocation it serves. */
 export interface Runtime {
