@@ -16,6 +16,7 @@
  * only to find candidate work; whether a job exists, what state it is in and who may send are
  * always read by key or decided by a create-if-absent.
  */
+import { IvrError } from '../core/errors';
 import { parseJobVersion, type JobVersion } from '../core/job';
 import { parseLogEntry, type LogEntry } from '../core/sendlog';
 import type { Listed, Store } from './store';
@@ -216,6 +217,18 @@ export class Ledger {
   /** Deletes ledger keys (duplicates dropped) in as few requests as the store allows. */
   deleteEntries(keys: string[]): Promise<void> {
     return this.store.deleteMany([...new Set(keys)]);
+  }
+
+  /**
+   * {@link deleteEntries} where a key left behind is only litter that a sender or the recovery
+   * pass removes later: a storage error is ignored, anything else (a bug) is still thrown.
+   */
+  async tidyEntries(keys: string[]): Promise<void> {
+    try {
+      await this.deleteEntries(keys);
+    } catch (e) {
+      if (!(e instanceof IvrError)) throw e;
+    }
   }
 
   // ---- send log ----

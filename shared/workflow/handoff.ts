@@ -154,7 +154,7 @@ async function deferNow(ctx: Ctx, v: JobVersion, day: string, showing: Showing):
     if (shown.note) showing.notes.set(v.id, shown.note);
     await ctx.ledger.putDeferred(newest);
     // The queue entry goes once the deferred one exists; a failure here only leaves litter a sender cleans.
-    await ctx.ledger.deleteEntries([ctx.ledger.queueKey(v)]).catch(() => undefined);
+    await ctx.ledger.tidyEntries([ctx.ledger.queueKey(v)]);
   }
   return newest;
 }

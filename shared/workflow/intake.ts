@@ -127,7 +127,7 @@ export async function intake(ctx: Ctx, ev: ObjectEvent): Promise<IntakeResult> {
     await ctx.ledger.enqueue(failed);
     if (!(await ctx.ledger.writeVersion(failed))) return existingJob(ctx, ev.index, id, await headAfterLosing(ctx, failed), object, obj);
     const shown = await show(ctx, failed);
-    await ctx.ledger.deleteEntries([ctx.ledger.queueKey(failed)]).catch(() => undefined);
+    await ctx.ledger.tidyEntries([ctx.ledger.queueKey(failed)]);
     ctx.log.info('file failed its checks', { key, etag: obj.etag, code: checked.code, error: checked.message });
     return { outcome: outcomeOf(ev.index, failed, shown.note) };
   }
@@ -151,7 +151,7 @@ export async function intake(ctx: Ctx, ev: ObjectEvent): Promise<IntakeResult> {
 async function headAfterLosing(ctx: Ctx, ours: JobVersion): Promise<JobVersion | undefined | typeof CORRUPT> {
   const first = await ctx.ledger.readVersion(ours.id, 0);
   if (first === undefined || first === CORRUPT) return first;
-  if (ctx.ledger.queueKey({ ...first, seq: 0 }) !== ctx.ledger.queueKey(ours)) await ctx.ledger.deleteEntries([ctx.ledger.queueKey(ours)]).catch(() => undefined);
+  if (ctx.ledger.queueKey({ ...first, seq: 0 }) !== ctx.ledger.queueKey(ours)) await ctx.ledger.tidyEntries([ctx.ledger.queueKey(ours)]);
   return ctx.ledger.head(ours.id, first);
 }
 
