@@ -1,5 +1,5 @@
 /** The job state machine and the send log's decisions: pure functions on plain data. */
-import { JOB_STATES, TRANSITIONS, carriedOverJob, deferralMessage, inCall, isRedelivery, outcomeAt, queuedJob, sendable, settleable, transition, visibleResult, visibleStatus, type JobEvent, type JobState, type JobVersion } from '../shared/core/job';
+import { JOB_STATES, TRANSITIONS, carriedOverJob, parseJobVersion, deferralMessage, inCall, isRedelivery, outcomeAt, queuedJob, sendable, settleable, transition, visibleResult, visibleStatus, type JobEvent, type JobState, type JobVersion } from '../shared/core/job';
 import { callEntry, chooseBatch, genesis, handOffMove, leaseEntry, leaseView, nextWindow, quotaOn, quotaRoom, reclaim, withNews, type Candidate } from '../shared/core/sendlog';
 import { loadConfig } from '../shared/core/config';
 import { timingFrom } from '../shared/core/timing';
@@ -34,6 +34,19 @@ describe('job state machine', () => {
     }
     const next = transition(v, event, T0 + 1, 'test2', { call: 3 });
     expect(next).toMatchObject({ state: to, seq: v.seq + 1, by: 'test2', id: v.id, object: v.object });
+  });
+
+  test('a stored version lacking a field the workflow computes with is unreadable (a hand edit), never a version that yields NaN or undefined later', () => {
+    const v = inState('failed');
+    expect(parseJobVersion(JSON.stringify(v))).toEqual(v);
+    const without = (field: string, inObject = false): string => {
+      const copy = JSON.parse(JSON.stringify(v)) as Record<string, unknown> & { object: Record<string, unknown> };
+      delete (inObject ? copy.object : copy)[field];
+      return JSON.stringify(copy);
+    };
+    // `run` + 1 on a rerun, `by` to tell our own create, the bucket and size the job's object is known by.
+    for (const field of ['run', 'by', 'attempts', 'seq']) expect(parseJobVersion(without(field))).toBeUndefined();
+    for (const field of ['bucket', 'size', 'key', 'etag']) expect(parseJobVersion(without(field, true))).toBeUndefined();
   });
 
   test('attempts count real attempts only; a re-run starts over', () => {

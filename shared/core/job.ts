@@ -354,8 +354,12 @@ export function parseJobVersion(text: string | undefined): JobVersion | undefine
       typeof j.at === 'string' &&
       Number.isFinite(Date.parse(j.at)) &&
       Number.isInteger(j.attempts) &&
+      Number.isInteger(j.run) &&
+      typeof j.by === 'string' &&
       o !== undefined &&
+      typeof o.bucket === 'string' &&
       typeof o.key === 'string' &&
+      Number.isFinite(o.size) &&
       typeof o.etag === 'string' &&
       typeof o.customName === 'string' &&
       Number.isFinite(o.queuedAt) &&
