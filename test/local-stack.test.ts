@@ -8,10 +8,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { cosClient } from '../scripts/local/client';
 import { fixFor } from '../scripts/local/fixes';
+import { FunctionInstance } from '../scripts/local/instance';
 import { displayWidth } from '../scripts/local/table';
 import { mp3Silence, PNG_BYTES, wavTone } from './audio';
 import { findLeaks } from './harness';
-import { alive, killAll, Proc, run, stackArgs, tempDirs } from './local-helpers';
+import { alive, killAll, Proc, run, stackArgs, tempDirs, waitUntil } from './local-helpers';
 
 afterEach(killAll);
 
@@ -124,3 +125,29 @@ test('npm start: prompts registered into done/, a bad file into failed/ with its
   expect(findLeaks([stack.stdout, stack.stderr, status.stdout, report.stdout])).toEqual([]);
   dirs.cleanup();
 }, 40000);
+
+test('Ctrl-C reaches the function instances too: an event for one that already exited is an invocation error, not a crash of the stack', async () => {
+  const dirs = tempDirs();
+  const instance = new FunctionInstance('ivr-upload', { PATH: process.env.PATH }, path.join(dirs.data, 'logs', 'ivr-upload.log'));
+  const uncaught: unknown[] = [];
+  const onUncaught = (e: unknown) => uncaught.push(e);
+  // jest's own handler would fail the test with a bare "Channel closed": count it instead.
+  const jestHandlers = process.listeners('uncaughtException');
+  process.removeAllListeners('uncaughtException');
+  process.on('uncaughtException', onUncaught);
+  try {
+    // As in a terminal: the instance dies of the SIGINT before the stack has stopped sending it events.
+    process.kill(instance.pid!, 'SIGINT');
+    await waitUntil(() => !alive(instance.pid!), 'the instance to exit');
+    const r = await instance.invoke({ Records: [] });
+    expect(r).toEqual({ ok: false, error: { code: 'InstanceExited', message: 'ivr-upload exited' } });
+    instance.setClockOffset(1000);
+    await new Promise((r) => setImmediate(r));
+    expect(uncaught).toEqual([]);
+    await instance.stop();
+  } finally {
+    process.off('uncaughtException', onUncaught);
+    for (const h of jestHandlers) process.on('uncaughtException', h);
+    dirs.cleanup();
+  }
+});

@@ -42,12 +42,22 @@ export class FunctionInstance {
     return this.child.pid;
   }
 
-  /** Sends one event, as SCF does to a warm instance; resolves with the handler's outcome. */
+  /**
+   * Sends one event, as SCF does to a warm instance; resolves with the handler's outcome. An
+   * instance that has exited (a Ctrl-C reaches it too, before the stack stops sending) answers
+   * `InstanceExited`: sending to it would be an uncaught error that takes the whole stack down.
+   */
   invoke(event: unknown): Promise<Invocation> {
     const id = `${this.name}-${Date.now()}-${++this.seq}`;
+    const exited: Invocation = { ok: false, error: { code: 'InstanceExited', message: `${this.name} exited` } };
     return new Promise((resolve) => {
+      if (!this.child.connected) return resolve(exited);
       this.waiting.set(id, resolve);
-      this.child.send({ id, event });
+      this.child.send({ id, event }, (e) => {
+        if (!e) return;
+        this.waiting.delete(id);
+        resolve(exited);
+      });
     });
   }
 
@@ -56,7 +66,8 @@ export class FunctionInstance {
    * on the new time (IPC keeps order); call it when none is running, so no call sees time jump.
    */
   setClockOffset(offsetMs: number): void {
-    if (this.child.connected) this.child.send({ clockOffsetMs: offsetMs });
+    // An instance that exited meanwhile has no clock to move: the error is not worth a crash.
+    if (this.child.connected) this.child.send({ clockOffsetMs: offsetMs }, () => undefined);
   }
 
   /** Invocations sent and not answered yet. */
