@@ -364,3 +364,35 @@ test('the same file dropped again after it was registered says it was already re
   expect(describeEvent(again).detail).toBe('FileId 1001 (already registered: the same file was uploaded before under this name; nothing new was sent to CCC) → done/welcome (2).mp3');
   t.dirs.cleanup();
 });
+
+test('a new file with the name of one deferred in waiting/ says it waits for that one\'s quota day, and how to send it in its place', async () => {
+  const t = await dropFolder();
+  fs.writeFileSync(path.join(t.dirs.drop, 'late.mp3'), mp3Silence(5));
+  await t.settle();
+  t.result('prompts/late.mp3', { 'ivr-status': 'deferred', 'ivr-error-code': 'QuotaExhausted', 'ivr-at': encodeURIComponent(new Date(t.now()).toISOString()) });
+  const day = t.of('status').map((e) => e.kind === 'status' && e.day)[0];
+  expect(day).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+
+  // The operator drops a new recording under the same name, meaning to replace the deferred one.
+  fs.writeFileSync(path.join(t.dirs.drop, 'late.mp3'), mp3Silence(9));
+  await t.settle();
+  const said = t.of('waiting');
+  expect(said).toHaveLength(1);
+  const { detail } = describeEvent(said[0]);
+  // Not "once that one is done" alone: that one is done on its quota day, and the operator is told so.
+  expect(detail).toContain(`deferred until ${day}`);
+  expect(detail).toContain('copy it over waiting/late.mp3');
+  expect(fs.existsSync(path.join(t.dirs.drop, 'late.mp3'))).toBe(true);
+  t.dirs.cleanup();
+});
+
+test('a new file with the name of one still being registered says how to send it in its place', async () => {
+  const t = await dropFolder();
+  fs.writeFileSync(path.join(t.dirs.drop, 'busy.mp3'), mp3Silence(5));
+  await t.settle();
+  fs.writeFileSync(path.join(t.dirs.drop, 'busy.mp3'), mp3Silence(9));
+  await t.settle();
+  const { detail } = describeEvent(t.of('waiting')[0]);
+  expect(detail).toBe('a file with the same name is still in waiting/; this one is taken once that one is done (to send this one in its place, copy it over waiting/busy.mp3)');
+  t.dirs.cleanup();
+});

@@ -238,7 +238,7 @@ export class DropFolder {
       // Uploading it now would replace the object whose registration is still pending.
       if (!this.toldWaiting.has(o.rel)) {
         this.toldWaiting.add(o.rel);
-        this.deps.emit({ kind: 'waiting', file: o.rel, key, reason: `a file with the same name is still in ${RESERVED_DIRS.waiting}/; this one is taken once that one is done` });
+        this.deps.emit({ kind: 'waiting', file: o.rel, key, reason: this.sameNameWaiting(key, o.rel) });
       }
       return;
     }
@@ -253,6 +253,20 @@ export class DropFolder {
     const f: InFlight = { file: o.rel, md5: '', unsent: true };
     this.inFlight.set(key, f);
     await this.send(key, f, false);
+  }
+
+  /**
+   * Why a new file stays in the drop folder while one of its name is in waiting/. Meant as a
+   * replacement more often than not: the line says how to make it one, and, for a deferred file,
+   * that "once that one is done" is its quota day.
+   */
+  private sameNameWaiting(key: string, rel: string): string {
+    const instead = `(to send this one in its place, copy it over ${RESERVED_DIRS.waiting}/${rel})`;
+    const obj = this.inFlight.get(key)?.status === 'deferred' ? this.deps.object(key) : undefined;
+    const s = obj ? readFileState(obj.meta) : undefined;
+    const day = s?.status === 'deferred' && s.atMs !== undefined ? nextQuotaDay(s.atMs, this.deps.offsetMinutes) : undefined;
+    if (day) return `a file with the same name is deferred until ${day} in ${RESERVED_DIRS.waiting}/; this one is taken once that one is sent ${instead}`;
+    return `a file with the same name is still in ${RESERVED_DIRS.waiting}/; this one is taken once that one is done ${instead}`;
   }
 
   private async send(key: string, f: InFlight, resumed: boolean): Promise<void> {
