@@ -339,6 +339,20 @@ describe('columns with Chinese names', () => {
     expect(describeEvent({ kind: 'uploaded', file: 'big.wav', key: 'prompts/big.wav', fileId: 1004, movedTo: 'done/big.wav', converted: '44100Hz/2ch/16bit → 8000Hz/1ch/16bit' }).detail).toBe('FileId 1004 (sent as a converted copy: 44100Hz/2ch/16bit → 8000Hz/1ch/16bit) → done/big.wav');
     expect(statusJson(rows, 'prompts/', 480, '+08:00').objects[0]).toMatchObject({ key: 'prompts/欢迎词.mp3', status: 'uploaded', at: '2024-05-01 10:15:02+08:00' });
   });
+
+  test('npm run status: deferred and retrying files in needs action are counted apart from the ones to fix', () => {
+    const at = Date.UTC(2024, 4, 1, 2, 15, 2);
+    const rows: StatusRow[] = [
+      { key: 'prompts/photo.mp3', size: 10, state: { status: 'failed', errorCode: 'NotAudio', errorMessage: 'not audio' } },
+      ...['p1', 'p2', 'p3'].map((n): StatusRow => ({ key: `prompts/${n}.wav`, size: 10, state: { status: 'deferred', errorCode: 'QuotaExhausted', atMs: at } })),
+      { key: 'prompts/r.wav', size: 10, state: { status: 'retrying', errorCode: 'OutcomeUnknown' } },
+    ];
+    const lines = renderStatus(rows, 'prompts/', 'local-1250000000', 480);
+    // After 60 drops an operator read "Needs action (18)" for 1 file to fix and 17 that go out by themselves.
+    expect(lines.slice(-6)[0]).toBe('Needs action (5): 1 to fix; 4 deferred or retrying go out by themselves:');
+    const none = renderStatus(rows.slice(1), 'prompts/', 'local-1250000000', 480);
+    expect(none.slice(-5)[0]).toBe('Needs action (4): nothing to fix; 4 deferred or retrying go out by themselves:');
+  });
 });
 
 describe('times in the quota day’s zone', () => {

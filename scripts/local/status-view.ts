@@ -50,6 +50,17 @@ export function statusJson(rows: StatusRow[], prefix: string, offsetMinutes: num
   };
 }
 
+/**
+ * How many of the needs-action list go out by themselves (deferred, retrying): after a burst over
+ * the quota they are most of it, and a bare count reads as that many files to fix.
+ */
+function byThemselves(actions: ReturnType<typeof needsAction>): string {
+  const auto = actions.filter((a) => a.kind === 'deferred' || a.kind === 'retrying').length;
+  if (auto === 0) return '';
+  const fix = actions.length - auto;
+  return `: ${fix === 0 ? 'nothing to fix' : `${fix} to fix`}; ${auto} deferred or retrying go out by themselves`;
+}
+
 /** The human-readable status: a table of every object, then the needs-action list. */
 export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, offsetMinutes: number): string[] {
   const where = `${prefix ? `under ${prefix} ` : ''}in ${bucket}`;
@@ -69,6 +80,6 @@ export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, 
   const actions = needsAction(rows, offsetMinutes);
   lines.push('');
   if (actions.length === 0) lines.push('Needs action: nothing.');
-  else lines.push(`Needs action (${actions.length}):`, ...renderTable([{ header: 'KEY', maxWidth: KEY_WIDTH, cut: 'middle' }, { header: 'WHY' }], actions.map((a) => [a.key, a.detail])).slice(1).map((l) => `  ${l}`));
+  else lines.push(`Needs action (${actions.length})${byThemselves(actions)}:`, ...renderTable([{ header: 'KEY', maxWidth: KEY_WIDTH, cut: 'middle' }, { header: 'WHY' }], actions.map((a) => [a.key, a.detail])).slice(1).map((l) => `  ${l}`));
   return lines;
 }
