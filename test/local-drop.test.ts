@@ -104,3 +104,19 @@ test('files are sent oldest first; the file the quota defers waits in waiting/, 
   await again.stop();
   dirs.cleanup();
 }, 40000);
+
+test('files left waiting by the last run are said after the banner and its Ready line, not above it', async () => {
+  const dirs = tempDirs();
+  // A file in waiting/ at start, as the last run left it (or as put there by hand).
+  fs.mkdirSync(path.join(dirs.drop, 'waiting'), { recursive: true });
+  fs.writeFileSync(path.join(dirs.drop, 'waiting', 'left.wav'), wavTone(300));
+  const stack = Proc.stack(stackArgs(dirs));
+  await stack.fileEvent('left.wav', 'uploaded', 15000);
+  const ready = stack.lines.findIndex((l) => l.type === 'ready');
+  const first = stack.lines.findIndex((l) => l.type === 'file' && l.file === 'left.wav');
+  expect(ready).toBeGreaterThanOrEqual(0);
+  // Above the banner, the lines of many waiting files pushed where the drop folder is and Ready off the screen.
+  expect(first).toBeGreaterThan(ready);
+  await stack.stop();
+  dirs.cleanup();
+}, 30000);

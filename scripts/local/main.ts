@@ -222,11 +222,6 @@ async function main(): Promise<void> {
   const control = await startControl({ 'next-day': nextDay });
   writeStackFile(s, { pid: process.pid, cosPort: cos.port, cccPort: ccc.port, prefix: s.prefix, quota: s.quota, quotaOffset: s.quotaOffset, dropDir: s.dropDir, control: { port: control.port, token: control.token } });
 
-  await drop.start();
-  // Files left waiting by the last run may be queued with no sender at work: a recovery pass now
-  // sends them, rather than the next one on the timer (as long as 5 minutes away).
-  if (drop.waiting > 0) void recoveryPass().then((r) => r.noteworthy && passNote(r));
-
   const seconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`);
   const took = locks.map((l) => l.tookOverFrom).find(Boolean);
   out.banner(
@@ -255,6 +250,13 @@ async function main(): Promise<void> {
     ],
     { cosPort: cos.port, cccPort: ccc.port, bucket: BUCKET, dropDir: s.dropDir, dataDir: s.dataDir, prefix: s.prefix, quotaOffset: s.quotaOffset, clockOffsetMs: clockOffset(), tookOverFrom: took?.pid, pids: [process.pid, upload.pid, report.pid] },
   );
+
+  // After the banner: the lines of the files left waiting by the last run (one each) would push
+  // it, and Ready, off the screen.
+  await drop.start();
+  // Files left waiting by the last run may be queued with no sender at work: a recovery pass now
+  // sends them, rather than the next one on the timer (as long as 5 minutes away).
+  if (drop.waiting > 0) void recoveryPass().then((r) => r.noteworthy && passNote(r));
 
   const stop = async (signal: string) => {
     if (stopping) return;
