@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { alive, killAll, Proc, run, stackArgs, tempDirs } from './local-helpers';
+import { alive, killAll, Proc, run, stackArgs, tempDirs, waitUntil } from './local-helpers';
 
 afterEach(killAll);
 
@@ -94,3 +94,15 @@ test('--help lists the options and exits 0', async () => {
   expect(r.code).toBe(0);
   for (const o of ['--drop', '--quota', '--quota-offset', '--settle-ms', '--prefix']) expect(r.stdout).toContain(o);
 });
+
+test('started with its own --data, the banner gives the status, report and next-day commands with it', async () => {
+  const dirs = tempDirs();
+  const stack = Proc.stack(stackArgs(dirs), false);
+  await waitUntil(() => stack.stdout.includes('Ready.'), () => `Ready; stdout: ${stack.stdout}; stderr: ${stack.stderr}`, 15000);
+  // Typed as the banner said, `npm run status` looked in .local and answered that no stack runs.
+  expect(stack.stdout).toContain(`npm run report -- --data ${dirs.data}`);
+  expect(stack.stdout).toContain(`npm run local -- next-day --data ${dirs.data}`);
+  expect(stack.stdout).toContain(`npm run status -- --data ${dirs.data}`);
+  await stack.stop();
+  dirs.cleanup();
+}, 30000);

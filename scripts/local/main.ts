@@ -32,7 +32,7 @@ import { checkPorts, portMessage } from './ports';
 import { startControl } from './control';
 import { moveToNextDay } from './day-move';
 import { passLine, runReport, type ReportRun } from './report-run';
-import { BUCKET, CREDENTIAL, functionEnv, REGION, SDK_APP_ID, type LocalSettings } from './settings';
+import { BUCKET, CREDENTIAL, functionEnv, REGION, ROOT, SDK_APP_ID, type LocalSettings } from './settings';
 import { formatAhead, zoneName } from './time';
 
 const SCF_ATTEMPTS = 3;
@@ -223,6 +223,11 @@ async function main(): Promise<void> {
   writeStackFile(s, { pid: process.pid, cosPort: cos.port, cccPort: ccc.port, prefix: s.prefix, quota: s.quota, quotaOffset: s.quotaOffset, dropDir: s.dropDir, control: { port: control.port, token: control.token } });
 
   const seconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`);
+  // status, report and next-day find the stack by its state folder: one not the default must be
+  // typed with them, or they answer that no stack is running.
+  const shownData = shown(s.dataDir);
+  const dataArg = path.resolve(s.dataDir) === path.join(ROOT, '.local') ? '' : `--data ${/\s/.test(shownData) ? `"${shownData}"` : shownData}`;
+  const npmRun = (script: string) => `npm run ${script}${dataArg && !script.includes(' ') ? ' --' : ''}${dataArg ? ` ${dataArg}` : ''}`;
   const took = locks.map((l) => l.tookOverFrom).find(Boolean);
   out.banner(
     [
@@ -235,9 +240,9 @@ async function main(): Promise<void> {
       `          the local CCC approves each file ${seconds(s.autoReviewMs)} after upload (--auto-review-ms); the real review time varies`,
       `  timer   recovery pass on cron "${s.reportCron}" (${zoneName(s.quotaOffsetMinutes)}): finishes interrupted work, sends deferred files`,
       `          once their day has room, refreshes reviews, and writes the daily report once per quota day`,
-      `  report  any time: npm run report (it prints where the page is)`,
-      `  day     npm run local -- next-day: the quota day ends now, then the timer runs${clockOffset() > 0 ? ` (the local clock is ${formatAhead(clockOffset())} ahead of real time)` : ''}`,
-      `  status  npm run status · function logs in ${shown(logs)}`,
+      `  report  any time: ${npmRun('report')} (it prints where the page is)`,
+      `  day     ${npmRun('local -- next-day')}: the quota day ends now, then the timer runs${clockOffset() > 0 ? ` (the local clock is ${formatAhead(clockOffset())} ahead of real time)` : ''}`,
+      `  status  ${npmRun('status')} · function logs in ${shown(logs)}`,
       ...(took ? [`  note    took over a lock left by a stack that is no longer running (PID ${took.pid})`] : []),
       ...(pairing.previous && !pairing.same
         ? [
