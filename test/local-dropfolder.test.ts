@@ -380,7 +380,7 @@ test('a new file with the name of one deferred in waiting/ says it waits for tha
   expect(said).toHaveLength(1);
   const { detail } = describeEvent(said[0]);
   // Not "once that one is done" alone: that one is done on its quota day, and the operator is told so.
-  expect(detail).toContain(`deferred until ${day}`);
+  expect(detail).toContain(`deferred in waiting/ (sent on ${day} at the earliest)`);
   expect(detail).toContain('copy it over waiting/late.mp3');
   expect(fs.existsSync(path.join(t.dirs.drop, 'late.mp3'))).toBe(true);
   t.dirs.cleanup();

@@ -265,7 +265,7 @@ export class DropFolder {
     const obj = this.inFlight.get(key)?.status === 'deferred' ? this.deps.object(key) : undefined;
     const s = obj ? readFileState(obj.meta) : undefined;
     const day = s?.status === 'deferred' && s.atMs !== undefined ? nextQuotaDay(s.atMs, this.deps.offsetMinutes) : undefined;
-    if (day) return `a file with the same name is deferred until ${day} in ${RESERVED_DIRS.waiting}/; this one is taken once that one is sent ${instead}`;
+    if (day) return `a file with the same name is deferred in ${RESERVED_DIRS.waiting}/ (sent on ${day} at the earliest); this one is taken once that one is sent ${instead}`;
     return `a file with the same name is still in ${RESERVED_DIRS.waiting}/; this one is taken once that one is done ${instead}`;
   }
 
