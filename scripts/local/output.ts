@@ -3,6 +3,7 @@
  * the name column measured in display cells so Chinese names line up. `--json` prints the same
  * events as JSON lines.
  */
+import { mb } from '../../shared/audio/plan';
 import type { DropEvent } from './drop-folder';
 import { padEndWidth, printable } from './table';
 import { wallClock } from '../../shared/core/zone';
@@ -12,11 +13,14 @@ import { formatClock } from './time';
 export const NAME_WIDTH = 28;
 const LABEL_WIDTH = 9;
 
-/** `48.2 KB`. */
+/**
+ * `49.4 KB`, `5.1 MB`: decimal units, as the function's messages and CCC's 5 MB limit count them,
+ * so a file shown as sent at 4.9 MB is never then refused as 5.1 MB.
+ */
 export function formatSize(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  if (bytes < 1000) return `${bytes} B`;
+  if (bytes < 1_000_000) return `${(bytes / 1000).toFixed(1)} KB`;
+  return mb(bytes);
 }
 
 /** `2024-05-01T10:15:02.123+08:00`: ISO 8601 in the quota day's zone. */
