@@ -13,7 +13,7 @@ export function fixFor(code: string | undefined, again: string): string | undefi
     case 'EmptyFile':
       return `The file is empty (0 bytes), usually a copy or download that did not finish. Copy the original file again, ${orElse(again)}`;
     case 'FileTooLarge':
-      return `CCC accepts files up to 5 MB. Shorten the prompt, or export it as mono MP3 at a lower bit rate (e.g. 64 kbit/s) or as 8 kHz mono WAV, ${again}`;
+      return `CCC accepts files up to 5 MB. Shorten the prompt, or export it as mono MP3 at a lower bit rate (e.g. 32 kbit/s) or as 8 kHz mono WAV, ${again}`;
     case 'NotAudio':
       return `The file's content is not MP3 or WAV audio (for example a picture or document renamed to .mp3, or a damaged file). Export the real recording as MP3 or WAV, ${again}`;
     case 'FormatMismatch':
