@@ -89,6 +89,16 @@ describe('CCC faults', () => {
     expect(stack.ccc.calls.filter((c) => c.action === 'DescribeIvrAudioList' && c.result === 'ok').length).toBeGreaterThanOrEqual(50);
   });
 
+  test('an InternalError whose back end registers the file a few seconds later: CCC is asked once the call\'s lifetime has passed, so the file is registered once, not sent again', async () => {
+    stack = await startStack();
+    stack.ccc.inject({ action: 'UploadIvrAudio', code: 'InternalError', registerAfterErrorMs: 3000 });
+    const r = await deliver(stack.drop('p/late.mp3', mp3Silence()));
+    expect(stack.ccc.files).toHaveLength(1);
+    expect(stack.ccc.uploadCalls()).toHaveLength(1);
+    expect(r.counts).toEqual({ uploaded: 1 });
+    expect(stack.meta('p/late.mp3')['ivr-file-id']).toBe(String(stack.ccc.files[0].FileId));
+  });
+
   test('a RequestLimitExceeded storm (another client on the SdkAppId) is waited out, never an attempt, never shown', async () => {
     stack = await startStack({}, { IVR_MAX_ATTEMPTS: '1' });
     stack.ccc.inject({ action: 'UploadIvrAudio', code: 'RequestLimitExceeded', times: 3 });

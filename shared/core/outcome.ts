@@ -41,7 +41,10 @@ export type CallFailureKind =
   | 'quota'
   /** No answer (network, timeout, 5xx, garbage): it may have registered; ask CCC once its lifetime has passed. */
   | 'unknown'
-  /** CCC answered with an internal error: it may have registered part of it; ask CCC now. */
+  /**
+   * CCC answered with an internal error: it may have registered some or all of it, and may still be
+   * doing so; handled as a lost answer (asked about once the call's lifetime has passed).
+   */
   | 'internal'
   /** Credentials expired mid-flight or a clock off by minutes: not processed; retry with backoff. */
   | 'credentials'

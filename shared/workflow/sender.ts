@@ -800,12 +800,14 @@ export class Sender {
         this.closeIfSettled(n);
         return;
       case 'internal':
-        // CCC answered, so nothing of this call is still in progress there: ask now.
-        await this.settle(jobs.map((v) => ({ version: { ...v, lastError, checkAfter: this.now() }, requestId: f.requestId })), [], n);
-        return;
+      // An internal error is an answer that does not say what happened: CCC's side may still be
+      // registering (a back end that timed out behind its gateway), and a file asked about at once
+      // and sent again would then be registered twice. So it is a lost answer: asked about once
+      // the call's lifetime has passed.
       case 'unknown': {
         const checkAfter = call.notAfter + ctx.timing.callLifetimeMs;
-        const message = `no answer from CCC (${f.message}); CCC is asked after ${Math.round(ctx.timing.callLifetimeMs / 1000)} s whether it registered the file before anything is sent again`;
+        const what = f.kind === 'api' ? `CCC answered ${f.code} (${f.message}), which does not say whether it registered the file` : `no answer from CCC (${f.message})`;
+        const message = `${what}; CCC is asked after ${Math.round(ctx.timing.callLifetimeMs / 1000)} s whether it registered the file before anything is sent again`;
         await this.each(jobs, (v) => move(ctx, v, 'lost', { checkAfter, lastError: { code: f.code === 'NetworkError' ? 'OutcomeUnknown' : f.code, message, requestId: f.requestId } }));
         this.lost.set(n, { n, checkAfter, ids: jobs.map((v) => v.id) });
         return;

@@ -49,6 +49,11 @@ export interface CccFault extends Fault {
    * the answer sent `answerAfterMs` after it (past the client's timeout, the answer is lost).
    */
   slow?: { registerAfterMs: number; answerAfterMs: number };
+  /**
+   * With `code`: answer that error at once, and still register the files this long after (a back
+   * end that went on behind its gateway's error answer).
+   */
+  registerAfterErrorMs?: number;
 }
 
 export interface CccCall {
@@ -238,6 +243,13 @@ export class FakeCcc extends LoopbackServer {
         call.result = 'malformed';
         res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"Response":{"RequestId":');
         return;
+      }
+      if (fault?.code && fault.registerAfterErrorMs !== undefined && action === 'UploadIvrAudio') {
+        const params = JSON.parse(body.toString('utf8')) as Json;
+        const arrived = this.time();
+        this.checkRate();
+        const secretId = call.secretId;
+        void this.sleep(fault.registerAfterErrorMs).then(() => this.upload(params, secretId, arrived, false));
       }
       if (fault?.code) throw new TencentApiError(fault.code, quotingUrl(fault.message ?? `injected ${fault.code}`, body));
       let params: Json;
