@@ -262,6 +262,16 @@ export function deferredSpan(v: JobVersion): JobVersion['deferredDays'] {
 export const inCall = (v: JobVersion, n: number, sendingSeq: number): boolean =>
   v.call === n || (v.call === undefined && v.state === 'uncertain' && v.seq === sendingSeq + 1);
 
+/**
+ * Whether `newer`, found after `v` in the job's chain, is still `v`'s call in flight: the `uncertain`
+ * version recording that call's lost answer, written by a sender that took its write for failed (COS
+ * applied it but the answer was lost) or landing after someone read `v`. The file has not left the
+ * call: it must be settled from CCC like `v`, never passed on as settled, or its call would close
+ * and free its display name while CCC may hold an unrecorded registration of it.
+ */
+export const stillInCall = (v: JobVersion, newer: JobVersion): boolean =>
+  v.state === 'sending' && v.call !== undefined && newer.seq > v.seq && inFlight(newer.state) && inCall(newer, v.call, v.seq);
+
 /** `v` with the object's headers and user metadata as read now: what its status writes resend from here on. */
 export const withHead = (v: JobVersion, head: JobObject['head']): JobVersion => ({ ...v, object: { ...v.object, head } });
 

@@ -5,7 +5,7 @@
  * lost answer this runs only once the call's whole lifetime has passed, so a call that CCC is still
  * working on can never be sent a second time.
  */
-import type { JobVersion } from '../core/job';
+import { settleable, stillInCall, type JobVersion } from '../core/job';
 import { CORRUPT } from '../store/ledger';
 import { afterFailedAttempt, pickRegistration, type AudioFile } from '../core/outcome';
 import { reviewFromCode } from '../core/metadata';
@@ -66,11 +66,15 @@ export async function settleFromCcc(ctx: Ctx, given: Unsettled[]): Promise<Map<s
   // Only a job's newest version is settled. A version someone already moved on (a queue entry a
   // crash left naming an old `uncertain` version, say) would otherwise adopt by name a FileId that
   // belongs to another file, and record it for a job that already has its own.
+  // A newer version still in the same call (its lost answer recorded by a write the caller did not
+  // see land) is not settled: it is settled here in its place, once its call's lifetime has passed,
+  // else left for later. Passed on as settled, it would close the call (see stillInCall).
   const files: Unsettled[] = [];
   for (const f of given) {
     const head = await ctx.ledger.head(f.version.id, f.version);
-    if (head !== undefined && head !== CORRUPT && head.seq !== f.version.seq) out.set(head.id, head);
-    else files.push(f);
+    if (head === undefined || head === CORRUPT || head.seq === f.version.seq) files.push(f);
+    else if (!stillInCall(f.version, head)) out.set(head.id, head);
+    else if (settleable(head, ctx.clock.now())) files.push({ ...f, version: head });
   }
   const byName = new Map<string, AudioFile[] | undefined>();
   for (const f of files) {
@@ -101,7 +105,8 @@ export async function settleFromCcc(ctx: Ctx, given: Unsettled[]): Promise<Map<s
       if (next.event === 'retry') ctx.log.info('CCC does not hold the file: it will be sent again', { key: v.object.key, etag: v.object.etag, call: v.call, attempts: v.attempts + 1 });
     }
     const newest = moved.moved ? moved.version : moved.head;
-    if (newest) {
+    // Lost the race to that same `uncertain` version landing late: not settled yet, asked again later.
+    if (newest && !stillInCall(v, newest)) {
       await showSettled(ctx, newest);
       out.set(v.id, newest);
     }
