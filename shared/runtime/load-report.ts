@@ -1,8 +1,8 @@
 /**
  * Loads the daily report's code (shared/core/report.ts: the figures, the page, the WeCom
- * messages, and the fix texts they quote) only when a pass writes a report or names a rejected
- * file. The timer runs every few minutes but reports once per quota day, so most of its cold
- * starts never compile it.
+ * messages, the fix texts they quote, and whether a day's report must wait) only when a pass
+ * finds a day's report due (or is asked for one) or names a rejected file. The timer runs every
+ * few minutes but reports once per quota day, so most of its cold starts never compile it.
  *
  * scripts/build.mjs bundles report.ts on its own as `report_render.js`, next to every function
  * bundle and in the deploy package; run from TypeScript (jest, tsx) this requires the module itself.

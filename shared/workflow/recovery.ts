@@ -39,7 +39,7 @@ export interface RecoveryResult {
   report?: { day: string; jsonKey?: string; htmlKey: string; report: DailyReport; webhook?: WebhookResult };
   /** Why a day named in the timer's argument was not reported (it has not begun). */
   reportRefused?: string;
-  /** Ledger keys deleted or compacted; set only by a pass that found a day's report due (unasked). */
+  /** Ledger keys deleted or compacted; set only by a pass that found a day's report due and ready to write (unasked). */
   pruned?: number;
 }
 
