@@ -418,6 +418,25 @@ describe('the pass at midnight and a call of the ended day still going on', () =
     return { midnightReport: midnight?.report?.day, stored: JSON.parse(w.store.objects.get(`${w.prefix}reports/2026-11-25.json`)!.body) };
   }
 
+  test('a report of the ended day asked for by name while its last call is going on is refused, not stored without that file', async () => {
+    const w = new World({}, true);
+    w.callMs = 10_000;
+    w.t = MIDNIGHT - 5000;
+    void w.drop('late');
+    let asked: Awaited<ReturnType<typeof runRecovery>> | undefined;
+    void w.spawn(
+      (async () => {
+        await w.sleep(5000);
+        asked = await runRecovery(w.ctx('asked-0000'), { Type: 'Timer', Message: '2026-11-25' });
+      })(),
+    );
+    await w.settle();
+    expect(asked?.report).toBeUndefined();
+    expect(asked?.reportRefused).toMatch(/still in a call/);
+    await w.recover(1, 5 * 60_000); // 00:05: the timer reports the day, with the file
+    expect(JSON.parse(w.store.objects.get(`${w.prefix}reports/2026-11-25.json`)!.body).files.uploaded).toBe(1);
+  });
+
   test('a call CCC takes 10 s to answer (within the client timeout) is counted as uploaded in the day\'s report', async () => {
     const { stored } = await reportAfterMidnightPass((w) => (w.callMs = 10_000));
     expect({ submitted: stored.quota.submitted, files: stored.files, needsAction: stored.needsAction }).toEqual({ submitted: 1, files: { uploaded: 1, failed: 0, deferred: 0, retrying: 0 }, needsAction: [] });

@@ -37,7 +37,7 @@ export interface RecoveryResult {
    * as that day's report.
    */
   report?: { day: string; jsonKey?: string; htmlKey: string; report: DailyReport; webhook?: WebhookResult };
-  /** Why a day named in the timer's argument was not reported (it has not begun). */
+  /** Why a day named in the timer's argument was not reported (it has not begun, or one of its calls is still going on). */
   reportRefused?: string;
   /** Ledger keys deleted or compacted; set only by a pass that found a day's report due and ready to write (unasked). */
   pruned?: number;
@@ -73,7 +73,14 @@ export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryRes
   } else if (asked !== undefined) {
     // Every job touched since that day began (its files may have been dropped just after midnight).
     const jobs = await recentJobs(ctx, Math.max(8, daysBetween(asked, day) + 2));
-    result.report = await writeReport(ctx, asked, actions(0), asked === day ? 'so-far' : 'replace', known, jobs);
+    // An ended day is stored as its report, in place of the timer's: not while one of its calls may
+    // still be going on (see reportWaits), or the day's stored report would miss that file.
+    if (asked < day && loadReportCode().reportWaits(asked, jobs, ctx.clock.now(), ctx.timing.skewMs)) {
+      result.reportRefused = `a file sent at the end of ${asked} is still in a call whose outcome is not known yet: ask again in a minute`;
+      ctx.log.warn('report not written', { day: asked, error: result.reportRefused });
+    } else {
+      result.report = await writeReport(ctx, asked, actions(0), asked === day ? 'so-far' : 'replace', known, jobs);
+    }
   } else {
     // Yesterday, and the day before if no pass ran all of yesterday (the timer failing, or turned
     // off for a day) and files were sent that day.
