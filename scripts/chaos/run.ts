@@ -134,6 +134,9 @@ async function seeded(seed: number): Promise<RunResult> {
   ];
   const cccFaults = [
     () => w.ccc.inject({ action: 'UploadIvrAudio', code: 'InternalError.DBError' }),
+    // An internal error whose back end still registers the files a second later (within the call's
+    // lifetime, 2 × CCC_TIMEOUT_SECONDS, as the slow registration below).
+    () => w.ccc.inject({ action: 'UploadIvrAudio', code: 'InternalError', registerAfterErrorMs: 1000 }),
     () => w.ccc.inject({ action: 'UploadIvrAudio', resetAfterCommit: true }),
     () => w.ccc.inject({ action: 'UploadIvrAudio', slow: { registerAfterMs: 1500, answerAfterMs: 3000 } }),
     () => w.ccc.inject({ action: 'UploadIvrAudio', http: 502 }),
