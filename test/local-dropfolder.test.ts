@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as os from 'os';
 import { pairWithDropFolder } from '../scripts/local/client';
-import { DropFolder, type DropEvent, type ObjectView } from '../scripts/local/drop-folder';
+import { DropFolder, type DropEvent, type DropFolderDeps, type ObjectView } from '../scripts/local/drop-folder';
 import { describeEvent } from '../scripts/local/output';
 import { mp3Silence } from './audio';
 import { tempDirs } from './local-helpers';
@@ -17,12 +17,13 @@ import { tempDirs } from './local-helpers';
 const SETTLE = 1000;
 
 /** A drop folder over an in-memory bucket, on a clock the test moves. */
-async function dropFolder(opts: { onPut?: (drop: DropFolder, key: string) => void; restartOf?: { dirs: ReturnType<typeof tempDirs>; bucket: Map<string, ObjectView & { body: Buffer }> }; ownsWaiting?: boolean; beforeStore?: (key: string) => Promise<void> } = {}) {
+async function dropFolder(opts: { onPut?: (drop: DropFolder, key: string) => void; restartOf?: { dirs: ReturnType<typeof tempDirs>; bucket: Map<string, ObjectView & { body: Buffer }>; now?: () => number }; ownsWaiting?: boolean; beforeStore?: (key: string) => Promise<void>; deps?: Partial<DropFolderDeps> } = {}) {
   // A restart: the same folders and bucket, a new engine.
   const dirs = opts.restartOf?.dirs ?? tempDirs();
   const bucket = opts.restartOf?.bucket ?? new Map<string, ObjectView & { body: Buffer }>();
   const events: DropEvent[] = [];
-  let clock = 1_800_000_000_000;
+  // A restart goes on from the clock the last run had reached.
+  let clock = opts.restartOf?.now?.() ?? 1_800_000_000_000;
   const drop = new DropFolder({
     dropDir: dirs.drop,
     settleMs: SETTLE,
@@ -42,6 +43,7 @@ async function dropFolder(opts: { onPut?: (drop: DropFolder, key: string) => voi
     emit: (e) => events.push(e),
     now: () => clock,
     ownsWaiting: opts.ownsWaiting,
+    ...opts.deps,
   });
   await drop.open(); // no timer: the test scans with tick()
   return {
@@ -394,5 +396,62 @@ test('a new file with the name of one still being registered says how to send it
   await t.settle();
   const { detail } = describeEvent(t.of('waiting')[0]);
   expect(detail).toBe('a file with the same name is still in waiting/; this one is taken once that one is done (to send this one in its place, copy it over waiting/busy.mp3)');
+  t.dirs.cleanup();
+});
+
+test('a file resumed after an interrupted run that stays queued past its turn is said to be recovering, with when it goes on, and does not keep the stack busy', async () => {
+  const t = await dropFolder();
+  for (const name of ['cut.mp3', 'fine.mp3']) fs.writeFileSync(path.join(t.dirs.drop, name), mp3Silence(5));
+  await t.settle();
+  // The intake of cut.mp3 wrote `queued`, then Ctrl-C cut its invocation off; fine.mp3 is queued with its job.
+  const queuedAt = t.now();
+  const queued = { 'ivr-status': 'queued', 'ivr-at': encodeURIComponent(new Date(queuedAt).toISOString()) };
+  t.result('prompts/cut.mp3', queued);
+  t.result('prompts/fine.mp3', queued);
+  t.drop.stop();
+  t.advance(10_000); // restarted 10 s later
+
+  const passes: number[] = [];
+  const again = await dropFolder({ restartOf: t, deps: { leaseMs: 120_000, turnMs: 15_000, nextPassAt: (ms) => (passes.push(ms), Math.ceil(ms / 300_000) * 300_000) } });
+  expect(again.of('status')).toEqual([expect.objectContaining({ file: 'cut.mp3', status: 'queued' }), expect.objectContaining({ file: 'fine.mp3', status: 'queued' })]);
+  expect(again.of('status').every((e) => e.kind === 'status' && !e.recovering)).toBe(true);
+  expect(again.drop.busy).toBe(true); // its turn may come any second
+
+  // fine.mp3 is sent by the recovery pass at start; cut.mp3 stays queued past its turn.
+  again.result('prompts/fine.mp3', uploaded(1002));
+  again.advance(15_000);
+  await again.drop.tick();
+  const lapse = queuedAt + 120_000;
+  const recovering = again.of('status').filter((e) => e.kind === 'status' && e.recovering);
+  expect(recovering).toEqual([expect.objectContaining({ file: 'cut.mp3', status: 'queued', recovering: expect.objectContaining({ leaseSeconds: 120, afterMs: lapse }) })]);
+  expect(passes).toEqual([lapse]);
+  const by = Math.ceil(lapse / 300_000) * 300_000;
+  const clock = (ms: number) => new Date(ms + 480 * 60000).toISOString().slice(11, 19) + '+08:00';
+  expect(describeEvent(recovering[0])).toEqual({
+    state: 'queued',
+    detail: `being recovered after the interruption: the invocation taking it in was cut off, so it goes on once that invocation's job lease (120 s, IVR_JOB_LEASE_SECONDS) has lapsed, after ${clock(lapse)}, by the recovery pass at ${clock(by)} at the latest; nothing to do`,
+  });
+  // It waits minutes for a lease: the summary of the files handled meanwhile is not held back.
+  expect(again.drop.busy).toBe(false);
+  await again.drop.tick();
+  expect(again.of('status')).toHaveLength(3); // said once
+
+  // The lease lapses; another invocation finishes its intake and sends it.
+  again.advance(120_000);
+  again.result('prompts/cut.mp3', uploaded(1003));
+  expect(again.of('uploaded')).toEqual([expect.objectContaining({ file: 'fine.mp3' }), expect.objectContaining({ file: 'cut.mp3', fileId: 1003, movedTo: 'done/cut.mp3' })]);
+  t.dirs.cleanup();
+});
+
+test('a file this run sent that stays queued is never said to be recovering', async () => {
+  const t = await dropFolder({ deps: { leaseMs: 120_000, turnMs: 15_000 } });
+  fs.writeFileSync(path.join(t.dirs.drop, 'slow.mp3'), mp3Silence(5));
+  await t.settle();
+  t.result('prompts/slow.mp3', { 'ivr-status': 'queued' });
+  t.advance(60_000);
+  await t.drop.tick();
+  expect(t.of('status')).toEqual([expect.objectContaining({ status: 'queued' })]);
+  expect(t.of('status').every((e) => e.kind === 'status' && !e.recovering)).toBe(true);
+  expect(t.drop.busy).toBe(true);
   t.dirs.cleanup();
 });

@@ -43,6 +43,16 @@ export function cronMatches(cron: Cron, ms: number, utcOffsetMinutes: number): b
 }
 
 /**
+ * The first second at or after `ms` at which the cron fires, looking at most `withinMs` ahead
+ * (a day by default); undefined when it does not fire within that.
+ */
+export function nextCronAt(cron: Cron, ms: number, utcOffsetMinutes: number, withinMs = 86_400_000): number | undefined {
+  const first = Math.ceil(ms / 1000) * 1000;
+  for (let t = first; t <= first + withinMs; t += 1000) if (cronMatches(cron, t, utcOffsetMinutes)) return t;
+  return undefined;
+}
+
+/**
  * The date fields (day, month, weekday, year) that leave out some day from `fromYear` on, with their
  * position in the expression; empty when the cron fires on every day. The time fields always allow at least one second, so a
  * day is covered exactly when all four date fields allow it. Day and weekday must each allow every

@@ -13,7 +13,7 @@ import * as path from 'path';
 import { freeName, isIgnoredName, noteName, RESERVED_DIRS, scanIntervalMs, SettleTracker, type Observation } from './drop-rules';
 import { readFileState, withRefusal } from './file-state';
 import { failureText } from './fixes';
-import { nextQuotaDay } from './time';
+import { formatClock, nextQuotaDay } from './time';
 
 /** What the drop folder needs to see of an object. */
 export interface ObjectView {
@@ -25,7 +25,13 @@ export interface ObjectView {
 export type DropEvent =
   | { kind: 'sent'; file: string; key: string; size: number; resumed: boolean }
   | { kind: 'waiting'; file: string; key: string; reason: string }
-  | { kind: 'status'; file: string; key: string; status: string; code?: string; message?: string; day?: string }
+  /**
+   * `recovering`: a file resumed after a restart that is still `queued` past its normal turn (its
+   * invocation was likely cut off by the stop): it goes on once the job lease of that invocation
+   * has lapsed (`after`), by the recovery pass at `by` at the latest (times as shown, in the quota
+   * day's zone).
+   */
+  | { kind: 'status'; file: string; key: string; status: string; code?: string; message?: string; day?: string; recovering?: { leaseSeconds: number; afterMs: number; after: string; byMs?: number; by?: string } }
   /** `alreadyRegistered`: this upload was a copy of a version registered before (the function's `Duplicate`). */
   | { kind: 'uploaded'; file: string; key: string; fileId?: number; movedTo?: string; converted?: string; alreadyRegistered?: true }
   | { kind: 'failed'; file: string; key: string; code?: string; message?: string; movedTo?: string; note?: string }
@@ -64,6 +70,15 @@ export interface DropFolderDeps {
    * moved to the next day (a file half copied would look settled at once). Defaults to `now`.
    */
   elapsed?(): number;
+  /**
+   * The functions' job lease (`IVR_JOB_LEASE_SECONDS`, in ms): a file whose invocation vanished
+   * with the stop stays `queued` until it lapses. Without it, no recovering line is given.
+   */
+  leaseMs?: number;
+  /** How long a file resumed as `queued` may wait for its turn before its line says it is being recovered. Default 15 s. */
+  turnMs?: number;
+  /** When the recovery pass next runs at or after `ms` (the stack's timer), if known. */
+  nextPassAt?(ms: number): number | undefined;
 }
 
 interface InFlight {
@@ -86,6 +101,10 @@ interface InFlight {
   resettle?: FileStamp & { since: number };
   /** Set while the file differs from the version sent and has no result yet: settling before it replaces that version. */
   changing?: FileStamp & { since: number };
+  /** When this run resumed the file as the last run left it (not sent again), on the stack's clock. */
+  resumedAtMs?: number;
+  /** Said to be recovering after the interruption: it waits for a lease, so it does not keep the stack busy. */
+  recovering?: boolean;
 }
 
 interface FileStamp {
@@ -144,7 +163,9 @@ export class DropFolder {
   /** True while files are settling or being registered (deferred files wait for a day: not busy). */
   get busy(): boolean {
     if (this.tracker.settling > 0 || this.waitingTracker.settling > 0) return true;
-    return [...this.inFlight.values()].some((f) => f.unsent || f.changing || f.status !== 'deferred');
+    // A file recovering after an interruption waits minutes for a lease: it must not hold back the
+    // summary of the files handled meanwhile (which then merged it with a later batch).
+    return [...this.inFlight.values()].some((f) => f.unsent || f.changing || (f.status !== 'deferred' && !f.recovering));
   }
 
   /** Files in `waiting/`, also those put there by hand and not yet taken: all are taken at the next start. */
@@ -390,6 +411,7 @@ export class DropFolder {
       // was killed, with its event in flight): it is uploaded again, as SCF would deliver again.
       // The ledger turns a second delivery of a file already taken in into nothing new.
       const f: InFlight = { file: o.rel, md5, unsent: obj?.etag.replace(/"/g, '') !== md5 || !readFileState(obj.meta).status, sent: { size: o.size, mtimeMs: o.mtimeMs } };
+      if (!f.unsent) f.resumedAtMs = this.deps.now();
       this.inFlight.set(key, f);
       if (f.unsent) await this.send(key, f, true);
       else this.guard(f.file, () => this.check(key));
@@ -417,12 +439,38 @@ export class DropFolder {
     // dropped twice reads as registered twice.
     if (s.status === 'uploaded') return this.finishUploaded(key, f, s.fileId, s.converted, f.sentAtMs !== undefined && s.atMs !== undefined && s.atMs < f.sentAtMs);
     if (s.status === 'failed') return this.finishFailed(key, f, s.errorCode, s.errorMessage, s.atMs);
+    if (s.status !== 'queued') f.recovering = undefined;
+    else if (f.recovering) return; // said, with when it goes on
+    else if (this.stillQueuedAfterRestart(f)) return this.sayRecovering(key, f, s.atMs);
     const day = s.status === 'deferred' && s.atMs !== undefined ? nextQuotaDay(s.atMs, this.deps.offsetMinutes) : undefined;
     // A file deferred again (its day went by full) gets a line with its new day.
     const said = `${s.status}|${s.errorCode ?? ''}|${day ?? ''}`;
     if (said === f.reported) return;
     f.reported = said;
     this.deps.emit({ kind: 'status', file: f.file, key, status: s.status, code: s.errorCode, message: s.errorMessage, day });
+  }
+
+  /**
+   * True for a file this run resumed as the last run left it that is still `queued` past its
+   * normal turn: the invocation that was taking it in was most likely cut off by the stop, and a
+   * job whose intake vanished waits for its lease to lapse before another invocation finishes it.
+   */
+  private stillQueuedAfterRestart(f: InFlight): boolean {
+    if (f.resumedAtMs === undefined || f.sentAtMs !== undefined || this.deps.leaseMs === undefined) return false;
+    return this.deps.now() - f.resumedAtMs >= (this.deps.turnMs ?? 15_000);
+  }
+
+  /** The line for a file recovering after the interruption: why it waits, and roughly until when. */
+  private sayRecovering(key: string, f: InFlight, queuedAtMs: number | undefined): void {
+    const leaseMs = this.deps.leaseMs!;
+    const now = this.deps.now();
+    // The lease runs from the intake, which wrote `queued` (its `ivr-at`); lapsed already, the next pass finishes it.
+    const afterMs = Math.max(now, (queuedAtMs ?? f.resumedAtMs!) + leaseMs);
+    const byMs = this.deps.nextPassAt?.(afterMs);
+    f.recovering = true;
+    f.reported = 'queued|recovering';
+    const at = (ms: number) => formatClock(ms, this.deps.offsetMinutes);
+    this.deps.emit({ kind: 'status', file: f.file, key, status: 'queued', recovering: { leaseSeconds: Math.round(leaseMs / 1000), afterMs, after: at(afterMs), ...(byMs !== undefined ? { byMs, by: at(byMs) } : {}) } });
   }
 
   /** Where a file (path relative to `waiting/`) is on disk. */

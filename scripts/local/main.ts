@@ -17,7 +17,8 @@ import * as path from 'path';
 import { cosEventRecord } from './fakes/events';
 import { FakeCcc } from './fakes/fake-ccc';
 import { FakeCos } from './fakes/fake-cos';
-import { cronMatches, parseCron } from '../lib/cron';
+import { cronMatches, nextCronAt, parseCron } from '../lib/cron';
+import { intVar } from '../../shared/core/config';
 import { buildBundles, bundlesStale } from './bundles';
 import { Burst, burstLine } from './burst';
 import { failureLine, runCommand } from './cli';
@@ -112,6 +113,7 @@ async function main(): Promise<void> {
   // state folder was last used with this drop folder and prefix: started with another one, its
   // waiting/ says nothing about them (they would all be deleted).
   const pairing = pairWithDropFolder(s.dataDir, s.dropDir, s.prefix);
+  const cron = parseCron(s.reportCron);
   const drop = new DropFolder({
     dropDir: s.dropDir,
     ownsWaiting: pairing.same,
@@ -121,6 +123,9 @@ async function main(): Promise<void> {
     offsetMinutes: s.quotaOffsetMinutes,
     now: () => Date.now(),
     elapsed: realNow,
+    // The functions' own lease (the stack passes IVR_JOB_LEASE_SECONDS on as it is, or not at all).
+    leaseMs: intVar(functionEnv(ports, 'ivr-upload'), 'IVR_JOB_LEASE_SECONDS', 120, 2, 3600) * 1000,
+    nextPassAt: (ms) => nextCronAt(cron, ms, s.quotaOffsetMinutes),
     put: async (key, body, contentType) => {
       await user.putObject({ Bucket: BUCKET, Region: REGION, Key: key, Body: body, ContentType: contentType });
     },
@@ -189,7 +194,6 @@ async function main(): Promise<void> {
 
   // The timer, as SCF's: the recovery pass on the cron, read on the stack's clock in the quota
   // day's zone. A pass that did nothing an operator must know of prints nothing (every 5 minutes).
-  const cron = parseCron(s.reportCron);
   let lastCronSecond = 0;
   const cronTimer = setInterval(() => {
     const second = Math.floor(Date.now() / 1000);
