@@ -455,3 +455,34 @@ test('a file this run sent that stays queued is never said to be recovering', as
   expect(t.drop.busy).toBe(true);
   t.dirs.cleanup();
 });
+
+test('a file saved into failed/ or done/ by hand is said not to be taken, with what to do; the files the stack put there are not, also after a restart', async () => {
+  const t = await dropFolder();
+  fs.writeFileSync(path.join(t.dirs.drop, 'hold.mp3'), mp3Silence(5));
+  fs.writeFileSync(path.join(t.dirs.drop, 'welcome.mp3'), mp3Silence(6));
+  await t.settle();
+  t.result('prompts/hold.mp3', failed('AudioTruncated'));
+  t.result('prompts/welcome.mp3', uploaded(1001));
+  await t.drop.tick();
+  expect(t.of('error')).toEqual([]);
+
+  // The operator fixes the failed file where it sits, and saves a copy into done/ too.
+  fs.writeFileSync(path.join(t.drop.failedDir, 'hold_fixed.mp3'), mp3Silence(7));
+  fs.writeFileSync(path.join(t.drop.doneDir, 'extra.mp3'), mp3Silence(7));
+  await t.drop.tick();
+  await t.drop.tick();
+  expect(t.of('error')).toEqual([
+    { kind: 'error', file: 'done/extra.mp3', message: 'not taken: nothing in done/ is sent (it holds the files the stack registered): copy it into the drop folder itself (drop/extra.mp3) to send it' },
+    { kind: 'error', file: 'failed/hold_fixed.mp3', message: 'not taken: nothing in failed/ is sent (it holds the files the stack could not register): copy it into the drop folder itself (drop/hold_fixed.mp3) to send it' },
+  ]);
+  expect(t.of('sent')).toHaveLength(2);
+  t.drop.stop();
+
+  // Restarted: the stack's own failed/hold.mp3 (its note beside it) and done/welcome.mp3 are not
+  // flagged; a fix saved into failed/ while it was stopped is (it has no note), also hold_fixed.mp3 again.
+  fs.writeFileSync(path.join(t.drop.failedDir, 'hold_v2.mp3'), mp3Silence(8));
+  const again = await dropFolder({ restartOf: t });
+  await again.drop.tick();
+  expect(again.of('error').map((e) => e.file).sort()).toEqual(['failed/hold_fixed.mp3', 'failed/hold_v2.mp3']);
+  t.dirs.cleanup();
+});

@@ -10,7 +10,7 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { freeName, isIgnoredName, noteName, RESERVED_DIRS, scanIntervalMs, SettleTracker, type Observation } from './drop-rules';
+import { ERROR_SUFFIX, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, RESERVED_DIRS, scanIntervalMs, SettleTracker, type Observation } from './drop-rules';
 import { readFileState, withRefusal } from './file-state';
 import { failureText } from './fixes';
 import { formatClock, nextQuotaDay } from './time';
@@ -125,6 +125,12 @@ export class DropFolder {
   private readonly stuck = new Set<string>();
   private readonly inFlight = new Map<string, InFlight>();
   private readonly toldWaiting = new Set<string>();
+  /**
+   * Files in done/ and failed/ that are the stack's own (it moved them there, or wrote the note) or
+   * were there when it started (paths relative to the drop folder): any other file that appears
+   * there was saved there by the operator, and is never sent.
+   */
+  private readonly placed = new Set<string>();
   /** Entries the drop folder cannot take (a link, a name that is not UTF-8), each told once. */
   private readonly toldSkipped = new Set<string>();
   private timer?: NodeJS.Timeout;
@@ -145,6 +151,7 @@ export class DropFolder {
   /** Creates the folders and picks up what a previous run left in `waiting/` (tests then call `tick()`). */
   async open(): Promise<void> {
     for (const dir of [this.deps.dropDir, this.waitingDir, this.doneDir, this.failedDir]) fs.mkdirSync(dir, { recursive: true });
+    this.notePlacedAtStart();
     await this.resume();
   }
 
@@ -210,6 +217,7 @@ export class DropFolder {
       for (const [key, f] of [...this.inFlight]) this.guard(f.file, () => this.check(key));
       await this.withdrawRemoved();
       await this.takeFromWaiting();
+      this.tellSavedIntoResults();
     } finally {
       this.ticking = false;
     }
@@ -243,6 +251,54 @@ export class DropFolder {
       }
     }
     return out;
+  }
+
+  /** The files under done/ or failed/ (paths relative to the drop folder), ignored names left out. */
+  private resultFiles(): string[] {
+    const out: string[] = [];
+    const walk = (dir: string) => {
+      let entries: fs.Dirent[];
+      try {
+        entries = fs.readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        if (isIgnoredName(e.name)) continue;
+        const full = path.join(dir, e.name);
+        if (e.isDirectory()) walk(full);
+        else out.push(toRel(path.relative(this.deps.dropDir, full)));
+      }
+    };
+    walk(this.doneDir);
+    walk(this.failedDir);
+    return out;
+  }
+
+  /**
+   * What done/ and failed/ hold at start is taken as the stack's, with one exception that holds
+   * across restarts: a file in failed/ without its `<name>.error.txt` was not put there by the
+   * stack (it writes the note with every file it moves there), e.g. a fix saved beside the failed
+   * file while the stack was stopped. A name too long for the plain note name is given the benefit.
+   */
+  private notePlacedAtStart(): void {
+    const failed = `${RESERVED_DIRS.failed}/`;
+    for (const rel of this.resultFiles()) {
+      const own = !rel.startsWith(failed) || rel.endsWith(ERROR_SUFFIX) || Buffer.byteLength(path.posix.basename(rel)) + Buffer.byteLength(ERROR_SUFFIX) > NAME_MAX_BYTES || fs.existsSync(path.join(this.deps.dropDir, fromRel(rel + ERROR_SUFFIX)));
+      if (own) this.placed.add(rel);
+    }
+  }
+
+  /**
+   * Files saved into done/ or failed/ by hand (a failed file fixed where it sits, `lame …
+   * drop/failed/hold_fixed.mp3`) are never sent: said once, with what to do, as for a link.
+   */
+  private tellSavedIntoResults(): void {
+    for (const rel of this.resultFiles()) {
+      if (this.placed.has(rel) || (rel.startsWith(`${RESERVED_DIRS.failed}/`) && rel.endsWith(ERROR_SUFFIX))) continue;
+      const dir = rel.slice(0, rel.indexOf('/'));
+      this.skip(path.join(this.deps.dropDir, fromRel(rel)), `nothing in ${dir}/ is sent (it holds the files the stack ${dir === RESERVED_DIRS.done ? 'registered' : 'could not register'}): copy it into the drop folder itself (${path.basename(this.deps.dropDir)}/${path.posix.basename(rel)}) to send it`);
+    }
   }
 
   /** Says once that an entry of the drop folder is not taken, and why: otherwise it would sit there unexplained. */
@@ -572,6 +628,7 @@ export class DropFolder {
     const rel = freeName(f.file, (c, n) => fs.existsSync(path.join(dir, fromRel(c))) || taken(c, n));
     const from = this.inWaiting(f.file);
     const to = path.join(dir, fromRel(rel));
+    this.placed.add(toRel(path.relative(this.deps.dropDir, to)));
     try {
       fs.mkdirSync(path.dirname(to), { recursive: true });
       fs.renameSync(from, to);
@@ -646,6 +703,7 @@ export class DropFolder {
       const noteRel = noteName(f.file, n);
       const text = failureText({ file: f.file, key, bucket: this.deps.bucket, code, message, atMs, offsetMinutes: this.deps.offsetMinutes });
       try {
+        this.placed.add(`${RESERVED_DIRS.failed}/${noteRel}`);
         fs.writeFileSync(path.join(this.failedDir, fromRel(noteRel)), text);
         note = `${RESERVED_DIRS.failed}/${noteRel}`;
       } catch (e) {
