@@ -11,6 +11,7 @@ import * as os from 'os';
 import { pairWithDropFolder } from '../scripts/local/client';
 import { DropFolder, type DropEvent, type DropFolderDeps, type ObjectView } from '../scripts/local/drop-folder';
 import { describeEvent } from '../scripts/local/output';
+import { Burst, burstLine } from '../scripts/local/burst';
 import { mp3Silence } from './audio';
 import { tempDirs } from './local-helpers';
 
@@ -484,5 +485,31 @@ test('a file saved into failed/ or done/ by hand is said not to be taken, with w
   const again = await dropFolder({ restartOf: t });
   await again.drop.tick();
   expect(again.of('error').map((e) => e.file).sort()).toEqual(['failed/hold_fixed.mp3', 'failed/hold_v2.mp3']);
+  t.dirs.cleanup();
+});
+
+test('deferred files only said again at a restart are not counted as handled in the summary; one deferred in this run is', async () => {
+  const t = await dropFolder();
+  for (const name of ['d1.mp3', 'd2.mp3', 'd3.mp3']) fs.writeFileSync(path.join(t.dirs.drop, name), mp3Silence(5));
+  await t.settle();
+  for (const name of ['d1.mp3', 'd2.mp3', 'd3.mp3']) t.result(`prompts/${name}`, { 'ivr-status': 'deferred' });
+  t.drop.stop();
+
+  const again = await dropFolder({ restartOf: t });
+  const burst = new Burst();
+  again.events.forEach((e) => burst.count(e));
+  expect(again.of('status')).toEqual(['d1.mp3', 'd2.mp3', 'd3.mp3'].map((file) => expect.objectContaining({ file, status: 'deferred', resumed: true })));
+  expect(describeEvent(again.of('status')[0]).detail).toBe('still deferred from before the restart: daily quota used up; sent automatically on a later quota day');
+  expect(burst.settle()).toBeUndefined();
+
+  // Files handled in this run are counted as before.
+  const from = again.events.length;
+  for (const name of ['n1.mp3', 'n2.mp3']) fs.writeFileSync(path.join(again.dirs.drop, name), mp3Silence(6));
+  await again.settle();
+  again.result('prompts/n1.mp3', uploaded(1001));
+  again.result('prompts/n2.mp3', { 'ivr-status': 'deferred' });
+  again.events.slice(from).forEach((e) => burst.count(e));
+  expect(again.of('status').slice(3)).toEqual([expect.not.objectContaining({ resumed: true })]);
+  expect(burstLine(burst.settle()!)).toBe('2 files handled: 1 uploaded, 0 failed, 1 deferred');
   t.dirs.cleanup();
 });

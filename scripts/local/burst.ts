@@ -1,6 +1,8 @@
 /**
  * The stack's one summary line after a burst of files, as plain counting: outcomes since the
- * stack was last idle, so the line adds up to the file lines printed just above it.
+ * stack was last idle, so the line adds up to the file lines printed just above it (the lines of
+ * deferred files only said again at a restart, `still deferred from before the restart`, aside:
+ * nothing happened to them).
  */
 import type { DropEvent } from './drop-folder';
 
@@ -27,7 +29,8 @@ export class Burst {
     if (e.kind === 'sent') this.counts.sent++;
     if (e.kind === 'uploaded') this.counts.uploaded++;
     if (e.kind === 'failed') this.counts.failed++;
-    if (e.kind === 'status' && e.status === 'deferred') {
+    // A deferred file only said again at start (as the last run left it) was not handled in this run.
+    if (e.kind === 'status' && e.status === 'deferred' && !e.resumed) {
       this.counts.deferred++;
       this.counts.deferredDay = e.day ?? this.counts.deferredDay;
     }

@@ -31,7 +31,7 @@ export type DropEvent =
    * has lapsed (`after`), by the recovery pass at `by` at the latest (times as shown, in the quota
    * day's zone).
    */
-  | { kind: 'status'; file: string; key: string; status: string; code?: string; message?: string; day?: string; recovering?: { leaseSeconds: number; afterMs: number; after: string; byMs?: number; by?: string } }
+  | { kind: 'status'; file: string; key: string; status: string; code?: string; message?: string; day?: string; /** Said again at start, as the last run left it: nothing happened to it in this run. */ resumed?: true; recovering?: { leaseSeconds: number; afterMs: number; after: string; byMs?: number; by?: string } }
   /** `alreadyRegistered`: this upload was a copy of a version registered before (the function's `Duplicate`). */
   | { kind: 'uploaded'; file: string; key: string; fileId?: number; movedTo?: string; converted?: string; alreadyRegistered?: true }
   | { kind: 'failed'; file: string; key: string; code?: string; message?: string; movedTo?: string; note?: string }
@@ -134,6 +134,8 @@ export class DropFolder {
   /** Entries the drop folder cannot take (a link, a name that is not UTF-8), each told once. */
   private readonly toldSkipped = new Set<string>();
   private timer?: NodeJS.Timeout;
+  /** True while the files a previous run left in `waiting/` are looked at again at start. */
+  private resuming = false;
   private ticking = false;
   private stopped = false;
   readonly waitingDir: string;
@@ -450,6 +452,16 @@ export class DropFolder {
 
   /** Files a previous run left in `waiting/`: kept if the bucket has them, uploaded again if not. */
   private async resume(): Promise<void> {
+    this.resuming = true;
+    try {
+      await this.resumeWaiting();
+    } finally {
+      this.resuming = false;
+    }
+    if (this.deps.ownsWaiting !== false) await this.withdrawRemovedWhileStopped();
+  }
+
+  private async resumeWaiting(): Promise<void> {
     const files = this.scan(this.waitingDir, false)
       .map((o) => ({ ...o, rel: toRel(path.relative(this.waitingDir, path.join(this.deps.dropDir, fromRel(o.rel)))) }))
       .sort((a, b) => a.mtimeMs - b.mtimeMs || (a.rel < b.rel ? -1 : 1));
@@ -472,7 +484,6 @@ export class DropFolder {
       if (f.unsent) await this.send(key, f, true);
       else this.guard(f.file, () => this.check(key));
     }
-    if (this.deps.ownsWaiting !== false) await this.withdrawRemovedWhileStopped();
   }
 
   private check(key: string): void {
@@ -503,7 +514,7 @@ export class DropFolder {
     const said = `${s.status}|${s.errorCode ?? ''}|${day ?? ''}`;
     if (said === f.reported) return;
     f.reported = said;
-    this.deps.emit({ kind: 'status', file: f.file, key, status: s.status, code: s.errorCode, message: s.errorMessage, day });
+    this.deps.emit({ kind: 'status', file: f.file, key, status: s.status, code: s.errorCode, message: s.errorMessage, day, ...(this.resuming ? { resumed: true as const } : {}) });
   }
 
   /**

@@ -40,7 +40,7 @@ export function describeEvent(e: DropEvent): { state: string; detail: string } {
     case 'waiting':
       return { state: 'waiting', detail: e.reason };
     case 'status':
-      if (e.status === 'deferred') return { state: 'deferred', detail: `daily quota used up; sent automatically${e.day ? ` on ${e.day} at the earliest` : ' on a later quota day'}` };
+      if (e.status === 'deferred') return { state: 'deferred', detail: `${e.resumed ? 'still deferred from before the restart: ' : ''}daily quota used up; sent automatically${e.day ? ` on ${e.day} at the earliest` : ' on a later quota day'}` };
       if (e.status === 'retrying') return { state: 'retrying', detail: `${reason(e.code, e.message) || 'temporary error'}; retried automatically` };
       if (e.status === 'queued' && e.recovering) {
         const r = e.recovering;
