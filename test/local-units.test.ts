@@ -2,6 +2,7 @@
  * The local stack's pure logic, without processes: option validation, drop-folder rules, the
  * error → fix table, metadata reading, column layout with Chinese names, times, lock decisions.
  */
+import * as os from 'os';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
@@ -22,7 +23,8 @@ import { displayWidth, padEndWidth, renderTable, truncateMiddleWidth, truncateWi
 import { formatAhead, formatClock, formatDateTime, NEXT_DAY_MARGIN_MS, nextDayShiftMs, nextQuotaDay } from '../scripts/local/time';
 import { callControl, ControlRefusal, startControl } from '../scripts/local/control';
 import { moveToNextDay, nextDayLine, type NextDayResult } from '../scripts/local/day-move';
-import { isNoteworthy, passLine, passSummary, type ReportRun } from '../scripts/local/report-run';
+import { isNoteworthy, otherChanges, passLine, passSummary, runReport, type FileSnapshot, type ReportRun } from '../scripts/local/report-run';
+import type { FunctionInstance } from '../scripts/local/instance';
 import { DEFAULT_RECOVERY_CRON } from '../scripts/lib/deploy-spec';
 import { Burst, burstLine } from '../scripts/local/burst';
 
@@ -485,6 +487,28 @@ describe('next-day', () => {
     expect(passLine(failed)).toBe('recovery pass failed: InstanceExited quota-report exited');
     const quiet: NextDayResult = { from: '2026-11-26', to: '2026-11-27', offsetMs: 60000, pass: { ok: true, pass: 'nothing to do', summary: '' } };
     expect(nextDayLine(quiet)).toBe('quota day moved: 2026-11-26 → 2026-11-27 (the local clock is now 1 min ahead of real time); recovery pass: nothing to do');
+  });
+
+  test('a pass that updated files other than those it registered says which and what became of them', async () => {
+    const states: FileSnapshot = new Map([
+      ['menu.wav', { status: 'queued', atMs: 1 }],
+      ['hold.mp3', { status: 'retrying', code: 'InternalError', atMs: 1 }],
+      ['same.mp3', { status: 'deferred', atMs: 1 }],
+    ]);
+    const snapshot = () => new Map([...states].map(([k, v]) => [k, { ...v }]));
+    // The pass defers one file, gives up on another, registers a third.
+    const instance = {
+      invoke: async () => {
+        states.set('menu.wav', { status: 'deferred', atMs: Date.UTC(2026, 10, 27, 3) });
+        states.set('hold.mp3', { status: 'failed', code: 'GaveUp', atMs: 2 });
+        states.set('new.mp3', { status: 'uploaded', atMs: 2 });
+        return { ok: true as const, result: { sent: true, settled: 3, registered: 1, reviews: { checked: 0, changed: 0, rejected: [] } } };
+      },
+    } as unknown as FunctionInstance;
+    const describe = (file: string, st: { status?: string; code?: string; atMs?: number }) => (st.status === 'deferred' ? `${file} deferred to ${nextQuotaDay(st.atMs!, 480)}` : `${file} ${st.status}${st.code ? ` (${st.code})` : ''}`);
+    const r = await runReport(instance, os.tmpdir(), async () => undefined, '', { before: snapshot, after: (before) => otherChanges(before, snapshot(), describe) });
+    expect(passLine(r)).toBe('recovery pass: 1 file registered, 2 other files updated (menu.wav deferred to 2026-11-28, hold.mp3 failed (GaveUp))');
+    expect(passSummary({ settled: 1, registered: 0 }, ['menu.wav retrying (InternalError)'])).toBe('1 file updated (menu.wav retrying (InternalError))');
   });
 
   test('a timer pass gets a line only when it did something: not for the report of a day with nothing in it', () => {

@@ -32,9 +32,10 @@ import { Output } from './output';
 import { checkPorts, portMessage } from './ports';
 import { startControl } from './control';
 import { moveToNextDay } from './day-move';
-import { passLine, runReport, type ReportRun } from './report-run';
+import { otherChanges, passLine, runReport, type FileSnapshot, type ReportRun } from './report-run';
+import { readFileState } from './file-state';
 import { BUCKET, CREDENTIAL, functionEnv, REGION, ROOT, SDK_APP_ID, type LocalSettings } from './settings';
-import { formatAhead, zoneName } from './time';
+import { formatAhead, nextQuotaDay, zoneName } from './time';
 
 const SCF_ATTEMPTS = 3;
 
@@ -184,10 +185,21 @@ async function main(): Promise<void> {
   }, 500);
 
   const fetchObject = async (key: string) => cos.object(BUCKET, key)?.body;
-  /** The recovery pass in progress: one at a time, as the timer and next-day both start it. */
+  /** Every object's state under the prefix, so a pass's line can say which files it updated and how. */
+  const snapshot = (): FileSnapshot => {
+    const m: FileSnapshot = new Map();
+    for (const key of cos.keys(BUCKET, s.prefix)) {
+      const st = readFileState(cos.object(BUCKET, key)?.meta ?? {});
+      m.set(key.slice(s.prefix.length), { status: st.status, code: st.errorCode, atMs: st.atMs });
+    }
+    return m;
+  };
+  const describeChange = (file: string, st: { status?: string; code?: string; atMs?: number }) =>
+    st.status === 'deferred' && st.atMs !== undefined ? `${file} deferred to ${nextQuotaDay(st.atMs, s.quotaOffsetMinutes)}` : `${file} ${st.status}${st.code ? ` (${st.code})` : ''}`;
+    /** The recovery pass in progress: one at a time, as the timer and next-day both start it. */
   let pass: Promise<ReportRun> | undefined;
   const recoveryPass = (): Promise<ReportRun> => {
-    pass ??= runReport(report, s.dataDir, fetchObject).finally(() => (pass = undefined));
+    pass ??= runReport(report, s.dataDir, fetchObject, '', { before: snapshot, after: (before) => otherChanges(before, snapshot(), describeChange) }).finally(() => (pass = undefined));
     return pass;
   };
   const passNote = (r: ReportRun) => out.note('recovery', { ok: r.ok, pass: r.pass, day: r.day, page: r.page }, passLine(r));

@@ -40,14 +40,15 @@ export interface RecoveryResultShape {
  * Invokes quota-report with a timer event (its `Message` is the day, or empty for the timer's own
  * choice) and copies the page it stored into `<dataDir>/reports/index.html`.
  */
-export async function runReport(instance: FunctionInstance, dataDir: string, fetchObject: (key: string) => Promise<Buffer | undefined>, message = ''): Promise<ReportRun> {
+export async function runReport(instance: FunctionInstance, dataDir: string, fetchObject: (key: string) => Promise<Buffer | undefined>, message = '', watch?: { before(): FileSnapshot; after(before: FileSnapshot): string[] }): Promise<ReportRun> {
+  const before = watch?.before();
   const res = await instance.invoke({ Type: 'Timer', TriggerName: TIMER_TRIGGER_NAME, Time: new Date().toISOString(), Message: message });
   if (!res.ok) {
     const failed = `failed: ${res.error.code ?? ''} ${res.error.message}`.replace(/ +/g, ' ');
     return { ok: false, noteworthy: true, pass: failed, summary: `report ${failed}` };
   }
   const pass = res.result as RecoveryResultShape;
-  const did = passSummary(pass);
+  const did = passSummary(pass, before && watch ? watch.after(before) : undefined);
   const noteworthy = isNoteworthy(pass);
   if (pass.reportRefused) return { ok: false, noteworthy: true, result: pass, pass: did, summary: `report not written: ${pass.reportRefused}` };
   // A pass writes the day's report once, after the day ends, or whenever a day is named.
@@ -86,14 +87,38 @@ export function isNoteworthy(pass: Pick<RecoveryResultShape, 'settled' | 'review
   return r.quota.submitted > 0 || sum(r.files) > 0 || sum(r.review) > 0 || r.backlog.deferred > 0 || r.needsAction.length > 0;
 }
 
-/** `1 file registered, 2 updated, 2 review states updated (1 rejected)`, or `nothing to do`. */
-export function passSummary(pass: { settled: number; registered?: number; reviews?: { changed: number; rejected: string[] } }): string {
+/** The state of each object under the prefix, by file (the key without the prefix), before a pass. */
+export type FileSnapshot = Map<string, { status?: string; code?: string; atMs?: number }>;
+
+/**
+ * What became of the files whose state changed between two snapshots, other than those registered
+ * (the drop folder's own lines name those): `menu.wav deferred to 2026-11-28`, `hold.mp3 failed
+ * (GaveUp)`. Another invocation working meanwhile may have made a change too: the pass's count
+ * stays the function's.
+ */
+export function otherChanges(before: FileSnapshot, after: FileSnapshot, describe: (file: string, s: { status?: string; code?: string; atMs?: number }) => string = (file, s) => `${file} ${s.status ?? ''}${s.code ? ` (${s.code})` : ''}`.trim()): string[] {
+  const out: string[] = [];
+  for (const [file, s] of after) {
+    const was = before.get(file);
+    if (s.status === 'uploaded' || !s.status) continue;
+    if (was && was.status === s.status && was.code === s.code && was.atMs === s.atMs) continue;
+    out.push(describe(file, s));
+  }
+  return out;
+}
+
+/**
+ * `1 file registered, 2 other files updated (menu.wav deferred to 2026-11-28, hold.mp3 failed
+ * (GaveUp)), 2 review states updated (1 rejected)`, or `nothing to do`. `named`: what became of
+ * the files updated, when the stack could see it ({@link otherChanges}).
+ */
+export function passSummary(pass: { settled: number; registered?: number; reviews?: { changed: number; rejected: string[] } }, named?: string[]): string {
   const parts: string[] = [];
   const registered = pass.registered ?? 0;
   const other = pass.settled - registered;
   if (registered > 0) parts.push(`${registered} file${registered === 1 ? '' : 's'} registered`);
-  // Deferred to the next day, put back for a retry, or failed: `npm run status` says which.
-  if (other > 0) parts.push(`${other} ${registered > 0 ? 'other ' : ''}file${other === 1 ? '' : 's'} updated`);
+  // Deferred to the next day, put back for a retry, or failed: named when the stack saw which.
+  if (other > 0) parts.push(`${other} ${registered > 0 ? 'other ' : ''}file${other === 1 ? '' : 's'} updated${named && named.length > 0 ? ` (${named.join(', ')})` : ''}`);
   const changed = pass.reviews?.changed ?? 0;
   const rejected = pass.reviews?.rejected.length ?? 0;
   if (changed > 0) parts.push(`${changed} review state${changed === 1 ? '' : 's'} updated${rejected > 0 ? ` (${rejected} rejected)` : ''}`);
