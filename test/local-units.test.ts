@@ -15,7 +15,7 @@ import * as http from 'http';
 import { needsAction, readFileState, withRefusal } from '../scripts/local/file-state';
 import { decideLock } from '../scripts/local/lock';
 import { parseClientOptions, parseStartOptions, suggestOption, START_OPTIONS, UsageError } from '../scripts/local/options';
-import { describeEvent, fileLine, isoWithOffset, NAME_WIDTH } from '../scripts/local/output';
+import { describeEvent, fileLine, isoWithOffset, NAME_WIDTH, stoppingLine } from '../scripts/local/output';
 import { portMessage, portProblem } from '../scripts/local/ports';
 import { functionEnv, type LocalSettings } from '../scripts/local/settings';
 import { KEY_WIDTH, renderStatus, statusJson, type StatusRow } from '../scripts/local/status-view';
@@ -573,6 +573,15 @@ describe('next-day', () => {
     expect(out.now).toBeGreaterThanOrEqual(86400000);
     expect(out.ctor).toBeGreaterThanOrEqual(86400000 - 5);
     expect(out).toMatchObject({ fixed: '1970-01-01T00:00:00.000Z', parse: Date.parse('2026-11-27T00:00:00Z'), utc: Date.UTC(2026, 10, 27), instance: true, called: 'string', offset: 86400000 });
+  });
+});
+
+describe('stopping line', () => {
+  test('it says invocations are let finish only when their function processes still run', () => {
+    expect(stoppingLine('SIGTERM', 7, false)).toBe('stopping (SIGTERM): letting 7 invocation(s) finish…');
+    // Ctrl-C in the terminal killed the function processes too: nothing will finish.
+    expect(stoppingLine('SIGINT', 7, true)).toBe('stopping (SIGINT): the function processes were stopped too, cutting off 7 invocation(s); their files are picked up at the next start');
+    expect(stoppingLine('SIGINT', 0, false)).toBe('stopping (SIGINT)…');
   });
 });
 

@@ -70,6 +70,23 @@ export class FunctionInstance {
     if (this.child.connected) this.child.send({ clockOffsetMs: offsetMs }, () => undefined);
   }
 
+  /** True once the instance's process has exited (a Ctrl-C in the terminal reaches it too). */
+  get exited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
+  /** Resolves true once the process has exited, or false if it is still running after `ms`. */
+  exitedWithin(ms: number): Promise<boolean> {
+    if (this.exited) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(this.exited), ms);
+      this.child.once('exit', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
   /** Invocations sent and not answered yet. */
   get busy(): number {
     return this.waiting.size;

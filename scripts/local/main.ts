@@ -28,7 +28,7 @@ import { LOCK_NAME, RESERVED_DIRS } from './drop-rules';
 import { FunctionInstance } from './instance';
 import { acquireLock, type HeldLock } from './lock';
 import { parseStartOptions, START_OPTIONS, usage, UsageError } from './options';
-import { Output } from './output';
+import { Output, stoppingLine } from './output';
 import { checkPorts, portMessage } from './ports';
 import { startControl } from './control';
 import { moveToNextDay } from './day-move';
@@ -286,7 +286,12 @@ async function main(): Promise<void> {
     clearInterval(burstTimer);
     clearInterval(cronTimer);
     await control.stop();
-    out.note('stopping', { signal, inFlight }, `stopping (${signal}): letting ${inFlight} invocation(s) finish…`);
+    // A Ctrl-C in the terminal reaches the function processes too (one process group): they are
+    // given a moment to be seen gone, so the line never says invocations will finish that cannot.
+    const instances = [upload, report].filter((i) => i.busy > 0);
+    const running = instances.reduce((n, i) => n + i.busy, 0);
+    const cutOff = running > 0 && (await Promise.all(instances.map((i) => i.exitedWithin(500)))).every(Boolean);
+    out.note('stopping', { signal, inFlight: running, cutOff }, stoppingLine(signal, running, cutOff));
     const deadline = Date.now() + 15000;
     while ((upload.busy > 0 || report.busy > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     await Promise.all([upload.stop(), report.stop()]);

@@ -97,3 +97,14 @@ export class Output {
     else this.write(lines.join('\n'));
   }
 }
+
+/**
+ * The stopping line. `running`: invocations sent and not answered when the signal came; `cutOff`:
+ * their function processes have exited meanwhile (a Ctrl-C in the terminal reaches them too), so
+ * none of them will finish: saying "letting them finish" would be untrue.
+ */
+export function stoppingLine(signal: string, running: number, cutOff: boolean): string {
+  if (running === 0) return `stopping (${signal})…`;
+  if (cutOff) return `stopping (${signal}): the function processes were stopped too, cutting off ${running} invocation(s); their files are picked up at the next start`;
+  return `stopping (${signal}): letting ${running} invocation(s) finish…`;
+}
