@@ -7,7 +7,7 @@ import { buildReport, renderReportHtml, WECOM_MAX_BYTES, wecomMessage } from '..
 
 const T0 = Date.parse('2026-11-25T03:00:00Z');
 const object = { bucket: 'b-1250000000', key: 'p/a.mp3', etag: 'e', size: 10, customName: 'a', queuedAt: T0, head: { standard: {}, meta: {} } };
-const EVENTS: JobEvent[] = ['send', 'registered', 'rejected', 'retry', 'unsent', 'lost', 'defer', 'give-up', 'review', 'rerun'];
+const EVENTS: JobEvent[] = ['send', 'registered', 'rejected', 'retry', 'unsent', 'lost', 'defer', 'give-up', 'review', 'rerun', 'recheck'];
 
 /** A version in `state`, reached through the table from a fresh job. */
 function inState(state: JobState): JobVersion {
@@ -140,6 +140,12 @@ describe('a failed job delivered again', () => {
 
   test('our own status on the object: a redelivery', () => {
     expect(isRedelivery(refused(), 'e', uploadedAt + 5000)).toBe(true);
+    // The failed version itself, or an earlier one whose write landed last.
+    expect(isRedelivery(refused(), 'e', uploadedAt + 5000, refused().at)).toBe(true);
+    expect(isRedelivery(refused(), 'e', uploadedAt + 5000, new Date(T0 - 1).toISOString())).toBe(true);
+  });
+  test('our status of a version newer than the chain\'s newest (a rerun whose create was refused): the upload again it came from', () => {
+    expect(isRedelivery(refused(), 'e', uploadedAt + 5000, new Date(T0 + 60_000).toISOString())).toBe(false);
   });
   test('the object as first read, none of our writes landed: a redelivery, also within the same second for a file CCC refused', () => {
     expect(isRedelivery(refused(), undefined, uploadedAt)).toBe(true);

@@ -11,6 +11,7 @@
  *
  *   queued ──send──▶ sending ──registered──▶ uploaded ──review──▶ uploaded
  *     │  ▲              │ ├──rejected / give-up──▶ failed ──rerun──▶ queued
+ *     │  │              │ │                          └──recheck──▶ failed
  *   defer│              │ ├──retry / unsent──▶ queued
  *     ▼  │send          │ ├──lost──▶ uncertain ──registered / retry / give-up──▶ …
  *   deferred ◀──defer───┘ └──defer──▶ deferred
@@ -47,6 +48,8 @@ export type JobEvent =
   | 'review'
   /** The same content was uploaded again after it failed: the operator's way to retry. */
   | 'rerun'
+  /** The same content was uploaded again after it failed and fails its checks: for another reason, the one it has now. */
+  | 'recheck'
   /** The object was overwritten (or deleted) before this version was sent: the new version is a job of its own. */
   | 'replaced';
 
@@ -57,7 +60,7 @@ export const TRANSITIONS: Readonly<Record<JobState, Partial<Record<JobEvent, Job
   sending: { registered: 'uploaded', rejected: 'failed', retry: 'queued', unsent: 'queued', lost: 'uncertain', defer: 'deferred', 'give-up': 'failed' },
   uncertain: { registered: 'uploaded', retry: 'queued', 'give-up': 'failed' },
   uploaded: { review: 'uploaded' },
-  failed: { rerun: 'queued' },
+  failed: { rerun: 'queued', recheck: 'failed' },
 };
 
 /** Settled: its queue entries can go; only a review (`uploaded`) or a re-upload (`failed`) moves the job on. */
@@ -170,11 +173,31 @@ export function ineligibleJob(id: string, object: JobObject, at: number, by: str
  * seconds, so an upload again within the second of the first looks unchanged: for a file CCC
  * refused, that is taken for a redelivery (never a second call for one); for a file that failed
  * its checks, for an upload again (it is only checked).
+ *
+ * Our status on the object is one of this chain's versions, so never newer than `head` (`shownAt`
+ * after `head.at`), but for a rerun's: the intake of an upload again shows the rerun's `queued`
+ * before it creates its version, and a refused create leaves the object showing a version that
+ * does not exist. The redelivery of that upload is still the operator's retry: taken for a
+ * redelivery of the first upload, it showed the old failure again and the file was never sent.
  */
-export function isRedelivery(head: JobVersion, shownEtag: string | undefined, lastModified: number | undefined): boolean {
-  if (shownEtag === head.object.etag) return true;
+export function isRedelivery(head: JobVersion, shownEtag: string | undefined, lastModified: number | undefined, shownAt?: string): boolean {
+  if (shownEtag === head.object.etag) return !(shownAt !== undefined && Date.parse(shownAt) > Date.parse(head.at));
   const sent = head.call !== undefined || head.attempts > 0;
   return lastModified !== undefined && lastModified === head.object.uploadedAt && (sent || Date.parse(head.at) >= lastModified + 1000);
+}
+
+/**
+ * What a `failed` job records when the same content, uploaded again, fails its checks with
+ * `problem`: that reason, and the upload's headers, in a `recheck` version; undefined when the job
+ * already says so (a redelivery, or the same problem again). The reason recorded before may be one
+ * the operator has fixed since (the role, CCC's refusal, the old `ivr-name`): left on the object,
+ * it would send them after a problem that is gone and hide the one to fix now.
+ */
+export function recheckPatch(v: JobVersion, problem: LastError, object: Pick<JobObject, 'head' | 'uploadedAt'>): TransitionPatch | undefined {
+  if (!TRANSITIONS[v.state].recheck) return undefined;
+  if (v.lastError?.code === problem.code && v.lastError.message === problem.message) return undefined;
+  // The call the failure came from stays named: the version is still that call's outcome.
+  return { lastError: { code: problem.code, message: problem.message }, object: { head: object.head, uploadedAt: object.uploadedAt }, call: v.call };
 }
 
 /** A state a job's history before this ledger left it in, with what that state carries. */

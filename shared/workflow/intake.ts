@@ -15,7 +15,7 @@ import { loadConverter } from '../audio/load-converter';
 import { checkFile, checkKey, extensionOf } from '../core/eligibility';
 import { IvrError, type ErrorCode } from '../core/errors';
 import type { ObjectEvent } from '../core/event';
-import { carriedOverJob, ineligibleJob, isFinal, isRedelivery, jobId, queuedJob, transition, visibleStatus, withHead, type JobObject, type JobVersion } from '../core/job';
+import { carriedOverJob, ineligibleJob, isFinal, isRedelivery, jobId, queuedJob, recheckPatch, transition, visibleStatus, withHead, type JobObject, type JobVersion } from '../core/job';
 import { readResult, theirMeta, USER_NAME_META, type IvrStatus } from '../core/metadata';
 import { customFileName } from '../core/naming';
 import { CORRUPT } from '../store/ledger';
@@ -118,14 +118,15 @@ export async function intake(ctx: Ctx, ev: ObjectEvent): Promise<IntakeResult> {
     customName: checked instanceof IvrError ? '' : checked.customName,
     ...(checked instanceof IvrError ? {} : checked.converted),
   };
-  if (existing !== undefined) return existingJob(ctx, ev.index, id, existing, object, obj);
+  const problem = checked instanceof IvrError ? checked : undefined;
+  if (existing !== undefined) return existingJob(ctx, ev.index, id, existing, object, obj, problem);
 
   if (checked instanceof IvrError) {
     const failed = ineligibleJob(id, object, now, ctx.owner, { code: checked.code, message: checked.message });
     // A queue entry for the failure too: if every delivery dies (or COS refuses) before the object
     // says `failed`, the recovery pass finds the entry and shows it. It goes once the object does.
     await ctx.ledger.enqueue(failed);
-    if (!(await ctx.ledger.writeVersion(failed))) return existingJob(ctx, ev.index, id, await headAfterLosing(ctx, failed), object, obj);
+    if (!(await ctx.ledger.writeVersion(failed))) return existingJob(ctx, ev.index, id, await headAfterLosing(ctx, failed), object, obj, problem);
     const shown = await show(ctx, failed);
     await ctx.ledger.tidyEntries([ctx.ledger.queueKey(failed)]);
     ctx.log.info('file failed its checks', { key, etag: obj.etag, code: checked.code, error: checked.message });
@@ -188,9 +189,9 @@ async function check(ctx: Ctx, id: string, key: string, obj: ObjectRead): Promis
 /**
  * A delivery for a version that already has a job: a duplicate, a redelivery after a crash, or a
  * re-upload of the same content. The job's newest version decides; the object is repaired if it
- * does not show it.
+ * does not show it. `problem`: why the file as it is now fails its checks, if it does.
  */
-async function existingJob(ctx: Ctx, index: number, id: string, head: JobVersion | undefined | typeof CORRUPT, object: JobObject, obj: ObjectRead): Promise<IntakeResult> {
+async function existingJob(ctx: Ctx, index: number, id: string, head: JobVersion | undefined | typeof CORRUPT, object: JobObject, obj: ObjectRead, problem?: IvrError): Promise<IntakeResult> {
   if (head === undefined) {
     // Lost between our two reads (a version cannot be deleted but by pruning): let SCF try again.
     throw new IvrError('LedgerCorrupt', `job ${id} for ${object.key} exists but its first version cannot be read`, { transient: true });
@@ -201,7 +202,7 @@ async function existingJob(ctx: Ctx, index: number, id: string, head: JobVersion
   // bring new ones, and every status write resends what the job holds.
   const asNow = withHead(head, object.head);
   if (head.state === 'failed') {
-    if (isRedelivery(head, shows?.etag, obj.lastModified)) {
+    if (isRedelivery(head, shows?.etag, obj.lastModified, shows?.at)) {
       const shown = shows?.status === 'failed' ? undefined : await show(ctx, asNow);
       return { outcome: outcomeOf(index, head, shown?.note) };
     }
@@ -211,13 +212,16 @@ async function existingJob(ctx: Ctx, index: number, id: string, head: JobVersion
       object: { customName: object.customName || head.object.customName, head: object.head, queuedAt: object.queuedAt, uploadedAt: object.uploadedAt, converted: object.converted, convertedKey: object.convertedKey },
     });
     if (!object.customName) {
-      // Uploaded again and still failing its checks: the object shows the failure again.
-      const shown = await show(ctx, asNow);
-      return { outcome: outcomeOf(index, head, shown.note) };
+      // Uploaded again and still failing its checks: the object shows the failure again, with the
+      // reason it has now (see recheckPatch): not the earlier one, which the operator may have fixed.
+      const failing = problem ? await moveNewest(ctx, head, 'recheck', (v) => recheckPatch(v, problem, object)) : head;
+      if (failing.seq !== head.seq && failing.state === 'failed') ctx.log.info('file failed its checks', { key: object.key, etag: object.etag, code: problem?.code, error: problem?.message });
+      const shown = await show(ctx, failing.seq !== head.seq ? failing : asNow);
+      return { outcome: outcomeOf(index, failing, shown.note) };
     }
     await ctx.ledger.enqueue(rerun);
     await show(ctx, rerun);
-    if (!(await ctx.ledger.writeVersion(rerun))) return existingJob(ctx, index, id, await ctx.ledger.head(id, head.seq + 1), object, obj);
+    if (!(await ctx.ledger.writeVersion(rerun))) return existingJob(ctx, index, id, await ctx.ledger.head(id, head.seq + 1), object, obj, problem);
     ctx.log.info('failed file uploaded again: starting it over', { key: object.key, etag: object.etag, job: id, run: rerun.run });
     return { outcome: outcomeOf(index, rerun), pending: { index, version: rerun, shown: true } };
   }
