@@ -46,12 +46,7 @@ test('a failed file uploaded again with a new problem of its own shows that prob
 
 test('an upload again of a failed file, its rerun version refused by a COS 503 after the object showed `queued`: SCF\'s redelivery still retries it, not taken for a redelivery of the first upload', async () => {
   const w = new World();
-  let refuse = true;
-  w.answer = async (items) => {
-    if (!refuse) return undefined;
-    refuse = false;
-    return { ok: true, value: { requestId: 'req-refused', succeeded: [], failed: [{ fileName: items[0].CustomFileName, message: 'audio format not supported' }] } };
-  };
+  w.refuseNextCall();
   w.objects.putObject('prompts/r.mp3', mp3Silence(3));
   await w.deliver('prompts/r.mp3', 'intake-r1');
   expect(w.status('r')).toBe('failed');

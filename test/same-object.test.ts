@@ -107,12 +107,7 @@ test('the same content uploaded again with other user metadata while the first u
 
 test('CCC refuses a file, the write of `failed` onto the object hits a COS 503, SCF delivers the event again: the file is not sent again', async () => {
   const w = new World();
-  let refuse = true;
-  w.answer = async (items) => {
-    if (!refuse) return undefined;
-    refuse = false;
-    return { ok: true, value: { requestId: 'req-refused', succeeded: [], failed: [{ fileName: items[0].CustomFileName, message: 'audio format not supported' }] } };
-  };
+  w.refuseNextCall();
   const write = w.objects.writeMetadata.bind(w.objects);
   let fail503 = true;
   w.objects.writeMetadata = async (key, etag, standard, meta) => {

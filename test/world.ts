@@ -54,6 +54,15 @@ export class World {
   readonly calls: Call[] = [];
   /** Decides a call's answer instead of the memory CCC (undefined: the memory CCC answers). It runs inside the call. */
   answer?: (items: UploadItem[], call: Call) => Promise<ApiResult<UploadResponse> | undefined>;
+  /** CCC refuses the first file of the next call for its content (`message`); later calls are answered as usual. */
+  refuseNextCall(message = 'audio format not supported'): void {
+    let refuse = true;
+    this.answer = async (items) => {
+      if (!refuse) return undefined;
+      refuse = false;
+      return { ok: true, value: { requestId: 'req-refused', succeeded: [], failed: [{ fileName: items[0].CustomFileName, message }] } };
+    };
+  }
   /** How long a call takes on the world's clock. */
   callMs = 0;
   /** How late listings are: a listing misses keys written less than this ago (COS's are eventually consistent). */
