@@ -148,3 +148,41 @@ test('a file deferred a moment before midnight is released before a file queued 
   const newDay = w.ccc.files.filter((f) => f.at >= Date.parse('2026-11-25T16:00:00Z')).map((f) => f.key);
   expect({ newDay: newDay.sort(), x: w.status('x'), y: w.status('y') }).toEqual({ newDay: ['prompts/c.mp3', 'prompts/x.mp3'], x: 'uploaded', y: 'deferred' });
 });
+
+test('files deferred after CCC closed the day (files registered outside the product) say CCC did, not that our quota of 50 is used up', async () => {
+  const w = new World({}, true);
+  w.t = Date.parse(ELEVEN);
+  w.callMs = 100;
+  // Another tool's files filled the day: CCC refuses our first call for the quota. While it is in
+  // flight, b is dropped and its sender takes the lease over (a's was a lone call's).
+  w.answer = async () => {
+    if (w.calls.length === 1) {
+      void w.drop('b');
+      await w.sleep(50);
+    }
+    return overflow();
+  };
+  void w.drop('a');
+  await w.settle();
+  // A minute later c: the send log says the day is closed, so its intake defers it on the spot.
+  w.t += 60_000;
+  void w.drop('c');
+  await w.settle();
+
+  const message = (name: string) => decodeURIComponent(w.objects.objects.get(`prompts/${name}.mp3`)!.meta['ivr-error-message'] ?? '');
+  const tail = JSON.parse(w.store.objects.get(`${w.prefix}send/tail`)!.body) as { quota: { used: number; full: boolean } };
+  expect({ statuses: [w.status('a'), w.status('b'), w.status('c')], quota: tail.quota }).toEqual({ statuses: ['deferred', 'deferred', 'deferred'], quota: { day: '2026-11-25', used: 1, full: true } });
+  for (const name of ['a', 'b', 'c']) expect([name, message(name)]).toEqual([name, expect.stringMatching(/^CCC reports the daily upload limit for 2026-11-25 reached \(FailedOperation\.UploadFileOverflow\); /)]);
+});
+
+test('a file deferred because our own count filled the day says the daily quota is used up', async () => {
+  const w = new World({ IVR_DAILY_QUOTA: '1' }, true);
+  w.t = Date.parse(ELEVEN);
+  void w.drop('a');
+  await w.settle();
+  w.t += 60_000;
+  void w.drop('b');
+  await w.settle();
+  const message = decodeURIComponent(w.objects.objects.get('prompts/b.mp3')!.meta['ivr-error-message'] ?? '');
+  expect([w.status('a'), w.status('b'), message]).toEqual(['uploaded', 'deferred', expect.stringMatching(/^the daily quota of 1 file for 2026-11-25 is used up; /)]);
+});

@@ -13,6 +13,7 @@
  * for a late listing to show them); between the two a newcomer waits; after `leaseUntil` anyone
  * may take over by appending.
  */
+import type { DeferralCause } from './job';
 import type { Timing } from './timing';
 import { DAY_MS, nextQuotaDayStart, quotaDay } from './zone';
 
@@ -107,6 +108,16 @@ export function reclaim(q: QuotaState, unattempted: Map<string, number>): QuotaS
 /** Files that may still be attempted on the quota's day. */
 export function quotaRoom(q: QuotaState, dailyQuota: number): number {
   return q.full ? 0 : Math.max(0, dailyQuota - q.used);
+}
+
+/**
+ * Why files are deferred on a day with quota `q`, as their objects say it. `full` is CCC's word
+ * (UploadFileOverflow): files registered outside this product may have filled the day with only a
+ * few of ours, and "the daily quota of 50 files is used up" would then tell the operator that 50
+ * of theirs went out that day when CCC is what closed it.
+ */
+export function deferralCause(q: QuotaState, dailyQuota: number): DeferralCause {
+  return q.full ? { cccCode: 'FailedOperation.UploadFileOverflow' } : { quota: dailyQuota };
 }
 
 /** What an invocation does with the files it queued, given the newest send-log entry it knows. */

@@ -12,8 +12,8 @@
  * by appending to the send log.
  */
 import { IvrError } from '../core/errors';
-import { deferralMessage, sendable, settleable, type JobVersion } from '../core/job';
-import { handOffMove, type LogEntry } from '../core/sendlog';
+import { deferralMessage, sendable, settleable, type DeferralCause, type JobVersion } from '../core/job';
+import { deferralCause, handOffMove, quotaOn, type LogEntry } from '../core/sendlog';
 import type { Ctx } from './context';
 import { today } from './context';
 import { move, show, showNewest, type ShowNote } from './jobs';
@@ -115,7 +115,9 @@ async function sendOrLeave(ctx: Ctx, files: JobVersion[], showing: Showing): Pro
     if (waiting.length === 0) return { versions, sent };
     const next = plan(ctx, tail);
     if (next === 'defer') {
-      for (const v of waiting) versions.set(v.id, await deferNow(ctx, v, day, showing));
+      // Said as the send log knows it: CCC closed the day, or our count filled it.
+      const cause = deferralCause(quotaOn(tail, day).quota, ctx.config.dailyQuota);
+      for (const v of waiting) versions.set(v.id, await deferNow(ctx, v, day, cause, showing));
       return { versions, sent };
     }
     // Not sent at once after all (another sender holds the lease, or the next call must wait):
@@ -140,10 +142,10 @@ async function sendOrLeave(ctx: Ctx, files: JobVersion[], showing: Showing): Pro
 }
 
 /** The send log says today is full: defer without waiting for a sender to say so. */
-async function deferNow(ctx: Ctx, v: JobVersion, day: string, showing: Showing): Promise<JobVersion> {
+async function deferNow(ctx: Ctx, v: JobVersion, day: string, cause: DeferralCause, showing: Showing): Promise<JobVersion> {
   const moved = await move(ctx, v, 'defer', {
     deferredDay: day,
-    lastError: { code: 'QuotaExhausted', message: deferralMessage(day, { quota: ctx.config.dailyQuota }) },
+    lastError: { code: 'QuotaExhausted', message: deferralMessage(day, cause) },
   });
   const newest = moved.moved ? moved.version : moved.head;
   if (!newest) throw new IvrError('LedgerCorrupt', `job ${v.id} vanished while being deferred`, { transient: true });

@@ -16,7 +16,7 @@ import { IvrError } from '../core/errors';
 import { deferralMessage, inCall, inFlight, isFinal, sendable, settleable, TRANSITIONS, withHead, type DeferralCause, type JobVersion } from '../core/job';
 import { reviewFromCode } from '../core/metadata';
 import { afterFailedAttempt, classifyFailure, matchOutcomes, type ApiFailure, type UploadResponse } from '../core/outcome';
-import { callEntry, chooseBatch, genesis, leaseEntry, leaseView, nextWindow, openIds, quotaOn, quotaRoom, reclaim, stateEntry, withNews, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
+import { callEntry, chooseBatch, deferralCause, genesis, leaseEntry, leaseView, nextWindow, openIds, quotaOn, quotaRoom, reclaim, stateEntry, withNews, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
 import { mapLimited } from '../runtime/concurrency';
 import { CORRUPT, type EntryRef } from '../store/ledger';
 import type { Ctx } from './context';
@@ -325,7 +325,7 @@ export class Sender {
         // job that was sent long ago, and must not take the room of one that waits.
         if (await this.verify(pool)) continue;
         ctx.log.info('the quota day is full: deferring', { day: window.day, used: this.quota.used, full: this.quota.full, deferring: choice.defer.length });
-        await this.defer(choice.defer.map((c) => this.cands.get(c.id)!), window.day, { quota: ctx.config.dailyQuota });
+        await this.defer(choice.defer.map((c) => this.cands.get(c.id)!), window.day, deferralCause(this.quota, ctx.config.dailyQuota));
       }
       if (choice.batch.length === 0) {
         const wake = this.nextWake();
