@@ -7,7 +7,8 @@ import type { UploadSummary } from '../shared/workflow/upload';
 import { mp3Silence } from './audio';
 import { startStack, type Stack } from './harness';
 import { IvrError } from '../shared/core/errors';
-import { jobId } from '../shared/core/job';
+import { jobId, queuedJob, transition } from '../shared/core/job';
+import { show } from '../shared/workflow/jobs';
 import { BUCKET, REGISTERED_ONCE, World } from './world';
 
 let stack: Stack;
@@ -70,4 +71,28 @@ test('an upload again of a failed file, its rerun version refused by a COS 503 a
   const again = (await w.deliver('prompts/r.mp3', 'intake-r2-redelivered')) as UploadSummary;
   expect(again.results[0].status).not.toBe('failed');
   expect(w.ending('prompts/r.mp3')).toEqual(REGISTERED_ONCE);
+});
+
+test('SCF delivering an upload again whose `failed` result a sender with a clock a little behind wrote (within IVR_CLOCK_SKEW_MS), while the object still shows the intake\'s `queued`: a redelivery, not a second call', async () => {
+  const w = new World();
+  const key = 'prompts/s.mp3';
+  const o = w.objects.putObject(key, mp3Silence(3));
+  const id = jobId(BUCKET, key, o.etag);
+  // The intake (its clock 200 ms ahead of the sender's) queued the file and showed `queued`; the
+  // sender made the call, CCC refused the file, and the sender recorded `failed` 100 ms (by its
+  // own clock) after the time the intake wrote. Its write onto the object did not land (a COS 503).
+  const t0 = w.t;
+  const queued = queuedJob(id, { bucket: BUCKET, key, etag: o.etag, size: o.body.length, customName: 's', queuedAt: t0 + 200, uploadedAt: o.lastModified, head: { standard: { ...o.standard }, meta: {} } }, t0 + 200, 'intake-s');
+  const sending = transition(queued, 'send', t0 + 50, 'sender', { call: 1, checkAfter: t0 + 30_050, slot: '2026-11-25', newSlot: true });
+  const failed = transition(sending, 'rejected', t0 + 100, 'sender', { call: 1, lastError: { code: 'UploadRejected', message: 'audio format not supported', requestId: 'req-1' } });
+  for (const v of [queued, sending, failed]) expect(await w.ledger.writeVersion(v)).toBe(true);
+  await show(w.ctx('intake-s'), queued);
+  expect(w.status('s')).toBe('queued');
+  // SCF delivers the upload's event again (the intake's invocation had failed): it is that upload,
+  // not the operator's retry, and the file CCC refused is not sent a second time.
+  w.t = t0 + 3000;
+  const again = (await w.deliver(key, 'intake-s-redelivered')) as UploadSummary;
+  expect(w.calls).toHaveLength(0);
+  expect(again.results[0]).toMatchObject({ status: 'failed', code: 'UploadRejected' });
+  expect(w.status('s')).toBe('failed');
 });

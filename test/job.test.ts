@@ -146,6 +146,10 @@ describe('a failed job delivered again', () => {
   });
   test('our status of a version newer than the chain\'s newest (a rerun whose create was refused): the upload again it came from', () => {
     expect(isRedelivery(refused(), 'e', uploadedAt + 5000, new Date(T0 + 60_000).toISOString())).toBe(false);
+    expect(isRedelivery(refused(), 'e', uploadedAt + 5000, new Date(T0 + 60_000).toISOString(), 250)).toBe(false);
+  });
+  test('our status of an earlier version dated after the newest by a writer whose clock is ahead (within the skew): a redelivery', () => {
+    expect(isRedelivery(refused(), 'e', uploadedAt + 5000, new Date(T0 + 200).toISOString(), 250)).toBe(true);
   });
   test('the object as first read, none of our writes landed: a redelivery, also within the same second for a file CCC refused', () => {
     expect(isRedelivery(refused(), undefined, uploadedAt)).toBe(true);

@@ -179,9 +179,13 @@ export function ineligibleJob(id: string, object: JobObject, at: number, by: str
  * before it creates its version, and a refused create leaves the object showing a version that
  * does not exist. The redelivery of that upload is still the operator's retry: taken for a
  * redelivery of the first upload, it showed the old failure again and the file was never sent.
+ * Versions are dated by the clocks of the instances that wrote them, which may differ by up to
+ * `skewMs` (IVR_CLOCK_SKEW_MS): an earlier version an intake showed may be dated up to that much
+ * after the `failed` a sender wrote after it, and its redelivery must not send the file again. A
+ * rerun's `queued` comes from an upload again after the failure, later than that.
  */
-export function isRedelivery(head: JobVersion, shownEtag: string | undefined, lastModified: number | undefined, shownAt?: string): boolean {
-  if (shownEtag === head.object.etag) return !(shownAt !== undefined && Date.parse(shownAt) > Date.parse(head.at));
+export function isRedelivery(head: JobVersion, shownEtag: string | undefined, lastModified: number | undefined, shownAt?: string, skewMs = 0): boolean {
+  if (shownEtag === head.object.etag) return !(shownAt !== undefined && Date.parse(shownAt) > Date.parse(head.at) + skewMs);
   const sent = head.call !== undefined || head.attempts > 0;
   return lastModified !== undefined && lastModified === head.object.uploadedAt && (sent || Date.parse(head.at) >= lastModified + 1000);
 }

@@ -202,7 +202,7 @@ async function existingJob(ctx: Ctx, index: number, id: string, head: JobVersion
   // bring new ones, and every status write resends what the job holds.
   const asNow = withHead(head, object.head);
   if (head.state === 'failed') {
-    if (isRedelivery(head, shows?.etag, obj.lastModified, shows?.at)) {
+    if (isRedelivery(head, shows?.etag, obj.lastModified, shows?.at, ctx.timing.skewMs)) {
       const shown = shows?.status === 'failed' ? undefined : await show(ctx, asNow);
       return { outcome: outcomeOf(index, head, shown?.note) };
     }
