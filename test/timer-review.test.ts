@@ -437,6 +437,30 @@ describe('the pass at midnight and a call of the ended day still going on', () =
     expect(JSON.parse(w.store.objects.get(`${w.prefix}reports/2026-11-25.json`)!.body).files.uploaded).toBe(1);
   });
 
+  test('the refusal of an ended day\'s report says when to ask again, and asked then the report is written (CCC_TIMEOUT_SECONDS 120: a lost answer holds the file 4 minutes, not "a minute")', async () => {
+    const w = new World({ CCC_TIMEOUT_SECONDS: '120', IVR_WAIT_SECONDS: '10' });
+    w.t = MIDNIGHT - 5000;
+    // CCC registers the file; its answer is lost: the file is settled from CCC once the call's lifetime has passed.
+    w.ccc.faults.push({ kind: 'lose-after-register' });
+    await w.upload('late', 3);
+    expect(w.status('late')).toBe('retrying');
+    const ask = (now: number, owner: string) => {
+      w.t = now;
+      return runRecovery(w.ctx(owner), { Type: 'Timer', Message: '2026-11-25' });
+    };
+    const first = await ask(MIDNIGHT, 'asked-0000');
+    expect(first.report).toBeUndefined();
+    expect(first.reportRefused).toMatch(/still in a call/);
+    const when = /ask again after (\d\d):(\d\d):(\d\d) \(UTC\+08:00\)/.exec(first.reportRefused ?? '');
+    expect(when).not.toBeNull();
+    // 00:mm:ss on 2026-11-26 in UTC+08:00; asked again a minute later, it is still refused.
+    const at = MIDNIGHT + (Number(when![1]) * 3600 + Number(when![2]) * 60 + Number(when![3])) * 1000;
+    expect((await ask(MIDNIGHT + 60_000, 'asked-0001')).reportRefused).toMatch(/still in a call/);
+    const then = await ask(at, 'asked-then');
+    expect(then.reportRefused).toBeUndefined();
+    expect(then.report?.report.files.uploaded).toBe(1);
+  });
+
   test('a call CCC takes 10 s to answer (within the client timeout) is counted as uploaded in the day\'s report', async () => {
     const { stored } = await reportAfterMidnightPass((w) => (w.callMs = 10_000));
     expect({ submitted: stored.quota.submitted, files: stored.files, needsAction: stored.needsAction }).toEqual({ submitted: 1, files: { uploaded: 1, failed: 0, deferred: 0, retrying: 0 }, needsAction: [] });

@@ -6,11 +6,11 @@
  */
 import { asErrorCode, IvrError } from '../core/errors';
 import { requestedDay } from '../core/event';
-import { carriedOverJob, isFinal, queuedJob, type JobVersion } from '../core/job';
+import { carriedOverJob, inFlight, isFinal, queuedJob, type JobVersion } from '../core/job';
 import { reviewFromCode, type ReviewState } from '../core/metadata';
 import type { DailyReport, DayUse } from '../core/report';
 import { leaseView, newsEntry, type LogEntry, type QuotaState } from '../core/sendlog';
-import { DAY_MS, daysBetween, formatOffset, lastDays, quotaDay } from '../core/zone';
+import { DAY_MS, daysBetween, formatOffset, lastDays, quotaDay, wallClock } from '../core/zone';
 import { mapLimited } from '../runtime/concurrency';
 import { loadReportCode } from '../runtime/load-report';
 import { CORRUPT } from '../store/ledger';
@@ -76,7 +76,11 @@ export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryRes
     // An ended day is stored as its report, in place of the timer's: not while one of its calls may
     // still be going on (see reportWaits), or the day's stored report would miss that file.
     if (asked < day && loadReportCode().reportWaits(asked, jobs, ctx.clock.now(), ctx.timing.skewMs)) {
-      result.reportRefused = `a file sent at the end of ${asked} is still in a call whose outcome is not known yet: ask again in a minute`;
+      // Until the last such call's lifetime has passed (2 × CCC_TIMEOUT_SECONDS, up to 4 minutes):
+      // a pass then settles the file from CCC before it reports.
+      const until = Math.max(...jobs.filter((v) => inFlight(v.state) && v.slot === asked).map((v) => (v.checkAfter ?? 0) + ctx.timing.skewMs));
+      const offset = ctx.config.quotaUtcOffsetMinutes;
+      result.reportRefused = `a file sent at the end of ${asked} is still in a call whose outcome is not known yet: ask again after ${wallClock(Math.ceil(until / 1000) * 1000, offset).slice(11, 19)} (UTC${formatOffset(offset)})`;
       ctx.log.warn('report not written', { day: asked, error: result.reportRefused });
     } else {
       result.report = await writeReport(ctx, asked, actions(0), asked === day ? 'so-far' : 'replace', known, jobs);
