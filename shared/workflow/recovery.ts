@@ -323,10 +323,13 @@ async function migrateLegacy(ctx: Ctx, day: string): Promise<void> {
       const obj = await ctx.objects.read(old.key, 1);
       const head = obj && obj.etag === old.etag ? { standard: obj.standard, meta: obj.meta } : { standard: {}, meta: {} };
       const v = legacyVersion(id, old, head, ctx.owner);
-      if (await ledger.writeVersion(v)) {
-        if (v.state === 'queued' || v.state === 'uncertain') await ledger.enqueue(v);
-        if (v.state === 'deferred') await ledger.putDeferred(v);
-      }
+      // The entry first, as an intake writes it: senders find work only through entries, and a pass
+      // killed between the version and its entry left a job nobody ever sent (the next pass finds
+      // the version and skips the job). An entry whose version is missing is finished by a sender
+      // from its snapshot; one named after the same `queuedAt` and seq is simply written again.
+      if (v.state === 'queued' || v.state === 'uncertain') await ledger.enqueue(v);
+      if (v.state === 'deferred') await ledger.putDeferred(v);
+      await ledger.writeVersion(v);
     }
     await ledger.store.delete(l.key);
   }
