@@ -34,3 +34,35 @@ test('a migration killed right after it wrote a waiting job\'s first version sti
   await w.recover(3);
   expect(w.ending(key)).toEqual({ registrations: 1, status: 'uploaded', showsOwnFileId: true });
 });
+
+test('a deferred entry left behind (its object refuses our status writes) is not turned back into a job once its chain is compacted', async () => {
+  const w = new World({ IVR_DAILY_QUOTA: '1' });
+  await w.upload('a', 2);
+  w.t += 5000;
+  await w.upload('b', 3);
+  expect([w.status('a'), w.status('b')]).toEqual(['uploaded', 'deferred']);
+  const key = 'prompts/b.mp3';
+  // From now on COS refuses every metadata write on b (a bucket policy, an object lock): each pass
+  // that finds its deferred entry reads the settled job, fails to show it, and leaves the entry.
+  const write = w.objects.writeMetadata.bind(w.objects);
+  w.objects.writeMetadata = async (k, etag, standard, meta) => {
+    if (k === key) throw new IvrError('StorageError', `COS PUT ${k} failed: AccessDenied`);
+    return write(k, etag, standard, meta);
+  };
+  // The next quota day sends b.
+  w.t += 86_400_000;
+  await w.recover(2);
+  expect(w.registrations(key)).toHaveLength(1);
+  const deferredEntries = () => [...w.store.objects.keys()].filter((k) => k.startsWith(`${w.prefix}deferred/`));
+  expect(deferredEntries()).toHaveLength(1);
+
+  // Past the retention: the chain is compacted, and the versions between go a day later.
+  w.t += 36 * 86_400_000;
+  await w.recover(1);
+  w.t += 2 * 86_400_000;
+  await w.recover(1);
+  await w.recover(3);
+  w.t += 86_400_000;
+  await w.recover(3);
+  expect(w.registrations(key)).toHaveLength(1);
+});

@@ -66,6 +66,17 @@ export const TRANSITIONS: Readonly<Record<JobState, Partial<Record<JobEvent, Job
 /** Settled: its queue entries can go; only a review (`uploaded`) or a re-upload (`failed`) moves the job on. */
 export const isFinal = (s: JobState): s is 'uploaded' | 'failed' => s === 'uploaded' || s === 'failed';
 
+/**
+ * Whether an entry naming version `entrySeq`, which no longer exists, is behind its chain rather than
+ * ahead of it: version 0 of a compacted chain (`first`) holds the head, with its seq, and the
+ * versions up to it are deleted a day after the compaction. An entry a pass keeps failing to
+ * delete (its settled file's object refuses our status writes, say) then names a deleted version;
+ * taken for an intake that died before writing it, its snapshot was written back as a waiting job
+ * and the file registered again. A missing version after the head (a rerun whose intake died) is
+ * still ahead, and is built from its entry.
+ */
+export const entryBehindChain = (entrySeq: number, first: JobVersion | undefined): boolean => entrySeq > 0 && first !== undefined && first.seq >= entrySeq;
+
 /** What a job needs to know about its object; captured once at intake. */
 export interface JobObject {
   bucket: string;

@@ -13,7 +13,7 @@
  *   else returns as soon as their file is queued and shown.
  */
 import { IvrError } from '../core/errors';
-import { deferralMessage, inCall, inFlight, isFinal, sendable, settleable, TRANSITIONS, withHead, type DeferralCause, type JobVersion } from '../core/job';
+import { deferralMessage, entryBehindChain, inCall, inFlight, isFinal, sendable, settleable, TRANSITIONS, withHead, type DeferralCause, type JobVersion } from '../core/job';
 import { reviewFromCode } from '../core/metadata';
 import { afterFailedAttempt, classifyFailure, matchOutcomes, type ApiFailure, type UploadResponse } from '../core/outcome';
 import { callEntry, chooseBatch, deferralCause, genesis, leaseEntry, leaseView, nextWindow, openIds, quotaOn, quotaRoom, reclaim, stateEntry, withNews, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
@@ -588,6 +588,12 @@ export class Sender {
     let v = this.opts.recovery ? await ctx.ledger.head(id, newest.seq) : await ctx.ledger.readVersion(id, newest.seq);
     // Version 0 of a compacted chain holds an old head: a new version may follow it.
     if (v !== undefined && v !== CORRUPT && v.seq !== newest.seq) v = await ctx.ledger.head(id, v);
+    if (v === undefined && newest.seq > 0) {
+      // Gone, or never written: only version 0 tells (see entryBehindChain).
+      const first = await ctx.ledger.readVersion(id, 0);
+      if (first === CORRUPT) v = first;
+      else if (entryBehindChain(newest.seq, first)) v = await ctx.ledger.head(id, first!);
+    }
     if (v === undefined) {
       if (this.now() - newest.queuedAt < ctx.timing.jobLeaseMs) return; // its intake is still writing it
       v = await this.rebuild(newest);
