@@ -111,6 +111,7 @@ test('files registered outside this product fill the day: CCC refuses, we defer,
   const registered = stack.ccc.files.filter((f) => f.source).length;
   const attempted = new Set([...stack.ccc.files.filter((f) => f.source).map((f) => f.source!.key), ...[...stack.ccc.refusedForQuota.values()].flatMap((s) => [...s])]);
   expect(attempted.size).toBeLessThanOrEqual(5);
+  expect(registered).toBe(1);
   expect(keys.map(statusOf).filter((s) => s === 'uploaded')).toHaveLength(registered);
   expect(keys.map(statusOf).filter((s) => s === 'deferred')).toHaveLength(4 - registered);
   expectSpacedCalls();
