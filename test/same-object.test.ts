@@ -177,7 +177,7 @@ test('a WAV refused as too large with IVR_CONVERT=off, conversion turned on as t
   // What CCC was given to download: the 8 kHz copy, not the 10 MB original.
   expect(w.ccc.files).toHaveLength(1);
   expect(w.ccc.files[0].key).toMatch(/converted\//);
-  expect(w.objects.objects.get(key)!.meta['ivr-converted']).toBeDefined();
+  expect(decodeURIComponent(w.objects.objects.get(key)!.meta['ivr-converted'])).toBe('44100Hz/2ch/16bit → 8000Hz/1ch/16bit');
 });
 
 test('a replaced version does not take the day\'s last slot from the next-oldest waiting file', async () => {
