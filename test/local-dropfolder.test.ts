@@ -513,3 +513,23 @@ test('deferred files only said again at a restart are not counted as handled in 
   expect(burstLine(burst.settle()!)).toBe('2 files handled: 1 uploaded, 0 failed, 1 deferred');
   t.dirs.cleanup();
 });
+
+test('a file copied slowly in chunks, each pause shorter than the settle time, is sent once, whole', async () => {
+  const t = await dropFolder();
+  const whole = mp3Silence(12);
+  const chunks = 6;
+  const fd = fs.openSync(path.join(t.dirs.drop, 'slow.mp3'), 'w');
+  for (let i = 0; i < chunks; i++) {
+    fs.writeSync(fd, whole.subarray(Math.floor((i * whole.length) / chunks), Math.floor(((i + 1) * whole.length) / chunks)));
+    // A scan sees each chunk; the pause before the next one is shorter than the settle time.
+    await t.drop.tick();
+    t.advance(SETTLE * 0.6);
+    await t.drop.tick();
+  }
+  fs.closeSync(fd);
+  expect(t.of('sent')).toEqual([]);
+  await t.settle();
+  expect(t.of('sent')).toEqual([expect.objectContaining({ file: 'slow.mp3', size: whole.length })]);
+  expect(t.bucket.get('prompts/slow.mp3')!.body.equals(whole)).toBe(true);
+  t.dirs.cleanup();
+});

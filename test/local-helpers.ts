@@ -1,7 +1,7 @@
 /**
  * Running the local stack's commands as an operator would, for the local-* tests: real processes
- * on free ports with temporary folders, waited on by condition (a line, a file), not by a fixed
- * sleep (the slow writer in local-drop.test.ts aside: its pauses are what it tests).
+ * on free ports with temporary folders, waited on by condition (a line, a file), never by a fixed
+ * sleep (a slow copy's pauses are tested on an injected clock, in local-dropfolder.test.ts).
  */
 import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
