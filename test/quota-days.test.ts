@@ -18,6 +18,17 @@ beforeAll(() => setLogSink(() => undefined));
 const refusal = (code: ErrorCode, message: string): ApiResult<UploadResponse> => ({ ok: false, failure: { kind: 'api', code, message, requestId: `r-${code}` } });
 const overflow = () => refusal('FailedOperation.UploadFileOverflow', 'upload file overflow');
 
+/** CCC refuses every call for the quota; while the first is in flight, `key` is dropped. */
+function answerOverflowDropping(w: World, key: string): void {
+  w.answer = async () => {
+    if (w.calls.length === 1) {
+      void w.drop(key);
+      await w.sleep(50);
+    }
+    return overflow();
+  };
+}
+
 /** The calls started once CCC had said the day is full, as `{ msAfter, names, result }`. */
 const callsAfter = (w: World, at: number) => w.calls.filter((c) => c.at >= at).map((c) => ({ msAfter: c.at - at, names: c.names, result: c.result }));
 
@@ -66,13 +77,7 @@ test('the sender that takes the lease back with the news keeps the promise of th
       throw new IvrError('StorageError', 'COS answered 503 (injected)', { transient: true });
     }
   };
-  w.answer = async () => {
-    if (w.calls.length === 1) {
-      void w.drop('b');
-      await w.sleep(50);
-    }
-    return overflow();
-  };
+  answerOverflowDropping(w, 'b');
   void w.drop('a');
   // Inside b's promise (its lease entry accepts until 2.75 s after a's call), after one gap.
   void w.spawn(w.sleep(1500).then(() => w.drop('c')));
@@ -155,13 +160,7 @@ test('files deferred after CCC closed the day (files registered outside the prod
   w.callMs = 100;
   // Another tool's files filled the day: CCC refuses our first call for the quota. While it is in
   // flight, b is dropped and its sender takes the lease over (a's was a lone call's).
-  w.answer = async () => {
-    if (w.calls.length === 1) {
-      void w.drop('b');
-      await w.sleep(50);
-    }
-    return overflow();
-  };
+  answerOverflowDropping(w, 'b');
   void w.drop('a');
   await w.settle();
   // A minute later c: the send log says the day is closed, so its intake defers it on the spot.
