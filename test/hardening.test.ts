@@ -229,6 +229,26 @@ test('CCC or COS words that echo a credential (a code, a RequestId, a signed que
   expect(findLeaks(everything)).toEqual([]);
 });
 
+test('a CCC error code that echoes the session token is redacted before anything is made of it: one of a known family, or one cut short for the message', async () => {
+  stack = await startStack({}, { IVR_MAX_ATTEMPTS: '1' });
+  const token = TEST_CREDENTIAL.token!;
+  // A code of a known family passes asTencentCode (letters, digits and dots only) and went on as it was.
+  stack.ccc.inject({ action: 'UploadIvrAudio', code: `AuthFailure.${token}`, message: 'refused', times: 1 });
+  const r1 = await upload()(stack.drop('p/family.mp3', mp3Silence(3)));
+  // An unknown code was cut to 60 characters before it was redacted: the token, cut short, no longer matched.
+  stack.ccc.inject({ action: 'UploadIvrAudio', code: `WeirdAndRatherLongPrefix:${token}`, message: 'refused', times: 1 });
+  const r2 = await upload()(stack.drop('p/cut.mp3', mp3Silence(4)));
+  expect(stack.ccc.uploadCalls().map((c) => c.result)).toEqual([`AuthFailure.${token}`, `WeirdAndRatherLongPrefix:${token}`]);
+  const ledger = stack.cos.keys(BUCKET).map((k) => stack.cos.object(BUCKET, k)!.body.toString('utf8'));
+  const metas = ['p/family.mp3', 'p/cut.mp3'].flatMap((k) => Object.values(stack.meta(k)).map(decodeURIComponent));
+  const everything = [JSON.stringify([r1, r2]), ...metas, ...ledger, ...stack.logs];
+  expect(metas).toContain('failed');
+  // Any 16 characters of the token in a row is a leak.
+  const pieces = Array.from({ length: token.length - 15 }, (_, i) => token.slice(i, i + 16)).filter((p) => !/^0+$/.test(p));
+  expect(everything.filter((t) => pieces.some((p) => t.includes(p)))).toEqual([]);
+  expect(findLeaks(everything)).toEqual([]);
+});
+
 describe('COS faults', () => {
   test('a metadata write the SDK rejects with no error object is a transient StorageError, not a TypeError thrown from the catch', async () => {
     const sdk = { putObjectCopy: () => Promise.reject(undefined) } as unknown as COS;

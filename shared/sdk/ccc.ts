@@ -54,8 +54,11 @@ export function failureFromSdkError(e: unknown): ApiFailure {
   const message = fromService(typeof err.message === 'string' ? err.message : String(e));
   const requestId = typeof err.requestId === 'string' && err.requestId !== '' ? fromService(err.requestId) : undefined;
   if (typeof err.code === 'string' && err.code !== '') {
-    const code = asTencentCode(err.code);
-    return code ? { kind: 'api', code, message, requestId, cause: e } : { kind: 'invalid-response', code: 'ResponseInvalid', message: `unrecognised error code ${fromService(err.code.slice(0, 60))}: ${message}`, requestId, cause: e };
+    // Redacted before anything else: a code of a known family that quotes a token is still one
+    // (letters, digits and dots), and one cut short first no longer holds the whole token to match.
+    const said = fromService(err.code);
+    const code = asTencentCode(said);
+    return code ? { kind: 'api', code, message, requestId, cause: e } : { kind: 'invalid-response', code: 'ResponseInvalid', message: `unrecognised error code ${said.slice(0, 60)}: ${message}`, requestId, cause: e };
   }
   if (typeof err.httpCode === 'number') return { kind: 'http', code: 'HttpError', message: `HTTP ${err.httpCode} ${message}`.trim(), httpStatus: err.httpCode, requestId, cause: e };
   if (e instanceof SyntaxError || /JSON|Unexpected token|Unexpected end/i.test(message)) return { kind: 'invalid-response', code: 'ResponseInvalid', message, cause: e };
