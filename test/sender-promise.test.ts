@@ -70,3 +70,37 @@ test('a newcomer that finds the holder closing still gathers: a file left to the
   expect(w.status('bb')).toBe('uploaded');
   expect(w.calls.filter((c) => c.result === 'ok').flatMap((c) => c.names).sort()).toEqual(['bb', 'c']);
 });
+
+test('a sender whose last call promises nothing still holds its earlier promise: a lone newcomer cannot take the lease from under a file left to it', async () => {
+  // Listings lag 2.5 s (an operator setting, and COS keeps to it here); the sender's term is 1 s,
+  // so its first call, made after its term, can promise nothing more than its lease entry did.
+  const w = new World({ IVR_WAIT_SECONDS: '1', IVR_LIST_LAG_MS: '2500' }, true);
+  w.listLagMs = w.config.listLagMs;
+  const dropAt = (name: string, at: number) =>
+    w.spawn(
+      (async () => {
+        await w.sleep(at - w.t);
+        w.objects.putObject(`prompts/${name}.mp3`, mp3Silence(name.length + 2));
+        return w.deliver(`prompts/${name}.mp3`, `intake-${name}`);
+      })(),
+    );
+  const t0 = w.t;
+  // a: into an idle system, a lone call at once.
+  dropAt('a', t0);
+  // b, a moment later: a call is less than a gap ago, so b takes an accepting lease that promises
+  // to pick up others' files until its window plus a gap; its own call then promises nothing.
+  dropAt('bb', t0 + 100);
+  // c sees that accepting lease (before b's call entry is published) and leaves its file to b;
+  // b's listings will not show it for 2.5 s.
+  dropAt('ccc', t0 + 1100);
+  // d comes once b's call entry (which promised nothing) has lapsed and a gap has passed since b's
+  // call: alone and on time, it would make a lone call and never list the queue, and b, which
+  // finds c only later, collides with it and leaves c to nobody.
+  dropAt('dddd', t0 + 3000);
+  await w.settle();
+
+  expect({ a: w.status('a'), bb: w.status('bb'), dddd: w.status('dddd'), ccc: w.status('ccc') }).toEqual({ a: 'uploaded', bb: 'uploaded', dddd: 'uploaded', ccc: 'uploaded' });
+  // Calls stay a gap apart.
+  const ok = w.calls.map((c) => c.at);
+  for (let i = 1; i < ok.length; i++) expect(ok[i] - ok[i - 1]).toBeGreaterThanOrEqual(1000);
+});

@@ -278,7 +278,10 @@ export function withNews(theirs: LogEntry, ours: { quota: QuotaState; open: Open
 
 /**
  * A call entry. `accepting` false is the lone sender's fast path: it promises nothing to others,
- * so its lease ends as soon as its call has started, and nobody waits on it for long.
+ * so its lease ends as soon as its call has started, and nobody waits on it for long. Unless its
+ * owner appended `prev` too: what that promised still holds (its owner lists the queue until then),
+ * so the lease runs to there, and a newcomer meanwhile takes it as closing, as a sender that gathers,
+ * never with a lone call that would take the next entry from under a file left to the promise.
  */
 export function callEntry(prev: LogEntry, c: EntryChanges, window: { notBefore: number; notAfter: number; day: string }, jobs: CallJob[], accepting: boolean, t: Timing): LogEntry {
   const acceptUntil = accepting ? window.notAfter + t.acceptMs : c.now;
@@ -287,7 +290,7 @@ export function callEntry(prev: LogEntry, c: EntryChanges, window: { notBefore: 
     ...base,
     kind: 'call',
     acceptUntil,
-    leaseUntil: accepting ? acceptUntil + t.listLagMs : window.notAfter,
+    leaseUntil: accepting ? acceptUntil + t.listLagMs : Math.max(window.notAfter, prev.owner === c.owner ? prev.leaseUntil : 0),
     lastCallNotAfter: window.notAfter,
     call: { ...window, jobs },
     quota: { ...c.quota, used: c.quota.used + jobs.filter((j) => j.newSlot).length },
