@@ -148,6 +148,17 @@ export function mergeResult(existing: Record<string, string>, result: IvrResult)
   return out;
 }
 
+/**
+ * User metadata `written` (as {@link mergeResult} made it from an older read of the object) merged
+ * again onto the object's user metadata as it is now: the operator may have changed their own
+ * headers since without a new version (a console edit is a self-copy: same content, same ETag),
+ * and a write-back must not put the old ones back. Our fields are kept; unreadable ones as given.
+ */
+export function rebaseResult(current: Record<string, string>, written: Record<string, string>): Record<string, string> {
+  const result = readResult(written);
+  return result ? mergeResult(current, result) : { ...theirMeta(current), ...Object.fromEntries(Object.entries(written).filter(([name]) => OURS.has(name))) };
+}
+
 /** Reads our result back from user metadata; undefined when there is none or it is unreadable. */
 export function readResult(meta: Record<string, string>): IvrResult | undefined {
   const status = meta[META.status];

@@ -6,7 +6,7 @@
 import COS from 'cos-nodejs-sdk-v5';
 import type { Config } from '../core/config';
 import { IvrError } from '../core/errors';
-import { META_PREFIX, userMetadataFromHeaders } from '../core/metadata';
+import { META_PREFIX, rebaseResult, userMetadataFromHeaders } from '../core/metadata';
 import { fromService } from '../runtime/log';
 import type { AudioObjects, ObjectRead } from '../store/objects';
 import type { Listed, Store } from '../store/store';
@@ -133,11 +133,19 @@ export class CosBucket implements Store, AudioObjects {
 
   /**
    * Rewrites user metadata with a self-copy. `Replaced` keeps only what the request carries, so
-   * every standard header is resent. `If-Match` on the source stops us from stamping a result onto
-   * content that changed since we read it. COS may answer a failed copy with HTTP 200 and an error
-   * body; the SDK turns that into an error.
+   * every standard header and the operator's user metadata are resent, as a HEAD finds them just
+   * before: not as `standard` and `meta` say, which the caller read perhaps days ago, while a
+   * console edit of the headers since is a self-copy that keeps the ETag and raises no event we
+   * see. `If-Match` on the source stops us from stamping a result onto content that changed since
+   * we read it. COS may answer a failed copy with HTTP 200 and an error body; the SDK turns that
+   * into an error.
    */
-  async writeMetadata(key: string, etag: string, standard: Record<string, string>, meta: Record<string, string>): Promise<void> {
+  async writeMetadata(key: string, etag: string, _standard: Record<string, string>, written: Record<string, string>): Promise<void> {
+    const now = await this.stat(key);
+    if (!now) throw new IvrError('ObjectNotFound', `the object ${key} was deleted before its status could be written`);
+    if (now.etag !== etag) throw new IvrError('ObjectChanged', `the object ${key} was overwritten before its status could be written`);
+    const standard = now.standard;
+    const meta = rebaseResult(now.meta, written);
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(meta)) headers[META_PREFIX + name] = value;
     try {

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'crypto';
 import { IvrError } from '../core/errors';
+import { rebaseResult } from '../core/metadata';
 
 /** Headers a metadata write must resend, or COS drops them (a `Replaced` self-copy keeps only what it carries). */
 export interface StandardHeaders {
@@ -35,8 +36,12 @@ export interface AudioObjects {
   /** The object as it is now, without its body (a HEAD); undefined when it does not exist. */
   stat(key: string): Promise<Omit<ObjectRead, 'body' | 'size'> | undefined>;
   /**
-   * Replaces the user metadata of version `etag` (standard headers resent as given). Throws
-   * `ObjectChanged` when the object is no longer that version, `ObjectNotFound` when it is gone.
+   * Writes our result fields of `meta` (`ivr-*`) onto version `etag`. `standard` and the rest of
+   * `meta` are the headers the caller last saw; the object's headers and user metadata as they are
+   * at the time of the write are resent instead, since the operator may have changed them without
+   * a new version (a console edit is a self-copy: same content, same ETag). Throws `ObjectChanged`
+   * when the object is no longer that version, `ObjectNotFound` when it is gone, `MetadataTooLarge`
+   * when the object's own metadata leaves no room for the result.
    */
   writeMetadata(key: string, etag: string, standard: Record<string, string>, meta: Record<string, string>): Promise<void>;
   /** A temporary signed GET URL. Its query is a credential: never log it. */
@@ -80,11 +85,12 @@ export class MemoryObjects implements AudioObjects {
     return o && { etag: o.etag, standard: { ...o.standard }, meta: { ...o.meta }, lastModified: o.lastModified };
   }
 
-  async writeMetadata(key: string, etag: string, standard: Record<string, string>, meta: Record<string, string>): Promise<void> {
+  async writeMetadata(key: string, etag: string, _standard: Record<string, string>, written: Record<string, string>): Promise<void> {
     const o = this.objects.get(key);
     if (!o) throw new IvrError('ObjectNotFound', `the object ${key} was deleted before its status could be written`);
     if (o.etag !== etag) throw new IvrError('ObjectChanged', `the object ${key} was overwritten before its status could be written`);
-    o.standard = { ...standard };
+    // As the COS adapter does: the object's headers as they are now, not as the caller saw them.
+    const meta = rebaseResult(o.meta, written);
     o.meta = { ...meta };
     // A copy onto itself is a write: COS moves Last-Modified too.
     o.lastModified = this.now();
