@@ -51,7 +51,10 @@ test('headers the operator sets in the console after the upload survive the revi
   await editHeaders(key, { standard: { 'cache-control': 'max-age=600', 'content-disposition': 'attachment; filename="edited.mp3"' }, meta: { owner: 'bob', ticket: encodeURIComponent('工单-42') } });
   expect(stack.cos.object(BUCKET, key)!.etag).toBe(etag); // same content, same version
 
-  // CCC approves the file; the timer's pass writes the verdict onto the object.
+  // Minutes later CCC approves the file; the timer's pass writes the verdict onto the object.
+  // (Within HEADERS_FRESH_MS of the intake a write-back resends the headers as the intake read
+  // them, without a HEAD: see the next test.)
+  stack.clock.advance(5 * 60_000);
   stack.ccc.review(stack.ccc.files[0].FileId, 1);
   await createReport({ ...stack.env, IVR_BUCKET: BUCKET }, stack.seams)({ Type: 'Timer', Message: '' });
 
@@ -62,4 +65,12 @@ test('headers the operator sets in the console after the upload survive the revi
     ticket: encodeURIComponent('工单-42'),
     standard: { 'content-type': 'audio/mpeg', 'cache-control': 'max-age=600', 'content-disposition': 'attachment; filename="edited.mp3"' },
   });
+});
+
+test('the normal path reads no headers again: a file sent and settled within seconds of its intake costs no HEAD for its write-back', async () => {
+  const key = 'prompts/plain.mp3';
+  stack.cos.putDirect(BUCKET, key, mp3Silence(), { contentType: 'audio/mpeg', meta: { owner: 'alice' } });
+  await createHandler(stack.env, stack.seams)({ Records: [stack.event(key)] }, { request_id: 'scf-req-1' });
+  expect(stack.meta(key)).toMatchObject({ 'ivr-status': 'uploaded', owner: 'alice' });
+  expect(stack.cos.requests.filter((r) => r.op === 'HEAD' && r.key === key)).toHaveLength(0);
 });

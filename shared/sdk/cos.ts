@@ -133,19 +133,24 @@ export class CosBucket implements Store, AudioObjects {
 
   /**
    * Rewrites user metadata with a self-copy. `Replaced` keeps only what the request carries, so
-   * every standard header and the operator's user metadata are resent, as a HEAD finds them just
-   * before: not as `standard` and `meta` say, which the caller read perhaps days ago, while a
-   * console edit of the headers since is a self-copy that keeps the ETag and raises no event we
-   * see. `If-Match` on the source stops us from stamping a result onto content that changed since
-   * we read it. COS may answer a failed copy with HTTP 200 and an error body; the SDK turns that
-   * into an error.
+   * every standard header and the operator's user metadata are resent: as `standard` and `meta`
+   * say when the caller read them `recently`, else as a HEAD finds them just before. A console
+   * edit of the headers is a self-copy that keeps the ETag and raises no event we see, so headers
+   * read perhaps days ago (a review refresh, a deferred file's release) would undo it; one HEAD
+   * for those, none on the normal path, where the headers were read seconds ago. `If-Match` on
+   * the source stops us from stamping a result onto content that changed since we read it. COS
+   * may answer a failed copy with HTTP 200 and an error body; the SDK turns that into an error.
    */
-  async writeMetadata(key: string, etag: string, _standard: Record<string, string>, written: Record<string, string>): Promise<void> {
-    const now = await this.stat(key);
-    if (!now) throw new IvrError('ObjectNotFound', `the object ${key} was deleted before its status could be written`);
-    if (now.etag !== etag) throw new IvrError('ObjectChanged', `the object ${key} was overwritten before its status could be written`);
-    const standard = now.standard;
-    const meta = rebaseResult(now.meta, written);
+  async writeMetadata(key: string, etag: string, standardRead: Record<string, string>, written: Record<string, string>, recently = false): Promise<void> {
+    let standard = standardRead;
+    let meta = written;
+    if (!recently) {
+      const now = await this.stat(key);
+      if (!now) throw new IvrError('ObjectNotFound', `the object ${key} was deleted before its status could be written`);
+      if (now.etag !== etag) throw new IvrError('ObjectChanged', `the object ${key} was overwritten before its status could be written`);
+      standard = now.standard;
+      meta = rebaseResult(now.meta, written);
+    }
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(meta)) headers[META_PREFIX + name] = value;
     try {

@@ -37,13 +37,15 @@ export interface AudioObjects {
   stat(key: string): Promise<Omit<ObjectRead, 'body' | 'size'> | undefined>;
   /**
    * Writes our result fields of `meta` (`ivr-*`) onto version `etag`. `standard` and the rest of
-   * `meta` are the headers the caller last saw; the object's headers and user metadata as they are
-   * at the time of the write are resent instead, since the operator may have changed them without
-   * a new version (a console edit is a self-copy: same content, same ETag). Throws `ObjectChanged`
+   * `meta` are the headers the caller last saw. When they were read `recently` (the intake, or a
+   * sender in the same burst), they are resent as they are; else the object's headers and user
+   * metadata as they are at the time of the write are read and resent instead, since the operator
+   * may have changed them without a new version (a console edit is a self-copy: same content,
+   * same ETag). Throws `ObjectChanged`
    * when the object is no longer that version, `ObjectNotFound` when it is gone, `MetadataTooLarge`
    * when the object's own metadata leaves no room for the result.
    */
-  writeMetadata(key: string, etag: string, standard: Record<string, string>, meta: Record<string, string>): Promise<void>;
+  writeMetadata(key: string, etag: string, standard: Record<string, string>, meta: Record<string, string>, recently?: boolean): Promise<void>;
   /** A temporary signed GET URL. Its query is a credential: never log it. */
   signedUrl(key: string, expiresSeconds: number): string;
   /** Stores bytes we produced (a converted copy) under the ledger prefix. */
@@ -85,12 +87,13 @@ export class MemoryObjects implements AudioObjects {
     return o && { etag: o.etag, standard: { ...o.standard }, meta: { ...o.meta }, lastModified: o.lastModified };
   }
 
-  async writeMetadata(key: string, etag: string, _standard: Record<string, string>, written: Record<string, string>): Promise<void> {
+  async writeMetadata(key: string, etag: string, standard: Record<string, string>, written: Record<string, string>, recently = false): Promise<void> {
     const o = this.objects.get(key);
     if (!o) throw new IvrError('ObjectNotFound', `the object ${key} was deleted before its status could be written`);
     if (o.etag !== etag) throw new IvrError('ObjectChanged', `the object ${key} was overwritten before its status could be written`);
-    // As the COS adapter does: the object's headers as they are now, not as the caller saw them.
-    const meta = rebaseResult(o.meta, written);
+    // As the COS adapter does: the headers the caller read, if recently, else as they are now.
+    const meta = recently ? written : rebaseResult(o.meta, written);
+    if (recently) o.standard = { ...standard };
     o.meta = { ...meta };
     // A copy onto itself is a write: COS moves Last-Modified too.
     o.lastModified = this.now();

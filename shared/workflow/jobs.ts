@@ -66,15 +66,23 @@ export interface Shown {
 }
 
 /**
+ * How long after its intake a file's headers, as the intake read them, are resent by a write-back
+ * without reading them again (the normal path: queued, sent and settled within seconds). A console
+ * edit of the headers within this time of the upload can be undone by our write; later ones (a
+ * review refresh, a deferred file's release) are read first and kept.
+ */
+export const HEADERS_FRESH_MS = 60_000;
+
+/**
  * Writes what the job's state shows onto its object version, keeping every other user metadata and
- * standard header as the intake saw them. A version that was overwritten or deleted is left alone:
- * the new version has a job of its own.
+ * standard header (as the intake saw them within {@link HEADERS_FRESH_MS}, else as they are now).
+ * A version that was overwritten or deleted is left alone: the new version has a job of its own.
  */
 export async function show(ctx: Ctx, v: JobVersion): Promise<Shown> {
   const o = v.object;
   try {
     const meta = mergeResult(o.head.meta, visibleResult(v));
-    await ctx.objects.writeMetadata(o.key, o.etag, o.head.standard, meta);
+    await ctx.objects.writeMetadata(o.key, o.etag, o.head.standard, meta, ctx.clock.now() - o.queuedAt < HEADERS_FRESH_MS);
     return { written: true };
   } catch (e) {
     if (e instanceof IvrError && (e.code === 'ObjectChanged' || e.code === 'ObjectNotFound' || e.code === 'MetadataTooLarge')) {
