@@ -4,7 +4,8 @@
  * PUT Object - Copy of the object onto itself with `Replaced`: the content and so its ETag stay
  * the same, and its `cos:ObjectCreated:Copy` event never reaches the function (the trigger does
  * not listen to copies). "Every other user metadata, content type and cache header on the object
- * is kept as it was" must hold for such a change too.
+ * is kept as it was" must hold for such a change too; so must the storage class and encryption the
+ * object was uploaded with, which no copy carries over unless it names them.
  */
 import COS from 'cos-nodejs-sdk-v5';
 import { createHandler } from '../functions/ivr-upload/handler';
@@ -73,4 +74,50 @@ test('the normal path reads no headers again: a file sent and settled within sec
   await createHandler(stack.env, stack.seams)({ Records: [stack.event(key)] }, { request_id: 'scf-req-1' });
   expect(stack.meta(key)).toMatchObject({ 'ivr-status': 'uploaded', owner: 'alice' });
   expect(stack.cos.requests.filter((r) => r.op === 'HEAD' && r.key === key)).toHaveLength(0);
+});
+
+test('the storage class and server-side encryption an object was uploaded with survive every status write (a copy resets both unless it names them)', async () => {
+  const cos = new COS({ SecretId: TEST_CREDENTIAL.secretId, SecretKey: TEST_CREDENTIAL.secretKey, SecurityToken: TEST_CREDENTIAL.token, Ip: `127.0.0.1:${stack.cos.port}`, Protocol: 'http:', AutoSwitchHost: false });
+  const kept = {
+    'prompts/ia.mp3': { StorageClass: 'STANDARD_IA', ServerSideEncryption: 'AES256' },
+    'prompts/kms.mp3': { StorageClass: 'INTELLIGENT_TIERING', ServerSideEncryption: 'cos/kms', SSEKMSKeyId: 'kms-key-7' },
+  } as const;
+  for (const [key, storage] of Object.entries(kept)) await cos.putObject({ Bucket: BUCKET, Region: REGION, Key: key, Body: mp3Silence(), ContentType: 'audio/mpeg', ...storage });
+  const storageOf = (key: string) => {
+    const s = stack.cos.object(BUCKET, key)!.standard;
+    return { cls: s['x-cos-storage-class'], sse: s['x-cos-server-side-encryption'], kms: s['x-cos-server-side-encryption-cos-kms-key-id'] };
+  };
+  const expected = { 'prompts/ia.mp3': { cls: 'STANDARD_IA', sse: 'AES256', kms: undefined }, 'prompts/kms.mp3': { cls: 'INTELLIGENT_TIERING', sse: 'cos/kms', kms: 'kms-key-7' } };
+
+  // The intake's own write-back (headers read seconds ago, resent as read).
+  await createHandler(stack.env, stack.seams)({ Records: Object.keys(kept).map((k) => stack.event(k)) }, { request_id: 'scf-req-1' });
+  for (const key of Object.keys(kept)) expect(stack.meta(key)['ivr-status']).toBe('uploaded');
+  expect(Object.fromEntries(Object.keys(kept).map((k) => [k, storageOf(k)]))).toEqual(expected);
+
+  // A review verdict written minutes later (headers read again first).
+  stack.clock.advance(5 * 60_000);
+  for (const f of stack.ccc.files) stack.ccc.review(f.FileId, 1);
+  await createReport({ ...stack.env, IVR_BUCKET: BUCKET }, stack.seams)({ Type: 'Timer', Message: '' });
+  for (const key of Object.keys(kept)) expect(stack.meta(key)['ivr-review']).toBe('approved');
+  expect(Object.fromEntries(Object.keys(kept).map((k) => [k, storageOf(k)]))).toEqual(expected);
+});
+
+test('the fake COS resets the storage class and encryption on a copy that does not name them, as COS does', async () => {
+  const cos = new COS({ SecretId: TEST_CREDENTIAL.secretId, SecretKey: TEST_CREDENTIAL.secretKey, SecurityToken: TEST_CREDENTIAL.token, Ip: `127.0.0.1:${stack.cos.port}`, Protocol: 'http:', AutoSwitchHost: false });
+  const key = 'prompts/reset.mp3';
+  await cos.putObject({ Bucket: BUCKET, Region: REGION, Key: key, Body: mp3Silence(), StorageClass: 'STANDARD_IA', ServerSideEncryption: 'AES256' });
+  const before = (await cos.headObject({ Bucket: BUCKET, Region: REGION, Key: key })).headers as Record<string, string>;
+  expect([before['x-cos-storage-class'], before['x-cos-server-side-encryption']]).toEqual(['STANDARD_IA', 'AES256']);
+  await cos.putObjectCopy({ Bucket: BUCKET, Region: REGION, Key: key, CopySource: `${BUCKET}.cos.${REGION}.myqcloud.com/${key}`, MetadataDirective: 'Replaced', Headers: { 'x-cos-meta-a': '1' } });
+  const after = (await cos.headObject({ Bucket: BUCKET, Region: REGION, Key: key })).headers as Record<string, string>;
+  expect([after['x-cos-storage-class'], after['x-cos-server-side-encryption']]).toEqual([undefined, undefined]);
+});
+
+test('an object uploaded in archive storage is refused with ObjectArchived and what to do, not retried', async () => {
+  const key = 'prompts/archived.mp3';
+  stack.cos.putDirect(BUCKET, key, mp3Silence(), { contentType: 'audio/mpeg', standard: { 'x-cos-storage-class': 'DEEP_ARCHIVE' } });
+  const out = await createHandler(stack.env, stack.seams)({ Records: [stack.event(key)] }, { request_id: 'scf-req-1' });
+  expect(out.results).toEqual([expect.objectContaining({ key, status: 'rejected', code: 'ObjectArchived', retry: false })]);
+  expect(out.results[0].message).toMatch(/archive storage .*upload it again as STANDARD or STANDARD_IA/);
+  expect(stack.ccc.uploadCalls()).toHaveLength(0);
 });

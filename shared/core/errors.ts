@@ -27,6 +27,7 @@ export const OWN_ERROR_CODES = [
   'IvrNameInvalid',
   // the object
   'ObjectNotFound',
+  'ObjectArchived',
   'ObjectChanged',
   'MetadataTooLarge',
   // storage and network

@@ -73,8 +73,13 @@ function cosError(op: string, key: string, e: unknown): IvrError {
 
 const statusOf = (e: unknown) => cosErr(e).statusCode;
 
-/** The headers a `Replaced` self-copy must resend, or COS drops them. */
-const STANDARD = ['content-type', 'cache-control', 'content-disposition', 'content-encoding', 'expires'] as const;
+/**
+ * The headers a self-copy must resend, or COS drops them: the standard ones (`Replaced` keeps only
+ * what the request carries), and the storage class and server-side encryption, which no copy
+ * carries over whatever its directive (without them the object becomes STANDARD and unencrypted:
+ * PUT Object - Copy, 436/10881). COS shows the last three only when they are not the default.
+ */
+const STANDARD = ['content-type', 'cache-control', 'content-disposition', 'content-encoding', 'expires', 'x-cos-storage-class', 'x-cos-server-side-encryption', 'x-cos-server-side-encryption-cos-kms-key-id'] as const;
 
 /** One bucket through cos-nodejs-sdk-v5: the ledger's {@link Store} and the workflow's {@link AudioObjects}. */
 export class CosBucket implements Store, AudioObjects {
@@ -101,6 +106,10 @@ export class CosBucket implements Store, AudioObjects {
       if (statusOf(e) === 404) return undefined;
       // An empty object has no byte 0: COS answers 416 to any range.
       if (statusOf(e) === 416) return this.read416(key);
+      // ARCHIVE and DEEP_ARCHIVE objects are read only after a restore; a retry would never help.
+      if (statusOf(e) === 403 && cosErr(e).code === 'InvalidObjectState') {
+        throw new IvrError('ObjectArchived', `the object ${key} is in archive storage (ARCHIVE or DEEP_ARCHIVE), which COS cannot read until it is restored: upload it again as STANDARD or STANDARD_IA`, { cause: e });
+      }
       throw cosError('GET', key, e);
     }
     const h = (res.headers ?? {}) as Record<string, string | undefined>;
@@ -164,6 +173,9 @@ export class CosBucket implements Store, AudioObjects {
         ContentDisposition: standard['content-disposition'],
         ContentEncoding: standard['content-encoding'],
         Expires: standard.expires,
+        StorageClass: standard['x-cos-storage-class'],
+        ServerSideEncryption: standard['x-cos-server-side-encryption'],
+        SSEKMSKeyId: standard['x-cos-server-side-encryption-cos-kms-key-id'],
         Headers: headers,
       } as COS.PutObjectCopyParams);
     } catch (e) {

@@ -1,7 +1,8 @@
 /**
  * A COS XML API server on loopback that behaves like the real one where the product depends on
  * it: q-sign signatures (headers or URL query) are verified and expire, buckets are private,
- * HEAD/GET (Range, If-Match)/PUT (forbid-overwrite)/copy (metadata directives)/DELETE/list, real
+ * HEAD/GET (Range, If-Match)/PUT (forbid-overwrite)/copy (metadata directives; storage class and
+ * SSE reset unless named)/DELETE/list, archived objects unreadable, real
  * error shapes, and `cos:ObjectCreated:*` events for whoever subscribes.
  */
 import { createHash, randomBytes } from 'crypto';
@@ -95,6 +96,46 @@ const COS_ACTIONS: Record<CosOp | 'BUCKET', string> = {
   BUCKET: 'cos:PutBucket',
 };
 const STANDARD = ['content-type', 'cache-control', 'content-disposition', 'content-encoding', 'expires'];
+/**
+ * Storage class and server-side encryption, kept per object like COS: shown on HEAD/GET only when
+ * not the default (STANDARD, no SSE), and never carried over by a copy, whatever its metadata
+ * directive: "unless the storage class, ACL and SSE are explicitly specified in the request, the
+ * destination object will be STANDARD ... and SSE will not be used" (PUT Object - Copy, 436/10881).
+ */
+const STORAGE_CLASS = 'x-cos-storage-class';
+const SSE = 'x-cos-server-side-encryption';
+const SSE_KMS_KEY = 'x-cos-server-side-encryption-cos-kms-key-id';
+const STORAGE_CLASSES = ['STANDARD', 'STANDARD_IA', 'ARCHIVE', 'DEEP_ARCHIVE', 'INTELLIGENT_TIERING', 'MAZ_STANDARD', 'MAZ_STANDARD_IA', 'MAZ_INTELLIGENT_TIERING'];
+/** Classes whose objects must be restored before a GET (COS answers 403 InvalidObjectState). */
+const ARCHIVED = ['ARCHIVE', 'DEEP_ARCHIVE'];
+/** The key id COS reports for SSE-KMS without a key named (the account's default CMK). */
+export const FAKE_DEFAULT_KMS_KEY = 'fake-default-cmk-0000';
+
+/** The storage class and SSE a PUT or copy request names (only what differs from the default is kept). */
+function storageFrom(req: http.IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  const cls = req.headers[STORAGE_CLASS];
+  if (typeof cls === 'string') {
+    if (!STORAGE_CLASSES.includes(cls)) throw new CosHttpError(400, 'InvalidArgument', `Invalid storage class: ${cls}`);
+    if (cls !== 'STANDARD') out[STORAGE_CLASS] = cls;
+  }
+  const sse = req.headers[SSE];
+  if (typeof sse === 'string') {
+    if (sse !== 'AES256' && sse !== 'cos/kms') throw new CosHttpError(400, 'InvalidArgument', `Invalid server side encryption: ${sse}`);
+    out[SSE] = sse;
+    if (sse === 'cos/kms') {
+      const kms = req.headers[SSE_KMS_KEY];
+      out[SSE_KMS_KEY] = typeof kms === 'string' && kms !== '' ? kms : FAKE_DEFAULT_KMS_KEY;
+    }
+  }
+  return out;
+}
+
+/** An object's headers without its storage class and SSE (what a copy does not carry over). */
+function withoutStorage(standard: Record<string, string>): Record<string, string> {
+  const { [STORAGE_CLASS]: _c, [SSE]: _s, [SSE_KMS_KEY]: _k, ...rest } = standard;
+  return rest;
+}
 const META_BUDGET = 2048;
 const HOST_RE = /^([a-z0-9-]+-\d+)\.cos\.([a-z0-9-]+)\.myqcloud\.com$/;
 
@@ -417,6 +458,7 @@ export class FakeCos extends LoopbackServer {
 
   private read(op: 'HEAD' | 'GET', req: http.IncomingMessage, res: http.ServerResponse, o: StoredObject | undefined): void {
     if (!o) throw new CosHttpError(404, 'NoSuchKey', 'The specified key does not exist.');
+    if (op === 'GET' && ARCHIVED.includes(o.standard[STORAGE_CLASS] ?? '')) throw new CosHttpError(403, 'InvalidObjectState', "The operation is not valid for the object's storage class.");
     const ifMatch = req.headers['if-match'];
     if (ifMatch && ifMatch.replace(/"/g, '') !== o.etag) throw new CosHttpError(412, 'PreconditionFailed', 'Precondition not met for target object.');
     const headers = this.objectHeaders(o);
@@ -451,7 +493,7 @@ export class FakeCos extends LoopbackServer {
       }
     }
     if (used > META_BUDGET) throw new CosHttpError(400, 'MetadataTooLarge', 'Your metadata headers exceed the maximum allowed metadata size.');
-    return { standard, meta };
+    return { standard: { ...standard, ...storageFrom(req) }, meta };
   }
 
   private put(req: http.IncomingMessage, res: http.ServerResponse, bucket: string, region: string, key: string, body: Buffer): void {
@@ -482,7 +524,8 @@ export class FakeCos extends LoopbackServer {
     const ifMatch = req.headers['x-cos-copy-source-if-match'];
     if (typeof ifMatch === 'string' && ifMatch.replace(/"/g, '') !== src.etag) throw new CosHttpError(412, 'PreconditionFailed', 'Precondition not met for source object.');
     const directive = String(req.headers['x-cos-metadata-directive'] ?? 'Copy');
-    let standard = src.standard;
+    // Storage class and SSE come from the request only (see STORAGE_CLASS), whatever the directive.
+    let standard = { ...withoutStorage(src.standard), ...storageFrom(req) };
     let meta = src.meta;
     if (directive === 'Replaced') {
       ({ standard, meta } = this.metaFrom(req));
