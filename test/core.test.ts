@@ -232,6 +232,12 @@ describe('logging', () => {
     expect(lines[0]).toContain('a.mp3?[signed]');
     expect(redactUrl('http://x/y?z=1')).toBe('http://x/y?[signed]');
     expect(redact('plain')).toBe('plain');
+    // The token as a signed URL quoted inside another URL (encoded twice), and inside a quoted JSON body.
+    registerSecret('tok/en+with=chars"and\\more');
+    const quoted = `https://x/?next=${encodeURIComponent(encodeURIComponent('tok/en+with=chars"and\\more'))}`;
+    expect(redact(quoted)).toBe('https://x/?next=[REDACTED]');
+    expect(redact(JSON.stringify({ body: JSON.stringify({ t: 'tok/en+with=chars"and\\more' }) }))).not.toMatch(/tok\/en|en\+with|with%3D/);
+    expect(redact(`a=${encodeURIComponent('tok/en+with=chars"and\\more')}`)).toBe('a=[REDACTED]');
   });
 
   test('a signature or token quoted as JSON, or after a Signature word, is masked, and a log line stays valid JSON', () => {

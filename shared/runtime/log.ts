@@ -24,9 +24,23 @@ export function setLogSink(next: LogSink): LogSink {
   return previous;
 }
 
-/** Values registered here are replaced wherever they appear in a log line. */
+/**
+ * The forms a secret takes in a line: as it is, percent-encoded once (a query value, a URL quoted
+ * in a message) and twice (a signed URL quoted inside another URL), and each of those escaped as
+ * a JSON string once (the line itself serialised) and twice (a service's JSON error body quoted in
+ * a message, then the line). Longest first, so a form never leaves part of a longer one behind.
+ */
+export function secretForms(value: string): string[] {
+  const once = encodeURIComponent(value);
+  const forms = new Set([value, once, encodeURIComponent(once)]);
+  const json = (f: string) => JSON.stringify(f).slice(1, -1);
+  for (const f of [...forms]) forms.add(json(f)).add(json(json(f)));
+  return [...forms].sort((a, b) => b.length - a.length);
+}
+
+/** Values registered here are replaced wherever they appear in a log line, in any of their {@link secretForms}. */
 export function registerSecret(value: string | undefined): void {
-  if (value && value.length >= 4) secrets.add(value);
+  if (value && value.length >= 4) for (const f of secretForms(value)) secrets.add(f);
 }
 
 /**
@@ -100,7 +114,7 @@ export function fromService(text: string): string {
 /** {@link redact}, and `extra` secrets as well (a process that does not register them, like the deploy scripts). */
 export function redactWith(text: string, extra: Iterable<string>): string {
   let out = redact(text);
-  for (const s of extra) out = out.split(s).join('[REDACTED]');
+  for (const s of extra) if (s) for (const f of secretForms(s)) out = out.split(f).join('[REDACTED]');
   return out;
 }
 

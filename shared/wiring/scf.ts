@@ -43,6 +43,8 @@ const realClock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((re
 export function createRuntime(env: Env, functionName: string, seams: Seams = {}): RuntimeOrError {
   const log = createLogger({ fn: functionName }, { debug: debugLogging(env) });
   // Registered before validation so that even a config error message cannot echo them.
+  // The SecretId too: not a credential by itself, but it names the role's key, and no line needs it.
+  registerSecret(env.TENCENTCLOUD_SECRETID);
   registerSecret(env.TENCENTCLOUD_SECRETKEY);
   registerSecret(env.TENCENTCLOUD_SESSIONTOKEN);
   for (const part of urlSecrets(env.IVR_REPORT_WEBHOOK)) registerSecret(part);
