@@ -73,6 +73,19 @@ function cosError(op: string, key: string, e: unknown): IvrError {
 
 const statusOf = (e: unknown) => cosErr(e).statusCode;
 
+/** Per-key codes of a batch delete worth another try later (COS's side, or the credentials of this run). */
+const TRANSIENT_KEY_CODES = new Set(['InternalError', 'ServiceUnavailable', 'SlowDown', 'RequestTimeout', ...CREDENTIAL_REFUSALS]);
+
+/** The keys a DELETE Multiple Objects answered 200 for but did not delete, as one failed delete. */
+function refusedDeletes(refused: Array<{ Key?: string; Code?: string; Message?: string }>, asked: number, headers: unknown): IvrError {
+  const first = refused[0];
+  const code = fromService(first.Code || 'UnknownError');
+  const message = first.Message ? ` (${fromService(first.Message)})` : '';
+  const transient = refused.every((x) => TRANSIENT_KEY_CODES.has(x.Code ?? '') || (x.Code === 'AccessDenied' && /expired/i.test(x.Message ?? '')));
+  const requestId = cosErr({ headers }).requestId;
+  return new IvrError('StorageError', `COS DELETE refused ${refused.length} of ${asked} keys: ${code}${message}, first ${fromService(first.Key ?? '?')}`, { transient, requestId: requestId === undefined ? undefined : fromService(requestId) });
+}
+
 /**
  * The headers a self-copy must resend, or COS drops them: the standard ones (`Replaced` keeps only
  * what the request carries), and the storage class and server-side encryption, which no copy
@@ -255,18 +268,27 @@ export class CosBucket implements Store, AudioObjects {
     }
   }
 
-  /** One request per 1000 keys (DeleteMultipleObjects). */
+  /**
+   * One request per 1000 keys (DeleteMultipleObjects). COS checks `cos:DeleteObject` key by key
+   * and answers HTTP 200 even when it refused some: each refused key is an `<Error>` in the body,
+   * in Quiet mode too (which leaves out only the deleted ones; DELETE Multiple Objects, 436/8289).
+   * The SDK resolves with them, so they are checked here: a refused key is a failed delete, as a
+   * lone DELETE's 403 is; one that was not there counts as deleted, as a lone DELETE's 404 does.
+   */
   async deleteMany(keys: string[]): Promise<void> {
     // One key (a lone file's queue entry): a plain DELETE, without the batch's XML body, its
     // Content-MD5 and the XML answer to parse. Same one request.
     if (keys.length === 1) return this.delete(keys[0]);
     for (let i = 0; i < keys.length; i += 1000) {
       const chunk = keys.slice(i, i + 1000);
+      let res: COS.DeleteMultipleObjectResult;
       try {
-        await this.cos.deleteMultipleObject({ Bucket: this.bucket, Region: this.region, Objects: chunk.map((Key) => ({ Key })), Quiet: true });
+        res = await this.cos.deleteMultipleObject({ Bucket: this.bucket, Region: this.region, Objects: chunk.map((Key) => ({ Key })), Quiet: true });
       } catch (e) {
         throw cosError('DELETE', `${chunk.length} keys`, e);
       }
+      const refused = (res.Error ?? []).filter((x) => x && x.Code !== 'NoSuchKey');
+      if (refused.length > 0) throw refusedDeletes(refused, chunk.length, res.headers);
     }
   }
 

@@ -2,8 +2,8 @@
  * A COS XML API server on loopback that behaves like the real one where the product depends on
  * it: q-sign signatures (headers or URL query) are verified and expire, buckets are private,
  * HEAD/GET (Range, If-Match)/PUT (forbid-overwrite)/copy (metadata directives; storage class and
- * SSE reset unless named)/DELETE/list, archived objects unreadable, real
- * error shapes, and `cos:ObjectCreated:*` events for whoever subscribes.
+ * SSE reset unless named)/DELETE/list, archived objects unreadable, a role denied deletes
+ * (refused key by key inside a batch, with HTTP 200), real error shapes, and `cos:ObjectCreated:*` events for whoever subscribes.
  */
 import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
@@ -184,6 +184,13 @@ export class FakeCos extends LoopbackServer {
   private ghosts = new Map<string, { object: StoredObject; until: number }>();
   /** Called once a write has taken effect, before the answer is sent (the fault suite kills callers here). */
   onCommitted?: (info: CosRequestInfo) => void;
+  /**
+   * Keys the caller's CAM policy does not let it delete (`cos:DeleteObject` denied). COS checks
+   * that permission object by object, also inside a batch delete: a lone DELETE is refused with
+   * 403, a DELETE Multiple Objects still answers 200 and lists each refused key as an `<Error>`,
+   * in Quiet mode too (cloud.tencent.com/document/api/436/8289).
+   */
+  deleteDenied?: (bucket: string, key: string) => boolean;
 
   constructor(private readonly opts: FakeCosOptions) {
     super(opts.port, (req, res) => this.handle(req, res));
@@ -441,6 +448,7 @@ export class FakeCos extends LoopbackServer {
       case 'COPY':
         return this.copy(req, res, bucket, region, key);
       case 'DELETE':
+        if (this.deleteDenied?.(bucket, key)) throw new CosHttpError(403, 'AccessDenied', 'Access Denied.');
         this.remove(bucket, key);
         res.writeHead(204).end();
         return;
@@ -571,9 +579,13 @@ export class FakeCos extends LoopbackServer {
     const unescape = (v: string) => v.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
     const keys = [...xml.matchAll(/<Key>([\s\S]*?)<\/Key>/g)].map((m) => unescape(m[1]));
     if (keys.length === 0 || keys.length > 1000) throw new CosHttpError(400, 'MalformedXML', 'The XML you provided was not well-formed.');
-    for (const k of keys) this.remove(bucket, k);
+    const refused = keys.filter((k) => this.deleteDenied?.(bucket, k));
+    const deleted = keys.filter((k) => !refused.includes(k));
+    for (const k of deleted) this.remove(bucket, k);
+    // Quiet mode leaves out what was deleted, never what was refused.
     const quiet = /<Quiet>true<\/Quiet>/.test(xml);
-    const out = `<?xml version="1.0" encoding="UTF-8"?>\n<DeleteResult>${quiet ? '' : keys.map((k) => `<Deleted><Key>${xmlEscape(k)}</Key></Deleted>`).join('')}</DeleteResult>`;
+    const errors = refused.map((k) => `<Error><Key>${xmlEscape(k)}</Key><Code>AccessDenied</Code><Message>Access Denied.</Message></Error>`).join('');
+    const out = `<?xml version="1.0" encoding="UTF-8"?>\n<DeleteResult>${quiet ? '' : deleted.map((k) => `<Deleted><Key>${xmlEscape(k)}</Key></Deleted>`).join('')}${errors}</DeleteResult>`;
     res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(out) }).end(out);
   }
 
