@@ -81,13 +81,15 @@ test('the storage class and server-side encryption an object was uploaded with s
   const kept = {
     'prompts/ia.mp3': { StorageClass: 'STANDARD_IA', ServerSideEncryption: 'AES256' },
     'prompts/kms.mp3': { StorageClass: 'INTELLIGENT_TIERING', ServerSideEncryption: 'cos/kms', SSEKMSKeyId: 'kms-key-7' },
+    // SSE-COS with the SM4 algorithm (COS's other SSE-COS choice besides AES256).
+    'prompts/sm4.mp3': { StorageClass: 'MAZ_STANDARD', ServerSideEncryption: 'SM4' },
   } as const;
   for (const [key, storage] of Object.entries(kept)) await cos.putObject({ Bucket: BUCKET, Region: REGION, Key: key, Body: mp3Silence(), ContentType: 'audio/mpeg', ...storage });
   const storageOf = (key: string) => {
     const s = stack.cos.object(BUCKET, key)!.standard;
     return { cls: s['x-cos-storage-class'], sse: s['x-cos-server-side-encryption'], kms: s['x-cos-server-side-encryption-cos-kms-key-id'] };
   };
-  const expected = { 'prompts/ia.mp3': { cls: 'STANDARD_IA', sse: 'AES256', kms: undefined }, 'prompts/kms.mp3': { cls: 'INTELLIGENT_TIERING', sse: 'cos/kms', kms: 'kms-key-7' } };
+  const expected = { 'prompts/ia.mp3': { cls: 'STANDARD_IA', sse: 'AES256', kms: undefined }, 'prompts/kms.mp3': { cls: 'INTELLIGENT_TIERING', sse: 'cos/kms', kms: 'kms-key-7' }, 'prompts/sm4.mp3': { cls: 'MAZ_STANDARD', sse: 'SM4', kms: undefined } };
 
   // The intake's own write-back (headers read seconds ago, resent as read).
   await createHandler(stack.env, stack.seams)({ Records: Object.keys(kept).map((k) => stack.event(k)) }, { request_id: 'scf-req-1' });

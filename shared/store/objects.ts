@@ -19,7 +19,7 @@ export interface StandardHeaders {
   expires?: string;
   /** Shown only when not STANDARD (`STANDARD_IA`, `MAZ_STANDARD`, `INTELLIGENT_TIERING`, …). */
   'x-cos-storage-class'?: string;
-  /** `AES256` (SSE-COS) or `cos/kms`, shown only for an encrypted object. */
+  /** `AES256` or `SM4` (SSE-COS), or `cos/kms`, shown only for an encrypted object. */
   'x-cos-server-side-encryption'?: string;
   'x-cos-server-side-encryption-cos-kms-key-id'?: string;
 }

@@ -121,7 +121,8 @@ function storageFrom(req: http.IncomingMessage): Record<string, string> {
   }
   const sse = req.headers[SSE];
   if (typeof sse === 'string') {
-    if (sse !== 'AES256' && sse !== 'cos/kms') throw new CosHttpError(400, 'InvalidArgument', `Invalid server side encryption: ${sse}`);
+    // SSE-COS takes AES256 or SM4 (cloud.tencent.cn/document/product/436/18145); SSE-KMS is cos/kms.
+    if (sse !== 'AES256' && sse !== 'SM4' && sse !== 'cos/kms') throw new CosHttpError(400, 'InvalidArgument', `Invalid server side encryption: ${sse}`);
     out[SSE] = sse;
     if (sse === 'cos/kms') {
       const kms = req.headers[SSE_KMS_KEY];
