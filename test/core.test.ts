@@ -1,4 +1,8 @@
 /** The functional core: pure decisions, tested on plain data without any server. */
+import * as fs from 'fs';
+import * as path from 'path';
+import { claimKey, OUTBOX_LEASE_MS, OUTBOX_LIFETIME_MS, outboxStep, owedRejections, planOutbox } from '../shared/core/outbox';
+import { parseOutboxRecord, type OutboxRecord } from '../shared/store/ledger';
 import { byteBudget } from '../shared/runtime/concurrency';
 import { loadConfig, parseUtcOffset } from '../shared/core/config';
 import { bytesNeeded, judgeAudio, MAX_CCC_FILE_BYTES } from '../shared/audio/check';
@@ -314,4 +318,68 @@ test('a webhook URL\'s key is a secret wherever the URL carries it', () => {
   expect(urlSecrets(undefined)).toEqual([]);
   for (const s of urlSecrets('http://127.0.0.1:1/send#key=robotsecret')) registerSecret(s);
   expect(redact('connect ECONNREFUSED (http://127.0.0.1:1/send#key=robotsecret)')).not.toContain('robotsecret');
+});
+
+describe('webhook outbox', () => {
+  const LEASE = OUTBOX_LEASE_MS;
+  test('a record is its writer\'s for one lease (plus the skew), then one window per lease, given up after its lifetime', () => {
+    const at = 1_000_000;
+    expect(outboxStep(at, at, 250)).toEqual({ kind: 'wait' });
+    expect(outboxStep(at, at + LEASE, 250)).toEqual({ kind: 'wait' });
+    expect(outboxStep(at, at + LEASE + 250, 250)).toEqual({ kind: 'post', window: 1 });
+    expect(outboxStep(at, at + 2 * LEASE + 249, 250)).toEqual({ kind: 'post', window: 1 });
+    expect(outboxStep(at, at + 2 * LEASE + 250, 250)).toEqual({ kind: 'post', window: 2 });
+    expect(outboxStep(at, at + OUTBOX_LIFETIME_MS + 249, 250)).toEqual({ kind: 'post', window: OUTBOX_LIFETIME_MS / LEASE - 1 });
+    expect(outboxStep(at, at + OUTBOX_LIFETIME_MS + 250, 250)).toEqual({ kind: 'give-up', window: OUTBOX_LIFETIME_MS / LEASE });
+    // A record from a clock ahead of ours is still its writer's.
+    expect(outboxStep(at, at - 5000, 250)).toEqual({ kind: 'wait' });
+    expect(outboxStep(Number.NaN, at, 250)).toEqual({ kind: 'wait' });
+  });
+
+  test('the lease outlasts the timer function\'s timeout (its writer is gone by then), the lifetime a day', () => {
+    const yml = fs.readFileSync(path.join(__dirname, '..', 'serverless.yml'), 'utf8');
+    const timeout = Number(/report:[\s\S]*?timeout: (\d+)/.exec(yml)![1]);
+    expect(OUTBOX_LEASE_MS).toBeGreaterThan(timeout * 1000);
+    expect(OUTBOX_LIFETIME_MS).toBe(24 * 3600_000);
+  });
+
+  test('a drain reads only records past their lease; a claim goes only once its record is gone and it is older than a lifetime', () => {
+    const now = 10 * OUTBOX_LIFETIME_MS;
+    const P = '.ivr-audio-sync/outbox/';
+    const listed = [
+      { key: `${P}000000000000001-a-report-2026-11-25`, lastModified: now - LEASE },
+      { key: `${P}000000000000001-a-report-2026-11-25.1`, lastModified: now - OUTBOX_LIFETIME_MS * 2 },
+      { key: `${P}000000000000002-b-rejections`, lastModified: now - LEASE + 1 },
+      { key: `${P}000000000000003-c-rejections.4`, lastModified: now - OUTBOX_LIFETIME_MS - LEASE },
+      { key: `${P}000000000000004-d-rejections.2`, lastModified: now - OUTBOX_LIFETIME_MS },
+    ];
+    expect(planOutbox(listed, now)).toEqual({ records: [`${P}000000000000001-a-report-2026-11-25`], strayClaims: [`${P}000000000000003-c-rejections.4`] });
+    expect(planOutbox([], now)).toEqual({ records: [], strayClaims: [] });
+    expect(claimKey(`${P}x-rejections`, 3)).toBe(`${P}x-rejections.3`);
+  });
+
+  test('a rejection record owes only the files whose marker its writer created', () => {
+    const files = [
+      { fileId: 1, key: 'p/a.mp3' },
+      { fileId: 2, key: 'p/b.mp3' },
+      { fileId: 3, key: 'p/c.mp3' },
+    ];
+    const markedBy = new Map<number, string | undefined>([
+      [1, 'pass-1'],
+      [2, 'pass-2'],
+      [3, undefined],
+    ]);
+    expect(owedRejections(files, markedBy, 'pass-1')).toEqual(['p/a.mp3']);
+    expect(owedRejections(files, markedBy, 'pass-3')).toEqual([]);
+  });
+
+  test('outbox records parse back as written; anything else is not one', () => {
+    const report: OutboxRecord = { v: 1, kind: 'report', owner: 'o', at: 5, day: '2026-11-25', message: { msgtype: 'markdown', markdown: { content: 'hi' } } };
+    const rejections: OutboxRecord = { v: 1, kind: 'rejections', owner: 'o', at: 5, files: [{ fileId: 7, key: 'p/a.mp3' }] };
+    expect(parseOutboxRecord(JSON.stringify(report))).toEqual(report);
+    expect(parseOutboxRecord(JSON.stringify(rejections))).toEqual(rejections);
+    for (const bad of ['', 'null', '{}', JSON.stringify({ ...report, v: 2 }), JSON.stringify({ ...report, message: { msgtype: 'text' } }), JSON.stringify({ ...rejections, files: [{ fileId: 'x', key: 'k' }] }), JSON.stringify({ ...report, at: null })]) {
+      expect(parseOutboxRecord(bad)).toBeUndefined();
+    }
+  });
 });

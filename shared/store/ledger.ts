@@ -9,6 +9,8 @@
  *   send/tail                    a copy of the newest entry: where readers start (a hint, may lag)
  *   files/<FileId>               which job a FileId belongs to (recovery after a lost answer)
  *   reviewed/<FileId>            its review reached a final state (announced once)
+ *   outbox/<ts>-<owner>-<what>   a webhook message owed to the operator until WeCom took it;
+ *                                `<record>.<n>`: the claim of its n-th re-post window (see core/outbox.ts)
  *   reports/<day>.json, reports/index.html, reports/history.json
  *   converted/<id>.wav           converted copies CCC downloads instead of an oversized original
  *
@@ -19,6 +21,7 @@
 import { IvrError } from '../core/errors';
 import { parseJobVersion, type JobVersion } from '../core/job';
 import { parseLogEntry, type LogEntry } from '../core/sendlog';
+import { claimKey, type OutboxListed } from '../core/outbox';
 import type { Listed, Store } from './store';
 
 /** A reference to a job found in `queue/` or `deferred/`. */
@@ -35,6 +38,44 @@ export interface EntryRef {
 export interface QueueEntryBody {
   v: 2;
   job: JobVersion;
+}
+
+/** A WeCom robot message, as posted (the report code builds them). */
+export interface WebhookMessage {
+  msgtype: 'markdown';
+  markdown: { content: string };
+}
+
+/**
+ * A webhook message owed to the operator (see core/outbox.ts), written before the step that
+ * decides it is owed and deleted once posted. `owner` is the pass that wrote it, `at` when (its
+ * clock). It is owed only while that decision stands as its writer's: the report's JSON names the
+ * writer (`writtenBy`), each rejection's `reviewed/` marker names it (`by`).
+ */
+export type OutboxRecord =
+  | { v: 1; kind: 'report'; owner: string; at: number; day: string; message: WebhookMessage }
+  | { v: 1; kind: 'rejections'; owner: string; at: number; files: Array<{ fileId: number; key: string }> };
+
+/** Parses an outbox record's body; undefined when it is not one (damaged, or from a later version). */
+export function parseOutboxRecord(text: string): OutboxRecord | undefined {
+  let r: Partial<Record<string, unknown>>;
+  try {
+    r = JSON.parse(text) as Partial<Record<string, unknown>>;
+  } catch {
+    return undefined;
+  }
+  if (r === null || typeof r !== 'object' || r.v !== 1 || typeof r.owner !== 'string' || typeof r.at !== 'number' || !Number.isFinite(r.at)) return undefined;
+  if (r.kind === 'report') {
+    const m = r.message as Partial<WebhookMessage> | undefined;
+    if (typeof r.day !== 'string' || m?.msgtype !== 'markdown' || typeof m.markdown?.content !== 'string') return undefined;
+    return { v: 1, kind: 'report', owner: r.owner, at: r.at, day: r.day, message: { msgtype: 'markdown', markdown: { content: m.markdown.content } } };
+  }
+  if (r.kind === 'rejections' && Array.isArray(r.files)) {
+    const files = (r.files as Array<Partial<Record<string, unknown>>>).filter((f): f is { fileId: number; key: string } => f !== null && typeof f === 'object' && Number.isSafeInteger(f.fileId) && typeof f.key === 'string');
+    if (files.length !== r.files.length) return undefined;
+    return { v: 1, kind: 'rejections', owner: r.owner, at: r.at, files: files.map((f) => ({ fileId: f.fileId, key: f.key })) };
+  }
+  return undefined;
 }
 
 const pad = (n: number, width: number) => String(Math.max(0, Math.floor(n))).padStart(width, '0');
@@ -317,6 +358,17 @@ export class Ledger {
     return this.store.list(`${this.prefix}reviewed/`);
   }
 
+  /** Who created a FileId's `reviewed/` marker (its `by`); undefined when there is none, '' when unreadable. */
+  async reviewMarkedBy(fileId: number): Promise<string | undefined> {
+    const text = await this.store.get(`${this.prefix}reviewed/${fileId}`);
+    if (text === undefined) return undefined;
+    try {
+      return String((JSON.parse(text) as { by?: unknown }).by ?? '');
+    } catch {
+      return '';
+    }
+  }
+
   /** FileIds whose review was marked final by `markReviewed`. */
   async listReviewed(): Promise<Set<number>> {
     return new Set((await this.listReviewMarkers()).map((l) => Number(l.key.slice(l.key.lastIndexOf('/') + 1))).filter(Number.isSafeInteger));
@@ -332,6 +384,58 @@ export class Ledger {
   reportPageKey = () => `${this.prefix}reports/index.html`;
   /** Key of the per-day submitted counts (last 60 days) the report's chart is drawn from. */
   historyKey = () => `${this.prefix}reports/history.json`;
+
+  /** Who stored the day's JSON report (its `writtenBy`); undefined when there is none, '' when unreadable. */
+  async reportWrittenBy(day: string): Promise<string | undefined> {
+    const text = await this.store.get(this.reportKey(day));
+    if (text === undefined) return undefined;
+    try {
+      return String((JSON.parse(text) as { writtenBy?: unknown }).writtenBy ?? '');
+    } catch {
+      return '';
+    }
+  }
+
+  // ---- webhook outbox ----
+
+  /** Key of an outbox record: its time first (a listing sorts oldest first), then its writer and what it is for. */
+  outboxKey(r: OutboxRecord): string {
+    const what = r.kind === 'report' ? `report-${r.day}` : 'rejections';
+    return `${this.prefix}outbox/${pad(r.at, 15)}-${r.owner.replace(/[^A-Za-z0-9_-]/g, '_')}-${what}`;
+  }
+
+  /**
+   * Writes an outbox record; returns its key. The key names its writer, so no other pass writes
+   * it: create-if-absent only keeps a retried create (its answer lost) from being refused as a
+   * conflict with itself.
+   */
+  async putOutbox(r: OutboxRecord): Promise<string> {
+    const key = this.outboxKey(r);
+    if (!(await this.createOnce(key, JSON.stringify(r)))) throw new IvrError('LedgerCorrupt', `outbox record ${key} exists with another body`);
+    return key;
+  }
+
+  /** Every outbox key a listing shows, records and claims (candidates only: a listing may lag). */
+  listOutbox(): Promise<OutboxListed[]> {
+    return this.store.list(`${this.prefix}outbox/`);
+  }
+
+  /** An outbox record: undefined when it is gone, {@link CORRUPT} when it cannot be read. */
+  async readOutbox(key: string): Promise<OutboxRecord | undefined | typeof CORRUPT> {
+    const text = await this.store.get(key);
+    if (text === undefined) return undefined;
+    return parseOutboxRecord(text) ?? CORRUPT;
+  }
+
+  /** Claims re-post window `window` of a record: true for exactly one pass (create-if-absent). */
+  claimOutbox(key: string, window: number, by: string, at: number): Promise<boolean> {
+    return this.createOnce(claimKey(key, window), JSON.stringify({ by, at: new Date(at).toISOString() }));
+  }
+
+  /** Deletes a record and the claims of its windows up to `window` (one request). */
+  finishOutbox(key: string, window: number): Promise<void> {
+    return this.deleteEntries([key, ...Array.from({ length: window }, (_, i) => claimKey(key, i + 1))]);
+  }
 
   /** Key of the converted copy CCC downloads for job `id` instead of the original. */
   convertedKey = (id: string) => `${this.prefix}converted/${id}.wav`;
