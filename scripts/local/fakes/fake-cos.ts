@@ -77,6 +77,8 @@ export interface CosRequestLog {
   status: number;
   /** The credential that signed it (the fault suite gives each process its own). */
   secretId: string;
+  /** For a LIST: the prefix it listed (its `key` is the bucket's, ''). */
+  prefix?: string;
   /** Signed in the URL's query (a signed URL, e.g. CCC downloading a file), not in an Authorization header. */
   presigned?: boolean;
 }
@@ -316,6 +318,7 @@ export class FakeCos extends LoopbackServer {
     let presigned = false;
     /** The connection was dropped by a fault: the client saw no answer (status 0 in the log). */
     let dropped = false;
+    let listPrefix: string | undefined;
     try {
       const host = String(req.headers.host ?? '').replace(/:\d+$/, '');
       const hm = HOST_RE.exec(host);
@@ -333,6 +336,7 @@ export class FakeCos extends LoopbackServer {
       const method = (req.method ?? 'GET').toUpperCase();
       op = key === '' ? (method === 'GET' ? 'LIST' : method === 'POST' && 'delete' in query ? 'DELETE_MULTI' : 'BUCKET') : method === 'PUT' && req.headers['x-cos-copy-source'] ? 'COPY' : (method as CosOp);
       presigned = query['q-sign-algorithm'] !== undefined;
+      if (op === 'LIST') listPrefix = query.prefix ?? '';
       secretId = this.authenticate(req, method, decodedPath, query);
       recordAction(COS_ACTIONS[op]);
       const fault = this.takeFault(op === 'BUCKET' ? 'PUT' : op, key);
@@ -380,7 +384,7 @@ export class FakeCos extends LoopbackServer {
         this.sendError(res, 500, 'InternalError', String(e), `${bucket}/${key}`, requestId);
       }
     } finally {
-      this.requests.push({ op, bucket, key, status: dropped ? 0 : res.statusCode, secretId, ...(presigned ? { presigned } : {}) });
+      this.requests.push({ op, bucket, key, status: dropped ? 0 : res.statusCode, secretId, ...(presigned ? { presigned } : {}), ...(listPrefix !== undefined ? { prefix: listPrefix } : {}) });
     }
   }
 
