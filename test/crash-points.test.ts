@@ -21,6 +21,8 @@ import { queuedJob, transition } from '../shared/core/job';
 import { cosEvent, cosEventRecord } from '../scripts/local/fakes/events';
 import { mp3Silence } from './audio';
 import { MemoryCcc, type MemoryFault } from './memory-ccc';
+import { OUTBOX_LEASE_MS } from '../shared/core/outbox';
+import { wecomStandIn, type WecomStandIn } from './wecom';
 
 const BUCKET = 'prompts-1250000000';
 const ENV: Env = { CCC_SDK_APP_ID: '1400000001', TENCENTCLOUD_SECRETID: 'id', TENCENTCLOUD_SECRETKEY: 'key', TENCENTCLOUD_REGION: 'ap-guangzhou', IVR_BUCKET: BUCKET, IVR_RETRY_BASE_MS: '10' };
@@ -392,5 +394,58 @@ describe('a file that fails its checks, killed at every write, and SCF never del
       expect([...w.store.objects.keys()].filter((k) => k.includes('/queue/'))).toEqual([]);
       expect(w.ccc.calls).toEqual([]);
     });
+  });
+});
+
+describe('the timer pass that reports a day and announces a rejection, killed at every write', () => {
+  // The world starts at 11:00 +08:00 on 2026-11-25; that quota day ends at 16:00Z.
+  const NEXT_DAY = Date.parse('2026-11-25T16:05:00Z');
+  let hook: WecomStandIn;
+  beforeAll(async () => void (hook = await wecomStandIn()));
+  afterAll(() => hook.close());
+
+  /** The day's report and a rejection are both due in the pass killed at `p`; three passes follow, a lease apart. */
+  async function run(p: CrashPoint | undefined): Promise<{ w: World; posts: string[] }> {
+    const w = new World({ IVR_REPORT_WEBHOOK: hook.url });
+    await w.deliver(w.drop(['prompts/menu.mp3']), 'first');
+    w.ccc.files[0].status = 2; // CCC's review rejects it
+    w.t = NEXT_DAY;
+    const from = hook.bodies.length;
+    w.writes = 0;
+    w.crash = p;
+    await w.recover('timer-1');
+    w.revive();
+    for (let i = 2; i <= 4; i++) {
+      w.t += OUTBOX_LEASE_MS + 60_000;
+      await w.recover(`timer-${i}`);
+    }
+    return { w, posts: hook.bodies.slice(from).map((b) => (JSON.parse(b) as { markdown: { content: string } }).markdown.content) };
+  }
+
+  function expectDelivered({ w, posts }: { w: World; posts: string[] }): void {
+    const reports = posts.filter((c) => c.includes('IVR audio quota 2026-11-25'));
+    const rejections = posts.filter((c) => c.includes('rejected by CCC review') && c.includes('prompts/menu.mp3'));
+    // At least once; twice only when the pass died between a post and its record's deletion.
+    expect(reports.length).toBeGreaterThanOrEqual(1);
+    expect(reports.length).toBeLessThanOrEqual(2);
+    expect(rejections.length).toBeGreaterThanOrEqual(1);
+    expect(rejections.length).toBeLessThanOrEqual(2);
+    expect([...w.store.objects.keys()].filter((k) => k.includes('/outbox/'))).toEqual([]);
+  }
+
+  test('clean run: each posted once', async () => {
+    const r = await run(undefined);
+    expectDelivered(r);
+    expect(r.posts).toHaveLength(2);
+  });
+
+  test('every crash point: the report and the rejection still reach WeCom', async () => {
+    const n = (await run({ n: Number.MAX_SAFE_INTEGER, phase: 'after' })).w.writes;
+    expect(n).toBeGreaterThan(8);
+    await atEveryPoint(points(n), async (p) => {
+      const r = await run(p);
+      expectDelivered(r);
+      return r.w;
+    }, () => undefined);
   });
 });

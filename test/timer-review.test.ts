@@ -11,6 +11,7 @@ import { rejectionMessage, WECOM_MAX_BYTES } from '../shared/core/report';
 import { requestedDay } from '../shared/core/event';
 import { runRecovery } from '../shared/workflow/recovery';
 import { wecomStandIn } from './wecom';
+import { OUTBOX_LEASE_MS } from '../shared/core/outbox';
 import { World } from './world';
 
 const logs: string[] = [];
@@ -496,4 +497,34 @@ test('a missed day asked for so far earlier that day is reported with all its fi
   await runRecovery(w.ctx('timer-back'), { Type: 'Timer' });
   const rep = JSON.parse(w.store.objects.get(`${w.prefix}reports/2026-11-25.json`)!.body) as { quota: { submitted: number }; files: { uploaded: number }; history: Array<{ day: string; submitted: number }> };
   expect({ submitted: rep.quota.submitted, uploaded: rep.files.uploaded, bar: rep.history.find((d) => d.day === '2026-11-25')?.submitted }).toEqual({ submitted: 3, uploaded: 3, bar: 3 });
+});
+
+test('a rejection asked about again because the listing does not show its marker yet is not announced twice, and leaves no outbox record', async () => {
+  const hook = await wecomStandIn();
+  try {
+    const w = new World({ IVR_REPORT_WEBHOOK: hook.url });
+    w.t = ELEVEN;
+    await w.upload('menu', 3);
+    w.ccc.files[0].status = 2;
+    await w.recover(1, 400_000);
+    const announced = () => hook.accepted.filter((c) => c.includes('rejected by CCC review'));
+    expect(announced()).toHaveLength(1);
+    // The next pass's listing lags: it does not show the reviewed/ marker yet, so CCC is asked again.
+    const list = w.store.list.bind(w.store);
+    w.store.list = async (prefix, limit) => (prefix.endsWith('/reviewed/') ? [] : list(prefix, limit));
+    const describe = w.api.describe;
+    let asked = 0;
+    w.api.describe = async (q) => {
+      if (q.fileIds?.includes(w.ccc.files[0].fileId)) asked++;
+      return describe(q);
+    };
+    await w.recover(1, 300_000);
+    expect(asked).toBe(1);
+    expect([...w.store.objects.keys()].filter((k) => k.includes('/outbox/'))).toEqual([]);
+    w.store.list = list;
+    await w.recover(2, OUTBOX_LEASE_MS + 60_000);
+    expect(announced()).toHaveLength(1);
+  } finally {
+    hook.close();
+  }
 });

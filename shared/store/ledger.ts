@@ -8,7 +8,7 @@
  *   send/<n>                     the send log, each entry created once (lease, calls, quota)
  *   send/tail                    a copy of the newest entry: where readers start (a hint, may lag)
  *   files/<FileId>               which job a FileId belongs to (recovery after a lost answer)
- *   reviewed/<FileId>            its review reached a final state (announced once)
+ *   reviewed/<FileId>            its review reached a final state (its creator announces a rejection)
  *   outbox/<ts>-<owner>-<what>   a webhook message owed to the operator until WeCom took it;
  *                                `<record>.<n>`: the claim of its n-th re-post window (see core/outbox.ts)
  *   reports/<day>.json, reports/index.html, reports/history.json
@@ -413,6 +413,11 @@ export class Ledger {
     const key = this.outboxKey(r);
     if (!(await this.createOnce(key, JSON.stringify(r)))) throw new IvrError('LedgerCorrupt', `outbox record ${key} exists with another body`);
     return key;
+  }
+
+  /** Replaces this pass's own record with what it still owes (blind write: no other pass writes its key). */
+  rewriteOutbox(key: string, r: OutboxRecord): Promise<void> {
+    return this.store.put(key, JSON.stringify(r));
   }
 
   /** Every outbox key a listing shows, records and claims (candidates only: a listing may lag). */

@@ -3,6 +3,8 @@
  * (orphaned queue entries, queued files nobody is sending, calls whose answer was lost, deferred
  * files once their day has room) by acting as a sender; refreshes review states; and once per
  * quota day, on the first run after the day ends, writes the daily report and prunes the ledger.
+ * Its WeCom posts (the report, rejections) go through the outbox (workflow/outbox.ts): each pass
+ * first posts again what earlier passes left unposted.
  */
 import { asErrorCode, IvrError } from '../core/errors';
 import { requestedDay } from '../core/event';
@@ -13,11 +15,12 @@ import { leaseView, newsEntry, type LogEntry, type QuotaState } from '../core/se
 import { DAY_MS, daysBetween, formatOffset, lastDays, quotaDay, wallClock } from '../core/zone';
 import { mapLimited } from '../runtime/concurrency';
 import { loadReportCode } from '../runtime/load-report';
-import { CORRUPT } from '../store/ledger';
+import { CORRUPT, type OutboxRecord } from '../store/ledger';
 import { postWebhook, type WebhookResult } from '../sdk/webhook';
 import type { Ctx } from './context';
 import { today } from './context';
 import { moveNewest, show } from './jobs';
+import { drainOutboxSafely, postOwed, type OutboxResult } from './outbox';
 import { readTail, Sender } from './sender';
 import { describePaced } from './resolve';
 
@@ -41,26 +44,33 @@ export interface RecoveryResult {
   reportRefused?: string;
   /** Ledger keys deleted or compacted; set only by a pass that found a day's report due and ready to write (unasked). */
   pruned?: number;
+  /** What this pass did with webhook messages earlier passes left unposted (only with `IVR_REPORT_WEBHOOK`; absent if the outbox could not be read). */
+  outbox?: OutboxResult;
 }
 
 /** One timer-function pass (see the module comment); `event` may name a day to report again ({@link requestedDay}). */
 export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryResult> {
   const day = today(ctx);
   await migrateLegacy(ctx, day);
+  // First, so that a pass that fails later on still posts what earlier passes owe the operator.
+  const outbox = ctx.config.reportWebhook ? await drainOutboxSafely(ctx, ctx.config.reportWebhook) : undefined;
   // The send log keeps the quota figures of two days; sending may start a new day's entry, so the
   // figures as found first are kept for a report of the day before yesterday.
   const found = await readTail(ctx, day);
   const known = [found.quota, found.previousDay].filter((q): q is QuotaState => q !== undefined);
   const { sent, settled, registered } = await sendLeftovers(ctx, found);
-  const reviews = await refreshReviews(ctx);
-  if (reviews.rejected.length > 0 && ctx.config.reportWebhook) {
-    const res = await postWebhook(ctx.config.reportWebhook, loadReportCode().rejectionMessage(reviews.rejected), ctx.clock.sleep);
-    if (!res.ok) ctx.log.error('rejection webhook failed', { code: 'WebhookFailed', attempts: res.attempts, error: res.error });
+  const { outbox: rejections, ...reviews } = await refreshReviews(ctx);
+  if (rejections && ctx.config.reportWebhook) {
+    // A file whose marking failed may still have been marked by us (the create's answer lost): the
+    // record keeps it, and a later pass announces it if so.
+    const rest = rejections.unsure.length > 0 ? { ...rejections.record, files: rejections.unsure } : undefined;
+    if (reviews.rejected.length > 0) await postOwed(ctx, ctx.config.reportWebhook, rejections.key, loadReportCode().rejectionMessage(reviews.rejected), 'rejection', rest);
+    else if (!rest) await ctx.ledger.tidyEntries([rejections.key]); // every marker went to another pass: theirs to announce
   }
 
   const asked = requestedDay(event);
   const ended = quotaDay(ctx.clock.now() - DAY_MS, ctx.config.quotaUtcOffsetMinutes);
-  const result: RecoveryResult = { sent, settled, registered, reviews };
+  const result: RecoveryResult = { sent, settled, registered, reviews, ...(outbox ? { outbox } : {}) };
   const actions = (pruned: number): DailyReport['actions'] => ({ registered, reviewsUpdated: reviews.changed, pruned });
   // Once per quota day: the first run after it ends reports it (unless a file is still in one of
   // the day's calls: see reportWaits), and prunes (so the report says how much) after reading the
@@ -154,12 +164,18 @@ async function recentJobs(ctx: Ctx, days: number): Promise<JobVersion[]> {
  */
 const LATE_WRITE_MS = 5 * 60_000;
 
-/** Asks CCC about files still pending review (≤ 50 FileIds a call) and records what changed. */
-async function refreshReviews(ctx: Ctx): Promise<RecoveryResult['reviews']> {
+/**
+ * Asks CCC about files still pending review (≤ 50 FileIds a call) and records what changed. With a
+ * webhook, the rejections to announce are written to the outbox (`outboxKey`) before any of them
+ * is marked reviewed: a pass killed between a marker and its post leaves the record, and a later
+ * pass posts it (see workflow/outbox.ts).
+ */
+async function refreshReviews(ctx: Ctx): Promise<RecoveryResult['reviews'] & { outbox?: { key: string; record: OutboxRecord; unsure: Array<{ fileId: number; key: string }> } }> {
   const out: RecoveryResult['reviews'] = { checked: 0, changed: 0, rejected: [] };
   const since = ctx.clock.now() - ctx.config.retentionDays * DAY_MS;
   const reviewed = await ctx.ledger.listReviewed();
   const pending = (await ctx.ledger.listFiles()).filter((f) => f.lastModified >= since && !reviewed.has(f.fileId)).map((f) => f.fileId);
+  const final: Array<{ fileId: number; review: ReviewState; key: string; current: boolean }> = [];
   for (let i = 0; i < pending.length; i += 50) {
     const chunk = pending.slice(i, i + 50);
     const res = await describePaced(ctx, { fileIds: chunk, pageNumber: 0, pageSize: 50 });
@@ -180,16 +196,40 @@ async function refreshReviews(ctx: Ctx): Promise<RecoveryResult['reviews']> {
         // Not marked (so shown again by the next pass) while a sender's write of the registration
         // could still be on its way: landing late, it would show the review before this one.
         if (ctx.clock.now() - recorded.registeredAt < LATE_WRITE_MS) continue;
-        // The rejection is announced once, and only while the key still holds this upload: a file
-        // since replaced or deleted needs nothing from the operator.
-        if ((await ctx.ledger.markReviewed(f.fileId, review, ctx.owner, ctx.clock.now())) && review === 'rejected' && recorded.current) out.rejected.push(recorded.key);
+        final.push({ fileId: f.fileId, review, key: recorded.key, current: recorded.current });
       } catch (e) {
         if (!(e instanceof IvrError)) throw e;
         ctx.log.warn('review state not recorded; the next pass tries again', { fileId: f.fileId, review, code: e.code, error: e.message });
       }
     }
   }
-  return out;
+  // A rejection is announced by the pass that marks it, and only while the key still holds this
+  // upload: a file since replaced or deleted needs nothing from the operator.
+  const announce = (f: (typeof final)[number]) => f.review === 'rejected' && f.current;
+  let outbox: { key: string; record: OutboxRecord; unsure: Array<{ fileId: number; key: string }> } | undefined;
+  let unannounced = false;
+  if (ctx.config.reportWebhook && final.some(announce)) {
+    const record: OutboxRecord = { v: 1, kind: 'rejections', owner: ctx.owner, at: ctx.clock.now(), files: final.filter(announce).map((f) => ({ fileId: f.fileId, key: f.key })) };
+    try {
+      outbox = { key: await ctx.ledger.putOutbox(record), record, unsure: [] };
+    } catch (e) {
+      if (!(e instanceof IvrError)) throw e;
+      // Left unmarked, these are asked about and announced again by the next pass.
+      unannounced = true;
+      ctx.log.warn('rejections not announced; the next pass tries again', { code: e.code, error: e.message });
+    }
+  }
+  for (const f of final) {
+    if (unannounced && announce(f)) continue;
+    try {
+      if ((await ctx.ledger.markReviewed(f.fileId, f.review, ctx.owner, ctx.clock.now())) && announce(f)) out.rejected.push(f.key);
+    } catch (e) {
+      if (!(e instanceof IvrError)) throw e;
+      if (outbox && announce(f)) outbox.unsure.push({ fileId: f.fileId, key: f.key });
+      ctx.log.warn('review state not recorded; the next pass tries again', { fileId: f.fileId, review: f.review, code: e.code, error: e.message });
+    }
+  }
+  return { ...out, outbox };
 }
 
 /**
@@ -261,15 +301,28 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
   const htmlKey = ctx.ledger.reportPageKey();
   await ctx.ledger.store.put(htmlKey, renderReportHtml(report, days), 'text/html; charset=utf-8');
   await ctx.ledger.store.put(ctx.ledger.historyKey(), JSON.stringify(Object.fromEntries(Object.entries(history).sort().slice(-60))));
+  const message = wecomMessage(report, `${htmlKey} in the bucket (its newest report)`);
+  // A stored report's post is owed until WeCom takes it: its outbox record goes in before the JSON
+  // (a pass killed between the two leaves a record that owes nothing, since the JSON does not name
+  // its writer, and the day is still due), and is deleted after the post (see workflow/outbox.ts).
+  // Today's report so far is not stored as the day's: its post, on request, is made once.
+  const outboxKey = jsonKey !== undefined && ctx.config.reportWebhook ? await ctx.ledger.putOutbox({ v: 1, kind: 'report', owner: ctx.owner, at: ctx.clock.now(), day, message }) : undefined;
   if (how === 'replace') await ctx.ledger.store.put(jsonKey!, json);
-  else if (how === 'once' && !(await ctx.ledger.createOnce(jsonKey!, json))) return undefined; // another run reported it first
+  else if (how === 'once' && !(await ctx.ledger.createOnce(jsonKey!, json))) {
+    // Another run reported it first, and owes its post.
+    if (outboxKey) await ctx.ledger.tidyEntries([outboxKey]);
+    return undefined;
+  }
   ctx.log.info('daily report', { jsonKey, htmlKey, report: { ...report, needsAction: report.needsAction.length } });
   let webhook: WebhookResult | undefined;
   if (ctx.config.reportWebhook) {
-    webhook = await postWebhook(ctx.config.reportWebhook, wecomMessage(report, `${htmlKey} in the bucket (its newest report)`), ctx.clock.sleep);
-    // The report is already stored; a webhook failure is reported, never fatal.
-    if (webhook.ok) ctx.log.info('report posted to webhook', { attempts: webhook.attempts });
-    else ctx.log.error('report webhook failed', { code: 'WebhookFailed', attempts: webhook.attempts, error: webhook.error });
+    // The report is already stored; a webhook failure is reported, never fatal (and posted again later).
+    if (outboxKey) webhook = await postOwed(ctx, ctx.config.reportWebhook, outboxKey, message, 'report');
+    else {
+      webhook = await postWebhook(ctx.config.reportWebhook, message, ctx.clock.sleep);
+      if (webhook.ok) ctx.log.info('report posted to webhook', { attempts: webhook.attempts });
+      else ctx.log.error('report webhook failed', { code: 'WebhookFailed', attempts: webhook.attempts, error: webhook.error });
+    }
   }
   return { day, jsonKey, htmlKey, report, webhook };
 }
