@@ -4,6 +4,12 @@ export interface FakeCredential {
   secretKey: string;
   /** When set, requests must carry this session token (SCF role credentials always do). */
   token?: string;
+  /**
+   * Whose key it is, for the CAM policy checks (see actions.ts): `function` (the default) is the
+   * execution role, `deploy` the deploy user, and `operator` the account's owner doing something
+   * by hand (a console switch a test sets up), which no policy of ours grants or checks.
+   */
+  role?: 'function' | 'deploy' | 'operator';
 }
 
 export const TEST_CREDENTIAL: FakeCredential = {

@@ -3,14 +3,16 @@
  * it: q-sign signatures (headers or URL query) are verified and expire, buckets are private,
  * HEAD/GET (Range, If-Match)/PUT (forbid-overwrite)/copy (metadata directives; storage class and
  * SSE reset unless named)/DELETE/list, archived objects unreadable, a role denied deletes
- * (refused key by key inside a batch, with HTTP 200), real error shapes, and `cos:ObjectCreated:*` events for whoever subscribes.
+ * (refused key by key inside a batch, with HTTP 200), GET/PUT Bucket versioning (and
+ * forbid-overwrite ignored once a bucket ever had versioning enabled, as COS does), real error
+ * shapes, and `cos:ObjectCreated:*` events for whoever subscribes.
  */
 import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
 import type { FakeCredential } from './credentials';
-import { recordAction } from './actions';
+import { recordActionOf } from './actions';
 import { FaultQueue, LoopbackServer, type Fault } from './loopback-server';
 import { cosSign, parseCosAuthorization } from './signatures';
 
@@ -23,7 +25,10 @@ export interface StoredObject {
   meta: Record<string, string>;
 }
 
-export type CosOp = 'HEAD' | 'GET' | 'PUT' | 'COPY' | 'DELETE' | 'DELETE_MULTI' | 'LIST';
+export type CosOp = 'HEAD' | 'GET' | 'PUT' | 'COPY' | 'DELETE' | 'DELETE_MULTI' | 'LIST' | 'GET_VERSIONING' | 'PUT_VERSIONING';
+
+/** A bucket's versioning as GET Bucket versioning shows it: absent until it was first set. */
+export type FakeVersioningStatus = 'Enabled' | 'Suspended';
 
 export interface CosFault extends Fault {
   op?: CosOp;
@@ -95,6 +100,8 @@ const COS_ACTIONS: Record<CosOp | 'BUCKET', string> = {
   // deletes would also need cos:DeleteMultipleObjects.
   DELETE_MULTI: 'cos:DeleteObject',
   LIST: 'cos:GetBucket',
+  GET_VERSIONING: 'cos:GetBucketVersioning',
+  PUT_VERSIONING: 'cos:PutBucketVersioning',
   BUCKET: 'cos:PutBucket',
 };
 const STANDARD = ['content-type', 'cache-control', 'content-disposition', 'content-encoding', 'expires'];
@@ -140,6 +147,15 @@ function withoutStorage(standard: Record<string, string>): Record<string, string
   return rest;
 }
 const META_BUDGET = 2048;
+/** Where a bucket's versioning is kept in the local stack's data folder (beside its objects). */
+const VERSIONING_FILE = 'versioning.state';
+
+/** The operation of a request on the bucket itself (an empty key), by method and sub-resource. */
+function bucketOp(method: string, query: Record<string, string>): CosOp | 'BUCKET' {
+  if ('versioning' in query) return method === 'GET' ? 'GET_VERSIONING' : method === 'PUT' ? 'PUT_VERSIONING' : 'BUCKET';
+  if (method === 'GET') return 'LIST';
+  return method === 'POST' && 'delete' in query ? 'DELETE_MULTI' : 'BUCKET';
+}
 const HOST_RE = /^([a-z0-9-]+-\d+)\.cos\.([a-z0-9-]+)\.myqcloud\.com$/;
 
 const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -172,6 +188,12 @@ class CosHttpError extends Error {
 
 export class FakeCos extends LoopbackServer {
   private buckets = new Map<string, Map<string, StoredObject>>();
+  /**
+   * Per bucket: its versioning status (absent: never set) and whether it was ever `Enabled`. COS
+   * ignores `x-cos-forbid-overwrite` on a bucket that ever had versioning enabled, suspended since
+   * or not (platform.md §8), and versioning can never be switched off again, only suspended.
+   */
+  private versioning = new Map<string, { status: FakeVersioningStatus; everEnabled: boolean }>();
   private faults = new FaultQueue<CosFault>();
   private listeners: Array<(e: { eventName: string; bucket: string; region: string; object: StoredObject }) => void> = [];
   readonly requests: CosRequestLog[] = [];
@@ -250,6 +272,24 @@ export class FakeCos extends LoopbackServer {
     return obj;
   }
 
+  /** Sets a bucket's versioning directly (test set-up, as an operator's console switch), as PUT Bucket versioning does. */
+  setVersioning(bucket: string, status: FakeVersioningStatus): void {
+    this.createBucket(bucket);
+    const everEnabled = status === 'Enabled' || (this.versioning.get(bucket)?.everEnabled ?? false);
+    this.versioning.set(bucket, { status, everEnabled });
+    if (this.opts.dataDir) {
+      const dir = path.join(this.opts.dataDir, bucket);
+      fs.mkdirSync(dir, { recursive: true });
+      // Not `.json`: load() takes every `.json` file of a bucket's folder for an object.
+      fs.writeFileSync(path.join(dir, VERSIONING_FILE), JSON.stringify(this.versioning.get(bucket)));
+    }
+  }
+
+  /** A bucket's versioning status as GET Bucket versioning reports it (undefined: never set). */
+  versioningOf(bucket: string): FakeVersioningStatus | undefined {
+    return this.versioning.get(bucket)?.status;
+  }
+
   deleteDirect(bucket: string, key: string): void {
     this.remove(bucket, key);
   }
@@ -293,6 +333,8 @@ export class FakeCos extends LoopbackServer {
     if (!fs.existsSync(dir)) return;
     for (const bucket of fs.readdirSync(dir)) {
       const objects = new Map<string, StoredObject>();
+      const versioning = path.join(dir, bucket, VERSIONING_FILE);
+      if (fs.existsSync(versioning)) this.versioning.set(bucket, JSON.parse(fs.readFileSync(versioning, 'utf8')) as { status: FakeVersioningStatus; everEnabled: boolean });
       for (const f of fs.readdirSync(path.join(dir, bucket))) {
         if (!f.endsWith('.json')) continue;
         const raw = JSON.parse(fs.readFileSync(path.join(dir, bucket, f), 'utf8')) as Omit<StoredObject, 'body'> & { body: string };
@@ -334,11 +376,11 @@ export class FakeCos extends LoopbackServer {
       key = decodedPath.slice(1);
       const query = parseQuery(rawQuery);
       const method = (req.method ?? 'GET').toUpperCase();
-      op = key === '' ? (method === 'GET' ? 'LIST' : method === 'POST' && 'delete' in query ? 'DELETE_MULTI' : 'BUCKET') : method === 'PUT' && req.headers['x-cos-copy-source'] ? 'COPY' : (method as CosOp);
+      op = key === '' ? bucketOp(method, query) : method === 'PUT' && req.headers['x-cos-copy-source'] ? 'COPY' : (method as CosOp);
       presigned = query['q-sign-algorithm'] !== undefined;
       if (op === 'LIST') listPrefix = query.prefix ?? '';
       secretId = this.authenticate(req, method, decodedPath, query);
-      recordAction(COS_ACTIONS[op]);
+      recordActionOf(this.creds.get(secretId), COS_ACTIONS[op]);
       const fault = this.takeFault(op === 'BUCKET' ? 'PUT' : op, key);
       if (fault?.before) fault.before();
       if (fault?.reset) {
@@ -443,6 +485,10 @@ export class FakeCos extends LoopbackServer {
     const objects = this.buckets.get(bucket);
     if (!objects) throw new CosHttpError(404, 'NoSuchBucket', 'The specified bucket does not exist.');
     switch (op) {
+      case 'GET_VERSIONING':
+        return this.getVersioning(res, bucket);
+      case 'PUT_VERSIONING':
+        return this.putVersioning(req, res, bucket, body);
       case 'LIST':
         return this.list(res, bucket, objects, query);
       case 'HEAD':
@@ -511,7 +557,9 @@ export class FakeCos extends LoopbackServer {
 
   private put(req: http.IncomingMessage, res: http.ServerResponse, bucket: string, region: string, key: string, body: Buffer): void {
     const objects = this.buckets.get(bucket)!;
-    if (req.headers['x-cos-forbid-overwrite'] === 'true' && objects.has(key)) {
+    // Ignored, without an error, on a bucket that ever had versioning enabled: the PUT overwrites.
+    const forbidHonoured = !(this.versioning.get(bucket)?.everEnabled ?? false);
+    if (forbidHonoured && req.headers['x-cos-forbid-overwrite'] === 'true' && objects.has(key)) {
       throw new CosHttpError(409, 'FileAlreadyExists', 'The object already exists, overwriting is forbidden.');
     }
     const { standard, meta } = this.metaFrom(req);
@@ -574,6 +622,26 @@ export class FakeCos extends LoopbackServer {
       .join('');
     const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult><Name>${bucket}</Name><Prefix>${xmlEscape(prefix)}</Prefix><Marker>${xmlEscape(marker)}</Marker><MaxKeys>${max}</MaxKeys><IsTruncated>${truncated}</IsTruncated>${truncated ? `<NextMarker>${xmlEscape(page[page.length - 1])}</NextMarker>` : ''}${contents}</ListBucketResult>`;
     res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(xml) }).end(xml);
+  }
+
+  /**
+   * GET /?versioning: `<VersioningConfiguration>` with `<Status>` once versioning was ever set,
+   * an empty one for a bucket that never had it.
+   */
+  private getVersioning(res: http.ServerResponse, bucket: string): void {
+    const status = this.versioning.get(bucket)?.status;
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>\n${status ? `<VersioningConfiguration><Status>${status}</Status></VersioningConfiguration>` : '<VersioningConfiguration/>'}`;
+    res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(xml) }).end(xml);
+  }
+
+  /** PUT /?versioning: `Enabled` or `Suspended`; there is no way back to never versioned. */
+  private putVersioning(req: http.IncomingMessage, res: http.ServerResponse, bucket: string, body: Buffer): void {
+    const md5 = req.headers['content-md5'];
+    if (md5 !== undefined && md5 !== createHash('md5').update(body).digest('base64')) throw new CosHttpError(400, 'InvalidDigest', 'The Content-MD5 you specified did not match what we received.');
+    const status = /^\s*(?:<\?xml[^>]*\?>)?\s*<VersioningConfiguration>\s*<Status>(Enabled|Suspended)<\/Status>\s*<\/VersioningConfiguration>\s*$/.exec(body.toString('utf8'))?.[1];
+    if (status !== 'Enabled' && status !== 'Suspended') throw new CosHttpError(400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.');
+    this.setVersioning(bucket, status);
+    res.writeHead(200, { 'Content-Length': '0' }).end();
   }
 
   /** POST /?delete (DeleteMultipleObjects): the XML names the keys; Content-MD5 must match. */

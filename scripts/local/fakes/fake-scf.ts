@@ -21,8 +21,8 @@
  */
 import { randomUUID } from 'crypto';
 import { unzipSync, type Unzipped } from 'fflate';
-import * as fs from 'fs';
 import * as http from 'http';
+import { recordDeployAction } from './actions';
 import type { FakeCredential } from './credentials';
 import { answerError, apiAnswer, readBody, TencentApiError, verifyTc3 } from './tc3-server';
 import { FaultQueue, LoopbackServer, type Fault } from './loopback-server';
@@ -113,20 +113,6 @@ export interface FakeScfOptions {
   transitionMs?: number;
   /** When set, `Role` must be one of these (`ResourceNotFound.Role` otherwise). */
   roles?: string[];
-}
-
-const seenDeployActions = new Set<string>();
-
-/**
- * Appends each distinct SCF action (CAM spelling, `scf:CreateFunction`) to the file named by
- * `IVR_DEPLOY_ACTION_LOG`, once per process: the deploy-user policy check compares it with
- * deploy/deploy-user-policy.json, as the execution-role check does with `IVR_ACTION_LOG`.
- */
-export function recordDeployAction(action: string): void {
-  const file = process.env.IVR_DEPLOY_ACTION_LOG;
-  if (!file || seenDeployActions.has(action)) return;
-  seenDeployActions.add(action);
-  fs.appendFileSync(file, action + '\n');
 }
 
 /**
