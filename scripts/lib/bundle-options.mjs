@@ -89,7 +89,7 @@ const PATCHES = [
  * shorter. A method dropped by mistake is undefined, not subtly different: the build fails if a
  * kept method still names a dropped one, and the tests drive every call against the fakes.
  */
-export const COS_METHODS = ['getObject', 'headObject', 'putObject', 'putObjectCopy', 'deleteObject', 'deleteMultipleObject', 'getBucket', 'getObjectUrl', 'request', 'getAuth', 'getV4Auth'];
+export const COS_METHODS = ['getObject', 'headObject', 'putObject', 'putObjectCopy', 'deleteObject', 'deleteMultipleObject', 'getBucket', 'getBucketVersioning', 'getObjectUrl', 'request', 'getAuth', 'getV4Auth'];
 
 /** base.js with only {@link COS_METHODS} defined and registered (see there). */
 export function keepCosMethods(crlf) {

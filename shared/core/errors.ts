@@ -32,6 +32,7 @@ export const OWN_ERROR_CODES = [
   'MetadataTooLarge',
   // storage and network
   'StorageError',
+  'BucketVersioned',
   'LedgerCorrupt',
   'NetworkError',
   'HttpError',

@@ -37,6 +37,8 @@ export function fixFor(code: string | undefined, again: string): string | undefi
       return `The file's name or path cannot be stored safely (control characters, or a path over 850 bytes). Rename it to a shorter plain name, ${again}`;
     case 'KeyOutsidePrefix':
       return 'The file was stored outside the folder the function watches (IVR_AUDIO_PREFIX; locally, the --prefix option of npm start).';
+    case 'BucketVersioned':
+      return 'The bucket has (or once had) versioning enabled, which takes away what keeps a file from being registered twice; versioning cannot be switched off again. Create a bucket that never had versioning, set IVR_BUCKET to it and deploy again, then upload the file into that bucket.';
     case 'GaveUp':
       return `CCC did not register it after several tries; the last reason is in the message. Once that has passed, ${again}`;
     default:

@@ -7,6 +7,7 @@ import COS from 'cos-nodejs-sdk-v5';
 import type { Config } from '../core/config';
 import { IvrError } from '../core/errors';
 import { META_PREFIX, rebaseResult, userMetadataFromHeaders } from '../core/metadata';
+import { versioningFromStatus, type BucketVersioning } from '../core/versioning';
 import { fromService } from '../runtime/log';
 import type { AudioObjects, ObjectRead } from '../store/objects';
 import type { Listed, Store } from '../store/store';
@@ -16,8 +17,11 @@ export function cosHost(bucket: string, region: string): string {
   return `${bucket}.cos.${region}.myqcloud.com`;
 }
 
-/** A COS client for the configured credentials (and endpoint override), set up for many small parallel writes. */
-export function createCosClient(config: Config): COS {
+/**
+ * A COS client for the configured credentials (and endpoint override), set up for many small
+ * parallel writes. The deploy builds one with its own key for its one check of the bucket.
+ */
+export function createCosClient(config: Pick<Config, 'credentials' | 'cosEndpoint'>): COS {
   const endpoint = config.cosEndpoint;
   return new COS({
     SecretId: config.credentials.secretId,
@@ -214,6 +218,25 @@ export class CosBucket implements Store, AudioObjects {
   }
 
   // ---- Store ----
+
+  /**
+   * The bucket's versioning (GET Bucket versioning): `Never` when COS shows no Status. A bucket
+   * that does not exist, or a refusal, is a StorageError naming COS's code; a Status COS does not
+   * document is `ResponseInvalid`, never taken for "not versioned".
+   */
+  async versioning(): Promise<BucketVersioning> {
+    let res: COS.GetBucketVersioningResult;
+    try {
+      res = await this.cos.getBucketVersioning({ Bucket: this.bucket, Region: this.region });
+    } catch (e) {
+      throw cosError('GET Bucket versioning of', `${this.bucket} (${this.region})`, e);
+    }
+    // The SDK types Status as always there; a bucket that never had versioning has none.
+    const status: unknown = (res.VersioningConfiguration as Partial<COS.VersioningConfiguration> | undefined)?.Status;
+    const v = versioningFromStatus(status);
+    if (v === undefined) throw new IvrError('ResponseInvalid', `COS GET Bucket versioning of ${this.bucket} answered a Status this product does not know: ${fromService(String(status)).slice(0, 40)}`);
+    return v;
+  }
 
   /** The object's body as UTF-8 text; undefined on 404. */
   async get(key: string): Promise<string | undefined> {

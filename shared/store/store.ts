@@ -1,8 +1,11 @@
 /**
  * The storage the ledger is kept in, reduced to what COS guarantees: read and write one key,
  * create a key only if it is absent (the one atomic operation), delete, and list a prefix — a
- * listing that may be late, so nothing that guards an invariant may be decided from it.
+ * listing that may be late, so nothing that guards an invariant may be decided from it. Create
+ * is atomic only on a bucket that never had versioning (see core/versioning.ts), which the store
+ * can be asked about.
  */
+import type { BucketVersioning } from '../core/versioning';
 
 /** A key found by a listing, with the time its object was last written. */
 export interface Listed {
@@ -24,10 +27,15 @@ export interface Store {
   deleteMany(keys: string[]): Promise<void>;
   /** Candidate keys under a prefix, in key order. Eventually consistent: may miss new keys or show deleted ones. */
   list(prefix: string, limit?: number): Promise<Listed[]>;
+  /** The bucket's versioning: `create` is atomic only while it is `Never` (one request; the recovery pass asks once per quota day). */
+  versioning(): Promise<BucketVersioning>;
 }
 
 /** A hook the in-memory store calls before each operation and after each write took effect (tests crash or fail a step there). */
-export type StoreHook = (op: 'get' | 'create' | 'put' | 'delete' | 'list', key: string, phase: 'before' | 'after') => void;
+export type StoreHook = (op: StoreOp, key: string, phase: 'before' | 'after') => void;
+
+/** The store's operations, as {@link MemoryStore.ops} records them. */
+export type StoreOp = 'get' | 'create' | 'put' | 'delete' | 'list' | 'versioning';
 
 /** An in-memory store for unit tests of the workflow: the same contract, no server. */
 export class MemoryStore implements Store {
@@ -37,10 +45,12 @@ export class MemoryStore implements Store {
   readonly ops: Array<{ op: string; key: string }> = [];
   /** Called around every operation: where a test crashes or fails a step. */
   hook?: StoreHook;
+  /** The bucket's versioning as a test sets it: anything but `Never` makes `create` overwrite, as COS then does. */
+  bucketVersioning: BucketVersioning = 'Never';
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  private touch(op: 'get' | 'create' | 'put' | 'delete' | 'list', key: string): void {
+  private touch(op: StoreOp, key: string): void {
     this.ops.push({ op, key });
     this.hook?.(op, key, 'before');
   }
@@ -56,7 +66,8 @@ export class MemoryStore implements Store {
 
   async create(key: string, body: string): Promise<boolean> {
     this.touch('create', key);
-    if (this.objects.has(key)) return false;
+    // COS ignores forbid-overwrite on a bucket that ever had versioning: the create overwrites.
+    if (this.objects.has(key) && this.bucketVersioning === 'Never') return false;
     this.objects.set(key, { body, at: this.now() });
     this.done('create', key);
     return true;
@@ -79,6 +90,11 @@ export class MemoryStore implements Store {
     this.touch('delete', keys[0]);
     for (const k of keys) this.objects.delete(k);
     this.done('delete', keys[0]);
+  }
+
+  async versioning(): Promise<BucketVersioning> {
+    this.touch('versioning', '');
+    return this.bucketVersioning;
   }
 
   async list(prefix: string, limit = Infinity): Promise<Listed[]> {
