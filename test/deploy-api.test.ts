@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import type { Client } from 'tencentcloud-sdk-nodejs/tencentcloud/services/scf/v20180416/scf_client';
 import type { FakeCredential } from '../scripts/local/fakes/credentials';
+import { FakeCos } from '../scripts/local/fakes/fake-cos';
 import { FakeScf, zipEntries, type FakeFunction } from '../scripts/local/fakes/fake-scf';
 import { ROOT } from '../scripts/lib/deploy-config';
 import { functionName } from '../scripts/lib/deploy-spec';
@@ -21,7 +22,8 @@ import { ENV_VARIABLES } from '../shared/core/config';
 /** Operator variables the env file these tests deploy with sets (.env.example plus a webhook); empty ones are left out. */
 const OPERATOR_COUNT = ENV_VARIABLES.filter((v) => v.source === 'operator' && (v.name === 'IVR_REPORT_WEBHOOK' || parseDotenv(fs.readFileSync(path.join(ROOT, '.env.example'), 'utf8'))[v.name])).length;
 
-const DEPLOY_USER: FakeCredential = { secretId: 'AKIDdeployUserFake000000000000000', secretKey: 'deployUserFakeSecretKey000000000' };
+const DEPLOY_USER: FakeCredential = { secretId: 'AKIDdeployUserFake000000000000000', secretKey: 'deployUserFakeSecretKey000000000', role: 'deploy' };
+const BUCKET = 'prompts-1250000000';
 const WEBHOOK = 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=webhookSecretValue123';
 const REGION = 'ap-guangzhou';
 const UPLOAD = functionName('prod', 'upload');
@@ -42,6 +44,8 @@ class VirtualClock {
 
 interface Account {
   scf: FakeScf;
+  /** The account's COS, with the bucket of .env.example (never versioned unless a test says so). */
+  cos: FakeCos;
   clock: VirtualClock;
   dir: string;
   envFile: string;
@@ -55,7 +59,7 @@ interface Account {
 const accounts: Account[] = [];
 afterEach(async () => {
   for (const a of accounts.splice(0)) {
-    await a.scf.stop();
+    await Promise.all([a.scf.stop(), a.cos.stop()]);
     fs.rmSync(a.dir, { recursive: true, force: true });
   }
 });
@@ -72,14 +76,17 @@ function setLines(text: string, values: Record<string, string>): string {
 async function account(transitionMs = 2500): Promise<Account> {
   const clock = new VirtualClock();
   const scf = await new FakeScf({ credentials: [DEPLOY_USER], clock: clock.now, transitionMs, roles: ['ivr-audio-sync-role'] }).start();
+  const cos = await new FakeCos({ credentials: [DEPLOY_USER] }).start();
+  cos.createBucket(BUCKET);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deploy-api-'));
   const envFile = path.join(dir, '.env');
   fs.writeFileSync(
     envFile,
-    setLines(fs.readFileSync(path.join(ROOT, '.env.example'), 'utf8'), { TENCENT_SECRET_ID: DEPLOY_USER.secretId, TENCENT_SECRET_KEY: DEPLOY_USER.secretKey, IVR_REPORT_WEBHOOK: WEBHOOK, SCF_ENDPOINT: scf.endpoint }),
+    setLines(fs.readFileSync(path.join(ROOT, '.env.example'), 'utf8'), { TENCENT_SECRET_ID: DEPLOY_USER.secretId, TENCENT_SECRET_KEY: DEPLOY_USER.secretKey, IVR_REPORT_WEBHOOK: WEBHOOK, SCF_ENDPOINT: scf.endpoint, COS_ENDPOINT: cos.endpoint }),
   );
   const a: Account = {
     scf,
+    cos,
     clock,
     dir,
     envFile,
@@ -416,6 +423,54 @@ test('refuses before any call: no deploy key, a runtime SCF cannot change in pla
   expect(mismatch.code).toBe(1);
   expect(mismatch.lines).toEqual(expect.arrayContaining([expect.stringMatching(/^problem: .*runs Nodejs12\.16/), 'refused: fix the problems above first (nothing was changed)']));
   expect(a.scf.writeCalls().length).toBe(before);
+});
+
+describe('the bucket, checked before anything is built or changed (COS ignores x-cos-forbid-overwrite once versioning was ever enabled)', () => {
+  test.each(['Enabled', 'Suspended'] as const)('versioning %s: deploy and its dry run are refused with what to do, after one GET Bucket versioning and no SCF call', async (status) => {
+    const a = await account();
+    if (status === 'Suspended') a.cos.setVersioning(BUCKET, 'Enabled');
+    a.cos.setVersioning(BUCKET, status);
+    const built: string[] = [];
+    for (const dryRun of [true, false]) {
+      const lines: string[] = [];
+      const code = await runApiDeploy({ command: 'deploy', dryRun, envFile: a.envFile, processEnv: {}, packageDir: PACKAGE, buildPackage: async () => void built.push('built'), io: { out: (l) => lines.push(l), sleep: a.clock.sleep, now: a.clock.now } });
+      allOutput.push(...lines);
+      expect({ code, lines }).toEqual({
+        code: 1,
+        lines: [
+          expect.stringMatching(/^ivr-audio-sync deploy:api, region ap-guangzhou/),
+          expect.stringMatching(new RegExp(`^refused: bucket ${BUCKET} has versioning ${status === 'Enabled' ? 'enabled' : 'suspended \\(so it was enabled once\\)'}: COS then ignores x-cos-forbid-overwrite.*registered in CCC twice.*create a bucket that never had it, set IVR_BUCKET to it, deploy again.*; nothing was changed$`)),
+        ],
+      });
+    }
+    expect(built).toEqual([]);
+    expect(a.scf.calls).toEqual([]);
+    expect(a.cos.requests.map((r) => `${r.op} ${r.status}`)).toEqual(['GET_VERSIONING 200', 'GET_VERSIONING 200']);
+  });
+
+  test('a bucket that never had versioning is deployed to (the other tests), and remove:api never asks: a versioned bucket\'s functions can still be removed', async () => {
+    const a = await deployed();
+    expect(a.cos.requests.map((r) => `${r.op} ${r.status}`)).toEqual(['GET_VERSIONING 200']);
+    a.cos.setVersioning(BUCKET, 'Enabled');
+    const { code } = await a.run('remove');
+    expect(code).toBe(0);
+    expect(a.scf.functions(REGION).size).toBe(0);
+    expect(a.cos.requests).toHaveLength(1);
+  });
+
+  test('a bucket that does not exist, or a deploy key that may not read its versioning, fails the deploy before any SCF call, saying what to check', async () => {
+    const a = await account();
+    a.setEnv({ IVR_BUCKET: 'typo-1250000000' });
+    const missing = await a.run('deploy', { dryRun: true });
+    expect(missing.code).toBe(1);
+    expect(missing.lines.pop()).toMatch(/^failed: COS GET Bucket versioning of typo-1250000000 \(ap-guangzhou\) failed: NoSuchBucket .*; nothing was changed\. .*check IVR_BUCKET and REGION in \.env, and that the deploy user's policy grants cos:GetBucketVersioning/);
+    a.setEnv({ IVR_BUCKET: BUCKET });
+    a.cos.inject({ op: 'GET_VERSIONING', status: 403, code: 'AccessDenied' });
+    const denied = await a.run('deploy');
+    expect(denied.code).toBe(1);
+    expect(denied.lines.pop()).toMatch(/^failed: COS GET Bucket versioning of prompts-1250000000 \(ap-guangzhou\) failed: AccessDenied .*npm run policy -- --deploy-user\)$/);
+    expect(a.scf.calls).toEqual([]);
+  });
 });
 
 test('--dry-run refuses a REPORT_CRON that does not fire on every day (a weekly one), before any call', async () => {

@@ -311,13 +311,15 @@ describe('CAM policies (structure; real usage is checked after the whole run)', 
     expect(grantedActions(policy)).toEqual(expect.arrayContaining(['cos:PutObjectCopy', 'ccc:UploadIvrAudio']));
   });
 
-  test('the deploy user manages only these functions, passes only the execution role and binds triggers only on the bucket', () => {
+  test('the deploy user manages only these functions, passes only the execution role, and binds triggers on and reads the versioning of only the bucket', () => {
     const user = renderDeployUserPolicy(settings, '100000000001');
     const fnResource = `qcs::scf:${settings.region}:uin/100000000001:namespace/default/function/ivr-audio-sync-${settings.stage}-ivr-audio-sync-*`;
     for (const a of grantedActions(user, 'scf')) expect(resourcesOf(user, a)).toEqual([fnResource]);
     for (const key of FUNCTION_KEYS) expect(functionName(settings.stage, key).startsWith(fnResource.slice(fnResource.lastIndexOf('/') + 1, -1))).toBe(true);
     expect(resourcesOf(user, 'cam:PassRole')).toEqual([`qcs::cam::uin/100000000001:roleName/${settings.role}`]);
     expect(resourcesOf(user, 'cos:PutBucketNotification')).toEqual([`qcs::cos:${settings.region}:uid/${settings.appId}:${settings.bucket}/*`]);
+    // The bucket check before a deploy (scripts/deploy/bucket.ts) reads the bucket's versioning.
+    expect(resourcesOf(user, 'cos:GetBucketVersioning')).toEqual([`qcs::cos:${settings.region}:uid/${settings.appId}:${settings.bucket}/*`]);
     expect(user.statement.flatMap((s) => s.resource)).not.toContain('*');
     const withSls = renderDeployUserPolicy(settings, '100000000001', { sls: true });
     expect(resourcesOf(withSls, 'cam:PassRole')).toEqual([`qcs::cam::uin/100000000001:roleName/${settings.role}`, 'qcs::cam::uin/100000000001:roleName/SLS_QcsRole']);

@@ -21,13 +21,14 @@ import { loadConfig } from '../shared/core/config';
 import { readDotenv, serverlessDotenvPath } from '../scripts/lib/dotenv';
 import { desiredState, functionName } from '../scripts/lib/deploy-spec';
 import { routingProblem, runSls, type SlsRunner } from '../scripts/deploy/sls';
+import { FakeCos } from '../scripts/local/fakes/fake-cos';
 import { FakeScf } from '../scripts/local/fakes/fake-scf';
 import type { FakeCredential } from '../scripts/local/fakes/credentials';
 import { createScfApi, createScfClient } from '../scripts/deploy/scf';
 import { zipDirectory } from '../scripts/deploy/zip';
 
 const SLS_BIN = path.join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
-const DEPLOY_USER: FakeCredential = { secretId: 'AKIDslsWrapperFake00000000000000', secretKey: 'slsWrapperFakeSecretKey000000000' };
+const DEPLOY_USER: FakeCredential = { secretId: 'AKIDslsWrapperFake00000000000000', secretKey: 'slsWrapperFakeSecretKey000000000', role: 'deploy' };
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
@@ -99,7 +100,16 @@ test("the wrapper's routing check agrees with @serverless/components' isChinaUse
 });
 
 describe('npm run deploy (the sls wrapper)', () => {
-  const filled = example.replace(/^TENCENT_SECRET_ID=$/m, `TENCENT_SECRET_ID=${DEPLOY_USER.secretId}`).replace(/^TENCENT_SECRET_KEY=$/m, `TENCENT_SECRET_KEY=${DEPLOY_USER.secretKey}`);
+  // The account's COS: the wrapper reads the bucket's versioning before sls runs (COS_ENDPOINT).
+  let cos: FakeCos;
+  /** .env.example with the deploy key, pointed at the fake COS. */
+  let filled = '';
+  beforeAll(async () => {
+    cos = await new FakeCos({ credentials: [DEPLOY_USER] }).start();
+    cos.createBucket('prompts-1250000000');
+    filled = `${example.replace(/^TENCENT_SECRET_ID=$/m, `TENCENT_SECRET_ID=${DEPLOY_USER.secretId}`).replace(/^TENCENT_SECRET_KEY=$/m, `TENCENT_SECRET_KEY=${DEPLOY_USER.secretKey}`)}\nCOS_ENDPOINT=${cos.endpoint}\n`;
+  });
+  afterAll(() => cos.stop());
   const io = (lines: string[]) => ({ out: (l: string) => lines.push(l), sleep: async () => undefined, now: () => Date.now() });
   const neverRun: SlsRunner = () => Promise.reject(new Error('sls must not run'));
 
@@ -325,6 +335,26 @@ describe('npm run deploy (the sls wrapper)', () => {
       expect(lines).toEqual(['refused: sls deploy takes only options, not "upload" (it would deploy everything anyway): remove it']);
       expect(scf.calls).toEqual([]);
     });
+  });
+
+  test('refuses a bucket that ever had versioning before sls runs, with what to do; remove still runs sls', async () => {
+    const versioned = await new FakeCos({ credentials: [DEPLOY_USER] }).start();
+    try {
+      versioned.setVersioning('prompts-1250000000', 'Enabled');
+      versioned.setVersioning('prompts-1250000000', 'Suspended');
+      const envFile = path.join(project(filled.replace(/^COS_ENDPOINT=.*$/m, `COS_ENDPOINT=${versioned.endpoint}`)), '.env');
+      const lines: string[] = [];
+      expect(await runSls({ command: 'deploy', args: [], envFile, processEnv: {}, timeZoneName: 'UTC', runner: neverRun, io: io(lines) })).toBe(1);
+      expect(lines).toEqual([expect.stringMatching(/^refused: bucket prompts-1250000000 has versioning suspended \(so it was enabled once\): COS then ignores x-cos-forbid-overwrite.*; nothing was changed$/)]);
+      expect(versioned.requests.map((r) => `${r.op} ${r.status}`)).toEqual(['GET_VERSIONING 200']);
+      const removed: string[][] = [];
+      const remove: SlsRunner = async (args) => (removed.push(args), { code: 0, output: '' });
+      expect(await runSls({ command: 'remove', args: [], envFile, processEnv: {}, timeZoneName: 'UTC', runner: remove, io: io([]) })).toBe(0);
+      expect(removed).toEqual([['remove']]);
+      expect(versioned.requests).toHaveLength(1);
+    } finally {
+      await versioned.stop();
+    }
   });
 
   test('passes a failing sls exit code through', async () => {

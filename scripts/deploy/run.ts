@@ -7,6 +7,7 @@ import { spawn } from 'child_process';
 import * as path from 'path';
 import { DeployConfigError, loadCredentials, loadDeployEnv, loadDeploySettings, ROOT, deploySecrets, type DeploySettings } from '../lib/deploy-config';
 import { desiredState } from '../lib/deploy-spec';
+import { checkBucket } from './bucket';
 import { applyPlan, applyRemove, observe, withTransientRetries, type DeployIo } from './execute';
 import { formatPlan, formatRemove, planDeploy, planIsEmpty, planRemove } from './plan';
 import { createScfApi, createScfClient, scfEndpoint, type ScfApi } from './scf';
@@ -84,6 +85,8 @@ export async function runApiDeploy(opts: ApiDeployOptions): Promise<number> {
       return 0;
     }
 
+    // Before the build and the plan (also for a dry run): a bucket that ever had versioning is refused.
+    await checkBucket(credentials, settings, values);
     if (opts.build !== false) await (opts.buildPackage ?? buildWithNode)(settings, io);
     const pkg = zipDirectory(opts.packageDir ?? path.join(ROOT, 'dist', 'package'));
     io.out(`package: ${pkg.files.join(', ')} (${Math.round(pkg.bytes.length / 1024)} KB zipped, build ${pkg.sha256.slice(0, 12)})`);

@@ -17,6 +17,7 @@ import { DeployConfigError, loadCredentials, loadDeployEnv, loadDeploySettings, 
 import { desiredState, FUNCTION_KEYS } from '../lib/deploy-spec';
 import { readDotenv } from '../lib/dotenv';
 import { ensureRetryPolicies, withTransientRetries, type DeployIo } from './execute';
+import { checkBucket } from './bucket';
 import { redactingIo } from './run';
 import { createScfApi, createScfClient, scfEndpoint, type ScfApi } from './scf';
 
@@ -183,6 +184,8 @@ export async function runSls(opts: SlsOptions): Promise<number> {
     }
     const { settings, credentials, values } = preflight(envFile, processEnv, timeZoneName);
     io = redactingIo(opts.io, deploySecrets(values));
+    // As deploy:api does, before sls builds or changes anything: a bucket that ever had versioning is refused.
+    if (opts.command === 'deploy') await checkBucket(credentials, settings, values);
     const env = { ...processEnv, ...slsEnvironment(settings, values) };
     const args = opts.command === 'deploy' ? [opts.command, ...argsBesideInputs(opts.args), ...slsEnvironmentInputs(settings)] : [opts.command, ...opts.args];
     const { code, output } = await (opts.runner ?? runServerless)(args, io, env);

@@ -36,6 +36,7 @@ export const DEPLOY_VARIABLES = [
   { name: 'REPORT_CRON', secret: false, why: 'timer of the recovery pass and daily report' },
   { name: 'OWNER_UIN', secret: false, why: 'account ID, only to render the deploy-user policy' },
   { name: 'SCF_ENDPOINT', secret: false, why: 'connect the API deploy to another address (tests)' },
+  { name: 'COS_ENDPOINT', secret: false, why: "connect the deploy's check of the bucket to another address (tests)" },
 ] as const;
 /** The name of a deploy-level `.env` variable. */
 export type DeployVariable = (typeof DEPLOY_VARIABLES)[number]['name'];
