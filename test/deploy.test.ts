@@ -308,6 +308,8 @@ describe('CAM policies (structure; real usage is checked after the whole run)', 
     expect(resourcesOf(policy, 'cos:DeleteObject')).toEqual([ledger]);
     for (const a of ['cos:HeadObject', 'cos:GetObject']) expect(resourcesOf(policy, a).sort()).toEqual([audio, ledger].sort());
     expect(resourcesOf(policy, 'cos:GetBucket')).toEqual([`qcs::cos:${settings.region}:uid/${settings.appId}:${settings.bucket}/*`]);
+    // The recovery pass's daily check of the bucket's versioning.
+    expect(resourcesOf(policy, 'cos:GetBucketVersioning')).toEqual([`qcs::cos:${settings.region}:uid/${settings.appId}:${settings.bucket}/*`]);
     expect(grantedActions(policy)).toEqual(expect.arrayContaining(['cos:PutObjectCopy', 'ccc:UploadIvrAudio']));
   });
 

@@ -1,8 +1,11 @@
 /**
  * Bucket versioning, which takes away the ledger's one atomic operation: COS ignores
  * `x-cos-forbid-overwrite` on a bucket that ever had versioning enabled, suspended since or not
- * (platform.md §3, §8). Here: the fake COS shows and switches versioning as COS does, over the
- * official SDK, and stops honouring forbid-overwrite once it was ever enabled.
+ * (platform.md §3, §8). Here: the pure decisions; the fake COS, which shows and switches
+ * versioning as COS does over the official SDK and stops honouring forbid-overwrite once it was
+ * ever enabled; the recovery pass's daily check and the senders' refusal, in memory and over
+ * HTTP; and that the normal path pays no request for it. (The deploy's check is in
+ * deploy-api.test.ts and sls-routing.test.ts.)
  */
 import COS from 'cos-nodejs-sdk-v5';
 import * as fs from 'fs';
@@ -10,8 +13,21 @@ import * as os from 'os';
 import * as path from 'path';
 import type { FakeCredential } from '../scripts/local/fakes/credentials';
 import { FakeCos } from '../scripts/local/fakes/fake-cos';
+import { createHandler as createUpload } from '../functions/ivr-upload/handler';
+import { createHandler as createReport } from '../functions/quota-report/handler';
+import type { Env } from '../shared/core/config';
 import { IvrError } from '../shared/core/errors';
 import { fixFor } from '../shared/core/fixes';
+import { buildReport, renderReportHtml, wecomMessage } from '../shared/core/report';
+import { nextQuotaDayStart, quotaDay } from '../shared/core/zone';
+import { setLogSink } from '../shared/runtime/log';
+import type { RecoveryResult } from '../shared/workflow/recovery';
+import { runRecovery } from '../shared/workflow/recovery';
+import type { UploadSummary } from '../shared/workflow/upload';
+import { mp3Silence } from './audio';
+import { startStack, type Stack } from './harness';
+import { wecomStandIn } from './wecom';
+import { World } from './world';
 import { createIfAbsentHolds, versioningAlert, versioningCheckDue, versioningFromStatus } from '../shared/core/versioning';
 import { CosBucket, createCosClient } from '../shared/sdk/cos';
 import { MemoryStore } from '../shared/store/store';
@@ -158,6 +174,175 @@ describe('the fake COS: GET/PUT Bucket versioning, and forbid-overwrite once ver
       }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Log lines written while `run` runs (the workflow's JSON lines), parsed. */
+async function logsOf<T>(run: () => Promise<T>): Promise<{ value: T; lines: Array<Record<string, unknown>> }> {
+  const lines: Array<Record<string, unknown>> = [];
+  const previous = setLogSink((l) => lines.push(JSON.parse(l) as Record<string, unknown>));
+  try {
+    return { value: await run(), lines };
+  } finally {
+    setLogSink(previous);
+  }
+}
+
+describe('the recovery pass checks once per quota day, and a sender that knows makes no call (in memory)', () => {
+  const pass = (w: World, owner: string) => runRecovery(w.ctx(owner), { Type: 'Timer' });
+  const checks = (w: World) => w.store.ops.filter((o) => o.op === 'versioning').length;
+
+  test('one GET Bucket versioning per quota day, recorded in the send log, which every later entry carries', async () => {
+    const w = new World();
+    const first = await pass(w, 'r1');
+    expect(first.bucketVersioned).toBeUndefined();
+    expect(checks(w)).toBe(1);
+    const day = quotaDay(w.t, 480);
+    expect((await w.ledger.readTail())?.bucket).toEqual({ day, versioning: 'Never' });
+    w.t += 300_000;
+    await pass(w, 'r2');
+    await w.upload('a', 3);
+    expect(w.status('a')).toBe('uploaded');
+    expect(checks(w)).toBe(1);
+    expect((await w.ledger.readTail())?.bucket).toEqual({ day, versioning: 'Never' });
+    w.t = nextQuotaDayStart(w.t, 480) + 60_000;
+    await pass(w, 'r3');
+    expect(checks(w)).toBe(2);
+    expect((await w.ledger.readTail())?.bucket).toEqual({ day: quotaDay(w.t, 480), versioning: 'Never' });
+  });
+
+  test('a check that cannot be made (the role may not read it) is logged and made again by the next pass; the pass goes on', async () => {
+    const w = new World();
+    const versioning = w.store.versioning.bind(w.store);
+    w.store.versioning = async () => {
+      throw new IvrError('StorageError', 'COS GET Bucket versioning of prompts-1250000000 (ap-guangzhou) failed: AccessDenied (Access Denied.)');
+    };
+    const { value, lines } = await logsOf(() => pass(w, 'r1'));
+    expect(value.sent).toBe(true);
+    expect(value.bucketVersioned).toBeUndefined();
+    expect(lines).toContainEqual(expect.objectContaining({ level: 'warn', code: 'StorageError', msg: "could not read the bucket's versioning; the next pass tries again" }));
+    expect((await w.ledger.readTail())?.bucket).toBeUndefined();
+    w.store.versioning = versioning;
+    w.t += 300_000;
+    await pass(w, 'r2');
+    expect((await w.ledger.readTail())?.bucket?.versioning).toBe('Never');
+  });
+
+  test('versioning found: the pass says so (error log with its code, result, report), and from then on no call is made: a deferred file and a new one fail BucketVersioned, their slots given back', async () => {
+    const w = new World({ IVR_DAILY_QUOTA: '1' });
+    await pass(w, 'r0');
+    await w.upload('sent', 3);
+    await w.upload('waits', 3);
+    expect([w.status('sent'), w.status('waits')]).toEqual(['uploaded', 'deferred']);
+    expect(w.calls).toHaveLength(1);
+    // The operator turns versioning on (a safety habit); the next quota day's first pass finds it.
+    w.store.bucketVersioning = 'Enabled';
+    w.t = nextQuotaDayStart(w.t, 480) + 60_000;
+    const { value: found, lines } = await logsOf(() => pass(w, 'r1'));
+    const alert = { code: 'BucketVersioned', status: 'Enabled', message: expect.stringMatching(/^bucket prompts-1250000000 has versioning enabled: COS then ignores x-cos-forbid-overwrite/) };
+    expect(found.bucketVersioned).toEqual(alert);
+    expect(lines).toContainEqual(expect.objectContaining({ level: 'error', code: 'BucketVersioned', status: 'Enabled', msg: 'the bucket has versioning: nothing is sent to CCC from it' }));
+    expect(found.report?.report.bucketVersioned).toEqual(alert);
+    // The deferred file went into the new day's first call: refused before it was made.
+    expect(w.calls).toHaveLength(1);
+    const waits = w.objects.objects.get('prompts/waits.mp3')!.meta;
+    expect(waits).toMatchObject({ 'ivr-status': 'failed', 'ivr-error-code': 'BucketVersioned' });
+    expect(decodeURIComponent(waits['ivr-error-message'])).toMatch(/^not sent to CCC: bucket prompts-1250000000 has versioning enabled/);
+    expect(lines).toContainEqual(expect.objectContaining({ level: 'error', code: 'BucketVersioned', msg: 'no call made: the bucket has versioning, so its files fail unsent', files: 1 }));
+    // A new drop learns it from the send-log tail its intake reads anyway.
+    const opsBefore = w.store.ops.length;
+    await w.upload('new', 3);
+    expect(w.store.ops.slice(opsBefore).filter((o) => o.op === 'versioning')).toEqual([]);
+    expect(w.status('new')).toBe('failed');
+    expect(w.objects.objects.get('prompts/new.mp3')!.meta['ivr-error-code']).toBe('BucketVersioned');
+    expect(w.calls).toHaveLength(1);
+    // Later passes say it again without asking COS again; the slots the refused calls took come
+    // back as for any call refused as a whole (the next sender finds their files failed unsent).
+    w.t += 300_000;
+    expect((await pass(w, 'r2')).bucketVersioned).toEqual(alert);
+    expect(checks(w)).toBe(2);
+    expect((await w.ledger.readTail())?.quota).toMatchObject({ day: quotaDay(w.t, 480), used: 0 });
+    expect(w.ccc.files).toHaveLength(1);
+  });
+
+  test.each(['Enabled', 'Suspended'] as const)('the report page and the WeCom summary lead with it (%s)', (status) => {
+    const alert = versioningAlert(BUCKET, status)!;
+    const report = buildReport({ day: '2026-11-26', nowMs: Date.parse('2026-11-26T16:00:05Z'), utcOffsetMinutes: 480, quotaLimit: 50, submitted: 0, exhausted: false, jobs: [], actions: { registered: 0, reviewsUpdated: 0, pruned: 0 }, final: true, bucketVersioned: alert });
+    expect(report.bucketVersioned).toEqual(alert);
+    const html = renderReportHtml(report, []);
+    expect(html).toContain(`<p id="bucket-versioned" class="alert"><strong>BucketVersioned: nothing is sent to CCC.</strong> bucket ${BUCKET} has versioning ${status === 'Enabled' ? 'enabled' : 'suspended (so it was enabled once)'}`);
+    const lines = wecomMessage(report, 'page').markdown.content.split('\n');
+    expect(lines[1]).toMatch(/^<font color="warning">\*\*BucketVersioned: nothing is sent to CCC\.\*\*<\/font> bucket prompts-1250000000 has versioning/);
+    const without = buildReport({ day: '2026-11-26', nowMs: 0, utcOffsetMinutes: 480, quotaLimit: 50, submitted: 0, exhausted: false, jobs: [], actions: { registered: 0, reviewsUpdated: 0, pruned: 0 }, final: true });
+    expect('bucketVersioned' in without).toBe(false);
+    expect(renderReportHtml(without, [])).not.toContain('bucket-versioned');
+    expect(wecomMessage(without).markdown.content).not.toContain('BucketVersioned');
+  });
+});
+
+describe('the functions over HTTP against the fake COS (official SDKs, signatures checked)', () => {
+  let stack: Stack;
+  beforeEach(async () => {
+    stack = await startStack();
+    stack.cos.addCredential(OPERATOR);
+  });
+  afterEach(() => stack.stop());
+
+  const upload = () => createUpload(stack.env, stack.seams);
+  const timer = (env: Env = {}) => createReport({ ...stack.env, IVR_BUCKET: BUCKET, ...env }, stack.seams);
+  /** COS requests of the functions (CCC's own downloads of signed URLs are CCC's). */
+  const own = (from = 0) => stack.cos.requests.slice(from).filter((r) => !r.presigned);
+
+  test('an operator turns versioning on in the console: the timer finds it, logs it, puts it in its result, the report and the WeCom post; the next drop fails BucketVersioned without a CCC call', async () => {
+    const robot = await wecomStandIn();
+    try {
+      await sdk(stack.cos).putBucketVersioning({ Bucket: BUCKET, Region: REGION, VersioningConfiguration: { Status: 'Enabled' } });
+      const pass = (await timer({ IVR_REPORT_WEBHOOK: robot.url })({ Type: 'Timer', Message: '' })) as RecoveryResult;
+      expect(pass.bucketVersioned).toMatchObject({ code: 'BucketVersioned', status: 'Enabled' });
+      // The first pass reports the day before (empty here): with the alert, and so does its post.
+      expect(pass.report?.report.bucketVersioned).toEqual(pass.bucketVersioned);
+      expect(robot.accepted).toHaveLength(1);
+      expect(robot.accepted[0].split('\n')[1]).toMatch(/^<font color="warning">\*\*BucketVersioned: nothing is sent to CCC\.\*\*<\/font> bucket prompts-1250000000 has versioning enabled/);
+      const errors = stack.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.level === 'error' && l.code === 'BucketVersioned');
+      expect(errors).toEqual([expect.objectContaining({ fn: 'quota-report', status: 'Enabled', msg: 'the bucket has versioning: nothing is sent to CCC from it' })]);
+      expect(own().filter((r) => r.op === 'GET_VERSIONING').map((r) => r.status)).toEqual([200]);
+
+      stack.clock.advance(60_000);
+      const before = stack.cos.requests.length;
+      const res = (await upload()(stack.drop('prompts/welcome.mp3', mp3Silence()), { request_id: 'scf-req-1' })) as UploadSummary;
+      expect(res.results).toEqual([expect.objectContaining({ key: 'prompts/welcome.mp3', status: 'failed', code: 'BucketVersioned' })]);
+      expect(stack.meta('prompts/welcome.mp3')).toMatchObject({ 'ivr-status': 'failed', 'ivr-error-code': 'BucketVersioned' });
+      expect(stack.ccc.uploadCalls()).toEqual([]);
+      // The upload function learnt it from the send log: it never asked COS itself.
+      expect(own(before).filter((r) => r.op === 'GET_VERSIONING')).toEqual([]);
+    } finally {
+      robot.close();
+    }
+  });
+
+  /** The COS requests (operation, and the ledger folder or the object) of one file dropped alone into an idle system, on a cold instance. */
+  async function fileAlone(on: Stack): Promise<string[]> {
+    const before = on.cos.requests.length;
+    const res = (await createUpload(on.env, on.seams)(on.drop('prompts/alone.mp3', mp3Silence()), { request_id: 'scf-req-alone' })) as UploadSummary;
+    expect(res.results).toEqual([expect.objectContaining({ status: 'uploaded' })]);
+    const what = (key: string) => (key.startsWith('.ivr-audio-sync/') ? key.slice('.ivr-audio-sync/'.length).split('/')[0] : 'object');
+    return on.cos.requests.slice(before).filter((r) => !r.presigned).map((r) => `${r.op} ${what(r.key)}`);
+  }
+
+  test("the normal path costs no extra COS request: a file alone on a cold instance makes the same 12 requests with the day's check on record as on a fresh bucket", async () => {
+    const fresh = await fileAlone(stack);
+    expect(fresh).toHaveLength(12);
+    const other = await startStack();
+    try {
+      const pass = (await createReport({ ...other.env, IVR_BUCKET: BUCKET }, other.seams)({ Type: 'Timer', Message: '' })) as RecoveryResult;
+      expect(pass.bucketVersioned).toBeUndefined();
+      expect(other.cos.requests.filter((r) => r.op === 'GET_VERSIONING')).toHaveLength(1);
+      // Past the pass's lease: the system is idle again.
+      other.clock.advance(60_000);
+      expect(await fileAlone(other)).toEqual(fresh);
+    } finally {
+      await other.stop();
     }
   });
 });

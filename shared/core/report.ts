@@ -6,6 +6,7 @@ import { deferredSpan, inFlight, outcomeAt, visibleStatus, type JobVersion } fro
 import { fixFor } from './fixes';
 import type { ReviewState } from './metadata';
 import { parseUtcOffset } from './config';
+import type { VersioningAlert } from './versioning';
 import { formatOffset, quotaDay, wallClock } from './zone';
 
 /** The report of one quota day: stored as `reports/<day>.json`, rendered as HTML and a WeCom message. */
@@ -33,6 +34,8 @@ export interface DailyReport {
   needsAction: NeedsAction[];
   /** What the run that wrote the report did. */
   actions: { registered: number; reviewsUpdated: number; pruned: number };
+  /** The bucket has (or had) versioning, as the recovery pass found it: nothing is sent to CCC from it until the operator moves. */
+  bucketVersioned?: VersioningAlert;
 }
 
 /** One file an operator should look at, with the error or review verdict that says why. */
@@ -74,6 +77,8 @@ export interface ReportInput {
   actions: DailyReport['actions'];
   /** Whether `day` has ended (see {@link DailyReport.final}). */
   final: boolean;
+  /** The bucket's versioning alert, when the pass writing the report knows of one. */
+  bucketVersioned?: VersioningAlert;
 }
 
 /** What the operator should do about a job, if anything. */
@@ -187,6 +192,7 @@ export function buildReport(i: ReportInput): DailyReport {
     errors,
     needsAction: action.sort((a, b) => URGENCY[a.status] - URGENCY[b.status] || a.key.localeCompare(b.key)),
     actions: i.actions,
+    ...(i.bucketVersioned ? { bucketVersioned: i.bucketVersioned } : {}),
   };
 }
 
@@ -232,10 +238,12 @@ h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}
 .big{font-size:2.4rem;font-weight:600}.muted{color:#616e7c}
 table{border-collapse:collapse;min-width:320px}th,td{text-align:left;padding:.3rem 1rem .3rem 0;border-bottom:1px solid #e4e7eb}td.key{overflow-wrap:anywhere}td.status{white-space:nowrap}
 svg{width:100%;height:auto;font-size:11px;fill:#52606d}.bar{fill:#2680c2}.bar.full{fill:#d64545}.limit{stroke:#d64545;stroke-dasharray:4 3}
+.alert{border:2px solid #d64545;background:#fff5f5;padding:.6rem 1rem}
 </style></head><body>
 <h1>IVR audio sync: quota report for ${esc(r.day)}${r.final ? '' : ' so far'} <span class="muted">(UTC${esc(r.utcOffset)})</span></h1>
 ${r.final ? '' : `<p id="so-far">This quota day has not ended: the figures are those at ${esc(zoned(r.generatedAt, r.utcOffset))}. The day's own report is written by the first recovery pass after it ends.</p>
-`}
+`}${r.bucketVersioned ? `<p id="bucket-versioned" class="alert"><strong>${esc(r.bucketVersioned.code)}: nothing is sent to CCC.</strong> ${esc(r.bucketVersioned.message)}.</p>
+` : ''}
 <p><span class="big" id="quota-used">${r.quota.submitted} / ${r.quota.limit}</span> files submitted to CCC${r.quota.exhausted ? ' — <strong>quota used up</strong>' : ` — ${r.quota.remaining} left`}</p>
 <h2>Last ${history.length} days</h2>
 ${chart(history, r.quota.limit)}
@@ -288,6 +296,8 @@ export function wecomMessage(r: DailyReport, page?: string): { msgtype: 'markdow
     `> review: ${r.review.approved} approved, ${r.review.rejected} rejected, ${r.review.pending} pending`,
     `> backlog: ${r.backlog.deferred} deferred, ${r.backlog.queued} queued`,
   ];
+  // First after the title: until the operator moves to another bucket, nothing else here changes.
+  if (r.bucketVersioned) lines.splice(1, 0, `<font color="warning">**${markdownText(r.bucketVersioned.code)}: nothing is sent to CCC.**</font> ${markdownText(r.bucketVersioned.message)}.`);
   if (errors) lines.push(`> errors: ${errors}`);
   // The files an operator must fix (failed, rejected), first few by name: the rest wait by themselves.
   const toFix = r.needsAction.filter((a) => a.status === 'failed' || a.status === 'rejected');

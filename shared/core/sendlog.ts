@@ -15,6 +15,7 @@
  */
 import type { DeferralCause } from './job';
 import type { Timing } from './timing';
+import type { VersioningCheck } from './versioning';
 import { DAY_MS, nextQuotaDayStart, quotaDay } from './zone';
 
 /** A file in a call, as the send log records it. */
@@ -68,6 +69,12 @@ export interface LogEntry {
   open: OpenCall[];
   /** About how many files wait in `deferred/`; a sender lists them only when this is not 0. */
   deferred: number;
+  /**
+   * The recovery pass's latest check of the bucket's versioning (once per quota day), carried
+   * forward by every entry: a sender whose entry says the bucket has or had versioning makes no
+   * call (core/versioning.ts), and every intake learns it from the tail it reads anyway.
+   */
+  bucket?: VersioningCheck;
 }
 
 /** The state before the first entry. */
@@ -236,6 +243,8 @@ export interface EntryChanges {
   previousDay?: QuotaState;
   open: OpenCall[];
   deferred: number;
+  /** A check of the bucket's versioning newer than the one `prev` carries (the recovery pass's). */
+  bucket?: VersioningCheck;
 }
 
 /**
@@ -257,8 +266,8 @@ export function newsEntry(prev: LogEntry, c: EntryChanges, t: Timing): LogEntry 
 }
 
 /** What every entry after `prev` carries over from the appender's changes. */
-function nextEntry(prev: LogEntry, c: EntryChanges): Pick<LogEntry, 'v' | 'n' | 'owner' | 'at' | 'quota' | 'previousDay' | 'open' | 'deferred'> {
-  return { v: 2, n: prev.n + 1, owner: c.owner, at: c.now, quota: c.quota, previousDay: c.previousDay, open: c.open, deferred: c.deferred };
+function nextEntry(prev: LogEntry, c: EntryChanges): Pick<LogEntry, 'v' | 'n' | 'owner' | 'at' | 'quota' | 'previousDay' | 'open' | 'deferred' | 'bucket'> {
+  return { v: 2, n: prev.n + 1, owner: c.owner, at: c.now, quota: c.quota, previousDay: c.previousDay, open: c.open, deferred: c.deferred, bucket: c.bucket ?? prev.bucket };
 }
 
 /**

@@ -4,7 +4,8 @@
  * files once their day has room) by acting as a sender; refreshes review states; and once per
  * quota day, on the first run after the day ends, writes the daily report and prunes the ledger.
  * Its WeCom posts (the report, rejections) go through the outbox (workflow/outbox.ts): each pass
- * first posts again what earlier passes left unposted.
+ * first posts again what earlier passes left unposted. Once per quota day too, it reads the
+ * bucket's versioning and records it in the send log.
  */
 import { asErrorCode, IvrError } from '../core/errors';
 import { requestedDay } from '../core/event';
@@ -12,6 +13,7 @@ import { carriedOverJob, inFlight, isFinal, queuedJob, type JobVersion } from '.
 import { reviewFromCode, type ReviewState } from '../core/metadata';
 import type { DailyReport, DayUse } from '../core/report';
 import { leaseView, newsEntry, type LogEntry, type QuotaState } from '../core/sendlog';
+import { versioningAlert, versioningCheckDue, type VersioningAlert, type VersioningCheck } from '../core/versioning';
 import { DAY_MS, daysBetween, formatOffset, lastDays, quotaDay, wallClock } from '../core/zone';
 import { mapLimited } from '../runtime/concurrency';
 import { loadReportCode } from '../runtime/load-report';
@@ -46,6 +48,11 @@ export interface RecoveryResult {
   pruned?: number;
   /** What this pass did with webhook messages earlier passes left unposted (only with `IVR_REPORT_WEBHOOK`; absent if the outbox could not be read). */
   outbox?: OutboxResult;
+  /**
+   * Set while the bucket is known to have (or have had) versioning, from this pass's check or the
+   * one the send log carries: nothing is sent to CCC then (every file waiting fails with it).
+   */
+  bucketVersioned?: VersioningAlert;
 }
 
 /** One timer-function pass (see the module comment); `event` may name a day to report again ({@link requestedDay}). */
@@ -58,7 +65,10 @@ export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryRes
   // figures as found first are kept for a report of the day before yesterday.
   const found = await readTail(ctx, day);
   const known = [found.quota, found.previousDay].filter((q): q is QuotaState => q !== undefined);
-  const { sent, settled, registered } = await sendLeftovers(ctx, found);
+  // Before sending: a bucket found versioned stops this pass's own calls too.
+  const checked = versioningCheckDue(found.bucket, day) ? await checkVersioning(ctx, day) : undefined;
+  const bucketVersioned = versioningAlertOf(ctx, checked ?? found.bucket);
+  const { sent, settled, registered } = await sendLeftovers(ctx, found, checked);
   const { outbox: rejections, ...reviews } = await refreshReviews(ctx);
   if (rejections && ctx.config.reportWebhook) {
     // A file whose marking failed may still have been marked by us (the create's answer lost): the
@@ -70,7 +80,7 @@ export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryRes
 
   const asked = requestedDay(event);
   const ended = quotaDay(ctx.clock.now() - DAY_MS, ctx.config.quotaUtcOffsetMinutes);
-  const result: RecoveryResult = { sent, settled, registered, reviews, ...(outbox ? { outbox } : {}) };
+  const result: RecoveryResult = { sent, settled, registered, reviews, ...(outbox ? { outbox } : {}), ...(bucketVersioned ? { bucketVersioned } : {}) };
   const actions = (pruned: number): DailyReport['actions'] => ({ registered, reviewsUpdated: reviews.changed, pruned });
   // Once per quota day: the first run after it ends reports it (unless a file is still in one of
   // the day's calls: see reportWaits), and prunes (so the report says how much) after reading the
@@ -93,7 +103,7 @@ export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryRes
       result.reportRefused = `a file sent at the end of ${asked} is still in a call whose outcome is not known yet: ask again after ${wallClock(Math.ceil(until / 1000) * 1000, offset).slice(11, 19)} (UTC${formatOffset(offset)})`;
       ctx.log.warn('report not written', { day: asked, error: result.reportRefused });
     } else {
-      result.report = await writeReport(ctx, asked, actions(0), asked === day ? 'so-far' : 'replace', known, jobs);
+      result.report = await writeReport(ctx, asked, actions(0), asked === day ? 'so-far' : 'replace', known, jobs, bucketVersioned);
     }
   } else {
     // Yesterday, and the day before if no pass ran all of yesterday (the timer failing, or turned
@@ -117,20 +127,50 @@ export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryRes
           await ctx.ledger.store.put(ctx.ledger.quietDayKey(d), '{}');
           continue;
         }
-        result.report = (await writeReport(ctx, d, actions(result.pruned), 'once', known, jobs)) ?? result.report;
+        result.report = (await writeReport(ctx, d, actions(result.pruned), 'once', known, jobs, bucketVersioned)) ?? result.report;
       }
     }
   }
-  ctx.log.info('recovery pass done', { sent, settled, reviews: { checked: reviews.checked, changed: reviews.changed, rejected: reviews.rejected.length }, report: result.report?.day, pruned: result.pruned, day });
+  ctx.log.info('recovery pass done', { sent, settled, reviews: { checked: reviews.checked, changed: reviews.changed, rejected: reviews.rejected.length }, report: result.report?.day, pruned: result.pruned, day, bucketVersioned: bucketVersioned?.status });
   return result;
 }
 
-/** Acts as a sender for everything waiting, unless an accepting sender is at work (it picks everything up itself). */
-async function sendLeftovers(ctx: Ctx, found: LogEntry): Promise<{ sent: boolean; settled: number; registered: number }> {
+/**
+ * Reads the bucket's versioning (one request, once per quota day: see versioningCheckDue). A
+ * bucket that has or had it is logged as an error with its code, what happens and what to do.
+ * One that cannot be read (the role's policy lacks cos:GetBucketVersioning, COS failing) is
+ * logged and left to the next pass: the check is never what stops a pass.
+ */
+async function checkVersioning(ctx: Ctx, day: string): Promise<VersioningCheck | undefined> {
+  let check: VersioningCheck;
+  try {
+    check = { day, versioning: await ctx.ledger.store.versioning() };
+  } catch (e) {
+    if (!(e instanceof IvrError)) throw e;
+    ctx.log.warn("could not read the bucket's versioning; the next pass tries again", { code: e.code, error: e.message, requestId: e.requestId });
+    return undefined;
+  }
+  const alert = versioningAlertOf(ctx, check);
+  if (alert) ctx.log.error('the bucket has versioning: nothing is sent to CCC from it', { code: alert.code, status: alert.status, error: alert.message });
+  else ctx.log.info('bucket versioning checked: never enabled, so create-if-absent holds', { day });
+  return check;
+}
+
+/** The alert for the bucket's versioning as `check` found it, if any. */
+function versioningAlertOf(ctx: Ctx, check: VersioningCheck | undefined): VersioningAlert | undefined {
+  return check && versioningAlert(ctx.config.bucket ?? 'the bucket', check.versioning);
+}
+
+/**
+ * Acts as a sender for everything waiting, unless an accepting sender is at work (it picks
+ * everything up itself). Its entries carry `checked`, this pass's check of the bucket, if any (a
+ * pass that finds an accepting sender records none: the next pass checks again).
+ */
+async function sendLeftovers(ctx: Ctx, found: LogEntry, checked?: VersioningCheck): Promise<{ sent: boolean; settled: number; registered: number }> {
   let tail = found;
   for (let tries = 0; tries < 5; tries++) {
     if (leaseView(tail, ctx.clock.now(), ctx.timing).kind === 'accepting') break;
-    const got = await Sender.acquire(ctx, tail, [], { recovery: true });
+    const got = await Sender.acquire(ctx, tail, [], { recovery: true, bucket: checked });
     if (!got.sender) {
       tail = got.tail;
       continue;
@@ -271,7 +311,7 @@ type ReportWrite = 'once' | 'replace' | 'so-far';
  * figures; see submittedOn).
  * Stores it as `how` says and posts the summary.
  */
-async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'], how: ReportWrite, known: QuotaState[], jobs: JobVersion[]): Promise<RecoveryResult['report']> {
+async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'], how: ReportWrite, known: QuotaState[], jobs: JobVersion[], bucketVersioned?: VersioningAlert): Promise<RecoveryResult['report']> {
   const tail = await readTail(ctx, today(ctx));
   const quota = [tail.quota, tail.previousDay, ...known].find((q) => q?.day === day);
   const historyText = await ctx.ledger.store.get(ctx.ledger.historyKey());
@@ -289,6 +329,7 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
     jobs,
     actions,
     final: how !== 'so-far',
+    bucketVersioned,
   });
   const days: DayUse[] = lastDays(day, 30).map((d) => ({ day: d, submitted: history[d] ?? 0 }));
   const jsonKey = how === 'so-far' ? undefined : ctx.ledger.reportKey(day);

@@ -17,6 +17,7 @@ import { deferralMessage, entryBehindChain, inCall, inFlight, isFinal, sendable,
 import { reviewFromCode } from '../core/metadata';
 import { afterFailedAttempt, classifyFailure, matchOutcomes, type ApiFailure, type UploadResponse } from '../core/outcome';
 import { callEntry, chooseBatch, deferralCause, genesis, leaseEntry, leaseView, nextWindow, openIds, quotaOn, quotaRoom, reclaim, stateEntry, withNews, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
+import { versioningAlert, type VersioningCheck } from '../core/versioning';
 import { mapLimited } from '../runtime/concurrency';
 import { CORRUPT, type EntryRef } from '../store/ledger';
 import type { Ctx } from './context';
@@ -136,6 +137,8 @@ async function neverProcessed(ctx: Ctx, j: CallJob, after: JobVersion): Promise<
 export interface SenderOptions {
   /** The recovery pass: list everything, trust no entry's version, finish orphans. */
   recovery?: boolean;
+  /** The recovery pass's check of the bucket's versioning made just now: every entry of this sender carries it. */
+  bucket?: VersioningCheck;
 }
 
 /** The send-lease holder (see the module comment): obtained from {@link Sender.acquire}, then worked by `run`. */
@@ -217,7 +220,7 @@ export class Sender {
       const open = pruned.open;
       // A slot given back after midnight is the ended day's: its count (the report's) drops too.
       const previousDay = rolled.previousDay && reclaim(rolled.previousDay, pruned.unattempted);
-      const changes = { owner: ctx.owner, now: at, quota, previousDay, open, deferred: prev.deferred };
+      const changes = { owner: ctx.owner, now: at, quota, previousDay, open, deferred: prev.deferred, bucket: opts.bucket };
       const cands: Candidate[] = own.filter((v) => sendable(v, now, window.day)).map(candidateOfVersion);
       const { batch } = chooseBatch(cands, open, { room: quotaRoom(quota, config.dailyQuota), full: quota.full, maxBatch: config.maxBatch, day: window.day });
       // Alone and on time: nothing older waits (no deferred backlog), every own file fits, and the
@@ -388,7 +391,7 @@ export class Sender {
   }
 
   private changes() {
-    return { owner: this.ctx.owner, now: this.now(), quota: this.quota, previousDay: this.previousDay, open: this.open, deferred: this.deferredCount };
+    return { owner: this.ctx.owner, now: this.now(), quota: this.quota, previousDay: this.previousDay, open: this.open, deferred: this.deferredCount, bucket: this.opts.bucket };
   }
 
   private rollQuota(day: string): void {
@@ -688,6 +691,18 @@ export class Sender {
     this.release(call.jobs.filter((j) => !inCall(j)));
     this.open = this.open.map((c) => (c.n === entry.n ? { ...c, jobs: c.jobs.filter(inCall) } : c));
     if (sent.length === 0) return this.closeCall(entry.n);
+    // The send log says the bucket has (or had) versioning: create-if-absent guards nothing there
+    // (two senders, the same file in two calls), so no call is made. Refused before processing,
+    // like a call refused as a whole: each file fails with what to do, and its slot comes back.
+    const alert = entry.bucket && versioningAlert(sent[0].object.bucket, entry.bucket.versioning);
+    if (alert) {
+      ctx.log.error('no call made: the bucket has versioning, so its files fail unsent', { entry: entry.n, code: alert.code, status: alert.status, files: sent.length, error: alert.message });
+      const lastError = { code: alert.code, message: `not sent to CCC: ${alert.message}` };
+      await this.each(sent, (v) => move(ctx, v, 'rejected', { lastError, call: entry.n, unattempted: true }));
+      this.release(this.movedOut(entry.n, sent));
+      this.closeIfSettled(entry.n);
+      return;
+    }
     const wait = call.notBefore - this.now();
     if (wait > 0) {
       await ctx.clock.sleep(wait);
