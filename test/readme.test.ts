@@ -1,10 +1,12 @@
 /**
  * The README's figures come from commands; these keep them from drifting where a test can: the
  * bundle sizes against the bundles `npm test` just built, the cold-load ratios against the
- * baseline the CI guard uses (both written from the same `npm run bench` run).
+ * baseline the CI guard uses (both written from the same `npm run bench` run). And its error
+ * tables against the codes the functions define.
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { OWN_ERROR_CODES } from '../shared/core/errors';
 
 const ROOT = path.join(__dirname, '..');
 const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
@@ -28,4 +30,12 @@ describe.each(['ivr_upload.js', 'quota_report.js'])('README Performance: %s', (b
     const ratio = Number(/= ([\d.]+)× empty/.exec(row(`\`${bundle}\` cold load`))?.[1]);
     expect(ratio).toBeCloseTo(baseline.coldRatio[bundle], 2);
   });
+});
+
+test("README's error tables document every code of ours an operator can meet", () => {
+  // NetworkError never reaches an operator: a lost answer is shown as OutcomeUnknown.
+  const internal = new Set<string>(['NetworkError']);
+  const documented = (code: string) => readme.includes(`\n| \`${code}\` |`);
+  expect(OWN_ERROR_CODES.filter((c) => !internal.has(c) && !documented(c))).toEqual([]);
+  expect([...internal].filter(documented)).toEqual([]);
 });
