@@ -28,7 +28,9 @@ import { mp3Silence } from './audio';
 import { startStack, type Stack } from './harness';
 import { wecomStandIn } from './wecom';
 import { World } from './world';
-import { createIfAbsentHolds, versioningAlert, versioningCheckDue, versioningFromStatus } from '../shared/core/versioning';
+import { createIfAbsentHolds, versioningAlert, versioningCheckDue, versioningFromStatus, type VersioningCheck } from '../shared/core/versioning';
+import { genesis, leaseEntry, type LogEntry } from '../shared/core/sendlog';
+import type { Timing } from '../shared/core/timing';
 import { CosBucket, createCosClient } from '../shared/sdk/cos';
 import { MemoryStore } from '../shared/store/store';
 
@@ -82,6 +84,25 @@ describe('the decisions (shared/core/versioning.ts)', () => {
     expect(versioningCheckDue({ day: '2026-11-25', versioning: 'Never' }, '2026-11-26')).toBe(true);
     expect(versioningCheckDue({ day: '2026-11-26', versioning: 'Never' }, '2026-11-26')).toBe(false);
     expect(versioningCheckDue({ day: '2026-11-26', versioning: 'Enabled' }, '2026-11-26')).toBe(false);
+  });
+
+  test('an entry never lets a check made earlier erase a newer or a versioned one: two recovery passes that both found the check due append one after the other', () => {
+    const t = { listLagMs: 1000 } as Timing;
+    const at = (prev: LogEntry, owner: string, bucket?: VersioningCheck) => leaseEntry(prev, { owner, now: prev.at + 1000, quota: prev.quota, open: [], deferred: 0, bucket }, prev.at + 2000, t);
+    const g = genesis('2026-11-26');
+    // Pass A read Never, then the operator enabled versioning, pass B read Enabled and appended first.
+    const b = at(g, 'B', { day: '2026-11-26', versioning: 'Enabled' });
+    expect(at(b, 'A', { day: '2026-11-26', versioning: 'Never' }).bucket).toEqual({ day: '2026-11-26', versioning: 'Enabled' });
+    // A sender started yesterday carries yesterday's check: today's stays.
+    const today = at(g, 'B', { day: '2026-11-26', versioning: 'Never' });
+    expect(at(today, 'A', { day: '2026-11-25', versioning: 'Never' }).bucket).toEqual({ day: '2026-11-26', versioning: 'Never' });
+    // Versioning never goes back: a check that says Never after one that found it keeps it.
+    const found = at(g, 'B', { day: '2026-11-25', versioning: 'Suspended' });
+    expect(at(found, 'A', { day: '2026-11-26', versioning: 'Never' }).bucket).toEqual({ day: '2026-11-26', versioning: 'Suspended' });
+    // The usual cases are unchanged: a newer check replaces an older one; none carries the last.
+    expect(at(today, 'C', { day: '2026-11-27', versioning: 'Never' }).bucket).toEqual({ day: '2026-11-27', versioning: 'Never' });
+    expect(at(today, 'C', { day: '2026-11-27', versioning: 'Enabled' }).bucket).toEqual({ day: '2026-11-27', versioning: 'Enabled' });
+    expect(at(b, 'C').bucket).toEqual(b.bucket);
   });
 
   test('the in-memory store answers as a test sets it, and then overwrites on create, as COS does', async () => {

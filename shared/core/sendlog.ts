@@ -15,7 +15,7 @@
  */
 import type { DeferralCause } from './job';
 import type { Timing } from './timing';
-import type { VersioningCheck } from './versioning';
+import { mergedCheck, type VersioningCheck } from './versioning';
 import { DAY_MS, nextQuotaDayStart, quotaDay } from './zone';
 
 /** A file in a call, as the send log records it. */
@@ -243,7 +243,7 @@ export interface EntryChanges {
   previousDay?: QuotaState;
   open: OpenCall[];
   deferred: number;
-  /** A check of the bucket's versioning newer than the one `prev` carries (the recovery pass's). */
+  /** The recovery pass's check of the bucket's versioning, merged with the one `prev` carries (see mergedCheck). */
   bucket?: VersioningCheck;
 }
 
@@ -267,7 +267,7 @@ export function newsEntry(prev: LogEntry, c: EntryChanges, t: Timing): LogEntry 
 
 /** What every entry after `prev` carries over from the appender's changes. */
 function nextEntry(prev: LogEntry, c: EntryChanges): Pick<LogEntry, 'v' | 'n' | 'owner' | 'at' | 'quota' | 'previousDay' | 'open' | 'deferred' | 'bucket'> {
-  return { v: 2, n: prev.n + 1, owner: c.owner, at: c.now, quota: c.quota, previousDay: c.previousDay, open: c.open, deferred: c.deferred, bucket: c.bucket ?? prev.bucket };
+  return { v: 2, n: prev.n + 1, owner: c.owner, at: c.now, quota: c.quota, previousDay: c.previousDay, open: c.open, deferred: c.deferred, bucket: mergedCheck(prev.bucket, c.bucket) };
 }
 
 /**

@@ -56,3 +56,18 @@ export interface VersioningCheck {
 
 /** Whether the recovery pass checks the bucket's versioning now: once per quota day, when no check of `today` is known. */
 export const versioningCheckDue = (last: VersioningCheck | undefined, today: string): boolean => last?.day !== today;
+
+/**
+ * The check an entry carries, from its predecessor's (`prev`) and its appender's (`ours`): two
+ * recovery passes that both found the check due append one after the other, and a sender carries
+ * its check for its whole term (across midnight too), so `ours` may be the older one. Versioning
+ * never goes back to `Never`: a check that found it stays, dated by the later of the two; else
+ * the later check stands.
+ */
+export function mergedCheck(prev: VersioningCheck | undefined, ours: VersioningCheck | undefined): VersioningCheck | undefined {
+  if (!prev || !ours) return ours ?? prev;
+  const day = prev.day > ours.day ? prev.day : ours.day;
+  if (ours.versioning !== 'Never') return { day, versioning: ours.versioning };
+  if (prev.versioning !== 'Never') return { day, versioning: prev.versioning };
+  return prev.day > ours.day ? prev : ours;
+}
