@@ -7,6 +7,7 @@
  */
 import COS from 'cos-nodejs-sdk-v5';
 import { createHandler } from '../functions/ivr-upload/handler';
+import { createHandler as createReport } from '../functions/quota-report/handler';
 import { IvrError } from '../shared/core/errors';
 import { CosBucket } from '../shared/sdk/cos';
 import { TEST_CREDENTIAL } from '../scripts/local/fakes/credentials';
@@ -65,4 +66,18 @@ test('settled queue entries the role may not delete are reported by the sender w
   const warned = stack.logs.filter((l) => l.includes('could not delete settled queue entries'));
   expect(warned).toHaveLength(1);
   expect(warned[0]).toContain('"count":2');
+});
+
+test('a ledger the role may not prune still gets its daily report: the refused prune is an error line, not a failed pass', async () => {
+  // A review marker past the retention: the day's first pass after midnight deletes it.
+  stack.cos.putDirect(BUCKET, '.ivr-audio-sync/reviewed/4242', Buffer.from('{"review":"approved"}'));
+  stack.cos.deleteDenied = (_b, key) => key.includes('/reviewed/');
+  stack.clock.advance(36 * 24 * 3600_000);
+  const pass = (await createReport({ ...stack.env, IVR_BUCKET: BUCKET }, stack.seams)({ Type: 'Timer', Message: '' })) as { report?: { day: string; report: { actions: { pruned: number } } } };
+  expect(pass.report?.report.actions.pruned).toBe(0);
+  expect(stack.cos.keys(BUCKET, `.ivr-audio-sync/reports/${pass.report!.day}.json`)).toHaveLength(1);
+  expect(stack.cos.keys(BUCKET, '.ivr-audio-sync/reviewed/')).toEqual(['.ivr-audio-sync/reviewed/4242']);
+  const errors = stack.logs.filter((l) => l.includes('ledger not pruned'));
+  expect(errors).toHaveLength(1);
+  expect(errors[0]).toMatch(/"level":"error".*"code":"StorageError".*AccessDenied/);
 });

@@ -121,7 +121,7 @@ export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryRes
     const ready = due.filter((d) => !loadReportCode().reportWaits(d, jobs, ctx.clock.now(), ctx.timing.skewMs));
     if (ready.length < due.length) ctx.log.info('daily report left to a later pass: a file is still in a call of the day', { days: due.filter((d) => !ready.includes(d)) });
     if (ready.length > 0) {
-      result.pruned = await prune(ctx);
+      result.pruned = await pruneSafely(ctx);
       for (const d of ready) {
         if (d === before && !known.some((q) => q.day === d) && !jobs.some((v) => v.slot === d)) {
           await ctx.ledger.store.put(ctx.ledger.quietDayKey(d), '{}');
@@ -462,6 +462,21 @@ async function carryQuota(ctx: Ctx, day: string, used: number, full: boolean): P
   const now = ctx.clock.now();
   const entry = newsEntry(tail, { owner: ctx.owner, now, quota: { day, used: Math.max(quota.used, used), full: quota.full || full }, previousDay: tail.previousDay, open: tail.open, deferred: tail.deferred }, ctx.timing);
   if ((await ctx.ledger.appendEntry(entry)).appended) await ctx.ledger.publishTail(entry);
+}
+
+/**
+ * {@link prune}, but never at the cost of the day's report: a prune COS refuses (a role without
+ * `DeleteObject` on the ledger, whose batch deletes now fail as they should) is logged as an error
+ * and counted as 0, the report is written anyway, and the next day's pass prunes again.
+ */
+async function pruneSafely(ctx: Ctx): Promise<number> {
+  try {
+    return await prune(ctx);
+  } catch (e) {
+    if (!(e instanceof IvrError)) throw e;
+    ctx.log.error('ledger not pruned; the report is written anyway, and the next quota day tries again', { code: e.code, error: e.message });
+    return 0;
+  }
 }
 
 /**
