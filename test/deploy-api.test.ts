@@ -5,6 +5,8 @@
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
+import * as http from 'http';
+import type { AddressInfo } from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import type { Client } from 'tencentcloud-sdk-nodejs/tencentcloud/services/scf/v20180416/scf_client';
@@ -470,6 +472,34 @@ describe('the bucket, checked before anything is built or changed (COS ignores x
     expect(denied.code).toBe(1);
     expect(denied.lines.pop()).toMatch(/^failed: COS GET Bucket versioning of prompts-1250000000 \(ap-guangzhou\) failed: AccessDenied .*npm run policy -- --deploy-user\)$/);
     expect(a.scf.calls).toEqual([]);
+  });
+
+  test('a proxy in the shell (HTTPS_PROXY, HTTP_PROXY) is not used: the check connects directly, as every SCF call of the deploy does', async () => {
+    // A stale proxy variable (a proxy tool's, no longer running) broke the check while the SCF
+    // calls, which never use one (scripts/deploy/scf.ts), went through: the deploy failed on it.
+    const seen: string[] = [];
+    const proxy = http.createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      res.writeHead(502).end();
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const names = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy'];
+    const saved = Object.fromEntries(names.map((n) => [n, process.env[n]]));
+    try {
+      for (const n of names) delete process.env[n];
+      Object.assign(process.env, { HTTPS_PROXY: url, https_proxy: url, HTTP_PROXY: url, http_proxy: url });
+      const a = await account();
+      const { code, lines } = await a.run('deploy', { dryRun: true });
+      expect({ code, last: lines[lines.length - 1] }).toEqual({ code: 0, last: expect.stringMatching(/^ {2}trigger timer/) });
+      expect(a.cos.requests.map((r) => `${r.op} ${r.status}`)).toEqual(['GET_VERSIONING 200']);
+      expect(seen).toEqual([]);
+    } finally {
+      for (const n of names) if (saved[n] === undefined) delete process.env[n];
+      else process.env[n] = saved[n];
+      proxy.closeAllConnections();
+      await new Promise((r) => proxy.close(r));
+    }
   });
 });
 

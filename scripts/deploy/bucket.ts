@@ -18,6 +18,20 @@ export function cosEndpoint(raw: string | undefined): Endpoint | undefined {
 }
 
 /**
+ * Makes `cos` connect directly, as every SCF call of the deploy does (scripts/deploy/scf.ts gives
+ * its client an agent of its own): run from the sources, the COS SDK sends its requests through
+ * cos-request, which otherwise takes a proxy from HTTPS_PROXY/HTTP_PROXY in the shell (a proxy
+ * tool's variable, often stale), and the deploy would fail on its first call while the rest of it
+ * never uses that proxy. The SDK hands every request's options to `before-send` listeners just
+ * before it sends them; cos-request looks the proxy up only when the options have none.
+ */
+function directly(cos: ReturnType<typeof createCosClient>): void {
+  cos.on('before-send', (opt: { proxy?: unknown }) => {
+    opt.proxy = null;
+  });
+}
+
+/**
  * Checks `settings.bucket` in `settings.region` with the deploy user's `credentials`, over COS
  * (or `COS_ENDPOINT` of `values`, the `.env` read). Throws a {@link DeployConfigError} (printed as
  * `refused: …`) for a bucket with versioning enabled or suspended, and an Error (printed as
@@ -26,6 +40,7 @@ export function cosEndpoint(raw: string | undefined): Endpoint | undefined {
 export async function checkBucket(credentials: DeployCredentials, settings: Pick<DeploySettings, 'bucket' | 'region'>, values: Record<string, string>): Promise<void> {
   const endpoint = cosEndpoint(values.COS_ENDPOINT);
   const cos = createCosClient({ credentials: { secretId: credentials.secretId, secretKey: credentials.secretKey, sessionToken: credentials.token }, cosEndpoint: endpoint });
+  directly(cos);
   const bucket = new CosBucket(cos, settings.bucket, settings.region, endpoint?.protocol ?? 'https:');
   let versioning;
   try {
