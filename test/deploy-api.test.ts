@@ -465,13 +465,59 @@ describe('the bucket, checked before anything is built or changed (COS ignores x
     a.setEnv({ IVR_BUCKET: 'typo-1250000000' });
     const missing = await a.run('deploy', { dryRun: true });
     expect(missing.code).toBe(1);
-    expect(missing.lines.pop()).toMatch(/^failed: COS GET Bucket versioning of typo-1250000000 \(ap-guangzhou\) failed: NoSuchBucket .*; nothing was changed\. .*check IVR_BUCKET and REGION in \.env, and that the deploy user's policy grants cos:GetBucketVersioning/);
+    expect(missing.lines.pop()).toMatch(/^failed: COS GET Bucket versioning of typo-1250000000 \(ap-guangzhou\) failed: NoSuchBucket .*; nothing was changed\. There is no bucket typo-1250000000 in ap-guangzhou: check IVR_BUCKET and REGION in \.env/);
     a.setEnv({ IVR_BUCKET: BUCKET });
     a.cos.inject({ op: 'GET_VERSIONING', status: 403, code: 'AccessDenied' });
     const denied = await a.run('deploy');
     expect(denied.code).toBe(1);
-    expect(denied.lines.pop()).toMatch(/^failed: COS GET Bucket versioning of prompts-1250000000 \(ap-guangzhou\) failed: AccessDenied .*npm run policy -- --deploy-user\)$/);
+    expect(denied.lines.pop()).toMatch(/^failed: COS GET Bucket versioning of prompts-1250000000 \(ap-guangzhou\) failed: AccessDenied .*must grant cos:GetBucketVersioning .*\(npm run policy -- --deploy-user prints the whole policy/);
     expect(a.scf.calls).toEqual([]);
+  });
+
+  test('each way the check can fail names what to fix, and COS\'s RequestId when it answered; no secret of a temporary key is printed', async () => {
+    const temporary: FakeCredential = { secretId: 'AKIDtemporaryDeployKey0000000000', secretKey: 'temporaryDeploySecretKey00000000', token: 'temporaryDeploySessionToken000000000000000', role: 'deploy' };
+    const a = await account();
+    const cos = await new FakeCos({ credentials: [temporary] }).start();
+    try {
+      cos.createBucket(BUCKET);
+      a.setEnv({ TENCENT_SECRET_ID: temporary.secretId, TENCENT_SECRET_KEY: temporary.secretKey, TENCENT_TOKEN: temporary.token!, COS_ENDPOINT: cos.endpoint });
+      const failure = async (): Promise<string> => {
+        const { code, lines } = await a.run('deploy', { dryRun: true });
+        expect(code).toBe(1);
+        for (const l of lines) for (const secret of [temporary.secretKey, temporary.token!, 'q-signature', '[REDACTED]']) expect(l).not.toContain(secret);
+        return lines[lines.length - 1];
+      };
+      const requestId = / \(RequestId [\w-]+\); nothing was changed\. /;
+
+      a.setEnv({ TENCENT_SECRET_KEY: 'aWrongSecretKeyOfTheRightLength0' });
+      const wrongKey = await failure();
+      expect(wrongKey).toMatch(/^failed: COS GET Bucket versioning of prompts-1250000000 \(ap-guangzhou\) failed: SignatureDoesNotMatch /);
+      expect(wrongKey).toMatch(requestId);
+      expect(wrongKey).toMatch(/\. COS refused the deploy key: check TENCENT_SECRET_ID, TENCENT_SECRET_KEY and TENCENT_TOKEN in \.env/);
+      expect(wrongKey).not.toContain('GetBucketVersioning');
+
+      a.setEnv({ TENCENT_SECRET_KEY: temporary.secretKey, TENCENT_TOKEN: 'anExpiredSessionToken0000000000000000000000' });
+      expect(await failure()).toMatch(/failed: InvalidAccessKeyId .*COS refused the deploy key/);
+
+      a.setEnv({ TENCENT_TOKEN: temporary.token!, IVR_BUCKET: 'typo-1250000000' });
+      const missing = await failure();
+      expect(missing).toMatch(requestId);
+      expect(missing).toMatch(/failed: NoSuchBucket .*; nothing was changed\. There is no bucket typo-1250000000 in ap-guangzhou: check IVR_BUCKET and REGION in \.env \(the bucket must be in REGION, where the functions and their COS trigger go\)$/);
+
+      a.setEnv({ IVR_BUCKET: BUCKET });
+      cos.inject({ op: 'GET_VERSIONING', status: 403, code: 'AccessDenied' });
+      const denied = await failure();
+      expect(denied).toMatch(requestId);
+      expect(denied).toMatch(/failed: AccessDenied .*\. The deploy user may not read the bucket's versioning: its CAM policy must grant cos:GetBucketVersioning on qcs::cos:ap-guangzhou:uid\/1250000000:prompts-1250000000\/\* \(npm run policy -- --deploy-user prints the whole policy; a policy from before this check lacks it\)/);
+
+      cos.inject({ op: 'GET_VERSIONING', reset: true, times: 10 });
+      const unreachable = await failure();
+      expect(unreachable).toMatch(/; nothing was changed\. Could not reach prompts-1250000000\.cos\.ap-guangzhou\.myqcloud\.com \(at 127\.0\.0\.1:\d+\): check this machine's connection to COS$/);
+      expect(unreachable).not.toContain('GetBucketVersioning');
+      expect(a.scf.calls).toEqual([]);
+    } finally {
+      await cos.stop();
+    }
   });
 
   test('a proxy in the shell (HTTPS_PROXY, HTTP_PROXY) is not used: the check connects directly, as every SCF call of the deploy does', async () => {

@@ -9,7 +9,7 @@
 import { parseEndpoint, type Endpoint } from '../../shared/core/config';
 import { IvrError } from '../../shared/core/errors';
 import { versioningAlert } from '../../shared/core/versioning';
-import { CosBucket, createCosClient } from '../../shared/sdk/cos';
+import { CosBucket, cosFailure, cosHost, createCosClient } from '../../shared/sdk/cos';
 import { DeployConfigError, type DeployCredentials, type DeploySettings } from '../lib/deploy-config';
 
 /** Parses `COS_ENDPOINT` from `.env` (empty = the real endpoint); tests point the check at the fake COS with it. */
@@ -31,13 +31,36 @@ function directly(cos: ReturnType<typeof createCosClient>): void {
   });
 }
 
+/** COS's codes for a request whose key it refused: the key, the token or the signature, not a permission. */
+const KEY_REFUSALS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken']);
+
+/**
+ * What to fix when the check failed with COS's `code` (`answered`: COS sent an answer at all). The
+ * check is the deploy's first call, so it is where a wrong key, a bucket in another region or a
+ * policy without the new action shows up first: each gets its own fix, not a list of guesses.
+ */
+export function bucketCheckFix(code: string, answered: boolean, s: Pick<DeploySettings, 'bucket' | 'region' | 'appId'>, endpoint: Endpoint | undefined): string {
+  const host = cosHost(s.bucket, s.region);
+  if (!answered) return `could not reach ${host}${endpoint ? ` (at ${endpoint.hostname}:${endpoint.port})` : ''}: check this machine's connection to COS`;
+  if (KEY_REFUSALS.has(code)) return 'COS refused the deploy key: check TENCENT_SECRET_ID, TENCENT_SECRET_KEY and TENCENT_TOKEN in .env (the token only with a temporary key, and it expires)';
+  if (code === 'RequestTimeTooSkewed') return "COS says this machine's clock is off: set it right (automatic time) and deploy again";
+  if (code === 'NoSuchBucket') return `there is no bucket ${s.bucket} in ${s.region}: check IVR_BUCKET and REGION in .env (the bucket must be in REGION, where the functions and their COS trigger go)`;
+  if (code === 'AccessDenied') {
+    return (
+      `the deploy user may not read the bucket's versioning: its CAM policy must grant cos:GetBucketVersioning on qcs::cos:${s.region}:uid/${s.appId}:${s.bucket}/* ` +
+      '(npm run policy -- --deploy-user prints the whole policy; a policy from before this check lacks it); if it does, IVR_BUCKET may be a bucket of another account'
+    );
+  }
+  return "the deploy reads the bucket's versioning first: check IVR_BUCKET and REGION in .env, and that the deploy user's policy grants cos:GetBucketVersioning on the bucket (npm run policy -- --deploy-user)";
+}
+
 /**
  * Checks `settings.bucket` in `settings.region` with the deploy user's `credentials`, over COS
  * (or `COS_ENDPOINT` of `values`, the `.env` read). Throws a {@link DeployConfigError} (printed as
  * `refused: …`) for a bucket with versioning enabled or suspended, and an Error (printed as
- * `failed: …`) when COS does not answer what it is.
+ * `failed: …`, with COS's RequestId and what to fix) when COS does not answer what it is.
  */
-export async function checkBucket(credentials: DeployCredentials, settings: Pick<DeploySettings, 'bucket' | 'region'>, values: Record<string, string>): Promise<void> {
+export async function checkBucket(credentials: DeployCredentials, settings: Pick<DeploySettings, 'bucket' | 'region' | 'appId'>, values: Record<string, string>): Promise<void> {
   const endpoint = cosEndpoint(values.COS_ENDPOINT);
   const cos = createCosClient({ credentials: { secretId: credentials.secretId, secretKey: credentials.secretKey, sessionToken: credentials.token }, cosEndpoint: endpoint });
   directly(cos);
@@ -47,9 +70,10 @@ export async function checkBucket(credentials: DeployCredentials, settings: Pick
     versioning = await bucket.versioning();
   } catch (e) {
     if (!(e instanceof IvrError)) throw e;
-    throw new Error(
-      `${e.message}; nothing was changed. The deploy reads the bucket's versioning first: check IVR_BUCKET and REGION in .env, and that the deploy user's policy grants cos:GetBucketVersioning on the bucket (npm run policy -- --deploy-user)`,
-    );
+    const { code, answered } = cosFailure(e.cause);
+    const requestId = e.requestId ? ` (RequestId ${e.requestId})` : '';
+    const fix = bucketCheckFix(code, answered, settings, endpoint);
+    throw new Error(`${e.message}${requestId}; nothing was changed. ${fix[0].toUpperCase()}${fix.slice(1)}`);
   }
   const alert = versioningAlert(settings.bucket, versioning);
   if (alert) throw new DeployConfigError([`${alert.message} (README → Deploy, step 2); nothing was changed`]);

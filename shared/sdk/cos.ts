@@ -62,11 +62,22 @@ function cosErr(e: unknown): CosErr {
   return { statusCode: typeof r.statusCode === 'number' ? r.statusCode : undefined, code: str(r.code), message: str(r.message), requestId: str(headers['x-cos-request-id']) };
 }
 
-function cosError(op: string, key: string, e: unknown): IvrError {
+/**
+ * The code a COS failure is reported with: COS's (or Node's, for a connection that failed), else
+ * `HTTP<status>`, else `NetworkError`; and whether COS answered at all (`answered`: an HTTP status).
+ * `e` is the SDK's rejection, or the `cause` of an IvrError made from one.
+ */
+export function cosFailure(e: unknown): { code: string; answered: boolean } {
   const err = cosErr(e);
   const status = err.statusCode;
   // COS's words (code, message, request id) are passed on, so they pass fromService first.
-  const code = err.code && !/^\d+$/.test(err.code) ? fromService(err.code) : status ? `HTTP${status}` : 'NetworkError';
+  return { code: err.code && !/^\d+$/.test(err.code) ? fromService(err.code) : status ? `HTTP${status}` : 'NetworkError', answered: status !== undefined };
+}
+
+function cosError(op: string, key: string, e: unknown): IvrError {
+  const err = cosErr(e);
+  const status = err.statusCode;
+  const { code } = cosFailure(e);
   // 5xx, throttling and network errors were already retried by the SDK; a later run may still succeed.
   // So may a copy that COS answered with HTTP 200 and an error body (its documented way to fail late).
   // And so may a refusal of the signature or the role's temporary credentials (expired, rotated,
