@@ -15,6 +15,7 @@ import { FakeCos } from '../scripts/local/fakes/fake-cos';
 import { FakeScf, zipEntries, type FakeFunction } from '../scripts/local/fakes/fake-scf';
 import { ROOT } from '../scripts/lib/deploy-config';
 import { functionName } from '../scripts/lib/deploy-spec';
+import { bucketCheckFix } from '../scripts/deploy/bucket';
 import { runApiDeploy } from '../scripts/deploy/run';
 import { createScfClient, ScfApiError, type ScfApi } from '../scripts/deploy/scf';
 import { WAIT, withTransientRetries } from '../scripts/deploy/execute';
@@ -508,7 +509,7 @@ describe('the bucket, checked before anything is built or changed (COS ignores x
       cos.inject({ op: 'GET_VERSIONING', status: 403, code: 'AccessDenied' });
       const denied = await failure();
       expect(denied).toMatch(requestId);
-      expect(denied).toMatch(/failed: AccessDenied .*\. The deploy user may not read the bucket's versioning: its CAM policy must grant cos:GetBucketVersioning on qcs::cos:ap-guangzhou:uid\/1250000000:prompts-1250000000\/\* \(npm run policy -- --deploy-user prints the whole policy; a policy from before this check lacks it\)/);
+      expect(denied).toMatch(/failed: AccessDenied .*\. The deploy user may not read the bucket's versioning: its CAM policy must grant cos:GetBucketVersioning on qcs::cos:ap-guangzhou:uid\/1250000000:prompts-1250000000\/\* \(npm run policy -- --deploy-user prints the whole policy, with --sls for npm run deploy; a policy from before this check lacks it\)/);
 
       cos.inject({ op: 'GET_VERSIONING', reset: true, times: 10 });
       const unreachable = await failure();
@@ -645,4 +646,12 @@ describe('functions not Active (found by a review of the API deploy path)', () =
     expect(r.code).toBe(1);
     expect(r.lines[r.lines.length - 1]).toMatch(/CosNotifyRuleConflict: another function already has a COS trigger on this bucket and prefix \(a deployment with another STAGE\?\): run npm run remove:api with that STAGE in \.env, or pick another IVR_AUDIO_PREFIX/);
   });
+});
+
+test('the bucket check that got no answer names the host, and a proxy variable of the shell by its name only (it may hold a password)', () => {
+  const s = { bucket: 'prompts-1250000000', region: 'ap-guangzhou', appId: '1250000000' };
+  expect(bucketCheckFix('', false, s, undefined, {})).toBe("could not reach prompts-1250000000.cos.ap-guangzhou.myqcloud.com: check this machine's connection to COS");
+  const withProxy = bucketCheckFix('', false, s, undefined, { HTTPS_PROXY: 'http://alice:hunter2@proxy.corp:3128' });
+  expect(withProxy).toContain('HTTPS_PROXY is set in this shell, and the deploy does not use a proxy');
+  expect(withProxy).not.toMatch(/alice|hunter2|proxy\.corp/);
 });

@@ -39,16 +39,19 @@ const KEY_REFUSALS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'Ex
  * check is the deploy's first call, so it is where a wrong key, a bucket in another region or a
  * policy without the new action shows up first: each gets its own fix, not a list of guesses.
  */
-export function bucketCheckFix(code: string, answered: boolean, s: Pick<DeploySettings, 'bucket' | 'region' | 'appId'>, endpoint: Endpoint | undefined): string {
+export function bucketCheckFix(code: string, answered: boolean, s: Pick<DeploySettings, 'bucket' | 'region' | 'appId'>, endpoint: Endpoint | undefined, env: Record<string, string | undefined> = process.env): string {
   const host = cosHost(s.bucket, s.region);
-  if (!answered) return `could not reach ${host}${endpoint ? ` (at ${endpoint.hostname}:${endpoint.port})` : ''}: check this machine's connection to COS`;
+  // Named, never printed: a proxy URL may carry a user name and password.
+  const proxyVar = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].find((v) => env[v]);
+  const proxy = proxyVar ? ` (directly: ${proxyVar} is set in this shell, and the deploy does not use a proxy)` : '';
+  if (!answered) return `could not reach ${host}${endpoint ? ` (at ${endpoint.hostname}:${endpoint.port})` : ''}${proxy}: check this machine's connection to COS`;
   if (KEY_REFUSALS.has(code)) return 'COS refused the deploy key: check TENCENT_SECRET_ID, TENCENT_SECRET_KEY and TENCENT_TOKEN in .env (the token only with a temporary key, and it expires)';
   if (code === 'RequestTimeTooSkewed') return "COS says this machine's clock is off: set it right (automatic time) and deploy again";
   if (code === 'NoSuchBucket') return `there is no bucket ${s.bucket} in ${s.region}: check IVR_BUCKET and REGION in .env (the bucket must be in REGION, where the functions and their COS trigger go)`;
   if (code === 'AccessDenied') {
     return (
       `the deploy user may not read the bucket's versioning: its CAM policy must grant cos:GetBucketVersioning on qcs::cos:${s.region}:uid/${s.appId}:${s.bucket}/* ` +
-      '(npm run policy -- --deploy-user prints the whole policy; a policy from before this check lacks it); if it does, IVR_BUCKET may be a bucket of another account'
+      '(npm run policy -- --deploy-user prints the whole policy, with --sls for npm run deploy; a policy from before this check lacks it); if it does, IVR_BUCKET may be a bucket of another account'
     );
   }
   return "the deploy reads the bucket's versioning first: check IVR_BUCKET and REGION in .env, and that the deploy user's policy grants cos:GetBucketVersioning on the bucket (npm run policy -- --deploy-user)";
