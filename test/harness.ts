@@ -25,17 +25,49 @@ export const SDK_APP_ID = 1400000001;
  * proportions (a second is a second for all parties, I/O included), only faster; `advance` jumps
  * ahead for long waits (a lease, a call's lifetime, a quota day). Signatures are still checked
  * against real time, as the SDKs sign with it.
+ *
+ * The speed-up magnifies CPU starvation too: on a loaded machine a process that waits 100 ms for a
+ * core has lost a whole second of stack time, as if every COS request in flight had taken that
+ * long. A test whose outcome depends on the functions keeping up with the protocol's windows (a
+ * call starts within `IVR_CLOCK_SKEW_MS` of its window opening) either runs slower (see
+ * `StackOptions.clockSpeed`) or {@link freeze}s the clock.
  */
 export class TestClock implements Clock {
   private readonly start = Date.now();
   skip = 0;
+  /** Set by {@link freeze}: the stack time, less `skip`, at which time stopped following the wall clock. */
+  private frozenAt?: number;
   constructor(readonly speed = Number(process.env.IVR_TEST_CLOCK_SPEED ?? 10)) {}
-  now = (): number => this.start + (Date.now() - this.start) * this.speed + this.skip;
-  sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms) / this.speed));
+  now = (): number => (this.frozenAt ?? this.start + (Date.now() - this.start) * this.speed) + this.skip;
+  sleep = (ms: number): Promise<void> => {
+    if (this.frozenAt === undefined) return new Promise((r) => setTimeout(r, Math.max(0, ms) / this.speed));
+    this.skip += Math.max(0, ms);
+    return new Promise((r) => setImmediate(r));
+  };
   /** Jumps ahead, as if that much time had passed. */
   advance(ms: number): void {
     this.skip += ms;
   }
+  /**
+   * From now on, time moves only when someone sleeps (by exactly that long) or the test advances
+   * it: however slowly the machine runs the code in between, no time passes for it. For tests of
+   * one invocation at a time (concurrent sleeps would add up), whose assertions are about what the
+   * functions do on time, not about what they do when they fall behind.
+   */
+  freeze(): void {
+    this.frozenAt ??= this.now() - this.skip;
+  }
+}
+
+/** Options of the harness itself (the fakes' own are `FakeCccOptions`). */
+export interface StackOptions {
+  /**
+   * How many times faster than the wall clock the stack's time runs (never faster than
+   * IVR_TEST_CLOCK_SPEED, when set). The default, 10, suits tests that wait; 1 keeps a loaded
+   * machine's stalls at their real length, for tests that race many invocations against the
+   * protocol's windows.
+   */
+  clockSpeed?: number;
 }
 
 export interface Stack {
@@ -61,8 +93,8 @@ export function findLeaks(lines: string[]): string[] {
   return lines.filter((l) => secrets.some((s) => l.includes(s)) || patterns.some((p) => p.test(l)));
 }
 
-export async function startStack(opts: Partial<FakeCccOptions> = {}, envOverrides: Env = {}): Promise<Stack> {
-  const clock = new TestClock();
+export async function startStack(opts: Partial<FakeCccOptions> = {}, envOverrides: Env = {}, harness: StackOptions = {}): Promise<Stack> {
+  const clock = harness.clockSpeed === undefined ? new TestClock() : new TestClock(Math.min(harness.clockSpeed, Number(process.env.IVR_TEST_CLOCK_SPEED ?? 10)));
   // Stack time runs 10× faster: a test started in the last real minutes of a quota day would see
   // the day change between two of its reads of "today". Start such a stack just after that
   // midnight instead; tests that cross a day do it on purpose, with `advance`. (480: the fake
