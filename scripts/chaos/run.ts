@@ -15,6 +15,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
+import { OUTBOX_LEASE_MS } from '../../shared/core/outbox';
+import type { WecomAnswer } from '../local/fakes/fake-wecom';
 import { BUCKET, LEDGER, PREFIX, rng, World, type Figures } from './world';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -34,6 +36,91 @@ function midnightIn(ms: number): number {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// ---- the timer's webhook posts: faults, and the passes after the clock moves on ----
+
+/** How WeCom refuses a post now and then: busy, over its rate, or a gateway in the way. */
+const WECOM_FAILURES: WecomAnswer[] = [
+  [200, '{"errcode":-1,"errmsg":"system busy"}'],
+  [200, '{"errcode":45009,"errmsg":"api freq out of limit"}'],
+  [502, '<html><body>502 Bad Gateway</body></html>'],
+];
+
+/**
+ * Faults on the timer passes from now on: a process killed at a random moment, right after one of
+ * its outbox, report or review-marker writes (or deletions), or while it posts to WeCom, before
+ * or after WeCom took the message (the poster cannot tell); WeCom refusing posts. Returns what
+ * ends them.
+ */
+function armTimerFaults(w: World, r: () => number): () => void {
+  const f = w.figures;
+  [f.timerKillsRandom, f.timerKillsAfterWrite, f.timerKillsInPost, f.webhookFaults] = [0, 0, 0, 0];
+  w.onTimer = (sim) => {
+    if (r() >= 0.15) return;
+    const process = sim.lastStarted;
+    setTimeout(() => {
+      if (sim.kill(process)) f.timerKillsRandom++;
+    }, 50 + r() * 1500);
+  };
+  // (Only timer processes run now: the intake has settled.)
+  // (Only timer processes run now: the intake has settled.) A pass marks many files reviewed, one
+  // write each: each is a rarer kill point, or hardly a pass would get past them.
+  w.cos.onCommitted = (info) => {
+    const part = /^\.ivr-audio-sync\/(outbox|reports|reviewed)\//.exec(info.key)?.[1];
+    if (!part || r() >= (part === 'reviewed' ? 0.03 : 0.15)) return;
+    if (w.recovery.kill(info.secretId)) f.timerKillsAfterWrite++;
+  };
+  w.wecom.answer = () => {
+    if (r() >= 0.15) return undefined;
+    f.webhookFaults++;
+    return WECOM_FAILURES[Math.floor(r() * WECOM_FAILURES.length)];
+  };
+  w.wecom.onPost = () => {
+    const x = r();
+    if (x >= 0.25) return undefined;
+    const busy = w.recovery.busy();
+    if (busy.length > 0 && w.recovery.kill(busy[Math.floor(r() * busy.length)])) f.timerKillsInPost++;
+    return x < 0.1 ? 'drop' : 'take-and-drop';
+  };
+  return () => {
+    w.onTimer = undefined;
+    w.cos.onCommitted = undefined;
+    w.wecom.answer = undefined;
+    w.wecom.onPost = undefined;
+  };
+}
+
+/** CCC's review of our files: about a quarter rejected, most of the rest approved, some left pending. */
+function reviewFiles(w: World, r: () => number): void {
+  for (const f of w.ccc.files) {
+    if (!f.source || f.Status !== 0) continue;
+    const x = r();
+    if (x < 0.25) w.ccc.review(f.FileId, 2);
+    else if (x < 0.9) w.ccc.review(f.FileId, 1);
+  }
+}
+
+/**
+ * After the recovery passes: the clock moves on in steps, past the 5 minutes a verdict waits for a
+ * late write of its registration (so rejections are announced), then past the outbox's lease each
+ * time (so what a killed or refused post left is posted again); two timer passes at once (one
+ * running long into the next) and one more at each step. The faults end (`disarm`) before the
+ * last two steps, so what is owed must have been posted by the end. Returns the passes run.
+ */
+async function webhookSteps(w: World, steps: number[], disarm?: () => void): Promise<number> {
+  let passes = 0;
+  for (const [i, ms] of steps.entries()) {
+    if (i === steps.length - 2) disarm?.();
+    w.advance(ms);
+    await Promise.all([w.recover(), w.recover()]);
+    await w.recover();
+    passes += 3;
+  }
+  return passes;
+}
+
+/** Past the verdicts' late-write wait, then three leases: the last two steps run without faults. */
+const WEBHOOK_STEPS = [6 * 60_000, OUTBOX_LEASE_MS + 60_000, OUTBOX_LEASE_MS + 60_000, OUTBOX_LEASE_MS + 60_000];
 
 // ---- audio: small real files (a frame-exact MP3, a PCM WAV), and some that must fail ----
 
@@ -191,7 +278,12 @@ async function seeded(seed: number): Promise<RunResult> {
   w.ccc.clearFaults();
   w.cos.onCommitted = undefined;
   w.ccc.onRequest = undefined;
+  // The timer's turn: its passes report the day that ended, announce rejections, under faults.
+  reviewFiles(w, r);
+  const disarm = armTimerFaults(w, r);
   w.figures.recoveryPasses = await recoverUntilClean(w, true);
+  reviewFiles(w, r);
+  w.figures.recoveryPasses += await webhookSteps(w, WEBHOOK_STEPS, disarm);
   const violations = w.check(keys, eligible);
   if (violations.length) dumpLedger(w, `seed-${seed}`);
   collect(w, keys);
@@ -225,7 +317,11 @@ function collect(w: World, keys: string[]): void {
 }
 
 /** A small deterministic run around one fault. */
-async function scenario(name: string, body: (w: World) => Promise<{ keys: string[]; eligible?: string[] }>, opts: Partial<{ dailyQuota: number; midnightMs: number }> = {}): Promise<RunResult> {
+async function scenario(
+  name: string,
+  body: (w: World) => Promise<{ keys: string[]; eligible?: string[] }>,
+  opts: Partial<{ dailyQuota: number; midnightMs: number; after: (w: World) => Promise<string[]> }> = {},
+): Promise<RunResult> {
   const started = Date.now();
   const w = new World({ clockOffsetMs: opts.midnightMs === undefined ? midnightIn(-6 * 3600000) : midnightIn(opts.midnightMs), listLagMs: 1000, dailyQuota: opts.dailyQuota ?? 50, random: rng(7), redeliveryMs: REDELIVERY_MS, env: SCALED, logFile: path.join(ARTIFACTS, `${name.replace(/[^a-z0-9]+/gi, '-')}.log`) });
   await w.start();
@@ -236,7 +332,10 @@ async function scenario(name: string, body: (w: World) => Promise<{ keys: string
   w.cos.onCommitted = undefined;
   w.ccc.onRequest = undefined;
   w.figures.recoveryPasses = await recoverUntilClean(w, opts.midnightMs !== undefined);
-  const violations = w.check(keys, new Set(eligible ?? keys));
+  const expected = opts.after ? await opts.after(w) : [];
+  // A lease later: nothing the passes posted is posted again, nothing is left in the outbox.
+  w.figures.recoveryPasses += await webhookSteps(w, [OUTBOX_LEASE_MS + 60_000]);
+  const violations = [...w.check(keys, new Set(eligible ?? keys)), ...expected];
   collect(w, keys);
   await w.stop();
   return { name, violations, figures: w.figures, ms: Date.now() - started };
@@ -318,6 +417,45 @@ const SCENARIOS: Record<string, () => Promise<RunResult>> = {
       }
       return { keys };
     }),
+  'timer killed once WeCom took its posts': () => {
+    // The pass that reports the day that ended dies after WeCom took the report, before its
+    // answer; so does the pass that announces a rejection. A lease later each is posted again,
+    // once (the group sees it twice: at least once, never more than that), and the outbox is empty.
+    const key = `${PREFIX}rejected.mp3`;
+    const killPoster = (w: World) => () => {
+      const busy = w.recovery.busy();
+      if (busy.length === 1 && w.recovery.kill(busy[0])) w.figures.killsInPost = (w.figures.killsInPost ?? 0) + 1;
+      return 'take-and-drop' as const;
+    };
+    return scenario(
+      'timer killed once WeCom took its posts',
+      async (w) => {
+        w.put(key, mp3(10, 7));
+        w.deliver(key);
+        w.wecom.onPost = killPoster(w);
+        return { keys: [key] };
+      },
+      {
+        after: async (w) => {
+          const file = w.ccc.files.find((f) => f.source?.key === key);
+          if (file) w.ccc.review(file.FileId, 2);
+          w.advance(6 * 60_000); // past the verdict's late-write wait: the pass announces it
+          await w.recover();
+          w.wecom.onPost = undefined;
+          w.advance(OUTBOX_LEASE_MS + 60_000); // past both records' lease: each posted again
+          await w.recover();
+          const taken = w.wecom.accepted;
+          const reports = taken.filter((c) => c.startsWith('**IVR audio quota ')).length;
+          const rejections = taken.filter((c) => c.includes(key)).length;
+          return [
+            ...(w.figures.killsInPost === 2 ? [] : [`expected 2 posters killed, got ${w.figures.killsInPost ?? 0}`]),
+            ...(reports === 2 ? [] : [`the report was taken ${reports} times, expected 2`]),
+            ...(rejections === 2 ? [] : [`the rejection was taken ${rejections} times, expected 2`]),
+          ];
+        },
+      },
+    );
+  },
 };
 
 /** How long until the world's quota day ends (its clock is shifted). */

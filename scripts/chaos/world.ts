@@ -6,11 +6,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { jobId } from '../../shared/core/job';
+import { markdownText } from '../../shared/core/report';
 import { parseLogEntry } from '../../shared/core/sendlog';
 import { TEST_CREDENTIAL } from '../local/fakes/credentials';
 import { cosEvent, cosEventRecord } from '../local/fakes/events';
 import { FakeCcc } from '../local/fakes/fake-ccc';
 import { FakeCos } from '../local/fakes/fake-cos';
+import { FakeWecom } from '../local/fakes/fake-wecom';
 import { ScfSim, type SimInvocation } from '../sim/scf';
 
 export const BUCKET = 'chaos-1250000000';
@@ -19,6 +21,8 @@ export const SDK_APP_ID = 1400000009;
 export const LEDGER = '.ivr-audio-sync/';
 export const PREFIX = 'prompts/';
 const PKG = path.resolve(__dirname, '..', '..', 'dist', 'package');
+/** How many times WeCom may take one message (invariant 10): a lost answer, or a poster killed after the post, costs one more. */
+export const WEBHOOK_MAX_POSTS = 3;
 /** How long an idle instance stays warm (real ms): long enough that redeliveries and later files often meet one. */
 const WARM_MS = 5000;
 
@@ -61,6 +65,8 @@ export interface Figures {
 export class World {
   cos!: FakeCos;
   ccc!: FakeCcc;
+  /** The WeCom group robot IVR_REPORT_WEBHOOK names (the timer function's only). */
+  wecom!: FakeWecom;
   upload!: ScfSim;
   recovery!: ScfSim;
   readonly now: () => number;
@@ -74,6 +80,8 @@ export class World {
   private idle: Array<() => void> = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   readonly env: Record<string, string>;
+  /** Called as each timer invocation starts (the fault suite arranges kills of timer processes here). */
+  onTimer?: (sim: ScfSim) => void;
 
   constructor(readonly opts: WorldOptions) {
     this.now = () => Date.now() + opts.clockOffsetMs;
@@ -93,6 +101,7 @@ export class World {
     const clock = this.now;
     this.cos = await new FakeCos({ credentials: [TEST_CREDENTIAL], clock, time: clock, listLagMs: this.opts.listLagMs, random: this.opts.random }).start();
     this.ccc = await new FakeCcc({ credentials: [TEST_CREDENTIAL], cos: { host: '127.0.0.1', port: this.cos.port }, clock, time: clock, dailyQuota: this.opts.dailyQuota }).start();
+    this.wecom = await new FakeWecom().start();
     this.cos.createBucket(BUCKET);
     const env = { ...this.env, CCC_ENDPOINT: this.ccc.endpoint, COS_ENDPOINT: this.cos.endpoint };
     const register = (c: { secretId: string; secretKey: string; token?: string }) => {
@@ -104,14 +113,24 @@ export class World {
     // versions it created, the send-log entry it saw last) is then under fault too.
     const warm = { keepWarmMs: WARM_MS };
     this.upload = new ScfSim({ bundle: path.join(PKG, 'ivr_upload.js'), env: { ...env, SCF_FUNCTIONNAME: 'ivr-upload' }, register, log, warm });
-    this.recovery = new ScfSim({ bundle: path.join(PKG, 'quota_report.js'), env: { ...env, SCF_FUNCTIONNAME: 'quota-report' }, register, log, warm });
+    this.recovery = new ScfSim({ bundle: path.join(PKG, 'quota_report.js'), env: { ...env, SCF_FUNCTIONNAME: 'quota-report', IVR_REPORT_WEBHOOK: this.wecom.url }, register, log, warm });
   }
 
   async stop(): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
     this.upload.stopIdle();
     this.recovery.stopIdle();
-    await Promise.all([this.cos.stop(), this.ccc.stop()]);
+    await Promise.all([this.cos.stop(), this.ccc.stop(), this.wecom.stop()]);
+  }
+
+  /**
+   * Moves every party's clock `ms` ahead (the fakes at once, the function instances from their
+   * next process: warm ones are ended), as if that much time had passed with nothing running.
+   */
+  advance(ms: number): void {
+    this.opts.clockOffsetMs += ms;
+    this.env.SIM_CLOCK_OFFSET_MS = String(this.opts.clockOffsetMs);
+    for (const sim of [this.upload, this.recovery]) sim.setEnv({ SIM_CLOCK_OFFSET_MS: this.env.SIM_CLOCK_OFFSET_MS });
   }
 
   /** A timer counted as pending work, so `settled()` waits for it. */
@@ -172,7 +191,9 @@ export class World {
 
   /** Runs the recovery pass once (one process, like a timer invocation). */
   async recover(message = ''): Promise<SimInvocation> {
-    return this.recovery.invoke({ Type: 'Timer', TriggerName: 'ivr-quota-report', Time: new Date(this.now()).toISOString(), Message: message });
+    const p = this.recovery.invoke({ Type: 'Timer', TriggerName: 'ivr-quota-report', Time: new Date(this.now()).toISOString(), Message: message });
+    this.onTimer?.(this.recovery);
+    return p;
   }
 
   /** Keys of ledger entries under a part of the ledger. */
@@ -252,6 +273,44 @@ export class World {
     // 6. One sender: the send log's calls are totally ordered and a gap apart.
     const entries = this.ledger('send/').filter((k) => /send\/\d+$/.test(k)).map((k) => parseLogEntry(this.cos.object(BUCKET, k)?.body.toString('utf8'))).filter((e) => e?.call).sort((a, b) => a!.n - b!.n);
     for (let i = 1; i < entries.length; i++) if (entries[i]!.call!.notBefore < entries[i - 1]!.call!.notAfter + gap) v.push(`send-log calls ${entries[i - 1]!.n} and ${entries[i]!.n} are less than a gap apart`);
+    v.push(...this.checkWebhook());
+    return v;
+  }
+
+  /**
+   * The webhook's invariants, on what the WeCom stand-in took (what the group saw):
+   * 8. every daily report stored in the ledger was posted at least once;
+   * 9. every file CCC's review rejected, whose key still holds that upload, was announced at least once;
+   * 10. no message was taken more than WEBHOOK_MAX_POSTS times (the outbox re-posts after a lost answer, not forever);
+   * 11. nothing is left in the outbox once the passes are done.
+   */
+  private checkWebhook(): string[] {
+    const v: string[] = [];
+    const taken = this.wecom.accepted;
+    const counts: Array<[string, number]> = [];
+    const days = this.ledger('reports/').map((k) => /reports\/(\d{4}-\d{2}-\d{2})\.json$/.exec(k)?.[1]).filter((d): d is string => d !== undefined);
+    for (const day of days) {
+      const n = taken.filter((c) => c.startsWith(`**IVR audio quota ${day}**`)).length;
+      counts.push([`report ${day}`, n]);
+      if (n === 0) v.push(`the report of ${day} is stored but was never posted`);
+    }
+    const rejected = this.ccc.files.filter((f) => f.source && f.Status === 2 && this.cos.object(BUCKET, f.source.key)?.etag === f.source.etag);
+    for (const f of rejected) {
+      const line = `> ${markdownText(f.source!.key)}`;
+      const n = taken.filter((c) => c.startsWith('**IVR audio rejected by CCC review**') && c.split('\n').includes(line)).length;
+      counts.push([`rejection of ${f.source!.key} (FileId ${f.FileId})`, n]);
+      if (n === 0) v.push(`${f.source!.key} (FileId ${f.FileId}) was rejected in review but never announced`);
+    }
+    for (const [what, n] of counts) if (n > WEBHOOK_MAX_POSTS) v.push(`${what} posted ${n} times (at most ${WEBHOOK_MAX_POSTS})`);
+    const left = this.ledger('outbox/');
+    if (left.length > 0) v.push(`${left.length} outbox entr(ies) left: ${left.slice(0, 3).join(', ')}`);
+    const f = this.figures;
+    f.reports = days.length;
+    f.rejected = rejected.length;
+    f.webhookPosts = this.wecom.posts.length;
+    f.webhookTaken = taken.length;
+    f.maxPostsPerMessage = Math.max(0, ...counts.map(([, n]) => n));
+    f.messagesPostedTwice = counts.filter(([, n]) => n > 1).length;
     return v;
   }
 

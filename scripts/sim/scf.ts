@@ -60,6 +60,8 @@ interface Instance {
   retiring: boolean;
   /** Started with an environment of its own: never given another invocation's event. */
   special: boolean;
+  /** Started with an environment since replaced (`setEnv`): ended once idle. */
+  stale?: boolean;
   exited: boolean;
 }
 
@@ -83,6 +85,23 @@ export class ScfSim {
     return true;
   }
 
+  /** Credentials of the processes serving an invocation right now. */
+  busy(): string[] {
+    return [...this.running.values()].filter((p) => p.busy && !p.exited).map((p) => p.cred.secretId);
+  }
+
+  /**
+   * Changes the environment of the processes started from now on (the fault suite moves the
+   * clock so): idle warm processes are ended, busy ones once their invocation is over.
+   */
+  setEnv(patch: Record<string, string>): void {
+    Object.assign(this.opts.env, patch);
+    for (const p of [...this.running.values()]) {
+      p.stale = true;
+      if (!p.busy) this.retire(p);
+    }
+  }
+
   /** Ends every idle warm process, and each busy one once its invocation is over (the fault suite calls it when a run is over). */
   stopIdle(): void {
     this.stopped = true;
@@ -91,7 +110,7 @@ export class ScfSim {
 
   invoke(event: unknown, extraEnv: Record<string, string> = {}): Promise<SimInvocation> {
     const n = ++this.n;
-    const idle = this.opts.warm && Object.keys(extraEnv).length === 0 ? [...this.running.values()].reverse().find((p) => !p.busy && !p.exited && !p.retiring && !p.special) : undefined;
+    const idle = this.opts.warm && Object.keys(extraEnv).length === 0 ? [...this.running.values()].reverse().find((p) => !p.busy && !p.exited && !p.retiring && !p.special && !p.stale) : undefined;
     const p = idle ?? this.start(extraEnv);
     if (p.idleTimer) clearTimeout(p.idleTimer);
     this.lastStarted = p.cred.secretId;
@@ -159,7 +178,7 @@ export class ScfSim {
     };
     this.done.push(inv);
     if (this.opts.warm && !p.exited) {
-      if (this.stopped) this.retire(p);
+      if (this.stopped || p.stale) this.retire(p);
       else {
         p.idleTimer = setTimeout(() => this.retire(p), this.opts.warm.keepWarmMs);
         p.idleTimer.unref();
