@@ -105,6 +105,26 @@ test('a report WeCom never takes is posted once per lease window by one pass, an
   expect(stack.cos.keys(BUCKET, OUTBOX)).toHaveLength(1);
 });
 
+test('two passes draining the same record at once: the one that finds it gone after its claim posts nothing (WeCom takes the message once)', async () => {
+  stack = await startStack();
+  hook = await wecomStandIn([[502, 'bad gateway'], [502, 'bad gateway'], [502, 'bad gateway'], [200, '{"errcode":0,"errmsg":"ok"}']]);
+  const day = ended();
+  await pass(); // the report is stored; WeCom refuses it three times: its record stays
+  const [record] = stack.cos.keys(BUCKET, OUTBOX);
+  stack.clock.advance(OUTBOX_LEASE_MS + 5000);
+  // Pass B has read the record; before its claim of the window arrives, pass A drains it whole:
+  // claims the window, posts, deletes the record and its claim. (Seen in the fault suite, seed
+  // 201: two timer passes at once, each posting the same record in the same window.)
+  let a: Promise<RecoveryResult | undefined> | undefined;
+  stack.cos.inject({ op: 'PUT', keyPrefix: `${record}.1`, times: 1, before: () => (a = pass()) });
+  const b = await pass();
+  expect((await a)?.outbox).toMatchObject({ found: 1, posted: 1 });
+  expect(b?.outbox).toMatchObject({ posted: 0 });
+  expect(reportPosts()).toHaveLength(1);
+  expect(reportPosts()[0]).toContain(day);
+  expect(stack.cos.keys(BUCKET, OUTBOX)).toEqual([]);
+});
+
 test('a pass killed between its outbox record and the report: the next pass reports the day and posts it once; the record owes nothing', async () => {
   stack = await startStack();
   hook = await wecomStandIn();

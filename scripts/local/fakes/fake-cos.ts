@@ -42,8 +42,8 @@ export interface CosFault extends Fault {
   reset?: boolean;
   /** Do the write, then drop the connection: the client never learns that it happened. */
   resetAfterCommit?: boolean;
-  /** Run before the request is served (e.g. to change the object mid-flight). */
-  before?: () => void;
+  /** Run before the request is served (e.g. to change the object mid-flight); a promise holds the request until it settles. */
+  before?: () => unknown;
 }
 
 export interface FakeCosOptions {
@@ -382,7 +382,7 @@ export class FakeCos extends LoopbackServer {
       secretId = this.authenticate(req, method, decodedPath, query);
       recordActionOf(this.creds.get(secretId), COS_ACTIONS[op]);
       const fault = this.takeFault(op === 'BUCKET' ? 'PUT' : op, key);
-      if (fault?.before) fault.before();
+      if (fault?.before) await fault.before();
       if (fault?.reset) {
         dropped = true;
         req.socket.destroy();
