@@ -437,9 +437,14 @@ export class Ledger {
     return this.createOnce(claimKey(key, window), JSON.stringify({ by, at: new Date(at).toISOString() }));
   }
 
-  /** Deletes a record and the claims of its windows up to `window` (one request). */
-  finishOutbox(key: string, window: number): Promise<void> {
-    return this.deleteEntries([key, ...Array.from({ length: window }, (_, i) => claimKey(key, i + 1))]);
+  /**
+   * Deletes a record, then the claims of its windows up to `window`: the record first, so that a
+   * pass that wins a claim once it is deleted finds the record gone when it reads it again (see
+   * drainOutbox). A claim left by a failed deletion is litter, swept later (planOutbox).
+   */
+  async finishOutbox(key: string, window: number): Promise<void> {
+    await this.deleteEntries([key]);
+    if (window > 0) await this.deleteEntries(Array.from({ length: window }, (_, i) => claimKey(key, i + 1)));
   }
 
   /** Key of the converted copy CCC downloads for job `id` instead of the original. */

@@ -6,7 +6,7 @@
  * makes the next one post the message again.
  */
 import { IvrError } from '../core/errors';
-import { outboxStep, owedRejections, planOutbox } from '../core/outbox';
+import { claimKey, outboxStep, owedRejections, planOutbox } from '../core/outbox';
 import { loadReportCode } from '../runtime/load-report';
 import { postWebhook, type WebhookResult } from '../sdk/webhook';
 import { CORRUPT, type OutboxRecord, type WebhookMessage } from '../store/ledger';
@@ -54,8 +54,9 @@ export async function postOwed(ctx: Ctx, url: string, key: string, message: Webh
  * Posts again what earlier passes left in the outbox. The listing decides nothing: a record it
  * does not show yet is found by a later pass (only a post or the give-up deletes one), so a late
  * listing delays a message, never loses it; every record is read by key, and one re-post window is
- * claimed with a create-if-absent before anything is posted, so two passes never post it in the
- * same window. Costs one LIST when nothing is left (the common pass).
+ * claimed with a create-if-absent before anything is posted, and the record read again under the
+ * claim, so two passes never post it in the same window (one that read it before the other
+ * finished it finds it gone). Costs one LIST when nothing is left (the common pass).
  */
 export async function drainOutbox(ctx: Ctx, url: string): Promise<OutboxResult> {
   const out: OutboxResult = { found: 0, posted: 0, failed: 0, gaveUp: 0, dropped: 0 };
@@ -76,6 +77,12 @@ export async function drainOutbox(ctx: Ctx, url: string): Promise<OutboxResult> 
     const step = outboxStep(record.at, ctx.clock.now(), ctx.timing.skewMs);
     if (step.kind === 'wait') continue;
     if (!(await ctx.ledger.claimOutbox(key, step.window, ctx.owner, ctx.clock.now()))) continue; // another pass has this window
+    // Read again under the claim: a pass that finished the record since this one read it deleted
+    // the record before its claim (finishOutbox), so a claim won after that finds the record gone.
+    if ((await ctx.ledger.readOutbox(key)) === undefined) {
+      await ctx.ledger.tidyEntries([claimKey(key, step.window)]);
+      continue;
+    }
     const message = await owedMessage(ctx, record);
     const about = record.kind === 'report' ? { day: record.day } : { files: record.files.map((f) => f.key) };
     if (message === undefined) {
