@@ -282,7 +282,7 @@ export class World {
    * 8. every daily report stored in the ledger was posted at least once;
    * 9. every file CCC's review rejected, whose key still holds that upload, was announced at least once;
    * 10. no message was taken more than WEBHOOK_MAX_POSTS times (the outbox re-posts after a lost answer, not forever);
-   * 11. nothing is left in the outbox once the passes are done.
+   * 11. no outbox record is left once the passes are done.
    */
   private checkWebhook(): string[] {
     const v: string[] = [];
@@ -302,8 +302,11 @@ export class World {
       if (n === 0) v.push(`${f.source!.key} (FileId ${f.FileId}) was rejected in review but never announced`);
     }
     for (const [what, n] of counts) if (n > WEBHOOK_MAX_POSTS) v.push(`${what} posted ${n} times (at most ${WEBHOOK_MAX_POSTS})`);
-    const left = this.ledger('outbox/');
-    if (left.length > 0) v.push(`${left.length} outbox entr(ies) left: ${left.slice(0, 3).join(', ')}`);
+    // (A claim may stay: a pass killed between deleting a record and deleting its claims leaves
+    // it, as litter swept a day later. A record left is a message still owed.)
+    const outbox = this.ledger('outbox/');
+    const left = outbox.filter((k) => !/\.\d+$/.test(k));
+    if (left.length > 0) v.push(`${left.length} outbox record(s) left: ${left.slice(0, 3).join(', ')}`);
     const f = this.figures;
     f.reports = days.length;
     f.rejected = rejected.length;
@@ -311,6 +314,8 @@ export class World {
     f.webhookTaken = taken.length;
     f.maxPostsPerMessage = Math.max(0, ...counts.map(([, n]) => n));
     f.messagesPostedTwice = counts.filter(([, n]) => n > 1).length;
+    f.outboxClaimsLeft = outbox.length - left.length;
+    if (process.env.CHAOS_DEBUG) process.stderr.write(`webhook posts per message: ${JSON.stringify(Object.fromEntries(counts))}\n`);
     return v;
   }
 
