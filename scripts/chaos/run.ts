@@ -209,7 +209,8 @@ async function seeded(seed: number): Promise<RunResult> {
     if (w.upload.kill(info.secretId)) w.figures.killsAfterWrite++;
   };
   w.ccc.onRequest = (call) => {
-    if (call.action !== 'UploadIvrAudio' || !call.secretId?.startsWith('AKIDsim') || r() >= 0.06) return;
+    // Either function's sender: the upload function's processes (AKIDsim…) and the timer's (AKIDtmr…).
+    if (call.action !== 'UploadIvrAudio' || !/^AKID(sim|tmr)/.test(call.secretId ?? '') || r() >= 0.06) return;
     if (sims().some((s) => s.kill(call.secretId!))) w.figures.killsInCall++;
   };
   // Faults, injected at random while the files arrive.

@@ -113,7 +113,7 @@ export class World {
     // versions it created, the send-log entry it saw last) is then under fault too.
     const warm = { keepWarmMs: WARM_MS };
     this.upload = new ScfSim({ bundle: path.join(PKG, 'ivr_upload.js'), env: { ...env, SCF_FUNCTIONNAME: 'ivr-upload' }, register, log, warm });
-    this.recovery = new ScfSim({ bundle: path.join(PKG, 'quota_report.js'), env: { ...env, SCF_FUNCTIONNAME: 'quota-report', IVR_REPORT_WEBHOOK: this.wecom.url }, register, log, warm });
+    this.recovery = new ScfSim({ bundle: path.join(PKG, 'quota_report.js'), env: { ...env, SCF_FUNCTIONNAME: 'quota-report', IVR_REPORT_WEBHOOK: this.wecom.url }, register, log, warm, tag: 'tmr' });
   }
 
   async stop(): Promise<void> {

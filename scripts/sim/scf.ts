@@ -42,6 +42,12 @@ export interface SimOptions {
    * this, every invocation gets a fresh process.
    */
   warm?: { keepWarmMs: number };
+  /**
+   * Three letters that go into every credential this simulator hands out (default `sim`): two
+   * simulators in one world (the upload and the timer function) must never hand out the same
+   * SecretId, or a kill aimed at one function's process could hit the other's.
+   */
+  tag?: string;
 }
 
 const INVOKE = path.join(__dirname, 'invoke.cjs');
@@ -123,7 +129,8 @@ export class ScfSim {
 
   private start(extraEnv: Record<string, string>): Instance {
     const k = ++this.procs;
-    const cred: FakeCredential = { secretId: `AKIDsim${String(k).padStart(6, '0')}aaaaaaaaaaaaaaaaaaaaaaa`, secretKey: `simSecretKey${k}xxxxxxxxxxxxxxxxxxxxx`, token: `simToken${k}yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy` };
+    const tag = (this.opts.tag ?? 'sim').padEnd(3, 'x').slice(0, 3);
+    const cred: FakeCredential = { secretId: `AKID${tag}${String(k).padStart(6, '0')}aaaaaaaaaaaaaaaaaaaaaaa`, secretKey: `${tag}SecretKey${k}xxxxxxxxxxxxxxxxxxxxx`, token: `${tag}Token${k}yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy` };
     this.opts.register(cred);
     const child = spawn(process.execPath, [INVOKE, this.opts.bundle], {
       env: { PATH: process.env.PATH ?? '', ...this.opts.env, ...extraEnv, ...(this.opts.warm ? { SIM_WARM: '1' } : {}), TENCENTCLOUD_SECRETID: cred.secretId, TENCENTCLOUD_SECRETKEY: cred.secretKey, TENCENTCLOUD_SESSIONTOKEN: cred.token! },
