@@ -322,11 +322,16 @@ export class Ledger {
   }
 
   /** The job a FileId was recorded for; undefined when none; '' when unreadable. */
-  async fileOwner(fileId: number): Promise<string | undefined> {
-    const text = await this.store.get(`${this.prefix}files/${fileId}`);
+  fileOwner(fileId: number): Promise<string | undefined> {
+    return this.recordField(`${this.prefix}files/${fileId}`, 'job');
+  }
+
+  /** One field of a small JSON record as a string: undefined when the record is absent, '' when it (or the field) cannot be read. */
+  private async recordField(key: string, field: string): Promise<string | undefined> {
+    const text = await this.store.get(key);
     if (text === undefined) return undefined;
     try {
-      return String((JSON.parse(text) as { job?: unknown }).job ?? '');
+      return String((JSON.parse(text) as Record<string, unknown>)[field] ?? '');
     } catch {
       return '';
     }
@@ -359,14 +364,8 @@ export class Ledger {
   }
 
   /** Who created a FileId's `reviewed/` marker (its `by`); undefined when there is none, '' when unreadable. */
-  async reviewMarkedBy(fileId: number): Promise<string | undefined> {
-    const text = await this.store.get(`${this.prefix}reviewed/${fileId}`);
-    if (text === undefined) return undefined;
-    try {
-      return String((JSON.parse(text) as { by?: unknown }).by ?? '');
-    } catch {
-      return '';
-    }
+  reviewMarkedBy(fileId: number): Promise<string | undefined> {
+    return this.recordField(`${this.prefix}reviewed/${fileId}`, 'by');
   }
 
   /** FileIds whose review was marked final by `markReviewed`. */
