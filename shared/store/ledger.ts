@@ -385,14 +385,8 @@ export class Ledger {
   historyKey = () => `${this.prefix}reports/history.json`;
 
   /** Who stored the day's JSON report (its `writtenBy`); undefined when there is none, '' when unreadable. */
-  async reportWrittenBy(day: string): Promise<string | undefined> {
-    const text = await this.store.get(this.reportKey(day));
-    if (text === undefined) return undefined;
-    try {
-      return String((JSON.parse(text) as { writtenBy?: unknown }).writtenBy ?? '');
-    } catch {
-      return '';
-    }
+  reportWrittenBy(day: string): Promise<string | undefined> {
+    return this.recordField(this.reportKey(day), 'writtenBy');
   }
 
   // ---- webhook outbox ----
