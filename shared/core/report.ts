@@ -38,6 +38,12 @@ export interface DailyReport {
   bucketVersioned?: VersioningAlert;
 }
 
+/** A WeCom robot message, as posted: what {@link wecomMessage} and {@link rejectionMessage} build and the outbox keeps. */
+export interface WebhookMessage {
+  msgtype: 'markdown';
+  markdown: { content: string };
+}
+
 /** One file an operator should look at, with the error or review verdict that says why. */
 export interface NeedsAction {
   key: string;
@@ -288,7 +294,7 @@ function shortName(key: string): string {
 }
 
 /** A WeCom group robot message (`msgtype: markdown`); `page` says where the report page is. */
-export function wecomMessage(r: DailyReport, page?: string): { msgtype: 'markdown'; markdown: { content: string } } {
+export function wecomMessage(r: DailyReport, page?: string): WebhookMessage {
   const errors = Object.entries(r.errors).map(([c, n]) => `${markdownText(c)} ×${n}`).join(', ');
   const lines = [
     `**IVR audio quota ${r.day}${r.final ? '' : ' (so far)'}**: <font color="${r.quota.exhausted ? 'warning' : 'info'}">${r.quota.submitted}/${r.quota.limit}</font> files submitted`,
@@ -322,7 +328,7 @@ export const WECOM_MAX_BYTES = 4096;
  * The WeCom message naming files CCC's review rejected, within {@link WECOM_MAX_BYTES}: keys that
  * do not fit are counted instead ("and 12 more"), and the report page lists them all.
  */
-export function rejectionMessage(keys: string[]): { msgtype: 'markdown'; markdown: { content: string } } {
+export function rejectionMessage(keys: string[]): WebhookMessage {
   const head = '**IVR audio rejected by CCC review**';
   const foot = 'Record them again and upload them under a new name or version.';
   const more = (n: number) => `> … and ${n} more: see the report page`;

@@ -22,6 +22,7 @@ import { IvrError } from '../core/errors';
 import { parseJobVersion, type JobVersion } from '../core/job';
 import { parseLogEntry, type LogEntry } from '../core/sendlog';
 import { claimKey, type OutboxListed } from '../core/outbox';
+import type { WebhookMessage } from '../core/report';
 import type { Listed, Store } from './store';
 
 /** A reference to a job found in `queue/` or `deferred/`. */
@@ -38,12 +39,6 @@ export interface EntryRef {
 export interface QueueEntryBody {
   v: 2;
   job: JobVersion;
-}
-
-/** A WeCom robot message, as posted (the report code builds them). */
-export interface WebhookMessage {
-  msgtype: 'markdown';
-  markdown: { content: string };
 }
 
 /**

@@ -7,9 +7,10 @@
  */
 import { IvrError } from '../core/errors';
 import { claimKey, outboxStep, owedRejections, planOutbox } from '../core/outbox';
+import type { WebhookMessage } from '../core/report';
 import { loadReportCode } from '../runtime/load-report';
 import { postWebhook, type WebhookResult } from '../sdk/webhook';
-import { CORRUPT, type OutboxRecord, type WebhookMessage } from '../store/ledger';
+import { CORRUPT, type OutboxRecord } from '../store/ledger';
 import type { Ctx } from './context';
 
 /** What a pass did with the records earlier passes left. */
