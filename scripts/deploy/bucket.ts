@@ -9,7 +9,7 @@
 import { parseEndpoint, type Endpoint } from '../../shared/core/config';
 import { IvrError } from '../../shared/core/errors';
 import { versioningAlert } from '../../shared/core/versioning';
-import { CosBucket, cosFailure, cosHost, createCosClient } from '../../shared/sdk/cos';
+import { CosBucket, CREDENTIAL_REFUSALS, cosFailure, cosHost, createCosClient } from '../../shared/sdk/cos';
 import { DeployConfigError, type DeployCredentials, type DeploySettings } from '../lib/deploy-config';
 
 /** Parses `COS_ENDPOINT` from `.env` (empty = the real endpoint); tests point the check at the fake COS with it. */
@@ -31,9 +31,6 @@ function directly(cos: ReturnType<typeof createCosClient>): void {
   });
 }
 
-/** COS's codes for a request whose key it refused: the key, the token or the signature, not a permission. */
-const KEY_REFUSALS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'InvalidToken']);
-
 /**
  * What to fix when the check failed with COS's `code` (`answered`: COS sent an answer at all). The
  * check is the deploy's first call, so it is where a wrong key, a bucket in another region or a
@@ -45,8 +42,9 @@ export function bucketCheckFix(code: string, answered: boolean, s: Pick<DeploySe
   const proxyVar = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].find((v) => env[v]);
   const proxy = proxyVar ? ` (directly: ${proxyVar} is set in this shell, and the deploy does not use a proxy)` : '';
   if (!answered) return `could not reach ${host}${endpoint ? ` (at ${endpoint.hostname}:${endpoint.port})` : ''}${proxy}: check this machine's connection to COS`;
-  if (KEY_REFUSALS.has(code)) return 'COS refused the deploy key: check TENCENT_SECRET_ID, TENCENT_SECRET_KEY and TENCENT_TOKEN in .env (the token only with a temporary key, and it expires)';
+  // The one credential refusal whose fix is not the key.
   if (code === 'RequestTimeTooSkewed') return "COS says this machine's clock is off: set it right (automatic time) and deploy again";
+  if (CREDENTIAL_REFUSALS.has(code)) return 'COS refused the deploy key: check TENCENT_SECRET_ID, TENCENT_SECRET_KEY and TENCENT_TOKEN in .env (the token only with a temporary key, and it expires)';
   if (code === 'NoSuchBucket') return `there is no bucket ${s.bucket} in ${s.region}: check IVR_BUCKET and REGION in .env (the bucket must be in REGION, where the functions and their COS trigger go)`;
   if (code === 'AccessDenied') {
     return (

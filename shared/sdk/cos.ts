@@ -48,7 +48,10 @@ export function createCosClient(config: Pick<Config, 'credentials' | 'cosEndpoin
 }
 
 /** COS's codes for a request whose credentials or signature it refused (not a missing permission). */
-const CREDENTIAL_REFUSALS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'RequestTimeTooSkewed', 'ExpiredToken', 'InvalidToken']);
+export const CREDENTIAL_REFUSALS: ReadonlySet<string> = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'RequestTimeTooSkewed', 'ExpiredToken', 'InvalidToken']);
+
+/** Whether COS refused the request's credentials: by one of {@link CREDENTIAL_REFUSALS}, or an `AccessDenied` that says they expired. */
+const credentialsRefused = (code: string | undefined, message: string | undefined): boolean => CREDENTIAL_REFUSALS.has(code ?? '') || (code === 'AccessDenied' && /expired/i.test(message ?? ''));
 
 /** What the SDK rejected with, as far as we use it. */
 type CosErr = { statusCode?: number; code?: string; message?: string; requestId?: string };
@@ -82,21 +85,21 @@ function cosError(op: string, key: string, e: unknown): IvrError {
   // So may a copy that COS answered with HTTP 200 and an error body (its documented way to fail late).
   // And so may a refusal of the signature or the role's temporary credentials (expired, rotated,
   // a clock off): a delivery again runs with the instance's credentials as they are then.
-  const transient = status === undefined || status >= 500 || status === 429 || status === 200 || code === 'NetworkError' || CREDENTIAL_REFUSALS.has(code) || (code === 'AccessDenied' && /expired/i.test(err.message ?? ''));
+  const transient = status === undefined || status >= 500 || status === 429 || status === 200 || code === 'NetworkError' || credentialsRefused(code, err.message);
   return new IvrError('StorageError', `COS ${op} ${key} failed: ${code}${err.message ? ` (${fromService(err.message)})` : ''}`, { transient, requestId: err.requestId === undefined ? undefined : fromService(err.requestId), cause: e });
 }
 
 const statusOf = (e: unknown) => cosErr(e).statusCode;
 
 /** Per-key codes of a batch delete worth another try later (COS's side, or the credentials of this run). */
-const TRANSIENT_KEY_CODES = new Set(['InternalError', 'ServiceUnavailable', 'SlowDown', 'RequestTimeout', ...CREDENTIAL_REFUSALS]);
+const TRANSIENT_KEY_CODES = new Set(['InternalError', 'ServiceUnavailable', 'SlowDown', 'RequestTimeout']);
 
 /** The keys a DELETE Multiple Objects answered 200 for but did not delete, as one failed delete. */
 function refusedDeletes(refused: Array<{ Key?: string; Code?: string; Message?: string }>, asked: number, headers: unknown): IvrError {
   const first = refused[0];
   const code = fromService(first.Code || 'UnknownError');
   const message = first.Message ? ` (${fromService(first.Message)})` : '';
-  const transient = refused.every((x) => TRANSIENT_KEY_CODES.has(x.Code ?? '') || (x.Code === 'AccessDenied' && /expired/i.test(x.Message ?? '')));
+  const transient = refused.every((x) => TRANSIENT_KEY_CODES.has(x.Code ?? '') || credentialsRefused(x.Code, x.Message));
   const requestId = cosErr({ headers }).requestId;
   return new IvrError('StorageError', `COS DELETE refused ${refused.length} of ${asked} keys: ${code}${message}, first ${fromService(first.Key ?? '?')}`, { transient, requestId: requestId === undefined ? undefined : fromService(requestId) });
 }
