@@ -65,7 +65,6 @@ function armTimerFaults(w: World, r: () => number): () => void {
       if (sim.kill(process)) f.timerKillsRandom++;
     }, 50 + r() * 1500);
   };
-  // (Only timer processes run now: the intake has settled.)
   // (Only timer processes run now: the intake has settled.) A pass marks many files reviewed, one
   // write each: each is a rarer kill point, or hardly a pass would get past them.
   w.cos.onCommitted = (info) => {

@@ -8,7 +8,7 @@
  */
 import { parseEndpoint, type Endpoint } from '../../shared/core/config';
 import { IvrError } from '../../shared/core/errors';
-import { versioningAlert } from '../../shared/core/versioning';
+import { versioningAlert, type BucketVersioning } from '../../shared/core/versioning';
 import { CosBucket, CREDENTIAL_REFUSALS, cosFailure, cosHost, createCosClient } from '../../shared/sdk/cos';
 import { DeployConfigError, type DeployCredentials, type DeploySettings } from '../lib/deploy-config';
 
@@ -66,7 +66,7 @@ export async function checkBucket(credentials: DeployCredentials, settings: Pick
   const cos = createCosClient({ credentials: { secretId: credentials.secretId, secretKey: credentials.secretKey, sessionToken: credentials.token }, cosEndpoint: endpoint });
   directly(cos);
   const bucket = new CosBucket(cos, settings.bucket, settings.region, endpoint?.protocol ?? 'https:');
-  let versioning;
+  let versioning: BucketVersioning;
   try {
     versioning = await bucket.versioning();
   } catch (e) {
@@ -74,7 +74,7 @@ export async function checkBucket(credentials: DeployCredentials, settings: Pick
     const { code, answered } = cosFailure(e.cause);
     const requestId = e.requestId ? ` (RequestId ${e.requestId})` : '';
     const fix = bucketCheckFix(code, answered, settings, endpoint);
-    throw new Error(`${e.message}${requestId}; nothing was changed. ${fix[0].toUpperCase()}${fix.slice(1)}`);
+    throw new Error(`${e.message}${requestId}; nothing was changed. ${fix[0].toUpperCase()}${fix.slice(1)}`, { cause: e });
   }
   const alert = versioningAlert(settings.bucket, versioning);
   if (alert) throw new DeployConfigError([`${alert.message} (README → Deploy, step 2); nothing was changed`]);
