@@ -22,7 +22,7 @@ export const LEDGER = '.ivr-audio-sync/';
 export const PREFIX = 'prompts/';
 const PKG = path.resolve(__dirname, '..', '..', 'dist', 'package');
 /** How many times WeCom may take one message (invariant 10): a lost answer, or a poster killed after the post, costs one more. */
-export const WEBHOOK_MAX_POSTS = 3;
+const WEBHOOK_MAX_POSTS = 3;
 /** How long an idle instance stays warm (real ms): long enough that redeliveries and later files often meet one. */
 const WARM_MS = 5000;
 

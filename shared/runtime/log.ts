@@ -30,7 +30,7 @@ export function setLogSink(next: LogSink): LogSink {
  * a JSON string once (the line itself serialised) and twice (a service's JSON error body quoted in
  * a message, then the line). Longest first, so a form never leaves part of a longer one behind.
  */
-export function secretForms(value: string): string[] {
+function secretForms(value: string): string[] {
   const once = encodeURIComponent(value);
   const forms = new Set([value, once, encodeURIComponent(once)]);
   const json = (f: string) => JSON.stringify(f).slice(1, -1);

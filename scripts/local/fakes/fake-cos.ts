@@ -118,7 +118,7 @@ const STORAGE_CLASSES = ['STANDARD', 'STANDARD_IA', 'ARCHIVE', 'DEEP_ARCHIVE', '
 /** Classes whose objects must be restored before a GET (COS answers 403 InvalidObjectState). */
 const ARCHIVED = ['ARCHIVE', 'DEEP_ARCHIVE'];
 /** The key id COS reports for SSE-KMS without a key named (the account's default CMK). */
-export const FAKE_DEFAULT_KMS_KEY = 'fake-default-cmk-0000';
+const FAKE_DEFAULT_KMS_KEY = 'fake-default-cmk-0000';
 
 /** The storage class and SSE a PUT or copy request names (only what differs from the default is kept). */
 function storageFrom(req: http.IncomingMessage): Record<string, string> {

@@ -13,8 +13,10 @@ const MAX_MARKDOWN_BYTES = 4096;
 /** An answer: HTTP status and body. */
 export type WecomAnswer = [number, string];
 
-export const WECOM_OK: WecomAnswer = [200, '{"errcode":0,"errmsg":"ok"}'];
+/** WeCom's answer to a message it took. */
+const WECOM_OK: WecomAnswer = [200, '{"errcode":0,"errmsg":"ok"}'];
 
+/** One post as the stand-in received it, and whether WeCom would have shown it to the group. */
 export interface WecomPost {
   /** The raw body posted. */
   body: string;
@@ -24,6 +26,7 @@ export interface WecomPost {
   accepted: boolean;
 }
 
+/** The stand-in itself (see the module comment): records every post; a test steers its answers with `answer` and `onPost`. */
 export class FakeWecom extends LoopbackServer {
   /** Every post, in arrival order. */
   readonly posts: WecomPost[] = [];
@@ -62,7 +65,7 @@ export class FakeWecom extends LoopbackServer {
     try {
       content = (JSON.parse(body) as { markdown?: { content?: string } }).markdown?.content ?? '';
     } catch {
-      content = '';
+      // Not JSON: kept as a post without content (the product only ever posts JSON).
     }
     const n = this.posts.length;
     const post: WecomPost = { body, content, accepted: false };
