@@ -85,6 +85,7 @@ export async function drainOutbox(ctx: Ctx, url: string): Promise<OutboxResult> 
       continue;
     }
     const message = await owedMessage(ctx, record);
+    const what = record.kind === 'report' ? 'report' : 'rejection';
     const about = record.kind === 'report' ? { day: record.day } : { files: record.files.map((f) => f.key) };
     if (message === undefined) {
       await ctx.ledger.finishOutbox(key, step.window);
@@ -92,18 +93,18 @@ export async function drainOutbox(ctx: Ctx, url: string): Promise<OutboxResult> 
       continue;
     }
     if (step.kind === 'give-up') {
-      ctx.log.error(`${record.kind === 'report' ? 'report' : 'rejection'} webhook given up: not posted since ${new Date(record.at).toISOString()}`, { code: 'WebhookFailed', ...about, windows: step.window });
+      ctx.log.error(`${what} webhook given up: not posted since ${new Date(record.at).toISOString()}`, { code: 'WebhookFailed', ...about, windows: step.window });
       await ctx.ledger.finishOutbox(key, step.window);
       out.gaveUp++;
       continue;
     }
     const res = await postWebhook(url, message, ctx.clock.sleep);
     if (res.ok) {
-      ctx.log.info(`${record.kind === 'report' ? 'report' : 'rejection'} posted to webhook by a later pass`, { ...about, attempts: res.attempts, writtenAt: new Date(record.at).toISOString() });
+      ctx.log.info(`${what} posted to webhook by a later pass`, { ...about, attempts: res.attempts, writtenAt: new Date(record.at).toISOString() });
       await ctx.ledger.finishOutbox(key, step.window);
       out.posted++;
     } else {
-      ctx.log.warn(`${record.kind === 'report' ? 'report' : 'rejection'} webhook failed again; a later timer pass posts it again`, { code: 'WebhookFailed', ...about, attempts: res.attempts, error: res.error, window: step.window });
+      ctx.log.warn(`${what} webhook failed again; a later timer pass posts it again`, { code: 'WebhookFailed', ...about, attempts: res.attempts, error: res.error, window: step.window });
       out.failed++;
       // WeCom is down: the rest wait for the next pass rather than spend this one's time on
       // three attempts each.

@@ -204,13 +204,20 @@ async function recentJobs(ctx: Ctx, days: number): Promise<JobVersion[]> {
  */
 const LATE_WRITE_MS = 5 * 60_000;
 
+/** The outbox record a pass wrote for the rejections it announces, and those whose marking failed (maybe marked by it all the same). */
+interface RejectionsOwed {
+  key: string;
+  record: OutboxRecord;
+  unsure: Array<{ fileId: number; key: string }>;
+}
+
 /**
  * Asks CCC about files still pending review (≤ 50 FileIds a call) and records what changed. With a
- * webhook, the rejections to announce are written to the outbox (`outboxKey`) before any of them
- * is marked reviewed: a pass killed between a marker and its post leaves the record, and a later
- * pass posts it (see workflow/outbox.ts).
+ * webhook, the rejections to announce are written to the outbox (the result's `outbox`) before any
+ * of them is marked reviewed: a pass killed between a marker and its post leaves the record, and a
+ * later pass posts it (see workflow/outbox.ts).
  */
-async function refreshReviews(ctx: Ctx): Promise<RecoveryResult['reviews'] & { outbox?: { key: string; record: OutboxRecord; unsure: Array<{ fileId: number; key: string }> } }> {
+async function refreshReviews(ctx: Ctx): Promise<RecoveryResult['reviews'] & { outbox?: RejectionsOwed }> {
   const out: RecoveryResult['reviews'] = { checked: 0, changed: 0, rejected: [] };
   const since = ctx.clock.now() - ctx.config.retentionDays * DAY_MS;
   const reviewed = await ctx.ledger.listReviewed();
@@ -246,7 +253,7 @@ async function refreshReviews(ctx: Ctx): Promise<RecoveryResult['reviews'] & { o
   // A rejection is announced by the pass that marks it, and only while the key still holds this
   // upload: a file since replaced or deleted needs nothing from the operator.
   const announce = (f: (typeof final)[number]) => f.review === 'rejected' && f.current;
-  let outbox: { key: string; record: OutboxRecord; unsure: Array<{ fileId: number; key: string }> } | undefined;
+  let outbox: RejectionsOwed | undefined;
   let unannounced = false;
   if (ctx.config.reportWebhook && final.some(announce)) {
     const record: OutboxRecord = { v: 1, kind: 'rejections', owner: ctx.owner, at: ctx.clock.now(), files: final.filter(announce).map((f) => ({ fileId: f.fileId, key: f.key })) };
