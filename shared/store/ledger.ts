@@ -387,7 +387,7 @@ export class Ledger {
   // ---- webhook outbox ----
 
   /** Key of an outbox record: its time first (a listing sorts oldest first), then its writer and what it is for. */
-  outboxKey(r: OutboxRecord): string {
+  private outboxKey(r: OutboxRecord): string {
     const what = r.kind === 'report' ? `report-${r.day}` : 'rejections';
     return `${this.prefix}outbox/${pad(r.at, 15)}-${r.owner.replace(/[^A-Za-z0-9_-]/g, '_')}-${what}`;
   }
