@@ -6,16 +6,11 @@
  * bucket that does not exist, or a key that may not read its versioning, fails the deploy too: a
  * bucket that cannot be checked is not taken for a good one.
  */
-import { parseEndpoint, type Endpoint } from '../../shared/core/config';
+import type { Endpoint } from '../../shared/core/config';
 import { IvrError } from '../../shared/core/errors';
 import { versioningAlert, type BucketVersioning } from '../../shared/core/versioning';
 import { CosBucket, CREDENTIAL_REFUSALS, cosFailure, cosHost, createCosClient } from '../../shared/sdk/cos';
-import { DeployConfigError, type DeployCredentials, type DeploySettings } from '../lib/deploy-config';
-
-/** Parses `COS_ENDPOINT` from `.env` (empty = the real endpoint); tests point the check at the fake COS with it. */
-export function cosEndpoint(raw: string | undefined): Endpoint | undefined {
-  return raw && raw.trim() ? parseEndpoint('COS_ENDPOINT', raw.trim()) : undefined;
-}
+import { DeployConfigError, endpointOverride, type DeployCredentials, type DeploySettings } from '../lib/deploy-config';
 
 /**
  * Makes `cos` connect directly, as every SCF call of the deploy does (scripts/deploy/scf.ts gives
@@ -62,7 +57,7 @@ export function bucketCheckFix(code: string, answered: boolean, s: Pick<DeploySe
  * `failed: …`, with COS's RequestId and what to fix) when COS does not answer what it is.
  */
 export async function checkBucket(credentials: DeployCredentials, settings: Pick<DeploySettings, 'bucket' | 'region' | 'appId'>, values: Record<string, string>): Promise<void> {
-  const endpoint = cosEndpoint(values.COS_ENDPOINT);
+  const endpoint = endpointOverride(values, 'COS_ENDPOINT');
   const cos = createCosClient({ credentials: { secretId: credentials.secretId, secretKey: credentials.secretKey, sessionToken: credentials.token }, cosEndpoint: endpoint });
   directly(cos);
   const bucket = new CosBucket(cos, settings.bucket, settings.region, endpoint?.protocol ?? 'https:');

@@ -5,12 +5,12 @@
  */
 import { spawn } from 'child_process';
 import * as path from 'path';
-import { DeployConfigError, loadCredentials, loadDeployEnv, loadDeploySettings, ROOT, deploySecrets, type DeploySettings } from '../lib/deploy-config';
+import { DeployConfigError, endpointOverride, loadCredentials, loadDeployEnv, loadDeploySettings, ROOT, deploySecrets, type DeploySettings } from '../lib/deploy-config';
 import { desiredState } from '../lib/deploy-spec';
 import { checkBucket } from './bucket';
 import { applyPlan, applyRemove, observe, withTransientRetries, type DeployIo } from './execute';
 import { formatPlan, formatRemove, planDeploy, planIsEmpty, planRemove } from './plan';
-import { createScfApi, createScfClient, scfEndpoint, type ScfApi } from './scf';
+import { createScfApi, createScfClient, type ScfApi } from './scf';
 import { zipDirectory } from './zip';
 import { redactWith } from '../../shared/runtime/log';
 
@@ -72,7 +72,7 @@ export async function runApiDeploy(opts: ApiDeployOptions): Promise<number> {
     const credentials = loadCredentials(values);
     const settings = loadDeploySettings(values);
     const desired = desiredState(settings);
-    const api = withTransientRetries(opts.api ?? createScfApi(createScfClient(credentials, settings.region, scfEndpoint(values.SCF_ENDPOINT), opts.reqTimeoutSeconds)), io);
+    const api = withTransientRetries(opts.api ?? createScfApi(createScfClient(credentials, settings.region, endpointOverride(values, 'SCF_ENDPOINT'), opts.reqTimeoutSeconds)), io);
     const mode = opts.dryRun ? 'dry run: nothing will be changed' : 'applying';
     io.out(`ivr-audio-sync ${opts.command}:api, region ${settings.region}, stage ${settings.stage} (${mode})`);
 

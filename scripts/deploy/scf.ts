@@ -14,7 +14,7 @@ import type {
   UpdateFunctionCodeRequest,
   UpdateFunctionConfigurationRequest,
 } from 'tencentcloud-sdk-nodejs/tencentcloud/services/scf/v20180416/scf_models';
-import { parseEndpoint, type Endpoint } from '../../shared/core/config';
+import type { Endpoint } from '../../shared/core/config';
 import { loopbackAgent } from '../../shared/sdk/ccc';
 import type { DeployCredentials } from '../lib/deploy-config';
 import { NAMESPACE } from '../lib/deploy-spec';
@@ -107,11 +107,6 @@ export function createScfClient(credentials: DeployCredentials, region: string, 
       },
     },
   });
-}
-
-/** Parses `SCF_ENDPOINT` (empty = the real endpoint). */
-export function scfEndpoint(raw: string | undefined): Endpoint | undefined {
-  return raw && raw.trim() ? parseEndpoint('SCF_ENDPOINT', raw.trim()) : undefined;
 }
 
 /** The deploy's SCF calls over `client`. */

@@ -13,13 +13,13 @@
 import { spawn } from 'child_process';
 import { createRequire } from 'module';
 import * as path from 'path';
-import { DeployConfigError, loadCredentials, loadDeployEnv, loadDeploySettings, OPERATOR_VARIABLES, ROOT, deploySecrets, type DeployCredentials, type DeploySettings } from '../lib/deploy-config';
+import { DeployConfigError, endpointOverride, loadCredentials, loadDeployEnv, loadDeploySettings, OPERATOR_VARIABLES, ROOT, deploySecrets, type DeployCredentials, type DeploySettings } from '../lib/deploy-config';
 import { desiredState, FUNCTION_KEYS } from '../lib/deploy-spec';
 import { readDotenv } from '../lib/dotenv';
 import { ensureRetryPolicies, withTransientRetries, type DeployIo } from './execute';
 import { checkBucket } from './bucket';
 import { redactingIo } from './run';
-import { createScfApi, createScfClient, scfEndpoint, type ScfApi } from './scf';
+import { createScfApi, createScfClient, type ScfApi } from './scf';
 
 /** Lines sls prints when it falls back to (or gives up on) the QR-code login (`@serverless/platform-client-china` `loginWithTencent`, utils-china `Login.login`). */
 export const QR_LOGIN_MARKERS = ['请扫码进行登陆', '登录超时，请重试', '登陆腾讯云失败'];
@@ -198,7 +198,7 @@ export async function runSls(opts: SlsOptions): Promise<number> {
       return 1;
     }
     if (opts.command === 'remove') return 0;
-    const api = withTransientRetries(opts.api ?? createScfApi(createScfClient(credentials, settings.region, scfEndpoint(values.SCF_ENDPOINT))), io);
+    const api = withTransientRetries(opts.api ?? createScfApi(createScfClient(credentials, settings.region, endpointOverride(values, 'SCF_ENDPOINT'))), io);
     await ensureRetryPolicies(api, desiredState(settings), io);
     io.out('deployed; verify the first file as README → Deploy describes');
     return 0;

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse } from 'yaml';
-import { ENV_VARIABLES, loadConfig } from '../../shared/core/config';
+import { ENV_VARIABLES, loadConfig, parseEndpoint, type Endpoint } from '../../shared/core/config';
 import { urlSecrets } from '../../shared/runtime/log';
 import { dateFieldsLeavingDaysOut, firesOnSomeDay, parseCron } from './cron';
 import { effectiveEnv, readDotenv } from './dotenv';
@@ -46,6 +46,15 @@ export const ALL_DEPLOY_NAMES: readonly string[] = [...DEPLOY_VARIABLES.map((v) 
 
 /** Names of secrets: no output of either deploy path may contain their values. */
 export const SECRET_NAMES: readonly string[] = DEPLOY_VARIABLES.filter((v) => v.secret).map((v) => v.name);
+
+/**
+ * An endpoint override of the deploy's calls from the `.env` read (`SCF_ENDPOINT`, `COS_ENDPOINT`:
+ * the tests point the deploy at the fakes with them); unset or empty is the real endpoint.
+ */
+export function endpointOverride(values: Record<string, string | undefined>, name: 'SCF_ENDPOINT' | 'COS_ENDPOINT'): Endpoint | undefined {
+  const raw = values[name]?.trim();
+  return raw ? parseEndpoint(name, raw) : undefined;
+}
 
 /** Every value of `.env` a deploy's output must never show: the deploy key and the webhook's key. */
 export function deploySecrets(values: Record<string, string>): string[] {
