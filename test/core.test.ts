@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { claimKey, OUTBOX_LEASE_MS, OUTBOX_LIFETIME_MS, outboxStep, owedRejections, planOutbox } from '../shared/core/outbox';
-import { parseOutboxRecord, type OutboxRecord } from '../shared/store/ledger';
+import { parseOutboxRecord, type OutboxRecord } from '../shared/core/outbox';
 import { byteBudget } from '../shared/runtime/concurrency';
 import { loadConfig, parseUtcOffset } from '../shared/core/config';
 import { bytesNeeded, judgeAudio, MAX_CCC_FILE_BYTES } from '../shared/audio/check';

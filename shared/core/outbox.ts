@@ -6,6 +6,7 @@
  * before or after its post, or WeCom down for all three attempts) is posted again by a later
  * timer pass: one pass per lease window, for a bounded lifetime.
  */
+import type { WebhookMessage } from './report';
 
 /**
  * How long a record belongs to the pass that wrote it (it may still be posting it): longer than
@@ -85,4 +86,36 @@ export function planOutbox(listed: OutboxListed[], now: number, leaseMs = OUTBOX
  */
 export function owedRejections(files: Array<{ fileId: number; key: string }>, markedBy: ReadonlyMap<number, string | undefined>, owner: string): string[] {
   return files.filter((f) => markedBy.get(f.fileId) === owner).map((f) => f.key);
+}
+
+/**
+ * A webhook message owed to the operator (see core/outbox.ts), written before the step that
+ * decides it is owed and deleted once posted. `owner` is the pass that wrote it, `at` when (its
+ * clock). It is owed only while that decision stands as its writer's: the report's JSON names the
+ * writer (`writtenBy`), each rejection's `reviewed/` marker names it (`by`).
+ */
+export type OutboxRecord =
+  | { v: 1; kind: 'report'; owner: string; at: number; day: string; message: WebhookMessage }
+  | { v: 1; kind: 'rejections'; owner: string; at: number; files: Array<{ fileId: number; key: string }> };
+
+/** Parses an outbox record's body; undefined when it is not one (damaged, or from a later version). */
+export function parseOutboxRecord(text: string): OutboxRecord | undefined {
+  let r: Partial<Record<string, unknown>>;
+  try {
+    r = JSON.parse(text) as Partial<Record<string, unknown>>;
+  } catch {
+    return undefined;
+  }
+  if (r === null || typeof r !== 'object' || r.v !== 1 || typeof r.owner !== 'string' || typeof r.at !== 'number' || !Number.isFinite(r.at)) return undefined;
+  if (r.kind === 'report') {
+    const m = r.message as Partial<WebhookMessage> | undefined;
+    if (typeof r.day !== 'string' || m?.msgtype !== 'markdown' || typeof m.markdown?.content !== 'string') return undefined;
+    return { v: 1, kind: 'report', owner: r.owner, at: r.at, day: r.day, message: { msgtype: 'markdown', markdown: { content: m.markdown.content } } };
+  }
+  if (r.kind === 'rejections' && Array.isArray(r.files)) {
+    const files = (r.files as Array<Partial<Record<string, unknown>>>).filter((f): f is { fileId: number; key: string } => f !== null && typeof f === 'object' && Number.isSafeInteger(f.fileId) && typeof f.key === 'string');
+    if (files.length !== r.files.length) return undefined;
+    return { v: 1, kind: 'rejections', owner: r.owner, at: r.at, files: files.map((f) => ({ fileId: f.fileId, key: f.key })) };
+  }
+  return undefined;
 }

@@ -21,8 +21,7 @@
 import { IvrError } from '../core/errors';
 import { parseJobVersion, type JobVersion } from '../core/job';
 import { parseLogEntry, type LogEntry } from '../core/sendlog';
-import { claimKey, type OutboxListed } from '../core/outbox';
-import type { WebhookMessage } from '../core/report';
+import { claimKey, parseOutboxRecord, type OutboxListed, type OutboxRecord } from '../core/outbox';
 import type { Listed, Store } from './store';
 
 /** A reference to a job found in `queue/` or `deferred/`. */
@@ -39,38 +38,6 @@ export interface EntryRef {
 export interface QueueEntryBody {
   v: 2;
   job: JobVersion;
-}
-
-/**
- * A webhook message owed to the operator (see core/outbox.ts), written before the step that
- * decides it is owed and deleted once posted. `owner` is the pass that wrote it, `at` when (its
- * clock). It is owed only while that decision stands as its writer's: the report's JSON names the
- * writer (`writtenBy`), each rejection's `reviewed/` marker names it (`by`).
- */
-export type OutboxRecord =
-  | { v: 1; kind: 'report'; owner: string; at: number; day: string; message: WebhookMessage }
-  | { v: 1; kind: 'rejections'; owner: string; at: number; files: Array<{ fileId: number; key: string }> };
-
-/** Parses an outbox record's body; undefined when it is not one (damaged, or from a later version). */
-export function parseOutboxRecord(text: string): OutboxRecord | undefined {
-  let r: Partial<Record<string, unknown>>;
-  try {
-    r = JSON.parse(text) as Partial<Record<string, unknown>>;
-  } catch {
-    return undefined;
-  }
-  if (r === null || typeof r !== 'object' || r.v !== 1 || typeof r.owner !== 'string' || typeof r.at !== 'number' || !Number.isFinite(r.at)) return undefined;
-  if (r.kind === 'report') {
-    const m = r.message as Partial<WebhookMessage> | undefined;
-    if (typeof r.day !== 'string' || m?.msgtype !== 'markdown' || typeof m.markdown?.content !== 'string') return undefined;
-    return { v: 1, kind: 'report', owner: r.owner, at: r.at, day: r.day, message: { msgtype: 'markdown', markdown: { content: m.markdown.content } } };
-  }
-  if (r.kind === 'rejections' && Array.isArray(r.files)) {
-    const files = (r.files as Array<Partial<Record<string, unknown>>>).filter((f): f is { fileId: number; key: string } => f !== null && typeof f === 'object' && Number.isSafeInteger(f.fileId) && typeof f.key === 'string');
-    if (files.length !== r.files.length) return undefined;
-    return { v: 1, kind: 'rejections', owner: r.owner, at: r.at, files: files.map((f) => ({ fileId: f.fileId, key: f.key })) };
-  }
-  return undefined;
 }
 
 const pad = (n: number, width: number) => String(Math.max(0, Math.floor(n))).padStart(width, '0');

@@ -6,11 +6,11 @@
  * makes the next one post the message again.
  */
 import { IvrError } from '../core/errors';
-import { claimKey, outboxStep, owedRejections, planOutbox } from '../core/outbox';
+import { claimKey, outboxStep, owedRejections, planOutbox, type OutboxRecord } from '../core/outbox';
 import type { WebhookMessage } from '../core/report';
 import { loadReportCode } from '../runtime/load-report';
 import { postWebhook, type WebhookResult } from '../sdk/webhook';
-import { CORRUPT, type OutboxRecord } from '../store/ledger';
+import { CORRUPT } from '../store/ledger';
 import type { Ctx } from './context';
 
 /** What a pass did with the records earlier passes left. */

@@ -8,6 +8,7 @@
  * bucket's versioning and records it in the send log.
  */
 import { asErrorCode, IvrError } from '../core/errors';
+import type { OutboxRecord } from '../core/outbox';
 import { requestedDay } from '../core/event';
 import { carriedOverJob, inFlight, isFinal, queuedJob, type JobVersion } from '../core/job';
 import { reviewFromCode, type ReviewState } from '../core/metadata';
@@ -17,7 +18,7 @@ import { versioningAlert, versioningCheckDue, type VersioningAlert, type Version
 import { DAY_MS, daysBetween, formatOffset, lastDays, quotaDay, wallClock } from '../core/zone';
 import { mapLimited } from '../runtime/concurrency';
 import { loadReportCode } from '../runtime/load-report';
-import { CORRUPT, type OutboxRecord } from '../store/ledger';
+import { CORRUPT } from '../store/ledger';
 import { postWebhook, type WebhookResult } from '../sdk/webhook';
 import type { Ctx } from './context';
 import { today } from './context';
