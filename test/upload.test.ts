@@ -91,8 +91,8 @@ describe('success', () => {
     const warm = handler();
     only(await warm(stack.drop('prompts/first.mp3', mp3Silence()), { request_id: 'scf-req-1' }));
     stack.clock.advance(60_000);
-    // The instance saw the system idle; another sender takes the lease while the job is written.
-    stack.cos.inject({ op: 'PUT', keyPrefix: '.ivr-audio-sync/jobs/', times: 1, before: acceptingSender });
+    // The instance saw the system idle; another sender takes the lease while the file is taken in.
+    stack.cos.inject({ op: 'PUT', keyPrefix: '.ivr-audio-sync/queue/', times: 1, before: acceptingSender });
     const r = only(await warm(stack.drop('prompts/late.mp3', mp3Silence()), { request_id: 'scf-req-2' }));
     expect(r).toMatchObject({ status: 'queued' });
     expect(stack.meta('prompts/late.mp3')['ivr-status']).toBe('queued');
@@ -112,7 +112,8 @@ describe('success', () => {
     stack.clock.advance(60_000);
     only(await run(stack.drop('prompts/second.mp3', mp3Silence())));
     const reads = stack.cos.requests.slice(before).filter((r) => r.op === 'GET' && r.key.includes('/jobs/'));
-    expect(reads.map((r) => r.key.replace(/^.*\/jobs\/[0-9a-f]+\//, 'jobs/<first>/'))).toEqual(['jobs/<first>/2']);
+    // Its outcome is version 1: a file sent at once gets `sending` as its version 0 (see JobVersion.unwritten).
+    expect(reads.map((r) => r.key.replace(/^.*\/jobs\/[0-9a-f]+\//, 'jobs/<first>/'))).toEqual(['jobs/<first>/1']);
   });
 
   test('a warm instance does not read back the outcome it wrote itself for the previous call', async () => {

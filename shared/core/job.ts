@@ -159,6 +159,26 @@ export interface JobVersion {
   checkAfter?: number;
   lastError?: LastError;
   upload?: Registration;
+  /**
+   * Held in memory only, never stored. A new file's intake does not create its `queued` version 0
+   * (its queue entry holds it, for recovery): the file's first transition is created as version 0
+   * in its place, so an idle file sent at once costs one write fewer, its first stored version
+   * being `sending`. That create is also what tells that the job existed already (the same bytes
+   * uploaded again, a duplicate delivery): the intake then takes it from there as it would have.
+   * A file not sent at once gets version 0 written as it is (`materialize`). Until then a sender
+   * that finds its entry leaves it to its intake for the job lease, then rebuilds it from the entry.
+   */
+  unwritten?: true;
+}
+
+/** The seq of the version a transition from `v` creates: the next one, or `v`'s own place when `v` was never written. */
+export const nextSeq = (v: JobVersion): number => (v.unwritten ? v.seq : v.seq + 1);
+
+/** `v` as it is stored: without the in-memory {@link JobVersion.unwritten} mark. */
+export function storedForm(v: JobVersion): JobVersion {
+  if (!v.unwritten) return v;
+  const { unwritten: _, ...stored } = v;
+  return stored;
 }
 
 /** Stable id of an object version. */
@@ -250,7 +270,7 @@ export function transition(current: JobVersion, event: JobEvent, at: number, by:
   const next: JobVersion = {
     v: 2,
     id: current.id,
-    seq: current.seq + 1,
+    seq: nextSeq(current),
     state: to,
     at: new Date(at).toISOString(),
     by,
@@ -413,7 +433,7 @@ export function parseJobVersion(text: string | undefined): JobVersion | undefine
       Number.isFinite(o.queuedAt) &&
       typeof o.head === 'object' &&
       o.head !== null;
-    if (valid) return j as JobVersion;
+    if (valid) return storedForm(j as JobVersion);
   } catch {
     // corrupt: the caller treats it as unreadable
   }

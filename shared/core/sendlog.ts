@@ -179,6 +179,7 @@ export const openIds = (open: OpenCall[]): Set<string> => new Set(open.flatMap((
 /** A candidate for the next call, oldest first. */
 export interface Candidate {
   id: string;
+  /** The seq its `sending` version will take (the call entry names it). */
   seq: number;
   name: string;
   queuedAt: number;

@@ -19,7 +19,7 @@
  * always read by key or decided by a create-if-absent.
  */
 import { IvrError } from '../core/errors';
-import { parseJobVersion, type JobVersion } from '../core/job';
+import { parseJobVersion, storedForm, type JobVersion } from '../core/job';
 import { parseLogEntry, type LogEntry } from '../core/sendlog';
 import { claimKey, parseOutboxRecord, type OutboxListed, type OutboxRecord } from '../core/outbox';
 import type { Listed, Store } from './store';
@@ -116,7 +116,8 @@ export class Ledger {
    * Creates a version; false when someone else created that version first. A create whose answer
    * was lost and that the SDK retried comes back as "exists": reading it back tells it was ours.
    */
-  async writeVersion(v: JobVersion): Promise<boolean> {
+  async writeVersion(written: JobVersion): Promise<boolean> {
+    const v = storedForm(written);
     let ours = await this.store.create(this.jobKey(v.id, v.seq), JSON.stringify(v));
     if (!ours) {
       const there = await this.readVersion(v.id, v.seq);
@@ -159,7 +160,8 @@ export class Ledger {
    * Chains are short (a few versions), so this is a handful of reads at most.
    */
   async head(id: string, from: JobVersion | number = 0): Promise<JobVersion | undefined | typeof CORRUPT> {
-    let current: JobVersion | undefined | typeof CORRUPT = typeof from === 'number' ? await this.readVersion(id, from) : from;
+    // A version never written (JobVersion.unwritten) stands for its place until someone writes it.
+    let current: JobVersion | undefined | typeof CORRUPT = typeof from === 'number' ? await this.readVersion(id, from) : from.unwritten ? ((await this.readVersion(id, from.seq)) ?? from) : from;
     if (current === undefined || current === CORRUPT) return current;
     for (;;) {
       const next = await this.readVersion(id, current.seq + 1);
@@ -184,14 +186,14 @@ export class Ledger {
   /** Writes the entry that makes a job findable by senders and by the recovery pass. */
   async enqueue(job: JobVersion): Promise<string> {
     const key = this.queueKey(job);
-    await this.store.put(key, JSON.stringify({ v: 2, job } satisfies QueueEntryBody));
+    await this.store.put(key, JSON.stringify({ v: 2, job: storedForm(job) } satisfies QueueEntryBody));
     return key;
   }
 
   /** Writes the entry that lists a deferred job for senders (blind write, like a queue entry); returns its key. */
   async putDeferred(job: JobVersion): Promise<string> {
     const key = this.deferredKey(job);
-    await this.store.put(key, JSON.stringify({ v: 2, job } satisfies QueueEntryBody));
+    await this.store.put(key, JSON.stringify({ v: 2, job: storedForm(job) } satisfies QueueEntryBody));
     return key;
   }
 

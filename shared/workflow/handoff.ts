@@ -4,6 +4,11 @@
  * that does not accept, or no longer does, can be taken over at once; see `Sender.acquire`). A
  * quota day that the send log already knows is full defers the files on the spot, without it.
  *
+ * A new file arrives with its job's version 0 unwritten (see JobVersion.unwritten): a call made at
+ * once creates it as `sending`; any other way on writes it as `queued` first, before the files are
+ * left to wait. A create that finds the job there already gives the file back to its intake
+ * (`HandOff.existed`).
+ *
  * A warm instance remembers the newest send-log entry it saw (see `SeenEntry`). When that says the
  * system is idle, its intake does not show `queued`: the file is most likely sent by this very
  * invocation at once and goes straight to its outcome (one metadata write, and one copy event,
@@ -12,11 +17,11 @@
  * by appending to the send log.
  */
 import { IvrError } from '../core/errors';
-import { deferralMessage, sendable, settleable, type DeferralCause, type JobVersion } from '../core/job';
+import { deferralMessage, sendable, settleable, storedForm, type DeferralCause, type JobVersion } from '../core/job';
 import { deferralCause, handOffMove, quotaOn, type LogEntry } from '../core/sendlog';
 import type { Ctx } from './context';
 import { today } from './context';
-import { move, show, showNewest, type ShowNote } from './jobs';
+import { materialize, move, show, showNewest, type ShowNote } from './jobs';
 import { settleFromCcc } from './resolve';
 import { readTail, Sender } from './sender';
 
@@ -43,6 +48,8 @@ export interface HandOff {
   sent: boolean;
   /** Why an object could not show what this invocation wrote for it, by job id. */
   notes: Map<string, ShowNote>;
+  /** Files whose unwritten version 0 turned out to exist already: their job existed before their intake (see JobVersion.unwritten). */
+  existed: Set<string>;
   /** Files whose intake left them unshown and that this invocation could not show either (COS refused): SCF must deliver again. */
   notShown: Set<string>;
 }
@@ -70,9 +77,12 @@ interface Showing {
  */
 export async function handOff(ctx: Ctx, files: JobVersion[], opts: HandOffOptions = {}): Promise<HandOff> {
   const showing: Showing = { unshown: opts.unshown ?? new Set(), shown: new Map(), notes: new Map(), notShown: new Set() };
-  const done = await sendOrLeave(ctx, files, showing);
+  const existed = new Set<string>();
+  const done = await sendOrLeave(ctx, files, showing, existed);
+  // A file this invocation did not put into a call after all (its term ended first) is written as it is.
+  await materializeAll(ctx, done.versions, existed);
   await showUnshown(ctx, done.versions, showing);
-  return { ...done, notes: showing.notes, notShown: showing.notShown };
+  return { ...done, existed, notes: showing.notes, notShown: showing.notShown };
 }
 
 /**
@@ -98,7 +108,7 @@ async function showUnshown(ctx: Ctx, versions: Map<string, JobVersion>, s: Showi
   }
 }
 
-async function sendOrLeave(ctx: Ctx, files: JobVersion[], showing: Showing): Promise<Pick<HandOff, 'versions' | 'sent'>> {
+async function sendOrLeave(ctx: Ctx, files: JobVersion[], showing: Showing, existed: Set<string>): Promise<Pick<HandOff, 'versions' | 'sent'>> {
   const t = ctx.timing;
   const versions = new Map(files.map((v) => [v.id, v]));
   // Our own files whose call's lifetime has passed without a recorded outcome (a redelivery after a
@@ -111,17 +121,19 @@ async function sendOrLeave(ctx: Ctx, files: JobVersion[], showing: Showing): Pro
   let sent = false;
   for (;;) {
     const day = today(ctx);
+    const next = plan(ctx, tail);
+    // Not sent at once after all (deferred now, another sender holds the lease, or the next call
+    // must wait): the files wait, as jobs a sender can read (version 0, written now).
+    if (next !== 'send-now') await materializeAll(ctx, versions, existed);
     const waiting = [...versions.values()].filter((v) => sendable(v, Number.MAX_SAFE_INTEGER, day));
     if (waiting.length === 0) return { versions, sent };
-    const next = plan(ctx, tail);
     if (next === 'defer') {
       // Said as the send log knows it: CCC closed the day, or our count filled it.
       const cause = deferralCause(quotaOn(tail, day).quota, ctx.config.dailyQuota);
       for (const v of waiting) versions.set(v.id, await deferNow(ctx, v, day, cause, showing));
       return { versions, sent };
     }
-    // Not sent at once after all (another sender holds the lease, or the next call must wait):
-    // the files wait, and their objects say so now.
+    // The files wait, and their objects say so now.
     if (next !== 'send-now') await showUnshown(ctx, versions, showing);
     if (next === 'leave') return { versions, sent: false };
     const got = await Sender.acquire(ctx, tail, waiting);
@@ -131,6 +143,10 @@ async function sendOrLeave(ctx: Ctx, files: JobVersion[], showing: Showing): Pro
     }
     await got.sender.run();
     sent = true;
+    for (const id of got.sender.existed) {
+      versions.delete(id);
+      existed.add(id);
+    }
     for (const [id, v] of got.sender.versions) if (versions.has(id)) versions.set(id, v);
     for (const [id, seq] of got.sender.shown) if (versions.has(id)) showing.shown.set(id, seq);
     for (const [id, note] of got.sender.notes) if (versions.has(id)) showing.notes.set(id, note);
@@ -138,6 +154,19 @@ async function sendOrLeave(ctx: Ctx, files: JobVersion[], showing: Showing): Pro
     // look again, and leave them to an accepting sender or take the lease once more.
     if (ctx.clock.now() >= deadline || ![...versions.values()].some((v) => sendable(v, Number.MAX_SAFE_INTEGER, today(ctx)))) return { versions, sent };
     tail = await readTail(ctx, today(ctx));
+  }
+}
+
+/** Writes version 0 of each file whose intake left it unwritten (see `materialize`), noting those whose job existed already. */
+async function materializeAll(ctx: Ctx, versions: Map<string, JobVersion>, existed: Set<string>): Promise<void> {
+  for (const [id, v] of versions) {
+    if (!v.unwritten) continue;
+    if (await materialize(ctx, v)) versions.set(id, storedForm(v));
+    else {
+      // No longer this hand-off's: the intake takes the existing job on (see HandOff.existed).
+      versions.delete(id);
+      existed.add(id);
+    }
   }
 }
 

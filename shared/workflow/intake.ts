@@ -2,13 +2,15 @@
  * Intake: one COS record in, one job in the ledger and a visible status on the object out.
  *
  * Order matters. For an eligible file the intake writes (1) the queue entry, which holds a
- * snapshot of the job so that anyone can finish it if this instance dies, (2) `queued` on the
- * object (unless this warm instance expects to send the file at once: see handoff.ts), and (3)
- * the job's first version, created only if absent. A sender takes a job only once its version
- * exists, so the sender's final status can never be overwritten by this `queued`; one shown after
- * the job exists (late, by the hand-off, or for a duplicate delivery) is followed by reads of the
- * job until none is newer (`showNewest`). Every write after (1) can be repeated by a redelivery
- * or done by someone else.
+ * snapshot of the job so that anyone can finish it if this instance dies, and (2) `queued` on the
+ * object (unless this warm instance expects to send the file at once: see handoff.ts). (3) The
+ * job's first version is created, only if absent, by the hand-off that follows: as `sending`
+ * when it sends the file at once, else as `queued` (see JobVersion.unwritten); a create that finds
+ * the job there already hands the file back here (`PendingJob.existed`). A sender takes a job only
+ * once its version exists (or its intake's job lease has passed), so the sender's final status can
+ * never be overwritten by this `queued`; one shown after the job exists (late, by the hand-off, or
+ * for a duplicate delivery) is followed by reads of the job until none is newer (`showNewest`).
+ * Every write after (1) can be repeated by a redelivery or done by someone else.
  */
 import { bytesNeeded, judgeAudio } from '../audio/check';
 import { loadConverter } from '../audio/load-converter';
@@ -22,7 +24,7 @@ import { CORRUPT } from '../store/ledger';
 import type { ObjectRead } from '../store/objects';
 import type { Ctx } from './context';
 import { showsQueuedNow } from './handoff';
-import { moveNewest, show, showNewest, type ShowNote } from './jobs';
+import { existingHead, moveNewest, show, showNewest, type ShowNote } from './jobs';
 import { settleFromCcc } from './resolve';
 
 /** Why a record needed no work. */
@@ -51,6 +53,11 @@ export interface PendingJob {
   note?: ShowNote;
   /** Whether the object shows this version (false: the intake left that to the hand-off). */
   shown: boolean;
+  /**
+   * For a new file whose version 0 is unwritten: takes it on as an existing job, when creating that
+   * version found the job there already (what the intake does for a version that has a job).
+   */
+  existed?: () => Promise<IntakeResult>;
 }
 
 /** How a record ended, and its job when that still waits for a sender (the upload walk hands those off). */
@@ -126,34 +133,22 @@ export async function intake(ctx: Ctx, ev: ObjectEvent): Promise<IntakeResult> {
     // A queue entry for the failure too: if every delivery dies (or COS refuses) before the object
     // says `failed`, the recovery pass finds the entry and shows it. It goes once the object does.
     await ctx.ledger.enqueue(failed);
-    if (!(await ctx.ledger.writeVersion(failed))) return existingJob(ctx, ev.index, id, await headAfterLosing(ctx, failed), object, obj, problem);
+    if (!(await ctx.ledger.writeVersion(failed))) return existingJob(ctx, ev.index, id, await existingHead(ctx, failed), object, obj, problem);
     const shown = await show(ctx, failed);
     await ctx.ledger.tidyEntries([ctx.ledger.queueKey(failed)]);
     ctx.log.info('file failed its checks', { key, etag: obj.etag, code: checked.code, error: checked.message });
     return { outcome: outcomeOf(ev.index, failed, shown.note) };
   }
 
-  const queued = queuedJob(id, object, now, ctx.owner);
+  // Version 0 is left unwritten (see JobVersion.unwritten): the hand-off creates the file's first
+  // transition in its place (a call made at once) or writes it as it is, and either create tells
+  // whether the job existed already; if it did, `existed` takes the file on from there.
+  const queued: JobVersion = { ...queuedJob(id, object, now, ctx.owner), unwritten: true };
   await ctx.ledger.enqueue(queued);
   const shown = showsQueuedNow(ctx) ? await show(ctx, queued) : undefined;
-  if (!(await ctx.ledger.writeVersion(queued))) return existingJob(ctx, ev.index, id, await headAfterLosing(ctx, queued), object, obj);
   ctx.log.info('file queued', { key, etag: obj.etag, job: id, customName: object.customName, size: obj.size });
-  return { outcome: outcomeOf(ev.index, queued, shown?.note), pending: { index: ev.index, version: queued, note: shown?.note, shown: shown !== undefined } };
-}
-
-/**
- * The job already existed after all (another delivery, or a chain compacted long ago): the queue
- * entry just written for our first version names a version that is not ours, so it goes; the
- * existing job has entries of its own if it needs work. Unless it is that job's own entry: an entry
- * is named by its queue time, and two deliveries taken in within the same millisecond write the
- * same key (seen in the fault suite: the other delivery's file then had no entry left). Returns the
- * job's head.
- */
-async function headAfterLosing(ctx: Ctx, ours: JobVersion): Promise<JobVersion | undefined | typeof CORRUPT> {
-  const first = await ctx.ledger.readVersion(ours.id, 0);
-  if (first === undefined || first === CORRUPT) return first;
-  if (ctx.ledger.queueKey({ ...first, seq: 0 }) !== ctx.ledger.queueKey(ours)) await ctx.ledger.tidyEntries([ctx.ledger.queueKey(ours)]);
-  return ctx.ledger.head(ours.id, first);
+  const existed = async (): Promise<IntakeResult> => existingJob(ctx, ev.index, id, await existingHead(ctx, queued), object, obj);
+  return { outcome: outcomeOf(ev.index, queued, shown?.note), pending: { index: ev.index, version: queued, note: shown?.note, shown: shown !== undefined, existed } };
 }
 
 /** A WAV over CCC's limit may be converted: that needs all of it (the first read has only the start). */

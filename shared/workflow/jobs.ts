@@ -4,7 +4,7 @@
  * state the machine derives onto the object's metadata.
  */
 import { IvrError, type ErrorCode } from '../core/errors';
-import { isFinal, transition, visibleResult, type JobEvent, type JobVersion, type TransitionPatch } from '../core/job';
+import { isFinal, nextSeq, storedForm, transition, visibleResult, type JobEvent, type JobVersion, type TransitionPatch } from '../core/job';
 import { mergeResult } from '../core/metadata';
 import { CORRUPT } from '../store/ledger';
 import type { Ctx } from './context';
@@ -28,9 +28,33 @@ export async function move(ctx: Ctx, current: JobVersion, event: JobEvent, patch
     }
     return { moved: true, version: next };
   }
-  const head = await ctx.ledger.head(current.id, current.seq + 1);
+  const head = await ctx.ledger.head(current.id, nextSeq(current));
   if (head === CORRUPT) throw new IvrError('LedgerCorrupt', `job ${current.id} (${current.object.key}) has an unreadable version after ${current.seq}`);
   return { moved: false, head };
+}
+
+/**
+ * Writes a new file's version 0 as it is, when its intake left it unwritten (see
+ * {@link JobVersion.unwritten}) and it is not sent at once. False when the job existed already:
+ * the intake's caller then takes it on as an existing job (see {@link existingHead}).
+ */
+export async function materialize(ctx: Ctx, v: JobVersion): Promise<boolean> {
+  return ctx.ledger.writeVersion(storedForm(v));
+}
+
+/**
+ * The head of a job whose first version we tried to create and found taken (`ours`: the version we
+ * meant). The queue entry written for ours names a version that is not ours, so it goes: the
+ * existing job has entries of its own if it needs work. Unless it is that job's own entry: an entry
+ * is named by its queue time, and two deliveries taken in within the same millisecond write the
+ * same key (seen in the fault suite: the other delivery's file then had no entry left), as does a
+ * sender that rebuilt the job from our entry.
+ */
+export async function existingHead(ctx: Ctx, ours: JobVersion): Promise<JobVersion | undefined | typeof CORRUPT> {
+  const first = await ctx.ledger.readVersion(ours.id, 0);
+  if (first === undefined || first === CORRUPT) return first;
+  if (ctx.ledger.queueKey({ ...first, seq: 0 }) !== ctx.ledger.queueKey(ours)) await ctx.ledger.tidyEntries([ctx.ledger.queueKey(ours)]);
+  return ctx.ledger.head(ours.id, first);
 }
 
 /**

@@ -13,7 +13,7 @@
  *   else returns as soon as their file is queued and shown.
  */
 import { IvrError } from '../core/errors';
-import { deferralMessage, entryBehindChain, inCall, inFlight, isFinal, sendable, settleable, TRANSITIONS, withHead, type DeferralCause, type JobVersion } from '../core/job';
+import { deferralMessage, entryBehindChain, inCall, inFlight, isFinal, nextSeq, sendable, settleable, TRANSITIONS, withHead, type DeferralCause, type JobVersion } from '../core/job';
 import { reviewFromCode } from '../core/metadata';
 import { afterFailedAttempt, classifyFailure, matchOutcomes, type ApiFailure, type UploadResponse } from '../core/outcome';
 import { callEntry, chooseBatch, deferralCause, genesis, leaseEntry, leaseView, nextWindow, openIds, quotaOn, quotaRoom, reclaim, stateEntry, withNews, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
@@ -149,6 +149,11 @@ export class Sender {
   readonly notes = new Map<string, ShowNote>();
   /** The version (seq) each object was last shown at by this sender: the hand-off shows the rest. */
   readonly shown = new Map<string, number>();
+  /**
+   * Own files whose unwritten version 0 turned out to exist already (see JobVersion.unwritten):
+   * their job existed before their intake, which takes them on from there; this sender leaves them.
+   */
+  readonly existed = new Set<string>();
   private readonly cands = new Map<string, Cand>();
   private readonly lost = new Map<number, LostCall>();
   private readonly done = new Set<string>();
@@ -539,6 +544,14 @@ export class Sender {
         // taken up from its queue entry comes with the version the entry names, and a retry or a
         // put-back since is newer. Losing the race to that version and taking it as the file's
         // state kept it in the batch as checked, and the new content went out under the old job.
+        if (c.version.unwritten) {
+          // An own file whose job may exist already: only its first version is ours to create.
+          const first = await move(ctx, c.version, 'replaced', { lastError: { code: 'ObjectChanged', message } });
+          if (!first.moved) return this.leaveExisting(c);
+          this.take(first.version, []);
+          ctx.log.info('file replaced before it was sent: not sent', { key: o.key, etag: o.etag, now: etag ?? 'deleted' });
+          return;
+        }
         const v = await moveNewest(ctx, c.version, 'replaced', (newest) => (TRANSITIONS[newest.state].replaced ? { lastError: { code: 'ObjectChanged', message } } : undefined));
         if (TRANSITIONS[v.state].replaced) {
           lookAgain();
@@ -679,6 +692,8 @@ export class Sender {
         cand.version = moved.version;
         this.versions.set(j.id, moved.version);
         sent.push(moved.version);
+      } else if (cand.version.unwritten) {
+        this.leaveExisting(cand);
       } else if (moved.head) {
         this.cands.delete(j.id);
         await this.consider(moved.head, [...cand.entries]);
@@ -944,6 +959,13 @@ export class Sender {
     else this.notes.delete(v.id);
   }
 
+  /** An own file whose job existed before its intake (see {@link Sender.existed}): not ours to move. */
+  private leaveExisting(c: Cand): void {
+    this.cands.delete(c.version.id);
+    this.versions.delete(c.version.id);
+    this.existed.add(c.version.id);
+  }
+
   private finish(id: string, keys: Iterable<string>): void {
     this.done.add(id);
     for (const k of keys) this.toDelete.add(k);
@@ -955,6 +977,7 @@ export class Sender {
     await mapLimited(cands, SETTLE_CONCURRENCY, async (c) => {
       try {
         const moved = await move(ctx, c.version, 'defer', { deferredDay: day, lastError: { code: 'QuotaExhausted', message: deferralMessage(day, cause) } });
+        if (!moved.moved && c.version.unwritten) return this.leaveExisting(c);
         const v = moved.moved ? moved.version : moved.head;
         if (!v) return;
         this.versions.set(v.id, v);
@@ -1037,9 +1060,9 @@ export class Sender {
   }
 }
 
-const candidateOfVersion = (v: JobVersion): Candidate => ({ id: v.id, seq: v.seq, name: v.object.customName, queuedAt: v.object.queuedAt, slot: v.slot });
+const candidateOfVersion = (v: JobVersion): Candidate => ({ id: v.id, seq: nextSeq(v), name: v.object.customName, queuedAt: v.object.queuedAt, slot: v.slot });
 /** A candidate as the call entry lists it: the `sending` version it is about to get, and whether it takes a slot. */
-const callJob = (day: string) => (c: Candidate): CallJob => ({ id: c.id, seq: c.seq + 1, name: c.name, newSlot: c.slot !== day });
+const callJob = (day: string) => (c: Candidate): CallJob => ({ id: c.id, seq: c.seq, name: c.name, newSlot: c.slot !== day });
 
 /** Publishes the newest entry for readers. A failure only makes readers walk a few entries further. */
 async function publish(ctx: Ctx, entry: LogEntry): Promise<void> {

@@ -70,29 +70,7 @@ export async function handleCosEvent(event: unknown, contextFor: ContextFor, log
     }
   });
 
-  for (const { ctx, jobs } of pendingByBucket.values()) {
-    try {
-      const unshown = new Set(jobs.filter((j) => !j.shown).map((j) => j.version.id));
-      const done = await handOff(ctx, jobs.map((j) => j.version), { unshown });
-      for (const j of jobs) {
-        const v = done.versions.get(j.version.id) ?? j.version;
-        const outcome = outcomeOf(j.index, v, j.note ?? done.notes.get(j.version.id));
-        // Our own file still unsettled after we held the lease (a lost answer, a storm of refusals):
-        // SCF's redelivery, a minute later, finishes it.
-        const unsettled = done.sent && !['uploaded', 'failed', 'deferred'].includes(visibleStatus(v));
-        const at = results.findIndex((r) => r?.index === j.index);
-        // Its object could not show it (COS refused the write): the redelivery shows it.
-        results[at] = unsettled || done.notShown.has(j.version.id) ? { ...outcome, retry: true } : outcome;
-      }
-    } catch (e) {
-      for (const j of jobs) {
-        const at = results.findIndex((r) => r?.index === j.index);
-        const failed = failedRecord({ index: j.index, key: j.version.object.key }, e, log);
-        // A file its intake left unshown shows nothing yet: SCF must deliver it again, whatever the error.
-        results[at] = { ...failed, etag: j.version.object.etag, status: 'queued', retry: failed.retry || !j.shown };
-      }
-    }
-  }
+  for (const { ctx, jobs } of pendingByBucket.values()) await handOffBucket(ctx, jobs, results, log);
 
   for (const r of results) {
     // An uploaded file whose object could not show it (its metadata is full) is worth a warning too.
@@ -106,6 +84,49 @@ export async function handleCosEvent(event: unknown, contextFor: ContextFor, log
     throw new IvrError('RetryScheduled', `${retry.length} of ${results.length} record(s) are not finished and will be retried: ${retry.map((r) => `${r.key} (${r.code ?? r.status})`).join(', ')}`, { transient: true });
   }
   return summary;
+}
+
+/**
+ * Sees one bucket's queued files to a sender (see handoff.ts) and writes their outcomes into
+ * `results`. A file whose job turned out to exist before its intake (the same bytes uploaded
+ * again, a duplicate delivery: see JobVersion.unwritten) is taken on by its intake as an existing
+ * job; if that leaves it waiting (a failed file started over, say), it is handed off once more.
+ */
+async function handOffBucket(ctx: Ctx, jobs: PendingJob[], results: RecordOutcome[], log: Ctx['log']): Promise<void> {
+  const at = (j: PendingJob) => results.findIndex((r) => r?.index === j.index);
+  let again: PendingJob[] = [];
+  try {
+    const unshown = new Set(jobs.filter((j) => !j.shown).map((j) => j.version.id));
+    const done = await handOff(ctx, jobs.map((j) => j.version), { unshown });
+    for (const j of jobs) {
+      if (done.existed.has(j.version.id) && j.existed) {
+        try {
+          const r = await j.existed();
+          results[at(j)] = r.outcome;
+          if (r.pending) again.push(r.pending);
+        } catch (e) {
+          results[at(j)] = failedRecord({ index: j.index, key: j.version.object.key }, e, log);
+        }
+        continue;
+      }
+      const v = done.versions.get(j.version.id) ?? j.version;
+      const outcome = outcomeOf(j.index, v, j.note ?? done.notes.get(j.version.id));
+      // Our own file still unsettled after we held the lease (a lost answer, a storm of refusals):
+      // SCF's redelivery, a minute later, finishes it.
+      const unsettled = done.sent && !['uploaded', 'failed', 'deferred'].includes(visibleStatus(v));
+      // Its object could not show it (COS refused the write): the redelivery shows it.
+      results[at(j)] = unsettled || done.notShown.has(j.version.id) ? { ...outcome, retry: true } : outcome;
+    }
+  } catch (e) {
+    again = [];
+    for (const j of jobs) {
+      const failed = failedRecord({ index: j.index, key: j.version.object.key }, e, log);
+      // A file its intake left unshown shows nothing yet: SCF must deliver it again, whatever the error.
+      results[at(j)] = { ...failed, etag: j.version.object.etag, status: 'queued', retry: failed.retry || !j.shown };
+    }
+  }
+  // Versions written by the intake's existing-job path: none is unwritten, so this ends here.
+  if (again.length > 0) await handOffBucket(ctx, again, results, log);
 }
 
 /** An error that escaped a record: a transient one is retried by SCF; a bug is reported as such. */
