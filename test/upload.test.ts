@@ -87,6 +87,24 @@ describe('success', () => {
     expect(stack.ccc.files).toHaveLength(1);
   });
 
+  test('the same bytes uploaded again once registered, while another sender accepts files: writing its job finds the job there, so it is a duplicate, never queued for that sender', async () => {
+    const body = mp3Silence();
+    const first = only(await run(stack.drop('prompts/again.mp3', body)));
+    stack.clock.advance(60_000);
+    acceptingSender();
+    const before = stack.cos.requests.length;
+    const again = only(await run(stack.drop('prompts/again.mp3', body)));
+    expect(again).toMatchObject({ status: 'uploaded', code: 'Duplicate', fileId: first.fileId });
+    expect(stack.meta('prompts/again.mp3')['ivr-status']).toBe('uploaded');
+    // Version 0 written as `queued` (the file was to wait for that sender) was refused: the job existed.
+    const refused = stack.cos.requests.slice(before).filter((r) => r.op === 'PUT' && r.status === 409 && /\/jobs\/[0-9a-f]+\/0$/.test(r.key));
+    expect(refused).toHaveLength(1);
+    // Its queue entry went with it: nothing is left for the accepting sender to read.
+    expect(stack.cos.keys(BUCKET, '.ivr-audio-sync/queue/')).toHaveLength(0);
+    await sendByRecovery();
+    expect(stack.ccc.uploadCalls()).toHaveLength(1);
+  });
+
   test('a file a warm instance meant to send, whose lease another instance took first, is shown `queued` late and ends with the newest word', async () => {
     const warm = handler();
     only(await warm(stack.drop('prompts/first.mp3', mp3Silence()), { request_id: 'scf-req-1' }));
@@ -209,6 +227,21 @@ describe('no loops, no doubles', () => {
     const again = only(await run(event));
     expect(again).toMatchObject({ status: 'uploaded', code: 'Duplicate', fileId: stack.ccc.files[0].FileId });
     expect(stack.ccc.files).toHaveLength(1);
+  });
+
+  test('the same bytes uploaded again once registered: the create of its job finds the job there, so the file is a duplicate, shown again, with no second call', async () => {
+    const body = mp3Silence();
+    const first = only(await run(stack.drop('prompts/again.mp3', body)));
+    // An upload wipes our metadata: nothing on the object says the job exists.
+    stack.clock.advance(60_000);
+    const before = stack.cos.requests.length;
+    const again = only(await run(stack.drop('prompts/again.mp3', body)));
+    expect(again).toMatchObject({ status: 'uploaded', code: 'Duplicate', fileId: first.fileId });
+    expect(stack.meta('prompts/again.mp3')['ivr-status']).toBe('uploaded');
+    expect(stack.ccc.uploadCalls()).toHaveLength(1);
+    // The hand-off went to send it at once, and its create of version 0 (as `sending`) was refused.
+    const refused = stack.cos.requests.slice(before).filter((r) => r.op === 'PUT' && r.status === 409 && /\/jobs\/[0-9a-f]+\/0$/.test(r.key));
+    expect(refused).toHaveLength(1);
   });
 
   test('the same event delivered three times at once registers once', async () => {
