@@ -327,11 +327,11 @@ describe('platform: killed at each step of the walk (real HTTP), then SCF redeli
   const steps: Array<[string, CosFault]> = [
     ['writing the queue entry', { op: 'PUT', keyPrefix: `${LEDGER}queue/` }],
     ['showing queued', { op: 'COPY' }],
+    ['creating the job', { op: 'PUT', keyPrefix: `${LEDGER}jobs/` }],
     ['taking the send lease', { op: 'PUT', keyPrefix: `${LEDGER}send/` }],
-    // A file sent at once: its job's first version is `sending` (see JobVersion.unwritten).
-    ['creating the job as sending', { op: 'PUT', keyPrefix: `${LEDGER}jobs/` }],
+    ['writing the sending version', { op: 'PUT', keyPrefix: `${LEDGER}jobs/`, after: 1 }],
     ['recording the FileId', { op: 'PUT', keyPrefix: `${LEDGER}files/` }],
-    ['recording the outcome', { op: 'PUT', keyPrefix: `${LEDGER}jobs/`, after: 1 }],
+    ['recording the outcome', { op: 'PUT', keyPrefix: `${LEDGER}jobs/`, after: 2 }],
     ['showing the outcome', { op: 'COPY', after: 1 }],
   ];
   test.each(steps)('killed after %s: ends uploaded, registered once, nothing left queued', async (_step, at) => {
@@ -359,6 +359,44 @@ describe('platform: killed at each step of the walk (real HTTP), then SCF redeli
     await report()({ Type: 'Timer' });
     expect(status('p/k.mp3')).toBe('uploaded');
     expect(stack.ccc.files).toHaveLength(1);
+    expect(stack.cos.keys(BUCKET, `${LEDGER}queue/`)).toHaveLength(0);
+  }, 60000);
+
+  // A warm instance that saw the system idle sends its next file at once: the job's version 0 is
+  // its `sending` version (see JobVersion.unwritten), written after the call entry.
+  const warmSteps: Array<[string, CosFault]> = [
+    ['writing the queue entry', { op: 'PUT', keyPrefix: `${LEDGER}queue/` }],
+    ['appending its call', { op: 'PUT', keyPrefix: `${LEDGER}send/` }],
+    ['creating the job as sending', { op: 'PUT', keyPrefix: `${LEDGER}jobs/` }],
+    ['recording the FileId', { op: 'PUT', keyPrefix: `${LEDGER}files/` }],
+    ['recording the outcome', { op: 'PUT', keyPrefix: `${LEDGER}jobs/`, after: 1 }],
+    ['showing the outcome', { op: 'COPY' }],
+  ];
+  test.each(warmSteps)('a warm instance killed after %s: ends uploaded, registered once, nothing left queued', async (_step, at) => {
+    stack = await startStack();
+    const warm = upload();
+    await warm(stack.drop('p/first.mp3', mp3Silence(2)));
+    stack.clock.advance(60_000);
+    const event = stack.drop('p/k.mp3', mp3Silence());
+    let killed = false;
+    stack.cos.inject({
+      ...at,
+      resetAfterCommit: true,
+      times: 1,
+      before: () => {
+        killed = true;
+        stack.cos.inject({ reset: true, times: 100000 });
+      },
+    });
+    await warm(event).catch(() => undefined);
+    expect(killed).toBe(true);
+    stack.cos.clearFaults();
+    stack.clock.advance(60_000);
+    await deliver(event).catch(() => undefined);
+    stack.clock.advance(300_000);
+    await report()({ Type: 'Timer' });
+    expect(status('p/k.mp3')).toBe('uploaded');
+    expect(stack.ccc.files).toHaveLength(2);
     expect(stack.cos.keys(BUCKET, `${LEDGER}queue/`)).toHaveLength(0);
   }, 60000);
 

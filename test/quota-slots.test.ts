@@ -43,7 +43,7 @@ test('a slot given back only after midnight is taken off the ended day too: its 
   // The lone sender dies right after appending its call entry, before the file's `sending` version.
   let killed = false;
   w.store.hook = (op, key, phase) => {
-    if (!killed && op === 'create' && phase === 'before' && /\/jobs\/[0-9a-f]+\/0$/.test(key)) {
+    if (!killed && op === 'create' && phase === 'before' && /\/jobs\/[0-9a-f]+\/1$/.test(key)) {
       killed = true;
       throw new IvrError('StorageError', 'killed (injected)', { transient: true });
     }

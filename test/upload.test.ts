@@ -89,16 +89,24 @@ describe('success', () => {
 
   test('the same bytes uploaded again once registered, while another sender accepts files: writing its job finds the job there, so it is a duplicate, never queued for that sender', async () => {
     const body = mp3Silence();
-    const first = only(await run(stack.drop('prompts/again.mp3', body)));
+    const warm = handler();
+    const first = only(await warm(stack.drop('prompts/again.mp3', body), { request_id: 'scf-req-1' }));
+    // The warm instance saw the system idle (version 0 left unwritten), but another sender has
+    // taken the lease since: the hand-off writes version 0 as `queued` to leave the file to it.
     stack.clock.advance(60_000);
     acceptingSender();
     const before = stack.cos.requests.length;
-    const again = only(await run(stack.drop('prompts/again.mp3', body)));
+    const again = only(await warm(stack.drop('prompts/again.mp3', body), { request_id: 'scf-req-2' }));
     expect(again).toMatchObject({ status: 'uploaded', code: 'Duplicate', fileId: first.fileId });
     expect(stack.meta('prompts/again.mp3')['ivr-status']).toBe('uploaded');
-    // Version 0 written as `queued` (the file was to wait for that sender) was refused: the job existed.
-    const refused = stack.cos.requests.slice(before).filter((r) => r.op === 'PUT' && r.status === 409 && /\/jobs\/[0-9a-f]+\/0$/.test(r.key));
-    expect(refused).toHaveLength(1);
+    // Version 0 written as `queued` after the hand-off read the send log (the file was to wait for
+    // that sender) was refused: the job existed.
+    const after = stack.cos.requests.slice(before);
+    const refused = after.findIndex((r) => r.op === 'PUT' && r.status === 409 && /\/jobs\/[0-9a-f]+\/0$/.test(r.key));
+    const tailRead = after.findIndex((r) => r.op === 'GET' && r.key.includes('/send/'));
+    expect(after.filter((r) => r.op === 'PUT' && r.status === 409 && r.key.includes('/jobs/'))).toHaveLength(1);
+    expect(tailRead).toBeGreaterThanOrEqual(0);
+    expect(refused).toBeGreaterThan(tailRead);
     // Its queue entry went with it: nothing is left for the accepting sender to read.
     expect(stack.cos.keys(BUCKET, '.ivr-audio-sync/queue/')).toHaveLength(0);
     await sendByRecovery();
@@ -130,8 +138,7 @@ describe('success', () => {
     stack.clock.advance(60_000);
     only(await run(stack.drop('prompts/second.mp3', mp3Silence())));
     const reads = stack.cos.requests.slice(before).filter((r) => r.op === 'GET' && r.key.includes('/jobs/'));
-    // Its outcome is version 1: a file sent at once gets `sending` as its version 0 (see JobVersion.unwritten).
-    expect(reads.map((r) => r.key.replace(/^.*\/jobs\/[0-9a-f]+\//, 'jobs/<first>/'))).toEqual(['jobs/<first>/1']);
+    expect(reads.map((r) => r.key.replace(/^.*\/jobs\/[0-9a-f]+\//, 'jobs/<first>/'))).toEqual(['jobs/<first>/2']);
   });
 
   test('a warm instance does not read back the outcome it wrote itself for the previous call', async () => {
@@ -231,17 +238,24 @@ describe('no loops, no doubles', () => {
 
   test('the same bytes uploaded again once registered: the create of its job finds the job there, so the file is a duplicate, shown again, with no second call', async () => {
     const body = mp3Silence();
-    const first = only(await run(stack.drop('prompts/again.mp3', body)));
-    // An upload wipes our metadata: nothing on the object says the job exists.
+    const warm = handler();
+    const first = only(await warm(stack.drop('prompts/again.mp3', body), { request_id: 'scf-req-1' }));
+    // An upload wipes our metadata: nothing on the object says the job exists. The warm instance
+    // saw the system idle, so it means to send the file at once, its job's version 0 unwritten.
     stack.clock.advance(60_000);
     const before = stack.cos.requests.length;
-    const again = only(await run(stack.drop('prompts/again.mp3', body)));
+    const again = only(await warm(stack.drop('prompts/again.mp3', body), { request_id: 'scf-req-2' }));
     expect(again).toMatchObject({ status: 'uploaded', code: 'Duplicate', fileId: first.fileId });
     expect(stack.meta('prompts/again.mp3')['ivr-status']).toBe('uploaded');
     expect(stack.ccc.uploadCalls()).toHaveLength(1);
-    // The hand-off went to send it at once, and its create of version 0 (as `sending`) was refused.
-    const refused = stack.cos.requests.slice(before).filter((r) => r.op === 'PUT' && r.status === 409 && /\/jobs\/[0-9a-f]+\/0$/.test(r.key));
-    expect(refused).toHaveLength(1);
+    // The hand-off went to send it at once (its call entry first), and its create of version 0
+    // (as `sending`) was refused.
+    const after = stack.cos.requests.slice(before);
+    const refused = after.findIndex((r) => r.op === 'PUT' && r.status === 409 && /\/jobs\/[0-9a-f]+\/0$/.test(r.key));
+    const callEntry = after.findIndex((r) => r.op === 'PUT' && /\/send\/\d+$/.test(r.key));
+    expect(after.filter((r) => r.op === 'PUT' && r.status === 409 && r.key.includes('/jobs/'))).toHaveLength(1);
+    expect(callEntry).toBeGreaterThanOrEqual(0);
+    expect(refused).toBeGreaterThan(callEntry);
   });
 
   test('the same event delivered three times at once registers once', async () => {

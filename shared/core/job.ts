@@ -160,13 +160,14 @@ export interface JobVersion {
   lastError?: LastError;
   upload?: Registration;
   /**
-   * Held in memory only, never stored. A new file's intake does not create its `queued` version 0
-   * (its queue entry holds it, for recovery): the file's first transition is created as version 0
-   * in its place, so an idle file sent at once costs one write fewer, its first stored version
-   * being `sending`. That create is also what tells that the job existed already (the same bytes
-   * uploaded again, a duplicate delivery): the intake then takes it from there as it would have.
-   * A file not sent at once gets version 0 written as it is (`materialize`). Until then a sender
-   * that finds its entry leaves it to its intake for the job lease, then rebuilds it from the entry.
+   * Held in memory only, never stored. A warm instance that expects to send a new file at once
+   * does not create its `queued` version 0 (its queue entry holds it, for recovery): the file's
+   * first transition is created as version 0 in its place, so an idle file costs one write fewer,
+   * its first stored version being `sending`. That create is also what tells that the job existed
+   * already (the same bytes uploaded again, a duplicate delivery): the intake then takes it from
+   * there as it would have. A file not sent at once after all gets version 0 written as it is
+   * (`materialize`). Until then a sender that finds its entry leaves it to its intake for the job
+   * lease, then writes the version from the entry.
    */
   unwritten?: true;
 }

@@ -4,10 +4,11 @@
  * that does not accept, or no longer does, can be taken over at once; see `Sender.acquire`). A
  * quota day that the send log already knows is full defers the files on the spot, without it.
  *
- * A new file arrives with its job's version 0 unwritten (see JobVersion.unwritten): a call made at
- * once creates it as `sending`; any other way on writes it as `queued` first, before the files are
- * left to wait. A create that finds the job there already gives the file back to its intake
- * (`HandOff.existed`).
+ * A warm instance's intake that expects this to send its file at once leaves the job's version 0
+ * unwritten (see JobVersion.unwritten): the call made at once creates it as `sending`; any other
+ * way on writes it as `queued` first, and the file is left to another sender only on a send-log
+ * read made after that. A create that finds the job there already gives the file back to its
+ * intake (`HandOff.existed`).
  *
  * A warm instance remembers the newest send-log entry it saw (see `SeenEntry`). When that says the
  * system is idle, its intake does not show `queued`: the file is most likely sent by this very
@@ -123,8 +124,13 @@ async function sendOrLeave(ctx: Ctx, files: JobVersion[], showing: Showing, exis
     const day = today(ctx);
     const next = plan(ctx, tail);
     // Not sent at once after all (deferred now, another sender holds the lease, or the next call
-    // must wait): the files wait, as jobs a sender can read (version 0, written now).
-    if (next !== 'send-now') await materializeAll(ctx, versions, existed);
+    // must wait): the files wait, as jobs a sender can read (version 0, written now). Left to
+    // another sender only on a send log read after that: the entry read before may be from just
+    // before that sender's last listing, which then found the entry without its job and left it.
+    if (next !== 'send-now' && (await materializeAll(ctx, versions, existed)) && next === 'leave') {
+      tail = await readTail(ctx, day);
+      continue;
+    }
     const waiting = [...versions.values()].filter((v) => sendable(v, Number.MAX_SAFE_INTEGER, day));
     if (waiting.length === 0) return { versions, sent };
     if (next === 'defer') {
@@ -157,10 +163,12 @@ async function sendOrLeave(ctx: Ctx, files: JobVersion[], showing: Showing, exis
   }
 }
 
-/** Writes version 0 of each file whose intake left it unwritten (see `materialize`), noting those whose job existed already. */
-async function materializeAll(ctx: Ctx, versions: Map<string, JobVersion>, existed: Set<string>): Promise<void> {
+/** Writes version 0 of each file whose intake left it unwritten (see `materialize`), noting those whose job existed already; true when there was any. */
+async function materializeAll(ctx: Ctx, versions: Map<string, JobVersion>, existed: Set<string>): Promise<boolean> {
+  let any = false;
   for (const [id, v] of versions) {
     if (!v.unwritten) continue;
+    any = true;
     if (await materialize(ctx, v)) versions.set(id, storedForm(v));
     else {
       // No longer this hand-off's: the intake takes the existing job on (see HandOff.existed).
@@ -168,6 +176,7 @@ async function materializeAll(ctx: Ctx, versions: Map<string, JobVersion>, exist
       existed.add(id);
     }
   }
+  return any;
 }
 
 /** The send log says today is full: defer without waiting for a sender to say so. */

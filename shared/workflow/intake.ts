@@ -2,15 +2,14 @@
  * Intake: one COS record in, one job in the ledger and a visible status on the object out.
  *
  * Order matters. For an eligible file the intake writes (1) the queue entry, which holds a
- * snapshot of the job so that anyone can finish it if this instance dies, and (2) `queued` on the
- * object (unless this warm instance expects to send the file at once: see handoff.ts). (3) The
- * job's first version is created, only if absent, by the hand-off that follows: as `sending`
- * when it sends the file at once, else as `queued` (see JobVersion.unwritten); a create that finds
- * the job there already hands the file back here (`PendingJob.existed`). A sender takes a job only
- * once its version exists (or its intake's job lease has passed), so the sender's final status can
- * never be overwritten by this `queued`; one shown after the job exists (late, by the hand-off, or
- * for a duplicate delivery) is followed by reads of the job until none is newer (`showNewest`).
- * Every write after (1) can be repeated by a redelivery or done by someone else.
+ * snapshot of the job so that anyone can finish it if this instance dies, (2) `queued` on the
+ * object, and (3) the job's first version, created only if absent. A sender takes a job only once
+ * its version exists, so the sender's final status can never be overwritten by this `queued`; one
+ * shown after the job exists (late, by the hand-off, or for a duplicate delivery) is followed by
+ * reads of the job until none is newer (`showNewest`). Every write after (1) can be repeated by a
+ * redelivery or done by someone else. A warm instance that expects to send the file at once (see
+ * handoff.ts) writes only (1): its hand-off creates version 0 as `sending`, or writes it as
+ * `queued` and shows it if the file has to wait after all (see JobVersion.unwritten).
  */
 import { bytesNeeded, judgeAudio } from '../audio/check';
 import { loadConverter } from '../audio/load-converter';
@@ -140,15 +139,27 @@ export async function intake(ctx: Ctx, ev: ObjectEvent): Promise<IntakeResult> {
     return { outcome: outcomeOf(ev.index, failed, shown.note) };
   }
 
-  // Version 0 is left unwritten (see JobVersion.unwritten): the hand-off creates the file's first
-  // transition in its place (a call made at once) or writes it as it is, and either create tells
-  // whether the job existed already; if it did, `existed` takes the file on from there.
-  const queued: JobVersion = { ...queuedJob(id, object, now, ctx.owner), unwritten: true };
+  const queued = queuedJob(id, object, now, ctx.owner);
+  if (!showsQueuedNow(ctx)) {
+    // This warm instance expects to send the file at once: neither `queued` on the object nor as
+    // version 0 (see JobVersion.unwritten). The hand-off creates the file's first transition in
+    // version 0's place, or writes it as it is; either create tells whether the job existed
+    // already, and if it did, `existed` takes the file on from there (without the body: an event
+    // of large files must not keep them all in memory until its hand-off).
+    const unwritten: JobVersion = { ...queued, unwritten: true };
+    await ctx.ledger.enqueue(unwritten);
+    ctx.log.info('file queued', { key, etag: obj.etag, job: id, customName: object.customName, size: obj.size });
+    const seen: ObjectRead = { ...obj, body: Buffer.alloc(0) };
+    const existed = async (): Promise<IntakeResult> => existingJob(ctx, ev.index, id, await existingHead(ctx, unwritten), object, seen);
+    return { outcome: outcomeOf(ev.index, unwritten), pending: { index: ev.index, version: unwritten, shown: false, existed } };
+  }
+  // A file that most likely waits (a cold instance knows nothing): its job is written before the
+  // hand-off reads the send log, so a sender it is left to finds the job on its next listing.
   await ctx.ledger.enqueue(queued);
-  const shown = showsQueuedNow(ctx) ? await show(ctx, queued) : undefined;
+  const shown = await show(ctx, queued);
+  if (!(await ctx.ledger.writeVersion(queued))) return existingJob(ctx, ev.index, id, await existingHead(ctx, queued), object, obj);
   ctx.log.info('file queued', { key, etag: obj.etag, job: id, customName: object.customName, size: obj.size });
-  const existed = async (): Promise<IntakeResult> => existingJob(ctx, ev.index, id, await existingHead(ctx, queued), object, obj);
-  return { outcome: outcomeOf(ev.index, queued, shown?.note), pending: { index: ev.index, version: queued, note: shown?.note, shown: shown !== undefined, existed } };
+  return { outcome: outcomeOf(ev.index, queued, shown.note), pending: { index: ev.index, version: queued, note: shown.note, shown: true } };
 }
 
 /** A WAV over CCC's limit may be converted: that needs all of it (the first read has only the start). */
