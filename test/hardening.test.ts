@@ -334,10 +334,12 @@ describe('platform: killed at each step of the walk (real HTTP), then SCF redeli
     ['recording the outcome', { op: 'PUT', keyPrefix: `${LEDGER}jobs/`, after: 2 }],
     ['showing the outcome', { op: 'COPY', after: 1 }],
   ];
-  test.each(steps)('killed after %s: ends uploaded, registered once, nothing left queued', async (_step, at) => {
-    stack = await startStack();
-    const event = stack.drop('p/k.mp3', mp3Silence());
-    // That write commits, then every request fails: the instance is gone.
+  /**
+   * Runs `event` through `invocation` until the write `at` commits, then fails every request (the
+   * instance is gone); SCF delivers it again a minute later and the recovery pass runs. The file
+   * must end uploaded, registered once (`registered` files in all), with nothing left queued.
+   */
+  async function killedThenFinished(at: CosFault, event: unknown, invocation: (e: unknown) => Promise<unknown>, registered: number): Promise<void> {
     let killed = false;
     stack.cos.inject({
       ...at,
@@ -348,7 +350,7 @@ describe('platform: killed at each step of the walk (real HTTP), then SCF redeli
         stack.cos.inject({ reset: true, times: 100000 });
       },
     });
-    await upload()(event).catch(() => undefined);
+    await invocation(event).catch(() => undefined);
     // The kill really happened at that step (the targeted write was reached), and every request after it failed.
     expect(killed).toBe(true);
     expect(stack.cos.requests.filter((r) => r.status === 0 || r.status >= 500).length).toBeGreaterThan(0);
@@ -358,8 +360,13 @@ describe('platform: killed at each step of the walk (real HTTP), then SCF redeli
     stack.clock.advance(300_000);
     await report()({ Type: 'Timer' });
     expect(status('p/k.mp3')).toBe('uploaded');
-    expect(stack.ccc.files).toHaveLength(1);
+    expect(stack.ccc.files).toHaveLength(registered);
     expect(stack.cos.keys(BUCKET, `${LEDGER}queue/`)).toHaveLength(0);
+  }
+
+  test.each(steps)('killed after %s: ends uploaded, registered once, nothing left queued', async (_step, at) => {
+    stack = await startStack();
+    await killedThenFinished(at, stack.drop('p/k.mp3', mp3Silence()), upload(), 1);
   }, 60000);
 
   // A warm instance that saw the system idle sends its next file at once: the job's version 0 is
@@ -377,27 +384,7 @@ describe('platform: killed at each step of the walk (real HTTP), then SCF redeli
     const warm = upload();
     await warm(stack.drop('p/first.mp3', mp3Silence(2)));
     stack.clock.advance(60_000);
-    const event = stack.drop('p/k.mp3', mp3Silence());
-    let killed = false;
-    stack.cos.inject({
-      ...at,
-      resetAfterCommit: true,
-      times: 1,
-      before: () => {
-        killed = true;
-        stack.cos.inject({ reset: true, times: 100000 });
-      },
-    });
-    await warm(event).catch(() => undefined);
-    expect(killed).toBe(true);
-    stack.cos.clearFaults();
-    stack.clock.advance(60_000);
-    await deliver(event).catch(() => undefined);
-    stack.clock.advance(300_000);
-    await report()({ Type: 'Timer' });
-    expect(status('p/k.mp3')).toBe('uploaded');
-    expect(stack.ccc.files).toHaveLength(2);
-    expect(stack.cos.keys(BUCKET, `${LEDGER}queue/`)).toHaveLength(0);
+    await killedThenFinished(at, stack.drop('p/k.mp3', mp3Silence()), warm, 2);
   }, 60000);
 
   test.each([
