@@ -99,6 +99,26 @@ export class World {
     this.store.list = async (prefix, limit) => (await list(prefix, limit)).filter((l) => l.lastModified <= this.t - this.listLagMs);
   }
 
+  /**
+   * Makes every COS request (ledger and objects) take `ms` on the world's clock, half before it
+   * takes effect and half after: a slow COS.
+   */
+  slowCos(ms: number): void {
+    const slow = <T extends object>(target: T, methods: Array<keyof T>) => {
+      for (const m of methods) {
+        const orig = (target[m] as (...a: unknown[]) => Promise<unknown>).bind(target);
+        (target as Record<keyof T, unknown>)[m] = async (...a: unknown[]) => {
+          await this.sleep(ms / 2);
+          const r = await orig(...a);
+          await this.sleep(ms / 2);
+          return r;
+        };
+      }
+    };
+    slow(this.store, ['get', 'create', 'put', 'delete', 'deleteMany', 'list', 'versioning']);
+    slow(this.objects, ['read', 'stat', 'writeMetadata', 'putBytes']);
+  }
+
   /** The ledger prefix. */
   get prefix(): string {
     return this.config.ledgerPrefix;

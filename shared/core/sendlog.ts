@@ -75,6 +75,14 @@ export interface LogEntry {
    * call (core/versioning.ts), and every intake learns it from the tail it reads anyway.
    */
   bucket?: VersioningCheck;
+  /**
+   * How much room (ms) the latest sender needed before a call for what comes first (the entry, a
+   * version per file), learnt from windows it missed because COS was slow; absent when none.
+   * Carried forward, so that whoever holds the lease next starts from it instead of missing its
+   * own first windows (with COS slower than a window's slack, newcomers kept taking the lease
+   * over and missing, and no call was made until the recovery pass).
+   */
+  slowMs?: number;
 }
 
 /** The state before the first entry. */
@@ -246,6 +254,8 @@ export interface EntryChanges {
   deferred: number;
   /** The recovery pass's check of the bucket's versioning, merged with the one `prev` carries (see mergedCheck). */
   bucket?: VersioningCheck;
+  /** The room the appender needs before a call now ({@link LogEntry.slowMs}); undefined: `prev`'s, carried over. */
+  slowMs?: number;
 }
 
 /**
@@ -267,8 +277,9 @@ export function newsEntry(prev: LogEntry, c: EntryChanges, t: Timing): LogEntry 
 }
 
 /** What every entry after `prev` carries over from the appender's changes. */
-function nextEntry(prev: LogEntry, c: EntryChanges): Pick<LogEntry, 'v' | 'n' | 'owner' | 'at' | 'quota' | 'previousDay' | 'open' | 'deferred' | 'bucket'> {
-  return { v: 2, n: prev.n + 1, owner: c.owner, at: c.now, quota: c.quota, previousDay: c.previousDay, open: c.open, deferred: c.deferred, bucket: mergedCheck(prev.bucket, c.bucket) };
+function nextEntry(prev: LogEntry, c: EntryChanges): Pick<LogEntry, 'v' | 'n' | 'owner' | 'at' | 'quota' | 'previousDay' | 'open' | 'deferred' | 'bucket' | 'slowMs'> {
+  const slowMs = c.slowMs ?? prev.slowMs;
+  return { v: 2, n: prev.n + 1, owner: c.owner, at: c.now, quota: c.quota, previousDay: c.previousDay, open: c.open, deferred: c.deferred, bucket: mergedCheck(prev.bucket, c.bucket), ...(slowMs ? { slowMs } : {}) };
 }
 
 /**
@@ -313,7 +324,11 @@ export function parseLogEntry(text: string | undefined): LogEntry | undefined {
   if (text === undefined) return undefined;
   try {
     const e = JSON.parse(text) as Partial<LogEntry>;
-    if (e && e.v === 2 && Number.isInteger(e.n) && (e.kind === 'lease' || e.kind === 'call') && e.quota && Array.isArray(e.open)) return e as LogEntry;
+    if (e && e.v === 2 && Number.isInteger(e.n) && (e.kind === 'lease' || e.kind === 'call') && e.quota && Array.isArray(e.open)) {
+      // A hint only: a value that is not a duration is dropped, never a reason to refuse the entry.
+      if (e.slowMs !== undefined && !(typeof e.slowMs === 'number' && Number.isFinite(e.slowMs) && e.slowMs > 0)) delete e.slowMs;
+      return e as LogEntry;
+    }
   } catch {
     // unreadable
   }

@@ -195,6 +195,7 @@ export class Sender {
     this.quota = held.quota;
     this.previousDay = held.previousDay;
     this.deferredCount = held.deferred;
+    this.slowMs = Math.min(held.slowMs ?? 0, MAX_SLOW_MS);
     this.started = ctx.clock.now();
     this.hold(held);
     for (const v of own) {
@@ -233,14 +234,20 @@ export class Sender {
       // is closing either: it may have promised to take files queued just before (an intake saw it
       // accepting), and a lone call that never lists would leave those to the recovery pass.
       const lone = !opts.recovery && leaseView(prev, at, t).kind === 'free' && own.length > 0 && batch.length === own.length && prev.deferred === 0 && prev.quota.day === window.day && window.notBefore <= at;
-      const entry = lone
-        ? callEntry(prev, changes, window, batch.map(callJob(window.day)), false, t)
-        : leaseEntry(prev, changes, window.notBefore + t.acceptMs, t);
+      // COS has been slow (see LogEntry.slowMs): the lone call's window opens after the room its
+      // entry and versions need, instead of at once and missed.
+      const room = Math.min(prev.slowMs ?? 0, MAX_SLOW_MS);
+      const loneWindow = lone && room > 0 ? nextWindow(prev, at + room, t, config.quotaUtcOffsetMinutes) : window;
+      const entry = lone && loneWindow.day === window.day
+        ? callEntry(prev, changes, loneWindow, batch.map(callJob(window.day)), false, t)
+        : // A sender that gathers needs the room too before its first call: its promise covers it,
+          // or newcomers take the lease over while it is still gathering, and nobody ever calls.
+          leaseEntry(prev, changes, window.notBefore + room + t.acceptMs, t);
       const appended = await ctx.ledger.appendEntry(entry);
       if (appended.appended) {
         // A lone call is on the clock: its tail is published while its files are put into the call.
-        if (!lone) await publish(ctx, entry);
-        ctx.log.info('send lease taken', { entry: entry.n, mode: lone ? 'lone' : 'accepting', recovery: opts.recovery === true, acceptUntil: new Date(entry.acceptUntil).toISOString() });
+        if (entry.kind === 'lease') await publish(ctx, entry);
+        ctx.log.info('send lease taken', { entry: entry.n, mode: entry.kind === 'call' ? 'lone' : 'accepting', recovery: opts.recovery === true, acceptUntil: new Date(entry.acceptUntil).toISOString(), ...(room > 0 ? { slowMs: room } : {}) });
         return { sender: new Sender(ctx, entry, own, opts), tail: entry };
       }
       // The entry that won is accepting: it is the newest one that matters (anything after it was
@@ -396,7 +403,7 @@ export class Sender {
   }
 
   private changes() {
-    return { owner: this.ctx.owner, now: this.now(), quota: this.quota, previousDay: this.previousDay, open: this.open, deferred: this.deferredCount, bucket: this.opts.bucket };
+    return { owner: this.ctx.owner, now: this.now(), quota: this.quota, previousDay: this.previousDay, open: this.open, deferred: this.deferredCount, bucket: this.opts.bucket, slowMs: this.slowMs };
   }
 
   private rollQuota(day: string): void {
@@ -443,6 +450,21 @@ export class Sender {
       ctx.log.warn('another sender took the lease before we could say the day is full; taking it back with the news', { after: theirs.n, by: theirs.owner });
     }
     throw new IvrError('StorageError', 'could not append to the send log after 20 tries', { transient: true });
+  }
+
+  /**
+   * Tells whoever holds the lease next how slow COS has been (LogEntry.slowMs), right after a missed
+   * window: a lone caller that missed is often taken over before its next append, and the newcomer
+   * then missed its own window the same way (at 600 ms per request, every newcomer did). One append
+   * keeping the lease's times; a hint only, so losing the race or a refused write changes nothing.
+   */
+  private async noteSlowness(): Promise<void> {
+    try {
+      const entry = stateEntry(this.held, this.changes(), this.ctx.timing);
+      if ((await this.ctx.ledger.appendEntry(entry)).appended) this.hold(entry);
+    } catch (e) {
+      if (!(e instanceof IvrError)) throw e;
+    }
   }
 
   /** The earliest moment something we hold becomes ready. */
@@ -720,9 +742,13 @@ export class Sender {
     }
     const wait = call.notBefore - this.now();
     if (wait > 0) {
-      await ctx.clock.sleep(wait);
-      // While we waited for the window, a sender that heard UploadFileOverflow may have appended
-      // the news after our entry (see publishState): then this call must not start.
+      // While we wait for the window, a sender that heard UploadFileOverflow may append the news
+      // after our entry (see publishState): then this call must not start. The read is made as
+      // late as COS allows, but not inside the window: a COS slower than the window's slack spent
+      // it on this read, and the window was missed every time, however much room was left before
+      // it (seen with 300 ms per request: no call at all). News appended during the read's last
+      // moments is missed; CCC then refuses the call for the quota too, and its files are deferred.
+      await ctx.clock.sleep(wait - Math.min(wait, this.slowMs));
       const after = await ctx.ledger.readEntryAt(entry.n + 1);
       const news = after ? quotaOn(after, call.day).quota : undefined;
       if (news?.day === call.day && news.full) {
@@ -733,6 +759,8 @@ export class Sender {
         this.closeIfSettled(entry.n);
         return;
       }
+      const rest = call.notBefore - this.now();
+      if (rest > 0) await ctx.clock.sleep(rest);
     }
     if (this.now() > call.notAfter) {
       // Too late for our window: the next call's spacing assumed we started by notAfter. Not sent.
@@ -744,6 +772,7 @@ export class Sender {
       await this.each(sent, (v) => move(ctx, v, 'unsent'));
       this.release(this.movedOut(entry.n, sent));
       this.closeIfSettled(entry.n);
+      await this.noteSlowness();
       return;
     }
     // On time: the room a missed window asked for shrinks again (one COS stall is not the norm).

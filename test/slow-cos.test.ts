@@ -1,0 +1,30 @@
+/**
+ * COS slower than a call window's slack (`IVR_CLOCK_SKEW_MS`, 250 ms by default): files dropped one
+ * after another, each by a new instance, are still sent by the upload invocations themselves, each
+ * once, calls a gap apart. Before, at 400 ms per request and more, calls stopped: every window
+ * was spent on a read made inside it, and each newcomer took the lease over and missed its own
+ * first window, so the files waited for SCF's redelivery or the recovery pass. (At 1000 ms a
+ * sender's gathering outlasts its promise and some files still wait for those.) On a virtual
+ * clock, with concurrent invocations.
+ */
+import { setLogSink } from '../shared/runtime/log';
+import { World } from './world';
+
+beforeAll(() => setLogSink(() => undefined));
+
+test.each([250, 300, 400, 600])('with %i ms per COS request, ten files dropped 2 s apart are all sent by the upload invocations, each once', async (ms) => {
+  const w = new World({}, true);
+  w.slowCos(ms);
+  const start = w.t;
+  const names = Array.from({ length: 10 }, (_, i) => `f${i}`);
+  names.forEach((name, i) => void w.spawn(w.sleep(i * 2000).then(() => w.drop(name))));
+  await w.settle();
+  // No recovery pass ran: only the upload invocations.
+  expect(names.map((n) => w.status(n))).toEqual(names.map(() => 'uploaded'));
+  expect(new Set(w.ccc.files.map((f) => f.key)).size).toBe(10);
+  expect(w.ccc.files).toHaveLength(10);
+  const starts = w.calls.map((c) => c.at);
+  for (let i = 1; i < starts.length; i++) expect(starts[i] - starts[i - 1]).toBeGreaterThanOrEqual(1000);
+  // Within the invocations' own term, long before the recovery pass (every 5 minutes) would.
+  expect(w.t - start).toBeLessThan(120_000);
+});
