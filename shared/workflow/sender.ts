@@ -626,6 +626,11 @@ export class Sender {
     let v = this.opts.recovery ? await ctx.ledger.head(id, newest.seq) : await ctx.ledger.readVersion(id, newest.seq);
     // Version 0 of a compacted chain holds an old head: a new version may follow it.
     if (v !== undefined && v !== CORRUPT && v.seq !== newest.seq) v = await ctx.ledger.head(id, v);
+    // An entry whose version 0 was left unwritten names the file's `sending` version (see
+    // JobVersion.unwritten): a call that missed its window or was refused put it back in the queue
+    // since, under no entry of its own. Parked as in flight until the call's lifetime passed, it
+    // waited for the recovery pass although an accepting sender was there to send it.
+    else if (v !== undefined && v !== CORRUPT && inFlight(v.state)) v = await ctx.ledger.head(id, v);
     if (v === undefined && newest.seq > 0) {
       // Gone, or never written: only version 0 tells (see entryBehindChain).
       const first = await ctx.ledger.readVersion(id, 0);

@@ -1,0 +1,61 @@
+/**
+ * Review of the unwritten version 0 (JobVersion.unwritten): scenarios on a virtual clock.
+ */
+import { setLogSink } from '../shared/runtime/log';
+import { jobId } from '../shared/core/job';
+import { handleCosEvent } from '../shared/workflow/upload';
+import { cosEvent, cosEventRecord } from '../scripts/local/fakes/events';
+import { mp3Silence } from './audio';
+import { BUCKET, REGISTERED_ONCE, World } from './world';
+
+beforeAll(() => setLogSink(() => undefined));
+
+/** A warm instance: one Ledger (its memory of the send log) across its invocations. */
+function warmInstance(w: World, owner: string) {
+  const ledger = w.ledger;
+  return (key: string) => {
+    const c = { ...w.ctx(owner), ledger };
+    const rec = cosEventRecord({ bucket: BUCKET, region: 'ap-guangzhou', key, size: w.objects.objects.get(key)?.body.length ?? 100 });
+    return w.spawn(handleCosEvent(cosEvent(rec), () => c, c.log));
+  };
+}
+
+test('a warm lone call that misses its window while another sender takes the lease: that sender sends the file, not the recovery pass', async () => {
+  const w = new World({}, true);
+  const a = warmInstance(w, 'warm-A');
+  w.objects.putObject('prompts/first.mp3', mp3Silence(2));
+  void a('prompts/first.mp3');
+  await w.settle();
+  expect(w.status('first')).toBe('uploaded');
+  w.t += 60_000;
+
+  // k on the warm instance (it saw the system idle): a lone call. COS is slow to answer the create
+  // of k's `sending` version (300 ms): the call's window is missed. Meanwhile b arrives on another
+  // instance and takes the lease over (a lone call promises nothing), accepting others' files.
+  const o = w.objects.putObject('prompts/k.mp3', mp3Silence(3));
+  const kId = jobId(BUCKET, 'prompts/k.mp3', o.etag);
+  const create = w.store.create.bind(w.store);
+  let slowed = false;
+  w.store.create = async (key, body) => {
+    const ok = await create(key, body);
+    if (!slowed && key.includes(`/jobs/${kId}/`) && (JSON.parse(body) as { state: string }).state === 'sending') {
+      slowed = true;
+      void w.drop('b');
+      await w.sleep(300);
+    }
+    return ok;
+  };
+  const k = a('prompts/k.mp3');
+  await w.settle();
+  expect(slowed).toBe(true);
+  await k;
+  // The accepting sender (b's) sends k within its term, as it did before the change: k's intake
+  // answered `queued` without asking SCF to deliver again, so nobody else would until the
+  // recovery pass. (Before the fix: k stayed `queued`; b's sender read k's entry, which names
+  // the `sending` version 0, and parked k as in flight until that call's lifetime had passed.)
+  expect({ k: w.ending('prompts/k.mp3'), b: w.ending('prompts/b.mp3') }).toEqual({ k: REGISTERED_ONCE, b: REGISTERED_ONCE });
+  // Three files attempted: the missed call's slot came back once.
+  let n = 1;
+  while (await w.ledger.readEntryAt(n + 1)) n++;
+  expect((await w.ledger.readEntryAt(n))!.quota.used).toBe(3);
+});
