@@ -59,3 +59,40 @@ test('a warm lone call that misses its window while another sender takes the lea
   while (await w.ledger.readEntryAt(n + 1)) n++;
   expect((await w.ledger.readEntryAt(n))!.quota.used).toBe(3);
 });
+
+test('the same event delivered at once to two warm instances that saw the system idle: registered once, one slot counted, nothing left queued', async () => {
+  const w = new World({}, true);
+  const a = warmInstance(w, 'warm-A');
+  const b = warmInstance(w, 'warm-B');
+  w.objects.putObject('prompts/first.mp3', mp3Silence(2));
+  void a('prompts/first.mp3');
+  await w.settle();
+  w.objects.putObject('prompts/second.mp3', mp3Silence(2));
+  void b('prompts/second.mp3');
+  await w.settle();
+  w.t += 60_000;
+  const od = w.objects.putObject('prompts/d.mp3', mp3Silence(3));
+  const dId = jobId(BUCKET, 'prompts/d.mp3', od.etag);
+  const creates: Array<{ state: string; ok: boolean }> = [];
+  const create = w.store.create.bind(w.store);
+  w.store.create = async (key, body) => {
+    const ok = await create(key, body);
+    if (key.endsWith(`/jobs/${dId}/0`)) creates.push({ state: (JSON.parse(body) as { state: string }).state, ok });
+    return ok;
+  };
+  void a('prompts/d.mp3');
+  void b('prompts/d.mp3');
+  await w.settle();
+  expect(w.ending('prompts/d.mp3')).toEqual(REGISTERED_ONCE);
+  // Both left version 0 unwritten: one created it, the other's create found the job there.
+  expect(creates.map((c) => c.ok).sort()).toEqual([false, true]);
+  let n = 1;
+  while (await w.ledger.readEntryAt(n + 1)) n++;
+  // Slots given back by the next sender's pruning at the latest: a file dropped later counts 4.
+  w.t += 60_000;
+  w.objects.putObject('prompts/e.mp3', mp3Silence(2));
+  void a('prompts/e.mp3');
+  await w.settle();
+  while (await w.ledger.readEntryAt(n + 1)) n++;
+  expect({ e: w.status('e'), used: (await w.ledger.readEntryAt(n))!.quota.used, queue: [...w.store.objects.keys()].filter((k) => k.includes('/queue/')) }).toEqual({ e: 'uploaded', used: 4, queue: [] });
+});
