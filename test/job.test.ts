@@ -1,6 +1,6 @@
 /** The job state machine and the send log's decisions: pure functions on plain data. */
 import { JOB_STATES, TRANSITIONS, carriedOverJob, parseJobVersion, deferralMessage, inCall, isRedelivery, outcomeAt, queuedJob, sendable, settleable, transition, visibleResult, visibleStatus, type JobEvent, type JobState, type JobVersion } from '../shared/core/job';
-import { callEntry, chooseBatch, genesis, handOffMove, leaseEntry, leaseView, nextWindow, quotaOn, quotaRoom, reclaim, withNews, type Candidate } from '../shared/core/sendlog';
+import { callEntry, carriedRoom, chooseBatch, easedRoom, genesis, handOffMove, leaseEntry, leaseView, nextWindow, parseLogEntry, quotaOn, quotaRoom, reclaim, roomAfterMiss, SLOW_HALF_LIFE_MS, withNews, type Candidate } from '../shared/core/sendlog';
 import { loadConfig } from '../shared/core/config';
 import { timingFrom } from '../shared/core/timing';
 import { buildReport, renderReportHtml, WECOM_MAX_BYTES, wecomMessage } from '../shared/core/report';
@@ -173,6 +173,21 @@ describe('send log', () => {
   const t = timingFrom(config);
   const day = '2026-11-25';
   const changes = (now: number, quota = { day, used: 0, full: false }) => ({ owner: 'me', now, quota, open: [], deferred: 0 });
+
+  test('the room a slow COS needs is carried by every entry, fades by half every 30 s, and a record that is not a duration is dropped', () => {
+    const slow = leaseEntry(genesis(day), { ...changes(T0), slowMs: 2000 }, T0 + 2000, t);
+    expect(slow.slowMs).toBe(2000);
+    // Carried over by an entry that says nothing of it; dropped by one that says 0.
+    expect(leaseEntry(slow, changes(T0 + 100), T0 + 2000, t).slowMs).toBe(2000);
+    expect(leaseEntry(slow, { ...changes(T0 + 100), slowMs: 0 }, T0 + 2000, t)).not.toHaveProperty('slowMs');
+    expect(carriedRoom(slow, T0)).toBe(2000);
+    expect(carriedRoom(slow, T0 + SLOW_HALF_LIFE_MS)).toBe(1000);
+    expect(carriedRoom(slow, T0 + 5 * SLOW_HALF_LIFE_MS)).toBe(0); // 62 ms: no room
+    expect([easedRoom(2000), easedRoom(150), roomAfterMiss(0), roomAfterMiss(4000), roomAfterMiss(9000)]).toEqual([1000, 0, 250, 8000, 10000]);
+    expect(parseLogEntry(JSON.stringify({ ...slow, slowMs: 'x' }))).not.toHaveProperty('slowMs');
+    expect(parseLogEntry(JSON.stringify({ ...slow, slowMs: -5 }))).not.toHaveProperty('slowMs');
+    expect(parseLogEntry(JSON.stringify(slow))?.slowMs).toBe(2000);
+  });
 
   test('a lease is accepting, then closing for a listing lag, then free', () => {
     const e = leaseEntry(genesis(day), changes(T0), T0 + 2000, t);

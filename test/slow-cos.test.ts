@@ -28,3 +28,42 @@ test.each([250, 300, 400, 600])('with %i ms per COS request, ten files dropped 2
   // Within the invocations' own term, long before the recovery pass (every 5 minutes) would.
   expect(w.t - start).toBeLessThan(120_000);
 });
+
+test('once COS is fast again, idle files a minute apart wait less and less and the third is sent at once: the room a slow spell left behind fades (by half every 30 s, and every call)', async () => {
+  const w = new World({}, true);
+  w.slowCos(600);
+  void w.drop('slow');
+  await w.settle();
+  expect(w.status('slow')).toBe('uploaded');
+  // (Fast again before reading: a slow read outside an invocation would wait for a settle.)
+  w.slowCos(0);
+  expect((await w.ledger.readTail())?.slowMs).toBeGreaterThan(0);
+  const delays: number[] = [];
+  for (const name of ['a', 'b', 'c']) {
+    w.t += 60_000;
+    const dropped = w.t;
+    const calls = w.calls.length;
+    void w.drop(name);
+    await w.settle();
+    expect(w.status(name)).toBe('uploaded');
+    delays.push(w.calls[calls].at - dropped);
+  }
+  expect(delays[0]).toBeLessThan(1000);
+  expect(delays[1]).toBeLessThanOrEqual(delays[0] / 4);
+  expect(delays[2]).toBe(0);
+});
+
+test('a slow spell recorded ten minutes ago is not believed: an idle file is sent at once', async () => {
+  const w = new World({}, true);
+  w.slowCos(600);
+  void w.drop('slow');
+  await w.settle();
+  w.slowCos(0);
+  expect((await w.ledger.readTail())?.slowMs).toBeGreaterThan(0);
+  w.t += 10 * 60_000;
+  const dropped = w.t;
+  void w.drop('later');
+  await w.settle();
+  expect(w.status('later')).toBe('uploaded');
+  expect(w.calls[w.calls.length - 1].at - dropped).toBe(0);
+});

@@ -101,16 +101,20 @@ export class World {
 
   /**
    * Makes every COS request (ledger and objects) take `ms` on the world's clock, half before it
-   * takes effect and half after: a slow COS.
+   * takes effect and half after: a slow COS (0: fast again).
    */
   slowCos(ms: number): void {
+    const first = this.cosLatencyMs === undefined;
+    this.cosLatencyMs = ms;
+    if (!first) return;
     const slow = <T extends object>(target: T, methods: Array<keyof T>) => {
       for (const m of methods) {
         const orig = (target[m] as (...a: unknown[]) => Promise<unknown>).bind(target);
         (target as Record<keyof T, unknown>)[m] = async (...a: unknown[]) => {
-          await this.sleep(ms / 2);
+          const half = (this.cosLatencyMs ?? 0) / 2;
+          if (half > 0) await this.sleep(half);
           const r = await orig(...a);
-          await this.sleep(ms / 2);
+          if (half > 0) await this.sleep(half);
           return r;
         };
       }
@@ -118,6 +122,7 @@ export class World {
     slow(this.store, ['get', 'create', 'put', 'delete', 'deleteMany', 'list', 'versioning']);
     slow(this.objects, ['read', 'stat', 'writeMetadata', 'putBytes']);
   }
+  private cosLatencyMs?: number;
 
   /** The ledger prefix. */
   get prefix(): string {

@@ -85,6 +85,33 @@ export interface LogEntry {
   slowMs?: number;
 }
 
+/** The most room a sender leaves before a call after missed windows, however slow COS is. */
+export const MAX_ROOM_MS = 10_000;
+
+/** How fast a recorded slowness ({@link LogEntry.slowMs}) fades: a slow spell passes, and an idle file minutes later must not wait for it. */
+export const SLOW_HALF_LIFE_MS = 30_000;
+
+/** Less than this is no room at all. */
+const MIN_ROOM_MS = 100;
+
+/** The room the next holder starts with: what `prev` recorded, halved for every half-life since. */
+export function carriedRoom(prev: LogEntry, nowMs: number): number {
+  if (!prev.slowMs) return 0;
+  const room = Math.floor(Math.min(prev.slowMs, MAX_ROOM_MS) * 0.5 ** (Math.max(0, nowMs - prev.at) / SLOW_HALF_LIFE_MS));
+  return room >= MIN_ROOM_MS ? room : 0;
+}
+
+/** The room after a call made on time: halved (one slow spell is not how COS is), none once small. */
+export const easedRoom = (ms: number): number => (ms / 2 >= MIN_ROOM_MS ? Math.floor(ms / 2) : 0);
+
+/**
+ * The room after a missed window: doubled, from a quarter second. Generous on purpose: what a
+ * sender that gathers needs before its call (listing, reading jobs, the entry, a version per file)
+ * is several requests, and its promise to others is measured by this room; an idle file after a
+ * slow spell does not pay for it, since a recorded room fades (see carriedRoom).
+ */
+export const roomAfterMiss = (room: number): number => Math.min(Math.max(2 * room, 250), MAX_ROOM_MS);
+
 /** The state before the first entry. */
 export function genesis(today: string): LogEntry {
   return { v: 2, n: 0, owner: '', at: 0, kind: 'lease', acceptUntil: 0, leaseUntil: 0, quota: { day: today, used: 0, full: false }, open: [], deferred: 0 };

@@ -16,7 +16,7 @@ import { IvrError } from '../core/errors';
 import { deferralMessage, entryBehindChain, inCall, inFlight, isFinal, nextSeq, sendable, settleable, TRANSITIONS, withHead, type DeferralCause, type JobVersion } from '../core/job';
 import { reviewFromCode } from '../core/metadata';
 import { afterFailedAttempt, classifyFailure, matchOutcomes, type ApiFailure, type UploadResponse } from '../core/outcome';
-import { callEntry, chooseBatch, deferralCause, genesis, leaseEntry, leaseView, nextWindow, openIds, quotaOn, quotaRoom, reclaim, stateEntry, withNews, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
+import { callEntry, carriedRoom, chooseBatch, deferralCause, easedRoom, genesis, roomAfterMiss, leaseEntry, leaseView, nextWindow, openIds, quotaOn, quotaRoom, reclaim, stateEntry, withNews, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
 import { versioningAlert, type VersioningCheck } from '../core/versioning';
 import { mapLimited } from '../runtime/concurrency';
 import { CORRUPT, type EntryRef } from '../store/ledger';
@@ -25,8 +25,6 @@ import { move, moveNewest, showNewest, showSettled, type Moved, type ShowNote } 
 import { settleFromCcc, type Unsettled } from './resolve';
 
 const SETTLE_CONCURRENCY = 8;
-/** The most room a sender leaves before a call after missed windows, however slow COS is. */
-const MAX_SLOW_MS = 10_000;
 /**
  * A file whose intake read its object longer ago than this is checked (a HEAD) before it is put in
  * a call: the key may have been overwritten meanwhile, and CCC downloads the key, not the version.
@@ -190,12 +188,14 @@ export class Sender {
     private held: LogEntry,
     own: JobVersion[],
     private readonly opts: SenderOptions,
+    /** The room to leave before a call, as the send log says COS has been (see LogEntry.slowMs). */
+    room: number,
   ) {
     this.open = held.open;
     this.quota = held.quota;
     this.previousDay = held.previousDay;
     this.deferredCount = held.deferred;
-    this.slowMs = Math.min(held.slowMs ?? 0, MAX_SLOW_MS);
+    this.slowMs = room;
     this.started = ctx.clock.now();
     this.hold(held);
     for (const v of own) {
@@ -226,7 +226,11 @@ export class Sender {
       const open = pruned.open;
       // A slot given back after midnight is the ended day's: its count (the report's) drops too.
       const previousDay = rolled.previousDay && reclaim(rolled.previousDay, pruned.unattempted);
-      const changes = { owner: ctx.owner, now: at, quota, previousDay, open, deferred: prev.deferred, bucket: opts.bucket };
+      // COS has been slow (see LogEntry.slowMs): a lone call's window opens after the room its entry
+      // and versions need, instead of at once and missed. Its entry records the room eased, as
+      // after a call on time: a lone caller appends nothing after its call (a miss says so itself).
+      const room = carriedRoom(prev, at);
+      const changes = { owner: ctx.owner, now: at, quota, previousDay, open, deferred: prev.deferred, bucket: opts.bucket, slowMs: room };
       const cands: Candidate[] = own.filter((v) => sendable(v, now, window.day)).map(candidateOfVersion);
       const { batch } = chooseBatch(cands, open, { room: quotaRoom(quota, config.dailyQuota), full: quota.full, maxBatch: config.maxBatch, day: window.day });
       // Alone and on time: nothing older waits (no deferred backlog), every own file fits, and the
@@ -234,12 +238,9 @@ export class Sender {
       // is closing either: it may have promised to take files queued just before (an intake saw it
       // accepting), and a lone call that never lists would leave those to the recovery pass.
       const lone = !opts.recovery && leaseView(prev, at, t).kind === 'free' && own.length > 0 && batch.length === own.length && prev.deferred === 0 && prev.quota.day === window.day && window.notBefore <= at;
-      // COS has been slow (see LogEntry.slowMs): the lone call's window opens after the room its
-      // entry and versions need, instead of at once and missed.
-      const room = Math.min(prev.slowMs ?? 0, MAX_SLOW_MS);
       const loneWindow = lone && room > 0 ? nextWindow(prev, at + room, t, config.quotaUtcOffsetMinutes) : window;
       const entry = lone && loneWindow.day === window.day
-        ? callEntry(prev, changes, loneWindow, batch.map(callJob(window.day)), false, t)
+        ? callEntry(prev, { ...changes, slowMs: easedRoom(room) }, loneWindow, batch.map(callJob(window.day)), false, t)
         : // A sender that gathers needs the room too before its first call: its promise covers it,
           // or newcomers take the lease over while it is still gathering, and nobody ever calls.
           leaseEntry(prev, changes, window.notBefore + room + t.acceptMs, t);
@@ -248,7 +249,7 @@ export class Sender {
         // A lone call is on the clock: its tail is published while its files are put into the call.
         if (entry.kind === 'lease') await publish(ctx, entry);
         ctx.log.info('send lease taken', { entry: entry.n, mode: entry.kind === 'call' ? 'lone' : 'accepting', recovery: opts.recovery === true, acceptUntil: new Date(entry.acceptUntil).toISOString(), ...(room > 0 ? { slowMs: room } : {}) });
-        return { sender: new Sender(ctx, entry, own, opts), tail: entry };
+        return { sender: new Sender(ctx, entry, own, opts, room), tail: entry };
       }
       // The entry that won is accepting: it is the newest one that matters (anything after it was
       // appended by its holder, or once it stopped accepting), so leave our files to it.
@@ -772,8 +773,7 @@ export class Sender {
       ctx.log.warn('call window missed; the files stay queued', { entry: entry.n, lateMs: this.now() - call.notAfter, slowMs: this.slowMs });
       // COS is slower than the windows allow for (listing, reading jobs, the entry, a version per
       // file): leave more room next time, or a large batch would miss every window.
-      // (Doubling from a quarter second: one long stall is not how slow COS is.)
-      this.slowMs = Math.min(Math.max(2 * this.slowMs, 250), MAX_SLOW_MS);
+      this.slowMs = roomAfterMiss(this.slowMs);
       await this.each(sent, (v) => move(ctx, v, 'unsent'));
       this.release(this.movedOut(entry.n, sent));
       this.closeIfSettled(entry.n);
@@ -781,7 +781,7 @@ export class Sender {
       return;
     }
     // On time: the room a missed window asked for shrinks again (one COS stall is not the norm).
-    this.slowMs = this.slowMs > 100 ? Math.floor(this.slowMs / 2) : 0;
+    this.slowMs = easedRoom(this.slowMs);
     const jobs = call.jobs.map((j) => sent.find((v) => v.id === j.id)).filter((v): v is JobVersion => v !== undefined);
     const started = this.now();
     const res = await ctx.api.upload(
