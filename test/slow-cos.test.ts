@@ -67,3 +67,32 @@ test('a slow spell recorded ten minutes ago is not believed: an idle file is sen
   expect(w.status('later')).toBe('uploaded');
   expect(w.calls[w.calls.length - 1].at - dropped).toBe(0);
 });
+
+test('after a slow spell, UploadFileOverflow heard while another sender waits for its window still stops that call (README, Reliability 3)', async () => {
+  // A slow spell leaves a room in the send log (slowMs); COS is fast again.
+  const w = new World({}, true);
+  w.slowCos(600);
+  void w.drop('slow');
+  await w.settle();
+  w.slowCos(0);
+  expect((await w.ledger.readTail())?.slowMs).toBeGreaterThan(1000);
+  // Files another tool registered filled the day: CCC refuses every call for the quota. While a's
+  // lone call is in flight, b is dropped; its instance takes the lease and appends its call entry,
+  // whose window opens more than a second after a hears the news and appends it after b's entry.
+  w.callMs = 100;
+  let overflowAt: number | undefined;
+  w.answer = async (items) => {
+    if (items[0].CustomFileName === 'a') {
+      void w.drop('b');
+      await w.sleep(50);
+      overflowAt = w.t + w.callMs;
+    }
+    return { ok: false, failure: { kind: 'api', code: 'FailedOperation.UploadFileOverflow', message: 'upload file overflow', requestId: 'r-overflow' } };
+  };
+  void w.drop('a');
+  await w.settle();
+
+  // b's call is not one "already starting in that moment, whose window was open": it must not be made.
+  expect(w.calls.filter((c) => c.at >= overflowAt!).map((c) => ({ msAfter: c.at - overflowAt!, names: c.names }))).toEqual([]);
+  expect([w.status('a'), w.status('b')]).toEqual(['deferred', 'deferred']);
+});
