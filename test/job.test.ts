@@ -177,8 +177,12 @@ describe('send log', () => {
   test('the room a slow COS needs is carried by every entry, fades by half every 30 s, and a record that is not a duration is dropped', () => {
     const slow = leaseEntry(genesis(day), { ...changes(T0), slowMs: 2000 }, T0 + 2000, t);
     expect(slow.slowMs).toBe(2000);
-    // Carried over by an entry that says nothing of it; dropped by one that says 0.
-    expect(leaseEntry(slow, changes(T0 + 100), T0 + 2000, t).slowMs).toBe(2000);
+    // Carried over, faded to its time, by an entry that says nothing of it (its fresh `at` must
+    // not restart the fading); dropped by one that says 0.
+    expect(leaseEntry(slow, changes(T0), T0 + 2000, t).slowMs).toBe(2000);
+    const later = leaseEntry(slow, changes(T0 + SLOW_HALF_LIFE_MS), T0 + SLOW_HALF_LIFE_MS + 2000, t);
+    expect(later.slowMs).toBe(1000);
+    expect(carriedRoom(later, T0 + 2 * SLOW_HALF_LIFE_MS)).toBe(500);
     expect(leaseEntry(slow, { ...changes(T0 + 100), slowMs: 0 }, T0 + 2000, t)).not.toHaveProperty('slowMs');
     expect(carriedRoom(slow, T0)).toBe(2000);
     expect(carriedRoom(slow, T0 + SLOW_HALF_LIFE_MS)).toBe(1000);

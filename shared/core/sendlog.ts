@@ -305,7 +305,8 @@ export function newsEntry(prev: LogEntry, c: EntryChanges, t: Timing): LogEntry 
 
 /** What every entry after `prev` carries over from the appender's changes. */
 function nextEntry(prev: LogEntry, c: EntryChanges): Pick<LogEntry, 'v' | 'n' | 'owner' | 'at' | 'quota' | 'previousDay' | 'open' | 'deferred' | 'bucket' | 'slowMs'> {
-  const slowMs = c.slowMs ?? prev.slowMs;
+  // Carried over faded to now: a fresh `at` must not restart the fading of an old record.
+  const slowMs = c.slowMs ?? carriedRoom(prev, c.now);
   return { v: 2, n: prev.n + 1, owner: c.owner, at: c.now, quota: c.quota, previousDay: c.previousDay, open: c.open, deferred: c.deferred, bucket: mergedCheck(prev.bucket, c.bucket), ...(slowMs ? { slowMs } : {}) };
 }
 

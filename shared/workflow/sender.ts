@@ -367,7 +367,9 @@ export class Sender {
         continue;
       }
       // A call accepts others' files only while the promise still ends within our term.
-      const entry = callEntry(this.held, this.changes(), callWindow, choice.batch.map(callJob(callWindow.day)), callWindow.notAfter + t.acceptMs <= termEnd, t);
+      // The room is recorded eased, as after a call on time (a miss records it again, doubled):
+      // this sender may append nothing after its call.
+      const entry = callEntry(this.held, { ...this.changes(), slowMs: easedRoom(this.slowMs) }, callWindow, choice.batch.map(callJob(callWindow.day)), callWindow.notAfter + t.acceptMs <= termEnd, t);
       if (!(await ctx.ledger.appendEntry(entry)).appended) {
         ctx.log.warn('send lease taken over by another instance; leaving it the rest', { entry: entry.n });
         break;
