@@ -29,7 +29,8 @@ test.each([250, 300, 400, 600])('with %i ms per COS request, ten files dropped 2
   expect(w.t - start).toBeLessThan(120_000);
 });
 
-test('once COS is fast again, idle files a minute apart wait less and less and the third is sent at once: the room a slow spell left behind fades (by half every 30 s, and every call)', async () => {
+/** A world after a slow spell (600 ms per COS request) that sent one file and left a room in the send log; COS is fast again. */
+async function afterSlowSpell(): Promise<World> {
   const w = new World({}, true);
   w.slowCos(600);
   void w.drop('slow');
@@ -37,6 +38,11 @@ test('once COS is fast again, idle files a minute apart wait less and less and t
   expect(w.status('slow')).toBe('uploaded');
   // (Fast again before reading: a slow read outside an invocation would wait for a settle.)
   w.slowCos(0);
+  return w;
+}
+
+test('once COS is fast again, idle files a minute apart wait less and less and the third is sent at once: the room a slow spell left behind fades (by half every 30 s, and every call)', async () => {
+  const w = await afterSlowSpell();
   expect((await w.ledger.readTail())?.slowMs).toBeGreaterThan(0);
   const delays: number[] = [];
   for (const name of ['a', 'b', 'c']) {
@@ -54,11 +60,7 @@ test('once COS is fast again, idle files a minute apart wait less and less and t
 });
 
 test('a slow spell recorded ten minutes ago is not believed: an idle file is sent at once', async () => {
-  const w = new World({}, true);
-  w.slowCos(600);
-  void w.drop('slow');
-  await w.settle();
-  w.slowCos(0);
+  const w = await afterSlowSpell();
   expect((await w.ledger.readTail())?.slowMs).toBeGreaterThan(0);
   w.t += 10 * 60_000;
   const dropped = w.t;
@@ -70,11 +72,7 @@ test('a slow spell recorded ten minutes ago is not believed: an idle file is sen
 
 test('after a slow spell, UploadFileOverflow heard while another sender waits for its window still stops that call (README, Reliability 3)', async () => {
   // A slow spell leaves a room in the send log (slowMs); COS is fast again.
-  const w = new World({}, true);
-  w.slowCos(600);
-  void w.drop('slow');
-  await w.settle();
-  w.slowCos(0);
+  const w = await afterSlowSpell();
   expect((await w.ledger.readTail())?.slowMs).toBeGreaterThan(1000);
   // Files another tool registered filled the day: CCC refuses every call for the quota. While a's
   // lone call is in flight, b is dropped; its instance takes the lease and appends its call entry,
