@@ -16,7 +16,7 @@ import { IvrError } from '../core/errors';
 import { deferralMessage, entryBehindChain, inCall, inFlight, isFinal, nextSeq, sendable, settleable, TRANSITIONS, withHead, type DeferralCause, type JobVersion } from '../core/job';
 import { reviewFromCode } from '../core/metadata';
 import { afterFailedAttempt, classifyFailure, matchOutcomes, type ApiFailure, type UploadResponse } from '../core/outcome';
-import { callEntry, carriedRoom, chooseBatch, deferralCause, easedRoom, genesis, roomAfterMiss, leaseEntry, leaseView, nextWindow, openIds, quotaOn, quotaRoom, reclaim, stateEntry, withNews, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
+import { callEntry, carriedRoom, chooseBatch, deferralCause, easedRoom, genesis, leaseEntry, leaseView, nextWindow, openIds, quotaOn, quotaRoom, reclaim, roomAfterMiss, stateEntry, withNews, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
 import { versioningAlert, type VersioningCheck } from '../core/versioning';
 import { mapLimited } from '../runtime/concurrency';
 import { CORRUPT, type EntryRef } from '../store/ledger';

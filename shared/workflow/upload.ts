@@ -94,7 +94,7 @@ export async function handleCosEvent(event: unknown, contextFor: ContextFor, log
  */
 async function handOffBucket(ctx: Ctx, jobs: PendingJob[], results: RecordOutcome[], log: Ctx['log']): Promise<void> {
   const at = (j: PendingJob) => results.findIndex((r) => r?.index === j.index);
-  let again: PendingJob[] = [];
+  const again: PendingJob[] = [];
   try {
     const unshown = new Set(jobs.filter((j) => !j.shown).map((j) => j.version.id));
     const done = await handOff(ctx, jobs.map((j) => j.version), { unshown });
@@ -118,7 +118,6 @@ async function handOffBucket(ctx: Ctx, jobs: PendingJob[], results: RecordOutcom
       results[at(j)] = unsettled || done.notShown.has(j.version.id) ? { ...outcome, retry: true } : outcome;
     }
   } catch (e) {
-    again = [];
     for (const j of jobs) {
       const failed = failedRecord({ index: j.index, key: j.version.object.key }, e, log);
       // A file its intake left unshown shows nothing yet: SCF must deliver it again, whatever the error.
