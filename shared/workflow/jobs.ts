@@ -4,7 +4,7 @@
  * state the machine derives onto the object's metadata.
  */
 import { IvrError, type ErrorCode } from '../core/errors';
-import { isFinal, nextSeq, storedForm, transition, visibleResult, type JobEvent, type JobVersion, type TransitionPatch } from '../core/job';
+import { isFinal, nextSeq, transition, visibleResult, type JobEvent, type JobVersion, type TransitionPatch } from '../core/job';
 import { mergeResult } from '../core/metadata';
 import { CORRUPT } from '../store/ledger';
 import type { Ctx } from './context';
@@ -39,7 +39,8 @@ export async function move(ctx: Ctx, current: JobVersion, event: JobEvent, patch
  * the intake's caller then takes it on as an existing job (see {@link existingHead}).
  */
 export async function materialize(ctx: Ctx, v: JobVersion): Promise<boolean> {
-  return ctx.ledger.writeVersion(storedForm(v));
+  // (writeVersion stores the version without its in-memory mark.)
+  return ctx.ledger.writeVersion(v);
 }
 
 /**
