@@ -234,6 +234,41 @@ test('with WeCom down, a pass spends one post (three attempts) on what earlier p
   expect(stack.cos.keys(BUCKET, OUTBOX)).toEqual([]);
 });
 
+test('a message WeCom answers and refuses for good does not hold back the next one: it is posted by the same pass, the refused one stays for its day', async () => {
+  stack = await startStack();
+  hook = await wecomStandIn([[502, 'bad gateway']]);
+  await pass(); // the ended day's report: WeCom down, its record stays
+  await createUpload(stack.env, stack.seams)(stack.drop('p/menu.mp3', mp3Silence(3)));
+  stack.ccc.review(stack.ccc.files[0].FileId, 2);
+  stack.clock.advance(6 * 60_000);
+  await pass(); // the rejection: WeCom still down, its record stays
+  expect(stack.cos.keys(BUCKET, OUTBOX)).toHaveLength(2);
+  // WeCom is back, and refuses the (older) report message itself, as it answers a message it will never take.
+  hook.close();
+  hook = await wecomStandIn((content) => (content.includes('IVR audio quota') ? [200, '{"errcode":40008,"errmsg":"invalid message type"}'] : undefined));
+  stack.clock.advance(OUTBOX_LEASE_MS + 5000);
+  expect((await pass())?.outbox).toMatchObject({ found: 2, failed: 1, posted: 1 });
+  expect(rejectionPosts()).toHaveLength(1);
+  expect(reportPosts()).toHaveLength(0);
+  // The report's record (and its window's claim) stays, retried each window until its day is over.
+  expect(stack.cos.keys(BUCKET, OUTBOX).filter((k) => !/\.\d+$/.test(k))).toEqual([expect.stringContaining(`-report-${ended()}`)]);
+});
+
+test('WeCom over its rate limit refuses every message for now: one post per pass, as when it is down', async () => {
+  stack = await startStack();
+  hook = await wecomStandIn([[502, 'bad gateway']]);
+  await pass();
+  await createUpload(stack.env, stack.seams)(stack.drop('p/menu.mp3', mp3Silence(3)));
+  stack.ccc.review(stack.ccc.files[0].FileId, 2);
+  stack.clock.advance(6 * 60_000);
+  await pass();
+  hook.close();
+  hook = await wecomStandIn([[200, '{"errcode":45009,"errmsg":"api freq out of limit"}']]);
+  stack.clock.advance(OUTBOX_LEASE_MS + 5000);
+  expect((await pass())?.outbox).toMatchObject({ found: 1, failed: 1, posted: 0 });
+  expect(hook.bodies).toHaveLength(3);
+});
+
 test('a rejection marker whose create COS committed but never confirmed (every attempt cut off) is still announced, by a later pass', async () => {
   stack = await startStack();
   hook = await wecomStandIn();

@@ -12,11 +12,13 @@ export interface WecomStandIn {
 
 /**
  * Answers each post with the next of `answers` (the last repeats), or with errcode 0 when none are
- * given; a markdown message over 4096 bytes is refused as WeCom refuses it, whatever the answers.
+ * given, or as `answers` says for its markdown (undefined: errcode 0); a markdown message over
+ * 4096 bytes is refused as WeCom refuses it, whatever the answers.
  */
-export async function wecomStandIn(answers: WecomAnswer[] = []): Promise<WecomStandIn> {
+export async function wecomStandIn(answers: WecomAnswer[] | ((content: string) => WecomAnswer | undefined) = []): Promise<WecomStandIn> {
   const fake = await new FakeWecom().start();
-  if (answers.length > 0) fake.answer = (_content, n) => answers[Math.min(n, answers.length - 1)];
+  if (typeof answers === 'function') fake.answer = (content) => answers(content);
+  else if (answers.length > 0) fake.answer = (_content, n) => answers[Math.min(n, answers.length - 1)];
   return {
     url: fake.url,
     get bodies() {

@@ -9,7 +9,15 @@ export interface WebhookResult {
   attempts: number;
   status?: number;
   error?: string;
+  /**
+   * WeCom's non-zero `errcode` when it answered and refused this message (WeCom itself is up);
+   * unset when it could not be reached or answered with an HTTP error.
+   */
+  errcode?: number;
 }
+
+/** WeCom's errcode for a robot over its rate limit (20 messages a minute): the robot refuses every message for now, not this one. */
+export const WECOM_RATE_LIMITED = 45009;
 
 function postOnce(url: string, body: string, timeoutMs: number): Promise<{ status: number; text: string }> {
   const u = new URL(url);
@@ -46,7 +54,7 @@ export async function postWebhook(url: string, payload: unknown, sleep: (ms: num
         errcode = 0;
       }
       if (status >= 200 && status < 300 && errcode === 0) return { ok: true, attempts: i, status };
-      last = { ok: false, attempts: i, status, error: `HTTP ${status}${errcode ? ` errcode ${errcode}` : ''} from ${urlOrigin(url)}` };
+      last = { ok: false, attempts: i, status, error: `HTTP ${status}${errcode ? ` errcode ${errcode}` : ''} from ${urlOrigin(url)}`, ...(errcode && status >= 200 && status < 300 ? { errcode } : {}) };
     } catch (e) {
       last = { ok: false, attempts: i, error: `${fromService(e instanceof Error ? e.message : String(e))} (${urlOrigin(url)})` };
     }

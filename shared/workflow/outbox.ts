@@ -9,7 +9,7 @@ import { IvrError } from '../core/errors';
 import { claimKey, outboxStep, owedRejections, planOutbox, type OutboxRecord } from '../core/outbox';
 import type { WebhookMessage } from '../core/report';
 import { loadReportCode } from '../runtime/load-report';
-import { postWebhook, type WebhookResult } from '../sdk/webhook';
+import { postWebhook, WECOM_RATE_LIMITED, type WebhookResult } from '../sdk/webhook';
 import { CORRUPT } from '../store/ledger';
 import type { Ctx } from './context';
 
@@ -57,12 +57,14 @@ export async function postOwed(ctx: Ctx, url: string, key: string, message: Webh
  * listing delays a message, never loses it; every record is read by key, and one re-post window is
  * claimed with a create-if-absent before anything is posted, and the record read again under the
  * claim, so two passes never post it in the same window (one that read it before the other
- * finished it finds it gone). Costs one LIST when nothing is left (the common pass).
+ * finished it finds it gone). Costs one LIST when nothing is left (the common pass). WeCom down
+ * stops the pass at the first failed post; one message it answers and refuses does not.
  */
 export async function drainOutbox(ctx: Ctx, url: string): Promise<OutboxResult> {
   const out: OutboxResult = { found: 0, posted: 0, failed: 0, gaveUp: 0, dropped: 0 };
   const now = ctx.clock.now();
   const plan = planOutbox(await ctx.ledger.listOutbox(), now);
+  let refusedOne = false;
   if (plan.strayClaims.length > 0) await ctx.ledger.tidyEntries(plan.strayClaims);
   for (const key of plan.records) {
     const record = await ctx.ledger.readOutbox(key);
@@ -106,13 +108,18 @@ export async function drainOutbox(ctx: Ctx, url: string): Promise<OutboxResult> 
     } else {
       ctx.log.warn(`${what} webhook failed again; a later timer pass posts it again`, { code: 'WebhookFailed', ...about, attempts: res.attempts, error: res.error, window: step.window });
       out.failed++;
-      // WeCom is down: the rest wait for the next pass rather than spend this one's time on
-      // three attempts each.
-      break;
+      // WeCom is down (or refusing everything): the rest wait for the next pass rather than spend
+      // this one's time on three attempts each. A first refusal of this one message by a WeCom
+      // that answered does not hold the others back for the day it is retried: the next is tried.
+      if (refusedOne || !refusedThisMessage(res)) break;
+      refusedOne = true;
     }
   }
   return out;
 }
+
+/** WeCom answered and refused this message (not its rate limit, which refuses every message for now). */
+const refusedThisMessage = (res: WebhookResult): boolean => res.errcode !== undefined && res.errcode !== WECOM_RATE_LIMITED;
 
 /** The message a record still owes, if any: only while the decision it was written for stands as its writer's. */
 async function owedMessage(ctx: Ctx, record: OutboxRecord): Promise<WebhookMessage | undefined> {
