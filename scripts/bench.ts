@@ -8,6 +8,7 @@
  * Every child process gets only the environment a function has on SCF (scripts/local/fake-stack.ts).
  *   npm run bench -- --update-baseline   also writes scripts/bench/baseline.json for the guard
  *   BENCH_RUNS (default 21), BENCH_BURST (default 50), BENCH_IDLE_ROUNDS (default 5)
+ *   BENCH_NODE=16.13.2 (or a path): the function processes run on that Node (scripts/bench/node.ts)
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -20,6 +21,7 @@ import { BASELINE_FILE, type Baseline } from './bench/baseline';
 import { buildSdkFloor, BUNDLES, measureBreakdown, measureCold, median, PKG } from './bench/cold';
 import { burst, emptyBurst, idleFile } from './bench/load';
 import { invokeChild, largeFilesEvent, type ChildRun } from './bench/memory';
+import { FUNCTION_NODE, functionNodeVersion } from './bench/node';
 import { MAX_CONVERT_INPUT_BYTES } from '../shared/audio/plan';
 
 const RUNS = Math.max(11, Number(process.env.BENCH_RUNS ?? 21));
@@ -64,9 +66,12 @@ async function invocations(): Promise<ChildRun> {
 
 async function main(): Promise<void> {
   const update = process.argv.includes('--update-baseline');
+  // The CI guard measures on the Node that runs the tests: a baseline from another Node would not compare.
+  if (update && FUNCTION_NODE !== process.execPath) throw new Error('--update-baseline measures on the Node running the tests and the CI guard: run it without BENCH_NODE');
   const cpu = os.cpus()[0]?.model?.trim() ?? 'unknown CPU';
-  const machine = `Node ${process.version}, ${cpu}, ${os.cpus().length} cores, ${os.platform()} ${os.arch()}`;
-  say(`ivr-audio-sync bench · ${machine}`);
+  const functionNode = functionNodeVersion();
+  const machine = `Node ${functionNode}, ${cpu}, ${os.cpus().length} cores, ${os.platform()} ${os.arch()}`;
+  say(`ivr-audio-sync bench · ${machine}${functionNode === process.version ? '' : ` (the function processes; the bench itself and the fakes on ${process.version})`}`);
   say('Every child process runs with only the environment a function has on SCF; real time throughout.\n');
 
   say('Bundles (dist/package)');

@@ -12,6 +12,7 @@ import * as path from 'path';
 import { pathToFileURL } from 'url';
 import { esbuildTarget } from '../lib/runtime';
 import { functionEnv } from '../local/fake-stack';
+import { FUNCTION_NODE } from './node';
 
 /** The script every measured child process runs (see its header for the modes). */
 export const CHILD = path.join(__dirname, 'child.cjs');
@@ -40,7 +41,7 @@ export const loadEnv = (fn: 'ivr-upload' | 'quota-report'): Record<string, strin
 /** One `node child.cjs init <module>`: wall time (ms) and peak RSS (KiB). */
 function loadOnce(file: string, env: Record<string, string>): { ms: number; rssKiB: number } {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [CHILD, 'init', file], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(FUNCTION_NODE, [CHILD, 'init', file], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`loading ${file} failed: ${r.stderr.slice(-500)}`);
   return { ms, rssKiB: (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { maxRssKiB: number }).maxRssKiB };
@@ -104,7 +105,7 @@ export interface ColdBreakdown {
 }
 
 function child(args: string[], env: Record<string, string>): Record<string, unknown> {
-  const r = spawnSync(process.execPath, [CHILD, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(FUNCTION_NODE, [CHILD, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   if (r.status !== 0) throw new Error(`child ${args[0]} failed: ${r.stderr.slice(-500)}`);
   return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
 }

@@ -36,6 +36,8 @@ export interface SimOptions {
   register: (c: FakeCredential) => void;
   /** Where the functions' log lines go (default: dropped). */
   log?: (line: string) => void;
+  /** The Node binary each instance runs on (default: this one's; the bench may name SCF's, see scripts/bench/node.ts). */
+  node?: string;
   /**
    * Warm instances, as SCF keeps them: an invocation goes to an idle process when there is one
    * (one invocation at a time each), which is ended after `keepWarmMs` without work. Without
@@ -132,7 +134,7 @@ export class ScfSim {
     const tag = (this.opts.tag ?? 'sim').padEnd(3, 'x').slice(0, 3);
     const cred: FakeCredential = { secretId: `AKID${tag}${String(k).padStart(6, '0')}aaaaaaaaaaaaaaaaaaaaaaa`, secretKey: `${tag}SecretKey${k}xxxxxxxxxxxxxxxxxxxxx`, token: `${tag}Token${k}yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy` };
     this.opts.register(cred);
-    const child = spawn(process.execPath, [INVOKE, this.opts.bundle], {
+    const child = spawn(this.opts.node ?? process.execPath, [INVOKE, this.opts.bundle], {
       env: { PATH: process.env.PATH ?? '', ...this.opts.env, ...extraEnv, ...(this.opts.warm ? { SIM_WARM: '1' } : {}), TENCENTCLOUD_SECRETID: cred.secretId, TENCENTCLOUD_SECRETKEY: cred.secretKey, TENCENTCLOUD_SESSIONTOKEN: cred.token! },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -8,7 +8,7 @@
  * Both paths are computed at run time on purpose: esbuild inlines a `require('./convert')` whose
  * argument is a literal, and would put the converter back into the main bundle.
  */
-import * as path from 'path';
+import { join } from 'path';
 import type * as ConvertModule from './convert';
 import { sideFileLoader } from '../runtime/side-file';
 
@@ -22,7 +22,7 @@ export const CONVERTER_FILE = 'audio_convert.js';
  * The converter, loaded on first use and cached. Throws if the bundled file is missing (a broken
  * deploy package), naming the path it looked for.
  */
-export const loadConverter: () => Converter = sideFileLoader(CONVERTER_FILE, path.join(__dirname, 'convert'), 'the audio converter', isConverter, 'convertWav');
+export const loadConverter: () => Converter = sideFileLoader(CONVERTER_FILE, join(__dirname, 'convert'), 'the audio converter', isConverter, 'convertWav');
 
 function isConverter(mod: unknown): mod is Converter {
   return typeof mod === 'object' && mod !== null && typeof (mod as { convertWav?: unknown }).convertWav === 'function';

@@ -7,7 +7,7 @@
  * scripts/build.mjs bundles report.ts on its own as `report_render.js`, next to every function
  * bundle and in the deploy package; run from TypeScript (jest, tsx) this requires the module itself.
  */
-import * as path from 'path';
+import { join } from 'path';
 import type * as ReportModule from '../core/report';
 import { sideFileLoader } from './side-file';
 
@@ -18,7 +18,7 @@ export type ReportCode = Pick<typeof ReportModule, 'buildReport' | 'renderReport
 export const REPORT_FILE = 'report_render.js';
 
 /** The report code, loaded on first use and cached; throws naming the path it looked for if it is missing. */
-export const loadReportCode: () => ReportCode = sideFileLoader(REPORT_FILE, path.join(__dirname, '..', 'core', 'report'), 'the report code', isReportCode, 'buildReport');
+export const loadReportCode: () => ReportCode = sideFileLoader(REPORT_FILE, join(__dirname, '..', 'core', 'report'), 'the report code', isReportCode, 'buildReport');
 
 function isReportCode(mod: unknown): mod is ReportCode {
   const m = mod as Partial<Record<keyof ReportCode, unknown>> | null;

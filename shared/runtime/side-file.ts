@@ -4,7 +4,7 @@
  * never compiles it. Run from the sources (jest, tsx) there is no bundle: the module or package
  * `fromSource` names is required instead.
  */
-import * as path from 'path';
+import { join } from 'path';
 
 /**
  * Requires side file `file` (or, from the sources, `fromSource`); throws an Error that says what
@@ -12,7 +12,7 @@ import * as path from 'path';
  */
 export function loadSideFile(file: string, fromSource: string, what: string): { module: unknown; from: string } {
   // This module is `…/side-file.ts` from the sources; once bundled, `__filename` is the bundle itself.
-  const from = /\.ts$/.test(__filename) ? fromSource : path.join(__dirname, file);
+  const from = /\.ts$/.test(__filename) ? fromSource : join(__dirname, file);
   try {
     return { module: requireAt(from), from };
   } catch (e) {

@@ -2,9 +2,9 @@
  * Thin typed wrapper around the official CCC client. It turns SDK exceptions into `ApiFailure`
  * values and API responses into plain data; every decision about them lives in `outcome.ts`.
  */
-import * as http from 'http';
-import * as https from 'https';
-import * as net from 'net';
+import { Agent as HttpAgent } from 'http';
+import { Agent as HttpsAgent } from 'https';
+import { connect, type Socket } from 'net';
 import type { Client } from 'tencentcloud-sdk-nodejs/tencentcloud/services/ccc/v20200210/ccc_client';
 import type { Config, Endpoint } from '../core/config';
 import { asTencentCode } from '../core/errors';
@@ -37,10 +37,10 @@ export interface IvrAudioApi {
  * An agent that opens every connection to `target`, whatever host the URL names, so the request
  * keeps its real Host header and TC3 scope (the SDK derives the scope's service from the host).
  */
-export function loopbackAgent(target: Endpoint): http.Agent {
-  const agent = new http.Agent({ keepAlive: true });
-  (agent as unknown as { createConnection: (o: unknown, cb: unknown) => net.Socket }).createConnection = () =>
-    net.connect({ host: target.hostname, port: target.port });
+export function loopbackAgent(target: Endpoint): HttpAgent {
+  const agent = new HttpAgent({ keepAlive: true });
+  (agent as unknown as { createConnection: (o: unknown, cb: unknown) => Socket }).createConnection = () =>
+    connect({ host: target.hostname, port: target.port });
   return agent;
 }
 
@@ -108,7 +108,7 @@ export function createCccClient(config: Config): Client {
         protocol: endpoint ? `${endpoint.protocol}//` : 'https://',
         reqTimeout: config.cccTimeoutSeconds,
         // An explicit agent also stops the SDK from picking up http_proxy from the environment.
-        agent: endpoint ? loopbackAgent(endpoint) : new https.Agent({ keepAlive: true }),
+        agent: endpoint ? loopbackAgent(endpoint) : new HttpsAgent({ keepAlive: true }),
       },
     },
   });

@@ -1,6 +1,6 @@
 /** Posts a JSON body to the report webhook, with a few retries; never throws. */
-import * as http from 'http';
-import * as https from 'https';
+import { request as httpRequest } from 'http';
+import { request as httpsRequest } from 'https';
 import { fromService, urlOrigin } from '../runtime/log';
 
 /** How a post went: attempts made, and the last HTTP status or error (naming only the URL's host: the rest may be its key). */
@@ -21,9 +21,9 @@ export const WECOM_RATE_LIMITED = 45009;
 
 function postOnce(url: string, body: string, timeoutMs: number): Promise<{ status: number; text: string }> {
   const u = new URL(url);
-  const lib = u.protocol === 'https:' ? https : http;
+  const request = u.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = lib.request(u, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }, timeout: timeoutMs }, (res) => {
+    const req = request(u, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }, timeout: timeoutMs }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       // Only the start matters (a status or an errcode): keep at most 2000 characters in all.
