@@ -313,6 +313,18 @@ describe('the daily report\'s needs-action list: the files dropped by the end of
     expect(r.needsAction.map((a) => a.key)).toEqual(['p/third.mp3']);
   });
 
+  test('files dropped after the day are not its backlog, even in a report of it written hours later', () => {
+    const D27_1700 = Date.parse('2026-11-27T09:00:00Z'); // 2026-11-27 17:00 +08:00
+    const ofTheDay = transition(queuedJob('a', reportObject, D26_2000, 't'), 'defer', D26_2000, 't', { deferredDay: '2026-11-26' });
+    const later = transition(queuedJob('b', { ...reportObject, key: 'p/later.mp3', queuedAt: D27_1700 }, D27_1700, 't'), 'defer', D27_1700, 't', { deferredDay: '2026-11-27' });
+    const laterQueued = queuedJob('c', { ...reportObject, key: 'p/later-queued.mp3', queuedAt: D27_1700 }, D27_1700, 't');
+    const r = buildReport({ ...reportInput, day: '2026-11-26', nowMs: D27_1700 + 60_000, jobs: [ofTheDay, later, laterQueued] });
+    expect(r.backlog).toEqual({ deferred: 1, queued: 0, oldestDeferredDay: '2026-11-26' });
+    expect(r.needsAction.map((a) => a.key)).toEqual(['p/third.mp3']);
+    // The next day's report counts them all.
+    expect(buildReport({ ...reportInput, day: '2026-11-27', nowMs: D27_1700 + 60_000, jobs: [ofTheDay, later, laterQueued] }).backlog).toEqual({ deferred: 2, queued: 1, oldestDeferredDay: '2026-11-26' });
+  });
+
   test('a retrying file whose retry was written after midnight is in the day\'s final report', () => {
     const sending = transition(queuedJob('id', reportObject, D26_2000, 't'), 'send', D26_2000, 't', { call: 1, slot: '2026-11-26', newSlot: true });
     const retry1 = transition(sending, 'retry', D26_2000, 't', { call: 1, lastError: { code: 'InternalError', message: 'x' } });

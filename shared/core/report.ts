@@ -26,7 +26,11 @@ export interface DailyReport {
    */
   files: { uploaded: number; failed: number; deferred: number; retrying: number };
   review: Record<ReviewState, number>;
-  /** Files still waiting when the report was made, whatever day they came in: deferred, or queued and retrying. */
+  /**
+   * Files dropped by the end of `day` that were still waiting when the report was made: deferred,
+   * or queued and retrying (a file dropped after the day is not the day's backlog, even in a
+   * report of it made later).
+   */
   backlog: { deferred: number; queued: number; oldestDeferredDay?: string };
   /** Failed and retrying files of `day`, counted by error code. */
   errors: Record<string, number>;
@@ -163,7 +167,12 @@ export function buildReport(i: ReportInput): DailyReport {
     if ((v.state === 'failed' && v.lastError?.code === 'ObjectChanged') || (replaced.has(v) && (v.state === 'deferred' || v.state === 'queued'))) continue;
     const status = visibleStatus(v);
     const waited = deferredSpan(v);
-    if (status === 'deferred') {
+    // The files dropped by the end of the day, as they are now: a report of an earlier day asked
+    // for later (or written by a first pass after midnight, hours into the next day) neither
+    // lists nor counts files dropped after it (a file of the day deferred again or retried since
+    // midnight still is).
+    const ofTheDay = quotaDay(v.object.queuedAt, i.utcOffsetMinutes) <= i.day;
+    if (status === 'deferred' && ofTheDay) {
       backlog.deferred++;
       const since = waited?.first;
       if (since && (!backlog.oldestDeferredDay || since < backlog.oldestDeferredDay)) backlog.oldestDeferredDay = since;
@@ -171,14 +180,11 @@ export function buildReport(i: ReportInput): DailyReport {
     // A file the day's full quota pushed on counts as deferred that day even once it has gone out:
     // the report of a day is written after midnight, when its deferred files are already leaving.
     if (waited && waited.first <= i.day && i.day <= waited.last) files.deferred++;
-    if (status === 'queued' || status === 'retrying') backlog.queued++;
+    if ((status === 'queued' || status === 'retrying') && ofTheDay) backlog.queued++;
     // Files in a call are still work in progress, replaced or not; a replaced failure or rejection
     // is settled by the new drop.
     const settledByNewDrop = replaced.has(v) && (status === 'failed' || status === 'uploaded');
-    // The files dropped by the end of the day, as they are now: a report of an earlier day asked
-    // for later does not list files dropped after it (a file of the day deferred again or retried
-    // since midnight still is).
-    const a = quotaDay(v.object.queuedAt, i.utcOffsetMinutes) <= i.day ? needsAction(v) : undefined;
+    const a = ofTheDay ? needsAction(v) : undefined;
     if (a && !settledByNewDrop) action.push(a);
     if (outcomeDay(v, i.utcOffsetMinutes) !== i.day) continue;
     if (settledByNewDrop && status === 'failed') continue;
