@@ -55,7 +55,7 @@ test('the report counts the day, refreshes review states onto objects, and store
   expect(report.final).toBe(false);
   expect(jsonKey).toBeUndefined();
   expect(stack.cos.object(BUCKET, `.ivr-audio-sync/reports/${day}.json`)).toBeUndefined();
-  expect(stack.cos.object(BUCKET, htmlKey)!.body.toString('utf8')).toContain('This quota day has not ended');
+  expect(stack.cos.object(BUCKET, htmlKey!)!.body.toString('utf8')).toContain('This quota day has not ended');
   expect(webhook).toBeUndefined();
   // Recorded and shown at once; the rejection is announced once the FileId is marked reviewed, which
   // waits until no sender's write of the registration can still land over the verdict.
@@ -87,7 +87,7 @@ test('the report counts the day, refreshes review states onto objects, and store
   expect(stored).toMatchObject({ ...final.report, history: expect.any(Array) });
   expect(stored.history).toHaveLength(30);
   expect(stored.history[29]).toEqual({ day, submitted: 3 });
-  const page = stack.cos.object(BUCKET, final.htmlKey)!;
+  const page = stack.cos.object(BUCKET, final.htmlKey!)!;
   expect(page.standard['content-type']).toBe('text/html; charset=utf-8');
   const html = page.body.toString('utf8');
   expect(html).toContain('3 / 50');
@@ -98,6 +98,27 @@ test('the report counts the day, refreshes review states onto objects, and store
   expect(stack.logs.some((l) => l.includes('"msg":"daily report"') && l.includes('"submitted":3'))).toBe(true);
 });
 
+test('the timer\'s report of an ended day does not take the page from a later day\'s report so far', async () => {
+  stack = await startStack();
+  await populate();
+  const day = today();
+  const pageKey = (await runReport()).htmlKey!;
+  const page = () => stack.cos.object(BUCKET, pageKey)!.body.toString('utf8');
+  const soFar = page();
+  expect(soFar).toContain(day);
+  // The timer's first pass (a fresh deploy's or local stack's, hours into the day) reports the quiet day before.
+  const timer = async () => (await createReport({ ...stack.env, IVR_BUCKET: BUCKET }, stack.seams)({ Type: 'Timer', Message: '' })).report;
+  const yesterday = await timer();
+  expect(yesterday).toMatchObject({ day: stack.ccc.quotaDay(stack.clock.now() - 24 * 3600_000), htmlKey: undefined, report: { quota: { submitted: 0 } } });
+  expect(stack.cos.object(BUCKET, yesterday!.jsonKey!)).toBeDefined();
+  expect(page()).toBe(soFar);
+  // Once today has ended, its own report takes the page.
+  stack.clock.advance(24 * 3600_000);
+  const final = await timer();
+  expect(final).toMatchObject({ day, htmlKey: pageKey, report: { final: true, quota: { submitted: 3 } } });
+  expect(page()).not.toContain('This quota day has not ended');
+});
+
 (CHROMIUM ? test : test.skip)('the report page renders in headless Chromium (screenshot kept in test-artifacts/)', async () => {
   stack = await startStack();
   await populate();
@@ -105,7 +126,7 @@ test('the report counts the day, refreshes review states onto objects, and store
   const { htmlKey } = await runReport();
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const file = path.join(ARTIFACTS, 'report-page.html');
-  fs.writeFileSync(file, stack.cos.object(BUCKET, htmlKey)!.body);
+  fs.writeFileSync(file, stack.cos.object(BUCKET, htmlKey!)!.body);
   const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${fs.mkdtempSync('/tmp/chromium-')}`];
   const dom = execFileSync(CHROMIUM!, [...flags, '--dump-dom', `file://${file}`], { encoding: 'utf8', timeout: 60000, stdio: ['ignore', 'pipe', 'ignore'] });
   expect(dom).toMatch(/id="quota-used"[^>]*>3 \/ 50</);

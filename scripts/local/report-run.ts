@@ -31,7 +31,8 @@ export interface RecoveryResultShape {
   reportRefused?: string;
   report?: {
     day: string;
-    htmlKey: string;
+    /** Unset when the page kept a later day's report (see writeReport in shared/workflow/recovery.ts). */
+    htmlKey?: string;
     report: { day: string; final: boolean; quota: { submitted: number; limit: number }; files: Record<string, number>; review: Record<string, number>; backlog: { deferred: number }; needsAction: unknown[] };
   };
 }
@@ -54,7 +55,7 @@ export async function runReport(instance: FunctionInstance, dataDir: string, fet
   // A pass writes the day's report once, after the day ends, or whenever a day is named.
   if (!pass.report) return { ok: true, noteworthy, result: pass, pass: did, summary: `recovery pass: ${did}; no report due` };
   const r = pass.report;
-  const html = await fetchObject(r.htmlKey);
+  const html = r.htmlKey ? await fetchObject(r.htmlKey) : undefined;
   let page: string | undefined;
   if (html) {
     page = path.join(dataDir, 'reports', 'index.html');
@@ -77,7 +78,8 @@ export async function runReport(instance: FunctionInstance, dataDir: string, fet
  * Whether the timer's pass gets a line: it settled a file, found a rejection, or wrote the report
  * of a day that had something in it. The report of a day with nothing at all (such as the day
  * before a new state folder's first pass, which the pass reports as it would any ended day) is
- * still written, to the bucket and the page, without a line saying "0 files".
+ * still written, to the bucket and (unless it shows a later day's report so far) the page,
+ * without a line saying "0 files".
  */
 export function isNoteworthy(pass: Pick<RecoveryResultShape, 'settled' | 'reviews' | 'report'>): boolean {
   if (pass.settled > 0 || (pass.reviews?.rejected.length ?? 0) > 0) return true;

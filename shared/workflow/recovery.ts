@@ -42,7 +42,7 @@ export interface RecoveryResult {
    * `jsonKey` is absent for today's report so far: only a report of a day that has ended is stored
    * as that day's report.
    */
-  report?: { day: string; jsonKey?: string; htmlKey: string; report: DailyReport; webhook?: WebhookResult };
+  report?: { day: string; jsonKey?: string; htmlKey?: string; report: DailyReport; webhook?: WebhookResult };
   /** Why a day named in the timer's argument was not reported (it has not begun, or one of its calls is still going on). */
   reportRefused?: string;
   /** Ledger keys deleted or compacted; set only by a pass that found a day's report due and ready to write (unasked). */
@@ -347,10 +347,15 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
   // The page and the chart's history first, the day's JSON last: its existence is what tells
   // later passes the day is reported, so a pass that fails before it is finished by the next one
   // (SCF's retry, or the next timer), and the webhook is posted by whoever stored it.
-  const htmlKey = ctx.ledger.reportPageKey();
-  await ctx.ledger.store.put(htmlKey, renderReportHtml(report, days), 'text/html; charset=utf-8');
+  // The page shows the newest day reported: the timer's report of an ended day does not take it
+  // from a later day's report so far that an operator asked for (the ended day's report stays in
+  // the bucket, and on the chart). So a pass that reports a quiet yesterday hours into today, as a
+  // fresh deploy's or local stack's first pass does, leaves today's page as it was.
+  const pageShowsLater = how === 'once' && Object.keys(history).some((d) => d > day);
+  const htmlKey = pageShowsLater ? undefined : ctx.ledger.reportPageKey();
+  if (htmlKey) await ctx.ledger.store.put(htmlKey, renderReportHtml(report, days), 'text/html; charset=utf-8');
   await ctx.ledger.store.put(ctx.ledger.historyKey(), JSON.stringify(Object.fromEntries(Object.entries(history).sort().slice(-60))));
-  const message = wecomMessage(report, `${htmlKey} in the bucket (its newest report)`);
+  const message = wecomMessage(report, htmlKey ? `${htmlKey} in the bucket (its newest report)` : `${jsonKey!} in the bucket`);
   // A stored report's post is owed until WeCom takes it: its outbox record goes in before the JSON
   // (a pass killed between the two leaves a record that owes nothing, since the JSON does not name
   // its writer, and the day is still due), and is deleted after the post (see workflow/outbox.ts).
