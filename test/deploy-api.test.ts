@@ -650,8 +650,20 @@ describe('functions not Active (found by a review of the API deploy path)', () =
 
 test('the bucket check that got no answer names the host, and a proxy variable of the shell by its name only (it may hold a password)', () => {
   const s = { bucket: 'prompts-1250000000', region: 'ap-guangzhou', appId: '1250000000' };
-  expect(bucketCheckFix('', false, s, undefined, {})).toBe("could not reach prompts-1250000000.cos.ap-guangzhou.myqcloud.com: check this machine's connection to COS");
-  const withProxy = bucketCheckFix('', false, s, undefined, { HTTPS_PROXY: 'http://alice:hunter2@proxy.corp:3128' });
+  expect(bucketCheckFix({ code: '', answered: false, signatureExpired: false }, s, undefined, {})).toBe("could not reach prompts-1250000000.cos.ap-guangzhou.myqcloud.com: check this machine's connection to COS");
+  const withProxy = bucketCheckFix({ code: '', answered: false, signatureExpired: false }, s, undefined, { HTTPS_PROXY: 'http://alice:hunter2@proxy.corp:3128' });
   expect(withProxy).toContain('HTTPS_PROXY is set in this shell, and the deploy does not use a proxy');
   expect(withProxy).not.toMatch(/alice|hunter2|proxy\.corp/);
+  // A signature COS calls expired is a clock behind COS's (too far off for the SDK to correct), not a policy.
+  expect(bucketCheckFix({ code: 'AccessDenied', answered: true, signatureExpired: true }, s, undefined, {})).toBe("COS says this machine's clock is off: set it right (automatic time) and deploy again");
+});
+
+test('a deploy machine whose clock is a day off still passes the bucket check: the COS SDK signs on COS\'s time from its Date header', async () => {
+  for (const skew of [86_400_000, -86_400_000]) {
+    const a = await account();
+    a.cos.clock = () => Date.now() + skew;
+    const r = await a.run('deploy', { dryRun: true });
+    expect(r.lines.join('\n')).not.toMatch(/clock|AccessDenied|RequestTimeTooSkewed/);
+    expect(r.code).toBe(0);
+  }
 });

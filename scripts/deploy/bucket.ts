@@ -31,14 +31,16 @@ function directly(cos: ReturnType<typeof createCosClient>): void {
  * check is the deploy's first call, so it is where a wrong key, a bucket in another region or a
  * policy without the new action shows up first: each gets its own fix, not a list of guesses.
  */
-export function bucketCheckFix(code: string, answered: boolean, s: Pick<DeploySettings, 'bucket' | 'region' | 'appId'>, endpoint: Endpoint | undefined, env: Record<string, string | undefined> = process.env): string {
+export function bucketCheckFix({ code, answered, signatureExpired }: ReturnType<typeof cosFailure>, s: Pick<DeploySettings, 'bucket' | 'region' | 'appId'>, endpoint: Endpoint | undefined, env: Record<string, string | undefined> = process.env): string {
   const host = cosHost(s.bucket, s.region);
   // Named, never printed: a proxy URL may carry a user name and password.
   const proxyVar = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].find((v) => env[v]);
   const proxy = proxyVar ? ` (directly: ${proxyVar} is set in this shell, and the deploy does not use a proxy)` : '';
   if (!answered) return `could not reach ${host}${endpoint ? ` (at ${endpoint.hostname}:${endpoint.port})` : ''}${proxy}: check this machine's connection to COS`;
   // The one credential refusal whose fix is not the key.
-  if (code === 'RequestTimeTooSkewed') return "COS says this machine's clock is off: set it right (automatic time) and deploy again";
+  // Expired: signed on a clock behind COS's (the SDK corrects that from COS's Date header, so this
+  // is a clock too far off, or a Date header some proxy on the way replaced).
+  if (code === 'RequestTimeTooSkewed' || signatureExpired) return "COS says this machine's clock is off: set it right (automatic time) and deploy again";
   if (CREDENTIAL_REFUSALS.has(code)) return 'COS refused the deploy key: check TENCENT_SECRET_ID, TENCENT_SECRET_KEY and TENCENT_TOKEN in .env (the token only with a temporary key, and it expires)';
   if (code === 'NoSuchBucket') return `there is no bucket ${s.bucket} in ${s.region}: check IVR_BUCKET and REGION in .env (the bucket must be in REGION, where the functions and their COS trigger go)`;
   if (code === 'AccessDenied') {
@@ -66,9 +68,9 @@ export async function checkBucket(credentials: DeployCredentials, settings: Pick
     versioning = await bucket.versioning();
   } catch (e) {
     if (!(e instanceof IvrError)) throw e;
-    const { code, answered } = cosFailure(e.cause);
+    const failure = cosFailure(e.cause);
     const requestId = e.requestId ? ` (RequestId ${e.requestId})` : '';
-    const fix = bucketCheckFix(code, answered, settings, endpoint);
+    const fix = bucketCheckFix(failure, settings, endpoint);
     throw new Error(`${e.message}${requestId}; nothing was changed. ${fix[0].toUpperCase()}${fix.slice(1)}`, { cause: e });
   }
   const alert = versioningAlert(settings.bucket, versioning);

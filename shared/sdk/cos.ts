@@ -70,11 +70,12 @@ function cosErr(e: unknown): CosErr {
  * `HTTP<status>`, else `NetworkError`; and whether COS answered at all (`answered`: an HTTP status).
  * `e` is the SDK's rejection, or the `cause` of an IvrError made from one.
  */
-export function cosFailure(e: unknown): { code: string; answered: boolean } {
+export function cosFailure(e: unknown): { code: string; answered: boolean; signatureExpired: boolean } {
   const err = cosErr(e);
   const status = err.statusCode;
   // COS's words (code, message, request id) are passed on, so they pass fromService first.
-  return { code: err.code && !/^\d+$/.test(err.code) ? fromService(err.code) : status ? `HTTP${status}` : 'NetworkError', answered: status !== undefined };
+  const code = err.code && !/^\d+$/.test(err.code) ? fromService(err.code) : status ? `HTTP${status}` : 'NetworkError';
+  return { code, answered: status !== undefined, signatureExpired: code === 'AccessDenied' && /request has expired/i.test(err.message ?? '') };
 }
 
 function cosError(op: string, key: string, e: unknown): IvrError {

@@ -353,6 +353,9 @@ export class FakeCos extends LoopbackServer {
     const requestId = randomBytes(12).toString('base64url');
     res.setHeader('x-cos-request-id', requestId);
     res.setHeader('Server', 'tencent-cos');
+    // COS's own time, as it checks signatures by: the SDK corrects a client clock off by 30 s or
+    // more from it (CorrectClockSkew) when a signature is refused as expired or too skewed.
+    res.setHeader('Date', new Date(this.clock()).toUTCString());
     let op: CosOp | 'BUCKET' = 'GET';
     let bucket = '';
     let key = '';
