@@ -8,14 +8,40 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { DeployConfigError, loadDeployEnv, loadDeploySettings, renderDeployUserPolicy, renderPolicy, ROOT } from './lib/deploy-config';
+import { parseCommandLine, usage, UsageError, type OptionSpec } from './local/options';
 
-const args = new Set(process.argv.slice(2));
+/** The options; a typo is refused (with the closest name), never read as "the execution role's policy". */
+const OPTIONS: readonly OptionSpec[] = [
+  { name: 'deploy-user', type: 'boolean', help: "the deploy user's policy (deploy/deploy-user-policy.json) instead of the execution role's" },
+  { name: 'sls', type: 'boolean', help: 'with --deploy-user: plus what `sls deploy` needs (deploy/deploy-user-sls-policy.json)' },
+  { name: 'help', short: 'h', type: 'boolean', help: 'show this help and exit' },
+];
+
+/** .env.example's placeholders: a policy for them grants nothing on the operator's own bucket or CCC app. */
+const PLACEHOLDERS: Readonly<Record<string, string>> = { IVR_BUCKET: 'prompts-1250000000', CCC_SDK_APP_ID: '1400000000' };
+
+let opts: { deployUser: boolean; sls: boolean };
+try {
+  const { values } = parseCommandLine(process.argv.slice(2), OPTIONS);
+  if (values.help) {
+    process.stdout.write(usage('npm run policy', OPTIONS, '', '[-- --deploy-user [--sls]]'));
+    process.exit(0);
+  }
+  if (values.sls && !values['deploy-user']) throw new UsageError('--sls goes with --deploy-user (the execution role needs nothing more for sls deploy)');
+  opts = { deployUser: values['deploy-user'] === true, sls: values.sls === true };
+} catch (e) {
+  if (!(e instanceof UsageError)) throw e;
+  process.stderr.write(`policy: ${e.message}\n`);
+  process.exit(e.exitCode);
+}
 const file = fs.existsSync(path.join(ROOT, '.env')) ? path.join(ROOT, '.env') : path.join(ROOT, '.env.example');
 if (!file.endsWith('.env')) process.stderr.write('no .env yet: showing the policy for the values in .env.example\n');
 try {
   const { values } = loadDeployEnv(file);
+  const placeholders = Object.entries(PLACEHOLDERS).filter(([k, v]) => (values[k] ?? '').trim() === v).map(([k]) => k);
+  if (file.endsWith('.env') && placeholders.length > 0) process.stderr.write(`policy: ${placeholders.join(' and ')} in .env still ${placeholders.length === 1 ? 'has its' : 'have their'} .env.example placeholder: set ${placeholders.length === 1 ? 'it' : 'them'} to your own before pasting this policy\n`);
   const settings = loadDeploySettings(values);
-  const policy = args.has('--deploy-user') ? renderDeployUserPolicy(settings, (values.OWNER_UIN ?? '').trim(), { sls: args.has('--sls') }) : renderPolicy(settings);
+  const policy = opts.deployUser ? renderDeployUserPolicy(settings, (values.OWNER_UIN ?? '').trim(), { sls: opts.sls }) : renderPolicy(settings);
   process.stdout.write(JSON.stringify(policy, null, 2) + '\n');
 } catch (e) {
   const problems = e instanceof DeployConfigError ? e.problems : [(e as Error).message];

@@ -5,6 +5,7 @@
  * deploy package and the two CAM policies' structure. (Whether the policies match real usage is
  * checked after the whole run: test/setup/actions-teardown.ts.)
  */
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse } from 'yaml';
@@ -332,3 +333,13 @@ describe('CAM policies (structure; real usage is checked after the whole run)', 
     expect(ASYNC_RETRY).toEqual({ retryNum: 2, msgTTLSeconds: 21600 });
   });
 });
+
+test('npm run policy refuses an option it does not know (a typo must not print the execution role\'s policy instead), and has --help', () => {
+  const run = (...args: string[]) => spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [path.join(ROOT, 'scripts', 'policy.ts'), ...args], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+  const typo = run('--deploy-usr');
+  expect({ status: typo.status, stdout: typo.stdout, stderr: typo.stderr }).toEqual({ status: 2, stdout: '', stderr: 'policy: unknown option --deploy-usr: did you mean --deploy-user?\n' });
+  const help = run('--help');
+  expect(help.status).toBe(0);
+  expect(help.stdout).toMatch(/^usage: npm run policy .*\n[\s\S]*--deploy-user/);
+  expect(run('--sls').status).toBe(2);
+}, 30000);
