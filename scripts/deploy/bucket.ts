@@ -60,7 +60,7 @@ export function bucketCheckFix({ code, answered, signatureExpired }: ReturnType<
  */
 export async function checkBucket(credentials: DeployCredentials, settings: Pick<DeploySettings, 'bucket' | 'region' | 'appId'>, values: Record<string, string>): Promise<void> {
   const endpoint = endpointOverride(values, 'COS_ENDPOINT');
-  const cos = createCosClient({ credentials: { secretId: credentials.secretId, secretKey: credentials.secretKey, sessionToken: credentials.token }, cosEndpoint: endpoint });
+  const cos = createCosClient({ credentials: { secretId: credentials.secretId, secretKey: credentials.secretKey, sessionToken: credentials.token }, cosEndpoint: endpoint }, { backupHost: false });
   directly(cos);
   const bucket = new CosBucket(cos, settings.bucket, settings.region, endpoint?.protocol ?? 'https:');
   let versioning: BucketVersioning;

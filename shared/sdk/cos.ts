@@ -21,7 +21,7 @@ export function cosHost(bucket: string, region: string): string {
  * A COS client for the configured credentials (and endpoint override), set up for many small
  * parallel writes. The deploy builds one with its own key for its one check of the bucket.
  */
-export function createCosClient(config: Pick<Config, 'credentials' | 'cosEndpoint'>): COS {
+export function createCosClient(config: Pick<Config, 'credentials' | 'cosEndpoint'>, opts: { backupHost?: boolean } = {}): COS {
   const endpoint = config.cosEndpoint;
   return new COS({
     SecretId: config.credentials.secretId,
@@ -43,7 +43,9 @@ export function createCosClient(config: Pick<Config, 'credentials' | 'cosEndpoin
           Protocol: endpoint.protocol,
           AutoSwitchHost: false,
         }
-      : { Protocol: 'https:' }),
+      : // backupHost false: only the myqcloud.com host (the deploy's check, whose failure names it),
+        // not the SDK's retry of an unanswered request on its tencentcos.cn domain.
+        { Protocol: 'https:', ...(opts.backupHost === false ? { AutoSwitchHost: false } : {}) }),
   });
 }
 
