@@ -100,7 +100,7 @@ export function loadCredentials(values: Record<string, string>): DeployCredentia
   const empty = ['TENCENT_SECRET_ID', 'TENCENT_SECRET_KEY'].filter((name) => !(values[name] ?? '').trim());
   if (empty.length) {
     // One line: without a key sls falls back to a QR-code login that exits 0 even when it fails.
-    throw new DeployConfigError([`${empty.join(' and ')} ${empty.length > 1 ? 'are' : 'is'} empty in .env: set the deploy user's API key (README → Deploy) instead of relying on sls's QR-code login`]);
+    throw new DeployConfigError([`${empty.join(' and ')} ${empty.length > 1 ? 'are' : 'is'} empty in .env: set the deploy user's API key (README → Deploy)`]);
   }
   const token = (values.TENCENT_TOKEN ?? '').trim();
   return { secretId: values.TENCENT_SECRET_ID.trim(), secretKey: values.TENCENT_SECRET_KEY.trim(), token: token || undefined };
