@@ -16,7 +16,7 @@ import { needsAction, readFileState, withRefusal } from '../scripts/local/file-s
 import { decideLock } from '../scripts/local/lock';
 import { parseClientOptions, parseStartOptions, suggestOption, START_OPTIONS, UsageError } from '../scripts/local/options';
 import { describeEvent, fileLine, isoWithOffset, NAME_WIDTH, stoppingLine } from '../scripts/local/output';
-import { portMessage, portProblem } from '../scripts/local/ports';
+import { portMessage, portProblem, portsMessage } from '../scripts/local/ports';
 import { functionEnv, type LocalSettings } from '../scripts/local/settings';
 import { KEY_WIDTH, renderStatus, statusJson, type StatusRow } from '../scripts/local/status-view';
 import { displayWidth, padEndWidth, renderTable, truncateMiddleWidth, truncateWidth } from '../scripts/local/table';
@@ -398,6 +398,8 @@ describe('lock and ports', () => {
     server.close();
     expect(await portProblem(0)).toBeUndefined();
     expect(portMessage(4600, '--cos-port', 'EADDRINUSE')).toBe('port 4600 is already in use (another local stack or program is listening on it); choose another with --cos-port <port>, e.g. --cos-port 4610, or --cos-port 0 for any free port');
+    // Both taken (another stack running): both named at once, so the next try starts.
+    expect(portsMessage([{ port: 4600, option: '--cos-port', code: 'EADDRINUSE' }, { port: 4601, option: '--ccc-port', code: 'EADDRINUSE' }])).toBe('ports 4600 and 4601 are already in use (another local stack or program is listening on them); choose others with --cos-port <port> --ccc-port <port>, e.g. --cos-port 4610 --ccc-port 4611, or 0 for any free port');
   });
 });
 
