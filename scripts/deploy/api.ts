@@ -3,27 +3,35 @@
  * `npm run remove:api [-- --dry-run]`. Deploys straight through the SCF API with the deploy
  * user's key from `.env`; see scripts/deploy/run.ts for the flow.
  */
+import { parseCommandLine, usage, UsageError, type OptionSpec } from '../local/options';
 import { runApiDeploy } from './run';
 
-function usage(): never {
-  process.stderr.write('usage: tsx scripts/deploy/api.ts deploy|remove [--dry-run] [--no-build] [--env-file <path>]\n');
-  process.exit(2);
-}
+const OPTIONS: readonly OptionSpec[] = [
+  { name: 'dry-run', type: 'boolean', help: 'check everything and print what would change; change nothing (needs the deploy key and network access)' },
+  { name: 'no-build', type: 'boolean', help: 'deploy dist/package as it is, without npm run build first' },
+  { name: 'env-file', type: 'string', value: 'PATH', example: '.env.staging', help: 'read the settings from this file instead of .env' },
+  { name: 'help', short: 'h', type: 'boolean', help: 'show this help and exit' },
+];
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const command = args.shift();
-  if (command !== 'deploy' && command !== 'remove') usage();
-  let dryRun = false;
-  let build = true;
-  let envFile: string | undefined;
-  while (args.length) {
-    const a = args.shift();
-    if (a === '--dry-run') dryRun = true;
-    else if (a === '--no-build') build = false;
-    else if (a === '--env-file') envFile = args.shift() ?? usage();
-    else usage();
+  const [command, ...rest] = process.argv.slice(2);
+  const name = command === 'remove' ? 'npm run remove:api' : 'npm run deploy:api';
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    if (command !== 'deploy' && command !== 'remove') throw new UsageError(`run it as npm run deploy:api or npm run remove:api (got "${command ?? ''}")`);
+    ({ values } = parseCommandLine(rest, OPTIONS));
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`${name}: ${e.message}\n`);
+    process.exit(e.exitCode);
   }
+  if (values.help) {
+    process.stdout.write(usage(name, OPTIONS));
+    return;
+  }
+  const dryRun = values['dry-run'] === true;
+  const build = values['no-build'] !== true;
+  const envFile = typeof values['env-file'] === 'string' ? values['env-file'] : undefined;
   const code = await runApiDeploy({
     command,
     dryRun,

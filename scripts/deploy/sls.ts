@@ -178,6 +178,9 @@ export async function runSls(opts: SlsOptions): Promise<number> {
     if (invocation.kind === 'refused') throw new DeployConfigError([invocation.problem]);
     if (invocation.kind === 'info') {
       // Nothing is deployed, so nothing in .env needs to be right yet, and nothing follows.
+      if (invocation.what === 'its help') {
+        io.out(`npm run ${opts.command} runs sls ${opts.command} with the settings in .env (README → Deploy); ${REFUSED_OPTIONS.join(', ')} come from .env and are refused here. sls's own help follows:`);
+      }
       const { code } = await (opts.runner ?? runServerless)(invocation.args, io, processEnv);
       if (code === 0) io.out(`nothing was ${opts.command === 'deploy' ? 'deployed' : 'removed'}: sls only printed ${invocation.what}`);
       return code;
