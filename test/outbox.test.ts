@@ -254,6 +254,31 @@ test('a message WeCom answers and refuses for good does not hold back the next o
   expect(stack.cos.keys(BUCKET, OUTBOX).filter((k) => !/\.\d+$/.test(k))).toEqual([expect.stringContaining(`-report-${ended()}`)]);
 });
 
+test('two messages WeCom refuses for good do not hold a third back for their day (REPORT_CRON every 10 minutes: one pass per window)', async () => {
+  stack = await startStack();
+  hook = await wecomStandIn([[502, 'bad gateway']]);
+  await pass(); // A: the ended day's report (WeCom down: its record stays)
+  await createUpload(stack.env, stack.seams)(stack.drop('p/menu.mp3', mp3Silence(3)));
+  stack.ccc.review(stack.ccc.files[0].FileId, 2);
+  stack.clock.advance(OUTBOX_LEASE_MS);
+  await pass(); // B: menu.mp3's rejection
+  await createUpload(stack.env, stack.seams)(stack.drop('p/hold.mp3', mp3Silence(4)));
+  stack.ccc.review(stack.ccc.files[1].FileId, 2);
+  stack.clock.advance(OUTBOX_LEASE_MS);
+  await pass(); // C: hold.mp3's rejection
+  expect(stack.cos.keys(BUCKET, OUTBOX).filter((k) => !/\.\d+$/.test(k))).toHaveLength(3);
+  // WeCom is back, and refuses A and B for good (as it answers a message it will never take); C it would take.
+  hook.close();
+  const refused: [number, string] = [200, '{"errcode":40008,"errmsg":"invalid message type"}'];
+  hook = await wecomStandIn((content) => (content.includes('IVR audio quota') || content.includes('menu.mp3') ? refused : undefined));
+  // Six passes, one per window (an hour): hold.mp3's rejection must have gone out by then, not a day late.
+  for (let i = 0; i < 6; i++) {
+    stack.clock.advance(OUTBOX_LEASE_MS);
+    await pass();
+  }
+  expect(hook.accepted.filter((c) => c.includes('hold.mp3'))).toHaveLength(1);
+});
+
 test('WeCom over its rate limit refuses every message for now: one post per pass, as when it is down', async () => {
   stack = await startStack();
   hook = await wecomStandIn([[502, 'bad gateway']]);
