@@ -358,6 +358,21 @@ describe('webhook outbox', () => {
     expect(claimKey(`${P}x-rejections`, 3)).toBe(`${P}x-rejections.3`);
   });
 
+  test('a drain tries the records tried longest ago first (never tried: oldest first), so records WeCom refuses for good cannot hold the rest back', () => {
+    const now = 10 * OUTBOX_LIFETIME_MS;
+    const P = '.ivr-audio-sync/outbox/';
+    const listed = [
+      { key: `${P}000000000000001-a-report-2026-11-25`, lastModified: now - 5 * LEASE },
+      { key: `${P}000000000000001-a-report-2026-11-25.3`, lastModified: now - LEASE },
+      { key: `${P}000000000000002-b-rejections`, lastModified: now - 4 * LEASE },
+      { key: `${P}000000000000002-b-rejections.1`, lastModified: now - 3 * LEASE },
+      { key: `${P}000000000000002-b-rejections.2`, lastModified: now - 2 * LEASE },
+      { key: `${P}000000000000003-c-rejections`, lastModified: now - 3 * LEASE },
+      { key: `${P}000000000000004-d-rejections`, lastModified: now - 2 * LEASE },
+    ];
+    expect(planOutbox(listed, now).records).toEqual([`${P}000000000000003-c-rejections`, `${P}000000000000004-d-rejections`, `${P}000000000000002-b-rejections`, `${P}000000000000001-a-report-2026-11-25`]);
+  });
+
   test('a rejection record owes only the files whose marker its writer created', () => {
     const files = [
       { fileId: 1, key: 'p/a.mp3' },

@@ -67,7 +67,18 @@ export const claimKey = (key: string, window: number): string => `${key}.${windo
  */
 export function planOutbox(listed: OutboxListed[], now: number, leaseMs = OUTBOX_LEASE_MS, lifetimeMs = OUTBOX_LIFETIME_MS): OutboxPlan {
   const recordKeys = new Set(listed.filter((l) => !CLAIM_RE.test(l.key)).map((l) => l.key));
-  const records = listed.filter((l) => recordKeys.has(l.key) && now - l.lastModified >= leaseMs).map((l) => l.key);
+  // Least lately tried first (a record's newest claim: when a pass last took a window of it; never
+  // tried, oldest key first): a pass stops after a failed post or a second refusal, so records
+  // WeCom refuses for good, tried first by every pass, would hold the rest back for their day.
+  const lastTried = new Map<string, number>();
+  for (const l of listed) {
+    const m = CLAIM_RE.exec(l.key);
+    if (m !== null && recordKeys.has(m[1])) lastTried.set(m[1], Math.max(lastTried.get(m[1]) ?? 0, l.lastModified));
+  }
+  const records = listed
+    .filter((l) => recordKeys.has(l.key) && now - l.lastModified >= leaseMs)
+    .map((l) => l.key)
+    .sort((a, b) => (lastTried.get(a) ?? 0) - (lastTried.get(b) ?? 0) || (a < b ? -1 : a > b ? 1 : 0));
   const strayClaims = listed
     .filter((l) => {
       const m = CLAIM_RE.exec(l.key);
