@@ -21,7 +21,7 @@ import { BASELINE_FILE, type Baseline } from './bench/baseline';
 import { buildSdkFloor, BUNDLES, measureBreakdown, measureCold, median, PKG } from './bench/cold';
 import { burst, emptyBurst, idleFile } from './bench/load';
 import { invokeChild, largeFilesEvent, type ChildRun } from './bench/memory';
-import { FUNCTION_NODE, functionNodeVersion } from './bench/node';
+import { functionNode as functionNodeBinary, functionNodeVersion } from './bench/node';
 import { MAX_CONVERT_INPUT_BYTES } from '../shared/audio/plan';
 
 const RUNS = Math.max(11, Number(process.env.BENCH_RUNS ?? 21));
@@ -67,7 +67,7 @@ async function invocations(): Promise<ChildRun> {
 async function main(): Promise<void> {
   const update = process.argv.includes('--update-baseline');
   // The CI guard measures on the Node that runs the tests: a baseline from another Node would not compare.
-  if (update && FUNCTION_NODE !== process.execPath) throw new Error('--update-baseline measures on the Node running the tests and the CI guard: run it without BENCH_NODE');
+  if (update && functionNodeBinary() !== process.execPath) throw new Error('--update-baseline measures on the Node running the tests and the CI guard: run it without BENCH_NODE');
   const cpu = os.cpus()[0]?.model?.trim() ?? 'unknown CPU';
   const functionNode = functionNodeVersion();
   const machine = `Node ${functionNode}, ${cpu}, ${os.cpus().length} cores, ${os.platform()} ${os.arch()}`;

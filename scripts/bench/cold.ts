@@ -12,7 +12,7 @@ import * as path from 'path';
 import { pathToFileURL } from 'url';
 import { esbuildTarget } from '../lib/runtime';
 import { functionEnv } from '../local/fake-stack';
-import { FUNCTION_NODE } from './node';
+import { functionNode } from './node';
 
 /** The script every measured child process runs (see its header for the modes). */
 export const CHILD = path.join(__dirname, 'child.cjs');
@@ -39,9 +39,9 @@ const NOWHERE = 'http://127.0.0.1:9';
 export const loadEnv = (fn: 'ivr-upload' | 'quota-report'): Record<string, string> => functionEnv({ fn, cosEndpoint: NOWHERE, cccEndpoint: NOWHERE });
 
 /** One `node child.cjs init <module>`: wall time (ms) and peak RSS (KiB). */
-function loadOnce(file: string, env: Record<string, string>): { ms: number; rssKiB: number } {
+function loadOnce(node: string, file: string, env: Record<string, string>): { ms: number; rssKiB: number } {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(FUNCTION_NODE, [CHILD, 'init', file], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(node, [CHILD, 'init', file], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`loading ${file} failed: ${r.stderr.slice(-500)}`);
   return { ms, rssKiB: (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { maxRssKiB: number }).maxRssKiB };
@@ -60,7 +60,7 @@ export interface ColdResult {
  * `runs` rounds; each round starts the empty module and every bundle once, in a rotating order so
  * no bundle always runs right after another. The ratio is of medians.
  */
-export function measureCold(runs: number, files: ReadonlyArray<{ file: string; fn: 'ivr-upload' | 'quota-report' }> = BUNDLES, pkg = PKG): ColdResult {
+export function measureCold(runs: number, files: ReadonlyArray<{ file: string; fn: 'ivr-upload' | 'quota-report' }> = BUNDLES, pkg = PKG, node = functionNode()): ColdResult {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-cold-'));
   try {
     // The baseline is a handler module that does nothing: the same loader path, no code.
@@ -70,11 +70,11 @@ export function measureCold(runs: number, files: ReadonlyArray<{ file: string; f
     const ms = new Map<string, number[]>(subjects.map((s) => [s.key, []]));
     const rss = new Map<string, number[]>(subjects.map((s) => [s.key, []]));
     // One untimed warm-up of each: the first start after a build pays for the page cache.
-    for (const s of subjects) loadOnce(s.file, s.env);
+    for (const s of subjects) loadOnce(node, s.file, s.env);
     for (let i = 0; i < runs; i++) {
       for (let j = 0; j < subjects.length; j++) {
         const s = subjects[(i + j) % subjects.length];
-        const r = loadOnce(s.file, s.env);
+        const r = loadOnce(node, s.file, s.env);
         ms.get(s.key)!.push(r.ms);
         rss.get(s.key)!.push(r.rssKiB);
       }
@@ -105,7 +105,7 @@ export interface ColdBreakdown {
 }
 
 function child(args: string[], env: Record<string, string>): Record<string, unknown> {
-  const r = spawnSync(FUNCTION_NODE, [CHILD, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(functionNode(), [CHILD, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   if (r.status !== 0) throw new Error(`child ${args[0]} failed: ${r.stderr.slice(-500)}`);
   return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
 }

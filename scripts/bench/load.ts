@@ -18,7 +18,7 @@ import { FAKE_BUCKET, FAKE_REGION, startFakeStack, type FakeStack } from '../loc
 import { ScfSim, type SimInvocation } from '../sim/scf';
 import { benchMp3 } from './audio';
 import { median, PKG } from './cold';
-import { FUNCTION_NODE } from './node';
+import { functionNode } from './node';
 
 const LEDGER = '.ivr-audio-sync/';
 
@@ -56,7 +56,7 @@ async function run(count: number, keyOf: (i: number) => string, seconds: (i: num
   const lines: string[] = [];
   try {
     const sim = new ScfSim({
-      node: FUNCTION_NODE,
+      node: functionNode(),
       bundle: path.join(PKG, 'ivr_upload.js'),
       env: stack.env('ivr-upload'),
       register: (c) => stack.addCredential(c),
@@ -134,7 +134,7 @@ export async function emptyBurst(count: number): Promise<{ instanceSeconds: numb
   try {
     const empty = path.join(dir, 'empty.js');
     fs.writeFileSync(empty, 'exports.main_handler = async () => ({});\n');
-    const sim = new ScfSim({ node: FUNCTION_NODE, bundle: empty, env: {}, register: () => undefined });
+    const sim = new ScfSim({ node: functionNode(), bundle: empty, env: {}, register: () => undefined });
     const invocations = await Promise.all(Array.from({ length: count }, () => sim.invoke({})));
     const failed = invocations.filter((i) => !i.ok);
     if (failed.length > 0) throw new Error(`empty burst: ${failed.length} of ${count} invocations failed: ${failed[0].error?.message ?? '?'}`);

@@ -10,7 +10,7 @@ import * as path from 'path';
 import { cosEvent, cosEventRecord } from '../local/fakes/events';
 import { FAKE_BUCKET, FAKE_REGION, startFakeStack } from '../local/fake-stack';
 import { CHILD, PKG } from './cold';
-import { FUNCTION_NODE } from './node';
+import { functionNode } from './node';
 
 /** What scripts/bench/child.cjs `invoke` prints: the first event cold, the rest warm. */
 export interface ChildRun {
@@ -29,7 +29,7 @@ export async function invokeChild(events: unknown[], env: NodeJS.ProcessEnv, gap
     const file = path.join(tmp, 'events.json');
     fs.writeFileSync(file, JSON.stringify(events));
     const out = await new Promise<string>((resolve, reject) => {
-      const p = spawn(FUNCTION_NODE, [CHILD, 'invoke', path.join(PKG, 'ivr_upload.js'), file, String(gapMs)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = spawn(functionNode(), [CHILD, 'invoke', path.join(PKG, 'ivr_upload.js'), file, String(gapMs)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       let text = '';
       let err = '';
       p.stdout.on('data', (c: Buffer) => (text += c));

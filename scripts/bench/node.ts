@@ -32,8 +32,16 @@ export function resolveNode(spec: string | undefined): string {
   return bin;
 }
 
-/** The Node binary the bench's function processes run on (`BENCH_NODE`, resolved once). */
-export const FUNCTION_NODE = resolveNode(process.env.BENCH_NODE);
+let resolved: string | undefined;
+
+/**
+ * The Node binary the bench's function processes run on (`BENCH_NODE`, resolved on first use, not
+ * at import: the CI guard imports the measuring code and must neither read BENCH_NODE nor fetch a Node).
+ */
+export function functionNode(): string {
+  resolved ??= resolveNode(process.env.BENCH_NODE);
+  return resolved;
+}
 
 /** Its version, as `node --version` prints it. */
-export const functionNodeVersion = (): string => (FUNCTION_NODE === process.execPath ? process.version : execFileSync(FUNCTION_NODE, ['--version'], { encoding: 'utf8' }).trim());
+export const functionNodeVersion = (): string => (functionNode() === process.execPath ? process.version : execFileSync(functionNode(), ['--version'], { encoding: 'utf8' }).trim());
