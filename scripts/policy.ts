@@ -22,7 +22,7 @@ const PLACEHOLDERS: Readonly<Record<string, string>> = { IVR_BUCKET: 'prompts-12
 
 let opts: { deployUser: boolean; sls: boolean };
 try {
-  const { values } = parseCommandLine(process.argv.slice(2), OPTIONS);
+  const { values } = parseCommandLine(process.argv.slice(2), OPTIONS, 0, 'npm run policy');
   if (values.help) {
     process.stdout.write(usage('npm run policy', OPTIONS, '', '[-- --deploy-user [--sls]]'));
     process.exit(0);

@@ -279,7 +279,11 @@ test('two messages WeCom refuses for good do not hold a third back for their day
   expect(hook.accepted.filter((c) => c.includes('hold.mp3'))).toHaveLength(1);
 });
 
-test('WeCom over its rate limit refuses every message for now: one post per pass, as when it is down', async () => {
+test.each([
+  ['over its rate limit', '{"errcode":45009,"errmsg":"api freq out of limit"}'],
+  ['busy', '{"errcode":-1,"errmsg":"system busy"}'],
+  ['without this robot (a wrong key)', '{"errcode":93000,"errmsg":"invalid webhook url"}'],
+])('WeCom %s refuses every message: one post per pass, as when it is down', async (_what, answer) => {
   stack = await startStack();
   hook = await wecomStandIn([[502, 'bad gateway']]);
   await pass();
@@ -288,7 +292,7 @@ test('WeCom over its rate limit refuses every message for now: one post per pass
   stack.clock.advance(6 * 60_000);
   await pass();
   hook.close();
-  hook = await wecomStandIn([[200, '{"errcode":45009,"errmsg":"api freq out of limit"}']]);
+  hook = await wecomStandIn([[200, answer]]);
   stack.clock.advance(OUTBOX_LEASE_MS + 5000);
   expect((await pass())?.outbox).toMatchObject({ found: 1, failed: 1, posted: 0 });
   expect(hook.bodies).toHaveLength(3);

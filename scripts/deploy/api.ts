@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   let values: Record<string, string | boolean | undefined>;
   try {
     if (command !== 'deploy' && command !== 'remove') throw new UsageError(`run it as npm run deploy:api or npm run remove:api (got "${command ?? ''}")`);
-    ({ values } = parseCommandLine(rest, OPTIONS));
+    ({ values } = parseCommandLine(rest, OPTIONS, 0, name));
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     process.stderr.write(`${name}: ${e.message}\n`);

@@ -91,7 +91,7 @@ const dashed = (spec: OptionSpec) => `--${spec.name}`;
  * Parses `argv` against `specs` with Node's strict `util.parseArgs`, turning each of its errors
  * into one line that names the option. Unknown options get the closest valid name.
  */
-export function parseCommandLine(argv: string[], specs: readonly OptionSpec[], maxPositionals = 0): { values: Values; positionals: string[] } {
+export function parseCommandLine(argv: string[], specs: readonly OptionSpec[], maxPositionals = 0, command = 'npm start'): { values: Values; positionals: string[] } {
   const options = Object.fromEntries(specs.map((s) => [s.name, s.short ? { type: s.type, short: s.short } : { type: s.type }]));
   const known = specs.map((s) => s.name);
   // First a lenient pass, only to name unknown options better than parseArgs does.
@@ -126,7 +126,9 @@ export function parseCommandLine(argv: string[], specs: readonly OptionSpec[], m
   if (parsed.positionals.length > maxPositionals) {
     const extra = parsed.positionals[maxPositionals];
     // `npm start --quota 5` (without `--`) hands the option to npm and only "5" to us.
-    throw new UsageError(`unexpected argument "${extra}": options go after --, e.g. npm start -- --quota 5`);
+    const option = specs.find((s) => s.name !== 'help' && s.name !== 'json') ?? specs[0];
+    const example = `${dashed(option)}${option.type === 'string' ? ` ${option.example ?? option.value ?? 'VALUE'}` : ''}`;
+    throw new UsageError(`unexpected argument "${extra}": options go after --, e.g. ${command} -- ${command === 'npm start' ? '--quota 5' : example}`);
   }
   return parsed;
 }
@@ -253,7 +255,7 @@ const CLIENT_OPTIONS = { status: STATUS_OPTIONS, report: REPORT_OPTIONS, 'next-d
 
 /** `npm run status` / `npm run report` / `npm run local -- next-day` arguments. */
 export function parseClientOptions(argv: string[], cwd: string, command: keyof typeof CLIENT_OPTIONS): ClientOptions | 'help' {
-  const { values: v, positionals } = parseCommandLine(argv, CLIENT_OPTIONS[command], command === 'report' ? 1 : 0);
+  const { values: v, positionals } = parseCommandLine(argv, CLIENT_OPTIONS[command], command === 'report' ? 1 : 0, `npm run ${command}`);
   if (v.help) return 'help';
   const day = positionals[0];
   if (day !== undefined && (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)))) {

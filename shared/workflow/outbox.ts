@@ -9,7 +9,7 @@ import { IvrError } from '../core/errors';
 import { claimKey, outboxStep, owedRejections, planOutbox, type OutboxRecord } from '../core/outbox';
 import type { WebhookMessage } from '../core/report';
 import { loadReportCode } from '../runtime/load-report';
-import { postWebhook, WECOM_RATE_LIMITED, type WebhookResult } from '../sdk/webhook';
+import { postWebhook, WECOM_REFUSES_ALL, type WebhookResult } from '../sdk/webhook';
 import { CORRUPT } from '../store/ledger';
 import type { Ctx } from './context';
 
@@ -118,8 +118,8 @@ export async function drainOutbox(ctx: Ctx, url: string): Promise<OutboxResult> 
   return out;
 }
 
-/** WeCom answered and refused this message (not its rate limit, which refuses every message for now). */
-const refusedThisMessage = (res: WebhookResult): boolean => res.errcode !== undefined && res.errcode !== WECOM_RATE_LIMITED;
+/** WeCom answered and refused this message (not for a reason that refuses every message: see WECOM_REFUSES_ALL). */
+const refusedThisMessage = (res: WebhookResult): boolean => res.errcode !== undefined && !WECOM_REFUSES_ALL.has(res.errcode);
 
 /** The message a record still owes, if any: only while the decision it was written for stands as its writer's. */
 async function owedMessage(ctx: Ctx, record: OutboxRecord): Promise<WebhookMessage | undefined> {
