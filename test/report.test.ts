@@ -119,6 +119,17 @@ test('the timer\'s report of an ended day does not take the page from a later da
   expect(page()).not.toContain('This quota day has not ended');
 });
 
+test('the page is taken by the timer\'s report of an ended day when it shows an older day asked for again (the history names the page\'s day)', async () => {
+  stack = await startStack();
+  await populate();
+  const day = (offsetDays: number) => stack.ccc.quotaDay(stack.clock.now() - offsetDays * 24 * 3600_000);
+  const pageKey = (await runReport()).htmlKey!; // today so far
+  expect((await runReport(stack.env, day(2))).htmlKey).toBe(pageKey); // an older day, again
+  const yesterday = (await createReport({ ...stack.env, IVR_BUCKET: BUCKET }, stack.seams)({ Type: 'Timer', Message: '' })).report;
+  expect(yesterday).toMatchObject({ day: day(1), htmlKey: pageKey });
+  expect(JSON.parse(stack.cos.object(BUCKET, '.ivr-audio-sync/reports/history.json')!.body.toString('utf8'))).toMatchObject({ page: day(1) });
+});
+
 (CHROMIUM ? test : test.skip)('the report page renders in headless Chromium (screenshot kept in test-artifacts/)', async () => {
   stack = await startStack();
   await populate();

@@ -324,6 +324,7 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
   const quota = [tail.quota, tail.previousDay, ...known].find((q) => q?.day === day);
   const historyText = await ctx.ledger.store.get(ctx.ledger.historyKey());
   const history = parseHistory(historyText);
+  const shownDay = pageDayOf(historyText);
   const { buildReport, renderReportHtml, submittedOn, wecomMessage } = loadReportCode();
   const submitted = submittedOn(day, quota?.used, history[day], jobs);
   history[day] = submitted;
@@ -350,11 +351,14 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
   // The page shows the newest day reported: the timer's report of an ended day does not take it
   // from a later day's report so far that an operator asked for (the ended day's report stays in
   // the bucket, and on the chart). So a pass that reports a quiet yesterday hours into today, as a
-  // fresh deploy's or local stack's first pass does, leaves today's page as it was.
-  const pageShowsLater = how === 'once' && Object.keys(history).some((d) => d > day);
+  // fresh deploy's or local stack's first pass does, leaves today's page as it was. The history
+  // names the day the page shows (a history from before it did: its newest day, the same but for
+  // an older day reported again on request since).
+  const pageShowsLater = how === 'once' && (shownDay !== undefined ? shownDay > day : Object.keys(history).some((d) => d > day));
   const htmlKey = pageShowsLater ? undefined : ctx.ledger.reportPageKey();
   if (htmlKey) await ctx.ledger.store.put(htmlKey, renderReportHtml(report, days), 'text/html; charset=utf-8');
-  await ctx.ledger.store.put(ctx.ledger.historyKey(), JSON.stringify(Object.fromEntries(Object.entries(history).sort().slice(-60))));
+  const page = htmlKey ? day : shownDay;
+  await ctx.ledger.store.put(ctx.ledger.historyKey(), JSON.stringify({ ...Object.fromEntries(Object.entries(history).sort().slice(-60)), ...(page ? { page } : {}) }));
   const message = wecomMessage(report, htmlKey ? `${htmlKey} in the bucket (its newest report)` : `${jsonKey!} in the bucket`);
   // A stored report's post is owed until WeCom takes it: its outbox record goes in before the JSON
   // (a pass killed between the two leaves a record that owes nothing, since the JSON does not name
@@ -379,6 +383,16 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
     }
   }
   return { day, jsonKey, htmlKey, report, webhook };
+}
+
+/** The day the report page shows, as the history names it (`page`), if it does. */
+function pageDayOf(text: string | undefined): string | undefined {
+  try {
+    const page = (JSON.parse(text ?? '{}') as { page?: unknown }).page;
+    return typeof page === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(page) ? page : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function parseHistory(text: string | undefined): Record<string, number> {
