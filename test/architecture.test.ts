@@ -38,7 +38,8 @@ describe('shared/', () => {
   });
 
   // The folders are the layers, lowest first: each imports only the folders before it (and
-  // itself), so `ls shared` reads bottom-up and no two folders lean on each other.
+  // itself), so no two folders lean on each other. (Not `ls shared`'s order: the README's tree
+  // lists them in this one.)
   const LAYERS = ['core', 'runtime', 'store', 'sdk', 'audio', 'workflow', 'wiring'];
   test(`each folder imports only the layers below it: ${LAYERS.join(' < ')}`, () => {
     const layerOf = (f: string) => f.split(path.sep)[1];

@@ -10,11 +10,12 @@
  * settled (from its answer, or from CCC once the call's lifetime has passed).
  *
  *   queued ──send──▶ sending ──registered──▶ uploaded ──review──▶ uploaded
- *     │  ▲              │ ├──rejected / give-up──▶ failed ──rerun──▶ queued
- *     │  │              │ │                          └──recheck──▶ failed
- *   defer│              │ ├──retry / unsent──▶ queued
- *     ▼  │send          │ ├──lost──▶ uncertain ──registered / retry / give-up──▶ …
- *   deferred ◀──defer───┘ └──defer──▶ deferred
+ *     │                ▲  ├──rejected / give-up──▶ failed ──rerun──▶ queued
+ *   defer            send │                          └──recheck──▶ failed
+ *     ▼                │  ├──retry / unsent──▶ queued
+ *   deferred ──────────┘  ├──lost──▶ uncertain ──registered / retry / give-up──▶ …
+ *                         └──defer──▶ deferred
+ *   queued, deferred ──replaced──▶ failed;  deferred ──defer──▶ deferred (the next day is full too)
  */
 import { createHash } from 'crypto';
 import type { ErrorCode } from './errors';

@@ -1,6 +1,9 @@
 /**
- * Every duration the coordination uses, derived in one place from the configuration, so that
- * tests and the fault suite can scale them together by changing a few settings.
+ * The send protocol's durations, derived in one place from the configuration, so that tests and
+ * the fault suite can scale them together by changing a few settings. Fixed durations that no
+ * setting scales live with their decision instead: the outbox's lease and lifetime
+ * (core/outbox.ts), the slow-COS room (core/sendlog.ts), and the workflow's own waits
+ * (RECHECK_AFTER_MS in sender.ts, HEADERS_FRESH_MS in jobs.ts, LATE_WRITE_MS in recovery.ts).
  */
 import type { Config } from './config';
 
