@@ -2,6 +2,7 @@
  * The local stack's note on a failed file (`<name>.error.txt`): the reason, and the fix
  * (shared/core/fixes.ts) as the drop folder takes a fixed file in again.
  */
+import { asErrorCode } from '../../shared/core/errors';
 import { fixFor as sharedFix } from '../../shared/core/fixes';
 import { formatDateTime } from './time';
 
@@ -10,9 +11,9 @@ const AGAIN = 'then drop the fixed file into the drop folder again.';
 /** For codes without a known fix: nothing in the file is known to be wrong. */
 export const DEFAULT_FIX = 'No fix is known for this code. Read the message above; if the file itself is fine, run `npm run status` and look at the function logs, then drop the file again.';
 
-/** The fix for `code`, for the drop folder. */
+/** The fix for `code` (as read from the object: any string), for the drop folder. */
 export function fixFor(code: string | undefined): string {
-  return sharedFix(code, AGAIN) ?? DEFAULT_FIX;
+  return sharedFix(asErrorCode(code), AGAIN) ?? DEFAULT_FIX;
 }
 
 /** What `<name>.error.txt` says about a failed file. */

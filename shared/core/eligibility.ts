@@ -7,7 +7,8 @@ import { LONE_SURROGATE } from './text';
 /** The two containers CCC accepts, as the object's extension names them (lower-cased). */
 export type AudioFormat = 'mp3' | 'wav';
 
-const MAX_KEY_BYTES = 850;
+/** The longest object key handled, in UTF-8 bytes (`KeyInvalid` beyond it). */
+export const MAX_KEY_BYTES = 850;
 
 /** The key's extension when it is `.mp3` or `.wav` in any case; undefined otherwise. */
 export function extensionOf(key: string): AudioFormat | undefined {

@@ -111,8 +111,11 @@ export interface IvrErrorOptions {
 
 /** The error every layer throws or returns. Programming bugs are not turned into IvrErrors. */
 export class IvrError extends Error {
+  /** Ours or Tencent's verbatim: what logs, results and `ivr-error-code` show. */
   readonly code: ErrorCode;
+  /** Worth retrying later (see {@link IvrErrorOptions.transient}); false unless the thrower said so. */
   readonly transient: boolean;
+  /** The service's request id, for support. */
   readonly requestId?: string;
 
   constructor(code: ErrorCode, message: string, opts: IvrErrorOptions = {}) {

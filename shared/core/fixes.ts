@@ -4,9 +4,12 @@
  * cloud, the local stack's `<name>.error.txt` for the drop folder: each says how a fixed file goes
  * in again (`again`).
  */
+import { MAX_KEY_BYTES } from './eligibility';
+import type { ErrorCode } from './errors';
+import { MAX_CUSTOM_NAME_CHARS } from './naming';
 
 /** The fix for `code`, ending with `again` (how the fixed file goes in again); undefined when none is known. */
-export function fixFor(code: string | undefined, again: string): string | undefined {
+export function fixFor(code: ErrorCode | undefined, again: string): string | undefined {
   switch (code) {
     case 'UnsupportedExtension':
       return `Only .mp3 and .wav files can be IVR prompts. Export the recording as MP3 or WAV from your audio tool, ${again}`;
@@ -19,7 +22,7 @@ export function fixFor(code: string | undefined, again: string): string | undefi
     case 'FormatMismatch':
       return `The file's extension does not match its content (for example WAV audio named .mp3). Rename it to the extension the message names, or export it again in the format its name says, ${again}`;
     case 'IvrNameInvalid':
-      return `The name CCC would show for this prompt is not usable (empty, longer than 64 characters, or with control characters). Rename the file to a short plain name, ${again}`;
+      return `The name CCC would show for this prompt is not usable (empty, longer than ${MAX_CUSTOM_NAME_CHARS} characters, or with control characters). Rename the file to a short plain name, ${again}`;
     case 'UploadRejected':
       return `CCC refused this file; its reason is in the message. Check that the file plays and is a real MP3 or WAV under 5 MB, fix it, ${again} If CCC keeps refusing it, send the message to Tencent Cloud support.`;
     case 'AudioTruncated':
@@ -34,7 +37,7 @@ export function fixFor(code: string | undefined, again: string): string | undefi
     case 'ConversionFailed':
       return `The audio could not be converted to telephone format. Export it shorter, or already as 8 kHz mono WAV, ${again}`;
     case 'KeyInvalid':
-      return `The file's name or path cannot be stored safely (control characters, or a path over 850 bytes). Rename it to a shorter plain name, ${again}`;
+      return `The file's name or path cannot be stored safely (control characters, or a path over ${MAX_KEY_BYTES} bytes). Rename it to a shorter plain name, ${again}`;
     case 'KeyOutsidePrefix':
       return 'The file was stored outside the folder the function watches (IVR_AUDIO_PREFIX; locally, the --prefix option of npm start).';
     case 'BucketVersioned':

@@ -3,6 +3,7 @@
  * page with a 30-day chart, and the WeCom robot message.
  */
 import { deferredSpan, inFlight, outcomeAt, visibleStatus, type JobVersion } from './job';
+import type { ErrorCode } from './errors';
 import { fixFor } from './fixes';
 import type { ReviewState } from './metadata';
 import { parseUtcOffset } from './config';
@@ -52,7 +53,7 @@ export interface WebhookMessage {
 export interface NeedsAction {
   key: string;
   status: 'failed' | 'rejected' | 'deferred' | 'retrying';
-  code?: string;
+  code?: ErrorCode;
   message?: string;
   /** deferred: the quota day that was full (the file goes out the day after). */
   day?: string;
