@@ -10,7 +10,8 @@ import * as path from 'path';
 import { build } from 'esbuild';
 import { inspectAudio, type AudioInfo, type AudioProblemCode, type InspectResult, type WavInfo } from '../shared/audio/inspect';
 import { judgeAudio } from '../shared/audio/check';
-import { conversionPlan, MAX_CCC_FILE_BYTES, MAX_CONVERT_INPUT_BYTES, type ConversionPlan } from '../shared/audio/plan';
+import { conversionPlan, MAX_CONVERT_INPUT_BYTES, type ConversionPlan } from '../shared/audio/plan';
+import { CCC_FILE_BYTES_DEFAULT } from '../shared/core/config';
 import { convertWav, CONVERTER_ID, type Converted } from '../shared/audio/convert';
 import { CONVERTER_FILE, loadConverter } from '../shared/audio/load-converter';
 import { mp3Silence, PNG_BYTES, riff, wav, wavTone } from './audio';
@@ -370,7 +371,7 @@ describe('conversionPlan', () => {
     const small = info(fixture('speech-44k-stereo.wav'));
     const phone = info(wavTone(1000));
     const [big, bigBytes] = studioWav(40);
-    expect(bigBytes).toBeGreaterThan(MAX_CCC_FILE_BYTES);
+    expect(bigBytes).toBeGreaterThan(CCC_FILE_BYTES_DEFAULT);
     expect(plan(small, 26508, 'auto')).toBe('send-as-is');
     expect(plan(big, bigBytes, 'auto')).toBe('convert');
     expect(plan(small, 26508, 'telephony')).toBe('convert');
@@ -426,7 +427,7 @@ describe('conversionPlan', () => {
   test('an MP3 over the limit fails with the fix; within it, it is sent', () => {
     const mp3 = info(fixture('speech-cbr-info.mp3'), 'mp3');
     expect(plan(mp3, 12384, 'telephony')).toBe('send-as-is');
-    const r = plan(mp3, MAX_CCC_FILE_BYTES + 1, 'auto');
+    const r = plan(mp3, CCC_FILE_BYTES_DEFAULT + 1, 'auto');
     expect(r).toEqual({ code: 'FileTooLarge', message: expect.stringMatching(/^the file is 5000001 bytes \(5.000001 MB\); CCC accepts at most 5000000 bytes \(5 MB\), and MP3s are not converted: re-encode it .*`lame --mp3input -m m -b 32 in.mp3 out.mp3`/) });
   });
 
@@ -467,7 +468,7 @@ describe('convertWav', () => {
     const before = ok(inspectAudio(input, 'wav'));
     expect(conversionPlan(before, input.length, 'auto')).toBe('convert');
     const out = converted(input);
-    expect(out.bytes.length).toBeLessThanOrEqual(MAX_CCC_FILE_BYTES);
+    expect(out.bytes.length).toBeLessThanOrEqual(CCC_FILE_BYTES_DEFAULT);
     expect(out.description).toBe('44100Hz/2ch/16bit → 8000Hz/1ch/16bit');
     const after = ok(inspectAudio(out.bytes, 'wav'));
     expect(after).toEqual(out.info);
@@ -605,6 +606,6 @@ describe('lazy loading of the converter', () => {
       console.log(JSON.stringify({ ok: r.ok, inputBytes: input.length, outBytes: r.converted && r.converted.bytes.length, ms: Date.now() - t, baseMB, peakMB: process.resourceUsage().maxRSS / 1024 }));`;
     const m = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as { ok: boolean; inputBytes: number; outBytes: number; ms: number; baseMB: number; peakMB: number };
         expect(m).toMatchObject({ ok: true, inputBytes: MAX_CONVERT_INPUT_BYTES });
-    expect(m.outBytes).toBeLessThanOrEqual(MAX_CCC_FILE_BYTES);
+    expect(m.outBytes).toBeLessThanOrEqual(CCC_FILE_BYTES_DEFAULT);
   });
 });

@@ -4,8 +4,8 @@ import * as path from 'path';
 import { claimKey, OUTBOX_LEASE_MS, OUTBOX_LIFETIME_MS, outboxStep, owedRejections, planOutbox } from '../shared/core/outbox';
 import { parseOutboxRecord, type OutboxRecord } from '../shared/core/outbox';
 import { byteBudget } from '../shared/runtime/concurrency';
-import { loadConfig, parseUtcOffset } from '../shared/core/config';
-import { bytesNeeded, judgeAudio, MAX_CCC_FILE_BYTES } from '../shared/audio/check';
+import { CCC_FILE_BYTES_DEFAULT, loadConfig, parseUtcOffset } from '../shared/core/config';
+import { bytesNeeded, judgeAudio } from '../shared/audio/check';
 import { checkFile, checkKey } from '../shared/core/eligibility';
 import { parseCosEvent, recoverKey, resolveRegion } from '../shared/core/event';
 import { quotaDay } from '../shared/core/zone';
@@ -62,7 +62,7 @@ describe('eligibility', () => {
   });
 
   test('the whole file decides: valid audio, the right format, sent as it is or converted', () => {
-    const policy = { convert: 'auto' as const, maxFileBytes: MAX_CCC_FILE_BYTES };
+    const policy = { convert: 'auto' as const, maxFileBytes: CCC_FILE_BYTES_DEFAULT };
     expect(judgeAudio(mp3Silence(10), 'mp3', mp3Silence(10).length, policy)).toMatchObject({ send: 'as-is' });
     expect(judgeAudio(wavTone(), 'wav', wavTone().length, policy)).toMatchObject({ send: 'as-is' });
     expect(judgeAudio(wavTone(), 'mp3', wavTone().length, policy)).toMatchObject({ code: 'FormatMismatch' });
@@ -74,7 +74,7 @@ describe('eligibility', () => {
     expect(bytesNeeded(6 * 1024 * 1024, 'mp3', policy)).toBe(0);
     expect(judgeAudio(Buffer.alloc(10), 'mp3', 6 * 1024 * 1024, policy)).toMatchObject({ code: 'FileTooLarge', message: expect.stringMatching(/lame/) });
     expect(bytesNeeded(6 * 1024 * 1024, 'wav', policy)).toBe(6 * 1024 * 1024);
-    expect(bytesNeeded(6 * 1024 * 1024, 'wav', { convert: 'off', maxFileBytes: MAX_CCC_FILE_BYTES })).toBe(0);
+    expect(bytesNeeded(6 * 1024 * 1024, 'wav', { convert: 'off', maxFileBytes: CCC_FILE_BYTES_DEFAULT })).toBe(0);
     expect(judgeAudio(Buffer.alloc(10), 'wav', 30 * 1024 * 1024, policy)).toMatchObject({ code: 'AudioTooLargeToConvert' });
   });
   test('keys', () => {

@@ -8,7 +8,7 @@
 import { closest, distance } from 'fastest-levenshtein';
 import * as path from 'path';
 import { parseArgs } from 'util';
-import { intVar, loadConfig, type Config, type Env } from '../../shared/core/config';
+import { DEFAULT_DAILY_QUOTA, DEFAULT_QUOTA_UTC_OFFSET, intVar, loadConfig, type Config, type Env } from '../../shared/core/config';
 import { formatOffset } from '../../shared/core/zone';
 import { IvrError } from '../../shared/core/errors';
 import { parseCron } from '../lib/cron';
@@ -222,7 +222,7 @@ export function parseStartOptions(argv: string[], cwd: string, env: Env = {}): L
   const ports = { cosPort: intOption(v, 'cos-port', 4600, 0, 65535), cccPort: intOption(v, 'ccc-port', 4601, 0, 65535) };
   if (ports.cosPort !== 0 && ports.cosPort === ports.cccPort) throw new UsageError(`--cos-port and --ccc-port must differ, both are ${ports.cosPort}`);
   // The functions' config decides on the values they share with the stack, by their own rules.
-  const raw = { ...ports, prefix: str(v, 'prefix') ?? 'prompts/', quota: str(v, 'quota') ?? '50', quotaOffset: str(v, 'quota-offset') ?? '+08:00' };
+  const raw = { ...ports, prefix: str(v, 'prefix') ?? 'prompts/', quota: str(v, 'quota') ?? String(DEFAULT_DAILY_QUOTA), quotaOffset: str(v, 'quota-offset') ?? DEFAULT_QUOTA_UTC_OFFSET };
   const config = checkWithFunctionConfig(functionEnv(raw, 'ivr-upload', env));
   const settings: LocalSettings = {
     ...ports,

@@ -5,7 +5,7 @@
 // First: this command signs requests and runs a function instance on the stack's clock.
 import { useStackClock } from './clock';
 import * as path from 'path';
-import { parseUtcOffset } from '../../shared/core/config';
+import { DEFAULT_QUOTA_UTC_OFFSET, parseUtcOffset } from '../../shared/core/config';
 import { quotaDay } from '../../shared/core/zone';
 import { runCommand } from './cli';
 import { cosClient, findStack } from './client';
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const stack = await findStack(o.dataDir);
   // On the stack's clock (moved by next-day): its own signatures and "today" must agree with it.
   useStackClock(o.dataDir);
-  const quotaOffset = stack.quotaOffset ?? '+08:00';
+  const quotaOffset = stack.quotaOffset ?? DEFAULT_QUOTA_UTC_OFFSET;
   const offsetMinutes = parseUtcOffset('quotaOffset', quotaOffset);
   const env = functionEnv({ cosPort: stack.cosPort, cccPort: stack.cccPort, prefix: stack.prefix, quota: stack.quota, quotaOffset }, 'quota-report');
   // Its own instance, logging to the state folder: nothing of this run reaches the stack's terminal.

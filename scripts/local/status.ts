@@ -7,7 +7,7 @@ import { readFileState, withRefusal } from './file-state';
 import { parseClientOptions, STATUS_OPTIONS, usage } from './options';
 import { BUCKET, REGION } from './settings';
 import { renderStatus, statusJson, type StatusRow } from './status-view';
-import { parseUtcOffset } from '../../shared/core/config';
+import { DEFAULT_QUOTA_UTC_OFFSET, parseUtcOffset } from '../../shared/core/config';
 import { userMetadataFromHeaders } from '../../shared/core/metadata';
 
 async function main(): Promise<void> {
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const stack = await findStack(o.dataDir);
   // The local COS checks signatures against the stack's clock, which next-day may have moved.
   useStackClock(o.dataDir);
-  const offsetMinutes = parseUtcOffset('quotaOffset', stack.quotaOffset ?? '+08:00');
+  const offsetMinutes = parseUtcOffset('quotaOffset', stack.quotaOffset ?? DEFAULT_QUOTA_UTC_OFFSET);
   const cos = cosClient(stack.cosPort);
   const rows: StatusRow[] = [];
   let marker: string | undefined;

@@ -5,9 +5,9 @@
  */
 import { IvrError } from '../core/errors';
 import { inspectAudio, type AudioFormat, type AudioInfo } from './inspect';
-import { conversionPlan, MAX_CCC_FILE_BYTES, MAX_CONVERT_INPUT_BYTES, mb, type ConvertMode } from './plan';
+import { conversionPlan, MAX_CONVERT_INPUT_BYTES, mb, type ConvertMode } from './plan';
 
-export { MAX_CCC_FILE_BYTES, MAX_CONVERT_INPUT_BYTES, type ConvertMode };
+export { MAX_CONVERT_INPUT_BYTES, type ConvertMode };
 
 /** The operator's settings a verdict depends on (a `Config` is one). */
 export interface AudioPolicy {

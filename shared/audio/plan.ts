@@ -5,8 +5,6 @@
 import type { AudioInfo } from './inspect';
 import { CCC_FILE_BYTES_DEFAULT, type ConvertMode } from '../core/config';
 
-/** CCC's size limit unless `IVR_MAX_FILE_BYTES` says otherwise (see CCC_FILE_BYTES_DEFAULT). */
-export const MAX_CCC_FILE_BYTES = CCC_FILE_BYTES_DEFAULT;
 
 /**
  * The largest WAV the converter takes in the upload function's 128 MB. Measured as the peak RSS of
@@ -73,7 +71,7 @@ const problem = (code: PlanProblemCode, message: string): PlanProblem => ({ code
  * to fix the file.
  */
 export function conversionPlan(info: AudioInfo, bytes: number, mode: ConvertMode, limits: PlanLimits = {}): ConversionPlan {
-  const maxFile = limits.maxFileBytes ?? MAX_CCC_FILE_BYTES;
+  const maxFile = limits.maxFileBytes ?? CCC_FILE_BYTES_DEFAULT;
   const maxInput = limits.maxConvertInputBytes ?? MAX_CONVERT_INPUT_BYTES;
   const tooBig = bytes > maxFile;
   const over = `the file is ${bytes} bytes (${mb(bytes, maxFile)}); CCC accepts at most ${maxFile} bytes (${mb(maxFile, bytes)})`;

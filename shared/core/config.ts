@@ -232,6 +232,11 @@ export function requireSetting<T>(value: T | undefined, name: string, why: strin
   return value;
 }
 
+/** CCC's daily upload limit, the default of `IVR_DAILY_QUOTA` (the local stack's `--quota` too). */
+export const DEFAULT_DAILY_QUOTA = 50;
+/** China Standard Time, where CCC's quota day runs: the default of `IVR_QUOTA_UTC_OFFSET` (and `--quota-offset`). */
+export const DEFAULT_QUOTA_UTC_OFFSET = '+08:00';
+
 /** Reads and validates every setting; throws `ConfigInvalid` naming the first bad variable. */
 export function loadConfig(env: Env): Config {
   const sdkAppId = intVar(env, 'CCC_SDK_APP_ID', undefined, 1, 2 ** 53 - 1);
@@ -258,8 +263,8 @@ export function loadConfig(env: Env): Config {
     cccTimeoutSeconds: intVar(env, 'CCC_TIMEOUT_SECONDS', 15, 1, 120),
     audioPrefix,
     ledgerPrefix,
-    dailyQuota: intVar(env, 'IVR_DAILY_QUOTA', 50, 1, 100000),
-    quotaUtcOffsetMinutes: parseUtcOffset('IVR_QUOTA_UTC_OFFSET', str(env, 'IVR_QUOTA_UTC_OFFSET') ?? '+08:00'),
+    dailyQuota: intVar(env, 'IVR_DAILY_QUOTA', DEFAULT_DAILY_QUOTA, 1, 100000),
+    quotaUtcOffsetMinutes: parseUtcOffset('IVR_QUOTA_UTC_OFFSET', str(env, 'IVR_QUOTA_UTC_OFFSET') ?? DEFAULT_QUOTA_UTC_OFFSET),
     maxAttempts: intVar(env, 'IVR_MAX_ATTEMPTS', 4, 1, 10),
     retryBaseMs: intVar(env, 'IVR_RETRY_BASE_MS', 1000, 0, 60000),
     maxBatch: intVar(env, 'IVR_MAX_BATCH', 20, 1, 50),

@@ -5,15 +5,14 @@
 import { IvrError } from './errors';
 import { tryDecodeURIComponent, wellFormed } from './text';
 
-/** What an object shows. `queued`, `retrying` and `deferred` are on the way; `uploaded` and `failed` are final. */
-export type IvrStatus = 'queued' | 'uploaded' | 'failed' | 'deferred' | 'retrying';
-/** CCC's review of a registered file (its `Status` 0, 1 and 2; see {@link reviewFromCode}). */
-export type ReviewState = 'pending' | 'approved' | 'rejected';
-
 /** Every {@link IvrStatus}: what a status read back from an object must be one of. */
-export const STATUSES: readonly IvrStatus[] = ['queued', 'uploaded', 'failed', 'deferred', 'retrying'];
+export const STATUSES = ['queued', 'uploaded', 'failed', 'deferred', 'retrying'] as const;
+/** What an object shows. `queued`, `retrying` and `deferred` are on the way; `uploaded` and `failed` are final. */
+export type IvrStatus = (typeof STATUSES)[number];
 /** Every {@link ReviewState}: what a review read back from an object must be one of. */
-export const REVIEW_STATES: readonly ReviewState[] = ['pending', 'approved', 'rejected'];
+export const REVIEW_STATES = ['pending', 'approved', 'rejected'] as const;
+/** CCC's review of a registered file (its `Status` 0, 1 and 2; see {@link reviewFromCode}). */
+export type ReviewState = (typeof REVIEW_STATES)[number];
 
 // Metadata anyone can set (an uploader may send `x-cos-meta-ivr-status` too): checked, never cast.
 const isStatus = (v: string | undefined): v is IvrStatus => STATUSES.some((s) => s === v);
