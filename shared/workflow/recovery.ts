@@ -19,6 +19,7 @@ import { DAY_MS, daysBetween, formatOffset, lastDays, quotaDay, wallClock } from
 import { mapLimited } from '../runtime/concurrency';
 import { loadReportCode } from '../runtime/load-report';
 import { CORRUPT } from '../store/ledger';
+import { isQuietDay, markQuietDay, putReportPage, readReportHistory, reportStored, storeReport, writeReportHistory } from '../store/reports';
 import { postWebhook, type WebhookResult } from '../sdk/webhook';
 import type { Ctx } from './context';
 import { today } from './context';
@@ -112,9 +113,9 @@ export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryRes
     const before = quotaDay(ctx.clock.now() - 2 * DAY_MS, ctx.config.quotaUtcOffsetMinutes);
     const due = [];
     for (const d of [before, ended]) {
-      if ((await ctx.ledger.store.get(ctx.ledger.reportKey(d))) !== undefined) continue;
+      if (await reportStored(ctx.ledger, d)) continue;
       // A day before that was found quiet stays so: no pass reads every recent job again for it.
-      if (d === before && (await ctx.ledger.store.get(ctx.ledger.quietDayKey(d))) !== undefined) continue;
+      if (d === before && (await isQuietDay(ctx.ledger, d))) continue;
       due.push(d);
     }
     const jobs = due.length > 0 ? await recentJobs(ctx, 8) : [];
@@ -125,7 +126,7 @@ export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryRes
       result.pruned = await pruneSafely(ctx);
       for (const d of ready) {
         if (d === before && !known.some((q) => q.day === d) && !jobs.some((v) => v.slot === d)) {
-          await ctx.ledger.store.put(ctx.ledger.quietDayKey(d), '{}');
+          await markQuietDay(ctx.ledger, d);
           continue;
         }
         result.report = (await writeReport(ctx, d, actions(result.pruned), 'once', known, jobs, bucketVersioned)) ?? result.report;
@@ -322,9 +323,7 @@ type ReportWrite = 'once' | 'replace' | 'so-far';
 async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'], how: ReportWrite, known: QuotaState[], jobs: JobVersion[], bucketVersioned?: VersioningAlert): Promise<RecoveryResult['report']> {
   const tail = await readTail(ctx, today(ctx));
   const quota = [tail.quota, tail.previousDay, ...known].find((q) => q?.day === day);
-  const historyText = await ctx.ledger.store.get(ctx.ledger.historyKey());
-  const history = parseHistory(historyText);
-  const shownDay = pageDayOf(historyText);
+  const { counts: history, page: shownDay } = await readReportHistory(ctx.ledger);
   const { buildReport, renderReportHtml, submittedOn, wecomMessage } = loadReportCode();
   const submitted = submittedOn(day, quota?.used, history[day], jobs);
   history[day] = submitted;
@@ -355,18 +354,15 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
   // names the day the page shows (a history from before it did: its newest day, the same but for
   // an older day reported again on request since).
   const pageShowsLater = how === 'once' && (shownDay !== undefined ? shownDay > day : Object.keys(history).some((d) => d > day));
-  const htmlKey = pageShowsLater ? undefined : ctx.ledger.reportPageKey();
-  if (htmlKey) await ctx.ledger.store.put(htmlKey, renderReportHtml(report, days), 'text/html; charset=utf-8');
-  const page = htmlKey ? day : shownDay;
-  await ctx.ledger.store.put(ctx.ledger.historyKey(), JSON.stringify({ ...Object.fromEntries(Object.entries(history).sort().slice(-60)), ...(page ? { page } : {}) }));
+  const htmlKey = pageShowsLater ? undefined : await putReportPage(ctx.ledger, renderReportHtml(report, days));
+  await writeReportHistory(ctx.ledger, { counts: history, page: htmlKey ? day : shownDay });
   const message = wecomMessage(report, htmlKey ? `${htmlKey} in the bucket (its newest report)` : `${jsonKey!} in the bucket`);
   // A stored report's post is owed until WeCom takes it: its outbox record goes in before the JSON
   // (a pass killed between the two leaves a record that owes nothing, since the JSON does not name
   // its writer, and the day is still due), and is deleted after the post (see workflow/outbox.ts).
   // Today's report so far is not stored as the day's: its post, on request, is made once.
   const outboxKey = jsonKey !== undefined && ctx.config.reportWebhook ? await ctx.ledger.putOutbox({ v: 1, kind: 'report', owner: ctx.owner, at: ctx.clock.now(), day, message }) : undefined;
-  if (how === 'replace') await ctx.ledger.store.put(jsonKey!, json);
-  else if (how === 'once' && !(await ctx.ledger.createOnce(jsonKey!, json))) {
+  if (how !== 'so-far' && !(await storeReport(ctx.ledger, day, json, how))) {
     // Another run reported it first, and owes its post.
     if (outboxKey) await ctx.ledger.tidyEntries([outboxKey]);
     return undefined;
@@ -383,25 +379,6 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
     }
   }
   return { day, jsonKey, htmlKey, report, webhook };
-}
-
-/** The day the report page shows, as the history names it (`page`), if it does. */
-function pageDayOf(text: string | undefined): string | undefined {
-  try {
-    const page = (JSON.parse(text ?? '{}') as { page?: unknown }).page;
-    return typeof page === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(page) ? page : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function parseHistory(text: string | undefined): Record<string, number> {
-  try {
-    const h = JSON.parse(text ?? '{}') as Record<string, unknown>;
-    return Object.fromEntries(Object.entries(h).filter((e): e is [string, number] => typeof e[1] === 'number'));
-  } catch {
-    return {};
-  }
 }
 
 /** A job record of the previous version of this product (`jobs/<id>.json`). */
