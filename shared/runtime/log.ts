@@ -3,12 +3,16 @@
  * `redact` so that secrets, session tokens, signatures and signed URLs never reach the log even
  * when they hide inside an error message from an SDK.
  */
+import type { ErrorCode, SkipCode } from '../core/errors';
 import { tryDecodeURIComponent, wellFormed } from '../core/text';
 
 /** A line's severity; `debug` lines are written only by a logger made with {@link LoggerOptions.debug}. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-/** Structured fields merged into a line's JSON object; Errors are reduced to name, message and code. */
-export type LogFields = Record<string, unknown>;
+/**
+ * Structured fields merged into a line's JSON object; Errors are reduced to name, message and code.
+ * `code` is one of the error codes, or why a record was skipped (a misspelt one does not compile).
+ */
+export type LogFields = { code?: ErrorCode | SkipCode } & Record<string, unknown>;
 /** Receives each finished, already redacted line (one JSON object, without the newline). */
 export type LogSink = (line: string) => void;
 

@@ -14,7 +14,7 @@
 import { bytesNeeded, judgeAudio } from '../audio/check';
 import { loadConverter } from '../audio/load-converter';
 import { checkFile, checkKey, extensionOf } from '../core/eligibility';
-import { IvrError, type ErrorCode } from '../core/errors';
+import { IvrError, type ErrorCode, type SkipCode } from '../core/errors';
 import type { ObjectEvent } from '../core/event';
 import { carriedOverJob, ineligibleJob, isFinal, isRedelivery, jobId, queuedJob, recheckPatch, transition, visibleStatus, withHead, type JobObject, type JobVersion } from '../core/job';
 import { readResult, theirMeta, USER_NAME_META, type IvrStatus } from '../core/metadata';
@@ -26,9 +26,6 @@ import { showsQueuedNow } from './handoff';
 import { existingHead, moveNewest, show, showNewest, type ShowNote } from './jobs';
 import { settleFromCcc } from './resolve';
 
-/** Why a record needed no work. */
-export type SkipReason = 'OwnCopy' | 'UnsupportedEvent' | 'LedgerObject' | 'Duplicate';
-
 /** How one record ended, as the function's result and log report it. */
 export interface RecordOutcome {
   index: number;
@@ -36,7 +33,7 @@ export interface RecordOutcome {
   etag?: string;
   /** `skipped`: nothing to do (our own copy, a duplicate in flight); `rejected`: the record could not be acted on. */
   status: IvrStatus | 'skipped' | 'rejected';
-  code?: ErrorCode | SkipReason;
+  code?: ErrorCode | SkipCode;
   message?: string;
   fileId?: number;
   requestId?: string;

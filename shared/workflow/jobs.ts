@@ -24,7 +24,7 @@ export async function move(ctx: Ctx, current: JobVersion, event: JobEvent, patch
     // recovery pass): this line is where an operator searching the logs for it finds it.
     if (isFinal(next.state) && current.state !== next.state) {
       const shown = visibleResult(next);
-      ctx.log.info('file settled', { key: next.object.key, etag: next.object.etag, status: shown.status, code: shown.errorCode, fileId: shown.fileId, requestId: shown.requestId });
+      ctx.log.info('file settled', { key: next.object.key, etag: next.object.etag, status: shown.status, code: shown.status === 'uploaded' ? undefined : next.lastError?.code, fileId: shown.fileId, requestId: shown.requestId });
     }
     return { moved: true, version: next };
   }
