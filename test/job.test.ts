@@ -1,5 +1,5 @@
 /** The job state machine and the send log's decisions: pure functions on plain data. */
-import { JOB_STATES, TRANSITIONS, carriedOverJob, parseJobVersion, deferralMessage, inCall, isRedelivery, outcomeAt, queuedJob, sendable, settleable, transition, visibleResult, visibleStatus, type JobEvent, type JobState, type JobVersion } from '../shared/core/job';
+import { JOB_STATES, TRANSITIONS, carriedOverJob, parseJobVersion, deferralMessage, deferredUntil, inCall, isRedelivery, outcomeAt, queuedJob, sendable, settleable, transition, visibleResult, visibleStatus, type JobEvent, type JobState, type JobVersion } from '../shared/core/job';
 import { callEntry, carriedRoom, chooseBatch, easedRoom, genesis, handOffMove, leaseEntry, leaseView, nextWindow, parseLogEntry, quotaOn, quotaRoom, reclaim, roomAfterMiss, SLOW_HALF_LIFE_MS, withNews, type Candidate } from '../shared/core/sendlog';
 import { loadConfig } from '../shared/core/config';
 import { timingFrom } from '../shared/core/timing';
@@ -293,7 +293,9 @@ describe('send log', () => {
   });
 });
 
-test('a deferred file\'s message names the full day and the first day it can go out', () => {
+test('a deferred file\'s message names the full day and the first day it can go out, which deferredUntil reads back', () => {
+  for (const cause of [{ quota: 1 }, { quota: 50 }, {}, { cccCode: 'FailedOperation.UploadFileOverflow' as const }]) expect(deferredUntil(deferralMessage('2026-12-31', cause))).toBe('2027-01-01');
+  expect(deferredUntil('some other message')).toBeUndefined();
   expect(deferralMessage('2026-11-26', { quota: 1 })).toBe('the daily quota of 1 file for 2026-11-26 is used up; the file is sent automatically from 2026-11-27 at the earliest, after any deferred before it');
   expect(deferralMessage('2026-12-31', { quota: 50 })).toMatch(/^the daily quota of 50 files for 2026-12-31 is used up; .* from 2027-01-01 at the earliest/);
   expect(deferralMessage('2026-11-26', { cccCode: 'FailedOperation.UploadFileOverflow' })).toMatch(/^CCC reports the daily upload limit for 2026-11-26 reached \(FailedOperation.UploadFileOverflow\); /);

@@ -12,7 +12,8 @@ import { DEFAULT_FIX, failureText, fixFor } from '../scripts/local/fixes';
 import { dropOrder, fitName, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, scanIntervalMs, SettleTracker, withSuffix } from '../scripts/local/drop-rules';
 import { LoopbackServer } from '../scripts/local/fakes/loopback-server';
 import * as http from 'http';
-import { needsAction, readFileState, withRefusal } from '../scripts/local/file-state';
+import { deferredDay, needsAction, readFileState, withRefusal } from '../scripts/local/file-state';
+import { deferralMessage } from '../shared/core/job';
 import { decideLock } from '../scripts/local/lock';
 import { parseClientOptions, parseStartOptions, suggestOption, START_OPTIONS, UsageError } from '../scripts/local/options';
 import { describeEvent, fileLine, isoWithOffset, NAME_WIDTH, stoppingLine } from '../scripts/local/output';
@@ -259,6 +260,16 @@ describe('state from metadata', () => {
       { key: 'later.mp3', kind: 'deferred', detail: 'deferred: daily quota used up; sent automatically on 2024-05-03 at the earliest' },
       { key: 'flaky.mp3', kind: 'retrying', detail: 'retrying: InternalError: db; retried automatically' },
     ]);
+  });
+
+  test("a deferred file's earliest day is the one its message names (the job's day), not the day after its write", () => {
+    // Deferred for 2024-05-02 by a write just after that day ended (a call made before midnight, its
+    // UploadFileOverflow answer after it): it goes out on 2024-05-03, not the day after the write.
+    const atMs = Date.parse('2024-05-02T16:00:01Z'); // 2024-05-03 00:00:01 +08:00
+    const errorMessage = deferralMessage('2024-05-02', { cccCode: 'FailedOperation.UploadFileOverflow' });
+    expect(deferredDay({ status: 'deferred', atMs, errorMessage }, 480)).toBe('2024-05-03');
+    expect(deferredDay({ status: 'deferred', atMs }, 480)).toBe('2024-05-04'); // no message: the day after the write
+    expect(deferredDay({ status: 'queued', atMs, errorMessage }, 480)).toBeUndefined();
   });
 });
 

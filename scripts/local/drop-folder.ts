@@ -11,9 +11,9 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { ERROR_SUFFIX, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, RESERVED_DIRS, scanIntervalMs, SettleTracker, type Observation } from './drop-rules';
-import { readFileState, withRefusal } from './file-state';
+import { deferredDay, readFileState, withRefusal } from './file-state';
 import { failureText } from './fixes';
-import { formatClock, nextQuotaDay } from './time';
+import { formatClock } from './time';
 
 /** What the drop folder needs to see of an object. */
 export interface ObjectView {
@@ -343,7 +343,7 @@ export class DropFolder {
     const instead = `(to send this one in its place, copy it over ${RESERVED_DIRS.waiting}/${rel})`;
     const obj = this.inFlight.get(key)?.status === 'deferred' ? this.deps.object(key) : undefined;
     const s = obj ? readFileState(obj.meta) : undefined;
-    const day = s?.status === 'deferred' && s.atMs !== undefined ? nextQuotaDay(s.atMs, this.deps.offsetMinutes) : undefined;
+    const day = s && deferredDay(s, this.deps.offsetMinutes);
     if (day) return `a file with the same name is deferred in ${RESERVED_DIRS.waiting}/ (sent on ${day} at the earliest); this one is taken once that one is sent ${instead}`;
     return `a file with the same name is still in ${RESERVED_DIRS.waiting}/; this one is taken once that one is done ${instead}`;
   }
@@ -509,7 +509,7 @@ export class DropFolder {
     if (s.status !== 'queued') f.recovering = undefined;
     else if (f.recovering) return; // said, with when it goes on
     else if (this.stillQueuedAfterRestart(f)) return this.sayRecovering(key, f, s.atMs);
-    const day = s.status === 'deferred' && s.atMs !== undefined ? nextQuotaDay(s.atMs, this.deps.offsetMinutes) : undefined;
+    const day = deferredDay(s, this.deps.offsetMinutes);
     // A file deferred again (its day went by full) gets a line with its new day.
     const said = `${s.status}|${s.errorCode ?? ''}|${day ?? ''}`;
     if (said === f.reported) return;

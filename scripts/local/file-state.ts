@@ -5,6 +5,7 @@
  */
 import { DEFAULT_LEDGER_PREFIX } from '../../shared/core/config';
 import { checkKey } from '../../shared/core/eligibility';
+import { deferredUntil } from '../../shared/core/job';
 import { META } from '../../shared/core/metadata';
 import { tryDecodeURIComponent } from '../../shared/core/text';
 import { nextQuotaDay } from './time';
@@ -70,6 +71,16 @@ export function withRefusal(key: string, state: FileState, prefix: string): File
 }
 
 /**
+ * The day a deferred file goes out at the earliest: as its object's message says (the function's
+ * own word, from the day the job records: the report says the same), else the day after the
+ * deferral was written (a message from before it named the day).
+ */
+export function deferredDay(s: FileState, offsetMinutes: number): string | undefined {
+  if (s.status !== 'deferred') return undefined;
+  return deferredUntil(s.errorMessage) ?? (s.atMs !== undefined ? nextQuotaDay(s.atMs, offsetMinutes) : undefined);
+}
+
+/**
  * The "needs action" list, from metadata alone: failed (with the reason), rejected by review,
  * deferred (with the earliest day it can be sent), retrying (with the last error). Files that are
  * fine or simply in progress are not listed.
@@ -81,7 +92,7 @@ export function needsAction(objects: Array<{ key: string; state: FileState }>, o
     if (s.status === 'failed') items.push({ key, kind: 'failed', detail: `failed: ${reason(s)}` });
     else if (s.review === 'rejected') items.push({ key, kind: 'rejected', detail: `rejected by review${s.fileId !== undefined ? ` (FileId ${s.fileId})` : ''}: record it again and upload the new file` });
     else if (s.status === 'deferred') {
-      const day = s.atMs !== undefined ? nextQuotaDay(s.atMs, offsetMinutes) : undefined;
+      const day = deferredDay(s, offsetMinutes);
       items.push({ key, kind: 'deferred', detail: `deferred: daily quota used up; sent automatically${day ? ` on ${day} at the earliest` : ' on a later quota day'}` });
     } else if (s.status === 'retrying') items.push({ key, kind: 'retrying', detail: `retrying: ${reason(s)}; retried automatically` });
   }

@@ -33,9 +33,9 @@ import { checkPorts, portMessage } from './ports';
 import { startControl } from './control';
 import { moveToNextDay } from './day-move';
 import { otherChanges, passLine, runReport, type FileSnapshot, type ReportRun } from './report-run';
-import { readFileState } from './file-state';
+import { deferredDay, readFileState } from './file-state';
 import { BUCKET, CREDENTIAL, functionEnv, REGION, ROOT, SDK_APP_ID, type LocalSettings } from './settings';
-import { formatAhead, nextQuotaDay, zoneName } from './time';
+import { formatAhead, zoneName } from './time';
 
 const SCF_ATTEMPTS = 3;
 
@@ -190,12 +190,12 @@ async function main(): Promise<void> {
     const m: FileSnapshot = new Map();
     for (const key of cos.keys(BUCKET, s.prefix)) {
       const st = readFileState(cos.object(BUCKET, key)?.meta ?? {});
-      m.set(key.slice(s.prefix.length), { status: st.status, code: st.errorCode, atMs: st.atMs });
+      m.set(key.slice(s.prefix.length), { status: st.status, code: st.errorCode, atMs: st.atMs, day: deferredDay(st, s.quotaOffsetMinutes) });
     }
     return m;
   };
-  const describeChange = (file: string, st: { status?: string; code?: string; atMs?: number }) =>
-    st.status === 'deferred' && st.atMs !== undefined ? `${file} deferred to ${nextQuotaDay(st.atMs, s.quotaOffsetMinutes)}` : `${file} ${st.status}${st.code ? ` (${st.code})` : ''}`;
+  const describeChange = (file: string, st: { status?: string; code?: string; day?: string }) =>
+    st.status === 'deferred' && st.day ? `${file} deferred to ${st.day}` : `${file} ${st.status}${st.code ? ` (${st.code})` : ''}`;
     /** The recovery pass in progress: one at a time, as the timer and next-day both start it. */
   let pass: Promise<ReportRun> | undefined;
   const recoveryPass = (): Promise<ReportRun> => {

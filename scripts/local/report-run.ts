@@ -90,7 +90,7 @@ export function isNoteworthy(pass: Pick<RecoveryResultShape, 'settled' | 'review
 }
 
 /** The state of each object under the prefix, by file (the key without the prefix), before a pass. */
-export type FileSnapshot = Map<string, { status?: string; code?: string; atMs?: number }>;
+export type FileSnapshot = Map<string, { status?: string; code?: string; atMs?: number; /** A deferred file's earliest day. */ day?: string }>;
 
 /**
  * What became of the files whose state changed between two snapshots, other than those registered
@@ -98,7 +98,7 @@ export type FileSnapshot = Map<string, { status?: string; code?: string; atMs?: 
  * (GaveUp)`. Another invocation working meanwhile may have made a change too: the pass's count
  * stays the function's.
  */
-export function otherChanges(before: FileSnapshot, after: FileSnapshot, describe: (file: string, s: { status?: string; code?: string; atMs?: number }) => string = (file, s) => `${file} ${s.status ?? ''}${s.code ? ` (${s.code})` : ''}`.trim()): string[] {
+export function otherChanges(before: FileSnapshot, after: FileSnapshot, describe: (file: string, s: { status?: string; code?: string; atMs?: number; day?: string }) => string = (file, s) => `${file} ${s.status ?? ''}${s.code ? ` (${s.code})` : ''}`.trim()): string[] {
   const out: string[] = [];
   for (const [file, s] of after) {
     const was = before.get(file);

@@ -408,6 +408,11 @@ export function deferralMessage(day: string, cause: DeferralCause): string {
   return `${full}; the file is sent automatically${next ? ` from ${next} at the earliest` : ' on a later quota day'}, after any deferred before it`;
 }
 
+/** The day a {@link deferralMessage} says its file goes out from at the earliest; undefined when the message is not one. */
+export function deferredUntil(message: string | undefined): string | undefined {
+  return /; the file is sent automatically from (\d{4}-\d{2}-\d{2}) at the earliest/.exec(message ?? '')?.[1];
+}
+
 /** Parses a stored version; undefined when it is not one (corrupt or from another format). */
 export function parseJobVersion(text: string | undefined): JobVersion | undefined {
   if (text === undefined) return undefined;
