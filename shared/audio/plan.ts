@@ -5,7 +5,6 @@
 import type { AudioInfo } from './inspect';
 import { CCC_FILE_BYTES_DEFAULT, type ConvertMode } from '../core/config';
 
-
 /**
  * The largest WAV the converter takes in the upload function's 128 MB. Measured as the peak RSS of
  * the real path (`npm run bench`: the bundle in a fresh Node 20 process, one event, the object read
