@@ -343,3 +343,12 @@ test('npm run policy refuses an option it does not know (a typo must not print t
   expect(help.stdout).toMatch(/^usage: npm run policy .*\n[\s\S]*--deploy-user/);
   expect(run('--sls').status).toBe(2);
 }, 30000);
+
+test('npm run deploy:api refuses an option it does not know, naming the closest, and has --help', () => {
+  const run = (...args: string[]) => spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [path.join(ROOT, 'scripts', 'deploy', 'api.ts'), ...args], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+  const typo = run('deploy', '--dryrun');
+  expect({ status: typo.status, stdout: typo.stdout, stderr: typo.stderr }).toEqual({ status: 2, stdout: '', stderr: 'npm run deploy:api: unknown option --dryrun: did you mean --dry-run?\n' });
+  const help = run('remove', '--help');
+  expect(help.status).toBe(0);
+  expect(help.stdout).toMatch(/^usage: npm run remove:api .*\n[\s\S]*--dry-run/);
+}, 30000);
