@@ -98,6 +98,11 @@ test('npm start: prompts registered into done/, a bad file into failed/ with its
   const future = await run(Proc.npm('report', ['--data', dirs.data, '2099-01-01']));
   expect(future.code).toBe(1);
   expect(future.stdout).toMatch(/^report not written: 2099-01-01 has not begun: today is \d{4}-\d{2}-\d{2} \(UTC\+08:00\)\n$/);
+  // An earlier day takes the page: the line says so, and how to put today's back.
+  const today = /^report (\d{4}-\d{2}-\d{2}) so far/.exec(report.stdout)![1];
+  const yesterday = new Date(Date.parse(`${today}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+  const earlier = await run(Proc.npm('report', ['--data', dirs.data, yesterday]));
+  expect(earlier.stdout).toMatch(new RegExp(`\npage: .+ \\(it shows ${yesterday} now; npm run report puts today's back\\)\n$`));
 
   const statusJson = JSON.parse((await run(Proc.npm('status', ['--json', '--data', dirs.data]))).stdout);
   expect(statusJson.objects.map((o: { key: string; status: string }) => `${o.key}=${o.status}`).sort()).toEqual([

@@ -216,7 +216,7 @@ describe('drop folder rules', () => {
 });
 
 describe('error → fix', () => {
-  const CODES = ['UnsupportedExtension', 'EmptyFile', 'FileTooLarge', 'NotAudio', 'FormatMismatch', 'IvrNameInvalid', 'UploadRejected', 'AudioTruncated', 'AudioInvalid', 'AudioEmpty', 'AudioTooLong', 'AudioTooLargeToConvert'];
+  const CODES = ['UnsupportedExtension', 'EmptyFile', 'FileTooLarge', 'NotAudio', 'FormatMismatch', 'IvrNameInvalid', 'UploadRejected', 'AudioTruncated', 'AudioInvalid', 'AudioEmpty', 'AudioTooLong', 'AudioTooLargeToConvert', 'ConversionFailed', 'HttpError', 'AuthFailure.UnauthorizedOperation'];
   test('every code an operator can meet has its own fix; others get the default', () => {
     for (const code of CODES) expect(fixFor(code)).toMatch(/drop the fixed file into the drop folder again\.|or drop the fixed file/);
     expect(new Set(CODES.map(fixFor)).size).toBe(CODES.length);
@@ -227,7 +227,7 @@ describe('error → fix', () => {
   test('the note says what failed, why, how to fix it, and when (with the offset)', () => {
     const text = failureText({ file: '欢迎词.mp3', key: 'prompts/欢迎词.mp3', bucket: 'b-1', code: 'FileTooLarge', message: 'the file is 6000000 bytes', atMs: Date.UTC(2024, 4, 1, 2, 15, 2), offsetMinutes: 480 });
     expect(text).toContain('欢迎词.mp3 could not be registered');
-    expect(text).toContain('Error:   FileTooLarge\nMessage: the file is 6000000 bytes\nFix:     CCC accepts files up to 5 MB.');
+    expect(text).toContain('Error:   FileTooLarge\nMessage: the file is 6000000 bytes\nFix:     CCC accepts files up to 5 MB (the message gives the limit set here).');
     expect(text).toContain('Failed:  2024-05-01 10:15:02+08:00');
   });
 });

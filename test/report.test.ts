@@ -130,6 +130,20 @@ test('the page is taken by the timer\'s report of an ended day when it shows an 
   expect(JSON.parse(stack.cos.object(BUCKET, '.ivr-audio-sync/reports/history.json')!.body.toString('utf8'))).toMatchObject({ page: day(1) });
 });
 
+test('a failed file the operator deleted, or replaced without a new drop of the key, no longer needs action; it still counts as failed', async () => {
+  stack = await startStack();
+  await populate();
+  const listed = async () => (await runReport()).report;
+  const before = await listed();
+  expect(before.needsAction.filter((a) => a.status === 'failed').map((a) => a.key)).toEqual(['p/readme.txt', 'p/rejected-by-ccc.mp3']);
+  // Fixed under another name and the old one deleted; and the other overwritten outside the trigger's prefix rules (no event).
+  stack.cos.deleteDirect(BUCKET, 'p/readme.txt');
+  stack.cos.putDirect(BUCKET, 'p/rejected-by-ccc.mp3', mp3Silence(2));
+  const after = await listed();
+  expect(after.needsAction.filter((a) => a.status === 'failed')).toEqual([]);
+  expect(after.files.failed).toBe(before.files.failed);
+});
+
 (CHROMIUM ? test : test.skip)('the report page renders in headless Chromium (screenshot kept in test-artifacts/)', async () => {
   stack = await startStack();
   await populate();

@@ -35,7 +35,12 @@ async function main(): Promise<void> {
   const r = await runReport(instance, o.dataDir, async (key) => (await cos.getObject({ Bucket: BUCKET, Region: REGION, Key: key })).Body as Buffer, day);
   await instance.stop();
   if (o.json) process.stdout.write(`${JSON.stringify(r.result ?? r)}\n`);
-  else process.stdout.write(`${r.summary}${r.ok ? ` (days in ${zoneName(offsetMinutes)})` : ''}\n${r.page ? `page: ${r.page}\n` : ''}`);
+  else {
+    // An earlier day's report takes the page (the one page shows the report written last): say so,
+    // or the next person to open it reads that day's list as today's.
+    const earlier = r.page && day < quotaDay(Date.now(), offsetMinutes) ? ` (it shows ${day} now; npm run report puts today's back)` : '';
+    process.stdout.write(`${r.summary}${r.ok ? ` (days in ${zoneName(offsetMinutes)})` : ''}\n${r.page ? `page: ${r.page}${earlier}\n` : ''}`);
+  }
   process.exit(r.ok ? 0 : 1);
 }
 

@@ -10,13 +10,15 @@ import { MAX_CUSTOM_NAME_CHARS } from './naming';
 
 /** The fix for `code`, ending with `again` (how the fixed file goes in again); undefined when none is known. */
 export function fixFor(code: ErrorCode | undefined, again: string): string | undefined {
+  // Any AuthFailure.* that failed a file: the function's role or credentials (the others were retried).
+  if (code?.startsWith('AuthFailure')) return `CCC refused the function's credentials or their permission (the code and message say which). Check the execution role and its policy (npm run policy prints it), ${again}`;
   switch (code) {
     case 'UnsupportedExtension':
       return `Only .mp3 and .wav files can be IVR prompts. Export the recording as MP3 or WAV from your audio tool, ${again}`;
     case 'EmptyFile':
       return `The file is empty (0 bytes), usually a copy or download that did not finish. Copy the original file again, ${orElse(again)}`;
     case 'FileTooLarge':
-      return `CCC accepts files up to 5 MB. Shorten the prompt, or export it as mono MP3 at a lower bit rate (e.g. 32 kbit/s) or as 8 kHz mono WAV, ${again}`;
+      return `CCC accepts files up to 5 MB (the message gives the limit set here). Shorten the prompt, or export it as mono MP3 at a lower bit rate (e.g. 32 kbit/s) or as 8 kHz mono WAV, ${again}`;
     case 'NotAudio':
       return `The file's content is not MP3 or WAV audio (for example a picture or document renamed to .mp3, or a damaged file). Export the real recording as MP3 or WAV, ${again}`;
     case 'FormatMismatch':
@@ -34,6 +36,7 @@ export function fixFor(code: ErrorCode | undefined, again: string): string | und
     case 'AudioTooLong':
       return `The prompt is longer than allowed. Shorten it or split it into several prompts, ${again}`;
     case 'AudioTooLargeToConvert':
+      return `The WAV is larger than the function converts. Convert it to telephone format yourself first (8 kHz mono 16-bit: the message gives a sox command), ${again}`;
     case 'ConversionFailed':
       return `The audio could not be converted to telephone format. Export it shorter, or already as 8 kHz mono WAV, ${again}`;
     case 'KeyInvalid':
@@ -42,6 +45,11 @@ export function fixFor(code: ErrorCode | undefined, again: string): string | und
       return 'The file was stored outside the folder the function watches (IVR_AUDIO_PREFIX; locally, the --prefix option of npm start).';
     case 'BucketVersioned':
       return 'The bucket has (or once had) versioning enabled, which takes away what keeps a file from being registered twice; versioning cannot be switched off again. Create a bucket that never had versioning, set IVR_BUCKET to it and deploy again, then upload the file into that bucket.';
+    case 'HttpError':
+    case 'ResponseInvalid':
+      return `CCC's answer could not be used (the message says how); nothing is known to be wrong with the file. Wait a few minutes, ${again}`;
+    case 'ObjectArchived':
+      return 'The file was uploaded in archive storage, which COS cannot read until it is restored. Upload it again in the STANDARD or STANDARD_IA storage class.';
     case 'GaveUp':
       return `CCC did not register it after several tries; the last reason is in the message. Once that has passed, ${again}`;
     default:

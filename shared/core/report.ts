@@ -90,6 +90,11 @@ export interface ReportInput {
   final: boolean;
   /** The bucket's versioning alert, when the pass writing the report knows of one. */
   bucketVersioned?: VersioningAlert;
+  /**
+   * Failed jobs whose object the operator has since deleted or replaced (a fix under another name,
+   * say): still counted as failed on their day, but no longer listed as needing action.
+   */
+  withdrawn?: ReadonlySet<string>;
 }
 
 /** What the operator should do about a job, if anything. */
@@ -186,7 +191,7 @@ export function buildReport(i: ReportInput): DailyReport {
     // is settled by the new drop.
     const settledByNewDrop = replaced.has(v) && (status === 'failed' || status === 'uploaded');
     const a = ofTheDay ? needsAction(v) : undefined;
-    if (a && !settledByNewDrop) action.push(a);
+    if (a && !settledByNewDrop && !(a.status === 'failed' && i.withdrawn?.has(v.id))) action.push(a);
     if (outcomeDay(v, i.utcOffsetMinutes) !== i.day) continue;
     if (settledByNewDrop && status === 'failed') continue;
     if (status !== 'queued' && status !== 'deferred') files[status]++;

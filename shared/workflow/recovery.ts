@@ -10,7 +10,7 @@
 import { asErrorCode, IvrError } from '../core/errors';
 import type { OutboxRecord } from '../core/outbox';
 import { requestedDay } from '../core/event';
-import { carriedOverJob, inFlight, isFinal, queuedJob, type JobVersion } from '../core/job';
+import { carriedOverJob, inFlight, isFinal, queuedJob, visibleStatus, type JobVersion } from '../core/job';
 import { reviewFromCode, type ReviewState } from '../core/metadata';
 import type { DailyReport, DayUse } from '../core/report';
 import { leaseView, newsEntry, type LogEntry, type QuotaState } from '../core/sendlog';
@@ -328,6 +328,7 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
   const submitted = submittedOn(day, quota?.used, history[day], jobs);
   history[day] = submitted;
   const report = buildReport({
+    withdrawn: await withdrawnFailures(ctx, jobs),
     day,
     nowMs: ctx.clock.now(),
     utcOffsetMinutes: ctx.config.quotaUtcOffsetMinutes,
@@ -379,6 +380,26 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
     }
   }
   return { day, jsonKey, htmlKey, report, webhook };
+}
+
+/**
+ * Failed jobs whose object is gone or holds another upload now: the operator deleted it, or fixed
+ * the file under another name and removed the old one (a fix under the same name is a new drop of
+ * the key, which the report already sees). One HEAD per failed job in `jobs`; one COS refused is
+ * taken as still there.
+ */
+async function withdrawnFailures(ctx: Ctx, jobs: JobVersion[]): Promise<Set<string>> {
+  const failed = jobs.filter((v) => visibleStatus(v) === 'failed');
+  const gone = await mapLimited(failed, 8, async (v) => {
+    try {
+      const now = await ctx.objects.stat(v.object.key);
+      return now === undefined || now.etag !== v.object.etag;
+    } catch (e) {
+      if (!(e instanceof IvrError)) throw e;
+      return false;
+    }
+  });
+  return new Set(failed.filter((_, i) => gone[i]).map((v) => v.id));
 }
 
 /** A job record of the previous version of this product (`jobs/<id>.json`). */
