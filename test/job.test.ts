@@ -346,6 +346,9 @@ describe('the daily report\'s needs-action list: the files dropped by the end of
     expect(r.needsAction[0].fix).toBe('The file is empty (0 bytes), usually a copy or download that did not finish. Copy the original file again, or upload the fixed file again.');
     const page = renderReportHtml(r, []);
     expect(page).toContain('3 files need action (1 failed, 1 rejected, 1 deferred)');
+    // What to fix comes first, above the chart and the counts; a time says its zone.
+    expect(page.indexOf('id="needs-action"')).toBeLessThan(page.indexOf('id="quota-chart"'));
+    expect(page).toMatch(/Generated \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \(UTC\+08:00\)/);
     expect(page).toContain('<strong>What to do:</strong> The file is empty');
     expect(page).toContain('rejected (FileId 1007)');
     const text = wecomMessage(r, '.ivr-audio-sync/reports/index.html in the bucket').markdown.content;
@@ -368,4 +371,13 @@ describe('the daily report\'s needs-action list: the files dropped by the end of
     const both = buildReport({ ...reportInput, day: '2026-11-26', nowMs: D27_0005, jobs: [older, newer] });
     expect({ deferred: both.files.deferred, backlog: both.backlog.deferred, needsAction: both.needsAction.length }).toEqual({ deferred: 1, backlog: 1, needsAction: 1 });
   });
+});
+
+test('the report page shows a command in a message or fix as code, escaped, without its backticks', () => {
+  const D = Date.parse('2026-11-26T12:00:00Z');
+  const object = { bucket: 'b-1250000000', key: 'p/big.wav', etag: 'e', size: 10, customName: 'big', queuedAt: D, head: { standard: {}, meta: {} } };
+  const failed = transition(queuedJob('id', object, D, 't'), 'replaced', D, 't', { lastError: { code: 'AudioTooLargeToConvert', message: 'convert it first: `sox in.wav -r 8000 <b>x</b>.wav`' } });
+  const page = renderReportHtml(buildReport({ day: '2026-11-26', nowMs: D, utcOffsetMinutes: 480, quotaLimit: 50, submitted: 0, exhausted: false, jobs: [failed], actions: { registered: 0, reviewsUpdated: 0, pruned: 0 }, final: false }), []);
+  expect(page).toContain('convert it first: <code>sox in.wav -r 8000 &lt;b&gt;x&lt;/b&gt;.wav</code>');
+  expect(page).not.toMatch(/`sox/);
 });

@@ -244,6 +244,9 @@ function zoned(iso: string, utcOffset: string): string {
 
 const row = (label: string, value: string | number) => `<tr><th>${esc(label)}</th><td>${esc(String(value))}</td></tr>`;
 
+/** Escaped text whose `command` spans (the fix texts and messages quote sox and lame that way) show as code. */
+const withCode = (s: string) => esc(s).replace(/`([^`]+)`/g, '<code>$1</code>');
+
 /** The report as a self-contained HTML page, with `history` (oldest first) drawn as a bar chart against the quota. */
 export function renderReportHtml(r: DailyReport, history: DayUse[]): string {
   const errors = Object.entries(r.errors).sort((a, b) => b[1] - a[1]);
@@ -254,7 +257,7 @@ export function renderReportHtml(r: DailyReport, history: DayUse[]): string {
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:780px;color:#1f2933;padding:0 1rem}
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}
 .big{font-size:2.4rem;font-weight:600}.muted{color:#616e7c}
-table{border-collapse:collapse;min-width:320px}th,td{text-align:left;padding:.3rem 1rem .3rem 0;border-bottom:1px solid #e4e7eb}td.key{overflow-wrap:anywhere}td.status{white-space:nowrap}
+table{border-collapse:collapse;min-width:320px}th,td{text-align:left;padding:.3rem 1rem .3rem 0;border-bottom:1px solid #e4e7eb}td.key{overflow-wrap:anywhere;min-width:14em}td.status{white-space:nowrap}code{background:#f0f4f8;padding:0 .2em;border-radius:3px}
 svg{width:100%;height:auto;font-size:11px;fill:#52606d}.bar{fill:#2680c2}.bar.full{fill:#d64545}.limit{stroke:#d64545;stroke-dasharray:4 3}
 .alert{border:2px solid #d64545;background:#fff5f5;padding:.6rem 1rem}
 </style></head><body>
@@ -263,6 +266,9 @@ ${r.final ? '' : `<p id="so-far">This quota day has not ended: the figures are t
 `}${r.bucketVersioned ? `<p id="bucket-versioned" class="alert"><strong>${esc(r.bucketVersioned.code)}: nothing is sent to CCC.</strong> ${esc(r.bucketVersioned.message)}.</p>
 ` : ''}
 <p><span class="big" id="quota-used">${r.quota.submitted} / ${r.quota.limit}</span> files submitted to CCC${r.quota.exhausted ? ' — <strong>quota used up</strong>' : ` — ${r.quota.remaining} left`}</p>
+<h2>Files that need action</h2>
+${r.needsAction.length ? `<p id="needs-action-counts">${esc(actionCounts(r.needsAction))}: the ones to fix first, deferred and retrying files go out by themselves.</p>
+<table id="needs-action"><tr><th>file</th><th>status</th><th>why, and what to do</th></tr>${r.needsAction.map((a) => `<tr class="${a.status}"><td class="key">${esc(a.key)}</td><td class="status">${esc(a.status)}${a.day ? ` (day ${esc(a.day)} full)` : ''}${a.fileId !== undefined ? ` (FileId ${a.fileId})` : ''}</td><td>${withCode([a.code, a.message].filter(Boolean).join(': '))}${a.fix ? `<br><strong>What to do:</strong> ${withCode(a.fix)}` : ''}</td></tr>`).join('')}</table>` : '<p id="needs-action">None: every file is uploaded or on its way.</p>'}
 <h2>Last ${history.length} days</h2>
 ${chart(history, r.quota.limit)}
 <h2>What became of files on ${esc(r.day)}</h2>
@@ -271,12 +277,9 @@ ${chart(history, r.quota.limit)}
 <table id="review">${row('pending review', r.review.pending)}${row('approved', r.review.approved)}${row('rejected', r.review.rejected)}</table>
 <h2>Backlog</h2>
 <table id="backlog">${row('deferred, waiting for quota', r.backlog.deferred)}${row('queued for the next call', r.backlog.queued)}${r.backlog.oldestDeferredDay ? row('oldest deferred since', r.backlog.oldestDeferredDay) : ''}</table>
-<h2>Files that need action</h2>
-${r.needsAction.length ? `<p id="needs-action-counts">${esc(actionCounts(r.needsAction))}: the ones to fix first, deferred and retrying files go out by themselves.</p>
-<table id="needs-action"><tr><th>file</th><th>status</th><th>why, and what to do</th></tr>${r.needsAction.map((a) => `<tr class="${a.status}"><td class="key">${esc(a.key)}</td><td class="status">${esc(a.status)}${a.day ? ` (day ${esc(a.day)} full)` : ''}${a.fileId !== undefined ? ` (FileId ${a.fileId})` : ''}</td><td>${esc([a.code, a.message].filter(Boolean).join(': '))}${a.fix ? `<br><strong>What to do:</strong> ${esc(a.fix)}` : ''}</td></tr>`).join('')}</table>` : '<p id="needs-action">None: every file is uploaded or on its way.</p>'}
 <h2>Errors by code</h2>
 ${errors.length ? `<table id="errors">${errors.map(([c, n]) => row(c, n)).join('')}</table>` : '<p id="errors">None.</p>'}
-<p class="muted">Generated ${esc(zoned(r.generatedAt, r.utcOffset))}. This run registered ${r.actions.registered} file(s), updated ${r.actions.reviewsUpdated} review state(s) and pruned ${r.actions.pruned} ledger entries.</p>
+<p class="muted">Generated ${esc(zoned(r.generatedAt, r.utcOffset))} (UTC${esc(r.utcOffset)}). This run registered ${r.actions.registered} file(s), updated ${r.actions.reviewsUpdated} review state(s) and pruned ${r.actions.pruned} ledger entries.</p>
 </body></html>
 `;
 }
