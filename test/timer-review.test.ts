@@ -266,7 +266,7 @@ test('a report of an earlier day asked for later lists only what needed action b
   expect(r.report!.report.needsAction).toEqual([]);
   const page = w.store.objects.get(`${w.prefix}reports/index.html`)!.body;
   // 11:00 on 2026-11-26 at +08:00, not the UTC ISO string.
-  expect(page).toMatch(/Generated 2026-11-26 11:00:\d\d\./);
+  expect(page).toMatch(/Generated 2026-11-26 11:00:\d\d \(UTC\+08:00\)\./);
   expect(page).not.toMatch(/Generated \d{4}-\d{2}-\d{2}T/);
   // Today's report still lists it.
   const today = await runRecovery(w.ctx('today'), { Type: 'Timer', Message: '2026-11-26' });
