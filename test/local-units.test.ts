@@ -255,7 +255,7 @@ describe('state from metadata', () => {
       480,
     );
     expect(items).toEqual([
-      { key: 'bad.mp3', kind: 'failed', detail: 'failed: NotAudio: not audio' },
+      { key: 'bad.mp3', kind: 'failed', detail: 'failed: NotAudio: not audio', fix: fixFor('NotAudio') },
       { key: 'no.mp3', kind: 'rejected', detail: 'rejected by review (FileId 7): record it again and upload the new file' },
       { key: 'later.mp3', kind: 'deferred', detail: 'deferred: daily quota used up; sent automatically on 2024-05-03 at the earliest' },
       { key: 'flaky.mp3', kind: 'retrying', detail: 'retrying: InternalError: db; retried automatically' },
@@ -285,7 +285,7 @@ describe('names with control characters', () => {
     // One row, the newline written as an escape: the table does not break across lines.
     expect(lines.filter((l) => l.startsWith('prompts/'))).toHaveLength(1);
     expect(lines[3]).toMatch(/^prompts\/line\\nbreak\.mp3 +failed +- +- +- +KeyInvalid: object key contains control characters$/);
-    expect(lines.slice(-2)).toEqual(['Needs action (1):', '  prompts/line\\nbreak.mp3  failed: KeyInvalid: object key contains control characters']);
+    expect(lines.slice(-3)).toEqual(['Needs action (1):', '  prompts/line\\nbreak.mp3  failed: KeyInvalid: object key contains control characters', `    what to do: ${fixFor('KeyInvalid')}`]);
     expect(lines.join('\n')).not.toContain('(none yet)');
   });
 
@@ -344,7 +344,8 @@ describe('columns with Chinese names', () => {
     expect(lines[3]).toMatch(/^prompts\/欢迎词\.mp3 +uploaded +1001 +pending +2024-05-01 10:15:02\+08:00$/);
     expect(columnOf(lines[3], 'uploaded')).toBe(columnOf(lines[4], 'failed'));
     expect(lines[5]).toMatch(/^prompts\/new\.wav +\(none yet\) +- +- +-$/);
-    expect(lines.slice(-2)).toEqual(['Needs action (1):', `  prompts/photo.mp3  failed: NotAudio: ${'x'.repeat(100)}`]);
+    // A failed file's row is followed by what to do, as its note in failed/ says.
+    expect(lines.slice(-3)).toEqual(['Needs action (1):', `  prompts/photo.mp3  failed: NotAudio: ${'x'.repeat(100)}`, `    what to do: ${fixFor('NotAudio')}`]);
     expect(renderStatus([], 'prompts/', 'b', 480)).toEqual(['no objects under prompts/ in b yet: copy an .mp3 or .wav into the drop folder']);
     // A file CCC got as a converted copy says so, in the table and on its terminal line.
     const big: StatusRow = { key: 'prompts/big.wav', size: 10, state: { status: 'uploaded', fileId: 1004, converted: '44100Hz/2ch/16bit → 8000Hz/1ch/16bit' } };
@@ -362,7 +363,7 @@ describe('columns with Chinese names', () => {
     ];
     const lines = renderStatus(rows, 'prompts/', 'local-1250000000', 480);
     // After 60 drops an operator read "Needs action (18)" for 1 file to fix and 17 that go out by themselves.
-    expect(lines.slice(-6)[0]).toBe('Needs action (5): 1 to fix; 4 deferred or retrying go out by themselves:');
+    expect(lines.slice(-7)[0]).toBe('Needs action (5): 1 to fix; 4 deferred or retrying go out by themselves:');
     const none = renderStatus(rows.slice(1), 'prompts/', 'local-1250000000', 480);
     expect(none.slice(-5)[0]).toBe('Needs action (4): nothing to fix; 4 deferred or retrying go out by themselves:');
   });

@@ -8,6 +8,7 @@ import { checkKey } from '../../shared/core/eligibility';
 import { deferredUntil } from '../../shared/core/job';
 import { META } from '../../shared/core/metadata';
 import { tryDecodeURIComponent } from '../../shared/core/text';
+import { fixFor } from './fixes';
 import { nextQuotaDay } from './time';
 
 /** What the `x-cos-meta-ivr-*` fields say, decoded. */
@@ -52,6 +53,8 @@ export interface ActionItem {
   kind: 'failed' | 'rejected' | 'deferred' | 'retrying';
   /** One line saying why and what happens next. */
   detail: string;
+  /** failed: what to do, as `failed/<name>.error.txt` says it. */
+  fix?: string;
 }
 
 /** Where the functions keep their ledger: the default of `IVR_LEDGER_PREFIX`, which the stack keeps. */
@@ -89,7 +92,7 @@ export function needsAction(objects: Array<{ key: string; state: FileState }>, o
   const items: ActionItem[] = [];
   const reason = (s: FileState) => [s.errorCode, s.errorMessage].filter(Boolean).join(': ') || 'no reason recorded';
   for (const { key, state: s } of objects) {
-    if (s.status === 'failed') items.push({ key, kind: 'failed', detail: `failed: ${reason(s)}` });
+    if (s.status === 'failed') items.push({ key, kind: 'failed', detail: `failed: ${reason(s)}`, fix: fixFor(s.errorCode) });
     else if (s.review === 'rejected') items.push({ key, kind: 'rejected', detail: `rejected by review${s.fileId !== undefined ? ` (FileId ${s.fileId})` : ''}: record it again and upload the new file` });
     else if (s.status === 'deferred') {
       const day = deferredDay(s, offsetMinutes);

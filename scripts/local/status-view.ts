@@ -80,6 +80,10 @@ export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, 
   const actions = needsAction(rows, offsetMinutes);
   lines.push('');
   if (actions.length === 0) lines.push('Needs action: nothing.');
-  else lines.push(`Needs action (${actions.length})${byThemselves(actions)}:`, ...renderTable([{ header: 'KEY', maxWidth: KEY_WIDTH, cut: 'middle' }, { header: 'WHY' }], actions.map((a) => [a.key, a.detail])).slice(1).map((l) => `  ${l}`));
+  else {
+    const rowsOut = renderTable([{ header: 'KEY', maxWidth: KEY_WIDTH, cut: 'middle' }, { header: 'WHY' }], actions.map((a) => [a.key, a.detail])).slice(1);
+    // A failed file's row is followed by what to do about it, as its note in failed/ says.
+    lines.push(`Needs action (${actions.length})${byThemselves(actions)}:`, ...rowsOut.flatMap((l, i) => [`  ${l}`, ...(actions[i]?.fix ? [`    what to do: ${actions[i].fix}`] : [])]));
+  }
   return lines;
 }
