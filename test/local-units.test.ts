@@ -540,19 +540,31 @@ describe('next-day', () => {
     expect(isNoteworthy({ settled: 0 })).toBe(false);
   });
 
-  test('the control endpoint answers only with the token, and passes refusals on', async () => {
+  test('the control endpoint answers only with the token, passes an argument and refusals on', async () => {
     let calls = 0;
+    const args: Array<string | undefined> = [];
     const server = await startControl({
       'next-day': async () => {
         if (++calls > 1) throw new ControlRefusal('busy');
         return { moved: true };
       },
+      ccc: async (what) => {
+        args.push(what);
+        return { what };
+      },
     });
     try {
       expect(await callControl({ port: server.port, token: 'guess' }, 'next-day')).toEqual({ ok: false, message: 'not allowed' });
+      expect(await callControl({ port: server.port, token: 'guess' }, 'ccc', 'lost')).toEqual({ ok: false, message: 'not allowed' });
       expect(calls).toBe(0);
+      expect(args).toEqual([]);
       expect(await callControl(server, 'next-day')).toEqual({ ok: true, moved: true });
       expect(await callControl(server, 'next-day')).toEqual({ ok: false, message: 'busy' });
+      // The argument arrives as typed, whatever it holds.
+      expect(await callControl(server, 'ccc', 'lost')).toEqual({ ok: true, what: 'lost' });
+      expect(await callControl(server, 'ccc', 'a/b c%')).toEqual({ ok: true, what: 'a/b c%' });
+      expect(await callControl(server, 'ccc')).toEqual({ ok: true });
+      expect(args).toEqual(['lost', 'a/b c%', undefined]);
     } finally {
       await server.stop();
     }

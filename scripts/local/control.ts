@@ -14,8 +14,8 @@ import { randomBytes, timingSafeEqual } from 'crypto';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 
-/** Control commands the stack serves. */
-export type ControlCommand = 'next-day';
+/** Control commands the stack serves: `next-day`, and `ccc` with the fault's name (`POST /ccc/lost`). */
+export type ControlCommand = 'next-day' | 'ccc';
 
 /** The stack's answer: its own fields, or why it refused. */
 export type ControlAnswer<T> = ({ ok: true } & T) | { ok: false; message: string };
@@ -42,10 +42,10 @@ const sameToken = (given: string, token: string) => {
 };
 
 /**
- * Serves `POST /<command>` on 127.0.0.1 with `Authorization: Bearer <token>`. A handler's
- * {@link ControlRefusal} answers 409 with its message; anything else it throws answers 500.
+ * Serves `POST /<command>[/<argument>]` on 127.0.0.1 with `Authorization: Bearer <token>`. A
+ * handler's {@link ControlRefusal} answers 409 with its message; anything else it throws answers 500.
  */
-export async function startControl(handlers: Record<ControlCommand, () => Promise<object>>): Promise<ControlServer> {
+export async function startControl(handlers: Record<ControlCommand, (argument?: string) => Promise<object>>): Promise<ControlServer> {
   const token = randomBytes(24).toString('hex');
   const server = http.createServer((req, res) => {
     const answer = (status: number, body: ControlAnswer<object>) => {
@@ -54,10 +54,16 @@ export async function startControl(handlers: Record<ControlCommand, () => Promis
     };
     // The body is never read: every command is its path. Drain it so the connection closes cleanly.
     req.resume();
-    const command = (req.url ?? '').replace(/^\//, '') as ControlCommand;
+    const [command, argument] = (req.url ?? '').replace(/^\//, '').split('/') as [ControlCommand, string | undefined];
     if (!sameToken(String(req.headers.authorization ?? ''), `Bearer ${token}`)) return answer(403, { ok: false, message: 'not allowed' });
     if (req.method !== 'POST' || !Object.prototype.hasOwnProperty.call(handlers, command)) return answer(404, { ok: false, message: `unknown command ${req.method} ${req.url}` });
-    handlers[command]().then(
+    let arg: string | undefined;
+    try {
+      arg = argument === undefined ? undefined : decodeURIComponent(argument);
+    } catch {
+      return answer(404, { ok: false, message: `unknown command ${req.method} ${req.url}` });
+    }
+    handlers[command](arg).then(
       (result) => answer(200, { ok: true, ...result }),
       (e: unknown) => answer(e instanceof ControlRefusal ? 409 : 500, { ok: false, message: e instanceof Error ? e.message : String(e) }),
     );
@@ -77,12 +83,12 @@ export async function startControl(handlers: Record<ControlCommand, () => Promis
 }
 
 /**
- * Sends `command` to the stack's endpoint and returns its answer.
+ * Sends `command` (with its argument, if any) to the stack's endpoint and returns its answer.
  * @throws Error when the stack cannot be reached or its connection breaks
  */
-export function callControl<T extends object>(endpoint: { port: number; token: string }, command: ControlCommand): Promise<ControlAnswer<T>> {
+export function callControl<T extends object>(endpoint: { port: number; token: string }, command: ControlCommand, argument?: string): Promise<ControlAnswer<T>> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: endpoint.port, method: 'POST', path: `/${command}`, headers: { Authorization: `Bearer ${endpoint.token}` } }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port: endpoint.port, method: 'POST', path: `/${command}${argument === undefined ? '' : `/${encodeURIComponent(argument)}`}`, headers: { Authorization: `Bearer ${endpoint.token}` } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

@@ -21,6 +21,7 @@ export const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
   status: { module: 'status', help: 'every file in the local bucket with its state, then what needs action (same as npm run status)' },
   report: { module: 'report', help: "write a day's report now and print where its page is (same as npm run report)" },
   'next-day': { module: 'next-day', help: 'end the running stack\'s quota day now, then run its timer (the recovery pass): deferred files are sent' },
+  ccc: { module: 'ccc', help: 'make the local CCC do one thing wrong next (error, lost, refuse, reject, quota), to see what a file shows then' },
 };
 
 /** `npm run local -- --help`. */

@@ -30,7 +30,8 @@ import { acquireLock, type HeldLock } from './lock';
 import { parseStartOptions, START_OPTIONS, usage, UsageError } from './options';
 import { Output, stoppingLine } from './output';
 import { checkPorts, portMessage } from './ports';
-import { startControl } from './control';
+import { CCC_FAULTS, isCccFault } from './ccc-faults';
+import { ControlRefusal, startControl } from './control';
 import { moveToNextDay } from './day-move';
 import { otherChanges, passLine, runReport, type FileSnapshot, type ReportRun } from './report-run';
 import { deferredDay, readFileState } from './file-state';
@@ -235,7 +236,16 @@ async function main(): Promise<void> {
     moving = run.catch(() => undefined);
     return run;
   };
-  const control = await startControl({ 'next-day': nextDay });
+  // ccc: the local CCC does one thing wrong next (ccc-faults.ts), and the terminal says so.
+  const cccFault = async (what?: string) => {
+    if (what === undefined || !isCccFault(what)) throw new ControlRefusal(`unknown CCC fault "${what ?? ''}"; one of ${Object.keys(CCC_FAULTS).join(', ')}`);
+    const f = CCC_FAULTS[what];
+    const note = f.apply(ccc, { sdkAppId: SDK_APP_ID, quota: s.quota });
+    if (note) throw new ControlRefusal(note);
+    out.note('ccc', { fault: what }, `local CCC (npm run local -- ccc ${what}): ${f.does}`);
+    return { fault: what, does: f.does, then: f.then };
+  };
+  const control = await startControl({ 'next-day': nextDay, ccc: cccFault });
   writeStackFile(s, { pid: process.pid, cosPort: cos.port, cccPort: ccc.port, prefix: s.prefix, quota: s.quota, quotaOffset: s.quotaOffset, dropDir: s.dropDir, control: { port: control.port, token: control.token } });
 
   const seconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`);

@@ -13,6 +13,7 @@ import { formatOffset } from '../../shared/core/zone';
 import { IvrError } from '../../shared/core/errors';
 import { parseCron } from '../lib/cron';
 import { DEFAULT_RECOVERY_CRON } from '../lib/deploy-spec';
+import { CCC_FAULTS, isCccFault, type CccFaultName } from './ccc-faults';
 import { functionEnv, ROOT, type LocalSettings } from './settings';
 
 /** A bad command line. Exit code 2, like other command-line tools. */
@@ -70,6 +71,8 @@ export const STATUS_OPTIONS: readonly OptionSpec[] = [DATA, JSON_OPT, HELP];
 export const REPORT_OPTIONS: readonly OptionSpec[] = [DATA, JSON_OPT, HELP];
 /** Options of `npm run local -- next-day`. */
 export const NEXT_DAY_OPTIONS: readonly OptionSpec[] = [DATA, JSON_OPT, HELP];
+/** Options of `npm run local -- ccc` (plus the fault's name). */
+export const CCC_OPTIONS: readonly OptionSpec[] = [DATA, JSON_OPT, HELP];
 
 type Values = Record<string, string | boolean | undefined>;
 
@@ -249,17 +252,31 @@ export interface ClientOptions {
   json: boolean;
   /** `npm run report 2024-05-01`. */
   day?: string;
+  /** `npm run local -- ccc lost`: the fault's name. */
+  fault?: CccFaultName;
 }
 
-const CLIENT_OPTIONS = { status: STATUS_OPTIONS, report: REPORT_OPTIONS, 'next-day': NEXT_DAY_OPTIONS } as const;
+const CLIENT_OPTIONS = { status: STATUS_OPTIONS, report: REPORT_OPTIONS, 'next-day': NEXT_DAY_OPTIONS, ccc: CCC_OPTIONS } as const;
 
-/** `npm run status` / `npm run report` / `npm run local -- next-day` arguments. */
+/** `npm run status` / `npm run report` / `npm run local -- next-day` / `npm run local -- ccc` arguments. */
 export function parseClientOptions(argv: string[], cwd: string, command: keyof typeof CLIENT_OPTIONS): ClientOptions | 'help' {
-  const { values: v, positionals } = parseCommandLine(argv, CLIENT_OPTIONS[command], command === 'report' ? 1 : 0, `npm run ${command}`);
+  const name = command === 'ccc' ? 'npm run local -- ccc' : `npm run ${command}`;
+  const { values: v, positionals } = parseCommandLine(argv, CLIENT_OPTIONS[command], command === 'report' || command === 'ccc' ? 1 : 0, name);
   if (v.help) return 'help';
+  const dataDir = folder(v, 'data', path.join(ROOT, '.local'), cwd);
+  if (command === 'ccc') {
+    const what = positionals[0];
+    const names = Object.keys(CCC_FAULTS);
+    if (what === undefined) throw new UsageError(`what should the local CCC do? one of ${names.join(', ')} (${name} --help says what each does)`);
+    if (!isCccFault(what)) {
+      const hint = suggestOption(what, names);
+      throw new UsageError(`unknown CCC fault "${what}"${hint ? `: did you mean ${hint}?` : ''}; one of ${names.join(', ')}`);
+    }
+    return { dataDir, json: v.json === true, fault: what };
+  }
   const day = positionals[0];
   if (day !== undefined && (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)))) {
     throw new UsageError(`the day to report must look like 2024-05-01, got "${day}"`);
   }
-  return { dataDir: folder(v, 'data', path.join(ROOT, '.local'), cwd), json: v.json === true, day };
+  return { dataDir, json: v.json === true, day };
 }

@@ -28,6 +28,8 @@ export interface FakeFile {
   source?: { bucket: string; key: string; etag: string };
   /** The credential that made the call. */
   secretId?: string;
+  /** The review's verdict when it comes (2: rejected); absent, approved. Kept, so a restarted stack rejects what it said it would. */
+  verdict?: 2;
 }
 
 export interface CccFault extends Fault {
@@ -112,6 +114,10 @@ export class FakeCcc extends LoopbackServer {
   private creds: Map<string, FakeCredential>;
   private faults = new FaultQueue<CccFault>();
   private failingNames = new Map<string, string>();
+  /** Refusals (FailedMsg) for the next files CCC is sent, whatever their name: see {@link refuseNextFile}. */
+  private refusals: string[] = [];
+  /** How many of the next files registered are rejected at review: see {@link rejectNextReview}. */
+  private rejections = 0;
   /** Arrival of the latest UploadIvrAudio request: CCC counts a sliding one-second window. */
   private lastUploadAt = -Infinity;
   /** Arrival times of the DescribeIvrAudioList calls of the last second (CCC allows 20 a second). */
@@ -166,6 +172,8 @@ export class FakeCcc extends LoopbackServer {
   clearFaults(): void {
     this.faults.clear();
     this.failingNames.clear();
+    this.refusals = [];
+    this.rejections = 0;
   }
 
   /** CCC will list this file in FailedFileList with `message`; `$AudioUrl` in it becomes the signed URL it was given (CCC quoting it). */
@@ -173,10 +181,20 @@ export class FakeCcc extends LoopbackServer {
     this.failingNames.set(customFileName, message);
   }
 
-  /** With `autoReviewMs`, approves a file that long after it was registered. */
+  /** The next file CCC is sent, whatever its name, is listed in FailedFileList with `message` (the local stack's `ccc refuse`). */
+  refuseNextFile(message: string): void {
+    this.refusals.push(message);
+  }
+
+  /** The next file registered is rejected when its review comes (the local stack's `ccc reject`). */
+  rejectNextReview(): void {
+    this.rejections++;
+  }
+
+  /** With `autoReviewMs`, gives a file its verdict (approved, unless it was to be rejected) that long after it was registered. */
   private reviewLater(fileId: number, registeredAt: number): void {
     if (this.opts.autoReviewMs === undefined) return;
-    setTimeout(() => this.review(fileId, 1), Math.max(0, registeredAt + this.opts.autoReviewMs - this.time())).unref();
+    setTimeout(() => this.review(fileId, this.files.find((f) => f.FileId === fileId)?.verdict ?? 1), Math.max(0, registeredAt + this.opts.autoReviewMs - this.time())).unref();
   }
 
   review(fileId: number, status: 1 | 2): void {
@@ -334,7 +352,8 @@ export class FakeCcc extends LoopbackServer {
     const success: Json[] = [];
     const failed: Json[] = [];
     for (const item of list as Array<{ CustomFileName: string; AudioUrl: string }>) {
-      const fetched = this.failingNames.has(item.CustomFileName) ? { problem: this.failingNames.get(item.CustomFileName)?.split('$AudioUrl').join(item.AudioUrl) } : await this.download(item.AudioUrl);
+      const refusal = this.failingNames.get(item.CustomFileName) ?? this.refusals.shift();
+      const fetched = refusal !== undefined ? { problem: refusal.split('$AudioUrl').join(item.AudioUrl) } : await this.download(item.AudioUrl);
       const problem = fetched.problem;
       if (problem) {
         failed.push({ FileName: item.CustomFileName, FailedMsg: problem });
@@ -342,8 +361,12 @@ export class FakeCcc extends LoopbackServer {
       }
       const ext = /\.wav(\?|$)/i.test(new URL(item.AudioUrl).pathname) ? 'wav' : 'mp3';
       const file: FakeFile = { FileId: this.nextFileId++, CustomFileName: item.CustomFileName, AudioFileName: `${sdkAppId}_${randomUUID().slice(0, 8)}.${ext}`, Status: 0, SdkAppId: sdkAppId, uploadedAt: arrived + this.dayShiftMs, registeredAt: this.time(), source: fetched.source, secretId };
-      this.reviewLater(file.FileId, file.registeredAt ?? this.time());
+      if (this.rejections > 0) {
+        this.rejections--;
+        file.verdict = 2;
+      }
       this.files.push(file);
+      this.reviewLater(file.FileId, file.registeredAt ?? this.time());
       const { FileId, CustomFileName, AudioFileName, Status } = file;
       success.push({ FileId, CustomFileName, AudioFileName, Status });
     }
