@@ -159,6 +159,10 @@ test('a failed file the operator deleted, or replaced without a new drop of the 
   // The files that need action are listed, with their reason.
   expect(dom).toMatch(/<table id="needs-action">[\s\S]*p\/readme\.txt[\s\S]*UnsupportedExtension/);
   expect(dom).toMatch(/p\/menu\.wav<\/td><td class="status">rejected/);
+  // Each row says since when, in the report's zone; each day with files has its count on its bar.
+  expect(dom).toMatch(/p\/readme\.txt<\/td><td class="status">failed<br><span class="muted">since \d{4}-\d{2}-\d{2} \d{2}:\d{2}<\/span>/);
+  expect(dom).toMatch(/<text class="count"[^>]*>3<\/text>/);
+  expect((dom.match(/<text class="count"/g) ?? []).length).toBe(1);
   const png = path.join(ARTIFACTS, 'report.png');
   fs.rmSync(png, { force: true });
   execFileSync(CHROMIUM!, [...flags, '--hide-scrollbars', '--window-size=900,1400', `--screenshot=${png}`, `file://${file}`], { timeout: 60000, stdio: 'ignore' });

@@ -60,6 +60,8 @@ export interface NeedsAction {
   fileId?: number;
   /** failed: what to do, in the operator's words (shared/core/fixes.ts), when a fix is known. */
   fix?: string;
+  /** When the file came to this state (ISO, UTC): when it failed, was deferred or put back for a retry, or when its rejection was read from CCC. */
+  at: string;
 }
 
 /** How a fixed file goes in again, in the cloud. */
@@ -100,12 +102,12 @@ export interface ReportInput {
 /** What the operator should do about a job, if anything. */
 export function needsAction(v: JobVersion): NeedsAction | undefined {
   const status = visibleStatus(v);
-  const base = { key: v.object.key, code: v.lastError?.code, message: v.lastError?.message };
+  const base = { key: v.object.key, code: v.lastError?.code, message: v.lastError?.message, at: v.at };
   if (status === 'failed') {
     const fix = fixFor(v.lastError?.code, UPLOAD_AGAIN);
     return fix ? { ...base, status: 'failed', fix } : { ...base, status: 'failed' };
   }
-  if (status === 'uploaded' && v.upload?.review === 'rejected') return { key: v.object.key, status: 'rejected', fileId: v.upload.fileId, message: 'rejected by CCC review: record it again and upload it under a new name or version' };
+  if (status === 'uploaded' && v.upload?.review === 'rejected') return { key: v.object.key, status: 'rejected', fileId: v.upload.fileId, message: 'rejected by CCC review: record it again and upload it under a new name or version', at: v.at };
   if (status === 'deferred') return { ...base, status: 'deferred', day: v.deferredDay };
   if (status === 'retrying') return { ...base, status: 'retrying' };
   return undefined;
@@ -220,19 +222,24 @@ function chart(history: DayUse[], limit: number): string {
   const w = 720;
   const h = 220;
   const pad = 30;
+  // Room right of the plot for the quota line's label, which sits at the line's end: above the
+  // line it would collide with the count of a bar at the quota.
+  const right = 64;
   const max = Math.max(limit, ...history.map((d) => d.submitted), 1);
-  const bw = (w - pad * 2) / Math.max(history.length, 1);
+  const bw = (w - pad - right) / Math.max(history.length, 1);
   const y = (v: number) => h - pad - ((h - pad * 2) * v) / max;
   const bars = history
     .map((d, i) => {
       const x = pad + i * bw + 2;
       const over = d.submitted >= limit;
       return `<rect class="bar${over ? ' full' : ''}" x="${x.toFixed(1)}" y="${y(d.submitted).toFixed(1)}" width="${(bw - 4).toFixed(1)}" height="${(h - pad - y(d.submitted)).toFixed(1)}"><title>${d.day}: ${d.submitted}/${limit}</title></rect>` +
+        // Its count above it, so the page gives the figure without a pointer (a printout, a phone).
+        (d.submitted > 0 ? `<text class="count" x="${(x + (bw - 4) / 2).toFixed(1)}" y="${(y(d.submitted) - 3).toFixed(1)}" text-anchor="middle">${d.submitted}</text>` : '') +
         (i % 5 === 4 || i === history.length - 1 ? `<text x="${(x + bw / 2).toFixed(1)}" y="${h - 10}" text-anchor="middle">${d.day.slice(5)}</text>` : '');
     })
     .join('');
   return `<svg id="quota-chart" viewBox="0 0 ${w} ${h}" role="img" aria-label="Files submitted per day, last ${history.length} days">
-<line class="limit" x1="${pad}" x2="${w - pad}" y1="${y(limit).toFixed(1)}" y2="${y(limit).toFixed(1)}"/><text x="${w - pad}" y="${(y(limit) - 4).toFixed(1)}" text-anchor="end">quota ${limit}</text>${bars}</svg>`;
+<line class="limit" x1="${pad}" x2="${w - right}" y1="${y(limit).toFixed(1)}" y2="${y(limit).toFixed(1)}"/><text x="${w - right + 4}" y="${(y(limit) + 4).toFixed(1)}">quota ${limit}</text>${bars}</svg>`;
 }
 
 /** An ISO time as a wall-clock time in the report's zone (`+08:00`): `2026-11-26 20:07:38`. */
@@ -258,7 +265,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}
 .big{font-size:2.4rem;font-weight:600}.muted{color:#616e7c}
 table{border-collapse:collapse;min-width:320px}th,td{text-align:left;padding:.3rem 1rem .3rem 0;border-bottom:1px solid #e4e7eb}td.key{overflow-wrap:anywhere;min-width:14em}td.status{white-space:nowrap}code{background:#f0f4f8;padding:0 .2em;border-radius:3px}
-svg{width:100%;height:auto;font-size:11px;fill:#52606d}.bar{fill:#2680c2}.bar.full{fill:#d64545}.limit{stroke:#d64545;stroke-dasharray:4 3}
+svg{width:100%;height:auto;font-size:11px;fill:#52606d}.bar{fill:#2680c2}.bar.full{fill:#d64545}.limit{stroke:#d64545;stroke-dasharray:4 3}.count{font-size:9px}
 .alert{border:2px solid #d64545;background:#fff5f5;padding:.6rem 1rem}
 </style></head><body>
 <h1>IVR audio sync: quota report for ${esc(r.day)}${r.final ? '' : ' so far'} <span class="muted">(UTC${esc(r.utcOffset)})</span></h1>
@@ -268,7 +275,7 @@ ${r.final ? '' : `<p id="so-far">This quota day has not ended: the figures are t
 <p><span class="big" id="quota-used">${r.quota.submitted} / ${r.quota.limit}</span> files submitted to CCC${r.quota.exhausted ? ' — <strong>quota used up</strong>' : ` — ${r.quota.remaining} left`}</p>
 <h2>Files that need action</h2>
 ${r.needsAction.length ? `<p id="needs-action-counts">${esc(actionCounts(r.needsAction))}: the ones to fix first, deferred and retrying files go out by themselves.</p>
-<table id="needs-action"><tr><th>file</th><th>status</th><th>why, and what to do</th></tr>${r.needsAction.map((a) => `<tr class="${a.status}"><td class="key">${esc(a.key)}</td><td class="status">${esc(a.status)}${a.day ? ` (day ${esc(a.day)} full)` : ''}${a.fileId !== undefined ? ` (FileId ${a.fileId})` : ''}</td><td>${withCode([a.code, a.message].filter(Boolean).join(': '))}${a.fix ? `<br><strong>What to do:</strong> ${withCode(a.fix)}` : ''}</td></tr>`).join('')}</table>` : '<p id="needs-action">None: every file is uploaded or on its way.</p>'}
+<table id="needs-action"><tr><th>file</th><th>status</th><th>why, and what to do</th></tr>${r.needsAction.map((a) => `<tr class="${a.status}"><td class="key">${esc(a.key)}</td><td class="status">${esc(a.status)}${a.day ? ` (day ${esc(a.day)} full)` : ''}${a.fileId !== undefined ? ` (FileId ${a.fileId})` : ''}<br><span class="muted">since ${esc(zoned(a.at, r.utcOffset).slice(0, 16))}</span></td><td>${withCode([a.code, a.message].filter(Boolean).join(': '))}${a.fix ? `<br><strong>What to do:</strong> ${withCode(a.fix)}` : ''}</td></tr>`).join('')}</table>` : '<p id="needs-action">None: every file is uploaded or on its way.</p>'}
 <h2>Last ${history.length} days</h2>
 ${chart(history, r.quota.limit)}
 <h2>What became of files on ${esc(r.day)}</h2>
