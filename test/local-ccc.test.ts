@@ -64,6 +64,12 @@ test('each CCC fault does once what it says, and the files show it', async () =>
   expect(status.code).toBe(0);
   const { objects } = JSON.parse(status.stdout) as { objects: Array<{ key: string; review?: string }> };
   expect(objects.find((r) => r.key === 'prompts/rejected.mp3')).toMatchObject({ review: 'rejected' });
+  // The refused file, dealt with: deleted from failed/, its object goes, and status no longer lists it.
+  expect(objects.map((r) => r.key)).toContain('prompts/refused.mp3');
+  fs.rmSync(path.join(dirs.drop, 'failed', 'refused.mp3'));
+  await stack.fileEvent('failed/refused.mp3', 'cleared', 5000, seen);
+  const after = JSON.parse((await run(Proc.npm('status', ['--json', '--data', dirs.data]))).stdout) as { objects: Array<{ key: string }> };
+  expect(after.objects.map((r) => r.key)).not.toContain('prompts/refused.mp3');
   // Once: the file after it is approved.
   fs.writeFileSync(path.join(dirs.drop, 'approved.mp3'), mp3Silence(6));
   const next = await stack.fileEvent('approved.mp3', 'uploaded', 10000, seen);

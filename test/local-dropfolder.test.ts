@@ -457,6 +457,39 @@ test('a file this run sent that stays queued is never said to be recovering', as
   t.dirs.cleanup();
 });
 
+test('a failed file removed from failed/ has its object deleted while it still holds that upload; a fix uploaded under its name, and the note alone, are left alone', async () => {
+  const t = await dropFolder();
+  for (const [name, seconds] of [['gone.mp3', 5], ['fixed.mp3', 6], ['noted.mp3', 7], ['later.mp3', 8]] as const) fs.writeFileSync(path.join(t.dirs.drop, name), mp3Silence(seconds));
+  await t.settle();
+  for (const key of ['gone', 'fixed', 'noted', 'later']) t.result(`prompts/${key}.mp3`, failed('AudioTruncated'));
+  await t.drop.tick();
+  expect(t.of('failed').map((e) => (e as { movedTo?: string }).movedTo).sort()).toEqual(['failed/fixed.mp3', 'failed/gone.mp3', 'failed/later.mp3', 'failed/noted.mp3']);
+
+  // gone.mp3: removed, with its note. fixed.mp3: a fix dropped under its name, then the failed copy
+  // removed. noted.mp3: only its note removed.
+  fs.rmSync(path.join(t.drop.failedDir, 'gone.mp3'));
+  fs.rmSync(path.join(t.drop.failedDir, 'gone.mp3.error.txt'));
+  fs.writeFileSync(path.join(t.dirs.drop, 'fixed.mp3'), mp3Silence(9));
+  await t.settle();
+  expect(t.of('sent').filter((e) => e.file === 'fixed.mp3')).toHaveLength(2);
+  fs.rmSync(path.join(t.drop.failedDir, 'fixed.mp3'));
+  fs.rmSync(path.join(t.drop.failedDir, 'noted.mp3.error.txt'));
+  await t.drop.tick();
+  expect(t.of('cleared')).toEqual([{ kind: 'cleared', file: 'failed/gone.mp3', key: 'prompts/gone.mp3' }]);
+  expect(describeEvent(t.of('cleared')[0]).detail).toBe('removed by you: its object prompts/gone.mp3 is deleted from the local bucket, so status and the report no longer list it');
+  expect([...t.bucket.keys()].sort()).toEqual(['prompts/fixed.mp3', 'prompts/later.mp3', 'prompts/noted.mp3']);
+  expect(t.bucket.get('prompts/fixed.mp3')!.body).toEqual(mp3Silence(9));
+  t.drop.stop();
+
+  // After a restart, a failed file is known from its note: removing it deletes its object too.
+  const again = await dropFolder({ restartOf: t });
+  fs.rmSync(path.join(t.drop.failedDir, 'later.mp3'));
+  await again.drop.tick();
+  expect(again.of('cleared')).toEqual([{ kind: 'cleared', file: 'failed/later.mp3', key: 'prompts/later.mp3' }]);
+  expect([...t.bucket.keys()].sort()).toEqual(['prompts/fixed.mp3', 'prompts/noted.mp3']);
+  t.dirs.cleanup();
+});
+
 test('a file saved into failed/ or done/ by hand is said not to be taken, with what to do; the files the stack put there are not, also after a restart', async () => {
   const t = await dropFolder();
   fs.writeFileSync(path.join(t.dirs.drop, 'hold.mp3'), mp3Silence(5));

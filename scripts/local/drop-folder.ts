@@ -12,7 +12,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ERROR_SUFFIX, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, RESERVED_DIRS, scanIntervalMs, SettleTracker, type Observation } from './drop-rules';
 import { deferredDay, readFileState, withRefusal } from './file-state';
-import { failureText } from './fixes';
+import { failureText, OBJECT_LINE } from './fixes';
 import { formatClock } from './time';
 
 /** What the drop folder needs to see of an object. */
@@ -41,6 +41,8 @@ export type DropEvent =
   | { kind: 'replaced'; file: string; key: string }
   /** Removed from `waiting/` before its result: its object was deleted, so it is not registered. */
   | { kind: 'withdrawn'; file: string; key: string; deleted: boolean }
+  /** A failed file removed from `failed/` (`file`: its path there): its object, still the upload that failed, was deleted. */
+  | { kind: 'cleared'; file: string; key: string }
   | { kind: 'error'; file: string; message: string };
 
 /** How the drop folder reaches the bucket and reports. */
@@ -131,6 +133,11 @@ export class DropFolder {
    * there was saved there by the operator, and is never sent.
    */
   private readonly placed = new Set<string>();
+  /**
+   * The failed files the stack put in failed/ (this run, or found there with their note at start),
+   * by path relative to the drop folder: the object each stands for, and the MD5 of what failed.
+   */
+  private readonly failedCopies = new Map<string, { key: string; md5: string }>();
   /** Entries the drop folder cannot take (a link, a name that is not UTF-8), each told once. */
   private readonly toldSkipped = new Set<string>();
   private timer?: NodeJS.Timeout;
@@ -218,6 +225,7 @@ export class DropFolder {
       }
       for (const [key, f] of [...this.inFlight]) this.guard(f.file, () => this.check(key));
       await this.withdrawRemoved();
+      await this.clearRemovedFailures();
       await this.takeFromWaiting();
       this.tellSavedIntoResults();
     } finally {
@@ -288,6 +296,44 @@ export class DropFolder {
     for (const rel of this.resultFiles()) {
       const own = !rel.startsWith(failed) || rel.endsWith(ERROR_SUFFIX) || Buffer.byteLength(path.posix.basename(rel)) + Buffer.byteLength(ERROR_SUFFIX) > NAME_MAX_BYTES || fs.existsSync(path.join(this.deps.dropDir, fromRel(rel + ERROR_SUFFIX)));
       if (own) this.placed.add(rel);
+      if (own && rel.startsWith(failed) && !rel.endsWith(ERROR_SUFFIX)) this.noteFailedCopy(rel);
+    }
+  }
+
+  /** Remembers which object a failed file found at start stands for, from the `Object:` line of its note. */
+  private noteFailedCopy(rel: string): void {
+    try {
+      const note = fs.readFileSync(path.join(this.deps.dropDir, fromRel(rel + ERROR_SUFFIX)), 'utf8');
+      const line = note.split('\n').find((l) => l.startsWith(OBJECT_LINE));
+      const at = line?.lastIndexOf(` in bucket ${this.deps.bucket}`) ?? -1;
+      if (!line || at < 0) return;
+      const md5 = createHash('md5').update(fs.readFileSync(path.join(this.deps.dropDir, fromRel(rel)))).digest('hex');
+      this.failedCopies.set(rel, { key: line.slice(OBJECT_LINE.length, at), md5 });
+    } catch {
+      // No note (a name too long for it), or unreadable: removing this one deletes nothing.
+    }
+  }
+
+  /**
+   * Failed files the operator removed from failed/: their objects are deleted from the local
+   * bucket while they still hold the upload that failed, so `status` and the report stop listing
+   * them as needing action (a fix dropped under another name, say), as deleting the object does in
+   * the cloud. An object uploaded again since (a fix under the same name) is left alone.
+   */
+  private async clearRemovedFailures(): Promise<void> {
+    for (const [rel, c] of [...this.failedCopies]) {
+      if (this.stopped) return;
+      if (fs.existsSync(path.join(this.deps.dropDir, fromRel(rel)))) continue;
+      this.failedCopies.delete(rel);
+      if (this.inFlight.has(c.key)) continue; // dropped again under its name: that upload is the object now
+      const obj = this.deps.object(c.key);
+      if (!obj || obj.etag.replace(/"/g, '') !== c.md5 || readFileState(obj.meta).status !== 'failed') continue;
+      try {
+        await this.deps.remove(c.key);
+        this.deps.emit({ kind: 'cleared', file: rel, key: c.key });
+      } catch (e) {
+        this.deps.emit({ kind: 'error', file: rel, message: `removed from ${RESERVED_DIRS.failed}/, but its object ${c.key} could not be deleted, so the report still lists it: ${e instanceof Error ? e.message : String(e)}` });
+      }
     }
   }
 
@@ -721,6 +767,7 @@ export class DropFolder {
         noteError = (e as Error).message;
       }
     }
+    if (rel) this.failedCopies.set(`${RESERVED_DIRS.failed}/${rel}`, { key, md5: f.md5 });
     this.deps.emit({ kind: 'failed', file: f.file, key, code, message, movedTo: rel && `${RESERVED_DIRS.failed}/${rel}`, note });
     if (noteError) this.deps.emit({ kind: 'error', file: f.file, message: `its note (<name>.error.txt) could not be written (${noteError}); the reason is on the line above` });
   }

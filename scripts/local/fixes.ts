@@ -16,6 +16,9 @@ export function fixFor(code: string | undefined): string {
   return sharedFix(asErrorCode(code), AGAIN) ?? DEFAULT_FIX;
 }
 
+/** How a note names the failed file's object (the drop folder reads it back to delete the object when the file is removed). */
+export const OBJECT_LINE = 'Object:  ';
+
 /** What `<name>.error.txt` says about a failed file. */
 export interface FailureNote {
   /** The file's name as it was dropped (path relative to the drop folder). */
@@ -38,7 +41,7 @@ export function failureText(n: FailureNote): string {
     `Message: ${n.message ?? '(no message)'}`,
     `Fix:     ${fixFor(n.code)}`,
     '',
-    `Object:  ${n.key} in bucket ${n.bucket}`,
+    `${OBJECT_LINE}${n.key} in bucket ${n.bucket}`,
     `Failed:  ${formatDateTime(n.atMs, n.offsetMinutes)}`,
     '',
     'This file stays here as a record: you do not need to remove it before dropping the fixed one.',

@@ -60,6 +60,8 @@ export function describeEvent(e: DropEvent): { state: string; detail: string } {
       return { state: 'replaced', detail: 'the file in waiting/ changed while it waited: the new version replaces the one waiting, which is never sent, and is handled on its own' };
     case 'withdrawn':
       return { state: 'withdrawn', detail: e.deleted ? `removed from waiting/ before it was registered: ${e.key} is deleted from the local bucket, so it is not sent` : 'removed from waiting/ before it was sent: nothing is sent' };
+    case 'cleared':
+      return { state: 'cleared', detail: `removed by you: its object ${e.key} is deleted from the local bucket, so status and the report no longer list it` };
     case 'error':
       return { state: 'error', detail: e.message };
   }
