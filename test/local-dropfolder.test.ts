@@ -177,7 +177,8 @@ test('a name the function refuses ends in failed/ even when the refusal arrives 
   fs.writeFileSync(path.join(t.dirs.drop, 'nl1\nx.mp3'), mp3Silence(5));
   await t.settle();
   expect(t.of('sent')).toHaveLength(2);
-  expect(t.of('failed')).toEqual([
+  // In drop order, which is by modification time: the two writes may fall in one tick or two.
+  expect([...t.of('failed')].sort((a, b) => a.file.localeCompare(b.file))).toEqual([
     expect.objectContaining({ file: 'nl1\nx.mp3', code: 'KeyInvalid', message: 'object key contains control characters', movedTo: 'failed/nl1\nx.mp3', note: 'failed/nl1\nx.mp3.error.txt' }),
     expect.objectContaining({ file: 'tb1\tx.mp3', code: 'KeyInvalid', message: 'object key contains control characters', movedTo: 'failed/tb1\tx.mp3', note: 'failed/tb1\tx.mp3.error.txt' }),
   ]);
@@ -487,6 +488,62 @@ test('a failed file removed from failed/ has its object deleted while it still h
   await again.drop.tick();
   expect(again.of('cleared')).toEqual([{ kind: 'cleared', file: 'failed/later.mp3', key: 'prompts/later.mp3' }]);
   expect([...t.bucket.keys()].sort()).toEqual(['prompts/fixed.mp3', 'prompts/noted.mp3']);
+  t.dirs.cleanup();
+});
+
+test('a failed file\'s object stays while its bytes are still in the drop folder: a second failed copy, a rename in failed/, a move back into the drop folder', async () => {
+  const t = await dropFolder();
+  const bad = mp3Silence(5);
+  fs.writeFileSync(path.join(t.dirs.drop, 'dup.mp3'), bad);
+  fs.writeFileSync(path.join(t.dirs.drop, 'moved.mp3'), mp3Silence(6));
+  fs.writeFileSync(path.join(t.dirs.drop, 'renamed.mp3'), mp3Silence(7));
+  await t.settle();
+  for (const key of ['dup', 'moved', 'renamed']) t.result(`prompts/${key}.mp3`, failed('AudioTruncated'));
+  await t.drop.tick();
+  // The same bad bytes dropped again fail again: a second copy, for the same object.
+  fs.writeFileSync(path.join(t.dirs.drop, 'dup.mp3'), bad);
+  await t.settle();
+  t.result('prompts/dup.mp3', failed('AudioTruncated'));
+  await t.drop.tick();
+  expect(fs.readdirSync(t.drop.failedDir).filter((n) => n.startsWith('dup'))).toEqual(['dup (2).mp3', 'dup (2).mp3.error.txt', 'dup.mp3', 'dup.mp3.error.txt']);
+
+  fs.rmSync(path.join(t.drop.failedDir, 'dup.mp3'));
+  fs.renameSync(path.join(t.drop.failedDir, 'renamed.mp3'), path.join(t.drop.failedDir, 'renamed-look-at-later.mp3'));
+  fs.renameSync(path.join(t.drop.failedDir, 'moved.mp3'), path.join(t.dirs.drop, 'moved.mp3'));
+  await t.drop.tick();
+  expect(t.of('cleared')).toEqual([]);
+  expect([...t.bucket.keys()].sort()).toEqual(['prompts/dup.mp3', 'prompts/moved.mp3', 'prompts/renamed.mp3']);
+  // The one moved back is simply sent again.
+  await t.settle();
+  expect(t.of('sent').filter((e) => e.file === 'moved.mp3')).toHaveLength(2);
+
+  // The last copy of the duplicate goes: now its object does.
+  fs.rmSync(path.join(t.drop.failedDir, 'dup (2).mp3'));
+  await t.drop.tick();
+  expect(t.of('cleared')).toEqual([{ kind: 'cleared', file: 'failed/dup (2).mp3', key: 'prompts/dup.mp3' }]);
+  t.dirs.cleanup();
+});
+
+test('a refused key\'s failed file, and a long name found again at a restart, have their objects deleted when removed from failed/', async () => {
+  const t = await dropFolder({ onPut: (drop, key) => key.includes('\t') && drop.refused(key, 'KeyInvalid', 'object key contains control characters') });
+  const long = `${'长'.repeat(82)}.mp3`; // 250 bytes: its note's name is shortened
+  fs.writeFileSync(path.join(t.dirs.drop, 'tab\there.mp3'), mp3Silence(5));
+  fs.writeFileSync(path.join(t.dirs.drop, long), mp3Silence(6));
+  await t.settle();
+  t.result(`prompts/${long}`, failed('IvrNameInvalid'));
+  await t.drop.tick();
+  expect(fs.readdirSync(t.drop.failedDir).sort()).toEqual([long, `${'长'.repeat(79)}….mp3.error.txt`, 'tab\there.mp3', 'tab\there.mp3.error.txt'].sort());
+  // The refused key has no status on its object; it failed all the same.
+  fs.rmSync(path.join(t.drop.failedDir, 'tab\there.mp3'));
+  await t.drop.tick();
+  expect(t.of('cleared')).toEqual([{ kind: 'cleared', file: 'failed/tab\there.mp3', key: 'prompts/tab\there.mp3' }]);
+  t.drop.stop();
+
+  const again = await dropFolder({ restartOf: t });
+  fs.rmSync(path.join(t.drop.failedDir, long));
+  await again.drop.tick();
+  expect(again.of('cleared')).toEqual([{ kind: 'cleared', file: `failed/${long}`, key: `prompts/${long}` }]);
+  expect([...t.bucket.keys()]).toEqual([]);
   t.dirs.cleanup();
 });
 

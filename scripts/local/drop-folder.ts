@@ -10,10 +10,25 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { ERROR_SUFFIX, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, RESERVED_DIRS, scanIntervalMs, SettleTracker, type Observation } from './drop-rules';
+import { ERROR_SUFFIX, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, RESERVED_DIRS, scanIntervalMs, SettleTracker, withSuffix, type Observation } from './drop-rules';
 import { deferredDay, readFileState, withRefusal } from './file-state';
-import { failureText, OBJECT_LINE } from './fixes';
+import { failureText, readFailureNote } from './fixes';
 import { formatClock } from './time';
+
+/** The hex MD5 of a file's bytes: the ETag COS gives a simple upload of them. */
+const md5 = (body: Buffer): string => createHash('md5').update(body).digest('hex');
+
+/** A file's size, or -1 when it cannot be read. */
+function sizeOf(full: string): number {
+  try {
+    return fs.statSync(full).size;
+  } catch {
+    return -1;
+  }
+}
+
+/** How many clash numbers (`name (2).mp3` …) a note in failed/ is matched against at start. */
+const MAX_CLASH = 1000;
 
 /** What the drop folder needs to see of an object. */
 export interface ObjectView {
@@ -137,7 +152,7 @@ export class DropFolder {
    * The failed files the stack put in failed/ (this run, or found there with their note at start),
    * by path relative to the drop folder: the object each stands for, and the MD5 of what failed.
    */
-  private readonly failedCopies = new Map<string, { key: string; md5: string }>();
+  private readonly failedCopies = new Map<string, { key: string; md5: string; size: number }>();
   /** Entries the drop folder cannot take (a link, a name that is not UTF-8), each told once. */
   private readonly toldSkipped = new Set<string>();
   private timer?: NodeJS.Timeout;
@@ -296,21 +311,43 @@ export class DropFolder {
     for (const rel of this.resultFiles()) {
       const own = !rel.startsWith(failed) || rel.endsWith(ERROR_SUFFIX) || Buffer.byteLength(path.posix.basename(rel)) + Buffer.byteLength(ERROR_SUFFIX) > NAME_MAX_BYTES || fs.existsSync(path.join(this.deps.dropDir, fromRel(rel + ERROR_SUFFIX)));
       if (own) this.placed.add(rel);
-      if (own && rel.startsWith(failed) && !rel.endsWith(ERROR_SUFFIX)) this.noteFailedCopy(rel);
+    }
+    this.noteFailedCopies();
+  }
+
+  /**
+   * Remembers which object each failed file found at start stands for, from the notes in failed/:
+   * a note names the file as it was dropped and its key, and the failed copy beside it is the
+   * name the stack gave it (with its clash number; shortened, for a long name, as the note is).
+   */
+  private noteFailedCopies(): void {
+    const failed = `${RESERVED_DIRS.failed}/`;
+    for (const rel of this.resultFiles()) {
+      if (!rel.startsWith(failed) || !rel.endsWith(ERROR_SUFFIX)) continue;
+      let note: ReturnType<typeof readFailureNote>;
+      try {
+        note = readFailureNote(fs.readFileSync(path.join(this.deps.dropDir, fromRel(rel)), 'utf8'), this.deps.bucket);
+      } catch {
+        continue;
+      }
+      if (!note) continue;
+      const inFailed = rel.slice(failed.length);
+      for (let n = 1; n <= MAX_CLASH; n++) {
+        if (noteName(note.file, n) !== inFailed) continue;
+        const copy = `${failed}${withSuffix(note.file, n)}`;
+        const body = this.readResult(copy);
+        if (body) this.failedCopies.set(copy, { key: note.key, md5: md5(body), size: body.length });
+        break;
+      }
     }
   }
 
-  /** Remembers which object a failed file found at start stands for, from the `Object:` line of its note. */
-  private noteFailedCopy(rel: string): void {
+  /** A file under done/ or failed/ (relative to the drop folder), or undefined when it cannot be read. */
+  private readResult(rel: string): Buffer | undefined {
     try {
-      const note = fs.readFileSync(path.join(this.deps.dropDir, fromRel(rel + ERROR_SUFFIX)), 'utf8');
-      const line = note.split('\n').find((l) => l.startsWith(OBJECT_LINE));
-      const at = line?.lastIndexOf(` in bucket ${this.deps.bucket}`) ?? -1;
-      if (!line || at < 0) return;
-      const md5 = createHash('md5').update(fs.readFileSync(path.join(this.deps.dropDir, fromRel(rel)))).digest('hex');
-      this.failedCopies.set(rel, { key: line.slice(OBJECT_LINE.length, at), md5 });
+      return fs.readFileSync(path.join(this.deps.dropDir, fromRel(rel)));
     } catch {
-      // No note (a name too long for it), or unreadable: removing this one deletes nothing.
+      return undefined;
     }
   }
 
@@ -318,16 +355,20 @@ export class DropFolder {
    * Failed files the operator removed from failed/: their objects are deleted from the local
    * bucket while they still hold the upload that failed, so `status` and the report stop listing
    * them as needing action (a fix dropped under another name, say), as deleting the object does in
-   * the cloud. An object uploaded again since (a fix under the same name) is left alone.
+   * the cloud. Left alone: an object uploaded again since (a fix under the same name), and one
+   * whose failed content is still in the drop folder under any name (a second failed copy of the
+   * same bytes, the file renamed in failed/ or moved back into the drop folder to be sent again).
    */
   private async clearRemovedFailures(): Promise<void> {
     for (const [rel, c] of [...this.failedCopies]) {
       if (this.stopped) return;
-      if (fs.existsSync(path.join(this.deps.dropDir, fromRel(rel)))) continue;
+      if (!this.removedByOperator(rel)) continue;
       this.failedCopies.delete(rel);
-      if (this.inFlight.has(c.key)) continue; // dropped again under its name: that upload is the object now
+      if (this.inFlight.has(c.key) || this.stillHeld(c)) continue;
       const obj = this.deps.object(c.key);
-      if (!obj || obj.etag.replace(/"/g, '') !== c.md5 || readFileState(obj.meta).status !== 'failed') continue;
+      if (!obj || obj.etag.replace(/"/g, '') !== c.md5) continue;
+      // A key the function refused outright carries no status: it failed all the same.
+      if (withRefusal(c.key, readFileState(obj.meta), this.deps.prefix).status !== 'failed') continue;
       try {
         await this.deps.remove(c.key);
         this.deps.emit({ kind: 'cleared', file: rel, key: c.key });
@@ -335,6 +376,35 @@ export class DropFolder {
         this.deps.emit({ kind: 'error', file: rel, message: `removed from ${RESERVED_DIRS.failed}/, but its object ${c.key} could not be deleted, so the report still lists it: ${e instanceof Error ? e.message : String(e)}` });
       }
     }
+  }
+
+  /** Whether a file under failed/ is gone for sure: not there, in a drop folder that is (a share that dropped out proves nothing). */
+  private removedByOperator(rel: string): boolean {
+    try {
+      fs.lstatSync(path.join(this.deps.dropDir, fromRel(rel)));
+      return false;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'ENOENT' && fs.existsSync(this.deps.dropDir);
+    }
+  }
+
+  /** Whether the drop folder still holds these bytes anywhere: in it, in waiting/, done/ or failed/. */
+  private stillHeld(c: { md5: string; size: number }): boolean {
+    // (scan's paths are relative to the drop folder, waiting/'s too.)
+    const dropped = [...this.scan(this.deps.dropDir, true), ...this.scan(this.waitingDir, false)].filter((o) => o.size === c.size).map((o) => o.rel);
+    const results = this.resultFiles().filter((rel) => !rel.endsWith(ERROR_SUFFIX));
+    for (const rel of [...dropped, ...results]) {
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(path.join(this.deps.dropDir, fromRel(rel)));
+      } catch {
+        continue;
+      }
+      if (st.size !== c.size) continue;
+      const body = this.readResult(rel);
+      if (body && md5(body) === c.md5) return true;
+    }
+    return false;
   }
 
   /**
@@ -413,7 +483,7 @@ export class DropFolder {
       this.deps.emit({ kind: 'error', file: f.file, message: `could not be read from ${RESERVED_DIRS.waiting}/: ${(e as Error).message}` });
       return;
     }
-    f.md5 = createHash('md5').update(body).digest('hex');
+    f.md5 = md5(body);
     const sentAtMs = this.deps.now();
     try {
       await this.deps.put(key, body, CONTENT_TYPES[path.extname(f.file).toLowerCase()] ?? 'application/octet-stream');
@@ -593,7 +663,7 @@ export class DropFolder {
 
   /** The MD5 of a file in `waiting/`, as COS gives it for a simple upload (its ETag); throws when unreadable. */
   private md5Of(file: string): string {
-    return createHash('md5').update(fs.readFileSync(this.inWaiting(file))).digest('hex');
+    return md5(fs.readFileSync(this.inWaiting(file)));
   }
 
   /** The size and time of a file in `waiting/`, or undefined when it is not there. */
@@ -767,7 +837,7 @@ export class DropFolder {
         noteError = (e as Error).message;
       }
     }
-    if (rel) this.failedCopies.set(`${RESERVED_DIRS.failed}/${rel}`, { key, md5: f.md5 });
+    if (rel) this.failedCopies.set(`${RESERVED_DIRS.failed}/${rel}`, { key, md5: f.md5, size: sizeOf(path.join(this.failedDir, fromRel(rel))) });
     this.deps.emit({ kind: 'failed', file: f.file, key, code, message, movedTo: rel && `${RESERVED_DIRS.failed}/${rel}`, note });
     if (noteError) this.deps.emit({ kind: 'error', file: f.file, message: `its note (<name>.error.txt) could not be written (${noteError}); the reason is on the line above` });
   }

@@ -16,9 +16,6 @@ export function fixFor(code: string | undefined): string {
   return sharedFix(asErrorCode(code), AGAIN) ?? DEFAULT_FIX;
 }
 
-/** How a note names the failed file's object (the drop folder reads it back to delete the object when the file is removed). */
-export const OBJECT_LINE = 'Object:  ';
-
 /** What `<name>.error.txt` says about a failed file. */
 export interface FailureNote {
   /** The file's name as it was dropped (path relative to the drop folder). */
@@ -32,19 +29,41 @@ export interface FailureNote {
   offsetMinutes: number;
 }
 
+/** The note's first line after the file's name, and the lines around the object's key: {@link readFailureNote} finds them. */
+const FIRST_LINE_END = ' could not be registered as an IVR prompt.\n';
+const OBJECT_LINE = '\nObject:  ';
+const FAILED_LINE = '\nFailed:  ';
+
 /** The text of `<name>.error.txt`: reason, fix, and where the file was registered. */
 export function failureText(n: FailureNote): string {
   return [
-    `${n.file} could not be registered as an IVR prompt.`,
+    `${n.file}${FIRST_LINE_END.trimEnd()}`,
     '',
     `Error:   ${n.code ?? '(no code)'}`,
     `Message: ${n.message ?? '(no message)'}`,
     `Fix:     ${fixFor(n.code)}`,
     '',
-    `${OBJECT_LINE}${n.key} in bucket ${n.bucket}`,
-    `Failed:  ${formatDateTime(n.atMs, n.offsetMinutes)}`,
+    `${OBJECT_LINE.slice(1)}${n.key} in bucket ${n.bucket}`,
+    `${FAILED_LINE.slice(1)}${formatDateTime(n.atMs, n.offsetMinutes)}`,
     '',
     'This file stays here as a record: you do not need to remove it before dropping the fixed one.',
+    'Once you have dealt with it (fixed it under another name, say), delete it from failed/ while the',
+    'stack runs: its object is deleted from the local bucket too, so the report stops listing it.',
     '',
   ].join('\n');
+}
+
+/**
+ * The dropped file's name and its object's key, read back from a note {@link failureText} wrote
+ * for `bucket` (the drop folder finds a failed file's object this way after a restart). The key is
+ * the text between the last `Object:` line's start and ` in bucket <bucket>` before `Failed:`, so
+ * a message or a name printed above it, even one with line breaks, cannot stand in for it.
+ */
+export function readFailureNote(text: string, bucket: string): { file: string; key: string } | undefined {
+  const first = text.indexOf(FIRST_LINE_END);
+  const start = text.lastIndexOf(OBJECT_LINE);
+  const tail = ` in bucket ${bucket}${FAILED_LINE}`;
+  const end = start < 0 ? -1 : text.indexOf(tail, start + OBJECT_LINE.length);
+  if (first < 0 || end < 0) return undefined;
+  return { file: text.slice(0, first), key: text.slice(start + OBJECT_LINE.length, end) };
 }
