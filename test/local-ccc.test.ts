@@ -6,7 +6,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CCC_FAULTS } from '../scripts/local/ccc-faults';
+import type { DropEvent } from '../scripts/local/drop-folder';
 import type { FakeFile } from '../scripts/local/fakes/fake-ccc';
+import { describeEvent } from '../scripts/local/output';
 import { mp3Silence } from './audio';
 import { killAll, Proc, run, stackArgs, tempDirs, waitUntil } from './local-helpers';
 
@@ -25,6 +27,8 @@ test('each CCC fault does once what it says, and the files show it', async () =>
   expect(typo).toMatchObject({ code: 2, stdout: '' });
   expect(typo.stderr).toBe(`npm run local -- ccc: unknown CCC fault "los": did you mean lost?; one of ${Object.keys(CCC_FAULTS).join(', ')}\n`);
   expect((await ccc([], dirs.data)).stderr).toMatch(/^npm run local -- ccc: what should the local CCC do\? one of error, lost, refuse, reject, quota/);
+  // A word too many: the hint is a command that works as typed (no second --).
+  expect((await ccc(['lost', 'extra'], dirs.data)).stderr).toBe('npm run local -- ccc: unexpected argument "extra": npm run local -- ccc takes 1 argument, then options, e.g. npm run local -- ccc lost --data .local\n');
   const help = await ccc(['--help'], dirs.data);
   expect(help.code).toBe(0);
   const lines = help.stdout.split('\n');
@@ -83,5 +87,10 @@ test('each CCC fault does once what it says, and the files show it', async () =>
   fs.writeFileSync(path.join(dirs.drop, 'late.mp3'), mp3Silence(7));
   const deferred = await stack.fileEvent('late.mp3', 'deferred', 10000, seen);
   expect(deferred.code).toBe('QuotaExhausted');
+  const line: DropEvent = { kind: 'status', file: String(deferred.file), key: String(deferred.key), status: 'deferred', message: String(deferred.message), day: String(deferred.day) };
+  expect(describeEvent(line).detail).toMatch(/^CCC says the day is full \(FailedOperation\.UploadFileOverflow; files registered outside this product count too\); sent automatically on \d{4}-\d{2}-\d{2} at the earliest$/);
+  // Faults queue: one asked for while another is not used yet says so.
+  expect((await ccc(['error'], dirs.data)).stdout).not.toContain('not used yet');
+  expect((await ccc(['lost'], dirs.data)).stdout).toBe(`local CCC: ${CCC_FAULTS.lost.does}; ${CCC_FAULTS.lost.then} (1 asked for earlier is not used yet: they come first)\n`);
   await stack.stop();
 }, 120000);

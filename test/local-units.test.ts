@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { loadConfig, type Env } from '../shared/core/config';
-import { DEFAULT_FIX, failureText, fixFor } from '../scripts/local/fixes';
+import { DEFAULT_FIX, failureText, fixFor, readFailureNote } from '../scripts/local/fixes';
 import { dropOrder, fitName, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, scanIntervalMs, SettleTracker, withSuffix } from '../scripts/local/drop-rules';
 import { LoopbackServer } from '../scripts/local/fakes/loopback-server';
 import * as http from 'http';
@@ -22,7 +22,7 @@ import { functionEnv, type LocalSettings } from '../scripts/local/settings';
 import { KEY_WIDTH, renderStatus, statusJson, type StatusRow } from '../scripts/local/status-view';
 import { displayWidth, padEndWidth, renderTable, truncateMiddleWidth, truncateWidth } from '../scripts/local/table';
 import { formatAhead, formatClock, formatDateTime, NEXT_DAY_MARGIN_MS, nextDayShiftMs, nextQuotaDay } from '../scripts/local/time';
-import { callControl, ControlRefusal, startControl } from '../scripts/local/control';
+import { callControl, ControlRefusal, parseControlPath, startControl } from '../scripts/local/control';
 import { moveToNextDay, nextDayLine, type NextDayResult } from '../scripts/local/day-move';
 import { isNoteworthy, otherChanges, passLine, passSummary, runReport, type FileSnapshot, type ReportRun } from '../scripts/local/report-run';
 import type { FunctionInstance } from '../scripts/local/instance';
@@ -230,6 +230,17 @@ describe('error → fix', () => {
     expect(text).toContain('Error:   FileTooLarge\nMessage: the file is 6000000 bytes\nFix:     CCC accepts files up to 5 MB (the message gives the limit set here).');
     expect(text).toContain('Failed:  2024-05-01 10:15:02+08:00');
   });
+
+  test('a note gives back the name and key it was written with, also when a message or a name breaks a line', () => {
+    const note = (file: string, key: string, message: string) => failureText({ file, key, bucket: 'b-1', code: 'NotAudio', message, atMs: 0, offsetMinutes: 480 });
+    expect(readFailureNote(note('欢迎词.mp3', 'prompts/欢迎词.mp3', 'not audio'), 'b-1')).toEqual({ file: '欢迎词.mp3', key: 'prompts/欢迎词.mp3' });
+    // A message that forges an Object line above the real one, and a key with a line break in it.
+    const forged = note('nl\nx.mp3', 'prompts/nl\nx.mp3', 'bad\nObject:  prompts/other.mp3 in bucket b-1\nFailed:  x');
+    expect(readFailureNote(forged, 'b-1')).toEqual({ file: 'nl\nx.mp3', key: 'prompts/nl\nx.mp3' });
+    // Another bucket's note, or not a note at all: nothing.
+    expect(readFailureNote(note('a.mp3', 'prompts/a.mp3', 'm'), 'b-2')).toBeUndefined();
+    expect(readFailureNote('hello', 'b-1')).toBeUndefined();
+  });
 });
 
 describe('state from metadata', () => {
@@ -365,7 +376,8 @@ describe('columns with Chinese names', () => {
     // After 60 drops an operator read "Needs action (18)" for 1 file to fix and 17 that go out by themselves.
     expect(lines.slice(-7)[0]).toBe('Needs action (5): 1 to fix; 4 deferred or retrying go out by themselves:');
     const none = renderStatus(rows.slice(1), 'prompts/', 'local-1250000000', 480);
-    expect(none.slice(-5)[0]).toBe('Needs action (4): nothing to fix; 4 deferred or retrying go out by themselves:');
+    expect(none.slice(-5)[0]).toBe('Nothing to fix; waiting (4): 4 deferred or retrying go out by themselves:');
+    expect(renderStatus(rows.slice(4), 'prompts/', 'local-1250000000', 480).slice(-2)[0]).toBe('Nothing to fix; waiting (1): 1 deferred or retrying goes out by itself:');
   });
 });
 
@@ -494,7 +506,9 @@ describe('next-day', () => {
 
   test('what a pass did, in one line', () => {
     expect(passSummary({ settled: 0, reviews: { changed: 0, rejected: [] } })).toBe('nothing to do');
-    expect(passSummary({ settled: 2, registered: 2, reviews: { changed: 3, rejected: ['p/a.mp3'] } })).toBe('2 files registered, 3 review states updated (1 rejected)');
+    expect(passSummary({ settled: 2, registered: 2, reviews: { changed: 3, rejected: ['p/a.mp3'] } })).toBe('2 files registered, 3 review states updated, rejected by review: p/a.mp3');
+    // A rejection marked by a later pass than the one that recorded it: named all the same.
+    expect(passSummary({ settled: 0, reviews: { changed: 0, rejected: ['p/a.mp3', 'p/b.wav'] } })).toBe('rejected by review: p/a.mp3, p/b.wav');
     expect(passSummary({ settled: 3, registered: 1 })).toBe('1 file registered, 2 other files updated');
     expect(passSummary({ settled: 1, registered: 0 })).toBe('1 file updated');
     const failed: ReportRun = { ok: false, noteworthy: true, pass: 'failed: InstanceExited quota-report exited', summary: 'report failed: InstanceExited quota-report exited' };
@@ -563,12 +577,22 @@ describe('next-day', () => {
       // The argument arrives as typed, whatever it holds.
       expect(await callControl(server, 'ccc', 'lost')).toEqual({ ok: true, what: 'lost' });
       expect(await callControl(server, 'ccc', 'a/b c%')).toEqual({ ok: true, what: 'a/b c%' });
-      expect(await callControl(server, 'ccc')).toEqual({ ok: true });
-      expect(args).toEqual(['lost', 'a/b c%', undefined]);
+      // A command is exactly its path: no missing or extra argument, no more segments, no query.
+      expect(await callControl(server, 'ccc')).toEqual({ ok: false, message: 'unknown command POST /ccc' });
+      expect(await callControl(server, 'next-day', 'x')).toEqual({ ok: false, message: 'unknown command POST /next-day/x' });
+      expect(args).toEqual(['lost', 'a/b c%']);
+      expect(calls).toBe(2);
     } finally {
       await server.stop();
     }
     await expect(callControl(server, 'next-day')).rejects.toThrow(/the stack stopped answering/);
+  });
+
+  test('a control path names one command, with an argument exactly when it takes one', () => {
+    expect(parseControlPath('/next-day')).toEqual({ command: 'next-day' });
+    expect(parseControlPath('/ccc/lost')).toEqual({ command: 'ccc', argument: 'lost' });
+    expect(parseControlPath('/ccc/a%2Fb')).toEqual({ command: 'ccc', argument: 'a/b' });
+    for (const bad of ['/ccc', '/ccc/', '/ccc/reject/extra', '/next-day/x', '/next-day?x=1', '/ccc/lost?x', '/ccc/%E4%BD', 'next-day', '/', '/toString', '/__proto__/x']) expect([bad, parseControlPath(bad)]).toEqual([bad, undefined]);
   });
 
   test('the clock shim moves now() and new Date() only, and every date still is a Date', () => {

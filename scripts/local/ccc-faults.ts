@@ -1,8 +1,9 @@
 /**
  * `npm run local -- ccc <what>`: what the local CCC can be told to do wrong, so that an operator
  * can see on a laptop what a file shows when the real one does it (`retrying`, a refusal, a
- * rejected review, a day filled from elsewhere). Each takes effect once, on the next call or file;
- * the stack applies it to its fake CCC (see main.ts), which answers exactly as in the tests.
+ * rejected review, a day filled from elsewhere). All but `quota` take effect once, on the next call
+ * or file; `quota`'s files stay. The stack applies each to its fake CCC (see main.ts), which
+ * answers exactly as in the tests.
  */
 import type { FakeCcc } from './fakes/fake-ccc';
 
@@ -13,7 +14,7 @@ export interface CccFaultSpec {
   /** What the file then shows, and what happens next. */
   then: string;
   /** Makes the fake do it; returns a note when there was nothing to do (the day is full already). */
-  apply(ccc: FakeCcc, ctx: { sdkAppId: number; quota: number }): string | undefined;
+  apply(ccc: FakeCcc, sdkAppId: number): string | undefined;
 }
 
 /** CCC's own words for an internal error (its common error's message). */
@@ -44,12 +45,7 @@ export const CCC_FAULTS = {
   quota: {
     does: "files registered outside this product (as from the CCC console) fill today's quota on the local CCC",
     then: 'the next call is refused with FailedOperation.UploadFileOverflow, and its files are deferred to the next quota day (npm run local -- next-day releases them)',
-    apply: (ccc, { sdkAppId, quota }) => {
-      const room = quota - ccc.filesOn(ccc.quotaDay(), sdkAppId).length;
-      if (room <= 0) return "today's quota is full already";
-      ccc.registerForeign(sdkAppId, room, 'console');
-      return undefined;
-    },
+    apply: (ccc, sdkAppId) => (ccc.fillDay(sdkAppId) === 0 ? "today's quota is full already" : undefined),
   },
 } as const satisfies Record<string, CccFaultSpec>;
 

@@ -6,8 +6,7 @@
  */
 import { CCC_FAULTS } from './ccc-faults';
 import { runCommand } from './cli';
-import { findStack } from './client';
-import { callControl } from './control';
+import { askStack } from './client';
 import { CCC_OPTIONS, parseClientOptions, usage } from './options';
 
 const COMMAND = 'npm run local -- ccc';
@@ -17,7 +16,7 @@ function help(): string {
   const names = Object.keys(CCC_FAULTS);
   const width = Math.max(...names.map((n) => n.length));
   const faults = Object.entries(CCC_FAULTS).flatMap(([name, f]) => [`  ${name.padEnd(width)}  ${f.does}`, `  ${' '.repeat(width)}  → ${f.then}`]);
-  return [usage(COMMAND, CCC_OPTIONS, '', `<${names.join('|')}> [options]`), 'what (once: the next call or file):', ...faults, ''].join('\n');
+  return [usage(COMMAND, CCC_OPTIONS, '', `<${names.join('|')}> [options]`), "what (each but quota once, on the next call or file; quota's files stay for the day):", ...faults, ''].join('\n');
 }
 
 async function main(): Promise<void> {
@@ -26,11 +25,10 @@ async function main(): Promise<void> {
     process.stdout.write(help());
     return;
   }
-  const stack = await findStack(o.dataDir);
-  if (!stack.control) throw new Error('the running stack was started before this command existed: restart it (Ctrl-C in its terminal, then npm start)');
-  const answer = await callControl<{ fault: string; does: string; then: string }>(stack.control, 'ccc', o.fault);
-  if (!answer.ok) throw new Error(answer.message);
-  process.stdout.write(`${o.json ? JSON.stringify(answer) : `local CCC: ${answer.does}; ${answer.then}`}\n`);
+  const answer = await askStack<{ fault: string; does: string; then: string; earlier: number }>(o.dataDir, 'ccc', o.fault);
+  // Faults queue: one asked for earlier and not used yet comes first.
+  const earlier = answer.earlier > 0 ? ` (${answer.earlier} asked for earlier ${answer.earlier === 1 ? 'is' : 'are'} not used yet: they come first)` : '';
+  process.stdout.write(`${o.json ? JSON.stringify({ ok: true, ...answer }) : `local CCC: ${answer.does}; ${answer.then}${earlier}`}\n`);
 }
 
 runCommand(COMMAND, main);

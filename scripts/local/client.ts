@@ -3,6 +3,7 @@ import COS from 'cos-nodejs-sdk-v5';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
+import { callControl, UNKNOWN, type ControlCommand } from './control';
 import { CREDENTIAL } from './settings';
 
 /** What a running stack tells the other commands about itself (no secrets). */
@@ -60,6 +61,22 @@ export async function findStack(dataDir: string): Promise<StackFile> {
     throw new Error(`no local stack is running with state in ${dataDir}: start it with \`npm start\` in another terminal (or pass the same --data as it)`);
   }
   return info;
+}
+
+/** What a command says when the stack it reaches predates it. */
+const RESTART = 'the running stack was started before this command existed: restart it (Ctrl-C in its terminal, then npm start)';
+
+/**
+ * Sends a control command to the stack running with this state folder and returns its answer's
+ * fields. Throws one line to show the operator: no stack, a stack too old for the command, or
+ * why the stack refused.
+ */
+export async function askStack<T extends object>(dataDir: string, command: ControlCommand, argument?: string): Promise<T> {
+  const stack = await findStack(dataDir);
+  if (!stack.control) throw new Error(RESTART);
+  const answer = await callControl<T>(stack.control, command, argument);
+  if (answer.ok) return answer;
+  throw new Error(answer.message.startsWith(UNKNOWN) ? RESTART : answer.message);
 }
 
 /** A drop folder and key prefix a state folder was started with. */

@@ -14,8 +14,33 @@ import { randomBytes, timingSafeEqual } from 'crypto';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 
-/** Control commands the stack serves: `next-day`, and `ccc` with the fault's name (`POST /ccc/lost`). */
-export type ControlCommand = 'next-day' | 'ccc';
+/** Control commands the stack serves, and whether each takes an argument: `next-day`, and `ccc` with the fault's name (`POST /ccc/lost`). */
+const COMMANDS = { 'next-day': false, ccc: true } as const;
+
+/** A control command the stack serves. */
+export type ControlCommand = keyof typeof COMMANDS;
+
+const isCommand = (s: string): s is ControlCommand => Object.prototype.hasOwnProperty.call(COMMANDS, s);
+
+/**
+ * The command and argument a request's path names, or undefined for anything else: exactly
+ * `/<command>` or `/<command>/<argument>` as the command takes one, no query.
+ */
+export function parseControlPath(url: string): { command: ControlCommand; argument?: string } | undefined {
+  if (!url.startsWith('/') || url.includes('?') || url.includes('#')) return undefined;
+  const [command, argument, ...rest] = url.slice(1).split('/');
+  if (!isCommand(command) || rest.length > 0 || (argument !== undefined) !== COMMANDS[command]) return undefined;
+  if (argument === undefined) return { command };
+  try {
+    const decoded = decodeURIComponent(argument);
+    return decoded === '' ? undefined : { command, argument: decoded };
+  } catch {
+    return undefined;
+  }
+}
+
+/** How the stack answers a path it does not serve (a stack older than the command, too). */
+export const UNKNOWN = 'unknown command';
 
 /** The stack's answer: its own fields, or why it refused. */
 export type ControlAnswer<T> = ({ ok: true } & T) | { ok: false; message: string };
@@ -54,16 +79,10 @@ export async function startControl(handlers: Record<ControlCommand, (argument?: 
     };
     // The body is never read: every command is its path. Drain it so the connection closes cleanly.
     req.resume();
-    const [command, argument] = (req.url ?? '').replace(/^\//, '').split('/') as [ControlCommand, string | undefined];
     if (!sameToken(String(req.headers.authorization ?? ''), `Bearer ${token}`)) return answer(403, { ok: false, message: 'not allowed' });
-    if (req.method !== 'POST' || !Object.prototype.hasOwnProperty.call(handlers, command)) return answer(404, { ok: false, message: `unknown command ${req.method} ${req.url}` });
-    let arg: string | undefined;
-    try {
-      arg = argument === undefined ? undefined : decodeURIComponent(argument);
-    } catch {
-      return answer(404, { ok: false, message: `unknown command ${req.method} ${req.url}` });
-    }
-    handlers[command](arg).then(
+    const parsed = req.method === 'POST' ? parseControlPath(req.url ?? '') : undefined;
+    if (!parsed) return answer(404, { ok: false, message: `${UNKNOWN} ${req.method} ${req.url}` });
+    handlers[parsed.command](parsed.argument).then(
       (result) => answer(200, { ok: true, ...result }),
       (e: unknown) => answer(e instanceof ControlRefusal ? 409 : 500, { ok: false, message: e instanceof Error ? e.message : String(e) }),
     );

@@ -6,6 +6,7 @@
 // First, as in every command of the stack: the shifted `Date` before anything keeps `Date.now`.
 import './clock';
 import * as path from 'path';
+import { CCC_FAULTS } from './ccc-faults';
 import { runCommand } from './cli';
 import { suggestOption, UsageError } from './options';
 
@@ -21,7 +22,7 @@ export const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
   status: { module: 'status', help: 'every file in the local bucket with its state, then what needs action (same as npm run status)' },
   report: { module: 'report', help: "write a day's report now and print where its page is (same as npm run report)" },
   'next-day': { module: 'next-day', help: 'end the running stack\'s quota day now, then run its timer (the recovery pass): deferred files are sent' },
-  ccc: { module: 'ccc', help: 'make the local CCC do one thing wrong next (error, lost, refuse, reject, quota), to see what a file shows then' },
+  ccc: { module: 'ccc', help: `make the local CCC do one thing wrong next (${Object.keys(CCC_FAULTS).join(', ')}), to see what a file shows then` },
 };
 
 /** `npm run local -- --help`. */

@@ -240,10 +240,14 @@ async function main(): Promise<void> {
   const cccFault = async (what?: string) => {
     if (what === undefined || !isCccFault(what)) throw new ControlRefusal(`unknown CCC fault "${what ?? ''}"; one of ${Object.keys(CCC_FAULTS).join(', ')}`);
     const f = CCC_FAULTS[what];
-    const note = f.apply(ccc, { sdkAppId: SDK_APP_ID, quota: s.quota });
+    // Faults asked for earlier and not used yet apply first (they queue): say so, or the next
+    // call's outcome is a puzzle.
+    const earlier = ccc.pendingUploadFaults();
+    const note = f.apply(ccc, SDK_APP_ID);
     if (note) throw new ControlRefusal(note);
-    out.note('ccc', { fault: what }, `local CCC (npm run local -- ccc ${what}): ${f.does}`);
-    return { fault: what, does: f.does, then: f.then };
+    const queue = earlier > 0 ? `; ${earlier} asked for earlier ${earlier === 1 ? 'is' : 'are'} not used yet` : '';
+    out.note('ccc', { fault: what, earlier }, `local CCC (npm run local -- ccc ${what}): ${f.does}${queue}`);
+    return { fault: what, does: f.does, then: f.then, earlier };
   };
   const control = await startControl({ 'next-day': nextDay, ccc: cccFault });
   writeStackFile(s, { pid: process.pid, cosPort: cos.port, cccPort: ccc.port, prefix: s.prefix, quota: s.quota, quotaOffset: s.quotaOffset, dropDir: s.dropDir, control: { port: control.port, token: control.token } });

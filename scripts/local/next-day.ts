@@ -5,8 +5,7 @@
  * terminal shows their lines). This command prints one line: the day moved, and what the pass did.
  */
 import { runCommand } from './cli';
-import { findStack } from './client';
-import { callControl } from './control';
+import { askStack } from './client';
 import { nextDayLine, type NextDayResult } from './day-move';
 import { NEXT_DAY_OPTIONS, parseClientOptions, usage } from './options';
 
@@ -18,11 +17,8 @@ async function main(): Promise<void> {
     process.stdout.write(usage(COMMAND, NEXT_DAY_OPTIONS, '', '[options]'));
     return;
   }
-  const stack = await findStack(o.dataDir);
-  if (!stack.control) throw new Error('the running stack was started before next-day existed: restart it (Ctrl-C in its terminal, then npm start)');
-  const answer = await callControl<NextDayResult>(stack.control, 'next-day');
-  if (!answer.ok) throw new Error(answer.message);
-  process.stdout.write(`${o.json ? JSON.stringify(answer) : nextDayLine(answer)}\n`);
+  const answer = await askStack<NextDayResult>(o.dataDir, 'next-day');
+  process.stdout.write(`${o.json ? JSON.stringify({ ok: true, ...answer }) : nextDayLine(answer)}\n`);
   process.exit(answer.pass.ok ? 0 : 1);
 }
 

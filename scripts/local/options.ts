@@ -92,9 +92,11 @@ const dashed = (spec: OptionSpec) => `--${spec.name}`;
 
 /**
  * Parses `argv` against `specs` with Node's strict `util.parseArgs`, turning each of its errors
- * into one line that names the option. Unknown options get the closest valid name.
+ * into one line that names the option. Unknown options get the closest valid name. `command` is
+ * how the user typed the command (for examples in messages); `positionalExample`, a value of its
+ * argument when it takes one (`lost` for `npm run local -- ccc`).
  */
-export function parseCommandLine(argv: string[], specs: readonly OptionSpec[], maxPositionals = 0, command = 'npm start'): { values: Values; positionals: string[] } {
+export function parseCommandLine(argv: string[], specs: readonly OptionSpec[], maxPositionals = 0, command = 'npm start', positionalExample?: string): { values: Values; positionals: string[] } {
   const options = Object.fromEntries(specs.map((s) => [s.name, s.short ? { type: s.type, short: s.short } : { type: s.type }]));
   const known = specs.map((s) => s.name);
   // First a lenient pass, only to name unknown options better than parseArgs does.
@@ -131,6 +133,8 @@ export function parseCommandLine(argv: string[], specs: readonly OptionSpec[], m
     // `npm start --quota 5` (without `--`) hands the option to npm and only "5" to us.
     const option = specs.find((s) => s.name !== 'help' && s.name !== 'json') ?? specs[0];
     const example = `${dashed(option)}${option.type === 'string' ? ` ${option.example ?? option.value ?? 'VALUE'}` : ''}`;
+    // A command already run after npm's `--` (`npm run local -- ccc`) needs no second one.
+    if (command.includes(' -- ')) throw new UsageError(`unexpected argument "${extra}": ${command} takes ${maxPositionals === 0 ? 'only options' : `${maxPositionals} argument${maxPositionals === 1 ? '' : 's'}, then options`}, e.g. ${command} ${positionalExample ? `${positionalExample} ` : ''}${example}`);
     throw new UsageError(`unexpected argument "${extra}": options go after --, e.g. ${command} -- ${command === 'npm start' ? '--quota 5' : example}`);
   }
   return parsed;
@@ -261,7 +265,7 @@ const CLIENT_OPTIONS = { status: STATUS_OPTIONS, report: REPORT_OPTIONS, 'next-d
 /** `npm run status` / `npm run report` / `npm run local -- next-day` / `npm run local -- ccc` arguments. */
 export function parseClientOptions(argv: string[], cwd: string, command: keyof typeof CLIENT_OPTIONS): ClientOptions | 'help' {
   const name = command === 'ccc' ? 'npm run local -- ccc' : `npm run ${command}`;
-  const { values: v, positionals } = parseCommandLine(argv, CLIENT_OPTIONS[command], command === 'report' || command === 'ccc' ? 1 : 0, name);
+  const { values: v, positionals } = parseCommandLine(argv, CLIENT_OPTIONS[command], command === 'report' || command === 'ccc' ? 1 : 0, name, command === 'ccc' ? 'lost' : undefined);
   if (v.help) return 'help';
   const dataDir = folder(v, 'data', path.join(ROOT, '.local'), cwd);
   if (command === 'ccc') {

@@ -7,6 +7,7 @@ import { mb } from '../../shared/audio/plan';
 import type { DropEvent } from './drop-folder';
 import { padEndWidth, printable } from './table';
 import { wallClock } from '../../shared/core/zone';
+import { closedByCcc } from '../../shared/core/job';
 import { formatClock } from './time';
 
 /** Width of the file-name column; longer names push the rest of their line right. */
@@ -40,7 +41,11 @@ export function describeEvent(e: DropEvent): { state: string; detail: string } {
     case 'waiting':
       return { state: 'waiting', detail: e.reason };
     case 'status':
-      if (e.status === 'deferred') return { state: 'deferred', detail: `${e.resumed ? 'still deferred from before the restart: ' : ''}daily quota used up; sent automatically${e.day ? ` on ${e.day} at the earliest` : ' on a later quota day'}` };
+      if (e.status === 'deferred') {
+        // CCC closing the day is not our count running out: files registered elsewhere count there too.
+        const why = closedByCcc(e.message) ? 'CCC says the day is full (FailedOperation.UploadFileOverflow; files registered outside this product count too)' : 'daily quota used up';
+        return { state: 'deferred', detail: `${e.resumed ? 'still deferred from before the restart: ' : ''}${why}; sent automatically${e.day ? ` on ${e.day} at the earliest` : ' on a later quota day'}` };
+      }
       if (e.status === 'retrying') return { state: 'retrying', detail: `${reason(e.code, e.message) || 'temporary error'}; retried automatically` };
       if (e.status === 'queued' && e.recovering) {
         const r = e.recovering;

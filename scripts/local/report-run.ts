@@ -123,7 +123,10 @@ export function passSummary(pass: { settled: number; registered?: number; review
   if (other > 0) parts.push(`${other} ${registered > 0 ? 'other ' : ''}file${other === 1 ? '' : 's'} updated${named && named.length > 0 ? ` (${named.join(', ')})` : ''}`);
   const changed = pass.reviews?.changed ?? 0;
   const rejected = pass.reviews?.rejected.length ?? 0;
-  if (changed > 0) parts.push(`${changed} review state${changed === 1 ? '' : 's'} updated${rejected > 0 ? ` (${rejected} rejected)` : ''}`);
+  if (changed > 0) parts.push(`${changed} review state${changed === 1 ? '' : 's'} updated`);
+  // Named on the pass that announces them, which is not always the one that recorded the verdict:
+  // a verdict read within minutes of the upload is marked (and announced) by a later pass.
+  if (rejected > 0) parts.push(`rejected by review: ${pass.reviews!.rejected.join(', ')}`);
   return parts.length > 0 ? parts.join(', ') : 'nothing to do';
 }
 

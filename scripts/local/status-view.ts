@@ -54,11 +54,14 @@ export function statusJson(rows: StatusRow[], prefix: string, offsetMinutes: num
  * How many of the needs-action list go out by themselves (deferred, retrying): after a burst over
  * the quota they are most of it, and a bare count reads as that many files to fix.
  */
-function byThemselves(actions: ReturnType<typeof needsAction>): string {
+function actionHeading(actions: ReturnType<typeof needsAction>): string {
   const auto = actions.filter((a) => a.kind === 'deferred' || a.kind === 'retrying').length;
-  if (auto === 0) return '';
   const fix = actions.length - auto;
-  return `: ${fix === 0 ? 'nothing to fix' : `${fix} to fix`}; ${auto} deferred or retrying go out by themselves`;
+  const themselves = `${auto} deferred or retrying ${auto === 1 ? 'goes out by itself' : 'go out by themselves'}`;
+  if (auto === 0) return `Needs action (${actions.length}):`;
+  // Nothing to fix: "Needs action" over files that need none reads as a contradiction.
+  if (fix === 0) return `Nothing to fix; waiting (${auto}): ${themselves}:`;
+  return `Needs action (${actions.length}): ${fix} to fix; ${themselves}:`;
 }
 
 /** The human-readable status: a table of every object, then the needs-action list. */
@@ -83,7 +86,7 @@ export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, 
   else {
     const rowsOut = renderTable([{ header: 'KEY', maxWidth: KEY_WIDTH, cut: 'middle' }, { header: 'WHY' }], actions.map((a) => [a.key, a.detail])).slice(1);
     // A failed file's row is followed by what to do about it, as its note in failed/ says.
-    lines.push(`Needs action (${actions.length})${byThemselves(actions)}:`, ...rowsOut.flatMap((l, i) => [`  ${l}`, ...(actions[i]?.fix ? [`    what to do: ${actions[i].fix}`] : [])]));
+    lines.push(actionHeading(actions), ...rowsOut.flatMap((l, i) => [`  ${l}`, ...(actions[i]?.fix ? [`    what to do: ${actions[i].fix}`] : [])]));
   }
   return lines;
 }

@@ -60,7 +60,12 @@ export interface NeedsAction {
   fileId?: number;
   /** failed: what to do, in the operator's words (shared/core/fixes.ts), when a fix is known. */
   fix?: string;
-  /** When the file came to this state (ISO, UTC): when it failed, was deferred or put back for a retry, or when its rejection was read from CCC. */
+  /**
+   * When its job last changed (ISO, UTC): when it failed (or failed again), was deferred (or
+   * deferred again), was put back for a retry, or had its rejection recorded. As `npm run
+   * status`'s UPDATED column, this is the latest change, not the first: a file deferred for days
+   * shows its latest deferral.
+   */
   at: string;
 }
 
@@ -275,7 +280,7 @@ ${r.final ? '' : `<p id="so-far">This quota day has not ended: the figures are t
 <p><span class="big" id="quota-used">${r.quota.submitted} / ${r.quota.limit}</span> files submitted to CCC${r.quota.exhausted ? ' — <strong>quota used up</strong>' : ` — ${r.quota.remaining} left`}</p>
 <h2>Files that need action</h2>
 ${r.needsAction.length ? `<p id="needs-action-counts">${esc(actionCounts(r.needsAction))}: the ones to fix first, deferred and retrying files go out by themselves.</p>
-<table id="needs-action"><tr><th>file</th><th>status</th><th>why, and what to do</th></tr>${r.needsAction.map((a) => `<tr class="${a.status}"><td class="key">${esc(a.key)}</td><td class="status">${esc(a.status)}${a.day ? ` (day ${esc(a.day)} full)` : ''}${a.fileId !== undefined ? ` (FileId ${a.fileId})` : ''}<br><span class="muted">since ${esc(zoned(a.at, r.utcOffset).slice(0, 16))}</span></td><td>${withCode([a.code, a.message].filter(Boolean).join(': '))}${a.fix ? `<br><strong>What to do:</strong> ${withCode(a.fix)}` : ''}</td></tr>`).join('')}</table>` : '<p id="needs-action">None: every file is uploaded or on its way.</p>'}
+<table id="needs-action"><tr><th>file</th><th>status</th><th>why, and what to do</th></tr>${r.needsAction.map((a) => `<tr class="${a.status}"><td class="key">${esc(a.key)}</td><td class="status">${esc(a.status)}${a.day ? ` (day ${esc(a.day)} full)` : ''}${a.fileId !== undefined ? ` (FileId ${a.fileId})` : ''}<br><span class="muted">updated ${esc(zoned(a.at, r.utcOffset).slice(0, 16))}</span></td><td>${withCode([a.code, a.message].filter(Boolean).join(': '))}${a.fix ? `<br><strong>What to do:</strong> ${withCode(a.fix)}` : ''}</td></tr>`).join('')}</table>` : '<p id="needs-action">None: every file is uploaded or on its way.</p>'}
 <h2>Last ${history.length} days</h2>
 ${chart(history, r.quota.limit)}
 <h2>What became of files on ${esc(r.day)}</h2>

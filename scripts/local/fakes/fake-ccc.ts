@@ -169,6 +169,16 @@ export class FakeCcc extends LoopbackServer {
     this.persist();
   }
 
+  /**
+   * Fills the current quota day of `sdkAppId` with files registered elsewhere (the local stack's
+   * `ccc quota`); returns how many it added, 0 when the day was full already.
+   */
+  fillDay(sdkAppId: number, name = 'console'): number {
+    const room = (this.opts.dailyQuota ?? 50) - this.filesOn(this.quotaDay(), sdkAppId).length;
+    if (room > 0) this.registerForeign(sdkAppId, room, name);
+    return Math.max(0, room);
+  }
+
   clearFaults(): void {
     this.faults.clear();
     this.failingNames.clear();
@@ -179,6 +189,11 @@ export class FakeCcc extends LoopbackServer {
   /** CCC will list this file in FailedFileList with `message`; `$AudioUrl` in it becomes the signed URL it was given (CCC quoting it). */
   failFile(customFileName: string, message: string): void {
     this.failingNames.set(customFileName, message);
+  }
+
+  /** Faults not used yet that concern uploads: injected for `UploadIvrAudio` (or any action), refusals and rejections to come. */
+  pendingUploadFaults(): number {
+    return this.faults.count((f) => !f.action || f.action === 'UploadIvrAudio') + this.refusals.length + this.rejections;
   }
 
   /** The next file CCC is sent, whatever its name, is listed in FailedFileList with `message` (the local stack's `ccc refuse`). */

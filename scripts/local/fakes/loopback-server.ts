@@ -56,6 +56,11 @@ export class FaultQueue<F extends Fault> {
     this.faults = [];
   }
 
+  /** The faults still to come, each counted as often as it will still apply (`times`), that `matches`. */
+  count(matches: (f: F) => boolean = () => true): number {
+    return this.faults.filter(matches).reduce((n, f) => n + (f.times ?? 1), 0);
+  }
+
   /** The first fault matching this request, if it is due; counts it down. */
   take(matches: (f: F) => boolean): F | undefined {
     const i = this.faults.findIndex(matches);
