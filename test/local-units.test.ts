@@ -113,6 +113,9 @@ describe('options', () => {
     expect(parseClientOptions(['--data', 'st'], CWD, 'status')).toEqual({ dataDir: `${CWD}/st`, json: false, day: undefined });
     expect(parseClientOptions(['2024-05-01', '--json'], CWD, 'report')).toMatchObject({ day: '2024-05-01', json: true });
     expect(() => parseClientOptions(['2024-5-1'], CWD, 'report')).toThrow('the day to report must look like 2024-05-01, got "2024-5-1"');
+    expect(() => parseClientOptions(['2026-13-01'], CWD, 'report')).toThrow('2026-13-01 is not a day of the calendar');
+    expect(() => parseClientOptions(['2026-02-30'], CWD, 'report')).toThrow('2026-02-30 is not a day of the calendar');
+    expect(parseClientOptions(['2024-02-29'], CWD, 'report')).toMatchObject({ day: '2024-02-29' });
     expect(() => parseClientOptions(['today'], CWD, 'status')).toThrow(/^unexpected argument "today"/);
     expect(() => parseClientOptions(['--jsn'], CWD, 'status')).toThrow('unknown option --jsn: did you mean --json?');
   });

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { callControl, UNKNOWN, type ControlCommand } from './control';
-import { CREDENTIAL } from './settings';
+import { CREDENTIAL, ROOT } from './settings';
 
 /** What a running stack tells the other commands about itself (no secrets). */
 export interface StackFile {
@@ -58,7 +58,10 @@ export async function findStack(dataDir: string): Promise<StackFile> {
     info = undefined;
   }
   if (!info || !(await listening(info.cosPort)) || !(await listening(info.cccPort))) {
-    throw new Error(`no local stack is running with state in ${dataDir}: start it with \`npm start\` in another terminal (or pass the same --data as it)`);
+    // This command reads the running stack's bucket, not the folder: say how to start the stack
+    // for this very folder (an operator who passed --data already has the right one).
+    const own = path.resolve(dataDir) === path.join(ROOT, '.local') ? '' : ` -- --data ${/\s/.test(dataDir) ? `"${dataDir}"` : dataDir}`;
+    throw new Error(`no local stack is running with state in ${dataDir}: start it with \`npm start${own}\` in another terminal (this command asks the running stack), or pass the --data of the one running`);
   }
   return info;
 }

@@ -279,8 +279,8 @@ export function parseClientOptions(argv: string[], cwd: string, command: keyof t
     return { dataDir, json: v.json === true, fault: what };
   }
   const day = positionals[0];
-  if (day !== undefined && (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)))) {
-    throw new UsageError(`the day to report must look like 2024-05-01, got "${day}"`);
-  }
+  if (day !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new UsageError(`the day to report must look like 2024-05-01, got "${day}"`);
+  // Date.parse takes 2026-02-30 as 2 March: a real day reads back as itself.
+  if (day !== undefined && (Number.isNaN(Date.parse(`${day}T00:00:00Z`)) || new Date(`${day}T00:00:00Z`).toISOString().slice(0, 10) !== day)) throw new UsageError(`${day} is not a day of the calendar`);
   return { dataDir, json: v.json === true, day };
 }
