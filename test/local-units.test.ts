@@ -635,6 +635,7 @@ describe('stopping line', () => {
     // Ctrl-C in the terminal killed the function processes too: nothing will finish.
     expect(stoppingLine('SIGINT', 7, true)).toBe('stopping (SIGINT): the function processes were stopped too, cutting off 7 invocation(s); their files are picked up at the next start');
     expect(stoppingLine('SIGINT', 0, false)).toBe('stopping (SIGINT)…');
+    expect(stoppingLine('SIGINT', 0, false, 2)).toBe('stopping (SIGINT); 2 CCC fault(s) asked for (npm run local -- ccc) and not used are forgotten…');
   });
 });
 

@@ -110,8 +110,10 @@ export class Output {
  * their function processes have exited meanwhile (a Ctrl-C in the terminal reaches them too), so
  * none of them will finish: saying "letting them finish" would be untrue.
  */
-export function stoppingLine(signal: string, running: number, cutOff: boolean): string {
-  if (running === 0) return `stopping (${signal})…`;
-  if (cutOff) return `stopping (${signal}): the function processes were stopped too, cutting off ${running} invocation(s); their files are picked up at the next start`;
-  return `stopping (${signal}): letting ${running} invocation(s) finish…`;
+export function stoppingLine(signal: string, running: number, cutOff: boolean, unusedFaults = 0): string {
+  // Faults asked of the local CCC live in its memory only: say they go, or the next start looks broken.
+  const faults = unusedFaults > 0 ? `; ${unusedFaults} CCC fault(s) asked for (npm run local -- ccc) and not used are forgotten` : '';
+  if (running === 0) return `stopping (${signal})${faults}…`;
+  if (cutOff) return `stopping (${signal}): the function processes were stopped too, cutting off ${running} invocation(s); their files are picked up at the next start${faults}`;
+  return `stopping (${signal}): letting ${running} invocation(s) finish${faults}…`;
 }
