@@ -7,6 +7,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { OWN_ERROR_CODES } from '../shared/core/errors';
+import { CCC_FAULTS } from '../scripts/local/ccc-faults';
+import type { DropEvent } from '../scripts/local/drop-folder';
+import { describeEvent, fileLine } from '../scripts/local/output';
 
 const ROOT = path.join(__dirname, '..');
 const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
@@ -38,4 +41,46 @@ test("README's error tables document every code of ours an operator can meet", (
   const documented = (code: string) => readme.includes(`\n| \`${code}\` |`);
   expect(OWN_ERROR_CODES.filter((c) => !internal.has(c) && !documented(c))).toEqual([]);
   expect([...internal].filter(documented)).toEqual([]);
+});
+
+describe("README Quick start: the stack's sample lines are lines the stack prints", () => {
+  // The sample lines are indented code in the Quick start: a clock, then a file line or a note.
+  const samples = readme.split('\n').filter((l) => /^ {3}\d{2}:\d{2}:\d{2}\+08:00 {2}/.test(l)).map((l) => l.slice(3));
+  const FILE_LINE = /^(\d{2}:\d{2}:\d{2}\+08:00) {2}(.+?) +(sent|queued|retrying|deferred|uploaded|failed) {2,}(.+)$/;
+  const files = samples.map((l) => FILE_LINE.exec(l)).filter((m): m is RegExpExecArray => m !== null);
+  const day = '2026-11-27';
+
+  test('there are some of each kind', () => {
+    expect(new Set(files.map((m) => m[3]))).toEqual(new Set(['sent', 'queued', 'retrying', 'deferred', 'uploaded', 'failed']));
+  });
+
+  test.each(files.map((m) => [m[0], m] as const))('%s', (line, m) => {
+    const [, clock, file, state, detail] = m;
+    // Laid out as fileLine lays it out (name column by display width, state column).
+    const ms = Date.parse(`${day}T${clock}`);
+    expect(fileLine(ms, 480, file, state, detail)).toBe(line);
+    // And worded as the stack words that state.
+    const status = (extra: Partial<Extract<DropEvent, { kind: 'status' }>>) => describeEvent({ kind: 'status', file, key: `prompts/${file}`, status: state, ...extra }).detail;
+    const patterns: Record<string, RegExp | string> = {
+      sent: new RegExp(`^[\\d.]+ (B|KB|MB) → prompts/${file.replace(/\./g, '\\.')}$`),
+      queued: status({}),
+      deferred: status({ day: /on (\d{4}-\d{2}-\d{2}) at the earliest/.exec(detail)?.[1] }),
+      retrying: /^(InternalError|OutcomeUnknown): .+; retried automatically$/,
+      uploaded: new RegExp(`^FileId \\d+ → done/${file.replace(/\./g, '\\.')}$`),
+      failed: new RegExp(`^(${OWN_ERROR_CODES.join('|')}): .+ → failed/${file.replace(/\./g, '\\.')} \\(how to fix: failed/${file.replace(/\./g, '\\.')}\\.error\\.txt\\)$`),
+    };
+    const want = patterns[state];
+    if (typeof want === 'string') expect(detail).toBe(want);
+    else expect(detail).toMatch(want);
+  });
+
+  test("the local CCC's line is the one the stack prints for that fault", () => {
+    const lines = samples.filter((l) => l.includes('  local CCC ('));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const l of lines) {
+      const name = /local CCC \(npm run local -- ccc (\w+)\)/.exec(l)?.[1] ?? '';
+      expect(Object.keys(CCC_FAULTS)).toContain(name);
+      expect(l.slice(16)).toBe(`local CCC (npm run local -- ccc ${name}): ${CCC_FAULTS[name as keyof typeof CCC_FAULTS].does}`);
+    }
+  });
 });
