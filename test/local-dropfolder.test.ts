@@ -491,14 +491,16 @@ test('a failed file removed from failed/ has its object deleted while it still h
   t.dirs.cleanup();
 });
 
-test('a failed file\'s object stays while its bytes are still in the drop folder: a second failed copy, a rename in failed/, a move back into the drop folder', async () => {
+test('a failed file\'s object stays while another copy stands for it or its name is dropped again; a rename in failed/ moves it; the same bytes under a new name are a fix', async () => {
   const t = await dropFolder();
   const bad = mp3Silence(5);
+  const long = mp3Silence(8);
   fs.writeFileSync(path.join(t.dirs.drop, 'dup.mp3'), bad);
   fs.writeFileSync(path.join(t.dirs.drop, 'moved.mp3'), mp3Silence(6));
   fs.writeFileSync(path.join(t.dirs.drop, 'renamed.mp3'), mp3Silence(7));
+  fs.writeFileSync(path.join(t.dirs.drop, 'a-name-too-long.mp3'), long);
   await t.settle();
-  for (const key of ['dup', 'moved', 'renamed']) t.result(`prompts/${key}.mp3`, failed('AudioTruncated'));
+  for (const key of ['dup', 'moved', 'renamed', 'a-name-too-long']) t.result(`prompts/${key}.mp3`, failed('AudioTruncated'));
   await t.drop.tick();
   // The same bad bytes dropped again fail again: a second copy, for the same object.
   fs.writeFileSync(path.join(t.dirs.drop, 'dup.mp3'), bad);
@@ -510,17 +512,24 @@ test('a failed file\'s object stays while its bytes are still in the drop folder
   fs.rmSync(path.join(t.drop.failedDir, 'dup.mp3'));
   fs.renameSync(path.join(t.drop.failedDir, 'renamed.mp3'), path.join(t.drop.failedDir, 'renamed-look-at-later.mp3'));
   fs.renameSync(path.join(t.drop.failedDir, 'moved.mp3'), path.join(t.dirs.drop, 'moved.mp3'));
+  // The fix under another name: the same bytes, a shorter name.
+  fs.renameSync(path.join(t.drop.failedDir, 'a-name-too-long.mp3'), path.join(t.dirs.drop, 'short.mp3'));
   await t.drop.tick();
-  expect(t.of('cleared')).toEqual([]);
+  expect(t.of('cleared')).toEqual([{ kind: 'cleared', file: 'failed/a-name-too-long.mp3', key: 'prompts/a-name-too-long.mp3' }]);
   expect([...t.bucket.keys()].sort()).toEqual(['prompts/dup.mp3', 'prompts/moved.mp3', 'prompts/renamed.mp3']);
-  // The one moved back is simply sent again.
+  // The one moved back is simply sent again, the fix too.
   await t.settle();
   expect(t.of('sent').filter((e) => e.file === 'moved.mp3')).toHaveLength(2);
+  expect(t.of('sent').filter((e) => e.file === 'short.mp3')).toHaveLength(1);
 
-  // The last copy of the duplicate goes: now its object does.
+  // The last copy of the duplicate goes, and the renamed one: now their objects do.
   fs.rmSync(path.join(t.drop.failedDir, 'dup (2).mp3'));
+  fs.rmSync(path.join(t.drop.failedDir, 'renamed-look-at-later.mp3'));
   await t.drop.tick();
-  expect(t.of('cleared')).toEqual([{ kind: 'cleared', file: 'failed/dup (2).mp3', key: 'prompts/dup.mp3' }]);
+  expect(t.of('cleared').slice(1)).toEqual([
+    { kind: 'cleared', file: 'failed/dup (2).mp3', key: 'prompts/dup.mp3' },
+    { kind: 'cleared', file: 'failed/renamed-look-at-later.mp3', key: 'prompts/renamed.mp3' },
+  ]);
   t.dirs.cleanup();
 });
 

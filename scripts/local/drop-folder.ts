@@ -18,6 +18,15 @@ import { formatClock } from './time';
 /** The hex MD5 of a file's bytes: the ETag COS gives a simple upload of them. */
 const md5 = (body: Buffer): string => createHash('md5').update(body).digest('hex');
 
+/** The MD5 of a file's bytes, or '' when it cannot be read. */
+function md5Of(full: string): string {
+  try {
+    return md5(fs.readFileSync(full));
+  } catch {
+    return '';
+  }
+}
+
 /** A file's size, or -1 when it cannot be read. */
 function sizeOf(full: string): number {
   try {
@@ -26,9 +35,6 @@ function sizeOf(full: string): number {
     return -1;
   }
 }
-
-/** How many clash numbers (`name (2).mp3` …) a note in failed/ is matched against at start. */
-const MAX_CLASH = 1000;
 
 /** What the drop folder needs to see of an object. */
 export interface ObjectView {
@@ -332,13 +338,13 @@ export class DropFolder {
       }
       if (!note) continue;
       const inFailed = rel.slice(failed.length);
-      for (let n = 1; n <= MAX_CLASH; n++) {
-        if (noteName(note.file, n) !== inFailed) continue;
-        const copy = `${failed}${withSuffix(note.file, n)}`;
-        const body = this.readResult(copy);
-        if (body) this.failedCopies.set(copy, { key: note.key, md5: md5(body), size: body.length });
-        break;
-      }
+      // The first of a name, or the clash number its note's own name carries.
+      const clash = Number(/ \((\d+)\)(\.[^./]*)?\.error\.txt$/.exec(inFailed)?.[1] ?? 1);
+      const n = [1, clash].find((k) => noteName(note.file, k) === inFailed);
+      if (n === undefined) continue;
+      const copy = `${failed}${withSuffix(note.file, n)}`;
+      const body = this.readResult(copy);
+      if (body) this.failedCopies.set(copy, { key: note.key, md5: md5(body), size: body.length });
     }
   }
 
@@ -355,16 +361,30 @@ export class DropFolder {
    * Failed files the operator removed from failed/: their objects are deleted from the local
    * bucket while they still hold the upload that failed, so `status` and the report stop listing
    * them as needing action (a fix dropped under another name, say), as deleting the object does in
-   * the cloud. Left alone: an object uploaded again since (a fix under the same name), and one
-   * whose failed content is still in the drop folder under any name (a second failed copy of the
-   * same bytes, the file renamed in failed/ or moved back into the drop folder to be sent again).
+   * the cloud. Left alone: an object uploaded again since, or about to be (its name is in the drop
+   * folder or in waiting/), and one another failed copy of the same key still stands for. A copy
+   * renamed within failed/ still stands for its object: the entry moves to its new name.
    */
   private async clearRemovedFailures(): Promise<void> {
-    for (const [rel, c] of [...this.failedCopies]) {
+    const removed = [...this.failedCopies].filter(([rel]) => this.removedByOperator(rel));
+    if (removed.length === 0) return;
+    // failed/'s files that no entry stands for, by size: where a renamed copy would be (one walk
+    // for all the copies removed since the last scan, and a hash only for a size that matches).
+    const untracked = new Map<number, string[]>();
+    for (const rel of this.resultFiles()) {
+      if (!rel.startsWith(`${RESERVED_DIRS.failed}/`) || rel.endsWith(ERROR_SUFFIX) || this.failedCopies.has(rel)) continue;
+      const size = sizeOf(path.join(this.deps.dropDir, fromRel(rel)));
+      untracked.set(size, [...(untracked.get(size) ?? []), rel]);
+    }
+    for (const [rel, c] of removed) {
       if (this.stopped) return;
-      if (!this.removedByOperator(rel)) continue;
       this.failedCopies.delete(rel);
-      if (this.inFlight.has(c.key) || this.stillHeld(c)) continue;
+      const renamed = (untracked.get(c.size) ?? []).find((r) => !this.failedCopies.has(r) && md5Of(path.join(this.deps.dropDir, fromRel(r))) === c.md5);
+      if (renamed) {
+        this.failedCopies.set(renamed, c);
+        continue;
+      }
+      if (this.inFlight.has(c.key) || this.droppedAgain(c.key) || [...this.failedCopies.values()].some((o) => o.key === c.key)) continue;
       const obj = this.deps.object(c.key);
       if (!obj || obj.etag.replace(/"/g, '') !== c.md5) continue;
       // A key the function refused outright carries no status: it failed all the same.
@@ -378,33 +398,24 @@ export class DropFolder {
     }
   }
 
-  /** Whether a file under failed/ is gone for sure: not there, in a drop folder that is (a share that dropped out proves nothing). */
+  /**
+   * Whether a file under failed/ is gone for sure: not there, in a failed/ that is (a share that
+   * dropped out, leaving an empty mount point, proves nothing).
+   */
   private removedByOperator(rel: string): boolean {
     try {
       fs.lstatSync(path.join(this.deps.dropDir, fromRel(rel)));
       return false;
     } catch (e) {
-      return (e as NodeJS.ErrnoException).code === 'ENOENT' && fs.existsSync(this.deps.dropDir);
+      return (e as NodeJS.ErrnoException).code === 'ENOENT' && fs.existsSync(this.failedDir);
     }
   }
 
-  /** Whether the drop folder still holds these bytes anywhere: in it, in waiting/, done/ or failed/. */
-  private stillHeld(c: { md5: string; size: number }): boolean {
-    // (scan's paths are relative to the drop folder, waiting/'s too.)
-    const dropped = [...this.scan(this.deps.dropDir, true), ...this.scan(this.waitingDir, false)].filter((o) => o.size === c.size).map((o) => o.rel);
-    const results = this.resultFiles().filter((rel) => !rel.endsWith(ERROR_SUFFIX));
-    for (const rel of [...dropped, ...results]) {
-      let st: fs.Stats;
-      try {
-        st = fs.statSync(path.join(this.deps.dropDir, fromRel(rel)));
-      } catch {
-        continue;
-      }
-      if (st.size !== c.size) continue;
-      const body = this.readResult(rel);
-      if (body && md5(body) === c.md5) return true;
-    }
-    return false;
+  /** Whether a file of this key's name waits in the drop folder or in waiting/: its upload replaces the object anyway. */
+  private droppedAgain(key: string): boolean {
+    if (!key.startsWith(this.deps.prefix)) return false;
+    const name = fromRel(key.slice(this.deps.prefix.length));
+    return fs.existsSync(path.join(this.deps.dropDir, name)) || fs.existsSync(path.join(this.waitingDir, name));
   }
 
   /**
