@@ -1,5 +1,5 @@
 /** The job state machine and the send log's decisions: pure functions on plain data. */
-import { JOB_STATES, TRANSITIONS, carriedOverJob, parseJobVersion, deferralMessage, deferredUntil, inCall, isRedelivery, outcomeAt, queuedJob, sendable, settleable, transition, visibleResult, visibleStatus, type JobEvent, type JobState, type JobVersion } from '../shared/core/job';
+import { JOB_STATES, TRANSITIONS, carriedOverJob, closedByCcc, parseJobVersion, deferralMessage, deferredUntil, inCall, isRedelivery, outcomeAt, queuedJob, sendable, settleable, transition, visibleResult, visibleStatus, type JobEvent, type JobState, type JobVersion } from '../shared/core/job';
 import { callEntry, carriedRoom, chooseBatch, easedRoom, genesis, handOffMove, leaseEntry, leaseView, nextWindow, parseLogEntry, quotaOn, quotaRoom, reclaim, roomAfterMiss, SLOW_HALF_LIFE_MS, withNews, type Candidate } from '../shared/core/sendlog';
 import { loadConfig } from '../shared/core/config';
 import { timingFrom } from '../shared/core/timing';
@@ -299,6 +299,11 @@ test('a deferred file\'s message names the full day and the first day it can go 
   expect(deferralMessage('2026-11-26', { quota: 1 })).toBe('the daily quota of 1 file for 2026-11-26 is used up; the file is sent automatically from 2026-11-27 at the earliest, after any deferred before it');
   expect(deferralMessage('2026-12-31', { quota: 50 })).toMatch(/^the daily quota of 50 files for 2026-12-31 is used up; .* from 2027-01-01 at the earliest/);
   expect(deferralMessage('2026-11-26', { cccCode: 'FailedOperation.UploadFileOverflow' })).toMatch(/^CCC reports the daily upload limit for 2026-11-26 reached \(FailedOperation.UploadFileOverflow\); /);
+  // Which said CCC closed the day: this release's words, and an older release's (no day in them).
+  expect(closedByCcc(deferralMessage('2026-11-26', { cccCode: 'FailedOperation.UploadFileOverflow' }))).toBe(true);
+  expect(closedByCcc('CCC reports the daily upload limit reached (FailedOperation.UploadFileOverflow); the file is sent automatically on a later quota day')).toBe(true);
+  expect(closedByCcc(deferralMessage('2026-11-26', { quota: 50 }))).toBe(false);
+  expect(closedByCcc(undefined)).toBe(false);
 });
 
 describe('the daily report\'s needs-action list: the files dropped by the end of the day, as they are now', () => {

@@ -91,7 +91,7 @@ test('each CCC fault does once what it says, and the files show it', async () =>
   expect(describeEvent(line).detail).toMatch(/^CCC says the day is full \(FailedOperation\.UploadFileOverflow; files registered outside this product count too\); sent automatically on \d{4}-\d{2}-\d{2} at the earliest$/);
   // Faults queue: one asked for while another is not used yet says so.
   expect((await ccc(['error'], dirs.data)).stdout).not.toContain('not used yet');
-  expect((await ccc(['lost'], dirs.data)).stdout).toBe(`local CCC: ${CCC_FAULTS.lost.does}; ${CCC_FAULTS.lost.then} (1 asked for earlier is not used yet: they come first)\n`);
+  expect((await ccc(['lost'], dirs.data)).stdout).toBe(`local CCC: ${CCC_FAULTS.lost.does}; ${CCC_FAULTS.lost.then} (1 asked for earlier is not used yet)\n`);
   // Stopped with both unused: the stopping line says they are forgotten.
   await stack.stop();
   expect(stack.lines.find((l) => l.type === 'stopping')).toMatchObject({ unusedFaults: 2 });

@@ -62,8 +62,8 @@ test('next-day: the deferred file is sent on the new quota day and lands in done
   const none = await run(Proc.npm('local', ['next-day', '--data', dirs.data]), 15000);
   expect(none.code).toBe(1);
   expect(none.stdout).toBe('');
-  // It names the command that starts a stack for this very state folder.
-  expect(none.stderr).toBe(`npm run local -- next-day: no local stack is running with state in ${dirs.data}: start it with \`npm start -- --data ${dirs.data}\` in another terminal (this command asks the running stack), or pass the --data of the one running\n`);
+  // It names the command that starts a stack for this very state folder, with the drop folder it ran with.
+  expect(none.stderr).toBe(`npm run local -- next-day: no local stack is running with state in ${dirs.data}: start it in another terminal (this command asks the running stack), \`npm start -- --data ${dirs.data} --drop ${dirs.drop}\` with the other options it ran with, or pass the --data of the one running\n`);
   expect(none.stderr.trim().split('\n')).toHaveLength(1);
   // The command is listed where an operator looks for it.
   const help = await run(Proc.npm('local', ['--help']), 15000);

@@ -240,6 +240,11 @@ describe('error → fix', () => {
     // A message that forges an Object line above the real one, and a key with a line break in it.
     const forged = note('nl\nx.mp3', 'prompts/nl\nx.mp3', 'bad\nObject:  prompts/other.mp3 in bucket b-1\nFailed:  x');
     expect(readFailureNote(forged, 'b-1')).toEqual({ file: 'nl\nx.mp3', key: 'prompts/nl\nx.mp3' });
+    // Names that carry the note's own markers (only names the function refuses can): still read right.
+    const tricky = 'x\nObject:  y.mp3';
+    expect(readFailureNote(note(tricky, `prompts/${tricky}`, 'm'), 'b-1')).toEqual({ file: tricky, key: `prompts/${tricky}` });
+    const first = 'a could not be registered as an IVR prompt.\nb.mp3';
+    expect(readFailureNote(note(first, `prompts/${first}`, 'm'), 'b-1')).toEqual({ file: first, key: `prompts/${first}` });
     // Another bucket's note, or not a note at all: nothing.
     expect(readFailureNote(note('a.mp3', 'prompts/a.mp3', 'm'), 'b-2')).toBeUndefined();
     expect(readFailureNote('hello', 'b-1')).toBeUndefined();

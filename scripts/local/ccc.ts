@@ -26,8 +26,8 @@ async function main(): Promise<void> {
     return;
   }
   const answer = await askStack<{ fault: string; does: string; then: string; earlier: number }>(o.dataDir, 'ccc', o.fault);
-  // Faults queue: one asked for earlier and not used yet comes first.
-  const earlier = answer.earlier > 0 ? ` (${answer.earlier} asked for earlier ${answer.earlier === 1 ? 'is' : 'are'} not used yet: they come first)` : '';
+  // Faults queue: ones asked for earlier and not used yet may act first (on the same call).
+  const earlier = answer.earlier > 0 ? ` (${answer.earlier} asked for earlier ${answer.earlier === 1 ? 'is' : 'are'} not used yet)` : '';
   process.stdout.write(`${o.json ? JSON.stringify({ ok: true, ...answer }) : `local CCC: ${answer.does}; ${answer.then}${earlier}`}\n`);
 }
 

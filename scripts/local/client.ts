@@ -58,10 +58,10 @@ export async function findStack(dataDir: string): Promise<StackFile> {
     info = undefined;
   }
   if (!info || !(await listening(info.cosPort)) || !(await listening(info.cccPort))) {
-    // This command reads the running stack's bucket, not the folder: say how to start the stack
-    // for this very folder (an operator who passed --data already has the right one).
-    const own = path.resolve(dataDir) === path.join(ROOT, '.local') ? '' : ` -- --data ${/\s/.test(dataDir) ? `"${dataDir}"` : dataDir}`;
-    throw new Error(`no local stack is running with state in ${dataDir}: start it with \`npm start${own}\` in another terminal (this command asks the running stack), or pass the --data of the one running`);
+    // This command asks the running stack, not the folder: say how to start the stack for this
+    // very folder, with the drop folder and prefix it last ran with (a stack started on this state
+    // folder with another drop folder would stop withdrawing files removed while it was stopped).
+    throw new Error(`no local stack is running with state in ${dataDir}: start it in another terminal (this command asks the running stack), \`${startCommand(dataDir)}\` with the other options it ran with, or pass the --data of the one running`);
   }
   return info;
 }
@@ -80,6 +80,26 @@ export async function askStack<T extends object>(dataDir: string, command: Contr
   const answer = await callControl<T>(stack.control, command, argument);
   if (answer.ok) return answer;
   throw new Error(answer.message.startsWith(UNKNOWN) ? RESTART : answer.message);
+}
+
+/** A path as a shell reads it back: quoted unless it is plain. */
+const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/** `npm start` for a state folder, with the drop folder and prefix it last ran with (none recorded: the folder alone). */
+function startCommand(dataDir: string): string {
+  let last: DropPairing | undefined;
+  try {
+    const used = (JSON.parse(fs.readFileSync(path.join(dataDir, 'drop-folder.json'), 'utf8')) as { used?: DropPairing[] }).used;
+    last = Array.isArray(used) ? used[used.length - 1] : undefined;
+  } catch {
+    last = undefined;
+  }
+  const args = [
+    ...(path.resolve(dataDir) === path.join(ROOT, '.local') ? [] : ['--data', shellWord(dataDir)]),
+    ...(typeof last?.dropDir === 'string' && last.dropDir !== path.join(ROOT, 'drop') ? ['--drop', shellWord(last.dropDir)] : []),
+    ...(typeof last?.prefix === 'string' && last.prefix !== 'prompts/' ? ['--prefix', shellWord(last.prefix)] : []),
+  ];
+  return `npm start${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`;
 }
 
 /** A drop folder and key prefix a state folder was started with. */

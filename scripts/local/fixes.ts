@@ -48,7 +48,8 @@ export function failureText(n: FailureNote): string {
     '',
     'This file stays here as a record: you do not need to remove it before dropping the fixed one.',
     'Once you have dealt with it (fixed it under another name, say), delete it from failed/ while the',
-    'stack runs: its object is deleted from the local bucket too, so the report stops listing it.',
+    'stack runs: its object is deleted from the local bucket too, so the report stops listing it',
+    '(not while a file of its name waits to be sent, nor while another failed copy of it is here).',
     '',
   ].join('\n');
 }
@@ -56,14 +57,19 @@ export function failureText(n: FailureNote): string {
 /**
  * The dropped file's name and its object's key, read back from a note {@link failureText} wrote
  * for `bucket` (the drop folder finds a failed file's object this way after a restart). The key is
- * the text between the last `Object:` line's start and ` in bucket <bucket>` before `Failed:`, so
- * a message or a name printed above it, even one with line breaks, cannot stand in for it.
+ * the text between an `Object:` line's start and ` in bucket <bucket>` before `Failed:`, and ends
+ * with the file's name (a key is the prefix and that name): of the places that fit, the last, so a
+ * message printed above cannot stand in for it.
  */
 export function readFailureNote(text: string, bucket: string): { file: string; key: string } | undefined {
-  const first = text.indexOf(FIRST_LINE_END);
-  const start = text.lastIndexOf(OBJECT_LINE);
   const tail = ` in bucket ${bucket}${FAILED_LINE}`;
-  const end = start < 0 ? -1 : text.indexOf(tail, start + OBJECT_LINE.length);
-  if (first < 0 || end < 0) return undefined;
-  return { file: text.slice(0, first), key: text.slice(start + OBJECT_LINE.length, end) };
+  for (let first = text.indexOf(FIRST_LINE_END); first >= 0; first = text.indexOf(FIRST_LINE_END, first + 1)) {
+    const file = text.slice(0, first);
+    for (let start = text.lastIndexOf(OBJECT_LINE); start > first; start = text.lastIndexOf(OBJECT_LINE, start - 1)) {
+      const end = text.indexOf(tail, start + OBJECT_LINE.length);
+      const key = end < 0 ? '' : text.slice(start + OBJECT_LINE.length, end);
+      if (end >= 0 && key.endsWith(file)) return { file, key };
+    }
+  }
+  return undefined;
 }

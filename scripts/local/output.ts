@@ -108,7 +108,8 @@ export class Output {
 /**
  * The stopping line. `running`: invocations sent and not answered when the signal came; `cutOff`:
  * their function processes have exited meanwhile (a Ctrl-C in the terminal reaches them too), so
- * none of them will finish: saying "letting them finish" would be untrue.
+ * none of them will finish: saying "letting them finish" would be untrue. `unusedFaults`: faults
+ * asked of the local CCC and not used, which the stop forgets.
  */
 export function stoppingLine(signal: string, running: number, cutOff: boolean, unusedFaults = 0): string {
   // Faults asked of the local CCC live in its memory only: say they go, or the next start looks broken.

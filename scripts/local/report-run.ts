@@ -111,8 +111,8 @@ export function otherChanges(before: FileSnapshot, after: FileSnapshot, describe
 
 /**
  * `1 file registered, 2 other files updated (menu.wav deferred to 2026-11-28, hold.mp3 failed
- * (GaveUp)), 2 review states updated (1 rejected)`, or `nothing to do`. `named`: what became of
- * the files updated, when the stack could see it ({@link otherChanges}).
+ * (GaveUp)), 2 review states updated, rejected by review: prompts/menu.mp3`, or `nothing to do`.
+ * `named`: what became of the files updated, when the stack could see it ({@link otherChanges}).
  */
 export function passSummary(pass: { settled: number; registered?: number; reviews?: { changed: number; rejected: string[] } }, named?: string[]): string {
   const parts: string[] = [];

@@ -51,8 +51,9 @@ export function statusJson(rows: StatusRow[], prefix: string, offsetMinutes: num
 }
 
 /**
- * How many of the needs-action list go out by themselves (deferred, retrying): after a burst over
- * the quota they are most of it, and a bare count reads as that many files to fix.
+ * The heading of the needs-action list, with how many of it go out by themselves (deferred,
+ * retrying): after a burst over the quota they are most of it, and a bare count reads as that many
+ * files to fix. With nothing to fix, it does not say "needs action" at all.
  */
 function actionHeading(actions: ReturnType<typeof needsAction>): string {
   const auto = actions.filter((a) => a.kind === 'deferred' || a.kind === 'retrying').length;

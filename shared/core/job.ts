@@ -395,19 +395,18 @@ export function visibleResult(v: JobVersion): IvrResult {
 /** What filled a quota day: our own count of its files, or CCC's refusal (with its error code). */
 export type DeferralCause = { quota?: number } | { cccCode: string };
 
-/** How a {@link deferralMessage} starts when CCC closed the day, not our own count. */
-const CCC_CLOSED = 'CCC reports the daily upload limit for';
+/** How a {@link deferralMessage} starts when CCC closed the day, not our own count (releases before the day was named in it too). */
+const CCC_CLOSED = 'CCC reports the daily upload limit';
 
 /**
  * Why a file waits, as its object and the report say it: the day that is full, and the first day
  * it can go out (at the earliest: files deferred before it go first, a quota day at a time).
  */
-
 export function deferralMessage(day: string, cause: DeferralCause): string {
   const next = day ? dayAfter(day) : '';
   const full =
     'cccCode' in cause
-      ? `${CCC_CLOSED} ${day} reached (${cause.cccCode})`
+      ? `${CCC_CLOSED} for ${day} reached (${cause.cccCode})`
       : `the daily quota${cause.quota !== undefined ? ` of ${cause.quota} file${cause.quota === 1 ? '' : 's'}` : ''} for ${day} is used up`;
   return `${full}; the file is sent automatically${next ? ` from ${next} at the earliest` : ' on a later quota day'}, after any deferred before it`;
 }
