@@ -24,12 +24,12 @@ const INTERNAL_ERROR = 'An internal error has occurred. Retry your request, but 
 export const CCC_FAULTS = {
   error: {
     does: 'the next UploadIvrAudio call answers InternalError and registers nothing',
-    then: "its files show retrying (InternalError); once the call's lifetime has passed (30 s here), CCC is asked about them and they are sent again",
+    then: "its files show retrying (InternalError); once the call's lifetime has passed (30 s here; at the next recovery pass when a pass made the call), CCC is asked about them and they are sent again",
     apply: (ccc) => void ccc.inject({ action: 'UploadIvrAudio', code: 'InternalError', message: INTERNAL_ERROR }),
   },
   lost: {
     does: 'the next UploadIvrAudio call registers its files, but its answer is lost (the connection drops)',
-    then: "its files show retrying (OutcomeUnknown); once the call's lifetime has passed (30 s here), CCC is asked and they are taken as registered, never sent twice",
+    then: "its files show retrying (OutcomeUnknown); once the call's lifetime has passed (30 s here; at the next recovery pass when a pass made the call), CCC is asked and they are taken as registered, never sent twice",
     apply: (ccc) => void ccc.inject({ action: 'UploadIvrAudio', resetAfterCommit: true }),
   },
   refuse: {

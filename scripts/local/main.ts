@@ -240,8 +240,8 @@ async function main(): Promise<void> {
   const cccFault = async (what?: string) => {
     if (what === undefined || !isCccFault(what)) throw new ControlRefusal(`unknown CCC fault "${what ?? ''}"; one of ${Object.keys(CCC_FAULTS).join(', ')}`);
     const f = CCC_FAULTS[what];
-    // Faults asked for earlier and not used yet apply first (they queue): say so, or the next
-    // call's outcome is a puzzle.
+    // Faults queue, and ones asked for earlier and not used yet may act on the same call first:
+    // say how many wait, or the next call's outcome is a puzzle.
     const earlier = ccc.pendingUploadFaults();
     const note = f.apply(ccc, SDK_APP_ID);
     if (note) throw new ControlRefusal(note);
