@@ -386,3 +386,17 @@ test('the report page shows a command in a message or fix as code, escaped, with
   expect(page).toContain('convert it first: <code>sox in.wav -r 8000 &lt;b&gt;x&lt;/b&gt;.wav</code>');
   expect(page).not.toMatch(/`sox/);
 });
+
+test('a day CCC closed before our count filled it says so on the page and in the summary; one we filled says quota used up', () => {
+  const D = Date.parse('2026-11-26T12:00:00Z');
+  const input = { day: '2026-11-26', nowMs: D, utcOffsetMinutes: 480, quotaLimit: 50, jobs: [], actions: { registered: 0, reviewsUpdated: 0, pruned: 0 }, final: true };
+  const closed = buildReport({ ...input, submitted: 7, exhausted: true });
+  expect(closed.quota).toEqual({ limit: 50, submitted: 7, remaining: 43, exhausted: true, closedByCcc: true });
+  expect(renderReportHtml(closed, [])).toContain('7 / 50</span> files submitted to CCC — <strong>CCC reports the day full</strong> (FailedOperation.UploadFileOverflow): files registered outside this product, in the CCC console say, count there too</p>');
+  expect(wecomMessage(closed).markdown.content).toContain('7/50</font> files submitted; CCC reports the day full (files registered outside this product count there too)');
+  for (const filled of [buildReport({ ...input, submitted: 50, exhausted: true }), buildReport({ ...input, submitted: 50, exhausted: false })]) {
+    expect(filled.quota.closedByCcc).toBeUndefined();
+    expect(renderReportHtml(filled, [])).toContain('50 / 50</span> files submitted to CCC — <strong>quota used up</strong></p>');
+    expect(wecomMessage(filled).markdown.content).not.toContain('CCC reports the day full');
+  }
+});

@@ -18,8 +18,12 @@ export interface DailyReport {
   utcOffset: string;
   /** False for a report of the current day so far: its figures can still change. */
   final: boolean;
-  /** Files submitted to CCC on `day` against the daily quota, from the send log (or the stored history). */
-  quota: { limit: number; submitted: number; remaining: number; exhausted: boolean };
+  /**
+   * Files submitted to CCC on `day` against the daily quota, from the send log (or the stored
+   * history). `closedByCcc`: CCC answered that the day is full before this product's count filled
+   * it (files registered outside this product, in the CCC console say, count there too).
+   */
+  quota: { limit: number; submitted: number; remaining: number; exhausted: boolean; closedByCcc?: true };
   /**
    * Files by what became of them on `day`: uploaded (counted on the day its call took the quota
    * slot), failed or retrying (their newest version written that day), and deferred: pushed past
@@ -210,7 +214,7 @@ export function buildReport(i: ReportInput): DailyReport {
     generatedAt: new Date(i.nowMs).toISOString(),
     utcOffset: formatOffset(i.utcOffsetMinutes),
     final: i.final,
-    quota: { limit: i.quotaLimit, submitted: i.submitted, remaining: Math.max(0, i.quotaLimit - i.submitted), exhausted: i.exhausted || i.submitted >= i.quotaLimit },
+    quota: { limit: i.quotaLimit, submitted: i.submitted, remaining: Math.max(0, i.quotaLimit - i.submitted), exhausted: i.exhausted || i.submitted >= i.quotaLimit, ...(i.exhausted && i.submitted < i.quotaLimit ? { closedByCcc: true as const } : {}) },
     files,
     review,
     backlog,
@@ -277,7 +281,7 @@ svg{width:100%;height:auto;font-size:11px;fill:#52606d}.bar{fill:#2680c2}.bar.fu
 ${r.final ? '' : `<p id="so-far">This quota day has not ended: the figures are those at ${esc(zoned(r.generatedAt, r.utcOffset))}. The day's own report is written by the first recovery pass after it ends.</p>
 `}${r.bucketVersioned ? `<p id="bucket-versioned" class="alert"><strong>${esc(r.bucketVersioned.code)}: nothing is sent to CCC.</strong> ${esc(r.bucketVersioned.message)}.</p>
 ` : ''}
-<p><span class="big" id="quota-used">${r.quota.submitted} / ${r.quota.limit}</span> files submitted to CCC${r.quota.exhausted ? ' — <strong>quota used up</strong>' : ` — ${r.quota.remaining} left`}</p>
+<p><span class="big" id="quota-used">${r.quota.submitted} / ${r.quota.limit}</span> files submitted to CCC${r.quota.closedByCcc ? ` — <strong>CCC reports the day full</strong> (FailedOperation.UploadFileOverflow): files registered outside this product, in the CCC console say, count there too` : r.quota.exhausted ? ' — <strong>quota used up</strong>' : ` — ${r.quota.remaining} left`}</p>
 <h2>Files that need action</h2>
 ${r.needsAction.length ? `<p id="needs-action-counts">${esc(actionCounts(r.needsAction))}: the ones to fix first, deferred and retrying files go out by themselves.</p>
 <table id="needs-action"><tr><th>file</th><th>status</th><th>why, and what to do</th></tr>${r.needsAction.map((a) => `<tr class="${a.status}"><td class="key">${esc(a.key)}</td><td class="status">${esc(a.status)}${a.day ? ` (day ${esc(a.day)} full)` : ''}${a.fileId !== undefined ? ` (FileId ${a.fileId})` : ''}<br><span class="muted">updated ${esc(zoned(a.at, r.utcOffset).slice(0, 16))}</span></td><td>${withCode([a.code, a.message].filter(Boolean).join(': '))}${a.fix ? `<br><strong>What to do:</strong> ${withCode(a.fix)}` : ''}</td></tr>`).join('')}</table>` : '<p id="needs-action">None: every file is uploaded or on its way.</p>'}
@@ -324,7 +328,7 @@ function shortName(key: string): string {
 export function wecomMessage(r: DailyReport, page?: string): WebhookMessage {
   const errors = Object.entries(r.errors).map(([c, n]) => `${markdownText(c)} ×${n}`).join(', ');
   const lines = [
-    `**IVR audio quota ${r.day}${r.final ? '' : ' (so far)'}**: <font color="${r.quota.exhausted ? 'warning' : 'info'}">${r.quota.submitted}/${r.quota.limit}</font> files submitted`,
+    `**IVR audio quota ${r.day}${r.final ? '' : ' (so far)'}**: <font color="${r.quota.exhausted ? 'warning' : 'info'}">${r.quota.submitted}/${r.quota.limit}</font> files submitted${r.quota.closedByCcc ? '; CCC reports the day full (files registered outside this product count there too)' : ''}`,
     `> uploaded ${r.files.uploaded}, failed ${r.files.failed}, deferred ${r.files.deferred}, retrying ${r.files.retrying}`,
     `> review: ${r.review.approved} approved, ${r.review.rejected} rejected, ${r.review.pending} pending`,
     `> backlog: ${r.backlog.deferred} deferred, ${r.backlog.queued} queued`,
