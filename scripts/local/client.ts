@@ -87,17 +87,12 @@ const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s
 
 /** `npm start` for a state folder, with the drop folder and prefix it last ran with (none recorded: the folder alone). */
 function startCommand(dataDir: string): string {
-  let last: DropPairing | undefined;
-  try {
-    const used = (JSON.parse(fs.readFileSync(path.join(dataDir, 'drop-folder.json'), 'utf8')) as { used?: DropPairing[] }).used;
-    last = Array.isArray(used) ? used[used.length - 1] : undefined;
-  } catch {
-    last = undefined;
-  }
+  const used = readPairings(dataDir);
+  const last = used[used.length - 1];
   const args = [
     ...(path.resolve(dataDir) === path.join(ROOT, '.local') ? [] : ['--data', shellWord(dataDir)]),
-    ...(typeof last?.dropDir === 'string' && last.dropDir !== path.join(ROOT, 'drop') ? ['--drop', shellWord(last.dropDir)] : []),
-    ...(typeof last?.prefix === 'string' && last.prefix !== 'prompts/' ? ['--prefix', shellWord(last.prefix)] : []),
+    ...(last && last.dropDir !== path.join(ROOT, 'drop') ? ['--drop', shellWord(last.dropDir)] : []),
+    ...(last && last.prefix !== 'prompts/' ? ['--prefix', shellWord(last.prefix)] : []),
   ];
   return `npm start${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`;
 }
@@ -108,6 +103,18 @@ export interface DropPairing {
   prefix: string;
 }
 
+const pairingsFile = (dataDir: string): string => path.join(dataDir, 'drop-folder.json');
+
+/** The drop folders and prefixes a state folder ran with, last one last (none recorded, or unreadable: none). */
+function readPairings(dataDir: string): DropPairing[] {
+  try {
+    const p = JSON.parse(fs.readFileSync(pairingsFile(dataDir), 'utf8')) as { used?: unknown };
+    return Array.isArray(p.used) ? p.used.filter((u): u is DropPairing => typeof u?.dropDir === 'string' && typeof u?.prefix === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
 /**
  * Records in `<data>/drop-folder.json` that this state folder now runs with `dropDir` and
  * `prefix`, and says whether it has only ever run with these (`same`), and which ones it ran with
@@ -116,18 +123,11 @@ export interface DropPairing {
  * state folder from before this record existed).
  */
 export function pairWithDropFolder(dataDir: string, dropDir: string, prefix: string): { same: boolean; previous?: DropPairing } {
-  const file = path.join(dataDir, 'drop-folder.json');
   const now: DropPairing = { dropDir: path.resolve(dropDir), prefix };
-  let used: DropPairing[] = [];
-  try {
-    const p = JSON.parse(fs.readFileSync(file, 'utf8')) as { used?: unknown };
-    if (Array.isArray(p.used)) used = p.used.filter((u): u is DropPairing => typeof u?.dropDir === 'string' && typeof u?.prefix === 'string');
-  } catch {
-    used = [];
-  }
+  const used = readPairings(dataDir);
   const isNow = (u: DropPairing) => u.dropDir === now.dropDir && u.prefix === now.prefix;
   const previous = used[used.length - 1];
   const same = used.length > 0 && used.every(isNow);
-  fs.writeFileSync(file, JSON.stringify({ used: [...used.filter((u) => !isNow(u)), now] }));
+  fs.writeFileSync(pairingsFile(dataDir), JSON.stringify({ used: [...used.filter((u) => !isNow(u)), now] }));
   return { same, previous };
 }

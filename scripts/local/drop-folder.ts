@@ -19,7 +19,7 @@ import { formatClock } from './time';
 const md5 = (body: Buffer): string => createHash('md5').update(body).digest('hex');
 
 /** The MD5 of a file's bytes, or '' when it cannot be read. */
-function md5Of(full: string): string {
+function md5OfFile(full: string): string {
   try {
     return md5(fs.readFileSync(full));
   } catch {
@@ -343,17 +343,9 @@ export class DropFolder {
       const n = [1, clash].find((k) => noteName(note.file, k) === inFailed);
       if (n === undefined) continue;
       const copy = `${failed}${withSuffix(note.file, n)}`;
-      const body = this.readResult(copy);
-      if (body) this.failedCopies.set(copy, { key: note.key, md5: md5(body), size: body.length });
-    }
-  }
-
-  /** A file under done/ or failed/ (relative to the drop folder), or undefined when it cannot be read. */
-  private readResult(rel: string): Buffer | undefined {
-    try {
-      return fs.readFileSync(path.join(this.deps.dropDir, fromRel(rel)));
-    } catch {
-      return undefined;
+      const full = path.join(this.deps.dropDir, fromRel(copy));
+      const hash = md5OfFile(full);
+      if (hash) this.failedCopies.set(copy, { key: note.key, md5: hash, size: sizeOf(full) });
     }
   }
 
@@ -379,7 +371,7 @@ export class DropFolder {
     for (const [rel, c] of removed) {
       if (this.stopped) return;
       this.failedCopies.delete(rel);
-      const renamed = (untracked.get(c.size) ?? []).find((r) => !this.failedCopies.has(r) && md5Of(path.join(this.deps.dropDir, fromRel(r))) === c.md5);
+      const renamed = (untracked.get(c.size) ?? []).find((r) => !this.failedCopies.has(r) && md5OfFile(path.join(this.deps.dropDir, fromRel(r))) === c.md5);
       if (renamed) {
         this.failedCopies.set(renamed, c);
         continue;
