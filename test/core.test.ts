@@ -9,11 +9,12 @@ import { bytesNeeded, judgeAudio } from '../shared/audio/check';
 import { checkFile, checkKey } from '../shared/core/eligibility';
 import { parseCosEvent, recoverKey, resolveRegion } from '../shared/core/event';
 import { quotaDay } from '../shared/core/zone';
-import { createLogger, redact, redactUrl, registerSecret, setLogSink, urlSecrets } from '../shared/runtime/log';
+import { createLogger, redact, redactDeep, redactError, redactUrl, registerSecret, setLogSink, urlSecrets } from '../shared/runtime/log';
 import { encodeTrimmed, mergeResult, META_BUDGET_BYTES, readResult, type IvrResult } from '../shared/core/metadata';
 import { wellFormed } from '../shared/core/text';
 import { customFileName } from '../shared/core/naming';
 import { afterFailedAttempt, backoffMs, classifyFailure, matchOutcomes, pickRegistration, type ApiFailure } from '../shared/core/outcome';
+import { IvrError } from '../shared/core/errors';
 import { mp3Silence, PNG_BYTES, wavTone } from './audio';
 import { cosEventRecord } from '../scripts/local/fakes/events';
 
@@ -253,6 +254,29 @@ describe('logging', () => {
     createLogger().warn('refused', { error: `params {"q-signature":"${sig}","token":"tok123"} invalid` });
     setLogSink(prev);
     expect((JSON.parse(lines[0]) as { error: string }).error).toBe('params {"q-signature":"[REDACTED]","token":"[REDACTED]"} invalid');
+  });
+
+  test('a token in a JSON body that escapes its slashes, and a signature encoded twice, are masked whole', () => {
+    // A registered token: its whole `\/` form goes (before, a pattern masked up to the backslash and left the tail).
+    registerSecret('SESS/tail=xyz9');
+    const body = '{"url":"https:\\/\\/b.cos.x\\/a?x-cos-security-token=SESS\\/tail=xyz9"}';
+    expect(redact(body)).not.toMatch(/SESS|tail=xyz9|xyz9/);
+    // Not registered (another process's token): the pattern takes the `\/` in as part of the value.
+    expect(redact('{"u":"x-cos-security-token=OTHER\\/rest99"}')).toBe('{"u":"x-cos-security-token=[REDACTED]"}');
+    const sig = 'cd'.repeat(20);
+    const twice = encodeURIComponent(encodeURIComponent(`q-ak=AKID77&q-signature=${sig}&x-cos-security-token=tok/9`));
+    expect(redact(`next=${twice}`)).toBe('next=q-ak%253D[REDACTED]%2526q-signature%253D[REDACTED]%2526x-cos-security-token%253D[REDACTED]');
+  });
+
+  test('what a handler returns or throws is redacted as a log line is', () => {
+    registerSecret('handler-secret-42');
+    const out = redactDeep({ results: [{ message: 'refused: handler-secret-42', n: 1, ok: true }], url: 'http://b/a.mp3?q-sign-algorithm=sha1&q-signature=abcdef0123' });
+    expect(out).toEqual({ results: [{ message: 'refused: [REDACTED]', n: 1, ok: true }], url: 'http://b/a.mp3?[signed]' });
+    const e = new IvrError('NetworkError', 'outer handler-secret-42', { cause: new Error('inner handler-secret-42') });
+    expect(redactError(e)).toBe(e);
+    expect(e.message).toBe('outer [REDACTED]');
+    expect(String(e.stack)).not.toContain('handler-secret-42');
+    expect((e.cause as Error).message).toBe('inner [REDACTED]');
   });
 
   test('a field merely ending in "token" is not masked; the session-token headers are, in either form', () => {

@@ -38,7 +38,9 @@ function secretForms(value: string): string[] {
   const once = encodeURIComponent(value);
   const forms = new Set([value, once, encodeURIComponent(once)]);
   const json = (f: string) => JSON.stringify(f).slice(1, -1);
-  for (const f of [...forms]) forms.add(json(f)).add(json(json(f)));
+  // Some services' JSON escapes `/` as `\/` (legal JSON; JSON.stringify never does it).
+  const slashes = (f: string) => f.replace(/\//g, '\\/');
+  for (const f of [...forms]) forms.add(json(f)).add(json(json(f))).add(slashes(json(f))).add(json(slashes(json(f))));
   return [...forms].sort((a, b) => b.length - a.length);
 }
 
@@ -75,17 +77,20 @@ export function urlOrigin(url: string): string {
   }
 }
 
-// How a field meets its value: in a query or header (`=`), percent-encoded (a URL quoted inside
-// another URL or a form value: `=` as %3D, `&` as %26), or as a JSON member (`"field":"value"`,
-// also escaped inside a log line's JSON string).
-const IS = String.raw`(?:=|%3D|\\?"\s*:\s*\\?")`;
+// How a field meets its value: in a query or header (`=`), percent-encoded once or twice (a URL
+// quoted inside another URL or a form value: `=` as %3D or %253D, `&` as %26 or %2526), or as a
+// JSON member (`"field":"value"`, also escaped inside a log line's JSON string).
+const IS = String.raw`(?:=|%3D|%253D|\\?"\s*:\s*\\?")`;
+// A field's value runs to the next separator: `&` (also percent-encoded), white space, a quote or
+// a backslash, except the `\/` of a JSON body that escapes its slashes (a token's `/` in it).
+const VALUE = String.raw`(?:\\\/|(?!%26|%2526)[^&\s"'\\])+`;
 const SIGNATURE_PATTERNS: Array<[RegExp, string]> = [
   // COS q-sign fields, in Authorization headers and in signed URL queries
   [new RegExp(String.raw`(q-signature${IS})[0-9a-fA-F]+`, 'gi'), '$1[REDACTED]'],
-  [new RegExp(String.raw`(q-ak${IS})(?:(?!%26)[^&\s"'\\])+`, 'gi'), '$1[REDACTED]'],
+  [new RegExp(String.raw`(q-ak${IS})${VALUE}`, 'gi'), '$1[REDACTED]'],
   // A token: a query or JSON field named exactly `token` (not `nextToken`), and the session-token
   // headers, also as `Name: value`
-  [new RegExp(String.raw`((?:x-cos-security-token|X-TC-Token|(?<![\w-])token)${IS})(?:(?!%26)[^&\s"'\\])+`, 'gi'), '$1[REDACTED]'],
+  [new RegExp(String.raw`((?:x-cos-security-token|X-TC-Token|(?<![\w-])token)${IS})${VALUE}`, 'gi'), '$1[REDACTED]'],
   [/((?:x-cos-security-token|X-TC-Token):\s*)[^\s"'\\,;]+/gi, '$1[REDACTED]'],
   // A signature after any Signature word: the TC3 Authorization header's `Signature=`, and a
   // service's code or message quoting one (`SignatureDoesNotMatch:<hex>`)
@@ -101,10 +106,39 @@ export function redactUrl(url: string): string {
 
 /** Masks signed-URL queries, COS and TC3 signature fields, tokens and every registered secret in `text`. */
 export function redact(text: string): string {
-  let out = text.replace(/https?:\/\/[^\s"'<>]+\?[^\s"'<>]*q-sign[^\s"'<>]*/g, (m) => redactUrl(m));
-  for (const [re, rep] of SIGNATURE_PATTERNS) out = out.replace(re, rep);
+  // Registered secrets first: a pattern that masks part of one (up to a character it stops at)
+  // would leave the rest, which then no longer matches the whole secret.
+  let out = text;
   for (const s of secrets) out = out.split(s).join('[REDACTED]');
+  out = out.replace(/https?:\/\/[^\s"'<>]+\?[^\s"'<>]*q-sign[^\s"'<>]*/g, (m) => redactUrl(m));
+  for (const [re, rep] of SIGNATURE_PATTERNS) out = out.replace(re, rep);
   return out;
+}
+
+/**
+ * `value` with every string in it redacted (plain data: arrays and objects are copied). For what a
+ * handler returns, which SCF shows and logs as it is: a message quoted from an error may carry a
+ * secret as any log line may.
+ */
+export function redactDeep<T>(value: T): T {
+  if (typeof value === 'string') return redact(value) as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => redactDeep(v)) as T;
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v)])) as T;
+  }
+  return value;
+}
+
+/**
+ * Redacts an error on its way out of a handler, in place (its class and `cause` chain are kept):
+ * SCF prints the message and the stack, and Node prints each cause with them.
+ */
+export function redactError(e: unknown): unknown {
+  for (let cur: unknown = e, depth = 0; cur instanceof Error && depth < 10; cur = cur.cause, depth++) {
+    cur.message = redact(cur.message);
+    if (cur.stack) cur.stack = redact(cur.stack);
+  }
+  return e;
 }
 
 /**
@@ -117,9 +151,10 @@ export function fromService(text: string): string {
 
 /** {@link redact}, and `extra` secrets as well (a process that does not register them, like the deploy scripts). */
 export function redactWith(text: string, extra: Iterable<string>): string {
-  let out = redact(text);
+  // The extra secrets before the patterns, as redact does with its own (see there).
+  let out = text;
   for (const s of extra) if (s) for (const f of secretForms(s)) out = out.split(f).join('[REDACTED]');
-  return out;
+  return redact(out);
 }
 
 function serialise(fields: LogFields): string {

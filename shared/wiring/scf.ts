@@ -12,7 +12,7 @@ import { createCccClient, createIvrAudioApi, type IvrAudioApi } from '../sdk/ccc
 import { CosBucket, createCosClient } from '../sdk/cos';
 import { CreatedVersions, Ledger, SeenEntry } from '../store/ledger';
 import type { Clock, Ctx } from '../workflow/context';
-import { createLogger, redact, registerSecret, urlSecrets, type Logger } from '../runtime/log';
+import { createLogger, redact, redactDeep, redactError, registerSecret, urlSecrets, type Logger } from '../runtime/log';
 
 /** What an instance builds at cold start (again on new role credentials) and shares with every invocation it serves. */
 export interface Runtime {
@@ -131,7 +131,12 @@ export function scfHandler<R>(env: Env, functionName: string, seams: Seams, run:
     }
     const { runtime } = current;
     const log = runtime.log.child({ scfRequestId: context?.request_id });
-    return run({ ...runtime, log, context: (b, r, o) => withLog(runtime.context(b, r, o), log) }, event);
+    // SCF shows and logs what a handler returns or throws as it is: both are redacted as a log line is.
+    try {
+      return redactDeep(await run({ ...runtime, log, context: (b, r, o) => withLog(runtime.context(b, r, o), log) }, event));
+    } catch (e) {
+      throw redactError(e);
+    }
   };
 }
 
