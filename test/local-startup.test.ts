@@ -49,17 +49,24 @@ test('through npm start itself: one line, exit 2', async () => {
   expect(expectOneLine(r)).toBe('npm start: --quota must be between 1 and 100000, got 0 (the rule for IVR_DAILY_QUOTA)');
 });
 
-test('a busy port is one line naming the port and the option to choose another', async () => {
+test('a busy port is one line naming the port and the option to choose another; the folders the start created go again', async () => {
   const dirs = tempDirs();
   const busy = net.createServer();
   await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
   const port = (busy.address() as net.AddressInfo).port;
-  const r = await run(Proc.stack(['--drop', dirs.drop, '--data', dirs.data, '--cos-port', '0', '--ccc-port', String(port)], false));
+  // The drop folder two levels down, both new; the state folder's parent there before, and empty.
+  const drop = path.join(dirs.root, 'new', 'drop');
+  const existing = path.join(dirs.root, 'existing');
+  fs.mkdirSync(existing);
+  const r = await run(Proc.stack(['--drop', drop, '--data', path.join(existing, 'state'), '--cos-port', '0', '--ccc-port', String(port)], false));
   busy.close();
   expect(r.code).toBe(1);
   expect(expectOneLine(r)).toMatch(new RegExp(`^npm start: port ${port} is already in use .*choose another with --ccc-port <port>`));
-  // Its locks were released on the way out, so the next try can start.
-  expect(fs.existsSync(path.join(dirs.drop, '.ivr-audio-sync.lock'))).toBe(false);
+  // Its locks were released on the way out, so the next try can start, and the empty folders it
+  // made for it are gone; the one that was there before stays.
+  expect(fs.existsSync(path.join(drop, '.ivr-audio-sync.lock'))).toBe(false);
+  expect(fs.readdirSync(dirs.root)).toEqual(['existing']);
+  expect(fs.readdirSync(existing)).toEqual([]);
   dirs.cleanup();
 });
 
@@ -73,6 +80,13 @@ test('a second stack on the same drop folder is refused; a dead stack’s lock i
   const second = await run(Proc.stack(stackArgs({ drop: dirs.drop, data: path.join(dirs.root, 'other-state') }), false));
   expect(second.code).toBe(1);
   expect(expectOneLine(second)).toBe(`npm start: another local stack (PID ${firstPid}) is already using the drop folder ${dirs.drop}; stop it first (Ctrl-C in its terminal) or choose another folder with --drop`);
+  // Same state folder, a new drop folder: refused too, and the drop folder it had made is gone,
+  // while the first stack's folders, which it found there, are untouched.
+  const third = await run(Proc.stack(stackArgs({ drop: path.join(dirs.root, 'other-drop'), data: dirs.data }), false));
+  expect(third.code).toBe(1);
+  expect(expectOneLine(third)).toBe(`npm start: another local stack (PID ${firstPid}) is already using the state folder ${dirs.data}; stop it first (Ctrl-C in its terminal) or choose another folder with --data`);
+  expect(fs.readdirSync(dirs.root).sort()).toEqual(['drop', 'state']);
+  expect(fs.readdirSync(dirs.drop).sort()).toEqual(['.ivr-audio-sync.lock', 'done', 'failed', 'waiting']);
   await first.stop();
   expect(fs.existsSync(path.join(dirs.drop, '.ivr-audio-sync.lock'))).toBe(false);
 
@@ -81,11 +95,11 @@ test('a second stack on the same drop folder is refused; a dead stack’s lock i
   expect(alive(deadPid)).toBe(false);
   const lock = path.join(dirs.drop, '.ivr-audio-sync.lock');
   fs.writeFileSync(lock, JSON.stringify({ pid: deadPid, host: os.hostname(), startedAt: '2024-05-01T00:00:00Z' }));
-  const third = Proc.stack(stackArgs(dirs));
-  const again = await third.waitFor((l) => l.type === 'ready', 'the third stack to be ready', 15000);
+  const fourth = Proc.stack(stackArgs(dirs));
+  const again = await fourth.waitFor((l) => l.type === 'ready', 'the fourth stack to be ready', 15000);
   expect(again.tookOverFrom).toBe(deadPid);
   expect(JSON.parse(fs.readFileSync(lock, 'utf8')).pid).toBe((again.pids as number[])[0]);
-  await third.stop();
+  await fourth.stop();
   dirs.cleanup();
 }, 40000);
 

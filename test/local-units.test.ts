@@ -15,6 +15,7 @@ import * as http from 'http';
 import { deferredDay, needsAction, readFileState, withRefusal } from '../scripts/local/file-state';
 import { deferralMessage } from '../shared/core/job';
 import { decideLock } from '../scripts/local/lock';
+import { MadeDirs } from '../scripts/local/made-dirs';
 import { parseClientOptions, parseStartOptions, suggestOption, START_OPTIONS, UsageError } from '../scripts/local/options';
 import { describeEvent, fileLine, isoWithOffset, NAME_WIDTH, stoppingLine } from '../scripts/local/output';
 import { portMessage, portProblem, portsMessage } from '../scripts/local/ports';
@@ -420,6 +421,26 @@ describe('lock and ports', () => {
     expect(decideLock(lock(100), me, () => true)).toMatchObject({ kind: 'stale' }); // our own PID: a leftover
     expect(decideLock('{"half', me, () => true)).toEqual({ kind: 'stale' });
     expect(decideLock(lock(42, 'other-host'), me, () => false)).toMatchObject({ kind: 'held' }); // cannot check another host
+  });
+
+  test('a failed start takes away only the folders it created that are still empty, deepest first', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-made-'));
+    try {
+      fs.mkdirSync(path.join(root, 'was-there'));
+      const made = new MadeDirs();
+      made.make(path.join(root, 'new', 'drop', 'failed'));
+      made.make(path.join(root, 'was-there')); // existed: never removed, empty or not
+      made.make(path.join(root, 'was-there', 'state'));
+      made.make(path.join(root, 'kept', 'drop'));
+      // Something put a file into a folder the start created: that folder and its parents stay.
+      fs.writeFileSync(path.join(root, 'kept', 'drop', 'welcome.mp3'), 'x');
+      expect(made.removeEmpty().sort()).toEqual([path.join(root, 'new'), path.join(root, 'new', 'drop'), path.join(root, 'new', 'drop', 'failed'), path.join(root, 'was-there', 'state')].sort());
+      expect(fs.readdirSync(root).sort()).toEqual(['kept', 'was-there']);
+      expect(fs.readdirSync(path.join(root, 'was-there'))).toEqual([]);
+      expect(fs.readdirSync(path.join(root, 'kept', 'drop'))).toEqual(['welcome.mp3']);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 
   test('a busy port is named with the option to change it', async () => {

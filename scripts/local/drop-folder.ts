@@ -77,6 +77,8 @@ export interface DropFolderDeps {
   put(key: string, body: Buffer, contentType: string): Promise<void>;
   /** The object as stored now, or undefined. */
   object(key: string): ObjectView | undefined;
+  /** Creates a folder and its missing parents (default: `mkdir -p`); the stack remembers what it created. */
+  makeDir?(dir: string): void;
   /** Deletes an object as an operator's client would (a signed DELETE). */
   remove(key: string): Promise<void>;
   /** The keys of the objects under the prefix, as stored now. */
@@ -180,7 +182,8 @@ export class DropFolder {
 
   /** Creates the folders and picks up what a previous run left in `waiting/` (tests then call `tick()`). */
   async open(): Promise<void> {
-    for (const dir of [this.deps.dropDir, this.waitingDir, this.doneDir, this.failedDir]) fs.mkdirSync(dir, { recursive: true });
+    const makeDir = this.deps.makeDir ?? ((dir: string) => void fs.mkdirSync(dir, { recursive: true }));
+    for (const dir of [this.deps.dropDir, this.waitingDir, this.doneDir, this.failedDir]) makeDir(dir);
     this.notePlacedAtStart();
     await this.resume();
   }

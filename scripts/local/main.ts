@@ -4,7 +4,7 @@
  * user would, COS events delivered as SCF delivers them, and the timer.
  *
  * Start-up refuses with one line before anything runs: a bad option (exit 2), a folder another
- * stack holds, a busy port (exit 1).
+ * stack holds, a busy port (exit 1); the folders it created for the start and left empty go again.
  *
  * The stack's clock is real time plus the offset `npm run local -- next-day` moves forward (kept in
  * `<data>/clock.json`); the stack, its fakes and its function instances all run on it.
@@ -25,6 +25,7 @@ import { failureLine, runCommand } from './cli';
 import { cosClient, pairWithDropFolder, stackFile, writeStackFile } from './client';
 import { DropFolder, type DropEvent } from './drop-folder';
 import { LOCK_NAME, RESERVED_DIRS } from './drop-rules';
+import { MadeDirs } from './made-dirs';
 import { FunctionInstance } from './instance';
 import { acquireLock, type HeldLock } from './lock';
 import { parseStartOptions, START_OPTIONS, usage, UsageError } from './options';
@@ -72,6 +73,16 @@ async function main(): Promise<void> {
   const locks: HeldLock[] = [];
   const releaseLocks = () => locks.splice(0).forEach((l) => l.release());
   process.on('exit', releaseLocks);
+  // A start that fails (a busy port, a folder another stack holds) takes away the folders it
+  // created and left empty, once its locks are gone (exit listeners run in the order added):
+  // a retry with another --drop must not leave the mistyped one behind.
+  const made = new MadeDirs();
+  let started = false;
+  process.on('exit', () => {
+    if (!started) made.removeEmpty();
+  });
+  made.make(s.dropDir);
+  made.make(s.dataDir);
   locks.push(acquireLock(path.join(s.dropDir, LOCK_NAME), { what: `the drop folder ${s.dropDir}`, option: '--drop' }));
   locks.push(acquireLock(path.join(s.dataDir, 'stack.lock'), { what: `the state folder ${s.dataDir}`, option: '--data' }));
 
@@ -123,6 +134,7 @@ async function main(): Promise<void> {
     prefix: s.prefix,
     bucket: BUCKET,
     offsetMinutes: s.quotaOffsetMinutes,
+    makeDir: (dir) => made.make(dir),
     now: () => Date.now(),
     elapsed: realNow,
     // The functions' own lease (the stack passes IVR_JOB_LEASE_SECONDS on as it is, or not at all).
@@ -289,6 +301,7 @@ async function main(): Promise<void> {
   // After the banner: the lines of the files left waiting by the last run (one each) would push
   // it, and Ready, off the screen.
   await drop.start();
+  started = true;
   // Files left waiting by the last run may be queued with no sender at work: a recovery pass now
   // sends them, rather than the next one on the timer (as long as 5 minutes away).
   if (drop.waiting > 0) void recoveryPass().then((r) => r.noteworthy && passNote(r));
