@@ -103,6 +103,22 @@ test('npm start: prompts registered into done/, a bad file into failed/ with its
   const yesterday = new Date(Date.parse(`${today}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
   const earlier = await run(Proc.npm('report', ['--data', dirs.data, yesterday]));
   expect(earlier.stdout).toMatch(new RegExp(`\npage: .+ \\(it shows ${yesterday} now; npm run report puts today's back\\)\n$`));
+  // This state folder was new: its first start is recorded, and a day before it says why it is all
+  // zeros, under the report (written all the same), in --json too. Today's does not.
+  expect(report.stdout).not.toContain('had not run yet');
+  const { atMs } = JSON.parse(fs.readFileSync(path.join(dirs.data, 'first-start.json'), 'utf8')) as { atMs: number };
+  const firstDay = new Date(atMs + 480 * 60000).toISOString().slice(0, 10);
+  const firstStart = `${firstDay} ${new Date(atMs + 480 * 60000).toISOString().slice(11, 19)}+08:00`;
+  const noteOn = (day: string) => `the local stack had not run yet on ${day}: it first ran with the state folder ${dirs.data} on ${firstStart}, so this report has nothing to count`;
+  // Yesterday is before the first start unless the stack started just before midnight.
+  expect(earlier.stdout.split('\n')[1]).toEqual(yesterday < firstDay ? noteOn(yesterday) : expect.stringMatching(/^page: /));
+  expect(earlier.stdout).toMatch(new RegExp(`^report ${yesterday}: 0/50 files submitted; 0 uploaded, 0 failed, 0 deferred; `));
+  const dayBefore = new Date(Date.parse(`${firstDay}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+  const beforeJson = await run(Proc.npm('report', ['--json', '--data', dirs.data, dayBefore]));
+  expect(beforeJson.code).toBe(0);
+  const parsed = JSON.parse(beforeJson.stdout) as { report?: { day: string; report: { quota: { submitted: number } } }; beforeFirstStart?: unknown };
+  expect(parsed.report).toMatchObject({ day: dayBefore, report: { quota: { submitted: 0 } } });
+  expect(parsed.beforeFirstStart).toEqual({ firstStartDay: firstDay, firstStart });
 
   const statusJson = JSON.parse((await run(Proc.npm('status', ['--json', '--data', dirs.data]))).stdout);
   expect(statusJson.objects.map((o: { key: string; status: string }) => `${o.key}=${o.status}`).sort()).toEqual([

@@ -16,6 +16,7 @@ import { deferredDay, needsAction, readFileState, withRefusal } from '../scripts
 import { deferralMessage } from '../shared/core/job';
 import { decideLock } from '../scripts/local/lock';
 import { MadeDirs } from '../scripts/local/made-dirs';
+import { beforeFirstStart, beforeFirstStartLine, isFreshStateFolder, readFirstStart, recordFirstStart } from '../scripts/local/first-start';
 import { parseClientOptions, parseStartOptions, suggestOption, START_OPTIONS, UsageError } from '../scripts/local/options';
 import { describeEvent, fileLine, isoWithOffset, NAME_WIDTH, stoppingLine } from '../scripts/local/output';
 import { portMessage, portProblem, portsMessage } from '../scripts/local/ports';
@@ -453,6 +454,35 @@ describe('lock and ports', () => {
     expect(portMessage(4600, '--cos-port', 'EADDRINUSE')).toBe('port 4600 is already in use (another local stack or program is listening on it); choose another with --cos-port <port>, e.g. --cos-port 4610, or --cos-port 0 for any free port');
     // Both taken (another stack running): both named at once, so the next try starts.
     expect(portsMessage([{ port: 4600, option: '--cos-port', code: 'EADDRINUSE' }, { port: 4601, option: '--ccc-port', code: 'EADDRINUSE' }])).toBe('ports 4600 and 4601 are already in use (another local stack or program is listening on them); choose others with --cos-port <port> --ccc-port <port>, e.g. --cos-port 4610 --ccc-port 4611, or 0 for any free port');
+  });
+});
+
+describe('first start of a state folder', () => {
+  test('recorded only for a folder nothing ran with yet, once; a report of an earlier day says why it is empty', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-first-'));
+    try {
+      const data = path.join(root, 'state');
+      expect(isFreshStateFolder(data)).toBe(true); // missing
+      fs.mkdirSync(data);
+      expect(isFreshStateFolder(data)).toBe(true); // empty
+      expect(readFirstStart(data)).toBeUndefined();
+      const at = Date.parse('2026-11-25T17:30:00Z'); // 01:30 on 2026-11-26 in UTC+08:00
+      recordFirstStart(data, at);
+      recordFirstStart(data, at + 86_400_000); // a later start keeps the first
+      expect(readFirstStart(data)).toBe(at);
+      expect(isFreshStateFolder(data)).toBe(false);
+      // Days in the quota day's zone: 2026-11-25 is before the first start at +08:00, not at UTC.
+      expect(beforeFirstStart('2026-11-25', at, 480)).toEqual({ firstStartDay: '2026-11-26', firstStart: '2026-11-26 01:30:00+08:00' });
+      expect(beforeFirstStart('2026-11-25', at, 0)).toBeUndefined();
+      expect(beforeFirstStart('2026-11-26', at, 480)).toBeUndefined();
+      // A state folder from before the record: nothing is claimed.
+      expect(beforeFirstStart('2026-11-25', undefined, 480)).toBeUndefined();
+      expect(beforeFirstStartLine('2026-11-25', beforeFirstStart('2026-11-25', at, 480)!, data)).toBe(`the local stack had not run yet on 2026-11-25: it first ran with the state folder ${data} on 2026-11-26 01:30:00+08:00, so this report has nothing to count`);
+      fs.writeFileSync(path.join(data, 'first-start.json'), '{"half');
+      expect(readFirstStart(data)).toBeUndefined();
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 

@@ -26,6 +26,7 @@ import { cosClient, pairWithDropFolder, stackFile, writeStackFile } from './clie
 import { DropFolder, type DropEvent } from './drop-folder';
 import { LOCK_NAME, RESERVED_DIRS } from './drop-rules';
 import { MadeDirs } from './made-dirs';
+import { isFreshStateFolder, recordFirstStart } from './first-start';
 import { FunctionInstance } from './instance';
 import { acquireLock, type HeldLock } from './lock';
 import { parseStartOptions, START_OPTIONS, usage, UsageError } from './options';
@@ -81,6 +82,9 @@ async function main(): Promise<void> {
   process.on('exit', () => {
     if (!started) made.removeEmpty();
   });
+  // Before anything is written into it: a state folder nothing ran with yet records its first
+  // start once ready, so a report of an earlier day can say why it is empty (./first-start).
+  const freshState = isFreshStateFolder(s.dataDir);
   made.make(s.dropDir);
   made.make(s.dataDir);
   locks.push(acquireLock(path.join(s.dropDir, LOCK_NAME), { what: `the drop folder ${s.dropDir}`, option: '--drop' }));
@@ -302,6 +306,7 @@ async function main(): Promise<void> {
   // it, and Ready, off the screen.
   await drop.start();
   started = true;
+  if (freshState) recordFirstStart(s.dataDir, Date.now());
   // Files left waiting by the last run may be queued with no sender at work: a recovery pass now
   // sends them, rather than the next one on the timer (as long as 5 minutes away).
   if (drop.waiting > 0) void recoveryPass().then((r) => r.noteworthy && passNote(r));

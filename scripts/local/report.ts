@@ -9,6 +9,7 @@ import { DEFAULT_QUOTA_UTC_OFFSET, parseUtcOffset } from '../../shared/core/conf
 import { quotaDay } from '../../shared/core/zone';
 import { runCommand } from './cli';
 import { cosClient, findStack } from './client';
+import { beforeFirstStart, beforeFirstStartLine, readFirstStart } from './first-start';
 import { FunctionInstance } from './instance';
 import { parseClientOptions, REPORT_OPTIONS, usage } from './options';
 import { runReport } from './report-run';
@@ -34,12 +35,16 @@ async function main(): Promise<void> {
   const day = o.day ?? quotaDay(Date.now(), offsetMinutes);
   const r = await runReport(instance, o.dataDir, async (key) => (await cos.getObject({ Bucket: BUCKET, Region: REGION, Key: key })).Body as Buffer, day);
   await instance.stop();
-  if (o.json) process.stdout.write(`${JSON.stringify(r.result ?? r)}\n`);
+  // A day before the stack first ran with this state folder is all zeros for want of anything to
+  // count, not because nothing was dropped: said under the report, which is written all the same.
+  const before = r.ok && r.day ? beforeFirstStart(r.day, readFirstStart(o.dataDir), offsetMinutes) : undefined;
+  if (o.json) process.stdout.write(`${JSON.stringify({ ...((r.result ?? r) as object), ...(before ? { beforeFirstStart: before } : {}) })}\n`);
   else {
     // An earlier day's report takes the page (the one page shows the report written last): say so,
     // or the next person to open it reads that day's list as today's.
     const earlier = r.page && day < quotaDay(Date.now(), offsetMinutes) ? ` (it shows ${day} now; npm run report puts today's back)` : '';
-    process.stdout.write(`${r.summary}${r.ok ? ` (days in ${zoneName(offsetMinutes)})` : ''}\n${r.page ? `page: ${r.page}${earlier}\n` : ''}`);
+    const note = before && r.day ? `${beforeFirstStartLine(r.day, before, o.dataDir)}\n` : '';
+    process.stdout.write(`${r.summary}${r.ok ? ` (days in ${zoneName(offsetMinutes)})` : ''}\n${note}${r.page ? `page: ${r.page}${earlier}\n` : ''}`);
   }
   process.exit(r.ok ? 0 : 1);
 }
