@@ -6,7 +6,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { cosClient } from '../scripts/local/client';
-import { mp3Silence, wavTone } from './audio';
+import { mp3Silence, PNG_BYTES, wavTone } from './audio';
 import { killAll, Proc, stackArgs, tempDirs } from './local-helpers';
 
 afterEach(killAll);
@@ -114,3 +114,28 @@ test('files left waiting by the last run are said after the banner and its Ready
   await stack.stop();
   dirs.cleanup();
 }, 30000);
+
+test('a failed file deleted from failed/ while the stack was stopped has its object deleted at the next start', async () => {
+  const dirs = tempDirs();
+  const stack = Proc.stack(stackArgs(dirs));
+  await stack.waitFor((l) => l.type === 'ready', 'ready', 15000);
+  fs.writeFileSync(path.join(dirs.drop, 'photo.mp3'), PNG_BYTES);
+  fs.writeFileSync(path.join(dirs.drop, 'kept.mp3'), Buffer.concat([PNG_BYTES, Buffer.from('x')]));
+  await stack.fileEvent('photo.mp3', 'failed', 15000);
+  await stack.fileEvent('kept.mp3', 'failed', 15000);
+  await stack.stop();
+
+  // The operator deals with photo.mp3 while the stack is stopped: the file and its note go.
+  fs.rmSync(path.join(dirs.drop, 'failed', 'photo.mp3'));
+  fs.rmSync(path.join(dirs.drop, 'failed', 'photo.mp3.error.txt'));
+  const again = Proc.stack(stackArgs(dirs));
+  const ready = await again.waitFor((l) => l.type === 'ready', 'ready after restart', 15000);
+  const cleared = await again.fileEvent('failed/photo.mp3', 'cleared', 10000);
+  expect(cleared.key).toBe('prompts/photo.mp3');
+  const cos = cosClient(ready.cosPort as number);
+  const keys = ((await cos.getBucket({ ...BUCKET, Prefix: 'prompts/' })).Contents ?? []).map((c) => c.Key);
+  expect(keys).toEqual(['prompts/kept.mp3']);
+  expect(again.lines.filter((l) => l.state === 'cleared')).toHaveLength(1);
+  await again.stop();
+  dirs.cleanup();
+}, 40000);

@@ -9,7 +9,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as os from 'os';
 import { pairWithDropFolder } from '../scripts/local/client';
-import { DropFolder, type DropEvent, type DropFolderDeps, type ObjectView } from '../scripts/local/drop-folder';
+import { DropFolder, type DropEvent, type DropFolderDeps, type FailedCopy, type ObjectView } from '../scripts/local/drop-folder';
+import { failedCopiesRecord } from '../scripts/local/failed-record';
+import { failureText } from '../scripts/local/fixes';
 import { describeEvent } from '../scripts/local/output';
 import { Burst, burstLine } from '../scripts/local/burst';
 import { mp3Silence } from './audio';
@@ -18,10 +20,11 @@ import { tempDirs } from './local-helpers';
 const SETTLE = 1000;
 
 /** A drop folder over an in-memory bucket, on a clock the test moves. */
-async function dropFolder(opts: { onPut?: (drop: DropFolder, key: string) => void; restartOf?: { dirs: ReturnType<typeof tempDirs>; bucket: Map<string, ObjectView & { body: Buffer }>; now?: () => number }; ownsWaiting?: boolean; beforeStore?: (key: string) => Promise<void>; deps?: Partial<DropFolderDeps> } = {}) {
-  // A restart: the same folders and bucket, a new engine.
+async function dropFolder(opts: { onPut?: (drop: DropFolder, key: string) => void; restartOf?: { dirs: ReturnType<typeof tempDirs>; bucket: Map<string, ObjectView & { body: Buffer }>; now?: () => number; record?: { copies: FailedCopy[] } }; ownsWaiting?: boolean; beforeStore?: (key: string) => Promise<void>; deps?: Partial<DropFolderDeps> } = {}) {
+  // A restart: the same folders, bucket and state folder's list of failed files, a new engine.
   const dirs = opts.restartOf?.dirs ?? tempDirs();
   const bucket = opts.restartOf?.bucket ?? new Map<string, ObjectView & { body: Buffer }>();
+  const record = opts.restartOf?.record ?? { copies: [] as FailedCopy[] };
   const events: DropEvent[] = [];
   // A restart goes on from the clock the last run had reached.
   let clock = opts.restartOf?.now?.() ?? 1_800_000_000_000;
@@ -44,6 +47,12 @@ async function dropFolder(opts: { onPut?: (drop: DropFolder, key: string) => voi
     emit: (e) => events.push(e),
     now: () => clock,
     ownsWaiting: opts.ownsWaiting,
+    failedRecord: {
+      read: () => record.copies.map((c) => ({ ...c })),
+      write: (copies) => {
+        record.copies = copies.map((c) => ({ ...c }));
+      },
+    },
     ...opts.deps,
   });
   await drop.open(); // no timer: the test scans with tick()
@@ -51,6 +60,7 @@ async function dropFolder(opts: { onPut?: (drop: DropFolder, key: string) => voi
     dirs,
     drop,
     bucket,
+    record,
     events,
     /** Scans now and again once the settle time has passed. */
     async settle() {
@@ -554,6 +564,108 @@ test('a refused key\'s failed file, and a long name found again at a restart, ha
   expect(again.of('cleared')).toEqual([{ kind: 'cleared', file: `failed/${long}`, key: `prompts/${long}` }]);
   expect([...t.bucket.keys()]).toEqual([]);
   t.dirs.cleanup();
+});
+
+test('a failed file removed from failed/ while the stack was stopped is cleared at the next start, by the rules of a removal while it runs', async () => {
+  const t = await dropFolder();
+  const names = ['gone', 'file-only', 'note-only', 'fixed', 'dup', 'renamed', 'kept'];
+  names.forEach((n, i) => fs.writeFileSync(path.join(t.dirs.drop, `${n}.mp3`), mp3Silence(5 + i)));
+  await t.settle();
+  for (const n of names) t.result(`prompts/${n}.mp3`, failed('AudioTruncated'));
+  await t.drop.tick();
+  // The same bad bytes of dup.mp3 again: a second copy in failed/, for the same object.
+  fs.writeFileSync(path.join(t.dirs.drop, 'dup.mp3'), mp3Silence(9));
+  await t.settle();
+  t.result('prompts/dup.mp3', failed('AudioTruncated'));
+  await t.drop.tick();
+  expect(t.of('failed')).toHaveLength(8);
+  // The list kept for the next start has every failed file, with its object.
+  expect(t.record.copies.map((c) => `${c.file}=${c.key}`).sort()).toEqual(['dup (2)', ...names].map((n) => `failed/${n}.mp3=prompts/${n.replace(' (2)', '')}.mp3`).sort());
+  t.drop.stop();
+
+  // While stopped: gone.mp3 removed with its note, file-only.mp3 without it; note-only.mp3 keeps
+  // its file; fixed.mp3 removed, and a fix of its name dropped; one copy of dup.mp3 removed;
+  // renamed.mp3 renamed within failed/. And a note whose file was never there (copied in by hand).
+  const failedDir = t.drop.failedDir;
+  fs.rmSync(path.join(failedDir, 'gone.mp3'));
+  fs.rmSync(path.join(failedDir, 'gone.mp3.error.txt'));
+  fs.rmSync(path.join(failedDir, 'file-only.mp3'));
+  fs.rmSync(path.join(failedDir, 'note-only.mp3.error.txt'));
+  fs.rmSync(path.join(failedDir, 'fixed.mp3'));
+  fs.writeFileSync(path.join(t.dirs.drop, 'fixed.mp3'), mp3Silence(20));
+  fs.rmSync(path.join(failedDir, 'dup.mp3'));
+  fs.renameSync(path.join(failedDir, 'renamed.mp3'), path.join(failedDir, 'renamed-look-at-later.mp3'));
+  t.bucket.set('prompts/ghost.mp3', { body: mp3Silence(3), etag: createHash('md5').update(mp3Silence(3)).digest('hex'), meta: failed('AudioTruncated') });
+  fs.writeFileSync(path.join(failedDir, 'ghost.mp3.error.txt'), failureText({ file: 'ghost.mp3', key: 'prompts/ghost.mp3', bucket: 'local-1250000000', code: 'AudioTruncated', atMs: t.now(), offsetMinutes: 480 }));
+
+  const again = await dropFolder({ restartOf: t });
+  // At start, before any scan: the two removed outright are cleared, nothing else.
+  expect(again.of('cleared')).toEqual([
+    { kind: 'cleared', file: 'failed/gone.mp3', key: 'prompts/gone.mp3' },
+    { kind: 'cleared', file: 'failed/file-only.mp3', key: 'prompts/file-only.mp3' },
+  ]);
+  expect([...t.bucket.keys()].sort()).toEqual(['prompts/dup.mp3', 'prompts/fixed.mp3', 'prompts/ghost.mp3', 'prompts/kept.mp3', 'prompts/note-only.mp3', 'prompts/renamed.mp3']);
+  // The list now has what is in failed/, the renamed copy under its new name.
+  expect(t.record.copies.map((c) => c.file).sort()).toEqual(['failed/dup (2).mp3', 'failed/kept.mp3', 'failed/note-only.mp3', 'failed/renamed-look-at-later.mp3']);
+  // The fix is sent as usual; note-only.mp3, on the list with the same bytes, is still the
+  // stack's own failed file, not one said to be saved there by hand.
+  await again.settle();
+  expect(again.of('sent').map((e) => e.file)).toEqual(['fixed.mp3']);
+  expect(again.of('error').map((e) => e.file)).toEqual(['failed/renamed-look-at-later.mp3']);
+
+  // Removed while this run goes on, the renamed copy still clears its object, and so do the last
+  // copy of dup.mp3 and note-only.mp3; a second restart finds nothing more to clear.
+  fs.rmSync(path.join(failedDir, 'renamed-look-at-later.mp3'));
+  fs.rmSync(path.join(failedDir, 'dup (2).mp3'));
+  fs.rmSync(path.join(failedDir, 'note-only.mp3'));
+  await again.drop.tick();
+  expect(again.of('cleared').slice(2)).toEqual([
+    { kind: 'cleared', file: 'failed/dup (2).mp3', key: 'prompts/dup.mp3' },
+    { kind: 'cleared', file: 'failed/note-only.mp3', key: 'prompts/note-only.mp3' },
+    { kind: 'cleared', file: 'failed/renamed-look-at-later.mp3', key: 'prompts/renamed.mp3' },
+  ]);
+  again.drop.stop();
+  const third = await dropFolder({ restartOf: t });
+  expect(third.of('cleared')).toEqual([]);
+  t.dirs.cleanup();
+});
+
+test('at start nothing is cleared from failed/ when the state folder ran with another drop folder, or failed/ itself is missing', async () => {
+  const t = await dropFolder();
+  for (const n of ['a', 'b']) fs.writeFileSync(path.join(t.dirs.drop, `${n}.mp3`), mp3Silence(n === 'a' ? 5 : 6));
+  await t.settle();
+  for (const n of ['a', 'b']) t.result(`prompts/${n}.mp3`, failed('AudioTruncated'));
+  await t.drop.tick();
+  t.drop.stop();
+
+  fs.rmSync(path.join(t.drop.failedDir, 'a.mp3'));
+  const other = await dropFolder({ restartOf: t, ownsWaiting: false });
+  expect(other.of('cleared')).toEqual([]);
+  other.drop.stop();
+
+  // All of failed/ gone (a share not mounted leaves an empty mount point): that proves nothing.
+  const kept = structuredClone(t.record);
+  fs.rmSync(t.drop.failedDir, { recursive: true });
+  const unmounted = await dropFolder({ restartOf: { ...t, record: kept } });
+  expect(unmounted.of('cleared')).toEqual([]);
+  expect([...t.bucket.keys()].sort()).toEqual(['prompts/a.mp3', 'prompts/b.mp3']);
+  t.dirs.cleanup();
+});
+
+test('the state folder keeps the list of failed files for its drop folder and prefix only', () => {
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-failed-record-'));
+  try {
+    const copy: FailedCopy = { file: 'failed/a.mp3', key: 'prompts/a.mp3', md5: 'ab', size: 3 };
+    expect(failedCopiesRecord(data, '/x/drop', 'prompts/').read()).toEqual([]);
+    failedCopiesRecord(data, '/x/drop', 'prompts/').write([copy]);
+    expect(failedCopiesRecord(data, '/x/drop', 'prompts/').read()).toEqual([copy]);
+    expect(failedCopiesRecord(data, '/x/drop-quota', 'prompts/').read()).toEqual([]);
+    expect(failedCopiesRecord(data, '/x/drop', 'other/').read()).toEqual([]);
+    fs.writeFileSync(path.join(data, 'failed-copies.json'), '{"half');
+    expect(failedCopiesRecord(data, '/x/drop', 'prompts/').read()).toEqual([]);
+  } finally {
+    fs.rmSync(data, { recursive: true, force: true });
+  }
 });
 
 test('a file saved into failed/ or done/ by hand is said not to be taken, with what to do; the files the stack put there are not, also after a restart', async () => {

@@ -84,10 +84,17 @@ export interface DropFolderDeps {
   /** The keys of the objects under the prefix, as stored now. */
   keys(): string[];
   /**
-   * Whether this drop folder (and prefix) is the one the bucket's waiting objects were sent from,
-   * so that a file missing from its `waiting/` was removed by the operator (see main.ts). Default true.
+   * Whether this drop folder (and prefix) is the only one the bucket's objects were sent from, so
+   * that a file missing at start from its `waiting/`, or from its `failed/` (with `failedRecord`),
+   * was removed by the operator (see main.ts). Default true.
    */
   ownsWaiting?: boolean;
+  /**
+   * Where the failed files the drop folder knows (in `failed/`, each with the object it stands
+   * for) are kept between runs, kept up to date as they change: one on the list that is missing
+   * at start was removed while the stack was stopped. Without it, such a file is not noticed.
+   */
+  failedRecord?: FailedCopiesRecord;
   emit(event: DropEvent): void;
   now(): number;
   /**
@@ -104,6 +111,24 @@ export interface DropFolderDeps {
   turnMs?: number;
   /** When the recovery pass next runs at or after `ms` (the stack's timer), if known. */
   nextPassAt?(ms: number): number | undefined;
+}
+
+/** A failed file the drop folder knows, as {@link FailedCopiesRecord} keeps it. */
+export interface FailedCopy {
+  /** Its path relative to the drop folder: `failed/photo (2).mp3`. */
+  file: string;
+  /** The object it stands for. */
+  key: string;
+  /** The MD5 of what failed (the object's ETag while it still holds that upload). */
+  md5: string;
+  size: number;
+}
+
+/** The failed files of the last run, kept where a restart finds them (the state folder). */
+export interface FailedCopiesRecord {
+  /** The list last written; empty when there is none (or it cannot be read: nothing is then cleared at start). */
+  read(): FailedCopy[];
+  write(copies: FailedCopy[]): void;
 }
 
 interface InFlight {
@@ -161,6 +186,8 @@ export class DropFolder {
    * by path relative to the drop folder: the object each stands for, and the MD5 of what failed.
    */
   private readonly failedCopies = new Map<string, { key: string; md5: string; size: number }>();
+  /** Set once a failure to write the failed files' record has been said, so it is said once. */
+  private toldRecordError = false;
   /** Entries the drop folder cannot take (a link, a name that is not UTF-8), each told once. */
   private readonly toldSkipped = new Set<string>();
   private timer?: NodeJS.Timeout;
@@ -180,12 +207,23 @@ export class DropFolder {
     this.failedDir = path.join(deps.dropDir, RESERVED_DIRS.failed);
   }
 
-  /** Creates the folders and picks up what a previous run left in `waiting/` (tests then call `tick()`). */
+  /**
+   * Creates the folders, picks up what a previous run left in `waiting/`, and clears the failed
+   * files removed from `failed/` while the stack was stopped (tests then call `tick()`).
+   */
   async open(): Promise<void> {
+    // Looked at before it is created: a failed/ missing at start (a share not mounted, its empty
+    // mount point left) says nothing about the files the last run left in it.
+    const failedWasThere = fs.existsSync(this.failedDir);
     const makeDir = this.deps.makeDir ?? ((dir: string) => void fs.mkdirSync(dir, { recursive: true }));
     for (const dir of [this.deps.dropDir, this.waitingDir, this.doneDir, this.failedDir]) makeDir(dir);
     this.notePlacedAtStart();
+    if (failedWasThere && this.deps.ownsWaiting !== false) this.noteRecordedCopies();
     await this.resume();
+    // After resume: the files in waiting/ are known, so a fix of a failed file's name waiting
+    // there keeps its object, as during a run.
+    await this.clearRemovedFailures();
+    this.recordFailedCopies();
   }
 
   /** Opens the drop folder, then scans periodically. */
@@ -353,6 +391,40 @@ export class DropFolder {
   }
 
   /**
+   * The failed files the last run knew that its notes do not give back. Those missing from
+   * failed/ now were removed while the stack was stopped (the record drops a file removed while
+   * it runs at the next scan): they are tracked again, so the start clears them by the rules of a
+   * removal while the stack runs ({@link clearRemovedFailures}: renamed within failed/, a fix of
+   * the same name, another copy). A note whose file is gone is not enough without the record: the
+   * file may have been removed while the stack ran and its object left alone then on purpose, and
+   * a note gives no MD5 to tell a rename, or the upload that failed, by. Those still there, the
+   * same bytes, whose note alone was removed, stay the stack's own, as during a run.
+   */
+  private noteRecordedCopies(): void {
+    const failed = `${RESERVED_DIRS.failed}/`;
+    for (const c of this.deps.failedRecord?.read() ?? []) {
+      if (!c.file.startsWith(failed) || this.failedCopies.has(c.file)) continue;
+      const full = path.join(this.deps.dropDir, fromRel(c.file));
+      const removed = this.removedByOperator(c.file);
+      if (!removed && (sizeOf(full) !== c.size || md5OfFile(full) !== c.md5)) continue; // another file now
+      this.failedCopies.set(c.file, { key: c.key, md5: c.md5, size: c.size });
+      if (!removed) this.placed.add(c.file);
+    }
+  }
+
+  /** Keeps the failed files known now for the next start; a failure to is said once, and the stack goes on. */
+  private recordFailedCopies(): void {
+    if (!this.deps.failedRecord) return;
+    try {
+      this.deps.failedRecord.write([...this.failedCopies].map(([file, c]) => ({ file, ...c })));
+    } catch (e) {
+      if (this.toldRecordError) return;
+      this.toldRecordError = true;
+      this.deps.emit({ kind: 'error', file: '', message: `the list of failed files could not be kept for the next start (${e instanceof Error ? e.message : String(e)}): one removed from ${RESERVED_DIRS.failed}/ while the stack is stopped may not be noticed` });
+    }
+  }
+
+  /**
    * Failed files the operator removed from failed/: their objects are deleted from the local
    * bucket while they still hold the upload that failed, so `status` and the report stop listing
    * them as needing action (a fix dropped under another name, say), as deleting the object does in
@@ -363,6 +435,17 @@ export class DropFolder {
   private async clearRemovedFailures(): Promise<void> {
     const removed = [...this.failedCopies].filter(([rel]) => this.removedByOperator(rel));
     if (removed.length === 0) return;
+    try {
+      await this.clearEach(removed);
+    } finally {
+      // Each removed file is off the list now, cleared or left alone: the next start must not
+      // take it for one removed while the stack was stopped.
+      this.recordFailedCopies();
+    }
+  }
+
+  /** {@link clearRemovedFailures} for the files found removed, apart so the list is kept however it ends. */
+  private async clearEach(removed: Array<[string, { key: string; md5: string; size: number }]>): Promise<void> {
     // failed/'s files that no entry stands for, by size: where a renamed copy would be (one walk
     // for all the copies removed since the last scan, and a hash only for a size that matches).
     const untracked = new Map<number, string[]>();
@@ -843,7 +926,10 @@ export class DropFolder {
         noteError = (e as Error).message;
       }
     }
-    if (rel) this.failedCopies.set(`${RESERVED_DIRS.failed}/${rel}`, { key, md5: f.md5, size: sizeOf(path.join(this.failedDir, fromRel(rel))) });
+    if (rel) {
+      this.failedCopies.set(`${RESERVED_DIRS.failed}/${rel}`, { key, md5: f.md5, size: sizeOf(path.join(this.failedDir, fromRel(rel))) });
+      this.recordFailedCopies();
+    }
     this.deps.emit({ kind: 'failed', file: f.file, key, code, message, movedTo: rel && `${RESERVED_DIRS.failed}/${rel}`, note });
     if (noteError) this.deps.emit({ kind: 'error', file: f.file, message: `its note (<name>.error.txt) could not be written (${noteError}); the reason is on the line above` });
   }

@@ -26,6 +26,7 @@ import { cosClient, pairWithDropFolder, stackFile, writeStackFile } from './clie
 import { DropFolder, type DropEvent } from './drop-folder';
 import { LOCK_NAME, RESERVED_DIRS } from './drop-rules';
 import { MadeDirs } from './made-dirs';
+import { failedCopiesRecord } from './failed-record';
 import { isFreshStateFolder, recordFirstStart } from './first-start';
 import { FunctionInstance } from './instance';
 import { acquireLock, type HeldLock } from './lock';
@@ -126,14 +127,16 @@ async function main(): Promise<void> {
   const burst = new Burst();
   let inFlight = 0;
 
-  // Waiting objects whose file is gone from waiting/ are withdrawn at start, but only when this
-  // state folder was last used with this drop folder and prefix: started with another one, its
-  // waiting/ says nothing about them (they would all be deleted).
+  // Waiting objects whose file is gone from waiting/ are withdrawn at start, and failed objects
+  // whose file was removed from failed/ while the stack was stopped are deleted, but only when
+  // this state folder was only ever used with this drop folder and prefix: started with another
+  // one, its waiting/ and failed/ say nothing about them (they would all be deleted).
   const pairing = pairWithDropFolder(s.dataDir, s.dropDir, s.prefix);
   const cron = parseCron(s.reportCron);
   const drop = new DropFolder({
     dropDir: s.dropDir,
     ownsWaiting: pairing.same,
+    failedRecord: failedCopiesRecord(s.dataDir, s.dropDir, s.prefix),
     settleMs: s.settleMs,
     prefix: s.prefix,
     bucket: BUCKET,
@@ -293,8 +296,8 @@ async function main(): Promise<void> {
       ...(pairing.previous && !pairing.same
         ? [
             pairing.previous.dropDir !== path.resolve(s.dropDir) || pairing.previous.prefix !== s.prefix
-              ? `  note    this state folder was last used with the drop folder ${pairing.previous.dropDir} (prefix ${pairing.previous.prefix || 'none'}): its waiting files are not withdrawn; start with --drop ${pairing.previous.dropDir} to go on with them`
-              : '  note    this state folder has been used with more than one drop folder: a file missing from waiting/ at start is not withdrawn',
+              ? `  note    this state folder was last used with the drop folder ${pairing.previous.dropDir} (prefix ${pairing.previous.prefix || 'none'}): its waiting files are not withdrawn, nor failed files removed while it was stopped cleared; start with --drop ${pairing.previous.dropDir} to go on with them`
+              : '  note    this state folder has been used with more than one drop folder: a file missing from waiting/ at start is not withdrawn, nor one missing from failed/ cleared',
           ]
         : []),
       'Ready. Copy .mp3 or .wav files into the drop folder. Ctrl-C stops.',
