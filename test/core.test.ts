@@ -58,7 +58,7 @@ describe('eligibility', () => {
     expect(loadConfig({ ...env, IVR_MAX_FILE_BYTES: '5242880' }).maxFileBytes).toBe(5_242_880);
     expect(() => loadConfig({ ...env, IVR_MAX_FILE_BYTES: '6000000' })).toThrow(/IVR_MAX_FILE_BYTES/);
     const size = 5_100_000;
-    expect(judgeAudio(Buffer.alloc(10), 'mp3', size, { convert: 'auto', maxFileBytes: 5_000_000 })).toMatchObject({ code: 'FileTooLarge', message: expect.stringContaining('CCC accepts at most 5000000 bytes (5 MB)') });
+    expect(judgeAudio(mp3Silence(10), 'mp3', size, { convert: 'auto', maxFileBytes: 5_000_000 })).toMatchObject({ code: 'FileTooLarge', message: expect.stringContaining('CCC accepts at most 5000000 bytes (5 MB)') });
     expect(bytesNeeded(size, 'mp3', { convert: 'auto', maxFileBytes: 5_242_880 })).toBe(size);
   });
 
@@ -73,10 +73,18 @@ describe('eligibility', () => {
     expect(judgeAudio(wavTone(2000), 'wav', wavTone(2000).length, { ...policy, maxSeconds: 1 })).toMatchObject({ code: 'AudioTooLong' });
     // Over 5 MB: an MP3 fails with the fix; a WAV too big even to convert fails without being read.
     expect(bytesNeeded(6 * 1024 * 1024, 'mp3', policy)).toBe(0);
-    expect(judgeAudio(Buffer.alloc(10), 'mp3', 6 * 1024 * 1024, policy)).toMatchObject({ code: 'FileTooLarge', message: expect.stringMatching(/lame/) });
+    expect(judgeAudio(mp3Silence(10), 'mp3', 6 * 1024 * 1024, policy)).toMatchObject({ code: 'FileTooLarge', message: expect.stringMatching(/lame/) });
+    // Too large, and not audio or not the format its name says: the start says so first (the
+    // size's advice, re-encode with lame or convert with sox, would be wrong for it).
+    expect(judgeAudio(PNG_BYTES, 'mp3', 6 * 1024 * 1024, policy)).toMatchObject({ code: 'NotAudio' });
+    expect(judgeAudio(wavTone(), 'mp3', 6 * 1024 * 1024, policy)).toMatchObject({ code: 'FormatMismatch' });
+    expect(judgeAudio(mp3Silence(10), 'wav', 30 * 1024 * 1024, policy)).toMatchObject({ code: 'FormatMismatch', message: expect.stringMatching(/named \.wav but holds MPEG audio/) });
+    expect(judgeAudio(PNG_BYTES, 'wav', 30 * 1024 * 1024, policy)).toMatchObject({ code: 'NotAudio' });
+    // A frame cut off where the first read ends is not the file's problem: its size decides.
+    expect(judgeAudio(mp3Silence(10).subarray(0, 1000), 'mp3', 6 * 1024 * 1024, policy)).toMatchObject({ code: 'FileTooLarge' });
     expect(bytesNeeded(6 * 1024 * 1024, 'wav', policy)).toBe(6 * 1024 * 1024);
     expect(bytesNeeded(6 * 1024 * 1024, 'wav', { convert: 'off', maxFileBytes: CCC_FILE_BYTES_DEFAULT })).toBe(0);
-    expect(judgeAudio(Buffer.alloc(10), 'wav', 30 * 1024 * 1024, policy)).toMatchObject({ code: 'AudioTooLargeToConvert' });
+    expect(judgeAudio(wavTone().subarray(0, 100), 'wav', 30 * 1024 * 1024, policy)).toMatchObject({ code: 'AudioTooLargeToConvert' });
   });
   test('keys', () => {
     expect(checkKey('.ivr-audio-sync/x', '', '.ivr-audio-sync/')).toBe('ledger');
@@ -116,6 +124,18 @@ describe('metadata', () => {
     expect(merged['ivr-status']).toBe('failed');
     expect(bytes(merged)).toBeLessThanOrEqual(META_BUDGET_BYTES);
     expect(() => mergeResult({ big: 'x'.repeat(2030) }, result)).toThrow(expect.objectContaining({ code: 'MetadataTooLarge' }));
+  });
+
+  test('values read as they are in the COS console; only what a header cannot carry is encoded, and they read back exactly', () => {
+    const message = ' the file is 5201280 bytes (5.2 MB); CCC accepts at most 5000000 bytes: "re-encode" it, 100% 错误 😀 ';
+    const merged = mergeResult({}, { ...result, errorMessage: message, etag: '"abc"' });
+    expect(merged['ivr-error-message']).toBe('%20the file is 5201280 bytes (5.2 MB); CCC accepts at most 5000000 bytes: "re-encode" it, 100%25 %E9%94%99%E8%AF%AF %F0%9F%98%80%20');
+    expect(merged['ivr-etag']).toBe('"abc"');
+    for (const v of Object.values(merged)) expect(v).toMatch(/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/);
+    expect(readResult(merged)).toMatchObject({ errorMessage: message, etag: '"abc"' });
+    // What an older release wrote (encoded whole) reads back the same.
+    const old = Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, encodeURIComponent(decodeURIComponent(v))]));
+    expect(readResult(old)).toEqual(readResult(merged));
   });
 
   test('trimming never splits a character', () => {

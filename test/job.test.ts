@@ -348,7 +348,7 @@ describe('the daily report\'s needs-action list: the files dropped by the end of
     const rejected = transition(transition(job('p/m-rejected.mp3'), 'send', D26_2000, 't', { call: 1 }), 'registered', D26_2000, 't', { upload: { fileId: 1007, audioFileName: 'x', requestId: 'r', review: 'rejected' } });
     const r = buildReport({ ...reportInput, day: '2026-11-26', nowMs: D27_0005, jobs: [deferred, failed, rejected] });
     expect(r.needsAction.map((a) => [a.status, a.key])).toEqual([['failed', 'p/z-<@all>[x](http://e).mp3'], ['rejected', 'p/m-rejected.mp3'], ['deferred', 'p/a-deferred.mp3']]);
-    expect(r.needsAction[0].fix).toBe('The file is empty (0 bytes), usually a copy or download that did not finish. Copy the original file again, or upload the fixed file again.');
+    expect(r.needsAction[0].fix).toBe('The file is empty (0 bytes), usually a copy or download that did not finish. Copy the original file again from where it came from, then upload the fixed file again.');
     const page = renderReportHtml(r, []);
     expect(page).toContain('3 files need action (1 failed, 1 rejected, 1 deferred)');
     // What to fix comes first, above the chart and the counts; a time says its zone.

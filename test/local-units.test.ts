@@ -221,10 +221,17 @@ describe('drop folder rules', () => {
 });
 
 describe('error → fix', () => {
-  const CODES = ['UnsupportedExtension', 'EmptyFile', 'FileTooLarge', 'NotAudio', 'FormatMismatch', 'IvrNameInvalid', 'UploadRejected', 'AudioTruncated', 'AudioInvalid', 'AudioEmpty', 'AudioTooLong', 'AudioTooLargeToConvert', 'ConversionFailed', 'HttpError', 'AuthFailure.UnauthorizedOperation'];
-  test('every code an operator can meet has its own fix; others get the default', () => {
-    for (const code of CODES) expect(fixFor(code)).toMatch(/drop the fixed file into the drop folder again\.|or drop the fixed file/);
-    expect(new Set(CODES.map(fixFor)).size).toBe(CODES.length);
+  // Codes where something in the file must change, and codes where nothing is known to be wrong with it.
+  const FILE_CODES = ['UnsupportedExtension', 'EmptyFile', 'FileTooLarge', 'NotAudio', 'FormatMismatch', 'IvrNameInvalid', 'UploadRejected', 'AudioTruncated', 'AudioInvalid', 'AudioEmpty', 'AudioTooLong', 'AudioTooLargeToConvert', 'ConversionFailed', 'KeyInvalid'];
+  const SAME_CODES = ['HttpError', 'ResponseInvalid', 'GaveUp', 'AuthFailure.UnauthorizedOperation', 'InvalidParameterValue.InstanceNotExist', 'UnauthorizedOperation', 'ResourceNotFound'];
+  const CODES = [...FILE_CODES, ...SAME_CODES, 'KeyOutsidePrefix'];
+  test('every code an operator can meet has its own fix, ending with how the file goes in again; others get the default', () => {
+    for (const code of FILE_CODES) expect(fixFor(code)).toMatch(/, then drop the fixed file into the drop folder again\.( If CCC keeps refusing it, .*)?$/);
+    // Nothing to fix in the file: never "the fixed file", and no sentence left without its verb.
+    for (const code of SAME_CODES) expect(fixFor(code)).toMatch(/(, then|\. Then|\. When that has passed,) drop the same file into the drop folder again\.$/);
+    for (const code of CODES) expect(fixFor(code)).not.toMatch(/, then \w+ the \w+ file .*, then|Once that has passed, then|or drop the fixed file/);
+    // (CCC's refusals of the request share one text, as do HttpError and ResponseInvalid.)
+    expect(new Set(CODES.map(fixFor)).size).toBe(CODES.length - 3);
     expect(fixFor('InternalError')).toBe(DEFAULT_FIX);
     expect(fixFor(undefined)).toBe(DEFAULT_FIX);
   });

@@ -17,7 +17,7 @@ import { createHandler as createUpload } from '../functions/ivr-upload/handler';
 import { createHandler as createReport } from '../functions/quota-report/handler';
 import type { Env } from '../shared/core/config';
 import { IvrError } from '../shared/core/errors';
-import { fixFor } from '../shared/core/fixes';
+import { fixFor, UPLOAD_AGAIN } from '../shared/core/fixes';
 import { buildReport, renderReportHtml, wecomMessage } from '../shared/core/report';
 import { nextQuotaDayStart, quotaDay } from '../shared/core/zone';
 import { setLogSink } from '../shared/runtime/log';
@@ -76,7 +76,7 @@ describe('the decisions (shared/core/versioning.ts)', () => {
     expect(on.message).toMatch(new RegExp(`^bucket ${BUCKET} has versioning enabled: COS then ignores x-cos-forbid-overwrite`));
     expect(on.message).toMatch(/registered in CCC twice.*cannot be switched off.*set IVR_BUCKET to it, deploy again/);
     expect(versioningAlert(BUCKET, 'Suspended')!.message).toMatch(/versioning suspended \(so it was enabled once\)/);
-    expect(fixFor('BucketVersioned', 'then upload it again.')).toMatch(/never had versioning, set IVR_BUCKET to it and deploy again/);
+    expect(fixFor('BucketVersioned', UPLOAD_AGAIN)).toMatch(/never had versioning, set IVR_BUCKET to it and deploy again/);
   });
 
   test('the recovery pass checks once per quota day: when no check of today is known', () => {

@@ -3,10 +3,10 @@
  * (shared/core/fixes.ts) as the drop folder takes a fixed file in again.
  */
 import { asErrorCode } from '../../shared/core/errors';
-import { fixFor as sharedFix } from '../../shared/core/fixes';
+import { fixFor as sharedFix, type AgainWords } from '../../shared/core/fixes';
 import { formatDateTime } from './time';
 
-const AGAIN = 'then drop the fixed file into the drop folder again.';
+const AGAIN: AgainWords = { fixed: 'then drop the fixed file into the drop folder again.', same: 'then drop the same file into the drop folder again.' };
 
 /** For codes without a known fix: nothing in the file is known to be wrong. */
 export const DEFAULT_FIX = 'No fix is known for this code. Read the message above; if the file itself is fine, run `npm run status` and look at the function logs, then drop the file again.';

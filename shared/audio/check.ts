@@ -4,7 +4,7 @@
  * an 8 kHz mono WAV made from it. Pure: the bytes in, a verdict out.
  */
 import { IvrError } from '../core/errors';
-import { inspectAudio, type AudioFormat, type AudioInfo } from './inspect';
+import { inspectAudio, sniffAudio, type AudioFormat, type AudioInfo } from './inspect';
 import { conversionPlan, MAX_CONVERT_INPUT_BYTES, mb, type ConvertMode } from './plan';
 
 export { MAX_CONVERT_INPUT_BYTES, type ConvertMode };
@@ -31,9 +31,14 @@ export function bytesNeeded(size: number, format: AudioFormat, policy: AudioPoli
   return format === 'wav' && policy.convert !== 'off' && size <= MAX_CONVERT_INPUT_BYTES ? size : 0;
 }
 
-/** The verdict on a whole file (`bytes.length === size`), or on its size alone when `bytesNeeded` said so. */
+/** The verdict on a whole file (`bytes.length === size`), or on its start and size when `bytesNeeded` said its size decides. */
 export function judgeAudio(bytes: Uint8Array, format: AudioFormat, size: number, policy: AudioPolicy): AudioVerdict {
   if (bytes.length < size) {
+    // Not audio, or not the format its name says: that first, since the size's advice (re-encode
+    // it, convert it with sox) would be wrong for such a file.
+    // (No bytes at all: judged on its size alone.)
+    const sniffed = bytes.length > 0 ? sniffAudio(bytes, format) : undefined;
+    if (sniffed) return new IvrError(sniffed.code, sniffed.message);
     const fix = format === 'mp3' ? 're-encode it at a lower bitrate, e.g. `lame --mp3input -m m -b 32 in.mp3 out.mp3`' : policy.convert === 'off' ? 'convert it to 8 kHz mono first, e.g. `sox in.wav -r 8000 -c 1 -b 16 out.wav`, or turn conversion on (IVR_CONVERT)' : 'convert it before uploading, e.g. `sox in.wav -r 8000 -c 1 -b 16 out.wav`';
     const code = format === 'wav' && policy.convert !== 'off' ? 'AudioTooLargeToConvert' : 'FileTooLarge';
     return new IvrError(code, `the file is ${size} bytes (${mb(size, policy.maxFileBytes)}); CCC accepts at most ${policy.maxFileBytes} bytes (${mb(policy.maxFileBytes, size)})${code === 'AudioTooLargeToConvert' ? ` and at most ${MAX_CONVERT_INPUT_BYTES} bytes can be converted` : ''}: ${fix}`);

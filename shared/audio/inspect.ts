@@ -127,6 +127,17 @@ export function inspectAudio(bytes: Uint8Array, expected: AudioFormat, opts: Ins
 }
 
 /**
+ * What the start of a file too large to send says about its format: `NotAudio` or
+ * `FormatMismatch` as {@link inspectAudio} finds them on those bytes, else undefined (its size
+ * then decides). Anything else found there (a frame cut off where the bytes end, say) is not the
+ * file's problem: the rest was not read.
+ */
+export function sniffAudio(start: Uint8Array, expected: AudioFormat): AudioProblem | undefined {
+  const r = inspectAudio(start, expected);
+  return !r.ok && (r.problem.code === 'NotAudio' || r.problem.code === 'FormatMismatch') ? r.problem : undefined;
+}
+
+/**
  * MPEG audio in a file named .wav: renaming fixes MP3 (Layer III), but Layer I or II would only
  * fail again as .mp3 (CCC takes Layer III), so for those the message says to export it as MP3.
  */

@@ -90,16 +90,19 @@ export function userMetadataFromHeaders(headers: Record<string, string | string[
   return meta;
 }
 
-// Well-formed first: one odd character in a service's answer must not make the write throw (and
-// with it the batch, and every later recovery pass that shows the same result).
-const enc = (v: string) => encodeURIComponent(wellFormed(v));
+// A value reads in the COS console as it is: percent-encoded is only what a header cannot carry
+// (anything outside printable ASCII, which Node refuses raw or HTTP mangles), `%` itself (so that
+// reading back is exact, also for values an older release encoded whole) and a space at either
+// end (HTTP drops it). Well-formed first: one odd character in a service's answer must not make
+// the write throw (and with it the batch, and every later recovery pass that shows the same result).
+const enc = (v: string) => wellFormed(v).replace(/[^\x20-\x7e]|%|^ | $/gu, (c) => encodeURIComponent(c));
 const dec = (v: string | undefined) => (v === undefined ? undefined : (tryDecodeURIComponent(v) ?? v));
 
 function entryBytes(name: string, value: string): number {
   return Buffer.byteLength(META_PREFIX + name) + Buffer.byteLength(value);
 }
 
-/** Cuts a string so that its URL encoding fits `maxBytes`, never splitting a character. */
+/** Cuts a string so that its encoding as a metadata value fits `maxBytes`, never splitting a character. */
 export function encodeTrimmed(value: string, maxBytes: number): string {
   const full = enc(value);
   if (full.length <= maxBytes) return full;

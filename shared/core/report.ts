@@ -4,7 +4,7 @@
  */
 import { deferredSpan, inFlight, outcomeAt, visibleStatus, type JobVersion } from './job';
 import type { ErrorCode } from './errors';
-import { fixFor } from './fixes';
+import { fixFor, UPLOAD_AGAIN } from './fixes';
 import type { ReviewState } from './metadata';
 import { parseUtcOffset } from './config';
 import type { VersioningAlert } from './versioning';
@@ -74,8 +74,6 @@ export interface NeedsAction {
 }
 
 /** How a fixed file goes in again, in the cloud. */
-const UPLOAD_AGAIN = 'then upload the fixed file again.';
-
 /** The order the page and the summary list files in: what needs the operator first, what resolves itself last. */
 const URGENCY: Record<NeedsAction['status'], number> = { failed: 0, rejected: 1, retrying: 2, deferred: 3 };
 

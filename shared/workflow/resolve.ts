@@ -42,9 +42,10 @@ export async function describePaced(ctx: Ctx, query: Parameters<Ctx['api']['desc
   }
 }
 
-/** Every file CCC lists under `name` (all pages). */
-async function describeName(ctx: Ctx, name: string): Promise<AudioFile[] | undefined> {
+/** Every file CCC lists under `name` (all pages), and the RequestId of the answer that listed each (by FileId). */
+async function describeName(ctx: Ctx, name: string): Promise<{ files: AudioFile[]; requestIds: Map<number, string> } | undefined> {
   const files: AudioFile[] = [];
+  const requestIds = new Map<number, string>();
   for (let page = 0; page < 100; page++) {
     const res = await describePaced(ctx, { customFileNames: [name], pageNumber: page, pageSize: 50 });
     if (!res.ok) {
@@ -52,10 +53,14 @@ async function describeName(ctx: Ctx, name: string): Promise<AudioFile[] | undef
       return undefined;
     }
     files.push(...res.value.files);
+    for (const f of res.value.files) requestIds.set(f.fileId, res.value.requestId);
     if (files.length >= res.value.total || res.value.files.length === 0) break;
   }
-  return files;
+  return { files, requestIds };
 }
+
+/** The longest a give-up message quotes of the last failure's message (the object's metadata is 2 KB in all). */
+const LAST_MESSAGE_CHARS = 160;
 
 /**
  * Settles each file from what CCC holds. Returns the newest version of each file it could settle;
@@ -76,7 +81,7 @@ export async function settleFromCcc(ctx: Ctx, given: Unsettled[]): Promise<Map<s
     else if (!stillInCall(f.version, head)) out.set(head.id, head);
     else if (settleable(head, ctx.clock.now())) files.push({ ...f, version: head });
   }
-  const byName = new Map<string, AudioFile[] | undefined>();
+  const byName = new Map<string, Awaited<ReturnType<typeof describeName>>>();
   for (const f of files) {
     const name = f.version.object.customName;
     if (!byName.has(name)) byName.set(name, await describeName(ctx, name));
@@ -85,21 +90,21 @@ export async function settleFromCcc(ctx: Ctx, given: Unsettled[]): Promise<Map<s
     const described = byName.get(f.version.object.customName);
     if (!described) continue;
     const owners = new Map<number, string | undefined>();
-    for (const d of described) if (d.customFileName === f.version.object.customName) owners.set(d.fileId, await ctx.ledger.fileOwner(d.fileId));
-    const found = pickRegistration(f.version.object.customName, described, owners, f.version.id);
+    for (const d of described.files) if (d.customFileName === f.version.object.customName) owners.set(d.fileId, await ctx.ledger.fileOwner(d.fileId));
+    const found = pickRegistration(f.version.object.customName, described.files, owners, f.version.id);
     const v = f.version;
     let moved;
     if (found) {
       // Record the FileId first: once it is on record, no other job can ever adopt it.
       await ctx.ledger.recordFile(found.fileId, v.id);
-      moved = await move(ctx, v, 'registered', { call: v.call, upload: { fileId: found.fileId, audioFileName: found.audioFileName, requestId: f.requestId ?? 'recovered', review: reviewFromCode(found.status) ?? 'pending' } });
+      moved = await move(ctx, v, 'registered', { call: v.call, upload: { fileId: found.fileId, audioFileName: found.audioFileName, requestId: f.requestId ?? described.requestIds.get(found.fileId) ?? '', review: reviewFromCode(found.status) ?? 'pending' } });
       ctx.log.warn('CCC holds the file although its answer was lost: adopted', { key: v.object.key, etag: v.object.etag, fileId: found.fileId, call: v.call });
     } else {
       const next = afterFailedAttempt(v, {
         maxAttempts: ctx.config.maxAttempts,
         nowMs: ctx.clock.now(),
         retryBaseMs: ctx.timing.retryBaseMs,
-        giveUp: { code: 'GaveUp', message: `not registered after ${v.attempts + 1} attempts (last: ${v.lastError?.code ?? 'no answer'}); upload the file again to retry` },
+        giveUp: { code: 'GaveUp', message: `not registered after ${v.attempts + 1} attempts (last: ${lastFailure(v.lastError)}); upload the file again to retry` },
       });
       moved = await move(ctx, v, next.event, { call: v.call, ...next.patch });
       if (next.event === 'retry') ctx.log.info('CCC does not hold the file: it will be sent again', { key: v.object.key, etag: v.object.etag, call: v.call, attempts: v.attempts + 1 });
@@ -112,4 +117,11 @@ export async function settleFromCcc(ctx: Ctx, given: Unsettled[]): Promise<Map<s
     }
   }
   return out;
+}
+
+/** The last failure a give-up names: its code, and its message cut short (the operator needs it to know when to try again). */
+function lastFailure(e: JobVersion['lastError']): string {
+  if (!e) return 'no answer';
+  const m = e.message.length > LAST_MESSAGE_CHARS ? `${e.message.slice(0, LAST_MESSAGE_CHARS - 1)}…` : e.message;
+  return m ? `${e.code}: ${m}` : e.code;
 }
