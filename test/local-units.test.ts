@@ -278,6 +278,7 @@ describe('state from metadata', () => {
         { key: 'bad.mp3', state: { status: 'failed', errorCode: 'NotAudio', errorMessage: 'not audio' } },
         { key: 'no.mp3', state: { status: 'uploaded', review: 'rejected', fileId: 7 } },
         { key: 'later.mp3', state: { status: 'deferred', atMs: at } },
+        { key: 'closed.mp3', state: { status: 'deferred', atMs: at, errorCode: 'QuotaExhausted', errorMessage: deferralMessage('2024-05-02', { cccCode: 'FailedOperation.UploadFileOverflow' }) } },
         { key: 'flaky.mp3', state: { status: 'retrying', errorCode: 'InternalError', errorMessage: 'db' } },
       ],
       480,
@@ -286,6 +287,8 @@ describe('state from metadata', () => {
       { key: 'bad.mp3', kind: 'failed', detail: 'failed: NotAudio: not audio', fix: fixFor('NotAudio') },
       { key: 'no.mp3', kind: 'rejected', detail: 'rejected by review (FileId 7): record it again and upload the new file' },
       { key: 'later.mp3', kind: 'deferred', detail: 'deferred: daily quota used up; sent automatically on 2024-05-03 at the earliest' },
+      // A day CCC closed reads as the stack's line reads it, not as our count used up.
+      { key: 'closed.mp3', kind: 'deferred', detail: 'deferred: CCC says the day is full (FailedOperation.UploadFileOverflow); sent automatically on 2024-05-03 at the earliest' },
       { key: 'flaky.mp3', kind: 'retrying', detail: 'retrying: InternalError: db; retried automatically' },
     ]);
   });

@@ -5,7 +5,7 @@
  */
 import { DEFAULT_LEDGER_PREFIX } from '../../shared/core/config';
 import { checkKey } from '../../shared/core/eligibility';
-import { deferredUntil } from '../../shared/core/job';
+import { closedByCcc, deferredUntil } from '../../shared/core/job';
 import { META } from '../../shared/core/metadata';
 import { tryDecodeURIComponent } from '../../shared/core/text';
 import { fixFor } from './fixes';
@@ -96,7 +96,9 @@ export function needsAction(objects: Array<{ key: string; state: FileState }>, o
     else if (s.review === 'rejected') items.push({ key, kind: 'rejected', detail: `rejected by review${s.fileId !== undefined ? ` (FileId ${s.fileId})` : ''}: record it again and upload the new file` });
     else if (s.status === 'deferred') {
       const day = deferredDay(s, offsetMinutes);
-      items.push({ key, kind: 'deferred', detail: `deferred: daily quota used up; sent automatically${day ? ` on ${day} at the earliest` : ' on a later quota day'}` });
+      // Worded as the stack's line words it (output.ts): a day CCC closed is not our count used up.
+      const why = closedByCcc(s.errorMessage) ? 'CCC says the day is full (FailedOperation.UploadFileOverflow)' : 'daily quota used up';
+      items.push({ key, kind: 'deferred', detail: `deferred: ${why}; sent automatically${day ? ` on ${day} at the earliest` : ' on a later quota day'}` });
     } else if (s.status === 'retrying') items.push({ key, kind: 'retrying', detail: `retrying: ${reason(s)}; retried automatically` });
   }
   return items;

@@ -33,7 +33,7 @@ export interface RecoveryResultShape {
     day: string;
     /** Unset when the page kept a later day's report (see writeReport in shared/workflow/recovery.ts). */
     htmlKey?: string;
-    report: { day: string; final: boolean; quota: { submitted: number; limit: number }; files: Record<string, number>; review: Record<string, number>; backlog: { deferred: number }; needsAction: unknown[] };
+    report: { day: string; final: boolean; quota: { submitted: number; limit: number; closedByCcc?: true }; files: Record<string, number>; review: Record<string, number>; backlog: { deferred: number }; needsAction: unknown[] };
   };
 }
 
@@ -70,7 +70,7 @@ export async function runReport(instance: FunctionInstance, dataDir: string, fet
     day: r.report.day,
     page,
     result: pass,
-    summary: `report ${r.report.day}${r.report.final ? '' : ' so far'}: ${r.report.quota.submitted}/${r.report.quota.limit} files submitted; ${f.uploaded} uploaded, ${f.failed} failed, ${f.deferred} deferred; review ${r.report.review.approved} approved, ${r.report.review.rejected} rejected, ${r.report.review.pending} pending; backlog ${r.report.backlog.deferred} deferred; ${r.report.needsAction.length} file(s) need action`,
+    summary: `report ${r.report.day}${r.report.final ? '' : ' so far'}: ${r.report.quota.submitted}/${r.report.quota.limit} files submitted${r.report.quota.closedByCcc ? ' (CCC reports the day full)' : ''}; ${f.uploaded} uploaded, ${f.failed} failed, ${f.deferred} deferred; review ${r.report.review.approved} approved, ${r.report.review.rejected} rejected, ${r.report.review.pending} pending; backlog ${r.report.backlog.deferred} deferred; ${r.report.needsAction.length} file(s) need action`,
   };
 }
 
