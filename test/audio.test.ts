@@ -428,7 +428,7 @@ describe('conversionPlan', () => {
     const mp3 = info(fixture('speech-cbr-info.mp3'), 'mp3');
     expect(plan(mp3, 12384, 'telephony')).toBe('send-as-is');
     const r = plan(mp3, CCC_FILE_BYTES_DEFAULT + 1, 'auto');
-    expect(r).toEqual({ code: 'FileTooLarge', message: expect.stringMatching(/^the file is 5000001 bytes \(5.000001 MB\); CCC accepts at most 5000000 bytes \(5 MB\), and MP3s are not converted: re-encode it .*`lame --mp3input -m m -b 32 in.mp3 out.mp3`/) });
+    expect(r).toEqual({ code: 'FileTooLarge', message: expect.stringMatching(/^the file is 5000001 bytes \(5.000001 MB\); CCC accepts at most 5000000 bytes \(5 MB, shown by Windows as 4.77 MB\), and MP3s are not converted: re-encode it .*`lame --mp3input -m m -b 32 in.mp3 out.mp3`/) });
   });
 
   test('sizes just over a limit read differently from the limit in megabytes too', () => {
@@ -439,7 +439,7 @@ describe('conversionPlan', () => {
     });
     // Judged on its size alone (never read): with IVR_MAX_FILE_BYTES at 5 MiB.
     const policy = { convert: 'auto' as const, maxFileBytes: 5_242_880 };
-    expect(judgeAudio(Buffer.alloc(0), 'mp3', 5_242_881, policy)).toMatchObject({ code: 'FileTooLarge', message: expect.stringMatching(/^the file is 5242881 bytes \(5.242881 MB\); CCC accepts at most 5242880 bytes \(5.24288 MB\)/) });
+    expect(judgeAudio(Buffer.alloc(0), 'mp3', 5_242_881, policy)).toMatchObject({ code: 'FileTooLarge', message: expect.stringMatching(/^the file is 5242881 bytes \(5.242881 MB\); CCC accepts at most 5242880 bytes \(5.24288 MB, shown by Windows as 5 MB\)/) });
     // Far from the limit, one decimal as before.
     expect(plan(huge, 35_280_044, 'auto')).toMatchObject({ message: expect.stringMatching(/\(35.3 MB\), more than the 12582912 bytes \(12.6 MB\)/) });
   });
@@ -607,5 +607,24 @@ describe('lazy loading of the converter', () => {
     const m = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })) as { ok: boolean; inputBytes: number; outBytes: number; ms: number; baseMB: number; peakMB: number };
         expect(m).toMatchObject({ ok: true, inputBytes: MAX_CONVERT_INPUT_BYTES });
     expect(m.outBytes).toBeLessThanOrEqual(CCC_FILE_BYTES_DEFAULT);
+  });
+});
+
+describe('a file that is not audio says what it looks like', () => {
+  test.each([
+    ['\x89PNG\r\n\x1a\n0000', 'mp3', 'a PNG image'],
+    ['hello, this is a playlist\n', 'mp3', 'a text file'],
+    ['PK\x03\x04xxxx', 'wav', 'a ZIP archive or a Word/Excel document'],
+    ['\x00\x00\x00\x20ftypM4A ', 'mp3', 'MP4/M4A (AAC) audio, which CCC does not take'],
+    ['<!DOCTYPE html><html>', 'wav', 'an HTML or XML page, such as a download that saved an error page'],
+  ] as const)('%j named .%s', (start, format, like) => {
+    const r = inspectAudio(Buffer.from(start, 'latin1'), format);
+    expect(r).toMatchObject({ ok: false, problem: { code: 'NotAudio', message: expect.stringContaining(`; it looks like ${like})`) } });
+  });
+
+  test('nothing recognised: no guess', () => {
+    const r = inspectAudio(Buffer.from([1, 2, 3, 4, 0xfe]), 'mp3');
+    expect(r).toMatchObject({ ok: false, problem: { code: 'NotAudio' } });
+    expect(r.ok || r.problem.message).not.toContain('looks like');
   });
 });

@@ -48,7 +48,8 @@ describe('event parsing', () => {
 describe('eligibility', () => {
   test('name and size decide alone only what they can', () => {
     expect(checkFile('a.MP3', 1)).toEqual({ format: 'mp3' });
-    expect(checkFile('a.ogg', 1)).toMatchObject({ code: 'UnsupportedExtension' });
+    expect(checkFile('a.ogg', 1)).toMatchObject({ code: 'UnsupportedExtension', message: 'the file is .ogg; only .mp3 and .wav files can be IVR audio' });
+    expect(checkFile('prompts/readme', 1)).toMatchObject({ code: 'UnsupportedExtension', message: 'the file name has no extension; only .mp3 and .wav files can be IVR audio' });
     expect(checkFile('a.wav', 0)).toMatchObject({ code: 'EmptyFile' });
     expect(checkFile('a.wav', 50 * 1024 * 1024)).toEqual({ format: 'wav' });
   });
@@ -58,7 +59,7 @@ describe('eligibility', () => {
     expect(loadConfig({ ...env, IVR_MAX_FILE_BYTES: '5242880' }).maxFileBytes).toBe(5_242_880);
     expect(() => loadConfig({ ...env, IVR_MAX_FILE_BYTES: '6000000' })).toThrow(/IVR_MAX_FILE_BYTES/);
     const size = 5_100_000;
-    expect(judgeAudio(mp3Silence(10), 'mp3', size, { convert: 'auto', maxFileBytes: 5_000_000 })).toMatchObject({ code: 'FileTooLarge', message: expect.stringContaining('CCC accepts at most 5000000 bytes (5 MB)') });
+    expect(judgeAudio(mp3Silence(10), 'mp3', size, { convert: 'auto', maxFileBytes: 5_000_000 })).toMatchObject({ code: 'FileTooLarge', message: expect.stringContaining('CCC accepts at most 5000000 bytes (5 MB, shown by Windows as 4.77 MB)') });
     expect(bytesNeeded(size, 'mp3', { convert: 'auto', maxFileBytes: 5_242_880 })).toBe(size);
   });
 
@@ -90,7 +91,10 @@ describe('eligibility', () => {
     expect(checkKey('.ivr-audio-sync/x', '', '.ivr-audio-sync/')).toBe('ledger');
     expect(checkKey('a/\u0007.mp3', '', '.l/')).toMatchObject({ code: 'KeyInvalid' });
     expect(checkKey('a/../b.mp3', '', '.l/')).toMatchObject({ code: 'KeyInvalid' });
-    expect(checkKey('x'.repeat(900), '', '.l/')).toMatchObject({ code: 'KeyInvalid' });
+    expect(checkKey('x'.repeat(900), '', '.l/')).toMatchObject({ code: 'KeyInvalid', message: 'object key is 900 bytes (UTF-8), longer than the 850 handled: shorten its folders or name' });
+    // Which control character, and where: none shows in a listing.
+    expect(checkKey('prompts/menu\tmain.mp3', '', '.l/')).toMatchObject({ message: 'object key contains a control character (a tab) after "prompts/menu"' });
+    expect(checkKey('a\u0001.mp3', '', '.l/')).toMatchObject({ message: 'object key contains a control character (U+0001) after "a"' });
     expect(checkKey('b.mp3', 'a/', '.l/')).toMatchObject({ code: 'KeyOutsidePrefix' });
     expect(checkKey('a/b.mp3', 'a/', '.l/')).toBeUndefined();
   });

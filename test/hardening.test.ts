@@ -313,6 +313,20 @@ describe('COS faults', () => {
     expect(stack.logs.some((l) => l.includes('LedgerCorrupt'))).toBe(true);
   });
 
+  test('a queued job whose version was damaged by hand is left alone, and the log line names its file', async () => {
+    stack = await startStack();
+    // The send log refuses for good: the file stays queued, its job written.
+    stack.cos.inject({ op: 'PUT', keyPrefix: `${LEDGER}send/`, status: 403, code: 'AccessDenied', times: 100 });
+    await upload()(stack.drop('p/damaged.mp3', mp3Silence()));
+    stack.cos.clearFaults();
+    const id = jobId(BUCKET, 'p/damaged.mp3', stack.cos.object(BUCKET, 'p/damaged.mp3')!.etag);
+    stack.cos.putDirect(BUCKET, `${LEDGER}jobs/${id}/0`, Buffer.from('{"v":2,"state":"qu'));
+    await report()({ Type: 'Timer' });
+    const line = stack.logs.find((l) => l.includes('queued job has an unreadable version'));
+    expect(line && JSON.parse(line)).toMatchObject({ level: 'error', code: 'LedgerCorrupt', key: 'p/damaged.mp3', job: id });
+    expect(stack.ccc.files).toHaveLength(0);
+  });
+
   test('listings a second late: a burst is still sent whole by the sender that accepted it', async () => {
     stack = await startStack({}, { IVR_LIST_LAG_MS: '1500' });
     stack.cos.listLagMs = 1000;

@@ -307,7 +307,7 @@ describe('state from metadata', () => {
 describe('names with control characters', () => {
   test('status shows a key the function refuses outright as failed, with its reason, in needs action too', () => {
     const tab = withRefusal('prompts/tab\there.mp3', {}, 'prompts/');
-    expect(tab).toEqual({ status: 'failed', errorCode: 'KeyInvalid', errorMessage: 'object key contains control characters' });
+    expect(tab).toEqual({ status: 'failed', errorCode: 'KeyInvalid', errorMessage: 'object key contains a control character (a tab) after "prompts/tab"' });
     // A key the function takes has no state until it writes one; a state it wrote is kept.
     expect(withRefusal('prompts/new.mp3', {}, 'prompts/')).toEqual({});
     expect(withRefusal('prompts/tab\there.mp3', { status: 'queued' }, 'prompts/')).toEqual({ status: 'queued' });
@@ -315,8 +315,9 @@ describe('names with control characters', () => {
     const lines = renderStatus(rows, 'prompts/', 'b', 480);
     // One row, the newline written as an escape: the table does not break across lines.
     expect(lines.filter((l) => l.startsWith('prompts/'))).toHaveLength(1);
-    expect(lines[3]).toMatch(/^prompts\/line\\nbreak\.mp3 +failed +- +- +- +KeyInvalid: object key contains control characters$/);
-    expect(lines.slice(-3)).toEqual(['Needs action (1):', '  prompts/line\\nbreak.mp3  failed: KeyInvalid: object key contains control characters', `    what to do: ${fixFor('KeyInvalid')}`]);
+    expect(lines[3]).toMatch(/^prompts\/line\\nbreak\.mp3 +failed +- +- +- +KeyInvalid: object key contains a control character \(a line…$/);
+    // (Cut to the table's width there; whole under Needs action.)
+    expect(lines.slice(-3)).toEqual(['Needs action (1):', '  prompts/line\\nbreak.mp3  failed: KeyInvalid: object key contains a control character (a line break) after "prompts/line"', `    what to do: ${fixFor('KeyInvalid')}`]);
     expect(lines.join('\n')).not.toContain('(none yet)');
   });
 

@@ -5,7 +5,7 @@
  */
 import { IvrError } from '../core/errors';
 import { inspectAudio, sniffAudio, type AudioFormat, type AudioInfo } from './inspect';
-import { conversionPlan, MAX_CONVERT_INPUT_BYTES, mb, type ConvertMode } from './plan';
+import { conversionPlan, MAX_CONVERT_INPUT_BYTES, overLimit, type ConvertMode } from './plan';
 
 export { MAX_CONVERT_INPUT_BYTES, type ConvertMode };
 
@@ -41,7 +41,7 @@ export function judgeAudio(bytes: Uint8Array, format: AudioFormat, size: number,
     if (sniffed) return new IvrError(sniffed.code, sniffed.message);
     const fix = format === 'mp3' ? 're-encode it at a lower bitrate, e.g. `lame --mp3input -m m -b 32 in.mp3 out.mp3`' : policy.convert === 'off' ? 'convert it to 8 kHz mono first, e.g. `sox in.wav -r 8000 -c 1 -b 16 out.wav`, or turn conversion on (IVR_CONVERT)' : 'convert it before uploading, e.g. `sox in.wav -r 8000 -c 1 -b 16 out.wav`';
     const code = format === 'wav' && policy.convert !== 'off' ? 'AudioTooLargeToConvert' : 'FileTooLarge';
-    return new IvrError(code, `the file is ${size} bytes (${mb(size, policy.maxFileBytes)}); CCC accepts at most ${policy.maxFileBytes} bytes (${mb(policy.maxFileBytes, size)})${code === 'AudioTooLargeToConvert' ? ` and at most ${MAX_CONVERT_INPUT_BYTES} bytes can be converted` : ''}: ${fix}`);
+    return new IvrError(code, `${overLimit(size, policy.maxFileBytes)}${code === 'AudioTooLargeToConvert' ? ` and at most ${MAX_CONVERT_INPUT_BYTES} bytes can be converted` : ''}: ${fix}`);
   }
   const inspected = inspectAudio(bytes, format, { maxSeconds: policy.maxSeconds });
   if (!inspected.ok) return new IvrError(inspected.problem.code, inspected.problem.message);

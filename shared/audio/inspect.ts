@@ -118,12 +118,37 @@ export function inspectAudio(bytes: Uint8Array, expected: AudioFormat, opts: Ins
   if (actual === 'wav') result = expected === 'wav' ? inspectWav(bytes) : fail('FormatMismatch', 'the file is named .mp3 but holds a WAV (RIFF/WAVE); rename it to .wav or convert it to MP3');
   else if (actual === 'mp3' && expected === 'wav') result = mpegNamedWav(bytes);
   else if (actual === 'mp3') result = inspectMp3(bytes);
-  else result = fail('NotAudio', `the file's content is not WAV audio (no RIFF/WAVE header${bytes.length ? '' : '; the file is empty'})`);
+  else result = fail('NotAudio', `the file's content is not WAV audio (no RIFF/WAVE header${bytes.length ? '' : '; the file is empty'}${lookalike(bytes)})`);
   if (isProblem(result)) return { ok: false, problem: result };
   if (opts.maxSeconds !== undefined && result.durationSeconds > opts.maxSeconds) {
     return { ok: false, problem: fail('AudioTooLong', `the audio lasts ${seconds(result.durationSeconds)}, longer than the configured maximum of ${seconds(opts.maxSeconds)}; shorten it`) };
   }
   return { ok: true, info: result };
+}
+
+/** What a file that is not MP3 or WAV starts like, by its signature: what an operator may have renamed by mistake. */
+const LOOKALIKES: Array<[RegExp, string]> = [
+  [/^\x89PNG/, 'a PNG image'],
+  [/^\xff\xd8\xff/, 'a JPEG image'],
+  [/^GIF8/, 'a GIF image'],
+  [/^%PDF/, 'a PDF document'],
+  [/^PK\x03\x04/, 'a ZIP archive or a Word/Excel document'],
+  [/^OggS/, 'Ogg audio (Vorbis or Opus), which CCC does not take'],
+  [/^fLaC/, 'FLAC audio, which CCC does not take'],
+  [/^#!AMR/, 'an AMR recording, which CCC does not take'],
+  [/^\x30\x26\xb2\x75/, 'WMA audio, which CCC does not take'],
+  [/^.{4}ftyp/s, 'MP4/M4A (AAC) audio, which CCC does not take'],
+  [/^(\xef\xbb\xbf)?\s*</, 'an HTML or XML page, such as a download that saved an error page'],
+];
+
+/** `; it looks like …` for a recognised non-audio file, text included; '' when nothing is recognised. */
+function lookalike(b: Uint8Array): string {
+  const start = String.fromCharCode(...b.subarray(0, 16));
+  const known = LOOKALIKES.find(([re]) => re.test(start));
+  if (known) return `; it looks like ${known[1]}`;
+  const head = b.subarray(0, 512);
+  // Printable ASCII and white space throughout the start: a text file (a playlist, notes, a script).
+  return head.length > 0 && head.every((c) => (c >= 0x20 && c < 0x7f) || c === 0x09 || c === 0x0a || c === 0x0d) ? '; it looks like a text file' : '';
 }
 
 /**
@@ -373,7 +398,7 @@ function inspectMp3(b: Uint8Array): Checked<Mp3Info> {
   if (!head && isFreeFormat(b, start)) {
     return fail('AudioInvalid', 'the file is free-format MP3 (its frames declare no standard bitrate, so many decoders, ffmpeg among them, cannot read it), which is not supported: export it again at a standard bitrate, e.g. `lame --mp3input -b 64 in.mp3 out.mp3` (LAME reads free format)');
   }
-  if (!head) return fail('NotAudio', `the file's content is not MP3 audio (no run of MPEG audio frames${start > 0 ? ' after its ID3 tag' : ''}); export it again as MP3`);
+  if (!head) return fail('NotAudio', `the file's content is not MP3 audio (no run of MPEG audio frames${start > 0 ? ' after its ID3 tag' : ''}${start > 0 ? '' : lookalike(b)}); export it again as MP3`);
   if (start === 0 && first > 0) return fail('AudioInvalid', leadingJunk(b, first));
   const tag = vbrHeader(b, first, head);
   let frames = 0;

@@ -61,6 +61,17 @@ export function mb(n: number, against?: number): string {
   while (against !== undefined && decimals < 6 && (n / 1e6).toFixed(decimals) === (against / 1e6).toFixed(decimals)) decimals++;
   return `${+(n / 1e6).toFixed(decimals)} MB`;
 }
+
+/**
+ * "The file is … bytes; CCC accepts at most …": the limit also as Windows Explorer shows sizes (in
+ * units of 1024² bytes, labelled MB), since an operator compares it with what Explorer says of
+ * the file, and a 5.2 MB file shows there as 4.96 MB, under "5 MB".
+ */
+export function overLimit(bytes: number, maxFile: number): string {
+  const windows = +(maxFile / 1024 ** 2).toFixed(2);
+  return `the file is ${bytes} bytes (${mb(bytes, maxFile)}); CCC accepts at most ${maxFile} bytes (${mb(maxFile, bytes)}, shown by Windows as ${windows} MB)`;
+}
+
 const SOX_FIX = '`sox in.wav -r 8000 -c 1 -b 16 out.wav`';
 const problem = (code: PlanProblemCode, message: string): PlanProblem => ({ code, message });
 
@@ -73,7 +84,7 @@ export function conversionPlan(info: AudioInfo, bytes: number, mode: ConvertMode
   const maxFile = limits.maxFileBytes ?? CCC_FILE_BYTES_DEFAULT;
   const maxInput = limits.maxConvertInputBytes ?? MAX_CONVERT_INPUT_BYTES;
   const tooBig = bytes > maxFile;
-  const over = `the file is ${bytes} bytes (${mb(bytes, maxFile)}); CCC accepts at most ${maxFile} bytes (${mb(maxFile, bytes)})`;
+  const over = overLimit(bytes, maxFile);
   if (info.container === 'mp3' && info.codec !== 'mp3') {
     const layer = info.codec === 'mp2' ? 'II' : 'I';
     return problem('AudioInvalid', `the file is MPEG Layer ${layer} audio (${info.codec.toUpperCase()}), not MP3 (Layer III); CCC takes MP3 or WAV: re-encode it, e.g. \`lame --${info.codec}input in.mp3 out.mp3\``);

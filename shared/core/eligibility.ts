@@ -17,13 +17,23 @@ export function extensionOf(key: string): AudioFormat | undefined {
   return ext === 'mp3' || ext === 'wav' ? ext : undefined;
 }
 
+/** Names of the control characters a key picks up by accident (a paste, a script). */
+const CONTROL_NAMES: Record<number, string> = { 0x09: 'a tab', 0x0a: 'a line break', 0x0d: 'a carriage return', 0x00: 'a NUL byte' };
+
 /** Keys we refuse to touch at all: we could not address them safely or they are not ours. */
 export function checkKey(key: string, audioPrefix: string, ledgerPrefix: string): IvrError | 'ledger' | undefined {
   if (key.startsWith(ledgerPrefix)) return 'ledger';
-  if (/[\u0000-\u001f\u007f]/.test(key)) return new IvrError('KeyInvalid', 'object key contains control characters');
+  const control = /[\u0000-\u001f\u007f]/.exec(key);
+  if (control) {
+    // Which one and where: an operator cannot see it in a listing (a tab, a line break pasted in).
+    const code = control[0].charCodeAt(0);
+    const name = CONTROL_NAMES[code] ?? `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+    return new IvrError('KeyInvalid', `object key contains a control character (${name}) after "${key.slice(Math.max(0, control.index - 40), control.index)}"`);
+  }
   // A lone surrogate has no UTF-8 form: no request could name the object.
   if (LONE_SURROGATE.test(key)) return new IvrError('KeyInvalid', 'object key is not valid Unicode (a lone surrogate)');
-  if (Buffer.byteLength(key) > MAX_KEY_BYTES) return new IvrError('KeyInvalid', `object key is longer than ${MAX_KEY_BYTES} bytes`);
+  const bytes = Buffer.byteLength(key);
+  if (bytes > MAX_KEY_BYTES) return new IvrError('KeyInvalid', `object key is ${bytes} bytes (UTF-8), longer than the ${MAX_KEY_BYTES} handled: shorten its folders or name`);
   // HTTP clients normalise dot segments, so such a key would address a different object.
   if (key.split('/').some((seg) => seg === '..' || seg === '.')) return new IvrError('KeyInvalid', 'object key contains "." or ".." path segments');
   if (audioPrefix && !key.startsWith(audioPrefix)) return new IvrError('KeyOutsidePrefix', `object key is outside the configured prefix "${audioPrefix}"`);
@@ -33,7 +43,10 @@ export function checkKey(key: string, audioPrefix: string, ledgerPrefix: string)
 /** The checks a file's name and size decide on their own: a supported extension, not empty. */
 export function checkFile(key: string, size: number): { format: AudioFormat } | IvrError {
   const format = extensionOf(key);
-  if (!format) return new IvrError('UnsupportedExtension', 'only .mp3 and .wav files can be IVR audio');
+  if (!format) {
+    const ext = /\.([^./]{1,16})$/.exec(key)?.[1];
+    return new IvrError('UnsupportedExtension', `${ext === undefined ? 'the file name has no extension' : `the file is .${ext}`}; only .mp3 and .wav files can be IVR audio`);
+  }
   if (size <= 0) return new IvrError('EmptyFile', 'the file is empty (0 bytes)');
   return { format };
 }

@@ -646,7 +646,10 @@ export class Sender {
       if (!v) return;
     }
     if (v === CORRUPT) {
-      ctx.log.error('queued job has an unreadable version; left for an operator', { job: id, code: 'LedgerCorrupt' });
+      // The entry's snapshot names the file (one read, on this rare path only): the operator needs
+      // its key, and an upload of it again, which rebuilds the job from what CCC holds.
+      const key = (await ctx.ledger.readEntry(newest.key).catch(() => undefined))?.job.object.key;
+      ctx.log.error('queued job has an unreadable version (edited or damaged by hand); left for an operator: upload the file again, and its job is rebuilt from what CCC holds', { key, job: id, code: 'LedgerCorrupt' });
       return;
     }
     await this.consider(v, entries.map((e) => e.key));
