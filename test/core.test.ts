@@ -59,7 +59,7 @@ describe('eligibility', () => {
     expect(loadConfig({ ...env, IVR_MAX_FILE_BYTES: '5242880' }).maxFileBytes).toBe(5_242_880);
     expect(() => loadConfig({ ...env, IVR_MAX_FILE_BYTES: '6000000' })).toThrow(/IVR_MAX_FILE_BYTES/);
     const size = 5_100_000;
-    expect(judgeAudio(mp3Silence(10), 'mp3', size, { convert: 'auto', maxFileBytes: 5_000_000 })).toMatchObject({ code: 'FileTooLarge', message: expect.stringContaining('CCC accepts at most 5000000 bytes (5 MB, shown by Windows as 4.77 MB)') });
+    expect(judgeAudio(mp3Silence(10), 'mp3', size, { convert: 'auto', maxFileBytes: 5_000_000 })).toMatchObject({ code: 'FileTooLarge', message: expect.stringContaining('CCC accepts at most 5000000 bytes (5 MB, shown by Windows as 4.76 MB)') });
     expect(bytesNeeded(size, 'mp3', { convert: 'auto', maxFileBytes: 5_242_880 })).toBe(size);
   });
 
@@ -81,6 +81,17 @@ describe('eligibility', () => {
     expect(judgeAudio(wavTone(), 'mp3', 6 * 1024 * 1024, policy)).toMatchObject({ code: 'FormatMismatch' });
     expect(judgeAudio(mp3Silence(10), 'wav', 30 * 1024 * 1024, policy)).toMatchObject({ code: 'FormatMismatch', message: expect.stringMatching(/named \.wav but holds MPEG audio/) });
     expect(judgeAudio(PNG_BYTES, 'wav', 30 * 1024 * 1024, policy)).toMatchObject({ code: 'NotAudio' });
+    // An ID3 tag (a large cover picture) that ends near where the first read ends leaves too few
+    // bytes to look for frames in: the size decides, not NotAudio.
+    const tagged = (tagBytes: number) => {
+      const size = tagBytes - 10;
+      const head = Buffer.from([0x49, 0x44, 0x33, 4, 0, 0, (size >> 21) & 0x7f, (size >> 14) & 0x7f, (size >> 7) & 0x7f, size & 0x7f]);
+      return Buffer.concat([head, Buffer.alloc(size), mp3Silence(10)]).subarray(0, 5_000_001);
+    };
+    expect(judgeAudio(tagged(4_999_999), 'mp3', 6 * 1024 * 1024, policy)).toMatchObject({ code: 'FileTooLarge' });
+    expect(judgeAudio(tagged(4_990_000), 'mp3', 6 * 1024 * 1024, policy)).toMatchObject({ code: 'FileTooLarge' });
+    // A tag with nothing audio after it, within reach, is still found out.
+    expect(judgeAudio(Buffer.concat([tagged(1000).subarray(0, 1000), PNG_BYTES, Buffer.alloc(200_000, 0x41)]), 'mp3', 6 * 1024 * 1024, policy)).toMatchObject({ code: 'NotAudio' });
     // A frame cut off where the first read ends is not the file's problem: its size decides.
     expect(judgeAudio(mp3Silence(10).subarray(0, 1000), 'mp3', 6 * 1024 * 1024, policy)).toMatchObject({ code: 'FileTooLarge' });
     expect(bytesNeeded(6 * 1024 * 1024, 'wav', policy)).toBe(6 * 1024 * 1024);
@@ -292,6 +303,23 @@ describe('logging', () => {
     expect(redact(`next=${twice}`)).toBe('next=q-ak%253D[REDACTED]%2526q-signature%253D[REDACTED]%2526x-cos-security-token%253D[REDACTED]');
   });
 
+  test('an unregistered token in a quoted JSON body loses its tail in a log line too; short webhook settings are not secrets', () => {
+    const lines: string[] = [];
+    const prev = setLogSink((l) => lines.push(l));
+    createLogger().warn('refused', { error: 'service said {"Response":{"Token":"abc\\/def\\/ghi"}}' });
+    setLogSink(prev);
+    expect(lines[0]).not.toMatch(/def|ghi/);
+    expect(JSON.parse(lines[0])).toMatchObject({ error: 'service said {"Response":{"Token":"[REDACTED]"}}' });
+    // A query value such as `true` is a setting: registered, it would mask every `true` (and break the line's JSON).
+    expect(urlSecrets('https://hook.example/send?key=robot-key-123456&debug=true')).not.toContain('true');
+  });
+
+  test('a long run of URL-like text is redacted at all (the old pattern backtracked for minutes on these 36 KB)', () => {
+    const text = 'http://a?'.repeat(4000);
+    expect(redact(text)).toBe(text);
+    expect(redact(`${text}q-sign-algorithm=sha1&q-signature=abc`)).toBe('http://a?[signed]');
+  });
+
   test('what a handler returns or throws is redacted as a log line is', () => {
     registerSecret('handler-secret-42');
     const out = redactDeep({ results: [{ message: 'refused: handler-secret-42', n: 1, ok: true }], url: 'http://b/a.mp3?q-sign-algorithm=sha1&q-signature=abcdef0123' });
@@ -300,7 +328,9 @@ describe('logging', () => {
     expect(redactError(e)).toBe(e);
     expect(e.message).toBe('outer [REDACTED]');
     expect(String(e.stack)).not.toContain('handler-secret-42');
-    expect((e.cause as Error).message).toBe('inner [REDACTED]');
+    // The cause goes (Node would print its own properties, an SDK error's headers say), its message kept in the stack.
+    expect(e.cause).toBeUndefined();
+    expect(String(e.stack)).toContain('caused by Error: inner [REDACTED]');
   });
 
   test('a field merely ending in "token" is not masked; the session-token headers are, in either form', () => {

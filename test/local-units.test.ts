@@ -228,7 +228,7 @@ describe('error → fix', () => {
   test('every code an operator can meet has its own fix, ending with how the file goes in again; others get the default', () => {
     for (const code of FILE_CODES) expect(fixFor(code)).toMatch(/, then drop the fixed file into the drop folder again\.( If CCC keeps refusing it, .*)?$/);
     // Nothing to fix in the file: never "the fixed file", and no sentence left without its verb.
-    for (const code of SAME_CODES) expect(fixFor(code)).toMatch(/(, then|\. Then|\. When that has passed,) drop the same file into the drop folder again\.$/);
+    for (const code of SAME_CODES) expect(fixFor(code)).toMatch(/(, then|\. Otherwise|\. When that has passed,) drop the same file into the drop folder again\.$/);
     for (const code of CODES) expect(fixFor(code)).not.toMatch(/, then \w+ the \w+ file .*, then|Once that has passed, then|or drop the fixed file/);
     // (CCC's refusals of the request share one text, as do HttpError and ResponseInvalid.)
     expect(new Set(CODES.map(fixFor)).size).toBe(CODES.length - 3);

@@ -408,7 +408,7 @@ describe('API errors keep their Tencent code', () => {
     const r = only(await run(stack.drop('prompts/a.mp3', body)));
     expect(r).toMatchObject({ status: 'failed', code: 'GaveUp' });
     // The last failure's message too, not its code alone: it says what to wait for.
-    expect(r.message).toMatch(/4 attempts \(last: InternalError\.DBError: \S.*\); upload the file again/);
+    expect(r.message).toMatch(/^not registered after 4 attempts; upload the file again to retry \(last: InternalError\.DBError: \S.*\)$/);
     expect(stack.meta('prompts/a.mp3')).toMatchObject({ 'ivr-status': 'failed', 'ivr-error-code': 'GaveUp' });
     expect(stack.ccc.uploadCalls()).toHaveLength(4);
     stack.ccc.clearFaults();

@@ -159,8 +159,19 @@ function lookalike(b: Uint8Array): string {
  */
 export function sniffAudio(start: Uint8Array, expected: AudioFormat): AudioProblem | undefined {
   const r = inspectAudio(start, expected);
-  return !r.ok && (r.problem.code === 'NotAudio' || r.problem.code === 'FormatMismatch') ? r.problem : undefined;
+  if (r.ok || (r.problem.code !== 'NotAudio' && r.problem.code !== 'FormatMismatch')) return undefined;
+  if (r.problem.code === 'NotAudio') {
+    // Frames are looked for up to MAX_LEADING_JUNK past the ID3 tags: when the bytes read end
+    // before that plus a run of the largest frames (a tag holding a large cover picture), they
+    // cannot tell that the file has none.
+    const range = mpegRange(start);
+    if (!isProblem(range) && range.start > 0 && start.length - range.start < MAX_LEADING_JUNK + SNIFF_RUN_BYTES) return undefined;
+  }
+  return r.problem;
 }
+
+/** Room for a run of MIN_RUN frames after the junk allowed (an MPEG frame is under 3 KB; generous on purpose). */
+const SNIFF_RUN_BYTES = 64 * 1024;
 
 /**
  * MPEG audio in a file named .wav: renaming fixes MP3 (Layer III), but Layer I or II would only

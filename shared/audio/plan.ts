@@ -65,10 +65,13 @@ export function mb(n: number, against?: number): string {
 /**
  * "The file is … bytes; CCC accepts at most …": the limit also as Windows Explorer shows sizes (in
  * units of 1024² bytes, labelled MB), since an operator compares it with what Explorer says of
- * the file, and a 5.2 MB file shows there as 4.96 MB, under "5 MB".
+ * the file, and a 5.2 MB file shows there as 4.95 MB, under "5 MB".
  */
 export function overLimit(bytes: number, maxFile: number): string {
-  const windows = +(maxFile / 1024 ** 2).toFixed(2);
+  // Explorer shows three significant digits, cut (not rounded): 5,000,000 bytes is 4.76 MB there.
+  const mib = maxFile / 1024 ** 2;
+  const decimals = mib < 10 ? 2 : mib < 100 ? 1 : 0;
+  const windows = Math.floor(mib * 10 ** decimals) / 10 ** decimals;
   return `the file is ${bytes} bytes (${mb(bytes, maxFile)}); CCC accepts at most ${maxFile} bytes (${mb(maxFile, bytes)}, shown by Windows as ${windows} MB)`;
 }
 

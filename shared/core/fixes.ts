@@ -28,7 +28,7 @@ export function fixFor(code: ErrorCode | undefined, again: AgainWords): string |
   // CCC refused the request itself (not one file in it): a setting or permission of this
   // deployment, unless the message names the file. These are not retried.
   if (code && /^(InvalidParameter|InvalidParameterValue|MissingParameter|UnknownParameter|UnauthorizedOperation|OperationDenied|ResourceNotFound|ResourceUnavailable|FailedOperation)(\.|$)/.test(code)) {
-    return `CCC refused the request for this file (the code and message say why). If every file fails this way, check CCC_SDK_APP_ID and that the execution role may call ccc:UploadIvrAudio (npm run policy prints its policy); if the message names something in the file, fix that. Then ${again.same.replace(/^then /, '')}`;
+    return `CCC refused the request for this file (the code and message say why). If every file fails this way, check CCC_SDK_APP_ID and that the execution role may call ccc:UploadIvrAudio (npm run policy prints its policy); if the message names something in the file, fix that and ${again.fixed.replace(/^then /, '')} Otherwise ${again.same.replace(/^then /, '')}`;
   }
   switch (code) {
     case 'UnsupportedExtension':

@@ -35,7 +35,7 @@ export interface IvrResult {
   reviewedAt?: string;
   /** RequestId of the DescribeIvrAudioList call that refreshed the review (never overwrites `requestId`). */
   reviewRequestId?: string;
-  /** RequestId of the UploadIvrAudio call that registered the file: what Tencent support asks for. */
+  /** RequestId of the UploadIvrAudio call that registered the file (what Tencent support asks for), or, for a registration found after its answer was lost, of the DescribeIvrAudioList call that found it. */
   requestId?: string;
   /** Our code or Tencent's, when the file failed, waits for quota or is being retried. */
   errorCode?: string;

@@ -19,7 +19,9 @@ export type LogSink = (line: string) => void;
 let sink: LogSink = (line) => {
   process.stdout.write(line + '\n');
 };
-const secrets = new Set<string>();
+// Every registered form of every secret, longest first: a form that is part of a longer one
+// (of another secret too) must not go first and leave the rest of that one behind.
+let secrets: string[] = [];
 
 /** Tests and the local stack capture log lines through this; production writes to stdout. */
 export function setLogSink(next: LogSink): LogSink {
@@ -46,7 +48,7 @@ function secretForms(value: string): string[] {
 
 /** Values registered here are replaced wherever they appear in a log line, in any of their {@link secretForms}. */
 export function registerSecret(value: string | undefined): void {
-  if (value && value.length >= 4) for (const f of secretForms(value)) secrets.add(f);
+  if (value && value.length >= 4) secrets = [...new Set([...secrets, ...secretForms(value)])].sort((a, b) => b.length - a.length);
 }
 
 /**
@@ -61,7 +63,10 @@ export function urlSecrets(url: string | undefined): string[] {
     // Both as written and decoded (`%` that is not an escape stays as it is: never a reason to lose the rest).
     const userInfo = [u.username, u.password].flatMap((p) => [p, tryDecodeURIComponent(p) ?? p]);
     const tokens = u.pathname.split('/').filter((p) => p.length >= 16);
-    return [url, ...u.searchParams.values(), u.hash.slice(1), ...userInfo, ...tokens].filter((v) => v.length >= 4);
+    // Query values as short as `true` or `1234` are settings, not credentials, and masking them
+    // would mask every `true` in a line (and break its JSON).
+    const query = [...u.searchParams.values()].filter((v) => v.length >= 8);
+    return [url, ...query, u.hash.slice(1), ...userInfo, ...tokens].filter((v) => v.length >= 4);
   } catch {
     return [url];
   }
@@ -82,8 +87,9 @@ export function urlOrigin(url: string): string {
 // JSON member (`"field":"value"`, also escaped inside a log line's JSON string).
 const IS = String.raw`(?:=|%3D|%253D|\\?"\s*:\s*\\?")`;
 // A field's value runs to the next separator: `&` (also percent-encoded), white space, a quote or
-// a backslash, except the `\/` of a JSON body that escapes its slashes (a token's `/` in it).
-const VALUE = String.raw`(?:\\\/|(?!%26|%2526)[^&\s"'\\])+`;
+// a backslash, except the `\/` of a JSON body that escapes its slashes (a token's `/` in it),
+// also as a log line's JSON writes it (`\\/`), or a quoted body in it (`\\\/`).
+const VALUE = String.raw`(?:\\{1,3}\/|(?!%26|%2526)[^&\s"'\\])+`;
 const SIGNATURE_PATTERNS: Array<[RegExp, string]> = [
   // COS q-sign fields, in Authorization headers and in signed URL queries
   [new RegExp(String.raw`(q-signature${IS})[0-9a-fA-F]+`, 'gi'), '$1[REDACTED]'],
@@ -110,7 +116,12 @@ export function redact(text: string): string {
   // would leave the rest, which then no longer matches the whole secret.
   let out = text;
   for (const s of secrets) out = out.split(s).join('[REDACTED]');
-  out = out.replace(/https?:\/\/[^\s"'<>]+\?[^\s"'<>]*q-sign[^\s"'<>]*/g, (m) => redactUrl(m));
+  // One run of URL characters, then a look inside it: a pattern that finds the `?` and `q-sign` itself
+  // backtracks over every `?` (seconds on a few KB of service text).
+  out = out.replace(/https?:\/\/[^\s"'<>]+/g, (m) => {
+    const q = m.indexOf('?');
+    return q !== -1 && m.includes('q-sign', q) ? redactUrl(m) : m;
+  });
   for (const [re, rep] of SIGNATURE_PATTERNS) out = out.replace(re, rep);
   return out;
 }
@@ -130,14 +141,20 @@ export function redactDeep<T>(value: T): T {
 }
 
 /**
- * Redacts an error on its way out of a handler, in place (its class and `cause` chain are kept):
- * SCF prints the message and the stack, and Node prints each cause with them.
+ * Redacts an error on its way out of a handler, in place (its class is kept). SCF prints the
+ * message and the stack, and Node's inspect prints each cause with every property of its own (a
+ * COS SDK error's headers and body among them): so the causes' messages are added to the stack,
+ * redacted, and the causes themselves go.
  */
 export function redactError(e: unknown): unknown {
-  for (let cur: unknown = e, depth = 0; cur instanceof Error && depth < 10; cur = cur.cause, depth++) {
-    cur.message = redact(cur.message);
-    if (cur.stack) cur.stack = redact(cur.stack);
+  if (!(e instanceof Error)) return e;
+  const causes: string[] = [];
+  for (let cur: unknown = e.cause, depth = 0; cur !== undefined && depth < 10; cur = cur instanceof Error ? cur.cause : undefined, depth++) {
+    causes.push(cur instanceof Error ? `${cur.name}: ${cur.message}` : String(cur));
   }
+  e.message = redact(e.message);
+  e.stack = redact([e.stack ?? `${e.name}: ${e.message}`, ...causes.map((c) => `  caused by ${c}`)].join('\n'));
+  delete e.cause;
   return e;
 }
 

@@ -59,7 +59,11 @@ async function describeName(ctx: Ctx, name: string): Promise<{ files: AudioFile[
   return { files, requestIds };
 }
 
-/** The longest a give-up message quotes of the last failure's message (the object's metadata is 2 KB in all). */
+/**
+ * The longest a give-up message quotes of the last failure's message (the object's metadata is 2 KB
+ * in all). It comes last in the message: a message CCC wrote in Chinese takes 9 bytes a character
+ * on the object, and a cut there must not take the instruction with it.
+ */
 const LAST_MESSAGE_CHARS = 160;
 
 /**
@@ -104,7 +108,7 @@ export async function settleFromCcc(ctx: Ctx, given: Unsettled[]): Promise<Map<s
         maxAttempts: ctx.config.maxAttempts,
         nowMs: ctx.clock.now(),
         retryBaseMs: ctx.timing.retryBaseMs,
-        giveUp: { code: 'GaveUp', message: `not registered after ${v.attempts + 1} attempts (last: ${lastFailure(v.lastError)}); upload the file again to retry` },
+        giveUp: { code: 'GaveUp', message: `not registered after ${v.attempts + 1} attempts; upload the file again to retry (last: ${lastFailure(v.lastError)})` },
       });
       moved = await move(ctx, v, next.event, { call: v.call, ...next.patch });
       if (next.event === 'retry') ctx.log.info('CCC does not hold the file: it will be sent again', { key: v.object.key, etag: v.object.etag, call: v.call, attempts: v.attempts + 1 });
