@@ -14,6 +14,7 @@ import { failedCopiesRecord } from '../scripts/local/failed-record';
 import { failureText } from '../scripts/local/fixes';
 import { describeEvent } from '../scripts/local/output';
 import { Burst, burstLine } from '../scripts/local/burst';
+import { checkKey } from '../shared/core/eligibility';
 import { mp3Silence } from './audio';
 import { tempDirs } from './local-helpers';
 
@@ -180,17 +181,26 @@ test('a deferred file deleted from waiting/ is withdrawn: its object is deleted,
   t.dirs.cleanup();
 });
 
+/** What the function says of a key it refuses (checkKey's message). */
+const refusal = (key: string): string => {
+  const r = checkKey(key, 'prompts/', '.ivr-audio-sync/');
+  if (!r || r === 'ledger') throw new Error(`${key} is not refused`);
+  return r.message;
+};
+
 test('a name the function refuses ends in failed/ even when the refusal arrives before the upload is answered', async () => {
   // As in the stack: the COS event reaches the function while the upload's answer is still on its way.
-  const t = await dropFolder({ onPut: (drop, key) => drop.refused(key, 'KeyInvalid', 'object key contains control characters') });
+  // Refused with the function's own message: the drop folder also finds the refusal itself
+  // (withRefusal, the same checkKey), and whichever comes first must say the same.
+  const t = await dropFolder({ onPut: (drop, key) => drop.refused(key, 'KeyInvalid', refusal(key)) });
   fs.writeFileSync(path.join(t.dirs.drop, 'tb1\tx.mp3'), mp3Silence(5));
   fs.writeFileSync(path.join(t.dirs.drop, 'nl1\nx.mp3'), mp3Silence(5));
   await t.settle();
   expect(t.of('sent')).toHaveLength(2);
   // In drop order, which is by modification time: the two writes may fall in one tick or two.
   expect([...t.of('failed')].sort((a, b) => a.file.localeCompare(b.file))).toEqual([
-    expect.objectContaining({ file: 'nl1\nx.mp3', code: 'KeyInvalid', message: 'object key contains control characters', movedTo: 'failed/nl1\nx.mp3', note: 'failed/nl1\nx.mp3.error.txt' }),
-    expect.objectContaining({ file: 'tb1\tx.mp3', code: 'KeyInvalid', message: 'object key contains control characters', movedTo: 'failed/tb1\tx.mp3', note: 'failed/tb1\tx.mp3.error.txt' }),
+    expect.objectContaining({ file: 'nl1\nx.mp3', code: 'KeyInvalid', message: refusal('prompts/nl1\nx.mp3'), movedTo: 'failed/nl1\nx.mp3', note: 'failed/nl1\nx.mp3.error.txt' }),
+    expect.objectContaining({ file: 'tb1\tx.mp3', code: 'KeyInvalid', message: refusal('prompts/tb1\tx.mp3'), movedTo: 'failed/tb1\tx.mp3', note: 'failed/tb1\tx.mp3.error.txt' }),
   ]);
   expect(fs.existsSync(path.join(t.drop.failedDir, 'tb1\tx.mp3.error.txt'))).toBe(true);
   expect(t.drop.waiting).toBe(0);
@@ -544,7 +554,7 @@ test('a failed file\'s object stays while another copy stands for it or its name
 });
 
 test('a refused key\'s failed file, and a long name found again at a restart, have their objects deleted when removed from failed/', async () => {
-  const t = await dropFolder({ onPut: (drop, key) => key.includes('\t') && drop.refused(key, 'KeyInvalid', 'object key contains control characters') });
+  const t = await dropFolder({ onPut: (drop, key) => key.includes('\t') && drop.refused(key, 'KeyInvalid', refusal(key)) });
   const long = `${'长'.repeat(82)}.mp3`; // 250 bytes: its note's name is shortened
   fs.writeFileSync(path.join(t.dirs.drop, 'tab\there.mp3'), mp3Silence(5));
   fs.writeFileSync(path.join(t.dirs.drop, long), mp3Silence(6));
