@@ -175,9 +175,9 @@ describe('inspectAudio: truncated files', () => {
   test('a WAV whose data chunk is shorter than declared', () => {
     const full = wav({ rate: 8000, seconds: 10 }); // 160000 bytes of samples
     const message = problem(inspectAudio(full.subarray(0, 44 + 48000), 'wav'), 'AudioTruncated');
-    expect(message).toMatch(/^data chunk declares 160000 bytes, the file holds 48000; .*upload the complete file/);
+    expect(message).toMatch(/^data chunk declares 160000 bytes \(10 s\), the file holds 48000 \(3 s\); .*upload the complete file/);
     const alaw = fixture('speech-alaw.wav');
-    expect(problem(inspectAudio(alaw.subarray(0, 5000), 'wav'), 'AudioTruncated')).toMatch(/data chunk declares 11301 bytes, the file holds 4942/);
+    expect(problem(inspectAudio(alaw.subarray(0, 5000), 'wav'), 'AudioTruncated')).toMatch(/data chunk declares 11301 bytes \(1.413 s\), the file holds 4942 \(0.618 s\)/);
   });
 
   test('a WAV cut after its samples, inside a later chunk, or inside its header', () => {

@@ -247,7 +247,12 @@ function inspectWav(b: Uint8Array): Checked<WavInfo> {
       break;
     }
     if (body + size > b.length) {
-      if (id === 'data') return fail('AudioTruncated', `data chunk declares ${size} bytes, the file holds ${b.length - body}; ${TRUNCATED_FIX}`);
+      if (id === 'data') {
+        // In seconds too, when the format is known: "26464 bytes" says nothing to someone who recorded 3 s.
+        const f = fmt && !isProblem(fmt) && fmt.blockAlign > 0 && fmt.sampleRate > 0 ? fmt : undefined;
+        const secs = (n: number) => (f ? ` (${seconds(Math.floor(n / f.blockAlign) / f.sampleRate)})` : '');
+        return fail('AudioTruncated', `data chunk declares ${size} bytes${secs(size)}, the file holds ${b.length - body}${secs(b.length - body)}; ${TRUNCATED_FIX}`);
+      }
       if (id === 'fmt ' || !data) return fail('AudioTruncated', `chunk "${id}" at byte ${pos} declares ${size} bytes, the file holds ${b.length - body}; ${TRUNCATED_FIX}`);
       break; // a damaged chunk after the samples (tags) does not affect the audio
     }
