@@ -73,7 +73,6 @@ export interface NeedsAction {
   at: string;
 }
 
-/** How a fixed file goes in again, in the cloud. */
 /** The order the page and the summary list files in: what needs the operator first, what resolves itself last. */
 const URGENCY: Record<NeedsAction['status'], number> = { failed: 0, rejected: 1, retrying: 2, deferred: 3 };
 
