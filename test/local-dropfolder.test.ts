@@ -389,6 +389,23 @@ test('the same file dropped again after it was registered says it was already re
   t.dirs.cleanup();
 });
 
+test('the same file dropped again after CCC rejected it at review says it is rejected, not just uploaded', async () => {
+  const t = await dropFolder();
+  const body = mp3Silence(5);
+  fs.writeFileSync(path.join(t.dirs.drop, 'hold.mp3'), body);
+  await t.settle();
+  const registeredAt = new Date(t.now()).toISOString();
+  t.result('prompts/hold.mp3', { ...uploaded(1007), 'ivr-at': encodeURIComponent(registeredAt) });
+  t.advance(60000);
+  fs.writeFileSync(path.join(t.dirs.drop, 'hold.mp3'), body);
+  await t.settle();
+  t.result('prompts/hold.mp3', { ...uploaded(1007), 'ivr-at': encodeURIComponent(registeredAt), 'ivr-review': 'rejected' });
+  const again = t.of('uploaded')[1];
+  expect(again).toEqual(expect.objectContaining({ fileId: 1007, alreadyRegistered: true, rejected: true }));
+  expect(describeEvent(again).detail).toBe('FileId 1007, rejected at review: the same file was registered before under this name and CCC rejected it; nothing new was sent. Record it again and drop the new recording → done/hold (2).mp3');
+  t.dirs.cleanup();
+});
+
 test('a new file with the name of one deferred in waiting/ says it waits for that one\'s quota day, and how to send it in its place', async () => {
   const t = await dropFolder();
   fs.writeFileSync(path.join(t.dirs.drop, 'late.mp3'), mp3Silence(5));

@@ -285,7 +285,7 @@ describe('state from metadata', () => {
     );
     expect(items).toEqual([
       { key: 'bad.mp3', kind: 'failed', detail: 'failed: NotAudio: not audio', fix: fixFor('NotAudio') },
-      { key: 'no.mp3', kind: 'rejected', detail: 'rejected by review (FileId 7): record it again and upload the new file' },
+      { key: 'no.mp3', kind: 'rejected', detail: 'rejected by review (FileId 7): record it again and drop the new recording (the same file again changes nothing)' },
       { key: 'later.mp3', kind: 'deferred', detail: 'deferred: daily quota used up; sent automatically on 2024-05-03 at the earliest' },
       // A day CCC closed reads as the stack's line reads it, not as our count used up.
       { key: 'closed.mp3', kind: 'deferred', detail: 'deferred: CCC says the day is full (FailedOperation.UploadFileOverflow); sent automatically on 2024-05-03 at the earliest' },

@@ -556,6 +556,17 @@ describe('audio that CCC accepts (whole-file checks before any quota is spent)',
     expect(stack.ccc.calls).toHaveLength(0);
   });
 
+  test('the same bytes uploaded again after CCC rejected them at review: a Duplicate that says so, not a fix', async () => {
+    const event = stack.drop('prompts/rejected.mp3', mp3Silence());
+    await run(event);
+    stack.ccc.review(stack.ccc.files[0].FileId, 2);
+    await createReport({ ...stack.env, IVR_BUCKET: BUCKET }, stack.seams)({ Type: 'Timer', Message: '' });
+    expect(stack.meta('prompts/rejected.mp3')['ivr-review']).toBe('rejected');
+    const again = only(await run(stack.drop('prompts/rejected.mp3', mp3Silence())));
+    expect(again).toMatchObject({ status: 'uploaded', code: 'Duplicate', message: 'this object version was already registered; CCC rejected it at review: record it again and upload the new recording' });
+    expect(stack.ccc.files).toHaveLength(1);
+  });
+
   test("after a review refresh the object still carries the upload's RequestId, and the review its own", async () => {
     await run(stack.drop('prompts/keep-id.mp3', mp3Silence()));
     const uploadRequestId = stack.meta('prompts/keep-id.mp3')['ivr-request-id'];

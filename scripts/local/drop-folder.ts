@@ -53,8 +53,11 @@ export type DropEvent =
    * day's zone).
    */
   | { kind: 'status'; file: string; key: string; status: string; code?: string; message?: string; day?: string; /** Said again at start, as the last run left it: nothing happened to it in this run. */ resumed?: true; recovering?: { leaseSeconds: number; afterMs: number; after: string; byMs?: number; by?: string } }
-  /** `alreadyRegistered`: this upload was a copy of a version registered before (the function's `Duplicate`). */
-  | { kind: 'uploaded'; file: string; key: string; fileId?: number; movedTo?: string; converted?: string; alreadyRegistered?: true }
+  /**
+   * `alreadyRegistered`: this upload was a copy of a version registered before (the function's
+   * `Duplicate`); `rejected`: CCC's review rejected that registration (dropping it again changes nothing).
+   */
+  | { kind: 'uploaded'; file: string; key: string; fileId?: number; movedTo?: string; converted?: string; alreadyRegistered?: true; rejected?: true }
   | { kind: 'failed'; file: string; key: string; code?: string; message?: string; movedTo?: string; note?: string }
   /** The file in `waiting/` is no longer the version sent: that version's outcome, and the file is sent again. */
   | { kind: 'changed'; file: string; key: string; outcome: 'uploaded' | 'failed'; fileId?: number; code?: string; message?: string }
@@ -709,7 +712,7 @@ export class DropFolder {
     // The function answers a copy of a version it registered before with that registration, whose
     // time (`ivr-at` keeps it) is then older than this upload: the line says so, or the same file
     // dropped twice reads as registered twice.
-    if (s.status === 'uploaded') return this.finishUploaded(key, f, s.fileId, s.converted, f.sentAtMs !== undefined && s.atMs !== undefined && s.atMs < f.sentAtMs);
+    if (s.status === 'uploaded') return this.finishUploaded(key, f, s.fileId, s.converted, f.sentAtMs !== undefined && s.atMs !== undefined && s.atMs < f.sentAtMs, s.review === 'rejected');
     if (s.status === 'failed') return this.finishFailed(key, f, s.errorCode, s.errorMessage, s.atMs);
     if (s.status !== 'queued') f.recovering = undefined;
     else if (f.recovering) return; // said, with when it goes on
@@ -882,8 +885,8 @@ export class DropFolder {
     }
   }
 
-  private finishUploaded(key: string, f: InFlight, fileId: number | undefined, converted: string | undefined, alreadyRegistered = false): void {
-    const extra = { ...(converted ? { converted } : {}), ...(alreadyRegistered ? { alreadyRegistered: true as const } : {}) };
+  private finishUploaded(key: string, f: InFlight, fileId: number | undefined, converted: string | undefined, alreadyRegistered = false, rejected = false): void {
+    const extra = { ...(converted ? { converted } : {}), ...(alreadyRegistered ? { alreadyRegistered: true as const } : {}), ...(alreadyRegistered && rejected ? { rejected: true as const } : {}) };
     this.inFlight.delete(key);
     let rel: string | undefined;
     try {

@@ -93,7 +93,7 @@ export function needsAction(objects: Array<{ key: string; state: FileState }>, o
   const reason = (s: FileState) => [s.errorCode, s.errorMessage].filter(Boolean).join(': ') || 'no reason recorded';
   for (const { key, state: s } of objects) {
     if (s.status === 'failed') items.push({ key, kind: 'failed', detail: `failed: ${reason(s)}`, fix: fixFor(s.errorCode) });
-    else if (s.review === 'rejected') items.push({ key, kind: 'rejected', detail: `rejected by review${s.fileId !== undefined ? ` (FileId ${s.fileId})` : ''}: record it again and upload the new file` });
+    else if (s.review === 'rejected') items.push({ key, kind: 'rejected', detail: `rejected by review${s.fileId !== undefined ? ` (FileId ${s.fileId})` : ''}: record it again and drop the new recording (the same file again changes nothing)` });
     else if (s.status === 'deferred') {
       const day = deferredDay(s, offsetMinutes);
       // Worded as the stack's line words it (output.ts): a day CCC closed is not our count used up.

@@ -54,6 +54,8 @@ export function describeEvent(e: DropEvent): { state: string; detail: string } {
       if (e.status === 'queued') return { state: 'queued', detail: 'waiting for its turn (CCC takes 1 call/s)' };
       return { state: e.status, detail: reason(e.code, e.message) };
     case 'uploaded':
+      // Dropped again after CCC's review rejected it: "uploaded" alone would read as fixed.
+      if (e.rejected) return { state: 'uploaded', detail: `FileId ${e.fileId ?? '?'}, rejected at review: the same file was registered before under this name and CCC rejected it; nothing new was sent. Record it again and drop the new recording${e.movedTo ? ` → ${e.movedTo}` : ''}` };
       return { state: 'uploaded', detail: `FileId ${e.fileId ?? '?'}${e.alreadyRegistered ? ' (already registered: the same file was uploaded before under this name; nothing new was sent to CCC)' : ''}${e.converted ? ` (sent as a converted copy: ${e.converted})` : ''}${e.movedTo ? ` → ${e.movedTo}` : ''}` };
     case 'failed':
       return { state: 'failed', detail: `${reason(e.code, e.message) || 'no reason recorded'}${e.movedTo ? ` → ${e.movedTo}` : ''}${e.note ? ` (how to fix: ${e.note})` : ''}` };

@@ -113,7 +113,7 @@ export function needsAction(v: JobVersion): NeedsAction | undefined {
     const fix = fixFor(v.lastError?.code, UPLOAD_AGAIN);
     return fix ? { ...base, status: 'failed', fix } : { ...base, status: 'failed' };
   }
-  if (status === 'uploaded' && v.upload?.review === 'rejected') return { key: v.object.key, status: 'rejected', fileId: v.upload.fileId, message: 'rejected by CCC review: record it again and upload it under a new name or version', at: v.at };
+  if (status === 'uploaded' && v.upload?.review === 'rejected') return { key: v.object.key, status: 'rejected', fileId: v.upload.fileId, message: 'rejected by CCC review: record it again and upload the new recording (under the same name or a new one; the same bytes again change nothing)', at: v.at };
   if (status === 'deferred') return { ...base, status: 'deferred', day: v.deferredDay };
   if (status === 'retrying') return { ...base, status: 'retrying' };
   return undefined;
@@ -358,7 +358,7 @@ export const WECOM_MAX_BYTES = 4096;
  */
 export function rejectionMessage(keys: string[]): WebhookMessage {
   const head = '**IVR audio rejected by CCC review**';
-  const foot = 'Record them again and upload them under a new name or version.';
+  const foot = 'Record them again and upload the new recordings (under the same names or new ones; the same bytes again change nothing).';
   const more = (n: number) => `> … and ${n} more: see the report page`;
   const bytes = (lines: string[]) => Buffer.byteLength(lines.join('\n'));
   const lines = [head];

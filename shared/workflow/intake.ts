@@ -247,7 +247,9 @@ async function existingJob(ctx: Ctx, index: number, id: string, head: JobVersion
     if (newest.seq > head.seq + 1) await show(ctx, newest);
   }
   const outcome = settledOrPending(index, head);
-  return status === 'uploaded' ? { ...outcome, outcome: { ...outcome.outcome, code: 'Duplicate', message: 'this object version was already registered' } } : outcome;
+  // A copy of a registration CCC rejected at review says so: re-uploading the same bytes is not a fix.
+  const rejected = head.upload?.review === 'rejected' ? '; CCC rejected it at review: record it again and upload the new recording' : '';
+  return status === 'uploaded' ? { ...outcome, outcome: { ...outcome.outcome, code: 'Duplicate', message: `this object version was already registered${rejected}` } } : outcome;
 }
 
 /**
