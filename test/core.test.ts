@@ -92,6 +92,29 @@ describe('eligibility', () => {
     expect(judgeAudio(tagged(4_990_000), 'mp3', 6 * 1024 * 1024, policy)).toMatchObject({ code: 'FileTooLarge' });
     // A tag with nothing audio after it, within reach, is still found out.
     expect(judgeAudio(Buffer.concat([tagged(1000).subarray(0, 1000), PNG_BYTES, Buffer.alloc(200_000, 0x41)]), 'mp3', 6 * 1024 * 1024, policy)).toMatchObject({ code: 'NotAudio' });
+    // A WAV too long even at 8 kHz mono: the header in the first read says so, and the advice is
+    // to shorten it or make an MP3, not the sox command that would make a file failing again.
+    const header = (seconds: number) => {
+      const h = Buffer.alloc(44 + 1000);
+      const data = seconds * 44100 * 4;
+      h.write('RIFF', 0, 'latin1');
+      h.writeUInt32LE(36 + data, 4);
+      h.write('WAVEfmt ', 8, 'latin1');
+      h.writeUInt32LE(16, 16);
+      h.writeUInt16LE(1, 20);
+      h.writeUInt16LE(2, 22);
+      h.writeUInt32LE(44100, 24);
+      h.writeUInt32LE(44100 * 4, 28);
+      h.writeUInt16LE(4, 32);
+      h.writeUInt16LE(16, 34);
+      h.write('data', 36, 'latin1');
+      h.writeUInt32LE(data, 40);
+      return { bytes: h, size: 44 + data };
+    };
+    const long = header(330);
+    expect(judgeAudio(long.bytes, 'wav', long.size, policy)).toMatchObject({ code: 'FileTooLarge', message: expect.stringMatching(/its 330 s of audio take 5280044 bytes even as 8 kHz mono 16-bit WAV \(which holds at most 312 s\): shorten or split it, or encode it as MP3/) });
+    const convertible = header(100);
+    expect(judgeAudio(convertible.bytes, 'wav', convertible.size, policy)).toMatchObject({ code: 'AudioTooLargeToConvert', message: expect.stringMatching(/sox in\.wav -r 8000/) });
     // A frame cut off where the first read ends is not the file's problem: its size decides.
     expect(judgeAudio(mp3Silence(10).subarray(0, 1000), 'mp3', 6 * 1024 * 1024, policy)).toMatchObject({ code: 'FileTooLarge' });
     expect(bytesNeeded(6 * 1024 * 1024, 'wav', policy)).toBe(6 * 1024 * 1024);

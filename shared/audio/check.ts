@@ -4,8 +4,8 @@
  * an 8 kHz mono WAV made from it. Pure: the bytes in, a verdict out.
  */
 import { IvrError } from '../core/errors';
-import { inspectAudio, sniffAudio, type AudioFormat, type AudioInfo } from './inspect';
-import { conversionPlan, MAX_CONVERT_INPUT_BYTES, overLimit, type ConvertMode } from './plan';
+import { declaredWavSeconds, inspectAudio, sniffAudio, type AudioFormat, type AudioInfo } from './inspect';
+import { conversionPlan, MAX_CONVERT_INPUT_BYTES, overLimit, telephonyBytes, tooLongForTelephony, type ConvertMode } from './plan';
 
 export { MAX_CONVERT_INPUT_BYTES, type ConvertMode };
 
@@ -39,6 +39,10 @@ export function judgeAudio(bytes: Uint8Array, format: AudioFormat, size: number,
     // (No bytes at all: judged on its size alone.)
     const sniffed = bytes.length > 0 ? sniffAudio(bytes, format) : undefined;
     if (sniffed) return new IvrError(sniffed.code, sniffed.message);
+    // A WAV whose header says it is too long even for 8 kHz mono: the sox advice below would only
+    // make a file that fails again (seen in a trial: 330 s, then 5,280,044 bytes).
+    const seconds = format === 'wav' ? declaredWavSeconds(bytes) : undefined;
+    if (seconds !== undefined && telephonyBytes(seconds) > policy.maxFileBytes) return new IvrError('FileTooLarge', tooLongForTelephony(size, seconds, telephonyBytes(seconds), policy.maxFileBytes));
     const fix = format === 'mp3' ? 're-encode it at a lower bitrate, e.g. `lame --mp3input -m m -b 32 in.mp3 out.mp3`' : policy.convert === 'off' ? 'convert it to 8 kHz mono first, e.g. `sox in.wav -r 8000 -c 1 -b 16 out.wav`, or turn conversion on (IVR_CONVERT)' : 'convert it before uploading, e.g. `sox in.wav -r 8000 -c 1 -b 16 out.wav`';
     const code = format === 'wav' && policy.convert !== 'off' ? 'AudioTooLargeToConvert' : 'FileTooLarge';
     return new IvrError(code, `${overLimit(size, policy.maxFileBytes)}${code === 'AudioTooLargeToConvert' ? ` and at most ${MAX_CONVERT_INPUT_BYTES} bytes can be converted` : ''}: ${fix}`);

@@ -269,6 +269,31 @@ function inspectWav(b: Uint8Array): Checked<WavInfo> {
   return { container: 'wav', ...fmt, frames, durationSeconds: frames / fmt.sampleRate, dataOffset: data.offset, dataBytes: data.bytes, ...(data.streamed ? { streamed: true, declaredDataBytes: data.declared } : {}) };
 }
 
+/**
+ * How long the WAV whose start is `b` declares itself to be, from its `fmt ` chunk and the size
+ * its `data` chunk declares; undefined when the start does not say (not a RIFF WAV, no usable
+ * `fmt ` before `data`, a size written as a stream's placeholder). For a file too large to read
+ * whole: its length decides which advice can work.
+ */
+export function declaredWavSeconds(b: Uint8Array): number | undefined {
+  if (!isRiffWave(b) || ascii(b, 0, 4) !== 'RIFF') return undefined;
+  let fmt: Checked<WavFmt> | undefined;
+  for (let pos = 12; pos + 8 <= b.length; ) {
+    const id = ascii(b, pos, 4);
+    const size = u32(b, pos + 4);
+    if (id === 'data') {
+      if (!fmt || isProblem(fmt) || fmt.blockAlign === 0 || fmt.sampleRate === 0 || STREAM_PLACEHOLDERS.has(size) || size === 0) return undefined;
+      return Math.floor(size / fmt.blockAlign) / fmt.sampleRate;
+    }
+    if (id === 'fmt ' && !fmt) {
+      if (pos + 8 + size > b.length) return undefined;
+      fmt = parseFmt(b.subarray(pos + 8, pos + 8 + size));
+    }
+    pos += 8 + size + (size & 1);
+  }
+  return undefined;
+}
+
 function parseFmt(f: Uint8Array): Checked<WavFmt> {
   if (f.length < 16) return fail('AudioInvalid', `the "fmt " chunk has ${f.length} bytes, at least 16 are needed; re-save the file`);
   let tag = u16(f, 0);

@@ -75,6 +75,18 @@ export function overLimit(bytes: number, maxFile: number): string {
   return `the file is ${bytes} bytes (${mb(bytes, maxFile)}); CCC accepts at most ${maxFile} bytes (${mb(maxFile, bytes)}, shown by Windows as ${windows} MB)`;
 }
 
+/** The bytes of an 8 kHz mono 16-bit WAV of `seconds` (what the converter, or `sox … -r 8000 -c 1 -b 16`, writes). */
+export const telephonyBytes = (seconds: number): number => 44 + Math.round(seconds * TELEPHONY_RATE) * 2;
+
+/**
+ * A WAV too long for CCC's limit even at 8 kHz mono 16-bit: converting it (ourselves, or with the
+ * `sox` command the other messages give) cannot help, so the advice is to shorten it or make an MP3.
+ */
+export function tooLongForTelephony(bytes: number, seconds: number, outBytes: number, maxFile: number): string {
+  const fits = Math.floor((maxFile - 44) / 2 / TELEPHONY_RATE);
+  return `${overLimit(bytes, maxFile)}, and its ${+seconds.toFixed(1)} s of audio take ${outBytes} bytes even as 8 kHz mono 16-bit WAV (which holds at most ${fits} s): shorten or split it, or encode it as MP3, e.g. \`lame -m m -b 32 in.wav out.mp3\``;
+}
+
 const SOX_FIX = '`sox in.wav -r 8000 -c 1 -b 16 out.wav`';
 const problem = (code: PlanProblemCode, message: string): PlanProblem => ({ code, message });
 
@@ -116,10 +128,7 @@ export function conversionPlan(info: AudioInfo, bytes: number, mode: ConvertMode
   if (!tooBig && (!wanted || outBytes > maxFile)) return 'send-as-is';
   if (tooBig && mode === 'off') return problem('FileTooLarge', `${over}, and conversion is turned off: convert it to 8 kHz mono first, e.g. ${SOX_FIX}, or turn conversion on`);
   // Converting never makes an 8 kHz mono 16-bit file smaller, and the output must fit too.
-  if (tooBig && (telephony || outBytes > maxFile)) {
-    const fits = Math.floor((maxFile - 44) / 2 / TELEPHONY_RATE);
-    return problem('FileTooLarge', `${over}, and its ${+info.durationSeconds.toFixed(1)} s of audio take ${outBytes} bytes even as 8 kHz mono 16-bit WAV (which holds at most ${fits} s): shorten or split it, or encode it as MP3, e.g. \`lame -m m -b 32 in.wav out.mp3\``);
-  }
+  if (tooBig && (telephony || outBytes > maxFile)) return problem('FileTooLarge', tooLongForTelephony(bytes, info.durationSeconds, outBytes, maxFile));
   if (bytes > maxInput) {
     return problem('AudioTooLargeToConvert', `the WAV is ${bytes} bytes (${mb(bytes, maxInput)}), more than the ${maxInput} bytes (${mb(maxInput, bytes)}) that can be converted within the function's memory: convert it before uploading, e.g. ${SOX_FIX}`);
   }
