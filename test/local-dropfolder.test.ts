@@ -525,6 +525,10 @@ test('a failed file removed from failed/ has its object deleted while it still h
   await again.drop.tick();
   expect(again.of('cleared')).toEqual([{ kind: 'cleared', file: 'failed/later.mp3', key: 'prompts/later.mp3' }]);
   expect([...t.bucket.keys()].sort()).toEqual(['prompts/fixed.mp3', 'prompts/noted.mp3']);
+  // The note of a cleared file goes with it (it said the file stays as a record); one whose file
+  // was not cleared (a fix was dropped under its name) stays.
+  expect(fs.existsSync(path.join(t.drop.failedDir, 'later.mp3.error.txt'))).toBe(false);
+  expect(fs.existsSync(path.join(t.drop.failedDir, 'fixed.mp3.error.txt'))).toBe(true);
   t.dirs.cleanup();
 });
 

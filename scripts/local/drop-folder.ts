@@ -472,10 +472,25 @@ export class DropFolder {
       if (withRefusal(c.key, readFileState(obj.meta), this.deps.prefix).status !== 'failed') continue;
       try {
         await this.deps.remove(c.key);
+        this.removeOwnNote(rel, c.key);
         this.deps.emit({ kind: 'cleared', file: rel, key: c.key });
       } catch (e) {
         this.deps.emit({ kind: 'error', file: rel, message: `removed from ${RESERVED_DIRS.failed}/, but its object ${c.key} could not be deleted, so the report still lists it: ${e instanceof Error ? e.message : String(e)}` });
       }
+    }
+  }
+
+  /**
+   * The note the stack wrote beside a failed file it has just cleared: it said "this file stays here
+   * as a record", which is no longer so. Only the note of that name whose key is the cleared one
+   * goes (a long name's shortened note, or one edited by hand, stays: the operator may delete it).
+   */
+  private removeOwnNote(rel: string, key: string): void {
+    const note = path.join(this.deps.dropDir, fromRel(rel + ERROR_SUFFIX));
+    try {
+      if (readFailureNote(fs.readFileSync(note, 'utf8'), this.deps.bucket)?.key === key) fs.unlinkSync(note);
+    } catch {
+      // No such note, or it cannot be read or removed: left as it is.
     }
   }
 

@@ -201,7 +201,7 @@ async function main(): Promise<void> {
     const b = burst.settle();
     if (!b) return;
     const today = ccc.filesOn(ccc.quotaDay(), SDK_APP_ID).length;
-    out.note('burst', { ...b, quotaUsedToday: today, quota: s.quota }, `${burstLine(b)}; quota used today ${today}/${s.quota}`);
+    out.note('burst', { ...b, quotaUsedToday: today, quota: s.quota }, `${burstLine(b)}; registered in CCC today ${today}/${s.quota}`);
   }, 500);
 
   const fetchObject = async (key: string) => cos.object(BUCKET, key)?.body;
