@@ -15,7 +15,7 @@ import { wellFormed } from '../shared/core/text';
 import { customFileName } from '../shared/core/naming';
 import { afterFailedAttempt, backoffMs, classifyFailure, matchOutcomes, pickRegistration, type ApiFailure } from '../shared/core/outcome';
 import { IvrError } from '../shared/core/errors';
-import { mp3Silence, PNG_BYTES, wavTone } from './audio';
+import { mp3Silence, PNG_BYTES, wav, wavTone } from './audio';
 import { cosEventRecord } from '../scripts/local/fakes/events';
 
 describe('event parsing', () => {
@@ -95,19 +95,10 @@ describe('eligibility', () => {
     // A WAV too long even at 8 kHz mono: the header in the first read says so, and the advice is
     // to shorten it or make an MP3, not the sox command that would make a file failing again.
     const header = (seconds: number) => {
-      const h = Buffer.alloc(44 + 1000);
+      // A real 44.1 kHz stereo header, its sizes declaring `seconds` (the samples are not needed: only the start is read).
+      const h = wav({ rate: 44100, channels: 2, seconds: 0.01 });
       const data = seconds * 44100 * 4;
-      h.write('RIFF', 0, 'latin1');
       h.writeUInt32LE(36 + data, 4);
-      h.write('WAVEfmt ', 8, 'latin1');
-      h.writeUInt32LE(16, 16);
-      h.writeUInt16LE(1, 20);
-      h.writeUInt16LE(2, 22);
-      h.writeUInt32LE(44100, 24);
-      h.writeUInt32LE(44100 * 4, 28);
-      h.writeUInt16LE(4, 32);
-      h.writeUInt16LE(16, 34);
-      h.write('data', 36, 'latin1');
       h.writeUInt32LE(data, 40);
       return { bytes: h, size: 44 + data };
     };
