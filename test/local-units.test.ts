@@ -26,7 +26,7 @@ import { displayWidth, padEndWidth, renderTable, truncateMiddleWidth, truncateWi
 import { formatAhead, formatClock, formatDateTime, NEXT_DAY_MARGIN_MS, nextDayShiftMs, nextQuotaDay } from '../scripts/local/time';
 import { callControl, ControlRefusal, parseControlPath, startControl } from '../scripts/local/control';
 import { moveToNextDay, nextDayLine, type NextDayResult } from '../scripts/local/day-move';
-import { isNoteworthy, otherChanges, passLine, passSummary, runReport, type FileSnapshot, type ReportRun } from '../scripts/local/report-run';
+import { describeSettled, isNoteworthy, passLine, passSummary, runReport, type ReportRun } from '../scripts/local/report-run';
 import type { FunctionInstance } from '../scripts/local/instance';
 import { DEFAULT_RECOVERY_CRON } from '../scripts/lib/deploy-spec';
 import { Burst, burstLine } from '../scripts/local/burst';
@@ -587,25 +587,18 @@ describe('next-day', () => {
     expect(nextDayLine(quiet)).toBe('quota day moved: 2026-11-26 → 2026-11-27 (the local clock is now 1 min ahead of real time); recovery pass: nothing to do');
   });
 
-  test('a pass that updated files other than those it registered says which and what became of them', async () => {
-    const states: FileSnapshot = new Map([
-      ['menu.wav', { status: 'queued', atMs: 1 }],
-      ['hold.mp3', { status: 'retrying', code: 'InternalError', atMs: 1 }],
-      ['same.mp3', { status: 'deferred', atMs: 1 }],
-    ]);
-    const snapshot = () => new Map([...states].map(([k, v]) => [k, { ...v }]));
-    // The pass defers one file, gives up on another, registers a third.
-    const instance = {
-      invoke: async () => {
-        states.set('menu.wav', { status: 'deferred', atMs: Date.UTC(2026, 10, 27, 3) });
-        states.set('hold.mp3', { status: 'failed', code: 'GaveUp', atMs: 2 });
-        states.set('new.mp3', { status: 'uploaded', atMs: 2 });
-        return { ok: true as const, result: { sent: true, settled: 3, registered: 1, reviews: { checked: 0, changed: 0, rejected: [] } } };
-      },
-    } as unknown as FunctionInstance;
-    const describe = (file: string, st: { status?: string; code?: string; atMs?: number }) => (st.status === 'deferred' ? `${file} deferred to ${nextQuotaDay(st.atMs!, 480)}` : `${file} ${st.status}${st.code ? ` (${st.code})` : ''}`);
-    const r = await runReport(instance, os.tmpdir(), async () => undefined, '', { before: snapshot, after: (before) => otherChanges(before, snapshot(), describe) });
-    expect(passLine(r)).toBe('recovery pass: 1 file registered, 2 other files updated (menu.wav deferred to 2026-11-28, hold.mp3 failed (GaveUp))');
+  test('a pass that updated files other than those it registered says which and what became of them, gone ones too', async () => {
+    // The pass defers one file, gives up on another, registers a third, and finds a fourth's object
+    // gone (withdrawn from waiting/ before the pass: nothing in the bucket to compare).
+    const files = [
+      { key: 'p/menu.wav', status: 'deferred', code: 'QuotaExhausted', deferredDay: '2026-11-27' },
+      { key: 'p/hold.mp3', status: 'failed', code: 'GaveUp' },
+      { key: 'p/new.mp3', status: 'uploaded' },
+      { key: 'p/overflow.mp3', status: 'failed', code: 'ObjectChanged' },
+    ];
+    const instance = { invoke: async () => ({ ok: true as const, result: { sent: true, settled: 4, registered: 1, files, reviews: { checked: 0, changed: 0, rejected: [] } } }) } as unknown as FunctionInstance;
+    const r = await runReport(instance, os.tmpdir(), async () => undefined, '', (f) => describeSettled(f, 'p/'));
+    expect(passLine(r)).toBe('recovery pass: 1 file registered, 3 other files updated (menu.wav deferred to 2026-11-28, hold.mp3 failed (GaveUp), overflow.mp3 not sent: replaced or removed before its turn)');
     expect(passSummary({ settled: 1, registered: 0 }, ['menu.wav retrying (InternalError)'])).toBe('1 file updated (menu.wav retrying (InternalError))');
   });
 

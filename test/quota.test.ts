@@ -77,6 +77,9 @@ test('a burst of 60 files: 50 registered in a few calls, 10 deferred, none refus
   const pass = await createReport({ ...stack.env, IVR_BUCKET: BUCKET }, stack.seams)({ Type: 'Timer', Time: new Date().toISOString(), Message: '' });
   // The pass and the report it wrote for the day that ended say what it did: 10 files registered.
   expect(pass).toMatchObject({ sent: true, registered: 10, settled: 10, report: { report: { actions: { registered: 10 } } } });
+  // ...and names each file it moved on, as its object shows it (the local stack's line uses this).
+  const deferredKeys = keys.filter((_, i) => statuses[i] === 'deferred').sort();
+  expect([...pass.files].sort((x, y) => x.key.localeCompare(y.key))).toEqual(deferredKeys.map((key) => ({ key, status: 'uploaded' })));
   expect(stack.ccc.files).toHaveLength(60);
   for (const k of keys) expect(statusOf(k)).toBe('uploaded');
   expectNoDoubles();

@@ -36,8 +36,7 @@ import { checkPorts, portMessage } from './ports';
 import { CCC_FAULTS, isCccFault } from './ccc-faults';
 import { ControlRefusal, startControl } from './control';
 import { moveToNextDay } from './day-move';
-import { otherChanges, passLine, runReport, type FileSnapshot, type ReportRun } from './report-run';
-import { deferredDay, readFileState } from './file-state';
+import { describeSettled, passLine, runReport, type ReportRun } from './report-run';
 import { BUCKET, CREDENTIAL, functionEnv, REGION, ROOT, SDK_APP_ID, type LocalSettings } from './settings';
 import { formatAhead, zoneName } from './time';
 
@@ -205,21 +204,10 @@ async function main(): Promise<void> {
   }, 500);
 
   const fetchObject = async (key: string) => cos.object(BUCKET, key)?.body;
-  /** Every object's state under the prefix, so a pass's line can say which files it updated and how. */
-  const snapshot = (): FileSnapshot => {
-    const m: FileSnapshot = new Map();
-    for (const key of cos.keys(BUCKET, s.prefix)) {
-      const st = readFileState(cos.object(BUCKET, key)?.meta ?? {});
-      m.set(key.slice(s.prefix.length), { status: st.status, code: st.errorCode, atMs: st.atMs, day: deferredDay(st, s.quotaOffsetMinutes) });
-    }
-    return m;
-  };
-  const describeChange = (file: string, st: { status?: string; code?: string; day?: string }) =>
-    st.status === 'deferred' && st.day ? `${file} deferred to ${st.day}` : `${file} ${st.status}${st.code ? ` (${st.code})` : ''}`;
-    /** The recovery pass in progress: one at a time, as the timer and next-day both start it. */
+  /** The recovery pass in progress: one at a time, as the timer and next-day both start it. */
   let pass: Promise<ReportRun> | undefined;
   const recoveryPass = (): Promise<ReportRun> => {
-    pass ??= runReport(report, s.dataDir, fetchObject, '', { before: snapshot, after: (before) => otherChanges(before, snapshot(), describeChange) }).finally(() => (pass = undefined));
+    pass ??= runReport(report, s.dataDir, fetchObject, '', (f) => describeSettled(f, s.prefix)).finally(() => (pass = undefined));
     return pass;
   };
   const passNote = (r: ReportRun) => out.note('recovery', { ok: r.ok, pass: r.pass, day: r.day, page: r.page }, passLine(r));

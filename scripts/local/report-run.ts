@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { TIMER_TRIGGER_NAME } from '../lib/deploy-spec';
 import type { FunctionInstance } from './instance';
+import { dayAfter } from '../../shared/core/zone';
 
 /** One run: its one-line summary and, when the function stored one, the page's path. */
 export interface ReportRun {
@@ -23,10 +24,20 @@ export interface ReportRun {
 }
 
 /** What quota-report returns (shared/workflow/recovery.ts `RecoveryResult`), as much as is shown here. */
+/** A file the pass moved on (shared/workflow/recovery.ts SettledFile). */
+export interface SettledFileShape {
+  key: string;
+  status: string;
+  code?: string;
+  deferredDay?: string;
+}
+
 export interface RecoveryResultShape {
   sent: boolean;
   settled: number;
   registered?: number;
+  /** Each settled file as its object shows it now (the function's RecoveryResult.files). */
+  files?: SettledFileShape[];
   reviews?: { checked: number; changed: number; rejected: string[] };
   reportRefused?: string;
   report?: {
@@ -41,15 +52,16 @@ export interface RecoveryResultShape {
  * Invokes quota-report with a timer event (its `Message` is the day, or empty for the timer's own
  * choice) and copies the page it stored into `<dataDir>/reports/index.html`.
  */
-export async function runReport(instance: FunctionInstance, dataDir: string, fetchObject: (key: string) => Promise<Buffer | undefined>, message = '', watch?: { before(): FileSnapshot; after(before: FileSnapshot): string[] }): Promise<ReportRun> {
-  const before = watch?.before();
+export async function runReport(instance: FunctionInstance, dataDir: string, fetchObject: (key: string) => Promise<Buffer | undefined>, message = '', name?: (file: SettledFileShape) => string): Promise<ReportRun> {
   const res = await instance.invoke({ Type: 'Timer', TriggerName: TIMER_TRIGGER_NAME, Time: new Date().toISOString(), Message: message });
   if (!res.ok) {
     const failed = `failed: ${res.error.code ?? ''} ${res.error.message}`.replace(/ +/g, ' ');
     return { ok: false, noteworthy: true, pass: failed, summary: `report ${failed}` };
   }
   const pass = res.result as RecoveryResultShape;
-  const did = passSummary(pass, before && watch ? watch.after(before) : undefined);
+  // The pass's own list names what it moved on, files whose objects are gone included (withdrawn
+  // from waiting/ before the pass): comparing the bucket before and after could name only the others.
+  const did = passSummary(pass, name && pass.files?.filter((f) => f.status !== 'uploaded').map(name));
   const noteworthy = isNoteworthy(pass);
   if (pass.reportRefused) return { ok: false, noteworthy: true, result: pass, pass: did, summary: `report not written: ${pass.reportRefused}` };
   // A pass writes the day's report once, after the day ends, or whenever a day is named.
@@ -89,30 +101,22 @@ export function isNoteworthy(pass: Pick<RecoveryResultShape, 'settled' | 'review
   return r.quota.submitted > 0 || sum(r.files) > 0 || sum(r.review) > 0 || r.backlog.deferred > 0 || r.needsAction.length > 0;
 }
 
-/** The state of each object under the prefix, by file (the key without the prefix), before a pass. */
-export type FileSnapshot = Map<string, { status?: string; code?: string; atMs?: number; /** A deferred file's earliest day. */ day?: string }>;
-
 /**
- * What became of the files whose state changed between two snapshots, other than those registered
- * (the drop folder's own lines name those): `menu.wav deferred to 2026-11-28`, `hold.mp3 failed
- * (GaveUp)`. Another invocation working meanwhile may have made a change too: the pass's count
- * stays the function's.
+ * A file the pass moved on, for its line: `menu.wav deferred to 2026-11-28` (the day it can go),
+ * `hold.mp3 failed (GaveUp)`, or, for a file whose object was gone when its turn came (withdrawn
+ * from waiting/, deleted, or overwritten: the new upload is a file of its own), `overflow.mp3 not sent: replaced or removed before its turn`.
  */
-export function otherChanges(before: FileSnapshot, after: FileSnapshot, describe: (file: string, s: { status?: string; code?: string; atMs?: number; day?: string }) => string = (file, s) => `${file} ${s.status ?? ''}${s.code ? ` (${s.code})` : ''}`.trim()): string[] {
-  const out: string[] = [];
-  for (const [file, s] of after) {
-    const was = before.get(file);
-    if (s.status === 'uploaded' || !s.status) continue;
-    if (was && was.status === s.status && was.code === s.code && was.atMs === s.atMs) continue;
-    out.push(describe(file, s));
-  }
-  return out;
+export function describeSettled(f: SettledFileShape, prefix: string): string {
+  const file = f.key.startsWith(prefix) ? f.key.slice(prefix.length) : f.key;
+  if (f.status === 'deferred' && f.deferredDay) return `${file} deferred to ${dayAfter(f.deferredDay)}`;
+  if (f.code === 'ObjectChanged' || f.code === 'ObjectNotFound') return `${file} not sent: replaced or removed before its turn`;
+  return `${file} ${f.status}${f.code ? ` (${f.code})` : ''}`;
 }
 
 /**
  * `1 file registered, 2 other files updated (menu.wav deferred to 2026-11-28, hold.mp3 failed
  * (GaveUp)), 2 review states updated, rejected by review: prompts/menu.mp3`, or `nothing to do`.
- * `named`: what became of the files updated, when the stack could see it ({@link otherChanges}).
+ * `named`: what became of the files updated other than those registered ({@link describeSettled}).
  */
 export function passSummary(pass: { settled: number; registered?: number; reviews?: { changed: number; rejected: string[] } }, named?: string[]): string {
   const parts: string[] = [];

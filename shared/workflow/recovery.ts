@@ -11,7 +11,7 @@ import { asErrorCode, IvrError } from '../core/errors';
 import type { OutboxRecord } from '../core/outbox';
 import { requestedDay } from '../core/event';
 import { carriedOverJob, inFlight, isFinal, queuedJob, visibleStatus, type JobVersion } from '../core/job';
-import { reviewFromCode, type ReviewState } from '../core/metadata';
+import { reviewFromCode, type IvrStatus, type ReviewState } from '../core/metadata';
 import type { DailyReport, DayUse } from '../core/report';
 import { leaseView, newsEntry, type LogEntry, type QuotaState } from '../core/sendlog';
 import { versioningAlert, versioningCheckDue, type VersioningAlert, type VersioningCheck } from '../core/versioning';
@@ -28,6 +28,14 @@ import { drainOutboxSafely, postOwed, type OutboxResult } from './outbox';
 import { readTail, Sender } from './sender';
 import { describePaced } from './resolve';
 
+/** A file a recovery pass moved on, as its object shows it now (see {@link RecoveryResult.files}). */
+export interface SettledFile {
+  key: string;
+  status: IvrStatus;
+  code?: string;
+  deferredDay?: string;
+}
+
 /** What one recovery pass did: the timer function's result. */
 export interface RecoveryResult {
   /** Whether this pass held the send lease (false: an active sender had it). */
@@ -36,6 +44,11 @@ export interface RecoveryResult {
   settled: number;
   /** Of those, files this pass registered (including answers it recovered by asking CCC). */
   registered: number;
+  /**
+   * Each of the `settled` files, as its object shows it now: so a caller can name them (the local
+   * stack's line). `deferredDay` for a deferred one: the quota day it waits after.
+   */
+  files: SettledFile[];
   /** FileIds asked about, those found approved or rejected and recorded, and keys of files newly rejected. */
   reviews: { checked: number; changed: number; rejected: string[] };
   /**
@@ -70,7 +83,7 @@ export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryRes
   // Before sending: a bucket found versioned stops this pass's own calls too.
   const checked = versioningCheckDue(found.bucket, day) ? await checkVersioning(ctx, day) : undefined;
   const bucketVersioned = versioningAlertOf(ctx, checked ?? found.bucket);
-  const { sent, settled, registered } = await sendLeftovers(ctx, found, checked);
+  const { sent, settled, registered, files } = await sendLeftovers(ctx, found, checked);
   const { outbox: rejections, ...reviews } = await refreshReviews(ctx);
   if (rejections && ctx.config.reportWebhook) {
     // A file whose marking failed may still have been marked by us (the create's answer lost): the
@@ -82,7 +95,7 @@ export async function runRecovery(ctx: Ctx, event: unknown): Promise<RecoveryRes
 
   const asked = requestedDay(event);
   const ended = quotaDay(ctx.clock.now() - DAY_MS, ctx.config.quotaUtcOffsetMinutes);
-  const result: RecoveryResult = { sent, settled, registered, reviews, ...(outbox ? { outbox } : {}), ...(bucketVersioned ? { bucketVersioned } : {}) };
+  const result: RecoveryResult = { sent, settled, registered, files, reviews, ...(outbox ? { outbox } : {}), ...(bucketVersioned ? { bucketVersioned } : {}) };
   const actions = (pruned: number): DailyReport['actions'] => ({ registered, reviewsUpdated: reviews.changed, pruned });
   // Once per quota day: the first run after it ends reports it (unless a file is still in one of
   // the day's calls: see reportWaits), and prunes (so the report says how much) after reading the
@@ -168,7 +181,7 @@ function versioningAlertOf(ctx: Ctx, check: VersioningCheck | undefined): Versio
  * everything up itself). Its entries carry `checked`, this pass's check of the bucket, if any (a
  * pass that finds an accepting sender records none: the next pass checks again).
  */
-async function sendLeftovers(ctx: Ctx, found: LogEntry, checked?: VersioningCheck): Promise<{ sent: boolean; settled: number; registered: number }> {
+async function sendLeftovers(ctx: Ctx, found: LogEntry, checked?: VersioningCheck): Promise<Pick<RecoveryResult, 'sent' | 'settled' | 'registered' | 'files'>> {
   let tail = found;
   for (let tries = 0; tries < 5; tries++) {
     if (leaseView(tail, ctx.clock.now(), ctx.timing).kind === 'accepting') break;
@@ -181,9 +194,13 @@ async function sendLeftovers(ctx: Ctx, found: LogEntry, checked?: VersioningChec
     // The sender also reads files it leaves as they were (still deferred, settled long ago): count
     // only the versions this pass wrote.
     const ours = [...got.sender.versions.values()].filter((v) => v.by === ctx.owner);
-    return { sent: true, settled: ours.length, registered: ours.filter((v) => v.state === 'uploaded').length };
+    const files = ours.map((v): SettledFile => {
+      const status = visibleStatus(v);
+      return { key: v.object.key, status, ...(v.lastError ? { code: v.lastError.code } : {}), ...(status === 'deferred' && v.deferredDay ? { deferredDay: v.deferredDay } : {}) };
+    });
+    return { sent: true, settled: ours.length, registered: ours.filter((v) => v.state === 'uploaded').length, files };
   }
-  return { sent: false, settled: 0, registered: 0 };
+  return { sent: false, settled: 0, registered: 0, files: [] };
 }
 
 /** Newest version of every job touched in the last `days` days (listing for candidates, each read by key). */
