@@ -29,6 +29,11 @@ export type ApiResult<T> = { ok: true; value: T } | { ok: false; failure: ApiFai
 export interface IvrAudioApi {
   /** UploadIvrAudio: CCC downloads and registers the files. */
   upload(items: UploadItem[]): Promise<ApiResult<UploadResponse>>;
+  /**
+   * Builds the client now if it is built lazily (loading the SDK's side file), so that a call made
+   * right after spends no time on it between its window check and its request.
+   */
+  prepare?(): void;
   /** DescribeIvrAudioList: one page of registered files, by FileId or by display name. */
   describe(query: { fileIds?: number[]; customFileNames?: string[]; pageNumber: number; pageSize: number }): Promise<ApiResult<{ requestId: string; total: number; files: AudioFile[] }>>;
 }
@@ -122,6 +127,9 @@ export function createIvrAudioApi(clientOrFactory: Client | (() => Client), sdkA
   let made: Client | undefined = typeof clientOrFactory === 'function' ? undefined : clientOrFactory;
   const sdk = (): Client => (made ??= (clientOrFactory as () => Client)());
   return {
+    prepare() {
+      sdk();
+    },
     async upload(items) {
       try {
         const res = await sdk().UploadIvrAudio({ SdkAppId: sdkAppId, AudioList: items });

@@ -751,6 +751,10 @@ export class Sender {
       this.closeIfSettled(entry.n);
       return;
     }
+    // A lost answer is asked about a call lifetime after `notAfter`, the latest the call may have
+    // started: nothing that can take time (an instance's first CCC call loads the SDK) may stand
+    // between the window check below and the request. Built here, before the wait, it costs none.
+    ctx.api.prepare?.();
     const wait = call.notBefore - this.now();
     if (wait > 0) {
       // While we wait for the window, a sender that heard UploadFileOverflow may append the news
