@@ -356,6 +356,11 @@ export class Sender {
         await ctx.clock.sleep(Math.max(10, Math.min(pollMs, stayUntil - now + 1, wake === undefined ? pollMs : wake - now)));
         continue;
       }
+      // A lost answer is asked about a call lifetime after `notAfter`, the latest the call may have
+      // started: nothing that can take time (an instance's first CCC call loads the SDK) may stand
+      // between the window check and the request. Built here, before the window is worked out, its
+      // time cannot make the call miss its window either.
+      ctx.api.prepare?.();
       // After a missed window, the window leaves room for what comes before the call (the entry,
       // a version per file), as slow as COS has shown itself to be.
       // (Never past the term for it: then the window is missed again and the term ends as usual.)
@@ -751,10 +756,6 @@ export class Sender {
       this.closeIfSettled(entry.n);
       return;
     }
-    // A lost answer is asked about a call lifetime after `notAfter`, the latest the call may have
-    // started: nothing that can take time (an instance's first CCC call loads the SDK) may stand
-    // between the window check below and the request. Built here, before the wait, it costs none.
-    ctx.api.prepare?.();
     const wait = call.notBefore - this.now();
     if (wait > 0) {
       // While we wait for the window, a sender that heard UploadFileOverflow may append the news
