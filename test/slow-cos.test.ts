@@ -95,3 +95,55 @@ test('after a slow spell, UploadFileOverflow heard while another sender waits fo
   expect(w.calls.filter((c) => c.at >= overflowAt!).map((c) => ({ msAfter: c.at - overflowAt!, names: c.names }))).toEqual([]);
   expect([w.status('a'), w.status('b')]).toEqual(['deferred', 'deferred']);
 });
+
+/** A CCC api like `w.api` whose first `prepare` takes `ms` of the world's clock (the SDK's side file loading on a cold instance). */
+function slowToPrepare(w: World, ms: number): { api: World['api']; prepared: () => boolean } {
+  let loaded = false;
+  return { api: { ...w.api, prepare: () => void (loaded || ((loaded = true), (w.t += ms))) }, prepared: () => loaded };
+}
+
+/** Every call window the send log holds, in order. */
+async function callWindows(w: World): Promise<Array<{ notBefore: number; notAfter: number }>> {
+  const windows = [];
+  for (let n = 1; ; n++) {
+    const e = await w.ledger.readEntryAt(n);
+    if (!e) return windows;
+    if (e.call) windows.push(e.call);
+  }
+}
+
+// A lost answer is asked about a call lifetime after the window's notAfter, which assumes the
+// request left by then: nothing slow may stand between the window check and the request.
+test("a lone call whose instance is slow to build its CCC client (the SDK's side file, 3 s here) still starts inside the window the send log promised: the client is built before the window is worked out", async () => {
+  const w = new World();
+  const slow = slowToPrepare(w, 3000);
+  w.api = slow.api;
+  await w.upload('first', 3);
+  expect(slow.prepared()).toBe(true);
+  expect(w.status('first')).toBe('uploaded');
+  expect(w.calls).toHaveLength(1);
+  const windows = await callWindows(w);
+  // One call entry: no window was missed first.
+  expect(windows).toHaveLength(1);
+  expect(w.calls[0].at).toBeGreaterThanOrEqual(windows[0].notBefore);
+  expect(w.calls[0].at).toBeLessThanOrEqual(windows[0].notAfter);
+});
+
+test('so does the call of a sender that gathers (a file dropped by a new instance, slow to build its client, just after another call)', async () => {
+  const w = new World();
+  await w.upload('first', 3);
+  // The next call must wait a gap after that one: no lone call, the new instance gathers.
+  w.t += 200;
+  const slow = slowToPrepare(w, 3000);
+  w.api = slow.api;
+  await w.upload('second', 3);
+  expect(slow.prepared()).toBe(true);
+  expect([w.status('first'), w.status('second')]).toEqual(['uploaded', 'uploaded']);
+  expect(w.calls).toHaveLength(2);
+  const windows = await callWindows(w);
+  expect(windows).toHaveLength(2);
+  w.calls.forEach((c, i) => {
+    expect(c.at).toBeGreaterThanOrEqual(windows[i].notBefore);
+    expect(c.at).toBeLessThanOrEqual(windows[i].notAfter);
+  });
+});

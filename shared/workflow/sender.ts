@@ -218,6 +218,12 @@ export class Sender {
     for (let tries = 0; tries < 20; tries++) {
       const now = ctx.clock.now();
       if (leaseView(prev, now, t).kind === 'accepting') return { tail: prev };
+      // A lost answer is asked about a call lifetime after `notAfter`, the latest the call may have
+      // started: nothing that can take time may stand between the window check and the request,
+      // and an instance's first CCC call loads the SDK. Every sender comes through here, so the
+      // client is built before any window of its own is worked out: that time cannot make a call
+      // miss its window either (a lone call's window is the one worked out below).
+      ctx.api.prepare?.();
       const pruned = await pruneOpen(ctx, prev.open, now);
       const at = ctx.clock.now();
       const window = nextWindow(prev, at, t, config.quotaUtcOffsetMinutes);
@@ -356,11 +362,6 @@ export class Sender {
         await ctx.clock.sleep(Math.max(10, Math.min(pollMs, stayUntil - now + 1, wake === undefined ? pollMs : wake - now)));
         continue;
       }
-      // A lost answer is asked about a call lifetime after `notAfter`, the latest the call may have
-      // started: nothing that can take time (an instance's first CCC call loads the SDK) may stand
-      // between the window check and the request. Built here, before the window is worked out, its
-      // time cannot make the call miss its window either.
-      ctx.api.prepare?.();
       // After a missed window, the window leaves room for what comes before the call (the entry,
       // a version per file), as slow as COS has shown itself to be.
       // (Never past the term for it: then the window is missed again and the term ends as usual.)
