@@ -147,3 +147,18 @@ test('so does the call of a sender that gathers (a file dropped by a new instanc
     expect(c.at).toBeLessThanOrEqual(windows[i].notAfter);
   });
 });
+
+test('and the call of a recovery pass, whose sender has no file of its own and builds its client only at its first call', async () => {
+  const w = new World();
+  await w.queuedByVanishedIntake('orphan', 3);
+  const slow = slowToPrepare(w, 3000);
+  w.api = slow.api;
+  await w.recover(1);
+  expect(slow.prepared()).toBe(true);
+  expect(w.status('orphan')).toBe('uploaded');
+  expect(w.calls).toHaveLength(1);
+  const windows = await callWindows(w);
+  expect(windows).toHaveLength(1);
+  expect(w.calls[0].at).toBeGreaterThanOrEqual(windows[0].notBefore);
+  expect(w.calls[0].at).toBeLessThanOrEqual(windows[0].notAfter);
+});

@@ -220,10 +220,9 @@ export class Sender {
       if (leaseView(prev, now, t).kind === 'accepting') return { tail: prev };
       // A lost answer is asked about a call lifetime after `notAfter`, the latest the call may have
       // started: nothing that can take time may stand between the window check and the request,
-      // and an instance's first CCC call loads the SDK. Every sender comes through here, so the
-      // client is built before any window of its own is worked out: that time cannot make a call
-      // miss its window either (a lone call's window is the one worked out below).
-      ctx.api.prepare?.();
+      // and an instance's first CCC call loads the SDK. A lone call's window is the one worked out
+      // below, so the client is built first (only with files of our own: else no lone call).
+      if (own.length > 0) ctx.api.prepare?.();
       const pruned = await pruneOpen(ctx, prev.open, now);
       const at = ctx.clock.now();
       const window = nextWindow(prev, at, t, config.quotaUtcOffsetMinutes);
@@ -362,11 +361,15 @@ export class Sender {
         await ctx.clock.sleep(Math.max(10, Math.min(pollMs, stayUntil - now + 1, wake === undefined ? pollMs : wake - now)));
         continue;
       }
+      // The CCC client is built before the call's window is worked out (see acquire: a recovery
+      // pass's sender has no files of its own and builds it here, at its first call).
+      ctx.api.prepare?.();
       // After a missed window, the window leaves room for what comes before the call (the entry,
       // a version per file), as slow as COS has shown itself to be.
       // (Never past the term for it: then the window is missed again and the term ends as usual.)
       const room = Math.min(this.slowMs, Math.max(0, termEnd - this.now()));
-      const callWindow = room > 0 ? nextWindow({ ...this.held, quota: this.quota }, Math.max(window.notBefore, this.now() + room, this.notBeforeFloor), t, ctx.config.quotaUtcOffsetMinutes) : window;
+      const from = Math.max(window.notBefore, this.now() + room, this.notBeforeFloor);
+      const callWindow = from > window.notBefore ? nextWindow({ ...this.held, quota: this.quota }, from, t, ctx.config.quotaUtcOffsetMinutes) : window;
       if (callWindow.day !== window.day) {
         // The room reaches into the next quota day: choose that day's batch when it is time.
         await ctx.clock.sleep(Math.max(10, callWindow.notBefore - this.now() - t.gatherLeadMs - room));
