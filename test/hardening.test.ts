@@ -100,6 +100,18 @@ describe('CCC faults', () => {
     expect(stack.meta('p/late.mp3')['ivr-file-id']).toBe(String(stack.ccc.files[0].FileId));
   });
 
+  test("the same, with the fake's own timer for that registration firing 10 s late (a loaded machine): the fake still registers the file when it said it would, so the product is not told a wrong \"not there\"", async () => {
+    stack = await startStack();
+    // Only the registration's wait is late; the fake's other waits are on time.
+    const sleep = stack.ccc.sleep;
+    stack.ccc.sleep = (ms) => sleep(ms === 3000 ? ms + 10_000 : ms);
+    stack.ccc.inject({ action: 'UploadIvrAudio', code: 'InternalError', registerAfterErrorMs: 3000 });
+    const r = await deliver(stack.drop('p/late.mp3', mp3Silence()));
+    expect(r.counts).toEqual({ uploaded: 1 });
+    expect(stack.ccc.files).toHaveLength(1);
+    expect(stack.ccc.uploadCalls()).toHaveLength(1);
+  });
+
   test('a RequestLimitExceeded storm (another client on the SdkAppId) is waited out, never an attempt, never shown', async () => {
     stack = await startStack({}, { IVR_MAX_ATTEMPTS: '1' });
     stack.ccc.inject({ action: 'UploadIvrAudio', code: 'RequestLimitExceeded', times: 3 });

@@ -120,6 +120,8 @@ export class FakeCcc extends LoopbackServer {
   private rejections = 0;
   /** Arrival of the latest UploadIvrAudio request: CCC counts a sliding one-second window. */
   private lastUploadAt = -Infinity;
+  /** Registrations a fault put off to a set time (see {@link registerAt}). */
+  private putOff = new Set<{ due: number; run: () => Promise<Json> }>();
   /** Arrival times of the DescribeIvrAudioList calls of the last second (CCC allows 20 a second). */
   private describeArrivals: number[] = [];
   /**
@@ -283,9 +285,7 @@ export class FakeCcc extends LoopbackServer {
         this.checkRate();
         const secretId = call.secretId;
         // What the back end refuses then (the day's quota, a bad URL) it simply does not register.
-        void this.sleep(fault.registerAfterErrorMs)
-          .then(() => this.upload(params, secretId, arrived, false))
-          .catch(() => undefined);
+        this.registerAt(arrived + fault.registerAfterErrorMs, params, secretId, arrived).catch(() => undefined);
       }
       if (fault?.code) throw new TencentApiError(fault.code, quotingUrl(fault.message ?? `injected ${fault.code}`, body));
       let params: Json;
@@ -299,9 +299,8 @@ export class FakeCcc extends LoopbackServer {
           call.result = 'slow';
           const arrived = this.time();
           this.checkRate();
-          await this.sleep(fault.slow!.registerAfterMs);
-          const result = await this.upload(params, call.secretId, arrived, false);
-          const rest = fault.slow.answerAfterMs - fault.slow.registerAfterMs;
+          const result = await this.registerAt(arrived + fault.slow.registerAfterMs, params, call.secretId, arrived);
+          const rest = arrived + fault.slow.answerAfterMs - this.time();
           if (rest > 0) await this.sleep(rest);
           if (!res.destroyed && !res.socket?.destroyed) send(result);
           return;
@@ -315,6 +314,7 @@ export class FakeCcc extends LoopbackServer {
         send(result);
       } else if (action === 'DescribeIvrAudioList') {
         this.checkDescribeRate();
+        for (const r of [...this.putOff]) if (r.due <= this.time()) await r.run().catch(() => undefined);
         send(this.describe(params));
       } else {
         throw new TencentApiError('InvalidAction', `The action ${action} is not supported by this fake.`);
@@ -346,7 +346,26 @@ export class FakeCcc extends LoopbackServer {
     this.describeArrivals.push(now);
   }
 
-  private async upload(p: Json, secretId?: string, arrived = this.time(), checkRate = true): Promise<Json> {
+  /**
+   * Registers a call's files at `due` (the fake's clock), as a back end that went on with the call
+   * would, however late this process's own timers fire: the downloads start now, and a Describe
+   * from `due` on waits for the registration before it answers. On a loaded machine the timer and
+   * the downloads ran hundreds of ms late, and the fault suite's margin between a slow
+   * registration and the call's lifetime is 500 ms: the product was then told "not there" about a
+   * file this fake meant to have registered already.
+   */
+  private registerAt(due: number, params: Json, secretId: string | undefined, arrived: number): Promise<Json> {
+    const list = Array.isArray(params.AudioList) ? (params.AudioList as Array<{ AudioUrl?: unknown }>) : [];
+    const downloads = new Map(list.filter((i) => typeof i?.AudioUrl === 'string').map((i) => [i.AudioUrl as string, this.download(i.AudioUrl as string)]));
+    let done: Promise<Json> | undefined;
+    const r = { due, run: () => (done ??= this.upload(params, secretId, arrived, false, downloads)) };
+    this.putOff.add(r);
+    return this.sleep(Math.max(0, due - this.time()))
+      .then(r.run)
+      .finally(() => this.putOff.delete(r));
+  }
+
+  private async upload(p: Json, secretId?: string, arrived = this.time(), checkRate = true, downloads?: Map<string, ReturnType<FakeCcc['download']>>): Promise<Json> {
     if (checkRate) this.checkRate();
     const sdkAppId = p.SdkAppId;
     const list = p.AudioList;
@@ -368,7 +387,7 @@ export class FakeCcc extends LoopbackServer {
     const failed: Json[] = [];
     for (const item of list as Array<{ CustomFileName: string; AudioUrl: string }>) {
       const refusal = this.failingNames.get(item.CustomFileName) ?? this.refusals.shift();
-      const fetched = refusal !== undefined ? { problem: refusal.split('$AudioUrl').join(item.AudioUrl) } : await this.download(item.AudioUrl);
+      const fetched = refusal !== undefined ? { problem: refusal.split('$AudioUrl').join(item.AudioUrl) } : await (downloads?.get(item.AudioUrl) ?? this.download(item.AudioUrl));
       const problem = fetched.problem;
       if (problem) {
         failed.push({ FileName: item.CustomFileName, FailedMsg: problem });
