@@ -246,6 +246,9 @@ describe('configuration wiring (both deploy paths)', () => {
     expect(problems(withoutBatch)).toEqual([expect.stringMatching(/^IVR_MAX_BATCH is missing from \.env/)]);
     expect(problems({ ...example, BUCKET: 'old-1250000000', IVR_BUCKET: undefined as unknown as string })).toEqual(expect.arrayContaining([expect.stringMatching(/^BUCKET in \.env is now called IVR_BUCKET/)]));
     expect(problems({ ...example, IVR_WAIT_SECONDS: '140' })).toEqual([expect.stringMatching(/^IVR_WAIT_SECONDS must be at most 120/)]);
+    // A call started at the end of the wait must end, and its answer be recorded, before SCF's timeout.
+    expect(problems({ ...example, IVR_WAIT_SECONDS: '120', CCC_TIMEOUT_SECONDS: '120' })).toEqual([expect.stringMatching(/^IVR_WAIT_SECONDS must be at most 15 with CCC_TIMEOUT_SECONDS=120: /)]);
+    expect(problems({ ...example, IVR_WAIT_SECONDS: '105', CCC_TIMEOUT_SECONDS: '30' })).toEqual([]);
     expect(problems({ ...example, IVR_AUDIO_PREFIX: '' })).toEqual([expect.stringMatching(/^IVR_AUDIO_PREFIX must not be empty/)]);
     expect(problems({ ...example, MEMORY_SIZE: '200' })).toEqual([expect.stringMatching(/^MEMORY_SIZE/)]);
     expect(problems({ ...example, IVR_MAX_BATCH: '500' })).toEqual([expect.stringMatching(/^IVR_MAX_BATCH must be between 1 and 50/)]);
@@ -326,6 +329,13 @@ describe('CAM policies (structure; real usage is checked after the whole run)', 
     expect(user.statement.flatMap((s) => s.resource)).not.toContain('*');
     const withSls = renderDeployUserPolicy(settings, '100000000001', { sls: true });
     expect(resourcesOf(withSls, 'cam:PassRole')).toEqual([`qcs::cam::uin/100000000001:roleName/${settings.role}`, 'qcs::cam::uin/100000000001:roleName/SLS_QcsRole']);
+    // The sls CLI calls Tencent's engine in ap-guangzhou whatever the functions' region, and the
+    // engine's upload and cache actions take no resource (Tencent lists only the instance actions
+    // as resource-level): scoped to the app, those calls were refused.
+    expect(resourcesOf(withSls, 'sls:*')).toEqual([...new Set(['qcs::sls:ap-guangzhou::appname/ivr-audio-sync/*', `qcs::sls:${settings.region}::appname/ivr-audio-sync/*`])]);
+    for (const a of ['GetUploadUrls', 'GetCacheFileUrls', 'GetPackage', 'ListPackages']) expect(resourcesOf(withSls, `sls:${a}`)).toEqual(['*']);
+    const elsewhere = renderDeployUserPolicy({ ...settings, region: 'ap-singapore' }, '100000000001', { sls: true });
+    expect(resourcesOf(elsewhere, 'sls:*')).toEqual(['qcs::sls:ap-guangzhou::appname/ivr-audio-sync/*', 'qcs::sls:ap-singapore::appname/ivr-audio-sync/*']);
     expect(() => renderDeployUserPolicy(settings, '')).toThrow(/OWNER_UIN/);
   });
 

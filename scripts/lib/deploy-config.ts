@@ -174,7 +174,14 @@ export function loadDeploySettings(values: Record<string, string>): DeploySettin
   try {
     const config = loadConfig({ ...functionEnv, TENCENTCLOUD_SECRETID: 'deploy-check', TENCENTCLOUD_SECRETKEY: 'deploy-check', TENCENTCLOUD_REGION: region });
     ledgerPrefix = config.ledgerPrefix;
-    if (config.waitSeconds + 30 > FUNCTIONS.upload.timeout) problems.push(`IVR_WAIT_SECONDS must be at most ${FUNCTIONS.upload.timeout - 30}: the upload function's timeout is ${FUNCTIONS.upload.timeout} s`);
+    // A sender may start a CCC call at the end of its term and wait CCC_TIMEOUT_SECONDS for the
+    // answer, then record it (15 s of room): SCF must not end the invocation inside the call.
+    const after = Math.max(30, config.cccTimeoutSeconds + 15);
+    if (config.waitSeconds + after > FUNCTIONS.upload.timeout) {
+      problems.push(
+        `IVR_WAIT_SECONDS must be at most ${FUNCTIONS.upload.timeout - after}${after > 30 ? ` with CCC_TIMEOUT_SECONDS=${config.cccTimeoutSeconds}` : ''}: the upload function's timeout is ${FUNCTIONS.upload.timeout} s, and a call started at the end of the wait may take CCC_TIMEOUT_SECONDS (+15 s to record its answer)`,
+      );
+    }
   } catch (e) {
     // Some checks above are the functions' own, word for word (IVR_BUCKET): say each problem once.
     const message = (e as Error).message;
@@ -222,7 +229,9 @@ function renderTemplate(file: string, vars: Record<string, string>): CamPolicy {
     if (v === undefined || v === '') throw new DeployConfigError([`${path.relative(ROOT, file)} needs ${name}: set it in .env`]);
     return v;
   });
-  return JSON.parse(text) as CamPolicy;
+  const policy = JSON.parse(text) as CamPolicy;
+  // A resource written once per region the tool may call (the sls API is always ap-guangzhou): once each.
+  return { ...policy, statement: policy.statement.map((st) => ({ ...st, resource: [...new Set(st.resource)] })) };
 }
 
 /** The execution role's policy (deploy/cam-policy.json) for these settings. */
