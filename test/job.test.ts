@@ -193,6 +193,25 @@ describe('send log', () => {
     expect(parseLogEntry(JSON.stringify(slow))?.slowMs).toBe(2000);
   });
 
+  test('an entry is read back as written, lease and call; one that lacks a field a sender computes with is unreadable, not a value that throws in every sender later', () => {
+    const lease = leaseEntry(genesis(day), changes(T0), T0 + 2000, t);
+    const call = callEntry(lease, changes(T0 + 10), { notBefore: T0 + 1300, notAfter: T0 + 1550, day }, [{ id: 'a'.repeat(40), seq: 1, name: 'a', newSlot: true }], true, t);
+    for (const e of [genesis(day), lease, call]) expect(parseLogEntry(JSON.stringify(e))).toEqual(e);
+    const broken: Array<Record<string, unknown>> = [
+      { ...call, open: [{}] },
+      { ...call, open: [{ ...call.open[0], jobs: [{ id: 'a' }] }] },
+      { ...call, call: undefined },
+      { ...call, call: { ...call.call, notAfter: 'soon' } },
+      { ...call, quota: { day } },
+      { ...call, previousDay: { day, used: '3', full: false } },
+      { ...call, acceptUntil: null },
+      { ...call, owner: 7 },
+      { ...call, deferred: undefined },
+      { ...call, bucket: { day, versioning: 'Maybe' } },
+    ];
+    for (const e of broken) expect(parseLogEntry(JSON.stringify(e))).toBeUndefined();
+  });
+
   test('a lease is accepting, then closing for a listing lag, then free', () => {
     const e = leaseEntry(genesis(day), changes(T0), T0 + 2000, t);
     expect(leaseView(e, T0, t).kind).toBe('accepting');

@@ -347,12 +347,51 @@ export function callEntry(prev: LogEntry, c: EntryChanges, window: { notBefore: 
   };
 }
 
-/** Parses an entry read from the ledger; undefined when unreadable. */
+const isTime = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+const isQuota = (q: unknown): q is QuotaState => {
+  const o = q as Partial<QuotaState> | null;
+  return typeof o === 'object' && o !== null && typeof o.day === 'string' && Number.isInteger(o.used) && typeof o.full === 'boolean';
+};
+const isCallJobs = (jobs: unknown): jobs is CallJob[] =>
+  Array.isArray(jobs) && jobs.every((j: Partial<CallJob> | null) => typeof j === 'object' && j !== null && typeof j.id === 'string' && Number.isInteger(j.seq) && typeof j.name === 'string' && typeof j.newSlot === 'boolean');
+const isOpenCall = (c: unknown): c is OpenCall => {
+  const o = c as Partial<OpenCall> | null;
+  return typeof o === 'object' && o !== null && Number.isInteger(o.n) && isTime(o.notAfter) && typeof o.day === 'string' && isCallJobs(o.jobs);
+};
+const isCallWindow = (c: unknown): c is LogEntry['call'] => {
+  const o = c as Partial<NonNullable<LogEntry['call']>> | null;
+  return typeof o === 'object' && o !== null && isTime(o.notBefore) && isTime(o.notAfter) && typeof o.day === 'string' && isCallJobs(o.jobs);
+};
+
+/**
+ * Parses an entry read from the ledger; undefined when unreadable. Every field a sender computes
+ * with is checked, as parseJobVersion does for versions: an entry that lacks one is unreadable,
+ * never a value that throws later in every sender that reads it.
+ */
 export function parseLogEntry(text: string | undefined): LogEntry | undefined {
   if (text === undefined) return undefined;
   try {
     const e = JSON.parse(text) as Partial<LogEntry>;
-    if (e && e.v === 2 && Number.isInteger(e.n) && (e.kind === 'lease' || e.kind === 'call') && e.quota && Array.isArray(e.open)) {
+    const valid =
+      typeof e === 'object' &&
+      e !== null &&
+      e.v === 2 &&
+      Number.isInteger(e.n) &&
+      typeof e.owner === 'string' &&
+      isTime(e.at) &&
+      (e.kind === 'lease' || e.kind === 'call') &&
+      isTime(e.acceptUntil) &&
+      isTime(e.leaseUntil) &&
+      (e.lastCallNotAfter === undefined || isTime(e.lastCallNotAfter)) &&
+      (e.call === undefined || isCallWindow(e.call)) &&
+      (e.kind === 'lease' || e.call !== undefined) &&
+      isQuota(e.quota) &&
+      (e.previousDay === undefined || isQuota(e.previousDay)) &&
+      Array.isArray(e.open) &&
+      e.open.every(isOpenCall) &&
+      Number.isInteger(e.deferred) &&
+      (e.bucket === undefined || (typeof e.bucket === 'object' && e.bucket !== null && typeof e.bucket.day === 'string' && ['Never', 'Enabled', 'Suspended'].includes(e.bucket.versioning)));
+    if (valid) {
       // A hint only: a value that is not a duration is dropped, never a reason to refuse the entry.
       if (e.slowMs !== undefined && !(typeof e.slowMs === 'number' && Number.isFinite(e.slowMs) && e.slowMs > 0)) delete e.slowMs;
       return e as LogEntry;
