@@ -184,8 +184,18 @@ export function handOffMove(tail: LogEntry, nowMs: number, day: string, t: Timin
   const lease = leaseView(tail, nowMs, t).kind;
   if (lease === 'accepting') return 'leave';
   const window = nextWindow(tail, nowMs, t, utcOffsetMinutes);
-  // As `Sender.acquire` decides a lone call: never while the previous holder is closing.
-  return lease === 'free' && window.notBefore <= nowMs && tail.deferred === 0 && window.day === day ? 'send-now' : 'send';
+  return loneCallOpen(tail, window, nowMs, t) && window.day === day ? 'send-now' : 'send';
+}
+
+/**
+ * Whether a call may start at once, alone, without a sender that gathers: nobody holds the log
+ * (not even a holder that is closing: it may have promised to take files queued just before, and
+ * a lone call never lists), no deferred backlog waits, the window is open now, and it is on the
+ * tail's quota day (a new day's first batch comes from a listing, so files deferred to it go
+ * first). `Sender.acquire` decides with it; {@link handOffMove} predicts with it.
+ */
+export function loneCallOpen(tail: LogEntry, window: { notBefore: number; day: string }, nowMs: number, t: Timing): boolean {
+  return leaseView(tail, nowMs, t).kind === 'free' && tail.deferred === 0 && tail.quota.day === window.day && window.notBefore <= nowMs;
 }
 
 /**

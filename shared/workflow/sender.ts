@@ -16,7 +16,7 @@ import { IvrError } from '../core/errors';
 import { deferralMessage, entryBehindChain, inCall, inFlight, isFinal, nextSeq, sendable, settleable, TRANSITIONS, withHead, type DeferralCause, type JobVersion } from '../core/job';
 import { reviewFromCode } from '../core/metadata';
 import { afterFailedAttempt, classifyFailure, matchOutcomes, type ApiFailure, type UploadResponse } from '../core/outcome';
-import { callEntry, carriedRoom, chooseBatch, deferralCause, easedRoom, genesis, leaseEntry, leaseView, nextWindow, openIds, quotaOn, quotaRoom, reclaim, roomAfterMiss, stateEntry, withNews, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
+import { callEntry, carriedRoom, chooseBatch, deferralCause, easedRoom, genesis, leaseEntry, leaseView, loneCallOpen, nextWindow, openIds, quotaOn, quotaRoom, reclaim, roomAfterMiss, stateEntry, withNews, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
 import { versioningAlert, type VersioningCheck } from '../core/versioning';
 import { mapLimited } from '../runtime/concurrency';
 import { CORRUPT, type EntryRef } from '../store/ledger';
@@ -238,11 +238,9 @@ export class Sender {
       const changes = { owner: ctx.owner, now: at, quota, previousDay, open, deferred: prev.deferred, bucket: opts.bucket, slowMs: room };
       const cands: Candidate[] = own.filter((v) => sendable(v, now, window.day)).map(candidateOfVersion);
       const { batch } = chooseBatch(cands, open, { room: quotaRoom(quota, config.dailyQuota), full: quota.full, maxBatch: config.maxBatch, day: window.day });
-      // Alone and on time: nothing older waits (no deferred backlog), every own file fits, and the
-      // window is open now. Anything else needs a sender that gathers. Not while the previous holder
-      // is closing either: it may have promised to take files queued just before (an intake saw it
-      // accepting), and a lone call that never lists would leave those to the recovery pass.
-      const lone = !opts.recovery && leaseView(prev, at, t).kind === 'free' && own.length > 0 && batch.length === own.length && prev.deferred === 0 && prev.quota.day === window.day && window.notBefore <= at;
+      // Alone and on time (loneCallOpen), with every own file fitting: anything else needs a sender
+      // that gathers.
+      const lone = !opts.recovery && own.length > 0 && batch.length === own.length && loneCallOpen(prev, window, at, t);
       const loneWindow = lone && room > 0 ? nextWindow(prev, at + room, t, config.quotaUtcOffsetMinutes) : window;
       const entry = lone && loneWindow.day === window.day
         ? callEntry(prev, { ...changes, slowMs: easedRoom(room) }, loneWindow, batch.map(callJob(window.day)), false, t)
