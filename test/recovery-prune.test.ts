@@ -4,6 +4,7 @@
  */
 import { IvrError } from '../shared/core/errors';
 import { jobId } from '../shared/core/job';
+import { genesis, leaseEntry } from '../shared/core/sendlog';
 import { setLogSink } from '../shared/runtime/log';
 import { mp3Silence } from './audio';
 import { BUCKET, World } from './world';
@@ -65,4 +66,21 @@ test('a deferred entry left behind (its object refuses our status writes) is not
   w.t += 86_400_000;
   await w.recover(3);
   expect(w.registrations(key)).toHaveLength(1);
+});
+
+test("the migration carries today's quota use of the previous version into a send log last written yesterday, and keeps yesterday's count for its report", async () => {
+  const w = new World();
+  const day = (ms: number) => new Date(ms + 480 * 60_000).toISOString().slice(0, 10);
+  const today = day(w.t);
+  const yesterday = day(w.t - 86_400_000);
+  const ctx = w.ctx('yesterday');
+  const e = leaseEntry(genesis(yesterday), { owner: 'yesterday', now: w.t - 86_400_000, quota: { day: yesterday, used: 7, full: false }, open: [], deferred: 0 }, w.t - 86_400_000, ctx.timing);
+  await w.store.create(`${w.prefix}send/1`, JSON.stringify(e));
+  await w.store.put(`${w.prefix}send/tail`, JSON.stringify(e));
+  // The previous version's quota markers: three files today.
+  for (let i = 0; i < 3; i++) await w.store.put(`${w.prefix}quota/${today}/${i}`, '{}');
+  await w.recover(1, 1000);
+  const tail = (await w.ledger.readTail())!;
+  expect(tail.quota).toEqual({ day: today, used: 3, full: false });
+  expect(tail.previousDay).toEqual({ day: yesterday, used: 7, full: false });
 });

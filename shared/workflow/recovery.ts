@@ -13,7 +13,7 @@ import { requestedDay } from '../core/event';
 import { carriedOverJob, inFlight, isFinal, queuedJob, visibleStatus, type JobVersion } from '../core/job';
 import { reviewFromCode, type IvrStatus, type ReviewState } from '../core/metadata';
 import type { DailyReport, DayUse } from '../core/report';
-import { leaseView, newsEntry, type LogEntry, type QuotaState } from '../core/sendlog';
+import { leaseView, newsEntry, quotaOn, type LogEntry, type QuotaState } from '../core/sendlog';
 import { versioningAlert, versioningCheckDue, type VersioningAlert, type VersioningCheck } from '../core/versioning';
 import { DAY_MS, daysBetween, formatOffset, lastDays, quotaDay, wallClock } from '../core/zone';
 import { mapLimited } from '../runtime/concurrency';
@@ -499,10 +499,11 @@ function legacyVersion(id: string, old: LegacyJob, head: JobVersion['object']['h
 /** Carries the previous version's count of today's quota into the send log. */
 async function carryQuota(ctx: Ctx, day: string, used: number, full: boolean): Promise<void> {
   const tail = await readTail(ctx, day);
-  const quota = tail.quota.day === day ? tail.quota : { day, used: 0, full: false };
-  if (quota.used >= used && (quota.full || !full)) return;
+  // As every appender rolls the day: the tail's own day, if it was yesterday, becomes previousDay.
+  const { quota, previousDay } = quotaOn(tail, day);
+  if (quota.day !== day || (quota.used >= used && (quota.full || !full))) return;
   const now = ctx.clock.now();
-  const entry = newsEntry(tail, { owner: ctx.owner, now, quota: { day, used: Math.max(quota.used, used), full: quota.full || full }, previousDay: tail.previousDay, open: tail.open, deferred: tail.deferred }, ctx.timing);
+  const entry = newsEntry(tail, { owner: ctx.owner, now, quota: { day, used: Math.max(quota.used, used), full: quota.full || full }, previousDay, open: tail.open, deferred: tail.deferred }, ctx.timing);
   if ((await ctx.ledger.appendEntry(entry)).appended) await ctx.ledger.publishTail(entry);
 }
 
