@@ -18,13 +18,14 @@
  * 44.1 kHz: flat within 0.01 dB up to 3400 Hz, −77 dB at 4200 Hz and below −89 dB from 5 kHz up,
  * so nothing audible folds back into the telephone band.
  */
+import { TELEPHONY_FORMAT, TELEPHONY_FRAME_BYTES, WAV_HEADER_BYTES } from './format';
 import { inspectAudio, type AudioProblem, type WavInfo, describeAudio } from './inspect';
 
 /** Identifies the converter's code in a bundle (tests look for it). */
 export const CONVERTER_ID = 'ivr-audio-convert/1';
 
-/** The output format: what telephony IVR systems play natively. */
-export const TELEPHONY_FORMAT = { sampleRate: 8000, channels: 1, bitsPerSample: 16 } as const;
+/** The output format (see format.ts), exported for the loader's callers. */
+export { TELEPHONY_FORMAT };
 
 /** A converted file and what it was converted from. */
 export interface Converted {
@@ -47,16 +48,16 @@ export function convertWav(bytes: Uint8Array): ConvertResult {
   if (input.container !== 'wav') throw new Error('inspectAudio(…, "wav") returned a non-WAV'); // cannot happen
   const frames = outputFrames(input);
   const file = wavFile(frames);
-  resampleToTelephony(input, bytes, new Int16Array(file.buffer, file.byteOffset + 44, frames));
+  resampleToTelephony(input, bytes, new Int16Array(file.buffer, file.byteOffset + WAV_HEADER_BYTES, frames));
   const info: WavInfo = {
     container: 'wav',
     codec: 'pcm',
     ...TELEPHONY_FORMAT,
-    blockAlign: 2,
+    blockAlign: TELEPHONY_FRAME_BYTES,
     frames,
     durationSeconds: frames / TELEPHONY_FORMAT.sampleRate,
-    dataOffset: 44,
-    dataBytes: frames * 2,
+    dataOffset: WAV_HEADER_BYTES,
+    dataBytes: frames * TELEPHONY_FRAME_BYTES,
   };
   // A WAV written as a stream in the telephone format already changes only its header.
   const [from, to] = [describeAudio(input), describeAudio(info)];
@@ -75,9 +76,9 @@ function outputFrames(input: Pick<WavInfo, 'frames' | 'sampleRate'>): number {
  */
 function wavFile(frames: number): Buffer {
   const { sampleRate, channels, bitsPerSample } = TELEPHONY_FORMAT;
-  const data = frames * 2;
+  const data = frames * TELEPHONY_FRAME_BYTES;
   // Not from the shared pool: its offset is 0, so the samples at 44 are 2-byte aligned for Int16Array.
-  const f = Buffer.alloc(44 + data);
+  const f = Buffer.alloc(WAV_HEADER_BYTES + data);
   f.write('RIFF', 0, 'latin1');
   f.writeUInt32LE(36 + data, 4);
   f.write('WAVEfmt ', 8, 'latin1');

@@ -4,6 +4,7 @@
  */
 import type { AudioInfo } from './inspect';
 import { CCC_FILE_BYTES_DEFAULT, type ConvertMode } from '../core/config';
+import { SOX_TO_TELEPHONY, TELEPHONY_FORMAT, TELEPHONY_FRAME_BYTES, WAV_HEADER_BYTES } from './format';
 
 /**
  * The largest WAV the converter takes in the upload function's 128 MB. Measured as the peak RSS of
@@ -23,7 +24,6 @@ export const MAX_CONVERT_INPUT_BYTES = 12 * 1024 * 1024;
  */
 export const MAX_BODY_BYTES_IN_FLIGHT = MAX_CONVERT_INPUT_BYTES;
 
-export type { ConvertMode };
 
 /** Why a file can be neither sent nor converted. */
 export type PlanProblemCode =
@@ -49,7 +49,7 @@ export interface PlanLimits {
   maxConvertInputBytes?: number;
 }
 
-const TELEPHONY_RATE = 8000;
+const TELEPHONY_RATE = TELEPHONY_FORMAT.sampleRate;
 /**
  * Bytes as operators read sizes in messages: decimal megabytes, one decimal (5000000 → `5 MB`).
  * Given the size it is set against, as many decimals as it takes for the two to read differently
@@ -76,18 +76,18 @@ export function overLimit(bytes: number, maxFile: number): string {
 }
 
 /** The bytes of an 8 kHz mono 16-bit WAV of `seconds` (what the converter, or `sox … -r 8000 -c 1 -b 16`, writes). */
-export const telephonyBytes = (seconds: number): number => 44 + Math.round(seconds * TELEPHONY_RATE) * 2;
+export const telephonyBytes = (seconds: number): number => WAV_HEADER_BYTES + Math.round(seconds * TELEPHONY_RATE) * TELEPHONY_FRAME_BYTES;
 
 /**
  * A WAV too long for CCC's limit even at 8 kHz mono 16-bit: converting it (ourselves, or with the
  * `sox` command the other messages give) cannot help, so the advice is to shorten it or make an MP3.
  */
 export function tooLongForTelephony(bytes: number, seconds: number, outBytes: number, maxFile: number): string {
-  const fits = Math.floor((maxFile - 44) / 2 / TELEPHONY_RATE);
+  const fits = Math.floor((maxFile - WAV_HEADER_BYTES) / TELEPHONY_FRAME_BYTES / TELEPHONY_RATE);
   return `${overLimit(bytes, maxFile)}, and its ${+seconds.toFixed(1)} s of audio take ${outBytes} bytes even as 8 kHz mono 16-bit WAV (which holds at most ${fits} s): shorten or split it, or encode it as MP3, e.g. \`lame -m m -b 32 in.wav out.mp3\``;
 }
 
-const SOX_FIX = '`sox in.wav -r 8000 -c 1 -b 16 out.wav`';
+const SOX_FIX = SOX_TO_TELEPHONY;
 const problem = (code: PlanProblemCode, message: string): PlanProblem => ({ code, message });
 
 /**
@@ -116,7 +116,7 @@ export function conversionPlan(info: AudioInfo, bytes: number, mode: ConvertMode
   if (info.streamed && mode === 'off') return problem('AudioInvalid', `the WAV was written as a stream (its sizes were never filled in), which CCC may not read: re-save it, e.g. ${resave}, or turn conversion on (IVR_CONVERT), which sends a copy with its sizes right`);
   // A streamed WAV goes as a converted copy, whose header is complete.
   const wanted = info.streamed || (mode === 'telephony' ? !telephony : mode === 'auto' && tooBig);
-  const outBytes = 44 + Math.round((info.frames * TELEPHONY_RATE) / info.sampleRate) * 2;
+  const outBytes = WAV_HEADER_BYTES + Math.round((info.frames * TELEPHONY_RATE) / info.sampleRate) * TELEPHONY_FRAME_BYTES;
   if (info.streamed && !tooBig && outBytes > maxFile) {
     // The converter writes 16-bit samples only, so 8-bit input (A-law, µ-law) doubles. Re-saved
     // with its sizes filled in, the file is no longer streamed and goes as it is, encoding kept.

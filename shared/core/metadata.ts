@@ -184,9 +184,3 @@ export function readResult(meta: Record<string, string>): IvrResult | undefined 
     errorMessage: dec(meta[META.errorMessage]),
   };
 }
-
-/** True when two results say the same thing (timestamps aside): no write-back needed. */
-export function sameResult(a: IvrResult | undefined, b: IvrResult): boolean {
-  if (!a) return false;
-  return PRIORITY.every((f) => f === 'at' || f === 'errorMessage' || String(a[f] ?? '') === String(b[f] ?? ''));
-}

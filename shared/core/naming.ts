@@ -28,6 +28,8 @@ function validName(name: string, source: 'the file name without its extension' |
 }
 
 /**
+ * The name CCC shows for the file (`CustomFileName`): the one the uploader asked for, else the
+ * object's file name without its extension; an IvrError saying how to fix it when it cannot be one.
  * @param requested raw value of `x-cos-meta-ivr-name` (URL-encoded UTF-8), if the uploader set one
  */
 export function customFileName(key: string, requested: string | undefined): string | IvrError {

@@ -2,9 +2,10 @@
  * Bucket versioning, as far as this product is concerned. Everything in the ledger is coordinated
  * by one atomic operation, a PUT with `x-cos-forbid-overwrite` (create-if-absent), and COS ignores
  * that header on a bucket that ever had versioning enabled, suspended since or not; versioning can
- * never be switched off again, only suspended (platform.md §3, §8). On such a bucket two instances
- * both "win" the same name: a file can be registered in CCC twice, two senders call at once, the
- * quota count goes wrong, all without an error. So the deploy refuses such a bucket, the recovery
+ * never be switched off again, only suspended (as design notes citing COS's PUT Object page,
+ * cloud.tencent.com/document/product/436/7749, say; not found in Tencent's own text). On such a
+ * bucket two instances both "win" the same name: a file can be registered in CCC twice, two
+ * senders call at once, the quota count goes wrong, all without an error. So the deploy refuses such a bucket, the recovery
  * pass checks once per quota day, and a sender that knows makes no call. Pure decisions here.
  */
 

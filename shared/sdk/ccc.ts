@@ -10,7 +10,7 @@ import type { Config, Endpoint } from '../core/config';
 import { asTencentCode } from '../core/errors';
 import type { ApiFailure, AudioFile, UploadResponse } from '../core/outcome';
 import { fromService } from '../runtime/log';
-import { loadSideFile } from '../runtime/side-file';
+import { sideFileLoader } from '../runtime/side-file';
 
 /** The host CCC requests are addressed and signed for, also when an endpoint override connects elsewhere. */
 export const CCC_HOST = 'ccc.tencentcloudapi.com';
@@ -85,7 +85,7 @@ function toAudioFile(raw: unknown): AudioFile | undefined {
   return { fileId, customFileName: name(r.CustomFileName), audioFileName: text(r.AudioFileName), status: num(r.Status) };
 }
 
-/** The CCC client module, by deep import (platform reference §2). */
+/** The CCC client module, by deep import: the SDK's per-service path, so no other service's code is loaded. */
 const CCC_CLIENT_MODULE = 'tencentcloud-sdk-nodejs/tencentcloud/services/ccc/v20200210/ccc_client';
 /** File name of the bundled CCC client, next to the function bundles (kept in step with scripts/build.mjs). */
 export const CCC_CLIENT_FILE = 'ccc_client.js';
@@ -96,9 +96,8 @@ export const CCC_CLIENT_FILE = 'ccc_client.js';
  * package the client is a side file next to the function bundle (scripts/build.mjs), so a cold
  * start does not even compile it; run from the sources (jest, tsx) it is the package itself.
  */
-function clientClass(): typeof Client {
-  return (loadSideFile(CCC_CLIENT_FILE, CCC_CLIENT_MODULE, 'the CCC client').module as { Client: typeof Client }).Client;
-}
+const clientModule = sideFileLoader(CCC_CLIENT_FILE, CCC_CLIENT_MODULE, 'the CCC client', (m): m is { Client: typeof Client } => typeof (m as { Client?: unknown } | null)?.Client === 'function', 'Client');
+const clientClass = (): typeof Client => clientModule().Client;
 
 /** A CCC client for the configured credentials and endpoint, with a keep-alive agent of its own. */
 export function createCccClient(config: Config): Client {

@@ -152,6 +152,7 @@ export class CosBucket implements Store, AudioObjects {
     return { etag: (h.etag ?? '').replace(/"/g, ''), size: total ? Number(total) : body.length, standard: standardOf(h), meta: userMetadataFromHeaders(h), body, lastModified: lastModifiedOf(h) };
   }
 
+  /** The object's version and headers without its bytes (HEAD); undefined when it is gone. */
   async stat(key: string): Promise<Omit<ObjectRead, 'body' | 'size'> | undefined> {
     try {
       const res = await this.cos.headObject(this.loc(key));

@@ -7,23 +7,6 @@ import { createHash } from 'crypto';
 import { IvrError } from '../core/errors';
 import { rebaseResult } from '../core/metadata';
 
-/**
- * Headers a metadata write must resend, or COS drops them (a `Replaced` self-copy keeps only what
- * it carries, and no copy keeps the storage class or server-side encryption it does not name).
- */
-export interface StandardHeaders {
-  'content-type'?: string;
-  'cache-control'?: string;
-  'content-disposition'?: string;
-  'content-encoding'?: string;
-  expires?: string;
-  /** Shown only when not STANDARD (`STANDARD_IA`, `MAZ_STANDARD`, `INTELLIGENT_TIERING`, …). */
-  'x-cos-storage-class'?: string;
-  /** `AES256` or `SM4` (SSE-COS), or `cos/kms`, shown only for an encrypted object. */
-  'x-cos-server-side-encryption'?: string;
-  'x-cos-server-side-encryption-cos-kms-key-id'?: string;
-}
-
 /** One read of an object: its version, its headers and (the start of) its bytes. */
 export interface ObjectRead {
   etag: string;
