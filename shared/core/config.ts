@@ -219,6 +219,15 @@ function convertVar(env: Env, name: string): ConvertMode {
 }
 
 /**
+ * The values in `env` that are secret, raw as SCF passes them (the role's credentials, the webhook
+ * URL whose query holds its key): the wiring registers them for redaction before anything else
+ * reads the environment, so that even a configuration error cannot echo them.
+ */
+export function secretValues(env: Env): { credentials: Array<string | undefined>; webhook: string | undefined } {
+  return { credentials: [env.TENCENTCLOUD_SECRETID, env.TENCENTCLOUD_SECRETKEY, env.TENCENTCLOUD_SESSIONTOKEN], webhook: env.IVR_REPORT_WEBHOOK };
+}
+
+/**
  * Whether debug lines are logged (`IVR_LOG_DEBUG=1`). Read apart from {@link loadConfig}: the
  * logger that reports an invalid configuration exists before the configuration is validated.
  */

@@ -37,7 +37,11 @@ export interface IvrResult {
   reviewRequestId?: string;
   /** RequestId of the UploadIvrAudio call that registered the file (what Tencent support asks for), or, for a registration found after its answer was lost, of the DescribeIvrAudioList call that found it. */
   requestId?: string;
-  /** Our code or Tencent's, when the file failed, waits for quota or is being retried. */
+  /**
+   * Our code or Tencent's, when the file failed, waits for quota or is being retried. A string, not
+   * an ErrorCode: read back from an object any release (or a hand edit) may have written, it is
+   * shown as it is, and a code this release does not know is still worth showing.
+   */
   errorCode?: string;
   /** What went wrong and what to do, trimmed to fit the metadata budget. */
   errorMessage?: string;

@@ -38,7 +38,7 @@ export interface DailyReport {
    */
   backlog: { deferred: number; queued: number; oldestDeferredDay?: string };
   /** Failed and retrying files of `day`, counted by error code. */
-  errors: Record<string, number>;
+  errors: Partial<Record<ErrorCode, number>>;
   /** Files an operator should look at: failed (with why), rejected by review, deferred, retrying. */
   needsAction: NeedsAction[];
   /** What the run that wrote the report did. */
@@ -171,7 +171,7 @@ export function buildReport(i: ReportInput): DailyReport {
   const replaced = replacedJobs(i.jobs);
   const files = { uploaded: 0, failed: 0, deferred: 0, retrying: 0 };
   const review: Record<ReviewState, number> = { pending: 0, approved: 0, rejected: 0 };
-  const errors: Record<string, number> = {};
+  const errors: Partial<Record<ErrorCode, number>> = {};
   const backlog: DailyReport['backlog'] = { deferred: 0, queued: 0 };
   const action: NeedsAction[] = [];
   for (const v of i.jobs) {
@@ -262,7 +262,9 @@ const withCode = (s: string) => esc(s).replace(/`([^`]+)`/g, '<code>$1</code>');
 
 /** The report as a self-contained HTML page, with `history` (oldest first) drawn as a bar chart against the quota. */
 export function renderReportHtml(r: DailyReport, history: DayUse[]): string {
-  const errors = Object.entries(r.errors).sort((a, b) => b[1] - a[1]);
+  const errors = Object.entries(r.errors)
+    .map(([code, n]) => [code, n ?? 0] as const)
+    .sort((a, b) => b[1] - a[1]);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>IVR audio quota: ${esc(r.day)}</title>

@@ -5,7 +5,7 @@
  * its own log fields).
  */
 import { randomUUID } from 'crypto';
-import { debugLogging, loadConfig, type Config, type Env } from '../core/config';
+import { debugLogging, loadConfig, secretValues, type Config, type Env } from '../core/config';
 import { IvrError } from '../core/errors';
 import { timingFrom } from '../core/timing';
 import { createCccClient, createIvrAudioApi, type IvrAudioApi } from '../sdk/ccc';
@@ -44,10 +44,9 @@ export function createRuntime(env: Env, functionName: string, seams: Seams = {})
   const log = createLogger({ fn: functionName }, { debug: debugLogging(env) });
   // Registered before validation so that even a config error message cannot echo them.
   // The SecretId too: not a credential by itself, but it names the role's key, and no line needs it.
-  registerSecret(env.TENCENTCLOUD_SECRETID);
-  registerSecret(env.TENCENTCLOUD_SECRETKEY);
-  registerSecret(env.TENCENTCLOUD_SESSIONTOKEN);
-  for (const part of urlSecrets(env.IVR_REPORT_WEBHOOK)) registerSecret(part);
+  const secrets = secretValues(env);
+  for (const value of secrets.credentials) registerSecret(value);
+  for (const part of urlSecrets(secrets.webhook)) registerSecret(part);
   let config: Config;
   try {
     config = loadConfig(env);
@@ -141,6 +140,6 @@ export function scfHandler<R>(env: Env, functionName: string, seams: Seams, run:
 }
 
 /** The role credentials in `env`, as one string to compare (never logged). */
-const roleCredentials = (env: Env): string => [env.TENCENTCLOUD_SECRETID, env.TENCENTCLOUD_SECRETKEY, env.TENCENTCLOUD_SESSIONTOKEN].join('\n');
+const roleCredentials = (env: Env): string => secretValues(env).credentials.join('\n');
 
 const withLog = (ctx: Ctx | IvrError, log: Logger): Ctx | IvrError => (ctx instanceof IvrError ? ctx : { ...ctx, log });

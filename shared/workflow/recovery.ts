@@ -7,7 +7,7 @@
  * first posts again what earlier passes left unposted. Once per quota day too, it reads the
  * bucket's versioning and records it in the send log.
  */
-import { asErrorCode, IvrError } from '../core/errors';
+import { asErrorCode, IvrError, type ErrorCode } from '../core/errors';
 import type { OutboxRecord } from '../core/outbox';
 import { requestedDay } from '../core/event';
 import { carriedOverJob, inFlight, isFinal, queuedJob, visibleStatus, type JobVersion } from '../core/job';
@@ -32,7 +32,7 @@ import { describePaced } from './resolve';
 export interface SettledFile {
   key: string;
   status: IvrStatus;
-  code?: string;
+  code?: ErrorCode;
   deferredDay?: string;
 }
 
