@@ -6,7 +6,7 @@
  */
 import { createHandler as createUpload } from '../functions/ivr-upload/handler';
 import { createHandler as createReport } from '../functions/quota-report/handler';
-import { OUTBOX_LEASE_MS, OUTBOX_LIFETIME_MS } from '../shared/core/outbox';
+import { OUTBOX_LEASE_MS, OUTBOX_LIFETIME_MS, refusedThisMessage } from '../shared/core/outbox';
 import type { RecoveryResult } from '../shared/workflow/recovery';
 import { mp3Silence } from './audio';
 import { BUCKET, startStack, type Stack } from './harness';
@@ -323,4 +323,9 @@ test('a rejection marker whose create COS committed but never confirmed (every a
   expect(rejectionPosts()[1]).toContain('p/menu.mp3');
   expect(rejectionPosts()[1]).not.toContain('p/intro.mp3');
   expect(stack.cos.keys(BUCKET, OUTBOX)).toEqual([]);
+});
+
+test("WeCom's refusal of one message lets the drain try the next; busy, over its rate limit or no such robot refuses every message and stops it; no answer is not a refusal", () => {
+  expect([40008, 44004].map(refusedThisMessage)).toEqual([true, true]);
+  expect([-1, 45009, 93000, undefined].map(refusedThisMessage)).toEqual([false, false, false, false]);
 });

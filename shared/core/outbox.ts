@@ -100,6 +100,18 @@ export function owedRejections(files: Array<{ fileId: number; key: string }>, ma
 }
 
 /**
+ * WeCom's errcodes that refuse every message, not the one posted: -1 (system busy), 45009 (the
+ * robot over its rate limit, 20 messages a minute), 93000 (no such robot: the webhook URL's key).
+ */
+export const WECOM_REFUSES_ALL: ReadonlySet<number> = new Set([-1, 45009, 93000]);
+
+/**
+ * Whether WeCom answered and refused this message in particular (its `errcode`, when it answered
+ * one): then the next owed message may still go; a refusal of every message stops the drain.
+ */
+export const refusedThisMessage = (errcode: number | undefined): boolean => errcode !== undefined && !WECOM_REFUSES_ALL.has(errcode);
+
+/**
  * A webhook message owed to the operator (see core/outbox.ts), written before the step that
  * decides it is owed and deleted once posted. `owner` is the pass that wrote it, `at` when (its
  * clock). It is owed only while that decision stands as its writer's: the report's JSON names the

@@ -16,12 +16,6 @@ export interface WebhookResult {
   errcode?: number;
 }
 
-/**
- * WeCom's errcodes that refuse every message, not the one posted: -1 (system busy), 45009 (the
- * robot over its rate limit, 20 messages a minute), 93000 (no such robot: the webhook URL's key).
- */
-export const WECOM_REFUSES_ALL: ReadonlySet<number> = new Set([-1, 45009, 93000]);
-
 function postOnce(url: string, body: string, timeoutMs: number): Promise<{ status: number; text: string }> {
   const u = new URL(url);
   const request = u.protocol === 'https:' ? httpsRequest : httpRequest;

@@ -6,10 +6,10 @@
  * makes the next one post the message again.
  */
 import { IvrError } from '../core/errors';
-import { claimKey, outboxStep, owedRejections, planOutbox, type OutboxRecord } from '../core/outbox';
+import { claimKey, outboxStep, owedRejections, planOutbox, refusedThisMessage, type OutboxRecord } from '../core/outbox';
 import type { WebhookMessage } from '../core/report';
 import { loadReportCode } from '../runtime/load-report';
-import { postWebhook, WECOM_REFUSES_ALL, type WebhookResult } from '../sdk/webhook';
+import { postWebhook, type WebhookResult } from '../sdk/webhook';
 import { CORRUPT } from '../store/ledger';
 import type { Ctx } from './context';
 
@@ -111,15 +111,13 @@ export async function drainOutbox(ctx: Ctx, url: string): Promise<OutboxResult> 
       // WeCom is down (or refusing everything): the rest wait for the next pass rather than spend
       // this one's time on three attempts each. A first refusal of this one message by a WeCom
       // that answered does not hold the others back for the day it is retried: the next is tried.
-      if (refusedOne || !refusedThisMessage(res)) break;
+      if (refusedOne || !refusedThisMessage(res.errcode)) break;
       refusedOne = true;
     }
   }
   return out;
 }
 
-/** WeCom answered and refused this message (not for a reason that refuses every message: see WECOM_REFUSES_ALL). */
-const refusedThisMessage = (res: WebhookResult): boolean => res.errcode !== undefined && !WECOM_REFUSES_ALL.has(res.errcode);
 
 /** The message a record still owes, if any: only while the decision it was written for stands as its writer's. */
 async function owedMessage(ctx: Ctx, record: OutboxRecord): Promise<WebhookMessage | undefined> {
