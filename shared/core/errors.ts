@@ -130,6 +130,14 @@ export class IvrError extends Error {
   }
 }
 
+/**
+ * The object a status write was for is gone (`ObjectNotFound`) or is another version now
+ * (`ObjectChanged`): the one wording for both, whoever finds it (a HEAD, COS's 404 or 412).
+ */
+export function objectMoved(code: 'ObjectNotFound' | 'ObjectChanged', key: string, cause?: unknown): IvrError {
+  return new IvrError(code, `the object ${key} was ${code === 'ObjectNotFound' ? 'deleted' : 'overwritten'} before its status could be written`, { cause });
+}
+
 /** A value that is either a result or an IvrError, for pure functions that must not throw. */
 export type Checked<T> = T | IvrError;
 

@@ -5,8 +5,8 @@
  */
 import COS from 'cos-nodejs-sdk-v5';
 import type { Config } from '../core/config';
-import { IvrError } from '../core/errors';
-import { META_PREFIX, rebaseResult, userMetadataFromHeaders } from '../core/metadata';
+import { IvrError, objectMoved } from '../core/errors';
+import { META_PREFIX, userMetadataFromHeaders } from '../core/metadata';
 import { versioningFromStatus, type BucketVersioning } from '../core/versioning';
 import { fromService } from '../runtime/log';
 import type { AudioObjects, ObjectRead } from '../store/objects';
@@ -177,24 +177,13 @@ export class CosBucket implements Store, AudioObjects {
 
   /**
    * Rewrites user metadata with a self-copy. `Replaced` keeps only what the request carries, so
-   * every standard header and the operator's user metadata are resent: as `standard` and `meta`
-   * say when the caller read them `recently`, else as a HEAD finds them just before. A console
-   * edit of the headers is a self-copy that keeps the ETag and raises no event we see, so headers
-   * read perhaps days ago (a review refresh, a deferred file's release) would undo it; one HEAD
-   * for those, none on the normal path, where the headers were read seconds ago. `If-Match` on
-   * the source stops us from stamping a result onto content that changed since we read it. COS
-   * may answer a failed copy with HTTP 200 and an error body; the SDK turns that into an error.
+   * `standard` and `meta` must be every standard header and user metadata the object is to keep
+   * (which ones, and whether to read them again first, the workflow decides: jobs.ts `show`).
+   * `If-Match` on the source stops us from stamping a result onto content that changed since we
+   * read it. COS may answer a failed copy with HTTP 200 and an error body; the SDK turns that into
+   * an error.
    */
-  async writeMetadata(key: string, etag: string, standardRead: Record<string, string>, written: Record<string, string>, recently = false): Promise<void> {
-    let standard = standardRead;
-    let meta = written;
-    if (!recently) {
-      const now = await this.stat(key);
-      if (!now) throw new IvrError('ObjectNotFound', `the object ${key} was deleted before its status could be written`);
-      if (now.etag !== etag) throw new IvrError('ObjectChanged', `the object ${key} was overwritten before its status could be written`);
-      standard = now.standard;
-      meta = rebaseResult(now.meta, written);
-    }
+  async writeMetadata(key: string, etag: string, standard: Record<string, string>, meta: Record<string, string>): Promise<void> {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(meta)) headers[META_PREFIX + name] = value;
     try {
@@ -214,8 +203,8 @@ export class CosBucket implements Store, AudioObjects {
         Headers: headers,
       } as COS.PutObjectCopyParams);
     } catch (e) {
-      if (statusOf(e) === 404) throw new IvrError('ObjectNotFound', `the object ${key} was deleted before its status could be written`, { cause: e });
-      if (statusOf(e) === 412) throw new IvrError('ObjectChanged', `the object ${key} was overwritten before its status could be written`, { cause: e });
+      if (statusOf(e) === 404) throw objectMoved('ObjectNotFound', key, e);
+      if (statusOf(e) === 412) throw objectMoved('ObjectChanged', key, e);
       if (cosErr(e).code === 'MetadataTooLarge') throw new IvrError('MetadataTooLarge', `the object ${key}'s own metadata leaves no room for the result within COS's 2 KB`, { cause: e });
       throw cosError('COPY', key, e);
     }

@@ -4,8 +4,7 @@
  * it; unit tests use the in-memory one.
  */
 import { createHash } from 'crypto';
-import { IvrError } from '../core/errors';
-import { rebaseResult } from '../core/metadata';
+import { objectMoved } from '../core/errors';
 
 /** One read of an object: its version, its headers and (the start of) its bytes. */
 export interface ObjectRead {
@@ -27,16 +26,12 @@ export interface AudioObjects {
   /** The object as it is now, without its body (a HEAD); undefined when it does not exist. */
   stat(key: string): Promise<Omit<ObjectRead, 'body' | 'size'> | undefined>;
   /**
-   * Writes our result fields of `meta` (`ivr-*`) onto version `etag`. `standard` and the rest of
-   * `meta` are the headers the caller last saw. When they were read `recently` (the intake, or a
-   * sender in the same burst), they are resent as they are; else the object's headers and user
-   * metadata as they are at the time of the write are read and resent instead, since the operator
-   * may have changed them without a new version (a console edit is a self-copy: same content,
-   * same ETag). Throws `ObjectChanged`
-   * when the object is no longer that version, `ObjectNotFound` when it is gone, `MetadataTooLarge`
-   * when the object's own metadata leaves no room for the result.
+   * Writes `standard` and `meta` (the object's own user metadata with our `ivr-*` fields) onto
+   * version `etag`, as the object's whole set of headers: what is not given is dropped. Throws
+   * `ObjectChanged` when the object is no longer that version, `ObjectNotFound` when it is gone,
+   * `MetadataTooLarge` when the object's own metadata leaves no room for the result.
    */
-  writeMetadata(key: string, etag: string, standard: Record<string, string>, meta: Record<string, string>, recently?: boolean): Promise<void>;
+  writeMetadata(key: string, etag: string, standard: Record<string, string>, meta: Record<string, string>): Promise<void>;
   /** A temporary signed GET URL. Its query is a credential: never log it. */
   signedUrl(key: string, expiresSeconds: number): string;
   /** Stores bytes we produced (a converted copy) under the ledger prefix. */
@@ -78,13 +73,11 @@ export class MemoryObjects implements AudioObjects {
     return o && { etag: o.etag, standard: { ...o.standard }, meta: { ...o.meta }, lastModified: o.lastModified };
   }
 
-  async writeMetadata(key: string, etag: string, standard: Record<string, string>, written: Record<string, string>, recently = false): Promise<void> {
+  async writeMetadata(key: string, etag: string, standard: Record<string, string>, meta: Record<string, string>): Promise<void> {
     const o = this.objects.get(key);
-    if (!o) throw new IvrError('ObjectNotFound', `the object ${key} was deleted before its status could be written`);
-    if (o.etag !== etag) throw new IvrError('ObjectChanged', `the object ${key} was overwritten before its status could be written`);
-    // As the COS adapter does: the headers the caller read, if recently, else as they are now.
-    const meta = recently ? written : rebaseResult(o.meta, written);
-    if (recently) o.standard = { ...standard };
+    if (!o) throw objectMoved('ObjectNotFound', key);
+    if (o.etag !== etag) throw objectMoved('ObjectChanged', key);
+    o.standard = { ...standard };
     o.meta = { ...meta };
     // A copy onto itself is a write: COS moves Last-Modified too.
     o.lastModified = this.now();

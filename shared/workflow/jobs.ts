@@ -3,9 +3,9 @@
  * write of the job's next version (the state machine decides what it is); showing writes the
  * state the machine derives onto the object's metadata.
  */
-import { IvrError, type ErrorCode } from '../core/errors';
+import { IvrError, objectMoved, type ErrorCode } from '../core/errors';
 import { isFinal, nextSeq, transition, visibleResult, type JobEvent, type JobVersion, type TransitionPatch } from '../core/job';
-import { mergeResult } from '../core/metadata';
+import { mergeResult, rebaseResult } from '../core/metadata';
 import { CORRUPT } from '../store/ledger';
 import type { Ctx } from './context';
 
@@ -106,8 +106,18 @@ export const HEADERS_FRESH_MS = 60_000;
 export async function show(ctx: Ctx, v: JobVersion): Promise<Shown> {
   const o = v.object;
   try {
-    const meta = mergeResult(o.head.meta, visibleResult(v));
-    await ctx.objects.writeMetadata(o.key, o.etag, o.head.standard, meta, ctx.clock.now() - o.queuedAt < HEADERS_FRESH_MS);
+    let standard = o.head.standard;
+    let meta = mergeResult(o.head.meta, visibleResult(v));
+    // A console edit of the headers is a self-copy that keeps the ETag and raises no event we see,
+    // so headers read perhaps days ago would undo it: one HEAD for those, none on the normal path.
+    if (ctx.clock.now() - o.queuedAt >= HEADERS_FRESH_MS) {
+      const now = await ctx.objects.stat(o.key);
+      if (!now) throw objectMoved('ObjectNotFound', o.key);
+      if (now.etag !== o.etag) throw objectMoved('ObjectChanged', o.key);
+      standard = now.standard;
+      meta = rebaseResult(now.meta, meta);
+    }
+    await ctx.objects.writeMetadata(o.key, o.etag, standard, meta);
     return { written: true };
   } catch (e) {
     if (e instanceof IvrError && (e.code === 'ObjectChanged' || e.code === 'ObjectNotFound' || e.code === 'MetadataTooLarge')) {
