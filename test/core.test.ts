@@ -4,6 +4,7 @@ import * as path from 'path';
 import { claimKey, OUTBOX_LEASE_MS, OUTBOX_LIFETIME_MS, outboxStep, owedRejections, planOutbox } from '../shared/core/outbox';
 import { parseOutboxRecord, type OutboxRecord } from '../shared/core/outbox';
 import { byteBudget } from '../shared/runtime/concurrency';
+import { cosTransient, refusedKeysTransient } from '../shared/core/storage';
 import { CCC_FILE_BYTES_DEFAULT, loadConfig, parseUtcOffset } from '../shared/core/config';
 import { bytesNeeded, judgeAudio } from '../shared/audio/check';
 import { checkFile, checkKey } from '../shared/core/eligibility';
@@ -489,4 +490,12 @@ describe('webhook outbox', () => {
       expect(parseOutboxRecord(bad)).toBeUndefined();
     }
   });
+});
+
+test('a COS failure is worth another try when COS did not answer, failed on its side, failed a copy late (HTTP 200) or refused the credentials of this run; not for a missing permission or a missing key', () => {
+  const t = (status: number | undefined, code: string, message?: string) => cosTransient({ status, code, message });
+  expect([t(undefined, 'NetworkError'), t(503, 'ServiceUnavailable'), t(429, 'SlowDown'), t(200, 'InternalError'), t(403, 'SignatureDoesNotMatch'), t(403, 'AccessDenied', 'Request has expired')]).toEqual([true, true, true, true, true, true]);
+  expect([t(403, 'AccessDenied', 'Access Denied.'), t(404, 'NoSuchKey'), t(409, 'FileAlreadyExists')]).toEqual([false, false, false]);
+  expect(refusedKeysTransient([{ Code: 'InternalError' }, { Code: 'ExpiredToken' }])).toBe(true);
+  expect(refusedKeysTransient([{ Code: 'InternalError' }, { Code: 'AccessDenied', Message: 'Access Denied.' }])).toBe(false);
 });

@@ -9,7 +9,8 @@
 import type { Endpoint } from '../../shared/core/config';
 import { IvrError } from '../../shared/core/errors';
 import { versioningAlert, type BucketVersioning } from '../../shared/core/versioning';
-import { CosBucket, CREDENTIAL_REFUSALS, cosFailure, cosHost, createCosClient } from '../../shared/sdk/cos';
+import { CREDENTIAL_REFUSALS } from '../../shared/core/storage';
+import { CosBucket, cosFailure, cosHost, createCosClient } from '../../shared/sdk/cos';
 import { DeployConfigError, endpointOverride, type DeployCredentials, type DeploySettings } from '../lib/deploy-config';
 
 /**

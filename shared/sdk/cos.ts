@@ -6,6 +6,7 @@
 import COS from 'cos-nodejs-sdk-v5';
 import type { Config } from '../core/config';
 import { IvrError, objectMoved } from '../core/errors';
+import { cosTransient, refusedKeysTransient } from '../core/storage';
 import { META_PREFIX, userMetadataFromHeaders } from '../core/metadata';
 import { versioningFromStatus, type BucketVersioning } from '../core/versioning';
 import { fromService } from '../runtime/log';
@@ -49,12 +50,6 @@ export function createCosClient(config: Pick<Config, 'credentials' | 'cosEndpoin
   });
 }
 
-/** COS's codes for a request whose credentials or signature it refused (not a missing permission). */
-export const CREDENTIAL_REFUSALS: ReadonlySet<string> = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'RequestTimeTooSkewed', 'ExpiredToken', 'InvalidToken']);
-
-/** Whether COS refused the request's credentials: by one of {@link CREDENTIAL_REFUSALS}, or an `AccessDenied` that says they expired. */
-const credentialsRefused = (code: string | undefined, message: string | undefined): boolean => CREDENTIAL_REFUSALS.has(code ?? '') || (code === 'AccessDenied' && /expired/i.test(message ?? ''));
-
 /** What the SDK rejected with, as far as we use it. */
 type CosErr = { statusCode?: number; code?: string; message?: string; requestId?: string };
 
@@ -84,25 +79,18 @@ function cosError(op: string, key: string, e: unknown): IvrError {
   const err = cosErr(e);
   const status = err.statusCode;
   const { code } = cosFailure(e);
-  // 5xx, throttling and network errors were already retried by the SDK; a later run may still succeed.
-  // So may a copy that COS answered with HTTP 200 and an error body (its documented way to fail late).
-  // And so may a refusal of the signature or the role's temporary credentials (expired, rotated,
-  // a clock off): a delivery again runs with the instance's credentials as they are then.
-  const transient = status === undefined || status >= 500 || status === 429 || status === 200 || code === 'NetworkError' || credentialsRefused(code, err.message);
+  const transient = cosTransient({ status, code, message: err.message });
   return new IvrError('StorageError', `COS ${op} ${key} failed: ${code}${err.message ? ` (${fromService(err.message)})` : ''}`, { transient, requestId: err.requestId === undefined ? undefined : fromService(err.requestId), cause: e });
 }
 
 const statusOf = (e: unknown) => cosErr(e).statusCode;
-
-/** Per-key codes of a batch delete worth another try later (COS's side, or the credentials of this run). */
-const TRANSIENT_KEY_CODES = new Set(['InternalError', 'ServiceUnavailable', 'SlowDown', 'RequestTimeout']);
 
 /** The keys a DELETE Multiple Objects answered 200 for but did not delete, as one failed delete. */
 function refusedDeletes(refused: Array<{ Key?: string; Code?: string; Message?: string }>, asked: number, headers: unknown): IvrError {
   const first = refused[0];
   const code = fromService(first.Code || 'UnknownError');
   const message = first.Message ? ` (${fromService(first.Message)})` : '';
-  const transient = refused.every((x) => TRANSIENT_KEY_CODES.has(x.Code ?? '') || credentialsRefused(x.Code, x.Message));
+  const transient = refusedKeysTransient(refused);
   const requestId = cosErr({ headers }).requestId;
   return new IvrError('StorageError', `COS DELETE refused ${refused.length} of ${asked} keys: ${code}${message}, first ${fromService(first.Key ?? '?')}`, { transient, requestId: requestId === undefined ? undefined : fromService(requestId) });
 }
