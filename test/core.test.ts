@@ -14,7 +14,7 @@ import { createLogger, redact, redactDeep, redactError, redactUrl, registerSecre
 import { encodeTrimmed, mergeResult, META_BUDGET_BYTES, readResult, type IvrResult } from '../shared/core/metadata';
 import { wellFormed } from '../shared/core/text';
 import { customFileName } from '../shared/core/naming';
-import { afterFailedAttempt, backoffMs, classifyFailure, matchOutcomes, pickRegistration, type ApiFailure } from '../shared/core/outcome';
+import { afterFailedAttempt, backoffMs, classifyFailure, lostAnswerError, matchOutcomes, pickRegistration, rateLimitedUntil, type ApiFailure } from '../shared/core/outcome';
 import { IvrError } from '../shared/core/errors';
 import { mp3Silence, PNG_BYTES, wav, wavTone } from './audio';
 import { cosEventRecord } from '../scripts/local/fakes/events';
@@ -498,4 +498,14 @@ test('a COS failure is worth another try when COS did not answer, failed on its 
   expect([t(403, 'AccessDenied', 'Access Denied.'), t(404, 'NoSuchKey'), t(409, 'FileAlreadyExists')]).toEqual([false, false, false]);
   expect(refusedKeysTransient([{ Code: 'InternalError' }, { Code: 'ExpiredToken' }])).toBe(true);
   expect(refusedKeysTransient([{ Code: 'InternalError' }, { Code: 'AccessDenied', Message: 'Access Denied.' }])).toBe(false);
+});
+
+test('a rate-limit refusal although calls are spaced doubles the wait each time, up to 30 gaps; a lost answer says what happened and when CCC is asked', () => {
+  expect([1, 2, 3, 4, 5, 6].map((n) => rateLimitedUntil(1000, 1250, n) - 1000)).toEqual([2500, 5000, 10000, 20000, 37500, 37500]);
+  expect(lostAnswerError({ kind: 'network', code: 'NetworkError', message: 'socket hang up' }, 30_000)).toEqual({
+    code: 'OutcomeUnknown',
+    message: 'no answer from CCC (socket hang up); CCC is asked after 30 s whether it registered the file before anything is sent again',
+    requestId: undefined,
+  });
+  expect(lostAnswerError({ kind: 'api', code: 'InternalError', message: 'busy', requestId: 'r-1' }, 30_000)).toMatchObject({ code: 'InternalError', message: expect.stringMatching(/^CCC answered InternalError \(busy\), which does not say whether it registered the file; /), requestId: 'r-1' });
 });

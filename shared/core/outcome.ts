@@ -73,6 +73,23 @@ export function backoffMs(attempt: number, baseMs: number, random: () => number 
 }
 
 /**
+ * When the next call may start after CCC refused ours for its rate limit `refusals` times in a row
+ * although our calls are spaced a gap apart: someone else is calling on the SdkAppId, so each
+ * refusal doubles the wait, up to 30 gaps.
+ */
+export const rateLimitedUntil = (nowMs: number, callGapMs: number, refusals: number): number => nowMs + callGapMs * Math.min(2 ** refusals, 30);
+
+/**
+ * The error a file shows while the answer to its call is unknown (no answer, or an error that does
+ * not say whether CCC registered it): what happened, and that CCC is asked after the call's
+ * lifetime before anything is sent again. A lost connection shows as `OutcomeUnknown`.
+ */
+export function lostAnswerError(f: ApiFailure, callLifetimeMs: number): LastError {
+  const what = f.kind === 'api' ? `CCC answered ${f.code} (${f.message}), which does not say whether it registered the file` : `no answer from CCC (${f.message})`;
+  return { code: f.code === 'NetworkError' ? 'OutcomeUnknown' : f.code, message: `${what}; CCC is asked after ${Math.round(callLifetimeMs / 1000)} s whether it registered the file before anything is sent again`, requestId: f.requestId };
+}
+
+/**
  * What a call that reached CCC without registering `v` leads to: another try after a backoff, or,
  * when that call was its last allowed attempt, giving up. The give-up carries `giveUp` (the error
  * the object shows); a retry keeps `lastError` if given.

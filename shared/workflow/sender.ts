@@ -15,7 +15,7 @@
 import { IvrError } from '../core/errors';
 import { deferralMessage, entryBehindChain, inCall, inFlight, isFinal, nextSeq, sendable, settleable, TRANSITIONS, withHead, type DeferralCause, type JobVersion } from '../core/job';
 import { reviewFromCode } from '../core/metadata';
-import { afterFailedAttempt, classifyFailure, matchOutcomes, type ApiFailure, type UploadResponse } from '../core/outcome';
+import { afterFailedAttempt, classifyFailure, lostAnswerError, matchOutcomes, rateLimitedUntil, type ApiFailure, type UploadResponse } from '../core/outcome';
 import { callEntry, carriedRoom, chooseBatch, deferralCause, easedRoom, genesis, leaseEntry, leaseView, loneCallOpen, nextWindow, openIds, quotaOn, quotaRoom, reclaim, roomAfterMiss, stateEntry, withNews, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
 import { versioningAlert, type VersioningCheck } from '../core/versioning';
 import { mapLimited } from '../runtime/concurrency';
@@ -862,7 +862,7 @@ export class Sender {
         this.closeIfSettled(n);
         // We keep our own calls a gap apart, so someone else is calling CCC: back off further each time.
         this.rateLimited++;
-        this.notBeforeFloor = this.now() + ctx.timing.callGapMs * Math.min(2 ** this.rateLimited, 30);
+        this.notBeforeFloor = rateLimitedUntil(this.now(), ctx.timing.callGapMs, this.rateLimited);
         ctx.log.warn('CCC refused the call for the rate limit although calls are spaced; is another client using this SdkAppId?', { code: f.code, entry: n, refusals: this.rateLimited });
         return;
       case 'permanent':
@@ -900,9 +900,8 @@ export class Sender {
       // the call's lifetime has passed.
       case 'unknown': {
         const checkAfter = call.notAfter + ctx.timing.callLifetimeMs;
-        const what = f.kind === 'api' ? `CCC answered ${f.code} (${f.message}), which does not say whether it registered the file` : `no answer from CCC (${f.message})`;
-        const message = `${what}; CCC is asked after ${Math.round(ctx.timing.callLifetimeMs / 1000)} s whether it registered the file before anything is sent again`;
-        await this.each(jobs, (v) => move(ctx, v, 'lost', { checkAfter, lastError: { code: f.code === 'NetworkError' ? 'OutcomeUnknown' : f.code, message, requestId: f.requestId } }));
+        const lost = lostAnswerError(f, ctx.timing.callLifetimeMs);
+        await this.each(jobs, (v) => move(ctx, v, 'lost', { checkAfter, lastError: lost }));
         this.lost.set(n, { n, checkAfter, ids: jobs.map((v) => v.id) });
         return;
       }
