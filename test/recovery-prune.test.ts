@@ -84,3 +84,23 @@ test("the migration carries today's quota use of the previous version into a sen
   expect(tail.quota).toEqual({ day: today, used: 3, full: false });
   expect(tail.previousDay).toEqual({ day: yesterday, used: 7, full: false });
 });
+
+test('a record of the previous version that cannot be read is left where it is and named in an error line, not migrated into a version no reader accepts', async () => {
+  const w = new World();
+  const key = 'prompts/unnamed.mp3';
+  const o = w.objects.putObject(key, mp3Silence(3));
+  const id = jobId(BUCKET, key, o.etag);
+  const record = `${w.prefix}jobs/${id}.json`;
+  // No customName: a migrated version would lack the name CCC shows.
+  await w.store.put(record, JSON.stringify({ v: 1, state: 'queued', bucket: BUCKET, key, etag: o.etag, updatedAt: new Date(w.t).toISOString(), attempts: 0 }));
+  const lines: string[] = [];
+  setLogSink((l) => lines.push(l));
+  try {
+    await w.recover(1);
+  } finally {
+    setLogSink(() => undefined);
+  }
+  expect(await w.store.get(record)).toBeDefined();
+  expect(await w.ledger.readVersion(id, 0)).toBeUndefined();
+  expect(lines.filter((l) => l.includes('"LedgerCorrupt"') && l.includes(record))).toHaveLength(1);
+});

@@ -419,6 +419,49 @@ export function deferredUntil(message: string | undefined): string | undefined {
   return /; the file is sent automatically from (\d{4}-\d{2}-\d{2}) at the earliest/.exec(message ?? '')?.[1];
 }
 
+/** A job record of the previous version of this product (`jobs/<id>.json`). */
+export interface LegacyJob {
+  v: 1;
+  state: 'claimed' | 'queued' | 'calling' | 'done' | 'retryable' | 'deferred';
+  bucket: string;
+  key: string;
+  etag: string;
+  customName: string;
+  updatedAt: string;
+  attempts: number;
+  quotaDay?: string;
+  result?: { status: string; fileId?: number; audioFileName?: string; requestId?: string; review?: ReviewState; errorCode?: string; errorMessage?: string };
+}
+
+const LEGACY_STATES: ReadonlyArray<LegacyJob['state']> = ['claimed', 'queued', 'calling', 'done', 'retryable', 'deferred'];
+
+/**
+ * Parses a record of the previous version (`jobs/<id>.json`); undefined when it is not one. Every
+ * field a migrated version is built from is checked, as {@link parseJobVersion} does: a record
+ * lacking one would become a version no reader accepts.
+ */
+export function parseLegacyJob(text: string | undefined): LegacyJob | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const j = JSON.parse(text) as Partial<LegacyJob> | null;
+    const r = j?.result;
+    const valid =
+      j?.v === 1 &&
+      LEGACY_STATES.includes(j.state as LegacyJob['state']) &&
+      typeof j.bucket === 'string' &&
+      typeof j.key === 'string' &&
+      typeof j.etag === 'string' &&
+      typeof j.customName === 'string' &&
+      typeof j.updatedAt === 'string' &&
+      (j.attempts === undefined || Number.isInteger(j.attempts)) &&
+      (j.quotaDay === undefined || typeof j.quotaDay === 'string') &&
+      (r === undefined || (typeof r === 'object' && r !== null && typeof r.status === 'string' && (r.fileId === undefined || Number.isSafeInteger(r.fileId))));
+    return valid ? (j as LegacyJob) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Parses a stored version; undefined when it is not one (corrupt or from another format). */
 export function parseJobVersion(text: string | undefined): JobVersion | undefined {
   if (text === undefined) return undefined;

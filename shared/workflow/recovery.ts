@@ -10,7 +10,7 @@
 import { asErrorCode, IvrError, type ErrorCode } from '../core/errors';
 import type { OutboxRecord } from '../core/outbox';
 import { requestedDay } from '../core/event';
-import { carriedOverJob, inFlight, isFinal, queuedJob, visibleStatus, type JobVersion } from '../core/job';
+import { carriedOverJob, inFlight, isFinal, parseLegacyJob, queuedJob, visibleStatus, type JobVersion, type LegacyJob } from '../core/job';
 import { reviewFromCode, type IvrStatus, type ReviewState } from '../core/metadata';
 import type { DailyReport, DayUse } from '../core/report';
 import { leaseView, newsEntry, quotaOn, type LogEntry, type QuotaState } from '../core/sendlog';
@@ -419,20 +419,6 @@ async function withdrawnFailures(ctx: Ctx, jobs: JobVersion[]): Promise<Set<stri
   return new Set(failed.filter((_, i) => gone[i]).map((v) => v.id));
 }
 
-/** A job record of the previous version of this product (`jobs/<id>.json`). */
-interface LegacyJob {
-  v: 1;
-  state: 'claimed' | 'queued' | 'calling' | 'done' | 'retryable' | 'deferred';
-  bucket: string;
-  key: string;
-  etag: string;
-  customName: string;
-  updatedAt: string;
-  attempts: number;
-  quotaDay?: string;
-  result?: { status: string; fileId?: number; audioFileName?: string; requestId?: string; review?: ReviewState; errorCode?: string; errorMessage?: string };
-}
-
 /** Keys of the previous ledger layout that have no meaning any more once its jobs are migrated. */
 const LEGACY_PREFIXES = ['pending/', 'taken/', 'reruns/', 'rate/', 'quota/'];
 
@@ -449,13 +435,13 @@ async function migrateLegacy(ctx: Ctx, day: string): Promise<void> {
   const legacy = (await ledger.store.list(`${ledger.prefix}jobs/`)).filter((l) => /jobs\/[0-9a-f]{40}\.json$/.test(l.key));
   for (const l of legacy) {
     const id = l.key.slice(l.key.lastIndexOf('/') + 1, -'.json'.length);
-    let old: LegacyJob | undefined;
-    try {
-      old = JSON.parse((await ledger.store.get(l.key)) ?? '') as LegacyJob;
-    } catch {
-      old = undefined;
+    const old = parseLegacyJob(await ledger.store.get(l.key));
+    if (!old) {
+      // Left where it is, not deleted: nothing here can send it, and the operator must hear of it.
+      ctx.log.error('a job of the previous version could not be read, so its file is not sent: upload it again', { code: 'LedgerCorrupt', ledgerKey: l.key });
+      continue;
     }
-    if (old?.v === 1 && typeof old.key === 'string' && (await ledger.readVersion(id, 0)) === undefined) {
+    if ((await ledger.readVersion(id, 0)) === undefined) {
       const obj = await ctx.objects.read(old.key, 1);
       const head = obj && obj.etag === old.etag ? { standard: obj.standard, meta: obj.meta } : { standard: {}, meta: {} };
       const v = legacyVersion(id, old, head, ctx.owner);
