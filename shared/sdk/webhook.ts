@@ -33,6 +33,9 @@ function postOnce(url: string, body: string, timeoutMs: number): Promise<{ statu
   });
 }
 
+/** How the workflow posts to the report webhook (see {@link postWebhook}); tests wire in their own. */
+export type WebhookPoster = (url: string, payload: unknown) => Promise<WebhookResult>;
+
 /**
  * Posts `payload` as JSON, up to `attempts` times with a doubling pause from 0.5 s. Succeeds on a
  * 2xx whose body has no non-zero WeCom `errcode`; each attempt times out after `timeoutMs`.

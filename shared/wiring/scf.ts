@@ -10,6 +10,7 @@ import { IvrError } from '../core/errors';
 import { timingFrom } from '../core/timing';
 import { createCccClient, createIvrAudioApi, type IvrAudioApi } from '../sdk/ccc';
 import { CosBucket, createCosClient } from '../sdk/cos';
+import { postWebhook, type WebhookPoster } from '../sdk/webhook';
 import { CreatedVersions, Ledger, SeenEntry } from '../store/ledger';
 import type { Clock, Ctx } from '../workflow/context';
 import { createLogger, redact, redactDeep, redactError, registerSecret, urlSecrets, type Logger } from '../runtime/log';
@@ -65,6 +66,7 @@ export function createRuntime(env: Env, functionName: string, seams: Seams = {})
   // Built at the first CCC call: most upload invocations only queue their file (see ccc.ts).
   const api = createIvrAudioApi(() => createCccClient(config), config.sdkAppId);
   const clock: Clock = { ...realClock, ...seams.clock };
+  const webhook: WebhookPoster = (url, payload) => postWebhook(url, payload, clock.sleep);
   const timing = timingFrom(config);
   const bucket = (name: string, region: string) => {
     const id = `${name}@${region}`;
@@ -90,7 +92,7 @@ export function createRuntime(env: Env, functionName: string, seams: Seams = {})
         const id = `${name}@${region}`;
         if (!created.has(id)) created.set(id, new CreatedVersions());
         if (!seen.has(id)) seen.set(id, new SeenEntry());
-        return { config, timing, ledger: new Ledger(b, config.ledgerPrefix, created.get(id), seen.get(id)), objects: b, api, log, clock, owner };
+        return { config, timing, ledger: new Ledger(b, config.ledgerPrefix, created.get(id), seen.get(id)), objects: b, api, webhook, log, clock, owner };
       },
     },
   };

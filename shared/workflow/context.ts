@@ -1,13 +1,14 @@
 /**
  * What every workflow step is given: configuration and its derived timing, the ledger and the
- * objects of one bucket, the CCC API, a logger and a clock. Production wires the COS and CCC
- * adapters in; unit tests wire in-memory ones and a fake clock.
+ * objects of one bucket, the CCC API, the webhook, a logger and a clock. Production wires the COS,
+ * CCC and webhook adapters in; unit tests wire in-memory ones and a fake clock.
  */
 import type { Config } from '../core/config';
 import { quotaDay } from '../core/zone';
 import type { Timing } from '../core/timing';
 import type { Logger } from '../runtime/log';
 import type { IvrAudioApi } from '../sdk/ccc';
+import type { WebhookPoster } from '../sdk/webhook';
 import type { Ledger } from '../store/ledger';
 import type { AudioObjects } from '../store/objects';
 
@@ -26,6 +27,8 @@ export interface Ctx {
   ledger: Ledger;
   objects: AudioObjects;
   api: IvrAudioApi;
+  /** Posts to the report webhook (IVR_REPORT_WEBHOOK); never throws. */
+  webhook: WebhookPoster;
   log: Logger;
   clock: Clock;
   /** This invocation's id: written into every ledger record it creates. */

@@ -9,7 +9,7 @@ import { IvrError } from '../core/errors';
 import { claimKey, outboxStep, owedRejections, planOutbox, refusedThisMessage, type OutboxRecord } from '../core/outbox';
 import type { WebhookMessage } from '../core/report';
 import { loadReportCode } from '../runtime/load-report';
-import { postWebhook, type WebhookResult } from '../sdk/webhook';
+import type { WebhookResult } from '../sdk/webhook';
 import { CORRUPT } from '../store/ledger';
 import type { Ctx } from './context';
 
@@ -33,7 +33,7 @@ export interface OutboxResult {
  * for a later pass; a failed deletion too (the message is then posted twice).
  */
 export async function postOwed(ctx: Ctx, url: string, key: string, message: WebhookMessage, what: string, rest?: OutboxRecord): Promise<WebhookResult> {
-  const res = await postWebhook(url, message, ctx.clock.sleep);
+  const res = await ctx.webhook(url, message);
   if (res.ok) {
     if (!rest) await ctx.ledger.tidyEntries([key]);
     else {
@@ -100,7 +100,7 @@ export async function drainOutbox(ctx: Ctx, url: string): Promise<OutboxResult> 
       out.gaveUp++;
       continue;
     }
-    const res = await postWebhook(url, message, ctx.clock.sleep);
+    const res = await ctx.webhook(url, message);
     if (res.ok) {
       ctx.log.info(`${what} posted to webhook by a later pass`, { ...about, attempts: res.attempts, writtenAt: new Date(record.at).toISOString() });
       await ctx.ledger.finishOutbox(key, step.window);

@@ -20,7 +20,7 @@ import { mapLimited } from '../runtime/concurrency';
 import { loadReportCode } from '../runtime/load-report';
 import { CORRUPT } from '../store/ledger';
 import { isQuietDay, markQuietDay, putReportPage, readReportHistory, reportStored, storeReport, writeReportHistory } from '../store/reports';
-import { postWebhook, type WebhookResult } from '../sdk/webhook';
+import type { WebhookResult } from '../sdk/webhook';
 import type { Ctx } from './context';
 import { today } from './context';
 import { moveNewest, show } from './jobs';
@@ -391,7 +391,7 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
     // The report is already stored; a webhook failure is reported, never fatal (and posted again later).
     if (outboxKey) webhook = await postOwed(ctx, ctx.config.reportWebhook, outboxKey, message, 'report');
     else {
-      webhook = await postWebhook(ctx.config.reportWebhook, message, ctx.clock.sleep);
+      webhook = await ctx.webhook(ctx.config.reportWebhook, message);
       if (webhook.ok) ctx.log.info('report posted to webhook', { attempts: webhook.attempts });
       else ctx.log.error('report webhook failed', { code: 'WebhookFailed', attempts: webhook.attempts, error: webhook.error });
     }
