@@ -345,6 +345,15 @@ describe('COS faults', () => {
     expect(built).toBe(1);
   });
 
+  test('a DescribeIvrAudioList answer with an entry that has no FileId is refused as a whole, not read without that entry: it may be the registration a lost answer is asked about', async () => {
+    stack = await startStack();
+    const config = loadConfig({ ...stack.env, IVR_BUCKET: BUCKET });
+    const api = createIvrAudioApi(() => createCccClient(config), config.sdkAppId);
+    stack.ccc.inject({ action: 'DescribeIvrAudioList', answer: { TotalCount: 1, FileInfo: [{ CustomFileName: 'hello', AudioFileName: 'x.mp3', Status: 0 }] } });
+    const res = await api.describe({ customFileNames: ['hello'], pageNumber: 0, pageSize: 10 });
+    expect(res).toMatchObject({ ok: false, failure: { kind: 'invalid-response', code: 'ResponseInvalid' } });
+  });
+
   test('a queued job whose version was damaged by hand is left alone, and the log line names its file', async () => {
     stack = await startStack();
     // The send log refuses for good: the file stays queued, its job written.

@@ -44,6 +44,8 @@ export interface CccFault extends Fault {
   /** Never answer (the client's timeout decides). */
   hang?: boolean;
   malformed?: boolean;
+  /** Answer with this `Response` body (a well-formed answer the service should not give). */
+  answer?: Record<string, unknown>;
   /** Register the files, then drop the connection: the caller never learns the outcome. */
   resetAfterCommit?: boolean;
   /**
@@ -272,6 +274,11 @@ export class FakeCcc extends LoopbackServer {
       if (fault?.http) {
         call.result = `HTTP${fault.http}`;
         res.writeHead(fault.http, { 'Content-Type': 'text/html' }).end('<html><body>Bad Gateway</body></html>');
+        return;
+      }
+      if (fault?.answer) {
+        call.result = 'answer';
+        send(fault.answer);
         return;
       }
       if (fault?.malformed) {
