@@ -100,11 +100,12 @@ describe('CCC faults', () => {
     expect(stack.meta('p/late.mp3')['ivr-file-id']).toBe(String(stack.ccc.files[0].FileId));
   });
 
-  test("the same, with the fake's own timer for that registration firing 10 s late (a loaded machine): the fake still registers the file when it said it would, so the product is not told a wrong \"not there\"", async () => {
+  test("the same, with the fake's own timer for that registration firing 40 s late (a loaded machine): the fake still registers the file when it said it would, so the product is not told a wrong \"not there\"", async () => {
     stack = await startStack();
-    // Only the registration's wait is late; the fake's other waits are on time.
+    // Only the registration's wait is late, and later than the call's lifetime (2 × 15 s), when
+    // the product asks; the fake's other waits are on time.
     const sleep = stack.ccc.sleep;
-    stack.ccc.sleep = (ms) => sleep(ms === 3000 ? ms + 10_000 : ms);
+    stack.ccc.sleep = (ms) => sleep(ms === 3000 ? ms + 40_000 : ms);
     stack.ccc.inject({ action: 'UploadIvrAudio', code: 'InternalError', registerAfterErrorMs: 3000 });
     const r = await deliver(stack.drop('p/late.mp3', mp3Silence()));
     expect(r.counts).toEqual({ uploaded: 1 });

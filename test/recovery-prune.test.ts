@@ -104,3 +104,19 @@ test('a record of the previous version that cannot be read is left where it is a
   expect(await w.ledger.readVersion(id, 0)).toBeUndefined();
   expect(lines.filter((l) => l.includes('"LedgerCorrupt"') && l.includes(record))).toHaveLength(1);
 });
+
+test("an unreadable send/tail, once the log's first entries are pruned, does not start the log again with the day's quota unused: the newest entry listed is read forward", async () => {
+  const w = new World({ IVR_DAILY_QUOTA: '2' });
+  await w.upload('a', 2);
+  w.t += 5000;
+  await w.upload('b', 2);
+  expect([w.status('a'), w.status('b')]).toEqual(['uploaded', 'uploaded']);
+  // As pruning leaves a long log: its first entry gone. Then the tail is damaged.
+  await w.store.delete(`${w.prefix}send/1`);
+  await w.store.put(`${w.prefix}send/tail`, '{"v":2,"n":');
+  w.t += 5000;
+  await w.upload('c', 2);
+  expect(w.status('c')).toBe('deferred');
+  expect(w.calls).toHaveLength(2);
+  expect(await w.store.get(`${w.prefix}send/1`)).toBeUndefined();
+});

@@ -241,11 +241,19 @@ export class Ledger {
   private entryKey = (n: number) => `${this.prefix}send/${n}`;
   private tailKey = () => `${this.prefix}send/tail`;
 
-  /** The newest entry as last published: a hint that may lag a few entries behind. */
+  /** The newest entry as last published: a hint that may lag a few entries behind (undefined when absent or unreadable). */
   async readTail(): Promise<LogEntry | undefined> {
-    const e = parseLogEntry(await this.store.get(this.tailKey()));
+    const t = await this.tail();
+    return t === CORRUPT ? undefined : t;
+  }
+
+  /** As {@link readTail}, telling an unreadable `send/tail` (`CORRUPT`) from an absent one (undefined). */
+  async tail(): Promise<LogEntry | undefined | typeof CORRUPT> {
+    const text = await this.store.get(this.tailKey());
+    if (text === undefined) return undefined;
+    const e = parseLogEntry(text);
     this.seen.note(e);
-    return e;
+    return e ?? CORRUPT;
   }
 
   /** Send-log entry `n`, read by key; undefined when it is absent or unreadable. */

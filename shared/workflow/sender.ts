@@ -1133,5 +1133,14 @@ async function publish(ctx: Ctx, entry: LogEntry): Promise<void> {
 
 /** The newest entry as far as the published tail knows, or the state before the first one. */
 export async function readTail(ctx: Ctx, today: string): Promise<LogEntry> {
-  return (await ctx.ledger.readTail()) ?? genesis(today);
+  const tail = await ctx.ledger.tail();
+  if (tail !== CORRUPT) return tail ?? genesis(today);
+  // The tail is only a hint, but starting from nothing would start the log again at entry 1 (its
+  // first entries may be pruned) with no quota used, no call spacing and no open calls: start from
+  // the newest entry a listing shows instead, read forward by key. The next append publishes a
+  // readable tail again.
+  const newest = Math.max(0, ...(await ctx.ledger.listLogEntries()).map((e) => e.n));
+  ctx.log.warn('send/tail cannot be read; reading the send log from the newest entry listed', { code: 'LedgerCorrupt', entry: newest });
+  if (newest === 0) throw new IvrError('LedgerCorrupt', 'send/tail cannot be read and no send-log entry is listed: nothing is sent until one is (remove send/tail only if the send log is empty)', { transient: true });
+  return readToTail(ctx, newest);
 }

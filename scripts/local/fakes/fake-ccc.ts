@@ -261,6 +261,9 @@ export class FakeCcc extends LoopbackServer {
       call.secretId = this.authenticate(req, body);
       recordAction(`ccc:${action}`);
       this.onRequest?.(call);
+      // Registrations put off to a time now past are in CCC's state by now, whatever this
+      // process's timers say: a Describe must find them, and an upload's quota count them.
+      await this.settleDue();
       const fault = this.takeFault(action);
       if (fault?.hang) {
         call.result = 'hang';
@@ -321,7 +324,6 @@ export class FakeCcc extends LoopbackServer {
         send(result);
       } else if (action === 'DescribeIvrAudioList') {
         this.checkDescribeRate();
-        for (const r of [...this.putOff]) if (r.due <= this.time()) await r.run().catch(() => undefined);
         send(this.describe(params));
       } else {
         throw new TencentApiError('InvalidAction', `The action ${action} is not supported by this fake.`);
@@ -353,26 +355,29 @@ export class FakeCcc extends LoopbackServer {
     this.describeArrivals.push(now);
   }
 
+  /** Runs every put-off registration whose time has come (see {@link registerAt}). */
+  private async settleDue(): Promise<void> {
+    for (const r of [...this.putOff]) if (r.due <= this.time()) await r.run().catch(() => undefined);
+  }
+
   /**
    * Registers a call's files at `due` (the fake's clock), as a back end that went on with the call
-   * would, however late this process's own timers fire: the downloads start now, and a Describe
-   * from `due` on waits for the registration before it answers. On a loaded machine the timer and
-   * the downloads ran hundreds of ms late, and the fault suite's margin between a slow
-   * registration and the call's lifetime is 500 ms: the product was then told "not there" about a
-   * file this fake meant to have registered already.
+   * would, however late this process's own timers fire: any request from `due` on (a Describe,
+   * the next upload's quota count) runs the registration (its downloads included) and waits for
+   * it first. On a loaded machine the timer ran hundreds of ms late, and the fault suite's margin
+   * between a slow registration and the call's lifetime is 500 ms: the product was then told "not
+   * there" about a file this fake meant to have registered already.
    */
   private registerAt(due: number, params: Json, secretId: string | undefined, arrived: number): Promise<Json> {
-    const list = Array.isArray(params.AudioList) ? (params.AudioList as Array<{ AudioUrl?: unknown }>) : [];
-    const downloads = new Map(list.filter((i) => typeof i?.AudioUrl === 'string').map((i) => [i.AudioUrl as string, this.download(i.AudioUrl as string)]));
     let done: Promise<Json> | undefined;
-    const r = { due, run: () => (done ??= this.upload(params, secretId, arrived, false, downloads)) };
+    const r = { due, run: () => (done ??= this.upload(params, secretId, arrived, false)) };
     this.putOff.add(r);
     return this.sleep(Math.max(0, due - this.time()))
       .then(r.run)
       .finally(() => this.putOff.delete(r));
   }
 
-  private async upload(p: Json, secretId?: string, arrived = this.time(), checkRate = true, downloads?: Map<string, ReturnType<FakeCcc['download']>>): Promise<Json> {
+  private async upload(p: Json, secretId?: string, arrived = this.time(), checkRate = true): Promise<Json> {
     if (checkRate) this.checkRate();
     const sdkAppId = p.SdkAppId;
     const list = p.AudioList;
@@ -394,7 +399,7 @@ export class FakeCcc extends LoopbackServer {
     const failed: Json[] = [];
     for (const item of list as Array<{ CustomFileName: string; AudioUrl: string }>) {
       const refusal = this.failingNames.get(item.CustomFileName) ?? this.refusals.shift();
-      const fetched = refusal !== undefined ? { problem: refusal.split('$AudioUrl').join(item.AudioUrl) } : await (downloads?.get(item.AudioUrl) ?? this.download(item.AudioUrl));
+      const fetched = refusal !== undefined ? { problem: refusal.split('$AudioUrl').join(item.AudioUrl) } : await this.download(item.AudioUrl);
       const problem = fetched.problem;
       if (problem) {
         failed.push({ FileName: item.CustomFileName, FailedMsg: problem });
