@@ -96,10 +96,23 @@ test('after a slow spell, UploadFileOverflow heard while another sender waits fo
   expect([w.status('a'), w.status('b')]).toEqual(['deferred', 'deferred']);
 });
 
-/** A CCC api like `w.api` whose first `prepare` takes `ms` of the world's clock (the SDK's side file loading on a cold instance). */
+/**
+ * A CCC api like `w.api` whose client takes `ms` of the world's clock to build, once (the SDK's
+ * side file loading on a cold instance): at `prepare`, or, as createIvrAudioApi does, at the first
+ * call if nothing prepared it.
+ */
 function slowToPrepare(w: World, ms: number): { api: World['api']; prepared: () => boolean } {
   let loaded = false;
-  return { api: { ...w.api, prepare: () => void (loaded || ((loaded = true), (w.t += ms))) }, prepared: () => loaded };
+  const build = () => void (loaded || ((loaded = true), (w.t += ms)));
+  const api = w.api;
+  return {
+    api: {
+      prepare: build,
+      upload: (items) => (build(), api.upload(items)),
+      describe: (q) => (build(), api.describe(q)),
+    },
+    prepared: () => loaded,
+  };
 }
 
 /** Every call window the send log holds, in order. */

@@ -94,7 +94,12 @@ export interface JobObject {
    */
   uploadedAt?: number;
   /** Standard headers and user metadata as the intake saw them, resent by every metadata write. */
-  head: { standard: Record<string, string>; meta: Record<string, string> };
+  head: {
+    standard: Record<string, string>;
+    meta: Record<string, string>;
+    /** When these were read (ms), when later than `queuedAt`: a status write soon after need not read them again. */
+    readAt?: number;
+  };
   /** What conversion did, when CCC gets a converted copy (`44100Hz/2ch/16bit → 8000Hz/1ch/16bit`). */
   converted?: string;
   /** Ledger key of the converted copy CCC downloads instead of the object. */
@@ -332,8 +337,8 @@ export const inCall = (v: JobVersion, n: number, sendingSeq: number): boolean =>
 export const stillInCall = (v: JobVersion, newer: JobVersion): boolean =>
   v.state === 'sending' && v.call !== undefined && newer.seq > v.seq && inFlight(newer.state) && inCall(newer, v.call, v.seq);
 
-/** `v` with the object's headers and user metadata as read now: what its status writes resend from here on. */
-export const withHead = (v: JobVersion, head: JobObject['head']): JobVersion => ({ ...v, object: { ...v.object, head } });
+/** `v` with the object's headers and user metadata as read at `readAt`: what its status writes resend from here on. */
+export const withHead = (v: JobVersion, head: Pick<JobObject['head'], 'standard' | 'meta'>, readAt: number): JobVersion => ({ ...v, object: { ...v.object, head: { standard: head.standard, meta: head.meta, readAt } } });
 
 /**
  * In a call whose outcome is not written yet (`sending`), or lost (`uncertain`): only settling it,

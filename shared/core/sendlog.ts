@@ -15,7 +15,7 @@
  */
 import type { DeferralCause } from './job';
 import type { Timing } from './timing';
-import { mergedCheck, type VersioningCheck } from './versioning';
+import { BUCKET_VERSIONING, mergedCheck, type VersioningCheck } from './versioning';
 import { DAY_MS, nextQuotaDayStart, quotaDay } from './zone';
 
 /** A file in a call, as the send log records it. */
@@ -400,7 +400,7 @@ export function parseLogEntry(text: string | undefined): LogEntry | undefined {
       Array.isArray(e.open) &&
       e.open.every(isOpenCall) &&
       Number.isInteger(e.deferred) &&
-      (e.bucket === undefined || (typeof e.bucket === 'object' && e.bucket !== null && typeof e.bucket.day === 'string' && ['Never', 'Enabled', 'Suspended'].includes(e.bucket.versioning)));
+      (e.bucket === undefined || (typeof e.bucket === 'object' && e.bucket !== null && typeof e.bucket.day === 'string' && BUCKET_VERSIONING.includes(e.bucket.versioning)));
     if (valid) {
       // A hint only: a value that is not a duration is dropped, never a reason to refuse the entry.
       if (e.slowMs !== undefined && !(typeof e.slowMs === 'number' && Number.isFinite(e.slowMs) && e.slowMs > 0)) delete e.slowMs;

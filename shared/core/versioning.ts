@@ -5,12 +5,15 @@
  * never be switched off again, only suspended (as design notes citing COS's PUT Object page,
  * cloud.tencent.com/document/product/436/7749, say; not found in Tencent's own text). On such a
  * bucket two instances both "win" the same name: a file can be registered in CCC twice, two
- * senders call at once, the quota count goes wrong, all without an error. So the deploy refuses such a bucket, the recovery
- * pass checks once per quota day, and a sender that knows makes no call. Pure decisions here.
+ * senders call at once, the quota count goes wrong, all without an error. So the deploy refuses
+ * such a bucket, the recovery pass checks once per quota day, and a sender that knows makes no
+ * call. Pure decisions here.
  */
 
+/** Every {@link BucketVersioning}, for parsing what the ledger holds. */
+export const BUCKET_VERSIONING = ['Never', 'Enabled', 'Suspended'] as const;
 /** A bucket's versioning: `Never` when GET Bucket versioning shows no `Status` (it was never set). */
-export type BucketVersioning = 'Never' | 'Enabled' | 'Suspended';
+export type BucketVersioning = (typeof BUCKET_VERSIONING)[number];
 
 /**
  * The versioning `VersioningConfiguration.Status` says (as cos-nodejs-sdk-v5 parses GET Bucket

@@ -203,7 +203,7 @@ async function existingJob(ctx: Ctx, index: number, id: string, head: JobVersion
   const shows = readResult(obj.meta);
   // The object's own headers and user metadata as they are now: an upload of the same bytes may
   // bring new ones, and every status write resends what the job holds.
-  const asNow = withHead(head, object.head);
+  const asNow = withHead(head, object.head, ctx.clock.now());
   if (head.state === 'failed') {
     if (isRedelivery(head, shows?.etag, obj.lastModified, shows?.at, ctx.timing.skewMs)) {
       const shown = shows?.status === 'failed' ? undefined : await show(ctx, asNow);

@@ -100,7 +100,7 @@ export const HEADERS_FRESH_MS = 60_000;
 
 /**
  * Writes what the job's state shows onto its object version, keeping every other user metadata and
- * standard header (as the intake saw them within {@link HEADERS_FRESH_MS}, else as they are now).
+ * standard header (as last read, within {@link HEADERS_FRESH_MS}, else as they are now).
  * A version that was overwritten or deleted is left alone: the new version has a job of its own.
  */
 export async function show(ctx: Ctx, v: JobVersion): Promise<Shown> {
@@ -109,8 +109,9 @@ export async function show(ctx: Ctx, v: JobVersion): Promise<Shown> {
     let standard = o.head.standard;
     let meta = mergeResult(o.head.meta, visibleResult(v));
     // A console edit of the headers is a self-copy that keeps the ETag and raises no event we see,
-    // so headers read perhaps days ago would undo it: one HEAD for those, none on the normal path.
-    if (ctx.clock.now() - o.queuedAt >= HEADERS_FRESH_MS) {
+    // so headers read perhaps days ago would undo it: one HEAD for those, none on the normal path
+    // (nor just after a sender's HEAD before the call, which read them again).
+    if (ctx.clock.now() - (o.head.readAt ?? o.queuedAt) >= HEADERS_FRESH_MS) {
       const now = await ctx.objects.stat(o.key);
       if (!now) throw objectMoved('ObjectNotFound', o.key);
       if (now.etag !== o.etag) throw objectMoved('ObjectChanged', o.key);

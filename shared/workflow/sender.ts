@@ -221,8 +221,10 @@ export class Sender {
       // A lost answer is asked about a call lifetime after `notAfter`, the latest the call may have
       // started: nothing that can take time may stand between the window check and the request,
       // and an instance's first CCC call loads the SDK. A lone call's window is the one worked out
-      // below, so the client is built first (only with files of our own: else no lone call).
-      if (own.length > 0) ctx.api.prepare?.();
+      // below, so the client is built first when a lone call is in sight (a sender that gathers
+      // builds it before its first call's window, in loop; an intake that leaves its file to
+      // another sender never loads it).
+      if (own.length > 0 && !opts.recovery && loneCallOpen(prev, nextWindow(prev, now, t, config.quotaUtcOffsetMinutes), now, t)) ctx.api.prepare?.();
       const pruned = await pruneOpen(ctx, prev.open, now);
       const at = ctx.clock.now();
       const window = nextWindow(prev, at, t, config.quotaUtcOffsetMinutes);
@@ -559,7 +561,7 @@ export class Sender {
       if (current && etag === o.etag) {
         // Still this version; its headers and user metadata as they are now (the same bytes may
         // have been uploaded again with new ones) are what its status writes resend from here on.
-        c.version = withHead(c.version, { standard: current.standard, meta: current.meta });
+        c.version = withHead(c.version, current, this.now());
         return;
       }
       dropped = true;
