@@ -7,6 +7,9 @@
  */
 import { setLogSink } from '../shared/runtime/log';
 import { runRecovery } from '../shared/workflow/recovery';
+import { readTail, Sender } from '../shared/workflow/sender';
+import { today } from '../shared/workflow/context';
+import { CORRUPT } from '../shared/store/ledger';
 import { mp3Silence } from './audio';
 import { World } from './world';
 
@@ -103,4 +106,20 @@ test('a sender whose last call promises nothing still holds its earlier promise:
   // Calls stay a gap apart.
   const ok = w.calls.map((c) => c.at);
   for (let i = 1; i < ok.length; i++) expect(ok[i] - ok[i - 1]).toBeGreaterThanOrEqual(1000);
+});
+
+test("a sender given the invocation's own end (an invocation that takes the lease a second time) stops by then, not a whole IVR_WAIT_SECONDS after it started", async () => {
+  const w = new World({ IVR_WAIT_SECONDS: '60' });
+  // Another client keeps CCC's rate limit spent: every call is refused, and the sender stays to try again.
+  w.answer = async () => ({ ok: false, failure: { kind: 'api', code: 'RequestLimitExceeded', message: 'another client' } });
+  await w.queuedByVanishedIntake('a', 2);
+  const ctx = w.ctx('second');
+  const own = (await w.ledger.head((await w.ledger.listQueue())[0].id))!;
+  if (own === CORRUPT) throw new Error('unreadable');
+  const start = w.t;
+  const got = await Sender.acquire(ctx, await readTail(ctx, today(ctx)), [own], { termEnd: start + 5000 });
+  await got.sender!.run();
+  // Its term ends at 5 s; what it promised others (a gap) and a listing lag may follow, not 55 s more.
+  expect(w.t - start).toBeLessThan(5000 + w.timing.callGapMs + w.timing.listLagMs + 2000);
+  expect(w.calls.length).toBeGreaterThan(0);
 });

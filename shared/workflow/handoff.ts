@@ -142,7 +142,7 @@ async function sendOrLeave(ctx: Ctx, files: JobVersion[], showing: Showing, exis
     // The files wait, and their objects say so now.
     if (next !== 'send-now') await showUnshown(ctx, versions, showing);
     if (next === 'leave') return { versions, sent: false };
-    const got = await Sender.acquire(ctx, tail, waiting);
+    const got = await Sender.acquire(ctx, tail, waiting, { termEnd: deadline });
     if (!got.sender) {
       tail = got.tail;
       continue;

@@ -137,6 +137,12 @@ export interface SenderOptions {
   recovery?: boolean;
   /** The recovery pass's check of the bucket's versioning made just now: every entry of this sender carries it. */
   bucket?: VersioningCheck;
+  /**
+   * The latest the sender's term may end (ms): an invocation that takes the lease a second time
+   * gives its second sender only what is left of its own term, so that it still ends before SCF's
+   * timeout (the deploy checks IVR_WAIT_SECONDS against it once).
+   */
+  termEnd?: number;
 }
 
 /** The send-lease holder (see the module comment): obtained from {@link Sender.acquire}, then worked by `run`. */
@@ -162,7 +168,8 @@ export class Sender {
   private quota: QuotaState;
   private previousDay?: QuotaState;
   private deferredCount: number;
-  private readonly started: number;
+  /** When this sender stops taking on work: IVR_WAIT_SECONDS from its start, or the invocation's own end if sooner. */
+  private readonly termEnd: number;
   private rateLimited = 0;
   /** After CCC refused for the rate limit (someone else calls it too), the next call waits at least until then. */
   private notBeforeFloor = 0;
@@ -196,7 +203,7 @@ export class Sender {
     this.previousDay = held.previousDay;
     this.deferredCount = held.deferred;
     this.slowMs = room;
-    this.started = ctx.clock.now();
+    this.termEnd = Math.min(ctx.clock.now() + ctx.timing.maxTermMs, opts.termEnd ?? Infinity);
     this.hold(held);
     for (const v of own) {
       this.cands.set(v.id, { version: v, entries: new Set([v.state === 'deferred' ? ctx.ledger.deferredKey(v) : ctx.ledger.queueKey(v)]) });
@@ -294,7 +301,7 @@ export class Sender {
   private async loop(): Promise<void> {
     const { ctx } = this;
     const t = ctx.timing;
-    const termEnd = this.started + t.maxTermMs;
+    const termEnd = this.termEnd;
     const pollMs = Math.max(100, Math.min(500, Math.round(t.listLagMs / 3)));
     for (;;) {
       // Past our term and past what we promised others, and the queue listed since (the promise's
@@ -932,7 +939,7 @@ export class Sender {
     for (const l of [...this.lost.values()]) {
       const wait = l.checkAfter - this.now();
       if (wait > 0) {
-        if (!atEnd || this.now() + wait > this.started + ctx.timing.maxTermMs) continue;
+        if (!atEnd || this.now() + wait > this.termEnd) continue;
         await ctx.clock.sleep(wait);
       }
       const files: Unsettled[] = [];
