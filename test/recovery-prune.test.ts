@@ -120,3 +120,22 @@ test("an unreadable send/tail, once the log's first entries are pruned, does not
   expect(w.calls).toHaveLength(2);
   expect(await w.store.get(`${w.prefix}send/1`)).toBeUndefined();
 });
+
+test("the migration's quota count is carried even when the published tail lags behind the log (its append collides): it is appended on the newest entry", async () => {
+  const w = new World();
+  const day = (ms: number) => new Date(ms + 480 * 60_000).toISOString().slice(0, 10);
+  const today = day(w.t);
+  const ctx = w.ctx('other');
+  const changes = (now: number) => ({ owner: 'other', now, quota: { day: today, used: 0, full: false }, open: [], deferred: 0 });
+  const e1 = leaseEntry(genesis(today), changes(w.t - 60_000), w.t - 60_000, ctx.timing);
+  const e2 = leaseEntry(e1, changes(w.t - 30_000), w.t - 30_000, ctx.timing);
+  await w.store.create(`${w.prefix}send/1`, JSON.stringify(e1));
+  await w.store.create(`${w.prefix}send/2`, JSON.stringify(e2));
+  // The tail was published at entry 1 only.
+  await w.store.put(`${w.prefix}send/tail`, JSON.stringify(e1));
+  for (let i = 0; i < 3; i++) await w.store.put(`${w.prefix}quota/${today}/${i}`, '{}');
+  await w.recover(1, 1000);
+  const e3 = await w.ledger.readEntryAt(3);
+  expect(e3?.quota).toEqual({ day: today, used: 3, full: false });
+  expect((await w.ledger.readTail())?.quota.used).toBe(3);
+});

@@ -25,7 +25,7 @@ import type { Ctx } from './context';
 import { today } from './context';
 import { moveNewest, show } from './jobs';
 import { drainOutboxSafely, postOwed, type OutboxResult } from './outbox';
-import { readTail, Sender } from './sender';
+import { readTail, readToTail, Sender } from './sender';
 import { describePaced } from './resolve';
 
 /** A file a recovery pass moved on, as its object shows it now (see {@link RecoveryResult.files}). */
@@ -484,13 +484,20 @@ function legacyVersion(id: string, old: LegacyJob, head: JobVersion['object']['h
 
 /** Carries the previous version's count of today's quota into the send log. */
 async function carryQuota(ctx: Ctx, day: string, used: number, full: boolean): Promise<void> {
-  const tail = await readTail(ctx, day);
-  // As every appender rolls the day: the tail's own day, if it was yesterday, becomes previousDay.
-  const { quota, previousDay } = quotaOn(tail, day);
-  if (quota.day !== day || (quota.used >= used && (quota.full || !full))) return;
-  const now = ctx.clock.now();
-  const entry = newsEntry(tail, { owner: ctx.owner, now, quota: { day, used: Math.max(quota.used, used), full: quota.full || full }, previousDay, open: tail.open, deferred: tail.deferred }, ctx.timing);
-  if ((await ctx.ledger.appendEntry(entry)).appended) await ctx.ledger.publishTail(entry);
+  let tail = await readTail(ctx, day);
+  // Appended on the newest entry, however many others append meanwhile: the old markers that hold
+  // the count are deleted right after, so a count not carried now is lost for good.
+  for (let tries = 0; tries < 20; tries++) {
+    // As every appender rolls the day: the tail's own day, if it was yesterday, becomes previousDay.
+    const { quota, previousDay } = quotaOn(tail, day);
+    if (quota.day !== day || (quota.used >= used && (quota.full || !full))) return;
+    const now = ctx.clock.now();
+    const entry = newsEntry(tail, { owner: ctx.owner, now, quota: { day, used: Math.max(quota.used, used), full: quota.full || full }, previousDay, open: tail.open, deferred: tail.deferred }, ctx.timing);
+    const appended = await ctx.ledger.appendEntry(entry);
+    if (appended.appended) return ctx.ledger.publishTail(entry);
+    tail = await readToTail(ctx, appended.there ?? entry.n);
+  }
+  throw new IvrError('StorageError', 'could not append the previous version\'s quota count to the send log after 20 tries', { transient: true });
 }
 
 /**

@@ -54,7 +54,7 @@ interface LostCall {
 }
 
 /** Reads forward from entry `from` (already read, or its number) to the newest entry, each by key. */
-async function readToTail(ctx: Ctx, from: LogEntry | number): Promise<LogEntry> {
+export async function readToTail(ctx: Ctx, from: LogEntry | number): Promise<LogEntry> {
   let tail = typeof from === 'number' ? await ctx.ledger.readEntryAt(from) : from;
   if (!tail) throw new IvrError('LedgerCorrupt', `send-log entry ${String(from)} exists but cannot be read; remove it only if no sender is running`, { transient: true });
   for (;;) {
