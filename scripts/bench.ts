@@ -76,7 +76,7 @@ async function main(): Promise<void> {
 
   say('Bundles (dist/package)');
   const sizes: Record<string, number> = {};
-  const sideFiles: Record<string, string> = { 'audio_convert.js': 'loaded only to convert a WAV', 'cos_request.js': 'loaded only for a COS request through a proxy', 'ccc_client.js': 'the CCC SDK, loaded at an instance’s first CCC call', 'report_render.js': 'the daily report’s code, loaded once per quota day' };
+  const sideFiles: Record<string, string> = { 'audio_convert.js': 'loaded only to convert a WAV', 'cos_request.js': 'loaded only for a COS request through a proxy', 'ccc_client.js': 'the CCC SDK, loaded when an instance is about to call CCC', 'report_render.js': 'the daily report’s code, loaded once per quota day' };
   for (const b of [...BUNDLES.map((x) => x.file), ...Object.keys(sideFiles)]) {
     const buf = fs.readFileSync(path.join(PKG, b));
     sizes[b] = buf.length;
