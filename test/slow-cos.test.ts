@@ -125,8 +125,21 @@ async function callWindows(w: World): Promise<Array<{ notBefore: number; notAfte
   }
 }
 
-// A lost answer is asked about a call lifetime after the window's notAfter, which assumes the
-// request left by then: nothing slow may stand between the window check and the request.
+/**
+ * Each call made inside the window its send-log entry promised, one entry per call (no window was
+ * missed first). A lost answer is asked about a call lifetime after the window's notAfter, which
+ * assumes the request left by then: nothing slow may stand between the window check and the request.
+ */
+async function expectCallsInTheirWindows(w: World, calls: number): Promise<void> {
+  expect(w.calls).toHaveLength(calls);
+  const windows = await callWindows(w);
+  expect(windows).toHaveLength(calls);
+  w.calls.forEach((c, i) => {
+    expect(c.at).toBeGreaterThanOrEqual(windows[i].notBefore);
+    expect(c.at).toBeLessThanOrEqual(windows[i].notAfter);
+  });
+}
+
 test("a lone call whose instance is slow to build its CCC client (the SDK's side file, 3 s here) still starts inside the window the send log promised: the client is built before the window is worked out", async () => {
   const w = new World();
   const slow = slowToPrepare(w, 3000);
@@ -134,12 +147,7 @@ test("a lone call whose instance is slow to build its CCC client (the SDK's side
   await w.upload('first', 3);
   expect(slow.prepared()).toBe(true);
   expect(w.status('first')).toBe('uploaded');
-  expect(w.calls).toHaveLength(1);
-  const windows = await callWindows(w);
-  // One call entry: no window was missed first.
-  expect(windows).toHaveLength(1);
-  expect(w.calls[0].at).toBeGreaterThanOrEqual(windows[0].notBefore);
-  expect(w.calls[0].at).toBeLessThanOrEqual(windows[0].notAfter);
+  await expectCallsInTheirWindows(w, 1);
 });
 
 test('so does the call of a sender that gathers (a file dropped by a new instance, slow to build its client, just after another call)', async () => {
@@ -152,13 +160,7 @@ test('so does the call of a sender that gathers (a file dropped by a new instanc
   await w.upload('second', 3);
   expect(slow.prepared()).toBe(true);
   expect([w.status('first'), w.status('second')]).toEqual(['uploaded', 'uploaded']);
-  expect(w.calls).toHaveLength(2);
-  const windows = await callWindows(w);
-  expect(windows).toHaveLength(2);
-  w.calls.forEach((c, i) => {
-    expect(c.at).toBeGreaterThanOrEqual(windows[i].notBefore);
-    expect(c.at).toBeLessThanOrEqual(windows[i].notAfter);
-  });
+  await expectCallsInTheirWindows(w, 2);
 });
 
 test('and the call of a recovery pass, whose sender has no file of its own and builds its client only at its first call', async () => {
@@ -169,9 +171,5 @@ test('and the call of a recovery pass, whose sender has no file of its own and b
   await w.recover(1);
   expect(slow.prepared()).toBe(true);
   expect(w.status('orphan')).toBe('uploaded');
-  expect(w.calls).toHaveLength(1);
-  const windows = await callWindows(w);
-  expect(windows).toHaveLength(1);
-  expect(w.calls[0].at).toBeGreaterThanOrEqual(windows[0].notBefore);
-  expect(w.calls[0].at).toBeLessThanOrEqual(windows[0].notAfter);
+  await expectCallsInTheirWindows(w, 1);
 });
