@@ -9,7 +9,6 @@ import { declaredWavSeconds, inspectAudio, sniffAudio, type AudioFormat, type Au
 import { conversionPlan, MAX_CONVERT_INPUT_BYTES, overLimit, telephonyBytes, tooLongForTelephony } from './plan';
 import { SOX_TO_TELEPHONY } from './format';
 
-
 /** The operator's settings a verdict depends on (a `Config` is one). */
 export interface AudioPolicy {
   /** Which WAVs CCC gets converted to 8 kHz mono (`IVR_CONVERT`). */

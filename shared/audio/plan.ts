@@ -24,7 +24,6 @@ export const MAX_CONVERT_INPUT_BYTES = 12 * 1024 * 1024;
  */
 export const MAX_BODY_BYTES_IN_FLIGHT = MAX_CONVERT_INPUT_BYTES;
 
-
 /** Why a file can be neither sent nor converted. */
 export type PlanProblemCode =
   /** Over CCC's size limit and conversion cannot (or may not) bring it under. */
@@ -87,7 +86,6 @@ export function tooLongForTelephony(bytes: number, seconds: number, outBytes: nu
   return `${overLimit(bytes, maxFile)}, and its ${+seconds.toFixed(1)} s of audio take ${outBytes} bytes even as 8 kHz mono 16-bit WAV (which holds at most ${fits} s): shorten or split it, or encode it as MP3, e.g. \`lame -m m -b 32 in.wav out.mp3\``;
 }
 
-const SOX_FIX = SOX_TO_TELEPHONY;
 const problem = (code: PlanProblemCode, message: string): PlanProblem => ({ code, message });
 
 /**
@@ -126,11 +124,11 @@ export function conversionPlan(info: AudioInfo, bytes: number, mode: ConvertMode
   // Any other file within the limit is never made to fail: if its conversion would not fit (8-bit
   // or A-law input doubles in size), it goes as it is.
   if (!tooBig && (!wanted || outBytes > maxFile)) return 'send-as-is';
-  if (tooBig && mode === 'off') return problem('FileTooLarge', `${over}, and conversion is turned off: convert it to 8 kHz mono first, e.g. ${SOX_FIX}, or turn conversion on`);
+  if (tooBig && mode === 'off') return problem('FileTooLarge', `${over}, and conversion is turned off: convert it to 8 kHz mono first, e.g. ${SOX_TO_TELEPHONY}, or turn conversion on`);
   // Converting never makes an 8 kHz mono 16-bit file smaller, and the output must fit too.
   if (tooBig && (telephony || outBytes > maxFile)) return problem('FileTooLarge', tooLongForTelephony(bytes, info.durationSeconds, outBytes, maxFile));
   if (bytes > maxInput) {
-    return problem('AudioTooLargeToConvert', `the WAV is ${bytes} bytes (${mb(bytes, maxInput)}), more than the ${maxInput} bytes (${mb(maxInput, bytes)}) that can be converted within the function's memory: convert it before uploading, e.g. ${SOX_FIX}`);
+    return problem('AudioTooLargeToConvert', `the WAV is ${bytes} bytes (${mb(bytes, maxInput)}), more than the ${maxInput} bytes (${mb(maxInput, bytes)}) that can be converted within the function's memory: convert it before uploading, e.g. ${SOX_TO_TELEPHONY}`);
   }
   return 'convert';
 }
