@@ -368,8 +368,8 @@ export class Sender {
         await ctx.clock.sleep(Math.max(10, Math.min(pollMs, stayUntil - now + 1, wake === undefined ? pollMs : wake - now)));
         continue;
       }
-      // The CCC client is built before the call's window is worked out (see acquire: a recovery
-      // pass's sender has no files of its own and builds it here, at its first call).
+      // The CCC client is built before the call's window is worked out (see acquire, which builds
+      // it only for a lone call: a sender that gathers, a recovery pass's too, builds it here).
       ctx.api.prepare?.();
       // After a missed window, the window leaves room for what comes before the call (the entry,
       // a version per file), as slow as COS has shown itself to be.
