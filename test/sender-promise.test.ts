@@ -123,3 +123,16 @@ test("a sender given the invocation's own end (an invocation that takes the leas
   expect(w.t - start).toBeLessThan(5000 + w.timing.callGapMs + w.timing.listLagMs + 2000);
   expect(w.calls.length).toBeGreaterThan(0);
 });
+
+test("the hand-off gives every sender it starts the invocation's own end, its first as much as a later one", async () => {
+  const w = new World({ IVR_WAIT_SECONDS: '60' });
+  const acquire = jest.spyOn(Sender, 'acquire');
+  try {
+    const start = w.t;
+    await w.upload('a', 2);
+    expect(acquire).toHaveBeenCalled();
+    for (const call of acquire.mock.calls) expect(call[3]).toEqual({ termEnd: start + 60_000 });
+  } finally {
+    acquire.mockRestore();
+  }
+});
