@@ -9,6 +9,7 @@
  * On a virtual clock, with concurrent invocations.
  */
 import { setLogSink } from '../shared/runtime/log';
+import { CORRUPT } from '../shared/store/ledger';
 import { World } from './world';
 
 beforeAll(() => setLogSink(() => undefined));
@@ -172,4 +173,29 @@ test('and the call of a recovery pass, whose sender has no file of its own and b
   expect(slow.prepared()).toBe(true);
   expect(w.status('orphan')).toBe('uploaded');
   await expectCallsInTheirWindows(w, 1);
+});
+
+test('a call whose window is already missed when its entry is appended (that one write stalled) puts no file into it: no `sending` version only to be moved back, and the file goes in the next call', async () => {
+  const w = new World();
+  let stalled = false;
+  w.store.hook = (op, key, phase) => {
+    // The lone call's entry (send/1) takes 1 s to be written.
+    if (!stalled && op === 'create' && phase === 'after' && key === `${w.prefix}send/1`) {
+      stalled = true;
+      w.t += 1000;
+    }
+  };
+  await w.upload('stalled', 3);
+  expect(stalled).toBe(true);
+  expect(w.status('stalled')).toBe('uploaded');
+  expect(w.calls).toHaveLength(1);
+  // Its chain: written, put into the one call made, registered; nothing in between.
+  const id = [...w.store.objects.keys()].find((k) => k.includes('/jobs/'))!.split('/').slice(-2)[0];
+  const chain = [];
+  for (let seq = 0; ; seq++) {
+    const v = await w.ledger.readVersion(id, seq);
+    if (!v || v === CORRUPT) break;
+    chain.push(v.state);
+  }
+  expect(chain).toEqual(['queued', 'sending', 'uploaded']);
 });

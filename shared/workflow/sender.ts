@@ -729,6 +729,17 @@ export class Sender {
     this.mine.add(entry.n);
     this.open = entry.open;
     this.quota = { ...entry.quota };
+    if (this.now() > call.notAfter) {
+      // Missed before any file was put into the call (the entry's own write was that slow): the
+      // files stay as they are, instead of a `sending` version each only to be moved back. The
+      // call then holds nothing, as when others moved every file first.
+      ctx.log.warn('call window missed before its files were put in; they stay queued', { entry: entry.n, lateMs: this.now() - call.notAfter, slowMs: this.slowMs });
+      this.slowMs = roomAfterMiss(this.slowMs);
+      this.release(call.jobs);
+      this.closeCall(entry.n);
+      await this.noteSlowness();
+      return;
+    }
     // Each file's `sending` version, named after this call, is what puts it in the call: whoever
     // else moved it first wins, and the file is left out.
     const sent: JobVersion[] = [];
