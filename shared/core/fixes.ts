@@ -32,7 +32,7 @@ export function fixFor(code: ErrorCode | undefined, again: AgainWords): string |
   }
   switch (code) {
     case 'UnsupportedExtension':
-      return `Only .mp3 and .wav files can be IVR prompts. Export the recording as MP3 or WAV from your audio tool, ${again.fixed}`;
+      return `Only .mp3 and .wav files can be IVR prompts; a file that is not a recording does not belong with them. If it is one, export it as MP3 or WAV from your audio tool, ${again.fixed}`;
     case 'EmptyFile':
       return `The file is empty (0 bytes), usually a copy or download that did not finish. Copy the original file again from where it came from, ${again.fixed}`;
     case 'FileTooLarge':

@@ -21,7 +21,8 @@ export interface DailyReport {
   /**
    * Files submitted to CCC on `day` against the daily quota, from the send log (or the stored
    * history). `closedByCcc`: CCC answered that the day is full before this product's count filled
-   * it (files registered outside this product, in the CCC console say, count there too).
+   * it (files registered outside this product, in the CCC console say, count there too);
+   * `remaining` is then 0, whatever this product's own count leaves.
    */
   quota: { limit: number; submitted: number; remaining: number; exhausted: boolean; closedByCcc?: true };
   /**
@@ -211,7 +212,7 @@ export function buildReport(i: ReportInput): DailyReport {
     generatedAt: new Date(i.nowMs).toISOString(),
     utcOffset: formatOffset(i.utcOffsetMinutes),
     final: i.final,
-    quota: { limit: i.quotaLimit, submitted: i.submitted, remaining: Math.max(0, i.quotaLimit - i.submitted), exhausted: i.exhausted || i.submitted >= i.quotaLimit, ...(i.exhausted && i.submitted < i.quotaLimit ? { closedByCcc: true as const } : {}) },
+    quota: { limit: i.quotaLimit, submitted: i.submitted, remaining: i.exhausted ? 0 : Math.max(0, i.quotaLimit - i.submitted), exhausted: i.exhausted || i.submitted >= i.quotaLimit, ...(i.exhausted && i.submitted < i.quotaLimit ? { closedByCcc: true as const } : {}) },
     files,
     review,
     backlog,
