@@ -10,7 +10,6 @@ import * as path from 'path';
 import { StringDecoder } from 'string_decoder';
 
 export const ROOT = path.resolve(__dirname, '..');
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 export const MAIN = path.join(ROOT, 'scripts', 'local', 'main.ts');
 
 /** Polls `probe` until it returns something truthy, or fails naming `what` (described when it fails) after `ms`. */
@@ -110,9 +109,9 @@ export class Proc {
     running.add(this);
   }
 
-  /** `npm start`'s main module under tsx, as `npm start` runs it, with `--json`. */
+  /** `npm start`'s main module, as `npm start` runs it (Node with tsx's require hook, in-process), with `--json`. */
   static stack(args: string[], json = true): Proc {
-    return new Proc(TSX, [MAIN, ...(json ? ['--json'] : []), ...args]);
+    return new Proc(process.execPath, ['--require', 'tsx/cjs', MAIN, ...(json ? ['--json'] : []), ...args]);
   }
 
   /** A script of package.json through npm itself (`npm run status -- …`). */

@@ -8,6 +8,10 @@
  *
  * The stack's clock is real time plus the offset `npm run local -- next-day` moves forward (kept in
  * `<data>/clock.json`); the stack, its fakes and its function instances all run on it.
+ *
+ * `npm start` runs this file with `node --require tsx/cjs`, not tsx's CLI: the CLI runs it in a
+ * child process, relays Ctrl-C to it, and kills it with SIGKILL when it has not answered within
+ * 30 ms, which a busy machine cut mid-shutdown (no `stopped` line, the lock and stack.json left).
  */
 // First: the shifted `Date` must be in place before anything keeps a reference to `Date.now`.
 import { clockOffset, realNow, setClockOffset, useStackClock, writeClockOffset } from './clock';
