@@ -226,7 +226,10 @@ describe('error → fix', () => {
   const SAME_CODES = ['HttpError', 'ResponseInvalid', 'GaveUp', 'AuthFailure.UnauthorizedOperation', 'InvalidParameterValue.InstanceNotExist', 'UnauthorizedOperation', 'ResourceNotFound'];
   const CODES = [...FILE_CODES, ...SAME_CODES, 'KeyOutsidePrefix'];
   test('every code an operator can meet has its own fix, ending with how the file goes in again; others get the default', () => {
-    for (const code of FILE_CODES) expect(fixFor(code)).toMatch(/, then drop the fixed file into the drop folder again\.( If CCC keeps refusing it, .*)?$/);
+    for (const code of FILE_CODES) expect(fixFor(code)).toMatch(/, then drop the fixed file into the drop folder again\.( If CCC keeps refusing it, .*| If the copy was still going on when the stack took it .*)?$/);
+    // A file cut short or empty may be the drop folder's doing: a copy that paused longer than the settle time.
+    for (const code of ['AudioTruncated', 'EmptyFile']) expect(fixFor(code)).toMatch(/ If the copy was still going on when the stack took it \(a slow or paused copy, a network share\), start the stack with a longer --settle-ms\.$/);
+    expect(fixFor('NotAudio')).not.toMatch(/--settle-ms/);
     // Nothing to fix in the file: never "the fixed file", and no sentence left without its verb.
     for (const code of SAME_CODES) expect(fixFor(code)).toMatch(/(, then|\. Otherwise|\. When that has passed,) drop the same file into the drop folder again\.$/);
     for (const code of CODES) expect(fixFor(code)).not.toMatch(/, then \w+ the \w+ file .*, then|Once that has passed, then|or drop the fixed file/);

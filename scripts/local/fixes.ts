@@ -11,9 +11,18 @@ const AGAIN: AgainWords = { fixed: 'then drop the fixed file into the drop folde
 /** For codes without a known fix: nothing in the file is known to be wrong. */
 export const DEFAULT_FIX = 'No fix is known for this code. Read the message above; if the file itself is fine, run `npm run status` and look at the function logs, then drop the file again.';
 
+/**
+ * Where the drop folder itself may be the cause: it takes a file once its size and time have not
+ * changed for the settle time, so a copy that paused longer was taken cut short (or empty), and
+ * the complete file the copy went on to write is not noticed once it has left `waiting/`.
+ */
+const SETTLE_HINT = ' If the copy was still going on when the stack took it (a slow or paused copy, a network share), start the stack with a longer --settle-ms.';
+const LOCAL_HINTS: Readonly<Record<string, string>> = { AudioTruncated: SETTLE_HINT, EmptyFile: SETTLE_HINT };
+
 /** The fix for `code` (as read from the object: any string), for the drop folder. */
 export function fixFor(code: string | undefined): string {
-  return sharedFix(asErrorCode(code), AGAIN) ?? DEFAULT_FIX;
+  const fix = sharedFix(asErrorCode(code), AGAIN);
+  return fix === undefined ? DEFAULT_FIX : fix + (LOCAL_HINTS[code ?? ''] ?? '');
 }
 
 /** What `<name>.error.txt` says about a failed file. */
