@@ -23,7 +23,7 @@ import { mp3Silence } from './audio';
 import { MemoryCcc, type MemoryFault } from './memory-ccc';
 import { OUTBOX_LEASE_MS } from '../shared/core/outbox';
 import { wecomStandIn, type WecomStandIn } from './wecom';
-import { postWebhook } from '../shared/sdk/webhook';
+import { webhookPoster } from '../shared/sdk/webhook';
 
 const BUCKET = 'prompts-1250000000';
 const ENV: Env = { CCC_SDK_APP_ID: '1400000001', TENCENTCLOUD_SECRETID: 'id', TENCENTCLOUD_SECRETKEY: 'key', TENCENTCLOUD_REGION: 'ap-guangzhou', IVR_BUCKET: BUCKET, IVR_RETRY_BASE_MS: '10' };
@@ -85,7 +85,7 @@ class World {
       putBytes: (k, b, c) => this.objects.putBytes(k, b, c),
     };
     const clock = { now: () => this.t, sleep: async (ms: number) => void (this.t += Math.max(0, ms)) };
-    return { config: this.config, timing: timingFrom(this.config), ledger: new Ledger(this.store, this.config.ledgerPrefix, undefined, this.seen), objects, api: this.ccc, webhook: (url, payload) => postWebhook(url, payload, clock.sleep), log: createLogger(), clock, owner };
+    return { config: this.config, timing: timingFrom(this.config), ledger: new Ledger(this.store, this.config.ledgerPrefix, undefined, this.seen), objects, api: this.ccc, webhook: webhookPoster(clock.sleep), log: createLogger(), clock, owner };
   }
 
   drop(keys: string[]) {

@@ -15,7 +15,7 @@ import { timingFrom } from '../shared/core/timing';
 import type { UploadResponse } from '../shared/core/outcome';
 import { createLogger } from '../shared/runtime/log';
 import type { ApiResult, UploadItem } from '../shared/sdk/ccc';
-import { postWebhook } from '../shared/sdk/webhook';
+import { webhookPoster } from '../shared/sdk/webhook';
 import { Ledger } from '../shared/store/ledger';
 import { MemoryObjects } from '../shared/store/objects';
 import { MemoryStore } from '../shared/store/store';
@@ -151,7 +151,7 @@ export class World {
 
   /** One invocation's context. */
   ctx(owner: string): Ctx {
-    return { config: this.config, timing: this.timing, ledger: new Ledger(this.store, this.prefix), objects: this.objects, api: this.api, webhook: (url, payload) => postWebhook(url, payload, this.sleep), log: createLogger(), clock: { now: () => this.t, sleep: this.sleep }, owner };
+    return { config: this.config, timing: this.timing, ledger: new Ledger(this.store, this.prefix), objects: this.objects, api: this.api, webhook: webhookPoster(this.sleep), log: createLogger(), clock: { now: () => this.t, sleep: this.sleep }, owner };
   }
 
   /** The ledger, for setting up what an earlier version or a killed instance left. */

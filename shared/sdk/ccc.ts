@@ -159,8 +159,8 @@ export function createIvrAudioApi(clientOrFactory: Client | (() => Client), sdkA
         // dropped, the file would look unregistered and be sent again. The answer is refused
         // instead, so the question is asked again later, as after any failed Describe.
         const files = (res.FileInfo ?? []).map(toAudioFile);
-        if (files.some((f) => f === undefined)) return { ok: false, failure: { kind: 'invalid-response', code: 'ResponseInvalid', message: 'FileInfo entry without a FileId', requestId: text(res.RequestId) } };
-        return { ok: true, value: { requestId: text(res.RequestId), total: num(res.TotalCount) ?? files.length, files: files as AudioFile[] } };
+        if (!files.every((f): f is AudioFile => f !== undefined)) return { ok: false, failure: { kind: 'invalid-response', code: 'ResponseInvalid', message: 'FileInfo entry without a FileId', requestId: text(res.RequestId) } };
+        return { ok: true, value: { requestId: text(res.RequestId), total: num(res.TotalCount) ?? files.length, files } };
       } catch (e) {
         return { ok: false, failure: failureFromSdkError(e) };
       }

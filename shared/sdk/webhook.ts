@@ -36,6 +36,12 @@ function postOnce(url: string, body: string, timeoutMs: number): Promise<{ statu
 /** How the workflow posts to the report webhook (see {@link postWebhook}); tests wire in their own. */
 export type WebhookPoster = (url: string, payload: unknown) => Promise<WebhookResult>;
 
+/** {@link postWebhook} as a {@link WebhookPoster}, its pauses on `sleep` (the context's clock). */
+export const webhookPoster =
+  (sleep: (ms: number) => Promise<void>): WebhookPoster =>
+  (url, payload) =>
+    postWebhook(url, payload, sleep);
+
 /**
  * Posts `payload` as JSON, up to `attempts` times with a doubling pause from 0.5 s. Succeeds on a
  * 2xx whose body has no non-zero WeCom `errcode`; each attempt times out after `timeoutMs`.

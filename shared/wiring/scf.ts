@@ -10,7 +10,7 @@ import { IvrError } from '../core/errors';
 import { timingFrom } from '../core/timing';
 import { createCccClient, createIvrAudioApi, type IvrAudioApi } from '../sdk/ccc';
 import { CosBucket, createCosClient } from '../sdk/cos';
-import { postWebhook, type WebhookPoster } from '../sdk/webhook';
+import { webhookPoster } from '../sdk/webhook';
 import { CreatedVersions, Ledger, SeenEntry } from '../store/ledger';
 import type { Clock, Ctx } from '../workflow/context';
 import { createLogger, redact, redactDeep, redactError, registerSecret, urlSecrets, type Logger } from '../runtime/log';
@@ -63,10 +63,10 @@ export function createRuntime(env: Env, functionName: string, seams: Seams = {})
   // (see CreatedVersions, SeenEntry), per bucket.
   const created = new Map<string, CreatedVersions>();
   const seen = new Map<string, SeenEntry>();
-  // Built at the first CCC call: most upload invocations only queue their file (see ccc.ts).
+  // Built when an instance is about to call CCC: most upload invocations only queue their file (see ccc.ts).
   const api = createIvrAudioApi(() => createCccClient(config), config.sdkAppId);
   const clock: Clock = { ...realClock, ...seams.clock };
-  const webhook: WebhookPoster = (url, payload) => postWebhook(url, payload, clock.sleep);
+  const webhook = webhookPoster(clock.sleep);
   const timing = timingFrom(config);
   const bucket = (name: string, region: string) => {
     const id = `${name}@${region}`;

@@ -118,7 +118,6 @@ export async function drainOutbox(ctx: Ctx, url: string): Promise<OutboxResult> 
   return out;
 }
 
-
 /** The message a record still owes, if any: only while the decision it was written for stands as its writer's. */
 async function owedMessage(ctx: Ctx, record: OutboxRecord): Promise<WebhookMessage | undefined> {
   if (record.kind === 'report') return (await ctx.ledger.reportWrittenBy(record.day)) === record.owner ? record.message : undefined;
