@@ -401,6 +401,35 @@ describe('the daily report\'s needs-action list: the files dropped by the end of
   });
 });
 
+test('different files registered under one name are listed once, in the report of the day the clash arose; a replaced file\'s old registration is not', () => {
+  const D25 = Date.parse('2026-11-25T04:00:00Z'); // 2026-11-25 12:00 +08:00
+  const D26 = Date.parse('2026-11-26T04:00:00Z');
+  const input = { utcOffsetMinutes: 480, quotaLimit: 50, submitted: 3, exhausted: false, actions: { registered: 0, reviewsUpdated: 0, pruned: 0 }, final: true, nowMs: Date.parse('2026-11-27T04:00:00Z') };
+  const registered = (id: string, key: string, name: string, at: number, fileId: number) => {
+    const q = queuedJob(id, { bucket: 'b-1250000000', key, etag: id, size: 10, customName: name, queuedAt: at, head: { standard: {}, meta: {} } }, at, 't');
+    const day = new Date(at + 8 * 3600_000).toISOString().slice(0, 10);
+    return transition(transition(q, 'send', at, 't', { call: 1, slot: day, newSlot: true }), 'registered', at, 't', { upload: { fileId, audioFileName: 'x', requestId: 'r', review: 'pending' } });
+  };
+  const wav = registered('1', 'p/menu.wav', 'menu', D25, 101);
+  const mp3 = registered('2', 'p/menu.mp3', 'menu', D26, 102);
+  // The same key dropped again: its earlier registration is replaced, not a clash of its own.
+  const helloOld = registered('3', 'p/hello.mp3', 'hello', D25, 103);
+  const helloNew = registered('4', 'p/hello.mp3', 'hello', D26, 104);
+  const jobs = [mp3, wav, helloOld, helloNew];
+  const r26 = buildReport({ ...input, day: '2026-11-26', jobs });
+  expect(r26.sameName).toEqual([{ name: 'menu', files: [{ key: 'p/menu.wav', fileId: 101, day: '2026-11-25' }, { key: 'p/menu.mp3', fileId: 102, day: '2026-11-26' }] }]);
+  // Told once: the day before, only one file had the name.
+  expect(buildReport({ ...input, day: '2026-11-25', jobs: [wav, helloOld] }).sameName).toBeUndefined();
+  const page = renderReportHtml(r26, []);
+  expect(page).toContain('<h2>Files registered under the same name</h2>');
+  expect(page).toContain('<td rowspan="2">menu</td><td class="key">p/menu.wav</td><td>101</td>');
+  const text = wecomMessage(r26, 'page').markdown.content;
+  expect(text).toContain('> same name in CCC for different files: menu ×2');
+  // The summary says where the list is, even with nothing else to act on.
+  expect(r26.needsAction).toEqual([]);
+  expect(text).toContain('Every file, why and what to do: page');
+});
+
 test('the report page shows a command in a message or fix as code, escaped, without its backticks', () => {
   const D = Date.parse('2026-11-26T12:00:00Z');
   const object = { bucket: 'b-1250000000', key: 'p/big.wav', etag: 'e', size: 10, customName: 'big', queuedAt: D, head: { standard: {}, meta: {} } };

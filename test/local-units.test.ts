@@ -389,6 +389,22 @@ describe('columns with Chinese names', () => {
     expect(statusJson(rows, 'prompts/', 480, '+08:00').objects[0]).toMatchObject({ key: 'prompts/欢迎词.mp3', status: 'uploaded', at: '2024-05-01 10:15:02+08:00' });
   });
 
+  test('npm run status: different files registered under one CCC name are pointed out, with their FileIds', () => {
+    const rows: StatusRow[] = [
+      { key: 'prompts/menu.wav', size: 10, state: { status: 'uploaded', fileId: 1001, customName: 'menu' } },
+      { key: 'prompts/menu.mp3', size: 10, state: { status: 'uploaded', fileId: 1002, customName: 'menu' } },
+      // Not registered (yet): no clash in CCC.
+      { key: 'prompts/other/hello.mp3', size: 10, state: { status: 'uploaded', fileId: 1003, customName: 'hello' } },
+      { key: 'prompts/hello.mp3', size: 10, state: { status: 'queued', customName: 'hello' } },
+    ];
+    expect(renderStatus(rows, 'prompts/', 'b', 480).slice(-2)).toEqual([
+      "Same name in CCC (different files, each registered; CCC's IVR editor lists them alike: pick by FileId, or rename one and drop it again):",
+      '  menu: prompts/menu.wav (FileId 1001), prompts/menu.mp3 (FileId 1002)',
+    ]);
+    expect(statusJson(rows, 'prompts/', 480, '+08:00').sameName).toEqual([{ name: 'menu', files: [{ key: 'prompts/menu.wav', fileId: 1001 }, { key: 'prompts/menu.mp3', fileId: 1002 }] }]);
+    expect(readFileState({ 'ivr-custom-name': encodeURIComponent('欢迎词') }).customName).toBe('欢迎词');
+  });
+
   test('npm run status: deferred and retrying files in needs action are counted apart from the ones to fix', () => {
     const at = Date.UTC(2024, 4, 1, 2, 15, 2);
     const rows: StatusRow[] = [

@@ -260,6 +260,18 @@ test('a failed file dropped again, fixed, under the same name no longer needs ac
   expect(report).toMatchObject({ needsAction: [], files: { uploaded: 1, failed: 0 }, errors: {} });
 });
 
+test('two files with one display name (menu.wav, menu.mp3) are both registered, and the report names the clash with both FileIds', async () => {
+  stack = await startStack();
+  await createUpload(stack.env, stack.seams)(stack.drop('p/menu.wav', wavTone()));
+  stack.clock.advance(2_000);
+  await createUpload(stack.env, stack.seams)(stack.drop('p/menu.mp3', mp3Silence(3)));
+  const ids = ['p/menu.wav', 'p/menu.mp3'].map((k) => Number(stack.meta(k)['ivr-file-id']));
+  expect(stack.ccc.files.filter((f) => f.CustomFileName === 'menu').map((f) => f.FileId).sort()).toEqual([...ids].sort());
+  const { report, htmlKey } = await runReport();
+  expect(report.sameName).toEqual([{ name: 'menu', files: expect.arrayContaining([{ key: 'p/menu.wav', fileId: ids[0], day: today() }, { key: 'p/menu.mp3', fileId: ids[1], day: today() }]) }]);
+  expect(stack.cos.object(BUCKET, htmlKey!)!.body.toString('utf8')).toContain('id="same-name"');
+});
+
 test('a file whose intake died after queueing it is sent by the recovery pass', async () => {
   stack = await startStack();
   const event = stack.drop('p/late.mp3', mp3Silence());

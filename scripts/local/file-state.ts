@@ -23,6 +23,8 @@ export interface FileState {
   atMs?: number;
   /** CCC got a converted copy: `44100Hz/2ch/16bit → 8000Hz/1ch/16bit`. */
   converted?: string;
+  /** The name CCC shows for it. */
+  customName?: string;
 }
 
 function decoded(v: string | undefined): string | undefined {
@@ -44,6 +46,7 @@ export function readFileState(meta: Record<string, string>): FileState {
     errorMessage: decoded(meta[META.errorMessage]),
     atMs: Number.isFinite(at) ? at : undefined,
     converted: decoded(meta[META.converted]),
+    customName: decoded(meta[META.customName]),
   };
 }
 

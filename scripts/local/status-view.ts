@@ -2,6 +2,7 @@
  * What `npm run status` shows, as pure functions: every object with its state, then what needs
  * an operator's attention. More sections can be added by appending to {@link renderStatus}.
  */
+import { sharedNames } from '../../shared/core/naming';
 import { needsAction, type ActionItem, type FileState } from './file-state';
 import { renderTable } from './table';
 import { formatDateTime, zoneName } from './time';
@@ -19,6 +20,8 @@ export interface StatusJson {
   utcOffset: string;
   objects: Array<{ key: string; size: number; status?: string; fileId?: number; review?: string; errorCode?: string; errorMessage?: string; at?: string }>;
   needsAction: ActionItem[];
+  /** Display names different registered files share in CCC (see {@link sameNames}). */
+  sameName: Array<{ name: string; files: Array<{ key: string; fileId: number }> }>;
 }
 
 /** Error messages are cut in the table; the needs-action section and `--json` have them whole. */
@@ -47,7 +50,14 @@ export function statusJson(rows: StatusRow[], prefix: string, offsetMinutes: num
       at: s.atMs !== undefined ? formatDateTime(s.atMs, offsetMinutes) : undefined,
     })),
     needsAction: needsAction(rows, offsetMinutes),
+    sameName: sameNames(rows),
   };
+}
+
+/** Names two or more registered files share in CCC, as the report lists them (from the objects' metadata here). */
+export function sameNames(rows: StatusRow[]): StatusJson['sameName'] {
+  const registered = rows.flatMap(({ key, state: s }) => (s.status === 'uploaded' && s.fileId !== undefined && s.customName !== undefined ? [{ name: s.customName, key, fileId: s.fileId }] : []));
+  return [...sharedNames(registered)].map(([name, files]) => ({ name, files: files.map(({ key, fileId }) => ({ key, fileId })) }));
 }
 
 /**
@@ -88,6 +98,11 @@ export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, 
     const rowsOut = renderTable([{ header: 'KEY', maxWidth: KEY_WIDTH, cut: 'middle' }, { header: 'WHY' }], actions.map((a) => [a.key, a.detail])).slice(1);
     // A failed file's row is followed by what to do about it, as its note in failed/ says.
     lines.push(actionHeading(actions), ...rowsOut.flatMap((l, i) => [`  ${l}`, ...(actions[i]?.fix ? [`    what to do: ${actions[i].fix}`] : [])]));
+  }
+  const clashes = sameNames(rows);
+  if (clashes.length > 0) {
+    lines.push('', 'Same name in CCC (different files, each registered; CCC\'s IVR editor lists them alike: pick by FileId, or rename one and drop it again):');
+    for (const c of clashes) lines.push(`  ${c.name}: ${c.files.map((f) => `${f.key} (FileId ${f.fileId})`).join(', ')}`);
   }
   return lines;
 }

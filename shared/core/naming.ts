@@ -41,3 +41,15 @@ export function customFileName(key: string, requested: string | undefined): stri
   if (decoded.includes('\ufffd')) return new IvrError('IvrNameInvalid', `x-cos-meta-ivr-name is not valid UTF-8: ${FIX_HEADER}`);
   return validName(decoded, 'x-cos-meta-ivr-name');
 }
+
+/**
+ * Display names that two or more different keys are registered under, each with its entries in
+ * the order given. CCC allows such names, but its IVR editor lists prompts by name, so an operator
+ * choosing one there cannot tell them apart: the report and the local status point them out.
+ */
+export function sharedNames<T extends { key: string; name: string }>(registered: Iterable<T>): Map<string, T[]> {
+  const byName = new Map<string, T[]>();
+  for (const r of registered) byName.set(r.name, [...(byName.get(r.name) ?? []), r]);
+  for (const [name, entries] of byName) if (new Set(entries.map((e) => e.key)).size < 2) byName.delete(name);
+  return byName;
+}

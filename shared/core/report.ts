@@ -5,6 +5,7 @@
 import { deferredSpan, inFlight, outcomeAt, visibleStatus, type JobVersion } from './job';
 import type { ErrorCode } from './errors';
 import { fixFor, UPLOAD_AGAIN } from './fixes';
+import { sharedNames } from './naming';
 import type { ReviewState } from './metadata';
 import { parseUtcOffset } from './config';
 import type { VersioningAlert } from './versioning';
@@ -46,6 +47,19 @@ export interface DailyReport {
   actions: { registered: number; reviewsUpdated: number; pruned: number };
   /** The bucket has (or had) versioning, as the recovery pass found it: nothing is sent to CCC from it until the operator moves. */
   bucketVersioned?: VersioningAlert;
+  /**
+   * Display names that two or more different files are registered under, where one of them was
+   * registered on `day` (so each clash is told once, in the report of the day it arose). CCC allows
+   * it, but its IVR editor lists prompts by name: the operator cannot tell them apart there.
+   */
+  sameName?: SameName[];
+}
+
+/** One display name that several files (different keys) are registered under in CCC. */
+export interface SameName {
+  name: string;
+  /** Each file's registration, oldest first: the key, its FileId and the quota day it was registered on. */
+  files: { key: string; fileId: number; day: string }[];
 }
 
 /** A WeCom robot message, as posted: what {@link wecomMessage} and {@link rejectionMessage} build and the outbox keeps. */
@@ -207,6 +221,7 @@ export function buildReport(i: ReportInput): DailyReport {
     if (status === 'uploaded') review[v.upload?.review ?? 'pending']++;
     if ((status === 'failed' || status === 'retrying') && v.lastError) errors[v.lastError.code] = (errors[v.lastError.code] ?? 0) + 1;
   }
+  const sameName = sameNames(i.jobs, replaced, i.day, i.utcOffsetMinutes);
   return {
     day: i.day,
     generatedAt: new Date(i.nowMs).toISOString(),
@@ -220,7 +235,22 @@ export function buildReport(i: ReportInput): DailyReport {
     needsAction: action.sort((a, b) => URGENCY[a.status] - URGENCY[b.status] || a.key.localeCompare(b.key)),
     actions: i.actions,
     ...(i.bucketVersioned ? { bucketVersioned: i.bucketVersioned } : {}),
+    ...(sameName.length ? { sameName } : {}),
   };
+}
+
+/**
+ * Names that different keys' current registrations share, with one registered on `day`. A key's
+ * registration replaced by a new drop of the key is left out: replacing a file is the way to
+ * change a prompt, and the object shows the new FileId. Among the jobs the ledger still holds
+ * (its retention), so a clash with a file registered long before is not seen.
+ */
+function sameNames(jobs: JobVersion[], replaced: ReadonlySet<JobVersion>, day: string, utcOffsetMinutes: number): SameName[] {
+  const registered = jobs.flatMap((v) => (!replaced.has(v) && visibleStatus(v) === 'uploaded' && v.upload ? [{ name: v.object.customName, key: v.object.key, fileId: v.upload.fileId, day: outcomeDay(v, utcOffsetMinutes) }] : []));
+  return [...sharedNames(registered)]
+    .filter(([, files]) => files.some((f) => f.day === day))
+    .map(([name, files]) => ({ name, files: files.sort((a, b) => a.day.localeCompare(b.day) || a.fileId - b.fileId).map(({ key, fileId, day: d }) => ({ key, fileId, day: d })) }))
+    .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -285,7 +315,10 @@ ${r.final ? '' : `<p id="so-far">This quota day has not ended: the figures are t
 <h2>Files that need action</h2>
 ${r.needsAction.length ? `<p id="needs-action-counts">${esc(actionCounts(r.needsAction))}: the ones to fix first, deferred and retrying files go out by themselves.</p>
 <table id="needs-action"><tr><th>file</th><th>status</th><th>why, and what to do</th></tr>${r.needsAction.map((a) => `<tr class="${a.status}"><td class="key">${esc(a.key)}</td><td class="status">${esc(a.status)}${a.day ? ` (day ${esc(a.day)} full)` : ''}${a.fileId !== undefined ? ` (FileId ${a.fileId})` : ''}<br><span class="muted">updated ${esc(zoned(a.at, r.utcOffset).slice(0, 16))}</span></td><td>${withCode([a.code, a.message].filter(Boolean).join(': '))}${a.fix ? `<br><strong>What to do:</strong> ${withCode(a.fix)}` : ''}</td></tr>`).join('')}</table>` : '<p id="needs-action">None: every file is uploaded or on its way.</p>'}
-<h2>Last ${history.length} days</h2>
+${r.sameName ? `<h2>Files registered under the same name</h2>
+<p>CCC lists IVR prompts by name, so in its IVR editor these files cannot be told apart. Each is registered; to use one in a flow, pick it by its FileId. To keep names apart, give a file another name and upload it again (it takes a new FileId and a quota slot).</p>
+<table id="same-name"><tr><th>name in CCC</th><th>file</th><th>FileId</th><th>registered</th></tr>${r.sameName.flatMap((n) => n.files.map((f, i) => `<tr>${i === 0 ? `<td rowspan="${n.files.length}">${esc(n.name)}</td>` : ''}<td class="key">${esc(f.key)}</td><td>${f.fileId}</td><td>${esc(f.day)}</td></tr>`)).join('')}</table>
+` : ''}<h2>Last ${history.length} days</h2>
 ${chart(history, r.quota.limit)}
 <h2>What became of files on ${esc(r.day)}</h2>
 <table id="files">${row('uploaded', r.files.uploaded)}${row('failed', r.files.failed)}${row('deferred (quota)', r.files.deferred)}${row('retrying', r.files.retrying)}</table>
@@ -336,10 +369,11 @@ export function wecomMessage(r: DailyReport, page?: string): WebhookMessage {
   // First after the title: until the operator moves to another bucket, nothing else here changes.
   if (r.bucketVersioned) lines.splice(1, 0, `<font color="warning">**${markdownText(r.bucketVersioned.code)}: nothing is sent to CCC.**</font> ${markdownText(r.bucketVersioned.message)}.`);
   if (errors) lines.push(`> errors: ${errors}`);
+  if (r.sameName) lines.push(`> same name in CCC for different files: ${r.sameName.slice(0, SUMMARY_FILES).map((n) => `${markdownText(shortName(n.name))} ×${n.files.length}`).join(', ')}${r.sameName.length > SUMMARY_FILES ? `, and ${r.sameName.length - SUMMARY_FILES} more` : ''}`);
   // The files an operator must fix (failed, rejected), first few by name: the rest wait by themselves.
   const toFix = r.needsAction.filter((a) => a.status === 'failed' || a.status === 'rejected');
   if (r.needsAction.length > 0) lines.push(`**${actionCounts(r.needsAction)}**`);
-  const tail = page && r.needsAction.length > 0 ? [`Every file, why and what to do: ${markdownText(page)}`] : [];
+  const tail = page && (r.needsAction.length > 0 || r.sameName) ? [`Every file, why and what to do: ${markdownText(page)}`] : [];
   const more = (n: number) => `> … and ${n} more`;
   // Within WeCom's limit (a longer message is refused, and would be again every day): names are cut
   // to a readable length, and those that do not fit are counted instead.
