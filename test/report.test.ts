@@ -142,6 +142,11 @@ test('a failed file the operator deleted, or replaced without a new drop of the 
   const after = await listed();
   expect(after.needsAction.filter((a) => a.status === 'failed')).toEqual([]);
   expect(after.files.failed).toBe(before.files.failed);
+  // Said beside the count, so "2 failed" over an empty list does not read as two files lost (a trial's reading).
+  expect(before.failedCleared).toBeUndefined();
+  expect(after.failedCleared).toBe(2);
+  const { htmlKey } = await runReport();
+  expect(stack.cos.object(BUCKET, htmlKey!)!.body.toString('utf8')).toContain(`<tr><th>failed</th><td>${after.files.failed} (2 since deleted or replaced: nothing to do)</td></tr>`);
 });
 
 (CHROMIUM ? test : test.skip)('the report page renders in headless Chromium (screenshot kept in test-artifacts/)', async () => {

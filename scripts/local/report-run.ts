@@ -44,7 +44,7 @@ export interface RecoveryResultShape {
     day: string;
     /** Unset when the page kept a later day's report (see writeReport in shared/workflow/recovery.ts). */
     htmlKey?: string;
-    report: { day: string; final: boolean; quota: { submitted: number; limit: number; closedByCcc?: true }; files: Record<string, number>; review: Record<string, number>; backlog: { deferred: number }; needsAction: unknown[]; sameName?: { name: string; files: unknown[] }[] };
+    report: { day: string; final: boolean; quota: { submitted: number; limit: number; closedByCcc?: true }; files: Record<string, number>; failedCleared?: number; review: Record<string, number>; backlog: { deferred: number }; needsAction: unknown[]; sameName?: { name: string; files: unknown[] }[] };
   };
 }
 
@@ -82,7 +82,7 @@ export async function runReport(instance: FunctionInstance, dataDir: string, fet
     day: r.report.day,
     page,
     result: pass,
-    summary: `report ${r.report.day}${r.report.final ? '' : ' so far'}: ${r.report.quota.submitted}/${r.report.quota.limit} files submitted${r.report.quota.closedByCcc ? ' (CCC reports the day full)' : ''}; ${f.uploaded} uploaded, ${f.failed} failed, ${f.deferred} deferred; review ${r.report.review.approved} approved, ${r.report.review.rejected} rejected, ${r.report.review.pending} pending; backlog ${r.report.backlog.deferred} deferred; ${r.report.needsAction.length} file(s) need action${sameNameNote(r.report.sameName)}`,
+    summary: `report ${r.report.day}${r.report.final ? '' : ' so far'}: ${r.report.quota.submitted}/${r.report.quota.limit} files submitted${r.report.quota.closedByCcc ? ' (CCC reports the day full)' : ''}; ${f.uploaded} uploaded, ${f.failed} failed${r.report.failedCleared ? ` (${r.report.failedCleared} cleared since)` : ''}, ${f.deferred} deferred; review ${r.report.review.approved} approved, ${r.report.review.rejected} rejected, ${r.report.review.pending} pending; backlog ${r.report.backlog.deferred} deferred; ${r.report.needsAction.length} file(s) need action${sameNameNote(r.report.sameName)}`,
   };
 }
 

@@ -32,6 +32,11 @@ export interface DailyReport {
    * `day` by its full quota, whatever became of them since.
    */
   files: { uploaded: number; failed: number; deferred: number; retrying: number };
+  /**
+   * Of `files.failed`, those whose object the operator has since deleted or replaced (fixed under
+   * another name, say): counted, as they failed that day, but needing nothing. Absent when none.
+   */
+  failedCleared?: number;
   review: Record<ReviewState, number>;
   /**
    * Files dropped by the end of `day` that were still waiting when the report was made: deferred,
@@ -185,6 +190,7 @@ export function reportWaits(day: string, jobs: JobVersion[], nowMs: number, skew
 export function buildReport(i: ReportInput): DailyReport {
   const replaced = replacedJobs(i.jobs);
   const files = { uploaded: 0, failed: 0, deferred: 0, retrying: 0 };
+  let failedCleared = 0;
   const review: Record<ReviewState, number> = { pending: 0, approved: 0, rejected: 0 };
   const errors: Partial<Record<ErrorCode, number>> = {};
   const backlog: DailyReport['backlog'] = { deferred: 0, queued: 0 };
@@ -218,6 +224,7 @@ export function buildReport(i: ReportInput): DailyReport {
     if (outcomeDay(v, i.utcOffsetMinutes) !== i.day) continue;
     if (settledByNewDrop && status === 'failed') continue;
     if (status !== 'queued' && status !== 'deferred') files[status]++;
+    if (status === 'failed' && i.withdrawn?.has(v.id)) failedCleared++;
     if (status === 'uploaded') review[v.upload?.review ?? 'pending']++;
     if ((status === 'failed' || status === 'retrying') && v.lastError) errors[v.lastError.code] = (errors[v.lastError.code] ?? 0) + 1;
   }
@@ -229,6 +236,7 @@ export function buildReport(i: ReportInput): DailyReport {
     final: i.final,
     quota: { limit: i.quotaLimit, submitted: i.submitted, remaining: i.exhausted ? 0 : Math.max(0, i.quotaLimit - i.submitted), exhausted: i.exhausted || i.submitted >= i.quotaLimit, ...(i.exhausted && i.submitted < i.quotaLimit ? { closedByCcc: true as const } : {}) },
     files,
+    ...(failedCleared ? { failedCleared } : {}),
     review,
     backlog,
     errors,
@@ -321,7 +329,7 @@ ${r.sameName ? `<h2>Files registered under the same name</h2>
 ` : ''}<h2>Last ${history.length} days</h2>
 ${chart(history, r.quota.limit)}
 <h2>What became of files on ${esc(r.day)}</h2>
-<table id="files">${row('uploaded', r.files.uploaded)}${row('failed', r.files.failed)}${row('deferred (quota)', r.files.deferred)}${row('retrying', r.files.retrying)}</table>
+<table id="files">${row('uploaded', r.files.uploaded)}${row('failed', r.files.failed + (r.failedCleared ? ` (${r.failedCleared} since deleted or replaced: nothing to do)` : ''))}${row('deferred (quota)', r.files.deferred)}${row('retrying', r.files.retrying)}</table>
 <h2>Review state of uploaded files</h2>
 <table id="review">${row('pending review', r.review.pending)}${row('approved', r.review.approved)}${row('rejected', r.review.rejected)}</table>
 <h2>Backlog</h2>
@@ -362,7 +370,7 @@ export function wecomMessage(r: DailyReport, page?: string): WebhookMessage {
   const errors = Object.entries(r.errors).map(([c, n]) => `${markdownText(c)} ×${n}`).join(', ');
   const lines = [
     `**IVR audio quota ${r.day}${r.final ? '' : ' (so far)'}**: <font color="${r.quota.exhausted ? 'warning' : 'info'}">${r.quota.submitted}/${r.quota.limit}</font> files submitted${r.quota.closedByCcc ? '; CCC reports the day full (files registered outside this product count there too)' : ''}`,
-    `> uploaded ${r.files.uploaded}, failed ${r.files.failed}, deferred ${r.files.deferred}, retrying ${r.files.retrying}`,
+    `> uploaded ${r.files.uploaded}, failed ${r.files.failed}${r.failedCleared ? ` (${r.failedCleared} cleared since)` : ''}, deferred ${r.files.deferred}, retrying ${r.files.retrying}`,
     `> review: ${r.review.approved} approved, ${r.review.rejected} rejected, ${r.review.pending} pending`,
     `> backlog: ${r.backlog.deferred} deferred, ${r.backlog.queued} queued`,
   ];
