@@ -57,7 +57,7 @@ export type DropEvent =
    * `alreadyRegistered`: this upload was a copy of a version registered before (the function's
    * `Duplicate`); `rejected`: CCC's review rejected that registration (dropping it again changes nothing).
    */
-  | { kind: 'uploaded'; file: string; key: string; fileId?: number; movedTo?: string; converted?: string; alreadyRegistered?: true; rejected?: true }
+  | { kind: 'uploaded'; file: string; key: string; fileId?: number; movedTo?: string; converted?: string; alreadyRegistered?: true; rejected?: true; sameName?: { name: string; others: Array<{ key: string; fileId?: number }> } }
   | { kind: 'failed'; file: string; key: string; code?: string; message?: string; movedTo?: string; note?: string }
   /** The file in `waiting/` is no longer the version sent: that version's outcome, and the file is sent again. */
   | { kind: 'changed'; file: string; key: string; outcome: 'uploaded' | 'failed'; fileId?: number; code?: string; message?: string }
@@ -177,6 +177,8 @@ export class DropFolder {
   /** Files left in `waiting/` because they could not be moved on: never taken as new drops. */
   private readonly stuck = new Set<string>();
   private readonly inFlight = new Map<string, InFlight>();
+  /** Display name → the files this run saw registered under it: a second key under one name gets a line saying so. */
+  private readonly registeredNames = new Map<string, Array<{ key: string; fileId?: number }>>();
   private readonly toldWaiting = new Set<string>();
   /**
    * Files in done/ and failed/ that are the stack's own (it moved them there, or wrote the note) or
@@ -727,7 +729,7 @@ export class DropFolder {
     // The function answers a copy of a version it registered before with that registration, whose
     // time (`ivr-at` keeps it) is then older than this upload: the line says so, or the same file
     // dropped twice reads as registered twice.
-    if (s.status === 'uploaded') return this.finishUploaded(key, f, s.fileId, s.converted, f.sentAtMs !== undefined && s.atMs !== undefined && s.atMs < f.sentAtMs, s.review === 'rejected');
+    if (s.status === 'uploaded') return this.finishUploaded(key, f, s.fileId, s.converted, f.sentAtMs !== undefined && s.atMs !== undefined && s.atMs < f.sentAtMs, s.review === 'rejected', s.customName);
     if (s.status === 'failed') return this.finishFailed(key, f, s.errorCode, s.errorMessage, s.atMs);
     if (s.status !== 'queued') f.recovering = undefined;
     else if (f.recovering) return; // said, with when it goes on
@@ -900,8 +902,9 @@ export class DropFolder {
     }
   }
 
-  private finishUploaded(key: string, f: InFlight, fileId: number | undefined, converted: string | undefined, alreadyRegistered = false, rejected = false): void {
-    const extra = { ...(converted ? { converted } : {}), ...(alreadyRegistered ? { alreadyRegistered: true as const } : {}), ...(alreadyRegistered && rejected ? { rejected: true as const } : {}) };
+  private finishUploaded(key: string, f: InFlight, fileId: number | undefined, converted: string | undefined, alreadyRegistered = false, rejected = false, customName?: string): void {
+    const sameName = customName === undefined ? undefined : this.noteName(customName, key, fileId);
+    const extra = { ...(converted ? { converted } : {}), ...(alreadyRegistered ? { alreadyRegistered: true as const } : {}), ...(alreadyRegistered && rejected ? { rejected: true as const } : {}), ...(sameName ? { sameName } : {}) };
     this.inFlight.delete(key);
     let rel: string | undefined;
     try {
@@ -913,6 +916,16 @@ export class DropFolder {
       return;
     }
     this.deps.emit({ kind: 'uploaded', file: f.file, key, fileId, movedTo: rel && `${RESERVED_DIRS.done}/${rel}`, ...extra });
+  }
+
+  /**
+   * Records a registration under its display name; the other keys this run saw registered under it,
+   * if any. CCC takes both, but lists prompts by name (`npm run status` shows every such name).
+   */
+  private noteName(name: string, key: string, fileId: number | undefined): { name: string; others: Array<{ key: string; fileId?: number }> } | undefined {
+    const seen = (this.registeredNames.get(name) ?? []).filter((r) => r.key !== key);
+    this.registeredNames.set(name, [...seen, { key, fileId }]);
+    return seen.length > 0 ? { name, others: seen } : undefined;
   }
 
   private finishFailed(key: string, f: InFlight, code: string | undefined, message: string | undefined, atMs = this.deps.now()): void {

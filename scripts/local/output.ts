@@ -56,7 +56,7 @@ export function describeEvent(e: DropEvent): { state: string; detail: string } {
     case 'uploaded':
       // Dropped again after CCC's review rejected it: "uploaded" alone would read as fixed.
       if (e.rejected) return { state: 'uploaded', detail: `FileId ${e.fileId ?? '?'}, rejected at review: the same file was registered before under this name and CCC rejected it; nothing new was sent. Record it again and drop the new recording${e.movedTo ? ` → ${e.movedTo}` : ''}` };
-      return { state: 'uploaded', detail: `FileId ${e.fileId ?? '?'}${e.alreadyRegistered ? ' (already registered: the same file was uploaded before under this name; nothing new was sent to CCC)' : ''}${e.converted ? ` (sent as a converted copy: ${e.converted})` : ''}${e.movedTo ? ` → ${e.movedTo}` : ''}` };
+      return { state: 'uploaded', detail: `FileId ${e.fileId ?? '?'}${e.alreadyRegistered ? ' (already registered: the same file was uploaded before under this name; nothing new was sent to CCC)' : ''}${e.converted ? ` (sent as a converted copy: ${e.converted})` : ''}${e.sameName ? ` (CCC also lists ${e.sameName.others.map((o) => `${o.key}${o.fileId !== undefined ? ` (FileId ${o.fileId})` : ''}`).join(', ')} as "${e.sameName.name}": pick by FileId in the IVR editor, or rename one and drop it again)` : ''}${e.movedTo ? ` → ${e.movedTo}` : ''}` };
     case 'failed':
       return { state: 'failed', detail: `${reason(e.code, e.message) || 'no reason recorded'}${e.movedTo ? ` → ${e.movedTo}` : ''}${e.note ? ` (how to fix: ${e.note})` : ''}` };
     case 'changed': {
