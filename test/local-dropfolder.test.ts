@@ -136,6 +136,29 @@ test('a copy that paused longer than the settle time and went on is sent again w
   t.dirs.cleanup();
 });
 
+test('a paused copy that goes on after its cut version failed and moved to failed/ is pointed out once, with how to send it', async () => {
+  const t = await dropFolder();
+  const whole = mp3Silence(12);
+  const half = whole.subarray(0, Math.floor(whole.length / 2));
+  const fd = fs.openSync(path.join(t.dirs.drop, 'stall.mp3'), 'w');
+  fs.writeSync(fd, half);
+  await t.settle(); // the pause: taken cut short
+  t.result('prompts/stall.mp3', failed('AudioTruncated'));
+  expect(t.of('failed')).toEqual([expect.objectContaining({ movedTo: 'failed/stall.mp3' })]);
+  await t.drop.tick();
+  expect(t.of('error')).toEqual([]);
+
+  // The copy goes on, into the file the stack moved.
+  fs.writeSync(fd, whole.subarray(half.length));
+  fs.closeSync(fd);
+  await t.drop.tick();
+  await t.drop.tick();
+  expect(t.of('error')).toEqual([{ kind: 'error', file: 'failed/stall.mp3', message: `grew after it failed (${half.length} → ${whole.length} bytes): a copy that paused longer than the settle time went on into it. Once the copy has finished, copy it into the drop folder itself (${path.basename(t.dirs.drop)}/stall.mp3) to send it; start the stack with a longer --settle-ms where copies pause` }]);
+  // Not sent from failed/ by itself.
+  expect(t.of('sent')).toHaveLength(1);
+  t.dirs.cleanup();
+});
+
 test('a file only touched in waiting/ is the version sent: it is done as usual', async () => {
   const t = await dropFolder();
   fs.writeFileSync(path.join(t.dirs.drop, 'same.mp3'), mp3Silence(5));

@@ -195,6 +195,8 @@ export class DropFolder {
   private toldRecordError = false;
   /** Entries the drop folder cannot take (a link, a name that is not UTF-8), each told once. */
   private readonly toldSkipped = new Set<string>();
+  /** Failed files already said to have grown in failed/ ({@link tellGrownFailures}). */
+  private readonly toldGrown = new Set<string>();
   private timer?: NodeJS.Timeout;
   /** True while the files a previous run left in `waiting/` are looked at again at start. */
   private resuming = false;
@@ -295,6 +297,7 @@ export class DropFolder {
       await this.clearRemovedFailures();
       await this.takeFromWaiting();
       this.tellSavedIntoResults();
+      this.tellGrownFailures();
     } finally {
       this.ticking = false;
     }
@@ -525,6 +528,21 @@ export class DropFolder {
       if (this.placed.has(rel) || (rel.startsWith(`${RESERVED_DIRS.failed}/`) && rel.endsWith(ERROR_SUFFIX))) continue;
       const dir = rel.slice(0, rel.indexOf('/'));
       this.skip(path.join(this.deps.dropDir, fromRel(rel)), `nothing in ${dir}/ is sent (it holds the files the stack ${dir === RESERVED_DIRS.done ? 'registered' : 'could not register'}): copy it into the drop folder itself (${path.basename(this.deps.dropDir)}/${path.posix.basename(rel)}) to send it`);
+    }
+  }
+
+  /**
+   * Says once of a failed file that grew in failed/ after it was moved there: a copy that paused
+   * longer than the settle time was taken cut short, failed, and went on into the file the stack
+   * had moved (a move keeps the file the copy writes to). Nothing in failed/ is sent, so without
+   * this line the complete recording would sit there next to a note calling it cut off.
+   */
+  private tellGrownFailures(): void {
+    for (const [rel, c] of this.failedCopies) {
+      const size = sizeOf(path.join(this.deps.dropDir, fromRel(rel)));
+      if (size <= c.size || this.toldGrown.has(rel)) continue;
+      this.toldGrown.add(rel);
+      this.deps.emit({ kind: 'error', file: rel, message: `grew after it failed (${c.size} → ${size} bytes): a copy that paused longer than the settle time went on into it. Once the copy has finished, copy it into the drop folder itself (${path.basename(this.deps.dropDir)}/${path.posix.basename(rel)}) to send it; start the stack with a longer --settle-ms where copies pause` });
     }
   }
 
