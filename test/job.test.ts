@@ -3,7 +3,7 @@ import { JOB_STATES, TRANSITIONS, carriedOverJob, closedByCcc, parseJobVersion, 
 import { callEntry, carriedRoom, chooseBatch, easedRoom, genesis, handOffMove, leaseEntry, leaseView, nextWindow, parseLogEntry, quotaOn, quotaRoom, reclaim, roomAfterMiss, SLOW_HALF_LIFE_MS, withNews, type Candidate } from '../shared/core/sendlog';
 import { loadConfig } from '../shared/core/config';
 import { timingFrom } from '../shared/core/timing';
-import { buildReport, renderReportHtml, WECOM_MAX_BYTES, wecomMessage } from '../shared/core/report';
+import { buildReport, namesRegisteredOn, renderReportHtml, WECOM_MAX_BYTES, wecomMessage } from '../shared/core/report';
 
 const T0 = Date.parse('2026-11-25T03:00:00Z');
 const object = { bucket: 'b-1250000000', key: 'p/a.mp3', etag: 'e', size: 10, customName: 'a', queuedAt: T0, head: { standard: {}, meta: {} } };
@@ -401,10 +401,11 @@ describe('the daily report\'s needs-action list: the files dropped by the end of
   });
 });
 
-test('different files registered under one name are listed once, in the report of the day the clash arose; a replaced file\'s old registration is not', () => {
+test('names CCC lists more than once are listed in the report of the day the second arose: another file, a replaced registration, one the jobs do not reach', () => {
   const D25 = Date.parse('2026-11-25T04:00:00Z'); // 2026-11-25 12:00 +08:00
   const D26 = Date.parse('2026-11-26T04:00:00Z');
-  const input = { utcOffsetMinutes: 480, quotaLimit: 50, submitted: 3, exhausted: false, actions: { registered: 0, reviewsUpdated: 0, pruned: 0 }, final: true, nowMs: Date.parse('2026-11-27T04:00:00Z') };
+  const D27 = Date.parse('2026-11-27T04:00:00Z');
+  const input = { utcOffsetMinutes: 480, quotaLimit: 50, submitted: 3, exhausted: false, actions: { registered: 0, reviewsUpdated: 0, pruned: 0 }, final: true, nowMs: Date.parse('2026-11-28T04:00:00Z') };
   const registered = (id: string, key: string, name: string, at: number, fileId: number) => {
     const q = queuedJob(id, { bucket: 'b-1250000000', key, etag: id, size: 10, customName: name, queuedAt: at, head: { standard: {}, meta: {} } }, at, 't');
     const day = new Date(at + 8 * 3600_000).toISOString().slice(0, 10);
@@ -412,19 +413,36 @@ test('different files registered under one name are listed once, in the report o
   };
   const wav = registered('1', 'p/menu.wav', 'menu', D25, 101);
   const mp3 = registered('2', 'p/menu.mp3', 'menu', D26, 102);
-  // The same key dropped again: its earlier registration is replaced, not a clash of its own.
-  const helloOld = registered('3', 'p/hello.mp3', 'hello', D25, 103);
-  const helloNew = registered('4', 'p/hello.mp3', 'hello', D26, 104);
-  const jobs = [mp3, wav, helloOld, helloNew];
+  // The same key dropped again under another display name: CCC still lists the old registration
+  // as "hello", beside a new file named hello.
+  const greetOld = registered('3', 'p/greet.mp3', 'hello', D25, 103);
+  const greetNew = registered('4', 'p/greet.mp3', 'greet', D26, 104);
+  const hello = registered('5', 'p/hello.mp3', 'hello', D26, 105);
+  // Registered the next day: not the clash of the 26th, whenever its report is made.
+  const late = registered('6', 'p/late/menu.mp3', 'menu', D27, 106);
+  const jobs = [mp3, wav, greetOld, greetNew, hello, late];
   const r26 = buildReport({ ...input, day: '2026-11-26', jobs });
-  expect(r26.sameName).toEqual([{ name: 'menu', files: [{ key: 'p/menu.wav', fileId: 101, day: '2026-11-25' }, { key: 'p/menu.mp3', fileId: 102, day: '2026-11-26' }] }]);
-  // Told once: the day before, only one file had the name.
-  expect(buildReport({ ...input, day: '2026-11-25', jobs: [wav, helloOld] }).sameName).toBeUndefined();
+  expect(r26.sameName).toEqual([
+    { name: 'hello', files: [{ fileId: 103, key: 'p/greet.mp3', day: '2026-11-25', replaced: true }, { fileId: 105, key: 'p/hello.mp3', day: '2026-11-26' }] },
+    { name: 'menu', files: [{ fileId: 101, key: 'p/menu.wav', day: '2026-11-25' }, { fileId: 102, key: 'p/menu.mp3', day: '2026-11-26' }] },
+  ]);
+  // Told once: on the 25th each name had one registration, whatever came after.
+  expect(buildReport({ ...input, day: '2026-11-25', jobs }).sameName).toBeUndefined();
+  // CCC's list adds what the jobs do not reach (older, or registered outside this product); a name
+  // written otherwise in Unicode (NFD) is the same name to the eye.
+  const withCcc = buildReport({ ...input, day: '2026-11-26', jobs: [mp3], listedInCcc: [{ fileId: 102, name: 'menu' }, { fileId: 7, name: 'menu' }, { fileId: 8, name: 'other' }] });
+  expect(withCcc.sameName).toEqual([{ name: 'menu', files: [{ fileId: 7 }, { fileId: 102, key: 'p/menu.mp3', day: '2026-11-26' }] }]);
+  const nfd = registered('7', 'p/m.mp3', 'Mene\u0301', D26, 110);
+  expect(buildReport({ ...input, day: '2026-11-26', jobs: [nfd], listedInCcc: [{ fileId: 110, name: 'Mene\u0301' }, { fileId: 9, name: 'Men\u00e9' }] }).sameName?.[0].files.map((f) => f.fileId)).toEqual([9, 110]);
+  expect(namesRegisteredOn('2026-11-26', jobs, 480)).toEqual(['greet', 'hello', 'menu']);
+
   const page = renderReportHtml(r26, []);
-  expect(page).toContain('<h2>Files registered under the same name</h2>');
-  expect(page).toContain('<td rowspan="2">menu</td><td class="key">p/menu.wav</td><td>101</td>');
+  expect(page).toContain('<h2>Names CCC lists more than once</h2>');
+  expect(page).toContain('<td rowspan="2">menu</td><td>101</td><td class="key">p/menu.wav</td>');
+  expect(page).toContain('p/greet.mp3 <span class="muted">(replaced by a later drop)</span>');
+  expect(renderReportHtml(withCcc, [])).toContain("<td>7</td><td class=\"key\"><span class=\"muted\">not in this product's recent records");
   const text = wecomMessage(r26, 'page').markdown.content;
-  expect(text).toContain('> same name in CCC for different files: menu ×2');
+  expect(text).toContain('> names CCC lists more than once: hello ×2, menu ×2');
   // The summary says where the list is, even with nothing else to act on.
   expect(r26.needsAction).toEqual([]);
   expect(text).toContain('Every file, why and what to do: page');

@@ -418,17 +418,17 @@ test('a second file registered under a display name another file of this run has
   fs.writeFileSync(path.join(t.dirs.drop, 'menu.mp3'), mp3Silence(3));
   fs.writeFileSync(path.join(t.dirs.drop, 'hello.mp3'), mp3Silence(4));
   await t.settle();
-  t.result('prompts/menu.wav', { ...uploaded(1001), 'ivr-custom-name': 'menu' });
-  t.result('prompts/hello.mp3', { ...uploaded(1002), 'ivr-custom-name': 'hello' });
-  t.result('prompts/menu.mp3', { ...uploaded(1003), 'ivr-custom-name': 'menu' });
+  t.result('prompts/menu.wav', uploaded(1001));
+  t.result('prompts/hello.mp3', uploaded(1002));
+  t.result('prompts/menu.mp3', uploaded(1003));
   const [wav, hello, mp3] = t.of('uploaded');
   expect([wav, hello]).toEqual([expect.not.objectContaining({ sameName: expect.anything() }), expect.not.objectContaining({ sameName: expect.anything() })]);
-  expect(describeEvent(mp3).detail).toBe('FileId 1003 (CCC also lists prompts/menu.wav (FileId 1001) as "menu": pick by FileId in the IVR editor, or rename one and drop it again) → done/menu.mp3');
+  expect(describeEvent(mp3).detail).toBe('FileId 1003 (CCC also lists prompts/menu.wav (FileId 1001) as "menu": in CCC\'s IVR editor, pick the one you mean by its FileId) → done/menu.mp3');
   // The same key registered again (a new recording under its name) is a replacement, not a clash.
   t.advance(60000);
   fs.writeFileSync(path.join(t.dirs.drop, 'hello.mp3'), mp3Silence(5));
   await t.settle();
-  t.result('prompts/hello.mp3', { ...uploaded(1004), 'ivr-custom-name': 'hello' });
+  t.result('prompts/hello.mp3', uploaded(1004));
   expect(t.of('uploaded')[3]).toEqual(expect.not.objectContaining({ sameName: expect.anything() }));
   t.dirs.cleanup();
 });

@@ -398,11 +398,15 @@ describe('columns with Chinese names', () => {
       { key: 'prompts/hello.mp3', size: 10, state: { status: 'queued', customName: 'hello' } },
     ];
     expect(renderStatus(rows, 'prompts/', 'b', 480).slice(-2)).toEqual([
-      "Same name in CCC (different files, each registered; CCC's IVR editor lists them alike: pick by FileId, or rename one and drop it again):",
+      "Same name in CCC (different files, each registered; CCC's IVR editor lists them alike: pick the one you mean by its FileId):",
       '  menu: prompts/menu.wav (FileId 1001), prompts/menu.mp3 (FileId 1002)',
     ]);
     expect(statusJson(rows, 'prompts/', 480, '+08:00').sameName).toEqual([{ name: 'menu', files: [{ key: 'prompts/menu.wav', fileId: 1001 }, { key: 'prompts/menu.mp3', fileId: 1002 }] }]);
-    expect(readFileState({ 'ivr-custom-name': encodeURIComponent('欢迎词') }).customName).toBe('欢迎词');
+    // The name is worked out as the function does, from the key and its ivr-name: the ivr-custom-name
+    // it writes may be cut short to fit the metadata (two long names could then read alike).
+    expect(readFileState({ 'ivr-custom-name': 'cut…' }, 'prompts/欢迎词.mp3').customName).toBe('欢迎词');
+    expect(readFileState({ 'ivr-name': encodeURIComponent('主菜单') }, 'prompts/menu.mp3').customName).toBe('主菜单');
+    expect(readFileState({ 'ivr-custom-name': 'menu' }).customName).toBeUndefined();
   });
 
   test('npm run status: deferred and retrying files in needs action are counted apart from the ones to fix', () => {

@@ -10,7 +10,7 @@ import { createHandler as createReport } from '../functions/quota-report/handler
 import { mp3Silence, wavTone } from './audio';
 import { cosEvent } from '../scripts/local/fakes/events';
 import { jobId } from '../shared/core/job';
-import { BUCKET, startStack, type Stack } from './harness';
+import { BUCKET, SDK_APP_ID, startStack, type Stack } from './harness';
 import { wecomStandIn } from './wecom';
 
 const ARTIFACTS = path.join(__dirname, '..', 'test-artifacts');
@@ -265,16 +265,32 @@ test('a failed file dropped again, fixed, under the same name no longer needs ac
   expect(report).toMatchObject({ needsAction: [], files: { uploaded: 1, failed: 0 }, errors: {} });
 });
 
-test('two files with one display name (menu.wav, menu.mp3) are both registered, and the report names the clash with both FileIds', async () => {
+test('two files with one display name (menu.wav, menu.mp3) are both registered, and the report names the clash with every FileId CCC lists under it', async () => {
   stack = await startStack();
+  // Registered in the CCC console, outside this product: CCC lists it under the same name.
+  stack.ccc.registerForeign(SDK_APP_ID, 1, 'menu');
+  const foreign = stack.ccc.files[stack.ccc.files.length - 1];
+  foreign.CustomFileName = 'menu';
   await createUpload(stack.env, stack.seams)(stack.drop('p/menu.wav', wavTone()));
   stack.clock.advance(2_000);
   await createUpload(stack.env, stack.seams)(stack.drop('p/menu.mp3', mp3Silence(3)));
   const ids = ['p/menu.wav', 'p/menu.mp3'].map((k) => Number(stack.meta(k)['ivr-file-id']));
-  expect(stack.ccc.files.filter((f) => f.CustomFileName === 'menu').map((f) => f.FileId).sort()).toEqual([...ids].sort());
+  expect(stack.ccc.files.filter((f) => f.CustomFileName === 'menu').map((f) => f.FileId).sort()).toEqual([foreign.FileId, ...ids].sort());
   const { report, htmlKey } = await runReport();
-  expect(report.sameName).toEqual([{ name: 'menu', files: expect.arrayContaining([{ key: 'p/menu.wav', fileId: ids[0], day: today() }, { key: 'p/menu.mp3', fileId: ids[1], day: today() }]) }]);
+  expect(report.sameName).toEqual([{ name: 'menu', files: [{ fileId: foreign.FileId }, { fileId: ids[0], key: 'p/menu.wav', day: today() }, { fileId: ids[1], key: 'p/menu.mp3', day: today() }] }]);
   expect(stack.cos.object(BUCKET, htmlKey!)!.body.toString('utf8')).toContain('id="same-name"');
+});
+
+test('when CCC cannot be asked about the day\'s names, the report lists the clashes its own records show and says why in a warning', async () => {
+  stack = await startStack();
+  await createUpload(stack.env, stack.seams)(stack.drop('p/menu.wav', wavTone()));
+  stack.clock.advance(2_000);
+  await createUpload(stack.env, stack.seams)(stack.drop('p/menu.mp3', mp3Silence(3)));
+  // The pass's review refresh asks first (one call for both FileIds); the report's question fails.
+  stack.ccc.inject({ action: 'DescribeIvrAudioList', code: 'InternalError', message: 'internal error', after: 1 });
+  const { report } = await runReport();
+  expect(report.sameName?.map((n) => [n.name, n.files.length])).toEqual([['menu', 2]]);
+  expect(stack.logs.some((l) => l.includes("could not ask CCC which of the day's names it lists more than once"))).toBe(true);
 });
 
 test('a file whose intake died after queueing it is sent by the recovery pass', async () => {

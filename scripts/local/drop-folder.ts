@@ -12,6 +12,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ERROR_SUFFIX, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, RESERVED_DIRS, scanIntervalMs, SettleTracker, withSuffix, type Observation } from './drop-rules';
 import { deferredDay, readFileState, withRefusal } from './file-state';
+import { sharedNames } from '../../shared/core/naming';
 import { failureText, readFailureNote } from './fixes';
 import { formatClock } from './time';
 
@@ -177,8 +178,8 @@ export class DropFolder {
   /** Files left in `waiting/` because they could not be moved on: never taken as new drops. */
   private readonly stuck = new Set<string>();
   private readonly inFlight = new Map<string, InFlight>();
-  /** Display name → the files this run saw registered under it: a second key under one name gets a line saying so. */
-  private readonly registeredNames = new Map<string, Array<{ key: string; fileId?: number }>>();
+  /** The files this run saw registered, with their display names: a second key under one name gets a line saying so. */
+  private registered: Array<{ name: string; key: string; fileId?: number }> = [];
   private readonly toldWaiting = new Set<string>();
   /**
    * Files in done/ and failed/ that are the stack's own (it moved them there, or wrote the note) or
@@ -737,7 +738,7 @@ export class DropFolder {
     // before the upload's own answer, while the file is not yet marked sent (`refused` then has
     // nothing to act on): the key itself says it failed, on every scan, so such a file never
     // stays in waiting/ (nor keeps the stack busy, which held back the burst's summary line).
-    const s = withRefusal(key, readFileState(obj.meta), this.deps.prefix);
+    const s = withRefusal(key, readFileState(obj.meta, key), this.deps.prefix);
     if (!s.status) return;
     // A result on another content than the file in waiting/ (a replacement still being uploaded
     // over a version whose result just came) is that version's, not this file's: its own follows.
@@ -938,12 +939,12 @@ export class DropFolder {
 
   /**
    * Records a registration under its display name; the other keys this run saw registered under it,
-   * if any. CCC takes both, but lists prompts by name (`npm run status` shows every such name).
+   * if any (the rule `npm run status` and the report use: {@link sharedNames}).
    */
   private noteName(name: string, key: string, fileId: number | undefined): { name: string; others: Array<{ key: string; fileId?: number }> } | undefined {
-    const seen = (this.registeredNames.get(name) ?? []).filter((r) => r.key !== key);
-    this.registeredNames.set(name, [...seen, { key, fileId }]);
-    return seen.length > 0 ? { name, others: seen } : undefined;
+    this.registered = [...this.registered.filter((r) => r.key !== key), { name, key, fileId }];
+    const group = [...sharedNames(this.registered, (r) => r.key).values()].find((g) => g.some((r) => r.key === key));
+    return group && { name, others: group.filter((r) => r.key !== key).map(({ key: k, fileId: id }) => ({ key: k, fileId: id })) };
   }
 
   private finishFailed(key: string, f: InFlight, code: string | undefined, message: string | undefined, atMs = this.deps.now()): void {

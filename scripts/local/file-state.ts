@@ -6,7 +6,8 @@
 import { DEFAULT_LEDGER_PREFIX } from '../../shared/core/config';
 import { checkKey } from '../../shared/core/eligibility';
 import { closedByCcc, deferredUntil } from '../../shared/core/job';
-import { META } from '../../shared/core/metadata';
+import { META, USER_NAME_META } from '../../shared/core/metadata';
+import { customFileName } from '../../shared/core/naming';
 import { tryDecodeURIComponent } from '../../shared/core/text';
 import { fixFor } from './fixes';
 import { nextQuotaDay } from './time';
@@ -23,7 +24,10 @@ export interface FileState {
   atMs?: number;
   /** CCC got a converted copy: `44100Hz/2ch/16bit → 8000Hz/1ch/16bit`. */
   converted?: string;
-  /** The name CCC shows for it. */
+  /**
+   * The name CCC shows for it, worked out from the key and its `ivr-name` as the function does
+   * (the `ivr-custom-name` it writes may be cut short to fit the metadata); only when the key is given.
+   */
   customName?: string;
 }
 
@@ -35,7 +39,8 @@ function decoded(v: string | undefined): string | undefined {
  * Reads the state from user metadata (names without `x-cos-meta-`, lower-case): the functions' own
  * names (META), but not their strict `readResult`, which drops a status it does not know.
  */
-export function readFileState(meta: Record<string, string>): FileState {
+export function readFileState(meta: Record<string, string>, key?: string): FileState {
+  const name = key === undefined ? undefined : customFileName(key, meta[USER_NAME_META]);
   const fileId = Number(meta[META.fileId]);
   const at = Date.parse(decoded(meta[META.at]) ?? '');
   return {
@@ -46,7 +51,7 @@ export function readFileState(meta: Record<string, string>): FileState {
     errorMessage: decoded(meta[META.errorMessage]),
     atMs: Number.isFinite(at) ? at : undefined,
     converted: decoded(meta[META.converted]),
-    customName: decoded(meta[META.customName]),
+    customName: typeof name === 'string' ? name : undefined,
   };
 }
 

@@ -20,7 +20,7 @@ export interface StatusJson {
   utcOffset: string;
   objects: Array<{ key: string; size: number; status?: string; fileId?: number; review?: string; errorCode?: string; errorMessage?: string; at?: string }>;
   needsAction: ActionItem[];
-  /** Display names different registered files share in CCC (see {@link sameNames}). */
+  /** Display names different registered files share in CCC (see {@link namesInBucketTwice}). */
   sameName: Array<{ name: string; files: Array<{ key: string; fileId: number }> }>;
 }
 
@@ -50,14 +50,17 @@ export function statusJson(rows: StatusRow[], prefix: string, offsetMinutes: num
       at: s.atMs !== undefined ? formatDateTime(s.atMs, offsetMinutes) : undefined,
     })),
     needsAction: needsAction(rows, offsetMinutes),
-    sameName: sameNames(rows),
+    sameName: namesInBucketTwice(rows),
   };
 }
 
-/** Names two or more registered files share in CCC, as the report lists them (from the objects' metadata here). */
-export function sameNames(rows: StatusRow[]): StatusJson['sameName'] {
+/**
+ * Names two or more registered files in the bucket share in CCC, from the objects' metadata (the
+ * report asks CCC itself, so it also sees registrations that no object shows any more).
+ */
+export function namesInBucketTwice(rows: StatusRow[]): StatusJson['sameName'] {
   const registered = rows.flatMap(({ key, state: s }) => (s.status === 'uploaded' && s.fileId !== undefined && s.customName !== undefined ? [{ name: s.customName, key, fileId: s.fileId }] : []));
-  return [...sharedNames(registered)].map(([name, files]) => ({ name, files: files.map(({ key, fileId }) => ({ key, fileId })) }));
+  return [...sharedNames(registered, (r) => r.key)].map(([name, files]) => ({ name, files: files.map(({ key, fileId }) => ({ key, fileId })) }));
 }
 
 /**
@@ -99,9 +102,9 @@ export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, 
     // A failed file's row is followed by what to do about it, as its note in failed/ says.
     lines.push(actionHeading(actions), ...rowsOut.flatMap((l, i) => [`  ${l}`, ...(actions[i]?.fix ? [`    what to do: ${actions[i].fix}`] : [])]));
   }
-  const clashes = sameNames(rows);
+  const clashes = namesInBucketTwice(rows);
   if (clashes.length > 0) {
-    lines.push('', 'Same name in CCC (different files, each registered; CCC\'s IVR editor lists them alike: pick by FileId, or rename one and drop it again):');
+    lines.push('', 'Same name in CCC (different files, each registered; CCC\'s IVR editor lists them alike: pick the one you mean by its FileId):');
     for (const c of clashes) lines.push(`  ${c.name}: ${c.files.map((f) => `${f.key} (FileId ${f.fileId})`).join(', ')}`);
   }
   return lines;

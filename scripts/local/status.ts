@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     const page = await cos.getBucket({ Bucket: BUCKET, Region: REGION, Prefix: stack.prefix, Marker: marker, MaxKeys: 1000 });
     for (const obj of page.Contents ?? []) {
       const head = await cos.headObject({ Bucket: BUCKET, Region: REGION, Key: obj.Key });
-      rows.push({ key: obj.Key, size: Number(obj.Size), state: withRefusal(obj.Key, readFileState(userMetadataFromHeaders(head.headers as Record<string, string>)), stack.prefix) });
+      rows.push({ key: obj.Key, size: Number(obj.Size), state: withRefusal(obj.Key, readFileState(userMetadataFromHeaders(head.headers as Record<string, string>), obj.Key), stack.prefix) });
     }
     if (page.IsTruncated !== 'true' || !page.Contents?.length) break;
     marker = page.NextMarker || page.Contents[page.Contents.length - 1].Key;

@@ -43,13 +43,20 @@ export function customFileName(key: string, requested: string | undefined): stri
 }
 
 /**
- * Display names that two or more different keys are registered under, each with its entries in
- * the order given. CCC allows such names, but its IVR editor lists prompts by name, so an operator
- * choosing one there cannot tell them apart: the report and the local status point them out.
+ * Display names listed for two or more different things (`identity`: a FileId for CCC's list, a
+ * key for the files in a bucket), each with its entries in the order given. CCC allows such names,
+ * but its IVR editor lists prompts by name, so an operator choosing one there cannot tell them
+ * apart: the report and the local stack point them out. Names are compared as they look (Unicode
+ * NFC: `Menü` typed on Windows and saved on an older Mac is one name to the eye); each group is
+ * keyed by its first entry's name.
  */
-export function sharedNames<T extends { key: string; name: string }>(registered: Iterable<T>): Map<string, T[]> {
-  const byName = new Map<string, T[]>();
-  for (const r of registered) byName.set(r.name, [...(byName.get(r.name) ?? []), r]);
-  for (const [name, entries] of byName) if (new Set(entries.map((e) => e.key)).size < 2) byName.delete(name);
-  return byName;
+export function sharedNames<T extends { name: string }>(entries: Iterable<T>, identity: (entry: T) => string | number): Map<string, T[]> {
+  const byLook = new Map<string, T[]>();
+  for (const e of entries) {
+    const look = e.name.normalize('NFC');
+    byLook.set(look, [...(byLook.get(look) ?? []), e]);
+  }
+  const shared = new Map<string, T[]>();
+  for (const group of byLook.values()) if (new Set(group.map(identity)).size > 1) shared.set(group[0].name, group);
+  return shared;
 }

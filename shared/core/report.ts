@@ -53,18 +53,23 @@ export interface DailyReport {
   /** The bucket has (or had) versioning, as the recovery pass found it: nothing is sent to CCC from it until the operator moves. */
   bucketVersioned?: VersioningAlert;
   /**
-   * Display names that two or more different files are registered under, where one of them was
-   * registered on `day` (so each clash is told once, in the report of the day it arose). CCC allows
-   * it, but its IVR editor lists prompts by name: the operator cannot tell them apart there.
+   * Display names of files registered on `day` that CCC lists more than once (another file, an
+   * earlier registration of the same file, a prompt registered outside this product): CCC allows
+   * it, but its IVR editor lists prompts by name, so there they look alike. Told once, in the report
+   * of the day a second one arose.
    */
   sameName?: SameName[];
 }
 
-/** One display name that several files (different keys) are registered under in CCC. */
+/** One display name CCC lists more than once, with each registration under it, oldest first. */
 export interface SameName {
+  /** The name as CCC shows it. */
   name: string;
-  /** Each file's registration, oldest first: the key, its FileId and the quota day it was registered on. */
-  files: { key: string; fileId: number; day: string }[];
+  /**
+   * Each registration: its FileId, and, when it is one of this product's recent jobs, the key,
+   * the quota day it was registered on, and whether a later drop of that key has replaced it.
+   */
+  files: Array<{ fileId: number; key?: string; day?: string; replaced?: true }>;
 }
 
 /** A WeCom robot message, as posted: what {@link wecomMessage} and {@link rejectionMessage} build and the outbox keeps. */
@@ -118,6 +123,12 @@ export interface ReportInput {
   final: boolean;
   /** The bucket's versioning alert, when the pass writing the report knows of one. */
   bucketVersioned?: VersioningAlert;
+  /**
+   * What CCC lists under the names of the files registered on `day` ({@link namesRegisteredOn}),
+   * to find the names it lists more than once; undefined when CCC could not be asked (the list then
+   * comes from the jobs alone, so it misses registrations older than they reach back).
+   */
+  listedInCcc?: Array<{ fileId: number; name: string }>;
   /**
    * Failed jobs whose object the operator has since deleted or replaced (a fix under another name,
    * say): still counted as failed on their day, but no longer listed as needing action.
@@ -228,7 +239,7 @@ export function buildReport(i: ReportInput): DailyReport {
     if (status === 'uploaded') review[v.upload?.review ?? 'pending']++;
     if ((status === 'failed' || status === 'retrying') && v.lastError) errors[v.lastError.code] = (errors[v.lastError.code] ?? 0) + 1;
   }
-  const sameName = sameNames(i.jobs, replaced, i.day, i.utcOffsetMinutes);
+  const sameName = sameNames(i, replaced);
   return {
     day: i.day,
     generatedAt: new Date(i.nowMs).toISOString(),
@@ -247,17 +258,46 @@ export function buildReport(i: ReportInput): DailyReport {
   };
 }
 
+/** This product's registrations among `jobs`, by FileId: its key, quota day and whether a newer drop of the key replaced it. */
+function registrations(jobs: JobVersion[], replaced: ReadonlySet<JobVersion>, utcOffsetMinutes: number): Map<number, { name: string; key: string; day: string; replaced: boolean }> {
+  const out = new Map<number, { name: string; key: string; day: string; replaced: boolean }>();
+  for (const v of jobs) if (visibleStatus(v) === 'uploaded' && v.upload) out.set(v.upload.fileId, { name: v.object.customName, key: v.object.key, day: outcomeDay(v, utcOffsetMinutes), replaced: replaced.has(v) });
+  return out;
+}
+
 /**
- * Names that different keys' current registrations share, with one registered on `day`. A key's
- * registration replaced by a new drop of the key is left out: replacing a file is the way to
- * change a prompt, and the object shows the new FileId. Among the jobs the ledger still holds
- * (its retention), so a clash with a file registered long before is not seen.
+ * The display names of the files registered on `day`: what the pass writing its report asks CCC
+ * about ({@link ReportInput.listedInCcc}), at most one query a quota's worth.
  */
-function sameNames(jobs: JobVersion[], replaced: ReadonlySet<JobVersion>, day: string, utcOffsetMinutes: number): SameName[] {
-  const registered = jobs.flatMap((v) => (!replaced.has(v) && visibleStatus(v) === 'uploaded' && v.upload ? [{ name: v.object.customName, key: v.object.key, fileId: v.upload.fileId, day: outcomeDay(v, utcOffsetMinutes) }] : []));
-  return [...sharedNames(registered)]
-    .filter(([, files]) => files.some((f) => f.day === day))
-    .map(([name, files]) => ({ name, files: files.sort((a, b) => a.day.localeCompare(b.day) || a.fileId - b.fileId).map(({ key, fileId, day: d }) => ({ key, fileId, day: d })) }))
+export function namesRegisteredOn(day: string, jobs: JobVersion[], utcOffsetMinutes: number): string[] {
+  return [...new Set([...registrations(jobs, new Set(), utcOffsetMinutes).values()].filter((r) => r.day === day).map((r) => r.name))].sort();
+}
+
+/**
+ * The names CCC lists more than once among those of files registered on `day`, from CCC's list
+ * when there is one, else from the jobs. A registration of ours made after `day` is left out (a
+ * report of an earlier day asked for later); one CCC lists that is not among the jobs (older than
+ * they reach back, or made outside this product) is counted, without a key.
+ */
+function sameNames(i: ReportInput, replaced: ReadonlySet<JobVersion>): SameName[] {
+  const ours = registrations(i.jobs, replaced, i.utcOffsetMinutes);
+  const dayNames = new Set([...ours.values()].filter((r) => r.day === i.day).map((r) => r.name.normalize('NFC')));
+  const listed = new Map<number, string>([...ours].map(([fileId, r]) => [fileId, r.name]));
+  for (const f of i.listedInCcc ?? []) listed.set(f.fileId, f.name);
+  const entries = [...listed]
+    .filter(([fileId, name]) => dayNames.has(name.normalize('NFC')) && !((ours.get(fileId)?.day ?? '') > i.day))
+    .map(([fileId, name]) => ({ name, fileId }));
+  const order = (f: SameName['files'][number]) => `${f.day ?? ''}`;
+  return [...sharedNames(entries, (e) => e.fileId)]
+    .map(([name, group]) => ({
+      name,
+      files: group
+        .map(({ fileId }): SameName['files'][number] => {
+          const r = ours.get(fileId);
+          return r ? { fileId, key: r.key, day: r.day, ...(r.replaced ? { replaced: true as const } : {}) } : { fileId };
+        })
+        .sort((a, b) => order(a).localeCompare(order(b)) || a.fileId - b.fileId),
+    }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
@@ -323,9 +363,9 @@ ${r.final ? '' : `<p id="so-far">This quota day has not ended: the figures are t
 <h2>Files that need action</h2>
 ${r.needsAction.length ? `<p id="needs-action-counts">${esc(actionCounts(r.needsAction))}: the ones to fix first, deferred and retrying files go out by themselves.</p>
 <table id="needs-action"><tr><th>file</th><th>status</th><th>why, and what to do</th></tr>${r.needsAction.map((a) => `<tr class="${a.status}"><td class="key">${esc(a.key)}</td><td class="status">${esc(a.status)}${a.day ? ` (day ${esc(a.day)} full)` : ''}${a.fileId !== undefined ? ` (FileId ${a.fileId})` : ''}<br><span class="muted">updated ${esc(zoned(a.at, r.utcOffset).slice(0, 16))}</span></td><td>${withCode([a.code, a.message].filter(Boolean).join(': '))}${a.fix ? `<br><strong>What to do:</strong> ${withCode(a.fix)}` : ''}</td></tr>`).join('')}</table>` : '<p id="needs-action">None: every file is uploaded or on its way.</p>'}
-${r.sameName ? `<h2>Files registered under the same name</h2>
-<p>CCC lists IVR prompts by name, so in its IVR editor these files cannot be told apart. Each is registered; to use one in a flow, pick it by its FileId. To keep names apart, give a file another name and upload it again (it takes a new FileId and a quota slot).</p>
-<table id="same-name"><tr><th>name in CCC</th><th>file</th><th>FileId</th><th>registered</th></tr>${r.sameName.flatMap((n) => n.files.map((f, i) => `<tr>${i === 0 ? `<td rowspan="${n.files.length}">${esc(n.name)}</td>` : ''}<td class="key">${esc(f.key)}</td><td>${f.fileId}</td><td>${esc(f.day)}</td></tr>`)).join('')}</table>
+${r.sameName ? `<h2>Names CCC lists more than once</h2>
+<p>CCC's IVR editor lists prompts by name, so there these look alike: pick the one you mean by its FileId (the object's <code>ivr-file-id</code>). CCC has no replace, so a file dropped again under its own key leaves its earlier registration listed too. A distinct name (rename the file, or set <code>ivr-name</code>) helps only the uploads after it.</p>
+<table id="same-name"><tr><th>name in CCC</th><th>FileId</th><th>file</th><th>registered</th></tr>${r.sameName.flatMap((n) => n.files.map((f, i) => `<tr>${i === 0 ? `<td rowspan="${n.files.length}">${esc(n.name)}</td>` : ''}<td>${f.fileId}</td><td class="key">${f.key !== undefined ? `${esc(f.key)}${f.replaced ? ' <span class="muted">(replaced by a later drop)</span>' : ''}` : '<span class="muted">not in this product\'s recent records: registered earlier, or outside this product</span>'}</td><td>${esc(f.day ?? '')}</td></tr>`)).join('')}</table>
 ` : ''}<h2>Last ${history.length} days</h2>
 ${chart(history, r.quota.limit)}
 <h2>What became of files on ${esc(r.day)}</h2>
@@ -377,7 +417,7 @@ export function wecomMessage(r: DailyReport, page?: string): WebhookMessage {
   // First after the title: until the operator moves to another bucket, nothing else here changes.
   if (r.bucketVersioned) lines.splice(1, 0, `<font color="warning">**${markdownText(r.bucketVersioned.code)}: nothing is sent to CCC.**</font> ${markdownText(r.bucketVersioned.message)}.`);
   if (errors) lines.push(`> errors: ${errors}`);
-  if (r.sameName) lines.push(`> same name in CCC for different files: ${r.sameName.slice(0, SUMMARY_FILES).map((n) => `${markdownText(shortName(n.name))} ×${n.files.length}`).join(', ')}${r.sameName.length > SUMMARY_FILES ? `, and ${r.sameName.length - SUMMARY_FILES} more` : ''}`);
+  if (r.sameName) lines.push(`> names CCC lists more than once: ${r.sameName.slice(0, SUMMARY_FILES).map((n) => `${markdownText(shortName(n.name))} ×${n.files.length}`).join(', ')}${r.sameName.length > SUMMARY_FILES ? `, and ${r.sameName.length - SUMMARY_FILES} more` : ''}`);
   // The files an operator must fix (failed, rejected), first few by name: the rest wait by themselves.
   const toFix = r.needsAction.filter((a) => a.status === 'failed' || a.status === 'rejected');
   if (r.needsAction.length > 0) lines.push(`**${actionCounts(r.needsAction)}**`);

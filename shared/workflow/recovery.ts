@@ -26,7 +26,7 @@ import { today } from './context';
 import { moveNewest, show } from './jobs';
 import { drainOutboxSafely, postOwed, type OutboxResult } from './outbox';
 import { readTail, readToTail, Sender } from './sender';
-import { describePaced } from './resolve';
+import { describePaced, listedUnder } from './resolve';
 
 /** A file a recovery pass moved on, as its object shows it now (see {@link RecoveryResult.files}). */
 export interface SettledFile {
@@ -337,15 +337,28 @@ type ReportWrite = 'once' | 'replace' | 'so-far';
  * figures; see submittedOn).
  * Stores it as `how` says and posts the summary.
  */
+/**
+ * What CCC lists under the display names of a day's registrations, for the report's names CCC lists
+ * more than once; undefined, logged, when CCC cannot be asked (the report then goes by the jobs).
+ */
+async function listedInCcc(ctx: Ctx, names: string[]): Promise<Array<{ fileId: number; name: string }> | undefined> {
+  if (names.length === 0) return [];
+  const res = await listedUnder(ctx, names);
+  if (res.ok) return res.value.files.map((f) => ({ fileId: f.fileId, name: f.customFileName }));
+  ctx.log.warn("could not ask CCC which of the day's names it lists more than once; the report goes by this product's records", { code: res.failure.code, error: res.failure.message, requestId: res.failure.requestId });
+  return undefined;
+}
+
 async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'], how: ReportWrite, known: QuotaState[], jobs: JobVersion[], bucketVersioned?: VersioningAlert): Promise<RecoveryResult['report']> {
   const tail = await readTail(ctx, today(ctx));
   const quota = [tail.quota, tail.previousDay, ...known].find((q) => q?.day === day);
   const { counts: history, page: shownDay } = await readReportHistory(ctx.ledger);
-  const { buildReport, renderReportHtml, submittedOn, wecomMessage } = loadReportCode();
+  const { buildReport, namesRegisteredOn, renderReportHtml, submittedOn, wecomMessage } = loadReportCode();
   const submitted = submittedOn(day, quota?.used, history[day], jobs);
   history[day] = submitted;
   const report = buildReport({
     withdrawn: await withdrawnFailures(ctx, jobs),
+    listedInCcc: await listedInCcc(ctx, namesRegisteredOn(day, jobs, ctx.config.quotaUtcOffsetMinutes)),
     day,
     nowMs: ctx.clock.now(),
     utcOffsetMinutes: ctx.config.quotaUtcOffsetMinutes,

@@ -9,6 +9,7 @@ import { settleable, stillInCall, type JobVersion } from '../core/job';
 import { CORRUPT } from '../store/ledger';
 import { afterFailedAttempt, pickRegistration, type AudioFile } from '../core/outcome';
 import { reviewFromCode } from '../core/metadata';
+import type { ApiResult } from '../sdk/ccc';
 import type { Ctx } from './context';
 import { move, showSettled } from './jobs';
 
@@ -44,19 +45,37 @@ export async function describePaced(ctx: Ctx, query: Parameters<Ctx['api']['desc
 
 /** Every file CCC lists under `name` (all pages), and the RequestId of the answer that listed each (by FileId). */
 async function describeName(ctx: Ctx, name: string): Promise<{ files: AudioFile[]; requestIds: Map<number, string> } | undefined> {
+  const listed = await listedUnder(ctx, [name]);
+  if (!listed.ok) {
+    ctx.log.warn('could not ask CCC whether a file was registered; it stays unsettled for now', { customName: name, code: listed.failure.code, error: listed.failure.message, requestId: listed.failure.requestId });
+    return undefined;
+  }
+  return listed.value;
+}
+
+/** Names asked about in one DescribeIvrAudioList query (its page size: a bound CCC documents for the answer, not the filter). */
+const NAMES_PER_QUERY = 50;
+
+/**
+ * Every file CCC lists under any of `names` (all pages of each query), and the RequestId of the
+ * answer that listed each (by FileId); the first failure, when CCC could not be asked.
+ */
+export async function listedUnder(ctx: Ctx, names: string[]): Promise<ApiResult<{ files: AudioFile[]; requestIds: Map<number, string> }>> {
   const files: AudioFile[] = [];
   const requestIds = new Map<number, string>();
-  for (let page = 0; page < 100; page++) {
-    const res = await describePaced(ctx, { customFileNames: [name], pageNumber: page, pageSize: 50 });
-    if (!res.ok) {
-      ctx.log.warn('could not ask CCC whether a file was registered; it stays unsettled for now', { customName: name, code: res.failure.code, error: res.failure.message, requestId: res.failure.requestId });
-      return undefined;
+  for (let i = 0; i < names.length; i += NAMES_PER_QUERY) {
+    const customFileNames = names.slice(i, i + NAMES_PER_QUERY);
+    let found = 0;
+    for (let page = 0; page < 100; page++) {
+      const res = await describePaced(ctx, { customFileNames, pageNumber: page, pageSize: 50 });
+      if (!res.ok) return res;
+      files.push(...res.value.files);
+      for (const f of res.value.files) requestIds.set(f.fileId, res.value.requestId);
+      found += res.value.files.length;
+      if (found >= res.value.total || res.value.files.length === 0) break;
     }
-    files.push(...res.value.files);
-    for (const f of res.value.files) requestIds.set(f.fileId, res.value.requestId);
-    if (files.length >= res.value.total || res.value.files.length === 0) break;
   }
-  return { files, requestIds };
+  return { ok: true, value: { files, requestIds } };
 }
 
 /**
