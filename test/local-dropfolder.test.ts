@@ -113,13 +113,19 @@ test('a file replaced in waiting/ after it was sent is not called done: the old 
   t.dirs.cleanup();
 });
 
-test('a copy that paused longer than the settle time and went on is sent again whole, not failed as cut short', async () => {
+/** A copy into drop/stall.mp3 that pauses after its first half for longer than the settle time: taken cut short; `fd` goes on writing into the file wherever the stack moves it. */
+async function pausedCopy() {
   const t = await dropFolder();
   const whole = mp3Silence(12);
   const half = whole.subarray(0, Math.floor(whole.length / 2));
   const fd = fs.openSync(path.join(t.dirs.drop, 'stall.mp3'), 'w');
   fs.writeSync(fd, half);
   await t.settle(); // the pause: taken cut short
+  return { t, whole, half, fd };
+}
+
+test('a copy that paused longer than the settle time and went on is sent again whole, not failed as cut short', async () => {
+  const { t, whole, half, fd } = await pausedCopy();
   expect(t.of('sent')).toEqual([expect.objectContaining({ size: half.length })]);
 
   // The copy goes on (into the file now in waiting/), and the cut version's result arrives.
@@ -137,12 +143,7 @@ test('a copy that paused longer than the settle time and went on is sent again w
 });
 
 test('a paused copy that goes on after its cut version failed and moved to failed/ is pointed out once, with how to send it', async () => {
-  const t = await dropFolder();
-  const whole = mp3Silence(12);
-  const half = whole.subarray(0, Math.floor(whole.length / 2));
-  const fd = fs.openSync(path.join(t.dirs.drop, 'stall.mp3'), 'w');
-  fs.writeSync(fd, half);
-  await t.settle(); // the pause: taken cut short
+  const { t, whole, half, fd } = await pausedCopy();
   t.result('prompts/stall.mp3', failed('AudioTruncated'));
   expect(t.of('failed')).toEqual([expect.objectContaining({ movedTo: 'failed/stall.mp3' })]);
   await t.drop.tick();
