@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as os from 'os';
 import { pairWithDropFolder } from '../scripts/local/client';
-import { DropFolder, type DropEvent, type DropFolderDeps, type FailedCopy, type ObjectView } from '../scripts/local/drop-folder';
+import { DropFolder, GROWTH_WATCH_MS, type DropEvent, type DropFolderDeps, type FailedCopy, type ObjectView } from '../scripts/local/drop-folder';
 import { failedCopiesRecord } from '../scripts/local/failed-record';
 import { failureText } from '../scripts/local/fixes';
 import { describeEvent } from '../scripts/local/output';
@@ -157,6 +157,31 @@ test('a paused copy that goes on after its cut version failed and moved to faile
   expect(t.of('error')).toEqual([{ kind: 'error', file: 'failed/stall.mp3', message: `grew after it failed (${half.length} → ${whole.length} bytes): a copy that paused longer than the settle time went on into it. Once the copy has finished, copy it into the drop folder itself (${path.basename(t.dirs.drop)}/stall.mp3) to send it; start the stack with a longer --settle-ms where copies pause` }]);
   // Not sent from failed/ by itself.
   expect(t.of('sent')).toHaveLength(1);
+  t.dirs.cleanup();
+});
+
+test('a paused copy that goes on after its cut version was registered (an MP3 cut between frames passes every check) is pointed out: CCC holds a prompt that ends early', async () => {
+  const { t, whole, half, fd } = await pausedCopy();
+  t.result('prompts/stall.mp3', uploaded(1008));
+  expect(t.of('uploaded')).toEqual([expect.objectContaining({ movedTo: 'done/stall.mp3' })]);
+  fs.writeSync(fd, whole.subarray(half.length));
+  fs.closeSync(fd);
+  await t.drop.tick();
+  await t.drop.tick();
+  expect(t.of('error')).toEqual([{ kind: 'error', file: 'done/stall.mp3', message: `grew after it was registered (${half.length} → ${whole.length} bytes): a copy that paused longer than the settle time went on into it, so CCC holds only the part taken (FileId 1008), a prompt that ends early. Once the copy has finished, copy it into the drop folder itself (${path.basename(t.dirs.drop)}/stall.mp3) to register it whole (a new FileId and a quota slot); start the stack with a longer --settle-ms where copies pause` }]);
+  t.dirs.cleanup();
+});
+
+test('a file in done/ is watched for a paused copy only for a while: one changed later is the operator\'s own business', async () => {
+  const t = await dropFolder();
+  fs.writeFileSync(path.join(t.dirs.drop, 'hello.mp3'), mp3Silence(3));
+  await t.settle();
+  t.result('prompts/hello.mp3', uploaded(1009));
+  t.advance(GROWTH_WATCH_MS + 1);
+  await t.drop.tick();
+  fs.appendFileSync(path.join(t.drop.doneDir, 'hello.mp3'), mp3Silence(1));
+  await t.drop.tick();
+  expect(t.of('error')).toEqual([]);
   t.dirs.cleanup();
 });
 

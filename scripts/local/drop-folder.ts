@@ -118,6 +118,9 @@ export interface DropFolderDeps {
 }
 
 /** A failed file the drop folder knows, as {@link FailedCopiesRecord} keeps it. */
+/** How long a file moved to done/ or failed/ is watched for a paused copy going on into it. */
+export const GROWTH_WATCH_MS = 10 * 60_000;
+
 export interface FailedCopy {
   /** Its path relative to the drop folder: `failed/photo (2).mp3`. */
   file: string;
@@ -196,8 +199,8 @@ export class DropFolder {
   private toldRecordError = false;
   /** Entries the drop folder cannot take (a link, a name that is not UTF-8), each told once. */
   private readonly toldSkipped = new Set<string>();
-  /** Failed files already said to have grown in failed/ ({@link tellGrownFailures}). */
-  private readonly toldGrown = new Set<string>();
+  /** Files just moved to done/ or failed/, with their size then, watched until `until` ({@link tellGrown}); `fileId` for done/. */
+  private readonly growthWatch = new Map<string, { size: number; until: number; fileId?: number }>();
   private timer?: NodeJS.Timeout;
   /** True while the files a previous run left in `waiting/` are looked at again at start. */
   private resuming = false;
@@ -298,7 +301,7 @@ export class DropFolder {
       await this.clearRemovedFailures();
       await this.takeFromWaiting();
       this.tellSavedIntoResults();
-      this.tellGrownFailures();
+      this.tellGrown();
     } finally {
       this.ticking = false;
     }
@@ -533,18 +536,39 @@ export class DropFolder {
   }
 
   /**
-   * Says once of a failed file that grew in failed/ after it was moved there: a copy that paused
-   * longer than the settle time was taken cut short, failed, and went on into the file the stack
-   * had moved (a move keeps the file the copy writes to). Nothing in failed/ is sent, so without
-   * this line the complete recording would sit there next to a note calling it cut off.
+   * Says once of a file that grew in done/ or failed/ after it was moved there: a copy that paused
+   * longer than the settle time was taken cut short and went on into the file the stack had moved
+   * (a move keeps the file the copy writes to). In failed/ the complete recording would sit beside
+   * a note calling it cut off; in done/ it is worse: an MP3 cut between two frames passes every
+   * check (only a Xing or Info header tells its length), so CCC holds a prompt that ends early.
+   * Nothing in either folder is sent, so without this line nothing would say so. Watched for
+   * {@link GROWTH_WATCH_MS} after the move: a copy that pauses is back within that.
    */
-  private tellGrownFailures(): void {
-    for (const [rel, c] of this.failedCopies) {
+  private tellGrown(): void {
+    const now = this.deps.now();
+    for (const [rel, w] of this.growthWatch) {
+      if (now > w.until) {
+        this.growthWatch.delete(rel);
+        continue;
+      }
       const size = sizeOf(path.join(this.deps.dropDir, fromRel(rel)));
-      if (size <= c.size || this.toldGrown.has(rel)) continue;
-      this.toldGrown.add(rel);
-      this.deps.emit({ kind: 'error', file: rel, message: `grew after it failed (${c.size} → ${size} bytes): a copy that paused longer than the settle time went on into it. Once the copy has finished, copy it into the drop folder itself (${path.basename(this.deps.dropDir)}/${path.posix.basename(rel)}) to send it; start the stack with a longer --settle-ms where copies pause` });
+      if (size <= w.size) continue;
+      this.growthWatch.delete(rel);
+      const again = `copy it into the drop folder itself (${path.basename(this.deps.dropDir)}/${path.posix.basename(rel)})`;
+      this.deps.emit({
+        kind: 'error',
+        file: rel,
+        message:
+          w.fileId === undefined
+            ? `grew after it failed (${w.size} → ${size} bytes): a copy that paused longer than the settle time went on into it. Once the copy has finished, ${again} to send it; start the stack with a longer --settle-ms where copies pause`
+            : `grew after it was registered (${w.size} → ${size} bytes): a copy that paused longer than the settle time went on into it, so CCC holds only the part taken (FileId ${w.fileId}), a prompt that ends early. Once the copy has finished, ${again} to register it whole (a new FileId and a quota slot); start the stack with a longer --settle-ms where copies pause`,
+      });
     }
+  }
+
+  /** Watches a file just moved to done/ or failed/ for a paused copy going on into it ({@link tellGrown}). */
+  private watchGrowth(rel: string, fileId?: number): void {
+    this.growthWatch.set(rel, { size: sizeOf(path.join(this.deps.dropDir, fromRel(rel))), until: this.deps.now() + GROWTH_WATCH_MS, ...(fileId !== undefined ? { fileId } : {}) });
   }
 
   /** Says once that an entry of the drop folder is not taken, and why: otherwise it would sit there unexplained. */
@@ -934,6 +958,7 @@ export class DropFolder {
       this.deps.emit({ kind: 'error', file: f.file, message: `registered, but could not be moved to ${RESERVED_DIRS.done}/ (${(e as Error).message}); it stays in ${RESERVED_DIRS.waiting}/ and is looked at again at the next start` });
       return;
     }
+    if (rel && fileId !== undefined && !alreadyRegistered) this.watchGrowth(`${RESERVED_DIRS.done}/${rel}`, fileId);
     this.deps.emit({ kind: 'uploaded', file: f.file, key, fileId, movedTo: rel && `${RESERVED_DIRS.done}/${rel}`, ...extra });
   }
 
@@ -979,6 +1004,7 @@ export class DropFolder {
     if (rel) {
       this.failedCopies.set(`${RESERVED_DIRS.failed}/${rel}`, { key, md5: f.md5, size: sizeOf(path.join(this.failedDir, fromRel(rel))) });
       this.recordFailedCopies();
+      this.watchGrowth(`${RESERVED_DIRS.failed}/${rel}`);
     }
     this.deps.emit({ kind: 'failed', file: f.file, key, code, message, movedTo: rel && `${RESERVED_DIRS.failed}/${rel}`, note });
     if (noteError) this.deps.emit({ kind: 'error', file: f.file, message: `its note (<name>.error.txt) could not be written (${noteError}); the reason is on the line above` });
