@@ -584,7 +584,7 @@ test('a failed file removed from failed/ has its object deleted while it still h
   fs.rmSync(path.join(t.drop.failedDir, 'noted.mp3.error.txt'));
   await t.drop.tick();
   expect(t.of('cleared')).toEqual([{ kind: 'cleared', file: 'failed/gone.mp3', key: 'prompts/gone.mp3' }]);
-  expect(describeEvent(t.of('cleared')[0]).detail).toBe('removed by you: its object prompts/gone.mp3 is deleted from the local bucket, so status and the report no longer list it');
+  expect(describeEvent(t.of('cleared')[0]).detail).toBe('removed by you: its object prompts/gone.mp3 is deleted from the local bucket, so status and the report no longer list it as needing action (the report still counts it as failed on its day, as since deleted or replaced)');
   expect([...t.bucket.keys()].sort()).toEqual(['prompts/fixed.mp3', 'prompts/later.mp3', 'prompts/noted.mp3']);
   expect(t.bucket.get('prompts/fixed.mp3')!.body).toEqual(mp3Silence(9));
   t.drop.stop();

@@ -82,7 +82,7 @@ export async function runReport(instance: FunctionInstance, dataDir: string, fet
     day: r.report.day,
     page,
     result: pass,
-    summary: `report ${r.report.day}${r.report.final ? '' : ' so far'}: ${r.report.quota.submitted}/${r.report.quota.limit} files submitted${r.report.quota.closedByCcc ? ' (CCC reports the day full)' : ''}; ${f.uploaded} uploaded, ${f.failed} failed${r.report.failedCleared ? ` (${r.report.failedCleared} cleared since)` : ''}, ${f.deferred} deferred; review ${r.report.review.approved} approved, ${r.report.review.rejected} rejected, ${r.report.review.pending} pending; backlog ${r.report.backlog.deferred} deferred; ${r.report.needsAction.length} file(s) need action${sameNameNote(r.report.sameName)}`,
+    summary: `report ${r.report.day}${r.report.final ? '' : ' so far'}: ${r.report.quota.submitted}/${r.report.quota.limit} files submitted${r.report.quota.closedByCcc ? ' (CCC reports the day full)' : ''}; ${f.uploaded} uploaded, ${f.failed} failed${r.report.failedCleared ? ` (${r.report.failedCleared} since deleted or replaced)` : ''}, ${f.deferred} deferred; review ${r.report.review.approved} approved, ${r.report.review.rejected} rejected, ${r.report.review.pending} pending; backlog ${r.report.backlog.deferred} deferred; ${r.report.needsAction.length} file(s) need action${sameNameNote(r.report.sameName)}`,
   };
 }
 

@@ -410,7 +410,7 @@ export function wecomMessage(r: DailyReport, page?: string): WebhookMessage {
   const errors = Object.entries(r.errors).map(([c, n]) => `${markdownText(c)} ×${n}`).join(', ');
   const lines = [
     `**IVR audio quota ${r.day}${r.final ? '' : ' (so far)'}**: <font color="${r.quota.exhausted ? 'warning' : 'info'}">${r.quota.submitted}/${r.quota.limit}</font> files submitted${r.quota.closedByCcc ? '; CCC reports the day full (files registered outside this product count there too)' : ''}`,
-    `> uploaded ${r.files.uploaded}, failed ${r.files.failed}${r.failedCleared ? ` (${r.failedCleared} cleared since)` : ''}, deferred ${r.files.deferred}, retrying ${r.files.retrying}`,
+    `> uploaded ${r.files.uploaded}, failed ${r.files.failed}${r.failedCleared ? ` (${r.failedCleared} since deleted or replaced)` : ''}, deferred ${r.files.deferred}, retrying ${r.files.retrying}`,
     `> review: ${r.review.approved} approved, ${r.review.rejected} rejected, ${r.review.pending} pending`,
     `> backlog: ${r.backlog.deferred} deferred, ${r.backlog.queued} queued`,
   ];
