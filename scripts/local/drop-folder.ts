@@ -963,13 +963,14 @@ export class DropFolder {
   }
 
   /**
-   * Records a registration under its display name; the other keys this run saw registered under it,
-   * if any (the rule `npm run status` and the report use: {@link sharedNames}).
+   * Records a registration under its display name; the other registrations this run saw under it,
+   * if any: another file's, or an earlier one of this file (CCC has no replace, so it lists both).
+   * The rule the report uses ({@link sharedNames}, by FileId).
    */
   private noteName(name: string, key: string, fileId: number | undefined): { name: string; others: Array<{ key: string; fileId?: number }> } | undefined {
-    this.registered = [...this.registered.filter((r) => r.key !== key), { name, key, fileId }];
-    const group = [...sharedNames(this.registered, (r) => r.key).values()].find((g) => g.some((r) => r.key === key));
-    return group && { name, others: group.filter((r) => r.key !== key).map(({ key: k, fileId: id }) => ({ key: k, fileId: id })) };
+    this.registered = [...this.registered.filter((r) => r.fileId !== fileId || r.key !== key), { name, key, fileId }];
+    const group = [...sharedNames(this.registered, (r) => r.fileId ?? r.key).values()].find((g) => g.some((r) => r.key === key && r.fileId === fileId));
+    return group && { name, others: group.filter((r) => !(r.key === key && r.fileId === fileId)).map(({ key: k, fileId: id }) => ({ key: k, fileId: id })) };
   }
 
   private finishFailed(key: string, f: InFlight, code: string | undefined, message: string | undefined, atMs = this.deps.now()): void {

@@ -86,9 +86,9 @@ export async function runReport(instance: FunctionInstance, dataDir: string, fet
   };
 }
 
-/** `; different files share a name in CCC: menu (2 files)`: see the report page's list. */
+/** `; names CCC lists more than once: menu (2 registrations)`: see the report page's list. */
 function sameNameNote(names: { name: string; files: unknown[] }[] | undefined): string {
-  return names?.length ? `; different files share a name in CCC: ${names.map((n) => `${n.name} (${n.files.length} files)`).join(', ')} (the page lists them)` : '';
+  return names?.length ? `; names CCC lists more than once: ${names.map((n) => `${n.name} (${n.files.length} registrations)`).join(', ')} (the page lists them)` : '';
 }
 
 /**
