@@ -566,7 +566,7 @@ test('a file this run sent that stays queued is never said to be recovering', as
   t.dirs.cleanup();
 });
 
-test('a failed file removed from failed/ has its object deleted while it still holds that upload; a fix uploaded under its name, and the note alone, are left alone', async () => {
+test('a failed file removed from failed/ has its object deleted while it still holds that upload, and its note with it; a fix uploaded under its name stays, with a line saying so; a note removed alone changes nothing', async () => {
   const t = await dropFolder();
   for (const [name, seconds] of [['gone.mp3', 5], ['fixed.mp3', 6], ['noted.mp3', 7], ['later.mp3', 8]] as const) fs.writeFileSync(path.join(t.dirs.drop, name), mp3Silence(seconds));
   await t.settle();
@@ -586,6 +586,9 @@ test('a failed file removed from failed/ has its object deleted while it still h
   await t.drop.tick();
   expect(t.of('cleared')).toEqual([{ kind: 'cleared', file: 'failed/gone.mp3', key: 'prompts/gone.mp3' }]);
   expect(describeEvent(t.of('cleared')[0]).detail).toBe('removed by you: its object prompts/gone.mp3 is deleted from the local bucket, so status and the report no longer list it as needing action (the report still counts it as failed on its day, as since deleted or replaced)');
+  // The fix's object stays, and a line says why (before, nothing was said).
+  expect(t.of('removed')).toEqual([{ kind: 'removed', file: 'failed/fixed.mp3', key: 'prompts/fixed.mp3', objectStays: 'a file of its name is on its way to it' }]);
+  expect(describeEvent(t.of('removed')[0]).detail).toBe('removed by you, with its note; its object prompts/fixed.mp3 stays, as a file of its name is on its way to it');
   expect([...t.bucket.keys()].sort()).toEqual(['prompts/fixed.mp3', 'prompts/later.mp3', 'prompts/noted.mp3']);
   expect(t.bucket.get('prompts/fixed.mp3')!.body).toEqual(mp3Silence(9));
   t.drop.stop();
@@ -596,10 +599,33 @@ test('a failed file removed from failed/ has its object deleted while it still h
   await again.drop.tick();
   expect(again.of('cleared')).toEqual([{ kind: 'cleared', file: 'failed/later.mp3', key: 'prompts/later.mp3' }]);
   expect([...t.bucket.keys()].sort()).toEqual(['prompts/fixed.mp3', 'prompts/noted.mp3']);
-  // The note of a cleared file goes with it (it said the file stays as a record); one whose file
-  // was not cleared (a fix was dropped under its name) stays.
+  // A removed file's note goes with it (it said the file stays as a record), its object cleared or
+  // not: this expectation changed. A note left beside nothing once its file was fixed under the same
+  // name read to a trial as a failure still standing.
   expect(fs.existsSync(path.join(t.drop.failedDir, 'later.mp3.error.txt'))).toBe(false);
-  expect(fs.existsSync(path.join(t.drop.failedDir, 'fixed.mp3.error.txt'))).toBe(true);
+  expect(fs.existsSync(path.join(t.drop.failedDir, 'fixed.mp3.error.txt'))).toBe(false);
+  t.dirs.cleanup();
+});
+
+test('two failed copies of one name removed together after a fix was registered under it: each goes with its note, and neither is said to stand for the other', async () => {
+  const t = await dropFolder();
+  for (const seconds of [5, 6]) {
+    fs.writeFileSync(path.join(t.dirs.drop, 'stall.mp3'), mp3Silence(seconds));
+    await t.settle();
+    t.result('prompts/stall.mp3', failed('AudioTruncated'));
+    await t.drop.tick();
+  }
+  fs.writeFileSync(path.join(t.dirs.drop, 'stall.mp3'), mp3Silence(9));
+  await t.settle();
+  t.result('prompts/stall.mp3', uploaded(1010));
+  for (const name of ['stall.mp3', 'stall (2).mp3']) fs.rmSync(path.join(t.drop.failedDir, name));
+  await t.drop.tick();
+  expect(t.of('removed').map((e) => e.kind === 'removed' && [e.file, e.objectStays])).toEqual([
+    ['failed/stall.mp3', 'it holds a later upload of that name'],
+    ['failed/stall (2).mp3', 'it holds a later upload of that name'],
+  ]);
+  expect(fs.readdirSync(t.drop.failedDir)).toEqual([]);
+  expect(t.bucket.get('prompts/stall.mp3')!.body).toEqual(mp3Silence(9));
   t.dirs.cleanup();
 });
 

@@ -68,6 +68,8 @@ export type DropEvent =
   | { kind: 'withdrawn'; file: string; key: string; deleted: boolean }
   /** A failed file removed from `failed/` (`file`: its path there): its object, still the upload that failed, was deleted. */
   | { kind: 'cleared'; file: string; key: string }
+  /** A failed file removed from `failed/` whose object stays (`objectStays` says why); its note went with it. */
+  | { kind: 'removed'; file: string; key: string; objectStays: string }
   | { kind: 'error'; file: string; message: string };
 
 /** How the drop folder reaches the bucket and reports. */
@@ -466,22 +468,25 @@ export class DropFolder {
       const size = sizeOf(path.join(this.deps.dropDir, fromRel(rel)));
       untracked.set(size, [...(untracked.get(size) ?? []), rel]);
     }
+    // All at once: two copies of one object removed together (a fix dropped, then both failed
+    // copies deleted) must not each stay for the other.
+    for (const [rel] of removed) this.failedCopies.delete(rel);
     for (const [rel, c] of removed) {
       if (this.stopped) return;
-      this.failedCopies.delete(rel);
       const renamed = (untracked.get(c.size) ?? []).find((r) => !this.failedCopies.has(r) && md5OfFile(path.join(this.deps.dropDir, fromRel(r))) === c.md5);
       if (renamed) {
         this.failedCopies.set(renamed, c);
         continue;
       }
-      if (this.inFlight.has(c.key) || this.droppedAgain(c.key) || [...this.failedCopies.values()].some((o) => o.key === c.key)) continue;
-      const obj = this.deps.object(c.key);
-      if (!obj || obj.etag.replace(/"/g, '') !== c.md5) continue;
-      // A key the function refused outright carries no status: it failed all the same.
-      if (withRefusal(c.key, readFileState(obj.meta), this.deps.prefix).status !== 'failed') continue;
+      // The operator is done with this copy: its note goes with it, whatever becomes of the object.
+      this.removeOwnNote(rel, c.key);
+      const stays = this.whyObjectStays(c);
+      if (stays) {
+        this.deps.emit({ kind: 'removed', file: rel, key: c.key, objectStays: stays });
+        continue;
+      }
       try {
         await this.deps.remove(c.key);
-        this.removeOwnNote(rel, c.key);
         this.deps.emit({ kind: 'cleared', file: rel, key: c.key });
       } catch (e) {
         this.deps.emit({ kind: 'error', file: rel, message: `removed from ${RESERVED_DIRS.failed}/, but its object ${c.key} could not be deleted, so the report still lists it: ${e instanceof Error ? e.message : String(e)}` });
@@ -489,9 +494,22 @@ export class DropFolder {
     }
   }
 
+  /** Why a removed failed copy's object is not deleted, in the words of its line; undefined when it is. */
+  private whyObjectStays(c: { key: string; md5: string }): string | undefined {
+    if (this.inFlight.has(c.key) || this.droppedAgain(c.key)) return 'a file of its name is on its way to it';
+    const other = [...this.failedCopies].find(([, o]) => o.key === c.key)?.[0];
+    if (other) return `${other} still stands for it`;
+    const obj = this.deps.object(c.key);
+    if (!obj) return 'it is gone from the bucket already';
+    if (obj.etag.replace(/"/g, '') !== c.md5) return 'it holds a later upload of that name';
+    // A key the function refused outright carries no status: it failed all the same.
+    if (withRefusal(c.key, readFileState(obj.meta), this.deps.prefix).status !== 'failed') return 'it holds a later result';
+    return undefined;
+  }
+
   /**
-   * The note the stack wrote beside a failed file it has just cleared: it said "this file stays here
-   * as a record", which is no longer so. Only the note of that name whose key is the cleared one
+   * The note the stack wrote beside a failed file the operator removed: it said "this file stays
+   * here as a record", which is no longer so. Only the note of that name whose key is the cleared one
    * goes (a long name's shortened note, or one edited by hand, stays: the operator may delete it).
    */
   private removeOwnNote(rel: string, key: string): void {

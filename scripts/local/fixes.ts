@@ -57,9 +57,10 @@ export function failureText(n: FailureNote): string {
     '',
     'This file stays here as a record: you do not need to remove it before dropping the fixed one.',
     'Once you have dealt with it (fixed it under another name, say), delete it from failed/ (while the',
-    'stack runs, or while it is stopped: then when it starts): its object is deleted from the local bucket',
-    'too, and this note with it, so the report stops listing it (not while a file of its name waits to be',
-    'sent, nor while another failed copy of it is here).',
+    'stack runs, or while it is stopped: then when it starts): this note goes with it, and its object is',
+    'deleted from the local bucket too, so the report stops listing it as needing action (not while a',
+    'file of its name waits to be sent, the object holds a later upload, or another failed copy of it is',
+    'here: a line says which).',
     '',
   ].join('\n');
 }
