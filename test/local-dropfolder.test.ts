@@ -11,7 +11,7 @@ import * as os from 'os';
 import { pairWithDropFolder } from '../scripts/local/client';
 import { DropFolder, GROWTH_WATCH_MS, type DropEvent, type DropFolderDeps, type FailedCopy, type ObjectView } from '../scripts/local/drop-folder';
 import { failedCopiesRecord } from '../scripts/local/failed-record';
-import { failureText } from '../scripts/local/fixes';
+import { failureText, PAUSED_REST_MS } from '../scripts/local/fixes';
 import { describeEvent } from '../scripts/local/output';
 import { Burst, burstLine } from '../scripts/local/burst';
 import { checkKey } from '../shared/core/eligibility';
@@ -182,6 +182,34 @@ test('a file in done/ is watched for a paused copy only for a while: one changed
   fs.appendFileSync(path.join(t.drop.doneDir, 'hello.mp3'), mp3Silence(1));
   await t.drop.tick();
   expect(t.of('error')).toEqual([]);
+  t.dirs.cleanup();
+});
+
+test('a file that fails as the middle of a recording right after a file of its name failed cut short is said to be that copy\'s rest, and its fix not to be followed', async () => {
+  const t = await dropFolder();
+  fs.writeFileSync(path.join(t.dirs.drop, 'stall.mp3'), mp3Silence(6));
+  await t.settle();
+  t.result('prompts/stall.mp3', failed('AudioTruncated'));
+  await t.drop.tick();
+  // `>>` after the pause: a new file of the name, holding the rest.
+  t.advance(5_000);
+  fs.writeFileSync(path.join(t.dirs.drop, 'stall.mp3'), mp3Silence(3));
+  await t.settle();
+  t.result('prompts/stall.mp3', failed('AudioInvalid'));
+  const rest = t.of('failed')[1];
+  const warning = rest.kind === 'failed' ? rest.warning : undefined;
+  expect(warning).toMatch(/^a file of this name failed cut short \(AudioTruncated\) at .*: this one may be the rest of that copy, which paused and then went on into a new file of the name\. Do not follow the fix for it: copy the whole original into the drop folder again\.$/);
+  expect(describeEvent(rest).detail).toContain(`. Warning: ${warning}`);
+  expect(fs.readFileSync(path.join(t.drop.failedDir, 'stall (2).mp3.error.txt'), 'utf8')).toContain(`\nWarning: ${warning}\nFix:     `);
+  // The first failure had none; nor has one long after a cut-short failure.
+  expect(t.of('failed')[0]).toEqual(expect.not.objectContaining({ warning: expect.anything() }));
+  for (const [code, wait] of [['AudioTruncated', 0], ['AudioInvalid', PAUSED_REST_MS + 1]] as const) {
+    t.advance(wait);
+    fs.writeFileSync(path.join(t.dirs.drop, 'stall.mp3'), mp3Silence(wait ? 2 : 4));
+    await t.settle();
+    t.result('prompts/stall.mp3', failed(code));
+  }
+  expect(t.of('failed').slice(2).map((e) => e.kind === 'failed' && [e.code, e.warning])).toEqual([['AudioTruncated', undefined], ['AudioInvalid', undefined]]);
   t.dirs.cleanup();
 });
 

@@ -13,7 +13,7 @@ import * as path from 'path';
 import { ERROR_SUFFIX, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, RESERVED_DIRS, scanIntervalMs, SettleTracker, withSuffix, type Observation } from './drop-rules';
 import { deferredDay, readFileState, withRefusal } from './file-state';
 import { sharedNames } from '../../shared/core/naming';
-import { failureText, readFailureNote } from './fixes';
+import { failureText, restOfPausedCopy, readFailureNote } from './fixes';
 import { formatClock } from './time';
 
 /** The hex MD5 of a file's bytes: the ETag COS gives a simple upload of them. */
@@ -59,7 +59,7 @@ export type DropEvent =
    * `Duplicate`); `rejected`: CCC's review rejected that registration (dropping it again changes nothing).
    */
   | { kind: 'uploaded'; file: string; key: string; fileId?: number; movedTo?: string; converted?: string; alreadyRegistered?: true; rejected?: true; sameName?: { name: string; others: Array<{ key: string; fileId?: number }> } }
-  | { kind: 'failed'; file: string; key: string; code?: string; message?: string; movedTo?: string; note?: string }
+  | { kind: 'failed'; file: string; key: string; code?: string; message?: string; movedTo?: string; note?: string; /** What happened just before changes the fix (see restOfPausedCopy). */ warning?: string }
   /** The file in `waiting/` is no longer the version sent: that version's outcome, and the file is sent again. */
   | { kind: 'changed'; file: string; key: string; outcome: 'uploaded' | 'failed'; fileId?: number; code?: string; message?: string }
   /** Changed in `waiting/` while it waited: uploaded over its object, which replaces the version waiting (never sent). */
@@ -201,6 +201,8 @@ export class DropFolder {
   private toldRecordError = false;
   /** Entries the drop folder cannot take (a link, a name that is not UTF-8), each told once. */
   private readonly toldSkipped = new Set<string>();
+  /** The last failure of each key in this run: a failure right after a cut-short one may be its copy's rest. */
+  private readonly lastFailure = new Map<string, { code?: string; atMs: number }>();
   /** Files just moved to done/ or failed/, with their size then, watched until `until` ({@link tellGrown}); `fileId` for done/. */
   private readonly growthWatch = new Map<string, { size: number; until: number; fileId?: number }>();
   private timer?: NodeJS.Timeout;
@@ -993,6 +995,8 @@ export class DropFolder {
 
   private finishFailed(key: string, f: InFlight, code: string | undefined, message: string | undefined, atMs = this.deps.now()): void {
     this.inFlight.delete(key);
+    const warning = restOfPausedCopy(code, atMs, this.lastFailure.get(key), this.deps.offsetMinutes);
+    this.lastFailure.set(key, { code, atMs });
     let rel: string | undefined;
     let n = 1;
     try {
@@ -1011,7 +1015,7 @@ export class DropFolder {
     let noteError: string | undefined;
     if (rel) {
       const noteRel = noteName(f.file, n);
-      const text = failureText({ file: f.file, key, bucket: this.deps.bucket, code, message, atMs, offsetMinutes: this.deps.offsetMinutes });
+      const text = failureText({ file: f.file, key, bucket: this.deps.bucket, code, message, atMs, offsetMinutes: this.deps.offsetMinutes, ...(warning ? { warning } : {}) });
       try {
         this.placed.add(`${RESERVED_DIRS.failed}/${noteRel}`);
         fs.writeFileSync(path.join(this.failedDir, fromRel(noteRel)), text);
@@ -1025,7 +1029,7 @@ export class DropFolder {
       this.recordFailedCopies();
       this.watchGrowth(`${RESERVED_DIRS.failed}/${rel}`);
     }
-    this.deps.emit({ kind: 'failed', file: f.file, key, code, message, movedTo: rel && `${RESERVED_DIRS.failed}/${rel}`, note });
+    this.deps.emit({ kind: 'failed', file: f.file, key, code, message, movedTo: rel && `${RESERVED_DIRS.failed}/${rel}`, note, ...(warning ? { warning } : {}) });
     if (noteError) this.deps.emit({ kind: 'error', file: f.file, message: `its note (<name>.error.txt) could not be written (${noteError}); the reason is on the line above` });
   }
 }

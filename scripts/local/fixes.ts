@@ -36,6 +36,28 @@ export interface FailureNote {
   /** When the failure was recorded. */
   atMs: number;
   offsetMinutes: number;
+  /** Put before the fix, when what happened just before changes it ({@link restOfPausedCopy}). */
+  warning?: string;
+}
+
+/** Failures a file holding only the end of a recording meets: its first bytes are the middle of the audio. */
+const TAIL_CODES: ReadonlySet<string> = new Set(['AudioInvalid', 'NotAudio', 'FormatMismatch']);
+
+/** Failures of a copy taken before it finished. */
+const CUT_CODES: ReadonlySet<string> = new Set(['AudioTruncated', 'EmptyFile']);
+
+/** How long after a cut-short failure a failure of the same name is taken as its copy's rest. */
+export const PAUSED_REST_MS = 10 * 60_000;
+
+/**
+ * The warning for a file that fails as if it began mid-recording (`code`) shortly after a file of
+ * the same name failed cut short (`earlier`: its code and time): most likely the rest of a copy
+ * that paused, then reopened the file by name to go on (`>>`, a resumed transfer). Its own fix
+ * ("strip the first bytes") would register the end of a recording, so the warning says not to.
+ */
+export function restOfPausedCopy(code: string | undefined, atMs: number, earlier: { code?: string; atMs: number } | undefined, offsetMinutes: number): string | undefined {
+  if (!earlier || !TAIL_CODES.has(code ?? '') || !CUT_CODES.has(earlier.code ?? '') || atMs - earlier.atMs > PAUSED_REST_MS) return undefined;
+  return `a file of this name failed cut short (${earlier.code}) at ${formatDateTime(earlier.atMs, offsetMinutes)}: this one may be the rest of that copy, which paused and then went on into a new file of the name. Do not follow the fix for it: copy the whole original into the drop folder again.`;
 }
 
 /** The note's first line after the file's name, and the lines around the object's key: {@link readFailureNote} finds them. */
@@ -50,6 +72,7 @@ export function failureText(n: FailureNote): string {
     '',
     `Error:   ${n.code ?? '(no code)'}`,
     `Message: ${n.message ?? '(no message)'}`,
+    ...(n.warning ? [`Warning: ${n.warning}`] : []),
     `Fix:     ${fixFor(n.code)}`,
     '',
     `${OBJECT_LINE.slice(1)}${n.key} in bucket ${n.bucket}`,
