@@ -14,6 +14,8 @@ import { LoopbackServer } from '../scripts/local/fakes/loopback-server';
 import * as http from 'http';
 import { deferredDay, needsAction, readFileState, withRefusal } from '../scripts/local/file-state';
 import { deferralMessage } from '../shared/core/job';
+import { fixFor as sharedFixFor, UPLOAD_AGAIN } from '../shared/core/fixes';
+import { REJECTED_ADVICE } from '../shared/core/report';
 import { decideLock } from '../scripts/local/lock';
 import { MadeDirs } from '../scripts/local/made-dirs';
 import { beforeFirstStart, beforeFirstStartLine, isFreshStateFolder, readFirstStart, recordFirstStart } from '../scripts/local/first-start';
@@ -623,6 +625,22 @@ describe('next-day', () => {
     const r = await runReport(instance, os.tmpdir(), async () => undefined, '', (f) => describeSettled(f, 'p/'));
     expect(passLine(r)).toBe('recovery pass: 1 file registered, 3 other files updated (menu.wav deferred to 2026-11-28, hold.mp3 failed (GaveUp), overflow.mp3 not sent: replaced or removed before its turn)');
     expect(passSummary({ settled: 1, registered: 0 }, ['menu.wav retrying (InternalError)'])).toBe('1 file updated (menu.wav retrying (InternalError))');
+  });
+
+  test('the report page copied into the state folder says how a file goes in again here: drop, not upload', async () => {
+    const fix = sharedFixFor('NotAudio', UPLOAD_AGAIN)!;
+    const page = `<td>${fix}</td><td>${REJECTED_ADVICE}</td><p>uploaded 3</p>`;
+    const report = { day: '2026-11-26', final: true, quota: { submitted: 1, limit: 50 }, files: { uploaded: 1, failed: 1, deferred: 0 }, review: { approved: 0, rejected: 1, pending: 0 }, backlog: { deferred: 0 }, needsAction: [{}] };
+    const instance = { invoke: async () => ({ ok: true as const, result: { sent: false, settled: 0, reviews: { checked: 0, changed: 0, rejected: [] }, report: { day: '2026-11-26', htmlKey: 'k', report } } }) } as unknown as FunctionInstance;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'report-page-'));
+    const r = await runReport(instance, dir, async () => Buffer.from(page));
+    const written = fs.readFileSync(r.page!, 'utf8');
+    expect(written).toContain('then drop the fixed file into the drop folder again.');
+    expect(written).toContain('record it again and drop the new recording');
+    expect(written).not.toMatch(/upload the (fixed|new)/);
+    // The figures' own words stay.
+    expect(written).toContain('<p>uploaded 3</p>');
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   test('a timer pass gets a line only when it did something: not for the report of a day with nothing in it', () => {

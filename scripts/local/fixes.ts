@@ -3,18 +3,32 @@
  * (shared/core/fixes.ts) as the drop folder takes a fixed file in again.
  */
 import { asErrorCode } from '../../shared/core/errors';
-import { fixFor as sharedFix, type AgainWords } from '../../shared/core/fixes';
+import { fixFor as sharedFix, UPLOAD_AGAIN, type AgainWords } from '../../shared/core/fixes';
+import { REJECTED_ADVICE } from '../../shared/core/report';
 import { formatDateTime } from './time';
 
 const AGAIN: AgainWords = { fixed: 'then drop the fixed file into the drop folder again.', same: 'then drop the same file into the drop folder again.' };
+
+/**
+ * The report page the function renders, in the drop folder's words: its fixes say how a file goes
+ * into the bucket again, which here is the drop folder (a trial read "upload" on the page beside
+ * "drop" everywhere else). Only the function's own phrases are replaced, wherever they stand.
+ */
+export function inDropFolderWords(page: string): string {
+  const pairs: Array<[string, string]> = [
+    [UPLOAD_AGAIN.fixed, AGAIN.fixed],
+    [UPLOAD_AGAIN.same, AGAIN.same],
+    [REJECTED_ADVICE, REJECTED_ADVICE.replace('upload the new recording', 'drop the new recording')],
+  ];
+  return pairs.reduce((text, [cloud, local]) => text.split(cloud).join(local), page);
+}
 
 /** For codes without a known fix: nothing in the file is known to be wrong. */
 export const DEFAULT_FIX = 'No fix is known for this code. Read the message above; if the file itself is fine, run `npm run status` and look at the function logs, then drop the file again.';
 
 /**
  * Where the drop folder itself may be the cause: it takes a file once its size and time have not
- * changed for the settle time, so a copy that paused longer was taken cut short (or empty), and
- * the complete file the copy went on to write is not noticed once it has left `waiting/`.
+ * changed for the settle time, so a copy that paused longer was taken cut short (or empty).
  */
 const SETTLE_HINT = ' If the copy was still going on when the stack took it (a slow or paused copy, a network share), start the stack with a longer --settle-ms.';
 const LOCAL_HINTS: Readonly<Record<string, string>> = { AudioTruncated: SETTLE_HINT, EmptyFile: SETTLE_HINT };

@@ -7,6 +7,7 @@ import * as path from 'path';
 import { TIMER_TRIGGER_NAME } from '../lib/deploy-spec';
 import type { FunctionInstance } from './instance';
 import { dayAfter } from '../../shared/core/zone';
+import { inDropFolderWords } from './fixes';
 
 /** One run: its one-line summary and, when the function stored one, the page's path. */
 export interface ReportRun {
@@ -72,7 +73,7 @@ export async function runReport(instance: FunctionInstance, dataDir: string, fet
   if (html) {
     page = path.join(dataDir, 'reports', 'index.html');
     fs.mkdirSync(path.dirname(page), { recursive: true });
-    fs.writeFileSync(page, html);
+    fs.writeFileSync(page, inDropFolderWords(html.toString('utf8')));
   }
   const f = r.report.files;
   return {

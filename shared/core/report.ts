@@ -136,6 +136,9 @@ export interface ReportInput {
   withdrawn?: ReadonlySet<string>;
 }
 
+/** What a file CCC's review rejected needs, as the report's list says it. */
+export const REJECTED_ADVICE = 'rejected by CCC review: record it again and upload the new recording (under the same name or a new one; the same bytes again change nothing)';
+
 /** What the operator should do about a job, if anything. */
 export function needsAction(v: JobVersion): NeedsAction | undefined {
   const status = visibleStatus(v);
@@ -144,7 +147,7 @@ export function needsAction(v: JobVersion): NeedsAction | undefined {
     const fix = fixFor(v.lastError?.code, UPLOAD_AGAIN);
     return fix ? { ...base, status: 'failed', fix } : { ...base, status: 'failed' };
   }
-  if (status === 'uploaded' && v.upload?.review === 'rejected') return { key: v.object.key, status: 'rejected', fileId: v.upload.fileId, message: 'rejected by CCC review: record it again and upload the new recording (under the same name or a new one; the same bytes again change nothing)', at: v.at };
+  if (status === 'uploaded' && v.upload?.review === 'rejected') return { key: v.object.key, status: 'rejected', fileId: v.upload.fileId, message: REJECTED_ADVICE, at: v.at };
   if (status === 'deferred') return { ...base, status: 'deferred', day: v.deferredDay };
   if (status === 'retrying') return { ...base, status: 'retrying' };
   return undefined;
