@@ -213,6 +213,35 @@ test('a file that fails as the middle of a recording right after a file of its n
   t.dirs.cleanup();
 });
 
+test('a failure after the name was registered whole is no paused copy\'s rest: no warning', async () => {
+  const t = await dropFolder();
+  fs.writeFileSync(path.join(t.dirs.drop, 'stall.mp3'), mp3Silence(6));
+  await t.settle();
+  t.result('prompts/stall.mp3', failed('AudioTruncated'));
+  await t.drop.tick();
+  for (const [seconds, meta] of [[7, uploaded(1020)], [3, failed('FormatMismatch')]] as const) {
+    t.advance(5_000);
+    fs.writeFileSync(path.join(t.dirs.drop, 'stall.mp3'), mp3Silence(seconds));
+    await t.settle();
+    t.result('prompts/stall.mp3', meta);
+  }
+  expect(t.of('failed').map((e) => e.kind === 'failed' && [e.code, e.warning])).toEqual([['AudioTruncated', undefined], ['FormatMismatch', undefined]]);
+  t.dirs.cleanup();
+});
+
+test('a file in done/ saved over by an editor (a new file in its place) is the operator\'s own change, not a paused copy', async () => {
+  const t = await dropFolder();
+  fs.writeFileSync(path.join(t.dirs.drop, 'hello.mp3'), mp3Silence(3));
+  await t.settle();
+  t.result('prompts/hello.mp3', uploaded(1021));
+  const done = path.join(t.drop.doneDir, 'hello.mp3');
+  fs.writeFileSync(`${done}.new`, mp3Silence(6));
+  fs.renameSync(`${done}.new`, done);
+  await t.drop.tick();
+  expect(t.of('error')).toEqual([]);
+  t.dirs.cleanup();
+});
+
 test('a file only touched in waiting/ is the version sent: it is done as usual', async () => {
   const t = await dropFolder();
   fs.writeFileSync(path.join(t.dirs.drop, 'same.mp3'), mp3Silence(5));
@@ -654,6 +683,49 @@ test('two failed copies of one name removed together after a fix was registered 
   ]);
   expect(fs.readdirSync(t.drop.failedDir)).toEqual([]);
   expect(t.bucket.get('prompts/stall.mp3')!.body).toEqual(mp3Silence(9));
+  t.dirs.cleanup();
+});
+
+test('a stop while clearing removed failed files leaves the ones not handled yet to the next start', async () => {
+  let t: Awaited<ReturnType<typeof dropFolder>> | undefined;
+  t = await dropFolder({
+    deps: {
+      remove: async (key) => {
+        t!.drop.stop(); // Ctrl-C while the first object is being deleted
+        t!.bucket.delete(key);
+      },
+    },
+  });
+  for (const name of ['a1.mp3', 'a2.mp3']) fs.writeFileSync(path.join(t.dirs.drop, name), mp3Silence(name === 'a1.mp3' ? 3 : 4));
+  await t.settle();
+  for (const key of ['a1', 'a2']) t.result(`prompts/${key}.mp3`, failed('AudioTruncated'));
+  await t.drop.tick();
+  for (const name of ['a1.mp3', 'a2.mp3']) fs.rmSync(path.join(t.drop.failedDir, name));
+  await t.drop.tick();
+  expect(t.of('cleared').map((e) => e.file)).toEqual(['failed/a1.mp3']);
+  expect(t.record.copies.map((c) => c.file)).toEqual(['failed/a2.mp3']);
+  const again = await dropFolder({ restartOf: t });
+  expect(again.of('cleared').map((e) => e.file)).toEqual(['failed/a2.mp3']);
+  expect([...t.bucket.keys()]).toEqual([]);
+  t.dirs.cleanup();
+});
+
+test('a failed copy renamed in the scan that finds another copy of its object removed still keeps that object', async () => {
+  const t = await dropFolder();
+  for (const seconds of [5, 6]) {
+    fs.writeFileSync(path.join(t.dirs.drop, 'stall.mp3'), mp3Silence(seconds));
+    await t.settle();
+    t.result('prompts/stall.mp3', failed('AudioTruncated'));
+    await t.drop.tick();
+  }
+  fs.renameSync(path.join(t.drop.failedDir, 'stall.mp3'), path.join(t.drop.failedDir, 'keepA.mp3'));
+  await t.drop.tick();
+  fs.rmSync(path.join(t.drop.failedDir, 'stall (2).mp3'));
+  fs.renameSync(path.join(t.drop.failedDir, 'keepA.mp3'), path.join(t.drop.failedDir, 'keepA2.mp3'));
+  await t.drop.tick();
+  expect(t.of('cleared')).toEqual([]);
+  expect(t.of('removed')).toEqual([{ kind: 'removed', file: 'failed/stall (2).mp3', key: 'prompts/stall.mp3', objectStays: 'failed/keepA2.mp3 still stands for it' }]);
+  expect([...t.bucket.keys()]).toEqual(['prompts/stall.mp3']);
   t.dirs.cleanup();
 });
 

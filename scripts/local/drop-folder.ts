@@ -37,6 +37,16 @@ function sizeOf(full: string): number {
   }
 }
 
+/** A file's size and inode, or undefined when it cannot be read. */
+function fileIdentity(full: string): { size: number; ino: number } | undefined {
+  try {
+    const st = fs.statSync(full);
+    return { size: st.size, ino: st.ino };
+  } catch {
+    return undefined;
+  }
+}
+
 /** What the drop folder needs to see of an object. */
 export interface ObjectView {
   etag: string;
@@ -119,10 +129,10 @@ export interface DropFolderDeps {
   nextPassAt?(ms: number): number | undefined;
 }
 
-/** A failed file the drop folder knows, as {@link FailedCopiesRecord} keeps it. */
-/** How long a file moved to done/ or failed/ is watched for a paused copy going on into it. */
+/** How long a file moved to done/ or failed/ is watched for a paused copy going on into it (while the stack runs). */
 export const GROWTH_WATCH_MS = 10 * 60_000;
 
+/** A failed file the drop folder knows, as {@link FailedCopiesRecord} keeps it. */
 export interface FailedCopy {
   /** Its path relative to the drop folder: `failed/photo (2).mp3`. */
   file: string;
@@ -203,8 +213,11 @@ export class DropFolder {
   private readonly toldSkipped = new Set<string>();
   /** The last failure of each key in this run: a failure right after a cut-short one may be its copy's rest. */
   private readonly lastFailure = new Map<string, { code?: string; atMs: number }>();
-  /** Files just moved to done/ or failed/, with their size then, watched until `until` ({@link tellGrown}); `fileId` for done/. */
-  private readonly growthWatch = new Map<string, { size: number; until: number; fileId?: number }>();
+  /**
+   * Files just moved to done/ or failed/, with their size and inode then, watched until `until`
+   * ({@link tellGrown}); `fileId` for done/. A copy going on writes into the same inode.
+   */
+  private readonly growthWatch = new Map<string, { size: number; ino: number; until: number; fileId?: number }>();
   private timer?: NodeJS.Timeout;
   /** True while the files a previous run left in `waiting/` are looked at again at start. */
   private resuming = false;
@@ -470,19 +483,28 @@ export class DropFolder {
       const size = sizeOf(path.join(this.deps.dropDir, fromRel(rel)));
       untracked.set(size, [...(untracked.get(size) ?? []), rel]);
     }
-    // All at once: two copies of one object removed together (a fix dropped, then both failed
-    // copies deleted) must not each stay for the other.
-    for (const [rel] of removed) this.failedCopies.delete(rel);
+    // Renames first: a copy renamed in the scan that finds another removed must still stand for
+    // its object when that removal is judged.
+    const gone: Array<[string, { key: string; md5: string; size: number }]> = [];
     for (const [rel, c] of removed) {
-      if (this.stopped) return;
       const renamed = (untracked.get(c.size) ?? []).find((r) => !this.failedCopies.has(r) && md5OfFile(path.join(this.deps.dropDir, fromRel(r))) === c.md5);
-      if (renamed) {
-        this.failedCopies.set(renamed, c);
+      if (!renamed) {
+        gone.push([rel, c]);
         continue;
       }
+      this.failedCopies.delete(rel);
+      this.failedCopies.set(renamed, c);
+    }
+    // Two copies of one object removed together (a fix dropped, then both failed copies deleted)
+    // must not each stay for the other; each leaves the list only once handled, so a stop half-way
+    // leaves the rest for the next start.
+    const removing = new Set(gone.map(([rel]) => rel));
+    for (const [rel, c] of gone) {
+      if (this.stopped) return;
+      this.failedCopies.delete(rel);
       // The operator is done with this copy: its note goes with it, whatever becomes of the object.
       this.removeOwnNote(rel, c.key);
-      const stays = this.whyObjectStays(c);
+      const stays = this.whyObjectStays(c, removing);
       if (stays) {
         this.deps.emit({ kind: 'removed', file: rel, key: c.key, objectStays: stays });
         continue;
@@ -496,10 +518,13 @@ export class DropFolder {
     }
   }
 
-  /** Why a removed failed copy's object is not deleted, in the words of its line; undefined when it is. */
-  private whyObjectStays(c: { key: string; md5: string }): string | undefined {
+  /**
+   * Why a removed failed copy's object is not deleted, in the words of its line; undefined when it
+   * is. `removing`: the copies removed in the same scan, which stand for nothing any more.
+   */
+  private whyObjectStays(c: { key: string; md5: string }, removing: ReadonlySet<string>): string | undefined {
     if (this.inFlight.has(c.key) || this.droppedAgain(c.key)) return 'a file of its name is on its way to it';
-    const other = [...this.failedCopies].find(([, o]) => o.key === c.key)?.[0];
+    const other = [...this.failedCopies].find(([rel, o]) => o.key === c.key && !removing.has(rel))?.[0];
     if (other) return `${other} still stands for it`;
     const obj = this.deps.object(c.key);
     if (!obj) return 'it is gone from the bucket already';
@@ -571,7 +596,13 @@ export class DropFolder {
         this.growthWatch.delete(rel);
         continue;
       }
-      const size = sizeOf(path.join(this.deps.dropDir, fromRel(rel)));
+      const seen = fileIdentity(path.join(this.deps.dropDir, fromRel(rel)));
+      // Another file by now (an editor saves a new one over it): the operator's own, not a copy going on.
+      if (!seen || seen.ino !== w.ino) {
+        this.growthWatch.delete(rel);
+        continue;
+      }
+      const size = seen.size;
       if (size <= w.size) continue;
       this.growthWatch.delete(rel);
       const again = `copy it into the drop folder itself (${path.basename(this.deps.dropDir)}/${path.posix.basename(rel)})`;
@@ -588,7 +619,8 @@ export class DropFolder {
 
   /** Watches a file just moved to done/ or failed/ for a paused copy going on into it ({@link tellGrown}). */
   private watchGrowth(rel: string, fileId?: number): void {
-    this.growthWatch.set(rel, { size: sizeOf(path.join(this.deps.dropDir, fromRel(rel))), until: this.deps.now() + GROWTH_WATCH_MS, ...(fileId !== undefined ? { fileId } : {}) });
+    const id = fileIdentity(path.join(this.deps.dropDir, fromRel(rel)));
+    if (id) this.growthWatch.set(rel, { ...id, until: this.deps.now() + GROWTH_WATCH_MS, ...(fileId !== undefined ? { fileId } : {}) });
   }
 
   /** Says once that an entry of the drop folder is not taken, and why: otherwise it would sit there unexplained. */
@@ -966,6 +998,8 @@ export class DropFolder {
   }
 
   private finishUploaded(key: string, f: InFlight, fileId: number | undefined, converted: string | undefined, alreadyRegistered = false, rejected = false, customName?: string): void {
+    // Registered: a later failure of the name is no paused copy's rest.
+    this.lastFailure.delete(key);
     const sameName = customName === undefined ? undefined : this.noteName(customName, key, fileId);
     const extra = { ...(converted ? { converted } : {}), ...(alreadyRegistered ? { alreadyRegistered: true as const } : {}), ...(alreadyRegistered && rejected ? { rejected: true as const } : {}), ...(sameName ? { sameName } : {}) };
     this.inFlight.delete(key);
