@@ -435,6 +435,10 @@ test('names CCC lists more than once are listed in the report of the day the sec
   const nfd = registered('7', 'p/m.mp3', 'Mene\u0301', D26, 110);
   expect(buildReport({ ...input, day: '2026-11-26', jobs: [nfd], listedInCcc: [{ fileId: 110, name: 'Mene\u0301' }, { fileId: 9, name: 'Men\u00e9' }] }).sameName?.[0].files.map((f) => f.fileId)).toEqual([9, 110]);
   expect(namesRegisteredOn('2026-11-26', jobs, 480)).toEqual(['greet', 'hello', 'menu']);
+  // CCC matches a name filter exactly: it is asked for both forms.
+  expect(namesRegisteredOn('2026-11-26', [nfd], 480)).toEqual(['Mene\u0301', 'Men\u00e9'].sort());
+  // Once CCC answered, its list is what it holds: ours it no longer lists are no clash.
+  expect(buildReport({ ...input, day: '2026-11-26', jobs, listedInCcc: [{ fileId: 102, name: 'menu' }] }).sameName).toBeUndefined();
 
   const page = renderReportHtml(r26, []);
   expect(page).toContain('<h2>Names CCC lists more than once</h2>');

@@ -13,6 +13,11 @@ import { quotaDay } from '../shared/core/zone';
 import { setLogSink } from '../shared/runtime/log';
 import { mp3Silence, wavTone } from './audio';
 import { BUCKET, REGISTERED_ONCE, World } from './world';
+import { MemoryCcc } from './memory-ccc';
+import { MemoryObjects } from '../shared/store/objects';
+import { listedUnder } from '../shared/workflow/resolve';
+import type { Ctx } from '../shared/workflow/context';
+import type { IvrAudioApi } from '../shared/sdk/ccc';
 
 beforeAll(() => setLogSink(() => undefined));
 
@@ -187,4 +192,20 @@ test('refusals of converted files in one call are matched by the file name CCC d
   expect(w.calls).toHaveLength(1);
   const message = (k: string) => decodeURIComponent(w.objects.objects.get(k)!.meta['ivr-error-message'] ?? '');
   expect([message('prompts/first.wav'), message('prompts/second.wav')]).toEqual(['refused first', 'refused second']);
+});
+
+test('CCC is asked about a day\'s names 50 at a time, every page of each answer, up to the pages the caller allows', async () => {
+  let now = Date.parse('2026-11-26T04:00:00Z');
+  const ccc = new MemoryCcc(new MemoryObjects(), () => now);
+  const names = Array.from({ length: 60 }, (_, i) => `n${i}`);
+  for (const [i, name] of [...names, ...names].entries()) ccc.files.push({ fileId: 5000 + i, customFileName: name, audioFileName: 'x', status: 0, key: `p/${i}.mp3`, etag: 'e', at: now });
+  const asked: Array<{ names: number; page: number }> = [];
+  const api: IvrAudioApi = { upload: (items) => ccc.upload(items), describe: (q) => (asked.push({ names: q.customFileNames?.length ?? 0, page: q.pageNumber }), ccc.describe(q)) };
+  const ctx = { api, clock: { now: () => now, sleep: async (ms: number) => void (now += ms) } } as unknown as Ctx;
+  const all = await listedUnder(ctx, names);
+  expect(all.ok && all.value.files.length).toBe(120);
+  // The first 50 names hold 100 registrations: two pages; the last 10 hold 20: one.
+  expect(asked).toEqual([{ names: 50, page: 0 }, { names: 50, page: 1 }, { names: 10, page: 0 }]);
+  const capped = await listedUnder(ctx, names, 1);
+  expect(capped.ok && capped.value.files.length).toBe(70);
 });

@@ -269,24 +269,26 @@ function registrations(jobs: JobVersion[], replaced: ReadonlySet<JobVersion>, ut
 }
 
 /**
- * The display names of the files registered on `day`: what the pass writing its report asks CCC
- * about ({@link ReportInput.listedInCcc}), at most one query a quota's worth.
+ * The display names of the files registered on `day`, each in both Unicode forms (CCC matches a
+ * name filter exactly, and a name typed on Windows and one saved on an older Mac look alike but
+ * differ): what the pass writing its report asks CCC about ({@link ReportInput.listedInCcc}).
  */
 export function namesRegisteredOn(day: string, jobs: JobVersion[], utcOffsetMinutes: number): string[] {
-  return [...new Set([...registrations(jobs, new Set(), utcOffsetMinutes).values()].filter((r) => r.day === day).map((r) => r.name))].sort();
+  const names = [...registrations(jobs, new Set(), utcOffsetMinutes).values()].filter((r) => r.day === day).map((r) => r.name);
+  return [...new Set(names.flatMap((n) => [n, n.normalize('NFC'), n.normalize('NFD')]))].sort();
 }
 
 /**
  * The names CCC lists more than once among those of files registered on `day`, from CCC's list
- * when there is one, else from the jobs. A registration of ours made after `day` is left out (a
- * report of an earlier day asked for later); one CCC lists that is not among the jobs (older than
- * they reach back, or made outside this product) is counted, without a key.
+ * when there is one (what CCC holds now), else from the jobs. A registration of ours made after
+ * `day` is left out (a report of an earlier day asked for later); one CCC lists that is not among
+ * the jobs (older than they reach back, or made outside this product, possibly after `day`: CCC
+ * gives no time) is counted, without a key or day, and listed first.
  */
 function sameNames(i: ReportInput, replaced: ReadonlySet<JobVersion>): SameName[] {
   const ours = registrations(i.jobs, replaced, i.utcOffsetMinutes);
   const dayNames = new Set([...ours.values()].filter((r) => r.day === i.day).map((r) => r.name.normalize('NFC')));
-  const listed = new Map<number, string>([...ours].map(([fileId, r]) => [fileId, r.name]));
-  for (const f of i.listedInCcc ?? []) listed.set(f.fileId, f.name);
+  const listed = new Map<number, string>(i.listedInCcc ? i.listedInCcc.map((f) => [f.fileId, f.name]) : [...ours].map(([fileId, r]) => [fileId, r.name]));
   const entries = [...listed]
     .filter(([fileId, name]) => dayNames.has(name.normalize('NFC')) && !((ours.get(fileId)?.day ?? '') > i.day))
     .map(([fileId, name]) => ({ name, fileId }));

@@ -331,24 +331,30 @@ async function recordReview(ctx: Ctx, fileId: number, review: ReviewState, reque
 type ReportWrite = 'once' | 'replace' | 'so-far';
 
 /**
- * Builds the report of `day` from `jobs` (the newest version of every recent job) and the day's
- * quota figures: the send log's (or those `known` from earlier in the pass), else the larger of
- * the chart's history and the quota slots the jobs took that day (the send log keeps two days'
- * figures; see submittedOn).
- * Stores it as `how` says and posts the summary.
+ * Pages of CCC's answer the report reads per 50 names: 500 registrations, far more than a day's
+ * names share, and a bound on how long a slow CCC can hold the day's report up.
  */
+const REPORT_NAME_PAGES = 10;
+
 /**
  * What CCC lists under the display names of a day's registrations, for the report's names CCC lists
  * more than once; undefined, logged, when CCC cannot be asked (the report then goes by the jobs).
  */
 async function listedInCcc(ctx: Ctx, names: string[]): Promise<Array<{ fileId: number; name: string }> | undefined> {
   if (names.length === 0) return [];
-  const res = await listedUnder(ctx, names);
+  const res = await listedUnder(ctx, names, REPORT_NAME_PAGES);
   if (res.ok) return res.value.files.map((f) => ({ fileId: f.fileId, name: f.customFileName }));
   ctx.log.warn("could not ask CCC which of the day's names it lists more than once; the report goes by this product's records", { code: res.failure.code, error: res.failure.message, requestId: res.failure.requestId });
   return undefined;
 }
 
+/**
+ * Builds the report of `day` from `jobs` (the newest version of every recent job) and the day's
+ * quota figures: the send log's (or those `known` from earlier in the pass), else the larger of
+ * the chart's history and the quota slots the jobs took that day (the send log keeps two days'
+ * figures; see submittedOn).
+ * Stores it as `how` says and posts the summary.
+ */
 async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'], how: ReportWrite, known: QuotaState[], jobs: JobVersion[], bucketVersioned?: VersioningAlert): Promise<RecoveryResult['report']> {
   const tail = await readTail(ctx, today(ctx));
   const quota = [tail.quota, tail.previousDay, ...known].find((q) => q?.day === day);

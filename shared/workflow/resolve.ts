@@ -57,16 +57,17 @@ async function describeName(ctx: Ctx, name: string): Promise<{ files: AudioFile[
 const NAMES_PER_QUERY = 50;
 
 /**
- * Every file CCC lists under any of `names` (all pages of each query), and the RequestId of the
- * answer that listed each (by FileId); the first failure, when CCC could not be asked.
+ * Every file CCC lists under any of `names` (up to `maxPages` pages of each query of 50 names), and
+ * the RequestId of the answer that listed each (by FileId); the first failure, when CCC could not
+ * be asked.
  */
-export async function listedUnder(ctx: Ctx, names: string[]): Promise<ApiResult<{ files: AudioFile[]; requestIds: Map<number, string> }>> {
+export async function listedUnder(ctx: Ctx, names: string[], maxPages = 100): Promise<ApiResult<{ files: AudioFile[]; requestIds: Map<number, string> }>> {
   const files: AudioFile[] = [];
   const requestIds = new Map<number, string>();
   for (let i = 0; i < names.length; i += NAMES_PER_QUERY) {
     const customFileNames = names.slice(i, i + NAMES_PER_QUERY);
     let found = 0;
-    for (let page = 0; page < 100; page++) {
+    for (let page = 0; page < maxPages; page++) {
       const res = await describePaced(ctx, { customFileNames, pageNumber: page, pageSize: 50 });
       if (!res.ok) return res;
       files.push(...res.value.files);
