@@ -664,7 +664,8 @@ test('a failed file removed from failed/ has its object deleted while it still h
   t.dirs.cleanup();
 });
 
-test('two failed copies of one name removed together after a fix was registered under it: each goes with its note, and neither is said to stand for the other', async () => {
+/** stall.mp3 dropped twice, with different bytes, failing both times: failed/stall.mp3 and failed/stall (2).mp3 stand for one object. */
+async function twoFailedCopies() {
   const t = await dropFolder();
   for (const seconds of [5, 6]) {
     fs.writeFileSync(path.join(t.dirs.drop, 'stall.mp3'), mp3Silence(seconds));
@@ -672,6 +673,11 @@ test('two failed copies of one name removed together after a fix was registered 
     t.result('prompts/stall.mp3', failed('AudioTruncated'));
     await t.drop.tick();
   }
+  return t;
+}
+
+test('two failed copies of one name removed together after a fix was registered under it: each goes with its note, and neither is said to stand for the other', async () => {
+  const t = await twoFailedCopies();
   fs.writeFileSync(path.join(t.dirs.drop, 'stall.mp3'), mp3Silence(9));
   await t.settle();
   t.result('prompts/stall.mp3', uploaded(1010));
@@ -711,13 +717,7 @@ test('a stop while clearing removed failed files leaves the ones not handled yet
 });
 
 test('a failed copy renamed in the scan that finds another copy of its object removed still keeps that object', async () => {
-  const t = await dropFolder();
-  for (const seconds of [5, 6]) {
-    fs.writeFileSync(path.join(t.dirs.drop, 'stall.mp3'), mp3Silence(seconds));
-    await t.settle();
-    t.result('prompts/stall.mp3', failed('AudioTruncated'));
-    await t.drop.tick();
-  }
+  const t = await twoFailedCopies();
   fs.renameSync(path.join(t.drop.failedDir, 'stall.mp3'), path.join(t.drop.failedDir, 'keepA.mp3'));
   await t.drop.tick();
   fs.rmSync(path.join(t.drop.failedDir, 'stall (2).mp3'));
