@@ -292,7 +292,6 @@ function sameNames(i: ReportInput, replaced: ReadonlySet<JobVersion>): SameName[
   const entries = [...listed]
     .filter(([fileId, name]) => dayNames.has(name.normalize('NFC')) && !((ours.get(fileId)?.day ?? '') > i.day))
     .map(([fileId, name]) => ({ name, fileId }));
-  const order = (f: SameName['files'][number]) => `${f.day ?? ''}`;
   return [...sharedNames(entries, (e) => e.fileId)]
     .map(([name, group]) => ({
       name,
@@ -301,7 +300,7 @@ function sameNames(i: ReportInput, replaced: ReadonlySet<JobVersion>): SameName[
           const r = ours.get(fileId);
           return r ? { fileId, key: r.key, day: r.day, ...(r.replaced ? { replaced: true as const } : {}) } : { fileId };
         })
-        .sort((a, b) => order(a).localeCompare(order(b)) || a.fileId - b.fileId),
+        .sort((a, b) => (a.day ?? '').localeCompare(b.day ?? '') || a.fileId - b.fileId),
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
