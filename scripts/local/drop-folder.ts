@@ -193,7 +193,7 @@ export class DropFolder {
   /** Files left in `waiting/` because they could not be moved on: never taken as new drops. */
   private readonly stuck = new Set<string>();
   private readonly inFlight = new Map<string, InFlight>();
-  /** The files this run saw registered, with their display names: a second key under one name gets a line saying so. */
+  /** The registrations this run saw, with their display names: a second one under a name gets a line saying so. */
   private registered: Array<{ name: string; key: string; fileId?: number }> = [];
   private readonly toldWaiting = new Set<string>();
   /**
