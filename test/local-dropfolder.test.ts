@@ -11,7 +11,7 @@ import * as os from 'os';
 import { pairWithDropFolder } from '../scripts/local/client';
 import { DropFolder, GROWTH_WATCH_MS, type DropEvent, type DropFolderDeps, type FailedCopy, type ObjectView } from '../scripts/local/drop-folder';
 import { failedCopiesRecord } from '../scripts/local/failed-record';
-import { failureText, PAUSED_REST_MS } from '../scripts/local/fixes';
+import { failureText, fixFor, PAUSED_REST_MS } from '../scripts/local/fixes';
 import { describeEvent } from '../scripts/local/output';
 import { Burst, burstLine } from '../scripts/local/burst';
 import { checkKey } from '../shared/core/eligibility';
@@ -198,9 +198,12 @@ test('a file that fails as the middle of a recording right after a file of its n
   t.result('prompts/stall.mp3', failed('AudioInvalid'));
   const rest = t.of('failed')[1];
   const warning = rest.kind === 'failed' ? rest.warning : undefined;
-  expect(warning).toMatch(/^a file of this name failed cut short \(AudioTruncated\) at .*: this one may be the rest of that copy, which paused and then went on into a new file of the name\. Do not follow the fix for it: copy the whole original into the drop folder again\.$/);
+  expect(warning).toMatch(/^a file of this name failed cut short \(AudioTruncated\) at .*: this one may be the rest of that copy, which paused and then went on into a new file of the name\. Do not follow the fix for its error: copy the whole original into the drop folder again \(start the stack with a longer --settle-ms where copies pause\)\.$/);
   expect(describeEvent(rest).detail).toContain(`. Warning: ${warning}`);
-  expect(fs.readFileSync(path.join(t.drop.failedDir, 'stall (2).mp3.error.txt'), 'utf8')).toContain(`\nWarning: ${warning}\nFix:     `);
+  // The note's fix is the warning's, not the code's (which would strip the recording's start).
+  const note = fs.readFileSync(path.join(t.drop.failedDir, 'stall (2).mp3.error.txt'), 'utf8');
+  expect(note).toContain(`\nWarning: ${warning}\nFix:     Copy the whole original into the drop folder again (start the stack with a longer --settle-ms where copies pause).\n`);
+  expect(note).not.toContain(fixFor('AudioInvalid'));
   // The first failure had none; nor has one long after a cut-short failure.
   expect(t.of('failed')[0]).toEqual(expect.not.objectContaining({ warning: expect.anything() }));
   for (const [code, wait] of [['AudioTruncated', 0], ['AudioInvalid', PAUSED_REST_MS + 1]] as const) {
@@ -713,6 +716,18 @@ test('a stop while clearing removed failed files leaves the ones not handled yet
   const again = await dropFolder({ restartOf: t });
   expect(again.of('cleared').map((e) => e.file)).toEqual(['failed/a2.mp3']);
   expect([...t.bucket.keys()]).toEqual([]);
+  t.dirs.cleanup();
+});
+
+test('a failed copy removed after a fix was registered under its name says the object holds that fix, even while another failed copy is still there', async () => {
+  const t = await twoFailedCopies();
+  fs.writeFileSync(path.join(t.dirs.drop, 'stall.mp3'), mp3Silence(9));
+  await t.settle();
+  t.result('prompts/stall.mp3', uploaded(1011));
+  fs.rmSync(path.join(t.drop.failedDir, 'stall.mp3'));
+  await t.drop.tick();
+  // Not "failed/stall (2).mp3 still stands for it": deleting that one would not delete the object either.
+  expect(t.of('removed').map((e) => e.kind === 'removed' && e.objectStays)).toEqual(['it holds a later upload of that name']);
   t.dirs.cleanup();
 });
 

@@ -523,14 +523,15 @@ export class DropFolder {
    * is. `removing`: the copies removed in the same scan, which stand for nothing any more.
    */
   private whyObjectStays(c: { key: string; md5: string }, removing: ReadonlySet<string>): string | undefined {
+    // What the object holds now first: another failed copy matters only while it still holds the failure.
     if (this.inFlight.has(c.key) || this.droppedAgain(c.key)) return 'a file of its name is on its way to it';
-    const other = [...this.failedCopies].find(([rel, o]) => o.key === c.key && !removing.has(rel))?.[0];
-    if (other) return `${other} still stands for it`;
     const obj = this.deps.object(c.key);
     if (!obj) return 'it is gone from the bucket already';
     if (obj.etag.replace(/"/g, '') !== c.md5) return 'it holds a later upload of that name';
     // A key the function refused outright carries no status: it failed all the same.
     if (withRefusal(c.key, readFileState(obj.meta), this.deps.prefix).status !== 'failed') return 'it holds a later result';
+    const other = [...this.failedCopies].find(([rel, o]) => o.key === c.key && !removing.has(rel))?.[0];
+    if (other) return `${other} still stands for it`;
     return undefined;
   }
 

@@ -60,6 +60,9 @@ const TAIL_CODES: ReadonlySet<string> = new Set(['AudioInvalid', 'NotAudio', 'Fo
 /** Failures of a copy taken before it finished. */
 const CUT_CODES: ReadonlySet<string> = new Set(['AudioTruncated', 'EmptyFile']);
 
+/** What to do about a file that is the rest of a paused copy: send the whole recording again. */
+const REST_FIX = 'Copy the whole original into the drop folder again (start the stack with a longer --settle-ms where copies pause).';
+
 /** How long after a cut-short failure a failure of the same name is taken as its copy's rest. */
 export const PAUSED_REST_MS = 10 * 60_000;
 
@@ -71,7 +74,7 @@ export const PAUSED_REST_MS = 10 * 60_000;
  */
 export function restOfPausedCopy(code: string | undefined, atMs: number, earlier: { code?: string; atMs: number } | undefined, offsetMinutes: number): string | undefined {
   if (!earlier || !TAIL_CODES.has(code ?? '') || !CUT_CODES.has(earlier.code ?? '') || atMs - earlier.atMs > PAUSED_REST_MS) return undefined;
-  return `a file of this name failed cut short (${earlier.code}) at ${formatDateTime(earlier.atMs, offsetMinutes)}: this one may be the rest of that copy, which paused and then went on into a new file of the name. Do not follow the fix for it: copy the whole original into the drop folder again.`;
+  return `a file of this name failed cut short (${earlier.code}) at ${formatDateTime(earlier.atMs, offsetMinutes)}: this one may be the rest of that copy, which paused and then went on into a new file of the name. Do not follow the fix for its error: ${REST_FIX.charAt(0).toLowerCase()}${REST_FIX.slice(1)}`;
 }
 
 /** The note's first line after the file's name, and the lines around the object's key: {@link readFailureNote} finds them. */
@@ -86,8 +89,8 @@ export function failureText(n: FailureNote): string {
     '',
     `Error:   ${n.code ?? '(no code)'}`,
     `Message: ${n.message ?? '(no message)'}`,
-    ...(n.warning ? [`Warning: ${n.warning}`] : []),
-    `Fix:     ${fixFor(n.code)}`,
+    // With a warning, the code's own fix is the wrong one (see restOfPausedCopy): not repeated.
+    ...(n.warning ? [`Warning: ${n.warning}`, `Fix:     ${REST_FIX}`] : [`Fix:     ${fixFor(n.code)}`]),
     '',
     `${OBJECT_LINE.slice(1)}${n.key} in bucket ${n.bucket}`,
     `${FAILED_LINE.slice(1)}${formatDateTime(n.atMs, n.offsetMinutes)}`,
