@@ -11,7 +11,7 @@ import * as os from 'os';
 import { pairWithDropFolder } from '../scripts/local/client';
 import { DropFolder, GROWTH_WATCH_MS, type DropEvent, type DropFolderDeps, type FailedCopy, type ObjectView } from '../scripts/local/drop-folder';
 import { failedCopiesRecord } from '../scripts/local/failed-record';
-import { failureText, fixFor, PAUSED_REST_MS } from '../scripts/local/fixes';
+import { failureText, fixFor, PAUSED_REST_MS, readCutShortNote } from '../scripts/local/fixes';
 import { describeEvent } from '../scripts/local/output';
 import { Burst, burstLine } from '../scripts/local/burst';
 import { checkKey } from '../shared/core/eligibility';
@@ -168,7 +168,14 @@ test('a paused copy that goes on after its cut version was registered (an MP3 cu
   fs.closeSync(fd);
   await t.drop.tick();
   await t.drop.tick();
-  expect(t.of('error')).toEqual([{ kind: 'error', file: 'done/stall.mp3', message: `grew after it was registered (${half.length} → ${whole.length} bytes): a copy that paused longer than the settle time went on into it, so CCC holds only the part taken (FileId 1008), a prompt that ends early. Once the copy has finished, copy it into the drop folder itself (${path.basename(t.dirs.drop)}/stall.mp3) to register it whole (a new FileId and a quota slot); start the stack with a longer --settle-ms where copies pause` }]);
+  expect(t.of('error')).toEqual([{ kind: 'error', file: 'done/stall.mp3', message: `grew after it was registered (${half.length} → ${whole.length} bytes): a copy that paused longer than the settle time went on into it, so CCC holds only the part taken (FileId 1008), a prompt that ends early. Once the copy has finished, copy it into the drop folder itself (${path.basename(t.dirs.drop)}/stall.mp3) to register it whole (a new FileId and a quota slot); start the stack with a longer --settle-ms where copies pause (note: done/stall.mp3.cut-short.txt)` }]);
+  // A note beside it keeps that once the line has scrolled away; npm run status reads it back.
+  const note = fs.readFileSync(path.join(t.drop.doneDir, 'stall.mp3.cut-short.txt'), 'utf8');
+  expect(note).toContain(`CCC got the first ${half.length} bytes; the file here has ${whole.length}.`);
+  expect(readCutShortNote(note, 'local-1250000000')).toEqual({ fileId: 1008, key: 'prompts/stall.mp3' });
+  // The stack's own note is not a file saved into done/ by hand.
+  await t.drop.tick();
+  expect(t.of('error')).toHaveLength(1);
   t.dirs.cleanup();
 });
 

@@ -391,6 +391,20 @@ describe('columns with Chinese names', () => {
     expect(statusJson(rows, 'prompts/', 480, '+08:00').objects[0]).toMatchObject({ key: 'prompts/欢迎词.mp3', status: 'uploaded', at: '2024-05-01 10:15:02+08:00' });
   });
 
+  test('npm run status: a registration the drop folder found cut short needs action until a later one replaces it', () => {
+    const rows: StatusRow[] = [
+      { key: 'prompts/x.mp3', size: 10, state: { status: 'uploaded', fileId: 1001 }, cutShort: { fileId: 1001, copy: 'done/x.mp3' } },
+      // Registered whole since: the note names an older FileId.
+      { key: 'prompts/y.mp3', size: 10, state: { status: 'uploaded', fileId: 1003 }, cutShort: { fileId: 1002, copy: 'done/y.mp3' } },
+    ];
+    const lines = renderStatus(rows, 'prompts/', 'b', 480);
+    expect(lines.slice(-3)).toEqual([
+      'Needs action (1):',
+      '  prompts/x.mp3  registered cut short: FileId 1001 holds only the start of the recording (a copy went on after the stack took it)',
+      '    what to do: copy done/x.mp3 (now complete) into the drop folder itself to register it whole (a new FileId and a quota slot), and use that FileId in your IVR flow',
+    ]);
+  });
+
   test('npm run status: different files registered under one CCC name are pointed out, with their FileIds', () => {
     const rows: StatusRow[] = [
       { key: 'prompts/menu.wav', size: 10, state: { status: 'uploaded', fileId: 1001, customName: 'menu' } },

@@ -10,10 +10,10 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { ERROR_SUFFIX, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, RESERVED_DIRS, scanIntervalMs, SettleTracker, withSuffix, type Observation } from './drop-rules';
+import { CUT_SHORT_SUFFIX, ERROR_SUFFIX, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, RESERVED_DIRS, scanIntervalMs, SettleTracker, withSuffix, type Observation } from './drop-rules';
 import { deferredDay, readFileState, withRefusal } from './file-state';
 import { sharedNames } from '../../shared/core/naming';
-import { failureText, restOfPausedCopy, readFailureNote } from './fixes';
+import { cutShortText, failureText, restOfPausedCopy, readFailureNote } from './fixes';
 import { formatClock } from './time';
 
 /** The hex MD5 of a file's bytes: the ETag COS gives a simple upload of them. */
@@ -217,7 +217,7 @@ export class DropFolder {
    * Files just moved to done/ or failed/, with their size and inode then, watched until `until`
    * ({@link tellGrown}); `fileId` for done/. A copy going on writes into the same inode.
    */
-  private readonly growthWatch = new Map<string, { size: number; ino: number; until: number; fileId?: number }>();
+  private readonly growthWatch = new Map<string, { size: number; ino: number; key: string; until: number; fileId?: number }>();
   private timer?: NodeJS.Timeout;
   /** True while the files a previous run left in `waiting/` are looked at again at start. */
   private resuming = false;
@@ -607,21 +607,35 @@ export class DropFolder {
       if (size <= w.size) continue;
       this.growthWatch.delete(rel);
       const again = `copy it into the drop folder itself (${path.basename(this.deps.dropDir)}/${path.posix.basename(rel)})`;
+      // A note beside it keeps what the line says once it has scrolled away; `npm run status` reads it.
+      const note = w.fileId === undefined ? undefined : this.writeCutShortNote(rel, w.key, w.fileId, w.size, size);
       this.deps.emit({
         kind: 'error',
         file: rel,
         message:
           w.fileId === undefined
             ? `grew after it failed (${w.size} → ${size} bytes): a copy that paused longer than the settle time went on into it. Once the copy has finished, ${again} to send it; start the stack with a longer --settle-ms where copies pause`
-            : `grew after it was registered (${w.size} → ${size} bytes): a copy that paused longer than the settle time went on into it, so CCC holds only the part taken (FileId ${w.fileId}), a prompt that ends early. Once the copy has finished, ${again} to register it whole (a new FileId and a quota slot); start the stack with a longer --settle-ms where copies pause`,
+            : `grew after it was registered (${w.size} → ${size} bytes): a copy that paused longer than the settle time went on into it, so CCC holds only the part taken (FileId ${w.fileId}), a prompt that ends early. Once the copy has finished, ${again} to register it whole (a new FileId and a quota slot); start the stack with a longer --settle-ms where copies pause${note ? ` (note: ${note})` : ''}`,
       });
     }
   }
 
   /** Watches a file just moved to done/ or failed/ for a paused copy going on into it ({@link tellGrown}). */
-  private watchGrowth(rel: string, fileId?: number): void {
+  private watchGrowth(rel: string, key: string, fileId?: number): void {
     const id = fileIdentity(path.join(this.deps.dropDir, fromRel(rel)));
-    if (id) this.growthWatch.set(rel, { ...id, until: this.deps.now() + GROWTH_WATCH_MS, ...(fileId !== undefined ? { fileId } : {}) });
+    if (id) this.growthWatch.set(rel, { ...id, key, until: this.deps.now() + GROWTH_WATCH_MS, ...(fileId !== undefined ? { fileId } : {}) });
+  }
+
+  /** Writes `<file>.cut-short.txt` beside a file in done/ registered cut short; its path, or undefined when it cannot be written. */
+  private writeCutShortNote(rel: string, key: string, fileId: number, takenBytes: number, nowBytes: number): string | undefined {
+    const note = `${rel}${CUT_SHORT_SUFFIX}`;
+    try {
+      this.placed.add(note);
+      fs.writeFileSync(path.join(this.deps.dropDir, fromRel(note)), cutShortText({ copy: rel, key, bucket: this.deps.bucket, fileId, takenBytes, nowBytes }));
+      return note;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Says once that an entry of the drop folder is not taken, and why: otherwise it would sit there unexplained. */
@@ -1013,7 +1027,7 @@ export class DropFolder {
       this.deps.emit({ kind: 'error', file: f.file, message: `registered, but could not be moved to ${RESERVED_DIRS.done}/ (${(e as Error).message}); it stays in ${RESERVED_DIRS.waiting}/ and is looked at again at the next start` });
       return;
     }
-    if (rel && fileId !== undefined && !alreadyRegistered) this.watchGrowth(`${RESERVED_DIRS.done}/${rel}`, fileId);
+    if (rel && fileId !== undefined && !alreadyRegistered) this.watchGrowth(`${RESERVED_DIRS.done}/${rel}`, key, fileId);
     this.deps.emit({ kind: 'uploaded', file: f.file, key, fileId, movedTo: rel && `${RESERVED_DIRS.done}/${rel}`, ...extra });
   }
 
@@ -1062,7 +1076,7 @@ export class DropFolder {
     if (rel) {
       this.failedCopies.set(`${RESERVED_DIRS.failed}/${rel}`, { key, md5: f.md5, size: sizeOf(path.join(this.failedDir, fromRel(rel))) });
       this.recordFailedCopies();
-      this.watchGrowth(`${RESERVED_DIRS.failed}/${rel}`);
+      this.watchGrowth(`${RESERVED_DIRS.failed}/${rel}`, key);
     }
     this.deps.emit({ kind: 'failed', file: f.file, key, code, message, movedTo: rel && `${RESERVED_DIRS.failed}/${rel}`, note, ...(warning ? { warning } : {}) });
     if (noteError) this.deps.emit({ kind: 'error', file: f.file, message: `its note (<name>.error.txt) could not be written (${noteError}); the reason is on the line above` });

@@ -9,6 +9,9 @@ export const RESERVED_DIRS = { waiting: 'waiting', done: 'done', failed: 'failed
 /** Beside a failed file: `<name>.error.txt`. */
 export const ERROR_SUFFIX = '.error.txt';
 
+/** The note the stack leaves beside a file in done/ that was registered cut short (a paused copy went on into it). */
+export const CUT_SHORT_SUFFIX = '.cut-short.txt';
+
 /** The lock file's name inside the drop folder (hidden, so it is never taken either). */
 export const LOCK_NAME = '.ivr-audio-sync.lock';
 

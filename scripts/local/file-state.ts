@@ -55,10 +55,17 @@ export function readFileState(meta: Record<string, string>, key?: string): FileS
   };
 }
 
+/** A registration the drop folder found cut short (its note in done/): the FileId, and the file there, now complete. */
+export interface CutShort {
+  fileId: number;
+  /** The file in done/, relative to the drop folder: `done/x.mp3`. */
+  copy: string;
+}
+
 /** One thing an operator has to look at (or wait for), with the object it concerns. */
 export interface ActionItem {
   key: string;
-  kind: 'failed' | 'rejected' | 'deferred' | 'retrying';
+  kind: 'failed' | 'rejected' | 'cut-short' | 'deferred' | 'retrying';
   /** One line saying why and what happens next. */
   detail: string;
   /** failed: what to do, as `failed/<name>.error.txt` says it. */
@@ -92,15 +99,17 @@ export function deferredDay(s: FileState, offsetMinutes: number): string | undef
 }
 
 /**
- * The "needs action" list, from metadata alone: failed (with the reason), rejected by review,
- * deferred (with the earliest day it can be sent), retrying (with the last error). Files that are
- * fine or simply in progress are not listed.
+ * The "needs action" list, from metadata (and the drop folder's cut-short notes): failed (with the
+ * reason), rejected by review, registered cut short, deferred (with the earliest day it can be
+ * sent), retrying (with the last error). Files that are fine or simply in progress are not listed.
  */
-export function needsAction(objects: Array<{ key: string; state: FileState }>, offsetMinutes: number): ActionItem[] {
+export function needsAction(objects: Array<{ key: string; state: FileState; cutShort?: CutShort }>, offsetMinutes: number): ActionItem[] {
   const items: ActionItem[] = [];
   const reason = (s: FileState) => [s.errorCode, s.errorMessage].filter(Boolean).join(': ') || 'no reason recorded';
-  for (const { key, state: s } of objects) {
-    if (s.status === 'failed') items.push({ key, kind: 'failed', detail: `failed: ${reason(s)}`, fix: fixFor(s.errorCode) });
+  for (const { key, state: s, cutShort } of objects) {
+    // The object still shows the registration the drop folder found cut short (a later one ends it).
+    if (s.status === 'uploaded' && cutShort && s.fileId === cutShort.fileId) items.push({ key, kind: 'cut-short', detail: `registered cut short: FileId ${cutShort.fileId} holds only the start of the recording (a copy went on after the stack took it)`, fix: `copy ${cutShort.copy} (now complete) into the drop folder itself to register it whole (a new FileId and a quota slot), and use that FileId in your IVR flow` });
+    else if (s.status === 'failed') items.push({ key, kind: 'failed', detail: `failed: ${reason(s)}`, fix: fixFor(s.errorCode) });
     else if (s.review === 'rejected') items.push({ key, kind: 'rejected', detail: `rejected by review${s.fileId !== undefined ? ` (FileId ${s.fileId})` : ''}: record it again and drop the new recording (the same file again changes nothing)` });
     else if (s.status === 'deferred') {
       const day = deferredDay(s, offsetMinutes);

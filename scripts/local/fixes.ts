@@ -124,3 +124,44 @@ export function readFailureNote(text: string, bucket: string): { file: string; k
   }
   return undefined;
 }
+
+/** What `<name>.cut-short.txt` in done/ says: the file was registered cut short, and how to register it whole. */
+export interface CutShortNote {
+  /** The file in done/, relative to the drop folder: `done/x.mp3`. */
+  copy: string;
+  key: string;
+  bucket: string;
+  fileId: number;
+  takenBytes: number;
+  nowBytes: number;
+}
+
+const CUT_FILEID_LINE = 'FileId:  ';
+const CUT_OBJECT_LINE = 'Object:  ';
+
+/** The text of `<name>.cut-short.txt`; {@link readCutShortNote} reads back its FileId and key. */
+export function cutShortText(n: CutShortNote): string {
+  return [
+    `${n.copy} was registered in CCC cut short.`,
+    '',
+    `${CUT_FILEID_LINE}${n.fileId}`,
+    `CCC got the first ${n.takenBytes} bytes; the file here has ${n.nowBytes}.`,
+    '',
+    'The copy into the drop folder paused longer than the settle time, so the stack took what had been',
+    'copied so far and CCC registered it; the copy then went on into this file, which is now complete.',
+    `Copy ${n.copy} into the drop folder itself to register it whole (a new FileId and a quota slot), and`,
+    `use the new FileId in your IVR flow, not ${n.fileId}. Start the stack with a longer --settle-ms where copies pause.`,
+    '',
+    `${CUT_OBJECT_LINE}${n.key} in bucket ${n.bucket}`,
+    '',
+  ].join('\n');
+}
+
+/** The FileId and key a note {@link cutShortText} wrote for `bucket` names; undefined when it is not one. */
+export function readCutShortNote(text: string, bucket: string): { fileId: number; key: string } | undefined {
+  const id = new RegExp(`^${CUT_FILEID_LINE}(\\d+)$`, 'm').exec(text);
+  const start = text.lastIndexOf(`\n${CUT_OBJECT_LINE}`);
+  const end = text.lastIndexOf(` in bucket ${bucket}\n`);
+  if (!id || start < 0 || end <= start) return undefined;
+  return { fileId: Number(id[1]), key: text.slice(start + 1 + CUT_OBJECT_LINE.length, end) };
+}

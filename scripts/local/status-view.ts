@@ -3,7 +3,7 @@
  * an operator's attention. More sections can be added by appending to {@link renderStatus}.
  */
 import { sharedNames } from '../../shared/core/naming';
-import { needsAction, type ActionItem, type FileState } from './file-state';
+import { needsAction, type ActionItem, type CutShort, type FileState } from './file-state';
 import { renderTable } from './table';
 import { formatDateTime, zoneName } from './time';
 
@@ -12,6 +12,8 @@ export interface StatusRow {
   key: string;
   size: number;
   state: FileState;
+  /** The drop folder's note that this object's registration was cut short, if it left one. */
+  cutShort?: CutShort;
 }
 
 /** The JSON form (`npm run status -- --json`). */

@@ -3,7 +3,11 @@
 import { useStackClock } from './clock';
 import { runCommand } from './cli';
 import { findStack, cosClient } from './client';
-import { readFileState, withRefusal } from './file-state';
+import * as fs from 'fs';
+import * as path from 'path';
+import { CUT_SHORT_SUFFIX, RESERVED_DIRS } from './drop-rules';
+import { readFileState, withRefusal, type CutShort } from './file-state';
+import { readCutShortNote } from './fixes';
 import { parseClientOptions, STATUS_OPTIONS, usage } from './options';
 import { BUCKET, REGION } from './settings';
 import { renderStatus, statusJson, type StatusRow } from './status-view';
@@ -21,19 +25,52 @@ async function main(): Promise<void> {
   useStackClock(o.dataDir);
   const offsetMinutes = parseUtcOffset('quotaOffset', stack.quotaOffset ?? DEFAULT_QUOTA_UTC_OFFSET);
   const cos = cosClient(stack.cosPort);
+  const cutShort = cutShortNotes(stack.dropDir);
   const rows: StatusRow[] = [];
   let marker: string | undefined;
   for (;;) {
     const page = await cos.getBucket({ Bucket: BUCKET, Region: REGION, Prefix: stack.prefix, Marker: marker, MaxKeys: 1000 });
     for (const obj of page.Contents ?? []) {
       const head = await cos.headObject({ Bucket: BUCKET, Region: REGION, Key: obj.Key });
-      rows.push({ key: obj.Key, size: Number(obj.Size), state: withRefusal(obj.Key, readFileState(userMetadataFromHeaders(head.headers as Record<string, string>), obj.Key), stack.prefix) });
+      const cut = cutShort.get(obj.Key);
+      rows.push({ key: obj.Key, size: Number(obj.Size), state: withRefusal(obj.Key, readFileState(userMetadataFromHeaders(head.headers as Record<string, string>), obj.Key), stack.prefix), ...(cut ? { cutShort: cut } : {}) });
     }
     if (page.IsTruncated !== 'true' || !page.Contents?.length) break;
     marker = page.NextMarker || page.Contents[page.Contents.length - 1].Key;
   }
   if (o.json) process.stdout.write(`${JSON.stringify(statusJson(rows, stack.prefix, offsetMinutes, stack.quotaOffset))}\n`);
   else process.stdout.write(`${renderStatus(rows, stack.prefix, BUCKET, offsetMinutes).join('\n')}\n`);
+}
+
+/**
+ * The drop folder's notes on registrations cut short (`<name>.cut-short.txt` anywhere in done/), by key; for
+ * several of one key, the newest. A folder that cannot be read gives none.
+ */
+function cutShortNotes(dropDir: string): Map<string, CutShort> {
+  const out = new Map<string, CutShort & { mtimeMs: number }>();
+  const walk = (dir: string) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) walk(full);
+      if (!e.isFile() || !e.name.endsWith(CUT_SHORT_SUFFIX)) continue;
+      try {
+        const note = readCutShortNote(fs.readFileSync(full, 'utf8'), BUCKET);
+        const mtimeMs = fs.statSync(full).mtimeMs;
+        const copy = path.relative(dropDir, full).split(path.sep).join('/').slice(0, -CUT_SHORT_SUFFIX.length);
+        if (note && mtimeMs >= (out.get(note.key)?.mtimeMs ?? 0)) out.set(note.key, { fileId: note.fileId, copy, mtimeMs });
+      } catch {
+        // Unreadable: as if absent.
+      }
+    }
+  };
+  walk(path.join(dropDir, RESERVED_DIRS.done));
+  return new Map([...out].map(([key, { fileId, copy }]) => [key, { fileId, copy }]));
 }
 
 runCommand('npm run status', main);
