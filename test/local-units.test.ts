@@ -15,7 +15,7 @@ import * as http from 'http';
 import { deferredDay, needsAction, readFileState, withRefusal } from '../scripts/local/file-state';
 import { deferralMessage } from '../shared/core/job';
 import { fixFor as sharedFixFor, UPLOAD_AGAIN } from '../shared/core/fixes';
-import { REJECTED_ADVICE } from '../shared/core/report';
+import { REJECTED_ADVICE, SAME_NAME_ADVICE } from '../shared/core/report';
 import { decideLock } from '../scripts/local/lock';
 import { MadeDirs } from '../scripts/local/made-dirs';
 import { beforeFirstStart, beforeFirstStartLine, isFreshStateFolder, readFirstStart, recordFirstStart } from '../scripts/local/first-start';
@@ -643,7 +643,7 @@ describe('next-day', () => {
 
   test('the report page copied into the state folder says how a file goes in again here: drop, not upload', async () => {
     const fix = sharedFixFor('NotAudio', UPLOAD_AGAIN)!;
-    const page = `<td>${fix}</td><td>${REJECTED_ADVICE}</td><p>uploaded 3</p>`;
+    const page = `<td>${fix}</td><td>${REJECTED_ADVICE}</td><p>${SAME_NAME_ADVICE}</p><p>uploaded 3</p>`;
     const report = { day: '2026-11-26', final: true, quota: { submitted: 1, limit: 50 }, files: { uploaded: 1, failed: 1, deferred: 0 }, review: { approved: 0, rejected: 1, pending: 0 }, backlog: { deferred: 0 }, needsAction: [{}] };
     const instance = { invoke: async () => ({ ok: true as const, result: { sent: false, settled: 0, reviews: { checked: 0, changed: 0, rejected: [] }, report: { day: '2026-11-26', htmlKey: 'k', report } } }) } as unknown as FunctionInstance;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'report-page-'));
@@ -651,7 +651,8 @@ describe('next-day', () => {
     const written = fs.readFileSync(r.page!, 'utf8');
     expect(written).toContain('then drop the fixed file into the drop folder again.');
     expect(written).toContain('record it again and drop the new recording');
-    expect(written).not.toMatch(/upload the (fixed|new)/);
+    expect(written).not.toMatch(/upload the (fixed|new)|ivr-file-id|ivr-name|own key/);
+    expect(written).toContain('a file dropped again under its own name leaves its earlier registration listed too');
     // The figures' own words stay.
     expect(written).toContain('<p>uploaded 3</p>');
     fs.rmSync(dir, { recursive: true, force: true });

@@ -4,7 +4,7 @@
  */
 import { asErrorCode } from '../../shared/core/errors';
 import { fixFor as sharedFix, UPLOAD_AGAIN, type AgainWords } from '../../shared/core/fixes';
-import { REJECTED_ADVICE } from '../../shared/core/report';
+import { REJECTED_ADVICE, SAME_NAME_ADVICE } from '../../shared/core/report';
 import { formatDateTime } from './time';
 
 const AGAIN: AgainWords = { fixed: 'then drop the fixed file into the drop folder again.', same: 'then drop the same file into the drop folder again.' };
@@ -19,6 +19,7 @@ export function inDropFolderWords(page: string): string {
     [UPLOAD_AGAIN.fixed, AGAIN.fixed],
     [UPLOAD_AGAIN.same, AGAIN.same],
     [REJECTED_ADVICE, REJECTED_ADVICE.replace('upload the new recording', 'drop the new recording')],
+    [SAME_NAME_ADVICE, "CCC's IVR editor lists prompts by name, so there these look alike: pick the one you mean by its FileId (the stack's line and <code>npm run status</code> show each file's). CCC has no replace, so a file dropped again under its own name leaves its earlier registration listed too. A distinct name (rename the file) helps only the files dropped after it."],
   ];
   return pairs.reduce((text, [cloud, local]) => text.split(cloud).join(local), page);
 }

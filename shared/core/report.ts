@@ -136,6 +136,9 @@ export interface ReportInput {
   withdrawn?: ReadonlySet<string>;
 }
 
+/** What the page says about names CCC lists more than once (HTML). */
+export const SAME_NAME_ADVICE = "CCC's IVR editor lists prompts by name, so there these look alike: pick the one you mean by its FileId (the object's <code>ivr-file-id</code>). CCC has no replace, so a file dropped again under its own key leaves its earlier registration listed too. A distinct name (rename the file, or set <code>ivr-name</code>) helps only the uploads after it.";
+
 /** What a file CCC's review rejected needs, as the report's list says it. */
 export const REJECTED_ADVICE = 'rejected by CCC review: record it again and upload the new recording (under the same name or a new one; the same bytes again change nothing)';
 
@@ -368,7 +371,7 @@ ${r.final ? '' : `<p id="so-far">This quota day has not ended: the figures are t
 ${r.needsAction.length ? `<p id="needs-action-counts">${esc(actionCounts(r.needsAction))}: the ones to fix first, deferred and retrying files go out by themselves.</p>
 <table id="needs-action"><tr><th>file</th><th>status</th><th>why, and what to do</th></tr>${r.needsAction.map((a) => `<tr class="${a.status}"><td class="key">${esc(a.key)}</td><td class="status">${esc(a.status)}${a.day ? ` (day ${esc(a.day)} full)` : ''}${a.fileId !== undefined ? ` (FileId ${a.fileId})` : ''}<br><span class="muted">updated ${esc(zoned(a.at, r.utcOffset).slice(0, 16))}</span></td><td>${withCode([a.code, a.message].filter(Boolean).join(': '))}${a.fix ? `<br><strong>What to do:</strong> ${withCode(a.fix)}` : ''}</td></tr>`).join('')}</table>` : '<p id="needs-action">None: every file is uploaded or on its way.</p>'}
 ${r.sameName ? `<h2>Names CCC lists more than once</h2>
-<p>CCC's IVR editor lists prompts by name, so there these look alike: pick the one you mean by its FileId (the object's <code>ivr-file-id</code>). CCC has no replace, so a file dropped again under its own key leaves its earlier registration listed too. A distinct name (rename the file, or set <code>ivr-name</code>) helps only the uploads after it.</p>
+<p>${SAME_NAME_ADVICE}</p>
 <table id="same-name"><tr><th>name in CCC</th><th>FileId</th><th>file</th><th>registered</th></tr>${r.sameName.flatMap((n) => n.files.map((f, i) => `<tr>${i === 0 ? `<td rowspan="${n.files.length}">${esc(n.name)}</td>` : ''}<td>${f.fileId}</td><td class="key">${f.key !== undefined ? `${esc(f.key)}${f.replaced ? ' <span class="muted">(replaced by a later drop)</span>' : ''}` : '<span class="muted">not in this product\'s recent records: registered earlier, or outside this product</span>'}</td><td>${esc(f.day ?? '')}</td></tr>`)).join('')}</table>
 ` : ''}<h2>Last ${history.length} days</h2>
 ${chart(history, r.quota.limit)}
