@@ -37,6 +37,30 @@ function sizeOf(full: string): number {
   }
 }
 
+/**
+ * The files under `dir`, as `/`-separated paths relative to `base`, names the drop folder never
+ * takes left out (a folder that cannot be read has none): what done/ and failed/ hold.
+ */
+export function filesUnder(dir: string, base: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (isIgnoredName(e.name)) continue;
+      const full = path.join(d, e.name);
+      if (e.isDirectory()) walk(full);
+      else out.push(path.relative(base, full).split(path.sep).join('/'));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
 /** A file's size and inode, or undefined when it cannot be read. */
 function fileIdentity(full: string): { size: number; ino: number } | undefined {
   try {
@@ -356,24 +380,7 @@ export class DropFolder {
 
   /** The files under done/ or failed/ (paths relative to the drop folder), ignored names left out. */
   private resultFiles(): string[] {
-    const out: string[] = [];
-    const walk = (dir: string) => {
-      let entries: fs.Dirent[];
-      try {
-        entries = fs.readdirSync(dir, { withFileTypes: true });
-      } catch {
-        return;
-      }
-      for (const e of entries) {
-        if (isIgnoredName(e.name)) continue;
-        const full = path.join(dir, e.name);
-        if (e.isDirectory()) walk(full);
-        else out.push(toRel(path.relative(this.deps.dropDir, full)));
-      }
-    };
-    walk(this.doneDir);
-    walk(this.failedDir);
-    return out;
+    return [...filesUnder(this.doneDir, this.deps.dropDir), ...filesUnder(this.failedDir, this.deps.dropDir)];
   }
 
   /**

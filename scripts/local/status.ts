@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { CUT_SHORT_SUFFIX, RESERVED_DIRS } from './drop-rules';
 import { readFileState, withRefusal, type CutShort } from './file-state';
+import { filesUnder } from './drop-folder';
 import { readCutShortNote } from './fixes';
 import { parseClientOptions, STATUS_OPTIONS, usage } from './options';
 import { BUCKET, REGION } from './settings';
@@ -48,28 +49,17 @@ async function main(): Promise<void> {
  */
 function cutShortNotes(dropDir: string): Map<string, CutShort> {
   const out = new Map<string, CutShort & { mtimeMs: number }>();
-  const walk = (dir: string) => {
-    let entries: fs.Dirent[];
+  for (const rel of filesUnder(path.join(dropDir, RESERVED_DIRS.done), dropDir)) {
+    if (!rel.endsWith(CUT_SHORT_SUFFIX)) continue;
+    const full = path.join(dropDir, ...rel.split('/'));
     try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
+      const note = readCutShortNote(fs.readFileSync(full, 'utf8'), BUCKET);
+      const mtimeMs = fs.statSync(full).mtimeMs;
+      if (note && mtimeMs >= (out.get(note.key)?.mtimeMs ?? 0)) out.set(note.key, { fileId: note.fileId, copy: rel.slice(0, -CUT_SHORT_SUFFIX.length), mtimeMs });
     } catch {
-      return;
+      // Unreadable: as if absent.
     }
-    for (const e of entries) {
-      const full = path.join(dir, e.name);
-      if (e.isDirectory()) walk(full);
-      if (!e.isFile() || !e.name.endsWith(CUT_SHORT_SUFFIX)) continue;
-      try {
-        const note = readCutShortNote(fs.readFileSync(full, 'utf8'), BUCKET);
-        const mtimeMs = fs.statSync(full).mtimeMs;
-        const copy = path.relative(dropDir, full).split(path.sep).join('/').slice(0, -CUT_SHORT_SUFFIX.length);
-        if (note && mtimeMs >= (out.get(note.key)?.mtimeMs ?? 0)) out.set(note.key, { fileId: note.fileId, copy, mtimeMs });
-      } catch {
-        // Unreadable: as if absent.
-      }
-    }
-  };
-  walk(path.join(dropDir, RESERVED_DIRS.done));
+  }
   return new Map([...out].map(([key, { fileId, copy }]) => [key, { fileId, copy }]));
 }
 
