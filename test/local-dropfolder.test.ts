@@ -192,6 +192,23 @@ test('a file in done/ is watched for a paused copy only for a while: one changed
   t.dirs.cleanup();
 });
 
+test("a failed file's note gives the message's example command for it: its copy in failed/ in, its own name out, in the drop folder", async () => {
+  const t = await dropFolder();
+  const message = 'the file is 6000000 bytes …, and MP3s are not converted: re-encode it at a lower bitrate, e.g. `lame --mp3input -m m -b 32 in.mp3 out.mp3` (4 KB per second of audio)';
+  for (const body of [mp3Silence(6), mp3Silence(5)]) {
+    fs.writeFileSync(path.join(t.dirs.drop, "it's big.mp3"), body);
+    await t.settle();
+    t.result("prompts/it's big.mp3", { 'ivr-status': 'failed', 'ivr-error-code': 'FileTooLarge', 'ivr-error-message': encodeURIComponent(message) });
+  }
+  const drop = t.dirs.drop.replace(/'/g, "'\\''");
+  // The second failure's copy is "it's big (2).mp3": the command reads that one.
+  const second = fs.readFileSync(path.join(t.drop.failedDir, "it's big (2).mp3.error.txt"), 'utf8');
+  const cmd = process.platform === 'win32' ? undefined : `Command: cd ${/^[\w./-]+$/.test(t.dirs.drop) ? t.dirs.drop : `'${drop}'`} && lame --mp3input -m m -b 32 'failed/it'\\''s big (2).mp3' 'it'\\''s big.mp3'\n`;
+  if (cmd) expect(second).toContain(cmd);
+  else expect(second).not.toContain('Command:');
+  t.dirs.cleanup();
+});
+
 test('a file that fails as the middle of a recording right after a file of its name failed cut short is said to be that copy\'s rest, and its fix not to be followed', async () => {
   const t = await dropFolder();
   fs.writeFileSync(path.join(t.dirs.drop, 'stall.mp3'), mp3Silence(6));

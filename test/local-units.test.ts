@@ -8,7 +8,8 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { loadConfig, type Env } from '../shared/core/config';
-import { DEFAULT_FIX, failureText, fixFor, readFailureNote } from '../scripts/local/fixes';
+import { commandsFor, DEFAULT_FIX, failureText, fixFor, readFailureNote } from '../scripts/local/fixes';
+import { SOX_TO_TELEPHONY } from '../shared/audio/format';
 import { dropOrder, fitName, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, scanIntervalMs, SettleTracker, withSuffix } from '../scripts/local/drop-rules';
 import { LoopbackServer } from '../scripts/local/fakes/loopback-server';
 import * as http from 'http';
@@ -246,6 +247,55 @@ describe('error → fix', () => {
     expect(text).toContain('欢迎词.mp3 could not be registered');
     expect(text).toContain('Error:   FileTooLarge\nMessage: the file is 6000000 bytes\nFix:     CCC accepts files up to 5 MB (the message gives the limit set here).');
     expect(text).toContain('Failed:  2024-05-01 10:15:02+08:00');
+  });
+
+  test("the message's example commands come for this file: its copy in failed/ in, its dropped name out, in the drop folder", () => {
+    const run = { dropDir: '/home/op/drop', copy: 'failed/big (2).mp3' };
+    const big = 'the file is 6000000 bytes …: re-encode it at a lower bitrate, e.g. `lame --mp3input -m m -b 32 in.mp3 out.mp3` (4 KB per second of audio)';
+    expect(commandsFor(big, 'big.mp3', run)).toEqual(["cd /home/op/drop && lame --mp3input -m m -b 32 'failed/big (2).mp3' big.mp3"]);
+    // The output keeps the dropped name's folder and, when the command's extension is its own, its spelling (the same key).
+    expect(commandsFor(`convert it before uploading, e.g. ${SOX_TO_TELEPHONY}`, 'menus/Main.WAV', { dropDir: '/d', copy: 'failed/menus/Main.WAV' })).toEqual(['cd /d && sox failed/menus/Main.WAV -r 8000 -c 1 -b 16 menus/Main.WAV']);
+    // A WAV holding MP2 becomes an MP3 of the same stem; each example of a message comes, once.
+    const two = 're-save it, e.g. `ffmpeg -i in.wav -c copy out.wav`, and it goes as it is; or encode it as MP3, e.g. `lame -m m -b 32 in.wav out.mp3`, or `lame -m m -b 32 in.wav out.mp3`';
+    expect(commandsFor(two, 'a.wav', { dropDir: '/d', copy: 'failed/a.wav' })).toEqual(['cd /d && ffmpeg -i failed/a.wav -c copy a.wav', 'cd /d && lame -m m -b 32 failed/a.wav a.mp3']);
+    // A name that starts with a dash is not an option; text without a command, or with no file in it, gives none.
+    expect(commandsFor(big, '-x.mp3', { dropDir: '/d', copy: 'failed/-x.mp3' })).toEqual(['cd /d && lame --mp3input -m m -b 32 failed/-x.mp3 ./-x.mp3']);
+    expect(commandsFor('not audio; see `npm run status`', 'a.mp3', run)).toEqual([]);
+    expect(commandsFor(undefined, 'a.mp3', run)).toEqual([]);
+    // A name that would break the line: none (the message's placeholders stay).
+    expect(commandsFor(big, 'a\nb.mp3', { dropDir: '/d', copy: 'failed/a\nb.mp3' })).toEqual([]);
+  });
+
+  test('every example command the audio checks print becomes one for the file, and a shell runs it on names that need quoting', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-cmd-'));
+    try {
+      // The function's messages: every command on a file in backticks in shared/audio (comments name tools alone) names its input and output by placeholder.
+      const sources = fs.readdirSync(path.join(__dirname, '../shared/audio')).map((f) => fs.readFileSync(path.join(__dirname, '../shared/audio', f), 'utf8')).join('\n');
+      const examples = [...sources.matchAll(/\\?`((?:lame|sox|ffmpeg|tail)\b[^`\\]*)\\?`/g)].map((m) => m[1]).filter((c) => /\.(mp3|wav)\b/.test(c));
+      expect(examples.length).toBeGreaterThanOrEqual(12);
+      for (const cmd of examples) {
+        const [made] = commandsFor(`e.g. \`${cmd}\``, "it's $HOME `x`.mp3", { dropDir: dir, copy: "failed/it's $HOME `x`.mp3" });
+        expect(made).toBeDefined();
+        expect(made).not.toMatch(/(^|\s)(in|out)\.(mp3|wav)(\s|$)/);
+      }
+      // tail is everywhere: the pasted command reads the failed copy and writes the fixed file into the drop folder.
+      const name = "it's $HOME `x` (2).mp3";
+      fs.mkdirSync(path.join(dir, 'failed'));
+      fs.writeFileSync(path.join(dir, 'failed', name), Buffer.from('\0\0\0ID3rest'));
+      const [tail] = commandsFor('strip them: `tail -c +4 in.mp3 > out.mp3`', "it's $HOME `x`.mp3", { dropDir: dir, copy: `failed/${name}` });
+      const r = spawnSync('sh', ['-c', tail], { encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      expect(fs.readFileSync(path.join(dir, "it's $HOME `x`.mp3"), 'utf8')).toBe('ID3rest');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the note gives the commands after the fix, not where a warning replaces the fix', () => {
+    const base = { file: 'big.mp3', key: 'prompts/big.mp3', bucket: 'b-1', code: 'FileTooLarge', message: 'too big: e.g. `lame --mp3input -m m -b 32 in.mp3 out.mp3`', atMs: 0, offsetMinutes: 480, run: { dropDir: '/d', copy: 'failed/big.mp3' } };
+    expect(failureText(base)).toMatch(/\nFix: {5}CCC accepts files up to 5 MB.*\nCommand: cd \/d && lame --mp3input -m m -b 32 failed\/big\.mp3 big\.mp3\n {9}\(the message's example, for this file: the fixed file goes straight into the drop folder, which takes it in\)\n/);
+    expect(failureText({ ...base, warning: 'the rest of a paused copy' })).not.toContain('Command:');
+    expect(readFailureNote(failureText(base), 'b-1')).toEqual({ file: 'big.mp3', key: 'prompts/big.mp3' });
   });
 
   test('a note gives back the name and key it was written with, also when a message or a name breaks a line', () => {

@@ -1071,7 +1071,9 @@ export class DropFolder {
     let noteError: string | undefined;
     if (rel) {
       const noteRel = noteName(f.file, n);
-      const text = failureText({ file: f.file, key, bucket: this.deps.bucket, code, message, atMs, offsetMinutes: this.deps.offsetMinutes, ...(warning ? { warning } : {}) });
+      // The message's example commands are given for this file where a POSIX shell runs them.
+      const run = process.platform === 'win32' ? {} : { run: { dropDir: this.deps.dropDir, copy: `${RESERVED_DIRS.failed}/${rel}` } };
+      const text = failureText({ file: f.file, key, bucket: this.deps.bucket, code, message, atMs, offsetMinutes: this.deps.offsetMinutes, ...(warning ? { warning } : {}), ...run });
       try {
         this.placed.add(`${RESERVED_DIRS.failed}/${noteRel}`);
         fs.writeFileSync(path.join(this.failedDir, fromRel(noteRel)), text);

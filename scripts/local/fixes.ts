@@ -53,6 +53,12 @@ export interface FailureNote {
   offsetMinutes: number;
   /** Put before the fix, when what happened just before changes it ({@link restOfPausedCopy}). */
   warning?: string;
+  /**
+   * Where the message's example commands can run for this file ({@link commandsFor}): the drop
+   * folder (absolute) and the failed copy in it (`failed/big (2).mp3`). Left out where no POSIX
+   * shell can be assumed (Windows): the note then has the message's placeholders only.
+   */
+  run?: { dropDir: string; copy: string };
 }
 
 /** Failures a file holding only the end of a recording meets: its first bytes are the middle of the audio. */
@@ -78,10 +84,55 @@ export function restOfPausedCopy(code: string | undefined, atMs: number, earlier
   return `a file of this name failed cut short (${earlier.code}) at ${formatDateTime(earlier.atMs, offsetMinutes)}: this one may be the rest of that copy, which paused and then went on into a new file of the name. Do not follow the fix for its error: ${REST_FIX.charAt(0).toLowerCase()}${REST_FIX.slice(1)}`;
 }
 
+/** A path as one POSIX shell word: bare when plain, else single-quoted; never read as an option. */
+function shellWord(p: string): string {
+  const word = p.startsWith('-') ? `./${p}` : p;
+  return /^[A-Za-z0-9._\/+@%=,:-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}
+
+/** `file` with the extension `ext` (its own kept as written when it is that one already, so the key stays). */
+function withExtension(file: string, ext: string): string {
+  const dot = file.lastIndexOf('.');
+  const stem = dot > file.lastIndexOf('/') ? file.slice(0, dot) : file;
+  return file.slice(stem.length).toLowerCase() === `.${ext}` ? file : `${stem}.${ext}`;
+}
+
+/** A placeholder of the function's example commands (shared/audio): `in.mp3`, `out.wav`, as a word of its own. */
+const PLACEHOLDER = /(?<=^|\s)(in|out)\.(mp3|wav)(?=\s|$)/g;
+
+/**
+ * The example commands of a failure message (`lame … in.mp3 out.mp3`, in backticks) for this file,
+ * ready to paste: run in the drop folder, reading the failed copy and writing the fixed file under
+ * the name it was dropped with (its extension the command's), straight into the drop folder, which
+ * takes it in like any dropped file. A trial had to work out what `in.mp3` and `out.mp3` stood for.
+ * None when a name has a control character (it could not be pasted as one line).
+ */
+export function commandsFor(message: string | undefined, dropped: string, run: { dropDir: string; copy: string }): string[] {
+  if (!message || /[\u0000-\u001f\u007f]/.test(dropped + run.copy + run.dropDir)) return [];
+  const out = new Set<string>();
+  for (const [, cmd] of message.matchAll(/`([^`]+)`/g)) {
+    const roles = [...cmd.matchAll(PLACEHOLDER)].map((m) => m[1]);
+    if (!roles.includes('in') || !roles.includes('out')) continue;
+    const forFile = cmd.replace(PLACEHOLDER, (_m, role: string, ext: string) => shellWord(role === 'in' ? run.copy : withExtension(dropped, ext)));
+    out.add(`cd ${shellWord(run.dropDir)} && ${forFile}`);
+  }
+  return [...out];
+}
+
 /** The note's first line after the file's name, and the lines around the object's key: {@link readFailureNote} finds them. */
 const FIRST_LINE_END = ' could not be registered as an IVR prompt.\n';
 const OBJECT_LINE = '\nObject:  ';
 const FAILED_LINE = '\nFailed:  ';
+
+/** The message's example commands for this file, with what running one does. */
+function commandLines(n: FailureNote): string[] {
+  const commands = n.run ? commandsFor(n.message, n.file, n.run) : [];
+  if (commands.length === 0) return [];
+  return [
+    ...commands.map((c, i) => `${i === 0 ? 'Command:' : 'Or:     '} ${c}`),
+    `         (the message's example${commands.length > 1 ? 's' : ''}, for this file: the fixed file goes straight into the drop folder, which takes it in)`,
+  ];
+}
 
 /** The text of `<name>.error.txt`: reason, fix, and where the file was registered. */
 export function failureText(n: FailureNote): string {
@@ -91,7 +142,7 @@ export function failureText(n: FailureNote): string {
     `Error:   ${n.code ?? '(no code)'}`,
     `Message: ${n.message ?? '(no message)'}`,
     // With a warning, the code's own fix is the wrong one (see restOfPausedCopy): not repeated.
-    ...(n.warning ? [`Warning: ${n.warning}`, `Fix:     ${REST_FIX}`] : [`Fix:     ${fixFor(n.code)}`]),
+    ...(n.warning ? [`Warning: ${n.warning}`, `Fix:     ${REST_FIX}`] : [`Fix:     ${fixFor(n.code)}`, ...commandLines(n)]),
     '',
     `${OBJECT_LINE.slice(1)}${n.key} in bucket ${n.bucket}`,
     `${FAILED_LINE.slice(1)}${formatDateTime(n.atMs, n.offsetMinutes)}`,
