@@ -377,6 +377,9 @@ describe('the daily report\'s needs-action list: the files dropped by the end of
     // What to fix comes first, above the chart and the counts; a time says its zone.
     expect(page.indexOf('id="needs-action"')).toBeLessThan(page.indexOf('id="quota-chart"'));
     expect(page).toMatch(/Generated \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \(UTC\+08:00\)/);
+    // What the pass did, in words an operator knows (a trial met "pruned ledger entries"): one is one.
+    expect(page).toContain('The pass that wrote this report registered 1 file and updated 0 review states.</p>');
+    expect(renderReportHtml({ ...r, actions: { registered: 2, reviewsUpdated: 1, pruned: 14 } }, [])).toContain('registered 2 files and updated 1 review state, and removed 14 old records of its own that it no longer needed (IVR_RETENTION_DAYS).</p>');
     expect(page).toContain('<strong>What to do:</strong> The file is empty');
     expect(page).toContain('rejected (FileId 1007)');
     const text = wecomMessage(r, '.ivr-audio-sync/reports/index.html in the bucket').markdown.content;

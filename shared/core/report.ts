@@ -383,9 +383,23 @@ ${chart(history, r.quota.limit)}
 <table id="backlog">${row('deferred, waiting for quota', r.backlog.deferred)}${row('queued for the next call', r.backlog.queued)}${r.backlog.oldestDeferredDay ? row('oldest deferred since', r.backlog.oldestDeferredDay) : ''}</table>
 <h2>Errors by code</h2>
 ${errors.length ? `<table id="errors">${errors.map(([c, n]) => row(c, n)).join('')}</table>` : '<p id="errors">None.</p>'}
-<p class="muted">Generated ${esc(zoned(r.generatedAt, r.utcOffset))} (UTC${esc(r.utcOffset)}). This run registered ${r.actions.registered} file(s), updated ${r.actions.reviewsUpdated} review state(s) and pruned ${r.actions.pruned} ledger entries.</p>
+<p class="muted">Generated ${esc(zoned(r.generatedAt, r.utcOffset))} (UTC${esc(r.utcOffset)}). ${passActions(r.actions)}</p>
 </body></html>
 `;
+}
+
+/** `n` and its noun, singular for one: "1 file", "3 review states". */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * What the pass that wrote the report did, in the operator's words: "pruned ledger entries" meant
+ * nothing to a trial's operator; they are the product's own old records, which it no longer needs.
+ */
+function passActions(a: DailyReport['actions']): string {
+  const removed = a.pruned ? `, and removed ${count(a.pruned, 'old record')} of its own that it no longer needed (IVR_RETENTION_DAYS)` : '';
+  return `The pass that wrote this report registered ${count(a.registered, 'file')} and updated ${count(a.reviewsUpdated, 'review state')}${removed}.`;
 }
 
 /** "3 files need action (1 failed, 2 deferred)", in the page's order. */
