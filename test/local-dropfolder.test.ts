@@ -12,6 +12,7 @@ import { pairWithDropFolder } from '../scripts/local/client';
 import { DropFolder, GROWTH_WATCH_MS, type DropEvent, type DropFolderDeps, type FailedCopy, type ObjectView } from '../scripts/local/drop-folder';
 import { failedCopiesRecord } from '../scripts/local/failed-record';
 import { failureText, fixFor, PAUSED_REST_MS, readCutShortNote } from '../scripts/local/fixes';
+import { cutShortNotes, pausedRestNotes } from '../scripts/local/drop-notes';
 import { describeEvent } from '../scripts/local/output';
 import { Burst, burstLine } from '../scripts/local/burst';
 import { checkKey } from '../shared/core/eligibility';
@@ -173,6 +174,7 @@ test('a paused copy that goes on after its cut version was registered (an MP3 cu
   const note = fs.readFileSync(path.join(t.drop.doneDir, 'stall.mp3.cut-short.txt'), 'utf8');
   expect(note).toContain(`CCC got the first ${half.length} bytes; the file here has ${whole.length}.`);
   expect(readCutShortNote(note, 'local-1250000000')).toEqual({ fileId: 1008, key: 'prompts/stall.mp3' });
+  expect(cutShortNotes(t.dirs.drop)).toEqual(new Map([['prompts/stall.mp3', { fileId: 1008, copy: 'done/stall.mp3' }]]));
   // The stack's own note is not a file saved into done/ by hand.
   await t.drop.tick();
   expect(t.of('error')).toHaveLength(1);
@@ -228,15 +230,22 @@ test('a file that fails as the middle of a recording right after a file of its n
   const note = fs.readFileSync(path.join(t.drop.failedDir, 'stall (2).mp3.error.txt'), 'utf8');
   expect(note).toContain(`\nWarning: ${warning}\nFix:     Copy the whole original into the drop folder again (start the stack with a longer --settle-ms where copies pause).\n`);
   expect(note).not.toContain(fixFor('AudioInvalid'));
+  // npm run status reads the warning back from the note, so its fix is the warning's too.
+  expect(pausedRestNotes(t.dirs.drop)).toEqual(new Map([['prompts/stall.mp3', { note: 'failed/stall (2).mp3.error.txt' }]]));
   // The first failure had none; nor has one long after a cut-short failure.
   expect(t.of('failed')[0]).toEqual(expect.not.objectContaining({ warning: expect.anything() }));
-  for (const [code, wait] of [['AudioTruncated', 0], ['AudioInvalid', PAUSED_REST_MS + 1]] as const) {
+  for (const [i, [code, wait]] of ([['AudioTruncated', 0], ['AudioInvalid', PAUSED_REST_MS + 1]] as const).entries()) {
     t.advance(wait);
     fs.writeFileSync(path.join(t.dirs.drop, 'stall.mp3'), mp3Silence(wait ? 2 : 4));
     await t.settle();
     t.result('prompts/stall.mp3', failed(code));
+    // Written later than the warning's note (set here: this test writes notes faster than a file system's clock ticks).
+    const later = new Date(Date.now() + (i + 1) * 60_000);
+    fs.utimesSync(path.join(t.drop.failedDir, `stall (${i + 3}).mp3.error.txt`), later, later);
   }
   expect(t.of('failed').slice(2).map((e) => e.kind === 'failed' && [e.code, e.warning])).toEqual([['AudioTruncated', undefined], ['AudioInvalid', undefined]]);
+  // The object's latest failure is one without the warning: status gives the code's own fix again.
+  expect(pausedRestNotes(t.dirs.drop)).toEqual(new Map());
   t.dirs.cleanup();
 });
 

@@ -9,7 +9,7 @@ import { closedByCcc, deferredUntil } from '../../shared/core/job';
 import { META, USER_NAME_META } from '../../shared/core/metadata';
 import { customFileName } from '../../shared/core/naming';
 import { tryDecodeURIComponent } from '../../shared/core/text';
-import { fixFor } from './fixes';
+import { fixFor, REST_FIX } from './fixes';
 import { nextQuotaDay } from './time';
 
 /** What the `x-cos-meta-ivr-*` fields say, decoded. */
@@ -62,6 +62,12 @@ export interface CutShort {
   copy: string;
 }
 
+/** The drop folder's latest note on an object's failure warns that its file is the rest of a paused copy. */
+export interface PausedRest {
+  /** The note, relative to the drop folder: `failed/stall (2).mp3.error.txt`. */
+  note: string;
+}
+
 /** One thing an operator has to look at (or wait for), with the object it concerns. */
 export interface ActionItem {
   key: string;
@@ -103,12 +109,14 @@ export function deferredDay(s: FileState, offsetMinutes: number): string | undef
  * reason), rejected by review, registered cut short, deferred (with the earliest day it can be
  * sent), retrying (with the last error). Files that are fine or simply in progress are not listed.
  */
-export function needsAction(objects: Array<{ key: string; state: FileState; cutShort?: CutShort }>, offsetMinutes: number): ActionItem[] {
+export function needsAction(objects: Array<{ key: string; state: FileState; cutShort?: CutShort; pausedRest?: PausedRest }>, offsetMinutes: number): ActionItem[] {
   const items: ActionItem[] = [];
   const reason = (s: FileState) => [s.errorCode, s.errorMessage].filter(Boolean).join(': ') || 'no reason recorded';
-  for (const { key, state: s, cutShort } of objects) {
+  for (const { key, state: s, cutShort, pausedRest } of objects) {
     // The object still shows the registration the drop folder found cut short (a later one ends it).
     if (s.status === 'uploaded' && cutShort && s.fileId === cutShort.fileId) items.push({ key, kind: 'cut-short', detail: `registered cut short: FileId ${cutShort.fileId} holds only the start of the recording (a copy went on after the stack took it)`, fix: `copy ${cutShort.copy} (now complete) into the drop folder itself to register it whole (a new FileId and a quota slot), and use that FileId in your IVR flow` });
+    // Its note warns that the file is the rest of a paused copy: the code's fix would register the end of a recording.
+    else if (s.status === 'failed' && pausedRest) items.push({ key, kind: 'failed', detail: `failed: ${reason(s)}. Warning: this may be the rest of a copy that paused (${pausedRest.note} says why)`, fix: `do not follow the message: ${REST_FIX.charAt(0).toLowerCase()}${REST_FIX.slice(1)}` });
     else if (s.status === 'failed') items.push({ key, kind: 'failed', detail: `failed: ${reason(s)}`, fix: fixFor(s.errorCode) });
     else if (s.review === 'rejected') items.push({ key, kind: 'rejected', detail: `rejected by review${s.fileId !== undefined ? ` (FileId ${s.fileId})` : ''}: record it again and drop the new recording (the same file again changes nothing)` });
     else if (s.status === 'deferred') {

@@ -68,7 +68,7 @@ const TAIL_CODES: ReadonlySet<string> = new Set(['AudioInvalid', 'NotAudio', 'Fo
 const CUT_CODES: ReadonlySet<string> = new Set(['AudioTruncated', 'EmptyFile']);
 
 /** What to do about a file that is the rest of a paused copy: send the whole recording again. */
-const REST_FIX = 'Copy the whole original into the drop folder again (start the stack with a longer --settle-ms where copies pause).';
+export const REST_FIX = 'Copy the whole original into the drop folder again (start the stack with a longer --settle-ms where copies pause).';
 
 /** How long after a cut-short failure a failure of the same name is taken as its copy's rest. */
 export const PAUSED_REST_MS = 10 * 60_000;
@@ -132,6 +132,11 @@ function commandLines(n: FailureNote): string[] {
     ...commands.map((c, i) => `${i === 0 ? 'Command:' : 'Or:     '} ${c}`),
     `         (the message's example${commands.length > 1 ? 's' : ''}, for this file: the fixed file goes straight into the drop folder, which takes it in)`,
   ];
+}
+
+/** Whether a note {@link failureText} wrote warns that its file is the rest of a paused copy (its fix then is {@link REST_FIX}). */
+export function warnsPausedRest(text: string): boolean {
+  return text.includes('\nWarning: ') && text.includes(`\nFix:     ${REST_FIX}\n`);
 }
 
 /** The text of `<name>.error.txt`: reason, fix, and where the file was registered. */

@@ -3,7 +3,7 @@
  * an operator's attention. More sections can be added by appending to {@link renderStatus}.
  */
 import { sharedNames } from '../../shared/core/naming';
-import { needsAction, type ActionItem, type CutShort, type FileState } from './file-state';
+import { needsAction, type ActionItem, type CutShort, type FileState, type PausedRest } from './file-state';
 import { renderTable } from './table';
 import { formatDateTime, zoneName } from './time';
 
@@ -14,6 +14,8 @@ export interface StatusRow {
   state: FileState;
   /** The drop folder's note that this object's registration was cut short, if it left one. */
   cutShort?: CutShort;
+  /** The drop folder's latest note on this object's failure, when it warns of a paused copy's rest. */
+  pausedRest?: PausedRest;
 }
 
 /** The JSON form (`npm run status -- --json`). */
