@@ -301,6 +301,9 @@ describe('inspectAudio: empty, not audio, mismatched, invalid, too long', () => 
     expect(problem(edit(24, (b) => b.writeUInt32LE(0)), 'AudioInvalid')).toMatch(/sample rate of 0 Hz, expected 1000 to 384000/);
     expect(problem(edit(34, (b) => b.writeUInt16LE(12)), 'AudioInvalid')).toMatch(/12-bit pcm samples, expected 8 or 16 or 24 or 32 bits/);
     expect(problem(edit(20, (b) => b.writeUInt16LE(0x11)), 'AudioInvalid')).toMatch(/holds IMA ADPCM \(format 0x0011\); only PCM, IEEE float, A-law and µ-law are supported: convert it to PCM/);
+    // MPEG in a WAV wrapper: SoX cannot read it, LAME can (test/fix-commands.test.ts runs both).
+    expect(problem(edit(20, (b) => b.writeUInt16LE(0x55)), 'AudioInvalid')).toBe('the WAV holds MP3 (format 0x0055): MPEG audio in a WAV wrapper, which CCC does not take as WAV: make it an MP3, e.g. `lame --mp3input in.wav out.mp3`');
+    expect(problem(edit(20, (b) => b.writeUInt16LE(0x50)), 'AudioInvalid')).toMatch(/holds MPEG \(format 0x0050\): .*`lame --mp2input in\.wav out\.mp3`$/);
     expect(problem(edit(0, (b) => b.write('RIFX', 'latin1')), 'AudioInvalid')).toMatch(/RIFX variant/);
     // A size never filled in (ffmpeg into a pipe) is no problem: the samples run to the end.
     expect(ok(edit(40, (b) => b.writeUInt32LE(0xffffffff)))).toMatchObject({ streamed: true, dataBytes: wavTone().length - 44 });

@@ -307,6 +307,12 @@ function parseFmt(f: Uint8Array): Checked<WavFmt> {
     tag = u16(f, 24);
   }
   const codec = WAV_CODECS[tag];
+  // MPEG audio in a WAV wrapper: sox cannot read it (a trial's pasted `sox` failed with "WAV file
+  // encoding `MP3' is not supported"), but LAME finds the MPEG frames inside and makes an MP3.
+  if (tag === 0x50 || tag === 0x55) {
+    const input = tag === 0x55 ? 'mp3' : 'mp2';
+    return fail('AudioInvalid', `the WAV holds ${OTHER_WAV_CODECS[tag]} (format 0x${tag.toString(16).padStart(4, '0')}): MPEG audio in a WAV wrapper, which CCC does not take as WAV: make it an MP3, e.g. \`lame --${input}input in.wav out.mp3\``);
+  }
   if (!codec) {
     const name = OTHER_WAV_CODECS[tag] ? `${OTHER_WAV_CODECS[tag]} (format 0x${tag.toString(16).padStart(4, '0')})` : `format 0x${tag.toString(16).padStart(4, '0')}`;
     return fail('AudioInvalid', `the WAV holds ${name}; only PCM, IEEE float, A-law and µ-law are supported: ${TO_PCM}`);

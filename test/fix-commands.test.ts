@@ -1,0 +1,116 @@
+/**
+ * The fixes the audio checks print are commands an operator pastes (the local stack's notes give
+ * them for the file, ready to run). Here each one runs for real: a file that fails a check, its
+ * message's command as the note gives it, run by a shell with the real LAME and SoX, and the
+ * output judged again with the same settings. A trial pasted a `sox` command that SoX refuses
+ * (MP3 in a WAV wrapper); this is what catches the next one.
+ *
+ * Needs `lame` and `sox` (`.ci/run` installs them on a fresh machine); without them the test is
+ * skipped, with a line saying so. `ffmpeg` commands are left out: the advice names it only for a
+ * WAV written as a stream, where it gives `sox` too.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { bytesNeeded, judgeAudio, type AudioPolicy } from '../shared/audio/check';
+import type { AudioFormat } from '../shared/audio/inspect';
+import { IvrError } from '../shared/core/errors';
+import { commandsFor } from '../scripts/local/fixes';
+import { riff } from './audio';
+
+const FIXTURES = path.join(__dirname, 'fixtures', 'audio');
+const fixture = (name: string): Buffer => fs.readFileSync(path.join(FIXTURES, name));
+const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
+const TOOLS = has('lame') && has('sox');
+if (!TOOLS) process.stderr.write('fix-commands.test.ts: lame or sox not installed, so the pasted fix commands are not run (apt-get install lame sox)\n');
+
+/** The function's verdict on a whole file, reading what it would read. */
+function judge(bytes: Buffer, format: AudioFormat, policy: AudioPolicy) {
+  const need = bytesNeeded(bytes.length, format, policy);
+  return judgeAudio(need >= bytes.length ? bytes : bytes.subarray(0, Math.min(bytes.length, 4096)), format, bytes.length, policy);
+}
+
+/** A WAV wrapper (format `tag`) around MPEG frames, as some recorders and converters write it. */
+function mpegInWav(tag: number, mpeg: Buffer): Buffer {
+  const fmt = Buffer.alloc(30);
+  fmt.writeUInt16LE(tag, 0);
+  fmt.writeUInt16LE(1, 2);
+  fmt.writeUInt32LE(16000, 4);
+  fmt.writeUInt32LE(4000, 8);
+  fmt.writeUInt16LE(1, 12);
+  fmt.writeUInt16LE(12, 16);
+  return riff([['fmt ', fmt], ['data', mpeg]]);
+}
+
+/**
+ * A WAV SoX writes in `encoding` from a fixture, to a file or (`pipe`) as a stream whose sizes are
+ * never filled in: files the tools make here, since what they hold is what CCC does not take.
+ */
+function soxWav(encoding: string, pipe = false): Buffer {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-sox-'));
+  try {
+    const out = path.join(dir, 'out.wav');
+    // Through raw samples, so the writing sox knows no length (given a WAV, it fills the sizes in even into a pipe).
+    const script = pipe ? `sox -D "$0" -b 16 -e signed -t raw - | sox -t raw -r 8000 -e signed -b 16 -c 1 - -e ${encoding} -t wav - | cat > "$1"` : `sox -D "$0" -e ${encoding} "$1"`;
+    const r = spawnSync('sh', ['-c', script, path.join(FIXTURES, 'speech-24bit.wav'), out], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`sox -e ${encoding}: ${r.stderr}`);
+    return fs.readFileSync(out);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const SMALL: AudioPolicy = { convert: 'auto', maxFileBytes: 5_000_000 };
+
+/** Files that fail a check whose message gives a command: name, bytes, the settings, the code expected. */
+const CASES: Array<{ what: string; dropped: string; bytes: () => Buffer; policy: AudioPolicy; code: string }> = [
+  { what: 'an MP3 over the size limit', dropped: "Main Menu's long.mp3", bytes: () => fixture('speech-cbr-info.mp3'), policy: { convert: 'auto', maxFileBytes: 9000 }, code: 'FileTooLarge' },
+  { what: 'a WAV too large for its 8 kHz copy to fit', dropped: 'menus/hold music.wav', bytes: () => fixture('speech-24bit.wav'), policy: { convert: 'auto', maxFileBytes: 10_000 }, code: 'FileTooLarge' },
+  { what: 'a WAV over the limit with conversion off', dropped: 'big.wav', bytes: () => fixture('speech-float.wav'), policy: { convert: 'off', maxFileBytes: 20_000 }, code: 'FileTooLarge' },
+  { what: 'an MP3 with bytes before its first frame', dropped: '-loud promo.mp3', bytes: () => Buffer.concat([Buffer.alloc(3), fixture('speech-notag.mp3')]), policy: SMALL, code: 'AudioInvalid' },
+  { what: 'a free-format MP3', dropped: 'free.mp3', bytes: () => fixture('speech-freeformat.mp3'), policy: SMALL, code: 'AudioInvalid' },
+  { what: 'MPEG Layer II named .mp3', dropped: 'layer2.mp3', bytes: () => fixture('speech-layer2.mp3'), policy: SMALL, code: 'AudioInvalid' },
+  { what: 'MPEG Layer II named .wav', dropped: 'layer2.wav', bytes: () => fixture('speech-layer2.mp3'), policy: SMALL, code: 'AudioInvalid' },
+  { what: 'a WAV holding MP3 (format 0x0055)', dropped: 'IVR greeting (mp3 inside).wav', bytes: () => mpegInWav(0x55, fixture('speech-notag.mp3')), policy: SMALL, code: 'AudioInvalid' },
+  { what: 'a WAV in IMA ADPCM', dropped: 'adpcm.wav', bytes: () => soxWav('ima-adpcm'), policy: SMALL, code: 'AudioInvalid' },
+  { what: 'a WAV in MS ADPCM', dropped: 'ms adpcm.wav', bytes: () => soxWav('ms-adpcm'), policy: SMALL, code: 'AudioInvalid' },
+  { what: 'a WAV written as a stream, conversion off', dropped: 'stream.wav', bytes: () => fixture('speech-stream.wav'), policy: { convert: 'off', maxFileBytes: 5_000_000 }, code: 'AudioInvalid' },
+  { what: 'a WAV arecord wrote to a pipe, conversion off', dropped: 'arecord.wav', bytes: () => fixture('speech-arecord-pipe.wav'), policy: { convert: 'off', maxFileBytes: 5_000_000 }, code: 'AudioInvalid' },
+  { what: 'a WAV written as a stream whose copy would not fit', dropped: 'stream big.wav', bytes: () => soxWav('a-law', true), policy: { convert: 'auto', maxFileBytes: 10_000 }, code: 'FileTooLarge' },
+  { what: 'a WAV holding MPEG Layer II (format 0x0050)', dropped: 'mp2 inside.wav', bytes: () => mpegInWav(0x50, fixture('speech-layer2.mp3')), policy: SMALL, code: 'AudioInvalid' },
+];
+
+describe('the fix commands an operator pastes', () => {
+  (TOOLS ? test.each(CASES) : test.skip.each(CASES))('$what: the command reads the failed copy and writes a file that passes', ({ dropped, bytes, policy, code }) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-fix-'));
+    try {
+      const body = bytes();
+      const format = path.extname(dropped).slice(1) as AudioFormat;
+      const verdict = judge(body, format, policy);
+      expect(verdict).toBeInstanceOf(IvrError);
+      const failure = verdict as IvrError;
+      expect(failure.code).toBe(code);
+      const copy = `failed/${dropped}`;
+      fs.mkdirSync(path.dirname(path.join(dir, copy)), { recursive: true });
+      fs.writeFileSync(path.join(dir, copy), body);
+      const commands = commandsFor(failure.message, dropped, { dropDir: dir, copy });
+      expect(commands.length).toBeGreaterThan(0);
+      for (const command of commands) {
+        if (/ && ffmpeg /.test(command) && !has('ffmpeg')) continue;
+        // Each command on its own, from a drop folder holding only the failed copy.
+        for (const f of fs.readdirSync(dir)) if (f !== 'failed') fs.rmSync(path.join(dir, f), { recursive: true, force: true });
+        const run = spawnSync('sh', ['-c', command], { encoding: 'utf8' });
+        expect({ command, status: run.status, stderr: run.status === 0 ? '' : run.stderr }).toEqual({ command, status: 0, stderr: '' });
+        // One file made, under the name it was dropped with (its extension the command's), in the drop folder itself.
+        const made = fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => !f.startsWith('failed') && fs.statSync(path.join(dir, f)).isFile());
+        expect(made.map((f) => f.replace(/\.(mp3|wav)$/i, ''))).toEqual([dropped.replace(/\.(mp3|wav)$/i, '')]);
+        const name = made[0];
+        const again = judge(fs.readFileSync(path.join(dir, name)), path.extname(name).slice(1).toLowerCase() as AudioFormat, policy);
+        expect(again instanceof IvrError ? `${again.code}: ${again.message}` : 'passes').toBe('passes');
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
