@@ -254,7 +254,7 @@ describe('error → fix', () => {
     const big = 'the file is 6000000 bytes …: re-encode it at a lower bitrate, e.g. `lame --mp3input -m m -b 32 in.mp3 out.mp3` (4 KB per second of audio)';
     expect(commandsFor(big, 'big.mp3', run)).toEqual(["cd /home/op/drop && lame --mp3input -m m -b 32 'failed/big (2).mp3' big.mp3"]);
     // The output keeps the dropped name's folder and, when the command's extension is its own, its spelling (the same key).
-    expect(commandsFor(`convert it before uploading, e.g. ${SOX_TO_TELEPHONY}`, 'menus/Main.WAV', { dropDir: '/d', copy: 'failed/menus/Main.WAV' })).toEqual(['cd /d && sox failed/menus/Main.WAV -r 8000 -c 1 -b 16 menus/Main.WAV']);
+    expect(commandsFor(`convert it before uploading, e.g. ${SOX_TO_TELEPHONY}`, 'menus/Main.WAV', { dropDir: '/d', copy: 'failed/menus/Main.WAV' })).toEqual(["cd /d && mkdir -p menus && sox failed/menus/Main.WAV -r 8000 -c 1 -b 16 menus/Main.WAV"]);
     // A WAV holding MP2 becomes an MP3 of the same stem; each example of a message comes, once.
     const two = 're-save it, e.g. `ffmpeg -i in.wav -c copy out.wav`, and it goes as it is; or encode it as MP3, e.g. `lame -m m -b 32 in.wav out.mp3`, or `lame -m m -b 32 in.wav out.mp3`';
     expect(commandsFor(two, 'a.wav', { dropDir: '/d', copy: 'failed/a.wav' })).toEqual(['cd /d && ffmpeg -i failed/a.wav -c copy a.wav', 'cd /d && lame -m m -b 32 failed/a.wav a.mp3']);
@@ -295,6 +295,9 @@ describe('error → fix', () => {
     const base = { file: 'big.mp3', key: 'prompts/big.mp3', bucket: 'b-1', code: 'FileTooLarge', message: 'too big: e.g. `lame --mp3input -m m -b 32 in.mp3 out.mp3`', atMs: 0, offsetMinutes: 480, run: { dropDir: '/d', copy: 'failed/big.mp3' } };
     expect(failureText(base)).toMatch(/\nFix: {5}CCC accepts files up to 5 MB.*\nCommand: cd \/d && lame --mp3input -m m -b 32 failed\/big\.mp3 big\.mp3\n {9}\(the message's example, for this file: the fixed file goes straight into the drop folder, which takes it in\)\n/);
     expect(failureText({ ...base, warning: 'the rest of a paused copy' })).not.toContain('Command:');
+    // A command that makes an MP3 of a WAV writes a new name: the failed one stays listed until deleted, and the note says so.
+    const wav = failureText({ ...base, file: 'hold music.wav', key: 'prompts/hold music.wav', code: 'AudioInvalid', message: 'e.g. `lame --mp2input in.wav out.mp3`', run: { dropDir: '/d', copy: 'failed/hold music.wav' } });
+    expect(wav).toContain("Command: cd /d && lame --mp2input 'failed/hold music.wav' 'hold music.mp3'\n         (the message's example, for this file: the fixed file goes straight into the drop folder, which takes it in, as hold music.mp3: a new name, so hold music.wav stays listed as failed until you delete failed/hold music.wav (do that once the new file is registered))\n");
     expect(readFailureNote(failureText(base), 'b-1')).toEqual({ file: 'big.mp3', key: 'prompts/big.mp3' });
   });
 
@@ -465,6 +468,17 @@ describe('columns with Chinese names', () => {
     ]);
     // Registered since (the object is no longer failed): nothing to warn about.
     expect(renderStatus([{ ...rows[0], state: { status: 'uploaded', fileId: 1001 } }], 'prompts/', 'b', 480).slice(-1)).toEqual(['Needs action: nothing.']);
+  });
+
+  test('npm run status: a failed file whose other-extension namesake was registered after it is said to be fixed so, if it is', () => {
+    const failedAt = Date.UTC(2026, 10, 27, 12);
+    const wav: StatusRow = { key: 'prompts/hold music.wav', size: 10, state: { status: 'failed', errorCode: 'AudioInvalid', errorMessage: 'MPEG in a WAV', atMs: failedAt } };
+    const mp3 = (atMs: number): StatusRow => ({ key: 'prompts/hold music.mp3', size: 10, state: { status: 'uploaded', fileId: 1004, atMs } });
+    const fix = (rows: StatusRow[]) => needsAction(rows, 480).find((a) => a.key === wav.key)?.fix;
+    expect(fix([wav, mp3(failedAt + 60_000)])).toBe(`${fixFor('AudioInvalid')} (prompts/hold music.mp3 was registered since, FileId 1004: if that is this file fixed, delete this file's copy in failed/ and it is no longer listed here)`);
+    // Registered before the failure, or in another folder: not its fix.
+    expect(fix([wav, mp3(failedAt - 60_000)])).toBe(fixFor('AudioInvalid'));
+    expect(fix([wav, { ...mp3(failedAt + 60_000), key: 'prompts/other/hold music.mp3' }])).toBe(fixFor('AudioInvalid'));
   });
 
   test('npm run status: different files registered under one CCC name are pointed out, with their FileIds', () => {

@@ -114,9 +114,21 @@ export function commandsFor(message: string | undefined, dropped: string, run: {
     const roles = [...cmd.matchAll(PLACEHOLDER)].map((m) => m[1]);
     if (!roles.includes('in') || !roles.includes('out')) continue;
     const forFile = cmd.replace(PLACEHOLDER, (_m, role: string, ext: string) => shellWord(role === 'in' ? run.copy : withExtension(dropped, ext)));
-    out.add(`cd ${shellWord(run.dropDir)} && ${forFile}`);
+    // A dropped subfolder may be gone by now (only done/ and failed/ keep it): made again first.
+    const folder = dropped.includes('/') ? `mkdir -p ${shellWord(dropped.slice(0, dropped.lastIndexOf('/')))} && ` : '';
+    out.add(`cd ${shellWord(run.dropDir)} && ${folder}${forFile}`);
   }
   return [...out];
+}
+
+/**
+ * The names the message's example commands write that differ from the dropped name (an MP3 made
+ * from a WAV): a new file, so the failed one stays listed as failed until it is deleted.
+ */
+export function renamedBy(message: string | undefined, dropped: string): string[] {
+  const names = new Set<string>();
+  for (const [, cmd] of (message ?? '').matchAll(/`([^`]+)`/g)) for (const m of cmd.matchAll(PLACEHOLDER)) if (m[1] === 'out' && withExtension(dropped, m[2]) !== dropped) names.add(withExtension(dropped, m[2]));
+  return [...names];
 }
 
 /** The note's first line after the file's name, and the lines around the object's key: {@link readFailureNote} finds them. */
@@ -128,9 +140,12 @@ const FAILED_LINE = '\nFailed:  ';
 function commandLines(n: FailureNote): string[] {
   const commands = n.run ? commandsFor(n.message, n.file, n.run) : [];
   if (commands.length === 0) return [];
+  // A trial pasted `lame … 'hold music.mp3'` for `hold music.wav`: registered, but status kept the .wav as failed, and nothing said why.
+  const renamed = renamedBy(n.message, n.file);
+  const names = renamed.length ? `, as ${renamed.join(' or ')}: a new name, so ${n.file} stays listed as failed until you delete ${n.run?.copy} (do that once the new file is registered)` : '';
   return [
     ...commands.map((c, i) => `${i === 0 ? 'Command:' : 'Or:     '} ${c}`),
-    `         (the message's example${commands.length > 1 ? 's' : ''}, for this file: the fixed file goes straight into the drop folder, which takes it in)`,
+    `         (the message's example${commands.length > 1 ? 's' : ''}, for this file: the fixed file goes straight into the drop folder, which takes it in${names})`,
   ];
 }
 
@@ -180,6 +195,15 @@ export function readFailureNote(text: string, bucket: string): { file: string; k
     }
   }
   return undefined;
+}
+
+/** What a failed copy's note gets once its name is registered (appended: the note stays the record of the failure). */
+export function fixedSinceText(fileId: number, atMs: number, offsetMinutes: number, movedTo: string | undefined): string {
+  return [
+    `Since:   registered at ${formatDateTime(atMs, offsetMinutes)} as FileId ${fileId}, dropped again under this name${movedTo ? ` (now ${movedTo})` : ''}.`,
+    '         Nothing is left to do for this file: delete it once you no longer need it, and this note goes with it.',
+    '',
+  ].join('\n');
 }
 
 /** What `<name>.cut-short.txt` in done/ says: the file was registered cut short, and how to register it whole. */
