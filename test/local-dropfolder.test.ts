@@ -11,7 +11,7 @@ import * as os from 'os';
 import { pairWithDropFolder } from '../scripts/local/client';
 import { DropFolder, GROWTH_WATCH_MS, type DropEvent, type DropFolderDeps, type FailedCopy, type ObjectView } from '../scripts/local/drop-folder';
 import { failedCopiesRecord } from '../scripts/local/failed-record';
-import { failureText, fixFor, PAUSED_REST_MS, readCutShortNote } from '../scripts/local/fixes';
+import { failureText, fixFor, PAUSED_REST_MS, readCutShortNote, readFailureNote } from '../scripts/local/fixes';
 import { cutShortNotes, pausedRestNotes } from '../scripts/local/drop-notes';
 import { describeEvent } from '../scripts/local/output';
 import { Burst, burstLine } from '../scripts/local/burst';
@@ -757,6 +757,12 @@ test('a failed copy removed after a fix was registered under its name says the o
   fs.writeFileSync(path.join(t.dirs.drop, 'stall.mp3'), mp3Silence(9));
   await t.settle();
   t.result('prompts/stall.mp3', uploaded(1011));
+  // Both failed copies' notes say it is dealt with now (a trial found six notes saying only "could not be registered").
+  for (const note of ['stall.mp3.error.txt', 'stall (2).mp3.error.txt']) {
+    const text = fs.readFileSync(path.join(t.drop.failedDir, note), 'utf8');
+    expect(text).toMatch(/\nSince: {3}registered at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+08:00 as FileId 1011, dropped again under this name \(now done\/stall\.mp3\)\.\n {9}Nothing is left to do for this file: delete it once you no longer need it, and this note goes with it\.\n$/);
+    expect(readFailureNote(text, 'local-1250000000')).toEqual({ file: 'stall.mp3', key: 'prompts/stall.mp3' });
+  }
   fs.rmSync(path.join(t.drop.failedDir, 'stall.mp3'));
   await t.drop.tick();
   // Not "failed/stall (2).mp3 still stands for it": deleting that one would not delete the object either.
@@ -803,6 +809,8 @@ test('a failed file\'s object stays while another copy stands for it or its name
   await t.drop.tick();
   expect(t.of('cleared')).toEqual([{ kind: 'cleared', file: 'failed/a-name-too-long.mp3', key: 'prompts/a-name-too-long.mp3' }]);
   expect([...t.bucket.keys()].sort()).toEqual(['prompts/dup.mp3', 'prompts/moved.mp3', 'prompts/renamed.mp3']);
+  // The renamed copy's note went with it (a trial renamed one, moved it out, and its note stayed behind).
+  expect(fs.readdirSync(t.drop.failedDir).filter((n) => n.startsWith('renamed'))).toEqual(['renamed-look-at-later.mp3', 'renamed-look-at-later.mp3.error.txt']);
   // The one moved back is simply sent again, the fix too.
   await t.settle();
   expect(t.of('sent').filter((e) => e.file === 'moved.mp3')).toHaveLength(2);
@@ -816,6 +824,7 @@ test('a failed file\'s object stays while another copy stands for it or its name
     { kind: 'cleared', file: 'failed/dup (2).mp3', key: 'prompts/dup.mp3' },
     { kind: 'cleared', file: 'failed/renamed-look-at-later.mp3', key: 'prompts/renamed.mp3' },
   ]);
+  expect(fs.readdirSync(t.drop.failedDir).filter((n) => n.startsWith('renamed'))).toEqual([]);
   t.dirs.cleanup();
 });
 

@@ -13,7 +13,7 @@ import * as path from 'path';
 import { CUT_SHORT_SUFFIX, ERROR_SUFFIX, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, RESERVED_DIRS, scanIntervalMs, SettleTracker, withSuffix, type Observation } from './drop-rules';
 import { deferredDay, readFileState, withRefusal } from './file-state';
 import { sharedNames } from '../../shared/core/naming';
-import { cutShortText, failureText, restOfPausedCopy, readFailureNote } from './fixes';
+import { cutShortText, failureText, fixedSinceText, restOfPausedCopy, readFailureNote } from './fixes';
 import { formatClock } from './time';
 
 /** The hex MD5 of a file's bytes: the ETag COS gives a simple upload of them. */
@@ -501,6 +501,8 @@ export class DropFolder {
       }
       this.failedCopies.delete(rel);
       this.failedCopies.set(renamed, c);
+      // Its note goes with it (a trial renamed a copy, then moved it out: the note was left behind).
+      this.moveOwnNote(rel, renamed, c.key);
     }
     // Two copies of one object removed together (a fix dropped, then both failed copies deleted)
     // must not each stay for the other; each leaves the list only once handled, so a stop half-way
@@ -553,6 +555,19 @@ export class DropFolder {
       if (readFailureNote(fs.readFileSync(note, 'utf8'), this.deps.bucket)?.key === key) fs.unlinkSync(note);
     } catch {
       // No such note, or it cannot be read or removed: left as it is.
+    }
+  }
+
+  /** The stack's note of a failed copy renamed within failed/, renamed to stay beside it (when that name is free). */
+  private moveOwnNote(from: string, to: string, key: string): void {
+    const note = path.join(this.deps.dropDir, fromRel(from + ERROR_SUFFIX));
+    const target = path.join(this.deps.dropDir, fromRel(to + ERROR_SUFFIX));
+    try {
+      if (readFailureNote(fs.readFileSync(note, 'utf8'), this.deps.bucket)?.key !== key || fs.existsSync(target)) return;
+      this.placed.add(to + ERROR_SUFFIX);
+      fs.renameSync(note, target);
+    } catch {
+      // No such note, or it cannot be read or moved: left as it is.
     }
   }
 
@@ -1035,7 +1050,28 @@ export class DropFolder {
       return;
     }
     if (rel && fileId !== undefined && !alreadyRegistered) this.watchGrowth(`${RESERVED_DIRS.done}/${rel}`, key, fileId);
+    // Not when CCC had rejected it at review: the name still needs a new recording.
+    if (fileId !== undefined && !(alreadyRegistered && rejected)) this.markFixed(key, fileId, rel && `${RESERVED_DIRS.done}/${rel}`);
     this.deps.emit({ kind: 'uploaded', file: f.file, key, fileId, movedTo: rel && `${RESERVED_DIRS.done}/${rel}`, ...extra });
+  }
+
+  /**
+   * Adds to the notes of the name's failed copies that it is registered now: a trial, every file
+   * fixed, still read six notes in failed/ saying "could not be registered", with nothing to say
+   * they were dealt with. The copy and its note stay (the operator's record) until deleted.
+   */
+  private markFixed(key: string, fileId: number, movedTo: string | undefined): void {
+    const since = fixedSinceText(fileId, this.deps.now(), this.deps.offsetMinutes, movedTo);
+    for (const [rel, c] of this.failedCopies) {
+      if (c.key !== key) continue;
+      const note = path.join(this.deps.dropDir, fromRel(rel + ERROR_SUFFIX));
+      try {
+        const text = fs.readFileSync(note, 'utf8');
+        if (readFailureNote(text, this.deps.bucket)?.key === key) fs.appendFileSync(note, since);
+      } catch {
+        // No such note (a long name's, shortened), or it cannot be read or written: left as it is.
+      }
+    }
   }
 
   /**

@@ -62,6 +62,18 @@ export interface CutShort {
   copy: string;
 }
 
+/**
+ * When a file of the failed one's name with the other extension was registered after it failed
+ * (`hold music.mp3` for `hold music.wav`, the usual fix of a WAV that holds MP3): most likely its
+ * fix, which status cannot see, so it says how this entry goes. A trial had fixed it so and still
+ * read "drop the fixed file into the drop folder again".
+ */
+function fixedAs(key: string, s: FileState, objects: ReadonlyArray<{ key: string; state: FileState }>): string {
+  const stem = key.replace(/\.(mp3|wav)$/i, '');
+  const fix = objects.find((o) => o.key !== key && o.key.replace(/\.(mp3|wav)$/i, '') === stem && o.state.status === 'uploaded' && (o.state.atMs ?? 0) >= (s.atMs ?? Infinity));
+  return fix ? ` (${fix.key} was registered since${fix.state.fileId !== undefined ? `, FileId ${fix.state.fileId}` : ''}: if that is this file fixed, delete this file's copy in failed/ and it is no longer listed here)` : '';
+}
+
 /** The drop folder's latest note on an object's failure warns that its file is the rest of a paused copy. */
 export interface PausedRest {
   /** The note, relative to the drop folder: `failed/stall (2).mp3.error.txt`. */
@@ -117,7 +129,7 @@ export function needsAction(objects: Array<{ key: string; state: FileState; cutS
     if (s.status === 'uploaded' && cutShort && s.fileId === cutShort.fileId) items.push({ key, kind: 'cut-short', detail: `registered cut short: FileId ${cutShort.fileId} holds only the start of the recording (a copy went on after the stack took it)`, fix: `copy ${cutShort.copy} (now complete) into the drop folder itself to register it whole (a new FileId and a quota slot), and use that FileId in your IVR flow` });
     // Its note warns that the file is the rest of a paused copy: the code's fix would register the end of a recording.
     else if (s.status === 'failed' && pausedRest) items.push({ key, kind: 'failed', detail: `failed: ${reason(s)}. Warning: this may be the rest of a copy that paused (${pausedRest.note} says why)`, fix: `do not follow the message: ${REST_FIX.charAt(0).toLowerCase()}${REST_FIX.slice(1)}` });
-    else if (s.status === 'failed') items.push({ key, kind: 'failed', detail: `failed: ${reason(s)}`, fix: fixFor(s.errorCode) });
+    else if (s.status === 'failed') items.push({ key, kind: 'failed', detail: `failed: ${reason(s)}`, fix: fixFor(s.errorCode) + fixedAs(key, s, objects) });
     else if (s.review === 'rejected') items.push({ key, kind: 'rejected', detail: `rejected by review${s.fileId !== undefined ? ` (FileId ${s.fileId})` : ''}: record it again and drop the new recording (the same file again changes nothing)` });
     else if (s.status === 'deferred') {
       const day = deferredDay(s, offsetMinutes);
