@@ -33,8 +33,9 @@ export interface DailyReport {
    */
   files: { uploaded: number; failed: number; deferred: number; retrying: number };
   /**
-   * Of `files.failed`, those whose object the operator has since deleted or replaced (fixed under
-   * another name, say): counted, as they failed that day, but needing nothing. Absent when none.
+   * Of `files.failed`, those the operator has since dealt with: dropped again under the same key,
+   * or their object deleted or holding another upload (fixed under another name, say). Counted, as
+   * they failed that day, but needing nothing. Absent when none.
    */
   failedCleared?: number;
   review: Record<ReviewState, number>;
@@ -201,8 +202,9 @@ export function reportWaits(day: string, jobs: JobVersion[], nowMs: number, skew
 
 /**
  * Counts the report of `i.day` from the jobs' newest versions; needs-action entries sorted by
- * status, then key. A file dropped again under the same key replaces the earlier one, except
- * that every registration counts (each is an audio file in CCC, with a quota slot).
+ * status, then key. A file dropped again under the same key replaces the earlier one as what needs
+ * action, but every registration counts (each is an audio file in CCC, with a quota slot), and so
+ * does every failure (among those since dealt with).
  */
 export function buildReport(i: ReportInput): DailyReport {
   const replaced = replacedJobs(i.jobs);
@@ -239,9 +241,10 @@ export function buildReport(i: ReportInput): DailyReport {
     const a = ofTheDay ? needsAction(v) : undefined;
     if (a && !settledByNewDrop && !(a.status === 'failed' && i.withdrawn?.has(v.id))) action.push(a);
     if (outcomeDay(v, i.utcOffsetMinutes) !== i.day) continue;
-    if (settledByNewDrop && status === 'failed') continue;
     if (status !== 'queued' && status !== 'deferred') files[status]++;
-    if (status === 'failed' && i.withdrawn?.has(v.id)) failedCleared++;
+    // A failure fixed since still failed that day (two trials read a day's failures vanish from
+    // its report as they were fixed): counted, and said to need nothing.
+    if (status === 'failed' && (settledByNewDrop || i.withdrawn?.has(v.id))) failedCleared++;
     if (status === 'uploaded') review[v.upload?.review ?? 'pending']++;
     if ((status === 'failed' || status === 'retrying') && v.lastError) errors[v.lastError.code] = (errors[v.lastError.code] ?? 0) + 1;
   }
