@@ -373,7 +373,10 @@ describe('the daily report\'s needs-action list: the files dropped by the end of
     expect(r.needsAction.map((a) => [a.status, a.key])).toEqual([['failed', 'p/z-<@all>[x](http://e).mp3'], ['rejected', 'p/m-rejected.mp3'], ['deferred', 'p/a-deferred.mp3']]);
     expect(r.needsAction[0].fix).toBe('The file is empty (0 bytes), usually a copy or download that did not finish. Copy the original file again from where it came from, then upload the fixed file again.');
     const page = renderReportHtml(r, []);
-    expect(page).toContain('3 files need action (1 failed, 1 rejected, 1 deferred)');
+    expect(page).toContain('3 files need action (1 failed, 1 rejected, 1 deferred): fix the 2 failed or rejected first; the deferred and retrying go out by themselves.</p>');
+    // Said only where the list mixes the two (a trial could not parse the old sentence under one failed file).
+    expect(renderReportHtml({ ...r, needsAction: r.needsAction.slice(0, 1) }, [])).toContain('>1 file needs action (1 failed).</p>');
+    expect(renderReportHtml({ ...r, needsAction: r.needsAction.slice(2) }, [])).toContain('>1 file needs action (1 deferred): nothing to fix, it goes out by itself.</p>');
     // What to fix comes first, above the chart and the counts; a time says its zone.
     expect(page.indexOf('id="needs-action"')).toBeLessThan(page.indexOf('id="quota-chart"'));
     expect(page).toMatch(/Generated \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \(UTC\+08:00\)/);

@@ -14,6 +14,7 @@ import { failedCopiesRecord } from '../scripts/local/failed-record';
 import { failureText, fixFor, PAUSED_REST_MS, readCutShortNote, readFailureNote } from '../scripts/local/fixes';
 import { cutShortNotes, pausedRestNotes } from '../scripts/local/drop-notes';
 import { describeEvent } from '../scripts/local/output';
+import { formatDateTime } from '../scripts/local/time';
 import { Burst, burstLine } from '../scripts/local/burst';
 import { checkKey } from '../shared/core/eligibility';
 import { mp3Silence } from './audio';
@@ -208,6 +209,29 @@ test("a failed file's note gives the message's example command for it: its copy 
   const cmd = process.platform === 'win32' ? undefined : `Command: cd ${/^[\w./-]+$/.test(t.dirs.drop) ? t.dirs.drop : `'${drop}'`} && lame --mp3input -m m -b 32 'failed/it'\\''s big (2).mp3' 'it'\\''s big.mp3'\n`;
   if (cmd) expect(second).toContain(cmd);
   else expect(second).not.toContain('Command:');
+  t.dirs.cleanup();
+});
+
+test('the same bad bytes dropped again say that they failed before, and when this copy did (the function keeps the first result and its time)', async () => {
+  const t = await dropFolder();
+  const bad = mp3Silence(4);
+  const result = (atMs: number) => ({ ...failed('AudioTruncated'), 'ivr-at': encodeURIComponent(new Date(atMs).toISOString()) });
+  fs.writeFileSync(path.join(t.dirs.drop, 'again.mp3'), bad);
+  await t.settle();
+  const first = t.now();
+  t.result('prompts/again.mp3', result(first));
+  await t.drop.tick();
+  t.advance(120_000);
+  fs.writeFileSync(path.join(t.dirs.drop, 'again.mp3'), bad);
+  await t.settle();
+  t.result('prompts/again.mp3', result(first));
+  await t.drop.tick();
+  const [one, two] = t.of('failed');
+  expect(one).toEqual(expect.not.objectContaining({ failedBefore: expect.anything() }));
+  expect(two).toMatchObject({ failedBefore: formatDateTime(first, 480) });
+  expect(describeEvent(two).detail).toContain(`(the same file failed under this name before, at ${formatDateTime(first, 480)}; nothing was sent again)`);
+  const note = fs.readFileSync(path.join(t.drop.failedDir, 'again (2).mp3.error.txt'), 'utf8');
+  expect(note).toMatch(new RegExp(`\\nFailed: {2}(?!${formatDateTime(first, 480).replace(/[+]/g, '\\+')})\\S+ \\S+ \\(the same file failed under this name before, at ${formatDateTime(first, 480).replace(/[+]/g, '\\+')}: that result was kept, nothing was sent again\\)\\n`));
   t.dirs.cleanup();
 });
 

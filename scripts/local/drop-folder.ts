@@ -14,7 +14,7 @@ import { CUT_SHORT_SUFFIX, ERROR_SUFFIX, freeName, isIgnoredName, NAME_MAX_BYTES
 import { deferredDay, readFileState, withRefusal } from './file-state';
 import { sharedNames } from '../../shared/core/naming';
 import { cutShortText, failureText, fixedSinceText, restOfPausedCopy, readFailureNote } from './fixes';
-import { formatClock } from './time';
+import { formatClock, formatDateTime } from './time';
 
 /** The hex MD5 of a file's bytes: the ETag COS gives a simple upload of them. */
 const md5 = (body: Buffer): string => createHash('md5').update(body).digest('hex');
@@ -93,7 +93,7 @@ export type DropEvent =
    * `Duplicate`); `rejected`: CCC's review rejected that registration (dropping it again changes nothing).
    */
   | { kind: 'uploaded'; file: string; key: string; fileId?: number; movedTo?: string; converted?: string; alreadyRegistered?: true; rejected?: true; sameName?: { name: string; others: Array<{ key: string; fileId?: number }> } }
-  | { kind: 'failed'; file: string; key: string; code?: string; message?: string; movedTo?: string; note?: string; /** What happened just before changes the fix (see restOfPausedCopy). */ warning?: string }
+  | { kind: 'failed'; file: string; key: string; code?: string; message?: string; movedTo?: string; note?: string; /** What happened just before changes the fix (see restOfPausedCopy). */ warning?: string; /** When the same bytes failed under this name before (their result was kept: nothing was sent again). */ failedBefore?: string }
   /** The file in `waiting/` is no longer the version sent: that version's outcome, and the file is sent again. */
   | { kind: 'changed'; file: string; key: string; outcome: 'uploaded' | 'failed'; fileId?: number; code?: string; message?: string }
   /** Changed in `waiting/` while it waited: uploaded over its object, which replaces the version waiting (never sent). */
@@ -862,7 +862,12 @@ export class DropFolder {
     // time (`ivr-at` keeps it) is then older than this upload: the line says so, or the same file
     // dropped twice reads as registered twice.
     if (s.status === 'uploaded') return this.finishUploaded(key, f, s.fileId, s.converted, f.sentAtMs !== undefined && s.atMs !== undefined && s.atMs < f.sentAtMs, s.review === 'rejected', s.customName);
-    if (s.status === 'failed') return this.finishFailed(key, f, s.errorCode, s.errorMessage, s.atMs);
+    if (s.status === 'failed') {
+      // The same bytes failed before under this name: the function kept that result and its time
+      // (a trial read the earlier time on the new copy's note and took it for a stale status).
+      const before = f.sentAtMs !== undefined && s.atMs !== undefined && s.atMs < f.sentAtMs ? s.atMs : undefined;
+      return this.finishFailed(key, f, s.errorCode, s.errorMessage, before === undefined ? s.atMs : this.deps.now(), before);
+    }
     if (s.status !== 'queued') f.recovering = undefined;
     else if (f.recovering) return; // said, with when it goes on
     else if (this.stillQueuedAfterRestart(f)) return this.sayRecovering(key, f, s.atMs);
@@ -1085,7 +1090,7 @@ export class DropFolder {
     return group && { name, others: group.filter((r) => !(r.key === key && r.fileId === fileId)).map(({ key: k, fileId: id }) => ({ key: k, fileId: id })) };
   }
 
-  private finishFailed(key: string, f: InFlight, code: string | undefined, message: string | undefined, atMs = this.deps.now()): void {
+  private finishFailed(key: string, f: InFlight, code: string | undefined, message: string | undefined, atMs = this.deps.now(), failedBeforeMs?: number): void {
     this.inFlight.delete(key);
     const warning = restOfPausedCopy(code, atMs, this.lastFailure.get(key), this.deps.offsetMinutes);
     this.lastFailure.set(key, { code, atMs });
@@ -1109,7 +1114,7 @@ export class DropFolder {
       const noteRel = noteName(f.file, n);
       // The message's example commands are given for this file where a POSIX shell runs them.
       const run = process.platform === 'win32' ? {} : { run: { dropDir: this.deps.dropDir, copy: `${RESERVED_DIRS.failed}/${rel}` } };
-      const text = failureText({ file: f.file, key, bucket: this.deps.bucket, code, message, atMs, offsetMinutes: this.deps.offsetMinutes, ...(warning ? { warning } : {}), ...run });
+      const text = failureText({ file: f.file, key, bucket: this.deps.bucket, code, message, atMs, offsetMinutes: this.deps.offsetMinutes, ...(warning ? { warning } : {}), ...(failedBeforeMs !== undefined ? { failedBeforeMs } : {}), ...run });
       try {
         this.placed.add(`${RESERVED_DIRS.failed}/${noteRel}`);
         fs.writeFileSync(path.join(this.failedDir, fromRel(noteRel)), text);
@@ -1123,7 +1128,7 @@ export class DropFolder {
       this.recordFailedCopies();
       this.watchGrowth(`${RESERVED_DIRS.failed}/${rel}`, key);
     }
-    this.deps.emit({ kind: 'failed', file: f.file, key, code, message, movedTo: rel && `${RESERVED_DIRS.failed}/${rel}`, note, ...(warning ? { warning } : {}) });
+    this.deps.emit({ kind: 'failed', file: f.file, key, code, message, movedTo: rel && `${RESERVED_DIRS.failed}/${rel}`, note, ...(warning ? { warning } : {}), ...(failedBeforeMs !== undefined ? { failedBefore: formatDateTime(failedBeforeMs, this.deps.offsetMinutes) } : {}) });
     if (noteError) this.deps.emit({ kind: 'error', file: f.file, message: `its note (<name>.error.txt) could not be written (${noteError}); the reason is on the line above` });
   }
 }

@@ -59,6 +59,8 @@ export interface FailureNote {
    * shell can be assumed (Windows): the note then has the message's placeholders only.
    */
   run?: { dropDir: string; copy: string };
+  /** When the same bytes failed under this name before: the function kept that result (and sent nothing again). */
+  failedBeforeMs?: number;
 }
 
 /** Failures a file holding only the end of a recording meets: its first bytes are the middle of the audio. */
@@ -165,7 +167,7 @@ export function failureText(n: FailureNote): string {
     ...(n.warning ? [`Warning: ${n.warning}`, `Fix:     ${REST_FIX}`] : [`Fix:     ${fixFor(n.code)}`, ...commandLines(n)]),
     '',
     `${OBJECT_LINE.slice(1)}${n.key} in bucket ${n.bucket}`,
-    `${FAILED_LINE.slice(1)}${formatDateTime(n.atMs, n.offsetMinutes)}`,
+    `${FAILED_LINE.slice(1)}${formatDateTime(n.atMs, n.offsetMinutes)}${n.failedBeforeMs !== undefined ? ` (the same file failed under this name before, at ${formatDateTime(n.failedBeforeMs, n.offsetMinutes)}: that result was kept, nothing was sent again)` : ''}`,
     '',
     'This file stays here as a record: you do not need to remove it before dropping the fixed one.',
     'Once you have dealt with it (fixed it under another name, say), delete it from failed/ (while the',

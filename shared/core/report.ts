@@ -371,7 +371,7 @@ ${r.final ? '' : `<p id="so-far">This quota day has not ended: the figures are t
 ` : ''}
 <p><span class="big" id="quota-used">${r.quota.submitted} / ${r.quota.limit}</span> files submitted to CCC${r.quota.closedByCcc ? ` — <strong>CCC reports the day full</strong> (FailedOperation.UploadFileOverflow): files registered outside this product, in the CCC console say, count there too` : r.quota.exhausted ? ' — <strong>quota used up</strong>' : ` — ${r.quota.remaining} left`}</p>
 <h2>Files that need action</h2>
-${r.needsAction.length ? `<p id="needs-action-counts">${esc(actionCounts(r.needsAction))}: the ones to fix first, deferred and retrying files go out by themselves.</p>
+${r.needsAction.length ? `<p id="needs-action-counts">${esc(actionCounts(r.needsAction))}${esc(actionOrder(r.needsAction))}</p>
 <table id="needs-action"><tr><th>file</th><th>status</th><th>why, and what to do</th></tr>${r.needsAction.map((a) => `<tr class="${a.status}"><td class="key">${esc(a.key)}</td><td class="status">${esc(a.status)}${a.day ? ` (day ${esc(a.day)} full)` : ''}${a.fileId !== undefined ? ` (FileId ${a.fileId})` : ''}<br><span class="muted">updated ${esc(zoned(a.at, r.utcOffset).slice(0, 16))}</span></td><td>${withCode([a.code, a.message].filter(Boolean).join(': '))}${a.fix ? `<br><strong>What to do:</strong> ${withCode(a.fix)}` : ''}</td></tr>`).join('')}</table>` : '<p id="needs-action">None: every file is uploaded or on its way.</p>'}
 ${r.sameName ? `<h2>Names CCC lists more than once</h2>
 <p>${SAME_NAME_ADVICE}</p>
@@ -403,6 +403,19 @@ function count(n: number, noun: string): string {
 function passActions(a: DailyReport['actions']): string {
   const removed = a.pruned ? `, and removed ${count(a.pruned, 'old record')} of its own that it no longer needed (IVR_RETENTION_DAYS)` : '';
   return `The pass that wrote this report registered ${count(a.registered, 'file')} and updated ${count(a.reviewsUpdated, 'review state')}${removed}.`;
+}
+
+/**
+ * What the counts ask of the operator, when the list mixes files to fix with files that go out by
+ * themselves (a trial could not parse "the ones to fix first, deferred and retrying files go out
+ * by themselves" under a list of one failed file).
+ */
+function actionOrder(items: NeedsAction[]): string {
+  const fix = items.filter((a) => a.status === 'failed' || a.status === 'rejected').length;
+  const auto = items.length - fix;
+  if (auto === 0) return '.';
+  if (fix === 0) return items.length === 1 ? ': nothing to fix, it goes out by itself.' : ': nothing to fix, they go out by themselves.';
+  return `: fix the ${fix === 1 ? 'one' : fix} failed or rejected first; the deferred and retrying go out by themselves.`;
 }
 
 /** "3 files need action (1 failed, 2 deferred)", in the page's order. */
