@@ -485,14 +485,16 @@ test('a link, or a name that is not UTF-8, is not taken, and the operator is tol
   fs.writeFileSync(Buffer.concat([Buffer.from(`${t.dirs.drop}/`), Buffer.from([0xc4, 0xe3, 0xba, 0xc3]), Buffer.from('.mp3')]), mp3Silence(5));
   await t.settle();
   await t.settle();
-  const errors = t.of('error').map((e) => (e.kind === 'error' ? [e.file, e.message] : []));
-  expect(errors).toHaveLength(2);
-  expect(errors).toEqual(
+  const skipped = t.of('skipped').map((e) => (e.kind === 'skipped' ? [e.file, e.why] : []));
+  expect(skipped).toHaveLength(2);
+  expect(skipped).toEqual(
     expect.arrayContaining([
-      ['link.mp3', 'not taken: it is a link: copy the file itself into the drop folder'],
-      [expect.stringMatching(/^\ufffd+\.mp3$/), 'not taken: its name is not valid UTF-8 (e.g. GBK from a Windows zip): rename it, then it is taken'],
+      ['link.mp3', 'it is a link: copy the file itself into the drop folder'],
+      [expect.stringMatching(/^\ufffd+\.mp3$/), 'its name is not valid UTF-8 (e.g. GBK from a Windows zip): rename it, then it is taken'],
     ]),
   );
+  expect(describeEvent(t.of('skipped')[0]).state).toBe('not taken');
+  expect(t.of('error')).toEqual([]);
   expect(t.of('sent')).toEqual([]);
   fs.rmSync(real);
   t.dirs.cleanup();
@@ -920,7 +922,7 @@ test('a failed file removed from failed/ while the stack was stopped is cleared 
   // stack's own failed file, not one said to be saved there by hand.
   await again.settle();
   expect(again.of('sent').map((e) => e.file)).toEqual(['fixed.mp3']);
-  expect(again.of('error').map((e) => e.file)).toEqual(['failed/renamed-look-at-later.mp3']);
+  expect(again.of('skipped').map((e) => e.file)).toEqual(['failed/renamed-look-at-later.mp3']);
 
   // Removed while this run goes on, the renamed copy still clears its object, and so do the last
   // copy of dup.mp3 and note-only.mp3; a second restart finds nothing more to clear.
@@ -992,9 +994,9 @@ test('a file saved into failed/ or done/ by hand is said not to be taken, with w
   fs.writeFileSync(path.join(t.drop.doneDir, 'extra.mp3'), mp3Silence(7));
   await t.drop.tick();
   await t.drop.tick();
-  expect(t.of('error')).toEqual([
-    { kind: 'error', file: 'done/extra.mp3', message: 'not taken: nothing in done/ is sent (it holds the files the stack registered): copy it into the drop folder itself (drop/extra.mp3) to send it' },
-    { kind: 'error', file: 'failed/hold_fixed.mp3', message: 'not taken: nothing in failed/ is sent (it holds the files the stack could not register): copy it into the drop folder itself (drop/hold_fixed.mp3) to send it' },
+  expect(t.of('skipped')).toEqual([
+    { kind: 'skipped', file: 'done/extra.mp3', why: 'nothing in done/ is sent (it holds the files the stack registered): copy it into the drop folder itself (drop/extra.mp3) to send it' },
+    { kind: 'skipped', file: 'failed/hold_fixed.mp3', why: 'nothing in failed/ is sent (it holds the files the stack could not register): copy it into the drop folder itself (drop/hold_fixed.mp3) to send it' },
   ]);
   expect(t.of('sent')).toHaveLength(2);
   t.drop.stop();
@@ -1004,7 +1006,7 @@ test('a file saved into failed/ or done/ by hand is said not to be taken, with w
   fs.writeFileSync(path.join(t.drop.failedDir, 'hold_v2.mp3'), mp3Silence(8));
   const again = await dropFolder({ restartOf: t });
   await again.drop.tick();
-  expect(again.of('error').map((e) => e.file).sort()).toEqual(['failed/hold_fixed.mp3', 'failed/hold_v2.mp3']);
+  expect(again.of('skipped').map((e) => e.file).sort()).toEqual(['failed/hold_fixed.mp3', 'failed/hold_v2.mp3']);
   t.dirs.cleanup();
 });
 

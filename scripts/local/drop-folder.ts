@@ -104,6 +104,8 @@ export type DropEvent =
   | { kind: 'cleared'; file: string; key: string }
   /** A failed file removed from `failed/` whose object stays (`objectStays` says why); its note went with it. */
   | { kind: 'removed'; file: string; key: string; objectStays: string }
+  /** A file in the drop folder that is not taken, and why (a link, a name not UTF-8, a file saved into done/ or failed/): nothing went wrong. */
+  | { kind: 'skipped'; file: string; why: string }
   | { kind: 'error'; file: string; message: string };
 
 /** How the drop folder reaches the bucket and reports. */
@@ -664,7 +666,8 @@ export class DropFolder {
   private skip(full: string, why: string): void {
     if (this.toldSkipped.has(full)) return;
     this.toldSkipped.add(full);
-    this.deps.emit({ kind: 'error', file: toRel(path.relative(this.deps.dropDir, full)), message: `not taken: ${why}` });
+    // Not an error (a trial read "error" beside a file it had saved into failed/ itself): its own label.
+    this.deps.emit({ kind: 'skipped', file: toRel(path.relative(this.deps.dropDir, full)), why });
   }
 
   private async take(o: Observation): Promise<void> {

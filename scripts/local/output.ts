@@ -71,6 +71,8 @@ export function describeEvent(e: DropEvent): { state: string; detail: string } {
       return { state: 'cleared', detail: `removed by you: its object ${e.key} is deleted from the local bucket, so status and the report no longer list it as needing action (the report still counts it as failed on its day, as since deleted or replaced)` };
     case 'removed':
       return { state: 'removed', detail: `removed by you, with its note; its object ${e.key} stays, as ${e.objectStays}` };
+    case 'skipped':
+      return { state: 'not taken', detail: e.why };
     case 'error':
       return { state: 'error', detail: e.message };
   }
