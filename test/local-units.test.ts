@@ -434,6 +434,8 @@ describe('columns with Chinese names', () => {
     expect(lines[3]).toMatch(/^prompts\/欢迎词\.mp3 +uploaded +1001 +pending +2024-05-01 10:15:02\+08:00$/);
     expect(columnOf(lines[3], 'uploaded')).toBe(columnOf(lines[4], 'failed'));
     expect(lines[5]).toMatch(/^prompts\/new\.wav +\(none yet\) +- +- +-$/);
+    // A pending review is what the last pass read: said under the table (a trial took it for stale).
+    expect(lines[6]).toBe("(REVIEW is what the last recovery pass read from CCC: the stack's timer refreshes it every few minutes; `npm run report` runs a pass now.)");
     // A failed file's row is followed by what to do, as its note in failed/ says.
     expect(lines.slice(-3)).toEqual(['Needs action (1):', `  prompts/photo.mp3  failed: NotAudio: ${'x'.repeat(100)}`, `    what to do: ${fixFor('NotAudio')}`]);
     expect(renderStatus([], 'prompts/', 'b', 480)).toEqual(['no objects under prompts/ in b yet: copy an .mp3 or .wav into the drop folder']);

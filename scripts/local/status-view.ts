@@ -98,6 +98,11 @@ export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, 
     ]),
   );
   const lines = [`${rows.length} object(s) ${where}`, '', ...table];
+  // A trial watched files stay `pending` long after the local CCC had approved them: the column is
+  // what the last recovery pass read, and nothing said when the next one comes.
+  if (rows.some((r) => r.state.status === 'uploaded' && r.state.review === 'pending')) {
+    lines.push("(REVIEW is what the last recovery pass read from CCC: the stack's timer refreshes it every few minutes; `npm run report` runs a pass now.)");
+  }
   const actions = needsAction(rows, offsetMinutes);
   lines.push('');
   if (actions.length === 0) lines.push('Needs action: nothing.');
