@@ -12,7 +12,7 @@ import { pairWithDropFolder } from '../scripts/local/client';
 import { DropFolder, GROWTH_WATCH_MS, type DropEvent, type DropFolderDeps, type FailedCopy, type ObjectView } from '../scripts/local/drop-folder';
 import { failedCopiesRecord } from '../scripts/local/failed-record';
 import { failureText, fixFor, PAUSED_REST_MS, readCutShortNote, readFailureNote } from '../scripts/local/fixes';
-import { cutShortNotes, pausedRestNotes } from '../scripts/local/drop-notes';
+import { cutShortNotes, failureNotes } from '../scripts/local/drop-notes';
 import { describeEvent } from '../scripts/local/output';
 import { formatDateTime } from '../scripts/local/time';
 import { Burst, burstLine } from '../scripts/local/burst';
@@ -255,7 +255,7 @@ test('a file that fails as the middle of a recording right after a file of its n
   expect(note).toContain(`\nWarning: ${warning}\nFix:     Copy the whole original into the drop folder again (start the stack with a longer --settle-ms where copies pause).\n`);
   expect(note).not.toContain(fixFor('AudioInvalid'));
   // npm run status reads the warning back from the note, so its fix is the warning's too.
-  expect(pausedRestNotes(t.dirs.drop)).toEqual(new Map([['prompts/stall.mp3', { note: 'failed/stall (2).mp3.error.txt' }]]));
+  expect(failureNotes(t.dirs.drop)).toEqual(new Map([['prompts/stall.mp3', { note: 'failed/stall (2).mp3.error.txt', copy: 'failed/stall (2).mp3', pausedRest: true }]]));
   // The first failure had none; nor has one long after a cut-short failure.
   expect(t.of('failed')[0]).toEqual(expect.not.objectContaining({ warning: expect.anything() }));
   for (const [i, [code, wait]] of ([['AudioTruncated', 0], ['AudioInvalid', PAUSED_REST_MS + 1]] as const).entries()) {
@@ -269,7 +269,7 @@ test('a file that fails as the middle of a recording right after a file of its n
   }
   expect(t.of('failed').slice(2).map((e) => e.kind === 'failed' && [e.code, e.warning])).toEqual([['AudioTruncated', undefined], ['AudioInvalid', undefined]]);
   // The object's latest failure is one without the warning: status gives the code's own fix again.
-  expect(pausedRestNotes(t.dirs.drop)).toEqual(new Map());
+  expect(failureNotes(t.dirs.drop)).toEqual(new Map([['prompts/stall.mp3', { note: 'failed/stall (4).mp3.error.txt', copy: 'failed/stall (4).mp3', pausedRest: false }]]));
   t.dirs.cleanup();
 });
 

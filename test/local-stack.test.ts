@@ -81,6 +81,8 @@ test('npm start: prompts registered into done/, a bad file into failed/ with its
   expect(displayWidth('prompts/欢迎词.wav')).toBe('prompts/欢迎词.wav'.length + 3); // 3 wide characters
   expect(status.stdout).toMatch(/UPDATED \(UTC\+08:00\)/);
   expect(status.stdout).toMatch(/Needs action \(1\):\n {2}prompts\/photo\.mp3 {2}failed: NotAudio: /);
+  // The latest failed copy of the key (the same bad photo was dropped twice).
+  expect(status.stdout).toContain('\n    the file:   failed/photo (2).mp3 in the drop folder, its note beside it\n');
 
   // npm run report prints in its own terminal only, and says where the page is.
   const before = stack.lines.length;

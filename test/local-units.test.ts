@@ -462,11 +462,13 @@ describe('columns with Chinese names', () => {
 
   test("npm run status: a failure the drop folder's note calls the rest of a paused copy gets the warning's fix, not the code's", () => {
     const message = 'the MP3 starts with 31 bytes that are not MP3 before its first frame …: export it again, or strip them: `tail -c +32 in.mp3 > out.mp3`';
-    const rows: StatusRow[] = [{ key: 'prompts/stall.mp3', size: 10, state: { status: 'failed', errorCode: 'AudioInvalid', errorMessage: message }, pausedRest: { note: 'failed/stall (2).mp3.error.txt' } }];
-    expect(renderStatus(rows, 'prompts/', 'b', 480).slice(-3)).toEqual([
+    const rows: StatusRow[] = [{ key: 'prompts/stall.mp3', size: 10, state: { status: 'failed', errorCode: 'AudioInvalid', errorMessage: message }, failedNote: { note: 'failed/stall (2).mp3.error.txt', copy: 'failed/stall (2).mp3', pausedRest: true } }];
+    expect(renderStatus(rows, 'prompts/', 'b', 480).slice(-4)).toEqual([
       'Needs action (1):',
       `  prompts/stall.mp3  failed: AudioInvalid: ${message}. Warning: this may be the rest of a copy that paused (failed/stall (2).mp3.error.txt says why)`,
       '    what to do: do not follow the message: copy the whole original into the drop folder again (start the stack with a longer --settle-ms where copies pause).',
+      // The file the operator sees, not only the key (a trial found keys everywhere).
+      '    the file:   failed/stall (2).mp3 in the drop folder, its note beside it',
     ]);
     // Registered since (the object is no longer failed): nothing to warn about.
     expect(renderStatus([{ ...rows[0], state: { status: 'uploaded', fileId: 1001 } }], 'prompts/', 'b', 480).slice(-1)).toEqual(['Needs action: nothing.']);

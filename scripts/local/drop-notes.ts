@@ -2,13 +2,13 @@
  * What the drop folder's notes say about objects, for `npm run status`: registrations found cut
  * short (`<name>.cut-short.txt` in done/) and failures that are the rest of a paused copy (a
  * warning in `<name>.error.txt` in failed/). The bucket's metadata cannot say either: both are
- * things only the drop folder saw.
+ * things only the drop folder saw; and which file in failed/ stands for a failed object.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { filesUnder } from './drop-folder';
 import { CUT_SHORT_SUFFIX, ERROR_SUFFIX, RESERVED_DIRS } from './drop-rules';
-import type { CutShort, PausedRest } from './file-state';
+import type { CutShort, FailedNote } from './file-state';
 import { readCutShortNote, readFailureNote, warnsPausedRest } from './fixes';
 import { BUCKET } from './settings';
 
@@ -42,14 +42,17 @@ export function cutShortNotes(dropDir: string): Map<string, CutShort> {
 }
 
 /**
- * The objects whose latest failure note in failed/ warns that the file is the rest of a paused copy
- * (a later note without the warning, for a later failure, ends it; so does any later registration,
- * which leaves the object not failed).
+ * The latest failure note in failed/ of each object (a later failure's note takes its place): the
+ * note, the failed copy beside it (when it is still there under the note's name), and whether it
+ * warns that the file is the rest of a paused copy. Status reads it to name the file an operator
+ * sees (a trial found only keys), and to keep the warning; a registration since leaves the object
+ * not failed, so status then has nothing to say with it.
  */
-export function pausedRestNotes(dropDir: string): Map<string, PausedRest> {
-  const newest = newestNotes(dropDir, RESERVED_DIRS.failed, ERROR_SUFFIX, (text, rel) => {
+export function failureNotes(dropDir: string): Map<string, FailedNote> {
+  return newestNotes(dropDir, RESERVED_DIRS.failed, ERROR_SUFFIX, (text, rel) => {
     const note = readFailureNote(text, BUCKET);
-    return note && { key: note.key, value: { note: rel, rest: warnsPausedRest(text) } };
+    const copy = rel.slice(0, -ERROR_SUFFIX.length);
+    const there = fs.existsSync(path.join(dropDir, ...copy.split('/')));
+    return note && { key: note.key, value: { note: rel, ...(there ? { copy } : {}), pausedRest: warnsPausedRest(text) } };
   });
-  return new Map([...newest].filter(([, n]) => n.rest).map(([key, n]) => [key, { note: n.note }]));
 }

@@ -74,10 +74,14 @@ function fixedAs(key: string, s: FileState, objects: ReadonlyArray<{ key: string
   return fix ? ` (${fix.key} was registered since${fix.state.fileId !== undefined ? `, FileId ${fix.state.fileId}` : ''}: if that is this file fixed, delete this file's copy in failed/ and it is no longer listed here)` : '';
 }
 
-/** The drop folder's latest note on an object's failure warns that its file is the rest of a paused copy. */
-export interface PausedRest {
+/** The drop folder's latest note on an object's failure. */
+export interface FailedNote {
   /** The note, relative to the drop folder: `failed/stall (2).mp3.error.txt`. */
   note: string;
+  /** The failed copy beside it, when still there: `failed/stall (2).mp3`. */
+  copy?: string;
+  /** The note warns that the file is the rest of a paused copy (its fix is then not the code's). */
+  pausedRest: boolean;
 }
 
 /** One thing an operator has to look at (or wait for), with the object it concerns. */
@@ -88,6 +92,8 @@ export interface ActionItem {
   detail: string;
   /** failed: what to do, as `failed/<name>.error.txt` says it. */
   fix?: string;
+  /** failed: the copy in the drop folder that stands for it, beside its note: `failed/photo (2).mp3`. */
+  file?: string;
 }
 
 /** Where the functions keep their ledger: the default of `IVR_LEDGER_PREFIX`, which the stack keeps. */
@@ -121,15 +127,16 @@ export function deferredDay(s: FileState, offsetMinutes: number): string | undef
  * reason), rejected by review, registered cut short, deferred (with the earliest day it can be
  * sent), retrying (with the last error). Files that are fine or simply in progress are not listed.
  */
-export function needsAction(objects: Array<{ key: string; state: FileState; cutShort?: CutShort; pausedRest?: PausedRest }>, offsetMinutes: number): ActionItem[] {
+export function needsAction(objects: Array<{ key: string; state: FileState; cutShort?: CutShort; failedNote?: FailedNote }>, offsetMinutes: number): ActionItem[] {
   const items: ActionItem[] = [];
   const reason = (s: FileState) => [s.errorCode, s.errorMessage].filter(Boolean).join(': ') || 'no reason recorded';
-  for (const { key, state: s, cutShort, pausedRest } of objects) {
+  for (const { key, state: s, cutShort, failedNote } of objects) {
+    const where = failedNote?.copy ? { file: failedNote.copy } : {};
     // The object still shows the registration the drop folder found cut short (a later one ends it).
     if (s.status === 'uploaded' && cutShort && s.fileId === cutShort.fileId) items.push({ key, kind: 'cut-short', detail: `registered cut short: FileId ${cutShort.fileId} holds only the start of the recording (a copy went on after the stack took it)`, fix: `copy ${cutShort.copy} (now complete) into the drop folder itself to register it whole (a new FileId and a quota slot), and use that FileId in your IVR flow` });
     // Its note warns that the file is the rest of a paused copy: the code's fix would register the end of a recording.
-    else if (s.status === 'failed' && pausedRest) items.push({ key, kind: 'failed', detail: `failed: ${reason(s)}. Warning: this may be the rest of a copy that paused (${pausedRest.note} says why)`, fix: `do not follow the message: ${REST_FIX.charAt(0).toLowerCase()}${REST_FIX.slice(1)}` });
-    else if (s.status === 'failed') items.push({ key, kind: 'failed', detail: `failed: ${reason(s)}`, fix: fixFor(s.errorCode) + fixedAs(key, s, objects) });
+    else if (s.status === 'failed' && failedNote?.pausedRest) items.push({ key, kind: 'failed', detail: `failed: ${reason(s)}. Warning: this may be the rest of a copy that paused (${failedNote.note} says why)`, fix: `do not follow the message: ${REST_FIX.charAt(0).toLowerCase()}${REST_FIX.slice(1)}`, ...where });
+    else if (s.status === 'failed') items.push({ key, kind: 'failed', detail: `failed: ${reason(s)}`, fix: fixFor(s.errorCode) + fixedAs(key, s, objects), ...where });
     else if (s.review === 'rejected') items.push({ key, kind: 'rejected', detail: `rejected by review${s.fileId !== undefined ? ` (FileId ${s.fileId})` : ''}: record it again and drop the new recording (the same file again changes nothing)` });
     else if (s.status === 'deferred') {
       const day = deferredDay(s, offsetMinutes);

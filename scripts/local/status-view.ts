@@ -3,7 +3,7 @@
  * an operator's attention. More sections can be added by appending to {@link renderStatus}.
  */
 import { sharedNames } from '../../shared/core/naming';
-import { needsAction, type ActionItem, type CutShort, type FileState, type PausedRest } from './file-state';
+import { needsAction, type ActionItem, type CutShort, type FailedNote, type FileState } from './file-state';
 import { renderTable } from './table';
 import { formatDateTime, zoneName } from './time';
 
@@ -14,8 +14,8 @@ export interface StatusRow {
   state: FileState;
   /** The drop folder's note that this object's registration was cut short, if it left one. */
   cutShort?: CutShort;
-  /** The drop folder's latest note on this object's failure, when it warns of a paused copy's rest. */
-  pausedRest?: PausedRest;
+  /** The drop folder's latest note on this object's failure, if any. */
+  failedNote?: FailedNote;
 }
 
 /** The JSON form (`npm run status -- --json`). */
@@ -109,7 +109,7 @@ export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, 
   else {
     const rowsOut = renderTable([{ header: 'KEY', maxWidth: KEY_WIDTH, cut: 'middle' }, { header: 'WHY' }], actions.map((a) => [a.key, a.detail])).slice(1);
     // A failed file's row is followed by what to do about it, as its note in failed/ says.
-    lines.push(actionHeading(actions), ...rowsOut.flatMap((l, i) => [`  ${l}`, ...(actions[i]?.fix ? [`    what to do: ${actions[i].fix}`] : [])]));
+    lines.push(actionHeading(actions), ...rowsOut.flatMap((l, i) => [`  ${l}`, ...(actions[i]?.fix ? [`    what to do: ${actions[i].fix}`] : []), ...(actions[i]?.file ? [`    the file:   ${actions[i].file} in the drop folder, its note beside it`] : [])]));
   }
   const clashes = namesInBucketTwice(rows);
   if (clashes.length > 0) {

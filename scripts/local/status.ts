@@ -4,7 +4,7 @@ import { useStackClock } from './clock';
 import { runCommand } from './cli';
 import { findStack, cosClient } from './client';
 import { readFileState, withRefusal } from './file-state';
-import { cutShortNotes, pausedRestNotes } from './drop-notes';
+import { cutShortNotes, failureNotes } from './drop-notes';
 import { parseClientOptions, STATUS_OPTIONS, usage } from './options';
 import { BUCKET, REGION } from './settings';
 import { renderStatus, statusJson, type StatusRow } from './status-view';
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const offsetMinutes = parseUtcOffset('quotaOffset', stack.quotaOffset ?? DEFAULT_QUOTA_UTC_OFFSET);
   const cos = cosClient(stack.cosPort);
   const cutShort = cutShortNotes(stack.dropDir);
-  const pausedRest = pausedRestNotes(stack.dropDir);
+  const failed = failureNotes(stack.dropDir);
   const rows: StatusRow[] = [];
   let marker: string | undefined;
   for (;;) {
@@ -31,8 +31,8 @@ async function main(): Promise<void> {
     for (const obj of page.Contents ?? []) {
       const head = await cos.headObject({ Bucket: BUCKET, Region: REGION, Key: obj.Key });
       const cut = cutShort.get(obj.Key);
-      const rest = pausedRest.get(obj.Key);
-      rows.push({ key: obj.Key, size: Number(obj.Size), state: withRefusal(obj.Key, readFileState(userMetadataFromHeaders(head.headers as Record<string, string>), obj.Key), stack.prefix), ...(cut ? { cutShort: cut } : {}), ...(rest ? { pausedRest: rest } : {}) });
+      const note = failed.get(obj.Key);
+      rows.push({ key: obj.Key, size: Number(obj.Size), state: withRefusal(obj.Key, readFileState(userMetadataFromHeaders(head.headers as Record<string, string>), obj.Key), stack.prefix), ...(cut ? { cutShort: cut } : {}), ...(note ? { failedNote: note } : {}) });
     }
     if (page.IsTruncated !== 'true' || !page.Contents?.length) break;
     marker = page.NextMarker || page.Contents[page.Contents.length - 1].Key;
