@@ -267,6 +267,20 @@ test('a failed file dropped again, fixed, under the same name no longer needs ac
   expect(report).toMatchObject({ needsAction: [], files: { uploaded: 1, failed: 1 }, failedCleared: 1, errors: { NotAudio: 1 } });
 });
 
+test('bad bytes dropped again after other bad bytes of the key still need action: their failure is the one the object shows', async () => {
+  stack = await startStack();
+  const upload = createUpload(stack.env, stack.seams);
+  const [x, y] = [Buffer.from('not audio at all'), Buffer.from('not audio either, and other bytes')];
+  for (const body of [x, y, x]) {
+    await upload(stack.drop('p/x.mp3', body));
+    stack.clock.advance(60_000);
+  }
+  expect(stack.meta('p/x.mp3')['ivr-status']).toBe('failed');
+  const { report } = await runReport();
+  // Two failures that day (x's job is the same both times), one dealt with (y's, replaced by x); x's still needs action.
+  expect(report).toMatchObject({ needsAction: [expect.objectContaining({ key: 'p/x.mp3', status: 'failed' })], files: { failed: 2 }, failedCleared: 1, errors: { NotAudio: 2 } });
+});
+
 test('two files with one display name (menu.wav, menu.mp3) are both registered, and the report names the clash with every FileId CCC lists under it', async () => {
   stack = await startStack();
   // Registered in the CCC console, outside this product: CCC lists it under the same name.

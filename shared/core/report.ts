@@ -135,6 +135,11 @@ export interface ReportInput {
    * say): still counted as failed on their day, but no longer listed as needing action.
    */
   withdrawn?: ReadonlySet<string>;
+  /**
+   * Failed jobs whose object still holds the upload that failed: never taken as replaced by a later
+   * drop of the key (the same bad bytes dropped again after other ones reuse their first job).
+   */
+  current?: ReadonlySet<string>;
 }
 
 /** What the page says about names CCC lists more than once (HTML). */
@@ -237,7 +242,7 @@ export function buildReport(i: ReportInput): DailyReport {
     if ((status === 'queued' || status === 'retrying') && ofTheDay) backlog.queued++;
     // Files in a call are still work in progress, replaced or not; a replaced failure or rejection
     // is settled by the new drop.
-    const settledByNewDrop = replaced.has(v) && (status === 'failed' || status === 'uploaded');
+    const settledByNewDrop = replaced.has(v) && (status === 'uploaded' || (status === 'failed' && !i.current?.has(v.id)));
     const a = ofTheDay ? needsAction(v) : undefined;
     if (a && !settledByNewDrop && !(a.status === 'failed' && i.withdrawn?.has(v.id))) action.push(a);
     if (outcomeDay(v, i.utcOffsetMinutes) !== i.day) continue;

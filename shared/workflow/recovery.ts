@@ -363,7 +363,7 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
   const submitted = submittedOn(day, quota?.used, history[day], jobs);
   history[day] = submitted;
   const report = buildReport({
-    withdrawn: await withdrawnFailures(ctx, jobs),
+    ...(await failuresNow(ctx, jobs)),
     listedInCcc: await listedInCcc(ctx, namesRegisteredOn(day, jobs, ctx.config.quotaUtcOffsetMinutes)),
     day,
     nowMs: ctx.clock.now(),
@@ -419,23 +419,26 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
 }
 
 /**
- * Failed jobs whose object is gone or holds another upload now: the operator deleted it, or fixed
- * the file under another name and removed the old one (a fix under the same name is a new drop of
- * the key, which the report already sees). One HEAD per failed job in `jobs`; one COS refused is
- * taken as still there.
+ * Failed jobs by what their object holds now: `withdrawn`, gone or holding another upload (the
+ * operator deleted it, or fixed the file and removed or replaced it); `current`, still the upload
+ * that failed (bytes dropped again after another drop of the key reuse their first job, which
+ * must not then count as replaced). One HEAD per failed job in `jobs`; one COS refused is neither.
  */
-async function withdrawnFailures(ctx: Ctx, jobs: JobVersion[]): Promise<Set<string>> {
+async function failuresNow(ctx: Ctx, jobs: JobVersion[]): Promise<{ withdrawn: Set<string>; current: Set<string> }> {
   const failed = jobs.filter((v) => visibleStatus(v) === 'failed');
-  const gone = await mapLimited(failed, 8, async (v) => {
+  const held = await mapLimited(failed, 8, async (v) => {
     try {
       const now = await ctx.objects.stat(v.object.key);
-      return now === undefined || now.etag !== v.object.etag;
+      return now !== undefined && now.etag === v.object.etag;
     } catch (e) {
       if (!(e instanceof IvrError)) throw e;
-      return false;
+      return undefined;
     }
   });
-  return new Set(failed.filter((_, i) => gone[i]).map((v) => v.id));
+  return {
+    withdrawn: new Set(failed.filter((_, i) => held[i] === false).map((v) => v.id)),
+    current: new Set(failed.filter((_, i) => held[i] === true).map((v) => v.id)),
+  };
 }
 
 /** Keys of the previous ledger layout that have no meaning any more once its jobs are migrated. */
