@@ -835,8 +835,11 @@ test('a failed file\'s object stays while another copy stands for it or its name
   await t.drop.tick();
   expect(t.of('cleared')).toEqual([{ kind: 'cleared', file: 'failed/a-name-too-long.mp3', key: 'prompts/a-name-too-long.mp3' }]);
   expect([...t.bucket.keys()].sort()).toEqual(['prompts/dup.mp3', 'prompts/moved.mp3', 'prompts/renamed.mp3']);
-  // The renamed copy's note went with it (a trial renamed one, moved it out, and its note stayed behind).
+  // The renamed copy's note went with it (a trial renamed one, moved it out, and its note stayed
+  // behind), and the copy is still the stack's: no line tells the operator to send it.
   expect(fs.readdirSync(t.drop.failedDir).filter((n) => n.startsWith('renamed'))).toEqual(['renamed-look-at-later.mp3', 'renamed-look-at-later.mp3.error.txt']);
+  await t.drop.tick();
+  expect(t.of('skipped')).toEqual([]);
   // The one moved back is simply sent again, the fix too.
   await t.settle();
   expect(t.of('sent').filter((e) => e.file === 'moved.mp3')).toHaveLength(2);
@@ -922,7 +925,10 @@ test('a failed file removed from failed/ while the stack was stopped is cleared 
   // stack's own failed file, not one said to be saved there by hand.
   await again.settle();
   expect(again.of('sent').map((e) => e.file)).toEqual(['fixed.mp3']);
-  expect(again.of('skipped').map((e) => e.file)).toEqual(['failed/renamed-look-at-later.mp3']);
+  // The copy renamed while stopped is still the stack's, its note renamed with it (this said "not
+  // taken … copy it into the drop folder itself" of a file known to be bad, until a review).
+  expect(again.of('skipped')).toEqual([]);
+  expect(fs.readdirSync(failedDir).filter((n) => n.startsWith('renamed'))).toEqual(['renamed-look-at-later.mp3', 'renamed-look-at-later.mp3.error.txt']);
 
   // Removed while this run goes on, the renamed copy still clears its object, and so do the last
   // copy of dup.mp3 and note-only.mp3; a second restart finds nothing more to clear.

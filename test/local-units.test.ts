@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { loadConfig, type Env } from '../shared/core/config';
-import { commandsFor, DEFAULT_FIX, failureText, fixFor, readFailureNote } from '../scripts/local/fixes';
+import { commandsFor, DEFAULT_FIX, failureText, fixFor, noteForRenamedCopy, readFailureNote } from '../scripts/local/fixes';
 import { SOX_TO_TELEPHONY } from '../shared/audio/format';
 import { dropOrder, fitName, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, scanIntervalMs, SettleTracker, withSuffix } from '../scripts/local/drop-rules';
 import { LoopbackServer } from '../scripts/local/fakes/loopback-server';
@@ -297,6 +297,11 @@ describe('error → fix', () => {
     expect(failureText({ ...base, warning: 'the rest of a paused copy' })).not.toContain('Command:');
     // A command that makes an MP3 of a WAV writes a new name: the failed one stays listed until deleted, and the note says so.
     const wav = failureText({ ...base, file: 'hold music.wav', key: 'prompts/hold music.wav', code: 'AudioInvalid', message: 'e.g. `lame --mp2input in.wav out.mp3`', run: { dropDir: '/d', copy: 'failed/hold music.wav' } });
+    // Renamed within failed/, the copy takes its note along: the commands and the advice name the new path.
+    const moved = noteForRenamedCopy(wav, 'failed/hold music.wav', 'failed/hold-later.wav');
+    expect(moved).toContain("Command: cd /d && lame --mp2input failed/hold-later.wav 'hold music.mp3'\n");
+    expect(moved).toContain('until you delete failed/hold-later.wav (do that');
+    expect(readFailureNote(moved, 'b-1')).toEqual({ file: 'hold music.wav', key: 'prompts/hold music.wav' });
     expect(wav).toContain("Command: cd /d && lame --mp2input 'failed/hold music.wav' 'hold music.mp3'\n         (the message's example, for this file: the fixed file goes straight into the drop folder, which takes it in, as hold music.mp3: a new name, so hold music.wav stays listed as failed until you delete failed/hold music.wav (do that once the new file is registered))\n");
     expect(readFailureNote(failureText(base), 'b-1')).toEqual({ file: 'big.mp3', key: 'prompts/big.mp3' });
   });

@@ -13,7 +13,7 @@ import * as path from 'path';
 import { CUT_SHORT_SUFFIX, ERROR_SUFFIX, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, RESERVED_DIRS, scanIntervalMs, SettleTracker, withSuffix, type Observation } from './drop-rules';
 import { deferredDay, readFileState, withRefusal } from './file-state';
 import { sharedNames } from '../../shared/core/naming';
-import { cutShortText, failureText, fixedSinceText, restOfPausedCopy, readFailureNote } from './fixes';
+import { cutShortText, failureText, fixedSinceText, noteForRenamedCopy, restOfPausedCopy, readFailureNote } from './fixes';
 import { formatClock, formatDateTime } from './time';
 
 /** The hex MD5 of a file's bytes: the ETag COS gives a simple upload of them. */
@@ -503,6 +503,8 @@ export class DropFolder {
       }
       this.failedCopies.delete(rel);
       this.failedCopies.set(renamed, c);
+      // Still the stack's own failed copy, not a file saved into failed/ (whose line would say to send it).
+      this.placed.add(renamed);
       // Its note goes with it (a trial renamed a copy, then moved it out: the note was left behind).
       this.moveOwnNote(rel, renamed, c.key);
     }
@@ -565,9 +567,12 @@ export class DropFolder {
     const note = path.join(this.deps.dropDir, fromRel(from + ERROR_SUFFIX));
     const target = path.join(this.deps.dropDir, fromRel(to + ERROR_SUFFIX));
     try {
-      if (readFailureNote(fs.readFileSync(note, 'utf8'), this.deps.bucket)?.key !== key || fs.existsSync(target)) return;
+      const text = fs.readFileSync(note, 'utf8');
+      if (readFailureNote(text, this.deps.bucket)?.key !== key || fs.existsSync(target)) return;
       this.placed.add(to + ERROR_SUFFIX);
-      fs.renameSync(note, target);
+      // Written under the new name first, so a stop half-way leaves a note, never none.
+      fs.writeFileSync(target, noteForRenamedCopy(text, from, to));
+      fs.unlinkSync(note);
     } catch {
       // No such note, or it cannot be read or moved: left as it is.
     }

@@ -138,6 +138,18 @@ const FIRST_LINE_END = ' could not be registered as an IVR prompt.\n';
 const OBJECT_LINE = '\nObject:  ';
 const FAILED_LINE = '\nFailed:  ';
 
+/**
+ * A note {@link failureText} wrote, for its failed copy renamed from `from` to `to` within failed/
+ * (paths relative to the drop folder): its commands and its advice to delete the copy name the new
+ * path. A review found the moved note still pointing at a file that was no longer there.
+ */
+export function noteForRenamedCopy(text: string, from: string, to: string): string {
+  return text
+    .split('\n')
+    .map((line) => (line.startsWith('Command: ') || line.startsWith('Or:      ') ? line.replace(` ${shellWord(from)} `, ` ${shellWord(to)} `) : line.replace(`until you delete ${from} (`, `until you delete ${to} (`)))
+    .join('\n');
+}
+
 /** The message's example commands for this file, with what running one does. */
 function commandLines(n: FailureNote): string[] {
   const commands = n.run ? commandsFor(n.message, n.file, n.run) : [];
