@@ -304,6 +304,9 @@ describe('inspectAudio: empty, not audio, mismatched, invalid, too long', () => 
     // MPEG in a WAV wrapper: SoX cannot read it, LAME can (test/fix-commands.test.ts runs both).
     expect(problem(edit(20, (b) => b.writeUInt16LE(0x55)), 'AudioInvalid')).toBe('the WAV holds MP3 (format 0x0055): MPEG audio in a WAV wrapper, which CCC does not take as WAV: make it an MP3, e.g. `lame --mp3input in.wav out.mp3`');
     expect(problem(edit(20, (b) => b.writeUInt16LE(0x50)), 'AudioInvalid')).toMatch(/holds MPEG \(format 0x0050\): .*`lame --mp2input in\.wav out\.mp3`$/);
+    // Layer I, as its fmt extension says (fwHeadLayer 1): LAME's input flag for it.
+    const layer1 = Buffer.concat([Buffer.from([0x50, 0, 1, 0, 0x80, 0x3e, 0, 0, 0xa0, 0x0f, 0, 0, 1, 0, 0, 0, 22, 0, 1, 0]), Buffer.alloc(20)]);
+    expect(problem(inspectAudio(riff([['fmt ', layer1], ['data', Buffer.alloc(100)]]), 'wav'), 'AudioInvalid')).toMatch(/`lame --mp1input in\.wav out\.mp3`$/);
     expect(problem(edit(0, (b) => b.write('RIFX', 'latin1')), 'AudioInvalid')).toMatch(/RIFX variant/);
     // A size never filled in (ffmpeg into a pipe) is no problem: the samples run to the end.
     expect(ok(edit(40, (b) => b.writeUInt32LE(0xffffffff)))).toMatchObject({ streamed: true, dataBytes: wavTone().length - 44 });

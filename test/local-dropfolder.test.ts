@@ -206,7 +206,7 @@ test("a failed file's note gives the message's example command for it: its copy 
   const drop = t.dirs.drop.replace(/'/g, "'\\''");
   // The second failure's copy is "it's big (2).mp3": the command reads that one.
   const second = fs.readFileSync(path.join(t.drop.failedDir, "it's big (2).mp3.error.txt"), 'utf8');
-  const cmd = process.platform === 'win32' ? undefined : `Command: cd ${/^[\w./-]+$/.test(t.dirs.drop) ? t.dirs.drop : `'${drop}'`} && lame --mp3input -m m -b 32 'failed/it'\\''s big (2).mp3' 'it'\\''s big.mp3'\n`;
+  const cmd = process.platform === 'win32' ? undefined : `Command: cd ${/^[\w./-]+$/.test(t.dirs.drop) ? t.dirs.drop : `'${drop}'`} && lame --mp3input -m m -b 32 'failed/it'\\''s big (2).mp3' '.it'\\''s big.mp3' && mv '.it'\\''s big.mp3' 'it'\\''s big.mp3'\n`;
   if (cmd) expect(second).toContain(cmd);
   else expect(second).not.toContain('Command:');
   t.dirs.cleanup();
@@ -233,6 +233,24 @@ test('the same bad bytes dropped again say that they failed before, and when thi
   const note = fs.readFileSync(path.join(t.drop.failedDir, 'again (2).mp3.error.txt'), 'utf8');
   expect(note).toMatch(new RegExp(`\\nFailed: {2}(?!${formatDateTime(first, 480).replace(/[+]/g, '\\+')})\\S+ \\S+ \\(the same file failed under this name before, at ${formatDateTime(first, 480).replace(/[+]/g, '\\+')}: that result was kept, nothing was sent again\\)\\n`));
   t.dirs.cleanup();
+});
+
+test("status takes an object's latest failure note by the time it says, not by when the file was last touched", () => {
+  const dirs = tempDirs();
+  const failedDir = path.join(dirs.drop, 'failed');
+  fs.mkdirSync(failedDir, { recursive: true });
+  const T = Date.UTC(2026, 10, 27, 4);
+  const write = (name: string, atMs: number, warning?: string) => {
+    fs.writeFileSync(path.join(failedDir, name), mp3Silence(1));
+    fs.writeFileSync(path.join(failedDir, `${name}.error.txt`), failureText({ file: 'x.mp3', key: 'prompts/x.mp3', bucket: 'local-1250000000', code: 'AudioInvalid', atMs, offsetMinutes: 480, ...(warning ? { warning } : {}) }));
+  };
+  write('x (2).mp3', T + 60_000);
+  write('x.mp3', T, 'the rest of a paused copy');
+  // The older note touched last (marked fixed, moved, opened in an editor): still the older one.
+  const later = new Date(Date.now() + 60_000);
+  fs.utimesSync(path.join(failedDir, 'x.mp3.error.txt'), later, later);
+  expect(failureNotes(dirs.drop)).toEqual(new Map([['prompts/x.mp3', { note: 'failed/x (2).mp3.error.txt', copy: 'failed/x (2).mp3', pausedRest: false }]]));
+  dirs.cleanup();
 });
 
 test('a file that fails as the middle of a recording right after a file of its name failed cut short is said to be that copy\'s rest, and its fix not to be followed', async () => {
@@ -786,7 +804,7 @@ test('a failed copy removed after a fix was registered under its name says the o
   // Both failed copies' notes say it is dealt with now (a trial found six notes saying only "could not be registered").
   for (const note of ['stall.mp3.error.txt', 'stall (2).mp3.error.txt']) {
     const text = fs.readFileSync(path.join(t.drop.failedDir, note), 'utf8');
-    expect(text).toMatch(/\nSince: {3}registered at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+08:00 as FileId 1011, dropped again under this name \(now done\/stall\.mp3\)\.\n {9}Nothing is left to do for this file: delete it once you no longer need it, and this note goes with it\.\n$/);
+    expect(text).toMatch(/\nSince: {3}dealt with: this name was dropped again and registered at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+08:00 as FileId 1011 \(now done\/stall\.mp3\)\.\n {9}Delete this file once you no longer need it, and this note goes with it\.\n$/);
     expect(readFailureNote(text, 'local-1250000000')).toEqual({ file: 'stall.mp3', key: 'prompts/stall.mp3' });
   }
   fs.rmSync(path.join(t.drop.failedDir, 'stall.mp3'));

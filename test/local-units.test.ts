@@ -252,14 +252,18 @@ describe('error → fix', () => {
   test("the message's example commands come for this file: its copy in failed/ in, its dropped name out, in the drop folder", () => {
     const run = { dropDir: '/home/op/drop', copy: 'failed/big (2).mp3' };
     const big = 'the file is 6000000 bytes …: re-encode it at a lower bitrate, e.g. `lame --mp3input -m m -b 32 in.mp3 out.mp3` (4 KB per second of audio)';
-    expect(commandsFor(big, 'big.mp3', run)).toEqual(["cd /home/op/drop && lame --mp3input -m m -b 32 'failed/big (2).mp3' big.mp3"]);
+    // Written under a hidden name (never taken) and moved into place once done: a tool stopped half-way sends nothing.
+    expect(commandsFor(big, 'big.mp3', run)).toEqual(["cd /home/op/drop && lame --mp3input -m m -b 32 'failed/big (2).mp3' .big.mp3 && mv .big.mp3 big.mp3"]);
     // The output keeps the dropped name's folder and, when the command's extension is its own, its spelling (the same key).
-    expect(commandsFor(`convert it before uploading, e.g. ${SOX_TO_TELEPHONY}`, 'menus/Main.WAV', { dropDir: '/d', copy: 'failed/menus/Main.WAV' })).toEqual(["cd /d && mkdir -p menus && sox failed/menus/Main.WAV -r 8000 -c 1 -b 16 menus/Main.WAV"]);
+    expect(commandsFor(`convert it before uploading, e.g. ${SOX_TO_TELEPHONY}`, 'menus/Main.WAV', { dropDir: '/d', copy: 'failed/menus/Main.WAV' })).toEqual(['cd /d && mkdir -p menus && sox failed/menus/Main.WAV -r 8000 -c 1 -b 16 menus/.Main.WAV && mv menus/.Main.WAV menus/Main.WAV']);
     // A WAV holding MP2 becomes an MP3 of the same stem; each example of a message comes, once.
     const two = 're-save it, e.g. `ffmpeg -i in.wav -c copy out.wav`, and it goes as it is; or encode it as MP3, e.g. `lame -m m -b 32 in.wav out.mp3`, or `lame -m m -b 32 in.wav out.mp3`';
-    expect(commandsFor(two, 'a.wav', { dropDir: '/d', copy: 'failed/a.wav' })).toEqual(['cd /d && ffmpeg -i failed/a.wav -c copy a.wav', 'cd /d && lame -m m -b 32 failed/a.wav a.mp3']);
+    expect(commandsFor(two, 'a.wav', { dropDir: '/d', copy: 'failed/a.wav' })).toEqual(['cd /d && ffmpeg -i failed/a.wav -c copy .a.wav && mv .a.wav a.wav', 'cd /d && lame -m m -b 32 failed/a.wav .a.mp3 && mv .a.mp3 a.mp3']);
     // A name that starts with a dash is not an option; text without a command, or with no file in it, gives none.
-    expect(commandsFor(big, '-x.mp3', { dropDir: '/d', copy: 'failed/-x.mp3' })).toEqual(['cd /d && lame --mp3input -m m -b 32 failed/-x.mp3 ./-x.mp3']);
+    expect(commandsFor(big, '-x.mp3', { dropDir: '/d', copy: 'failed/-x.mp3' })).toEqual(['cd /d && lame --mp3input -m m -b 32 failed/-x.mp3 .-x.mp3 && mv .-x.mp3 ./-x.mp3']);
+    // zsh (macOS) reads a word starting with = as a command's path; C1 controls break a line as C0 ones do.
+    expect(commandsFor(big, '=intro.mp3', { dropDir: '/d', copy: 'failed/=intro.mp3' })).toEqual(["cd /d && lame --mp3input -m m -b 32 failed/=intro.mp3 .=intro.mp3 && mv .=intro.mp3 '=intro.mp3'"]);
+    expect(commandsFor(big, 'a\u0085b.mp3', { dropDir: '/d', copy: 'failed/a\u0085b.mp3' })).toEqual([]);
     expect(commandsFor('not audio; see `npm run status`', 'a.mp3', run)).toEqual([]);
     expect(commandsFor(undefined, 'a.mp3', run)).toEqual([]);
     // A name that would break the line: none (the message's placeholders stay).
@@ -293,16 +297,16 @@ describe('error → fix', () => {
 
   test('the note gives the commands after the fix, not where a warning replaces the fix', () => {
     const base = { file: 'big.mp3', key: 'prompts/big.mp3', bucket: 'b-1', code: 'FileTooLarge', message: 'too big: e.g. `lame --mp3input -m m -b 32 in.mp3 out.mp3`', atMs: 0, offsetMinutes: 480, run: { dropDir: '/d', copy: 'failed/big.mp3' } };
-    expect(failureText(base)).toMatch(/\nFix: {5}CCC accepts files up to 5 MB.*\nCommand: cd \/d && lame --mp3input -m m -b 32 failed\/big\.mp3 big\.mp3\n {9}\(the message's example, for this file: the fixed file goes straight into the drop folder, which takes it in\)\n/);
+    expect(failureText(base)).toContain("\nCommand: cd /d && lame --mp3input -m m -b 32 failed/big.mp3 .big.mp3 && mv .big.mp3 big.mp3\n         (the message's example, for this file: the fixed file goes straight into the drop folder, which takes it in)\n\n");
     expect(failureText({ ...base, warning: 'the rest of a paused copy' })).not.toContain('Command:');
     // A command that makes an MP3 of a WAV writes a new name: the failed one stays listed until deleted, and the note says so.
     const wav = failureText({ ...base, file: 'hold music.wav', key: 'prompts/hold music.wav', code: 'AudioInvalid', message: 'e.g. `lame --mp2input in.wav out.mp3`', run: { dropDir: '/d', copy: 'failed/hold music.wav' } });
     // Renamed within failed/, the copy takes its note along: the commands and the advice name the new path.
     const moved = noteForRenamedCopy(wav, 'failed/hold music.wav', 'failed/hold-later.wav');
-    expect(moved).toContain("Command: cd /d && lame --mp2input failed/hold-later.wav 'hold music.mp3'\n");
-    expect(moved).toContain('until you delete failed/hold-later.wav (do that');
+    expect(moved).toContain("Command: cd /d && lame --mp2input failed/hold-later.wav '.hold music.mp3' && mv '.hold music.mp3' 'hold music.mp3'\n");
+    expect(moved).toContain('until you delete failed/hold-later.wav;');
     expect(readFailureNote(moved, 'b-1')).toEqual({ file: 'hold music.wav', key: 'prompts/hold music.wav' });
-    expect(wav).toContain("Command: cd /d && lame --mp2input 'failed/hold music.wav' 'hold music.mp3'\n         (the message's example, for this file: the fixed file goes straight into the drop folder, which takes it in, as hold music.mp3: a new name, so hold music.wav stays listed as failed until you delete failed/hold music.wav (do that once the new file is registered))\n");
+    expect(wav).toContain("Command: cd /d && lame --mp2input 'failed/hold music.wav' '.hold music.mp3' && mv '.hold music.mp3' 'hold music.mp3'\n         (the message's example, for this file: the fixed file goes straight into the drop folder, which takes it in)\n         (hold music.mp3 is a new name: hold music.wav stays listed as failed until you delete failed/hold music.wav; do that once hold music.mp3 is registered)\n");
     expect(readFailureNote(failureText(base), 'b-1')).toEqual({ file: 'big.mp3', key: 'prompts/big.mp3' });
   });
 

@@ -1063,8 +1063,9 @@ export class DropFolder {
       return;
     }
     if (rel && fileId !== undefined && !alreadyRegistered) this.watchGrowth(`${RESERVED_DIRS.done}/${rel}`, key, fileId);
-    // Not when CCC had rejected it at review: the name still needs a new recording.
-    if (fileId !== undefined && !(alreadyRegistered && rejected)) this.markFixed(key, fileId, rel && `${RESERVED_DIRS.done}/${rel}`);
+    // Once, at the registration itself: not for the same file dropped again (its notes were marked
+    // then, with that time), nor when CCC had rejected it at review (the name needs a new recording).
+    if (fileId !== undefined && !alreadyRegistered) this.markFixed(key, fileId, rel && `${RESERVED_DIRS.done}/${rel}`);
     this.deps.emit({ kind: 'uploaded', file: f.file, key, fileId, movedTo: rel && `${RESERVED_DIRS.done}/${rel}`, ...extra });
   }
 

@@ -9,23 +9,27 @@ import * as path from 'path';
 import { filesUnder } from './drop-folder';
 import { CUT_SHORT_SUFFIX, ERROR_SUFFIX, RESERVED_DIRS } from './drop-rules';
 import type { CutShort, FailedNote } from './file-state';
-import { readCutShortNote, readFailureNote, warnsPausedRest } from './fixes';
+import { failedAtOf, readCutShortNote, readFailureNote, warnsPausedRest } from './fixes';
 import { BUCKET } from './settings';
 
 /**
- * The newest note (by time written) per object of those under `folder` of the drop folder whose
- * names end with `suffix`, as `read` makes of its text (undefined: not one of ours). A folder or
- * note that cannot be read gives none.
+ * The newest note per object of those under `folder` of the drop folder whose names end with
+ * `suffix`, as `read` makes of its text (undefined: not one of ours): by the time the note says
+ * (`atMs`) where it says one, else by when it was written; ties by when it was written. A folder
+ * or note that cannot be read gives none.
  */
-function newestNotes<T>(dropDir: string, folder: string, suffix: string, read: (text: string, rel: string) => { key: string; value: T } | undefined): Map<string, T> {
-  const out = new Map<string, { note: T; mtimeMs: number }>();
+function newestNotes<T>(dropDir: string, folder: string, suffix: string, read: (text: string, rel: string) => { key: string; value: T; atMs?: number } | undefined): Map<string, T> {
+  const out = new Map<string, { note: T; atMs: number; mtimeMs: number }>();
   for (const rel of filesUnder(path.join(dropDir, folder), dropDir)) {
     if (!rel.endsWith(suffix)) continue;
     const full = path.join(dropDir, ...rel.split('/'));
     try {
       const note = read(fs.readFileSync(full, 'utf8'), rel);
+      if (!note) continue;
       const mtimeMs = fs.statSync(full).mtimeMs;
-      if (note && mtimeMs >= (out.get(note.key)?.mtimeMs ?? 0)) out.set(note.key, { note: note.value, mtimeMs });
+      const atMs = note.atMs ?? mtimeMs;
+      const best = out.get(note.key);
+      if (!best || atMs > best.atMs || (atMs === best.atMs && mtimeMs >= best.mtimeMs)) out.set(note.key, { note: note.value, atMs, mtimeMs });
     } catch {
       // Unreadable: as if absent.
     }
@@ -53,6 +57,6 @@ export function failureNotes(dropDir: string): Map<string, FailedNote> {
     const note = readFailureNote(text, BUCKET);
     const copy = rel.slice(0, -ERROR_SUFFIX.length);
     const there = fs.existsSync(path.join(dropDir, ...copy.split('/')));
-    return note && { key: note.key, value: { note: rel, ...(there ? { copy } : {}), pausedRest: warnsPausedRest(text) } };
+    return note && { key: note.key, value: { note: rel, ...(there ? { copy } : {}), pausedRest: warnsPausedRest(text) }, atMs: failedAtOf(text, BUCKET) };
   });
 }

@@ -9,7 +9,7 @@ import { closedByCcc, deferredUntil } from '../../shared/core/job';
 import { META, USER_NAME_META } from '../../shared/core/metadata';
 import { customFileName } from '../../shared/core/naming';
 import { tryDecodeURIComponent } from '../../shared/core/text';
-import { fixFor, REST_FIX } from './fixes';
+import { fixFor, REST_FIX_INLINE } from './fixes';
 import { nextQuotaDay } from './time';
 
 /** What the `x-cos-meta-ivr-*` fields say, decoded. */
@@ -135,7 +135,7 @@ export function needsAction(objects: Array<{ key: string; state: FileState; cutS
     // The object still shows the registration the drop folder found cut short (a later one ends it).
     if (s.status === 'uploaded' && cutShort && s.fileId === cutShort.fileId) items.push({ key, kind: 'cut-short', detail: `registered cut short: FileId ${cutShort.fileId} holds only the start of the recording (a copy went on after the stack took it)`, fix: `copy ${cutShort.copy} (now complete) into the drop folder itself to register it whole (a new FileId and a quota slot), and use that FileId in your IVR flow` });
     // Its note warns that the file is the rest of a paused copy: the code's fix would register the end of a recording.
-    else if (s.status === 'failed' && failedNote?.pausedRest) items.push({ key, kind: 'failed', detail: `failed: ${reason(s)}. Warning: this may be the rest of a copy that paused (${failedNote.note} says why)`, fix: `do not follow the message: ${REST_FIX.charAt(0).toLowerCase()}${REST_FIX.slice(1)}`, ...where });
+    else if (s.status === 'failed' && failedNote?.pausedRest) items.push({ key, kind: 'failed', detail: `failed: ${reason(s)}. Warning: this may be the rest of a copy that paused (${failedNote.note} says why)`, fix: `do not follow the message: ${REST_FIX_INLINE}`, ...where });
     else if (s.status === 'failed') items.push({ key, kind: 'failed', detail: `failed: ${reason(s)}`, fix: fixFor(s.errorCode) + fixedAs(key, s, objects), ...where });
     else if (s.review === 'rejected') items.push({ key, kind: 'rejected', detail: `rejected by review${s.fileId !== undefined ? ` (FileId ${s.fileId})` : ''}: record it again and drop the new recording (the same file again changes nothing)` });
     else if (s.status === 'deferred') {

@@ -70,7 +70,10 @@ const TAIL_CODES: ReadonlySet<string> = new Set(['AudioInvalid', 'NotAudio', 'Fo
 const CUT_CODES: ReadonlySet<string> = new Set(['AudioTruncated', 'EmptyFile']);
 
 /** What to do about a file that is the rest of a paused copy: send the whole recording again. */
-export const REST_FIX = 'Copy the whole original into the drop folder again (start the stack with a longer --settle-ms where copies pause).';
+const REST_FIX = 'Copy the whole original into the drop folder again (start the stack with a longer --settle-ms where copies pause).';
+
+/** {@link REST_FIX} inside a sentence, after a colon. */
+export const REST_FIX_INLINE = `${REST_FIX.charAt(0).toLowerCase()}${REST_FIX.slice(1)}`;
 
 /** How long after a cut-short failure a failure of the same name is taken as its copy's rest. */
 export const PAUSED_REST_MS = 10 * 60_000;
@@ -83,13 +86,16 @@ export const PAUSED_REST_MS = 10 * 60_000;
  */
 export function restOfPausedCopy(code: string | undefined, atMs: number, earlier: { code?: string; atMs: number } | undefined, offsetMinutes: number): string | undefined {
   if (!earlier || !TAIL_CODES.has(code ?? '') || !CUT_CODES.has(earlier.code ?? '') || atMs - earlier.atMs > PAUSED_REST_MS) return undefined;
-  return `a file of this name failed cut short (${earlier.code}) at ${formatDateTime(earlier.atMs, offsetMinutes)}: this one may be the rest of that copy, which paused and then went on into a new file of the name. Do not follow the fix for its error: ${REST_FIX.charAt(0).toLowerCase()}${REST_FIX.slice(1)}`;
+  return `a file of this name failed cut short (${earlier.code}) at ${formatDateTime(earlier.atMs, offsetMinutes)}: this one may be the rest of that copy, which paused and then went on into a new file of the name. Do not follow the fix for its error: ${REST_FIX_INLINE}`;
 }
 
-/** A path as one POSIX shell word: bare when plain, else single-quoted; never read as an option. */
+/**
+ * A path as one POSIX shell word: bare when plain, else single-quoted; never read as an option,
+ * nor as zsh's `=command` (macOS's default shell).
+ */
 function shellWord(p: string): string {
   const word = p.startsWith('-') ? `./${p}` : p;
-  return /^[A-Za-z0-9._\/+@%=,:-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+  return /^[A-Za-z0-9._/+@%,:-][A-Za-z0-9._/+@%=,:-]*$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
 }
 
 /** `file` with the extension `ext` (its own kept as written when it is that one already, so the key stays). */
@@ -99,38 +105,57 @@ function withExtension(file: string, ext: string): string {
   return file.slice(stem.length).toLowerCase() === `.${ext}` ? file : `${stem}.${ext}`;
 }
 
+/** `file` hidden (a dot before its base name): the drop folder never takes such a name. */
+function hidden(file: string): string {
+  const slash = file.lastIndexOf('/') + 1;
+  return `${file.slice(0, slash)}.${file.slice(slash)}`;
+}
+
 /** A placeholder of the function's example commands (shared/audio): `in.mp3`, `out.wav`, as a word of its own. */
 const PLACEHOLDER = /(?<=^|\s)(in|out)\.(mp3|wav)(?=\s|$)/g;
+
+/** Characters that would break a pasted line (C0 and C1 controls, DEL). */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** One example command made for a file: the line to paste, and the name it writes in the drop folder. */
+interface FixCommand {
+  line: string;
+  output: string;
+}
 
 /**
  * The example commands of a failure message (`lame … in.mp3 out.mp3`, in backticks) for this file,
  * ready to paste: run in the drop folder, reading the failed copy and writing the fixed file under
  * the name it was dropped with (its extension the command's), straight into the drop folder, which
  * takes it in like any dropped file. A trial had to work out what `in.mp3` and `out.mp3` stood for.
- * None when a name has a control character (it could not be pasted as one line).
+ * The tool writes a hidden name first, moved into place once it has finished: a tool stopped
+ * half-way, or slower than the settle time, would have its part taken and sent (the extension stays,
+ * since SoX picks the format by it). None when a name has a control character (it could not be
+ * pasted as one line).
  */
-export function commandsFor(message: string | undefined, dropped: string, run: { dropDir: string; copy: string }): string[] {
-  if (!message || /[\u0000-\u001f\u007f]/.test(dropped + run.copy + run.dropDir)) return [];
-  const out = new Set<string>();
+function fixCommands(message: string | undefined, dropped: string, run: { dropDir: string; copy: string }): FixCommand[] {
+  if (!message || CONTROL.test(dropped + run.copy + run.dropDir)) return [];
+  const out = new Map<string, FixCommand>();
   for (const [, cmd] of message.matchAll(/`([^`]+)`/g)) {
     const roles = [...cmd.matchAll(PLACEHOLDER)].map((m) => m[1]);
     if (!roles.includes('in') || !roles.includes('out')) continue;
-    const forFile = cmd.replace(PLACEHOLDER, (_m, role: string, ext: string) => shellWord(role === 'in' ? run.copy : withExtension(dropped, ext)));
+    let output = dropped;
+    const forFile = cmd.replace(PLACEHOLDER, (_m, role: string, ext: string) => {
+      if (role === 'in') return shellWord(run.copy);
+      output = withExtension(dropped, ext);
+      return shellWord(hidden(output));
+    });
     // A dropped subfolder may be gone by now (only done/ and failed/ keep it): made again first.
     const folder = dropped.includes('/') ? `mkdir -p ${shellWord(dropped.slice(0, dropped.lastIndexOf('/')))} && ` : '';
-    out.add(`cd ${shellWord(run.dropDir)} && ${folder}${forFile}`);
+    const line = `cd ${shellWord(run.dropDir)} && ${folder}${forFile} && mv ${shellWord(hidden(output))} ${shellWord(output)}`;
+    out.set(line, { line, output });
   }
-  return [...out];
+  return [...out.values()];
 }
 
-/**
- * The names the message's example commands write that differ from the dropped name (an MP3 made
- * from a WAV): a new file, so the failed one stays listed as failed until it is deleted.
- */
-export function renamedBy(message: string | undefined, dropped: string): string[] {
-  const names = new Set<string>();
-  for (const [, cmd] of (message ?? '').matchAll(/`([^`]+)`/g)) for (const m of cmd.matchAll(PLACEHOLDER)) if (m[1] === 'out' && withExtension(dropped, m[2]) !== dropped) names.add(withExtension(dropped, m[2]));
-  return [...names];
+/** The lines of {@link fixCommands}: what the note gives to paste. */
+export function commandsFor(message: string | undefined, dropped: string, run: { dropDir: string; copy: string }): string[] {
+  return fixCommands(message, dropped, run).map((c) => c.line);
 }
 
 /** The note's first line after the file's name, and the lines around the object's key: {@link readFailureNote} finds them. */
@@ -146,21 +171,33 @@ const FAILED_LINE = '\nFailed:  ';
 export function noteForRenamedCopy(text: string, from: string, to: string): string {
   return text
     .split('\n')
-    .map((line) => (line.startsWith('Command: ') || line.startsWith('Or:      ') ? line.replace(` ${shellWord(from)} `, ` ${shellWord(to)} `) : line.replace(`until you delete ${from} (`, `until you delete ${to} (`)))
+    .map((line) => (line.startsWith('Command: ') || line.startsWith('Or:      ') ? line.replace(` ${shellWord(from)} `, ` ${shellWord(to)} `) : line.replace(`until you delete ${from};`, `until you delete ${to};`)))
     .join('\n');
 }
 
 /** The message's example commands for this file, with what running one does. */
 function commandLines(n: FailureNote): string[] {
-  const commands = n.run ? commandsFor(n.message, n.file, n.run) : [];
+  const commands = n.run ? fixCommands(n.message, n.file, n.run) : [];
   if (commands.length === 0) return [];
-  // A trial pasted `lame … 'hold music.mp3'` for `hold music.wav`: registered, but status kept the .wav as failed, and nothing said why.
-  const renamed = renamedBy(n.message, n.file);
-  const names = renamed.length ? `, as ${renamed.join(' or ')}: a new name, so ${n.file} stays listed as failed until you delete ${n.run?.copy} (do that once the new file is registered)` : '';
+  // A trial pasted `lame … 'hold music.mp3'` for `hold music.wav`: registered, but status kept the
+  // .wav as failed, and nothing said why. Said of the name that differs, not of every command.
+  const renamed = [...new Set(commands.map((c) => c.output).filter((o) => o !== n.file))];
   return [
-    ...commands.map((c, i) => `${i === 0 ? 'Command:' : 'Or:     '} ${c}`),
-    `         (the message's example${commands.length > 1 ? 's' : ''}, for this file: the fixed file goes straight into the drop folder, which takes it in${names})`,
+    ...commands.map((c, i) => `${i === 0 ? 'Command:' : 'Or:     '} ${c.line}`),
+    `         (the message's example${commands.length > 1 ? 's' : ''}, for this file: the fixed file goes straight into the drop folder, which takes it in)`,
+    ...renamed.map((o) => `         (${o} is a new name: ${n.file} stays listed as failed until you delete ${n.run?.copy}; do that once ${o} is registered)`),
   ];
+}
+
+/**
+ * When the failure a note {@link failureText} wrote for `bucket` was recorded (its `Failed:` line):
+ * which of an object's notes is its latest, however often a note was touched since (marked fixed,
+ * moved with its copy, opened in an editor).
+ */
+export function failedAtOf(text: string, bucket: string): number | undefined {
+  const at = text.lastIndexOf(` in bucket ${bucket}${FAILED_LINE}`);
+  const m = at < 0 ? null : /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)([+-]\d\d:\d\d)/.exec(text.slice(at + ` in bucket ${bucket}${FAILED_LINE}`.length));
+  return m ? Date.parse(`${m[1]}T${m[2]}${m[3]}`) : undefined;
 }
 
 /** Whether a note {@link failureText} wrote warns that its file is the rest of a paused copy (its fix then is {@link REST_FIX}). */
@@ -214,8 +251,8 @@ export function readFailureNote(text: string, bucket: string): { file: string; k
 /** What a failed copy's note gets once its name is registered (appended: the note stays the record of the failure). */
 export function fixedSinceText(fileId: number, atMs: number, offsetMinutes: number, movedTo: string | undefined): string {
   return [
-    `Since:   registered at ${formatDateTime(atMs, offsetMinutes)} as FileId ${fileId}, dropped again under this name${movedTo ? ` (now ${movedTo})` : ''}.`,
-    '         Nothing is left to do for this file: delete it once you no longer need it, and this note goes with it.',
+    `Since:   dealt with: this name was dropped again and registered at ${formatDateTime(atMs, offsetMinutes)} as FileId ${fileId}${movedTo ? ` (now ${movedTo})` : ''}.`,
+    '         Delete this file once you no longer need it, and this note goes with it.',
     '',
   ].join('\n');
 }

@@ -310,7 +310,8 @@ function parseFmt(f: Uint8Array): Checked<WavFmt> {
   // MPEG audio in a WAV wrapper: sox cannot read it (a trial's pasted `sox` failed with "WAV file
   // encoding `MP3' is not supported"), but LAME finds the MPEG frames inside and makes an MP3.
   if (tag === 0x50 || tag === 0x55) {
-    const input = tag === 0x55 ? 'mp3' : 'mp2';
+    // Format 0x50 says which MPEG layer in its extension (MPEG1WAVEFORMAT's fwHeadLayer: 1, 2 or 4).
+    const input = tag === 0x55 ? 'mp3' : f.length >= 20 && u16(f, 18) === 1 ? 'mp1' : 'mp2';
     return fail('AudioInvalid', `the WAV holds ${OTHER_WAV_CODECS[tag]} (format 0x${tag.toString(16).padStart(4, '0')}): MPEG audio in a WAV wrapper, which CCC does not take as WAV: make it an MP3, e.g. \`lame --${input}input in.wav out.mp3\``);
   }
   if (!codec) {
