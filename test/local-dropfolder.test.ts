@@ -978,12 +978,39 @@ test('at start nothing is cleared from failed/ when the state folder ran with an
   expect(other.of('cleared')).toEqual([]);
   other.drop.stop();
 
-  // All of failed/ gone (a share not mounted leaves an empty mount point): that proves nothing.
+  // The drop folder's result folders all gone (a share not mounted leaves an empty mount point):
+  // that proves nothing.
   const kept = structuredClone(t.record);
-  fs.rmSync(t.drop.failedDir, { recursive: true });
-  const unmounted = await dropFolder({ restartOf: { ...t, record: kept } });
+  const aside = `${t.dirs.drop}-aside`;
+  fs.renameSync(t.dirs.drop, aside);
+  fs.mkdirSync(t.dirs.drop);
+  const unmounted = await dropFolder({ restartOf: { ...t, record: structuredClone(kept) } });
   expect(unmounted.of('cleared')).toEqual([]);
   expect([...t.bucket.keys()].sort()).toEqual(['prompts/a.mp3', 'prompts/b.mp3']);
+  unmounted.drop.stop();
+  fs.rmSync(t.dirs.drop, { recursive: true });
+  fs.renameSync(aside, t.dirs.drop);
+
+  // failed/ itself deleted, done/ still there: its files are gone, and cleared as if each was
+  // deleted (a trial deleted failed/ and its failures stayed listed for good).
+  fs.rmSync(t.drop.failedDir, { recursive: true });
+  const deleted = await dropFolder({ restartOf: { ...t, record: kept } });
+  // (a.mp3 left the list when the run with another drop folder rewrote it: only b.mp3 is on it.)
+  expect(deleted.of('cleared')).toEqual([{ kind: 'cleared', file: 'failed/b.mp3', key: 'prompts/b.mp3' }]);
+  expect([...t.bucket.keys()]).toEqual(['prompts/a.mp3']);
+  t.dirs.cleanup();
+});
+
+test('failed/ deleted while the stack runs: its files are cleared as if deleted one by one', async () => {
+  const t = await dropFolder();
+  fs.writeFileSync(path.join(t.dirs.drop, 'memo.mp3'), mp3Silence(5));
+  await t.settle();
+  t.result('prompts/memo.mp3', failed('AudioTruncated'));
+  await t.drop.tick();
+  fs.rmSync(t.drop.failedDir, { recursive: true });
+  await t.drop.tick();
+  expect(t.of('cleared')).toEqual([{ kind: 'cleared', file: 'failed/memo.mp3', key: 'prompts/memo.mp3' }]);
+  expect([...t.bucket.keys()]).toEqual([]);
   t.dirs.cleanup();
 });
 

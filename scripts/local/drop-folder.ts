@@ -266,9 +266,10 @@ export class DropFolder {
    * files removed from `failed/` while the stack was stopped (tests then call `tick()`).
    */
   async open(): Promise<void> {
-    // Looked at before it is created: a failed/ missing at start (a share not mounted, its empty
-    // mount point left) says nothing about the files the last run left in it.
-    const failedWasThere = fs.existsSync(this.failedDir);
+    // Looked at before it is created: a drop folder missing its result folders at start (a share
+    // not mounted, its empty mount point left) says nothing about the files the last run left in
+    // failed/; failed/ deleted beside a done/ that is there says they are gone.
+    const failedWasThere = this.failedJudgeable();
     const makeDir = this.deps.makeDir ?? ((dir: string) => void fs.mkdirSync(dir, { recursive: true }));
     for (const dir of [this.deps.dropDir, this.waitingDir, this.doneDir, this.failedDir]) makeDir(dir);
     this.notePlacedAtStart();
@@ -587,8 +588,17 @@ export class DropFolder {
       fs.lstatSync(path.join(this.deps.dropDir, fromRel(rel)));
       return false;
     } catch (e) {
-      return (e as NodeJS.ErrnoException).code === 'ENOENT' && fs.existsSync(this.failedDir);
+      return (e as NodeJS.ErrnoException).code === 'ENOENT' && this.failedJudgeable();
     }
+  }
+
+  /**
+   * Whether a file missing from failed/ can be taken as removed: failed/ is there, or done/ is
+   * there without it (the operator deleted failed/ itself: a trial did, and its failures stayed
+   * listed for good). A share not mounted leaves neither, and proves nothing.
+   */
+  private failedJudgeable(): boolean {
+    return fs.existsSync(this.failedDir) || fs.existsSync(this.doneDir);
   }
 
   /** Whether a file of this key's name waits in the drop folder or in waiting/: its upload replaces the object anyway. */
