@@ -11,6 +11,7 @@ import * as os from 'os';
 import { pairWithDropFolder } from '../scripts/local/client';
 import { DropFolder, GROWTH_WATCH_MS, type DropEvent, type DropFolderDeps, type FailedCopy, type ObjectView } from '../scripts/local/drop-folder';
 import { failedCopiesRecord } from '../scripts/local/failed-record';
+import { STOPPED_FIX_MS } from '../scripts/local/drop-rules';
 import { failureText, fixFor, PAUSED_REST_MS, readCutShortNote, readFailureNote } from '../scripts/local/fixes';
 import { cutShortNotes, failureNotes } from '../scripts/local/drop-notes';
 import { describeEvent } from '../scripts/local/output';
@@ -251,6 +252,27 @@ test("status takes an object's latest failure note by the time it says, not by w
   fs.utimesSync(path.join(failedDir, 'x.mp3.error.txt'), later, later);
   expect(failureNotes(dirs.drop)).toEqual(new Map([['prompts/x.mp3', { note: 'failed/x (2).mp3.error.txt', copy: 'failed/x (2).mp3', pausedRest: false }]]));
   dirs.cleanup();
+});
+
+test("a fix command's hidden output left unchanged for a minute is said to be one stopped half-way, once; not while it grows, nor macOS's ._ files", async () => {
+  const t = await dropFolder();
+  const part = path.join(t.dirs.drop, '.queue music.mp3');
+  fs.writeFileSync(part, mp3Silence(3));
+  fs.writeFileSync(path.join(t.dirs.drop, '._queue music.mp3'), Buffer.alloc(4096));
+  await t.drop.tick();
+  // Still being written: each change starts the minute again.
+  t.advance(STOPPED_FIX_MS - 1);
+  fs.appendFileSync(part, mp3Silence(1));
+  await t.drop.tick();
+  t.advance(STOPPED_FIX_MS - 1);
+  await t.drop.tick();
+  expect(t.of('skipped')).toEqual([]);
+  t.advance(2);
+  await t.drop.tick();
+  await t.drop.tick();
+  expect(t.of('skipped')).toEqual([{ kind: 'skipped', file: '.queue music.mp3', why: "a fix command's output that was never moved into place (a command stopped before it finished): it holds only part of the recording. Delete it and run the command again; do not rename it to queue music.mp3" }]);
+  expect(t.of('sent')).toEqual([]);
+  t.dirs.cleanup();
 });
 
 test('a file that fails as the middle of a recording right after a file of its name failed cut short is said to be that copy\'s rest, and its fix not to be followed', async () => {

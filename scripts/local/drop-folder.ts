@@ -10,7 +10,7 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CUT_SHORT_SUFFIX, ERROR_SUFFIX, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, RESERVED_DIRS, scanIntervalMs, SettleTracker, withSuffix, type Observation } from './drop-rules';
+import { CUT_SHORT_SUFFIX, ERROR_SUFFIX, freeName, isFixOutputName, isIgnoredName, NAME_MAX_BYTES, noteName, RESERVED_DIRS, scanIntervalMs, SettleTracker, STOPPED_FIX_MS, withSuffix, type Observation } from './drop-rules';
 import { deferredDay, readFileState, withRefusal } from './file-state';
 import { sharedNames } from '../../shared/core/naming';
 import { cutShortText, failureText, fixedSinceText, noteForRenamedCopy, restOfPausedCopy, readFailureNote } from './fixes';
@@ -237,6 +237,8 @@ export class DropFolder {
   private toldRecordError = false;
   /** Entries the drop folder cannot take (a link, a name that is not UTF-8), each told once. */
   private readonly toldSkipped = new Set<string>();
+  /** Fix commands' hidden outputs seen in the drop folder, with their size and since when it has not changed. */
+  private readonly fixOutputs = new Map<string, { size: number; since: number }>();
   /** The last failure of each key in this run: a failure right after a cut-short one may be its copy's rest. */
   private readonly lastFailure = new Map<string, { code?: string; atMs: number }>();
   /**
@@ -360,7 +362,10 @@ export class DropFolder {
     }
     const out: Observation[] = [];
     for (const e of entries) {
-      if (isIgnoredName(e.name)) continue;
+      if (isIgnoredName(e.name)) {
+        if (e.isFile() && isFixOutputName(e.name)) this.watchFixOutput(path.join(dir, e.name));
+        continue;
+      }
       const full = path.join(dir, e.name);
       if (e.isDirectory()) {
         if (top && (Object.values(RESERVED_DIRS) as string[]).includes(e.name)) continue;
@@ -379,6 +384,30 @@ export class DropFolder {
       }
     }
     return out;
+  }
+
+  /**
+   * Says once of a fix command's hidden output (`.big.mp3`) that has stayed unchanged for a minute:
+   * the command was stopped before it finished, and the file holds part of a recording. A trial
+   * found one, renamed it, and had 46 s of a 150 s prompt registered.
+   */
+  private watchFixOutput(full: string): void {
+    if (this.toldSkipped.has(full)) return;
+    let size: number;
+    try {
+      size = fs.statSync(full).size;
+    } catch {
+      return;
+    }
+    const seen = this.fixOutputs.get(full);
+    if (!seen || seen.size !== size) {
+      this.fixOutputs.set(full, { size, since: this.deps.now() });
+      return;
+    }
+    if (this.deps.now() - seen.since < STOPPED_FIX_MS) return;
+    this.fixOutputs.delete(full);
+    const shown = path.basename(full).slice(1);
+    this.skip(full, `a fix command's output that was never moved into place (a command stopped before it finished): it holds only part of the recording. Delete it and run the command again; do not rename it to ${shown}`);
   }
 
   /** The files under done/ or failed/ (paths relative to the drop folder), ignored names left out. */
