@@ -483,6 +483,13 @@ describe('columns with Chinese names', () => {
     expect(renderStatus([{ ...rows[0], state: { status: 'uploaded', fileId: 1001 } }], 'prompts/', 'b', 480).slice(-1)).toEqual(['Needs action: nothing.']);
   });
 
+  test("npm run status: the failed copy's line escapes a tab as the key does, and says whether its note is beside it", () => {
+    const row = (failedNote: StatusRow['failedNote']): StatusRow => ({ key: 'prompts/tab\tname.mp3', size: 10, state: { status: 'failed', errorCode: 'NotAudio', errorMessage: 'x' }, failedNote });
+    expect(renderStatus([row({ copy: 'failed/tab\tname.mp3', note: 'failed/tab\tname.mp3.error.txt', pausedRest: false })], 'prompts/', 'b', 480).at(-1)).toBe('    the file:   failed/tab\\tname.mp3 in the drop folder, its note beside it');
+    // Its note deleted: the copy is still named (from the stack's list), without the note.
+    expect(renderStatus([row({ copy: 'failed/tab\tname.mp3', pausedRest: false })], 'prompts/', 'b', 480).at(-1)).toBe('    the file:   failed/tab\\tname.mp3 in the drop folder');
+  });
+
   test('npm run status: a failed file whose other-extension namesake was registered after it is said to be fixed so, if it is', () => {
     const failedAt = Date.UTC(2026, 10, 27, 12);
     const wav: StatusRow = { key: 'prompts/hold music.wav', size: 10, state: { status: 'failed', errorCode: 'AudioInvalid', errorMessage: 'MPEG in a WAV', atMs: failedAt } };
@@ -492,6 +499,10 @@ describe('columns with Chinese names', () => {
     // Registered before the failure, or in another folder: not its fix.
     expect(fix([wav, mp3(failedAt - 60_000)])).toBe(fixFor('AudioInvalid'));
     expect(fix([wav, { ...mp3(failedAt + 60_000), key: 'prompts/other/hold music.mp3' }])).toBe(fixFor('AudioInvalid'));
+    // A file of another kind fixed as a prompt (a trial's closing.ogg, converted to closing.wav).
+    const ogg: StatusRow = { key: 'prompts/closing.ogg', size: 10, state: { status: 'failed', errorCode: 'UnsupportedExtension', errorMessage: 'not .mp3 or .wav', atMs: failedAt } };
+    const closing: StatusRow = { key: 'prompts/closing.wav', size: 10, state: { status: 'uploaded', fileId: 1054, atMs: failedAt + 1 } };
+    expect(needsAction([ogg, closing], 480)[0].fix).toContain('(prompts/closing.wav was registered since, FileId 1054: if that is this file fixed');
   });
 
   test('npm run status: different files registered under one CCC name are pointed out, with their FileIds', () => {

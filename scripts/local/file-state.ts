@@ -63,21 +63,22 @@ export interface CutShort {
 }
 
 /**
- * When a file of the failed one's name with the other extension was registered after it failed
+ * When a prompt of the failed file's name with another extension was registered after it failed
  * (`hold music.mp3` for `hold music.wav`, the usual fix of a WAV that holds MP3): most likely its
  * fix, which status cannot see, so it says how this entry goes. A trial had fixed it so and still
  * read "drop the fixed file into the drop folder again".
  */
 function fixedAs(key: string, s: FileState, objects: ReadonlyArray<{ key: string; state: FileState }>): string {
-  const stem = key.replace(/\.(mp3|wav)$/i, '');
-  const fix = objects.find((o) => o.key !== key && o.key.replace(/\.(mp3|wav)$/i, '') === stem && o.state.status === 'uploaded' && (o.state.atMs ?? 0) >= (s.atMs ?? Infinity));
+  // Any extension of the failed file (a trial's `closing.ogg`, fixed as `closing.wav`), a prompt's of the fix.
+  const stem = key.replace(/\.[^./]*$/, '');
+  const fix = objects.find((o) => o.key !== key && o.key.replace(/\.(mp3|wav)$/i, '') === stem && /\.(mp3|wav)$/i.test(o.key) && o.state.status === 'uploaded' && (o.state.atMs ?? 0) >= (s.atMs ?? Infinity));
   return fix ? ` (${fix.key} was registered since${fix.state.fileId !== undefined ? `, FileId ${fix.state.fileId}` : ''}: if that is this file fixed, delete this file's copy in failed/ and it is no longer listed here)` : '';
 }
 
 /** The drop folder's latest note on an object's failure. */
 export interface FailedNote {
-  /** The note, relative to the drop folder: `failed/stall (2).mp3.error.txt`. */
-  note: string;
+  /** The note, relative to the drop folder: `failed/stall (2).mp3.error.txt`; none when the operator deleted it (the copy is then known from the stack's list). */
+  note?: string;
   /** The failed copy beside it, when still there: `failed/stall (2).mp3`. */
   copy?: string;
   /** The note warns that the file is the rest of a paused copy (its fix is then not the code's). */
@@ -92,8 +93,10 @@ export interface ActionItem {
   detail: string;
   /** failed: what to do, as `failed/<name>.error.txt` says it. */
   fix?: string;
-  /** failed: the copy in the drop folder that stands for it, beside its note: `failed/photo (2).mp3`. */
+  /** failed: the copy in the drop folder that stands for it: `failed/photo (2).mp3`. */
   file?: string;
+  /** failed: the note beside that copy, when it is there. */
+  note?: string;
 }
 
 /** Where the functions keep their ledger: the default of `IVR_LEDGER_PREFIX`, which the stack keeps. */
@@ -131,11 +134,11 @@ export function needsAction(objects: Array<{ key: string; state: FileState; cutS
   const items: ActionItem[] = [];
   const reason = (s: FileState) => [s.errorCode, s.errorMessage].filter(Boolean).join(': ') || 'no reason recorded';
   for (const { key, state: s, cutShort, failedNote } of objects) {
-    const where = failedNote?.copy ? { file: failedNote.copy } : {};
+    const where = failedNote?.copy ? { file: failedNote.copy, ...(failedNote.note ? { note: failedNote.note } : {}) } : {};
     // The object still shows the registration the drop folder found cut short (a later one ends it).
     if (s.status === 'uploaded' && cutShort && s.fileId === cutShort.fileId) items.push({ key, kind: 'cut-short', detail: `registered cut short: FileId ${cutShort.fileId} holds only the start of the recording (a copy went on after the stack took it)`, fix: `copy ${cutShort.copy} (now complete) into the drop folder itself to register it whole (a new FileId and a quota slot), and use that FileId in your IVR flow` });
     // Its note warns that the file is the rest of a paused copy: the code's fix would register the end of a recording.
-    else if (s.status === 'failed' && failedNote?.pausedRest) items.push({ key, kind: 'failed', detail: `failed: ${reason(s)}. Warning: this may be the rest of a copy that paused (${failedNote.note} says why)`, fix: `do not follow the message: ${REST_FIX_INLINE}`, ...where });
+    else if (s.status === 'failed' && failedNote?.pausedRest) items.push({ key, kind: 'failed', detail: `failed: ${reason(s)}. Warning: this may be the rest of a copy that paused (${failedNote.note ?? 'its note'} says why)`, fix: `do not follow the message: ${REST_FIX_INLINE}`, ...where });
     else if (s.status === 'failed') items.push({ key, kind: 'failed', detail: `failed: ${reason(s)}`, fix: fixFor(s.errorCode) + fixedAs(key, s, objects), ...where });
     else if (s.review === 'rejected') items.push({ key, kind: 'rejected', detail: `rejected by review${s.fileId !== undefined ? ` (FileId ${s.fileId})` : ''}: record it again and drop the new recording (the same file again changes nothing)` });
     else if (s.status === 'deferred') {

@@ -4,7 +4,7 @@
  */
 import { sharedNames } from '../../shared/core/naming';
 import { needsAction, type ActionItem, type CutShort, type FailedNote, type FileState } from './file-state';
-import { renderTable } from './table';
+import { printable, renderTable } from './table';
 import { formatDateTime, zoneName } from './time';
 
 /** One object and what its metadata says. */
@@ -109,7 +109,7 @@ export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, 
   else {
     const rowsOut = renderTable([{ header: 'KEY', maxWidth: KEY_WIDTH, cut: 'middle' }, { header: 'WHY' }], actions.map((a) => [a.key, a.detail])).slice(1);
     // A failed file's row is followed by what to do about it, as its note in failed/ says.
-    lines.push(actionHeading(actions), ...rowsOut.flatMap((l, i) => [`  ${l}`, ...(actions[i]?.fix ? [`    what to do: ${actions[i].fix}`] : []), ...(actions[i]?.file ? [`    the file:   ${actions[i].file} in the drop folder, its note beside it`] : [])]));
+    lines.push(actionHeading(actions), ...rowsOut.flatMap((l, i) => [`  ${l}`, ...(actions[i]?.fix ? [`    what to do: ${actions[i].fix}`] : []), ...(actions[i]?.file ? [`    the file:   ${printable(actions[i].file ?? '')} in the drop folder${actions[i].note ? ', its note beside it' : ''}`] : [])]));
   }
   const clashes = namesInBucketTwice(rows);
   if (clashes.length > 0) {

@@ -5,6 +5,9 @@ import { runCommand } from './cli';
 import { findStack, cosClient } from './client';
 import { readFileState, withRefusal } from './file-state';
 import { cutShortNotes, failureNotes } from './drop-notes';
+import { failedCopiesRecord } from './failed-record';
+import * as fs from 'fs';
+import * as path from 'path';
 import { parseClientOptions, STATUS_OPTIONS, usage } from './options';
 import { BUCKET, REGION } from './settings';
 import { renderStatus, statusJson, type StatusRow } from './status-view';
@@ -24,6 +27,11 @@ async function main(): Promise<void> {
   const cos = cosClient(stack.cosPort);
   const cutShort = cutShortNotes(stack.dropDir);
   const failed = failureNotes(stack.dropDir);
+  // A copy whose note the operator deleted is still on the stack's list of failed files (a trial
+  // deleted a note and status stopped naming the file, though it was still there).
+  for (const c of failedCopiesRecord(o.dataDir, stack.dropDir, stack.prefix).read()) {
+    if (!failed.has(c.key) && fs.existsSync(path.join(stack.dropDir, ...c.file.split('/')))) failed.set(c.key, { copy: c.file, pausedRest: false });
+  }
   const rows: StatusRow[] = [];
   let marker: string | undefined;
   for (;;) {
