@@ -738,6 +738,10 @@ describe('next-day', () => {
     const instance = { invoke: async () => ({ ok: true as const, result: { sent: true, settled: 4, registered: 1, files, reviews: { checked: 0, changed: 0, rejected: [] } } }) } as unknown as FunctionInstance;
     const r = await runReport(instance, os.tmpdir(), async () => undefined, '', (f) => describeSettled(f, 'p/'));
     expect(passLine(r)).toBe('recovery pass: 1 file registered, 3 other files updated (menu.wav deferred to 2026-11-28, hold.mp3 failed (GaveUp), overflow.mp3 not sent: replaced or removed before its turn)');
+    // Where the bucket says which (the stack's line): the version not sent, or the file removed.
+    const overflow = files[3];
+    expect(describeSettled(overflow, 'p/', () => true)).toBe('an earlier version of overflow.mp3 not sent: replaced by a newer one before its turn');
+    expect(describeSettled(overflow, 'p/', () => false)).toBe('overflow.mp3 not sent: removed before its turn');
     expect(passSummary({ settled: 1, registered: 0 }, ['menu.wav retrying (InternalError)'])).toBe('1 file updated (menu.wav retrying (InternalError))');
   });
 

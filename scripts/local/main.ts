@@ -211,7 +211,7 @@ async function main(): Promise<void> {
   /** The recovery pass in progress: one at a time, as the timer and next-day both start it. */
   let pass: Promise<ReportRun> | undefined;
   const recoveryPass = (): Promise<ReportRun> => {
-    pass ??= runReport(report, s.dataDir, fetchObject, '', (f) => describeSettled(f, s.prefix)).finally(() => (pass = undefined));
+    pass ??= runReport(report, s.dataDir, fetchObject, '', (f) => describeSettled(f, s.prefix, (key) => cos.object(BUCKET, key) !== undefined)).finally(() => (pass = undefined));
     return pass;
   };
   const passNote = (r: ReportRun) => out.note('recovery', { ok: r.ok, pass: r.pass, day: r.day, page: r.page }, passLine(r));

@@ -110,12 +110,18 @@ export function isNoteworthy(pass: Pick<RecoveryResultShape, 'settled' | 'review
 /**
  * A file the pass moved on, for its line: `menu.wav deferred to 2026-11-28` (the day it can go),
  * `hold.mp3 failed (GaveUp)`, or, for a file whose object was gone when its turn came (withdrawn
- * from waiting/, deleted, or overwritten: the new upload is a file of its own), `overflow.mp3 not sent: replaced or removed before its turn`.
+ * from waiting/, deleted, or overwritten: the new upload is a file of its own), `overflow.mp3 not sent: removed before its turn`.
  */
-export function describeSettled(f: SettledFileShape, prefix: string): string {
+export function describeSettled(f: SettledFileShape, prefix: string, exists?: (key: string) => boolean): string {
   const file = f.key.startsWith(prefix) ? f.key.slice(prefix.length) : f.key;
   if (f.status === 'deferred' && f.deferredDay) return `${file} deferred to ${dayAfter(f.deferredDay)}`;
-  if (f.code === 'ObjectChanged' || f.code === 'ObjectNotFound') return `${file} not sent: replaced or removed before its turn`;
+  if (f.code === 'ObjectChanged' || f.code === 'ObjectNotFound') {
+    // Said of the version that was not sent, where the bucket tells which: a trial read "late
+    // notice.wav not sent" just under the line that had registered its newer version.
+    if (exists?.(f.key) === true) return `an earlier version of ${file} not sent: replaced by a newer one before its turn`;
+    if (exists?.(f.key) === false) return `${file} not sent: removed before its turn`;
+    return `${file} not sent: replaced or removed before its turn`;
+  }
   return `${file} ${f.status}${f.code ? ` (${f.code})` : ''}`;
 }
 
