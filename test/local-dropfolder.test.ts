@@ -254,10 +254,16 @@ test("status takes an object's latest failure note by the time it says, not by w
   dirs.cleanup();
 });
 
-test("a fix command's hidden output left unchanged for a minute is said to be one stopped half-way, once; not while it grows, nor macOS's ._ files", async () => {
+test("a failed file's fix command output left hidden and unchanged for a minute is said to be one stopped half-way, again if it happens again; not while it grows, nor other hidden files", async () => {
   const t = await dropFolder();
+  fs.writeFileSync(path.join(t.dirs.drop, 'queue music.mp3'), mp3Silence(6));
+  await t.settle();
+  t.result('prompts/queue music.mp3', failed('AudioTruncated'));
+  await t.drop.tick();
   const part = path.join(t.dirs.drop, '.queue music.mp3');
   fs.writeFileSync(part, mp3Silence(3));
+  // Not the output of a failed file's command: an operator's own hidden file, macOS's ._ file.
+  fs.writeFileSync(path.join(t.dirs.drop, '.take2.wav'), Buffer.alloc(4096));
   fs.writeFileSync(path.join(t.dirs.drop, '._queue music.mp3'), Buffer.alloc(4096));
   await t.drop.tick();
   // Still being written: each change starts the minute again.
@@ -270,8 +276,17 @@ test("a fix command's hidden output left unchanged for a minute is said to be on
   t.advance(2);
   await t.drop.tick();
   await t.drop.tick();
-  expect(t.of('skipped')).toEqual([{ kind: 'skipped', file: '.queue music.mp3', why: "a fix command's output that was never moved into place (a command stopped before it finished): it holds only part of the recording. Delete it and run the command again; do not rename it to queue music.mp3" }]);
-  expect(t.of('sent')).toEqual([]);
+  const line = { kind: 'skipped', file: '.queue music.mp3', why: "a fix command's output that was never moved into place (a command stopped before it finished): it holds only part of the recording. Delete it and run the command again; do not rename it to queue music.mp3" };
+  expect(t.of('skipped')).toEqual([line]);
+  // Deleted, the command run and stopped again: said again (the trial's partial registration came so).
+  fs.rmSync(part);
+  await t.drop.tick();
+  fs.writeFileSync(part, mp3Silence(2));
+  await t.drop.tick();
+  t.advance(STOPPED_FIX_MS);
+  await t.drop.tick();
+  expect(t.of('skipped')).toEqual([line, line]);
+  expect(t.of('sent').map((e) => e.kind === 'sent' && e.file)).toEqual(['queue music.mp3']);
   t.dirs.cleanup();
 });
 
@@ -1020,6 +1035,35 @@ test('at start nothing is cleared from failed/ when the state folder ran with an
   // (a.mp3 left the list when the run with another drop folder rewrote it: only b.mp3 is on it.)
   expect(deleted.of('cleared')).toEqual([{ kind: 'cleared', file: 'failed/b.mp3', key: 'prompts/b.mp3' }]);
   expect([...t.bucket.keys()]).toEqual(['prompts/a.mp3']);
+  t.dirs.cleanup();
+});
+
+test('a drop folder that drops out while the stack runs (a share unmounted), or a failed/ that is a link to nowhere, clears nothing', async () => {
+  const t = await dropFolder();
+  fs.writeFileSync(path.join(t.dirs.drop, 'memo.mp3'), mp3Silence(5));
+  await t.settle();
+  t.result('prompts/memo.mp3', failed('AudioTruncated'));
+  await t.drop.tick();
+  fs.writeFileSync(path.join(t.dirs.drop, 'other.mp3'), mp3Silence(6));
+  await t.settle();
+  // The share goes; its empty mount point stays. A result arriving then makes done/ there again.
+  const aside = `${t.dirs.drop}-aside`;
+  fs.renameSync(t.dirs.drop, aside);
+  fs.mkdirSync(t.dirs.drop);
+  t.result('prompts/other.mp3', uploaded(1001));
+  await t.drop.tick();
+  await t.drop.tick();
+  expect(t.of('cleared')).toEqual([]);
+  expect([...t.bucket.keys()].sort()).toEqual(['prompts/memo.mp3', 'prompts/other.mp3']);
+  // Back, with failed/ a link to a volume that is offline: nothing either.
+  fs.rmSync(t.dirs.drop, { recursive: true });
+  fs.renameSync(aside, t.dirs.drop);
+  fs.renameSync(t.drop.failedDir, `${t.dirs.drop}-failed-volume`);
+  fs.symlinkSync(path.join(os.tmpdir(), 'ivr-no-such-volume', 'failed'), t.drop.failedDir);
+  await t.drop.tick();
+  expect(t.of('cleared')).toEqual([]);
+  expect([...t.bucket.keys()].sort()).toEqual(['prompts/memo.mp3', 'prompts/other.mp3']);
+  fs.rmSync(`${t.dirs.drop}-failed-volume`, { recursive: true });
   t.dirs.cleanup();
 });
 

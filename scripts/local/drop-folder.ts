@@ -10,7 +10,7 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CUT_SHORT_SUFFIX, ERROR_SUFFIX, freeName, isFixOutputName, isIgnoredName, NAME_MAX_BYTES, noteName, RESERVED_DIRS, scanIntervalMs, SettleTracker, STOPPED_FIX_MS, withSuffix, type Observation } from './drop-rules';
+import { CUT_SHORT_SUFFIX, ERROR_SUFFIX, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, RESERVED_DIRS, scanIntervalMs, SettleTracker, STOPPED_FIX_MS, withSuffix, type Observation } from './drop-rules';
 import { deferredDay, readFileState, withRefusal } from './file-state';
 import { sharedNames } from '../../shared/core/naming';
 import { cutShortText, failureText, fixedSinceText, noteForRenamedCopy, restOfPausedCopy, readFailureNote } from './fixes';
@@ -155,6 +155,16 @@ export interface DropFolderDeps {
   nextPassAt?(ms: number): number | undefined;
 }
 
+/** A directory's device and inode: another directory at the same path (a mount point) has others. */
+function folderIdentity(dir: string): string | undefined {
+  try {
+    const st = fs.statSync(dir, { bigint: true });
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
 /** How long a file moved to done/ or failed/ is watched for a paused copy going on into it (while the stack runs). */
 export const GROWTH_WATCH_MS = 10 * 60_000;
 
@@ -237,8 +247,14 @@ export class DropFolder {
   private toldRecordError = false;
   /** Entries the drop folder cannot take (a link, a name that is not UTF-8), each told once. */
   private readonly toldSkipped = new Set<string>();
-  /** Fix commands' hidden outputs seen in the drop folder, with their size and since when it has not changed. */
-  private readonly fixOutputs = new Map<string, { size: number; since: number }>();
+  /** The drop folder opened ({@link folderIdentity}): failed/ is judged only while it is still that one. */
+  private folderId: string | undefined;
+  /** Fix commands' hidden outputs seen in the drop folder, with their size and time and since when neither has changed. */
+  private readonly fixOutputs = new Map<string, { size: number; mtimeMs: number; since: number }>();
+  /** Those said to be left by a command stopped half-way, while they stay. */
+  private readonly toldFixOutputs = new Set<string>();
+  /** Those the scan in progress saw. */
+  private readonly fixSeen = new Set<string>();
   /** The last failure of each key in this run: a failure right after a cut-short one may be its copy's rest. */
   private readonly lastFailure = new Map<string, { code?: string; atMs: number }>();
   /**
@@ -274,6 +290,7 @@ export class DropFolder {
     const failedWasThere = this.failedJudgeable();
     const makeDir = this.deps.makeDir ?? ((dir: string) => void fs.mkdirSync(dir, { recursive: true }));
     for (const dir of [this.deps.dropDir, this.waitingDir, this.doneDir, this.failedDir]) makeDir(dir);
+    this.folderId = folderIdentity(this.deps.dropDir);
     this.notePlacedAtStart();
     if (failedWasThere && this.deps.ownsWaiting !== false) this.noteRecordedCopies();
     await this.resume();
@@ -329,7 +346,7 @@ export class DropFolder {
     if (this.ticking || this.stopped) return;
     this.ticking = true;
     try {
-      const ready = this.tracker.observe(this.scan(this.deps.dropDir, true), this.elapsedNow());
+      const ready = this.tracker.observe(this.scanAll(), this.elapsedNow());
       for (const o of ready) {
         if (this.stopped) break;
         await this.take(o);
@@ -353,6 +370,18 @@ export class DropFolder {
     }
   }
 
+  /**
+   * One scan of the drop folder; what it tracks of fix commands' hidden outputs ends with those no
+   * longer there (deleted, or moved into place), so a command stopped again is said again.
+   */
+  private scanAll(): Observation[] {
+    this.fixSeen.clear();
+    const found = this.scan(this.deps.dropDir, true);
+    for (const full of [...this.fixOutputs.keys()]) if (!this.fixSeen.has(full)) this.fixOutputs.delete(full);
+    for (const full of [...this.toldFixOutputs]) if (!this.fixSeen.has(full)) this.toldFixOutputs.delete(full);
+    return found;
+  }
+
   private scan(dir: string, top: boolean): Observation[] {
     let entries: fs.Dirent[];
     try {
@@ -363,7 +392,7 @@ export class DropFolder {
     const out: Observation[] = [];
     for (const e of entries) {
       if (isIgnoredName(e.name)) {
-        if (e.isFile() && isFixOutputName(e.name)) this.watchFixOutput(path.join(dir, e.name));
+        if (e.isFile() && this.isFixOutput(toRel(path.relative(this.deps.dropDir, path.join(dir, e.name))))) this.watchFixOutput(path.join(dir, e.name));
         continue;
       }
       const full = path.join(dir, e.name);
@@ -387,27 +416,43 @@ export class DropFolder {
   }
 
   /**
-   * Says once of a fix command's hidden output (`.big.mp3`) that has stayed unchanged for a minute:
-   * the command was stopped before it finished, and the file holds part of a recording. A trial
-   * found one, renamed it, and had 46 s of a 150 s prompt registered.
+   * Whether `rel` is the hidden name a pasted fix command writes for one of the failed files
+   * (`.big.mp3` for `big.wav`, see fixes.ts): only those, so an operator's own hidden file, or a
+   * macOS `._` file beside an ordinary one, is not taken for one.
+   */
+  private isFixOutput(rel: string): boolean {
+    const slash = rel.lastIndexOf('/') + 1;
+    const name = rel.slice(slash);
+    if (!/^\..+\.(mp3|wav)$/i.test(name)) return false;
+    const stem = `${rel.slice(0, slash)}${name.slice(1)}`.replace(/\.(mp3|wav)$/i, '');
+    return [...this.failedCopies.values()].some((c) => c.key.startsWith(this.deps.prefix) && c.key.slice(this.deps.prefix.length).replace(/\.[^./]*$/, '') === stem);
+  }
+
+  /**
+   * Says of a fix command's hidden output that has stayed unchanged for a minute (on the elapsed
+   * clock, which next-day does not move): the command was stopped before it finished, and the file
+   * holds part of a recording. Once while it stays. A trial found one, renamed it, and had 46 s of a
+   * 150 s prompt registered.
    */
   private watchFixOutput(full: string): void {
-    if (this.toldSkipped.has(full)) return;
-    let size: number;
+    this.fixSeen.add(full);
+    if (this.toldFixOutputs.has(full)) return;
+    let st: fs.Stats;
     try {
-      size = fs.statSync(full).size;
+      st = fs.statSync(full);
     } catch {
       return;
     }
     const seen = this.fixOutputs.get(full);
-    if (!seen || seen.size !== size) {
-      this.fixOutputs.set(full, { size, since: this.deps.now() });
+    if (!seen || seen.size !== st.size || seen.mtimeMs !== st.mtimeMs) {
+      this.fixOutputs.set(full, { size: st.size, mtimeMs: st.mtimeMs, since: this.elapsedNow() });
       return;
     }
-    if (this.deps.now() - seen.since < STOPPED_FIX_MS) return;
+    if (this.elapsedNow() - seen.since < STOPPED_FIX_MS) return;
     this.fixOutputs.delete(full);
+    this.toldFixOutputs.add(full);
     const shown = path.basename(full).slice(1);
-    this.skip(full, `a fix command's output that was never moved into place (a command stopped before it finished): it holds only part of the recording. Delete it and run the command again; do not rename it to ${shown}`);
+    this.deps.emit({ kind: 'skipped', file: toRel(path.relative(this.deps.dropDir, full)), why: `a fix command's output that was never moved into place (a command stopped before it finished): it holds only part of the recording. Delete it and run the command again; do not rename it to ${shown}` });
   }
 
   /** The files under done/ or failed/ (paths relative to the drop folder), ignored names left out. */
@@ -622,12 +667,21 @@ export class DropFolder {
   }
 
   /**
-   * Whether a file missing from failed/ can be taken as removed: failed/ is there, or done/ is
-   * there without it (the operator deleted failed/ itself: a trial did, and its failures stayed
-   * listed for good). A share not mounted leaves neither, and proves nothing.
+   * Whether a file missing from failed/ can be taken as removed. Not once the drop folder is
+   * another directory than the one opened (a share that dropped out leaves its mount point, in
+   * which a late result may have made done/ or failed/ again). Then: failed/ is there (a link to
+   * nowhere proves nothing), or it is plainly gone beside a done/ that is there (the operator
+   * deleted failed/ itself: a trial did, and its failures stayed listed for good). A share not
+   * mounted at start leaves neither.
    */
   private failedJudgeable(): boolean {
-    return fs.existsSync(this.failedDir) || fs.existsSync(this.doneDir);
+    if (this.folderId !== undefined && folderIdentity(this.deps.dropDir) !== this.folderId) return false;
+    try {
+      fs.lstatSync(this.failedDir);
+      return fs.existsSync(this.failedDir);
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'ENOENT' && fs.existsSync(this.doneDir);
+    }
   }
 
   /** Whether a file of this key's name waits in the drop folder or in waiting/: its upload replaces the object anyway. */

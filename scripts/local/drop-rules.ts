@@ -21,14 +21,6 @@ export const LOCK_NAME = '.ivr-audio-sync.lock';
  */
 const IGNORED: RegExp[] = [/^\./, /^~/, /\.part$/i, /\.partial$/i, /\.tmp$/i, /\.temp$/i, /\.crdownload$/i, /\.download$/i, /\.swp$/i, /\.swx$/i, /~$/, /^thumbs\.db$/i, /^desktop\.ini$/i];
 
-/**
- * The hidden name a pasted fix command writes before moving it into place (`.big.mp3`, see
- * scripts/local/fixes.ts): not macOS's `._` resource files, which look alike.
- */
-export function isFixOutputName(name: string): boolean {
-  return /^\.(?!_)[^/]+\.(mp3|wav)$/i.test(name);
-}
-
 /** How long a fix command's hidden output may stay unchanged before it is taken for one stopped half-way. */
 export const STOPPED_FIX_MS = 60_000;
 

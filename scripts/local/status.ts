@@ -29,8 +29,12 @@ async function main(): Promise<void> {
   const failed = failureNotes(stack.dropDir);
   // A copy whose note the operator deleted is still on the stack's list of failed files (a trial
   // deleted a note and status stopped naming the file, though it was still there).
+  // Only while the file there is still the one that failed (its size), not a fix saved under its name.
   for (const c of failedCopiesRecord(o.dataDir, stack.dropDir, stack.prefix).read()) {
-    if (!failed.has(c.key) && fs.existsSync(path.join(stack.dropDir, ...c.file.split('/')))) failed.set(c.key, { copy: c.file, pausedRest: false });
+    if (failed.get(c.key)?.copy) continue;
+    const size = fileSize(path.join(stack.dropDir, ...c.file.split('/')));
+    // (A note whose own copy is gone keeps its warning; it is not this copy's note.)
+    if (size === c.size) failed.set(c.key, { copy: c.file, pausedRest: failed.get(c.key)?.pausedRest ?? false });
   }
   const rows: StatusRow[] = [];
   let marker: string | undefined;
@@ -47,6 +51,15 @@ async function main(): Promise<void> {
   }
   if (o.json) process.stdout.write(`${JSON.stringify(statusJson(rows, stack.prefix, offsetMinutes, stack.quotaOffset))}\n`);
   else process.stdout.write(`${renderStatus(rows, stack.prefix, BUCKET, offsetMinutes).join('\n')}\n`);
+}
+
+/** A file's size, or undefined when it is not there. */
+function fileSize(file: string): number | undefined {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return undefined;
+  }
 }
 
 runCommand('npm run status', main);
