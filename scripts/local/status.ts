@@ -28,13 +28,12 @@ async function main(): Promise<void> {
   const cutShort = cutShortNotes(stack.dropDir);
   const failed = failureNotes(stack.dropDir);
   // A copy whose note the operator deleted is still on the stack's list of failed files (a trial
-  // deleted a note and status stopped naming the file, though it was still there).
-  // Only while the file there is still the one that failed (its size), not a fix saved under its name.
+  // deleted a note and status stopped naming the file, though it was still there): named while the
+  // file there has the failed one's size (not a fix saved under its name). A note whose own copy
+  // is gone keeps its warning, but is not this copy's note.
   for (const c of failedCopiesRecord(o.dataDir, stack.dropDir, stack.prefix).read()) {
     if (failed.get(c.key)?.copy) continue;
-    const size = fileSize(path.join(stack.dropDir, ...c.file.split('/')));
-    // (A note whose own copy is gone keeps its warning; it is not this copy's note.)
-    if (size === c.size) failed.set(c.key, { copy: c.file, pausedRest: failed.get(c.key)?.pausedRest ?? false });
+    if (fileSize(path.join(stack.dropDir, ...c.file.split('/'))) === c.size) failed.set(c.key, { copy: c.file, pausedRest: failed.get(c.key)?.pausedRest ?? false });
   }
   const rows: StatusRow[] = [];
   let marker: string | undefined;

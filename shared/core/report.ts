@@ -164,7 +164,8 @@ export function needsAction(v: JobVersion): NeedsAction | undefined {
 
 /**
  * Jobs whose object was dropped again later under the same key: the operator replaced the file,
- * so its earlier failure or rejection needs no action and no longer counts as a failure.
+ * so its earlier failure or rejection needs no action (a failure still counts on its day, as one
+ * dealt with).
  */
 function replacedJobs(jobs: JobVersion[]): Set<JobVersion> {
   const newest = new Map<string, number>();
