@@ -78,6 +78,13 @@ async function dropFolder(opts: { onPut?: (drop: DropFolder, key: string) => voi
       o.meta = { ...o.meta, ...meta };
       drop.objectChanged(key);
     },
+    /** A file dropped, taken, and failed by the function with `meta`, then scanned: in failed/ with its note. */
+    async dropFailed(name: string, body: Buffer, meta: Record<string, string>) {
+      fs.writeFileSync(path.join(dirs.drop, name), body);
+      await this.settle();
+      this.result(`prompts/${name}`, meta);
+      await drop.tick();
+    },
     of: (kind: DropEvent['kind']) => events.filter((e) => e.kind === kind),
     now: () => clock,
     advance(ms: number) {
@@ -256,10 +263,7 @@ test("status takes an object's latest failure note by the time it says, not by w
 
 test("a failed file's fix command output left hidden and unchanged for a minute is said to be one stopped half-way, again if it happens again; not while it grows, nor other hidden files", async () => {
   const t = await dropFolder();
-  fs.writeFileSync(path.join(t.dirs.drop, 'queue music.mp3'), mp3Silence(6));
-  await t.settle();
-  t.result('prompts/queue music.mp3', failed('AudioTruncated'));
-  await t.drop.tick();
+  await t.dropFailed('queue music.mp3', mp3Silence(6), failed('AudioTruncated'));
   const part = path.join(t.dirs.drop, '.queue music.mp3');
   fs.writeFileSync(part, mp3Silence(3));
   // Not the output of a failed file's command: an operator's own hidden file, macOS's ._ file.
@@ -292,10 +296,7 @@ test("a failed file's fix command output left hidden and unchanged for a minute 
 
 test('a file that fails as the middle of a recording right after a file of its name failed cut short is said to be that copy\'s rest, and its fix not to be followed', async () => {
   const t = await dropFolder();
-  fs.writeFileSync(path.join(t.dirs.drop, 'stall.mp3'), mp3Silence(6));
-  await t.settle();
-  t.result('prompts/stall.mp3', failed('AudioTruncated'));
-  await t.drop.tick();
+  await t.dropFailed('stall.mp3', mp3Silence(6), failed('AudioTruncated'));
   // `>>` after the pause: a new file of the name, holding the rest.
   t.advance(5_000);
   fs.writeFileSync(path.join(t.dirs.drop, 'stall.mp3'), mp3Silence(3));
@@ -330,10 +331,7 @@ test('a file that fails as the middle of a recording right after a file of its n
 
 test('a failure after the name was registered whole is no paused copy\'s rest: no warning', async () => {
   const t = await dropFolder();
-  fs.writeFileSync(path.join(t.dirs.drop, 'stall.mp3'), mp3Silence(6));
-  await t.settle();
-  t.result('prompts/stall.mp3', failed('AudioTruncated'));
-  await t.drop.tick();
+  await t.dropFailed('stall.mp3', mp3Silence(6), failed('AudioTruncated'));
   for (const [seconds, meta] of [[7, uploaded(1020)], [3, failed('FormatMismatch')]] as const) {
     t.advance(5_000);
     fs.writeFileSync(path.join(t.dirs.drop, 'stall.mp3'), mp3Silence(seconds));
@@ -943,10 +941,7 @@ test('a failed file removed from failed/ while the stack was stopped is cleared 
   for (const n of names) t.result(`prompts/${n}.mp3`, failed('AudioTruncated'));
   await t.drop.tick();
   // The same bad bytes of dup.mp3 again: a second copy in failed/, for the same object.
-  fs.writeFileSync(path.join(t.dirs.drop, 'dup.mp3'), mp3Silence(9));
-  await t.settle();
-  t.result('prompts/dup.mp3', failed('AudioTruncated'));
-  await t.drop.tick();
+  await t.dropFailed('dup.mp3', mp3Silence(9), failed('AudioTruncated'));
   expect(t.of('failed')).toHaveLength(8);
   // The list kept for the next start has every failed file, with its object.
   expect(t.record.copies.map((c) => `${c.file}=${c.key}`).sort()).toEqual(['dup (2)', ...names].map((n) => `failed/${n}.mp3=prompts/${n.replace(' (2)', '')}.mp3`).sort());
@@ -1040,10 +1035,7 @@ test('at start nothing is cleared from failed/ when the state folder ran with an
 
 test('a drop folder that drops out while the stack runs (a share unmounted), or a failed/ that is a link to nowhere, clears nothing', async () => {
   const t = await dropFolder();
-  fs.writeFileSync(path.join(t.dirs.drop, 'memo.mp3'), mp3Silence(5));
-  await t.settle();
-  t.result('prompts/memo.mp3', failed('AudioTruncated'));
-  await t.drop.tick();
+  await t.dropFailed('memo.mp3', mp3Silence(5), failed('AudioTruncated'));
   fs.writeFileSync(path.join(t.dirs.drop, 'other.mp3'), mp3Silence(6));
   await t.settle();
   // The share goes; its empty mount point stays. A result arriving then makes done/ there again.
@@ -1069,10 +1061,7 @@ test('a drop folder that drops out while the stack runs (a share unmounted), or 
 
 test('failed/ deleted while the stack runs: its files are cleared as if deleted one by one', async () => {
   const t = await dropFolder();
-  fs.writeFileSync(path.join(t.dirs.drop, 'memo.mp3'), mp3Silence(5));
-  await t.settle();
-  t.result('prompts/memo.mp3', failed('AudioTruncated'));
-  await t.drop.tick();
+  await t.dropFailed('memo.mp3', mp3Silence(5), failed('AudioTruncated'));
   fs.rmSync(t.drop.failedDir, { recursive: true });
   await t.drop.tick();
   expect(t.of('cleared')).toEqual([{ kind: 'cleared', file: 'failed/memo.mp3', key: 'prompts/memo.mp3' }]);
