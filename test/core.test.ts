@@ -49,7 +49,8 @@ describe('event parsing', () => {
 describe('eligibility', () => {
   test('name and size decide alone only what they can', () => {
     expect(checkFile('a.MP3', 1)).toEqual({ format: 'mp3' });
-    expect(checkFile('a.ogg', 1)).toMatchObject({ code: 'UnsupportedExtension', message: 'the file is .ogg; only .mp3 and .wav files can be IVR audio' });
+    expect(checkFile('a.ogg', 1)).toMatchObject({ code: 'UnsupportedExtension', message: 'the file is .ogg; only .mp3 and .wav files can be IVR audio: convert it, e.g. `sox in.ogg -r 8000 -c 1 -b 16 out.wav`' });
+    expect(checkFile('a.m4a', 1)).toMatchObject({ code: 'UnsupportedExtension', message: 'the file is .m4a; only .mp3 and .wav files can be IVR audio' });
     expect(checkFile('prompts/readme', 1)).toMatchObject({ code: 'UnsupportedExtension', message: 'the file name has no extension; only .mp3 and .wav files can be IVR audio' });
     expect(checkFile('a.wav', 0)).toMatchObject({ code: 'EmptyFile' });
     expect(checkFile('a.wav', 50 * 1024 * 1024)).toEqual({ format: 'wav' });

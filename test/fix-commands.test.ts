@@ -15,6 +15,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { bytesNeeded, judgeAudio, type AudioPolicy } from '../shared/audio/check';
 import type { AudioFormat } from '../shared/audio/inspect';
+import { checkFile } from '../shared/core/eligibility';
 import { IvrError } from '../shared/core/errors';
 import { commandsFor } from '../scripts/local/fixes';
 import { riff } from './audio';
@@ -61,6 +62,19 @@ function soxWav(encoding: string, pipe = false): Buffer {
   }
 }
 
+/** A recording SoX writes from a fixture in the format of extension `ext` (one CCC does not take). */
+function soxAs(ext: string): Buffer {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-sox-'));
+  try {
+    const out = path.join(dir, `out.${ext}`);
+    const r = spawnSync('sox', ['-D', path.join(FIXTURES, 'speech-24bit.wav'), out], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`sox to .${ext}: ${r.stderr}`);
+    return fs.readFileSync(out);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const SMALL: AudioPolicy = { convert: 'auto', maxFileBytes: 5_000_000 };
 
 /** Files that fail a check whose message gives a command: name, bytes, the settings, the code expected. */
@@ -79,15 +93,29 @@ const CASES: Array<{ what: string; dropped: string; bytes: () => Buffer; policy:
   { what: 'a WAV arecord wrote to a pipe, conversion off', dropped: 'arecord.wav', bytes: () => fixture('speech-arecord-pipe.wav'), policy: { convert: 'off', maxFileBytes: 5_000_000 }, code: 'AudioInvalid' },
   { what: 'a WAV written as a stream whose copy would not fit', dropped: 'stream big.wav', bytes: () => soxWav('a-law', true), policy: { convert: 'auto', maxFileBytes: 10_000 }, code: 'FileTooLarge' },
   { what: 'a WAV holding MPEG Layer II (format 0x0050)', dropped: 'mp2 inside.wav', bytes: () => mpegInWav(0x50, fixture('speech-layer2.mp3')), policy: SMALL, code: 'AudioInvalid' },
+  // Not .mp3 or .wav: the name's check fails first, and its message converts what SoX reads.
+  { what: 'an Ogg Vorbis recording', dropped: 'closing.ogg', bytes: () => soxAs('ogg'), policy: SMALL, code: 'UnsupportedExtension' },
+  { what: 'a FLAC recording', dropped: 'menus/Opening Hours.FLAC', bytes: () => soxAs('flac'), policy: SMALL, code: 'UnsupportedExtension' },
+  { what: 'an AIFF recording', dropped: "it's me.aiff", bytes: () => soxAs('aiff'), policy: SMALL, code: 'UnsupportedExtension' },
+  { what: 'an AIFF recording named .aif', dropped: 'short.aif', bytes: () => soxAs('aif'), policy: SMALL, code: 'UnsupportedExtension' },
+  { what: 'an AIFF-C recording', dropped: 'c.aifc', bytes: () => soxAs('aifc'), policy: SMALL, code: 'UnsupportedExtension' },
 ];
+
+/** The function's verdict on a dropped file: its name's checks, then its audio's. */
+function verdictOn(dropped: string, body: Buffer, policy: AudioPolicy) {
+  const named = checkFile(dropped, body.length);
+  return named instanceof IvrError ? named : judge(body, named.format, policy);
+}
+
+/** A name without its extension. */
+const stem = (name: string) => name.replace(/\.[^./]+$/, '');
 
 describe('the fix commands an operator pastes', () => {
   (TOOLS ? test.each(CASES) : test.skip.each(CASES))('$what: the command reads the failed copy and writes a file that passes', ({ dropped, bytes, policy, code }) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-fix-'));
     try {
       const body = bytes();
-      const format = path.extname(dropped).slice(1) as AudioFormat;
-      const verdict = judge(body, format, policy);
+      const verdict = verdictOn(dropped, body, policy);
       expect(verdict).toBeInstanceOf(IvrError);
       const failure = verdict as IvrError;
       expect(failure.code).toBe(code);
@@ -104,9 +132,9 @@ describe('the fix commands an operator pastes', () => {
         expect({ command, status: run.status, stderr: run.status === 0 ? '' : run.stderr }).toEqual({ command, status: 0, stderr: '' });
         // One file made, under the name it was dropped with (its extension the command's), in the drop folder itself.
         const made = fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => !f.startsWith('failed') && fs.statSync(path.join(dir, f)).isFile());
-        expect(made.map((f) => f.replace(/\.(mp3|wav)$/i, ''))).toEqual([dropped.replace(/\.(mp3|wav)$/i, '')]);
+        expect(made.map(stem)).toEqual([stem(dropped)]);
         const name = made[0];
-        const again = judge(fs.readFileSync(path.join(dir, name)), path.extname(name).slice(1).toLowerCase() as AudioFormat, policy);
+        const again = verdictOn(name, fs.readFileSync(path.join(dir, name)), policy);
         expect(again instanceof IvrError ? `${again.code}: ${again.message}` : 'passes').toBe('passes');
       }
     } finally {

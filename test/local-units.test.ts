@@ -9,7 +9,7 @@ import * as net from 'net';
 import * as path from 'path';
 import { loadConfig, type Env } from '../shared/core/config';
 import { commandsFor, DEFAULT_FIX, failureText, fixFor, noteForRenamedCopy, readFailureNote } from '../scripts/local/fixes';
-import { SOX_TO_TELEPHONY } from '../shared/audio/format';
+import { SOX_TO_TELEPHONY } from '../shared/core/telephony';
 import { dropOrder, fitName, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, scanIntervalMs, SettleTracker, withSuffix } from '../scripts/local/drop-rules';
 import { LoopbackServer } from '../scripts/local/fakes/loopback-server';
 import * as http from 'http';

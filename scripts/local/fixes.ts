@@ -111,8 +111,8 @@ function hidden(file: string): string {
   return `${file.slice(0, slash)}.${file.slice(slash)}`;
 }
 
-/** A placeholder of the function's example commands (shared/audio): `in.mp3`, `out.wav`, as a word of its own. */
-const PLACEHOLDER = /(?<=^|\s)(in|out)\.(mp3|wav)(?=\s|$)/g;
+/** A placeholder of the function's example commands (shared/audio, shared/core): `in.mp3`, `in.ogg`, `out.wav`, as a word of its own. */
+const PLACEHOLDER = /(?<=^|\s)(in|out)\.([a-z0-9]{2,4})(?=\s|$)/g;
 
 /** Characters that would break a pasted line (C0 and C1 controls, DEL). */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;

@@ -7,7 +7,7 @@ import type { ConvertMode } from '../core/config';
 import { IvrError } from '../core/errors';
 import { declaredWavSeconds, inspectAudio, sniffAudio, type AudioFormat, type AudioInfo } from './inspect';
 import { conversionPlan, MAX_CONVERT_INPUT_BYTES, overLimit, telephonyBytes, tooLongForTelephony } from './plan';
-import { SOX_TO_TELEPHONY } from './format';
+import { SOX_TO_TELEPHONY } from '../core/telephony';
 
 /** The operator's settings a verdict depends on (a `Config` is one). */
 export interface AudioPolicy {

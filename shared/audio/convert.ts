@@ -18,13 +18,13 @@
  * 44.1 kHz: flat within 0.01 dB up to 3400 Hz, −77 dB at 4200 Hz and below −89 dB from 5 kHz up,
  * so nothing audible folds back into the telephone band.
  */
-import { TELEPHONY_FORMAT, TELEPHONY_FRAME_BYTES, WAV_HEADER_BYTES } from './format';
+import { TELEPHONY_FORMAT, TELEPHONY_FRAME_BYTES, WAV_HEADER_BYTES } from '../core/telephony';
 import { inspectAudio, type AudioProblem, type WavInfo, describeAudio } from './inspect';
 
 /** Identifies the converter's code in a bundle (tests look for it). */
 export const CONVERTER_ID = 'ivr-audio-convert/1';
 
-/** The output format (see format.ts), exported for the loader's callers. */
+/** The output format (see core/telephony.ts), exported for the loader's callers. */
 export { TELEPHONY_FORMAT };
 
 /** A converted file and what it was converted from. */

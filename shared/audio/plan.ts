@@ -4,7 +4,7 @@
  */
 import type { AudioInfo } from './inspect';
 import { CCC_FILE_BYTES_DEFAULT, type ConvertMode } from '../core/config';
-import { SOX_TO_TELEPHONY, TELEPHONY_FORMAT, TELEPHONY_FRAME_BYTES, WAV_HEADER_BYTES } from './format';
+import { SOX_TO_TELEPHONY, TELEPHONY_FORMAT, TELEPHONY_FRAME_BYTES, WAV_HEADER_BYTES } from '../core/telephony';
 
 /**
  * The largest WAV the converter takes in the upload function's 128 MB. Measured as the peak RSS of

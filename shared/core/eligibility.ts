@@ -2,6 +2,7 @@
  * Pure decisions about whether an object may be sent to CCC, taken before any API call is spent.
  */
 import { IvrError } from './errors';
+import { soxToTelephony } from './telephony';
 import { LONE_SURROGATE } from './text';
 
 /** The two containers CCC accepts, as the object's extension names them (lower-cased). */
@@ -40,12 +41,21 @@ export function checkKey(key: string, audioPrefix: string, ledgerPrefix: string)
   return undefined;
 }
 
+/**
+ * Recording formats that SoX reads (Debian's `sox`, with which a test converts each of them):
+ * for these the message says how to make a WAV. Not AAC, Opus or WMA, which SoX does not read.
+ */
+const SOX_READS: ReadonlySet<string> = new Set(['ogg', 'flac', 'aif', 'aiff', 'aifc']);
+
 /** The checks a file's name and size decide on their own: a supported extension, not empty. */
 export function checkFile(key: string, size: number): { format: AudioFormat } | IvrError {
   const format = extensionOf(key);
   if (!format) {
     const ext = /\.([^./]{1,16})$/.exec(key)?.[1];
-    return new IvrError('UnsupportedExtension', `${ext === undefined ? 'the file name has no extension' : `the file is .${ext}`}; only .mp3 and .wav files can be IVR audio`);
+    const what = `${ext === undefined ? 'the file name has no extension' : `the file is .${ext}`}; only .mp3 and .wav files can be IVR audio`;
+    // A trial's .ogg note had nothing to paste: SoX reads these, so the message gives its command.
+    const sox = ext !== undefined && SOX_READS.has(ext.toLowerCase()) ? `: convert it, e.g. ${soxToTelephony(ext.toLowerCase())}` : '';
+    return new IvrError('UnsupportedExtension', what + sox);
   }
   if (size <= 0) return new IvrError('EmptyFile', 'the file is empty (0 bytes)');
   return { format };

@@ -1,7 +1,7 @@
 /**
  * The telephone format every conversion aims at, in one place for the converter (a side file) and
- * the plan and messages of the main bundles: this module imports nothing, so it adds nothing else
- * to either bundle.
+ * the checks, plan and messages of the main bundles: this module imports nothing, so it adds
+ * nothing else to either bundle.
  */
 
 /** The output format: what telephony IVR systems play natively (8 kHz mono 16-bit PCM). */
@@ -13,5 +13,10 @@ export const TELEPHONY_FRAME_BYTES = (TELEPHONY_FORMAT.channels * TELEPHONY_FORM
 /** The canonical WAV header the converter writes (RIFF, `fmt `, `data`). */
 export const WAV_HEADER_BYTES = 44;
 
-/** The `sox` command the messages suggest to make a WAV in {@link TELEPHONY_FORMAT} by hand. */
-export const SOX_TO_TELEPHONY = `\`sox in.wav -r ${TELEPHONY_FORMAT.sampleRate} -c ${TELEPHONY_FORMAT.channels} -b ${TELEPHONY_FORMAT.bitsPerSample} out.wav\``;
+/** The `sox` command the messages suggest to make a WAV in {@link TELEPHONY_FORMAT} by hand from a file of extension `from`. */
+export function soxToTelephony(from: string): string {
+  return `\`sox in.${from} -r ${TELEPHONY_FORMAT.sampleRate} -c ${TELEPHONY_FORMAT.channels} -b ${TELEPHONY_FORMAT.bitsPerSample} out.wav\``;
+}
+
+/** {@link soxToTelephony} for a WAV. */
+export const SOX_TO_TELEPHONY = soxToTelephony('wav');
