@@ -1,12 +1,16 @@
 /**
  * `npm run local -- next-day` end to end: a stack with a quota of 1 defers the second of two
  * files; moving the quota day forward releases it, registers it and moves it to done/, with every
- * party on the moved clock; the offset survives a restart; without a stack, one line and exit 1.
+ * party on the moved clock; the offset survives a restart; without a stack, one line and exit 1;
+ * stopped while the stack works, it says that the stack goes on.
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { writeStackFile } from '../scripts/local/client';
+import { startControl } from '../scripts/local/control';
+import { interruptedLine } from '../scripts/local/day-move';
 import { mp3Silence, wavTone } from './audio';
-import { killAll, Proc, run, stackArgs, tempDirs } from './local-helpers';
+import { killAll, Proc, run, stackArgs, tempDirs, waitUntil } from './local-helpers';
 
 afterEach(killAll);
 
@@ -77,3 +81,35 @@ test('next-day: the deferred file is sent on the new quota day and lands in done
   await again.stop();
   dirs.cleanup();
 }, 40000);
+
+test('next-day stopped with Ctrl-C while the stack works: one line says the stack goes on, and where to look', async () => {
+  // A stand-in for the stack's control endpoint that holds the day move until the test lets it
+  // go: the pass may take minutes (deferred files at 1 call/s), and an operator stops waiting.
+  const dirs = tempDirs();
+  let asked = 0;
+  let release: (() => void) | undefined;
+  const control = await startControl({
+    'next-day': () => {
+      asked += 1;
+      return new Promise((resolve) => (release = () => resolve({})));
+    },
+    ccc: async () => ({}),
+  });
+  try {
+    fs.mkdirSync(dirs.data, { recursive: true });
+    writeStackFile({ dataDir: dirs.data }, { pid: process.pid, cosPort: control.port, cccPort: control.port, prefix: 'prompts/', quota: 50, quotaOffset: '+08:00', dropDir: dirs.drop, control: { port: control.port, token: control.token } });
+    const waiting = Proc.npm('next-day', ['--data', dirs.data]);
+    await waitUntil(() => asked === 1, 'the stack asked to move the day', 15000);
+    waiting.interrupt();
+    // npm, stopped by the same Ctrl-C, ends by the signal as a terminal's command does (the shell shows 130).
+    expect(await waiting.exited).toEqual({ code: null, signal: 'SIGINT' });
+    const { stdout, stderr } = waiting;
+    expect(stderr).toBe('');
+    expect(stdout).toBe(`\n${interruptedLine(true, `npm run status -- --data ${dirs.data}`)}\n`);
+    expect(stdout).toContain('the stack goes on: it moves the quota day and runs the recovery pass');
+  } finally {
+    release?.();
+    await control.stop();
+    dirs.cleanup();
+  }
+}, 30000);

@@ -28,7 +28,7 @@ import { KEY_WIDTH, renderStatus, statusJson, type StatusRow } from '../scripts/
 import { displayWidth, padEndWidth, renderTable, truncateMiddleWidth, truncateWidth } from '../scripts/local/table';
 import { formatAhead, formatClock, formatDateTime, NEXT_DAY_MARGIN_MS, nextDayShiftMs, nextQuotaDay } from '../scripts/local/time';
 import { callControl, ControlRefusal, parseControlPath, startControl } from '../scripts/local/control';
-import { moveToNextDay, nextDayLine, type NextDayResult } from '../scripts/local/day-move';
+import { interruptedLine, moveToNextDay, nextDayLine, type NextDayResult } from '../scripts/local/day-move';
 import { describeSettled, isNoteworthy, passLine, passSummary, runReport, type ReportRun } from '../scripts/local/report-run';
 import type { FunctionInstance } from '../scripts/local/instance';
 import { DEFAULT_RECOVERY_CRON } from '../scripts/lib/deploy-spec';
@@ -724,6 +724,9 @@ describe('next-day', () => {
     expect(passLine(failed)).toBe('recovery pass failed: InstanceExited quota-report exited');
     const quiet: NextDayResult = { from: '2026-11-26', to: '2026-11-27', offsetMs: 60000, pass: { ok: true, pass: 'nothing to do', summary: '' } };
     expect(nextDayLine(quiet)).toBe('quota day moved: 2026-11-26 → 2026-11-27 (the local clock is now 1 min ahead of real time); recovery pass: nothing to do');
+     // Stopped before the request was out: nothing was asked, and it says so rather than "goes on".
+    expect(interruptedLine(false, 'npm run status')).toBe('next-day: stopped before the stack was asked: the quota day has not moved.');
+    expect(interruptedLine(true, 'npm run status')).toMatch(/^next-day: stopped waiting, but the stack goes on: .*; npm run status shows where they stand\.$/);
   });
 
   test('a pass that updated files other than those it registered says which and what became of them, gone ones too', async () => {

@@ -72,18 +72,23 @@ const RESTART = 'the running stack was started before this command existed: rest
 /**
  * Sends a control command to the stack running with this state folder and returns its answer's
  * fields. Throws one line to show the operator: no stack, a stack too old for the command, or
- * why the stack refused.
+ * why the stack refused. `onSent`: see {@link callControl}.
  */
-export async function askStack<T extends object>(dataDir: string, command: ControlCommand, argument?: string): Promise<T> {
+export async function askStack<T extends object>(dataDir: string, command: ControlCommand, argument?: string, onSent?: () => void): Promise<T> {
   const stack = await findStack(dataDir);
   if (!stack.control) throw new Error(RESTART);
-  const answer = await callControl<T>(stack.control, command, argument);
+  const answer = await callControl<T>(stack.control, command, argument, onSent);
   if (answer.ok) return answer;
   throw new Error(answer.message.startsWith(UNKNOWN) ? RESTART : answer.message);
 }
 
 /** A path as a shell reads it back: quoted unless it is plain. */
 const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/** `npm run <script>` for a state folder (`-- --data …` unless it is the default one). */
+export function npmRunFor(dataDir: string, script: string): string {
+  return path.resolve(dataDir) === path.join(ROOT, '.local') ? `npm run ${script}` : `npm run ${script} -- --data ${shellWord(dataDir)}`;
+}
 
 /** `npm start` for a state folder, with the drop folder and prefix it last ran with (none recorded: the folder alone). */
 function startCommand(dataDir: string): string {

@@ -102,10 +102,12 @@ export async function startControl(handlers: Record<ControlCommand, (argument?: 
 }
 
 /**
- * Sends `command` (with its argument, if any) to the stack's endpoint and returns its answer.
+ * Sends `command` (with its argument, if any) to the stack's endpoint and returns its answer;
+ * `onSent` is called once the request is out (the stack acts on it whether or not the answer is
+ * awaited).
  * @throws Error when the stack cannot be reached or its connection breaks
  */
-export function callControl<T extends object>(endpoint: { port: number; token: string }, command: ControlCommand, argument?: string): Promise<ControlAnswer<T>> {
+export function callControl<T extends object>(endpoint: { port: number; token: string }, command: ControlCommand, argument?: string, onSent?: () => void): Promise<ControlAnswer<T>> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port: endpoint.port, method: 'POST', path: `/${command}${argument === undefined ? '' : `/${encodeURIComponent(argument)}`}`, headers: { Authorization: `Bearer ${endpoint.token}` } }, (res) => {
       const chunks: Buffer[] = [];
@@ -120,6 +122,7 @@ export function callControl<T extends object>(endpoint: { port: number; token: s
       res.on('error', reject);
     });
     req.on('error', (e) => reject(new Error(`the stack stopped answering (${e.message}); see its terminal`)));
+    if (onSent) req.on('finish', onSent);
     req.end();
   });
 }

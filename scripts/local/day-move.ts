@@ -85,3 +85,14 @@ export function nextDayLine(r: NextDayResult): string {
     : `recovery pass ${r.pass.pass} (see the quota-report log in the state folder's logs/)`;
   return `quota day moved: ${r.from} → ${r.to} (the local clock is now ${formatAhead(r.offsetMs)} ahead of real time); ${pass}`;
 }
+
+/**
+ * What `next-day` says when stopped (Ctrl-C) before the stack answered: whether the stack has the
+ * request (`sent`), in which case it goes on moving the day and running the pass without it, and
+ * where to see what becomes of the files (`status`: the command for this state folder).
+ */
+export function interruptedLine(sent: boolean, status: string): string {
+  return sent
+    ? `next-day: stopped waiting, but the stack goes on: it moves the quota day and runs the recovery pass, sending deferred files at 1 call/s. Its terminal shows each file as it goes; ${status} shows where they stand.`
+    : 'next-day: stopped before the stack was asked: the quota day has not moved.';
+}

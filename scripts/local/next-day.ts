@@ -5,8 +5,8 @@
  * terminal shows their lines). This command prints one line: the day moved, and what the pass did.
  */
 import { runCommand } from './cli';
-import { askStack } from './client';
-import { nextDayLine, type NextDayResult } from './day-move';
+import { askStack, npmRunFor } from './client';
+import { interruptedLine, nextDayLine, type NextDayResult } from './day-move';
 import { NEXT_DAY_OPTIONS, parseClientOptions, usage } from './options';
 
 const COMMAND = 'npm run local -- next-day';
@@ -17,7 +17,14 @@ async function main(): Promise<void> {
     process.stdout.write(usage(COMMAND, NEXT_DAY_OPTIONS, '', '[options]'));
     return;
   }
-  const answer = await askStack<NextDayResult>(o.dataDir, 'next-day');
+  // The pass sends deferred files at 1 call/s, so an operator may stop waiting (a trial's Ctrl-C
+  // printed nothing). The stack goes on once it has the request: say so, and where to look.
+  let sent = false;
+  process.once('SIGINT', () => {
+    process.stdout.write(`\n${interruptedLine(sent, npmRunFor(o.dataDir, 'status'))}\n`);
+    process.exit(130);
+  });
+  const answer = await askStack<NextDayResult>(o.dataDir, 'next-day', undefined, () => (sent = true));
   process.stdout.write(`${o.json ? JSON.stringify({ ok: true, ...answer }) : nextDayLine(answer)}\n`);
   process.exit(answer.pass.ok ? 0 : 1);
 }
