@@ -129,6 +129,8 @@ async function main(): Promise<void> {
   let stopping = false;
   const burst = new Burst();
   let inFlight = 0;
+  /** The recovery pass in progress: one at a time, as the timer and next-day both start it. */
+  let pass: Promise<ReportRun> | undefined;
 
   // Waiting objects whose file is gone from waiting/ are withdrawn at start, and failed objects
   // whose file was removed from failed/ while the stack was stopped are deleted, but only when
@@ -159,7 +161,7 @@ async function main(): Promise<void> {
       await user.deleteObject({ Bucket: BUCKET, Region: REGION, Key: key });
     },
     emit: (e: DropEvent) => {
-      burst.count(e);
+      burst.count(e, pass !== undefined);
       out.file(e);
     },
   });
@@ -200,7 +202,8 @@ async function main(): Promise<void> {
 
   // At most one short line when a burst of several files has settled (see ./burst).
   const burstTimer = setInterval(() => {
-    if (stopping || drop.busy || inFlight > 0) return;
+    // Not during a pass either: its line comes first, and the summary says which files it counts too.
+    if (stopping || drop.busy || inFlight > 0 || pass) return;
     const b = burst.settle();
     if (!b) return;
     const today = ccc.filesOn(ccc.quotaDay(), SDK_APP_ID).length;
@@ -208,13 +211,14 @@ async function main(): Promise<void> {
   }, 500);
 
   const fetchObject = async (key: string) => cos.object(BUCKET, key)?.body;
-  /** The recovery pass in progress: one at a time, as the timer and next-day both start it. */
-  let pass: Promise<ReportRun> | undefined;
   const recoveryPass = (): Promise<ReportRun> => {
     pass ??= runReport(report, s.dataDir, fetchObject, '', (f) => describeSettled(f, s.prefix, (key) => cos.object(BUCKET, key) !== undefined)).finally(() => (pass = undefined));
     return pass;
   };
-  const passNote = (r: ReportRun) => out.note('recovery', { ok: r.ok, pass: r.pass, day: r.day, page: r.page }, passLine(r));
+  const passNote = (r: ReportRun) => {
+    burst.passPrinted();
+    out.note('recovery', { ok: r.ok, pass: r.pass, day: r.day, page: r.page }, passLine(r));
+  };
 
   // The timer, as SCF's: the recovery pass on the cron, read on the stack's clock in the quota
   // day's zone. A pass that did nothing an operator must know of prints nothing (every 5 minutes).
