@@ -281,6 +281,23 @@ test('bad bytes dropped again after other bad bytes of the key still need action
   expect(report).toMatchObject({ needsAction: [expect.objectContaining({ key: 'p/x.mp3', status: 'failed' })], files: { failed: 2 }, failedCleared: 1, errors: { NotAudio: 2 } });
 });
 
+test('a rejected recording dropped again after another one of the key still needs action: its rejection is what the object shows', async () => {
+  stack = await startStack();
+  const upload = createUpload(stack.env, stack.seams);
+  const [x, y] = [mp3Silence(3), mp3Silence(4)];
+  await upload(stack.drop('p/x.mp3', x));
+  stack.ccc.review(Number(stack.meta('p/x.mp3')['ivr-file-id']), 2);
+  stack.clock.advance(60_000);
+  await upload(stack.drop('p/x.mp3', y));
+  stack.clock.advance(60_000);
+  // The rejected bytes again: the function keeps their registration (nothing is sent twice).
+  await upload(stack.drop('p/x.mp3', x));
+  expect(stack.ccc.files).toHaveLength(2);
+  const { report } = await runReport();
+  expect(stack.meta('p/x.mp3')).toMatchObject({ 'ivr-status': 'uploaded', 'ivr-review': 'rejected' });
+  expect(report.needsAction.map((a) => [a.key, a.status])).toEqual([['p/x.mp3', 'rejected']]);
+});
+
 test('two files with one display name (menu.wav, menu.mp3) are both registered, and the report names the clash with every FileId CCC lists under it', async () => {
   stack = await startStack();
   // Registered in the CCC console, outside this product: CCC lists it under the same name.

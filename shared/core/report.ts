@@ -136,8 +136,8 @@ export interface ReportInput {
    */
   withdrawn?: ReadonlySet<string>;
   /**
-   * Failed jobs whose object still holds the upload that failed: never taken as replaced by a later
-   * drop of the key (the same bad bytes dropped again after other ones reuse their first job).
+   * Failed or review-rejected jobs whose object still holds their upload: never taken as replaced by
+   * a later drop of the key (the same bytes dropped again after other ones reuse their first job).
    */
   current?: ReadonlySet<string>;
 }
@@ -242,8 +242,8 @@ export function buildReport(i: ReportInput): DailyReport {
     if (waited && waited.first <= i.day && i.day <= waited.last) files.deferred++;
     if ((status === 'queued' || status === 'retrying') && ofTheDay) backlog.queued++;
     // Files in a call are still work in progress, replaced or not; a replaced failure or rejection
-    // is settled by the new drop.
-    const settledByNewDrop = replaced.has(v) && (status === 'uploaded' || (status === 'failed' && !i.current?.has(v.id)));
+    // is settled by the new drop, unless its bytes were dropped again since (the object shows it).
+    const settledByNewDrop = replaced.has(v) && (status === 'uploaded' || status === 'failed') && !i.current?.has(v.id);
     const a = ofTheDay ? needsAction(v) : undefined;
     if (a && !settledByNewDrop && !(a.status === 'failed' && i.withdrawn?.has(v.id))) action.push(a);
     if (outcomeDay(v, i.utcOffsetMinutes) !== i.day) continue;

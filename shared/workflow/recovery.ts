@@ -419,13 +419,14 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
 }
 
 /**
- * Failed jobs by what their object holds now: `withdrawn`, gone or holding another upload (the
- * operator deleted it, or fixed the file and removed or replaced it); `current`, still the upload
- * that failed (bytes dropped again after another drop of the key reuse their first job, which
- * must not then count as replaced). One HEAD per failed job in `jobs`; one COS refused is neither.
+ * Failed and review-rejected jobs by what their object holds now: `withdrawn`, gone or holding
+ * another upload (the operator deleted it, or fixed the file and removed or replaced it); `current`,
+ * still the upload that failed or was rejected (bytes dropped again after another drop of the key
+ * reuse their first job, which must not then count as replaced). One HEAD per such job in `jobs`;
+ * one COS refused is neither.
  */
 async function failuresNow(ctx: Ctx, jobs: JobVersion[]): Promise<{ withdrawn: Set<string>; current: Set<string> }> {
-  const failed = jobs.filter((v) => visibleStatus(v) === 'failed');
+  const failed = jobs.filter((v) => visibleStatus(v) === 'failed' || (visibleStatus(v) === 'uploaded' && v.upload?.review === 'rejected'));
   const held = await mapLimited(failed, 8, async (v) => {
     try {
       const now = await ctx.objects.stat(v.object.key);
