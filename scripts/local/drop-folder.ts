@@ -245,6 +245,8 @@ export class DropFolder {
   private readonly failedCopies = new Map<string, { key: string; md5: string; size: number }>();
   /** Set once a failure to write the failed files' record has been said, so it is said once. */
   private toldRecordError = false;
+  /** The last run's list of failed files, kept as it was when this start could not judge failed/ ({@link open}). */
+  private carriedRecord: FailedCopy[] = [];
   /** Entries the drop folder cannot take (a link, a name that is not UTF-8), each told once. */
   private readonly toldSkipped = new Set<string>();
   /** The drop folder opened ({@link folderIdentity}): failed/ is judged only while it is still that one. */
@@ -293,6 +295,9 @@ export class DropFolder {
     this.folderId = folderIdentity(this.deps.dropDir);
     this.notePlacedAtStart();
     if (failedWasThere && this.deps.ownsWaiting !== false) this.noteRecordedCopies();
+    // Not judged (a share not mounted): the list is kept for a start that can judge it, or the
+    // files deleted from failed/ meanwhile would stay listed as failed for good.
+    else if (this.deps.ownsWaiting !== false) this.carriedRecord = this.deps.failedRecord?.read() ?? [];
     await this.resume();
     // After resume: the files in waiting/ are known, so a fix of a failed file's name waiting
     // there keeps its object, as during a run.
@@ -529,7 +534,8 @@ export class DropFolder {
   private recordFailedCopies(): void {
     if (!this.deps.failedRecord) return;
     try {
-      this.deps.failedRecord.write([...this.failedCopies].map(([file, c]) => ({ file, ...c })));
+      const known = [...this.failedCopies].map(([file, c]) => ({ file, ...c }));
+      this.deps.failedRecord.write([...known, ...this.carriedRecord.filter((c) => !this.failedCopies.has(c.file))]);
     } catch (e) {
       if (this.toldRecordError) return;
       this.toldRecordError = true;
