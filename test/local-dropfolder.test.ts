@@ -632,6 +632,29 @@ test('a registration under a display name CCC already lists from this run (menu.
   t.dirs.cleanup();
 });
 
+test('a registration under a name CCC lists from an earlier run says so too: named by the object that holds it, or as an earlier registration', async () => {
+  // The local CCC's list (a trial's p02.wav, registered two days and a restart before, got no line).
+  const listed = new Map<string, number[]>([['menu', [1001]], ['p02', [1002, 1050]]]);
+  const t = await dropFolder({ deps: { listedInCcc: (name) => [...(listed.get(name) ?? [])] } });
+  // menu.wav's registration of the earlier run is still what its object holds; p02's earlier ones are not.
+  t.bucket.set('prompts/menu.wav', { body: mp3Silence(2), etag: createHash('md5').update(mp3Silence(2)).digest('hex'), meta: uploaded(1001) });
+  fs.writeFileSync(path.join(t.dirs.drop, 'menu.mp3'), mp3Silence(3));
+  fs.writeFileSync(path.join(t.dirs.drop, 'p02.wav'), mp3Silence(4));
+  fs.writeFileSync(path.join(t.dirs.drop, 'alone.mp3'), mp3Silence(5));
+  await t.settle();
+  listed.set('menu', [1001, 1136]);
+  t.result('prompts/menu.mp3', uploaded(1136));
+  listed.set('p02', [1002, 1050, 1137]);
+  t.result('prompts/p02.wav', uploaded(1137));
+  listed.set('alone', [1138]);
+  t.result('prompts/alone.mp3', uploaded(1138));
+  const [menu, p02, alone] = t.of('uploaded');
+  expect(describeEvent(menu).detail).toBe('FileId 1136 (CCC also lists prompts/menu.wav (FileId 1001) as "menu": in CCC\'s IVR editor, pick the one you mean by its FileId) → done/menu.mp3');
+  expect(describeEvent(p02).detail).toBe('FileId 1137 (CCC also lists earlier registrations (FileId 1002, 1050) as "p02": in CCC\'s IVR editor, pick the one you mean by its FileId) → done/p02.wav');
+  expect(alone).toEqual(expect.not.objectContaining({ sameName: expect.anything() }));
+  t.dirs.cleanup();
+});
+
 test('the same file dropped again after CCC rejected it at review says it is rejected, not just uploaded', async () => {
   const t = await dropFolder();
   const body = mp3Silence(5);

@@ -92,7 +92,7 @@ export type DropEvent =
    * `alreadyRegistered`: this upload was a copy of a version registered before (the function's
    * `Duplicate`); `rejected`: CCC's review rejected that registration (dropping it again changes nothing).
    */
-  | { kind: 'uploaded'; file: string; key: string; fileId?: number; movedTo?: string; converted?: string; alreadyRegistered?: true; rejected?: true; sameName?: { name: string; others: Array<{ key: string; fileId?: number }> } }
+  | { kind: 'uploaded'; file: string; key: string; fileId?: number; movedTo?: string; converted?: string; alreadyRegistered?: true; rejected?: true; sameName?: { name: string; others: Array<{ key?: string; fileId?: number }> } }
   | { kind: 'failed'; file: string; key: string; code?: string; message?: string; movedTo?: string; note?: string; /** What happened just before changes the fix (see restOfPausedCopy). */ warning?: string; /** When the same bytes failed under this name before (their result was kept: nothing was sent again). */ failedBefore?: string }
   /** The file in `waiting/` is no longer the version sent: that version's outcome, and the file is sent again. */
   | { kind: 'changed'; file: string; key: string; outcome: 'uploaded' | 'failed'; fileId?: number; code?: string; message?: string }
@@ -137,6 +137,11 @@ export interface DropFolderDeps {
    * at start was removed while the stack was stopped. Without it, such a file is not noticed.
    */
   failedRecord?: FailedCopiesRecord;
+  /**
+   * The FileIds CCC lists under a display name that looks like `name` (the stack reads its local
+   * CCC): registrations of earlier runs too. Without it, only this run's are known.
+   */
+  listedInCcc?: (name: string) => number[];
   emit(event: DropEvent): void;
   now(): number;
   /**
@@ -1188,12 +1193,28 @@ export class DropFolder {
   }
 
   /**
-   * Records a registration under its display name; the other registrations this run saw under it,
-   * if any: another file's, or an earlier one of this file (CCC has no replace, so it lists both).
-   * The rule the report uses ({@link sharedNames}, by FileId).
+   * Records a registration under its display name; the other registrations CCC lists under it, if
+   * any: another file's, or an earlier one of this file (CCC has no replace, so it lists both),
+   * named by key where this run saw it. The rule the report uses ({@link sharedNames}, by FileId).
+   * CCC's own list where the stack can read it: a trial's p02.wav, first registered two days and a
+   * restart earlier, got no line, while the report named the clash.
    */
-  private noteName(name: string, key: string, fileId: number | undefined): { name: string; others: Array<{ key: string; fileId?: number }> } | undefined {
+  private noteName(name: string, key: string, fileId: number | undefined): { name: string; others: Array<{ key?: string; fileId?: number }> } | undefined {
     this.registered = [...this.registered.filter((r) => r.fileId !== fileId || r.key !== key), { name, key, fileId }];
+    const listed = this.deps.listedInCcc?.(name);
+    if (listed) {
+      const keyOf = new Map(this.registered.filter((r) => r.fileId !== undefined).map((r) => [r.fileId, r.key]));
+      const others = [...new Set(listed)].filter((id) => id !== fileId).sort((a, b) => a - b);
+      // Registered in an earlier run: named by the object that holds it still, if one does.
+      if (others.some((id) => !keyOf.has(id))) {
+        for (const k of this.deps.keys()) {
+          const held = this.deps.object(k);
+          const id = held && readFileState(held.meta).fileId;
+          if (id !== undefined && !keyOf.has(id)) keyOf.set(id, k);
+        }
+      }
+      return others.length === 0 ? undefined : { name, others: others.map((id) => ({ ...(keyOf.has(id) ? { key: keyOf.get(id) } : {}), fileId: id })) };
+    }
     const group = [...sharedNames(this.registered, (r) => r.fileId ?? r.key).values()].find((g) => g.some((r) => r.key === key && r.fileId === fileId));
     return group && { name, others: group.filter((r) => !(r.key === key && r.fileId === fileId)).map(({ key: k, fileId: id }) => ({ key: k, fileId: id })) };
   }

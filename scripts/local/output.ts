@@ -33,6 +33,19 @@ export function isoWithOffset(ms: number, offsetMinutes: number): string {
 
 const reason = (code?: string, message?: string) => [code, message].filter(Boolean).join(': ');
 
+/**
+ * The registrations CCC lists under a file's name besides its own: `this file's earlier
+ * registration, FileId 1001,`, `prompts/menu.wav (FileId 1002)`, and those of earlier runs whose
+ * file the stack cannot name, together (`an earlier registration (FileId 1003)`).
+ */
+function sameNameOthers(key: string, others: Array<{ key?: string; fileId?: number }>): string {
+  const id = (o: { fileId?: number }) => (o.fileId !== undefined ? ` (FileId ${o.fileId})` : '');
+  const named = others.filter((o) => o.key !== undefined).map((o) => (o.key === key ? `this file's earlier registration${o.fileId !== undefined ? `, FileId ${o.fileId}` : ''},` : `${o.key}${id(o)}`));
+  const unnamed = others.filter((o) => o.key === undefined).map((o) => o.fileId);
+  const earlier = unnamed.length === 0 ? [] : [unnamed.length === 1 ? `an earlier registration (FileId ${unnamed[0]})` : `earlier registrations (FileId ${unnamed.join(', ')})`];
+  return [...named, ...earlier].join(', ');
+}
+
 /** The state word (`sent`, `deferred`, `uploaded` …) and the rest of the line for an event. */
 export function describeEvent(e: DropEvent): { state: string; detail: string } {
   switch (e.kind) {
@@ -56,7 +69,7 @@ export function describeEvent(e: DropEvent): { state: string; detail: string } {
     case 'uploaded':
       // Dropped again after CCC's review rejected it: "uploaded" alone would read as fixed.
       if (e.rejected) return { state: 'uploaded', detail: `FileId ${e.fileId ?? '?'}, rejected at review: the same file was registered before under this name and CCC rejected it; nothing new was sent. Record it again and drop the new recording${e.movedTo ? ` → ${e.movedTo}` : ''}` };
-      return { state: 'uploaded', detail: `FileId ${e.fileId ?? '?'}${e.alreadyRegistered ? ' (already registered: the same file was uploaded before under this name; nothing new was sent to CCC)' : ''}${e.converted ? ` (sent as a converted copy: ${e.converted})` : ''}${e.sameName ? ` (CCC also lists ${e.sameName.others.map((o) => (o.key === e.key ? `this file's earlier registration${o.fileId !== undefined ? `, FileId ${o.fileId}` : ''},` : `${o.key}${o.fileId !== undefined ? ` (FileId ${o.fileId})` : ''}`)).join(', ')} as "${e.sameName.name}": in CCC's IVR editor, pick the one you mean by its FileId)` : ''}${e.movedTo ? ` → ${e.movedTo}` : ''}` };
+      return { state: 'uploaded', detail: `FileId ${e.fileId ?? '?'}${e.alreadyRegistered ? ' (already registered: the same file was uploaded before under this name; nothing new was sent to CCC)' : ''}${e.converted ? ` (sent as a converted copy: ${e.converted})` : ''}${e.sameName ? ` (CCC also lists ${sameNameOthers(e.key, e.sameName.others)} as "${e.sameName.name}": in CCC's IVR editor, pick the one you mean by its FileId)` : ''}${e.movedTo ? ` → ${e.movedTo}` : ''}` };
     case 'failed':
       return { state: 'failed', detail: `${reason(e.code, e.message) || 'no reason recorded'}${e.failedBefore ? ` (the same file failed under this name before, at ${e.failedBefore}; nothing was sent again)` : ''}${e.warning ? `. Warning: ${e.warning}` : ''}${e.movedTo ? ` → ${e.movedTo}` : ''}${e.note ? ` (how to fix: ${e.note})` : ''}` };
     case 'changed': {
