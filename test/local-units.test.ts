@@ -29,7 +29,7 @@ import { displayWidth, padEndWidth, renderTable, truncateMiddleWidth, truncateWi
 import { formatAhead, formatClock, formatDateTime, NEXT_DAY_MARGIN_MS, nextDayShiftMs, nextQuotaDay } from '../scripts/local/time';
 import { callControl, ControlRefusal, parseControlPath, startControl } from '../scripts/local/control';
 import { interruptedLine, moveToNextDay, nextDayLine, type NextDayResult } from '../scripts/local/day-move';
-import { describeSettled, isNoteworthy, passLine, passSummary, runReport, type ReportRun } from '../scripts/local/report-run';
+import { actionNote, describeSettled, isNoteworthy, passLine, passSummary, runReport, type ReportRun } from '../scripts/local/report-run';
 import type { FunctionInstance } from '../scripts/local/instance';
 import { DEFAULT_RECOVERY_CRON } from '../scripts/lib/deploy-spec';
 import { Burst, burstLine } from '../scripts/local/burst';
@@ -766,7 +766,7 @@ describe('next-day', () => {
   });
 
   test('a timer pass gets a line only when it did something: not for the report of a day with nothing in it', () => {
-    const report = (submitted: number, uploaded: number, needsAction: unknown[] = []) => ({
+    const report = (submitted: number, uploaded: number, needsAction: Array<{ key: string; status: string }> = []) => ({
       day: '2026-11-26',
       htmlKey: 'x',
       report: { day: '2026-11-26', final: true, quota: { submitted, limit: 1 }, files: { uploaded, failed: 0, deferred: 0 }, review: { approved: 0, rejected: 0, pending: 0 }, backlog: { deferred: 0 }, needsAction },
@@ -774,10 +774,18 @@ describe('next-day', () => {
     // A fresh state folder's first pass reports the day before it existed: nothing to tell.
     expect(isNoteworthy({ settled: 0, reviews: { checked: 0, changed: 0, rejected: [] }, report: report(0, 0) })).toBe(false);
     expect(isNoteworthy({ settled: 0, report: report(1, 1) })).toBe(true);
-    expect(isNoteworthy({ settled: 0, report: report(0, 0, [{ key: 'p/a.mp3' }]) })).toBe(true);
+    expect(isNoteworthy({ settled: 0, report: report(0, 0, [{ key: 'p/a.mp3', status: 'failed' }]) })).toBe(true);
     expect(isNoteworthy({ settled: 1 })).toBe(true);
     expect(isNoteworthy({ settled: 0, reviews: { checked: 1, changed: 1, rejected: ['p/a.mp3'] } })).toBe(true);
     expect(isNoteworthy({ settled: 0 })).toBe(false);
+  });
+
+  test("the report's line splits what needs action as status does: files to fix, and files that go out by themselves", () => {
+    const of = (...statuses: string[]) => statuses.map((status) => ({ status }));
+    expect(actionNote([])).toBe('nothing to fix');
+    // A trial's 10 deferred files read as "10 file(s) need action" beside status's "Nothing to fix".
+    expect(actionNote(of(...Array<string>(10).fill('deferred')))).toBe('nothing to fix, 10 deferred or retrying (they go out by themselves)');
+    expect(actionNote(of('failed', 'rejected', 'retrying'))).toBe('2 file(s) to fix, 1 deferred or retrying (they go out by themselves)');
   });
 
   test('the control endpoint answers only with the token, passes an argument and refusals on', async () => {

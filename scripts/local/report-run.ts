@@ -45,7 +45,7 @@ export interface RecoveryResultShape {
     day: string;
     /** Unset when the page kept a later day's report (see writeReport in shared/workflow/recovery.ts). */
     htmlKey?: string;
-    report: { day: string; final: boolean; quota: { submitted: number; limit: number; closedByCcc?: true }; files: Record<string, number>; failedCleared?: number; review: Record<string, number>; backlog: { deferred: number }; needsAction: unknown[]; sameName?: { name: string; files: unknown[] }[] };
+    report: { day: string; final: boolean; quota: { submitted: number; limit: number; closedByCcc?: true }; files: Record<string, number>; failedCleared?: number; review: Record<string, number>; backlog: { deferred: number }; needsAction: Array<{ status: string }>; sameName?: { name: string; files: unknown[] }[] };
   };
 }
 
@@ -83,8 +83,19 @@ export async function runReport(instance: FunctionInstance, dataDir: string, fet
     day: r.report.day,
     page,
     result: pass,
-    summary: `report ${r.report.day}${r.report.final ? '' : ' so far'}: ${r.report.quota.submitted}/${r.report.quota.limit} files submitted${r.report.quota.closedByCcc ? ' (CCC reports the day full)' : ''}; ${f.uploaded} uploaded, ${f.failed} failed${r.report.failedCleared ? ` (${r.report.failedCleared} since deleted or replaced)` : ''}, ${f.deferred} deferred; review ${r.report.review.approved} approved, ${r.report.review.rejected} rejected, ${r.report.review.pending} pending; backlog ${r.report.backlog.deferred} deferred; ${r.report.needsAction.length} file(s) need action${sameNameNote(r.report.sameName)}`,
+    summary: `report ${r.report.day}${r.report.final ? '' : ' so far'}: ${r.report.quota.submitted}/${r.report.quota.limit} files submitted${r.report.quota.closedByCcc ? ' (CCC reports the day full)' : ''}; ${f.uploaded} uploaded, ${f.failed} failed${r.report.failedCleared ? ` (${r.report.failedCleared} since deleted or replaced)` : ''}, ${f.deferred} deferred; review ${r.report.review.approved} approved, ${r.report.review.rejected} rejected, ${r.report.review.pending} pending; backlog ${r.report.backlog.deferred} deferred; ${actionNote(r.report.needsAction)}${sameNameNote(r.report.sameName)}`,
   };
+}
+
+/**
+ * `2 file(s) to fix, 10 deferred or retrying (they go out by themselves)`: the report's needs-action list, split
+ * as status splits it. A trial read "10 file(s) need action" for 10 deferred files beside status's
+ * "Nothing to fix".
+ */
+export function actionNote(needsAction: Array<{ status: string }>): string {
+  const waiting = needsAction.filter((a) => a.status === 'deferred' || a.status === 'retrying').length;
+  const fix = needsAction.length - waiting;
+  return `${fix === 0 ? 'nothing to fix' : `${fix} file(s) to fix`}${waiting > 0 ? `, ${waiting} deferred or retrying (they go out by themselves)` : ''}`;
 }
 
 /** `; names CCC lists more than once: menu (2 registrations)`: see the report page's list. */
