@@ -1153,7 +1153,7 @@ test('deferred files only said again at a restart are not counted as handled in 
   const burst = new Burst();
   again.events.forEach((e) => burst.count(e));
   expect(again.of('status')).toEqual(['d1.mp3', 'd2.mp3', 'd3.mp3'].map((file) => expect.objectContaining({ file, status: 'deferred', resumed: true })));
-  expect(describeEvent(again.of('status')[0]).detail).toBe('still deferred from before the restart: daily quota used up; sent automatically on a later quota day');
+  expect(describeEvent(again.of('status')[0]).detail).toBe('still deferred from before the restart: daily quota used up (files sent before it hold every slot of the day); sent automatically on a later quota day');
   expect(burst.settle()).toBeUndefined();
 
   // Files handled in this run are counted as before.

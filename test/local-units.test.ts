@@ -554,7 +554,7 @@ describe('times in the quota day’s zone', () => {
   });
 
   test('event lines say what happens next', () => {
-    expect(describeEvent({ kind: 'status', file: 'a.mp3', key: 'p/a.mp3', status: 'deferred', day: '2024-05-03' }).detail).toBe('daily quota used up; sent automatically on 2024-05-03 at the earliest');
+    expect(describeEvent({ kind: 'status', file: 'a.mp3', key: 'p/a.mp3', status: 'deferred', day: '2024-05-03' }).detail).toBe('daily quota used up (files sent before it hold every slot of the day); sent automatically on 2024-05-03 at the earliest');
     expect(describeEvent({ kind: 'failed', file: 'a.mp3', key: 'p/a.mp3', code: 'NotAudio', message: 'no', movedTo: 'failed/a.mp3', note: 'failed/a.mp3.error.txt' }).detail).toBe('NotAudio: no → failed/a.mp3 (how to fix: failed/a.mp3.error.txt)');
     expect(describeEvent({ kind: 'sent', file: 'a.mp3', key: 'p/a.mp3', size: 49356, resumed: false }).detail).toBe('49.4 KB → p/a.mp3');
     // In the units of the function's own messages: a file over CCC's 5 MB reads as over it on both lines.

@@ -12,6 +12,9 @@ import { tryDecodeURIComponent } from '../../shared/core/text';
 import { fixFor, REST_FIX_INLINE } from './fixes';
 import { nextQuotaDay } from './time';
 
+/** Why a file was deferred by this product's count (the stack's line says more: output.ts). */
+export const QUOTA_USED_UP = 'daily quota used up';
+
 /** What the `x-cos-meta-ivr-*` fields say, decoded. */
 export interface FileState {
   /** `queued`, `retrying`, `deferred`, `uploaded`, `failed`; undefined before the function wrote one. */
@@ -144,7 +147,7 @@ export function needsAction(objects: Array<{ key: string; state: FileState; cutS
     else if (s.status === 'deferred') {
       const day = deferredDay(s, offsetMinutes);
       // Worded as the stack's line words it (output.ts): a day CCC closed is not our count used up.
-      const why = closedByCcc(s.errorMessage) ? 'CCC says the day is full (FailedOperation.UploadFileOverflow)' : 'daily quota used up';
+      const why = closedByCcc(s.errorMessage) ? 'CCC says the day is full (FailedOperation.UploadFileOverflow)' : QUOTA_USED_UP;
       items.push({ key, kind: 'deferred', detail: `deferred: ${why}; sent automatically${day ? ` on ${day} at the earliest` : ' on a later quota day'}` });
     } else if (s.status === 'retrying') items.push({ key, kind: 'retrying', detail: `retrying: ${reason(s)}; retried automatically` });
   }

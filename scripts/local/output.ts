@@ -5,6 +5,7 @@
  */
 import { mb } from '../../shared/audio/plan';
 import type { DropEvent } from './drop-folder';
+import { QUOTA_USED_UP } from './file-state';
 import { padEndWidth, printable } from './table';
 import { wallClock } from '../../shared/core/zone';
 import { closedByCcc } from '../../shared/core/job';
@@ -56,7 +57,9 @@ export function describeEvent(e: DropEvent): { state: string; detail: string } {
     case 'status':
       if (e.status === 'deferred') {
         // CCC closing the day is not our count running out: files registered elsewhere count there too.
-        const why = closedByCcc(e.message) ? 'CCC says the day is full (FailedOperation.UploadFileOverflow; files registered outside this product count too)' : 'daily quota used up';
+        // A burst's files past the quota are deferred as soon as the files before them hold every
+        // slot, before those are registered: a trial read "used up" after one upload line.
+        const why = closedByCcc(e.message) ? 'CCC says the day is full (FailedOperation.UploadFileOverflow; files registered outside this product count too)' : `${QUOTA_USED_UP} (files sent before it hold every slot of the day)`;
         return { state: 'deferred', detail: `${e.resumed ? 'still deferred from before the restart: ' : ''}${why}; sent automatically${e.day ? ` on ${e.day} at the earliest` : ' on a later quota day'}` };
       }
       if (e.status === 'retrying') return { state: 'retrying', detail: `${reason(e.code, e.message) || 'temporary error'}; retried automatically` };
@@ -64,7 +67,7 @@ export function describeEvent(e: DropEvent): { state: string; detail: string } {
         const r = e.recovering;
         return { state: 'queued', detail: `being recovered after the interruption: the invocation taking it in was cut off, so it goes on once that invocation's job lease (${r.leaseSeconds} s, IVR_JOB_LEASE_SECONDS) has lapsed, after ${r.after}${r.by ? `, by the recovery pass at ${r.by} at the latest` : ''}; nothing to do` };
       }
-      if (e.status === 'queued') return { state: 'queued', detail: 'waiting for its turn (CCC takes 1 call/s)' };
+      if (e.status === 'queued') return { state: 'queued', detail: 'waiting for its turn (CCC takes 1 call/s; a call carries several files)' };
       return { state: e.status, detail: reason(e.code, e.message) };
     case 'uploaded':
       // Dropped again after CCC's review rejected it: "uploaded" alone would read as fixed.
