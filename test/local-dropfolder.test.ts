@@ -1046,6 +1046,24 @@ test('at start nothing is cleared from failed/ when the state folder ran with an
   // a file deleted from failed/ meanwhile then stayed listed as failed for good).
   expect(t.record).toEqual(kept);
   unmounted.drop.stop();
+  // Started again, still unmounted: the first start made failed/ in the mount point, but the list
+  // is of the share's folder, so nothing is taken as deleted (a review found both objects cleared).
+  const again = await dropFolder({ restartOf: t });
+  expect(again.of('cleared')).toEqual([]);
+  expect([...t.bucket.keys()].sort()).toEqual(['prompts/a.mp3', 'prompts/b.mp3']);
+  expect(t.record).toEqual(kept);
+  again.drop.stop();
+  // A list of an earlier version names no folder: carried by an unmounted start, it is marked so
+  // that no later start judges it (it stays listed as failed, the safe side).
+  t.record.copies = kept.copies.map(({ folder: _folder, ...c }) => c);
+  fs.rmSync(t.dirs.drop, { recursive: true });
+  fs.mkdirSync(t.dirs.drop);
+  (await dropFolder({ restartOf: t })).drop.stop();
+  expect(t.record.copies.map((c) => c.folder)).toEqual(kept.copies.map(() => 'unjudged'));
+  const legacy = await dropFolder({ restartOf: t });
+  expect(legacy.of('cleared')).toEqual([]);
+  legacy.drop.stop();
+  t.record.copies = structuredClone(kept.copies);
   fs.rmSync(t.dirs.drop, { recursive: true });
   fs.renameSync(aside, t.dirs.drop);
 

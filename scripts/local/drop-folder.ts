@@ -182,7 +182,19 @@ export interface FailedCopy {
   /** The MD5 of what failed (the object's ETag while it still holds that upload). */
   md5: string;
   size: number;
+  /**
+   * The drop folder it was in (device and inode, as {@link folderIdentity} gives them): only a start
+   * in that very folder judges it. Unset in lists of earlier versions; {@link UNJUDGED} when a start
+   * that could not judge failed/ carried such an entry on.
+   */
+  folder?: string;
 }
+
+/**
+ * The folder of a listed failed copy whose drop folder is not known: never judged (it stays listed
+ * as failed, the safe side), since an empty mount point would take it for removed.
+ */
+const UNJUDGED = 'unjudged';
 
 /** The failed files of the last run, kept where a restart finds them (the state folder). */
 export interface FailedCopiesRecord {
@@ -250,7 +262,7 @@ export class DropFolder {
   private readonly failedCopies = new Map<string, { key: string; md5: string; size: number }>();
   /** Set once a failure to write the failed files' record has been said, so it is said once. */
   private toldRecordError = false;
-  /** The last run's list of failed files, kept as it was when this start could not judge failed/ ({@link open}). */
+  /** Listed failed files this start does not judge, kept on the list as they are ({@link open}). */
   private carriedRecord: FailedCopy[] = [];
   /** Entries the drop folder cannot take (a link, a name that is not UTF-8), each told once. */
   private readonly toldSkipped = new Set<string>();
@@ -299,10 +311,15 @@ export class DropFolder {
     for (const dir of [this.deps.dropDir, this.waitingDir, this.doneDir, this.failedDir]) makeDir(dir);
     this.folderId = folderIdentity(this.deps.dropDir);
     this.notePlacedAtStart();
-    if (failedWasThere && this.deps.ownsWaiting !== false) this.noteRecordedCopies();
-    // Not judged (a share not mounted): the list is kept for a start that can judge it, or the
-    // files deleted from failed/ meanwhile would stay listed as failed for good.
-    else if (this.deps.ownsWaiting !== false) this.carriedRecord = this.deps.failedRecord?.read() ?? [];
+    // Entries of another folder (the share's, read in its empty mount point) are kept for a start in
+    // that folder to judge: dropped, the files deleted from failed/ meanwhile would stay listed as
+    // failed for good; judged here, a second start in the mount point (whose failed/ the first one
+    // made) would take every one of them for deleted.
+    const listed = this.deps.ownsWaiting === false ? [] : (this.deps.failedRecord?.read() ?? []);
+    const here = (c: FailedCopy) => c.folder === undefined || c.folder === this.folderId;
+    this.carriedRecord = listed.filter((c) => !here(c));
+    if (failedWasThere) this.noteRecordedCopies(listed.filter(here));
+    else this.carriedRecord.push(...listed.filter(here).map((c) => ({ ...c, folder: c.folder ?? UNJUDGED })));
     await this.resume();
     // After resume: the files in waiting/ are known, so a fix of a failed file's name waiting
     // there keeps its object, as during a run.
@@ -523,9 +540,9 @@ export class DropFolder {
    * a note gives no MD5 to tell a rename, or the upload that failed, by. Those still there, the
    * same bytes, whose note alone was removed, stay the stack's own, as during a run.
    */
-  private noteRecordedCopies(): void {
+  private noteRecordedCopies(listed: FailedCopy[]): void {
     const failed = `${RESERVED_DIRS.failed}/`;
-    for (const c of this.deps.failedRecord?.read() ?? []) {
+    for (const c of listed) {
       if (!c.file.startsWith(failed) || this.failedCopies.has(c.file)) continue;
       const full = path.join(this.deps.dropDir, fromRel(c.file));
       const removed = this.removedByOperator(c.file);
@@ -539,8 +556,8 @@ export class DropFolder {
   private recordFailedCopies(): void {
     if (!this.deps.failedRecord) return;
     try {
-      const known = [...this.failedCopies].map(([file, c]) => ({ file, ...c }));
-      this.deps.failedRecord.write([...known, ...this.carriedRecord.filter((c) => !this.failedCopies.has(c.file))]);
+      const known = [...this.failedCopies].map(([file, c]) => ({ file, ...c, ...(this.folderId ? { folder: this.folderId } : {}) }));
+      this.deps.failedRecord.write([...known, ...this.carriedRecord.filter((c) => c.folder !== this.folderId || !this.failedCopies.has(c.file))]);
     } catch (e) {
       if (this.toldRecordError) return;
       this.toldRecordError = true;
