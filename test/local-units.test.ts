@@ -687,6 +687,7 @@ describe('next-day', () => {
         busy: () => (busyChecks++ < busyFor ? 1 : 0),
         instances: [{ setClockOffset: (ms: number) => steps.push(`instance ${ms}`) }],
         moved: (from: string, to: string) => steps.push(`moved ${from} ${to}`),
+        refused: (message: string) => steps.push(`refused: ${message}`),
         recoveryPass: async () => {
           steps.push(`pass at ${dayOf(real + offset, 480)}`);
           return pass;
@@ -710,7 +711,8 @@ describe('next-day', () => {
     const { steps, deps } = fakeStack(Infinity);
     await expect(moveToNextDay(deps)).rejects.toThrow(ControlRefusal);
     await expect(moveToNextDay(deps)).rejects.toThrow(/still busy \(1 invocation\(s\) running\); try again when its terminal is quiet/);
-    expect(steps).toEqual([]);
+    // Said in the stack's terminal too, for a next-day that stopped waiting: nothing moved.
+    expect(steps).toEqual(Array(2).fill('refused: the stack is still busy (1 invocation(s) running); try again when its terminal is quiet'));
   });
 
   test('what a pass did, in one line', () => {
@@ -724,7 +726,7 @@ describe('next-day', () => {
     expect(passLine(failed)).toBe('recovery pass failed: InstanceExited quota-report exited');
     const quiet: NextDayResult = { from: '2026-11-26', to: '2026-11-27', offsetMs: 60000, pass: { ok: true, pass: 'nothing to do', summary: '' } };
     expect(nextDayLine(quiet)).toBe('quota day moved: 2026-11-26 → 2026-11-27 (the local clock is now 1 min ahead of real time); recovery pass: nothing to do');
-     // Stopped before the request was out: nothing was asked, and it says so rather than "goes on".
+    // Stopped before the request was out: nothing was asked, and it says so rather than "goes on".
     expect(interruptedLine(false, 'npm run status')).toBe('next-day: stopped before the stack was asked: the quota day has not moved.');
     expect(interruptedLine(true, 'npm run status')).toMatch(/^next-day: stopped waiting, but the stack goes on: .*; npm run status shows where they stand\.$/);
   });

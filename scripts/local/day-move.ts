@@ -44,6 +44,11 @@ export interface DayMoveDeps {
   instances: ReadonlyArray<{ setClockOffset(offsetMs: number): void }>;
   /** The stack's line saying the day moved (before the pass runs, so the lines read in order). */
   moved(from: string, to: string, offsetMs: number): void;
+  /**
+   * The stack's line saying the day did not move, and why: the command that asked may have stopped
+   * waiting (Ctrl-C), and then its answer goes nowhere.
+   */
+  refused(message: string): void;
   /** Runs the recovery pass, exactly as the stack's timer does. */
   recoveryPass(): Promise<ReportRun>;
   /** How long to wait for running invocations to finish (default 60 s). */
@@ -63,7 +68,11 @@ export async function moveToNextDay(deps: DayMoveDeps): Promise<NextDayResult> {
   const { clock } = deps;
   const deadline = clock.realNow() + (deps.idleTimeoutMs ?? 60000);
   while (deps.busy() > 0) {
-    if (clock.realNow() > deadline) throw new ControlRefusal(`the stack is still busy (${deps.busy()} invocation(s) running); try again when its terminal is quiet`);
+    if (clock.realNow() > deadline) {
+      const refusal = new ControlRefusal(`the stack is still busy (${deps.busy()} invocation(s) running); try again when its terminal is quiet`);
+      deps.refused(refusal.message);
+      throw refusal;
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   const now = clock.now();
@@ -93,6 +102,6 @@ export function nextDayLine(r: NextDayResult): string {
  */
 export function interruptedLine(sent: boolean, status: string): string {
   return sent
-    ? `next-day: stopped waiting, but the stack goes on: it moves the quota day and runs the recovery pass, sending deferred files at 1 call/s. Its terminal shows each file as it goes; ${status} shows where they stand.`
+    ? `next-day: stopped waiting, but the stack goes on: once nothing else runs there (it waits up to a minute), it moves the quota day and runs the recovery pass, which sends deferred files at 1 call/s. Its terminal shows each file as it goes, or why the day did not move; ${status} shows where they stand.`
     : 'next-day: stopped before the stack was asked: the quota day has not moved.';
 }

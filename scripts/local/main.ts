@@ -243,6 +243,7 @@ async function main(): Promise<void> {
         busy: () => upload.busy + report.busy + (pass ? 1 : 0),
         instances: [upload, report],
         moved: (from, to, offsetMs) => out.note('next-day', { from, to, clockOffsetMs: offsetMs }, `quota day moved: ${from} → ${to} by next-day (the local clock is now ${formatAhead(offsetMs)} ahead of real time)`),
+        refused: (message) => out.note('next-day', { refused: message }, `quota day not moved (next-day): ${message}`),
         recoveryPass: async () => {
           const r = await recoveryPass();
           passNote(r);

@@ -21,7 +21,8 @@ async function main(): Promise<void> {
   // printed nothing). The stack goes on once it has the request: say so, and where to look.
   let sent = false;
   process.once('SIGINT', () => {
-    process.stdout.write(`\n${interruptedLine(sent, npmRunFor(o.dataDir, 'status'))}\n`);
+    const line = interruptedLine(sent, npmRunFor(o.dataDir, 'status'));
+    process.stdout.write(o.json ? `${JSON.stringify({ ok: false, interrupted: true, asked: sent, message: line })}\n` : `\n${line}\n`);
     process.exit(130);
   });
   const answer = await askStack<NextDayResult>(o.dataDir, 'next-day', undefined, () => (sent = true));
