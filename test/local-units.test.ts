@@ -899,26 +899,28 @@ describe('burst summary', () => {
     expect(b.settle()).toBeUndefined();
   });
 
-  test('outcomes that came during a printed recovery pass are said to be among the pass\'s, not more files', () => {
+  test('outcomes of files a printed recovery pass settled are said to be among the pass\'s, not more files', () => {
     const b = new Burst();
-    // A restart mid-burst: the pass at start registers what was left; a file dropped meanwhile goes too.
-    b.count(up('a.mp3'), true);
-    b.count(up('b.mp3'), true);
-    b.count({ kind: 'status', file: 'c.mp3', key: 'prompts/c.mp3', status: 'deferred', day: '2026-11-27' }, true);
+    // A restart mid-burst: the pass at start registers what was left and defers one; a file
+    // dropped meanwhile goes by ivr-upload, whatever the time it lands.
+    b.count(up('a.mp3'));
+    b.count(up('b.mp3'));
+    b.count({ kind: 'status', file: 'c.mp3', key: 'prompts/c.mp3', status: 'deferred', day: '2026-11-27' });
     b.count(up('d.mp3'));
-    b.passPrinted();
-    expect(burstLine(b.settle()!)).toBe('4 files handled: 3 uploaded, 0 failed, 1 deferred to 2026-11-27; 3 of them during the recovery pass above');
-    b.count(up('e.mp3'), true);
-    b.count(up('f.mp3'), true);
-    b.passPrinted();
-    expect(burstLine(b.settle()!)).toBe('2 files handled: 2 uploaded, 0 failed; all of them during the recovery pass above');
-    // A pass that printed nothing (a quiet timer pass) is not named: there is no line above.
-    b.count(up('g.mp3'), true);
-    b.count(up('h.mp3'), true);
+    b.passPrinted(['prompts/a.mp3', 'prompts/b.mp3', 'prompts/c.mp3']);
+    expect(burstLine(b.settle()!)).toBe('4 files handled: 3 uploaded, 0 failed, 1 deferred to 2026-11-27; 3 of them by the recovery pass above');
+    b.count(up('e.mp3'));
+    b.count(up('f.mp3'));
+    b.passPrinted(['prompts/e.mp3', 'prompts/f.mp3']);
+    expect(burstLine(b.settle()!)).toBe('2 files handled: 2 uploaded, 0 failed; all of them by the recovery pass above');
+    // A pass that printed nothing (a quiet timer pass) or settled none of them is not named.
+    b.count(up('g.mp3'));
+    b.count(up('h.mp3'));
+    b.passPrinted([]);
     expect(burstLine(b.settle()!)).toBe('2 files handled: 2 uploaded, 0 failed');
     // Nor does a printed pass carry over to a later burst.
-    b.count(up('i.mp3'), true);
-    b.passPrinted();
+    b.count(up('i.mp3'));
+    b.passPrinted(['prompts/j.mp3']);
     expect(b.settle()).toBeUndefined();
     b.count(up('j.mp3'));
     b.count(up('k.mp3'));

@@ -14,10 +14,10 @@ export interface BurstCounts {
   deferred: number;
   deferredDay?: string;
   /**
-   * Outcomes that came while a recovery pass whose line was printed ran: a trial read "5 files
-   * handled" and the pass's "5 files registered" as ten files. Left out when no pass line was printed.
+   * Outcomes of files a recovery pass whose line was printed settled: a trial read "5 files
+   * handled" and the pass's "5 files registered" as ten files. Left out when there are none.
    */
-  duringPass?: number;
+  byPass?: number;
 }
 
 /** A summary to print: the counts and their total. */
@@ -28,11 +28,13 @@ const empty = (): BurstCounts => ({ sent: 0, uploaded: 0, failed: 0, deferred: 0
 /** Counts drop-folder events until the stack is idle again. */
 export class Burst {
   private counts = empty();
-  private passOutcomes = 0;
-  private passShown = false;
+  /** The object key of each outcome counted. */
+  private outcomes: string[] = [];
+  /** Keys the printed recovery passes settled since the last summary. */
+  private byPass = new Set<string>();
 
-  /** Counts one event of the drop folder; `duringPass`: a recovery pass was running when it came. */
-  count(e: DropEvent, duringPass = false): void {
+  /** Counts one event of the drop folder. */
+  count(e: DropEvent): void {
     if (e.kind === 'sent') this.counts.sent++;
     if (e.kind === 'uploaded') this.counts.uploaded++;
     if (e.kind === 'failed') this.counts.failed++;
@@ -42,12 +44,12 @@ export class Burst {
       this.counts.deferred++;
       this.counts.deferredDay = e.day ?? this.counts.deferredDay;
     }
-    if (duringPass && (e.kind === 'uploaded' || e.kind === 'failed' || deferred)) this.passOutcomes++;
+    if (e.kind === 'uploaded' || e.kind === 'failed' || deferred) this.outcomes.push(e.key);
   }
 
-  /** Call when a recovery pass's line is printed: the summary then says which outcomes came during it. */
-  passPrinted(): void {
-    this.passShown = true;
+  /** Call when a recovery pass's line is printed, with the keys it settled: the summary says which of its outcomes those are. */
+  passPrinted(keys: Iterable<string>): void {
+    for (const k of keys) this.byPass.add(k);
   }
 
   /**
@@ -58,21 +60,21 @@ export class Burst {
   settle(): BurstSummary | undefined {
     const c = this.counts;
     const handled = c.uploaded + c.failed + c.deferred;
-    const duringPass = this.passShown && this.passOutcomes > 0 ? this.passOutcomes : undefined;
-    this.passOutcomes = 0;
-    this.passShown = false;
+    const byPass = this.outcomes.filter((k) => this.byPass.has(k)).length;
+    this.outcomes = [];
+    this.byPass.clear();
     if (handled === 0) return undefined;
     this.counts = empty();
-    return handled < 2 ? undefined : { ...c, handled, ...(duringPass ? { duringPass } : {}) };
+    return handled < 2 ? undefined : { ...c, handled, ...(byPass > 0 ? { byPass } : {}) };
   }
 }
 
 /**
  * `3 files handled: 2 uploaded, 1 failed, 1 deferred to 2026-11-27` (without the quota part), and
- * `; 2 of them during the recovery pass above` where a printed pass line counts some of the same files.
+ * `; 2 of them by the recovery pass above` where a printed pass line counts some of the same files.
  */
 export function burstLine(b: BurstSummary): string {
   const deferred = b.deferred > 0 ? `, ${b.deferred} deferred${b.deferredDay ? ` to ${b.deferredDay}` : ''}` : '';
-  const pass = b.duringPass ? `; ${b.duringPass >= b.handled ? 'all' : b.duringPass} of them during the recovery pass above` : '';
+  const pass = b.byPass ? `; ${b.byPass >= b.handled ? 'all' : b.byPass} of them by the recovery pass above` : '';
   return `${b.handled} files handled: ${b.uploaded} uploaded, ${b.failed} failed${deferred}${pass}`;
 }

@@ -163,7 +163,7 @@ async function main(): Promise<void> {
     // CCC's list, as DescribeIvrAudioList gives it, compared as the report compares names.
     listedInCcc: (name) => ccc.files.filter((f) => f.SdkAppId === SDK_APP_ID && f.CustomFileName.normalize('NFC') === name.normalize('NFC')).map((f) => f.FileId),
     emit: (e: DropEvent) => {
-      burst.count(e, pass !== undefined);
+      burst.count(e);
       out.file(e);
     },
   });
@@ -218,7 +218,7 @@ async function main(): Promise<void> {
     return pass;
   };
   const passNote = (r: ReportRun) => {
-    burst.passPrinted();
+    burst.passPrinted((r.result?.files ?? []).map((f) => f.key));
     out.note('recovery', { ok: r.ok, pass: r.pass, day: r.day, page: r.page }, passLine(r));
   };
 

@@ -21,10 +21,10 @@ export interface ReportRun {
   /** Whether the pass did something an operator should hear of (sent, settled, a rejection, a report). */
   noteworthy: boolean;
   page?: string;
-  result?: unknown;
+  /** What the function returned, when it ran to its end. */
+  result?: RecoveryResultShape;
 }
 
-/** What quota-report returns (shared/workflow/recovery.ts `RecoveryResult`), as much as is shown here. */
 /** A file the pass moved on (shared/workflow/recovery.ts SettledFile). */
 export interface SettledFileShape {
   key: string;
@@ -33,6 +33,7 @@ export interface SettledFileShape {
   deferredDay?: string;
 }
 
+/** What quota-report returns (shared/workflow/recovery.ts `RecoveryResult`), as much as is shown here. */
 export interface RecoveryResultShape {
   sent: boolean;
   settled: number;
