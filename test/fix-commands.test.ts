@@ -1,13 +1,12 @@
 /**
  * The fixes the audio checks print are commands an operator pastes (the local stack's notes give
  * them for the file, ready to run). Here each one runs for real: a file that fails a check, its
- * message's command as the note gives it, run by a shell with the real LAME and SoX, and the
- * output judged again with the same settings. A trial pasted a `sox` command that SoX refuses
+ * message's command as the note gives it, run by a shell with the real LAME, SoX and FFmpeg, and
+ * the output judged again with the same settings. A trial pasted a `sox` command that SoX refuses
  * (MP3 in a WAV wrapper); this is what catches the next one.
  *
- * Needs `lame` and `sox` (`.ci/run` installs them on a fresh machine); without them the test is
- * skipped, with a line saying so. `ffmpeg` commands are left out: the advice names it only for a
- * WAV written as a stream, where it gives `sox` too.
+ * Needs `lame` and `sox`, and `ffmpeg` for its commands and the files only it makes (`.ci/run`
+ * installs all three on a fresh machine); without them those cases are skipped, with a line saying so.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -25,6 +24,8 @@ const fixture = (name: string): Buffer => fs.readFileSync(path.join(FIXTURES, na
 const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 const TOOLS = has('lame') && has('sox');
 if (!TOOLS) process.stderr.write('fix-commands.test.ts: lame or sox not installed, so the pasted fix commands are not run (apt-get install lame sox)\n');
+const FFMPEG = TOOLS && has('ffmpeg');
+if (TOOLS && !FFMPEG) process.stderr.write('fix-commands.test.ts: ffmpeg not installed, so its commands, and the files only it makes, are left out (apt-get install ffmpeg)\n');
 
 /** The function's verdict on a whole file, reading what it would read. */
 function judge(bytes: Buffer, format: AudioFormat, policy: AudioPolicy) {
@@ -62,18 +63,21 @@ function soxWav(encoding: string, pipe = false): Buffer {
   }
 }
 
-/** A recording SoX writes from a fixture in the format of extension `ext` (one CCC does not take). */
-function soxAs(ext: string): Buffer {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-sox-'));
+/** A recording `tool` writes from a fixture as a file of extension `ext` (a format CCC does not take). */
+function made(tool: 'sox' | 'ffmpeg', ext: string, codec?: string): Buffer {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-made-'));
   try {
+    const src = path.join(FIXTURES, 'speech-24bit.wav');
     const out = path.join(dir, `out.${ext}`);
-    const r = spawnSync('sox', ['-D', path.join(FIXTURES, 'speech-24bit.wav'), out], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`sox to .${ext}: ${r.stderr}`);
+    const args = tool === 'sox' ? ['-D', src, out] : ['-hide_banner', '-loglevel', 'error', '-i', src, ...(codec ? ['-c:a', codec] : []), out];
+    const r = spawnSync(tool, args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${tool} to .${ext}: ${r.stderr}`);
     return fs.readFileSync(out);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+const soxAs = (ext: string) => made('sox', ext);
 
 const SMALL: AudioPolicy = { convert: 'auto', maxFileBytes: 5_000_000 };
 
@@ -101,6 +105,17 @@ const CASES: Array<{ what: string; dropped: string; bytes: () => Buffer; policy:
   { what: 'an AIFF-C recording', dropped: 'c.aifc', bytes: () => soxAs('aifc'), policy: SMALL, code: 'UnsupportedExtension' },
 ];
 
+/** Files only FFmpeg makes here: formats SoX does not read, whose messages give an `ffmpeg` command. */
+const FFMPEG_CASES: typeof CASES = [
+  // A chat app's voice message: Opus in Ogg, named .ogg, on which the message's sox command fails (the ffmpeg one runs).
+  { what: 'an Ogg Opus voice message', dropped: 'voice message.ogg', bytes: () => made('ffmpeg', 'ogg', 'libopus'), policy: SMALL, code: 'UnsupportedExtension' },
+  { what: 'an Opus file', dropped: 'greeting.opus', bytes: () => made('ffmpeg', 'opus', 'libopus'), policy: SMALL, code: 'UnsupportedExtension' },
+  { what: 'an AAC recording in M4A', dropped: 'phone memo.m4a', bytes: () => made('ffmpeg', 'm4a', 'aac'), policy: SMALL, code: 'UnsupportedExtension' },
+  { what: 'raw AAC', dropped: 'raw.aac', bytes: () => made('ffmpeg', 'aac', 'aac'), policy: SMALL, code: 'UnsupportedExtension' },
+  { what: 'a WMA recording', dropped: 'old.wma', bytes: () => made('ffmpeg', 'wma', 'wmav2'), policy: SMALL, code: 'UnsupportedExtension' },
+  { what: 'a WebM recording (a browser recorder)', dropped: 'browser.webm', bytes: () => made('ffmpeg', 'webm', 'libopus'), policy: SMALL, code: 'UnsupportedExtension' },
+];
+
 /** The function's verdict on a dropped file: its name's checks, then its audio's. */
 function verdictOn(dropped: string, body: Buffer, policy: AudioPolicy) {
   const named = checkFile(dropped, body.length);
@@ -110,35 +125,46 @@ function verdictOn(dropped: string, body: Buffer, policy: AudioPolicy) {
 /** A name without its extension. */
 const stem = (name: string) => name.replace(/\.[^./]+$/, '');
 
-describe('the fix commands an operator pastes', () => {
-  (TOOLS ? test.each(CASES) : test.skip.each(CASES))('$what: the command reads the failed copy and writes a file that passes', ({ dropped, bytes, policy, code }) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-fix-'));
-    try {
-      const body = bytes();
-      const verdict = verdictOn(dropped, body, policy);
-      expect(verdict).toBeInstanceOf(IvrError);
-      const failure = verdict as IvrError;
-      expect(failure.code).toBe(code);
-      const copy = `failed/${dropped}`;
-      fs.mkdirSync(path.dirname(path.join(dir, copy)), { recursive: true });
-      fs.writeFileSync(path.join(dir, copy), body);
-      const commands = commandsFor(failure.message, dropped, { dropDir: dir, copy });
-      expect(commands.length).toBeGreaterThan(0);
-      for (const command of commands) {
-        if (/ && ffmpeg /.test(command) && !has('ffmpeg')) continue;
-        // Each command on its own, from a drop folder holding only the failed copy.
-        for (const f of fs.readdirSync(dir)) if (f !== 'failed') fs.rmSync(path.join(dir, f), { recursive: true, force: true });
-        const run = spawnSync('sh', ['-c', command], { encoding: 'utf8' });
-        expect({ command, status: run.status, stderr: run.status === 0 ? '' : run.stderr }).toEqual({ command, status: 0, stderr: '' });
-        // One file made, under the name it was dropped with (its extension the command's), in the drop folder itself.
-        const made = fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => !f.startsWith('failed') && fs.statSync(path.join(dir, f)).isFile());
-        expect(made.map(stem)).toEqual([stem(dropped)]);
-        const name = made[0];
-        const again = verdictOn(name, fs.readFileSync(path.join(dir, name)), policy);
-        expect(again instanceof IvrError ? `${again.code}: ${again.message}` : 'passes').toBe('passes');
+/** Runs every command a failing file's note gives, each from a drop folder holding only the failed copy, and judges what it makes. */
+function commandsFixIt({ dropped, bytes, policy, code }: (typeof CASES)[number]): void {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-fix-'));
+  try {
+    const body = bytes();
+    const verdict = verdictOn(dropped, body, policy);
+    expect(verdict).toBeInstanceOf(IvrError);
+    const failure = verdict as IvrError;
+    expect(failure.code).toBe(code);
+    const copy = `failed/${dropped}`;
+    fs.mkdirSync(path.dirname(path.join(dir, copy)), { recursive: true });
+    fs.writeFileSync(path.join(dir, copy), body);
+    const commands = commandsFor(failure.message, dropped, { dropDir: dir, copy });
+    expect(commands.length).toBeGreaterThan(0);
+    // Each command must work, except SoX's on Opus, which the message says is for Ogg Vorbis.
+    const opus = dropped === 'voice message.ogg';
+    for (const command of commands) {
+      if (/ && ffmpeg /.test(command) && !FFMPEG) continue;
+      if (opus && / && sox /.test(command)) {
+        expect(spawnSync('sh', ['-c', command], { encoding: 'utf8' }).status).not.toBe(0);
+        continue;
       }
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
+      // Each command on its own, from a drop folder holding only the failed copy.
+      for (const f of fs.readdirSync(dir)) if (f !== 'failed') fs.rmSync(path.join(dir, f), { recursive: true, force: true });
+      const run = spawnSync('sh', ['-c', command], { encoding: 'utf8' });
+      expect({ command, status: run.status, stderr: run.status === 0 ? '' : run.stderr }).toEqual({ command, status: 0, stderr: '' });
+      // One file made, under the name it was dropped with (its extension the command's), in the drop folder itself.
+      const made = fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => !f.startsWith('failed') && fs.statSync(path.join(dir, f)).isFile());
+      expect(made.map(stem)).toEqual([stem(dropped)]);
+      const name = made[0];
+      const again = verdictOn(name, fs.readFileSync(path.join(dir, name)), policy);
+      expect(again instanceof IvrError ? `${again.code}: ${again.message}` : 'passes').toBe('passes');
     }
-  });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('the fix commands an operator pastes', () => {
+  const title = '$what: the command reads the failed copy and writes a file that passes';
+  (TOOLS ? test.each(CASES) : test.skip.each(CASES))(title, commandsFixIt);
+  (FFMPEG ? test.each(FFMPEG_CASES) : test.skip.each(FFMPEG_CASES))(title, commandsFixIt);
 });

@@ -2,7 +2,7 @@
  * Pure decisions about whether an object may be sent to CCC, taken before any API call is spent.
  */
 import { IvrError } from './errors';
-import { soxToTelephony } from './telephony';
+import { ffmpegToTelephony, soxToTelephony } from './telephony';
 import { LONE_SURROGATE } from './text';
 
 /** The two containers CCC accepts, as the object's extension names them (lower-cased). */
@@ -42,10 +42,22 @@ export function checkKey(key: string, audioPrefix: string, ledgerPrefix: string)
 }
 
 /**
- * Recording formats that SoX reads (Debian's `sox`, with which a test converts each of them):
- * for these the message says how to make a WAV. Not AAC, Opus or WMA, which SoX does not read.
+ * Recording formats the message says how to make a WAV of (a test converts each with Debian's
+ * `sox` and `ffmpeg`): SoX reads FLAC, AIFF and Ogg Vorbis; FFmpeg reads those it does not, Ogg
+ * Opus among them (the voice messages of chat apps, also named .ogg, on which SoX fails).
  */
-const SOX_READS: ReadonlySet<string> = new Set(['ogg', 'flac', 'aif', 'aiff', 'aifc']);
+const CONVERTERS: Readonly<Record<string, string>> = {
+  flac: soxToTelephony('flac'),
+  aif: soxToTelephony('aif'),
+  aiff: soxToTelephony('aiff'),
+  aifc: soxToTelephony('aifc'),
+  ogg: `${soxToTelephony('ogg')} (Ogg Vorbis) or ${ffmpegToTelephony('ogg')} (any Ogg, Opus voice messages too)`,
+  opus: ffmpegToTelephony('opus'),
+  m4a: ffmpegToTelephony('m4a'),
+  aac: ffmpegToTelephony('aac'),
+  wma: ffmpegToTelephony('wma'),
+  webm: ffmpegToTelephony('webm'),
+};
 
 /** The checks a file's name and size decide on their own: a supported extension, not empty. */
 export function checkFile(key: string, size: number): { format: AudioFormat } | IvrError {
@@ -53,9 +65,9 @@ export function checkFile(key: string, size: number): { format: AudioFormat } | 
   if (!format) {
     const ext = /\.([^./]{1,16})$/.exec(key)?.[1];
     const what = `${ext === undefined ? 'the file name has no extension' : `the file is .${ext}`}; only .mp3 and .wav files can be IVR audio`;
-    // A trial's .ogg note had nothing to paste: SoX reads these, so the message gives its command.
-    const sox = ext !== undefined && SOX_READS.has(ext.toLowerCase()) ? `: convert it, e.g. ${soxToTelephony(ext.toLowerCase())}` : '';
-    return new IvrError('UnsupportedExtension', what + sox);
+    // A trial's .ogg note had nothing to paste: for a recording format, the message gives a command.
+    const convert = ext === undefined ? undefined : Object.prototype.hasOwnProperty.call(CONVERTERS, ext.toLowerCase()) ? CONVERTERS[ext.toLowerCase()] : undefined;
+    return new IvrError('UnsupportedExtension', convert ? `${what}: convert it, e.g. ${convert}` : what);
   }
   if (size <= 0) return new IvrError('EmptyFile', 'the file is empty (0 bytes)');
   return { format };

@@ -18,5 +18,10 @@ export function soxToTelephony(from: string): string {
   return `\`sox in.${from} -r ${TELEPHONY_FORMAT.sampleRate} -c ${TELEPHONY_FORMAT.channels} -b ${TELEPHONY_FORMAT.bitsPerSample} out.wav\``;
 }
 
+/** The `ffmpeg` command the messages suggest for what SoX cannot read (Opus, AAC, WMA): the same WAV. */
+export function ffmpegToTelephony(from: string): string {
+  return `\`ffmpeg -i in.${from} -ar ${TELEPHONY_FORMAT.sampleRate} -ac ${TELEPHONY_FORMAT.channels} -c:a pcm_s${TELEPHONY_FORMAT.bitsPerSample}le out.wav\``;
+}
+
 /** {@link soxToTelephony} for a WAV. */
 export const SOX_TO_TELEPHONY = soxToTelephony('wav');
