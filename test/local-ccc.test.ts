@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { CCC_FAULTS } from '../scripts/local/ccc-faults';
 import type { DropEvent } from '../scripts/local/drop-folder';
-import type { FakeFile } from '../scripts/local/fakes/fake-ccc';
+import { FakeCcc, type FakeFile } from '../scripts/local/fakes/fake-ccc';
 import { describeEvent } from '../scripts/local/output';
 import { mp3Silence } from './audio';
 import { killAll, Proc, run, stackArgs, tempDirs, waitUntil } from './local-helpers';
@@ -96,3 +96,16 @@ test('each CCC fault does once what it says, and the files show it', async () =>
   await stack.stop();
   expect(stack.lines.find((l) => l.type === 'stopping')).toMatchObject({ unusedFaults: 2 });
 }, 120000);
+
+test("the stack's same-name line asks the local CCC as the report asks: this app's files, either Unicode form of the name", () => {
+  const ccc = new FakeCcc({ credentials: [], cos: { host: '127.0.0.1', port: 9 } });
+  ccc.registerForeign(1400000001, 1, 'x');
+  ccc.registerForeign(1400000002, 1, 'x');
+  const [mine, other] = ccc.files;
+  mine.CustomFileName = 'Men\u00e9';
+  other.CustomFileName = 'Men\u00e9';
+  ccc.registerForeign(1400000001, 1, 'x');
+  ccc.files[2].CustomFileName = 'Mene\u0301';
+  expect(ccc.listedAs(1400000001, 'Mene\u0301')).toEqual([mine.FileId, ccc.files[2].FileId]);
+  expect(ccc.listedAs(1400000001, 'menu')).toEqual([]);
+});

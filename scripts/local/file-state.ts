@@ -146,7 +146,8 @@ export function needsAction(objects: Array<{ key: string; state: FileState; cutS
     else if (s.review === 'rejected') items.push({ key, kind: 'rejected', detail: `rejected by review${s.fileId !== undefined ? ` (FileId ${s.fileId})` : ''}: record it again and drop the new recording (the same file again changes nothing)` });
     else if (s.status === 'deferred') {
       const day = deferredDay(s, offsetMinutes);
-      // Worded as the stack's line words it (output.ts): a day CCC closed is not our count used up.
+      // Worded as the stack's line (output.ts), without its note on a burst's timing: a day CCC
+      // closed is not our count used up.
       const why = closedByCcc(s.errorMessage) ? 'CCC says the day is full (FailedOperation.UploadFileOverflow)' : QUOTA_USED_UP;
       items.push({ key, kind: 'deferred', detail: `deferred: ${why}; sent automatically${day ? ` on ${day} at the earliest` : ' on a later quota day'}` });
     } else if (s.status === 'retrying') items.push({ key, kind: 'retrying', detail: `retrying: ${reason(s)}; retried automatically` });

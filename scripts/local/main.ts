@@ -160,8 +160,7 @@ async function main(): Promise<void> {
     remove: async (key) => {
       await user.deleteObject({ Bucket: BUCKET, Region: REGION, Key: key });
     },
-    // CCC's list, as DescribeIvrAudioList gives it, compared as the report compares names.
-    listedInCcc: (name) => ccc.files.filter((f) => f.SdkAppId === SDK_APP_ID && f.CustomFileName.normalize('NFC') === name.normalize('NFC')).map((f) => f.FileId),
+    listedInCcc: (name) => ccc.listedAs(SDK_APP_ID, name),
     emit: (e: DropEvent) => {
       burst.count(e);
       out.file(e);

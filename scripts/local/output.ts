@@ -36,12 +36,12 @@ const reason = (code?: string, message?: string) => [code, message].filter(Boole
 
 /**
  * The registrations CCC lists under a file's name besides its own: `this file's earlier
- * registration, FileId 1001,`, `prompts/menu.wav (FileId 1002)`, and those of earlier runs whose
+ * registration (FileId 1001)`, `prompts/menu.wav (FileId 1002)`, and those of earlier runs whose
  * file the stack cannot name, together (`an earlier registration (FileId 1003)`).
  */
 function sameNameOthers(key: string, others: Array<{ key?: string; fileId?: number }>): string {
   const id = (o: { fileId?: number }) => (o.fileId !== undefined ? ` (FileId ${o.fileId})` : '');
-  const named = others.filter((o) => o.key !== undefined).map((o) => (o.key === key ? `this file's earlier registration${o.fileId !== undefined ? `, FileId ${o.fileId}` : ''},` : `${o.key}${id(o)}`));
+  const named = others.filter((o) => o.key !== undefined).map((o) => `${o.key === key ? "this file's earlier registration" : o.key}${id(o)}`);
   const unnamed = others.filter((o) => o.key === undefined).map((o) => o.fileId);
   const earlier = unnamed.length === 0 ? [] : [unnamed.length === 1 ? `an earlier registration (FileId ${unnamed[0]})` : `earlier registrations (FileId ${unnamed.join(', ')})`];
   return [...named, ...earlier].join(', ');

@@ -501,3 +501,14 @@ export function parseJobVersion(text: string | undefined): JobVersion | undefine
   return undefined;
 }
 
+/**
+ * Jobs whose object was dropped again later under the same key: the operator replaced the file,
+ * so its earlier failure or rejection needs no action (a failure still counts on its day, as one
+ * dealt with), unless its object shows it again (see the report's `current`).
+ */
+export function replacedJobs(jobs: readonly JobVersion[]): Set<JobVersion> {
+  const newest = new Map<string, number>();
+  const at = (v: JobVersion) => `${v.object.bucket}\n${v.object.key}`;
+  for (const v of jobs) newest.set(at(v), Math.max(newest.get(at(v)) ?? 0, v.object.queuedAt));
+  return new Set(jobs.filter((v) => v.object.queuedAt < newest.get(at(v))!));
+}

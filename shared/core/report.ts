@@ -2,7 +2,7 @@
  * The daily report, as pure functions: numbers from ledger records, the JSON document, the HTML
  * page with a 30-day chart, and the WeCom robot message.
  */
-import { deferredSpan, inFlight, outcomeAt, visibleStatus, type JobVersion } from './job';
+import { deferredSpan, inFlight, outcomeAt, replacedJobs, visibleStatus, type JobVersion } from './job';
 import type { ErrorCode } from './errors';
 import { fixFor, UPLOAD_AGAIN } from './fixes';
 import { sharedNames } from './naming';
@@ -160,18 +160,6 @@ export function needsAction(v: JobVersion): NeedsAction | undefined {
   if (status === 'deferred') return { ...base, status: 'deferred', day: v.deferredDay };
   if (status === 'retrying') return { ...base, status: 'retrying' };
   return undefined;
-}
-
-/**
- * Jobs whose object was dropped again later under the same key: the operator replaced the file,
- * so its earlier failure or rejection needs no action (a failure still counts on its day, as one
- * dealt with).
- */
-function replacedJobs(jobs: JobVersion[]): Set<JobVersion> {
-  const newest = new Map<string, number>();
-  const at = (v: JobVersion) => `${v.object.bucket}\n${v.object.key}`;
-  for (const v of jobs) newest.set(at(v), Math.max(newest.get(at(v)) ?? 0, v.object.queuedAt));
-  return new Set(jobs.filter((v) => v.object.queuedAt < newest.get(at(v))!));
 }
 
 /**

@@ -10,7 +10,7 @@
 import { asErrorCode, IvrError, type ErrorCode } from '../core/errors';
 import type { OutboxRecord } from '../core/outbox';
 import { requestedDay } from '../core/event';
-import { carriedOverJob, inFlight, isFinal, parseLegacyJob, queuedJob, visibleStatus, type JobVersion, type LegacyJob } from '../core/job';
+import { carriedOverJob, inFlight, isFinal, parseLegacyJob, queuedJob, replacedJobs, visibleStatus, type JobVersion, type LegacyJob } from '../core/job';
 import { reviewFromCode, type IvrStatus, type ReviewState } from '../core/metadata';
 import type { DailyReport, DayUse } from '../core/report';
 import { leaseView, newsEntry, quotaOn, type LogEntry, type QuotaState } from '../core/sendlog';
@@ -419,14 +419,15 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
 }
 
 /**
- * Failed and review-rejected jobs by what their object holds now: `withdrawn`, gone or holding
- * another upload (the operator deleted it, or fixed the file and removed or replaced it); `current`,
- * still the upload that failed or was rejected (bytes dropped again after another drop of the key
- * reuse their first job, which must not then count as replaced). One HEAD per such job in `jobs`;
- * one COS refused is neither.
+ * Failed jobs, and review-rejected ones a later drop of the key replaced, by what their object
+ * holds now: `withdrawn`, gone or holding another upload (the operator deleted it, or fixed the
+ * file and removed or replaced it); `current`, still the upload that failed or was rejected (bytes
+ * dropped again after another drop of the key reuse their first job, which must not then count as
+ * replaced). One HEAD per such job in `jobs`; one COS refused is neither.
  */
 async function failuresNow(ctx: Ctx, jobs: JobVersion[]): Promise<{ withdrawn: Set<string>; current: Set<string> }> {
-  const failed = jobs.filter((v) => visibleStatus(v) === 'failed' || (visibleStatus(v) === 'uploaded' && v.upload?.review === 'rejected'));
+  const replaced = replacedJobs(jobs);
+  const failed = jobs.filter((v) => visibleStatus(v) === 'failed' || (visibleStatus(v) === 'uploaded' && v.upload?.review === 'rejected' && replaced.has(v)));
   const held = await mapLimited(failed, 8, async (v) => {
     try {
       const now = await ctx.objects.stat(v.object.key);

@@ -226,6 +226,15 @@ export class FakeCcc extends LoopbackServer {
     return new Date(ms + (this.opts.quotaUtcOffsetMinutes ?? 480) * 60000).toISOString().slice(0, 10);
   }
 
+  /**
+   * The FileIds listed for `sdkAppId` under a name that looks like `name`: either Unicode form, as
+   * the report's question in both forms finds them (the local stack's same-name line).
+   */
+  listedAs(sdkAppId: number, name: string): number[] {
+    const look = name.normalize('NFC');
+    return this.files.filter((f) => f.SdkAppId === sdkAppId && f.CustomFileName.normalize('NFC') === look).map((f) => f.FileId);
+  }
+
   filesOn(day: string, sdkAppId?: number): FakeFile[] {
     return this.files.filter((f) => this.quotaDay(f.uploadedAt) === day && (sdkAppId === undefined || f.SdkAppId === sdkAppId));
   }
