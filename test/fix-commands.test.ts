@@ -13,7 +13,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { bytesNeeded, judgeAudio, type AudioPolicy } from '../shared/audio/check';
-import type { AudioFormat } from '../shared/audio/inspect';
+import { oggCodec, type AudioFormat } from '../shared/audio/inspect';
 import { checkFile } from '../shared/core/eligibility';
 import { IvrError } from '../shared/core/errors';
 import { commandsFor } from '../scripts/local/fixes';
@@ -137,16 +137,17 @@ function commandsFixIt({ dropped, bytes, policy, code }: (typeof CASES)[number])
     const copy = `failed/${dropped}`;
     fs.mkdirSync(path.dirname(path.join(dir, copy)), { recursive: true });
     fs.writeFileSync(path.join(dir, copy), body);
-    const commands = commandsFor(failure.message, dropped, { dropDir: dir, copy });
+    // As the stack writes the note: with the copy's first bytes, so a tool that cannot read it is left out.
+    const commands = commandsFor(failure.message, dropped, { dropDir: dir, copy, head: body.subarray(0, 64) });
     expect(commands.length).toBeGreaterThan(0);
-    // Each command must work, except SoX's on Opus, which the message says is for Ogg Vorbis.
-    const opus = dropped === 'voice message.ogg';
+    if (dropped.endsWith('.ogg')) {
+      // SoX reads Ogg Vorbis, not Ogg Opus (a trial pasted the first command of an Opus voice message's note: SoX's).
+      const codec = dropped === 'voice message.ogg' ? 'opus' : 'vorbis';
+      expect(oggCodec(body)).toBe(codec);
+      expect(commands.map((c) => / && (sox|ffmpeg) /.exec(c)?.[1])).toEqual(codec === 'opus' ? ['ffmpeg'] : ['sox', 'ffmpeg']);
+    }
     for (const command of commands) {
       if (/ && ffmpeg /.test(command) && !FFMPEG) continue;
-      if (opus && / && sox /.test(command)) {
-        expect(spawnSync('sh', ['-c', command], { encoding: 'utf8' }).status).not.toBe(0);
-        continue;
-      }
       // Each command on its own, from a drop folder holding only the failed copy.
       for (const f of fs.readdirSync(dir)) if (f !== 'failed') fs.rmSync(path.join(dir, f), { recursive: true, force: true });
       const run = spawnSync('sh', ['-c', command], { encoding: 'utf8' });

@@ -17,7 +17,8 @@ import { cutShortNotes, failureNotes } from '../scripts/local/drop-notes';
 import { describeEvent } from '../scripts/local/output';
 import { formatDateTime } from '../scripts/local/time';
 import { Burst, burstLine } from '../scripts/local/burst';
-import { checkKey } from '../shared/core/eligibility';
+import { checkFile, checkKey } from '../shared/core/eligibility';
+import type { IvrError } from '../shared/core/errors';
 import { mp3Silence } from './audio';
 import { tempDirs } from './local-helpers';
 
@@ -217,6 +218,25 @@ test("a failed file's note gives the message's example command for it: its copy 
   const cmd = process.platform === 'win32' ? undefined : `Command: cd ${/^[\w./-]+$/.test(t.dirs.drop) ? t.dirs.drop : `'${drop}'`} && lame --mp3input -m m -b 32 'failed/it'\\''s big (2).mp3' '.it'\\''s big.mp3' && mv '.it'\\''s big.mp3' 'it'\\''s big.mp3'\n`;
   if (cmd) expect(second).toContain(cmd);
   else expect(second).not.toContain('Command:');
+  t.dirs.cleanup();
+});
+
+test("an Opus voice message's note leaves out SoX's command, which cannot read it; a Vorbis .ogg's keeps both", async () => {
+  const t = await dropFolder();
+  // Ogg pages as far as the codec's identification header (at byte 28): what the note looks at.
+  const ogg = (id: Buffer) => Buffer.concat([Buffer.from('OggS'), Buffer.alloc(24), id, Buffer.alloc(200, 1)]);
+  fs.writeFileSync(path.join(t.dirs.drop, 'voice.ogg'), ogg(Buffer.from('OpusHead')));
+  fs.writeFileSync(path.join(t.dirs.drop, 'music.ogg'), ogg(Buffer.concat([Buffer.from([1]), Buffer.from('vorbis')])));
+  await t.settle();
+  for (const name of ['voice.ogg', 'music.ogg']) {
+    const verdict = checkFile(`prompts/${name}`, 300) as IvrError;
+    t.result(`prompts/${name}`, { 'ivr-status': 'failed', 'ivr-error-code': verdict.code, 'ivr-error-message': encodeURIComponent(verdict.message) });
+  }
+  const tools = (name: string) => [...fs.readFileSync(path.join(t.drop.failedDir, `${name}.error.txt`), 'utf8').matchAll(/^(?:Command:|Or:) .* && (sox|ffmpeg) /gm)].map((m) => m[1]);
+  if (process.platform !== 'win32') {
+    expect(tools('voice.ogg')).toEqual(['ffmpeg']);
+    expect(tools('music.ogg')).toEqual(['sox', 'ffmpeg']);
+  }
   t.dirs.cleanup();
 });
 

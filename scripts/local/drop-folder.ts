@@ -170,6 +170,21 @@ function folderIdentity(dir: string): string | undefined {
   }
 }
 
+/** The first `n` bytes of a file (fewer when it is shorter; none when it cannot be read). */
+function headOf(file: string, n: number): Buffer {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const b = Buffer.alloc(n);
+      return b.subarray(0, fs.readSync(fd, b, 0, n, 0));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return Buffer.alloc(0);
+  }
+}
+
 /** How long a file moved to done/ or failed/ is watched for a paused copy going on into it (while the stack runs). */
 export const GROWTH_WATCH_MS = 10 * 60_000;
 
@@ -1259,7 +1274,7 @@ export class DropFolder {
     if (rel) {
       const noteRel = noteName(f.file, n);
       // The message's example commands are given for this file where a POSIX shell runs them.
-      const run = process.platform === 'win32' ? {} : { run: { dropDir: this.deps.dropDir, copy: `${RESERVED_DIRS.failed}/${rel}` } };
+      const run = process.platform === 'win32' ? {} : { run: { dropDir: this.deps.dropDir, copy: `${RESERVED_DIRS.failed}/${rel}`, head: headOf(path.join(this.failedDir, fromRel(rel)), 64) } };
       const text = failureText({ file: f.file, key, bucket: this.deps.bucket, code, message, atMs, offsetMinutes: this.deps.offsetMinutes, ...(warning ? { warning } : {}), ...(failedBeforeMs !== undefined ? { failedBeforeMs } : {}), ...run });
       try {
         this.placed.add(`${RESERVED_DIRS.failed}/${noteRel}`);

@@ -2,6 +2,7 @@
  * The local stack's note on a failed file (`<name>.error.txt`): the reason, and the fix
  * (shared/core/fixes.ts) as the drop folder takes a fixed file in again.
  */
+import { oggCodec } from '../../shared/audio/inspect';
 import { asErrorCode } from '../../shared/core/errors';
 import { fixFor as sharedFix, UPLOAD_AGAIN, type AgainWords } from '../../shared/core/fixes';
 import { REJECTED_ADVICE, SAME_NAME_ADVICE } from '../../shared/core/report';
@@ -58,7 +59,7 @@ export interface FailureNote {
    * folder (absolute) and the failed copy in it (`failed/big (2).mp3`). Left out where no POSIX
    * shell can be assumed (Windows): the note then has the message's placeholders only.
    */
-  run?: { dropDir: string; copy: string };
+  run?: FixRun;
   /** When the same bytes failed under this name before: the function kept that result (and sent nothing again). */
   failedBeforeMs?: number;
 }
@@ -114,6 +115,17 @@ function hidden(file: string): string {
 /** A placeholder of the function's example commands (shared/audio, shared/core): `in.mp3`, `in.ogg`, `out.wav`, as a word of its own. */
 const PLACEHOLDER = /(?<=^|\s)(in|out)\.([a-z0-9]{2,4})(?=\s|$)/g;
 
+/**
+ * Where the message's example commands run for a file: the drop folder (absolute), the failed
+ * copy in it (`failed/big (2).mp3`), and the copy's first bytes, where a tool the message names
+ * cannot read it (SoX and Ogg Opus).
+ */
+export interface FixRun {
+  dropDir: string;
+  copy: string;
+  head?: Uint8Array;
+}
+
 /** Characters that would break a pasted line (C0 and C1 controls, DEL). */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
@@ -133,10 +145,13 @@ interface FixCommand {
  * since SoX picks the format by it). None when a name has a control character (it could not be
  * pasted as one line).
  */
-function fixCommands(message: string | undefined, dropped: string, run: { dropDir: string; copy: string }): FixCommand[] {
+function fixCommands(message: string | undefined, dropped: string, run: FixRun): FixCommand[] {
   if (!message || CONTROL.test(dropped + run.copy + run.dropDir)) return [];
   const out = new Map<string, FixCommand>();
+  // A trial pasted the first command of an Opus voice message's note: SoX's, which fails on it.
+  const soxCannot = run.head !== undefined && oggCodec(run.head) === 'opus';
   for (const [, cmd] of message.matchAll(/`([^`]+)`/g)) {
+    if (soxCannot && /^sox\s/.test(cmd)) continue;
     const roles = [...cmd.matchAll(PLACEHOLDER)].map((m) => m[1]);
     if (!roles.includes('in') || !roles.includes('out')) continue;
     let output = dropped;
@@ -154,7 +169,7 @@ function fixCommands(message: string | undefined, dropped: string, run: { dropDi
 }
 
 /** The lines of {@link fixCommands}: what the note gives to paste. */
-export function commandsFor(message: string | undefined, dropped: string, run: { dropDir: string; copy: string }): string[] {
+export function commandsFor(message: string | undefined, dropped: string, run: FixRun): string[] {
   return fixCommands(message, dropped, run).map((c) => c.line);
 }
 

@@ -170,6 +170,17 @@ export function sniffAudio(start: Uint8Array, expected: AudioFormat): AudioProbl
   return r.problem;
 }
 
+/**
+ * The codec of an Ogg file from its first page (the codec's identification header starts at byte
+ * 28): SoX reads Vorbis but not Opus, the codec of chat apps' voice messages, also named .ogg.
+ */
+export function oggCodec(head: Uint8Array): 'opus' | 'vorbis' | undefined {
+  const ascii = (from: number, to: number) => String.fromCharCode(...head.subarray(from, to));
+  if (head.length < 36 || ascii(0, 4) !== 'OggS') return undefined;
+  if (ascii(28, 36) === 'OpusHead') return 'opus';
+  return head[28] === 1 && ascii(29, 35) === 'vorbis' ? 'vorbis' : undefined;
+}
+
 /** Room for a run of MIN_RUN frames after the junk allowed (an MPEG frame is under 3 KB; generous on purpose). */
 const SNIFF_RUN_BYTES = 64 * 1024;
 
