@@ -88,13 +88,14 @@ test('next-day stopped with Ctrl-C while the stack works: one line says the stac
   const dirs = tempDirs();
   let asked = 0;
   let release: (() => void) | undefined;
+  const abandoned: string[] = [];
   const control = await startControl({
     'next-day': () => {
       asked += 1;
       return new Promise((resolve) => (release = () => resolve({})));
     },
     ccc: async () => ({}),
-  });
+  }, (command) => abandoned.push(command));
   try {
     fs.mkdirSync(dirs.data, { recursive: true });
     writeStackFile({ dataDir: dirs.data }, { pid: process.pid, cosPort: control.port, cccPort: control.port, prefix: 'prompts/', quota: 50, quotaOffset: '+08:00', dropDir: dirs.drop, control: { port: control.port, token: control.token } });
@@ -105,6 +106,9 @@ test('next-day stopped with Ctrl-C while the stack works: one line says the stac
     expect(await waiting.exited).toEqual({ code: null, signal: 'SIGINT' });
     const { stdout, stderr } = waiting;
     expect(stderr).toBe('');
+    // The stack hears that its caller hung up (its terminal says the move goes on there).
+    await waitUntil(() => abandoned.length > 0, 'the stack told that next-day stopped waiting', 5000);
+    expect(abandoned).toEqual(['next-day']);
     expect(stdout).toBe(`\n${interruptedLine(true, `npm run status -- --data ${dirs.data}`)}\n`);
   } finally {
     release?.();

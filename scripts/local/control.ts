@@ -69,8 +69,9 @@ const sameToken = (given: string, token: string) => {
 /**
  * Serves `POST /<command>[/<argument>]` on 127.0.0.1 with `Authorization: Bearer <token>`. A
  * handler's {@link ControlRefusal} answers 409 with its message; anything else it throws answers 500.
+ * `abandoned` hears of a command whose caller hung up before its answer (the handler goes on).
  */
-export async function startControl(handlers: Record<ControlCommand, (argument?: string) => Promise<object>>): Promise<ControlServer> {
+export async function startControl(handlers: Record<ControlCommand, (argument?: string) => Promise<object>>, abandoned?: (command: ControlCommand) => void): Promise<ControlServer> {
   const token = randomBytes(24).toString('hex');
   const server = http.createServer((req, res) => {
     const answer = (status: number, body: ControlAnswer<object>) => {
@@ -82,6 +83,10 @@ export async function startControl(handlers: Record<ControlCommand, (argument?: 
     if (!sameToken(String(req.headers.authorization ?? ''), `Bearer ${token}`)) return answer(403, { ok: false, message: 'not allowed' });
     const parsed = req.method === 'POST' ? parseControlPath(req.url ?? '') : undefined;
     if (!parsed) return answer(404, { ok: false, message: `${UNKNOWN} ${req.method} ${req.url}` });
+    // The command that asked stopped waiting (Ctrl-C): the handler goes on, and the stack may say so.
+    res.on('close', () => {
+      if (!res.writableEnded) abandoned?.(parsed.command);
+    });
     handlers[parsed.command](parsed.argument).then(
       (result) => answer(200, { ok: true, ...result }),
       (e: unknown) => answer(e instanceof ControlRefusal ? 409 : 500, { ok: false, message: e instanceof Error ? e.message : String(e) }),

@@ -266,7 +266,9 @@ async function main(): Promise<void> {
     out.note('ccc', { fault: what, earlier }, `local CCC (npm run local -- ccc ${what}): ${f.does}${queue}`);
     return { fault: what, does: f.does, then: f.then, earlier };
   };
-  const control = await startControl({ 'next-day': nextDay, ccc: cccFault });
+  const control = await startControl({ 'next-day': nextDay, ccc: cccFault }, (command) => {
+    if (command === 'next-day') out.note('next-day', { abandoned: true }, 'next-day stopped waiting (Ctrl-C in its terminal); the day move and its recovery pass go on here');
+  });
   writeStackFile(s, { pid: process.pid, cosPort: cos.port, cccPort: ccc.port, prefix: s.prefix, quota: s.quota, quotaOffset: s.quotaOffset, dropDir: s.dropDir, control: { port: control.port, token: control.token } });
 
   const seconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`);
