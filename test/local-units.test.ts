@@ -899,6 +899,23 @@ describe('burst summary', () => {
     expect(b.settle()).toBeUndefined();
   });
 
+  test('a file deferred again to a later day is not handled again: only the outcomes that happened count', () => {
+    const b = new Burst();
+    const deferred = (file: string, day: string) => ({ kind: 'status' as const, file, key: `prompts/${file}`, status: 'deferred' as const, day });
+    b.count(deferred('a.mp3', '2026-11-28'));
+    b.count(deferred('b.mp3', '2026-11-28'));
+    expect(burstLine(b.settle()!)).toBe('2 files handled: 0 uploaded, 0 failed, 2 deferred to 2026-11-28');
+    // next-day at quota 1: a.mp3 goes, b.mp3 waits for the next day again; a new file is deferred.
+    b.count(up('a.mp3'));
+    b.count(deferred('b.mp3', '2026-11-29'));
+    b.count(deferred('c.mp3', '2026-11-29'));
+    expect(burstLine(b.settle()!)).toBe('2 files handled: 1 uploaded, 0 failed, 1 deferred to 2026-11-29');
+    // Deferred again after it went (the same name dropped anew) counts as a new deferral.
+    b.count(deferred('a.mp3', '2026-11-30'));
+    b.count(up('b.mp3'));
+    expect(burstLine(b.settle()!)).toBe('2 files handled: 1 uploaded, 0 failed, 1 deferred to 2026-11-30');
+  });
+
   test('outcomes of files a printed recovery pass settled are said to be among the pass\'s, not more files', () => {
     const b = new Burst();
     // A restart mid-burst: the pass at start registers what was left and defers one; a file

@@ -1,8 +1,8 @@
 /**
  * The stack's one summary line after a burst of files, as plain counting: outcomes since the
  * stack was last idle, so the line adds up to the file lines printed just above it (the lines of
- * deferred files only said again at a restart, `still deferred from before the restart`, aside:
- * nothing happened to them).
+ * deferred files only said again at a restart, `still deferred from before the restart`, or
+ * deferred again to a later day, aside: nothing happened to them).
  */
 import type { DropEvent } from './drop-folder';
 
@@ -32,14 +32,21 @@ export class Burst {
   private outcomes: string[] = [];
   /** Keys the printed recovery passes settled since the last summary. */
   private byPass = new Set<string>();
+  /** Keys deferred already (in this run, or said so at its start), across summaries. */
+  private deferredBefore = new Set<string>();
 
   /** Counts one event of the drop folder. */
   count(e: DropEvent): void {
     if (e.kind === 'sent') this.counts.sent++;
     if (e.kind === 'uploaded') this.counts.uploaded++;
     if (e.kind === 'failed') this.counts.failed++;
-    // A deferred file only said again at start (as the last run left it) was not handled in this run.
-    const deferred = e.kind === 'status' && e.status === 'deferred' && !e.resumed;
+    if (e.kind === 'uploaded' || e.kind === 'failed' || e.kind === 'withdrawn') this.deferredBefore.delete(e.key);
+    // Deferred again to a later day (a day full again), or only said again at start as the last
+    // run left it: nothing happened to the file (a trial's summaries counted 9 files "handled"
+    // at each next-day, when one was registered).
+    const isDeferral = e.kind === 'status' && e.status === 'deferred';
+    const deferred = isDeferral && !e.resumed && !this.deferredBefore.has(e.key);
+    if (isDeferral) this.deferredBefore.add(e.key);
     if (deferred) {
       this.counts.deferred++;
       this.counts.deferredDay = e.day ?? this.counts.deferredDay;
