@@ -728,7 +728,7 @@ describe('next-day', () => {
     expect(nextDayLine(quiet)).toBe('quota day moved: 2026-11-26 → 2026-11-27 (the local clock is now 1 min ahead of real time); recovery pass: nothing to do');
     // Stopped before the request was out: nothing was asked, and it says so rather than "goes on".
     expect(interruptedLine(false, 'npm run status')).toBe('next-day: stopped before the stack was asked: the quota day has not moved.');
-    expect(interruptedLine(true, 'npm run status')).toMatch(/^next-day: stopped waiting, but the stack goes on: .*; npm run status shows where they stand\.$/);
+    expect(interruptedLine(true, 'npm run status')).toMatch(/^next-day: stopped waiting, but the stack goes on with the day move .*; npm run status shows where they stand\.$/);
   });
 
   test('a pass that updated files other than those it registered says which and what became of them, gone ones too', async () => {
