@@ -748,6 +748,12 @@ describe('next-day', () => {
     expect(describeSettled(overflow, 'p/', () => true)).toBe('an earlier version of overflow.mp3 not sent: replaced by a newer one before its turn');
     expect(describeSettled(overflow, 'p/', () => false)).toBe('overflow.mp3 not sent: removed before its turn');
     expect(passSummary({ settled: 1, registered: 0 }, ['menu.wav retrying (InternalError)'])).toBe('1 file updated (menu.wav retrying (InternalError))');
+    // A withdrawal the stack's terminal said at its start is not said again, nor counted: a trial
+    // read it twice, the second time as one more file updated.
+    const told = await runReport(instance, os.tmpdir(), async () => undefined, '', (f) => describeSettled(f, 'p/'), (f) => f.key === 'p/overflow.mp3');
+    expect(passLine(told)).toBe('recovery pass: 1 file registered, 2 other files updated (menu.wav deferred to 2026-11-28, hold.mp3 failed (GaveUp))');
+    const onlyTold = { invoke: async () => ({ ok: true as const, result: { sent: false, settled: 1, registered: 0, files: [overflow], reviews: { checked: 0, changed: 0, rejected: [] } } }) } as unknown as FunctionInstance;
+    expect(await runReport(onlyTold, os.tmpdir(), async () => undefined, '', (f) => describeSettled(f, 'p/'), () => true)).toMatchObject({ noteworthy: false, pass: 'nothing to do' });
   });
 
   test('the report page copied into the state folder says how a file goes in again here: drop, not upload', async () => {

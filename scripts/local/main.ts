@@ -40,7 +40,7 @@ import { checkPorts, portMessage } from './ports';
 import { CCC_FAULTS, isCccFault } from './ccc-faults';
 import { ControlRefusal, startControl } from './control';
 import { moveToNextDay } from './day-move';
-import { describeSettled, passLine, runReport, type ReportRun } from './report-run';
+import { describeSettled, passLine, runReport, type ReportRun, type SettledFileShape } from './report-run';
 import { BUCKET, CREDENTIAL, functionEnv, REGION, ROOT, SDK_APP_ID, type LocalSettings } from './settings';
 import { formatAhead, zoneName } from './time';
 
@@ -129,6 +129,8 @@ async function main(): Promise<void> {
   let stopping = false;
   const burst = new Burst();
   let inFlight = 0;
+  /** Keys whose withdrawal from waiting/ the terminal has said (a later pass's line leaves them out). */
+  const withdrawnTold = new Set<string>();
   /** The recovery pass in progress: one at a time, as the timer and next-day both start it. */
   let pass: Promise<ReportRun> | undefined;
 
@@ -163,6 +165,8 @@ async function main(): Promise<void> {
     listedInCcc: (name) => ccc.listedAs(SDK_APP_ID, name),
     emit: (e: DropEvent) => {
       burst.count(e);
+      if (e.kind === 'withdrawn') withdrawnTold.add(e.key);
+      if (e.kind === 'sent') withdrawnTold.delete(e.key);
       out.file(e);
     },
   });
@@ -213,7 +217,9 @@ async function main(): Promise<void> {
 
   const fetchObject = async (key: string) => cos.object(BUCKET, key)?.body;
   const recoveryPass = (): Promise<ReportRun> => {
-    pass ??= runReport(report, s.dataDir, fetchObject, '', (f) => describeSettled(f, s.prefix, (key) => cos.object(BUCKET, key) !== undefined)).finally(() => (pass = undefined));
+    const gone = (key: string) => cos.object(BUCKET, key) === undefined;
+    const told = (f: SettledFileShape) => withdrawnTold.has(f.key) && gone(f.key) && (f.code === 'ObjectChanged' || f.code === 'ObjectNotFound');
+    pass ??= runReport(report, s.dataDir, fetchObject, '', (f) => describeSettled(f, s.prefix, (key) => !gone(key)), told).finally(() => (pass = undefined));
     return pass;
   };
   const passNote = (r: ReportRun) => {

@@ -52,9 +52,10 @@ export interface RecoveryResultShape {
 
 /**
  * Invokes quota-report with a timer event (its `Message` is the day, or empty for the timer's own
- * choice) and copies the page it stored into `<dataDir>/reports/index.html`.
+ * choice) and copies the page it stored into `<dataDir>/reports/index.html`. `name` words a file
+ * the pass moved on; `told` picks those the stack's terminal has told of already.
  */
-export async function runReport(instance: FunctionInstance, dataDir: string, fetchObject: (key: string) => Promise<Buffer | undefined>, message = '', name?: (file: SettledFileShape) => string): Promise<ReportRun> {
+export async function runReport(instance: FunctionInstance, dataDir: string, fetchObject: (key: string) => Promise<Buffer | undefined>, message = '', name?: (file: SettledFileShape) => string, told?: (file: SettledFileShape) => boolean): Promise<ReportRun> {
   const res = await instance.invoke({ Type: 'Timer', TriggerName: TIMER_TRIGGER_NAME, Time: new Date().toISOString(), Message: message });
   if (!res.ok) {
     const failed = `failed: ${res.error.code ?? ''} ${res.error.message}`.replace(/ +/g, ' ');
@@ -63,8 +64,12 @@ export async function runReport(instance: FunctionInstance, dataDir: string, fet
   const pass = res.result as RecoveryResultShape;
   // The pass's own list names what it moved on, files whose objects are gone included (withdrawn
   // from waiting/ before the pass): comparing the bucket before and after could name only the others.
-  const did = passSummary(pass, name && pass.files?.filter((f) => f.status !== 'uploaded').map(name));
-  const noteworthy = isNoteworthy(pass);
+  // Those the stack has told of already (`told`: withdrawn at its start) are left out, counts too: a
+  // trial read each withdrawal twice, the second time as "8 other files updated".
+  const already = told ? (pass.files ?? []).filter((f) => f.status !== 'uploaded' && told(f)) : [];
+  const shown = already.length === 0 ? pass : { ...pass, settled: pass.settled - already.length, files: pass.files?.filter((f) => !already.includes(f)) };
+  const did = passSummary(shown, name && shown.files?.filter((f) => f.status !== 'uploaded').map(name));
+  const noteworthy = isNoteworthy(shown);
   if (pass.reportRefused) return { ok: false, noteworthy: true, result: pass, pass: did, summary: `report not written: ${pass.reportRefused}` };
   // A pass writes the day's report once, after the day ends, or whenever a day is named.
   if (!pass.report) return { ok: true, noteworthy, result: pass, pass: did, summary: `recovery pass: ${did}; no report due` };
