@@ -788,6 +788,16 @@ describe('next-day', () => {
     expect(isNoteworthy({ settled: 0 })).toBe(false);
   });
 
+  test("a pass with news of its own leaves an empty day's report out of its line (a trial's restart showed the day before the first start as 0/50)", async () => {
+    const empty = { day: '2026-11-26', htmlKey: 'k', report: { day: '2026-11-26', final: true, quota: { submitted: 0, limit: 50 }, files: { uploaded: 0, failed: 0, deferred: 0 }, review: { approved: 0, rejected: 0, pending: 0 }, backlog: { deferred: 0 }, needsAction: [] } };
+    const files = [{ key: 'p/a.mp3', status: 'uploaded' }];
+    const instance = (report: typeof empty) => ({ invoke: async () => ({ ok: true as const, result: { sent: true, settled: 1, registered: 1, files, report } }) }) as unknown as FunctionInstance;
+    const quiet = await runReport(instance(empty), os.tmpdir(), async () => undefined);
+    expect(passLine(quiet)).toBe('recovery pass: 1 file registered');
+    const busy = { ...empty, report: { ...empty.report, quota: { submitted: 1, limit: 50 }, files: { uploaded: 1, failed: 0, deferred: 0 } } };
+    expect(passLine(await runReport(instance(busy), os.tmpdir(), async () => undefined))).toMatch(/^recovery pass: 1 file registered; report 2026-11-26: 1\/50 files submitted; /);
+  });
+
   test("the report's line splits what needs action as status does: files to fix, and files that go out by themselves", () => {
     const of = (...statuses: string[]) => statuses.map((status) => ({ status }));
     expect(actionNote([])).toBe('nothing to fix');

@@ -21,6 +21,8 @@ export interface ReportRun {
   /** Whether the pass did something an operator should hear of (sent, settled, a rejection, a report). */
   noteworthy: boolean;
   page?: string;
+  /** The day reported had nothing in it: the pass's line leaves the report out. */
+  emptyDay?: true;
   /** What the function returned, when it ran to its end. */
   result?: RecoveryResultShape;
 }
@@ -89,6 +91,9 @@ export async function runReport(instance: FunctionInstance, dataDir: string, fet
     day: r.report.day,
     page,
     result: pass,
+    // A pass with news of its own still does not tell of an empty day's report (a trial read
+    // "report 2026-11-26: 0/50 files submitted" for the day before its first start).
+    ...(dayHadAnything(r.report) ? {} : { emptyDay: true as const }),
     summary: `report ${r.report.day}${r.report.final ? '' : ' so far'}: ${r.report.quota.submitted}/${r.report.quota.limit} files submitted${r.report.quota.closedByCcc ? ' (CCC reports the day full)' : ''}; ${f.uploaded} uploaded, ${f.failed} failed${r.report.failedCleared ? ` (${r.report.failedCleared} since deleted or replaced)` : ''}, ${f.deferred} deferred; review ${r.report.review.approved} approved, ${r.report.review.rejected} rejected, ${r.report.review.pending} pending; backlog ${r.report.backlog.deferred} deferred; ${actionNote(r.report.needsAction)}${sameNameNote(r.report.sameName)}`,
   };
 }
@@ -119,7 +124,11 @@ function sameNameNote(names: { name: string; files: unknown[] }[] | undefined): 
 export function isNoteworthy(pass: Pick<RecoveryResultShape, 'settled' | 'reviews' | 'report'>): boolean {
   if (pass.settled > 0 || (pass.reviews?.rejected.length ?? 0) > 0) return true;
   const r = pass.report?.report;
-  if (!r) return false;
+  return r !== undefined && dayHadAnything(r);
+}
+
+/** Whether a day's report has anything in it: a report of a day with nothing at all is written without a line. */
+function dayHadAnything(r: NonNullable<RecoveryResultShape['report']>['report']): boolean {
   const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
   return r.quota.submitted > 0 || sum(r.files) > 0 || sum(r.review) > 0 || r.backlog.deferred > 0 || r.needsAction.length > 0;
 }
@@ -166,5 +175,5 @@ export function passSummary(pass: { settled: number; registered?: number; review
 /** The stack's line for a recovery pass: what it did, and the report it wrote, if any. */
 export function passLine(r: ReportRun): string {
   if (!r.ok) return `recovery pass ${r.pass}`;
-  return `recovery pass: ${r.pass}${r.day ? `; ${r.summary}${r.page ? `; page: ${r.page}` : ''}` : ''}`;
+  return `recovery pass: ${r.pass}${r.day && !r.emptyDay ? `; ${r.summary}${r.page ? `; page: ${r.page}` : ''}` : ''}`;
 }
