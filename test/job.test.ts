@@ -343,6 +343,22 @@ describe('the daily report\'s needs-action list: the files dropped by the end of
     expect(r.needsAction.map((a) => a.key)).toEqual(['p/third.mp3']);
   });
 
+  test("a deferred file withdrawn later still counts as deferred on the days the quota pushed it on; one replaced by a new drop is the new drop's", () => {
+    const D28_1000 = Date.parse('2026-11-28T02:00:00Z');
+    const deferred = transition(queuedJob('id', reportObject, D26_2000, 't'), 'defer', D26_2000, 't', { deferredDay: '2026-11-26' });
+    const again = transition(deferred, 'defer', D27_0005, 't', { deferredDay: '2026-11-27' });
+    const withdrawn = transition(again, 'replaced', D28_1000, 't', { lastError: { code: 'ObjectChanged', message: 'gone' } });
+    for (const day of ['2026-11-26', '2026-11-27']) expect(buildReport({ ...reportInput, day, nowMs: D28_1000 + 1000, jobs: [withdrawn] }).files.deferred).toBe(1);
+    expect(buildReport({ ...reportInput, day: '2026-11-28', nowMs: D28_1000 + 1000, jobs: [withdrawn] }).files.deferred).toBe(0);
+    // Dropped again under its key on the 28th: from that day the new drop is the file of the report
+    // (one deferral that day, not two); before it, the old one still counts.
+    const newDrop = transition(queuedJob('new', { ...reportObject, etag: 'f', queuedAt: D28_1000 }, D28_1000, 't'), 'defer', D28_1000, 't', { deferredDay: '2026-11-28' });
+    const replacedLate = transition(again, 'defer', D28_1000, 't', { deferredDay: '2026-11-28' });
+    const deferredOn = (day: string, jobs: JobVersion[]) => buildReport({ ...reportInput, day, nowMs: D28_1000 + 1000, jobs }).files.deferred;
+    expect(['2026-11-26', '2026-11-27', '2026-11-28'].map((day) => deferredOn(day, [replacedLate, newDrop]))).toEqual([1, 1, 1]);
+    expect(['2026-11-26', '2026-11-27', '2026-11-28'].map((day) => deferredOn(day, [withdrawn, newDrop]))).toEqual([1, 1, 1]);
+  });
+
   test('files dropped after the day are not its backlog, even in a report of it written hours later', () => {
     const D27_1700 = Date.parse('2026-11-27T09:00:00Z'); // 2026-11-27 17:00 +08:00
     const ofTheDay = transition(queuedJob('a', reportObject, D26_2000, 't'), 'defer', D26_2000, 't', { deferredDay: '2026-11-26' });

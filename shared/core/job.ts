@@ -507,8 +507,16 @@ export function parseJobVersion(text: string | undefined): JobVersion | undefine
  * dealt with), unless its object shows it again (see the report's `current`).
  */
 export function replacedJobs(jobs: readonly JobVersion[]): Set<JobVersion> {
+  const newest = newestDrops(jobs);
+  return new Set(jobs.filter((v) => v.object.queuedAt < newest.get(objectOf(v))!));
+}
+
+/** A job's object (bucket and key) as one string: the key of {@link newestDrops}. */
+export const objectOf = (v: JobVersion): string => `${v.object.bucket}\n${v.object.key}`;
+
+/** When each object ({@link objectOf}) among `jobs` was last dropped (its newest job's `queuedAt`). */
+export function newestDrops(jobs: readonly JobVersion[]): Map<string, number> {
   const newest = new Map<string, number>();
-  const at = (v: JobVersion) => `${v.object.bucket}\n${v.object.key}`;
-  for (const v of jobs) newest.set(at(v), Math.max(newest.get(at(v)) ?? 0, v.object.queuedAt));
-  return new Set(jobs.filter((v) => v.object.queuedAt < newest.get(at(v))!));
+  for (const v of jobs) newest.set(objectOf(v), Math.max(newest.get(objectOf(v)) ?? 0, v.object.queuedAt));
+  return newest;
 }
