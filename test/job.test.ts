@@ -357,6 +357,14 @@ describe('the daily report\'s needs-action list: the files dropped by the end of
     const deferredOn = (day: string, jobs: JobVersion[]) => buildReport({ ...reportInput, day, nowMs: D28_1000 + 1000, jobs }).files.deferred;
     expect(['2026-11-26', '2026-11-27', '2026-11-28'].map((day) => deferredOn(day, [replacedLate, newDrop]))).toEqual([1, 1, 1]);
     expect(['2026-11-26', '2026-11-27', '2026-11-28'].map((day) => deferredOn(day, [withdrawn, newDrop]))).toEqual([1, 1, 1]);
+    // A third drop later changes no earlier day: each version counts up to the drop right after it
+    // (a review found the 27th counted twice once a drop of the 29th came).
+    const D29_1000 = D28_1000 + 24 * 3600_000;
+    const third = queuedJob('third', { ...reportObject, etag: 'g', queuedAt: D29_1000 }, D29_1000, 't');
+    const days = ['2026-11-26', '2026-11-27', '2026-11-28', '2026-11-29'];
+    const laterDeferred = transition(newDrop, 'defer', D29_1000 - 1000, 't', { deferredDay: '2026-11-29' });
+    expect(days.map((day) => buildReport({ ...reportInput, day, nowMs: D29_1000 + 1000, jobs: [replacedLate, laterDeferred] }).files.deferred)).toEqual([1, 1, 1, 1]);
+    expect(days.map((day) => buildReport({ ...reportInput, day, nowMs: D29_1000 + 1000, jobs: [replacedLate, laterDeferred, third] }).files.deferred)).toEqual([1, 1, 1, 0]);
   });
 
   test('files dropped after the day are not its backlog, even in a report of it written hours later', () => {

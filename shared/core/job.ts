@@ -507,16 +507,19 @@ export function parseJobVersion(text: string | undefined): JobVersion | undefine
  * dealt with), unless its object shows it again (see the report's `current`).
  */
 export function replacedJobs(jobs: readonly JobVersion[]): Set<JobVersion> {
-  const newest = newestDrops(jobs);
-  return new Set(jobs.filter((v) => v.object.queuedAt < newest.get(objectOf(v))!));
+  const next = nextDrops(jobs);
+  return new Set(jobs.filter((v) => next.has(v)));
 }
 
-/** A job's object (bucket and key) as one string: the key of {@link newestDrops}. */
-export const objectOf = (v: JobVersion): string => `${v.object.bucket}\n${v.object.key}`;
-
-/** When each object ({@link objectOf}) among `jobs` was last dropped (its newest job's `queuedAt`). */
-export function newestDrops(jobs: readonly JobVersion[]): Map<string, number> {
-  const newest = new Map<string, number>();
-  for (const v of jobs) newest.set(objectOf(v), Math.max(newest.get(objectOf(v)) ?? 0, v.object.queuedAt));
-  return newest;
+/** Each job's next drop of its object (bucket and key): when the job after it was queued, for those a later drop followed. */
+export function nextDrops(jobs: readonly JobVersion[]): Map<JobVersion, number> {
+  const times = new Map<string, number[]>();
+  const objectOf = (v: JobVersion) => `${v.object.bucket}\n${v.object.key}`;
+  for (const v of jobs) times.set(objectOf(v), [...(times.get(objectOf(v)) ?? []), v.object.queuedAt]);
+  const next = new Map<JobVersion, number>();
+  for (const v of jobs) {
+    const later = times.get(objectOf(v))!.filter((t) => t > v.object.queuedAt);
+    if (later.length > 0) next.set(v, Math.min(...later));
+  }
+  return next;
 }

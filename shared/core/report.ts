@@ -2,7 +2,7 @@
  * The daily report, as pure functions: numbers from ledger records, the JSON document, the HTML
  * page with a 30-day chart, and the WeCom robot message.
  */
-import { deferredSpan, inFlight, newestDrops, objectOf, outcomeAt, replacedJobs, visibleStatus, type JobVersion } from './job';
+import { deferredSpan, inFlight, nextDrops, outcomeAt, visibleStatus, type JobVersion } from './job';
 import type { ErrorCode } from './errors';
 import { fixFor, UPLOAD_AGAIN } from './fixes';
 import { sharedNames } from './naming';
@@ -201,8 +201,8 @@ export function reportWaits(day: string, jobs: JobVersion[], nowMs: number, skew
  * does every failure (among those since dealt with).
  */
 export function buildReport(i: ReportInput): DailyReport {
-  const replaced = replacedJobs(i.jobs);
-  const newestDrop = newestDrops(i.jobs);
+  const nextDrop = nextDrops(i.jobs);
+  const replaced = new Set(nextDrop.keys());
   const files = { uploaded: 0, failed: 0, deferred: 0, retrying: 0 };
   let failedCleared = 0;
   const review: Record<ReviewState, number> = { pending: 0, approved: 0, rejected: 0 };
@@ -215,12 +215,11 @@ export function buildReport(i: ReportInput): DailyReport {
     // (deferred, or queued outside any call) ends so as soon as a sender looks at it.
     if ((v.state === 'failed' && v.lastError?.code === 'ObjectChanged') || (replaced.has(v) && (v.state === 'deferred' || v.state === 'queued'))) {
       // Deferred before it was withdrawn or replaced: the days' full quota pushed it on all the
-      // same (a trial's asking again for a day took 8 withdrawn files off it), up to the day a new
-      // drop of its key took its place (counted from then on).
+      // same (a trial's asking again for a day took 8 withdrawn files off it), up to the day the
+      // next drop of its key took its place (which counts from then on).
       const waited = deferredSpan(v);
-      const newDrop = newestDrop.get(objectOf(v));
-      const before = newDrop === undefined || newDrop === v.object.queuedAt || i.day < quotaDay(newDrop, i.utcOffsetMinutes);
-      if (waited && waited.first <= i.day && i.day <= waited.last && before) files.deferred++;
+      const next = nextDrop.get(v);
+      if (waited && waited.first <= i.day && i.day <= waited.last && (next === undefined || i.day < quotaDay(next, i.utcOffsetMinutes))) files.deferred++;
       continue;
     }
     const status = visibleStatus(v);
