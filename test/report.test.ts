@@ -11,8 +11,6 @@ import { mp3Silence, wavTone } from './audio';
 import { cosEvent } from '../scripts/local/fakes/events';
 import { jobId } from '../shared/core/job';
 import { BUCKET, SDK_APP_ID, startStack, type Stack } from './harness';
-import { FakeWecom } from '../scripts/local/fakes/fake-wecom';
-import { postWebhook } from '../shared/sdk/webhook';
 import { wecomStandIn } from './wecom';
 
 const ARTIFACTS = path.join(__dirname, '..', 'test-artifacts');
@@ -187,26 +185,6 @@ test('a failing webhook is retried and then succeeds with a WeCom markdown messa
   const body = JSON.parse(hook.bodies[2]);
   expect(body.msgtype).toBe('markdown');
   expect(body.markdown.content).toMatch(/IVR audio quota .*0\/50/);
-});
-
-test('a post that went out and got no answer is not posted again at once: WeCom may have taken it (the outbox posts it again later)', async () => {
-  const fake = await new FakeWecom().start();
-  const fates: Array<'drop' | 'take-and-drop'> = ['take-and-drop'];
-  fake.onPost = () => fates.shift();
-  try {
-    const taken = await postWebhook(fake.url, { msgtype: 'markdown', markdown: { content: 'report' } }, async () => undefined);
-    expect(taken).toMatchObject({ ok: false, attempts: 1, maybeTaken: true });
-    expect(fake.accepted).toEqual(['report']);
-    // WeCom answered with an error, or could not be reached: it did not take it, so the poster tries again.
-    fake.answer = (_content, n) => (n === 1 ? [502, 'bad gateway'] : undefined);
-    expect(await postWebhook(fake.url, { msgtype: 'markdown', markdown: { content: 'again' } }, async () => undefined)).toEqual({ ok: true, attempts: 2, status: 200 });
-    const gone = fake.url;
-    await fake.stop();
-    expect(await postWebhook(gone, {}, async () => undefined)).toMatchObject({ ok: false, attempts: 3 });
-    expect(fake.accepted).toEqual(['report', 'again']);
-  } finally {
-    await fake.stop().catch(() => undefined);
-  }
 });
 
 test('a webhook that keeps failing is reported, never fatal, and the report is still stored', async () => {

@@ -45,6 +45,11 @@ function postOnce(url: string, body: string, timeoutMs: number): Promise<{ statu
       // Only the start matters (a status or an errcode): keep at most 2000 characters in all.
       res.on('data', (c: string) => (text += c.slice(0, Math.max(0, 2000 - text.length))));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      // An answer cut off part-way ends with neither 'end' nor a request error: without this the
+      // post, and the timer pass behind it, would wait until SCF's timeout (a review found it).
+      res.on('close', () => {
+        if (!res.complete) reject(new NoAnswer('the answer was cut off', true));
+      });
     });
     req.on('finish', () => (sent = true));
     req.on('timeout', () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
