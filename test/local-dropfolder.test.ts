@@ -1100,6 +1100,27 @@ test('at start nothing is cleared from failed/ when the state folder ran with an
   t.dirs.cleanup();
 });
 
+test('a drop folder mounted again (another device number, the same folder) still has its failed copies judged at start, by the mark it keeps', async () => {
+  const t = await dropFolder();
+  for (const n of ['a', 'b']) fs.writeFileSync(path.join(t.dirs.drop, `${n}.mp3`), mp3Silence(n === 'a' ? 5 : 6));
+  await t.settle();
+  for (const n of ['a', 'b']) t.result(`prompts/${n}.mp3`, failed('AudioTruncated'));
+  await t.drop.tick();
+  t.drop.stop();
+  // The same folder under a new inode, as a share or drive mounted again may come back with
+  // another device number (a review found every copy then listed as failed for good).
+  const copy = `${t.dirs.drop}-copy`;
+  fs.cpSync(t.dirs.drop, copy, { recursive: true });
+  fs.rmSync(t.dirs.drop, { recursive: true });
+  fs.renameSync(copy, t.dirs.drop);
+  fs.rmSync(path.join(t.dirs.drop, 'failed', 'b.mp3'));
+  const again = await dropFolder({ restartOf: t });
+  expect(again.of('cleared')).toEqual([{ kind: 'cleared', file: 'failed/b.mp3', key: 'prompts/b.mp3' }]);
+  expect([...t.bucket.keys()]).toEqual(['prompts/a.mp3']);
+  again.drop.stop();
+  t.dirs.cleanup();
+});
+
 test('a drop folder that drops out while the stack runs (a share unmounted), or a failed/ that is a link to nowhere, clears nothing', async () => {
   const t = await dropFolder();
   await t.dropFailed('memo.mp3', mp3Silence(5), failed('AudioTruncated'));

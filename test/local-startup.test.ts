@@ -86,7 +86,7 @@ test('a second stack on the same drop folder is refused; a dead stack’s lock i
   expect(third.code).toBe(1);
   expect(expectOneLine(third)).toBe(`npm start: another local stack (PID ${firstPid}) is already using the state folder ${dirs.data}; stop it first (Ctrl-C in its terminal) or choose another folder with --data`);
   expect(fs.readdirSync(dirs.root).sort()).toEqual(['drop', 'state']);
-  expect(fs.readdirSync(dirs.drop).sort()).toEqual(['.ivr-audio-sync.lock', 'done', 'failed', 'waiting']);
+  expect(fs.readdirSync(dirs.drop).sort()).toEqual(['.ivr-audio-sync.id', '.ivr-audio-sync.lock', 'done', 'failed', 'waiting']);
   await first.stop();
   expect(fs.existsSync(path.join(dirs.drop, '.ivr-audio-sync.lock'))).toBe(false);
 

@@ -7,7 +7,7 @@
  * when an object may have changed (`objectChanged`), and every scan re-reads the files in flight
  * as well, so a missed notification only delays a move.
  */
-import { createHash } from 'crypto';
+import { createHash, randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CUT_SHORT_SUFFIX, ERROR_SUFFIX, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, RESERVED_DIRS, scanIntervalMs, SettleTracker, STOPPED_FIX_MS, withSuffix, type Observation } from './drop-rules';
@@ -185,6 +185,30 @@ function headOf(file: string, n: number): Buffer {
   }
 }
 
+/** The drop folder's own mark: a random id in a hidden file, which travels with the folder (a share's, a USB drive's). */
+export const FOLDER_MARK = '.ivr-audio-sync.id';
+
+/**
+ * The drop folder's mark ({@link FOLDER_MARK}), made on first use: what a listed failed copy's
+ * folder is told by. Not its device and inode: a share or drive mounted again may get another
+ * device number, and its failed copies would then never be judged again (a review showed it).
+ * Undefined when it can be neither read nor made.
+ */
+function folderMark(dir: string): string | undefined {
+  const file = path.join(dir, FOLDER_MARK);
+  try {
+    fs.writeFileSync(file, `${randomUUID()}\n`, { flag: 'wx' });
+  } catch {
+    // There already (or not writable): read below.
+  }
+  try {
+    const id = fs.readFileSync(file, 'utf8').trim();
+    return /^[\w-]{8,64}$/.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** How long a file moved to done/ or failed/ is watched for a paused copy going on into it (while the stack runs). */
 export const GROWTH_WATCH_MS = 10 * 60_000;
 
@@ -198,9 +222,9 @@ export interface FailedCopy {
   md5: string;
   size: number;
   /**
-   * The drop folder it was in (device and inode, as {@link folderIdentity} gives them): only a start
-   * in that very folder judges it. Unset in lists of earlier versions; {@link UNJUDGED} when a start
-   * that could not judge failed/ carried such an entry on.
+   * The drop folder it was in ({@link folderMark}): only a start in that very folder judges it.
+   * Unset in lists of earlier versions; {@link UNJUDGED} when a start that could not judge failed/
+   * carried such an entry on.
    */
   folder?: string;
 }
@@ -283,6 +307,8 @@ export class DropFolder {
   private readonly toldSkipped = new Set<string>();
   /** The drop folder opened ({@link folderIdentity}): failed/ is judged only while it is still that one. */
   private folderId: string | undefined;
+  /** The drop folder's mark ({@link folderMark}): the folder of the failed copies this run lists. */
+  private mark: string | undefined;
   /** Fix commands' hidden outputs seen in the drop folder, with their size and time and since when neither has changed. */
   private readonly fixOutputs = new Map<string, { size: number; mtimeMs: number; since: number }>();
   /** Those said to be left by a command stopped half-way, while they stay. */
@@ -325,13 +351,14 @@ export class DropFolder {
     const makeDir = this.deps.makeDir ?? ((dir: string) => void fs.mkdirSync(dir, { recursive: true }));
     for (const dir of [this.deps.dropDir, this.waitingDir, this.doneDir, this.failedDir]) makeDir(dir);
     this.folderId = folderIdentity(this.deps.dropDir);
+    this.mark = folderMark(this.deps.dropDir);
     this.notePlacedAtStart();
     // Entries of another folder (the share's, read in its empty mount point) are kept for a start in
     // that folder to judge: dropped, the files deleted from failed/ meanwhile would stay listed as
     // failed for good; judged here, a second start in the mount point (whose failed/ the first one
     // made) would take every one of them for deleted.
     const listed = this.deps.ownsWaiting === false ? [] : (this.deps.failedRecord?.read() ?? []);
-    const here = (c: FailedCopy) => c.folder === undefined || c.folder === this.folderId;
+    const here = (c: FailedCopy) => c.folder === undefined || c.folder === this.mark;
     this.carriedRecord = listed.filter((c) => !here(c));
     if (failedWasThere) this.noteRecordedCopies(listed.filter(here));
     else this.carriedRecord.push(...listed.filter(here).map((c) => ({ ...c, folder: c.folder ?? UNJUDGED })));
@@ -571,8 +598,8 @@ export class DropFolder {
   private recordFailedCopies(): void {
     if (!this.deps.failedRecord) return;
     try {
-      const known = [...this.failedCopies].map(([file, c]) => ({ file, ...c, ...(this.folderId ? { folder: this.folderId } : {}) }));
-      this.deps.failedRecord.write([...known, ...this.carriedRecord.filter((c) => c.folder !== this.folderId || !this.failedCopies.has(c.file))]);
+      const known = [...this.failedCopies].map(([file, c]) => ({ file, ...c, ...(this.mark ? { folder: this.mark } : {}) }));
+      this.deps.failedRecord.write([...known, ...this.carriedRecord.filter((c) => c.folder !== this.mark || !this.failedCopies.has(c.file))]);
     } catch (e) {
       if (this.toldRecordError) return;
       this.toldRecordError = true;
