@@ -66,8 +66,9 @@ export async function runReport(instance: FunctionInstance, dataDir: string, fet
   const pass = res.result as RecoveryResultShape;
   // The pass's own list names what it moved on, files whose objects are gone included (withdrawn
   // from waiting/ before the pass): comparing the bucket before and after could name only the others.
-  // Those the stack has told of already (`told`: withdrawn at its start) are left out, counts too: a
-  // trial read each withdrawal twice, the second time as "8 other files updated".
+  // Those the stack has told of already (`told`: its `withdrawn` lines, at its start or while it
+  // ran) are left out, counts too: a trial read each withdrawal twice, the second time as "8 other
+  // files updated".
   const already = told ? (pass.files ?? []).filter((f) => f.status !== 'uploaded' && told(f)) : [];
   const shown = already.length === 0 ? pass : { ...pass, settled: pass.settled - already.length, files: pass.files?.filter((f) => !already.includes(f)) };
   const did = passSummary(shown, name && shown.files?.filter((f) => f.status !== 'uploaded').map(name));
