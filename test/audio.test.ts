@@ -251,7 +251,7 @@ describe('inspectAudio: empty, not audio, mismatched, invalid, too long', () => 
       expect(copy.info.frames).toBe(4000);
       expect(copy.bytes.readUInt32LE(40)).toBe(8000);
       // With conversion off, the fix named is one that reads on past the 0 (sox would read no samples).
-      expect(conversionPlan(info, unfilled.length, 'off')).toEqual({ code: 'AudioInvalid', message: expect.stringContaining('re-save it, e.g. `ffmpeg -i in.wav -c copy out.wav`') });
+      expect(conversionPlan(info, unfilled.length, 'off')).toEqual({ code: 'AudioInvalid', message: expect.stringContaining('re-save it, e.g. `ffmpeg -y -i in.wav -c copy out.wav`') });
     }
     // A RIFF size that covers chunks after an empty data chunk: really empty.
     const fmt = wavTone().subarray(20, 36);

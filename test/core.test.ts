@@ -49,9 +49,9 @@ describe('event parsing', () => {
 describe('eligibility', () => {
   test('name and size decide alone only what they can', () => {
     expect(checkFile('a.MP3', 1)).toEqual({ format: 'mp3' });
-    expect(checkFile('a.ogg', 1)).toMatchObject({ code: 'UnsupportedExtension', message: 'the file is .ogg; only .mp3 and .wav files can be IVR audio: convert it, e.g. `sox in.ogg -r 8000 -c 1 -b 16 out.wav` (Ogg Vorbis) or `ffmpeg -i in.ogg -ar 8000 -ac 1 -c:a pcm_s16le out.wav` (any Ogg, Opus voice messages too)' });
+    expect(checkFile('a.ogg', 1)).toMatchObject({ code: 'UnsupportedExtension', message: 'the file is .ogg; only .mp3 and .wav files can be IVR audio: convert it, e.g. `sox in.ogg -r 8000 -c 1 -b 16 out.wav` (Ogg Vorbis) or `ffmpeg -y -i in.ogg -ar 8000 -ac 1 -c:a pcm_s16le out.wav` (any Ogg, Opus voice messages too)' });
     expect(checkFile('a.FLAC', 1)).toMatchObject({ message: 'the file is .FLAC; only .mp3 and .wav files can be IVR audio: convert it, e.g. `sox in.flac -r 8000 -c 1 -b 16 out.wav`' });
-    expect(checkFile('a.m4a', 1)).toMatchObject({ message: 'the file is .m4a; only .mp3 and .wav files can be IVR audio: convert it, e.g. `ffmpeg -i in.m4a -ar 8000 -ac 1 -c:a pcm_s16le out.wav`' });
+    expect(checkFile('a.m4a', 1)).toMatchObject({ message: 'the file is .m4a; only .mp3 and .wav files can be IVR audio: convert it, e.g. `ffmpeg -y -i in.m4a -ar 8000 -ac 1 -c:a pcm_s16le out.wav`' });
     expect(checkFile('a.txt', 1)).toMatchObject({ code: 'UnsupportedExtension', message: 'the file is .txt; only .mp3 and .wav files can be IVR audio' });
     expect(checkFile('a.constructor', 1)).toMatchObject({ message: 'the file is .constructor; only .mp3 and .wav files can be IVR audio' });
     expect(checkFile('prompts/readme', 1)).toMatchObject({ code: 'UnsupportedExtension', message: 'the file name has no extension; only .mp3 and .wav files can be IVR audio' });

@@ -223,8 +223,8 @@ test("a failed file's note gives the message's example command for it: its copy 
 
 test("an Opus voice message's note leaves out SoX's command, which cannot read it; a Vorbis .ogg's keeps both", async () => {
   const t = await dropFolder();
-  // Ogg pages as far as the codec's identification header (at byte 28): what the note looks at.
-  const ogg = (id: Buffer) => Buffer.concat([Buffer.from('OggS'), Buffer.alloc(24), id, Buffer.alloc(200, 1)]);
+  // A first Ogg page as far as the codec's identification header, after its one-entry segment table: what the note looks at.
+  const ogg = (id: Buffer) => Buffer.concat([Buffer.from('OggS'), Buffer.alloc(22), Buffer.from([1, 19]), id, Buffer.alloc(200, 1)]);
   fs.writeFileSync(path.join(t.dirs.drop, 'voice.ogg'), ogg(Buffer.from('OpusHead')));
   fs.writeFileSync(path.join(t.dirs.drop, 'music.ogg'), ogg(Buffer.concat([Buffer.from([1]), Buffer.from('vorbis')])));
   await t.settle();

@@ -257,8 +257,8 @@ describe('error → fix', () => {
     // The output keeps the dropped name's folder and, when the command's extension is its own, its spelling (the same key).
     expect(commandsFor(`convert it before uploading, e.g. ${SOX_TO_TELEPHONY}`, 'menus/Main.WAV', { dropDir: '/d', copy: 'failed/menus/Main.WAV' })).toEqual(['cd /d && mkdir -p menus && sox failed/menus/Main.WAV -r 8000 -c 1 -b 16 menus/.Main.WAV && mv menus/.Main.WAV menus/Main.WAV']);
     // A WAV holding MP2 becomes an MP3 of the same stem; each example of a message comes, once.
-    const two = 're-save it, e.g. `ffmpeg -i in.wav -c copy out.wav`, and it goes as it is; or encode it as MP3, e.g. `lame -m m -b 32 in.wav out.mp3`, or `lame -m m -b 32 in.wav out.mp3`';
-    expect(commandsFor(two, 'a.wav', { dropDir: '/d', copy: 'failed/a.wav' })).toEqual(['cd /d && ffmpeg -i failed/a.wav -c copy .a.wav && mv .a.wav a.wav', 'cd /d && lame -m m -b 32 failed/a.wav .a.mp3 && mv .a.mp3 a.mp3']);
+    const two = 're-save it, e.g. `ffmpeg -y -i in.wav -c copy out.wav`, and it goes as it is; or encode it as MP3, e.g. `lame -m m -b 32 in.wav out.mp3`, or `lame -m m -b 32 in.wav out.mp3`';
+    expect(commandsFor(two, 'a.wav', { dropDir: '/d', copy: 'failed/a.wav' })).toEqual(['cd /d && ffmpeg -y -i failed/a.wav -c copy .a.wav && mv .a.wav a.wav', 'cd /d && lame -m m -b 32 failed/a.wav .a.mp3 && mv .a.mp3 a.mp3']);
     // A name that starts with a dash is not an option; text without a command, or with no file in it, gives none.
     expect(commandsFor(big, '-x.mp3', { dropDir: '/d', copy: 'failed/-x.mp3' })).toEqual(['cd /d && lame --mp3input -m m -b 32 failed/-x.mp3 .-x.mp3 && mv .-x.mp3 ./-x.mp3']);
     // zsh (macOS) reads a word starting with = as a command's path; C1 controls break a line as C0 ones do.
@@ -930,6 +930,11 @@ describe('burst summary', () => {
     b.count(deferred('a.mp3', '2026-11-30'));
     b.count(up('b.mp3'));
     expect(burstLine(b.settle()!)).toBe('2 files handled: 1 uploaded, 0 failed, 1 deferred to 2026-11-30');
+    // So does a new recording copied over a deferred one in waiting/ (a review found it uncounted).
+    b.count({ kind: 'replaced', file: 'c.mp3', key: 'prompts/c.mp3' });
+    b.count(deferred('c.mp3', '2026-11-30'));
+    b.count(deferred('d.mp3', '2026-11-30'));
+    expect(burstLine(b.settle()!)).toBe('2 files handled: 0 uploaded, 0 failed, 2 deferred to 2026-11-30');
   });
 
   test('outcomes of files a printed recovery pass settled are said to be among the pass\'s, not more files', () => {

@@ -40,7 +40,8 @@ export class Burst {
     if (e.kind === 'sent') this.counts.sent++;
     if (e.kind === 'uploaded') this.counts.uploaded++;
     if (e.kind === 'failed') this.counts.failed++;
-    if (e.kind === 'uploaded' || e.kind === 'failed' || e.kind === 'withdrawn') this.deferredBefore.delete(e.key);
+    // A new version (sent, or copied over the one waiting) is a new file: its deferral counts.
+    if (e.kind === 'uploaded' || e.kind === 'failed' || e.kind === 'withdrawn' || e.kind === 'replaced' || (e.kind === 'sent' && !e.resumed)) this.deferredBefore.delete(e.key);
     // Deferred again to a later day (a day full again), or only said again at start as the last
     // run left it: nothing happened to the file (a trial's summaries counted 9 files "handled"
     // at each next-day, when one was registered).

@@ -102,6 +102,6 @@ export function nextDayLine(r: NextDayResult): string {
  */
 export function interruptedLine(sent: boolean, status: string): string {
   return sent
-    ? `next-day: stopped waiting, but the stack goes on with the day move (made once nothing else runs there, within a minute) and its recovery pass, which sends deferred files at 1 call/s. Its terminal shows the move and each file as it goes, or why the day did not move; ${status} shows where they stand.`
+    ? `next-day: stopped waiting, but the stack goes on with the day move (made once nothing else runs there) and its recovery pass, which sends deferred files at 1 call/s. Its terminal shows the move and each file as it goes, or why the day did not move; ${status} shows where they stand.`
     : 'next-day: stopped before the stack was asked: the quota day has not moved.';
 }

@@ -273,7 +273,7 @@ async function main(): Promise<void> {
     return { fault: what, does: f.does, then: f.then, earlier };
   };
   const control = await startControl({ 'next-day': nextDay, ccc: cccFault }, (command) => {
-    if (command === 'next-day') out.note('next-day', { abandoned: true }, 'next-day stopped waiting (Ctrl-C in its terminal); the day move and its recovery pass go on here');
+    if (command === 'next-day') out.note('next-day', { abandoned: true }, 'next-day stopped waiting (Ctrl-C in its terminal); what it asked goes on here: the day move, unless made already, and its recovery pass');
   });
   writeStackFile(s, { pid: process.pid, cosPort: cos.port, cccPort: ccc.port, prefix: s.prefix, quota: s.quota, quotaOffset: s.quotaOffset, dropDir: s.dropDir, control: { port: control.port, token: control.token } });
 

@@ -171,14 +171,16 @@ export function sniffAudio(start: Uint8Array, expected: AudioFormat): AudioProbl
 }
 
 /**
- * The codec of an Ogg file from its first page (the codec's identification header starts at byte
- * 28): SoX reads Vorbis but not Opus, the codec of chat apps' voice messages, also named .ogg.
+ * The codec of an Ogg file from its first page, whose data (the codec's identification header)
+ * follows the page's segment table: SoX reads Vorbis but not Opus, the codec of chat apps' voice
+ * messages, also named .ogg. Undefined for anything else (another first stream, too few bytes).
  */
 export function oggCodec(head: Uint8Array): 'opus' | 'vorbis' | undefined {
   const ascii = (from: number, to: number) => String.fromCharCode(...head.subarray(from, to));
-  if (head.length < 36 || ascii(0, 4) !== 'OggS') return undefined;
-  if (ascii(28, 36) === 'OpusHead') return 'opus';
-  return head[28] === 1 && ascii(29, 35) === 'vorbis' ? 'vorbis' : undefined;
+  if (head.length < 27 || ascii(0, 4) !== 'OggS') return undefined;
+  const data = 27 + head[26];
+  if (ascii(data, data + 8) === 'OpusHead') return 'opus';
+  return head[data] === 1 && ascii(data + 1, data + 7) === 'vorbis' ? 'vorbis' : undefined;
 }
 
 /** Room for a run of MIN_RUN frames after the junk allowed (an MPEG frame is under 3 KB; generous on purpose). */

@@ -110,7 +110,7 @@ export function conversionPlan(info: AudioInfo, bytes: number, mode: ConvertMode
   }
   const telephony = info.codec === 'pcm' && info.sampleRate === TELEPHONY_RATE && info.channels === 1 && info.bitsPerSample === 16;
   // sox reads a data size of 0 as no samples at all; ffmpeg reads on to the end of the file.
-  const resave = info.streamed && info.declaredDataBytes === 0 ? '`ffmpeg -i in.wav -c copy out.wav`' : '`sox in.wav out.wav`';
+  const resave = info.streamed && info.declaredDataBytes === 0 ? '`ffmpeg -y -i in.wav -c copy out.wav`' : '`sox in.wav out.wav`';
   if (info.streamed && mode === 'off') return problem('AudioInvalid', `the WAV was written as a stream (its sizes were never filled in), which CCC may not read: re-save it, e.g. ${resave}, or turn conversion on (IVR_CONVERT), which sends a copy with its sizes right`);
   // A streamed WAV goes as a converted copy, whose header is complete.
   const wanted = info.streamed || (mode === 'telephony' ? !telephony : mode === 'auto' && tooBig);

@@ -46,18 +46,11 @@ export function checkKey(key: string, audioPrefix: string, ledgerPrefix: string)
  * `sox` and `ffmpeg`): SoX reads FLAC, AIFF and Ogg Vorbis; FFmpeg reads those it does not, Ogg
  * Opus among them (the voice messages of chat apps, also named .ogg, on which SoX fails).
  */
-const CONVERTERS: Readonly<Record<string, string>> = {
-  flac: soxToTelephony('flac'),
-  aif: soxToTelephony('aif'),
-  aiff: soxToTelephony('aiff'),
-  aifc: soxToTelephony('aifc'),
-  ogg: `${soxToTelephony('ogg')} (Ogg Vorbis) or ${ffmpegToTelephony('ogg')} (any Ogg, Opus voice messages too)`,
-  opus: ffmpegToTelephony('opus'),
-  m4a: ffmpegToTelephony('m4a'),
-  aac: ffmpegToTelephony('aac'),
-  wma: ffmpegToTelephony('wma'),
-  webm: ffmpegToTelephony('webm'),
-};
+const CONVERTERS: ReadonlyMap<string, string> = new Map([
+  ...['flac', 'aif', 'aiff', 'aifc'].map((ext): [string, string] => [ext, soxToTelephony(ext)]),
+  ['ogg', `${soxToTelephony('ogg')} (Ogg Vorbis) or ${ffmpegToTelephony('ogg')} (any Ogg, Opus voice messages too)`],
+  ...['opus', 'm4a', 'aac', 'wma', 'webm'].map((ext): [string, string] => [ext, ffmpegToTelephony(ext)]),
+]);
 
 /** The checks a file's name and size decide on their own: a supported extension, not empty. */
 export function checkFile(key: string, size: number): { format: AudioFormat } | IvrError {
@@ -66,7 +59,7 @@ export function checkFile(key: string, size: number): { format: AudioFormat } | 
     const ext = /\.([^./]{1,16})$/.exec(key)?.[1];
     const what = `${ext === undefined ? 'the file name has no extension' : `the file is .${ext}`}; only .mp3 and .wav files can be IVR audio`;
     // A trial's .ogg note had nothing to paste: for a recording format, the message gives a command.
-    const convert = ext === undefined ? undefined : Object.prototype.hasOwnProperty.call(CONVERTERS, ext.toLowerCase()) ? CONVERTERS[ext.toLowerCase()] : undefined;
+    const convert = ext === undefined ? undefined : CONVERTERS.get(ext.toLowerCase());
     return new IvrError('UnsupportedExtension', convert ? `${what}: convert it, e.g. ${convert}` : what);
   }
   if (size <= 0) return new IvrError('EmptyFile', 'the file is empty (0 bytes)');

@@ -20,7 +20,8 @@ export function soxToTelephony(from: string): string {
 
 /** The `ffmpeg` command the messages suggest for what SoX cannot read (Opus, AAC, WMA): the same WAV. */
 export function ffmpegToTelephony(from: string): string {
-  return `\`ffmpeg -i in.${from} -ar ${TELEPHONY_FORMAT.sampleRate} -ac ${TELEPHONY_FORMAT.channels} -c:a pcm_s${TELEPHONY_FORMAT.bitsPerSample}le out.wav\``;
+  // -y: run again over what a stopped run left, as SoX does (FFmpeg would stop to ask).
+  return `\`ffmpeg -y -i in.${from} -ar ${TELEPHONY_FORMAT.sampleRate} -ac ${TELEPHONY_FORMAT.channels} -c:a pcm_s${TELEPHONY_FORMAT.bitsPerSample}le out.wav\``;
 }
 
 /** {@link soxToTelephony} for a WAV. */
