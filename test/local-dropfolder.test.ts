@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as os from 'os';
 import { pairWithDropFolder } from '../scripts/local/client';
-import { DropFolder, GROWTH_WATCH_MS, type DropEvent, type DropFolderDeps, type FailedCopy, type ObjectView } from '../scripts/local/drop-folder';
+import { DropFolder, FOLDER_MARK, GROWTH_WATCH_MS, type DropEvent, type DropFolderDeps, type FailedCopy, type ObjectView } from '../scripts/local/drop-folder';
 import { failedCopiesRecord } from '../scripts/local/failed-record';
 import { STOPPED_FIX_MS } from '../scripts/local/drop-rules';
 import { failureText, fixFor, PAUSED_REST_MS, readCutShortNote, readFailureNote } from '../scripts/local/fixes';
@@ -1118,6 +1118,17 @@ test('a drop folder mounted again (another device number, the same folder) still
   expect(again.of('cleared')).toEqual([{ kind: 'cleared', file: 'failed/b.mp3', key: 'prompts/b.mp3' }]);
   expect([...t.bucket.keys()]).toEqual(['prompts/a.mp3']);
   again.drop.stop();
+  // A mark left unusable (empty after a crash, edited) is made anew, whole, before anything is
+  // listed under it: never a list with no folder, which any folder would judge (a review's case).
+  const markFile = path.join(t.dirs.drop, FOLDER_MARK);
+  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+  for (const bad of ['', 'unjudged']) {
+    fs.writeFileSync(markFile, bad);
+    (await dropFolder({ restartOf: t })).drop.stop();
+    const mark = fs.readFileSync(markFile, 'utf8').trim();
+    expect(mark).toMatch(uuid);
+    expect(t.record.copies.map((c) => c.folder)).toEqual([mark]);
+  }
   t.dirs.cleanup();
 });
 

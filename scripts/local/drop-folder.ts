@@ -189,23 +189,30 @@ function headOf(file: string, n: number): Buffer {
 export const FOLDER_MARK = '.ivr-audio-sync.id';
 
 /**
- * The drop folder's mark ({@link FOLDER_MARK}), made on first use: what a listed failed copy's
- * folder is told by. Not its device and inode: a share or drive mounted again may get another
- * device number, and its failed copies would then never be judged again (a review showed it).
- * Undefined when it can be neither read nor made.
+ * The drop folder's mark ({@link FOLDER_MARK}): what a listed failed copy's folder is told by. Not
+ * its device and inode: a share or drive mounted again may get another device number, and its
+ * failed copies would then never be judged again (a review showed it). Undefined when there is
+ * none, or what is there is not one (an empty file, edited, a folder of that name).
  */
-function folderMark(dir: string): string | undefined {
-  const file = path.join(dir, FOLDER_MARK);
+function readMark(dir: string): string | undefined {
   try {
-    fs.writeFileSync(file, `${randomUUID()}\n`, { flag: 'wx' });
-  } catch {
-    // There already (or not writable): read below.
-  }
-  try {
-    const id = fs.readFileSync(file, 'utf8').trim();
-    return /^[\w-]{8,64}$/.test(id) ? id : undefined;
+    const id = fs.readFileSync(path.join(dir, FOLDER_MARK), 'utf8').trim();
+    return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id) ? id : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** Writes the mark whole (a temporary file renamed over any unusable one); false when it cannot. */
+function writeMark(dir: string, id: string): boolean {
+  const file = path.join(dir, FOLDER_MARK);
+  try {
+    fs.writeFileSync(`${file}.tmp`, `${id}\n`);
+    fs.renameSync(`${file}.tmp`, file);
+    return true;
+  } catch {
+    fs.rmSync(`${file}.tmp`, { force: true });
+    return false;
   }
 }
 
@@ -222,7 +229,7 @@ export interface FailedCopy {
   md5: string;
   size: number;
   /**
-   * The drop folder it was in ({@link folderMark}): only a start in that very folder judges it.
+   * The drop folder it was in ({@link readMark}): only a start in that very folder judges it.
    * Unset in lists of earlier versions; {@link UNJUDGED} when a start that could not judge failed/
    * carried such an entry on.
    */
@@ -307,7 +314,10 @@ export class DropFolder {
   private readonly toldSkipped = new Set<string>();
   /** The drop folder opened ({@link folderIdentity}): failed/ is judged only while it is still that one. */
   private folderId: string | undefined;
-  /** The drop folder's mark ({@link folderMark}): the folder of the failed copies this run lists. */
+  /**
+   * The drop folder's mark ({@link readMark}): the folder of the failed copies this run lists. Where
+   * none can be kept, its device and inode, prefixed, which only this very folder matches.
+   */
   private mark: string | undefined;
   /** Fix commands' hidden outputs seen in the drop folder, with their size and time and since when neither has changed. */
   private readonly fixOutputs = new Map<string, { size: number; mtimeMs: number; since: number }>();
@@ -351,7 +361,11 @@ export class DropFolder {
     const makeDir = this.deps.makeDir ?? ((dir: string) => void fs.mkdirSync(dir, { recursive: true }));
     for (const dir of [this.deps.dropDir, this.waitingDir, this.doneDir, this.failedDir]) makeDir(dir);
     this.folderId = folderIdentity(this.deps.dropDir);
-    this.mark = folderMark(this.deps.dropDir);
+    // Made now when missing, before anything is listed under it: a start that cannot keep one
+    // must not list copies under no folder, which any folder would judge.
+    const found = readMark(this.deps.dropDir);
+    const mark = found ?? randomUUID();
+    this.mark = found !== undefined || writeMark(this.deps.dropDir, mark) ? mark : `dev:${this.folderId ?? UNJUDGED}`;
     this.notePlacedAtStart();
     // Entries of another folder (the share's, read in its empty mount point) are kept for a start in
     // that folder to judge: dropped, the files deleted from failed/ meanwhile would stay listed as
@@ -598,8 +612,10 @@ export class DropFolder {
   private recordFailedCopies(): void {
     if (!this.deps.failedRecord) return;
     try {
-      const known = [...this.failedCopies].map(([file, c]) => ({ file, ...c, ...(this.mark ? { folder: this.mark } : {}) }));
-      this.deps.failedRecord.write([...known, ...this.carriedRecord.filter((c) => c.folder !== this.mark || !this.failedCopies.has(c.file))]);
+      const known = [...this.failedCopies].map(([file, c]) => ({ file, ...c, folder: this.mark ?? UNJUDGED }));
+      // A carried entry for a copy listed here now (the same path and bytes: a mark made anew) is the same copy.
+      const same = (c: FailedCopy) => this.failedCopies.get(c.file)?.md5 === c.md5;
+      this.deps.failedRecord.write([...known, ...this.carriedRecord.filter((c) => !same(c) && (c.folder !== this.mark || !this.failedCopies.has(c.file)))]);
     } catch (e) {
       if (this.toldRecordError) return;
       this.toldRecordError = true;
