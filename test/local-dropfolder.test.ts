@@ -1043,13 +1043,19 @@ test('a failed file removed from failed/ while the stack was stopped is cleared 
   t.dirs.cleanup();
 });
 
-test('at start nothing is cleared from failed/ when the state folder ran with another drop folder, or failed/ itself is missing', async () => {
+/** A stack run that left a.mp3 and b.mp3 failed in failed/ (with the list of them), then stopped. */
+async function stoppedWithTwoFailed() {
   const t = await dropFolder();
   for (const n of ['a', 'b']) fs.writeFileSync(path.join(t.dirs.drop, `${n}.mp3`), mp3Silence(n === 'a' ? 5 : 6));
   await t.settle();
   for (const n of ['a', 'b']) t.result(`prompts/${n}.mp3`, failed('AudioTruncated'));
   await t.drop.tick();
   t.drop.stop();
+  return t;
+}
+
+test('at start nothing is cleared from failed/ when the state folder ran with another drop folder, or failed/ itself is missing', async () => {
+  const t = await stoppedWithTwoFailed();
 
   fs.rmSync(path.join(t.drop.failedDir, 'a.mp3'));
   const other = await dropFolder({ restartOf: t, ownsWaiting: false });
@@ -1101,12 +1107,7 @@ test('at start nothing is cleared from failed/ when the state folder ran with an
 });
 
 test('a drop folder mounted again (another device number, the same folder) still has its failed copies judged at start, by the mark it keeps', async () => {
-  const t = await dropFolder();
-  for (const n of ['a', 'b']) fs.writeFileSync(path.join(t.dirs.drop, `${n}.mp3`), mp3Silence(n === 'a' ? 5 : 6));
-  await t.settle();
-  for (const n of ['a', 'b']) t.result(`prompts/${n}.mp3`, failed('AudioTruncated'));
-  await t.drop.tick();
-  t.drop.stop();
+  const t = await stoppedWithTwoFailed();
   // The same folder under a new inode, as a share or drive mounted again may come back with
   // another device number (a review found every copy then listed as failed for good).
   const copy = `${t.dirs.drop}-copy`;
