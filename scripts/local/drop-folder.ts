@@ -613,9 +613,13 @@ export class DropFolder {
     if (!this.deps.failedRecord) return;
     try {
       const known = [...this.failedCopies].map(([file, c]) => ({ file, ...c, folder: this.mark ?? UNJUDGED }));
-      // A carried entry for a copy listed here now (the same path and bytes: a mark made anew) is the same copy.
-      const same = (c: FailedCopy) => this.failedCopies.get(c.file)?.md5 === c.md5;
-      this.deps.failedRecord.write([...known, ...this.carriedRecord.filter((c) => !same(c) && (c.folder !== this.mark || !this.failedCopies.has(c.file)))]);
+      // A carried entry whose path is listed here now stays only as another folder's, other bytes
+      // (the same path and bytes is this copy, listed again under a mark made anew).
+      const kept = this.carriedRecord.filter((c) => {
+        const listed = this.failedCopies.get(c.file);
+        return !listed || (c.folder !== this.mark && listed.md5 !== c.md5);
+      });
+      this.deps.failedRecord.write([...known, ...kept]);
     } catch (e) {
       if (this.toldRecordError) return;
       this.toldRecordError = true;

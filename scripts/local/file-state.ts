@@ -12,6 +12,9 @@ import { tryDecodeURIComponent } from '../../shared/core/text';
 import { fixFor, REST_FIX_INLINE } from './fixes';
 import { nextQuotaDay } from './time';
 
+/** Whether a file in this state needs nothing from the operator: deferred or retrying, it goes out by itself. */
+export const goesOutByItself = (state: string): boolean => state === 'deferred' || state === 'retrying';
+
 /** Why a file was deferred by this product's count (the stack's line says more: output.ts). */
 export const QUOTA_USED_UP = 'daily quota used up';
 

@@ -7,6 +7,7 @@ import * as path from 'path';
 import { TIMER_TRIGGER_NAME } from '../lib/deploy-spec';
 import type { FunctionInstance } from './instance';
 import { dayAfter } from '../../shared/core/zone';
+import { goesOutByItself } from './file-state';
 import { inDropFolderWords } from './fixes';
 
 /** One run: its one-line summary and, when the function stored one, the page's path. */
@@ -105,7 +106,7 @@ export async function runReport(instance: FunctionInstance, dataDir: string, fet
  * "Nothing to fix".
  */
 export function actionNote(needsAction: Array<{ status: string }>): string {
-  const waiting = needsAction.filter((a) => a.status === 'deferred' || a.status === 'retrying').length;
+  const waiting = needsAction.filter((a) => goesOutByItself(a.status)).length;
   const fix = needsAction.length - waiting;
   return `${fix === 0 ? 'nothing to fix' : `${fix} file(s) to fix`}${waiting > 0 ? `, ${waiting} deferred or retrying (they go out by themselves)` : ''}`;
 }

@@ -3,7 +3,7 @@
  * an operator's attention. More sections can be added by appending to {@link renderStatus}.
  */
 import { sharedNames } from '../../shared/core/naming';
-import { needsAction, type ActionItem, type CutShort, type FailedNote, type FileState } from './file-state';
+import { goesOutByItself, needsAction, type ActionItem, type CutShort, type FailedNote, type FileState } from './file-state';
 import { printable, renderTable } from './table';
 import { formatDateTime, zoneName } from './time';
 
@@ -73,7 +73,7 @@ export function namesInBucketTwice(rows: StatusRow[]): StatusJson['sameName'] {
  * files to fix. With nothing to fix, it does not say "needs action" at all.
  */
 function actionHeading(actions: ReturnType<typeof needsAction>): string {
-  const auto = actions.filter((a) => a.kind === 'deferred' || a.kind === 'retrying').length;
+  const auto = actions.filter((a) => goesOutByItself(a.kind)).length;
   const fix = actions.length - auto;
   const themselves = `${auto} deferred or retrying ${auto === 1 ? 'goes out by itself' : 'go out by themselves'}`;
   if (auto === 0) return `Needs action (${actions.length}):`;
