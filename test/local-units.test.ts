@@ -23,6 +23,7 @@ import { beforeFirstStart, beforeFirstStartLine, isFreshStateFolder, readFirstSt
 import { parseClientOptions, parseStartOptions, suggestOption, START_OPTIONS, UsageError } from '../scripts/local/options';
 import { describeEvent, fileLine, isoWithOffset, NAME_WIDTH, stoppingLine } from '../scripts/local/output';
 import { portMessage, portProblem, portsMessage } from '../scripts/local/ports';
+import { npmRunFor, shellPath, shellWord } from '../scripts/local/shell';
 import { functionEnv, type LocalSettings } from '../scripts/local/settings';
 import { KEY_WIDTH, renderStatus, statusJson, type StatusRow } from '../scripts/local/status-view';
 import { displayWidth, padEndWidth, renderTable, truncateMiddleWidth, truncateWidth } from '../scripts/local/table';
@@ -880,6 +881,30 @@ describe('next-day', () => {
     expect([out.now, within(out.now, 86400000)]).toEqual([out.now, true]);
     expect([out.ctor, within(out.ctor, 86400000)]).toEqual([out.ctor, true]);
     expect(out).toMatchObject({ fixed: '1970-01-01T00:00:00.000Z', parse: Date.parse('2026-11-27T00:00:00Z'), utc: Date.UTC(2026, 10, 27), instance: true, called: 'string', offset: 86400000 });
+  });
+});
+
+describe('shell words in printed commands', () => {
+  // What a pasted command hands the program: the shell itself reads each word back.
+  const readBack = (word: string) => spawnSync('sh', ['-c', `printf '%s' ${word}`], { encoding: 'utf8' }).stdout;
+
+  test.each(['plain/path.mp3', 'with space.wav', 'a $HOME b', 'it\'s', '"quoted"', 'back\\slash', '欢迎 语音.mp3', 'x=1', '*.mp3', '~/drop'])('%s reads back as itself', (word) => {
+    expect(readBack(shellWord(word))).toBe(word);
+  });
+
+  test('a leading = is quoted (zsh reads =cmd as a path), a leading - becomes a path, not an option', () => {
+    expect(shellWord('=ls')).toBe("'=ls'");
+    expect(shellPath('-rf')).toBe('./-rf');
+    expect(readBack(shellPath('-n x'))).toBe('./-n x');
+    expect(shellPath('/abs/-x')).toBe('/abs/-x');
+  });
+
+  test('npm run for a state folder: none for the default one, `--data` after the script’s own `--`', () => {
+    const root = path.resolve(__dirname, '..');
+    expect(npmRunFor(path.join(root, '.local'), 'status')).toBe('npm run status');
+    expect(npmRunFor('/tmp/my data', 'status')).toBe("npm run status -- --data '/tmp/my data'");
+    expect(npmRunFor('/tmp/d', 'local -- next-day')).toBe('npm run local -- next-day --data /tmp/d');
+    expect(npmRunFor('/tmp/d', 'report', 'd')).toBe('npm run report -- --data d');
   });
 });
 

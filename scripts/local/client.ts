@@ -5,6 +5,7 @@ import * as net from 'net';
 import * as path from 'path';
 import { callControl, UNKNOWN, type ControlCommand } from './control';
 import { CREDENTIAL, ROOT } from './settings';
+import { shellPath, shellWord } from './shell';
 
 /** What a running stack tells the other commands about itself (no secrets). */
 export interface StackFile {
@@ -82,21 +83,14 @@ export async function askStack<T extends object>(dataDir: string, command: Contr
   throw new Error(answer.message.startsWith(UNKNOWN) ? RESTART : answer.message);
 }
 
-/** A path as a shell reads it back: quoted unless it is plain. */
-const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-
-/** `npm run <script>` for a state folder (`-- --data …` unless it is the default one). */
-export function npmRunFor(dataDir: string, script: string): string {
-  return path.resolve(dataDir) === path.join(ROOT, '.local') ? `npm run ${script}` : `npm run ${script} -- --data ${shellWord(dataDir)}`;
-}
 
 /** `npm start` for a state folder, with the drop folder and prefix it last ran with (none recorded: the folder alone). */
 function startCommand(dataDir: string): string {
   const used = readPairings(dataDir);
   const last = used[used.length - 1];
   const args = [
-    ...(path.resolve(dataDir) === path.join(ROOT, '.local') ? [] : ['--data', shellWord(dataDir)]),
-    ...(last && last.dropDir !== path.join(ROOT, 'drop') ? ['--drop', shellWord(last.dropDir)] : []),
+    ...(path.resolve(dataDir) === path.join(ROOT, '.local') ? [] : ['--data', shellPath(dataDir)]),
+    ...(last && last.dropDir !== path.join(ROOT, 'drop') ? ['--drop', shellPath(last.dropDir)] : []),
     ...(last && last.prefix !== 'prompts/' ? ['--prefix', shellWord(last.prefix)] : []),
   ];
   return `npm start${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`;

@@ -6,6 +6,7 @@ import { oggCodec } from '../../shared/audio/inspect';
 import { asErrorCode } from '../../shared/core/errors';
 import { fixFor as sharedFix, UPLOAD_AGAIN, type AgainWords } from '../../shared/core/fixes';
 import { REJECTED_ADVICE, SAME_NAME_ADVICE } from '../../shared/core/report';
+import { shellPath } from './shell';
 import { formatDateTime } from './time';
 
 const AGAIN: AgainWords = { fixed: 'then drop the fixed file into the drop folder again.', same: 'then drop the same file into the drop folder again.' };
@@ -90,15 +91,6 @@ export function restOfPausedCopy(code: string | undefined, atMs: number, earlier
   return `a file of this name failed cut short (${earlier.code}) at ${formatDateTime(earlier.atMs, offsetMinutes)}: this one may be the rest of that copy, which paused and then went on into a new file of the name. Do not follow the fix for its error: ${REST_FIX_INLINE}`;
 }
 
-/**
- * A path as one POSIX shell word: bare when plain, else single-quoted; never read as an option,
- * nor as zsh's `=command` (macOS's default shell).
- */
-function shellWord(p: string): string {
-  const word = p.startsWith('-') ? `./${p}` : p;
-  return /^[A-Za-z0-9._/+@%,:-][A-Za-z0-9._/+@%=,:-]*$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
-}
-
 /** `file` with the extension `ext` (its own kept as written when it is that one already, so the key stays). */
 function withExtension(file: string, ext: string): string {
   const dot = file.lastIndexOf('.');
@@ -156,13 +148,13 @@ function fixCommands(message: string | undefined, dropped: string, run: FixRun):
     if (!roles.includes('in') || !roles.includes('out')) continue;
     let output = dropped;
     const forFile = cmd.replace(PLACEHOLDER, (_m, role: string, ext: string) => {
-      if (role === 'in') return shellWord(run.copy);
+      if (role === 'in') return shellPath(run.copy);
       output = withExtension(dropped, ext);
-      return shellWord(hidden(output));
+      return shellPath(hidden(output));
     });
     // A dropped subfolder may be gone by now (only done/ and failed/ keep it): made again first.
-    const folder = dropped.includes('/') ? `mkdir -p ${shellWord(dropped.slice(0, dropped.lastIndexOf('/')))} && ` : '';
-    const line = `cd ${shellWord(run.dropDir)} && ${folder}${forFile} && mv ${shellWord(hidden(output))} ${shellWord(output)}`;
+    const folder = dropped.includes('/') ? `mkdir -p ${shellPath(dropped.slice(0, dropped.lastIndexOf('/')))} && ` : '';
+    const line = `cd ${shellPath(run.dropDir)} && ${folder}${forFile} && mv ${shellPath(hidden(output))} ${shellPath(output)}`;
     out.set(line, { line, output });
   }
   return [...out.values()];
@@ -186,7 +178,7 @@ const FAILED_LINE = '\nFailed:  ';
 export function noteForRenamedCopy(text: string, from: string, to: string): string {
   return text
     .split('\n')
-    .map((line) => (line.startsWith('Command: ') || line.startsWith('Or:      ') ? line.replace(` ${shellWord(from)} `, ` ${shellWord(to)} `) : line.replace(`until you delete ${from};`, `until you delete ${to};`)))
+    .map((line) => (line.startsWith('Command: ') || line.startsWith('Or:      ') ? line.replace(` ${shellPath(from)} `, ` ${shellPath(to)} `) : line.replace(`until you delete ${from};`, `until you delete ${to};`)))
     .join('\n');
 }
 

@@ -36,12 +36,13 @@ import { FunctionInstance } from './instance';
 import { acquireLock, type HeldLock } from './lock';
 import { parseStartOptions, START_OPTIONS, usage, UsageError } from './options';
 import { Output, stoppingLine } from './output';
+import { npmRunFor } from './shell';
 import { checkPorts, portMessage } from './ports';
 import { CCC_FAULTS, isCccFault } from './ccc-faults';
 import { ControlRefusal, startControl } from './control';
 import { moveToNextDay } from './day-move';
 import { describeSettled, passLine, runReport, type ReportRun, type SettledFileShape } from './report-run';
-import { BUCKET, CREDENTIAL, functionEnv, REGION, ROOT, SDK_APP_ID, type LocalSettings } from './settings';
+import { BUCKET, CREDENTIAL, functionEnv, REGION, SDK_APP_ID, type LocalSettings } from './settings';
 import { formatAhead, zoneName } from './time';
 
 const SCF_ATTEMPTS = 3;
@@ -280,9 +281,7 @@ async function main(): Promise<void> {
   const seconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`);
   // status, report and next-day find the stack by its state folder: one not the default must be
   // typed with them, or they answer that no stack is running.
-  const shownData = shown(s.dataDir);
-  const dataArg = path.resolve(s.dataDir) === path.join(ROOT, '.local') ? '' : `--data ${/\s/.test(shownData) ? `"${shownData}"` : shownData}`;
-  const npmRun = (script: string) => `npm run ${script}${dataArg && !script.includes(' ') ? ' --' : ''}${dataArg ? ` ${dataArg}` : ''}`;
+  const npmRun = (script: string) => npmRunFor(s.dataDir, script, shown(s.dataDir));
   const took = locks.map((l) => l.tookOverFrom).find(Boolean);
   out.banner(
     [

@@ -5,7 +5,8 @@
  * terminal shows their lines). This command prints one line: the day moved, and what the pass did.
  */
 import { runCommand } from './cli';
-import { askStack, npmRunFor } from './client';
+import { askStack } from './client';
+import { npmRunFor } from './shell';
 import { interruptedLine, nextDayLine, type NextDayResult } from './day-move';
 import { NEXT_DAY_OPTIONS, parseClientOptions, usage } from './options';
 
