@@ -6,6 +6,7 @@ import { IvrError } from '../shared/core/errors';
 import { jobId } from '../shared/core/job';
 import { genesis, leaseEntry } from '../shared/core/sendlog';
 import { setLogSink } from '../shared/runtime/log';
+import { runRecovery } from '../shared/workflow/recovery';
 import { mp3Silence } from './audio';
 import { BUCKET, World } from './world';
 
@@ -138,4 +139,63 @@ test("the migration's quota count is carried even when the published tail lags b
   const e3 = await w.ledger.readEntryAt(3);
   expect(e3?.quota).toEqual({ day: today, used: 3, full: false });
   expect((await w.ledger.readTail())?.quota.used).toBe(3);
+});
+
+/** A prompt the previous version registered: its `done` record, and CCC's registration of it. */
+async function registeredByPreviousVersion(w: World, name: string, fileId: number, review: 'pending' | 'approved'): Promise<{ key: string; id: string }> {
+  const key = `prompts/${name}.mp3`;
+  const o = w.objects.putObject(key, mp3Silence(2));
+  const id = jobId(BUCKET, key, o.etag);
+  const at = new Date(w.t - 40 * 86_400_000).toISOString();
+  await w.store.put(`${w.prefix}jobs/${id}.json`, JSON.stringify({ v: 1, state: 'done', bucket: BUCKET, key, etag: o.etag, customName: name, updatedAt: at, attempts: 1, result: { status: 'uploaded', fileId, audioFileName: `${name}.mp3`, requestId: 'r', review } }));
+  w.ccc.files.push({ fileId, customFileName: name, audioFileName: `${name}.mp3`, status: review === 'approved' ? 1 : 0, key, etag: o.etag, at: w.t - 40 * 86_400_000 });
+  return { key, id };
+}
+
+test('an object of the previous version that cannot be read for good (moved to archive storage) is migrated without its headers, and every later pass still does its work', async () => {
+  const w = new World();
+  const old = await registeredByPreviousVersion(w, 'old', 77, 'approved');
+  const read = w.objects.read.bind(w.objects);
+  w.objects.read = async (k, n) => {
+    if (k === old.key) throw new IvrError('ObjectArchived', `the object ${k} is in archive storage`);
+    return read(k, n);
+  };
+  // A file of this version whose intake vanished after writing its job: only a recovery pass sends it.
+  await w.queuedByVanishedIntake('fresh', 3);
+  const errors: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    w.t += 400_000;
+    await runRecovery(w.ctx(`recovery-${i}`), { Type: 'Timer' }).catch((e: unknown) => errors.push(e instanceof IvrError ? e.code : String(e)));
+  }
+  expect({ errors, fresh: w.ending('prompts/fresh.mp3') }).toEqual({ errors: [], fresh: { registrations: 1, status: 'uploaded', showsOwnFileId: true } });
+  expect((await w.ledger.readVersion(old.id, 0))?.upload?.fileId).toBe(77);
+});
+
+test("a registration the previous version made is on record as its job's: a lost answer for a new file of the same display name does not take it for its own", async () => {
+  const w = new World();
+  const old = await registeredByPreviousVersion(w, 'greeting', 77, 'approved');
+  await w.recover(1);
+  expect(await w.ledger.fileOwner(77)).toBe(old.id);
+
+  // The operator drops a new recording of the prompt under the same name; its call's answer is
+  // lost before CCC registered anything.
+  let lose = true;
+  w.answer = async () => {
+    if (!lose) return undefined;
+    lose = false;
+    return { ok: false, failure: { kind: 'network', code: 'NetworkError', message: 'socket hang up' } };
+  };
+  w.objects.putObject(old.key, mp3Silence(4));
+  await w.deliver(old.key, 'intake-new');
+  await w.recover(4);
+  expect(w.ending(old.key)).toEqual({ registrations: 1, status: 'uploaded', showsOwnFileId: true });
+});
+
+test('a review the previous version left pending is refreshed after the migration', async () => {
+  const w = new World();
+  const old = await registeredByPreviousVersion(w, 'hold', 78, 'pending');
+  await w.recover(1);
+  w.ccc.files.find((f) => f.fileId === 78)!.status = 1;
+  await w.recover(2);
+  expect(w.objects.objects.get(old.key)!.meta['ivr-review']).toBe('approved');
 });

@@ -466,9 +466,15 @@ async function migrateLegacy(ctx: Ctx, day: string): Promise<void> {
       continue;
     }
     if ((await ledger.readVersion(id, 0)) === undefined) {
-      const obj = await ctx.objects.read(old.key, 1);
-      const head = obj && obj.etag === old.etag ? { standard: obj.standard, meta: obj.meta } : { standard: {}, meta: {} };
-      const v = legacyVersion(id, old, head, ctx.owner);
+      const v = legacyVersion(id, old, await legacyHead(ctx, old), ctx.owner);
+      if (v.upload) {
+        // Before the version, as a sender records a registration: a version without its record is
+        // never revisited. The record keeps a lost answer for a later file of this display name
+        // from taking this registration for its own (pickRegistration), and lets the review
+        // refresh find a review the previous version left pending; one already final is marked so.
+        await ledger.recordFile(v.upload.fileId, v.id);
+        if (v.upload.review !== 'pending') await ledger.markReviewed(v.upload.fileId, v.upload.review, ctx.owner, ctx.clock.now());
+      }
       // The entry first, as an intake writes it: senders find work only through entries, and a pass
       // killed between the version and its entry left a job nobody ever sent (the next pass finds
       // the version and skips the job). An entry whose version is missing is finished by a sender
@@ -489,6 +495,23 @@ async function migrateLegacy(ctx: Ctx, day: string): Promise<void> {
   await ledger.deleteEntries(doomed);
   await ledger.store.put(marker, JSON.stringify({ at: new Date(ctx.clock.now()).toISOString(), jobs: legacy.length }));
   if (legacy.length > 0 || doomed.length > 0) ctx.log.info('ledger of the previous version migrated', { jobs: legacy.length, removed: doomed.length, usedToday });
+}
+
+/**
+ * The headers a job of the previous version keeps resending: its object's, while it still holds
+ * the job's upload; none when it holds another, is gone, or cannot be read for good (moved to
+ * archive storage by a lifecycle rule, refused): one such object must not stop the migration and,
+ * since the migration comes first, every recovery pass after it.
+ */
+async function legacyHead(ctx: Ctx, old: LegacyJob): Promise<JobVersion['object']['head']> {
+  try {
+    const obj = await ctx.objects.read(old.key, 1);
+    return obj && obj.etag === old.etag ? { standard: obj.standard, meta: obj.meta } : { standard: {}, meta: {} };
+  } catch (e) {
+    if (!(e instanceof IvrError) || e.transient) throw e;
+    ctx.log.warn('the object of a job of the previous version could not be read: migrated without its headers', { code: e.code, error: e.message, key: old.key });
+    return { standard: {}, meta: {} };
+  }
 }
 
 function legacyVersion(id: string, old: LegacyJob, head: JobVersion['object']['head'], by: string): JobVersion {
