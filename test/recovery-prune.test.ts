@@ -6,6 +6,7 @@ import { IvrError } from '../shared/core/errors';
 import { jobId } from '../shared/core/job';
 import { genesis, leaseEntry } from '../shared/core/sendlog';
 import { setLogSink } from '../shared/runtime/log';
+import { CORRUPT } from '../shared/store/ledger';
 import { runRecovery } from '../shared/workflow/recovery';
 import { mp3Silence } from './audio';
 import { BUCKET, World } from './world';
@@ -168,7 +169,8 @@ test('an object of the previous version that cannot be read for good (moved to a
     await runRecovery(w.ctx(`recovery-${i}`), { Type: 'Timer' }).catch((e: unknown) => errors.push(e instanceof IvrError ? e.code : String(e)));
   }
   expect({ errors, fresh: w.ending('prompts/fresh.mp3') }).toEqual({ errors: [], fresh: { registrations: 1, status: 'uploaded', showsOwnFileId: true } });
-  expect((await w.ledger.readVersion(old.id, 0))?.upload?.fileId).toBe(77);
+  const migrated = await w.ledger.readVersion(old.id, 0);
+  expect(migrated !== CORRUPT && migrated?.upload?.fileId).toBe(77);
 });
 
 test("a registration the previous version made is on record as its job's: a lost answer for a new file of the same display name does not take it for its own", async () => {

@@ -13,6 +13,7 @@ import { quotaDay } from '../shared/core/zone';
 import { setLogSink } from '../shared/runtime/log';
 import { mp3Silence, wavTone } from './audio';
 import { BUCKET, REGISTERED_ONCE, World } from './world';
+import { CORRUPT } from '../shared/store/ledger';
 import { MemoryCcc } from './memory-ccc';
 import { MemoryObjects } from '../shared/store/objects';
 import { listedUnder } from '../shared/workflow/resolve';
@@ -152,6 +153,42 @@ test('a job the previous version left `calling` reserves its name until CCC was 
   await w.recover(4, 300_000);
 
   expect({ a: w.ending(A), b: w.ending(B) }).toEqual({ a: REGISTERED_ONCE, b: REGISTERED_ONCE });
+});
+
+test('an earlier call whose file cannot be settled yet (its check is due later than the call\'s lifetime says: the timeout was lowered between deploys) keeps its name reserved', async () => {
+  const w = new World();
+  const t = w.t;
+  const day = quotaDay(t, w.config.quotaUtcOffsetMinutes);
+  // A was sent in call 1 by a sender of the previous deploy, whose longer CCC timeout put A's
+  // check 10 minutes after the call; the answer was lost and CCC never got A.
+  const a0 = jobOf(w, A, 3, t - 200_000);
+  const e1 = callEntry(genesis(day), { owner: 'S', now: t - 150_250, quota: { day, used: 0, full: false }, open: [], deferred: 0 }, { notBefore: t - 150_250, notAfter: t - 150_000, day }, [{ id: a0.id, seq: 1, name: 'hello', newSlot: true }], false, w.timing);
+  const a1 = transition(a0, 'send', t - 150_250, 'S', { call: 1, checkAfter: t + 450_000, slot: day, newSlot: true });
+  const a2 = transition(a1, 'lost', t - 150_000, 'S', { checkAfter: t + 450_000, lastError: { code: 'OutcomeUnknown', message: 'no answer from CCC' } });
+  for (const v of [a0, a1, a2]) await w.ledger.writeVersion(v);
+  await w.ledger.enqueue(a0);
+  await showOn(w, a2);
+  await w.store.create(`${w.prefix}send/${e1.n}`, JSON.stringify(e1));
+  await w.store.put(`${w.prefix}send/tail`, JSON.stringify(e1));
+  // Each call records whether A was still unsettled when a file of its name went out.
+  const { upload } = w.api;
+  const overlaps: string[] = [];
+  w.api = {
+    ...w.api,
+    upload: async (items) => {
+      const head = await w.ledger.head(a0.id, 0);
+      if (items.some((i) => i.CustomFileName === 'hello') && head !== CORRUPT && head?.state === 'uncertain') overlaps.push(items.map((i) => i.CustomFileName).join(','));
+      return upload(items);
+    },
+  };
+
+  // B, of the same display name, is dropped now: its sender finds call 1 past its lifetime.
+  const b = w.objects.putObject(B, mp3Silence(4));
+  expect(b.etag).toBeDefined();
+  await w.deliver(B, 'intake-b');
+  await w.recover(4, 300_000);
+
+  expect({ overlaps, a: w.ending(A), b: w.ending(B) }).toEqual({ overlaps: [], a: REGISTERED_ONCE, b: REGISTERED_ONCE });
 });
 
 test('a leftover queue entry naming an old `uncertain` version does not make a settled job adopt another registration', async () => {

@@ -970,17 +970,23 @@ export class Sender {
     const { ctx } = this;
     for (const call of this.open.filter((c) => !this.lost.has(c.n) && c.notAfter + ctx.timing.callLifetimeMs <= this.now())) {
       const files: Unsettled[] = [];
+      // Files this pass cannot settle: an unreadable chain, or one whose own check is due later
+      // than the call's lifetime says (CCC_TIMEOUT_SECONDS lowered between deploys).
+      let notYet = 0;
       for (const j of call.jobs) {
         const head = await ctx.ledger.head(j.id, Math.max(0, j.seq - 1));
         // Still sending in this call, or its answer lost: settled from CCC now (the call's
         // lifetime has passed). Closing the call without it would free its display name while
         // CCC may hold it, and a file of the same name could then adopt its registration.
-        if (head && head !== CORRUPT && inCall(head, call.n, j.seq) && settleable(head, this.now())) files.push({ version: head });
-        else if (head && head !== CORRUPT) this.versions.set(head.id, head);
+        if (head === CORRUPT) notYet++;
+        else if (head && inCall(head, call.n, j.seq)) {
+          if (settleable(head, this.now())) files.push({ version: head });
+          else notYet++;
+        } else if (head) this.versions.set(head.id, head);
       }
       const settled = await this.settle(files, []);
       const stillOpen = (await pruneOpen(ctx, [call], this.now())).open.length > 0;
-      if (!stillOpen || settled === files.length) this.closeCall(call.n);
+      if (!stillOpen || (notYet === 0 && settled === files.length)) this.closeCall(call.n);
     }
   }
 
