@@ -970,16 +970,17 @@ export class Sender {
     const { ctx } = this;
     for (const call of this.open.filter((c) => !this.lost.has(c.n) && c.notAfter + ctx.timing.callLifetimeMs <= this.now())) {
       const files: Unsettled[] = [];
-      // Files this pass cannot settle: an unreadable chain, or one whose own check is due later
-      // than the call's lifetime says (CCC_TIMEOUT_SECONDS lowered between deploys).
+      // Files whose own check is due later than the call's lifetime says (CCC_TIMEOUT_SECONDS
+      // lowered between deploys): settled by a later sender or pass. (An unreadable chain does not
+      // hold the call: it never becomes readable, and its name would stay reserved for good.)
       let notYet = 0;
       for (const j of call.jobs) {
         const head = await ctx.ledger.head(j.id, Math.max(0, j.seq - 1));
         // Still sending in this call, or its answer lost: settled from CCC now (the call's
         // lifetime has passed). Closing the call without it would free its display name while
         // CCC may hold it, and a file of the same name could then adopt its registration.
-        if (head === CORRUPT) notYet++;
-        else if (head && inCall(head, call.n, j.seq)) {
+        if (head === CORRUPT) continue;
+        if (head && inCall(head, call.n, j.seq)) {
           if (settleable(head, this.now())) files.push({ version: head });
           else notYet++;
         } else if (head) this.versions.set(head.id, head);
