@@ -33,16 +33,22 @@ export class MemoryCcc implements IvrAudioApi {
       return { ok: false, failure: fault.failure };
     }
     const succeeded: AudioFile[] = [];
+    const failed: UploadResponse['failed'] = [];
     for (const item of items) {
       const key = decodeURIComponent(/^memory:\/\/objects\/([^?]+)/.exec(item.AudioUrl)![1]);
-      const o = this.objects.objects.get(key)!;
+      const o = this.objects.objects.get(key);
+      if (!o) {
+        // As CCC refuses a file it could not download.
+        failed.push({ fileName: item.CustomFileName, message: 'audio download failed' });
+        continue;
+      }
       const f: MemoryFile = { fileId: this.next++, customFileName: item.CustomFileName, audioFileName: `f${this.next}.mp3`, status: 0, key, etag: o.etag, at: this.now() };
       this.files.push(f);
       succeeded.push(f);
     }
     this.calls.push({ at: this.now(), files: items.length, result: fault ? 'lost' : 'ok' });
     if (fault?.kind === 'lose-after-register') return { ok: false, failure: { kind: 'network', code: 'NetworkError', message: 'socket hang up' } };
-    return { ok: true, value: { requestId: `req-${this.calls.length}`, succeeded, failed: [] } };
+    return { ok: true, value: { requestId: `req-${this.calls.length}`, succeeded, failed } };
   }
 
   async describe(q: { fileIds?: number[]; customFileNames?: string[]; pageNumber: number; pageSize: number }): Promise<ApiResult<{ requestId: string; total: number; files: AudioFile[] }>> {

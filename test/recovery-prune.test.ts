@@ -8,7 +8,8 @@ import { genesis, leaseEntry } from '../shared/core/sendlog';
 import { setLogSink } from '../shared/runtime/log';
 import { CORRUPT } from '../shared/store/ledger';
 import { runRecovery } from '../shared/workflow/recovery';
-import { mp3Silence } from './audio';
+import { mp3Silence, wav } from './audio';
+import type { MemoryFault } from './memory-ccc';
 import { BUCKET, World } from './world';
 
 beforeAll(() => setLogSink(() => undefined));
@@ -200,4 +201,45 @@ test('a review the previous version left pending is refreshed after the migratio
   w.ccc.files.find((f) => f.fileId === 78)!.status = 1;
   await w.recover(2);
   expect(w.objects.objects.get(old.key)!.meta['ivr-review']).toBe('approved');
+});
+
+test("a converted copy the daily prune dooms is not the one a re-upload of the same bytes just made: the rerun's copy is its own", async () => {
+  const w = new World();
+  const key = 'prompts/studio.wav';
+  const studio = wav({ rate: 44100, channels: 2, seconds: 40, signal: (t, c) => 0.3 * Math.sin(2 * Math.PI * (c ? 330 : 440) * t) });
+  // Sent as an 8 kHz copy; CCC refuses it: the job is final (failed), its copy kept for a day.
+  w.refuseNextCall();
+  w.objects.putObject(key, studio, {}, 'audio/wav');
+  await w.deliver(key, 'intake-1');
+  expect(w.objects.objects.get(key)!.meta['ivr-status']).toBe('failed');
+  // In COS the copies and the ledger share the bucket; here the ledger's listing and deletes of
+  // `converted/` reach the objects.
+  const isCopy = (k: string) => k.startsWith(`${w.prefix}converted/`);
+  const copies = () => [...w.objects.objects.keys()].filter(isCopy);
+  expect(copies()).toHaveLength(1);
+  const list = w.store.list.bind(w.store);
+  w.store.list = async (prefix, limit) => (isCopy(prefix) ? copies().map((k) => ({ key: k, lastModified: w.objects.objects.get(k)!.lastModified })) : list(prefix, limit));
+  // Two days on, the first pass of the day prunes. Between its check of the job (failed: the copy
+  // may go) and its delete, the operator uploads the same bytes again (a rerun of the same job).
+  const deleteMany = w.store.deleteMany.bind(w.store);
+  let rerun = false;
+  w.store.deleteMany = async (keys) => {
+    if (!rerun && keys.some(isCopy)) {
+      rerun = true;
+      // Its calls meet CCC errors for as long as its intake runs: the rerun waits to be sent
+      // again, by a later pass, after the delete.
+      w.ccc.faults.push(...Array.from({ length: 50 }, (): MemoryFault => ({ kind: 'fail', failure: { kind: 'api', code: 'InternalError', message: 'injected' } })));
+      w.objects.putObject(key, studio, {}, 'audio/wav');
+      await w.deliver(key, 'intake-2');
+      w.ccc.faults.length = 0;
+    }
+    for (const k of keys.filter(isCopy)) w.objects.objects.delete(k);
+    return deleteMany(keys.filter((k) => !isCopy(k)));
+  };
+  w.t += 2 * 86_400_000;
+  await w.recover(3);
+  expect(rerun).toBe(true);
+  // Registered once, from a copy CCC could read (the memory CCC names a file by the key it read).
+  const meta = w.objects.objects.get(key)!.meta;
+  expect({ status: meta['ivr-status'], registered: w.ccc.files.map((f) => ({ fileId: String(f.fileId), copy: isCopy(f.key) })) }).toEqual({ status: 'uploaded', registered: [{ fileId: meta['ivr-file-id'], copy: true }] });
 });

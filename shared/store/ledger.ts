@@ -12,7 +12,7 @@
  *   outbox/<ts>-<owner>-<what>   a webhook message owed to the operator until WeCom took it;
  *                                `<record>.<n>`: the claim of its n-th re-post window (see core/outbox.ts)
  *   reports/<day>.json, reports/index.html, reports/history.json
- *   converted/<id>.wav           converted copies CCC downloads instead of an oversized original
+ *   converted/<id>-<t>.wav       converted copies CCC downloads instead of an oversized original
  *
  * `<ts>` is the time the file was queued, so a listing sorts oldest first. Listings are used
  * only to find candidate work; whether a job exists, what state it is in and who may send are
@@ -43,7 +43,8 @@ export interface QueueEntryBody {
 const pad = (n: number, width: number) => String(Math.max(0, Math.floor(n))).padStart(width, '0');
 const ENTRY_RE = /(\d{15})-([0-9a-f]{40})-(\d+)$/;
 const JOB_KEY_RE = /jobs\/([0-9a-f]{40})\/(\d+)$/;
-const CONVERTED_KEY_RE = /converted\/([0-9a-f]{40})\.wav$/;
+// `<id>.wav` as versions up to 2026-11 wrote them, `<id>-<ms in base 36>.wav` since.
+const CONVERTED_KEY_RE = /converted\/([0-9a-f]{40})(?:-[0-9a-z]+)?\.wav$/;
 
 function parseEntry(l: Listed): EntryRef | undefined {
   const m = ENTRY_RE.exec(l.key);
@@ -412,8 +413,13 @@ export class Ledger {
     if (window > 0) await this.deleteEntries(Array.from({ length: window }, (_, i) => claimKey(key, i + 1)));
   }
 
-  /** Key of the converted copy CCC downloads for job `id` instead of the original. */
-  convertedKey = (id: string) => `${this.prefix}converted/${id}.wav`;
+  /**
+   * Key of a converted copy CCC downloads for job `id` instead of the original, made at `at` (ms).
+   * A key of its own per conversion: the daily prune deletes a settled job's copies a day old, and
+   * one key per job let a re-upload of the same bytes (the same job, run again) write its copy
+   * where the prune had just judged the old one, which then deleted the new one before CCC read it.
+   */
+  convertedKey = (id: string, at: number) => `${this.prefix}converted/${id}-${at.toString(36)}.wav`;
 
   /** Every converted copy a listing shows, with the job it was made for (keys that name none are skipped). */
   async listConverted(): Promise<Array<{ key: string; id: string; lastModified: number }>> {

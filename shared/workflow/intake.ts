@@ -183,7 +183,7 @@ async function check(ctx: Ctx, id: string, key: string, obj: ObjectRead): Promis
   if (verdict.send === 'as-is') return { customName: name };
   const out = loadConverter().convertWav(obj.body);
   if (!out.ok) return new IvrError('ConversionFailed', `the WAV could not be converted: ${out.problem.message}`);
-  const convertedKey = ctx.ledger.convertedKey(id);
+  const convertedKey = ctx.ledger.convertedKey(id, ctx.clock.now());
   await ctx.objects.putBytes(convertedKey, out.converted.bytes, 'audio/wav');
   ctx.log.info('file converted for CCC', { key, converted: out.converted.description, bytes: out.converted.bytes.length, from: obj.size });
   return { customName: name, converted: { converted: out.converted.description, convertedKey } };
