@@ -119,6 +119,7 @@ describe('eligibility', () => {
   });
   test('keys', () => {
     expect(checkKey('.ivr-audio-sync/x', '', '.ivr-audio-sync/')).toBe('ledger');
+    expect(checkKey('prompts/menus/', 'prompts/', '.ivr-audio-sync/')).toBe('folder');
     expect(checkKey('a/\u0007.mp3', '', '.l/')).toMatchObject({ code: 'KeyInvalid' });
     expect(checkKey('a/../b.mp3', '', '.l/')).toMatchObject({ code: 'KeyInvalid' });
     expect(checkKey('x'.repeat(900), '', '.l/')).toMatchObject({ code: 'KeyInvalid', message: 'object key is 900 bytes (UTF-8), longer than the 850 handled: shorten its folders or name' });

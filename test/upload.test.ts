@@ -320,6 +320,14 @@ describe('no loops, no doubles', () => {
     expect(s.results.map((r) => r.code)).toEqual(['LedgerObject', 'UnsupportedEvent']);
     expect(stack.ccc.calls).toHaveLength(0);
   });
+
+  test('a folder made in the COS console (an empty object whose key ends in /) is skipped: nothing is written onto it', async () => {
+    stack.cos.putDirect(BUCKET, 'prompts/menus/', Buffer.alloc(0));
+    const s = await run(cosEvent(stack.event('prompts/menus/')));
+    expect(s.results.map((r) => [r.status, r.code])).toEqual([['skipped', 'FolderMarker']]);
+    expect(stack.meta('prompts/menus/')).toEqual({});
+    expect(stack.ccc.calls).toHaveLength(0);
+  });
 });
 
 describe('events', () => {

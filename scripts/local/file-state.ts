@@ -117,7 +117,7 @@ const LEDGER_PREFIX = DEFAULT_LEDGER_PREFIX;
 export function withRefusal(key: string, state: FileState, prefix: string): FileState {
   if (state.status) return state;
   const refused = checkKey(key, prefix, LEDGER_PREFIX);
-  if (!refused || refused === 'ledger') return state;
+  if (!refused || typeof refused === 'string') return state;
   return { ...state, status: 'failed', errorCode: refused.code, errorMessage: refused.message };
 }
 

@@ -21,9 +21,14 @@ export function extensionOf(key: string): AudioFormat | undefined {
 /** Names of the control characters a key picks up by accident (a paste, a script). */
 const CONTROL_NAMES: Record<number, string> = { 0x09: 'a tab', 0x0a: 'a line break', 0x0d: 'a carriage return', 0x00: 'a NUL byte' };
 
-/** Keys we refuse to touch at all: we could not address them safely or they are not ours. */
-export function checkKey(key: string, audioPrefix: string, ledgerPrefix: string): IvrError | 'ledger' | undefined {
+/**
+ * Keys we refuse to touch at all: we could not address them safely or they are not ours (an
+ * error), or they are not files to register (`ledger`: our own records; `folder`: the empty
+ * object the COS console's "Create folder" puts, whose key ends in `/`).
+ */
+export function checkKey(key: string, audioPrefix: string, ledgerPrefix: string): IvrError | 'ledger' | 'folder' | undefined {
   if (key.startsWith(ledgerPrefix)) return 'ledger';
+  if (key.endsWith('/')) return 'folder';
   const control = /[\u0000-\u001f\u007f]/.exec(key);
   if (control) {
     // Which one and where: an operator cannot see it in a listing (a tab, a line break pasted in).

@@ -52,7 +52,7 @@ export const OWN_ERROR_CODES = [
 export type OwnErrorCode = (typeof OWN_ERROR_CODES)[number];
 
 /** Why a record needed no work (a result's `code` with status `skipped`): not errors. */
-export type SkipCode = 'OwnCopy' | 'UnsupportedEvent' | 'LedgerObject' | 'Duplicate';
+export type SkipCode = 'OwnCopy' | 'UnsupportedEvent' | 'LedgerObject' | 'FolderMarker' | 'Duplicate';
 
 /** Top-level error code families documented for Tencent Cloud APIs (common and CCC codes). */
 const TENCENT_FAMILIES = [

@@ -81,6 +81,7 @@ export async function intake(ctx: Ctx, ev: ObjectEvent): Promise<IntakeResult> {
   if (ev.kind === 'other') return { outcome: { ...base, status: 'skipped', code: 'UnsupportedEvent', message: `${ev.eventName} is not an upload` } };
   const keyProblem = checkKey(ev.key, config.audioPrefix, config.ledgerPrefix);
   if (keyProblem === 'ledger') return { outcome: { ...base, status: 'skipped', code: 'LedgerObject', message: 'the ledger is not audio' } };
+  if (keyProblem === 'folder') return { outcome: { ...base, status: 'skipped', code: 'FolderMarker', message: 'a folder (its key ends in "/"), not a file' } };
   if (keyProblem) return { outcome: { ...base, status: 'rejected', code: keyProblem.code, message: keyProblem.message } };
 
   let key = ev.key;
