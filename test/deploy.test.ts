@@ -253,6 +253,8 @@ describe('configuration wiring (both deploy paths)', () => {
     expect(problems({ ...example, MEMORY_SIZE: '200' })).toEqual([expect.stringMatching(/^MEMORY_SIZE/)]);
     expect(problems({ ...example, IVR_MAX_BATCH: '500' })).toEqual([expect.stringMatching(/^IVR_MAX_BATCH must be between 1 and 50/)]);
     expect(problems({ ...example, IVR_LEDGER_PREFIX: 'prompts/ledger/' })).toEqual([expect.stringMatching(/^IVR_LEDGER_PREFIX must be outside IVR_AUDIO_PREFIX/)]);
+    // The other way round: every upload would be skipped as a ledger record, with no error anywhere.
+    expect(problems({ ...example, IVR_AUDIO_PREFIX: '.ivr-audio-sync/prompts/' })).toEqual([expect.stringMatching(/^IVR_AUDIO_PREFIX must be outside IVR_LEDGER_PREFIX/)]);
     // The deploy's own bucket check and the functions' (loadConfig) word the same problem alike: once.
     for (const bucket of ['prompts', 'Prompts-1250000000']) expect(problems({ ...example, IVR_BUCKET: bucket })).toEqual([`IVR_BUCKET must be the full bucket name <name>-<appid>, e.g. prompts-1250000000; got "${bucket}"`]);
   });

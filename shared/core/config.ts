@@ -260,6 +260,8 @@ export function loadConfig(env: Env): Config {
   if (audioPrefix !== '' && ledgerPrefix.startsWith(audioPrefix)) {
     fail('IVR_LEDGER_PREFIX', `must be outside IVR_AUDIO_PREFIX ("${audioPrefix}") or the trigger would fire on it`);
   }
+  // The other way round, every upload would be taken for a ledger record and skipped, silently.
+  if (audioPrefix.startsWith(ledgerPrefix)) fail('IVR_AUDIO_PREFIX', `must be outside IVR_LEDGER_PREFIX ("${ledgerPrefix}"): files there are taken for the function's own records and never registered`);
   return {
     sdkAppId,
     credentials,
