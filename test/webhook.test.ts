@@ -41,3 +41,21 @@ test('a post that went out and got no answer is not posted again at once: WeCom 
     cut.close();
   }
 });
+
+test("a 200 answer that is not WeCom's JSON (a proxy's or captive portal's page) is not taken as posted", async () => {
+  const proxy = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      res.end('<html>Access blocked by proxy</html>');
+    });
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (proxy.address() as AddressInfo).port;
+    const r = await postWebhook(`http://127.0.0.1:${port}/cgi-bin/webhook/send?key=k`, {}, async () => undefined);
+    expect(r).toEqual({ ok: false, attempts: 3, status: 200, error: `HTTP 200 with an answer that is not WeCom's (no errcode) from http://127.0.0.1:${port}` });
+  } finally {
+    proxy.close();
+  }
+});

@@ -67,9 +67,19 @@ export const webhookPoster =
   (url, payload) =>
     postWebhook(url, payload, sleep);
 
+/** WeCom's `errcode` in an answer's body; undefined when the body is not WeCom's JSON. */
+function weComErrcode(text: string): number | undefined {
+  try {
+    const code = (JSON.parse(text) as { errcode?: unknown } | null)?.errcode;
+    return typeof code === 'number' ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Posts `payload` as JSON, up to `attempts` times with a doubling pause from 0.5 s. Succeeds on a
- * 2xx whose body has no non-zero WeCom `errcode`; each attempt times out after `timeoutMs`. Posted
+ * 2xx whose body is WeCom's `{"errcode":0}`; each attempt times out after `timeoutMs`. Posted
  * again only when WeCom cannot have taken it (it answered with an error, or the message never went
  * out): after a message sent with no answer, posting it again at once is what made the fault suite
  * see a report 4 times; the outbox posts it again later (at least once, one post per window).
@@ -81,14 +91,13 @@ export async function postWebhook(url: string, payload: unknown, sleep: (ms: num
     try {
       const { status, text } = await postOnce(url, body, timeoutMs);
       // WeCom answers HTTP 200 with {"errcode":0} on success and a non-zero errcode otherwise.
-      let errcode = 0;
-      try {
-        errcode = Number((JSON.parse(text) as { errcode?: number }).errcode ?? 0);
-      } catch {
-        errcode = 0;
-      }
-      if (status >= 200 && status < 300 && errcode === 0) return { ok: true, attempts: i, status };
-      last = { ok: false, attempts: i, status, error: `HTTP ${status}${errcode ? ` errcode ${errcode}` : ''} from ${urlOrigin(url)}`, ...(errcode && status >= 200 && status < 300 ? { errcode } : {}) };
+      // Anything else (a proxy's or captive portal's page, with 200) is not WeCom having taken it:
+      // counted as posted, the message would never be posted again.
+      const errcode = weComErrcode(text);
+      const ok2xx = status >= 200 && status < 300;
+      if (ok2xx && errcode === 0) return { ok: true, attempts: i, status };
+      const said = errcode === undefined ? (ok2xx ? ' with an answer that is not WeCom\'s (no errcode)' : '') : errcode !== 0 ? ` errcode ${errcode}` : '';
+      last = { ok: false, attempts: i, status, error: `HTTP ${status}${said} from ${urlOrigin(url)}`, ...(errcode && ok2xx ? { errcode } : {}) };
     } catch (e) {
       last = { ok: false, attempts: i, error: `${fromService(e instanceof Error ? e.message : String(e))} (${urlOrigin(url)})` };
       if (e instanceof NoAnswer && e.sent) return { ...last, maybeTaken: true };
