@@ -161,6 +161,24 @@ describe('metadata', () => {
     expect(() => mergeResult({ big: 'x'.repeat(2030) }, result)).toThrow(expect.objectContaining({ code: 'MetadataTooLarge' }));
   });
 
+  test('room for the status but not for the outcome (the FileId, the error code) is MetadataTooLarge too, never a status without it', () => {
+    const uploaded: IvrResult = { status: 'uploaded', etag: 'abc', at: result.at, fileId: 1001, review: 'pending' };
+    const fits = (n: number) => ({ notes: 'x'.repeat(n) });
+    // The largest uploader metadata that leaves room for status and etag only.
+    const roomForStatus = (k: number) => {
+      try {
+        return bytes(mergeResult(fits(k), { status: 'uploaded', etag: 'abc', at: '' })) <= META_BUDGET_BYTES;
+      } catch {
+        return false;
+      }
+    };
+    let n = 1900;
+    while (roomForStatus(n + 1)) n++;
+    expect(roomForStatus(n)).toBe(true);
+    expect(() => mergeResult(fits(n), uploaded)).toThrow(expect.objectContaining({ code: 'MetadataTooLarge', message: expect.stringContaining('ivr-file-id') }));
+    expect(() => mergeResult(fits(n), { ...result, errorCode: 'NotAudio' })).toThrow(expect.objectContaining({ code: 'MetadataTooLarge', message: expect.stringContaining('ivr-error-code') }));
+  });
+
   test('values read as they are in the COS console; only what a header cannot carry is encoded, and they read back exactly', () => {
     const message = ' the file is 5201280 bytes (5.2 MB); CCC accepts at most 5000000 bytes: "re-encode" it, 100% 错误 😀 ';
     const merged = mergeResult({}, { ...result, errorMessage: message, etag: '"abc"' });
