@@ -101,3 +101,28 @@ describe('settling a `sending` version whose `uncertain` version of the same cal
     expect(v && { state: v.state, fileId: v.upload?.fileId }).toEqual({ state: 'uploaded', fileId: 1500 });
   });
 });
+
+test('a file whose call was cut off with its invocation (no answer recorded) shows why it is sent again once CCC was asked, not a bare `retrying`', async () => {
+  const w = new World();
+  const key = 'prompts/cut.mp3';
+  w.objects.putObject(key, mp3Silence(3));
+  const id = jobId(BUCKET, key, w.objects.objects.get(key)!.etag);
+  // The call goes out and CCC never gets it; the invocation dies before it records anything.
+  let calls = 0;
+  w.answer = async () => (++calls === 1 ? { ok: false, failure: { kind: 'network', code: 'NetworkError', message: 'socket hang up (injected)' } } : undefined);
+  let killed = false;
+  w.store.hook = (op, k, phase) => {
+    if (!killed && op === 'create' && phase === 'before' && k === `${w.prefix}jobs/${id}/2`) {
+      killed = true;
+      throw new IvrError('StorageError', 'killed (injected)');
+    }
+  };
+  await w.deliver(key, 'intake-cut');
+  expect(killed).toBe(true);
+  await w.recover(2);
+  expect(w.ending(key)).toEqual(REGISTERED_ONCE);
+  const retrying = w.objects.writes.filter((x) => x.key === key && x.meta['ivr-status'] === 'retrying');
+  expect(retrying.map((x) => [x.meta['ivr-error-code'], decodeURIComponent(x.meta['ivr-error-message'] ?? '')])).toEqual([
+    ['OutcomeUnknown', "CCC was asked after the call's lifetime and does not hold the file: it is sent again (the call: cut off before its answer was recorded)"],
+  ]);
+});

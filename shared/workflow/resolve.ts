@@ -129,6 +129,10 @@ export async function settleFromCcc(ctx: Ctx, given: Unsettled[]): Promise<Map<s
         nowMs: ctx.clock.now(),
         retryBaseMs: ctx.timing.retryBaseMs,
         giveUp: { code: 'GaveUp', message: `not registered after ${v.attempts + 1} attempts; upload the file again to retry (last: ${lastFailure(v.lastError)})` },
+        // What the object shows while it waits to be sent again: the call's own error said CCC
+        // would be asked, and a call cut off with its invocation recorded none (the file read
+        // `retrying` with no reason at all).
+        lastError: { code: v.lastError?.code ?? 'OutcomeUnknown', message: `CCC was asked after the call's lifetime and does not hold the file: it is sent again (the call: ${v.lastError ? lastFailure(v.lastError) : 'cut off before its answer was recorded'})` },
       });
       moved = await move(ctx, v, next.event, { call: v.call, ...next.patch });
       if (next.event === 'retry') ctx.log.info('CCC does not hold the file: it will be sent again', { key: v.object.key, etag: v.object.etag, call: v.call, attempts: v.attempts + 1 });
