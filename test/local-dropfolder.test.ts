@@ -757,7 +757,7 @@ test('a file resumed after an interrupted run that stays queued past its turn is
   const clock = (ms: number) => new Date(ms + 480 * 60000).toISOString().slice(11, 19) + '+08:00';
   expect(describeEvent(recovering[0])).toEqual({
     state: 'queued',
-    detail: `being recovered after the interruption: the invocation taking it in was cut off, so it goes on once that invocation's job lease (120 s, IVR_JOB_LEASE_SECONDS) has lapsed, after ${clock(lapse)}, by the recovery pass at ${clock(by)} at the latest; nothing to do`,
+    detail: `being recovered after the interruption: the invocation taking it in (or its call to CCC) was cut off, so it goes on once that invocation's job lease (120 s, IVR_JOB_LEASE_SECONDS) has lapsed, after ${clock(lapse)}, by the recovery pass at ${clock(by)} at the latest; nothing to do`,
   });
   // It waits minutes for a lease: the summary of the files handled meanwhile is not held back.
   expect(again.drop.busy).toBe(false);
@@ -768,6 +768,26 @@ test('a file resumed after an interrupted run that stays queued past its turn is
   again.advance(120_000);
   again.result('prompts/cut.mp3', uploaded(1003));
   expect(again.of('uploaded')).toEqual([expect.objectContaining({ file: 'fine.mp3' }), expect.objectContaining({ file: 'cut.mp3', fileId: 1003, movedTo: 'done/cut.mp3' })]);
+  t.dirs.cleanup();
+});
+
+test('a file sent again at restart (its first event was cut off too) that stays queued past its turn is said to be recovering, and does not keep the stack busy', async () => {
+  const t = await dropFolder();
+  fs.writeFileSync(path.join(t.dirs.drop, 'cut.mp3'), mp3Silence(5));
+  await t.settle();
+  // Ctrl-C before the object showed anything: the restart sends it again. Its job was in a call
+  // the stop cut off, so the new delivery leaves it `queued` until CCC is asked about that call.
+  t.drop.stop();
+  t.advance(10_000);
+  const again = await dropFolder({ restartOf: t, deps: { leaseMs: 120_000, turnMs: 15_000, nextPassAt: (ms) => Math.ceil(ms / 300_000) * 300_000 } });
+  expect(again.of('sent')).toEqual([expect.objectContaining({ file: 'cut.mp3', resumed: true })]);
+  again.result('prompts/cut.mp3', { 'ivr-status': 'queued', 'ivr-at': encodeURIComponent(new Date(again.now()).toISOString()) });
+  await again.drop.tick();
+  expect(again.drop.busy).toBe(true);
+  again.advance(15_000);
+  await again.drop.tick();
+  expect(again.of('status').filter((e) => e.kind === 'status' && e.recovering)).toEqual([expect.objectContaining({ file: 'cut.mp3', status: 'queued' })]);
+  expect(again.drop.busy).toBe(false);
   t.dirs.cleanup();
 });
 

@@ -269,7 +269,11 @@ interface InFlight {
   resettle?: FileStamp & { since: number };
   /** Set while the file differs from the version sent and has no result yet: settling before it replaces that version. */
   changing?: FileStamp & { since: number };
-  /** When this run resumed the file as the last run left it (not sent again), on the stack's clock. */
+  /**
+   * When this run resumed the file as the last run left it, on the stack's clock: sent again or
+   * not (its first upload's event may have been cut off too, and its job with it). Cleared when a
+   * new version of it is sent.
+   */
   resumedAtMs?: number;
   /** Said to be recovering after the interruption: it waits for a lease, so it does not keep the stack busy. */
   recovering?: boolean;
@@ -926,6 +930,7 @@ export class DropFolder {
     }
     f.unsent = false;
     f.sentAtMs = sentAtMs;
+    if (!resumed) f.resumedAtMs = undefined;
     f.reported = undefined;
     f.status = undefined;
     f.resettle = undefined;
@@ -1027,7 +1032,7 @@ export class DropFolder {
       // was killed, with its event in flight): it is uploaded again, as SCF would deliver again.
       // The ledger turns a second delivery of a file already taken in into nothing new.
       const f: InFlight = { file: o.rel, md5, unsent: obj?.etag.replace(/"/g, '') !== md5 || !readFileState(obj.meta).status, sent: { size: o.size, mtimeMs: o.mtimeMs } };
-      if (!f.unsent) f.resumedAtMs = this.deps.now();
+      f.resumedAtMs = this.deps.now();
       this.inFlight.set(key, f);
       if (f.unsent) await this.send(key, f, true);
       else this.guard(f.file, () => this.check(key));
@@ -1071,12 +1076,14 @@ export class DropFolder {
   }
 
   /**
-   * True for a file this run resumed as the last run left it that is still `queued` past its
-   * normal turn: the invocation that was taking it in was most likely cut off by the stop, and a
-   * job whose intake vanished waits for its lease to lapse before another invocation finishes it.
+   * True for a file this run resumed as the last run left it (sent again at start or not) that is
+   * still `queued` past its normal turn: the invocation that was taking it in, or its call to CCC,
+   * was most likely cut off by the stop; a job whose intake vanished waits for its lease to lapse
+   * before another invocation finishes it, and a call for its lifetime before CCC is asked. (A
+   * trial's file of a cut-off call, sent again at start, sat `queued` with no such line for 3 min.)
    */
   private stillQueuedAfterRestart(f: InFlight): boolean {
-    if (f.resumedAtMs === undefined || f.sentAtMs !== undefined || this.deps.leaseMs === undefined) return false;
+    if (f.resumedAtMs === undefined || this.deps.leaseMs === undefined) return false;
     return this.deps.now() - f.resumedAtMs >= (this.deps.turnMs ?? 15_000);
   }
 

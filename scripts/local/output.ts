@@ -65,7 +65,7 @@ export function describeEvent(e: DropEvent): { state: string; detail: string } {
       if (e.status === 'retrying') return { state: 'retrying', detail: `${reason(e.code, e.message) || 'temporary error'}; retried automatically` };
       if (e.status === 'queued' && e.recovering) {
         const r = e.recovering;
-        return { state: 'queued', detail: `being recovered after the interruption: the invocation taking it in was cut off, so it goes on once that invocation's job lease (${r.leaseSeconds} s, IVR_JOB_LEASE_SECONDS) has lapsed, after ${r.after}${r.by ? `, by the recovery pass at ${r.by} at the latest` : ''}; nothing to do` };
+        return { state: 'queued', detail: `being recovered after the interruption: the invocation taking it in (or its call to CCC) was cut off, so it goes on once that invocation's job lease (${r.leaseSeconds} s, IVR_JOB_LEASE_SECONDS) has lapsed, after ${r.after}${r.by ? `, by the recovery pass at ${r.by} at the latest` : ''}; nothing to do` };
       }
       if (e.status === 'queued') return { state: 'queued', detail: 'waiting for its turn (CCC takes 1 call/s; a call carries several files)' };
       return { state: e.status, detail: reason(e.code, e.message) };
