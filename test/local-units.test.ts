@@ -976,6 +976,11 @@ describe('burst summary', () => {
     b.count(up('f.mp3'));
     b.passPrinted(['prompts/e.mp3', 'prompts/f.mp3']);
     expect(burstLine(b.settle()!)).toBe('2 files handled: 2 uploaded, 0 failed; all of them by the recovery pass above');
+    // Two pass lines (the pass at start, then a timer pass minutes later): not "the pass above".
+    for (const f of ['p.mp3', 'q.mp3', 'r.mp3']) b.count(up(f));
+    b.passPrinted(['prompts/p.mp3', 'prompts/q.mp3']);
+    b.passPrinted(['prompts/r.mp3']);
+    expect(burstLine(b.settle()!)).toBe('3 files handled: 3 uploaded, 0 failed; all of them by the recovery passes above (2)');
     // A pass that printed nothing (a quiet timer pass) or settled none of them is not named.
     b.count(up('g.mp3'));
     b.count(up('h.mp3'));

@@ -18,6 +18,8 @@ export interface BurstCounts {
    * handled" and the pass's "5 files registered" as ten files. Left out when there are none.
    */
   byPass?: number;
+  /** How many printed pass lines those are (2 or more: "the recovery passes above"). */
+  passes?: number;
 }
 
 /** A summary to print: the counts and their total. */
@@ -30,8 +32,9 @@ export class Burst {
   private counts = empty();
   /** The object key of each outcome counted. */
   private outcomes: string[] = [];
-  /** Keys the printed recovery passes settled since the last summary. */
-  private byPass = new Set<string>();
+  /** Keys the printed recovery passes settled since the last summary, each with the pass's number. */
+  private byPass = new Map<string, number>();
+  private passesPrinted = 0;
   /** Keys deferred already (in this run, or said so at its start), across summaries. */
   private deferredBefore = new Set<string>();
 
@@ -57,7 +60,8 @@ export class Burst {
 
   /** Call when a recovery pass's line is printed, with the keys it settled: the summary says which of its outcomes those are. */
   passPrinted(keys: Iterable<string>): void {
-    for (const k of keys) this.byPass.add(k);
+    const pass = ++this.passesPrinted;
+    for (const k of keys) this.byPass.set(k, pass);
   }
 
   /**
@@ -68,12 +72,14 @@ export class Burst {
   settle(): BurstSummary | undefined {
     const c = this.counts;
     const handled = c.uploaded + c.failed + c.deferred;
-    const byPass = this.outcomes.filter((k) => this.byPass.has(k)).length;
+    const passOf = this.outcomes.map((k) => this.byPass.get(k)).filter((p): p is number => p !== undefined);
+    const byPass = passOf.length;
+    const passes = new Set(passOf).size;
     this.outcomes = [];
     this.byPass.clear();
     if (handled === 0) return undefined;
     this.counts = empty();
-    return handled < 2 ? undefined : { ...c, handled, ...(byPass > 0 ? { byPass } : {}) };
+    return handled < 2 ? undefined : { ...c, handled, ...(byPass > 0 ? { byPass, ...(passes > 1 ? { passes } : {}) } : {}) };
   }
 }
 
@@ -83,6 +89,8 @@ export class Burst {
  */
 export function burstLine(b: BurstSummary): string {
   const deferred = b.deferred > 0 ? `, ${b.deferred} deferred${b.deferredDay ? ` to ${b.deferredDay}` : ''}` : '';
-  const pass = b.byPass ? `; ${b.byPass >= b.handled ? 'all' : b.byPass} of them by the recovery pass above` : '';
+  // A trial read "all of them by the recovery pass above" under a pass line of 1 file: the other 9
+  // were the pass's at start, printed minutes before.
+  const pass = b.byPass ? `; ${b.byPass >= b.handled ? 'all' : b.byPass} of them by the recovery ${b.passes ? `passes above (${b.passes})` : 'pass above'}` : '';
   return `${b.handled} files handled: ${b.uploaded} uploaded, ${b.failed} failed${deferred}${pass}`;
 }
