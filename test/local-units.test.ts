@@ -33,7 +33,7 @@ import { interruptedLine, moveToNextDay, nextDayLine, type NextDayResult } from 
 import { actionNote, describeSettled, isNoteworthy, passLine, passSummary, runReport, type ReportRun } from '../scripts/local/report-run';
 import type { FunctionInstance } from '../scripts/local/instance';
 import { DEFAULT_RECOVERY_CRON } from '../scripts/lib/deploy-spec';
-import { Burst, burstLine } from '../scripts/local/burst';
+import { Burst, burstLine, quotaPart } from '../scripts/local/burst';
 
 const CWD = '/home/op/work';
 const start = (...argv: string[]) => parseStartOptions(argv, CWD, {}) as LocalSettings;
@@ -976,6 +976,9 @@ describe('burst summary', () => {
     b.count(up('f.mp3'));
     b.passPrinted(['prompts/e.mp3', 'prompts/f.mp3']);
     expect(burstLine(b.settle()!)).toBe('2 files handled: 2 uploaded, 0 failed; all of them by the recovery pass above');
+    expect(quotaPart(48, 48, 50)).toBe('registered in CCC today 48/50');
+    expect(quotaPart(48, undefined, 50)).toBe('registered in CCC today 48/50');
+    expect(quotaPart(48, 50, 50)).toBe('quota today 50/50 files submitted, 48 registered in CCC (a call CCC answered with an error, or whose answer was lost, counts too)');
     // Two pass lines (the pass at start, then a timer pass minutes later): not "the pass above".
     for (const f of ['p.mp3', 'q.mp3', 'r.mp3']) b.count(up(f));
     b.passPrinted(['prompts/p.mp3', 'prompts/q.mp3']);

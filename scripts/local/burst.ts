@@ -94,3 +94,14 @@ export function burstLine(b: BurstSummary): string {
   const pass = b.byPass ? `; ${b.byPass >= b.handled ? 'all' : b.byPass} of them by the recovery ${b.passes ? `passes above (${b.passes})` : 'pass above'}` : '';
   return `${b.handled} files handled: ${b.uploaded} uploaded, ${b.failed} failed${deferred}${pass}`;
 }
+
+/**
+ * The quota part of the summary. `registered`: what CCC lists today; `submitted`: what the
+ * functions count against the quota (the send log), which also holds files of calls CCC answered
+ * with an error or whose answer was lost: a trial read `registered in CCC today 48/50` beside a file
+ * deferred for a full quota. Said apart only when the two differ.
+ */
+export function quotaPart(registered: number, submitted: number | undefined, quota: number): string {
+  if (submitted === undefined || submitted <= registered) return `registered in CCC today ${registered}/${quota}`;
+  return `quota today ${submitted}/${quota} files submitted, ${registered} registered in CCC (a call CCC answered with an error, or whose answer was lost, counts too)`;
+}

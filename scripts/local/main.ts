@@ -22,9 +22,10 @@ import { cosEventRecord } from './fakes/events';
 import { FakeCcc } from './fakes/fake-ccc';
 import { FakeCos } from './fakes/fake-cos';
 import { cronMatches, nextCronAt, parseCron } from '../lib/cron';
-import { intVar } from '../../shared/core/config';
+import { DEFAULT_LEDGER_PREFIX, intVar } from '../../shared/core/config';
+import { parseLogEntry, quotaOn } from '../../shared/core/sendlog';
 import { buildBundles, bundlesStale } from './bundles';
-import { Burst, burstLine } from './burst';
+import { Burst, burstLine, quotaPart } from './burst';
 import { failureLine, runCommand } from './cli';
 import { cosClient, pairWithDropFolder, stackFile, writeStackFile } from './client';
 import { DropFolder, type DropEvent } from './drop-folder';
@@ -206,14 +207,24 @@ async function main(): Promise<void> {
     void deliver(eventName, object.key, object.body.length);
   });
 
+  /** Files submitted on `day` as the functions count them against the quota: the newest send-log entry's count (the local bucket lists at once). */
+  const submittedOn = (day: string): number | undefined => {
+    const ns = cos.keys(BUCKET, `${DEFAULT_LEDGER_PREFIX}send/`).map((k) => Number(k.slice(k.lastIndexOf('/') + 1))).filter(Number.isSafeInteger);
+    if (ns.length === 0) return undefined;
+    const newest = parseLogEntry(cos.object(BUCKET, `${DEFAULT_LEDGER_PREFIX}send/${Math.max(...ns)}`)?.body.toString('utf8'));
+    return newest ? quotaOn(newest, day).quota.used : undefined;
+  };
+
   // At most one short line when a burst of several files has settled (see ./burst).
   const burstTimer = setInterval(() => {
     // Not during a pass either: its line comes first, and the summary says which files it counts too.
     if (stopping || drop.busy || inFlight > 0 || pass) return;
     const b = burst.settle();
     if (!b) return;
-    const today = ccc.filesOn(ccc.quotaDay(), SDK_APP_ID).length;
-    out.note('burst', { ...b, quotaUsedToday: today, quota: s.quota }, `${burstLine(b)}; registered in CCC today ${today}/${s.quota}`);
+    const day = ccc.quotaDay();
+    const today = ccc.filesOn(day, SDK_APP_ID).length;
+    const submitted = submittedOn(day);
+    out.note('burst', { ...b, quotaUsedToday: today, ...(submitted !== undefined ? { quotaSubmittedToday: submitted } : {}), quota: s.quota }, `${burstLine(b)}; ${quotaPart(today, submitted, s.quota)}`);
   }, 500);
 
   const fetchObject = async (key: string) => cos.object(BUCKET, key)?.body;
