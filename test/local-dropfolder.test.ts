@@ -445,6 +445,12 @@ test('a name the function refuses ends in failed/ even when the refusal arrives 
   expect(t.drop.waiting).toBe(0);
   // Not busy: the burst's summary line is printed once the stack is idle.
   expect(t.drop.busy).toBe(false);
+  // Removed from failed/: cleared, and the line does not say the report counts it (no report
+  // ever did: the function refused the name before any job).
+  fs.rmSync(path.join(t.drop.failedDir, 'tb1\tx.mp3'));
+  await t.drop.tick();
+  expect(t.of('cleared')).toEqual([{ kind: 'cleared', file: 'failed/tb1\tx.mp3', key: 'prompts/tb1\tx.mp3', neverCounted: true }]);
+  expect(describeEvent(t.of('cleared')[0]).detail).toBe('removed by you: its object prompts/tb1\tx.mp3 is deleted from the local bucket, so status and the report no longer list it as needing action');
   t.dirs.cleanup();
 });
 

@@ -11,7 +11,7 @@ import { createHash, randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CUT_SHORT_SUFFIX, ERROR_SUFFIX, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, RESERVED_DIRS, scanIntervalMs, SettleTracker, STOPPED_FIX_MS, withSuffix, type Observation } from './drop-rules';
-import { deferredDay, readFileState, withRefusal } from './file-state';
+import { deferredDay, readFileState, refusal, withRefusal } from './file-state';
 import { sharedNames } from '../../shared/core/naming';
 import { cutShortText, failureText, fixedSinceText, noteForRenamedCopy, restOfPausedCopy, readFailureNote } from './fixes';
 import { formatClock, formatDateTime } from './time';
@@ -101,7 +101,7 @@ export type DropEvent =
   /** Removed from `waiting/` before its result: its object was deleted, so it is not registered. */
   | { kind: 'withdrawn'; file: string; key: string; deleted: boolean }
   /** A failed file removed from `failed/` (`file`: its path there): its object, still the upload that failed, was deleted. */
-  | { kind: 'cleared'; file: string; key: string }
+  | { kind: 'cleared'; file: string; key: string; /** Refused by name: no report counted it. */ neverCounted?: true }
   /** A failed file removed from `failed/` whose object stays (`objectStays` says why); its note went with it. */
   | { kind: 'removed'; file: string; key: string; objectStays: string }
   /** A file in the drop folder that is not taken, and why (a link, a name not UTF-8, a file saved into done/ or failed/): nothing went wrong. */
@@ -693,7 +693,8 @@ export class DropFolder {
       }
       try {
         await this.deps.remove(c.key);
-        this.deps.emit({ kind: 'cleared', file: rel, key: c.key });
+        // A name the function refused never had a job, so no report ever counted it.
+        this.deps.emit({ kind: 'cleared', file: rel, key: c.key, ...(refusal(c.key, this.deps.prefix) ? { neverCounted: true as const } : {}) });
       } catch (e) {
         this.deps.emit({ kind: 'error', file: rel, message: `removed from ${RESERVED_DIRS.failed}/, but its object ${c.key} could not be deleted, so the report still lists it: ${e instanceof Error ? e.message : String(e)}` });
       }

@@ -4,6 +4,7 @@
  * a status this code does not know yet is shown as it is rather than dropped.
  */
 import { DEFAULT_LEDGER_PREFIX } from '../../shared/core/config';
+import type { IvrError } from '../../shared/core/errors';
 import { checkKey } from '../../shared/core/eligibility';
 import { closedByCcc, deferredUntil } from '../../shared/core/job';
 import { META, USER_NAME_META } from '../../shared/core/metadata';
@@ -108,6 +109,12 @@ export interface ActionItem {
 /** Where the functions keep their ledger: the default of `IVR_LEDGER_PREFIX`, which the stack keeps. */
 const LEDGER_PREFIX = DEFAULT_LEDGER_PREFIX;
 
+/** Why the function refuses `key` outright (no job, nothing written, in no report); undefined when it takes it in. */
+export function refusal(key: string, prefix: string): IvrError | undefined {
+  const r = checkKey(key, prefix, LEDGER_PREFIX);
+  return typeof r === 'object' ? r : undefined;
+}
+
 /**
  * The state of an object the function refuses outright (a key with control characters, too long,
  * not valid Unicode): it writes nothing onto such an object, in the cloud as here, so its
@@ -116,8 +123,8 @@ const LEDGER_PREFIX = DEFAULT_LEDGER_PREFIX;
  */
 export function withRefusal(key: string, state: FileState, prefix: string): FileState {
   if (state.status) return state;
-  const refused = checkKey(key, prefix, LEDGER_PREFIX);
-  if (!refused || typeof refused === 'string') return state;
+  const refused = refusal(key, prefix);
+  if (!refused) return state;
   return { ...state, status: 'failed', errorCode: refused.code, errorMessage: refused.message };
 }
 

@@ -84,7 +84,7 @@ export function describeEvent(e: DropEvent): { state: string; detail: string } {
     case 'withdrawn':
       return { state: 'withdrawn', detail: e.deleted ? `removed from waiting/ before it was registered: ${e.key} is deleted from the local bucket, so it is not sent` : 'removed from waiting/ before it was sent: nothing is sent' };
     case 'cleared':
-      return { state: 'cleared', detail: `removed by you: its object ${e.key} is deleted from the local bucket, so status and the report no longer list it as needing action (the report still counts it as failed on its day, as since deleted or replaced)` };
+      return { state: 'cleared', detail: `removed by you: its object ${e.key} is deleted from the local bucket, so status and the report no longer list it as needing action${e.neverCounted ? '' : ' (the report still counts it as failed on its day, as since deleted or replaced)'}` };
     case 'removed':
       return { state: 'removed', detail: `removed by you, with its note; its object ${e.key} stays, as ${e.objectStays}` };
     case 'skipped':
