@@ -832,7 +832,7 @@ test('a failed file removed from failed/ has its object deleted while it still h
   expect(describeEvent(t.of('cleared')[0]).detail).toBe('removed by you: its object prompts/gone.mp3 is deleted from the local bucket, so status and the report no longer list it as needing action (the report still counts it as failed on its day, as since deleted or replaced)');
   // The fix's object stays, and a line says why (before, nothing was said).
   expect(t.of('removed')).toEqual([{ kind: 'removed', file: 'failed/fixed.mp3', key: 'prompts/fixed.mp3', objectStays: 'a file of its name is on its way to it' }]);
-  expect(describeEvent(t.of('removed')[0]).detail).toBe('removed by you, with its note; its object prompts/fixed.mp3 stays, as a file of its name is on its way to it');
+  expect(describeEvent(t.of('removed')[0]).detail).toBe('removed by you (the stack removed its note with it); its object prompts/fixed.mp3 stays, as a file of its name is on its way to it');
   expect([...t.bucket.keys()].sort()).toEqual(['prompts/fixed.mp3', 'prompts/later.mp3', 'prompts/noted.mp3']);
   expect(t.bucket.get('prompts/fixed.mp3')!.body).toEqual(mp3Silence(9));
   t.drop.stop();

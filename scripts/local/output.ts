@@ -86,7 +86,7 @@ export function describeEvent(e: DropEvent): { state: string; detail: string } {
     case 'cleared':
       return { state: 'cleared', detail: `removed by you: its object ${e.key} is deleted from the local bucket, so status and the report no longer list it as needing action${e.neverCounted ? '' : ' (the report still counts it as failed on its day, as since deleted or replaced)'}` };
     case 'removed':
-      return { state: 'removed', detail: `removed by you, with its note; its object ${e.key} stays, as ${e.objectStays}` };
+      return { state: 'removed', detail: `removed by you (the stack removed its note with it); its object ${e.key} stays, as ${e.objectStays}` };
     case 'skipped':
       return { state: 'not taken', detail: e.why };
     case 'error':
