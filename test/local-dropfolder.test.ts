@@ -797,6 +797,24 @@ test('a file sent again at restart (its first event was cut off too) that stays 
   t.dirs.cleanup();
 });
 
+test('a file resumed as `retrying` says that, after the restart, the next file sent or the recovery pass retries it', async () => {
+  const t = await dropFolder();
+  fs.writeFileSync(path.join(t.dirs.drop, 'lost.mp3'), mp3Silence(5));
+  await t.settle();
+  // Its call's answer was lost; Ctrl-C then stopped the run that would have asked CCC after 30 s.
+  t.result('prompts/lost.mp3', { 'ivr-status': 'retrying', 'ivr-error-code': 'OutcomeUnknown', 'ivr-error-message': encodeURIComponent('no answer from CCC (socket hang up); CCC is asked after 30 s whether it registered the file before anything is sent again') });
+  await t.drop.tick();
+  expect(t.of('status').every((e) => e.kind === 'status' && e.retriedBy === undefined)).toBe(true);
+  t.drop.stop();
+  t.advance(10_000);
+  const again = await dropFolder({ restartOf: t, deps: { nextPassAt: (ms) => Math.ceil(ms / 300_000) * 300_000 } });
+  const [said] = again.of('status');
+  const by = new Date(Math.ceil(again.now() / 300_000) * 300_000 + 480 * 60000).toISOString().slice(11, 19) + '+08:00';
+  expect(said).toMatchObject({ file: 'lost.mp3', status: 'retrying', resumed: true, retriedBy: by });
+  expect(describeEvent(said).detail).toBe(`OutcomeUnknown: no answer from CCC (socket hang up); CCC is asked after 30 s whether it registered the file before anything is sent again; retried automatically: after the restart, with the next file sent or by the recovery pass at ${by} at the latest`);
+  t.dirs.cleanup();
+});
+
 test('a file this run sent that stays queued is never said to be recovering', async () => {
   const t = await dropFolder({ deps: { leaseMs: 120_000, turnMs: 15_000 } });
   fs.writeFileSync(path.join(t.dirs.drop, 'slow.mp3'), mp3Silence(5));

@@ -87,7 +87,7 @@ export type DropEvent =
    * has lapsed (`after`), by the recovery pass at `by` at the latest (times as shown, in the quota
    * day's zone).
    */
-  | { kind: 'status'; file: string; key: string; status: string; code?: string; message?: string; day?: string; /** Said again at start, as the last run left it: nothing happened to it in this run. */ resumed?: true; recovering?: { leaseSeconds: number; afterMs: number; after: string; byMs?: number; by?: string } }
+  | { kind: 'status'; file: string; key: string; status: string; code?: string; message?: string; day?: string; /** Said again at start, as the last run left it: nothing happened to it in this run. */ resumed?: true; /** Resumed `retrying`: the recovery pass that retries it at the latest (the run that would have is gone). */ retriedBy?: string; recovering?: { leaseSeconds: number; afterMs: number; after: string; byMs?: number; by?: string } }
   /**
    * `alreadyRegistered`: this upload was a copy of a version registered before (the function's
    * `Duplicate`); `rejected`: CCC's review rejected that registration (dropping it again changes nothing).
@@ -1073,7 +1073,10 @@ export class DropFolder {
     const said = `${s.status}|${s.errorCode ?? ''}|${day ?? ''}`;
     if (said === f.reported) return;
     f.reported = said;
-    this.deps.emit({ kind: 'status', file: f.file, key, status: s.status, code: s.errorCode, message: s.errorMessage, day, ...(this.resuming ? { resumed: true as const } : {}) });
+    // Retried after a restart by the next file sent or the recovery pass, whatever its message
+    // says of when (a trial's lost answer, "asked after 30 s", waited 100 s for a new file).
+    const byMs = this.resuming && s.status === 'retrying' ? this.deps.nextPassAt?.(this.deps.now()) : undefined;
+    this.deps.emit({ kind: 'status', file: f.file, key, status: s.status, code: s.errorCode, message: s.errorMessage, day, ...(this.resuming ? { resumed: true as const } : {}), ...(byMs !== undefined ? { retriedBy: formatClock(byMs, this.deps.offsetMinutes) } : {}) });
   }
 
   /**
