@@ -120,7 +120,13 @@ test('files registered outside this product fill the day: CCC refuses, we defer,
   const registered = stack.ccc.files.filter((f) => f.source).length;
   const attempted = new Set([...stack.ccc.files.filter((f) => f.source).map((f) => f.source!.key), ...[...stack.ccc.refusedForQuota.values()].flatMap((s) => [...s])]);
   expect(attempted.size).toBeLessThanOrEqual(5);
-  expect(registered).toBe(1);
+  // CCC takes a call whole or refuses it whole: the one slot left is used when the first call
+  // carries one file. How many files the first call carries depends on how the burst's
+  // invocations overlap (a loaded machine batched two once); after CCC's refusal nothing more
+  // is sent that day.
+  const calls = stack.ccc.uploadCalls();
+  expect(registered).toBe(calls[0].audioUrls.length === 1 ? 1 : 0);
+  expect(calls.filter((c) => c.result !== 'ok')).toHaveLength(calls.length - registered);
   expect(keys.map(statusOf).filter((s) => s === 'uploaded')).toHaveLength(registered);
   expect(keys.map(statusOf).filter((s) => s === 'deferred')).toHaveLength(4 - registered);
   expectSpacedCalls();
