@@ -177,6 +177,8 @@ describe('metadata', () => {
     expect(roomForStatus(n)).toBe(true);
     expect(() => mergeResult(fits(n), uploaded)).toThrow(expect.objectContaining({ code: 'MetadataTooLarge', message: expect.stringContaining('ivr-file-id') }));
     expect(() => mergeResult(fits(n), { ...result, errorCode: 'NotAudio' })).toThrow(expect.objectContaining({ code: 'MetadataTooLarge', message: expect.stringContaining('ivr-error-code') }));
+    // A `retrying` or `deferred` without its code still says where the file stands: written.
+    expect(mergeResult(fits(n), { status: 'retrying', etag: 'abc', at: '', errorCode: 'InternalError' })['ivr-status']).toBe('retrying');
   });
 
   test('values read as they are in the COS console; only what a header cannot carry is encoded, and they read back exactly', () => {

@@ -126,3 +126,33 @@ test('a file whose call was cut off with its invocation (no answer recorded) sho
     ['OutcomeUnknown', "CCC was asked after the call's lifetime and does not hold the file: it is sent again (the call: cut off before its answer was recorded)"],
   ]);
 });
+
+test("a call cut off on a later attempt is described as cut off, not with the earlier attempt's error (which its `sending` version still carries)", async () => {
+  const w = new World();
+  const key = 'prompts/cut2.mp3';
+  w.objects.putObject(key, mp3Silence(3));
+  const id = jobId(BUCKET, key, w.objects.objects.get(key)!.etag);
+  let calls = 0;
+  w.answer = async () => {
+    ++calls;
+    // First call: CCC answers InternalError, holds nothing: asked, then retried.
+    if (calls === 1) return { ok: false, failure: { kind: 'api', code: 'InternalError', message: 'db (injected)' } };
+    // Second call: CCC never gets it, and the invocation dies before recording anything.
+    if (calls === 2) return { ok: false, failure: { kind: 'network', code: 'NetworkError', message: 'socket hang up (injected)' } };
+    return undefined;
+  };
+  let killed = false;
+  w.store.hook = (op, k, phase) => {
+    if (!killed && calls === 2 && op === 'create' && phase === 'before' && k.startsWith(`${w.prefix}jobs/${id}/`)) {
+      killed = true;
+      throw new IvrError('StorageError', 'killed (injected)');
+    }
+  };
+  await w.deliver(key, 'intake-cut');
+  await w.recover(3);
+  expect(killed).toBe(true);
+  expect(w.ending(key)).toEqual(REGISTERED_ONCE);
+  const retrying = w.objects.writes.filter((x) => x.key === key && x.meta['ivr-status'] === 'retrying').map((x) => decodeURIComponent(x.meta['ivr-error-message'] ?? ''));
+  expect(retrying[retrying.length - 1]).toBe("CCC was asked after the call's lifetime and does not hold the file: it is sent again (the call: cut off before its answer was recorded)");
+  expect(retrying.every((m) => m.split('CCC was asked').length <= 2)).toBe(true);
+});

@@ -243,3 +243,32 @@ test("a converted copy the daily prune dooms is not the one a re-upload of the s
   const meta = w.objects.objects.get(key)!.meta;
   expect({ status: meta['ivr-status'], registered: w.ccc.files.map((f) => ({ fileId: String(f.fileId), copy: isCopy(f.key) })) }).toEqual({ status: 'uploaded', registered: [{ fileId: meta['ivr-file-id'], copy: true }] });
 });
+
+test('a registration of the previous version that a newer upload of the same name took before the migration ran is named in an error line, its record left as it is', async () => {
+  const w = new World();
+  const old = await registeredByPreviousVersion(w, 'greeting', 77, 'approved');
+  // Deployed; before the first timer pass, a new recording of the prompt is dropped under another
+  // key with the same display name, and its call's answer is lost (CCC got nothing).
+  let lose = true;
+  w.answer = async () => {
+    if (!lose) return undefined;
+    lose = false;
+    return { ok: false, failure: { kind: 'network', code: 'NetworkError', message: 'socket hang up' } };
+  };
+  const key = 'prompts/new/greeting.mp3';
+  w.objects.putObject(key, mp3Silence(4));
+  await w.deliver(key, 'intake-new');
+  // Its sender settled it by name within its term: with no record yet, it took FileId 77.
+  const taker = await w.ledger.fileOwner(77);
+  expect(taker).toBe(jobId(BUCKET, key, w.objects.objects.get(key)!.etag));
+  expect(taker).not.toBe(old.id);
+  const lines: string[] = [];
+  setLogSink((l) => lines.push(l));
+  try {
+    await w.recover(1);
+  } finally {
+    setLogSink(() => undefined);
+  }
+  expect(await w.ledger.fileOwner(77)).toBe(taker);
+  expect(lines.filter((l) => l.includes('taken by a newer upload') && l.includes('"fileId":77') && l.includes('"level":"error"'))).toHaveLength(1);
+});

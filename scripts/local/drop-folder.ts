@@ -87,7 +87,7 @@ export type DropEvent =
    * has lapsed (`after`), by the recovery pass at `by` at the latest (times as shown, in the quota
    * day's zone).
    */
-  | { kind: 'status'; file: string; key: string; status: string; code?: string; message?: string; day?: string; /** Said again at start, as the last run left it: nothing happened to it in this run. */ resumed?: true; /** Resumed `retrying`: the recovery pass that retries it at the latest (the run that would have is gone). */ retriedBy?: string; recovering?: { leaseSeconds: number; afterMs: number; after: string; byMs?: number; by?: string } }
+  | { kind: 'status'; file: string; key: string; status: string; code?: string; message?: string; day?: string; /** Said again at start, as the last run left it: nothing happened to it in this run. */ resumed?: true; /** Resumed `retrying`: when the next recovery pass runs (the run that would have retried it is gone; a pass retries it once it is due). */ retriedBy?: string; recovering?: { leaseSeconds: number; afterMs: number; after: string; byMs?: number; by?: string } }
   /**
    * `alreadyRegistered`: this upload was a copy of a version registered before (the function's
    * `Duplicate`); `rejected`: CCC's review rejected that registration (dropping it again changes nothing).

@@ -125,12 +125,13 @@ export function encodeTrimmed(value: string, maxBytes: number): string {
 const PRIORITY: Array<keyof typeof META> = ['status', 'etag', 'fileId', 'errorCode', 'review', 'at', 'requestId', 'converted', 'customName', 'reviewedAt', 'audioFileName', 'errorMessage', 'reviewRequestId'];
 
 /**
- * Fields without which the object would mislead: the status and whose it is, and what the outcome
- * is (the FileId, the error). One that does not fit makes the write `MetadataTooLarge`, which the
- * result and a `warn` line report; an `uploaded` without its FileId, or a `failed` without its
- * reason, said nothing of the problem anywhere.
+ * Fields without which the object would mislead: the status and whose it is, and the outcome (the
+ * FileId; for `failed`, the error code, checked below). One that does not fit makes the write
+ * `MetadataTooLarge`, which the result and a `warn` line report; an `uploaded` without its FileId,
+ * or a `failed` without its reason, said nothing of the problem anywhere. (A `retrying` or
+ * `deferred` without its code still says where the file stands: better than the older status.)
  */
-const ESSENTIAL: ReadonlySet<keyof typeof META> = new Set(['status', 'etag', 'fileId', 'errorCode']);
+const ESSENTIAL: ReadonlySet<keyof typeof META> = new Set(['status', 'etag', 'fileId']);
 
 /**
  * Returns the complete user metadata to write: everything the object had except our own fields
@@ -151,7 +152,7 @@ export function mergeResult(existing: Record<string, string>, result: IvrResult)
     const room = META_BUDGET_BYTES - used - Buffer.byteLength(META_PREFIX + name);
     const value = field === 'errorMessage' || field === 'audioFileName' || field === 'customName' || field === 'converted' ? encodeTrimmed(String(raw), Math.min(room, 512)) : enc(String(raw));
     if (value === '' || entryBytes(name, value) > META_BUDGET_BYTES - used) {
-      if (ESSENTIAL.has(field)) {
+      if (ESSENTIAL.has(field) || (field === 'errorCode' && result.status === 'failed')) {
         throw new IvrError('MetadataTooLarge', `the object's own metadata leaves no room for ${META_PREFIX}${name} within COS's 2 KB limit`);
       }
       continue;

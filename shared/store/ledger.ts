@@ -294,6 +294,11 @@ export class Ledger {
     return this.store.put(`${this.prefix}files/${fileId}`, JSON.stringify({ job: jobId }));
   }
 
+  /** {@link recordFile} unless the FileId is on record already: false then (its owner is kept). */
+  recordFileOnce(fileId: number, jobId: string): Promise<boolean> {
+    return this.createOnce(`${this.prefix}files/${fileId}`, JSON.stringify({ job: jobId }));
+  }
+
   /** The job a FileId was recorded for; undefined when none; '' when unreadable. */
   fileOwner(fileId: number): Promise<string | undefined> {
     return this.recordField(`${this.prefix}files/${fileId}`, 'job');

@@ -472,7 +472,13 @@ async function migrateLegacy(ctx: Ctx, day: string): Promise<void> {
         // never revisited. The record keeps a lost answer for a later file of this display name
         // from taking this registration for its own (pickRegistration), and lets the review
         // refresh find a review the previous version left pending; one already final is marked so.
-        await ledger.recordFile(v.upload.fileId, v.id);
+        // Create-once: a job of this version may have taken the FileId by name before this pass
+        // (a lost answer settled from CCC before the migration ran). Two objects then show it:
+        // said in an error line, for the operator to upload the newer file again.
+        if (!(await ledger.recordFileOnce(v.upload.fileId, v.id))) {
+          const owner = await ledger.fileOwner(v.upload.fileId);
+          if (owner !== v.id) ctx.log.error('a registration of the previous version was taken by a newer upload of the same name: upload that newer file again', { fileId: v.upload.fileId, key: v.object.key, ledgerKey: `${ledger.prefix}files/${v.upload.fileId}` });
+        }
         if (v.upload.review !== 'pending') await ledger.markReviewed(v.upload.fileId, v.upload.review, ctx.owner, ctx.clock.now());
       }
       // The entry first, as an intake writes it: senders find work only through entries, and a pass

@@ -124,6 +124,9 @@ export async function settleFromCcc(ctx: Ctx, given: Unsettled[]): Promise<Map<s
       moved = await move(ctx, v, 'registered', { call: v.call, upload: { fileId: found.fileId, audioFileName: found.audioFileName, requestId: f.requestId ?? described.requestIds.get(found.fileId) ?? '', review: reviewFromCode(found.status) ?? 'pending' } });
       ctx.log.warn('CCC holds the file although its answer was lost: adopted', { key: v.object.key, etag: v.object.etag, fileId: found.fileId, call: v.call });
     } else {
+      // Only an `uncertain` version's error is this call's: a `sending` one carries an earlier
+      // attempt's (a review found it quoted, nested, for a call cut off on a later attempt).
+      const thisCall = v.state === 'uncertain' ? v.lastError : undefined;
       const next = afterFailedAttempt(v, {
         maxAttempts: ctx.config.maxAttempts,
         nowMs: ctx.clock.now(),
@@ -132,7 +135,7 @@ export async function settleFromCcc(ctx: Ctx, given: Unsettled[]): Promise<Map<s
         // What the object shows while it waits to be sent again: the call's own error said CCC
         // would be asked, and a call cut off with its invocation recorded none (the file read
         // `retrying` with no reason at all).
-        lastError: { code: v.lastError?.code ?? 'OutcomeUnknown', message: `CCC was asked after the call's lifetime and does not hold the file: it is sent again (the call: ${v.lastError ? lastFailure(v.lastError) : 'cut off before its answer was recorded'})` },
+        lastError: thisCall ? { code: thisCall.code, message: `${NOT_HELD} (the call: ${lastFailure(thisCall)})` } : { code: 'OutcomeUnknown', message: `${NOT_HELD} (the call: cut off before its answer was recorded)` },
       });
       moved = await move(ctx, v, next.event, { call: v.call, ...next.patch });
       if (next.event === 'retry') ctx.log.info('CCC does not hold the file: it will be sent again', { key: v.object.key, etag: v.object.etag, call: v.call, attempts: v.attempts + 1 });
@@ -148,6 +151,9 @@ export async function settleFromCcc(ctx: Ctx, given: Unsettled[]): Promise<Map<s
 }
 
 /** The last failure a give-up names: its code, and its message cut short (the operator needs it to know when to try again). */
+/** What a file CCC does not hold shows while it waits to be sent again. */
+const NOT_HELD = "CCC was asked after the call's lifetime and does not hold the file: it is sent again";
+
 function lastFailure(e: JobVersion['lastError']): string {
   if (!e) return 'no answer';
   const m = e.message.length > LAST_MESSAGE_CHARS ? `${e.message.slice(0, LAST_MESSAGE_CHARS - 1)}…` : e.message;

@@ -980,7 +980,7 @@ export class Sender {
         // lifetime has passed). Closing the call without it would free its display name while
         // CCC may hold it, and a file of the same name could then adopt its registration.
         if (head === CORRUPT) continue;
-        if (head && inCall(head, call.n, j.seq)) {
+        if (head && inCall(head, call.n, j.seq) && inFlight(head.state)) {
           if (settleable(head, this.now())) files.push({ version: head });
           else notYet++;
         } else if (head) this.versions.set(head.id, head);
