@@ -976,6 +976,10 @@ describe('burst summary', () => {
     b.count(up('f.mp3'));
     b.passPrinted(['prompts/e.mp3', 'prompts/f.mp3']);
     expect(burstLine(b.settle()!)).toBe('2 files handled: 2 uploaded, 0 failed; all of them by the recovery pass above');
+    // The same bytes dropped again: its line says already registered, and so does the summary.
+    b.count(up('s.mp3'));
+    b.count({ kind: 'uploaded', file: 't.mp3', key: 'prompts/t.mp3', fileId: 1001, alreadyRegistered: true });
+    expect(burstLine(b.settle()!)).toBe('2 files handled: 2 uploaded (1 already registered before: nothing new sent), 0 failed');
     expect(quotaPart(48, 48, 50)).toBe('registered in CCC today 48/50');
     expect(quotaPart(48, undefined, 50)).toBe('registered in CCC today 48/50');
     expect(quotaPart(48, 50, 50)).toBe('quota today 50/50 files submitted, 48 registered in CCC (a call CCC answered with an error, or whose answer was lost, counts too)');

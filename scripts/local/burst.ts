@@ -10,6 +10,8 @@ import type { DropEvent } from './drop-folder';
 export interface BurstCounts {
   sent: number;
   uploaded: number;
+  /** Of `uploaded`, copies of a version registered before: nothing new was sent to CCC. */
+  already?: number;
   failed: number;
   deferred: number;
   deferredDay?: string;
@@ -42,6 +44,8 @@ export class Burst {
   count(e: DropEvent): void {
     if (e.kind === 'sent') this.counts.sent++;
     if (e.kind === 'uploaded') this.counts.uploaded++;
+    // A trial's exact re-drop read `2 uploaded` when one was sent: said apart.
+    if (e.kind === 'uploaded' && e.alreadyRegistered) this.counts.already = (this.counts.already ?? 0) + 1;
     if (e.kind === 'failed') this.counts.failed++;
     // A new version (sent, or copied over the one waiting) is a new file: its deferral counts.
     if (e.kind === 'uploaded' || e.kind === 'failed' || e.kind === 'withdrawn' || e.kind === 'replaced' || (e.kind === 'sent' && !e.resumed)) this.deferredBefore.delete(e.key);
@@ -92,7 +96,8 @@ export function burstLine(b: BurstSummary): string {
   // A trial read "all of them by the recovery pass above" under a pass line of 1 file: the other 9
   // were the pass's at start, printed minutes before.
   const pass = b.byPass ? `; ${b.byPass >= b.handled ? 'all' : b.byPass} of them by the recovery ${b.passes ? `passes above (${b.passes})` : 'pass above'}` : '';
-  return `${b.handled} files handled: ${b.uploaded} uploaded, ${b.failed} failed${deferred}${pass}`;
+  const already = b.already ? ` (${b.already === b.uploaded ? 'all' : b.already} already registered before: nothing new sent)` : '';
+  return `${b.handled} files handled: ${b.uploaded} uploaded${already}, ${b.failed} failed${deferred}${pass}`;
 }
 
 /**
