@@ -1,7 +1,8 @@
 /**
  * The fault suite's world: the fake COS and CCC on loopback, the built bundles run one process per
  * invocation by the SCF simulator, SCF's delivery rules (duplicates, redelivery of failed
- * invocations), a clock shared by every party, and the invariant checks that end every run.
+ * invocations), a clock shared by every party (each function process's set apart from it by up to
+ * IVR_CLOCK_SKEW_MS), and the invariant checks that end every run.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -112,8 +113,12 @@ export class World {
     // Instances stay warm for a while, as on SCF: what a process keeps between invocations (the
     // versions it created, the send-log entry it saw last) is then under fault too.
     const warm = { keepWarmMs: WARM_MS };
-    this.upload = new ScfSim({ bundle: path.join(PKG, 'ivr_upload.js'), env: { ...env, SCF_FUNCTIONNAME: 'ivr-upload' }, register, log, warm });
-    this.recovery = new ScfSim({ bundle: path.join(PKG, 'quota_report.js'), env: { ...env, SCF_FUNCTIONNAME: 'quota-report', IVR_REPORT_WEBHOOK: this.wecom.url }, register, log, warm, tag: 'tmr' });
+    // Each process on a clock of its own, as many as IVR_CLOCK_SKEW_MS apart (the functions' margin
+    // for it); the fakes keep the world's. A review found the suite had never run them apart.
+    const spreadMs = Number(this.env.IVR_CLOCK_SKEW_MS ?? 0);
+    const clockSpread = spreadMs > 0 ? { spreadMs, random: rng(Math.floor(this.opts.random() * 4294967296)) } : undefined;
+    this.upload = new ScfSim({ bundle: path.join(PKG, 'ivr_upload.js'), env: { ...env, SCF_FUNCTIONNAME: 'ivr-upload' }, register, log, warm, clockSpread });
+    this.recovery = new ScfSim({ bundle: path.join(PKG, 'quota_report.js'), env: { ...env, SCF_FUNCTIONNAME: 'quota-report', IVR_REPORT_WEBHOOK: this.wecom.url }, register, log, warm, tag: 'tmr', clockSpread });
   }
 
   async stop(): Promise<void> {

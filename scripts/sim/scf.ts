@@ -50,6 +50,12 @@ export interface SimOptions {
    * SecretId, or a kill aimed at one function's process could hit the other's.
    */
   tag?: string;
+  /**
+   * Each process's clock set apart from the others by up to `spreadMs` in all (an offset drawn
+   * with `random` in ±spreadMs/2, on top of `SIM_CLOCK_OFFSET_MS`): instances on SCF do not share
+   * one clock, and the functions allow `IVR_CLOCK_SKEW_MS` between any two.
+   */
+  clockSpread?: { spreadMs: number; random: () => number };
 }
 
 const INVOKE = path.join(__dirname, 'invoke.cjs');
@@ -134,8 +140,10 @@ export class ScfSim {
     const tag = (this.opts.tag ?? 'sim').padEnd(3, 'x').slice(0, 3);
     const cred: FakeCredential = { secretId: `AKID${tag}${String(k).padStart(6, '0')}aaaaaaaaaaaaaaaaaaaaaaa`, secretKey: `${tag}SecretKey${k}xxxxxxxxxxxxxxxxxxxxx`, token: `${tag}Token${k}yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy` };
     this.opts.register(cred);
+    const spread = this.opts.clockSpread;
+    const ownClock = spread ? { SIM_CLOCK_OFFSET_MS: String(Number(this.opts.env.SIM_CLOCK_OFFSET_MS ?? 0) + Math.round((spread.random() - 0.5) * spread.spreadMs)) } : {};
     const child = spawn(this.opts.node ?? process.execPath, [INVOKE, this.opts.bundle], {
-      env: { PATH: process.env.PATH ?? '', ...this.opts.env, ...extraEnv, ...(this.opts.warm ? { SIM_WARM: '1' } : {}), TENCENTCLOUD_SECRETID: cred.secretId, TENCENTCLOUD_SECRETKEY: cred.secretKey, TENCENTCLOUD_SESSIONTOKEN: cred.token! },
+      env: { PATH: process.env.PATH ?? '', ...this.opts.env, ...ownClock, ...extraEnv, ...(this.opts.warm ? { SIM_WARM: '1' } : {}), TENCENTCLOUD_SECRETID: cred.secretId, TENCENTCLOUD_SECRETKEY: cred.secretKey, TENCENTCLOUD_SESSIONTOKEN: cred.token! },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const p: Instance = { child, cred, retiring: false, special: Object.keys(extraEnv).length > 0, exited: false };
