@@ -8,6 +8,8 @@
  * answer is lost, adopts that registration.
  */
 import { IvrError } from '../shared/core/errors';
+import type { UploadResponse } from '../shared/core/outcome';
+import type { ApiResult } from '../shared/sdk/ccc';
 import { jobId, queuedJob, transition, type JobVersion } from '../shared/core/job';
 import { setLogSink } from '../shared/runtime/log';
 import { settleFromCcc } from '../shared/workflow/resolve';
@@ -102,57 +104,48 @@ describe('settling a `sending` version whose `uncertain` version of the same cal
   });
 });
 
-test('a file whose call was cut off with its invocation (no answer recorded) shows why it is sent again once CCC was asked, not a bare `retrying`', async () => {
-  const w = new World();
-  const key = 'prompts/cut.mp3';
+const NETWORK_LOST: ApiResult<UploadResponse> = { ok: false, failure: { kind: 'network', code: 'NetworkError', message: 'socket hang up (injected)' } };
+
+/**
+ * Puts `key` and delivers it: its calls are answered with `answers` in turn (then as CCC does),
+ * and the invocation dies at its first job write after call `cutAt` (CCC never got that call).
+ */
+async function cutOffAfterCall(w: World, key: string, answers: Array<ApiResult<UploadResponse>>, cutAt: number): Promise<void> {
   w.objects.putObject(key, mp3Silence(3));
   const id = jobId(BUCKET, key, w.objects.objects.get(key)!.etag);
-  // The call goes out and CCC never gets it; the invocation dies before it records anything.
   let calls = 0;
-  w.answer = async () => (++calls === 1 ? { ok: false, failure: { kind: 'network', code: 'NetworkError', message: 'socket hang up (injected)' } } : undefined);
+  w.answer = async () => answers[calls++];
   let killed = false;
   w.store.hook = (op, k, phase) => {
-    if (!killed && op === 'create' && phase === 'before' && k === `${w.prefix}jobs/${id}/2`) {
+    if (!killed && calls === cutAt && op === 'create' && phase === 'before' && k.startsWith(`${w.prefix}jobs/${id}/`)) {
       killed = true;
       throw new IvrError('StorageError', 'killed (injected)');
     }
   };
   await w.deliver(key, 'intake-cut');
   expect(killed).toBe(true);
+}
+
+/** The messages the object showed while `retrying`. */
+const retryingMessages = (w: World, key: string) => w.objects.writes.filter((x) => x.key === key && x.meta['ivr-status'] === 'retrying').map((x) => [x.meta['ivr-error-code'], decodeURIComponent(x.meta['ivr-error-message'] ?? '')]);
+
+const CUT_OFF = "CCC was asked after the call's lifetime and does not hold the file: it is sent again (the call: cut off before its answer was recorded)";
+
+test('a file whose call was cut off with its invocation (no answer recorded) shows why it is sent again once CCC was asked, not a bare `retrying`', async () => {
+  const w = new World();
+  await cutOffAfterCall(w, 'prompts/cut.mp3', [NETWORK_LOST], 1);
   await w.recover(2);
-  expect(w.ending(key)).toEqual(REGISTERED_ONCE);
-  const retrying = w.objects.writes.filter((x) => x.key === key && x.meta['ivr-status'] === 'retrying');
-  expect(retrying.map((x) => [x.meta['ivr-error-code'], decodeURIComponent(x.meta['ivr-error-message'] ?? '')])).toEqual([
-    ['OutcomeUnknown', "CCC was asked after the call's lifetime and does not hold the file: it is sent again (the call: cut off before its answer was recorded)"],
-  ]);
+  expect(w.ending('prompts/cut.mp3')).toEqual(REGISTERED_ONCE);
+  expect(retryingMessages(w, 'prompts/cut.mp3')).toEqual([['OutcomeUnknown', CUT_OFF]]);
 });
 
 test("a call cut off on a later attempt is described as cut off, not with the earlier attempt's error (which its `sending` version still carries)", async () => {
   const w = new World();
-  const key = 'prompts/cut2.mp3';
-  w.objects.putObject(key, mp3Silence(3));
-  const id = jobId(BUCKET, key, w.objects.objects.get(key)!.etag);
-  let calls = 0;
-  w.answer = async () => {
-    ++calls;
-    // First call: CCC answers InternalError, holds nothing: asked, then retried.
-    if (calls === 1) return { ok: false, failure: { kind: 'api', code: 'InternalError', message: 'db (injected)' } };
-    // Second call: CCC never gets it, and the invocation dies before recording anything.
-    if (calls === 2) return { ok: false, failure: { kind: 'network', code: 'NetworkError', message: 'socket hang up (injected)' } };
-    return undefined;
-  };
-  let killed = false;
-  w.store.hook = (op, k, phase) => {
-    if (!killed && calls === 2 && op === 'create' && phase === 'before' && k.startsWith(`${w.prefix}jobs/${id}/`)) {
-      killed = true;
-      throw new IvrError('StorageError', 'killed (injected)');
-    }
-  };
-  await w.deliver(key, 'intake-cut');
+  // First call: CCC answers InternalError, holds nothing: asked, then retried. Second: cut off.
+  await cutOffAfterCall(w, 'prompts/cut2.mp3', [{ ok: false, failure: { kind: 'api', code: 'InternalError', message: 'db (injected)' } }, NETWORK_LOST], 2);
   await w.recover(3);
-  expect(killed).toBe(true);
-  expect(w.ending(key)).toEqual(REGISTERED_ONCE);
-  const retrying = w.objects.writes.filter((x) => x.key === key && x.meta['ivr-status'] === 'retrying').map((x) => decodeURIComponent(x.meta['ivr-error-message'] ?? ''));
-  expect(retrying[retrying.length - 1]).toBe("CCC was asked after the call's lifetime and does not hold the file: it is sent again (the call: cut off before its answer was recorded)");
+  expect(w.ending('prompts/cut2.mp3')).toEqual(REGISTERED_ONCE);
+  const retrying = retryingMessages(w, 'prompts/cut2.mp3').map(([, m]) => m);
+  expect(retrying[retrying.length - 1]).toBe(CUT_OFF);
   expect(retrying.every((m) => m.split('CCC was asked').length <= 2)).toBe(true);
 });

@@ -96,13 +96,7 @@ test('a record of the previous version that cannot be read is left where it is a
   const record = `${w.prefix}jobs/${id}.json`;
   // No customName: a migrated version would lack the name CCC shows.
   await w.store.put(record, JSON.stringify({ v: 1, state: 'queued', bucket: BUCKET, key, etag: o.etag, updatedAt: new Date(w.t).toISOString(), attempts: 0 }));
-  const lines: string[] = [];
-  setLogSink((l) => lines.push(l));
-  try {
-    await w.recover(1);
-  } finally {
-    setLogSink(() => undefined);
-  }
+  const lines = await recoverLogged(w);
   expect(await w.store.get(record)).toBeDefined();
   expect(await w.ledger.readVersion(id, 0)).toBeUndefined();
   expect(lines.filter((l) => l.includes('"LedgerCorrupt"') && l.includes(record))).toHaveLength(1);
@@ -142,6 +136,18 @@ test("the migration's quota count is carried even when the published tail lags b
   expect(e3?.quota).toEqual({ day: today, used: 3, full: false });
   expect((await w.ledger.readTail())?.quota.used).toBe(3);
 });
+
+/** One recovery pass of `w`, with the log lines it wrote. */
+async function recoverLogged(w: World): Promise<string[]> {
+  const lines: string[] = [];
+  setLogSink((l) => lines.push(l));
+  try {
+    await w.recover(1);
+  } finally {
+    setLogSink(() => undefined);
+  }
+  return lines;
+}
 
 /** A prompt the previous version registered: its `done` record, and CCC's registration of it. */
 async function registeredByPreviousVersion(w: World, name: string, fileId: number, review: 'pending' | 'approved'): Promise<{ key: string; id: string }> {
@@ -262,13 +268,7 @@ test('a registration of the previous version that a newer upload of the same nam
   const taker = await w.ledger.fileOwner(77);
   expect(taker).toBe(jobId(BUCKET, key, w.objects.objects.get(key)!.etag));
   expect(taker).not.toBe(old.id);
-  const lines: string[] = [];
-  setLogSink((l) => lines.push(l));
-  try {
-    await w.recover(1);
-  } finally {
-    setLogSink(() => undefined);
-  }
+  const lines = await recoverLogged(w);
   expect(await w.ledger.fileOwner(77)).toBe(taker);
   expect(lines.filter((l) => l.includes('taken by a newer upload') && l.includes('"fileId":77') && l.includes('"level":"error"'))).toHaveLength(1);
 });
