@@ -797,7 +797,7 @@ test('a file sent again at restart (its first event was cut off too) that stays 
   t.dirs.cleanup();
 });
 
-test('a file resumed as `retrying` says that, after the restart, the next file sent or the recovery pass retries it', async () => {
+test('a file resumed as `retrying` says that, after the restart, a recovery pass retries it', async () => {
   const t = await dropFolder();
   fs.writeFileSync(path.join(t.dirs.drop, 'lost.mp3'), mp3Silence(5));
   await t.settle();
@@ -811,7 +811,7 @@ test('a file resumed as `retrying` says that, after the restart, the next file s
   const [said] = again.of('status');
   const by = new Date(Math.ceil(again.now() / 300_000) * 300_000 + 480 * 60000).toISOString().slice(11, 19) + '+08:00';
   expect(said).toMatchObject({ file: 'lost.mp3', status: 'retrying', resumed: true, retriedBy: by });
-  expect(describeEvent(said).detail).toBe(`OutcomeUnknown: no answer from CCC (socket hang up); CCC is asked after 30 s whether it registered the file before anything is sent again; retried automatically: after the restart, once it is due, by the next file sent or a recovery pass (the next at ${by})`);
+  expect(describeEvent(said).detail).toBe(`OutcomeUnknown: no answer from CCC (socket hang up); CCC is asked after 30 s whether it registered the file before anything is sent again; retried automatically: after the restart, by a recovery pass once it is due (the next pass at ${by})`);
   t.dirs.cleanup();
 });
 

@@ -1073,8 +1073,9 @@ export class DropFolder {
     const said = `${s.status}|${s.errorCode ?? ''}|${day ?? ''}`;
     if (said === f.reported) return;
     f.reported = said;
-    // Retried after a restart by the next file sent or the recovery pass, whatever its message
-    // says of when (a trial's lost answer, "asked after 30 s", waited 100 s for a new file).
+    // Retried after a restart by a recovery pass, whatever its message says of when (a trial's
+    // lost answer, "asked after 30 s", waited 100 s). A lone new file's sender does not look for
+    // others' work: only a sender gathering several files, or the pass, does.
     const byMs = this.resuming && s.status === 'retrying' ? this.deps.nextPassAt?.(this.deps.now()) : undefined;
     this.deps.emit({ kind: 'status', file: f.file, key, status: s.status, code: s.errorCode, message: s.errorMessage, day, ...(this.resuming ? { resumed: true as const } : {}), ...(byMs !== undefined ? { retriedBy: formatClock(byMs, this.deps.offsetMinutes) } : {}) });
   }

@@ -60,7 +60,7 @@ export const START_OPTIONS: readonly OptionSpec[] = [
     help: `when the recovery pass runs (it also writes the daily report once per quota day), SCF timer syntax in the quota day's zone (default "${DEFAULT_RECOVERY_CRON}", every 5 minutes, as deployed)`,
   },
   { name: 'auto-review-ms', type: 'string', value: 'MS', example: '20000', help: 'the local CCC approves each file this long after upload (default 20000)' },
-  { name: 'retry-delay-ms', type: 'string', value: 'MS', example: '30000', help: 'delay before a failed invocation is delivered again, as SCF does (default 30000)' },
+  { name: 'retry-delay-ms', type: 'string', value: 'MS', example: '60000', help: 'delay before a failed invocation is delivered again, as SCF does (default 60000: SCF retries after about a minute)' },
   JSON_OPT,
   HELP,
 ];
@@ -242,7 +242,9 @@ export function parseStartOptions(argv: string[], cwd: string, env: Env = {}): L
     settleMs: intOption(v, 'settle-ms', 1000, 100, 600000),
     reportCron,
     autoReviewMs: intOption(v, 'auto-review-ms', 20000, 0, 86400000),
-    retryDelayMs: intOption(v, 'retry-delay-ms', 30000, 0, 3600000),
+    // SCF's own interval (about a minute). At 30 s, the call's whole lifetime here, a redelivery
+    // came a hair before the call could be asked about, and the file waited for the timer (trial).
+    retryDelayMs: intOption(v, 'retry-delay-ms', 60000, 0, 3600000),
     json: v.json === true,
   };
   if (inside(settings.dataDir, settings.dropDir)) throw new UsageError(`--data must not be inside --drop (${settings.dropDir}): its files would be taken as prompts`);

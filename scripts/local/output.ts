@@ -62,7 +62,7 @@ export function describeEvent(e: DropEvent): { state: string; detail: string } {
         const why = closedByCcc(e.message) ? 'CCC says the day is full (FailedOperation.UploadFileOverflow; files registered outside this product count too)' : `${QUOTA_USED_UP} (files sent before it hold every slot of the day)`;
         return { state: 'deferred', detail: `${e.resumed ? 'still deferred from before the restart: ' : ''}${why}; sent automatically${e.day ? ` on ${e.day} at the earliest` : ' on a later quota day'}` };
       }
-      if (e.status === 'retrying') return { state: 'retrying', detail: `${reason(e.code, e.message) || 'temporary error'}; retried automatically${e.retriedBy ? `: after the restart, once it is due, by the next file sent or a recovery pass (the next at ${e.retriedBy})` : ''}` };
+      if (e.status === 'retrying') return { state: 'retrying', detail: `${reason(e.code, e.message) || 'temporary error'}; retried automatically${e.retriedBy ? `: after the restart, by a recovery pass once it is due (the next pass at ${e.retriedBy})` : ''}` };
       if (e.status === 'queued' && e.recovering) {
         const r = e.recovering;
         return { state: 'queued', detail: `being recovered after the interruption: the invocation taking it in (or its call to CCC) was cut off, so it goes on once that invocation's job lease (${r.leaseSeconds} s, IVR_JOB_LEASE_SECONDS) has lapsed, after ${r.after}${r.by ? `, by the recovery pass at ${r.by} at the latest` : ''}; nothing to do` };
