@@ -804,7 +804,7 @@ describe('next-day', () => {
     expect(actionNote([])).toBe('nothing to fix');
     // A trial's 10 deferred files read as "10 file(s) need action" beside status's "Nothing to fix".
     expect(actionNote(of(...Array<string>(10).fill('deferred')))).toBe('nothing to fix, 10 deferred or retrying (they go out by themselves)');
-    expect(actionNote(of('failed', 'rejected', 'retrying'))).toBe('2 file(s) to fix, 1 deferred or retrying (they go out by themselves)');
+    expect(actionNote(of('failed', 'rejected', 'retrying'))).toBe('2 file(s) to fix, 1 deferred or retrying (it goes out by itself)');
   });
 
   test('the control endpoint answers only with the token, passes an argument and refusals on', async () => {

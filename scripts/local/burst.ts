@@ -96,7 +96,7 @@ export function burstLine(b: BurstSummary): string {
   // A trial read "all of them by the recovery pass above" under a pass line of 1 file: the other 9
   // were the pass's at start, printed minutes before.
   const pass = b.byPass ? `; ${b.byPass >= b.handled ? 'all' : b.byPass} of them by the recovery ${b.passes ? `passes above (${b.passes})` : 'pass above'}` : '';
-  const already = b.already ? ` (${b.already === b.uploaded ? 'all' : b.already} already registered before: nothing new sent)` : '';
+  const already = b.already ? ` (${b.already === b.uploaded ? (b.uploaded === 1 ? '' : 'all ') : `${b.already} `}already registered before: nothing new sent)` : '';
   return `${b.handled} files handled: ${b.uploaded} uploaded${already}, ${b.failed} failed${deferred}${pass}`;
 }
 

@@ -108,7 +108,7 @@ export async function runReport(instance: FunctionInstance, dataDir: string, fet
 export function actionNote(needsAction: Array<{ status: string }>): string {
   const waiting = needsAction.filter((a) => goesOutByItself(a.status)).length;
   const fix = needsAction.length - waiting;
-  return `${fix === 0 ? 'nothing to fix' : `${fix} file(s) to fix`}${waiting > 0 ? `, ${waiting} deferred or retrying (they go out by themselves)` : ''}`;
+  return `${fix === 0 ? 'nothing to fix' : `${fix} file(s) to fix`}${waiting > 0 ? `, ${waiting} deferred or retrying (${waiting === 1 ? 'it goes out by itself' : 'they go out by themselves'})` : ''}`;
 }
 
 /** `; names CCC lists more than once: menu (2 registrations)`: see the report page's list. */
