@@ -149,6 +149,20 @@ test('a failed file the operator deleted, or replaced without a new drop of the 
   expect(stack.cos.object(BUCKET, htmlKey!)!.body.toString('utf8')).toContain(`<tr><th>failed</th><td>${after.files.failed} (2 since deleted or replaced: nothing to do)</td></tr>`);
 });
 
+test('a deferred file the operator deleted is no longer backlog nor listed as needing action; it still counts as deferred on its day', async () => {
+  stack = await startStack({}, { IVR_DAILY_QUOTA: '1' });
+  for (const k of ['p/first.mp3', 'p/second.mp3']) stack.cos.putDirect(BUCKET, k, mp3Silence(3));
+  await createUpload(stack.env, stack.seams)(cosEvent(stack.event('p/first.mp3')));
+  await createUpload(stack.env, stack.seams)(cosEvent(stack.event('p/second.mp3')));
+  expect(stack.cos.object(BUCKET, 'p/second.mp3')!.meta['ivr-status']).toBe('deferred');
+  const before = (await runReport()).report;
+  expect({ backlog: before.backlog.deferred, listed: before.needsAction.map((a) => a.key), deferred: before.files.deferred }).toEqual({ backlog: 1, listed: ['p/second.mp3'], deferred: 1 });
+  // Withdrawn (deleted from the drop folder's waiting/): its job says `deferred` until a sender looks.
+  stack.cos.deleteDirect(BUCKET, 'p/second.mp3');
+  const after = (await runReport()).report;
+  expect({ backlog: after.backlog.deferred, listed: after.needsAction.map((a) => a.key), deferred: after.files.deferred }).toEqual({ backlog: 0, listed: [], deferred: 1 });
+});
+
 (CHROMIUM ? test : test.skip)('the report page renders in headless Chromium (screenshot kept in test-artifacts/)', async () => {
   stack = await startStack();
   await populate();

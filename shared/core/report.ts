@@ -131,8 +131,9 @@ export interface ReportInput {
    */
   listedInCcc?: Array<{ fileId: number; name: string }>;
   /**
-   * Failed jobs whose object the operator has since deleted or replaced (a fix under another name,
-   * say): still counted as failed on their day, but no longer listed as needing action.
+   * Failed or deferred jobs whose object the operator has since deleted or replaced (a fix under
+   * another name, say): still counted as failed, or deferred, on their days, but no longer listed
+   * as needing action, nor as backlog.
    */
   withdrawn?: ReadonlySet<string>;
   /**
@@ -213,7 +214,10 @@ export function buildReport(i: ReportInput): DailyReport {
     // A version replaced or deleted before it was sent is no file of the report: the new upload is
     // (or the delete was the operator's choice). One still waiting behind a newer drop of its key
     // (deferred, or queued outside any call) ends so as soon as a sender looks at it.
-    if ((v.state === 'failed' && v.lastError?.code === 'ObjectChanged') || (replaced.has(v) && (v.state === 'deferred' || v.state === 'queued'))) {
+    // So is a deferred one whose object is gone or holds another upload (withdrawn: deleted from
+    // the drop folder's waiting/, or in the bucket), which the job says only once a sender looks.
+    const withdrawnWaiting = v.state === 'deferred' && i.withdrawn?.has(v.id) === true;
+    if ((v.state === 'failed' && v.lastError?.code === 'ObjectChanged') || (replaced.has(v) && (v.state === 'deferred' || v.state === 'queued')) || withdrawnWaiting) {
       // Deferred before it was withdrawn or replaced: the days' full quota pushed it on all the
       // same (a trial's asking again for a day took 8 withdrawn files off it), up to the day the
       // next drop of its key took its place (which counts from then on).

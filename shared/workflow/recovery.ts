@@ -419,15 +419,16 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
 }
 
 /**
- * Failed jobs, and review-rejected ones a later drop of the key replaced, by what their object
- * holds now: `withdrawn`, gone or holding another upload (the operator deleted it, or fixed the
- * file and removed or replaced it); `current`, still the upload that failed or was rejected (bytes
- * dropped again after another drop of the key reuse their first job, which must not then count as
- * replaced). One HEAD per such job in `jobs`; one COS refused is neither.
+ * Failed jobs, review-rejected ones a later drop of the key replaced, and deferred ones, by what
+ * their object holds now: `withdrawn`, gone or holding another upload (the operator deleted it, or
+ * fixed the file and removed or replaced it; a deferred file deleted waits for no quota, though
+ * its job says `deferred` until a sender looks at it); `current`, still the upload that failed or
+ * was rejected (bytes dropped again after another drop of the key reuse their first job, which
+ * must not then count as replaced). One HEAD per such job in `jobs`; one COS refused is neither.
  */
 async function failuresNow(ctx: Ctx, jobs: JobVersion[]): Promise<{ withdrawn: Set<string>; current: Set<string> }> {
   const replaced = replacedJobs(jobs);
-  const failed = jobs.filter((v) => visibleStatus(v) === 'failed' || (visibleStatus(v) === 'uploaded' && v.upload?.review === 'rejected' && replaced.has(v)));
+  const failed = jobs.filter((v) => visibleStatus(v) === 'failed' || (visibleStatus(v) === 'deferred' && !replaced.has(v)) || (visibleStatus(v) === 'uploaded' && v.upload?.review === 'rejected' && replaced.has(v)));
   const held = await mapLimited(failed, 8, async (v) => {
     try {
       const now = await ctx.objects.stat(v.object.key);
