@@ -90,6 +90,8 @@ test('files are sent oldest first; the file the quota defers waits in waiting/, 
 
   // A restart keeps it waiting: it is not uploaded a second time, and its state is said again.
   await stack.stop();
+  // The three outcomes got their summary, once: when the stack went idle, or else at the stop.
+  expect(stack.lines.filter((l) => l.type === 'burst').map((l) => l.handled)).toEqual([3]);
   const again = Proc.stack(stackArgs(dirs, ['--quota', '2']));
   await again.waitFor((l) => l.type === 'ready', 'ready after restart', 15000);
   await again.fileEvent(late, 'deferred');

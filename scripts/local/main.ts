@@ -219,13 +219,17 @@ async function main(): Promise<void> {
   const burstTimer = setInterval(() => {
     // Not during a pass either: its line comes first, and the summary says which files it counts too.
     if (stopping || drop.busy || inFlight > 0 || pass) return;
+    sayBurst('');
+  }, 500);
+  /** The burst's summary, if it has one; `note` goes after its counts (said when the stack stops mid-burst). */
+  const sayBurst = (note: string) => {
     const b = burst.settle();
     if (!b) return;
     const day = ccc.quotaDay();
     const today = ccc.filesOn(day, SDK_APP_ID).length;
     const submitted = submittedOn(day);
-    out.note('burst', { ...b, quotaUsedToday: today, ...(submitted !== undefined ? { quotaSubmittedToday: submitted } : {}), quota: s.quota }, `${burstLine(b)}; ${quotaPart(today, submitted, s.quota)}`);
-  }, 500);
+    out.note('burst', { ...b, quotaUsedToday: today, ...(submitted !== undefined ? { quotaSubmittedToday: submitted } : {}), quota: s.quota, ...(note ? { stopped: true } : {}) }, `${burstLine(b)}${note}; ${quotaPart(today, submitted, s.quota)}`);
+  };
 
   const fetchObject = async (key: string) => cos.object(BUCKET, key)?.body;
   const recoveryPass = (): Promise<ReportRun> => {
@@ -336,6 +340,9 @@ async function main(): Promise<void> {
     drop.stop();
     clearInterval(burstTimer);
     clearInterval(cronTimer);
+    // The files handled so far get their summary too (a trial's 10 files registered before a
+    // Ctrl-C never got one); the rest are picked up at the next start.
+    sayBurst(' before the stop');
     await control.stop();
     // A Ctrl-C in the terminal reaches the function processes too (one process group): they are
     // given a moment to be seen gone, so the line never says invocations will finish that cannot.
