@@ -363,7 +363,7 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
   const submitted = submittedOn(day, quota?.used, history[day], jobs);
   history[day] = submitted;
   const report = buildReport({
-    ...(await failuresNow(ctx, jobs)),
+    ...(await objectsNow(ctx, jobs)),
     listedInCcc: await listedInCcc(ctx, namesRegisteredOn(day, jobs, ctx.config.quotaUtcOffsetMinutes)),
     day,
     nowMs: ctx.clock.now(),
@@ -426,7 +426,7 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
  * was rejected (bytes dropped again after another drop of the key reuse their first job, which
  * must not then count as replaced). One HEAD per such job in `jobs`; one COS refused is neither.
  */
-async function failuresNow(ctx: Ctx, jobs: JobVersion[]): Promise<{ withdrawn: Set<string>; current: Set<string> }> {
+async function objectsNow(ctx: Ctx, jobs: JobVersion[]): Promise<{ withdrawn: Set<string>; current: Set<string> }> {
   const replaced = replacedJobs(jobs);
   const failed = jobs.filter((v) => visibleStatus(v) === 'failed' || (visibleStatus(v) === 'deferred' && !replaced.has(v)) || (visibleStatus(v) === 'uploaded' && v.upload?.review === 'rejected' && replaced.has(v)));
   const held = await mapLimited(failed, 8, async (v) => {
@@ -469,13 +469,11 @@ async function migrateLegacy(ctx: Ctx, day: string): Promise<void> {
     if ((await ledger.readVersion(id, 0)) === undefined) {
       const v = legacyVersion(id, old, await legacyHead(ctx, old), ctx.owner);
       if (v.upload) {
-        // Before the version, as a sender records a registration: a version without its record is
-        // never revisited. The record keeps a lost answer for a later file of this display name
-        // from taking this registration for its own (pickRegistration), and lets the review
-        // refresh find a review the previous version left pending; one already final is marked so.
-        // Create-once: a job of this version may have taken the FileId by name before this pass
-        // (a lost answer settled from CCC before the migration ran). Two objects then show it:
-        // said in an error line, for the operator to upload the newer file again.
+        // Before the version, as a sender records a registration (a version without its record is
+        // never revisited): the record keeps a lost answer for a later file of this display name
+        // from taking this registration (pickRegistration), and lets the review refresh find a
+        // review left pending; a final one is marked. Create-once: a newer upload may have taken
+        // the FileId by name before this first pass; two objects then show it, said in an error.
         if (!(await ledger.recordFileOnce(v.upload.fileId, v.id))) {
           const owner = await ledger.fileOwner(v.upload.fileId);
           if (owner !== v.id) ctx.log.error('a registration of the previous version was taken by a newer upload of the same name: upload that newer file again', { fileId: v.upload.fileId, key: v.object.key, ledgerKey: `${ledger.prefix}files/${v.upload.fileId}` });

@@ -150,10 +150,10 @@ export async function settleFromCcc(ctx: Ctx, given: Unsettled[]): Promise<Map<s
   return out;
 }
 
-/** The last failure a give-up names: its code, and its message cut short (the operator needs it to know when to try again). */
 /** What a file CCC does not hold shows while it waits to be sent again. */
 const NOT_HELD = "CCC was asked after the call's lifetime and does not hold the file: it is sent again";
 
+/** The last failure a give-up names: its code, and its message cut short (the operator needs it to know when to try again). */
 function lastFailure(e: JobVersion['lastError']): string {
   if (!e) return 'no answer';
   const m = e.message.length > LAST_MESSAGE_CHARS ? `${e.message.slice(0, LAST_MESSAGE_CHARS - 1)}…` : e.message;
