@@ -529,7 +529,7 @@ test('a rate-limit refusal although calls are spaced doubles the wait each time,
   expect([1, 2, 3, 4, 5, 6].map((n) => rateLimitedUntil(1000, 1250, n) - 1000)).toEqual([2500, 5000, 10000, 20000, 37500, 37500]);
   expect(lostAnswerError({ kind: 'network', code: 'NetworkError', message: 'socket hang up' }, 30_000)).toEqual({
     code: 'OutcomeUnknown',
-    message: 'no answer from CCC (socket hang up); CCC is asked after 30 s whether it registered the file before anything is sent again',
+    message: 'no answer from CCC (socket hang up); CCC is asked whether it registered the file before anything is sent again, no sooner than 30 s from now',
     requestId: undefined,
   });
   expect(lostAnswerError({ kind: 'api', code: 'InternalError', message: 'busy', requestId: 'r-1' }, 30_000)).toMatchObject({ code: 'InternalError', message: expect.stringMatching(/^CCC answered InternalError \(busy\), which does not say whether it registered the file; /), requestId: 'r-1' });

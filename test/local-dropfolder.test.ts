@@ -802,7 +802,7 @@ test('a file resumed as `retrying` says that, after the restart, a recovery pass
   fs.writeFileSync(path.join(t.dirs.drop, 'lost.mp3'), mp3Silence(5));
   await t.settle();
   // Its call's answer was lost; Ctrl-C then stopped the run that would have asked CCC after 30 s.
-  t.result('prompts/lost.mp3', { 'ivr-status': 'retrying', 'ivr-error-code': 'OutcomeUnknown', 'ivr-error-message': encodeURIComponent('no answer from CCC (socket hang up); CCC is asked after 30 s whether it registered the file before anything is sent again') });
+  t.result('prompts/lost.mp3', { 'ivr-status': 'retrying', 'ivr-error-code': 'OutcomeUnknown', 'ivr-error-message': encodeURIComponent('no answer from CCC (socket hang up); CCC is asked whether it registered the file before anything is sent again, no sooner than 30 s from now') });
   await t.drop.tick();
   expect(t.of('status').every((e) => e.kind === 'status' && e.retriedBy === undefined)).toBe(true);
   t.drop.stop();
@@ -811,7 +811,7 @@ test('a file resumed as `retrying` says that, after the restart, a recovery pass
   const [said] = again.of('status');
   const by = new Date(Math.ceil(again.now() / 300_000) * 300_000 + 480 * 60000).toISOString().slice(11, 19) + '+08:00';
   expect(said).toMatchObject({ file: 'lost.mp3', status: 'retrying', resumed: true, retriedBy: by });
-  expect(describeEvent(said).detail).toBe(`OutcomeUnknown: no answer from CCC (socket hang up); CCC is asked after 30 s whether it registered the file before anything is sent again; retried automatically: after the restart, by a recovery pass once it is due (the next pass at ${by})`);
+  expect(describeEvent(said).detail).toBe(`OutcomeUnknown: no answer from CCC (socket hang up); CCC is asked whether it registered the file before anything is sent again, no sooner than 30 s from now; retried automatically: after the restart, by a recovery pass once it is due (the next pass at ${by})`);
   t.dirs.cleanup();
 });
 

@@ -86,7 +86,7 @@ export const rateLimitedUntil = (nowMs: number, callGapMs: number, refusals: num
  */
 export function lostAnswerError(f: ApiFailure, callLifetimeMs: number): LastError {
   const what = f.kind === 'api' ? `CCC answered ${f.code} (${f.message}), which does not say whether it registered the file` : `no answer from CCC (${f.message})`;
-  return { code: f.code === 'NetworkError' ? 'OutcomeUnknown' : f.code, message: `${what}; CCC is asked after ${Math.round(callLifetimeMs / 1000)} s whether it registered the file before anything is sent again`, requestId: f.requestId };
+  return { code: f.code === 'NetworkError' ? 'OutcomeUnknown' : f.code, message: `${what}; CCC is asked whether it registered the file before anything is sent again, no sooner than ${Math.round(callLifetimeMs / 1000)} s from now`, requestId: f.requestId };
 }
 
 /**
