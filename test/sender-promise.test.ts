@@ -7,7 +7,8 @@
  */
 import { setLogSink } from '../shared/runtime/log';
 import { runRecovery } from '../shared/workflow/recovery';
-import { readTail, Sender } from '../shared/workflow/sender';
+import { Sender } from '../shared/workflow/sender';
+import { readTail } from '../shared/workflow/read-log';
 import { today } from '../shared/workflow/context';
 import { CORRUPT } from '../shared/store/ledger';
 import { mp3Silence } from './audio';

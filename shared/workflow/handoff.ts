@@ -24,7 +24,8 @@ import type { Ctx } from './context';
 import { today } from './context';
 import { materialize, move, show, showNewest, type ShowNote } from './jobs';
 import { settleFromCcc } from './resolve';
-import { readTail, Sender } from './sender';
+import { Sender } from './sender';
+import { readTail } from './read-log';
 
 /** What the hand-off will do, as far as `tail` tells now. */
 const plan = (ctx: Ctx, tail: LogEntry) => handOffMove(tail, ctx.clock.now(), today(ctx), ctx.timing, ctx.config.dailyQuota, ctx.config.quotaUtcOffsetMinutes);

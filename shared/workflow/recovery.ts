@@ -7,13 +7,13 @@
  * first posts again what earlier passes left unposted. Once per quota day too, it reads the
  * bucket's versioning and records it in the send log.
  */
-import { asErrorCode, IvrError, type ErrorCode } from '../core/errors';
+import { IvrError, type ErrorCode } from '../core/errors';
 import type { OutboxRecord } from '../core/outbox';
 import { requestedDay } from '../core/event';
-import { carriedOverJob, inFlight, isFinal, parseLegacyJob, queuedJob, replacedJobs, visibleStatus, type JobVersion, type LegacyJob } from '../core/job';
+import { inFlight, isFinal, replacedJobs, visibleStatus, type JobVersion } from '../core/job';
 import { reviewFromCode, type IvrStatus, type ReviewState } from '../core/metadata';
 import type { DailyReport, DayUse } from '../core/report';
-import { leaseView, newsEntry, quotaOn, type LogEntry, type QuotaState } from '../core/sendlog';
+import { leaseView, type LogEntry, type QuotaState } from '../core/sendlog';
 import { versioningAlert, versioningCheckDue, type VersioningAlert, type VersioningCheck } from '../core/versioning';
 import { DAY_MS, daysBetween, formatOffset, lastDays, quotaDay, wallClock } from '../core/zone';
 import { mapLimited } from '../runtime/concurrency';
@@ -25,7 +25,9 @@ import type { Ctx } from './context';
 import { today } from './context';
 import { moveNewest, show } from './jobs';
 import { drainOutboxSafely, postOwed, type OutboxResult } from './outbox';
-import { readTail, readToTail, Sender } from './sender';
+import { migrateLegacy } from './migration';
+import { Sender } from './sender';
+import { readTail } from './read-log';
 import { describePaced, listedUnder } from './resolve';
 
 /** A file a recovery pass moved on, as its object shows it now (see {@link RecoveryResult.files}). */
@@ -442,114 +444,6 @@ async function objectsNow(ctx: Ctx, jobs: JobVersion[]): Promise<{ withdrawn: Se
     withdrawn: new Set(failed.filter((_, i) => held[i] === false).map((v) => v.id)),
     current: new Set(failed.filter((_, i) => held[i] === true).map((v) => v.id)),
   };
-}
-
-/** Keys of the previous ledger layout that have no meaning any more once its jobs are migrated. */
-const LEGACY_PREFIXES = ['pending/', 'taken/', 'reruns/', 'rate/', 'quota/'];
-
-/**
- * Reads a ledger left by the previous version once: each `jobs/<id>.json` becomes the first version
- * of a job chain (a call whose answer was never recorded becomes `uncertain`, so CCC is asked before
- * anything is resent), waiting jobs get queue or deferred entries, and today's quota use is carried
- * into the send log. Then the old keys go. A marker makes later passes skip all of it.
- */
-async function migrateLegacy(ctx: Ctx, day: string): Promise<void> {
-  const { ledger } = ctx;
-  const marker = `${ledger.prefix}migrated/v2`;
-  if ((await ledger.store.get(marker)) !== undefined) return;
-  const legacy = (await ledger.store.list(`${ledger.prefix}jobs/`)).filter((l) => /jobs\/[0-9a-f]{40}\.json$/.test(l.key));
-  for (const l of legacy) {
-    const id = l.key.slice(l.key.lastIndexOf('/') + 1, -'.json'.length);
-    const old = parseLegacyJob(await ledger.store.get(l.key));
-    if (!old) {
-      // Left where it is, not deleted: nothing here can send it, and the operator must hear of it.
-      ctx.log.error('a job of the previous version could not be read, so its file is not sent: upload it again', { code: 'LedgerCorrupt', ledgerKey: l.key });
-      continue;
-    }
-    if ((await ledger.readVersion(id, 0)) === undefined) {
-      const v = legacyVersion(id, old, await legacyHead(ctx, old), ctx.owner);
-      if (v.upload) {
-        // Before the version, as a sender records a registration (a version without its record is
-        // never revisited): the record keeps a lost answer for a later file of this display name
-        // from taking this registration (pickRegistration), and lets the review refresh find a
-        // review left pending; a final one is marked. Create-once: a newer upload may have taken
-        // the FileId by name before this first pass; two objects then show it, said in an error.
-        if (!(await ledger.recordFileOnce(v.upload.fileId, v.id))) {
-          const owner = await ledger.fileOwner(v.upload.fileId);
-          if (owner !== v.id) ctx.log.error('a registration of the previous version was taken by a newer upload of the same name: upload that newer file again', { fileId: v.upload.fileId, key: v.object.key, ledgerKey: `${ledger.prefix}files/${v.upload.fileId}` });
-        }
-        if (v.upload.review !== 'pending') await ledger.markReviewed(v.upload.fileId, v.upload.review, ctx.owner, ctx.clock.now());
-      }
-      // The entry first, as an intake writes it: senders find work only through entries, and a pass
-      // killed between the version and its entry left a job nobody ever sent (the next pass finds
-      // the version and skips the job). An entry whose version is missing is finished by a sender
-      // from its snapshot; one named after the same `queuedAt` and seq is simply written again.
-      if (v.state === 'queued' || v.state === 'uncertain') await ledger.enqueue(v);
-      if (v.state === 'deferred') await ledger.putDeferred(v);
-      await ledger.writeVersion(v);
-    }
-    await ledger.store.delete(l.key);
-  }
-  const doomed: string[] = [];
-  for (const p of LEGACY_PREFIXES) for (const l of await ledger.store.list(`${ledger.prefix}${p}`)) doomed.push(l.key);
-  // Old deferred entries were `<time>-<id>` (no version): their jobs were just migrated.
-  for (const l of await ledger.store.list(`${ledger.prefix}deferred/`)) if (/\/\d{15}-[0-9a-f]{40}$/.test(l.key)) doomed.push(l.key);
-  const usedToday = doomed.filter((k) => k.includes(`/quota/${day}/`) && !k.endsWith('/full')).length;
-  const fullToday = doomed.some((k) => k.endsWith(`/quota/${day}/full`));
-  if (usedToday > 0 || fullToday) await carryQuota(ctx, day, usedToday, fullToday);
-  await ledger.deleteEntries(doomed);
-  await ledger.store.put(marker, JSON.stringify({ at: new Date(ctx.clock.now()).toISOString(), jobs: legacy.length }));
-  if (legacy.length > 0 || doomed.length > 0) ctx.log.info('ledger of the previous version migrated', { jobs: legacy.length, removed: doomed.length, usedToday });
-}
-
-/**
- * The headers a job of the previous version keeps resending: its object's, while it still holds
- * the job's upload; none when it holds another, is gone, or cannot be read for good (moved to
- * archive storage by a lifecycle rule, refused): one such object must not stop the migration and,
- * since the migration comes first, every recovery pass after it.
- */
-async function legacyHead(ctx: Ctx, old: LegacyJob): Promise<JobVersion['object']['head']> {
-  try {
-    const obj = await ctx.objects.read(old.key, 1);
-    return obj && obj.etag === old.etag ? { standard: obj.standard, meta: obj.meta } : { standard: {}, meta: {} };
-  } catch (e) {
-    if (!(e instanceof IvrError) || e.transient) throw e;
-    ctx.log.warn('the object of a job of the previous version could not be read: migrated without its headers', { code: e.code, error: e.message, key: old.key });
-    return { standard: {}, meta: {} };
-  }
-}
-
-function legacyVersion(id: string, old: LegacyJob, head: JobVersion['object']['head'], by: string): JobVersion {
-  const at = Date.parse(old.updatedAt) || 0;
-  const object = { bucket: old.bucket, key: old.key, etag: old.etag, size: 0, customName: old.customName, queuedAt: at, head };
-  const base: JobVersion = { ...queuedJob(id, object, at, by), attempts: old.attempts ?? 0 };
-  const r = old.result;
-  if (old.state === 'done' && r?.status === 'uploaded' && r.fileId !== undefined) {
-    return carriedOverJob(base, { state: 'uploaded', upload: { fileId: r.fileId, audioFileName: r.audioFileName ?? '', requestId: r.requestId ?? '', review: r.review ?? 'pending' } });
-  }
-  if (old.state === 'done') return carriedOverJob(base, { state: 'failed', lastError: { code: asErrorCode(r?.errorCode) ?? 'Unexpected', message: r?.errorMessage ?? 'failed under the previous version' } });
-  if (old.state === 'deferred') return carriedOverJob(base, { state: 'deferred', deferredDay: old.quotaDay });
-  // A call may have been made: CCC is asked before anything is resent.
-  if (old.state === 'calling') return carriedOverJob(base, { state: 'uncertain', checkAfter: 0 });
-  return base;
-}
-
-/** Carries the previous version's count of today's quota into the send log. */
-async function carryQuota(ctx: Ctx, day: string, used: number, full: boolean): Promise<void> {
-  let tail = await readTail(ctx, day);
-  // Appended on the newest entry, however many others append meanwhile: the old markers that hold
-  // the count are deleted right after, so a count not carried now is lost for good.
-  for (let tries = 0; tries < 20; tries++) {
-    // As every appender rolls the day: the tail's own day, if it was yesterday, becomes previousDay.
-    const { quota, previousDay } = quotaOn(tail, day);
-    if (quota.day !== day || (quota.used >= used && (quota.full || !full))) return;
-    const now = ctx.clock.now();
-    const entry = newsEntry(tail, { owner: ctx.owner, now, quota: { day, used: Math.max(quota.used, used), full: quota.full || full }, previousDay, open: tail.open, deferred: tail.deferred }, ctx.timing);
-    const appended = await ctx.ledger.appendEntry(entry);
-    if (appended.appended) return ctx.ledger.publishTail(entry);
-    tail = await readToTail(ctx, appended.there ?? entry.n);
-  }
-  throw new IvrError('StorageError', 'could not append the previous version\'s quota count to the send log after 20 tries', { transient: true });
 }
 
 /**

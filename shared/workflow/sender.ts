@@ -16,13 +16,14 @@ import { IvrError } from '../core/errors';
 import { deferralMessage, entryBehindChain, inCall, inFlight, isFinal, nextSeq, sendable, settleable, TRANSITIONS, withHead, type DeferralCause, type JobVersion } from '../core/job';
 import { reviewFromCode } from '../core/metadata';
 import { afterFailedAttempt, classifyFailure, lostAnswerError, matchOutcomes, rateLimitedUntil, type ApiFailure, type UploadResponse } from '../core/outcome';
-import { callEntry, carriedRoom, chooseBatch, deferralCause, easedRoom, genesis, leaseEntry, leaseView, loneCallOpen, nextWindow, openIds, quotaOn, quotaRoom, reclaim, roomAfterMiss, stateEntry, withNews, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
+import { callEntry, carriedRoom, chooseBatch, deferralCause, easedRoom, leaseEntry, leaseView, loneCallOpen, nextWindow, openIds, quotaOn, quotaRoom, reclaim, roomAfterMiss, stateEntry, withNews, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
 import { versioningAlert, type VersioningCheck } from '../core/versioning';
 import { mapLimited } from '../runtime/concurrency';
 import { CORRUPT, type EntryRef } from '../store/ledger';
 import type { Ctx } from './context';
 import { move, moveNewest, showNewest, showSettled, type Moved, type ShowNote } from './jobs';
 import { settleFromCcc, type Unsettled } from './resolve';
+import { readToTail } from './read-log';
 
 const SETTLE_CONCURRENCY = 8;
 /**
@@ -51,17 +52,6 @@ interface LostCall {
   n: number;
   checkAfter: number;
   ids: string[];
-}
-
-/** Reads forward from entry `from` (already read, or its number) to the newest entry, each by key. */
-export async function readToTail(ctx: Ctx, from: LogEntry | number): Promise<LogEntry> {
-  let tail = typeof from === 'number' ? await ctx.ledger.readEntryAt(from) : from;
-  if (!tail) throw new IvrError('LedgerCorrupt', `send-log entry ${String(from)} exists but cannot be read; remove it only if no sender is running`, { transient: true });
-  for (;;) {
-    const next = await ctx.ledger.readEntryAt(tail.n + 1);
-    if (!next) return tail;
-    tail = next;
-  }
 }
 
 /**
@@ -1156,18 +1146,4 @@ async function publish(ctx: Ctx, entry: LogEntry): Promise<void> {
     if (!(e instanceof IvrError)) throw e;
     ctx.log.warn('could not publish the send-log tail', { entry: entry.n, code: e.code });
   }
-}
-
-/** The newest entry as far as the published tail knows, or the state before the first one. */
-export async function readTail(ctx: Ctx, today: string): Promise<LogEntry> {
-  const tail = await ctx.ledger.tail();
-  if (tail !== CORRUPT) return tail ?? genesis(today);
-  // The tail is only a hint, but starting from nothing would start the log again at entry 1 (its
-  // first entries may be pruned) with no quota used, no call spacing and no open calls: start from
-  // the newest entry a listing shows instead, read forward by key. The next append publishes a
-  // readable tail again.
-  const newest = Math.max(0, ...(await ctx.ledger.listLogEntries()).map((e) => e.n));
-  ctx.log.warn('send/tail cannot be read; reading the send log from the newest entry listed', { code: 'LedgerCorrupt', entry: newest });
-  if (newest === 0) throw new IvrError('LedgerCorrupt', 'send/tail cannot be read and no send-log entry is listed: nothing is sent until one is (remove send/tail only if the send log is empty)', { transient: true });
-  return readToTail(ctx, newest);
 }
