@@ -11,6 +11,7 @@ import { afterFailedAttempt, pickRegistration, type AudioFile } from '../core/ou
 import { reviewFromCode } from '../core/metadata';
 import type { ApiResult } from '../sdk/ccc';
 import type { Ctx } from './context';
+import { recordLegacyFileIds } from './migration';
 import { move, showSettled } from './jobs';
 
 /** A file to settle: its newest version (`sending` or `uncertain`) and the RequestId of its call's answer, if any. */
@@ -105,6 +106,7 @@ export async function settleFromCcc(ctx: Ctx, given: Unsettled[]): Promise<Map<s
     else if (!stillInCall(f.version, head)) out.set(head.id, head);
     else if (settleable(head, ctx.clock.now())) files.push({ ...f, version: head });
   }
+  let migrated = false;
   const byName = new Map<string, Awaited<ReturnType<typeof describeName>>>();
   for (const f of files) {
     const name = f.version.object.customName;
@@ -113,9 +115,18 @@ export async function settleFromCcc(ctx: Ctx, given: Unsettled[]): Promise<Map<s
   for (const f of files) {
     const described = byName.get(f.version.object.customName);
     if (!described) continue;
-    const owners = new Map<number, string | undefined>();
-    for (const d of described.files) if (d.customFileName === f.version.object.customName) owners.set(d.fileId, await ctx.ledger.fileOwner(d.fileId));
-    const found = pickRegistration(f.version.object.customName, described.files, owners, f.version.id);
+    const name = f.version.object.customName;
+    let owners = await ownersOf(ctx, name, described.files);
+    let found = pickRegistration(name, described.files, owners, f.version.id);
+    if (found && owners.get(found.fileId) === undefined && !migrated) {
+      // A registration no job recorded: this call's, unless the previous release made it and the
+      // migration that records its FileId has not run yet (a deploy's first minutes, before the
+      // timer's first pass). A review found a new file of an old prompt's name adopting it then.
+      await recordLegacyFileIds(ctx);
+      migrated = true;
+      owners = await ownersOf(ctx, name, described.files);
+      found = pickRegistration(name, described.files, owners, f.version.id);
+    }
     const v = f.version;
     let moved;
     if (found) {
@@ -148,6 +159,13 @@ export async function settleFromCcc(ctx: Ctx, given: Unsettled[]): Promise<Map<s
     }
   }
   return out;
+}
+
+/** Who recorded each of CCC's registrations of `name` (undefined: no job did). */
+async function ownersOf(ctx: Ctx, name: string, described: AudioFile[]): Promise<Map<number, string | undefined>> {
+  const owners = new Map<number, string | undefined>();
+  for (const d of described) if (d.customFileName === name) owners.set(d.fileId, await ctx.ledger.fileOwner(d.fileId));
+  return owners;
 }
 
 /** What a file CCC does not hold shows while it waits to be sent again. */
