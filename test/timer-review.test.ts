@@ -7,7 +7,7 @@
 import { IvrError } from '../shared/core/errors';
 import { jobId } from '../shared/core/job';
 import { setLogSink } from '../shared/runtime/log';
-import { rejectionMessage, WECOM_MAX_BYTES } from '../shared/core/report';
+import { rejectionMessage, renderReportHtml, wecomMessage, WECOM_MAX_BYTES } from '../shared/core/report';
 import { requestedDay } from '../shared/core/event';
 import { runRecovery } from '../shared/workflow/recovery';
 import { wecomStandIn } from './wecom';
@@ -527,4 +527,29 @@ test('a rejection asked about again because the listing does not show its marker
   } finally {
     hook.close();
   }
+});
+
+test("a report asked for during a call says how many of the day's submitted files are in it (their slots come back if CCC refuses the call)", async () => {
+  const w = new World();
+  w.t = ELEVEN;
+  let inCall!: () => void;
+  const calling = new Promise<void>((r) => (inCall = r));
+  let answer!: () => void;
+  const answered = new Promise<void>((r) => (answer = r));
+  w.answer = async () => {
+    inCall();
+    await answered;
+    return undefined;
+  };
+  const upload = w.upload('a', 2);
+  await calling;
+  const during = await runRecovery(w.ctx('asked-during'), { Type: 'Timer', Message: '2026-11-25' });
+  expect(during.report?.report.quota).toMatchObject({ submitted: 1, inCall: 1 });
+  expect(wecomMessage(during.report!.report).markdown.content).toContain('1/50</font> files submitted (1 of them in a call CCC has not answered yet: its slot comes back if CCC refuses the call)');
+  expect(renderReportHtml(during.report!.report, [])).toContain('files submitted to CCC (1 of them in a call CCC has not answered yet');
+  answer();
+  await upload;
+  const after = await runRecovery(w.ctx('asked-after'), { Type: 'Timer', Message: '2026-11-25' });
+  expect(after.report?.report.quota.submitted).toBe(1);
+  expect(after.report?.report.quota.inCall).toBeUndefined();
 });

@@ -7,6 +7,7 @@ import * as path from 'path';
 import { TIMER_TRIGGER_NAME } from '../lib/deploy-spec';
 import type { FunctionInstance } from './instance';
 import { dayAfter } from '../../shared/core/zone';
+import { inCallText } from '../../shared/core/report';
 import { goesOutByItself } from './file-state';
 import { inDropFolderWords } from './fixes';
 
@@ -49,7 +50,7 @@ export interface RecoveryResultShape {
     day: string;
     /** Unset when the page kept a later day's report (see writeReport in shared/workflow/recovery.ts). */
     htmlKey?: string;
-    report: { day: string; final: boolean; quota: { submitted: number; limit: number; closedByCcc?: true }; files: Record<string, number>; failedCleared?: number; review: Record<string, number>; backlog: { deferred: number }; needsAction: Array<{ status: string }>; sameName?: { name: string; files: unknown[] }[] };
+    report: { day: string; final: boolean; quota: { submitted: number; limit: number; closedByCcc?: true; inCall?: number }; files: Record<string, number>; failedCleared?: number; review: Record<string, number>; backlog: { deferred: number }; needsAction: Array<{ status: string }>; sameName?: { name: string; files: unknown[] }[] };
   };
 }
 
@@ -96,7 +97,7 @@ export async function runReport(instance: FunctionInstance, dataDir: string, fet
     // A pass with news of its own still does not tell of an empty day's report (a trial read
     // "report 2026-11-26: 0/50 files submitted" for the day before its first start).
     ...(dayHadAnything(r.report) ? {} : { emptyDay: true as const }),
-    summary: `report ${r.report.day}${r.report.final ? '' : ' so far'}: ${r.report.quota.submitted}/${r.report.quota.limit} files submitted${r.report.quota.closedByCcc ? ' (CCC reports the day full)' : ''}; ${f.uploaded} uploaded, ${f.failed} failed${r.report.failedCleared ? ` (${r.report.failedCleared} since deleted or replaced)` : ''}, ${f.deferred} deferred; review ${r.report.review.approved} approved, ${r.report.review.rejected} rejected, ${r.report.review.pending} pending; backlog ${r.report.backlog.deferred} deferred; ${actionNote(r.report.needsAction)}${sameNameNote(r.report.sameName)}`,
+    summary: `report ${r.report.day}${r.report.final ? '' : ' so far'}: ${r.report.quota.submitted}/${r.report.quota.limit} files submitted${r.report.quota.inCall ? ` (${inCallText(r.report.quota.inCall)})` : ''}${r.report.quota.closedByCcc ? ' (CCC reports the day full)' : ''}; ${f.uploaded} uploaded, ${f.failed} failed${r.report.failedCleared ? ` (${r.report.failedCleared} since deleted or replaced)` : ''}, ${f.deferred} deferred; review ${r.report.review.approved} approved, ${r.report.review.rejected} rejected, ${r.report.review.pending} pending; backlog ${r.report.backlog.deferred} deferred; ${actionNote(r.report.needsAction)}${sameNameNote(r.report.sameName)}`,
   };
 }
 

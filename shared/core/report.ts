@@ -23,9 +23,11 @@ export interface DailyReport {
    * Files submitted to CCC on `day` against the daily quota, from the send log (or the stored
    * history). `closedByCcc`: CCC answered that the day is full before this product's count filled
    * it (files registered outside this product, in the CCC console say, count there too);
-   * `remaining` is then 0, whatever this product's own count leaves.
+   * `remaining` is then 0, whatever this product's own count leaves. `inCall`: of `submitted`, the
+   * files of calls CCC has not answered yet (a report so far only); a call CCC refuses without
+   * processing gives their slots back, so the count may then fall (a trial read 8/50, then 7/50).
    */
-  quota: { limit: number; submitted: number; remaining: number; exhausted: boolean; closedByCcc?: true };
+  quota: { limit: number; submitted: number; remaining: number; exhausted: boolean; closedByCcc?: true; inCall?: number };
   /**
    * Files by what became of them on `day`: uploaded (counted on the day its call took the quota
    * slot), failed or retrying (their newest version written that day), and deferred: pushed past
@@ -117,6 +119,8 @@ export interface ReportInput {
   quotaLimit: number;
   submitted: number;
   exhausted: boolean;
+  /** Files of `day`'s calls CCC has not answered yet (see {@link DailyReport.quota}); for a report so far. */
+  inCall?: number;
   /** The newest version of every recent job in the ledger. */
   jobs: JobVersion[];
   actions: DailyReport['actions'];
@@ -261,7 +265,7 @@ export function buildReport(i: ReportInput): DailyReport {
     generatedAt: new Date(i.nowMs).toISOString(),
     utcOffset: formatOffset(i.utcOffsetMinutes),
     final: i.final,
-    quota: { limit: i.quotaLimit, submitted: i.submitted, remaining: i.exhausted ? 0 : Math.max(0, i.quotaLimit - i.submitted), exhausted: i.exhausted || i.submitted >= i.quotaLimit, ...(i.exhausted && i.submitted < i.quotaLimit ? { closedByCcc: true as const } : {}) },
+    quota: { limit: i.quotaLimit, submitted: i.submitted, remaining: i.exhausted ? 0 : Math.max(0, i.quotaLimit - i.submitted), exhausted: i.exhausted || i.submitted >= i.quotaLimit, ...(i.exhausted && i.submitted < i.quotaLimit ? { closedByCcc: true as const } : {}), ...(i.inCall && !i.final ? { inCall: Math.min(i.inCall, i.submitted) } : {}) },
     files,
     ...(failedCleared ? { failedCleared } : {}),
     review,
@@ -376,7 +380,7 @@ svg{width:100%;height:auto;font-size:11px;fill:#52606d}.bar{fill:#2680c2}.bar.fu
 ${r.final ? '' : `<p id="so-far">This quota day has not ended: the figures are those at ${esc(zoned(r.generatedAt, r.utcOffset))}. The day's own report is written by the first recovery pass after it ends.</p>
 `}${r.bucketVersioned ? `<p id="bucket-versioned" class="alert"><strong>${esc(r.bucketVersioned.code)}: nothing is sent to CCC.</strong> ${esc(r.bucketVersioned.message)}.</p>
 ` : ''}
-<p><span class="big" id="quota-used">${r.quota.submitted} / ${r.quota.limit}</span> files submitted to CCC${r.quota.closedByCcc ? ` — <strong>CCC reports the day full</strong> (FailedOperation.UploadFileOverflow): files registered outside this product, in the CCC console say, count there too` : r.quota.exhausted ? ' — <strong>quota used up</strong>' : ` — ${r.quota.remaining} left`}</p>
+<p><span class="big" id="quota-used">${r.quota.submitted} / ${r.quota.limit}</span> files submitted to CCC${r.quota.inCall ? ` (${inCallText(r.quota.inCall)})` : ''}${r.quota.closedByCcc ? ` — <strong>CCC reports the day full</strong> (FailedOperation.UploadFileOverflow): files registered outside this product, in the CCC console say, count there too` : r.quota.exhausted ? ' — <strong>quota used up</strong>' : ` — ${r.quota.remaining} left`}</p>
 <h2>Files that need action</h2>
 ${r.needsAction.length ? `<p id="needs-action-counts">${esc(actionCounts(r.needsAction))}${esc(actionOrder(r.needsAction))}</p>
 <table id="needs-action"><tr><th>file</th><th>status</th><th>why, and what to do</th></tr>${r.needsAction.map((a) => `<tr class="${a.status}"><td class="key">${esc(a.key)}</td><td class="status">${esc(a.status)}${a.day ? ` (day ${esc(a.day)} full)` : ''}${a.fileId !== undefined ? ` (FileId ${a.fileId})` : ''}<br><span class="muted">updated ${esc(zoned(a.at, r.utcOffset).slice(0, 16))}</span></td><td>${withCode([a.code, a.message].filter(Boolean).join(': '))}${a.fix ? `<br><strong>What to do:</strong> ${withCode(a.fix)}` : ''}</td></tr>`).join('')}</table>` : '<p id="needs-action">None: every file is uploaded or on its way.</p>'}
@@ -449,11 +453,16 @@ function shortName(key: string): string {
   return chars.length <= 120 ? key : `${chars.slice(0, 40).join('')}…${chars.slice(-79).join('')}`;
 }
 
+/** What a report so far says of the files in calls CCC has not answered yet ({@link DailyReport.quota}). */
+export function inCallText(n: number): string {
+  return `${n} of them in a call CCC has not answered yet: ${n === 1 ? 'its slot comes' : 'their slots come'} back if CCC refuses the call`;
+}
+
 /** A WeCom group robot message (`msgtype: markdown`); `page` says where the report page is. */
 export function wecomMessage(r: DailyReport, page?: string): WebhookMessage {
   const errors = Object.entries(r.errors).map(([c, n]) => `${markdownText(c)} ×${n}`).join(', ');
   const lines = [
-    `**IVR audio quota ${r.day}${r.final ? '' : ' (so far)'}**: <font color="${r.quota.exhausted ? 'warning' : 'info'}">${r.quota.submitted}/${r.quota.limit}</font> files submitted${r.quota.closedByCcc ? '; CCC reports the day full (files registered outside this product count there too)' : ''}`,
+    `**IVR audio quota ${r.day}${r.final ? '' : ' (so far)'}**: <font color="${r.quota.exhausted ? 'warning' : 'info'}">${r.quota.submitted}/${r.quota.limit}</font> files submitted${r.quota.inCall ? ` (${inCallText(r.quota.inCall)})` : ''}${r.quota.closedByCcc ? '; CCC reports the day full (files registered outside this product count there too)' : ''}`,
     `> uploaded ${r.files.uploaded}, failed ${r.files.failed}${r.failedCleared ? ` (${r.failedCleared} since deleted or replaced)` : ''}, deferred ${r.files.deferred}, retrying ${r.files.retrying}`,
     `> review: ${r.review.approved} approved, ${r.review.rejected} rejected, ${r.review.pending} pending`,
     `> backlog: ${r.backlog.deferred} deferred, ${r.backlog.queued} queued`,
