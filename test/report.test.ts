@@ -15,6 +15,7 @@ import { wecomStandIn } from './wecom';
 
 const ARTIFACTS = path.join(__dirname, '..', 'test-artifacts');
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
+if (!CHROMIUM) process.stderr.write('report.test.ts: chromium not installed, so the report page is not rendered in a browser (apt-get install chromium)\n');
 
 let stack: Stack;
 afterEach(() => stack.stop());
