@@ -3,7 +3,7 @@ import { JOB_STATES, TRANSITIONS, carriedOverJob, closedByCcc, parseJobVersion, 
 import { callEntry, carriedRoom, chooseBatch, easedRoom, genesis, handOffMove, leaseEntry, leaseView, nextWindow, parseLogEntry, quotaOn, quotaRoom, reclaim, roomAfterMiss, SLOW_HALF_LIFE_MS, withNews, type Candidate } from '../shared/core/sendlog';
 import { loadConfig } from '../shared/core/config';
 import { timingFrom } from '../shared/core/timing';
-import { buildReport, namesRegisteredOn, renderReportHtml, WECOM_MAX_BYTES, wecomMessage } from '../shared/core/report';
+import { buildReport, namesRegisteredOn, renderReportHtml, unansweredSlots, WECOM_MAX_BYTES, wecomMessage } from '../shared/core/report';
 
 const T0 = Date.parse('2026-11-25T03:00:00Z');
 const object = { bucket: 'b-1250000000', key: 'p/a.mp3', etag: 'e', size: 10, customName: 'a', queuedAt: T0, head: { standard: {}, meta: {} } };
@@ -377,6 +377,18 @@ describe('the daily report\'s needs-action list: the files dropped by the end of
     expect(r.needsAction.map((a) => a.key)).toEqual(['p/third.mp3']);
     // The next day's report counts them all.
     expect(buildReport({ ...reportInput, day: '2026-11-27', nowMs: D27_1700 + 60_000, jobs: [ofTheDay, later, laterQueued] }).backlog).toEqual({ deferred: 2, queued: 1, oldestDeferredDay: '2026-11-26' });
+  });
+
+  test('a report so far counts as in a call only the new slots of files still `sending` in it, not the files of answered calls the send log keeps open', () => {
+    const call = (n: number, day: string, jobs: Array<[string, number, boolean]>) => ({ n, notAfter: D26_2000, day, jobs: jobs.map(([id, seq, newSlot]) => ({ id, seq, name: id, newSlot })) });
+    const sending = (id: string) => transition(queuedJob(id, { ...reportObject, key: `p/${id}.mp3` }, D26_2000, 't'), 'send', D26_2000, 't', { call: 7, slot: '2026-11-26', newSlot: true });
+    const answered = transition(sending('done'), 'registered', D26_2000 + 500, 't', { call: 7, upload: { fileId: 1, audioFileName: 'f', requestId: 'r', review: 'pending' } });
+    const jobs = [sending('a'), sending('b'), sending('again'), answered, sending('yesterday')];
+    const open = [call(7, '2026-11-26', [['a', 1, true], ['b', 1, true], ['again', 1, false], ['done', 1, true]]), call(6, '2026-11-25', [['yesterday', 1, true]])];
+    expect(unansweredSlots('2026-11-26', open, jobs)).toBe(2);
+    const input = { ...reportInput, quotaLimit: 50, submitted: 4, exhausted: false, day: '2026-11-26', nowMs: D26_2000 + 1000, jobs, openCalls: open };
+    expect(buildReport({ ...input, final: false }).quota.inCall).toBe(2);
+    expect(buildReport(input).quota.inCall).toBeUndefined();
   });
 
   test('a retrying file whose retry was written after midnight is in the day\'s final report', () => {

@@ -8,6 +8,7 @@ import { fixFor, UPLOAD_AGAIN } from './fixes';
 import { sharedNames } from './naming';
 import type { ReviewState } from './metadata';
 import { parseUtcOffset } from './config';
+import type { OpenCall } from './sendlog';
 import type { VersioningAlert } from './versioning';
 import { formatOffset, quotaDay, wallClock } from './zone';
 
@@ -119,8 +120,8 @@ export interface ReportInput {
   quotaLimit: number;
   submitted: number;
   exhausted: boolean;
-  /** Files of `day`'s calls CCC has not answered yet (see {@link DailyReport.quota}); for a report so far. */
-  inCall?: number;
+  /** The send log's open calls (see {@link unansweredSlots}); for a report so far. */
+  openCalls?: OpenCall[];
   /** The newest version of every recent job in the ledger. */
   jobs: JobVersion[];
   actions: DailyReport['actions'];
@@ -206,6 +207,7 @@ export function reportWaits(day: string, jobs: JobVersion[], nowMs: number, skew
  * does every failure (among those since dealt with).
  */
 export function buildReport(i: ReportInput): DailyReport {
+  const inCall = i.final ? 0 : Math.min(i.submitted, unansweredSlots(i.day, i.openCalls ?? [], i.jobs));
   const nextDrop = nextDrops(i.jobs);
   const replaced = new Set(nextDrop.keys());
   const files = { uploaded: 0, failed: 0, deferred: 0, retrying: 0 };
@@ -265,7 +267,7 @@ export function buildReport(i: ReportInput): DailyReport {
     generatedAt: new Date(i.nowMs).toISOString(),
     utcOffset: formatOffset(i.utcOffsetMinutes),
     final: i.final,
-    quota: { limit: i.quotaLimit, submitted: i.submitted, remaining: i.exhausted ? 0 : Math.max(0, i.quotaLimit - i.submitted), exhausted: i.exhausted || i.submitted >= i.quotaLimit, ...(i.exhausted && i.submitted < i.quotaLimit ? { closedByCcc: true as const } : {}), ...(i.inCall && !i.final ? { inCall: Math.min(i.inCall, i.submitted) } : {}) },
+    quota: { limit: i.quotaLimit, submitted: i.submitted, remaining: i.exhausted ? 0 : Math.max(0, i.quotaLimit - i.submitted), exhausted: i.exhausted || i.submitted >= i.quotaLimit, ...(i.exhausted && i.submitted < i.quotaLimit ? { closedByCcc: true as const } : {}), ...(inCall ? { inCall } : {}) },
     files,
     ...(failedCleared ? { failedCleared } : {}),
     review,
@@ -451,6 +453,25 @@ const SUMMARY_FILES = 5;
 function shortName(key: string): string {
   const chars = [...key];
   return chars.length <= 120 ? key : `${chars.slice(0, 40).join('')}…${chars.slice(-79).join('')}`;
+}
+
+/**
+ * Quota slots of `day` taken by calls CCC has not answered yet: files a call took a new slot for
+ * whose newest version is still that call's `sending` one. The send log keeps a call open until a
+ * later sender finds every file settled, long after its answer (a first version of this count read
+ * every answered call of a quiet day as still in flight), so the jobs decide.
+ */
+export function unansweredSlots(day: string, open: OpenCall[], jobs: JobVersion[]): number {
+  const newest = new Map(jobs.map((v) => [v.id, v]));
+  let n = 0;
+  for (const c of open) {
+    if (c.day !== day) continue;
+    for (const j of c.jobs) {
+      const v = newest.get(j.id);
+      if (j.newSlot && v?.state === 'sending' && v.seq === j.seq) n++;
+    }
+  }
+  return n;
 }
 
 /** What a report so far says of the files in calls CCC has not answered yet ({@link DailyReport.quota}). */

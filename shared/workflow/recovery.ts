@@ -373,7 +373,7 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
     quotaLimit: ctx.config.dailyQuota,
     submitted,
     exhausted: quota?.full ?? false,
-    inCall: tail.open.filter((c) => c.day === day).reduce((n, c) => n + c.jobs.length, 0),
+    openCalls: tail.open,
     jobs,
     actions,
     final: how !== 'so-far',
