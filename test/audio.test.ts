@@ -8,9 +8,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { build } from 'esbuild';
-import { inspectAudio, type AudioInfo, type AudioProblemCode, type InspectResult, type WavInfo } from '../shared/audio/inspect';
+import { inspectAudio, leadingTagBytes, type AudioInfo, type AudioProblemCode, type InspectResult, type WavInfo } from '../shared/audio/inspect';
 import { judgeAudio } from '../shared/audio/check';
-import { conversionPlan, MAX_CONVERT_INPUT_BYTES, type ConversionPlan } from '../shared/audio/plan';
+import { conversionPlan, MAX_CONVERT_INPUT_BYTES, mp3TooLarge, type ConversionPlan } from '../shared/audio/plan';
 import { CCC_FILE_BYTES_DEFAULT } from '../shared/core/config';
 import { convertWav, CONVERTER_ID, type Converted } from '../shared/audio/convert';
 import { CONVERTER_FILE, loadConverter } from '../shared/audio/load-converter';
@@ -435,6 +435,23 @@ describe('conversionPlan', () => {
     expect(plan(mp3, 12384, 'telephony')).toBe('send-as-is');
     const r = plan(mp3, CCC_FILE_BYTES_DEFAULT + 1, 'auto');
     expect(r).toEqual({ code: 'FileTooLarge', message: expect.stringMatching(/^the file is 5000001 bytes \(5.000001 MB\); CCC accepts at most 5000000 bytes \(5 MB, shown by Windows as 4.76 MB\), and MP3s are not converted: re-encode it .*`lame --mp3input -m m -b 32 in.mp3 out.mp3`/) });
+  });
+
+  test("an MP3 over the limit for its tags is told to drop them (LAME's re-encode keeps them), from its first bytes alone too", () => {
+    // An ID3v2.3 tag of 5.5 MB (a cover picture) before the fixture's frames: only the tag's header is needed.
+    const size = 5_500_000;
+    const header = Buffer.from([0x49, 0x44, 0x33, 3, 0, 0, (size >> 21) & 0x7f, (size >> 14) & 0x7f, (size >> 7) & 0x7f, size & 0x7f]);
+    const audio = fixture('speech-cbr-info.mp3');
+    const fileBytes = 10 + size + audio.length;
+    expect(leadingTagBytes(header)).toBe(10 + size);
+    expect(judgeAudio(header, 'mp3', fileBytes, { convert: 'auto', maxFileBytes: CCC_FILE_BYTES_DEFAULT })).toMatchObject({ code: 'FileTooLarge', message: expect.stringContaining(`but ${10 + size} of them are tags (cover art, lyrics or other data embedded in the file), not audio: remove them and keep the audio as it is, e.g. \`ffmpeg -i in.mp3 -map 0:a -c:a copy -map_metadata -1 -id3v2_version 0 out.mp3\``) });
+    // Tags large, the audio over the limit too: one re-encode without them.
+    expect(mp3TooLarge(6_000_000, 5_000_000, 600_000)).toContain('which a re-encode with LAME keeps: re-encode it at a lower bitrate without them, e.g. `ffmpeg -i in.mp3 -map 0:a -map_metadata -1 -id3v2_version 0 -ac 1 -b:a 32k out.mp3`');
+    // Small tags: LAME as before.
+    expect(mp3TooLarge(6_000_000, 5_000_000, 4000)).toContain('`lame --mp3input -m m -b 32 in.mp3 out.mp3`');
+    // Inspected whole, the tags around the stream are counted.
+    const tagged = Buffer.concat([Buffer.from([0x49, 0x44, 0x33, 3, 0, 0, 0, 0, 0, 100]), Buffer.alloc(100), audio]);
+    expect(info(tagged, 'mp3')).toMatchObject({ tagBytes: 110 });
   });
 
   test('sizes just over a limit read differently from the limit in megabytes too', () => {

@@ -79,6 +79,21 @@ function made(tool: 'sox' | 'ffmpeg', ext: string, codec?: string): Buffer {
 }
 const soxAs = (ext: string) => made('sox', ext);
 
+/** An MP3 fixture with a picture of noise (`side` pixels square, a PNG FFmpeg makes) embedded as cover art, as FFmpeg tags one. */
+function withCoverArt(mp3: string, side: number): Buffer {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-art-'));
+  try {
+    const png = path.join(dir, 'art.png');
+    const out = path.join(dir, 'out.mp3');
+    const script = `ffmpeg -v error -f lavfi -i "nullsrc=s=${side}x${side},geq=r='random(1)*255':g='random(2)*255':b='random(3)*255'" -frames:v 1 "$1" && ffmpeg -v error -i "$0" -i "$1" -map 0 -map 1 -c copy -id3v2_version 3 "$2"`;
+    const r = spawnSync('sh', ['-c', script, path.join(FIXTURES, mp3), png, out], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`cover art: ${r.stderr}`);
+    return fs.readFileSync(out);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const SMALL: AudioPolicy = { convert: 'auto', maxFileBytes: 5_000_000 };
 
 /** Files that fail a check whose message gives a command: name, bytes, the settings, the code expected. */
@@ -113,6 +128,9 @@ const FFMPEG_CASES: typeof CASES = [
   { what: 'an AAC recording in M4A', dropped: 'phone memo.m4a', bytes: () => made('ffmpeg', 'm4a', 'aac'), policy: SMALL, code: 'UnsupportedExtension' },
   { what: 'raw AAC', dropped: 'raw.aac', bytes: () => made('ffmpeg', 'aac', 'aac'), policy: SMALL, code: 'UnsupportedExtension' },
   { what: 'a WMA recording', dropped: 'old.wma', bytes: () => made('ffmpeg', 'wma', 'wmav2'), policy: SMALL, code: 'UnsupportedExtension' },
+  // A trial's MP3 was over the limit for its cover art: LAME's re-encode kept the tag and failed again.
+  { what: 'an MP3 over the limit for its cover art alone', dropped: 'with art.mp3', bytes: () => withCoverArt('speech-cbr-info.mp3', 120), policy: { convert: 'auto', maxFileBytes: 13_000 }, code: 'FileTooLarge' },
+  { what: 'an MP3 over the limit for its audio and large cover art', dropped: 'art and audio.mp3', bytes: () => withCoverArt('speech-cbr-info.mp3', 120), policy: { convert: 'auto', maxFileBytes: 9000 }, code: 'FileTooLarge' },
   { what: 'a WebM recording (a browser recorder)', dropped: 'browser.webm', bytes: () => made('ffmpeg', 'webm', 'libopus'), policy: SMALL, code: 'UnsupportedExtension' },
 ];
 

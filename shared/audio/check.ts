@@ -5,8 +5,8 @@
  */
 import type { ConvertMode } from '../core/config';
 import { IvrError } from '../core/errors';
-import { declaredWavSeconds, inspectAudio, sniffAudio, type AudioFormat, type AudioInfo } from './inspect';
-import { conversionPlan, MAX_CONVERT_INPUT_BYTES, overLimit, telephonyBytes, tooLongForTelephony } from './plan';
+import { declaredWavSeconds, inspectAudio, leadingTagBytes, sniffAudio, type AudioFormat, type AudioInfo } from './inspect';
+import { conversionPlan, MAX_CONVERT_INPUT_BYTES, mp3TooLarge, overLimit, telephonyBytes, tooLongForTelephony } from './plan';
 import { SOX_TO_TELEPHONY } from '../core/telephony';
 
 /** The operator's settings a verdict depends on (a `Config` is one). */
@@ -43,7 +43,8 @@ export function judgeAudio(bytes: Uint8Array, format: AudioFormat, size: number,
     // make a file that fails again (seen in a trial: 330 s, then 5,280,044 bytes).
     const seconds = format === 'wav' ? declaredWavSeconds(bytes) : undefined;
     if (seconds !== undefined && telephonyBytes(seconds) > policy.maxFileBytes) return new IvrError('FileTooLarge', tooLongForTelephony(size, seconds, telephonyBytes(seconds), policy.maxFileBytes));
-    const fix = format === 'mp3' ? 're-encode it at a lower bitrate, e.g. `lame --mp3input -m m -b 32 in.mp3 out.mp3`' : policy.convert === 'off' ? `convert it to 8 kHz mono first, e.g. ${SOX_TO_TELEPHONY}, or turn conversion on (IVR_CONVERT)` : `convert it before uploading, e.g. ${SOX_TO_TELEPHONY}`;
+    if (format === 'mp3') return new IvrError('FileTooLarge', mp3TooLarge(size, policy.maxFileBytes, leadingTagBytes(bytes)));
+    const fix = policy.convert === 'off' ? `convert it to 8 kHz mono first, e.g. ${SOX_TO_TELEPHONY}, or turn conversion on (IVR_CONVERT)` : `convert it before uploading, e.g. ${SOX_TO_TELEPHONY}`;
     const code = format === 'wav' && policy.convert !== 'off' ? 'AudioTooLargeToConvert' : 'FileTooLarge';
     return new IvrError(code, `${overLimit(size, policy.maxFileBytes)}${code === 'AudioTooLargeToConvert' ? ` and at most ${MAX_CONVERT_INPUT_BYTES} bytes can be converted` : ''}: ${fix}`);
   }

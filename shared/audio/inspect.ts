@@ -84,6 +84,8 @@ export interface Mp3Info {
   durationSeconds: number;
   /** The VBR/CBR header found in the first frame, if any. */
   header?: 'Xing' | 'Info' | 'VBRI';
+  /** Bytes of tags around the MPEG stream (ID3v2 in front; ID3v1, APEv2, Lyrics3 behind): cover art, say. */
+  tagBytes: number;
 }
 
 /** What `inspectAudio` found in a valid file. */
@@ -440,6 +442,17 @@ function trailingTag(b: Uint8Array, start: number, end: number): number {
   return 0;
 }
 
+/**
+ * The size the ID3v2 tags at the start of an MP3 declare, as far as `b` (the file's first bytes
+ * may be all there is) shows their headers: for a file too large to read whole, how much of it is
+ * tags (cover art, typically), not audio.
+ */
+export function leadingTagBytes(b: Uint8Array): number {
+  let start = 0;
+  while (start + 10 <= b.length && ascii(b, start, 3) === 'ID3') start += 10 + syncsafe(b, start + 6) + (b[start + 5] & 0x10 ? 10 : 0);
+  return start;
+}
+
 /** A 28-bit ID3v2 size (7 bits a byte). */
 function syncsafe(b: Uint8Array, at: number): number {
   return ((b[at] & 0x7f) << 21) | ((b[at + 1] & 0x7f) << 14) | ((b[at + 2] & 0x7f) << 7) | (b[at + 3] & 0x7f);
@@ -512,6 +525,7 @@ function inspectMp3(b: Uint8Array): Checked<Mp3Info> {
     frames,
     durationSeconds,
     ...(tag ? { header: tag.kind } : {}),
+    tagBytes: b.length - (end - start),
   };
 }
 

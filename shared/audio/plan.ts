@@ -89,6 +89,20 @@ export function tooLongForTelephony(bytes: number, seconds: number, outBytes: nu
 const problem = (code: PlanProblemCode, message: string): PlanProblem => ({ code, message });
 
 /**
+ * Why an MP3 of `bytes` is over CCC's limit, and the fix, by how much of it is tags (`tagBytes`):
+ * all that is over, then only they go; large, then a re-encode drops them too. A trial's MP3 with
+ * 5.5 MB of cover art was told to re-encode with LAME, which keeps the tag: the new file failed the
+ * same way, with the same advice.
+ */
+export function mp3TooLarge(bytes: number, maxFile: number, tagBytes: number): string {
+  const over = overLimit(bytes, maxFile);
+  const tags = `${tagBytes} of them are tags (cover art, lyrics or other data embedded in the file), not audio`;
+  if (tagBytes > 0 && bytes - tagBytes <= maxFile) return `${over}, but ${tags}: remove them and keep the audio as it is, e.g. \`ffmpeg -i in.mp3 -map 0:a -c:a copy -map_metadata -1 -id3v2_version 0 out.mp3\``;
+  if (tagBytes > maxFile / 10) return `${over}, and ${tags}, which a re-encode with LAME keeps: re-encode it at a lower bitrate without them, e.g. \`ffmpeg -i in.mp3 -map 0:a -map_metadata -1 -id3v2_version 0 -ac 1 -b:a 32k out.mp3\``;
+  return `${over}, and MP3s are not converted: re-encode it at a lower bitrate, e.g. \`lame --mp3input -m m -b 32 in.mp3 out.mp3\` (4 KB per second of audio)`;
+}
+
+/**
  * Decides, from what `inspectAudio` found and the file's size in bytes, whether to send the file
  * as it is, convert it to 8 kHz mono 16-bit PCM WAV first, or fail with a message that says how
  * to fix the file.
@@ -106,7 +120,7 @@ export function conversionPlan(info: AudioInfo, bytes: number, mode: ConvertMode
     // MP3s are never converted: decoding one would add ~84 KB (mpg123-decoder, WASM) for files that
     // are already compressed, and a 16-bit 8 kHz WAV (16 KB/s) is no smaller than a 128 kbit/s MP3.
     if (!tooBig) return 'send-as-is';
-    return problem('FileTooLarge', `${over}, and MP3s are not converted: re-encode it at a lower bitrate, e.g. \`lame --mp3input -m m -b 32 in.mp3 out.mp3\` (4 KB per second of audio)`);
+    return problem('FileTooLarge', mp3TooLarge(bytes, maxFile, info.tagBytes));
   }
   const telephony = info.codec === 'pcm' && info.sampleRate === TELEPHONY_RATE && info.channels === 1 && info.bitsPerSample === 16;
   // sox reads a data size of 0 as no samples at all; ffmpeg reads on to the end of the file.
