@@ -983,7 +983,7 @@ describe('burst summary', () => {
     expect(quotaPart(48, 48, 50)).toBe('registered in CCC today 48/50');
     expect(quotaPart(48, undefined, 50)).toBe('registered in CCC today 48/50');
     expect(quotaPart(50, 40, 50)).toBe('registered in CCC today 50/50 (the functions submitted 40; CCC counts files registered by other means too)');
-    expect(quotaPart(48, 50, 50)).toBe('quota today 50/50 files submitted, 48 registered in CCC (a call CCC answered with an error, or whose answer was lost, counts too)');
+    expect(quotaPart(48, 50, 50)).toBe('quota today 50/50 files submitted, 48 registered in CCC (a file CCC refused counts too, and so do the files of a call CCC answered with an error or whose answer was lost)');
     // Two pass lines (the pass at start, then a timer pass minutes later): not "the pass above".
     for (const f of ['p.mp3', 'q.mp3', 'r.mp3']) b.count(up(f));
     b.passPrinted(['prompts/p.mp3', 'prompts/q.mp3']);

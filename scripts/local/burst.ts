@@ -102,8 +102,8 @@ export function burstLine(b: BurstSummary): string {
 
 /**
  * The quota part of the summary. `registered`: what CCC lists today; `submitted`: what the
- * functions count against the quota (the send log), which also holds files of calls CCC answered
- * with an error or whose answer was lost: a trial read `registered in CCC today 48/50` beside a file
+ * functions count against the quota (the send log), which also holds files CCC refused (a trial's
+ * UploadRejected) and files of calls CCC answered with an error or whose answer was lost: a trial read `registered in CCC today 48/50` beside a file
  * deferred for a full quota. Said apart only when the two differ.
  */
 export function quotaPart(registered: number, submitted: number | undefined, quota: number): string {
@@ -111,5 +111,5 @@ export function quotaPart(registered: number, submitted: number | undefined, quo
   // here beside a report's `40/50 files submitted`.
   if (submitted !== undefined && submitted < registered) return `registered in CCC today ${registered}/${quota} (the functions submitted ${submitted}; CCC counts files registered by other means too)`;
   if (submitted === undefined || submitted === registered) return `registered in CCC today ${registered}/${quota}`;
-  return `quota today ${submitted}/${quota} files submitted, ${registered} registered in CCC (a call CCC answered with an error, or whose answer was lost, counts too)`;
+  return `quota today ${submitted}/${quota} files submitted, ${registered} registered in CCC (a file CCC refused counts too, and so do the files of a call CCC answered with an error or whose answer was lost)`;
 }
