@@ -952,6 +952,40 @@ test('a failed copy renamed in the scan that finds another copy of its object re
   t.dirs.cleanup();
 });
 
+test('a failed copy renamed within failed/ is told from a file of the same bytes saved there by hand: its note goes with the renamed one', async () => {
+  const t = await dropFolder();
+  const bytes = mp3Silence(5);
+  // As in a trial: the operator saved a recording into failed/ by hand, then dropped the same bytes
+  // under another name, which failed, and renamed its failed copy as the message said.
+  fs.writeFileSync(path.join(t.drop.failedDir, 'mine.mp3'), bytes);
+  await t.drop.tick();
+  fs.writeFileSync(path.join(t.dirs.drop, 'rev.mp3'), bytes);
+  await t.settle();
+  t.result('prompts/rev.mp3', failed('AudioTruncated'));
+  await t.drop.tick();
+  const told = t.of('skipped').length;
+  fs.renameSync(path.join(t.drop.failedDir, 'rev.mp3'), path.join(t.drop.failedDir, 'rev-renamed.mp3'));
+  await t.drop.tick();
+  await t.drop.tick();
+  expect(fs.readdirSync(t.drop.failedDir).sort()).toEqual(['mine.mp3', 'rev-renamed.mp3', 'rev-renamed.mp3.error.txt']);
+  // Still the stack's own copy: no line tells the operator it is not taken.
+  expect(t.of('skipped').slice(told)).toEqual([]);
+  // Removed, it clears its object; the file saved by hand never stood for it.
+  fs.rmSync(path.join(t.drop.failedDir, 'rev-renamed.mp3'));
+  await t.drop.tick();
+  expect(t.of('cleared')).toEqual([{ kind: 'cleared', file: 'failed/rev-renamed.mp3', key: 'prompts/rev.mp3' }]);
+  // Renamed to another extension, as FormatMismatch's fix says, but in failed/: said once, with what to do.
+  fs.writeFileSync(path.join(t.dirs.drop, 'x1.wav'), mp3Silence(6));
+  await t.settle();
+  t.result('prompts/x1.wav', failed('FormatMismatch'));
+  await t.drop.tick();
+  fs.renameSync(path.join(t.drop.failedDir, 'x1.wav'), path.join(t.drop.failedDir, 'x1.mp3'));
+  await t.drop.tick();
+  await t.drop.tick();
+  expect(t.of('skipped').slice(told)).toEqual([{ kind: 'skipped', file: 'failed/x1.mp3', why: `renamed in failed/, but nothing in failed/ is sent (it holds the files the stack could not register): copy it into the drop folder itself (${path.basename(t.dirs.drop)}/x1.mp3) to send it` }]);
+  t.dirs.cleanup();
+});
+
 test('a failed file\'s object stays while another copy stands for it or its name is dropped again; a rename in failed/ moves it; the same bytes under a new name are a fix', async () => {
   const t = await dropFolder();
   const bad = mp3Silence(5);

@@ -28,6 +28,15 @@ function md5OfFile(full: string): string {
   }
 }
 
+/** A file's inode, or undefined when it cannot be read: a file renamed keeps it, a copy does not. */
+function inodeOf(full: string): number | undefined {
+  try {
+    return fs.statSync(full).ino;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A file's size, or -1 when it cannot be read. */
 function sizeOf(full: string): number {
   try {
@@ -219,6 +228,9 @@ function writeMark(dir: string, id: string): boolean {
 /** How long a file moved to done/ or failed/ is watched for a paused copy going on into it (while the stack runs). */
 export const GROWTH_WATCH_MS = 10 * 60_000;
 
+/** A failed file the drop folder tracks in failed/ (by its path there): see {@link FailedCopy}. */
+type TrackedCopy = Pick<FailedCopy, 'key' | 'md5' | 'size' | 'ino'>;
+
 /** A failed file the drop folder knows, as {@link FailedCopiesRecord} keeps it. */
 export interface FailedCopy {
   /** Its path relative to the drop folder: `failed/photo (2).mp3`. */
@@ -228,6 +240,8 @@ export interface FailedCopy {
   /** The MD5 of what failed (the object's ETag while it still holds that upload). */
   md5: string;
   size: number;
+  /** Its inode when last seen: a rename within failed/ is told from another file of the same bytes by it. */
+  ino?: number;
   /**
    * The drop folder it was in ({@link readMark}): only a start in that very folder judges it.
    * Unset in lists of earlier versions; {@link UNJUDGED} when a start that could not judge failed/
@@ -309,7 +323,7 @@ export class DropFolder {
    * The failed files the stack put in failed/ (this run, or found there with their note at start),
    * by path relative to the drop folder: the object each stands for, and the MD5 of what failed.
    */
-  private readonly failedCopies = new Map<string, { key: string; md5: string; size: number }>();
+  private readonly failedCopies = new Map<string, TrackedCopy>();
   /** Set once a failure to write the failed files' record has been said, so it is said once. */
   private toldRecordError = false;
   /** Listed failed files this start does not judge, kept on the list as they are ({@link open}). */
@@ -586,7 +600,7 @@ export class DropFolder {
       const copy = `${failed}${withSuffix(note.file, n)}`;
       const full = path.join(this.deps.dropDir, fromRel(copy));
       const hash = md5OfFile(full);
-      if (hash) this.failedCopies.set(copy, { key: note.key, md5: hash, size: sizeOf(full) });
+      if (hash) this.failedCopies.set(copy, { key: note.key, md5: hash, size: sizeOf(full), ino: inodeOf(full) });
     }
   }
 
@@ -607,7 +621,7 @@ export class DropFolder {
       const full = path.join(this.deps.dropDir, fromRel(c.file));
       const removed = this.removedByOperator(c.file);
       if (!removed && (sizeOf(full) !== c.size || md5OfFile(full) !== c.md5)) continue; // another file now
-      this.failedCopies.set(c.file, { key: c.key, md5: c.md5, size: c.size });
+      this.failedCopies.set(c.file, { key: c.key, md5: c.md5, size: c.size, ino: removed ? undefined : inodeOf(full) });
       if (!removed) this.placed.add(c.file);
     }
   }
@@ -652,7 +666,7 @@ export class DropFolder {
   }
 
   /** {@link clearRemovedFailures} for the files found removed, apart so the list is kept however it ends. */
-  private async clearEach(removed: Array<[string, { key: string; md5: string; size: number }]>): Promise<void> {
+  private async clearEach(removed: Array<[string, TrackedCopy]>): Promise<void> {
     // failed/'s files that no entry stands for, by size: where a renamed copy would be (one walk
     // for all the copies removed since the last scan, and a hash only for a size that matches).
     const untracked = new Map<number, string[]>();
@@ -663,9 +677,16 @@ export class DropFolder {
     }
     // Renames first: a copy renamed in the scan that finds another removed must still stand for
     // its object when that removal is judged.
-    const gone: Array<[string, { key: string; md5: string; size: number }]> = [];
+    const gone: Array<[string, TrackedCopy]> = [];
     for (const [rel, c] of removed) {
-      const renamed = (untracked.get(c.size) ?? []).find((r) => !this.failedCopies.has(r) && md5OfFile(path.join(this.deps.dropDir, fromRel(r))) === c.md5);
+      // The file renamed is the one with its inode, not any file of the same bytes: a trial's
+      // earlier copy of the same recording, saved into failed/ by hand, took the note of the one
+      // renamed, and then stood for its object once that was deleted. By bytes only for an entry
+      // listed by an earlier version, which kept no inode.
+      const renamed = (untracked.get(c.size) ?? []).find((r) => {
+        const full = path.join(this.deps.dropDir, fromRel(r));
+        return !this.failedCopies.has(r) && (c.ino === undefined || inodeOf(full) === c.ino) && md5OfFile(full) === c.md5;
+      });
       if (!renamed) {
         gone.push([rel, c]);
         continue;
@@ -676,6 +697,9 @@ export class DropFolder {
       this.placed.add(renamed);
       // Its note goes with it (a trial renamed a copy, then moved it out: the note was left behind).
       this.moveOwnNote(rel, renamed, c.key);
+      // A new extension is a fix followed where the copy sits (a trial renamed `x.wav` to `x.mp3`
+      // in failed/, as FormatMismatch says, and waited): said once, as for a file saved there.
+      if (path.posix.extname(rel).toLowerCase() !== path.posix.extname(renamed).toLowerCase()) this.skip(path.join(this.deps.dropDir, fromRel(renamed)), `renamed in ${RESERVED_DIRS.failed}/, but ${this.notSentFrom(renamed)}`);
     }
     // Two copies of one object removed together (a fix dropped, then both failed copies deleted)
     // must not each stay for the other; each leaves the list only once handled, so a stop half-way
@@ -793,9 +817,14 @@ export class DropFolder {
   private tellSavedIntoResults(): void {
     for (const rel of this.resultFiles()) {
       if (this.placed.has(rel) || (rel.startsWith(`${RESERVED_DIRS.failed}/`) && rel.endsWith(ERROR_SUFFIX))) continue;
-      const dir = rel.slice(0, rel.indexOf('/'));
-      this.skip(path.join(this.deps.dropDir, fromRel(rel)), `nothing in ${dir}/ is sent (it holds the files the stack ${dir === RESERVED_DIRS.done ? 'registered' : 'could not register'}): copy it into the drop folder itself (${path.basename(this.deps.dropDir)}/${path.posix.basename(rel)}) to send it`);
+      this.skip(path.join(this.deps.dropDir, fromRel(rel)), this.notSentFrom(rel));
     }
+  }
+
+  /** Why a file in done/ or failed/ (`rel`) is not sent, and what to do to send it. */
+  private notSentFrom(rel: string): string {
+    const dir = rel.slice(0, rel.indexOf('/'));
+    return `nothing in ${dir}/ is sent (it holds the files the stack ${dir === RESERVED_DIRS.done ? 'registered' : 'could not register'}): copy it into the drop folder itself (${path.basename(this.deps.dropDir)}/${path.posix.basename(rel)}) to send it`;
   }
 
   /**
@@ -1344,7 +1373,8 @@ export class DropFolder {
       }
     }
     if (rel) {
-      this.failedCopies.set(`${RESERVED_DIRS.failed}/${rel}`, { key, md5: f.md5, size: sizeOf(path.join(this.failedDir, fromRel(rel))) });
+      const full = path.join(this.failedDir, fromRel(rel));
+      this.failedCopies.set(`${RESERVED_DIRS.failed}/${rel}`, { key, md5: f.md5, size: sizeOf(full), ino: inodeOf(full) });
       this.recordFailedCopies();
       this.watchGrowth(`${RESERVED_DIRS.failed}/${rel}`, key);
     }
