@@ -171,6 +171,31 @@ test('a paused copy that goes on after its cut version failed and moved to faile
   t.dirs.cleanup();
 });
 
+test('a failed copy saved over with other bytes is not taken for a paused copy going on: the line says failed/ sends nothing, at once or long after', async () => {
+  const t = await dropFolder();
+  fs.writeFileSync(path.join(t.dirs.drop, 'offline bad.mp3'), Buffer.alloc(29, 1));
+  fs.writeFileSync(path.join(t.dirs.drop, 'empty.mp3'), Buffer.alloc(0));
+  await t.settle();
+  t.result('prompts/offline bad.mp3', failed('NotAudio'));
+  t.result('prompts/empty.mp3', failed('EmptyFile'));
+  await t.drop.tick();
+  const good = mp3Silence(6);
+  // Within the growth watch, as a trial did three minutes on: cp over it (the same inode, bigger).
+  fs.writeFileSync(path.join(t.drop.failedDir, 'offline bad.mp3'), good);
+  await t.drop.tick();
+  const line = (name: string) => ({ kind: 'skipped', file: `failed/${name}`, why: `other bytes were saved over it since, but nothing in failed/ is sent (it holds the files the stack could not register): copy it into the drop folder itself (${path.basename(t.dirs.drop)}/${name}) to send it` });
+  expect({ errors: t.of('error'), skipped: t.of('skipped') }).toEqual({ errors: [], skipped: [line('offline bad.mp3')] });
+  // After the watch (a trial's, twenty minutes on): said too, once.
+  t.advance(GROWTH_WATCH_MS + 1000);
+  await t.drop.tick();
+  fs.writeFileSync(path.join(t.drop.failedDir, 'empty.mp3'), good);
+  await t.drop.tick();
+  await t.drop.tick();
+  expect({ errors: t.of('error'), skipped: t.of('skipped') }).toEqual({ errors: [], skipped: [line('offline bad.mp3'), line('empty.mp3')] });
+  expect(t.of('sent')).toHaveLength(2);
+  t.dirs.cleanup();
+});
+
 test('a paused copy that goes on after its cut version was registered (an MP3 cut between frames passes every check) is pointed out: CCC holds a prompt that ends early', async () => {
   const { t, whole, half, fd } = await pausedCopy();
   t.result('prompts/stall.mp3', uploaded(1008));

@@ -28,12 +28,29 @@ function md5OfFile(full: string): string {
   }
 }
 
+/** What is said of a file in done/ or failed/ that other bytes were saved over (`notSent`: why it is not sent, and what to do). */
+const savedOver = (notSent: string): string => `other bytes were saved over it since, but ${notSent}`;
+
 /** A file's inode, or undefined when it cannot be read: a file renamed keeps it, a copy does not. */
 function inodeOf(full: string): number | undefined {
   try {
     return fs.statSync(full).ino;
   } catch {
     return undefined;
+  }
+}
+
+/** The MD5 of a file's first `n` bytes, or '' when it cannot be read: whether a file that grew still starts as it did. */
+function md5OfStart(full: string, n: number): string {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(full, 'r');
+    const b = Buffer.alloc(n);
+    return fs.readSync(fd, b, 0, n, 0) === n ? md5(b) : '';
+  } catch {
+    return '';
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
 }
 
@@ -349,7 +366,9 @@ export class DropFolder {
    * Files just moved to done/ or failed/, with their size and inode then, watched until `until`
    * ({@link tellGrown}); `fileId` for done/. A copy going on writes into the same inode.
    */
-  private readonly growthWatch = new Map<string, { size: number; ino: number; key: string; until: number; fileId?: number }>();
+  /** Files {@link tellGrown} said grew: not said again to have been saved over. */
+  private readonly toldGrown = new Set<string>();
+  private readonly growthWatch = new Map<string, { size: number; ino: number; md5: string; key: string; until: number; fileId?: number }>();
   private timer?: NodeJS.Timeout;
   /** True while the files a previous run left in `waiting/` are looked at again at start. */
   private resuming = false;
@@ -815,6 +834,15 @@ export class DropFolder {
    * drop/failed/hold_fixed.mp3`) are never sent: said once, with what to do, as for a link.
    */
   private tellSavedIntoResults(): void {
+    // A failed copy saved over after its growth watch (a trial's, 20 minutes on): its line said
+    // nothing, and `status` kept its old failure beside a file that was by then good audio.
+    for (const [rel, c] of this.failedCopies) {
+      // One still watched, or told to have grown (a paused copy going on), is tellGrown's.
+      if (this.growthWatch.has(rel) || this.toldGrown.has(rel)) continue;
+      const full = path.join(this.deps.dropDir, fromRel(rel));
+      const size = sizeOf(full);
+      if (size >= 0 && size !== c.size) this.skip(full, savedOver(this.notSentFrom(rel)));
+    }
     for (const rel of this.resultFiles()) {
       if (this.placed.has(rel) || (rel.startsWith(`${RESERVED_DIRS.failed}/`) && rel.endsWith(ERROR_SUFFIX))) continue;
       this.skip(path.join(this.deps.dropDir, fromRel(rel)), this.notSentFrom(rel));
@@ -852,6 +880,13 @@ export class DropFolder {
       const size = seen.size;
       if (size <= w.size) continue;
       this.growthWatch.delete(rel);
+      // Saved over with other bytes (a trial copied a good recording onto its failed copy): not a
+      // copy going on, which only adds to what was taken.
+      if (md5OfStart(path.join(this.deps.dropDir, fromRel(rel)), w.size) !== w.md5) {
+        this.skip(path.join(this.deps.dropDir, fromRel(rel)), savedOver(this.notSentFrom(rel)));
+        continue;
+      }
+      this.toldGrown.add(rel);
       const again = `copy it into the drop folder itself (${path.basename(this.deps.dropDir)}/${path.posix.basename(rel)})`;
       // A note beside it keeps what the line says once it has scrolled away; `npm run status` reads it.
       const note = w.fileId === undefined ? undefined : this.writeCutShortNote(rel, w.key, w.fileId, w.size, size);
@@ -867,9 +902,9 @@ export class DropFolder {
   }
 
   /** Watches a file just moved to done/ or failed/ for a paused copy going on into it ({@link tellGrown}). */
-  private watchGrowth(rel: string, key: string, fileId?: number): void {
+  private watchGrowth(rel: string, key: string, md5: string, fileId?: number): void {
     const id = fileIdentity(path.join(this.deps.dropDir, fromRel(rel)));
-    if (id) this.growthWatch.set(rel, { ...id, key, until: this.deps.now() + GROWTH_WATCH_MS, ...(fileId !== undefined ? { fileId } : {}) });
+    if (id) this.growthWatch.set(rel, { ...id, md5, key, until: this.deps.now() + GROWTH_WATCH_MS, ...(fileId !== undefined ? { fileId } : {}) });
   }
 
   /** Writes `<file>.cut-short.txt` beside a file in done/ registered cut short; its path, or undefined when it cannot be written. */
@@ -1286,7 +1321,7 @@ export class DropFolder {
       this.deps.emit({ kind: 'error', file: f.file, message: `registered, but could not be moved to ${RESERVED_DIRS.done}/ (${(e as Error).message}); it stays in ${RESERVED_DIRS.waiting}/ and is looked at again at the next start` });
       return;
     }
-    if (rel && fileId !== undefined && !alreadyRegistered) this.watchGrowth(`${RESERVED_DIRS.done}/${rel}`, key, fileId);
+    if (rel && fileId !== undefined && !alreadyRegistered) this.watchGrowth(`${RESERVED_DIRS.done}/${rel}`, key, f.md5, fileId);
     // Once, at the registration itself: not for the same file dropped again (its notes were marked
     // then, with that time), nor when CCC had rejected it at review (the name needs a new recording).
     if (fileId !== undefined && !alreadyRegistered) this.markFixed(key, fileId, rel && `${RESERVED_DIRS.done}/${rel}`);
@@ -1376,7 +1411,7 @@ export class DropFolder {
       const full = path.join(this.failedDir, fromRel(rel));
       this.failedCopies.set(`${RESERVED_DIRS.failed}/${rel}`, { key, md5: f.md5, size: sizeOf(full), ino: inodeOf(full) });
       this.recordFailedCopies();
-      this.watchGrowth(`${RESERVED_DIRS.failed}/${rel}`, key);
+      this.watchGrowth(`${RESERVED_DIRS.failed}/${rel}`, key, f.md5);
     }
     this.deps.emit({ kind: 'failed', file: f.file, key, code, message, movedTo: rel && `${RESERVED_DIRS.failed}/${rel}`, note, ...(warning ? { warning } : {}), ...(failedBeforeMs !== undefined ? { failedBefore: formatDateTime(failedBeforeMs, this.deps.offsetMinutes) } : {}) });
     if (noteError) this.deps.emit({ kind: 'error', file: f.file, message: `its note (<name>.error.txt) could not be written (${noteError}); the reason is on the line above` });
