@@ -1364,3 +1364,19 @@ test('a file copied slowly in chunks, each pause shorter than the settle time, i
   expect(t.bucket.get('prompts/slow.mp3')!.body.equals(whole)).toBe(true);
   t.dirs.cleanup();
 });
+
+test("a failed file's note names a failed copy of the same prompt in another format, whose fix makes the same file", async () => {
+  const t = await dropFolder();
+  const sox = (ext: string) => ({ 'ivr-status': 'failed', 'ivr-error-code': 'UnsupportedExtension', 'ivr-error-message': encodeURIComponent(`.${ext} is not taken; convert it, e.g. \`sox in.${ext} out.wav\``) });
+  fs.writeFileSync(path.join(t.dirs.drop, 'speech.flac'), Buffer.alloc(40, 2));
+  await t.settle();
+  t.result('prompts/speech.flac', sox('flac'));
+  await t.drop.tick();
+  fs.writeFileSync(path.join(t.dirs.drop, 'speech.ogg'), Buffer.alloc(40, 3));
+  await t.settle();
+  t.result('prompts/speech.ogg', sox('ogg'));
+  await t.drop.tick();
+  const note = (name: string) => fs.readFileSync(path.join(t.drop.failedDir, `${name}.error.txt`), 'utf8');
+  expect(note('speech.ogg')).toContain('(failed/speech.flac is this prompt in another format, whose note may make speech.wav too: run the command of one of them only, or CCC registers the name twice)');
+  t.dirs.cleanup();
+});

@@ -309,6 +309,10 @@ describe('error → fix', () => {
     expect(readFailureNote(moved, 'b-1')).toEqual({ file: 'hold music.wav', key: 'prompts/hold music.wav' });
     expect(wav).toContain("Command: cd /d && lame --mp2input 'failed/hold music.wav' '.hold music.mp3' && mv '.hold music.mp3' 'hold music.mp3'\n         (the message's example, for this file: the fixed file goes straight into the drop folder, which takes it in)\n         (hold music.mp3 is a new name: hold music.wav stays listed as failed until you delete failed/hold music.wav; do that once hold music.mp3 is registered)\n");
     expect(readFailureNote(failureText(base), 'b-1')).toEqual({ file: 'big.mp3', key: 'prompts/big.mp3' });
+    // The same prompt failed in another format too (a trial's speech.flac and speech.ogg both made speech.wav).
+    const ogg = { ...base, file: 'speech.ogg', key: 'prompts/speech.ogg', code: 'UnsupportedExtension', message: 'e.g. `sox in.ogg out.wav`', run: { dropDir: '/d', copy: 'failed/speech.ogg' } };
+    expect(failureText({ ...ogg, samePrompt: ['failed/speech.flac'] })).toContain('\n         (failed/speech.flac is this prompt in another format, whose note may make speech.wav too: run the command of one of them only, or CCC registers the name twice)\n');
+    expect(failureText(ogg)).not.toContain('another format');
   });
 
   test('a note gives back the name and key it was written with, also when a message or a name breaks a line', () => {

@@ -1398,7 +1398,9 @@ export class DropFolder {
       const noteRel = noteName(f.file, n);
       // The message's example commands are given for this file where a POSIX shell runs them.
       const run = process.platform === 'win32' ? {} : { run: { dropDir: this.deps.dropDir, copy: `${RESERVED_DIRS.failed}/${rel}`, head: headOf(path.join(this.failedDir, fromRel(rel)), 64) } };
-      const text = failureText({ file: f.file, key, bucket: this.deps.bucket, code, message, atMs, offsetMinutes: this.deps.offsetMinutes, ...(warning ? { warning } : {}), ...(failedBeforeMs !== undefined ? { failedBeforeMs } : {}), ...run });
+      const stem = (k: string) => k.replace(/\.[^./]*$/, '');
+      const samePrompt = [...this.failedCopies].filter(([, c]) => c.key !== key && stem(c.key) === stem(key)).map(([copy]) => copy);
+      const text = failureText({ file: f.file, key, bucket: this.deps.bucket, code, message, atMs, offsetMinutes: this.deps.offsetMinutes, ...(warning ? { warning } : {}), ...(failedBeforeMs !== undefined ? { failedBeforeMs } : {}), ...(samePrompt.length ? { samePrompt } : {}), ...run });
       try {
         this.placed.add(`${RESERVED_DIRS.failed}/${noteRel}`);
         fs.writeFileSync(path.join(this.failedDir, fromRel(noteRel)), text);

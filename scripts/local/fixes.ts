@@ -63,6 +63,8 @@ export interface FailureNote {
   run?: FixRun;
   /** When the same bytes failed under this name before: the function kept that result (and sent nothing again). */
   failedBeforeMs?: number;
+  /** Other failed copies of the same name in another format (`failed/speech.flac` beside this `speech.ogg`): their fixes may make the same file. */
+  samePrompt?: string[];
 }
 
 /** Failures a file holding only the end of a recording meets: its first bytes are the middle of the audio. */
@@ -193,6 +195,9 @@ function commandLines(n: FailureNote): string[] {
     ...commands.map((c, i) => `${i === 0 ? 'Command:' : 'Or:     '} ${c.line}`),
     `         (the message's example${commands.length > 1 ? 's' : ''}, for this file: the fixed file goes straight into the drop folder, which takes it in)`,
     ...renamed.map((o) => `         (${o} is a new name: ${n.file} stays listed as failed until you delete ${n.run?.copy}; do that once ${o} is registered)`),
+    // A trial ran the commands of speech.flac's note and speech.ogg's: both made speech.wav, and the
+    // second registered the name again (a quota slot, and a registration left behind in CCC).
+    ...(renamed.length && n.samePrompt?.length ? [`         (${n.samePrompt.join(' and ')} ${n.samePrompt.length > 1 ? 'are' : 'is'} this prompt in another format, whose note may make ${renamed.join(' or ')} too: run the command of one of them only, or CCC registers the name twice)`] : []),
   ];
 }
 
