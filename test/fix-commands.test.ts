@@ -128,6 +128,11 @@ const FFMPEG_CASES: typeof CASES = [
   { what: 'an AAC recording in M4A', dropped: 'phone memo.m4a', bytes: () => made('ffmpeg', 'm4a', 'aac'), policy: SMALL, code: 'UnsupportedExtension' },
   { what: 'raw AAC', dropped: 'raw.aac', bytes: () => made('ffmpeg', 'aac', 'aac'), policy: SMALL, code: 'UnsupportedExtension' },
   { what: 'a WMA recording', dropped: 'old.wma', bytes: () => made('ffmpeg', 'wma', 'wmav2'), policy: SMALL, code: 'UnsupportedExtension' },
+  // Audio CCC does not take under an .mp3 or .wav name: a trial's notes gave no command for these.
+  { what: 'an M4A named .mp3', dropped: 'memo.mp3', bytes: () => made('ffmpeg', 'm4a', 'aac'), policy: SMALL, code: 'NotAudio' },
+  { what: 'an Ogg Opus voice message named .wav', dropped: 'voice.wav', bytes: () => made('ffmpeg', 'ogg', 'libopus'), policy: SMALL, code: 'NotAudio' },
+  { what: 'a FLAC recording named .mp3', dropped: 'take 2.mp3', bytes: () => soxAs('flac'), policy: SMALL, code: 'NotAudio' },
+  { what: 'a WMA recording named .wav', dropped: 'old.wav', bytes: () => made('ffmpeg', 'wma', 'wmav2'), policy: SMALL, code: 'NotAudio' },
   // A trial's MP3 was over the limit for its cover art: LAME's re-encode kept the tag and failed again.
   { what: 'an MP3 over the limit for its cover art alone', dropped: 'with art.mp3', bytes: () => withCoverArt('speech-cbr-info.mp3', 120), policy: { convert: 'auto', maxFileBytes: 13_000 }, code: 'FileTooLarge' },
   { what: 'an MP3 over the limit for its audio and large cover art', dropped: 'art and audio.mp3', bytes: () => withCoverArt('speech-cbr-info.mp3', 120), policy: { convert: 'auto', maxFileBytes: 9000 }, code: 'FileTooLarge' },

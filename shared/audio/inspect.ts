@@ -14,6 +14,7 @@
  * Pure: bytes in, plain data out, no I/O.
  */
 import type { AudioFormat } from '../core/eligibility';
+import { ffmpegToTelephony } from '../core/telephony';
 
 export type { AudioFormat };
 
@@ -120,7 +121,7 @@ export function inspectAudio(bytes: Uint8Array, expected: AudioFormat, opts: Ins
   if (actual === 'wav') result = expected === 'wav' ? inspectWav(bytes) : fail('FormatMismatch', 'the file is named .mp3 but holds a WAV (RIFF/WAVE); rename it to .wav or convert it to MP3');
   else if (actual === 'mp3' && expected === 'wav') result = mpegNamedWav(bytes);
   else if (actual === 'mp3') result = inspectMp3(bytes);
-  else result = fail('NotAudio', `the file's content is not WAV audio (no RIFF/WAVE header${bytes.length ? '' : '; the file is empty'}${lookalike(bytes)})`);
+  else result = fail('NotAudio', `the file's content is not WAV audio (no RIFF/WAVE header${bytes.length ? '' : '; the file is empty'}${lookalike(bytes)})${lookalikeFix(bytes, '')}`);
   if (isProblem(result)) return { ok: false, problem: result };
   if (opts.maxSeconds !== undefined && result.durationSeconds > opts.maxSeconds) {
     return { ok: false, problem: fail('AudioTooLong', `the audio lasts ${seconds(result.durationSeconds)}, longer than the configured maximum of ${seconds(opts.maxSeconds)}; shorten it`) };
@@ -128,25 +129,44 @@ export function inspectAudio(bytes: Uint8Array, expected: AudioFormat, opts: Ins
   return { ok: true, info: result };
 }
 
-/** What a file that is not MP3 or WAV starts like, by its signature: what an operator may have renamed by mistake. */
-const LOOKALIKES: Array<[RegExp, string]> = [
+/**
+ * What a file that is not MP3 or WAV starts like, by its signature: what an operator may have
+ * renamed by mistake. Audio CCC does not take comes with the extension FFmpeg's example reads it
+ * as (FFmpeg goes by the content, not the name, so the misnamed copy converts as it is).
+ */
+const LOOKALIKES: Array<[RegExp, string, string?]> = [
   [/^\x89PNG/, 'a PNG image'],
   [/^\xff\xd8\xff/, 'a JPEG image'],
   [/^GIF8/, 'a GIF image'],
   [/^%PDF/, 'a PDF document'],
   [/^PK\x03\x04/, 'a ZIP archive or a Word/Excel document'],
-  [/^OggS/, 'Ogg audio (Vorbis or Opus), which CCC does not take'],
-  [/^fLaC/, 'FLAC audio, which CCC does not take'],
-  [/^#!AMR/, 'an AMR recording, which CCC does not take'],
-  [/^\x30\x26\xb2\x75/, 'WMA audio, which CCC does not take'],
-  [/^.{4}ftyp/s, 'MP4/M4A (AAC) audio, which CCC does not take'],
+  [/^OggS/, 'Ogg audio (Vorbis or Opus), which CCC does not take', 'ogg'],
+  [/^fLaC/, 'FLAC audio, which CCC does not take', 'flac'],
+  [/^#!AMR/, 'an AMR recording, which CCC does not take', 'amr'],
+  [/^\x30\x26\xb2\x75/, 'WMA audio, which CCC does not take', 'wma'],
+  [/^.{4}ftyp/s, 'MP4/M4A (AAC) audio, which CCC does not take', 'm4a'],
   [/^(\xef\xbb\xbf)?\s*</, 'an HTML or XML page, such as a download that saved an error page'],
 ];
 
+/** The {@link LOOKALIKES} entry a file's start matches. */
+function lookalikeOf(b: Uint8Array): (typeof LOOKALIKES)[number] | undefined {
+  const start = String.fromCharCode(...b.subarray(0, 16));
+  return LOOKALIKES.find(([re]) => re.test(start));
+}
+
+/**
+ * The fix for a file that is audio CCC does not take under an .mp3 or .wav name: an FFmpeg
+ * command to the WAV CCC takes (a trial's M4A named .mp3 was told only to export it again), or
+ * `otherwise` for anything else.
+ */
+function lookalikeFix(b: Uint8Array, otherwise: string): string {
+  const ext = lookalikeOf(b)?.[2];
+  return ext ? `; convert it, e.g. ${ffmpegToTelephony(ext)}` : otherwise;
+}
+
 /** `; it looks like …` for a recognised non-audio file, text included; '' when nothing is recognised. */
 function lookalike(b: Uint8Array): string {
-  const start = String.fromCharCode(...b.subarray(0, 16));
-  const known = LOOKALIKES.find(([re]) => re.test(start));
+  const known = lookalikeOf(b);
   if (known) return `; it looks like ${known[1]}`;
   const head = b.subarray(0, 512);
   // Printable ASCII and white space throughout the start: a text file (a playlist, notes, a script).
@@ -472,7 +492,7 @@ function inspectMp3(b: Uint8Array): Checked<Mp3Info> {
   if (!head && isFreeFormat(b, start)) {
     return fail('AudioInvalid', 'the file is free-format MP3 (its frames declare no standard bitrate, so many decoders, ffmpeg among them, cannot read it), which is not supported: export it again at a standard bitrate, e.g. `lame --mp3input -b 64 in.mp3 out.mp3` (LAME reads free format)');
   }
-  if (!head) return fail('NotAudio', `the file's content is not MP3 audio (no run of MPEG audio frames${start > 0 ? ' after its ID3 tag' : ''}${start > 0 ? '' : lookalike(b)}); export it again as MP3`);
+  if (!head) return fail('NotAudio', `the file's content is not MP3 audio (no run of MPEG audio frames${start > 0 ? ' after its ID3 tag' : ''}${start > 0 ? '' : lookalike(b)})${start > 0 ? '; export it again as MP3' : lookalikeFix(b, '; export it again as MP3')}`);
   if (start === 0 && first > 0) return fail('AudioInvalid', leadingJunk(b, first));
   const tag = vbrHeader(b, first, head);
   let frames = 0;
