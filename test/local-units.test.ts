@@ -26,7 +26,7 @@ import { portMessage, portProblem, portsMessage } from '../scripts/local/ports';
 import { npmRunFor, shellPath, shellWord } from '../scripts/local/shell';
 import { functionEnv, type LocalSettings } from '../scripts/local/settings';
 import { KEY_WIDTH, renderStatus, statusJson, type StatusRow } from '../scripts/local/status-view';
-import { displayWidth, padEndWidth, renderTable, truncateMiddleWidth, truncateWidth } from '../scripts/local/table';
+import { displayWidth, distinctKeys, padEndWidth, renderTable, truncateMiddleWidth, truncateWidth } from '../scripts/local/table';
 import { formatAhead, formatClock, formatDateTime, NEXT_DAY_MARGIN_MS, nextDayShiftMs, nextQuotaDay } from '../scripts/local/time';
 import { callControl, ControlRefusal, parseControlPath, startControl } from '../scripts/local/control';
 import { interruptedLine, moveToNextDay, nextDayLine, type NextDayResult } from '../scripts/local/day-move';
@@ -1029,4 +1029,17 @@ describe('long keys in status', () => {
     expect(displayWidth(cut)).toBeLessThanOrEqual(8);
     expect(cut).toMatch(/^中.*….*文$/);
   });
+});
+
+test('keys that look the same but are written with other code points (NFC, NFD) are told apart wherever they are listed together', () => {
+  const nfc = 'prompts/caf\u00e9.mp3';
+  const nfd = 'prompts/cafe\u0301.mp3';
+  expect(distinctKeys([nfc, nfd, 'prompts/menu.mp3'])).toEqual([
+    `${nfc} (written composed, Unicode NFC: another name here looks the same)`,
+    `${nfd} (written decomposed, Unicode NFD: another name here looks the same)`,
+    'prompts/menu.mp3',
+  ]);
+  expect(distinctKeys([nfc, 'prompts/menu.mp3'])).toEqual([nfc, 'prompts/menu.mp3']);
+  // The uploaded line of the NFD file names the NFC one, marked.
+  expect(describeEvent({ kind: 'uploaded', file: 'cafe\u0301.mp3', key: nfd, fileId: 1055, sameName: { name: 'café', others: [{ key: nfc, fileId: 1054 }] } }).detail).toContain(`CCC also lists ${nfc} (written composed, Unicode NFC: another name here looks the same) (FileId 1054) as "café"`);
 });

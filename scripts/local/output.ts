@@ -6,7 +6,7 @@
 import { mb } from '../../shared/audio/plan';
 import type { DropEvent } from './drop-folder';
 import { QUOTA_USED_UP } from './file-state';
-import { padEndWidth, printable } from './table';
+import { distinctKeys, padEndWidth, printable } from './table';
 import { wallClock } from '../../shared/core/zone';
 import { closedByCcc } from '../../shared/core/job';
 import { formatClock } from './time';
@@ -41,7 +41,10 @@ const reason = (code?: string, message?: string) => [code, message].filter(Boole
  */
 function sameNameOthers(key: string, others: Array<{ key?: string; fileId?: number }>): string {
   const id = (o: { fileId?: number }) => (o.fileId !== undefined ? ` (FileId ${o.fileId})` : '');
-  const named = others.filter((o) => o.key !== undefined).map((o) => `${o.key === key ? "this file's earlier registration" : o.key}${id(o)}`);
+  const keyed = others.filter((o) => o.key !== undefined);
+  // This file's key among them, so a same-looking other key is marked (distinctKeys).
+  const shown = distinctKeys([key, ...keyed.map((o) => o.key!)]).slice(1);
+  const named = keyed.map((o, i) => `${o.key === key ? "this file's earlier registration" : shown[i]}${id(o)}`);
   const unnamed = others.filter((o) => o.key === undefined).map((o) => o.fileId);
   const earlier = unnamed.length === 0 ? [] : [unnamed.length === 1 ? `an earlier registration (FileId ${unnamed[0]})` : `earlier registrations (FileId ${unnamed.join(', ')})`];
   return [...named, ...earlier].join(', ');

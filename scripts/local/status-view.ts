@@ -4,7 +4,7 @@
  */
 import { sharedNames } from '../../shared/core/naming';
 import { goesOutByItself, needsAction, type ActionItem, type CutShort, type FailedNote, type FileState } from './file-state';
-import { printable, renderTable } from './table';
+import { distinctKeys, printable, renderTable } from './table';
 import { formatDateTime, zoneName } from './time';
 
 /** One object and what its metadata says. */
@@ -114,7 +114,10 @@ export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, 
   const clashes = namesInBucketTwice(rows);
   if (clashes.length > 0) {
     lines.push('', 'Same name in CCC (different files, each registered; CCC\'s IVR editor lists them alike: pick the one you mean by its FileId):');
-    for (const c of clashes) lines.push(`  ${c.name}: ${c.files.map((f) => `${f.key} (FileId ${f.fileId})`).join(', ')}`);
+    for (const c of clashes) {
+      const keys = distinctKeys(c.files.map((f) => f.key));
+      lines.push(`  ${c.name}: ${c.files.map((f, i) => `${keys[i]} (FileId ${f.fileId})`).join(', ')}`);
+    }
   }
   return lines;
 }

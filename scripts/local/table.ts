@@ -14,6 +14,17 @@ export function printable(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f]/g, (c) => ({ '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
+/**
+ * Each of `keys` as shown in a list of them, marked where another key of the list looks the same
+ * but is written with other code points (Unicode NFC, or NFD as macOS writes `é`: `e` and an
+ * accent): a trial's `café.mp3` dropped twice, once each way, read as one name listed twice.
+ */
+export function distinctKeys(keys: string[]): string[] {
+  return keys.map((k) =>
+    keys.some((o) => o !== k && o.normalize('NFC') === k.normalize('NFC')) ? `${k} (written ${k === k.normalize('NFC') ? 'composed, Unicode NFC' : 'decomposed, Unicode NFD'}: another name here looks the same)` : k,
+  );
+}
+
 /** Display width of `text` in terminal cells (CJK wide characters count 2, ANSI escapes 0). */
 export const displayWidth = (text: string): number => stringWidth(text);
 
