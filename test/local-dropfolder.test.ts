@@ -193,6 +193,22 @@ test('a failed copy saved over with other bytes is not taken for a paused copy g
   await t.drop.tick();
   expect({ errors: t.of('error'), skipped: t.of('skipped') }).toEqual({ errors: [], skipped: [line('offline bad.mp3'), line('empty.mp3')] });
   expect(t.of('sent')).toHaveLength(2);
+  // Other bytes of the same size (a WAV of the same length): said too. A copy going on after the
+  // watch (its first bytes those that failed): not said to be saved over.
+  fs.writeFileSync(path.join(t.dirs.drop, 'same.mp3'), Buffer.alloc(40, 4));
+  fs.writeFileSync(path.join(t.dirs.drop, 'paused.mp3'), Buffer.alloc(40, 5));
+  await t.settle();
+  t.result('prompts/same.mp3', failed('NotAudio'));
+  t.result('prompts/paused.mp3', failed('NotAudio'));
+  await t.drop.tick();
+  t.advance(GROWTH_WATCH_MS + 1000);
+  await t.drop.tick();
+  fs.writeFileSync(path.join(t.drop.failedDir, 'same.mp3'), Buffer.alloc(40, 6));
+  fs.utimesSync(path.join(t.drop.failedDir, 'same.mp3'), new Date(), new Date(Date.now() + 5000));
+  fs.appendFileSync(path.join(t.drop.failedDir, 'paused.mp3'), Buffer.alloc(40, 7));
+  await t.drop.tick();
+  await t.drop.tick();
+  expect(t.of('skipped')).toEqual([line('offline bad.mp3'), line('empty.mp3'), line('same.mp3')]);
   t.dirs.cleanup();
 });
 
@@ -1008,6 +1024,21 @@ test('a failed copy renamed within failed/ is told from a file of the same bytes
   await t.drop.tick();
   await t.drop.tick();
   expect(t.of('skipped').slice(told)).toEqual([{ kind: 'skipped', file: 'failed/x1.mp3', why: `renamed in failed/, but nothing in failed/ is sent (it holds the files the stack could not register): copy it into the drop folder itself (${path.basename(t.dirs.drop)}/x1.mp3) to send it` }]);
+
+  // The same while the stack is stopped: the list kept for the next start has the copy's inode.
+  fs.writeFileSync(path.join(t.dirs.drop, 'rev2.mp3'), bytes);
+  await t.settle();
+  t.result('prompts/rev2.mp3', failed('AudioTruncated'));
+  await t.drop.tick();
+  t.drop.stop();
+  fs.renameSync(path.join(t.drop.failedDir, 'rev2.mp3'), path.join(t.drop.failedDir, 'zz-renamed.mp3'));
+  const again = await dropFolder({ restartOf: t });
+  await again.drop.tick();
+  expect(fs.readdirSync(t.drop.failedDir).filter((n) => n.startsWith('mine') || n.startsWith('zz'))).toEqual(['mine.mp3', 'zz-renamed.mp3', 'zz-renamed.mp3.error.txt']);
+  expect(again.of('skipped').filter((e) => e.kind === 'skipped' && e.file.includes('zz'))).toEqual([]);
+  fs.rmSync(path.join(t.drop.failedDir, 'zz-renamed.mp3'));
+  await again.drop.tick();
+  expect(again.of('cleared')).toEqual([{ kind: 'cleared', file: 'failed/zz-renamed.mp3', key: 'prompts/rev2.mp3' }]);
   t.dirs.cleanup();
 });
 

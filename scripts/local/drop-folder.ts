@@ -40,17 +40,30 @@ function inodeOf(full: string): number | undefined {
   }
 }
 
-/** The MD5 of a file's first `n` bytes, or '' when it cannot be read: whether a file that grew still starts as it did. */
-function md5OfStart(full: string, n: number): string {
+/**
+ * The MD5 of a file's first `n` bytes: whether a file that changed still starts as it did. '' when
+ * it holds fewer; undefined when it cannot be read (nothing can be said of it then).
+ */
+function md5OfStart(full: string, n: number): string | undefined {
   let fd: number | undefined;
   try {
     fd = fs.openSync(full, 'r');
     const b = Buffer.alloc(n);
     return fs.readSync(fd, b, 0, n, 0) === n ? md5(b) : '';
   } catch {
-    return '';
+    return undefined;
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** A file's size and modification time, or undefined when it cannot be read. */
+function fileStamp(full: string): { size: number; mtimeMs: number } | undefined {
+  try {
+    const st = fs.statSync(full);
+    return { size: st.size, mtimeMs: st.mtimeMs };
+  } catch {
+    return undefined;
   }
 }
 
@@ -366,8 +379,8 @@ export class DropFolder {
    * Files just moved to done/ or failed/, with their size and inode then, watched until `until`
    * ({@link tellGrown}); `fileId` for done/. A copy going on writes into the same inode.
    */
-  /** Files {@link tellGrown} said grew: not said again to have been saved over. */
-  private readonly toldGrown = new Set<string>();
+  /** The size and time each failed copy had when last looked at ({@link tellSavedIntoResults}). */
+  private readonly failedStamps = new Map<string, { size: number; mtimeMs: number }>();
   private readonly growthWatch = new Map<string, { size: number; ino: number; md5: string; key: string; until: number; fileId?: number }>();
   private timer?: NodeJS.Timeout;
   /** True while the files a previous run left in `waiting/` are looked at again at start. */
@@ -640,7 +653,7 @@ export class DropFolder {
       const full = path.join(this.deps.dropDir, fromRel(c.file));
       const removed = this.removedByOperator(c.file);
       if (!removed && (sizeOf(full) !== c.size || md5OfFile(full) !== c.md5)) continue; // another file now
-      this.failedCopies.set(c.file, { key: c.key, md5: c.md5, size: c.size, ino: removed ? undefined : inodeOf(full) });
+      this.failedCopies.set(c.file, { key: c.key, md5: c.md5, size: c.size, ino: removed ? c.ino : inodeOf(full) });
       if (!removed) this.placed.add(c.file);
     }
   }
@@ -834,14 +847,24 @@ export class DropFolder {
    * drop/failed/hold_fixed.mp3`) are never sent: said once, with what to do, as for a link.
    */
   private tellSavedIntoResults(): void {
-    // A failed copy saved over after its growth watch (a trial's, 20 minutes on): its line said
-    // nothing, and `status` kept its old failure beside a file that was by then good audio.
+    // A failed copy saved over (a trial's, three and twenty minutes on): the line said it grew, or
+    // nothing, and `status` kept its old failure beside what was by then good audio. Told by its
+    // first bytes, looked at when its size or time changes: a copy going on still starts with what
+    // failed (tellGrown's), other bytes of any size do not.
     for (const [rel, c] of this.failedCopies) {
-      // One still watched, or told to have grown (a paused copy going on), is tellGrown's.
-      if (this.growthWatch.has(rel) || this.toldGrown.has(rel)) continue;
       const full = path.join(this.deps.dropDir, fromRel(rel));
-      const size = sizeOf(full);
-      if (size >= 0 && size !== c.size) this.skip(full, savedOver(this.notSentFrom(rel)));
+      const seen = fileStamp(full);
+      const last = this.failedStamps.get(rel);
+      if (!seen) continue;
+      this.failedStamps.set(rel, seen);
+      // First looked at: as tracked (its MD5 was read from it, or checked, when it was).
+      if (!last || (seen.size === last.size && seen.mtimeMs === last.mtimeMs)) continue;
+      // An empty failed copy starts every file: one that fills while watched is tellGrown's (a
+      // copy that stalled before its first byte), one that fills later was saved over.
+      if (c.size === 0 && this.growthWatch.has(rel)) continue;
+      const start = md5OfStart(full, c.size);
+      if (start === undefined) this.failedStamps.delete(rel);
+      else if (start !== c.md5 || c.size === 0) this.skip(full, savedOver(this.notSentFrom(rel)));
     }
     for (const rel of this.resultFiles()) {
       if (this.placed.has(rel) || (rel.startsWith(`${RESERVED_DIRS.failed}/`) && rel.endsWith(ERROR_SUFFIX))) continue;
@@ -879,14 +902,15 @@ export class DropFolder {
       }
       const size = seen.size;
       if (size <= w.size) continue;
+      const start = md5OfStart(path.join(this.deps.dropDir, fromRel(rel)), w.size);
+      if (start === undefined) continue;
       this.growthWatch.delete(rel);
       // Saved over with other bytes (a trial copied a good recording onto its failed copy): not a
       // copy going on, which only adds to what was taken.
-      if (md5OfStart(path.join(this.deps.dropDir, fromRel(rel)), w.size) !== w.md5) {
+      if (start !== w.md5) {
         this.skip(path.join(this.deps.dropDir, fromRel(rel)), savedOver(this.notSentFrom(rel)));
         continue;
       }
-      this.toldGrown.add(rel);
       const again = `copy it into the drop folder itself (${path.basename(this.deps.dropDir)}/${path.posix.basename(rel)})`;
       // A note beside it keeps what the line says once it has scrolled away; `npm run status` reads it.
       const note = w.fileId === undefined ? undefined : this.writeCutShortNote(rel, w.key, w.fileId, w.size, size);
