@@ -444,9 +444,11 @@ describe('conversionPlan', () => {
     const audio = fixture('speech-cbr-info.mp3');
     const fileBytes = 10 + size + audio.length;
     expect(leadingTagBytes(header)).toBe(10 + size);
-    expect(judgeAudio(header, 'mp3', fileBytes, { convert: 'auto', maxFileBytes: CCC_FILE_BYTES_DEFAULT })).toMatchObject({ code: 'FileTooLarge', message: expect.stringContaining(`but ${10 + size} of them are tags (cover art, lyrics or other data embedded in the file), not audio: remove them and keep the audio as it is, e.g. \`ffmpeg -i in.mp3 -map 0:a -c:a copy -map_metadata -1 -id3v2_version 0 out.mp3\``) });
+    expect(judgeAudio(header, 'mp3', fileBytes, { convert: 'auto', maxFileBytes: CCC_FILE_BYTES_DEFAULT })).toMatchObject({ code: 'FileTooLarge', message: expect.stringContaining(`but ${10 + size} of them are tags (cover art, lyrics or other data embedded in the file), not audio: remove them and keep the audio as it is, e.g. \`ffmpeg -y -i in.mp3 -map 0:a -c:a copy -map_metadata -1 -id3v2_version 0 out.mp3\``) });
     // Tags large, the audio over the limit too: one re-encode without them.
-    expect(mp3TooLarge(6_000_000, 5_000_000, 600_000)).toContain('which a re-encode with LAME keeps: re-encode it at a lower bitrate without them, e.g. `ffmpeg -i in.mp3 -map 0:a -map_metadata -1 -id3v2_version 0 -ac 1 -b:a 32k out.mp3`');
+    expect(mp3TooLarge(6_000_000, 5_000_000, 600_000)).toContain('which a re-encode with LAME keeps: re-encode it at a lower bitrate without them, e.g. `ffmpeg -y -i in.mp3 -map 0:a -map_metadata -1 -id3v2_version 0 -ac 1 -b:a 32k out.mp3`');
+    // A tag declaring more than the file holds (cut off inside it): no tags to drop, no audio to keep.
+    expect(mp3TooLarge(6_000_000, 5_000_000, 12_000_010)).toContain('`lame --mp3input -m m -b 32 in.mp3 out.mp3`');
     // Small tags: LAME as before.
     expect(mp3TooLarge(6_000_000, 5_000_000, 4000)).toContain('`lame --mp3input -m m -b 32 in.mp3 out.mp3`');
     // Inspected whole, the tags around the stream are counted.

@@ -1408,6 +1408,6 @@ test("a failed file's note names a failed copy of the same prompt in another for
   t.result('prompts/speech.ogg', sox('ogg'));
   await t.drop.tick();
   const note = (name: string) => fs.readFileSync(path.join(t.drop.failedDir, `${name}.error.txt`), 'utf8');
-  expect(note('speech.ogg')).toContain('(failed/speech.flac is this prompt in another format, whose note may make speech.wav too: run the command of one of them only, or CCC registers the name twice)');
+  expect(note('speech.ogg')).toContain('(failed/speech.flac is this prompt in another format, whose note gives a fix too: run the command of one of them only, or CCC registers the name twice)');
   t.dirs.cleanup();
 });

@@ -311,7 +311,7 @@ describe('error → fix', () => {
     expect(readFailureNote(failureText(base), 'b-1')).toEqual({ file: 'big.mp3', key: 'prompts/big.mp3' });
     // The same prompt failed in another format too (a trial's speech.flac and speech.ogg both made speech.wav).
     const ogg = { ...base, file: 'speech.ogg', key: 'prompts/speech.ogg', code: 'UnsupportedExtension', message: 'e.g. `sox in.ogg out.wav`', run: { dropDir: '/d', copy: 'failed/speech.ogg' } };
-    expect(failureText({ ...ogg, samePrompt: ['failed/speech.flac'] })).toContain('\n         (failed/speech.flac is this prompt in another format, whose note may make speech.wav too: run the command of one of them only, or CCC registers the name twice)\n');
+    expect(failureText({ ...ogg, samePrompt: ['failed/speech.flac'] })).toContain('\n         (failed/speech.flac is this prompt in another format, whose note gives a fix too: run the command of one of them only, or CCC registers the name twice)\n');
     expect(failureText(ogg)).not.toContain('another format');
   });
 

@@ -197,7 +197,8 @@ function commandLines(n: FailureNote): string[] {
     ...renamed.map((o) => `         (${o} is a new name: ${n.file} stays listed as failed until you delete ${n.run?.copy}; do that once ${o} is registered)`),
     // A trial ran the commands of speech.flac's note and speech.ogg's: both made speech.wav, and the
     // second registered the name again (a quota slot, and a registration left behind in CCC).
-    ...(renamed.length && n.samePrompt?.length ? [`         (${n.samePrompt.join(' and ')} ${n.samePrompt.length > 1 ? 'are' : 'is'} this prompt in another format, whose note may make ${renamed.join(' or ')} too: run the command of one of them only, or CCC registers the name twice)`] : []),
+    // The same with two fixes that keep their extensions (speech.mp3 and speech.wav, both too large).
+    ...(n.samePrompt?.length ? [`         (${n.samePrompt.join(' and ')} ${n.samePrompt.length > 1 ? 'are' : 'is'} this prompt in another format, whose note gives a fix too: run the command of one of them only, or CCC registers the name twice)`] : []),
   ];
 }
 

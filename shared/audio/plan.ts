@@ -94,11 +94,14 @@ const problem = (code: PlanProblemCode, message: string): PlanProblem => ({ code
  * 5.5 MB of cover art was told to re-encode with LAME, which keeps the tag: the new file failed the
  * same way, with the same advice.
  */
-export function mp3TooLarge(bytes: number, maxFile: number, tagBytes: number): string {
+export function mp3TooLarge(bytes: number, maxFile: number, declaredTagBytes: number): string {
   const over = overLimit(bytes, maxFile);
+  // A tag declaring the whole file or more: the file is cut off inside it (a download that
+  // stopped), with no audio to keep; re-encoding says so.
+  const tagBytes = declaredTagBytes < bytes ? declaredTagBytes : 0;
   const tags = `${tagBytes} of them are tags (cover art, lyrics or other data embedded in the file), not audio`;
-  if (tagBytes > 0 && bytes - tagBytes <= maxFile) return `${over}, but ${tags}: remove them and keep the audio as it is, e.g. \`ffmpeg -i in.mp3 -map 0:a -c:a copy -map_metadata -1 -id3v2_version 0 out.mp3\``;
-  if (tagBytes > maxFile / 10) return `${over}, and ${tags}, which a re-encode with LAME keeps: re-encode it at a lower bitrate without them, e.g. \`ffmpeg -i in.mp3 -map 0:a -map_metadata -1 -id3v2_version 0 -ac 1 -b:a 32k out.mp3\``;
+  if (tagBytes > 0 && bytes - tagBytes <= maxFile) return `${over}, but ${tags}: remove them and keep the audio as it is, e.g. \`ffmpeg -y -i in.mp3 -map 0:a -c:a copy -map_metadata -1 -id3v2_version 0 out.mp3\``;
+  if (tagBytes > maxFile / 10) return `${over}, and ${tags}, which a re-encode with LAME keeps: re-encode it at a lower bitrate without them, e.g. \`ffmpeg -y -i in.mp3 -map 0:a -map_metadata -1 -id3v2_version 0 -ac 1 -b:a 32k out.mp3\``;
   return `${over}, and MP3s are not converted: re-encode it at a lower bitrate, e.g. \`lame --mp3input -m m -b 32 in.mp3 out.mp3\` (4 KB per second of audio)`;
 }
 

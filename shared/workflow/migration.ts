@@ -73,14 +73,28 @@ export async function migrateLegacy(ctx: Ctx, day: string): Promise<void> {
  * does first, unless the migration has run: for a sender about to adopt a registration no job
  * recorded, which must not take an old prompt's of the same display name. Only records (create-
  * once, the same as the migration's): the send log and the old keys are the pass's to change.
+ * True when it recorded (the caller reads the owners again). Once done or found done, an instance
+ * does not ask again: the previous release writes no more records after the deploy.
  */
-export async function recordLegacyFileIds(ctx: Ctx): Promise<void> {
-  if ((await ctx.ledger.store.get(markerKey(ctx))) !== undefined) return;
+export async function recordLegacyFileIds(ctx: Ctx): Promise<boolean> {
+  const { store, prefix } = ctx.ledger;
+  const done = recordedIn.get(store) ?? new Set<string>();
+  recordedIn.set(store, done);
+  if (done.has(prefix)) return false;
+  if ((await store.get(markerKey(ctx))) !== undefined) {
+    done.add(prefix);
+    return false;
+  }
   for (const l of await listLegacyJobs(ctx)) {
-    const fileId = legacyFileId(parseLegacyJob(await ctx.ledger.store.get(l.key)));
+    const fileId = legacyFileId(parseLegacyJob(await store.get(l.key)));
     if (fileId !== undefined) await ctx.ledger.recordFileOnce(fileId, l.id);
   }
+  done.add(prefix);
+  return true;
 }
+
+/** Stores (by ledger prefix) whose old FileIds this instance has recorded or found migrated. */
+const recordedIn = new WeakMap<object, Set<string>>();
 
 /** Written once the migration has run: every later run is this one read. */
 const markerKey = (ctx: Ctx) => `${ctx.ledger.prefix}migrated/v2`;

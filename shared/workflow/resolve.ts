@@ -106,7 +106,6 @@ export async function settleFromCcc(ctx: Ctx, given: Unsettled[]): Promise<Map<s
     else if (!stillInCall(f.version, head)) out.set(head.id, head);
     else if (settleable(head, ctx.clock.now())) files.push({ ...f, version: head });
   }
-  let migrated = false;
   const byName = new Map<string, Awaited<ReturnType<typeof describeName>>>();
   for (const f of files) {
     const name = f.version.object.customName;
@@ -118,12 +117,10 @@ export async function settleFromCcc(ctx: Ctx, given: Unsettled[]): Promise<Map<s
     const name = f.version.object.customName;
     let owners = await ownersOf(ctx, name, described.files);
     let found = pickRegistration(name, described.files, owners, f.version.id);
-    if (found && owners.get(found.fileId) === undefined && !migrated) {
+    if (found && owners.get(found.fileId) === undefined && (await recordLegacyFileIds(ctx))) {
       // A registration no job recorded: this call's, unless the previous release made it and the
       // migration that records its FileId has not run yet (a deploy's first minutes, before the
       // timer's first pass). A review found a new file of an old prompt's name adopting it then.
-      await recordLegacyFileIds(ctx);
-      migrated = true;
       owners = await ownersOf(ctx, name, described.files);
       found = pickRegistration(name, described.files, owners, f.version.id);
     }
