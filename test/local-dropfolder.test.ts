@@ -1409,5 +1409,8 @@ test("a failed file's note names a failed copy of the same prompt in another for
   await t.drop.tick();
   const note = (name: string) => fs.readFileSync(path.join(t.drop.failedDir, `${name}.error.txt`), 'utf8');
   expect(note('speech.ogg')).toContain('(failed/speech.flac is this prompt in another format, whose note gives a fix too: run the command of one of them only, or CCC registers the name twice)');
+  // And the earlier note names the later copy.
+  expect(note('speech.flac')).toMatch(/\nAlso:    failed\/speech\.ogg failed since: this prompt in another format, whose note gives a fix too\. Run the command of one of them only, or CCC registers the name twice\.\n$/);
+  expect(readFailureNote(note('speech.flac'), 'local-1250000000')).toEqual({ file: 'speech.flac', key: 'prompts/speech.flac' });
   t.dirs.cleanup();
 });

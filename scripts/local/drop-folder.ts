@@ -13,7 +13,7 @@ import * as path from 'path';
 import { CUT_SHORT_SUFFIX, ERROR_SUFFIX, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, RESERVED_DIRS, scanIntervalMs, SettleTracker, STOPPED_FIX_MS, withSuffix, type Observation } from './drop-rules';
 import { deferredDay, readFileState, refusal, withRefusal } from './file-state';
 import { sharedNames } from '../../shared/core/naming';
-import { cutShortText, failureText, fixedSinceText, noteForRenamedCopy, restOfPausedCopy, readFailureNote } from './fixes';
+import { cutShortText, failureText, fixedSinceText, noteForRenamedCopy, restOfPausedCopy, readFailureNote, samePromptSinceText } from './fixes';
 import { formatClock, formatDateTime } from './time';
 
 /** The hex MD5 of a file's bytes: the ETag COS gives a simple upload of them. */
@@ -1357,6 +1357,23 @@ export class DropFolder {
    * fixed, still read six notes in failed/ saying "could not be registered", with nothing to say
    * they were dealt with. The copy and its note stay (the operator's record) until deleted.
    */
+  /**
+   * Appends to the notes of the failed copies `others` (of the same prompt in another format) that
+   * `copy` failed since: a note written before it could not name it (a review found the first of
+   * two notes silent about the second).
+   */
+  private markSamePrompt(others: string[], copy: string): void {
+    for (const rel of others) {
+      const key = this.failedCopies.get(rel)?.key;
+      const note = path.join(this.deps.dropDir, fromRel(rel + ERROR_SUFFIX));
+      try {
+        if (key !== undefined && readFailureNote(fs.readFileSync(note, 'utf8'), this.deps.bucket)?.key === key) fs.appendFileSync(note, samePromptSinceText(copy));
+      } catch {
+        // No such note (a long name's, shortened), or it cannot be read or written: left as it is.
+      }
+    }
+  }
+
   private markFixed(key: string, fileId: number, movedTo: string | undefined): void {
     const since = fixedSinceText(fileId, this.deps.now(), this.deps.offsetMinutes, movedTo);
     for (const [rel, c] of this.failedCopies) {
@@ -1432,6 +1449,7 @@ export class DropFolder {
       } catch (e) {
         noteError = (e as Error).message;
       }
+      this.markSamePrompt(samePrompt, `${RESERVED_DIRS.failed}/${rel}`);
     }
     if (rel) {
       const full = path.join(this.failedDir, fromRel(rel));

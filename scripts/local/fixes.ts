@@ -270,6 +270,11 @@ export function fixedSinceText(fileId: number, atMs: number, offsetMinutes: numb
   ].join('\n');
 }
 
+/** What an earlier failed copy's note gets when the same prompt fails later in another format (`copy`: the later one's path in failed/). */
+export function samePromptSinceText(copy: string): string {
+  return `Also:    ${copy} failed since: this prompt in another format, whose note gives a fix too. Run the command of one of them only, or CCC registers the name twice.\n`;
+}
+
 /** What `<name>.cut-short.txt` in done/ says: the file was registered cut short, and how to register it whole. */
 export interface CutShortNote {
   /** The file in done/, relative to the drop folder: `done/x.mp3`. */
