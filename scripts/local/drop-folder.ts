@@ -31,10 +31,13 @@ function md5OfFile(full: string): string {
 /** What is said of a file in done/ or failed/ that other bytes were saved over (`notSent`: why it is not sent, and what to do). */
 const savedOver = (notSent: string): string => `other bytes were saved over it since, but ${notSent}`;
 
-/** A file's inode, or undefined when it cannot be read: a file renamed keeps it, a copy does not. */
-function inodeOf(full: string): number | undefined {
+/**
+ * A file's size, time and inode (a file renamed keeps its inode, a copy does not), or undefined
+ * when it cannot be read.
+ */
+function statOf(full: string): fs.Stats | undefined {
   try {
-    return fs.statSync(full).ino;
+    return fs.statSync(full);
   } catch {
     return undefined;
   }
@@ -57,24 +60,8 @@ function md5OfStart(full: string, n: number): string | undefined {
   }
 }
 
-/** A file's size and modification time, or undefined when it cannot be read. */
-function fileStamp(full: string): { size: number; mtimeMs: number } | undefined {
-  try {
-    const st = fs.statSync(full);
-    return { size: st.size, mtimeMs: st.mtimeMs };
-  } catch {
-    return undefined;
-  }
-}
-
 /** A file's size, or -1 when it cannot be read. */
-function sizeOf(full: string): number {
-  try {
-    return fs.statSync(full).size;
-  } catch {
-    return -1;
-  }
-}
+const sizeOf = (full: string): number => statOf(full)?.size ?? -1;
 
 /**
  * The files under `dir`, as `/`-separated paths relative to `base`, names the drop folder never
@@ -100,15 +87,6 @@ export function filesUnder(dir: string, base: string): string[] {
   return out;
 }
 
-/** A file's size and inode, or undefined when it cannot be read. */
-function fileIdentity(full: string): { size: number; ino: number } | undefined {
-  try {
-    const st = fs.statSync(full);
-    return { size: st.size, ino: st.ino };
-  } catch {
-    return undefined;
-  }
-}
 
 /** What the drop folder needs to see of an object. */
 export interface ObjectView {
@@ -632,7 +610,7 @@ export class DropFolder {
       const copy = `${failed}${withSuffix(note.file, n)}`;
       const full = path.join(this.deps.dropDir, fromRel(copy));
       const hash = md5OfFile(full);
-      if (hash) this.failedCopies.set(copy, { key: note.key, md5: hash, size: sizeOf(full), ino: inodeOf(full) });
+      if (hash) this.failedCopies.set(copy, { key: note.key, md5: hash, size: sizeOf(full), ino: statOf(full)?.ino });
     }
   }
 
@@ -653,7 +631,7 @@ export class DropFolder {
       const full = path.join(this.deps.dropDir, fromRel(c.file));
       const removed = this.removedByOperator(c.file);
       if (!removed && (sizeOf(full) !== c.size || md5OfFile(full) !== c.md5)) continue; // another file now
-      this.failedCopies.set(c.file, { key: c.key, md5: c.md5, size: c.size, ino: removed ? c.ino : inodeOf(full) });
+      this.failedCopies.set(c.file, { key: c.key, md5: c.md5, size: c.size, ino: removed ? c.ino : statOf(full)?.ino });
       if (!removed) this.placed.add(c.file);
     }
   }
@@ -717,7 +695,7 @@ export class DropFolder {
       // listed by an earlier version, which kept no inode.
       const renamed = (untracked.get(c.size) ?? []).find((r) => {
         const full = path.join(this.deps.dropDir, fromRel(r));
-        return !this.failedCopies.has(r) && (c.ino === undefined || inodeOf(full) === c.ino) && md5OfFile(full) === c.md5;
+        return !this.failedCopies.has(r) && (c.ino === undefined || statOf(full)?.ino === c.ino) && md5OfFile(full) === c.md5;
       });
       if (!renamed) {
         gone.push([rel, c]);
@@ -853,7 +831,8 @@ export class DropFolder {
     // failed (tellGrown's), other bytes of any size do not.
     for (const [rel, c] of this.failedCopies) {
       const full = path.join(this.deps.dropDir, fromRel(rel));
-      const seen = fileStamp(full);
+      const st = statOf(full);
+      const seen = st && { size: st.size, mtimeMs: st.mtimeMs };
       const last = this.failedStamps.get(rel);
       if (!seen) continue;
       this.failedStamps.set(rel, seen);
@@ -894,7 +873,7 @@ export class DropFolder {
         this.growthWatch.delete(rel);
         continue;
       }
-      const seen = fileIdentity(path.join(this.deps.dropDir, fromRel(rel)));
+      const seen = statOf(path.join(this.deps.dropDir, fromRel(rel)));
       // Another file by now (an editor saves a new one over it): the operator's own, not a copy going on.
       if (!seen || seen.ino !== w.ino) {
         this.growthWatch.delete(rel);
@@ -927,8 +906,8 @@ export class DropFolder {
 
   /** Watches a file just moved to done/ or failed/ for a paused copy going on into it ({@link tellGrown}). */
   private watchGrowth(rel: string, key: string, md5: string, fileId?: number): void {
-    const id = fileIdentity(path.join(this.deps.dropDir, fromRel(rel)));
-    if (id) this.growthWatch.set(rel, { ...id, md5, key, until: this.deps.now() + GROWTH_WATCH_MS, ...(fileId !== undefined ? { fileId } : {}) });
+    const st = statOf(path.join(this.deps.dropDir, fromRel(rel)));
+    if (st) this.growthWatch.set(rel, { size: st.size, ino: st.ino, md5, key, until: this.deps.now() + GROWTH_WATCH_MS, ...(fileId !== undefined ? { fileId } : {}) });
   }
 
   /** Writes `<file>.cut-short.txt` beside a file in done/ registered cut short; its path, or undefined when it cannot be written. */
@@ -1453,7 +1432,7 @@ export class DropFolder {
     }
     if (rel) {
       const full = path.join(this.failedDir, fromRel(rel));
-      this.failedCopies.set(`${RESERVED_DIRS.failed}/${rel}`, { key, md5: f.md5, size: sizeOf(full), ino: inodeOf(full) });
+      this.failedCopies.set(`${RESERVED_DIRS.failed}/${rel}`, { key, md5: f.md5, size: sizeOf(full), ino: statOf(full)?.ino });
       this.recordFailedCopies();
       this.watchGrowth(`${RESERVED_DIRS.failed}/${rel}`, key, f.md5);
     }
