@@ -412,7 +412,7 @@ describe('the daily report\'s needs-action list: the files dropped by the end of
     expect(page).toContain('3 files need action (1 failed, 1 rejected, 1 deferred): fix the 2 failed or rejected first; the deferred and retrying go out by themselves.</p>');
     // Said only where the list mixes the two (a trial could not parse the old sentence under one failed file).
     expect(renderReportHtml({ ...r, needsAction: r.needsAction.slice(0, 1) }, [])).toContain('>1 file needs action (1 failed).</p>');
-    expect(renderReportHtml({ ...r, needsAction: r.needsAction.slice(2) }, [])).toContain('>1 file needs action (1 deferred): nothing to fix, it goes out by itself.</p>');
+    expect(renderReportHtml({ ...r, needsAction: r.needsAction.slice(2) }, [])).toContain('>1 file still to go out (1 deferred): nothing to fix, it goes out by itself.</p>');
     // What to fix comes first, above the chart and the counts; a time says its zone.
     expect(page.indexOf('id="needs-action"')).toBeLessThan(page.indexOf('id="quota-chart"'));
     expect(page).toMatch(/Generated \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \(UTC\+08:00\)/);

@@ -1025,6 +1025,16 @@ test('a failed copy renamed within failed/ is told from a file of the same bytes
   await t.drop.tick();
   expect(t.of('skipped').slice(told)).toEqual([{ kind: 'skipped', file: 'failed/x1.mp3', why: `renamed in failed/, but nothing in failed/ is sent (it holds the files the stack could not register): copy it into the drop folder itself (${path.basename(t.dirs.drop)}/x1.mp3) to send it` }]);
 
+  // Renamed to its real extension, one CCC does not take: the line points at the note's command.
+  fs.writeFileSync(path.join(t.dirs.drop, 'jingle.mp3'), Buffer.alloc(30, 8));
+  await t.settle();
+  t.result('prompts/jingle.mp3', { 'ivr-status': 'failed', 'ivr-error-code': 'NotAudio', 'ivr-error-message': encodeURIComponent('it looks like MP4/M4A (AAC) audio; convert it, e.g. `ffmpeg -y -i in.m4a out.wav`') });
+  await t.drop.tick();
+  fs.renameSync(path.join(t.drop.failedDir, 'jingle.mp3'), path.join(t.drop.failedDir, 'jingle.m4a'));
+  await t.drop.tick();
+  await t.drop.tick();
+  expect(t.of('skipped').slice(told + 1)).toEqual([{ kind: 'skipped', file: 'failed/jingle.m4a', why: 'renamed in failed/, but .m4a is not a format CCC takes: run the command in its note (failed/jingle.m4a.error.txt), which makes a file CCC takes in the drop folder' }]);
+
   // The same while the stack is stopped: the list kept for the next start has the copy's inode.
   fs.writeFileSync(path.join(t.dirs.drop, 'rev2.mp3'), bytes);
   await t.settle();

@@ -761,6 +761,12 @@ describe('next-day', () => {
     expect(await runReport(onlyTold, os.tmpdir(), async () => undefined, '', (f) => describeSettled(f, 'p/'), () => true)).toMatchObject({ noteworthy: false, pass: 'nothing to do' });
   });
 
+  test("the report's summary line counts the day's retrying files (a trial's 3/3 submitted read as counted nowhere while an answer was lost)", async () => {
+    const report = { day: '2026-11-30', final: false, quota: { submitted: 3, limit: 3 }, files: { uploaded: 0, failed: 0, deferred: 1, retrying: 3 }, review: { approved: 0, rejected: 0, pending: 0 }, backlog: { deferred: 1 }, needsAction: [{ status: 'retrying' }] };
+    const instance = { invoke: async () => ({ ok: true as const, result: { sent: true, settled: 0, registered: 0, files: [], reviews: { checked: 0, changed: 0, rejected: [] }, report: { day: '2026-11-30', report } } }) } as unknown as FunctionInstance;
+    expect((await runReport(instance, os.tmpdir(), async () => undefined)).summary).toContain('3/3 files submitted; 0 uploaded, 0 failed, 1 deferred, 3 retrying; review');
+  });
+
   test('the report page copied into the state folder says how a file goes in again here: drop, not upload', async () => {
     const fix = sharedFixFor('NotAudio', UPLOAD_AGAIN)!;
     const page = `<td>${fix}</td><td>${REJECTED_ADVICE}</td><p>${SAME_NAME_ADVICE}</p><p>uploaded 3</p>`;
@@ -987,7 +993,7 @@ describe('burst summary', () => {
     expect(quotaPart(48, 48, 50)).toBe('registered in CCC today 48/50');
     expect(quotaPart(48, undefined, 50)).toBe('registered in CCC today 48/50');
     expect(quotaPart(50, 40, 50)).toBe('registered in CCC today 50/50 (the functions submitted 40; CCC counts files registered by other means too)');
-    expect(quotaPart(48, 50, 50)).toBe('quota today 50/50 files submitted, 48 registered in CCC (a file CCC refused counts too, and so do the files of a call CCC answered with an error or whose answer was lost)');
+    expect(quotaPart(48, 50, 50)).toBe('quota today 50/50 files submitted, 48 registered in CCC (a file CCC refused counts too, and so do the files of a call CCC answered with an error, whose answer was lost, or that a stop cut off)');
     // Two pass lines (the pass at start, then a timer pass minutes later): not "the pass above".
     for (const f of ['p.mp3', 'q.mp3', 'r.mp3']) b.count(up(f));
     b.passPrinted(['prompts/p.mp3', 'prompts/q.mp3']);

@@ -111,5 +111,5 @@ export function quotaPart(registered: number, submitted: number | undefined, quo
   // here beside a report's `40/50 files submitted`.
   if (submitted !== undefined && submitted < registered) return `registered in CCC today ${registered}/${quota} (the functions submitted ${submitted}; CCC counts files registered by other means too)`;
   if (submitted === undefined || submitted === registered) return `registered in CCC today ${registered}/${quota}`;
-  return `quota today ${submitted}/${quota} files submitted, ${registered} registered in CCC (a file CCC refused counts too, and so do the files of a call CCC answered with an error or whose answer was lost)`;
+  return `quota today ${submitted}/${quota} files submitted, ${registered} registered in CCC (a file CCC refused counts too, and so do the files of a call CCC answered with an error, whose answer was lost, or that a stop cut off)`;
 }

@@ -709,7 +709,21 @@ export class DropFolder {
       this.moveOwnNote(rel, renamed, c.key);
       // A new extension is a fix followed where the copy sits (a trial renamed `x.wav` to `x.mp3`
       // in failed/, as FormatMismatch says, and waited): said once, as for a file saved there.
-      if (path.posix.extname(rel).toLowerCase() !== path.posix.extname(renamed).toLowerCase()) this.skip(path.join(this.deps.dropDir, fromRel(renamed)), `renamed in ${RESERVED_DIRS.failed}/, but ${this.notSentFrom(renamed)}`);
+      const ext = path.posix.extname(renamed).toLowerCase();
+      if (path.posix.extname(rel).toLowerCase() !== ext) {
+        // To an extension CCC does not take (a trial's M4A named .mp3, renamed .m4a): copying it
+        // into the drop folder only fails it again; its note's command converts it.
+        const note = `${renamed}${ERROR_SUFFIX}`;
+        let text = '';
+        try {
+          text = fs.readFileSync(path.join(this.deps.dropDir, fromRel(note)), 'utf8');
+        } catch {
+          // No note beside it (a long name's, shortened): the line says what to do without it.
+        }
+        const how = text.includes('\nCommand: ') ? `run the command in its note (${note}), which makes a file CCC takes in the drop folder` : text ? `its note (${note}) says how to make a file CCC takes` : 'export the recording as MP3 or WAV into the drop folder';
+        const why = ext === '.mp3' || ext === '.wav' ? this.notSentFrom(renamed) : `${ext || 'a name without an extension'} is not a format CCC takes: ${how}`;
+        this.skip(path.join(this.deps.dropDir, fromRel(renamed)), `renamed in ${RESERVED_DIRS.failed}/, but ${why}`);
+      }
     }
     // Two copies of one object removed together (a fix dropped, then both failed copies deleted)
     // must not each stay for the other; each leaves the list only once handled, so a stop half-way

@@ -289,7 +289,9 @@ async function main(): Promise<void> {
     return { fault: what, does: f.does, then: f.then, earlier };
   };
   const control = await startControl({ 'next-day': nextDay, ccc: cccFault }, (command) => {
-    if (command === 'next-day') out.note('next-day', { abandoned: true }, 'next-day stopped waiting (Ctrl-C in its terminal); what it asked goes on here: the day move, unless made already, and its recovery pass');
+    // Not when this stack is stopping: its own stop closed the connection (a trial read a Ctrl-C
+    // blamed on a next-day nobody stopped).
+    if (command === 'next-day' && !stopping) out.note('next-day', { abandoned: true }, 'next-day stopped waiting (Ctrl-C in its terminal); what it asked goes on here: the day move, unless made already, and its recovery pass');
   });
   writeStackFile(s, { pid: process.pid, cosPort: cos.port, cccPort: ccc.port, prefix: s.prefix, quota: s.quota, quotaOffset: s.quotaOffset, dropDir: s.dropDir, control: { port: control.port, token: control.token } });
 

@@ -97,7 +97,7 @@ export async function runReport(instance: FunctionInstance, dataDir: string, fet
     // A pass with news of its own still does not tell of an empty day's report (a trial read
     // "report 2026-11-26: 0/50 files submitted" for the day before its first start).
     ...(dayHadAnything(r.report) ? {} : { emptyDay: true as const }),
-    summary: `report ${r.report.day}${r.report.final ? '' : ' so far'}: ${r.report.quota.submitted}/${r.report.quota.limit} files submitted${r.report.quota.inCall ? ` (${inCallText(r.report.quota.inCall)})` : ''}${r.report.quota.closedByCcc ? ' (CCC reports the day full)' : ''}; ${f.uploaded} uploaded, ${f.failed} failed${r.report.failedCleared ? ` (${r.report.failedCleared} since deleted or replaced)` : ''}, ${f.deferred} deferred; review ${r.report.review.approved} approved, ${r.report.review.rejected} rejected, ${r.report.review.pending} pending; backlog ${r.report.backlog.deferred} deferred; ${actionNote(r.report.needsAction)}${sameNameNote(r.report.sameName)}`,
+    summary: `report ${r.report.day}${r.report.final ? '' : ' so far'}: ${r.report.quota.submitted}/${r.report.quota.limit} files submitted${r.report.quota.inCall ? ` (${inCallText(r.report.quota.inCall)})` : ''}${r.report.quota.closedByCcc ? ' (CCC reports the day full)' : ''}; ${f.uploaded} uploaded, ${f.failed} failed${r.report.failedCleared ? ` (${r.report.failedCleared} since deleted or replaced)` : ''}, ${f.deferred} deferred${f.retrying ? `, ${f.retrying} retrying` : ''}; review ${r.report.review.approved} approved, ${r.report.review.rejected} rejected, ${r.report.review.pending} pending; backlog ${r.report.backlog.deferred} deferred; ${actionNote(r.report.needsAction)}${sameNameNote(r.report.sameName)}`,
   };
 }
 

@@ -36,7 +36,7 @@ export function fixFor(code: ErrorCode | undefined, again: AgainWords): string |
     case 'EmptyFile':
       return `The file is empty (0 bytes), usually a copy or download that did not finish. Copy the original file again from where it came from, ${again.fixed}`;
     case 'FileTooLarge':
-      return `CCC accepts files up to 5 MB (the message gives the limit set here). Shorten the prompt, or export it as mono MP3 at a lower bit rate (e.g. 32 kbit/s) or, unless it already is one, as 8 kHz mono WAV, ${again.fixed}`;
+      return `CCC accepts files up to 5 MB (the message gives the limit set here). Shorten the prompt, or export it as mono MP3 at a lower bit rate (e.g. 32 kbit/s) or, unless it already is one, as 8 kHz mono WAV; when the message says much of it is tags (cover art embedded in an MP3), remove them as it shows, ${again.fixed}`;
     case 'NotAudio':
       return `The file's content is not MP3 or WAV audio (for example a picture or document renamed to .mp3, or a damaged file). Export the real recording as MP3 or WAV, ${again.fixed}`;
     case 'FormatMismatch':

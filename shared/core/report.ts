@@ -431,11 +431,16 @@ function actionOrder(items: NeedsAction[]): string {
   return `: fix the ${fix === 1 ? 'one' : fix} failed or rejected first; the deferred and retrying go out by themselves.`;
 }
 
-/** "3 files need action (1 failed, 2 deferred)", in the page's order. */
+/**
+ * "3 files need action (1 failed, 2 deferred)", in the page's order; "1 file still to go out (1
+ * deferred)" when none is to fix (a trial read "needs action … nothing to fix" as a contradiction).
+ */
 function actionCounts(items: NeedsAction[]): string {
   const by = new Map<string, number>();
   for (const a of items) by.set(a.status, (by.get(a.status) ?? 0) + 1);
-  return `${items.length} file${items.length === 1 ? '' : 's'} need${items.length === 1 ? 's' : ''} action (${[...by].map(([s, n]) => `${n} ${s}`).join(', ')})`;
+  const toFix = items.some((a) => a.status === 'failed' || a.status === 'rejected');
+  const what = toFix ? `need${items.length === 1 ? 's' : ''} action` : 'still to go out';
+  return `${items.length} file${items.length === 1 ? '' : 's'} ${what} (${[...by].map(([s, n]) => `${n} ${s}`).join(', ')})`;
 }
 
 /**
