@@ -1422,5 +1422,19 @@ test("a failed file's note names a failed copy of the same prompt in another for
   // And the earlier note names the later copy.
   expect(note('speech.flac')).toMatch(/\nAlso:    failed\/speech\.ogg failed since: this prompt in another format, whose note gives a fix too\. Run the command of one of them only, or CCC registers the name twice\.\n$/);
   expect(readFailureNote(note('speech.flac'), 'local-1250000000')).toEqual({ file: 'speech.flac', key: 'prompts/speech.flac' });
+  // One fix registers: both notes say so, and not to run their commands (a trial ran the second
+  // after the first had registered, and CCC listed the name twice).
+  fs.writeFileSync(path.join(t.dirs.drop, 'speech.wav'), mp3Silence(4));
+  await t.settle();
+  t.result('prompts/speech.wav', uploaded(1008));
+  await t.drop.tick();
+  for (const name of ['speech.flac', 'speech.ogg']) expect(note(name)).toContain('\nSince:   prompts/speech.wav, this prompt in another format, was registered at ');
+  expect(note('speech.ogg')).toContain('as FileId 1008.\n         If that is this recording fixed, there is nothing left to do: do not run the command above');
+  // Dropped again later (other bytes), it fails again: its new note says the namesake is registered.
+  fs.writeFileSync(path.join(t.dirs.drop, 'speech.flac'), Buffer.alloc(41, 2));
+  await t.settle();
+  t.result('prompts/speech.flac', sox('flac'));
+  await t.drop.tick();
+  expect(note('speech (2).flac')).toContain('(prompts/speech.wav is registered already, FileId 1008: if that is this recording fixed, do not run this: CCC would register the name again)');
   t.dirs.cleanup();
 });

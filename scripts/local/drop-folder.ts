@@ -13,7 +13,7 @@ import * as path from 'path';
 import { CUT_SHORT_SUFFIX, ERROR_SUFFIX, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, RESERVED_DIRS, scanIntervalMs, SettleTracker, STOPPED_FIX_MS, withSuffix, type Observation } from './drop-rules';
 import { deferredDay, readFileState, refusal, withRefusal } from './file-state';
 import { sharedNames } from '../../shared/core/naming';
-import { cutShortText, failureText, fixedSinceText, noteForRenamedCopy, restOfPausedCopy, readFailureNote, samePromptSinceText } from './fixes';
+import { cutShortText, failureText, fixedSinceText, namesakeSinceText, noteForRenamedCopy, restOfPausedCopy, readFailureNote, samePromptSinceText } from './fixes';
 import { formatClock, formatDateTime } from './time';
 
 /** The hex MD5 of a file's bytes: the ETag COS gives a simple upload of them. */
@@ -27,6 +27,9 @@ function md5OfFile(full: string): string {
     return '';
   }
 }
+
+/** A key without its extension: the files of one prompt in different formats share it. */
+const stemOf = (key: string): string => key.replace(/\.[^./]*$/, '');
 
 /** What is said of a file in done/ or failed/ that other bytes were saved over (`notSent`: why it is not sent, and what to do). */
 const savedOver = (notSent: string): string => `other bytes were saved over it since, but ${notSent}`;
@@ -1350,6 +1353,17 @@ export class DropFolder {
    * fixed, still read six notes in failed/ saying "could not be registered", with nothing to say
    * they were dealt with. The copy and its note stay (the operator's record) until deleted.
    */
+  /** A registered object of the same prompt in another format (`speech.wav` for `speech.flac`): its key and FileId, as the bucket shows it. */
+  private registeredNamesake(key: string): { key: string; fileId: number } | undefined {
+    for (const ext of ['.wav', '.mp3']) {
+      const other = `${stemOf(key)}${ext}`;
+      const obj = other === key ? undefined : this.deps.object(other);
+      const s = obj && readFileState(obj.meta);
+      if (s?.status === 'uploaded' && s.fileId !== undefined) return { key: other, fileId: s.fileId };
+    }
+    return undefined;
+  }
+
   /**
    * Appends to the notes of the failed copies `others` (of the same prompt in another format) that
    * `copy` failed since: a note written before it could not name it (a review found the first of
@@ -1369,12 +1383,14 @@ export class DropFolder {
 
   private markFixed(key: string, fileId: number, movedTo: string | undefined): void {
     const since = fixedSinceText(fileId, this.deps.now(), this.deps.offsetMinutes, movedTo);
+    const namesake = namesakeSinceText(key, fileId, this.deps.now(), this.deps.offsetMinutes);
     for (const [rel, c] of this.failedCopies) {
-      if (c.key !== key) continue;
+      // Its own name's copies, and those of the same prompt in another format (`speech.ogg` when `speech.wav` registers).
+      if (c.key !== key && stemOf(c.key) !== stemOf(key)) continue;
       const note = path.join(this.deps.dropDir, fromRel(rel + ERROR_SUFFIX));
       try {
         const text = fs.readFileSync(note, 'utf8');
-        if (readFailureNote(text, this.deps.bucket)?.key === key) fs.appendFileSync(note, since);
+        if (readFailureNote(text, this.deps.bucket)?.key === c.key) fs.appendFileSync(note, c.key === key ? since : namesake);
       } catch {
         // No such note (a long name's, shortened), or it cannot be read or written: left as it is.
       }
@@ -1432,9 +1448,9 @@ export class DropFolder {
       const noteRel = noteName(f.file, n);
       // The message's example commands are given for this file where a POSIX shell runs them.
       const run = process.platform === 'win32' ? {} : { run: { dropDir: this.deps.dropDir, copy: `${RESERVED_DIRS.failed}/${rel}`, head: headOf(path.join(this.failedDir, fromRel(rel)), 64) } };
-      const stem = (k: string) => k.replace(/\.[^./]*$/, '');
-      const samePrompt = [...this.failedCopies].filter(([, c]) => c.key !== key && stem(c.key) === stem(key)).map(([copy]) => copy);
-      const text = failureText({ file: f.file, key, bucket: this.deps.bucket, code, message, atMs, offsetMinutes: this.deps.offsetMinutes, ...(warning ? { warning } : {}), ...(failedBeforeMs !== undefined ? { failedBeforeMs } : {}), ...(samePrompt.length ? { samePrompt } : {}), ...run });
+      const samePrompt = [...this.failedCopies].filter(([, c]) => c.key !== key && stemOf(c.key) === stemOf(key)).map(([copy]) => copy);
+      const registeredAs = this.registeredNamesake(key);
+      const text = failureText({ file: f.file, key, bucket: this.deps.bucket, code, message, atMs, offsetMinutes: this.deps.offsetMinutes, ...(warning ? { warning } : {}), ...(failedBeforeMs !== undefined ? { failedBeforeMs } : {}), ...(samePrompt.length ? { samePrompt } : {}), ...(registeredAs ? { registeredAs } : {}), ...run });
       try {
         this.placed.add(`${RESERVED_DIRS.failed}/${noteRel}`);
         fs.writeFileSync(path.join(this.failedDir, fromRel(noteRel)), text);

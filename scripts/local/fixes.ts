@@ -63,6 +63,8 @@ export interface FailureNote {
   run?: FixRun;
   /** When the same bytes failed under this name before: the function kept that result (and sent nothing again). */
   failedBeforeMs?: number;
+  /** A file of this prompt in another format registered already (a fix of it most likely): its key and FileId. */
+  registeredAs?: { key: string; fileId: number };
   /** Other failed copies of the same name in another format (`failed/speech.flac` beside this `speech.ogg`): their fixes may make the same file. */
   samePrompt?: string[];
 }
@@ -198,6 +200,8 @@ function commandLines(n: FailureNote): string[] {
     // A trial ran the commands of speech.flac's note and speech.ogg's: both made speech.wav, and the
     // second registered the name again (a quota slot, and a registration left behind in CCC).
     // The same with two fixes that keep their extensions (speech.mp3 and speech.wav, both too large).
+    // A trial dropped a recording again after its fix had registered, and ran the command again.
+    ...(n.registeredAs ? [`         (${n.registeredAs.key} is registered already, FileId ${n.registeredAs.fileId}: if that is this recording fixed, do not run this: CCC would register the name again)`] : []),
     ...(n.samePrompt?.length ? [`         (${n.samePrompt.join(' and ')} ${n.samePrompt.length > 1 ? 'are' : 'is'} this prompt in another format, whose note gives a fix too: run the command of one of them only, or CCC registers the name twice)`] : []),
   ];
 }
@@ -266,6 +270,20 @@ export function fixedSinceText(fileId: number, atMs: number, offsetMinutes: numb
   return [
     `Since:   dealt with: this name was dropped again and registered at ${formatDateTime(atMs, offsetMinutes)} as FileId ${fileId}${movedTo ? ` (now ${movedTo})` : ''}.`,
     '         Delete this file once you no longer need it, and this note goes with it.',
+    '',
+  ].join('\n');
+}
+
+/**
+ * What a failed copy's note gets when the same prompt in another format (`key`, a fix of it most
+ * likely) is registered: a trial ran the second of two notes' commands after the first had
+ * registered, and CCC listed the name twice.
+ */
+export function namesakeSinceText(key: string, fileId: number, atMs: number, offsetMinutes: number): string {
+  return [
+    `Since:   ${key}, this prompt in another format, was registered at ${formatDateTime(atMs, offsetMinutes)} as FileId ${fileId}.`,
+    '         If that is this recording fixed, there is nothing left to do: do not run the command above (CCC would',
+    '         register the name again). Delete this file once you no longer need it, and this note goes with it.',
     '',
   ].join('\n');
 }
