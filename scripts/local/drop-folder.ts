@@ -13,7 +13,7 @@ import * as path from 'path';
 import { CUT_SHORT_SUFFIX, ERROR_SUFFIX, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, RESERVED_DIRS, scanIntervalMs, SettleTracker, STOPPED_FIX_MS, withSuffix, type Observation } from './drop-rules';
 import { deferredDay, readFileState, refusal, withRefusal } from './file-state';
 import { sharedNames } from '../../shared/core/naming';
-import { cutShortText, failureText, fixedSinceText, namesakeSinceText, noteForRenamedCopy, restOfPausedCopy, readFailureNote, samePromptSinceText } from './fixes';
+import { cutShortText, failureText, fixedSinceText, namesakeSinceText, savedOverSinceText, noteForRenamedCopy, restOfPausedCopy, readFailureNote, samePromptSinceText } from './fixes';
 import { formatClock, formatDateTime } from './time';
 
 /** The hex MD5 of a file's bytes: the ETag COS gives a simple upload of them. */
@@ -860,11 +860,28 @@ export class DropFolder {
       if (c.size === 0 && this.growthWatch.has(rel)) continue;
       const start = md5OfStart(full, c.size);
       if (start === undefined) this.failedStamps.delete(rel);
-      else if (start !== c.md5 || c.size === 0) this.skip(full, savedOver(this.notSentFrom(rel)));
+      else if (start !== c.md5 || c.size === 0) this.tellSavedOver(rel, c.key);
     }
     for (const rel of this.resultFiles()) {
       if (this.placed.has(rel) || (rel.startsWith(`${RESERVED_DIRS.failed}/`) && rel.endsWith(ERROR_SUFFIX))) continue;
       this.skip(path.join(this.deps.dropDir, fromRel(rel)), this.notSentFrom(rel));
+    }
+  }
+
+  /**
+   * Says once that other bytes were saved over a file in done/ or failed/ (`rel`, standing for
+   * `key`), and adds it to its note: `status` and the note still gave the failure of the bytes
+   * that were there before (the second trial's good recording copied over a failed PNG).
+   */
+  private tellSavedOver(rel: string, key: string): void {
+    const full = path.join(this.deps.dropDir, fromRel(rel));
+    if (this.toldSkipped.has(full)) return;
+    this.skip(full, savedOver(this.notSentFrom(rel)));
+    const note = path.join(this.deps.dropDir, fromRel(rel + ERROR_SUFFIX));
+    try {
+      if (readFailureNote(fs.readFileSync(note, 'utf8'), this.deps.bucket)?.key === key) fs.appendFileSync(note, savedOverSinceText(this.deps.now(), this.deps.offsetMinutes, this.notSentFrom(rel)));
+    } catch {
+      // No such note (a long name's, shortened; done/ has none), or it cannot be read or written.
     }
   }
 
@@ -904,7 +921,7 @@ export class DropFolder {
       // Saved over with other bytes (a trial copied a good recording onto its failed copy): not a
       // copy going on, which only adds to what was taken.
       if (start !== w.md5) {
-        this.skip(path.join(this.deps.dropDir, fromRel(rel)), savedOver(this.notSentFrom(rel)));
+        this.tellSavedOver(rel, w.key);
         continue;
       }
       const again = `copy it into the drop folder itself (${path.basename(this.deps.dropDir)}/${path.posix.basename(rel)})`;

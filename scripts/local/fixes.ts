@@ -288,6 +288,11 @@ export function namesakeSinceText(key: string, fileId: number, atMs: number, off
   ].join('\n');
 }
 
+/** What a failed copy's note gets when other bytes are saved over the copy (`notSent`: why they are not sent, and what to do). */
+export function savedOverSinceText(atMs: number, offsetMinutes: number, notSent: string): string {
+  return `Since:   other bytes were saved over this file (seen at ${formatDateTime(atMs, offsetMinutes)}): it is no longer the file that failed, and\n         ${notSent}.\n`;
+}
+
 /** What an earlier failed copy's note gets when the same prompt fails later in another format (`copy`: the later one's path in failed/). */
 export function samePromptSinceText(copy: string): string {
   return `Also:    ${copy} failed since: this prompt in another format, whose note gives a fix too. Run the command of one of them only, or CCC registers the name twice.\n`;
