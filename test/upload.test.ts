@@ -412,10 +412,12 @@ describe('API errors keep their Tencent code', () => {
     for (const key of stack.cos.keys(BUCKET, '.ivr-audio-sync/send/').filter((k) => /\/\d+$/.test(k))) {
       for (const c of (JSON.parse(stack.cos.object(BUCKET, key)!.body.toString('utf8')) as LogEntry).open) notAfter.set(c.n, c.notAfter);
     }
-    const calls = [...notAfter.entries()].sort((a, b) => a[0] - b[0]).map(([, at]) => at);
-    expect(calls).toHaveLength(uploads.length);
+    // The call CCC got as upload i: the last entry whose latest start is at most a request timeout
+    // (5 s) before its arrival. A call entry whose window was missed (the machine too slow to send
+    // in it) comes before it and reached CCC never; the next call's is after the question, 10 s on.
+    const lostCall = (arrival: number) => Math.max(...[...notAfter.values()].filter((at) => at <= arrival + 5000));
     for (let i = 0; i < lifetimes; i++) {
-      expect(describes[i].at).toBeGreaterThanOrEqual(calls[i] + 10_000);
+      expect(describes[i].at).toBeGreaterThanOrEqual(lostCall(uploads[i].at) + 10_000);
       expect(uploads[i + 1].at).toBeGreaterThanOrEqual(describes[i].at);
     }
     expect(stack.clock.now() - started).toBeGreaterThanOrEqual(lifetimes * 10_000);
