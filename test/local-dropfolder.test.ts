@@ -1438,5 +1438,15 @@ test("a failed file's note names a failed copy of the same prompt in another for
   t.result('prompts/speech.flac', sox('flac'));
   await t.drop.tick();
   expect(note('speech (2).flac')).toContain('(prompts/speech.wav is registered already, FileId 1008: if that is this recording fixed, do not run this: CCC would register the name again)');
+  // With the prompt registered, no line says to run one of the other copies' commands, in the new
+  // note or the old ones; and a namesake's registration is said once per note (a review found an
+  // Also: line under the Since: one, and one block per later version).
+  expect(note('speech (2).flac')).not.toContain('is this prompt in another format');
+  expect(note('speech.ogg')).not.toContain('Also:');
+  fs.writeFileSync(path.join(t.dirs.drop, 'speech.wav'), mp3Silence(5));
+  await t.settle();
+  t.result('prompts/speech.wav', uploaded(1009));
+  await t.drop.tick();
+  expect(note('speech.ogg').split('this prompt in another format, was registered at')).toHaveLength(2);
   t.dirs.cleanup();
 });

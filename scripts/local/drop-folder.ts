@@ -13,7 +13,7 @@ import * as path from 'path';
 import { CUT_SHORT_SUFFIX, ERROR_SUFFIX, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, RESERVED_DIRS, scanIntervalMs, SettleTracker, STOPPED_FIX_MS, withSuffix, type Observation } from './drop-rules';
 import { deferredDay, readFileState, refusal, withRefusal } from './file-state';
 import { sharedNames } from '../../shared/core/naming';
-import { cutShortText, failureText, fixedSinceText, namesakeSinceText, savedOverSinceText, noteForRenamedCopy, restOfPausedCopy, readFailureNote, samePromptSinceText } from './fixes';
+import { cutShortText, failureText, fixedSinceText, NAMESAKE_SINCE, namesakeSinceText, savedOverSinceText, noteForRenamedCopy, restOfPausedCopy, readFailureNote, samePromptSinceText } from './fixes';
 import { formatClock, formatDateTime } from './time';
 
 /** The hex MD5 of a file's bytes: the ETag COS gives a simple upload of them. */
@@ -705,6 +705,7 @@ export class DropFolder {
         continue;
       }
       this.failedCopies.delete(rel);
+      this.failedStamps.delete(rel);
       this.failedCopies.set(renamed, c);
       // Still the stack's own failed copy, not a file saved into failed/ (whose line would say to send it).
       this.placed.add(renamed);
@@ -720,6 +721,8 @@ export class DropFolder {
         let text = '';
         try {
           text = fs.readFileSync(path.join(this.deps.dropDir, fromRel(note)), 'utf8');
+          // Only the stack's note of this copy (one of the operator's own may have that name).
+          if (readFailureNote(text, this.deps.bucket)?.key !== c.key) text = '';
         } catch {
           // No note beside it (a long name's, shortened): the line says what to do without it.
         }
@@ -735,6 +738,7 @@ export class DropFolder {
     for (const [rel, c] of gone) {
       if (this.stopped) return;
       this.failedCopies.delete(rel);
+      this.failedStamps.delete(rel);
       // The operator is done with this copy: its note goes with it, whatever becomes of the object.
       this.removeOwnNote(rel, c.key);
       const stays = this.whyObjectStays(c, removing);
@@ -1366,17 +1370,16 @@ export class DropFolder {
   }
 
   /**
-   * Adds to the notes of the name's failed copies that it is registered now: a trial, every file
-   * fixed, still read six notes in failed/ saying "could not be registered", with nothing to say
-   * they were dealt with. The copy and its note stay (the operator's record) until deleted.
+   * A registered object of the same prompt in another format (`speech.wav` for `speech.flac`): its
+   * key and FileId, as the bucket shows it. Not one CCC rejected at review: that name needs a new
+   * recording, whatever this file is.
    */
-  /** A registered object of the same prompt in another format (`speech.wav` for `speech.flac`): its key and FileId, as the bucket shows it. */
   private registeredNamesake(key: string): { key: string; fileId: number } | undefined {
-    for (const ext of ['.wav', '.mp3']) {
+    for (const ext of ['.wav', '.mp3', '.WAV', '.MP3']) {
       const other = `${stemOf(key)}${ext}`;
       const obj = other === key ? undefined : this.deps.object(other);
       const s = obj && readFileState(obj.meta);
-      if (s?.status === 'uploaded' && s.fileId !== undefined) return { key: other, fileId: s.fileId };
+      if (s?.status === 'uploaded' && s.fileId !== undefined && s.review !== 'rejected') return { key: other, fileId: s.fileId };
     }
     return undefined;
   }
@@ -1391,23 +1394,31 @@ export class DropFolder {
       const key = this.failedCopies.get(rel)?.key;
       const note = path.join(this.deps.dropDir, fromRel(rel + ERROR_SUFFIX));
       try {
-        if (key !== undefined && readFailureNote(fs.readFileSync(note, 'utf8'), this.deps.bucket)?.key === key) fs.appendFileSync(note, samePromptSinceText(copy));
+        const text = fs.readFileSync(note, 'utf8');
+        if (key !== undefined && readFailureNote(text, this.deps.bucket)?.key === key && text.includes('\nCommand: ')) fs.appendFileSync(note, samePromptSinceText(copy));
       } catch {
         // No such note (a long name's, shortened), or it cannot be read or written: left as it is.
       }
     }
   }
 
+  /**
+   * Adds to the notes of the name's failed copies that it is registered now: a trial, every file
+   * fixed, still read six notes in failed/ saying "could not be registered", with nothing to say
+   * they were dealt with. The copy and its note stay (the operator's record) until deleted.
+   */
   private markFixed(key: string, fileId: number, movedTo: string | undefined): void {
     const since = fixedSinceText(fileId, this.deps.now(), this.deps.offsetMinutes, movedTo);
-    const namesake = namesakeSinceText(key, fileId, this.deps.now(), this.deps.offsetMinutes);
     for (const [rel, c] of this.failedCopies) {
       // Its own name's copies, and those of the same prompt in another format (`speech.ogg` when `speech.wav` registers).
       if (c.key !== key && stemOf(c.key) !== stemOf(key)) continue;
       const note = path.join(this.deps.dropDir, fromRel(rel + ERROR_SUFFIX));
       try {
         const text = fs.readFileSync(note, 'utf8');
-        if (readFailureNote(text, this.deps.bucket)?.key === c.key) fs.appendFileSync(note, c.key === key ? since : namesake);
+        if (readFailureNote(text, this.deps.bucket)?.key !== c.key) continue;
+        // A namesake's registration once per note: a review found one block per later version.
+        if (c.key !== key && text.includes(NAMESAKE_SINCE)) continue;
+        fs.appendFileSync(note, c.key === key ? since : namesakeSinceText(key, fileId, this.deps.now(), this.deps.offsetMinutes, text.includes('\nCommand: ')));
       } catch {
         // No such note (a long name's, shortened), or it cannot be read or written: left as it is.
       }
@@ -1465,8 +1476,10 @@ export class DropFolder {
       const noteRel = noteName(f.file, n);
       // The message's example commands are given for this file where a POSIX shell runs them.
       const run = process.platform === 'win32' ? {} : { run: { dropDir: this.deps.dropDir, copy: `${RESERVED_DIRS.failed}/${rel}`, head: headOf(path.join(this.failedDir, fromRel(rel)), 64) } };
-      const samePrompt = [...this.failedCopies].filter(([, c]) => c.key !== key && stemOf(c.key) === stemOf(key)).map(([copy]) => copy);
       const registeredAs = this.registeredNamesake(key);
+      // With the prompt registered already, the other copies' fixes are not to run either: no line
+      // saying to run one of them (a review found it right under "do not run this").
+      const samePrompt = registeredAs ? [] : [...this.failedCopies].filter(([, c]) => c.key !== key && stemOf(c.key) === stemOf(key)).map(([copy]) => copy);
       const text = failureText({ file: f.file, key, bucket: this.deps.bucket, code, message, atMs, offsetMinutes: this.deps.offsetMinutes, ...(warning ? { warning } : {}), ...(failedBeforeMs !== undefined ? { failedBeforeMs } : {}), ...(samePrompt.length ? { samePrompt } : {}), ...(registeredAs ? { registeredAs } : {}), ...run });
       try {
         this.placed.add(`${RESERVED_DIRS.failed}/${noteRel}`);

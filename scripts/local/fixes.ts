@@ -279,14 +279,17 @@ export function fixedSinceText(fileId: number, atMs: number, offsetMinutes: numb
  * likely) is registered: a trial ran the second of two notes' commands after the first had
  * registered, and CCC listed the name twice.
  */
-export function namesakeSinceText(key: string, fileId: number, atMs: number, offsetMinutes: number): string {
+export function namesakeSinceText(key: string, fileId: number, atMs: number, offsetMinutes: number, hasCommand: boolean): string {
   return [
-    `Since:   ${key}, this prompt in another format, was registered at ${formatDateTime(atMs, offsetMinutes)} as FileId ${fileId}.`,
-    '         If that is this recording fixed, there is nothing left to do: do not run the command above (CCC would',
-    '         register the name again). Delete this file once you no longer need it, and this note goes with it.',
+    `Since:   ${key}${NAMESAKE_SINCE}${formatDateTime(atMs, offsetMinutes)} as FileId ${fileId}.`,
+    `         If that is this recording fixed, there is nothing left to do${hasCommand ? ': do not run the command above (CCC would register the name again)' : ''}.`,
+    '         Delete this file once you no longer need it, and this note goes with it.',
     '',
   ].join('\n');
 }
+
+/** What {@link namesakeSinceText}'s line says: a note that has one gets no second. */
+export const NAMESAKE_SINCE = ', this prompt in another format, was registered at ';
 
 /** What a failed copy's note gets when other bytes are saved over the copy (`notSent`: why they are not sent, and what to do). */
 export function savedOverSinceText(atMs: number, offsetMinutes: number, notSent: string): string {
