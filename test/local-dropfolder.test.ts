@@ -209,6 +209,17 @@ test('a failed copy saved over with other bytes is not taken for a paused copy g
   await t.drop.tick();
   await t.drop.tick();
   expect(t.of('skipped')).toEqual([line('offline bad.mp3'), line('empty.mp3'), line('same.mp3')]);
+  // Deleted, dropped again and failed again under the same path, then saved over: said again.
+  fs.rmSync(path.join(t.drop.failedDir, 'offline bad.mp3'));
+  await t.drop.tick();
+  fs.writeFileSync(path.join(t.dirs.drop, 'offline bad.mp3'), Buffer.alloc(31, 1));
+  await t.settle();
+  t.result('prompts/offline bad.mp3', failed('NotAudio'));
+  await t.drop.tick();
+  fs.writeFileSync(path.join(t.drop.failedDir, 'offline bad.mp3'), good);
+  await t.drop.tick();
+  await t.drop.tick();
+  expect(t.of('skipped')).toEqual([line('offline bad.mp3'), line('empty.mp3'), line('same.mp3'), line('offline bad.mp3')]);
   // Its note says so too (status and the note gave the old failure beside good audio).
   expect(fs.readFileSync(path.join(t.drop.failedDir, 'same.mp3.error.txt'), 'utf8')).toMatch(/\nSince:   other bytes were saved over this file \(seen at [^)]+\): it is no longer the file that failed, and\n         nothing in failed\/ is sent .*to send it\.\n$/);
   t.dirs.cleanup();

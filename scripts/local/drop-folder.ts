@@ -1493,6 +1493,8 @@ export class DropFolder {
     if (rel) {
       const full = path.join(this.failedDir, fromRel(rel));
       this.failedCopies.set(`${RESERVED_DIRS.failed}/${rel}`, { key, md5: f.md5, size: sizeOf(full), ino: statOf(full)?.ino });
+      // A new copy where an earlier one was (deleted since): what is said of a path is said of it anew.
+      this.toldSkipped.delete(full);
       this.recordFailedCopies();
       this.watchGrowth(`${RESERVED_DIRS.failed}/${rel}`, key, f.md5);
     }
