@@ -103,8 +103,9 @@ export function burstLine(b: BurstSummary): string {
 /**
  * The quota part of the summary. `registered`: what CCC lists today; `submitted`: what the
  * functions count against the quota (the send log), which also holds files CCC refused (a trial's
- * UploadRejected) and files of calls CCC answered with an error or whose answer was lost: a trial read `registered in CCC today 48/50` beside a file
- * deferred for a full quota. Said apart only when the two differ.
+ * UploadRejected) and files of calls CCC answered with an error, whose answer was lost or that a
+ * stop cut off: a trial read `registered in CCC today 48/50` beside a file deferred for a full
+ * quota. Said apart only when the two differ.
  */
 export function quotaPart(registered: number, submitted: number | undefined, quota: number): string {
   // More in CCC than the functions sent (`ccc quota` registers others' files): a trial read 50/50

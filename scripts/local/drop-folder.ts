@@ -718,14 +718,8 @@ export class DropFolder {
         // To an extension CCC does not take (a trial's M4A named .mp3, renamed .m4a): copying it
         // into the drop folder only fails it again; its note's command converts it.
         const note = `${renamed}${ERROR_SUFFIX}`;
-        let text = '';
-        try {
-          text = fs.readFileSync(path.join(this.deps.dropDir, fromRel(note)), 'utf8');
-          // Only the stack's note of this copy (one of the operator's own may have that name).
-          if (readFailureNote(text, this.deps.bucket)?.key !== c.key) text = '';
-        } catch {
-          // No note beside it (a long name's, shortened): the line says what to do without it.
-        }
+        // Only the stack's note of this copy (one of the operator's own may have that name).
+        const text = this.ownNote(renamed, c.key)?.text ?? '';
         const how = text.includes('\nCommand: ') ? `run the command in its note (${note}), which makes a file CCC takes in the drop folder` : text ? `its note (${note}) says how to make a file CCC takes` : 'export the recording as MP3 or WAV into the drop folder';
         const why = ext === '.mp3' || ext === '.wav' ? this.notSentFrom(renamed) : `${ext || 'a name without an extension'} is not a format CCC takes: ${how}`;
         this.skip(path.join(this.deps.dropDir, fromRel(renamed)), `renamed in ${RESERVED_DIRS.failed}/, but ${why}`);
@@ -779,27 +773,51 @@ export class DropFolder {
    * goes (a long name's shortened note, or one edited by hand, stays: the operator may delete it).
    */
   private removeOwnNote(rel: string, key: string): void {
-    const note = path.join(this.deps.dropDir, fromRel(rel + ERROR_SUFFIX));
+    const note = this.ownNote(rel, key);
     try {
-      if (readFailureNote(fs.readFileSync(note, 'utf8'), this.deps.bucket)?.key === key) fs.unlinkSync(note);
+      if (note) fs.unlinkSync(note.file);
     } catch {
-      // No such note, or it cannot be read or removed: left as it is.
+      // It cannot be removed: left as it is.
     }
   }
 
   /** The stack's note of a failed copy renamed within failed/, renamed to stay beside it (when that name is free). */
   private moveOwnNote(from: string, to: string, key: string): void {
-    const note = path.join(this.deps.dropDir, fromRel(from + ERROR_SUFFIX));
+    const note = this.ownNote(from, key);
     const target = path.join(this.deps.dropDir, fromRel(to + ERROR_SUFFIX));
+    if (!note || fs.existsSync(target)) return;
     try {
-      const text = fs.readFileSync(note, 'utf8');
-      if (readFailureNote(text, this.deps.bucket)?.key !== key || fs.existsSync(target)) return;
       this.placed.add(to + ERROR_SUFFIX);
       // Written under the new name first, so a stop half-way leaves a note, never none.
-      fs.writeFileSync(target, noteForRenamedCopy(text, from, to));
-      fs.unlinkSync(note);
+      fs.writeFileSync(target, noteForRenamedCopy(note.text, from, to));
+      fs.unlinkSync(note.file);
     } catch {
-      // No such note, or it cannot be read or moved: left as it is.
+      // It cannot be moved: left as it is.
+    }
+  }
+
+  /**
+   * The note the stack wrote beside the file `rel` (relative to the drop folder) for `key`: where
+   * it is and what it says. Undefined when there is none under that name (a long name's is
+   * shortened), it cannot be read, or it is not the stack's note of that object (one of the
+   * operator's own, or edited past reading): such a note is never changed.
+   */
+  private ownNote(rel: string, key: string): { file: string; text: string } | undefined {
+    const file = path.join(this.deps.dropDir, fromRel(rel + ERROR_SUFFIX));
+    try {
+      const text = fs.readFileSync(file, 'utf8');
+      return readFailureNote(text, this.deps.bucket)?.key === key ? { file, text } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Adds `text` at the end of a note {@link ownNote} found; one that cannot be written is left as it is. */
+  private appendToNote(note: { file: string } | undefined, text: string): void {
+    try {
+      if (note) fs.appendFileSync(note.file, text);
+    } catch {
+      // Not writable: the terminal's line says it anyway.
     }
   }
 
@@ -881,12 +899,7 @@ export class DropFolder {
     const full = path.join(this.deps.dropDir, fromRel(rel));
     if (this.toldSkipped.has(full)) return;
     this.skip(full, savedOver(this.notSentFrom(rel)));
-    const note = path.join(this.deps.dropDir, fromRel(rel + ERROR_SUFFIX));
-    try {
-      if (readFailureNote(fs.readFileSync(note, 'utf8'), this.deps.bucket)?.key === key) fs.appendFileSync(note, savedOverSinceText(this.deps.now(), this.deps.offsetMinutes, this.notSentFrom(rel)));
-    } catch {
-      // No such note (a long name's, shortened; done/ has none), or it cannot be read or written.
-    }
+    this.appendToNote(this.ownNote(rel, key), savedOverSinceText(this.deps.now(), this.deps.offsetMinutes, this.notSentFrom(rel)));
   }
 
   /** Why a file in done/ or failed/ (`rel`) is not sent, and what to do to send it. */
@@ -1392,13 +1405,8 @@ export class DropFolder {
   private markSamePrompt(others: string[], copy: string): void {
     for (const rel of others) {
       const key = this.failedCopies.get(rel)?.key;
-      const note = path.join(this.deps.dropDir, fromRel(rel + ERROR_SUFFIX));
-      try {
-        const text = fs.readFileSync(note, 'utf8');
-        if (key !== undefined && readFailureNote(text, this.deps.bucket)?.key === key && text.includes('\nCommand: ')) fs.appendFileSync(note, samePromptSinceText(copy));
-      } catch {
-        // No such note (a long name's, shortened), or it cannot be read or written: left as it is.
-      }
+      const note = key === undefined ? undefined : this.ownNote(rel, key);
+      if (note?.text.includes('\nCommand: ')) this.appendToNote(note, samePromptSinceText(copy));
     }
   }
 
@@ -1412,16 +1420,11 @@ export class DropFolder {
     for (const [rel, c] of this.failedCopies) {
       // Its own name's copies, and those of the same prompt in another format (`speech.ogg` when `speech.wav` registers).
       if (c.key !== key && stemOf(c.key) !== stemOf(key)) continue;
-      const note = path.join(this.deps.dropDir, fromRel(rel + ERROR_SUFFIX));
-      try {
-        const text = fs.readFileSync(note, 'utf8');
-        if (readFailureNote(text, this.deps.bucket)?.key !== c.key) continue;
-        // A namesake's registration once per note: a review found one block per later version.
-        if (c.key !== key && text.includes(NAMESAKE_SINCE)) continue;
-        fs.appendFileSync(note, c.key === key ? since : namesakeSinceText(key, fileId, this.deps.now(), this.deps.offsetMinutes, text.includes('\nCommand: ')));
-      } catch {
-        // No such note (a long name's, shortened), or it cannot be read or written: left as it is.
-      }
+      const note = this.ownNote(rel, c.key);
+      if (!note) continue;
+      if (c.key === key) this.appendToNote(note, since);
+      // A namesake's registration once per note: a review found one block per later version.
+      else if (!note.text.includes(NAMESAKE_SINCE)) this.appendToNote(note, namesakeSinceText(key, fileId, this.deps.now(), this.deps.offsetMinutes, note.text.includes('\nCommand: ')));
     }
   }
 
