@@ -322,8 +322,11 @@ export class Sender {
       const ready = [...this.cands.values()].filter((c) => !ids.has(c.version.id) && sendable(c.version, window.notBefore, window.day));
       const solo = ready.filter((c) => c.solo);
       const pool = solo.length > 0 ? solo : ready;
+      // Kept for the deferral's log line: a CI run once deferred 19 files on a new day's first call
+      // while the line showed the day unused, and the room the choice saw was not known.
+      const quotaSeen = { ...this.quota };
       const choice = chooseBatch(pool.map((c) => candidateOfVersion(c.version)), this.open, {
-        room: quotaRoom(this.quota, ctx.config.dailyQuota),
+        room: quotaRoom(quotaSeen, ctx.config.dailyQuota),
         full: this.quota.full,
         maxBatch: solo.length > 0 ? 1 : ctx.config.maxBatch,
         day: window.day,
@@ -342,7 +345,7 @@ export class Sender {
         // A file is deferred only on its newest version: an entry left behind by a crash may name a
         // job that was sent long ago, and must not take the room of one that waits.
         if (await this.verify(pool)) continue;
-        ctx.log.info('the quota day is full: deferring', { day: window.day, used: this.quota.used, full: this.quota.full, deferring: choice.defer.length });
+        ctx.log.info('the quota day is full: deferring', { day: window.day, used: this.quota.used, full: this.quota.full, deferring: choice.defer.length, chosenOn: quotaSeen, batch: choice.batch.length });
         await this.defer(choice.defer.map((c) => this.cands.get(c.id)!), window.day, deferralCause(this.quota, ctx.config.dailyQuota));
       }
       if (choice.batch.length === 0) {
