@@ -322,8 +322,8 @@ export class Sender {
       const ready = [...this.cands.values()].filter((c) => !ids.has(c.version.id) && sendable(c.version, window.notBefore, window.day));
       const solo = ready.filter((c) => c.solo);
       const pool = solo.length > 0 ? solo : ready;
-      // Kept for the deferral's log line: a CI run once deferred 19 files on a new day's first call
-      // while the line showed the day unused, and the room the choice saw was not known.
+      // Kept for the deferral's log line: a deferral on a day that looks unused (its files are all
+      // in this call, or waiting for the next) is told apart from one the choice made on stale room.
       const quotaSeen = { ...this.quota };
       const choice = chooseBatch(pool.map((c) => candidateOfVersion(c.version)), this.open, {
         room: quotaRoom(quotaSeen, ctx.config.dailyQuota),
