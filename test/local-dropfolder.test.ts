@@ -225,6 +225,34 @@ test('a failed copy saved over with other bytes is not taken for a paused copy g
   t.dirs.cleanup();
 });
 
+test('a failed copy saved over while the stack was stopped is told at the next start, and its note gets the line once', async () => {
+  const t = await dropFolder();
+  fs.writeFileSync(path.join(t.dirs.drop, 'menu.mp3'), Buffer.alloc(29, 1));
+  fs.writeFileSync(path.join(t.dirs.drop, 'paused.mp3'), Buffer.alloc(40, 5));
+  await t.settle();
+  t.result('prompts/menu.mp3', failed('NotAudio'));
+  t.result('prompts/paused.mp3', failed('NotAudio'));
+  await t.drop.tick();
+  t.drop.stop();
+  // While stopped: a good recording copied over one failed copy; the other goes on (a copy that
+  // paused): it still starts with what failed, so it is not said to be saved over.
+  fs.writeFileSync(path.join(t.drop.failedDir, 'menu.mp3'), mp3Silence(6));
+  fs.appendFileSync(path.join(t.drop.failedDir, 'paused.mp3'), Buffer.alloc(40, 7));
+  const line = { kind: 'skipped', file: 'failed/menu.mp3', why: `other bytes were saved over it since, but nothing in failed/ is sent (it holds the files the stack could not register): copy it into the drop folder itself (${path.basename(t.dirs.drop)}/menu.mp3) to send it` };
+  const again = await dropFolder({ restartOf: t });
+  expect(again.of('skipped')).toEqual([line]);
+  const note = path.join(t.drop.failedDir, 'menu.mp3.error.txt');
+  expect(fs.readFileSync(note, 'utf8').match(/other bytes were saved over this file/g)).toHaveLength(1);
+  // The object still holds what failed: it is not taken for the new bytes.
+  expect(t.bucket.has('prompts/menu.mp3')).toBe(true);
+  again.drop.stop();
+  // The start after says it again (as of any file in failed/ it does not send), the note not twice.
+  const third = await dropFolder({ restartOf: t });
+  expect(third.of('skipped')).toEqual([line]);
+  expect(fs.readFileSync(note, 'utf8').match(/other bytes were saved over this file/g)).toHaveLength(1);
+  t.dirs.cleanup();
+});
+
 test('a paused copy that goes on after its cut version was registered (an MP3 cut between frames passes every check) is pointed out: CCC holds a prompt that ends early', async () => {
   const { t, whole, half, fd } = await pausedCopy();
   t.result('prompts/stall.mp3', uploaded(1008));

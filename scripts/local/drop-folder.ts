@@ -13,7 +13,7 @@ import * as path from 'path';
 import { CUT_SHORT_SUFFIX, ERROR_SUFFIX, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, RESERVED_DIRS, scanIntervalMs, SettleTracker, STOPPED_FIX_MS, withSuffix, type Observation } from './drop-rules';
 import { deferredDay, readFileState, refusal, withRefusal } from './file-state';
 import { sharedNames } from '../../shared/core/naming';
-import { cutShortText, failureText, fixedSinceText, NAMESAKE_SINCE, namesakeSinceText, savedOverSinceText, noteForRenamedCopy, restOfPausedCopy, readFailureNote, samePromptSinceText } from './fixes';
+import { cutShortText, failureText, fixedSinceText, NAMESAKE_SINCE, namesakeSinceText, SAVED_OVER_SINCE, savedOverSinceText, noteForRenamedCopy, restOfPausedCopy, readFailureNote, samePromptSinceText } from './fixes';
 import { formatClock, formatDateTime } from './time';
 
 /** The hex MD5 of a file's bytes: the ETag COS gives a simple upload of them. */
@@ -405,13 +405,35 @@ export class DropFolder {
     const listed = this.deps.ownsWaiting === false ? [] : (this.deps.failedRecord?.read() ?? []);
     const here = (c: FailedCopy) => c.folder === undefined || c.folder === this.mark;
     this.carriedRecord = listed.filter((c) => !here(c));
+    const savedOver = failedWasThere ? this.savedOverWhileStopped(listed.filter(here)) : [];
     if (failedWasThere) this.noteRecordedCopies(listed.filter(here));
     else this.carriedRecord.push(...listed.filter(here).map((c) => ({ ...c, folder: c.folder ?? UNJUDGED })));
     await this.resume();
     // After resume: the files in waiting/ are known, so a fix of a failed file's name waiting
     // there keeps its object, as during a run.
     await this.clearRemovedFailures();
+    for (const rel of savedOver) if (this.failedCopies.has(rel)) this.tellSavedOver(rel, this.failedCopies.get(rel)!.key);
     this.recordFailedCopies();
+  }
+
+  /**
+   * Failed copies the last run recorded that other bytes were saved over while the stack was
+   * stopped: their notes made them the stack's own again with what is there now, so a good
+   * recording copied over a failed one meanwhile stood for its object with no line said, and its
+   * note and `status` kept the old failure. They stand for what failed again (the record's MD5), to
+   * be told at once. A copy that went on (it still starts with what failed) is not one of them.
+   */
+  private savedOverWhileStopped(listed: FailedCopy[]): string[] {
+    const rels: string[] = [];
+    for (const c of listed) {
+      const now = this.failedCopies.get(c.file);
+      if (!now || now.key !== c.key || now.md5 === c.md5) continue;
+      const start = md5OfStart(path.join(this.deps.dropDir, fromRel(c.file)), c.size);
+      if (start === undefined || (start === c.md5 && c.size > 0)) continue;
+      this.failedCopies.set(c.file, { ...now, md5: c.md5, size: c.size });
+      rels.push(c.file);
+    }
+    return rels;
   }
 
   /** Opens the drop folder, then scans periodically. */
@@ -899,7 +921,9 @@ export class DropFolder {
     const full = path.join(this.deps.dropDir, fromRel(rel));
     if (this.toldSkipped.has(full)) return;
     this.skip(full, savedOver(this.notSentFrom(rel)));
-    this.appendToNote(this.ownNote(rel, key), savedOverSinceText(this.deps.now(), this.deps.offsetMinutes, this.notSentFrom(rel)));
+    // Once per note: a start tells again of a copy saved over before it (see savedOverWhileStopped).
+    const note = this.ownNote(rel, key);
+    if (note && !note.text.includes(SAVED_OVER_SINCE)) this.appendToNote(note, savedOverSinceText(this.deps.now(), this.deps.offsetMinutes, this.notSentFrom(rel)));
   }
 
   /** Why a file in done/ or failed/ (`rel`) is not sent, and what to do to send it. */

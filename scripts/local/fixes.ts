@@ -291,9 +291,12 @@ export function namesakeSinceText(key: string, fileId: number, atMs: number, off
 /** What {@link namesakeSinceText}'s line says: a note that has one gets no second. */
 export const NAMESAKE_SINCE = ', this prompt in another format, was registered at ';
 
+/** What {@link savedOverSinceText}'s line says: a note that has one gets no second. */
+export const SAVED_OVER_SINCE = 'other bytes were saved over this file';
+
 /** What a failed copy's note gets when other bytes are saved over the copy (`notSent`: why they are not sent, and what to do). */
 export function savedOverSinceText(atMs: number, offsetMinutes: number, notSent: string): string {
-  return `Since:   other bytes were saved over this file (seen at ${formatDateTime(atMs, offsetMinutes)}): it is no longer the file that failed, and\n         ${notSent}.\n`;
+  return `Since:   ${SAVED_OVER_SINCE} (seen at ${formatDateTime(atMs, offsetMinutes)}): it is no longer the file that failed, and\n         ${notSent}.\n`;
 }
 
 /** What an earlier failed copy's note gets when the same prompt fails later in another format (`copy`: the later one's path in failed/). */
