@@ -137,3 +137,30 @@ test("the hand-off gives every sender it starts the invocation's own end, its fi
     acquire.mockRestore();
   }
 });
+
+test('a failed file uploaded again (the same bytes) while the sender that failed it still accepts is sent, not left queued for good', async () => {
+  // The sender keeps the jobs it saw final, to delete their entries unread. The upload again is a
+  // new run of the same job (its ETag is the same): its entry, of a later seq, was deleted with
+  // them, and nothing listed the job again (a review found it).
+  const w = new World();
+  const body = mp3Silence(3);
+  // x: a lone call into an idle system; a, 100 ms later, finds a call less than a gap ago, and its
+  // invocation becomes an accepting sender.
+  await w.upload('x', 2);
+  w.t += 100;
+  let refused = false;
+  w.answer = async (items) => {
+    if (refused || !items.some((i) => i.CustomFileName === 'a')) return undefined;
+    refused = true;
+    // The operator uploads the same bytes again 0.3 s after CCC refused them (its role fixed, say).
+    w.at(w.t + 300, () => w.upload('a', body, 'intake-a-again'));
+    return { ok: true, value: { requestId: 'req-refused', succeeded: [], failed: [{ fileName: 'a', message: 'audio format not supported' }] } };
+  };
+  await w.upload('a', body, 'intake-a');
+  // Sent by that sender, which promised to pick up what was left to it: no recovery pass needed.
+  expect({ status: w.status('a'), queue: (await w.ledger.listQueue()).length, calls: w.calls.map((c) => `${c.names.join(',')}:${c.result}`) }).toEqual({
+    status: 'uploaded',
+    queue: 0,
+    calls: ['x:ok', 'a:ok', 'a:ok'],
+  });
+});

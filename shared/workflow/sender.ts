@@ -150,7 +150,12 @@ export class Sender {
   readonly existed = new Set<string>();
   private readonly cands = new Map<string, Cand>();
   private readonly lost = new Map<number, LostCall>();
-  private readonly done = new Set<string>();
+  /**
+   * Jobs this sender saw final, by the seq of that version: their entries are deleted unread. An
+   * entry of a later seq is a new run (the same bytes uploaded again after a failure, within our
+   * term): it is read like any other, or the rerun lost its only entry and stayed `queued`.
+   */
+  private readonly done = new Map<string, number>();
   /** Jobs in someone else's call: not read again before they could be settled (their call's lifetime). */
   private readonly elsewhere = new Map<string, number>();
   private readonly toDelete = new Set<string>();
@@ -510,15 +515,20 @@ export class Sender {
     const byId = new Map<string, EntryRef[]>();
     for (const r of refs) byId.set(r.id, [...(byId.get(r.id) ?? []), r]);
     const busy = openIds(this.open);
-    await mapLimited([...byId.entries()], SETTLE_CONCURRENCY, async ([id, entries]) => {
+    await mapLimited([...byId.entries()], SETTLE_CONCURRENCY, async ([id, listed]) => {
+      let entries = listed;
       const known = this.cands.get(id);
       if (known) {
         for (const e of entries) known.entries.add(e.key);
         return;
       }
-      if (this.done.has(id)) {
-        for (const e of entries) this.toDelete.add(e.key);
-        return;
+      const doneAt = this.done.get(id);
+      if (doneAt !== undefined) {
+        const old = entries.filter((e) => e.seq <= doneAt);
+        for (const e of old) this.toDelete.add(e.key);
+        if (old.length === entries.length) return;
+        this.done.delete(id);
+        entries = entries.filter((e) => e.seq > doneAt);
       }
       if ((this.elsewhere.get(id) ?? 0) > this.now()) return;
       if (busy.has(id)) return;
@@ -672,7 +682,7 @@ export class Sender {
       // Settled, but its entry (and maybe its status on the object) was left behind by a crash. The
       // version read may not be the newest (a review or a rerun since): show whatever is.
       await showNewest(ctx, v);
-      this.finish(v.id, keys);
+      this.finish(v, keys);
       return;
     }
     if (inFlight(v.state)) {
@@ -1015,7 +1025,7 @@ export class Sender {
     const entries = [...(cand?.entries ?? []), ...keys];
     if (isFinal(v.state)) {
       this.cands.delete(v.id);
-      this.finish(v.id, entries);
+      this.finish(v, entries);
     } else if (inFlight(v.state)) {
       this.cands.delete(v.id);
     } else if (cand) {
@@ -1043,8 +1053,8 @@ export class Sender {
     this.existed.add(c.version.id);
   }
 
-  private finish(id: string, keys: Iterable<string>): void {
-    this.done.add(id);
+  private finish(v: JobVersion, keys: Iterable<string>): void {
+    this.done.set(v.id, Math.max(v.seq, this.done.get(v.id) ?? -1));
     for (const k of keys) this.toDelete.add(k);
   }
 
