@@ -128,8 +128,11 @@ describe('job state machine', () => {
     expect(sendable(backoff, T0, '2026-11-25')).toBe(false);
     expect(sendable(backoff, T0 + 1000, '2026-11-25')).toBe(true);
     const s = transition(inState('queued'), 'send', T0, 't', { checkAfter: T0 + 30000 });
-    expect(settleable(s, T0 + 29999)).toBe(false);
-    expect(settleable(s, T0 + 30000)).toBe(true);
+    expect(settleable(s, T0 + 29999, 0)).toBe(false);
+    expect(settleable(s, T0 + 30000, 0)).toBe(true);
+    // A reader whose clock may run 250 ms ahead of the sender's waits that much longer.
+    expect(settleable(s, T0 + 30249, 250)).toBe(false);
+    expect(settleable(s, T0 + 30250, 250)).toBe(true);
   });
 });
 

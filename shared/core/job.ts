@@ -346,8 +346,13 @@ export const withHead = (v: JobVersion, head: Pick<JobObject['head'], 'standard'
  */
 export const inFlight = (s: JobState): s is 'sending' | 'uncertain' => s === 'sending' || s === 'uncertain';
 
-/** Whether a job may be settled from what CCC holds: its call's whole lifetime has passed. */
-export const settleable = (v: JobVersion, nowMs: number): boolean => inFlight(v.state) && (v.checkAfter ?? 0) <= nowMs;
+/**
+ * Whether a job may be settled from what CCC holds: its call's whole lifetime has passed.
+ * `checkAfter` is on the clock of the sender that wrote it, and `nowMs` on the reader's, which may
+ * run up to `skewMs` (IVR_CLOCK_SKEW_MS) ahead of it: without that margin CCC could be asked that
+ * much before the lifetime was over, and a registration still under way be taken for none.
+ */
+export const settleable = (v: JobVersion, nowMs: number, skewMs: number): boolean => inFlight(v.state) && (v.checkAfter ?? 0) + skewMs <= nowMs;
 
 /** Whether a sender may put this version into a call now. */
 export function sendable(v: JobVersion, nowMs: number, today: string): boolean {

@@ -115,7 +115,7 @@ async function sendOrLeave(ctx: Ctx, files: JobVersion[], showing: Showing, exis
   const versions = new Map(files.map((v) => [v.id, v]));
   // Our own files whose call's lifetime has passed without a recorded outcome (a redelivery after a
   // lost answer or a crashed sender): ask CCC now.
-  const due = files.filter((v) => settleable(v, ctx.clock.now()));
+  const due = files.filter((v) => settleable(v, ctx.clock.now(), ctx.timing.skewMs));
   if (due.length > 0) for (const [id, v] of await settleFromCcc(ctx, due.map((version) => ({ version })))) versions.set(id, v);
 
   const deadline = ctx.clock.now() + t.maxTermMs;

@@ -104,7 +104,7 @@ export async function settleFromCcc(ctx: Ctx, given: Unsettled[]): Promise<Map<s
     const head = await ctx.ledger.head(f.version.id, f.version);
     if (head === undefined || head === CORRUPT || head.seq === f.version.seq) files.push(f);
     else if (!stillInCall(f.version, head)) out.set(head.id, head);
-    else if (settleable(head, ctx.clock.now())) files.push({ ...f, version: head });
+    else if (settleable(head, ctx.clock.now(), ctx.timing.skewMs)) files.push({ ...f, version: head });
   }
   const byName = new Map<string, Awaited<ReturnType<typeof describeName>>>();
   for (const f of files) {

@@ -687,8 +687,8 @@ export class Sender {
     }
     if (inFlight(v.state)) {
       // Someone's call: settle it from CCC once the call's lifetime has passed, never before.
-      if (settleable(v, this.now())) await this.settle([{ version: v }], keys);
-      else this.elsewhere.set(v.id, v.checkAfter ?? this.now());
+      if (settleable(v, this.now(), ctx.timing.skewMs)) await this.settle([{ version: v }], keys);
+      else this.elsewhere.set(v.id, (v.checkAfter ?? this.now()) + ctx.timing.skewMs);
       return;
     }
     if (v.state === 'deferred') {
@@ -984,7 +984,7 @@ export class Sender {
         // CCC may hold it, and a file of the same name could then adopt its registration.
         if (head === CORRUPT) continue;
         if (head && inCall(head, call.n, j.seq) && inFlight(head.state)) {
-          if (settleable(head, this.now())) files.push({ version: head });
+          if (settleable(head, this.now(), this.ctx.timing.skewMs)) files.push({ version: head });
           else notYet++;
         } else if (head) this.versions.set(head.id, head);
       }
