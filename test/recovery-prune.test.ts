@@ -8,6 +8,11 @@ import { genesis, leaseEntry } from '../shared/core/sendlog';
 import { setLogSink } from '../shared/runtime/log';
 import { CORRUPT } from '../shared/store/ledger';
 import { runRecovery } from '../shared/workflow/recovery';
+import { handleCosEvent } from '../shared/workflow/upload';
+import { cosEvent, cosEventRecord } from '../scripts/local/fakes/events';
+import { readTail } from '../shared/workflow/read-log';
+import { Sender } from '../shared/workflow/sender';
+import { today } from '../shared/workflow/context';
 import { mp3Silence, wav } from './audio';
 import type { MemoryFault } from './memory-ccc';
 import { BUCKET, World } from './world';
@@ -273,4 +278,62 @@ test('a newer upload of the same name whose answer is lost before the migration 
   const meta = w.objects.objects.get(key)!.meta;
   const registered = w.ccc.files.filter((f) => f.customFileName === 'greeting').map((f) => f.fileId);
   expect({ status: meta['ivr-status'], fileId: Number(meta['ivr-file-id']), registered: registered.length }).toEqual({ status: 'uploaded', fileId: registered.find((id) => id !== 77), registered: 2 });
+});
+
+test("a `sending` write that lands after its call's window, its sender killed just after: the slot the pruner gave back is not used again by the file (a fault run put 51 files into a 50-file day)", async () => {
+  const w = new World({ IVR_DAILY_QUOTA: '1' });
+  const aKey = 'prompts/a.mp3';
+  // a's `sending` write is slow: the window closes while it is under way, and a newcomer prunes
+  // the call meanwhile (it found no `sending` version: the slot comes back) and dies after its
+  // entry. Then the write lands, and a's sender is killed before it can move the file back.
+  const create = w.store.create.bind(w.store);
+  let late = false;
+  w.store.create = async (key, body) => {
+    if (late || !key.startsWith(`${w.prefix}jobs/`) || !body.includes('"state":"sending"') || !body.includes(aKey)) return create(key, body);
+    late = true;
+    w.t += 2000;
+    const c = w.ctx('newcomer');
+    const got = await Sender.acquire(c, await readTail(c, today(c)), []);
+    expect(got.sender).toBeDefined();
+    await create(key, body);
+    throw new IvrError('StorageError', 'killed');
+  };
+  await w.upload('a', 2);
+  expect(late).toBe(true);
+  // b takes the day's one slot.
+  w.t += 5000;
+  await w.upload('b', 3);
+  // The recovery passes finish a: never in a call, it waits for the next day (the one slot is b's).
+  await w.recover(3);
+  expect({ calls: w.calls.map((c) => c.names.join(',')), a: w.status('a'), b: w.status('b') }).toEqual({ calls: ['b'], a: 'deferred', b: 'uploaded' });
+});
+
+test('the same on a warm instance, whose `sending` version is the job\'s first: the pruner fences it from the queue entry', async () => {
+  const w = new World({ IVR_DAILY_QUOTA: '2' });
+  // One instance for x and then a: warm for a, it leaves a's version 0 to the call.
+  const warm = w.ctx('warm');
+  const deliver = (name: string, seconds: number) => {
+    const key = `prompts/${name}.mp3`;
+    w.objects.putObject(key, mp3Silence(seconds));
+    return handleCosEvent(cosEvent(cosEventRecord({ bucket: BUCKET, region: 'ap-guangzhou', key, size: w.objects.objects.get(key)!.body.length })), () => warm, warm.log).catch((e: unknown) => e);
+  };
+  await deliver('x', 2);
+  w.t += 5000;
+  const create = w.store.create.bind(w.store);
+  let late: string | undefined;
+  w.store.create = async (key, body) => {
+    if (late || !key.startsWith(`${w.prefix}jobs/`) || !body.includes('"state":"sending"') || !body.includes('prompts/a.mp3')) return create(key, body);
+    late = key;
+    w.t += 2000;
+    const c = w.ctx('newcomer');
+    await Sender.acquire(c, await readTail(c, today(c)), []);
+    await create(key, body);
+    throw new IvrError('StorageError', 'killed');
+  };
+  await deliver('a', 3);
+  expect(late).toMatch(/\/0$/);
+  w.t += 5000;
+  await w.upload('b', 3);
+  await w.recover(3);
+  expect({ calls: w.calls.map((c) => c.names.join(',')), a: w.status('a'), b: w.status('b') }).toEqual({ calls: ['x', 'b'], a: 'deferred', b: 'uploaded' });
 });

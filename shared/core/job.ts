@@ -52,12 +52,18 @@ export type JobEvent =
   /** The same content was uploaded again after it failed and fails its checks: for another reason, the one it has now. */
   | 'recheck'
   /** The object was overwritten (or deleted) before this version was sent: the new version is a job of its own. */
-  | 'replaced';
+  | 'replaced'
+  /**
+   * A call's window closed without this job's `sending` version: its seq is taken by the state
+   * the job had (the same version, carried on), so a `sending` write still under way cannot land
+   * and make the file look as if it had been in the call (see pruneOpen).
+   */
+  | 'fence';
 
 /** The allowed transitions. Anything not listed is a bug, not a runtime condition. */
 export const TRANSITIONS: Readonly<Record<JobState, Partial<Record<JobEvent, JobState>>>> = {
-  queued: { send: 'sending', defer: 'deferred', replaced: 'failed' },
-  deferred: { send: 'sending', defer: 'deferred', replaced: 'failed' },
+  queued: { send: 'sending', defer: 'deferred', replaced: 'failed', fence: 'queued' },
+  deferred: { send: 'sending', defer: 'deferred', replaced: 'failed', fence: 'deferred' },
   sending: { registered: 'uploaded', rejected: 'failed', retry: 'queued', unsent: 'queued', lost: 'uncertain', defer: 'deferred', 'give-up': 'failed' },
   uncertain: { registered: 'uploaded', retry: 'queued', 'give-up': 'failed' },
   uploaded: { review: 'uploaded' },
@@ -274,6 +280,8 @@ export function transition(current: JobVersion, event: JobEvent, at: number, by:
   const from = current.state;
   const to = TRANSITIONS[from][event];
   if (!to) throw new Error(`job ${current.id}: no transition ${from} --${event}-->`);
+  // Nothing happened to the job: the version as it was, at the next seq.
+  if (event === 'fence') return { ...storedForm(current), seq: nextSeq(current), at: new Date(at).toISOString(), by };
   const next: JobVersion = {
     v: 2,
     id: current.id,

@@ -26,6 +26,12 @@ export interface CallJob {
   name: string;
   /** This call takes the job's quota slot for the day (false: it holds one from an earlier call). */
   newSlot: boolean;
+  /**
+   * When `seq` is 0 (the `sending` version is the job's first: its intake left version 0 to the
+   * call), its queue entry's `queuedAt`: the entry holds the job, from which a pruner fences that
+   * seq when the version is missing after the window (see pruneOpen).
+   */
+  queuedAt?: number;
 }
 
 /** A call whose files may not all have their outcome recorded in their job chains yet. */
@@ -363,7 +369,7 @@ const isQuota = (q: unknown): q is QuotaState => {
   return typeof o === 'object' && o !== null && typeof o.day === 'string' && Number.isInteger(o.used) && typeof o.full === 'boolean';
 };
 const isCallJobs = (jobs: unknown): jobs is CallJob[] =>
-  Array.isArray(jobs) && jobs.every((j: Partial<CallJob> | null) => typeof j === 'object' && j !== null && typeof j.id === 'string' && Number.isInteger(j.seq) && typeof j.name === 'string' && typeof j.newSlot === 'boolean');
+  Array.isArray(jobs) && jobs.every((j: Partial<CallJob> | null) => typeof j === 'object' && j !== null && typeof j.id === 'string' && Number.isInteger(j.seq) && typeof j.name === 'string' && typeof j.newSlot === 'boolean' && (j.queuedAt === undefined || isTime(j.queuedAt)));
 const isOpenCall = (c: unknown): c is OpenCall => {
   const o = c as Partial<OpenCall> | null;
   return typeof o === 'object' && o !== null && Number.isInteger(o.n) && isTime(o.notAfter) && typeof o.day === 'string' && isCallJobs(o.jobs);

@@ -176,7 +176,12 @@ export class Ledger {
 
   /** Key of a job version's queue entry; its `queuedAt` comes first, so a listing sorts oldest first. */
   queueKey(job: JobVersion): string {
-    return `${this.prefix}queue/${pad(job.object.queuedAt, 15)}-${job.id}-${job.seq}`;
+    return this.queueKeyOf(job.object.queuedAt, job.id, job.seq);
+  }
+
+  /** {@link queueKey} from its parts (a call entry names a job by id and seq, with its `queuedAt`). */
+  queueKeyOf(queuedAt: number, id: string, seq: number): string {
+    return `${this.prefix}queue/${pad(queuedAt, 15)}-${id}-${seq}`;
   }
 
   /** Key of a job version's `deferred/` entry, named like its queue entry. */

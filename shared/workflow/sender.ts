@@ -89,7 +89,8 @@ export async function pruneOpen(ctx: Ctx, open: OpenCall[], nowMs: number): Prom
         if (after !== undefined) return { settled: after.state !== 'uncertain', attempted: !j.newSlot || !(await neverProcessed(ctx, j, after)) };
         const sending = await ctx.ledger.readVersion(j.id, j.seq);
         // No `sending` version by the end of the window: the file was never sent.
-        if (sending === undefined || (sending !== CORRUPT && sending.call !== call.n)) return { settled: true, attempted: !j.newSlot };
+        if (sending === undefined) return fenceUnsent(ctx, call, j);
+        if (sending !== CORRUPT && sending.call !== call.n) return { settled: true, attempted: !j.newSlot };
         return { settled: false, attempted: true };
       }),
     );
@@ -101,6 +102,44 @@ export async function pruneOpen(ctx: Ctx, open: OpenCall[], nowMs: number): Prom
     if (back > 0) unattempted.set(call.day, (unattempted.get(call.day) ?? 0) + back);
   }
   return { open: kept, unattempted };
+}
+
+/**
+ * A file of `call` whose `sending` version was not there once the call's window had closed: the
+ * call was made without it (a sender calls only once its versions are written, within the window).
+ * But a write still under way may land after this read (COS slow, and its sender killed before it
+ * could move the file back), and the file then be settled from CCC like one that was in the call,
+ * keeping the slot given back here: a fault run counted one file short and put 51 files into a
+ * 50-file day. So the seq is taken first, with the version the job had (create-if-absent): either
+ * that write never lands, or it did land and is moved on as never sent. Where neither can be
+ * written, the slot stays counted (one too many, never one too few).
+ */
+async function fenceUnsent(ctx: Ctx, call: OpenCall, j: CallJob): Promise<{ settled: boolean; attempted: boolean }> {
+  const kept = { settled: true, attempted: true };
+  const before = await versionBefore(ctx, j);
+  if (before === undefined || !TRANSITIONS[before.state].fence) return kept;
+  if ((await move(ctx, before, 'fence')).moved) {
+    ctx.log.info('a file was not in its call (no `sending` version once the window had closed): its next version is taken so that none lands late', { key: before.object.key, call: call.n, seq: j.seq });
+    return { settled: true, attempted: !j.newSlot };
+  }
+  const there = await ctx.ledger.readVersion(j.id, j.seq);
+  if (there === undefined || there === CORRUPT) return kept;
+  if (there.call !== call.n) return { settled: true, attempted: !j.newSlot };
+  // Written since our read, after the window: never sent. Unless someone moved it on first (then
+  // the next prune reads what they wrote).
+  if (there.state === 'sending' && (await move(ctx, there, 'unsent')).moved) return { settled: true, attempted: !j.newSlot };
+  return { settled: false, attempted: true };
+}
+
+/** The version a call's `sending` version of `j` follows: the one before it, or for a first version, the job its queue entry holds. */
+async function versionBefore(ctx: Ctx, j: CallJob): Promise<JobVersion | undefined> {
+  if (j.seq > 0) {
+    const v = await ctx.ledger.readVersion(j.id, j.seq - 1);
+    return v === CORRUPT ? undefined : v;
+  }
+  if (j.queuedAt === undefined) return undefined;
+  const entry = await ctx.ledger.readEntry(ctx.ledger.queueKeyOf(j.queuedAt, j.id, 0));
+  return entry && entry.job.id === j.id && entry.job.seq === 0 ? { ...entry.job, unwritten: true } : undefined;
 }
 
 /** Attempts recorded on a job's version (an `unsent` outcome keeps them; a real attempt adds one). */
@@ -768,7 +807,18 @@ export class Sender {
     const inCall = (j: CallJob) => sent.some((v) => v.id === j.id);
     this.release(call.jobs.filter((j) => !inCall(j)));
     this.open = this.open.map((c) => (c.n === entry.n ? { ...c, jobs: c.jobs.filter(inCall) } : c));
-    if (sent.length === 0) return this.closeCall(entry.n);
+    if (sent.length === 0) {
+      this.closeCall(entry.n);
+      // Moved first by others: another sender, or a pruner that found no `sending` version once
+      // the window had closed and fenced its seq (see fenceUnsent), our writes being that slow.
+      // Then this was a missed window: the room grows as after one, or every call is fenced alike.
+      if (this.now() > call.notAfter) {
+        ctx.log.warn('call window missed while its files were put in; they stay queued', { entry: entry.n, lateMs: this.now() - call.notAfter, slowMs: this.slowMs });
+        this.slowMs = roomAfterMiss(this.slowMs);
+        await this.noteSlowness();
+      }
+      return;
+    }
     // The send log says the bucket has (or had) versioning: create-if-absent guards nothing there
     // (two senders, the same file in two calls), so no call is made. Refused before processing,
     // like a call refused as a whole: each file fails with what to do, and its slot comes back.
@@ -1149,7 +1199,7 @@ export class Sender {
 
 const candidateOfVersion = (v: JobVersion): Candidate => ({ id: v.id, seq: nextSeq(v), name: v.object.customName, queuedAt: v.object.queuedAt, slot: v.slot });
 /** A candidate as the call entry lists it: the `sending` version it is about to get, and whether it takes a slot. */
-const callJob = (day: string) => (c: Candidate): CallJob => ({ id: c.id, seq: c.seq, name: c.name, newSlot: c.slot !== day });
+const callJob = (day: string) => (c: Candidate): CallJob => ({ id: c.id, seq: c.seq, name: c.name, newSlot: c.slot !== day, ...(c.seq === 0 ? { queuedAt: c.queuedAt } : {}) });
 
 /** Publishes the newest entry for readers. A failure only makes readers walk a few entries further. */
 async function publish(ctx: Ctx, entry: LogEntry): Promise<void> {
