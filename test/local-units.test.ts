@@ -950,7 +950,7 @@ describe('burst summary', () => {
     expect(b.settle()).toBeUndefined();
   });
 
-  test('a file deferred again to a later day is not handled again: only the outcomes that happened count', () => {
+  test('a file deferred again to a later day is not handled again: only the outcomes that happened count, and the files deferred again are said apart', () => {
     const b = new Burst();
     const deferred = (file: string, day: string) => ({ kind: 'status' as const, file, key: `prompts/${file}`, status: 'deferred' as const, day });
     b.count(deferred('a.mp3', '2026-11-28'));
@@ -960,7 +960,7 @@ describe('burst summary', () => {
     b.count(up('a.mp3'));
     b.count(deferred('b.mp3', '2026-11-29'));
     b.count(deferred('c.mp3', '2026-11-29'));
-    expect(burstLine(b.settle()!)).toBe('2 files handled: 1 uploaded, 0 failed, 1 deferred to 2026-11-29');
+    expect(burstLine(b.settle()!)).toBe('2 files handled: 1 uploaded, 0 failed, 1 deferred to 2026-11-29; 1 more waiting from before deferred again to 2026-11-29');
     // Deferred again after it went (the same name dropped anew) counts as a new deferral.
     b.count(deferred('a.mp3', '2026-11-30'));
     b.count(up('b.mp3'));

@@ -16,6 +16,13 @@ export interface BurstCounts {
   deferred: number;
   deferredDay?: string;
   /**
+   * Files that waited already and were deferred again to a later day (a full day again): not
+   * handled, but said after the counts, or a trial read `3 uploaded` under a pass line that had
+   * just put three more off to the next day.
+   */
+  deferredAgain?: number;
+  deferredAgainDay?: string;
+  /**
    * Outcomes of files a recovery pass whose line was printed settled: a trial read "5 files
    * handled" and the pass's "5 files registered" as ten files. Left out when there are none.
    */
@@ -54,6 +61,10 @@ export class Burst {
     // at each next-day, when one was registered).
     const isDeferral = e.kind === 'status' && e.status === 'deferred';
     const deferred = isDeferral && !e.resumed && !this.deferredBefore.has(e.key);
+    if (isDeferral && !e.resumed && !deferred) {
+      this.counts.deferredAgain = (this.counts.deferredAgain ?? 0) + 1;
+      this.counts.deferredAgainDay = e.day ?? this.counts.deferredAgainDay;
+    }
     if (isDeferral) this.deferredBefore.add(e.key);
     if (deferred) {
       this.counts.deferred++;
@@ -97,7 +108,8 @@ export function burstLine(b: BurstSummary): string {
   // were the pass's at start, printed minutes before.
   const pass = b.byPass ? `; ${b.byPass >= b.handled ? 'all' : b.byPass} of them by the recovery ${b.passes ? `passes above (${b.passes})` : 'pass above'}` : '';
   const already = b.already ? ` (${b.already === b.uploaded ? (b.uploaded === 1 ? '' : 'all ') : `${b.already} `}already registered before: nothing new sent)` : '';
-  return `${b.handled} files handled: ${b.uploaded} uploaded${already}, ${b.failed} failed${deferred}${pass}`;
+  const again = b.deferredAgain ? `; ${b.deferredAgain} more waiting from before deferred again${b.deferredAgainDay ? ` to ${b.deferredAgainDay}` : ''}` : '';
+  return `${b.handled} files handled: ${b.uploaded} uploaded${already}, ${b.failed} failed${deferred}${pass}${again}`;
 }
 
 /**
