@@ -920,11 +920,14 @@ describe('shell words in printed commands', () => {
 
 describe('stopping line', () => {
   test('it says invocations are let finish only when their function processes still run', () => {
-    expect(stoppingLine('SIGTERM', 7, false)).toBe('stopping (SIGTERM): letting 7 invocation(s) finish…');
+    expect(stoppingLine('SIGTERM', { uploads: 7, passes: 0 }, false)).toBe('stopping (SIGTERM): letting 7 invocation(s) finish…');
     // Ctrl-C in the terminal killed the function processes too: nothing will finish.
-    expect(stoppingLine('SIGINT', 7, true)).toBe('stopping (SIGINT): the function processes were stopped too, cutting off 7 invocation(s); their files are picked up at the next start');
-    expect(stoppingLine('SIGINT', 0, false)).toBe('stopping (SIGINT)…');
-    expect(stoppingLine('SIGINT', 0, false, 2)).toBe('stopping (SIGINT); 2 CCC fault(s) asked for (npm run local -- ccc) and not used are forgotten…');
+    expect(stoppingLine('SIGINT', { uploads: 7, passes: 0 }, true)).toBe('stopping (SIGINT): the function processes were stopped too, cutting off 7 upload invocation(s), whose files are picked up at the next start');
+    // A Ctrl-C during next-day (a trial's): only the pass was cut off, its files all registered.
+    expect(stoppingLine('SIGINT', { uploads: 0, passes: 1 }, true)).toBe("stopping (SIGINT): the function processes were stopped too, cutting off the recovery pass, whose work (a day's report it was writing too) the next pass does (at the next start, or the timer's first after it)");
+    expect(stoppingLine('SIGINT', { uploads: 2, passes: 1 }, true)).toMatch(/cutting off 2 upload invocation\(s\), whose files are picked up at the next start, and the recovery pass, whose work/);
+    expect(stoppingLine('SIGINT', { uploads: 0, passes: 0 }, false)).toBe('stopping (SIGINT)…');
+    expect(stoppingLine('SIGINT', { uploads: 0, passes: 0 }, false, 2)).toBe('stopping (SIGINT); 2 CCC fault(s) asked for (npm run local -- ccc) and not used are forgotten…');
   });
 });
 

@@ -352,7 +352,7 @@ async function main(): Promise<void> {
     const running = instances.reduce((n, i) => n + i.busy, 0);
     const cutOff = running > 0 && (await Promise.all(instances.map((i) => i.exitedWithin(500)))).every(Boolean);
     const unusedFaults = ccc.pendingUploadFaults();
-    out.note('stopping', { signal, inFlight: running, cutOff, unusedFaults }, stoppingLine(signal, running, cutOff, unusedFaults));
+    out.note('stopping', { signal, inFlight: running, cutOff, unusedFaults }, stoppingLine(signal, { uploads: upload.busy, passes: report.busy }, cutOff, unusedFaults));
     const deadline = Date.now() + 15000;
     while ((upload.busy > 0 || report.busy > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     await Promise.all([upload.stop(), report.stop()]);

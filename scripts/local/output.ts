@@ -136,10 +136,18 @@ export class Output {
  * none of them will finish: saying "letting them finish" would be untrue. `unusedFaults`: faults
  * asked of the local CCC and not used, which the stop forgets.
  */
-export function stoppingLine(signal: string, running: number, cutOff: boolean, unusedFaults = 0): string {
+export function stoppingLine(signal: string, running: { uploads: number; passes: number }, cutOff: boolean, unusedFaults = 0): string {
   // Faults asked of the local CCC live in its memory only: say they go, or the next start looks broken.
   const faults = unusedFaults > 0 ? `; ${unusedFaults} CCC fault(s) asked for (npm run local -- ccc) and not used are forgotten` : '';
-  if (running === 0) return `stopping (${signal})${faults}…`;
-  if (cutOff) return `stopping (${signal}): the function processes were stopped too, cutting off ${running} invocation(s); their files are picked up at the next start${faults}`;
-  return `stopping (${signal}): letting ${running} invocation(s) finish${faults}…`;
+  const total = running.uploads + running.passes;
+  if (total === 0) return `stopping (${signal})${faults}…`;
+  if (!cutOff) return `stopping (${signal}): letting ${total} invocation(s) finish${faults}…`;
+  // A trial's Ctrl-C during next-day cut off only the recovery pass, with every file registered
+  // already: "their files are picked up" said nothing true, and the day's report came minutes
+  // after the next start with nothing to say why.
+  const what = [
+    ...(running.uploads > 0 ? [`${running.uploads} upload invocation(s), whose files are picked up at the next start`] : []),
+    ...(running.passes > 0 ? ['the recovery pass, whose work (a day\'s report it was writing too) the next pass does (at the next start, or the timer\'s first after it)'] : []),
+  ];
+  return `stopping (${signal}): the function processes were stopped too, cutting off ${what.join(', and ')}${faults}`;
 }
