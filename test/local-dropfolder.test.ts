@@ -536,6 +536,27 @@ test('a name the function refuses ends in failed/ even when the refusal arrives 
   t.dirs.cleanup();
 });
 
+test('a waiting file saved over while the stack was stopped is said to be replaced at the next start, not sent "again"', async () => {
+  const t = await dropFolder();
+  fs.writeFileSync(path.join(t.dirs.drop, 'seven.mp3'), mp3Silence(5));
+  fs.writeFileSync(path.join(t.dirs.drop, 'same.mp3'), mp3Silence(4));
+  await t.settle();
+  t.result('prompts/seven.mp3', { 'ivr-status': 'deferred' });
+  t.result('prompts/same.mp3', { 'ivr-status': 'queued' });
+  t.drop.stop();
+  // While stopped: a new recording over one waiting file; the other is left as it was, its
+  // object as if the function had never had its event (sent again, the same file).
+  fs.writeFileSync(path.join(t.drop.waitingDir, 'seven.mp3'), mp3Silence(6));
+  t.bucket.get('prompts/same.mp3')!.meta = {};
+  const again = await dropFolder({ restartOf: t });
+  expect(again.of('replaced')).toEqual([{ kind: 'replaced', file: 'seven.mp3', key: 'prompts/seven.mp3' }]);
+  expect(again.of('sent').map((e) => e.kind === 'sent' && [e.file, e.resumed])).toEqual([
+    ['same.mp3', true],
+    ['seven.mp3', false],
+  ]);
+  t.dirs.cleanup();
+});
+
 test('a waiting file deleted while the stack was stopped is withdrawn at the next start; settled and present files are not', async () => {
   const t = await dropFolder();
   for (const name of ['later.mp3', 'kept.mp3', 'queued.mp3', 'done.mp3']) fs.writeFileSync(path.join(t.dirs.drop, name), mp3Silence(5));

@@ -1177,7 +1177,12 @@ export class DropFolder {
       const f: InFlight = { file: o.rel, md5, unsent: obj?.etag.replace(/"/g, '') !== md5 || !readFileState(obj.meta).status, sent: { size: o.size, mtimeMs: o.mtimeMs } };
       f.resumedAtMs = this.deps.now();
       this.inFlight.set(key, f);
-      if (f.unsent) await this.send(key, f, true);
+      // Other bytes than the object waiting for its turn: saved over it while the stack was stopped.
+      // Said as during a run (a trial read `sent … (again, after a restart)`, as if the same file).
+      const status = obj && readFileState(obj.meta).status;
+      const replaced = f.unsent && status !== undefined && status !== 'uploaded' && status !== 'failed';
+      if (replaced) this.deps.emit({ kind: 'replaced', file: f.file, key });
+      if (f.unsent) await this.send(key, f, !replaced);
       else this.guard(f.file, () => this.check(key));
     }
   }
