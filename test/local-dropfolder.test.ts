@@ -822,6 +822,10 @@ test('a new file with the name of one deferred in waiting/ says it waits for tha
   expect(detail).toContain(`deferred in waiting/ (sent on ${day} at the earliest)`);
   expect(detail).toContain('copy it over waiting/late.mp3');
   expect(fs.existsSync(path.join(t.dirs.drop, 'late.mp3'))).toBe(true);
+  // Counted as held, for the stop line (with the one in waiting/: two files pending, not one).
+  expect([t.drop.waiting, t.drop.held]).toEqual([1, 1]);
+  fs.rmSync(path.join(t.dirs.drop, 'late.mp3'));
+  expect(t.drop.held).toBe(0);
   t.dirs.cleanup();
 });
 

@@ -21,7 +21,7 @@ import { decideLock } from '../scripts/local/lock';
 import { MadeDirs } from '../scripts/local/made-dirs';
 import { beforeFirstStart, beforeFirstStartLine, isFreshStateFolder, readFirstStart, recordFirstStart } from '../scripts/local/first-start';
 import { parseClientOptions, parseStartOptions, suggestOption, START_OPTIONS, UsageError } from '../scripts/local/options';
-import { describeEvent, fileLine, isoWithOffset, NAME_WIDTH, stoppingLine } from '../scripts/local/output';
+import { describeEvent, fileLine, isoWithOffset, NAME_WIDTH, stoppedLine, stoppingLine } from '../scripts/local/output';
 import { portMessage, portProblem, portsMessage } from '../scripts/local/ports';
 import { npmRunFor, shellPath, shellWord } from '../scripts/local/shell';
 import { functionEnv, type LocalSettings } from '../scripts/local/settings';
@@ -915,6 +915,15 @@ describe('shell words in printed commands', () => {
     expect(npmRunFor('/tmp/my data', 'status')).toBe("npm run status -- --data '/tmp/my data'");
     expect(npmRunFor('/tmp/d', 'local -- next-day')).toBe('npm run local -- next-day --data /tmp/d');
     expect(npmRunFor('/tmp/d', 'report', 'd')).toBe('npm run report -- --data d');
+  });
+});
+
+describe('stopped line', () => {
+  test('it counts the files held in the drop folder behind a waiting one of their name with those in waiting/', () => {
+    expect(stoppedLine(0, 0)).toBe('stopped; the local bucket is kept for next time');
+    expect(stoppedLine(3, 0)).toBe('stopped; the local bucket is kept for next time, and the 3 file(s) in waiting/ are picked up again at the next start');
+    expect(stoppedLine(3, 1)).toBe('stopped; the local bucket is kept for next time, and the 3 file(s) in waiting/ are picked up again at the next start, as is the file held in the drop folder behind one of the same name');
+    expect(stoppedLine(3, 2)).toMatch(/, as are the 2 files held in the drop folder behind one of the same name$/);
   });
 });
 

@@ -461,6 +461,11 @@ export class DropFolder {
     return this.scan(this.waitingDir, false).length;
   }
 
+  /** Files held in the drop folder itself because one of their name is in waiting/ (each told once, `waiting`). */
+  get held(): number {
+    return [...this.toldWaiting].filter((rel) => fs.existsSync(path.join(this.deps.dropDir, fromRel(rel))) && fs.existsSync(this.inWaiting(rel))).length;
+  }
+
   /** The object `key` may have new metadata (a COS Copy event). */
   objectChanged(key: string): void {
     const f = this.inFlight.get(key);

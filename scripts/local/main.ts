@@ -36,7 +36,7 @@ import { isFreshStateFolder, recordFirstStart } from './first-start';
 import { FunctionInstance } from './instance';
 import { acquireLock, type HeldLock } from './lock';
 import { parseStartOptions, START_OPTIONS, usage, UsageError } from './options';
-import { Output, stoppingLine } from './output';
+import { Output, stoppedLine, stoppingLine } from './output';
 import { npmRunFor } from './shell';
 import { checkPorts, portMessage } from './ports';
 import { CCC_FAULTS, isCccFault } from './ccc-faults';
@@ -359,7 +359,7 @@ async function main(): Promise<void> {
     await Promise.all([cos.stop(), ccc.stop()]);
     fs.rmSync(stackFile(s.dataDir), { force: true });
     releaseLocks();
-    out.note('stopped', {}, `stopped; the local bucket is kept for next time${drop.waiting > 0 ? `, and the ${drop.waiting} file(s) in ${RESERVED_DIRS.waiting}/ are picked up again at the next start` : ''}`);
+    out.note('stopped', {}, stoppedLine(drop.waiting, drop.held));
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));

@@ -5,6 +5,7 @@
  */
 import { mb } from '../../shared/audio/plan';
 import type { DropEvent } from './drop-folder';
+import { RESERVED_DIRS } from './drop-rules';
 import { QUOTA_USED_UP } from './file-state';
 import { distinctKeys, padEndWidth, printable } from './table';
 import { wallClock } from '../../shared/core/zone';
@@ -128,6 +129,16 @@ export class Output {
     if (this.json) this.write(JSON.stringify({ type: 'ready', ...fields }));
     else this.write(lines.join('\n'));
   }
+}
+
+/**
+ * The last line of a stop: what waits for the next start. `held`: files held in the drop folder
+ * behind a waiting file of the same name (a trial counted four pending files where it said three).
+ */
+export function stoppedLine(waiting: number, held: number): string {
+  if (waiting === 0) return 'stopped; the local bucket is kept for next time';
+  const also = held > 0 ? `, as ${held === 1 ? 'is the file' : `are the ${held} files`} held in the drop folder behind one of the same name` : '';
+  return `stopped; the local bucket is kept for next time, and the ${waiting} file(s) in ${RESERVED_DIRS.waiting}/ are picked up again at the next start${also}`;
 }
 
 /**
