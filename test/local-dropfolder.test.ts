@@ -171,6 +171,14 @@ test('a paused copy that goes on after its cut version failed and moved to faile
   t.dirs.cleanup();
 });
 
+/** Drops `files` (name → bytes) and has each fail its checks as not audio: their copies end in failed/. */
+async function failAsNotAudio(t: Awaited<ReturnType<typeof dropFolder>>, files: Record<string, Buffer>): Promise<void> {
+  for (const [name, body] of Object.entries(files)) fs.writeFileSync(path.join(t.dirs.drop, name), body);
+  await t.settle();
+  for (const name of Object.keys(files)) t.result(`prompts/${name}`, failed('NotAudio'));
+  await t.drop.tick();
+}
+
 test('a failed copy saved over with other bytes is not taken for a paused copy going on: the line says failed/ sends nothing, at once or long after', async () => {
   const t = await dropFolder();
   fs.writeFileSync(path.join(t.dirs.drop, 'offline bad.mp3'), Buffer.alloc(29, 1));
@@ -195,12 +203,7 @@ test('a failed copy saved over with other bytes is not taken for a paused copy g
   expect(t.of('sent')).toHaveLength(2);
   // Other bytes of the same size (a WAV of the same length): said too. A copy going on after the
   // watch (its first bytes those that failed): not said to be saved over.
-  fs.writeFileSync(path.join(t.dirs.drop, 'same.mp3'), Buffer.alloc(40, 4));
-  fs.writeFileSync(path.join(t.dirs.drop, 'paused.mp3'), Buffer.alloc(40, 5));
-  await t.settle();
-  t.result('prompts/same.mp3', failed('NotAudio'));
-  t.result('prompts/paused.mp3', failed('NotAudio'));
-  await t.drop.tick();
+  await failAsNotAudio(t, { 'same.mp3': Buffer.alloc(40, 4), 'paused.mp3': Buffer.alloc(40, 5) });
   t.advance(GROWTH_WATCH_MS + 1000);
   await t.drop.tick();
   fs.writeFileSync(path.join(t.drop.failedDir, 'same.mp3'), Buffer.alloc(40, 6));
@@ -227,12 +230,7 @@ test('a failed copy saved over with other bytes is not taken for a paused copy g
 
 test('a failed copy saved over while the stack was stopped is told at the next start, and its note gets the line once', async () => {
   const t = await dropFolder();
-  fs.writeFileSync(path.join(t.dirs.drop, 'menu.mp3'), Buffer.alloc(29, 1));
-  fs.writeFileSync(path.join(t.dirs.drop, 'paused.mp3'), Buffer.alloc(40, 5));
-  await t.settle();
-  t.result('prompts/menu.mp3', failed('NotAudio'));
-  t.result('prompts/paused.mp3', failed('NotAudio'));
-  await t.drop.tick();
+  await failAsNotAudio(t, { 'menu.mp3': Buffer.alloc(29, 1), 'paused.mp3': Buffer.alloc(40, 5) });
   t.drop.stop();
   // While stopped: a good recording copied over one failed copy; the other goes on (a copy that
   // paused): it still starts with what failed, so it is not said to be saved over.
