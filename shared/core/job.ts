@@ -16,6 +16,8 @@
  *   deferred ──────────┘  ├──lost──▶ uncertain ──registered / retry / give-up──▶ …
  *                         └──defer──▶ deferred
  *   queued, deferred ──replaced──▶ failed;  deferred ──defer──▶ deferred (the next day is full too)
+ *   queued ──fence──▶ queued, deferred ──fence──▶ deferred: the same version at the next seq, written
+ *   by whoever prunes a call that never had the job's `sending` version (see pruneOpen)
  */
 import { createHash } from 'crypto';
 import type { ErrorCode } from './errors';
@@ -62,6 +64,9 @@ export type JobEvent =
 
 /** The allowed transitions. Anything not listed is a bug, not a runtime condition. */
 export const TRANSITIONS: Readonly<Record<JobState, Partial<Record<JobEvent, JobState>>>> = {
+  // A fence follows only a state a file waits in, never `sending`: the `call` it copies then names
+  // an earlier call than the one pruned, which is how pruneOpen, inCall and neverProcessed tell it
+  // from the `sending` version it stands in for.
   queued: { send: 'sending', defer: 'deferred', replaced: 'failed', fence: 'queued' },
   deferred: { send: 'sending', defer: 'deferred', replaced: 'failed', fence: 'deferred' },
   sending: { registered: 'uploaded', rejected: 'failed', retry: 'queued', unsent: 'queued', lost: 'uncertain', defer: 'deferred', 'give-up': 'failed' },
@@ -280,7 +285,7 @@ export function transition(current: JobVersion, event: JobEvent, at: number, by:
   const from = current.state;
   const to = TRANSITIONS[from][event];
   if (!to) throw new Error(`job ${current.id}: no transition ${from} --${event}-->`);
-  // Nothing happened to the job: the version as it was, at the next seq.
+  // Nothing happened to the job: the version as it was, at the next seq (a patch has no place here).
   if (event === 'fence') return { ...storedForm(current), seq: nextSeq(current), at: new Date(at).toISOString(), by };
   const next: JobVersion = {
     v: 2,

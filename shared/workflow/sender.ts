@@ -111,10 +111,14 @@ export async function pruneOpen(ctx: Ctx, open: OpenCall[], nowMs: number): Prom
  * could move the file back), and the file then be settled from CCC like one that was in the call,
  * keeping the slot given back here: a fault run counted one file short and put 51 files into a
  * 50-file day. So the seq is taken first, with the version the job had (create-if-absent): either
- * that write never lands, or it did land and is moved on as never sent. Where neither can be
- * written, the slot stays counted (one too many, never one too few).
+ * that write never lands, or it has landed, and the file stays in the call to be settled like a
+ * lost answer, its slot counted. Where there is nothing to fence from, the slot stays counted too
+ * (one too many, never one too few).
  */
 async function fenceUnsent(ctx: Ctx, call: OpenCall, j: CallJob): Promise<{ settled: boolean; attempted: boolean }> {
+  // Neither the version before nor a queue entry to fence from (a call entry of the previous
+  // release names no queuedAt): the file leaves the open call as before this fence existed, its
+  // slot still counted (one too many, never one too few).
   const kept = { settled: true, attempted: true };
   const before = await versionBefore(ctx, j);
   if (before === undefined || !TRANSITIONS[before.state].fence) return kept;
@@ -125,9 +129,10 @@ async function fenceUnsent(ctx: Ctx, call: OpenCall, j: CallJob): Promise<{ sett
   const there = await ctx.ledger.readVersion(j.id, j.seq);
   if (there === undefined || there === CORRUPT) return kept;
   if (there.call !== call.n) return { settled: true, attempted: !j.newSlot };
-  // Written since our read, after the window: never sent. Unless someone moved it on first (then
-  // the next prune reads what they wrote).
-  if (there.state === 'sending' && (await move(ctx, there, 'unsent')).moved) return { settled: true, attempted: !j.newSlot };
+  // Written since our read, so after the window: never sent, if a GET by key never misses a write
+  // that has finished. That is assumed everywhere here, but moving it on as `unsent` on that read
+  // alone would cost a second registration if it ever did: left in the call instead, it is settled
+  // like a lost answer (CCC asked after the call's lifetime), keeping its slot, counted once.
   return { settled: false, attempted: true };
 }
 
@@ -1021,7 +1026,10 @@ export class Sender {
     if (this.othersChecked) return;
     this.othersChecked = true;
     const { ctx } = this;
-    for (const call of this.open.filter((c) => !this.lost.has(c.n) && c.notAfter + ctx.timing.callLifetimeMs <= this.now())) {
+    // The lifetime on the caller's clock too (see settleable): checked once, a call looked at in
+    // the skew's last moments found every file not yet settleable, and stayed open until the
+    // recovery pass (a review found it).
+    for (const call of this.open.filter((c) => !this.lost.has(c.n) && c.notAfter + ctx.timing.callLifetimeMs + ctx.timing.skewMs <= this.now())) {
       const files: Unsettled[] = [];
       // Files whose own check is due later than the call's lifetime says (CCC_TIMEOUT_SECONDS
       // lowered between deploys): settled by a later sender or pass. (An unreadable chain does not
