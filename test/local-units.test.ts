@@ -365,6 +365,41 @@ describe('state from metadata', () => {
     ]);
   });
 
+  test('deferred files are listed in send order (oldest queued first) with their place in line and the day they likely go, at the quota a day', () => {
+    // A trial's six files for a quota of three, listed by name, each "on 2026-12-01 at the earliest".
+    const at = Date.UTC(2026, 10, 30, 4, 0, 0); // deferred on 2026-11-30 (+08:00)
+    const deferred = (key: string, queuedAt?: number) => ({ key, state: { status: 'deferred', atMs: at }, ...(queuedAt !== undefined ? { queuedAt } : {}) });
+    const items = needsAction(
+      [
+        deferred('eight.mp3', 6),
+        { key: 'bad.mp3', state: { status: 'failed', errorCode: 'NotAudio', errorMessage: 'not audio' } },
+        deferred('five.mp3', 2),
+        deferred('late.mp3', 5),
+        deferred('menu-a.mp3', 4),
+        deferred('nine.mp3', 1),
+        deferred('seven.mp3', 3),
+        deferred('unknown.mp3'),
+      ],
+      480,
+      3,
+    );
+    const earliest = 'deferred: daily quota used up; sent automatically on 2026-12-01 at the earliest';
+    // In send order where the first of them stood (eight.mp3's place); the others keep theirs.
+    expect(items.map((i) => [i.key, i.detail])).toEqual([
+      ['nine.mp3', `${earliest} (in line: 1 of 6)`],
+      ['five.mp3', `${earliest} (in line: 2 of 6)`],
+      ['seven.mp3', `${earliest} (in line: 3 of 6)`],
+      ['menu-a.mp3', `${earliest} (in line: 4 of 6, so likely on 2026-12-02 at 3 files a day)`],
+      ['late.mp3', `${earliest} (in line: 5 of 6, so likely on 2026-12-02 at 3 files a day)`],
+      ['eight.mp3', `${earliest} (in line: 6 of 6, so likely on 2026-12-02 at 3 files a day)`],
+      ['bad.mp3', 'failed: NotAudio: not audio'],
+      // Its queue time not known (its entry unreadable): said as before, where it stood.
+      ['unknown.mp3', earliest],
+    ]);
+    // Without the quota (the report's list), nothing is added.
+    expect(needsAction([deferred('a.mp3', 1)], 480)[0].detail).toBe(earliest);
+  });
+
   test("a deferred file's earliest day is the one its message names (the job's day), not the day after its write", () => {
     // Deferred for 2024-05-02 by a write just after that day ended (a call made before midnight, its
     // UploadFileOverflow answer after it): it goes out on 2024-05-03, not the day after the write.

@@ -7,6 +7,7 @@ import { DEFAULT_LEDGER_PREFIX } from '../../shared/core/config';
 import type { IvrError } from '../../shared/core/errors';
 import { checkKey } from '../../shared/core/eligibility';
 import { closedByCcc, deferredUntil } from '../../shared/core/job';
+import { dayAfter } from '../../shared/core/zone';
 import { META, USER_NAME_META } from '../../shared/core/metadata';
 import { customFileName } from '../../shared/core/naming';
 import { tryDecodeURIComponent } from '../../shared/core/text';
@@ -143,7 +144,7 @@ export function deferredDay(s: FileState, offsetMinutes: number): string | undef
  * reason), rejected by review, registered cut short, deferred (with the earliest day it can be
  * sent), retrying (with the last error). Files that are fine or simply in progress are not listed.
  */
-export function needsAction(objects: Array<{ key: string; state: FileState; cutShort?: CutShort; failedNote?: FailedNote }>, offsetMinutes: number): ActionItem[] {
+export function needsAction(objects: Array<{ key: string; state: FileState; cutShort?: CutShort; failedNote?: FailedNote; queuedAt?: number }>, offsetMinutes: number, quota?: number): ActionItem[] {
   const items: ActionItem[] = [];
   const reason = (s: FileState) => [s.errorCode, s.errorMessage].filter(Boolean).join(': ') || 'no reason recorded';
   for (const { key, state: s, cutShort, failedNote } of objects) {
@@ -162,5 +163,33 @@ export function needsAction(objects: Array<{ key: string; state: FileState; cutS
       items.push({ key, kind: 'deferred', detail: `deferred: ${why}; sent automatically${day ? ` on ${day} at the earliest` : ' on a later quota day'}` });
     } else if (s.status === 'retrying') items.push({ key, kind: 'retrying', detail: `retrying: ${reason(s)}; retried automatically` });
   }
-  return items;
+  return quota === undefined ? items : inSendOrder(items, objects, quota, offsetMinutes);
+}
+
+/**
+ * The deferred files in the order they go out (oldest queued first, as the functions send them),
+ * each with its place in line and, when that is later than its earliest day, the day it likely
+ * goes: `quota` files a day. A trial read "on 2026-12-01 at the earliest" on six files for a quota
+ * of three, listed by name, and could not tell which prompts would be live the next day. Files
+ * whose queue time is not known (no `deferred/` entry read) keep their place and say nothing more.
+ */
+function inSendOrder(items: ActionItem[], objects: Array<{ key: string; state: FileState; queuedAt?: number }>, quota: number, offsetMinutes: number): ActionItem[] {
+  const byKey = new Map(objects.map((o) => [o.key, o]));
+  const line = items
+    .filter((i) => i.kind === 'deferred' && byKey.get(i.key)?.queuedAt !== undefined && deferredDay(byKey.get(i.key)!.state, offsetMinutes) !== undefined)
+    .sort((a, b) => byKey.get(a.key)!.queuedAt! - byKey.get(b.key)!.queuedAt! || (a.key < b.key ? -1 : 1));
+  if (line.length === 0) return items;
+  let day = '';
+  let used = 0;
+  const placed = line.map((item, i) => {
+    const earliest = deferredDay(byKey.get(item.key)!.state, offsetMinutes)!;
+    if (earliest > day) [day, used] = [earliest, 0];
+    if (used >= quota) [day, used] = [dayAfter(day), 0];
+    used++;
+    return { ...item, detail: `${item.detail} (in line: ${i + 1} of ${line.length}${day > earliest ? `, so likely on ${day} at ${quota} file${quota === 1 ? '' : 's'} a day` : ''})` };
+  });
+  // In send order, where the first of them stood.
+  const first = items.findIndex((i) => line.includes(i));
+  const rest = items.filter((i) => !line.includes(i));
+  return [...rest.slice(0, first), ...placed, ...rest.slice(first)];
 }

@@ -16,6 +16,8 @@ export interface StatusRow {
   cutShort?: CutShort;
   /** The drop folder's latest note on this object's failure, if any. */
   failedNote?: FailedNote;
+  /** A deferred file's queue time, from its `deferred/` entry: where it stands in line. */
+  queuedAt?: number;
 }
 
 /** The JSON form (`npm run status -- --json`). */
@@ -38,7 +40,7 @@ const ERROR_WIDTH = 60;
 export const KEY_WIDTH = 80;
 
 /** The machine-readable status. */
-export function statusJson(rows: StatusRow[], prefix: string, offsetMinutes: number, utcOffset: string): StatusJson {
+export function statusJson(rows: StatusRow[], prefix: string, offsetMinutes: number, utcOffset: string, quota?: number): StatusJson {
   return {
     prefix,
     utcOffset,
@@ -53,7 +55,7 @@ export function statusJson(rows: StatusRow[], prefix: string, offsetMinutes: num
       converted: s.converted,
       at: s.atMs !== undefined ? formatDateTime(s.atMs, offsetMinutes) : undefined,
     })),
-    needsAction: needsAction(rows, offsetMinutes),
+    needsAction: needsAction(rows, offsetMinutes, quota),
     sameName: namesInBucketTwice(rows),
   };
 }
@@ -83,7 +85,7 @@ function actionHeading(actions: ReturnType<typeof needsAction>): string {
 }
 
 /** The human-readable status: a table of every object, then the needs-action list. */
-export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, offsetMinutes: number): string[] {
+export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, offsetMinutes: number, quota?: number): string[] {
   const where = `${prefix ? `under ${prefix} ` : ''}in ${bucket}`;
   if (rows.length === 0) return [`no objects ${where} yet: copy an .mp3 or .wav into the drop folder`];
   const table = renderTable(
@@ -103,7 +105,7 @@ export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, 
   if (rows.some((r) => r.state.status === 'uploaded' && r.state.review === 'pending')) {
     lines.push("(REVIEW is what the last recovery pass read from CCC: the stack's timer refreshes it every few minutes; `npm run report` runs a pass now.)");
   }
-  const actions = needsAction(rows, offsetMinutes);
+  const actions = needsAction(rows, offsetMinutes, quota);
   lines.push('');
   if (actions.length === 0) lines.push('Needs action: nothing.');
   else {

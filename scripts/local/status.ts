@@ -11,7 +11,8 @@ import * as path from 'path';
 import { parseClientOptions, STATUS_OPTIONS, usage } from './options';
 import { BUCKET, REGION } from './settings';
 import { renderStatus, statusJson, type StatusRow } from './status-view';
-import { DEFAULT_QUOTA_UTC_OFFSET, parseUtcOffset } from '../../shared/core/config';
+import { DEFAULT_LEDGER_PREFIX, DEFAULT_QUOTA_UTC_OFFSET, parseUtcOffset } from '../../shared/core/config';
+import { parseJobVersion } from '../../shared/core/job';
 import { userMetadataFromHeaders } from '../../shared/core/metadata';
 
 async function main(): Promise<void> {
@@ -48,8 +49,36 @@ async function main(): Promise<void> {
     if (page.IsTruncated !== 'true' || !page.Contents?.length) break;
     marker = page.NextMarker || page.Contents[page.Contents.length - 1].Key;
   }
-  if (o.json) process.stdout.write(`${JSON.stringify(statusJson(rows, stack.prefix, offsetMinutes, stack.quotaOffset))}\n`);
-  else process.stdout.write(`${renderStatus(rows, stack.prefix, BUCKET, offsetMinutes).join('\n')}\n`);
+  // Where each deferred file stands in line: the queue time its `deferred/` entry holds.
+  const deferred = rows.filter((r) => r.state.status === 'deferred');
+  if (deferred.length > 0) {
+    const queuedAt = await deferredQueueTimes(cos);
+    for (const r of deferred) r.queuedAt = queuedAt.get(r.key);
+  }
+  if (o.json) process.stdout.write(`${JSON.stringify(statusJson(rows, stack.prefix, offsetMinutes, stack.quotaOffset, stack.quota))}\n`);
+  else process.stdout.write(`${renderStatus(rows, stack.prefix, BUCKET, offsetMinutes, stack.quota).join('\n')}\n`);
+}
+
+/** The queue time of each deferred object, by key, from the ledger's `deferred/` entries (the newest entry of a key wins). */
+async function deferredQueueTimes(cos: ReturnType<typeof cosClient>): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  let marker: string | undefined;
+  for (;;) {
+    const page = await cos.getBucket({ Bucket: BUCKET, Region: REGION, Prefix: `${DEFAULT_LEDGER_PREFIX}deferred/`, Marker: marker, MaxKeys: 1000 });
+    for (const e of page.Contents ?? []) {
+      const body = (await cos.getObject({ Bucket: BUCKET, Region: REGION, Key: e.Key })).Body.toString('utf8');
+      let job: ReturnType<typeof parseJobVersion>;
+      try {
+        job = parseJobVersion(JSON.stringify((JSON.parse(body) as { job?: unknown }).job));
+      } catch {
+        continue; // unreadable: that file's place in line is not said
+      }
+      if (job?.state === 'deferred') out.set(job.object.key, job.object.queuedAt);
+    }
+    if (page.IsTruncated !== 'true' || !page.Contents?.length) break;
+    marker = page.NextMarker || page.Contents[page.Contents.length - 1].Key;
+  }
+  return out;
 }
 
 /** A file's size, or undefined when it is not there. */
