@@ -403,6 +403,23 @@ describe('the daily report\'s needs-action list: the files dropped by the end of
     expect(r.needsAction.map((a) => a.key)).toEqual(['p/third.mp3']);
   });
 
+  test('the deferred files are listed in the order they go out, with their place in line and the day they likely go at the quota a day', () => {
+    // Six files for a quota of three (a trial's), queued b, e, a, f, c, d: listed by name before.
+    const deferredAt = (key: string, queuedAt: number) =>
+      transition(queuedJob(key, { ...reportObject, key, queuedAt }, D26_2000, 't'), 'defer', D26_2000, 't', { deferredDay: '2026-11-26', lastError: { code: 'QuotaExhausted', message: 'full' } });
+    const jobs = ['b', 'e', 'a', 'f', 'c', 'd'].map((n, i) => deferredAt(`p/${n}.mp3`, D26_2000 - 6000 + i * 1000));
+    const r = buildReport({ ...reportInput, quotaLimit: 3, day: '2026-11-26', nowMs: D27_0005, jobs });
+    expect(r.needsAction.map((a) => [a.key, a.line])).toEqual([
+      ['p/b.mp3', { place: 1, of: 6 }],
+      ['p/e.mp3', { place: 2, of: 6 }],
+      ['p/a.mp3', { place: 3, of: 6 }],
+      ['p/f.mp3', { place: 4, of: 6, likelyDay: '2026-11-28' }],
+      ['p/c.mp3', { place: 5, of: 6, likelyDay: '2026-11-28' }],
+      ['p/d.mp3', { place: 6, of: 6, likelyDay: '2026-11-28' }],
+    ]);
+    expect(renderReportHtml(r, [])).toContain('deferred (day 2026-11-26 full)<br><span class="line">in line: 4 of 6, likely goes on 2026-11-28</span>');
+  });
+
   test('what needs the operator comes first, with what to do; the summary names those files and is safe as markdown', () => {
     const job = (key: string) => queuedJob(key, { ...reportObject, key }, D26_2000, 't');
     const deferred = transition(job('p/a-deferred.mp3'), 'defer', D26_2000, 't', { deferredDay: '2026-11-26', lastError: { code: 'QuotaExhausted', message: 'full' } });

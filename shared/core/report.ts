@@ -10,7 +10,7 @@ import type { ReviewState } from './metadata';
 import { parseUtcOffset } from './config';
 import type { OpenCall } from './sendlog';
 import type { VersioningAlert } from './versioning';
-import { formatOffset, quotaDay, wallClock } from './zone';
+import { dayAfter, formatOffset, quotaDay, wallClock } from './zone';
 
 /** The report of one quota day: stored as `reports/<day>.json`, rendered as HTML and a WeCom message. */
 export interface DailyReport {
@@ -90,6 +90,13 @@ export interface NeedsAction {
   message?: string;
   /** deferred: the quota day that was full (the file goes out the day after). */
   day?: string;
+  /**
+   * deferred: its place among the deferred files still waiting, in the order they go out (oldest
+   * queued first), and the day it likely goes when that is later than the day after `day`: the
+   * quota a day (an estimate: files registered outside this product move it). A trial could not
+   * tell which of six files for a quota of three would go the next day.
+   */
+  line?: { place: number; of: number; likelyDay?: string };
   fileId?: number;
   /** failed: what to do, in the operator's words (shared/core/fixes.ts), when a fix is known. */
   fix?: string;
@@ -216,6 +223,8 @@ export function buildReport(i: ReportInput): DailyReport {
   const errors: Partial<Record<ErrorCode, number>> = {};
   const backlog: DailyReport['backlog'] = { deferred: 0, queued: 0 };
   const action: NeedsAction[] = [];
+  /** Deferred files listed, with their queue time: where each stands in line. */
+  const queuedAt = new Map<NeedsAction, number>();
   for (const v of i.jobs) {
     // A version replaced or deleted before it was sent is no file of the report: the new upload is
     // (or the delete was the operator's choice). One still waiting behind a newer drop of its key
@@ -253,6 +262,7 @@ export function buildReport(i: ReportInput): DailyReport {
     const settledByNewDrop = replaced.has(v) && (status === 'uploaded' || status === 'failed') && !i.current?.has(v.id);
     const a = ofTheDay ? needsAction(v) : undefined;
     if (a && !settledByNewDrop && !(a.status === 'failed' && i.withdrawn?.has(v.id))) action.push(a);
+    if (a?.status === 'deferred') queuedAt.set(a, v.object.queuedAt);
     if (outcomeDay(v, i.utcOffsetMinutes) !== i.day) continue;
     if (status !== 'queued' && status !== 'deferred') files[status]++;
     // A failure fixed since still failed that day (two trials read a day's failures vanish from
@@ -273,11 +283,29 @@ export function buildReport(i: ReportInput): DailyReport {
     review,
     backlog,
     errors,
-    needsAction: action.sort((a, b) => URGENCY[a.status] - URGENCY[b.status] || a.key.localeCompare(b.key)),
+    needsAction: placeInLine(action, queuedAt, i.quotaLimit).sort((a, b) => URGENCY[a.status] - URGENCY[b.status] || (a.line?.place ?? 0) - (b.line?.place ?? 0) || a.key.localeCompare(b.key)),
     actions: i.actions,
     ...(i.bucketVersioned ? { bucketVersioned: i.bucketVersioned } : {}),
     ...(sameName.length ? { sameName } : {}),
   };
+}
+
+/**
+ * Gives the deferred files among `action` their {@link NeedsAction.line}: in queue order, `quota`
+ * a day from the day after the day each was deferred on, as the senders release them.
+ */
+function placeInLine(action: NeedsAction[], queuedAt: ReadonlyMap<NeedsAction, number>, quota: number): NeedsAction[] {
+  const line = action.filter((a) => a.status === 'deferred' && a.day !== undefined && queuedAt.has(a)).sort((a, b) => queuedAt.get(a)! - queuedAt.get(b)! || a.key.localeCompare(b.key));
+  let day = '';
+  let used = 0;
+  line.forEach((a, n) => {
+    const earliest = dayAfter(a.day!);
+    if (earliest > day) [day, used] = [earliest, 0];
+    if (used >= quota) [day, used] = [dayAfter(day), 0];
+    used++;
+    a.line = { place: n + 1, of: line.length, ...(day > earliest ? { likelyDay: day } : {}) };
+  });
+  return action;
 }
 
 /** This product's registrations among `jobs`, by FileId: its key, quota day and whether a newer drop of the key replaced it. */
@@ -385,7 +413,7 @@ ${r.final ? '' : `<p id="so-far">This quota day has not ended: the figures are t
 <p><span class="big" id="quota-used">${r.quota.submitted} / ${r.quota.limit}</span> files submitted to CCC${r.quota.inCall ? ` (${inCallText(r.quota.inCall)})` : ''}${r.quota.closedByCcc ? ` — <strong>CCC reports the day full</strong> (FailedOperation.UploadFileOverflow): files registered outside this product, in the CCC console say, count there too` : r.quota.exhausted ? ' — <strong>quota used up</strong>' : ` — ${r.quota.remaining} left`}</p>
 <h2>Files that need action</h2>
 ${r.needsAction.length ? `<p id="needs-action-counts">${esc(actionCounts(r.needsAction))}${esc(actionOrder(r.needsAction))}</p>
-<table id="needs-action"><tr><th>file</th><th>status</th><th>why, and what to do</th></tr>${r.needsAction.map((a) => `<tr class="${a.status}"><td class="key">${esc(a.key)}</td><td class="status">${esc(a.status)}${a.day ? ` (day ${esc(a.day)} full)` : ''}${a.fileId !== undefined ? ` (FileId ${a.fileId})` : ''}<br><span class="muted">updated ${esc(zoned(a.at, r.utcOffset).slice(0, 16))}</span></td><td>${withCode([a.code, a.message].filter(Boolean).join(': '))}${a.fix ? `<br><strong>What to do:</strong> ${withCode(a.fix)}` : ''}</td></tr>`).join('')}</table>` : '<p id="needs-action">None: every file is uploaded or on its way.</p>'}
+<table id="needs-action"><tr><th>file</th><th>status</th><th>why, and what to do</th></tr>${r.needsAction.map((a) => `<tr class="${a.status}"><td class="key">${esc(a.key)}</td><td class="status">${esc(a.status)}${a.day ? ` (day ${esc(a.day)} full)` : ''}${a.fileId !== undefined ? ` (FileId ${a.fileId})` : ''}${a.line ? `<br><span class="line">in line: ${a.line.place} of ${a.line.of}${a.line.likelyDay ? `, likely goes on ${esc(a.line.likelyDay)}` : ''}</span>` : ''}<br><span class="muted">updated ${esc(zoned(a.at, r.utcOffset).slice(0, 16))}</span></td><td>${withCode([a.code, a.message].filter(Boolean).join(': '))}${a.fix ? `<br><strong>What to do:</strong> ${withCode(a.fix)}` : ''}</td></tr>`).join('')}</table>` : '<p id="needs-action">None: every file is uploaded or on its way.</p>'}
 ${r.sameName ? `<h2>Names CCC lists more than once</h2>
 <p>${SAME_NAME_ADVICE}</p>
 <table id="same-name"><tr><th>name in CCC</th><th>FileId</th><th>file</th><th>registered</th></tr>${r.sameName.flatMap((n) => n.files.map((f, i) => `<tr>${i === 0 ? `<td rowspan="${n.files.length}">${esc(n.name)}</td>` : ''}<td>${f.fileId}</td><td class="key">${f.key !== undefined ? `${esc(f.key)}${f.replaced ? ' <span class="muted">(replaced by a later drop)</span>' : ''}` : '<span class="muted">not in this product\'s recent records: registered earlier, or outside this product</span>'}</td><td>${esc(f.day ?? '')}</td></tr>`)).join('')}</table>
