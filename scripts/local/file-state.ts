@@ -7,7 +7,7 @@ import { DEFAULT_LEDGER_PREFIX } from '../../shared/core/config';
 import type { IvrError } from '../../shared/core/errors';
 import { checkKey } from '../../shared/core/eligibility';
 import { closedByCcc, deferredUntil } from '../../shared/core/job';
-import { dayAfter } from '../../shared/core/zone';
+import { lineUp } from '../../shared/core/report';
 import { META, USER_NAME_META } from '../../shared/core/metadata';
 import { customFileName } from '../../shared/core/naming';
 import { tryDecodeURIComponent } from '../../shared/core/text';
@@ -175,21 +175,16 @@ export function needsAction(objects: Array<{ key: string; state: FileState; cutS
  */
 function inSendOrder(items: ActionItem[], objects: Array<{ key: string; state: FileState; queuedAt?: number }>, quota: number, offsetMinutes: number): ActionItem[] {
   const byKey = new Map(objects.map((o) => [o.key, o]));
-  const line = items
-    .filter((i) => i.kind === 'deferred' && byKey.get(i.key)?.queuedAt !== undefined && deferredDay(byKey.get(i.key)!.state, offsetMinutes) !== undefined)
-    .sort((a, b) => byKey.get(a.key)!.queuedAt! - byKey.get(b.key)!.queuedAt! || (a.key < b.key ? -1 : 1));
-  if (line.length === 0) return items;
-  let day = '';
-  let used = 0;
-  const placed = line.map((item, i) => {
-    const earliest = deferredDay(byKey.get(item.key)!.state, offsetMinutes)!;
-    if (earliest > day) [day, used] = [earliest, 0];
-    if (used >= quota) [day, used] = [dayAfter(day), 0];
-    used++;
-    return { ...item, detail: `${item.detail} (in line: ${i + 1} of ${line.length}${day > earliest ? `, so likely on ${day} at ${quota} file${quota === 1 ? '' : 's'} a day` : ''})` };
+  const waiting = items.flatMap((item) => {
+    const o = byKey.get(item.key);
+    const earliestDay = o && deferredDay(o.state, offsetMinutes);
+    return item.kind === 'deferred' && o?.queuedAt !== undefined && earliestDay !== undefined ? [{ file: item, queuedAt: o.queuedAt, earliestDay, key: item.key }] : [];
   });
+  if (waiting.length === 0) return items;
+  const placed = lineUp(waiting, quota).map(({ file, line }) => ({ ...file, detail: `${file.detail} (in line: ${line.place} of ${line.of}${line.likelyDay ? `, so likely on ${line.likelyDay} at ${quota} file${quota === 1 ? '' : 's'} a day` : ''})` }));
   // In send order, where the first of them stood.
-  const first = items.findIndex((i) => line.includes(i));
-  const rest = items.filter((i) => !line.includes(i));
+  const inLine = new Set(waiting.map((w) => w.file));
+  const first = items.findIndex((i) => inLine.has(i));
+  const rest = items.filter((i) => !inLine.has(i));
   return [...rest.slice(0, first), ...placed, ...rest.slice(first)];
 }

@@ -291,20 +291,26 @@ export function buildReport(i: ReportInput): DailyReport {
 }
 
 /**
- * Gives the deferred files among `action` their {@link NeedsAction.line}: in queue order, `quota`
- * a day from the day after the day each was deferred on, as the senders release them.
+ * Deferred files in the order the senders release them (oldest queued first, `quota` a day from
+ * each one's earliest day), each with its place and, when later than its earliest day, the day it
+ * likely goes. Shared by the report and the local `npm run status`.
  */
-function placeInLine(action: NeedsAction[], queuedAt: ReadonlyMap<NeedsAction, number>, quota: number): NeedsAction[] {
-  const line = action.filter((a) => a.status === 'deferred' && a.day !== undefined && queuedAt.has(a)).sort((a, b) => queuedAt.get(a)! - queuedAt.get(b)! || a.key.localeCompare(b.key));
+export function lineUp<T>(files: Array<{ file: T; queuedAt: number; earliestDay: string; key: string }>, quota: number): Array<{ file: T; line: NonNullable<NeedsAction['line']> }> {
+  const line = [...files].sort((a, b) => a.queuedAt - b.queuedAt || a.key.localeCompare(b.key));
   let day = '';
   let used = 0;
-  line.forEach((a, n) => {
-    const earliest = dayAfter(a.day!);
-    if (earliest > day) [day, used] = [earliest, 0];
+  return line.map((f, n) => {
+    if (f.earliestDay > day) [day, used] = [f.earliestDay, 0];
     if (used >= quota) [day, used] = [dayAfter(day), 0];
     used++;
-    a.line = { place: n + 1, of: line.length, ...(day > earliest ? { likelyDay: day } : {}) };
+    return { file: f.file, line: { place: n + 1, of: line.length, ...(day > f.earliestDay ? { likelyDay: day } : {}) } };
   });
+}
+
+/** Gives the deferred files among `action` their {@link NeedsAction.line} ({@link lineUp}: each goes the day after the day it was deferred on, at the earliest). */
+function placeInLine(action: NeedsAction[], queuedAt: ReadonlyMap<NeedsAction, number>, quota: number): NeedsAction[] {
+  const waiting = action.filter((a) => a.status === 'deferred' && a.day !== undefined && queuedAt.has(a));
+  for (const { file, line } of lineUp(waiting.map((a) => ({ file: a, queuedAt: queuedAt.get(a)!, earliestDay: dayAfter(a.day!), key: a.key })), quota)) file.line = line;
   return action;
 }
 
