@@ -21,6 +21,7 @@ import { BASELINE_FILE, type Baseline } from './bench/baseline';
 import { buildSdkFloor, BUNDLES, measureBreakdown, measureCold, median, PKG } from './bench/cold';
 import { burst, emptyBurst, idleFile } from './bench/load';
 import { invokeChild, largeFilesEvent, type ChildRun } from './bench/memory';
+import { bareFloor, planFromCounts, type FloorRequest } from './bench/warm-floor';
 import { functionNode as functionNodeBinary, functionNodeVersion } from './bench/node';
 import { MAX_CONVERT_INPUT_BYTES } from '../shared/audio/plan';
 
@@ -47,18 +48,31 @@ const kinds = (byKind: Record<string, number>, per = 1) =>
     .map(([k, v]) => `${k} ${per === 1 ? v : (v / per).toFixed(2)}`)
     .join(', ');
 
-/** A cold invocation of one file, then warm ones, in one process against fresh fakes. */
-async function invocations(): Promise<ChildRun> {
+// Files a call gap plus margin apart: each meets an idle system, as one upload at a time does.
+const WARM_GAP_MS = 1500;
+
+/**
+ * A cold invocation of one file, then warm ones, in one process against fresh fakes; and the plan
+ * of the requests a file made on average (for the floor below).
+ */
+async function invocations(): Promise<{ run: ChildRun; plan: FloorRequest[]; token: number }> {
   const stack = await startFakeStack();
   try {
+    const bodies: number[] = [];
     const events = Array.from({ length: WARM_FILES + LATER_FILES + 1 }, (_, i) => {
       const key = `prompts/warm/prompt-${i}.mp3`;
       const body = benchMp3(4 + (i % 5));
+      bodies.push(body.length);
       stack.cos.putDirect(FAKE_BUCKET, key, body, { contentType: 'audio/mpeg' });
       return cosEvent(cosEventRecord({ bucket: FAKE_BUCKET, region: FAKE_REGION, key, size: body.length }));
     });
-    // Files a call gap plus margin apart: each meets an idle system, as one upload at a time does.
-    return await invokeChild(events, stack.env('ivr-upload'), 1500);
+    const env = stack.env('ivr-upload');
+    const run = await invokeChild(events, env, WARM_GAP_MS);
+    const counts: Record<string, number> = {};
+    // The function's own requests: not CCC's download of the signed AudioUrl.
+    for (const r of stack.cos.requests) if (!r.presigned) counts[r.op] = (counts[r.op] ?? 0) + 1;
+    const plan = planFromCounts(counts, events.length, stack.ccc.uploadCalls().length, median(bodies));
+    return { run, plan, token: (env.TENCENTCLOUD_SESSIONTOKEN ?? '').length };
   } finally {
     await stack.stop();
   }
@@ -110,7 +124,7 @@ async function main(): Promise<void> {
   say(`  with a V8 code cache made by this Node binary (${(bd.cached.bytes / KB).toFixed(0)} KB; not shipped, see README): compile ${bd.cached.compileMs.toFixed(1)} ms, run ${bd.cached.runMs.toFixed(1)} ms${bd.cached.rejected ? ' (REJECTED on some runs)' : ''}`);
 
   say(`\nInvocations in one process: one cold, then ${WARM_FILES + LATER_FILES} warm, each file alone (against the fakes)`);
-  const inv = await invocations();
+  const { run: inv, plan, token } = await invocations();
   const notUploaded = inv.statuses.filter((s) => s !== 'uploaded');
   if (notUploaded.length > 0) throw new Error(`warm run: not every file was uploaded: ${inv.statuses.join(', ')}`);
   row('peak RSS, cold invocation of one file', `${(inv.maxRssKiB / 1024).toFixed(1)} MiB`, `target ≤ 64 MiB: ${tick(inv.maxRssKiB * 1024 <= 64 * MiB)}`);
@@ -120,6 +134,16 @@ async function main(): Promise<void> {
   row(`warm CPU per file (process.cpuUsage around the handler), warm files 1–${WARM_FILES}`, `${warm.toFixed(1)} ms median (min ${Math.min(...first).toFixed(1)}, max ${Math.max(...first).toFixed(1)}; system part ${median(inv.warmSysMs.slice(0, WARM_FILES)).toFixed(1)} ms)`, `target ≤ 10 ms: ${tick(warm <= 10)}`);
   const later = inv.warmCpuMs.slice(WARM_FILES);
   row(`warm CPU per file, warm files ${WARM_FILES + 1}–${WARM_FILES + LATER_FILES} (a long-lived instance)`, `${median(later).toFixed(1)} ms median (min ${Math.min(...later).toFixed(1)}, max ${Math.max(...later).toFixed(1)})`, 'info');
+  // A COS signature is about 260 characters (q-sign-algorithm … q-signature=<40 hex>).
+  const floor = await bareFloor({ requests: plan, files: WARM_FILES, gapMs: WARM_GAP_MS, authBytes: 260, tokenBytes: token });
+  const mix = Object.entries(plan.reduce<Record<string, number>>((m, r) => ({ ...m, [r.method]: (m[r.method] ?? 0) + 1 }), {}))
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ');
+  row(
+    `floor: the same ${plan.length} requests per file with Node's http alone (${mix}; keep-alive, no SDK, no signing, no work), ${WARM_FILES} files ${WARM_GAP_MS} ms apart`,
+    `${median(floor.cpuMs).toFixed(1)} ms median (min ${Math.min(...floor.cpuMs).toFixed(1)}, max ${Math.max(...floor.cpuMs).toFixed(1)}; system part ${median(floor.sysMs).toFixed(1)} ms)`,
+    'what any code making those requests pays on this machine',
+  );
 
   say(`\nPeak memory with large files: one cold invocation, one event (the function has 128 MB by default)`);
   const MiB5 = 5 * MiB; // the highest IVR_MAX_FILE_BYTES allows

@@ -11,6 +11,9 @@
 //        cache file when given) and run the bundle; prints {"coreMs","readMs","compileMs","runMs",
 //        "cacheRejected"} — where a cold load's time goes
 //   node child.cjs cache-make <bundle> <file>     → runs the bundle, then writes its V8 code cache
+//   node child.cjs bare <port> <plan.json>       → the warm path's floor: per "file", the same HTTP
+//      requests (method, body size) a warm file makes, with Node's http alone (keep-alive, no SDK,
+//      no signing), `gapMs` apart like the warm files; prints {"cpuMs":[...],"sysMs":[...]}
 // The function's own log lines (stdout on SCF) are dropped here: the result goes to fd 1 directly.
 'use strict';
 const fs = require('fs');
@@ -60,6 +63,41 @@ if (mode === 'builtins') {
 } else if (mode === 'init') {
   if (typeof require(bundle).main_handler !== 'function') process.exit(1);
   out({ maxRssKiB: process.resourceUsage().maxRSS });
+} else if (mode === 'bare') {
+  (async () => {
+    const http = require('http');
+    const port = Number(bundle);
+    const plan = JSON.parse(fs.readFileSync(eventsFile, 'utf8'));
+    const agent = new http.Agent({ keepAlive: true });
+    // Headers of a COS request's size (a signature and a session token), so the bytes written match.
+    const headers = { authorization: 'x'.repeat(plan.authBytes), 'x-cos-security-token': 'y'.repeat(plan.tokenBytes) };
+    const one = (r) =>
+      new Promise((resolve, reject) => {
+        const body = r.bytes > 0 ? Buffer.alloc(r.bytes, 1) : undefined;
+        const req = http.request({ host: '127.0.0.1', port, method: r.method, path: `/floor/${r.method}/${r.answer}`, agent, headers: { ...headers, 'content-length': body ? body.length : 0 } }, (res) => {
+          const chunks = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => resolve(Buffer.concat(chunks)));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    const cpuMs = [];
+    const sysMs = [];
+    for (let f = 0; f < plan.files; f++) {
+      await new Promise((r) => setTimeout(r, plan.gapMs));
+      const c = process.cpuUsage();
+      for (const r of plan.requests) await one(r);
+      const d = process.cpuUsage(c);
+      cpuMs.push((d.user + d.system) / 1000);
+      sysMs.push(d.system / 1000);
+    }
+    agent.destroy();
+    out({ cpuMs, sysMs });
+  })().catch((e) => {
+    process.stderr.write(String(e && e.stack) + '\n');
+    process.exit(1);
+  });
 } else if (mode === 'invoke') {
   (async () => {
     const events = JSON.parse(fs.readFileSync(eventsFile, 'utf8'));
