@@ -2,7 +2,7 @@
 import { JOB_STATES, TRANSITIONS, carriedOverJob, closedByCcc, parseJobVersion, deferralMessage, deferredUntil, inCall, isRedelivery, outcomeAt, queuedJob, sendable, settleable, transition, visibleResult, visibleStatus, type JobEvent, type JobState, type JobVersion } from '../shared/core/job';
 import { callEntry, carriedRoom, chooseBatch, easedRoom, genesis, handOffMove, leaseEntry, leaseView, nextWindow, parseLogEntry, quotaOn, quotaRoom, reclaim, roomAfterMiss, SLOW_HALF_LIFE_MS, withNews, type Candidate } from '../shared/core/sendlog';
 import { loadConfig } from '../shared/core/config';
-import { timingFrom } from '../shared/core/timing';
+import { freshEntryMs, timingFrom } from '../shared/core/timing';
 import { buildReport, namesRegisteredOn, renderReportHtml, unansweredSlots, WECOM_MAX_BYTES, wecomMessage } from '../shared/core/report';
 
 const T0 = Date.parse('2026-11-25T03:00:00Z');
@@ -176,6 +176,15 @@ describe('send log', () => {
   const t = timingFrom(config);
   const day = '2026-11-25';
   const changes = (now: number, quota = { day, used: 0, full: false }) => ({ owner: 'me', now, quota, open: [], deferred: 0 });
+
+  test('a listed entry is left for the next listing only while younger than a file left to the holder can be at its last listing', () => {
+    // Defaults (1200 ms lag, 250 ms skew): the usual 150 ms.
+    expect(t.freshEntryMs).toBe(150);
+    // A file queued just before acceptUntil (its clock up to the skew ahead) is listLag - skew old
+    // at the holder's last listing, acceptUntil + listLag.
+    expect(freshEntryMs(300, 250)).toBe(50);
+    expect(freshEntryMs(200, 1000)).toBe(0);
+  });
 
   test('the room a slow COS needs is carried by every entry, fades by half every 30 s, and a record that is not a duration is dropped', () => {
     const slow = leaseEntry(genesis(day), { ...changes(T0), slowMs: 2000 }, T0 + 2000, t);

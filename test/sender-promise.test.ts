@@ -164,3 +164,20 @@ test('a failed file uploaded again (the same bytes) while the sender that failed
     calls: ['x:ok', 'a:ok', 'a:ok'],
   });
 });
+
+test('with listings lagging less than the skew allowance, a file left to the holder at the end of its promise is still read at its last listing', async () => {
+  // IVR_LIST_LAG_MS below the age under which a listed entry is left for the next listing (its
+  // job is likely being written): the holder's last listing, at its lease's end, comes less than
+  // that after a file left to it at the last moment. Skipping it there left it to the recovery pass.
+  const w = new World({ IVR_LIST_LAG_MS: '100', IVR_CLOCK_SKEW_MS: '0' });
+  w.listLagMs = w.config.listLagMs;
+  const t0 = w.t;
+  w.at(t0 + w.timing.callGapMs - 5, () => {
+    w.objects.putObject('prompts/late.mp3', mp3Silence(3));
+    return w.deliver('prompts/late.mp3', 'intake-late');
+  });
+  // The recovery pass holds an accepting lease (nothing queued yet) until acceptUntil.
+  await runRecovery(w.ctx('recovery-A'), { Type: 'Timer' });
+  expect(w.status('late')).toBe('uploaded');
+  expect(w.ccc.files).toHaveLength(1);
+});

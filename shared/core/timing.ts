@@ -23,6 +23,12 @@ export interface Timing {
   skewMs: number;
   /** How late a listing may be; a sender keeps listing this long after it stops accepting work. */
   listLagMs: number;
+  /**
+   * A listed queue entry younger than this is left for the next listing (its job is likely still
+   * being written). Never as long as a file left to a holder at the end of its promise can be at
+   * the holder's last listing: `listLagMs` less the skew (see {@link freshEntryMs}).
+   */
+  freshEntryMs: number;
   /** How long before its window a sender gathers the batch (lists the queue, reads new jobs, appends). */
   gatherLeadMs: number;
   /** How long after its latest call a sender still promises to pick up newly queued files. */
@@ -39,6 +45,20 @@ export interface Timing {
   retryBaseMs: number;
 }
 
+/** How young a listed entry is left for the next listing (150 ms, the time an intake takes to write its job). */
+const FRESH_ENTRY_MS = 150;
+
+/**
+ * The age under which a listed queue entry is left for the next listing. A file left to a holder
+ * accepting until `acceptUntil` was queued before it (on its writer's clock, up to `skewMs` ahead);
+ * the holder's last listing is at `acceptUntil + listLagMs`, so there the entry is at least
+ * `listLagMs - skewMs` old. Skipping a younger one at that listing would leave it to the recovery
+ * pass; so the threshold never exceeds that age (0 when the skew allowance is the larger).
+ */
+export function freshEntryMs(listLagMs: number, skewMs: number): number {
+  return Math.min(FRESH_ENTRY_MS, Math.max(0, listLagMs - skewMs));
+}
+
 /** Derives every duration from the configuration (settings in seconds become milliseconds). */
 export function timingFrom(config: Config): Timing {
   const skewMs = config.clockSkewMs;
@@ -48,6 +68,7 @@ export function timingFrom(config: Config): Timing {
     windowSlackMs: Math.max(skewMs, 50),
     skewMs,
     listLagMs: config.listLagMs,
+    freshEntryMs: freshEntryMs(config.listLagMs, skewMs),
     gatherLeadMs: GATHER_LEAD_MS,
     // One gap: a sender that keeps calling every gap never lets its promise lapse between calls.
     acceptMs: callGapMs,

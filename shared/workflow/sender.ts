@@ -32,8 +32,6 @@ const SETTLE_CONCURRENCY = 8;
  * Younger ones (an idle file, a burst) go unchecked: their own events are seconds apart at most.
  */
 const RECHECK_AFTER_MS = 10_000;
-/** A queue entry younger than this is left for the next listing: its job is likely not written yet. */
-const FRESH_ENTRY_MS = 150;
 /** How long a warm instance trusts its memory of an outcome it wrote (see CreatedVersions): far longer than a call's lifetime, far shorter than pruning. */
 const OWN_OUTCOME_MAX_AGE_MS = 60 * 60 * 1000;
 
@@ -577,8 +575,9 @@ export class Sender {
       if ((this.elsewhere.get(id) ?? 0) > this.now()) return;
       if (busy.has(id)) return;
       // Queued a moment ago: its intake is most likely still writing the job. Read it next time
-      // rather than twice (the next listing comes before the next call, and before we leave).
-      if (entries.every((e) => e.queuedAt > this.now() - FRESH_ENTRY_MS)) return;
+      // rather than twice (the next listing comes before the next call, and before we leave: at
+      // the last one, a file left to us is older than this, see Timing.freshEntryMs).
+      if (entries.every((e) => e.queuedAt > this.now() - ctx.timing.freshEntryMs)) return;
       try {
         await this.adopt(id, entries);
       } catch (e) {
