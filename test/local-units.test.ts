@@ -25,6 +25,7 @@ import { describeEvent, fileLine, isoWithOffset, NAME_WIDTH, stoppedLine, stoppi
 import { portMessage, portProblem, portsMessage } from '../scripts/local/ports';
 import { npmRunFor, shellPath, shellWord } from '../scripts/local/shell';
 import { functionEnv, type LocalSettings } from '../scripts/local/settings';
+import { heldFiles } from '../scripts/local/drop-notes';
 import { KEY_WIDTH, renderStatus, statusJson, type StatusRow } from '../scripts/local/status-view';
 import { displayWidth, distinctKeys, padEndWidth, renderTable, truncateMiddleWidth, truncateWidth } from '../scripts/local/table';
 import { formatAhead, formatClock, formatDateTime, NEXT_DAY_MARGIN_MS, nextDayShiftMs, nextQuotaDay } from '../scripts/local/time';
@@ -493,6 +494,27 @@ describe('columns with Chinese names', () => {
     expect(renderStatus([big], 'prompts/', 'b', 480)[3]).toMatch(/uploaded +1004 .* sent converted: 44100Hz\/2ch\/16bit → 8000Hz\/1ch\/16bit$/);
     expect(describeEvent({ kind: 'uploaded', file: 'big.wav', key: 'prompts/big.wav', fileId: 1004, movedTo: 'done/big.wav', converted: '44100Hz/2ch/16bit → 8000Hz/1ch/16bit' }).detail).toBe('FileId 1004 (sent as a converted copy: 44100Hz/2ch/16bit → 8000Hz/1ch/16bit) → done/big.wav');
     expect(statusJson(rows, 'prompts/', 480, '+08:00').objects[0]).toMatchObject({ key: 'prompts/欢迎词.mp3', status: 'uploaded', at: '2024-05-01 10:15:02+08:00' });
+  });
+
+  test('npm run status: a file held in the drop folder behind one of its name in waiting/ is named, though it is no object yet', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-held-'));
+    try {
+      for (const rel of ['waiting/menu.mp3', 'waiting/sub/b.wav', 'waiting/alone.mp3', 'menu.mp3', 'sub/b.wav', 'other.mp3', 'waiting/.part.mp3', '.part.mp3']) {
+        fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+        fs.writeFileSync(path.join(dir, rel), 'x');
+      }
+      // A folder of the name in the drop folder is not a held file.
+      fs.mkdirSync(path.join(dir, 'alone.mp3'));
+      const held = heldFiles(dir);
+      expect(held).toEqual(['menu.mp3', 'sub/b.wav']);
+      const rows: StatusRow[] = [{ key: 'prompts/menu.mp3', size: 1, state: { status: 'deferred' } }];
+      const lines = renderStatus(rows, 'prompts/', 'b', 480, undefined, held);
+      expect(lines.slice(4, 8)).toEqual(['', 'Held in the drop folder (not sent yet): these 2 files wait until the file of the same name in waiting/ is done, then each is sent as a new file:', '  menu.mp3', '  sub/b.wav']);
+      expect(statusJson(rows, 'prompts/', 480, '+08:00', undefined, held).held).toEqual(held);
+      expect(renderStatus(rows, 'prompts/', 'b', 480).join('\n')).not.toMatch(/Held/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('npm run status: a registration the drop folder found cut short needs action until a later one replaces it', () => {

@@ -60,3 +60,21 @@ export function failureNotes(dropDir: string): Map<string, FailedNote> {
     return note && { key: note.key, value: { note: rel, ...(there ? { copy } : {}), pausedRest: warnsPausedRest(text) }, atMs: failedAtOf(text, BUCKET) };
   });
 }
+
+/**
+ * Files held in the drop folder because one of their name waits in `waiting/` (taken once it is
+ * done), as paths relative to the drop folder. They are not objects yet, so without this `status`
+ * did not name them at all (a trial took such a file for lost).
+ */
+export function heldFiles(dropDir: string): string[] {
+  const waiting = path.join(dropDir, RESERVED_DIRS.waiting);
+  return filesUnder(waiting, waiting)
+    .filter((rel) => {
+      try {
+        return fs.statSync(path.join(dropDir, ...rel.split('/'))).isFile();
+      } catch {
+        return false;
+      }
+    })
+    .sort();
+}

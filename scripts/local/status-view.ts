@@ -28,6 +28,8 @@ export interface StatusJson {
   needsAction: ActionItem[];
   /** Display names different registered files share in CCC (see {@link namesInBucketTwice}). */
   sameName: Array<{ name: string; files: Array<{ key: string; fileId: number }> }>;
+  /** Files held in the drop folder behind one of their name in waiting/ (paths in the drop folder): not objects yet. */
+  held: string[];
 }
 
 /** Error messages are cut in the table; the needs-action section and `--json` have them whole. */
@@ -40,7 +42,7 @@ const ERROR_WIDTH = 60;
 export const KEY_WIDTH = 80;
 
 /** The machine-readable status. */
-export function statusJson(rows: StatusRow[], prefix: string, offsetMinutes: number, utcOffset: string, quota?: number): StatusJson {
+export function statusJson(rows: StatusRow[], prefix: string, offsetMinutes: number, utcOffset: string, quota?: number, held: string[] = []): StatusJson {
   return {
     prefix,
     utcOffset,
@@ -57,7 +59,15 @@ export function statusJson(rows: StatusRow[], prefix: string, offsetMinutes: num
     })),
     needsAction: needsAction(rows, offsetMinutes, quota),
     sameName: namesInBucketTwice(rows),
+    held,
   };
+}
+
+/** The files held in the drop folder behind one of their name in waiting/ (not objects yet). */
+function heldLines(held: string[]): string[] {
+  if (held.length === 0) return [];
+  const n = held.length === 1 ? 'this file waits' : `these ${held.length} files wait`;
+  return ['', `Held in the drop folder (not sent yet): ${n} until the file of the same name in waiting/ is done, then ${held.length === 1 ? 'it is' : 'each is'} sent as a new file:`, ...held.map((rel) => `  ${printable(rel)}`)];
 }
 
 /**
@@ -85,9 +95,9 @@ function actionHeading(actions: ReturnType<typeof needsAction>): string {
 }
 
 /** The human-readable status: a table of every object, then the needs-action list. */
-export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, offsetMinutes: number, quota?: number): string[] {
+export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, offsetMinutes: number, quota?: number, held: string[] = []): string[] {
   const where = `${prefix ? `under ${prefix} ` : ''}in ${bucket}`;
-  if (rows.length === 0) return [`no objects ${where} yet: copy an .mp3 or .wav into the drop folder`];
+  if (rows.length === 0) return [`no objects ${where} yet: copy an .mp3 or .wav into the drop folder`, ...heldLines(held)];
   const table = renderTable(
     [{ header: 'KEY', maxWidth: KEY_WIDTH, cut: 'middle' }, { header: 'STATUS' }, { header: 'FILEID' }, { header: 'REVIEW' }, { header: `UPDATED (${zoneName(offsetMinutes)})` }, { header: 'ERROR / NOTE', maxWidth: ERROR_WIDTH }],
     rows.map(({ key, state: s }) => [
@@ -105,6 +115,7 @@ export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, 
   if (rows.some((r) => r.state.status === 'uploaded' && r.state.review === 'pending')) {
     lines.push("(REVIEW is what the last recovery pass read from CCC: the stack's timer refreshes it every few minutes; `npm run report` runs a pass now.)");
   }
+  lines.push(...heldLines(held));
   const actions = needsAction(rows, offsetMinutes, quota);
   lines.push('');
   if (actions.length === 0) lines.push('Needs action: nothing.');

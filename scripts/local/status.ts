@@ -4,7 +4,7 @@ import { useStackClock } from './clock';
 import { runCommand } from './cli';
 import { findStack, cosClient } from './client';
 import { readFileState, withRefusal } from './file-state';
-import { cutShortNotes, failureNotes } from './drop-notes';
+import { cutShortNotes, failureNotes, heldFiles } from './drop-notes';
 import { failedCopiesRecord } from './failed-record';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -55,8 +55,9 @@ async function main(): Promise<void> {
     const queuedAt = await deferredQueueTimes(cos);
     for (const r of deferred) r.queuedAt = queuedAt.get(r.key);
   }
-  if (o.json) process.stdout.write(`${JSON.stringify(statusJson(rows, stack.prefix, offsetMinutes, stack.quotaOffset, stack.quota))}\n`);
-  else process.stdout.write(`${renderStatus(rows, stack.prefix, BUCKET, offsetMinutes, stack.quota).join('\n')}\n`);
+  const held = heldFiles(stack.dropDir);
+  if (o.json) process.stdout.write(`${JSON.stringify(statusJson(rows, stack.prefix, offsetMinutes, stack.quotaOffset, stack.quota, held))}\n`);
+  else process.stdout.write(`${renderStatus(rows, stack.prefix, BUCKET, offsetMinutes, stack.quota, held).join('\n')}\n`);
 }
 
 /** The queue time of each deferred object, by key, from the ledger's `deferred/` entries (the newest entry of a key wins). */
