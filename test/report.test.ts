@@ -87,7 +87,7 @@ test('the report counts the day, refreshes review states onto objects, and store
   const stored = JSON.parse(stack.cos.object(BUCKET, final.jsonKey!)!.body.toString('utf8'));
   expect(stored).toMatchObject({ ...final.report, history: expect.any(Array) });
   expect(stored.history).toHaveLength(30);
-  expect(stored.history[29]).toEqual({ day, submitted: 3 });
+  expect(stored.history[29]).toEqual({ day, submitted: 3, limit: 50 });
   const page = stack.cos.object(BUCKET, final.htmlKey!)!;
   expect(page.standard['content-type']).toBe('text/html; charset=utf-8');
   const html = page.body.toString('utf8');

@@ -121,6 +121,35 @@ test('a quota day on which no timer pass ran is reported by the next pass, with 
   expect({ reported25: stored('2026-11-25'), bar25: hist['2026-11-25'], bar26: hist['2026-11-26'] }).toEqual({ reported25: true, bar25: 2, bar26: 1 });
 });
 
+test('each day keeps the quota it was reported with: after IVR_DAILY_QUOTA is lowered, an older full day is drawn and reported again against its own', async () => {
+  const w = new World({ IVR_DAILY_QUOTA: '3' });
+  w.t = ELEVEN; // 2026-11-25: three files fill its quota of 3
+  for (const [name, s] of [['a', 2], ['b', 3], ['c', 4]] as const) {
+    w.t += 2000;
+    await w.upload(name, s);
+  }
+  w.t = MIDNIGHT + 5 * 60_000; // 2026-11-26: the timer reports the 25th under its quota of 3
+  await runRecovery(w.ctx('timer-1'), { Type: 'Timer' });
+  // The operator lowers the quota to 2 during the 26th.
+  Object.assign(w.config, { dailyQuota: 2 });
+  w.t = ELEVEN + DAY;
+  await w.upload('d', 5);
+  const history = JSON.parse(w.store.objects.get(`${w.prefix}reports/history.json`)!.body) as { limits: Record<string, number> };
+  expect(history.limits).toEqual({ '2026-11-25': 3 });
+  // Today's report so far: the 25th's bar against its own 3 (a mark across it), today's line at 2.
+  const r = await runRecovery(w.ctx('asked-today'), { Type: 'Timer', Message: '2026-11-26' });
+  const page = w.store.objects.get(`${w.prefix}reports/index.html`)!.body;
+  expect(r.report?.report.quota.limit).toBe(2);
+  expect(page).toContain('<title>2026-11-25: 3/3 (the quota that day; 2 now)</title>');
+  expect(page.match(/class="daylimit"/g)).toHaveLength(1);
+  expect(page).toContain("that day's own quota, where it differed from today's 2 (IVR_DAILY_QUOTA changed since)");
+  // The 25th reported again on request: 3 / 3, not 3 / 2.
+  const again = await runRecovery(w.ctx('asked-25'), { Type: 'Timer', Message: '2026-11-25' });
+  expect(again.report?.report.quota).toMatchObject({ limit: 3, submitted: 3, remaining: 0 });
+  const stored = JSON.parse(w.store.objects.get(`${w.prefix}reports/history.json`)!.body) as { limits: Record<string, number> };
+  expect(stored.limits).toEqual({ '2026-11-25': 3, '2026-11-26': 2 });
+});
+
 test('a long list of rejections is announced within WeCom\'s 4096-byte limit, the rest counted; the report page lists them all', async () => {
   const hook = await wecomStandIn();
   try {

@@ -116,6 +116,8 @@ const URGENCY: Record<NeedsAction['status'], number> = { failed: 0, rejected: 1,
 export interface DayUse {
   day: string;
   submitted: number;
+  /** The day's quota when it was reported, if the history kept it; else the bar is drawn against today's. */
+  limit?: number;
 }
 
 
@@ -367,14 +369,20 @@ function chart(history: DayUse[], limit: number): string {
   // Room right of the plot for the quota line's label, which sits at the line's end: above the
   // line it would collide with the count of a bar at the quota.
   const right = 64;
-  const max = Math.max(limit, ...history.map((d) => d.submitted), 1);
+  const max = Math.max(limit, ...history.map((d) => Math.max(d.submitted, d.limit ?? 0)), 1);
   const bw = (w - pad - right) / Math.max(history.length, 1);
   const y = (v: number) => h - pad - ((h - pad * 2) * v) / max;
   const bars = history
     .map((d, i) => {
       const x = pad + i * bw + 2;
-      const over = d.submitted >= limit;
-      return `<rect class="bar${over ? ' full' : ''}" x="${x.toFixed(1)}" y="${y(d.submitted).toFixed(1)}" width="${(bw - 4).toFixed(1)}" height="${(h - pad - y(d.submitted)).toFixed(1)}"><title>${d.day}: ${d.submitted}/${limit}</title></rect>` +
+      // A day reported under another quota is full against its own, and says which it was (a trial
+      // lowered the quota and read `4/2` on an older day's bar with nothing to explain it).
+      const own = d.limit ?? limit;
+      const over = d.submitted >= own;
+      const title = `${d.day}: ${d.submitted}/${own}${own !== limit ? ` (the quota that day; ${limit} now)` : ''}`;
+      return `<rect class="bar${over ? ' full' : ''}" x="${x.toFixed(1)}" y="${y(d.submitted).toFixed(1)}" width="${(bw - 4).toFixed(1)}" height="${(h - pad - y(d.submitted)).toFixed(1)}"><title>${title}</title></rect>` +
+        // Its own quota, as a short mark across its slot where it differs from the line's.
+        (own !== limit ? `<line class="daylimit" x1="${x.toFixed(1)}" x2="${(x + bw - 4).toFixed(1)}" y1="${y(own).toFixed(1)}" y2="${y(own).toFixed(1)}"/>` : '') +
         // Its count above it, so the page gives the figure without a pointer (a printout, a phone).
         (d.submitted > 0 ? `<text class="count" x="${(x + (bw - 4) / 2).toFixed(1)}" y="${(y(d.submitted) - 3).toFixed(1)}" text-anchor="middle">${d.submitted}</text>` : '') +
         (i % 5 === 4 || i === history.length - 1 ? `<text x="${(x + bw / 2).toFixed(1)}" y="${h - 10}" text-anchor="middle">${d.day.slice(5)}</text>` : '');
@@ -409,7 +417,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;
 h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}
 .big{font-size:2.4rem;font-weight:600}.muted{color:#616e7c}
 table{border-collapse:collapse;min-width:320px}th,td{text-align:left;padding:.3rem 1rem .3rem 0;border-bottom:1px solid #e4e7eb}td.key{overflow-wrap:anywhere;min-width:14em}td.status{white-space:nowrap}code{background:#f0f4f8;padding:0 .2em;border-radius:3px}
-svg{width:100%;height:auto;font-size:11px;fill:#52606d}.bar{fill:#2680c2}.bar.full{fill:#d64545}.limit{stroke:#d64545;stroke-dasharray:4 3}.count{font-size:9px}
+svg{width:100%;height:auto;font-size:11px;fill:#52606d}.bar{fill:#2680c2}.bar.full{fill:#d64545}.limit{stroke:#d64545;stroke-dasharray:4 3}.daylimit{stroke:#d64545;stroke-width:2}.count{font-size:9px}
 .alert{border:2px solid #d64545;background:#fff5f5;padding:.6rem 1rem}
 </style></head><body>
 <h1>IVR audio sync: quota report for ${esc(r.day)}${r.final ? '' : ' so far'} <span class="muted">(UTC${esc(r.utcOffset)})</span></h1>
@@ -425,7 +433,8 @@ ${r.sameName ? `<h2>Names CCC lists more than once</h2>
 <table id="same-name"><tr><th>name in CCC</th><th>FileId</th><th>file</th><th>registered</th></tr>${r.sameName.flatMap((n) => n.files.map((f, i) => `<tr>${i === 0 ? `<td rowspan="${n.files.length}">${esc(n.name)}</td>` : ''}<td>${f.fileId}</td><td class="key">${f.key !== undefined ? `${esc(f.key)}${f.replaced ? ' <span class="muted">(replaced by a later drop)</span>' : ''}` : '<span class="muted">not in this product\'s recent records: registered earlier, or outside this product</span>'}</td><td>${esc(f.day ?? '')}</td></tr>`)).join('')}</table>
 ` : ''}<h2>Last ${history.length} days</h2>
 ${chart(history, r.quota.limit)}
-<h2>What became of files on ${esc(r.day)}</h2>
+${history.some((d) => d.limit !== undefined && d.limit !== r.quota.limit) ? `<p class="muted">A short red mark across a bar is that day's own quota, where it differed from today's ${r.quota.limit} (IVR_DAILY_QUOTA changed since).</p>
+` : ''}<h2>What became of files on ${esc(r.day)}</h2>
 <table id="files">${row('uploaded', r.files.uploaded)}${row('failed', r.files.failed + (r.failedCleared ? ` (${r.failedCleared} since deleted or replaced: nothing to do)` : ''))}${row('deferred (quota)', r.files.deferred)}${row('retrying', r.files.retrying)}</table>
 <h2>Review state of uploaded files</h2>
 <table id="review">${row('pending review', r.review.pending)}${row('approved', r.review.approved)}${row('rejected', r.review.rejected)}</table>

@@ -8,26 +8,39 @@ import type { Ledger } from './ledger';
 /** Days the chart's history keeps (it draws 30). */
 export const REPORT_HISTORY_DAYS = 60;
 
-/** `reports/history.json`: files submitted per quota day, and the day the report page shows. */
+/** `reports/history.json`: files submitted per quota day, each day's quota, and the day the report page shows. */
 export interface ReportHistory {
   counts: Record<string, number>;
+  /**
+   * The daily quota each day was reported with (`IVR_DAILY_QUOTA` then), so the chart draws a past
+   * day against its own quota after the setting changed; days reported before it was kept have none.
+   */
+  limits: Record<string, number>;
   /** The day whose report is on the page; absent in a history written before it was kept. */
   page?: string;
 }
 
-/** Reads `reports/history.json` as stored: `{ "<day>": <count>, …, "page": "<day>" }`; unreadable reads as empty (it is only a chart). */
+const isDay = (k: string) => /^\d{4}-\d{2}-\d{2}$/.test(k);
+const dayNumbers = (o: object) => Object.fromEntries(Object.entries(o).filter((e): e is [string, number] => isDay(e[0]) && typeof e[1] === 'number' && Number.isFinite(e[1])));
+
+/**
+ * Reads `reports/history.json` as stored: `{ "<day>": <count>, …, "limits": { "<day>": <quota>, … },
+ * "page": "<day>" }` (the counts at the top level, as the first releases wrote them, which still
+ * read it); unreadable reads as empty (it is only a chart).
+ */
 function parseReportHistory(text: string | undefined): ReportHistory {
   let raw: unknown;
   try {
     raw = JSON.parse(text ?? '{}');
   } catch {
-    return { counts: {} };
+    return { counts: {}, limits: {} };
   }
-  if (typeof raw !== 'object' || raw === null) return { counts: {} };
-  const entries = Object.entries(raw as Record<string, unknown>);
-  const counts = Object.fromEntries(entries.filter((e): e is [string, number] => typeof e[1] === 'number'));
-  const page = entries.find(([k, v]) => k === 'page' && typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v))?.[1] as string | undefined;
-  return page ? { counts, page } : { counts };
+  if (typeof raw !== 'object' || raw === null) return { counts: {}, limits: {} };
+  const r = raw as Record<string, unknown>;
+  const counts = dayNumbers(r);
+  const limits = typeof r.limits === 'object' && r.limits !== null ? dayNumbers(r.limits) : {};
+  const page = typeof r.page === 'string' && isDay(r.page) ? r.page : undefined;
+  return page ? { counts, limits, page } : { counts, limits };
 }
 
 /** Whether the day's own report is stored. */
@@ -63,8 +76,9 @@ export async function readReportHistory(ledger: Ledger): Promise<ReportHistory> 
   return parseReportHistory(await ledger.store.get(ledger.historyKey()));
 }
 
-/** Writes the chart's history: its newest {@link REPORT_HISTORY_DAYS} days, and the page's day. */
+/** Writes the chart's history: its newest {@link REPORT_HISTORY_DAYS} days, their quotas, and the page's day. */
 export function writeReportHistory(ledger: Ledger, h: ReportHistory): Promise<void> {
   const counts = Object.fromEntries(Object.entries(h.counts).sort().slice(-REPORT_HISTORY_DAYS));
-  return ledger.store.put(ledger.historyKey(), JSON.stringify({ ...counts, ...(h.page ? { page: h.page } : {}) }));
+  const limits = Object.fromEntries(Object.entries(h.limits).filter(([d]) => d in counts));
+  return ledger.store.put(ledger.historyKey(), JSON.stringify({ ...counts, limits, ...(h.page ? { page: h.page } : {}) }));
 }

@@ -360,9 +360,13 @@ async function listedInCcc(ctx: Ctx, names: string[]): Promise<Array<{ fileId: n
 async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'], how: ReportWrite, known: QuotaState[], jobs: JobVersion[], bucketVersioned?: VersioningAlert): Promise<RecoveryResult['report']> {
   const tail = await readTail(ctx, today(ctx));
   const quota = [tail.quota, tail.previousDay, ...known].find((q) => q?.day === day);
-  const { counts: history, page: shownDay } = await readReportHistory(ctx.ledger);
+  const { counts: history, limits, page: shownDay } = await readReportHistory(ctx.ledger);
   const { buildReport, namesRegisteredOn, renderReportHtml, submittedOn, wecomMessage } = loadReportCode();
   const submitted = submittedOn(day, quota?.used, history[day], jobs);
+  // A day reported again on request keeps the quota its report had (after IVR_DAILY_QUOTA was
+  // lowered it read `4 / 2 files submitted`); a first report, of today or of the day just ended,
+  // has the setting the functions apply now.
+  const limit = how === 'replace' && limits[day] !== undefined ? limits[day] : ctx.config.dailyQuota;
   history[day] = submitted;
   const report = buildReport({
     ...(await objectsNow(ctx, jobs)),
@@ -370,7 +374,7 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
     day,
     nowMs: ctx.clock.now(),
     utcOffsetMinutes: ctx.config.quotaUtcOffsetMinutes,
-    quotaLimit: ctx.config.dailyQuota,
+    quotaLimit: limit,
     submitted,
     exhausted: quota?.full ?? false,
     openCalls: tail.open,
@@ -379,7 +383,9 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
     final: how !== 'so-far',
     bucketVersioned,
   });
-  const days: DayUse[] = lastDays(day, 30).map((d) => ({ day: d, submitted: history[d] ?? 0 }));
+  // Kept per day: a later change of IVR_DAILY_QUOTA does not redraw the days before it against the new one.
+  limits[day] = limit;
+  const days: DayUse[] = lastDays(day, 30).map((d) => ({ day: d, submitted: history[d] ?? 0, ...(limits[d] !== undefined ? { limit: limits[d] } : {}) }));
   const jsonKey = how === 'so-far' ? undefined : ctx.ledger.reportKey(day);
   // `writtenBy` makes the body this pass's own, so `createOnce` can tell a create of ours whose
   // answer was lost from another pass's report of the same day built in the same millisecond.
@@ -395,7 +401,7 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
   // an older day reported again on request since).
   const pageShowsLater = how === 'once' && (shownDay !== undefined ? shownDay > day : Object.keys(history).some((d) => d > day));
   const htmlKey = pageShowsLater ? undefined : await putReportPage(ctx.ledger, renderReportHtml(report, days));
-  await writeReportHistory(ctx.ledger, { counts: history, page: htmlKey ? day : shownDay });
+  await writeReportHistory(ctx.ledger, { counts: history, limits, page: htmlKey ? day : shownDay });
   const message = wecomMessage(report, htmlKey ? `${htmlKey} in the bucket (its newest report)` : `${jsonKey!} in the bucket`);
   // A stored report's post is owed until WeCom takes it: its outbox record goes in before the JSON
   // (a pass killed between the two leaves a record that owes nothing, since the JSON does not name
