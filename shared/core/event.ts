@@ -5,6 +5,7 @@
  */
 import { IvrError } from './errors';
 import { tryDecodeURIComponent } from './text';
+import { isDay } from './zone';
 
 /** `created`: an upload; `copy`: a copy, our own metadata write-backs included; `other`: anything else. */
 export type EventKind = 'created' | 'copy' | 'other';
@@ -125,6 +126,5 @@ export function parseCosEvent(event: unknown): ParsedRecord[] {
 export function requestedDay(event: unknown): string | undefined {
   const msg = isObj(event) ? event.Message : undefined;
   const day = typeof msg === 'string' ? msg.trim() : '';
-  // A day that does not exist (2026-02-30) would be read as another one: not a day at all.
-  return /^\d{4}-\d{2}-\d{2}$/.test(day) && new Date(`${day}T00:00:00Z`).toISOString().startsWith(day) ? day : undefined;
+  return isDay(day) ? day : undefined;
 }

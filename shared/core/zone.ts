@@ -25,6 +25,11 @@ export function nextQuotaDayStart(nowMs: number, utcOffsetMinutes: number): numb
   return Math.floor(local / DAY_MS + 1) * DAY_MS - utcOffsetMinutes * 60000;
 }
 
+/** Whether `s` is a day of the calendar as YYYY-MM-DD (2026-02-30 is not: it would be read as another one). */
+export function isDay(s: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}$/.test(s) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s);
+}
+
 /** The day (YYYY-MM-DD) after `day`. */
 export function dayAfter(day: string): string {
   return new Date(Date.parse(`${day}T00:00:00Z`) + DAY_MS).toISOString().slice(0, 10);

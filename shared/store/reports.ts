@@ -3,6 +3,7 @@
  * page and the chart's history. Only the timer's recovery pass uses them, so they are functions
  * over the {@link Ledger} rather than its methods: the upload function's bundle leaves them out.
  */
+import { isDay } from '../core/zone';
 import type { Ledger } from './ledger';
 
 /** Days the chart's history keeps (it draws 30). */
@@ -20,7 +21,6 @@ export interface ReportHistory {
   page?: string;
 }
 
-const isDay = (k: string) => /^\d{4}-\d{2}-\d{2}$/.test(k);
 const dayNumbers = (o: object) => Object.fromEntries(Object.entries(o).filter((e): e is [string, number] => isDay(e[0]) && typeof e[1] === 'number' && Number.isFinite(e[1])));
 
 /**
