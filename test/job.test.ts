@@ -120,10 +120,25 @@ describe('job state machine', () => {
     expect(shown(transition(unsent, 'send', T0 + 86400_000, 't', { call: 5 }))).toEqual(['queued', undefined]);
   });
 
+  test('a deferred file released on the day it was deferred was not pushed past that day: the day leaves its deferred span', () => {
+    const defer = (v: JobVersion, day: string) => transition(v, 'defer', T0, 't', { deferredDay: day, lastError: { code: 'QuotaExhausted', message: `the quota day ${day} is used up` } });
+    const once = defer(inState('queued'), '2026-11-25');
+    expect(transition(once, 'send', T0, 't', { call: 3, slot: '2026-11-25' }).deferredDays).toBeUndefined();
+    // Released on a later day, it waited through its day.
+    expect(transition(once, 'send', T0, 't', { call: 3, slot: '2026-11-26' }).deferredDays).toEqual({ first: '2026-11-25', last: '2026-11-25' });
+    // Waited through the 25th, deferred again on the 26th and released that same day: the 25th only.
+    const twice = defer(transition(once, 'send', T0, 't', { call: 3, slot: '2026-11-26' }), '2026-11-26');
+    expect(twice.deferredDays).toEqual({ first: '2026-11-25', last: '2026-11-26' });
+    expect(transition(twice, 'send', T0, 't', { call: 4, slot: '2026-11-26' }).deferredDays).toEqual({ first: '2026-11-25', last: '2026-11-25' });
+  });
+
   test('sendable and settleable', () => {
     const d = transition(inState('queued'), 'defer', T0, 't', { deferredDay: '2026-11-25' });
     expect(sendable(d, T0, '2026-11-25')).toBe(false);
     expect(sendable(d, T0, '2026-11-26')).toBe(true);
+    // On its own day only once that day has room again (slots given back, IVR_DAILY_QUOTA raised).
+    expect(sendable(d, T0, '2026-11-25', true)).toBe(true);
+    expect(sendable(d, T0, '2026-11-24', true)).toBe(false);
     const backoff = transition(inState('sending'), 'retry', T0, 't', { notBefore: T0 + 1000 });
     expect(sendable(backoff, T0, '2026-11-25')).toBe(false);
     expect(sendable(backoff, T0 + 1000, '2026-11-25')).toBe(true);
@@ -285,6 +300,26 @@ describe('send log', () => {
     expect(e.open).toEqual([{ n: 1, notAfter: T0 + 250, day, jobs: [{ id: 'a', seq: 1, name: 'a', newSlot: true }] }]);
   });
 
+  test('a day whose count reached the quota is marked filled: once it has room again, files dropped later do not go in a lone call ahead of those deferred meanwhile', () => {
+    const one = (n: number) => [{ id: `f${n}`, seq: 0, name: `f${n}`, newSlot: true }];
+    const first = callEntry(genesis(day), { ...changes(T0), dailyQuota: 2 }, { notBefore: T0, notAfter: T0 + 250, day }, one(1), false, t);
+    expect(first.quota).toEqual({ day, used: 1, full: false });
+    const second = callEntry(first, { ...changes(T0 + 2000, first.quota), dailyQuota: 2 }, { notBefore: T0 + 2000, notAfter: T0 + 2250, day }, one(2), false, t);
+    expect(second.quota).toEqual({ day, used: 2, full: false, filled: true });
+    const later = second.leaseUntil + t.skewMs + t.callGapMs;
+    // Both calls answered: an intake now defers its file without a sender (the deferred count stays 0)...
+    const answered = { ...second, open: [] };
+    expect(handOffMove(answered, later, day, t, 2, 480)).toBe('defer');
+    // ...and once the quota is raised (or a slot comes back), the next file gathers, so the one deferred goes first.
+    expect(handOffMove(answered, later, day, t, 3, 480)).toBe('send');
+    expect(handOffMove({ ...answered, quota: { day, used: 2, full: false } }, later, day, t, 3, 480)).toBe('send-now');
+    // The mark holds through later entries (a slot given back included) and ends with the day.
+    const back = leaseEntry(second, { ...changes(later, reclaim(second.quota, new Map([[day, 1]]))), dailyQuota: 2 }, later, t);
+    expect(back.quota).toEqual({ day, used: 1, full: false, filled: true });
+    expect(quotaOn(back, '2026-11-26').quota).toEqual({ day: '2026-11-26', used: 0, full: false });
+    expect(withNews({ ...back, quota: { day, used: 1, full: false } }, { quota: back.quota, open: [], mine: new Set(), deferred: 0 }).quota.filled).toBe(true);
+  });
+
   test('a call takes quota only for files without a slot today', () => {
     const e = callEntry(genesis(day), changes(T0, { day, used: 3, full: false }), { notBefore: T0, notAfter: T0 + 250, day }, [
       { id: 'a', seq: 1, name: 'a', newSlot: true },
@@ -331,7 +366,7 @@ describe('send log', () => {
 test('a deferred file\'s message names the full day and the first day it can go out, which deferredUntil reads back', () => {
   for (const cause of [{ quota: 1 }, { quota: 50 }, {}, { cccCode: 'FailedOperation.UploadFileOverflow' as const }]) expect(deferredUntil(deferralMessage('2026-12-31', cause))).toBe('2027-01-01');
   expect(deferredUntil('some other message')).toBeUndefined();
-  expect(deferralMessage('2026-11-26', { quota: 1 })).toBe('the daily quota of 1 file for 2026-11-26 is used up; the file is sent automatically from 2026-11-27 at the earliest, after any deferred before it');
+  expect(deferralMessage('2026-11-26', { quota: 1 })).toBe('the daily quota of 1 file for 2026-11-26 is used up; the file is sent automatically from 2026-11-27 at the earliest, after any deferred before it (on 2026-11-26 itself if the day has room again: a slot given back, or IVR_DAILY_QUOTA raised)');
   expect(deferralMessage('2026-12-31', { quota: 50 })).toMatch(/^the daily quota of 50 files for 2026-12-31 is used up; .* from 2027-01-01 at the earliest/);
   expect(deferralMessage('2026-11-26', { cccCode: 'FailedOperation.UploadFileOverflow' })).toMatch(/^CCC reports the daily upload limit for 2026-11-26 reached \(FailedOperation.UploadFileOverflow\); /);
   // Which said CCC closed the day: this release's words, and an older release's (no day in them).

@@ -11,7 +11,9 @@ import type { UploadResponse } from '../shared/core/outcome';
 import { setLogSink } from '../shared/runtime/log';
 import type { ApiResult } from '../shared/sdk/ccc';
 import { mp3Silence } from './audio';
-import { World } from './world';
+import { jobId } from '../shared/core/job';
+import { CORRUPT } from '../shared/store/ledger';
+import { BUCKET, World } from './world';
 
 beforeAll(() => setLogSink(() => undefined));
 
@@ -120,7 +122,7 @@ test('a file refused by a whole-call permanent error gives its slot back on reco
   await w.settle();
 
   const tail = JSON.parse(w.store.objects.get(`${w.prefix}send/tail`)!.body) as { quota: unknown };
-  expect({ good: w.status('good'), registered: w.ccc.files.length, quota: tail.quota }).toEqual({ good: 'uploaded', registered: 1, quota: { day: '2026-11-25', used: 1, full: false } });
+  expect({ good: w.status('good'), registered: w.ccc.files.length, quota: tail.quota }).toEqual({ good: 'uploaded', registered: 1, quota: { day: '2026-11-25', used: 1, full: false, filled: true } });
 });
 
 test('a file deferred a moment before midnight is released before a file queued after midnight, with listings that lag', async () => {
@@ -184,4 +186,36 @@ test('a file deferred because our own count filled the day says the daily quota 
   await w.settle();
   const message = decodeURIComponent(w.objects.objects.get('prompts/b.mp3')!.meta['ivr-error-message'] ?? '');
   expect([w.status('a'), w.status('b'), message]).toEqual(['uploaded', 'deferred', expect.stringMatching(/^the daily quota of 1 file for 2026-11-25 is used up; /)]);
+});
+
+test('files deferred today go out that same day once the day has room again (IVR_DAILY_QUOTA raised), oldest first', async () => {
+  const w = new World({ IVR_DAILY_QUOTA: '1' }, true);
+  w.t = Date.parse(ELEVEN);
+  for (const name of ['a', 'b', 'c']) {
+    void w.drop(name);
+    await w.settle();
+    w.t += 60_000;
+  }
+  const statuses = (...names: string[]) => names.map((n) => w.status(n));
+  expect(statuses('a', 'b', 'c')).toEqual(['uploaded', 'deferred', 'deferred']);
+
+  // The operator raises the quota to 2 (a redeploy): the next file's sender sends b, the oldest
+  // deferred file, and d, dropped last, waits in its place.
+  Object.assign(w.config, { dailyQuota: 2 });
+  void w.drop('d');
+  await w.settle();
+  expect(statuses('a', 'b', 'c', 'd')).toEqual(['uploaded', 'uploaded', 'deferred', 'deferred']);
+
+  // Raised to 4: the next recovery pass, five minutes later and still on the same day, sends the rest.
+  Object.assign(w.config, { dailyQuota: 4 });
+  await w.recover(1, 300_000);
+  expect(statuses('a', 'b', 'c', 'd')).toEqual(['uploaded', 'uploaded', 'uploaded', 'uploaded']);
+  expect(w.ccc.files.map((f) => f.key).sort()).toEqual(['prompts/a.mp3', 'prompts/b.mp3', 'prompts/c.mp3', 'prompts/d.mp3']);
+  expect(w.calls.every((c) => c.result === 'ok')).toBe(true);
+  // None of them was pushed past the day after all: the day's report does not count them as deferred.
+  for (const name of ['b', 'c', 'd']) {
+    const key = `prompts/${name}.mp3`;
+    const head = await w.ledger.head(jobId(BUCKET, key, w.objects.objects.get(key)!.etag));
+    expect([name, head !== CORRUPT && head?.state, head !== CORRUPT && head?.deferredDays]).toEqual([name, 'uploaded', undefined]);
+  }
 });

@@ -22,7 +22,7 @@
 import { createHash } from 'crypto';
 import type { ErrorCode } from './errors';
 import type { IvrResult, IvrStatus, ReviewState } from './metadata';
-import { dayAfter } from './zone';
+import { dayAfter, dayBefore } from './zone';
 
 /** Every state a job can be in; each is a version in its chain. */
 export const JOB_STATES = ['queued', 'deferred', 'sending', 'uncertain', 'uploaded', 'failed'] as const;
@@ -308,7 +308,12 @@ export function transition(current: JobVersion, event: JobEvent, at: number, by:
   if (to === 'uploaded') next.upload = patch.upload ?? current.upload;
   if (next.upload && from !== 'uploaded') next.upload = { ...next.upload, registeredAt: next.at };
   if (to === 'deferred') next.deferredDay = patch.deferredDay ?? current.deferredDay;
-  const days = event === 'rerun' ? undefined : deferredSpan(current);
+  let days = event === 'rerun' ? undefined : deferredSpan(current);
+  // Released on the day it was deferred on (that day had room again): the quota did not push it
+  // past that day after all, so the day's report does not count it as deferred.
+  if (days && event === 'send' && from === 'deferred' && patch.slot !== undefined && patch.slot === current.deferredDay) {
+    days = days.first < patch.slot ? { first: days.first, last: dayBefore(patch.slot) } : undefined;
+  }
   const day = next.deferredDay;
   if (day) next.deferredDays = { first: days && days.first < day ? days.first : day, last: days && days.last > day ? days.last : day };
   else if (days) next.deferredDays = days;
@@ -367,10 +372,18 @@ export const inFlight = (s: JobState): s is 'sending' | 'uncertain' => s === 'se
  */
 export const settleable = (v: JobVersion, nowMs: number, skewMs: number): boolean => inFlight(v.state) && (v.checkAfter ?? 0) + skewMs <= nowMs;
 
-/** Whether a sender may put this version into a call now. */
-export function sendable(v: JobVersion, nowMs: number, today: string): boolean {
+/** Whether `v` waits, deferred on quota day `day` (its day was full). */
+export const deferredOn = (v: JobVersion, day: string): boolean => v.state === 'deferred' && v.deferredDay === day;
+
+/**
+ * Whether a sender may put this version into a call now. A deferred file goes on a later quota day,
+ * or on its own day once that day has room again (`roomToday`: slots given back, or
+ * IVR_DAILY_QUOTA raised); files deferred before it still go first (the batch is in drop order).
+ */
+export function sendable(v: JobVersion, nowMs: number, today: string, roomToday = false): boolean {
   if (v.state === 'queued') return (v.notBefore ?? 0) <= nowMs;
-  return v.state === 'deferred' && v.deferredDay !== undefined && v.deferredDay < today;
+  if (v.state !== 'deferred' || v.deferredDay === undefined) return false;
+  return v.deferredDay < today || (roomToday && v.deferredDay === today);
 }
 
 /**
@@ -423,7 +436,8 @@ const CCC_CLOSED = 'CCC reports the daily upload limit';
 
 /**
  * Why a file waits, as its object and the report say it: the day that is full, and the first day
- * it can go out (at the earliest: files deferred before it go first, a quota day at a time).
+ * it can go out (at the earliest: files deferred before it go first, a quota day at a time), unless
+ * the day itself has room again.
  */
 export function deferralMessage(day: string, cause: DeferralCause): string {
   const next = day ? dayAfter(day) : '';
@@ -431,7 +445,9 @@ export function deferralMessage(day: string, cause: DeferralCause): string {
     'cccCode' in cause
       ? `${CCC_CLOSED} for ${day} reached (${cause.cccCode})`
       : `the daily quota${cause.quota !== undefined ? ` of ${cause.quota} file${cause.quota === 1 ? '' : 's'}` : ''} for ${day} is used up`;
-  return `${full}; the file is sent automatically${next ? ` from ${next} at the earliest` : ' on a later quota day'}, after any deferred before it`;
+  // Our own count can make room again the same day; a day CCC closed stays closed.
+  const sooner = 'cccCode' in cause || !day ? '' : ` (on ${day} itself if the day has room again: a slot given back, or IVR_DAILY_QUOTA raised)`;
+  return `${full}; the file is sent automatically${next ? ` from ${next} at the earliest` : ' on a later quota day'}, after any deferred before it${sooner}`;
 }
 
 /** Whether a {@link deferralMessage} says CCC closed the day (files registered outside this product count there too). */

@@ -49,6 +49,18 @@ export interface QuotaState {
   day: string;
   used: number;
   full: boolean;
+  /**
+   * Our count reached the appender's daily quota at some point of the day. An intake that finds the
+   * day full defers its file without a sender, so the deferred count does not show it: once the day
+   * has room again (slots given back, the quota raised), files dropped after it must not go ahead
+   * of it in a lone call ({@link loneCallOpen}). Absent in entries of earlier releases.
+   */
+  filled?: true;
+}
+
+/** `q`, marked {@link QuotaState.filled} when its count has reached `dailyQuota` (undefined: not known, left as it is). */
+function markFilled(q: QuotaState, dailyQuota: number | undefined): QuotaState {
+  return !q.filled && dailyQuota !== undefined && q.used >= dailyQuota ? { ...q, filled: true } : q;
 }
 
 /** One send-log entry, `send/<n>`: a lease or a call, carrying the coordinator's whole state forward. */
@@ -196,12 +208,13 @@ export function handOffMove(tail: LogEntry, nowMs: number, day: string, t: Timin
 /**
  * Whether a call may start at once, alone, without a sender that gathers: nobody holds the log
  * (not even a holder that is closing: it may have promised to take files queued just before, and
- * a lone call never lists), no deferred backlog waits, the window is open now, and it is on the
+ * a lone call never lists), no deferred backlog waits (nor may have, on a day that was filled:
+ * files deferred on it go first once it has room again), the window is open now, and it is on the
  * tail's quota day (a new day's first batch comes from a listing, so files deferred to it go
  * first). `Sender.acquire` decides with it; {@link handOffMove} predicts with it.
  */
 export function loneCallOpen(tail: LogEntry, window: { notBefore: number; day: string }, nowMs: number, t: Timing): boolean {
-  return leaseView(tail, nowMs, t).kind === 'free' && tail.deferred === 0 && tail.quota.day === window.day && window.notBefore <= nowMs;
+  return leaseView(tail, nowMs, t).kind === 'free' && tail.deferred === 0 && !tail.quota.filled && tail.quota.day === window.day && window.notBefore <= nowMs;
 }
 
 /**
@@ -299,6 +312,8 @@ export interface EntryChanges {
   bucket?: VersioningCheck;
   /** The room the appender needs before a call now ({@link LogEntry.slowMs}); undefined: `prev`'s, carried over. */
   slowMs?: number;
+  /** The appender's IVR_DAILY_QUOTA, to mark the day {@link QuotaState.filled} (undefined: not marked). */
+  dailyQuota?: number;
 }
 
 /**
@@ -323,7 +338,7 @@ export function newsEntry(prev: LogEntry, c: EntryChanges, t: Timing): LogEntry 
 function nextEntry(prev: LogEntry, c: EntryChanges): Pick<LogEntry, 'v' | 'n' | 'owner' | 'at' | 'quota' | 'previousDay' | 'open' | 'deferred' | 'bucket' | 'slowMs'> {
   // Carried over faded to now: a fresh `at` must not restart the fading of an old record.
   const slowMs = c.slowMs ?? carriedRoom(prev, c.now);
-  return { v: 2, n: prev.n + 1, owner: c.owner, at: c.now, quota: c.quota, previousDay: c.previousDay, open: c.open, deferred: c.deferred, bucket: mergedCheck(prev.bucket, c.bucket), ...(slowMs ? { slowMs } : {}) };
+  return { v: 2, n: prev.n + 1, owner: c.owner, at: c.now, quota: markFilled(c.quota, c.dailyQuota), previousDay: c.previousDay, open: c.open, deferred: c.deferred, bucket: mergedCheck(prev.bucket, c.bucket), ...(slowMs ? { slowMs } : {}) };
 }
 
 /**
@@ -332,7 +347,7 @@ function nextEntry(prev: LogEntry, c: EntryChanges): Pick<LogEntry, 'v' | 'n' | 
  * know them (`mine`: the calls we made) and our quota day marked as we know it.
  */
 export function withNews(theirs: LogEntry, ours: { quota: QuotaState; open: OpenCall[]; mine: ReadonlySet<number>; deferred: number }): Pick<EntryChanges, 'quota' | 'previousDay' | 'open' | 'deferred'> {
-  const mark = (q: QuotaState): QuotaState => (q.day === ours.quota.day ? { day: q.day, used: Math.max(q.used, ours.quota.used), full: q.full || ours.quota.full } : q);
+  const mark = (q: QuotaState): QuotaState => (q.day === ours.quota.day ? { day: q.day, used: Math.max(q.used, ours.quota.used), full: q.full || ours.quota.full, ...(q.filled || ours.quota.filled ? { filled: true } : {}) } : q);
   return {
     quota: mark(theirs.quota),
     previousDay: theirs.previousDay && mark(theirs.previousDay),
@@ -358,7 +373,7 @@ export function callEntry(prev: LogEntry, c: EntryChanges, window: { notBefore: 
     leaseUntil: accepting ? acceptUntil + t.listLagMs : Math.max(window.notAfter, prev.owner === c.owner ? prev.leaseUntil : 0),
     lastCallNotAfter: window.notAfter,
     call: { ...window, jobs },
-    quota: { ...c.quota, used: c.quota.used + jobs.filter((j) => j.newSlot).length },
+    quota: markFilled({ ...c.quota, used: c.quota.used + jobs.filter((j) => j.newSlot).length }, c.dailyQuota),
     open: [...c.open, { n: base.n, notAfter: window.notAfter, day: window.day, jobs }],
   };
 }

@@ -30,10 +30,14 @@ export function isDay(s: string): boolean {
   return /^\d{4}-\d{2}-\d{2}$/.test(s) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s);
 }
 
+/** The day (YYYY-MM-DD) `n` days after `day`. */
+const shiftDay = (day: string, n: number): string => new Date(Date.parse(`${day}T00:00:00Z`) + n * DAY_MS).toISOString().slice(0, 10);
+
 /** The day (YYYY-MM-DD) after `day`. */
-export function dayAfter(day: string): string {
-  return new Date(Date.parse(`${day}T00:00:00Z`) + DAY_MS).toISOString().slice(0, 10);
-}
+export const dayAfter = (day: string): string => shiftDay(day, 1);
+
+/** The day (YYYY-MM-DD) before `day`. */
+export const dayBefore = (day: string): string => shiftDay(day, -1);
 
 /** Whole days from `from` to `to` (YYYY-MM-DD each; negative when `to` comes first). */
 export function daysBetween(from: string, to: string): number {

@@ -13,7 +13,7 @@
  *   else returns as soon as their file is queued and shown.
  */
 import { IvrError } from '../core/errors';
-import { deferralMessage, entryBehindChain, inCall, inFlight, isFinal, nextSeq, sendable, settleable, TRANSITIONS, withHead, type DeferralCause, type JobVersion } from '../core/job';
+import { deferralMessage, deferredOn, entryBehindChain, inCall, inFlight, isFinal, nextSeq, sendable, settleable, TRANSITIONS, withHead, type DeferralCause, type JobVersion } from '../core/job';
 import { reviewFromCode } from '../core/metadata';
 import { afterFailedAttempt, classifyFailure, lostAnswerError, matchOutcomes, rateLimitedUntil, type ApiFailure, type UploadResponse } from '../core/outcome';
 import { callEntry, carriedRoom, chooseBatch, deferralCause, easedRoom, leaseEntry, leaseView, loneCallOpen, nextWindow, openIds, quotaOn, quotaRoom, reclaim, roomAfterMiss, stateEntry, withNews, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
@@ -281,7 +281,7 @@ export class Sender {
       // and versions need, instead of at once and missed. Its entry records the room eased, as
       // after a call on time: a lone caller appends nothing after its call (a miss says so itself).
       const room = carriedRoom(prev, at);
-      const changes = { owner: ctx.owner, now: at, quota, previousDay, open, deferred: prev.deferred, bucket: opts.bucket, slowMs: room };
+      const changes = { owner: ctx.owner, now: at, quota, previousDay, open, deferred: prev.deferred, bucket: opts.bucket, slowMs: room, dailyQuota: config.dailyQuota };
       const cands: Candidate[] = own.filter((v) => sendable(v, now, window.day)).map(candidateOfVersion);
       const { batch } = chooseBatch(cands, open, { room: quotaRoom(quota, config.dailyQuota), full: quota.full, maxBatch: config.maxBatch, day: window.day });
       // Alone and on time (loneCallOpen), with every own file fitting: anything else needs a sender
@@ -366,7 +366,10 @@ export class Sender {
       await this.gather(window.day);
       this.rollQuota(window.day);
       const ids = openIds(this.open);
-      const ready = [...this.cands.values()].filter((c) => !ids.has(c.version.id) && sendable(c.version, window.notBefore, window.day));
+      // Files deferred on this very day go again once it has room (slots given back, the quota
+      // raised): before the files dropped after them.
+      const roomToday = quotaRoom(this.quota, ctx.config.dailyQuota) > 0;
+      const ready = [...this.cands.values()].filter((c) => !ids.has(c.version.id) && sendable(c.version, window.notBefore, window.day, roomToday));
       const solo = ready.filter((c) => c.solo);
       const pool = solo.length > 0 ? solo : ready;
       // Kept for the deferral's log line: a deferral on a day that looks unused (its files are all
@@ -387,13 +390,15 @@ export class Sender {
       // and this sender stays (within its term) to defer them once it has (see nextWake). A day CCC
       // said is full is full.
       const othersOpen = !this.quota.full && this.open.some((c) => c.day === window.day && !this.mine.has(c.n));
-      this.othersSettleBy = choice.defer.length > 0 && othersOpen ? this.now() + pollMs : undefined;
-      if (choice.defer.length > 0 && !othersOpen) {
+      // A file already deferred on this day stays as it is (deferring it again would tell nothing new).
+      const toDefer = choice.defer.filter((c) => !deferredOn(this.cands.get(c.id)!.version, window.day));
+      this.othersSettleBy = toDefer.length > 0 && othersOpen ? this.now() + pollMs : undefined;
+      if (toDefer.length > 0 && !othersOpen) {
         // A file is deferred only on its newest version: an entry left behind by a crash may name a
         // job that was sent long ago, and must not take the room of one that waits.
         if (await this.verify(pool)) continue;
-        ctx.log.info('the quota day is full: deferring', { day: window.day, used: this.quota.used, full: this.quota.full, deferring: choice.defer.length, chosenOn: quotaSeen, batch: choice.batch.length });
-        await this.defer(choice.defer.map((c) => this.cands.get(c.id)!), window.day, deferralCause(this.quota, ctx.config.dailyQuota));
+        ctx.log.info('the quota day is full: deferring', { day: window.day, used: this.quota.used, full: this.quota.full, deferring: toDefer.length, chosenOn: quotaSeen, batch: choice.batch.length });
+        await this.defer(toDefer.map((c) => this.cands.get(c.id)!), window.day, deferralCause(this.quota, ctx.config.dailyQuota));
       }
       if (choice.batch.length === 0) {
         const wake = this.nextWake();
@@ -462,7 +467,7 @@ export class Sender {
   }
 
   private changes() {
-    return { owner: this.ctx.owner, now: this.now(), quota: this.quota, previousDay: this.previousDay, open: this.open, deferred: this.deferredCount, bucket: this.opts.bucket, slowMs: this.slowMs };
+    return { owner: this.ctx.owner, now: this.now(), quota: this.quota, previousDay: this.previousDay, open: this.open, deferred: this.deferredCount, bucket: this.opts.bucket, slowMs: this.slowMs, dailyQuota: this.ctx.config.dailyQuota };
   }
 
   private rollQuota(day: string): void {
