@@ -366,8 +366,10 @@ describe('send log', () => {
 test('a deferred file\'s message names the full day and the first day it can go out, which deferredUntil reads back', () => {
   for (const cause of [{ quota: 1 }, { quota: 50 }, {}, { cccCode: 'FailedOperation.UploadFileOverflow' as const }]) expect(deferredUntil(deferralMessage('2026-12-31', cause))).toBe('2027-01-01');
   expect(deferredUntil('some other message')).toBeUndefined();
-  expect(deferralMessage('2026-11-26', { quota: 1 })).toBe('the daily quota of 1 file for 2026-11-26 is used up; the file is sent automatically from 2026-11-27 at the earliest, after any deferred before it (on 2026-11-26 itself if the day has room again: a slot given back, or IVR_DAILY_QUOTA raised)');
-  expect(deferralMessage('2026-12-31', { quota: 50 })).toMatch(/^the daily quota of 50 files for 2026-12-31 is used up; .* from 2027-01-01 at the earliest/);
+  expect(deferralMessage('2026-11-26', { quota: 1 })).toBe('the daily quota of 1 file for 2026-11-26 is used up; the file is sent automatically, after any deferred before it, on the first quota day with room: 2026-11-26 itself if it has room again (a slot given back, or IVR_DAILY_QUOTA raised), else from 2026-11-27');
+  expect(deferralMessage('2026-12-31', { quota: 50 })).toMatch(/^the daily quota of 50 files for 2026-12-31 is used up; .*, else from 2027-01-01$/);
+  // The earlier releases' wording, still on objects deferred before this one.
+  expect(deferredUntil('the daily quota of 50 files for 2026-11-26 is used up; the file is sent automatically from 2026-11-27 at the earliest, after any deferred before it')).toBe('2026-11-27');
   expect(deferralMessage('2026-11-26', { cccCode: 'FailedOperation.UploadFileOverflow' })).toMatch(/^CCC reports the daily upload limit for 2026-11-26 reached \(FailedOperation.UploadFileOverflow\); /);
   // Which said CCC closed the day: this release's words, and an older release's (no day in them).
   expect(closedByCcc(deferralMessage('2026-11-26', { cccCode: 'FailedOperation.UploadFileOverflow' }))).toBe(true);

@@ -13,7 +13,7 @@ import { SOX_TO_TELEPHONY } from '../shared/core/telephony';
 import { dropOrder, fitName, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, scanIntervalMs, SettleTracker, withSuffix } from '../scripts/local/drop-rules';
 import { LoopbackServer } from '../scripts/local/fakes/loopback-server';
 import * as http from 'http';
-import { deferredDay, needsAction, readFileState, withRefusal } from '../scripts/local/file-state';
+import { deferredDay, mayGoToday, needsAction, readFileState, withRefusal } from '../scripts/local/file-state';
 import { deferralMessage } from '../shared/core/job';
 import { fixFor as sharedFixFor, UPLOAD_AGAIN } from '../shared/core/fixes';
 import { REJECTED_ADVICE, SAME_NAME_ADVICE } from '../shared/core/report';
@@ -409,6 +409,17 @@ describe('state from metadata', () => {
     expect(deferredDay({ status: 'deferred', atMs, errorMessage }, 480)).toBe('2024-05-03');
     expect(deferredDay({ status: 'deferred', atMs }, 480)).toBe('2024-05-04'); // no message: the day after the write
     expect(deferredDay({ status: 'queued', atMs, errorMessage }, 480)).toBeUndefined();
+  });
+
+  test('a file deferred today by our own count may still go today; one deferred yesterday, or on a day CCC closed, may not', () => {
+    const noon = Date.parse('2024-05-02T04:00:00Z'); // 12:00 +08:00
+    const own = { status: 'deferred', atMs: noon, errorMessage: deferralMessage('2024-05-02', { quota: 1 }) };
+    expect(mayGoToday(own, noon + 3600_000, 480)).toBe(true);
+    expect(mayGoToday(own, noon + 86400_000, 480)).toBe(false);
+    expect(mayGoToday({ ...own, errorMessage: deferralMessage('2024-05-02', { cccCode: 'FailedOperation.UploadFileOverflow' }) }, noon, 480)).toBe(false);
+    expect(describeEvent({ kind: 'status', file: 'a.mp3', key: 'p/a.mp3', status: 'deferred', day: '2024-05-03', today: true, resumed: true }).detail).toBe(
+      'still deferred from before the restart: daily quota used up (files sent before it hold every slot of the day); sent automatically on 2024-05-03 at the earliest, or still today if today has room again (a slot given back, a raised quota)',
+    );
   });
 });
 

@@ -11,7 +11,7 @@ import { createHash, randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CUT_SHORT_SUFFIX, ERROR_SUFFIX, freeName, isIgnoredName, NAME_MAX_BYTES, noteName, RESERVED_DIRS, scanIntervalMs, SettleTracker, STOPPED_FIX_MS, withSuffix, type Observation } from './drop-rules';
-import { deferredDay, readFileState, refusal, withRefusal } from './file-state';
+import { deferredDay, mayGoToday, readFileState, refusal, withRefusal } from './file-state';
 import { sharedNames } from '../../shared/core/naming';
 import { cutShortText, failureText, fixedSinceText, NAMESAKE_SINCE, namesakeSinceText, SAVED_OVER_SINCE, savedOverSinceText, noteForRenamedCopy, restOfPausedCopy, readFailureNote, samePromptSinceText } from './fixes';
 import { formatClock, formatDateTime } from './time';
@@ -107,7 +107,7 @@ export type DropEvent =
    * has lapsed (`after`), by the recovery pass at `by` at the latest (times as shown, in the quota
    * day's zone).
    */
-  | { kind: 'status'; file: string; key: string; status: string; code?: string; message?: string; day?: string; /** Said again at start, as the last run left it: nothing happened to it in this run. */ resumed?: true; /** Resumed `retrying`: when the next recovery pass runs (the run that would have retried it is gone; a pass retries it once it is due). */ retriedBy?: string; recovering?: { leaseSeconds: number; afterMs: number; after: string; byMs?: number; by?: string } }
+  | { kind: 'status'; file: string; key: string; status: string; code?: string; message?: string; day?: string; /** Deferred, its full day today's: it still goes today if the day has room again ({@link mayGoToday}). */ today?: true; /** Said again at start, as the last run left it: nothing happened to it in this run. */ resumed?: true; /** Resumed `retrying`: when the next recovery pass runs (the run that would have retried it is gone; a pass retries it once it is due). */ retriedBy?: string; recovering?: { leaseSeconds: number; afterMs: number; after: string; byMs?: number; by?: string } }
   /**
    * `alreadyRegistered`: this upload was a copy of a version registered before (the function's
    * `Duplicate`); `rejected`: CCC's review rejected that registration (dropping it again changes nothing).
@@ -1229,7 +1229,7 @@ export class DropFolder {
     // lost answer, "asked after 30 s", waited 100 s). A lone new file's sender does not look for
     // others' work: only a sender gathering several files, or the pass, does.
     const byMs = this.resuming && s.status === 'retrying' ? this.deps.nextPassAt?.(this.deps.now()) : undefined;
-    this.deps.emit({ kind: 'status', file: f.file, key, status: s.status, code: s.errorCode, message: s.errorMessage, day, ...(this.resuming ? { resumed: true as const } : {}), ...(byMs !== undefined ? { retriedBy: formatClock(byMs, this.deps.offsetMinutes) } : {}) });
+    this.deps.emit({ kind: 'status', file: f.file, key, status: s.status, code: s.errorCode, message: s.errorMessage, day, ...(mayGoToday(s, this.deps.now(), this.deps.offsetMinutes) ? { today: true as const } : {}), ...(this.resuming ? { resumed: true as const } : {}), ...(byMs !== undefined ? { retriedBy: formatClock(byMs, this.deps.offsetMinutes) } : {}) });
   }
 
   /**

@@ -140,6 +140,16 @@ export function deferredDay(s: FileState, offsetMinutes: number): string | undef
 }
 
 /**
+ * Whether a deferred file's full day is the quota day of `nowMs`, filled by our own count (a day
+ * CCC closed stays closed): it still goes out that day if the day has room again (a slot given
+ * back, a raised quota), before the day {@link deferredDay} names.
+ */
+export function mayGoToday(s: FileState, nowMs: number, offsetMinutes: number): boolean {
+  const day = deferredDay(s, offsetMinutes);
+  return day !== undefined && !closedByCcc(s.errorMessage) && day === nextQuotaDay(nowMs, offsetMinutes);
+}
+
+/**
  * The "needs action" list, from metadata (and the drop folder's cut-short notes): failed (with the
  * reason), rejected by review, registered cut short, deferred (with the earliest day it can be
  * sent), retrying (with the last error). Files that are fine or simply in progress are not listed.

@@ -446,16 +446,20 @@ export function deferralMessage(day: string, cause: DeferralCause): string {
       ? `${CCC_CLOSED} for ${day} reached (${cause.cccCode})`
       : `the daily quota${cause.quota !== undefined ? ` of ${cause.quota} file${cause.quota === 1 ? '' : 's'}` : ''} for ${day} is used up`;
   // Our own count can make room again the same day; a day CCC closed stays closed.
-  const sooner = 'cccCode' in cause || !day ? '' : ` (on ${day} itself if the day has room again: a slot given back, or IVR_DAILY_QUOTA raised)`;
-  return `${full}; the file is sent automatically${next ? ` from ${next} at the earliest` : ' on a later quota day'}, after any deferred before it${sooner}`;
+  if (!('cccCode' in cause) && day) return `${full}; the file is sent automatically, after any deferred before it, on the first quota day with room: ${day} itself if it has room again (a slot given back, or IVR_DAILY_QUOTA raised), else from ${next}`;
+  return `${full}; the file is sent automatically${next ? ` from ${next} at the earliest` : ' on a later quota day'}, after any deferred before it`;
 }
 
 /** Whether a {@link deferralMessage} says CCC closed the day (files registered outside this product count there too). */
 export const closedByCcc = (message: string | undefined): boolean => (message ?? '').startsWith(CCC_CLOSED);
 
-/** The day a {@link deferralMessage} says its file goes out from at the earliest; undefined when the message is not one. */
+/**
+ * The next day a {@link deferralMessage} says its file goes out from (unless its own day has room
+ * again); undefined when the message is not one. Reads the earlier releases' wording too.
+ */
 export function deferredUntil(message: string | undefined): string | undefined {
-  return /; the file is sent automatically from (\d{4}-\d{2}-\d{2}) at the earliest/.exec(message ?? '')?.[1];
+  const m = /; the file is sent automatically(?: from (\d{4}-\d{2}-\d{2}) at the earliest|, after any deferred before it, on the first quota day with room: .*, else from (\d{4}-\d{2}-\d{2})$)/.exec(message ?? '');
+  return m?.[1] ?? m?.[2];
 }
 
 /** A job record of the previous version of this product (`jobs/<id>.json`). */
