@@ -120,16 +120,25 @@ describe('job state machine', () => {
     expect(shown(transition(unsent, 'send', T0 + 86400_000, 't', { call: 5 }))).toEqual(['queued', undefined]);
   });
 
-  test('a deferred file released on the day it was deferred was not pushed past that day: the day leaves its deferred span', () => {
+  test('a deferred file sent and settled on the day it was deferred was not pushed past that day: the day leaves its deferred span', () => {
     const defer = (v: JobVersion, day: string) => transition(v, 'defer', T0, 't', { deferredDay: day, lastError: { code: 'QuotaExhausted', message: `the quota day ${day} is used up` } });
+    const registered = (v: JobVersion) => transition(v, 'registered', T0, 't', { upload: { fileId: 1, audioFileName: 'a.mp3', requestId: 'r', review: 'pending' } });
     const once = defer(inState('queued'), '2026-11-25');
-    expect(transition(once, 'send', T0, 't', { call: 3, slot: '2026-11-25' }).deferredDays).toBeUndefined();
+    const sameDay = transition(once, 'send', T0, 't', { call: 3, slot: '2026-11-25' });
+    // Not at the send: the call may not be made after all, and the file wait for tomorrow.
+    expect(sameDay.deferredDays).toEqual({ first: '2026-11-25', last: '2026-11-25' });
+    expect(registered(sameDay).deferredDays).toBeUndefined();
+    expect(transition(sameDay, 'rejected', T0, 't', { lastError: { code: 'InvalidParameterValue', message: 'bad' } }).deferredDays).toBeUndefined();
+    // Sent on the day it was deferred on, but not made: sent the next day, it waited through its day.
+    const unsent = transition(sameDay, 'unsent', T0, 't');
+    expect(registered(transition(unsent, 'send', T0, 't', { call: 4, slot: '2026-11-26' })).deferredDays).toEqual({ first: '2026-11-25', last: '2026-11-25' });
     // Released on a later day, it waited through its day.
-    expect(transition(once, 'send', T0, 't', { call: 3, slot: '2026-11-26' }).deferredDays).toEqual({ first: '2026-11-25', last: '2026-11-25' });
-    // Waited through the 25th, deferred again on the 26th and released that same day: the 25th only.
-    const twice = defer(transition(once, 'send', T0, 't', { call: 3, slot: '2026-11-26' }), '2026-11-26');
+    const nextDay = transition(once, 'send', T0, 't', { call: 3, slot: '2026-11-26' });
+    expect(registered(nextDay).deferredDays).toEqual({ first: '2026-11-25', last: '2026-11-25' });
+    // Waited through the 25th, deferred again on the 26th and sent that same day: the 25th only.
+    const twice = defer(transition(nextDay, 'unsent', T0, 't'), '2026-11-26');
     expect(twice.deferredDays).toEqual({ first: '2026-11-25', last: '2026-11-26' });
-    expect(transition(twice, 'send', T0, 't', { call: 4, slot: '2026-11-26' }).deferredDays).toEqual({ first: '2026-11-25', last: '2026-11-25' });
+    expect(registered(transition(twice, 'send', T0, 't', { call: 5, slot: '2026-11-26' })).deferredDays).toEqual({ first: '2026-11-25', last: '2026-11-25' });
   });
 
   test('sendable and settleable', () => {
@@ -260,7 +269,15 @@ describe('send log', () => {
     expect(handOffMove({ ...genesis(day), deferred: 2 }, T0, day, t, 50, 480)).toBe('send');
     // Full by CCC's word, or by closed calls: defer, even with a holder accepting.
     expect(handOffMove(leaseEntry(genesis(day), changes(T0, { day, used: 3, full: true }), T0 + 2000, t), T0, day, t, 50, 480)).toBe('defer');
-    expect(handOffMove(leaseEntry(genesis(day), changes(T0, { day, used: 50, full: false }), T0 + 2000, t), T0, day, t, 50, 480)).toBe('defer');
+    expect(handOffMove(leaseEntry(genesis(day), { ...changes(T0, { day, used: 50, full: false }), dailyQuota: 50 }, T0 + 2000, t), T0, day, t, 50, 480)).toBe('defer');
+    // Full by our count on an entry that does not mark the day filled (an earlier release's, or an
+    // appender whose quota was higher during a redeploy): to a sender, whose entry marks it and
+    // whose deferral is counted, so no lone call passes the file once the day has room again.
+    const unmarked = leaseEntry(genesis(day), changes(T0, { day, used: 50, full: false }), T0 + 2000, t);
+    expect(unmarked.quota.filled).toBeUndefined();
+    expect(handOffMove(unmarked, T0, day, t, 50, 480)).toBe('leave');
+    // (Free: it takes the lease to send at once, as with a call still open below; the sender finds no room.)
+    expect(handOffMove(unmarked, unmarked.leaseUntil + t.skewMs, day, t, 50, 480)).toBe('send-now');
     // All slots used but a call still open: it may give slots back, which only a sender can tell.
     const open = { ...leaseEntry(genesis(day), changes(T0, { day, used: 50, full: false }), T0, t), open: [{ n: 1, day, notBefore: T0, notAfter: T0 + 250, jobs: [] }] };
     // (Once the entry's holder has stopped listing: until then a newcomer gathers, see above.)
@@ -366,8 +383,10 @@ describe('send log', () => {
 test('a deferred file\'s message names the full day and the first day it can go out, which deferredUntil reads back', () => {
   for (const cause of [{ quota: 1 }, { quota: 50 }, {}, { cccCode: 'FailedOperation.UploadFileOverflow' as const }]) expect(deferredUntil(deferralMessage('2026-12-31', cause))).toBe('2027-01-01');
   expect(deferredUntil('some other message')).toBeUndefined();
-  expect(deferralMessage('2026-11-26', { quota: 1 })).toBe('the daily quota of 1 file for 2026-11-26 is used up; the file is sent automatically, after any deferred before it, on the first quota day with room: 2026-11-26 itself if it has room again (a slot given back, or IVR_DAILY_QUOTA raised), else from 2026-11-27');
-  expect(deferralMessage('2026-12-31', { quota: 50 })).toMatch(/^the daily quota of 50 files for 2026-12-31 is used up; .*, else from 2027-01-01$/);
+  expect(deferralMessage('2026-11-26', { quota: 1 })).toBe('the daily quota of 1 file for 2026-11-26 is used up; the file is sent automatically from 2026-11-27, after any deferred before it, or on 2026-11-26 itself if that day has room again (a slot given back, or IVR_DAILY_QUOTA raised)');
+  expect(deferralMessage('2026-12-31', { quota: 50 })).toMatch(/^the daily quota of 50 files for 2026-12-31 is used up; the file is sent automatically from 2027-01-01, /);
+  // Cut to fit the object's metadata, it still names the day.
+  expect(deferredUntil(`${deferralMessage('2026-11-26', { quota: 50 }).slice(0, 110)}…`)).toBe('2026-11-27');
   // The earlier releases' wording, still on objects deferred before this one.
   expect(deferredUntil('the daily quota of 50 files for 2026-11-26 is used up; the file is sent automatically from 2026-11-27 at the earliest, after any deferred before it')).toBe('2026-11-27');
   expect(deferralMessage('2026-11-26', { cccCode: 'FailedOperation.UploadFileOverflow' })).toMatch(/^CCC reports the daily upload limit for 2026-11-26 reached \(FailedOperation.UploadFileOverflow\); /);

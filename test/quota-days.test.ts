@@ -188,6 +188,16 @@ test('a file deferred because our own count filled the day says the daily quota 
   expect([w.status('a'), w.status('b'), message]).toEqual(['uploaded', 'deferred', expect.stringMatching(/^the daily quota of 1 file for 2026-11-25 is used up; /)]);
 });
 
+/** The states of every stored version of `name`'s job, oldest first. */
+function chain(w: World, name: string): string[] {
+  const key = `prompts/${name}.mp3`;
+  const dir = `${w.prefix}jobs/${jobId(BUCKET, key, w.objects.objects.get(key)!.etag)}/`;
+  return [...w.store.objects.entries()]
+    .filter(([k]) => k.startsWith(dir))
+    .sort(([a], [b]) => Number(a.slice(dir.length)) - Number(b.slice(dir.length)))
+    .map(([, o]) => (JSON.parse(o.body) as { state: string }).state);
+}
+
 test('files deferred today go out that same day once the day has room again (IVR_DAILY_QUOTA raised), oldest first', async () => {
   const w = new World({ IVR_DAILY_QUOTA: '1' }, true);
   w.t = Date.parse(ELEVEN);
@@ -206,16 +216,61 @@ test('files deferred today go out that same day once the day has room again (IVR
   await w.settle();
   expect(statuses('a', 'b', 'c', 'd')).toEqual(['uploaded', 'uploaded', 'deferred', 'deferred']);
 
-  // Raised to 4: the next recovery pass, five minutes later and still on the same day, sends the rest.
+  // Raised to 3: the next recovery pass, five minutes later and still on the same day, sends c,
+  // the older of the two; raised to 4, the pass after it sends d.
+  Object.assign(w.config, { dailyQuota: 3 });
+  await w.recover(1, 300_000);
+  expect(statuses('a', 'b', 'c', 'd')).toEqual(['uploaded', 'uploaded', 'uploaded', 'deferred']);
   Object.assign(w.config, { dailyQuota: 4 });
   await w.recover(1, 300_000);
   expect(statuses('a', 'b', 'c', 'd')).toEqual(['uploaded', 'uploaded', 'uploaded', 'uploaded']);
-  expect(w.ccc.files.map((f) => f.key).sort()).toEqual(['prompts/a.mp3', 'prompts/b.mp3', 'prompts/c.mp3', 'prompts/d.mp3']);
+  expect(w.ccc.files.map((f) => f.key)).toEqual(['prompts/a.mp3', 'prompts/b.mp3', 'prompts/c.mp3', 'prompts/d.mp3']);
   expect(w.calls.every((c) => c.result === 'ok')).toBe(true);
+  // Deferred once each: a sender that sent another file meanwhile left them as they were.
+  expect(chain(w, 'c').filter((s) => s === 'deferred')).toHaveLength(1);
+  expect(chain(w, 'd').filter((s) => s === 'deferred')).toHaveLength(1);
   // None of them was pushed past the day after all: the day's report does not count them as deferred.
   for (const name of ['b', 'c', 'd']) {
     const key = `prompts/${name}.mp3`;
     const head = await w.ledger.head(jobId(BUCKET, key, w.objects.objects.get(key)!.etag));
     expect([name, head !== CORRUPT && head?.state, head !== CORRUPT && head?.deferredDays]).toEqual([name, 'uploaded', undefined]);
   }
+});
+
+test("a slot given back by a call refused as a whole goes to the file its sender had just deferred, the same day", async () => {
+  const w = new World({ IVR_DAILY_QUOTA: '1' }, true);
+  w.t = Date.parse(ELEVEN);
+  // One event with both files: the one slot goes to bad, good is deferred; CCC refuses bad's call
+  // as a whole (never processed), so its slot comes back.
+  w.answer = async () => (w.calls.length === 1 ? refusal('InvalidParameterValue', 'bad AudioUrl') : undefined);
+  for (const [name, seconds] of [['bad', 2], ['good', 3]] as const) w.objects.putObject(`prompts/${name}.mp3`, mp3Silence(seconds));
+  void w.spawn(w.deliver(['prompts/bad.mp3', 'prompts/good.mp3'], 'intake-both'));
+  await w.settle();
+  expect({ bad: w.status('bad'), good: w.status('good'), calls: w.calls.map((c) => c.names.join(',')), goodChain: chain(w, 'good') }).toEqual({ bad: 'failed', good: 'uploaded', calls: ['bad', 'good'], goodChain: expect.arrayContaining(['deferred', 'uploaded']) });
+});
+
+test('during a redeploy that raises IVR_DAILY_QUOTA, a file an instance with the old quota deferred still goes before files dropped after it', async () => {
+  const w = new World({ IVR_DAILY_QUOTA: '3' }, true);
+  w.t = Date.parse(ELEVEN);
+  // New instances (quota 3) send a and b: the day is not full by their count.
+  for (const name of ['a', 'b']) {
+    void w.drop(name);
+    await w.settle();
+    w.t += 60_000;
+  }
+  // A recovery pass closes their calls: the send log's tail shows 2 used, no call open.
+  await w.recover(1, 300_000);
+  const tail = () => JSON.parse(w.store.objects.get(`${w.prefix}send/tail`)!.body) as { quota: unknown; open: unknown[] };
+  expect({ quota: tail().quota, open: tail().open }).toEqual({ quota: { day: '2026-11-25', used: 2, full: false }, open: [] });
+  // An old instance (quota 2) takes c in: full by its count, though nobody marked the day filled.
+  Object.assign(w.config, { dailyQuota: 2 });
+  void w.drop('c');
+  await w.settle();
+  expect(w.status('c')).toBe('deferred');
+  w.t += 60_000;
+  // A new instance takes d in: c, dropped first, takes the day's third slot; d waits.
+  Object.assign(w.config, { dailyQuota: 3 });
+  void w.drop('d');
+  await w.settle();
+  expect({ c: w.status('c'), d: w.status('d'), calls: w.calls.map((x) => x.names.join(',')) }).toEqual({ c: 'uploaded', d: 'deferred', calls: ['a', 'b', 'c'] });
 });

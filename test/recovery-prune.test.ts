@@ -17,7 +17,7 @@ import { mp3Silence, wav } from './audio';
 import type { MemoryFault } from './memory-ccc';
 import { BUCKET, World } from './world';
 
-beforeAll(() => setLogSink(process.env.DBG ? (l) => process.stdout.write(`${l}\n`) : () => undefined));
+beforeAll(() => setLogSink(() => undefined));
 
 test('a migration killed right after it wrote a waiting job\'s first version still gets the file sent, once', async () => {
   const w = new World();

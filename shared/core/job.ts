@@ -309,10 +309,11 @@ export function transition(current: JobVersion, event: JobEvent, at: number, by:
   if (next.upload && from !== 'uploaded') next.upload = { ...next.upload, registeredAt: next.at };
   if (to === 'deferred') next.deferredDay = patch.deferredDay ?? current.deferredDay;
   let days = event === 'rerun' ? undefined : deferredSpan(current);
-  // Released on the day it was deferred on (that day had room again): the quota did not push it
-  // past that day after all, so the day's report does not count it as deferred.
-  if (days && event === 'send' && from === 'deferred' && patch.slot !== undefined && patch.slot === current.deferredDay) {
-    days = days.first < patch.slot ? { first: days.first, last: dayBefore(patch.slot) } : undefined;
+  // Settled by a call on the day it was deferred on (that day had room again): the quota did not
+  // push it past that day after all, so the day's report does not count it as deferred. (Judged at
+  // the outcome, not at the send: a call not made after all leaves it waiting, maybe for tomorrow.)
+  if (days && inFlight(from) && (to === 'uploaded' || to === 'failed') && current.slot === days.last) {
+    days = days.first < days.last ? { first: days.first, last: dayBefore(days.last) } : undefined;
   }
   const day = next.deferredDay;
   if (day) next.deferredDays = { first: days && days.first < day ? days.first : day, last: days && days.last > day ? days.last : day };
@@ -446,7 +447,8 @@ export function deferralMessage(day: string, cause: DeferralCause): string {
       ? `${CCC_CLOSED} for ${day} reached (${cause.cccCode})`
       : `the daily quota${cause.quota !== undefined ? ` of ${cause.quota} file${cause.quota === 1 ? '' : 's'}` : ''} for ${day} is used up`;
   // Our own count can make room again the same day; a day CCC closed stays closed.
-  if (!('cccCode' in cause) && day) return `${full}; the file is sent automatically, after any deferred before it, on the first quota day with room: ${day} itself if it has room again (a slot given back, or IVR_DAILY_QUOTA raised), else from ${next}`;
+  // The next day comes first: a message cut to fit the object's metadata keeps it (deferredUntil).
+  if (!('cccCode' in cause) && day) return `${full}; the file is sent automatically from ${next}, after any deferred before it, or on ${day} itself if that day has room again (a slot given back, or IVR_DAILY_QUOTA raised)`;
   return `${full}; the file is sent automatically${next ? ` from ${next} at the earliest` : ' on a later quota day'}, after any deferred before it`;
 }
 
@@ -458,8 +460,7 @@ export const closedByCcc = (message: string | undefined): boolean => (message ??
  * again); undefined when the message is not one. Reads the earlier releases' wording too.
  */
 export function deferredUntil(message: string | undefined): string | undefined {
-  const m = /; the file is sent automatically(?: from (\d{4}-\d{2}-\d{2}) at the earliest|, after any deferred before it, on the first quota day with room: .*, else from (\d{4}-\d{2}-\d{2})$)/.exec(message ?? '');
-  return m?.[1] ?? m?.[2];
+  return /; the file is sent automatically from (\d{4}-\d{2}-\d{2})/.exec(message ?? '')?.[1];
 }
 
 /** A job record of the previous version of this product (`jobs/<id>.json`). */

@@ -195,10 +195,14 @@ export type HandOffMove =
  * Decides {@link HandOffMove}. The day counts as full when CCC said so, or when its slots are used by
  * calls that are all closed: a call still open may never have reached CCC and give its slots back,
  * which only a sender (pruning it) can tell, so then the files go to a sender, not to tomorrow.
+ * An intake defers on its own only on a day marked {@link QuotaState.filled}, the mark that keeps
+ * lone calls from passing its file once the day has room again. A day full by our count but not
+ * marked (an entry of an earlier release, or an appender whose IVR_DAILY_QUOTA was higher during a
+ * redeploy) goes to a sender: its entry marks the day, and its deferral is counted.
  */
 export function handOffMove(tail: LogEntry, nowMs: number, day: string, t: Timing, dailyQuota: number, utcOffsetMinutes: number): HandOffMove {
   const { quota } = quotaOn(tail, day);
-  if (quota.full || (quotaRoom(quota, dailyQuota) === 0 && !tail.open.some((c) => c.day === day))) return 'defer';
+  if (quota.full || (quota.filled && quotaRoom(quota, dailyQuota) === 0 && !tail.open.some((c) => c.day === day))) return 'defer';
   const lease = leaseView(tail, nowMs, t).kind;
   if (lease === 'accepting') return 'leave';
   const window = nextWindow(tail, nowMs, t, utcOffsetMinutes);

@@ -65,7 +65,7 @@ export function outcomeOf(index: number, v: JobVersion, note?: ShowNote): Record
   const base: RecordOutcome = { index, key: v.object.key, etag: v.object.etag, status };
   if (status === 'uploaded' && v.upload) return { ...base, fileId: v.upload.fileId, requestId: v.upload.requestId, ...(note ? { code: note.code, message: note.message } : {}) };
   const err = v.lastError;
-  const message = err?.message ?? (status === 'deferred' ? `waiting for the quota day after ${v.deferredDay}` : status === 'queued' ? 'queued for the next call' : undefined);
+  const message = err?.message ?? (status === 'deferred' ? `waiting for a quota day with room (${v.deferredDay} was full)` : status === 'queued' ? 'queued for the next call' : undefined);
   return { ...base, code: err?.code ?? (status === 'deferred' ? 'QuotaExhausted' : note?.code), message: note ? `${message ?? ''} (${note.message})`.trim() : message, requestId: err?.requestId };
 }
 

@@ -552,7 +552,10 @@ export class Sender {
     const { ctx } = this;
     this.listedAt = this.now();
     const refs: EntryRef[] = await ctx.ledger.listQueue();
-    if (this.deferredCount > 0 || this.opts.recovery || this.deferredListedOn !== day) {
+    // Also on every gather while a day that was filled has room again: an intake may have deferred
+    // a file on it without a sender (not in the count), and that file goes before ours.
+    const reopened = this.quota.day === day && this.quota.filled === true && quotaRoom(this.quota, ctx.config.dailyQuota) > 0;
+    if (this.deferredCount > 0 || this.opts.recovery || this.deferredListedOn !== day || reopened) {
       const deferred = await ctx.ledger.listDeferred();
       this.deferredListedOn = day;
       // A hint only (listings lag): it decides whether to list again, never whether a file is sent.
