@@ -417,6 +417,11 @@ describe('state from metadata', () => {
     expect(mayGoToday(own, noon + 3600_000, 480)).toBe(true);
     expect(mayGoToday(own, noon + 86400_000, 480)).toBe(false);
     expect(mayGoToday({ ...own, errorMessage: deferralMessage('2024-05-02', { cccCode: 'FailedOperation.UploadFileOverflow' }) }, noon, 480)).toBe(false);
+    // The status's needs-action line says the same while the day is today (a status of the past, or one without a clock, does not).
+    const row = { key: 'p/a.mp3', state: own };
+    expect(needsAction([row], 480, undefined, noon + 60_000)[0].detail).toBe('deferred: daily quota used up; sent automatically on 2024-05-03 at the earliest, or still today if today has room again (a slot given back, a raised quota)');
+    expect(needsAction([row], 480, undefined, noon + 86400_000)[0].detail).toBe('deferred: daily quota used up; sent automatically on 2024-05-03 at the earliest');
+    expect(needsAction([row], 480)[0].detail).toBe('deferred: daily quota used up; sent automatically on 2024-05-03 at the earliest');
     expect(describeEvent({ kind: 'status', file: 'a.mp3', key: 'p/a.mp3', status: 'deferred', day: '2024-05-03', today: true, resumed: true }).detail).toBe(
       'still deferred from before the restart: daily quota used up (files sent before it hold every slot of the day); sent automatically on 2024-05-03 at the earliest, or still today if today has room again (a slot given back, a raised quota)',
     );
@@ -519,9 +524,9 @@ describe('columns with Chinese names', () => {
       const held = heldFiles(dir);
       expect(held).toEqual(['menu.mp3', 'sub/b.wav']);
       const rows: StatusRow[] = [{ key: 'prompts/menu.mp3', size: 1, state: { status: 'deferred' } }];
-      const lines = renderStatus(rows, 'prompts/', 'b', 480, undefined, held);
+      const lines = renderStatus(rows, 'prompts/', 'b', 480, { held });
       expect(lines.slice(4, 8)).toEqual(['', 'Held in the drop folder (not sent yet): these 2 files wait until the file of the same name in waiting/ is done, then each is sent as a new file:', '  menu.mp3', '  sub/b.wav']);
-      expect(statusJson(rows, 'prompts/', 480, '+08:00', undefined, held).held).toEqual(held);
+      expect(statusJson(rows, 'prompts/', 480, '+08:00', { held }).held).toEqual(held);
       expect(renderStatus(rows, 'prompts/', 'b', 480).join('\n')).not.toMatch(/Held/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -20,6 +20,9 @@ export const goesOutByItself = (state: string): boolean => state === 'deferred' 
 /** Why a file was deferred by this product's count (the stack's line says more: output.ts). */
 export const QUOTA_USED_UP = 'daily quota used up';
 
+/** What the stack's line and the status add for a file deferred today ({@link mayGoToday}). */
+export const STILL_TODAY = 'or still today if today has room again (a slot given back, a raised quota)';
+
 /** What the `x-cos-meta-ivr-*` fields say, decoded. */
 export interface FileState {
   /** `queued`, `retrying`, `deferred`, `uploaded`, `failed`; undefined before the function wrote one. */
@@ -154,7 +157,7 @@ export function mayGoToday(s: FileState, nowMs: number, offsetMinutes: number): 
  * reason), rejected by review, registered cut short, deferred (with the earliest day it can be
  * sent), retrying (with the last error). Files that are fine or simply in progress are not listed.
  */
-export function needsAction(objects: Array<{ key: string; state: FileState; cutShort?: CutShort; failedNote?: FailedNote; queuedAt?: number }>, offsetMinutes: number, quota?: number): ActionItem[] {
+export function needsAction(objects: Array<{ key: string; state: FileState; cutShort?: CutShort; failedNote?: FailedNote; queuedAt?: number }>, offsetMinutes: number, quota?: number, nowMs?: number): ActionItem[] {
   const items: ActionItem[] = [];
   const reason = (s: FileState) => [s.errorCode, s.errorMessage].filter(Boolean).join(': ') || 'no reason recorded';
   for (const { key, state: s, cutShort, failedNote } of objects) {
@@ -170,7 +173,8 @@ export function needsAction(objects: Array<{ key: string; state: FileState; cutS
       // Worded as the stack's line (output.ts), without its note on a burst's timing: a day CCC
       // closed is not our count used up.
       const why = closedByCcc(s.errorMessage) ? 'CCC says the day is full (FailedOperation.UploadFileOverflow)' : QUOTA_USED_UP;
-      items.push({ key, kind: 'deferred', detail: `deferred: ${why}; sent automatically${day ? ` on ${day} at the earliest` : ' on a later quota day'}` });
+      const today = nowMs !== undefined && mayGoToday(s, nowMs, offsetMinutes) ? `, ${STILL_TODAY}` : '';
+      items.push({ key, kind: 'deferred', detail: `deferred: ${why}; sent automatically${day ? ` on ${day} at the earliest` : ' on a later quota day'}${today}` });
     } else if (s.status === 'retrying') items.push({ key, kind: 'retrying', detail: `retrying: ${reason(s)}; retried automatically` });
   }
   return quota === undefined ? items : inSendOrder(items, objects, quota, offsetMinutes);

@@ -6,7 +6,7 @@
 import { mb } from '../../shared/audio/plan';
 import type { DropEvent } from './drop-folder';
 import { RESERVED_DIRS } from './drop-rules';
-import { QUOTA_USED_UP } from './file-state';
+import { QUOTA_USED_UP, STILL_TODAY } from './file-state';
 import { distinctKeys, padEndWidth, printable } from './table';
 import { wallClock } from '../../shared/core/zone';
 import { closedByCcc } from '../../shared/core/job';
@@ -64,7 +64,7 @@ export function describeEvent(e: DropEvent): { state: string; detail: string } {
         // A burst's files past the quota are deferred as soon as the files before them hold every
         // slot, before those are registered: a trial read "used up" after one upload line.
         const why = closedByCcc(e.message) ? 'CCC says the day is full (FailedOperation.UploadFileOverflow; files registered outside this product count too)' : `${QUOTA_USED_UP} (files sent before it hold every slot of the day)`;
-        return { state: 'deferred', detail: `${e.resumed ? 'still deferred from before the restart: ' : ''}${why}; sent automatically${e.day ? ` on ${e.day} at the earliest` : ' on a later quota day'}${e.today ? ', or still today if today has room again (a slot given back, a raised quota)' : ''}` };
+        return { state: 'deferred', detail: `${e.resumed ? 'still deferred from before the restart: ' : ''}${why}; sent automatically${e.day ? ` on ${e.day} at the earliest` : ' on a later quota day'}${e.today ? `, ${STILL_TODAY}` : ''}` };
       }
       if (e.status === 'retrying') return { state: 'retrying', detail: `${reason(e.code, e.message) || 'temporary error'}; retried automatically${e.retriedBy ? `: after the restart, by a recovery pass once it is due (the next pass at ${e.retriedBy})` : ''}` };
       if (e.status === 'queued' && e.recovering) {

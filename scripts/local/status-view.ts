@@ -41,8 +41,18 @@ const ERROR_WIDTH = 60;
  */
 export const KEY_WIDTH = 80;
 
+/** What the status shows besides the objects, when known. */
+export interface StatusExtras {
+  /** The quota a day (the deferred files' line: when each likely goes). */
+  quota?: number;
+  /** Files held in the drop folder (see {@link StatusJson.held}). */
+  held?: string[];
+  /** Now (ms): a file deferred today may still go today if the day has room again. */
+  nowMs?: number;
+}
+
 /** The machine-readable status. */
-export function statusJson(rows: StatusRow[], prefix: string, offsetMinutes: number, utcOffset: string, quota?: number, held: string[] = []): StatusJson {
+export function statusJson(rows: StatusRow[], prefix: string, offsetMinutes: number, utcOffset: string, { quota, held = [], nowMs }: StatusExtras = {}): StatusJson {
   return {
     prefix,
     utcOffset,
@@ -57,7 +67,7 @@ export function statusJson(rows: StatusRow[], prefix: string, offsetMinutes: num
       converted: s.converted,
       at: s.atMs !== undefined ? formatDateTime(s.atMs, offsetMinutes) : undefined,
     })),
-    needsAction: needsAction(rows, offsetMinutes, quota),
+    needsAction: needsAction(rows, offsetMinutes, quota, nowMs),
     sameName: namesInBucketTwice(rows),
     held,
   };
@@ -95,7 +105,7 @@ function actionHeading(actions: ReturnType<typeof needsAction>): string {
 }
 
 /** The human-readable status: a table of every object, then the needs-action list. */
-export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, offsetMinutes: number, quota?: number, held: string[] = []): string[] {
+export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, offsetMinutes: number, { quota, held = [], nowMs }: StatusExtras = {}): string[] {
   const where = `${prefix ? `under ${prefix} ` : ''}in ${bucket}`;
   if (rows.length === 0) return [`no objects ${where} yet: copy an .mp3 or .wav into the drop folder`, ...heldLines(held)];
   const table = renderTable(
@@ -116,7 +126,7 @@ export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, 
     lines.push("(REVIEW is what the last recovery pass read from CCC: the stack's timer refreshes it every few minutes; `npm run report` runs a pass now.)");
   }
   lines.push(...heldLines(held));
-  const actions = needsAction(rows, offsetMinutes, quota);
+  const actions = needsAction(rows, offsetMinutes, quota, nowMs);
   lines.push('');
   if (actions.length === 0) lines.push('Needs action: nothing.');
   else {

@@ -56,8 +56,9 @@ async function main(): Promise<void> {
     for (const r of deferred) r.queuedAt = queuedAt.get(r.key);
   }
   const held = heldFiles(stack.dropDir);
-  if (o.json) process.stdout.write(`${JSON.stringify(statusJson(rows, stack.prefix, offsetMinutes, stack.quotaOffset, stack.quota, held))}\n`);
-  else process.stdout.write(`${renderStatus(rows, stack.prefix, BUCKET, offsetMinutes, stack.quota, held).join('\n')}\n`);
+  const extras = { quota: stack.quota, held, nowMs: Date.now() };
+  if (o.json) process.stdout.write(`${JSON.stringify(statusJson(rows, stack.prefix, offsetMinutes, stack.quotaOffset, extras))}\n`);
+  else process.stdout.write(`${renderStatus(rows, stack.prefix, BUCKET, offsetMinutes, extras).join('\n')}\n`);
 }
 
 /** The queue time of each deferred object, by key, from the ledger's `deferred/` entries (the newest entry of a key wins). */
