@@ -1,6 +1,6 @@
 /** The job state machine and the send log's decisions: pure functions on plain data. */
 import { JOB_STATES, TRANSITIONS, carriedOverJob, closedByCcc, parseJobVersion, deferralMessage, deferredUntil, inCall, isRedelivery, outcomeAt, queuedJob, sendable, settleable, transition, visibleResult, visibleStatus, type JobEvent, type JobState, type JobVersion } from '../shared/core/job';
-import { callEntry, carriedRoom, chooseBatch, easedRoom, genesis, handOffMove, leaseEntry, leaseView, nextWindow, parseLogEntry, quotaOn, quotaRoom, reclaim, roomAfterMiss, SLOW_HALF_LIFE_MS, withNews, type Candidate } from '../shared/core/sendlog';
+import { callEntry, carriedRoom, chooseBatch, easedRoom, genesis, handOffMove, leaseEntry, leaseView, nextWindow, parseLogEntry, quotaOn, quotaRoom, reclaim, reopened, roomAfterMiss, SLOW_HALF_LIFE_MS, withNews, type Candidate } from '../shared/core/sendlog';
 import { loadConfig } from '../shared/core/config';
 import { freshEntryMs, timingFrom } from '../shared/core/timing';
 import { buildReport, namesRegisteredOn, renderReportHtml, unansweredSlots, WECOM_MAX_BYTES, wecomMessage } from '../shared/core/report';
@@ -335,6 +335,11 @@ describe('send log', () => {
     expect(back.quota).toEqual({ day, used: 1, full: false, filled: true });
     expect(quotaOn(back, '2026-11-26').quota).toEqual({ day: '2026-11-26', used: 0, full: false });
     expect(withNews({ ...back, quota: { day, used: 1, full: false } }, { quota: back.quota, open: [], mine: new Set(), deferred: 0 }).quota.filled).toBe(true);
+    // Room again on the filled day: senders list deferred/ before each call (an intake's deferral is not in the count).
+    expect([reopened(back.quota, day, 2), reopened(second.quota, day, 2), reopened(back.quota, '2026-11-26', 2), reopened(first.quota, day, 2)]).toEqual([true, false, false, false]);
+    // A stored entry reads back with its mark, and a mark of another shape is not a log entry.
+    expect(parseLogEntry(JSON.stringify(back))?.quota.filled).toBe(true);
+    expect(parseLogEntry(JSON.stringify({ ...back, quota: { ...back.quota, filled: 'yes' } }))).toBeUndefined();
   });
 
   test('a call takes quota only for files without a slot today', () => {

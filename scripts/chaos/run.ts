@@ -322,10 +322,10 @@ function collect(w: World, keys: string[]): void {
 async function scenario(
   name: string,
   body: (w: World) => Promise<{ keys: string[]; eligible?: string[] }>,
-  opts: Partial<{ dailyQuota: number; midnightMs: number; after: (w: World) => Promise<string[]> }> = {},
+  opts: Partial<{ dailyQuota: number; cccDailyQuota: number; midnightMs: number; after: (w: World) => Promise<string[]> }> = {},
 ): Promise<RunResult> {
   const started = Date.now();
-  const w = new World({ clockOffsetMs: opts.midnightMs === undefined ? midnightIn(-6 * 3600000) : midnightIn(opts.midnightMs), listLagMs: 1000, dailyQuota: opts.dailyQuota ?? 50, random: rng(7), redeliveryMs: REDELIVERY_MS, env: SCALED, logFile: path.join(ARTIFACTS, `${name.replace(/[^a-z0-9]+/gi, '-')}.log`) });
+  const w = new World({ clockOffsetMs: opts.midnightMs === undefined ? midnightIn(-6 * 3600000) : midnightIn(opts.midnightMs), listLagMs: 1000, dailyQuota: opts.dailyQuota ?? 50, cccDailyQuota: opts.cccDailyQuota, random: rng(7), redeliveryMs: REDELIVERY_MS, env: SCALED, logFile: path.join(ARTIFACTS, `${name.replace(/[^a-z0-9]+/gi, '-')}.log`) });
   await w.start();
   const { keys, eligible } = await body(w);
   await w.settled();
@@ -383,6 +383,48 @@ const SCENARIOS: Record<string, () => Promise<RunResult>> = {
       },
       { dailyQuota: 1, midnightMs: 9000 },
     ),
+  'quota raised during the day': () => {
+    const keys = ['a', 'b', 'c', 'd', 'e', 'f'].map((n) => `${PREFIX}raise/${n}.mp3`);
+    const status = (w: World) => keys.map((k) => w.cos.object(BUCKET, k)?.meta['ivr-status'] ?? 'none').join(',');
+    return scenario(
+      'quota raised during the day',
+      async (w) => {
+        // Quota 2 (CCC's own limit is 50): a and b take the day; c, d and e are deferred.
+        for (const [i, k] of keys.slice(0, 5).entries()) {
+          w.put(k, mp3(8 + i, 200 + i));
+          w.deliver(k);
+          await w.settled();
+        }
+        // Redeployed with quota 4, then f is dropped. The instance that next appends to the send
+        // log dies right after, and the first call made after the raise dies in it: c and d, the
+        // oldest deferred files, must still take the day's two new slots, once each; e and f wait.
+        w.redeployQuota(4);
+        const kill = (id: string) => w.upload.kill(id) || w.recovery.kill(id);
+        let leases = 0;
+        w.cos.onCommitted = (i) => {
+          if (/\/send\/\d+$/.test(i.key) && ++leases === 1 && kill(i.secretId)) w.figures.killsAfterWrite++;
+        };
+        let calls = 0;
+        w.ccc.onRequest = (c) => {
+          if (c.action === 'UploadIvrAudio' && ++calls === 1 && kill(c.secretId!)) w.figures.killsInCall++;
+        };
+        w.put(keys[5], mp3(13, 205));
+        w.deliver(keys[5]);
+        return { keys };
+      },
+      {
+        dailyQuota: 2,
+        cccDailyQuota: 50,
+        after: async (w) => {
+          const want = 'uploaded,uploaded,uploaded,uploaded,deferred,deferred';
+          return [
+            ...(status(w) === want ? [] : [`a–f ended ${status(w)}, expected ${want} (the oldest deferred first, the same day)`]),
+            ...(w.figures.killsAfterWrite === 1 && w.figures.killsInCall === 1 ? [] : [`expected a kill after a send-log append and one in a call, got ${w.figures.killsAfterWrite} and ${w.figures.killsInCall}`]),
+          ];
+        },
+      },
+    );
+  },
   'slow registration': () =>
     scenario('slow registration', async (w) => {
       // CCC registers after the client gave up and answers later still: adopted, never sent twice.

@@ -52,6 +52,8 @@ export interface WorldOptions {
   clockOffsetMs: number;
   listLagMs: number;
   dailyQuota: number;
+  /** CCC's own daily limit on the SdkAppId, when it is not the functions' quota (default: the same). */
+  cccDailyQuota?: number;
   random: () => number;
   /** Time-scaled settings: every coordination duration derives from these. */
   env?: Record<string, string>;
@@ -101,7 +103,7 @@ export class World {
   async start(): Promise<void> {
     const clock = this.now;
     this.cos = await new FakeCos({ credentials: [TEST_CREDENTIAL], clock, time: clock, listLagMs: this.opts.listLagMs, random: this.opts.random }).start();
-    this.ccc = await new FakeCcc({ credentials: [TEST_CREDENTIAL], cos: { host: '127.0.0.1', port: this.cos.port }, clock, time: clock, dailyQuota: this.opts.dailyQuota }).start();
+    this.ccc = await new FakeCcc({ credentials: [TEST_CREDENTIAL], cos: { host: '127.0.0.1', port: this.cos.port }, clock, time: clock, dailyQuota: this.opts.cccDailyQuota ?? this.opts.dailyQuota }).start();
     this.wecom = await new FakeWecom().start();
     this.cos.createBucket(BUCKET);
     const env = { ...this.env, CCC_ENDPOINT: this.ccc.endpoint, COS_ENDPOINT: this.cos.endpoint };
@@ -126,6 +128,16 @@ export class World {
     this.upload.stopIdle();
     this.recovery.stopIdle();
     await Promise.all([this.cos.stop(), this.ccc.stop(), this.wecom.stop()]);
+  }
+
+  /**
+   * A redeploy with IVR_DAILY_QUOTA `n`: new processes take it, busy ones finish on the old one (as
+   * on SCF), and the checks hold the day to it from now on.
+   */
+  redeployQuota(n: number): void {
+    this.opts.dailyQuota = n;
+    this.env.IVR_DAILY_QUOTA = String(n);
+    for (const sim of [this.upload, this.recovery]) sim.setEnv({ IVR_DAILY_QUOTA: this.env.IVR_DAILY_QUOTA });
   }
 
   /**

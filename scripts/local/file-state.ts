@@ -156,6 +156,8 @@ export function mayGoToday(s: FileState, nowMs: number, offsetMinutes: number): 
  * The "needs action" list, from metadata (and the drop folder's cut-short notes): failed (with the
  * reason), rejected by review, registered cut short, deferred (with the earliest day it can be
  * sent), retrying (with the last error). Files that are fine or simply in progress are not listed.
+ * `quota` puts the deferred files in send order (see inSendOrder); `nowMs` (the stack's clock) lets
+ * a file deferred today say it may still go today ({@link mayGoToday}).
  */
 export function needsAction(objects: Array<{ key: string; state: FileState; cutShort?: CutShort; failedNote?: FailedNote; queuedAt?: number }>, offsetMinutes: number, quota?: number, nowMs?: number): ActionItem[] {
   const items: ActionItem[] = [];

@@ -384,7 +384,7 @@ export const deferredOn = (v: JobVersion, day: string): boolean => v.state === '
 export function sendable(v: JobVersion, nowMs: number, today: string, roomToday = false): boolean {
   if (v.state === 'queued') return (v.notBefore ?? 0) <= nowMs;
   if (v.state !== 'deferred' || v.deferredDay === undefined) return false;
-  return v.deferredDay < today || (roomToday && v.deferredDay === today);
+  return v.deferredDay < today || (roomToday && deferredOn(v, today));
 }
 
 /**

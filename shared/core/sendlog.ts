@@ -165,6 +165,12 @@ export function reclaim(q: QuotaState, unattempted: Map<string, number>): QuotaS
   return n > 0 ? { ...q, used: Math.max(0, q.used - n) } : q;
 }
 
+/**
+ * Whether day `day` was filled and has room again (slots given back, the quota raised): files an
+ * intake deferred on it without a sender (not in the send log's count) may wait, and go first.
+ */
+export const reopened = (q: QuotaState, day: string, dailyQuota: number): boolean => q.day === day && q.filled === true && quotaRoom(q, dailyQuota) > 0;
+
 /** Files that may still be attempted on the quota's day. */
 export function quotaRoom(q: QuotaState, dailyQuota: number): number {
   return q.full ? 0 : Math.max(0, dailyQuota - q.used);
@@ -385,7 +391,7 @@ export function callEntry(prev: LogEntry, c: EntryChanges, window: { notBefore: 
 const isTime = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 const isQuota = (q: unknown): q is QuotaState => {
   const o = q as Partial<QuotaState> | null;
-  return typeof o === 'object' && o !== null && typeof o.day === 'string' && Number.isInteger(o.used) && typeof o.full === 'boolean';
+  return typeof o === 'object' && o !== null && typeof o.day === 'string' && Number.isInteger(o.used) && typeof o.full === 'boolean' && (o.filled === undefined || o.filled === true);
 };
 const isCallJobs = (jobs: unknown): jobs is CallJob[] =>
   Array.isArray(jobs) && jobs.every((j: Partial<CallJob> | null) => typeof j === 'object' && j !== null && typeof j.id === 'string' && Number.isInteger(j.seq) && typeof j.name === 'string' && typeof j.newSlot === 'boolean' && (j.queuedAt === undefined || isTime(j.queuedAt)));

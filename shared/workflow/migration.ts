@@ -155,7 +155,7 @@ async function carryQuota(ctx: Ctx, day: string, used: number, full: boolean): P
     const { quota, previousDay } = quotaOn(tail, day);
     if (quota.day !== day || (quota.used >= used && (quota.full || !full))) return;
     const now = ctx.clock.now();
-    const entry = newsEntry(tail, { owner: ctx.owner, now, quota: { day, used: Math.max(quota.used, used), full: quota.full || full }, previousDay, open: tail.open, deferred: tail.deferred }, ctx.timing);
+    const entry = newsEntry(tail, { owner: ctx.owner, now, quota: { ...quota, used: Math.max(quota.used, used), full: quota.full || full }, previousDay, open: tail.open, deferred: tail.deferred }, ctx.timing);
     const appended = await ctx.ledger.appendEntry(entry);
     if (appended.appended) return ctx.ledger.publishTail(entry);
     tail = await readToTail(ctx, appended.there ?? entry.n);

@@ -16,7 +16,7 @@ import { IvrError } from '../core/errors';
 import { deferralMessage, deferredOn, entryBehindChain, inCall, inFlight, isFinal, nextSeq, sendable, settleable, TRANSITIONS, withHead, type DeferralCause, type JobVersion } from '../core/job';
 import { reviewFromCode } from '../core/metadata';
 import { afterFailedAttempt, classifyFailure, lostAnswerError, matchOutcomes, rateLimitedUntil, type ApiFailure, type UploadResponse } from '../core/outcome';
-import { callEntry, carriedRoom, chooseBatch, deferralCause, easedRoom, leaseEntry, leaseView, loneCallOpen, nextWindow, openIds, quotaOn, quotaRoom, reclaim, roomAfterMiss, stateEntry, withNews, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
+import { callEntry, carriedRoom, chooseBatch, deferralCause, easedRoom, leaseEntry, leaseView, loneCallOpen, nextWindow, openIds, quotaOn, quotaRoom, reclaim, reopened, roomAfterMiss, stateEntry, withNews, type Candidate, type CallJob, type LogEntry, type OpenCall, type QuotaState } from '../core/sendlog';
 import { versioningAlert, type VersioningCheck } from '../core/versioning';
 import { mapLimited } from '../runtime/concurrency';
 import { CORRUPT, type EntryRef } from '../store/ledger';
@@ -554,8 +554,7 @@ export class Sender {
     const refs: EntryRef[] = await ctx.ledger.listQueue();
     // Also on every gather while a day that was filled has room again: an intake may have deferred
     // a file on it without a sender (not in the count), and that file goes before ours.
-    const reopened = this.quota.day === day && this.quota.filled === true && quotaRoom(this.quota, ctx.config.dailyQuota) > 0;
-    if (this.deferredCount > 0 || this.opts.recovery || this.deferredListedOn !== day || reopened) {
+    if (this.deferredCount > 0 || this.opts.recovery || this.deferredListedOn !== day || reopened(this.quota, day, ctx.config.dailyQuota)) {
       const deferred = await ctx.ledger.listDeferred();
       this.deferredListedOn = day;
       // A hint only (listings lag): it decides whether to list again, never whether a file is sent.
