@@ -81,7 +81,7 @@ test('the sender that takes the lease back with the news keeps the promise of th
   };
   answerOverflowDropping(w, 'b');
   void w.drop('a');
-  // Inside b's promise (its lease entry accepts until 2.75 s after a's call), after one gap.
+  // Inside b's promise (its lease entry accepts until 2.95 s after a's call), after one gap.
   void w.spawn(w.sleep(1500).then(() => w.drop('c')));
   await w.settle();
 

@@ -450,7 +450,7 @@ test('after a missed window, the room a sender leaves before its calls does not 
   w.t = MIDNIGHT - 30_000;
   for (let i = 0; i < 30; i++) void w.drop(`f${i}`);
   await w.settle();
-  // About two listings per call, one call per 1.25 s gap at most.
+  // About two listings per call, one call per 1.35 s gap at most.
   expect(lists.filter((t) => t >= MIDNIGHT - 3000 && t < MIDNIGHT).length).toBeLessThanOrEqual(8);
 });
 

@@ -10,6 +10,14 @@ import type { Config } from './config';
 /** CCC allows one `UploadIvrAudio` call per second; we assume it counts a sliding 1000 ms window. */
 export const CCC_UPLOAD_INTERVAL_MS = 1000;
 
+/**
+ * How much later one call's request may reach CCC than another's, each having started within its
+ * window (the request built and signed, a core busy, the network). The gap leaves this much more
+ * than a second plus the skew allowance: a fault run on a loaded 2-core machine, its processes'
+ * clocks spread over the whole allowance, had two calls reach CCC 962 ms apart without it.
+ */
+export const SEND_JITTER_MS = 100;
+
 /** Listing, reading new jobs and appending take well under this on COS. */
 const GATHER_LEAD_MS = 300;
 
@@ -62,7 +70,7 @@ export function freshEntryMs(listLagMs: number, skewMs: number): number {
 /** Derives every duration from the configuration (settings in seconds become milliseconds). */
 export function timingFrom(config: Config): Timing {
   const skewMs = config.clockSkewMs;
-  const callGapMs = CCC_UPLOAD_INTERVAL_MS + skewMs;
+  const callGapMs = CCC_UPLOAD_INTERVAL_MS + skewMs + SEND_JITTER_MS;
   return {
     callGapMs,
     windowSlackMs: Math.max(skewMs, 50),
