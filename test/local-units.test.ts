@@ -1035,6 +1035,21 @@ describe('burst summary', () => {
     expect(b.settle()).toBeUndefined();
   });
 
+  test('deferred files whose full day is today say, like their own lines, that they may still go today', () => {
+    const b = new Burst();
+    const deferred = (file: string, today?: true) => ({ kind: 'status' as const, file, key: `prompts/${file}`, status: 'deferred' as const, day: '2026-11-28', ...(today ? { today } : {}) });
+    b.count(up('a.mp3'));
+    b.count(deferred('b.mp3', true));
+    b.count(deferred('c.mp3', true));
+    // Each file's line above said "on 2026-11-28 at the earliest, or still today if …": the summary
+    // must not read as a promise that nothing goes before that day.
+    expect(burstLine(b.settle()!)).toBe('3 files handled: 1 uploaded, 0 failed, 2 deferred to 2026-11-28 at the earliest, or still today if today has room again');
+    // A day CCC closed (no `today` on the line) stays as before.
+    b.count(deferred('d.mp3'));
+    b.count(deferred('e.mp3'));
+    expect(burstLine(b.settle()!)).toBe('2 files handled: 0 uploaded, 0 failed, 2 deferred to 2026-11-28');
+  });
+
   test('a file deferred again to a later day is not handled again: only the outcomes that happened count, and the files deferred again are said apart', () => {
     const b = new Burst();
     const deferred = (file: string, day: string) => ({ kind: 'status' as const, file, key: `prompts/${file}`, status: 'deferred' as const, day });

@@ -5,6 +5,7 @@
  * deferred again to a later day, aside: nothing happened to them).
  */
 import type { DropEvent } from './drop-folder';
+import { STILL_TODAY_SHORT } from './file-state';
 
 /** Outcomes counted since the stack was last idle, and how many files were dropped meanwhile. */
 export interface BurstCounts {
@@ -15,6 +16,8 @@ export interface BurstCounts {
   failed: number;
   deferred: number;
   deferredDay?: string;
+  /** Of `deferred`, files whose line said they may still go today (their full day is today's, our own count filled it). */
+  deferredToday?: number;
   /**
    * Files that waited already and were deferred again to a later day (a full day again): not
    * handled, but said after the counts, or a trial read `3 uploaded` under a pass line that had
@@ -69,6 +72,7 @@ export class Burst {
     if (deferred) {
       this.counts.deferred++;
       this.counts.deferredDay = e.day ?? this.counts.deferredDay;
+      if (e.today) this.counts.deferredToday = (this.counts.deferredToday ?? 0) + 1;
     }
     if (e.kind === 'uploaded' || e.kind === 'failed' || deferred) this.outcomes.push(e.key);
   }
@@ -103,7 +107,9 @@ export class Burst {
  * `; 2 of them by the recovery pass above` where a printed pass line counts some of the same files.
  */
 export function burstLine(b: BurstSummary): string {
-  const deferred = b.deferred > 0 ? `, ${b.deferred} deferred${b.deferredDay ? ` to ${b.deferredDay}` : ''}` : '';
+  // As their own lines say it, when it is true of every one of them (a day CCC closed stays closed).
+  const today = b.deferredDay && b.deferredToday === b.deferred ? ` at the earliest, ${STILL_TODAY_SHORT}` : '';
+  const deferred = b.deferred > 0 ? `, ${b.deferred} deferred${b.deferredDay ? ` to ${b.deferredDay}${today}` : ''}` : '';
   // A trial read "all of them by the recovery pass above" under a pass line of 1 file: the other 9
   // were the pass's at start, printed minutes before.
   const pass = b.byPass ? `; ${b.byPass >= b.handled ? 'all' : b.byPass} of them by the recovery ${b.passes ? `passes above (${b.passes})` : 'pass above'}` : '';

@@ -21,7 +21,9 @@ export const goesOutByItself = (state: string): boolean => state === 'deferred' 
 export const QUOTA_USED_UP = 'daily quota used up';
 
 /** What the stack's line and the status add for a file deferred today ({@link mayGoToday}). */
-export const STILL_TODAY = 'or still today if today has room again (a slot given back, a raised quota)';
+export const STILL_TODAY_SHORT = 'or still today if today has room again';
+/** {@link STILL_TODAY_SHORT} with what gives a day room again. */
+export const STILL_TODAY = `${STILL_TODAY_SHORT} (a slot given back, a raised quota)`;
 
 /** What the `x-cos-meta-ivr-*` fields say, decoded. */
 export interface FileState {
