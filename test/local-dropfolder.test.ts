@@ -755,7 +755,7 @@ test('a registration under a display name CCC already lists from this run (menu.
   fs.writeFileSync(path.join(t.dirs.drop, 'hello.mp3'), mp3Silence(5));
   await t.settle();
   t.result('prompts/hello.mp3', uploaded(1004));
-  expect(describeEvent(t.of('uploaded')[3]).detail).toBe('FileId 1004 (CCC also lists this file\'s earlier registration (FileId 1002) as "hello": in CCC\'s IVR editor, pick the one you mean by its FileId) → done/hello (2).mp3');
+  expect(describeEvent(t.of('uploaded')[3]).detail).toBe('FileId 1004 (CCC also lists another registration of this file (FileId 1002) as "hello": in CCC\'s IVR editor, pick the one you mean by its FileId) → done/hello (2).mp3');
   t.dirs.cleanup();
 });
 
@@ -781,7 +781,7 @@ test('a registration under a name CCC lists from an earlier run says so too: nam
   expect(alone).toEqual(expect.not.objectContaining({ sameName: expect.anything() }));
   // Recorded again in this run: its registration of a minute ago is named as this file's.
   const twice = { kind: 'uploaded' as const, file: 'p02.wav', key: 'prompts/p02.wav', fileId: 1139, sameName: { name: 'p02', others: [{ fileId: 1002 }, { fileId: 1050 }, { key: 'prompts/p02.wav', fileId: 1137 }] } };
-  expect(describeEvent(twice).detail).toBe('FileId 1139 (CCC also lists this file\'s earlier registration (FileId 1137), earlier registrations (FileId 1002, 1050) as "p02": in CCC\'s IVR editor, pick the one you mean by its FileId)');
+  expect(describeEvent(twice).detail).toBe('FileId 1139 (CCC also lists another registration of this file (FileId 1137), earlier registrations (FileId 1002, 1050) as "p02": in CCC\'s IVR editor, pick the one you mean by its FileId)');
   t.dirs.cleanup();
 });
 

@@ -313,6 +313,25 @@ test('a rejected recording dropped again after another one of the key still need
   expect(report.needsAction.map((a) => [a.key, a.status])).toEqual([['p/x.mp3', 'rejected']]);
 });
 
+test('a recording dropped again after another one of the key is the current one in the list of names CCC lists twice: the other is the one replaced', async () => {
+  stack = await startStack();
+  const upload = createUpload(stack.env, stack.seams);
+  const [a, b] = [mp3Silence(3), mp3Silence(4)];
+  // A trial's operator went back to the old recording: A, then B, then A again.
+  for (const body of [a, b, a]) {
+    await upload(stack.drop('p/rev.mp3', body));
+    stack.clock.advance(60_000);
+  }
+  expect(stack.ccc.files).toHaveLength(2);
+  const [idA, idB] = stack.ccc.files.map((f) => f.FileId);
+  expect(Number(stack.meta('p/rev.mp3')['ivr-file-id'])).toBe(idA);
+  const { report, htmlKey } = await runReport();
+  // It marked A "(replaced by a later drop)" (by drop order) and left B looking current: an
+  // operator picking "the one you mean by its FileId" would have put B in the IVR flow.
+  expect(report.sameName).toEqual([{ name: 'rev', files: [{ fileId: idA, key: 'p/rev.mp3', day: today() }, { fileId: idB, key: 'p/rev.mp3', day: today(), replaced: true }] }]);
+  expect(stack.cos.object(BUCKET, htmlKey!)!.body.toString('utf8')).toContain(`<td>${idB}</td><td class="key">p/rev.mp3 <span class="muted">(replaced by a later drop)</span>`);
+});
+
 test('two files with one display name (menu.wav, menu.mp3) are both registered, and the report names the clash with every FileId CCC lists under it', async () => {
   stack = await startStack();
   // Registered in the CCC console, outside this product: CCC lists it under the same name.

@@ -36,8 +36,8 @@ export function isoWithOffset(ms: number, offsetMinutes: number): string {
 const reason = (code?: string, message?: string) => [code, message].filter(Boolean).join(': ');
 
 /**
- * The registrations CCC lists under a file's name besides its own: `this file's earlier
- * registration (FileId 1001)`, `prompts/menu.wav (FileId 1002)`, and those of earlier runs whose
+ * The registrations CCC lists under a file's name besides its own: `another registration of this
+ * file (FileId 1001)`, `prompts/menu.wav (FileId 1002)`, and those of earlier runs whose
  * file the stack cannot name, together (`an earlier registration (FileId 1003)`).
  */
 function sameNameOthers(key: string, others: Array<{ key?: string; fileId?: number }>): string {
@@ -45,7 +45,8 @@ function sameNameOthers(key: string, others: Array<{ key?: string; fileId?: numb
   const keyed = others.filter((o) => o.key !== undefined);
   // This file's key among them, so a same-looking other key is marked (distinctKeys).
   const shown = distinctKeys([key, ...keyed.map((o) => o.key!)]).slice(1);
-  const named = keyed.map((o, i) => `${o.key === key ? "this file's earlier registration" : shown[i]}${id(o)}`);
+  // Not "earlier": an operator going back to an older recording drops bytes registered before the other ones.
+  const named = keyed.map((o, i) => `${o.key === key ? 'another registration of this file' : shown[i]}${id(o)}`);
   const unnamed = others.filter((o) => o.key === undefined).map((o) => o.fileId);
   const earlier = unnamed.length === 0 ? [] : [unnamed.length === 1 ? `an earlier registration (FileId ${unnamed[0]})` : `earlier registrations (FileId ${unnamed.join(', ')})`];
   return [...named, ...earlier].join(', ');

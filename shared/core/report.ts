@@ -151,10 +151,16 @@ export interface ReportInput {
    */
   withdrawn?: ReadonlySet<string>;
   /**
-   * Failed or review-rejected jobs whose object still holds their upload: never taken as replaced by
-   * a later drop of the key (the same bytes dropped again after other ones reuse their first job).
+   * Jobs (failed, review-rejected or uploaded) whose object still holds their upload: never taken as
+   * replaced by a later drop of the key (the same bytes dropped again after other ones reuse their
+   * first job).
    */
   current?: ReadonlySet<string>;
+  /**
+   * Jobs whose object now holds another upload of the key: replaced, whichever was dropped first
+   * (the same bytes dropped again after other ones reuse their first job, which then holds the key).
+   */
+  overwritten?: ReadonlySet<string>;
 }
 
 /** What the page says about names CCC lists more than once (HTML). */
@@ -219,6 +225,8 @@ export function buildReport(i: ReportInput): DailyReport {
   const inCall = i.final ? 0 : Math.min(i.submitted, unansweredSlots(i.day, i.openCalls ?? [], i.jobs));
   const nextDrop = nextDrops(i.jobs);
   const replaced = new Set(nextDrop.keys());
+  // Settled files: what the object holds now decides when the pass looked; else the order of drops.
+  const replacedNow = (v: JobVersion) => !i.current?.has(v.id) && (replaced.has(v) || i.overwritten?.has(v.id) === true);
   const files = { uploaded: 0, failed: 0, deferred: 0, retrying: 0 };
   let failedCleared = 0;
   const review: Record<ReviewState, number> = { pending: 0, approved: 0, rejected: 0 };
@@ -261,7 +269,7 @@ export function buildReport(i: ReportInput): DailyReport {
     if ((status === 'queued' || status === 'retrying') && ofTheDay) backlog.queued++;
     // Files in a call are still work in progress, replaced or not; a replaced failure or rejection
     // is settled by the new drop, unless its bytes were dropped again since (the object shows it).
-    const settledByNewDrop = replaced.has(v) && (status === 'uploaded' || status === 'failed') && !i.current?.has(v.id);
+    const settledByNewDrop = (status === 'uploaded' || status === 'failed') && replacedNow(v);
     const a = ofTheDay ? needsAction(v) : undefined;
     if (a && !settledByNewDrop && !(a.status === 'failed' && i.withdrawn?.has(v.id))) action.push(a);
     if (a?.status === 'deferred') queuedAt.set(a, v.object.queuedAt);
@@ -273,7 +281,7 @@ export function buildReport(i: ReportInput): DailyReport {
     if (status === 'uploaded') review[v.upload?.review ?? 'pending']++;
     if ((status === 'failed' || status === 'retrying') && v.lastError) errors[v.lastError.code] = (errors[v.lastError.code] ?? 0) + 1;
   }
-  const sameName = sameNames(i, replaced);
+  const sameName = sameNames(i, replacedNow);
   return {
     day: i.day,
     generatedAt: new Date(i.nowMs).toISOString(),
@@ -317,9 +325,9 @@ function placeInLine(action: NeedsAction[], queuedAt: ReadonlyMap<NeedsAction, n
 }
 
 /** This product's registrations among `jobs`, by FileId: its key, quota day and whether a newer drop of the key replaced it. */
-function registrations(jobs: JobVersion[], replaced: ReadonlySet<JobVersion>, utcOffsetMinutes: number): Map<number, { name: string; key: string; day: string; replaced: boolean }> {
+function registrations(jobs: JobVersion[], replaced: (v: JobVersion) => boolean, utcOffsetMinutes: number): Map<number, { name: string; key: string; day: string; replaced: boolean }> {
   const out = new Map<number, { name: string; key: string; day: string; replaced: boolean }>();
-  for (const v of jobs) if (visibleStatus(v) === 'uploaded' && v.upload) out.set(v.upload.fileId, { name: v.object.customName, key: v.object.key, day: outcomeDay(v, utcOffsetMinutes), replaced: replaced.has(v) });
+  for (const v of jobs) if (visibleStatus(v) === 'uploaded' && v.upload) out.set(v.upload.fileId, { name: v.object.customName, key: v.object.key, day: outcomeDay(v, utcOffsetMinutes), replaced: replaced(v) });
   return out;
 }
 
@@ -329,7 +337,7 @@ function registrations(jobs: JobVersion[], replaced: ReadonlySet<JobVersion>, ut
  * differ): what the pass writing its report asks CCC about ({@link ReportInput.listedInCcc}).
  */
 export function namesRegisteredOn(day: string, jobs: JobVersion[], utcOffsetMinutes: number): string[] {
-  const names = [...registrations(jobs, new Set(), utcOffsetMinutes).values()].filter((r) => r.day === day).map((r) => r.name);
+  const names = [...registrations(jobs, () => false, utcOffsetMinutes).values()].filter((r) => r.day === day).map((r) => r.name);
   return [...new Set(names.flatMap((n) => [n, n.normalize('NFC'), n.normalize('NFD')]))].sort();
 }
 
@@ -340,7 +348,7 @@ export function namesRegisteredOn(day: string, jobs: JobVersion[], utcOffsetMinu
  * the jobs (older than they reach back, or made outside this product, possibly after `day`: CCC
  * gives no time) is counted, without a key or day, and listed first.
  */
-function sameNames(i: ReportInput, replaced: ReadonlySet<JobVersion>): SameName[] {
+function sameNames(i: ReportInput, replaced: (v: JobVersion) => boolean): SameName[] {
   const ours = registrations(i.jobs, replaced, i.utcOffsetMinutes);
   const dayNames = new Set([...ours.values()].filter((r) => r.day === i.day).map((r) => r.name.normalize('NFC')));
   const listed = new Map<number, string>(i.listedInCcc ? i.listedInCcc.map((f) => [f.fileId, f.name]) : [...ours].map(([fileId, r]) => [fileId, r.name]));

@@ -428,29 +428,36 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
 }
 
 /**
- * Failed jobs, review-rejected ones a later drop of the key replaced, and deferred ones, by what
- * their object holds now: `withdrawn`, gone or holding another upload (the operator deleted it, or
- * fixed the file and removed or replaced it; a deferred file deleted waits for no quota, though
- * its job says `deferred` until a sender looks at it); `current`, still the upload that failed or
- * was rejected (bytes dropped again after another drop of the key reuse their first job, which
- * must not then count as replaced). One HEAD per such job in `jobs`; one COS refused is neither.
+ * Failed jobs, review-rejected ones a later drop of the key replaced, deferred ones, and uploaded
+ * ones whose key has another job, by what their object holds now: `withdrawn`, gone or holding
+ * another upload (the operator deleted it, or fixed the file and removed or replaced it; a deferred
+ * file deleted waits for no quota, though its job says `deferred` until a sender looks at it);
+ * `overwritten`, holding another upload of the key; `current`, still the upload that failed, was
+ * rejected or registered (bytes dropped again after another drop of the key reuse their first job,
+ * which must not then count as replaced, while the other drop's does: a trial's operator went back
+ * to an older recording, and the report called the current one replaced). One HEAD per such job in
+ * `jobs`; one COS refused is none of these.
  */
-async function objectsNow(ctx: Ctx, jobs: JobVersion[]): Promise<{ withdrawn: Set<string>; current: Set<string> }> {
+async function objectsNow(ctx: Ctx, jobs: JobVersion[]): Promise<{ withdrawn: Set<string>; overwritten: Set<string>; current: Set<string> }> {
   const replaced = replacedJobs(jobs);
-  const failed = jobs.filter((v) => visibleStatus(v) === 'failed' || (visibleStatus(v) === 'deferred' && !replaced.has(v)) || (visibleStatus(v) === 'uploaded' && v.upload?.review === 'rejected' && replaced.has(v)));
-  const held = await mapLimited(failed, 8, async (v) => {
+  const keyOf = (v: JobVersion) => `${v.object.bucket}\n${v.object.key}`;
+  const jobsOfKey = new Map<string, number>();
+  for (const v of jobs) jobsOfKey.set(keyOf(v), (jobsOfKey.get(keyOf(v)) ?? 0) + 1);
+  const looked = jobs.filter((v) => {
+    const status = visibleStatus(v);
+    return status === 'failed' || (status === 'deferred' && !replaced.has(v)) || (status === 'uploaded' && jobsOfKey.get(keyOf(v))! > 1);
+  });
+  const now = await mapLimited(looked, 8, async (v) => {
     try {
-      const now = await ctx.objects.stat(v.object.key);
-      return now !== undefined && now.etag === v.object.etag;
+      const obj = await ctx.objects.stat(v.object.key);
+      return obj === undefined ? 'gone' : obj.etag === v.object.etag ? 'held' : 'other';
     } catch (e) {
       if (!(e instanceof IvrError)) throw e;
       return undefined;
     }
   });
-  return {
-    withdrawn: new Set(failed.filter((_, i) => held[i] === false).map((v) => v.id)),
-    current: new Set(failed.filter((_, i) => held[i] === true).map((v) => v.id)),
-  };
+  const where = (what: ReadonlyArray<string | undefined>) => new Set(looked.filter((_, i) => what.includes(now[i])).map((v) => v.id));
+  return { withdrawn: where(['gone', 'other']), overwritten: where(['other']), current: where(['held']) };
 }
 
 /**
