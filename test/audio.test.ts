@@ -270,6 +270,9 @@ describe('inspectAudio: empty, not audio, mismatched, invalid, too long', () => 
       expect(problem(inspectAudio(bytes, 'wav'), 'NotAudio')).toMatch(/not WAV audio/);
     }
     expect(problem(inspectAudio(Buffer.concat([Buffer.from('ID3\x03\x00\x00\x00\x00\x00\x00', 'latin1'), PNG_BYTES]), 'mp3'), 'NotAudio')).toMatch(/after its ID3 tag/);
+     // Each says what to do, as the MP3 one does (a trial's JPEG named .wav got no fix on its line).
+    expect(problem(inspectAudio(PNG_BYTES, 'wav'), 'NotAudio')).toMatch(/it looks like a PNG image\); export it again as WAV$/);
+    expect(problem(inspectAudio(PNG_BYTES, 'mp3'), 'NotAudio')).toMatch(/; export it again as MP3$/);
   });
 
   test('content that does not match the extension → FormatMismatch', () => {

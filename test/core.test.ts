@@ -137,6 +137,9 @@ describe('naming', () => {
     expect(customFileName('a/b.mp3', encodeURIComponent(' 你好 '))).toBe('你好');
     expect(customFileName('a/b.mp3', '%FF')).toMatchObject({ code: 'IvrNameInvalid' });
     expect(customFileName('a/b.mp3', '')).toMatchObject({ code: 'IvrNameInvalid' });
+    // A name of spaces is not called empty (a trial's " .mp3" read "is empty" and looked fine).
+    expect(customFileName('a/ .mp3', undefined)).toMatchObject({ code: 'IvrNameInvalid', message: expect.stringMatching(/^the file name without its extension is only spaces: rename the file/) });
+    expect(customFileName('a/b.mp3', '')).toMatchObject({ message: expect.stringMatching(/^x-cos-meta-ivr-name is empty: /) });
   });
 });
 

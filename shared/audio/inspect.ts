@@ -121,7 +121,7 @@ export function inspectAudio(bytes: Uint8Array, expected: AudioFormat, opts: Ins
   if (actual === 'wav') result = expected === 'wav' ? inspectWav(bytes) : fail('FormatMismatch', 'the file is named .mp3 but holds a WAV (RIFF/WAVE); rename it to .wav or convert it to MP3');
   else if (actual === 'mp3' && expected === 'wav') result = mpegNamedWav(bytes);
   else if (actual === 'mp3') result = inspectMp3(bytes);
-  else result = fail('NotAudio', `the file's content is not WAV audio (no RIFF/WAVE header${bytes.length ? '' : '; the file is empty'}${lookalike(bytes)})${lookalikeFix(bytes, '')}`);
+  else result = fail('NotAudio', `the file's content is not WAV audio (no RIFF/WAVE header${bytes.length ? '' : '; the file is empty'}${lookalike(bytes)})${lookalikeFix(bytes, bytes.length ? '; export it again as WAV' : '')}`);
   if (isProblem(result)) return { ok: false, problem: result };
   if (opts.maxSeconds !== undefined && result.durationSeconds > opts.maxSeconds) {
     return { ok: false, problem: fail('AudioTooLong', `the audio lasts ${seconds(result.durationSeconds)}, longer than the configured maximum of ${seconds(opts.maxSeconds)}; shorten it`) };

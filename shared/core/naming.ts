@@ -20,7 +20,7 @@ const FIX_HEADER = 'upload it again with x-cos-meta-ivr-name set right (URL-enco
 function validName(name: string, source: 'the file name without its extension' | 'x-cos-meta-ivr-name'): string | IvrError {
   const fix = source === 'x-cos-meta-ivr-name' ? FIX_HEADER : FIX_FILE_NAME;
   const trimmed = name.trim();
-  if (trimmed === '') return new IvrError('IvrNameInvalid', `${source} is empty: ${fix}`);
+  if (trimmed === '') return new IvrError('IvrNameInvalid', `${source} is ${name === '' ? 'empty' : 'only spaces'}: ${fix}`);
   if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(trimmed)) return new IvrError('IvrNameInvalid', `${source} contains control characters or line breaks: ${fix}`);
   const chars = [...trimmed].length;
   if (chars > MAX_CUSTOM_NAME_CHARS) return new IvrError('IvrNameInvalid', `${source} has ${chars} characters, more than the ${MAX_CUSTOM_NAME_CHARS} a display name may have: ${fix}`);
