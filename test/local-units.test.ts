@@ -1086,6 +1086,13 @@ describe('burst summary', () => {
     b.count(up('f.mp3'));
     b.passPrinted(['prompts/e.mp3', 'prompts/f.mp3']);
     expect(burstLine(b.settle()!)).toBe('2 files handled: 2 uploaded, 0 failed; all of them by the recovery pass above');
+    // A new file of the same name, held in the drop folder while the deferred one waited, goes
+    // once the pass has sent that one: one outcome of the key is the pass's, the other is not (a
+    // trial read "all of them by the recovery pass above").
+    b.count(up('g.mp3'));
+    b.passPrinted(['prompts/g.mp3']);
+    b.count(up('g.mp3'));
+    expect(burstLine(b.settle()!)).toBe('2 files handled: 2 uploaded, 0 failed; 1 of them by the recovery pass above');
     // The same bytes dropped again: its line says already registered, and so does the summary.
     b.count(up('s.mp3'));
     b.count({ kind: 'uploaded', file: 't.mp3', key: 'prompts/t.mp3', fileId: 1001, alreadyRegistered: true });

@@ -91,7 +91,14 @@ export class Burst {
   settle(): BurstSummary | undefined {
     const c = this.counts;
     const handled = c.uploaded + c.failed + c.deferred;
-    const passOf = this.outcomes.map((k) => this.byPass.get(k)).filter((p): p is number => p !== undefined);
+    // A pass settled one outcome of its key: a new file of the same name held while that one
+    // waited, and sent after it, is not the pass's too.
+    const marks = new Map(this.byPass);
+    const passOf = this.outcomes.flatMap((k) => {
+      const pass = marks.get(k);
+      marks.delete(k);
+      return pass === undefined ? [] : [pass];
+    });
     const byPass = passOf.length;
     const passes = new Set(passOf).size;
     this.outcomes = [];
