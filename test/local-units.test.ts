@@ -512,6 +512,35 @@ describe('columns with Chinese names', () => {
     expect(statusJson(rows, 'prompts/', 480, '+08:00').objects[0]).toMatchObject({ key: 'prompts/欢迎词.mp3', status: 'uploaded', at: '2024-05-01 10:15:02+08:00' });
   });
 
+  test('npm run status: what the local CCC holds, and each registration no object shows, with what it is', () => {
+    const rows: StatusRow[] = [
+      { key: 'prompts/menu.mp3', size: 10, state: { status: 'uploaded', fileId: 1002 } },
+      { key: 'prompts/hello.mp3', size: 10, state: { status: 'uploaded', fileId: 1001 } },
+    ];
+    // Everything CCC lists is shown by an object: said in one line (a trial had to read the local
+    // CCC's state file to see that nothing was registered twice).
+    const all = renderStatus(rows, 'prompts/', 'b', 480, { ccc: { total: 2, notShown: [] } });
+    expect(all.slice(-2)).toEqual(['', 'The local CCC holds 2 registrations: the FileIds the objects above show, each once.']);
+    const ccc = {
+      total: 5,
+      notShown: [
+        { fileId: 1000, name: 'menu', review: 'approved' as const, registeredFor: 'prompts/menu.mp3' },
+        { fileId: 1003, name: 'gone', registeredFor: 'prompts/gone.mp3' },
+        { fileId: 7, name: 'p02', review: 'pending' as const },
+      ],
+    };
+    expect(renderStatus(rows, 'prompts/', 'b', 480, { ccc }).slice(-5)).toEqual([
+      '',
+      'The local CCC holds 5 registrations; 3 of them no object above shows:',
+      '  FileId 1000  menu  approved  an upload of prompts/menu.mp3 the object no longer holds (CCC has no replace: a file dropped again leaves its other registrations listed)',
+      '  FileId 1003  gone  -         registered for prompts/gone.mp3, which is no longer in the bucket',
+      '  FileId 7     p02   pending   not registered by this stack (the CCC console, `npm run local -- ccc quota`, or a state folder since cleared)',
+    ]);
+    expect(statusJson(rows, 'prompts/', 480, '+08:00', { ccc }).ccc).toEqual(ccc);
+    expect(renderStatus(rows, 'prompts/', 'b', 480, { ccc: { unavailable: 'InternalError: boom' } }).slice(-2)).toEqual(['', 'The local CCC could not be asked what it holds (InternalError: boom).']);
+    expect(renderStatus(rows, 'prompts/', 'b', 480).join('\n')).not.toMatch(/local CCC/);
+  });
+
   test('npm run status: a file held in the drop folder behind one of its name in waiting/ is named, though it is no object yet', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-held-'));
     try {

@@ -2,6 +2,7 @@
  * What `npm run status` shows, as pure functions: every object with its state, then what needs
  * an operator's attention. More sections can be added by appending to {@link renderStatus}.
  */
+import type { ReviewState } from '../../shared/core/metadata';
 import { sharedNames } from '../../shared/core/naming';
 import { goesOutByItself, needsAction, type ActionItem, type CutShort, type FailedNote, type FileState } from './file-state';
 import { distinctKeys, printable, renderTable } from './table';
@@ -30,7 +31,26 @@ export interface StatusJson {
   sameName: Array<{ name: string; files: Array<{ key: string; fileId: number }> }>;
   /** Files held in the drop folder behind one of their name in waiting/ (paths in the drop folder): not objects yet. */
   held: string[];
+  /** What the local CCC holds, when asked (see {@link CccHoldings}). */
+  ccc?: CccHoldings;
 }
+
+/** A registration the local CCC lists that no object in the bucket shows. */
+export interface CccNotShown {
+  fileId: number;
+  /** Its display name in CCC. */
+  name: string;
+  review?: ReviewState;
+  /** The key the stack registered it for (the ledger's record of the FileId); absent: not registered by this stack, as far as its ledger knows. */
+  registeredFor?: string;
+}
+
+/**
+ * What the local CCC holds, as its console would list it: how many registrations, and those no
+ * object shows (an earlier upload of a key dropped again, one registered elsewhere). A registration
+ * made twice for one file would be among them. `unavailable`: why CCC could not be asked.
+ */
+export type CccHoldings = { total: number; notShown: CccNotShown[] } | { unavailable: string };
 
 /** Error messages are cut in the table; the needs-action section and `--json` have them whole. */
 const ERROR_WIDTH = 60;
@@ -49,10 +69,12 @@ export interface StatusExtras {
   held?: string[];
   /** Now (ms): a file deferred today may still go today if the day has room again. */
   nowMs?: number;
+  /** What the local CCC holds; absent when it was not asked. */
+  ccc?: CccHoldings;
 }
 
 /** The machine-readable status. */
-export function statusJson(rows: StatusRow[], prefix: string, offsetMinutes: number, utcOffset: string, { quota, held = [], nowMs }: StatusExtras = {}): StatusJson {
+export function statusJson(rows: StatusRow[], prefix: string, offsetMinutes: number, utcOffset: string, { quota, held = [], nowMs, ccc }: StatusExtras = {}): StatusJson {
   return {
     prefix,
     utcOffset,
@@ -70,7 +92,25 @@ export function statusJson(rows: StatusRow[], prefix: string, offsetMinutes: num
     needsAction: needsAction(rows, offsetMinutes, quota, nowMs),
     sameName: namesInBucketTwice(rows),
     held,
+    ...(ccc ? { ccc } : {}),
   };
+}
+
+/** The section on what the local CCC holds (see {@link CccHoldings}). */
+function cccLines(ccc: CccHoldings | undefined, rows: StatusRow[]): string[] {
+  if (!ccc) return [];
+  if ('unavailable' in ccc) return ['', `The local CCC could not be asked what it holds (${ccc.unavailable}).`];
+  const n = (count: number) => `${count} registration${count === 1 ? '' : 's'}`;
+  if (ccc.notShown.length === 0) return ccc.total === 0 ? [] : ['', `The local CCC holds ${n(ccc.total)}: the FileIds the objects above show, each once.`];
+  const keys = new Set(rows.map((r) => r.key));
+  const what = (r: CccNotShown) =>
+    r.registeredFor === undefined
+      ? 'not registered by this stack (the CCC console, `npm run local -- ccc quota`, or a state folder since cleared)'
+      : keys.has(r.registeredFor)
+        ? `an upload of ${r.registeredFor} the object no longer holds (CCC has no replace: a file dropped again leaves its other registrations listed)`
+        : `registered for ${r.registeredFor}, which is no longer in the bucket`;
+  const table = renderTable([{ header: '' }, { header: '' }, { header: '' }, { header: '' }], ccc.notShown.map((r) => [`FileId ${r.fileId}`, r.name, r.review ?? '-', what(r)])).slice(1);
+  return ['', `The local CCC holds ${n(ccc.total)}; ${ccc.notShown.length} of them no object above shows:`, ...table.map((l) => `  ${l}`)];
 }
 
 /** The files held in the drop folder behind one of their name in waiting/ (not objects yet). */
@@ -105,9 +145,9 @@ function actionHeading(actions: ReturnType<typeof needsAction>): string {
 }
 
 /** The human-readable status: a table of every object, then the needs-action list. */
-export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, offsetMinutes: number, { quota, held = [], nowMs }: StatusExtras = {}): string[] {
+export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, offsetMinutes: number, { quota, held = [], nowMs, ccc }: StatusExtras = {}): string[] {
   const where = `${prefix ? `under ${prefix} ` : ''}in ${bucket}`;
-  if (rows.length === 0) return [`no objects ${where} yet: copy an .mp3 or .wav into the drop folder`, ...heldLines(held)];
+  if (rows.length === 0) return [`no objects ${where} yet: copy an .mp3 or .wav into the drop folder`, ...heldLines(held), ...cccLines(ccc, rows)];
   const table = renderTable(
     [{ header: 'KEY', maxWidth: KEY_WIDTH, cut: 'middle' }, { header: 'STATUS' }, { header: 'FILEID' }, { header: 'REVIEW' }, { header: `UPDATED (${zoneName(offsetMinutes)})` }, { header: 'ERROR / NOTE', maxWidth: ERROR_WIDTH }],
     rows.map(({ key, state: s }) => [
@@ -142,5 +182,6 @@ export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, 
       lines.push(`  ${c.name}: ${c.files.map((f, i) => `${keys[i]} (FileId ${f.fileId})`).join(', ')}`);
     }
   }
+  lines.push(...cccLines(ccc, rows));
   return lines;
 }

@@ -2,18 +2,22 @@
 // First: this command signs its requests on the stack's clock.
 import { useStackClock } from './clock';
 import { runCommand } from './cli';
-import { findStack, cosClient } from './client';
+import { findStack, cosClient, type StackFile } from './client';
 import { readFileState, withRefusal } from './file-state';
 import { cutShortNotes, failureNotes, heldFiles } from './drop-notes';
 import { failedCopiesRecord } from './failed-record';
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseClientOptions, STATUS_OPTIONS, usage } from './options';
-import { BUCKET, REGION } from './settings';
-import { renderStatus, statusJson, type StatusRow } from './status-view';
+import { BUCKET, functionEnv, REGION } from './settings';
+import { renderStatus, statusJson, type CccHoldings, type CccNotShown, type StatusRow } from './status-view';
 import { DEFAULT_LEDGER_PREFIX, DEFAULT_QUOTA_UTC_OFFSET, parseUtcOffset } from '../../shared/core/config';
 import { parseJobVersion } from '../../shared/core/job';
-import { userMetadataFromHeaders } from '../../shared/core/metadata';
+import { IvrError } from '../../shared/core/errors';
+import { reviewFromCode, userMetadataFromHeaders } from '../../shared/core/metadata';
+import type { AudioFile } from '../../shared/core/outcome';
+import { CORRUPT } from '../../shared/store/ledger';
+import { createRuntime } from '../../shared/wiring/scf';
 
 async function main(): Promise<void> {
   const o = parseClientOptions(process.argv.slice(2), process.env.INIT_CWD ?? process.cwd(), 'status');
@@ -56,7 +60,7 @@ async function main(): Promise<void> {
     for (const r of deferred) r.queuedAt = queuedAt.get(r.key);
   }
   const held = heldFiles(stack.dropDir);
-  const extras = { quota: stack.quota, held, nowMs: Date.now() };
+  const extras = { quota: stack.quota, held, nowMs: Date.now(), ccc: await cccHoldings(stack, rows) };
   if (o.json) process.stdout.write(`${JSON.stringify(statusJson(rows, stack.prefix, offsetMinutes, stack.quotaOffset, extras))}\n`);
   else process.stdout.write(`${renderStatus(rows, stack.prefix, BUCKET, offsetMinutes, extras).join('\n')}\n`);
 }
@@ -81,6 +85,39 @@ async function deferredQueueTimes(cos: ReturnType<typeof cosClient>): Promise<Ma
     marker = page.NextMarker || page.Contents[page.Contents.length - 1].Key;
   }
   return out;
+}
+
+/**
+ * What the local CCC holds, asked as the functions ask it (the official SDK, through the product's
+ * own adapter and ledger): every registration it lists, and for each that no object shows, the key
+ * the ledger's FileId record names.
+ */
+async function cccHoldings(stack: StackFile, rows: StatusRow[]): Promise<CccHoldings> {
+  const made = createRuntime(functionEnv(stack, 'ivr-status', {}), 'ivr-status');
+  if (!made.ok) return { unavailable: made.error.message };
+  const { runtime } = made;
+  const files: AudioFile[] = [];
+  for (let page = 0; ; page++) {
+    const answer = await runtime.api.describe({ pageNumber: page, pageSize: 50 });
+    if (!answer.ok) return { unavailable: `${answer.failure.code}: ${answer.failure.message}` };
+    files.push(...answer.value.files);
+    if (answer.value.files.length === 0 || files.length >= answer.value.total) break;
+  }
+  const shown = new Set(rows.flatMap((r) => (r.state.fileId !== undefined ? [r.state.fileId] : [])));
+  const ctx = runtime.context(BUCKET, REGION);
+  if (ctx instanceof IvrError) return { unavailable: ctx.message };
+  const notShown = await Promise.all(
+    files
+      .filter((f) => !shown.has(f.fileId))
+      .map(async (f): Promise<CccNotShown> => {
+        const review = reviewFromCode(f.status);
+        const base = { fileId: f.fileId, name: f.customFileName, ...(review ? { review } : {}) };
+        const job = await ctx.ledger.fileOwner(f.fileId);
+        const first = job ? await ctx.ledger.readVersion(job, 0) : undefined;
+        return first && first !== CORRUPT ? { ...base, registeredFor: first.object.key } : base;
+      }),
+  );
+  return { total: files.length, notShown: notShown.sort((a, b) => a.fileId - b.fileId) };
 }
 
 /** A file's size, or undefined when it is not there. */
