@@ -3,7 +3,7 @@ import { JOB_STATES, TRANSITIONS, carriedOverJob, closedByCcc, parseJobVersion, 
 import { callEntry, carriedRoom, chooseBatch, easedRoom, genesis, handOffMove, leaseEntry, leaseView, nextWindow, parseLogEntry, quotaOn, quotaRoom, reclaim, reopened, roomAfterMiss, SLOW_HALF_LIFE_MS, withNews, type Candidate } from '../shared/core/sendlog';
 import { loadConfig } from '../shared/core/config';
 import { freshEntryMs, timingFrom } from '../shared/core/timing';
-import { buildReport, namesRegisteredOn, renderReportHtml, unansweredSlots, WECOM_MAX_BYTES, wecomMessage } from '../shared/core/report';
+import { buildReport, namesRegisteredOn, objectFindings, objectsToCheck, renderReportHtml, unansweredSlots, WECOM_MAX_BYTES, wecomMessage } from '../shared/core/report';
 
 const T0 = Date.parse('2026-11-25T03:00:00Z');
 const object = { bucket: 'b-1250000000', key: 'p/a.mp3', etag: 'e', size: 10, customName: 'a', queuedAt: T0, head: { standard: {}, meta: {} } };
@@ -571,6 +571,23 @@ test('names CCC lists more than once are listed in the report of the day the sec
   expect(namesRegisteredOn('2026-11-26', [nfd], 480)).toEqual(['Mene\u0301', 'Men\u00e9'].sort());
   // Once CCC answered, its list is what it holds: ours it no longer lists are no clash.
   expect(buildReport({ ...input, day: '2026-11-26', jobs, listedInCcc: [{ fileId: 102, name: 'menu' }] }).sameName).toBeUndefined();
+
+  // Which registration is current is what the object holds when the pass looks, not the order of
+  // drops. A trial went back to an older recording (A, then B, then A again: A's job is reused):
+  // B is the one replaced. With A's job older than the recent ones, B is looked at by itself.
+  const a = registered('a', 'p/rev.mp3', 'rev', D25, 201);
+  const b = { ...registered('b', 'p/rev.mp3', 'rev', D26, 202) };
+  const rejectedB = { ...b, upload: { ...b.upload!, review: 'rejected' as const } };
+  const holdsA = new Map([['p/rev.mp3', { etag: 'a' }]]);
+  const inWindow = buildReport({ ...input, day: '2026-11-26', jobs: [a, b], ...objectFindings(objectsToCheck([a, b]), holdsA) });
+  expect(inWindow.sameName).toEqual([{ name: 'rev', files: [{ fileId: 201, key: 'p/rev.mp3', day: '2026-11-25' }, { fileId: 202, key: 'p/rev.mp3', day: '2026-11-26', replaced: true }] }]);
+  const listed = [{ fileId: 201, name: 'rev' }, { fileId: 202, name: 'rev' }];
+  expect(objectsToCheck([rejectedB], listed)).toEqual([rejectedB]);
+  const aged = buildReport({ ...input, day: '2026-11-26', jobs: [rejectedB], listedInCcc: listed, ...objectFindings([rejectedB], holdsA) });
+  // B's rejection needs nothing now: the key holds A again.
+  expect({ action: aged.needsAction, same: aged.sameName }).toEqual({ action: [], same: [{ name: 'rev', files: [{ fileId: 201 }, { fileId: 202, key: 'p/rev.mp3', day: '2026-11-26', replaced: true }] }] });
+  // A key COS would not answer for is judged by the order of drops, as without a look.
+  expect(buildReport({ ...input, day: '2026-11-26', jobs: [a, b], ...objectFindings([a, b], new Map([['p/rev.mp3', undefined]])) }).sameName?.[0].files.map((f) => f.replaced)).toEqual([true, undefined]);
 
   const page = renderReportHtml(r26, []);
   expect(page).toContain('<h2>Names CCC lists more than once</h2>');

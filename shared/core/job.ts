@@ -540,16 +540,6 @@ export function parseJobVersion(text: string | undefined): JobVersion | undefine
   return undefined;
 }
 
-/**
- * Jobs whose object was dropped again later under the same key: the operator replaced the file,
- * so its earlier failure or rejection needs no action (a failure still counts on its day, as one
- * dealt with), unless its object shows it again (see the report's `current`).
- */
-export function replacedJobs(jobs: readonly JobVersion[]): Set<JobVersion> {
-  const next = nextDrops(jobs);
-  return new Set(jobs.filter((v) => next.has(v)));
-}
-
 /** Each job's next drop of its object (bucket and key): when the job after it was queued, for those a later drop followed. */
 export function nextDrops(jobs: readonly JobVersion[]): Map<JobVersion, number> {
   const times = new Map<string, number[]>();

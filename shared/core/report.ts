@@ -147,7 +147,7 @@ export interface ReportInput {
   /**
    * Failed or deferred jobs whose object the operator has since deleted or replaced (a fix under
    * another name, say): still counted as failed, or deferred, on their days, but no longer listed
-   * as needing action, nor as backlog.
+   * as needing action, nor as backlog. (See {@link objectFindings}.)
    */
   withdrawn?: ReadonlySet<string>;
   /**
@@ -213,6 +213,53 @@ export function submittedOn(day: string, logged: number | undefined, history: nu
  */
 export function reportWaits(day: string, jobs: JobVersion[], nowMs: number, skewMs: number): boolean {
   return jobs.some((v) => inFlight(v.state) && v.slot === day && nowMs < (v.checkAfter ?? 0) + skewMs);
+}
+
+/** What a key's object holds when the report pass looks: an upload (its ETag), or nothing. */
+export type ObjectNow = { etag: string } | 'gone';
+
+/**
+ * The jobs whose object the report must look at (one HEAD per key, see {@link objectFindings}):
+ * failed ones (fixed or deleted since?), deferred ones no later drop replaced (withdrawn?), and
+ * uploaded ones that were rejected, share their key with another recent job, or have a name CCC
+ * lists more than once (`listed`, else the jobs' own registrations): which upload the object holds
+ * decides which registration is current. By drop order alone, an operator going back to an older
+ * recording saw the current FileId called replaced; and a job older than the recent ones, reused
+ * by the same bytes dropped again, is not among them, so its newer rival is looked at by itself.
+ */
+export function objectsToCheck(jobs: JobVersion[], listed?: ReadonlyArray<{ fileId: number; name: string }>): JobVersion[] {
+  const replaced = new Set(nextDrops(jobs).keys());
+  const jobsOfKey = new Map<string, number>();
+  for (const v of jobs) jobsOfKey.set(v.object.key, (jobsOfKey.get(v.object.key) ?? 0) + 1);
+  const registered = listed ?? jobs.flatMap((v) => (visibleStatus(v) === 'uploaded' && v.upload ? [{ fileId: v.upload.fileId, name: v.object.customName }] : []));
+  const twice = new Set([...sharedNames(registered, (r) => r.fileId).keys()].map((n) => n.normalize('NFC')));
+  return jobs.filter((v) => {
+    const status = visibleStatus(v);
+    if (status === 'failed') return true;
+    if (status === 'deferred') return !replaced.has(v);
+    return status === 'uploaded' && (v.upload?.review === 'rejected' || jobsOfKey.get(v.object.key)! > 1 || twice.has(v.object.customName.normalize('NFC')));
+  });
+}
+
+/**
+ * {@link ReportInput}'s `withdrawn`, `overwritten` and `current` from what each key's object holds
+ * (`now`, by key; a key missing or undefined: COS refused, nothing is concluded).
+ */
+export function objectFindings(looked: JobVersion[], now: ReadonlyMap<string, ObjectNow | undefined>): Required<Pick<ReportInput, 'withdrawn' | 'overwritten' | 'current'>> {
+  const withdrawn = new Set<string>();
+  const overwritten = new Set<string>();
+  const current = new Set<string>();
+  for (const v of looked) {
+    const found = now.get(v.object.key);
+    if (found === undefined) continue;
+    const holds = found !== 'gone' && found.etag === v.object.etag;
+    if (holds) current.add(v.id);
+    if (found !== 'gone' && !holds) overwritten.add(v.id);
+    // Withdrawn is a waiting or failed file's (an upload's registration stays whatever the object holds).
+    const status = visibleStatus(v);
+    if (!holds && (status === 'failed' || status === 'deferred')) withdrawn.add(v.id);
+  }
+  return { withdrawn, overwritten, current };
 }
 
 /**

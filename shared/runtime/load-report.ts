@@ -12,7 +12,7 @@ import type * as ReportModule from '../core/report';
 import { sideFileLoader } from './side-file';
 
 /** The report code's API, as both the bundled file and the TypeScript module export it. */
-export type ReportCode = Pick<typeof ReportModule, 'buildReport' | 'renderReportHtml' | 'wecomMessage' | 'rejectionMessage' | 'reportWaits' | 'submittedOn' | 'namesRegisteredOn'>;
+export type ReportCode = Pick<typeof ReportModule, 'buildReport' | 'renderReportHtml' | 'wecomMessage' | 'rejectionMessage' | 'reportWaits' | 'submittedOn' | 'namesRegisteredOn' | 'objectsToCheck' | 'objectFindings'>;
 
 /** File name of the bundled report code, next to the function bundles (kept in step with scripts/build.mjs). */
 export const REPORT_FILE = 'report_render.js';
@@ -22,5 +22,5 @@ export const loadReportCode: () => ReportCode = sideFileLoader(REPORT_FILE, join
 
 function isReportCode(mod: unknown): mod is ReportCode {
   const m = mod as Partial<Record<keyof ReportCode, unknown>> | null;
-  return typeof m === 'object' && m !== null && typeof m.buildReport === 'function' && typeof m.renderReportHtml === 'function' && typeof m.wecomMessage === 'function' && typeof m.rejectionMessage === 'function' && typeof m.reportWaits === 'function' && typeof m.submittedOn === 'function' && typeof m.namesRegisteredOn === 'function';
+  return typeof m === 'object' && m !== null && typeof m.buildReport === 'function' && typeof m.renderReportHtml === 'function' && typeof m.wecomMessage === 'function' && typeof m.rejectionMessage === 'function' && typeof m.reportWaits === 'function' && typeof m.submittedOn === 'function' && typeof m.namesRegisteredOn === 'function' && typeof m.objectsToCheck === 'function' && typeof m.objectFindings === 'function';
 }

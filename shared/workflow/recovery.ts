@@ -10,9 +10,9 @@
 import { IvrError, type ErrorCode } from '../core/errors';
 import type { OutboxRecord } from '../core/outbox';
 import { requestedDay } from '../core/event';
-import { inFlight, isFinal, replacedJobs, visibleStatus, type JobVersion } from '../core/job';
+import { inFlight, isFinal, visibleStatus, type JobVersion } from '../core/job';
 import { reviewFromCode, type IvrStatus, type ReviewState } from '../core/metadata';
-import type { DailyReport, DayUse } from '../core/report';
+import type { DailyReport, DayUse, ObjectNow } from '../core/report';
 import { leaseView, type LogEntry, type QuotaState } from '../core/sendlog';
 import { versioningAlert, versioningCheckDue, type VersioningAlert, type VersioningCheck } from '../core/versioning';
 import { DAY_MS, daysBetween, formatOffset, lastDays, quotaDay, wallClock } from '../core/zone';
@@ -361,16 +361,18 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
   const tail = await readTail(ctx, today(ctx));
   const quota = [tail.quota, tail.previousDay, ...known].find((q) => q?.day === day);
   const { counts: history, limits, page: shownDay } = await readReportHistory(ctx.ledger);
-  const { buildReport, namesRegisteredOn, renderReportHtml, submittedOn, wecomMessage } = loadReportCode();
+  const { buildReport, namesRegisteredOn, objectFindings, objectsToCheck, renderReportHtml, submittedOn, wecomMessage } = loadReportCode();
   const submitted = submittedOn(day, quota?.used, history[day], jobs);
   // A day reported again on request keeps the quota its report had (after IVR_DAILY_QUOTA was
   // lowered it read `4 / 2 files submitted`); a first report, of today or of the day just ended,
   // has the setting the functions apply now.
   const limit = how === 'replace' && limits[day] !== undefined ? limits[day] : ctx.config.dailyQuota;
   history[day] = submitted;
+  const listed = await listedInCcc(ctx, namesRegisteredOn(day, jobs, ctx.config.quotaUtcOffsetMinutes));
+  const looked = objectsToCheck(jobs, listed);
   const report = buildReport({
-    ...(await objectsNow(ctx, jobs)),
-    listedInCcc: await listedInCcc(ctx, namesRegisteredOn(day, jobs, ctx.config.quotaUtcOffsetMinutes)),
+    ...objectFindings(looked, await objectsNow(ctx, looked)),
+    listedInCcc: listed,
     day,
     nowMs: ctx.clock.now(),
     utcOffsetMinutes: ctx.config.quotaUtcOffsetMinutes,
@@ -428,36 +430,23 @@ async function writeReport(ctx: Ctx, day: string, actions: DailyReport['actions'
 }
 
 /**
- * Failed jobs, review-rejected ones a later drop of the key replaced, deferred ones, and uploaded
- * ones whose key has another job, by what their object holds now: `withdrawn`, gone or holding
- * another upload (the operator deleted it, or fixed the file and removed or replaced it; a deferred
- * file deleted waits for no quota, though its job says `deferred` until a sender looks at it);
- * `overwritten`, holding another upload of the key; `current`, still the upload that failed, was
- * rejected or registered (bytes dropped again after another drop of the key reuse their first job,
- * which must not then count as replaced, while the other drop's does: a trial's operator went back
- * to an older recording, and the report called the current one replaced). One HEAD per such job in
- * `jobs`; one COS refused is none of these.
+ * What each key of `jobs` holds now (see `objectsToCheck` in core/report.ts): one HEAD per key, eight
+ * at a time; a HEAD COS refuses is logged and leaves its key unknown (the report then goes by the
+ * order of drops, as without a look).
  */
-async function objectsNow(ctx: Ctx, jobs: JobVersion[]): Promise<{ withdrawn: Set<string>; overwritten: Set<string>; current: Set<string> }> {
-  const replaced = replacedJobs(jobs);
-  const keyOf = (v: JobVersion) => `${v.object.bucket}\n${v.object.key}`;
-  const jobsOfKey = new Map<string, number>();
-  for (const v of jobs) jobsOfKey.set(keyOf(v), (jobsOfKey.get(keyOf(v)) ?? 0) + 1);
-  const looked = jobs.filter((v) => {
-    const status = visibleStatus(v);
-    return status === 'failed' || (status === 'deferred' && !replaced.has(v)) || (status === 'uploaded' && jobsOfKey.get(keyOf(v))! > 1);
-  });
-  const now = await mapLimited(looked, 8, async (v) => {
+async function objectsNow(ctx: Ctx, jobs: JobVersion[]): Promise<Map<string, ObjectNow | undefined>> {
+  const keys = [...new Set(jobs.map((v) => v.object.key))];
+  const found = await mapLimited(keys, 8, async (key): Promise<ObjectNow | undefined> => {
     try {
-      const obj = await ctx.objects.stat(v.object.key);
-      return obj === undefined ? 'gone' : obj.etag === v.object.etag ? 'held' : 'other';
+      const obj = await ctx.objects.stat(key);
+      return obj === undefined ? 'gone' : { etag: obj.etag };
     } catch (e) {
       if (!(e instanceof IvrError)) throw e;
+      ctx.log.warn('could not read an object for the report; it goes by the order of drops for it', { key, code: e.code, error: e.message });
       return undefined;
     }
   });
-  const where = (what: ReadonlyArray<string | undefined>) => new Set(looked.filter((_, i) => what.includes(now[i])).map((v) => v.id));
-  return { withdrawn: where(['gone', 'other']), overwritten: where(['other']), current: where(['held']) };
+  return new Map(keys.map((k, i) => [k, found[i]]));
 }
 
 /**
