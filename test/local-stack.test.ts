@@ -137,7 +137,7 @@ test('npm start: prompts registered into done/, a bad file into failed/ with its
   // Asked as the functions ask it (the official SDK against the local CCC): every registration is
   // one an object shows, but for welcome.mp3's first version (dropped again with new content above).
   const welcomeNow = statusJson.objects.find((o: { key: string }) => o.key === 'prompts/welcome.mp3').fileId;
-  expect(statusJson.ccc).toEqual({ total: 5, notShown: [{ fileId: uploaded.fileId, name: 'welcome', registeredFor: 'prompts/welcome.mp3', review: 'approved' }] });
+  expect(statusJson.ccc).toEqual({ total: 5, notShown: [{ fileId: uploaded.fileId, name: 'welcome', review: 'approved', what: { kind: 'replaced', key: 'prompts/welcome.mp3' } }], missing: [] });
   expect(welcomeNow).not.toBe(uploaded.fileId);
 
   // Ctrl-C: npm dies of the SIGINT as in a terminal; the stack behind it shuts down in order.

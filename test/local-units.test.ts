@@ -519,24 +519,31 @@ describe('columns with Chinese names', () => {
     ];
     // Everything CCC lists is shown by an object: said in one line (a trial had to read the local
     // CCC's state file to see that nothing was registered twice).
-    const all = renderStatus(rows, 'prompts/', 'b', 480, { ccc: { total: 2, notShown: [] } });
+    const all = renderStatus(rows, 'prompts/', 'b', 480, { ccc: { total: 2, notShown: [], missing: [] } });
     expect(all.slice(-2)).toEqual(['', 'The local CCC holds 2 registrations: the FileIds the objects above show, each once.']);
     const ccc = {
-      total: 5,
+      total: 6,
       notShown: [
-        { fileId: 1000, name: 'menu', review: 'approved' as const, registeredFor: 'prompts/menu.mp3' },
-        { fileId: 1003, name: 'gone', registeredFor: 'prompts/gone.mp3' },
-        { fileId: 7, name: 'p02', review: 'pending' as const },
+        { fileId: 1000, name: 'menu', review: 'approved' as const, what: { kind: 'replaced' as const, key: 'prompts/menu.mp3' } },
+        { fileId: 1003, name: 'gone', what: { kind: 'gone' as const, key: 'prompts/gone.mp3' } },
+        { fileId: 1004, name: 'hello', what: { kind: 'unshown' as const, key: 'prompts/hello.mp3' } },
+        { fileId: 7, name: 'console-0', review: 'pending' as const, what: { kind: 'unknown' as const } },
+        { fileId: 8, name: 'menu', what: { kind: 'unknown' as const, sameNameAs: 'prompts/menu.mp3' } },
       ],
+      missing: [999],
     };
-    expect(renderStatus(rows, 'prompts/', 'b', 480, { ccc }).slice(-5)).toEqual([
+    expect(renderStatus(rows, 'prompts/', 'b', 480, { ccc }).slice(-8)).toEqual([
       '',
-      'The local CCC holds 5 registrations; 3 of them no object above shows:',
-      '  FileId 1000  menu  approved  an upload of prompts/menu.mp3 the object no longer holds (CCC has no replace: a file dropped again leaves its other registrations listed)',
-      '  FileId 1003  gone  -         registered for prompts/gone.mp3, which is no longer in the bucket',
-      '  FileId 7     p02   pending   not registered by this stack (the CCC console, `npm run local -- ccc quota`, or a state folder since cleared)',
+      'The local CCC holds 6 registrations; 5 of them no object above shows:',
+      '  FileId 1000  menu       approved  an upload of prompts/menu.mp3 the object no longer holds (CCC has no replace: a file dropped again leaves its other registrations listed)',
+      '  FileId 1003  gone       -         registered for prompts/gone.mp3, which is no longer in the bucket',
+      '  FileId 1004  hello      -         registered for prompts/hello.mp3 as it is now, whose object shows another FileId or none: its status may still be on its way; if it stays so, that upload was registered twice',
+      '  FileId 7     console-0  pending   not registered by this stack (`npm run local -- ccc quota`, or a state folder since cleared)',
+      "  FileId 8     menu       -         no record of it in the stack's ledger, under the name of prompts/menu.mp3: registered outside the stack (`npm run local -- ccc quota`) or under a state folder since cleared; else prompts/menu.mp3 was registered twice",
+      'The objects above show a FileId the local CCC does not hold (999): its state was reset or removed since.',
     ]);
     expect(statusJson(rows, 'prompts/', 480, '+08:00', { ccc }).ccc).toEqual(ccc);
+    expect(renderStatus(rows, 'prompts/', 'b', 480, { ccc: { total: 0, notShown: [], missing: [1001, 1002] } }).slice(-3)).toEqual(['', 'The local CCC holds no registrations.', 'The objects above show 2 FileIds the local CCC does not hold (1001, 1002): its state was reset or removed since.']);
     expect(renderStatus(rows, 'prompts/', 'b', 480, { ccc: { unavailable: 'InternalError: boom' } }).slice(-2)).toEqual(['', 'The local CCC could not be asked what it holds (InternalError: boom).']);
     expect(renderStatus(rows, 'prompts/', 'b', 480).join('\n')).not.toMatch(/local CCC/);
   });

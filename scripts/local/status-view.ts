@@ -40,17 +40,28 @@ export interface CccNotShown {
   fileId: number;
   /** Its display name in CCC. */
   name: string;
+  /** Its review state in CCC. */
   review?: ReviewState;
-  /** The key the stack registered it for (the ledger's record of the FileId); absent: not registered by this stack, as far as its ledger knows. */
-  registeredFor?: string;
+  /** What the stack's ledger (its FileId record) and the bucket say it is. */
+  what: NotShownWhy;
 }
 
 /**
- * What the local CCC holds, as its console would list it: how many registrations, and those no
- * object shows (an earlier upload of a key dropped again, one registered elsewhere). A registration
- * made twice for one file would be among them. `unavailable`: why CCC could not be asked.
+ * What a registration no object shows is: `replaced`, an upload of `key` the object no longer holds
+ * (dropped again with new content); `gone`, registered for an object no longer in the bucket;
+ * `unshown`, registered for the upload the object holds, which shows another FileId or none (its
+ * status still on its way, or that upload registered twice); `unknown`, no FileId record in the
+ * ledger (registered elsewhere, or by a state folder since cleared; `sameNameAs`: a bucket file of
+ * that display name, which might then have been registered twice).
  */
-export type CccHoldings = { total: number; notShown: CccNotShown[] } | { unavailable: string };
+export type NotShownWhy = { kind: 'replaced' | 'gone' | 'unshown'; key: string } | { kind: 'unknown'; sameNameAs?: string };
+
+/**
+ * What the local CCC holds, as its console would list it: how many registrations, those no object
+ * shows (a registration made twice for one file would be among them), and the FileIds objects show
+ * that CCC does not hold (`missing`: its state reset). `unavailable`: why CCC could not be asked.
+ */
+export type CccHoldings = { total: number; notShown: CccNotShown[]; missing: number[] } | { unavailable: string };
 
 /** Error messages are cut in the table; the needs-action section and `--json` have them whole. */
 const ERROR_WIDTH = 60;
@@ -97,20 +108,29 @@ export function statusJson(rows: StatusRow[], prefix: string, offsetMinutes: num
 }
 
 /** The section on what the local CCC holds (see {@link CccHoldings}). */
-function cccLines(ccc: CccHoldings | undefined, rows: StatusRow[]): string[] {
+function cccLines(ccc: CccHoldings | undefined): string[] {
   if (!ccc) return [];
   if ('unavailable' in ccc) return ['', `The local CCC could not be asked what it holds (${ccc.unavailable}).`];
   const n = (count: number) => `${count} registration${count === 1 ? '' : 's'}`;
-  if (ccc.notShown.length === 0) return ccc.total === 0 ? [] : ['', `The local CCC holds ${n(ccc.total)}: the FileIds the objects above show, each once.`];
-  const keys = new Set(rows.map((r) => r.key));
-  const what = (r: CccNotShown) =>
-    r.registeredFor === undefined
-      ? 'not registered by this stack (the CCC console, `npm run local -- ccc quota`, or a state folder since cleared)'
-      : keys.has(r.registeredFor)
-        ? `an upload of ${r.registeredFor} the object no longer holds (CCC has no replace: a file dropped again leaves its other registrations listed)`
-        : `registered for ${r.registeredFor}, which is no longer in the bucket`;
-  const table = renderTable([{ header: '' }, { header: '' }, { header: '' }, { header: '' }], ccc.notShown.map((r) => [`FileId ${r.fileId}`, r.name, r.review ?? '-', what(r)])).slice(1);
-  return ['', `The local CCC holds ${n(ccc.total)}; ${ccc.notShown.length} of them no object above shows:`, ...table.map((l) => `  ${l}`)];
+  const missing = ccc.missing.length === 0 ? [] : [`The objects above show ${ccc.missing.length === 1 ? 'a FileId' : `${ccc.missing.length} FileIds`} the local CCC does not hold (${ccc.missing.join(', ')}): its state was reset or removed since.`];
+  if (ccc.notShown.length === 0) return ccc.total === 0 && missing.length === 0 ? [] : ['', ccc.total === 0 ? 'The local CCC holds no registrations.' : `The local CCC holds ${n(ccc.total)}: ${ccc.missing.length ? 'each one a FileId' : 'the FileIds'} the objects above show, each once.`, ...missing];
+  const table = renderTable([{ header: '' }, { header: '' }, { header: '' }, { header: '' }], ccc.notShown.map((r) => [`FileId ${r.fileId}`, r.name, r.review ?? '-', notShownText(r.what)])).slice(1);
+  return ['', `The local CCC holds ${n(ccc.total)}; ${ccc.notShown.length} of them no object above shows:`, ...table.map((l) => `  ${l}`), ...missing];
+}
+
+function notShownText(w: NotShownWhy): string {
+  switch (w.kind) {
+    case 'replaced':
+      return `an upload of ${w.key} the object no longer holds (CCC has no replace: a file dropped again leaves its other registrations listed)`;
+    case 'gone':
+      return `registered for ${w.key}, which is no longer in the bucket`;
+    case 'unshown':
+      return `registered for ${w.key} as it is now, whose object shows another FileId or none: its status may still be on its way; if it stays so, that upload was registered twice`;
+    case 'unknown':
+      return w.sameNameAs
+        ? `no record of it in the stack's ledger, under the name of ${w.sameNameAs}: registered outside the stack (\`npm run local -- ccc quota\`) or under a state folder since cleared; else ${w.sameNameAs} was registered twice`
+        : 'not registered by this stack (`npm run local -- ccc quota`, or a state folder since cleared)';
+  }
 }
 
 /** The files held in the drop folder behind one of their name in waiting/ (not objects yet). */
@@ -147,7 +167,7 @@ function actionHeading(actions: ReturnType<typeof needsAction>): string {
 /** The human-readable status: a table of every object, then the needs-action list. */
 export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, offsetMinutes: number, { quota, held = [], nowMs, ccc }: StatusExtras = {}): string[] {
   const where = `${prefix ? `under ${prefix} ` : ''}in ${bucket}`;
-  if (rows.length === 0) return [`no objects ${where} yet: copy an .mp3 or .wav into the drop folder`, ...heldLines(held), ...cccLines(ccc, rows)];
+  if (rows.length === 0) return [`no objects ${where} yet: copy an .mp3 or .wav into the drop folder`, ...heldLines(held), ...cccLines(ccc)];
   const table = renderTable(
     [{ header: 'KEY', maxWidth: KEY_WIDTH, cut: 'middle' }, { header: 'STATUS' }, { header: 'FILEID' }, { header: 'REVIEW' }, { header: `UPDATED (${zoneName(offsetMinutes)})` }, { header: 'ERROR / NOTE', maxWidth: ERROR_WIDTH }],
     rows.map(({ key, state: s }) => [
@@ -182,6 +202,6 @@ export function renderStatus(rows: StatusRow[], prefix: string, bucket: string, 
       lines.push(`  ${c.name}: ${c.files.map((f, i) => `${keys[i]} (FileId ${f.fileId})`).join(', ')}`);
     }
   }
-  lines.push(...cccLines(ccc, rows));
+  lines.push(...cccLines(ccc));
   return lines;
 }

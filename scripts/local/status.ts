@@ -10,14 +10,16 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseClientOptions, STATUS_OPTIONS, usage } from './options';
 import { BUCKET, functionEnv, REGION } from './settings';
-import { renderStatus, statusJson, type CccHoldings, type CccNotShown, type StatusRow } from './status-view';
+import { renderStatus, statusJson, type CccHoldings, type CccNotShown, type NotShownWhy, type StatusRow } from './status-view';
 import { DEFAULT_LEDGER_PREFIX, DEFAULT_QUOTA_UTC_OFFSET, parseUtcOffset } from '../../shared/core/config';
 import { parseJobVersion } from '../../shared/core/job';
 import { IvrError } from '../../shared/core/errors';
 import { reviewFromCode, userMetadataFromHeaders } from '../../shared/core/metadata';
 import type { AudioFile } from '../../shared/core/outcome';
 import { CORRUPT } from '../../shared/store/ledger';
+import type { IvrAudioApi } from '../../shared/sdk/ccc';
 import { createRuntime } from '../../shared/wiring/scf';
+import type { Ctx } from '../../shared/workflow/context';
 
 async function main(): Promise<void> {
   const o = parseClientOptions(process.argv.slice(2), process.env.INIT_CWD ?? process.cwd(), 'status');
@@ -89,35 +91,54 @@ async function deferredQueueTimes(cos: ReturnType<typeof cosClient>): Promise<Ma
 
 /**
  * What the local CCC holds, asked as the functions ask it (the official SDK, through the product's
- * own adapter and ledger): every registration it lists, and for each that no object shows, the key
- * the ledger's FileId record names.
+ * own adapter, ledger and bucket): every registration it lists, and for each that no object shows,
+ * what the ledger's FileId record and the object say it is (see {@link NotShownWhy}).
  */
 async function cccHoldings(stack: StackFile, rows: StatusRow[]): Promise<CccHoldings> {
   const made = createRuntime(functionEnv(stack, 'ivr-status', {}), 'ivr-status');
   if (!made.ok) return { unavailable: made.error.message };
-  const { runtime } = made;
+  const ctx = made.runtime.context(BUCKET, REGION);
+  if (ctx instanceof IvrError) return { unavailable: ctx.message };
   const files: AudioFile[] = [];
   for (let page = 0; ; page++) {
-    const answer = await runtime.api.describe({ pageNumber: page, pageSize: 50 });
+    const answer = await describeOnce(made.runtime.api, page);
     if (!answer.ok) return { unavailable: `${answer.failure.code}: ${answer.failure.message}` };
     files.push(...answer.value.files);
     if (answer.value.files.length === 0 || files.length >= answer.value.total) break;
   }
   const shown = new Set(rows.flatMap((r) => (r.state.fileId !== undefined ? [r.state.fileId] : [])));
-  const ctx = runtime.context(BUCKET, REGION);
-  if (ctx instanceof IvrError) return { unavailable: ctx.message };
-  const notShown = await Promise.all(
-    files
-      .filter((f) => !shown.has(f.fileId))
-      .map(async (f): Promise<CccNotShown> => {
-        const review = reviewFromCode(f.status);
-        const base = { fileId: f.fileId, name: f.customFileName, ...(review ? { review } : {}) };
-        const job = await ctx.ledger.fileOwner(f.fileId);
-        const first = job ? await ctx.ledger.readVersion(job, 0) : undefined;
-        return first && first !== CORRUPT ? { ...base, registeredFor: first.object.key } : base;
-      }),
-  );
-  return { total: files.length, notShown: notShown.sort((a, b) => a.fileId - b.fileId) };
+  const held = new Set(files.map((f) => f.fileId));
+  const byName = new Map(rows.flatMap((r) => (r.state.customName !== undefined ? [[r.state.customName.normalize('NFC'), r.key] as const] : [])));
+  const notShown: CccNotShown[] = [];
+  try {
+    for (const f of files.filter((x) => !shown.has(x.fileId)).sort((x, y) => x.fileId - y.fileId)) {
+      const review = reviewFromCode(f.status);
+      notShown.push({ fileId: f.fileId, name: f.customFileName, ...(review ? { review } : {}), what: await whatIs(ctx, f.fileId, byName.get(f.customFileName.normalize('NFC'))) });
+    }
+  } catch (e) {
+    if (!(e instanceof IvrError)) throw e;
+    return { unavailable: `the ledger or the bucket could not be read: ${e.code}: ${e.message}` };
+  }
+  return { total: files.length, notShown, missing: [...shown].filter((id) => !held.has(id)).sort((x, y) => x - y) };
+}
+
+/** One page of what CCC lists, asked again once after a second when the stack's own calls used up CCC's 20 a second. */
+async function describeOnce(api: IvrAudioApi, page: number): ReturnType<IvrAudioApi['describe']> {
+  const ask = () => api.describe({ pageNumber: page, pageSize: 50 });
+  const first = await ask();
+  if (first.ok || first.failure.code !== 'RequestLimitExceeded') return first;
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  return ask();
+}
+
+/** What a registration no object shows is, from its FileId record in the ledger and the object it names. */
+async function whatIs(ctx: Ctx, fileId: number, sameNameAs: string | undefined): Promise<NotShownWhy> {
+  const job = await ctx.ledger.fileOwner(fileId);
+  const first = job ? await ctx.ledger.readVersion(job, 0) : undefined;
+  if (!first || first === CORRUPT) return { kind: 'unknown', ...(sameNameAs ? { sameNameAs } : {}) };
+  const key = first.object.key;
+  const now = await ctx.objects.stat(key);
+  return { kind: now === undefined ? 'gone' : now.etag === first.object.etag ? 'unshown' : 'replaced', key };
 }
 
 /** A file's size, or undefined when it is not there. */
