@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { DeployConfigError, loadDeployEnv, loadDeploySettings, renderDeployUserPolicy, renderPolicy, ROOT } from './lib/deploy-config';
+import { DeployConfigError, loadDeployEnv, loadDeploySettings, PLACEHOLDERS, renderDeployUserPolicy, renderPolicy, ROOT } from './lib/deploy-config';
 import { parseCommandLine, usage, UsageError, type OptionSpec } from './local/options';
 
 /** The options; a typo is refused (with the closest name), never read as "the execution role's policy". */
@@ -17,8 +17,6 @@ const OPTIONS: readonly OptionSpec[] = [
   { name: 'help', short: 'h', type: 'boolean', help: 'show this help and exit' },
 ];
 
-/** .env.example's placeholders: a policy for them grants nothing on the operator's own bucket or CCC app. */
-const PLACEHOLDERS: Readonly<Record<string, string>> = { IVR_BUCKET: 'prompts-1250000000', CCC_SDK_APP_ID: '1400000000' };
 
 let opts: { deployUser: boolean; sls: boolean };
 try {

@@ -28,6 +28,8 @@ const OPERATOR_COUNT = ENV_VARIABLES.filter((v) => v.source === 'operator' && (v
 const DEPLOY_USER: FakeCredential = { secretId: 'AKIDdeployUserFake000000000000000', secretKey: 'deployUserFakeSecretKey000000000', role: 'deploy' };
 const BUCKET = 'prompts-1250000000';
 const WEBHOOK = 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=webhookSecretValue123';
+/** The operator's own CCC application (a deploy refuses .env.example's placeholder). */
+const SDK_APP_ID = '1400000042';
 const REGION = 'ap-guangzhou';
 const UPLOAD = functionName('prod', 'upload');
 const REPORT = functionName('prod', 'report');
@@ -85,7 +87,7 @@ async function account(transitionMs = 2500): Promise<Account> {
   const envFile = path.join(dir, '.env');
   fs.writeFileSync(
     envFile,
-    setLines(fs.readFileSync(path.join(ROOT, '.env.example'), 'utf8'), { TENCENT_SECRET_ID: DEPLOY_USER.secretId, TENCENT_SECRET_KEY: DEPLOY_USER.secretKey, IVR_REPORT_WEBHOOK: WEBHOOK, SCF_ENDPOINT: scf.endpoint, COS_ENDPOINT: cos.endpoint }),
+    setLines(fs.readFileSync(path.join(ROOT, '.env.example'), 'utf8'), { TENCENT_SECRET_ID: DEPLOY_USER.secretId, TENCENT_SECRET_KEY: DEPLOY_USER.secretKey, CCC_SDK_APP_ID: SDK_APP_ID, IVR_REPORT_WEBHOOK: WEBHOOK, SCF_ENDPOINT: scf.endpoint, COS_ENDPOINT: cos.endpoint }),
   );
   const a: Account = {
     scf,
@@ -168,7 +170,7 @@ test('creates both functions with handler, runtime, memory, timeout, role, envir
     for (const e of zip ?? []) expect(e.data.equals(fs.readFileSync(path.join(PACKAGE, e.name)))).toBe(true);
   }
   const env = Object.fromEntries(up.Environment.map((v) => [v.Key, v.Value]));
-  expect(env).toMatchObject({ CCC_SDK_APP_ID: '1400000000', IVR_BUCKET: 'prompts-1250000000', IVR_AUDIO_PREFIX: 'prompts/', IVR_REPORT_WEBHOOK: WEBHOOK, IVR_WAIT_SECONDS: '60' });
+  expect(env).toMatchObject({ CCC_SDK_APP_ID: SDK_APP_ID, IVR_BUCKET: 'prompts-1250000000', IVR_AUDIO_PREFIX: 'prompts/', IVR_REPORT_WEBHOOK: WEBHOOK, IVR_WAIT_SECONDS: '60' });
   expect(a.fn(REPORT).Environment).toEqual(up.Environment);
   expect(up.triggers.map((t) => [t.Type, t.TriggerName, JSON.parse(t.TriggerDesc), t.Enable, t.Qualifier])).toEqual(
     ['Put', 'Post', 'CompleteMultipartUpload'].map((e) => ['cos', BUCKET_DOMAIN, { event: `cos:ObjectCreated:${e}`, filter: { Prefix: 'prompts/', Suffix: '' } }, 1, '$DEFAULT']),
@@ -412,13 +414,33 @@ test('remove:api --dry-run lists what it would delete and deletes nothing', asyn
   expect(a.scf.writeCalls().length).toBe(before);
 });
 
-test('refuses before any call: no deploy key, a runtime SCF cannot change in place', async () => {
+test('refuses before any call: no deploy key, .env.example\'s SdkAppId, a comment after a key or the webhook; and a runtime SCF cannot change in place', async () => {
   const a = await account();
   a.setEnv({ TENCENT_SECRET_ID: '' });
   const noKey = await a.run('deploy');
   expect(noKey).toEqual({ code: 1, lines: [expect.stringMatching(/^refused: TENCENT_SECRET_ID is empty in \.env/)] });
   expect(a.scf.calls).toEqual([]);
   a.setEnv({ TENCENT_SECRET_ID: DEPLOY_USER.secretId });
+  // .env.example's SdkAppId looks like a real one: the functions would send every file to an
+  // application that is not the operator's (a trial's dry run went through). A removal needs none.
+  a.setEnv({ CCC_SDK_APP_ID: '1400000000' });
+  expect(await a.run('deploy', { dryRun: true })).toEqual({ code: 1, lines: [expect.stringMatching(/^refused: CCC_SDK_APP_ID is still \.env\.example's placeholder 1400000000: set your CCC application's SdkAppId/)] });
+  // A comment after a key or the webhook on its line (dotenv, as sls reads .env, keeps it in the
+  // value): the key failed at COS with the SDK's own words, the webhook only at the first post.
+  a.setEnv({ CCC_SDK_APP_ID: SDK_APP_ID, TENCENT_SECRET_KEY: `${DEPLOY_USER.secretKey} # deploy key`, IVR_REPORT_WEBHOOK: `${WEBHOOK} # ops group` });
+  const commented = await a.run('deploy', { dryRun: true });
+  expect(commented.code).toBe(1);
+  expect(commented.lines).toEqual([expect.stringMatching(/^refused: TENCENT_SECRET_KEY has a space or line break in it: a key has none; a comment must go on a line of its own/)]);
+  a.setEnv({ TENCENT_SECRET_KEY: DEPLOY_USER.secretKey });
+  const hookComment = await a.run('deploy', { dryRun: true });
+  expect(hookComment.lines).toEqual([expect.stringMatching(/^refused: IVR_REPORT_WEBHOOK has a space in it: .*a comment must go on a line of its own/)]);
+  expect(hookComment.lines.join('\n')).not.toContain('webhookSecretValue123');
+  expect(commented.lines.join('\n')).not.toContain(DEPLOY_USER.secretKey);
+  a.setEnv({ IVR_REPORT_WEBHOOK: WEBHOOK });
+  expect(a.scf.calls).toEqual([]);
+  a.setEnv({ CCC_SDK_APP_ID: '1400000000' });
+  expect((await a.run('remove', { dryRun: true })).code).toBe(0);
+  a.setEnv({ CCC_SDK_APP_ID: SDK_APP_ID });
   expect((await a.run('deploy')).code).toBe(0);
   a.fn(UPLOAD).Runtime = 'Nodejs12.16';
   const before = a.scf.writeCalls().length;
@@ -513,7 +535,7 @@ describe('the bucket, checked before anything is built or changed (COS ignores x
 
       cos.inject({ op: 'GET_VERSIONING', reset: true, times: 10 });
       const unreachable = await failure();
-      expect(unreachable).toMatch(/; nothing was changed\. Could not reach prompts-1250000000\.cos\.ap-guangzhou\.myqcloud\.com \(at 127\.0\.0\.1:\d+\): check this machine's connection to COS$/);
+      expect(unreachable).toMatch(/; nothing was changed\. Could not reach prompts-1250000000\.cos\.ap-guangzhou\.myqcloud\.com \(at 127\.0\.0\.1:\d+\): check REGION in \.env \(ap-guangzhou: .*\) and this machine's connection to COS$/);
       expect(unreachable).not.toContain('GetBucketVersioning');
       expect(a.scf.calls).toEqual([]);
     } finally {
@@ -650,7 +672,8 @@ describe('functions not Active (found by a review of the API deploy path)', () =
 
 test('the bucket check that got no answer names the host, and a proxy variable of the shell by its name only (it may hold a password)', () => {
   const s = { bucket: 'prompts-1250000000', region: 'ap-guangzhou', appId: '1250000000' };
-  expect(bucketCheckFix({ code: '', answered: false, signatureExpired: false }, s, undefined, {})).toBe("could not reach prompts-1250000000.cos.ap-guangzhou.myqcloud.com: check this machine's connection to COS");
+  // REGION first: a misspelt one (ap-guangzhuo) passes its shape check and only fails here (a trial).
+  expect(bucketCheckFix({ code: '', answered: false, signatureExpired: false }, s, undefined, {})).toBe("could not reach prompts-1250000000.cos.ap-guangzhou.myqcloud.com: check REGION in .env (ap-guangzhou: a Tencent Cloud region, spelt as in the COS console) and this machine's connection to COS");
   const withProxy = bucketCheckFix({ code: '', answered: false, signatureExpired: false }, s, undefined, { HTTPS_PROXY: 'http://alice:hunter2@proxy.corp:3128' });
   expect(withProxy).toContain('HTTPS_PROXY is set in this shell, and the deploy does not use a proxy');
   expect(withProxy).not.toMatch(/alice|hunter2|proxy\.corp/);

@@ -7,6 +7,7 @@
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { parse } from 'yaml';
 import { ENV_VARIABLES, loadConfig } from '../shared/core/config';
@@ -74,6 +75,9 @@ describe('serverless.yml (the sls deploy path)', () => {
     expect(example.TENCENT_SECRET_ID).toBe('');
     expect(example.TENCENT_SECRET_KEY).toBe('');
     expect(fs.readFileSync(path.join(ROOT, '.gitignore'), 'utf8').split('\n')).toContain('.env');
+    // So is another stage's file, which holds a deploy key as well (a trial's .env.staging was not).
+    const ignored = spawnSync('git', ['check-ignore', '--no-index', '.env', '.env.staging', '.env.example'], { cwd: ROOT, encoding: 'utf8' });
+    expect(ignored.stdout.split('\n').filter(Boolean)).toEqual(['.env', '.env.staging']);
   });
 
   describe.each(FUNCTION_KEYS)('function %s', (key: FunctionKey) => {
@@ -355,6 +359,27 @@ test('npm run policy refuses an option it does not know (a typo must not print t
   expect(help.stdout).toMatch(/^usage: npm run policy .*\n[\s\S]*--deploy-user/);
   expect(run('--sls').status).toBe(2);
 }, 30000);
+
+test('a .env saved as UTF-16 (Windows PowerShell\'s >) is refused as such, not read as empty keys', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'env16-'));
+  try {
+    const file = path.join(dir, '.env');
+    fs.writeFileSync(file, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(fs.readFileSync(EXAMPLE, 'utf8'), 'utf16le')]));
+    expect(() => loadDeployEnv(file, {})).toThrow(new DeployConfigError([".env is saved as UTF-16 (as Windows PowerShell's > writes it): save it as UTF-8"]));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('npm run deploy:api -- --env-file takes the path from the folder it is run in, and a missing one is refused by the deploy, not by Node', () => {
+  // Node 20 reads --env-file even after the script's name, and exited 9 with "node: .env.staging:
+  // not found" before the deploy could say anything (a trial); package.json's scripts end in `--`.
+  const dir = path.join(ROOT, 'functions');
+  const npm = (...args: string[]) => spawnSync('npm', ['run', '--silent', 'deploy:api', '--', ...args], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir() } });
+  const missing = npm('--dry-run', '--no-build', '--env-file', 'nowhere.env');
+  expect({ status: missing.status, stdout: missing.stdout }).toEqual({ status: 1, stdout: `refused: ${path.join(dir, 'nowhere.env')} not found: check the path given with --env-file (relative to the folder you run the command in)\n` });
+  expect(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts).toMatchObject({ deploy: expect.stringMatching(/ --$/), remove: expect.stringMatching(/ --$/), 'deploy:api': expect.stringMatching(/ --$/), 'remove:api': expect.stringMatching(/ --$/) });
+}, 60000);
 
 test('npm run deploy:api refuses an option it does not know, naming the closest, and has --help', () => {
   const run = (...args: string[]) => spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [path.join(ROOT, 'scripts', 'deploy', 'api.ts'), ...args], { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });

@@ -107,7 +107,10 @@ describe('npm run deploy (the sls wrapper)', () => {
   beforeAll(async () => {
     cos = await new FakeCos({ credentials: [DEPLOY_USER] }).start();
     cos.createBucket('prompts-1250000000');
-    filled = `${example.replace(/^TENCENT_SECRET_ID=$/m, `TENCENT_SECRET_ID=${DEPLOY_USER.secretId}`).replace(/^TENCENT_SECRET_KEY=$/m, `TENCENT_SECRET_KEY=${DEPLOY_USER.secretKey}`)}\nCOS_ENDPOINT=${cos.endpoint}\n`;
+    filled = `${example
+      .replace(/^TENCENT_SECRET_ID=$/m, `TENCENT_SECRET_ID=${DEPLOY_USER.secretId}`)
+      .replace(/^TENCENT_SECRET_KEY=$/m, `TENCENT_SECRET_KEY=${DEPLOY_USER.secretKey}`)
+      .replace(/^CCC_SDK_APP_ID=1400000000$/m, 'CCC_SDK_APP_ID=1400000042')}\nCOS_ENDPOINT=${cos.endpoint}\n`;
   });
   afterAll(() => cos.stop());
   const io = (lines: string[]) => ({ out: (l: string) => lines.push(l), sleep: async () => undefined, now: () => Date.now() });
@@ -125,7 +128,23 @@ describe('npm run deploy (the sls wrapper)', () => {
     const noRouting = path.join(project(filled.replace(/^SERVERLESS_PLATFORM_VENDOR=tencent$/m, '')), '.env');
     expect(await runSls({ command: 'deploy', args: [], envFile: noRouting, processEnv: {}, timeZoneName: 'Coordinated Universal Time', runner: neverRun, io: io(lines) })).toBe(1);
     expect(await runSls({ command: 'deploy', args: [], envFile: path.join(project(filled), '.env'), processEnv: { SERVERLESS_PLATFORM_VENDOR: 'aws' }, timeZoneName: 'Coordinated Universal Time', runner: neverRun, io: io(lines) })).toBe(1);
-    expect(lines).toEqual([expect.stringMatching(/^refused: SERVERLESS_PLATFORM_VENDOR=tencent is missing from \.env/), expect.stringMatching(/^refused: SERVERLESS_PLATFORM_VENDOR=aws is set in your shell/)]);
+    expect(lines).toEqual([
+      expect.stringMatching(/^refused: SERVERLESS_PLATFORM_VENDOR=tencent is missing from \.env/),
+      // Every variable the shell sets over the file is named first (a trial's shell REGION deployed without a word).
+      "note: SERVERLESS_PLATFORM_VENDOR comes from this shell's environment, not from .env (a variable set in the shell wins, as in sls): unset it to use .env",
+      expect.stringMatching(/^refused: SERVERLESS_PLATFORM_VENDOR=aws is set in your shell/),
+    ]);
+    const shell: string[] = [];
+    expect(await runSls({ command: 'deploy', args: [], envFile: path.join(project(filled), '.env'), processEnv: { REGION: 'ap-shanghai', STAGE: 'dev', TENCENT_SECRET_KEY: 'k' }, timeZoneName: 'UTC', runner: neverRun, io: io(shell) })).toBe(1);
+    expect(shell[0]).toBe("note: TENCENT_SECRET_KEY, REGION, STAGE come from this shell's environment, not from .env (a variable set in the shell wins, as in sls): unset them to use .env");
+  });
+
+  test('refuses --env-file, which sls would not read: it would deploy what .env says (a trial deployed .env so)', async () => {
+    const lines: string[] = [];
+    for (const args of [['--env-file', '.env.staging'], ['--env-file=.env.staging']]) {
+      expect(await runSls({ command: 'deploy', args, envFile: path.join(project(filled), '.env'), processEnv: {}, timeZoneName: 'UTC', runner: neverRun, io: io(lines) })).toBe(1);
+    }
+    expect(lines).toEqual(Array(2).fill('refused: --env-file is not read by npm run deploy: sls reads .env itself, and would deploy what .env says; use npm run deploy:api -- --env-file <file>, or copy that file\'s settings into .env'));
   });
 
   test('turns the QR-login fallback that exits 0 into a failure', async () => {

@@ -3,6 +3,7 @@
  * `npm run remove:api [-- --dry-run]`. Deploys straight through the SCF API with the deploy
  * user's key from `.env`; see scripts/deploy/run.ts for the flow.
  */
+import * as path from 'path';
 import { parseCommandLine, usage, UsageError, type OptionSpec } from '../local/options';
 import { runApiDeploy } from './run';
 
@@ -14,7 +15,10 @@ const OPTIONS: readonly OptionSpec[] = [
 ];
 
 async function main(): Promise<void> {
-  const [command, ...rest] = process.argv.slice(2);
+  // package.json ends each script with `--`, so that Node 20 does not take the operator's
+  // `--env-file` for its own (it reads that option even after the script, and exits on a missing file).
+  const [command, ...given] = process.argv.slice(2);
+  const rest = given[0] === '--' ? given.slice(1) : given;
   const name = command === 'remove' ? 'npm run remove:api' : 'npm run deploy:api';
   let values: Record<string, string | boolean | undefined>;
   try {
@@ -31,7 +35,8 @@ async function main(): Promise<void> {
   }
   const dryRun = values['dry-run'] === true;
   const build = values['no-build'] !== true;
-  const envFile = typeof values['env-file'] === 'string' ? values['env-file'] : undefined;
+  // Relative to where the operator typed it (npm runs scripts from the project's root).
+  const envFile = typeof values['env-file'] === 'string' ? path.resolve(process.env.INIT_CWD ?? process.cwd(), values['env-file']) : undefined;
   const code = await runApiDeploy({
     command,
     dryRun,

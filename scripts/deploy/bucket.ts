@@ -37,7 +37,8 @@ export function bucketCheckFix({ code, answered, signatureExpired }: ReturnType<
   // Named, never printed: a proxy URL may carry a user name and password.
   const proxyVar = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].find((v) => env[v]);
   const proxy = proxyVar ? ` (directly: ${proxyVar} is set in this shell, and the deploy does not use a proxy)` : '';
-  if (!answered) return `could not reach ${host}${endpoint ? ` (at ${endpoint.hostname}:${endpoint.port})` : ''}${proxy}: check this machine's connection to COS`;
+  // REGION first: a misspelt one passes its shape check and its host does not exist.
+  if (!answered) return `could not reach ${host}${endpoint ? ` (at ${endpoint.hostname}:${endpoint.port})` : ''}${proxy}: check REGION in .env (${s.region}: a Tencent Cloud region, spelt as in the COS console) and this machine's connection to COS`;
   // The one credential refusal whose fix is not the key.
   // Expired: signed on a clock behind COS's (the SDK corrects that from COS's Date header, so this
   // is a clock too far off, or a Date header some proxy on the way replaced).

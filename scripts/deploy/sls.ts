@@ -13,9 +13,8 @@
 import { spawn } from 'child_process';
 import { createRequire } from 'module';
 import * as path from 'path';
-import { DeployConfigError, endpointOverride, loadCredentials, loadDeployEnv, loadDeploySettings, OPERATOR_VARIABLES, ROOT, deploySecrets, type DeployCredentials, type DeploySettings } from '../lib/deploy-config';
+import { DeployConfigError, endpointOverride, loadCredentials, loadDeployEnv, loadDeploySettings, OPERATOR_VARIABLES, placeholderProblems, ROOT, deploySecrets, shellOverrideNote, type DeployCredentials, type DeploySettings } from '../lib/deploy-config';
 import { desiredState, FUNCTION_KEYS } from '../lib/deploy-spec';
-import { readDotenv } from '../lib/dotenv';
 import { ensureRetryPolicies, withTransientRetries, type DeployIo } from './execute';
 import { checkBucket } from './bucket';
 import { redactingIo } from './run';
@@ -154,11 +153,13 @@ function argsBesideInputs(args: string[]): string[] {
   return out;
 }
 
-/** Everything checked before sls runs; throws DeployConfigError with one line per problem. */
-export function preflight(envFile: string, processEnv: Record<string, string | undefined>, timeZoneName: string): { settings: DeploySettings; credentials: DeployCredentials; values: Record<string, string> } {
-  const { values } = loadDeployEnv(envFile, processEnv);
-  const file = readDotenv(envFile);
-  const slsEnv: Record<string, string | undefined> = { ...file, ...processEnv };
+/**
+ * Everything checked before sls runs, on `.env` as loaded (file, and the shell on top); throws
+ * DeployConfigError with one line per problem.
+ */
+function preflight(loaded: { values: Record<string, string>; fileValues: Record<string, string> }, processEnv: Record<string, string | undefined>, timeZoneName: string): { settings: DeploySettings; credentials: DeployCredentials; values: Record<string, string> } {
+  const { values, fileValues } = loaded;
+  const slsEnv: Record<string, string | undefined> = { ...fileValues, ...processEnv };
   const routing = routingProblem(slsEnv, timeZoneName);
   if (routing) throw new DeployConfigError([routing]);
   const credentials = loadCredentials(values);
@@ -172,6 +173,10 @@ export async function runSls(opts: SlsOptions): Promise<number> {
   const timeZoneName = opts.timeZoneName ?? new Intl.DateTimeFormat('en', { timeZoneName: 'long' }).format();
   let io = opts.io;
   try {
+    // sls reads .env itself: with another file's settings checked here, it would deploy .env's.
+    if (opts.args.some((a) => a.split('=')[0] === '--env-file')) {
+      throw new DeployConfigError([`--env-file is not read by npm run ${opts.command}: sls reads .env itself, and would ${opts.command} what .env says; use npm run ${opts.command}:api -- --env-file <file>, or copy that file's settings into .env`]);
+    }
     const refused = opts.args.filter((a) => REFUSED_OPTIONS.includes(a.split('=')[0]));
     if (refused.length > 0) throw new DeployConfigError(refused.map((a) => `${a.split('=')[0]} is not passed to sls: set ${a.startsWith('--stage') ? 'STAGE' : a.startsWith('--region') ? 'REGION' : 'it'} in .env instead, so that sls and the retry-policy step after it deploy the same functions`));
     const invocation = slsInvocation(opts.command, opts.args);
@@ -185,7 +190,13 @@ export async function runSls(opts: SlsOptions): Promise<number> {
       if (code === 0) io.out(`nothing was ${opts.command === 'deploy' ? 'deployed' : 'removed'}: sls only printed ${invocation.what}`);
       return code;
     }
-    const { settings, credentials, values } = preflight(envFile, processEnv, timeZoneName);
+    const loaded = loadDeployEnv(envFile, processEnv);
+    // Before any refusal: a shell variable may be why (an empty SERVERLESS_PLATFORM_VENDOR in it read as "missing from .env").
+    const note = shellOverrideNote(loaded.fileValues, processEnv, envFile);
+    if (note) io.out(note);
+    const { settings, credentials, values } = preflight(loaded, processEnv, timeZoneName);
+    const placeholders = opts.command === 'deploy' ? placeholderProblems(values) : [];
+    if (placeholders.length > 0) throw new DeployConfigError(placeholders);
     io = redactingIo(opts.io, deploySecrets(values));
     // As deploy:api does, before sls builds or changes anything: a bucket that ever had versioning is refused.
     if (opts.command === 'deploy') await checkBucket(credentials, settings, values);
@@ -213,7 +224,9 @@ export async function runSls(opts: SlsOptions): Promise<number> {
 }
 
 if (require.main === module) {
-  const [command, ...args] = process.argv.slice(2);
+  // package.json ends the script with `--` (see scripts/deploy/api.ts): not an argument for sls.
+  const [command, ...given] = process.argv.slice(2);
+  const args = given[0] === '--' ? given.slice(1) : given;
   if (command !== 'deploy' && command !== 'remove') {
     process.stderr.write('usage: tsx scripts/deploy/sls.ts deploy|remove [sls arguments]\n');
     process.exit(2);

@@ -90,9 +90,39 @@ export class DeployConfigError extends Error {
 
 /** The `.env` values (file, then process environment on top) of every name a deploy reads. */
 export function loadDeployEnv(file: string, processEnv: Record<string, string | undefined> = process.env): { values: Record<string, string>; fileValues: Record<string, string> } {
-  if (!fs.existsSync(file)) throw new DeployConfigError([`${path.basename(file)} not found: cp .env.example .env and fill it in (README → Deploy)`]);
+  if (!fs.existsSync(file)) {
+    throw new DeployConfigError([path.resolve(file) === path.join(ROOT, '.env') ? '.env not found: cp .env.example .env and fill it in (README → Deploy)' : `${file} not found: check the path given with --env-file (relative to the folder you run the command in)`]);
+  }
+  // Windows PowerShell's `>` writes UTF-16, which dotenv reads as no variables at all: every check
+  // after would blame an empty key.
+  if (fs.readFileSync(file).includes(0)) throw new DeployConfigError([`${path.basename(file)} is saved as UTF-16 (as Windows PowerShell's > writes it): save it as UTF-8`]);
   const fileValues = readDotenv(file);
   return { values: effectiveEnv(fileValues, processEnv, [...ALL_DEPLOY_NAMES, ...Object.keys(RENAMED)]), fileValues };
+}
+
+/**
+ * A note naming the deploy's variables this shell sets to something else than the file does (or sets
+ * where the file has none): the shell wins in both deploy paths, as in sls, and a trial deployed to
+ * its shell's REGION without a word. Names only: the values may be secrets. Undefined when none.
+ */
+export function shellOverrideNote(fileValues: Record<string, string>, processEnv: Record<string, string | undefined>, file: string): string | undefined {
+  const names = [...ALL_DEPLOY_NAMES, ...Object.keys(RENAMED)].filter((n) => processEnv[n] !== undefined && processEnv[n] !== fileValues[n]);
+  if (names.length === 0) return undefined;
+  return `note: ${names.join(', ')} ${names.length === 1 ? 'comes' : 'come'} from this shell's environment, not from ${path.basename(file)} (a variable set in the shell wins, as in sls): unset ${names.length === 1 ? 'it' : 'them'} to use ${path.basename(file)}`;
+}
+
+/** .env.example's placeholders: a policy for them grants nothing on the operator's own bucket or CCC app. */
+export const PLACEHOLDERS: Readonly<Record<string, string>> = { IVR_BUCKET: 'prompts-1250000000', CCC_SDK_APP_ID: '1400000000' };
+
+/**
+ * A deploy refuses .env.example's SdkAppId: it looks like a real one, and the functions would send
+ * every file to an application that is not the operator's (the bucket's placeholder fails at the
+ * bucket check anyway). `npm run policy` only warns: it shows .env.example's policy on purpose.
+ */
+export function placeholderProblems(values: Record<string, string>): string[] {
+  return (values.CCC_SDK_APP_ID ?? '').trim() === PLACEHOLDERS.CCC_SDK_APP_ID
+    ? [`CCC_SDK_APP_ID is still .env.example's placeholder ${PLACEHOLDERS.CCC_SDK_APP_ID}: set your CCC application's SdkAppId (CCC console → the application's settings)`]
+    : [];
 }
 
 /** The deploy credentials, or a problem naming the empty variable. */
@@ -102,6 +132,10 @@ export function loadCredentials(values: Record<string, string>): DeployCredentia
     // One line: without a key sls falls back to a QR-code login that exits 0 even when it fails.
     throw new DeployConfigError([`${empty.join(' and ')} ${empty.length > 1 ? 'are' : 'is'} empty in .env: set the deploy user's API key (README → Deploy)`]);
   }
+  // dotenv, as sls reads .env, keeps a comment after the value; a key pasted with a line break in it
+  // failed at COS with a header error blamed on the connection. Named, never quoted: they are secrets.
+  const spaced = ['TENCENT_SECRET_ID', 'TENCENT_SECRET_KEY', 'TENCENT_TOKEN'].filter((name) => /\s/.test((values[name] ?? '').trim()));
+  if (spaced.length) throw new DeployConfigError(spaced.map((name) => `${name} has a space or line break in it: a key has none; a comment must go on a line of its own in .env`));
   const token = (values.TENCENT_TOKEN ?? '').trim();
   return { secretId: values.TENCENT_SECRET_ID.trim(), secretKey: values.TENCENT_SECRET_KEY.trim(), token: token || undefined };
 }
