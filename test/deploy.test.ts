@@ -166,6 +166,21 @@ describe('serverless.yml (the sls deploy path)', () => {
   });
 });
 
+test('one line per mistake: a missing required line is not also "required but not set"; IVR_LOG_DEBUG takes 0 or 1 only (a trial\'s "true" meant off)', () => {
+  const problems = (values: Record<string, string>): string[] => {
+    try {
+      loadDeploySettings(values);
+      return [];
+    } catch (e) {
+      return e instanceof DeployConfigError ? e.problems : [String(e)];
+    }
+  };
+  const { CCC_SDK_APP_ID: _dropped, ...withoutApp } = example;
+  expect(problems(withoutApp)).toEqual(['CCC_SDK_APP_ID is missing from .env: copy its line from .env.example (empty = the function\'s default)']);
+  expect(problems({ ...example, IVR_LOG_DEBUG: 'true' })).toEqual(['IVR_LOG_DEBUG must be 0 or 1 (1 also logs debug lines); got "true"']);
+  expect(problems({ ...example, IVR_LOG_DEBUG: '1' })).toEqual([]);
+});
+
 describe('REPORT_CRON fires on every day (found by a review: one sample day, a Monday the 5th, let weekly and monthly crons through)', () => {
   const refusal = (cron: string): string[] => {
     try {

@@ -217,10 +217,15 @@ export function loadDeploySettings(values: Record<string, string>): DeploySettin
       );
     }
   } catch (e) {
-    // Some checks above are the functions' own, word for word (IVR_BUCKET): say each problem once.
+    // Some checks above are the functions' own, word for word (IVR_BUCKET): say each problem once;
+    // a variable said missing above is not also "required but not set" (a trial read both).
     const message = (e as Error).message;
-    if (!problems.includes(message)) problems.push(message);
+    const missing = OPERATOR_VARIABLES.filter((name) => values[name] === undefined);
+    if (!problems.includes(message) && !missing.some((name) => message.startsWith(`${name} `))) problems.push(message);
   }
+  // The functions log debug lines only for "1" (a trial's "true" was quietly off).
+  const debug = get('IVR_LOG_DEBUG');
+  if (debug !== '' && debug !== '0' && debug !== '1') problems.push(`IVR_LOG_DEBUG must be 0 or 1 (1 also logs debug lines); got "${debug.slice(0, 20)}"`);
   if (problems.length) throw new DeployConfigError(problems);
   return { region, stage, bucket, appId, audioPrefix, ledgerPrefix, role, runtime, memorySize, recoveryCron, functionEnv };
 }
