@@ -14,30 +14,35 @@ import { parseCommandLine, usage, UsageError, type OptionSpec } from './local/op
 const OPTIONS: readonly OptionSpec[] = [
   { name: 'deploy-user', type: 'boolean', help: "the deploy user's policy (deploy/deploy-user-policy.json) instead of the execution role's" },
   { name: 'sls', type: 'boolean', help: 'with --deploy-user: plus what `sls deploy` needs (deploy/deploy-user-sls-policy.json)' },
+  { name: 'env-file', type: 'string', value: 'PATH', example: '.env.staging', help: 'read the settings from this file instead of .env (as npm run deploy:api -- --env-file)' },
   { name: 'help', short: 'h', type: 'boolean', help: 'show this help and exit' },
 ];
 
 
-let opts: { deployUser: boolean; sls: boolean };
+let opts: { deployUser: boolean; sls: boolean; envFile?: string };
 try {
-  const { values } = parseCommandLine(process.argv.slice(2), OPTIONS, 0, 'npm run policy');
+  // package.json ends the script with `--` (see scripts/deploy/api.ts: Node 20 reads --env-file itself).
+  const given = process.argv.slice(2);
+  const { values } = parseCommandLine(given[0] === '--' ? given.slice(1) : given, OPTIONS, 0, 'npm run policy');
   if (values.help) {
     process.stdout.write(usage('npm run policy', OPTIONS, '', '[-- --deploy-user [--sls]]'));
     process.exit(0);
   }
   if (values.sls && !values['deploy-user']) throw new UsageError('--sls goes with --deploy-user (the execution role needs nothing more for sls deploy)');
-  opts = { deployUser: values['deploy-user'] === true, sls: values.sls === true };
+  const envFile = typeof values['env-file'] === 'string' ? path.resolve(process.env.INIT_CWD ?? process.cwd(), values['env-file']) : undefined;
+  opts = { deployUser: values['deploy-user'] === true, sls: values.sls === true, ...(envFile ? { envFile } : {}) };
 } catch (e) {
   if (!(e instanceof UsageError)) throw e;
   process.stderr.write(`policy: ${e.message}\n`);
   process.exit(e.exitCode);
 }
-const file = fs.existsSync(path.join(ROOT, '.env')) ? path.join(ROOT, '.env') : path.join(ROOT, '.env.example');
-if (!file.endsWith('.env')) process.stderr.write('no .env yet: showing the policy for the values in .env.example\n');
+// A file given is read as it is (a missing one is refused); without one, .env, else .env.example's example.
+const file = opts.envFile ?? (fs.existsSync(path.join(ROOT, '.env')) ? path.join(ROOT, '.env') : path.join(ROOT, '.env.example'));
+if (!opts.envFile && file.endsWith('.env.example')) process.stderr.write('no .env yet: showing the policy for the values in .env.example\n');
 try {
   const { values } = loadDeployEnv(file);
   const placeholders = Object.entries(PLACEHOLDERS).filter(([k, v]) => (values[k] ?? '').trim() === v).map(([k]) => k);
-  if (file.endsWith('.env') && placeholders.length > 0) process.stderr.write(`policy: ${placeholders.join(' and ')} in .env still ${placeholders.length === 1 ? 'has its' : 'have their'} .env.example placeholder: set ${placeholders.length === 1 ? 'it' : 'them'} to your own before pasting this policy\n`);
+  if (!file.endsWith('.env.example') && placeholders.length > 0) process.stderr.write(`policy: ${placeholders.join(' and ')} in ${path.basename(file)} still ${placeholders.length === 1 ? 'has its' : 'have their'} .env.example placeholder: set ${placeholders.length === 1 ? 'it' : 'them'} to your own before pasting this policy\n`);
   const settings = loadDeploySettings(values);
   const policy = opts.deployUser ? renderDeployUserPolicy(settings, (values.OWNER_UIN ?? '').trim(), { sls: opts.sls }) : renderPolicy(settings);
   process.stdout.write(JSON.stringify(policy, null, 2) + '\n');

@@ -373,6 +373,16 @@ test('npm run policy refuses an option it does not know (a typo must not print t
   expect(help.status).toBe(0);
   expect(help.stdout).toMatch(/^usage: npm run policy .*\n[\s\S]*--deploy-user/);
   expect(run('--sls').status).toBe(2);
+  // Another stage's settings, as deploy:api takes them (a trial could only swap .env), behind `--` as package.json passes them.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'policy-'));
+  try {
+    fs.writeFileSync(path.join(dir, '.env.staging'), fs.readFileSync(EXAMPLE, 'utf8').replace(/^IVR_BUCKET=.*$/m, 'IVR_BUCKET=staging-1250000000'));
+    const staging = run('--', '--env-file', path.join(dir, '.env.staging'));
+    expect({ status: staging.status, stderr: staging.stderr }).toEqual({ status: 0, stderr: 'policy: CCC_SDK_APP_ID in .env.staging still has its .env.example placeholder: set it to your own before pasting this policy\n' });
+    expect(staging.stdout).toContain('staging-1250000000');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }, 30000);
 
 test('a .env saved as UTF-16 (Windows PowerShell\'s >) is refused as such, not read as empty keys', () => {

@@ -84,7 +84,7 @@ export async function runApiDeploy(opts: ApiDeployOptions): Promise<number> {
     if (opts.command === 'remove') {
       const steps = planRemove(desired, await observe(api, desired));
       for (const l of formatRemove(steps)) io.out(l);
-      if (opts.dryRun) return 0;
+      if (opts.dryRun) return dryRunDone(io);
       await applyRemove(api, steps, io);
       io.out(steps.some((s) => s.action === 'delete') ? 'removed; the bucket, its objects and the ledger stay' : 'nothing to remove');
       return 0;
@@ -101,7 +101,7 @@ export async function runApiDeploy(opts: ApiDeployOptions): Promise<number> {
       io.out('refused: fix the problems above first (nothing was changed)');
       return 1;
     }
-    if (opts.dryRun) return 0;
+    if (opts.dryRun) return dryRunDone(io);
     if (planIsEmpty(plan)) {
       io.out('everything is up to date');
       return 0;
@@ -114,4 +114,10 @@ export async function runApiDeploy(opts: ApiDeployOptions): Promise<number> {
     else io.out(`failed: ${(e as Error).message}`);
     return 1;
   }
+}
+
+/** A dry run ends saying so, as every other way out of a deploy does. */
+function dryRunDone(io: DeployIo): number {
+  io.out('dry run: the plan above; nothing was changed');
+  return 0;
 }
