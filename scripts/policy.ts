@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { DeployConfigError, loadDeployEnv, loadDeploySettings, PLACEHOLDERS, renderDeployUserPolicy, renderPolicy, ROOT } from './lib/deploy-config';
+import { DeployConfigError, loadDeployEnv, loadDeploySettings, PLACEHOLDERS, renderDeployUserPolicy, renderPolicy, ROOT, shellOverrideNote } from './lib/deploy-config';
 import { parseCommandLine, usage, UsageError, type OptionSpec } from './local/options';
 
 /** The options; a typo is refused (with the closest name), never read as "the execution role's policy". */
@@ -40,7 +40,9 @@ try {
 const file = opts.envFile ?? (fs.existsSync(path.join(ROOT, '.env')) ? path.join(ROOT, '.env') : path.join(ROOT, '.env.example'));
 if (!opts.envFile && file.endsWith('.env.example')) process.stderr.write('no .env yet: showing the policy for the values in .env.example\n');
 try {
-  const { values } = loadDeployEnv(file);
+  const { values, fileValues } = loadDeployEnv(file);
+  const note = shellOverrideNote(fileValues, process.env, file);
+  if (note) process.stderr.write(`policy: ${note}\n`);
   const placeholders = Object.entries(PLACEHOLDERS).filter(([k, v]) => (values[k] ?? '').trim() === v).map(([k]) => k);
   if (!file.endsWith('.env.example') && placeholders.length > 0) process.stderr.write(`policy: ${placeholders.join(' and ')} in ${path.basename(file)} still ${placeholders.length === 1 ? 'has its' : 'have their'} .env.example placeholder: set ${placeholders.length === 1 ? 'it' : 'them'} to your own before pasting this policy\n`);
   const settings = loadDeploySettings(values);

@@ -441,8 +441,9 @@ test('refuses before any call: no deploy key, .env.example\'s SdkAppId, a commen
   expect(commented.lines.join('\n')).not.toContain(DEPLOY_USER.secretKey);
   a.setEnv({ IVR_REPORT_WEBHOOK: WEBHOOK });
   expect(a.scf.calls).toEqual([]);
-  a.setEnv({ CCC_SDK_APP_ID: '1400000000' });
+  a.setEnv({ CCC_SDK_APP_ID: '1400000000', IVR_LOG_DEBUG: 'true', IVR_REPORT_WEBHOOK: `${WEBHOOK} # ops group` });
   expect((await a.run('remove', { dryRun: true })).code).toBe(0);
+  a.setEnv({ IVR_LOG_DEBUG: '0', IVR_REPORT_WEBHOOK: WEBHOOK });
   a.setEnv({ CCC_SDK_APP_ID: SDK_APP_ID });
   expect((await a.run('deploy')).code).toBe(0);
   a.fn(UPLOAD).Runtime = 'Nodejs12.16';

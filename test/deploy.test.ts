@@ -15,6 +15,7 @@ import { cronMatches, parseCron } from '../scripts/lib/cron';
 import {
   DEPLOY_VARIABLES,
   DeployConfigError,
+  deployProblems,
   envReferences,
   loadDeployEnv,
   loadDeploySettings,
@@ -177,8 +178,11 @@ test('one line per mistake: a missing required line is not also "required but no
   };
   const { CCC_SDK_APP_ID: _dropped, ...withoutApp } = example;
   expect(problems(withoutApp)).toEqual(['CCC_SDK_APP_ID is missing from .env: copy its line from .env.example (empty = the function\'s default)']);
-  expect(problems({ ...example, IVR_LOG_DEBUG: 'true' })).toEqual(['IVR_LOG_DEBUG must be 0 or 1 (1 also logs debug lines); got "true"']);
-  expect(problems({ ...example, IVR_LOG_DEBUG: '1' })).toEqual([]);
+  // A deploy's own checks (a removal, and the functions themselves, go on with such values).
+  expect(problems({ ...example, IVR_LOG_DEBUG: 'true' })).toEqual([]);
+  expect(deployProblems({ ...example, CCC_SDK_APP_ID: '1400000042', IVR_LOG_DEBUG: 'true' })).toEqual(['IVR_LOG_DEBUG must be 0 or 1 (1 also logs debug lines); got "true"']);
+  expect(deployProblems({ ...example, CCC_SDK_APP_ID: '1400000042', IVR_LOG_DEBUG: '1' })).toEqual([]);
+  expect(() => loadConfig({ ...example, TENCENTCLOUD_SECRETID: 'i', TENCENTCLOUD_SECRETKEY: 'k', IVR_REPORT_WEBHOOK: 'https://h/send?key=k # ops' })).not.toThrow();
 });
 
 describe('REPORT_CRON fires on every day (found by a review: one sample day, a Monday the 5th, let weekly and monthly crons through)', () => {
@@ -403,7 +407,7 @@ test('npm run deploy:api -- --env-file takes the path from the folder it is run 
   const npm = (...args: string[]) => spawnSync('npm', ['run', '--silent', 'deploy:api', '--', ...args], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: os.tmpdir() } });
   const missing = npm('--dry-run', '--no-build', '--env-file', 'nowhere.env');
   expect({ status: missing.status, stdout: missing.stdout }).toEqual({ status: 1, stdout: `refused: ${path.join(dir, 'nowhere.env')} not found: check the path given with --env-file (relative to the folder you run the command in)\n` });
-  expect(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts).toMatchObject({ deploy: expect.stringMatching(/ --$/), remove: expect.stringMatching(/ --$/), 'deploy:api': expect.stringMatching(/ --$/), 'remove:api': expect.stringMatching(/ --$/) });
+  expect(JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts).toMatchObject({ deploy: expect.stringMatching(/ --$/), remove: expect.stringMatching(/ --$/), 'deploy:api': expect.stringMatching(/ --$/), 'remove:api': expect.stringMatching(/ --$/), policy: expect.stringMatching(/ --$/) });
 }, 60000);
 
 test('npm run deploy:api refuses an option it does not know, naming the closest, and has --help', () => {

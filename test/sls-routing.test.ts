@@ -131,12 +131,12 @@ describe('npm run deploy (the sls wrapper)', () => {
     expect(lines).toEqual([
       expect.stringMatching(/^refused: SERVERLESS_PLATFORM_VENDOR=tencent is missing from \.env/),
       // Every variable the shell sets over the file is named first (a trial's shell REGION deployed without a word).
-      "note: SERVERLESS_PLATFORM_VENDOR comes from this shell's environment, not from .env (a variable set in the shell wins, as in sls): unset it to use .env",
+      "note: SERVERLESS_PLATFORM_VENDOR comes from this shell's environment, not from .env (a variable set in the shell wins, as in sls)",
       expect.stringMatching(/^refused: SERVERLESS_PLATFORM_VENDOR=aws is set in your shell/),
     ]);
     const shell: string[] = [];
     expect(await runSls({ command: 'deploy', args: [], envFile: path.join(project(filled), '.env'), processEnv: { REGION: 'ap-shanghai', STAGE: 'dev', TENCENT_SECRET_KEY: 'k' }, timeZoneName: 'UTC', runner: neverRun, io: io(shell) })).toBe(1);
-    expect(shell[0]).toBe("note: TENCENT_SECRET_KEY, REGION, STAGE come from this shell's environment, not from .env (a variable set in the shell wins, as in sls): unset them to use .env");
+    expect(shell[0]).toBe("note: TENCENT_SECRET_KEY, REGION, STAGE come from this shell's environment, not from .env (a variable set in the shell wins, as in sls)");
   });
 
   test('refuses --env-file, which sls would not read: it would deploy what .env says (a trial deployed .env so)', async () => {

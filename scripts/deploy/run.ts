@@ -5,7 +5,7 @@
  */
 import { spawn } from 'child_process';
 import * as path from 'path';
-import { DeployConfigError, endpointOverride, loadCredentials, loadDeployEnv, loadDeploySettings, placeholderProblems, ROOT, deploySecrets, shellOverrideNote, type DeploySettings } from '../lib/deploy-config';
+import { DeployConfigError, endpointOverride, loadCredentials, loadDeployEnv, loadDeploySettings, deployProblems, ROOT, deploySecrets, shellOverrideNote, type DeploySettings } from '../lib/deploy-config';
 import { desiredState } from '../lib/deploy-spec';
 import { checkBucket } from './bucket';
 import { applyPlan, applyRemove, observe, withTransientRetries, type DeployIo } from './execute';
@@ -74,8 +74,8 @@ export async function runApiDeploy(opts: ApiDeployOptions): Promise<number> {
     if (note) io.out(note);
     const credentials = loadCredentials(values);
     const settings = loadDeploySettings(values);
-    const placeholders = opts.command === 'deploy' ? placeholderProblems(values) : [];
-    if (placeholders.length > 0) throw new DeployConfigError(placeholders);
+    const deployOnly = opts.command === 'deploy' ? deployProblems(values) : [];
+    if (deployOnly.length > 0) throw new DeployConfigError(deployOnly);
     const desired = desiredState(settings);
     const api = withTransientRetries(opts.api ?? createScfApi(createScfClient(credentials, settings.region, endpointOverride(values, 'SCF_ENDPOINT'), opts.reqTimeoutSeconds)), io);
     const mode = opts.dryRun ? 'dry run: nothing will be changed' : 'applying';

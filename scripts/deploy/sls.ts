@@ -13,7 +13,7 @@
 import { spawn } from 'child_process';
 import { createRequire } from 'module';
 import * as path from 'path';
-import { DeployConfigError, endpointOverride, loadCredentials, loadDeployEnv, loadDeploySettings, OPERATOR_VARIABLES, placeholderProblems, ROOT, deploySecrets, shellOverrideNote, type DeployCredentials, type DeploySettings } from '../lib/deploy-config';
+import { DeployConfigError, endpointOverride, loadCredentials, loadDeployEnv, loadDeploySettings, OPERATOR_VARIABLES, deployProblems, ROOT, deploySecrets, shellOverrideNote, type DeployCredentials, type DeploySettings } from '../lib/deploy-config';
 import { desiredState, FUNCTION_KEYS } from '../lib/deploy-spec';
 import { ensureRetryPolicies, withTransientRetries, type DeployIo } from './execute';
 import { checkBucket } from './bucket';
@@ -195,8 +195,8 @@ export async function runSls(opts: SlsOptions): Promise<number> {
     const note = shellOverrideNote(loaded.fileValues, processEnv, envFile);
     if (note) io.out(note);
     const { settings, credentials, values } = preflight(loaded, processEnv, timeZoneName);
-    const placeholders = opts.command === 'deploy' ? placeholderProblems(values) : [];
-    if (placeholders.length > 0) throw new DeployConfigError(placeholders);
+    const deployOnly = opts.command === 'deploy' ? deployProblems(values) : [];
+    if (deployOnly.length > 0) throw new DeployConfigError(deployOnly);
     io = redactingIo(opts.io, deploySecrets(values));
     // As deploy:api does, before sls builds or changes anything: a bucket that ever had versioning is refused.
     if (opts.command === 'deploy') await checkBucket(credentials, settings, values);

@@ -106,23 +106,33 @@ export function loadDeployEnv(file: string, processEnv: Record<string, string | 
  * its shell's REGION without a word. Names only: the values may be secrets. Undefined when none.
  */
 export function shellOverrideNote(fileValues: Record<string, string>, processEnv: Record<string, string | undefined>, file: string): string | undefined {
-  const names = [...ALL_DEPLOY_NAMES, ...Object.keys(RENAMED)].filter((n) => processEnv[n] !== undefined && processEnv[n] !== fileValues[n]);
+  // An old layout's name only counts when its new name is not in the file (the new one is read then).
+  const names = [...ALL_DEPLOY_NAMES, ...Object.keys(RENAMED).filter((old) => fileValues[RENAMED[old]] === undefined)].filter((n) => processEnv[n] !== undefined && processEnv[n] !== fileValues[n]);
   if (names.length === 0) return undefined;
-  return `note: ${names.join(', ')} ${names.length === 1 ? 'comes' : 'come'} from this shell's environment, not from ${path.basename(file)} (a variable set in the shell wins, as in sls): unset ${names.length === 1 ? 'it' : 'them'} to use ${path.basename(file)}`;
+  return `note: ${names.join(', ')} ${names.length === 1 ? 'comes' : 'come'} from this shell's environment, not from ${path.basename(file)} (a variable set in the shell wins, as in sls)`;
 }
 
 /** .env.example's placeholders: a policy for them grants nothing on the operator's own bucket or CCC app. */
 export const PLACEHOLDERS: Readonly<Record<string, string>> = { IVR_BUCKET: 'prompts-1250000000', CCC_SDK_APP_ID: '1400000000' };
 
 /**
- * A deploy refuses .env.example's SdkAppId: it looks like a real one, and the functions would send
- * every file to an application that is not the operator's (the bucket's placeholder fails at the
- * bucket check anyway). `npm run policy` only warns: it shows .env.example's policy on purpose.
+ * What only a deploy refuses (a removal needs none of it, and the functions themselves go on as
+ * before with such a value): .env.example's SdkAppId, which looks like a real one, so the functions
+ * would send every file to an application that is not the operator's (the bucket's placeholder
+ * fails at the bucket check anyway; `npm run policy` only warns: it shows .env.example's policy on
+ * purpose); a webhook with whitespace in it (dotenv, as sls reads .env, keeps a comment after the
+ * value, and the first post would fail a day later; a secret, never quoted); and an IVR_LOG_DEBUG
+ * the functions would read as off (only "1" turns it on: a trial's "true" was quietly off).
  */
-export function placeholderProblems(values: Record<string, string>): string[] {
-  return (values.CCC_SDK_APP_ID ?? '').trim() === PLACEHOLDERS.CCC_SDK_APP_ID
-    ? [`CCC_SDK_APP_ID is still .env.example's placeholder ${PLACEHOLDERS.CCC_SDK_APP_ID}: set your CCC application's SdkAppId (CCC console → the application's settings)`]
-    : [];
+export function deployProblems(values: Record<string, string>): string[] {
+  const problems: string[] = [];
+  if ((values.CCC_SDK_APP_ID ?? '').trim() === PLACEHOLDERS.CCC_SDK_APP_ID) {
+    problems.push(`CCC_SDK_APP_ID is still .env.example's placeholder ${PLACEHOLDERS.CCC_SDK_APP_ID}: set your CCC application's SdkAppId (CCC console → the application's settings)`);
+  }
+  if (/\s/.test((values.IVR_REPORT_WEBHOOK ?? '').trim())) problems.push('IVR_REPORT_WEBHOOK has a space in it: a URL has none; a comment must go on a line of its own in .env');
+  const debug = (values.IVR_LOG_DEBUG ?? '').trim();
+  if (debug !== '' && debug !== '0' && debug !== '1') problems.push(`IVR_LOG_DEBUG must be 0 or 1 (1 also logs debug lines); got "${debug.slice(0, 20)}"`);
+  return problems;
 }
 
 /** The deploy credentials, or a problem naming the empty variable. */
@@ -223,9 +233,6 @@ export function loadDeploySettings(values: Record<string, string>): DeploySettin
     const missing = OPERATOR_VARIABLES.filter((name) => values[name] === undefined);
     if (!problems.includes(message) && !missing.some((name) => message.startsWith(`${name} `))) problems.push(message);
   }
-  // The functions log debug lines only for "1" (a trial's "true" was quietly off).
-  const debug = get('IVR_LOG_DEBUG');
-  if (debug !== '' && debug !== '0' && debug !== '1') problems.push(`IVR_LOG_DEBUG must be 0 or 1 (1 also logs debug lines); got "${debug.slice(0, 20)}"`);
   if (problems.length) throw new DeployConfigError(problems);
   return { region, stage, bucket, appId, audioPrefix, ledgerPrefix, role, runtime, memorySize, recoveryCron, functionEnv };
 }
