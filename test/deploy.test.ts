@@ -38,6 +38,16 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'n
 const EXAMPLE = path.join(ROOT, '.env.example');
 const example = loadDeployEnv(EXAMPLE, {}).values;
 const settings = loadDeploySettings(example);
+
+/** What loadDeploySettings refuses `values` for, one line per problem ([] when it takes them). */
+function settingsProblems(values: Record<string, string>): string[] {
+  try {
+    loadDeploySettings(values);
+    return [];
+  } catch (e) {
+    return e instanceof DeployConfigError ? e.problems : [String(e)];
+  }
+}
 const yml = obj(loadServerlessYml(example));
 const rawYml = obj(parse(fs.readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8')) as unknown);
 const inputs = obj(yml.inputs);
@@ -168,14 +178,7 @@ describe('serverless.yml (the sls deploy path)', () => {
 });
 
 test('one line per mistake: a missing required line is not also "required but not set"; IVR_LOG_DEBUG takes 0 or 1 only (a trial\'s "true" meant off)', () => {
-  const problems = (values: Record<string, string>): string[] => {
-    try {
-      loadDeploySettings(values);
-      return [];
-    } catch (e) {
-      return e instanceof DeployConfigError ? e.problems : [String(e)];
-    }
-  };
+  const problems = settingsProblems;
   const { CCC_SDK_APP_ID: _dropped, ...withoutApp } = example;
   expect(problems(withoutApp)).toEqual(['CCC_SDK_APP_ID is missing from .env: copy its line from .env.example (empty = the function\'s default)']);
   // A deploy's own checks (a removal, and the functions themselves, go on with such values).
@@ -256,14 +259,7 @@ describe('configuration wiring (both deploy paths)', () => {
   });
 
   test('a bad .env is refused with one line per problem, each naming the variable', () => {
-    const problems = (values: Record<string, string>): string[] => {
-      try {
-        loadDeploySettings(values);
-        return [];
-      } catch (e) {
-        return e instanceof DeployConfigError ? e.problems : [String(e)];
-      }
-    };
+    const problems = settingsProblems;
     const { IVR_MAX_BATCH: _dropped, ...withoutBatch } = example;
     void _dropped;
     expect(problems(withoutBatch)).toEqual([expect.stringMatching(/^IVR_MAX_BATCH is missing from \.env/)]);
