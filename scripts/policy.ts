@@ -18,7 +18,6 @@ const OPTIONS: readonly OptionSpec[] = [
   { name: 'help', short: 'h', type: 'boolean', help: 'show this help and exit' },
 ];
 
-
 let opts: { deployUser: boolean; sls: boolean; envFile?: string };
 try {
   // package.json ends the script with `--` (see scripts/deploy/api.ts: Node 20 reads --env-file itself).
