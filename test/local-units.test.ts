@@ -71,6 +71,13 @@ describe('options', () => {
     expect(start('--quota-offset=-05:30').quotaOffsetMinutes).toBe(-330);
   });
 
+  test('IVR_MAX_SECONDS reaches the functions from the shell, so a length limit can be tried on a laptop (a trial could not); a bad one is refused at start', () => {
+    const input = { cosPort: 1, cccPort: 2, prefix: 'prompts/', quota: 50, quotaOffset: '+08:00' };
+    expect(functionEnv(input, 'ivr-upload', { IVR_MAX_SECONDS: '60' }).IVR_MAX_SECONDS).toBe('60');
+    expect(functionEnv(input, 'ivr-upload', {})).not.toHaveProperty('IVR_MAX_SECONDS', expect.anything());
+    expect(() => parseStartOptions([], CWD, { IVR_MAX_SECONDS: 'a minute' })).toThrow(/IVR_MAX_SECONDS/);
+  });
+
   test.each([
     ['quota', 'IVR_DAILY_QUOTA', '0'],
     ['quota', 'IVR_DAILY_QUOTA', '2.5'],

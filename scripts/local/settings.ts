@@ -42,8 +42,8 @@ export interface FunctionEnvInput {
 }
 
 /**
- * The environment a deployed function would have, pointed at the local fakes. `IVR_WAIT_SECONDS`
- * and `IVR_REPORT_WEBHOOK` pass through from the user's environment.
+ * The environment a deployed function would have, pointed at the local fakes. `IVR_WAIT_SECONDS`,
+ * `IVR_REPORT_WEBHOOK` and `IVR_MAX_SECONDS` pass through from the user's environment.
  */
 export function functionEnv(s: FunctionEnvInput, functionName: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   return {
@@ -62,6 +62,8 @@ export function functionEnv(s: FunctionEnvInput, functionName: string, env: Node
     IVR_BUCKET: BUCKET,
     IVR_WAIT_SECONDS: env.IVR_WAIT_SECONDS ?? '30',
     IVR_REPORT_WEBHOOK: env.IVR_REPORT_WEBHOOK,
+    // A length limit is an operator's choice to try out locally (a trial could not reach AudioTooLong).
+    IVR_MAX_SECONDS: env.IVR_MAX_SECONDS,
   };
 }
 
