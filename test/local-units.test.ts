@@ -392,15 +392,16 @@ describe('state from metadata', () => {
       3,
     );
     const earliest = 'deferred: daily quota used up; sent automatically on 2026-12-01 at the earliest';
-    // In send order where the first of them stood (eight.mp3's place); the others keep theirs.
+    // The file to fix first (a trial read it last, under the deferred ones); then the deferred ones
+    // in send order where the first of them stood (eight.mp3's place); the others keep theirs.
     expect(items.map((i) => [i.key, i.detail])).toEqual([
+      ['bad.mp3', 'failed: NotAudio: not audio'],
       ['nine.mp3', `${earliest} (in line: 1 of 6)`],
       ['five.mp3', `${earliest} (in line: 2 of 6)`],
       ['seven.mp3', `${earliest} (in line: 3 of 6)`],
       ['menu-a.mp3', `${earliest} (in line: 4 of 6, so likely on 2026-12-02 at 3 files a day)`],
       ['late.mp3', `${earliest} (in line: 5 of 6, so likely on 2026-12-02 at 3 files a day)`],
       ['eight.mp3', `${earliest} (in line: 6 of 6, so likely on 2026-12-02 at 3 files a day)`],
-      ['bad.mp3', 'failed: NotAudio: not audio'],
       // Its queue time not known (its entry unreadable): said as before, where it stood.
       ['unknown.mp3', earliest],
     ]);
@@ -539,15 +540,22 @@ describe('columns with Chinese names', () => {
       ],
       missing: [999],
     };
+    // Registrations of no file of the stack come last, in one line (a trial's `ccc quota` made 41,
+    // listed above its own dropped-again file's).
     expect(renderStatus(rows, 'prompts/', 'b', 480, { ccc }).slice(-8)).toEqual([
       '',
       'The local CCC holds 6 registrations; 5 of them no object above shows:',
-      '  FileId 1000  menu       approved  an upload of prompts/menu.mp3 the object no longer holds (CCC has no replace: a file dropped again leaves its other registrations listed)',
-      '  FileId 1003  gone       -         registered for prompts/gone.mp3, which is no longer in the bucket',
-      '  FileId 1004  hello      -         registered for prompts/hello.mp3 as it is now, whose object shows another FileId or none: its status may still be on its way; if it stays so, that upload was registered twice',
-      '  FileId 7     console-0  pending   not registered by this stack (`npm run local -- ccc quota`, or a state folder since cleared)',
-      "  FileId 8     menu       -         no record of it in the stack's ledger, under the name of prompts/menu.mp3: registered outside the stack (`npm run local -- ccc quota`) or under a state folder since cleared; else prompts/menu.mp3 was registered twice",
+      '  FileId 1000  menu   approved  an upload of prompts/menu.mp3 the object no longer holds (CCC has no replace: a file dropped again leaves its other registrations listed)',
+      '  FileId 1003  gone   -         registered for prompts/gone.mp3, which is no longer in the bucket',
+      '  FileId 1004  hello  -         registered for prompts/hello.mp3 as it is now, whose object shows another FileId or none: its status may still be on its way; if it stays so, that upload was registered twice',
+      "  FileId 8     menu   -         no record of it in the stack's ledger, under the name of prompts/menu.mp3: registered outside the stack (`npm run local -- ccc quota`) or under a state folder since cleared; else prompts/menu.mp3 was registered twice",
+      '  and 1 not registered by this stack (`npm run local -- ccc quota`, or a state folder since cleared): FileId 7',
       'The objects above show a FileId the local CCC does not hold (999): its state was reset or removed since.',
+    ]);
+    const foreign = Array.from({ length: 41 }, (_, i) => ({ fileId: 1009 + i, name: `console-${i}`, what: { kind: 'unknown' as const } }));
+    expect(renderStatus(rows, 'prompts/', 'b', 480, { ccc: { total: 43, notShown: foreign, missing: [] } }).slice(-2)).toEqual([
+      'The local CCC holds 43 registrations; 41 of them no object above shows:',
+      '  41 not registered by this stack (`npm run local -- ccc quota`, or a state folder since cleared): FileId 1009, 1010, 1011, 1012, 1013, … (36 more)',
     ]);
     expect(statusJson(rows, 'prompts/', 480, '+08:00', { ccc }).ccc).toEqual(ccc);
     expect(renderStatus(rows, 'prompts/', 'b', 480, { ccc: { total: 0, notShown: [], missing: [1001, 1002] } }).slice(-3)).toEqual(['', 'The local CCC holds no registrations.', 'The objects above show 2 FileIds the local CCC does not hold (1001, 1002): its state was reset or removed since.']);

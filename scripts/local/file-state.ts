@@ -181,7 +181,10 @@ export function needsAction(objects: Array<{ key: string; state: FileState; cutS
       items.push({ key, kind: 'deferred', detail: `deferred: ${why}; sent automatically${day ? ` on ${day} at the earliest` : ' on a later quota day'}${today}` });
     } else if (s.status === 'retrying') items.push({ key, kind: 'retrying', detail: `retrying: ${reason(s)}; retried automatically` });
   }
-  return quota === undefined ? items : inSendOrder(items, objects, quota, offsetMinutes);
+  const ordered = quota === undefined ? items : inSendOrder(items, objects, quota, offsetMinutes);
+  // What to fix first, as the report page lists it; then what goes out by itself (a trial read the
+  // one file to fix last, under deferred ones sorted by name).
+  return [...ordered.filter((i) => !goesOutByItself(i.kind)), ...ordered.filter((i) => goesOutByItself(i.kind))];
 }
 
 /**

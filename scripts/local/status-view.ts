@@ -114,8 +114,15 @@ function cccLines(ccc: CccHoldings | undefined): string[] {
   const n = (count: number) => `${count} registration${count === 1 ? '' : 's'}`;
   const missing = ccc.missing.length === 0 ? [] : [`The objects above show ${ccc.missing.length === 1 ? 'a FileId' : `${ccc.missing.length} FileIds`} the local CCC does not hold (${ccc.missing.join(', ')}): its state was reset or removed since.`];
   if (ccc.notShown.length === 0) return ccc.total === 0 && missing.length === 0 ? [] : ['', ccc.total === 0 ? 'The local CCC holds no registrations.' : `The local CCC holds ${n(ccc.total)}: ${ccc.missing.length ? 'each one a FileId' : 'the FileIds'} the objects above show, each once.`, ...missing];
-  const table = renderTable([{ header: '' }, { header: '' }, { header: '' }, { header: '' }], ccc.notShown.map((r) => [`FileId ${r.fileId}`, r.name, r.review ?? '-', notShownText(r.what)])).slice(1);
-  return ['', `The local CCC holds ${n(ccc.total)}; ${ccc.notShown.length} of them no object above shows:`, ...table.map((l) => `  ${l}`), ...missing];
+  // Registrations of no file of this stack (`ccc quota` makes dozens) in one line, after the ones that
+  // are: a trial found its own dropped-again file's line above 41 of them.
+  const foreign = ccc.notShown.filter((r) => r.what.kind === 'unknown' && !r.what.sameNameAs);
+  const listed = ccc.notShown.filter((r) => !foreign.includes(r));
+  const table = renderTable([{ header: '' }, { header: '' }, { header: '' }, { header: '' }], listed.map((r) => [`FileId ${r.fileId}`, r.name, r.review ?? '-', notShownText(r.what)])).slice(1);
+  const ids = foreign.map((r) => r.fileId);
+  const shownIds = `FileId ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? `, … (${ids.length - 5} more)` : ''}`;
+  const others = foreign.length === 0 ? [] : [`  ${listed.length > 0 ? 'and ' : ''}${foreign.length} ${notShownText({ kind: 'unknown' })}: ${shownIds}`];
+  return ['', `The local CCC holds ${n(ccc.total)}; ${ccc.notShown.length} of them no object above shows:`, ...table.map((l) => `  ${l}`), ...others, ...missing];
 }
 
 function notShownText(w: NotShownWhy): string {
