@@ -122,7 +122,12 @@ export async function show(ctx: Ctx, v: JobVersion): Promise<Shown> {
     return { written: true };
   } catch (e) {
     if (e instanceof IvrError && (e.code === 'ObjectChanged' || e.code === 'ObjectNotFound' || e.code === 'MetadataTooLarge')) {
-      ctx.log.warn('result not written onto the object', { key: o.key, etag: o.etag, code: e.code, error: e.message });
+      // An upload replaced or deleted since is the operator's doing, and a new one has its own job
+      // and status: nothing to act on (a trial's log alerting fired at each review refresh). Metadata
+      // too large for the result is: the operator's own headers leave it no room.
+      const fields = { key: o.key, etag: o.etag, code: e.code, error: e.message };
+      if (e.code === 'MetadataTooLarge') ctx.log.warn('result not written onto the object', fields);
+      else ctx.log.info('result not written onto the object', fields);
       return { written: false, note: { code: e.code, message: e.message } };
     }
     throw e;
